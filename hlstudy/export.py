@@ -1,0 +1,554 @@
+"""Thesis export: publication figures and tables, written deterministically.
+
+Figures
+    :func:`save_figure` writes ``<figures>/<stem>.pdf`` (TrueType fonts embedded, so text
+    stays searchable), ``.svg`` (vector) and ``.png`` (300 dpi).  The house style
+    (:func:`use_style`) is seaborn's ``whitegrid`` on the DejaVu Sans font that ships with
+    matplotlib, which covers every Vietnamese precomposed letter.  Drawing a glyph the font
+    lacks is an :class:`ExportError`, not a silently wrong figure.  Files are byte-identical
+    from run to run: volatile metadata (creation dates, software versions in PNG chunks) are
+    left out and the SVG id salt is fixed.
+
+Tables
+    :func:`save_table` writes ``<stem>.csv`` (UTF-8; title, note and data-status lines first,
+    each starting with ``#``; read it back with :func:`read_table_csv`), ``<stem>.tex``
+    (booktabs) and ``<stem>.docx`` (APA-like: title above, note below, numbers right-aligned
+    with consistent decimals).  Columns that count people are passed as ``count_columns``:
+    any cell describing 1–4 people is suppressed (shown as ``<5``), together with the cells
+    derived from it (``dependent``), so that no official can be singled out.
+
+Simulated data
+    Every export takes a required keyword ``simulated``.  When it is true the figure carries
+    the visible mark ``Dữ liệu mô phỏng / simulated data`` and the table's note says so.
+
+Language
+    Labels are Vietnamese by default; ``set_language("en")`` or ``HLSTUDY_LANG=en`` switches
+    every :func:`tr` call to English, so both versions of a figure can be exported.
+
+Example
+-------
+>>> import matplotlib.pyplot as plt
+>>> from hlstudy import export
+>>> export.use_style()
+>>> fig, ax = plt.subplots()
+>>> _ = ax.bar(["Nam", "Nữ"], [3, 4]); _ = ax.set_ylabel(export.tr("Số người", "People"))
+>>> paths = export.save_figure(fig, "99_example", simulated=True)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import re
+import warnings
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hlstudy.errors import HlstudyError
+from hlstudy.paths import figures_dir
+
+SIMULATED_MARK = "Dữ liệu mô phỏng / simulated data"
+SUPPRESSED = "<5"
+MIN_CELL = 5
+FIGURE_FORMATS = ("pdf", "svg", "png")
+TABLE_FORMATS = ("csv", "tex", "docx")
+DPI = 300
+FONT = "DejaVu Sans"
+_STEM = re.compile(r"^\d{2}_[a-z0-9][a-z0-9_]*$")
+_LANGS = ("vi", "en")
+_language: str | None = None
+
+
+class ExportError(HlstudyError, ValueError):
+    """A figure or table cannot be exported as asked."""
+
+
+# --------------------------------------------------------------------------- language
+
+
+def set_language(lang: str) -> None:
+    """Set the label language for :func:`tr` (``"vi"`` or ``"en"``)."""
+    global _language
+    if lang not in _LANGS:
+        raise ExportError(f"language must be one of {_LANGS}, got {lang!r}")
+    _language = lang
+
+
+def language() -> str:
+    """The active label language: :func:`set_language`, else ``HLSTUDY_LANG``, else ``"vi"``."""
+    if _language is not None:
+        return _language
+    env = os.environ.get("HLSTUDY_LANG", "vi").strip().lower() or "vi"
+    if env not in _LANGS:
+        raise ExportError(f"HLSTUDY_LANG must be one of {_LANGS}, got {env!r}")
+    return env
+
+
+def tr(vi: str, en: str) -> str:
+    """Return the Vietnamese or English label according to :func:`language`.
+
+    >>> set_language("en"); tr("Xã", "Commune")
+    'Commune'
+    >>> set_language("vi"); tr("Xã", "Commune")
+    'Xã'
+    """
+    return en if language() == "en" else vi
+
+
+# --------------------------------------------------------------------------- style
+
+
+def style_rc() -> dict:
+    """The matplotlib rcParams of the house style (also applied by :func:`use_style`)."""
+    return {
+        "font.family": "sans-serif",
+        "font.sans-serif": [FONT],
+        "font.size": 10,
+        "axes.titlesize": 11,
+        "axes.labelsize": 10,
+        "legend.fontsize": 9,
+        "figure.dpi": 100,
+        "savefig.dpi": DPI,
+        "savefig.bbox": "tight",
+        "pdf.fonttype": 42,  # embed TrueType: searchable, correct Vietnamese text
+        "ps.fonttype": 42,
+        "svg.fonttype": "path",  # glyphs as paths: the SVG looks the same everywhere
+        "svg.hashsalt": "hlstudy",
+        "axes.unicode_minus": True,
+    }
+
+
+def use_style(lang: str | None = None) -> None:
+    """Apply the house style (seaborn ``whitegrid``, ``paper`` context, DejaVu Sans).
+
+    ``lang`` optionally sets the label language at the same time.
+    """
+    import matplotlib as mpl
+    import seaborn as sns
+
+    if lang is not None:
+        set_language(lang)
+    sns.set_theme(context="paper", style="whitegrid", palette="deep", rc=style_rc())
+    mpl.rcParams.update(style_rc())
+
+
+# --------------------------------------------------------------------------- provenance
+
+
+def _record(stem: str, kind: str, paths: dict[str, Path], title: str = "") -> None:
+    """Append what was exported to ``HLSTUDY_EXPORT_LOG`` (set by the notebook runner).
+
+    Each line is JSON with the stem, the formats and the notebook cell (IPython's
+    execution count) that made it; the runner turns it into ``figures/INDEX.md``.
+    """
+    log_path = os.environ.get("HLSTUDY_EXPORT_LOG")
+    if not log_path:
+        return
+    import json
+
+    cell = None
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        cell = getattr(shell, "execution_count", None) if shell is not None else None
+    except ImportError:  # pragma: no cover - IPython ships with the notebook extra
+        cell = None
+    entry = {"stem": stem, "kind": kind, "formats": sorted(paths), "cell": cell, "title": title}
+    with open(log_path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _check_stem(stem: str) -> None:
+    if not isinstance(stem, str) or not _STEM.match(stem):
+        raise ExportError(
+            f"file stem {stem!r} must look like '03_caterpillar_quality': two-digit notebook "
+            "number, underscore, then lower-case letters, digits and underscores"
+        )
+
+
+def _mark_simulated(fig) -> None:
+    if getattr(fig, "_hlstudy_simulated_mark", False):
+        return
+    fig.text(
+        0.995,
+        0.005,
+        SIMULATED_MARK,
+        ha="right",
+        va="bottom",
+        fontsize=7,
+        color="#b03a2e",
+        alpha=0.9,
+        style="italic",
+    )
+    fig._hlstudy_simulated_mark = True
+
+
+def _figure_metadata(fmt: str) -> dict:
+    if fmt == "pdf":
+        return {"Creator": "hlstudy", "Producer": "hlstudy", "CreationDate": None, "ModDate": None}
+    if fmt == "svg":
+        return {"Creator": "hlstudy", "Date": None}
+    if fmt == "png":
+        return {"Software": None}
+    return {}
+
+
+def save_figure(
+    fig,
+    stem: str,
+    *,
+    simulated: bool,
+    formats: Sequence[str] = FIGURE_FORMATS,
+    directory: str | os.PathLike | None = None,
+) -> dict[str, Path]:
+    """Save ``fig`` as ``<directory>/<stem>.<ext>`` for each format; return ``{ext: path}``.
+
+    ``simulated=True`` stamps the figure with :data:`SIMULATED_MARK`.  A glyph missing
+    from the font (for instance a character outside Vietnamese and Latin) raises
+    :class:`ExportError` naming the character, instead of drawing an empty box.
+    """
+    if not isinstance(simulated, bool):
+        raise ExportError("simulated must be True or False: say whether the figure shows simulated data")
+    _check_stem(stem)
+    bad = [f for f in formats if f not in FIGURE_FORMATS]
+    if bad or not formats:
+        raise ExportError(f"figure formats must be among {FIGURE_FORMATS}, got {list(formats)}")
+    out_dir = Path(directory) if directory is not None else figures_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if simulated:
+        _mark_simulated(fig)
+    paths: dict[str, Path] = {}
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = "0"
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for fmt in formats:
+                path = out_dir / f"{stem}.{fmt}"
+                buffer = io.BytesIO()
+                fig.savefig(buffer, format=fmt, dpi=DPI, metadata=_figure_metadata(fmt))
+                data = buffer.getvalue()
+                if not path.exists() or path.read_bytes() != data:
+                    path.write_bytes(data)
+                paths[fmt] = path
+        missing = sorted({str(w.message) for w in caught if "missing from font" in str(w.message)})
+        if missing:
+            raise ExportError(f"figure {stem!r} uses characters the font cannot draw: {missing[0]}")
+        title = fig.axes[0].get_title() if fig.axes else ""
+        _record(stem, "figure", paths, title or (fig._suptitle.get_text() if fig._suptitle else ""))
+    finally:
+        if previous is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = previous
+    return paths
+
+
+# --------------------------------------------------------------------------- suppression
+
+
+def suppress_small_cells(
+    df: pd.DataFrame,
+    count_columns: Iterable[str],
+    *,
+    min_cell: int = MIN_CELL,
+    dependent: Mapping[str, Iterable[str]] | None = None,
+    suppress_zero: bool = False,
+) -> pd.DataFrame:
+    """Replace cells that describe fewer than ``min_cell`` people by ``"<5"``.
+
+    ``count_columns`` hold numbers of people.  A cell with 1 to ``min_cell - 1`` people
+    (and 0 too when ``suppress_zero``) is suppressed; so are, in the same row, the
+    columns listed for it in ``dependent`` (rates, means or intervals computed from those
+    people).  Returns a new frame; the input is not modified.  This is primary
+    suppression only: when a table also prints row or column totals, a suppressed
+    cell may be recoverable by subtraction, and the caller must not print both.
+
+    >>> t = pd.DataFrame({"xa": ["A", "B"], "n": [12, 3], "pct": [50.0, 33.3]})
+    >>> suppress_small_cells(t, ["n"], dependent={"n": ["pct"]})["pct"].tolist()
+    [50.0, '<5']
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise ExportError("suppress_small_cells expects a pandas DataFrame")
+    if not isinstance(min_cell, int | np.integer) or min_cell < 1:
+        raise ExportError(f"min_cell must be a positive integer, got {min_cell!r}")
+    counts = list(count_columns)
+    dependent = {k: list(v) for k, v in (dependent or {}).items()}
+    for col in counts + [c for cols in dependent.values() for c in cols] + list(dependent):
+        if col not in df.columns:
+            raise ExportError(f"column {col!r} is not in the table (columns: {list(df.columns)})")
+    out = df.copy()
+    for col in counts + list(dependent):
+        values = pd.to_numeric(df[col], errors="coerce")
+        if values.isna().any() and df[col].notna().any():
+            non_numeric = df.loc[values.isna() & df[col].notna(), col]
+            if len(non_numeric):
+                raise ExportError(f"count column {col!r} holds non-numbers, e.g. {non_numeric.iloc[0]!r}")
+        low = 0 if suppress_zero else 1
+        small = (values >= low) & (values < min_cell)
+        if not small.any():
+            continue
+        targets = ([col] if col in counts else []) + dependent.get(col, [])
+        for target in targets:
+            out[target] = out[target].astype(object)
+            out.loc[small, target] = SUPPRESSED
+    return out
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _format_cell(value, decimals: int) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | np.integer):
+        return f"{int(value)}"
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.{decimals}f}"
+    return str(value)
+
+
+def _is_numeric_column(series: pd.Series) -> bool:
+    values = [v for v in series.tolist() if not (v is None or v is pd.NA or v == "" or v == SUPPRESSED)]
+    values = [v for v in values if not (isinstance(v, float) and math.isnan(v))]
+    return bool(values) and all(isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool) for v in values)
+
+
+def _note_text(note: str, simulated: bool, suppressed: bool) -> str:
+    parts = [note.strip()] if note and note.strip() else []
+    if suppressed:
+        parts.append(
+            tr(
+                f"Ô mô tả dưới {MIN_CELL} người được ẩn ({SUPPRESSED}).",
+                f"Cells describing fewer than {MIN_CELL} people are suppressed ({SUPPRESSED}).",
+            )
+        )
+    if simulated:
+        parts.append(SIMULATED_MARK + ".")
+    return " ".join(parts)
+
+
+_LATEX_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+}
+
+
+def latex_escape(text: str) -> str:
+    """Escape LaTeX's special characters in ``text``."""
+    return "".join(_LATEX_ESCAPES.get(ch, ch) for ch in str(text))
+
+
+def table_to_latex(df: pd.DataFrame, *, title: str, label: str, note: str = "", decimals: int = 2) -> str:
+    """A booktabs ``table`` environment for ``df`` (needs ``\\usepackage{booktabs}``)."""
+    numeric = [_is_numeric_column(df[c]) for c in df.columns]
+    spec = "".join("r" if isnum else "l" for isnum in numeric)
+    lines = [
+        r"\begin{table}[htbp]",
+        r"\centering",
+        rf"\caption{{{latex_escape(title)}}}",
+        rf"\label{{tab:{label}}}",
+        rf"\begin{{tabular}}{{{spec}}}",
+        r"\toprule",
+        " & ".join(latex_escape(c) for c in df.columns) + r" \\",
+        r"\midrule",
+    ]
+    for row in df.itertuples(index=False):
+        lines.append(" & ".join(latex_escape(_format_cell(v, decimals)) for v in row) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if note:
+        lines += [r"\par\smallskip", rf"{{\footnotesize \textit{{{latex_escape(tr('Ghi chú', 'Note'))}.}} {latex_escape(note)}\par}}"]
+    lines.append(r"\end{table}")
+    return "\n".join(lines) + "\n"
+
+
+_FIXED_TIME = datetime(2000, 1, 1)
+
+
+def _set_cell_border(cell, **edges) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    tc_pr = cell._tc.get_or_add_tcPr()
+    borders = tc_pr.find(qn("w:tcBorders"))
+    if borders is None:
+        borders = OxmlElement("w:tcBorders")
+        tc_pr.append(borders)
+    for edge, size in edges.items():
+        element = OxmlElement(f"w:{edge}")
+        element.set(qn("w:val"), "single")
+        element.set(qn("w:sz"), str(size))
+        element.set(qn("w:space"), "0")
+        element.set(qn("w:color"), "000000")
+        borders.append(element)
+
+
+def table_to_docx_bytes(df: pd.DataFrame, *, title: str, note: str = "", decimals: int = 2) -> bytes:
+    """An APA-like Word table: title above, horizontal rules only, note below.
+
+    The .docx package is rewritten with fixed timestamps so that the bytes are
+    identical from run to run.
+    """
+    from docx import Document
+    from docx.enum.table import WD_TABLE_ALIGNMENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
+    document = Document()
+    props = document.core_properties
+    props.author = "hlstudy"
+    props.last_modified_by = "hlstudy"
+    props.created = _FIXED_TIME
+    props.modified = _FIXED_TIME
+    props.last_printed = _FIXED_TIME
+    props.revision = 1
+    style = document.styles["Normal"]
+    style.font.name = "Times New Roman"
+    style.font.size = Pt(11)
+
+    heading = document.add_paragraph()
+    run = heading.add_run(title)
+    run.italic = True
+    numeric = [_is_numeric_column(df[c]) for c in df.columns]
+    table = document.add_table(rows=1 + len(df), cols=len(df.columns))
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for j, col in enumerate(df.columns):
+        cell = table.cell(0, j)
+        cell.text = str(col)
+        paragraph = cell.paragraphs[0]
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT if numeric[j] else WD_ALIGN_PARAGRAPH.LEFT
+        _set_cell_border(cell, top=12, bottom=6)
+    for i, row in enumerate(df.itertuples(index=False), start=1):
+        for j, value in enumerate(row):
+            cell = table.cell(i, j)
+            cell.text = _format_cell(value, decimals)
+            cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT if numeric[j] else WD_ALIGN_PARAGRAPH.LEFT
+            if i == len(df):
+                _set_cell_border(cell, bottom=12)
+    if note:
+        paragraph = document.add_paragraph()
+        label = paragraph.add_run(tr("Ghi chú. ", "Note. "))
+        label.italic = True
+        paragraph.add_run(note)
+
+    raw = io.BytesIO()
+    document.save(raw)
+    return _normalise_zip(raw.getvalue())
+
+
+def _normalise_zip(data: bytes) -> bytes:
+    """Rewrite a zip package with fixed member timestamps (deterministic bytes)."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o600 << 16
+            target.writestr(fixed, source.read(info.filename))
+    return out.getvalue()
+
+
+def table_to_csv(df: pd.DataFrame, *, title: str, note: str = "") -> str:
+    """CSV text: ``# ``-prefixed title and note lines, then the table."""
+    header = [f"# {title}"]
+    if note:
+        header.append(f"# {note}")
+    body = df.to_csv(index=False, lineterminator="\n")
+    return "\n".join(header) + "\n" + body
+
+
+def read_table_csv(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a table written by :func:`save_table` (skips its ``#`` header lines)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    skip = 0
+    while skip < len(lines) and lines[skip].startswith("# "):
+        skip += 1
+    return pd.read_csv(io.StringIO("\n".join(lines[skip:]) + "\n"))
+
+
+def save_table(
+    df: pd.DataFrame,
+    stem: str,
+    *,
+    title: str,
+    simulated: bool,
+    note: str = "",
+    count_columns: Iterable[str] | None = None,
+    dependent: Mapping[str, Iterable[str]] | None = None,
+    min_cell: int = MIN_CELL,
+    decimals: int = 2,
+    formats: Sequence[str] = TABLE_FORMATS,
+    directory: str | os.PathLike | None = None,
+) -> dict[str, Path]:
+    """Write ``df`` as ``<stem>.csv``, ``.tex`` and ``.docx``; return ``{ext: path}``.
+
+    The index is written only if it is named (``df.reset_index()`` first to keep it).
+    ``count_columns``/``dependent`` drive :func:`suppress_small_cells` before anything is
+    written.  Floats are printed with ``decimals`` places in LaTeX and Word (CSV keeps
+    full precision).  ``simulated=True`` adds the simulated-data mark to the note.
+    """
+    if not isinstance(simulated, bool):
+        raise ExportError("simulated must be True or False: say whether the table shows simulated data")
+    if not isinstance(df, pd.DataFrame):
+        raise ExportError(f"save_table expects a pandas DataFrame, got {type(df).__name__}")
+    if df.empty:
+        raise ExportError(f"table {stem!r} is empty: nothing to export")
+    if not title or not str(title).strip():
+        raise ExportError("a table needs a title (it is printed above the table)")
+    _check_stem(stem)
+    bad = [f for f in formats if f not in TABLE_FORMATS]
+    if bad or not formats:
+        raise ExportError(f"table formats must be among {TABLE_FORMATS}, got {list(formats)}")
+    if not isinstance(decimals, int) or decimals < 0:
+        raise ExportError(f"decimals must be a non-negative integer, got {decimals!r}")
+    table = df.reset_index() if any(n is not None for n in df.index.names) else df.reset_index(drop=True)
+    table.columns = [str(c) for c in table.columns]
+    if table.columns.duplicated().any():
+        raise ExportError(f"table {stem!r} has duplicated column names: {list(table.columns)}")
+    suppressed = False
+    if count_columns is not None or dependent:
+        cleaned = suppress_small_cells(table, count_columns or [], min_cell=min_cell, dependent=dependent)
+        suppressed = bool((cleaned.astype(object) == SUPPRESSED).to_numpy().any())
+        table = cleaned
+    full_note = _note_text(note, simulated, suppressed)
+    out_dir = Path(directory) if directory is not None else figures_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    writers = {
+        "csv": lambda: table_to_csv(table, title=title, note=full_note).encode("utf-8"),
+        "tex": lambda: table_to_latex(table, title=title, label=stem, note=full_note, decimals=decimals).encode("utf-8"),
+        "docx": lambda: table_to_docx_bytes(table, title=title, note=full_note, decimals=decimals),
+    }
+    paths = {}
+    for fmt in formats:
+        data = writers[fmt]()
+        path = out_dir / f"{stem}.{fmt}"
+        if not path.exists() or path.read_bytes() != data:
+            path.write_bytes(data)
+        paths[fmt] = path
+    _record(stem, "table", paths, str(title))
+    return paths

@@ -1,0 +1,359 @@
+"""Build, execute and compare the compendium's notebooks (used by ``make.py``).
+
+The source of each notebook is a jupytext "percent" script ``notebooks/NN_slug.py``; the
+committed ``notebooks/NN_slug.ipynb`` is that script executed headless, with outputs, in a
+normalised form so that re-running it with nothing changed gives identical bytes:
+
+* kernel name ``python3``; no per-cell timing or jupytext metadata; cell ids ``cell-N``;
+* execution counts 1, 2, 3, … in order;
+* stderr streams (warnings, progress bars) are removed from the committed file and printed
+  on the console instead;
+* environment for the kernel: ``HLSTUDY_PROGRESS=0``, ``SOURCE_DATE_EPOCH=0``,
+  ``PYTHONHASHSEED=0``, ``MPLBACKEND`` inline.
+
+Command line (what ``make.py`` calls inside the project's virtual environment)::
+
+    python -m hlstudy.runner reproduce [NN ...]   # execute notebooks, write .ipynb
+    python -m hlstudy.runner check                # .py and .ipynb cell sources agree
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from hlstudy.paths import NOTEBOOKS, ROOT
+
+KERNEL = "python3"
+TIMEOUT = 600
+TEXT_MIMES = ("text/plain", "text/markdown", "text/html", "text/latex")
+
+
+class NotebookError(RuntimeError):
+    """A notebook failed to execute; the message names the notebook and the cell."""
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    source: Path
+    notebook: Path
+    seconds: float
+    stderr: tuple[str, ...]
+
+
+def sources(notebooks_dir: Path = NOTEBOOKS) -> list[Path]:
+    """The notebook scripts ``NN_slug.py`` in numeric order."""
+    found = sorted(p for p in notebooks_dir.glob("[0-9][0-9]_*.py"))
+    return found
+
+
+def kernel_env(extra: dict | None = None) -> dict:
+    env = dict(os.environ)
+    env.update(
+        {
+            "HLSTUDY_PROGRESS": "0",
+            "SOURCE_DATE_EPOCH": "0",
+            "PYTHONHASHSEED": "0",
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+            "TQDM_DISABLE": "1",
+        }
+    )
+    env.setdefault("HLSTUDY_LANG", "vi")
+    if extra:
+        env.update(extra)
+    return env
+
+
+def read_source(path: Path):
+    """Read a percent script as an nbformat notebook (no outputs)."""
+    import jupytext
+
+    nb = jupytext.read(path, fmt="py:percent")
+    return nb
+
+
+def _cell_label(nb, index: int) -> str:
+    cell = nb.cells[index]
+    first = next((line for line in cell.source.splitlines() if line.strip()), "").strip()
+    return f"cell {index + 1} ({first[:60]!r})"
+
+
+def execute(source: Path, *, env_extra: dict | None = None, cwd: Path | None = None):
+    """Execute a notebook script; return ``(notebook, stderr_texts)``.
+
+    Raises :class:`NotebookError` naming the notebook and the failing cell.
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = read_source(source)
+    client = NotebookClient(
+        nb,
+        timeout=TIMEOUT,
+        kernel_name=KERNEL,
+        resources={"metadata": {"path": str(cwd or source.parent)}},
+        allow_errors=False,
+    )
+    try:
+        client.execute(env=kernel_env(env_extra))
+    except CellExecutionError as exc:
+        index = _failing_cell(nb)
+        where = _cell_label(nb, index) if index is not None else "a cell"
+        raise NotebookError(f"{source.name}: {where} failed:\n{_short_error(exc)}") from None
+    except Exception as exc:  # kernel died, timeout...
+        raise NotebookError(f"{source.name}: execution failed: {type(exc).__name__}: {exc}") from None
+    return normalise(nb)
+
+
+def _failing_cell(nb) -> int | None:
+    for i, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return i
+    return None
+
+
+def _short_error(exc) -> str:
+    text = str(exc)
+    lines = [line for line in text.splitlines() if line.strip()]
+    return "\n".join(lines[-12:])
+
+
+def normalise(nb):
+    """Strip volatile metadata and stderr; return ``(notebook, stderr_texts)``."""
+    nb = copy.deepcopy(nb)
+    stderr: list[str] = []
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": KERNEL},
+        "language_info": {"name": "python"},
+    }
+    count = 0
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i + 1}"
+        cell["metadata"] = {}
+        if cell.cell_type != "code":
+            cell.pop("outputs", None)
+            cell.pop("execution_count", None)
+            continue
+        count += 1
+        cell["execution_count"] = count
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                stderr.append(f"{_cell_label(nb, i)}: {output.get('text', '')}")
+                continue
+            if "execution_count" in output:
+                output["execution_count"] = count
+            kept.append(output)
+        cell["outputs"] = kept
+    nb.nbformat = 4
+    nb.nbformat_minor = 5
+    return nb, stderr
+
+
+def write(nb, path: Path) -> bool:
+    """Write ``nb`` to ``path`` (only if the bytes change); return True if written."""
+    import nbformat
+
+    text = nbformat.writes(nb, version=4)
+    if not text.endswith("\n"):
+        text += "\n"
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.write_text(text, encoding="utf-8")
+    return True
+
+
+def text_outputs(nb) -> list[list[dict]]:
+    """Per code cell, the outputs that must reproduce exactly (text, tables, stdout)."""
+    result = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        outs = []
+        for output in cell.get("outputs", []):
+            kind = output.get("output_type")
+            if kind == "stream":
+                outs.append({"stream": output.get("name"), "text": "".join(output.get("text", ""))})
+            elif kind in ("execute_result", "display_data"):
+                data = output.get("data", {})
+                outs.append({m: _joined(data[m]) for m in TEXT_MIMES if m in data})
+            elif kind == "error":
+                outs.append({"error": output.get("ename")})
+        result.append(outs)
+    return result
+
+
+def _joined(value) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def cell_sources(nb) -> list[tuple[str, str]]:
+    return [(c.cell_type, c.source.strip()) for c in nb.cells]
+
+
+def check_pairing(source: Path) -> list[str]:
+    """Problems with the pairing of ``NN_slug.py`` and its committed ``.ipynb``."""
+    import nbformat
+
+    target = source.with_suffix(".ipynb")
+    if not target.exists():
+        return [f"{target.name} is missing: run 'python3 make.py reproduce' and commit it"]
+    committed = nbformat.read(target, as_version=4)
+    expected = read_source(source)
+    problems = []
+    if cell_sources(committed) != cell_sources(expected):
+        problems.append(f"{target.name} does not match {source.name}: re-run 'python3 make.py reproduce'")
+    if committed.metadata.get("kernelspec", {}).get("name") != KERNEL:
+        problems.append(f"{target.name}: kernel is not {KERNEL!r}")
+    for i, cell in enumerate(committed.cells):
+        if cell.cell_type == "code" and cell.source.strip() and cell.get("execution_count") is None:
+            problems.append(f"{target.name}: cell {i + 1} has not been executed")
+            break
+    return problems
+
+
+INDEX_NAME = "index.csv"
+INDEX_COLUMNS = ("file", "kind", "formats", "notebook", "cell", "title")
+README_START = "<!-- figures:start -->"
+README_END = "<!-- figures:end -->"
+
+
+def _read_log(path: Path, nb) -> list[dict]:
+    """Exports logged by :mod:`hlstudy.export` during one notebook run, with cell numbers."""
+    if not path.exists():
+        return []
+    code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        count = entry.get("cell")
+        cell = code_cells[count - 1] + 1 if isinstance(count, int) and 0 < count <= len(code_cells) else ""
+        rows.append({"file": entry["stem"], "kind": entry["kind"], "formats": " ".join(entry["formats"]),
+                     "cell": cell, "title": " ".join(str(entry.get("title", "")).split())})
+    return rows
+
+
+def read_index(figures: Path) -> list[dict]:
+    import csv
+
+    path = figures / INDEX_NAME
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def update_index(figures: Path, notebook: str, rows: list[dict]) -> None:
+    """Replace ``notebook``'s rows of ``figures/index.csv`` and delete its stale files."""
+    import csv
+
+    kept = [r for r in read_index(figures) if r["notebook"] != notebook]
+    new = {}
+    for row in rows:
+        new[row["file"]] = {**row, "notebook": notebook}
+    produced = set(new)
+    prefix = notebook[:3]
+    for path in figures.glob(f"{prefix}*"):
+        if path.is_file() and path.stem not in produced:
+            path.unlink()
+    every = sorted(kept + list(new.values()), key=lambda r: (r["notebook"], r["file"]))
+    with (figures / INDEX_NAME).open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=INDEX_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in every:
+            writer.writerow({k: row.get(k, "") for k in INDEX_COLUMNS})
+
+
+def readme_table(figures: Path) -> str:
+    """The README's table mapping each exported file to the notebook and cell that makes it."""
+    lines = [
+        "| file (figures/) | kind | formats | notebook | cell | title |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in read_index(figures):
+        title = row["title"].replace("|", "/")
+        lines.append(f"| `{row['file']}` | {row['kind']} | {row['formats']} | `{row['notebook']}` | {row['cell']} | {title} |")
+    return "\n".join(lines)
+
+
+def update_readme(figures: Path, readme: Path) -> bool:
+    text = readme.read_text(encoding="utf-8")
+    if README_START not in text or README_END not in text:
+        return False
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    new = f"{head}{README_START}\n{readme_table(figures)}\n{README_END}{tail}"
+    if new != text:
+        readme.write_text(new, encoding="utf-8")
+        return True
+    return False
+
+
+def reproduce(selected: list[str] | None = None, *, out=sys.stdout) -> list[NotebookRun]:
+    """Execute the notebooks in order, write their .ipynb files and the figure index."""
+    import tempfile
+
+    from hlstudy.paths import figures_dir
+
+    runs = []
+    all_sources = sources()
+    if selected:
+        all_sources = [p for p in all_sources if any(p.name.startswith(s) for s in selected)]
+        if not all_sources:
+            raise NotebookError(f"no notebook matches {selected}")
+    total = len(all_sources)
+    for k, source in enumerate(all_sources, start=1):
+        print(f"[{k}/{total}] {source.stem} ...", end="", flush=True, file=out)
+        start = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            log_path = Path(tmp) / "exports.jsonl"
+            try:
+                nb, stderr = execute(source, env_extra={"HLSTUDY_EXPORT_LOG": str(log_path)})
+            except NotebookError:
+                print(" FAILED", file=out, flush=True)
+                raise
+            update_index(figures_dir(), source.stem, _read_log(log_path, nb))
+        seconds = time.perf_counter() - start
+        changed = write(nb, source.with_suffix(".ipynb"))
+        print(f" {seconds:.1f} s{' (updated)' if changed else ''}", file=out, flush=True)
+        for text in stderr:
+            print(f"    stderr from {source.stem} {text.rstrip()[:500]}", file=out)
+        runs.append(NotebookRun(source, source.with_suffix(".ipynb"), seconds, tuple(stderr)))
+    update_readme(figures_dir(), ROOT / "README.md")
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hlstudy.runner")
+    sub = parser.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser("reproduce", help="execute notebooks and write .ipynb")
+    rep.add_argument("notebooks", nargs="*", help="numbers or names to run (default: all)")
+    sub.add_parser("check", help="check .py / .ipynb pairing")
+    args = parser.parse_args(argv)
+    os.chdir(ROOT)
+    if args.command == "reproduce":
+        try:
+            runs = reproduce(args.notebooks or None)
+        except NotebookError as exc:
+            print(f"\nERROR {exc}", file=sys.stderr)
+            return 1
+        total = sum(r.seconds for r in runs)
+        print(f"{len(runs)} notebook(s) executed in {total:.1f} s")
+        return 0
+    problems = [p for s in sources() for p in check_pairing(s)]
+    for p in problems:
+        print(p)
+    print(json.dumps({"notebooks": len(sources()), "problems": len(problems)}))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

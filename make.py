@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Task script of the hlstudy compendium (standard library only: needs nothing but python3).
+
+    python3 make.py reproduce   set up .venv, execute every notebook, regenerate figures/
+    python3 make.py test        set up .venv, lint, run the whole test suite (incl. notebooks)
+    python3 make.py lab         open JupyterLab on notebooks/ with the project's environment
+    python3 make.py data        regenerate the simulated demonstration exports in data/raw/
+    python3 make.py lock        re-pin requirements.lock from the current .venv (maintainers)
+
+Set-up: ``.venv/`` is created with ``python3 -m venv`` when missing, and the project is
+installed into it with the pinned versions of ``requirements.lock`` whenever
+``pyproject.toml`` or the lock file changed since the last install.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+LOCK = ROOT / "requirements.lock"
+STAMP = VENV / ".hlstudy-installed"
+EXTRAS = "notebooks,dev"
+
+
+def venv_python() -> Path:
+    if os.name == "nt":
+        return VENV / "Scripts" / "python.exe"
+    return VENV / "bin" / "python"
+
+
+def log(message: str) -> None:
+    print(f"[make] {message}", flush=True)
+
+
+def run(cmd: list[str], **kwargs) -> None:
+    result = subprocess.run(cmd, cwd=ROOT, **kwargs)
+    if result.returncode != 0:
+        log(f"command failed ({result.returncode}): {' '.join(str(c) for c in cmd)}")
+        raise SystemExit(result.returncode)
+
+
+def install_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for path in (ROOT / "pyproject.toml", LOCK):
+        digest.update(path.read_bytes())
+    digest.update(sys.version.encode())
+    return digest.hexdigest()
+
+
+def setup() -> Path:
+    """Create .venv if missing and install the pinned environment if it is out of date."""
+    python = venv_python()
+    if not python.exists():
+        log(f"creating virtual environment {VENV.relative_to(ROOT)}/ with {sys.executable}")
+        start = time.perf_counter()
+        run([sys.executable, "-m", "venv", str(VENV)])
+        log(f"created in {time.perf_counter() - start:.1f} s")
+    fingerprint = install_fingerprint()
+    if STAMP.exists() and STAMP.read_text().strip() == fingerprint:
+        return python
+    log("installing hlstudy and its pinned dependencies (requirements.lock) ...")
+    start = time.perf_counter()
+    quiet = ["--quiet"] if os.environ.get("CI") else []
+    run([str(python), "-m", "pip", "install", *quiet, "--disable-pip-version-check", "-c", str(LOCK),
+         "-e", f".[{EXTRAS}]"])
+    STAMP.write_text(fingerprint + "\n")
+    log(f"installed in {time.perf_counter() - start:.1f} s")
+    return python
+
+
+def reproduce(args: list[str]) -> None:
+    python = setup()
+    start = time.perf_counter()
+    log("executing notebooks (figures and tables are written to figures/)")
+    run([str(python), "-m", "hlstudy.runner", "reproduce", *args])
+    log(f"reproduce finished in {time.perf_counter() - start:.1f} s")
+
+
+def test(args: list[str]) -> None:
+    python = setup()
+    start = time.perf_counter()
+    log("lint: ruff check")
+    run([str(python), "-m", "ruff", "check", "hlstudy", "tests", "benchmarks", "make.py", "notebooks"])
+    log("pytest (this also executes every notebook)")
+    run([str(python), "-m", "pytest", *args])
+    log(f"tests finished in {time.perf_counter() - start:.1f} s")
+
+
+def lab(args: list[str]) -> None:
+    python = setup()
+    run([str(python), "-m", "jupyter", "lab", "--notebook-dir", str(ROOT / "notebooks"), *args])
+
+
+def data(args: list[str]) -> None:
+    python = setup()
+    run([str(python), "-m", "hlstudy.synthetic", "--write", "data/raw", *args])
+
+
+def lock(args: list[str]) -> None:
+    python = setup()
+    frozen = subprocess.run(
+        [str(python), "-m", "pip", "freeze", "--exclude-editable", "--disable-pip-version-check"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.splitlines()
+    pins = sorted((line for line in frozen if line and not line.lower().startswith("hlstudy")), key=str.lower)
+    header = [
+        "# Pinned versions of every package hlstudy installs (pip constraints file).",
+        "# Regenerate with: python3 make.py lock",
+    ]
+    LOCK.write_text("\n".join(header + pins) + "\n")
+    log(f"wrote {LOCK.name} with {len(pins)} pins")
+
+
+COMMANDS = {"reproduce": reproduce, "test": test, "lab": lab, "data": data, "lock": lock}
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in COMMANDS:
+        print(__doc__)
+        return 2
+    os.chdir(ROOT)
+    COMMANDS[argv[0]](argv[1:])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,229 @@
+"""Thesis export: diacritics, deterministic files, suppression, LaTeX and Word output."""
+
+import hashlib
+import re
+import zipfile
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from hlstudy import export  # noqa: E402
+
+VI_TEXT = "Chất lượng cán bộ, công chức cấp xã – Hữu Lũng, Lạng Sơn (ặ ẵ ỹ ự ữ Đ ơ ư ẫ ỷ)"
+
+
+@pytest.fixture(autouse=True)
+def _vietnamese():
+    export.set_language("vi")
+    export.use_style()
+    yield
+    export.set_language("vi")
+    plt.close("all")
+
+
+def _figure(title=VI_TEXT):
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.bar(["Nam", "Nữ", "Dân tộc Nùng"], [3, 4, 5])
+    ax.set_title(title)
+    ax.set_ylabel(export.tr("Số người", "People"))
+    return fig
+
+
+def _digest(paths):
+    return {ext: hashlib.sha256(p.read_bytes()).hexdigest() for ext, p in paths.items()}
+
+
+def test_figure_written_in_three_formats_with_300_dpi_png(tmp_path):
+    paths = export.save_figure(_figure(), "99_demo", simulated=False, directory=tmp_path)
+    assert sorted(paths) == ["pdf", "png", "svg"]
+    assert all(p.name.startswith("99_demo.") for p in paths.values())
+    png = paths["png"].read_bytes()
+    phys = png[png.index(b"pHYs") + 4: png.index(b"pHYs") + 12]
+    ppm = int.from_bytes(phys[:4], "big")
+    assert round(ppm * 0.0254) == 300
+
+
+def test_pdf_embeds_truetype_and_keeps_vietnamese_text_searchable(tmp_path):
+    paths = export.save_figure(_figure(), "99_demo", simulated=False, directory=tmp_path)
+    pdf = paths["pdf"].read_bytes()
+    assert b"/FontFile2" in pdf, "TrueType font program must be embedded (pdf.fonttype 42)"
+    assert b"/ToUnicode" in pdf, "a ToUnicode map keeps the text searchable"
+    assert b"DejaVuSans" in pdf
+
+
+def test_figure_files_are_byte_identical_across_runs(tmp_path):
+    first = _digest(export.save_figure(_figure(), "99_demo", simulated=True, directory=tmp_path / "a"))
+    plt.close("all")
+    second = _digest(export.save_figure(_figure(), "99_demo", simulated=True, directory=tmp_path / "b"))
+    assert first == second
+    different = _digest(export.save_figure(_figure("Khác"), "99_demo", simulated=True, directory=tmp_path / "c"))
+    assert different["png"] != first["png"]
+
+
+def test_no_volatile_metadata_in_figure_files(tmp_path):
+    paths = export.save_figure(_figure(), "99_demo", simulated=False, directory=tmp_path)
+    assert b"CreationDate" not in paths["pdf"].read_bytes()
+    assert b"<dc:date>" not in paths["svg"].read_bytes()
+    assert b"Software" not in paths["png"].read_bytes()
+
+
+def test_simulated_mark_is_drawn_only_on_simulated_figures(tmp_path):
+    fig = _figure()
+    export.save_figure(fig, "99_sim", simulated=True, directory=tmp_path)
+    texts = [t.get_text() for t in fig.texts]
+    assert texts.count(export.SIMULATED_MARK) == 1
+    export.save_figure(fig, "99_sim", simulated=True, directory=tmp_path)  # saving again adds no second mark
+    assert [t.get_text() for t in fig.texts].count(export.SIMULATED_MARK) == 1
+    real = _figure()
+    export.save_figure(real, "99_real", simulated=False, directory=tmp_path)
+    assert export.SIMULATED_MARK not in [t.get_text() for t in real.texts]
+
+
+def test_missing_glyph_is_an_error_not_a_blank_box(tmp_path):
+    with pytest.raises(export.ExportError, match="font cannot draw"):
+        export.save_figure(_figure("漢字"), "99_bad", simulated=False, directory=tmp_path)
+
+
+def test_vietnamese_diacritics_render_without_missing_glyph_warnings(tmp_path, recwarn):
+    export.save_figure(_figure(), "99_demo", simulated=True, directory=tmp_path)
+    assert not [w for w in recwarn if "missing from font" in str(w.message)]
+
+
+def test_language_switch_changes_labels():
+    export.set_language("en")
+    assert export.tr("Số người", "People") == "People"
+    export.set_language("vi")
+    assert export.tr("Số người", "People") == "Số người"
+    with pytest.raises(export.ExportError):
+        export.set_language("fr")
+
+
+@pytest.mark.parametrize("stem", ["demo", "3_demo", "03-demo", "03_Demo", "03_", ""])
+def test_bad_file_stems_are_rejected(tmp_path, stem):
+    with pytest.raises(export.ExportError, match="stem"):
+        export.save_figure(_figure(), stem, simulated=False, directory=tmp_path)
+
+
+def test_simulated_flag_is_required_to_be_a_bool(tmp_path):
+    with pytest.raises(export.ExportError, match="simulated"):
+        export.save_figure(_figure(), "99_demo", simulated=None, directory=tmp_path)
+    with pytest.raises(export.ExportError, match="simulated"):
+        export.save_table(pd.DataFrame({"a": [1]}), "99_t", title="T", simulated="yes", directory=tmp_path)
+
+
+# ----------------------------------------------------------------------------- suppression
+
+TABLE = pd.DataFrame(
+    {
+        "Xã": ["Minh Sơn", "Hữu Liên", "Yên Bình"],
+        "n": [12, 3, 0],
+        "Không đạt": [5, 1, 0],
+        "Tỷ lệ (%)": [41.6667, 33.3333, np.nan],
+    }
+)
+
+
+def test_small_cells_are_suppressed_with_their_derived_values():
+    out = export.suppress_small_cells(TABLE, ["n", "Không đạt"], dependent={"n": ["Tỷ lệ (%)"]})
+    assert out.loc[0, "n"] == 12 and out.loc[0, "Không đạt"] == 5 and out.loc[0, "Tỷ lệ (%)"] == pytest.approx(41.6667)
+    assert out.loc[1, "n"] == "<5" and out.loc[1, "Không đạt"] == "<5" and out.loc[1, "Tỷ lệ (%)"] == "<5"
+    assert out.loc[2, "n"] == 0, "a zero describes nobody and is kept unless suppress_zero"
+    assert TABLE.loc[1, "n"] == 3, "the input frame is not modified"
+    zero = export.suppress_small_cells(TABLE, ["n"], suppress_zero=True)
+    assert zero.loc[2, "n"] == "<5"
+
+
+def test_suppression_threshold_is_a_parameter():
+    out = export.suppress_small_cells(TABLE, ["n"], min_cell=13)
+    assert out["n"].tolist() == ["<5", "<5", 0]
+
+
+def test_suppression_rejects_unknown_and_non_numeric_columns():
+    with pytest.raises(export.ExportError, match="'m'"):
+        export.suppress_small_cells(TABLE, ["m"])
+    with pytest.raises(export.ExportError, match="non-numbers"):
+        export.suppress_small_cells(TABLE, ["Xã"])
+    with pytest.raises(export.ExportError, match="min_cell"):
+        export.suppress_small_cells(TABLE, ["n"], min_cell=0)
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def _save(tmp_path, **kw):
+    kw.setdefault("title", "Bảng 2.1. Tỷ lệ công chức chưa đạt chuẩn theo xã")
+    kw.setdefault("simulated", True)
+    return export.save_table(TABLE, "99_compliance", directory=tmp_path, count_columns=["n", "Không đạt"],
+                             dependent={"n": ["Tỷ lệ (%)"]}, note="Chuẩn theo Nghị định 33/2023.", **kw)
+
+
+def test_table_files_exist_and_are_deterministic(tmp_path):
+    first = _digest(_save(tmp_path / "a"))
+    second = _digest(_save(tmp_path / "b"))
+    assert sorted(first) == ["csv", "docx", "tex"]
+    assert first == second
+
+
+def test_csv_round_trips_and_carries_title_and_simulated_mark(tmp_path):
+    paths = _save(tmp_path)
+    text = paths["csv"].read_text(encoding="utf-8")
+    assert text.startswith("# Bảng 2.1.")
+    assert export.SIMULATED_MARK in text.splitlines()[1]
+    back = export.read_table_csv(paths["csv"])
+    assert list(back.columns) == list(TABLE.columns)
+    assert back.loc[0, "Không đạt"] in (5, "5") and back.loc[1, "n"] == "<5"
+    assert ",3," not in text, "no suppressed count may leak into the CSV"
+
+
+def test_latex_is_booktabs_with_numbers_and_suppression(tmp_path):
+    tex = _save(tmp_path)["tex"].read_text(encoding="utf-8")
+    for token in (r"\toprule", r"\midrule", r"\bottomrule", r"\caption{Bảng 2.1.", r"\label{tab:99_compliance}"):
+        assert token in tex
+    assert "Minh Sơn & 12 & 5 & 41.67" in tex
+    assert r"Hữu Liên & \textless{}5 & \textless{}5 & \textless{}5" in tex
+    assert re.search(r"\\begin\{tabular\}\{lrrr\}", tex)
+    assert "simulated data" in tex
+
+
+def test_docx_opens_and_contains_the_numbers(tmp_path):
+    import docx
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    path = _save(tmp_path)["docx"]
+    document = docx.Document(str(path))
+    paragraphs = [p.text for p in document.paragraphs]
+    assert paragraphs[0].startswith("Bảng 2.1."), "title above the table"
+    assert any("Ghi chú." in p and export.SIMULATED_MARK in p for p in paragraphs[1:]), "note below"
+    table = document.tables[0]
+    rows = [[c.text for c in row.cells] for row in table.rows]
+    assert rows[0] == list(TABLE.columns)
+    assert rows[1] == ["Minh Sơn", "12", "5", "41.67"]
+    assert rows[2] == ["Hữu Liên", "<5", "<5", "<5"]
+    assert table.cell(1, 3).paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.RIGHT
+    assert table.cell(1, 0).paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.LEFT
+    with zipfile.ZipFile(path) as z:
+        assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_english_table_note(tmp_path):
+    export.set_language("en")
+    tex = _save(tmp_path)["tex"].read_text(encoding="utf-8")
+    assert "Note" in tex and "fewer than 5 people" in tex
+
+
+def test_table_argument_errors(tmp_path):
+    with pytest.raises(export.ExportError, match="empty"):
+        export.save_table(TABLE.iloc[:0], "99_t", title="T", simulated=False, directory=tmp_path)
+    with pytest.raises(export.ExportError, match="title"):
+        export.save_table(TABLE, "99_t", title=" ", simulated=False, directory=tmp_path)
+    with pytest.raises(export.ExportError, match="formats"):
+        export.save_table(TABLE, "99_t", title="T", simulated=False, formats=("xls",), directory=tmp_path)
+    dup = pd.DataFrame([[1, 2]], columns=["a", "a"])
+    with pytest.raises(export.ExportError, match="duplicated"):
+        export.save_table(dup, "99_t", title="T", simulated=False, directory=tmp_path)
+    assert not list(tmp_path.iterdir()), "a rejected table writes no file"
