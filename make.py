@@ -86,7 +86,8 @@ def test(args: list[str]) -> None:
     python = setup()
     start = time.perf_counter()
     log("lint: ruff check")
-    run([str(python), "-m", "ruff", "check", "hlstudy", "tests", "benchmarks", "make.py", "notebooks"])
+    targets = [t for t in ("hlstudy", "tests", "benchmarks", "notebooks", "make.py") if (ROOT / t).exists()]
+    run([str(python), "-m", "ruff", "check", *targets])
     log("pytest (this also executes every notebook)")
     run([str(python), "-m", "pytest", *args])
     log(f"tests finished in {time.perf_counter() - start:.1f} s")
