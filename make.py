@@ -4,6 +4,8 @@
     python3 make.py reproduce   set up .venv, execute every notebook, regenerate figures/
     python3 make.py test        set up .venv, lint, run the whole test suite (incl. notebooks)
     python3 make.py lab         open JupyterLab on notebooks/ with the project's environment
+    python3 make.py export --lang en [--out DIR]
+                                every figure and table with English labels (default build/figures-en/)
     python3 make.py data        regenerate the simulated demonstration exports in data/raw/
     python3 make.py lock        re-pin requirements.lock from the current .venv (maintainers)
 
@@ -98,6 +100,11 @@ def lab(args: list[str]) -> None:
     run([str(python), "-m", "jupyter", "lab", "--notebook-dir", str(ROOT / "notebooks"), *args])
 
 
+def export(args: list[str]) -> None:
+    python = setup()
+    run([str(python), "-m", "hlstudy.runner", "export", *args])
+
+
 def data(args: list[str]) -> None:
     python = setup()
     run([str(python), "-m", "hlstudy.synthetic", "--write", "data/raw", *args])
@@ -118,7 +125,7 @@ def lock(args: list[str]) -> None:
     log(f"wrote {LOCK.name} with {len(pins)} pins")
 
 
-COMMANDS = {"reproduce": reproduce, "test": test, "lab": lab, "data": data, "lock": lock}
+COMMANDS = {"reproduce": reproduce, "test": test, "lab": lab, "export": export, "data": data, "lock": lock}
 
 
 def main(argv: list[str]) -> int:

@@ -331,14 +331,44 @@ def reproduce(selected: list[str] | None = None, *, out=sys.stdout) -> list[Note
     return runs
 
 
+def export_language(lang: str, out_dir: Path, *, out=sys.stdout) -> Path:
+    """Execute every notebook with labels in ``lang``, writing exports to ``out_dir`` only.
+
+    The committed notebooks and ``figures/`` are left untouched; this is how the thesis
+    author gets the English (or Vietnamese) versions of every figure and table.
+    """
+    if lang not in ("vi", "en"):
+        raise NotebookError(f"language must be 'vi' or 'en', got {lang!r}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    all_sources = sources()
+    for k, source in enumerate(all_sources, start=1):
+        print(f"[{k}/{len(all_sources)}] {source.stem} ({lang}) ...", end="", flush=True, file=out)
+        start = time.perf_counter()
+        execute(source, env_extra={"HLSTUDY_LANG": lang, "HLSTUDY_FIGURES": str(out_dir)})
+        print(f" {time.perf_counter() - start:.1f} s", file=out, flush=True)
+    return out_dir
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hlstudy.runner")
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("reproduce", help="execute notebooks and write .ipynb")
     rep.add_argument("notebooks", nargs="*", help="numbers or names to run (default: all)")
     sub.add_parser("check", help="check .py / .ipynb pairing")
+    exp = sub.add_parser("export", help="export every figure and table in one language elsewhere")
+    exp.add_argument("--lang", default="en", choices=("vi", "en"))
+    exp.add_argument("--out", default=None, help="output folder (default build/figures-<lang>)")
     args = parser.parse_args(argv)
     os.chdir(ROOT)
+    if args.command == "export":
+        target = Path(args.out) if args.out else ROOT / "build" / f"figures-{args.lang}"
+        try:
+            export_language(args.lang, target.resolve())
+        except NotebookError as exc:
+            print(f"\nERROR {exc}", file=sys.stderr)
+            return 1
+        print(f"figures and tables ({args.lang}) written to {target}")
+        return 0
     if args.command == "reproduce":
         try:
             runs = reproduce(args.notebooks or None)
