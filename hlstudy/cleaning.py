@@ -1,0 +1,490 @@
+"""Named cleaning rules, each with its threshold as a parameter and a log row per decision.
+
+:func:`clean` runs the rules below, in this order, on one instrument's typed table (from
+:func:`hlstudy.ingest.read_instrument`) and returns the clean table and a log with one row
+for every record dropped (``action="drop"``) or value changed (``action="change"``), so that
+*records read = records kept + records dropped*, always.
+
+=====================  ======  ==================================================================
+rule                   action  what it does (threshold parameter of :class:`Rules`)
+=====================  ======  ==================================================================
+``duplicates``         drop    later submissions that repeat an earlier one of the same commune
+                               on at least ``duplicate_min_share`` of the answers
+``missing_required``   drop    records without a required background answer (commune, …)
+``speeders``           drop    duration below ``speeder_share_of_median`` × the median duration
+                               (or below ``speeder_min_seconds``) — only where timing was exported
+``out_of_range``       change  Likert codes outside the value set and numbers outside the
+                               codebook's ``min``/``max`` are set to missing
+``inconsistent``       change  impossible backgrounds: years in post longer than the years since
+                               age ``min_age_at_start``; a university degree at an age below
+                               ``min_age_degree``; the implausible answer is set to missing
+``straightlining``     drop    the same answer to every Likert item (at least
+                               ``straightline_min_items`` answered, across at least two scales)
+``missing_scale``      drop    more than ``max_missing_share`` of the items of any scale missing
+=====================  ======  ==================================================================
+
+Item-level missing values that remain are reported by :func:`missing_report` (by item and
+commune) and handled in :mod:`hlstudy.scales` (scale score = mean of the available items,
+computed only when at least ``min_share`` of the scale's items are present — consistent with
+``missing_scale``).  After the rules, reverse-keyed items are recoded ``min + max − x``
+(:func:`reverse_key`); that documented recoding of whole columns is not a cleaning decision
+and is not logged value by value.
+
+Example
+-------
+>>> from hlstudy import ingest, cleaning
+>>> table = ingest.read_instrument("data/raw/officials.csv")  # doctest: +SKIP
+>>> result = cleaning.clean(table.data, "officials")  # doctest: +SKIP
+>>> result.flow  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from hlstudy.errors import SurveyDataError
+from hlstudy.ingest import InstrumentSpec, instrument_spec
+
+LOG_COLUMNS = [
+    "instrument", "record_id", "source_row", "action", "rule", "column", "old_value", "new_value", "reason",
+]
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Thresholds of the cleaning rules (the defaults are the project's stated choices)."""
+
+    duplicate_min_share: float = 1.0
+    speeder_share_of_median: float = 0.33
+    speeder_min_seconds: float = 0.0
+    straightline_min_items: int = 10
+    max_missing_share: float = 0.5
+    min_age_at_start: int = 18
+    min_age_degree: int = 21
+    survey_year: int | None = None  # default: year of the submission timestamps, else the latest year
+    skip: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self):
+        checks = {
+            "duplicate_min_share": 0 < self.duplicate_min_share <= 1,
+            "speeder_share_of_median": 0 <= self.speeder_share_of_median < 1,
+            "speeder_min_seconds": self.speeder_min_seconds >= 0,
+            "straightline_min_items": self.straightline_min_items >= 2,
+            "max_missing_share": 0 <= self.max_missing_share < 1,
+        }
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise SurveyDataError(f"invalid cleaning threshold(s): {', '.join(f'{k}={getattr(self, k)!r}' for k in bad)}")
+        unknown = [s for s in self.skip if s not in RULE_NAMES]
+        if unknown:
+            raise SurveyDataError(f"unknown rule(s) to skip: {unknown}; rules are {RULE_NAMES}")
+
+    def with_(self, **changes) -> Rules:
+        return replace(self, **changes)
+
+
+@dataclass
+class CleaningResult:
+    """Clean table, the log of every decision, and the record flow rule by rule."""
+
+    instrument: str
+    data: pd.DataFrame
+    log: pd.DataFrame
+    flow: pd.DataFrame
+    rules: Rules
+
+    @property
+    def received(self) -> int:
+        return int(self.flow["n_before"].iloc[0]) if len(self.flow) else len(self.data)
+
+    def summary(self) -> str:
+        lines = [f"cleaning {self.instrument}: {self.received} read, {len(self.data)} kept"]
+        for r in self.flow.itertuples():
+            lines.append(f"  {r.rule:<18} dropped {r.dropped:>4}  changed {r.changed:>4}  → {r.n_after}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+
+def _value(x) -> object:
+    if x is None or x is pd.NA or x is pd.NaT:
+        return None
+    if isinstance(x, float) and np.isnan(x):
+        return None
+    if isinstance(x, float | np.floating) and float(x).is_integer():
+        return str(int(x))
+    return str(x)
+
+
+def _drop_rows(df, index, instrument, rule, reasons) -> list[dict]:
+    return [
+        {
+            "instrument": instrument, "record_id": df.at[i, "record_id"], "source_row": df.at[i, "source_row"],
+            "action": "drop", "rule": rule, "column": None, "old_value": None, "new_value": None,
+            "reason": reasons[i] if isinstance(reasons, dict) else reasons,
+        }
+        for i in index
+    ]
+
+
+def _change_row(df, i, instrument, rule, column, old, new, reason) -> dict:
+    return {
+        "instrument": instrument, "record_id": df.at[i, "record_id"], "source_row": df.at[i, "source_row"],
+        "action": "change", "rule": rule, "column": column, "old_value": _value(old),
+        "new_value": _value(new), "reason": reason,
+    }
+
+
+def _likert(spec: InstrumentSpec, df: pd.DataFrame) -> list[str]:
+    return [v.variable for v in spec.variables if v.type == "likert" and v.variable in df]
+
+
+def _of_type(spec: InstrumentSpec, df: pd.DataFrame, *types: str) -> list[str]:
+    return [v.variable for v in spec.variables if v.type in types and v.variable in df]
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def rule_duplicates(df, spec, rules, instrument):
+    """Drop later submissions repeating an earlier one (same commune, ≥ share of answers equal)."""
+    compare = [
+        v.variable for v in spec.variables
+        if not v.pii and v.type not in ("timestamp", "duration", "commune") and v.variable in df
+    ]
+    if "commune_code" in df:
+        compare = ["commune_code", *compare]
+    if not compare:
+        return df, []
+    times = _of_type(spec, df, "timestamp")
+    order = df.sort_values([*times, "source_row"], na_position="last", kind="stable").index
+    values = df.loc[order, compare].astype("string").fillna("\x00NA").to_numpy(dtype=object)
+    groups = df.loc[order, "commune_code"].astype("string").fillna("").to_numpy() if "commune_code" in df else np.zeros(len(order))
+    drop: dict = {}
+    for g in pd.unique(groups):
+        members = np.flatnonzero(groups == g)
+        block = values[members]
+        kept: list[int] = []
+        for j in range(len(members)):
+            if kept:
+                agree = (block[kept] == block[j]).mean(axis=1)
+                best = int(np.argmax(agree))
+                if agree[best] >= rules.duplicate_min_share:
+                    first = order[members[kept[best]]]
+                    drop[order[members[j]]] = (
+                        f"repeats record {df.at[first, 'record_id']} (row {df.at[first, 'source_row']}) "
+                        f"on {agree[best]:.0%} of {len(compare)} answers (threshold {rules.duplicate_min_share:.0%})"
+                    )
+                    continue
+            kept.append(j)
+    index = sorted(drop, key=lambda i: df.at[i, "source_row"])
+    return df.drop(index=index), _drop_rows(df, index, instrument, "duplicates", drop)
+
+
+def rule_missing_required(df, spec, rules, instrument):
+    """Drop records lacking a required background answer (scale items are handled by missing_scale)."""
+    required = [
+        v.variable for v in spec.variables
+        if v.required and not v.pii and v.type not in ("likert", "timestamp", "duration", "text")
+    ]
+    columns = ["commune_code" if c in ("commune",) or c not in df else c for c in required]
+    columns = [c for c in dict.fromkeys(columns) if c in df]
+    reasons = {}
+    for i in df.index:
+        missing = [c for c in columns if pd.isna(df.at[i, c])]
+        if missing:
+            reasons[i] = f"required answer missing: {', '.join(missing)}"
+    index = list(reasons)
+    return df.drop(index=index), _drop_rows(df, index, instrument, "missing_required", reasons)
+
+
+def rule_speeders(df, spec, rules, instrument):
+    """Drop submissions completed faster than the threshold (only where duration is exported)."""
+    durations = _of_type(spec, df, "duration")
+    if not durations or df[durations[0]].notna().sum() == 0:
+        return df, []
+    d = df[durations[0]].astype(float)
+    median = float(d.median())
+    threshold = max(rules.speeder_min_seconds, rules.speeder_share_of_median * median)
+    hit = d[d < threshold].index
+    reasons = {
+        i: f"completed in {d[i]:.0f} s, under {threshold:.0f} s "
+        f"({rules.speeder_share_of_median:.0%} of the median {median:.0f} s)"
+        for i in hit
+    }
+    return df.drop(index=hit), _drop_rows(df, hit, instrument, "speeders", reasons)
+
+
+def rule_out_of_range(df, spec, rules, instrument):
+    """Set to missing Likert codes outside the value set and numbers outside min/max."""
+    df = df.copy()
+    log = []
+    for v in spec.variables:
+        if v.variable not in df or v.pii:
+            continue
+        column = df[v.variable]
+        if v.type == "likert":
+            codes = spec.codes(v.value_set)
+            bad = column.notna() & ~column.isin(codes)
+            reason = f"code outside the value set {v.value_set} ({int(min(codes))}–{int(max(codes))})"
+        elif v.type in ("integer", "year", "duration") and (v.min is not None or v.max is not None):
+            numbers = column.astype("Float64")
+            bad = numbers.notna() & (
+                (numbers < (v.min if v.min is not None else -np.inf))
+                | (numbers > (v.max if v.max is not None else np.inf))
+            )
+            bad = bad.fillna(False).astype(bool)
+            reason = f"outside the admissible range [{v.min:g}, {v.max:g}]" if v.min is not None and v.max is not None else "outside the admissible range"
+        else:
+            continue
+        for i in column[bad].index:
+            log.append(_change_row(df, i, instrument, "out_of_range", v.variable, column[i], None, reason))
+        if bad.any():
+            df.loc[bad, v.variable] = pd.NA if str(column.dtype) == "Int64" else np.nan
+    return df, log
+
+
+def _survey_year(df, spec, rules) -> int | None:
+    if rules.survey_year is not None:
+        return rules.survey_year
+    times = _of_type(spec, df, "timestamp")
+    if times and df[times[0]].notna().any():
+        return int(df[times[0]].dropna().dt.year.max())
+    return None
+
+
+def _first(spec, df, *names):
+    for name in names:
+        if name in df and name in spec.by_name:
+            return name
+    return None
+
+
+def rule_inconsistent(df, spec, rules, instrument):
+    """Impossible backgrounds: set the implausible answer to missing, with a log row.
+
+    * years in post (``years_in_post``/``tenure_years``) or the start year
+      (``start_year``) imply starting before age ``min_age_at_start``: the tenure is
+      set to missing (the birth year is the better-checked answer);
+    * highest education a university degree or above at an age below
+      ``min_age_degree``: the education answer is set to missing.
+    Rules whose variables the instrument lacks are skipped.
+    """
+    df = df.copy()
+    log = []
+    birth = _first(spec, df, "birth_year")
+    age_var = _first(spec, df, "age")
+    year = _survey_year(df, spec, rules)
+    if birth is not None and year is not None:
+        age = year - df[birth].astype("Float64")
+    elif age_var is not None:
+        age = df[age_var].astype("Float64")
+    else:
+        return df, log
+    tenure = _first(spec, df, "years_in_post", "tenure_years", "years_in_service", "tenure")
+    start = _first(spec, df, "start_year", "year_started")
+    if tenure is not None:
+        bad = (age - df[tenure].astype("Float64") < rules.min_age_at_start).fillna(False).astype(bool)
+        for i in df.index[bad.to_numpy()]:
+            log.append(_change_row(
+                df, i, instrument, "inconsistent", tenure, df.at[i, tenure], None,
+                f"{df.at[i, tenure]} years in post at age {age[i]:.0f} means starting before age {rules.min_age_at_start}",
+            ))
+        df.loc[bad.to_numpy(), tenure] = pd.NA
+    if start is not None and birth is not None:
+        started_at = df[start].astype("Float64") - df[birth].astype("Float64")
+        bad = (started_at < rules.min_age_at_start).fillna(False).astype(bool)
+        for i in df.index[bad.to_numpy()]:
+            log.append(_change_row(
+                df, i, instrument, "inconsistent", start, df.at[i, start], None,
+                f"started at age {started_at[i]:.0f}, under {rules.min_age_at_start}",
+            ))
+        df.loc[bad.to_numpy(), start] = pd.NA
+    education = _first(spec, df, "education", "education_level", "professional_level")
+    if education is not None:
+        v = spec.by_name[education]
+        labels = spec.value_sets.get(v.value_set)
+        if labels is not None:
+            text = (labels["label_en"].astype(str) + " " + labels["label_vi"].astype(str)).str.casefold()
+            degree = labels.loc[text.str.contains("university|bachelor|master|doctor|đại học|thạc sĩ|tiến sĩ"), "code"]
+            degree = {str(c) for c in degree}
+            bad = (df[education].astype("string").isin(degree) & (age < rules.min_age_degree)).fillna(False).astype(bool)
+            for i in df.index[bad.to_numpy()]:
+                log.append(_change_row(
+                    df, i, instrument, "inconsistent", education, df.at[i, education], None,
+                    f"a university degree at age {age[i]:.0f} (under {rules.min_age_degree})",
+                ))
+            df.loc[bad.to_numpy(), education] = pd.NA
+    return df, log
+
+
+def rule_straightlining(df, spec, rules, instrument):
+    """Drop respondents giving one and the same answer to every Likert item across scales."""
+    items = _likert(spec, df)
+    scales = spec.scales()
+    if len(items) < rules.straightline_min_items:
+        return df, []
+    values = df[items]
+    answered = values.notna().sum(axis=1)
+    distinct = values.nunique(axis=1)
+    n_scales = pd.Series(0, index=df.index)
+    for members in scales.values():
+        present = [m for m in members if m in df]
+        if present:
+            n_scales += df[present].notna().any(axis=1).astype(int)
+    hit = df.index[(answered >= rules.straightline_min_items) & (distinct == 1) & (n_scales >= 2)]
+    reasons = {
+        i: f"the same answer ({values.loc[i].dropna().iloc[0]:g}) to all {answered[i]} Likert items "
+        f"across {n_scales[i]} scales"
+        for i in hit
+    }
+    return df.drop(index=hit), _drop_rows(df, hit, instrument, "straightlining", reasons)
+
+
+def rule_missing_scale(df, spec, rules, instrument):
+    """Drop respondents missing more than ``max_missing_share`` of any scale's items."""
+    reasons: dict = {}
+    for construct, members in spec.scales().items():
+        present = [m for m in members if m in df]
+        if not present:
+            continue
+        share = df[present].isna().mean(axis=1)
+        for i in share[share > rules.max_missing_share].index:
+            if i not in reasons:
+                reasons[i] = (
+                    f"{share[i]:.0%} of the {len(present)} {construct} items missing "
+                    f"(more than {rules.max_missing_share:.0%})"
+                )
+    index = sorted(reasons, key=lambda i: df.at[i, "source_row"])
+    return df.drop(index=index), _drop_rows(df, index, instrument, "missing_scale", reasons)
+
+
+RULES: list[tuple[str, Callable]] = [
+    ("duplicates", rule_duplicates),
+    ("missing_required", rule_missing_required),
+    ("speeders", rule_speeders),
+    ("out_of_range", rule_out_of_range),
+    ("inconsistent", rule_inconsistent),
+    ("straightlining", rule_straightlining),
+    ("missing_scale", rule_missing_scale),
+]
+RULE_NAMES = tuple(name for name, _ in RULES)
+
+#: Vietnamese / English one-line description of every rule (notebook 02, figures).
+RULE_LABELS = {
+    "duplicates": ("Nộp trùng lặp", "Duplicate submissions"),
+    "missing_required": ("Thiếu thông tin bắt buộc", "Required answer missing"),
+    "speeders": ("Trả lời quá nhanh", "Speeders"),
+    "out_of_range": ("Giá trị ngoài khoảng", "Out-of-range values"),
+    "inconsistent": ("Thông tin cá nhân mâu thuẫn", "Inconsistent background"),
+    "straightlining": ("Trả lời một đáp án cho mọi câu", "Straight-lining"),
+    "missing_scale": ("Thiếu quá nhiều câu của thang đo", "Too many scale items missing"),
+}
+
+
+def reverse_key(df: pd.DataFrame, spec: InstrumentSpec) -> pd.DataFrame:
+    """Recode reverse-keyed Likert items as ``min + max − x`` (5-point: ``6 − x``).
+
+    Matches R ``psych::reverse.code(keys = -1, items, mini = 1, maxi = 5)``.
+    """
+    df = df.copy()
+    for v in spec.variables:
+        if v.type == "likert" and v.reverse and v.variable in df:
+            codes = spec.codes(v.value_set)
+            df[v.variable] = (min(codes) + max(codes)) - df[v.variable]
+    return df
+
+
+def empty_log() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in LOG_COLUMNS})
+
+
+def clean(
+    data: pd.DataFrame,
+    instrument: str,
+    rules: Rules | None = None,
+    *,
+    spec: InstrumentSpec | None = None,
+    reverse: bool = True,
+) -> CleaningResult:
+    """Apply every rule of :data:`RULES` (except ``rules.skip``) and reverse-key.
+
+    Returns a :class:`CleaningResult`; raises :class:`SurveyDataError` if the accounting
+    *read = kept + dropped* fails (it cannot, unless a rule is broken).
+    """
+    rules = rules or Rules()
+    spec = spec or instrument_spec(instrument)
+    if "record_id" not in data or "source_row" not in data:
+        raise SurveyDataError("clean() expects a table from hlstudy.ingest (record_id, source_row)")
+    if data["record_id"].duplicated().any():
+        raise SurveyDataError("record_id is not unique")
+    df = data.reset_index(drop=True)
+    logs: list[dict] = []
+    flow = []
+    for name, function in RULES:
+        before = len(df)
+        if name in rules.skip:
+            flow.append({"rule": name, "n_before": before, "dropped": 0, "changed": 0, "n_after": before})
+            continue
+        df, rows = function(df, spec, rules, instrument)
+        dropped = sum(r["action"] == "drop" for r in rows)
+        changed = sum(r["action"] == "change" for r in rows)
+        flow.append({"rule": name, "n_before": before, "dropped": dropped, "changed": changed, "n_after": len(df)})
+        logs.extend(rows)
+    log = pd.DataFrame(logs, columns=LOG_COLUMNS) if logs else empty_log()
+    n_dropped = int((log["action"] == "drop").sum())
+    if len(data) != len(df) + n_dropped or log.loc[log["action"] == "drop", "record_id"].duplicated().any():
+        raise SurveyDataError(
+            f"cleaning accounting failed for {instrument}: read {len(data)}, kept {len(df)}, dropped {n_dropped}"
+        )
+    if reverse:
+        df = reverse_key(df, spec)
+    return CleaningResult(instrument, df.reset_index(drop=True), log, pd.DataFrame(flow), rules)
+
+
+def missing_report(data: pd.DataFrame, instrument: str, *, spec: InstrumentSpec | None = None) -> pd.DataFrame:
+    """Item-level missing values by commune: ``instrument, commune, variable, construct, n, missing, share``.
+
+    Covers Likert items and every non-pii background variable; sorted by commune and the
+    questionnaire order.  Equivalent R: ``aggregate(is.na(items), list(commune), mean)``.
+    """
+    spec = spec or instrument_spec(instrument)
+    variables = [
+        v for v in spec.variables
+        if not v.pii and v.variable in data and v.type not in ("commune", "timestamp", "duration")
+    ]
+    commune = data["commune"] if "commune" in data else pd.Series("", index=data.index)
+    rows = []
+    for name, group in data.groupby(commune.astype("string").fillna(""), sort=True):
+        for v in variables:
+            missing = int(group[v.variable].isna().sum())
+            rows.append({
+                "instrument": instrument, "commune": name, "variable": v.variable, "construct": v.construct,
+                "order": v.order, "n": len(group), "missing": missing, "share": missing / len(group) if len(group) else np.nan,
+            })
+    out = pd.DataFrame(rows, columns=["instrument", "commune", "variable", "construct", "order", "n", "missing", "share"])
+    return out.sort_values(["commune", "order", "variable"], kind="stable").drop(columns="order").reset_index(drop=True)
+
+
+def rules_table(rules: Rules | None = None) -> pd.DataFrame:
+    """The rules with their thresholds, for reports: ``rule, label_vi, label_en, parameters``."""
+    params = asdict(rules or Rules())
+    mapping = {
+        "duplicates": ["duplicate_min_share"],
+        "missing_required": [],
+        "speeders": ["speeder_share_of_median", "speeder_min_seconds"],
+        "out_of_range": [],
+        "inconsistent": ["min_age_at_start", "min_age_degree", "survey_year"],
+        "straightlining": ["straightline_min_items"],
+        "missing_scale": ["max_missing_share"],
+    }
+    return pd.DataFrame([
+        {"rule": name, "label_vi": RULE_LABELS[name][0], "label_en": RULE_LABELS[name][1],
+         "parameters": ", ".join(f"{p}={params[p]}" for p in mapping[name])}
+        for name in RULE_NAMES
+    ])

@@ -1,0 +1,100 @@
+"""Where the survey data come from.
+
+:func:`load_study <hlstudy.study.load_study>` analyses one *data source*: a folder laid
+out like ``data/raw/`` (see ``docs/architecture.md``) or a simulated study returned by
+:func:`hlstudy.synthetic.simulate`.  The source is chosen by the first of these that is set:
+
+1. the explicit ``source=`` argument;
+2. the environment variable ``HLSTUDY_DATA`` (a folder);
+3. the file ``hlstudy.toml`` at the repository root::
+
+       [data]
+       source = "path/to/my/exports"   # relative paths are relative to the repository root
+
+4. the default, ``data/raw``.
+
+>>> from hlstudy.config import data_source
+>>> data_source("data/raw").origin
+'argument'
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hlstudy.errors import SurveyDataError
+from hlstudy.paths import RAW, ROOT
+
+ENV_VAR = "HLSTUDY_DATA"
+CONFIG_FILE = "hlstudy.toml"
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """A resolved data source: a folder (``path``) or an in-memory simulated study (``study``)."""
+
+    origin: str  # "argument", "environment", "config file" or "default"
+    path: Path | None = None
+    study: Any = None
+
+    def summary(self) -> str:
+        what = str(self.path) if self.path is not None else f"<{type(self.study).__name__} in memory>"
+        return f"data source: {what} (from {self.origin})"
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+
+def config_file(root: Path | None = None) -> Path:
+    """Path of the project's optional configuration file ``hlstudy.toml``."""
+    return (root or ROOT) / CONFIG_FILE
+
+
+def _from_config(root: Path | None = None) -> Path | None:
+    path = config_file(root)
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as handle:
+            settings = tomllib.load(handle)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SurveyDataError(f"is not valid TOML: {exc}", file=path) from None
+    data = settings.get("data", {})
+    if not isinstance(data, dict):
+        raise SurveyDataError("[data] must be a table", file=path)
+    value = data.get("source")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise SurveyDataError("[data] source must be a non-empty string (a folder)", file=path)
+    folder = Path(value.strip()).expanduser()
+    return folder if folder.is_absolute() else (root or ROOT) / folder
+
+
+def data_source(source: Any = None, *, root: Path | None = None) -> DataSource:
+    """Resolve the data source: argument > ``HLSTUDY_DATA`` > ``hlstudy.toml`` > ``data/raw``.
+
+    ``source`` may be a folder (``str`` or ``os.PathLike``) or an object with a
+    ``write(folder)`` method (the simulated study of :mod:`hlstudy.synthetic`).
+    The folder itself is checked when it is read, by :func:`hlstudy.ingest.read_folder`.
+    """
+    if source is not None:
+        if isinstance(source, str | os.PathLike):
+            return DataSource("argument", path=Path(source).expanduser())
+        if callable(getattr(source, "write", None)):
+            return DataSource("argument", study=source)
+        raise SurveyDataError(
+            f"source must be a folder or a simulated study (hlstudy.synthetic.simulate()), "
+            f"got {type(source).__name__}"
+        )
+    env = os.environ.get(ENV_VAR, "").strip()
+    if env:
+        return DataSource("environment", path=Path(env).expanduser())
+    configured = _from_config(root)
+    if configured is not None:
+        return DataSource("config file", path=configured)
+    return DataSource("default", path=RAW)

@@ -1,0 +1,235 @@
+"""The study as every analysis sees it: :class:`Study` and :func:`load_study`.
+
+>>> from hlstudy import load_study
+>>> study = load_study()            # data/raw, or HLSTUDY_DATA, or hlstudy.toml  # doctest: +SKIP
+>>> study.officials.shape, study.received  # doctest: +SKIP
+>>> print(study.summary())  # doctest: +SKIP
+
+``load_study`` reads the three exports (:mod:`hlstudy.ingest`), applies the cleaning rules
+(:mod:`hlstudy.cleaning`) and returns the clean tables with the full log.  The result is
+cached in the git-ignored ``data/processed/cache/`` under a key that hashes the raw files,
+the codebook, the commune registry, the cleaning thresholds and the code of the ingest and
+cleaning modules, so a cached study is never stale: change any of them and it is rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hlstudy import cleaning, ingest
+from hlstudy.config import data_source
+from hlstudy.errors import SurveyDataError
+from hlstudy.paths import INSTRUMENT, PROCESSED, REFERENCE
+
+CACHE_VERSION = "1"
+
+
+@dataclass
+class Study:
+    """Clean survey tables with their audit trail.
+
+    ``officials``, ``citizens``, ``personnel``: one row per kept record (``record_id``
+    pseudonymous, Likert items reverse-keyed floats, no personal-data column).
+    ``cleaning_log``: one row per record dropped or value changed (see
+    :data:`hlstudy.cleaning.LOG_COLUMNS`).  ``received``: instrument → records read.
+    ``flow``: records before/after each rule; ``missing``: item-level missing values by
+    commune; ``communes``: every commune value and how it was matched; ``files``: what was
+    read (file, format, encoding, SHA-256).  ``simulated`` follows ``manifest.json``.
+    """
+
+    officials: pd.DataFrame
+    citizens: pd.DataFrame
+    personnel: pd.DataFrame
+    cleaning_log: pd.DataFrame
+    received: dict[str, int]
+    simulated: bool = False
+    source: str = ""
+    manifest: dict = field(default_factory=dict)
+    flow: pd.DataFrame = field(default_factory=pd.DataFrame)
+    missing: pd.DataFrame = field(default_factory=pd.DataFrame)
+    communes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    files: pd.DataFrame = field(default_factory=pd.DataFrame)
+    headers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rules: cleaning.Rules = field(default_factory=cleaning.Rules)
+
+    def table(self, instrument: str) -> pd.DataFrame:
+        """The clean table of ``instrument`` (``officials``, ``citizens`` or ``personnel``)."""
+        if instrument not in ingest.INSTRUMENTS:
+            raise SurveyDataError(f"unknown instrument {instrument!r}; expected one of {ingest.INSTRUMENTS}")
+        return getattr(self, instrument)
+
+    @property
+    def kept(self) -> dict[str, int]:
+        return {name: len(self.table(name)) for name in ingest.INSTRUMENTS}
+
+    @property
+    def dropped(self) -> dict[str, int]:
+        log = self.cleaning_log
+        drops = log[log["action"] == "drop"]
+        return {name: int((drops["instrument"] == name).sum()) for name in ingest.INSTRUMENTS}
+
+    def summary(self) -> str:
+        mark = " [simulated data]" if self.simulated else ""
+        lines = [f"Study from {self.source}{mark}"]
+        for name in ingest.INSTRUMENTS:
+            changes = int(((self.cleaning_log["instrument"] == name) & (self.cleaning_log["action"] == "change")).sum())
+            lines.append(
+                f"  {name:<10} read {self.received[name]:>5}  kept {self.kept[name]:>5}  "
+                f"dropped {self.dropped[name]:>4}  values changed {changes:>4}"
+            )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def write_processed(self, folder: str | os.PathLike | None = None) -> dict[str, Path]:
+        """Write the clean tables and the log as UTF-8 CSV to ``data/processed/`` (git-ignored)."""
+        out = Path(folder) if folder is not None else PROCESSED
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {}
+        frames = {name: self.table(name) for name in ingest.INSTRUMENTS}
+        frames.update(cleaning_log=self.cleaning_log, flow=self.flow, missing=self.missing)
+        for name, frame in frames.items():
+            path = out / f"{name}.csv"
+            _atomic_write(path, frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+            paths[name] = path
+        return paths
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _code_digest() -> str:
+    digest = hashlib.sha256(CACHE_VERSION.encode())
+    for module in (ingest, cleaning):
+        digest.update(Path(module.__file__).read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def _reference_digests() -> dict[str, str]:
+    files = [INSTRUMENT / "codebook.csv", INSTRUMENT / "value_labels.csv", REFERENCE / "communes.csv"]
+    return {f.name: ingest.file_digest(f) for f in files if f.is_file()}
+
+
+def cache_key(folder: Path, rules: cleaning.Rules) -> str:
+    """Hash of everything the clean study depends on (raw files, references, rules, code)."""
+    digest = hashlib.sha256()
+    for part in (ingest.raw_digests(folder), _reference_digests(), repr(rules), _code_digest()):
+        digest.update(repr(part).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def build_study(
+    folder: str | os.PathLike,
+    *,
+    rules: cleaning.Rules | None = None,
+    source_label: str | None = None,
+) -> Study:
+    """Read ``folder`` and clean it (no cache).  See :func:`load_study`."""
+    folder = Path(folder)
+    rules = rules or cleaning.Rules()
+    manifest = ingest.read_manifest(folder)
+    tables = ingest.read_folder(folder)
+    results = {}
+    for name, table in tables.items():
+        spec = ingest.instrument_spec(name)
+        results[name] = cleaning.clean(table.data, name, rules, spec=spec)
+    logs = [r.log for r in results.values() if len(r.log)]
+    log = pd.concat(logs, ignore_index=True) if logs else cleaning.empty_log()
+    flow = pd.concat(
+        [r.flow.assign(instrument=name) for name, r in results.items()], ignore_index=True
+    )[["instrument", "rule", "n_before", "dropped", "changed", "n_after"]]
+    missing = pd.concat(
+        [cleaning.missing_report(r.data, name) for name, r in results.items()], ignore_index=True
+    )
+    communes = pd.concat(
+        [t.communes.assign(instrument=name) for name, t in tables.items()], ignore_index=True
+    )
+    headers = pd.concat([t.headers.assign(instrument=name) for name, t in tables.items()], ignore_index=True)
+    files = pd.DataFrame([
+        {"instrument": name, "file": t.file.name, "format": t.format, "encoding": t.encoding,
+         "sheet": t.sheet, "records": t.n, "pii_columns_dropped": len(t.pii_dropped), "sha256": t.digest}
+        for name, t in tables.items()
+    ])
+    return Study(
+        officials=results["officials"].data,
+        citizens=results["citizens"].data,
+        personnel=results["personnel"].data,
+        cleaning_log=log,
+        received={name: t.n for name, t in tables.items()},
+        simulated=manifest.get("simulated") is True,
+        source=source_label or str(folder),
+        manifest=manifest,
+        flow=flow,
+        missing=missing,
+        communes=communes,
+        files=files,
+        headers=headers,
+        rules=rules,
+    )
+
+
+def load_study(
+    source: Any = None,
+    *,
+    rules: cleaning.Rules | None = None,
+    cache: bool = True,
+    cache_dir: str | os.PathLike | None = None,
+) -> Study:
+    """Load the clean study from ``source`` (see :func:`hlstudy.config.data_source`).
+
+    ``source``: a folder laid out like ``data/raw/``, or the object returned by
+    :func:`hlstudy.synthetic.simulate` (written to a temporary folder and read back
+    through the same ingest, so simulated and real data take the same path).  Without it,
+    ``HLSTUDY_DATA``, then ``hlstudy.toml``, then ``data/raw``.  ``rules`` sets the cleaning
+    thresholds.  With ``cache=True`` the result is stored in ``cache_dir`` (default
+    ``data/processed/cache``) under :func:`cache_key`; nothing is written when reading fails.
+    """
+    resolved = data_source(source)
+    rules = rules or cleaning.Rules()
+    if resolved.study is not None:
+        with tempfile.TemporaryDirectory(prefix="hlstudy-sim-") as tmp:
+            resolved.study.write(tmp)
+            return _load_folder(Path(tmp), rules, cache, cache_dir, f"simulated study ({resolved.origin})")
+    return _load_folder(resolved.path, rules, cache, cache_dir, f"{resolved.path} ({resolved.origin})")
+
+
+def _load_folder(folder: Path, rules, cache: bool, cache_dir, label: str) -> Study:
+    if not cache:
+        return build_study(folder, rules=rules, source_label=label)
+    key = cache_key(folder, rules)
+    directory = Path(cache_dir) if cache_dir is not None else PROCESSED / "cache"
+    path = directory / f"study-{key[:24]}.pkl"
+    if path.is_file():
+        try:
+            with path.open("rb") as handle:
+                study = pickle.load(handle)  # our own cache file, keyed by content
+            if isinstance(study, Study):
+                study.source = label
+                return study
+        except Exception:  # a corrupt cache is rebuilt, never trusted
+            path.unlink(missing_ok=True)
+    study = build_study(folder, rules=rules, source_label=label)
+    try:
+        _atomic_write(path, pickle.dumps(study, protocol=pickle.HIGHEST_PROTOCOL))
+    except OSError:
+        pass  # a read-only checkout still works, only slower
+    return study
