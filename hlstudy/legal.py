@@ -1,0 +1,263 @@
+"""Decree 33/2023/NĐ-CP on commune-level cadres and civil servants, as data.
+
+The decree's content that this project relies on lives in ``data/reference/decree33_*.csv``;
+this module only reads and validates those files.  Every row carries ``source`` and
+``confidence`` (``2`` two sources agree, ``1`` one source, ``?`` uncertain, ``assumption``
+a modelling choice of this project), following ``docs/architecture.md``.
+
+Files
+    ``decree33_positions.csv``  cadre positions (``can_bo``) and the 6 civil-servant titles
+        (``cong_chuc``).  ``title_vi_urban`` holds the title's name in phường and thị trấn
+        where it differs (the land-administration title ``DC``).
+    ``decree33_headcount.csv``  maximum cadres + civil servants and part-time workers by unit
+        type (``phường``, ``xã``, ``thị trấn``) and class (``I``, ``II``, ``III``).
+    ``decree33_standards.csv``  the civil-servant qualification standards (Art. 10) as rules;
+        cadres get a single ``not_applicable`` rule because Art. 8 was not found.
+    ``decree33_field_fit.csv``  which field of study fits which civil-servant title
+        (confidence ``assumption``: the decree does not list fields).
+    ``decree33_education_levels.csv``  ordering of education levels used by the rules.
+
+Example
+-------
+>>> from hlstudy import legal
+>>> legal.quota("Xã", "II")
+20
+>>> sorted(legal.positions().query("kind == 'cong_chuc'").position_code)[:2]
+['CHT_QS', 'DC']
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from hlstudy.errors import SurveyDataError
+from hlstudy.paths import REFERENCE
+
+CONFIDENCE = frozenset({"2", "1", "?", "sim", "assumption"})
+KINDS = frozenset({"can_bo", "cong_chuc"})
+UNIT_TYPES = ("phường", "xã", "thị trấn")
+UNIT_CLASSES = ("I", "II", "III")
+OPERATORS = frozenset({"min", "min_level", "fits_title", "not_applicable"})
+
+_COLUMNS = {
+    "decree33_positions.csv": [
+        "position_code", "kind", "title_vi", "title_en", "title_vi_urban", "note",
+        "source", "confidence",
+    ],
+    "decree33_headcount.csv": [
+        "unit_type", "unit_class", "max_staff", "max_part_time", "note", "source", "confidence",
+    ],
+    "decree33_standards.csv": [
+        "rule_id", "applies_to", "order", "attribute", "operator", "threshold", "exception_id",
+        "exception_threshold", "label_vi", "label_en", "source", "confidence",
+    ],
+    "decree33_field_fit.csv": ["position_code", "field", "fit", "note", "source", "confidence"],
+    "decree33_education_levels.csv": [
+        "scale", "level_code", "rank", "label_vi", "label_en", "source", "confidence",
+    ],
+}
+
+
+def _read(name: str, folder: Path | None = None) -> pd.DataFrame:
+    path = Path(folder or REFERENCE) / name
+    if not path.exists():
+        raise SurveyDataError("reference file not found", file=path)
+    df = pd.read_csv(path, dtype="string", keep_default_na=False, encoding="utf-8")
+    missing = [c for c in _COLUMNS[name] if c not in df.columns]
+    if missing:
+        raise SurveyDataError(f"missing columns {missing}", file=path)
+    for col in df.columns:
+        df[col] = df[col].map(lambda s: unicodedata.normalize("NFC", s.strip()), na_action="ignore")
+    for i, conf in enumerate(df["confidence"], start=2):
+        if conf not in CONFIDENCE:
+            raise SurveyDataError(
+                f"confidence {conf!r} not in {sorted(CONFIDENCE)}", file=path, row=i,
+                column="confidence",
+            )
+    for i, src in enumerate(df["source"], start=2):
+        if not src:
+            raise SurveyDataError("every fact needs a source", file=path, row=i, column="source")
+    return df
+
+
+def _unique(df: pd.DataFrame, cols: list[str], name: str) -> None:
+    dup = df.duplicated(cols, keep=False)
+    if dup.any():
+        row = int(dup.to_numpy().nonzero()[0][0]) + 2
+        raise SurveyDataError(f"duplicate key {cols}", file=name, row=row)
+
+
+def _int(df: pd.DataFrame, col: str, name: str) -> pd.Series:
+    out = pd.to_numeric(df[col], errors="coerce")
+    bad = out.isna() | (out < 0)
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0]) + 2
+        raise SurveyDataError("expected a non-negative integer", file=name, row=row, column=col)
+    return out.astype("int64")
+
+
+@lru_cache(maxsize=4)
+def _positions(folder: Path | None) -> pd.DataFrame:
+    name = "decree33_positions.csv"
+    df = _read(name, folder)
+    _unique(df, ["position_code"], name)
+    bad = ~df["kind"].isin(KINDS)
+    if bad.any():
+        raise SurveyDataError(
+            f"kind must be one of {sorted(KINDS)}", file=name,
+            row=int(bad.to_numpy().nonzero()[0][0]) + 2, column="kind",
+        )
+    return df.sort_values(["kind", "position_code"], ignore_index=True)
+
+
+def positions(folder: Path | None = None) -> pd.DataFrame:
+    """Cadre positions and civil-servant titles of Decree 33/2023 (one row per position).
+
+    Columns ``position_code, kind, title_vi, title_en, title_vi_urban, note, source,
+    confidence``; sorted by kind then code.
+    """
+    return _positions(folder).copy()
+
+
+def position_title(position_code: str, unit_type: str = "xã", lang: str = "vi") -> str:
+    """Title of a position as used in a unit of ``unit_type`` (``xã``, ``thị trấn``, ``phường``).
+
+    >>> position_title("DC", "Thị trấn")
+    'Địa chính – xây dựng – đô thị và môi trường'
+    """
+    pos = positions().set_index("position_code")
+    if position_code not in pos.index:
+        raise SurveyDataError(f"unknown position code {position_code!r}")
+    row = pos.loc[position_code]
+    if lang == "en":
+        return row["title_en"]
+    if normalize_unit_type(unit_type) != "xã" and row["title_vi_urban"]:
+        return row["title_vi_urban"]
+    return row["title_vi"]
+
+
+def normalize_unit_type(unit_type: str) -> str:
+    """Map ``"Xã"``, ``"xa"``, ``"Thị trấn"``, ``"thi_tran"``, ``"Phường"`` … to the file's values."""
+    if unit_type is None or (isinstance(unit_type, float) and pd.isna(unit_type)):
+        raise SurveyDataError("unit type is missing")
+    s = unicodedata.normalize("NFC", str(unit_type)).strip().lower().replace("_", " ")
+    ascii_ = "".join(
+        c for c in unicodedata.normalize("NFD", s) if unicodedata.category(c) != "Mn"
+    ).replace("đ", "d")
+    table = {"xa": "xã", "thi tran": "thị trấn", "phuong": "phường"}
+    if ascii_ not in table:
+        raise SurveyDataError(f"unknown unit type {unit_type!r}; expected one of {UNIT_TYPES}")
+    return table[ascii_]
+
+
+@lru_cache(maxsize=4)
+def _headcount(folder: Path | None) -> pd.DataFrame:
+    name = "decree33_headcount.csv"
+    df = _read(name, folder)
+    _unique(df, ["unit_type", "unit_class"], name)
+    for col, allowed in (("unit_type", UNIT_TYPES), ("unit_class", UNIT_CLASSES)):
+        bad = ~df[col].isin(allowed)
+        if bad.any():
+            raise SurveyDataError(
+                f"{col} must be one of {allowed}", file=name,
+                row=int(bad.to_numpy().nonzero()[0][0]) + 2, column=col,
+            )
+    df["max_staff"] = _int(df, "max_staff", name)
+    df["max_part_time"] = _int(df, "max_part_time", name)
+    return df.sort_values(["unit_type", "unit_class"], ignore_index=True)
+
+
+def headcount(folder: Path | None = None) -> pd.DataFrame:
+    """Headcount ceilings by unit type and class (cadres + civil servants; part-time workers)."""
+    return _headcount(folder).copy()
+
+
+def quota(unit_type: str, unit_class: str, *, part_time: bool = False) -> int:
+    """Maximum cadres + civil servants (or part-time workers) for one unit.
+
+    >>> quota("Thị trấn", "I"), quota("phường", "III", part_time=True)
+    (22, 10)
+    """
+    ut = normalize_unit_type(unit_type)
+    uc = str(unit_class).strip().upper()
+    hc = headcount()
+    row = hc[(hc["unit_type"] == ut) & (hc["unit_class"] == uc)]
+    if row.empty:
+        raise SurveyDataError(f"no quota for unit class {unit_class!r}; expected {UNIT_CLASSES}")
+    return int(row.iloc[0]["max_part_time" if part_time else "max_staff"])
+
+
+@lru_cache(maxsize=4)
+def _standards(folder: Path | None) -> pd.DataFrame:
+    name = "decree33_standards.csv"
+    df = _read(name, folder)
+    _unique(df, ["rule_id"], name)
+    bad = ~df["operator"].isin(OPERATORS)
+    if bad.any():
+        raise SurveyDataError(
+            f"operator must be one of {sorted(OPERATORS)}", file=name,
+            row=int(bad.to_numpy().nonzero()[0][0]) + 2, column="operator",
+        )
+    bad = ~df["applies_to"].isin(KINDS)
+    if bad.any():
+        raise SurveyDataError(
+            f"applies_to must be one of {sorted(KINDS)}", file=name,
+            row=int(bad.to_numpy().nonzero()[0][0]) + 2, column="applies_to",
+        )
+    df["order"] = _int(df, "order", name)
+    levels = education_levels(folder)
+    known = set(levels["level_code"])
+    for col in ("threshold", "exception_threshold"):
+        use = df["operator"].eq("min_level") & df[col].ne("")
+        for i in df.index[use]:
+            if df.at[i, col] not in known:
+                raise SurveyDataError(
+                    f"unknown education level {df.at[i, col]!r}", file=name, row=i + 2, column=col
+                )
+    return df.sort_values(["applies_to", "order"], ignore_index=True)
+
+
+def standards(folder: Path | None = None) -> pd.DataFrame:
+    """Qualification standards as rules (one row per rule), sorted by ``applies_to, order``.
+
+    Operators: ``min`` (numeric attribute ≥ threshold), ``min_level`` (education level ranked
+    at or above ``threshold`` in :func:`education_levels`; ``exception_threshold`` replaces it
+    where the exception ``exception_id`` applies), ``fits_title`` (field listed for the
+    person's title in :func:`field_fit`), ``not_applicable`` (no standard known).
+    """
+    return _standards(folder).copy()
+
+
+@lru_cache(maxsize=4)
+def _field_fit(folder: Path | None) -> pd.DataFrame:
+    name = "decree33_field_fit.csv"
+    df = _read(name, folder)
+    _unique(df, ["position_code", "field"], name)
+    df["fit"] = _int(df, "fit", name)
+    unknown = set(df["position_code"]) - set(positions(folder)["position_code"])
+    if unknown:
+        raise SurveyDataError(f"unknown position codes {sorted(unknown)}", file=name)
+    return df.sort_values(["position_code", "field"], ignore_index=True)
+
+
+def field_fit(folder: Path | None = None) -> pd.DataFrame:
+    """Field-of-study to civil-servant-title fit table (a modelling assumption of this project)."""
+    return _field_fit(folder).copy()
+
+
+@lru_cache(maxsize=4)
+def _education_levels(folder: Path | None) -> pd.DataFrame:
+    name = "decree33_education_levels.csv"
+    df = _read(name, folder)
+    _unique(df, ["level_code"], name)
+    df["rank"] = _int(df, "rank", name)
+    return df.sort_values(["scale", "rank"], ignore_index=True)
+
+
+def education_levels(folder: Path | None = None) -> pd.DataFrame:
+    """Ordered education levels (``scale`` general / professional, ``rank`` within scale)."""
+    return _education_levels(folder).copy()

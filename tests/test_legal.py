@@ -1,0 +1,106 @@
+"""Tests of hlstudy.legal: Decree 33/2023 reference data and their validation."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from hlstudy import legal
+from hlstudy.errors import SurveyDataError
+from hlstudy.paths import REFERENCE
+
+
+def test_positions_cover_the_decree():
+    pos = legal.positions()
+    assert pos["position_code"].is_unique
+    # facts.md: 11 cadre positions (Bí thư, Phó Bí thư, CT/PCT HĐND, CT/PCT UBND, MTTQ,
+    # Đoàn, Phụ nữ, Nông dân, Cựu chiến binh) and 6 civil-servant titles.
+    assert (pos["kind"] == "can_bo").sum() == 11
+    assert (pos["kind"] == "cong_chuc").sum() == 6
+    assert not pos["title_vi"].str.contains("Công an").any()
+    assert set(pos["confidence"]) <= {"2"}
+
+
+def test_land_title_differs_between_xa_and_thi_tran():
+    assert legal.position_title("DC", "Xã") == "Địa chính – nông nghiệp – xây dựng và môi trường"
+    assert legal.position_title("DC", "Thị trấn") == "Địa chính – xây dựng – đô thị và môi trường"
+    assert legal.position_title("TP_HT", "Thị trấn") == legal.position_title("TP_HT", "xa")
+    with pytest.raises(SurveyDataError):
+        legal.position_title("NOPE")
+
+
+@pytest.mark.parametrize(
+    "unit_type, unit_class, staff, part_time",
+    [("phường", "I", 23, 14), ("phuong", "II", 21, 12), ("Phường", "III", 19, 10),
+     ("Xã", "I", 22, 14), ("xa", "II", 20, 12), ("xã", "III", 18, 10),
+     ("Thị trấn", "I", 22, 14), ("thi_tran", "II", 20, 12), ("THỊ TRẤN", "iii", 18, 10)],
+)
+def test_quota_matches_facts(unit_type, unit_class, staff, part_time):
+    assert legal.quota(unit_type, unit_class) == staff
+    assert legal.quota(unit_type, unit_class, part_time=True) == part_time
+
+
+def test_quota_rejects_unknown_inputs():
+    with pytest.raises(SurveyDataError, match="unit type"):
+        legal.quota("huyện", "I")
+    with pytest.raises(SurveyDataError, match="unit class"):
+        legal.quota("xã", "IV")
+
+
+def test_standards_rules_are_consistent():
+    st = legal.standards()
+    cc = st[st["applies_to"] == "cong_chuc"]
+    assert list(cc["rule_id"]) == ["CC_AGE", "CC_SECONDARY", "CC_DEGREE", "CC_FIELD"]
+    assert cc.set_index("rule_id").at["CC_AGE", "threshold"] == "18"
+    deg = cc.set_index("rule_id").loc["CC_DEGREE"]
+    assert (deg["threshold"], deg["exception_threshold"]) == ("university", "intermediate")
+    cb = st[st["applies_to"] == "can_bo"]
+    assert list(cb["operator"]) == ["not_applicable"]
+
+
+def test_field_fit_is_labelled_assumption_and_covers_every_title():
+    fit = legal.field_fit()
+    assert set(fit["confidence"]) == {"assumption"}
+    titles = set(legal.positions().query("kind == 'cong_chuc'")["position_code"])
+    assert set(fit["position_code"]) == titles
+
+
+@pytest.fixture
+def copy_reference(tmp_path):
+    for f in REFERENCE.glob("decree33_*.csv"):
+        shutil.copy(f, tmp_path / f.name)
+    return tmp_path
+
+
+def _edit(path, old, new):
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_bad_confidence_is_reported_with_row(copy_reference):
+    _edit(copy_reference / "decree33_headcount.csv", "(headcount; facts.md),2", "(x),certain")
+    with pytest.raises(SurveyDataError, match=r"row 2.*confidence"):
+        legal.headcount(copy_reference)
+
+
+def test_missing_source_is_rejected(copy_reference):
+    _edit(copy_reference / "decree33_positions.csv",
+          "Decree 33/2023/NĐ-CP (cadre positions; facts.md),2", ",2")
+    with pytest.raises(SurveyDataError, match="source"):
+        legal.positions(copy_reference)
+
+
+def test_unknown_education_level_in_rule_is_rejected(copy_reference):
+    _edit(copy_reference / "decree33_standards.csv", "min_level,university", "min_level,phd")
+    with pytest.raises(SurveyDataError, match="unknown education level"):
+        legal.standards(copy_reference)
+
+
+def test_duplicate_headcount_key_is_rejected(copy_reference):
+    p = copy_reference / "decree33_headcount.csv"
+    lines = p.read_text(encoding="utf-8").splitlines()
+    p.write_text("\n".join(lines + [lines[1]]) + "\n", encoding="utf-8")
+    with pytest.raises(SurveyDataError, match="duplicate"):
+        legal.headcount(copy_reference)
