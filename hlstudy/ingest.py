@@ -348,16 +348,15 @@ def read_csv_rows(path: Path) -> RawTable:
     if not records:
         raise SurveyDataError("file is empty", file=path)
     header = records[0]
-    header_text = ",".join(header)
-    if len(header) <= 2:
-        for delimiter, name in ((";", "semicolon"), ("\t", "tab"), ("|", "vertical bar")):
-            if header_text.count(delimiter) >= 2:
-                raise SurveyDataError(
-                    f"wrong delimiter: the header is split by {name}s ({delimiter!r}), "
-                    "exports must be comma-separated",
-                    file=path,
-                    row=1,
-                )
+    first_line = text.split("\n", 1)[0]
+    for delimiter, name in ((";", "semicolon"), ("\t", "tab"), ("|", "vertical bar")):
+        if first_line.count(delimiter) >= max(2, len(header)):
+            raise SurveyDataError(
+                f"wrong delimiter: the header is split by {name}s ({delimiter!r}), "
+                "exports must be comma-separated",
+                file=path,
+                row=1,
+            )
     rows, numbers = [], []
     for index, record in enumerate(records[1:], start=1):
         row_no = line_numbers[index]

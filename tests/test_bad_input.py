@@ -1,0 +1,262 @@
+"""Malformed input: one clear SurveyDataError naming file and row/column, and no partial output.
+
+Every case starts from a valid data folder (three small exports), damages one thing, and
+runs the full :func:`hlstudy.load_study` with a cache folder: the error must be a
+``SurveyDataError`` (a ``ValueError``) whose message names the file and the row or column,
+the raw files must be byte-identical afterwards, and nothing may have been written.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import rawfactory as rf
+
+import hlstudy
+from hlstudy import ingest
+
+H = {r[1]: rf.header(r) for r in rf.CODEBOOK if r[0] == "officials"}
+
+
+def rewrite_officials(folder: Path, change) -> None:
+    rows = rf.make_rows("officials", 6)
+    rows = change(rows)
+    rf.write_export(rows, folder / "officials.csv")
+
+
+def csv_lines(folder: Path) -> list[str]:
+    return (folder / "officials.csv").read_text(encoding="utf-8").splitlines()
+
+
+def put_lines(folder: Path, lines: list[str]) -> None:
+    (folder / "officials.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def set_cell(column: str, row: int, value):
+    def change(rows):
+        rows = rows.astype(object)
+        rows.loc[row, column] = value
+        return rows
+
+    return lambda folder: rewrite_officials(folder, change)
+
+
+def replace_header(old: str, new: str):
+    def damage(folder):
+        lines = csv_lines(folder)
+        lines[0] = lines[0].replace(old, new, 1)
+        put_lines(folder, lines)
+
+    return damage
+
+
+def to_other_format(fmt: str, content: bytes):
+    def damage(folder):
+        (folder / "officials.csv").unlink()
+        (folder / f"officials.{fmt}").write_bytes(content)
+
+    return damage
+
+
+def xlsx_with_sheets(*names):
+    def damage(folder):
+        from openpyxl import Workbook
+
+        (folder / "officials.csv").unlink()
+        wb = Workbook()
+        wb.active.title = names[0]
+        for n in names[1:]:
+            wb.create_sheet(n)
+        wb.save(folder / "officials.xlsx")
+
+    return damage
+
+
+def empty_sheet(folder):
+    from openpyxl import Workbook
+
+    (folder / "officials.csv").unlink()
+    wb = Workbook()
+    wb.active.title = "officials"
+    wb.save(folder / "officials.xlsx")
+
+
+def semicolons(folder):
+    pd.read_csv(folder / "officials.csv").to_csv(folder / "officials.csv", sep=";", index=False)
+
+
+def tabs(folder):
+    pd.read_csv(folder / "officials.csv").to_csv(folder / "officials.csv", sep="\t", index=False)
+
+
+def utf16(folder):
+    text = (folder / "officials.csv").read_text(encoding="utf-8")
+    (folder / "officials.csv").write_bytes(text.encode("utf-16"))
+
+
+def undefined_bytes(folder):
+    data = (folder / "officials.csv").read_bytes()
+    lines = data.split(b"\n")
+    lines[3] = lines[3].replace(b"Nam", b"N\x81m\x9a", 1) if b"Nam" in lines[3] else lines[3] + b"\x81\x9a"
+    (folder / "officials.csv").write_bytes(b"\n".join(lines))
+
+
+def header_only(folder):
+    put_lines(folder, csv_lines(folder)[:1])
+
+
+def ragged(folder):
+    lines = csv_lines(folder)
+    lines[3] = lines[3] + ",surplus"
+    put_lines(folder, lines)
+
+
+def duplicated_header_simple(folder):
+    rows = pd.read_csv(folder / "officials.csv", dtype=str)
+    rows.insert(4, "dup", rows[H["birth_year"]])
+    header = list(rows.columns)
+    header[4] = H["birth_year"]
+    lines = [",".join(f'"{h}"' for h in header)]
+    lines += [",".join(f'"{"" if pd.isna(v) else v}"' for v in r) for r in rows.itertuples(index=False)]
+    put_lines(folder, lines)
+
+
+def two_variants_same_item(folder):
+    rows = pd.read_csv(folder / "officials.csv", dtype=str)
+    rows["TRAIN1"] = rows[H["TRAIN1"]]
+    rows.to_csv(folder / "officials.csv", index=False)
+
+
+def foreign_column(folder):
+    rows = pd.read_csv(folder / "officials.csv", dtype=str)
+    rows["Công chức có thái độ giao tiếp lịch sự"] = "Đồng ý"
+    rows.to_csv(folder / "officials.csv", index=False)
+
+
+def citizens_file_as_officials(folder):
+    (folder / "officials.csv").write_bytes((folder / "citizens.csv").read_bytes())
+
+
+def not_a_survey(folder):
+    (folder / "officials.csv").write_text("id,price,qty\n1,20.5,3\n2,11.0,4\n", encoding="utf-8")
+
+
+def drop_column(folder):
+    rows = pd.read_csv(folder / "officials.csv", dtype=str)
+    rows.drop(columns=[H["PRO2"]]).to_csv(folder / "officials.csv", index=False)
+
+
+def blank_header(folder):
+    rows = pd.read_csv(folder / "officials.csv", dtype=str)
+    rows.insert(3, " ", "x")
+    rows.to_csv(folder / "officials.csv", index=False)
+
+
+def unterminated_quote(folder):
+    lines = csv_lines(folder)
+    lines[-1] = lines[-1] + ',"never closed'
+    put_lines(folder, lines)
+
+
+def two_exports(folder):
+    rf.write_export(rf.make_rows("officials", 6), folder / "officials.xlsx")
+
+
+def no_personnel(folder):
+    (folder / "personnel.csv").unlink()
+
+
+def unsupported_type(folder):
+    (folder / "personnel.csv").rename(folder / "personnel.json")
+
+
+def bad_manifest(folder):
+    (folder / "manifest.json").write_text("{simulated: yes", encoding="utf-8")
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
+
+# name → (damage, file named in message, pattern the message must match)
+CASES = {
+    "empty file": (lambda f: (f / "officials.csv").write_bytes(b""), "officials.csv", r"file is empty"),
+    "blank lines only": (lambda f: (f / "officials.csv").write_text("\n \n\n"), "officials.csv", r"file is empty"),
+    "header only": (header_only, "officials.csv", r"header but no data rows"),
+    "semicolon delimiter": (semicolons, "officials.csv", r"row 1: wrong delimiter.*semicolon"),
+    "tab delimiter": (tabs, "officials.csv", r"row 1: wrong delimiter.*tab"),
+    "UTF-16 encoding": (utf16, "officials.csv", r"UTF-16"),
+    "bytes neither UTF-8 nor cp1258": (undefined_bytes, "officials.csv", r"row 4: wrong encoding"),
+    "binary file named .csv": (lambda f: (f / "officials.csv").write_bytes(PNG), "officials.csv", r"not a CSV text file"),
+    "ragged row": (ragged, "officials.csv", r"row 4: has 23 fields where the header has 22"),
+    "unterminated quote": (unterminated_quote, "officials.csv", r"row \d+: is not a well-formed CSV"),
+    "duplicated column name": (duplicated_header_simple, "officials.csv", r"column 'Năm sinh': duplicated column name \(columns 4 and 5\)"),
+    "two headers for one item": (two_variants_same_item, "officials.csv", r"two columns map to TRAIN1"),
+    "blank header": (blank_header, "officials.csv", r"row 1: column 4 has an empty header"),
+    "column of another instrument": (foreign_column, "officials.csv", r"column 'Công chức có thái độ giao tiếp lịch sự': this column belongs to the citizens questionnaire \(SIP1\)"),
+    "file of another instrument": (citizens_file_as_officials, "officials.csv", r"belongs to the citizens questionnaire"),
+    "unknown column": (replace_header("Giới tính", "Giới tính khai sinh (theo CCCD)"), "officials.csv", r"column 'Giới tính khai sinh \(theo CCCD\)': unknown column.*closest codebook item: sex"),
+    "missing column": (drop_column, "officials.csv", r"missing column\(s\) PRO2"),
+    "not a survey at all": (not_a_survey, "officials.csv", r"column 'id': unknown column"),
+    "Likert label not in codebook": (set_cell("TRAIN3", 2, "Rất tốt"), "officials.csv", r"row 4, column 'Câu 11\. Kiến thức.*label 'Rất tốt' is not in value set 'agree5'"),
+    "category label not in codebook": (set_cell("sex", 0, "Khác"), "officials.csv", r"row 2, column 'Giới tính': label 'Khác' is not in value set 'sex'"),
+    "category code not in value set": (set_cell("education", 1, "9"), "officials.csv", r"row 3, column 'Trình độ chuyên môn cao nhất': code '9' is not in value set 'edu'"),
+    "impossible date": (set_cell("appointed", 3, "31/02/2023"), "officials.csv", r"row 5, column 'Ngày bổ nhiệm': '31/02/2023' is not a date"),
+    "date in unknown format": (set_cell("appointed", 1, "tháng 5 năm 2023"), "officials.csv", r"row 3, column 'Ngày bổ nhiệm'.*not a date"),
+    "month-first date": (set_cell("appointed", 0, "05/31/2023"), "officials.csv", r"row 2, column 'Ngày bổ nhiệm'.*not a date"),
+    "timestamp garbage": (set_cell("submitted_at", 0, "hôm qua"), "officials.csv", r"row 2, column 'Thời gian nộp'.*not a timestamp"),
+    "text in a year column": (set_cell("birth_year", 4, "khoảng 1980"), "officials.csv", r"row 6, column 'Năm sinh'.*not a number"),
+    "fraction in an integer column": (set_cell("years_in_post", 2, "3.5"), "officials.csv", r"row 4, column 'Số năm công tác.*not a whole number"),
+    "commune outside Hữu Lũng": (set_cell("commune", 3, "Chi Lăng"), "officials.csv", r"row 5, column 'commune': 1 commune name\(s\) not in the Hữu Lũng registry: 'Chi Lăng' \(rows 5; closest"),
+    "workbook without the sheet": (xlsx_with_sheets("Sheet1", "Sheet2"), "officials.xlsx", r"sheet 'officials' is missing from the workbook"),
+    "empty worksheet": (empty_sheet, "officials.xlsx", r"sheet 'officials' is empty"),
+    "text file named .xlsx": (to_other_format("xlsx", b"id,name\n1,2\n"), "officials.xlsx", r"not a readable Excel \.xlsx workbook"),
+    "corrupt .sav": (to_other_format("sav", b"$FL2@(#) not really spss" + bytes(64)), "officials.sav", r"not a readable SPSS \.sav file"),
+    "two exports of one instrument": (two_exports, "raw", r"several exports for instrument 'officials'"),
+    "instrument missing": (no_personnel, "raw", r"no export for instrument 'personnel'"),
+    "unsupported file type": (unsupported_type, "raw", r"personnel\.json.*unsupported type"),
+    "malformed manifest": (bad_manifest, "manifest.json", r"not valid JSON"),
+}
+
+
+@pytest.fixture
+def reference(monkeypatch, tmp_path):
+    return rf.install_reference(monkeypatch, tmp_path)
+
+
+def test_suite_is_large_enough():
+    assert len(CASES) >= 20
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_malformed_input(case, reference, tmp_path):
+    damage, file_named, pattern = CASES[case]
+    folder = rf.make_folder(tmp_path / "raw", "csv", n=6, manifest={"simulated": True})
+    damage(folder)
+    before = rf.tree_digest(folder)
+    cache = tmp_path / "processed"
+    with pytest.raises(hlstudy.SurveyDataError) as err:
+        hlstudy.load_study(folder, cache_dir=cache)
+    message = str(err.value)
+    assert isinstance(err.value, ValueError)
+    assert file_named in message, message
+    assert re.search(pattern, message), message
+    assert "Traceback" not in message and "pandas" not in message
+    assert rf.tree_digest(folder) == before  # raw data untouched
+    assert not cache.exists() or not any(cache.rglob("*"))  # no partial output
+
+
+def test_missing_source_folder(reference, tmp_path):
+    with pytest.raises(hlstudy.SurveyDataError, match=r"nowhere: data folder does not exist"):
+        hlstudy.load_study(tmp_path / "nowhere", cache_dir=tmp_path / "c")
+    assert not (tmp_path / "c").exists()
+
+
+def test_error_carries_file_row_and_column_attributes(reference, tmp_path):
+    folder = rf.make_folder(tmp_path / "raw", "csv", n=6)
+    set_cell("TRAIN3", 2, "Rất tốt")(folder)
+    with pytest.raises(hlstudy.SurveyDataError) as err:
+        ingest.read_instrument(folder / "officials.csv")
+    assert Path(err.value.file).name == "officials.csv"
+    assert err.value.row == 4 and err.value.column.startswith("Câu 11.")

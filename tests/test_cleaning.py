@@ -1,0 +1,224 @@
+"""Cleaning rules: each catches its fault, respects its threshold, and logs every decision."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import rawfactory as rf
+
+from hlstudy import cleaning, ingest, scales
+from hlstudy.errors import ModelError, SurveyDataError
+
+CB, VL = rf.codebook(), rf.value_labels()
+SPEC = {name: ingest.instrument_spec(name, CB, VL) for name in ("officials", "citizens", "personnel")}
+ITEMS = [v.variable for v in SPEC["officials"].variables if v.type == "likert"]
+
+
+@pytest.fixture(scope="module")
+def officials(tmp_path_factory) -> pd.DataFrame:
+    path = rf.write_export(rf.make_rows("officials", 40, seed=7), tmp_path_factory.mktemp("raw") / "officials.csv")
+    return ingest.read_instrument(path, codebook=CB, value_labels=VL, registry=rf.REGISTRY).data
+
+
+def run(df, rules=None, instrument="officials", **kw):
+    return cleaning.clean(df, instrument, rules, spec=SPEC[instrument], **kw)
+
+
+def assert_accounted(df, result):
+    log = result.log
+    dropped = log.loc[log["action"] == "drop", "record_id"]
+    assert len(df) == len(result.data) + len(dropped)
+    assert set(dropped).isdisjoint(result.data["record_id"])
+    assert set(dropped) | set(result.data["record_id"]) == set(df["record_id"])
+    assert list(log.columns) == cleaning.LOG_COLUMNS
+    assert log["action"].isin(["drop", "change"]).all()
+
+
+def dropped_by(result, rule):
+    log = result.log
+    return set(log.loc[(log["action"] == "drop") & (log["rule"] == rule), "record_id"])
+
+
+def test_clean_data_pass_untouched(officials):
+    result = run(officials)
+    assert len(result.data) == len(officials) and result.log.empty
+    assert_accounted(officials, result)
+    assert (result.flow["n_after"] == len(officials)).all()
+
+
+def test_duplicates_exact_and_near(officials):
+    df = officials.copy()
+    copy = df.iloc[[3]].copy()
+    copy["record_id"], copy["source_row"] = "O-dup1", 900
+    copy["submitted_at"] = copy["submitted_at"] + pd.Timedelta(hours=1)  # resubmitted later
+    near = df.iloc[[5]].copy()
+    near["record_id"], near["source_row"] = "O-dup2", 901
+    near["MOT3"] = 6 - near["MOT3"].iloc[0] if near["MOT3"].iloc[0] != 3 else 1.0  # one answer differs
+    df = pd.concat([df, copy, near], ignore_index=True)
+    strict = run(df)
+    assert dropped_by(strict, "duplicates") == {"O-dup1"}
+    assert "repeats record " + df.at[3, "record_id"] in strict.log.loc[strict.log["record_id"] == "O-dup1", "reason"].iloc[0]
+    loose = run(df, cleaning.Rules(duplicate_min_share=0.9))
+    assert dropped_by(loose, "duplicates") == {"O-dup1", "O-dup2"}
+    assert_accounted(df, strict)
+    assert_accounted(df, loose)
+
+
+def test_duplicate_keeps_the_earliest_submission(officials):
+    df = officials.copy()
+    early = df.iloc[[2]].copy()
+    early["record_id"], early["source_row"] = "O-early", 950
+    early["submitted_at"] = early["submitted_at"] - pd.Timedelta(days=1)
+    df = pd.concat([df, early], ignore_index=True)
+    assert dropped_by(run(df), "duplicates") == {df.at[2, "record_id"]}
+
+
+def test_missing_required_commune(officials):
+    df = officials.copy()
+    df.loc[4, ["commune_code", "commune", "commune_2025"]] = pd.NA
+    result = run(df)
+    assert dropped_by(result, "missing_required") == {df.at[4, "record_id"]}
+    assert_accounted(df, result)
+
+
+def test_speeders_threshold_is_a_parameter(officials):
+    df = officials.copy()
+    median = df["duration_s"].median()
+    df.loc[1, "duration_s"] = 0.2 * median
+    df.loc[2, "duration_s"] = 0.45 * median
+    assert dropped_by(run(df), "speeders") == {df.at[1, "record_id"]}
+    assert dropped_by(run(df, cleaning.Rules(speeder_share_of_median=0.5)), "speeders") == {
+        df.at[1, "record_id"], df.at[2, "record_id"]
+    }
+    no_timing = df.assign(duration_s=np.nan)
+    assert dropped_by(run(no_timing), "speeders") == set()
+
+
+def test_out_of_range_changes_values_and_logs_old_value(officials):
+    df = officials.copy()
+    df.loc[0, "TRAIN2"] = 7.0
+    df.loc[1, "PRO1"] = 0.0
+    df.loc[2, "birth_year"] = 1890
+    result = run(df)
+    changes = result.log[(result.log["rule"] == "out_of_range")]
+    assert set(zip(changes["record_id"], changes["column"], changes["old_value"], strict=True)) == {
+        (df.at[0, "record_id"], "TRAIN2", "7"), (df.at[1, "record_id"], "PRO1", "0"),
+        (df.at[2, "record_id"], "birth_year", "1890"),
+    }
+    assert changes["new_value"].isna().all() and (changes["action"] == "change").all()
+    kept = result.data.set_index("record_id")
+    assert np.isnan(kept.at[df.at[0, "record_id"], "TRAIN2"])
+    assert pd.isna(kept.at[df.at[2, "record_id"], "birth_year"])
+    assert len(result.data) == len(df)
+
+
+def test_inconsistent_background(officials):
+    df = officials.copy()
+    df.loc[0, ["birth_year", "years_in_post"]] = [1990, 30]  # started at 4 (survey 2024)
+    df.loc[1, ["birth_year", "education", "years_in_post"]] = [2006, "4", 0]  # degree at 18
+    df.loc[2, ["birth_year", "years_in_post"]] = [1990, 16]  # started at 18: fine
+    result = run(df)
+    changes = result.log[result.log["rule"] == "inconsistent"]
+    assert set(zip(changes["record_id"], changes["column"], strict=True)) == {
+        (df.at[0, "record_id"], "years_in_post"), (df.at[1, "record_id"], "education")
+    }
+    strict = run(df, cleaning.Rules(min_age_at_start=19))
+    assert (df.at[2, "record_id"], "years_in_post") in set(
+        zip(strict.log["record_id"], strict.log["column"], strict=True)
+    )
+
+
+def test_straightlining_needs_items_across_scales(officials):
+    df = officials.copy()
+    df.loc[3, ITEMS] = 4.0
+    df.loc[4, ITEMS] = 4.0
+    df.loc[4, "MOT3"] = 5.0  # not a straight line
+    result = run(df)
+    assert dropped_by(result, "straightlining") == {df.at[3, "record_id"]}
+    assert "all 11 Likert items" in result.log.loc[result.log["rule"] == "straightlining", "reason"].iloc[0]
+    relaxed = run(df, cleaning.Rules(straightline_min_items=12))
+    assert dropped_by(relaxed, "straightlining") == set()
+    assert_accounted(df, result)
+
+
+def test_missing_scale_share(officials):
+    df = officials.copy()
+    df.loc[5, ["MOT1", "MOT2"]] = np.nan  # 2 of 3 missing: 67 % > 50 %
+    df.loc[6, ["TRAIN1", "TRAIN2"]] = np.nan  # 2 of 4 missing: 50 %, kept
+    result = run(df)
+    assert dropped_by(result, "missing_scale") == {df.at[5, "record_id"]}
+    stricter = run(df, cleaning.Rules(max_missing_share=0.25))
+    assert dropped_by(stricter, "missing_scale") == {df.at[5, "record_id"], df.at[6, "record_id"]}
+
+
+def test_each_record_dropped_once_even_with_several_faults(officials):
+    df = officials.copy()
+    df.loc[7, ITEMS] = 5.0
+    df.loc[7, "duration_s"] = 1.0  # speeder and straight-liner: dropped by the first rule only
+    result = run(df)
+    drops = result.log[result.log["action"] == "drop"]
+    assert drops["record_id"].tolist() == [df.at[7, "record_id"]]
+    assert drops["rule"].tolist() == ["speeders"]
+    assert_accounted(df, result)
+
+
+def test_skip_and_invalid_thresholds():
+    with pytest.raises(SurveyDataError, match="max_missing_share"):
+        cleaning.Rules(max_missing_share=1.5)
+    with pytest.raises(SurveyDataError, match="unknown rule"):
+        cleaning.Rules(skip=("nonsense",))
+
+
+def test_skipped_rule_does_nothing(officials):
+    df = officials.copy()
+    df.loc[1, "duration_s"] = 1.0
+    result = run(df, cleaning.Rules(skip=("speeders",)))
+    assert len(result.data) == len(df)
+
+
+def test_reverse_keying(officials):
+    result = run(officials)
+    before = officials.set_index("record_id")
+    after = result.data.set_index("record_id")
+    assert (after["TRAIN4"] == 6 - before["TRAIN4"]).all()
+    assert (after["TRAIN1"] == before["TRAIN1"]).all()
+    unreversed = run(officials, reverse=False).data.set_index("record_id")
+    assert (unreversed["TRAIN4"] == before["TRAIN4"]).all()
+
+
+def test_missing_report_by_item_and_commune(officials):
+    df = officials.copy()
+    hl = df.index[df["commune"] == "Hữu Liên"]
+    df.loc[hl[:2], "PRO3"] = np.nan
+    report = cleaning.missing_report(df, "officials", spec=SPEC["officials"])
+    row = report[(report["commune"] == "Hữu Liên") & (report["variable"] == "PRO3")].iloc[0]
+    assert row["missing"] == 2 and row["n"] == len(hl)
+    assert row["share"] == pytest.approx(2 / len(hl))
+    assert report.loc[report["variable"] == "PRO3", "missing"].sum() == 2
+    assert {"full_name", "phone", "comment"}.isdisjoint(report["variable"])
+
+
+def test_scale_scores_minimum_items():
+    df = pd.DataFrame({
+        "record_id": list("abcd"),
+        "A1": [4, 2, np.nan, np.nan], "A2": [5, np.nan, np.nan, 3], "A3": [3, 4, np.nan, np.nan],
+        "A4": [4, np.nan, 1, np.nan],
+    })
+    out = scales.score_scales(df, {"A": ["A1", "A2", "A3", "A4"]}, min_share=0.5)
+    assert out["A"].iloc[0] == pytest.approx(4.0)
+    assert out["A"].iloc[1] == pytest.approx(3.0)  # 2 of 4 answered: scored
+    assert np.isnan(out["A"].iloc[2]) and np.isnan(out["A"].iloc[3])  # 1 of 4: not scored
+    strict = scales.score_scales(df, {"A": ["A1", "A2", "A3", "A4"]}, min_share=0.75)
+    assert np.isnan(strict["A"].iloc[1])
+    cov = scales.scale_coverage(df, {"A": ["A1", "A2", "A3", "A4"]})
+    assert cov.table.iloc[0][["scored", "complete", "partial", "unscored"]].tolist() == [2, 1, 1, 2]
+    with pytest.raises(ModelError):
+        scales.score_scales(df, {"A": ["A1", "Z9"]})
+    assert scales.min_items(3, 0.5) == 2 and scales.min_items(4, 0.5) == 2
+
+
+def test_rules_table_lists_every_rule_with_its_threshold():
+    table = cleaning.rules_table(cleaning.Rules(max_missing_share=0.3))
+    assert table["rule"].tolist() == list(cleaning.RULE_NAMES)
+    assert "max_missing_share=0.3" in table.set_index("rule").at["missing_scale", "parameters"]

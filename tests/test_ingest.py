@@ -1,0 +1,257 @@
+"""Ingest: readers, encodings, header mapping, value conversion, commune matching."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import numpy as np
+import pandas as pd
+import pytest
+import rawfactory as rf
+
+from hlstudy import ingest
+from hlstudy.errors import SurveyDataError
+
+CB, VL = rf.codebook(), rf.value_labels()
+
+
+def read(path, instrument=None):
+    return ingest.read_instrument(path, instrument, codebook=CB, value_labels=VL, registry=rf.REGISTRY)
+
+
+def csv_text(rows: pd.DataFrame, instrument: str, headers: dict | None = None) -> str:
+    spec = {r[1]: r for r in rf.spec_rows(instrument)}
+    out = rows.copy()
+    out.columns = [(headers or {}).get(c, rf.header(spec[c])) for c in rows.columns]
+    return out.to_csv(index=False)
+
+
+# ------------------------------------------------------------------ encodings
+
+
+@pytest.mark.parametrize(
+    ("encoding", "expected"), [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("cp1258", "cp1258")]
+)
+def test_csv_encodings_are_detected_and_text_is_nfc(tmp_path, encoding, expected):
+    rows = rf.make_rows("officials", 6)
+    text = csv_text(rows, "officials")
+    path = tmp_path / "officials.csv"
+    path.write_bytes(ingest.encode_cp1258(text) if encoding == "cp1258" else text.encode(encoding))
+    table = read(path)
+    assert table.encoding == expected
+    assert table.n == 6
+    assert table.data["commune"].tolist()[:2] == ["Hữu Liên", "Hòa Lạc"]
+    for value in table.data["commune"]:
+        assert unicodedata.is_normalized("NFC", value)
+    # Likert labels with diacritics were recognised in every encoding
+    assert table.data["TRAIN1"].notna().all()
+
+
+def test_cp1258_bytes_really_are_windows_1258_with_combining_tones():
+    data = ingest.encode_cp1258("Hữu Lũng")
+    assert data.decode("cp1258") != "Hữu Lũng"  # decomposed tone marks...
+    assert unicodedata.normalize("NFC", data.decode("cp1258")) == "Hữu Lũng"  # ...compose back
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+
+
+# ------------------------------------------------------------------ headers
+
+
+def test_header_variants_map_to_codebook_items(tmp_path):
+    rows = rf.make_rows("officials", 5)
+    spec = {r[1]: r for r in rf.spec_rows("officials")}
+    variants = {
+        "TRAIN1": unicodedata.normalize("NFD", rf.header(spec["TRAIN1"])),  # NFD
+        "TRAIN2": "  Câu   10.   Nội dung   đào tạo phù hợp với công việc  ",  # spaces
+        "PRO1": "Câu 99: TÔI NẮM VỮNG QUY ĐỊNH PHÁP LUẬT TRONG LĨNH VỰC PHỤ TRÁCH",  # case, other number
+        "PRO2": "Tôi giải quyết hồ sơ đúng hạn",  # no prefix
+        "MOT1": "mot1",  # the item code itself
+        "birth_year": "Năm sinh *",  # required-marker
+    }
+    path = tmp_path / "officials.csv"
+    path.write_text(csv_text(rows, "officials", variants), encoding="utf-8")
+    table = read(path)
+    mapped = dict(zip(table.headers["variable"], table.headers["header"], strict=True))
+    assert mapped["TRAIN2"].startswith("Câu 10.")
+    assert {"TRAIN1", "TRAIN2", "PRO1", "PRO2", "MOT1", "birth_year"} <= set(table.data.columns)
+    expected = rows["PRO2"].map({v: k for k, v in rf.LIKERT_LABELS.items()}).astype(float)
+    assert table.data["PRO2"].tolist() == expected.tolist()
+
+
+def test_header_key_strips_numbering_and_normalises():
+    assert ingest.header_key("Câu 12. Tôi  được đào tạo") == ingest.header_key("tôi được đào tạo")
+    assert ingest.header_key(unicodedata.normalize("NFD", "Họ và tên")) == "họ và tên"
+    assert ingest.header_key("Q3) Tuổi") == "tuổi"
+
+
+def test_unknown_column_names_it_and_closest_item(tmp_path):
+    rows = rf.make_rows("officials", 3)
+    path = tmp_path / "officials.csv"
+    path.write_text(csv_text(rows, "officials", {"PRO3": "Câu 15. Tôi sử dụng thành thạo phần mền một của"}), encoding="utf-8")
+    with pytest.raises(SurveyDataError) as err:
+        read(path)
+    message = str(err.value)
+    assert "officials.csv" in message and "unknown column" in message
+    assert "phần mền một của" in message
+    assert "PRO3" in message  # the closest codebook item
+
+
+def test_missing_column_names_variable(tmp_path):
+    rows = rf.make_rows("officials", 3).drop(columns=["MOT2"])
+    path = tmp_path / "officials.csv"
+    path.write_text(csv_text(rows, "officials"), encoding="utf-8")
+    with pytest.raises(SurveyDataError, match=r"officials\.csv.*missing column\(s\) MOT2"):
+        read(path)
+
+
+def test_optional_columns_may_be_absent(tmp_path):
+    rows = rf.make_rows("officials", 3).drop(columns=["full_name", "phone", "comment", "submitted_at", "duration_s"])
+    path = tmp_path / "officials.csv"
+    path.write_text(csv_text(rows, "officials"), encoding="utf-8")
+    table = read(path)
+    assert table.data["duration_s"].isna().all()
+    assert table.pii_dropped == []
+
+
+# ------------------------------------------------------------------ values
+
+
+def test_likert_labels_numbers_and_prefixed_labels_give_codes(tmp_path):
+    rows = rf.make_rows("officials", 6)
+    rows["TRAIN1"] = ["Hoàn toàn đồng ý", "4", 3, "2. Không đồng ý", "hoan toan khong dong y", ""]
+    rows["TRAIN2"] = ["Strongly agree", "7", "", "Đồng  ý", "N/A", "1.0"]
+    path = tmp_path / "officials.csv"
+    path.write_text(csv_text(rows, "officials"), encoding="utf-8")
+    data = read(path).data
+    assert data["TRAIN1"].tolist()[:5] == [5.0, 4.0, 3.0, 2.0, 1.0] and np.isnan(data["TRAIN1"].iloc[5])
+    got = data["TRAIN2"].tolist()
+    assert got[0] == 5.0 and got[1] == 7.0 and np.isnan(got[2]) and got[3] == 4.0 and np.isnan(got[4]) and got[5] == 1.0
+
+
+def test_category_labels_to_codes_and_dates_in_two_formats(tmp_path):
+    rows = rf.make_rows("officials", 3)
+    rows["education"] = ["Đại học", "4", "trung cấp"]
+    rows["appointed"] = ["2023-05-17", "17/05/2023", ""]
+    path = tmp_path / "officials.csv"
+    path.write_text(csv_text(rows, "officials"), encoding="utf-8")
+    data = read(path).data
+    assert data["education"].tolist() == ["4", "4", "2"]
+    assert data["appointed"].iloc[0] == data["appointed"].iloc[1] == pd.Timestamp("2023-05-17")
+    assert pd.isna(data["appointed"].iloc[2])
+
+
+def test_spss_value_labels_are_applied(tmp_path):
+    rows = rf.make_rows("officials", 5, likert_as="code")
+    path = rf.write_export(rows, tmp_path / "officials.sav")
+    import pyreadstat
+
+    _, meta = pyreadstat.read_sav(str(path), metadataonly=True)
+    assert meta.variable_value_labels["TRAIN1"][5.0] == "Hoàn toàn đồng ý"
+    data = read(path).data
+    assert data["TRAIN1"].tolist() == rows["TRAIN1"].astype(float).tolist()
+
+
+def test_xlsx_only_sheet_is_used_whatever_its_name(tmp_path):
+    from openpyxl import load_workbook
+
+    path = rf.write_export(rf.make_rows("citizens", 4), tmp_path / "citizens.xlsx")
+    wb = load_workbook(path)
+    wb.active.title = "Trang tính1"
+    wb.save(path)
+    table = read(path)
+    assert table.sheet == "Trang tính1" and table.n == 4
+
+
+def test_same_records_from_csv_xlsx_and_sav_are_identical(tmp_path):
+    for instrument in ("officials", "citizens", "personnel"):
+        rows = rf.make_rows(instrument, 9, seed=4)
+        frames = [read(rf.write_export(rows, tmp_path / fmt / f"{instrument}.{fmt}")).data for fmt in ("csv", "xlsx", "sav")]
+        pd.testing.assert_frame_equal(frames[0], frames[1])
+        pd.testing.assert_frame_equal(frames[0], frames[2])
+
+
+# ------------------------------------------------------------------ communes
+
+
+@pytest.mark.parametrize(
+    ("value", "name", "how"),
+    [
+        ("Hữu Liên", "Hữu Liên", "exact"),
+        ("xã Hữu Liên", "Hữu Liên", "normalised"),
+        ("Xã  HỮU LIÊN", "Hữu Liên", "normalised"),
+        ("TT Hữu Lũng", "Hữu Lũng", "normalised"),
+        ("Thị trấn Hữu Lũng", "Hữu Lũng", "normalised"),
+        ("huu lien", "Hữu Liên", "diacritics"),
+        ("Hoà Lạc", "Hòa Lạc", "diacritics"),  # old-style tone placement
+        ("Hữu Liênn", "Hữu Liên", "fuzzy"),
+        ("Yen Binhh", "Yên Bình", "fuzzy"),
+        ("06241", "Hòa Lạc", "code"),
+        ("Chi Lăng", None, "unmatched"),
+        ("Hà Nội", None, "unmatched"),
+    ],
+)
+def test_match_commune(value, name, how):
+    match = ingest.match_commune(value, rf.REGISTRY)
+    assert (match.name, match.how) == (name, how)
+
+
+def test_every_non_exact_commune_match_is_reported(tmp_path):
+    rows = rf.make_rows("citizens", 4)
+    rows["commune"] = ["Hữu Liên", "huu lien", "Hữu Liênn", "Hữu Liên"]
+    path = tmp_path / "citizens.csv"
+    path.write_text(csv_text(rows, "citizens"), encoding="utf-8")
+    table = read(path)
+    report = table.communes.set_index("value")
+    assert report.loc["huu lien", "how"] == "diacritics"
+    assert report.loc["Hữu Liênn", "how"] == "fuzzy"
+    assert report.loc["Hữu Liên", "rows"] == 2
+    assert set(table.data["commune"]) == {"Hữu Liên"}
+    assert set(table.data["commune_code"]) == {"06256"}
+
+
+def test_unmatched_communes_are_all_listed(tmp_path):
+    rows = rf.make_rows("citizens", 4)
+    rows["commune"] = ["Hữu Liên", "Chi Lăng", "Bắc Sơn", "Chi Lăng"]
+    path = tmp_path / "citizens.csv"
+    path.write_text(csv_text(rows, "citizens"), encoding="utf-8")
+    with pytest.raises(SurveyDataError) as err:
+        read(path)
+    message = str(err.value)
+    assert "2 commune name(s) not in the Hữu Lũng registry" in message
+    assert "'Chi Lăng' (rows 3, 5" in message and "'Bắc Sơn' (rows 4" in message
+    assert "citizens.csv" in message and "row 3" in message
+
+
+# ------------------------------------------------------------------ ids and privacy at ingest
+
+
+def test_record_id_is_stable_pseudonymous_and_format_independent(tmp_path):
+    rows = rf.make_rows("officials", 5)
+    a = read(rf.write_export(rows, tmp_path / "a" / "officials.csv")).data["record_id"]
+    b = read(rf.write_export(rows, tmp_path / "b" / "officials.xlsx")).data["record_id"]
+    assert a.tolist() == b.tolist()
+    assert a.is_unique
+    # changing a person's answers or name does not change the id; it reveals neither
+    rows2 = rows.copy()
+    rows2.loc[0, "full_name"] = "Người Khác"
+    rows2.loc[0, "TRAIN1"] = "Phân vân"
+    c = read(rf.write_export(rows2, tmp_path / "c" / "officials.csv")).data["record_id"]
+    assert c.tolist() == a.tolist()
+    assert ingest.record_id("officials", 2) != ingest.record_id("citizens", 2)
+    assert all(name.split()[0] not in rid for rid in a for name in rf.NAMES)
+
+
+def test_pii_columns_are_not_in_the_table(tmp_path):
+    table = read(rf.write_export(rf.make_rows("officials", 5), tmp_path / "officials.csv"))
+    assert {"full_name", "phone", "comment"}.isdisjoint(table.data.columns)
+    assert sorted(table.pii_dropped) == ["comment", "full_name", "phone"]
+
+
+def test_reading_never_modifies_the_raw_file(tmp_path):
+    for fmt in ("csv", "xlsx", "sav"):
+        path = rf.write_export(rf.make_rows("officials", 5), tmp_path / f"officials.{fmt}")
+        before = ingest.file_digest(path)
+        stat = path.stat().st_mtime_ns
+        read(path)
+        assert ingest.file_digest(path) == before and path.stat().st_mtime_ns == stat

@@ -1,0 +1,142 @@
+"""load_study: data-source precedence, caching without staleness, accounting, formats."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import pytest
+import rawfactory as rf
+
+import hlstudy
+from hlstudy import cleaning, config
+from hlstudy import study as study_mod
+from hlstudy.errors import SurveyDataError
+
+
+@pytest.fixture
+def reference(monkeypatch, tmp_path):
+    return rf.install_reference(monkeypatch, tmp_path)
+
+
+def test_public_api():
+    assert hlstudy.load_study is study_mod.load_study
+    assert issubclass(hlstudy.SurveyDataError, ValueError)
+    assert hlstudy.Study is study_mod.Study
+
+
+def test_data_source_precedence(monkeypatch, tmp_path):
+    monkeypatch.delenv("HLSTUDY_DATA", raising=False)
+    assert config.data_source(root=tmp_path).origin == "default"
+    (tmp_path / "hlstudy.toml").write_text('[data]\nsource = "exports/2024"\n', encoding="utf-8")
+    resolved = config.data_source(root=tmp_path)
+    assert (resolved.origin, resolved.path) == ("config file", tmp_path / "exports" / "2024")
+    monkeypatch.setenv("HLSTUDY_DATA", str(tmp_path / "env"))
+    assert config.data_source(root=tmp_path).path == tmp_path / "env"
+    assert config.data_source(tmp_path / "arg", root=tmp_path).origin == "argument"
+    fake = rf.FakeSimulation()
+    assert config.data_source(fake, root=tmp_path).study is fake
+
+
+def test_bad_config_and_source(monkeypatch, tmp_path):
+    monkeypatch.delenv("HLSTUDY_DATA", raising=False)
+    (tmp_path / "hlstudy.toml").write_text("[data\nsource=", encoding="utf-8")
+    with pytest.raises(SurveyDataError, match=r"hlstudy\.toml: is not valid TOML"):
+        config.data_source(root=tmp_path)
+    (tmp_path / "hlstudy.toml").write_text("[data]\nsource = 3\n", encoding="utf-8")
+    with pytest.raises(SurveyDataError, match="non-empty string"):
+        config.data_source(root=tmp_path)
+    with pytest.raises(SurveyDataError, match="must be a folder or a simulated study"):
+        config.data_source(42)
+
+
+def test_load_study_accounts_for_every_record(reference, tmp_path):
+    folder = rf.make_folder(tmp_path / "raw", "csv", n=16, manifest={"simulated": True, "seed": 3})
+    off = pd.read_csv(folder / "officials.csv", dtype=str)
+    off = pd.concat([off, off.iloc[[2, 3]]], ignore_index=True)  # two duplicate submissions
+    off.to_csv(folder / "officials.csv", index=False)
+    study = hlstudy.load_study(folder, cache=False)
+    assert study.simulated is True
+    assert study.received == {"officials": 18, "citizens": 16, "personnel": 16}
+    for name in ("officials", "citizens", "personnel"):
+        assert study.received[name] == study.kept[name] + study.dropped[name]
+    assert study.dropped["officials"] == 2
+    flow = study.flow[study.flow["instrument"] == "officials"]
+    assert flow["n_before"].iloc[0] == 18 and flow["n_after"].iloc[-1] == len(study.officials)
+    assert {"record_id", "commune_code", "commune", "commune_2025"} <= set(study.personnel.columns)
+    assert "read    18  kept    16" in study.summary().replace("  read", "read")
+
+
+def test_manifestless_folder_is_real_data(reference, tmp_path):
+    folder = rf.make_folder(tmp_path / "raw", "csv", n=6)
+    assert hlstudy.load_study(folder, cache=False).simulated is False
+
+
+def test_simulated_object_as_source(reference, tmp_path):
+    study = hlstudy.load_study(rf.FakeSimulation(n=8), cache_dir=tmp_path / "c")
+    assert study.simulated and study.received["citizens"] == 8
+    assert "simulated study" in study.source
+
+
+def test_environment_variable_is_used(reference, tmp_path, monkeypatch):
+    folder = rf.make_folder(tmp_path / "envdata", "csv", n=5)
+    monkeypatch.setenv("HLSTUDY_DATA", str(folder))
+    study = hlstudy.load_study(cache=False)
+    assert study.received["officials"] == 5 and "environment" in study.source
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "sav"])
+def test_csv_xlsx_sav_give_identical_studies(reference, tmp_path, fmt):
+    a = hlstudy.load_study(rf.make_folder(tmp_path / "csv", "csv", n=14), cache=False)
+    b = hlstudy.load_study(rf.make_folder(tmp_path / fmt, fmt, n=14), cache=False)
+    for name in ("officials", "citizens", "personnel"):
+        pd.testing.assert_frame_equal(a.table(name), b.table(name))
+    pd.testing.assert_frame_equal(a.cleaning_log, b.cleaning_log)
+
+
+def test_cache_is_used_and_never_stale(reference, tmp_path):
+    folder = rf.make_folder(tmp_path / "raw", "csv", n=10)
+    cache = tmp_path / "cache"
+    first = hlstudy.load_study(folder, cache_dir=cache)
+    files = list(cache.glob("study-*.pkl"))
+    assert len(files) == 1
+    stamp = files[0].stat().st_mtime_ns
+    second = hlstudy.load_study(folder, cache_dir=cache)
+    assert files[0].stat().st_mtime_ns == stamp  # served from cache
+    pd.testing.assert_frame_equal(first.officials, second.officials)
+    # change one raw answer: a new key, a rebuilt study
+    off = pd.read_csv(folder / "officials.csv", dtype=str)
+    off.iloc[0, off.columns.get_loc("Năm sinh")] = "1800"
+    off.to_csv(folder / "officials.csv", index=False)
+    third = hlstudy.load_study(folder, cache_dir=cache)
+    assert len(list(cache.glob("study-*.pkl"))) == 2
+    assert (third.cleaning_log["rule"] == "out_of_range").sum() == 1
+    # different thresholds: a different key as well
+    relaxed = cleaning.Rules(max_missing_share=0.2)
+    assert study_mod.cache_key(folder, relaxed) != study_mod.cache_key(folder, cleaning.Rules())
+
+
+def test_corrupt_cache_is_rebuilt(reference, tmp_path):
+    folder = rf.make_folder(tmp_path / "raw", "csv", n=6)
+    cache = tmp_path / "cache"
+    hlstudy.load_study(folder, cache_dir=cache)
+    path = next(cache.glob("study-*.pkl"))
+    path.write_bytes(b"garbage")
+    study = hlstudy.load_study(folder, cache_dir=cache)
+    assert study.received["officials"] == 6
+    assert path.read_bytes() != b"garbage"
+
+
+def test_write_processed(reference, tmp_path):
+    study = hlstudy.load_study(rf.make_folder(tmp_path / "raw", "csv", n=6), cache=False)
+    paths = study.write_processed(tmp_path / "processed")
+    assert set(paths) == {"officials", "citizens", "personnel", "cleaning_log", "flow", "missing"}
+    back = pd.read_csv(paths["officials"], dtype={"commune_code": str})
+    assert len(back) == len(study.officials) and back["commune_code"].str.len().eq(5).all()
+
+
+def test_load_is_fast_on_small_data(reference, tmp_path):
+    folder = rf.make_folder(tmp_path / "raw", "csv", n=60)
+    start = time.perf_counter()
+    hlstudy.load_study(folder, cache=False)
+    assert time.perf_counter() - start < 3
