@@ -1,0 +1,338 @@
+"""Maximum-likelihood estimation of a CFA (LISREL all-y parameterisation).
+
+Model per group g:  Sigma_g = Lambda Phi Lambda' + Theta,  mu_g = nu + Lambda alpha.
+
+Discrepancy (lavaan ``estimator = "ML"``, ``likelihood = "normal"``), with the
+sample covariance S_g computed with divisor N_g::
+
+    F_g = log|Sigma_g| + tr(S_g Sigma_g^-1) - log|S_g| - p + (ybar_g - mu_g)' Sigma_g^-1 (ybar_g - mu_g)
+    F   = sum_g (N_g / N) F_g,         chi-square = N F
+
+F is minimised by Fisher scoring (Gauss-Newton with the expected information
+``E[d2F] = tr(Sigma^-1 dSigma_a Sigma^-1 dSigma_b) + 2 dmu_a' Sigma^-1 dmu_b``)
+with step halving; standard errors come from the same expected information
+(lavaan's default ``information = "expected"``):  vcov = 2 / N * H^-1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as sla
+
+from hlstudy.cfa._spec import Spec
+
+
+@dataclass
+class SampleStats:
+    cov: list[np.ndarray]  # divisor N_g
+    mean: list[np.ndarray]
+    n: list[int]
+
+    @property
+    def n_total(self) -> int:
+        return int(sum(self.n))
+
+
+@dataclass
+class Matrices:
+    lam: np.ndarray
+    phi: np.ndarray
+    theta: np.ndarray  # vector (diagonal)
+    nu: np.ndarray
+    alpha: np.ndarray
+    sigma: np.ndarray
+    mu: np.ndarray
+
+
+@dataclass
+class Estimate:
+    x: np.ndarray
+    fmin: float
+    converged: bool
+    iterations: int
+    max_gradient: float
+    hessian: np.ndarray  # expected information of F (not yet scaled by N/2)
+    matrices: list[Matrices]
+    message: str
+
+
+class _Slots:
+    """Slots of one group split by matrix, as index arrays for fast filling."""
+
+    def __init__(self, spec: Spec, g: int):
+        by = {name: [s for s in spec.slots if s.group == g and s.matrix == name]
+              for name in ("lambda", "theta", "phi", "nu", "alpha")}
+        self.by = by
+
+        def arrays(slots):
+            rows = np.array([s.row for s in slots], dtype=int)
+            cols = np.array([s.col for s in slots], dtype=int)
+            pids = np.array([s.pid for s in slots], dtype=int)
+            fixed = np.array([s.fixed for s in slots], dtype=float)
+            return rows, cols, pids, fixed
+
+        self.arr = {name: arrays(slots) for name, slots in by.items()}
+
+
+def build_matrices(spec: Spec, slots: _Slots, x: np.ndarray, sample_mean: np.ndarray) -> Matrices:
+    p, m = spec.p, spec.m
+
+    def values(name):
+        rows, cols, pids, fixed = slots.arr[name]
+        vals = fixed.copy()
+        free = pids >= 0
+        vals[free] = x[pids[free]]
+        return rows, cols, vals
+
+    lam = np.zeros((p, m))
+    r, c, v = values("lambda")
+    lam[r, c] = v
+    phi = np.zeros((m, m))
+    r, c, v = values("phi")
+    phi[r, c] = v
+    phi[c, r] = v
+    theta = np.zeros(p)
+    r, _, v = values("theta")
+    theta[r] = v
+    sigma = lam @ phi @ lam.T
+    sigma[np.diag_indices(p)] += theta
+    if spec.meanstructure:
+        nu = np.zeros(p)
+        r, _, v = values("nu")
+        nu[r] = v
+        alpha = np.zeros(m)
+        r, _, v = values("alpha")
+        alpha[r] = v
+        mu = nu + lam @ alpha
+    else:
+        nu = np.full(p, np.nan)
+        alpha = np.full(m, np.nan)
+        mu = sample_mean
+    return Matrices(lam, phi, theta, nu, alpha, sigma, mu)
+
+
+def _chol_logdet(a: np.ndarray):
+    try:
+        c = sla.cho_factor(a, lower=True, check_finite=False)
+    except (np.linalg.LinAlgError, ValueError):
+        return None, np.nan
+    return c, 2.0 * np.sum(np.log(np.diag(c[0])))
+
+
+class Problem:
+    """Objective, gradient and expected information of one model on one data set."""
+
+    def __init__(self, spec: Spec, stats: SampleStats):
+        self.spec = spec
+        self.stats = stats
+        self.slots = [_Slots(spec, g) for g in range(spec.n_groups)]
+        self.w = np.array(stats.n, dtype=float) / stats.n_total
+        self.logdet_s = []
+        for s in stats.cov:
+            _, ld = _chol_logdet(s)
+            self.logdet_s.append(ld)
+
+    def matrices(self, x):
+        return [build_matrices(self.spec, self.slots[g], x, self.stats.mean[g])
+                for g in range(self.spec.n_groups)]
+
+    def objective(self, x) -> float:
+        p = self.spec.p
+        total = 0.0
+        for g, mats in enumerate(self.matrices(x)):
+            c, ld = _chol_logdet(mats.sigma)
+            if c is None or not np.isfinite(ld):
+                return np.inf
+            s = self.stats.cov[g]
+            tr = np.trace(sla.cho_solve(c, s, check_finite=False))
+            f = ld + tr - self.logdet_s[g] - p
+            if self.spec.meanstructure:
+                d = self.stats.mean[g] - mats.mu
+                f += d @ sla.cho_solve(c, d, check_finite=False)
+            total += self.w[g] * f
+        return float(total)
+
+    def derivatives(self, x, *, hessian: bool = True):
+        """Gradient of F and its expected Hessian (Fisher information of F)."""
+        q = self.spec.n_free
+        p = self.spec.p
+        grad = np.zeros(q)
+        hess = np.zeros((q, q)) if hessian else None
+        for g, mats in enumerate(self.matrices(x)):
+            ds, dmu = self._jacobian(g, mats, q)
+            sinv = np.linalg.inv(mats.sigma)
+            s = self.stats.cov[g]
+            d = self.stats.mean[g] - mats.mu if self.spec.meanstructure else np.zeros(p)
+            w_mat = sinv @ (mats.sigma - s - np.outer(d, d)) @ sinv
+            gg = np.tensordot(ds, w_mat, axes=([1, 2], [0, 1]))
+            if self.spec.meanstructure:
+                gg -= 2.0 * dmu @ (sinv @ d)
+            grad += self.w[g] * gg
+            if hessian:
+                a = np.matmul(sinv, ds)  # (q, p, p)
+                hg = a.reshape(q, -1) @ a.transpose(0, 2, 1).reshape(q, -1).T
+                if self.spec.meanstructure:
+                    hg += 2.0 * dmu @ sinv @ dmu.T
+                hess += self.w[g] * hg
+        if hessian:
+            hess = 0.5 * (hess + hess.T)
+        return grad, hess
+
+    def _jacobian(self, g: int, mats: Matrices, q: int):
+        p = self.spec.p
+        ds = np.zeros((q, p, p))
+        dmu = np.zeros((q, p))
+        lam, phi = mats.lam, mats.phi
+        lp = lam @ phi
+        arr = self.slots[g].arr
+        rows, cols, pids, _ = arr["lambda"]
+        for i, k, pid in zip(rows, cols, pids, strict=True):
+            if pid < 0:
+                continue
+            col = lp[:, k]
+            ds[pid, i, :] += col
+            ds[pid, :, i] += col
+            if self.spec.meanstructure:
+                dmu[pid, i] += mats.alpha[k]
+        rows, cols, pids, _ = arr["phi"]
+        for a, b, pid in zip(rows, cols, pids, strict=True):
+            if pid < 0:
+                continue
+            o = np.outer(lam[:, a], lam[:, b])
+            ds[pid] += o if a == b else o + o.T
+        rows, _, pids, _ = arr["theta"]
+        for i, pid in zip(rows, pids, strict=True):
+            if pid >= 0:
+                ds[pid, i, i] += 1.0
+        if self.spec.meanstructure:
+            rows, _, pids, _ = arr["nu"]
+            for i, pid in zip(rows, pids, strict=True):
+                if pid >= 0:
+                    dmu[pid, i] += 1.0
+            rows, _, pids, _ = arr["alpha"]
+            for k, pid in zip(rows, pids, strict=True):
+                if pid >= 0:
+                    dmu[pid] += lam[:, k]
+        return ds, dmu
+
+
+def start_values(spec: Spec, stats: SampleStats) -> np.ndarray:
+    """Starting values in the spirit of lavaan's defaults.
+
+    Loadings from covariance ratios with the marker (a simple instrumental
+    estimate, like lavaan's ``fabin``), latent variances from the marker's
+    covariances, residual variances half of the observed variances, latent
+    covariances 0, intercepts the sample means, latent means 0.
+    """
+    x = np.full(spec.n_free, np.nan)
+    fixed_var = {(s.group, s.lhs): s.pid < 0 for s in spec.slots
+                 if s.matrix == "phi" and s.lhs == s.rhs}
+    oidx = {o: i for i, o in enumerate(spec.observed)}
+    for g in range(spec.n_groups):
+        s = stats.cov[g]
+        lam_start: dict[tuple[str, str], float] = {}
+        phi_start: dict[str, float] = {}
+        for f, items in spec.model.items():
+            idx = [oidx[i] for i in items]
+            ref = idx[0]
+            lam = {items[0]: 1.0}
+            for j, item in zip(idx[1:], items[1:], strict=True):
+                others = [k for k in idx if k not in (j, ref)]
+                if others:
+                    num = np.array([s[j, k] for k in others])
+                    den = np.array([s[ref, k] for k in others])
+                    ok = np.abs(den) > 1e-8
+                    val = float(np.sum(num[ok] * den[ok]) / np.sum(den[ok] ** 2)) if ok.any() else 1.0
+                else:
+                    val = 1.0
+                lam[item] = val if np.isfinite(val) and abs(val) < 10 else 1.0
+            others = idx[1:]
+            if others:
+                vals = [s[ref, j] / lam[items[n + 1]] for n, j in enumerate(others)
+                        if abs(lam[items[n + 1]]) > 1e-8]
+                phi = float(np.mean(vals)) if vals else 0.5 * s[ref, ref]
+            else:
+                phi = 0.5 * s[ref, ref]
+            if not np.isfinite(phi) or phi <= 0.05 * s[ref, ref]:
+                phi = 0.5 * s[ref, ref]
+            phi_start[f] = phi
+            for item in items:
+                lam_start[(f, item)] = lam[item]
+        for slot in spec.slots:
+            if slot.group != g or slot.pid < 0 or np.isfinite(x[slot.pid]):
+                continue
+            if slot.matrix == "lambda":
+                val = lam_start[(slot.lhs, slot.rhs)]
+                if fixed_var.get((g, slot.lhs), False):
+                    val *= np.sqrt(phi_start[slot.lhs])
+                x[slot.pid] = val
+            elif slot.matrix == "theta":
+                x[slot.pid] = 0.5 * s[slot.row, slot.row]
+            elif slot.matrix == "phi":
+                x[slot.pid] = phi_start.get(slot.lhs, 0.05) if slot.lhs == slot.rhs else 0.0
+            elif slot.matrix == "nu":
+                x[slot.pid] = stats.mean[g][slot.row]
+            elif slot.matrix == "alpha":
+                x[slot.pid] = 0.0
+    # factors with all loadings fixed (common latent factor): small variance start
+    x[~np.isfinite(x)] = 0.05
+    return x
+
+
+def fit_ml(problem: Problem, x0: np.ndarray, *, max_iter: int = 500, tol: float = 1e-9) -> Estimate:
+    """Fisher scoring with step halving; converged when max |gradient| < tol."""
+    x = x0.copy()
+    f = problem.objective(x)
+    if not np.isfinite(f):
+        # start with a safe diagonal: inflate residual variances until Sigma is PD
+        for _ in range(30):
+            for s in problem.spec.slots:
+                if s.matrix == "theta" and s.pid >= 0:
+                    x[s.pid] = abs(x[s.pid]) * 2 + 0.1
+            f = problem.objective(x)
+            if np.isfinite(f):
+                break
+    message = "maximum number of iterations reached"
+    converged = False
+    iterations = 0
+    grad, hess = problem.derivatives(x)
+    for _ in range(max_iter):
+        iterations += 1
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(hess, grad, rcond=None)[0]
+        if not np.all(np.isfinite(step)) or step @ grad <= 0:
+            step = grad  # fall back to steepest descent
+        t = 1.0
+        improved = False
+        for _ in range(40):
+            x_new = x - t * step
+            f_new = problem.objective(x_new)
+            if np.isfinite(f_new) and f_new <= f + 1e-4 * t * (-(step @ grad)) + 1e-15 * abs(f):
+                improved = True
+                break
+            t *= 0.5
+        if not improved:
+            message = "line search failed"
+            break
+        df = f - f_new
+        x, f = x_new, f_new
+        grad, hess = problem.derivatives(x)
+        if np.max(np.abs(grad)) < tol or (df < 1e-15 * max(1.0, abs(f)) and t == 1.0):
+            converged = np.max(np.abs(grad)) < 1e-6
+            message = "converged" if converged else "no further progress"
+            break
+    grad, hess = problem.derivatives(x)
+    return Estimate(
+        x=x,
+        fmin=f,
+        converged=converged,
+        iterations=iterations,
+        max_gradient=float(np.max(np.abs(grad))) if grad.size else 0.0,
+        hessian=hess,
+        matrices=problem.matrices(x),
+        message=message,
+    )

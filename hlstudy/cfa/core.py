@@ -1,0 +1,546 @@
+"""Confirmatory factor analysis by maximum likelihood, matching ``lavaan::cfa``.
+
+:func:`cfa` fits a measurement model given as ``{factor: [items]}`` and returns a
+:class:`CFAResult` with lavaan's fit measures (``fitMeasures``), the parameter
+table (``parameterEstimates``) with its ``std.all`` column
+(``standardizedSolution``), latent correlations and Heywood-case flags.
+
+Defaults are lavaan's (0.6 series): ML with ``likelihood = "normal"``, sample
+covariances with divisor N, marker-variable identification, free latent
+covariances, no mean structure with one group, expected information for
+standard errors, listwise deletion of incomplete rows.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from hlstudy.cfa._estimate import Estimate, Problem, SampleStats, fit_ml, start_values
+from hlstudy.cfa._spec import Spec, build_spec, normalise_model
+from hlstudy.errors import ModelError
+
+#: Conventional cut-offs shown by :meth:`CFAResult.summary` (Hu & Bentler 1999;
+#: the .90 level for CFI/TLI is the one most Vietnamese theses cite, after Hair et al. 2019).
+CUTOFFS = {
+    "cfi": (">=", 0.90),
+    "tli": (">=", 0.90),
+    "rmsea": ("<=", 0.08),
+    "srmr": ("<=", 0.08),
+    "chi2_df": ("<=", 3.0),
+}
+
+#: hlstudy fit-measure names -> ``lavaan::fitMeasures`` names.
+LAVAAN_NAMES = {
+    "npar": "npar",
+    "n_obs": "ntotal",
+    "fmin": "fmin",
+    "chi2": "chisq",
+    "df": "df",
+    "p_value": "pvalue",
+    "baseline_chi2": "baseline.chisq",
+    "baseline_df": "baseline.df",
+    "baseline_p_value": "baseline.pvalue",
+    "cfi": "cfi",
+    "tli": "tli",
+    "loglik": "logl",
+    "unrestricted_loglik": "unrestricted.logl",
+    "aic": "aic",
+    "bic": "bic",
+    "rmsea": "rmsea",
+    "rmsea_ci_low": "rmsea.ci.lower",
+    "rmsea_ci_high": "rmsea.ci.upper",
+    "rmsea_p_value": "rmsea.pvalue",
+    "srmr": "srmr",
+}
+
+
+class HeywoodWarning(UserWarning):
+    """An improper solution: negative variance, |standardized loading| > 1, |r| > 1."""
+
+
+class ConvergenceWarning(UserWarning):
+    """The optimiser stopped before the gradient vanished."""
+
+
+@dataclass(repr=False)
+class CFAResult:
+    """Result of :func:`cfa`.  ``print(result)`` shows :meth:`summary`."""
+
+    model: dict[str, list[str]]
+    fit: dict[str, float]
+    estimates: pd.DataFrame
+    std_loadings: pd.Series
+    phi: pd.DataFrame | dict[str, pd.DataFrame]
+    converged: bool
+    heywood: list[str]
+    groups: list[str] | None
+    n_obs: int
+    n_dropped: int
+    message: str
+    iterations: int
+    implied: dict[str, pd.DataFrame] = field(default_factory=dict)
+    sample: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ views
+    def fit_measures(self) -> pd.Series:
+        """Fit measures under ``lavaan::fitMeasures`` names (for comparison with R)."""
+        return pd.Series({LAVAAN_NAMES[k]: v for k, v in self.fit.items() if k in LAVAAN_NAMES})
+
+    def fit_table(self, cutoffs: Mapping[str, tuple[str, float]] | None = None) -> pd.DataFrame:
+        """Fit indices against conventional cut-offs: index, value, criterion, met."""
+        cutoffs = dict(CUTOFFS if cutoffs is None else cutoffs)
+        f = self.fit
+        rows = [("chi2", f["chi2"], "", None), ("df", f["df"], "", None),
+                ("p_value", f["p_value"], "", None)]
+        values = {
+            "chi2_df": f["chi2"] / f["df"] if f["df"] > 0 else np.nan,
+            "cfi": f["cfi"], "tli": f["tli"], "rmsea": f["rmsea"], "srmr": f["srmr"],
+        }
+        for key in ("chi2_df", "cfi", "tli", "rmsea", "srmr"):
+            val = values[key]
+            if key in cutoffs:
+                op, cut = cutoffs[key]
+                met = bool(val >= cut) if op == ">=" else bool(val <= cut)
+                rows.append((key, val, f"{op} {cut:g}", met))
+            else:
+                rows.append((key, val, "", None))
+        rows.append(("rmsea_ci90", np.nan,
+                     f"[{f['rmsea_ci_low']:.3f}, {f['rmsea_ci_high']:.3f}]", None))
+        out = pd.DataFrame(rows, columns=["index", "value", "criterion", "met"])
+        return out.set_index("index")
+
+    def loadings_table(self) -> pd.DataFrame:
+        """Loadings as theses print them: factor, item, estimate, SE, z, p, standardized."""
+        est = self.estimates
+        tab = est[est["op"] == "=~"].rename(columns={"lhs": "factor", "rhs": "item"})
+        cols = ["factor", "item"] + (["group"] if "group" in tab else []) + [
+            "est", "se", "z", "p", "std_all"]
+        return tab[cols].reset_index(drop=True)
+
+    def summary(self) -> str:
+        lines = []
+        title = "Confirmatory factor analysis (ML, lavaan defaults)"
+        lines.append(title)
+        lines.append("=" * len(title))
+        grp = f", {len(self.groups)} groups" if self.groups else ""
+        lines.append(
+            f"N = {self.n_obs}{grp}; {self.n_dropped} incomplete row(s) dropped; "
+            f"{int(self.fit['npar'])} free parameters; "
+            f"{'converged' if self.converged else 'NOT CONVERGED'} in {self.iterations} iterations"
+        )
+        if not self.converged:
+            lines.append(f"!! WARNING: optimiser did not converge ({self.message}); "
+                         "do not interpret these estimates")
+        for h in self.heywood:
+            lines.append(f"!! HEYWOOD CASE: {h}")
+        lines.append("")
+        lines.append("Fit indices")
+        ft = self.fit_table()
+        for idx, row in ft.iterrows():
+            if idx == "rmsea_ci90":
+                lines.append(f"  {'RMSEA 90% CI':<12} {row['criterion']}")
+                continue
+            val = f"{row['value']:.3f}" if idx != "df" else f"{row['value']:.0f}"
+            if idx == "p_value":
+                val = "< .001" if row["value"] < 0.001 else f"{row['value']:.3f}"
+            crit = row["criterion"]
+            met = "" if row["met"] is None else ("met" if row["met"] else "NOT met")
+            lines.append(f"  {_LABELS.get(idx, idx):<12} {val:>9}  {crit:<8} {met}")
+        lines.append("")
+        lines.append("Standardized loadings (std.all)")
+        lt = self.loadings_table()
+        for _, r in lt.iterrows():
+            g = f"[{r['group']}] " if "group" in lt else ""
+            p = "" if not np.isfinite(r["p"]) else ("< .001" if r["p"] < 0.001 else f"{r['p']:.3f}")
+            flag = "  <- below .50" if abs(r["std_all"]) < 0.5 else ""
+            flag = "  <- |loading| > 1 (Heywood)" if abs(r["std_all"]) > 1 else flag
+            lines.append(f"  {g}{r['factor']:<12} {r['item']:<10} {r['std_all']:7.3f}"
+                         f"  (b = {r['est']:.3f}, p {p or '(fixed)'}){flag}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+
+_LABELS = {"chi2": "Chi-square", "df": "df", "p_value": "p", "chi2_df": "Chi2/df",
+           "cfi": "CFI", "tli": "TLI", "rmsea": "RMSEA", "srmr": "SRMR"}
+
+
+# ---------------------------------------------------------------------- input
+def prepare_data(data, model, group=None):
+    """Validate data and model; return (model, observed, frames by group, group labels, n_dropped)."""
+    if not isinstance(data, pd.DataFrame):
+        raise ModelError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    model = normalise_model(model)
+    observed = list(dict.fromkeys(i for items in model.values() for i in items))
+    missing = [i for i in observed if i not in data.columns]
+    if missing:
+        raise ModelError(f"item(s) not found in data: {missing}")
+    if group is not None and group not in data.columns:
+        raise ModelError(f"grouping column {group!r} not found in data")
+    bad = [c for c in observed if not (pd.api.types.is_numeric_dtype(data[c])
+                                       and not pd.api.types.is_bool_dtype(data[c]))]
+    if bad:
+        raise ModelError(f"item(s) are not numeric: {bad}; recode them to numbers first")
+    cols = observed + ([group] if group is not None else [])
+    frame = data[cols]
+    complete = frame.notna().all(axis=1)
+    n_dropped = int((~complete).sum())
+    frame = frame[complete]
+    if group is None:
+        frames = [frame[observed].to_numpy(dtype=float)]
+        labels = None
+    else:
+        labels = list(pd.unique(frame[group]))
+        frames = [frame.loc[frame[group] == lab, observed].to_numpy(dtype=float) for lab in labels]
+        if len(labels) < 2:
+            raise ModelError(f"grouping column {group!r} has fewer than 2 groups after "
+                             "listwise deletion")
+    p = len(observed)
+    for k, arr in enumerate(frames):
+        where = "" if labels is None else f" in group {labels[k]!r}"
+        if arr.shape[0] <= p:
+            raise ModelError(
+                f"too few complete observations{where}: {arr.shape[0]} rows for {p} items "
+                "(need more rows than items for a positive-definite covariance matrix)"
+            )
+        sd = arr.std(axis=0)
+        const = [observed[i] for i in np.flatnonzero(sd == 0)]
+        if const:
+            raise ModelError(f"item(s) without variance{where}: {const}")
+    return model, observed, frames, labels, n_dropped
+
+
+def sample_stats(frames: Sequence[np.ndarray]) -> SampleStats:
+    covs, means, ns = [], [], []
+    for arr in frames:
+        mean = arr.mean(axis=0)
+        cen = arr - mean
+        covs.append(cen.T @ cen / arr.shape[0])
+        means.append(mean)
+        ns.append(arr.shape[0])
+    for k, s in enumerate(covs):
+        if np.linalg.eigvalsh(s)[0] <= 1e-10 * np.max(np.diag(s)):
+            raise ModelError(
+                f"sample covariance matrix{'' if len(covs) == 1 else f' of group {k + 1}'} is "
+                "singular (an item is a linear combination of others, or too few observations)"
+            )
+    return SampleStats(covs, means, ns)
+
+
+# ---------------------------------------------------------------------- main
+def cfa(
+    data: pd.DataFrame,
+    model: Mapping[str, Sequence[str]],
+    *,
+    group: str | None = None,
+    equal: Sequence[str] = (),
+    std_lv: bool = False,
+    estimator: str = "ML",
+) -> CFAResult:
+    """Confirmatory factor analysis by maximum likelihood, as ``lavaan::cfa``.
+
+    Parameters
+    ----------
+    data
+        One row per respondent; items numeric.  Incomplete rows are dropped
+        (lavaan's ``missing = "listwise"``).
+    model
+        ``{factor: [items]}``; the first item of each factor is its marker
+        (loading fixed to 1) unless ``std_lv=True``.
+    group, equal
+        Multi-group CFA: ``group`` names the grouping column (groups in order of
+        first appearance, as lavaan), ``equal`` lists lavaan ``group.equal``
+        keywords (``"loadings"``, ``"intercepts"``, ``"residuals"``,
+        ``"lv.variances"``, ``"lv.covariances"``, ``"means"``).  With a group a
+        mean structure is fitted (intercepts free, latent means 0; with equal
+        intercepts latent means are free from the second group on).
+    std_lv
+        Identify factors by fixing their variances to 1 (lavaan ``std.lv = TRUE``).
+    estimator
+        Only ``"ML"`` (normal-theory maximum likelihood).
+
+    Returns
+    -------
+    CFAResult
+        ``.fit`` (chi2 = N * F_ML, CFI/TLI against the independence model, RMSEA
+        with its 90% CI from the noncentral chi-square, SRMR = lavaan's default
+        Bentler SRMR, weighted by group size), ``.estimates``, ``.std_loadings``
+        (``std.all``), ``.phi`` (latent correlations), ``.converged``, ``.heywood``.
+
+    Matches (R)::
+
+        fit <- lavaan::cfa(model, data = data, group = group, group.equal = equal)
+        fitMeasures(fit); standardizedSolution(fit); parameterEstimates(fit)
+
+    Example
+    -------
+    >>> res = cfa(hs, {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"],
+    ...                "speed": ["x7", "x8", "x9"]})          # doctest: +SKIP
+    >>> round(res.fit["chi2"], 3)                              # doctest: +SKIP
+    85.306
+    """
+    return _fit(data, model, group=group, equal=equal, std_lv=std_lv, estimator=estimator)
+
+
+def _fit(data, model, *, group=None, equal=(), std_lv=False, estimator="ML",
+         unit_loading_factors=(), orthogonal_factors=()) -> CFAResult:
+    if str(estimator).upper() != "ML":
+        raise ModelError(f"estimator {estimator!r} is not supported; only 'ML'")
+    if isinstance(equal, str):
+        equal = (equal,)
+    model, observed, frames, labels, n_dropped = prepare_data(data, model, group)
+    spec = build_spec(
+        model, n_groups=len(frames), equal=equal, std_lv=std_lv,
+        unit_loading_factors=unit_loading_factors, orthogonal_factors=orthogonal_factors,
+    )
+    df = spec.n_sample_stats() - spec.n_free
+    if df < 0:
+        raise ModelError(
+            f"model is not identified: {spec.n_free} free parameters but only "
+            f"{spec.n_sample_stats()} sample moments (df = {df}); add items or constraints"
+        )
+    st = sample_stats(frames)
+    problem = Problem(spec, st)
+    est = fit_ml(problem, start_values(spec, st))
+    return _assemble(spec, st, est, model, labels, n_dropped)
+
+
+# ---------------------------------------------------------------------- output
+def _assemble(spec: Spec, st: SampleStats, est: Estimate, model, labels, n_dropped) -> CFAResult:
+    n = st.n_total
+    # standard errors from the expected information: vcov = 2/N H^-1
+    with np.errstate(all="ignore"):
+        try:
+            vcov = np.linalg.inv(est.hessian) * 2.0 / n
+        except np.linalg.LinAlgError:
+            vcov = np.full_like(est.hessian, np.nan)
+    se_free = np.sqrt(np.where(np.diag(vcov) > 0, np.diag(vcov), np.nan))
+    rows = []
+    for s in spec.slots:
+        mats = est.matrices[s.group]
+        val = est.x[s.pid] if s.pid >= 0 else s.fixed
+        sd_obs = np.sqrt(np.diag(mats.sigma))
+        sd_lv = np.sqrt(np.clip(np.diag(mats.phi), 0, None))
+        if s.matrix == "lambda":
+            std = val * sd_lv[s.col] / sd_obs[s.row]
+        elif s.matrix == "theta":
+            std = val / sd_obs[s.row] ** 2
+        elif s.matrix == "phi":
+            den = sd_lv[s.row] * sd_lv[s.col]
+            std = val / den if den > 0 else np.nan
+        elif s.matrix == "nu":
+            std = val / sd_obs[s.row]
+        else:  # alpha
+            std = val / sd_lv[s.row] if sd_lv[s.row] > 0 else np.nan
+        se = se_free[s.pid] if s.pid >= 0 else np.nan
+        z = val / se if s.pid >= 0 and se > 0 else np.nan
+        rows.append({
+            "lhs": s.lhs, "op": s.op, "rhs": s.rhs, "group": s.group + 1,
+            "free": s.pid >= 0, "est": float(val), "se": se, "z": z,
+            "p": 2 * stats.norm.sf(abs(z)) if np.isfinite(z) else np.nan,
+            "std_all": float(std), "_order": _ORDER[s.matrix],
+        })
+    table = pd.DataFrame(rows)
+    table = table.sort_values(["group", "_order"], kind="stable").drop(columns="_order")
+    if labels is None:
+        table = table.drop(columns="group")
+    table = table.reset_index(drop=True)
+
+    load = table[table["op"] == "=~"]
+    if labels is None:
+        std_loadings = pd.Series(
+            load["std_all"].to_numpy(),
+            index=pd.MultiIndex.from_arrays([load["lhs"], load["rhs"]], names=["factor", "item"]),
+            name="std_all",
+        )
+    else:
+        glab = [labels[g - 1] for g in load["group"]]
+        std_loadings = pd.Series(
+            load["std_all"].to_numpy(),
+            index=pd.MultiIndex.from_arrays([glab, load["lhs"], load["rhs"]],
+                                            names=["group", "factor", "item"]),
+            name="std_all",
+        )
+
+    phis = {}
+    implied, sample = {}, {}
+    for g, mats in enumerate(est.matrices):
+        sd = np.sqrt(np.clip(np.diag(mats.phi), 1e-300, None))
+        key = "all" if labels is None else labels[g]
+        phis[key] = pd.DataFrame(mats.phi / np.outer(sd, sd), index=spec.factors,
+                                 columns=spec.factors)
+        implied[key] = pd.DataFrame(mats.sigma, index=spec.observed, columns=spec.observed)
+        sample[key] = pd.DataFrame(st.cov[g], index=spec.observed, columns=spec.observed)
+    phi = phis["all"] if labels is None else phis
+
+    fit = fit_measures(spec, st, est)
+    heywood = _heywood(spec, est, labels)
+    if not est.converged:
+        warnings.warn(
+            f"CFA did not converge ({est.message}, max |gradient| {est.max_gradient:.2e}); "
+            "estimates are not trustworthy",
+            ConvergenceWarning, stacklevel=3,
+        )
+    if heywood:
+        warnings.warn("Heywood case(s) / improper solution: " + "; ".join(heywood),
+                      HeywoodWarning, stacklevel=3)
+    return CFAResult(
+        model=model, fit=fit, estimates=table, std_loadings=std_loadings, phi=phi,
+        converged=est.converged, heywood=heywood, groups=labels, n_obs=n,
+        n_dropped=n_dropped, message=est.message, iterations=est.iterations,
+        implied=implied, sample=sample,
+    )
+
+
+_ORDER = {"lambda": 0, "theta": 1, "phi": 2, "nu": 3, "alpha": 4}
+
+
+def _heywood(spec: Spec, est: Estimate, labels) -> list[str]:
+    out = []
+    for g, mats in enumerate(est.matrices):
+        where = "" if labels is None else f" (group {labels[g]})"
+        sd_obs = np.sqrt(np.clip(np.diag(mats.sigma), 1e-300, None))
+        for i, item in enumerate(spec.observed):
+            if mats.theta[i] < 0:
+                out.append(f"negative residual variance of {item}{where}: {mats.theta[i]:.4f}")
+        for k, f in enumerate(spec.factors):
+            if mats.phi[k, k] <= 0:
+                out.append(f"non-positive variance of factor {f}{where}: {mats.phi[k, k]:.4f}")
+        sd_lv = np.sqrt(np.clip(np.diag(mats.phi), 0, None))
+        std = mats.lam * sd_lv[None, :] / sd_obs[:, None]
+        for i, k in zip(*np.nonzero(np.abs(std) > 1), strict=True):
+            out.append(f"standardized loading of {spec.observed[i]} on {spec.factors[k]}"
+                       f"{where} is {std[i, k]:.3f} (> 1 in absolute value)")
+        with np.errstate(all="ignore"):
+            r = mats.phi / np.outer(sd_lv, sd_lv)
+        for a in range(spec.m):
+            for b in range(a):
+                if np.isfinite(r[a, b]) and abs(r[a, b]) > 1:
+                    out.append(f"latent correlation {spec.factors[a]}-{spec.factors[b]}{where} "
+                               f"is {r[a, b]:.3f} (> 1 in absolute value)")
+    return out
+
+
+def rmsea_ci(chi2: float, df: float, n: int, n_groups: int = 1, level: float = 0.90):
+    """RMSEA and its CI from the noncentral chi-square (Browne & Cudeck 1993), as lavaan.
+
+    RMSEA = sqrt(max((chi2/N)/df - 1/N, 0)) * sqrt(G); the CI limits solve
+    ``pchisq(chi2, df, ncp) = 0.95`` / ``0.05`` for the noncentrality ``ncp`` and
+    convert it with sqrt(ncp / (N df)) * sqrt(G) (lavaan ``lav_fit_rmsea_ci``).
+    """
+    if df <= 0:
+        return 0.0, 0.0, 0.0
+    rmsea = np.sqrt(max((chi2 / n) / df - 1.0 / n, 0.0)) * np.sqrt(n_groups)
+    upper_p = 1 - (1 - level) / 2
+    lower_p = (1 - level) / 2
+
+    def cdf(ncp):
+        return stats.ncx2.cdf(chi2, df, ncp) if ncp > 0 else stats.chi2.cdf(chi2, df)
+
+    if df < 1 or cdf(0) < upper_p:
+        low = 0.0
+    else:
+        lam = optimize.brentq(lambda x: cdf(x) - upper_p, 0, chi2, xtol=1e-12)
+        low = np.sqrt(lam / (n * df)) * np.sqrt(n_groups)
+    top = max(n, chi2 * 4)
+    if df < 1 or cdf(top) - lower_p > 0 or cdf(0) < lower_p:
+        high = 0.0
+    else:
+        lam = optimize.brentq(lambda x: cdf(x) - lower_p, 0, top, xtol=1e-12)
+        high = np.sqrt(lam / (n * df)) * np.sqrt(n_groups)
+    return float(rmsea), float(low), float(high)
+
+
+def fit_measures(spec: Spec, st: SampleStats, est: Estimate) -> dict[str, float]:
+    """lavaan's ``fitMeasures`` for an ML fit (see :data:`LAVAAN_NAMES`)."""
+    n = st.n_total
+    p = spec.p
+    g_n = spec.n_groups
+    chi2 = float(n * est.fmin)
+    df = spec.n_sample_stats() - spec.n_free
+    pval = float(stats.chi2.sf(chi2, df)) if df > 0 else np.nan
+    # independence baseline: diagonal Sigma (means saturated when modelled)
+    base_chi2 = 0.0
+    for s, ng in zip(st.cov, st.n, strict=True):
+        sign, logdet = np.linalg.slogdet(s)
+        base_chi2 += ng * (np.sum(np.log(np.diag(s))) - logdet)
+    base_df = g_n * (p * (p + 1) // 2 - p)
+    t1 = max(chi2 - df, 0.0)
+    t2 = max(chi2 - df, base_chi2 - base_df, 0.0)
+    cfi = 1.0 if t1 == 0 and t2 == 0 else 1.0 - t1 / t2
+    if df > 0:
+        tli = ((base_chi2 / base_df) - (chi2 / df)) / ((base_chi2 / base_df) - 1.0)
+    else:
+        tli = 1.0
+    # log-likelihoods
+    loglik = 0.0
+    unres = 0.0
+    for g, mats in enumerate(est.matrices):
+        ng = st.n[g]
+        s = st.cov[g]
+        sign, ld = np.linalg.slogdet(mats.sigma)
+        sinv = np.linalg.inv(mats.sigma)
+        d = st.mean[g] - mats.mu
+        loglik += -ng / 2 * (p * np.log(2 * np.pi) + ld + np.trace(s @ sinv) + d @ sinv @ d)
+        _, lds = np.linalg.slogdet(s)
+        unres += -ng / 2 * (p * np.log(2 * np.pi) + lds + p)
+    npar = spec.n_free
+    rmsea, lo, hi = rmsea_ci(chi2, df, n, g_n)
+    if df > 0:
+        ncp = (n * df * 0.05**2) / g_n
+        rmsea_p = float(stats.ncx2.sf(chi2, df, ncp))
+    else:
+        rmsea_p = np.nan
+    return {
+        "npar": float(npar),
+        "n_obs": float(n),
+        "fmin": est.fmin / 2.0,
+        "chi2": chi2,
+        "df": float(df),
+        "p_value": pval,
+        "baseline_chi2": float(base_chi2),
+        "baseline_df": float(base_df),
+        "baseline_p_value": float(stats.chi2.sf(base_chi2, base_df)),
+        "cfi": float(cfi),
+        "tli": float(tli),
+        "loglik": float(loglik),
+        "unrestricted_loglik": float(unres),
+        "aic": float(-2 * loglik + 2 * npar),
+        "bic": float(-2 * loglik + npar * np.log(n)),
+        "rmsea": rmsea,
+        "rmsea_ci_low": lo,
+        "rmsea_ci_high": hi,
+        "rmsea_p_value": rmsea_p,
+        "srmr": srmr(spec, st, est),
+    }
+
+
+def srmr(spec: Spec, st: SampleStats, est: Estimate) -> float:
+    """Bentler's SRMR as lavaan's default ``srmr`` (``mimic = "lavaan"``).
+
+    Residuals S - Sigma (and ybar - mu with a mean structure) are scaled by the
+    observed standard deviations; the root mean square runs over the lower
+    triangle including the diagonal (plus the p means).  With several groups the
+    group values are averaged with weights N_g / N.
+    """
+    out = 0.0
+    for g, mats in enumerate(est.matrices):
+        s = st.cov[g]
+        sd = np.sqrt(np.diag(s))
+        res = (s - mats.sigma) / np.outer(sd, sd)
+        tri = res[np.tril_indices(spec.p)]
+        ss = float(np.sum(tri**2))
+        count = tri.size
+        if spec.meanstructure:
+            mres = (st.mean[g] - mats.mu) / sd
+            ss += float(np.sum(mres**2))
+            count += spec.p
+        out += st.n[g] / st.n_total * np.sqrt(ss / count)
+    return float(out)
