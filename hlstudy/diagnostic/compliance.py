@@ -1,0 +1,329 @@
+"""Compliance of each official with the Decree 33/2023 qualification standards.
+
+The rules are rows of ``data/reference/decree33_standards.csv`` (read by
+:func:`hlstudy.legal.standards`); this module only interprets their operators:
+
+``min``             numeric attribute ≥ threshold (``age`` = reference year − birth year)
+``min_level``       education level ranked at or above the threshold in
+                    ``decree33_education_levels.csv``; where the rule names an exception and
+                    the :class:`ExceptionPolicy` applies to the person's commune, the
+                    ``exception_threshold`` replaces the threshold
+``fits_title``      the person's field is listed for their title in ``decree33_field_fit.csv``
+``not_applicable``  no standard is known for this kind of official (cadres: Art. 8 not found)
+
+Each rule gives, per person, one of the statuses ``met``, ``not_met``, ``not_applicable``
+or ``missing`` (the register lacks the value), with the reason in Vietnamese and English.
+Shares not meeting a standard are computed over the persons evaluated (met + not met) and
+carry Wilson 95% intervals (:func:`hlstudy.diagnostic.intervals.wilson`).
+
+Example
+-------
+>>> import pandas as pd
+>>> people = pd.DataFrame({"record_id": ["a"], "commune_code": ["06388"], "kind": ["cong_chuc"],
+...     "position_code": ["TP_HT"], "birth_year": [1990], "general_education": ["upper_secondary"],
+...     "education": ["intermediate"], "field": ["law"]})
+>>> res = evaluate_standards(people, reference_year=2024,
+...     policy=ExceptionPolicy(True, frozenset({"06388"}), basis="example"))
+>>> res.persons.set_index("rule_id")["status"].to_dict()["CC_DEGREE"]
+'met'
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from hlstudy import legal
+from hlstudy.diagnostic.columns import DEFAULT, Columns
+from hlstudy.diagnostic.intervals import share_table
+from hlstudy.errors import ModelError
+
+STATUSES = ("met", "not_met", "not_applicable", "missing")
+ANY_RULE = "ANY"
+
+
+@dataclass(frozen=True)
+class ExceptionPolicy:
+    """Where the province accepts intermediate (trung cấp) level instead of a university degree.
+
+    Decree 33/2023 Art. 10 lets the province accept trung cấp in mountainous, ethnic-minority
+    or remote communes.  Whether Lạng Sơn applies it, and which Hữu Lũng communes count, is not
+    public: both are parameters, and ``basis`` says where they come from (e.g. ``"simulated"``).
+    """
+
+    province_applies: bool = False
+    eligible_communes: frozenset = frozenset()
+    basis: str = "not applied"
+
+    def __post_init__(self):
+        object.__setattr__(self, "eligible_communes",
+                           frozenset(str(c) for c in self.eligible_communes))
+        if self.province_applies and not self.eligible_communes:
+            raise ModelError("the exception is applied but no commune is eligible")
+
+    def applies(self, commune_code) -> bool:
+        return bool(self.province_applies and str(commune_code) in self.eligible_communes)
+
+    def summary(self) -> str:
+        if not self.province_applies:
+            return f"intermediate-level exception not applied ({self.basis})"
+        return (f"intermediate-level exception applied in {len(self.eligible_communes)} "
+                f"communes ({self.basis})")
+
+    def __repr__(self) -> str:
+        return f"ExceptionPolicy: {self.summary()}"
+
+
+def _key(value) -> str:
+    s = unicodedata.normalize("NFC", str(value)).strip().casefold()
+    return " ".join(s.replace("_", " ").split())
+
+
+def _level_lookup(levels: pd.DataFrame, level_map: Mapping[str, str] | None):
+    """Map data values (level codes, Vietnamese or English labels) to ``(scale, rank, code)``."""
+    table = {}
+    for row in levels.itertuples(index=False):
+        for label in (row.level_code, row.label_vi, row.label_en):
+            table[_key(label)] = (row.scale, int(row.rank), row.level_code)
+    by_code = {row.level_code: (row.scale, int(row.rank), row.level_code)
+               for row in levels.itertuples(index=False)}
+    for raw, code in (level_map or {}).items():
+        if code not in by_code:
+            raise ModelError(f"level_map maps {raw!r} to unknown level {code!r}")
+        table[_key(raw)] = by_code[code]
+    return table, by_code
+
+
+def _missing(v) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == ""
+
+
+@dataclass
+class ComplianceResult:
+    """Per-person rule results and the shares not meeting each standard."""
+
+    persons: pd.DataFrame
+    by_unit: pd.DataFrame
+    overall: pd.DataFrame
+    policy: ExceptionPolicy
+    reference_year: int
+    rules: pd.DataFrame = field(repr=False)
+
+    def summary(self) -> str:
+        lines = [f"Decree 33/2023 compliance, reference year {self.reference_year}; "
+                 f"{self.policy.summary()}"]
+        for r in self.overall.itertuples(index=False):
+            share = "n/a" if np.isnan(r.share) else f"{r.share:.1%} [{r.lo:.1%}, {r.hi:.1%}]"
+            lines.append(f"  {r.rule_id:<13} not met {r.k:>4}/{r.n:<4} {share}"
+                         f"  (missing {r.n_missing}, not applicable {r.n_not_applicable})")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+
+def evaluate_standards(
+    personnel: pd.DataFrame,
+    *,
+    reference_year: int,
+    policy: ExceptionPolicy = ExceptionPolicy(),
+    cols: Columns = DEFAULT,
+    level_map: Mapping[str, str] | None = None,
+    rules: pd.DataFrame | None = None,
+    fit: pd.DataFrame | None = None,
+    levels: pd.DataFrame | None = None,
+    by: str | None = None,
+    conf: float = 0.95,
+) -> ComplianceResult:
+    """Evaluate every standard of Decree 33/2023 for every official.
+
+    Parameters
+    ----------
+    personnel
+        One row per official with ``cols.id``, ``cols.commune_code``, ``cols.kind``
+        (``can_bo``/``cong_chuc``), ``cols.position`` and the attributes the rules name
+        (``birth_year``, ``general_education``, ``education``, ``field``).
+    reference_year
+        Year at which age is computed (the survey year).
+    policy
+        The intermediate-level exception (:class:`ExceptionPolicy`).
+    level_map
+        Optional mapping from the register's education codes to the level codes of
+        ``decree33_education_levels.csv`` (labels in Vietnamese or English work without it).
+    rules, fit, levels
+        Override the reference files (tests, sensitivity analyses).
+    by
+        Unit column for :attr:`ComplianceResult.by_unit` (default ``cols.commune_code``).
+
+    Returns a :class:`ComplianceResult`: ``persons`` (one row per person × rule with
+    ``status``, ``reason_vi``, ``reason_en``, ``value``), ``by_unit`` and ``overall`` (per rule:
+    ``n`` evaluated, ``k`` not met, ``share``, Wilson ``lo``/``hi``, ``n_missing``,
+    ``n_not_applicable``).  The pseudo-rule ``ANY`` is not met when any rule is not met,
+    missing when none is not met but one is missing, not applicable for cadres.
+    """
+    rules = legal.standards() if rules is None else rules
+    fit = legal.field_fit() if fit is None else fit
+    levels = legal.education_levels() if levels is None else levels
+    by = by or cols.commune_code
+    if not isinstance(reference_year, (int, np.integer)) or not 1900 < reference_year < 2100:
+        raise ModelError(f"reference_year must be a year, got {reference_year!r}")
+    need = [cols.id, cols.commune_code, cols.kind, cols.position]
+    if by not in need:
+        need.append(by)
+    absent = [c for c in need if c not in personnel.columns]
+    if absent:
+        raise ModelError(f"personnel lacks columns {absent}")
+    if personnel[cols.id].duplicated().any():
+        raise ModelError(f"{cols.id} must identify one official per row")
+    kinds = set(personnel[cols.kind].dropna().astype(str))
+    if not kinds <= legal.KINDS:
+        raise ModelError(f"unknown kinds {sorted(kinds - legal.KINDS)}; expected {sorted(legal.KINDS)}")
+
+    lookup, by_code = _level_lookup(levels, level_map)
+    fits = {(r.position_code, r.field) for r in fit.itertuples(index=False) if int(r.fit) == 1}
+    titled = set(fit["position_code"])
+    attr_col = {"age": cols.birth_year, "general_education": cols.general_education,
+                "education": cols.education, "field": cols.field}
+
+    records = []
+    for person in personnel.to_dict("records"):
+        kind = person[cols.kind]
+        base = {cols.id: person[cols.id], "commune_code": person[cols.commune_code],
+                by: person[by], "kind": kind, "position_code": person[cols.position]}
+        if _missing(kind):
+            records.append({**base, "rule_id": ANY_RULE, "status": "missing", "value": None,
+                            "reason_vi": "Thiếu loại (cán bộ/công chức)",
+                            "reason_en": "kind (cadre/civil servant) missing"})
+            continue
+        for rule in rules.itertuples(index=False):
+            if rule.applies_to != kind:
+                continue
+            status, value, vi, en = _apply(rule, person, cols, attr_col, reference_year,
+                                           policy, lookup, by_code, fits, titled)
+            records.append({**base, "rule_id": rule.rule_id, "status": status, "value": value,
+                            "reason_vi": vi, "reason_en": en})
+    columns = list(dict.fromkeys([cols.id, "commune_code", by, "kind", "position_code",
+                                  "rule_id", "status", "value", "reason_vi", "reason_en"]))
+    persons = pd.DataFrame.from_records(records, columns=columns)
+    have_any = set(persons.loc[persons["rule_id"] == ANY_RULE, cols.id])
+    persons = pd.concat([persons, _any_rule(persons[~persons[cols.id].isin(have_any)], cols.id)],
+                        ignore_index=True)
+    persons["value"] = persons["value"].astype("string")
+    rule_order = [*rules["rule_id"], ANY_RULE]
+    rank = {r: i for i, r in enumerate(rule_order)}
+    persons = persons.sort_values(
+        [by, cols.id, "rule_id"],
+        key=lambda s: s.map(rank) if s.name == "rule_id" else s.astype("string"),
+        ignore_index=True)
+    by_unit = shares_not_met(persons, by=[by], conf=conf, rule_order=rule_order)
+    overall = shares_not_met(persons, by=[], conf=conf, rule_order=rule_order)
+    return ComplianceResult(persons, by_unit, overall, policy, int(reference_year), rules)
+
+
+def _apply(rule, person, cols, attr_col, year, policy, lookup, by_code, fits, titled):
+    """One rule for one person → ``(status, value, reason_vi, reason_en)``."""
+    op = rule.operator
+    if op == "not_applicable":
+        return ("not_applicable", None, rule.label_vi,
+                f"no standard in the reference data: {rule.label_en}")
+    col = attr_col.get(rule.attribute, rule.attribute)
+    raw = person.get(col)
+    if _missing(raw):
+        return ("missing", None, f"Thiếu dữ liệu: {col}", f"{col} missing")
+    if op == "min":
+        if rule.attribute == "age":
+            try:
+                value = year - int(float(raw))
+            except (TypeError, ValueError):
+                return ("missing", str(raw), f"Năm sinh không hợp lệ: {raw}",
+                        f"invalid birth year {raw!r}")
+        else:
+            value = float(raw)
+        thr = float(rule.threshold)
+        ok = value >= thr
+        return ("met" if ok else "not_met", str(value),
+                f"{rule.attribute} = {value} {'≥' if ok else '<'} {rule.threshold}",
+                f"{rule.attribute} = {value} {'>=' if ok else '<'} {rule.threshold}")
+    if op == "min_level":
+        hit = lookup.get(_key(raw))
+        thr_code = rule.threshold
+        exc = bool(rule.exception_id) and policy.applies(person.get(cols.commune_code))
+        if exc:
+            thr_code = rule.exception_threshold
+        scale, thr_rank, _ = by_code[thr_code]
+        if hit is None:
+            return ("missing", str(raw), f"Trình độ không nhận dạng được: {raw}",
+                    f"unrecognised education level {raw!r}")
+        if hit[0] != scale:
+            return ("missing", str(raw), f"Giá trị {raw} không thuộc thang {scale}",
+                    f"value {raw!r} is not on the {scale} scale")
+        ok = hit[1] >= thr_rank
+        note_vi = " (áp dụng ngoại lệ trung cấp)" if exc else ""
+        note_en = " (intermediate-level exception applied)" if exc else ""
+        return ("met" if ok else "not_met", hit[2],
+                f"{hit[2]} {'≥' if ok else '<'} {thr_code}{note_vi}",
+                f"{hit[2]} {'>=' if ok else '<'} {thr_code}{note_en}")
+    if op == "fits_title":
+        pos = person.get(cols.position)
+        if _missing(pos):
+            return ("missing", str(raw), "Thiếu chức danh", "title missing")
+        if pos not in titled:
+            return ("missing", str(raw), f"Chức danh {pos} không có trong bảng phù hợp",
+                    f"title {pos!r} not in the field-fit table")
+        ok = (pos, str(raw)) in fits
+        return ("met" if ok else "not_met", str(raw),
+                f"Ngành {raw} {'phù hợp' if ok else 'không phù hợp'} với {pos} (giả định)",
+                f"field {raw} {'fits' if ok else 'does not fit'} {pos} (assumption)")
+    raise ModelError(f"unknown operator {op!r} in rule {rule.rule_id}")
+
+
+def _any_rule(persons: pd.DataFrame, id_col: str) -> pd.DataFrame:
+    if persons.empty:
+        return persons.iloc[0:0]
+    rows = []
+    for _, g in persons.groupby(id_col, sort=True):
+        st = set(g["status"])
+        first = g.iloc[0]
+        if "not_met" in st:
+            status = "not_met"
+            failed = ", ".join(g.loc[g["status"] == "not_met", "rule_id"])
+            vi, en = f"Không đạt: {failed}", f"not met: {failed}"
+        elif "missing" in st:
+            status, vi, en = "missing", "Thiếu dữ liệu cho ít nhất một tiêu chuẩn", \
+                "data missing for at least one standard"
+        elif st == {"not_applicable"}:
+            status, vi, en = "not_applicable", g.iloc[0]["reason_vi"], g.iloc[0]["reason_en"]
+        else:
+            status, vi, en = "met", "Đạt mọi tiêu chuẩn", "meets every standard"
+        rows.append({**first.to_dict(), "rule_id": ANY_RULE, "status": status, "value": None,
+                     "reason_vi": vi, "reason_en": en})
+    return pd.DataFrame(rows, columns=persons.columns)
+
+
+def shares_not_met(persons: pd.DataFrame, by: Iterable[str] = (), conf: float = 0.95,
+                   rule_order: Iterable[str] | None = None) -> pd.DataFrame:
+    """Share not meeting each rule among the evaluated (met + not met), with Wilson intervals.
+
+    Columns: ``*by, rule_id, n`` (evaluated), ``k`` (not met), ``share, lo, hi, n_missing,
+    n_not_applicable``.  Sorted by ``by`` then rule order of appearance.
+    """
+    by = list(by)
+    keys = [*by, "rule_id"]
+    counts = (persons.assign(one=1)
+              .pivot_table(index=keys, columns="status", values="one", aggfunc="sum",
+                           fill_value=0, observed=True)
+              .reindex(columns=list(STATUSES), fill_value=0))
+    n = (counts["met"] + counts["not_met"]).to_numpy()
+    st = share_table(counts["not_met"].to_numpy(), n, conf)
+    out = counts.reset_index()[keys]
+    out = pd.concat([out, st], axis=1)
+    out["n_missing"] = counts["missing"].to_numpy().astype("int64")
+    out["n_not_applicable"] = counts["not_applicable"].to_numpy().astype("int64")
+    order = list(rule_order) if rule_order is not None else sorted(set(persons["rule_id"]))
+    rank = {r: i for i, r in enumerate(order)}
+    return out.sort_values(keys, key=lambda s: s.map(rank) if s.name == "rule_id" else s,
+                           ignore_index=True)

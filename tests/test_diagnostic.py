@@ -1,0 +1,250 @@
+"""Tests of hlstudy.diagnostic (commune diagnostic, issue 6).
+
+Statistical routines are checked against R fixtures in tests/fixtures/diagnostic/
+(make_fixtures.R beside them): prop.test(correct = FALSE) for Wilson, t.test for the
+t interval, lme4::lmer for the random-intercept model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hlstudy import diagnostic as dg
+from hlstudy.diagnostic import quality
+from hlstudy.errors import ModelError
+from hlstudy.paths import ROOT
+
+FIX = ROOT / "tests" / "fixtures" / "diagnostic"
+
+
+# --------------------------------------------------------------------------- intervals
+
+
+def test_wilson_matches_r_prop_test():
+    ref = pd.read_csv(FIX / "wilson.csv")
+    lo, hi = dg.wilson(ref["k"], ref["n"])
+    np.testing.assert_allclose(lo, ref["lo"], atol=1e-10)
+    np.testing.assert_allclose(hi, ref["hi"], atol=1e-10)
+
+
+def test_wilson_by_hand():
+    # k = 5, n = 20, z = 1.959964: centre = (0.25 + z²/40)/(1 + z²/20) = 0.290284,
+    # half = z/(1 + z²/20) * sqrt(0.25*0.75/20 + z²/1600) = 0.178423
+    # -> [0.111862, 0.468701] = prop.test(5, 20, correct = FALSE)$conf.int
+    lo, hi = dg.wilson(5, 20)
+    assert float(lo) == pytest.approx(0.111862, abs=2e-6)
+    assert float(hi) == pytest.approx(0.468701, abs=2e-6)
+
+
+def test_wilson_rejects_bad_counts_and_handles_empty():
+    with pytest.raises(ModelError):
+        dg.wilson(6, 5)
+    with pytest.raises(ModelError):
+        dg.wilson(1, 5, conf=1.5)
+    lo, hi = dg.wilson([0], [0])
+    assert np.isnan(lo[0]) and np.isnan(hi[0])
+
+
+def test_t_interval_matches_r_t_test():
+    x = pd.read_csv(FIX / "ttest_data.csv")["x"]
+    ref = pd.read_csv(FIX / "ttest.csv").iloc[0]
+    m, lo, hi, n = dg.t_interval(x)
+    assert n == len(x)
+    assert (m, lo, hi) == pytest.approx((ref["mean"], ref["lo"], ref["hi"]), abs=1e-10)
+    m1, lo1, hi1, n1 = dg.t_interval([4.0, None])
+    assert (m1, n1) == (4.0, 1) and np.isnan(lo1) and np.isnan(hi1)
+
+
+# --------------------------------------------------------------------------- compliance
+
+ELIGIBLE = dg.ExceptionPolicy(True, frozenset({"M"}), basis="test")
+
+
+def _person(**kw):
+    base = {"record_id": "p", "commune_code": "P", "kind": "cong_chuc", "position_code": "TP_HT",
+            "birth_year": 1990, "general_education": "upper_secondary",
+            "education": "university", "field": "law"}
+    base.update(kw)
+    return base
+
+
+def _status(people, policy=dg.ExceptionPolicy(), **kw):
+    res = dg.evaluate_standards(pd.DataFrame(people), reference_year=2024, policy=policy, **kw)
+    return res, res.persons.set_index(["record_id", "rule_id"])["status"].to_dict()
+
+
+def test_fully_qualified_civil_servant_meets_every_rule():
+    _, st = _status([_person()])
+    assert {r: s for (_, r), s in st.items()} == {
+        "CC_AGE": "met", "CC_SECONDARY": "met", "CC_DEGREE": "met", "CC_FIELD": "met",
+        "ANY": "met"}
+
+
+@pytest.mark.parametrize("birth, status", [(2006, "met"), (2007, "not_met"), (None, "missing")])
+def test_age_rule_boundary(birth, status):
+    _, st = _status([_person(birth_year=birth)])
+    assert st[("p", "CC_AGE")] == status
+
+
+@pytest.mark.parametrize("level, status", [
+    ("upper_secondary", "met"), ("lower_secondary", "not_met"), ("Trung học phổ thông", "met"),
+    ("Trung học cơ sở", "not_met"), ("university", "missing"), ("???", "missing")])
+def test_secondary_rule(level, status):
+    _, st = _status([_person(general_education=level)])
+    assert st[("p", "CC_SECONDARY")] == status
+
+
+@pytest.mark.parametrize("level, commune, policy, status", [
+    ("university", "P", dg.ExceptionPolicy(), "met"),
+    ("master", "P", dg.ExceptionPolicy(), "met"),
+    ("college", "P", dg.ExceptionPolicy(), "not_met"),
+    ("intermediate", "P", dg.ExceptionPolicy(), "not_met"),
+    # the exception: intermediate is accepted only where the province applies it to the commune
+    ("intermediate", "M", ELIGIBLE, "met"),
+    ("Trung cấp", "M", ELIGIBLE, "met"),
+    ("college", "M", ELIGIBLE, "met"),
+    ("elementary", "M", ELIGIBLE, "not_met"),
+    ("intermediate", "P", ELIGIBLE, "not_met"),
+    ("intermediate", "M", dg.ExceptionPolicy(False, frozenset({"M"})), "not_met"),
+])
+def test_degree_rule_and_the_intermediate_exception(level, commune, policy, status):
+    res, st = _status([_person(education=level, commune_code=commune)], policy=policy)
+    assert st[("p", "CC_DEGREE")] == status
+    reason = res.persons.query("rule_id == 'CC_DEGREE'")["reason_en"].iloc[0]
+    assert ("exception applied" in reason) == policy.applies(commune)
+
+
+def test_field_rule_uses_the_fit_table():
+    people = [_person(record_id="a", position_code="DC", field="land_management"),
+              _person(record_id="b", position_code="DC", field="law"),
+              _person(record_id="c", position_code="TC_KT", field=None),
+              _person(record_id="d", position_code="XYZ", field="law")]
+    res, st = _status(people)
+    assert [st[(i, "CC_FIELD")] for i in "abcd"] == ["met", "not_met", "missing", "missing"]
+    assert "assumption" in res.persons.query("record_id == 'b' and rule_id == 'CC_FIELD'")[
+        "reason_en"].iloc[0]
+
+
+def test_cadres_are_not_applicable_with_reason():
+    res, st = _status([_person(kind="can_bo", position_code="CT_UBND", education="none")])
+    rows = res.persons
+    assert set(rows["status"]) == {"not_applicable"}
+    assert rows["reason_en"].str.contains("Art. 8").all()
+    assert not rows["rule_id"].str.startswith("CC_").any()
+
+
+def test_any_rule_combines_results():
+    people = [_person(record_id="a"), _person(record_id="b", field="law", education="college"),
+              _person(record_id="c", birth_year=None)]
+    _, st = _status(people)
+    assert [st[(i, "ANY")] for i in "abc"] == ["met", "not_met", "missing"]
+
+
+def test_shares_by_unit_and_overall_with_wilson():
+    people = ([_person(record_id=f"a{i}", commune_code="A") for i in range(6)]
+              + [_person(record_id=f"b{i}", commune_code="B", education="intermediate")
+                 for i in range(3)]
+              + [_person(record_id=f"c{i}", commune_code="B") for i in range(2)]
+              + [_person(record_id="x", commune_code="B", kind="can_bo", position_code="CT_HND")])
+    res, _ = _status(people)
+    bu = res.by_unit.set_index(["commune_code", "rule_id"])
+    b = bu.loc[("B", "CC_DEGREE")]
+    assert (b["n"], b["k"], b["n_not_applicable"]) == (5, 3, 0)
+    assert b["share"] == pytest.approx(0.6)
+    lo, hi = dg.wilson(3, 5)
+    assert (b["lo"], b["hi"]) == pytest.approx((float(lo), float(hi)))
+    ov = res.overall.set_index("rule_id")
+    assert (ov.at["CC_DEGREE", "n"], ov.at["CC_DEGREE", "k"]) == (11, 3)
+    assert ov.at["ANY", "n_not_applicable"] == 1
+    assert "CC_DEGREE" in repr(res)
+
+
+def test_compliance_rejects_bad_input():
+    with pytest.raises(ModelError, match="columns"):
+        dg.evaluate_standards(pd.DataFrame({"record_id": ["a"]}), reference_year=2024)
+    with pytest.raises(ModelError, match="kinds"):
+        _status([_person(kind="officer")])
+    with pytest.raises(ModelError, match="reference_year"):
+        dg.evaluate_standards(pd.DataFrame([_person()]), reference_year=24)
+    with pytest.raises(ModelError, match="one official"):
+        _status([_person(), _person()])
+    with pytest.raises(ModelError, match="eligible"):
+        dg.ExceptionPolicy(True, frozenset())
+
+
+def test_level_map_translates_register_codes():
+    _, st = _status([_person(education="DH")], level_map={"DH": "university"})
+    assert st[("p", "CC_DEGREE")] == "met"
+    with pytest.raises(ModelError, match="unknown level"):
+        _status([_person()], level_map={"DH": "bachelor"})
+
+
+# --------------------------------------------------------------------------- ICC
+
+
+def test_icc_matches_lme4():
+    d = pd.read_csv(FIX / "icc_data.csv")
+    ref = pd.read_csv(FIX / "icc_lme4.csv").iloc[0]
+    r = quality.icc(d, "y", "g")
+    assert r.tau2 == pytest.approx(ref["tau2"], rel=1e-4)
+    assert r.sigma2 == pytest.approx(ref["sigma2"], rel=1e-5)
+    assert r.icc == pytest.approx(ref["icc"], rel=1e-4)
+    assert r.mean == pytest.approx(ref["intercept"], rel=1e-6)
+    assert r.icc_anova_lo < r.icc_anova < r.icc_anova_hi
+    assert r.p_value < 0.001
+
+
+def test_mixed_commune_means_match_lme4_ranef():
+    d = pd.read_csv(FIX / "icc_data.csv")
+    ref = pd.read_csv(FIX / "icc_lme4_ranef.csv").sort_values("g")
+    mu = pd.read_csv(FIX / "icc_lme4.csv").at[0, "intercept"]
+    cm = quality.commune_means(d, ["y"], "g", method="mixed").sort_values("g")
+    np.testing.assert_allclose(cm["estimate"], ref["blup"] + mu, atol=1e-5)
+    np.testing.assert_allclose((cm["hi"] - cm["estimate"]) / 1.959963985, ref["cond_sd"],
+                               atol=1e-5)
+
+
+def _two_level(seed, groups, size, tau2, sigma2=1.0):
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(groups), size)
+    y = rng.normal(0, np.sqrt(tau2), groups)[g] + rng.normal(0, np.sqrt(sigma2), g.size)
+    return pd.DataFrame({"g": g, "y": y})
+
+
+def test_icc_recovers_known_between_variance():
+    # tau2 = 0.25, sigma2 = 1 -> ICC = 0.2; 150 groups of 20 give SE(ICC) about 0.025.
+    r = quality.icc(_two_level(11, 150, 20, 0.25), "y", "g")
+    assert r.icc == pytest.approx(0.2, abs=0.06)
+    assert r.icc_anova == pytest.approx(r.icc, abs=0.02)  # balanced: REML ~ ANOVA
+    assert r.icc_anova_lo < 0.2 < r.icc_anova_hi
+
+
+def test_icc_near_zero_without_between_variance():
+    r = quality.icc(_two_level(5, 23, 20, 0.0), "y", "g")
+    assert r.icc < 0.05
+    assert r.p_value > 0.01
+
+
+def test_icc_rejects_degenerate_data():
+    with pytest.raises(ModelError):
+        quality.icc(pd.DataFrame({"g": [1, 1, 1], "y": [1.0, 2, 3]}), "y", "g")
+    with pytest.raises(ModelError):
+        quality.icc(pd.DataFrame({"g": [1, 2], "y": [1.0, 2]}), "y", "g")
+    with pytest.raises(ModelError, match="column"):
+        quality.icc(pd.DataFrame({"g": [1, 2]}), "y", "g")
+
+
+def test_commune_means_t_intervals_and_rank_ranges():
+    d = pd.DataFrame({"g": list("aaaabbbbcccc"),
+                      "y": [4.8, 5.0, 4.9, 5.1, 1.0, 1.2, 0.9, 1.1, 4.7, 5.2, 4.8, 5.0]})
+    cm = quality.commune_means(d, ["y"], "g").set_index("g")
+    m, lo, hi, n = dg.t_interval(d.loc[d.g == "b", "y"])
+    assert (cm.at["b", "mean"], cm.at["b", "lo"], cm.at["b", "hi"], cm.at["b", "n"]) == \
+        pytest.approx((m, lo, hi, n))
+    assert cm.at["b", "rank"] == 3 and (cm.at["b", "rank_lo"], cm.at["b", "rank_hi"]) == (3, 3)
+    # a and c overlap, so both can be first or second
+    assert (cm.at["a", "rank_lo"], cm.at["a", "rank_hi"]) == (1, 2)
+    with pytest.raises(ModelError, match="method"):
+        quality.commune_means(d, ["y"], "g", method="bayes")
