@@ -70,7 +70,10 @@ def _person(**kw):
     return base
 
 
-def _status(people, policy=dg.ExceptionPolicy(), **kw):
+NO_EXCEPTION = dg.ExceptionPolicy()
+
+
+def _status(people, policy=NO_EXCEPTION, **kw):
     res = dg.evaluate_standards(pd.DataFrame(people), reference_year=2024, policy=policy, **kw)
     return res, res.persons.set_index(["record_id", "rule_id"])["status"].to_dict()
 
