@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from hlstudy.errors import SurveyDataError
-from hlstudy.ingest import InstrumentSpec, instrument_spec
+from hlstudy.ingest import PII_KEY, InstrumentSpec, instrument_spec
 
 LOG_COLUMNS = [
     "instrument", "record_id", "source_row", "action", "rule", "column", "old_value", "new_value", "reason",
@@ -152,7 +152,13 @@ def _of_type(spec: InstrumentSpec, df: pd.DataFrame, *types: str) -> list[str]:
 
 
 def rule_duplicates(df, spec, rules, instrument):
-    """Drop later submissions repeating an earlier one (same commune, ≥ share of answers equal)."""
+    """Drop later submissions repeating an earlier one (same commune, ≥ share of answers equal).
+
+    Where the export carried personal data, records whose personal data differ are never
+    duplicates of each other (two officials may give the same answers); the comparison uses
+    the transient salted hash made at ingest, never the data themselves.  The earliest
+    submission (by timestamp, else by row) is kept.
+    """
     compare = [
         v.variable for v in spec.variables
         if not v.pii and v.type not in ("timestamp", "duration", "commune") and v.variable in df
@@ -165,14 +171,22 @@ def rule_duplicates(df, spec, rules, instrument):
     order = df.sort_values([*times, "source_row"], na_position="last", kind="stable").index
     values = df.loc[order, compare].astype("string").fillna("\x00NA").to_numpy(dtype=object)
     groups = df.loc[order, "commune_code"].astype("string").fillna("").to_numpy() if "commune_code" in df else np.zeros(len(order))
+    if PII_KEY in df:
+        keys = df.loc[order, PII_KEY].astype("string").fillna("").to_numpy(dtype=object)
+    else:
+        keys = np.full(len(order), "", dtype=object)
     drop: dict = {}
     for g in pd.unique(groups):
         members = np.flatnonzero(groups == g)
         block = values[members]
+        people = keys[members]
         kept: list[int] = []
         for j in range(len(members)):
             if kept:
                 agree = (block[kept] == block[j]).mean(axis=1)
+                # two records with different personal data are different people
+                other = (people[kept] != "") & (people[j] != "") & (people[kept] != people[j])
+                agree = np.where(other, -1.0, agree)
                 best = int(np.argmax(agree))
                 if agree[best] >= rules.duplicate_min_share:
                     first = order[members[kept[best]]]
@@ -442,6 +456,7 @@ def clean(
         raise SurveyDataError(
             f"cleaning accounting failed for {instrument}: read {len(data)}, kept {len(df)}, dropped {n_dropped}"
         )
+    df = df.drop(columns=[PII_KEY], errors="ignore")
     if reverse:
         df = reverse_key(df, spec)
     return CleaningResult(instrument, df.reset_index(drop=True), log, pd.DataFrame(flow), rules)
@@ -488,3 +503,85 @@ def rules_table(rules: Rules | None = None) -> pd.DataFrame:
          "parameters": ", ".join(f"{p}={params[p]}" for p in mapping[name])}
         for name in RULE_NAMES
     ])
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def flow_figure(flow: pd.DataFrame, instruments: tuple[str, ...] = ("officials", "citizens", "personnel")):
+    """CONSORT-style flow: records received → each rule's exclusions → records analysed.
+
+    ``flow`` is :attr:`hlstudy.study.Study.flow`.  One column per instrument; labels follow
+    :func:`hlstudy.export.tr`.  Returns the matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+
+    from hlstudy.export import tr
+
+    names = {"officials": tr("Cán bộ, công chức", "Officials"), "citizens": tr("Người dân", "Citizens"),
+             "personnel": tr("Danh sách nhân sự", "Personnel register")}
+    fig, axes = plt.subplots(1, len(instruments), figsize=(4.6 * len(instruments), 6.8))
+    axes = np.atleast_1d(axes)
+
+    def box(ax, x, y, text, width, face, bold=False):
+        ax.add_patch(FancyBboxPatch((x - width / 2, y - 0.04), width, 0.08, boxstyle="round,pad=0.01",
+                                    facecolor=face, edgecolor="#333333", linewidth=0.8))
+        ax.text(x, y, text, ha="center", va="center", fontsize=7.5, fontweight="bold" if bold else "normal")
+
+    for ax, name in zip(axes, instruments, strict=True):
+        f = flow[flow["instrument"] == name].reset_index(drop=True)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.axis("off")
+        ax.set_title(names.get(name, name), fontsize=10)
+        received = int(f["n_before"].iloc[0]) if len(f) else 0
+        analysed = int(f["n_after"].iloc[-1]) if len(f) else 0
+        top, bottom = 0.93, 0.07
+        box(ax, 0.28, top, tr(f"Nhận được\nn = {received}", f"Received\nn = {received}"), 0.42, "#dbe9f6", True)
+        box(ax, 0.28, bottom, tr(f"Đưa vào phân tích\nn = {analysed}", f"Analysed\nn = {analysed}"), 0.42, "#d5f0d5", True)
+        ax.annotate("", xy=(0.28, bottom + 0.05), xytext=(0.28, top - 0.05),
+                    arrowprops={"arrowstyle": "-|>", "color": "#333333", "lw": 0.9})
+        ys = np.linspace(top - 0.12, bottom + 0.12, len(f)) if len(f) else []
+        for y, r in zip(ys, f.itertuples(), strict=True):
+            label = RULE_LABELS.get(r.rule, (r.rule, r.rule))
+            text = tr(label[0], label[1])
+            if r.dropped:
+                detail = tr(f"loại {r.dropped}", f"excluded {r.dropped}")
+            elif r.changed:
+                detail = tr(f"sửa {r.changed} giá trị", f"{r.changed} values changed")
+            else:
+                detail = tr("không có", "none")
+            face = "#f9d9d6" if r.dropped else ("#fdf0c8" if r.changed else "#f2f2f2")
+            ax.annotate("", xy=(0.52, y), xytext=(0.28, y), arrowprops={"arrowstyle": "-|>", "color": "#777777", "lw": 0.7})
+            box(ax, 0.76, y, f"{text}\n{detail}", 0.46, face)
+            ax.text(0.26, y - 0.035, f"n = {r.n_after}", ha="right", va="center", fontsize=6.5, color="#555555")
+    fig.tight_layout()
+    return fig
+
+
+def missing_heatmap(missing: pd.DataFrame, instrument: str, *, items: list[str] | None = None):
+    """Heatmap of the share of missing answers, item (rows, questionnaire order) × commune.
+
+    ``missing`` is :func:`missing_report` output (or :attr:`Study.missing`).
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from hlstudy.export import tr
+
+    m = missing[missing["instrument"] == instrument]
+    order = list(dict.fromkeys(m["variable"]))
+    if items is not None:
+        order = [v for v in order if v in items]
+    table = m.pivot_table(index="variable", columns="commune", values="share", aggfunc="first").reindex(order)
+    height = max(3.0, 0.17 * len(table) + 1.5)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.36 * table.shape[1] + 2.5), height))
+    sns.heatmap(100 * table, ax=ax, cmap="rocket_r", vmin=0, vmax=max(10.0, float(np.nanmax(100 * table.to_numpy())) if table.size else 10.0),
+                cbar_kws={"label": tr("% thiếu", "% missing")}, linewidths=0.2, linecolor="white")
+    ax.set_xlabel(tr("Xã, thị trấn", "Commune"))
+    ax.set_ylabel(tr("Câu hỏi", "Item"))
+    ax.tick_params(axis="x", labelrotation=90, labelsize=7)
+    ax.tick_params(axis="y", labelsize=6.5)
+    fig.tight_layout()
+    return fig

@@ -65,6 +65,8 @@ MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "none", "null", "-", ".", "#
 #: Salt of the pseudonymous record id.  Changing it changes every id; it is not a secret
 #: (the id hashes the row's position, never a person's data).
 ID_SALT = "hlstudy-record-id-v1"
+#: Transient column: salted hash of a record's personal data, removed by hlstudy.cleaning.clean.
+PII_KEY = "_pii_key"
 
 _TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 _PREFIX = re.compile(r"^\s*(?:câu|cau|c|q|question)?\s*\d{1,3}\s*[.:)\-–]\s*", re.IGNORECASE)
@@ -866,6 +868,17 @@ def match_commune(value: Any, registry: pd.DataFrame | None = None, *, cutoff: f
 # --------------------------------------------------------------------------- tables
 
 
+def _pii_key(instrument: str, values: list[Any]) -> str | None:
+    """Salted hash of a record's personal data, to tell people apart in the duplicates rule.
+
+    It exists only between ingest and :func:`hlstudy.cleaning.clean`, which removes it.
+    """
+    parts = ["" if _blank(v) else clean_text(v).casefold() for v in values]
+    if not any(parts):
+        return None
+    return hashlib.sha256("|".join([ID_SALT, instrument, *parts]).encode()).hexdigest()[:16]
+
+
 def record_id(instrument: str, row_number: int, salt: str = ID_SALT) -> str:
     """Pseudonymous, stable id of a raw record: a salted hash of instrument and row position.
 
@@ -952,6 +965,10 @@ def read_instrument(
         columns[v.variable] = [convert(r[index], n) for r, n in zip(table.rows, table.row_numbers, strict=True)]
         if v.type == "commune":
             commune_var = v.variable
+    if pii:
+        columns[PII_KEY] = [
+            _pii_key(instrument, [r[mapping.columns[v]] for v in sorted(pii)]) for r in table.rows
+        ]
     data = pd.DataFrame(columns)
     for v in spec.variables:
         if v.variable not in data:

@@ -233,3 +233,25 @@ def _load_folder(folder: Path, rules, cache: bool, cache_dir, label: str) -> Stu
     except OSError:
         pass  # a read-only checkout still works, only slower
     return study
+
+
+def coverage_by_commune(study: Study, registry: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Final sample against the personnel register, for every commune of the registry.
+
+    Columns: ``commune_code, commune, commune_2025, register`` (kept records of the
+    personnel register: the commune's headcount), ``officials`` (kept survey responses),
+    ``coverage`` (officials / register), ``citizens`` (kept citizen responses).
+    Communes with no record at all are kept with zeros, so gaps are visible.
+    """
+    registry = ingest._registry_frame(registry)
+    base = pd.DataFrame({
+        "commune_code": registry["code"].astype(str).str.strip(),
+        "commune": [ingest.clean_text(n) for n in registry["name"]],
+        "commune_2025": [ingest.clean_text(n) for n in registry.get("commune_2025", registry["name"])],
+    })
+    for column, name in (("register", "personnel"), ("officials", "officials"), ("citizens", "citizens")):
+        counts = study.table(name).groupby("commune_code").size()
+        base[column] = base["commune_code"].map(counts).fillna(0).astype(int)
+    base["coverage"] = (base["officials"] / base["register"].where(base["register"] > 0)).astype(float)
+    return base[["commune_code", "commune", "commune_2025", "register", "officials", "coverage", "citizens"]] \
+        .sort_values("commune", kind="stable").reset_index(drop=True)

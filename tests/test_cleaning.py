@@ -222,3 +222,17 @@ def test_rules_table_lists_every_rule_with_its_threshold():
     table = cleaning.rules_table(cleaning.Rules(max_missing_share=0.3))
     assert table["rule"].tolist() == list(cleaning.RULE_NAMES)
     assert "max_missing_share=0.3" in table.set_index("rule").at["missing_scale", "parameters"]
+
+
+def test_identical_answers_of_different_people_are_not_duplicates(officials):
+    assert "_pii_key" in officials  # ingest hashed the personal data for this rule
+    df = officials.copy()
+    twin = df.iloc[[8]].copy()
+    twin["record_id"], twin["source_row"] = "O-twin", 990
+    twin["_pii_key"] = "another-person"
+    same = df.iloc[[8]].copy()
+    same["record_id"], same["source_row"] = "O-same", 991
+    df = pd.concat([df, twin, same], ignore_index=True)
+    result = run(df)
+    assert dropped_by(result, "duplicates") == {"O-same"}
+    assert "_pii_key" not in result.data.columns

@@ -56,7 +56,7 @@ def test_no_pii_value_in_any_study_table(study_and_pii):
     seen = set().union(*(_strings(f) for f in frames))
     leaked = {v for v in pii if any(v in s for s in seen)}
     assert leaked == set()
-    for name in ("full_name", "phone", "comment", "name"):
+    for name in ("full_name", "phone", "comment", "name", "_pii_key"):
         assert name not in study.officials.columns and name not in study.citizens.columns
     assert "Nguyễn" not in repr(study)
 

@@ -140,3 +140,28 @@ def test_load_is_fast_on_small_data(reference, tmp_path):
     start = time.perf_counter()
     hlstudy.load_study(folder, cache=False)
     assert time.perf_counter() - start < 3
+
+
+def test_coverage_and_figures(reference, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder = rf.make_folder(tmp_path / "raw", "csv", n=8)
+    per = pd.read_csv(folder / "personnel.csv", dtype=str)
+    per = pd.concat([per, per.iloc[[0]].assign(**{"Họ tên cán bộ": "Người Mới"})], ignore_index=True)
+    per.to_csv(folder / "personnel.csv", index=False)
+    study = hlstudy.load_study(folder, cache=False)
+    cov = study_mod.coverage_by_commune(study).set_index("commune")
+    assert len(cov) == len(rf.REGISTRY)
+    first = study.personnel["commune"].iloc[0]
+    assert cov.at[first, "register"] == 3  # 2 rows + one more record for the same commune
+    assert cov.at[first, "coverage"] == pytest.approx(cov.at[first, "officials"] / 3)
+    fig = cleaning.flow_figure(study.flow)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert any("n = 9" in t for t in texts) and any("n = 8" in t for t in texts)
+    plt.close(fig)
+    fig = cleaning.missing_heatmap(study.missing, "officials")
+    assert len(fig.axes[0].get_yticklabels()) == study.missing.query("instrument == 'officials'")["variable"].nunique()
+    plt.close(fig)
