@@ -1,0 +1,398 @@
+"""Numerical core shared by :mod:`hlstudy.reliability` and :mod:`hlstudy.factor`.
+
+Private module: input checks, pairwise-complete correlations (also batched with bootstrap
+weights), squared multiple correlations and the factor-extraction fits of psych's ``fa``
+(minres, principal axis, maximum likelihood).  Each routine names the R code whose numbers it
+reproduces; the public modules document the user-facing behaviour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from hlstudy.errors import ModelError
+
+# psych::fa bounds the uniquenesses of its optimised fits to [0.005, max(smc, 1)].
+PSI_LOWER = 0.005
+
+
+def as_items(items, *, min_items: int = 2, what: str = "items") -> pd.DataFrame:
+    """Validate an items table: a DataFrame of numeric columns, at least ``min_items`` of them.
+
+    Returns a float64 copy (NaN for missing).  Raises :class:`ModelError` on anything else.
+    """
+    if isinstance(items, np.ndarray):
+        if items.ndim != 2:
+            raise ModelError(f"{what} must be a 2-D table (respondents x items), got {items.ndim}-D")
+        items = pd.DataFrame(items, columns=[f"V{i + 1}" for i in range(items.shape[1])])
+    if not isinstance(items, pd.DataFrame):
+        raise ModelError(f"{what} must be a pandas DataFrame (respondents x items), "
+                         f"got {type(items).__name__}")
+    if items.shape[1] < min_items:
+        raise ModelError(f"{what} needs at least {min_items} columns, got {items.shape[1]}")
+    if items.columns.duplicated().any():
+        dup = sorted(map(str, items.columns[items.columns.duplicated()]))
+        raise ModelError(f"{what} has duplicated column names: {dup}")
+    bad = [str(c) for c in items.columns
+           if not (pd.api.types.is_numeric_dtype(items[c]) or pd.api.types.is_bool_dtype(items[c]))]
+    if bad:
+        raise ModelError(f"{what} must be numeric; non-numeric columns: {bad}")
+    out = items.astype("float64")
+    out.columns = [str(c) for c in out.columns]
+    if out.shape[0] < 3:
+        raise ModelError(f"{what} needs at least 3 respondents, got {out.shape[0]}")
+    values = out.to_numpy()
+    if np.isinf(values).any():
+        raise ModelError(f"{what} contains infinite values")
+    n_valid = np.sum(~np.isnan(values), axis=0)
+    if (n_valid < 2).any():
+        empty = [c for c, k in zip(out.columns, n_valid, strict=True) if k < 2]
+        raise ModelError(f"{what}: columns with fewer than 2 answers: {empty}")
+    sd = np.nanstd(values, axis=0)
+    if (sd <= 0).any():
+        const = [c for c, s in zip(out.columns, sd, strict=True) if s <= 0]
+        raise ModelError(f"{what}: columns without variance (every answer the same): {const}")
+    return out
+
+
+def pairwise_moments(x: np.ndarray, weights: np.ndarray | None = None):
+    """Pairwise-complete covariance and correlation, as R's ``cov/cor(x, use = "pairwise")``.
+
+    ``x`` is n x k with NaN for missing.  ``weights`` (B x n, non-negative counts) gives B
+    weighted versions at once: a bootstrap draw is the weight vector of how often each row
+    was drawn, so B resampled matrices cost a few matrix products.  Returns ``(cov, cor, n)``
+    with shape k x k (or B x k x k).  Means are taken over the rows where both items are
+    observed, exactly as R does for ``use = "pairwise"``.
+    """
+    x = np.asarray(x, dtype=float)
+    mask = ~np.isnan(x)
+    complete = bool(mask.all())
+    # Centre first: the one-pass formulas below then lose no precision.
+    centre = np.nanmean(x, axis=0)
+    z = np.where(mask, x - centre, 0.0)
+    m = mask.astype(float)
+    k = x.shape[1]
+    if weights is None:
+        if complete:
+            n = float(x.shape[0])
+            s = z.sum(axis=0)
+            sxy = z.T @ z
+            cov = (sxy - np.outer(s, s) / n) / (n - 1)
+            sd = np.sqrt(np.diag(cov))
+            cor = cov / np.outer(sd, sd)
+            np.fill_diagonal(cor, 1.0)
+            return cov, cor, np.full((k, k), n)
+        n = m.T @ m
+        sx = z.T @ m  # [i, j]: sum of x_i over rows where x_i and x_j are both observed
+        sxx = (z * z).T @ m
+        sxy = z.T @ z
+    else:
+        w = np.atleast_2d(np.asarray(weights, dtype=float))
+        if complete:
+            n = w.sum(axis=1)[:, None, None]
+            s = w @ z  # B x k
+            zz = (z[:, :, None] * z[:, None, :]).reshape(x.shape[0], k * k)
+            sxy = (w @ zz).reshape(-1, k, k)
+            cov = (sxy - s[:, :, None] * s[:, None, :] / n) / (n - 1)
+            sd = np.sqrt(np.einsum("bii->bi", cov))
+            cor = cov / (sd[:, :, None] * sd[:, None, :])
+            idx = np.arange(k)
+            cor[:, idx, idx] = 1.0
+            return cov, cor, np.broadcast_to(n, cov.shape)
+        rows = x.shape[0]
+        pair = (m[:, :, None] * m[:, None, :]).reshape(rows, k * k)
+        n = (w @ pair).reshape(-1, k, k)
+        sx = (w @ (z[:, :, None] * m[:, None, :]).reshape(rows, k * k)).reshape(-1, k, k)
+        sxx = (w @ ((z * z)[:, :, None] * m[:, None, :]).reshape(rows, k * k)).reshape(-1, k, k)
+        sxy = (w @ (z[:, :, None] * z[:, None, :]).reshape(rows, k * k)).reshape(-1, k, k)
+    syx = np.swapaxes(sx, -1, -2)
+    syy = np.swapaxes(sxx, -1, -2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cxy = sxy - sx * syx / n
+        cov = cxy / (n - 1)
+        vx = sxx - sx * sx / n
+        vy = syy - syx * syx / n
+        cor = cxy / np.sqrt(vx * vy)
+    idx = np.arange(k)
+    cor[..., idx, idx] = 1.0
+    return cov, cor, n
+
+
+def cov2cor(c: np.ndarray) -> np.ndarray:
+    sd = np.sqrt(np.diag(c))
+    r = c / np.outer(sd, sd)
+    np.fill_diagonal(r, 1.0)
+    return r
+
+
+def smc(r: np.ndarray) -> np.ndarray:
+    """Squared multiple correlations ``1 - 1/diag(R^-1)``, as ``psych::smc`` (pseudo-inverse,
+    values clipped to [0, 1])."""
+    r = np.asarray(r, dtype=float)
+    if np.isnan(r).any():
+        raise ModelError("the correlation matrix has missing cells (some item pairs were never "
+                         "answered together); drop those items")
+    inv = np.linalg.pinv(r, hermitian=True)
+    out = 1.0 - 1.0 / np.diag(inv)
+    return np.clip(out, 0.0, 1.0)
+
+
+def eigh_desc(a: np.ndarray):
+    """Eigen decomposition of a symmetric (stack of) matrix with values in decreasing order."""
+    vals, vecs = np.linalg.eigh(a)
+    return vals[..., ::-1], vecs[..., ::-1]
+
+
+@dataclass
+class Extraction:
+    """Unrotated solution of one fit."""
+
+    loadings: np.ndarray
+    converged: bool
+    iterations: int
+    message: str
+    psi: np.ndarray | None = None  # optimised uniquenesses (minres, ml)
+    values: np.ndarray | None = None  # eigenvalues psych reports as ``$values``
+    communality_iterations: list | None = None
+
+
+def _loadings_from(vecs, vals, nf):
+    return vecs[:, :nf] * np.sqrt(np.maximum(vals[:nf], 0.0))
+
+
+def _minres_objective(x, s, nf, scale):
+    psi = x * scale
+    sstar = s.copy()
+    np.fill_diagonal(sstar, 1.0 - psi)
+    vals, vecs = eigh_desc(sstar)
+    vals = np.where(vals < np.finfo(float).eps, 100 * np.finfo(float).eps, vals)
+    lam = vecs[:, :nf] * np.sqrt(vals[:nf])
+    res = s - lam @ lam.T
+    low = res[np.tril_indices_from(res, -1)]
+    return float(np.sum(low * low))
+
+
+def _minres_gradient(x, s, nf, scale):
+    psi = x * scale
+    vals, vecs = eigh_desc(s - np.diag(psi))
+    lam = _loadings_from(vecs, vals, nf)
+    g = np.einsum("ij,ij->i", lam, lam) + psi - np.diag(s)
+    return g * scale
+
+
+def _ml_objective(x, s, nf, scale):
+    psi = x * scale
+    sc = 1.0 / np.sqrt(psi)
+    e = np.linalg.eigvalsh(s * np.outer(sc, sc))[::-1][nf:]
+    return float(-(np.sum(np.log(e) - e) - nf + s.shape[0]))
+
+
+def _ml_loadings(psi, s, nf):
+    sc = 1.0 / np.sqrt(psi)
+    vals, vecs = eigh_desc(s * np.outer(sc, sc))
+    load = vecs[:, :nf] * np.sqrt(np.maximum(vals[:nf] - 1.0, 0.0))
+    return np.sqrt(psi)[:, None] * load
+
+
+def _ml_gradient(x, s, nf, scale):
+    psi = x * scale
+    load = _ml_loadings(psi, s, nf)
+    g = np.einsum("ij,ij->i", load, load) + psi - np.diag(s)
+    return g / psi**2 * scale
+
+
+def fit_optim(r: np.ndarray, nf: int, method: str) -> Extraction:
+    """minres or ML extraction as psych's internal ``fit()`` in ``fa``.
+
+    The uniquenesses are optimised with L-BFGS-B from ``1 - smc``, bounds [0.005, 1]
+    (``max(smc, 1)``), ``parscale = 0.01``, the objective and gradient of psych 2.2.9
+    (minres: squared lower-triangle residuals of the reduced matrix with psych's gradient;
+    ml: the ``factanal`` likelihood), ``factr = 1e7``, ``lmm = 5``, ``maxit = 100`` as R's
+    ``optim`` defaults.  Loadings are then the top eigenvectors of ``R - diag(psi)`` (minres)
+    or the scaled ML solution.
+    """
+    s = np.asarray(r, dtype=float)
+    sm = smc(s)
+    upper = max(float(sm.max()), 1.0)
+    start = np.diag(s) - sm
+    scale = 0.01
+    if method == "minres":
+        fun, jac = _minres_objective, _minres_gradient
+    elif method == "ml":
+        fun, jac = _ml_objective, _ml_gradient
+    else:  # pragma: no cover - guarded by callers
+        raise ModelError(f"unknown extraction method {method!r}")
+    x0 = np.clip(start, PSI_LOWER, upper) / scale
+    res = optimize.minimize(
+        fun, x0, args=(s, nf, scale), jac=jac, method="L-BFGS-B",
+        bounds=[(PSI_LOWER / scale, upper / scale)] * len(start),
+        options={"maxcor": 5, "ftol": 1e7 * np.finfo(float).eps, "gtol": 0.0, "maxiter": 100},
+    )
+    psi = res.x * scale
+    if method == "minres":
+        vals, vecs = eigh_desc(s - np.diag(psi))
+        lam = _loadings_from(vecs, vals, nf)
+    else:
+        lam = _ml_loadings(psi, s, nf)
+    return Extraction(loadings=lam, converged=bool(res.success), iterations=int(res.nit),
+                      message=str(res.message), psi=psi)
+
+
+def fit_pa(r: np.ndarray, nf: int, *, min_err: float = 0.001, max_iter: int = 50) -> Extraction:
+    """Iterated principal axis as psych's ``fa(fm = "pa")``: start from SMCs, replace the
+    diagonal by the communalities of the ``nf`` leading eigenvectors until the sum of the
+    communalities changes by less than ``min_err`` (at most ``max_iter`` passes)."""
+    s = np.asarray(r, dtype=float)
+    rmat = s.copy()
+    np.fill_diagonal(rmat, smc(s))
+    comm = float(np.trace(rmat))
+    err = comm
+    i = 1
+    history = []
+    converged = True
+    vals = None
+    lam = None
+    while err > min_err:
+        vals, vecs = eigh_desc(rmat)
+        with np.errstate(invalid="ignore"):
+            lam = vecs[:, :nf] * np.sqrt(vals[:nf])
+        new = np.einsum("ij,ij->i", lam, lam)
+        comm1 = float(new.sum())
+        np.fill_diagonal(rmat, new)
+        err = abs(comm - comm1)
+        if np.isnan(err):
+            raise ModelError("principal axis factoring met a negative eigenvalue (imaginary "
+                             "loadings); use method='minres' or fewer factors")
+        comm = comm1
+        history.append(comm1)
+        i += 1
+        if i > max_iter:
+            converged = err <= min_err
+            err = 0.0
+    return Extraction(loadings=lam, converged=converged, iterations=len(history),
+                      message="converged" if converged else f"maximum iteration ({max_iter}) exceeded",
+                      values=vals, communality_iterations=history)
+
+
+def minres_one_factor_batch(r: np.ndarray, *, tol: float = 1e-8,
+                            max_iter: int = 1000) -> np.ndarray:
+    """Eigenvalues of the reduced matrices of one-factor minres fits of a stack of correlation
+    matrices (B x k x k) -> B x k, decreasing.
+
+    Parallel analysis needs psych's ``fa(R, nfactors = 1)$values`` for every simulated matrix.
+    The minres solution is the fixed point where the reduced diagonal equals the model
+    communalities.  All matrices are iterated at once from the SMCs (psych's start): each
+    step updates the leading eigenvector by a power step (warm start, so no full
+    decomposition) and sets the communalities to ``lambda v^2``, kept in [0, 0.995] (psych's
+    bounds on the uniquenesses).  This descends into the same solution as psych's L-BFGS-B
+    (checked to ~1e-4 on random matrices); matrices not converged after ``max_iter`` steps
+    are refitted one by one with :func:`fit_optim`, psych's own optimiser.
+    """
+    r = np.asarray(r, dtype=float)
+    b, p, _ = r.shape
+    idx = np.arange(p)
+    inv = np.linalg.inv(r)
+    h = np.clip(1.0 - 1.0 / np.einsum("bii->bi", inv), 0.0, 0.995)
+    a = r.copy()
+    a[:, idx, idx] = h
+    v = np.linalg.eigh(a)[1][:, :, -1]
+    active = np.arange(b)
+    for _ in range(max_iter):
+        aa = a[active]
+        vv = np.einsum("bij,bj->bi", aa, v[active])
+        vv /= np.linalg.norm(vv, axis=1, keepdims=True)
+        lam = np.einsum("bi,bij,bj->b", vv, aa, vv)
+        new = np.clip(lam[:, None] * vv**2, 0.0, 0.995)
+        delta = np.abs(new - h[active]).max(axis=1)
+        h[active] = new
+        v[active] = vv
+        a[active[:, None], idx, idx] = new
+        active = active[delta >= tol]
+        if active.size == 0:
+            break
+    for i in active:
+        lam = fit_optim(r[i], 1, "minres").loadings
+        a[i, idx, idx] = (lam**2).sum(axis=1)
+    return np.linalg.eigvalsh(a)[:, ::-1]
+
+
+def wishart_correlations(n_mats: int, n_obs: int, p: int, rng: np.random.Generator) -> np.ndarray:
+    """Correlation matrices of ``n_mats`` independent n_obs x p standard-normal samples.
+
+    Drawn without generating the data: the centred cross-product matrix of such a sample is
+    Wishart(n_obs - 1, I), sampled by Bartlett's decomposition W = A A' (A lower triangular,
+    chi-square diagonal with n_obs - 1 - i degrees of freedom, normal below), so the matrices
+    have exactly the distribution of ``cor(matrix(rnorm(n * p), n))`` that psych uses.
+    """
+    a = np.zeros((n_mats, p, p))
+    low = np.tril_indices(p, -1)
+    a[:, low[0], low[1]] = rng.standard_normal((n_mats, len(low[0])))
+    dfs = n_obs - 1 - np.arange(p)
+    a[:, np.arange(p), np.arange(p)] = np.sqrt(rng.chisquare(dfs, size=(n_mats, p)))
+    w = a @ np.swapaxes(a, 1, 2)
+    d = 1.0 / np.sqrt(np.einsum("bii->bi", w))
+    out = w * d[:, :, None] * d[:, None, :]
+    out[:, np.arange(p), np.arange(p)] = 1.0
+    return out
+
+
+def resampled_correlations(x: np.ndarray, n_mats: int, rng: np.random.Generator) -> np.ndarray:
+    """Pairwise correlations of ``n_mats`` data sets whose columns are resampled independently
+    with replacement (missing values travel with the draws), as ``fa.parallel`` resamples.
+
+    The centred values, their squares and the answered-mask are gathered together and all the
+    pairwise sums come from one matrix product per data set (same formulas as
+    :func:`pairwise_moments`).  A draw leaving some pair never answered together is redrawn,
+    as psych does.
+    """
+    n, p = x.shape
+    mask = ~np.isnan(x)
+    zf = np.where(mask, x - np.nanmean(x, axis=0), 0.0).ravel()
+    mf = mask.astype(float).ravel()
+    cols = np.arange(p, dtype=np.int64)
+    out = np.empty((n_mats, p, p))
+    i = 0
+    while i < n_mats:
+        flat = rng.integers(0, n, size=(n, p), dtype=np.int32).astype(np.int64) * p + cols
+        zr, mr = zf[flat], mf[flat]
+        cnt = mr.T @ mr
+        sx = zr.T @ mr
+        sxx = (zr * zr).T @ mr
+        sxy = zr.T @ zr
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cxy = sxy - sx * sx.T / cnt
+            c = cxy / np.sqrt((sxx - sx * sx / cnt) * (sxx.T - sx.T * sx.T / cnt))
+        np.fill_diagonal(c, 1.0)
+        if np.isnan(c).any():
+            continue
+        out[i] = c
+        i += 1
+    return out
+
+
+def psych_skew(x: np.ndarray) -> np.ndarray:
+    """Sample skewness, type 3 of ``psych::skew`` (= e1071 type 3): ``g1 * ((n-1)/n)^(3/2)``."""
+    out = []
+    for col in x.T:
+        v = col[~np.isnan(col)]
+        n = v.size
+        d = v - v.mean()
+        g = np.sqrt(n) * np.sum(d**3) / np.sum(d**2) ** 1.5
+        out.append(g * ((n - 1) / n) ** 1.5)
+    return np.array(out)
+
+
+def psych_kurtosis(x: np.ndarray) -> np.ndarray:
+    """Excess kurtosis, type 3 of ``psych::kurtosi``: ``(b2) * (1 - 1/n)^2 - 3``."""
+    out = []
+    for col in x.T:
+        v = col[~np.isnan(col)]
+        n = v.size
+        d = v - v.mean()
+        b2 = n * np.sum(d**4) / np.sum(d**2) ** 2
+        out.append(b2 * (1 - 1 / n) ** 2 - 3)
+    return np.array(out)
