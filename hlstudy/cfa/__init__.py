@@ -1,6 +1,8 @@
 """Confirmatory factor analysis and construct validity, matching lavaan and semTools.
 
-Public API (re-exported by :mod:`hlstudy.factor`):
+Public API (``cfa`` and ``htmt`` are re-exported by :mod:`hlstudy.factor`,
+``composite_reliability`` and ``average_variance_extracted`` by
+:mod:`hlstudy.reliability`):
 
 * :func:`cfa` -> :class:`CFAResult` (``lavaan::cfa``, ``fitMeasures``, ``standardizedSolution``)
 * :func:`composite_reliability`, :func:`average_variance_extracted`, :func:`fornell_larcker`
@@ -9,6 +11,13 @@ Public API (re-exported by :mod:`hlstudy.factor`):
 * :func:`measurement_invariance` (configural / metric / scalar, ``lavTestLRT`` style)
 """
 
+from hlstudy.cfa.compare import (
+    INVARIANCE_STEPS,
+    InvarianceResult,
+    MethodFactorResult,
+    common_method_factor,
+    measurement_invariance,
+)
 from hlstudy.cfa.core import (
     CUTOFFS,
     LAVAAN_NAMES,
@@ -18,13 +27,30 @@ from hlstudy.cfa.core import (
     cfa,
     rmsea_ci,
 )
+from hlstudy.cfa.validity import (
+    average_variance_extracted,
+    composite_reliability,
+    fornell_larcker,
+    fornell_larcker_met,
+    htmt,
+)
 
 __all__ = [
     "CUTOFFS",
+    "INVARIANCE_STEPS",
     "LAVAAN_NAMES",
     "CFAResult",
     "ConvergenceWarning",
     "HeywoodWarning",
+    "InvarianceResult",
+    "MethodFactorResult",
+    "average_variance_extracted",
     "cfa",
+    "common_method_factor",
+    "composite_reliability",
+    "fornell_larcker",
+    "fornell_larcker_met",
+    "htmt",
+    "measurement_invariance",
     "rmsea_ci",
 ]

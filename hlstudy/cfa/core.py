@@ -418,6 +418,9 @@ def _heywood(spec: Spec, est: Estimate, labels) -> list[str]:
         for i, k in zip(*np.nonzero(np.abs(std) > 1), strict=True):
             out.append(f"standardized loading of {spec.observed[i]} on {spec.factors[k]}"
                        f"{where} is {std[i, k]:.3f} (> 1 in absolute value)")
+        if spec.m > 1 and np.linalg.eigvalsh(mats.phi)[0] < 0:
+            out.append(f"covariance matrix of the latent variables{where} is not positive "
+                       "definite")
         with np.errstate(all="ignore"):
             r = mats.phi / np.outer(sd_lv, sd_lv)
         for a in range(spec.m):

@@ -1,0 +1,267 @@
+"""Model comparisons: measurement invariance and the common latent (method) factor.
+
+* :func:`measurement_invariance` fits the configural, metric and scalar models
+  (optionally strict) of ``lavaan::cfa(..., group =, group.equal =)`` and
+  tabulates them as ``lavTestLRT`` / ``semTools::compareFit`` do: chi-square
+  difference test of each step against the previous one, and the change in CFI,
+  RMSEA and SRMR.  Decision rules: Cheung & Rensvold (2002) delta CFI >= -.010;
+  Chen (2007) delta RMSEA <= .015.
+* :func:`common_method_factor` adds an unmeasured common latent factor (CLF):
+  one factor loading on every item with equal (unit) loadings, its variance
+  free, orthogonal to the substantive factors (Podsakoff et al. 2003), and
+  compares it with the substantive model: chi-square difference, delta CFI and
+  the change of each standardized loading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from hlstudy.cfa._spec import normalise_model
+from hlstudy.cfa.core import CFAResult, _fit, cfa
+from hlstudy.errors import ModelError
+
+#: Steps of measurement invariance and the lavaan ``group.equal`` they impose.
+INVARIANCE_STEPS = {
+    "configural": (),
+    "metric": ("loadings",),
+    "scalar": ("loadings", "intercepts"),
+    "strict": ("loadings", "intercepts", "residuals"),
+}
+
+#: Cheung & Rensvold (2002) and Chen (2007) thresholds for a step to be accepted.
+DELTA_CFI_MIN = -0.010
+DELTA_RMSEA_MAX = 0.015
+
+
+def _lrt(prev: CFAResult, cur: CFAResult) -> tuple[float, float, float]:
+    d_chi2 = cur.fit["chi2"] - prev.fit["chi2"]
+    d_df = cur.fit["df"] - prev.fit["df"]
+    if d_df <= 0:
+        return d_chi2, d_df, np.nan
+    return d_chi2, d_df, float(stats.chi2.sf(max(d_chi2, 0.0), d_df))
+
+
+def _row(name: str, res: CFAResult) -> dict:
+    f = res.fit
+    return {"model": name, "chi2": f["chi2"], "df": f["df"], "p_value": f["p_value"],
+            "cfi": f["cfi"], "tli": f["tli"], "rmsea": f["rmsea"], "srmr": f["srmr"],
+            "aic": f["aic"], "bic": f["bic"]}
+
+
+@dataclass(repr=False)
+class InvarianceResult:
+    """Result of :func:`measurement_invariance`: ``.table`` and the fitted ``.fits``."""
+
+    table: pd.DataFrame
+    fits: dict[str, CFAResult]
+    group: str
+    groups: list
+
+    @property
+    def highest_level(self) -> str | None:
+        """Most constrained step accepted by delta CFI (and every step before it)."""
+        level = None
+        for name, row in self.table.iterrows():
+            if name == "configural":
+                level = name
+                continue
+            if bool(row["accepted"]):
+                level = name
+            else:
+                break
+        return level
+
+    def summary(self) -> str:
+        lines = [f"Measurement invariance across {self.group} ({', '.join(map(str, self.groups))})"]
+        lines.append("=" * len(lines[0]))
+        lines.append(f"{'model':<11}{'chi2':>9}{'df':>5}{'CFI':>7}{'RMSEA':>7}{'SRMR':>7}"
+                     f"{'dchi2':>9}{'ddf':>5}{'p':>8}{'dCFI':>8}{'dRMSEA':>8}  accepted")
+        for name, r in self.table.iterrows():
+            if name == "configural":
+                tail = f"{'':>9}{'':>5}{'':>8}{'':>8}{'':>8}  (baseline)"
+            else:
+                p = "<.001" if r["p_delta"] < 0.001 else f"{r['p_delta']:.3f}"
+                tail = (f"{r['delta_chi2']:9.3f}{r['delta_df']:5.0f}{p:>8}{r['delta_cfi']:8.3f}"
+                        f"{r['delta_rmsea']:8.3f}  {'yes' if r['accepted'] else 'NO'}")
+            lines.append(f"{name:<11}{r['chi2']:9.3f}{r['df']:5.0f}{r['cfi']:7.3f}"
+                         f"{r['rmsea']:7.3f}{r['srmr']:7.3f}{tail}")
+        for name, res in self.fits.items():
+            if not res.converged:
+                lines.append(f"!! {name} model did not converge")
+            for h in res.heywood:
+                lines.append(f"!! {name}: HEYWOOD CASE: {h}")
+        lines.append(f"Accepted up to: {self.highest_level} "
+                     f"(delta CFI >= {DELTA_CFI_MIN}, delta RMSEA <= {DELTA_RMSEA_MAX}).")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+
+def measurement_invariance(
+    data: pd.DataFrame,
+    model: Mapping[str, Sequence[str]],
+    group: str,
+    *,
+    steps: Sequence[str] = ("configural", "metric", "scalar"),
+) -> InvarianceResult:
+    """Configural, metric and scalar invariance across the groups of ``group``.
+
+    Each step is a multi-group :func:`~hlstudy.cfa.cfa` with a mean structure
+    (marker identification; latent means free from the second group on once
+    intercepts are equal).  The table has, per step, chi2, df, p, CFI, TLI,
+    RMSEA, SRMR, AIC, BIC and, against the previous step, ``delta_chi2``,
+    ``delta_df``, ``p_delta`` (likelihood-ratio test), ``delta_cfi``,
+    ``delta_rmsea``, ``delta_srmr`` and ``accepted`` (delta CFI >= -.010 and
+    delta RMSEA <= .015).
+
+    Matches (R)::
+
+        configural <- cfa(model, data, group = "g")
+        metric <- cfa(model, data, group = "g", group.equal = "loadings")
+        scalar <- cfa(model, data, group = "g", group.equal = c("loadings", "intercepts"))
+        lavTestLRT(configural, metric, scalar)
+
+    Example
+    -------
+    >>> measurement_invariance(officials, model, "kind")   # doctest: +SKIP
+    """
+    steps = list(steps)
+    unknown = [s for s in steps if s not in INVARIANCE_STEPS]
+    if unknown or not steps:
+        raise ModelError(f"unknown invariance step(s) {unknown}; use {list(INVARIANCE_STEPS)}")
+    order = list(INVARIANCE_STEPS)
+    if [order.index(s) for s in steps] != sorted(order.index(s) for s in steps):
+        raise ModelError(f"steps must be in increasing order of constraint: {order}")
+    fits = {s: cfa(data, model, group=group, equal=INVARIANCE_STEPS[s]) for s in steps}
+    rows = []
+    prev = None
+    for name in steps:
+        res = fits[name]
+        row = _row(name, res)
+        if prev is None:
+            row.update(delta_chi2=np.nan, delta_df=np.nan, p_delta=np.nan, delta_cfi=np.nan,
+                       delta_rmsea=np.nan, delta_srmr=np.nan, accepted=True)
+        else:
+            d_chi2, d_df, p = _lrt(prev, res)
+            d_cfi = res.fit["cfi"] - prev.fit["cfi"]
+            d_rmsea = res.fit["rmsea"] - prev.fit["rmsea"]
+            row.update(delta_chi2=d_chi2, delta_df=d_df, p_delta=p, delta_cfi=d_cfi,
+                       delta_rmsea=d_rmsea, delta_srmr=res.fit["srmr"] - prev.fit["srmr"],
+                       accepted=bool(d_cfi >= DELTA_CFI_MIN and d_rmsea <= DELTA_RMSEA_MAX))
+        rows.append(row)
+        prev = res
+    table = pd.DataFrame(rows).set_index("model")
+    return InvarianceResult(table=table, fits=fits, group=group,
+                            groups=fits[steps[0]].groups)
+
+
+@dataclass(repr=False)
+class MethodFactorResult:
+    """Result of :func:`common_method_factor`."""
+
+    base: CFAResult
+    with_clf: CFAResult
+    comparison: pd.DataFrame
+    loadings: pd.DataFrame
+    clf_loadings: pd.Series
+    name: str
+
+    @property
+    def delta_chi2(self) -> float:
+        return float(self.comparison.loc[self.name, "delta_chi2"])
+
+    @property
+    def delta_cfi(self) -> float:
+        return float(self.comparison.loc[self.name, "delta_cfi"])
+
+    @property
+    def method_variance(self) -> float:
+        """Mean squared standardized CLF loading: share of item variance due to the method."""
+        return float(np.mean(self.clf_loadings.to_numpy() ** 2))
+
+    def summary(self) -> str:
+        c = self.comparison
+        lines = ["Common-method bias: unmeasured common latent factor (CLF)",
+                 "=" * 57]
+        for name, r in c.iterrows():
+            lines.append(f"  {name:<14} chi2 = {r['chi2']:9.3f}  df = {r['df']:4.0f}  "
+                         f"CFI = {r['cfi']:.3f}  RMSEA = {r['rmsea']:.3f}  SRMR = {r['srmr']:.3f}")
+        r = c.loc[self.name]
+        p = "< .001" if r["p_delta"] < 0.001 else f"= {r['p_delta']:.3f}"
+        lines.append(f"  delta chi2 = {r['delta_chi2']:.3f}, delta df = {r['delta_df']:.0f}, "
+                     f"p {p}; delta CFI = {r['delta_cfi']:.3f}")
+        lines.append(f"  common method variance (mean squared CLF loading) = "
+                     f"{self.method_variance:.3f}")
+        big = self.loadings[self.loadings["delta"].abs() > 0.20]
+        if len(big):
+            lines.append("  standardized loadings changing by more than .20 with the CLF:")
+            for _, b in big.iterrows():
+                lines.append(f"    {b['factor']} {b['item']}: {b['std_base']:.3f} -> "
+                             f"{b['std_clf']:.3f}")
+        else:
+            lines.append("  no standardized loading changes by more than .20 with the CLF")
+        for h in self.with_clf.heywood:
+            lines.append(f"!! CLF model: HEYWOOD CASE: {h}")
+        if not self.with_clf.converged:
+            lines.append("!! CLF model did not converge")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+
+def common_method_factor(
+    data: pd.DataFrame,
+    model: Mapping[str, Sequence[str]],
+    *,
+    name: str = "CLF",
+) -> MethodFactorResult:
+    """Compare the measurement model with and without an unmeasured common latent factor.
+
+    The CLF loads on every item of the model with loadings fixed to 1 (equal
+    loadings; its variance is estimated) and is uncorrelated with the
+    substantive factors.  Returns the two fits, a comparison table (chi2, df, CFI,
+    RMSEA, SRMR, delta chi2 with its df and p, delta CFI), the standardized
+    loadings with and without the CLF (``delta`` = with - without; changes above
+    .20 are flagged by ``summary()``) and the CLF's standardized loadings.
+
+    Matches (R)::
+
+        clf <- paste(model, "CLF =~ 1*x1 + 1*x2 + ...", "CLF ~~ 0*F1 + 0*F2 + ...", sep = "\\n")
+        lavTestLRT(cfa(model, data), cfa(clf, data))
+
+    Example
+    -------
+    >>> common_method_factor(officials, model).delta_cfi    # doctest: +SKIP
+    """
+    model = normalise_model(model)
+    if name in model:
+        raise ModelError(f"the common latent factor's name {name!r} is already a factor")
+    items = list(dict.fromkeys(i for its in model.values() for i in its))
+    base = cfa(data, model)
+    clf_model = dict(model)
+    clf_model[name] = items
+    with_clf = _fit(data, clf_model, unit_loading_factors=[name], orthogonal_factors=[name])
+    rows = [_row("substantive", base), _row(name, with_clf)]
+    d_chi2, d_df, p = _lrt(with_clf, base)  # the CLF model is less constrained
+    comparison = pd.DataFrame(rows).set_index("model")
+    comparison["delta_chi2"] = [np.nan, d_chi2]
+    comparison["delta_df"] = [np.nan, d_df]
+    comparison["p_delta"] = [np.nan, p]
+    comparison["delta_cfi"] = [np.nan, with_clf.fit["cfi"] - base.fit["cfi"]]
+    lb = base.std_loadings
+    lc = with_clf.std_loadings
+    clf_loadings = lc.xs(name, level="factor").rename("std_all")
+    lc = lc.drop(name, level="factor")
+    loadings = pd.DataFrame({"std_base": lb, "std_clf": lc.reindex(lb.index)})
+    loadings["delta"] = loadings["std_clf"] - loadings["std_base"]
+    loadings = loadings.reset_index()
+    return MethodFactorResult(base=base, with_clf=with_clf, comparison=comparison,
+                              loadings=loadings, clf_loadings=clf_loadings, name=name)

@@ -1,0 +1,172 @@
+"""Convergent and discriminant validity: CR, AVE, Fornell-Larcker, HTMT.
+
+* :func:`composite_reliability` and :func:`average_variance_extracted` use the
+  standardized loadings (``std.all``) of a :class:`~hlstudy.cfa.CFAResult`
+  (Fornell & Larcker 1981; Hair et al. 2019):
+  CR = (sum l)^2 / ((sum l)^2 + sum(1 - l^2)),  AVE = mean(l^2).
+* :func:`fornell_larcker`: sqrt(AVE) on the diagonal, latent correlations below.
+* :func:`htmt`: heterotrait-monotrait ratio, as ``semTools::htmt`` (0.5-6) with
+  its defaults ``absolute = TRUE, htmt2 = TRUE`` (geometric means of absolute
+  Pearson correlations; Roemer, Schuberth & Henseler 2021), listwise deletion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from hlstudy.cfa._spec import normalise_model
+from hlstudy.cfa.core import CFAResult
+from hlstudy.errors import ModelError
+
+
+def _loadings(result: CFAResult, group) -> pd.Series:
+    if not isinstance(result, CFAResult):
+        raise ModelError(f"expected a CFAResult from hlstudy.cfa.cfa, got {type(result).__name__}")
+    lam = result.std_loadings
+    if result.groups is None:
+        if group is not None:
+            raise ModelError("group= given but the CFA has a single group")
+        return lam
+    if group is None:
+        raise ModelError(f"multi-group CFA: choose a group with group=, one of {result.groups}")
+    if group not in result.groups:
+        raise ModelError(f"group {group!r} not in the CFA's groups {result.groups}")
+    return lam.xs(group, level="group")
+
+
+def composite_reliability(result: CFAResult, *, group=None) -> pd.Series:
+    """Composite (construct) reliability per factor from standardized loadings.
+
+    CR = (sum l)^2 / ((sum l)^2 + sum(1 - l^2))  (Fornell & Larcker 1981;
+    Raykov's rho with standardized loadings).  Thesis rule of thumb: CR >= .70.
+
+    Example
+    -------
+    >>> composite_reliability(cfa(hs, model))          # doctest: +SKIP
+    visual     0.610 ...
+
+    R equivalent: with ``l <- standardizedSolution(fit)`` restricted to ``op == "=~"``,
+    ``tapply(l$est.std, l$lhs, function(x) sum(x)^2 / (sum(x)^2 + sum(1 - x^2)))``.
+    """
+    lam = _loadings(result, group)
+    out = {}
+    for factor in result.model:
+        ll = lam.xs(factor, level="factor").to_numpy()
+        s = ll.sum() ** 2
+        out[factor] = s / (s + np.sum(1 - ll**2))
+    return pd.Series(out, name="CR").rename_axis("factor")
+
+
+def average_variance_extracted(result: CFAResult, *, group=None) -> pd.Series:
+    """Average variance extracted per factor: mean of squared standardized loadings.
+
+    AVE = mean(l^2) (Fornell & Larcker 1981).  Rule of thumb: AVE >= .50.
+    R equivalent: ``tapply(l$est.std^2, l$lhs, mean)`` on the ``=~`` rows of
+    ``standardizedSolution(fit)``.
+    """
+    lam = _loadings(result, group)
+    out = {f: float(np.mean(lam.xs(f, level="factor").to_numpy() ** 2)) for f in result.model}
+    return pd.Series(out, name="AVE").rename_axis("factor")
+
+
+def fornell_larcker(result: CFAResult, *, group=None) -> pd.DataFrame:
+    """Fornell-Larcker table: sqrt(AVE) on the diagonal, latent correlations below it.
+
+    The upper triangle is NaN (blank in a thesis).  Discriminant validity holds
+    for a factor when its sqrt(AVE) exceeds its correlations with every other
+    factor (Fornell & Larcker 1981); :func:`fornell_larcker_met` checks that.
+    """
+    ave = average_variance_extracted(result, group=group)
+    phi = result.phi if result.groups is None else result.phi[group]
+    factors = list(result.model)
+    tab = phi.loc[factors, factors].copy().astype(float)
+    n = len(factors)
+    for a in range(n):
+        for b in range(n):
+            if b > a:
+                tab.iloc[a, b] = np.nan
+        tab.iloc[a, a] = np.sqrt(ave[factors[a]])
+    tab.index.name = "factor"
+    return tab
+
+
+def fornell_larcker_met(result: CFAResult, *, group=None) -> pd.Series:
+    """Per factor: is sqrt(AVE) larger than every |correlation| with another factor?"""
+    tab = fornell_larcker(result, group=group)
+    phi = result.phi if result.groups is None else result.phi[group]
+    out = {}
+    for f in tab.index:
+        others = phi.loc[f].drop(f).abs()
+        out[f] = bool(tab.loc[f, f] > others.max()) if len(others) else True
+    return pd.Series(out, name="fornell_larcker_met")
+
+
+def htmt(
+    data: pd.DataFrame,
+    model: Mapping[str, Sequence[str]],
+    *,
+    geometric: bool = True,
+    absolute: bool = True,
+) -> pd.DataFrame:
+    """Heterotrait-monotrait ratio of correlations (Henseler, Ringle & Sarstedt 2015).
+
+    HTMT_ij = m(|r| between the items of i and j) / sqrt(m(|r| within i) * m(|r| within j)),
+    where m is the geometric mean (``geometric=True``, HTMT2 of Roemer et al. 2021,
+    the default of semTools 0.5-6) or the arithmetic mean (``geometric=False``, the
+    original HTMT).  Within-construct means exclude the diagonal.  Correlations are
+    Pearson on the complete rows of the model's items.  ``absolute=False`` keeps
+    signs (only with the arithmetic mean, as semTools).  Values above .85 (or .90)
+    signal a lack of discriminant validity.
+
+    Returns the full symmetric factor x factor matrix (diagonal 1), like R.
+
+    Example
+    -------
+    >>> htmt(hs, {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"]})  # doctest: +SKIP
+
+    R equivalent: ``semTools::htmt(model, data)`` (and ``htmt2 = FALSE`` for
+    ``geometric=False``).
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise ModelError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    model = normalise_model(model)
+    items = list(dict.fromkeys(i for its in model.values() for i in its))
+    missing = [i for i in items if i not in data.columns]
+    if missing:
+        raise ModelError(f"item(s) not found in data: {missing}")
+    bad = [c for c in items if not pd.api.types.is_numeric_dtype(data[c])]
+    if bad:
+        raise ModelError(f"item(s) are not numeric: {bad}")
+    short = [f for f, its in model.items() if len(its) < 2]
+    if short:
+        raise ModelError(f"HTMT needs at least 2 items per factor; too few in {short}")
+    x = data[items].dropna().to_numpy(dtype=float)
+    if x.shape[0] < 3:
+        raise ModelError(f"too few complete observations for HTMT: {x.shape[0]}")
+    corr = np.corrcoef(x, rowvar=False)
+    if absolute or geometric:
+        corr = np.abs(corr)
+    np.fill_diagonal(corr, np.nan)  # an item's correlation with itself never counts
+    r = pd.DataFrame(corr, index=items, columns=items)
+    if geometric and (np.nan_to_num(corr, nan=1.0) <= 0).any():
+        raise ModelError("geometric HTMT needs non-zero correlations; use geometric=False")
+
+    def avg(block: np.ndarray) -> float:
+        block = block[np.isfinite(block)]
+        return float(np.exp(np.mean(np.log(block)))) if geometric else float(np.mean(block))
+
+    factors = list(model)
+    within = {}
+    for f in factors:
+        within[f] = avg(r.loc[model[f], model[f]].to_numpy())
+    out = pd.DataFrame(np.nan, index=factors, columns=factors)
+    for a in factors:
+        for b in factors:
+            block = r.loc[model[a], model[b]].to_numpy()
+            with np.errstate(invalid="ignore"):  # signed means of opposite sign: NaN, as R
+                out.loc[a, b] = avg(block) / np.sqrt(within[a] * within[b])
+    out.index.name = "factor"
+    return out

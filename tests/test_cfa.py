@@ -1,0 +1,403 @@
+"""hlstudy.cfa against lavaan 0.6-14 and semTools 0.5-6 (fixtures from tests/fixtures/lavaan).
+
+Every fit measure lavaan reports that hlstudy also reports, every row of
+``standardizedSolution`` and every estimate/SE of ``parameterEstimates`` is
+compared, to 1e-3 absolute (the issue's tolerance).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hlstudy import paths
+from hlstudy.cfa import (
+    LAVAAN_NAMES,
+    CFAResult,
+    HeywoodWarning,
+    average_variance_extracted,
+    cfa,
+    common_method_factor,
+    composite_reliability,
+    fornell_larcker,
+    fornell_larcker_met,
+    htmt,
+    measurement_invariance,
+)
+from hlstudy.cfa.core import _fit
+from hlstudy.errors import ModelError
+
+FIX = paths.ROOT / "tests" / "fixtures" / "lavaan"
+TOL = 1e-3
+
+HS = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}
+BFI = {
+    name: [f"{code}{i}" for i in range(1, 6)]
+    for name, code in zip(["agree", "consc", "extra", "neuro", "open"], "ACENO", strict=True)
+}
+
+
+@pytest.fixture(scope="module")
+def ref():
+    return json.loads((FIX / "lavaan_reference.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def hs():
+    return pd.read_csv(FIX / "hs1939.csv")
+
+
+@pytest.fixture(scope="module")
+def bfi():
+    return pd.read_csv(FIX / "bfi.csv")
+
+
+@pytest.fixture(scope="module")
+def heywood_data():
+    return pd.read_csv(FIX / "heywood.csv")
+
+
+def _run(name, hs, bfi, heywood_data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HeywoodWarning)
+        if name == "hs3":
+            return cfa(hs, HS)
+        if name == "hs3_stdlv":
+            return cfa(hs, HS, std_lv=True)
+        if name == "bfi5":
+            return cfa(bfi, BFI)
+        if name == "hs_clf":
+            model = dict(HS, CLF=[f"x{i}" for i in range(1, 10)])
+            return _fit(hs, model, unit_loading_factors=["CLF"], orthogonal_factors=["CLF"])
+        if name == "configural":
+            return cfa(hs, HS, group="school")
+        if name == "metric":
+            return cfa(hs, HS, group="school", equal=["loadings"])
+        if name == "scalar":
+            return cfa(hs, HS, group="school", equal=("loadings", "intercepts"))
+        if name == "heywood":
+            return cfa(heywood_data, {"f": ["h1", "h2", "h3"]})
+    raise KeyError(name)
+
+
+FITS = ["hs3", "hs3_stdlv", "bfi5", "hs_clf", "configural", "metric", "scalar", "heywood"]
+
+
+@pytest.fixture(scope="module")
+def fits(hs, bfi, heywood_data):
+    return {name: _run(name, hs, bfi, heywood_data) for name in FITS}
+
+
+def _nan(x):
+    return np.nan if x is None else float(x)
+
+
+def test_fixture_records_versions(ref):
+    # Debian ships lavaan 0.6-14 and semTools 0.5-6, the versions the issue names
+    assert ref["versions"]["lavaan"] == "0.6.14"
+    assert ref["versions"]["semTools"] == "0.5.6"
+
+
+@pytest.mark.parametrize("name", FITS)
+def test_fit_measures_match_lavaan(name, fits, ref):
+    res, r = fits[name], ref["fits"][name]
+    assert res.converged and r["converged"]
+    ours = res.fit_measures()
+    assert set(LAVAAN_NAMES.values()) <= set(ours.index)
+    for key, value in ours.items():
+        expected = _nan(r["fit"][key])
+        if np.isnan(expected):
+            assert np.isnan(value), key
+        else:
+            assert value == pytest.approx(expected, abs=TOL), key
+
+
+@pytest.mark.parametrize("name", FITS)
+def test_standardized_solution_matches_lavaan(name, fits, ref):
+    res, r = fits[name], ref["fits"][name]
+    est = res.estimates
+    group = est["group"] if "group" in est else pd.Series(1, index=est.index)
+    ours = {(a, b, c, int(g)): v for a, b, c, g, v in
+            zip(est["lhs"], est["op"], est["rhs"], group, est["std_all"], strict=True)}
+    std = r["std"]
+    keys = list(zip(std["lhs"], std["op"], std["rhs"], std["group"], strict=True))
+    assert set(keys) == set(ours), "parameter rows differ from lavaan"
+    for key, expected in zip(keys, std["est_std"], strict=True):
+        assert ours[key] == pytest.approx(_nan(expected), abs=TOL, nan_ok=True), key
+
+
+@pytest.mark.parametrize("name", FITS)
+def test_estimates_and_standard_errors_match_lavaan(name, fits, ref):
+    res, r = fits[name], ref["fits"][name]
+    est = res.estimates
+    group = est["group"] if "group" in est else pd.Series(1, index=est.index)
+    ours = {(a, b, c, int(g)): (e, s, f) for a, b, c, g, e, s, f in zip(
+        est["lhs"], est["op"], est["rhs"], group, est["est"], est["se"], est["free"],
+        strict=True)}
+    pe = r["estimates"]
+    for lhs, op, rhs, g, e, se in zip(pe["lhs"], pe["op"], pe["rhs"], pe["group"], pe["est"],
+                                      pe["se"], strict=True):
+        mine_e, mine_se, free = ours[(lhs, op, rhs, g)]
+        assert mine_e == pytest.approx(e, abs=TOL), (lhs, op, rhs, g)
+        if free:
+            assert mine_se == pytest.approx(se, abs=TOL), (lhs, op, rhs, g)
+        else:  # lavaan reports se = 0 for fixed parameters; hlstudy leaves them empty
+            assert se == 0 and np.isnan(mine_se)
+
+
+def test_std_loadings_series_is_indexed_by_factor_and_item(fits, ref):
+    lam = fits["hs3"].std_loadings
+    assert list(lam.index.names) == ["factor", "item"]
+    std = ref["fits"]["hs3"]["std"]
+    for lhs, op, rhs, v in zip(std["lhs"], std["op"], std["rhs"], std["est_std"], strict=True):
+        if op == "=~":
+            assert lam[(lhs, rhs)] == pytest.approx(v, abs=TOL)
+    assert len(lam) == 9
+    mg = fits["configural"].std_loadings
+    assert list(mg.index.names) == ["group", "factor", "item"]
+    assert set(mg.index.get_level_values("group")) == {"Pasteur", "Grant-White"}
+
+
+def test_latent_correlations_match_lavaan(fits, ref):
+    phi = fits["hs3"].phi
+    std = ref["fits"]["hs3"]["std"]
+    for lhs, op, rhs, v in zip(std["lhs"], std["op"], std["rhs"], std["est_std"], strict=True):
+        if op == "~~" and lhs in HS and rhs in HS:
+            assert phi.loc[lhs, rhs] == pytest.approx(v, abs=TOL)
+            assert phi.loc[rhs, lhs] == pytest.approx(v, abs=TOL)
+
+
+def test_listwise_deletion_counts(fits, bfi):
+    res = fits["bfi5"]
+    complete = bfi[[i for items in BFI.values() for i in items]].notna().all(axis=1)
+    assert res.n_obs == int(complete.sum())
+    assert res.n_dropped == int((~complete).sum()) > 0
+
+
+# --------------------------------------------------------------- invariance
+def test_invariance_table_matches_lavTestLRT(hs, ref):
+    mi = measurement_invariance(hs, HS, "school")
+    lrt = ref["lrt"]
+    tab = mi.table
+    assert list(tab.index) == ["configural", "metric", "scalar"]
+    np.testing.assert_allclose(tab["chi2"], lrt["chisq"], atol=TOL)
+    np.testing.assert_allclose(tab["df"], lrt["df"])
+    np.testing.assert_allclose(tab["delta_chi2"].iloc[1:], lrt["chisq_diff"][1:], atol=TOL)
+    np.testing.assert_allclose(tab["delta_df"].iloc[1:], lrt["df_diff"][1:])
+    np.testing.assert_allclose(tab["p_delta"].iloc[1:], lrt["p_diff"][1:], atol=1e-6)
+    cfi = [ref["fits"][s]["fit"]["cfi"] for s in ("configural", "metric", "scalar")]
+    np.testing.assert_allclose(tab["delta_cfi"].iloc[1:], np.diff(cfi), atol=TOL)
+    # R's CFI values: metric loses .002 (accepted), scalar loses .038 (rejected)
+    assert list(tab["accepted"]) == [True, True, False]
+    assert mi.highest_level == "metric"
+    text = repr(mi)
+    assert "scalar" in text and "NO" in text
+
+
+def test_invariance_rejects_bad_steps(hs):
+    with pytest.raises(ModelError, match="unknown invariance step"):
+        measurement_invariance(hs, HS, "school", steps=("configural", "partial"))
+    with pytest.raises(ModelError, match="increasing order"):
+        measurement_invariance(hs, HS, "school", steps=("scalar", "metric"))
+
+
+# --------------------------------------------------------------- method factor
+def test_common_latent_factor_matches_lavaan(hs, ref):
+    with pytest.warns(HeywoodWarning):  # HS's visual factor collapses under the CLF
+        cm = common_method_factor(hs, HS)
+    base, clf = ref["fits"]["hs3"]["fit"], ref["fits"]["hs_clf"]["fit"]
+    assert cm.delta_chi2 == pytest.approx(base["chisq"] - clf["chisq"], abs=TOL)
+    assert cm.comparison.loc["CLF", "delta_df"] == base["df"] - clf["df"] == 1
+    assert cm.delta_cfi == pytest.approx(clf["cfi"] - base["cfi"], abs=TOL)
+    std = ref["fits"]["hs_clf"]["std"]
+    r_clf = {rhs: v for lhs, op, rhs, v in
+             zip(std["lhs"], std["op"], std["rhs"], std["est_std"], strict=True)
+             if lhs == "CLF" and op == "=~"}
+    for item, v in cm.clf_loadings.items():
+        assert v == pytest.approx(r_clf[item], abs=TOL)
+    row = cm.loadings.set_index(["factor", "item"]).loc[("visual", "x1")]
+    assert row["delta"] == pytest.approx(row["std_clf"] - row["std_base"])
+    assert "HEYWOOD" in cm.summary()
+
+
+# --------------------------------------------------------------- validity
+def _r_loadings(ref, name="hs3"):
+    std = ref["fits"][name]["std"]
+    out = {}
+    for lhs, op, v in zip(std["lhs"], std["op"], std["est_std"], strict=True):
+        if op == "=~":
+            out.setdefault(lhs, []).append(v)
+    return {f: np.array(v) for f, v in out.items()}
+
+
+@pytest.mark.parametrize("name", ["hs3", "bfi5"])
+def test_cr_and_ave_from_lavaan_standardized_loadings(name, fits, ref):
+    res = fits[name]
+    cr = composite_reliability(res)
+    ave = average_variance_extracted(res)
+    for factor, lam in _r_loadings(ref, name).items():
+        s = lam.sum() ** 2
+        assert cr[factor] == pytest.approx(s / (s + np.sum(1 - lam**2)), abs=TOL)
+        assert ave[factor] == pytest.approx(np.mean(lam**2), abs=TOL)
+    assert list(cr.index) == list(res.model)
+
+
+def test_fornell_larcker_table(fits, ref):
+    res = fits["hs3"]
+    tab = fornell_larcker(res)
+    ave = average_variance_extracted(res)
+    np.testing.assert_allclose(np.diag(tab.to_numpy()), np.sqrt(ave.to_numpy()))
+    assert tab.loc["textual", "visual"] == pytest.approx(res.phi.loc["textual", "visual"])
+    assert np.isnan(tab.loc["visual", "textual"])
+    # sqrt(AVE) of visual (.609) exceeds its correlations (.459, .471)
+    assert fornell_larcker_met(res).all()
+
+
+def test_validity_needs_group_for_multigroup(fits):
+    with pytest.raises(ModelError, match="group="):
+        composite_reliability(fits["configural"])
+    cr = composite_reliability(fits["configural"], group="Pasteur")
+    assert set(cr.index) == set(HS)
+    with pytest.raises(ModelError, match="CFAResult"):
+        average_variance_extracted({"visual": [0.7, 0.7]})
+
+
+@pytest.mark.parametrize(
+    ("key", "kwargs"),
+    [("hs", {}), ("hs_arithmetic", {"geometric": False}), ("bfi", {}),
+     ("bfi_arithmetic", {"geometric": False}),
+     ("bfi_signed", {"geometric": False, "absolute": False})],
+)
+def test_htmt_matches_semtools(key, kwargs, ref, hs, bfi):
+    data, model = (hs, HS) if key.startswith("hs") else (bfi, BFI)
+    out = htmt(data, model, **kwargs)
+    r = ref["htmt"][key]
+    assert list(out.index) == r["factors"] == list(out.columns)
+    expected = np.array(r["values"], dtype=float)
+    got = out.to_numpy()
+    assert np.array_equal(np.isnan(expected), np.isnan(got))
+    np.testing.assert_allclose(got[~np.isnan(got)], expected[~np.isnan(expected)], atol=1e-8)
+
+
+def test_htmt_default_differs_from_arithmetic(hs):
+    # guards against silently switching the semTools 0.5-6 default (geometric, HTMT2)
+    geo = htmt(hs, HS).loc["visual", "speed"]
+    ari = htmt(hs, HS, geometric=False).loc["visual", "speed"]
+    assert abs(geo - ari) > 1e-3
+
+
+# --------------------------------------------------------------- Heywood, summary
+def test_heywood_case_is_flagged_loudly(heywood_data, ref):
+    with pytest.warns(HeywoodWarning, match="negative residual variance of h1"):
+        res = cfa(heywood_data, {"f": ["h1", "h2", "h3"]})
+    assert any("h1" in h for h in res.heywood)
+    theta = res.estimates.query("lhs == 'h1' and op == '~~'")["est"].item()
+    pe = ref["fits"]["heywood"]["estimates"]
+    r_theta = [e for lhs, op, e in zip(pe["lhs"], pe["op"], pe["est"], strict=True)
+               if lhs == "h1" and op == "~~"][0]
+    assert theta < 0 and theta == pytest.approx(r_theta, abs=TOL)
+    assert "HEYWOOD CASE" in res.summary()
+
+
+def test_proper_solution_has_no_flags(fits):
+    assert fits["hs3"].heywood == []
+    assert fits["bfi5"].heywood == []
+
+
+def test_summary_reports_fit_against_cutoffs(fits):
+    res = fits["hs3"]
+    assert isinstance(res, CFAResult)
+    text = res.summary()
+    assert repr(res) == text
+    ft = res.fit_table()
+    # HS: CFI .931 meets .90, TLI .896 does not, RMSEA .092 does not, SRMR .065 does
+    assert ft.loc["cfi", "met"] is True and ft.loc["tli", "met"] is False
+    assert ft.loc["rmsea", "met"] is False and ft.loc["srmr", "met"] is True
+    assert "CFI" in text and "NOT met" in text and "x2" in text
+    lt = res.loadings_table()
+    assert list(lt.columns) == ["factor", "item", "est", "se", "z", "p", "std_all"]
+    assert len(lt) == 9
+
+
+# --------------------------------------------------------------- bad input
+def test_unknown_item(hs):
+    with pytest.raises(ModelError, match=r"not found in data: \['x99'\]"):
+        cfa(hs, {"visual": ["x1", "x2", "x99"]})
+
+
+def test_factor_with_one_item(hs):
+    with pytest.raises(ModelError, match="factor 'speed' has 1 item"):
+        cfa(hs, {"visual": ["x1", "x2", "x3"], "speed": ["x7"]})
+
+
+def test_underidentified_model(hs):
+    with pytest.raises(ModelError, match="not identified"):
+        cfa(hs, {"f": ["x1", "x2"]})
+
+
+def test_non_numeric_item(hs):
+    bad = hs.assign(x2=hs["x2"].map(lambda v: f"{v:.2f}"))
+    with pytest.raises(ModelError, match=r"not numeric: \['x2'\]"):
+        cfa(bad, HS)
+
+
+def test_too_few_observations(hs):
+    with pytest.raises(ModelError, match="too few complete observations"):
+        cfa(hs.head(9), HS)
+    with pytest.raises(ModelError, match="too few complete observations"):
+        htmt(hs.head(2), HS)
+
+
+def test_other_bad_arguments(hs):
+    with pytest.raises(ModelError, match="DataFrame"):
+        cfa(hs.to_numpy(), HS)
+    with pytest.raises(ModelError, match="non-empty mapping"):
+        cfa(hs, {})
+    with pytest.raises(ModelError, match="list of column names"):
+        cfa(hs, {"visual": "x1 + x2 + x3"})
+    with pytest.raises(ModelError, match="only 'ML'"):
+        cfa(hs, HS, estimator="WLSMV")
+    with pytest.raises(ModelError, match="unknown equality"):
+        cfa(hs, HS, group="school", equal=["slopes"])
+    with pytest.raises(ModelError, match="need a grouping variable"):
+        cfa(hs, HS, equal=["loadings"])
+    with pytest.raises(ModelError, match="grouping column 'kind'"):
+        cfa(hs, HS, group="kind")
+    with pytest.raises(ModelError, match="without variance"):
+        cfa(hs.assign(x3=1.0), HS)
+    with pytest.raises(ModelError, match="both as factor and as item"):
+        cfa(hs, {"x1": ["x1", "x2", "x3"]})
+    with pytest.raises(ModelError, match="not found"):
+        htmt(hs, {"visual": ["x1", "x2", "zz"], "speed": ["x7", "x8"]})
+
+
+# --------------------------------------------------------------- speed
+def test_large_model_is_fast_and_recovers_loadings():
+    """14 factors, 60 items, 480 respondents (the officials' instrument size) in seconds."""
+    rng = np.random.default_rng(20261126)
+    sizes = [5, 5, 4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 4, 4]
+    m, p, n = len(sizes), sum(sizes), 480
+    lam = np.zeros((p, m))
+    model, j = {}, 0
+    for k, s in enumerate(sizes):
+        model[f"F{k + 1}"] = [f"i{j + t}" for t in range(s)]
+        lam[j:j + s, k] = rng.uniform(0.55, 0.85, s)
+        j += s
+    phi = 0.3 + 0.7 * np.eye(m)
+    eta = rng.multivariate_normal(np.zeros(m), phi, n)
+    x = eta @ lam.T + rng.normal(size=(n, p)) * np.sqrt(1 - (lam**2).sum(axis=1))
+    data = pd.DataFrame(x, columns=[f"i{t}" for t in range(p)])
+    start = time.perf_counter()
+    res = cfa(data, model)
+    elapsed = time.perf_counter() - start
+    assert res.converged
+    assert elapsed < 5.0, f"CFA of 60 items took {elapsed:.1f} s"
+    assert res.fit["df"] == p * (p + 1) / 2 - (p - m + m * (m + 1) / 2 + p)
+    true = pd.Series(lam[lam > 0], index=res.std_loadings.index)
+    assert np.max(np.abs(res.std_loadings - true)) < 0.2
+    assert res.fit["rmsea"] < 0.03  # the model is true
