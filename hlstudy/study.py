@@ -27,7 +27,7 @@ import pandas as pd
 from hlstudy import cleaning, ingest
 from hlstudy.config import data_source
 from hlstudy.errors import SurveyDataError
-from hlstudy.paths import INSTRUMENT, PROCESSED, REFERENCE
+from hlstudy.paths import INSTRUMENT, PROCESSED, REFERENCE, ROOT
 
 CACHE_VERSION = "1"
 
@@ -42,7 +42,8 @@ class Study:
     :data:`hlstudy.cleaning.LOG_COLUMNS`).  ``received``: instrument → records read.
     ``flow``: records before/after each rule; ``missing``: item-level missing values by
     commune; ``communes``: every commune value and how it was matched; ``files``: what was
-    read (file, format, encoding, SHA-256).  ``simulated`` follows ``manifest.json``.
+    read (file, format, encoding, SHA-256); ``received_by_commune``: records read per
+    instrument and commune, before cleaning.  ``simulated`` follows ``manifest.json``.
     """
 
     officials: pd.DataFrame
@@ -58,6 +59,7 @@ class Study:
     communes: pd.DataFrame = field(default_factory=pd.DataFrame)
     files: pd.DataFrame = field(default_factory=pd.DataFrame)
     headers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    received_by_commune: pd.DataFrame = field(default_factory=pd.DataFrame)
     rules: cleaning.Rules = field(default_factory=cleaning.Rules)
 
     def table(self, instrument: str) -> pd.DataFrame:
@@ -164,6 +166,14 @@ def build_study(
         [t.communes.assign(instrument=name) for name, t in tables.items()], ignore_index=True
     )
     headers = pd.concat([t.headers.assign(instrument=name) for name, t in tables.items()], ignore_index=True)
+    by_commune = pd.concat(
+        [
+            t.data.groupby(["commune_code", "commune"], dropna=False).size().rename("n").reset_index()
+            .assign(instrument=name)
+            for name, t in tables.items()
+        ],
+        ignore_index=True,
+    )[["instrument", "commune_code", "commune", "n"]]
     files = pd.DataFrame([
         {"instrument": name, "file": t.file.name, "format": t.format, "encoding": t.encoding,
          "sheet": t.sheet, "records": t.n, "pii_columns_dropped": len(t.pii_dropped), "sha256": t.digest}
@@ -183,6 +193,7 @@ def build_study(
         communes=communes,
         files=files,
         headers=headers,
+        received_by_commune=by_commune,
         rules=rules,
     )
 
@@ -209,7 +220,15 @@ def load_study(
         with tempfile.TemporaryDirectory(prefix="hlstudy-sim-") as tmp:
             resolved.study.write(tmp)
             return _load_folder(Path(tmp), rules, cache, cache_dir, f"simulated study ({resolved.origin})")
-    return _load_folder(resolved.path, rules, cache, cache_dir, f"{resolved.path} ({resolved.origin})")
+    return _load_folder(resolved.path, rules, cache, cache_dir, f"{_shown(resolved.path)} ({resolved.origin})")
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when inside it (no machine paths in outputs)."""
+    try:
+        return Path(path).resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _load_folder(folder: Path, rules, cache: bool, cache_dir, label: str) -> Study:
