@@ -10,7 +10,7 @@ rule                   action  what it does (threshold parameter of :class:`Rule
 =====================  ======  ==================================================================
 ``duplicates``         drop    later submissions that repeat an earlier one of the same commune
                                on at least ``duplicate_min_share`` of the answers
-``missing_required``   drop    records without a required background answer (commune, …)
+``missing_required``   drop    records without an answer analyses need (``required``: commune)
 ``speeders``           drop    duration below ``speeder_share_of_median`` × the median duration
                                (or below ``speeder_min_seconds``) — only where timing was exported
 ``out_of_range``       change  Likert codes outside the value set and numbers outside the
@@ -66,6 +66,7 @@ class Rules:
     min_age_at_start: int = 18
     min_age_degree: int = 21
     survey_year: int | None = None  # default: year of the submission timestamps, else the latest year
+    required: tuple[str, ...] = ("commune",)
     skip: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self):
@@ -201,13 +202,17 @@ def rule_duplicates(df, spec, rules, instrument):
 
 
 def rule_missing_required(df, spec, rules, instrument):
-    """Drop records lacking a required background answer (scale items are handled by missing_scale)."""
-    required = [
-        v.variable for v in spec.variables
-        if v.required and not v.pii and v.type not in ("likert", "timestamp", "duration", "text")
-    ]
-    columns = ["commune_code" if c in ("commune",) or c not in df else c for c in required]
-    columns = [c for c in dict.fromkeys(columns) if c in df]
+    """Drop records lacking an answer no analysis can do without (``Rules.required``).
+
+    By default only the commune: every analysis nests respondents in communes.  Other
+    missing background answers stay as missing values (reported by :func:`missing_report`).
+    """
+    columns = []
+    for name in rules.required:
+        if name == "commune" or (name in spec.by_name and spec.by_name[name].type == "commune"):
+            name = "commune_code"
+        if name in df and name not in columns:
+            columns.append(name)
     reasons = {}
     for i in df.index:
         missing = [c for c in columns if pd.isna(df.at[i, c])]
@@ -491,7 +496,7 @@ def rules_table(rules: Rules | None = None) -> pd.DataFrame:
     params = asdict(rules or Rules())
     mapping = {
         "duplicates": ["duplicate_min_share"],
-        "missing_required": [],
+        "missing_required": ["required"],
         "speeders": ["speeder_share_of_median", "speeder_min_seconds"],
         "out_of_range": [],
         "inconsistent": ["min_age_at_start", "min_age_degree", "survey_year"],
