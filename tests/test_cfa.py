@@ -36,6 +36,8 @@ FIX = paths.ROOT / "tests" / "fixtures" / "lavaan"
 TOL = 1e-3
 
 HS = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}
+# a cross-loading item (x9) and a two-item factor
+CROSS = {"visual": ["x1", "x2", "x3", "x9"], "textual": ["x4", "x5"], "speed": ["x7", "x8", "x9"]}
 BFI = {
     name: [f"{code}{i}" for i in range(1, 6)]
     for name, code in zip(["agree", "consc", "extra", "neuro", "open"], "ACENO", strict=True)
@@ -80,12 +82,21 @@ def _run(name, hs, bfi, heywood_data):
             return cfa(hs, HS, group="school", equal=["loadings"])
         if name == "scalar":
             return cfa(hs, HS, group="school", equal=("loadings", "intercepts"))
+        if name == "strict":
+            return cfa(hs, HS, group="school", equal=("loadings", "intercepts", "residuals"))
+        if name == "metric_stdlv":
+            return cfa(hs, HS, group="school", equal=["loadings"], std_lv=True)
+        if name == "scalar_stdlv":
+            return cfa(hs, HS, group="school", equal=["loadings", "intercepts"], std_lv=True)
+        if name == "hs_cross":
+            return cfa(hs, CROSS)
         if name == "heywood":
             return cfa(heywood_data, {"f": ["h1", "h2", "h3"]})
     raise KeyError(name)
 
 
-FITS = ["hs3", "hs3_stdlv", "bfi5", "hs_clf", "configural", "metric", "scalar", "heywood"]
+FITS = ["hs3", "hs3_stdlv", "bfi5", "hs_clf", "configural", "metric", "scalar", "strict",
+        "metric_stdlv", "scalar_stdlv", "hs_cross", "heywood"]
 
 
 @pytest.fixture(scope="module")
