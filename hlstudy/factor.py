@@ -70,7 +70,7 @@ __all__ = [
 
 # Names provided by hlstudy.cfa (CFA helper's module) and re-exported here lazily.
 _CFA_EXPORTS = ("cfa", "htmt", "fornell_larcker", "composite_reliability",
-                "average_variance_extracted", "invariance")
+                "average_variance_extracted", "measurement_invariance", "common_method_factor")
 
 
 def __getattr__(name):  # PEP 562: ``hlstudy.factor.cfa`` etc. come from hlstudy.cfa
@@ -141,11 +141,10 @@ def kmo(items: pd.DataFrame) -> KMOResult:
     """
     r = correlation(items)
     rv = r.to_numpy()
-    try:
-        q = np.linalg.inv(rv)
-    except np.linalg.LinAlgError as exc:
+    if np.linalg.cond(rv) > 1e12:
         raise ModelError("the correlation matrix is singular (an item is a linear "
-                         "combination of others); KMO is undefined") from exc
+                         "combination of others); KMO is undefined")
+    q = np.linalg.inv(rv)
     d = 1 / np.sqrt(np.diag(q))
     a = q * np.outer(d, d)
     np.fill_diagonal(a, 0.0)
