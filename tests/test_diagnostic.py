@@ -251,3 +251,225 @@ def test_commune_means_t_intervals_and_rank_ranges():
     assert (cm.at["a", "rank_lo"], cm.at["a", "rank_hi"]) == (1, 2)
     with pytest.raises(ModelError, match="method"):
         quality.commune_means(d, ["y"], "g", method="bayes")
+
+
+# --------------------------------------------------------------------------- staffing
+
+from hlstudy.diagnostic import merger, profile, staffing  # noqa: E402
+
+REG = pd.DataFrame({
+    "code": ["01", "02", "03", "04", "05"],
+    "name": ["Thị trấn A", "Xã B", "Xã C", "Xã D", "Xã E"],
+    "unit_type": ["Thị trấn", "Xã", "Xã", "Xã", "Xã"],
+    "lat": [21.50, 21.60, 21.55, 21.45, 21.50],
+    "lon": [106.30, 106.25, 106.40, 106.35, 106.20],
+    "commune_2025": ["X", "X", "Y", "Y", "Y"],
+})
+
+
+def _staff(counts):
+    rows = []
+    for code, (cb, cc) in counts.items():
+        rows += [{"commune_code": code, "kind": "can_bo"}] * cb
+        rows += [{"commune_code": code, "kind": "cong_chuc"}] * cc
+    return pd.DataFrame(rows)
+
+
+def test_staffing_against_quota():
+    classes = staffing.UnitClasses({"01": "I", "02": "II", "03": "III", "04": "I", "05": "II"},
+                                   basis="test")
+    staff = _staff({"01": (11, 11), "02": (10, 8), "03": (10, 10), "04": (0, 1)})
+    tab = staffing.staffing_vs_quota(staff, REG, classes).set_index("commune_code")
+    # thị trấn I = 22 (at quota), xã II = 20 (2 vacancies), xã III = 18 (2 over)
+    assert tab["quota"].tolist() == [22, 20, 18, 22, 20]
+    assert tab["gap"].tolist() == [0, -2, 2, -21, -20]
+    assert tab["status"].tolist() == ["at quota", "vacancies", "over", "vacancies", "vacancies"]
+    assert tab.at["05", "n_staff"] == 0 and np.isnan(tab.at["05", "share_cong_chuc"])
+    assert tab.at["02", "share_cong_chuc"] == pytest.approx(8 / 18)
+    assert set(tab["class_basis"]) == {"test"}
+    s = staffing.staffing_summary(tab.reset_index())
+    assert (s["n_staff"], s["quota"], s["vacant_posts"], s["excess_posts"]) == (61, 102, 43, 2)
+
+
+def test_staffing_rejects_bad_input():
+    with pytest.raises(ModelError, match="class"):
+        staffing.UnitClasses({"01": "IV"}, basis="x")
+    with pytest.raises(ModelError, match="basis"):
+        staffing.UnitClasses({"01": "I"}, basis=" ")
+    classes = staffing.UnitClasses({"01": "I"}, basis="x")
+    with pytest.raises(ModelError, match="no unit class"):
+        staffing.staffing_vs_quota(_staff({"01": (1, 1)}), REG, classes)
+    full = staffing.UnitClasses({c: "I" for c in REG["code"]}, basis="x")
+    with pytest.raises(ModelError, match="absent from the registry"):
+        staffing.staffing_vs_quota(_staff({"99": (1, 1)}), REG, full)
+
+
+def test_simulated_unit_classes_are_deterministic_and_labelled():
+    a = staffing.simulate_unit_classes(REG["code"], seed=3)
+    b = staffing.simulate_unit_classes(list(reversed(REG["code"])), seed=3)
+    assert a.classes == b.classes and a.basis.startswith("sim")
+    many = staffing.simulate_unit_classes([str(i) for i in range(3000)], seed=1, p=(0.2, 0.3, 0.5))
+    freq = pd.Series(many.classes).value_counts(normalize=True)
+    assert freq["III"] == pytest.approx(0.5, abs=0.03)
+    with pytest.raises(ModelError):
+        staffing.simulate_unit_classes(REG["code"], seed=1, p=(0.5, 0.5, 0.5))
+
+
+# --------------------------------------------------------------------------- profile
+
+
+def test_distribution_counts_and_intervals():
+    df = pd.DataFrame({"c": ["a"] * 6 + ["b"] * 4,
+                       "edu": ["university"] * 3 + ["college"] * 2 + [None] + ["university"] * 4})
+    d = profile.distribution(df, "edu", by="c", order=["university", "college", "master"])
+    row = d.set_index(["c", "level"]).loc[("a", "university")]
+    assert (row["n"], row["k"], row["share"]) == (5, 3, 0.6)
+    lo, hi = dg.wilson(3, 5)
+    assert (row["lo"], row["hi"]) == pytest.approx((float(lo), float(hi)))
+    assert d.set_index(["c", "level"]).at[("b", "master"), "k"] == 0
+    with pytest.raises(ModelError, match="columns"):
+        profile.distribution(df, "nope")
+
+
+def test_women_share_overall_and_in_leadership():
+    df = pd.DataFrame({
+        "gender": ["female", "male", "Nữ", "male", None, "female"],
+        "kind": ["can_bo", "can_bo", "cong_chuc", "cong_chuc", "cong_chuc", "can_bo"],
+        "position_code": ["CT_UBND", "BT_DU", "TP_HT", "DC", "VH_XH", "CT_HLHPN"]})
+    w = profile.women_share(df).set_index("group")
+    assert (w.at["all", "n"], w.at["all", "k"]) == (5, 3)
+    assert (w.at["leadership", "n"], w.at["leadership", "k"]) == (2, 1)
+    assert (w.at["cong_chuc", "n"], w.at["cong_chuc", "k"]) == (2, 1)
+    w2 = profile.women_share(df, leadership=["CT_HLHPN"]).set_index("group")
+    assert w2.at["leadership", "share"] == 1.0
+
+
+def test_representation_ratio():
+    df = pd.DataFrame({"ethnicity": ["nung"] * 4 + ["kinh"] * 5 + ["dao"]})
+    pop = {"nung": 0.5, "kinh": 0.4, "other": 0.1}
+    r = profile.representation(df, pop).set_index("ethnicity")
+    assert r.at["nung", "ratio"] == pytest.approx(0.8)
+    assert r.at["kinh", "ratio"] == pytest.approx(1.25)
+    assert r.at["other", "k"] == 1
+    lo, hi = dg.wilson(4, 10)
+    assert r.at["nung", "ratio_lo"] == pytest.approx(float(lo) / 0.5)
+    with pytest.raises(ModelError, match="population share"):
+        profile.representation(df, {"nung": 0.5, "kinh": 0.4})
+
+
+def test_bands_are_left_closed():
+    b = profile.banded(pd.Series([18, 29, 30, 59, 60, None]), [18, 30, 40, 60, np.inf])
+    assert b.tolist()[:5] == ["18–29", "18–29", "30–39", "40–59", "60+"]
+    assert pd.isna(b.iloc[5])
+    with pytest.raises(ModelError):
+        profile.banded(pd.Series([1]), [3, 2])
+
+
+# --------------------------------------------------------------------------- merger
+
+
+def test_aggregation_to_2025_keeps_totals():
+    rng = np.random.default_rng(0)
+    tab = pd.DataFrame({"commune_code": np.repeat(REG["code"], 2).to_numpy(),
+                        "rule_id": ["R1", "R2"] * 5,
+                        "n": rng.integers(5, 25, 10)})
+    tab["k"] = (tab["n"] * rng.uniform(0, 1, 10)).astype(int)
+    new = merger.to_2025(tab, REG, sum_columns=["n", "k"], by=["rule_id"])
+    assert len(new) == 4 and set(new["commune_2025"]) == {"X", "Y"}
+    for rule in ("R1", "R2"):
+        old_r, new_r = tab[tab.rule_id == rule], new[new.rule_id == rule]
+        assert new_r["n"].sum() == old_r["n"].sum()
+        assert new_r["k"].sum() == old_r["k"].sum()
+    x = new.set_index(["commune_2025", "rule_id"]).loc[("X", "R1")]
+    src = tab[(tab.rule_id == "R1") & tab.commune_code.isin(["01", "02"])]
+    assert x["share"] == pytest.approx(src["k"].sum() / src["n"].sum())
+    assert x["n_units"] == 2
+
+
+def test_staffing_aggregates_to_2025_with_equal_totals():
+    classes = staffing.UnitClasses({c: "II" for c in REG["code"]}, basis="test")
+    tab = staffing.staffing_vs_quota(_staff({"01": (9, 9), "03": (10, 12)}), REG, classes)
+    cols = ["n_can_bo", "n_cong_chuc", "n_staff", "quota", "gap"]
+    new = merger.to_2025(tab, REG, sum_columns=cols)
+    assert (new[cols].sum() == tab[cols].sum()).all()
+    assert new.set_index("commune_2025").at["X", "quota"] == 40
+
+
+def test_aggregation_rejects_unknown_codes_and_text_sums():
+    with pytest.raises(ModelError, match="registry"):
+        merger.to_2025(pd.DataFrame({"commune_code": ["zz"], "n": [1]}), REG, sum_columns=["n"])
+    with pytest.raises(ModelError, match="numeric"):
+        merger.to_2025(pd.DataFrame({"commune_code": ["01"], "n": ["1"]}), REG, sum_columns=["n"])
+    with pytest.raises(ModelError, match="2025"):
+        merger.crosswalk(REG.assign(commune_2025=[None, "X", "X", "Y", "Y"]))
+
+
+# --------------------------------------------------------------------------- suppression
+
+
+def test_small_rates_are_suppressed_on_export():
+    from hlstudy import export
+
+    people = ([_person(record_id=f"a{i}", commune_code="A", education="college")
+               for i in range(12)]
+              + [_person(record_id=f"b{i}", commune_code="B") for i in range(3)])
+    res, _ = _status(people)
+    t = res.by_unit.query("rule_id == 'CC_DEGREE'").reset_index(drop=True)
+    out = export.suppress_small_cells(t, **profile.SHARE_SUPPRESSION).set_index("commune_code")
+    assert out.at["A", "share"] == 1.0 and out.at["A", "n"] == 12
+    assert out.at["B", "n"] == export.SUPPRESSED
+    assert {out.at["B", c] for c in ("k", "share", "lo", "hi")} == {export.SUPPRESSED}
+
+
+def test_small_numerators_are_suppressed_with_their_rates():
+    from hlstudy import export
+
+    t = profile.share(pd.DataFrame({"c": ["A"] * 20}), pd.Series([True] * 3 + [False] * 17),
+                      by="c")
+    out = export.suppress_small_cells(t, **profile.SHARE_SUPPRESSION)
+    assert out.at[0, "n"] == 20
+    assert out.at[0, "k"] == export.SUPPRESSED and out.at[0, "share"] == export.SUPPRESSED
+
+
+# --------------------------------------------------------------------------- map
+
+
+def test_voronoi_cells_cover_the_box_and_separate_duplicates():
+    from hlstudy.diagnostic import mapping
+
+    reg = pd.concat([REG, REG.iloc[[0]].assign(code="06", name="Xã F")], ignore_index=True)
+    moved = mapping.separate_duplicates(reg)
+    assert moved["moved"].sum() == 1 and moved.loc[moved.code == "06", "moved"].item()
+    cells = mapping.voronoi_cells(reg, pad=0.1)
+    assert list(cells) == sorted(reg["code"])
+
+    def area(p):
+        x, y = p[:, 0], p[:, 1]
+        return 0.5 * abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1)))
+
+    pts = moved[["lon", "lat"]].to_numpy()
+    span = max(np.ptp(pts[:, 0] * np.cos(np.deg2rad(pts[:, 1].mean()))), np.ptp(pts[:, 1]))
+    w = (np.ptp(pts[:, 0]) + 0.2 * span / np.cos(np.deg2rad(pts[:, 1].mean())))
+    h = np.ptp(pts[:, 1]) + 0.2 * span
+    assert sum(area(p) for p in cells.values()) == pytest.approx(w * h, rel=1e-6)
+    # each point lies in its own cell (nearest-centre property)
+    from matplotlib.path import Path as MPath
+
+    for code, poly in cells.items():
+        p = moved.loc[moved.code == code, ["lon", "lat"]].to_numpy()[0]
+        assert MPath(poly).contains_point(p)
+
+
+def test_plot_map_rejects_unknown_codes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from hlstudy.diagnostic import mapping
+
+    with pytest.raises(ModelError, match="registry"):
+        mapping.plot_map(REG, {"zz": 1.0})
+    fig = mapping.plot_map(REG, {"01": 1.0, "02": 2.0})
+    assert len(fig.axes) == 2
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

@@ -1,0 +1,189 @@
+"""A simple map of the 23 units from the registry's coordinates (no external tiles).
+
+The registry (``vietnamadminunits``) gives one approximate point per commune, not its
+boundary.  :func:`voronoi_cells` divides the district's bounding box into the Voronoi cells of
+those points — every location goes to the nearest commune centre — which is a schematic map,
+not the legal boundaries, and the figure says so.  Cells are computed on a local equirectangular
+projection (longitude × cos(mean latitude)) so that distances are roughly isotropic.
+
+Two registry points coincide (thị trấn Hữu Lũng and xã Tân Thành share coordinates in the
+package); :func:`separate_duplicates` moves later duplicates by a small fixed offset so that
+each unit still gets a cell, and the result records which points were moved.
+
+Example
+-------
+>>> import pandas as pd
+>>> reg = pd.DataFrame({"code": list("abc"), "lat": [21.5, 21.6, 21.5], "lon": [106.3, 106.3, 106.4]})
+>>> cells = voronoi_cells(reg)
+>>> sorted(cells)
+['a', 'b', 'c']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import Voronoi
+
+from hlstudy.errors import ModelError
+
+
+def separate_duplicates(communes: pd.DataFrame, offset: float = 0.012) -> pd.DataFrame:
+    """Copy of ``communes`` where repeated (lat, lon) points are moved by ``offset`` degrees.
+
+    The k-th repeat (k = 1, 2, …) moves by ``offset`` in direction k × 90°; column
+    ``moved`` is True for moved points.  Sorted by code first, so the result is deterministic.
+    """
+    for c in ("code", "lat", "lon"):
+        if c not in communes.columns:
+            raise ModelError(f"communes lacks column {c!r}")
+    d = communes.sort_values("code", ignore_index=True).copy()
+    d["lat"] = pd.to_numeric(d["lat"], errors="coerce").astype(float)
+    d["lon"] = pd.to_numeric(d["lon"], errors="coerce").astype(float)
+    if d[["lat", "lon"]].isna().any().any():
+        raise ModelError("every commune needs coordinates")
+    d["moved"] = False
+    seen: dict[tuple[float, float], int] = {}
+    for i in d.index:
+        key = (round(d.at[i, "lat"], 6), round(d.at[i, "lon"], 6))
+        k = seen.get(key, 0)
+        if k:
+            angle = np.deg2rad(90.0 * k)
+            d.at[i, "lat"] += offset * np.sin(angle)
+            d.at[i, "lon"] += offset * np.cos(angle)
+            d.at[i, "moved"] = True
+        seen[key] = k + 1
+    return d
+
+
+def _project(lat, lon, lat0):
+    return np.column_stack([np.asarray(lon) * np.cos(np.deg2rad(lat0)), np.asarray(lat)])
+
+
+def _clip(poly: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """Sutherland–Hodgman clipping of a polygon to the rectangle ``(xmin, ymin, xmax, ymax)``."""
+    xmin, ymin, xmax, ymax = box
+    edges = [(0, xmin, 1), (0, xmax, -1), (1, ymin, 1), (1, ymax, -1)]
+    out = list(map(tuple, poly))
+    for axis, val, sign in edges:
+        inp, out = out, []
+        if not inp:
+            break
+        for j, cur in enumerate(inp):
+            prev = inp[j - 1]
+            cin = sign * (cur[axis] - val) >= 0
+            pin = sign * (prev[axis] - val) >= 0
+            if cin != pin:
+                t = (val - prev[axis]) / (cur[axis] - prev[axis])
+                out.append(tuple(p + t * (c - p) for p, c in zip(prev, cur, strict=True)))
+            if cin:
+                out.append(cur)
+    return np.array(out)
+
+
+def _voronoi(communes: pd.DataFrame, pad: float):
+    d = separate_duplicates(communes)
+    if len(d) < 3:
+        raise ModelError("a Voronoi map needs at least 3 communes")
+    lat0 = float(d["lat"].mean())
+    pts = _project(d["lat"], d["lon"], lat0)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    span = (hi - lo).max()
+    box = (lo[0] - pad * span, lo[1] - pad * span, hi[0] + pad * span, hi[1] + pad * span)
+    far = 10 * span
+    centre = (lo + hi) / 2
+    dummies = centre + far * np.array([[1, 1], [1, -1], [-1, 1], [-1, -1]])
+    vor = Voronoi(np.vstack([pts, dummies]))
+    return d, lat0, pts, box, vor
+
+
+def voronoi_cells(communes: pd.DataFrame, pad: float = 0.08) -> dict[str, np.ndarray]:
+    """Voronoi cell of each commune, clipped to the padded bounding box, in (lon, lat) degrees.
+
+    Returns ``{code: array of shape (m, 2)}`` (polygon vertices, lon first), sorted by code.
+    """
+    d, lat0, _, box, vor = _voronoi(communes, pad)
+    cells = {}
+    for i, code in enumerate(d["code"].astype(str)):
+        region = vor.regions[vor.point_region[i]]
+        if -1 in region or not region:
+            raise ModelError(f"unbounded Voronoi cell for {code}")  # cannot happen with dummies
+        poly = _clip(vor.vertices[region], box)
+        poly[:, 0] = poly[:, 0] / np.cos(np.deg2rad(lat0))
+        cells[code] = poly
+    return dict(sorted(cells.items()))
+
+
+def _group_borders(communes: pd.DataFrame, group: str, pad: float) -> list[np.ndarray]:
+    """Voronoi edges separating cells of different ``group`` (e.g. the 2025 communes)."""
+    d, lat0, _, box, vor = _voronoi(communes, pad)
+    labels = d[group].astype(str).to_numpy()
+    n = len(d)
+    segs = []
+    for (a, b), verts in zip(vor.ridge_points, vor.ridge_vertices, strict=True):
+        if a >= n or b >= n or -1 in verts or labels[a] == labels[b]:
+            continue
+        seg = vor.vertices[verts]
+        clipped = _clip(np.vstack([seg, seg[::-1]]), box)
+        if len(clipped) >= 2:
+            c = clipped.copy()
+            c[:, 0] = c[:, 0] / np.cos(np.deg2rad(lat0))
+            segs.append(c)
+    return segs
+
+
+def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series, *, ax=None,
+             title: str = "", label: str = "", cmap: str = "viridis", annotate: bool = True,
+             group: str | None = "commune_2025", pad: float = 0.08, note: str | None = None):
+    """Voronoi map of the communes coloured by ``values`` (code → number; NaN = grey).
+
+    ``group`` draws thicker borders between cells of different groups (default: the 2025
+    communes).  Returns the matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection, PolyCollection
+
+    cells = voronoi_cells(communes, pad)
+    vals = pd.Series(values, dtype=float)
+    vals.index = vals.index.astype(str)
+    unknown = sorted(set(vals.index) - set(cells))
+    if unknown:
+        raise ModelError(f"values for codes not in the registry: {unknown}")
+    codes = list(cells)
+    v = vals.reindex(codes).to_numpy(float)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 6.5))
+    else:
+        fig = ax.figure
+    finite = v[np.isfinite(v)]
+    norm = plt.Normalize(finite.min(), finite.max()) if finite.size else plt.Normalize(0, 1)
+    cm = plt.get_cmap(cmap)
+    colours = [cm(norm(x)) if np.isfinite(x) else (0.85, 0.85, 0.85, 1.0) for x in v]
+    ax.add_collection(PolyCollection([cells[c] for c in codes], facecolors=colours,
+                                     edgecolors="white", linewidths=0.8))
+    if group is not None and group in communes.columns:
+        ax.add_collection(LineCollection(_group_borders(communes, group, pad), colors="black",
+                                         linewidths=1.6))
+    d = separate_duplicates(communes).set_index("code")
+    d.index = d.index.astype(str)
+    ax.scatter(d.loc[codes, "lon"], d.loc[codes, "lat"], s=8, color="black", zorder=3)
+    if annotate and "name" in d.columns:
+        for c in codes:
+            ax.annotate(str(d.at[c, "name"]), (d.at[c, "lon"], d.at[c, "lat"]),
+                        xytext=(0, 4), textcoords="offset points", ha="center", fontsize=6.5)
+    allpts = np.vstack(list(cells.values()))
+    ax.set_xlim(allpts[:, 0].min(), allpts[:, 0].max())
+    ax.set_ylim(allpts[:, 1].min(), allpts[:, 1].max())
+    ax.set_aspect(1 / np.cos(np.deg2rad(float(d["lat"].mean()))))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+    sm = plt.cm.ScalarMappable(norm=norm, cmap=cm)
+    fig.colorbar(sm, ax=ax, shrink=0.7, label=label)
+    if title:
+        ax.set_title(title)
+    if note:
+        ax.text(0.0, -0.02, note, transform=ax.transAxes, fontsize=7, va="top")
+    return fig

@@ -1,0 +1,179 @@
+"""Profile of the workforce: age, tenure, gender, ethnicity, education, training.
+
+Every share comes with its denominator ``n``, numerator ``k`` and a Wilson 95% interval
+(``lo``, ``hi``), so that tables can be passed straight to :func:`hlstudy.export.save_table`
+with :data:`SHARE_SUPPRESSION` (rates of fewer than 5 people are suppressed there).
+
+Example
+-------
+>>> import pandas as pd
+>>> df = pd.DataFrame({"gender": ["female", "male", "male", "female"], "kind": ["a"] * 4})
+>>> distribution(df, "gender")[["level", "n", "k", "share"]].values.tolist()
+[['female', 4, 2, 0.5], ['male', 4, 2, 0.5]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from hlstudy.diagnostic.columns import DEFAULT, Columns
+from hlstudy.diagnostic.intervals import share_table, wilson
+from hlstudy.errors import ModelError
+
+#: Arguments for :func:`hlstudy.export.save_table` / ``suppress_small_cells`` on share
+#: tables: a rate over fewer than 5 people, or a count of 1–4 people, is suppressed together
+#: with the cells that would reveal it.
+SHARE_SUPPRESSION = {
+    "count_columns": ["n", "k"],
+    "dependent": {"n": ["k", "share", "lo", "hi"], "k": ["share", "lo", "hi"]},
+}
+
+#: Default leadership posts (chức danh lãnh đạo): Party committee secretaries, People's
+#: Council and People's Committee chairs and vice-chairs.  An analysis choice, stated in the
+#: notebook; pass ``leadership=`` to change it.
+LEADERSHIP = ("BT_DU", "PBT_DU", "CT_HDND", "PCT_HDND", "CT_UBND", "PCT_UBND")
+
+
+def _require(df: pd.DataFrame, columns: Iterable[str]) -> None:
+    absent = [c for c in columns if c not in df.columns]
+    if absent:
+        raise ModelError(f"data lack columns {absent}")
+
+
+def distribution(df: pd.DataFrame, column: str, *, by: str | Sequence[str] | None = None,
+                 order: Sequence[str] | None = None, conf: float = 0.95) -> pd.DataFrame:
+    """Share of each level of ``column`` (missing values excluded from ``n``), by group.
+
+    Columns ``*by, level, n, k, share, lo, hi``; ``n`` is the number with a non-missing
+    answer in the group.  ``order`` fixes the order (and presence) of the levels.
+    """
+    by = [] if by is None else [by] if isinstance(by, str) else list(by)
+    _require(df, [column, *by])
+    d = df[[*by, column]].copy()
+    d[column] = d[column].astype("string")
+    d = d[d[column].notna()]
+    levels = list(order) if order is not None else sorted(d[column].unique())
+    rows = []
+    groups = d.groupby(by, sort=True, dropna=False) if by else [((), d)]
+    for key, g in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        n = len(g)
+        counts = g[column].value_counts()
+        for lev in levels:
+            rows.append({**dict(zip(by, key, strict=True)), "level": lev, "n": n,
+                         "k": int(counts.get(lev, 0))})
+    out = pd.DataFrame(rows, columns=[*by, "level", "n", "k"])
+    st = share_table(out["k"], out["n"], conf)
+    out[["share", "lo", "hi"]] = st[["share", "lo", "hi"]].to_numpy()
+    return out
+
+
+def share(df: pd.DataFrame, condition: pd.Series, *, by: str | Sequence[str] | None = None,
+          label: str = "share", conf: float = 0.95) -> pd.DataFrame:
+    """Share of rows meeting a boolean ``condition`` (NA = not evaluable), by group.
+
+    Columns ``*by, indicator, n, k, share, lo, hi``.
+    """
+    by = [] if by is None else [by] if isinstance(by, str) else list(by)
+    _require(df, by)
+    cond = pd.Series(condition, index=df.index).astype("boolean")
+    d = df[by].copy()
+    d["_c"] = cond
+    d = d[d["_c"].notna()]
+    if by:
+        g = d.groupby(by, sort=True)["_c"]
+        out = pd.DataFrame({"n": g.size(), "k": g.sum().astype("int64")}).reset_index()
+    else:
+        out = pd.DataFrame({"n": [len(d)], "k": [int(d["_c"].sum())]})
+    out.insert(len(by), "indicator", label)
+    st = share_table(out["k"], out["n"], conf)
+    out[["share", "lo", "hi"]] = st[["share", "lo", "hi"]].to_numpy()
+    return out
+
+
+def add_age(df: pd.DataFrame, reference_year: int, cols: Columns = DEFAULT) -> pd.Series:
+    """Age in completed years at ``reference_year`` (from the birth year)."""
+    _require(df, [cols.birth_year])
+    return reference_year - pd.to_numeric(df[cols.birth_year], errors="coerce")
+
+
+def banded(values: pd.Series, edges: Sequence[float], labels: Sequence[str] | None = None
+           ) -> pd.Series:
+    """Cut ``values`` into left-closed bands ``[e0, e1), [e1, e2), …`` (labels ``"e0–e1"``)."""
+    edges = list(edges)
+    if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+        raise ModelError("band edges must be increasing, at least two")
+    if labels is None:
+        labels = [f"{a:g}–{b - 1:g}" if np.isfinite(b) else f"{a:g}+"
+                  for a, b in zip(edges, edges[1:], strict=False)]
+    if len(labels) != len(edges) - 1:
+        raise ModelError("need one label per band")
+    cut = pd.cut(pd.to_numeric(values, errors="coerce"), edges, right=False, labels=list(labels))
+    return cut.astype("string")
+
+
+def women_share(df: pd.DataFrame, *, female: str | Iterable[str] = ("female", "nu", "nữ"),
+                leadership: Iterable[str] = LEADERSHIP, cols: Columns = DEFAULT,
+                conf: float = 0.95) -> pd.DataFrame:
+    """Share of women overall, among cadres, civil servants, and in leadership posts.
+
+    Columns ``group, n, k, share, lo, hi`` (``group`` ∈ all, can_bo, cong_chuc, leadership).
+    """
+    _require(df, [cols.gender, cols.kind, cols.position])
+    female = {female} if isinstance(female, str) else set(female)
+    g = df[cols.gender].astype("string")
+    is_f = g.str.strip().str.lower().isin({f.lower() for f in female}).astype("boolean")
+    is_f[g.isna()] = pd.NA
+    lead = df[cols.position].astype("string").isin(set(leadership)).fillna(False)
+    groups = {"all": pd.Series(True, index=df.index),
+              "can_bo": df[cols.kind].astype("string").eq("can_bo").fillna(False),
+              "cong_chuc": df[cols.kind].astype("string").eq("cong_chuc").fillna(False),
+              "leadership": lead}
+    rows = []
+    for name, mask in groups.items():
+        sel = is_f[mask.to_numpy(bool)].dropna()
+        rows.append({"group": name, "n": len(sel), "k": int(sel.sum())})
+    out = pd.DataFrame(rows)
+    st = share_table(out["k"], out["n"], conf)
+    out[["share", "lo", "hi"]] = st[["share", "lo", "hi"]].to_numpy()
+    return out
+
+
+def representation(df: pd.DataFrame, population_shares: Mapping[str, float], *,
+                   cols: Columns = DEFAULT, conf: float = 0.95) -> pd.DataFrame:
+    """Ethnic representation ratio: share among officials ÷ share in the district population.
+
+    ``population_shares`` maps ethnicity code → population share (0–1; e.g. the district
+    facts).  Ethnicities of officials absent from the mapping are pooled as ``other`` if
+    the mapping has ``other``, else raise.  The interval of the ratio is the Wilson interval
+    of the officials' share divided by the (fixed) population share.
+    Columns ``ethnicity, n, k, share, lo, hi, population_share, ratio, ratio_lo, ratio_hi``.
+    """
+    _require(df, [cols.ethnicity])
+    pop = {str(k): float(v) for k, v in population_shares.items()}
+    if any(v <= 0 or v > 1 for v in pop.values()):
+        raise ModelError("population shares must lie in (0, 1]")
+    eth = df[cols.ethnicity].astype("string").dropna()
+    unknown = sorted(set(eth) - set(pop))
+    if unknown:
+        if "other" not in pop:
+            raise ModelError(f"no population share for ethnicities {unknown}")
+        eth = eth.where(eth.isin(set(pop)), "other")
+    n = len(eth)
+    counts = eth.value_counts()
+    rows = [{"ethnicity": e, "n": n, "k": int(counts.get(e, 0)), "population_share": s}
+            for e, s in pop.items()]
+    out = pd.DataFrame(rows)
+    lo, hi = wilson(out["k"], out["n"], conf)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["share"] = np.where(out["n"] > 0, out["k"] / out["n"].where(out["n"] > 0, 1), np.nan)
+    out["lo"], out["hi"] = lo, hi
+    out["ratio"] = out["share"] / out["population_share"]
+    out["ratio_lo"] = out["lo"] / out["population_share"]
+    out["ratio_hi"] = out["hi"] / out["population_share"]
+    cols_out = ["ethnicity", "n", "k", "share", "lo", "hi", "population_share", "ratio",
+                "ratio_lo", "ratio_hi"]
+    return out[cols_out].sort_values("population_share", ascending=False, ignore_index=True)
