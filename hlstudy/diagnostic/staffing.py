@@ -11,8 +11,8 @@ Example
 >>> communes = pd.DataFrame({"code": ["A"], "name": ["Xã A"], "unit_type": ["Xã"]})
 >>> staff = pd.DataFrame({"commune_code": ["A"] * 21, "kind": ["can_bo"] * 10 + ["cong_chuc"] * 11})
 >>> tab = staffing_vs_quota(staff, communes, UnitClasses({"A": "II"}, basis="example"))
->>> tab[["n_staff", "quota", "gap", "status"]].iloc[0].tolist()
-[21, 20, 1, 'over']
+>>> staffing_summary(tab)["excess_posts"], tab.at[0, "status"]
+(1, 'over')
 """
 
 from __future__ import annotations
