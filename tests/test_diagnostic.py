@@ -473,3 +473,51 @@ def test_plot_map_rejects_unknown_codes():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+# --------------------------------------------------------------------------- more statistics
+
+
+def test_district_mean_matches_lme4_fixed_intercept():
+    d = pd.read_csv(FIX / "icc_data.csv")
+    ref = pd.read_csv(FIX / "icc_lme4_fixef.csv").iloc[0]
+    m = quality.district_mean(d, "y", "g")
+    assert m["mean"] == pytest.approx(ref["mean"], rel=1e-6)
+    assert m["se"] == pytest.approx(ref["se"], rel=1e-3)
+    assert m["lo"] < m["mean"] < m["hi"] and m["n_groups"] == 23
+
+
+def test_fisher_correlation_matches_r_cor_test():
+    d = pd.read_csv(FIX / "cor_data.csv")
+    ref = pd.read_csv(FIX / "cor_test.csv").iloc[0]
+    r = dg.fisher_correlation(d["x"], d["y"])
+    assert (r["r"], r["lo"], r["hi"], r["p"]) == pytest.approx(
+        (ref["r"], ref["lo"], ref["hi"], ref["p"]), abs=1e-9)
+    with pytest.raises(ModelError):
+        dg.fisher_correlation([1, 2, 3], [1, 2, 3])
+
+
+def test_chisq_mc_matches_r_chisq_test():
+    tab = pd.read_csv(FIX / "chisq_table.csv").to_numpy()
+    ref = pd.read_csv(FIX / "chisq_test.csv").iloc[0]
+    res = dg.chisq_mc(tab, n_sim=2000, seed=1)
+    assert res["statistic"] == pytest.approx(ref["statistic"], rel=1e-10)
+    assert res["df"] == ref["df"] and res["p_asymptotic"] == pytest.approx(ref["p"], rel=1e-8)
+    # Monte-Carlo p values: both small (R with B = 20000 gives about 1.5e-4)
+    assert res["p_mc"] < 0.005
+    null = dg.chisq_mc([[10, 10], [10, 10]], n_sim=500, seed=2)
+    assert null["statistic"] == 0 and null["p_mc"] == 1.0
+    with pytest.raises(ModelError):
+        dg.chisq_mc([[1.5, 2], [3, 4]])
+
+
+def test_wilson_deff_widens_and_reduces_to_wilson():
+    lo1, hi1 = dg.wilson(10, 50)
+    lo, hi = dg.wilson_deff(10, 50, 1.0)
+    assert (float(lo), float(hi)) == pytest.approx((float(lo1), float(hi1)))
+    lo2, hi2 = dg.wilson_deff(10, 50, 2.0)
+    assert lo2 < lo1 and hi2 > hi1
+    lo3, hi3 = dg.wilson(5, 25)
+    assert (float(lo2), float(hi2)) == pytest.approx((float(lo3), float(hi3)))
+    with pytest.raises(ModelError):
+        dg.wilson_deff(1, 5, 0.5)

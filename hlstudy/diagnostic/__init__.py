@@ -12,9 +12,17 @@ from hlstudy.diagnostic.compliance import (
     evaluate_standards,
     shares_not_met,
 )
-from hlstudy.diagnostic.intervals import share_table, t_interval, wilson
+from hlstudy.diagnostic.intervals import (
+    chisq_mc,
+    fisher_correlation,
+    share_table,
+    t_interval,
+    wilson,
+    wilson_deff,
+)
 
 __all__ = [
     "DEFAULT", "Columns", "ComplianceResult", "ExceptionPolicy", "evaluate_standards",
-    "shares_not_met", "share_table", "t_interval", "wilson",
+    "shares_not_met", "share_table", "t_interval", "wilson", "wilson_deff", "chisq_mc",
+    "fisher_correlation",
 ]

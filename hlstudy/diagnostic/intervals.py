@@ -64,3 +64,80 @@ def t_interval(values, conf: float = 0.95) -> tuple[float, float, float, int]:
     se = x.std(ddof=1) / np.sqrt(n)
     q = stats.t.ppf(0.5 + conf / 2, n - 1)
     return m, m - q * se, m + q * se, n
+
+
+def wilson_deff(k, n, deff, conf: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson interval with a design effect: computed on ``n / deff`` and ``k / deff``.
+
+    For shares of officials who are clustered in communes, ``deff = 1 + (m̄ − 1)·ICC``
+    (Kish 1965) widens the interval by the loss of information from clustering; this is the
+    effective-sample-size Wilson interval of Korn & Graubard (1998).  ``deff = 1`` gives
+    :func:`wilson`.
+    """
+    deff = np.asarray(deff, dtype=float)
+    if np.any(deff < 1):
+        raise ModelError("a design effect below 1 is not used here (clustering never helps)")
+    return wilson(np.asarray(k, float) / deff, np.asarray(n, float) / deff, conf)
+
+
+def fisher_correlation(x, y, conf: float = 0.95) -> dict:
+    """Pearson correlation with the Fisher-z interval and t-test p value.
+
+    Matches R's ``cor.test(x, y, method = "pearson", conf.level = conf)``.  Pairs with a
+    missing value are dropped.  Returns ``{"r", "lo", "hi", "p", "n"}``.
+    """
+    d = pd.DataFrame({"x": pd.to_numeric(pd.Series(x), errors="coerce").to_numpy(float),
+                      "y": pd.to_numeric(pd.Series(y), errors="coerce").to_numpy(float)}).dropna()
+    n = len(d)
+    if n < 4:
+        raise ModelError(f"need at least 4 complete pairs for a correlation, got {n}")
+    if d["x"].std() == 0 or d["y"].std() == 0:
+        raise ModelError("a variable is constant; its correlation is undefined")
+    r = float(np.corrcoef(d["x"], d["y"])[0, 1])
+    z = np.arctanh(r)
+    q = stats.norm.ppf(0.5 + conf / 2)
+    se = 1 / np.sqrt(n - 3)
+    t = r * np.sqrt((n - 2) / (1 - r**2)) if abs(r) < 1 else np.inf
+    p = float(2 * stats.t.sf(abs(t), n - 2))
+    return {"r": r, "lo": float(np.tanh(z - q * se)), "hi": float(np.tanh(z + q * se)),
+            "p": p, "n": n}
+
+
+def chisq_mc(table, *, n_sim: int = 2000, seed: int = 0) -> dict:
+    """Pearson chi-square test of independence with a Monte-Carlo p value.
+
+    Tables are drawn with the observed margins (Patefield 1981), as R's
+    ``chisq.test(table, simulate.p.value = TRUE, B = n_sim)``; p = (1 + #{X² ≥ X²_obs}) /
+    (n_sim + 1).  Suited to the sparse commune × category tables of the diagnostic.
+    Returns ``{"statistic", "df", "p_asymptotic", "p_mc", "n_sim"}``.
+    """
+    from hlstudy.progress import progress
+
+    t = np.asarray(table, dtype=float)
+    if t.ndim != 2 or min(t.shape) < 2:
+        raise ModelError("need a two-way table with at least 2 rows and 2 columns")
+    t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
+    if min(t.shape) < 2:
+        raise ModelError("fewer than 2 non-empty rows or columns")
+    if np.any(t < 0) or np.any(t != np.round(t)):
+        raise ModelError("a contingency table holds non-negative integer counts")
+    rows, cols = t.sum(axis=1), t.sum(axis=0)
+    expected = np.outer(rows, cols) / t.sum()
+
+    def stat(m):
+        return float(((m - expected) ** 2 / expected).sum())
+
+    obs = stat(t)
+    dist = stats.random_table(rows.astype(int), cols.astype(int), seed=seed)
+    hits = 0
+    batch = 500
+    done = 0
+    for _ in progress(range(-(-n_sim // batch)), total=-(-n_sim // batch), desc="chi-square MC"):
+        size = min(batch, n_sim - done)
+        sims = dist.rvs(size=size)
+        x2 = ((sims - expected) ** 2 / expected).sum(axis=(1, 2))
+        hits += int(np.sum(x2 >= obs - 1e-7 * max(1.0, obs)))
+        done += size
+    dof = (t.shape[0] - 1) * (t.shape[1] - 1)
+    return {"statistic": obs, "df": dof, "p_asymptotic": float(stats.chi2.sf(obs, dof)),
+            "p_mc": (1 + hits) / (n_sim + 1), "n_sim": n_sim}

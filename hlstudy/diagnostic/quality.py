@@ -214,3 +214,18 @@ def commune_means(df: pd.DataFrame, values: Iterable[str], group: str, *, method
         tab["rank_hi"] = [len(tab) - int(np.sum(hi_ < lo_[i])) for i in range(len(tab))]
         out.append(tab)
     return pd.concat(out, ignore_index=True)
+
+
+def district_mean(df: pd.DataFrame, value: str, group: str, conf: float = 0.95) -> dict:
+    """District mean of a score with an interval that respects clustering in communes.
+
+    The fixed intercept of the REML random-intercept model and its standard error
+    (R: ``summary(lme4::lmer(value ~ 1 + (1 | group)))$coefficients``), ± z·SE.  Returns
+    ``{"mean", "se", "lo", "hi", "n", "n_groups"}``.
+    """
+    d = _clean(df, value, group)
+    fit = _fit_mixed(d)
+    m, se = float(fit.fe_params.iloc[0]), float(fit.bse_fe.iloc[0])
+    z = stats.norm.ppf(0.5 + conf / 2)
+    return {"mean": m, "se": se, "lo": m - z * se, "hi": m + z * se, "n": len(d),
+            "n_groups": int(d["g"].nunique())}
