@@ -274,8 +274,8 @@ def _bootstrap_alpha(x: np.ndarray, n_draws: int, seed, show_progress) -> np.nda
     for start in progress(starts, total=len(starts), desc="bootstrap alpha", show=show_progress):
         b = min(chunk, n_draws - start)
         draws = rng.integers(0, n, size=(b, n))
-        w = np.zeros((b, n))
-        np.add.at(w, (np.repeat(np.arange(b), n), draws.ravel()), 1.0)
+        flat = (draws + (np.arange(b) * n)[:, None]).ravel()
+        w = np.bincount(flat, minlength=b * n).reshape(b, n).astype(float)
         cov, _, _ = pairwise_moments(x, weights=w)
         tr = np.einsum("bii->b", cov)
         out[start:start + b] = (1 - tr / cov.sum(axis=(1, 2))) * (k / (k - 1))
