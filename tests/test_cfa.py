@@ -412,3 +412,30 @@ def test_large_model_is_fast_and_recovers_loadings():
     true = pd.Series(lam[lam > 0], index=res.std_loadings.index)
     assert np.max(np.abs(res.std_loadings - true)) < 0.2
     assert res.fit["rmsea"] < 0.03  # the model is true
+
+
+# --------------------------------------------------------------- internals
+@pytest.mark.parametrize(
+    ("group", "equal", "std_lv"),
+    [(None, (), False), ("school", (), False), ("school", ("loadings",), True),
+     ("school", ("loadings", "intercepts"), False)],
+)
+def test_analytic_derivatives(hs, group, equal, std_lv):
+    """Closed-form gradient/expected Hessian equal the explicit-Jacobian ones and finite differences."""
+    from hlstudy.cfa._estimate import Problem, start_values
+    from hlstudy.cfa._spec import build_spec
+    from hlstudy.cfa.core import prepare_data, sample_stats
+
+    model, _, frames, _, _ = prepare_data(hs, CROSS, group)
+    spec = build_spec(model, n_groups=len(frames), equal=equal, std_lv=std_lv)
+    st = sample_stats(frames)
+    problem = Problem(spec, st)
+    x = start_values(spec, st) + np.random.default_rng(1).normal(0, 0.05, spec.n_free)
+    grad, hess = problem.derivatives(x)
+    grad_ref, hess_ref = problem.derivatives_reference(x)
+    np.testing.assert_allclose(grad, grad_ref, atol=1e-12)
+    np.testing.assert_allclose(hess, hess_ref, atol=1e-12)
+    eps = 1e-6
+    fd = [(problem.objective(x + eps * e) - problem.objective(x - eps * e)) / (2 * eps)
+          for e in np.eye(len(x))]
+    np.testing.assert_allclose(grad, fd, atol=1e-6)

@@ -155,7 +155,103 @@ class Problem:
         return float(total)
 
     def derivatives(self, x, *, hessian: bool = True):
-        """Gradient of F and its expected Hessian (Fisher information of F)."""
+        """Gradient of F and its expected Hessian (Fisher information of F).
+
+        Closed forms per pair of slot types, with V = Sigma^-1, B = Lambda Phi and
+        dSigma = e_i b_k' + b_k e_i' (loading), L_a L_b' + L_b L_a' (latent
+        covariance; half of it for a variance), e_i e_i' (residual variance), e.g.
+        ``tr(V dS_ik V dS_jl) = 2 (V_ij (B'VB)_kl + (VB)_il (VB)_jk)``.  The slot
+        values are then summed into parameters (equality constraints share one).
+        """
+        q = self.spec.n_free
+        grad = np.zeros(q)
+        hess = np.zeros((q, q)) if hessian else None
+        for g, mats in enumerate(self.matrices(x)):
+            gs, hs, pids = self._slot_derivatives(g, mats, hessian)
+            np.add.at(grad, pids, self.w[g] * gs)
+            if hessian:
+                e = np.zeros((len(pids), q))
+                e[np.arange(len(pids)), pids] = 1.0
+                hess += self.w[g] * (e.T @ hs @ e)
+        if hessian:
+            hess = 0.5 * (hess + hess.T)
+        return grad, hess
+
+    def _slot_derivatives(self, g: int, mats: Matrices, hessian: bool):
+        arr = self.slots[g].arr
+        p = self.spec.p
+        lam, phi = mats.lam, mats.phi
+        v = np.linalg.inv(mats.sigma)
+        v = 0.5 * (v + v.T)
+        d = self.stats.mean[g] - mats.mu if self.spec.meanstructure else np.zeros(p)
+        w = v @ (mats.sigma - self.stats.cov[g] - np.outer(d, d)) @ v
+        b = lam @ phi
+        vb, vl = v @ b, v @ lam
+
+        def free(name):
+            rows, cols, pids, _ = arr[name]
+            keep = pids >= 0
+            return rows[keep], cols[keep], pids[keep]
+
+        li, lk, lp = free("lambda")
+        pa, pb, pp = free("phi")
+        ti, _, tp = free("theta")
+        half = np.where(pa == pb, 0.5, 1.0)
+        # gradient (covariance part)
+        wb, lwl = w @ b, lam.T @ w @ lam
+        g_parts = [2.0 * wb[li, lk], 2.0 * half * lwl[pa, pb], np.diag(w)[ti]]
+        pid_parts = [lp, pp, tp]
+        if self.spec.meanstructure:
+            ni, _, np_ = free("nu")
+            ak, _, ap = free("alpha")
+            pid_parts += [np_, ap]
+        pids = np.concatenate(pid_parts)
+        # mean-structure Jacobian rows (one per slot, same order as pids)
+        if self.spec.meanstructure:
+            dmu = np.zeros((len(pids), p))
+            n_l, n_p, n_t, n_n = len(lp), len(pp), len(tp), len(np_)
+            dmu[np.arange(n_l), li] = mats.alpha[lk]
+            off = n_l + n_p + n_t
+            dmu[off + np.arange(n_n), ni] = 1.0
+            dmu[off + n_n:] = lam[:, ak].T
+            vd = v @ d
+            g_parts += [np.zeros(n_n), np.zeros(len(ap))]
+        gs = np.concatenate(g_parts)
+        if self.spec.meanstructure:
+            gs = gs - 2.0 * dmu @ vd
+        if not hessian:
+            return gs, None, pids
+        bvb, bvl, lvl = b.T @ vb, b.T @ vl, lam.T @ vl
+        # loading x loading
+        xlk = vb[np.ix_(li, lk)]  # [s, t] = VB[i_s, k_t]
+        h_ll = 2.0 * (v[np.ix_(li, li)] * bvb[np.ix_(lk, lk)] + xlk * xlk.T)
+        # loading x latent (co)variance
+        h_lp = 2.0 * (bvl[np.ix_(lk, pa)] * vl[np.ix_(li, pb)]
+                      + bvl[np.ix_(lk, pb)] * vl[np.ix_(li, pa)]) * half[None, :]
+        # loading x residual variance
+        h_lt = 2.0 * vb[np.ix_(ti, lk)].T * v[np.ix_(li, ti)]
+        # latent x latent
+        h_pp = 2.0 * (lvl[np.ix_(pb, pa)] * lvl[np.ix_(pa, pb)]
+                      + lvl[np.ix_(pb, pb)] * lvl[np.ix_(pa, pa)])
+        h_pp *= half[:, None] * half[None, :]
+        # latent x residual
+        h_pt = 2.0 * vl[np.ix_(ti, pa)].T * vl[np.ix_(ti, pb)].T * half[:, None]
+        # residual x residual
+        h_tt = v[np.ix_(ti, ti)] ** 2
+        cov_block = np.block([
+            [h_ll, h_lp, h_lt],
+            [h_lp.T, h_pp, h_pt],
+            [h_lt.T, h_pt.T, h_tt],
+        ])
+        n_cov = cov_block.shape[0]
+        hs = np.zeros((len(pids), len(pids)))
+        hs[:n_cov, :n_cov] = cov_block
+        if self.spec.meanstructure:
+            hs += 2.0 * dmu @ v @ dmu.T
+        return gs, hs, pids
+
+    def derivatives_reference(self, x, *, hessian: bool = True):
+        """Same as :meth:`derivatives` from explicit dSigma/dx (slow; for tests)."""
         q = self.spec.n_free
         p = self.spec.p
         grad = np.zeros(q)
