@@ -521,3 +521,106 @@ def test_wilson_deff_widens_and_reduces_to_wilson():
     assert (float(lo2), float(hi2)) == pytest.approx((float(lo3), float(hi3)))
     with pytest.raises(ModelError):
         dg.wilson_deff(1, 5, 0.5)
+
+
+# --------------------------------------------------------------------------- findings
+
+from hlstudy.diagnostic import findings as fd  # noqa: E402
+
+
+def _study(seed=0, groups=12, size=15):
+    """Officials in communes with known structure: PRO varies between communes, ETH does not,
+    SKL is 0.4 below the other dimensions, RSP drives the citizens' commune means."""
+    rng = np.random.default_rng(seed)
+    g = np.repeat([f"c{i:02d}" for i in range(groups)], size)
+    u = rng.normal(0, 0.6, groups)
+    idx = np.repeat(np.arange(groups), size)
+    base = rng.normal(3.6, 0.4, g.size)
+    scores = pd.DataFrame({
+        "commune_code": g, "record_id": [f"r{i}" for i in range(g.size)],
+        "ETH": rng.normal(3.8, 0.5, g.size),
+        "PRO": 3.5 + u[idx] + rng.normal(0, 0.4, g.size),
+        "SKL": base - 0.4, "RSP": base + rng.normal(0, 0.3, g.size)})
+    degree_p = np.where(np.arange(groups) < groups // 2, 0.9, 0.2)[idx]
+    personnel = pd.DataFrame({
+        "commune_code": g, "record_id": scores["record_id"],
+        "kind": np.where(rng.uniform(size=g.size) < 0.5, "can_bo", "cong_chuc"),
+        "position_code": "TP_HT", "birth_year": 1985, "general_education": "upper_secondary",
+        "education": np.where(rng.uniform(size=g.size) < degree_p, "university", "intermediate"),
+        "field": "law", "years_in_post": rng.integers(0, 20, g.size),
+        "political_theory": rng.choice(["none", "elementary", "intermediate"], g.size),
+        "state_management": rng.choice(["none", "civil_servant"], g.size),
+        "trainings_24m": rng.integers(0, 3, g.size)})
+    personnel.loc[personnel.kind == "can_bo", "position_code"] = "CT_UBND"
+    rsp_c = scores.groupby("commune_code")["RSP"].mean()
+    citizens = 1.5 * rsp_c + rng.normal(0, 0.05, groups)
+    return scores, personnel, citizens
+
+
+def test_clustered_share_design_effect():
+    g = pd.Series(np.repeat(list("abcdefghij"), 20))
+    spread = pd.Series(np.tile([True] * 5 + [False] * 15, 10))
+    s = fd.clustered_share(spread, g)
+    assert (s["n"], s["k"]) == (200, 50) and s["deff"] == pytest.approx(1.0, abs=0.01)
+    lo, hi = dg.wilson(50, 200)
+    assert (s["lo"], s["hi"]) == pytest.approx((float(lo), float(hi)), abs=1e-3)
+    clustered = pd.Series(np.concatenate([np.ones(60, bool), np.zeros(140, bool)]))
+    c = fd.clustered_share(clustered, g)
+    # 3 of 10 communes entirely True: ICC = 1, deff = group size 20
+    assert c["k"] == 60 and c["deff"] == pytest.approx(20.0)
+    lo_c, hi_c = dg.wilson(3, 10)
+    assert (c["lo"], c["hi"]) == pytest.approx((float(lo_c), float(hi_c)))
+
+
+def test_finding_d1_reports_the_compliance_and_weak_shares():
+    scores, personnel, _ = _study()
+    comp = dg.evaluate_standards(personnel, reference_year=2024)
+    f = fd.finding_d1(comp, scores, group="commune_code")
+    anyr = comp.overall.set_index("rule_id").loc["ANY"]
+    assert (f.numbers["cs_k_not_met"], f.numbers["cs_n"]) == (anyr["k"], anyr["n"])
+    assert f.numbers["worst_rule"] == "CC_DEGREE"
+    assert f.numbers["PRO_weak_k"] == int((scores["PRO"] < 3.0).sum())
+    assert f"{int(anyr['k'])}/{int(anyr['n'])}" in f.statement_vi and "Nghị định 33/2023" in f.statement_vi
+    th = fd.Thresholds(weak_cutoff=3.5)
+    f2 = fd.finding_d1(comp, scores, group="commune_code", th=th)
+    assert f2.numbers["ETH_weak_k"] == int((scores["ETH"] < 3.5).sum())
+
+
+def test_finding_d2_finds_the_weaker_skills():
+    scores, personnel, _ = _study()
+    f = fd.finding_d2(personnel, scores, group="commune_code", tenure="years_in_post")
+    assert f.numbers["short_k"] == int((personnel["years_in_post"] < 5).sum())
+    assert f.numbers["focus_rank"] == 4
+    assert f.numbers["diff_hi"] < 0 and f.numbers["diff_lo"] < -0.3
+    with pytest.raises(ModelError):
+        fd.finding_d2(personnel, scores, group="commune_code", tenure="years_in_post",
+                      focus="XYZ")
+
+
+def test_finding_d3_separates_uneven_from_even_dimensions():
+    scores, personnel, _ = _study()
+    f = fd.finding_d3(scores, personnel, group="commune_code", education="education",
+                      n_sim=300, seed=1)
+    assert f.numbers["PRO_icc"] > 0.4 and f.numbers["ETH_icc"] < 0.1
+    assert f.numbers["PRO_icc_p"] < 0.001
+    assert f.numbers["chisq_p_mc"] < 0.01
+    by = personnel.assign(d=personnel.education.eq("university")).groupby("commune_code")["d"]
+    assert f.numbers["degree_share_max"] == pytest.approx(by.mean().max())
+    assert f.numbers["communes_apart"] >= 3
+
+
+def test_finding_d4_and_d5_and_table():
+    scores, personnel, citizens = _study()
+    f4 = fd.finding_d4(personnel, group="commune_code", education="education",
+                       political_theory="political_theory", state_management="state_management",
+                       trainings="trainings_24m")
+    assert f4.numbers["no_training_24m_k"] == int((personnel["trainings_24m"] == 0).sum())
+    assert f4.numbers["low_political_theory_k"] == int(
+        personnel["political_theory"].isin(["none", "elementary"]).sum())
+    f5 = fd.finding_d5(scores, citizens, group="commune_code")
+    assert f5.numbers["r"] > 0.9 and f5.numbers["n_communes"] == 12
+    table = fd.findings_table([f5, f4])
+    assert list(table["claim_id"]) == ["D4", "D5"]
+    import json
+
+    assert json.loads(table.at[1, "key_numbers"])["n_communes"] == 12

@@ -1,0 +1,90 @@
+"""Figures of the commune diagnostic: caterpillar plot and share bars with intervals.
+
+Functions take the tidy tables of :mod:`hlstudy.diagnostic` and return a matplotlib figure;
+labels are passed in by the caller (use :func:`hlstudy.export.tr` for the language), so the
+library stays language-neutral.  Export with :func:`hlstudy.export.save_figure`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from hlstudy.errors import ModelError
+
+
+def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str = "",
+                reference: float | None = None, reference_label: str = "",
+                threshold: float | None = None, threshold_label: str = "",
+                show_n: bool = True, ax=None):
+    """Commune estimates with their intervals, sorted (a caterpillar plot).
+
+    ``table`` has ``estimate, lo, hi, n`` and the column ``label`` (one row per commune, one
+    variable), as returned by :func:`hlstudy.diagnostic.quality.commune_means` filtered to one
+    variable.  ``reference`` draws the district mean, ``threshold`` the cut-off for "weak".
+    """
+    import matplotlib.pyplot as plt
+
+    need = ["estimate", "lo", "hi", "n", label]
+    absent = [c for c in need if c not in table.columns]
+    if absent:
+        raise ModelError(f"table lacks columns {absent}")
+    if table[label].duplicated().any():
+        raise ModelError("one row per commune expected (filter to one variable first)")
+    t = table.sort_values(["estimate", label], ascending=[True, True]).reset_index(drop=True)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 0.26 * len(t) + 1.2))
+    else:
+        fig = ax.figure
+    y = np.arange(len(t))
+    lo = (t["estimate"] - t["lo"]).clip(lower=0).fillna(0)
+    hi = (t["hi"] - t["estimate"]).clip(lower=0).fillna(0)
+    ax.errorbar(t["estimate"], y, xerr=[lo, hi], fmt="o", color="#1f4e79", ecolor="#7f9fbf",
+                elinewidth=1.6, capsize=2, markersize=4)
+    names = [f"{a} (n={b})" if show_n else str(a) for a, b in zip(t[label], t["n"], strict=True)]
+    ax.set_yticks(y, names)
+    if reference is not None:
+        ax.axvline(reference, color="grey", linestyle="--", linewidth=1, label=reference_label)
+    if threshold is not None:
+        ax.axvline(threshold, color="#b22222", linestyle=":", linewidth=1.2, label=threshold_label)
+    if (reference is not None and reference_label) or (threshold is not None and threshold_label):
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_xlabel(xlabel)
+    if title:
+        ax.set_title(title)
+    ax.set_ylim(-0.7, len(t) - 0.3)
+    fig.tight_layout()
+    return fig
+
+
+def share_bars(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str = "",
+               order: Sequence[str] | None = None, percent: bool = True, ax=None):
+    """Horizontal bars of ``share`` with Wilson error bars (``lo``, ``hi``), one per ``label``."""
+    import matplotlib.pyplot as plt
+
+    absent = [c for c in ("share", "lo", "hi", label) if c not in table.columns]
+    if absent:
+        raise ModelError(f"table lacks columns {absent}")
+    t = table.copy()
+    if order is not None:
+        t = t.set_index(label).reindex(list(order)).reset_index()
+    scale = 100.0 if percent else 1.0
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 0.35 * len(t) + 1.2))
+    else:
+        fig = ax.figure
+    y = np.arange(len(t))[::-1]
+    s = t["share"].astype(float) * scale
+    err = [(s - t["lo"].astype(float) * scale).clip(lower=0).fillna(0),
+           (t["hi"].astype(float) * scale - s).clip(lower=0).fillna(0)]
+    ax.barh(y, s, color="#6c8ebf", xerr=err, ecolor="#333333", capsize=2)
+    ax.set_yticks(y, [str(v) for v in t[label]])
+    ax.set_xlabel(xlabel)
+    if percent:
+        ax.set_xlim(0, 100)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
