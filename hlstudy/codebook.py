@@ -1,0 +1,274 @@
+"""The three instruments' codebooks (``data/instrument/``) as validated tables.
+
+Files (schema in ``docs/architecture.md``)
+    ``codebook.csv``      one row per variable of the officials' questionnaire, the citizens'
+                          questionnaire and the personnel register: item code, construct,
+                          type, the Vietnamese wording exactly as printed (also the export's
+                          column header), English gloss, value set, reverse-keying, admissible
+                          range, required and personal-data flags, and the thesis claims
+                          (ids of ``claims.csv``) each variable serves.
+    ``value_labels.csv``  ``value_set, code, label_vi, label_en``; Likert sets have codes 1–5.
+    ``claims.csv``        verbatim copy of the project's claims ledger seed
+                          (``../shared/seed/claims.csv``), so that the claim ids can be checked
+                          without anything outside the repository.
+
+Every loader validates what it reads and raises :class:`hlstudy.errors.SurveyDataError`
+naming the file, the row (spreadsheet numbering, header = row 1) and the column of the first
+problem: unknown instrument or type, duplicated variable codes or printed wordings, Likert
+items without a construct or with a value set that is not coded 1–5, constructs with fewer
+than three items, value sets or claim ids that do not exist, text not in Unicode NFC.
+
+Example
+-------
+>>> from hlstudy import codebook
+>>> codebook.constructs("officials")[:3]
+['TRAIN', 'COMP', 'ENV']
+>>> codebook.items("officials", "RES")
+['RES1', 'RES2', 'RES3', 'RES4', 'RES5']
+>>> codebook.value_labels("agree5")["label_vi"].iloc[0]
+'Hoàn toàn không đồng ý'
+
+The R equivalent is a plain ``read.csv("data/instrument/codebook.csv", encoding = "UTF-8")``;
+nothing here is statistical.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from hlstudy.errors import SurveyDataError
+from hlstudy.paths import INSTRUMENT
+
+INSTRUMENTS = ("officials", "citizens", "personnel")
+TYPES = ("likert", "category", "integer", "year", "date", "text", "timestamp", "duration", "commune")
+CODEBOOK_COLUMNS = [
+    "instrument", "variable", "order", "construct", "type", "question_vi", "gloss_en",
+    "value_set", "reverse", "min", "max", "required", "pii", "claims",
+]
+LABEL_COLUMNS = ["value_set", "code", "label_vi", "label_en"]
+MIN_ITEMS = 3
+LIKERT_CODES = ("1", "2", "3", "4", "5")
+
+
+def _read(path: Path, columns: list[str]) -> pd.DataFrame:
+    if not path.is_file():
+        raise SurveyDataError("codebook file not found", file=path)
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise SurveyDataError(f"missing columns {missing}", file=path.name)
+    for col in df.columns:
+        for i, text in enumerate(df[col], start=2):
+            if text != unicodedata.normalize("NFC", text):
+                raise SurveyDataError("text is not in Unicode NFC", file=path.name, row=i, column=col)
+            if text != text.strip():
+                raise SurveyDataError("leading or trailing white space", file=path.name, row=i,
+                                      column=col)
+    return df
+
+
+def _fail(message: str, name: str, df: pd.DataFrame, mask, column: str | None = None):
+    rows = [int(i) + 2 for i in df.index[pd.Series(mask, index=df.index)]]
+    raise SurveyDataError(message, file=name, row=rows[0] if rows else None, column=column)
+
+
+def claim_ids(folder: Path | None = None) -> list[str]:
+    """Claim ids of ``claims.csv`` (sorted)."""
+    df = _read(Path(folder or INSTRUMENT) / "claims.csv", ["claim_id", "kind", "text_vi"])
+    return sorted(df["claim_id"])
+
+
+def validate(codebook: pd.DataFrame, labels: pd.DataFrame, claims: list[str]) -> None:
+    """Raise :class:`SurveyDataError` at the first rule of the codebook contract broken.
+
+    ``codebook`` and ``labels`` are the raw string tables (row ``i`` of the frame is
+    spreadsheet row ``i + 2``).
+    """
+    cb, name = codebook.reset_index(drop=True), "codebook.csv"
+    bad = ~cb["instrument"].isin(INSTRUMENTS)
+    if bad.any():
+        _fail(f"instrument must be one of {INSTRUMENTS}", name, cb, bad, "instrument")
+    bad = ~cb["type"].isin(TYPES)
+    if bad.any():
+        _fail(f"type must be one of {TYPES}", name, cb, bad, "type")
+    bad = cb["variable"].eq("") | ~cb["variable"].str.fullmatch(r"[A-Za-z][A-Za-z0-9_]*")
+    if bad.any():
+        _fail("variable code must be an identifier", name, cb, bad, "variable")
+    bad = cb.duplicated(["instrument", "variable"], keep="first")
+    if bad.any():
+        _fail("duplicated variable code within an instrument", name, cb, bad, "variable")
+    key = cb["question_vi"].str.casefold().str.split().str.join(" ")
+    bad = pd.Series(False, index=cb.index)
+    for _, group in cb.assign(_k=key).groupby("instrument"):
+        bad |= group.duplicated("_k").reindex(cb.index, fill_value=False)
+    if bad.any():
+        _fail("duplicated printed wording within an instrument (headers must be unique)",
+              name, cb, bad, "question_vi")
+    bad = cb["question_vi"].eq("")
+    if bad.any():
+        _fail("every variable needs its printed wording", name, cb, bad, "question_vi")
+    order = pd.to_numeric(cb["order"], errors="coerce")
+    bad = order.isna() | cb.assign(_o=order).duplicated(["instrument", "_o"])
+    if bad.any():
+        _fail("order must be a unique number within an instrument", name, cb, bad, "order")
+    for col in ("reverse", "required", "pii"):
+        bad = ~cb[col].isin(["0", "1"])
+        if bad.any():
+            _fail("flag must be 0 or 1", name, cb, bad, col)
+    for col in ("min", "max"):
+        bad = cb[col].ne("") & pd.to_numeric(cb[col], errors="coerce").isna()
+        if bad.any():
+            _fail("range bound must be a number", name, cb, bad, col)
+    likert = cb["type"].eq("likert")
+    bad = likert & cb["construct"].eq("")
+    if bad.any():
+        _fail("a Likert item needs a construct", name, cb, bad, "construct")
+    bad = ~likert & cb["construct"].ne("")
+    if bad.any():
+        _fail("only Likert items belong to a construct", name, cb, bad, "construct")
+    bad = cb["reverse"].eq("1") & ~likert
+    if bad.any():
+        _fail("only Likert items can be reverse-keyed", name, cb, bad, "reverse")
+    counts = cb[likert].groupby(["instrument", "construct"]).size()
+    small = counts[counts < MIN_ITEMS]
+    if len(small):
+        inst, construct = small.index[0]
+        mask = (cb["instrument"] == inst) & (cb["construct"] == construct)
+        _fail(f"construct {construct!r} has {small.iloc[0]} items (at least {MIN_ITEMS} needed)",
+              name, cb, mask, "construct")
+    coded = cb["type"].isin(["likert", "category"])
+    bad = coded & cb["value_set"].eq("")
+    if bad.any():
+        _fail("Likert and category variables need a value set", name, cb, bad, "value_set")
+    sets = set(labels["value_set"])
+    bad = coded & ~cb["value_set"].isin(sets)
+    if bad.any():
+        _fail("value set absent from value_labels.csv", name, cb, bad, "value_set")
+    known = set(claims)
+    lists = cb["claims"].map(lambda s: [c for c in s.split(";") if c] if s else [])
+    bad = lists.map(lambda ids: any(c not in known for c in ids))
+    if bad.any():
+        _fail(f"claim id not in claims.csv ({sorted(known)})", name, cb, bad, "claims")
+
+    lb, lname = labels.reset_index(drop=True), "value_labels.csv"
+    bad = lb.duplicated(["value_set", "code"])
+    if bad.any():
+        _fail("duplicated code within a value set", lname, lb, bad, "code")
+    bad = lb.assign(_k=lb["label_vi"].str.casefold()).duplicated(["value_set", "_k"])
+    if bad.any():
+        _fail("duplicated label within a value set", lname, lb, bad, "label_vi")
+    bad = lb["label_vi"].eq("") | lb["label_en"].eq("")
+    if bad.any():
+        _fail("every code needs Vietnamese and English labels", lname, lb, bad, "label_vi")
+    for value_set in sorted(set(cb.loc[likert, "value_set"])):
+        codes = tuple(sorted(lb.loc[lb["value_set"] == value_set, "code"]))
+        if codes != LIKERT_CODES:
+            _fail(f"Likert value set {value_set!r} must have codes 1..5, has {list(codes)}",
+                  lname, lb, lb["value_set"] == value_set, "code")
+
+
+@lru_cache(maxsize=4)
+def _load(folder: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    base = Path(folder)
+    cb = _read(base / "codebook.csv", CODEBOOK_COLUMNS)
+    labels = _read(base / "value_labels.csv", LABEL_COLUMNS)
+    validate(cb, labels, claim_ids(base))
+    cb = cb.copy()
+    cb["order"] = pd.to_numeric(cb["order"]).astype("int64")
+    for col in ("reverse", "required", "pii"):
+        cb[col] = cb[col].astype("int64")
+    for col in ("min", "max"):
+        cb[col] = pd.to_numeric(cb[col].replace("", None), errors="coerce").astype("Float64")
+    return cb, labels
+
+
+def _check_instrument(instrument: str) -> None:
+    if instrument not in INSTRUMENTS:
+        raise SurveyDataError(f"unknown instrument {instrument!r}; expected one of {INSTRUMENTS}")
+
+
+def load_codebook(instrument: str | None = None, *, folder: Path | None = None) -> pd.DataFrame:
+    """The validated codebook, all instruments or one, sorted by instrument then ``order``.
+
+    ``order``, ``reverse``, ``required``, ``pii`` are integers, ``min``/``max`` nullable
+    floats, the rest strings ("" when empty).
+    """
+    cb, _ = _load(str(folder or INSTRUMENT))
+    if instrument is not None:
+        _check_instrument(instrument)
+        cb = cb[cb["instrument"] == instrument]
+    rank = {name: i for i, name in enumerate(INSTRUMENTS)}
+    return cb.sort_values(["instrument", "order"], key=lambda s: s.map(rank) if s.name ==
+                          "instrument" else s, ignore_index=True)
+
+
+def value_labels(value_set: str | None = None, *, folder: Path | None = None) -> pd.DataFrame:
+    """Labels of one value set (``code, label_vi, label_en`` in file order), or all of them."""
+    _, labels = _load(str(folder or INSTRUMENT))
+    if value_set is None:
+        return labels.reset_index(drop=True)
+    out = labels[labels["value_set"] == value_set]
+    if out.empty:
+        raise SurveyDataError(f"unknown value set {value_set!r}; known: "
+                              f"{sorted(set(labels['value_set']))}", file="value_labels.csv")
+    return out.drop(columns="value_set").reset_index(drop=True)
+
+
+def constructs(instrument: str, *, folder: Path | None = None) -> list[str]:
+    """Construct codes of an instrument's Likert scales, in questionnaire order."""
+    cb = load_codebook(instrument, folder=folder)
+    return list(dict.fromkeys(cb.loc[cb["type"] == "likert", "construct"]))
+
+
+def items(instrument: str, construct: str, *, folder: Path | None = None) -> list[str]:
+    """Item codes of one construct, in questionnaire order."""
+    cb = load_codebook(instrument, folder=folder)
+    out = cb.loc[(cb["type"] == "likert") & (cb["construct"] == construct), "variable"].tolist()
+    if not out:
+        raise SurveyDataError(f"no construct {construct!r} in the {instrument} codebook; known: "
+                              f"{constructs(instrument, folder=folder)}", file="codebook.csv")
+    return out
+
+
+def scales(instrument: str, *, folder: Path | None = None) -> dict[str, list[str]]:
+    """Construct → item codes for every scale of ``instrument``."""
+    return {c: items(instrument, c, folder=folder) for c in constructs(instrument, folder=folder)}
+
+
+def reverse_items(instrument: str, *, folder: Path | None = None) -> list[str]:
+    """Reverse-keyed item codes of ``instrument``."""
+    cb = load_codebook(instrument, folder=folder)
+    return cb.loc[cb["reverse"] == 1, "variable"].tolist()
+
+
+def pii_columns(instrument: str, *, folder: Path | None = None) -> list[str]:
+    """Personal-data variables (``pii = 1``), dropped at ingest."""
+    cb = load_codebook(instrument, folder=folder)
+    return cb.loc[cb["pii"] == 1, "variable"].tolist()
+
+
+def header(instrument: str, variable: str, *, folder: Path | None = None) -> str:
+    """The export's column header of ``variable``: ``question_vi``, Likert items prefixed
+    ``"Câu N. "`` with ``N`` the item's ``order`` (the printed question number)."""
+    cb = load_codebook(instrument, folder=folder).set_index("variable")
+    if variable not in cb.index:
+        raise SurveyDataError(f"no variable {variable!r} in the {instrument} codebook",
+                              file="codebook.csv")
+    row = cb.loc[variable]
+    return f"Câu {row['order']}. {row['question_vi']}" if row["type"] == "likert" else \
+        row["question_vi"]
+
+
+def claims_served(instrument: str | None = None, *, folder: Path | None = None) -> pd.DataFrame:
+    """Long table ``instrument, variable, construct, claim_id``: which variable serves which claim."""
+    cb = load_codebook(instrument, folder=folder)
+    rows = [
+        (r.instrument, r.variable, r.construct, c)
+        for r in cb.itertuples(index=False) for c in r.claims.split(";") if c
+    ]
+    return pd.DataFrame(rows, columns=["instrument", "variable", "construct", "claim_id"]) \
+        .sort_values(["claim_id", "instrument", "variable"], ignore_index=True)
