@@ -65,7 +65,10 @@ ELIGIBLE = dg.ExceptionPolicy(True, frozenset({"M"}), basis="test")
 def _person(**kw):
     base = {"record_id": "p", "commune_code": "P", "kind": "cong_chuc", "position_code": "TP_HT",
             "birth_year": 1990, "general_education": "upper_secondary",
-            "education": "university", "field": "law"}
+            "education_level": "university", "field_of_study": "law"}
+    for short, long in (("education", "education_level"), ("field", "field_of_study")):
+        if short in kw:
+            kw[long] = kw.pop(short)
     base.update(kw)
     return base
 
@@ -546,8 +549,9 @@ def _study(seed=0, groups=12, size=15):
         "commune_code": g, "record_id": scores["record_id"],
         "kind": np.where(rng.uniform(size=g.size) < 0.5, "can_bo", "cong_chuc"),
         "position_code": "TP_HT", "birth_year": 1985, "general_education": "upper_secondary",
-        "education": np.where(rng.uniform(size=g.size) < degree_p, "university", "intermediate"),
-        "field": "law", "years_in_post": rng.integers(0, 20, g.size),
+        "education_level": np.where(rng.uniform(size=g.size) < degree_p, "university",
+                                    "intermediate"),
+        "field_of_study": "law", "years_in_post": rng.integers(0, 20, g.size),
         "political_theory": rng.choice(["none", "elementary", "intermediate"], g.size),
         "state_management": rng.choice(["none", "civil_servant"], g.size),
         "trainings_24m": rng.integers(0, 3, g.size)})
@@ -599,19 +603,19 @@ def test_finding_d2_finds_the_weaker_skills():
 
 def test_finding_d3_separates_uneven_from_even_dimensions():
     scores, personnel, _ = _study()
-    f = fd.finding_d3(scores, personnel, group="commune_code", education="education",
+    f = fd.finding_d3(scores, personnel, group="commune_code", education="education_level",
                       n_sim=300, seed=1)
     assert f.numbers["PRO_icc"] > 0.4 and f.numbers["ETH_icc"] < 0.1
     assert f.numbers["PRO_icc_p"] < 0.001
     assert f.numbers["chisq_p_mc"] < 0.01
-    by = personnel.assign(d=personnel.education.eq("university")).groupby("commune_code")["d"]
+    by = personnel.assign(d=personnel.education_level.eq("university")).groupby("commune_code")["d"]
     assert f.numbers["degree_share_max"] == pytest.approx(by.mean().max())
     assert f.numbers["communes_apart"] >= 3
 
 
 def test_finding_d4_and_d5_and_table():
     scores, personnel, citizens = _study()
-    f4 = fd.finding_d4(personnel, group="commune_code", education="education",
+    f4 = fd.finding_d4(personnel, group="commune_code", education="education_level",
                        political_theory="political_theory", state_management="state_management",
                        trainings="trainings_24m")
     assert f4.numbers["no_training_24m_k"] == int((personnel["trainings_24m"] == 0).sum())
@@ -624,3 +628,16 @@ def test_finding_d4_and_d5_and_table():
     import json
 
     assert json.loads(table.at[1, "key_numbers"])["n_communes"] == 12
+
+
+def test_age_from_birth_date_when_no_birth_year():
+    p = _person(record_id="a")
+    del p["birth_year"]
+    q = dict(p, record_id="b")
+    p["birth_date"], q["birth_date"] = "15/03/1990", "2007-01-02"
+    _, st = _status([p, q])
+    assert (st[("a", "CC_AGE")], st[("b", "CC_AGE")]) == ("met", "not_met")
+    df = pd.DataFrame([p, q])
+    df["birth_date"] = pd.to_datetime(["1990-03-15", "2007-01-02"])  # as load_study gives
+    res = dg.evaluate_standards(df, reference_year=2024)
+    assert res.persons.query("rule_id == 'CC_AGE'")["value"].tolist() == ["34", "17"]

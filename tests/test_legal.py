@@ -104,3 +104,16 @@ def test_duplicate_headcount_key_is_rejected(copy_reference):
     p.write_text("\n".join(lines + [lines[1]]) + "\n", encoding="utf-8")
     with pytest.raises(SurveyDataError, match="duplicate"):
         legal.headcount(copy_reference)
+
+
+def test_reference_codes_agree_with_the_codebook():
+    from hlstudy import codebook
+
+    fields = set(codebook.value_labels("field_of_study")["code"])
+    assert set(legal.field_fit()["field"]) <= fields
+    levels = legal.education_levels()
+    prof = set(levels.loc[levels.scale == "professional", "level_code"])
+    assert prof == set(codebook.value_labels("education_level")["code"])
+    gen = set(levels.loc[levels.scale == "general", "level_code"])
+    assert gen == set(codebook.value_labels("general_education")["code"])
+    assert set(legal.positions()["position_code"]) == set(codebook.value_labels("position")["code"])

@@ -21,7 +21,7 @@ Example
 >>> import pandas as pd
 >>> people = pd.DataFrame({"record_id": ["a"], "commune_code": ["06388"], "kind": ["cong_chuc"],
 ...     "position_code": ["TP_HT"], "birth_year": [1990], "general_education": ["upper_secondary"],
-...     "education": ["intermediate"], "field": ["law"]})
+...     "education_level": ["intermediate"], "field_of_study": ["law"]})
 >>> res = evaluate_standards(people, reference_year=2024,
 ...     policy=ExceptionPolicy(True, frozenset({"06388"}), basis="example"))
 >>> res.persons.set_index("rule_id")["status"].to_dict()["CC_DEGREE"]
@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from hlstudy import legal
-from hlstudy.diagnostic.columns import DEFAULT, Columns
+from hlstudy.diagnostic.columns import DEFAULT, Columns, birth_year
 from hlstudy.diagnostic.intervals import share_table
 from hlstudy.errors import ModelError
 
@@ -146,7 +146,8 @@ def evaluate_standards(
     personnel
         One row per official with ``cols.id``, ``cols.commune_code``, ``cols.kind``
         (``can_bo``/``cong_chuc``), ``cols.position`` and the attributes the rules name
-        (``birth_year``, ``general_education``, ``education``, ``field``).
+        (``birth_year`` or ``birth_date``, ``general_education``, ``education_level``,
+        ``field_of_study``).
     reference_year
         Year at which age is computed (the survey year).
     policy
@@ -189,6 +190,9 @@ def evaluate_standards(
     attr_col = {"age": cols.birth_year, "general_education": cols.general_education,
                 "education": cols.education, "field": cols.field}
 
+    personnel = personnel.copy()
+    if cols.birth_year not in personnel.columns and cols.birth_date in personnel.columns:
+        personnel[cols.birth_year] = birth_year(personnel, cols)
     records = []
     for person in personnel.to_dict("records"):
         kind = person[cols.kind]
