@@ -1,0 +1,384 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 04 — Measurement model / Mô hình đo lường
+#
+# **English summary.** This notebook checks the measurement chain of both questionnaires
+# (officials and citizens) before any scale score is used: item distributions and Mardia's
+# multivariate normality; Cronbach's alpha (Feldt CI), omega and the item-drop decision for
+# every scale; the design effect of scale means (respondents nested in communes); KMO and
+# Bartlett; parallel analysis against the eigenvalue-1 rule (scree figure); an EFA with the
+# loadings table as theses print it; the CFA of the officials' and the citizens' models with
+# fit indices against the usual cut-offs; CR, AVE, HTMT and Fornell–Larcker; common-method
+# bias (Harman and a common latent factor); and measurement invariance between *cán bộ* and
+# *công chức*.  Every statistic is computed by `hlstudy.reliability`, `hlstudy.factor` and
+# `hlstudy.cfa`, which reproduce R (psych 2.2.9, GPArotation, lavaan 0.6-14, semTools) in the
+# test suite.  All numbers in the text are computed; tables and figures go to `figures/04_*`.
+
+# %%
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+
+from hlstudy import cfa as cfa_mod
+from hlstudy import export, factor, legal, load_study, reliability
+from hlstudy.scales import scale_items
+
+# Parameters (heavy computations take their size from here)
+N_ITER = 100          # parallel-analysis iterations (psych's fa.parallel uses 20 by default)
+N_BOOT = 1000         # bootstrap draws for the alpha CIs of the officials' scales
+SEED = 2026
+MIN_R_DROP = 0.30     # corrected item-total correlation below which an item is questioned
+MIN_LOADING = 0.50    # EFA: an item should load at least this on its factor
+CLUSTER = "commune_code"
+
+export.use_style()
+study = load_study()
+SIM = study.simulated
+officials, citizens = study.officials, study.citizens
+scales = {"officials": scale_items("officials"), "citizens": scale_items("citizens")}
+data = {"officials": officials, "citizens": citizens}
+label = {"officials": "cán bộ, công chức", "citizens": "người dân"}
+
+
+def fmt(x, d=3):
+    """Vietnamese decimal comma for prose."""
+    return f"{x:.{d}f}".replace(".", ",")
+
+
+def fmt_p(p):
+    """p-value for prose: '< 0,001' or three decimals with a decimal comma."""
+    return "< 0,001" if p < 0.001 else "= " + fmt(p)
+
+
+display(Markdown(
+    f"Dữ liệu: **{len(officials)}** phiếu cán bộ, công chức với **{len(scales['officials'])}** "
+    f"thang đo và **{len(citizens)}** phiếu người dân với **{len(scales['citizens'])}** thang đo"
+    + (" — *dữ liệu mô phỏng*." if SIM else ".")))
+
+# %% [markdown]
+# ## 1. Phân phối của các biến quan sát
+#
+# Trước khi tính độ tin cậy và phân tích nhân tố, mỗi biến quan sát được kiểm tra độ lệch
+# (skewness), độ nhọn (kurtosis, dạng "thừa" như `psych::describe`) và tỷ lệ trả lời dồn về
+# hai đầu thang đo (hiệu ứng sàn/trần, ngưỡng 15% theo Terwee và cộng sự 2007).  Ngưỡng
+# |skew| > 2 và |kurtosis| > 7 theo West, Finch & Curran (1995).  Tính chuẩn đa biến được
+# kiểm định bằng hệ số Mardia trên các phiếu trả lời đủ.
+
+# %%
+dist_tables, mardia_res = {}, {}
+for inst in ("officials", "citizens"):
+    items = [i for cols in scales[inst].values() for i in cols]
+    dist_tables[inst] = factor.item_distributions(data[inst][items], scale_min=1, scale_max=5)
+    mardia_res[inst] = factor.mardia(data[inst][items])
+    export.save_table(
+        dist_tables[inst].reset_index(), f"04_item_distributions_{inst}",
+        title=export.tr(f"Phân phối các biến quan sát ({label[inst]})",
+                        f"Item distributions ({inst})"),
+        note="skew, kurtosis: psych::describe type 3; floor/ceiling: share of answers 1 / 5.",
+        simulated=SIM, decimals=2)
+    flagged = dist_tables[inst][dist_tables[inst]["flag"] != ""]
+    m = mardia_res[inst]
+    display(Markdown(
+        f"**{label[inst].capitalize()}**: {len(flagged)}/{len(dist_tables[inst])} biến bị "
+        f"đánh dấu về phân phối; |skew| lớn nhất {fmt(dist_tables[inst]['skew'].abs().max(), 2)}, "
+        f"|kurtosis| lớn nhất {fmt(dist_tables[inst]['kurtosis'].abs().max(), 2)}. "
+        f"Mardia (n = {m.n_obs} phiếu đủ): độ lệch đa biến χ² = {fmt(m.skew, 1)}, "
+        f"p {fmt_p(m.p_skew)}; độ nhọn đa biến z = {fmt(m.kurtosis, 2)}, p {fmt_p(m.p_kurt)} — "
+        + ("không bác bỏ giả thuyết phân phối chuẩn đa biến."
+           if m.normal else "phân phối chuẩn đa biến bị bác bỏ, nên kết quả CFA theo ML cần "
+           "được đọc cùng với khoảng tin cậy bootstrap hoặc ước lượng vững (MLR).")))
+    display(flagged)
+
+# %% [markdown]
+# ## 2. Độ tin cậy thang đo
+#
+# Với mỗi thang đo: Cronbach's alpha (khoảng tin cậy Feldt 95%), alpha chuẩn hóa, omega
+# tổng (mô hình một nhân tố, như `psych::omega(x, nfactors = 1)`), hệ số tương quan biến –
+# tổng hiệu chỉnh thấp nhất và quyết định loại biến.  Một biến chỉ bị đề xuất loại khi
+# **đồng thời** tương quan biến – tổng hiệu chỉnh < 0,30 **và** loại nó làm alpha tăng; biến
+# chỉ thỏa một điều kiện được giữ lại và lý do được ghi rõ (không loại biến chỉ để "đẩy"
+# alpha lên).
+
+# %%
+rel_tables = {}
+for inst in ("officials", "citizens"):
+    rel_tables[inst] = reliability.reliability_table(data[inst], scales[inst],
+                                                     min_r_drop=MIN_R_DROP)
+    export.save_table(
+        rel_tables[inst].reset_index(), f"04_reliability_{inst}",
+        title=export.tr(f"Độ tin cậy thang đo ({label[inst]})", f"Scale reliability ({inst})"),
+        note="alpha: psych::alpha; CI: Feldt 95%; omega: psych::omega (1 factor); "
+             f"drop rule: r_drop < {MIN_R_DROP:.2f} and alpha rises without the item.",
+        simulated=SIM, decimals=3)
+    t = rel_tables[inst]
+    weak = t[t["alpha"] < 0.70]
+    drops = t[t["drop"] != ""]
+    display(Markdown(
+        f"**{label[inst].capitalize()}**: alpha của {len(t)} thang đo từ "
+        f"{fmt(t['alpha'].min())} ({t['alpha'].idxmin()}) đến {fmt(t['alpha'].max())} "
+        f"({t['alpha'].idxmax()}); {len(weak)} thang đo dưới 0,70. "
+        + (f"Đề xuất loại: {'; '.join(f'{s}: {d}' for s, d in drops['drop'].items())}."
+           if len(drops) else "Không có biến nào thỏa cả hai điều kiện loại.")))
+    display(t)
+
+# %%
+# Bootstrap CIs (percentile, N_BOOT draws) next to Feldt's, officials' scales
+boot_rows = []
+for name, cols in sorted(scales["officials"].items()):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        a = reliability.cronbach_alpha(officials[cols], bootstrap=N_BOOT, seed=SEED)
+    boot_rows.append({"scale": name, "alpha": a.alpha, "feldt_low": a.ci[0],
+                      "feldt_high": a.ci[1], "boot_low": a.boot_ci[0], "boot_high": a.boot_ci[1]})
+boot_table = pd.DataFrame(boot_rows).set_index("scale")
+display(boot_table.round(3))
+
+# %% [markdown]
+# ### Hiệu ứng thiết kế (design effect)
+#
+# Người trả lời lồng trong các xã: nếu câu trả lời trong cùng một xã giống nhau hơn giữa các
+# xã (ICC > 0), sai số chuẩn của điểm trung bình thang đo bị đánh giá thấp nếu coi như mẫu
+# ngẫu nhiên đơn.  Hiệu ứng thiết kế Kish: deff = 1 + (m̄ − 1)·ICC(1).
+
+# %%
+deff = {inst: reliability.scale_design_effects(data[inst], scales[inst], cluster=CLUSTER)
+        for inst in ("officials", "citizens")}
+deff_all = pd.concat(deff, names=["instrument"]).reset_index()
+export.save_table(deff_all, "04_design_effects",
+                  title=export.tr("Hiệu ứng thiết kế của điểm trung bình thang đo",
+                                  "Design effects of scale means"),
+                  note="ICC(1): one-way ANOVA estimator; deff = 1 + (mean cluster size - 1) ICC.",
+                  simulated=SIM, decimals=3)
+top = deff_all.loc[deff_all["deff"].idxmax()]
+display(Markdown(
+    f"Hiệu ứng thiết kế lớn nhất là {fmt(top['deff'], 2)} (thang đo {top['scale']}, "
+    f"{label[top['instrument']]}, ICC = {fmt(top['icc'])}): cỡ mẫu hiệu dụng chỉ còn khoảng "
+    f"{top['effective_n']:.0f} thay vì {top['n']}. Các so sánh ở notebook sau dùng sai số "
+    "chuẩn theo cụm xã."))
+display(deff_all.round(3))
+
+# %% [markdown]
+# ## 3. Điều kiện phân tích nhân tố: KMO và Bartlett
+
+# %%
+kmo_res = {inst: factor.kmo(data[inst][[i for c in scales[inst].values() for i in c]])
+           for inst in ("officials", "citizens")}
+bart_res = {inst: factor.bartlett(data[inst][[i for c in scales[inst].values() for i in c]])
+            for inst in ("officials", "citizens")}
+for inst in ("officials", "citizens"):
+    k, b = kmo_res[inst], bart_res[inst]
+    low = k.flagged(0.5)
+    display(Markdown(
+        f"**{label[inst].capitalize()}**: KMO = {fmt(k.overall)} (mức *{k.label}* theo Kaiser "
+        f"1974), MSA từng biến từ {fmt(k.per_item.min())} đến {fmt(k.per_item.max())}"
+        + (f"; biến có MSA < 0,50: {', '.join(low)}" if low else "") +
+        f". Kiểm định Bartlett: χ²({b.df}) = {fmt(b.statistic, 1)}, p {fmt_p(b.p_value)}"
+        + " — ma trận tương quan "
+        + ("khác ma trận đơn vị, dữ liệu phù hợp để phân tích nhân tố."
+           if b.p_value < 0.05 else "không khác ma trận đơn vị.")))
+
+# %% [markdown]
+# ## 4. Số nhân tố: phân tích song song và tiêu chí giá trị riêng > 1
+#
+# Quy tắc "giá trị riêng > 1" (Kaiser) thường giữ quá nhiều nhân tố.  Phân tích song song
+# (Horn 1965, như `psych::fa.parallel`) so sánh giá trị riêng quan sát với phân vị 95% của
+# giá trị riêng từ dữ liệu ngẫu nhiên cùng kích thước; số nhân tố được giữ là số giá trị
+# riêng quan sát vượt ngưỡng đó.
+
+# %%
+pa_res = {}
+for inst in ("officials", "citizens"):
+    items = [i for c in scales[inst].values() for i in c]
+    pa_res[inst] = factor.parallel_analysis(data[inst][items], n_iter=N_ITER, seed=SEED)
+    fig = factor.scree_figure(pa_res[inst])
+    fig.axes[0].set_title(export.tr(f"Biểu đồ scree — {label[inst]}", f"Scree plot — {inst}"))
+    export.save_figure(fig, f"04_scree_{inst}", simulated=SIM)
+    plt.show()
+    p = pa_res[inst]
+    display(Markdown(
+        f"**{label[inst].capitalize()}** ({N_ITER} lần mô phỏng): phân tích song song gợi ý "
+        f"**{p.n_factors} nhân tố** ({p.n_components} thành phần chính); tiêu chí giá trị riêng "
+        f"> 1 cho {p.n_kaiser}; thang đo lý thuyết có {len(scales[inst])} khái niệm."))
+
+# %% [markdown]
+# ## 5. Phân tích nhân tố khám phá (EFA)
+#
+# EFA theo phương pháp minres (bình phương tối thiểu) với phép xoay promax (xiên, vì các
+# khái niệm được kỳ vọng có tương quan), số nhân tố bằng số khái niệm lý thuyết.  Bảng hệ
+# số tải được trình bày như trong luận văn: sắp theo nhân tố chính, ẩn hệ số < 0,30; `*`
+# đánh dấu biến tải chéo, `!` biến yếu (lý do ở bảng cảnh báo).
+
+# %%
+efa_res = {}
+for inst in ("officials", "citizens"):
+    items = [i for c in scales[inst].values() for i in c]
+    n_f = len(scales[inst])
+    efa_res[inst] = factor.efa(data[inst][items], n_f, method="minres", rotation="promax",
+                               min_loading=MIN_LOADING)
+    e = efa_res[inst]
+    table = e.table()
+    export.save_table(
+        table.reset_index(), f"04_efa_loadings_{inst}",
+        title=export.tr(f"Ma trận hệ số tải nhân tố sau xoay ({label[inst]})",
+                        f"Rotated factor loadings ({inst})"),
+        note="minres extraction, promax rotation (psych::fa); loadings < .30 blank; "
+             "* cross-loading, ! weak item; h2 communality.",
+        simulated=SIM)
+    cum = e.variance.loc["Cumulative Var"].iloc[-1] if n_f > 1 else e.variance.iloc[1, 0]
+    display(Markdown(
+        f"**{label[inst].capitalize()}**: {n_f} nhân tố giải thích {fmt(100 * cum, 1)}% "
+        f"phương sai; {e.flags['item'].nunique()} biến có cảnh báo"
+        + ("" if e.converged else "; **nghiệm không hội tụ**")
+        + (f"; trường hợp Heywood: {', '.join(e.heywood)}" if e.heywood else "") + "."))
+    display(table)
+    display(e.flags)
+
+# %% [markdown]
+# ## 6. Phân tích nhân tố khẳng định (CFA)
+#
+# Mô hình đo lường đầy đủ của từng bảng hỏi (mỗi khái niệm đo bằng các biến của nó, các
+# khái niệm tương quan tự do), ước lượng ML như `lavaan::cfa`.  Ngưỡng thường dùng:
+# CFI, TLI ≥ 0,90 (tốt ≥ 0,95), RMSEA ≤ 0,08, SRMR ≤ 0,08 (Hu & Bentler 1999).
+
+# %%
+cfa_res = {}
+for inst in ("officials", "citizens"):
+    cfa_res[inst] = cfa_mod.cfa(data[inst], scales[inst])
+    fit_tab = cfa_res[inst].fit_table()
+    export.save_table(fit_tab.reset_index(), f"04_cfa_fit_{inst}",
+                      title=export.tr(f"Chỉ số phù hợp của mô hình CFA ({label[inst]})",
+                                      f"CFA fit indices ({inst})"),
+                      note="ML estimation, marker-variable identification (lavaan defaults).",
+                      simulated=SIM, decimals=3)
+    export.save_table(cfa_res[inst].loadings_table(), f"04_cfa_loadings_{inst}",
+                      title=export.tr(f"Hệ số tải CFA ({label[inst]})",
+                                      f"CFA loadings ({inst})"),
+                      simulated=SIM, decimals=3)
+    f = cfa_res[inst].fit
+    met = fit_tab["met"].dropna()
+    display(Markdown(
+        f"**{label[inst].capitalize()}**: χ²({f['df']:.0f}) = {fmt(f['chi2'], 1)}, "
+        f"CFI = {fmt(f['cfi'])}, TLI = {fmt(f['tli'])}, RMSEA = {fmt(f['rmsea'])} "
+        f"[{fmt(f['rmsea_ci_low'])}; {fmt(f['rmsea_ci_high'])}], SRMR = {fmt(f['srmr'])}; "
+        f"đạt {int(met.sum())}/{len(met)} ngưỡng."))
+    display(fit_tab)
+
+# %% [markdown]
+# ### Giá trị hội tụ và phân biệt: CR, AVE, HTMT, Fornell–Larcker
+#
+# Độ tin cậy tổng hợp CR ≥ 0,70 và phương sai trích AVE ≥ 0,50 (Fornell & Larcker 1981);
+# HTMT < 0,85 (Henseler và cộng sự 2015); tiêu chí Fornell–Larcker: căn bậc hai AVE của mỗi
+# khái niệm lớn hơn tương quan của nó với các khái niệm khác.
+
+# %%
+for inst in ("officials", "citizens"):
+    res = cfa_res[inst]
+    validity = pd.DataFrame({"CR": cfa_mod.composite_reliability(res),
+                             "AVE": cfa_mod.average_variance_extracted(res)})
+    ht = cfa_mod.htmt(data[inst], scales[inst])
+    fl = cfa_mod.fornell_larcker(res)
+    export.save_table(validity.reset_index(names="factor"), f"04_cr_ave_{inst}",
+                      title=export.tr(f"CR và AVE ({label[inst]})", f"CR and AVE ({inst})"),
+                      simulated=SIM, decimals=3)
+    export.save_table(ht.reset_index(names="factor"), f"04_htmt_{inst}",
+                      title=export.tr(f"Tỷ số HTMT ({label[inst]})", f"HTMT ratios ({inst})"),
+                      note="semTools::htmt (geometric-mean HTMT2).", simulated=SIM, decimals=3)
+    export.save_table(fl.reset_index(names="factor"), f"04_fornell_larcker_{inst}",
+                      title=export.tr(f"Tiêu chí Fornell–Larcker ({label[inst]})",
+                                      f"Fornell-Larcker criterion ({inst})"),
+                      note="Diagonal: square root of AVE; off-diagonal: latent correlations.",
+                      simulated=SIM, decimals=3)
+    off = ht.where(~np.eye(len(ht), dtype=bool)).stack()
+    fl_ok = cfa_mod.fornell_larcker_met(res)
+    display(Markdown(
+        f"**{label[inst].capitalize()}**: CR từ {fmt(validity['CR'].min())} đến "
+        f"{fmt(validity['CR'].max())}; AVE từ {fmt(validity['AVE'].min())} đến "
+        f"{fmt(validity['AVE'].max())} ({int((validity['AVE'] < 0.5).sum())} khái niệm dưới "
+        f"0,50); HTMT lớn nhất {fmt(off.max())}; tiêu chí Fornell–Larcker đạt ở "
+        f"{int(fl_ok.sum())}/{len(fl_ok)} khái niệm."))
+    display(validity.round(3), ht.round(3), fl.round(3))
+
+# %% [markdown]
+# ## 7. Sai lệch do phương pháp chung (common method bias)
+#
+# Cả biến độc lập và phụ thuộc đều do cùng người trả lời tự đánh giá trong cùng bảng hỏi.
+# Hai kiểm tra: (i) kiểm định một nhân tố của Harman — nhân tố đầu tiên chưa xoay không nên
+# giải thích quá 50% phương sai; (ii) so sánh mô hình CFA có và không có một nhân tố tiềm ẩn
+# chung (common latent factor, CLF) tải lên mọi biến.
+
+# %%
+for inst in ("officials", "citizens"):
+    items = [i for c in scales[inst].values() for i in c]
+    h = factor.harman_test(data[inst][items])
+    clf = cfa_mod.common_method_factor(data[inst], scales[inst])
+    display(Markdown(
+        f"**{label[inst].capitalize()}**: nhân tố đầu tiên chưa xoay giải thích "
+        f"{fmt(100 * h.pc_share, 1)}% phương sai (phân tích thành phần chính; một nhân tố "
+        f"minres: {fmt(100 * h.fa_share, 1)}%) — "
+        + ("vượt" if h.flagged else "dưới") + " ngưỡng 50%. "
+        f"Thêm CLF làm CFI thay đổi {fmt(clf.delta_cfi)}, Δχ² = {fmt(clf.delta_chi2, 1)}; "
+        f"phương sai do phương pháp chung ≈ {fmt(100 * clf.method_variance, 1)}% phương sai "
+        "của các biến."))
+    print(clf.summary())
+
+# %% [markdown]
+# ## 8. Tính bất biến đo lường giữa cán bộ và công chức
+#
+# Để so sánh điểm thang đo giữa cán bộ (bầu cử) và công chức (tuyển dụng) ở các notebook
+# sau, mô hình đo lường phải bất biến: cấu hình (configural), hệ số tải (metric) và hệ số
+# chặn (scalar).  Mỗi bước được chấp nhận khi ΔCFI ≥ −0,010 và ΔRMSEA ≤ 0,015
+# (Chen 2007; Cheung & Rensvold 2002).
+
+# %%
+def official_kind(df: pd.DataFrame) -> pd.Series | None:
+    """cán bộ / công chức of each official: a ``kind`` column, or the position's kind in the
+    Decree 33 position list (data/reference/decree33_positions.csv)."""
+    if "kind" in df.columns:
+        return df["kind"]
+    if "position" in df.columns:
+        kinds = legal.positions().set_index("position_code")["kind"]
+        return df["position"].astype(str).map(kinds)
+    return None
+
+
+kind = official_kind(officials)
+if kind is None or kind.nunique() < 2:
+    display(Markdown("Bảng hỏi không có biến phân biệt cán bộ / công chức; bỏ qua phần này."))
+else:
+    inv_data = officials.assign(kind=kind).dropna(subset=["kind"])
+    inv = cfa_mod.measurement_invariance(inv_data, scales["officials"], "kind")
+    export.save_table(inv.table.reset_index(), "04_invariance_kind",
+                      title=export.tr("Kiểm định tính bất biến đo lường giữa cán bộ và công chức",
+                                      "Measurement invariance, cán bộ vs công chức"),
+                      note="Multi-group CFA (lavaan group.equal); accepted: dCFI >= -.010 and "
+                           "dRMSEA <= .015.", simulated=SIM, decimals=3)
+    level = inv.highest_level
+    display(Markdown(
+        f"Số người theo nhóm: {', '.join(f'{k}: {v}' for k, v in inv_data['kind'].value_counts().sort_index().items())}. "
+        + (f"Mức bất biến cao nhất đạt được: **{level}**"
+           + (" — có thể so sánh trung bình thang đo giữa hai nhóm." if level == "scalar"
+              else " — so sánh trung bình giữa hai nhóm cần thận trọng.")
+           if level else "Ngay cả mô hình cấu hình cũng không đạt; không so sánh hai nhóm.")))
+    display(inv.table)
+
+# %% [markdown]
+# ## Tóm tắt
+#
+# Các bảng `figures/04_*` (CSV/LaTeX/Word) và biểu đồ scree là đầu vào của chương 2 luận văn.
+# Quyết định loại biến ở mục 2 chỉ là đề xuất có lý do; điểm thang đo ở các notebook sau dùng
+# toàn bộ biến trừ khi quyết định đó được ghi vào codebook.
