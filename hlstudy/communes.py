@@ -1,0 +1,221 @@
+"""Hữu Lũng's 23 commune-level units before the 2025 reform, and the 8 communes they became.
+
+Real reference data, not simulated.  Two files under ``data/reference/`` are generated from
+the ``vietnamadminunits`` package (version pinned in the environment) by this module's
+command line, and read back by :func:`communes` / :func:`new_communes`:
+
+``communes.csv``
+    ``code, name, unit_type, lat, lon, commune_2025, commune_2025_code, source, confidence``
+    — one row per pre-reform unit (thị trấn Hữu Lũng and 22 xã, facts.md), from the package's
+    ``admin_units_legacy`` table (official code, short name, type, approximate coordinates)
+    and its 2025 converter table (``DICT_PROVINCE_WARD_NO_DIVIDED``: which new commune each
+    old unit was merged into; none of Hữu Lũng's units was divided).
+``communes_2025.csv``
+    ``code, name, unit_type, lat, lon, area_km2, n_units_merged, source, confidence`` — the
+    8 communes of Lạng Sơn created on 1 July 2025 (Resolution 1672/NQ-UBTVQH15), from the
+    package's ``admin_units`` table.
+
+Coordinates are one approximate point per unit (the package's geocoding), not boundaries;
+thị trấn Hữu Lũng and xã Tân Thành share the same point in the package.  The crosswalk agrees
+with the resolution as listed in facts.md (confidence ``2``: the package and an independent
+mapping file agree); areas of the new communes have confidence ``1``.
+
+Regenerate (needs ``vietnamadminunits``)::
+
+    python -m hlstudy.communes --write
+
+Example
+-------
+>>> from hlstudy.communes import communes, new_communes, crosswalk
+>>> len(communes()), len(new_communes())
+(23, 8)
+>>> communes().set_index("name").loc["Yên Thịnh", "commune_2025"]
+'Hữu Liên'
+>>> crosswalk().query("commune_2025 == 'Hữu Lũng'")["name"].tolist()
+['Hữu Lũng', 'Đồng Tân', 'Hồ Sơn']
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from hlstudy.errors import SurveyDataError
+from hlstudy.paths import REFERENCE
+
+PROVINCE_KEY = "tinhlangson"
+DISTRICT_KEY = "huyenhuulung"
+COLUMNS = ["code", "name", "unit_type", "lat", "lon", "commune_2025", "commune_2025_code",
+           "source", "confidence"]
+NEW_COLUMNS = ["code", "name", "unit_type", "lat", "lon", "area_km2", "n_units_merged",
+               "source", "confidence"]
+FILES = {"communes": "communes.csv", "communes_2025": "communes_2025.csv"}
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", str(text)).strip()
+
+
+def build() -> dict[str, pd.DataFrame]:
+    """Both tables, computed from the installed ``vietnamadminunits`` package.
+
+    Sorted by code; floats as stored by the package.  Raises :class:`SurveyDataError` if the
+    package does not give exactly 23 old units mapped onto 8 new communes.
+    """
+    import vietnamadminunits
+    from vietnamadminunits.database.main import query
+
+    version = getattr(vietnamadminunits, "__version__", None)
+    if version is None:
+        from importlib.metadata import version as _v
+
+        version = _v("vietnamadminunits")
+    src = f"vietnamadminunits {version}"
+    old = pd.DataFrame(query(
+        "SELECT DISTINCT wardCode, wardShort, wardType, wardLat, wardLon, wardKey "
+        f"FROM admin_units_legacy WHERE provinceKey = '{PROVINCE_KEY}' "
+        f"AND districtKey = '{DISTRICT_KEY}'"
+    ))
+    data = Path(vietnamadminunits.__file__).parent / "data" / "converter_2025.json"
+    conv = json.loads(data.read_text(encoding="utf-8"))
+    prefix = f"{PROVINCE_KEY}_{DISTRICT_KEY}_"
+    merged_into = {
+        key[len(prefix):]: new
+        for new, olds in conv["DICT_PROVINCE_WARD_NO_DIVIDED"][PROVINCE_KEY].items()
+        for key in olds if key.startswith(prefix)
+    }
+    divided = [k for k in conv["DICT_PROVINCE_WARD_DIVIDED"].get(PROVINCE_KEY, {})
+               if k.startswith(prefix)]
+    if divided:
+        raise SurveyDataError(f"units split between new communes, not handled: {divided}")
+    new = pd.DataFrame(query(
+        "SELECT DISTINCT wardCode, wardShort, wardType, wardLat, wardLon, wardAreaKm2, wardKey "
+        f"FROM admin_units WHERE provinceKey = '{PROVINCE_KEY}'"
+    ))
+    new = new[new["wardKey"].isin(set(merged_into.values()))]
+    by_key = new.set_index("wardKey")
+    missing = [k for k in old["wardKey"] if k not in merged_into]
+    if missing:
+        raise SurveyDataError(f"no 2025 commune for {missing} in the package's converter")
+    table = pd.DataFrame({
+        "code": old["wardCode"].map(_nfc),
+        "name": old["wardShort"].map(_nfc),
+        "unit_type": old["wardType"].map(lambda s: _nfc(s).lower()),
+        "lat": old["wardLat"].astype(float),
+        "lon": old["wardLon"].astype(float),
+        "commune_2025": old["wardKey"].map(lambda k: _nfc(by_key.loc[merged_into[k], "wardShort"])),
+        "commune_2025_code": old["wardKey"].map(lambda k: _nfc(by_key.loc[merged_into[k],
+                                                                           "wardCode"])),
+        "source": f"{src}: admin_units_legacy (code, name, type, coordinates); "
+                  "converter_2025 (Resolution 1672/NQ-UBTVQH15 crosswalk)",
+        "confidence": "2",
+    }).sort_values("code", ignore_index=True)
+    counts = table.groupby("commune_2025_code").size()
+    table_new = pd.DataFrame({
+        "code": new["wardCode"].map(_nfc),
+        "name": new["wardShort"].map(_nfc),
+        "unit_type": new["wardType"].map(lambda s: _nfc(s).lower()),
+        "lat": new["wardLat"].astype(float),
+        "lon": new["wardLon"].astype(float),
+        "area_km2": new["wardAreaKm2"].astype(float),
+        "n_units_merged": new["wardCode"].map(counts).astype("int64"),
+        "source": f"{src}: admin_units (2025 communes; area from the package)",
+        "confidence": "1",
+    }).sort_values("code", ignore_index=True)
+    if len(table) != 23 or len(table_new) != 8:
+        raise SurveyDataError(
+            f"expected 23 pre-2025 units and 8 new communes, got {len(table)} and {len(table_new)}"
+        )
+    return {"communes": table[COLUMNS], "communes_2025": table_new[NEW_COLUMNS]}
+
+
+def write(folder: Path | None = None) -> list[Path]:
+    """Write ``communes.csv`` and ``communes_2025.csv`` (UTF-8, ``\\n`` line ends)."""
+    folder = Path(folder or REFERENCE)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for key, df in build().items():
+        path = folder / FILES[key]
+        df.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+        out.append(path)
+    _read.cache_clear()
+    return out
+
+
+@lru_cache(maxsize=8)
+def _read(path: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    p = Path(path)
+    if not p.is_file():
+        raise SurveyDataError("commune registry not found (run `python -m hlstudy.communes "
+                              "--write`)", file=p)
+    df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise SurveyDataError(f"missing columns {missing}", file=p.name)
+    if df["code"].duplicated().any() or df["name"].duplicated().any():
+        raise SurveyDataError("duplicated commune code or name", file=p.name)
+    for col in ("lat", "lon"):
+        values = pd.to_numeric(df[col], errors="coerce")
+        if values.isna().any():
+            row = int(values.isna().to_numpy().nonzero()[0][0]) + 2
+            raise SurveyDataError("coordinate is not a number", file=p.name, row=row, column=col)
+        df[col] = values.astype(float)
+    for col in df.columns:
+        if df[col].dtype != float:
+            df[col] = df[col].map(_nfc)
+    return df
+
+
+def communes(folder: Path | None = None) -> pd.DataFrame:
+    """The 23 pre-2025 units (``code, name, unit_type, lat, lon, commune_2025, …``), by code."""
+    df = _read(str(Path(folder or REFERENCE) / FILES["communes"]), tuple(COLUMNS)).copy()
+    known = set(new_communes(folder)["name"])
+    unknown = sorted(set(df["commune_2025"]) - known)
+    if unknown:
+        raise SurveyDataError(f"commune_2025 values {unknown} are not 2025 communes",
+                              file=FILES["communes"], column="commune_2025")
+    return df
+
+
+def new_communes(folder: Path | None = None) -> pd.DataFrame:
+    """The 8 communes created on 1 July 2025 from Hữu Lũng's units, by code."""
+    path = Path(folder or REFERENCE) / FILES["communes_2025"]
+    df = _read(str(path), tuple(NEW_COLUMNS)).copy()
+    df["area_km2"] = pd.to_numeric(df["area_km2"]).astype(float)
+    df["n_units_merged"] = pd.to_numeric(df["n_units_merged"]).astype("int64")
+    return df
+
+
+def crosswalk(folder: Path | None = None) -> pd.DataFrame:
+    """Long table ``commune_2025, commune_2025_code, code, name, unit_type`` (old → new).
+
+    Sorted by the new commune's name, the thị trấn first, then by old code.
+    """
+    df = communes(folder)
+    df = df.assign(_tt=df["unit_type"].ne("thị trấn"))
+    df = df.sort_values(["commune_2025", "_tt", "code"], ignore_index=True)
+    return df[["commune_2025", "commune_2025_code", "code", "name", "unit_type"]]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hlstudy.communes", description=__doc__
+                                     .split("\n\n")[0])
+    parser.add_argument("--write", action="store_true",
+                        help="regenerate data/reference/communes*.csv from vietnamadminunits")
+    parser.add_argument("--folder", type=Path, default=None, help="output folder")
+    args = parser.parse_args(argv)
+    if args.write:
+        for path in write(args.folder):
+            print(f"wrote {path}")
+    else:
+        print(build()["communes"].to_string())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,104 @@
+"""Tests of the real reference data: the commune registry and the district facts."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from hlstudy import communes as cm
+from hlstudy import district
+from hlstudy.errors import SurveyDataError
+from hlstudy.paths import REFERENCE
+
+# facts.md, Resolution 1672/NQ-UBTVQH15: the 8 new communes and the units merged into each.
+MERGER = {
+    "Hữu Lũng": {"Hữu Lũng", "Đồng Tân", "Hồ Sơn"},
+    "Tuấn Sơn": {"Hòa Thắng", "Minh Hòa", "Minh Sơn"},
+    "Tân Thành": {"Tân Thành", "Hòa Lạc", "Hòa Sơn"},
+    "Vân Nham": {"Vân Nham", "Minh Tiến", "Nhật Tiến"},
+    "Thiện Tân": {"Thiện Tân", "Đồng Tiến", "Thanh Sơn"},
+    "Yên Bình": {"Yên Bình", "Quyết Thắng", "Hòa Bình"},
+    "Cai Kinh": {"Cai Kinh", "Yên Sơn", "Yên Vượng"},
+    "Hữu Liên": {"Hữu Liên", "Yên Thịnh"},
+}
+
+
+def test_registry_has_the_23_units_of_facts_md():
+    df = cm.communes()
+    assert list(df.columns[:6]) == ["code", "name", "unit_type", "lat", "lon", "commune_2025"]
+    assert len(df) == 23 and df["code"].is_unique and df["name"].is_unique
+    assert (df["unit_type"] == "thị trấn").sum() == 1
+    assert df.loc[df["unit_type"] == "thị trấn", "name"].item() == "Hữu Lũng"
+    assert (df["unit_type"] == "xã").sum() == 22
+    # merged away before 2025 (facts.md): must not be in the registry
+    assert not df["name"].isin(["Sơn Hà", "Đô Lương", "Thiện Kỵ", "Tân Lập"]).any()
+    # coordinates inside the district's neighbourhood
+    assert df["lat"].between(21.3, 21.8).all() and df["lon"].between(106.1, 106.6).all()
+
+
+def test_crosswalk_matches_the_resolution():
+    got = {k: set(g["name"]) for k, g in cm.crosswalk().groupby("commune_2025")}
+    assert got == MERGER
+    new = cm.new_communes()
+    assert set(new["name"]) == set(MERGER)
+    assert dict(zip(new["name"], new["n_units_merged"], strict=True)) == {
+        k: len(v) for k, v in MERGER.items()}
+    assert (new["area_km2"] > 0).all()
+    # every old unit's 2025 code is a new commune's code
+    assert set(cm.communes()["commune_2025_code"]) == set(new["code"])
+
+
+def test_committed_files_equal_the_package_output(tmp_path):
+    pytest.importorskip("vietnamadminunits")
+    cm.write(tmp_path)
+    for name in cm.FILES.values():
+        assert (tmp_path / name).read_bytes() == (REFERENCE / name).read_bytes(), name
+
+
+def test_registry_errors(tmp_path):
+    with pytest.raises(SurveyDataError, match="not found"):
+        cm.communes(tmp_path)
+    for name in cm.FILES.values():
+        shutil.copy(REFERENCE / name, tmp_path / name)
+    df = pd.read_csv(tmp_path / "communes.csv", dtype=str, keep_default_na=False)
+    df.loc[3, "lat"] = "north"
+    df.to_csv(tmp_path / "communes.csv", index=False)
+    with pytest.raises(SurveyDataError, match="row 5"):
+        cm.communes(tmp_path)
+    df.loc[3, "lat"] = "21.6"
+    df.loc[4, "commune_2025"] = "Sơn Hà"
+    df.to_csv(tmp_path / "communes.csv", index=False)
+    with pytest.raises(SurveyDataError, match="not 2025 communes"):
+        cm.communes(tmp_path)
+
+
+def test_district_facts():
+    f = district.facts()
+    assert f["source"].ne("").all()
+    assert set(f["confidence"]) <= {"1", "2"}
+    assert district.value("population") == district.value("population_urban") + district.value(
+        "population_rural")
+    assert district.value("n_units_2024") == len(cm.communes())
+    assert district.value("n_communes_2025") == len(cm.new_communes())
+    shares = district.ethnic_shares()
+    assert shares.sum() == pytest.approx(1.0)
+    assert list(shares.index[:3]) == ["nung", "kinh", "tay"]
+    assert shares["nung"] == pytest.approx(0.523, abs=1e-4)
+    with pytest.raises(SurveyDataError, match="no district fact"):
+        district.value("gdp")
+
+
+def test_ethnicity_codes_exist_in_the_codebook():
+    from hlstudy import codebook
+
+    assert set(district.ethnic_shares().index) == set(codebook.value_labels("ethnicity")["code"])
+
+
+def test_district_facts_need_sources(tmp_path):
+    df = pd.read_csv(REFERENCE / "district_facts.csv", dtype=str, keep_default_na=False)
+    df.loc[2, "source"] = ""
+    df.to_csv(tmp_path / "district_facts.csv", index=False)
+    with pytest.raises(SurveyDataError, match="row 4"):
+        district.facts(tmp_path)
