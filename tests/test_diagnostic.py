@@ -553,7 +553,7 @@ def _study(seed=0, groups=12, size=15):
                                     "intermediate"),
         "field_of_study": "law", "years_in_post": rng.integers(0, 20, g.size),
         "political_theory": rng.choice(["none", "elementary", "intermediate"], g.size),
-        "state_management": rng.choice(["none", "civil_servant"], g.size),
+        "state_mgmt_training": rng.choice(["none", "civil_servant"], g.size),
         "trainings_24m": rng.integers(0, 3, g.size)})
     personnel.loc[personnel.kind == "can_bo", "position_code"] = "CT_UBND"
     rsp_c = scores.groupby("commune_code")["RSP"].mean()
@@ -616,7 +616,7 @@ def test_finding_d3_separates_uneven_from_even_dimensions():
 def test_finding_d4_and_d5_and_table():
     scores, personnel, citizens = _study()
     f4 = fd.finding_d4(personnel, group="commune_code", education="education_level",
-                       political_theory="political_theory", state_management="state_management",
+                       political_theory="political_theory", state_management="state_mgmt_training",
                        trainings="trainings_24m")
     assert f4.numbers["no_training_24m_k"] == int((personnel["trainings_24m"] == 0).sum())
     assert f4.numbers["low_political_theory_k"] == int(
@@ -641,3 +641,30 @@ def test_age_from_birth_date_when_no_birth_year():
     df["birth_date"] = pd.to_datetime(["1990-03-15", "2007-01-02"])  # as load_study gives
     res = dg.evaluate_standards(df, reference_year=2024)
     assert res.persons.query("rule_id == 'CC_AGE'")["value"].tolist() == ["34", "17"]
+
+
+def test_quota_scenarios_cover_the_three_classes():
+    tab = staffing.quota_scenarios(_staff({"01": (10, 11), "02": (9, 10)}), REG).set_index(
+        "commune_code")
+    assert tab.loc["01", ["quota_I", "quota_II", "quota_III"]].tolist() == [22, 20, 18]
+    assert tab.loc["02", ["gap_I", "gap_II", "gap_III"]].tolist() == [-3, -1, 1]
+
+
+def test_workforce_profile_tables():
+    _, personnel, _ = _study()
+    personnel = personnel.assign(gender=np.where(np.arange(len(personnel)) % 3 == 0, "female",
+                                                 "male"),
+                                 ethnicity=np.where(np.arange(len(personnel)) % 2, "nung", "kinh"))
+    tabs = profile.workforce_profile(personnel, reference_year=2024,
+                                     population_shares={"nung": 0.5, "kinh": 0.4, "other": 0.1})
+    assert {"age", "tenure", "education", "political_theory", "state_management", "trainings",
+            "women", "ethnicity"} <= set(tabs)
+    age = tabs["age"].set_index(["kind", "level"])
+    assert age.at[("all", "30–39"), "k"] == len(personnel)  # all born 1985 -> 39 in 2024
+    ten = tabs["tenure"]
+    assert ten.loc[ten.kind == "all", "k"].sum() == len(personnel)
+    assert (ten.loc[ten.kind == "all", "n"] == len(personnel)).all()
+    cb = ten[ten.kind == "can_bo"]["k"].sum() + ten[ten.kind == "cong_chuc"]["k"].sum()
+    assert cb == len(personnel)
+    tr = tabs["trainings"].set_index(["kind", "level"])
+    assert tr.at[("all", "0"), "k"] == int((personnel.trainings_24m == 0).sum())

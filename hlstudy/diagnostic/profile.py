@@ -177,3 +177,57 @@ def representation(df: pd.DataFrame, population_shares: Mapping[str, float], *,
     cols_out = ["ethnicity", "n", "k", "share", "lo", "hi", "population_share", "ratio",
                 "ratio_lo", "ratio_hi"]
     return out[cols_out].sort_values("population_share", ascending=False, ignore_index=True)
+
+
+AGE_EDGES = (18, 30, 40, 50, 60, np.inf)
+TENURE_EDGES = (0, 2, 5, 10, 20, np.inf)
+
+
+def workforce_profile(personnel: pd.DataFrame, *, reference_year: int,
+                      population_shares: Mapping[str, float] | None = None,
+                      cols: Columns = DEFAULT, age_edges: Sequence[float] = AGE_EDGES,
+                      tenure_edges: Sequence[float] = TENURE_EDGES,
+                      leadership: Iterable[str] = LEADERSHIP,
+                      orders: Mapping[str, Sequence[str]] | None = None,
+                      conf: float = 0.95) -> dict[str, pd.DataFrame]:
+    """The standard profile tables of thesis section 2.1, each by kind (cán bộ / công chức).
+
+    Returns ``{"age", "tenure", "education", "general_education", "political_theory",
+    "state_management", "trainings", "women", "ethnicity"}`` (``ethnicity`` only with
+    ``population_shares``).  Every table has ``n, k, share, lo, hi``.  ``orders`` fixes the
+    level order per table key (e.g. the codebook's value-set order).
+    """
+    from hlstudy.diagnostic.columns import birth_year, years_in_post
+
+    _require(personnel, [cols.kind])
+    orders = dict(orders or {})
+    d = personnel.copy()
+    d["age_band"] = banded(reference_year - birth_year(d, cols), age_edges)
+    d["tenure_band"] = banded(years_in_post(d, reference_year, cols), tenure_edges)
+    age_levels = [f"{a:g}–{b - 1:g}" if np.isfinite(b) else f"{a:g}+"
+                  for a, b in zip(age_edges, age_edges[1:], strict=False)]
+    ten_levels = [f"{a:g}–{b - 1:g}" if np.isfinite(b) else f"{a:g}+"
+                  for a, b in zip(tenure_edges, tenure_edges[1:], strict=False)]
+    tr = pd.to_numeric(d[cols.trainings_24m], errors="coerce") if cols.trainings_24m in d else None
+    if tr is not None:
+        d["training_band"] = tr.map(lambda x: pd.NA if pd.isna(x) else
+                                    ("0" if x == 0 else "1" if x == 1 else "2+")).astype("string")
+    both = pd.concat([d, d.assign(**{cols.kind: "all"})], ignore_index=True)
+    out = {
+        "age": distribution(both, "age_band", by=cols.kind, order=age_levels, conf=conf),
+        "tenure": distribution(both, "tenure_band", by=cols.kind, order=ten_levels, conf=conf),
+    }
+    for key, col in (("education", cols.education),
+                     ("general_education", cols.general_education),
+                     ("political_theory", cols.political_theory),
+                     ("state_management", cols.state_management)):
+        if col in d.columns:
+            out[key] = distribution(both, col, by=cols.kind, order=orders.get(key), conf=conf)
+    if tr is not None:
+        out["trainings"] = distribution(both, "training_band", by=cols.kind,
+                                        order=["0", "1", "2+"], conf=conf)
+    if cols.gender in d.columns:
+        out["women"] = women_share(d, leadership=leadership, cols=cols, conf=conf)
+    if population_shares is not None and cols.ethnicity in d.columns:
+        out["ethnicity"] = representation(d, population_shares, cols=cols, conf=conf)
+    return out

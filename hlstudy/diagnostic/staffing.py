@@ -137,3 +137,23 @@ def staffing_summary(table: pd.DataFrame) -> dict:
         "n_can_bo": int(table["n_can_bo"].sum()),
         "n_cong_chuc": int(table["n_cong_chuc"].sum()),
     }
+
+
+def quota_scenarios(personnel: pd.DataFrame, communes: pd.DataFrame, *,
+                    cols: Columns = DEFAULT) -> pd.DataFrame:
+    """Headcount against the quota of each possible class (the classes are not public).
+
+    One row per commune: ``commune_code, commune, unit_type, n_staff`` and, for each class
+    ``c`` in I/II/III, ``quota_c`` and ``gap_c`` (``n_staff − quota_c``).  Shows which
+    conclusions about vacancies hold whatever the commune's class.
+    """
+    out = None
+    for c in legal.UNIT_CLASSES:
+        tab = staffing_vs_quota(personnel, communes,
+                                UnitClasses({k: c for k in communes["code"].astype(str)},
+                                            basis=f"all loại {c}"), cols=cols)
+        if out is None:
+            out = tab[["commune_code", "commune", "unit_type", "n_staff"]].copy()
+        out[f"quota_{c}"] = tab["quota"].to_numpy()
+        out[f"gap_{c}"] = tab["gap"].to_numpy()
+    return out
