@@ -584,6 +584,10 @@ def test_finding_d1_reports_the_compliance_and_weak_shares():
     assert (f.numbers["cs_k_not_met"], f.numbers["cs_n"]) == (anyr["k"], anyr["n"])
     assert f.numbers["worst_rule"] == "CC_DEGREE"
     assert f.numbers["PRO_weak_k"] == int((scores["PRO"] < 3.0).sum())
+    import re
+
+    assert not re.search(r"\d\.\d", f.statement_vi)  # Vietnamese decimal comma
+    assert re.search(r"\d\.\d", f.statement_en)
     assert f"{int(anyr['k'])}/{int(anyr['n'])}" in f.statement_vi and "Nghị định 33/2023" in f.statement_vi
     th = fd.Thresholds(weak_cutoff=3.5)
     f2 = fd.finding_d1(comp, scores, group="commune_code", th=th)

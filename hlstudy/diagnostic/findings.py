@@ -18,6 +18,7 @@ one-way ANOVA ICC of the 0/1 indicator); district means come from the random-int
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -67,14 +68,20 @@ class Thresholds:
                 f"{sorted(self.no_state_management)}")
 
 
+_DECIMAL = re.compile(r"(?<=\d)\.(?=\d)")
+
+
 @dataclass
 class Finding:
-    """What the diagnostic found for one claim."""
+    """What the diagnostic found for one claim (Vietnamese statement with decimal commas)."""
 
     claim_id: str
     statement_vi: str
     statement_en: str
     numbers: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.statement_vi = _DECIMAL.sub(",", self.statement_vi)
 
     def summary(self) -> str:
         return f"{self.claim_id}: {self.statement_en}"

@@ -88,3 +88,35 @@ def share_bars(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str 
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def staffing_plot(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str = "",
+                  staff_label: str = "", quota_label: str = "", ax=None):
+    """Headcount per commune (bars, cán bộ and công chức stacked) against its quota (marker).
+
+    ``table``: :func:`hlstudy.diagnostic.staffing.staffing_vs_quota` output.
+    """
+    import matplotlib.pyplot as plt
+
+    absent = [c for c in ("n_can_bo", "n_cong_chuc", "n_staff", "quota", label)
+              if c not in table.columns]
+    if absent:
+        raise ModelError(f"table lacks columns {absent}")
+    t = table.sort_values(["gap", label] if "gap" in table else [label]).reset_index(drop=True)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 0.26 * len(t) + 1.4))
+    else:
+        fig = ax.figure
+    y = np.arange(len(t))
+    ax.barh(y, t["n_can_bo"], color="#6c8ebf", label=f"{staff_label} – cán bộ" if staff_label
+            else "cán bộ")
+    ax.barh(y, t["n_cong_chuc"], left=t["n_can_bo"], color="#a9c4e4",
+            label=f"{staff_label} – công chức" if staff_label else "công chức")
+    ax.scatter(t["quota"], y, marker="|", s=160, color="#b22222", zorder=3, label=quota_label)
+    ax.set_yticks(y, [str(v) for v in t[label]])
+    ax.set_xlabel(xlabel)
+    ax.legend(loc="lower right", fontsize=8)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
