@@ -279,7 +279,7 @@ def fit_pa(r: np.ndarray, nf: int, *, min_err: float = 0.001, max_iter: int = 50
 
 
 def minres_one_factor_batch(r: np.ndarray, *, tol: float = 1e-8,
-                            max_iter: int = 1000) -> np.ndarray:
+                            max_iter: int = 300) -> np.ndarray:
     """Eigenvalues of the reduced matrices of one-factor minres fits of a stack of correlation
     matrices (B x k x k) -> B x k, decreasing.
 
@@ -289,8 +289,9 @@ def minres_one_factor_batch(r: np.ndarray, *, tol: float = 1e-8,
     step updates the leading eigenvector by a power step (warm start, so no full
     decomposition) and sets the communalities to ``lambda v^2``, kept in [0, 0.995] (psych's
     bounds on the uniquenesses).  This descends into the same solution as psych's L-BFGS-B
-    (checked to ~1e-4 on random matrices); matrices not converged after ``max_iter`` steps
-    are refitted one by one with :func:`fit_optim`, psych's own optimiser.
+    (checked to ~1e-4 on random matrices).  Matrices not converged after ``max_iter`` steps
+    are finished by Newton's method on the fixed-point equations from where the iteration
+    stopped, and if that fails, refitted with :func:`fit_optim`, psych's own optimiser.
     """
     r = np.asarray(r, dtype=float)
     b, p, _ = r.shape
@@ -300,24 +301,63 @@ def minres_one_factor_batch(r: np.ndarray, *, tol: float = 1e-8,
     a = r.copy()
     a[:, idx, idx] = h
     v = np.linalg.eigh(a)[1][:, :, -1]
-    active = np.arange(b)
+    # work on compact copies of the still-active matrices; write back when some converge
+    ids = np.arange(b)
+    aa, vv, hh = a, v, h
     for _ in range(max_iter):
-        aa = a[active]
-        vv = np.einsum("bij,bj->bi", aa, v[active])
-        vv /= np.linalg.norm(vv, axis=1, keepdims=True)
-        lam = np.einsum("bi,bij,bj->b", vv, aa, vv)
+        vv = np.matmul(aa, vv[:, :, None])[:, :, 0]
+        vv /= np.sqrt(np.einsum("bi,bi->b", vv, vv))[:, None]
+        lam = np.einsum("bi,bi->b", vv, np.matmul(aa, vv[:, :, None])[:, :, 0])
         new = np.clip(lam[:, None] * vv**2, 0.0, 0.995)
-        delta = np.abs(new - h[active]).max(axis=1)
-        h[active] = new
-        v[active] = vv
-        a[active[:, None], idx, idx] = new
-        active = active[delta >= tol]
-        if active.size == 0:
-            break
-    for i in active:
-        lam = fit_optim(r[i], 1, "minres").loadings
-        a[i, idx, idx] = (lam**2).sum(axis=1)
+        delta = np.abs(new - hh).max(axis=1)
+        hh = new
+        aa[:, idx, idx] = new
+        done = delta < tol
+        if done.any():
+            a[ids] = aa
+            keep = ~done
+            ids, aa, vv, hh = ids[keep], aa[keep], vv[keep], hh[keep]
+            if ids.size == 0:
+                break
+    if ids.size:
+        a[ids] = aa
+    for i in ids:
+        h_i = _newton_one_factor(r[i], a[i, idx, idx].copy(), tol=tol)
+        if h_i is None:  # psych's own optimiser for the hard cases
+            lam = fit_optim(r[i], 1, "minres").loadings
+            h_i = (lam**2).sum(axis=1)
+        a[i, idx, idx] = h_i
     return np.linalg.eigvalsh(a)[:, ::-1]
+
+
+def _newton_one_factor(r: np.ndarray, h: np.ndarray, *, tol: float, max_iter: int = 12,
+                       upper: float = 0.995):
+    """Newton polish of the one-factor fixed point ``h = lambda_1 v_1^2`` (communalities at
+    the bound ``upper`` or 0 held fixed), from a point near it.  Returns None unless it ends
+    at a fixed point whose bound coordinates are pushed outward (a KKT point)."""
+    p = len(h)
+    eye = np.eye(p)
+    for _ in range(max_iter):
+        a = r.copy()
+        np.fill_diagonal(a, h)
+        w, vec = np.linalg.eigh(a)
+        lam, v = w[-1], vec[:, -1]
+        target = lam * v**2
+        at_upper = (h >= upper - 1e-12) & (target >= upper)
+        at_zero = (h <= 1e-12) & (target <= 0)
+        free = ~(at_upper | at_zero)
+        f = target - h
+        if np.abs(f[free]).max(initial=0.0) < tol:
+            return h
+        k = (vec[:, :-1] / (lam - w[:-1])) @ vec[:, :-1].T
+        jac = np.outer(v**2, v**2) + 2 * lam * v[:, None] * k * v[None, :] - eye
+        step = np.zeros(p)
+        try:
+            step[free] = np.linalg.solve(jac[np.ix_(free, free)], f[free])
+        except np.linalg.LinAlgError:
+            return None
+        h = np.clip(h - step, 0.0, upper)
+    return None
 
 
 def wishart_correlations(n_mats: int, n_obs: int, p: int, rng: np.random.Generator) -> np.ndarray:
@@ -352,17 +392,24 @@ def resampled_correlations(x: np.ndarray, n_mats: int, rng: np.random.Generator)
     n, p = x.shape
     mask = ~np.isnan(x)
     zf = np.where(mask, x - np.nanmean(x, axis=0), 0.0).ravel()
-    mf = mask.astype(float).ravel()
-    cols = np.arange(p, dtype=np.int64)
+    nf = (~mask).ravel()
+    wide = n * p >= 2**31
+    cols = np.arange(p, dtype=np.int64 if wide else np.int32)
     out = np.empty((n_mats, p, p))
+    dtype = np.int16 if n < 2**15 else np.int64
     i = 0
     while i < n_mats:
-        flat = rng.integers(0, n, size=(n, p), dtype=np.int32).astype(np.int64) * p + cols
-        zr, mr = zf[flat], mf[flat]
-        cnt = mr.T @ mr
-        sx = zr.T @ mr
-        sxx = (zr * zr).T @ mr
+        draws = rng.integers(0, n, size=(n, p), dtype=dtype)
+        flat = draws.astype(cols.dtype) * p + cols
+        zr, miss = zf[flat], nf[flat]
         sxy = zr.T @ zr
+        s1, s2 = zr.sum(axis=0), np.diag(sxy)
+        rows = miss.any(axis=1)
+        mr, zm = miss[rows].astype(float), zr[rows]
+        sx = s1[:, None] - zm.T @ mr
+        sxx = s2[:, None] - (zm * zm).T @ mr
+        k = mr.sum(axis=0)
+        cnt = n - k[:, None] - k[None, :] + mr.T @ mr
         with np.errstate(invalid="ignore", divide="ignore"):
             cxy = sxy - sx * sx.T / cnt
             c = cxy / np.sqrt((sxx - sx * sx / cnt) * (sxx.T - sx.T * sx.T / cnt))
