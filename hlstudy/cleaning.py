@@ -15,9 +15,10 @@ rule                   action  what it does (threshold parameter of :class:`Rule
                                (or below ``speeder_min_seconds``) — only where timing was exported
 ``out_of_range``       change  Likert codes outside the value set and numbers outside the
                                codebook's ``min``/``max`` are set to missing
-``inconsistent``       change  impossible backgrounds: years in post longer than the years since
-                               age ``min_age_at_start``; a university degree at an age below
-                               ``min_age_degree``; the implausible answer is set to missing
+``inconsistent``       change  impossible backgrounds: time in post starting before age
+                               ``min_age_at_start``; a degree below age ``min_age_degree`` or with
+                               lower-secondary schooling; a title of the other kind (cán bộ /
+                               công chức); the implausible answer is set to missing (or corrected)
 ``straightlining``     drop    the same answer to every Likert item (at least
                                ``straightline_min_items`` answered, across at least two scales)
 ``missing_scale``      drop    more than ``max_missing_share`` of the items of any scale missing
@@ -274,6 +275,9 @@ def _survey_year(df, spec, rules) -> int | None:
     times = _of_type(spec, df, "timestamp")
     if times and df[times[0]].notna().any():
         return int(df[times[0]].dropna().dt.year.max())
+    years = [c for c in _of_type(spec, df, "year") if c != "birth_year"]
+    if years and df[years].notna().any().any():
+        return int(df[years].max().max())  # a register: the latest year it records
     return None
 
 
@@ -284,61 +288,102 @@ def _first(spec, df, *names):
     return None
 
 
-def rule_inconsistent(df, spec, rules, instrument):
-    """Impossible backgrounds: set the implausible answer to missing, with a log row.
+_DEGREE = ("college", "university", "master", "doctorate")
+_DEGREE_WORDS = "cao đẳng|đại học|thạc sĩ|tiến sĩ|college|university|bachelor|master|doctor"
 
-    * years in post (``years_in_post``/``tenure_years``) or the start year
-      (``start_year``) imply starting before age ``min_age_at_start``: the tenure is
-      set to missing (the birth year is the better-checked answer);
-    * highest education a university degree or above at an age below
-      ``min_age_degree``: the education answer is set to missing.
-    Rules whose variables the instrument lacks are skipped.
+
+def _codes_matching(spec, variable, codes=(), words=None) -> set[str]:
+    labels = spec.value_sets.get(spec.by_name[variable].value_set)
+    if labels is None:
+        return set()
+    out = {str(c) for c in labels["code"] if str(c) in codes}
+    if words:
+        text = (labels["label_en"].astype(str) + " " + labels["label_vi"].astype(str)).str.casefold()
+        out |= {str(c) for c in labels.loc[text.str.contains(words), "code"]}
+    return out
+
+
+def _position_kinds() -> dict[str, str]:
+    try:
+        from hlstudy.legal import positions
+
+        table = positions()
+        return dict(zip(table["position_code"].astype(str), table["kind"].astype(str), strict=True))
+    except Exception:  # no reference table: the check is skipped
+        return {}
+
+
+def rule_inconsistent(df, spec, rules, instrument):
+    """Impossible or inconsistent backgrounds: the implausible answer is set to missing.
+
+    Each check runs only where the instrument has its variables:
+
+    * **age vs time in post** — ``years_in_post`` (officials) or ``start_year``
+      (personnel register) implying a start before age ``min_age_at_start``: the tenure
+      answer is set to missing (the birth year/date is the better-checked answer);
+    * **age vs degree** — a college degree or higher (``education_level``) at an age below
+      ``min_age_degree``: the education answer is set to missing;
+    * **general vs professional education** — a college degree or higher with only lower
+      secondary general education (Vietnamese college and university admission require the
+      upper-secondary diploma): the professional level is set to missing;
+    * **title vs kind** — a Decree 33/2023 title (``position_code``) whose kind
+      (cán bộ / công chức, ``data/reference/decree33_positions.csv``) contradicts the stated
+      ``kind``: ``kind`` is set to the title's kind (the title is the more specific answer).
+
+    Not meeting a qualification *standard* is a finding for notebook 03, never cleaned here.
     """
     df = df.copy()
     log = []
-    birth = _first(spec, df, "birth_year")
-    age_var = _first(spec, df, "age")
+
+    def flag(mask, column, reason, new=None):
+        mask = pd.Series(mask, index=df.index).fillna(False).astype(bool)
+        for i in df.index[mask.to_numpy()]:
+            value = new[i] if isinstance(new, pd.Series) else new
+            log.append(_change_row(df, i, instrument, "inconsistent", column, df.at[i, column], value, reason(i)))
+        if mask.any():
+            df.loc[mask, column] = new[mask] if isinstance(new, pd.Series) else pd.NA
+
+    birth = None
+    if _first(spec, df, "birth_year"):
+        birth = df["birth_year"].astype("Float64")
+    elif _first(spec, df, "birth_date"):
+        birth = df["birth_date"].dt.year.astype("Float64")
     year = _survey_year(df, spec, rules)
-    if birth is not None and year is not None:
-        age = year - df[birth].astype("Float64")
-    elif age_var is not None:
-        age = df[age_var].astype("Float64")
-    else:
-        return df, log
-    tenure = _first(spec, df, "years_in_post", "tenure_years", "years_in_service", "tenure")
-    start = _first(spec, df, "start_year", "year_started")
-    if tenure is not None:
-        bad = (age - df[tenure].astype("Float64") < rules.min_age_at_start).fillna(False).astype(bool)
-        for i in df.index[bad.to_numpy()]:
-            log.append(_change_row(
-                df, i, instrument, "inconsistent", tenure, df.at[i, tenure], None,
-                f"{df.at[i, tenure]} years in post at age {age[i]:.0f} means starting before age {rules.min_age_at_start}",
-            ))
-        df.loc[bad.to_numpy(), tenure] = pd.NA
+    age = (year - birth) if (birth is not None and year is not None) else None
+    if age is None and _first(spec, df, "age"):
+        age = df["age"].astype("Float64")
+
+    tenure = _first(spec, df, "years_in_post", "tenure_years")
+    if tenure is not None and age is not None:
+        t = df[tenure].astype("Float64")
+        flag(age - t < rules.min_age_at_start, tenure,
+             lambda i: f"{df.at[i, tenure]} years in post at age {age[i]:.0f}: "
+                       f"started before age {rules.min_age_at_start}")
+    start = _first(spec, df, "start_year")
     if start is not None and birth is not None:
-        started_at = df[start].astype("Float64") - df[birth].astype("Float64")
-        bad = (started_at < rules.min_age_at_start).fillna(False).astype(bool)
-        for i in df.index[bad.to_numpy()]:
-            log.append(_change_row(
-                df, i, instrument, "inconsistent", start, df.at[i, start], None,
-                f"started at age {started_at[i]:.0f}, under {rules.min_age_at_start}",
-            ))
-        df.loc[bad.to_numpy(), start] = pd.NA
-    education = _first(spec, df, "education", "education_level", "professional_level")
+        started_at = df[start].astype("Float64") - birth
+        flag(started_at < rules.min_age_at_start, start,
+             lambda i: f"in post since age {started_at[i]:.0f}, under {rules.min_age_at_start}")
+    education = _first(spec, df, "education_level", "education")
     if education is not None:
-        v = spec.by_name[education]
-        labels = spec.value_sets.get(v.value_set)
-        if labels is not None:
-            text = (labels["label_en"].astype(str) + " " + labels["label_vi"].astype(str)).str.casefold()
-            degree = labels.loc[text.str.contains("university|bachelor|master|doctor|đại học|thạc sĩ|tiến sĩ"), "code"]
-            degree = {str(c) for c in degree}
-            bad = (df[education].astype("string").isin(degree) & (age < rules.min_age_degree)).fillna(False).astype(bool)
-            for i in df.index[bad.to_numpy()]:
-                log.append(_change_row(
-                    df, i, instrument, "inconsistent", education, df.at[i, education], None,
-                    f"a university degree at age {age[i]:.0f} (under {rules.min_age_degree})",
-                ))
-            df.loc[bad.to_numpy(), education] = pd.NA
+        degree = _codes_matching(spec, education, _DEGREE, _DEGREE_WORDS)
+        has_degree = df[education].astype("string").isin(degree)
+        if age is not None:
+            flag(has_degree & (age < rules.min_age_degree), education,
+                 lambda i: f"a college or university degree at age {age[i]:.0f} (under {rules.min_age_degree})")
+            has_degree = df[education].astype("string").isin(degree)
+        general = _first(spec, df, "general_education")
+        if general is not None:
+            lower = _codes_matching(spec, general, ("lower_secondary",), "lower secondary|trung học cơ sở")
+            flag(has_degree & df[general].astype("string").isin(lower), education,
+                 lambda i: "a college or university degree with lower-secondary general education only")
+    position, kind = _first(spec, df, "position_code"), _first(spec, df, "kind")
+    if position is not None and kind is not None:
+        implied = df[position].astype("string").map(_position_kinds())
+        stated = df[kind].astype("string")
+        flag(implied.notna() & stated.notna() & (implied != stated), kind,
+             lambda i: f"title {df.at[i, position]} is a {implied[i]} post, not {df.at[i, kind]}",
+             new=implied.astype("string"))
     return df, log
 
 

@@ -245,3 +245,55 @@ class FakeSimulation:
 
     def write(self, folder):
         make_folder(Path(folder), "csv", n=self.n, manifest={"simulated": True, "seed": 1})
+
+
+def generic_rows(instrument: str, n: int, seed: int = 0, codebook_=None, labels_=None, registry=None) -> pd.DataFrame:
+    """Valid records for any codebook (default: the project's real one), export headers as columns."""
+    from hlstudy import ingest
+
+    cb, vl = ingest.codebook_frames(codebook_, labels_)
+    if registry is None:
+        from hlstudy.communes import communes
+
+        registry = communes()
+    rng = np.random.default_rng(seed)
+    rows = cb[cb["instrument"] == instrument]
+    out = {}
+    for _, r in rows.iterrows():
+        kind = r["type"]
+        head = f"Câu {r['order']}. {r['question_vi']}" if kind == "likert" else r["question_vi"]
+        if kind == "commune":
+            values = [registry["name"].iloc[i % len(registry)] for i in range(n)]
+        elif kind in ("likert", "category"):
+            labels = vl.loc[vl["value_set"] == r["value_set"], "label_vi"].tolist()
+            values = [labels[j] for j in rng.integers(0, len(labels), n)]
+        elif kind == "year":
+            values = [int(x) for x in rng.integers(1965, 1995, n)]
+        elif kind == "integer":
+            values = [int(x) for x in rng.integers(0, 5, n)]
+        elif kind == "date":
+            values = [f"{int(d):02d}/0{int(m)}/19{int(y)}" for d, m, y in zip(rng.integers(1, 28, n), rng.integers(1, 9, n), rng.integers(65, 95, n), strict=True)]
+        elif kind == "timestamp":
+            values = [f"2025-03-{(i % 27) + 1:02d} 08:{i % 60:02d}:00" for i in range(n)]
+        elif kind == "duration":
+            values = [int(x) for x in rng.integers(500, 1500, n)]
+        else:
+            values = [f"{NAMES[i % len(NAMES)]} {i}" for i in range(n)]
+        out[head] = values
+    frame = pd.DataFrame(out)
+    if "position_code" in set(rows["variable"]):  # consistent backgrounds
+        from hlstudy.legal import positions
+
+        pos = positions()
+        kinds = dict(zip(pos["position_code"], pos["kind"], strict=True))
+        lab = vl.set_index(["value_set", "code"])["label_vi"]
+        head = dict(zip(rows["variable"], rows["question_vi"], strict=True))
+        codes = {v: k for (s, k), v in lab.items() if s == "position"}
+        frame[head["kind"]] = [lab[("kind", kinds[codes[t]])] for t in frame[head["position_code"]]]
+        frame[head["general_education"]] = lab[("general_education", "upper_secondary")]
+    if instrument == "personnel":  # start after age 18
+        births = pd.to_datetime(frame["Ngày sinh"], format="%d/%m/%Y").dt.year
+        frame["Năm giữ chức danh hiện nay"] = (births + 25).clip(upper=2024)
+    if instrument == "officials":
+        frame["Số năm giữ chức danh hiện nay"] = 2
+    return frame

@@ -236,3 +236,46 @@ def test_identical_answers_of_different_people_are_not_duplicates(officials):
     result = run(df)
     assert dropped_by(result, "duplicates") == {"O-same"}
     assert "_pii_key" not in result.data.columns
+
+
+# ------------------------------------------------------------------ on the project's real codebook
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("real")
+    out = {}
+    for i, name in enumerate(("officials", "personnel")):
+        path = folder / f"{name}.csv"
+        rf.generic_rows(name, 30, seed=i).to_csv(path, index=False)
+        out[name] = ingest.read_instrument(path).data
+    return out
+
+
+def test_real_codebook_background_checks(real):
+    per = real["personnel"].copy()
+    per.loc[0, ["birth_date", "start_year"]] = [pd.Timestamp("1990-05-01"), 2000]  # in post at 10
+    per.loc[1, ["general_education", "education_level", "birth_date", "start_year"]] = [
+        "lower_secondary", "university", pd.Timestamp("1980-01-01"), 2010]
+    per.loc[2, ["kind", "position_code"]] = ["cong_chuc", "CT_UBND"]  # the chair is a cadre post
+    per.loc[3, ["kind", "position_code"]] = ["cong_chuc", "TP_HT"]  # consistent
+    result = cleaning.clean(per, "personnel")
+    log = result.log[result.log["rule"] == "inconsistent"].set_index("record_id")
+    assert log.at[per.at[0, "record_id"], "column"] == "start_year"
+    assert log.at[per.at[1, "record_id"], "column"] == "education_level"
+    row = log.loc[per.at[2, "record_id"]]
+    assert (row["column"], row["old_value"], row["new_value"]) == ("kind", "cong_chuc", "can_bo")
+    assert per.at[3, "record_id"] not in log.index
+    kept = result.data.set_index("record_id")
+    assert kept.at[per.at[2, "record_id"], "kind"] == "can_bo"
+    assert pd.isna(kept.at[per.at[0, "record_id"], "start_year"])
+
+
+def test_real_codebook_officials_tenure_vs_age(real):
+    off = real["officials"].copy()
+    year = int(off["submitted_at"].dt.year.max())
+    off.loc[0, ["birth_year", "years_in_post"]] = [year - 24, 30]
+    result = cleaning.clean(off, "officials")
+    changes = result.log[result.log["rule"] == "inconsistent"]
+    assert (off.at[0, "record_id"], "years_in_post") in set(zip(changes["record_id"], changes["column"], strict=True))
+    assert len(result.data) == len(off)
