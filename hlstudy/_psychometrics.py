@@ -104,11 +104,22 @@ def pairwise_moments(x: np.ndarray, weights: np.ndarray | None = None):
             cor[:, idx, idx] = 1.0
             return cov, cor, np.broadcast_to(n, cov.shape)
         rows = x.shape[0]
-        pair = (m[:, :, None] * m[:, None, :]).reshape(rows, k * k)
-        n = (w @ pair).reshape(-1, k, k)
-        sx = (w @ (z[:, :, None] * m[:, None, :]).reshape(rows, k * k)).reshape(-1, k, k)
-        sxx = (w @ ((z * z)[:, :, None] * m[:, None, :]).reshape(rows, k * k)).reshape(-1, k, k)
+        # Full-column sums, then subtract what the rows with a missing partner contribute:
+        # only rows with some missing answer enter the (k^2-wide) corrections.
         sxy = (w @ (z[:, :, None] * z[:, None, :]).reshape(rows, k * k)).reshape(-1, k, k)
+        s1 = w @ z
+        s2 = np.einsum("bii->bi", sxy)
+        tot = w.sum(axis=1)
+        part = ~mask.all(axis=1)
+        nm = (~mask[part]).astype(float)
+        zp, wp, r = z[part], w[:, part], int(part.sum())
+        k1 = wp @ nm  # weighted count of missing answers per item
+        both = (wp @ (nm[:, :, None] * nm[:, None, :]).reshape(r, k * k)).reshape(-1, k, k)
+        n = tot[:, None, None] - k1[:, :, None] - k1[:, None, :] + both
+        sx = s1[:, :, None] - (wp @ (zp[:, :, None] * nm[:, None, :]).reshape(r, k * k)
+                               ).reshape(-1, k, k)
+        sxx = s2[:, :, None] - (wp @ ((zp * zp)[:, :, None] * nm[:, None, :]).reshape(r, k * k)
+                                ).reshape(-1, k, k)
     syx = np.swapaxes(sx, -1, -2)
     syy = np.swapaxes(sxx, -1, -2)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -315,6 +315,9 @@ def omega_total(items: pd.DataFrame) -> OmegaResult:
 
     df = as_items(items, min_items=3)
     fit = efa(df, 1, method="minres", rotation=None, _quiet=True)
+    if fit.heywood or not fit.converged:
+        warnings.warn(f"omega_total: the one-factor model is improper ({'; '.join(fit.notes)}); "
+                      "omega is not trustworthy", UserWarning, stacklevel=2)
     lam = fit.loadings.iloc[:, 0].to_numpy()
     _, r, _ = pairwise_moments(df.to_numpy())
     key = np.where(lam < 0, -1.0, 1.0)

@@ -190,3 +190,12 @@ def test_reliability_table_drop_decisions():
     assert table.loc["C", "drop"] == ""
     ref = fx.reference()["alpha"]["A_raw"]["total"]["raw_alpha"]
     assert table.loc["A", "alpha"] == pytest.approx(ref, abs=TOL)
+
+
+def test_omega_warns_on_improper_one_factor_model():
+    r = np.array([[1, .8, .8, .3], [.8, 1, .45, .25], [.8, .45, 1, .25], [.3, .25, .25, 1]])
+    z = np.random.default_rng(0).normal(size=(500, 4))
+    z = (z - z.mean(axis=0)) @ np.linalg.inv(np.linalg.cholesky(np.cov(z, rowvar=False))).T
+    x = pd.DataFrame(z @ np.linalg.cholesky(r).T, columns=["a", "b", "c", "d"])
+    with pytest.warns(UserWarning, match="improper"):
+        rel.omega_total(x)
