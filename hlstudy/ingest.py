@@ -61,13 +61,14 @@ TYPES = ("likert", "category", "integer", "year", "date", "text", "timestamp", "
 #: Columns whose absence from an export is allowed (timing is optional; personal data are welcome
 #: to be missing).
 OPTIONAL_TYPES = ("timestamp", "duration")
-MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "none", "null", "-", ".", "#n/a", "không trả lời"})
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "-", ".", "#n/a", "không trả lời"})
 #: Salt of the pseudonymous record id.  Changing it changes every id; it is not a secret
 #: (the id hashes the row's position, never a person's data).
 ID_SALT = "hlstudy-record-id-v1"
 #: Transient column: salted hash of a record's personal data, removed by hlstudy.cleaning.clean.
 PII_KEY = "_pii_key"
 
+_DASHES = re.compile(r"\s*[-‐‑‒–—―]\s*")
 _TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 _PREFIX = re.compile(r"^\s*(?:câu|cau|c|q|question)?\s*\d{1,3}\s*[.:)\-–]\s*", re.IGNORECASE)
 _LABEL_PREFIX = re.compile(r"^\s*\(?\d{1,2}\)?\s*[.:)\-–=]\s*")
@@ -107,7 +108,7 @@ def header_key(header: Any) -> str:
     text = _PREFIX.sub("", text, count=1)
     text = text.rstrip("*: ").strip()
     text = re.sub(r"\s+([?.,;:!)])", r"\1", text)
-    return text.casefold()
+    return _DASHES.sub(" - ", text).casefold()
 
 
 def encode_cp1258(text: str) -> bytes:
@@ -615,7 +616,8 @@ def map_headers(table: RawTable, spec: InstrumentSpec) -> HeaderMap:
 
 
 def _label_key(value: str) -> str:
-    return " ".join(clean_text(value).casefold().split())
+    """Comparison key of a value label: NFC, case-folded, single spaces, any dash as " - "."""
+    return _DASHES.sub(" - ", " ".join(clean_text(value).casefold().split()))
 
 
 @lru_cache(maxsize=64)
@@ -653,7 +655,7 @@ class _Converter:
         return SurveyDataError(message, file=self.table.file, row=row, column=self.header)
 
     def __call__(self, value: Any, row: int) -> Any:
-        if _blank(value) or (isinstance(value, str) and _label_key(value) in MISSING_TOKENS):
+        if _blank(value) or (isinstance(value, str) and clean_text(value).casefold() in MISSING_TOKENS):
             return None
         kind = self.v.type
         if kind in ("likert", "category"):

@@ -255,3 +255,11 @@ def test_reading_never_modifies_the_raw_file(tmp_path):
         stat = path.stat().st_mtime_ns
         read(path)
         assert ingest.file_digest(path) == before and path.stat().st_mtime_ns == stat
+
+
+def test_dash_variants_in_labels_and_headers(tmp_path):
+    rows = rf.make_rows("personnel", 3)
+    rows["position"] = ["Văn phòng – thống kê", "Văn phòng-thống kê", "Tư pháp — hộ tịch"]
+    path = tmp_path / "personnel.csv"
+    path.write_text(csv_text(rows, "personnel"), encoding="utf-8")
+    assert read(path).data["position"].tolist() == ["2", "2", "3"]
