@@ -336,17 +336,14 @@ def read_csv_rows(path: Path) -> RawTable:
         raise SurveyDataError("file is empty", file=path)
     encoding = detect_encoding(data, path)
     text = data.decode(encoding)
-    records, line_numbers = [], []
+    records = []
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    previous = 0
     try:
         for record in reader:
             records.append(record)
-            line_numbers.append(previous + 1)
-            previous = reader.line_num
     except csv.Error as exc:
         raise SurveyDataError(
-            f"is not a well-formed CSV file: {exc}", file=path, row=reader.line_num
+            f"is not a well-formed CSV file: {exc}", file=path, row=len(records) + 1
         ) from None
     if not records:
         raise SurveyDataError("file is empty", file=path)
@@ -362,7 +359,7 @@ def read_csv_rows(path: Path) -> RawTable:
             )
     rows, numbers = [], []
     for index, record in enumerate(records[1:], start=1):
-        row_no = line_numbers[index]
+        row_no = index + 1  # the row a spreadsheet shows (a quoted line break stays in its row)
         if not any(cell.strip() for cell in record):
             continue
         if len(record) != len(header):
@@ -380,7 +377,6 @@ def read_csv_rows(path: Path) -> RawTable:
 def read_xlsx_rows(path: Path, instrument: str) -> RawTable:
     """Read the instrument's sheet (or the only sheet) of an ``.xlsx`` workbook."""
     import warnings
-    import zipfile
 
     from openpyxl import load_workbook
 
@@ -388,11 +384,7 @@ def read_xlsx_rows(path: Path, instrument: str) -> RawTable:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
-        raise SurveyDataError(
-            f"is not a readable Excel .xlsx workbook ({type(exc).__name__})", file=path
-        ) from None
-    except Exception as exc:  # openpyxl raises its own InvalidFileException and others
+    except Exception as exc:  # zipfile, XML and openpyxl's own InvalidFileException errors
         raise SurveyDataError(
             f"is not a readable Excel .xlsx workbook ({type(exc).__name__})", file=path
         ) from None
@@ -407,7 +399,12 @@ def read_xlsx_rows(path: Path, instrument: str) -> RawTable:
             raise SurveyDataError(
                 f"sheet {instrument!r} is missing from the workbook (sheets: {names})", file=path
             )
-        cells = [list(r) for r in workbook[sheet].iter_rows(values_only=True)]
+        try:
+            cells = [list(r) for r in workbook[sheet].iter_rows(values_only=True)]
+        except Exception as exc:  # a damaged sheet inside a valid zip
+            raise SurveyDataError(
+                f"sheet {sheet!r} cannot be read ({type(exc).__name__})", file=path
+            ) from None
     finally:
         workbook.close()
     while cells and all(_blank(c) for c in cells[-1]):

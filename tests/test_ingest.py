@@ -263,3 +263,12 @@ def test_dash_variants_in_labels_and_headers(tmp_path):
     path = tmp_path / "personnel.csv"
     path.write_text(csv_text(rows, "personnel"), encoding="utf-8")
     assert read(path).data["position"].tolist() == ["2", "2", "3"]
+
+
+def test_quoted_line_breaks_keep_spreadsheet_rows_and_ids(tmp_path):
+    rows = rf.make_rows("citizens", 4)
+    rows["name"] = ["A\nB", "C", "D\r\nE", "F"]
+    a = read(rf.write_export(rows, tmp_path / "a" / "citizens.csv")).data
+    b = read(rf.write_export(rows, tmp_path / "b" / "citizens.xlsx")).data
+    assert a["source_row"].tolist() == [2, 3, 4, 5]
+    pd.testing.assert_frame_equal(a, b)
