@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from hlstudy.errors import SurveyDataError
-from hlstudy.ingest import PII_KEY, InstrumentSpec, instrument_spec
+from hlstudy.ingest import PII_KEY, InstrumentSpec, instrument_spec, sort_key
 
 LOG_COLUMNS = [
     "instrument", "record_id", "source_row", "action", "rule", "column", "old_value", "new_value", "reason",
@@ -533,7 +533,9 @@ def missing_report(data: pd.DataFrame, instrument: str, *, spec: InstrumentSpec 
                 "order": v.order, "n": len(group), "missing": missing, "share": missing / len(group) if len(group) else np.nan,
             })
     out = pd.DataFrame(rows, columns=["instrument", "commune", "variable", "construct", "order", "n", "missing", "share"])
-    return out.sort_values(["commune", "order", "variable"], kind="stable").drop(columns="order").reset_index(drop=True)
+    out["_key"] = out["commune"].map(lambda c: sort_key(c)[0])
+    out = out.sort_values(["_key", "commune", "order", "variable"], kind="stable")
+    return out.drop(columns=["order", "_key"]).reset_index(drop=True)
 
 
 def rules_table(rules: Rules | None = None) -> pd.DataFrame:
@@ -625,6 +627,7 @@ def missing_heatmap(missing: pd.DataFrame, instrument: str, *, items: list[str] 
     if items is not None:
         order = [v for v in order if v in items]
     table = m.pivot_table(index="variable", columns="commune", values="share", aggfunc="first").reindex(order)
+    table = table[sorted(table.columns, key=sort_key)]
     height = max(3.0, 0.17 * len(table) + 1.5)
     fig, ax = plt.subplots(figsize=(max(6.0, 0.36 * table.shape[1] + 2.5), height))
     sns.heatmap(100 * table, ax=ax, cmap="rocket_r", vmin=0, vmax=max(10.0, float(np.nanmax(100 * table.to_numpy())) if table.size else 10.0),

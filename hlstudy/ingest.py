@@ -98,6 +98,11 @@ def fold(text: str) -> str:
     return stripped.replace("đ", "d")
 
 
+def sort_key(text: Any) -> tuple[str, str]:
+    """Vietnamese-friendly sort key: letters without diacritics first (``Đồng Tân`` near ``Đông``)."""
+    return fold(str(text)), clean_text(text)
+
+
 def header_key(header: Any) -> str:
     """Comparison key of a column header: NFC, case-folded, spacing and numbering removed.
 

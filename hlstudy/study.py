@@ -272,5 +272,6 @@ def coverage_by_commune(study: Study, registry: pd.DataFrame | None = None) -> p
         counts = study.table(name).groupby("commune_code").size()
         base[column] = base["commune_code"].map(counts).fillna(0).astype(int)
     base["coverage"] = (base["officials"] / base["register"].where(base["register"] > 0)).astype(float)
+    base = base.iloc[sorted(range(len(base)), key=lambda i: ingest.sort_key(base["commune"].iloc[i]))]
     return base[["commune_code", "commune", "commune_2025", "register", "officials", "coverage", "citizens"]] \
-        .sort_values("commune", kind="stable").reset_index(drop=True)
+        .reset_index(drop=True)
