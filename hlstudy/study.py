@@ -30,6 +30,7 @@ from hlstudy.errors import SurveyDataError
 from hlstudy.paths import INSTRUMENT, PROCESSED, REFERENCE, ROOT
 
 CACHE_VERSION = "1"
+CACHE_KEEP = 8  # cached studies kept (most recent first)
 
 
 @dataclass
@@ -249,6 +250,9 @@ def _load_folder(folder: Path, rules, cache: bool, cache_dir, label: str) -> Stu
     study = build_study(folder, rules=rules, source_label=label)
     try:
         _atomic_write(path, pickle.dumps(study, protocol=pickle.HIGHEST_PROTOCOL))
+        old = sorted(directory.glob("study-*.pkl"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for stale in old[CACHE_KEEP:]:
+            stale.unlink(missing_ok=True)
     except OSError:
         pass  # a read-only checkout still works, only slower
     return study
