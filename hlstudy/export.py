@@ -436,15 +436,19 @@ def table_to_docx_bytes(df: pd.DataFrame, *, title: str, note: str = "", decimal
     numeric = [_is_numeric_column(df[c]) for c in df.columns]
     table = document.add_table(rows=1 + len(df), cols=len(df.columns))
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    # table.cell(i, j) rebuilds the whole cell grid on every call (quadratic in the table
+    # size); take the grid once.  The table has no merged cells, so it is row-major.
+    grid = table._cells
+    ncol = len(df.columns)
     for j, col in enumerate(df.columns):
-        cell = table.cell(0, j)
+        cell = grid[j]
         cell.text = str(col)
         paragraph = cell.paragraphs[0]
         paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT if numeric[j] else WD_ALIGN_PARAGRAPH.LEFT
         _set_cell_border(cell, top=12, bottom=6)
     for i, row in enumerate(df.itertuples(index=False), start=1):
         for j, value in enumerate(row):
-            cell = table.cell(i, j)
+            cell = grid[i * ncol + j]
             cell.text = _format_cell(value, decimals)
             cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT if numeric[j] else WD_ALIGN_PARAGRAPH.LEFT
             if i == len(df):
