@@ -91,10 +91,12 @@ def share_bars(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str 
 
 
 def staffing_plot(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str = "",
-                  staff_label: str = "", quota_label: str = "", ax=None):
+                  kind_labels: tuple[str, str] = ("cán bộ", "công chức"),
+                  quota_label: str = "", ax=None):
     """Headcount per commune (bars, cán bộ and công chức stacked) against its quota (marker).
 
-    ``table``: :func:`hlstudy.diagnostic.staffing.staffing_vs_quota` output.
+    ``table``: :func:`hlstudy.diagnostic.staffing.staffing_vs_quota` output; ``kind_labels``
+    name the two stacked parts in the legend (pass English labels for an English figure).
     """
     import matplotlib.pyplot as plt
 
@@ -104,18 +106,17 @@ def staffing_plot(table: pd.DataFrame, *, label: str, xlabel: str = "", title: s
         raise ModelError(f"table lacks columns {absent}")
     t = table.sort_values(["gap", label] if "gap" in table else [label]).reset_index(drop=True)
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6.5, 0.26 * len(t) + 1.4))
+        fig, ax = plt.subplots(figsize=(6.5, 0.26 * len(t) + 1.8))
     else:
         fig = ax.figure
     y = np.arange(len(t))
-    ax.barh(y, t["n_can_bo"], color="#6c8ebf", label=f"{staff_label} – cán bộ" if staff_label
-            else "cán bộ")
-    ax.barh(y, t["n_cong_chuc"], left=t["n_can_bo"], color="#a9c4e4",
-            label=f"{staff_label} – công chức" if staff_label else "công chức")
+    ax.barh(y, t["n_can_bo"], color="#6c8ebf", label=kind_labels[0])
+    ax.barh(y, t["n_cong_chuc"], left=t["n_can_bo"], color="#a9c4e4", label=kind_labels[1])
     ax.scatter(t["quota"], y, marker="|", s=160, color="#b22222", zorder=3, label=quota_label)
     ax.set_yticks(y, [str(v) for v in t[label]])
     ax.set_xlabel(xlabel)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.26 * len(t) + 1.8) - 0.04),
+              ncol=3, fontsize=8, frameon=False)
     if title:
         ax.set_title(title)
     fig.tight_layout()

@@ -1,0 +1,427 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 — Commune diagnostic / Thực trạng đội ngũ cán bộ, công chức cấp xã
+#
+# **English summary.** Part II of the thesis claims that commune officials' qualifications and
+# competence fall short of requirements and are unevenly spread across communes (claims
+# D1–D5).  This notebook tests those claims commune by commune, following thesis section 2.1:
+# (1) staffing of the 23 pre-2025 units against the Decree 33/2023 headcount quota of their
+# class (the class of each commune is not public, so it is a labelled, simulated parameter,
+# shown beside the three possible quotas); (2) each civil servant's compliance with the
+# Decree 33/2023 qualification standards, evaluated rule by rule from the reference data
+# (`data/reference/decree33_*.csv`), with the intermediate-level exception for mountainous and
+# ethnic-minority communes as an explicit parameter and a sensitivity analysis; (3) the
+# profile of the workforce (age, tenure, gender overall and in leadership posts, ethnicity
+# against the district's composition, education, political theory, state-management training,
+# recent training); (4) quality scores (ETH, PRO, SKL, RSP) and the citizens' assessment by
+# commune, with empirical-Bayes intervals from a random-intercept model, a caterpillar plot,
+# the intraclass correlation and a schematic Voronoi map; (5) the same tables for the 8
+# communes created on 1 July 2025; (6) a computed statement per claim D1–D5 for notebook 06.
+# Every rate carries its denominator and a Wilson 95% interval; rates of fewer than 5 people
+# are suppressed in exported tables.  All logic lives in `hlstudy.diagnostic` and
+# `hlstudy.legal`, tested against R (prop.test, t.test, cor.test, chisq.test, lme4).
+
+# %%
+import json
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+
+from hlstudy import codebook, district, export, legal, load_study
+from hlstudy import diagnostic as dg
+from hlstudy.communes import communes as registry_communes
+from hlstudy.diagnostic import findings as fd
+from hlstudy.diagnostic import mapping, merger, plots, profile, quality, staffing
+from hlstudy.scales import score_scales
+
+# ---- Parameters (stated here, used everywhere below) ----
+SEED = 2026
+WEAK_CUTOFF = 3.0            # a scale score (mean of 1–5 items) below this counts as "weak"
+SHORT_TENURE_YEARS = 5       # fewer years in the current post = "little experience"
+N_SIM = 2000                 # Monte-Carlo draws of the chi-square test (degree × commune)
+MIN_CELL = 5                 # no rate of fewer than 5 people is exported
+REFERENCE_YEAR = None        # survey year; None = year of the officials' submissions
+# Intermediate-level exception (Decree 33/2023 Art. 10): whether Lạng Sơn applies it and
+# which communes count as mountainous / ethnic-minority / remote is NOT public.
+# Main analysis: not applied.  Sensitivity: applied to every xã (the thị trấn excluded) —
+# an assumption of this project, labelled as such.
+EXCEPTION_MAIN = dg.ExceptionPolicy(False, basis="không áp dụng / not applied")
+# Unit class (loại I/II/III) of each commune: not public → drawn at random, labelled "sim".
+UNIT_CLASS_P = (0.3, 0.5, 0.2)
+QUALITY = ["ETH", "PRO", "SKL", "RSP"]
+CLUSTER = "commune_code"
+
+export.use_style()
+study = load_study()
+SIM = study.simulated
+reg = registry_communes()
+personnel, officials, citizens = study.personnel, study.officials, study.citizens
+if REFERENCE_YEAR is None:
+    REFERENCE_YEAR = int(pd.to_datetime(officials["submitted_at"]).dt.year.max())
+names = reg.set_index("code")["name"]
+short = reg.assign(label=np.where(reg["unit_type"] == "thị trấn", "TT " + reg["name"],
+                                  reg["name"])).set_index("code")["label"]
+scores = score_scales(officials, "officials")
+cit_scores = score_scales(citizens, "citizens")
+TH = fd.Thresholds(weak_cutoff=WEAK_CUTOFF, short_tenure_years=SHORT_TENURE_YEARS)
+EXCEPTION_SENS = dg.ExceptionPolicy(
+    True, frozenset(reg.loc[reg["unit_type"] == "xã", "code"]),
+    basis="giả định: mọi xã (trừ thị trấn) / assumption: every xã, not the thị trấn")
+CLASSES = staffing.simulate_unit_classes(reg["code"], seed=SEED, p=UNIT_CLASS_P)
+
+
+def fmt(x, d=1):
+    """Vietnamese decimal comma for prose."""
+    return "–" if x is None or not np.isfinite(x) else f"{x:.{d}f}".replace(".", ",")
+
+
+def pct(x, d=1):
+    return fmt(100 * x, d)
+
+
+def save_share_table(df, stem, title, note=""):
+    """Export a table of shares with the small-cell rule of hlstudy.export."""
+    return export.save_table(df, stem, title=title, note=note, simulated=SIM,
+                             min_cell=MIN_CELL, **profile.SHARE_SUPPRESSION)
+
+
+display(Markdown(
+    f"Dữ liệu: **{len(personnel)}** hồ sơ cán bộ, công chức, **{len(officials)}** phiếu tự đánh "
+    f"giá và **{len(citizens)}** phiếu người dân tại **{reg.shape[0]}** xã, thị trấn; năm tham "
+    f"chiếu **{REFERENCE_YEAR}**" + (" — *dữ liệu mô phỏng*." if SIM else ".")))
+display(Markdown(
+    f"Ngưỡng phân tích: điểm thang đo dưới **{fmt(WEAK_CUTOFF)}** là \"yếu\"; giữ chức danh "
+    f"dưới **{SHORT_TENURE_YEARS}** năm là \"ít kinh nghiệm\"; không công bố tỷ lệ của dưới "
+    f"**{MIN_CELL}** người."))
+
+# %% [markdown]
+# ## 2.1.1. Số lượng và cơ cấu đội ngũ so với định biên
+#
+# Nghị định 33/2023/NĐ-CP quy định số lượng cán bộ, công chức cấp xã theo loại đơn vị hành
+# chính (xã, thị trấn loại I: 22; loại II: 20; loại III: 18).  Việc phân loại từng xã của
+# huyện Hữu Lũng không được công bố trong nguồn tham chiếu, nên loại đơn vị dưới đây là
+# **tham số mô phỏng** (ghi rõ trong bảng); bảng thứ hai cho biết kết luận về thiếu/thừa
+# biên chế theo cả ba loại có thể.
+
+# %%
+hc = legal.headcount()
+display(hc[["unit_type", "unit_class", "max_staff", "max_part_time", "confidence"]])
+staff = staffing.staffing_vs_quota(personnel, reg, CLASSES)
+st = staffing.staffing_summary(staff)
+display(Markdown(
+    f"Tổng số **{st['n_staff']}** cán bộ, công chức ({st['n_can_bo']} cán bộ, "
+    f"{st['n_cong_chuc']} công chức) so với tổng định biên **{st['quota']}** theo loại đơn vị "
+    f"mô phỏng ({CLASSES.summary()}): **{st['n_vacancies_units']}** xã thiếu "
+    f"({st['vacant_posts']} chỗ), **{st['n_over_units']}** xã vượt ({st['excess_posts']} người), "
+    f"**{st['n_at_quota_units']}** xã đủ định biên."))
+staff_show = staff.assign(commune=staff["commune_code"].map(short))[
+    ["commune", "unit_type", "unit_class", "n_can_bo", "n_cong_chuc", "n_staff", "quota", "gap",
+     "status"]]
+display(staff_show)
+export.save_table(
+    staff_show.rename(columns={"commune": "Xã/thị trấn", "unit_type": "Loại hình",
+                               "unit_class": "Loại (mô phỏng)", "n_can_bo": "Cán bộ",
+                               "n_cong_chuc": "Công chức", "n_staff": "Tổng", "quota": "Định biên",
+                               "gap": "Chênh lệch", "status": "Tình trạng"}),
+    "03_staffing_quota", title=export.tr("Số lượng cán bộ, công chức so với định biên theo "
+                                         "Nghị định 33/2023", "Headcount against the Decree "
+                                         "33/2023 quota"),
+    note=f"Loại đơn vị: {CLASSES.basis}.", simulated=SIM, decimals=0)
+scen = staffing.quota_scenarios(personnel, reg)
+robust = {c: int((scen[f"gap_{c}"] < 0).sum()) for c in legal.UNIT_CLASSES}
+display(Markdown(
+    "Số xã thiếu biên chế nếu mọi xã cùng loại: "
+    + ", ".join(f"loại {c}: **{v}**" for c, v in robust.items())
+    + f"; thiếu dù thuộc loại III (định biên thấp nhất): **{robust['III']}** xã."))
+fig = plots.staffing_plot(staff.assign(label=staff["commune_code"].map(short)), label="label",
+                          xlabel=export.tr("Số người", "People"),
+                          kind_labels=(export.tr("Cán bộ", "Cadres"),
+                                       export.tr("Công chức", "Civil servants")),
+                          quota_label=export.tr("Định biên (loại mô phỏng)",
+                                                "Quota (simulated class)"))
+export.save_figure(fig, "03_staffing_quota", simulated=SIM)
+plt.show()
+
+# %% [markdown]
+# ## 2.1.2. Mức độ đáp ứng tiêu chuẩn công chức (Điều 10, Nghị định 33/2023)
+#
+# Mỗi tiêu chuẩn là một dòng của `decree33_standards.csv` và được đánh giá cho từng công chức:
+# **đạt**, **không đạt**, **không áp dụng** (kèm lý do) hoặc **thiếu dữ liệu**.  Tiêu chuẩn
+# cán bộ (Điều 8) không có trong dữ liệu tham chiếu nên không được đánh giá; bảng phù hợp
+# giữa chuyên ngành và chức danh là **giả định** của đề tài.
+
+# %%
+display(legal.standards()[["rule_id", "applies_to", "operator", "threshold",
+                           "exception_threshold", "label_vi", "confidence"]])
+comp = dg.evaluate_standards(personnel, reference_year=REFERENCE_YEAR, policy=EXCEPTION_MAIN)
+comp_sens = dg.evaluate_standards(personnel, reference_year=REFERENCE_YEAR,
+                                  policy=EXCEPTION_SENS)
+print(comp.summary())
+# reasons, aggregated (no per-person rows are shown: commune + title identifies a person)
+reasons = (comp.persons.groupby(["rule_id", "status"], sort=False).size()
+           .rename("n").reset_index())
+display(reasons)
+rule_lab = legal.standards().set_index("rule_id")["label_vi"].to_dict()
+rule_lab[dg.compliance.ANY_RULE] = "Ít nhất một tiêu chuẩn"
+ov = comp.overall[comp.overall["n"] > 0].copy()
+ov_s = comp_sens.overall.set_index("rule_id").reindex(ov["rule_id"])
+ov["share_exception"] = ov_s["share"].to_numpy()
+ov["rule"] = ov["rule_id"].map(rule_lab)
+display(ov[["rule", "n", "k", "share", "lo", "hi", "n_missing", "share_exception"]])
+anyr = ov.set_index("rule_id").loc["ANY"]
+deg = ov.set_index("rule_id").loc["CC_DEGREE"]
+display(Markdown(
+    f"**{int(anyr['k'])}/{int(anyr['n'])}** công chức ({pct(anyr['share'])}%, KTC 95%: "
+    f"{pct(anyr['lo'])}–{pct(anyr['hi'])}%) chưa đạt ít nhất một tiêu chuẩn.  Riêng tiêu chuẩn "
+    f"trình độ đại học: {pct(deg['share'])}% chưa đạt; nếu tỉnh áp dụng ngoại lệ trung cấp cho "
+    f"mọi xã (giả định), tỷ lệ này còn {pct(deg['share_exception'])}%."))
+save_share_table(ov[["rule", "n", "k", "share", "lo", "hi", "n_missing"]]
+                 .rename(columns={"rule": "Tiêu chuẩn"}),
+                 "03_compliance_overall",
+                 export.tr("Tỷ lệ công chức chưa đạt tiêu chuẩn Nghị định 33/2023",
+                           "Civil servants not meeting the Decree 33/2023 standards"),
+                 note="n: số công chức được đánh giá; k: số chưa đạt; KTC Wilson 95%. "
+                      "Ngoại lệ trung cấp: không áp dụng.")
+fig = plots.share_bars(ov.assign(rule=ov["rule"]), label="rule",
+                       xlabel=export.tr("% công chức chưa đạt (KTC 95%)",
+                                        "% of civil servants not meeting (95% CI)"))
+export.save_figure(fig, "03_compliance_overall", simulated=SIM)
+plt.show()
+
+# %%
+bu = comp.by_unit[comp.by_unit["rule_id"].isin(["CC_DEGREE", "CC_FIELD", "ANY"])].copy()
+bu["commune"] = bu["commune_code"].map(short)
+bu["rule"] = bu["rule_id"].map(rule_lab)
+save_share_table(bu[["commune", "rule", "n", "k", "share", "lo", "hi"]]
+                 .rename(columns={"commune": "Xã/thị trấn", "rule": "Tiêu chuẩn"}),
+                 "03_compliance_by_commune",
+                 export.tr("Công chức chưa đạt tiêu chuẩn theo xã",
+                           "Civil servants not meeting the standards, by commune"),
+                 note="Tỷ lệ của dưới 5 người không được công bố.")
+display(bu.pivot(index="commune", columns="rule_id", values="share").round(3))
+
+# %% [markdown]
+# ## 2.1.3. Cơ cấu đội ngũ
+#
+# Độ tuổi, thâm niên giữ chức danh, giới tính (chung và ở các chức danh lãnh đạo: Bí thư,
+# Phó Bí thư Đảng ủy, Chủ tịch, Phó Chủ tịch HĐND và UBND), dân tộc so với cơ cấu dân số
+# của huyện (tỷ số đại diện = tỷ lệ trong đội ngũ / tỷ lệ trong dân số, số liệu dân số năm
+# 2013), trình độ chuyên môn, lý luận chính trị, quản lý nhà nước và số lớp bồi dưỡng trong 24
+# tháng qua.  Nguồn: hồ sơ cán bộ, công chức.
+
+# %%
+orders = {k: list(codebook.value_labels(v)["code"]) for k, v in
+          {"education": "education_level", "general_education": "general_education",
+           "political_theory": "political_theory",
+           "state_management": "state_mgmt_training"}.items()}
+labels = {k: codebook.value_labels(v).set_index("code")["label_vi"].to_dict() for k, v in
+          {"education": "education_level", "political_theory": "political_theory",
+           "state_management": "state_mgmt_training", "ethnicity": "ethnicity"}.items()}
+prof = profile.workforce_profile(personnel, reference_year=REFERENCE_YEAR,
+                                 population_shares=district.ethnic_shares().to_dict(),
+                                 orders=orders)
+women = prof["women"]
+display(women)
+w = women.set_index("group")
+display(Markdown(
+    f"Nữ chiếm **{pct(w.at['all', 'share'])}%** đội ngũ ({int(w.at['all', 'k'])}/"
+    f"{int(w.at['all', 'n'])}; KTC 95%: {pct(w.at['all', 'lo'])}–{pct(w.at['all', 'hi'])}%) "
+    f"nhưng **{pct(w.at['leadership', 'share'])}%** ở các chức danh lãnh đạo "
+    f"({int(w.at['leadership', 'k'])}/{int(w.at['leadership', 'n'])}; KTC 95%: "
+    f"{pct(w.at['leadership', 'lo'])}–{pct(w.at['leadership', 'hi'])}%)."))
+eth = prof["ethnicity"].assign(label=lambda d: d["ethnicity"].map(labels["ethnicity"]))
+display(eth[["label", "k", "n", "share", "population_share", "ratio", "ratio_lo", "ratio_hi"]])
+save_share_table(eth[["label", "n", "k", "share", "lo", "hi", "population_share", "ratio"]]
+                 .rename(columns={"label": "Dân tộc", "population_share": "Tỷ lệ dân số",
+                                  "ratio": "Tỷ số đại diện"}),
+                 "03_ethnicity_representation",
+                 export.tr("Dân tộc của đội ngũ so với cơ cấu dân số huyện",
+                           "Officials' ethnicity against the district population"),
+                 note="Tỷ lệ dân số: năm 2013 (Phòng Dân số huyện, trích trong luận văn địa "
+                      "phương; độ tin cậy: 1 nguồn).")
+
+# %%
+panels = [("age", export.tr("Nhóm tuổi", "Age group"), None),
+          ("tenure", export.tr("Số năm giữ chức danh", "Years in post"), None),
+          ("education", export.tr("Trình độ chuyên môn", "Education"), labels["education"]),
+          ("political_theory", export.tr("Lý luận chính trị", "Political theory"),
+           labels["political_theory"]),
+          ("state_management", export.tr("Quản lý nhà nước", "State management"),
+           labels["state_management"]),
+          ("trainings", export.tr("Số lớp bồi dưỡng (24 tháng)", "Courses (24 months)"), None)]
+fig, axes = plt.subplots(3, 2, figsize=(9, 10))
+for ax, (key, title, lab) in zip(axes.ravel(), panels, strict=True):
+    t = prof[key]
+    t = t[t["kind"] == "all"].copy()
+    t["level_label"] = t["level"].map(lab) if lab else t["level"]
+    plots.share_bars(t, label="level_label", title=title, ax=ax,
+                     xlabel=export.tr("% (KTC 95%)", "% (95% CI)"))
+fig.tight_layout()
+export.save_figure(fig, "03_profile", simulated=SIM)
+plt.show()
+prof_tab = pd.concat([prof[k].assign(table=k) for k, *_ in panels], ignore_index=True)
+save_share_table(prof_tab[["table", "kind", "level", "n", "k", "share", "lo", "hi"]],
+                 "03_profile", export.tr("Cơ cấu đội ngũ cán bộ, công chức cấp xã",
+                                         "Profile of commune officials"),
+                 note="kind: all = toàn bộ, can_bo = cán bộ, cong_chuc = công chức.")
+
+# %% [markdown]
+# ## 2.1.4. Chất lượng đội ngũ giữa các xã
+#
+# Điểm của từng xã là trung bình "co về" (empirical Bayes) của mô hình hệ số chặn ngẫu
+# nhiên: xã có ít người trả lời được kéo về trung bình toàn huyện, và khoảng tin cậy phản
+# ánh số người của xã — nên thứ hạng được trình bày kèm khoảng, không phải thứ hạng trần.
+# Hệ số tương quan nội lớp (ICC) cho biết tỷ lệ phương sai nằm *giữa* các xã — kiểm định trực
+# tiếp nhận định "phân bổ không đồng đều".
+
+# %%
+cm = quality.commune_means(scores, QUALITY, CLUSTER, method="mixed")
+cm_cit = quality.commune_means(cit_scores, ["SIPAS"], CLUSTER, method="mixed")
+iccs = pd.concat([quality.icc_table(scores, QUALITY, CLUSTER),
+                  quality.icc_table(cit_scores, ["SIPAS", "CSAT"], CLUSTER)], ignore_index=True)
+display(iccs[["variable", "n", "n_groups", "icc", "icc_anova", "icc_anova_lo", "icc_anova_hi",
+              "f_stat", "p_value"]].round(4))
+export.save_table(iccs[["variable", "n", "n_groups", "tau2", "sigma2", "icc", "icc_anova",
+                        "icc_anova_lo", "icc_anova_hi", "p_value"]],
+                  "03_icc", title=export.tr("Tương quan nội lớp theo xã",
+                                            "Intraclass correlation by commune"),
+                  note="ICC: mô hình hệ số chặn ngẫu nhiên (REML); ICC(1) ANOVA với KTC 95% "
+                       "theo phân phối F.", simulated=SIM, decimals=3)
+fig, axes = plt.subplots(1, 2, figsize=(11, 7.5))
+for ax, (tab, var, lab) in zip(axes, [(cm, "PRO", export.tr("Năng lực chuyên môn (PRO)",
+                                                              "Professional competence (PRO)")),
+                                      (cm_cit, "SIPAS", export.tr("Đánh giá của người dân",
+                                                                  "Citizens' assessment"))],
+                               strict=True):
+    t = tab[tab["variable"] == var].assign(label=lambda d: d[CLUSTER].map(short))
+    centre = quality.district_mean(scores if var != "SIPAS" else cit_scores, var,
+                                   CLUSTER)["mean"]
+    plots.caterpillar(t, label="label", ax=ax, title=lab, reference=centre,
+                      reference_label=export.tr("Trung bình huyện", "District mean"),
+                      threshold=WEAK_CUTOFF,
+                      threshold_label=export.tr("Ngưỡng yếu", "Weak cut-off"),
+                      xlabel=export.tr("Điểm (1–5), KTC 95%", "Score (1–5), 95% CI"))
+fig.tight_layout()
+export.save_figure(fig, "03_caterpillar_quality", simulated=SIM)
+plt.show()
+cm_tab = pd.concat([cm, cm_cit], ignore_index=True).assign(
+    commune=lambda d: d[CLUSTER].map(short))
+export.save_table(cm_tab[["variable", "commune", "n", "mean", "estimate", "lo", "hi", "rank",
+                          "rank_lo", "rank_hi"]],
+                  "03_quality_by_commune",
+                  title=export.tr("Điểm chất lượng theo xã (ước lượng co về, KTC 95%)",
+                                  "Quality scores by commune (shrunken estimates, 95% CI)"),
+                  note="rank_lo–rank_hi: khoảng thứ hạng tương thích với các khoảng tin cậy.",
+                  simulated=SIM, count_columns=["n"],
+                  dependent={"n": ["mean", "estimate", "lo", "hi", "rank", "rank_lo",
+                                   "rank_hi"]})
+ip = iccs.set_index("variable")
+display(Markdown(
+    f"ICC của năng lực chuyên môn (PRO) = **{fmt(ip.at['PRO', 'icc'], 3)}** (ICC(1) ANOVA "
+    f"{fmt(ip.at['PRO', 'icc_anova'], 3)}, KTC 95%: {fmt(ip.at['PRO', 'icc_anova_lo'], 3)}–"
+    f"{fmt(ip.at['PRO', 'icc_anova_hi'], 3)}); của phẩm chất đạo đức (ETH) = "
+    f"**{fmt(ip.at['ETH', 'icc'], 3)}**; của đánh giá của người dân = "
+    f"**{fmt(ip.at['SIPAS', 'icc'], 3)}**."))
+
+# %%
+pro = cm[cm["variable"] == "PRO"].set_index(CLUSTER)["estimate"]
+note_map = export.tr("Ô Voronoi quanh tọa độ trung tâm xã (không phải địa giới); viền đậm: 8 xã "
+                     "mới từ 1/7/2025.",
+                     "Voronoi cells around commune centres (not boundaries); thick lines: the 8 "
+                     "communes of 1 July 2025.")
+fig = mapping.plot_map(reg.assign(name=reg["code"].map(short)), pro,
+                       label=export.tr("PRO (ước lượng co về)", "PRO (shrunken estimate)"),
+                       note=note_map)
+export.save_figure(fig, "03_map_pro", simulated=SIM)
+plt.show()
+moved = mapping.separate_duplicates(reg)
+display(Markdown(
+    "Tọa độ trùng nhau trong danh mục (được dịch nhẹ để vẽ): "
+    + ", ".join(moved.loc[moved["moved"], "code"].map(short)) + "."))
+
+# %% [markdown]
+# ## 2.1.5. Theo 8 xã mới (từ 1/7/2025)
+#
+# Các bảng trên được cộng dồn theo bảng chuyển đổi của Nghị quyết 1672/NQ-UBTVQH15: số người
+# được cộng, tỷ lệ được tính lại từ tử số và mẫu số đã cộng (không lấy trung bình các tỷ lệ),
+# điểm trung bình được tính lại từ dữ liệu cá nhân.  Định biên là tổng định biên cũ của các
+# đơn vị hợp nhất (định biên của xã mới theo Nghị định 170/2025 không có trong dữ liệu tham
+# chiếu).
+
+# %%
+counts = ["n_can_bo", "n_cong_chuc", "n_staff", "quota", "gap"]
+staff25 = merger.to_2025(staff, reg, sum_columns=counts)
+assert (staff25[counts].sum() == staff[counts].sum()).all()  # totals equal across levels
+display(staff25)
+comp25 = merger.to_2025(comp.by_unit, reg, sum_columns=["n", "k", "n_missing"], by=["rule_id"])
+for r in comp25["rule_id"].unique():
+    a = comp25[comp25.rule_id == r][["n", "k"]].sum()
+    b = comp.by_unit[comp.by_unit.rule_id == r][["n", "k"]].sum()
+    assert (a == b).all()
+comp25 = comp25[comp25["rule_id"].isin(["CC_DEGREE", "CC_FIELD", "ANY"])]
+save_share_table(comp25.assign(rule=comp25["rule_id"].map(rule_lab))[
+                     ["commune_2025", "rule", "n", "k", "share", "lo", "hi"]]
+                 .rename(columns={"commune_2025": "Xã mới", "rule": "Tiêu chuẩn"}),
+                 "03_compliance_2025", export.tr("Công chức chưa đạt tiêu chuẩn theo 8 xã mới",
+                                                 "Not meeting the standards, by new commune"))
+export.save_table(staff25.rename(columns={"commune_2025": "Xã mới", "n_units": "Số đơn vị cũ"}),
+                  "03_staffing_2025",
+                  title=export.tr("Số lượng so với tổng định biên cũ theo 8 xã mới",
+                                  "Headcount against the summed former quotas, by new commune"),
+                  note=f"Loại đơn vị cũ: {CLASSES.basis}.", simulated=SIM, decimals=0)
+cm25 = quality.commune_means(scores, QUALITY, "commune_2025", method="t")
+display(cm25.pivot(index="commune_2025", columns="variable", values="estimate").round(2))
+export.save_table(cm25[["variable", "commune_2025", "n", "mean", "lo", "hi", "rank_lo",
+                        "rank_hi"]],
+                  "03_quality_2025",
+                  title=export.tr("Điểm chất lượng theo 8 xã mới (KTC t 95%)",
+                                  "Quality scores by new commune (95% t CI)"),
+                  simulated=SIM, count_columns=["n"],
+                  dependent={"n": ["mean", "lo", "hi", "rank_lo", "rank_hi"]})
+icc25 = quality.icc_table(scores, QUALITY, "commune_2025")
+display(icc25[["variable", "n_groups", "icc", "icc_anova_lo", "icc_anova_hi"]].round(3))
+
+# %% [markdown]
+# ## 2.1.6. Nhận định được kiểm chứng (D1–D5)
+#
+# Mỗi nhận định của phần II được đối chiếu với số liệu ở trên; câu nhận định dưới đây được
+# tính tự động và được chuyển sang sổ đối chiếu của notebook 06
+# (`figures/03_findings.csv`).
+
+# %%
+cit_commune = cit_scores.groupby(CLUSTER)["SIPAS"].mean()
+pers_t = personnel.assign(
+    tenure=dg.columns.years_in_post(personnel, REFERENCE_YEAR))
+found = [
+    fd.finding_d1(comp, scores, group=CLUSTER, th=TH),
+    fd.finding_d2(pers_t, scores, group=CLUSTER, tenure="tenure", th=TH),
+    fd.finding_d3(scores, personnel, group=CLUSTER, education="education_level", th=TH,
+                  n_sim=N_SIM, seed=SEED),
+    fd.finding_d4(personnel, group=CLUSTER, education="education_level",
+                  political_theory="political_theory", state_management="state_mgmt_training",
+                  trainings="trainings_24m", th=TH),
+    fd.finding_d5(scores, cit_commune, group=CLUSTER, th=TH),
+]
+ledger = fd.findings_table(found)
+for f in found:
+    display(Markdown(f"**{f.claim_id}.** {f.statement_vi}"))
+export.save_table(ledger, "03_findings",
+                  title=export.tr("Kết quả chẩn đoán theo nhận định D1–D5",
+                                  "Diagnostic findings for claims D1–D5"),
+                  note=f"Ngưỡng: {TH.summary()}.", simulated=SIM)
+print(json.dumps(json.loads(ledger.set_index("claim_id").at["D3", "key_numbers"]), indent=1,
+                 ensure_ascii=False)[:600])
