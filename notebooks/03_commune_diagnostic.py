@@ -60,7 +60,11 @@ REFERENCE_YEAR = None        # survey year; None = year of the officials' submis
 # Main analysis: not applied.  Sensitivity: applied to every xã (the thị trấn excluded) —
 # an assumption of this project, labelled as such.
 EXCEPTION_MAIN = dg.ExceptionPolicy(False, basis="không áp dụng / not applied")
-# Unit class (loại I/II/III) of each commune: not public → drawn at random, labelled "sim".
+# Unit class (loại I/II/III) of each commune: not public.  With real data, put the province's
+# classification here ({code: "I" | "II" | "III"}); otherwise the classes are drawn at random
+# (p below), with the seed of the simulated study's manifest so that they are the classes the
+# simulator staffed against — labelled "sim" in every table.
+UNIT_CLASSES = None
 UNIT_CLASS_P = (0.3, 0.5, 0.2)
 QUALITY = ["ETH", "PRO", "SKL", "RSP"]
 CLUSTER = "commune_code"
@@ -81,7 +85,10 @@ TH = fd.Thresholds(weak_cutoff=WEAK_CUTOFF, short_tenure_years=SHORT_TENURE_YEAR
 EXCEPTION_SENS = dg.ExceptionPolicy(
     True, frozenset(reg.loc[reg["unit_type"] == "xã", "code"]),
     basis="giả định: mọi xã (trừ thị trấn) / assumption: every xã, not the thị trấn")
-CLASSES = staffing.simulate_unit_classes(reg["code"], seed=SEED, p=UNIT_CLASS_P)
+CLASSES = (staffing.UnitClasses(UNIT_CLASSES, basis="quyết định phân loại của tỉnh")
+           if UNIT_CLASSES is not None else
+           staffing.simulate_unit_classes(reg["code"], seed=int(study.manifest.get("seed", SEED)),
+                                          p=UNIT_CLASS_P))
 
 
 def fmt(x, d=1):

@@ -672,3 +672,24 @@ def test_workforce_profile_tables():
     assert cb == len(personnel)
     tr = tabs["trainings"].set_index(["kind", "level"])
     assert tr.at[("all", "0"), "k"] == int((personnel.trainings_24m == 0).sum())
+
+
+# --------------------------------------------------------------------------- simulator truth
+
+
+@pytest.fixture(scope="module")
+def simulated_latent():
+    synthetic = pytest.importorskip("hlstudy.synthetic")
+    sim = synthetic.simulate()
+    return sim.truth.latent, sim.truth.commune_variance_share
+
+
+@pytest.mark.parametrize("variable, instrument", [
+    ("FAC", "officials"), ("LEAD", "officials"), ("PRO", "officials"), ("CFB", "citizens")])
+def test_icc_recovers_the_simulators_commune_variance(simulated_latent, variable, instrument):
+    latent, share = simulated_latent
+    d = latent[latent["instrument"] == instrument]
+    r = quality.icc(d, variable, "commune_code")
+    assert r.n_groups == 23
+    assert r.icc_anova_lo < share[variable] < r.icc_anova_hi
+    assert r.icc == pytest.approx(share[variable], abs=0.1)
