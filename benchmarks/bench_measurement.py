@@ -12,21 +12,31 @@ Run:  .venv/bin/python benchmarks/bench_measurement.py [--repeat 3] [--no-r]
 R is called through ``Rscript`` when it is on the PATH (psych and GPArotation installed); the
 best of ``--repeat`` runs is reported for both sides, and the ratio R time / Python time.
 psych runs its iterations through ``parallel::mclapply`` with R's default number of cores.
+
+BLAS threads: Debian's R uses the single-threaded reference BLAS.  numpy's OpenBLAS starts one
+thread per core, which on a small shared machine makes the many small matrix operations here
+several times slower (threads wait for busy cores).  The script therefore runs numpy with one
+BLAS thread unless ``OPENBLAS_NUM_THREADS`` is already set.
 """
 
 from __future__ import annotations
 
-import argparse
-import shutil
-import subprocess
-import time
-import warnings
+import os
 
-import numpy as np
-import pandas as pd
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from hlstudy import factor, reliability
-from hlstudy.paths import ROOT
+import argparse  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from hlstudy import factor, reliability  # noqa: E402
+from hlstudy.paths import ROOT  # noqa: E402
 
 BFI = ROOT / "tests" / "fixtures" / "psych" / "bfi.csv"
 AGREE = ["A1", "A2", "A3", "A4", "A5"]
