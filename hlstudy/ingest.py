@@ -990,8 +990,13 @@ def read_instrument(
     )
 
 
+def _absent(x: Any) -> bool:
+    return x is None or x is pd.NA or x is pd.NaT or (isinstance(x, float) and math.isnan(x))
+
+
 def _typed(series: pd.Series, v: Variable) -> pd.Series:
-    values = series.tolist()
+    # a blank cell may arrive as None or, once in a DataFrame, as NaN/NA: both are missing
+    values = [None if _absent(x) else x for x in series.tolist()]
     if v.type in ("likert", "duration"):
         return pd.Series([np.nan if x is None else float(x) for x in values], index=series.index, dtype="float64")
     if v.type in ("integer", "year"):
