@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
+from scipy import optimize
 
 from hlstudy.cfa._spec import Spec
 
@@ -314,13 +315,68 @@ class Problem:
         return ds, dmu
 
 
-def start_values(spec: Spec, stats: SampleStats) -> np.ndarray:
-    """Starting values in the spirit of lavaan's defaults.
+def _one_factor_start(s: np.ndarray, std_lv: bool) -> np.ndarray:
+    """Starting loadings of one factor from the covariances of its items.
 
-    Loadings from covariance ratios with the marker (a simple instrumental
-    estimate, like lavaan's ``fabin``), latent variances from the marker's
-    covariances, residual variances half of the observed variances, latent
-    covariances 0, intercepts the sample means, latent means 0.
+    Marker scale (first loading 1).  Two or three items: the closed-form
+    three-indicator solution (a two-item factor borrows a pseudo third item);
+    four or more: Hagglund's (1982) FABIN 3 instrumental-variable estimator.
+    Loadings are bounded so that the implied factor variance stays above a
+    tenth of the marker's variance; a negative triad falls back to unit
+    loadings.  This mirrors lavaan's default starting values
+    (``lav_start``); with ``std_lv`` loadings are rescaled by the implied
+    factor standard deviation.
+    """
+    k = s.shape[0]
+    s11 = s[0, 0]
+    lower_psi = 0.1 * s11
+    if k < 4:
+        if k == 2:
+            extra = np.array([np.mean(np.diag(s)), s[1, 0]])
+            s = np.block([[s, extra[:, None]], [extra[None, :], np.max(np.diag(s))]])
+        s21, s31, s32 = s[1, 0], s[2, 0], s[2, 1]
+        if s21 * s31 * s32 < 0 or min(abs(s21), abs(s31), abs(s32)) == 0:
+            return np.full(k, 0.7 if std_lv else 1.0)
+        psi = s21 * s31 / s32
+        lam = np.array([1.0, s32 / s31, s32 / s21])
+        psi = min(max(psi, lower_psi), s11)
+        for i in (1, 2):
+            bound = np.sqrt(s[i, i] / lower_psi)
+            lam[i] = min(max(-bound, lam[i]), bound)
+        lam = lam[:k]
+    else:
+        lam = np.ones(k)
+        for i in range(1, k):
+            rest = [j for j in range(k) if j not in (0, i)]
+            s_r1 = s[np.ix_(rest, [0])][:, 0]
+            s_ir = s[i, rest]
+            try:
+                w = np.linalg.solve(s[np.ix_(rest, rest)], s_r1)
+                val = (s_ir @ w) / (s_r1 @ w)
+            except np.linalg.LinAlgError:
+                val = (s_ir @ s_r1) / (s_r1 @ s_r1)
+            bound = np.sqrt(s[i, i] / lower_psi)
+            lam[i] = min(max(-bound, val), bound) if np.isfinite(val) else 1.0
+        if not std_lv:
+            return lam
+        d = np.outer(lam, lam) / np.sum(lam**2)
+        try:
+            theta = np.linalg.solve(np.eye(k) - d * d, np.diag(s - d @ s @ d))
+        except np.linalg.LinAlgError:
+            return np.full(k, 0.7)
+        l2 = np.sum(lam**2)
+        psi = lam @ (s - np.diag(theta)) @ lam / (l2 * l2)
+    if std_lv:
+        lam = lam * np.sign(psi) * np.sqrt(abs(psi))
+    return lam
+
+
+def start_values(spec: Spec, stats: SampleStats) -> np.ndarray:
+    """Starting values as lavaan's defaults (``start = "default"``).
+
+    Loadings from :func:`_one_factor_start` on each factor's items, latent
+    variances 0.05, latent covariances 0, residual variances half of the
+    observed variances, intercepts the sample means, latent means 0.
     """
     x = np.full(spec.n_free, np.nan)
     fixed_var = {(s.group, s.lhs): s.pid < 0 for s in spec.slots
@@ -329,61 +385,87 @@ def start_values(spec: Spec, stats: SampleStats) -> np.ndarray:
     for g in range(spec.n_groups):
         s = stats.cov[g]
         lam_start: dict[tuple[str, str], float] = {}
-        phi_start: dict[str, float] = {}
         for f, items in spec.model.items():
             idx = [oidx[i] for i in items]
-            ref = idx[0]
-            lam = {items[0]: 1.0}
-            for j, item in zip(idx[1:], items[1:], strict=True):
-                others = [k for k in idx if k not in (j, ref)]
-                if others:
-                    num = np.array([s[j, k] for k in others])
-                    den = np.array([s[ref, k] for k in others])
-                    ok = np.abs(den) > 1e-8
-                    val = float(np.sum(num[ok] * den[ok]) / np.sum(den[ok] ** 2)) if ok.any() else 1.0
-                else:
-                    val = 1.0
-                lam[item] = val if np.isfinite(val) and abs(val) < 10 else 1.0
-            others = idx[1:]
-            if others:
-                vals = [s[ref, j] / lam[items[n + 1]] for n, j in enumerate(others)
-                        if abs(lam[items[n + 1]]) > 1e-8]
-                phi = float(np.mean(vals)) if vals else 0.5 * s[ref, ref]
-            else:
-                phi = 0.5 * s[ref, ref]
-            if not np.isfinite(phi) or phi <= 0.05 * s[ref, ref]:
-                phi = 0.5 * s[ref, ref]
-            phi_start[f] = phi
-            for item in items:
-                lam_start[(f, item)] = lam[item]
+            lam = _one_factor_start(s[np.ix_(idx, idx)], fixed_var.get((g, f), False))
+            for item, val in zip(items, lam, strict=True):
+                lam_start[(f, item)] = float(val) if np.isfinite(val) else 1.0
         for slot in spec.slots:
             if slot.group != g or slot.pid < 0 or np.isfinite(x[slot.pid]):
                 continue
             if slot.matrix == "lambda":
-                val = lam_start[(slot.lhs, slot.rhs)]
-                if fixed_var.get((g, slot.lhs), False):
-                    val *= np.sqrt(phi_start[slot.lhs])
-                x[slot.pid] = val
+                x[slot.pid] = lam_start[(slot.lhs, slot.rhs)]
             elif slot.matrix == "theta":
                 x[slot.pid] = 0.5 * s[slot.row, slot.row]
             elif slot.matrix == "phi":
-                x[slot.pid] = phi_start.get(slot.lhs, 0.05) if slot.lhs == slot.rhs else 0.0
+                x[slot.pid] = 0.05 if slot.lhs == slot.rhs else 0.0
             elif slot.matrix == "nu":
                 x[slot.pid] = stats.mean[g][slot.row]
             elif slot.matrix == "alpha":
                 x[slot.pid] = 0.0
-    # factors with all loadings fixed (common latent factor): small variance start
     x[~np.isfinite(x)] = 0.05
     return x
 
 
+def _damped_newton(problem: Problem, x, f, curvature, *, max_iter, step_tol, grad_tol):
+    """Levenberg-Marquardt damped Newton iterations with a trust ratio.
+
+    ``curvature(x)`` returns (gradient, curvature matrix).  The step solves
+    (C + mu diag(C)) s = g; mu shrinks after good steps and grows after poor
+    ones, so the method moves like scoring near the optimum and like a short
+    gradient step far from it.
+    """
+    mu = 1e-3
+    grad, curv = curvature(x)
+    status = "maximum number of iterations reached"
+    it = 0
+    for it in range(1, max_iter + 1):
+        diag = np.clip(np.abs(np.diag(curv)), 1e-8, None)
+        accepted = False
+        for _ in range(60):
+            try:
+                step = np.linalg.solve(curv + mu * np.diag(diag), grad)
+            except np.linalg.LinAlgError:
+                mu *= 10
+                continue
+            if not np.all(np.isfinite(step)):
+                mu *= 10
+                continue
+            if np.max(np.abs(step)) < step_tol and mu <= 1e-3:
+                return x, f, grad, "converged", it
+            predicted = step @ grad - 0.5 * step @ curv @ step
+            x_new = x - step
+            f_new = problem.objective(x_new)
+            actual = f - f_new
+            if np.isfinite(f_new) and predicted > 0 and actual > 1e-4 * predicted:
+                accepted = True
+                ratio = actual / predicted
+                if ratio > 0.75:
+                    mu = max(mu / 5, 1e-12)
+                elif ratio < 0.25:
+                    mu *= 2
+                break
+            if np.isfinite(f_new) and abs(actual) <= 1e-14 * max(1.0, abs(f)) \
+                    and np.max(np.abs(grad)) < grad_tol:
+                return x, f, grad, "converged", it  # at the noise floor of F
+            mu = mu * 4 if mu > 0 else 1e-6
+        if not accepted:
+            status = "no acceptable step"
+            break
+        x, f = x_new, f_new
+        grad, curv = curvature(x)
+    return x, f, grad, status, it
+
+
 def fit_ml(problem: Problem, x0: np.ndarray, *, max_iter: int = 500,
            step_tol: float = 1e-9, grad_tol: float = 1e-5) -> Estimate:
-    """Fisher scoring with step halving.
+    """Minimise F: damped Fisher scoring, then damped Newton on the observed Hessian.
 
-    Stops when the full scoring step is below ``step_tol`` in every parameter
-    (the estimates are then accurate to about that many units) and declares
-    convergence when, in addition, max |dF/dx| < ``grad_tol``.
+    Fisher scoring (expected information) is fast and stable from rough starting
+    values; when the model fits poorly or the solution is improper it converges
+    slowly, so a second phase uses the Hessian of F obtained by differencing the
+    analytic gradient.  Stops when the full step is below ``step_tol`` in every
+    parameter; convergence also needs max |dF/dx| < ``grad_tol``.
     """
     x = x0.copy()
     f = problem.objective(x)
@@ -396,40 +478,48 @@ def fit_ml(problem: Problem, x0: np.ndarray, *, max_iter: int = 500,
             f = problem.objective(x)
             if np.isfinite(f):
                 break
-    message = "maximum number of iterations reached"
-    iterations = 0
-    grad, hess = problem.derivatives(x)
-    for _ in range(max_iter):
-        iterations += 1
-        try:
-            step = np.linalg.solve(hess, grad)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(hess, grad, rcond=None)[0]
-        if not np.all(np.isfinite(step)) or step @ grad <= 0:
-            step = grad  # fall back to steepest descent
-        if np.max(np.abs(step)) < step_tol:
-            message = "converged"
-            break
-        t = 1.0
-        improved = False
-        for _ in range(40):
-            x_new = x - t * step
-            f_new = problem.objective(x_new)
-            if np.isfinite(f_new) and f_new <= f - 1e-4 * t * (step @ grad) + 1e-14 * abs(f):
-                improved = True
-                break
-            t *= 0.5
-        if not improved:
-            message = "line search failed"
-            break
-        x, f = x_new, f_new
-        grad, hess = problem.derivatives(x)
+    phase1 = min(max_iter, 200)
+    x1, f1, _, msg1, it1 = _damped_newton(
+        problem, x, f, problem.derivatives, max_iter=phase1, step_tol=step_tol,
+        grad_tol=grad_tol)
+    x, f, message, iterations = x1, f1, msg1, it1
+    if message != "converged" and max_iter > phase1 and np.isfinite(f):
+        # hard case (improper solution, flat ridge): try two routes and keep the best
+        def observed(xx):
+            g0, _ = problem.derivatives(xx, hessian=False)
+            h = np.empty((len(xx), len(xx)))
+            for k in range(len(xx)):
+                e = np.zeros(len(xx))
+                e[k] = 1e-6 * max(1.0, abs(xx[k]))
+                h[k] = (problem.derivatives(xx + e, hessian=False)[0] - g0) / e[k]
+            return g0, 0.5 * (h + h.T)
+
+        def gradient(xx):
+            return problem.derivatives(xx, hessian=False)[0]
+
+        budget = max_iter - phase1
+        candidates = []
+        # (a) Newton on the observed Hessian from where scoring stopped
+        xa, fa, _, ma, ia = _damped_newton(problem, x1, f1, observed, max_iter=min(budget, 100),
+                                           step_tol=step_tol, grad_tol=grad_tol)
+        candidates.append((ma != "converged", fa, xa, ma, it1 + ia))
+        # (b) quasi-Newton (BFGS, like lavaan's nlminb) from the starting values, then Newton
+        with np.errstate(all="ignore"):
+            qn = optimize.minimize(problem.objective, x0, jac=gradient, method="BFGS",
+                                   options={"gtol": 1e-7, "maxiter": 20 * budget})
+        if np.isfinite(qn.fun):
+            xb, fb, _, mb, ib = _damped_newton(problem, qn.x, float(qn.fun), observed,
+                                               max_iter=min(budget, 100), step_tol=step_tol,
+                                               grad_tol=grad_tol)
+            candidates.append((mb != "converged", fb, xb, mb, it1 + qn.nit + ib))
+        candidates.sort(key=lambda c: (c[0], c[1]))
+        _, f, x, message, iterations = candidates[0]
     grad, hess = problem.derivatives(x)
     return Estimate(
         x=x,
         fmin=f,
-        converged=bool(message in ("converged", "line search failed")
-                       and np.all(np.isfinite(x)) and np.max(np.abs(grad), initial=0) < grad_tol),
+        converged=bool(message == "converged" and np.all(np.isfinite(x))
+                       and np.max(np.abs(grad), initial=0) < grad_tol),
         iterations=iterations,
         max_gradient=float(np.max(np.abs(grad))) if grad.size else 0.0,
         hessian=hess,

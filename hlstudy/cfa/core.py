@@ -243,6 +243,7 @@ def cfa(
     equal: Sequence[str] = (),
     std_lv: bool = False,
     estimator: str = "ML",
+    max_iter: int = 500,
 ) -> CFAResult:
     """Confirmatory factor analysis by maximum likelihood, as ``lavaan::cfa``.
 
@@ -265,6 +266,10 @@ def cfa(
         Identify factors by fixing their variances to 1 (lavaan ``std.lv = TRUE``).
     estimator
         Only ``"ML"`` (normal-theory maximum likelihood).
+    max_iter
+        Iteration limit of the Fisher-scoring optimiser; a fit that stops
+        before converging warns (:class:`ConvergenceWarning`) and has
+        ``converged == False``.
 
     Returns
     -------
@@ -286,11 +291,12 @@ def cfa(
     >>> round(res.fit["chi2"], 3)                              # doctest: +SKIP
     85.306
     """
-    return _fit(data, model, group=group, equal=equal, std_lv=std_lv, estimator=estimator)
+    return _fit(data, model, group=group, equal=equal, std_lv=std_lv, estimator=estimator,
+                max_iter=max_iter)
 
 
 def _fit(data, model, *, group=None, equal=(), std_lv=False, estimator="ML",
-         unit_loading_factors=(), orthogonal_factors=()) -> CFAResult:
+         unit_loading_factors=(), orthogonal_factors=(), max_iter=500) -> CFAResult:
     if str(estimator).upper() != "ML":
         raise ModelError(f"estimator {estimator!r} is not supported; only 'ML'")
     if isinstance(equal, str):
@@ -308,7 +314,9 @@ def _fit(data, model, *, group=None, equal=(), std_lv=False, estimator="ML",
         )
     st = sample_stats(frames)
     problem = Problem(spec, st)
-    est = fit_ml(problem, start_values(spec, st))
+    if not isinstance(max_iter, int | np.integer) or max_iter < 1:
+        raise ModelError(f"max_iter must be a positive integer, got {max_iter!r}")
+    est = fit_ml(problem, start_values(spec, st), max_iter=int(max_iter))
     return _assemble(spec, st, est, model, labels, n_dropped)
 
 
