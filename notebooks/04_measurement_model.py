@@ -41,7 +41,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from hlstudy import cfa as cfa_mod
-from hlstudy import export, factor, legal, load_study, reliability
+from hlstudy import export, factor, ingest, legal, load_study, reliability
 from hlstudy.scales import scale_items
 
 # Parameters (heavy computations take their size from here)
@@ -352,17 +352,19 @@ for inst in ("officials", "citizens"):
 
 # %%
 def official_kind(df: pd.DataFrame) -> pd.Series | None:
-    """cán bộ / công chức of each official: a ``kind`` column, or the position's kind in the
-    Decree 33 position list (data/reference/decree33_positions.csv)."""
+    """cán bộ / công chức of each official: the questionnaire's ``kind`` answer, or the kind of
+    the Decree 33 position (data/reference/decree33_positions.csv) when only that is known."""
     if "kind" in df.columns:
         return df["kind"]
-    if "position" in df.columns:
+    if "position_code" in df.columns:
         kinds = legal.positions().set_index("position_code")["kind"]
-        return df["position"].astype(str).map(kinds)
+        return df["position_code"].astype(str).map(kinds)
     return None
 
 
 kind = official_kind(officials)
+kind_label = (ingest.codebook_frames()[1].query("value_set == 'kind'")
+              .set_index("code")["label_vi"].to_dict())
 if kind is None or kind.nunique() < 2:
     display(Markdown("Bảng hỏi không có biến phân biệt cán bộ / công chức; bỏ qua phần này."))
 else:
@@ -374,13 +376,15 @@ else:
                       note="Multi-group CFA (lavaan group.equal); accepted: dCFI >= -.010 and "
                            "dRMSEA <= .015.", simulated=SIM, decimals=3)
     level = inv.highest_level
+    counts = inv_data["kind"].value_counts().sort_index()
     display(Markdown(
-        f"Số người theo nhóm: {', '.join(f'{k}: {v}' for k, v in inv_data['kind'].value_counts().sort_index().items())}. "
+        "Số người theo nhóm: "
+        + ", ".join(f"{kind_label.get(k, k)}: {v}" for k, v in counts.items()) + ". "
         + (f"Mức bất biến cao nhất đạt được: **{level}**"
            + (" — có thể so sánh trung bình thang đo giữa hai nhóm." if level == "scalar"
               else " — so sánh trung bình giữa hai nhóm cần thận trọng.")
            if level else "Ngay cả mô hình cấu hình cũng không đạt; không so sánh hai nhóm.")))
-    display(inv.table)
+    display(inv.table.round(3))
 
 # %% [markdown]
 # ## Tóm tắt
