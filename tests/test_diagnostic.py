@@ -693,3 +693,14 @@ def test_icc_recovers_the_simulators_commune_variance(simulated_latent, variable
     assert r.n_groups == 23
     assert r.icc_anova_lo < share[variable] < r.icc_anova_hi
     assert r.icc == pytest.approx(share[variable], abs=0.1)
+
+
+def test_mixed_commune_means_without_between_variance_keep_an_interval():
+    # identical values in every commune: REML puts tau2 on the boundary (0)
+    d = pd.DataFrame({"g": np.repeat(np.arange(6), 4), "y": np.tile([1.0, 2, 3, 4], 6)})
+    assert quality.icc(d, "y", "g").icc < 1e-6
+    cm = quality.commune_means(d, ["y"], "g", method="mixed")
+    m = quality.district_mean(d, "y", "g")
+    assert cm["estimate"].tolist() == pytest.approx([2.5] * 6)
+    assert cm["lo"].tolist() == pytest.approx([m["lo"]] * 6)
+    assert cm["rank_lo"].eq(1).all() and cm["rank_hi"].eq(6).all()

@@ -196,8 +196,10 @@ def commune_means(df: pd.DataFrame, values: Iterable[str], group: str, *, method
             nj = tab["n"].to_numpy(float)
             # Conditional (posterior) variance of u_j given the data and the variance
             # components, as lme4's condVar: (1/tau2 + n_j/sigma2)^-1.
-            if tau2 <= 1e-12:
-                post_var = np.zeros_like(nj)
+            if tau2 <= 1e-6 * sigma2:
+                # No between-commune variance: every commune is estimated by the district
+                # mean; its interval is that of the mean (lme4's condVar would give width 0).
+                post_var = np.full_like(nj, float(fit.bse_fe.iloc[0]) ** 2)
                 blup = np.zeros_like(nj)
             else:
                 post_var = 1.0 / (1.0 / tau2 + nj / sigma2)
