@@ -78,13 +78,19 @@ def test_alpha_item_statistics_every_cell(case):
     assert checked == 15 * len(stats)
 
 
-@pytest.mark.parametrize("case", ["A_keyed", "N_keyed", "A_raw"])
+@pytest.mark.parametrize("case", [c for c in ALPHA_CASES
+                                  if fx.reference()["alpha"][c]["response_freq"] is not None])
 def test_response_frequencies_match_psych(case):
     ref = fx.matrix(fx.reference()["alpha"][case]["response_freq"])
     ours = _alpha(case).response_freq
     assert sorted(ours.columns) == sorted(ref.columns)
     diff = (ours[ref.columns].loc[ref.index] - ref).abs().to_numpy()
     assert np.nanmax(diff) < TOL
+
+
+def test_fixture_records_the_r_versions():
+    meta = fx.reference()["meta"]
+    assert meta["psych"] == "2.2.9" and meta["GPArotation"] and meta["R"].startswith("R version")
 
 
 def test_no_response_frequencies_for_continuous_items():
