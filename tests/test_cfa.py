@@ -407,7 +407,8 @@ def test_large_model_is_fast_and_recovers_loadings():
     res = cfa(data, model)
     elapsed = time.process_time() - start
     assert res.converged
-    assert elapsed < 5.0, f"CFA of 60 items took {elapsed:.1f} s"
+    # ~0.06 s with single-threaded BLAS; generous bound for a loaded, shared machine
+    assert elapsed < 10.0, f"CFA of 60 items took {elapsed:.1f} s of CPU"
     assert res.fit["df"] == p * (p + 1) / 2 - (p - m + m * (m + 1) / 2 + p)
     true = pd.Series(lam[lam > 0], index=res.std_loadings.index)
     assert np.max(np.abs(res.std_loadings - true)) < 0.2
@@ -450,3 +451,16 @@ def test_non_convergence_is_reported_loudly(hs):
     assert "NOT CONVERGED" in res.summary()
     with pytest.raises(ModelError, match="max_iter"):
         cfa(hs, HS, max_iter=0)
+
+
+def test_compare_fits_table(fits, ref):
+    from hlstudy.cfa import compare_fits
+
+    tab = compare_fits({"hs": fits["hs3"], "bfi": fits["bfi5"]})
+    assert list(tab.index) == ["hs", "bfi"]
+    assert tab.loc["bfi", "cfi"] == pytest.approx(ref["fits"]["bfi5"]["fit"]["cfi"], abs=TOL)
+    assert tab.loc["hs", "chi2_df"] == pytest.approx(
+        ref["fits"]["hs3"]["fit"]["chisq"] / ref["fits"]["hs3"]["fit"]["df"], abs=TOL)
+    assert tab.loc["hs", "heywood"] == 0
+    with pytest.raises(ModelError):
+        compare_fits({"hs": "not a fit"})

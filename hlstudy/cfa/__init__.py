@@ -25,6 +25,7 @@ from hlstudy.cfa.core import (
     ConvergenceWarning,
     HeywoodWarning,
     cfa,
+    compare_fits,
     rmsea_ci,
 )
 from hlstudy.cfa.validity import (
@@ -47,6 +48,7 @@ __all__ = [
     "average_variance_extracted",
     "cfa",
     "common_method_factor",
+    "compare_fits",
     "composite_reliability",
     "fornell_larcker",
     "fornell_larcker_met",

@@ -555,3 +555,33 @@ def srmr(spec: Spec, st: SampleStats, est: Estimate) -> float:
             count += spec.p
         out += st.n[g] / st.n_total * np.sqrt(ss / count)
     return float(out)
+
+
+def compare_fits(results: Mapping[str, CFAResult]) -> pd.DataFrame:
+    """Fit indices of several CFA results side by side (one row per model).
+
+    Columns: n_obs, chi2, df, p_value, chi2_df, cfi, tli, rmsea, rmsea_ci_low,
+    rmsea_ci_high, srmr, aic, bic, converged, heywood (number of flags).  For a
+    thesis table of the officials' and citizens' measurement models.
+
+    Example
+    -------
+    >>> compare_fits({"officials": res_off, "citizens": res_cit})   # doctest: +SKIP
+    """
+    if not isinstance(results, Mapping) or not results:
+        raise ModelError("results must be a non-empty mapping name -> CFAResult")
+    rows = []
+    for name, res in results.items():
+        if not isinstance(res, CFAResult):
+            raise ModelError(f"{name!r} is not a CFAResult")
+        f = res.fit
+        rows.append({
+            "model": name, "n_obs": res.n_obs, "chi2": f["chi2"], "df": f["df"],
+            "p_value": f["p_value"],
+            "chi2_df": f["chi2"] / f["df"] if f["df"] > 0 else np.nan,
+            "cfi": f["cfi"], "tli": f["tli"], "rmsea": f["rmsea"],
+            "rmsea_ci_low": f["rmsea_ci_low"], "rmsea_ci_high": f["rmsea_ci_high"],
+            "srmr": f["srmr"], "aic": f["aic"], "bic": f["bic"],
+            "converged": res.converged, "heywood": len(res.heywood),
+        })
+    return pd.DataFrame(rows).set_index("model")
