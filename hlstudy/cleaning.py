@@ -19,8 +19,8 @@ rule                   action  what it does (threshold parameter of :class:`Rule
                                ``min_age_at_start``; a degree below age ``min_age_degree`` or with
                                lower-secondary schooling; a title of the other kind (cán bộ /
                                công chức); the implausible answer is set to missing (or corrected)
-``straightlining``     drop    the same answer to every Likert item (at least
-                               ``straightline_min_items`` answered, across at least two scales)
+``straightlining``     drop    a run of identical answers (``longstring``) covering at least
+                               ``straightline_share`` of the Likert items (default: all)
 ``missing_scale``      drop    more than ``max_missing_share`` of the items of any scale missing
 =====================  ======  ==================================================================
 
@@ -63,6 +63,7 @@ class Rules:
     speeder_share_of_median: float = 0.33
     speeder_min_seconds: float = 0.0
     straightline_min_items: int = 10
+    straightline_share: float = 1.0
     max_missing_share: float = 0.5
     min_age_at_start: int = 18
     min_age_degree: int = 21
@@ -76,6 +77,7 @@ class Rules:
             "speeder_share_of_median": 0 <= self.speeder_share_of_median < 1,
             "speeder_min_seconds": self.speeder_min_seconds >= 0,
             "straightline_min_items": self.straightline_min_items >= 2,
+            "straightline_share": 0 < self.straightline_share <= 1,
             "max_missing_share": 0 <= self.max_missing_share < 1,
         }
         bad = [k for k, ok in checks.items() if not ok]
@@ -387,24 +389,48 @@ def rule_inconsistent(df, spec, rules, instrument):
     return df, log
 
 
+def longstring(values: pd.DataFrame) -> pd.Series:
+    """Longest run of identical consecutive answers per row (a blank ends a run).
+
+    Johnson (2005), *J. Research in Personality* 39: 103–129.  R:
+    ``apply(x, 1, function(r) max(rle(r)$lengths))`` (``rle`` also ends a run at ``NA``),
+    which is what ``careless::longstring`` computes.
+
+    >>> longstring(pd.DataFrame([[4, 4, 4, 2], [1, None, 1, 1]], dtype=float)).tolist()
+    [3, 2]
+    """
+    x = values.to_numpy(dtype=float)
+    best = np.zeros(len(x), dtype=int)
+    run = np.zeros(len(x), dtype=int)
+    previous = np.full(len(x), np.nan)
+    for j in range(x.shape[1]):
+        col = x[:, j]
+        same = (col == previous) & ~np.isnan(col)
+        run = np.where(np.isnan(col), 0, np.where(same, run + 1, 1))
+        best = np.maximum(best, run)
+        previous = col
+    return pd.Series(best, index=values.index)
+
+
 def rule_straightlining(df, spec, rules, instrument):
-    """Drop respondents giving one and the same answer to every Likert item across scales."""
+    """Drop respondents giving one and the same answer to (nearly) every Likert item.
+
+    The longest run of identical answers in questionnaire order (:func:`longstring`, blanks
+    break a run) must cover at least ``straightline_share`` of the instrument's Likert items
+    (default 1.0: all of them, hence across every scale) and at least
+    ``straightline_min_items`` items.  Raw codes are used, before reverse-keying, so a run
+    through reverse-keyed items is contradictory answering.
+    """
     items = _likert(spec, df)
-    scales = spec.scales()
     if len(items) < rules.straightline_min_items:
         return df, []
     values = df[items]
-    answered = values.notna().sum(axis=1)
-    distinct = values.nunique(axis=1)
-    n_scales = pd.Series(0, index=df.index)
-    for members in scales.values():
-        present = [m for m in members if m in df]
-        if present:
-            n_scales += df[present].notna().any(axis=1).astype(int)
-    hit = df.index[(answered >= rules.straightline_min_items) & (distinct == 1) & (n_scales >= 2)]
+    runs = longstring(values)
+    need = max(rules.straightline_min_items, int(np.ceil(rules.straightline_share * len(items) - 1e-9)))
+    hit = df.index[runs >= need]
     reasons = {
-        i: f"the same answer ({values.loc[i].dropna().iloc[0]:g}) to all {answered[i]} Likert items "
-        f"across {n_scales[i]} scales"
+        i: f"the same answer ({values.loc[i].dropna().iloc[0]:g}) to {runs[i]} consecutive Likert items "
+        f"of {len(items)} (threshold {need})"
         for i in hit
     }
     return df.drop(index=hit), _drop_rows(df, hit, instrument, "straightlining", reasons)
@@ -547,7 +573,7 @@ def rules_table(rules: Rules | None = None) -> pd.DataFrame:
         "speeders": ["speeder_share_of_median", "speeder_min_seconds"],
         "out_of_range": [],
         "inconsistent": ["min_age_at_start", "min_age_degree", "survey_year"],
-        "straightlining": ["straightline_min_items"],
+        "straightlining": ["straightline_share", "straightline_min_items"],
         "missing_scale": ["max_missing_share"],
     }
     return pd.DataFrame([

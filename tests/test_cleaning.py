@@ -129,17 +129,28 @@ def test_inconsistent_background(officials):
     )
 
 
-def test_straightlining_needs_items_across_scales(officials):
+def test_straightlining_by_longstring(officials):
     df = officials.copy()
     df.loc[3, ITEMS] = 4.0
     df.loc[4, ITEMS] = 4.0
-    df.loc[4, "MOT3"] = 5.0  # not a straight line
+    df.loc[4, "MOT3"] = 5.0  # the last item differs: run of 10 of 11
+    df.loc[5, ITEMS] = 2.0
+    df.loc[5, "PRO2"] = np.nan  # a blank breaks the run
     result = run(df)
     assert dropped_by(result, "straightlining") == {df.at[3, "record_id"]}
-    assert "all 11 Likert items" in result.log.loc[result.log["rule"] == "straightlining", "reason"].iloc[0]
-    relaxed = run(df, cleaning.Rules(straightline_min_items=12))
-    assert dropped_by(relaxed, "straightlining") == set()
+    reason = result.log.loc[result.log["rule"] == "straightlining", "reason"].iloc[0]
+    assert "to 11 consecutive Likert items of 11" in reason
+    relaxed = run(df, cleaning.Rules(straightline_share=0.9))
+    assert dropped_by(relaxed, "straightlining") == {df.at[3, "record_id"], df.at[4, "record_id"]}
+    assert dropped_by(run(df, cleaning.Rules(straightline_min_items=12)), "straightlining") == set()
     assert_accounted(df, result)
+
+
+def test_longstring_matches_r_rle():
+    # R 4.x: x <- rbind(c(4,4,4,2), c(1,NA,1,1), c(3,3,3,3))
+    #        apply(x, 1, function(r) max(rle(r)$lengths))  ->  3 2 4
+    x = pd.DataFrame([[4, 4, 4, 2], [1, np.nan, 1, 1], [3, 3, 3, 3]], dtype=float)
+    assert cleaning.longstring(x).tolist() == [3, 2, 4]
 
 
 def test_missing_scale_share(officials):
