@@ -156,16 +156,42 @@ class CFAResult:
         lines.append("Standardized loadings (std.all)")
         lt = self.loadings_table()
         for _, r in lt.iterrows():
-            g = f"[{r['group']}] " if "group" in lt else ""
-            p = "" if not np.isfinite(r["p"]) else ("< .001" if r["p"] < 0.001 else f"{r['p']:.3f}")
+            g = f"[{self.groups[int(r['group']) - 1]}] " if "group" in lt else ""
+            if np.isfinite(r["p"]):
+                b = f"b = {r['est']:.3f}, p " + ("< .001" if r["p"] < 0.001 else f"= {r['p']:.3f}")
+            else:
+                b = f"b = {r['est']:.3f} fixed"
             flag = "  <- below .50" if abs(r["std_all"]) < 0.5 else ""
             flag = "  <- |loading| > 1 (Heywood)" if abs(r["std_all"]) > 1 else flag
             lines.append(f"  {g}{r['factor']:<12} {r['item']:<10} {r['std_all']:7.3f}"
-                         f"  (b = {r['est']:.3f}, p {p or '(fixed)'}){flag}")
+                         f"  ({b}){flag}")
+        lines.append("")
+        lines.append("Convergent validity (from std.all): CR >= .70, AVE >= .50")
+        keys = [None] if self.groups is None else self.groups
+        for key in keys:
+            lam = self.std_loadings if key is None else self.std_loadings.xs(key, level="group")
+            for factor in self.model:
+                ll = lam.xs(factor, level="factor").to_numpy()
+                cr, ave = cr_from_loadings(ll), ave_from_loadings(ll)
+                g = "" if key is None else f"[{key}] "
+                lines.append(f"  {g}{factor:<12} CR = {cr:.3f}{'' if cr >= .7 else ' (< .70)'}"
+                             f"   AVE = {ave:.3f}{'' if ave >= .5 else ' (< .50)'}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         return self.summary()
+
+
+def cr_from_loadings(std_loadings) -> float:
+    """Composite reliability (sum l)^2 / ((sum l)^2 + sum(1 - l^2)) of standardized loadings."""
+    ll = np.asarray(std_loadings, dtype=float)
+    s2 = ll.sum() ** 2
+    return float(s2 / (s2 + np.sum(1 - ll**2)))
+
+
+def ave_from_loadings(std_loadings) -> float:
+    """Average variance extracted mean(l^2) of standardized loadings."""
+    return float(np.mean(np.asarray(std_loadings, dtype=float) ** 2))
 
 
 _LABELS = {"chi2": "Chi-square", "df": "df", "p_value": "p", "chi2_df": "Chi2/df",

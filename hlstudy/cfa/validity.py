@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from hlstudy.cfa._spec import normalise_model
-from hlstudy.cfa.core import CFAResult
+from hlstudy.cfa.core import CFAResult, ave_from_loadings, cr_from_loadings
 from hlstudy.errors import ModelError
 
 
@@ -52,11 +52,7 @@ def composite_reliability(result: CFAResult, *, group=None) -> pd.Series:
     ``tapply(l$est.std, l$lhs, function(x) sum(x)^2 / (sum(x)^2 + sum(1 - x^2)))``.
     """
     lam = _loadings(result, group)
-    out = {}
-    for factor in result.model:
-        ll = lam.xs(factor, level="factor").to_numpy()
-        s = ll.sum() ** 2
-        out[factor] = s / (s + np.sum(1 - ll**2))
+    out = {f: cr_from_loadings(lam.xs(f, level="factor")) for f in result.model}
     return pd.Series(out, name="CR").rename_axis("factor")
 
 
@@ -68,7 +64,7 @@ def average_variance_extracted(result: CFAResult, *, group=None) -> pd.Series:
     ``standardizedSolution(fit)``.
     """
     lam = _loadings(result, group)
-    out = {f: float(np.mean(lam.xs(f, level="factor").to_numpy() ** 2)) for f in result.model}
+    out = {f: ave_from_loadings(lam.xs(f, level="factor")) for f in result.model}
     return pd.Series(out, name="AVE").rename_axis("factor")
 
 
