@@ -327,9 +327,9 @@ class EFAResult:
 
     def table(self, blank: float | None = None) -> pd.DataFrame:
         """The loadings table as theses print it: items sorted by their main factor and then
-        by loading size, loadings below ``blank`` (default: the ``min_loading`` threshold ...
-        of :func:`efa`, usually .30) left empty, communality ``h2`` and a ``note`` column with
-        ``*`` for cross-loadings and ``!`` for weak items (reasons in ``flags``)."""
+        by loading size, loadings below ``blank`` (default: the ``blank`` argument of
+        :func:`efa`, .30) left empty, communality ``h2`` and a ``note`` column with ``*`` for
+        cross-loadings and ``!`` for weak items (reasons in ``flags``)."""
         blank = self.thresholds.get("blank", 0.30) if blank is None else blank
         lo = self.loadings
         main = lo.abs().idxmax(axis=1)

@@ -24,7 +24,7 @@ Example
 >>> items = pd.DataFrame({f"Q{i}": f + rng.normal(size=300) for i in range(1, 5)})
 >>> res = cronbach_alpha(items)
 >>> round(res.alpha, 2), res.n_obs
-(0.8, 300)
+(0.74, 300)
 """
 
 from __future__ import annotations
