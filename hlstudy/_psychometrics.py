@@ -95,31 +95,26 @@ def pairwise_moments(x: np.ndarray, weights: np.ndarray | None = None):
         if complete:
             n = w.sum(axis=1)[:, None, None]
             s = w @ z  # B x k
-            zz = (z[:, :, None] * z[:, None, :]).reshape(x.shape[0], k * k)
-            sxy = (w @ zz).reshape(-1, k, k)
+            sxy = _weighted_outer(w, z, z)
             cov = (sxy - s[:, :, None] * s[:, None, :] / n) / (n - 1)
             sd = np.sqrt(np.einsum("bii->bi", cov))
             cor = cov / (sd[:, :, None] * sd[:, None, :])
             idx = np.arange(k)
             cor[:, idx, idx] = 1.0
             return cov, cor, np.broadcast_to(n, cov.shape)
-        rows = x.shape[0]
         # Full-column sums, then subtract what the rows with a missing partner contribute:
         # only rows with some missing answer enter the (k^2-wide) corrections.
-        sxy = (w @ (z[:, :, None] * z[:, None, :]).reshape(rows, k * k)).reshape(-1, k, k)
+        sxy = _weighted_outer(w, z, z)
         s1 = w @ z
         s2 = np.einsum("bii->bi", sxy)
         tot = w.sum(axis=1)
         part = ~mask.all(axis=1)
         nm = (~mask[part]).astype(float)
-        zp, wp, r = z[part], w[:, part], int(part.sum())
+        zp, wp = z[part], w[:, part]
         k1 = wp @ nm  # weighted count of missing answers per item
-        both = (wp @ (nm[:, :, None] * nm[:, None, :]).reshape(r, k * k)).reshape(-1, k, k)
-        n = tot[:, None, None] - k1[:, :, None] - k1[:, None, :] + both
-        sx = s1[:, :, None] - (wp @ (zp[:, :, None] * nm[:, None, :]).reshape(r, k * k)
-                               ).reshape(-1, k, k)
-        sxx = s2[:, :, None] - (wp @ ((zp * zp)[:, :, None] * nm[:, None, :]).reshape(r, k * k)
-                                ).reshape(-1, k, k)
+        n = tot[:, None, None] - k1[:, :, None] - k1[:, None, :] + _weighted_outer(wp, nm, nm)
+        sx = s1[:, :, None] - _weighted_outer(wp, zp, nm)
+        sxx = s2[:, :, None] - _weighted_outer(wp, zp * zp, nm)
     syx = np.swapaxes(sx, -1, -2)
     syy = np.swapaxes(sxx, -1, -2)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -131,6 +126,18 @@ def pairwise_moments(x: np.ndarray, weights: np.ndarray | None = None):
     idx = np.arange(k)
     cor[..., idx, idx] = 1.0
     return cov, cor, n
+
+
+def _weighted_outer(w: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``out[b, i, j] = sum_r w[b, r] a[r, i] b[r, j]`` in row blocks (bounded memory)."""
+    rows, k = a.shape
+    out = np.zeros((w.shape[0], k, k))
+    step = max(1, int(4e6 // max(k * k, 1)))
+    for start in range(0, rows, step):
+        blk = slice(start, start + step)
+        prod = (a[blk, :, None] * b[blk, None, :]).reshape(-1, k * k)
+        out += (w[:, blk] @ prod).reshape(-1, k, k)
+    return out
 
 
 def cov2cor(c: np.ndarray) -> np.ndarray:
