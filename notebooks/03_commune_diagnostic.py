@@ -129,10 +129,13 @@ hc = legal.headcount()
 display(hc[["unit_type", "unit_class", "max_staff", "max_part_time", "confidence"]])
 staff = staffing.staffing_vs_quota(personnel, reg, CLASSES)
 st = staffing.staffing_summary(staff)
+class_counts = pd.Series(CLASSES.classes).value_counts().reindex(legal.UNIT_CLASSES, fill_value=0)
+class_text = ("loại đơn vị " + ("mô phỏng" if CLASSES.basis.startswith("sim") else "theo tỉnh")
+              + ": " + ", ".join(f"loại {k}: {v} xã" for k, v in class_counts.items()))
 display(Markdown(
     f"Tổng số **{st['n_staff']}** cán bộ, công chức ({st['n_can_bo']} cán bộ, "
-    f"{st['n_cong_chuc']} công chức) so với tổng định biên **{st['quota']}** theo loại đơn vị "
-    f"mô phỏng ({CLASSES.summary()}): **{st['n_vacancies_units']}** xã thiếu "
+    f"{st['n_cong_chuc']} công chức) so với tổng định biên **{st['quota']}** "
+    f"({class_text}): **{st['n_vacancies_units']}** xã thiếu "
     f"({st['vacant_posts']} chỗ), **{st['n_over_units']}** xã vượt ({st['excess_posts']} người), "
     f"**{st['n_at_quota_units']}** xã đủ định biên."))
 staff_show = staff.assign(commune=staff["commune_code"].map(short))[

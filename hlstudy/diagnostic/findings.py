@@ -95,7 +95,10 @@ def _pct(x: float) -> str:
 
 
 def _num(x: float, d: int = 2) -> str:
-    return "–" if x is None or not np.isfinite(x) else f"{x:.{d}f}"
+    if x is None or not np.isfinite(x):
+        return "–"
+    s = f"{x:.{d}f}"
+    return f"{0:.{d}f}" if float(s) == 0 else s  # no "-0.00"
 
 
 def clustered_share(indicator: pd.Series, group: pd.Series, conf: float = 0.95) -> dict:
@@ -253,7 +256,7 @@ def finding_d3(scores: pd.DataFrame, personnel: pd.DataFrame, *, group: str, edu
                 "chisq": test["statistic"], "chisq_df": test["df"], "chisq_p_mc": test["p_mc"],
                 "n_sim": n_sim, "n_communes": int(len(cm)), "focus": focus,
                 "communes_apart": apart})
-    icc_vi = "; ".join(f"{d} {_num(r.icc, 3)} [{_num(r.icc_anova_lo, 3)}–"
+    icc_vi = "; ".join(f"{d} {_num(r.icc, 3)} [{_num(r.icc_anova_lo, 3)}; "
                        f"{_num(r.icc_anova_hi, 3)}]" for d, r in iccs.items())
     vi = (f"Hệ số tương quan nội lớp (ICC, tỷ lệ phương sai nằm giữa các xã): {icc_vi}. "
           f"Tỷ lệ có trình độ đại học trở lên dao động {_pct(num['degree_share_min'])}%–"
