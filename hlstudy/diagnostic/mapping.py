@@ -170,9 +170,13 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series, *,
     d.index = d.index.astype(str)
     ax.scatter(d.loc[codes, "lon"], d.loc[codes, "lat"], s=8, color="black", zorder=3)
     if annotate and "name" in d.columns:
+        import matplotlib.patheffects as pe
+
+        halo = [pe.withStroke(linewidth=2.2, foreground="white")]
         for c in codes:
             ax.annotate(str(d.at[c, "name"]), (d.at[c, "lon"], d.at[c, "lat"]),
-                        xytext=(0, 4), textcoords="offset points", ha="center", fontsize=6.5)
+                        xytext=(0, 4), textcoords="offset points", ha="center", fontsize=6.5,
+                        path_effects=halo)
     allpts = np.vstack(list(cells.values()))
     ax.set_xlim(allpts[:, 0].min(), allpts[:, 0].max())
     ax.set_ylim(allpts[:, 1].min(), allpts[:, 1].max())
@@ -185,5 +189,6 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series, *,
     if title:
         ax.set_title(title)
     if note:
-        ax.text(0.0, -0.02, note, transform=ax.transAxes, fontsize=7, va="top")
+        ax.text(0.0, -0.02, note, transform=ax.transAxes, fontsize=7, va="top", wrap=True)
+    fig.tight_layout()
     return fig
