@@ -1,0 +1,395 @@
+"""Assemble the three raw exports from simulated people and answers, injecting the faults.
+
+See :mod:`hlstudy.synthetic` (section "Mess of real exports") for the fault list and rates;
+:mod:`hlstudy.synthetic._render` holds the fault helpers, rates and expected outcomes.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pandas as pd
+
+from hlstudy.synthetic import _render
+from hlstudy.synthetic._people import SURVEY_YEAR
+from hlstudy.synthetic._render import EXPECTED, fmt_time
+
+LEDGER_COLUMNS = ["instrument", "source_row", "person_id", "fault", "column", "raw_value",
+                  "detail", "expected"]
+ROW_COLUMNS = ["instrument", "source_row", "person_id", "commune_code", "duplicate_of_row",
+               "expected_drop"]
+SURVEY_DROP_FAULTS = ["straightline", "speeder", "scale_blank", "commune_blank", "duplicate",
+                      "impossible_tenure", "impossible_degree", "background_out_of_range"]
+COMMENTS = (
+    "Cảm ơn chị {name} ở bộ phận một cửa đã hướng dẫn tận tình.",
+    "Anh {name} bên tư pháp làm việc rất nhiệt tình, chu đáo.",
+    "Đề nghị xã niêm yết công khai đầy đủ thủ tục và lệ phí.",
+    "Thời gian chờ còn lâu, nên bố trí thêm người tiếp dân.",
+    "Cán bộ địa chính cần hướng dẫn rõ ràng hơn, tôi phải đi lại nhiều lần.",
+    "Nên có thêm ghế ngồi chờ và nước uống cho người dân.",
+    "Đường truyền mạng hay bị chậm nên phải chờ lâu.",
+    "Không có ý kiến gì thêm.",
+    "Mong xã trả lời kiến nghị của thôn sớm hơn.",
+    "Tôi là {full}, số điện thoại {phone}, đề nghị xã liên hệ lại về hồ sơ đất.",
+)
+
+
+class _Labels:
+    def __init__(self, codebook):
+        self.codebook = codebook
+        self._cache: dict[str, dict[str, str]] = {}
+
+    def __call__(self, value_set: str, code) -> str:
+        if value_set not in self._cache:
+            lab = self.codebook.value_labels(value_set)
+            self._cache[value_set] = dict(zip(lab["code"], lab["label_vi"], strict=True))
+        if code == "" or code is None:
+            return ""
+        return self._cache[value_set][str(code)]
+
+
+def _headers(cb: pd.DataFrame) -> dict[str, str]:
+    return {r.variable: (f"Câu {r.order}. {r.question_vi}" if r.type == "likert" else
+                         r.question_vi) for r in cb.itertuples(index=False)}
+
+
+def _column_order(cb: pd.DataFrame) -> list[str]:
+    ts = cb.loc[cb["type"] == "timestamp", "variable"].tolist()
+    dur = cb.loc[cb["type"] == "duration", "variable"].tolist()
+    rest = [v for v in cb["variable"] if v not in ts + dur]
+    return ts + rest + dur
+
+
+def _ledger(pid, fault, column="", raw_value="", detail=""):
+    return {"person_id": pid, "fault": fault, "column": column, "raw_value": str(raw_value),
+            "detail": detail, "expected": EXPECTED[fault]}
+
+
+def build_exports(rng, rng_names, reg, off, answered, items_off, cit, items_cit, rates,
+                  codebook):
+    """Return ``(exports, rows, faults)``: raw DataFrames by instrument, the row map, the ledger."""
+    labels = _Labels(codebook)
+    reg_info = {r.code: (r.name, r.unit_type) for r in reg.itertuples(index=False)}
+    all_names = reg["name"].tolist()
+    exports, row_tables, ledgers = {}, [], []
+    resp = off[answered].reset_index(drop=True)
+    items = items_off[answered].reset_index(drop=True)
+    for instrument, people, answers in (("officials", resp, items), ("citizens", cit, items_cit)):
+        df, rows, led = _survey(instrument, rng, rng_names, people, answers,
+                                rates[instrument], codebook, labels, reg_info, all_names, off)
+        exports[instrument] = df
+        row_tables.append(rows)
+        ledgers.append(led)
+    df, rows, led = _personnel(rng, off, rates["personnel"], codebook, labels, reg_info,
+                               all_names)
+    exports["personnel"] = df
+    row_tables.append(rows)
+    ledgers.append(led)
+    rows = pd.concat(row_tables, ignore_index=True)[ROW_COLUMNS]
+    faults = pd.concat(ledgers, ignore_index=True)[LEDGER_COLUMNS]
+    rank = {"officials": 0, "citizens": 1, "personnel": 2}
+    faults = faults.sort_values(["instrument", "source_row", "fault", "column"],
+                                key=lambda s: s.map(rank) if s.name == "instrument" else s,
+                                ignore_index=True)
+    return exports, rows, faults
+
+
+def _commune_cell(rng, code, variant, reg_info, all_names):
+    name, unit_type = reg_info[code]
+    if not variant:
+        return name, None
+    text, kind = _render.commune_variant(rng, name, unit_type, all_names)
+    return text, kind
+
+
+def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, reg_info,
+            all_names, officials_all):
+    cb = codebook.load_codebook(instrument)
+    var_type = dict(zip(cb["variable"], cb["type"], strict=True))
+    var_set = dict(zip(cb["variable"], cb["value_set"], strict=True))
+    likert = cb.loc[cb["type"] == "likert", "variable"].tolist()
+    scales = {c: g["variable"].tolist() for c, g in cb[cb["type"] == "likert"].groupby(
+        "construct", sort=False)}
+    n = len(people)
+    times = _render.timestamps(rng, people["commune_code"].tolist(), instrument)
+    durs = _render.durations(rng, n, instrument)
+    picked = _render.pick_disjoint(rng, n, r, SURVEY_DROP_FAULTS)
+    straight = set(picked["straightline"])
+    flags = {f: rng.random(n) < r.get(f, 0.0) for f in
+             ("likert_text", "nfd", "commune_variant", "phone_blank", "comment")}
+    blank_cells = rng.random((n, len(likert))) < r.get("item_blank", 0.0)
+    oor_cells = rng.random((n, len(likert))) < r.get("out_of_range", 0.0)
+    people_rows = people.to_dict(orient="records")
+    answer_rows = answers[likert].to_numpy(dtype=int)
+    given = {c: [name.split()[-1] for name in g["full_name"]]
+             for c, g in officials_all.groupby("commune_code")}
+    background = [v for v in cb["variable"] if var_type[v] in ("category", "year", "integer")]
+    records = []
+    for i in range(n):
+        p = people_rows[i]
+        pid = p["person_id"]
+        faults = []
+        codes: dict[str, object] = dict(zip(likert, answer_rows[i].tolist(), strict=True))
+        codes.update({v: p[v] for v in background})
+        # impossible backgrounds and typed numbers (officials)
+        if i in picked.get("impossible_tenure", []) and "years_in_post" in codes:
+            age = SURVEY_YEAR - int(codes["birth_year"])
+            bad = age - 18 + int(rng.integers(3, 10))
+            codes["years_in_post"] = bad
+            faults.append(_ledger(pid, "impossible_tenure", "years_in_post", bad,
+                                  f"{bad} years in post at age {age}"))
+        if i in picked.get("impossible_degree", []) and "education_level" in codes:
+            codes.update(birth_year=SURVEY_YEAR - 20, education_level="university",
+                         general_education="upper_secondary", years_in_post=0)
+            faults.append(_ledger(pid, "impossible_degree", "education_level",
+                                  labels("education_level", "university"),
+                                  f"university degree with birth year {SURVEY_YEAR - 20} "
+                                  "(age 20); birth year and years in post also altered"))
+        oor_text = {}
+        if i in picked.get("background_out_of_range", []) and "birth_year" in codes:
+            if rng.random() < 0.5:
+                oor_text["birth_year"] = f"{int(codes['birth_year']) % 100:02d}"
+                faults.append(_ledger(pid, "background_out_of_range", "birth_year",
+                                      oor_text["birth_year"], "birth year typed with two digits"))
+            else:
+                oor_text["trainings_24m"] = "99"
+                faults.append(_ledger(pid, "background_out_of_range", "trainings_24m", "99",
+                                      "training courses typed as 99"))
+        text_row = bool(flags["likert_text"][i])
+        if text_row:
+            faults.append(_ledger(pid, "likert_text", "", "", "Likert answers as label text"))
+        cells: dict[str, str] = {}
+        # Likert answers
+        if i in straight:
+            value = int(rng.choice([3, 4, 5], p=[0.2, 0.5, 0.3]))
+            for v in likert:
+                cells[v] = labels(var_set[v], value) if text_row else str(value)
+            faults.append(_ledger(pid, "straightline", "", value,
+                                  f"the same answer ({value}) to all {len(likert)} Likert items"))
+        else:
+            blank_scale = []
+            if i in picked.get("scale_blank", []):
+                construct = list(scales)[int(rng.integers(len(scales)))]
+                blank_scale = scales[construct]
+                faults.append(_ledger(pid, "scale_blank", construct, "",
+                                      f"all {len(blank_scale)} {construct} items blank"))
+            for j, v in enumerate(likert):
+                if v in blank_scale:
+                    cells[v] = ""
+                elif oor_cells[i, j]:
+                    bad = _render.OUT_OF_RANGE_VALUES[int(rng.integers(5))]
+                    cells[v] = bad
+                    faults.append(_ledger(pid, "out_of_range", v, bad, "Likert answer typed "
+                                          "outside 1–5"))
+                elif blank_cells[i, j]:
+                    cells[v] = ""
+                    faults.append(_ledger(pid, "item_blank", v, "", "Likert answer left blank"))
+                else:
+                    c = codes[v]
+                    cells[v] = labels(var_set[v], c) if text_row else str(c)
+        # background and the rest
+        for v in cb["variable"]:
+            t = var_type[v]
+            if t in ("category",):
+                cells[v] = labels(var_set[v], codes[v])
+            elif t in ("year", "integer"):
+                cells[v] = oor_text.get(v, str(int(codes[v])))
+            elif t == "commune":
+                if i in picked["commune_blank"]:
+                    cells[v] = ""
+                    faults.append(_ledger(pid, "commune_blank", v, "", "commune left blank"))
+                else:
+                    text, kind = _commune_cell(rng, p["commune_code"], flags["commune_variant"][i],
+                                               reg_info, all_names)
+                    cells[v] = text
+                    if kind:
+                        faults.append(_ledger(pid, "commune_variant", v, text, kind))
+            elif t == "timestamp":
+                cells[v] = fmt_time(times[i])
+            elif t == "duration":
+                d = int(durs[i])
+                if i in picked["speeder"]:
+                    med = _render.MEDIAN_DURATION[instrument]
+                    d = int(round(med * rng.uniform(*_render.SPEEDER_SHARE)))
+                    faults.append(_ledger(pid, "speeder", v, d,
+                                          f"completed in {d} s (median {med:.0f} s)"))
+                cells[v] = str(d)
+            elif v == "full_name":
+                cells[v] = p["full_name"]
+            elif v == "phone":
+                if flags["phone_blank"][i]:
+                    cells[v] = ""
+                    faults.append(_ledger(pid, "phone_blank", v, "", "phone left blank"))
+                else:
+                    cells[v] = p["phone"]
+            elif v == "comment":
+                cells[v] = _comment(rng_names, given[p["commune_code"]]) if \
+                    flags["comment"][i] else ""
+        if flags["nfd"][i]:
+            cells = {k: _render.nfd(x) for k, x in cells.items()}
+            faults.append(_ledger(pid, "nfd", "", "", "every text cell in Unicode NFD"))
+        records.append({"pid": pid, "code": p["commune_code"], "ts": times[i], "copy": None,
+                        "cells": cells, "faults": faults, "i": i})
+    # duplicate submissions: the same answers sent again a little later
+    for i in picked["duplicate"]:
+        orig = records[i]
+        cells = dict(orig["cells"])
+        ts = orig["ts"] + pd.Timedelta(seconds=int(rng.integers(120, 2400)))
+        dur_var = cb.loc[cb["type"] == "duration", "variable"].iloc[0]
+        ts_var = cb.loc[cb["type"] == "timestamp", "variable"].iloc[0]
+        cells[ts_var] = fmt_time(ts)
+        cells[dur_var] = str(int(_render.durations(rng, 1, instrument)[0]))
+        records.append({"pid": orig["pid"], "code": orig["code"], "ts": ts, "copy": i,
+                        "cells": cells, "faults": [
+                            _ledger(orig["pid"], "duplicate", "", "",
+                                    f"second submission of the answers sent at "
+                                    f"{fmt_time(orig['ts'])}")], "i": None})
+    records.sort(key=lambda rec: (rec["ts"], rec["pid"], rec["copy"] is not None))
+    row_of = {}
+    for k, rec in enumerate(records):
+        rec["row"] = k + 2
+        if rec["copy"] is None:
+            row_of[rec["i"]] = rec["row"]
+    # records left with more than half of a scale unreadable (blank or out of range)
+    oor = set(_render.OUT_OF_RANGE_VALUES)
+    for rec in records:
+        if any(f["fault"] in ("scale_blank", "straightline") for f in rec["faults"]):
+            continue
+        for construct, members in scales.items():
+            bad = sum(rec["cells"][m] == "" or rec["cells"][m] in oor for m in members)
+            if bad > 0.5 * len(members):
+                rec["faults"].append(_ledger(rec["pid"], "scale_incomplete", construct, "",
+                                             f"{bad} of {len(members)} {construct} items blank "
+                                             "or out of range"))
+                break
+    order = _column_order(cb)
+    headers = _headers(cb)
+    table = pd.DataFrame([[rec["cells"][v] for v in order] for rec in records],
+                         columns=[headers[v] for v in order], dtype=object)
+    led, rows = [], []
+    for rec in records:
+        kinds = {f["fault"] for f in rec["faults"]}
+        drop = ""
+        for rule, fault in (("duplicates", {"duplicate"}), ("missing_required", {"commune_blank"}),
+                            ("speeders", {"speeder"}), ("straightlining", {"straightline"}),
+                            ("missing_scale", {"scale_blank", "scale_incomplete"})):
+            if kinds & fault:
+                drop = rule
+                break
+        rows.append({"instrument": instrument, "source_row": rec["row"], "person_id": rec["pid"],
+                     "commune_code": rec["code"],
+                     "duplicate_of_row": row_of[rec["copy"]] if rec["copy"] is not None else None,
+                     "expected_drop": drop})
+        for f in rec["faults"]:
+            led.append(dict(f, instrument=instrument, source_row=rec["row"]))
+    if instrument == "citizens":
+        table, extra = _nfd_headers(rng, table, cb, headers)
+        led += extra
+    return table, pd.DataFrame(rows), pd.DataFrame(led, columns=LEDGER_COLUMNS)
+
+
+def _nfd_headers(rng, table, cb, headers, k=3):
+    """Three headers of the citizens' export in NFD (a spreadsheet edited on a Mac)."""
+    candidates = [v for v in cb["variable"] if unicodedata.normalize("NFD", headers[v]) !=
+                  headers[v]]
+    chosen = sorted(rng.choice(len(candidates), size=min(k, len(candidates)), replace=False))
+    rename, led = {}, []
+    for j in chosen:
+        v = candidates[int(j)]
+        rename[headers[v]] = unicodedata.normalize("NFD", headers[v])
+        led.append({"instrument": "citizens", "source_row": 1, "person_id": "", "fault":
+                    "header_nfd", "column": v, "raw_value": "", "detail": "header in NFD",
+                    "expected": EXPECTED["header_nfd"]})
+    return table.rename(columns=rename), led
+
+
+def _comment(rng, given_names: list[str]) -> str:
+    template = _render_choice(rng, COMMENTS)
+    given = given_names[int(rng.integers(len(given_names)))]
+    from hlstudy.synthetic._people import full_name, phone
+
+    gender = "female" if "chị" in template else "male"
+    return template.format(name=given, full=full_name(rng, gender), phone=phone(rng))
+
+
+def _render_choice(rng, options):
+    return options[int(rng.integers(len(options)))]
+
+
+def _personnel(rng, off, r, codebook, labels, reg_info, all_names):
+    cb = codebook.load_codebook("personnel")
+    var_type = dict(zip(cb["variable"], cb["type"], strict=True))
+    var_set = dict(zip(cb["variable"], cb["value_set"], strict=True))
+    n = len(off)
+    flags = {f: rng.random(n) < r.get(f, 0.0) for f in
+             ("nfd", "commune_variant", "category_case", "date_unpadded")}
+    picked = _render.pick_disjoint(rng, n, r, ["impossible_tenure", "background_out_of_range",
+                                               "background_blank"])
+    categories = [v for v in cb["variable"] if var_type[v] == "category"
+                  and v not in ("kind", "position_code")]
+    records = []
+    off_rows = off.to_dict(orient="records")
+    for i in range(n):
+        p = off_rows[i]
+        pid = p["person_id"]
+        faults, cells = [], {}
+        start_year = int(p["start_year"])
+        if i in picked["impossible_tenure"]:
+            start_year = int(p["birth_year"]) + int(rng.integers(8, 16))
+            faults.append(_ledger(pid, "impossible_tenure", "start_year", start_year,
+                                  f"in post since age {start_year - int(p['birth_year'])}"))
+        blank_var = categories[int(rng.integers(len(categories)))] if \
+            i in picked["background_blank"] else None
+        for v in cb["variable"]:
+            t = var_type[v]
+            if t == "category":
+                text = labels(var_set[v], p[v])
+                if v == blank_var:
+                    text = ""
+                    faults.append(_ledger(pid, "background_blank", v, "", "left blank"))
+                elif flags["category_case"][i] and text:
+                    text = text.lower() if v != "kind" else text.upper()
+                cells[v] = text
+            elif t == "commune":
+                text, kind = _commune_cell(rng, p["commune_code"], flags["commune_variant"][i],
+                                           reg_info, all_names)
+                cells[v] = text
+                if kind:
+                    faults.append(_ledger(pid, "commune_variant", v, text, kind))
+            elif t == "date":
+                d = p["birth_date"]
+                if flags["date_unpadded"][i]:
+                    cells[v] = f"{d.day}/{d.month}/{d.year}"
+                    if cells[v] != d.strftime("%d/%m/%Y"):
+                        faults.append(_ledger(pid, "date_unpadded", v, cells[v],
+                                              "date typed without zero padding"))
+                else:
+                    cells[v] = d.strftime("%d/%m/%Y")
+            elif v == "start_year":
+                cells[v] = str(start_year)
+            elif v == "trainings_24m":
+                if i in picked["background_out_of_range"]:
+                    cells[v] = "99"
+                    faults.append(_ledger(pid, "background_out_of_range", v, "99",
+                                          "training courses typed as 99"))
+                else:
+                    cells[v] = str(int(p[v]))
+            else:
+                cells[v] = str(p[v])
+        if flags["category_case"][i]:
+            faults.append(_ledger(pid, "category_case", "", "", "labels typed in other case"))
+        if flags["nfd"][i]:
+            cells = {k: _render.nfd(x) for k, x in cells.items()}
+            faults.append(_ledger(pid, "nfd", "", "", "every text cell in Unicode NFD"))
+        records.append((p["commune_code"], p["staff_code"], pid, cells, faults))
+    records.sort(key=lambda rec: (rec[0], rec[1]))
+    headers = _headers(cb)
+    order = list(cb["variable"])
+    table = pd.DataFrame([[rec[3][v] for v in order] for rec in records],
+                         columns=[headers[v] for v in order], dtype=object)
+    rows, led = [], []
+    for k, (code, _, pid, _, faults) in enumerate(records):
+        rows.append({"instrument": "personnel", "source_row": k + 2, "person_id": pid,
+                     "commune_code": code, "duplicate_of_row": None, "expected_drop": ""})
+        led += [dict(f, instrument="personnel", source_row=k + 2) for f in faults]
+    return table, pd.DataFrame(rows), pd.DataFrame(led, columns=LEDGER_COLUMNS)
