@@ -101,6 +101,7 @@ def test_efa_matches_psych_fa(case):
     np.testing.assert_allclose(res.variance.loc[vacc.index].to_numpy(), vacc.to_numpy(),
                                atol=2e-3, rtol=0)
     np.testing.assert_allclose(res.eigenvalues.to_numpy(), ref["e_values"], atol=1e-8)
+    np.testing.assert_allclose(res.reduced_eigenvalues.to_numpy(), ref["values"], atol=2e-3)
     assert res.converged
 
 
@@ -148,6 +149,34 @@ def test_heywood_case_is_reported_loudly():
         res = factor.efa(x, 1, method="minres", rotation=None)
     assert res.heywood == ("v0",)
     assert "Heywood case" in set(res.flags["issue"])
+
+
+def test_extraction_non_convergence_is_reported_loudly(monkeypatch):
+    from hlstudy import _psychometrics
+
+    real = _psychometrics.fit_optim
+
+    def stopped_early(r, nf, method):
+        ext = real(r, nf, method)
+        ext.converged, ext.message = False, "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT"
+        return ext
+
+    monkeypatch.setattr(factor, "fit_optim", stopped_early)
+    with pytest.warns(UserWarning, match="did NOT converge"):
+        res = factor.efa(fx.hs_items(), 3, method="ml", rotation="varimax")
+    assert not res.converged
+    assert "NOT CONVERGED" in res.summary() and "ITERATIONS REACHED LIMIT" in res.summary()
+
+
+def test_item_distribution_flags_give_reasons():
+    rng = np.random.default_rng(3)
+    x = pd.DataFrame({"ok": rng.binomial(4, 0.5, 400) + 1.0,
+                      "floor": np.where(rng.random(400) < 0.6, 1.0, rng.integers(1, 6, 400)),
+                      "skewed": np.where(rng.random(400) < 0.97, 5.0, 1.0)})
+    out = factor.item_distributions(x, scale_min=1, scale_max=5)
+    assert out.loc["ok", "flag"] == ""
+    assert out.loc["floor", "flag"].startswith("floor")
+    assert "|skew|" in out.loc["skewed", "flag"] and "ceiling" in out.loc["skewed", "flag"]
 
 
 def test_rotation_non_convergence_is_reported():
