@@ -76,6 +76,9 @@ def _run(name, hs, bfi, heywood_data):
         if name == "hs_clf":
             model = dict(HS, CLF=[f"x{i}" for i in range(1, 10)])
             return _fit(hs, model, unit_loading_factors=["CLF"], orthogonal_factors=["CLF"])
+        if name == "bfi_clf":
+            model = dict(BFI, CLF=[i for items in BFI.values() for i in items])
+            return _fit(bfi, model, unit_loading_factors=["CLF"], orthogonal_factors=["CLF"])
         if name == "configural":
             return cfa(hs, HS, group="school")
         if name == "metric":
@@ -95,7 +98,7 @@ def _run(name, hs, bfi, heywood_data):
     raise KeyError(name)
 
 
-FITS = ["hs3", "hs3_stdlv", "bfi5", "hs_clf", "configural", "metric", "scalar", "strict",
+FITS = ["hs3", "hs3_stdlv", "bfi5", "hs_clf", "bfi_clf", "configural", "metric", "scalar", "strict",
         "metric_stdlv", "scalar_stdlv", "hs_cross", "heywood"]
 
 
@@ -234,6 +237,23 @@ def test_common_latent_factor_matches_lavaan(hs, ref):
     row = cm.loadings.set_index(["factor", "item"]).loc[("visual", "x1")]
     assert row["delta"] == pytest.approx(row["std_clf"] - row["std_base"])
     assert "HEYWOOD" in cm.summary()
+
+
+def test_common_latent_factor_bfi(bfi, ref):
+    """A proper CLF on real data: bfi's five factors share some method variance."""
+    cm = common_method_factor(bfi, BFI)
+    assert cm.with_clf.heywood == [] and cm.with_clf.converged
+    base, clf = ref["fits"]["bfi5"]["fit"], ref["fits"]["bfi_clf"]["fit"]
+    assert cm.delta_chi2 == pytest.approx(base["chisq"] - clf["chisq"], abs=TOL)
+    assert cm.delta_cfi == pytest.approx(clf["cfi"] - base["cfi"], abs=TOL)
+    std = ref["fits"]["bfi_clf"]["std"]
+    r_std = {(lhs, rhs): v for lhs, op, rhs, v in
+             zip(std["lhs"], std["op"], std["rhs"], std["est_std"], strict=True) if op == "=~"}
+    for _, row in cm.loadings.iterrows():
+        assert row["std_clf"] == pytest.approx(r_std[(row["factor"], row["item"])], abs=TOL)
+    r_clf = np.array([r_std[("CLF", i)] for i in cm.clf_loadings.index])
+    assert cm.method_variance == pytest.approx(np.mean(r_clf**2), abs=TOL)
+    assert "common method variance" in cm.summary()
 
 
 # --------------------------------------------------------------- validity

@@ -197,9 +197,16 @@ class MethodFactorResult:
         p = "< .001" if r["p_delta"] < 0.001 else f"= {r['p_delta']:.3f}"
         lines.append(f"  delta chi2 = {r['delta_chi2']:.3f}, delta df = {r['delta_df']:.0f}, "
                      f"p {p}; delta CFI = {r['delta_cfi']:.3f}")
-        lines.append(f"  common method variance (mean squared CLF loading) = "
-                     f"{self.method_variance:.3f}")
+        if np.isfinite(self.method_variance):
+            lines.append(f"  common method variance (mean squared CLF loading) = "
+                         f"{self.method_variance:.3f}")
+        else:
+            lines.append("  the CLF variance is estimated negative (improper): no common-method "
+                         "variance is detectable beyond the substantive factors")
         big = self.loadings[self.loadings["delta"].abs() > 0.20]
+        if self.loadings["std_clf"].isna().any():
+            lines.append("  standardized loadings with the CLF are undefined where a factor "
+                         "variance is negative")
         if len(big):
             lines.append("  standardized loadings changing by more than .20 with the CLF:")
             for _, b in big.iterrows():

@@ -361,14 +361,15 @@ def _assemble(spec: Spec, st: SampleStats, est: Estimate, model, labels, n_dropp
         mats = est.matrices[s.group]
         val = est.x[s.pid] if s.pid >= 0 else s.fixed
         sd_obs = np.sqrt(np.diag(mats.sigma))
-        sd_lv = np.sqrt(np.clip(np.diag(mats.phi), 0, None))
+        with np.errstate(invalid="ignore"):  # negative variance -> NaN, as lavaan
+            sd_lv = np.sqrt(np.diag(mats.phi))
         if s.matrix == "lambda":
             std = val * sd_lv[s.col] / sd_obs[s.row]
         elif s.matrix == "theta":
             std = val / sd_obs[s.row] ** 2
         elif s.matrix == "phi":
             den = sd_lv[s.row] * sd_lv[s.col]
-            std = val / den if den > 0 else np.nan
+            std = val / den if den > 0 else np.nan  # NaN when a variance is negative
         elif s.matrix == "nu":
             std = val / sd_obs[s.row]
         else:  # alpha
@@ -406,9 +407,12 @@ def _assemble(spec: Spec, st: SampleStats, est: Estimate, model, labels, n_dropp
     phis = {}
     implied, sample = {}, {}
     for g, mats in enumerate(est.matrices):
-        sd = np.sqrt(np.clip(np.diag(mats.phi), 1e-300, None))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd = np.sqrt(np.diag(mats.phi))
         key = "all" if labels is None else labels[g]
-        phis[key] = pd.DataFrame(mats.phi / np.outer(sd, sd), index=spec.factors,
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = mats.phi / np.outer(sd, sd)
+        phis[key] = pd.DataFrame(corr, index=spec.factors,
                                  columns=spec.factors)
         implied[key] = pd.DataFrame(mats.sigma, index=spec.observed, columns=spec.observed)
         sample[key] = pd.DataFrame(st.cov[g], index=spec.observed, columns=spec.observed)
@@ -447,7 +451,8 @@ def _heywood(spec: Spec, est: Estimate, labels) -> list[str]:
         for k, f in enumerate(spec.factors):
             if mats.phi[k, k] <= 0:
                 out.append(f"non-positive variance of factor {f}{where}: {mats.phi[k, k]:.4f}")
-        sd_lv = np.sqrt(np.clip(np.diag(mats.phi), 0, None))
+        with np.errstate(invalid="ignore"):
+            sd_lv = np.sqrt(np.diag(mats.phi))
         std = mats.lam * sd_lv[None, :] / sd_obs[:, None]
         for i, k in zip(*np.nonzero(np.abs(std) > 1), strict=True):
             out.append(f"standardized loading of {spec.observed[i]} on {spec.factors[k]}"
