@@ -1,0 +1,146 @@
+"""The simulator's injected faults are each caught by the rule meant for them (issue 4).
+
+``hlstudy.synthetic.simulate`` records every fault it injects (``truth.faults``) and which
+rule should drop each raw record (``truth.rows.expected_drop``).  The same simulated study is
+written as CSV, XLSX and SAV and must give identical clean tables.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import pytest
+
+import hlstudy
+from hlstudy import ingest
+
+synthetic = pytest.importorskip("hlstudy.synthetic")
+
+SEED = 7
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    sim = synthetic.simulate(seed=SEED, n_citizens_per_commune=8)
+    folders = {}
+    for fmt in ("csv", "xlsx", "sav"):
+        folders[fmt] = tmp_path_factory.mktemp(fmt)
+        sim.write(folders[fmt], format=fmt)
+    digests = {fmt: ingest.raw_digests(f) for fmt, f in folders.items()}
+    studies = {fmt: hlstudy.load_study(f, cache=False) for fmt, f in folders.items()}
+    return sim, folders, studies, digests
+
+
+def test_every_record_accounted_for(simulated):
+    sim, _, studies, _ = simulated
+    study = studies["csv"]
+    assert study.simulated is True
+    for name in ingest.INSTRUMENTS:
+        assert study.received[name] == len(sim.raw(name))
+        assert study.received[name] == study.kept[name] + study.dropped[name]
+
+
+def test_each_dropped_record_is_dropped_by_the_rule_meant_for_it(simulated):
+    sim, _, studies, _ = simulated
+    log = studies["csv"].cleaning_log
+    mine = log[log["action"] == "drop"].set_index(["instrument", "source_row"])["rule"]
+    rows = sim.truth.rows
+    expected = rows[rows["expected_drop"].astype(str) != ""].set_index(["instrument", "source_row"])["expected_drop"]
+    assert len(expected) > 40  # the fixture really has faults of every kind
+    assert set(expected.unique()) == {"duplicates", "missing_required", "speeders", "straightlining", "missing_scale"}
+    assert mine.sort_index().to_dict() == expected.sort_index().to_dict()
+
+
+def test_each_changed_value_is_changed_by_the_rule_meant_for_it(simulated):
+    sim, _, studies, _ = simulated
+    log = studies["csv"].cleaning_log
+    dropped = set(zip(log.loc[log["action"] == "drop", "instrument"], log.loc[log["action"] == "drop", "source_row"], strict=True))
+    faults = sim.truth.faults
+    faults = faults[faults["expected"].str.startswith("change:")]
+    expected = {
+        (r.instrument, int(r.source_row), r.column): r.expected.split(":")[1]
+        for r in faults.itertuples() if (r.instrument, int(r.source_row)) not in dropped
+    }
+    changes = log[log["action"] == "change"]
+    mine = {
+        (r.instrument, int(r.source_row), r.column): r.rule
+        for r in changes.itertuples() if (r.instrument, int(r.source_row)) not in dropped
+    }
+    assert len(expected) > 50 and {"out_of_range", "inconsistent"} <= set(expected.values())
+    assert mine == expected
+
+
+def test_ingest_repairs_are_reported(simulated):
+    sim, _, studies, _ = simulated
+    study = studies["csv"]
+    faults = sim.truth.faults
+    variants = faults[faults["fault"] == "commune_variant"]
+    report = study.communes
+    # every mistyped commune value was matched, the non-exact ones are reported as such
+    names = set(report["name"])
+    for r in variants.itertuples():
+        if ingest.clean_text(r.raw_value) in names:
+            continue  # e.g. "Cai Kinh" typed without diacritics is the name itself
+        hit = report[(report["instrument"] == r.instrument) & (report["value"] == ingest.clean_text(r.raw_value))]
+        assert len(hit) == 1 and hit["how"].iloc[0] != "exact", r.raw_value
+    fuzzy = set(report.loc[report["how"] == "fuzzy", "value"])
+    typos = {ingest.clean_text(v) for v in variants.loc[variants["detail"] == "typo", "raw_value"]}
+    assert typos <= fuzzy
+    # Likert text labels and NFD records were converted: no item is left unreadable
+    for name in ("officials", "citizens"):
+        items = [c for c in study.table(name).columns if study.table(name)[c].dtype == float and c[:1].isupper()]
+        values = study.table(name)[items].stack().dropna()
+        assert len(values) > 1000 and values.between(1, 5).all()
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "sav"])
+def test_same_study_as_csv_xlsx_sav_gives_identical_clean_tables(simulated, fmt):
+    _, _, studies, _ = simulated
+    for name in ingest.INSTRUMENTS:
+        pd.testing.assert_frame_equal(studies["csv"].table(name), studies[fmt].table(name))
+    pd.testing.assert_frame_equal(studies["csv"].cleaning_log, studies[fmt].cleaning_log)
+    assert studies["csv"].received == studies[fmt].received
+
+
+def test_raw_files_are_never_modified(simulated):
+    _, folders, _, digests = simulated
+    for fmt, folder in folders.items():
+        assert ingest.raw_digests(folder) == digests[fmt]
+
+
+def test_simulated_object_as_source(simulated, tmp_path):
+    sim, _, studies, _ = simulated
+    study = hlstudy.load_study(sim, cache_dir=tmp_path)
+    pd.testing.assert_frame_equal(study.officials, studies["csv"].officials)
+
+
+def test_no_personal_data_downstream(simulated):
+    sim, _, studies, _ = simulated
+    from hlstudy.codebook import pii_columns
+
+    study = studies["csv"]
+    frames = [study.officials, study.citizens, study.personnel, study.cleaning_log, study.communes, study.missing]
+    text = "\n".join(f.to_csv(index=False) for f in frames)
+    for name in ingest.INSTRUMENTS:
+        raw = sim.raw(name)
+        headers = {ingest.header_key(h): h for h in raw.columns}
+        for variable in pii_columns(name):
+            question = ingest.instrument_spec(name).by_name[variable].question_vi
+            values = [v for v in raw[headers[ingest.header_key(question)]] if isinstance(v, str) and len(v) > 3]
+            assert values, variable
+            leaked = [v for v in values if ingest.clean_text(v) in text or v in text]
+            assert leaked == [], (name, variable, leaked[:3])
+
+
+def test_demonstration_data_load_fast():
+    from hlstudy.paths import RAW
+
+    if not any(RAW.glob("officials.*")):
+        pytest.skip("data/raw not generated yet")
+    start = time.process_time()
+    study = hlstudy.load_study(RAW, cache=False)
+    assert time.process_time() - start < 3.0
+    assert study.simulated
+    for name in ingest.INSTRUMENTS:
+        assert study.received[name] == study.kept[name] + study.dropped[name]
