@@ -152,6 +152,18 @@ for name, cols in sorted(scales["officials"].items()):
     boot_rows.append({"scale": name, "alpha": a.alpha, "feldt_low": a.ci[0],
                       "feldt_high": a.ci[1], "boot_low": a.boot_ci[0], "boot_high": a.boot_ci[1]})
 boot_table = pd.DataFrame(boot_rows).set_index("scale")
+export.save_table(boot_table.reset_index(), "04_alpha_ci_officials",
+                  title=export.tr("Khoảng tin cậy 95% của alpha: Feldt và bootstrap (cán bộ, công chức)",
+                                  "95% CIs of alpha: Feldt and bootstrap (officials)"),
+                  note=f"Bootstrap: {N_BOOT} resamples of respondents, percentile interval "
+                       f"(psych::alpha n.iter), seed {SEED}.", simulated=SIM, decimals=3)
+widest = (boot_table["boot_high"] - boot_table["boot_low"]).idxmax()
+gap = (boot_table["boot_low"] - boot_table["feldt_low"]).abs().max()
+display(Markdown(
+    f"Khoảng tin cậy bootstrap ({N_BOOT} lần lấy mẫu lại) "
+    + ("gần với" if gap < 0.02 else "khác đáng kể so với")
+    + f" khoảng Feldt: chênh lệch lớn nhất ở cận dưới là {fmt(gap)}; khoảng rộng nhất thuộc "
+    f"thang đo {widest}."))
 display(boot_table.round(3))
 
 # %% [markdown]
@@ -174,8 +186,8 @@ top = deff_all.loc[deff_all["deff"].idxmax()]
 display(Markdown(
     f"Hiệu ứng thiết kế lớn nhất là {fmt(top['deff'], 2)} (thang đo {top['scale']}, "
     f"{label[top['instrument']]}, ICC = {fmt(top['icc'])}): cỡ mẫu hiệu dụng chỉ còn khoảng "
-    f"{top['effective_n']:.0f} thay vì {top['n']}. Các so sánh ở notebook sau dùng sai số "
-    "chuẩn theo cụm xã."))
+    f"{top['effective_n']:.0f} thay vì {top['n']}. Vì vậy các so sánh điểm trung bình cần sai "
+    "số chuẩn tính theo cụm xã."))
 display(deff_all.round(3))
 
 # %% [markdown]
@@ -390,5 +402,6 @@ else:
 # ## Tóm tắt
 #
 # Các bảng `figures/04_*` (CSV/LaTeX/Word) và biểu đồ scree là đầu vào của chương 2 luận văn.
-# Quyết định loại biến ở mục 2 chỉ là đề xuất có lý do; điểm thang đo ở các notebook sau dùng
-# toàn bộ biến trừ khi quyết định đó được ghi vào codebook.
+# Quyết định loại biến ở mục 2 chỉ là đề xuất có lý do; điểm thang đo được tính từ các biến
+# mà codebook gán cho khái niệm, nên một biến chỉ bị loại khi quyết định đó được ghi vào
+# codebook.
