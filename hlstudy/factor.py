@@ -137,7 +137,9 @@ def kmo(items: pd.DataFrame) -> KMOResult:
 
     With R the (pairwise) correlation matrix and A the anti-image correlations from R^-1,
     ``MSA = sum r^2 / (sum r^2 + sum a^2)`` over off-diagonal cells (Kaiser 1970), per item over
-    its column.  ``psych::KMO(items)`` gives the same to 1e-6 (tests).
+    its column.  ``psych::KMO(items)`` gives the same to 1e-6 (tests).  Unlike psych, which
+    falls back silently to R itself when R cannot be inverted, a (numerically) singular
+    correlation matrix is a :class:`ModelError` naming the cause.
     """
     r = correlation(items)
     rv = r.to_numpy()
