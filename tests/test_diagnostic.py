@@ -704,3 +704,25 @@ def test_mixed_commune_means_without_between_variance_keep_an_interval():
     assert cm["estimate"].tolist() == pytest.approx([2.5] * 6)
     assert cm["lo"].tolist() == pytest.approx([m["lo"]] * 6)
     assert cm["rank_lo"].eq(1).all() and cm["rank_hi"].eq(6).all()
+
+
+def test_caterpillar_puts_the_best_commune_on_top_and_checks_input():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hlstudy.diagnostic import plots
+
+    d = pd.DataFrame({"g": list("aaaabbbbcccc"),
+                      "y": [4.8, 5.0, 4.9, 5.1, 1.0, 1.2, 0.9, 1.1, 3.7, 3.2, 3.8, 3.0]})
+    cm = quality.commune_means(d, ["y"], "g")
+    fig = plots.caterpillar(cm, label="g", reference=3.0, threshold=2.5)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[-1].startswith("a") and labels[0].startswith("b")  # y grows upwards
+    plt.close(fig)
+    with pytest.raises(ModelError, match="one row per commune"):
+        plots.caterpillar(pd.concat([cm, cm]), label="g")
+    with pytest.raises(ModelError, match="lacks"):
+        plots.share_bars(cm, label="g")

@@ -34,7 +34,8 @@ def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str
     if table[label].duplicated().any():
         raise ModelError("one row per commune expected (filter to one variable first)")
     t = table.sort_values(["estimate", label], ascending=[True, True]).reset_index(drop=True)
-    if ax is None:
+    own = ax is None
+    if own:
         fig, ax = plt.subplots(figsize=(6.5, 0.26 * len(t) + 1.2))
     else:
         fig = ax.figure
@@ -55,7 +56,8 @@ def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str
     if title:
         ax.set_title(title)
     ax.set_ylim(-0.7, len(t) - 0.3)
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
     return fig
 
 
@@ -71,7 +73,8 @@ def share_bars(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str 
     if order is not None:
         t = t.set_index(label).reindex(list(order)).reset_index()
     scale = 100.0 if percent else 1.0
-    if ax is None:
+    own = ax is None
+    if own:
         fig, ax = plt.subplots(figsize=(6.5, 0.35 * len(t) + 1.2))
     else:
         fig = ax.figure
@@ -86,7 +89,8 @@ def share_bars(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str 
         ax.set_xlim(0, 100)
     if title:
         ax.set_title(title)
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
     return fig
 
 
@@ -105,7 +109,8 @@ def staffing_plot(table: pd.DataFrame, *, label: str, xlabel: str = "", title: s
     if absent:
         raise ModelError(f"table lacks columns {absent}")
     t = table.sort_values(["gap", label] if "gap" in table else [label]).reset_index(drop=True)
-    if ax is None:
+    own = ax is None
+    if own:
         fig, ax = plt.subplots(figsize=(6.5, 0.26 * len(t) + 1.8))
     else:
         fig = ax.figure
@@ -119,5 +124,6 @@ def staffing_plot(table: pd.DataFrame, *, label: str, xlabel: str = "", title: s
               ncol=3, fontsize=8, frameon=False)
     if title:
         ax.set_title(title)
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
     return fig
