@@ -57,6 +57,14 @@ LAVAAN_NAMES = {
     "rmsea_ci_high": "rmsea.ci.upper",
     "rmsea_p_value": "rmsea.pvalue",
     "srmr": "srmr",
+    "gfi": "gfi",
+    "agfi": "agfi",
+    "pgfi": "pgfi",
+    "nfi": "nfi",
+    "pnfi": "pnfi",
+    "rfi": "rfi",
+    "ifi": "ifi",
+    "rni": "rni",
 }
 
 
@@ -100,9 +108,10 @@ class CFAResult:
                 ("p_value", f["p_value"], "", None)]
         values = {
             "chi2_df": f["chi2"] / f["df"] if f["df"] > 0 else np.nan,
-            "cfi": f["cfi"], "tli": f["tli"], "rmsea": f["rmsea"], "srmr": f["srmr"],
+            "gfi": f["gfi"], "cfi": f["cfi"], "tli": f["tli"], "rmsea": f["rmsea"],
+            "srmr": f["srmr"],
         }
-        for key in ("chi2_df", "cfi", "tli", "rmsea", "srmr"):
+        for key in ("chi2_df", "gfi", "cfi", "tli", "rmsea", "srmr"):
             val = values[key]
             if key in cutoffs:
                 op, cut = cutoffs[key]
@@ -194,7 +203,7 @@ def ave_from_loadings(std_loadings) -> float:
     return float(np.mean(np.asarray(std_loadings, dtype=float) ** 2))
 
 
-_LABELS = {"chi2": "Chi-square", "df": "df", "p_value": "p", "chi2_df": "Chi2/df",
+_LABELS = {"chi2": "Chi-square", "df": "df", "p_value": "p", "chi2_df": "Chi2/df", "gfi": "GFI",
            "cfi": "CFI", "tli": "TLI", "rmsea": "RMSEA", "srmr": "SRMR"}
 
 
@@ -561,7 +570,61 @@ def fit_measures(spec: Spec, st: SampleStats, est: Estimate) -> dict[str, float]
         "rmsea_ci_high": hi,
         "rmsea_p_value": rmsea_p,
         "srmr": srmr(spec, st, est),
+        **incremental_indices(chi2, df, base_chi2, base_df),
+        **gfi_indices(spec, st, est, df),
     }
+
+
+def incremental_indices(chi2, df, base_chi2, base_df) -> dict[str, float]:
+    """NFI, PNFI, RFI, IFI and RNI against the independence model, as lavaan's fitMeasures.
+
+    NFI = (X2b - X2) / X2b (Bentler & Bonett 1980); PNFI = df/dfb * NFI;
+    RFI = (X2b/dfb - X2/df) / (X2b/dfb) (Bollen 1986); IFI = (X2b - X2) / (X2b - df)
+    (Bollen 1989); RNI = 1 - (X2 - df) / (X2b - dfb).
+    """
+    nan = np.nan
+    nfi = nan if df > base_df else ((base_chi2 - chi2) / base_chi2 if df > 0 else 1.0)
+    pnfi = (df / base_df) * (base_chi2 - chi2) / base_chi2 if base_df > 0 else nan
+    if df > base_df:
+        rfi = nan
+    elif df > 0 and base_df > 0:
+        t1, t2 = base_chi2 / base_df - chi2 / df, base_chi2 / base_df
+        rfi = 1.0 if (t1 < 0 or t2 < 0) else t1 / t2
+    else:
+        rfi = 1.0
+    t2 = base_chi2 - df
+    ifi = 1.0 if t2 < 0 else ((base_chi2 - chi2) / t2 if t2 != 0 else nan)
+    t2 = base_chi2 - base_df
+    rni = 1 - (chi2 - df) / t2 if t2 != 0 else nan
+    return {"nfi": float(nfi), "pnfi": float(pnfi), "rfi": float(rfi), "ifi": float(ifi),
+            "rni": float(rni)}
+
+
+def gfi_indices(spec: Spec, st: SampleStats, est: Estimate, df: float) -> dict[str, float]:
+    """GFI, AGFI and PGFI (Joreskog & Sorbom), as lavaan's fitMeasures for ML.
+
+    Per group GFI = 1 - e'We / s'Ws with s the sample moments (vech S, and the
+    means with a mean structure), e the residuals and W the normal-theory weight
+    evaluated at the fitted Sigma (0.5 tr((V A)^2) for the covariances, a'Va for
+    the means); groups are averaged with weights N_g / N.  AGFI = 1 - (k/df)(1 - GFI)
+    and PGFI = (df/k) GFI with k the number of sample moments.
+    """
+    total = 0.0
+    for g, mats in enumerate(est.matrices):
+        v = np.linalg.inv(mats.sigma)
+        s = st.cov[g]
+        vr = v @ (s - mats.sigma)
+        vs = v @ s
+        t1 = 0.5 * np.sum(vr * vr.T)
+        t2 = 0.5 * np.sum(vs * vs.T)
+        if spec.meanstructure:
+            d = st.mean[g] - mats.mu
+            t1 += d @ v @ d
+            t2 += st.mean[g] @ v @ st.mean[g]
+        total += st.n[g] / st.n_total * (1 - t1 / t2)
+    k = spec.n_sample_stats()
+    agfi = 1 - (k / df) * (1 - total) if df > 0 else 1.0
+    return {"gfi": float(total), "agfi": float(agfi), "pgfi": float(df / k * total)}
 
 
 def srmr(spec: Spec, st: SampleStats, est: Estimate) -> float:
