@@ -484,3 +484,21 @@ def test_compare_fits_table(fits, ref):
     assert tab.loc["hs", "heywood"] == 0
     with pytest.raises(ModelError):
         compare_fits({"hs": "not a fit"})
+
+
+def test_nullable_dtypes_and_listwise_deletion(hs):
+    items = [i for its in HS.values() for i in its]
+    nullable = hs.astype({c: "Float64" for c in items})
+    nullable.loc[3, "x2"] = pd.NA
+    res = cfa(nullable, HS)
+    plain = cfa(hs.drop(index=3), HS)
+    assert (res.n_obs, res.n_dropped) == (300, 1)
+    assert res.fit["chi2"] == pytest.approx(plain.fit["chi2"], rel=1e-10)
+
+
+def test_too_few_observations_in_a_group(hs):
+    small = hs.assign(g=np.where(np.arange(len(hs)) < 8, "a", "b"))
+    with pytest.raises(ModelError, match="too few complete observations in group 'a'"):
+        cfa(small, HS, group="g")
+    with pytest.raises(ModelError, match="fewer than 2 groups"):
+        cfa(hs.assign(g="a"), HS, group="g")
