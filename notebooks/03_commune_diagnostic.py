@@ -100,8 +100,13 @@ def pct(x, d=1):
     return fmt(100 * x, d)
 
 
+NOTE_SHARES = ("n: số người có dữ liệu; k: số người có đặc điểm; share: tỷ lệ k/n; lo–hi: "
+               "khoảng tin cậy Wilson 95%.")
+
+
 def save_share_table(df, stem, title, note=""):
     """Export a table of shares with the small-cell rule of hlstudy.export."""
+    note = f"{NOTE_SHARES} {note}".strip()
     return export.save_table(df, stem, title=title, note=note, simulated=SIM,
                              min_cell=MIN_CELL, **profile.SHARE_SUPPRESSION)
 
@@ -185,8 +190,8 @@ print(comp.summary())
 reasons = (comp.persons.groupby(["rule_id", "status"], sort=False).size()
            .rename("n").reset_index())
 display(reasons)
-rule_lab = legal.standards().set_index("rule_id")["label_vi"].to_dict()
-rule_lab[dg.compliance.ANY_RULE] = "Ít nhất một tiêu chuẩn"
+rule_lab = {k: v[0].upper() + v[1:] for k, v in
+            {**fd.RULES_VI, dg.compliance.ANY_RULE: "ít nhất một tiêu chuẩn"}.items()}
 ov = comp.overall[comp.overall["n"] > 0].copy()
 ov_s = comp_sens.overall.set_index("rule_id").reindex(ov["rule_id"])
 ov["share_exception"] = ov_s["share"].to_numpy()
@@ -204,8 +209,8 @@ save_share_table(ov[["rule", "n", "k", "share", "lo", "hi", "n_missing"]]
                  "03_compliance_overall",
                  export.tr("Tỷ lệ công chức chưa đạt tiêu chuẩn Nghị định 33/2023",
                            "Civil servants not meeting the Decree 33/2023 standards"),
-                 note="n: số công chức được đánh giá; k: số chưa đạt; KTC Wilson 95%. "
-                      "Ngoại lệ trung cấp: không áp dụng.")
+                 note="Ở đây n là số công chức được đánh giá, k là số chưa đạt; n_missing: "
+                      "thiếu dữ liệu. Ngoại lệ trung cấp: không áp dụng.")
 fig = plots.share_bars(ov.assign(rule=ov["rule"]), label="rule",
                        xlabel=export.tr("% công chức chưa đạt (KTC 95%)",
                                         "% of civil servants not meeting (95% CI)"))

@@ -32,8 +32,9 @@ def wilson(k, n, conf: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         denom = 1 + z**2 / n
         centre = (p + z**2 / (2 * n)) / denom
         half = z / denom * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
-        lo = np.where(n > 0, np.clip(centre - half, 0, 1), np.nan)
-        hi = np.where(n > 0, np.clip(centre + half, 0, 1), np.nan)
+        # k = 0 or k = n puts a bound exactly on 0 or 1; snap rounding noise (1e-17) there
+        lo = np.where(n > 0, np.clip(np.where(k == 0, 0.0, centre - half), 0, 1), np.nan)
+        hi = np.where(n > 0, np.clip(np.where(k == n, 1.0, centre + half), 0, 1), np.nan)
     return lo, hi
 
 
