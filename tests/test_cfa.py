@@ -502,3 +502,16 @@ def test_too_few_observations_in_a_group(hs):
         cfa(small, HS, group="g")
     with pytest.raises(ModelError, match="fewer than 2 groups"):
         cfa(hs.assign(g="a"), HS, group="g")
+
+
+def test_group_order_sets_the_reference_group(hs, fits):
+    flipped = cfa(hs, HS, group="school", equal=["loadings", "intercepts"],
+                  group_order=["Grant-White", "Pasteur"])
+    assert flipped.groups == ["Grant-White", "Pasteur"]
+    # same model, so the same fit; latent means now free in Pasteur and of opposite sign
+    assert flipped.fit["chi2"] == pytest.approx(fits["scalar"].fit["chi2"], abs=1e-6)
+    means = {(r.lhs, r.group): r.est for r in flipped.estimates.itertuples() if r.op == "~1"}
+    orig = {(r.lhs, r.group): r.est for r in fits["scalar"].estimates.itertuples() if r.op == "~1"}
+    assert means[("visual", 2)] == pytest.approx(-orig[("visual", 2)], abs=1e-3)
+    with pytest.raises(ModelError, match="exactly once"):
+        cfa(hs, HS, group="school", group_order=["Pasteur"])

@@ -9,9 +9,12 @@ sample covariance S_g computed with divisor N_g::
     F   = sum_g (N_g / N) F_g,         chi-square = N F
 
 F is minimised by Fisher scoring (Gauss-Newton with the expected information
-``E[d2F] = tr(Sigma^-1 dSigma_a Sigma^-1 dSigma_b) + 2 dmu_a' Sigma^-1 dmu_b``)
-with step halving; standard errors come from the same expected information
-(lavaan's default ``information = "expected"``):  vcov = 2 / N * H^-1.
+``E[d2F] = tr(Sigma^-1 dSigma_a Sigma^-1 dSigma_b) + 2 dmu_a' Sigma^-1 dmu_b``,
+computed in closed form) with Levenberg-Marquardt damping, from lavaan's
+default starting values; hard cases (improper solutions, flat ridges) fall
+back to BFGS and Newton steps on the observed Hessian (see :func:`fit_ml`).
+Standard errors come from the expected information (lavaan's default
+``information = "expected"``):  vcov = 2 / N * H^-1.
 """
 
 from __future__ import annotations

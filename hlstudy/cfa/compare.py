@@ -110,6 +110,7 @@ def measurement_invariance(
     group: str,
     *,
     steps: Sequence[str] = ("configural", "metric", "scalar"),
+    group_order: Sequence | None = None,
 ) -> InvarianceResult:
     """Configural, metric and scalar invariance across the groups of ``group``.
 
@@ -119,7 +120,8 @@ def measurement_invariance(
     RMSEA, SRMR, AIC, BIC and, against the previous step, ``delta_chi2``,
     ``delta_df``, ``p_delta`` (likelihood-ratio test), ``delta_cfi``,
     ``delta_rmsea``, ``delta_srmr`` and ``accepted`` (delta CFI >= -.010 and
-    delta RMSEA <= .015).
+    delta RMSEA <= .015).  ``group_order`` fixes the reference group (first),
+    as in :func:`~hlstudy.cfa.cfa`.
 
     Matches (R)::
 
@@ -139,7 +141,8 @@ def measurement_invariance(
     order = list(INVARIANCE_STEPS)
     if [order.index(s) for s in steps] != sorted(order.index(s) for s in steps):
         raise ModelError(f"steps must be in increasing order of constraint: {order}")
-    fits = {s: cfa(data, model, group=group, equal=INVARIANCE_STEPS[s]) for s in steps}
+    fits = {s: cfa(data, model, group=group, equal=INVARIANCE_STEPS[s], group_order=group_order)
+            for s in steps}
     rows = []
     prev = None
     for name in steps:

@@ -208,7 +208,7 @@ _LABELS = {"chi2": "Chi-square", "df": "df", "p_value": "p", "chi2_df": "Chi2/df
 
 
 # ---------------------------------------------------------------------- input
-def prepare_data(data, model, group=None):
+def prepare_data(data, model, group=None, group_order=None):
     """Validate data and model; return (model, observed, frames by group, group labels, n_dropped)."""
     if not isinstance(data, pd.DataFrame):
         raise ModelError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -233,6 +233,16 @@ def prepare_data(data, model, group=None):
         labels = None
     else:
         labels = list(pd.unique(frame[group]))
+        if group_order is not None:
+            order = list(group_order)
+            unknown = [g for g in order if g not in labels]
+            unlisted = [g for g in labels if g not in order]
+            if unknown or unlisted or len(set(order)) != len(order):
+                raise ModelError(
+                    f"group_order {order} must list each group of {group!r} exactly once; "
+                    f"groups in the data: {labels}"
+                )
+            labels = order
         frames = [frame.loc[frame[group] == lab, observed].to_numpy(dtype=float) for lab in labels]
         if len(labels) < 2:
             raise ModelError(f"grouping column {group!r} has fewer than 2 groups after "
@@ -279,6 +289,7 @@ def cfa(
     std_lv: bool = False,
     estimator: str = "ML",
     max_iter: int = 500,
+    group_order: Sequence | None = None,
 ) -> CFAResult:
     """Confirmatory factor analysis by maximum likelihood, as ``lavaan::cfa``.
 
@@ -301,6 +312,10 @@ def cfa(
         Identify factors by fixing their variances to 1 (lavaan ``std.lv = TRUE``).
     estimator
         Only ``"ML"`` (normal-theory maximum likelihood).
+    group_order
+        Order of the groups (the first is the reference group whose latent
+        means are fixed to 0).  Default: order of first appearance in ``data``,
+        as lavaan; pass it explicitly so that results do not depend on row order.
     max_iter
         Iteration limit of the Fisher-scoring optimiser; a fit that stops
         before converging warns (:class:`ConvergenceWarning`) and has
@@ -327,16 +342,17 @@ def cfa(
     85.306
     """
     return _fit(data, model, group=group, equal=equal, std_lv=std_lv, estimator=estimator,
-                max_iter=max_iter)
+                max_iter=max_iter, group_order=group_order)
 
 
 def _fit(data, model, *, group=None, equal=(), std_lv=False, estimator="ML",
-         unit_loading_factors=(), orthogonal_factors=(), max_iter=500) -> CFAResult:
+         unit_loading_factors=(), orthogonal_factors=(), max_iter=500,
+         group_order=None) -> CFAResult:
     if str(estimator).upper() != "ML":
         raise ModelError(f"estimator {estimator!r} is not supported; only 'ML'")
     if isinstance(equal, str):
         equal = (equal,)
-    model, observed, frames, labels, n_dropped = prepare_data(data, model, group)
+    model, observed, frames, labels, n_dropped = prepare_data(data, model, group, group_order)
     spec = build_spec(
         model, n_groups=len(frames), equal=equal, std_lv=std_lv,
         unit_loading_factors=unit_loading_factors, orthogonal_factors=orthogonal_factors,
