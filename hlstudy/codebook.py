@@ -272,3 +272,189 @@ def claims_served(instrument: str | None = None, *, folder: Path | None = None) 
     ]
     return pd.DataFrame(rows, columns=["instrument", "variable", "construct", "claim_id"]) \
         .sort_values(["claim_id", "instrument", "variable"], ignore_index=True)
+
+
+# --------------------------------------------------------------------------- constructs, hypotheses
+
+CONSTRUCT_COLUMNS = ["instrument", "construct", "role", "label_vi", "label_en", "part"]
+HYPOTHESIS_COLUMNS = ["claim_id", "test_type", "constructs", "paths", "expected_sign",
+                      "hypothesis_vi", "hypothesis_en"]
+TEST_TYPES = ("path", "measurement", "comparison", "commune_association", "descriptive")
+#: Names used in hypotheses' paths besides the Likert constructs: education rank, years in
+#: post (observed backgrounds) and QUAL, the commune mean of the officials' quality.
+PATH_VARIABLES = ("EDU", "TENURE", "QUAL")
+
+
+def construct_labels(instrument: str | None = None, *, folder: Path | None = None
+                     ) -> pd.DataFrame:
+    """``constructs.csv``: role and Vietnamese/English name of every construct.
+
+    Validated against the codebook: exactly the constructs of its Likert items.
+    """
+    base = Path(folder or INSTRUMENT)
+    df = _read(base / "constructs.csv", CONSTRUCT_COLUMNS)
+    cb = load_codebook(folder=folder)
+    have = set(zip(cb.loc[cb["type"] == "likert", "instrument"],
+                   cb.loc[cb["type"] == "likert", "construct"], strict=True))
+    listed = set(zip(df["instrument"], df["construct"], strict=True))
+    if have != listed:
+        raise SurveyDataError(
+            f"constructs.csv and codebook.csv disagree: only in codebook {sorted(have - listed)}, "
+            f"only in constructs.csv {sorted(listed - have)}", file="constructs.csv")
+    if instrument is not None:
+        _check_instrument(instrument)
+        df = df[df["instrument"] == instrument]
+    return df.reset_index(drop=True)
+
+
+def hypotheses(*, folder: Path | None = None) -> pd.DataFrame:
+    """``hypotheses.csv``: one testable hypothesis per claim of ``claims.csv``.
+
+    Columns: ``claim_id, test_type, constructs, paths, expected_sign, hypothesis_vi,
+    hypothesis_en``; ``constructs`` and ``paths`` are ``;``-separated, paths written
+    ``CAUSE->EFFECT`` over construct codes and :data:`PATH_VARIABLES` (the same names as
+    :data:`hlstudy.synthetic.DEFAULT_EFFECTS`).  Sorted as in ``claims.csv``.
+    """
+    base = Path(folder or INSTRUMENT)
+    df = _read(base / "hypotheses.csv", HYPOTHESIS_COLUMNS)
+    name = "hypotheses.csv"
+    claims = _read(base / "claims.csv", ["claim_id"])["claim_id"].tolist()
+    if sorted(df["claim_id"]) != sorted(claims):
+        raise SurveyDataError(f"claim ids differ from claims.csv: "
+                              f"{sorted(set(df['claim_id']) ^ set(claims))}", file=name)
+    bad = ~df["test_type"].isin(TEST_TYPES)
+    if bad.any():
+        _fail(f"test_type must be one of {TEST_TYPES}", name, df, bad, "test_type")
+    cb = load_codebook(folder=folder)
+    known = set(cb["construct"]) - {""} | set(PATH_VARIABLES)
+    for i, r in enumerate(df.itertuples(index=False), start=2):
+        names = [c for c in r.constructs.split(";") if c]
+        for p in (p for p in r.paths.split(";") if p):
+            parts = p.split("->")
+            if len(parts) != 2:
+                raise SurveyDataError(f"path {p!r} is not CAUSE->EFFECT", file=name, row=i,
+                                      column="paths")
+            names += parts
+        unknown = [c for c in names if c not in known]
+        if unknown:
+            raise SurveyDataError(f"unknown construct(s) {unknown}", file=name, row=i,
+                                  column="constructs")
+    order = {c: k for k, c in enumerate(claims)}
+    return df.sort_values("claim_id", key=lambda s: s.map(order), ignore_index=True)
+
+
+# --------------------------------------------------------------------------- printable questionnaires
+
+TITLES = {
+    "officials": ("PHIẾU KHẢO SÁT CÁN BỘ, CÔNG CHỨC CẤP XÃ",
+                  "Về chất lượng đội ngũ cán bộ, công chức cấp xã huyện Hữu Lũng, tỉnh Lạng Sơn "
+                  "và các yếu tố ảnh hưởng"),
+    "citizens": ("PHIẾU KHẢO SÁT Ý KIẾN NGƯỜI DÂN",
+                 "Về cán bộ, công chức và chính quyền cấp xã huyện Hữu Lũng, tỉnh Lạng Sơn"),
+    "personnel": ("DANH SÁCH TRÍCH NGANG CÁN BỘ, CÔNG CHỨC CẤP XÃ",
+                  "Mẫu hồ sơ do Ủy ban nhân dân xã, thị trấn cung cấp"),
+}
+INTRO = {
+    "officials": (
+        "Kính gửi anh/chị! Nhằm đánh giá thực trạng và đề xuất giải pháp nâng cao chất lượng "
+        "đội ngũ cán bộ, công chức cấp xã, chúng tôi rất mong anh/chị dành thời gian trả lời "
+        "các câu hỏi dưới đây. Thông tin chỉ dùng cho mục đích nghiên cứu; họ tên và số điện "
+        "thoại (không bắt buộc) chỉ dùng để tránh phiếu trùng lặp và sẽ bị xóa trước khi phân "
+        "tích. Xin trân trọng cảm ơn!"),
+    "citizens": (
+        "Kính gửi ông/bà! Để góp phần nâng cao chất lượng phục vụ của cán bộ, công chức xã, "
+        "xin ông/bà cho biết ý kiến về lần giải quyết công việc gần nhất tại Ủy ban nhân dân "
+        "xã, thị trấn. Phiếu không ghi tên; xin đừng ghi họ tên hay số điện thoại của bất kỳ ai "
+        "vào phần góp ý. Xin trân trọng cảm ơn!"),
+    "personnel": (
+        "Mỗi dòng là một cán bộ, công chức đang công tác tại xã, thị trấn. Ngày sinh ghi theo "
+        "dạng ngày/tháng/năm; các cột trình độ ghi theo danh mục dưới đây."),
+}
+BOX = "☐"
+
+
+def _options(value_set: str, folder) -> str:
+    lab = value_labels(value_set, folder=folder)
+    return "  ".join(f"{BOX} {t}" for t in lab["label_vi"])
+
+
+def questionnaire_markdown(instrument: str, *, folder: Path | None = None) -> str:
+    """The printable questionnaire (or register template) of ``instrument`` as Markdown.
+
+    Background questions in part A with their answer options; Likert items in part B, one
+    table per construct, numbered by ``order`` exactly as the export headers ("Câu N.").
+    """
+    cb = load_codebook(instrument, folder=folder)
+    title, subtitle = TITLES[instrument]
+    lines = [f"# {title}", "", f"*{subtitle}*", "", INTRO[instrument], ""]
+    meta = cb["type"].isin(["timestamp", "duration"])
+    if instrument == "personnel":
+        lines += ["| Cột | Nội dung | Cách ghi |", "|---|---|---|"]
+        for k, r in enumerate(cb.itertuples(index=False), start=1):
+            how = {"date": "ngày/tháng/năm", "year": "năm (4 chữ số)", "integer": "số",
+                   "commune": "tên xã, thị trấn", "text": "chữ"}.get(r.type, "")
+            if r.type == "category":
+                how = "; ".join(value_labels(r.value_set, folder=folder)["label_vi"])
+            lines.append(f"| {k} | {r.question_vi} | {how} |")
+        return "\n".join(lines) + "\n"
+    lines += ["## Phần A. Thông tin chung", ""]
+    for r in cb[~meta & (cb["type"] != "likert")].itertuples(index=False):
+        if r.type == "category":
+            lines += [f"**Câu {r.order}.** {r.question_vi}", "", _options(r.value_set, folder), ""]
+        elif r.type == "text" and r.pii and instrument == "citizens":
+            continue  # the free-text comment is printed at the end
+        else:
+            blank = "……………………………………" if r.type in ("text", "commune") else "…………"
+            note = " *(không bắt buộc)*" if not r.required else ""
+            colon = "" if r.question_vi.endswith("?") else ":"
+            lines += [f"**Câu {r.order}.** {r.question_vi}{note}{colon} {blank}", ""]
+    lik = cb[cb["type"] == "likert"]
+    lines += ["## Phần B. Đánh giá", "",
+              "Xin đánh dấu vào một ô phù hợp nhất với ý kiến của mình ở mỗi câu.", ""]
+    labels = construct_labels(instrument, folder=folder).set_index("construct")["label_vi"]
+    shown = None
+    for k, (construct, group) in enumerate(lik.groupby("construct", sort=False), start=1):
+        lines += [f"### B{k}. {labels[construct]}", ""]
+        vs = group["value_set"].iloc[0]
+        if vs != shown:
+            lab = value_labels(vs, folder=folder)
+            scale = "; ".join(f"{c} = {t}" for c, t in zip(lab["code"], lab["label_vi"],
+                                                             strict=True))
+            lines += [f"Mức độ: {scale}.", ""]
+            shown = vs
+        lines += ["| Câu | Nội dung | 1 | 2 | 3 | 4 | 5 |", "|---|---|---|---|---|---|---|"]
+        for r in group.itertuples(index=False):
+            lines.append(f"| {r.order} | {r.question_vi} |" + f" {BOX} |" * 5)
+        lines.append("")
+    comment = cb[(cb["type"] == "text") & (cb["pii"] == 1) & (instrument == "citizens")]
+    for r in comment.itertuples(index=False):
+        lines += ["## Phần C. Góp ý", "", f"**Câu {r.order}.** {r.question_vi}", "",
+                  "……………………………………………………………………………………", ""]
+    lines += ["*Xin trân trọng cảm ơn!*"]
+    return "\n".join(lines) + "\n"
+
+
+QUESTIONNAIRE_FILES = {"officials": "questionnaire_officials.md",
+                       "citizens": "questionnaire_citizens.md",
+                       "personnel": "register_personnel.md"}
+
+
+def write_questionnaires(folder: Path | None = None) -> list[Path]:
+    """Write the printable questionnaires next to the codebook (``data/instrument``)."""
+    base = Path(folder or INSTRUMENT)
+    out = []
+    for instrument, name in QUESTIONNAIRE_FILES.items():
+        path = base / name
+        path.write_text(questionnaire_markdown(instrument, folder=folder), encoding="utf-8")
+        out.append(path)
+    return out
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["--write-questionnaires"]:
+        for p in write_questionnaires():
+            print(f"wrote {p}")
+    else:
+        print("usage: python -m hlstudy.codebook --write-questionnaires")

@@ -179,3 +179,49 @@ def test_likert_set_without_five_codes_raises(tmp_path):
     folder = _broken(tmp_path, "value_labels.csv", edit)
     with pytest.raises(SurveyDataError, match="codes 1..5"):
         codebook.load_codebook(folder=folder)
+
+
+def test_construct_labels_match_the_codebook():
+    labels = codebook.construct_labels()
+    assert len(labels) == 18
+    assert set(labels.loc[labels["role"] == "quality", "construct"]) == set(QUALITY)
+    assert labels["label_vi"].ne("").all()
+
+
+def test_hypotheses_one_per_claim_with_model_paths():
+    from hlstudy.synthetic import DEFAULT_EFFECTS
+
+    h = codebook.hypotheses()
+    assert h["claim_id"].tolist() == pd.read_csv(INSTRUMENT / "claims.csv")["claim_id"].tolist()
+    paths = {p for ps in h["paths"] for p in ps.split(";") if p}
+    assert paths <= set(DEFAULT_EFFECTS)
+    assert (h.loc[h["test_type"] == "path", "paths"] != "").sum() >= 10
+    # the hypotheses name the same constructs the codebook says the claims use
+    served = codebook.claims_served()
+    for r in h.itertuples():
+        named = {c for c in r.constructs.split(";") if c}
+        used = set(served.loc[served["claim_id"] == r.claim_id, "construct"]) - {""}
+        assert not named or named & used, r.claim_id
+
+
+def test_hypotheses_with_unknown_construct_raise(tmp_path):
+    def edit(df):
+        df.loc[df["claim_id"] == "T2", "paths"] = "TRAIN->WISDOM"
+
+    for f in ("constructs.csv", "hypotheses.csv"):
+        shutil.copy(INSTRUMENT / f, tmp_path / f)
+    folder = _broken(tmp_path, "hypotheses.csv", edit)
+    with pytest.raises(SurveyDataError, match="WISDOM"):
+        codebook.hypotheses(folder=folder)
+
+
+def test_printable_questionnaires_are_generated_from_the_codebook():
+    for instrument, name in codebook.QUESTIONNAIRE_FILES.items():
+        text = (INSTRUMENT / name).read_text(encoding="utf-8")
+        assert text == codebook.questionnaire_markdown(instrument), (
+            f"{name} is stale: run `python -m hlstudy.codebook --write-questionnaires`")
+    officials = (INSTRUMENT / "questionnaire_officials.md").read_text(encoding="utf-8")
+    for v in codebook.items("officials", "PRO"):
+        assert codebook.header("officials", v).removeprefix("Câu ").split(". ", 1)[1] in officials
+    assert officials.count("| ☐ | ☐ | ☐ | ☐ | ☐ |") == len(
+        codebook.load_codebook("officials").query("type == 'likert'"))
