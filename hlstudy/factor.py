@@ -696,13 +696,15 @@ def harman_test(items: pd.DataFrame, threshold: float = 0.5) -> HarmanResult:
 
 
 def item_distributions(items: pd.DataFrame, *, scale_min: float | None = None,
-                       scale_max: float | None = None, floor_ceiling: float = 0.15,
+                       scale_max: float | None = None, floor_ceiling: float | None = 0.15,
                        max_abs_skew: float = 2.0, max_abs_kurtosis: float = 7.0) -> pd.DataFrame:
-    """Per-item distribution checks: n, mean, sd, skew and excess kurtosis (type 3, as
-    ``psych::describe``), the share of answers at the scale floor and ceiling, and a ``flag``
+    """Distribution checks per column: n, mean, sd, skew and excess kurtosis (type 3, as
+    ``psych::describe``), the share of values at the scale floor and ceiling, and a ``flag``
     with the reason when |skew| > 2 or |kurtosis| > 7 (West, Finch & Curran 1995) or more than
-    15% answer at an end of the scale (floor/ceiling effect, Terwee et al. 2007).  The scale
-    ends default to the observed minimum and maximum."""
+    ``floor_ceiling`` (15%) sit at an end of the scale (floor/ceiling effect, Terwee et al.
+    2007).  Terwee's criterion is meant for scale scores; single five-point items put more
+    than 15% at an end routinely, so pass ``floor_ceiling=None`` to report the shares of items
+    without flagging them.  The scale ends default to the observed minimum and maximum."""
     df = as_items(items, min_items=1)
     x = df.to_numpy()
     lo = np.nanmin(x) if scale_min is None else scale_min
@@ -720,9 +722,9 @@ def item_distributions(items: pd.DataFrame, *, scale_min: float | None = None,
             why.append(f"|skew| {abs(row.skew):.2f} > {max_abs_skew:g}")
         if abs(row.kurtosis) > max_abs_kurtosis:
             why.append(f"|kurtosis| {abs(row.kurtosis):.2f} > {max_abs_kurtosis:g}")
-        if row.floor > floor_ceiling:
+        if floor_ceiling is not None and row.floor > floor_ceiling:
             why.append(f"floor {row.floor:.0%} > {floor_ceiling:.0%}")
-        if row.ceiling > floor_ceiling:
+        if floor_ceiling is not None and row.ceiling > floor_ceiling:
             why.append(f"ceiling {row.ceiling:.0%} > {floor_ceiling:.0%}")
         reasons.append("; ".join(why))
     out["flag"] = reasons

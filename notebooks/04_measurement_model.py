@@ -42,7 +42,7 @@ from IPython.display import Markdown, display
 
 from hlstudy import cfa as cfa_mod
 from hlstudy import export, factor, ingest, legal, load_study, reliability
-from hlstudy.scales import scale_items
+from hlstudy.scales import scale_items, score_scales
 
 # Parameters (heavy computations take their size from here)
 N_ITER = 100          # parallel-analysis iterations (psych's fa.parallel uses 20 by default)
@@ -80,17 +80,21 @@ display(Markdown(
 # ## 1. Phân phối của các biến quan sát
 #
 # Trước khi tính độ tin cậy và phân tích nhân tố, mỗi biến quan sát được kiểm tra độ lệch
-# (skewness), độ nhọn (kurtosis, dạng "thừa" như `psych::describe`) và tỷ lệ trả lời dồn về
-# hai đầu thang đo (hiệu ứng sàn/trần, ngưỡng 15% theo Terwee và cộng sự 2007).  Ngưỡng
-# |skew| > 2 và |kurtosis| > 7 theo West, Finch & Curran (1995).  Tính chuẩn đa biến được
-# kiểm định bằng hệ số Mardia trên các phiếu trả lời đủ.
+# (skewness) và độ nhọn (kurtosis, dạng "thừa" như `psych::describe`), ngưỡng |skew| > 2 và
+# |kurtosis| > 7 theo West, Finch & Curran (1995); tỷ lệ trả lời ở hai đầu thang đo được báo
+# cáo.  Hiệu ứng sàn/trần (hơn 15% ở mức thấp nhất hoặc cao nhất, Terwee và cộng sự 2007)
+# được đánh giá trên điểm thang đo, vì một câu Likert 5 mức thường có hơn 15% trả lời ở
+# một đầu.  Tính chuẩn đa biến được kiểm định bằng hệ số Mardia trên các phiếu trả lời đủ.
 
 # %%
 dist_tables, mardia_res = {}, {}
 for inst in ("officials", "citizens"):
     items = [i for cols in scales[inst].values() for i in cols]
-    dist_tables[inst] = factor.item_distributions(data[inst][items], scale_min=1, scale_max=5)
+    dist_tables[inst] = factor.item_distributions(data[inst][items], scale_min=1, scale_max=5,
+                                                  floor_ceiling=None)
     mardia_res[inst] = factor.mardia(data[inst][items])
+    scores = score_scales(data[inst], scales[inst])[sorted(scales[inst])]
+    score_dist = factor.item_distributions(scores, scale_min=1, scale_max=5)
     export.save_table(
         dist_tables[inst].reset_index(), f"04_item_distributions_{inst}",
         title=export.tr(f"Phân phối các biến quan sát ({label[inst]})",
@@ -98,11 +102,14 @@ for inst in ("officials", "citizens"):
         note="skew, kurtosis: psych::describe type 3; floor/ceiling: share of answers 1 / 5.",
         simulated=SIM, decimals=2)
     flagged = dist_tables[inst][dist_tables[inst]["flag"] != ""]
+    fc = score_dist[score_dist["flag"] != ""]
     m = mardia_res[inst]
     display(Markdown(
         f"**{label[inst].capitalize()}**: {len(flagged)}/{len(dist_tables[inst])} biến bị "
         f"đánh dấu về phân phối; |skew| lớn nhất {fmt(dist_tables[inst]['skew'].abs().max(), 2)}, "
         f"|kurtosis| lớn nhất {fmt(dist_tables[inst]['kurtosis'].abs().max(), 2)}. "
+        + (f"Điểm thang đo có hiệu ứng sàn/trần hoặc lệch: {', '.join(fc.index)}. " if len(fc)
+           else "Không thang đo nào có hiệu ứng sàn/trần (> 15%). ") +
         f"Mardia (n = {m.n_obs} phiếu đủ): độ lệch đa biến χ² = {fmt(m.skew, 1)}, "
         f"p {fmt_p(m.p_skew)}; độ nhọn đa biến z = {fmt(m.kurtosis, 2)}, p {fmt_p(m.p_kurt)} — "
         + ("không bác bỏ giả thuyết phân phối chuẩn đa biến."
@@ -344,14 +351,23 @@ for inst in ("officials", "citizens"):
     items = [i for c in scales[inst].values() for i in c]
     h = factor.harman_test(data[inst][items])
     clf = cfa_mod.common_method_factor(data[inst], scales[inst])
+    fit_clf = clf.with_clf
+    if fit_clf.converged and not fit_clf.heywood and np.isfinite(clf.method_variance):
+        clf_text = (f"Thêm CLF làm CFI thay đổi {fmt(clf.delta_cfi)}, Δχ² = "
+                    f"{fmt(clf.delta_chi2, 1)}; phương sai do phương pháp chung ≈ "
+                    f"{fmt(100 * clf.method_variance, 1)}% phương sai của các biến.")
+    elif any(f"factor {clf.name}" in w for w in fit_clf.heywood):
+        clf_text = ("Mô hình có CLF không cho nghiệm hợp lệ: phương sai ước lượng của CLF không "
+                    "dương, tức là dữ liệu không ủng hộ một nhân tố phương pháp chung.")
+    else:
+        clf_text = ("Mô hình có CLF không cho nghiệm hợp lệ ("
+                    + "; ".join(fit_clf.heywood or ["không hội tụ"])
+                    + "); không kết luận được từ kiểm định này.")
     display(Markdown(
         f"**{label[inst].capitalize()}**: nhân tố đầu tiên chưa xoay giải thích "
         f"{fmt(100 * h.pc_share, 1)}% phương sai (phân tích thành phần chính; một nhân tố "
         f"minres: {fmt(100 * h.fa_share, 1)}%) — "
-        + ("vượt" if h.flagged else "dưới") + " ngưỡng 50%. "
-        f"Thêm CLF làm CFI thay đổi {fmt(clf.delta_cfi)}, Δχ² = {fmt(clf.delta_chi2, 1)}; "
-        f"phương sai do phương pháp chung ≈ {fmt(100 * clf.method_variance, 1)}% phương sai "
-        "của các biến."))
+        + ("vượt" if h.flagged else "dưới") + " ngưỡng 50%. " + clf_text))
     print(clf.summary())
 
 # %% [markdown]

@@ -177,6 +177,9 @@ def test_item_distribution_flags_give_reasons():
     assert out.loc["ok", "flag"] == ""
     assert out.loc["floor", "flag"].startswith("floor")
     assert "|skew|" in out.loc["skewed", "flag"] and "ceiling" in out.loc["skewed", "flag"]
+    quiet = factor.item_distributions(x, scale_min=1, scale_max=5, floor_ceiling=None)
+    assert quiet.loc["floor", "flag"] == "" and quiet.loc["floor", "floor"] > 0.6
+    assert quiet.loc["skewed", "flag"].startswith("|skew|")
 
 
 def test_rotation_non_convergence_is_reported():
