@@ -645,7 +645,7 @@ def scree_figure(result: ParallelResult, ax=None):
             label=tr("Nhân tố (quan sát)", "Factors (observed)"))
     ax.plot(t.index, t["fa_sim_q"], "--", color="C1",
             label=tr("Nhân tố (mô phỏng, phân vị 95%)", "Factors (simulated, 95th pct)"))
-    ax.axhline(1.0, color="grey", lw=1, ls=":", label=tr("Eigenvalue = 1 (Kaiser)",
+    ax.axhline(1.0, color="grey", lw=1, ls=":", label=tr("Giá trị riêng = 1 (Kaiser)",
                                                          "Eigenvalue = 1 (Kaiser)"))
     ax.set_xlabel(tr("Số thứ tự nhân tố / thành phần", "Factor / component number"))
     ax.set_ylabel(tr("Giá trị riêng", "Eigenvalue"))
