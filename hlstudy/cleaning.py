@@ -599,13 +599,15 @@ def flow_figure(flow: pd.DataFrame, instruments: tuple[str, ...] = ("officials",
 
     names = {"officials": tr("Cán bộ, công chức", "Officials"), "citizens": tr("Người dân", "Citizens"),
              "personnel": tr("Danh sách nhân sự", "Personnel register")}
-    fig, axes = plt.subplots(1, len(instruments), figsize=(4.6 * len(instruments), 6.8))
+    fig, axes = plt.subplots(1, len(instruments), figsize=(3.9 * len(instruments), 6.0))
     axes = np.atleast_1d(axes)
+    fig.suptitle(tr("Luồng bản ghi: từ nhận được đến đưa vào phân tích",
+                    "Record flow: from received to analysed"), fontsize=11)
 
     def box(ax, x, y, text, width, face, bold=False):
-        ax.add_patch(FancyBboxPatch((x - width / 2, y - 0.04), width, 0.08, boxstyle="round,pad=0.01",
+        ax.add_patch(FancyBboxPatch((x - width / 2, y - 0.036), width, 0.072, boxstyle="round,pad=0.01",
                                     facecolor=face, edgecolor="#333333", linewidth=0.8))
-        ax.text(x, y, text, ha="center", va="center", fontsize=7.5, fontweight="bold" if bold else "normal")
+        ax.text(x, y, text, ha="center", va="center", fontsize=6.5, fontweight="bold" if bold else "normal")
 
     for ax, name in zip(axes, instruments, strict=True):
         f = flow[flow["instrument"] == name].reset_index(drop=True)
@@ -654,13 +656,20 @@ def missing_heatmap(missing: pd.DataFrame, instrument: str, *, items: list[str] 
         order = [v for v in order if v in items]
     table = m.pivot_table(index="variable", columns="commune", values="share", aggfunc="first").reindex(order)
     table = table[sorted(table.columns, key=sort_key)]
-    height = max(3.0, 0.17 * len(table) + 1.5)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.36 * table.shape[1] + 2.5), height))
+    height = max(3.0, 0.115 * len(table) + 1.6)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.28 * table.shape[1] + 2.2), height))
     sns.heatmap(100 * table, ax=ax, cmap="rocket_r", vmin=0, vmax=max(10.0, float(np.nanmax(100 * table.to_numpy())) if table.size else 10.0),
-                cbar_kws={"label": tr("% thiếu", "% missing")}, linewidths=0.2, linecolor="white")
+                cbar_kws={"label": tr("% thiếu", "% missing")}, linewidths=0.2, linecolor="white",
+                xticklabels=True, yticklabels=True)
     ax.set_xlabel(tr("Xã, thị trấn", "Commune"))
     ax.set_ylabel(tr("Câu hỏi", "Item"))
+    names = {"officials": tr("phiếu cán bộ, công chức", "officials' survey"),
+             "citizens": tr("phiếu người dân", "citizens' survey"),
+             "personnel": tr("danh sách nhân sự", "personnel register")}
+    ax.set_title(tr(f"Tỷ lệ câu trả lời bị thiếu theo câu hỏi và xã — {names.get(instrument, instrument)}",
+                    f"Share of missing answers by item and commune — {names.get(instrument, instrument)}"),
+                 fontsize=10)
     ax.tick_params(axis="x", labelrotation=90, labelsize=7)
-    ax.tick_params(axis="y", labelsize=6.5)
+    ax.tick_params(axis="y", labelsize=5.5)
     fig.tight_layout()
     return fig

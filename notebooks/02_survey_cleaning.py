@@ -1,0 +1,278 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 02 — Làm sạch dữ liệu khảo sát / Survey cleaning
+#
+# **English summary.** This notebook turns the three raw exports (officials' survey, citizens'
+# survey, personnel register) into the clean tables every later notebook uses, and shows every
+# decision. It reports what was received (files, encodings, counts by commune), how headers and
+# commune names were matched, what each named cleaning rule removed or changed (with a
+# CONSORT-style flow from records received to records analysed), the pattern of item-level
+# missing values by item and commune, the final sample against the personnel register
+# (coverage by commune), and the privacy step (personal-data columns dropped at ingest,
+# pseudonymous record ids). All numbers below are computed by `hlstudy`; the raw files are read,
+# never modified. The clean tables are written to the git-ignored `data/processed/` folder;
+# later notebooks obtain them with `hlstudy.load_study()`.
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import Markdown, display
+
+import hlstudy
+from hlstudy import cleaning, export, ingest
+from hlstudy.config import data_source
+from hlstudy.scales import scale_coverage, scale_items
+from hlstudy.study import coverage_by_commune
+
+# Ngưỡng của các quy tắc làm sạch (thay đổi tại đây nếu cần) / cleaning thresholds
+RULES = cleaning.Rules(
+    duplicate_min_share=1.0,       # trùng 100 % câu trả lời (cùng xã) thì coi là nộp trùng
+    speeder_share_of_median=0.33,  # nhanh hơn 1/3 thời gian trung vị thì coi là trả lời quá nhanh
+    straightline_min_items=10,     # ít nhất 10 câu Likert, cùng một đáp án, trên ≥ 2 thang đo
+    max_missing_share=0.5,         # thiếu quá 50 % số câu của một thang đo thì loại
+    min_age_at_start=18,           # tuổi tối thiểu khi bắt đầu công tác
+)
+MIN_SHARE = 0.5  # điểm thang đo = trung bình các câu đã trả lời, cần ≥ 50 % số câu
+
+export.use_style()
+source = data_source()
+study = hlstudy.load_study(rules=RULES)
+SIM = study.simulated
+INSTRUMENTS = list(ingest.INSTRUMENTS)
+ORIGIN_VI = {"argument": "tham số", "environment": "biến môi trường HLSTUDY_DATA",
+             "config file": "tệp cấu hình hlstudy.toml", "default": "dữ liệu minh họa data/raw"}
+NAMES_VI = {"officials": "Cán bộ, công chức", "citizens": "Người dân", "personnel": "Danh sách nhân sự"}
+study
+
+# %% [markdown]
+# ## 1. Dữ liệu nhận được
+
+# %%
+files = study.files.assign(**{"bộ công cụ": study.files["instrument"].map(NAMES_VI)})
+received_total = sum(study.received.values())
+display(Markdown(
+    f"Nguồn dữ liệu: **{ORIGIN_VI[source.origin]}**"
+    + (" — dữ liệu mô phỏng (có đánh dấu trên mọi hình và bảng)." if SIM else " — dữ liệu thật.")
+    + f" Tổng cộng **{received_total}** bản ghi được đọc từ {len(files)} tệp: "
+    + "; ".join(
+        f"{NAMES_VI[r.instrument]} {r.records} bản ghi ({r.file}, định dạng {r.format}"
+        + (f", mã hóa {r.encoding}" if isinstance(r.encoding, str) else "")
+        + f", {r.pii_columns_dropped} cột dữ liệu cá nhân bị loại ngay khi đọc)"
+        for r in files.itertuples()
+    )
+    + "."
+))
+files[["bộ công cụ", "file", "format", "encoding", "records", "pii_columns_dropped"]]
+
+# %%
+received = (
+    study.received_by_commune
+    .pivot_table(index="commune", columns="instrument", values="n", fill_value=0, aggfunc="sum")
+    .reindex(columns=INSTRUMENTS)
+)
+received = received.loc[sorted(received.index, key=ingest.sort_key)].reset_index()
+received.columns = ["Xã, thị trấn"] + [NAMES_VI[c] for c in INSTRUMENTS]
+export.save_table(
+    received, "02_received_by_commune",
+    title="Số bản ghi nhận được theo xã, thị trấn và bộ công cụ",
+    note="Trước khi làm sạch.", simulated=SIM, count_columns=[NAMES_VI[c] for c in INSTRUMENTS],
+)
+received
+
+# %% [markdown]
+# ### Ánh xạ tiêu đề cột và tên xã
+#
+# Tiêu đề cột tiếng Việt của nền tảng khảo sát được ánh xạ sang mã biến của bộ mã (codebook),
+# chấp nhận khác biệt về chuẩn Unicode (NFC/NFD), khoảng trắng, chữ hoa/thường và tiền tố
+# "Câu N."; tên xã được đối chiếu với danh mục chính thức (có/không dấu, tiền tố "xã"/"TT",
+# lỗi gõ nhỏ). Mọi trường hợp khớp không chính xác được liệt kê dưới đây.
+
+# %%
+communes = study.communes
+nonexact = communes[communes["how"].isin(["diacritics", "fuzzy"])]
+how_counts = communes.groupby("how")["rows"].sum()
+display(Markdown(
+    f"{len(study.headers)} cột đã được ánh xạ. Tên xã: "
+    + ", ".join(f"{how_counts.get(k, 0)} bản ghi khớp kiểu *{k}*" for k in ["exact", "normalised", "code", "diacritics", "fuzzy"])
+    + f"; **{len(nonexact)}** cách viết khác nhau được khớp gần đúng (không dấu hoặc sai chính tả), "
+    "không có giá trị nào không khớp (nếu có, quá trình đọc đã dừng với thông báo lỗi)."
+))
+nonexact[["instrument", "value", "name", "how", "score", "rows"]].rename(
+    columns={"value": "giá trị gốc", "name": "tên chính thức", "how": "cách khớp", "score": "độ tương đồng", "rows": "số bản ghi"}
+)
+
+# %% [markdown]
+# ## 2. Các quy tắc làm sạch
+#
+# Mỗi quy tắc có tên, được mô tả trong `hlstudy.cleaning`, và ngưỡng là tham số (ô đầu của
+# notebook). Mỗi bản ghi bị loại hoặc giá trị bị sửa có một dòng trong nhật ký làm sạch, nên
+# **số bản ghi đọc = số bản ghi giữ lại + số bản ghi bị loại** cho mọi bộ công cụ.
+
+# %%
+rules = cleaning.rules_table(RULES)[["rule", "label_vi", "parameters"]]
+export.save_table(rules.rename(columns={"rule": "quy tắc", "label_vi": "mô tả", "parameters": "ngưỡng"}),
+                  "02_cleaning_rules", title="Các quy tắc làm sạch và ngưỡng áp dụng", simulated=SIM)
+rules
+
+# %%
+flow = study.flow.copy()
+flow["quy tắc"] = flow["rule"].map(lambda r: cleaning.RULE_LABELS[r][0])
+flow_table = flow[["instrument", "quy tắc", "n_before", "dropped", "changed", "n_after"]].rename(columns={
+    "instrument": "bộ công cụ", "n_before": "trước", "dropped": "loại", "changed": "giá trị sửa", "n_after": "sau",
+})
+flow_table["bộ công cụ"] = flow_table["bộ công cụ"].map(NAMES_VI)
+export.save_table(flow_table, "02_cleaning_flow", title="Số bản ghi qua từng bước làm sạch",
+                  note="Số bản ghi cấp huyện, không mô tả cá nhân nào.", simulated=SIM)
+checks = {name: study.received[name] == study.kept[name] + study.dropped[name] for name in INSTRUMENTS}
+display(Markdown(
+    "Kiểm tra cân đối: "
+    + "; ".join(
+        f"{NAMES_VI[n]}: đọc {study.received[n]} = giữ {study.kept[n]} + loại {study.dropped[n]}"
+        + (" ✓" if checks[n] else " ✗")
+        for n in INSTRUMENTS
+    )
+))
+flow_table
+
+# %%
+fig = cleaning.flow_figure(study.flow)
+export.save_figure(fig, "02_consort_flow", simulated=SIM)
+plt.show()
+
+# %% [markdown]
+# Nhật ký làm sạch tóm tắt theo quy tắc (số bản ghi loại, số giá trị sửa) và một số dòng minh họa:
+
+# %%
+log = study.cleaning_log
+summary = (
+    log.groupby(["instrument", "rule", "action"]).size().rename("n").reset_index()
+    if len(log) else pd.DataFrame(columns=["instrument", "rule", "action", "n"])
+)
+display(summary)
+(log.groupby(["instrument", "rule"], sort=False).head(1)
+    [["instrument", "record_id", "rule", "action", "column", "old_value", "new_value", "reason"]]
+    .fillna("").reset_index(drop=True))
+
+# %% [markdown]
+# ## 3. Giá trị thiếu theo câu hỏi và theo xã
+#
+# Sau khi làm sạch, giá trị thiếu còn lại ở từng câu được báo cáo theo xã. Cách xử lý đã
+# chọn: người trả lời thiếu quá một nửa số câu của một thang đo bị loại (quy tắc
+# `missing_scale`); với những người còn lại, điểm thang đo là trung bình các câu đã trả lời
+# khi có ít nhất một nửa số câu (`hlstudy.scales.score_scales`, tương đương
+# `psych::scoreItems(impute = "none")` trong R).
+
+# %%
+likert_officials = [v for items in scale_items("officials").values() for v in items]
+fig = cleaning.missing_heatmap(study.missing, "officials", items=likert_officials)
+export.save_figure(fig, "02_missing_heatmap_officials", simulated=SIM)
+plt.show()
+
+# %%
+likert_citizens = [v for items in scale_items("citizens").values() for v in items]
+fig = cleaning.missing_heatmap(study.missing, "citizens", items=likert_citizens)
+export.save_figure(fig, "02_missing_heatmap_citizens", simulated=SIM)
+plt.show()
+
+# %%
+by_item = (
+    study.missing.groupby(["instrument", "variable"], sort=False)[["missing", "n"]].sum()
+    .assign(share=lambda d: d["missing"] / d["n"]).reset_index()
+)
+top = by_item.sort_values("share", ascending=False).head(8)
+overall = study.missing["missing"].sum() / study.missing["n"].sum()
+display(Markdown(
+    f"Tỷ lệ thiếu chung (mọi câu, mọi xã): **{overall:.1%}**. Câu thiếu nhiều nhất: "
+    + ", ".join(f"{r.variable} — {NAMES_VI[r.instrument].lower()} ({r.share:.1%})" for r in top.head(3).itertuples())
+    + "."
+))
+blank_field = study.officials.loc[study.officials["field_of_study"].isna(), "education_level"]
+untrained = int((blank_field == "none").sum())
+display(Markdown(
+    f"Câu *chuyên ngành đào tạo* (field_of_study) không bắt buộc: trong {len(blank_field)} phiếu cán bộ, "
+    f"công chức để trống, {untrained} là người chưa qua đào tạo chuyên môn (không có chuyên ngành để khai)"
+    + (", nên đây là giá trị thiếu có lý do, không phải lỗi." if untrained == len(blank_field) else ".")
+))
+coverage_tables = {name: scale_coverage(study.table(name), name, min_share=MIN_SHARE).table for name in ("officials", "citizens")}
+pd.concat(coverage_tables, names=["instrument"]).reset_index(level=0)
+
+# %% [markdown]
+# ## 4. Mẫu cuối cùng so với danh sách nhân sự
+#
+# Tỷ lệ bao phủ của mỗi xã = số phiếu cán bộ, công chức hợp lệ / số người trong danh sách
+# nhân sự (sau làm sạch). Bảng xuất ra ẩn các ô dưới 5 người.
+
+# %%
+coverage = coverage_by_commune(study)
+district = coverage["officials"].sum() / coverage["register"].sum()
+low = coverage.sort_values("coverage").head(3)
+display(Markdown(
+    f"Toàn huyện: {coverage['officials'].sum()} phiếu hợp lệ trên {coverage['register'].sum()} người "
+    f"trong danh sách (**{district:.0%}**). Thấp nhất: "
+    + ", ".join(f"{r.commune} ({r.coverage:.0%})" for r in low.itertuples()) + "."
+))
+cov_table = coverage.assign(coverage=coverage["coverage"].round(3)).rename(columns={
+    "commune": "Xã, thị trấn", "commune_2025": "Xã mới (2025)", "register": "Danh sách nhân sự",
+    "officials": "Phiếu hợp lệ", "coverage": "Tỷ lệ bao phủ", "citizens": "Phiếu người dân",
+}).drop(columns="commune_code")
+export.save_table(
+    cov_table, "02_coverage_by_commune", title="Mẫu cuối cùng so với danh sách nhân sự theo xã",
+    simulated=SIM, count_columns=["Danh sách nhân sự", "Phiếu hợp lệ", "Phiếu người dân"],
+    dependent={"Phiếu hợp lệ": ["Tỷ lệ bao phủ"]},
+)
+cov_table
+
+# %%
+fig, ax = plt.subplots(figsize=(7.5, 5.2))
+ordered = coverage.sort_values("coverage")
+ax.barh(ordered["commune"], 100 * ordered["coverage"], color="#4c72b0")
+ax.axvline(100 * district, color="#c44e52", linestyle="--", linewidth=1,
+           label=export.tr(f"Toàn huyện {district:.0%}", f"District {district:.0%}"))
+ax.set_xlabel(export.tr("Tỷ lệ bao phủ (%)", "Coverage (%)"))
+ax.set_ylabel("")
+ax.set_title(export.tr("Tỷ lệ bao phủ của khảo sát cán bộ, công chức theo xã",
+                       "Coverage of the officials' survey by commune"), fontsize=10)
+ax.legend(loc="lower right")
+export.save_figure(fig, "02_coverage_by_commune", simulated=SIM)
+plt.show()
+
+# %% [markdown]
+# ## 5. Bảo vệ dữ liệu cá nhân
+#
+# Các cột được đánh dấu `pii = 1` trong bộ mã (họ tên, số điện thoại, ý kiến tự do có thể nhận
+# diện người trả lời) bị loại ngay khi đọc tệp, trước khi bất kỳ giá trị nào được xử lý; chúng
+# không có mặt trong bảng đã xử lý, nhật ký làm sạch, hình hay bảng xuất. Mỗi bản ghi nhận một
+# mã giả danh `record_id` ổn định (băm có muối của tên bộ công cụ và vị trí dòng trong tệp gốc),
+# không suy ra được danh tính.
+
+# %%
+codebook, _ = ingest.codebook_frames()
+pii = codebook[codebook["pii"].astype(str).str.strip() == "1"][["instrument", "variable", "question_vi"]]
+leaks = [c for name in INSTRUMENTS for c in pii["variable"] if c in study.table(name).columns and
+         c in set(pii.loc[pii["instrument"] == name, "variable"])]
+display(Markdown(
+    f"{len(pii)} biến dữ liệu cá nhân trong bộ mã; số biến còn lại trong các bảng đã xử lý: **{len(leaks)}**. "
+    f"Ví dụ mã giả danh: `{study.officials['record_id'].iloc[0]}`."
+))
+pii
+
+# %% [markdown]
+# ## 6. Lưu bảng đã xử lý
+#
+# Các bảng sạch và nhật ký được ghi vào thư mục `data/processed/` (không đưa vào git). Các
+# notebook sau gọi `hlstudy.load_study()` để nhận đúng các bảng này.
+
+# %%
+written = study.write_processed()
+pd.DataFrame({"bảng": list(written), "tệp": [p.name for p in written.values()]})
