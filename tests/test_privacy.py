@@ -95,3 +95,29 @@ def test_record_id_does_not_encode_personal_data(study_and_pii):
     ids = pd.concat([study.officials["record_id"], study.citizens["record_id"], study.personnel["record_id"]])
     assert ids.is_unique
     assert ids.str.fullmatch(r"[OCP]-[0-9a-f]{10}").all()
+
+
+def test_no_pii_of_the_demonstration_data_in_committed_outputs():
+    """Names, phone numbers and comments of data/raw appear in no processed or exported file."""
+    from hlstudy import ingest
+    from hlstudy.paths import NOTEBOOKS, RAW, ROOT
+
+    if not (RAW / "officials.csv").is_file():
+        pytest.skip("data/raw not generated yet")
+    values = set()
+    for name in ("officials", "citizens", "personnel"):
+        table = ingest.read_raw(next(RAW.glob(f"{name}.*")), name)
+        spec = ingest.instrument_spec(name)
+        mapping = ingest.map_headers(table, spec)
+        for variable, index in mapping.columns.items():
+            if spec.by_name[variable].pii:
+                values |= {ingest.clean_text(r[index]) for r in table.rows if isinstance(r[index], str) and len(r[index].strip()) > 4}
+    assert len(values) > 500  # names, phones and comments really are in the raw exports
+    study = hlstudy.load_study(RAW, cache=False)
+    texts = [f.to_csv(index=False) for f in (study.officials, study.citizens, study.personnel, study.cleaning_log)]
+    outputs = sorted((ROOT / "figures").glob("02_*.csv")) + sorted((ROOT / "figures").glob("02_*.tex"))
+    outputs += [NOTEBOOKS / "02_survey_cleaning.ipynb"]
+    texts += [p.read_text(encoding="utf-8") for p in outputs if p.is_file()]
+    corpus = "\n".join(texts)
+    leaked = sorted(v for v in values if v in corpus)
+    assert leaked == []
