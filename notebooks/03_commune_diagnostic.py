@@ -100,6 +100,20 @@ def pct(x, d=1):
     return fmt(100 * x, d)
 
 
+# Column headings of exported tables (Vietnamese, or English with HLSTUDY_LANG=en)
+HEAD = {k: export.tr(vi, en) for k, (vi, en) in {
+    "commune": ("Xã/thị trấn", "Commune"), "unit_type": ("Loại hình", "Unit type"),
+    "unit_class": ("Loại (mô phỏng)", "Class (simulated)"), "n_can_bo": ("Cán bộ", "Cadres"),
+    "n_cong_chuc": ("Công chức", "Civil servants"), "n_staff": ("Tổng", "Total"),
+    "quota": ("Định biên", "Quota"), "gap": ("Chênh lệch", "Gap"),
+    "status": ("Tình trạng", "Status"), "rule": ("Tiêu chuẩn", "Standard"),
+    "ethnicity_label": ("Dân tộc", "Ethnicity"),
+    "population_share": ("Tỷ lệ dân số", "Population share"),
+    "ratio": ("Tỷ số đại diện", "Representation ratio"),
+    "commune_2025": ("Xã mới", "New commune"), "n_units": ("Số đơn vị cũ", "Former units"),
+}.items()}
+STATUS = {"vacancies": export.tr("thiếu", "vacancies"), "at quota": export.tr("đủ", "at quota"),
+          "over": export.tr("vượt", "over")}
 NOTE_SHARES = ("n: số người có dữ liệu; k: số người có đặc điểm; share: tỷ lệ k/n; lo–hi: "
                "khoảng tin cậy Wilson 95%.")
 
@@ -143,15 +157,13 @@ display(Markdown(
     f"({class_text}): **{st['n_vacancies_units']}** xã thiếu "
     f"({st['vacant_posts']} chỗ), **{st['n_over_units']}** xã vượt ({st['excess_posts']} người), "
     f"**{st['n_at_quota_units']}** xã đủ định biên."))
-staff_show = staff.assign(commune=staff["commune_code"].map(short))[
+staff_show = staff.assign(commune=staff["commune_code"].map(short),
+                          status=staff["status"].map(STATUS))[
     ["commune", "unit_type", "unit_class", "n_can_bo", "n_cong_chuc", "n_staff", "quota", "gap",
      "status"]]
 display(staff_show)
 export.save_table(
-    staff_show.rename(columns={"commune": "Xã/thị trấn", "unit_type": "Loại hình",
-                               "unit_class": "Loại (mô phỏng)", "n_can_bo": "Cán bộ",
-                               "n_cong_chuc": "Công chức", "n_staff": "Tổng", "quota": "Định biên",
-                               "gap": "Chênh lệch", "status": "Tình trạng"}),
+    staff_show.rename(columns=HEAD),
     "03_staffing_quota", title=export.tr("Số lượng cán bộ, công chức so với định biên theo "
                                          "Nghị định 33/2023", "Headcount against the Decree "
                                          "33/2023 quota"),
@@ -191,7 +203,9 @@ reasons = (comp.persons.groupby(["rule_id", "status"], sort=False).size()
            .rename("n").reset_index())
 display(reasons)
 rule_lab = {k: v[0].upper() + v[1:] for k, v in
-            {**fd.RULES_VI, dg.compliance.ANY_RULE: "ít nhất một tiêu chuẩn"}.items()}
+            ({**fd.RULES_EN, dg.compliance.ANY_RULE: "at least one standard"}
+             if export.language() == "en" else
+             {**fd.RULES_VI, dg.compliance.ANY_RULE: "ít nhất một tiêu chuẩn"}).items()}
 ov = comp.overall[comp.overall["n"] > 0].copy()
 ov_s = comp_sens.overall.set_index("rule_id").reindex(ov["rule_id"])
 ov["share_exception"] = ov_s["share"].to_numpy()
@@ -205,7 +219,7 @@ display(Markdown(
     f"trình độ đại học: {pct(deg['share'])}% chưa đạt; nếu tỉnh áp dụng ngoại lệ trung cấp cho "
     f"mọi xã (giả định), tỷ lệ này còn {pct(deg['share_exception'])}%."))
 save_share_table(ov[["rule", "n", "k", "share", "lo", "hi", "n_missing"]]
-                 .rename(columns={"rule": "Tiêu chuẩn"}),
+                 .rename(columns=HEAD),
                  "03_compliance_overall",
                  export.tr("Tỷ lệ công chức chưa đạt tiêu chuẩn Nghị định 33/2023",
                            "Civil servants not meeting the Decree 33/2023 standards"),
@@ -222,7 +236,7 @@ bu = comp.by_unit[comp.by_unit["rule_id"].isin(["CC_DEGREE", "CC_FIELD", "ANY"])
 bu["commune"] = bu["commune_code"].map(short)
 bu["rule"] = bu["rule_id"].map(rule_lab)
 save_share_table(bu[["commune", "rule", "n", "k", "share", "lo", "hi"]]
-                 .rename(columns={"commune": "Xã/thị trấn", "rule": "Tiêu chuẩn"}),
+                 .rename(columns=HEAD),
                  "03_compliance_by_commune",
                  export.tr("Công chức chưa đạt tiêu chuẩn theo xã",
                            "Civil servants not meeting the standards, by commune"),
@@ -243,7 +257,8 @@ orders = {k: list(codebook.value_labels(v)["code"]) for k, v in
           {"education": "education_level", "general_education": "general_education",
            "political_theory": "political_theory",
            "state_management": "state_mgmt_training"}.items()}
-labels = {k: codebook.value_labels(v).set_index("code")["label_vi"].to_dict() for k, v in
+LABEL = "label_en" if export.language() == "en" else "label_vi"
+labels = {k: codebook.value_labels(v).set_index("code")[LABEL].to_dict() for k, v in
           {"education": "education_level", "political_theory": "political_theory",
            "state_management": "state_mgmt_training", "ethnicity": "ethnicity"}.items()}
 prof = profile.workforce_profile(personnel, reference_year=REFERENCE_YEAR,
@@ -258,11 +273,13 @@ display(Markdown(
     f"nhưng **{pct(w.at['leadership', 'share'])}%** ở các chức danh lãnh đạo "
     f"({int(w.at['leadership', 'k'])}/{int(w.at['leadership', 'n'])}; KTC 95%: "
     f"{pct(w.at['leadership', 'lo'])}–{pct(w.at['leadership', 'hi'])}%)."))
-eth = prof["ethnicity"].assign(label=lambda d: d["ethnicity"].map(labels["ethnicity"]))
-display(eth[["label", "k", "n", "share", "population_share", "ratio", "ratio_lo", "ratio_hi"]])
-save_share_table(eth[["label", "n", "k", "share", "lo", "hi", "population_share", "ratio"]]
-                 .rename(columns={"label": "Dân tộc", "population_share": "Tỷ lệ dân số",
-                                  "ratio": "Tỷ số đại diện"}),
+eth = prof["ethnicity"].assign(
+    ethnicity_label=lambda d: d["ethnicity"].map(labels["ethnicity"]))
+display(eth[["ethnicity_label", "k", "n", "share", "population_share", "ratio", "ratio_lo",
+             "ratio_hi"]])
+save_share_table(eth[["ethnicity_label", "n", "k", "share", "lo", "hi", "population_share",
+                      "ratio"]]
+                 .rename(columns=HEAD),
                  "03_ethnicity_representation",
                  export.tr("Dân tộc của đội ngũ so với cơ cấu dân số huyện",
                            "Officials' ethnicity against the district population"),
@@ -390,10 +407,10 @@ for r in comp25["rule_id"].unique():
 comp25 = comp25[comp25["rule_id"].isin(["CC_DEGREE", "CC_FIELD", "ANY"])]
 save_share_table(comp25.assign(rule=comp25["rule_id"].map(rule_lab))[
                      ["commune_2025", "rule", "n", "k", "share", "lo", "hi"]]
-                 .rename(columns={"commune_2025": "Xã mới", "rule": "Tiêu chuẩn"}),
+                 .rename(columns=HEAD),
                  "03_compliance_2025", export.tr("Công chức chưa đạt tiêu chuẩn theo 8 xã mới",
                                                  "Not meeting the standards, by new commune"))
-export.save_table(staff25.rename(columns={"commune_2025": "Xã mới", "n_units": "Số đơn vị cũ"}),
+export.save_table(staff25.rename(columns=HEAD),
                   "03_staffing_2025",
                   title=export.tr("Số lượng so với tổng định biên cũ theo 8 xã mới",
                                   "Headcount against the summed former quotas, by new commune"),
