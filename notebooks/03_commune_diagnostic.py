@@ -350,6 +350,18 @@ for ax, (tab, var, lab) in zip(axes, [(cm, "PRO", export.tr("Năng lực chuyên
 fig.tight_layout()
 export.save_figure(fig, "03_caterpillar_quality", simulated=SIM)
 plt.show()
+dim_names = {d: export.tr(fd.NAMES_VI[d], fd.NAMES_EN[d]) for d in QUALITY}
+fig, axes = plt.subplots(2, 2, figsize=(11, 13))
+for ax, var in zip(axes.ravel(), QUALITY, strict=True):
+    t = cm[cm["variable"] == var].assign(label=lambda d: d[CLUSTER].map(short))
+    plots.caterpillar(t, label="label", ax=ax, title=f"{var}: {dim_names[var]}",
+                      reference=quality.district_mean(scores, var, CLUSTER)["mean"],
+                      threshold=WEAK_CUTOFF, show_n=False,
+                      xlabel=export.tr("Điểm (1–5), KTC 95%", "Score (1–5), 95% CI"))
+    ax.title.set_fontsize(8)
+fig.tight_layout()
+export.save_figure(fig, "03_caterpillar_dimensions", simulated=SIM)
+plt.show()
 cm_tab = pd.concat([cm, cm_cit], ignore_index=True).assign(
     commune=lambda d: d[CLUSTER].map(short))
 export.save_table(cm_tab[["variable", "commune", "n", "mean", "estimate", "lo", "hi", "rank",
