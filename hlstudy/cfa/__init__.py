@@ -9,6 +9,7 @@ Public API (``cfa`` and ``htmt`` are re-exported by :mod:`hlstudy.factor`,
 * :func:`htmt` (``semTools::htmt``)
 * :func:`common_method_factor` (unmeasured common latent factor comparison)
 * :func:`measurement_invariance` (configural / metric / scalar, ``lavTestLRT`` style)
+* :func:`modification_indices` (``lavaan::modindices``)
 """
 
 from hlstudy.cfa.compare import (
@@ -28,6 +29,7 @@ from hlstudy.cfa.core import (
     compare_fits,
     rmsea_ci,
 )
+from hlstudy.cfa.modindices import modification_indices
 from hlstudy.cfa.validity import (
     average_variance_extracted,
     composite_reliability,
@@ -54,5 +56,6 @@ __all__ = [
     "fornell_larcker_met",
     "htmt",
     "measurement_invariance",
+    "modification_indices",
     "rmsea_ci",
 ]

@@ -67,7 +67,7 @@ class _Slots:
 
     def __init__(self, spec: Spec, g: int):
         by = {name: [s for s in spec.slots if s.group == g and s.matrix == name]
-              for name in ("lambda", "theta", "phi", "nu", "alpha")}
+              for name in ("lambda", "theta", "thetacov", "phi", "nu", "alpha")}
         self.by = by
 
         def arrays(slots):
@@ -102,6 +102,9 @@ def build_matrices(spec: Spec, slots: _Slots, x: np.ndarray, sample_mean: np.nda
     theta[r] = v
     sigma = lam @ phi @ lam.T
     sigma[np.diag_indices(p)] += theta
+    r, c, v = values("thetacov")
+    sigma[r, c] += v
+    sigma[c, r] += v
     if spec.meanstructure:
         nu = np.zeros(p)
         r, _, v = values("nu")
@@ -200,11 +203,12 @@ class Problem:
         li, lk, lp = free("lambda")
         pa, pb, pp = free("phi")
         ti, _, tp = free("theta")
+        ci, cj, cp = free("thetacov")
         half = np.where(pa == pb, 0.5, 1.0)
         # gradient (covariance part)
         wb, lwl = w @ b, lam.T @ w @ lam
-        g_parts = [2.0 * wb[li, lk], 2.0 * half * lwl[pa, pb], np.diag(w)[ti]]
-        pid_parts = [lp, pp, tp]
+        g_parts = [2.0 * wb[li, lk], 2.0 * half * lwl[pa, pb], np.diag(w)[ti], 2.0 * w[ci, cj]]
+        pid_parts = [lp, pp, tp, cp]
         if self.spec.meanstructure:
             ni, _, np_ = free("nu")
             ak, _, ap = free("alpha")
@@ -215,7 +219,7 @@ class Problem:
             dmu = np.zeros((len(pids), p))
             n_l, n_p, n_t, n_n = len(lp), len(pp), len(tp), len(np_)
             dmu[np.arange(n_l), li] = mats.alpha[lk]
-            off = n_l + n_p + n_t
+            off = n_l + n_p + n_t + len(cp)
             dmu[off + np.arange(n_n), ni] = 1.0
             dmu[off + n_n:] = lam[:, ak].T
             vd = v @ d
@@ -242,10 +246,19 @@ class Problem:
         h_pt = 2.0 * vl[np.ix_(ti, pa)].T * vl[np.ix_(ti, pb)].T * half[:, None]
         # residual x residual
         h_tt = v[np.ix_(ti, ti)] ** 2
+        # residual covariances (dSigma = e_i e_j' + e_j e_i') with everything else
+        h_lc = 2.0 * (vb[np.ix_(ci, lk)].T * v[np.ix_(li, cj)]
+                      + vb[np.ix_(cj, lk)].T * v[np.ix_(li, ci)])
+        h_pc = 2.0 * half[:, None] * (vl[np.ix_(cj, pa)].T * vl[np.ix_(ci, pb)].T
+                                      + vl[np.ix_(cj, pb)].T * vl[np.ix_(ci, pa)].T)
+        h_tc = 2.0 * v[np.ix_(ti, ci)] * v[np.ix_(ti, cj)]
+        h_cc = 2.0 * (v[np.ix_(cj, ci)] * v[np.ix_(ci, cj)]
+                      + v[np.ix_(cj, cj)] * v[np.ix_(ci, ci)])
         cov_block = np.block([
-            [h_ll, h_lp, h_lt],
-            [h_lp.T, h_pp, h_pt],
-            [h_lt.T, h_pt.T, h_tt],
+            [h_ll, h_lp, h_lt, h_lc],
+            [h_lp.T, h_pp, h_pt, h_pc],
+            [h_lt.T, h_pt.T, h_tt, h_tc],
+            [h_lc.T, h_pc.T, h_tc.T, h_cc],
         ])
         n_cov = cov_block.shape[0]
         hs = np.zeros((len(pids), len(pids)))
@@ -306,6 +319,11 @@ class Problem:
         for i, pid in zip(rows, pids, strict=True):
             if pid >= 0:
                 ds[pid, i, i] += 1.0
+        rows, cols, pids, _ = arr["thetacov"]
+        for i, j, pid in zip(rows, cols, pids, strict=True):
+            if pid >= 0:
+                ds[pid, i, j] += 1.0
+                ds[pid, j, i] += 1.0
         if self.spec.meanstructure:
             rows, _, pids, _ = arr["nu"]
             for i, pid in zip(rows, pids, strict=True):
@@ -400,6 +418,8 @@ def start_values(spec: Spec, stats: SampleStats) -> np.ndarray:
                 x[slot.pid] = lam_start[(slot.lhs, slot.rhs)]
             elif slot.matrix == "theta":
                 x[slot.pid] = 0.5 * s[slot.row, slot.row]
+            elif slot.matrix == "thetacov":
+                x[slot.pid] = 0.0
             elif slot.matrix == "phi":
                 x[slot.pid] = 0.05 if slot.lhs == slot.rhs else 0.0
             elif slot.matrix == "nu":

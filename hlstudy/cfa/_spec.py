@@ -35,6 +35,7 @@ EQUAL_KEYWORDS = (
     "lv.variances",
     "lv.covariances",
     "means",
+    "residual.covariances",
 )
 
 
@@ -42,7 +43,7 @@ EQUAL_KEYWORDS = (
 class Slot:
     """One model-matrix entry of one group."""
 
-    matrix: str  # "lambda", "theta", "phi", "nu", "alpha"
+    matrix: str  # "lambda", "theta", "thetacov", "phi", "nu", "alpha"
     group: int  # 0-based
     row: int
     col: int
@@ -113,6 +114,26 @@ def _observed_order(model: Mapping[str, list[str]]) -> list[str]:
     return list(seen)
 
 
+def _residual_pairs(pairs, observed: list[str]) -> list[tuple[str, str]]:
+    """Validate residual-covariance pairs; return them in model order, without repeats."""
+    pos = {o: i for i, o in enumerate(observed)}
+    out: list[tuple[str, str]] = []
+    for pair in pairs:
+        if isinstance(pair, str) or len(pair) != 2:
+            raise ModelError(f"residual covariances are pairs of items, got {pair!r}")
+        a, b = (str(v) for v in pair)
+        missing = [v for v in (a, b) if v not in pos]
+        if missing:
+            raise ModelError(f"residual covariance {a} ~~ {b}: {missing} not an item of the model")
+        if a == b:
+            raise ModelError(f"residual covariance needs two different items, got {a} ~~ {b}")
+        a, b = (a, b) if pos[a] < pos[b] else (b, a)
+        if (a, b) in out:
+            raise ModelError(f"residual covariance {a} ~~ {b} listed twice")
+        out.append((a, b))
+    return out
+
+
 def build_spec(
     model: Mapping[str, list[str]],
     *,
@@ -122,6 +143,7 @@ def build_spec(
     meanstructure: bool | None = None,
     unit_loading_factors: Sequence[str] = (),
     orthogonal_factors: Sequence[str] = (),
+    residual_covariances: Sequence[tuple[str, str]] = (),
 ) -> Spec:
     """Translate a model mapping into slots (see module docstring).
 
@@ -148,6 +170,7 @@ def build_spec(
                 f"factor {factor!r} has {len(items)} item(s) ({items}); a factor needs at "
                 "least 2 indicators (3 or more for a stand-alone factor) to be identified"
             )
+    pairs = _residual_pairs(residual_covariances, observed)
     spec = Spec(
         factors=factors,
         observed=observed,
@@ -183,6 +206,10 @@ def build_spec(
             i = oidx[item]
             pid = pid_for(("theta", item), "residuals" in equal, g)
             spec.slots.append(Slot("theta", g, i, i, item, "~~", item, pid, np.nan))
+        # residual covariances
+        for a, b in pairs:
+            pid = pid_for(("thetacov", a, b), "residual.covariances" in equal, g)
+            spec.slots.append(Slot("thetacov", g, oidx[a], oidx[b], a, "~~", b, pid, np.nan))
         # latent variances and covariances
         for a, fa in enumerate(factors):
             for b in range(a, len(factors)):

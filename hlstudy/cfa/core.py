@@ -94,6 +94,10 @@ class CFAResult:
     iterations: int
     implied: dict[str, pd.DataFrame] = field(default_factory=dict)
     sample: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # internals kept for modification indices (not part of the public contract)
+    _spec: Spec | None = field(default=None, repr=False)
+    _stats: SampleStats | None = field(default=None, repr=False)
+    _x: np.ndarray | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ views
     def fit_measures(self) -> pd.Series:
@@ -287,6 +291,7 @@ def cfa(
     group: str | None = None,
     equal: Sequence[str] = (),
     std_lv: bool = False,
+    residual_covariances: Sequence[tuple[str, str]] = (),
     estimator: str = "ML",
     max_iter: int = 500,
     group_order: Sequence | None = None,
@@ -310,6 +315,10 @@ def cfa(
         intercepts latent means are free from the second group on).
     std_lv
         Identify factors by fixing their variances to 1 (lavaan ``std.lv = TRUE``).
+    residual_covariances
+        Item pairs whose residuals covary (lavaan ``x1 ~~ x2``), e.g. after
+        inspecting :func:`~hlstudy.cfa.modification_indices`; their ``std_all`` is
+        the residual correlation (lavaan's ``cov.std = TRUE``).
     estimator
         Only ``"ML"`` (normal-theory maximum likelihood).
     group_order
@@ -342,12 +351,13 @@ def cfa(
     85.306
     """
     return _fit(data, model, group=group, equal=equal, std_lv=std_lv, estimator=estimator,
-                max_iter=max_iter, group_order=group_order)
+                max_iter=max_iter, group_order=group_order,
+                residual_covariances=residual_covariances)
 
 
 def _fit(data, model, *, group=None, equal=(), std_lv=False, estimator="ML",
          unit_loading_factors=(), orthogonal_factors=(), max_iter=500,
-         group_order=None) -> CFAResult:
+         group_order=None, residual_covariances=()) -> CFAResult:
     if str(estimator).upper() != "ML":
         raise ModelError(f"estimator {estimator!r} is not supported; only 'ML'")
     if isinstance(equal, str):
@@ -356,6 +366,7 @@ def _fit(data, model, *, group=None, equal=(), std_lv=False, estimator="ML",
     spec = build_spec(
         model, n_groups=len(frames), equal=equal, std_lv=std_lv,
         unit_loading_factors=unit_loading_factors, orthogonal_factors=orthogonal_factors,
+        residual_covariances=residual_covariances,
     )
     df = spec.n_sample_stats() - spec.n_free
     if df < 0:
@@ -392,6 +403,9 @@ def _assemble(spec: Spec, st: SampleStats, est: Estimate, model, labels, n_dropp
             std = val * sd_lv[s.col] / sd_obs[s.row]
         elif s.matrix == "theta":
             std = val / sd_obs[s.row] ** 2
+        elif s.matrix == "thetacov":  # residual correlation (lavaan cov.std = TRUE)
+            den = mats.theta[s.row] * mats.theta[s.col]
+            std = val / np.sqrt(den) if den > 0 else np.nan
         elif s.matrix == "phi":
             den = sd_lv[s.row] * sd_lv[s.col]
             std = val / den if den > 0 else np.nan  # NaN when a variance is negative
@@ -458,11 +472,11 @@ def _assemble(spec: Spec, st: SampleStats, est: Estimate, model, labels, n_dropp
         model=model, fit=fit, estimates=table, std_loadings=std_loadings, phi=phi,
         converged=est.converged, heywood=heywood, groups=labels, n_obs=n,
         n_dropped=n_dropped, message=est.message, iterations=est.iterations,
-        implied=implied, sample=sample,
+        implied=implied, sample=sample, _spec=spec, _stats=st, _x=est.x,
     )
 
 
-_ORDER = {"lambda": 0, "theta": 1, "phi": 2, "nu": 3, "alpha": 4}
+_ORDER = {"lambda": 0, "theta": 1, "thetacov": 1, "phi": 2, "nu": 3, "alpha": 4}
 
 
 def _heywood(spec: Spec, est: Estimate, labels) -> list[str]:
@@ -473,6 +487,14 @@ def _heywood(spec: Spec, est: Estimate, labels) -> list[str]:
         for i, item in enumerate(spec.observed):
             if mats.theta[i] < 0:
                 out.append(f"negative residual variance of {item}{where}: {mats.theta[i]:.4f}")
+        for slot in spec.slots:
+            if slot.matrix == "thetacov" and slot.group == g:
+                i, j = slot.row, slot.col
+                den = mats.theta[i] * mats.theta[j]
+                cov = mats.sigma[i, j] - (mats.lam @ mats.phi @ mats.lam.T)[i, j]
+                if den > 0 and abs(cov) > np.sqrt(den):
+                    out.append(f"residual correlation {slot.lhs}-{slot.rhs}{where} is "
+                               f"{cov / np.sqrt(den):.3f} (> 1 in absolute value)")
         for k, f in enumerate(spec.factors):
             if mats.phi[k, k] <= 0:
                 out.append(f"non-positive variance of factor {f}{where}: {mats.phi[k, k]:.4f}")
