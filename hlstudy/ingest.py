@@ -507,7 +507,7 @@ class HeaderMap:
     """Which file column holds which codebook variable."""
 
     columns: dict[str, int]  # variable → column index
-    report: pd.DataFrame  # column, header, variable, how
+    report: pd.DataFrame  # column, header, variable, how (exact, nfc, normalised, spss label)
 
 
 def _closest(key: str, candidates: Mapping[str, str]) -> str:
@@ -595,6 +595,15 @@ def map_headers(table: RawTable, spec: InstrumentSpec) -> HeaderMap:
                 column=shown,
             )
         columns[variable] = index
+        if how == "header":
+            v = candidates[0]
+            printed = f"Câu {v.order}. {v.question_vi}" if v.type == "likert" else v.question_vi
+            if str(header) == printed or str(header) == v.variable:
+                how = "exact"
+            elif str(header) in (nfc(printed), nfc(printed).strip()) or nfc(str(header)) == printed:
+                how = "nfc"  # same text in another Unicode normal form
+            else:
+                how = "normalised"  # spacing, case, numbering or dashes differ
         report.append({"column": column_no, "header": shown, "variable": variable, "how": how})
     missing = [
         v for v in spec.variables if v.variable not in columns and not v.pii and v.type not in OPTIONAL_TYPES
@@ -892,7 +901,7 @@ def record_id(instrument: str, row_number: int, salt: str = ID_SALT) -> str:
     CSV, XLSX or SAV.
 
     >>> record_id("officials", 2)
-    'O-...'
+    'O-b359c2f33d'
     """
     digest = hashlib.sha256(f"{salt}|{instrument}|{int(row_number)}".encode()).hexdigest()
     return f"{instrument[0].upper()}-{digest[:10]}"

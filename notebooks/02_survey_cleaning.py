@@ -102,8 +102,11 @@ received
 communes = study.communes
 nonexact = communes[communes["how"].isin(["diacritics", "fuzzy"])]
 how_counts = communes.groupby("how")["rows"].sum()
+header_how = study.headers["how"].value_counts()
 display(Markdown(
-    f"{len(study.headers)} cột đã được ánh xạ. Tên xã: "
+    f"{len(study.headers)} cột đã được ánh xạ: {header_how.get('exact', 0)} tiêu đề trùng khớp nguyên văn, "
+    f"{header_how.get('nfc', 0)} chỉ khác chuẩn Unicode (NFD), {header_how.get('normalised', 0)} khác khoảng "
+    f"trắng/chữ hoa/số thứ tự câu. Tên xã: "
     + ", ".join(f"{how_counts.get(k, 0)} bản ghi khớp kiểu *{k}*" for k in ["exact", "normalised", "code", "diacritics", "fuzzy"])
     + f"; **{len(nonexact)}** cách viết khác nhau được khớp gần đúng (không dấu hoặc sai chính tả), "
     "không có giá trị nào không khớp (nếu có, quá trình đọc đã dừng với thông báo lỗi)."

@@ -272,3 +272,13 @@ def test_quoted_line_breaks_keep_spreadsheet_rows_and_ids(tmp_path):
     b = read(rf.write_export(rows, tmp_path / "b" / "citizens.xlsx")).data
     assert a["source_row"].tolist() == [2, 3, 4, 5]
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_header_report_says_how_each_header_matched(tmp_path):
+    rows = rf.make_rows("officials", 3)
+    spec = {r[1]: r for r in rf.spec_rows("officials")}
+    variants = {"TRAIN1": unicodedata.normalize("NFD", rf.header(spec["TRAIN1"])), "TRAIN2": "câu 10.  nội dung đào tạo phù hợp với công việc"}
+    path = tmp_path / "officials.csv"
+    path.write_text(csv_text(rows, "officials", variants), encoding="utf-8")
+    how = read(path).headers.set_index("variable")["how"]
+    assert (how["TRAIN1"], how["TRAIN2"], how["TRAIN3"]) == ("nfc", "normalised", "exact")
