@@ -439,18 +439,20 @@ def test_large_model_is_fast_and_recovers_loadings():
 
 # --------------------------------------------------------------- internals
 @pytest.mark.parametrize(
-    ("group", "equal", "std_lv"),
-    [(None, (), False), ("school", (), False), ("school", ("loadings",), True),
-     ("school", ("loadings", "intercepts"), False)],
+    ("group", "equal", "std_lv", "rescov"),
+    [(None, (), False, ()), (None, (), False, (("x7", "x8"), ("x1", "x9"))),
+     ("school", (), False, ()), ("school", ("loadings",), True, (("x2", "x3"),)),
+     ("school", ("loadings", "intercepts", "residual.covariances"), False, (("x2", "x3"),))],
 )
-def test_analytic_derivatives(hs, group, equal, std_lv):
+def test_analytic_derivatives(hs, group, equal, std_lv, rescov):
     """Closed-form gradient/expected Hessian equal the explicit-Jacobian ones and finite differences."""
     from hlstudy.cfa._estimate import Problem, start_values
     from hlstudy.cfa._spec import build_spec
     from hlstudy.cfa.core import prepare_data, sample_stats
 
     model, _, frames, _, _ = prepare_data(hs, CROSS, group)
-    spec = build_spec(model, n_groups=len(frames), equal=equal, std_lv=std_lv)
+    spec = build_spec(model, n_groups=len(frames), equal=equal, std_lv=std_lv,
+                      residual_covariances=rescov)
     st = sample_stats(frames)
     problem = Problem(spec, st)
     x = start_values(spec, st) + np.random.default_rng(1).normal(0, 0.05, spec.n_free)
