@@ -111,6 +111,7 @@ def measurement_invariance(
     *,
     steps: Sequence[str] = ("configural", "metric", "scalar"),
     group_order: Sequence | None = None,
+    residual_covariances: Sequence[tuple[str, str]] = (),
 ) -> InvarianceResult:
     """Configural, metric and scalar invariance across the groups of ``group``.
 
@@ -121,7 +122,8 @@ def measurement_invariance(
     ``delta_df``, ``p_delta`` (likelihood-ratio test), ``delta_cfi``,
     ``delta_rmsea``, ``delta_srmr`` and ``accepted`` (delta CFI >= -.010 and
     delta RMSEA <= .015).  ``group_order`` fixes the reference group (first),
-    as in :func:`~hlstudy.cfa.cfa`.
+    as in :func:`~hlstudy.cfa.cfa`; ``residual_covariances`` are kept (free in
+    every group) at every step.
 
     Matches (R)::
 
@@ -141,7 +143,8 @@ def measurement_invariance(
     order = list(INVARIANCE_STEPS)
     if [order.index(s) for s in steps] != sorted(order.index(s) for s in steps):
         raise ModelError(f"steps must be in increasing order of constraint: {order}")
-    fits = {s: cfa(data, model, group=group, equal=INVARIANCE_STEPS[s], group_order=group_order)
+    fits = {s: cfa(data, model, group=group, equal=INVARIANCE_STEPS[s], group_order=group_order,
+                   residual_covariances=residual_covariances)
             for s in steps}
     rows = []
     prev = None
@@ -200,6 +203,10 @@ class MethodFactorResult:
         p = "< .001" if r["p_delta"] < 0.001 else f"= {r['p_delta']:.3f}"
         lines.append(f"  delta chi2 = {r['delta_chi2']:.3f}, delta df = {r['delta_df']:.0f}, "
                      f"p {p}; delta CFI = {r['delta_cfi']:.3f}")
+        if r["delta_chi2"] < 0:
+            lines.append("!! the CLF model fits worse than the substantive model nested in it: "
+                         "its optimum is a local, improper solution (lavaan finds the same); "
+                         "the comparison is not interpretable")
         if np.isfinite(self.method_variance):
             lines.append(f"  common method variance (mean squared CLF loading) = "
                          f"{self.method_variance:.3f}")
@@ -232,6 +239,7 @@ def common_method_factor(
     model: Mapping[str, Sequence[str]],
     *,
     name: str = "CLF",
+    residual_covariances: Sequence[tuple[str, str]] = (),
 ) -> MethodFactorResult:
     """Compare the measurement model with and without an unmeasured common latent factor.
 
@@ -241,6 +249,7 @@ def common_method_factor(
     RMSEA, SRMR, delta chi2 with its df and p, delta CFI), the standardized
     loadings with and without the CLF (``delta`` = with - without; changes above
     .20 are flagged by ``summary()``) and the CLF's standardized loadings.
+    ``residual_covariances`` of the substantive model are kept in both fits.
 
     Matches (R)::
 
@@ -255,10 +264,11 @@ def common_method_factor(
     if name in model:
         raise ModelError(f"the common latent factor's name {name!r} is already a factor")
     items = list(dict.fromkeys(i for its in model.values() for i in its))
-    base = cfa(data, model)
+    base = cfa(data, model, residual_covariances=residual_covariances)
     clf_model = dict(model)
     clf_model[name] = items
-    with_clf = _fit(data, clf_model, unit_loading_factors=[name], orthogonal_factors=[name])
+    with_clf = _fit(data, clf_model, unit_loading_factors=[name], orthogonal_factors=[name],
+                    residual_covariances=residual_covariances)
     rows = [_row("substantive", base), _row(name, with_clf)]
     d_chi2, d_df, p = _lrt(with_clf, base)  # the CLF model is less constrained
     comparison = pd.DataFrame(rows).set_index("model")
