@@ -118,6 +118,15 @@ NOTE_SHARES = ("n: số người có dữ liệu; k: số người có đặc đ
                "khoảng tin cậy Wilson 95%.")
 
 
+def show(df, *, count_columns=None, extra=()):
+    """What the notebook displays obeys the same small-cell rule as the exported tables."""
+    if count_columns is not None:
+        return export.suppress_small_cells(df, count_columns, min_cell=MIN_CELL)
+    spec = {k: [*v, *extra] for k, v in profile.SHARE_SUPPRESSION["dependent"].items()}
+    return export.suppress_small_cells(df, profile.SHARE_SUPPRESSION["count_columns"],
+                                       dependent=spec, min_cell=MIN_CELL)
+
+
 def save_share_table(df, stem, title, note=""):
     """Export a table of shares with the small-cell rule of hlstudy.export."""
     note = f"{NOTE_SHARES} {note}".strip()
@@ -197,11 +206,10 @@ display(legal.standards()[["rule_id", "applies_to", "operator", "threshold",
 comp = dg.evaluate_standards(personnel, reference_year=REFERENCE_YEAR, policy=EXCEPTION_MAIN)
 comp_sens = dg.evaluate_standards(personnel, reference_year=REFERENCE_YEAR,
                                   policy=EXCEPTION_SENS)
-print(comp.summary())
 # reasons, aggregated (no per-person rows are shown: commune + title identifies a person)
 reasons = (comp.persons.groupby(["rule_id", "status"], sort=False).size()
            .rename("n").reset_index())
-display(reasons)
+display(show(reasons, count_columns=["n"]))
 rule_lab = {k: v[0].upper() + v[1:] for k, v in
             ({**fd.RULES_EN, dg.compliance.ANY_RULE: "at least one standard"}
              if export.language() == "en" else
@@ -210,7 +218,8 @@ ov = comp.overall[comp.overall["n"] > 0].copy()
 ov_s = comp_sens.overall.set_index("rule_id").reindex(ov["rule_id"])
 ov["share_exception"] = ov_s["share"].to_numpy()
 ov["rule"] = ov["rule_id"].map(rule_lab)
-display(ov[["rule", "n", "k", "share", "lo", "hi", "n_missing", "share_exception"]])
+display(show(ov[["rule", "n", "k", "share", "lo", "hi", "n_missing", "share_exception"]],
+             extra=["share_exception"]))
 anyr = ov.set_index("rule_id").loc["ANY"]
 deg = ov.set_index("rule_id").loc["CC_DEGREE"]
 display(Markdown(
@@ -241,7 +250,8 @@ save_share_table(bu[["commune", "rule", "n", "k", "share", "lo", "hi"]]
                  export.tr("Công chức chưa đạt tiêu chuẩn theo xã",
                            "Civil servants not meeting the standards, by commune"),
                  note="Tỷ lệ của dưới 5 người không được công bố.")
-display(bu.pivot(index="commune", columns="rule_id", values="share").round(3))
+display(show(bu.assign(share=bu["share"].round(3)))
+        .pivot(index="commune", columns="rule_id", values="share"))
 
 # %% [markdown]
 # ## 2.1.3. Cơ cấu đội ngũ
@@ -265,7 +275,7 @@ prof = profile.workforce_profile(personnel, reference_year=REFERENCE_YEAR,
                                  population_shares=district.ethnic_shares().to_dict(),
                                  orders=orders)
 women = prof["women"]
-display(women)
+display(show(women))
 w = women.set_index("group")
 display(Markdown(
     f"Nữ chiếm **{pct(w.at['all', 'share'])}%** đội ngũ ({int(w.at['all', 'k'])}/"
@@ -275,8 +285,8 @@ display(Markdown(
     f"{pct(w.at['leadership', 'lo'])}–{pct(w.at['leadership', 'hi'])}%)."))
 eth = prof["ethnicity"].assign(
     ethnicity_label=lambda d: d["ethnicity"].map(labels["ethnicity"]))
-display(eth[["ethnicity_label", "k", "n", "share", "population_share", "ratio", "ratio_lo",
-             "ratio_hi"]])
+display(show(eth[["ethnicity_label", "k", "n", "share", "lo", "hi", "population_share", "ratio",
+                  "ratio_lo", "ratio_hi"]], extra=["ratio", "ratio_lo", "ratio_hi"]))
 save_share_table(eth[["ethnicity_label", "n", "k", "share", "lo", "hi", "population_share",
                       "ratio"]]
                  .rename(columns=HEAD),
