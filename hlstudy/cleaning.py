@@ -640,36 +640,45 @@ def flow_figure(flow: pd.DataFrame, instruments: tuple[str, ...] = ("officials",
     return fig
 
 
-def missing_heatmap(missing: pd.DataFrame, instrument: str, *, items: list[str] | None = None):
+def missing_heatmap(missing: pd.DataFrame, instrument, *, items: list[str] | None = None):
     """Heatmap of the share of missing answers, item (rows, questionnaire order) × commune.
 
-    ``missing`` is :func:`missing_report` output (or :attr:`Study.missing`).
+    ``missing`` is :func:`missing_report` output (or :attr:`Study.missing`).  ``instrument``
+    is one instrument name (``items`` optionally restricts the rows), or a mapping
+    instrument → item list (``None``: all), drawn as stacked panels on one colour scale.
     """
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     from hlstudy.export import tr
 
-    m = missing[missing["instrument"] == instrument]
-    order = list(dict.fromkeys(m["variable"]))
-    if items is not None:
-        order = [v for v in order if v in items]
-    table = m.pivot_table(index="variable", columns="commune", values="share", aggfunc="first").reindex(order)
-    table = table[sorted(table.columns, key=sort_key)]
-    height = max(3.0, 0.115 * len(table) + 1.6)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.28 * table.shape[1] + 2.2), height))
-    sns.heatmap(100 * table, ax=ax, cmap="rocket_r", vmin=0, vmax=max(10.0, float(np.nanmax(100 * table.to_numpy())) if table.size else 10.0),
-                cbar_kws={"label": tr("% thiếu", "% missing")}, linewidths=0.2, linecolor="white",
-                xticklabels=True, yticklabels=True)
-    ax.set_xlabel(tr("Xã, thị trấn", "Commune"))
-    ax.set_ylabel(tr("Câu hỏi", "Item"))
+    panels = {instrument: items} if isinstance(instrument, str) else dict(instrument)
     names = {"officials": tr("phiếu cán bộ, công chức", "officials' survey"),
              "citizens": tr("phiếu người dân", "citizens' survey"),
              "personnel": tr("danh sách nhân sự", "personnel register")}
-    ax.set_title(tr(f"Tỷ lệ câu trả lời bị thiếu theo câu hỏi và xã — {names.get(instrument, instrument)}",
-                    f"Share of missing answers by item and commune — {names.get(instrument, instrument)}"),
-                 fontsize=10)
-    ax.tick_params(axis="x", labelrotation=90, labelsize=7)
-    ax.tick_params(axis="y", labelsize=5.5)
+    tables = {}
+    for name, wanted in panels.items():
+        m = missing[missing["instrument"] == name]
+        order = list(dict.fromkeys(m["variable"]))
+        if wanted is not None:
+            order = [v for v in order if v in wanted]
+        table = m.pivot_table(index="variable", columns="commune", values="share", aggfunc="first").reindex(order)
+        tables[name] = 100 * table[sorted(table.columns, key=sort_key)]
+    peak = max([float(np.nanmax(t.to_numpy())) for t in tables.values() if t.size] + [10.0])
+    rows = [max(len(t), 3) for t in tables.values()]
+    width = max(6.0, 0.28 * max(t.shape[1] for t in tables.values()) + 2.2)
+    fig, axes = plt.subplots(len(tables), 1, figsize=(width, 0.115 * sum(rows) + 1.6 * len(tables)),
+                             gridspec_kw={"height_ratios": rows}, squeeze=False)
+    for ax, (name, table) in zip(axes[:, 0], tables.items(), strict=True):
+        sns.heatmap(table, ax=ax, cmap="rocket_r", vmin=0, vmax=peak,
+                    cbar_kws={"label": tr("% thiếu", "% missing")}, linewidths=0.2, linecolor="white",
+                    xticklabels=True, yticklabels=True)
+        ax.set_xlabel(tr("Xã, thị trấn", "Commune"))
+        ax.set_ylabel(tr("Câu hỏi", "Item"))
+        ax.set_title(names.get(name, name), fontsize=9)
+        ax.tick_params(axis="x", labelrotation=90, labelsize=7)
+        ax.tick_params(axis="y", labelsize=5.5)
+    fig.suptitle(tr("Tỷ lệ câu trả lời bị thiếu theo câu hỏi và xã",
+                    "Share of missing answers by item and commune"), fontsize=10)
     fig.tight_layout()
     return fig

@@ -177,15 +177,9 @@ display(summary)
 # `psych::scoreItems(impute = "none")` trong R).
 
 # %%
-likert_officials = [v for items in scale_items("officials").values() for v in items]
-fig = cleaning.missing_heatmap(study.missing, "officials", items=likert_officials)
-export.save_figure(fig, "02_missing_heatmap_officials", simulated=SIM)
-plt.show()
-
-# %%
-likert_citizens = [v for items in scale_items("citizens").values() for v in items]
-fig = cleaning.missing_heatmap(study.missing, "citizens", items=likert_citizens)
-export.save_figure(fig, "02_missing_heatmap_citizens", simulated=SIM)
+likert = {name: [v for items in scale_items(name).values() for v in items] for name in ("officials", "citizens")}
+fig = cleaning.missing_heatmap(study.missing, likert)
+export.save_figure(fig, "02_missing_heatmap", simulated=SIM)
 plt.show()
 
 # %%

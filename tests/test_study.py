@@ -165,3 +165,16 @@ def test_coverage_and_figures(reference, tmp_path):
     fig = cleaning.missing_heatmap(study.missing, "officials")
     assert len(fig.axes[0].get_yticklabels()) == study.missing.query("instrument == 'officials'")["variable"].nunique()
     plt.close(fig)
+
+
+def test_missing_heatmap_panels(reference, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    study = hlstudy.load_study(rf.make_folder(tmp_path / "raw", "csv", n=8), cache=False)
+    fig = cleaning.missing_heatmap(study.missing, {"officials": ["TRAIN1", "PRO2"], "citizens": None})
+    heat = [ax for ax in fig.axes if ax.get_title()]
+    assert [len(ax.get_yticklabels()) for ax in heat] == [2, 8]  # None: 6 items + age + visit date
+    plt.close(fig)
