@@ -1,0 +1,286 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 01 — Theoretical framework / Cơ sở lý luận và mô hình nghiên cứu
+#
+# **English summary.** Part I of the thesis (1.1 the roles and quality of commune officials,
+# 1.2 the factors that shape it) is turned into a testable research model.  Quality has four
+# dimensions — political quality and ethics (ETH), professional competence (PRO),
+# management/communication/problem-solving skills (SKL), responsibility and initiative (RSP).
+# Eight factors (training, compensation, work environment, facilities, leadership,
+# supervision, recognition, reluctance to change) act on quality directly and through work
+# motivation; compensation and environment also act on the intention to stay; education and
+# tenure act on competence; the commune mean of officials' quality drives citizens'
+# SIPAS-style assessment, and feedback channels drive citizens' trust and satisfaction.  The
+# notebook draws that model as a path diagram, states one hypothesis per claim of the thesis
+# (`data/instrument/hypotheses.csv`), describes the two questionnaires and the personnel
+# register (constructs, items, scales — from the codebook), the legal frame of Decree
+# 33/2023 (positions, headcount ceilings, civil-servant standards — `hlstudy.legal`) and the
+# 2025 reform that merged Hữu Lũng's 23 commune-level units into 8 communes
+# (`vietnamadminunits`).  Everything shown here is reference data or design, not survey
+# answers: no simulated data enter this notebook, so exports carry `simulated=False`.
+
+# %%
+import pandas as pd
+from IPython.display import Markdown, display
+
+from hlstudy import codebook, district, export, framework, legal
+from hlstudy.communes import communes, new_communes
+
+# ---- Parameters ----
+ITEMS_PER_OBSERVATION = 5      # Hair et al.: at least 5 (better 10) observations per item
+ITEMS_PER_OBSERVATION_GOOD = 10
+LANG = export.language()       # "vi" by default; HLSTUDY_LANG=en for English exports
+tr = export.tr
+
+export.use_style()
+pd.set_option("display.max_colwidth", 120)
+
+# %% [markdown]
+# ## 1. Khái niệm và mô hình nghiên cứu
+#
+# Theo mục 1.1 của luận văn, cán bộ, công chức cấp xã là người được bầu cử hoặc tuyển dụng
+# vào các vị trí của chính quyền cơ sở, vừa là cầu nối giữa Đảng và nhân dân vừa trực tiếp
+# thực hiện chính sách, pháp luật.  Để làm tốt vai trò đó, họ cần phẩm chất đạo đức tốt,
+# năng lực chuyên môn vững vàng, khả năng giao tiếp và lắng nghe nhân dân, cùng tinh thần
+# trách nhiệm.  Luận văn vì vậy đo "chất lượng cán bộ, công chức" bằng các thành phần sau:
+
+# %%
+labels = codebook.construct_labels()
+quality = labels[labels["role"] == "quality"]
+factors = labels[labels["role"] == "factor"]
+display(Markdown("\n".join(
+    [f"- **{r.construct}** — {r.label_vi} ({r.label_en})" for r in quality.itertuples()])))
+display(Markdown(
+    f"Mục 1.2 nêu các yếu tố ảnh hưởng; mô hình dùng **{len(factors)} yếu tố** đo bằng thang "
+    f"Likert: " + "; ".join(f"{r.label_vi.lower()} ({r.construct})" for r in factors.itertuples())
+    + ", cùng hai đặc điểm khách quan lấy từ phần thông tin chung: trình độ chuyên môn (EDU) "
+    "và thâm niên giữ chức danh (TENURE).  Động lực làm việc (MOT) là biến trung gian; ý định "
+    "gắn bó (STAY) là kết quả về giữ chân cán bộ.  Phía người dân, đánh giá công chức theo "
+    "kiểu SIPAS, niềm tin (CTRUST) và sự hài lòng (CSAT) phụ thuộc vào chất lượng trung bình "
+    "của đội ngũ xã (QUAL) và vào kênh thông tin, phản hồi (CFB)."))
+
+# %% [markdown]
+# Hình 1 vẽ mô hình nghiên cứu.  Mỗi mũi tên là một quan hệ được một giả thuyết nêu ra,
+# nhãn là mã luận điểm của luận văn mà quan hệ đó kiểm định; một yếu tố tác động lên cả bốn
+# thành phần chất lượng được vẽ bằng một mũi tên tới khối "Chất lượng CBCC".
+
+# %%
+paths = framework.hypothesized_paths()
+fig = framework.path_diagram(lang=LANG, paths=paths)
+export.save_figure(fig, "01_conceptual_model", simulated=False)
+n_neg = int((paths["sign"] == "-").sum())
+display(Markdown(
+    f"Mô hình có **{len(paths)} quan hệ giả thuyết** giữa {paths['cause'].nunique()} biến "
+    f"nguyên nhân và {paths['effect'].nunique()} biến kết quả; {n_neg} quan hệ kỳ vọng âm "
+    "(tâm lý ngại thay đổi), còn lại kỳ vọng dương."))
+
+# %% [markdown]
+# ## 2. Giả thuyết nghiên cứu
+#
+# Mỗi luận điểm của luận văn (`claims.csv`: tiền đề T, chẩn đoán D, giải pháp S) được viết
+# lại thành một giả thuyết có thể kiểm định, kèm loại kiểm định, các cấu trúc (thang đo)
+# dùng đến và dấu kỳ vọng.  Các quan hệ trong cột "Đường tác động" dùng đúng tên của mô hình
+# cấu trúc, để các chương sau (mô hình các yếu tố, bảng chứng cứ) đối chiếu trực tiếp.
+
+# %%
+hyp = framework.hypotheses_table(lang=LANG)
+by_type = hyp["test_type"].value_counts()
+type_vi = {"path": "quan hệ tác động", "descriptive": "mô tả thực trạng",
+           "comparison": "so sánh", "measurement": "mô hình đo lường",
+           "commune_association": "liên hệ ở cấp xã"}
+display(Markdown(
+    f"**{len(hyp)} giả thuyết**, một cho mỗi luận điểm: "
+    + ", ".join(f"{n} {type_vi[t]}" for t, n in by_type.items()) + "."))
+hyp_out = hyp.rename(columns={
+    "claim_id": tr("Mã", "Claim"), "section": tr("Mục", "Section"), "kind": tr("Loại", "Kind"),
+    "hypothesis": tr("Giả thuyết", "Hypothesis"), "test_type": tr("Kiểm định", "Test"),
+    "constructs": tr("Thang đo", "Constructs"), "paths": tr("Đường tác động", "Paths"),
+    "expected_sign": tr("Dấu kỳ vọng", "Expected sign")})
+export.save_table(hyp_out, "01_hypotheses", title=tr("Giả thuyết nghiên cứu theo luận điểm",
+                                                      "Research hypotheses by claim"),
+                  simulated=False)
+hyp_out
+
+# %% [markdown]
+# ## 3. Công cụ khảo sát
+#
+# Ba công cụ, mỗi công cụ có bảng mã (codebook) máy đọc được trong `data/instrument/` và bản
+# in (`questionnaire_officials.md`, `questionnaire_citizens.md`, `register_personnel.md`):
+# phiếu khảo sát cán bộ, công chức (tổng điều tra), phiếu khảo sát người dân đã giải quyết
+# công việc tại xã, và danh sách trích ngang cán bộ, công chức do xã cung cấp.
+
+# %%
+inst = framework.instruments_table(lang=LANG)
+cb = codebook.load_codebook()
+n_items = cb[cb["type"] == "likert"].groupby("instrument").size()
+n_background = cb[~cb["type"].isin(["likert", "timestamp", "duration"])].groupby(
+    "instrument").size()
+n_pii = cb[cb["pii"] == 1].groupby("instrument").size()
+n_rev = int(cb["reverse"].sum())
+n_min = ITEMS_PER_OBSERVATION * int(n_items["officials"])
+n_good = ITEMS_PER_OBSERVATION_GOOD * int(n_items["officials"])
+ceiling = sum(legal.quota(t, "I") for t in communes()["unit_type"])  # all units loại I
+display(Markdown(
+    f"Phiếu cán bộ, công chức có **{n_items['officials']} câu Likert** thuộc "
+    f"{inst['instrument'].eq('officials').sum()} thang đo và {n_background['officials']} câu "
+    f"thông tin chung; phiếu người dân có **{n_items['citizens']} câu Likert** thuộc "
+    f"{inst['instrument'].eq('citizens').sum()} thang đo và {n_background['citizens']} câu "
+    f"thông tin chung; danh sách trích ngang có {n_background['personnel']} cột.  "
+    f"{n_rev} câu được đặt theo chiều ngược (được mã hóa lại trước khi tính điểm).  "
+    f"Các cột dữ liệu cá nhân (họ tên, số điện thoại, góp ý tự do có thể nêu tên người — "
+    f"{int(n_pii.sum())} cột) bị loại ngay khi đọc dữ liệu.  Theo quy tắc của Hair và cộng "
+    f"sự (ít nhất {ITEMS_PER_OBSERVATION}, tốt hơn {ITEMS_PER_OBSERVATION_GOOD} quan sát cho "
+    f"mỗi câu hỏi), phân tích nhân tố toàn bộ {n_items['officials']} câu của phiếu cán bộ một "
+    f"lần cần ít nhất {n_min} phiếu ({n_good} là tốt), trong khi trần biên chế của cả huyện "
+    f"là {ceiling} người: " + (
+        "ngay cả mức tối thiểu cũng vượt quy mô tổng điều tra" if n_min > ceiling else
+        "mức tối thiểu đạt được nếu tổng điều tra gần đủ, còn mức tốt thì không" if n_good >
+        ceiling else "cả hai mức đều đạt được với tổng điều tra") +
+    " — vì vậy các chương sau phân tích theo từng khối thang đo và dùng phân tích song song "
+    "thay cho quy tắc trị riêng > 1."))
+inst_out = inst.rename(columns={
+    "instrument": tr("Công cụ", "Instrument"), "construct": tr("Mã", "Code"),
+    "label": tr("Thang đo", "Construct"), "role": tr("Vai trò", "Role"),
+    "n_items": tr("Số câu", "Items"), "n_reverse": tr("Câu đảo", "Reversed"),
+    "items": tr("Biến", "Variables"), "scale": tr("Thang trả lời", "Response scale"),
+    "claims": tr("Luận điểm", "Claims")})
+export.save_table(inst_out, "01_instruments", title=tr(
+    "Thang đo của hai phiếu khảo sát", "Scales of the two questionnaires"), simulated=False)
+inst_out
+
+# %% [markdown]
+# Bốn câu đầu của thang SIPAS là nguyên văn các câu về công chức trong bộ chỉ số SIPAS
+# (Quyết định 2640/QĐ-BNV năm 2017); hai câu sau (lắng nghe, đúng hẹn) do luận văn bổ sung
+# để đo khả năng lắng nghe nhân dân mà mục 1.1 nhấn mạnh.
+
+# %%
+sip = cb[(cb["instrument"] == "citizens") & (cb["construct"] == "SIPAS")]
+sip[["variable", "question_vi", "gloss_en"]].reset_index(drop=True)
+
+# %% [markdown]
+# ## 4. Khung pháp lý: Nghị định 33/2023/NĐ-CP
+#
+# Nghị định 33/2023/NĐ-CP (hiệu lực 01/8/2023) quy định chức vụ cán bộ, chức danh công chức
+# cấp xã, số lượng tối đa theo loại đơn vị hành chính và tiêu chuẩn công chức.  Dữ liệu dưới
+# đây đọc từ `data/reference/decree33_*.csv`, mỗi dòng có nguồn và mức tin cậy.
+
+# %%
+pos = legal.positions()
+counts = pos["kind"].value_counts()
+display(Markdown(
+    f"Nghị định quy định **{counts['can_bo']} chức vụ cán bộ** và **{counts['cong_chuc']} "
+    f"chức danh công chức** cấp xã (Trưởng Công an xã không còn là chức danh công chức cấp xã)."))
+pos_out = pos[["position_code", "kind", "title_vi", "title_en", "source", "confidence"]].rename(
+    columns={"position_code": tr("Mã", "Code"), "kind": tr("Loại", "Kind"),
+             "title_vi": tr("Chức vụ, chức danh", "Title (vi)"), "title_en": tr("Tiếng Anh",
+                                                                                  "Title"),
+             "source": tr("Nguồn", "Source"), "confidence": tr("Tin cậy", "Confidence")})
+export.save_table(pos_out, "01_decree33_positions", title=tr(
+    "Chức vụ cán bộ và chức danh công chức cấp xã (Nghị định 33/2023)",
+    "Commune cadre positions and civil-servant titles (Decree 33/2023)"), simulated=False)
+pos_out
+
+# %%
+head = legal.headcount()
+quota = head.pivot(index="unit_type", columns="unit_class", values="max_staff")
+part = head.pivot(index="unit_type", columns="unit_class", values="max_part_time")
+reg = communes()
+types = reg["unit_type"].value_counts()
+lo, hi = int(quota.loc["xã"].min()), int(quota.loc["xã"].max())
+display(Markdown(
+    f"Số lượng cán bộ, công chức tối đa: xã và thị trấn loại I {quota.loc['xã', 'I']}, loại II "
+    f"{quota.loc['xã', 'II']}, loại III {quota.loc['xã', 'III']} người; người hoạt động không "
+    f"chuyên trách tối đa {part.loc['xã', 'I']}/{part.loc['xã', 'II']}/{part.loc['xã', 'III']}.  "
+    f"Hữu Lũng có {types.get('xã', 0)} xã và {types.get('thị trấn', 0)} thị trấn, nên trần "
+    f"của toàn huyện nằm trong khoảng {lo * len(reg)}–{hi * len(reg)} người tùy cách phân "
+    f"loại từng đơn vị — cách phân loại này không công khai nên các chương sau coi nó là "
+    f"một tham số."))
+head_out = head[["unit_type", "unit_class", "max_staff", "max_part_time", "source",
+                 "confidence"]].rename(columns={
+    "unit_type": tr("Loại đơn vị", "Unit type"), "unit_class": tr("Phân loại", "Class"),
+    "max_staff": tr("Cán bộ, công chức tối đa", "Max. cadres + civil servants"),
+    "max_part_time": tr("Không chuyên trách tối đa", "Max. part-time workers"),
+    "source": tr("Nguồn", "Source"), "confidence": tr("Tin cậy", "Confidence")})
+export.save_table(head_out, "01_decree33_headcount", title=tr(
+    "Số lượng cán bộ, công chức cấp xã tối đa theo loại đơn vị (Nghị định 33/2023)",
+    "Headcount ceilings by unit type and class (Decree 33/2023)"), simulated=False)
+head_out
+
+# %%
+std = legal.standards()
+std_out = std[["applies_to", "attribute", "operator", "threshold", "label_vi", "confidence"]]
+std_out = std_out.rename(columns={
+    "applies_to": tr("Áp dụng", "Applies to"), "attribute": tr("Thuộc tính", "Attribute"),
+    "operator": tr("Phép so", "Operator"), "threshold": tr("Ngưỡng", "Threshold"),
+    "label_vi": tr("Tiêu chuẩn", "Standard"), "confidence": tr("Tin cậy", "Confidence")})
+export.save_table(std_out, "01_decree33_standards", title=tr(
+    "Tiêu chuẩn công chức cấp xã (Điều 10, Nghị định 33/2023)",
+    "Commune civil-servant standards (Art. 10, Decree 33/2023)"), simulated=False)
+display(Markdown(
+    f"{len(std[std['applies_to'] == 'cong_chuc'])} tiêu chuẩn công chức được mã hóa thành quy "
+    "tắc kiểm tra được (tuổi, học vấn phổ thông, trình độ chuyên môn với ngoại lệ trung cấp "
+    "cho xã miền núi, chuyên ngành phù hợp chức danh).  Tiêu chuẩn cán bộ (Điều 8) không có "
+    "trong nguồn tham chiếu nên không được đánh giá; luận văn không tự đặt yêu cầu lý luận "
+    "chính trị."))
+std_out
+
+# %% [markdown]
+# ## 5. Địa bàn nghiên cứu và cải cách năm 2025
+#
+# Các số liệu về huyện lấy từ `data/reference/district_facts.csv` (nguồn và mức tin cậy ở
+# từng dòng; mức 1 = một nguồn, không nên trình bày như điều chắc chắn).
+
+# %%
+facts = district.facts()
+shares = district.ethnic_shares()
+eth = codebook.value_labels("ethnicity").set_index("code")["label_vi"]
+display(Markdown(
+    f"Huyện Hữu Lũng rộng {district.value('area_km2'):,.2f} km², dân số "
+    f"{district.value('population'):,.0f} người năm 2019 (thành thị "
+    f"{district.value('population_urban'):,.0f}, nông thôn "
+    f"{district.value('population_rural'):,.0f} — số liệu một nguồn).  Cơ cấu dân tộc năm "
+    f"2013: " + ", ".join(f"{eth[k]} {v:.1%}" for k, v in shares.items()) + "."))
+facts_out = facts[["key", "value", "unit", "year", "source", "confidence"]].rename(columns={
+    "key": tr("Chỉ tiêu", "Key"), "value": tr("Giá trị", "Value"), "unit": tr("Đơn vị", "Unit"),
+    "year": tr("Năm", "Year"), "source": tr("Nguồn", "Source"),
+    "confidence": tr("Tin cậy", "Confidence")})
+export.save_table(facts_out, "01_district_facts", title=tr(
+    "Một số thông tin về huyện Hữu Lũng", "Hữu Lũng district facts"), simulated=False)
+facts_out
+
+# %% [markdown]
+# Từ 01/7/2025 cấp huyện không còn; Nghị quyết 1672/NQ-UBTVQH15 nhập 23 đơn vị cấp xã của
+# Hữu Lũng thành 8 xã của tỉnh Lạng Sơn.  Khảo sát dùng khung 23 đơn vị cũ; các giải pháp ở
+# phần III hướng tới 8 xã mới, nên mọi kết quả theo xã được báo cáo trên cả hai khung.
+
+# %%
+reform = framework.reform_table(lang=LANG)
+new = new_communes()
+display(Markdown(
+    f"**{len(reg)} đơn vị** ({types.get('thị trấn', 0)} thị trấn, {types.get('xã', 0)} xã) "
+    f"thành **{len(new)} xã**: {int((reform['n_units'] == 3).sum())} xã mới gộp ba đơn vị, "
+    f"{int((reform['n_units'] == 2).sum())} xã gộp hai đơn vị; diện tích xã mới từ "
+    f"{reform['area_km2'].min():.1f} đến {reform['area_km2'].max():.1f} km² (theo "
+    f"`vietnamadminunits`, một nguồn)."))
+reform_out = reform.rename(columns={
+    "commune_2025": tr("Xã mới (2025)", "New commune (2025)"), "code": tr("Mã", "Code"),
+    "units_merged": tr("Các đơn vị hợp nhất", "Units merged"),
+    "n_units": tr("Số đơn vị", "Units"), "area_km2": tr("Diện tích (km²)", "Area (km²)")})
+export.save_table(reform_out, "01_reform_2025", title=tr(
+    "Sắp xếp đơn vị hành chính cấp xã huyện Hữu Lũng năm 2025",
+    "Merger of Hữu Lũng's commune-level units, 2025"), simulated=False, decimals=1)
+fig = framework.reform_figure(lang=LANG)
+export.save_figure(fig, "01_reform_2025_map", simulated=False)
+reform_out
