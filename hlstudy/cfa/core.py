@@ -117,7 +117,7 @@ class CFAResult:
         }
         for key in ("chi2_df", "gfi", "cfi", "tli", "rmsea", "srmr"):
             val = values[key]
-            if key in cutoffs:
+            if key in cutoffs and np.isfinite(val):
                 op, cut = cutoffs[key]
                 met = bool(val >= cut) if op == ">=" else bool(val <= cut)
                 rows.append((key, val, f"{op} {cut:g}", met))
@@ -152,6 +152,8 @@ class CFAResult:
                          "do not interpret these estimates")
         for h in self.heywood:
             lines.append(f"!! HEYWOOD CASE: {h}")
+        if self.fit["df"] == 0:
+            lines.append("Note: the model is saturated (df = 0): its fit indices carry no information")
         lines.append("")
         lines.append("Fit indices")
         ft = self.fit_table()
@@ -160,10 +162,13 @@ class CFAResult:
                 lines.append(f"  {'RMSEA 90% CI':<12} {row['criterion']}")
                 continue
             val = f"{row['value']:.3f}" if idx != "df" else f"{row['value']:.0f}"
-            if idx == "p_value":
+            if idx == "p_value" and np.isfinite(row["value"]):
                 val = "< .001" if row["value"] < 0.001 else f"{row['value']:.3f}"
+            if not np.isfinite(row["value"]):
+                val = "-"
             crit = row["criterion"]
-            met = "" if row["met"] is None else ("met" if row["met"] else "NOT met")
+            flag = row["met"]
+            met = ("met" if flag else "NOT met") if isinstance(flag, bool | np.bool_) else ""
             lines.append(f"  {_LABELS.get(idx, idx):<12} {val:>9}  {crit:<8} {met}")
         lines.append("")
         lines.append("Standardized loadings (std.all)")
@@ -552,7 +557,7 @@ def fit_measures(spec: Spec, st: SampleStats, est: Estimate) -> dict[str, float]
     n = st.n_total
     p = spec.p
     g_n = spec.n_groups
-    chi2 = float(n * est.fmin)
+    chi2 = max(float(n * est.fmin), 0.0)  # F >= 0; rounding can give -1e-15
     df = spec.n_sample_stats() - spec.n_free
     pval = float(stats.chi2.sf(chi2, df)) if df > 0 else np.nan
     # independence baseline: diagonal Sigma (means saturated when modelled)
