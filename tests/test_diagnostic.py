@@ -174,6 +174,8 @@ def test_compliance_rejects_bad_input():
         _status([_person(kind="officer")])
     with pytest.raises(ModelError, match="reference_year"):
         dg.evaluate_standards(pd.DataFrame([_person()]), reference_year=24)
+    with pytest.raises(ModelError, match="no rows"):
+        dg.evaluate_standards(pd.DataFrame([_person()]).iloc[0:0], reference_year=2024)
     with pytest.raises(ModelError, match="one official"):
         _status([_person(), _person()])
     with pytest.raises(ModelError, match="eligible"):

@@ -178,6 +178,8 @@ def evaluate_standards(
     absent = [c for c in need if c not in personnel.columns]
     if absent:
         raise ModelError(f"personnel lacks columns {absent}")
+    if personnel.empty:
+        raise ModelError("personnel has no rows")
     if personnel[cols.id].duplicated().any():
         raise ModelError(f"{cols.id} must identify one official per row")
     kinds = set(personnel[cols.kind].dropna().astype(str))
