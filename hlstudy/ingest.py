@@ -486,14 +486,13 @@ def read_raw(path: str | Path, instrument: str) -> RawTable:
     if not path.is_file():
         raise SurveyDataError("file not found", file=path)
     suffix = path.suffix.lower().lstrip(".")
-    if suffix == "csv":
-        table = read_csv_rows(path)
-    elif suffix == "xlsx":
-        table = read_xlsx_rows(path, instrument)
-    elif suffix == "sav":
-        table = read_sav_rows(path)
-    else:
+    readers = {"csv": read_csv_rows, "xlsx": lambda p: read_xlsx_rows(p, instrument), "sav": read_sav_rows}
+    if suffix not in readers:
         raise SurveyDataError(f"unsupported file type {path.suffix!r}; expected .csv, .xlsx or .sav", file=path)
+    try:
+        table = readers[suffix](path)
+    except OSError as exc:  # permissions, a file vanishing while read
+        raise SurveyDataError(f"cannot be read: {exc.strerror or exc}", file=path) from None
     if not table.rows:
         raise SurveyDataError("has a header but no data rows", file=path)
     return table
@@ -703,7 +702,7 @@ class _Converter:
                     f"label {text!r} is not in value set {self.v.value_set!r} of the codebook "
                     f"(closest: {close[0] if close else 'none'!r}; admissible: {labels})",
                 )
-        if number != int(number):
+        if not math.isfinite(number) or number != int(number):
             raise self.fail(row, f"{value!r} is not a whole-number code of {self.v.value_set!r}")
         code = str(int(number))
         if self.v.type == "likert":
@@ -728,6 +727,8 @@ class _Converter:
             number = _number(clean_text(value).replace(",", "."))
             if number is None:
                 raise self.fail(row, f"{clean_text(value)!r} is not a number ({self.v.type})")
+        if not math.isfinite(number):
+            raise self.fail(row, f"{value!r} is not a finite number ({self.v.type})")
         if self.v.type in ("integer", "year") and number != int(number):
             raise self.fail(row, f"{value!r} is not a whole number ({self.v.type})")
         return number

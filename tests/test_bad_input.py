@@ -208,6 +208,8 @@ CASES = {
     "timestamp garbage": (set_cell("submitted_at", 0, "hôm qua"), "officials.csv", r"row 2, column 'Thời gian nộp'.*not a timestamp"),
     "text in a year column": (set_cell("birth_year", 4, "khoảng 1980"), "officials.csv", r"row 6, column 'Năm sinh'.*not a number"),
     "fraction in an integer column": (set_cell("years_in_post", 2, "3.5"), "officials.csv", r"row 4, column 'Số năm công tác.*not a whole number"),
+    "infinite number": (set_cell("birth_year", 1, "inf"), "officials.csv", r"row 3, column 'Năm sinh'.*not a finite number"),
+    "overflowing Likert code": (set_cell("PRO1", 0, "1e400"), "officials.csv", r"row 2, column 'Câu 13\. .*not a whole-number code"),
     "commune outside Hữu Lũng": (set_cell("commune", 3, "Chi Lăng"), "officials.csv", r"row 5, column 'commune': 1 commune name\(s\) not in the Hữu Lũng registry: 'Chi Lăng' \(rows 5; closest"),
     "workbook without the sheet": (xlsx_with_sheets("Sheet1", "Sheet2"), "officials.xlsx", r"sheet 'officials' is missing from the workbook"),
     "empty worksheet": (empty_sheet, "officials.xlsx", r"sheet 'officials' is empty"),
