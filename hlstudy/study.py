@@ -128,7 +128,8 @@ def _code_digest() -> str:
 
 
 def _reference_digests() -> dict[str, str]:
-    files = [INSTRUMENT / "codebook.csv", INSTRUMENT / "value_labels.csv", REFERENCE / "communes.csv"]
+    files = [INSTRUMENT / "codebook.csv", INSTRUMENT / "value_labels.csv", REFERENCE / "communes.csv",
+             REFERENCE / "decree33_positions.csv"]
     return {f.name: ingest.file_digest(f) for f in files if f.is_file()}
 
 
