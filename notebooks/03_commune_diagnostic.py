@@ -448,6 +448,23 @@ export.save_table(cm25[["variable", "commune_2025", "n", "mean", "lo", "hi", "ra
                   dependent={"n": ["mean", "lo", "hi", "rank_lo", "rank_hi"]})
 icc25 = quality.icc_table(scores, QUALITY, "commune_2025")
 display(icc25[["variable", "n_groups", "icc", "icc_anova_lo", "icc_anova_hi"]].round(3))
+pro25 = cm25[cm25["variable"] == "PRO"]
+fig = plots.caterpillar(pro25, label="commune_2025", reference=quality.district_mean(
+                            scores, "PRO", CLUSTER)["mean"], threshold=WEAK_CUTOFF,
+                        title=export.tr("Năng lực chuyên môn (PRO) theo 8 xã mới",
+                                        "Professional competence (PRO) by new commune"),
+                        xlabel=export.tr("Điểm (1–5), KTC t 95%", "Score (1–5), 95% t CI"))
+export.save_figure(fig, "03_caterpillar_2025", simulated=SIM)
+plt.show()
+low25, high25 = pro25.iloc[-1], pro25.iloc[0]
+i25 = icc25.set_index("variable")
+display(Markdown(
+    f"Theo 8 xã mới, điểm PRO cao nhất ở **{high25['commune_2025']}** ({fmt(high25['mean'], 2)}; "
+    f"KTC 95%: {fmt(high25['lo'], 2)}–{fmt(high25['hi'], 2)}) và thấp nhất ở "
+    f"**{low25['commune_2025']}** ({fmt(low25['mean'], 2)}; KTC 95%: {fmt(low25['lo'], 2)}–"
+    f"{fmt(low25['hi'], 2)}); ICC của PRO giữa 8 xã mới là {fmt(i25.at['PRO', 'icc'], 3)} "
+    f"(giữa 23 đơn vị cũ: {fmt(ip.at['PRO', 'icc'], 3)}).  Khoảng tin cậy t coi cán bộ trong "
+    "một xã mới là độc lập, dù họ vẫn thuộc 2–3 đơn vị cũ, nên có thể hơi hẹp."))
 
 # %% [markdown]
 # ## 2.1.6. Nhận định được kiểm chứng (D1–D5)

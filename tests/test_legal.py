@@ -117,3 +117,10 @@ def test_reference_codes_agree_with_the_codebook():
     gen = set(levels.loc[levels.scale == "general", "level_code"])
     assert gen == set(codebook.value_labels("general_education")["code"])
     assert set(legal.positions()["position_code"]) == set(codebook.value_labels("position")["code"])
+
+
+def test_every_registry_unit_has_a_quota():
+    from hlstudy.communes import communes
+
+    for unit_type in communes()["unit_type"].unique():
+        assert [legal.quota(unit_type, c) for c in legal.UNIT_CLASSES] == [22, 20, 18]
