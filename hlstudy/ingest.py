@@ -197,13 +197,21 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(number) else number
 
 
-@lru_cache(maxsize=8)
 def _read_codebook_files(folder: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     base = Path(folder)
     paths = [base / "codebook.csv", base / "value_labels.csv"]
     for path in paths:
         if not path.is_file():
             raise SurveyDataError("codebook file not found", file=path)
+    stamp = tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    return _read_codebook_cached(folder, stamp)
+
+
+@lru_cache(maxsize=8)
+def _read_codebook_cached(folder: str, stamp: tuple) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Codebook files of ``folder``; ``stamp`` (mtime, size) makes an edited file re-read."""
+    base = Path(folder)
+    paths = [base / "codebook.csv", base / "value_labels.csv"]
     codebook = pd.read_csv(paths[0], dtype=str, keep_default_na=False, encoding="utf-8")
     labels = pd.read_csv(paths[1], dtype=str, keep_default_na=False, encoding="utf-8")
     return codebook, labels

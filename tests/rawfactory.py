@@ -111,7 +111,6 @@ def install_reference(monkeypatch, tmp_path: Path) -> Path:
     monkeypatch.setattr(ingest, "INSTRUMENT", folder)
     monkeypatch.setattr(study, "INSTRUMENT", folder)
     monkeypatch.setattr(ingest, "_registry_frame", lambda registry=None: REGISTRY if registry is None else registry)
-    ingest._read_codebook_files.cache_clear()
     return folder
 
 
