@@ -274,14 +274,16 @@ def test_other_formats_are_written(tmp_path):
     pytest.importorskip("openpyxl")
     from hlstudy import ingest
 
-    sim = simulate(seed=5, **SMALL)
+    sim = simulate(seed=5, n_citizens_per_commune=4)
     sim.write(tmp_path, format="xlsx")
     table = ingest.read_instrument(tmp_path / "officials.xlsx")
     assert len(table.data) == len(sim.officials_raw)
+    assert sim.files("xlsx")["citizens.xlsx"] == (tmp_path / "citizens.xlsx").read_bytes()
     pytest.importorskip("pyreadstat")
     sim.write(tmp_path / "sav", format="sav")
     table = ingest.read_instrument(tmp_path / "sav" / "citizens.sav")
     assert len(table.data) == len(sim.citizens_raw)
+    assert sim.files("sav")["personnel.sav"] == (tmp_path / "sav" / "personnel.sav").read_bytes()
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -103,6 +103,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -144,6 +145,9 @@ FORMATS = ("csv", "xlsx", "sav")
 CSV_STYLE = {"officials": ("utf-8", "\n"), "citizens": ("utf-8-sig", "\r\n"),
              "personnel": ("utf-8-sig", "\r\n")}
 INSTRUMENTS = ("officials", "citizens", "personnel")
+#: Time stamped into XLSX and SAV files (their formats store one), so that files are
+#: byte-identical from run to run.
+FIXED_TIME = pd.Timestamp("2025-04-30 17:00:00").to_pydatetime()
 
 
 @lru_cache(maxsize=1)
@@ -356,13 +360,12 @@ def _encode(df: pd.DataFrame, instrument: str, format: str) -> bytes:
                 (int(v) if (var in numeric and _is_int(v)) else (v if v != "" else None))
                 for v, var in zip(row, headers, strict=True)
             ])
-        fixed = pd.Timestamp("2025-04-30 17:00:00").to_pydatetime()
-        wb.properties.created = fixed
-        wb.properties.modified = fixed
+        wb.properties.created = FIXED_TIME
+        wb.properties.modified = FIXED_TIME
         wb.properties.creator = GENERATOR
         buf = io.BytesIO()
         wb.save(buf)
-        return buf.getvalue()
+        return _fixed_zip(buf.getvalue())
     # SPSS: one type per column; Likert and numbers numeric (labels → codes), names Q1..Qn,
     # the printed headers as variable labels.
     import tempfile
@@ -390,7 +393,31 @@ def _encode(df: pd.DataFrame, instrument: str, format: str) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{instrument}.sav"
         pyreadstat.write_sav(out, str(path), column_labels=list(labels.values()))
-        return path.read_bytes()
+        data = bytearray(path.read_bytes())
+    # the SAV header stores its creation date and time (bytes 92–108): fix them
+    if data[:4] == b"$FL2":
+        data[92:109] = FIXED_TIME.strftime("%d %b %y%H:%M:%S").encode("ascii")
+    return bytes(data)
+
+
+def _fixed_zip(data: bytes) -> bytes:
+    """Rewrite a zip archive (XLSX) with fixed entry times, so that bytes depend on content only."""
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the saving time
+                stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode("ascii")
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + stamp,
+                                 content)
+            dst.writestr(fixed, content)
+    return out.getvalue()
 
 
 def _header_variable(cb: pd.DataFrame, header: str) -> str:
