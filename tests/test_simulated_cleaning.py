@@ -144,3 +144,15 @@ def test_demonstration_data_load_fast():
     assert study.simulated
     for name in ingest.INSTRUMENTS:
         assert study.received[name] == study.kept[name] + study.dropped[name]
+
+
+def test_windows_1258_export_gives_the_same_study(simulated, tmp_path):
+    _, folders, studies, _ = simulated
+    for name in ingest.INSTRUMENTS:
+        text = (folders["csv"] / f"{name}.csv").read_bytes().decode("utf-8-sig")
+        (tmp_path / f"{name}.csv").write_bytes(ingest.encode_cp1258(text))
+    (tmp_path / "manifest.json").write_bytes((folders["csv"] / "manifest.json").read_bytes())
+    study = hlstudy.load_study(tmp_path, cache=False)
+    assert set(study.files["encoding"]) == {"cp1258"}
+    for name in ingest.INSTRUMENTS:
+        pd.testing.assert_frame_equal(study.table(name), studies["csv"].table(name))
