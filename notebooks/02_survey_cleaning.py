@@ -39,7 +39,8 @@ from hlstudy.study import coverage_by_commune
 RULES = cleaning.Rules(
     duplicate_min_share=1.0,       # trùng 100 % câu trả lời (cùng xã) thì coi là nộp trùng
     speeder_share_of_median=0.33,  # nhanh hơn 1/3 thời gian trung vị thì coi là trả lời quá nhanh
-    straightline_min_items=10,     # ít nhất 10 câu Likert, cùng một đáp án, trên ≥ 2 thang đo
+    straightline_share=1.0,        # cùng một đáp án liên tiếp cho toàn bộ các câu Likert (longstring)
+    straightline_min_items=10,     # và ít nhất 10 câu
     max_missing_share=0.5,         # thiếu quá 50 % số câu của một thang đo thì loại
     min_age_at_start=18,           # tuổi tối thiểu khi bắt đầu công tác
 )
