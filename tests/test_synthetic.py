@@ -317,3 +317,23 @@ def test_faults_can_be_switched_off():
     assert not f["fault"].isin(["duplicate", "straightline", "speeder", "scale_blank",
                                 "commune_blank"]).any()
     assert f["fault"].isin(["item_blank"]).any()
+
+
+def test_latent_model_is_standardized_and_realised(default):
+    """Implied covariance (I−B)⁻¹(ΓΦΓ' + Ψ)(I−B)⁻ᵀ has unit variances (paths are std.all
+    effects), and the simulated latent scores have that covariance, up to sampling error."""
+    from hlstudy.synthetic import _model
+
+    t = default.truth
+    gamma, beta, psi, cov = _model.officials_system(t.effects,
+                                                    t.parameters["edu_tenure_correlation"])
+    k = len(_model.FACTORS) + len(_model.OBSERVED)
+    inv = np.linalg.inv(np.eye(len(beta)) - beta)
+    implied = inv @ (gamma @ cov[:k, :k] @ gamma.T + psi) @ inv.T
+    assert np.allclose(np.diag(implied), 1.0)
+    assert np.allclose(implied, cov[k:, k:])
+    names = list(_model.FACTORS + _model.OBSERVED + _model.ENDOGENOUS)
+    lat = t.latent.query("instrument == 'officials'")[names].astype(float)
+    emp = np.corrcoef(lat.to_numpy(), rowvar=False)
+    assert np.abs(emp - cov).max() < 0.15
+    assert lat["MOT"].corr(lat["ENV"]) > 0.3

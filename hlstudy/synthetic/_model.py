@@ -148,32 +148,23 @@ def _system(names_exo, names_endo, effects, phi, resid_corr):
     coef[:, ne:] = beta
     for k in range(nn):
         c = coef[k]
+        # Var(η_k) = c Σ c' + ψ_kk: a residual is uncorrelated with the causes of its variable
+        # (residual covariances only link quality dimensions, which do not cause each other)
         explained = float(c @ cov @ c)
-        # residual covariances with earlier residuals (quality dimensions)
-        for j in range(k):
-            r = resid_corr.get(frozenset((names_endo[k], names_endo[j])), 0.0)
-            if r:
-                psi[k, j] = psi[j, k] = np.nan  # filled below once ψ_kk is known
         var_resid = 1.0 - explained
-        for j in range(k):
-            if np.isnan(psi[k, j]):
-                r = resid_corr[frozenset((names_endo[k], names_endo[j]))]
-                psi[k, j] = psi[j, k] = r * np.sqrt(max(var_resid, 0) * psi[j, j])
-        # Var(η_k) = c Σ c' + 2 Σ_j c_j Cov(ζ_k, η_j) + ψ_kk, Cov(ζ_k, η_j) = ψ_kj · (I-B)^-1 …
-        # the residual covariances only involve quality dimensions, which do not cause each
-        # other, so Cov(ζ_k, η_j) is 0 for every cause η_j of η_k.
         if var_resid <= 0.05:
             raise ModelError(
                 f"effects on {names_endo[k]} explain {explained:.2f} of its variance; "
                 "standardized effects must leave a residual (reduce them)"
             )
         psi[k, k] = var_resid
-        # covariances of η_k with everything before it
+        for j in range(k):
+            r = resid_corr.get(frozenset((names_endo[k], names_endo[j])), 0.0)
+            psi[k, j] = psi[j, k] = r * np.sqrt(var_resid * psi[j, j])
+        # covariances of η_k with every variable before it: Cov(cX + ζ_k, ·)
         idx = ne + k
         cov[idx, :idx] = c[:idx] @ cov[:idx, :idx]
-        for j in range(k):
-            if psi[k, j]:
-                cov[idx, ne + j] += psi[k, j]
+        cov[idx, ne:idx] += psi[k, :k]
         cov[:idx, idx] = cov[idx, :idx]
         cov[idx, idx] = 1.0
     return gamma, beta, psi, cov
