@@ -361,7 +361,7 @@ fig.tight_layout()
 export.save_figure(fig, "03_caterpillar_quality", simulated=SIM)
 plt.show()
 dim_names = {d: export.tr(fd.NAMES_VI[d], fd.NAMES_EN[d]) for d in QUALITY}
-fig, axes = plt.subplots(2, 2, figsize=(11, 13))
+fig, axes = plt.subplots(2, 2, figsize=(10, 11))
 for ax, var in zip(axes.ravel(), QUALITY, strict=True):
     t = cm[cm["variable"] == var].assign(label=lambda d: d[CLUSTER].map(short))
     plots.caterpillar(t, label="label", ax=ax, title=f"{var}: {dim_names[var]}",
