@@ -54,6 +54,9 @@ INSTRUMENTS = list(ingest.INSTRUMENTS)
 ORIGIN_VI = {"argument": "tham số", "environment": "biến môi trường HLSTUDY_DATA",
              "config file": "tệp cấu hình hlstudy.toml", "default": "dữ liệu minh họa data/raw"}
 NAMES_VI = {"officials": "Cán bộ, công chức", "citizens": "Người dân", "personnel": "Danh sách nhân sự"}
+NAMES_EN = {"officials": "Officials", "citizens": "Citizens", "personnel": "Personnel register"}
+T = export.tr  # exported labels: Vietnamese by default, English with HLSTUDY_LANG=en
+LABEL = {k: T(NAMES_VI[k], NAMES_EN[k]) for k in NAMES_VI}
 study
 
 # %% [markdown]
@@ -83,11 +86,11 @@ received = (
     .reindex(columns=INSTRUMENTS)
 )
 received = received.loc[sorted(received.index, key=ingest.sort_key)].reset_index()
-received.columns = ["Xã, thị trấn"] + [NAMES_VI[c] for c in INSTRUMENTS]
+received.columns = [T("Xã, thị trấn", "Commune")] + [LABEL[c] for c in INSTRUMENTS]
 export.save_table(
     received, "02_received_by_commune",
-    title="Số bản ghi nhận được theo xã, thị trấn và bộ công cụ",
-    note="Trước khi làm sạch.", simulated=SIM, count_columns=[NAMES_VI[c] for c in INSTRUMENTS],
+    title=T("Số bản ghi nhận được theo xã, thị trấn và bộ công cụ", "Records received by commune and instrument"),
+    note=T("Trước khi làm sạch.", "Before cleaning."), simulated=SIM, count_columns=[LABEL[c] for c in INSTRUMENTS],
 )
 received
 
@@ -124,20 +127,24 @@ nonexact[["instrument", "value", "name", "how", "score", "rows"]].rename(
 # **số bản ghi đọc = số bản ghi giữ lại + số bản ghi bị loại** cho mọi bộ công cụ.
 
 # %%
-rules = cleaning.rules_table(RULES)[["rule", "label_vi", "parameters"]]
-export.save_table(rules.rename(columns={"rule": "quy tắc", "label_vi": "mô tả", "parameters": "ngưỡng"}),
-                  "02_cleaning_rules", title="Các quy tắc làm sạch và ngưỡng áp dụng", simulated=SIM)
+rules = cleaning.rules_table(RULES)
+rules = rules.assign(label=T(rules["label_vi"], rules["label_en"]))[["rule", "label", "parameters"]]
+rules.columns = [T("quy tắc", "rule"), T("mô tả", "description"), T("ngưỡng", "thresholds")]
+export.save_table(rules, "02_cleaning_rules", simulated=SIM,
+                  title=T("Các quy tắc làm sạch và ngưỡng áp dụng", "Cleaning rules and their thresholds"))
 rules
 
 # %%
 flow = study.flow.copy()
-flow["quy tắc"] = flow["rule"].map(lambda r: cleaning.RULE_LABELS[r][0])
-flow_table = flow[["instrument", "quy tắc", "n_before", "dropped", "changed", "n_after"]].rename(columns={
-    "instrument": "bộ công cụ", "n_before": "trước", "dropped": "loại", "changed": "giá trị sửa", "n_after": "sau",
-})
-flow_table["bộ công cụ"] = flow_table["bộ công cụ"].map(NAMES_VI)
-export.save_table(flow_table, "02_cleaning_flow", title="Số bản ghi qua từng bước làm sạch",
-                  note="Số bản ghi cấp huyện, không mô tả cá nhân nào.", simulated=SIM)
+flow["label"] = flow["rule"].map(lambda r: T(*cleaning.RULE_LABELS[r]))
+flow["instrument"] = flow["instrument"].map(LABEL)
+flow_table = flow[["instrument", "label", "n_before", "dropped", "changed", "n_after"]]
+flow_table.columns = [T("bộ công cụ", "instrument"), T("quy tắc", "rule"), T("trước", "before"),
+                      T("loại", "dropped"), T("giá trị sửa", "values changed"), T("sau", "after")]
+export.save_table(flow_table, "02_cleaning_flow", simulated=SIM,
+                  title=T("Số bản ghi qua từng bước làm sạch", "Records through each cleaning step"),
+                  note=T("Số bản ghi cấp huyện, không mô tả cá nhân nào.",
+                         "District-level record counts; no cell describes an individual."))
 checks = {name: study.received[name] == study.kept[name] + study.dropped[name] for name in INSTRUMENTS}
 display(Markdown(
     "Kiểm tra cân đối: "
@@ -220,14 +227,15 @@ display(Markdown(
     f"trong danh sách (**{district:.0%}**). Thấp nhất: "
     + ", ".join(f"{r.commune} ({r.coverage:.0%})" for r in low.itertuples()) + "."
 ))
-cov_table = coverage.assign(coverage=coverage["coverage"].round(3)).rename(columns={
-    "commune": "Xã, thị trấn", "commune_2025": "Xã mới (2025)", "register": "Danh sách nhân sự",
-    "officials": "Phiếu hợp lệ", "coverage": "Tỷ lệ bao phủ", "citizens": "Phiếu người dân",
-}).drop(columns="commune_code")
+COV = {"commune": T("Xã, thị trấn", "Commune"), "commune_2025": T("Xã mới (2025)", "New commune (2025)"),
+       "register": T("Danh sách nhân sự", "Personnel register"), "officials": T("Phiếu hợp lệ", "Valid responses"),
+       "coverage": T("Tỷ lệ bao phủ", "Coverage"), "citizens": T("Phiếu người dân", "Citizen responses")}
+cov_table = coverage.assign(coverage=coverage["coverage"].round(3)).drop(columns="commune_code").rename(columns=COV)
 export.save_table(
-    cov_table, "02_coverage_by_commune", title="Mẫu cuối cùng so với danh sách nhân sự theo xã",
-    simulated=SIM, count_columns=["Danh sách nhân sự", "Phiếu hợp lệ", "Phiếu người dân"],
-    dependent={"Phiếu hợp lệ": ["Tỷ lệ bao phủ"]},
+    cov_table, "02_coverage_by_commune", simulated=SIM,
+    title=T("Mẫu cuối cùng so với danh sách nhân sự theo xã", "Final sample against the personnel register by commune"),
+    count_columns=[COV["register"], COV["officials"], COV["citizens"]],
+    dependent={COV["officials"]: [COV["coverage"]]},
 )
 cov_table
 
