@@ -58,8 +58,12 @@ Items (see ``truth.loadings``)
     y* = λ·η + √(1−λ²)·ε + a, with λ ~ U(0.62, 0.85) (reverse-keyed items U(0.50, 0.65)), a
     respondent's acquiescence a ~ N(0, 0.15²) (a common-method component), cut into 1–5 at
     thresholds (−2.1, −1.3, −0.45, 0.75) (officials; citizens (−1.9, −1.2, −0.4, 0.8)) plus an
-    item shift U(−0.25, 0.25).  A reverse-keyed item is answered 6 − category, its
-    acquiescence pushing the raw answer up like every other item.
+    item shift U(−0.25, 0.25): self-reports lean towards agreement.  For reluctance to change
+    (RES), whose high end is undesirable to admit, the thresholds are mirrored
+    (−0.75, 0.45, 1.3, 2.1), so that most officials deny being reluctant.  A reverse-keyed
+    item is answered 6 − category, its acquiescence pushing the raw answer up like every
+    other item.  ``truth.loadings`` holds λ and the thresholds t1–t4 on the construct-aligned
+    scale.
 
 Mess of real exports (:data:`FAULT_RATES`; each fault in ``truth.faults``)
     Likert answers as label text in 35 % of survey records (numbers elsewhere); 12 % of records
@@ -138,6 +142,8 @@ REVERSE_LOADING_RANGE = (0.50, 0.65)
 ACQUIESCENCE_SD = 0.15
 THRESHOLDS = {"officials": (-2.1, -1.3, -0.45, 0.75), "citizens": (-1.9, -1.2, -0.4, 0.8)}
 ITEM_SHIFT = 0.25
+#: Constructs whose high end is undesirable to admit: their thresholds are mirrored.
+NEGATIVE_VALENCE = ("RES",)
 TRAININGS_BASE, TRAININGS_SLOPE, TRAININGS_MAX = 2.0, 0.35, 12
 FORMATS = ("csv", "xlsx", "sav")
 #: File encoding and line ends of each CSV export: the platform's UTF-8 for the officials'
@@ -603,6 +609,7 @@ def simulate(
             "loading_range": LOADING_RANGE, "reverse_loading_range": REVERSE_LOADING_RANGE,
             "acquiescence_sd": ACQUIESCENCE_SD, "thresholds": THRESHOLDS,
             "item_shift": ITEM_SHIFT, "commune_share_inputs": COMMUNE_SHARE,
+            "negative_valence": NEGATIVE_VALENCE,
             "quality_residual_correlation": _model.QUALITY_RESIDUAL_CORRELATION,
             "edu_tenure_correlation": r_et,
             "residual_variance": {e: float(psi[i, i]) for i, e in enumerate(ENDOGENOUS)}
@@ -645,7 +652,9 @@ def _items(rng, instrument, latent: pd.DataFrame, codebook, load_rows) -> pd.Dat
         lo, hi = REVERSE_LOADING_RANGE if rev else LOADING_RANGE
         lam = float(rng.uniform(lo, hi))
         shift = float(rng.uniform(-ITEM_SHIFT, ITEM_SHIFT))
-        tau = base + shift
+        # self-reports lean towards the desirable answer: on a construct of negative valence
+        # (reluctance to change) the thresholds are mirrored
+        tau = (-base[::-1] if r.construct in NEGATIVE_VALENCE else base) + shift
         ystar = lam * latent[r.construct].to_numpy() + np.sqrt(1 - lam**2) * rng.standard_normal(n)
         ystar = ystar - acq if rev else ystar + acq
         cat = 1 + (ystar[:, None] > tau[None, :]).sum(axis=1)

@@ -121,8 +121,8 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
     oor_cells = rng.random((n, len(likert))) < r.get("out_of_range", 0.0)
     people_rows = people.to_dict(orient="records")
     answer_rows = answers[likert].to_numpy(dtype=int)
-    given = {c: [name.split()[-1] for name in g["full_name"]]
-             for c, g in officials_all.groupby("commune_code")}
+    given = {(c, gd): [name.split()[-1] for name in g["full_name"]]
+             for (c, gd), g in officials_all.groupby(["commune_code", "gender"])}
     background = [v for v in cb["variable"] if var_type[v] in ("category", "year", "integer")]
     records = []
     for i in range(n):
@@ -223,7 +223,7 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
                 else:
                     cells[v] = p["phone"]
             elif v == "comment":
-                cells[v] = _comment(rng_names, given[p["commune_code"]]) if \
+                cells[v] = _comment(rng_names, given, p["commune_code"]) if \
                     flags["comment"][i] else ""
         if flags["nfd"][i]:
             cells = {k: _render.nfd(x) for k, x in cells.items()}
@@ -303,13 +303,18 @@ def _nfd_headers(rng, table, cb, headers, k=3):
     return table.rename(columns=rename), led
 
 
-def _comment(rng, given_names: list[str]) -> str:
-    template = _render_choice(rng, COMMENTS)
-    given = given_names[int(rng.integers(len(given_names)))]
+def _comment(rng, given: dict, commune_code: str) -> str:
+    """A citizen's free-text comment; some name an official of the commune (addressed as
+    chị/anh by gender) or give the citizen's own name and phone: personal data."""
     from hlstudy.synthetic._people import full_name, phone
 
+    template = _render_choice(rng, COMMENTS)
     gender = "female" if "chị" in template else "male"
-    return template.format(name=given, full=full_name(rng, gender), phone=phone(rng))
+    names = given.get((commune_code, gender)) or given.get(
+        (commune_code, "male" if gender == "female" else "female"), ["Hà"])
+    own = "female" if rng.random() < 0.5 else "male"
+    return template.format(name=names[int(rng.integers(len(names)))],
+                           full=full_name(rng, own), phone=phone(rng))
 
 
 def _render_choice(rng, options):

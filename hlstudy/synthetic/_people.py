@@ -40,7 +40,7 @@ SECOND_PCT_UBND = 0.5  # share of communes with two vice-chairs of the People's 
 
 #: Education (professional) as an ordered probit: marginal shares of the levels.
 EDU_LEVELS = ("none", "elementary", "intermediate", "college", "university", "master", "doctorate")
-EDU_SHARES = (0.015, 0.025, 0.22, 0.06, 0.63, 0.05, 0.0)
+EDU_SHARES = (0.008, 0.02, 0.23, 0.06, 0.63, 0.052, 0.0)
 EDU_COMMUNE_SD = 0.45
 EDU_AGE_SLOPE = -0.025  # per year of age above 40
 EDU_CADRE_SHIFT = -0.10
