@@ -130,7 +130,7 @@ def show(df, *, count_columns=None, extra=()):
 def save_share_table(df, stem, title, note=""):
     """Export a table of shares with the small-cell rule of hlstudy.export."""
     note = f"{NOTE_SHARES} {note}".strip()
-    return export.save_table(df, stem, title=title, note=note, simulated=SIM,
+    export.save_table(df, stem, title=title, note=note, simulated=SIM,
                              min_cell=MIN_CELL, **profile.SHARE_SUPPRESSION)
 
 
