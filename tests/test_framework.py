@@ -56,3 +56,13 @@ def test_figures_draw_and_reject_unknown_nodes():
     bad = pd.DataFrame({"cause": ["MOON"], "effect": ["PRO"], "sign": ["+"], "claims": ["T1"]})
     with pytest.raises(ModelError, match="MOON"):
         framework.path_diagram(paths=bad)
+
+
+@pytest.mark.parametrize("module", ["hlstudy.codebook", "hlstudy.communes", "hlstudy.district",
+                                    "hlstudy.framework", "hlstudy.synthetic"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

@@ -83,7 +83,8 @@ Ledger (``truth.faults``)
     row 1, first record = row 2), which :func:`hlstudy.ingest.read_instrument` reports as
     ``source_row``; ``column`` is the codebook variable.  ``expected`` says what should
     happen: ``drop:<rule>`` / ``change:<rule>`` (a rule of :mod:`hlstudy.cleaning`),
-    ``ingest:<step>`` or ``missing``.  ``truth.rows`` maps every raw record to its simulated
+    ``ingest:<step>`` or ``missing``.  Header faults (``header_nfd``) have ``source_row`` 1
+    and an empty ``person_id``.  ``truth.rows`` maps every raw record to its simulated
     person and to the cleaning rule expected to drop it (``expected_drop``, first rule in
     cleaning order, empty if the record should be kept).
 
