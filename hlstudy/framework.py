@@ -39,6 +39,33 @@ EXTRA_NODES = {
 }
 
 
+def slovin(population: float, margin: float = 0.05) -> int:
+    """Slovin's sample size ``n = N / (1 + N e²)``, rounded up (Yamane 1967 form).
+
+    The rule quoted by Vietnamese theses (facts.md); it assumes simple random sampling and
+    p = 0.5.  R: ``ceiling(N / (1 + N * e^2))``.
+
+    >>> slovin(121735, 0.05)
+    399
+    """
+    if not population > 0:
+        raise ModelError(f"population must be positive, got {population!r}")
+    if not 0 < margin < 1:
+        raise ModelError(f"margin must lie in (0, 1), got {margin!r}")
+    return int(np.ceil(population / (1 + population * margin**2)))
+
+
+def regression_min_n(n_predictors: int) -> int:
+    """Green's (1991) rule quoted with Hair et al.: ``n ≥ 50 + 8m`` for ``m`` predictors.
+
+    >>> regression_min_n(11)
+    138
+    """
+    if not isinstance(n_predictors, int | np.integer) or n_predictors < 1:
+        raise ModelError(f"n_predictors must be a positive integer, got {n_predictors!r}")
+    return 50 + 8 * int(n_predictors)
+
+
 def _tr(vi: str, en: str, lang: str) -> str:
     return en if lang == "en" else vi
 

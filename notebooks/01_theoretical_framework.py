@@ -41,6 +41,8 @@ from hlstudy.communes import communes, new_communes
 # ---- Parameters ----
 ITEMS_PER_OBSERVATION = 5      # Hair et al.: at least 5 (better 10) observations per item
 ITEMS_PER_OBSERVATION_GOOD = 10
+CITIZENS_PER_COMMUNE = 30     # design of the citizens' survey (interviews per unit)
+MARGIN = 0.05                  # Slovin's margin of error
 LANG = export.language()       # "vi" by default; HLSTUDY_LANG=en for English exports
 tr = export.tr
 
@@ -159,6 +161,25 @@ inst_out = inst.rename(columns={
 export.save_table(inst_out, "01_instruments", title=tr(
     "Thang đo của hai phiếu khảo sát", "Scales of the two questionnaires"), simulated=False)
 inst_out
+
+# %% [markdown]
+# **Cỡ mẫu.** Phiếu cán bộ, công chức là tổng điều tra.  Với mô hình hồi quy các thành phần
+# chất lượng theo các yếu tố, quy tắc n ≥ 50 + 8m (m biến độc lập) cho cỡ mẫu tối thiểu
+# dưới đây; phiếu người dân được thiết kế với cùng một số người ở mỗi đơn vị để so sánh
+# giữa các xã, và được đối chiếu với công thức Slovin.
+
+# %%
+m = len(factors) + 3  # eight factors, motivation, education, tenure
+n_citizens = CITIZENS_PER_COMMUNE * len(communes())
+n_slovin = framework.slovin(district.value("population"), MARGIN)
+display(Markdown(
+    f"Hồi quy một thành phần chất lượng theo {m} biến cần ít nhất "
+    f"**{framework.regression_min_n(m)}** quan sát — tổng điều tra (trần {ceiling} người) đáp "
+    f"ứng.  Phiếu người dân: {CITIZENS_PER_COMMUNE} người × {len(communes())} đơn vị = "
+    f"**{n_citizens}** phiếu, " + ("lớn hơn" if n_citizens >= n_slovin else "nhỏ hơn") +
+    f" cỡ mẫu Slovin {n_slovin} (N = {district.value('population'):,.0f}, e = {MARGIN:.0%}); "
+    f"nhưng mỗi xã chỉ có {CITIZENS_PER_COMMUNE} người nên ước lượng từng xã có khoảng tin "
+    f"cậy rộng, và người dân lồng trong xã nên sai số phải tính theo cụm."))
 
 # %% [markdown]
 # Bốn câu đầu của thang SIPAS là nguyên văn các câu về công chức trong bộ chỉ số SIPAS

@@ -66,3 +66,16 @@ def test_docstring_examples_run(module):
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_sample_size_rules():
+    # Slovin: N = 10 000, e = 5 % gives 384.6… → 385 (textbook value)
+    assert framework.slovin(10_000, 0.05) == 385
+    assert framework.slovin(121_735, 0.05) == 399
+    assert framework.regression_min_n(8) == 114
+    with pytest.raises(ModelError):
+        framework.slovin(0)
+    with pytest.raises(ModelError):
+        framework.slovin(100, 1.5)
+    with pytest.raises(ModelError):
+        framework.regression_min_n(0)
