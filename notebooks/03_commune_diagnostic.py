@@ -165,7 +165,9 @@ display(Markdown(
     f"{st['n_cong_chuc']} công chức) so với tổng định biên **{st['quota']}** "
     f"({class_text}): **{st['n_vacancies_units']}** xã thiếu "
     f"({st['vacant_posts']} chỗ), **{st['n_over_units']}** xã vượt ({st['excess_posts']} người), "
-    f"**{st['n_at_quota_units']}** xã đủ định biên."))
+    f"**{st['n_at_quota_units']}** xã đủ định biên.  Tỷ lệ công chức trong đội ngũ của từng xã "
+    f"dao động {pct(staff['share_cong_chuc'].min(), 0)}%–{pct(staff['share_cong_chuc'].max(), 0)}% "
+    f"(toàn huyện {pct(st['n_cong_chuc'] / (st['n_can_bo'] + st['n_cong_chuc']))}%)."))
 staff_show = staff.assign(commune=staff["commune_code"].map(short),
                           status=staff["status"].map(STATUS))[
     ["commune", "unit_type", "unit_class", "n_can_bo", "n_cong_chuc", "n_staff", "quota", "gap",
@@ -234,7 +236,7 @@ save_share_table(ov[["rule", "n", "k", "share", "lo", "hi", "n_missing"]]
                            "Civil servants not meeting the Decree 33/2023 standards"),
                  note="Ở đây n là số công chức được đánh giá, k là số chưa đạt; n_missing: "
                       "thiếu dữ liệu. Ngoại lệ trung cấp: không áp dụng.")
-fig = plots.share_bars(ov.assign(rule=ov["rule"]), label="rule",
+fig = plots.share_bars(ov, label="rule", min_cell=MIN_CELL,
                        xlabel=export.tr("% công chức chưa đạt (KTC 95%)",
                                         "% of civil servants not meeting (95% CI)"))
 export.save_figure(fig, "03_compliance_overall", simulated=SIM)
@@ -310,7 +312,7 @@ for ax, (key, title, lab) in zip(axes.ravel(), panels, strict=True):
     t = prof[key]
     t = t[t["kind"] == "all"].copy()
     t["level_label"] = t["level"].map(lab) if lab else t["level"]
-    plots.share_bars(t, label="level_label", title=title, ax=ax,
+    plots.share_bars(t, label="level_label", title=title, ax=ax, min_cell=MIN_CELL,
                      xlabel=export.tr("% (KTC 95%)", "% (95% CI)"))
 fig.tight_layout()
 export.save_figure(fig, "03_profile", simulated=SIM)
@@ -352,7 +354,8 @@ for ax, (tab, var, lab) in zip(axes, [(cm, "PRO", export.tr("Năng lực chuyên
     t = tab[tab["variable"] == var].assign(label=lambda d: d[CLUSTER].map(short))
     centre = quality.district_mean(scores if var != "SIPAS" else cit_scores, var,
                                    CLUSTER)["mean"]
-    plots.caterpillar(t, label="label", ax=ax, title=lab, reference=centre,
+    plots.caterpillar(t, label="label", ax=ax, min_cell=MIN_CELL, title=lab,
+                      reference=centre,
                       reference_label=export.tr("Trung bình huyện", "District mean"),
                       threshold=WEAK_CUTOFF,
                       threshold_label=export.tr("Ngưỡng yếu", "Weak cut-off"),
@@ -364,7 +367,8 @@ dim_names = {d: export.tr(fd.NAMES_VI[d], fd.NAMES_EN[d]) for d in QUALITY}
 fig, axes = plt.subplots(2, 2, figsize=(10, 11))
 for ax, var in zip(axes.ravel(), QUALITY, strict=True):
     t = cm[cm["variable"] == var].assign(label=lambda d: d[CLUSTER].map(short))
-    plots.caterpillar(t, label="label", ax=ax, title=f"{var}: {dim_names[var]}",
+    plots.caterpillar(t, label="label", ax=ax, min_cell=MIN_CELL,
+                      title=f"{var}: {dim_names[var]}",
                       reference=quality.district_mean(scores, var, CLUSTER)["mean"],
                       threshold=WEAK_CUTOFF, show_n=False,
                       xlabel=export.tr("Điểm (1–5), KTC 95%", "Score (1–5), 95% CI"))
@@ -392,7 +396,8 @@ display(Markdown(
     f"**{fmt(ip.at['SIPAS', 'icc'], 3)}**."))
 
 # %%
-pro = cm[cm["variable"] == "PRO"].set_index(CLUSTER)["estimate"]
+pro_t = cm[cm["variable"] == "PRO"].set_index(CLUSTER)
+pro = pro_t["estimate"].where(pro_t["n"] >= MIN_CELL)  # grey: fewer than MIN_CELL officials
 note_map = export.tr("Ô Voronoi quanh tọa độ trung tâm xã (không phải địa giới); viền đậm: 8 xã "
                      "mới từ 1/7/2025.",
                      "Voronoi cells around commune centres (not boundaries); thick lines: the 8 "
@@ -449,8 +454,9 @@ export.save_table(cm25[["variable", "commune_2025", "n", "mean", "lo", "hi", "ra
 icc25 = quality.icc_table(scores, QUALITY, "commune_2025")
 display(icc25[["variable", "n_groups", "icc", "icc_anova_lo", "icc_anova_hi"]].round(3))
 pro25 = cm25[cm25["variable"] == "PRO"]
-fig = plots.caterpillar(pro25, label="commune_2025", reference=quality.district_mean(
-                            scores, "PRO", CLUSTER)["mean"], threshold=WEAK_CUTOFF,
+fig = plots.caterpillar(pro25, label="commune_2025", min_cell=MIN_CELL,
+                        reference=quality.district_mean(scores, "PRO", CLUSTER)["mean"],
+                        threshold=WEAK_CUTOFF,
                         title=export.tr("Năng lực chuyên môn (PRO) theo 8 xã mới",
                                         "Professional competence (PRO) by new commune"),
                         xlabel=export.tr("Điểm (1–5), KTC t 95%", "Score (1–5), 95% t CI"))

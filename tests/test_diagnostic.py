@@ -724,7 +724,31 @@ def test_caterpillar_puts_the_best_commune_on_top_and_checks_input():
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[-1].startswith("a") and labels[0].startswith("b")  # y grows upwards
     plt.close(fig)
+    fig = plots.caterpillar(cm.assign(n=[4, 4, 5]), label="g", min_cell=5)
+    assert len(fig.axes[0].get_yticklabels()) == 1
+    plt.close(fig)
     with pytest.raises(ModelError, match="one row per commune"):
         plots.caterpillar(pd.concat([cm, cm]), label="g")
     with pytest.raises(ModelError, match="lacks"):
         plots.share_bars(cm, label="g")
+
+
+def test_share_bars_hide_small_cells():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hlstudy.diagnostic import plots
+
+    t = profile.distribution(pd.DataFrame({"x": ["a"] * 3 + ["b"] * 40}), "x")
+    fig = plots.share_bars(t, label="level", min_cell=5)
+    ax = fig.axes[0]
+    widths = sorted(round(b.get_width(), 6) for b in ax.patches)
+    assert widths == [0.0, pytest.approx(100 * 40 / 43)]
+    assert "<5" in [x.get_text() for x in ax.texts]
+    plt.close(fig)
+    fig = plots.share_bars(t, label="level")
+    assert sorted(round(b.get_width(), 3) for b in fig.axes[0].patches)[0] == pytest.approx(
+        100 * 3 / 43, abs=1e-3)
+    plt.close(fig)

@@ -18,12 +18,13 @@ from hlstudy.errors import ModelError
 def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str = "",
                 reference: float | None = None, reference_label: str = "",
                 threshold: float | None = None, threshold_label: str = "",
-                show_n: bool = True, ax=None):
+                show_n: bool = True, min_cell: int | None = None, ax=None):
     """Commune estimates with their intervals, sorted (a caterpillar plot).
 
     ``table`` has ``estimate, lo, hi, n`` and the column ``label`` (one row per commune, one
     variable), as returned by :func:`hlstudy.diagnostic.quality.commune_means` filtered to one
     variable.  ``reference`` draws the district mean, ``threshold`` the cut-off for "weak".
+    With ``min_cell``, communes with fewer people are left out (the small-cell rule).
     """
     import matplotlib.pyplot as plt
 
@@ -34,6 +35,8 @@ def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str
     if table[label].duplicated().any():
         raise ModelError("one row per commune expected (filter to one variable first)")
     t = table.sort_values(["estimate", label], ascending=[True, True]).reset_index(drop=True)
+    if min_cell is not None:
+        t = t[pd.to_numeric(t["n"], errors="coerce") >= min_cell].reset_index(drop=True)
     own = ax is None
     if own:
         fig, ax = plt.subplots(figsize=(6.5, 0.26 * len(t) + 1.2))
@@ -62,8 +65,14 @@ def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str
 
 
 def share_bars(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str = "",
-               order: Sequence[str] | None = None, percent: bool = True, ax=None):
-    """Horizontal bars of ``share`` with Wilson error bars (``lo``, ``hi``), one per ``label``."""
+               order: Sequence[str] | None = None, percent: bool = True,
+               min_cell: int | None = None, suppressed_label: str = "<5", ax=None):
+    """Horizontal bars of ``share`` with Wilson error bars (``lo``, ``hi``), one per ``label``.
+
+    With ``min_cell``, a bar whose ``k`` or ``n`` counts 1 to ``min_cell − 1`` people is not
+    drawn and is marked ``suppressed_label`` instead — the figure keeps the tables'
+    small-cell rule (:func:`hlstudy.export.suppress_small_cells`).
+    """
     import matplotlib.pyplot as plt
 
     absent = [c for c in ("share", "lo", "hi", label) if c not in table.columns]
@@ -79,10 +88,19 @@ def share_bars(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str 
     else:
         fig = ax.figure
     y = np.arange(len(t))[::-1]
+    if min_cell is not None:
+        small = pd.Series(False, index=t.index)
+        for c in ("k", "n"):
+            if c in t.columns:
+                v = pd.to_numeric(t[c], errors="coerce")
+                small |= (v >= 1) & (v < min_cell)
+        t.loc[small, ["share", "lo", "hi"]] = np.nan
+        for yi in y[small.to_numpy()]:
+            ax.text(1.0 if percent else 0.01, yi, suppressed_label, va="center", fontsize=7)
     s = t["share"].astype(float) * scale
     err = [(s - t["lo"].astype(float) * scale).clip(lower=0).fillna(0),
            (t["hi"].astype(float) * scale - s).clip(lower=0).fillna(0)]
-    ax.barh(y, s, color="#6c8ebf", xerr=err, ecolor="#333333", capsize=2)
+    ax.barh(y, s.fillna(0), color="#6c8ebf", xerr=err, ecolor="#333333", capsize=2)
     ax.set_yticks(y, [str(v) for v in t[label]])
     ax.set_xlabel(xlabel)
     if percent:
