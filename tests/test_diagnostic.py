@@ -752,3 +752,24 @@ def test_share_bars_hide_small_cells():
     assert sorted(round(b.get_width(), 3) for b in fig.axes[0].patches)[0] == pytest.approx(
         100 * 3 / 43, abs=1e-3)
     plt.close(fig)
+
+
+def test_default_columns_exist_in_the_codebook():
+    from dataclasses import fields
+
+    from hlstudy import codebook
+
+    personnel = set(codebook.load_codebook("personnel")["variable"])
+    officials = set(codebook.load_codebook("officials")["variable"])
+    study_cols = {"record_id", "commune_code", "commune_2025"}  # added by hlstudy.ingest
+    for f in fields(dg.Columns):
+        name = getattr(dg.DEFAULT, f.name)
+        assert name in personnel | officials | study_cols, name
+    # every attribute the standards name is read from a personnel column
+    attr = {"age": "birth_date", "general_education": dg.DEFAULT.general_education,
+            "education": dg.DEFAULT.education, "field": dg.DEFAULT.field}
+    from hlstudy import legal
+
+    for a in legal.standards()["attribute"]:
+        if a:
+            assert attr[a] in personnel
