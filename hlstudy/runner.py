@@ -23,6 +23,7 @@ import argparse
 import copy
 import json
 import os
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -63,6 +64,10 @@ def kernel_env(extra: dict | None = None) -> dict:
             "MPLBACKEND": "module://matplotlib_inline.backend_inline",
             "PYDEVD_DISABLE_FILE_VALIDATION": "1",
             "TQDM_DISABLE": "1",
+            # single-threaded BLAS: faster for these small matrices on 2 cores, and bit-stable
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
         }
     )
     env.setdefault("HLSTUDY_LANG", "vi")
@@ -102,7 +107,9 @@ def execute(source: Path, *, env_extra: dict | None = None, cwd: Path | None = N
         allow_errors=False,
     )
     try:
-        client.execute(env=kernel_env(env_extra))
+        # the kernel process's own stderr carries only start-up chatter; cell output
+        # (including errors and warnings) arrives through the notebook protocol
+        client.execute(env=kernel_env(env_extra), stderr=subprocess.DEVNULL)
     except CellExecutionError as exc:
         index = _failing_cell(nb)
         where = _cell_label(nb, index) if index is not None else "a cell"
@@ -258,13 +265,13 @@ def update_index(figures: Path, notebook: str, rows: list[dict]) -> None:
     kept = [r for r in read_index(figures) if r["notebook"] != notebook]
     new = {}
     for row in rows:
-        new[row["file"]] = {**row, "notebook": notebook}
-    produced = set(new)
+        new[(row["file"], row["kind"])] = {**row, "notebook": notebook}
+    produced = {stem for stem, _kind in new}
     prefix = notebook[:3]
     for path in figures.glob(f"{prefix}*"):
         if path.is_file() and path.stem not in produced:
             path.unlink()
-    every = sorted(kept + list(new.values()), key=lambda r: (r["notebook"], r["file"]))
+    every = sorted(kept + list(new.values()), key=lambda r: (r["notebook"], r["file"], r["kind"]))
     with (figures / INDEX_NAME).open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=INDEX_COLUMNS, lineterminator="\n")
         writer.writeheader()

@@ -71,12 +71,17 @@ def test_normalised_notebook_has_no_volatile_metadata(tmp_path):
 def test_every_exported_file_is_indexed_and_listed_in_the_readme():
     figures = ROOT / "figures"
     index = runner.read_index(figures)
-    indexed = {row["file"]: row for row in index}
+    formats: dict[str, set[str]] = {}
+    for row in index:
+        formats.setdefault(row["file"], set()).update(row["formats"].split())
     for path in sorted(figures.iterdir()):
         if path.name in (runner.INDEX_NAME, ".gitkeep"):
             continue
-        assert path.stem in indexed, f"figures/{path.name} is not in figures/index.csv: run make.py reproduce"
-        assert path.suffix[1:] in indexed[path.stem]["formats"].split()
+        assert path.stem in formats, f"figures/{path.name} is not in figures/index.csv: run make.py reproduce"
+        assert path.suffix[1:] in formats[path.stem], f"figures/{path.name} is not indexed"
+    for stem, exts in formats.items():
+        for ext in exts:
+            assert (figures / f"{stem}.{ext}").exists(), f"index lists figures/{stem}.{ext}, which is missing"
     for row in index:
         assert row["notebook"] in {p.stem for p in SOURCES}, f"{row['file']} comes from an unknown notebook"
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
