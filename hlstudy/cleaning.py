@@ -8,13 +8,18 @@ for every record dropped (``action="drop"``) or value changed (``action="change"
 =====================  ======  ==================================================================
 rule                   action  what it does (threshold parameter of :class:`Rules`)
 =====================  ======  ==================================================================
+``unreadable``         change  cells ingest could not read as their type (a label not in the value
+                               set, text in a year, 31/02/1990) were set to missing: one log row
+                               each (a column with more than ``unreadable_max_share`` of such
+                               cells is an error of the file, raised by ingest, not cleaned)
 ``duplicates``         drop    later submissions that repeat an earlier one of the same commune
                                on at least ``duplicate_min_share`` of the answers
 ``missing_required``   drop    records without an answer analyses need (``required``: commune)
 ``speeders``           drop    duration below ``speeder_share_of_median`` × the median duration
                                (or below ``speeder_min_seconds``) — only where timing was exported
-``out_of_range``       change  Likert codes outside the value set and numbers outside the
-                               codebook's ``min``/``max`` are set to missing
+``out_of_range``       change  Likert codes outside the value set, numbers outside the
+                               codebook's ``min``/``max`` and dates whose year is outside them
+                               are set to missing
 ``inconsistent``       change  impossible backgrounds: time in post starting before age
                                ``min_age_at_start``; a degree below age ``min_age_degree`` or with
                                lower-secondary schooling; a title of the other kind (cán bộ /
@@ -48,7 +53,14 @@ import numpy as np
 import pandas as pd
 
 from hlstudy.errors import SurveyDataError
-from hlstudy.ingest import PII_KEY, InstrumentSpec, instrument_spec, sort_key
+from hlstudy.ingest import (
+    PII_KEY,
+    UNREADABLE,
+    UNREADABLE_MAX_SHARE,
+    InstrumentSpec,
+    instrument_spec,
+    sort_key,
+)
 
 LOG_COLUMNS = [
     "instrument", "record_id", "source_row", "action", "rule", "column", "old_value", "new_value", "reason",
@@ -59,6 +71,7 @@ LOG_COLUMNS = [
 class Rules:
     """Thresholds of the cleaning rules (the defaults are the project's stated choices)."""
 
+    unreadable_max_share: float = UNREADABLE_MAX_SHARE
     duplicate_min_share: float = 1.0
     speeder_share_of_median: float = 0.33
     speeder_min_seconds: float = 0.0
@@ -79,6 +92,7 @@ class Rules:
             "straightline_min_items": self.straightline_min_items >= 2,
             "straightline_share": 0 < self.straightline_share <= 1,
             "max_missing_share": 0 <= self.max_missing_share < 1,
+            "unreadable_max_share": 0 <= self.unreadable_max_share < 1,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
@@ -86,6 +100,9 @@ class Rules:
         unknown = [s for s in self.skip if s not in RULE_NAMES]
         if unknown:
             raise SurveyDataError(f"unknown rule(s) to skip: {unknown}; rules are {RULE_NAMES}")
+        if "unreadable" in self.skip:
+            raise SurveyDataError("the unreadable rule cannot be skipped: ingest already set those "
+                                  "cells to missing, and every change must be logged")
 
     def with_(self, **changes) -> Rules:
         return replace(self, **changes)
@@ -153,6 +170,22 @@ def _of_type(spec: InstrumentSpec, df: pd.DataFrame, *types: str) -> list[str]:
 
 
 # --------------------------------------------------------------------------- rules
+
+
+def rule_unreadable(df, spec, rules, instrument):
+    """Log every cell ingest could not read (already set to missing there), then forget them.
+
+    The cells come from the transient column :data:`hlstudy.ingest.UNREADABLE`; ``old_value``
+    is the raw text as received (cut to 40 characters), ``new_value`` is empty (missing).
+    """
+    if UNREADABLE not in df:
+        return df, []
+    log = []
+    for i in df.index:
+        for variable, raw, reason in df.at[i, UNREADABLE] or ():
+            log.append(_change_row(df, i, instrument, "unreadable", variable, raw, None,
+                                   f"unreadable, set to missing: {reason}"))
+    return df.drop(columns=[UNREADABLE]), log
 
 
 def rule_duplicates(df, spec, rules, instrument):
@@ -243,7 +276,11 @@ def rule_speeders(df, spec, rules, instrument):
 
 
 def rule_out_of_range(df, spec, rules, instrument):
-    """Set to missing Likert codes outside the value set and numbers outside min/max."""
+    """Set to missing Likert codes outside the value set and numbers outside min/max.
+
+    For ``date`` variables the codebook's ``min``/``max`` are years (a birth date in the
+    future is out of range, not an inconsistency of the tenure answer).
+    """
     df = df.copy()
     log = []
     for v in spec.variables:
@@ -262,12 +299,23 @@ def rule_out_of_range(df, spec, rules, instrument):
             )
             bad = bad.fillna(False).astype(bool)
             reason = f"outside the admissible range [{v.min:g}, {v.max:g}]" if v.min is not None and v.max is not None else "outside the admissible range"
+        elif v.type == "date" and (v.min is not None or v.max is not None):
+            # a date's min/max are years (a birth date in the future, a birth in 1890)
+            years = column.dt.year.astype("Float64")
+            bad = years.notna() & (
+                (years < (v.min if v.min is not None else -np.inf))
+                | (years > (v.max if v.max is not None else np.inf))
+            )
+            bad = bad.fillna(False).astype(bool)
+            reason = f"year outside the admissible range [{v.min:g}, {v.max:g}]" if v.min is not None and v.max is not None else "year outside the admissible range"
         else:
             continue
         for i in column[bad].index:
-            log.append(_change_row(df, i, instrument, "out_of_range", v.variable, column[i], None, reason))
+            old = column[i].strftime("%Y-%m-%d") if v.type == "date" else column[i]
+            log.append(_change_row(df, i, instrument, "out_of_range", v.variable, old, None, reason))
         if bad.any():
-            df.loc[bad, v.variable] = pd.NA if str(column.dtype) == "Int64" else np.nan
+            missing = pd.NaT if v.type == "date" else (pd.NA if str(column.dtype) == "Int64" else np.nan)
+            df.loc[bad, v.variable] = missing
     return df, log
 
 
@@ -455,6 +503,7 @@ def rule_missing_scale(df, spec, rules, instrument):
 
 
 RULES: list[tuple[str, Callable]] = [
+    ("unreadable", rule_unreadable),
     ("duplicates", rule_duplicates),
     ("missing_required", rule_missing_required),
     ("speeders", rule_speeders),
@@ -467,6 +516,7 @@ RULE_NAMES = tuple(name for name, _ in RULES)
 
 #: Vietnamese / English one-line description of every rule (notebook 02, figures).
 RULE_LABELS = {
+    "unreadable": ("Giá trị không đọc được", "Unreadable values"),
     "duplicates": ("Nộp trùng lặp", "Duplicate submissions"),
     "missing_required": ("Thiếu thông tin bắt buộc", "Required answer missing"),
     "speeders": ("Trả lời quá nhanh", "Speeders"),
@@ -532,7 +582,7 @@ def clean(
         raise SurveyDataError(
             f"cleaning accounting failed for {instrument}: read {len(data)}, kept {len(df)}, dropped {n_dropped}"
         )
-    df = df.drop(columns=[PII_KEY], errors="ignore")
+    df = df.drop(columns=[PII_KEY, UNREADABLE], errors="ignore")
     if reverse:
         df = reverse_key(df, spec)
     return CleaningResult(instrument, df.reset_index(drop=True), log, pd.DataFrame(flow), rules)
@@ -568,6 +618,7 @@ def rules_table(rules: Rules | None = None) -> pd.DataFrame:
     """The rules with their thresholds, for reports: ``rule, label_vi, label_en, parameters``."""
     params = asdict(rules or Rules())
     mapping = {
+        "unreadable": ["unreadable_max_share"],
         "duplicates": ["duplicate_min_share"],
         "missing_required": ["required"],
         "speeders": ["speeder_share_of_median", "speeder_min_seconds"],

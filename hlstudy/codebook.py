@@ -7,7 +7,8 @@ Files (schema in ``docs/architecture.md``)
                           column header), English gloss, value set, reverse-keying, admissible
                           range, required and personal-data flags, and the thesis claims
                           (ids of ``claims.csv``) each variable serves.
-    ``value_labels.csv``  ``value_set, code, label_vi, label_en``; Likert sets have codes 1–5.
+    ``value_labels.csv``  ``value_set, code, label_vi, label_en``; Likert sets have codes 1–5;
+                          optional ``aliases_vi``: other names accepted at ingest (``;``-separated).
     ``claims.csv``        verbatim copy of the project's claims ledger seed
                           (``../shared/seed/claims.csv``), so that the claim ids can be checked
                           without anything outside the repository.
@@ -164,6 +165,15 @@ def validate(codebook: pd.DataFrame, labels: pd.DataFrame, claims: list[str]) ->
     bad = lb["label_vi"].eq("") | lb["label_en"].eq("")
     if bad.any():
         _fail("every code needs Vietnamese and English labels", lname, lb, bad, "label_vi")
+    if "aliases_vi" in lb.columns:  # other accepted names of a code (e.g. the thị trấn title)
+        names = {(vs, t.casefold()): c for vs, c, t in zip(lb["value_set"], lb["code"], lb["label_vi"],
+                                                          strict=True)}
+        bad = pd.Series([
+            any(names.get((vs, a.strip().casefold()), c) != c for a in aliases.split(";") if a.strip())
+            for vs, c, aliases in zip(lb["value_set"], lb["code"], lb["aliases_vi"], strict=True)
+        ], index=lb.index)
+        if bad.any():
+            _fail("alias is the label of another code in the value set", lname, lb, bad, "aliases_vi")
     for value_set in sorted(set(cb.loc[likert, "value_set"])):
         codes = tuple(sorted(lb.loc[lb["value_set"] == value_set, "code"]))
         if codes != LIKERT_CODES:

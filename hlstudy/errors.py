@@ -24,6 +24,7 @@ class SurveyDataError(HlstudyError, ValueError):
             parts.append(f"column {column!r}")
         prefix = ", ".join(parts)
         super().__init__(f"{prefix}: {message}" if prefix else message)
+        self.detail = message  # the message without the file/row/column prefix
         self.file = file
         self.row = row
         self.column = column

@@ -67,6 +67,12 @@ MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "-", ".", "#n/a", "k
 ID_SALT = "hlstudy-record-id-v1"
 #: Transient column: salted hash of a record's personal data, removed by hlstudy.cleaning.clean.
 PII_KEY = "_pii_key"
+#: Transient column: the cells of a record that could not be read (set to missing), as a tuple of
+#: ``(variable, raw text, reason)``; logged by the ``unreadable`` rule of hlstudy.cleaning.
+UNREADABLE = "_unreadable"
+#: Default largest share of a column's answered cells that may be unreadable before the column
+#: (not the respondents) is taken to be wrong: above it ingest raises (see read_instrument).
+UNREADABLE_MAX_SHARE = 0.05
 
 _DASHES = re.compile(r"\s*[-‐‑‒–—―]\s*")
 _TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
@@ -503,7 +509,28 @@ def read_raw(path: str | Path, instrument: str) -> RawTable:
         raise SurveyDataError(f"cannot be read: {exc.strerror or exc}", file=path) from None
     if not table.rows:
         raise SurveyDataError("has a header but no data rows", file=path)
+    _check_repeated_header(table)
     return table
+
+
+def _check_repeated_header(table: RawTable) -> None:
+    """Raise when a data row repeats the header row (exports pasted one under another)."""
+    keys = [None if _blank(h) else header_key(h) for h in table.headers]
+    named = sum(k is not None for k in keys)
+    if named < 2:
+        return
+    for record, row_no in zip(table.rows, table.row_numbers, strict=True):
+        same = sum(
+            1 for k, cell in zip(keys, record, strict=False)
+            if k is not None and isinstance(cell, str) and header_key(cell) == k
+        )
+        if same >= max(2, named // 2):
+            raise SurveyDataError(
+                f"repeats the header row ({same} of {named} cells are column names): were two "
+                "exports pasted one under the other? Remove the repeated header and re-check the rows",
+                file=table.file,
+                row=row_no,
+            )
 
 
 # --------------------------------------------------------------------------- headers
@@ -650,12 +677,24 @@ def _label_lookup(entries: tuple) -> tuple[dict, dict]:
     return exact, {k: next(iter(v)) for k, v in folded.items() if len(v) == 1}
 
 
+def _aliases(row: pd.Series) -> tuple[str, ...]:
+    """Other accepted Vietnamese names of a code (optional ``aliases_vi`` column, ``;``-separated).
+
+    E.g. the land-administration title ``DC`` is called "Địa chính – xây dựng – đô thị và môi
+    trường" in a thị trấn (``title_vi_urban`` of ``decree33_positions.csv``).
+    """
+    text = str(row.get("aliases_vi", "") or "")
+    return tuple(clean_text(a) for a in text.split(";") if a.strip() and a.strip() != "nan")
+
+
 def _value_set_entries(spec: InstrumentSpec, name: str) -> tuple:
     frame = spec.value_sets[name]
-    return tuple(
-        (clean_text(r["code"]), clean_text(r.get("label_vi", "")), clean_text(r.get("label_en", "")))
-        for _, r in frame.iterrows()
-    )
+    entries = []
+    for _, r in frame.iterrows():
+        code = clean_text(r["code"])
+        entries.append((code, clean_text(r.get("label_vi", "")), clean_text(r.get("label_en", ""))))
+        entries.extend((code, alias, alias) for alias in _aliases(r))
+    return tuple(entries)
 
 
 class _Converter:
@@ -703,7 +742,7 @@ class _Converter:
                 return self._coded(self.folded[fold(text)])
             number = _number(text.replace(",", "."))
             if number is None:
-                labels = [e[1] for e in self.entries]
+                labels = [clean_text(t) for t in self.spec.value_sets[self.v.value_set]["label_vi"]]
                 close = difflib.get_close_matches(text, labels, n=1, cutoff=0.0)
                 raise self.fail(
                     row,
@@ -751,6 +790,8 @@ class _Converter:
         text = clean_text(value)
         parsed = _parse_date(text)
         if parsed is None:
+            if _DATE_SHAPE.match(text):
+                raise self.fail(row, f"{text!r} is not a date: no such day (read as DD/MM/YYYY)")
             raise self.fail(
                 row, f"{text!r} is not a date in a known format (YYYY-MM-DD or DD/MM/YYYY)"
             )
@@ -774,6 +815,8 @@ class _Converter:
         return parsed
 
 
+#: A day-month-year (or ISO) shape whose numbers make no calendar day, e.g. 31/02/1990.
+_DATE_SHAPE = re.compile(r"^(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{4}|\d{4}[-/]\d{1,2}[-/]\d{1,2})$")
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d")
 _TIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -956,6 +999,7 @@ def read_instrument(
     codebook: pd.DataFrame | None = None,
     value_labels: pd.DataFrame | None = None,
     registry: pd.DataFrame | None = None,
+    max_unreadable_share: float = UNREADABLE_MAX_SHARE,
 ) -> InstrumentTable:
     """Read one export as ``instrument`` (default: the file's stem) into a typed table.
 
@@ -964,7 +1008,18 @@ def read_instrument(
     variable ``commune_code``, ``commune`` (official NFC name) and ``commune_2025``.
     Likert items are floats with their raw codes (not yet reverse-keyed; out-of-range
     codes kept for :mod:`hlstudy.cleaning`).
+
+    A cell that cannot be read as its type (a label not in the value set, text in a year,
+    31/02/1990) is one respondent's bad value, not a broken file: it becomes missing and is
+    listed in the transient column :data:`UNREADABLE`, which the ``unreadable`` rule of
+    :func:`hlstudy.cleaning.clean` turns into log rows.  When more than
+    ``max(1, floor(max_unreadable_share × answered cells))`` cells of one column are
+    unreadable, the column itself does not fit the codebook (a column of text in a Likert
+    item, another questionnaire version, a date format used throughout) and a
+    :class:`SurveyDataError` names the file, the first such row and the column.
     """
+    if not 0 <= max_unreadable_share < 1:
+        raise SurveyDataError(f"max_unreadable_share must be in [0, 1), got {max_unreadable_share!r}")
     path = Path(path)
     instrument = instrument or path.stem
     spec = instrument_spec(instrument, codebook, value_labels)
@@ -978,19 +1033,45 @@ def read_instrument(
         "source_row": list(table.row_numbers),
     }
     commune_var = None
+    unreadable: dict[int, list[tuple[str, str, str]]] = {}
     for v in spec.variables:
         if v.pii or v.variable not in mapping.columns:
             continue  # personal data never leave this loop: not even converted
         index = mapping.columns[v.variable]
         header = clean_text(table.headers[index])
         convert = _Converter(spec, v, table, header)
-        columns[v.variable] = [convert(r[index], n) for r, n in zip(table.rows, table.row_numbers, strict=True)]
+        values, failures = [], []
+        for r, n in zip(table.rows, table.row_numbers, strict=True):
+            try:
+                values.append(convert(r[index], n))
+            except SurveyDataError as exc:
+                values.append(None)
+                failures.append((n, r[index], exc))
+        if failures:
+            answered = sum(not _blank(r[index]) for r in table.rows)
+            allowed = max(1, math.floor(max_unreadable_share * answered))
+            if len(failures) > allowed:
+                first = failures[0][2]
+                raise SurveyDataError(
+                    f"{first.detail} — {len(failures)} of {answered} answered cells of this column "
+                    f"are unreadable, more than the {allowed} tolerated as respondents' mistakes "
+                    f"({max_unreadable_share:.0%} of them, at least 1): the column does not fit "
+                    "the codebook",
+                    file=table.file, row=first.row, column=header,
+                )
+            for n, raw, exc in failures:
+                unreadable.setdefault(n, []).append(
+                    (v.variable, _shorten(raw), exc.detail)
+                )
+        columns[v.variable] = values
         if v.type == "commune":
             commune_var = v.variable
     if pii:
         columns[PII_KEY] = [
             _pii_key(instrument, [r[mapping.columns[v]] for v in sorted(pii)]) for r in table.rows
         ]
+    if unreadable:
+        columns[UNREADABLE] = [tuple(unreadable.get(n, ())) or None for n in table.row_numbers]
     data = pd.DataFrame(columns)
     for v in spec.variables:
         if v.variable not in data:
@@ -1006,6 +1087,12 @@ def read_instrument(
         instrument, path, table.format, table.encoding, table.sheet, data.reset_index(drop=True),
         mapping.report, report, pii, digest,
     )
+
+
+def _shorten(value: Any, limit: int = 40) -> str:
+    """The raw cell as logged: NFC text, cut to ``limit`` characters (a log is no copy of the data)."""
+    text = clean_text(value) if not isinstance(value, float | int) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _absent(x: Any) -> bool:
@@ -1140,12 +1227,14 @@ def read_folder(
     codebook: pd.DataFrame | None = None,
     value_labels: pd.DataFrame | None = None,
     registry: pd.DataFrame | None = None,
+    max_unreadable_share: float = UNREADABLE_MAX_SHARE,
 ) -> dict[str, InstrumentTable]:
     """Read the three instruments' exports of ``folder`` (raises on the first bad file)."""
     files = find_exports(folder)
     return {
         name: read_instrument(
-            path, name, codebook=codebook, value_labels=value_labels, registry=registry
+            path, name, codebook=codebook, value_labels=value_labels, registry=registry,
+            max_unreadable_share=max_unreadable_share,
         )
         for name, path in files.items()
     }

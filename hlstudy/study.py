@@ -151,7 +151,7 @@ def build_study(
     folder = Path(folder)
     rules = rules or cleaning.Rules()
     manifest = ingest.read_manifest(folder)
-    tables = ingest.read_folder(folder)
+    tables = ingest.read_folder(folder, max_unreadable_share=rules.unreadable_max_share)
     results = {}
     for name, table in tables.items():
         spec = ingest.instrument_spec(name)

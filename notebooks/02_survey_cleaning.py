@@ -37,6 +37,7 @@ from hlstudy.study import coverage_by_commune
 
 # Ngưỡng của các quy tắc làm sạch (thay đổi tại đây nếu cần) / cleaning thresholds
 RULES = cleaning.Rules(
+    unreadable_max_share=0.05,     # ô không đọc được: tối đa 5 % số ô đã trả lời của một cột (ít nhất 1)
     duplicate_min_share=1.0,       # trùng 100 % câu trả lời (cùng xã) thì coi là nộp trùng
     speeder_share_of_median=0.33,  # nhanh hơn 1/3 thời gian trung vị thì coi là trả lời quá nhanh
     straightline_share=1.0,        # cùng một đáp án liên tiếp cho toàn bộ các câu Likert (longstring)
@@ -125,6 +126,13 @@ nonexact[["instrument", "value", "name", "how", "score", "rows"]].rename(
 # Mỗi quy tắc có tên, được mô tả trong `hlstudy.cleaning`, và ngưỡng là tham số (ô đầu của
 # notebook). Mỗi bản ghi bị loại hoặc giá trị bị sửa có một dòng trong nhật ký làm sạch, nên
 # **số bản ghi đọc = số bản ghi giữ lại + số bản ghi bị loại** cho mọi bộ công cụ.
+#
+# Quy tắc đầu tiên, `unreadable`, ghi lại các ô mà bước đọc không hiểu được theo kiểu của biến
+# (nhãn không có trong bộ mã, chữ trong ô năm sinh, ngày không tồn tại như 31/02): đó là lỗi của
+# một người trả lời, nên ô đó được đặt thành thiếu và ghi nhật ký, không làm dừng cả quá trình.
+# Chỉ khi số ô như vậy trong một cột vượt ngưỡng `unreadable_max_share` thì chính cột đó không
+# khớp với bộ mã (ví dụ cả cột là chữ trong một câu Likert) và quá trình đọc dừng với thông báo lỗi
+# nêu tên tệp, dòng và cột.
 
 # %%
 rules = cleaning.rules_table(RULES)
@@ -256,8 +264,9 @@ plt.show()
 # %% [markdown]
 # ## 5. Bảo vệ dữ liệu cá nhân
 #
-# Các cột được đánh dấu `pii = 1` trong bộ mã (họ tên, số điện thoại, ý kiến tự do có thể nhận
-# diện người trả lời) bị loại ngay khi đọc tệp, trước khi bất kỳ giá trị nào được xử lý; chúng
+# Các cột được đánh dấu `pii = 1` trong bộ mã (họ tên, số điện thoại, mã cán bộ của danh sách
+# nhân sự — mã này dẫn tới hồ sơ nhân sự có tên —, ý kiến tự do có thể nhận diện người trả lời)
+# bị loại ngay khi đọc tệp, trước khi bất kỳ giá trị nào được xử lý; chúng
 # không có mặt trong bảng đã xử lý, nhật ký làm sạch, hình hay bảng xuất. Mỗi bản ghi nhận một
 # mã giả danh `record_id` ổn định (băm có muối của tên bộ công cụ và vị trí dòng trong tệp gốc),
 # không suy ra được danh tính.

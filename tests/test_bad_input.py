@@ -44,6 +44,22 @@ def set_cell(column: str, row: int, value):
     return lambda folder: rewrite_officials(folder, change)
 
 
+def set_cells(column: str, row: int, value):
+    """``value`` in two rows (``row`` and the next): in a 6-row file more than the one unreadable
+    cell per column that ingest tolerates (see ``test_one_unreadable_cell_is_a_logged_change``)."""
+    def change(rows):
+        rows = rows.astype(object)
+        rows.loc[[row, row + 1], column] = value
+        return rows
+
+    return lambda folder: rewrite_officials(folder, change)
+
+
+def repeated_header(folder):
+    lines = csv_lines(folder)
+    put_lines(folder, lines[:4] + lines[:1] + lines[4:])
+
+
 def replace_header(old: str, new: str):
     def damage(folder):
         lines = csv_lines(folder)
@@ -199,17 +215,17 @@ CASES = {
     "unknown column": (replace_header("Giới tính", "Giới tính khai sinh (theo CCCD)"), "officials.csv", r"column 'Giới tính khai sinh \(theo CCCD\)': unknown column.*closest codebook item: sex"),
     "missing column": (drop_column, "officials.csv", r"missing column\(s\) PRO2"),
     "not a survey at all": (not_a_survey, "officials.csv", r"column 'id': unknown column"),
-    "Likert label not in codebook": (set_cell("TRAIN3", 2, "Rất tốt"), "officials.csv", r"row 4, column 'Câu 11\. Kiến thức.*label 'Rất tốt' is not in value set 'agree5'"),
-    "category label not in codebook": (set_cell("sex", 0, "Khác"), "officials.csv", r"row 2, column 'Giới tính': label 'Khác' is not in value set 'sex'"),
-    "category code not in value set": (set_cell("education", 1, "9"), "officials.csv", r"row 3, column 'Trình độ chuyên môn cao nhất': code '9' is not in value set 'edu'"),
-    "impossible date": (set_cell("appointed", 3, "31/02/2023"), "officials.csv", r"row 5, column 'Ngày bổ nhiệm': '31/02/2023' is not a date"),
-    "date in unknown format": (set_cell("appointed", 1, "tháng 5 năm 2023"), "officials.csv", r"row 3, column 'Ngày bổ nhiệm'.*not a date"),
-    "month-first date": (set_cell("appointed", 0, "05/31/2023"), "officials.csv", r"row 2, column 'Ngày bổ nhiệm'.*not a date"),
-    "timestamp garbage": (set_cell("submitted_at", 0, "hôm qua"), "officials.csv", r"row 2, column 'Thời gian nộp'.*not a timestamp"),
-    "text in a year column": (set_cell("birth_year", 4, "khoảng 1980"), "officials.csv", r"row 6, column 'Năm sinh'.*not a number"),
-    "fraction in an integer column": (set_cell("years_in_post", 2, "3.5"), "officials.csv", r"row 4, column 'Số năm công tác.*not a whole number"),
-    "infinite number": (set_cell("birth_year", 1, "inf"), "officials.csv", r"row 3, column 'Năm sinh'.*not a finite number"),
-    "overflowing Likert code": (set_cell("PRO1", 0, "1e400"), "officials.csv", r"row 2, column 'Câu 13\. .*not a whole-number code"),
+    "Likert label not in codebook": (set_cells("TRAIN3", 2, "Rất tốt"), "officials.csv", r"row 4, column 'Câu 11\. Kiến thức.*label 'Rất tốt' is not in value set 'agree5'"),
+    "category label not in codebook": (set_cells("sex", 0, "Khác"), "officials.csv", r"row 2, column 'Giới tính': label 'Khác' is not in value set 'sex'"),
+    "category code not in value set": (set_cells("education", 1, "9"), "officials.csv", r"row 3, column 'Trình độ chuyên môn cao nhất': code '9' is not in value set 'edu'"),
+    "impossible date": (set_cells("appointed", 3, "31/02/2023"), "officials.csv", r"row 5, column 'Ngày bổ nhiệm': '31/02/2023' is not a date"),
+    "date in unknown format": (set_cells("appointed", 1, "tháng 5 năm 2023"), "officials.csv", r"row 3, column 'Ngày bổ nhiệm'.*not a date"),
+    "month-first date": (set_cells("appointed", 0, "05/31/2023"), "officials.csv", r"row 2, column 'Ngày bổ nhiệm'.*not a date"),
+    "timestamp garbage": (set_cells("submitted_at", 0, "hôm qua"), "officials.csv", r"row 2, column 'Thời gian nộp'.*not a timestamp"),
+    "text in a year column": (set_cells("birth_year", 4, "khoảng 1980"), "officials.csv", r"row 6, column 'Năm sinh'.*not a number"),
+    "fraction in an integer column": (set_cells("years_in_post", 2, "3.5"), "officials.csv", r"row 4, column 'Số năm công tác.*not a whole number"),
+    "infinite number": (set_cells("birth_year", 1, "inf"), "officials.csv", r"row 3, column 'Năm sinh'.*not a finite number"),
+    "overflowing Likert code": (set_cells("PRO1", 0, "1e400"), "officials.csv", r"row 2, column 'Câu 13\. .*not a whole-number code"),
     "commune outside Hữu Lũng": (set_cell("commune", 3, "Chi Lăng"), "officials.csv", r"row 5, column 'commune': 1 commune name\(s\) not in the Hữu Lũng registry: 'Chi Lăng' \(rows 5; closest"),
     "workbook without the sheet": (xlsx_with_sheets("Sheet1", "Sheet2"), "officials.xlsx", r"sheet 'officials' is missing from the workbook"),
     "empty worksheet": (empty_sheet, "officials.xlsx", r"sheet 'officials' is empty"),
@@ -219,6 +235,10 @@ CASES = {
     "instrument missing": (no_personnel, "raw", r"no export for instrument 'personnel'"),
     "unsupported file type": (unsupported_type, "raw", r"personnel\.json.*unsupported type"),
     "malformed manifest": (bad_manifest, "manifest.json", r"not valid JSON"),
+    "header row repeated mid-file": (repeated_header, "officials.csv", r"row 5: repeats the header row"),
+    "column of text in a Likert item": (
+        lambda f: rewrite_officials(f, lambda r: r.assign(PRO3="không biết")), "officials.csv",
+        r"row 2, column 'Câu 15\. .*label 'không biết' is not in value set.*6 of 6 answered cells"),
 }
 
 
@@ -257,8 +277,62 @@ def test_missing_source_folder(reference, tmp_path):
 
 def test_error_carries_file_row_and_column_attributes(reference, tmp_path):
     folder = rf.make_folder(tmp_path / "raw", "csv", n=6)
-    set_cell("TRAIN3", 2, "Rất tốt")(folder)
+    set_cells("TRAIN3", 2, "Rất tốt")(folder)
     with pytest.raises(hlstudy.SurveyDataError) as err:
         ingest.read_instrument(folder / "officials.csv")
     assert Path(err.value.file).name == "officials.csv"
     assert err.value.row == 4 and err.value.column.startswith("Câu 11.")
+
+
+# ------------------------------------------------------------------ one respondent's bad value
+
+ONE_BAD_CELL = {
+    # name → (column, row index, raw value, reason pattern)
+    "Likert label not in codebook": ("TRAIN3", 2, "Rất tốt", r"label 'Rất tốt' is not in value set 'agree5'"),
+    "category label": ("sex", 0, "Khác", r"label 'Khác' is not in value set 'sex'"),
+    "impossible date": ("appointed", 3, "31/02/2023", r"'31/02/2023' is not a date: no such day"),
+    "text in a year": ("birth_year", 4, "khoảng 1980", r"not a number"),
+    "timestamp garbage": ("submitted_at", 1, "hôm qua", r"not a timestamp"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ONE_BAD_CELL))
+def test_one_unreadable_cell_is_a_logged_change(case, reference, tmp_path):
+    """A single bad value of one respondent never fails the run: missing, with a log row."""
+    column, index, raw, reason = ONE_BAD_CELL[case]
+    folder = rf.make_folder(tmp_path / "raw", "csv", n=6, manifest={"simulated": True})
+    set_cell(column, index, raw)(folder)
+    study = hlstudy.load_study(folder, cache=False)
+    log = study.cleaning_log
+    hit = log[log["rule"] == "unreadable"]
+    assert len(hit) == 1
+    row = hit.iloc[0]
+    assert (row["instrument"], row["action"], row["column"]) == ("officials", "change", column)
+    assert int(row["source_row"]) == index + 2 and row["old_value"] == raw
+    assert row["new_value"] is None or pd.isna(row["new_value"])
+    assert re.search(reason, row["reason"]), row["reason"]
+    kept = study.officials.set_index("source_row")
+    if index + 2 in kept.index:  # not dropped later by another rule: the value is missing
+        assert pd.isna(kept.at[index + 2, column])
+    flow = study.flow[study.flow["instrument"] == "officials"].set_index("rule")
+    assert flow.at["unreadable", "changed"] == 1 and flow.index[0] == "unreadable"
+    for name in ingest.INSTRUMENTS:
+        assert study.received[name] == study.kept[name] + study.dropped[name]
+    assert "_unreadable" not in study.officials.columns
+
+
+def test_unreadable_share_is_a_parameter(reference, tmp_path):
+    folder = rf.make_folder(tmp_path / "raw", "csv", n=6)
+    set_cells("TRAIN3", 2, "Rất tốt")(folder)  # 2 of 6 cells
+    with pytest.raises(hlstudy.SurveyDataError, match=r"2 of 6 answered cells .* more than the 1 tolerated .*\(5% of them, at least 1\)"):
+        hlstudy.load_study(folder, cache=False)
+    rules = hlstudy.cleaning.Rules(unreadable_max_share=0.5)  # 3 cells of 6 tolerated
+    study = hlstudy.load_study(folder, cache=False, rules=rules)
+    assert (study.cleaning_log["rule"] == "unreadable").sum() == 2
+
+
+def test_unreadable_rule_cannot_be_skipped_or_mis_set():
+    with pytest.raises(hlstudy.SurveyDataError, match="cannot be skipped"):
+        hlstudy.cleaning.Rules(skip=("unreadable",))
+    with pytest.raises(hlstudy.SurveyDataError, match="unreadable_max_share"):
+        hlstudy.cleaning.Rules(unreadable_max_share=1.0)

@@ -83,7 +83,7 @@ def test_value_sets_exist_and_likert_sets_are_coded_1_to_5():
 def test_pii_flags():
     assert codebook.pii_columns("officials") == ["full_name", "phone"]
     assert codebook.pii_columns("citizens") == ["comment"]
-    assert codebook.pii_columns("personnel") == ["full_name", "phone"]
+    assert codebook.pii_columns("personnel") == ["staff_code", "full_name", "phone"]
 
 
 def test_files_are_nfc():

@@ -282,3 +282,64 @@ def test_header_report_says_how_each_header_matched(tmp_path):
     path.write_text(csv_text(rows, "officials", variants), encoding="utf-8")
     how = read(path).headers.set_index("variable")["how"]
     assert (how["TRAIN1"], how["TRAIN2"], how["TRAIN3"]) == ("nfc", "normalised", "exact")
+
+
+# ------------------------------------------------------------------ the project's real codebook
+
+
+def test_town_name_of_the_land_administration_title_is_the_same_code(tmp_path):
+    """A thị trấn calls title DC "Địa chính – xây dựng – đô thị và môi trường" (Decree 33)."""
+    from hlstudy.legal import positions
+
+    pos = positions().set_index("position_code")
+    urban = pos.at["DC", "title_vi_urban"]
+    assert urban and urban != pos.at["DC", "title_vi"]
+    frame = rf.generic_rows("personnel", 6, seed=3)
+    frame["Cán bộ/Công chức"] = "Công chức"
+    frame["Chức danh"] = [urban, pos.at["DC", "title_vi"], urban.replace("–", "-"),
+                          urban.upper(), "Văn phòng – thống kê", urban]
+    path = tmp_path / "personnel.csv"
+    frame.to_csv(path, index=False)
+    data = ingest.read_instrument(path).data
+    assert data["position_code"].tolist() == ["DC", "DC", "DC", "DC", "VP_TK", "DC"]
+
+
+def test_every_urban_title_of_decree33_is_an_accepted_alias():
+    from hlstudy import codebook
+    from hlstudy.legal import positions
+
+    labels = codebook.value_labels("position").set_index("code")
+    for r in positions().itertuples():
+        if r.title_vi_urban:
+            assert r.title_vi_urban in labels.at[r.position_code, "aliases_vi"].split(";")
+
+
+def test_alias_of_another_code_is_rejected(tmp_path):
+    import shutil
+
+    from hlstudy import codebook
+    from hlstudy.paths import INSTRUMENT
+
+    for f in ("codebook.csv", "value_labels.csv", "claims.csv"):
+        shutil.copy(INSTRUMENT / f, tmp_path / f)
+    vl = pd.read_csv(tmp_path / "value_labels.csv", dtype=str, keep_default_na=False)
+    vl.loc[(vl["value_set"] == "position") & (vl["code"] == "DC"), "aliases_vi"] = "Tư pháp – hộ tịch"
+    vl.to_csv(tmp_path / "value_labels.csv", index=False)
+    with pytest.raises(SurveyDataError, match=r"value_labels.csv.*alias is the label of another code"):
+        codebook.load_codebook(folder=tmp_path)
+
+
+def test_staff_code_is_personal_data_and_never_reaches_the_table(tmp_path):
+    """The register's staff code links to a named HR file: dropped at ingest like a name."""
+    frame = rf.generic_rows("personnel", 8, seed=5)
+    codes = [f"HL06385-{i:02d}" for i in range(8)]
+    frame["Mã cán bộ"] = codes
+    path = tmp_path / "personnel.csv"
+    frame.to_csv(path, index=False)
+    table = ingest.read_instrument(path)
+    assert "staff_code" in table.pii_dropped and "staff_code" not in table.data
+    text = table.data.to_csv(index=False)
+    assert not any(code in text for code in codes)
+    # a register without the column is still read (personal-data columns may be absent)
+    frame.drop(columns=["Mã cán bộ"]).to_csv(path, index=False)
+    assert len(ingest.read_instrument(path).data) == 8
