@@ -574,6 +574,11 @@ def clean(
         df, rows = function(df, spec, rules, instrument)
         dropped = sum(r["action"] == "drop" for r in rows)
         changed = sum(r["action"] == "change" for r in rows)
+        if len(df) != before - dropped or any(r["rule"] != name for r in rows):
+            raise SurveyDataError(
+                f"cleaning accounting failed for {instrument} at rule {name}: {before} before, "
+                f"{dropped} logged drops, {len(df)} after"
+            )
         flow.append({"rule": name, "n_before": before, "dropped": dropped, "changed": changed, "n_after": len(df)})
         logs.extend(rows)
     log = pd.DataFrame(logs, columns=LOG_COLUMNS) if logs else empty_log()

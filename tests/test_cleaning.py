@@ -290,3 +290,51 @@ def test_real_codebook_officials_tenure_vs_age(real):
     changes = result.log[result.log["rule"] == "inconsistent"]
     assert (off.at[0, "record_id"], "years_in_post") in set(zip(changes["record_id"], changes["column"], strict=True))
     assert len(result.data) == len(off)
+
+
+def test_every_rule_accounts_for_its_records(officials):
+    """One fault for every rule at once: each rule's flow row matches its log rows."""
+    df = officials.copy()
+    dup = df.iloc[[3]].copy()
+    dup["record_id"], dup["source_row"] = "O-dup", 900
+    df = pd.concat([df, dup], ignore_index=True)
+    df.loc[4, ["commune_code", "commune", "commune_2025"]] = pd.NA      # missing_required
+    df.loc[5, "duration_s"] = 1.0                                       # speeders
+    df.loc[6, "TRAIN2"] = 9.0                                           # out_of_range
+    df.loc[7, ["birth_year", "years_in_post"]] = [1990, 30]             # inconsistent
+    df.loc[8, ITEMS] = 3.0                                              # straightlining
+    df.loc[9, ["MOT1", "MOT2"]] = np.nan                                # missing_scale
+    df["_unreadable"] = None
+    df["_unreadable"] = df["_unreadable"].astype(object)
+    df.at[10, "_unreadable"] = (("sex", "Khác", "label 'Khác' is not in value set 'sex'"),)
+    result = run(df)
+    assert_accounted(df, result)
+    log, flow = result.log, result.flow.set_index("rule")
+    assert list(flow.index) == list(cleaning.RULE_NAMES)
+    for name in cleaning.RULE_NAMES:
+        mine = log[log["rule"] == name]
+        assert flow.at[name, "dropped"] == (mine["action"] == "drop").sum(), name
+        assert flow.at[name, "changed"] == (mine["action"] == "change").sum(), name
+        assert flow.at[name, "n_before"] - flow.at[name, "dropped"] == flow.at[name, "n_after"], name
+        assert len(mine) >= 1, f"the fixture has no fault for rule {name}"
+    assert (flow["n_after"].iloc[:-1].to_numpy() == flow["n_before"].iloc[1:].to_numpy()).all()
+    assert flow["n_before"].iloc[0] == len(df) and flow["n_after"].iloc[-1] == len(result.data)
+
+
+def test_a_rule_that_loses_a_record_is_caught(officials, monkeypatch):
+    def leaky(df, spec, rules, instrument):
+        return df.iloc[1:], []  # drops a record without logging it
+
+    rules = [(n, leaky if n == "speeders" else f) for n, f in cleaning.RULES]
+    monkeypatch.setattr(cleaning, "RULES", rules)
+    with pytest.raises(SurveyDataError, match="accounting failed for officials at rule speeders"):
+        run(officials)
+
+
+def test_birth_date_in_the_future_is_out_of_range_not_an_inconsistent_tenure(real):
+    per = real["personnel"].copy()
+    per.loc[0, "birth_date"] = pd.Timestamp("2031-05-12")
+    result = cleaning.clean(per, "personnel")
+    log = result.log[result.log["record_id"] == per.at[0, "record_id"]]
+    assert log[["rule", "column", "old_value"]].values.tolist() == [["out_of_range", "birth_date", "2031-05-12"]]
+    assert pd.isna(result.data.set_index("record_id").at[per.at[0, "record_id"], "birth_date"])
