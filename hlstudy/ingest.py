@@ -366,7 +366,21 @@ def read_csv_rows(path: Path) -> RawTable:
         ) from None
     if not records:
         raise SurveyDataError("file is empty", file=path)
+    if re.fullmatch(r"\s*sep=.?\s*", ",".join(records[0]), flags=re.IGNORECASE):
+        raise SurveyDataError(
+            "row 1 is Excel's 'sep=' hint line, not the header: delete that line so that the "
+            "column names are in row 1",
+            file=path,
+            row=1,
+        )
     header = records[0]
+    # trailing columns without a name and without any value (Excel's ",,," artefact) are dropped
+    while len(header) > 1 and not header[-1].strip() and all(
+        len(r) < len(header) or not r[len(header) - 1].strip() for r in records[1:]
+    ):
+        width = len(header) - 1
+        records = [r[:width] if len(r) > width else r for r in records]
+        header = records[0]
     first_line = text.split("\n", 1)[0]
     for delimiter, name in ((";", "semicolon"), ("\t", "tab"), ("|", "vertical bar")):
         if first_line.count(delimiter) >= max(2, len(header)):
@@ -384,13 +398,24 @@ def read_csv_rows(path: Path) -> RawTable:
         if len(record) != len(header):
             raise SurveyDataError(
                 f"has {len(record)} fields where the header has {len(header)} "
-                "(a stray comma or delimiter?)",
+                + (_title_hint(header) or "(a stray comma or delimiter?)"),
                 file=path,
                 row=row_no,
             )
         rows.append(record)
         numbers.append(row_no)
     return RawTable(path, "csv", encoding, list(header), rows, numbers)
+
+
+def _title_hint(header: list[Any]) -> str:
+    """Explain a "header" that is really a title line above the column names, else ``""``."""
+    named = [clean_text(h) for h in header if not _blank(h)]
+    if len(named) <= 2 and named:
+        return (
+            f"— row 1 looks like a title ({named[0][:60]!r}), not the column names: the header "
+            "must be in row 1, delete the title rows above it"
+        )
+    return ""
 
 
 def read_xlsx_rows(path: Path, instrument: str) -> RawTable:
@@ -441,7 +466,10 @@ def read_xlsx_rows(path: Path, instrument: str) -> RawTable:
         extra = [c for c in record[width:] if not _blank(c)]
         if extra:
             raise SurveyDataError(
-                f"sheet {sheet!r}: a value lies to the right of the last header", file=path, row=index
+                f"sheet {sheet!r}: a value lies to the right of the last header "
+                + (_title_hint(header) or f"(column {width + 1} has no name)"),
+                file=path,
+                row=index,
             )
         record = list(record[:width]) + [None] * (width - len(record))
         rows.append(record)
@@ -736,8 +764,15 @@ class _Converter:
             if key in self.exact:
                 return self._coded(self.exact[key])
             stripped = _LABEL_PREFIX.sub("", text)
-            if stripped != text and _label_key(stripped) in self.exact:
-                return self._coded(self.exact[_label_key(stripped)])
+            if stripped != text and _label_key(stripped) in self.exact and re.search(r"[^\W\d_]", stripped):
+                # "5. Hoàn toàn đồng ý", "(4) Đồng ý": a numbered label — never a number such as
+                # "2.5", and the number must agree with the label's code when the code is a number
+                code = self.exact[_label_key(stripped)]
+                number = re.match(r"^\s*\(?(\d{1,2})", text).group(1)
+                if not code.isdigit() or int(code) == int(number):
+                    return self._coded(code)
+                raise self.fail(row, f"{text!r}: the number {number} contradicts the label "
+                                     f"{stripped!r} (code {code})")
             if fold(text) in self.folded:
                 return self._coded(self.folded[fold(text)])
             number = _number(text.replace(",", "."))

@@ -60,6 +60,26 @@ def repeated_header(folder):
     put_lines(folder, lines[:4] + lines[:1] + lines[4:])
 
 
+def sep_line(folder):
+    put_lines(folder, ["sep=,", *csv_lines(folder)])
+
+
+def title_rows_xlsx(folder):
+    from openpyxl import Workbook
+
+    rows = pd.read_csv(folder / "officials.csv", dtype=str, keep_default_na=False)
+    (folder / "officials.csv").unlink()
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "officials"
+    ws.append(["DANH SÁCH CÁN BỘ, CÔNG CHỨC XÃ"])
+    ws.append([])
+    ws.append(list(rows.columns))
+    for r in rows.itertuples(index=False):
+        ws.append(list(r))
+    wb.save(folder / "officials.xlsx")
+
+
 def replace_header(old: str, new: str):
     def damage(folder):
         lines = csv_lines(folder)
@@ -235,6 +255,8 @@ CASES = {
     "instrument missing": (no_personnel, "raw", r"no export for instrument 'personnel'"),
     "unsupported file type": (unsupported_type, "raw", r"personnel\.json.*unsupported type"),
     "malformed manifest": (bad_manifest, "manifest.json", r"not valid JSON"),
+    "Excel sep= hint line": (sep_line, "officials.csv", r"row 1: row 1 is Excel's 'sep=' hint line"),
+    "title rows above the header": (title_rows_xlsx, "officials.xlsx", r"row 3: .*row 1 looks like a title \('DANH SÁCH"),
     "header row repeated mid-file": (repeated_header, "officials.csv", r"row 5: repeats the header row"),
     "column of text in a Likert item": (
         lambda f: rewrite_officials(f, lambda r: r.assign(PRO3="không biết")), "officials.csv",

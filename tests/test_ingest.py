@@ -129,6 +129,37 @@ def test_likert_labels_numbers_and_prefixed_labels_give_codes(tmp_path):
     assert got[0] == 5.0 and got[1] == 7.0 and np.isnan(got[2]) and got[3] == 4.0 and np.isnan(got[4]) and got[5] == 1.0
 
 
+def test_trailing_unnamed_empty_columns_are_ignored(tmp_path):
+    rows = rf.make_rows("officials", 4)
+    path = tmp_path / "officials.csv"
+    plain = read(rf.write_export(rows, path)).data
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(line + ",," for line in lines) + "\n", encoding="utf-8")
+    pd.testing.assert_frame_equal(read(path).data, plain)
+    lines = [line + ",," for line in lines]
+    lines[2] = lines[2][:-1] + "x"  # a value under an unnamed column is not ignored
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(SurveyDataError, match="column 23 has an empty header"):
+        read(path)
+
+
+def test_a_decimal_is_never_read_as_a_numbered_label(tmp_path):
+    """"2.5" is not "2." + "5": it is an unreadable Likert answer, and "2. Đồng ý" contradicts itself."""
+    rows = rf.make_rows("officials", 40)
+    rows.loc[0, "TRAIN1"] = "2.5"
+    rows.loc[1, "TRAIN1"] = "(4) Đồng ý"
+    rows.loc[2, "TRAIN1"] = "3,0"
+    rows.loc[3, "TRAIN2"] = "2. Đồng ý"
+    path = tmp_path / "officials.csv"
+    path.write_text(csv_text(rows, "officials"), encoding="utf-8")
+    data = read(path).data
+    assert np.isnan(data.at[0, "TRAIN1"]) and data.at[1, "TRAIN1"] == 4.0 and data.at[2, "TRAIN1"] == 3.0
+    assert np.isnan(data.at[3, "TRAIN2"])
+    bad = {cell[0]: cell for cells in data[ingest.UNREADABLE].dropna() for cell in cells}
+    assert bad["TRAIN1"][1] == "2.5" and "not a whole-number code" in bad["TRAIN1"][2]
+    assert "the number 2 contradicts the label 'Đồng ý'" in bad["TRAIN2"][2]
+
+
 def test_category_labels_to_codes_and_dates_in_two_formats(tmp_path):
     rows = rf.make_rows("officials", 3)
     rows["education"] = ["Đại học", "4", "trung cấp"]
