@@ -13,9 +13,12 @@ The ingest layer is the only code that sees the exports as received.  It
   closest codebook item;
 * drops every ``pii`` column of the codebook *before* any value is looked at, and gives each
   record a pseudonymous ``record_id`` (:func:`record_id`);
-* converts every value to the codebook's type: Likert and category labels to codes (an
-  unknown label is an error naming row and column), numbers, dates and timestamps (an
-  unreadable date is an error), text to NFC;
+* converts every value to the codebook's type: Likert and category labels to codes (also
+  the ``aliases_vi`` of ``value_labels.csv``), numbers, dates and timestamps, text to NFC.
+  A single respondent's unreadable cell (an unknown label, text in a year, 31/02/1990) is
+  set to missing and passed on for the ``unreadable`` rule of :mod:`hlstudy.cleaning` to
+  log; a column with more such cells than ``max_unreadable_share`` allows is an error
+  naming the file, the first row and the column;
 * matches commune names to the registry (:func:`match_commune`): with or without
   diacritics, ``xã``/``TT``/``thị trấn`` prefixes, small typos; every match that was not
   exact is reported, a name outside Hữu Lũng is an error listing every such value.
