@@ -354,13 +354,15 @@ def _codes_matching(spec, variable, codes=(), words=None) -> set[str]:
 
 
 def _position_kinds() -> dict[str, str]:
-    try:
-        from hlstudy.legal import positions
+    """Decree 33 title → kind, from ``decree33_positions.csv``.
 
-        table = positions()
-        return dict(zip(table["position_code"].astype(str), table["kind"].astype(str), strict=True))
-    except Exception:  # no reference table: the check is skipped
-        return {}
+    A missing or malformed reference file is a :class:`SurveyDataError` (raised by
+    :func:`hlstudy.legal.positions`), never a silently skipped check.
+    """
+    from hlstudy.legal import positions
+
+    table = positions()
+    return dict(zip(table["position_code"].astype(str), table["kind"].astype(str), strict=True))
 
 
 def rule_inconsistent(df, spec, rules, instrument):

@@ -338,3 +338,15 @@ def test_birth_date_in_the_future_is_out_of_range_not_an_inconsistent_tenure(rea
     log = result.log[result.log["record_id"] == per.at[0, "record_id"]]
     assert log[["rule", "column", "old_value"]].values.tolist() == [["out_of_range", "birth_date", "2031-05-12"]]
     assert pd.isna(result.data.set_index("record_id").at[per.at[0, "record_id"], "birth_date"])
+
+
+def test_title_check_never_silently_skipped(real, monkeypatch, tmp_path):
+    from hlstudy import legal
+
+    monkeypatch.setattr(legal, "REFERENCE", tmp_path)  # no decree33_positions.csv there
+    legal._positions.cache_clear()
+    try:
+        with pytest.raises(SurveyDataError, match="decree33_positions.csv"):
+            cleaning.clean(real["personnel"], "personnel")
+    finally:
+        legal._positions.cache_clear()
