@@ -1129,7 +1129,9 @@ def read_instrument(
 
 def _shorten(value: Any, limit: int = 40) -> str:
     """The raw cell as logged: NFC text, cut to ``limit`` characters (a log is no copy of the data)."""
-    text = clean_text(value) if not isinstance(value, float | int) else repr(value)
+    if isinstance(value, float | np.floating) and math.isfinite(value) and float(value).is_integer():
+        value = int(value)  # 9.0 from an SPSS file is logged as 9, as from a CSV
+    text = clean_text(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -374,3 +374,22 @@ def test_staff_code_is_personal_data_and_never_reaches_the_table(tmp_path):
     # a register without the column is still read (personal-data columns may be absent)
     frame.drop(columns=["Mã cán bộ"]).to_csv(path, index=False)
     assert len(ingest.read_instrument(path).data) == 8
+
+
+def test_unreadable_cells_are_logged_alike_from_csv_xlsx_and_sav(tmp_path):
+    rows = rf.make_rows("officials", 30)
+    rows = rows.astype(object)
+    rows.loc[2, "education"] = 9  # a code outside the value set: unreadable, from every format
+    logs = {}
+    for fmt in ("csv", "xlsx", "sav"):
+        data = read(rf.write_export(rows, tmp_path / fmt / f"officials.{fmt}")).data
+        logs[fmt] = data[ingest.UNREADABLE].dropna().tolist()
+    assert logs["csv"] == [(("education", "9", "code '9' is not in value set 'edu' (codes: "
+                             "['1', '2', '3', '4', '5'])"),)]
+    assert logs["xlsx"] == logs["csv"] and logs["sav"] == logs["csv"]
+
+
+def test_logged_raw_cell_is_format_independent_and_short():
+    assert ingest._shorten(9.0) == ingest._shorten(9) == ingest._shorten("9") == "9"
+    assert ingest._shorten(2.5) == "2.5" and ingest._shorten(float("inf")) == "inf"
+    assert len(ingest._shorten("x" * 300)) == 40
