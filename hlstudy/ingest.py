@@ -751,9 +751,9 @@ class _Converter:
         if kind in ("integer", "year", "duration"):
             return self.number(value, row)
         if kind == "date":
-            return self.date(value, row)
+            return self._bounded(self.date(value, row), value, row)
         if kind == "timestamp":
-            return self.timestamp(value, row)
+            return self._bounded(self.timestamp(value, row), value, row)
         return clean_text(value)  # text, commune (matched later)
 
     def label(self, value: Any, row: int) -> Any:
@@ -816,7 +816,20 @@ class _Converter:
             raise self.fail(row, f"{value!r} is not a finite number ({self.v.type})")
         if self.v.type in ("integer", "year") and number != int(number):
             raise self.fail(row, f"{value!r} is not a whole number ({self.v.type})")
+        if abs(number) >= _HUGE:  # an integer column cannot hold it; no count or year is that large
+            raise self.fail(row, f"{_shorten(value)!r} is not a plausible {self.v.type} (too large)")
         return number
+
+    def _bounded(self, stamp: pd.Timestamp, value: Any, row: int) -> pd.Timestamp:
+        """Dates pandas cannot hold (before 1678, after 2261) are unreadable, not a crash."""
+        try:
+            inside = _TS_MIN <= stamp <= _TS_MAX
+        except (OverflowError, ValueError):
+            inside = False
+        if not inside:
+            raise self.fail(row, f"{_shorten(value)!r} is not a plausible {self.v.type} "
+                                 f"(year outside {_TS_MIN.year}–{_TS_MAX.year})")
+        return pd.Timestamp(stamp).as_unit("ns")
 
     def date(self, value: Any, row: int) -> pd.Timestamp:
         if isinstance(value, dt.datetime | dt.date | pd.Timestamp):
@@ -853,6 +866,9 @@ class _Converter:
         return parsed
 
 
+#: Range of dates a pandas (nanosecond) column can hold, and the largest admissible number.
+_TS_MIN, _TS_MAX = pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31")
+_HUGE = 1e15
 #: A day-month-year (or ISO) shape whose numbers make no calendar day, e.g. 31/02/1990.
 _DATE_SHAPE = re.compile(r"^(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{4}|\d{4}[-/]\d{1,2}[-/]\d{1,2})$")
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d")

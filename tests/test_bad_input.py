@@ -315,6 +315,10 @@ ONE_BAD_CELL = {
     "impossible date": ("appointed", 3, "31/02/2023", r"'31/02/2023' is not a date: no such day"),
     "text in a year": ("birth_year", 4, "khoảng 1980", r"not a number"),
     "timestamp garbage": ("submitted_at", 1, "hôm qua", r"not a timestamp"),
+    "date pandas cannot hold": ("appointed", 2, "01/01/0001", r"not a plausible date \(year outside 1678–2261\)"),
+    "timestamp in year 9999": ("submitted_at", 3, "9999-12-31 08:00:00", r"not a plausible timestamp"),
+    "number too large for a count": ("years_in_post", 3, "99999999999999999999", r"not a plausible integer \(too large\)"),
+    "year too large": ("birth_year", 0, "1e300", r"not a plausible year"),
 }
 
 
