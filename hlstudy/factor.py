@@ -388,7 +388,7 @@ def _flags(lo: pd.DataFrame, h2: pd.Series, heywood, *, min_loading, cross_loadi
                          "the solution is improper for this item"))
         if top < min_loading:
             rows.append((item, "low loading",
-                         f"highest |loading| {top:.2f} (on {top_f}) below {min_loading:.2f}"))
+                         f"highest |loading| {top:.3f} (on {top_f}) below {min_loading:.2f}"))
         if len(vals) > 1:
             second, second_f = vals.iloc[1], vals.index[1]
             if second >= cross_loading and top - second < cross_gap:

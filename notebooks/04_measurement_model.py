@@ -294,13 +294,25 @@ for inst in ("officials", "citizens"):
                       title=export.tr(f"Hệ số tải CFA ({label[inst]})",
                                       f"CFA loadings ({inst})"),
                       simulated=SIM, decimals=3)
-    f = cfa_res[inst].fit
+    r = cfa_res[inst]
+    f = r.fit
     met = fit_tab["met"].dropna()
+    n_all = r.n_obs + r.n_dropped
+    problems = ([] if r.converged else ["**mô hình KHÔNG hội tụ**"]) + [
+        f"**trường hợp Heywood**: {h}" for h in r.heywood]
     display(Markdown(
-        f"**{label[inst].capitalize()}**: χ²({f['df']:.0f}) = {fmt(f['chi2'], 1)}, "
+        f"**{label[inst].capitalize()}**: ước lượng trên {r.n_obs}/{n_all} phiếu trả lời đủ "
+        f"mọi biến ({r.n_dropped} phiếu, {fmt(100 * r.n_dropped / n_all, 1)}%, bị loại theo "
+        "danh sách như mặc định của lavaan"
+        + ("; **mất nhiều quan sát — nên kiểm tra lại bằng FIML (`missing = \"ml\"`)**"
+           if r.n_dropped > 0.2 * n_all else "") + "). "
+        f"χ²({f['df']:.0f}) = {fmt(f['chi2'], 1)}, "
         f"CFI = {fmt(f['cfi'])}, TLI = {fmt(f['tli'])}, RMSEA = {fmt(f['rmsea'])} "
         f"[{fmt(f['rmsea_ci_low'])}; {fmt(f['rmsea_ci_high'])}], SRMR = {fmt(f['srmr'])}; "
-        f"đạt {int(met.sum())}/{len(met)} ngưỡng."))
+        f"đạt {int(met.sum())}/{len(met)} ngưỡng. "
+        + ("; ".join(problems) + "." if problems
+           else f"Mô hình hội tụ sau {r.iterations} vòng lặp, không có trường hợp Heywood "
+                "(phương sai sai số âm hoặc tương quan tiềm ẩn > 1).")))
     display(fit_tab)
 
 # %% [markdown]
@@ -376,7 +388,9 @@ for inst in ("officials", "citizens"):
 # Để so sánh điểm thang đo giữa cán bộ (bầu cử) và công chức (tuyển dụng) ở các notebook
 # sau, mô hình đo lường phải bất biến: cấu hình (configural), hệ số tải (metric) và hệ số
 # chặn (scalar).  Mỗi bước được chấp nhận khi ΔCFI ≥ −0,010 và ΔRMSEA ≤ 0,015
-# (Chen 2007; Cheung & Rensvold 2002).
+# (Chen 2007; Cheung & Rensvold 2002).  Trước đó, mô hình cấu hình (mốc so sánh) phải hội
+# tụ, không có trường hợp Heywood và đạt các ngưỡng phù hợp của CFA; nếu không, không mức bất
+# biến nào được xác lập, dù các bước sau có ΔCFI nhỏ.
 
 # %%
 def official_kind(df: pd.DataFrame) -> pd.Series | None:
@@ -401,17 +415,44 @@ else:
     export.save_table(inv.table.reset_index(), "04_invariance_kind",
                       title=export.tr("Kiểm định tính bất biến đo lường giữa cán bộ và công chức",
                                       "Measurement invariance, cán bộ vs công chức"),
-                      note="Multi-group CFA (lavaan group.equal); accepted: dCFI >= -.010 and "
-                           "dRMSEA <= .015.", simulated=SIM, decimals=3)
+                      note="Multi-group CFA (lavaan group.equal); configural accepted when it "
+                           "converges without Heywood cases and CFI >= .90, RMSEA <= .08, "
+                           "SRMR <= .08; later steps: dCFI >= -.010 and dRMSEA <= .015.",
+                      simulated=SIM, decimals=3)
     level = inv.highest_level
+    conf = inv.fits["configural"]
+    items_all = [i for c in scales["officials"].values() for i in c]
+    used = inv_data.dropna(subset=items_all)["kind"].value_counts().sort_index()
     counts = inv_data["kind"].value_counts().sort_index()
+    base = inv.table.loc["configural"]
+    conf_why = "; ".join(
+        [f"{k.upper()} = {fmt(base[k])} {'<' if op == '>=' else '>'} {fmt(cut, 2)}"
+         for k, (op, cut) in cfa_mod.compare.CONFIGURAL_CUTOFFS.items()
+         if not (base[k] >= cut if op == ">=" else base[k] <= cut)]
+        + (["không hội tụ"] if not conf.converged else [])
+        + [f"Heywood: {h}" for h in conf.heywood])
+    steps_text = "; ".join(
+        f"{name}: ΔCFI = {fmt(row['delta_cfi'])}, ΔRMSEA = {fmt(row['delta_rmsea'])}"
+        for name, row in inv.table.iloc[1:].iterrows())
     display(Markdown(
-        "Số người theo nhóm: "
-        + ", ".join(f"{kind_label.get(k, k)}: {v}" for k, v in counts.items()) + ". "
+        "Số người theo nhóm (đủ mọi biến / tổng): "
+        + ", ".join(f"{kind_label.get(k, k)}: {used.get(k, 0)}/{v}" for k, v in counts.items())
+        + f". Mô hình cấu hình: CFI = {fmt(base['cfi'])}, RMSEA = {fmt(base['rmsea'])}, "
+        f"SRMR = {fmt(base['srmr'])}"
+        + ("" if conf.converged else ", **không hội tụ**")
+        + (f", **Heywood**: {'; '.join(conf.heywood)}" if conf.heywood else "") + " — "
+        + ("đạt các ngưỡng, dùng làm mốc. " if base["accepted"]
+           else f"**không đạt** ({conf_why}). ")
+        + f"Các bước tiếp theo: {steps_text}. "
         + (f"Mức bất biến cao nhất đạt được: **{level}**"
            + (" — có thể so sánh trung bình thang đo giữa hai nhóm." if level == "scalar"
               else " — so sánh trung bình giữa hai nhóm cần thận trọng.")
-           if level else "Ngay cả mô hình cấu hình cũng không đạt; không so sánh hai nhóm.")))
+           if level else "**Không xác lập được mức bất biến nào**, vì mô hình cấu hình không "
+           f"là mốc hợp lệ (mỗi nhóm chỉ có {used.min()}–{used.max()} phiếu đủ cho "
+           f"{len(items_all)} biến và {conf.fit['npar'] / len(used):.0f} tham số tự do mỗi "
+           "nhóm); ΔCFI nhỏ ở các bước sau không đủ để kết luận. So sánh điểm thang đo giữa "
+           "cán bộ và công chức ở các notebook sau chỉ mang tính mô tả và phải nêu rõ hạn chế "
+           "này.")))
     display(inv.table.round(3))
 
 # %% [markdown]

@@ -208,11 +208,21 @@ def test_invariance_table_matches_lavTestLRT(hs, ref):
     np.testing.assert_allclose(tab["p_delta"].iloc[1:], lrt["p_diff"][1:], atol=1e-6)
     cfi = [ref["fits"][s]["fit"]["cfi"] for s in ("configural", "metric", "scalar")]
     np.testing.assert_allclose(tab["delta_cfi"].iloc[1:], np.diff(cfi), atol=TOL)
+    # HS's configural model has RMSEA .097 (R): not an admissible baseline at the default
+    # RMSEA <= .08, so no level of invariance is established
+    assert not tab.loc["configural", "accepted"]
+    assert "RMSEA 0.097 not <= 0.08" in tab.loc["configural", "reason"]
+    assert mi.highest_level is None
+    assert "NO level of invariance" in repr(mi)
+    # with the .10 RMSEA limit of "mediocre" fit (MacCallum et al. 1996) the baseline passes;
     # R's CFI values: metric loses .002 (accepted), scalar loses .038 (rejected)
-    assert list(tab["accepted"]) == [True, True, False]
-    assert mi.highest_level == "metric"
-    text = repr(mi)
-    assert "scalar" in text and "NO" in text
+    lax = measurement_invariance(hs, HS, "school",
+                                 configural_cutoffs={"cfi": (">=", .90), "rmsea": ("<=", .10)})
+    assert list(lax.table["accepted"]) == [True, True, False]
+    assert lax.table.loc["scalar", "reason"].startswith("delta CFI -0.038 < -0.01")
+    assert lax.highest_level == "metric"
+    text = repr(lax)
+    assert "scalar" in text and "NO" in text and "NO level" not in text
 
 
 def test_invariance_rejects_bad_steps(hs):
@@ -220,6 +230,24 @@ def test_invariance_rejects_bad_steps(hs):
         measurement_invariance(hs, HS, "school", steps=("configural", "partial"))
     with pytest.raises(ModelError, match="increasing order"):
         measurement_invariance(hs, HS, "school", steps=("scalar", "metric"))
+    with pytest.raises(ModelError, match="configural_cutoffs"):
+        measurement_invariance(hs, HS, "school", configural_cutoffs={"gfi": (">=", .9)})
+    with pytest.raises(ModelError, match="configural_cutoffs"):
+        measurement_invariance(hs, HS, "school", configural_cutoffs={"cfi": .9})
+
+
+def test_invariance_baseline_with_heywood_case_is_rejected(heywood_data):
+    """An improper configural model is never an invariance baseline, however well it fits."""
+    data = pd.concat([heywood_data, heywood_data], ignore_index=True)
+    data["g"] = np.repeat(["a", "b"], len(heywood_data))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HeywoodWarning)
+        mi = measurement_invariance(data, {"f": ["h1", "h2", "h3"]}, "g",
+                                    steps=("configural", "metric"))
+    assert mi.table.loc["configural", "cfi"] == pytest.approx(1.0)
+    assert not mi.table.loc["configural", "accepted"]
+    assert "Heywood case" in mi.table.loc["configural", "reason"]
+    assert mi.highest_level is None
 
 
 # --------------------------------------------------------------- method factor

@@ -5,7 +5,10 @@
   tabulates them as ``lavTestLRT`` / ``semTools::compareFit`` do: chi-square
   difference test of each step against the previous one, and the change in CFI,
   RMSEA and SRMR.  Decision rules: Cheung & Rensvold (2002) delta CFI >= -.010;
-  Chen (2007) delta RMSEA <= .015.
+  Chen (2007) delta RMSEA <= .015.  The configural model is the baseline and
+  must itself be admissible: converged, no Heywood case, and fit meeting the
+  configural cut-offs (CFI >= .90, RMSEA <= .08, SRMR <= .08 by default);
+  otherwise no level of invariance is established (Putnick & Bornstein 2016).
 * :func:`common_method_factor` adds an unmeasured common latent factor (CLF):
   one factor loading on every item with equal (unit) loadings, its variance
   free, orthogonal to the substantive factors (Podsakoff et al. 2003), and
@@ -38,6 +41,24 @@ INVARIANCE_STEPS = {
 DELTA_CFI_MIN = -0.010
 DELTA_RMSEA_MAX = 0.015
 
+#: Absolute fit the configural (baseline) model must reach before any invariance step is
+#: interpreted (the CFA cut-offs of :data:`hlstudy.cfa.core.CUTOFFS`; Hu & Bentler 1999).
+CONFIGURAL_CUTOFFS = {"cfi": (">=", 0.90), "rmsea": ("<=", 0.08), "srmr": ("<=", 0.08)}
+
+
+def _configural_problems(res: CFAResult, cutoffs: Mapping[str, tuple[str, float]]) -> list[str]:
+    """Reasons why the configural model cannot serve as the invariance baseline."""
+    why = []
+    if not res.converged:
+        why.append("did not converge")
+    why += [f"Heywood case: {h}" for h in res.heywood]
+    for key, (op, cut) in cutoffs.items():
+        val = res.fit[key]
+        ok = val >= cut if op == ">=" else val <= cut
+        if not (np.isfinite(val) and ok):
+            why.append(f"{key.upper()} {val:.3f} not {op} {cut:g}")
+    return why
+
 
 def _lrt(prev: CFAResult, cur: CFAResult) -> tuple[float, float, float]:
     d_chi2 = cur.fit["chi2"] - prev.fit["chi2"]
@@ -65,12 +86,10 @@ class InvarianceResult:
 
     @property
     def highest_level(self) -> str | None:
-        """Most constrained step accepted by delta CFI (and every step before it)."""
+        """Most constrained step accepted (and every step before it); None when the first
+        (configural) model itself is not admissible."""
         level = None
         for name, row in self.table.iterrows():
-            if name == "configural":
-                level = name
-                continue
             if bool(row["accepted"]):
                 level = name
             else:
@@ -83,8 +102,9 @@ class InvarianceResult:
         lines.append(f"{'model':<11}{'chi2':>9}{'df':>5}{'CFI':>7}{'RMSEA':>7}{'SRMR':>7}"
                      f"{'dchi2':>9}{'ddf':>5}{'p':>8}{'dCFI':>8}{'dRMSEA':>8}  accepted")
         for name, r in self.table.iterrows():
-            if name == "configural":
-                tail = f"{'':>9}{'':>5}{'':>8}{'':>8}{'':>8}  (baseline)"
+            if pd.isna(r["delta_df"]):
+                verdict = "yes" if r["accepted"] else "NO"
+                tail = f"{'':>9}{'':>5}{'':>8}{'':>8}{'':>8}  {verdict} (baseline fit)"
             else:
                 p = "<.001" if r["p_delta"] < 0.001 else f"{r['p_delta']:.3f}"
                 tail = (f"{r['delta_chi2']:9.3f}{r['delta_df']:5.0f}{p:>8}{r['delta_cfi']:8.3f}"
@@ -96,8 +116,15 @@ class InvarianceResult:
                 lines.append(f"!! {name} model did not converge")
             for h in res.heywood:
                 lines.append(f"!! {name}: HEYWOOD CASE: {h}")
+        for name, r in self.table.iterrows():
+            if not r["accepted"]:
+                lines.append(f"!! {name} rejected: {r['reason']}")
         lines.append(f"Accepted up to: {self.highest_level} "
-                     f"(delta CFI >= {DELTA_CFI_MIN}, delta RMSEA <= {DELTA_RMSEA_MAX}).")
+                     f"(baseline fit as the CFA cut-offs; then delta CFI >= {DELTA_CFI_MIN}, "
+                     f"delta RMSEA <= {DELTA_RMSEA_MAX}).")
+        if self.highest_level is None:
+            lines.append("!! NO level of invariance is established: the baseline model is not "
+                         "admissible, so group comparisons of scale scores are not supported.")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -112,6 +139,7 @@ def measurement_invariance(
     steps: Sequence[str] = ("configural", "metric", "scalar"),
     group_order: Sequence | None = None,
     residual_covariances: Sequence[tuple[str, str]] = (),
+    configural_cutoffs: Mapping[str, tuple[str, float]] | None = None,
 ) -> InvarianceResult:
     """Configural, metric and scalar invariance across the groups of ``group``.
 
@@ -121,7 +149,11 @@ def measurement_invariance(
     RMSEA, SRMR, AIC, BIC and, against the previous step, ``delta_chi2``,
     ``delta_df``, ``p_delta`` (likelihood-ratio test), ``delta_cfi``,
     ``delta_rmsea``, ``delta_srmr`` and ``accepted`` (delta CFI >= -.010 and
-    delta RMSEA <= .015).  ``group_order`` fixes the reference group (first),
+    delta RMSEA <= .015).  The first step is the baseline: it is ``accepted`` only when it
+    converged without Heywood cases and its fit meets ``configural_cutoffs`` (default
+    :data:`CONFIGURAL_CUTOFFS`: CFI >= .90, RMSEA <= .08, SRMR <= .08); a baseline that fails
+    makes :attr:`InvarianceResult.highest_level` None.  ``reason`` says why each step was
+    accepted or rejected.  ``group_order`` fixes the reference group (first),
     as in :func:`~hlstudy.cfa.cfa`; ``residual_covariances`` are kept (free in
     every group) at every step.
 
@@ -137,6 +169,13 @@ def measurement_invariance(
     >>> measurement_invariance(officials, model, "kind")   # doctest: +SKIP
     """
     steps = list(steps)
+    cutoffs = dict(CONFIGURAL_CUTOFFS if configural_cutoffs is None else configural_cutoffs)
+    bad = [k for k, v in cutoffs.items()
+           if k not in ("cfi", "tli", "rmsea", "srmr") or not isinstance(v, tuple) or len(v) != 2
+           or v[0] not in (">=", "<=")]
+    if bad:
+        raise ModelError(f"configural_cutoffs: {bad} invalid; give e.g. "
+                         f"{{'cfi': ('>=', 0.90), 'rmsea': ('<=', 0.08)}}")
     unknown = [s for s in steps if s not in INVARIANCE_STEPS]
     if unknown or not steps:
         raise ModelError(f"unknown invariance step(s) {unknown}; use {list(INVARIANCE_STEPS)}")
@@ -152,8 +191,10 @@ def measurement_invariance(
         res = fits[name]
         row = _row(name, res)
         if prev is None:
+            why = _configural_problems(res, cutoffs)
             row.update(delta_chi2=np.nan, delta_df=np.nan, p_delta=np.nan, delta_cfi=np.nan,
-                       delta_rmsea=np.nan, delta_srmr=np.nan, accepted=True)
+                       delta_rmsea=np.nan, delta_srmr=np.nan, accepted=not why,
+                       reason="; ".join(why) if why else "baseline fit meets the cut-offs")
         else:
             d_chi2, d_df, p = _lrt(prev, res)
             d_cfi = res.fit["cfi"] - prev.fit["cfi"]
@@ -161,6 +202,15 @@ def measurement_invariance(
             row.update(delta_chi2=d_chi2, delta_df=d_df, p_delta=p, delta_cfi=d_cfi,
                        delta_rmsea=d_rmsea, delta_srmr=res.fit["srmr"] - prev.fit["srmr"],
                        accepted=bool(d_cfi >= DELTA_CFI_MIN and d_rmsea <= DELTA_RMSEA_MAX))
+            why = []
+            if not d_cfi >= DELTA_CFI_MIN:
+                why.append(f"delta CFI {d_cfi:.3f} < {DELTA_CFI_MIN}")
+            if not d_rmsea <= DELTA_RMSEA_MAX:
+                why.append(f"delta RMSEA {d_rmsea:.3f} > {DELTA_RMSEA_MAX}")
+            if not res.converged:
+                why.append("did not converge")
+                row["accepted"] = False
+            row["reason"] = "; ".join(why) if why else "delta CFI and delta RMSEA within limits"
         rows.append(row)
         prev = res
     table = pd.DataFrame(rows).set_index("model")
