@@ -687,6 +687,8 @@ def harman_test(items: pd.DataFrame, threshold: float = 0.5) -> HarmanResult:
     minres solution (``fa(x, 1, rotate = "none")$Vaccounted[2, 1]``); above ``threshold`` (50%)
     signals common-method variance.  A weak test on its own: use it with the CFA comparison of
     a common latent factor."""
+    if not 0 < threshold < 1:
+        raise ModelError(f"threshold must be a share of variance between 0 and 1, got {threshold!r}")
     df = as_items(items, min_items=3)
     r = correlation(df).to_numpy()
     pc = eigh_desc(r)[0][0] / r.shape[0]

@@ -366,8 +366,13 @@ def design_effect(scores, clusters) -> DesignEffectResult:
     >>> design_effect([1, 2, 3, 4, 5, 6], ["a", "a", "a", "b", "b", "b"]).n_clusters
     2
     """
-    y = pd.Series(np.asarray(scores, dtype=float))
+    try:
+        y = pd.Series(np.asarray(scores, dtype=float))
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"design_effect: scores must be numeric ({exc})") from exc
     g = pd.Series(np.asarray(clusters, dtype=object))
+    if y.ndim != 1 or len(y) == 0:
+        raise ModelError("design_effect: scores must be a non-empty one-dimensional sequence")
     if len(y) != len(g):
         raise ModelError(f"scores ({len(y)}) and clusters ({len(g)}) differ in length")
     keep = y.notna() & g.notna()
@@ -422,8 +427,17 @@ def reliability_table(data: pd.DataFrame, scales: Mapping[str, Sequence[str]], *
     Bernstein 1994) *and* deleting it raises alpha by more than ``min_gain``; an item only
     meeting one of the two conditions is kept and the reason says why.
     """
+    if not isinstance(data, pd.DataFrame):
+        raise ModelError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if not isinstance(scales, Mapping) or not scales:
+        raise ModelError("scales must be a non-empty mapping scale -> list of item columns")
     rows = []
     for name, cols in sorted(scales.items()):
+        if isinstance(cols, str):
+            raise ModelError(f"scale {name}: items must be a list of column names, got {cols!r}")
+        missing = [c for c in cols if c not in data.columns]
+        if missing:
+            raise ModelError(f"scale {name}: items not in the data: {missing}")
         sub = data[list(cols)]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)

@@ -271,6 +271,8 @@ def test_harman_matches_r():
     assert res.pc_share == pytest.approx(ref["bfi_pc_share"], abs=1e-6)
     assert res.fa_share == pytest.approx(ref["bfi_fa_share"], abs=1e-6)
     assert not res.flagged and "below 50%" in res.summary()
+    with pytest.raises(ModelError, match="threshold"):
+        factor.harman_test(fx.bfi_items(), threshold=50)
 
 
 def test_cfa_names_are_reexported():

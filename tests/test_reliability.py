@@ -205,3 +205,19 @@ def test_omega_warns_on_improper_one_factor_model():
     x = pd.DataFrame(z @ np.linalg.cholesky(r).T, columns=["a", "b", "c", "d"])
     with pytest.warns(UserWarning, match="improper"):
         rel.omega_total(x)
+
+
+def test_design_effect_and_reliability_table_bad_input():
+    with pytest.raises(ModelError, match="scores must be numeric"):
+        rel.design_effect(["a", "b", "c"], [1, 1, 2])
+    with pytest.raises(ModelError, match="non-empty"):
+        rel.design_effect([], [])
+    data = fx.hs()
+    with pytest.raises(ModelError, match=r"scale A: items not in the data: \['zz'\]"):
+        rel.reliability_table(data, {"A": ["x1", "x2", "zz"]})
+    with pytest.raises(ModelError, match="list of column names"):
+        rel.reliability_table(data, {"A": "x1 x2 x3"})
+    with pytest.raises(ModelError, match="non-empty mapping"):
+        rel.reliability_table(data, {})
+    with pytest.raises(ModelError, match="DataFrame"):
+        rel.reliability_table(data.to_numpy(), {"A": ["x1", "x2"]})
