@@ -637,14 +637,16 @@ def scree_figure(result: ParallelResult, ax=None):
     else:
         fig = ax.figure
     t = result.eigenvalues
+    q = f"{result.quantile:.0%}"
     ax.plot(t.index, t["pc_observed"], "o-", color="C0",
             label=tr("Thành phần chính (quan sát)", "Components (observed)"))
     ax.plot(t.index, t["pc_sim_q"], "--", color="C0",
-            label=tr("Thành phần chính (mô phỏng, phân vị 95%)", "Components (simulated, 95th pct)"))
+            label=tr(f"Thành phần chính (mô phỏng, phân vị {q})",
+                     f"Components (simulated, {q} quantile)"))
     ax.plot(t.index, t["fa_observed"], "^-", color="C1",
             label=tr("Nhân tố (quan sát)", "Factors (observed)"))
     ax.plot(t.index, t["fa_sim_q"], "--", color="C1",
-            label=tr("Nhân tố (mô phỏng, phân vị 95%)", "Factors (simulated, 95th pct)"))
+            label=tr(f"Nhân tố (mô phỏng, phân vị {q})", f"Factors (simulated, {q} quantile)"))
     ax.axhline(1.0, color="grey", lw=1, ls=":", label=tr("Giá trị riêng = 1 (Kaiser)",
                                                          "Eigenvalue = 1 (Kaiser)"))
     ax.set_xlabel(tr("Số thứ tự nhân tố / thành phần", "Factor / component number"))

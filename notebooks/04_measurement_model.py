@@ -48,8 +48,13 @@ from hlstudy.scales import scale_items, score_scales
 N_ITER = 100          # parallel-analysis iterations (psych's fa.parallel uses 20 by default)
 N_BOOT = 1000         # bootstrap draws for the alpha CIs of the officials' scales
 SEED = 2026
+MIN_ALPHA = 0.70      # Nunnally & Bernstein (1994)
 MIN_R_DROP = 0.30     # corrected item-total correlation below which an item is questioned
 MIN_LOADING = 0.50    # EFA: an item should load at least this on its factor
+BLANK = 0.30          # EFA table: loadings below this are left blank
+MAX_SKEW, MAX_KURT = 2.0, 7.0   # West, Finch & Curran (1995)
+FLOOR_CEILING = 0.15  # Terwee et al. (2007), for scale scores
+MIN_CR, MIN_AVE, MAX_HTMT = 0.70, 0.50, 0.85   # Fornell & Larcker 1981; Henseler et al. 2015
 CLUSTER = "commune_code"
 
 export.use_style()
@@ -66,6 +71,11 @@ def fmt(x, d=3):
     return f"{x:.{d}f}".replace(".", ",")
 
 
+def pct(x, d=0):
+    """Share as a Vietnamese percentage for prose."""
+    return fmt(100 * x, d) + "%"
+
+
 def fmt_p(p):
     """p-value for prose: '< 0,001' or three decimals with a decimal comma."""
     return "< 0,001" if p < 0.001 else "= " + fmt(p)
@@ -80,21 +90,27 @@ display(Markdown(
 # ## 1. Phân phối của các biến quan sát
 #
 # Trước khi tính độ tin cậy và phân tích nhân tố, mỗi biến quan sát được kiểm tra độ lệch
-# (skewness) và độ nhọn (kurtosis, dạng "thừa" như `psych::describe`), ngưỡng |skew| > 2 và
-# |kurtosis| > 7 theo West, Finch & Curran (1995); tỷ lệ trả lời ở hai đầu thang đo được báo
-# cáo.  Hiệu ứng sàn/trần (hơn 15% ở mức thấp nhất hoặc cao nhất, Terwee và cộng sự 2007)
-# được đánh giá trên điểm thang đo, vì một câu Likert 5 mức thường có hơn 15% trả lời ở
-# một đầu.  Tính chuẩn đa biến được kiểm định bằng hệ số Mardia trên các phiếu trả lời đủ.
+# (skewness) và độ nhọn (kurtosis, dạng "thừa" như `psych::describe`) theo ngưỡng của West,
+# Finch & Curran (1995); tỷ lệ trả lời ở hai đầu thang đo được báo cáo.  Hiệu ứng sàn/trần
+# (Terwee và cộng sự 2007) được đánh giá trên điểm thang đo, vì một câu Likert thường có
+# nhiều trả lời ở một đầu.  Tính chuẩn đa biến được kiểm định bằng hệ số Mardia trên các
+# phiếu trả lời đủ.
 
 # %%
+display(Markdown(
+    f"Ngưỡng áp dụng: |skew| > {fmt(MAX_SKEW, 0)}, |kurtosis| > {fmt(MAX_KURT, 0)}; hiệu ứng "
+    f"sàn/trần khi hơn {pct(FLOOR_CEILING)} điểm thang đo ở mức thấp nhất hoặc cao nhất."))
 dist_tables, mardia_res = {}, {}
 for inst in ("officials", "citizens"):
     items = [i for cols in scales[inst].values() for i in cols]
     dist_tables[inst] = factor.item_distributions(data[inst][items], scale_min=1, scale_max=5,
-                                                  floor_ceiling=None)
+                                                  floor_ceiling=None, max_abs_skew=MAX_SKEW,
+                                                  max_abs_kurtosis=MAX_KURT)
     mardia_res[inst] = factor.mardia(data[inst][items])
     scores = score_scales(data[inst], scales[inst])[sorted(scales[inst])]
-    score_dist = factor.item_distributions(scores, scale_min=1, scale_max=5)
+    score_dist = factor.item_distributions(scores, scale_min=1, scale_max=5,
+                                           floor_ceiling=FLOOR_CEILING, max_abs_skew=MAX_SKEW,
+                                           max_abs_kurtosis=MAX_KURT)
     export.save_table(
         dist_tables[inst].reset_index(), f"04_item_distributions_{inst}",
         title=export.tr(f"Phân phối các biến quan sát ({label[inst]})",
@@ -109,7 +125,7 @@ for inst in ("officials", "citizens"):
         f"đánh dấu về phân phối; |skew| lớn nhất {fmt(dist_tables[inst]['skew'].abs().max(), 2)}, "
         f"|kurtosis| lớn nhất {fmt(dist_tables[inst]['kurtosis'].abs().max(), 2)}. "
         + (f"Điểm thang đo có hiệu ứng sàn/trần hoặc lệch: {', '.join(fc.index)}. " if len(fc)
-           else "Không thang đo nào có hiệu ứng sàn/trần (> 15%). ") +
+           else f"Không thang đo nào có hiệu ứng sàn/trần (> {pct(FLOOR_CEILING)}). ") +
         f"Mardia (n = {m.n_obs} phiếu đủ): độ lệch đa biến χ² = {fmt(m.skew, 1)}, "
         f"p {fmt_p(m.p_skew)}; độ nhọn đa biến z = {fmt(m.kurtosis, 2)}, p {fmt_p(m.p_kurt)} — "
         + ("không bác bỏ giả thuyết phân phối chuẩn đa biến."
@@ -120,14 +136,16 @@ for inst in ("officials", "citizens"):
 # %% [markdown]
 # ## 2. Độ tin cậy thang đo
 #
-# Với mỗi thang đo: Cronbach's alpha (khoảng tin cậy Feldt 95%), alpha chuẩn hóa, omega
+# Với mỗi thang đo: Cronbach's alpha (khoảng tin cậy Feldt), alpha chuẩn hóa, omega
 # tổng (mô hình một nhân tố, như `psych::omega(x, nfactors = 1)`), hệ số tương quan biến –
 # tổng hiệu chỉnh thấp nhất và quyết định loại biến.  Một biến chỉ bị đề xuất loại khi
-# **đồng thời** tương quan biến – tổng hiệu chỉnh < 0,30 **và** loại nó làm alpha tăng; biến
-# chỉ thỏa một điều kiện được giữ lại và lý do được ghi rõ (không loại biến chỉ để "đẩy"
-# alpha lên).
+# **đồng thời** tương quan biến – tổng hiệu chỉnh dưới ngưỡng **và** loại nó làm alpha tăng;
+# biến chỉ thỏa một điều kiện được giữ lại và lý do được ghi rõ (không loại biến chỉ để
+# "đẩy" alpha lên).
 
 # %%
+display(Markdown(f"Ngưỡng tương quan biến – tổng hiệu chỉnh: {fmt(MIN_R_DROP, 2)} (Nunnally & "
+                 f"Bernstein 1994); alpha chấp nhận được từ {fmt(MIN_ALPHA, 2)}."))
 rel_tables = {}
 for inst in ("officials", "citizens"):
     rel_tables[inst] = reliability.reliability_table(data[inst], scales[inst],
@@ -139,12 +157,12 @@ for inst in ("officials", "citizens"):
              f"drop rule: r_drop < {MIN_R_DROP:.2f} and alpha rises without the item.",
         simulated=SIM, decimals=3)
     t = rel_tables[inst]
-    weak = t[t["alpha"] < 0.70]
+    weak = t[t["alpha"] < MIN_ALPHA]
     drops = t[t["drop"] != ""]
     display(Markdown(
         f"**{label[inst].capitalize()}**: alpha của {len(t)} thang đo từ "
         f"{fmt(t['alpha'].min())} ({t['alpha'].idxmin()}) đến {fmt(t['alpha'].max())} "
-        f"({t['alpha'].idxmax()}); {len(weak)} thang đo dưới 0,70. "
+        f"({t['alpha'].idxmax()}); {len(weak)} thang đo dưới {fmt(MIN_ALPHA, 2)}. "
         + (f"Đề xuất loại: {'; '.join(f'{s}: {d}' for s, d in drops['drop'].items())}."
            if len(drops) else "Không có biến nào thỏa cả hai điều kiện loại.")))
     display(t)
@@ -221,7 +239,7 @@ for inst in ("officials", "citizens"):
 # ## 4. Số nhân tố: phân tích song song và tiêu chí giá trị riêng > 1
 #
 # Quy tắc "giá trị riêng > 1" (Kaiser) thường giữ quá nhiều nhân tố.  Phân tích song song
-# (Horn 1965, như `psych::fa.parallel`) so sánh giá trị riêng quan sát với phân vị 95% của
+# (Horn 1965, như `psych::fa.parallel`) so sánh giá trị riêng quan sát với phân vị trên của
 # giá trị riêng từ dữ liệu ngẫu nhiên cùng kích thước; số nhân tố được giữ là số giá trị
 # riêng quan sát vượt ngưỡng đó.
 
@@ -236,7 +254,8 @@ for inst in ("officials", "citizens"):
     plt.show()
     p = pa_res[inst]
     display(Markdown(
-        f"**{label[inst].capitalize()}** ({N_ITER} lần mô phỏng): phân tích song song gợi ý "
+        f"**{label[inst].capitalize()}** ({N_ITER} lần mô phỏng, phân vị {pct(p.quantile)}): "
+        "phân tích song song gợi ý "
         f"**{p.n_factors} nhân tố** ({p.n_components} thành phần chính); tiêu chí giá trị riêng "
         f"> 1 cho {p.n_kaiser}; thang đo lý thuyết có {len(scales[inst])} khái niệm."))
 
@@ -245,23 +264,28 @@ for inst in ("officials", "citizens"):
 #
 # EFA theo phương pháp minres (bình phương tối thiểu) với phép xoay promax (xiên, vì các
 # khái niệm được kỳ vọng có tương quan), số nhân tố bằng số khái niệm lý thuyết.  Bảng hệ
-# số tải được trình bày như trong luận văn: sắp theo nhân tố chính, ẩn hệ số < 0,30; `*`
+# số tải được trình bày như trong luận văn: sắp theo nhân tố chính, ẩn hệ số nhỏ; `*`
 # đánh dấu biến tải chéo, `!` biến yếu (lý do ở bảng cảnh báo).
 
 # %%
+display(Markdown(
+    f"Ngưỡng: hệ số tải dưới {fmt(BLANK, 2)} được để trống; biến yếu khi hệ số tải lớn nhất "
+    f"dưới {fmt(MIN_LOADING, 2)}; tải chéo khi hệ số thứ hai từ {fmt(0.30, 2)} và cách hệ số "
+    f"lớn nhất dưới {fmt(0.20, 2)} (mặc định của `hlstudy.factor.efa`)."))
 efa_res = {}
 for inst in ("officials", "citizens"):
     items = [i for c in scales[inst].values() for i in c]
     n_f = len(scales[inst])
     efa_res[inst] = factor.efa(data[inst][items], n_f, method="minres", rotation="promax",
-                               min_loading=MIN_LOADING)
+                               min_loading=MIN_LOADING, blank=BLANK, cross_loading=0.30,
+                               cross_gap=0.20)
     e = efa_res[inst]
     table = e.table()
     export.save_table(
         table.reset_index(), f"04_efa_loadings_{inst}",
         title=export.tr(f"Ma trận hệ số tải nhân tố sau xoay ({label[inst]})",
                         f"Rotated factor loadings ({inst})"),
-        note="minres extraction, promax rotation (psych::fa); loadings < .30 blank; "
+        note=f"minres extraction, promax rotation (psych::fa); loadings < {BLANK:.2f} blank; "
              "* cross-loading, ! weak item; h2 communality.",
         simulated=SIM)
     cum = e.variance.loc["Cumulative Var"].iloc[-1] if n_f > 1 else e.variance.iloc[1, 0]
@@ -277,10 +301,13 @@ for inst in ("officials", "citizens"):
 # ## 6. Phân tích nhân tố khẳng định (CFA)
 #
 # Mô hình đo lường đầy đủ của từng bảng hỏi (mỗi khái niệm đo bằng các biến của nó, các
-# khái niệm tương quan tự do), ước lượng ML như `lavaan::cfa`.  Ngưỡng thường dùng:
-# CFI, TLI ≥ 0,90 (tốt ≥ 0,95), RMSEA ≤ 0,08, SRMR ≤ 0,08 (Hu & Bentler 1999).
+# khái niệm tương quan tự do), ước lượng ML như `lavaan::cfa`, với các ngưỡng phù hợp
+# thường dùng (Hu & Bentler 1999; Hair và cộng sự 2019).
 
 # %%
+display(Markdown("Ngưỡng: " + ", ".join(
+    f"{k.upper().replace('CHI2_DF', 'χ²/df')} {op.replace('>=', '≥').replace('<=', '≤')} "
+    f"{fmt(cut, 2)}" for k, (op, cut) in cfa_mod.core.CUTOFFS.items()) + "."))
 cfa_res = {}
 for inst in ("officials", "citizens"):
     cfa_res[inst] = cfa_mod.cfa(data[inst], scales[inst])
@@ -318,11 +345,13 @@ for inst in ("officials", "citizens"):
 # %% [markdown]
 # ### Giá trị hội tụ và phân biệt: CR, AVE, HTMT, Fornell–Larcker
 #
-# Độ tin cậy tổng hợp CR ≥ 0,70 và phương sai trích AVE ≥ 0,50 (Fornell & Larcker 1981);
-# HTMT < 0,85 (Henseler và cộng sự 2015); tiêu chí Fornell–Larcker: căn bậc hai AVE của mỗi
-# khái niệm lớn hơn tương quan của nó với các khái niệm khác.
+# Độ tin cậy tổng hợp CR và phương sai trích AVE (Fornell & Larcker 1981); HTMT (Henseler
+# và cộng sự 2015); tiêu chí Fornell–Larcker: căn bậc hai AVE của mỗi khái niệm lớn hơn
+# tương quan của nó với các khái niệm khác.
 
 # %%
+display(Markdown(f"Ngưỡng: CR ≥ {fmt(MIN_CR, 2)}, AVE ≥ {fmt(MIN_AVE, 2)}, "
+                 f"HTMT < {fmt(MAX_HTMT, 2)}."))
 for inst in ("officials", "citizens"):
     res = cfa_res[inst]
     validity = pd.DataFrame({"CR": cfa_mod.composite_reliability(res),
@@ -345,8 +374,11 @@ for inst in ("officials", "citizens"):
     display(Markdown(
         f"**{label[inst].capitalize()}**: CR từ {fmt(validity['CR'].min())} đến "
         f"{fmt(validity['CR'].max())}; AVE từ {fmt(validity['AVE'].min())} đến "
-        f"{fmt(validity['AVE'].max())} ({int((validity['AVE'] < 0.5).sum())} khái niệm dưới "
-        f"0,50); HTMT lớn nhất {fmt(off.max())}; tiêu chí Fornell–Larcker đạt ở "
+        f"{fmt(validity['AVE'].max())} ({int((validity['AVE'] < MIN_AVE).sum())} khái niệm "
+        f"dưới {fmt(MIN_AVE, 2)}; {int((validity['CR'] < MIN_CR).sum())} khái niệm có CR dưới "
+        f"{fmt(MIN_CR, 2)}); HTMT lớn nhất {fmt(off.max())} "
+        f"({int((off >= MAX_HTMT).sum() // 2)} cặp từ {fmt(MAX_HTMT, 2)}); tiêu chí "
+        "Fornell–Larcker đạt ở "
         f"{int(fl_ok.sum())}/{len(fl_ok)} khái niệm."))
     display(validity.round(3), ht.round(3), fl.round(3))
 
@@ -355,8 +387,8 @@ for inst in ("officials", "citizens"):
 #
 # Cả biến độc lập và phụ thuộc đều do cùng người trả lời tự đánh giá trong cùng bảng hỏi.
 # Hai kiểm tra: (i) kiểm định một nhân tố của Harman — nhân tố đầu tiên chưa xoay không nên
-# giải thích quá 50% phương sai; (ii) so sánh mô hình CFA có và không có một nhân tố tiềm ẩn
-# chung (common latent factor, CLF) tải lên mọi biến.
+# giải thích quá một nửa phương sai; (ii) so sánh mô hình CFA có và không có một nhân tố
+# tiềm ẩn chung (common latent factor, CLF) tải lên mọi biến.
 
 # %%
 for inst in ("officials", "citizens"):
@@ -379,7 +411,7 @@ for inst in ("officials", "citizens"):
         f"**{label[inst].capitalize()}**: nhân tố đầu tiên chưa xoay giải thích "
         f"{fmt(100 * h.pc_share, 1)}% phương sai (phân tích thành phần chính; một nhân tố "
         f"minres: {fmt(100 * h.fa_share, 1)}%) — "
-        + ("vượt" if h.flagged else "dưới") + " ngưỡng 50%. " + clf_text))
+        + ("vượt" if h.flagged else "dưới") + f" ngưỡng {pct(h.threshold)}. " + clf_text))
     print(clf.summary())
 
 # %% [markdown]
@@ -387,12 +419,20 @@ for inst in ("officials", "citizens"):
 #
 # Để so sánh điểm thang đo giữa cán bộ (bầu cử) và công chức (tuyển dụng) ở các notebook
 # sau, mô hình đo lường phải bất biến: cấu hình (configural), hệ số tải (metric) và hệ số
-# chặn (scalar).  Mỗi bước được chấp nhận khi ΔCFI ≥ −0,010 và ΔRMSEA ≤ 0,015
+# chặn (scalar).  Mỗi bước được chấp nhận khi mức giảm CFI và mức tăng RMSEA đủ nhỏ
 # (Chen 2007; Cheung & Rensvold 2002).  Trước đó, mô hình cấu hình (mốc so sánh) phải hội
 # tụ, không có trường hợp Heywood và đạt các ngưỡng phù hợp của CFA; nếu không, không mức bất
 # biến nào được xác lập, dù các bước sau có ΔCFI nhỏ.
 
 # %%
+_conf_cut = cfa_mod.compare.CONFIGURAL_CUTOFFS
+display(Markdown(
+    f"Ngưỡng: ΔCFI ≥ {fmt(cfa_mod.compare.DELTA_CFI_MIN)}, "
+    f"ΔRMSEA ≤ {fmt(cfa_mod.compare.DELTA_RMSEA_MAX)}; mô hình cấu hình: "
+    + ", ".join(f"{k.upper()} {op.replace('>=', '≥').replace('<=', '≤')} {fmt(c, 2)}"
+                for k, (op, c) in _conf_cut.items()) + "."))
+
+
 def official_kind(df: pd.DataFrame) -> pd.Series | None:
     """cán bộ / công chức of each official: the questionnaire's ``kind`` answer, or the kind of
     the Decree 33 position (data/reference/decree33_positions.csv) when only that is known."""
