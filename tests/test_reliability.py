@@ -221,3 +221,29 @@ def test_design_effect_and_reliability_table_bad_input():
         rel.reliability_table(data, {})
     with pytest.raises(ModelError, match="DataFrame"):
         rel.reliability_table(data.to_numpy(), {"A": ["x1", "x2"]})
+
+
+def test_cr_and_ave_from_hlstudy_reliability_match_lavaan_loadings():
+    """The issue's public names: hlstudy.reliability.composite_reliability / _variance_extracted
+    of a CFA result, checked against lavaan's standardized loadings (lavaan fixture)."""
+    import json
+
+    from hlstudy import factor, paths
+
+    fix = paths.ROOT / "tests" / "fixtures" / "lavaan"
+    ref = json.loads((fix / "lavaan_reference.json").read_text())["fits"]["hs3"]["std"]
+    model = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"],
+             "speed": ["x7", "x8", "x9"]}
+    res = factor.cfa(fx.hs(), model)
+    cr, ave = rel.composite_reliability(res), rel.average_variance_extracted(res)
+    assert list(cr.index) == list(ave.index) == list(model)
+    for f in model:
+        lam = np.array([v for lhs, op, v in zip(ref["lhs"], ref["op"], ref["est_std"], strict=True)
+                        if lhs == f and op == "=~"])
+        s = lam.sum() ** 2
+        assert cr[f] == pytest.approx(s / (s + np.sum(1 - lam**2)), abs=1e-3)
+        assert ave[f] == pytest.approx(np.mean(lam**2), abs=1e-3)
+    fl = factor.fornell_larcker(res)
+    assert np.allclose(np.diag(fl.to_numpy()), np.sqrt(ave.to_numpy()))
+    with pytest.raises(ModelError, match="CFAResult"):
+        rel.composite_reliability({"visual": [0.7, 0.7, 0.7]})
