@@ -179,8 +179,10 @@ summary = (
     if len(log) else pd.DataFrame(columns=["instrument", "rule", "action", "n"])
 )
 display(summary)
-(log.groupby(["instrument", "rule"], sort=False).head(1)
-    [["instrument", "record_id", "rule", "action", "column", "old_value", "new_value", "reason"]]
+examples = log.groupby(["instrument", "rule"], sort=False).head(1).copy()
+# văn bản gốc của ô không đọc được có thể là chữ tự do: chỉ lưu trong nhật ký, không hiển thị ở đây
+examples.loc[examples["rule"] == "unreadable", ["old_value", "reason"]] = "…"
+(examples[["instrument", "record_id", "rule", "action", "column", "old_value", "new_value", "reason"]]
     .fillna("").reset_index(drop=True))
 
 # %% [markdown]
