@@ -1274,6 +1274,12 @@ def read_manifest(folder: str | Path) -> dict:
         raise SurveyDataError(f"is not valid JSON: {exc}", file=path) from None
     if not isinstance(manifest, dict):
         raise SurveyDataError("must hold a JSON object", file=path)
+    if "simulated" in manifest and not isinstance(manifest["simulated"], bool):
+        # "true" as a string would silently drop the simulated-data mark from every figure
+        raise SurveyDataError(
+            f"'simulated' must be true or false (JSON booleans), not {manifest['simulated']!r}",
+            file=path,
+        )
     return manifest
 
 

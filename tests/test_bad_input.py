@@ -255,6 +255,9 @@ CASES = {
     "instrument missing": (no_personnel, "raw", r"no export for instrument 'personnel'"),
     "unsupported file type": (unsupported_type, "raw", r"personnel\.json.*unsupported type"),
     "malformed manifest": (bad_manifest, "manifest.json", r"not valid JSON"),
+    "manifest with simulated as a string": (
+        lambda f: (f / "manifest.json").write_text('{"simulated": "true"}', encoding="utf-8"),
+        "manifest.json", r"'simulated' must be true or false"),
     "Excel sep= hint line": (sep_line, "officials.csv", r"row 1: row 1 is Excel's 'sep=' hint line"),
     "title rows above the header": (title_rows_xlsx, "officials.xlsx", r"row 3: .*row 1 looks like a title \('DANH SÁCH"),
     "header row repeated mid-file": (repeated_header, "officials.csv", r"row 5: repeats the header row"),
