@@ -15,6 +15,12 @@ command line, and read back by :func:`communes` / :func:`new_communes`:
     8 communes of Lạng Sơn created on 1 July 2025 (Resolution 1672/NQ-UBTVQH15), from the
     package's ``admin_units`` table.
 
+``communes_lang_son_other.csv``
+    ``name, level, district, note, source, confidence`` — names of Lạng Sơn's other
+    commune-level units (other districts before 2025, all communes of 2025) that are not the
+    name of a Hữu Lũng unit (:func:`other_names`; ``--write-other``), so that ingest never
+    fuzzy-matches a real commune elsewhere to a similar Hữu Lũng name.
+
 Coordinates are one approximate point per unit (the package's geocoding), not boundaries;
 thị trấn Hữu Lũng and xã Tân Thành share the same point in the package.  The crosswalk agrees
 with the resolution as listed in facts.md (confidence ``2``: the package and an independent
@@ -202,14 +208,86 @@ def crosswalk(folder: Path | None = None) -> pd.DataFrame:
     return df[["commune_2025", "commune_2025_code", "code", "name", "unit_type"]]
 
 
+OTHER_FILE = "communes_lang_son_other.csv"
+OTHER_COLUMNS = ["name", "level", "district", "note", "source", "confidence"]
+
+
+def build_other_names() -> pd.DataFrame:
+    """Names of Lạng Sơn's commune-level units that are *not* Hữu Lũng's pre-2025 units.
+
+    Pre-2025 units of the other districts (``level = legacy``, with their district) and the
+    province's communes of 1 July 2025 (``level = 2025``) whose name is not the name of a
+    Hữu Lũng pre-2025 unit (a 2025 commune of Hữu Lũng named differently, e.g. Tuấn Sơn, is
+    listed: it merged several units, so the unit cannot be told from it).  Names shared with a
+    Hữu Lũng unit are left out (the registry wins).  Used by
+    :func:`hlstudy.ingest.match_commune` so that a real commune elsewhere is never taken, by
+    fuzzy matching, for a Hữu Lũng commune with a similar name.
+    """
+    import vietnamadminunits
+    from vietnamadminunits.database.main import query
+
+    from hlstudy.ingest import fold
+
+    version = getattr(vietnamadminunits, "__version__", None)
+    if version is None:
+        from importlib.metadata import version as _v
+
+        version = _v("vietnamadminunits")
+    src = f"vietnamadminunits {version}"
+    ours = {fold(n) for n in communes()["name"]}
+    hl_2025 = set(new_communes()["name"])
+    legacy = pd.DataFrame(query(
+        "SELECT DISTINCT wardShort, districtShort FROM admin_units_legacy "
+        f"WHERE provinceKey = '{PROVINCE_KEY}' AND districtKey != '{DISTRICT_KEY}'"
+    ))
+    new = pd.DataFrame(query(
+        f"SELECT DISTINCT wardShort FROM admin_units WHERE provinceKey = '{PROVINCE_KEY}'"
+    ))
+    rows = [{"name": _nfc(r.wardShort), "level": "legacy", "district": _nfc(r.districtShort),
+             "note": "", "source": f"{src}: admin_units_legacy", "confidence": "2"}
+            for r in legacy.itertuples()]
+    rows += [{"name": _nfc(n), "level": "2025", "district": "",
+              "note": "Hữu Lũng commune of 2025 (merged units)" if _nfc(n) in hl_2025 else "",
+              "source": f"{src}: admin_units", "confidence": "2"} for n in new["wardShort"]]
+    df = pd.DataFrame(rows, columns=OTHER_COLUMNS)
+    df = df[~df["name"].map(fold).isin(ours)]
+    return df.sort_values(["level", "district", "name"], ignore_index=True)
+
+
+def write_other_names(folder: Path | None = None) -> Path:
+    """Write ``communes_lang_son_other.csv`` (``python -m hlstudy.communes --write-other``)."""
+    path = Path(folder or REFERENCE) / OTHER_FILE
+    build_other_names().to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+    other_names.cache_clear()
+    return path
+
+
+@lru_cache(maxsize=4)
+def other_names(folder: Path | None = None) -> pd.DataFrame:
+    """The table of :func:`build_other_names` as committed in ``data/reference/``."""
+    path = Path(folder or REFERENCE) / OTHER_FILE
+    if not path.is_file():
+        raise SurveyDataError("list of Lạng Sơn communes outside Hữu Lũng not found (run "
+                              "`python -m hlstudy.communes --write-other`)", file=path)
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    missing = [c for c in OTHER_COLUMNS if c not in df.columns]
+    if missing:
+        raise SurveyDataError(f"missing columns {missing}", file=path.name)
+    return df.map(_nfc)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hlstudy.communes", description=__doc__
                                      .split("\n\n")[0])
     parser.add_argument("--write", action="store_true",
                         help="regenerate data/reference/communes*.csv from vietnamadminunits")
+    parser.add_argument("--write-other", action="store_true",
+                        help=f"regenerate data/reference/{OTHER_FILE} from vietnamadminunits")
     parser.add_argument("--folder", type=Path, default=None, help="output folder")
     args = parser.parse_args(argv)
-    if args.write:
+    if args.write_other:
+        print(f"wrote {write_other_names(args.folder)}")
+    elif args.write:
         for path in write(args.folder):
             print(f"wrote {path}")
     else:

@@ -912,8 +912,9 @@ class CommuneMatch:
     value: str
     code: str | None
     name: str | None
-    how: str  # exact, normalised, code, diacritics, fuzzy, unmatched
+    how: str  # exact, normalised, code, diacritics, fuzzy, outside, unmatched
     score: float
+    note: str = ""  # for "outside": where that commune is
 
 
 def _registry_frame(registry: pd.DataFrame | None) -> pd.DataFrame:
@@ -930,6 +931,30 @@ def _registry_frame(registry: pd.DataFrame | None) -> pd.DataFrame:
         return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
+def _outside_frame(outside: pd.DataFrame | None) -> pd.DataFrame:
+    if outside is not None:
+        return outside
+    from hlstudy.communes import other_names
+
+    return other_names()
+
+
+def _outside_index(outside: pd.DataFrame) -> dict[str, str]:
+    """Folded name → where that commune is, for Lạng Sơn communes outside Hữu Lũng."""
+    index: dict[str, str] = {}
+    rows = sorted(outside.itertuples(index=False), key=lambda r: (r.level != "legacy", r.name))
+    for r in rows:
+        key = fold(_commune_key(r.name))
+        if getattr(r, "note", ""):
+            where = f"the {r.level} commune {r.name}: {r.note}; give the unit before the 2025 merger"
+        elif r.level == "legacy" and r.district:
+            where = f"a commune of {r.district} (another district or city of Lạng Sơn), outside Hữu Lũng"
+        else:
+            where = f"a {r.level} commune of Lạng Sơn outside Hữu Lũng"
+        index.setdefault(key, where)
+    return index
+
+
 def _commune_key(text: str) -> str:
     key = clean_text(text).casefold()
     key = re.sub(r"[,;()]+", " ", key)
@@ -937,15 +962,24 @@ def _commune_key(text: str) -> str:
     return " ".join(key.split())
 
 
-def match_commune(value: Any, registry: pd.DataFrame | None = None, *, cutoff: float = 0.8) -> CommuneMatch:
+def match_commune(
+    value: Any,
+    registry: pd.DataFrame | None = None,
+    *,
+    cutoff: float = 0.8,
+    outside: pd.DataFrame | None = None,
+) -> CommuneMatch:
     """Match a raw commune name (or registry code) to the official registry.
 
     Tries, in order: the exact NFC name; the name without ``xã``/``TT``/``thị trấn``
     prefixes, case and spacing (``normalised``); the registry code (``code``); the name
-    without diacritics or with old-style tone placement (``diacritics``); and finally a
-    close spelling by :func:`difflib.SequenceMatcher` ratio ≥ ``cutoff`` on the
-    diacritic-free names, accepted only when one registry name is clearly closest
-    (``fuzzy``).  Otherwise ``how="unmatched"``.
+    without diacritics or with old-style tone placement (``diacritics``); then, if the
+    name (without diacritics) is that of another Lạng Sơn commune (``outside``, default
+    :func:`hlstudy.communes.other_names`: "Đồng Đăng" is in Cao Lộc, not a typo of Đồng
+    Tân), ``how="outside"``; and finally a close spelling by
+    :func:`difflib.SequenceMatcher` ratio ≥ ``cutoff`` on the diacritic-free names,
+    accepted only when one registry name is clearly closest (``fuzzy``).  Otherwise
+    ``how="unmatched"``.
 
     >>> reg = pd.DataFrame({"code": ["06256"], "name": ["Hữu Liên"]})
     >>> match_commune("xa Huu Lien", reg).how, match_commune("Hữu Lien", reg).name
@@ -974,6 +1008,9 @@ def match_commune(value: Any, registry: pd.DataFrame | None = None, *, cutoff: f
     hits = [i for i, k in enumerate(folded_keys) if k == folded]
     if len(hits) == 1:
         return CommuneMatch(text, codes[hits[0]], names[hits[0]], "diacritics", 1.0)
+    elsewhere = _outside_index(_outside_frame(outside)).get(folded)
+    if elsewhere is not None:
+        return CommuneMatch(text, None, None, "outside", 0.0, elsewhere)
     scores = sorted(
         ((difflib.SequenceMatcher(None, folded, k).ratio(), i) for i, k in enumerate(folded_keys)),
         reverse=True,
@@ -1183,13 +1220,15 @@ def _attach_communes(data: pd.DataFrame, column: str, registry: pd.DataFrame | N
         rows_of.setdefault(value, []).append(int(row))
         if value not in matches:
             matches[value] = match_commune(value, registry)
-    unmatched = [m for m in matches.values() if m.how == "unmatched"]
+    unmatched = [m for m in matches.values() if m.how in ("unmatched", "outside")]
     if unmatched:
         names = [clean_text(n) for n in registry["name"]]
         described = "; ".join(
             f"{m.value!r} (rows {', '.join(map(str, rows_of[m.value][:5]))}"
-            f"{'…' if len(rows_of[m.value]) > 5 else ''}; closest: "
-            f"{(difflib.get_close_matches(fold(m.value), [fold(n) for n in names], n=1, cutoff=0) or ['none'])[0]})"
+            f"{'…' if len(rows_of[m.value]) > 5 else ''}; "
+            + (m.note if m.how == "outside" else "closest: " + (difflib.get_close_matches(
+                fold(m.value), [fold(n) for n in names], n=1, cutoff=0) or ['none'])[0])
+            + ")"
             for m in sorted(unmatched, key=lambda m: rows_of[m.value][0])
         )
         first = unmatched[0]

@@ -129,7 +129,7 @@ def _code_digest() -> str:
 
 def _reference_digests() -> dict[str, str]:
     files = [INSTRUMENT / "codebook.csv", INSTRUMENT / "value_labels.csv", REFERENCE / "communes.csv",
-             REFERENCE / "decree33_positions.csv"]
+             REFERENCE / "decree33_positions.csv", REFERENCE / "communes_lang_son_other.csv"]
     return {f.name: ingest.file_digest(f) for f in files if f.is_file()}
 
 

@@ -102,3 +102,17 @@ def test_district_facts_need_sources(tmp_path):
     df.to_csv(tmp_path / "district_facts.csv", index=False)
     with pytest.raises(SurveyDataError, match="row 4"):
         district.facts(tmp_path)
+
+
+def test_other_lang_son_communes_never_shadow_a_huu_lung_unit():
+    from hlstudy.communes import communes, other_names
+    from hlstudy.ingest import fold
+
+    other = other_names()
+    ours = {fold(n) for n in communes()["name"]}
+    assert not set(other["name"].map(fold)) & ours
+    legacy = other[other["level"] == "legacy"].set_index("name")
+    assert legacy.at["Đồng Đăng", "district"] == "Cao Lộc"
+    assert len(legacy) > 150 and set(other["level"]) == {"legacy", "2025"}
+    new = other[other["level"] == "2025"].set_index("name")
+    assert "merged units" in new.at["Tuấn Sơn", "note"]  # Hữu Lũng's own 2025 commune

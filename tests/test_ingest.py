@@ -218,11 +218,22 @@ def test_same_records_from_csv_xlsx_and_sav_are_identical(tmp_path):
         ("Hữu Liênn", "Hữu Liên", "fuzzy"),
         ("Yen Binhh", "Yên Bình", "fuzzy"),
         ("06241", "Hòa Lạc", "code"),
-        ("Chi Lăng", None, "unmatched"),
+        ("Chi Lăng", None, "outside"),  # a Lạng Sơn commune elsewhere
+        ("Đồng Đăng", None, "outside"),  # Cao Lộc: not a typo of Đồng Tân (fuzzy ratio 0.82)
+        ("Tam Thanh", None, "outside"),  # city of Lạng Sơn: not Tân Thành (0.89)
+        ("Tuấn Sơn", None, "outside"),  # Hữu Lũng's 2025 commune: several old units, not Thanh Sơn
+        ("Tan Thanh", "Tân Thành", "diacritics"),  # a Hữu Lũng name without diacritics wins
         ("Hà Nội", None, "unmatched"),
     ],
 )
 def test_match_commune(value, name, how):
+    if how == "outside" or name == "Tân Thành":
+        from hlstudy.communes import communes
+
+        registry = communes()  # the full registry: Đồng Tân, Tân Thành, Thanh Sơn are in it
+        match = ingest.match_commune(value, registry)
+        assert (match.name, match.how) == (name, how)
+        return
     match = ingest.match_commune(value, rf.REGISTRY)
     assert (match.name, match.how) == (name, how)
 
@@ -251,6 +262,7 @@ def test_unmatched_communes_are_all_listed(tmp_path):
     message = str(err.value)
     assert "2 commune name(s) not in the Hữu Lũng registry" in message
     assert "'Chi Lăng' (rows 3, 5" in message and "'Bắc Sơn' (rows 4" in message
+    assert "outside Hữu Lũng" in message
     assert "citizens.csv" in message and "row 3" in message
 
 
