@@ -118,20 +118,32 @@ NOTE_SHARES = ("n: số người có dữ liệu; k: số người có đặc đ
                "khoảng tin cậy Wilson 95%.")
 
 
-def show(df, *, count_columns=None, extra=()):
-    """What the notebook displays obeys the same small-cell rule as the exported tables."""
+def show(df, *, count_columns=None, extra=(), within=()):
+    """What the notebook displays obeys the same small-cell rule as the exported tables.
+
+    ``within``: groups of rows whose counts add up to a published total, so that a lone
+    suppressed cell is protected by a second one (hlstudy.diagnostic.profile.suppress_shares).
+    """
     if count_columns is not None:
         return export.suppress_small_cells(df, count_columns, min_cell=MIN_CELL)
-    spec = {k: [*v, *extra] for k, v in profile.SHARE_SUPPRESSION["dependent"].items()}
-    return export.suppress_small_cells(df, profile.SHARE_SUPPRESSION["count_columns"],
-                                       dependent=spec, min_cell=MIN_CELL)
+    return profile.suppress_shares(df, within=within, extra=extra, min_cell=MIN_CELL)
 
 
-def save_share_table(df, stem, title, note=""):
-    """Export a table of shares with the small-cell rule of hlstudy.export."""
-    note = f"{NOTE_SHARES} {note}".strip()
-    export.save_table(df, stem, title=title, note=note, simulated=SIM,
-                             min_cell=MIN_CELL, **profile.SHARE_SUPPRESSION)
+def save_share_table(df, stem, title, note="", *, within=(), extra=(), drop=()):
+    """Export a table of shares, small cells suppressed (primary and complementary).
+
+    ``within``, ``extra`` and ``drop`` name columns before their HEAD renaming."""
+    h = lambda c: HEAD.get(c, c)  # noqa: E731
+    out = show(df, within=[[h(c) for c in g] for g in within],
+               extra=[h(c) for c in extra]).drop(columns=[h(c) for c in drop])
+    if (out.astype(object) == export.SUPPRESSED).to_numpy().any():
+        note = f"{note} " + export.tr(
+            f"Ô mô tả dưới {MIN_CELL} người được ẩn ({export.SUPPRESSED}), kèm một ô khác khi "
+            "cần để không suy ra được bằng phép trừ.",
+            f"Cells describing fewer than {MIN_CELL} people are suppressed "
+            f"({export.SUPPRESSED}), with a second cell where subtraction would reveal them.")
+    export.save_table(out, stem, title=title, note=f"{NOTE_SHARES} {note}".strip(),
+                      simulated=SIM)
 
 
 display(Markdown(
@@ -246,13 +258,17 @@ plt.show()
 bu = comp.by_unit[comp.by_unit["rule_id"].isin(["CC_DEGREE", "CC_FIELD", "ANY"])].copy()
 bu["commune"] = bu["commune_code"].map(short)
 bu["rule"] = bu["rule_id"].map(rule_lab)
-save_share_table(bu[["commune", "rule", "n", "k", "share", "lo", "hi"]]
+# a commune's k adds up with the other communes' to the overall k of its rule, and with the
+# other former units of its new commune to the 2025 table: protect both sums
+bu["new"] = bu["commune_code"].map(reg.set_index("code")["commune_2025"])
+WITHIN_UNITS = [["rule"], ["rule", "new"]]
+save_share_table(bu[["commune", "rule", "n", "k", "share", "lo", "hi", "new"]]
                  .rename(columns=HEAD),
                  "03_compliance_by_commune",
                  export.tr("Công chức chưa đạt tiêu chuẩn theo xã",
                            "Civil servants not meeting the standards, by commune"),
-                 note="Tỷ lệ của dưới 5 người không được công bố.")
-display(show(bu.assign(share=bu["share"].round(3)))
+                 within=WITHIN_UNITS, drop=["new"])
+display(show(bu.assign(share=bu["share"].round(3)), within=WITHIN_UNITS)
         .pivot(index="commune", columns="rule_id", values="share"))
 
 # %% [markdown]
@@ -287,16 +303,22 @@ display(Markdown(
     f"{pct(w.at['leadership', 'lo'])}–{pct(w.at['leadership', 'hi'])}%)."))
 eth = prof["ethnicity"].assign(
     ethnicity_label=lambda d: d["ethnicity"].map(labels["ethnicity"]))
-display(show(eth[["ethnicity_label", "k", "n", "share", "lo", "hi", "population_share", "ratio",
-                  "ratio_lo", "ratio_hi"]], extra=["ratio", "ratio_lo", "ratio_hi"]))
+RATIO = ["ratio", "ratio_lo", "ratio_hi"]  # the ratio is k rescaled: suppressed with k
+display(show(eth[["ethnicity_label", "k", "n", "share", "lo", "hi", "population_share", *RATIO]],
+             extra=RATIO, within=[[]]))
 save_share_table(eth[["ethnicity_label", "n", "k", "share", "lo", "hi", "population_share",
-                      "ratio"]]
+                      *RATIO]].round({"population_share": 4})
                  .rename(columns=HEAD),
                  "03_ethnicity_representation",
                  export.tr("Dân tộc của đội ngũ so với cơ cấu dân số huyện",
                            "Officials' ethnicity against the district population"),
-                 note="Tỷ lệ dân số: năm 2013 (Phòng Dân số huyện, trích trong luận văn địa "
-                      "phương; độ tin cậy: 1 nguồn).")
+                 note=export.tr("Tỷ lệ dân số: năm 2013 (Phòng Dân số huyện, trích trong luận "
+                                "văn địa phương; độ tin cậy: 1 nguồn). ratio_lo–ratio_hi: "
+                                "khoảng Wilson 95% của tỷ lệ chia cho tỷ lệ dân số.",
+                                "Population shares: 2013 (district population office, quoted "
+                                "in a local thesis; one source). ratio_lo–ratio_hi: the Wilson "
+                                "95% interval divided by the population share."),
+                 within=[[]], extra=RATIO)
 
 # %%
 panels = [("age", export.tr("Nhóm tuổi", "Age group"), None),
@@ -307,21 +329,24 @@ panels = [("age", export.tr("Nhóm tuổi", "Age group"), None),
           ("state_management", export.tr("Quản lý nhà nước", "State management"),
            labels["state_management"]),
           ("trainings", export.tr("Số lớp bồi dưỡng (24 tháng)", "Courses (24 months)"), None)]
+prof_tab = pd.concat([prof[k].assign(table=k) for k, *_ in panels], ignore_index=True)
+# levels add up to n, and all = cán bộ + công chức: a lone small cell gets a second one
+WITHIN_PROFILE = [["table", "kind"], ["table", "level"]]
+prof_shown = show(prof_tab, within=WITHIN_PROFILE)  # the figure hides what the table hides
 fig, axes = plt.subplots(3, 2, figsize=(9, 10))
 for ax, (key, title, lab) in zip(axes.ravel(), panels, strict=True):
-    t = prof[key]
-    t = t[t["kind"] == "all"].copy()
+    t = prof_shown[(prof_shown["table"] == key) & (prof_shown["kind"] == "all")].copy()
     t["level_label"] = t["level"].map(lab) if lab else t["level"]
     plots.share_bars(t, label="level_label", title=title, ax=ax, min_cell=MIN_CELL,
                      xlabel=export.tr("% (KTC 95%)", "% (95% CI)"))
 fig.tight_layout()
 export.save_figure(fig, "03_profile", simulated=SIM)
 plt.show()
-prof_tab = pd.concat([prof[k].assign(table=k) for k, *_ in panels], ignore_index=True)
 save_share_table(prof_tab[["table", "kind", "level", "n", "k", "share", "lo", "hi"]],
                  "03_profile", export.tr("Cơ cấu đội ngũ cán bộ, công chức cấp xã",
                                          "Profile of commune officials"),
-                 note="kind: all = toàn bộ, can_bo = cán bộ, cong_chuc = công chức.")
+                 note="kind: all = toàn bộ, can_bo = cán bộ, cong_chuc = công chức.",
+                 within=WITHIN_PROFILE)
 
 # %% [markdown]
 # ## 2.1.4. Chất lượng đội ngũ giữa các xã
@@ -436,7 +461,8 @@ save_share_table(comp25.assign(rule=comp25["rule_id"].map(rule_lab))[
                      ["commune_2025", "rule", "n", "k", "share", "lo", "hi"]]
                  .rename(columns=HEAD),
                  "03_compliance_2025", export.tr("Công chức chưa đạt tiêu chuẩn theo 8 xã mới",
-                                                 "Not meeting the standards, by new commune"))
+                                                 "Not meeting the standards, by new commune"),
+                 within=[["rule"]])
 export.save_table(staff25.rename(columns=HEAD),
                   "03_staffing_2025",
                   title=export.tr("Số lượng so với tổng định biên cũ theo 8 xã mới",

@@ -773,3 +773,98 @@ def test_default_columns_exist_in_the_codebook():
     for a in legal.standards()["attribute"]:
         if a:
             assert attr[a] in personnel
+
+
+# --------------------------------------------------------------------------- complementary suppression
+
+
+def _lone_suppressed(out, within):
+    """Groups of ``within`` holding exactly one suppressed k (recoverable by subtraction)."""
+    from hlstudy import export
+
+    hidden = out["k"].astype(object).eq(export.SUPPRESSED)
+    bad = []
+    for cols in within:
+        keys = [out[c] for c in cols] or [pd.Series(0, index=out.index)]
+        counts = hidden.groupby(keys).sum()
+        bad += list(counts[counts == 1].index)
+    return bad
+
+
+def test_suppress_shares_hides_a_second_cell_when_subtraction_would_reveal_the_first():
+    from hlstudy import export
+
+    people = pd.DataFrame({"kind": ["cb"] * 60 + ["cc"] * 40,
+                           "age": ["a"] * 3 + ["b"] * 20 + ["c"] * 37
+                           + ["a"] * 9 + ["b"] * 6 + ["c"] * 25})
+    by_kind = profile.distribution(people, "age", by="kind")
+    every = profile.distribution(people, "age").assign(kind="all")
+    t = pd.concat([every, by_kind], ignore_index=True)[["kind", "level", "n", "k", "share",
+                                                         "lo", "hi"]]
+    # primary only: cb/a (3) is hidden, and 60 - 20 - 37 gives it back
+    primary = export.suppress_small_cells(t, **profile.SHARE_SUPPRESSION)
+    assert _lone_suppressed(primary, [["kind"]]) == ["cb"]
+    out = profile.suppress_shares(t, within=[["kind"], ["level"]])
+    assert _lone_suppressed(out, [["kind"], ["level"]]) == []
+    o = out.set_index(["kind", "level"])
+    # within cb the smallest other positive count (b: 20) goes; then level a has all=12
+    # and cc=9 left visible beside the hidden cb, so one of them goes too, and so on
+    assert o.at[("cb", "a"), "k"] == o.at[("cb", "b"), "k"] == export.SUPPRESSED
+    assert {o.at[("cb", "b"), c] for c in ("share", "lo", "hi")} == {export.SUPPRESSED}
+    assert o.at[("cb", "c"), "k"] == 37  # never more than needed in a group of three
+    # without relations it is primary suppression exactly
+    pd.testing.assert_frame_equal(profile.suppress_shares(t), primary)
+
+
+def test_suppress_shares_extra_columns_and_bad_input():
+    from hlstudy import export
+
+    eth = profile.representation(pd.DataFrame({"ethnicity": ["a"] * 2 + ["b"] * 30 + ["c"] * 8}),
+                                 {"a": 0.1, "b": 0.6, "c": 0.3})
+    out = profile.suppress_shares(eth, within=[[]], extra=["ratio", "ratio_lo", "ratio_hi"])
+    hidden = out["k"].astype(object).eq(export.SUPPRESSED)
+    assert hidden.sum() == 2  # a (2) and the smallest other, c (8)
+    assert (out.loc[hidden, ["ratio", "ratio_lo", "ratio_hi"]] == export.SUPPRESSED).all().all()
+    assert out.loc[~hidden, "ratio"].iloc[0] == pytest.approx((30 / 40) / 0.6)
+    with pytest.raises(ModelError, match="lack"):
+        profile.suppress_shares(eth, within=[["nope"]])
+    with pytest.raises(ModelError, match="min_cell"):
+        profile.suppress_shares(eth, min_cell=0)
+
+
+def test_share_bars_hide_cells_a_suppressed_table_hides():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hlstudy.diagnostic import plots
+
+    t = profile.distribution(pd.DataFrame({"x": ["a"] * 3 + ["b"] * 10 + ["c"] * 30}), "x")
+    fig = plots.share_bars(profile.suppress_shares(t, within=[[]]), label="level", min_cell=5)
+    widths = sorted(round(b.get_width(), 6) for b in fig.axes[0].patches)
+    assert widths == [0.0, 0.0, pytest.approx(100 * 30 / 43)]
+    assert [x.get_text() for x in fig.axes[0].texts].count("<5") == 2
+    plt.close(fig)
+
+
+def test_exported_share_tables_of_notebook_03_hide_no_cell_behind_a_sum():
+    """The committed exports: no group whose counts add up to a shown total has exactly one
+    suppressed count, and a representation ratio is never shown beside a suppressed k."""
+    from hlstudy.export import SUPPRESSED, read_table_csv
+    from hlstudy.paths import figures_dir
+
+    folder = figures_dir()
+    prof = read_table_csv(folder / "03_profile.csv")
+    assert _lone_suppressed(prof, [["table", "kind"], ["table", "level"]]) == []
+    eth = read_table_csv(folder / "03_ethnicity_representation.csv")
+    assert _lone_suppressed(eth, [[]]) == []
+    hidden = eth["k"].astype(object).eq(SUPPRESSED)
+    ratio_cols = [c for c in eth.columns if "ratio" in c or c == "Tỷ số đại diện"]
+    assert len(ratio_cols) == 3
+    assert (eth.loc[hidden, ratio_cols].astype(object) == SUPPRESSED).all().all()
+    comp = read_table_csv(folder / "03_compliance_2025.csv")
+    rule = comp.columns[1]
+    assert _lone_suppressed(comp, [[rule]]) == []
+    by_unit = read_table_csv(folder / "03_compliance_by_commune.csv")
+    assert _lone_suppressed(by_unit, [[by_unit.columns[1]]]) == []

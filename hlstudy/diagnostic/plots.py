@@ -71,7 +71,10 @@ def share_bars(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str 
 
     With ``min_cell``, a bar whose ``k`` or ``n`` counts 1 to ``min_cell − 1`` people is not
     drawn and is marked ``suppressed_label`` instead — the figure keeps the tables'
-    small-cell rule (:func:`hlstudy.export.suppress_small_cells`).
+    small-cell rule (:func:`hlstudy.export.suppress_small_cells`).  A table already
+    suppressed (cells equal to ``suppressed_label``, e.g. from
+    :func:`hlstudy.diagnostic.profile.suppress_shares`, which also hides complementary
+    cells) is drawn with the same bars hidden.
     """
     import matplotlib.pyplot as plt
 
@@ -90,11 +93,15 @@ def share_bars(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str 
     y = np.arange(len(t))[::-1]
     if min_cell is not None:
         small = pd.Series(False, index=t.index)
+        for c in ("k", "n", "share"):
+            if c in t.columns:
+                small |= t[c].astype(object).eq(suppressed_label)
         for c in ("k", "n"):
             if c in t.columns:
                 v = pd.to_numeric(t[c], errors="coerce")
                 small |= (v >= 1) & (v < min_cell)
-        t.loc[small, ["share", "lo", "hi"]] = np.nan
+        for c in ("share", "lo", "hi"):
+            t[c] = pd.to_numeric(t[c].astype(object).where(~small), errors="coerce")
         for yi in y[small.to_numpy()]:
             ax.text(1.0 if percent else 0.01, yi, suppressed_label, va="center", fontsize=7)
     s = t["share"].astype(float) * scale

@@ -231,3 +231,56 @@ def workforce_profile(personnel: pd.DataFrame, *, reference_year: int,
     if population_shares is not None and cols.ethnicity in d.columns:
         out["ethnicity"] = representation(d, population_shares, cols=cols, conf=conf)
     return out
+
+
+def suppress_shares(df: pd.DataFrame, *, within: Sequence[Sequence[str]] = (),
+                    extra: Sequence[str] = (), min_cell: int = 5) -> pd.DataFrame:
+    """Small-cell suppression of a share table, primary **and** complementary.
+
+    Primary: :func:`hlstudy.export.suppress_small_cells` with :data:`SHARE_SUPPRESSION`
+    (``n`` or ``k`` of 1 to ``min_cell - 1`` people), ``extra`` columns (e.g. a
+    representation ratio, which is ``k`` rescaled) suppressed with the share.
+    Complementary: each list of columns in ``within`` names groups of rows whose ``k`` add
+    up to a published total (the levels of one distribution add up to ``n``; the
+    ``all`` row is the sum of ``can_bo`` and ``cong_chuc``).  A group with exactly one
+    suppressed ``k`` would give it away by subtraction, so the smallest other positive
+    ``k`` of the group is suppressed too, repeated until no group has a lone suppressed
+    cell (the usual rule of statistical disclosure control, e.g. Hundepool et al. 2012,
+    *Statistical Disclosure Control*, ch. 4; sdcTable's ``protectTable`` in R).
+
+    >>> t = pd.DataFrame({"level": ["a", "b", "c"], "n": [20] * 3, "k": [3, 7, 10],
+    ...                   "share": [.15, .35, .5], "lo": [0.] * 3, "hi": [1.] * 3})
+    >>> suppress_shares(t, within=[[]])["k"].tolist()
+    ['<5', '<5', 10]
+    """
+    from hlstudy import export
+
+    if not isinstance(df, pd.DataFrame):
+        raise ModelError("suppress_shares expects a DataFrame")
+    _require(df, ["n", "k", *extra, *{c for g in within for c in g}])
+    if not isinstance(min_cell, int | np.integer) or min_cell < 1:
+        raise ModelError(f"min_cell must be a positive integer, got {min_cell!r}")
+    dependent = {k: [*v, *extra] for k, v in SHARE_SUPPRESSION["dependent"].items()}
+    out = export.suppress_small_cells(df, SHARE_SUPPRESSION["count_columns"],
+                                      dependent=dependent, min_cell=min_cell)
+    k = pd.to_numeric(df["k"], errors="coerce")
+    hidden = out["k"].astype(object).eq(export.SUPPRESSED).to_numpy().copy()
+    targets = ["k", *dependent["k"]]
+    changed = True
+    while changed:
+        changed = False
+        for cols in within:
+            keys = [df[c].astype(object) for c in cols] or [pd.Series(0, index=df.index)]
+            for _, idx in df.groupby(keys, sort=False, dropna=False).indices.items():
+                if hidden[idx].sum() != 1:
+                    continue
+                candidates = [i for i in idx if not hidden[i] and k.iloc[i] > 0]
+                if not candidates:
+                    continue
+                pick = min(candidates, key=lambda i: (k.iloc[i], i))
+                hidden[pick] = True
+                for col in targets:
+                    out[col] = out[col].astype(object)
+                    out.iloc[pick, out.columns.get_loc(col)] = export.SUPPRESSED
+                changed = True
+    return out
