@@ -45,6 +45,7 @@ CITIZENS_PER_COMMUNE = 30     # design of the citizens' survey (interviews per u
 MARGIN = 0.05                  # Slovin's margin of error
 LANG = export.language()       # "vi" by default; HLSTUDY_LANG=en for English exports
 tr = export.tr
+num = framework.vi_number      # Vietnamese digits in prose: 121.735 người, 806,74 km², 52,3%
 
 export.use_style()
 pd.set_option("display.max_colwidth", 120)
@@ -131,6 +132,9 @@ n_background = cb[~cb["type"].isin(["likert", "timestamp", "duration"])].groupby
     "instrument").size()
 n_pii = cb[cb["pii"] == 1].groupby("instrument").size()
 n_rev = int(cb["reverse"].sum())
+pii = cb[cb["pii"] == 1].drop_duplicates("variable")
+pii_names = [("góp ý tự do có thể nêu tên người" if len(q) > 40 else q[0].lower() + q[1:])
+             for q in pii["question_vi"]]  # the long question is the citizens' free comment
 n_min = ITEMS_PER_OBSERVATION * int(n_items["officials"])
 n_good = ITEMS_PER_OBSERVATION_GOOD * int(n_items["officials"])
 ceiling = sum(legal.quota(t, "I") for t in communes()["unit_type"])  # all units loại I
@@ -141,8 +145,8 @@ display(Markdown(
     f"{inst['instrument'].eq('citizens').sum()} thang đo và {n_background['citizens']} câu "
     f"thông tin chung; danh sách trích ngang có {n_background['personnel']} cột.  "
     f"{n_rev} câu được đặt theo chiều ngược (được mã hóa lại trước khi tính điểm).  "
-    f"Các cột dữ liệu cá nhân (họ tên, số điện thoại, góp ý tự do có thể nêu tên người — "
-    f"{int(n_pii.sum())} cột) bị loại ngay khi đọc dữ liệu.  Theo quy tắc của Hair và cộng "
+    f"Các cột dữ liệu cá nhân ({', '.join(pii_names)} — {int(n_pii.sum())} cột trên ba công "
+    f"cụ) bị loại ngay khi đọc dữ liệu.  Theo quy tắc của Hair và cộng "
     f"sự (ít nhất {ITEMS_PER_OBSERVATION}, tốt hơn {ITEMS_PER_OBSERVATION_GOOD} quan sát cho "
     f"mỗi câu hỏi), phân tích nhân tố toàn bộ {n_items['officials']} câu của phiếu cán bộ một "
     f"lần cần ít nhất {n_min} phiếu ({n_good} là tốt), trong khi trần biên chế của cả huyện "
@@ -177,7 +181,8 @@ display(Markdown(
     f"**{framework.regression_min_n(m)}** quan sát — tổng điều tra (trần {ceiling} người) đáp "
     f"ứng.  Phiếu người dân: {CITIZENS_PER_COMMUNE} người × {len(communes())} đơn vị = "
     f"**{n_citizens}** phiếu, " + ("lớn hơn" if n_citizens >= n_slovin else "nhỏ hơn") +
-    f" cỡ mẫu Slovin {n_slovin} (N = {district.value('population'):,.0f}, e = {MARGIN:.0%}); "
+    f" cỡ mẫu Slovin {n_slovin} (N = {num(district.value('population'))}, "
+    f"e = {num(MARGIN, percent=True)}); "
     f"nhưng mỗi xã chỉ có {CITIZENS_PER_COMMUNE} người nên ước lượng từng xã có khoảng tin "
     f"cậy rộng, và người dân lồng trong xã nên sai số phải tính theo cụm."))
 
@@ -267,12 +272,18 @@ std_out
 facts = district.facts()
 shares = district.ethnic_shares()
 eth = codebook.value_labels("ethnicity").set_index("code")["label_vi"]
+conf = facts.set_index("key")["confidence"].astype(str)
+eth_conf = {conf[k] for k in conf.index if k.startswith("ethnic_share_")}
 display(Markdown(
-    f"Huyện Hữu Lũng rộng {district.value('area_km2'):,.2f} km², dân số "
-    f"{district.value('population'):,.0f} người năm 2019 (thành thị "
-    f"{district.value('population_urban'):,.0f}, nông thôn "
-    f"{district.value('population_rural'):,.0f} — số liệu một nguồn).  Cơ cấu dân tộc năm "
-    f"2013: " + ", ".join(f"{eth[k]} {v:.1%}" for k, v in shares.items()) + "."))
+    f"Huyện Hữu Lũng rộng {num(district.value('area_km2'), 2)} km², dân số "
+    f"{num(district.value('population'))} người năm 2019 (thành thị "
+    f"{num(district.value('population_urban'))}, nông thôn "
+    f"{num(district.value('population_rural'))} — số liệu một nguồn).  Cơ cấu dân tộc năm "
+    f"2013 (trên tổng số {num(district.value('population_ethnic_base'))} người): "
+    + ", ".join(f"{eth[k]} {num(v, 2 if v < 0.02 else 1, percent=True)}"  # as in the source
+                for k, v in shares.items())
+    + (" — theo một nguồn duy nhất (phòng dân số huyện, được trích trong một luận văn địa "
+       "phương), nên chỉ dùng làm mốc so sánh gần đúng." if eth_conf == {"1"} else ".")))
 facts_out = facts[["key", "value", "unit", "year", "source", "confidence"]].rename(columns={
     "key": tr("Chỉ tiêu", "Key"), "value": tr("Giá trị", "Value"), "unit": tr("Đơn vị", "Unit"),
     "year": tr("Năm", "Year"), "source": tr("Nguồn", "Source"),
@@ -293,7 +304,7 @@ display(Markdown(
     f"**{len(reg)} đơn vị** ({types.get('thị trấn', 0)} thị trấn, {types.get('xã', 0)} xã) "
     f"thành **{len(new)} xã**: {int((reform['n_units'] == 3).sum())} xã mới gộp ba đơn vị, "
     f"{int((reform['n_units'] == 2).sum())} xã gộp hai đơn vị; diện tích xã mới từ "
-    f"{reform['area_km2'].min():.1f} đến {reform['area_km2'].max():.1f} km² (theo "
+    f"{num(reform['area_km2'].min(), 1)} đến {num(reform['area_km2'].max(), 1)} km² (theo "
     f"`vietnamadminunits`, một nguồn)."))
 reform_out = reform.rename(columns={
     "commune_2025": tr("Xã mới (2025)", "New commune (2025)"), "code": tr("Mã", "Code"),

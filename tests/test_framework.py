@@ -79,3 +79,15 @@ def test_sample_size_rules():
         framework.slovin(100, 1.5)
     with pytest.raises(ModelError):
         framework.regression_min_n(0)
+
+
+def test_vi_number_writes_vietnamese_digits_and_rejects_non_numbers():
+    assert framework.vi_number(1_234_567.891, 2) == "1.234.567,89"
+    assert framework.vi_number(0.05, percent=True) == "5%"
+    assert framework.vi_number(0.4445, 1, percent=True) == "44,5%"
+    assert framework.vi_number(999) == "999"
+    for bad in (None, "abc", float("nan"), float("inf")):
+        with pytest.raises(ModelError):
+            framework.vi_number(bad)
+    with pytest.raises(ModelError):
+        framework.vi_number(1.0, -1)
