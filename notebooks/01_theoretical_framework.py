@@ -292,14 +292,14 @@ export.save_table(facts_out, "01_district_facts", title=tr(
     "Một số thông tin về huyện Hữu Lũng", "Hữu Lũng district facts"), simulated=False)
 facts_out
 
-# %% [markdown]
-# Từ 01/7/2025 cấp huyện không còn; Nghị quyết 1672/NQ-UBTVQH15 nhập 23 đơn vị cấp xã của
-# Hữu Lũng thành 8 xã của tỉnh Lạng Sơn.  Khảo sát dùng khung 23 đơn vị cũ; các giải pháp ở
-# phần III hướng tới 8 xã mới, nên mọi kết quả theo xã được báo cáo trên cả hai khung.
-
 # %%
 reform = framework.reform_table(lang=LANG)
 new = new_communes()
+display(Markdown(
+    "Từ 01/7/2025 cấp huyện không còn; Nghị quyết 1672/NQ-UBTVQH15 nhập "
+    f"{len(reg)} đơn vị cấp xã của Hữu Lũng thành {len(new)} xã của tỉnh Lạng Sơn.  Khảo sát "
+    f"dùng khung {len(reg)} đơn vị cũ; các giải pháp ở phần III hướng tới {len(new)} xã mới, "
+    "nên mọi kết quả theo xã được báo cáo trên cả hai khung."))
 display(Markdown(
     f"**{len(reg)} đơn vị** ({types.get('thị trấn', 0)} thị trấn, {types.get('xã', 0)} xã) "
     f"thành **{len(new)} xã**: {int((reform['n_units'] == 3).sum())} xã mới gộp ba đơn vị, "

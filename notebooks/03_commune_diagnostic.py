@@ -52,6 +52,9 @@ from hlstudy.scales import score_scales
 SEED = 2026
 WEAK_CUTOFF = 3.0            # a scale score (mean of 1–5 items) below this counts as "weak"
 SHORT_TENURE_YEARS = 5       # fewer years in the current post = "little experience"
+DEGREE_LEVELS = {"university", "master", "doctorate"}    # "university degree or above" (D4)
+LOW_POLITICAL_THEORY = {"none", "elementary"}            # "no or elementary political theory"
+NO_STATE_MANAGEMENT = {"none"}                           # "no state-management training"
 N_SIM = 2000                 # Monte-Carlo draws of the chi-square test (degree × commune)
 MIN_CELL = 5                 # no rate of fewer than 5 people is exported
 REFERENCE_YEAR = None        # survey year; None = year of the officials' submissions
@@ -81,7 +84,10 @@ short = reg.assign(label=np.where(reg["unit_type"] == "thị trấn", "TT " + re
                                   reg["name"])).set_index("code")["label"]
 scores = score_scales(officials, "officials")
 cit_scores = score_scales(citizens, "citizens")
-TH = fd.Thresholds(weak_cutoff=WEAK_CUTOFF, short_tenure_years=SHORT_TENURE_YEARS)
+TH = fd.Thresholds(weak_cutoff=WEAK_CUTOFF, short_tenure_years=SHORT_TENURE_YEARS,
+                   degree_levels=frozenset(DEGREE_LEVELS),
+                   low_political_theory=frozenset(LOW_POLITICAL_THEORY),
+                   no_state_management=frozenset(NO_STATE_MANAGEMENT))
 EXCEPTION_SENS = dg.ExceptionPolicy(
     True, frozenset(reg.loc[reg["unit_type"] == "xã", "code"]),
     basis="giả định: mọi xã (trừ thị trấn) / assumption: every xã, not the thị trấn")
@@ -150,16 +156,23 @@ display(Markdown(
     f"Dữ liệu: **{len(personnel)}** hồ sơ cán bộ, công chức, **{len(officials)}** phiếu tự đánh "
     f"giá và **{len(citizens)}** phiếu người dân tại **{reg.shape[0]}** xã, thị trấn; năm tham "
     f"chiếu **{REFERENCE_YEAR}**" + (" — *dữ liệu mô phỏng*." if SIM else ".")))
+lab_edu, lab_pol, lab_qlnn = (
+    codebook.value_labels(v).set_index("code")["label_vi"].str.lower()
+    for v in ("education_level", "political_theory", "state_mgmt_training"))
 display(Markdown(
     f"Ngưỡng phân tích: điểm thang đo dưới **{fmt(WEAK_CUTOFF)}** là \"yếu\"; giữ chức danh "
-    f"dưới **{SHORT_TENURE_YEARS}** năm là \"ít kinh nghiệm\"; không công bố tỷ lệ của dưới "
-    f"**{MIN_CELL}** người."))
+    f"dưới **{SHORT_TENURE_YEARS}** năm là \"ít kinh nghiệm\"; \"có trình độ đại học trở "
+    f"lên\": {', '.join(lab_edu[c] for c in sorted(DEGREE_LEVELS))}; \"lý luận chính trị chưa "
+    f"có hoặc sơ cấp\": {', '.join(lab_pol[c] for c in sorted(LOW_POLITICAL_THEORY))}; "
+    f"\"chưa bồi dưỡng quản lý nhà nước\": "
+    f"{', '.join(lab_qlnn[c] for c in sorted(NO_STATE_MANAGEMENT))}; không công bố tỷ lệ của "
+    f"dưới **{MIN_CELL}** người."))
 
 # %% [markdown]
 # ## 2.1.1. Số lượng và cơ cấu đội ngũ so với định biên
 #
 # Nghị định 33/2023/NĐ-CP quy định số lượng cán bộ, công chức cấp xã theo loại đơn vị hành
-# chính (xã, thị trấn loại I: 22; loại II: 20; loại III: 18).  Việc phân loại từng xã của
+# chính (bảng dưới, đọc từ `decree33_headcount.csv`).  Việc phân loại từng xã của
 # huyện Hữu Lũng không được công bố trong nguồn tham chiếu, nên loại đơn vị dưới đây là
 # **tham số mô phỏng** (ghi rõ trong bảng); bảng thứ hai cho biết kết luận về thiếu/thừa
 # biên chế theo cả ba loại có thể.
@@ -167,6 +180,8 @@ display(Markdown(
 # %%
 hc = legal.headcount()
 display(hc[["unit_type", "unit_class", "max_staff", "max_part_time", "confidence"]])
+display(Markdown("Xã, thị trấn: " + "; ".join(
+    f"loại {c} tối đa **{legal.quota('xã', c)}** người" for c in legal.UNIT_CLASSES) + "."))
 staff = staffing.staffing_vs_quota(personnel, reg, CLASSES)
 st = staffing.staffing_summary(staff)
 class_counts = pd.Series(CLASSES.classes).value_counts().reindex(legal.UNIT_CLASSES, fill_value=0)
