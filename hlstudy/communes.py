@@ -24,7 +24,9 @@ command line, and read back by :func:`communes` / :func:`new_communes`:
 Coordinates are one approximate point per unit (the package's geocoding), not boundaries;
 thị trấn Hữu Lũng and xã Tân Thành share the same point in the package.  The crosswalk agrees
 with the resolution as listed in facts.md (confidence ``2``: the package and an independent
-mapping file agree); areas of the new communes have confidence ``1``.
+mapping file agree); areas of the new communes have confidence ``1``, and so have the
+other Lạng Sơn names (one package; facts.md lists none of them) except Hữu Lũng's own
+2025 communes.
 
 Regenerate (needs ``vietnamadminunits``)::
 
@@ -244,11 +246,13 @@ def build_other_names() -> pd.DataFrame:
         f"SELECT DISTINCT wardShort FROM admin_units WHERE provinceKey = '{PROVINCE_KEY}'"
     ))
     rows = [{"name": _nfc(r.wardShort), "level": "legacy", "district": _nfc(r.districtShort),
-             "note": "", "source": f"{src}: admin_units_legacy", "confidence": "2"}
-            for r in legacy.itertuples()]
+             "note": "", "source": f"{src}: admin_units_legacy", "confidence": "1"}
+            for r in legacy.itertuples()]  # one source: facts.md lists none of these names
     rows += [{"name": _nfc(n), "level": "2025", "district": "",
               "note": "Hữu Lũng commune of 2025 (merged units)" if _nfc(n) in hl_2025 else "",
-              "source": f"{src}: admin_units", "confidence": "2"} for n in new["wardShort"]]
+              "source": f"{src}: admin_units",
+              # the 8 Hữu Lũng communes of 2025 are in facts.md [2]; the others: this package
+              "confidence": "2" if _nfc(n) in hl_2025 else "1"} for n in new["wardShort"]]
     df = pd.DataFrame(rows, columns=OTHER_COLUMNS)
     df = df[~df["name"].map(fold).isin(ours)]
     return df.sort_values(["level", "district", "name"], ignore_index=True)

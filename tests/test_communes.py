@@ -116,3 +116,26 @@ def test_other_lang_son_communes_never_shadow_a_huu_lung_unit():
     assert len(legacy) > 150 and set(other["level"]) == {"legacy", "2025"}
     new = other[other["level"] == "2025"].set_index("name")
     assert "merged units" in new.at["Tuấn Sơn", "note"]  # Hữu Lũng's own 2025 commune
+
+
+def test_every_reference_row_has_a_source_and_an_allowed_confidence():
+    """architecture.md: every row of data/reference carries its source and confidence."""
+    from hlstudy.paths import REFERENCE
+
+    allowed = {"2", "1", "?", "sim", "assumption"}
+    for path in sorted(REFERENCE.glob("*.csv")):
+        d = pd.read_csv(path, dtype=str, keep_default_na=False)
+        assert {"source", "confidence"} <= set(d.columns), path.name
+        assert (d["source"].str.strip() != "").all(), path.name
+        assert set(d["confidence"]) <= allowed, path.name
+
+
+def test_names_only_the_package_gives_are_not_promoted_to_two_sources():
+    from hlstudy.paths import REFERENCE
+
+    other = pd.read_csv(REFERENCE / "communes_lang_son_other.csv", dtype=str,
+                        keep_default_na=False)
+    ours_2025 = set(cm.new_communes()["name"])
+    two = other[other["confidence"] == "2"]
+    assert set(two["name"]) <= ours_2025  # facts.md [2] lists only Hữu Lũng's 8 communes
+    assert (other.loc[~other["name"].isin(ours_2025), "confidence"] == "1").all()
