@@ -196,6 +196,7 @@ def evaluate_standards(
     if cols.birth_year not in personnel.columns and cols.birth_date in personnel.columns:
         personnel[cols.birth_year] = birth_year(personnel, cols)
     records = []
+    rule_rows = list(rules.itertuples(index=False))  # once, not once per person
     for person in personnel.to_dict("records"):
         kind = person[cols.kind]
         base = {cols.id: person[cols.id], "commune_code": person[cols.commune_code],
@@ -205,7 +206,7 @@ def evaluate_standards(
                             "reason_vi": "Thiếu loại (cán bộ/công chức)",
                             "reason_en": "kind (cadre/civil servant) missing"})
             continue
-        for rule in rules.itertuples(index=False):
+        for rule in rule_rows:
             if rule.applies_to != kind:
                 continue
             status, value, vi, en = _apply(rule, person, cols, attr_col, reference_year,
@@ -288,26 +289,30 @@ def _apply(rule, person, cols, attr_col, year, policy, lookup, by_code, fits, ti
 
 
 def _any_rule(persons: pd.DataFrame, id_col: str) -> pd.DataFrame:
+    """The pseudo-rule ``ANY`` per person: not met if any rule is not met (naming them),
+    else missing if any is missing, else not applicable if every rule is, else met."""
     if persons.empty:
         return persons.iloc[0:0]
-    rows = []
-    for _, g in persons.groupby(id_col, sort=True):
-        st = set(g["status"])
-        first = g.iloc[0]
-        if "not_met" in st:
-            status = "not_met"
-            failed = ", ".join(g.loc[g["status"] == "not_met", "rule_id"])
-            vi, en = f"Không đạt: {failed}", f"not met: {failed}"
-        elif "missing" in st:
-            status, vi, en = "missing", "Thiếu dữ liệu cho ít nhất một tiêu chuẩn", \
-                "data missing for at least one standard"
-        elif st == {"not_applicable"}:
-            status, vi, en = "not_applicable", g.iloc[0]["reason_vi"], g.iloc[0]["reason_en"]
-        else:
-            status, vi, en = "met", "Đạt mọi tiêu chuẩn", "meets every standard"
-        rows.append({**first.to_dict(), "rule_id": ANY_RULE, "status": status, "value": None,
-                     "reason_vi": vi, "reason_en": en})
-    return pd.DataFrame(rows, columns=persons.columns)
+    ids = persons[id_col]
+    status = persons["status"]
+    first = persons.drop_duplicates(id_col).set_index(id_col, drop=False)
+    not_met = status.eq("not_met").groupby(ids).any().reindex(first.index)
+    missing = status.eq("missing").groupby(ids).any().reindex(first.index)
+    all_na = status.eq("not_applicable").groupby(ids).all().reindex(first.index)
+    failed = (persons.loc[status.eq("not_met"), "rule_id"].astype(str)
+              .groupby(ids[status.eq("not_met")]).agg(", ".join).reindex(first.index))
+    conds = [not_met.to_numpy(bool), missing.to_numpy(bool), all_na.to_numpy(bool)]
+    out = first.copy()
+    out["rule_id"] = ANY_RULE
+    out["value"] = None
+    out["status"] = np.select(conds, ["not_met", "missing", "not_applicable"], "met")
+    out["reason_vi"] = np.select(
+        conds, ["Không đạt: " + failed.fillna(""), "Thiếu dữ liệu cho ít nhất một tiêu chuẩn",
+                first["reason_vi"].astype(object)], "Đạt mọi tiêu chuẩn")
+    out["reason_en"] = np.select(
+        conds, ["not met: " + failed.fillna(""), "data missing for at least one standard",
+                first["reason_en"].astype(object)], "meets every standard")
+    return out.sort_index().reset_index(drop=True)[list(persons.columns)]
 
 
 def shares_not_met(persons: pd.DataFrame, by: Iterable[str] = (), conf: float = 0.95,
