@@ -87,7 +87,7 @@ cit_scores = score_scales(citizens, "citizens")
 TH = fd.Thresholds(weak_cutoff=WEAK_CUTOFF, short_tenure_years=SHORT_TENURE_YEARS,
                    degree_levels=frozenset(DEGREE_LEVELS),
                    low_political_theory=frozenset(LOW_POLITICAL_THEORY),
-                   no_state_management=frozenset(NO_STATE_MANAGEMENT))
+                   no_state_management=frozenset(NO_STATE_MANAGEMENT), min_cell=MIN_CELL)
 EXCEPTION_SENS = dg.ExceptionPolicy(
     True, frozenset(reg.loc[reg["unit_type"] == "xã", "code"]),
     basis="giả định: mọi xã (trừ thị trấn) / assumption: every xã, not the thị trấn")
@@ -109,7 +109,8 @@ def pct(x, d=1):
 # Column headings of exported tables (Vietnamese, or English with HLSTUDY_LANG=en)
 HEAD = {k: export.tr(vi, en) for k, (vi, en) in {
     "commune": ("Xã/thị trấn", "Commune"), "unit_type": ("Loại hình", "Unit type"),
-    "unit_class": ("Loại (mô phỏng)", "Class (simulated)"), "n_can_bo": ("Cán bộ", "Cadres"),
+    "unit_class": (("Loại (mô phỏng)", "Class (simulated)") if CLASSES.basis.startswith("sim")
+                   else ("Loại", "Class")), "n_can_bo": ("Cán bộ", "Cadres"),
     "n_cong_chuc": ("Công chức", "Civil servants"), "n_staff": ("Tổng", "Total"),
     "quota": ("Định biên", "Quota"), "gap": ("Chênh lệch", "Gap"),
     "status": ("Tình trạng", "Status"), "rule": ("Tiêu chuẩn", "Standard"),
@@ -216,8 +217,10 @@ fig = plots.staffing_plot(staff.assign(label=staff["commune_code"].map(short)), 
                           xlabel=export.tr("Số người", "People"),
                           kind_labels=(export.tr("Cán bộ", "Cadres"),
                                        export.tr("Công chức", "Civil servants")),
-                          quota_label=export.tr("Định biên (loại mô phỏng)",
-                                                "Quota (simulated class)"))
+                          quota_label=(export.tr("Định biên (loại mô phỏng)",
+                                                 "Quota (simulated class)")
+                                       if CLASSES.basis.startswith("sim") else
+                                       export.tr("Định biên", "Quota")))
 export.save_figure(fig, "03_staffing_quota", simulated=SIM)
 plt.show()
 

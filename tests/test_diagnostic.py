@@ -868,3 +868,40 @@ def test_exported_share_tables_of_notebook_03_hide_no_cell_behind_a_sum():
     assert _lone_suppressed(comp, [[rule]]) == []
     by_unit = read_table_csv(folder / "03_compliance_by_commune.csv")
     assert _lone_suppressed(by_unit, [[by_unit.columns[1]]]) == []
+
+
+def test_finding_d3_gives_the_extreme_communes_rates_with_denominators_and_intervals():
+    scores, personnel, _ = _study()
+    f = fd.finding_d3(scores, personnel, group="commune_code", education="education_level",
+                      n_sim=100, seed=1)
+    deg = personnel.education_level.isin({"university", "master", "doctorate"})
+    g = deg.groupby(personnel.commune_code).agg(["sum", "count", "mean"])
+    top = g.loc[g["mean"].idxmax()]
+    assert (f.numbers["degree_k_max"], f.numbers["degree_n_max"]) == (top["sum"], top["count"])
+    lo, hi = dg.wilson(int(top["sum"]), int(top["count"]))
+    assert (f.numbers["degree_lo_max"], f.numbers["degree_hi_max"]) == pytest.approx(
+        (float(lo), float(hi)))
+    k, n = int(top["sum"]), int(top["count"])
+    if k >= 5:
+        assert f"({k}/{n}; KTC 95%" in f.statement_vi
+    # a commune extreme resting on fewer than min_cell people gets no rate
+    few = personnel.copy()
+    code = few.commune_code.iloc[0]
+    few.loc[few.commune_code == code, "education_level"] = "intermediate"
+    few.loc[few.index[few.commune_code == code][:2], "education_level"] = "university"
+    f2 = fd.finding_d3(scores, few, group="commune_code", education="education_level",
+                       n_sim=100, seed=1)
+    assert f2.numbers["degree_k_min"] == 2
+    assert "không nêu tỷ lệ vì dưới 5 người" in f2.statement_vi
+    assert "no rate given: fewer than 5 people" in f2.statement_en
+    assert "2/" not in f2.statement_vi.split("thấp nhất")[1].split(",")[0]
+
+
+def test_finding_d4_quotes_each_rate_with_its_denominator():
+    _, personnel, _ = _study()
+    f = fd.finding_d4(personnel, group="commune_code", education="education_level",
+                      political_theory="political_theory", state_management="state_mgmt_training")
+    for key in ("degree", "low_political_theory", "no_state_management"):
+        k, n = f.numbers[f"{key}_k"], f.numbers[f"{key}_n"]
+        assert f"({int(k)}/{int(n)}; " in f.statement_vi
+        assert f"({int(k)}/{int(n)}; " in f.statement_en

@@ -27,7 +27,7 @@ import pandas as pd
 
 from hlstudy.diagnostic import quality
 from hlstudy.diagnostic.compliance import ANY_RULE, ComplianceResult
-from hlstudy.diagnostic.intervals import chisq_mc, fisher_correlation, wilson_deff
+from hlstudy.diagnostic.intervals import chisq_mc, fisher_correlation, wilson, wilson_deff
 from hlstudy.errors import ModelError
 
 QUALITY = ("ETH", "PRO", "SKL", "RSP")
@@ -60,6 +60,7 @@ class Thresholds:
     low_political_theory: frozenset = frozenset({"none", "elementary"})
     no_state_management: frozenset = frozenset({"none"})
     conf: float = 0.95
+    min_cell: int = 5
 
     def summary(self) -> str:
         return (f"weak: score < {self.weak_cutoff}; short tenure: < {self.short_tenure_years} "
@@ -244,7 +245,8 @@ def finding_d3(scores: pd.DataFrame, personnel: pd.DataFrame, *, group: str, edu
     deg = edu[education].astype("string").isin(th.degree_levels)
     tab = pd.crosstab(edu[group], deg)
     test = chisq_mc(tab.to_numpy(), n_sim=n_sim, seed=seed)
-    by = deg.groupby(edu[group]).mean()
+    by = deg.groupby(edu[group]).agg(["sum", "count", "mean"])
+    lo, hi = by.loc[by["mean"].idxmin()], by.loc[by["mean"].idxmax()]
     cm = quality.commune_means(scores, [focus], group, method="mixed", conf=th.conf)
     centre = quality.district_mean(scores, focus, group, th.conf)["mean"]
     apart = int(((cm["lo"] > centre) | (cm["hi"] < centre)).sum())
@@ -252,21 +254,41 @@ def finding_d3(scores: pd.DataFrame, personnel: pd.DataFrame, *, group: str, edu
     num.update({f"{d}_icc_lo": r.icc_anova_lo for d, r in iccs.items()})
     num.update({f"{d}_icc_hi": r.icc_anova_hi for d, r in iccs.items()})
     num.update({f"{d}_icc_p": r.p_value for d, r in iccs.items()})
-    num.update({"degree_share_min": float(by.min()), "degree_share_max": float(by.max()),
+    ext = {}
+    for tag, row in (("min", lo), ("max", hi)):
+        k, n = int(row["sum"]), int(row["count"])
+        w_lo, w_hi = wilson(k, n, th.conf)
+        ext.update({f"degree_share_{tag}": float(row["mean"]), f"degree_k_{tag}": k,
+                    f"degree_n_{tag}": n, f"degree_lo_{tag}": float(w_lo),
+                    f"degree_hi_{tag}": float(w_hi)})
+
+    def rate(tag: str, lang: str) -> str:
+        """A commune's rate with its k/n and Wilson interval; a rate of fewer than min_cell
+        people (k or n of 1 to min_cell - 1, the rule of SHARE_SUPPRESSION) is not given."""
+        k, n = ext[f"degree_k_{tag}"], ext[f"degree_n_{tag}"]
+        if 0 < k < th.min_cell or n < th.min_cell:
+            return (f"— không nêu tỷ lệ vì dưới {th.min_cell} người" if lang == "vi" else
+                    f"— no rate given: fewer than {th.min_cell} people")
+        ci = "KTC 95%" if lang == "vi" else "95% CI"
+        return (f"{_pct(ext[f'degree_share_{tag}'])}% ({k}/{n}; {ci}: "
+                f"{_pct(ext[f'degree_lo_{tag}'])}–{_pct(ext[f'degree_hi_{tag}'])}%)")
+
+    num.update(ext)
+    num.update({
                 "chisq": test["statistic"], "chisq_df": test["df"], "chisq_p_mc": test["p_mc"],
                 "n_sim": n_sim, "n_communes": int(len(cm)), "focus": focus,
                 "communes_apart": apart})
     icc_vi = "; ".join(f"{d} {_num(r.icc, 3)} [{_num(r.icc_anova_lo, 3)}; "
                        f"{_num(r.icc_anova_hi, 3)}]" for d, r in iccs.items())
     vi = (f"Hệ số tương quan nội lớp (ICC, tỷ lệ phương sai nằm giữa các xã): {icc_vi}. "
-          f"Tỷ lệ có trình độ đại học trở lên dao động {_pct(num['degree_share_min'])}%–"
-          f"{_pct(num['degree_share_max'])}% giữa các xã (kiểm định χ² = "
+          f"Tỷ lệ có trình độ đại học trở lên giữa các xã thấp nhất {rate('min', 'vi')}, "
+          f"cao nhất {rate('max', 'vi')} (kiểm định χ² = "
           f"{_num(test['statistic'])}, bậc tự do {test['df']}, p Monte Carlo = "
           f"{test['p_mc']:.3g}). {apart}/{len(cm)} xã có khoảng tin cậy điểm {focus} "
           f"không chứa trung bình toàn huyện.")
     en = (f"Intraclass correlation (share of variance between communes): {icc_vi}. "
-          f"The share with a university degree or above ranges {_pct(num['degree_share_min'])}%–"
-          f"{_pct(num['degree_share_max'])}% across communes (χ² = {_num(test['statistic'])}, "
+          f"The share with a university degree or above is lowest at {rate('min', 'en')} and "
+          f"highest at {rate('max', 'en')} across communes (χ² = {_num(test['statistic'])}, "
           f"df {test['df']}, Monte-Carlo p = {test['p_mc']:.3g}). {apart} of {len(cm)} "
           f"communes have a {focus} interval that excludes the district mean.")
     return Finding("D3", vi, en, num)
@@ -301,7 +323,8 @@ def finding_d4(personnel: pd.DataFrame, *, group: str, education: str, political
                     f"{k}_lo": s["lo"], f"{k}_hi": s["hi"]})
 
     def ci(k):
-        return f"{_pct(res[k]['share'])}% ({_pct(res[k]['lo'])}–{_pct(res[k]['hi'])}%)"
+        return (f"{_pct(res[k]['share'])}% ({int(res[k]['k'])}/{int(res[k]['n'])}; "
+                f"{_pct(res[k]['lo'])}–{_pct(res[k]['hi'])}%)")
 
     vi = (f"Có trình độ đại học trở lên: {ci('degree')}; lý luận chính trị chưa có hoặc sơ cấp: "
           f"{ci('low_political_theory')}; chưa qua bồi dưỡng quản lý nhà nước: "
@@ -312,7 +335,8 @@ def finding_d4(personnel: pd.DataFrame, *, group: str, education: str, political
     if trainings:
         vi += f"; không tham gia khóa bồi dưỡng nào trong 24 tháng qua: {ci('no_training_24m')}"
         en += f"; no training course in the last 24 months: {ci('no_training_24m')}"
-    return Finding("D4", vi + " (KTC 95%).", en + " (95% CIs).", num)
+    return Finding("D4", vi + " (k/n; KTC 95% Wilson có hiệu chỉnh hiệu ứng thiết kế theo xã).",
+                   en + " (k/n; 95% Wilson CIs with a design effect for communes).", num)
 
 
 def finding_d5(scores: pd.DataFrame, citizen_means: Mapping | pd.Series, *, group: str,
