@@ -369,9 +369,10 @@ save_share_table(prof_tab[["table", "kind", "level", "n", "k", "share", "lo", "h
 # %% [markdown]
 # ## 2.1.4. Chất lượng đội ngũ giữa các xã
 #
-# Điểm của từng xã là trung bình "co về" (empirical Bayes) của mô hình hệ số chặn ngẫu
-# nhiên: xã có ít người trả lời được kéo về trung bình toàn huyện, và khoảng tin cậy phản
-# ánh số người của xã — nên thứ hạng được trình bày kèm khoảng, không phải thứ hạng trần.
+# Điểm của từng xã là ước lượng co (shrinkage) theo phương pháp Bayes thực nghiệm
+# (empirical Bayes) từ mô hình hệ số chặn ngẫu nhiên: điểm của xã có ít người trả lời được
+# kéo gần về trung bình toàn huyện, và khoảng tin cậy rộng hay hẹp tùy số người của xã — vì
+# vậy thứ hạng các xã được trình bày kèm khoảng thứ hạng, không chỉ bằng một con số.
 # Hệ số tương quan nội lớp (ICC) cho biết tỷ lệ phương sai nằm *giữa* các xã — kiểm định trực
 # tiếp nhận định "phân bổ không đồng đều".
 
