@@ -97,6 +97,9 @@ def test_position_labels_follow_decree33_reference():
                       keep_default_na=False)
     labels = codebook.value_labels("position")
     assert sorted(labels["code"]) == sorted(ref["position_code"])
+    # printed in the decree's order (cadres from the Party secretary down, then civil servants),
+    # as a real questionnaire lists them, not alphabetically
+    assert list(labels["code"]) == list(ref["position_code"])
     merged = labels.merge(ref, left_on="code", right_on="position_code")
     assert all(t in lab for t, lab in zip(merged["title_vi"], merged["label_vi"], strict=True))
 
