@@ -42,6 +42,7 @@ from scipy import stats
 
 from hlstudy.diagnostic.intervals import t_interval
 from hlstudy.errors import ModelError
+from hlstudy.reliability import design_effect
 
 
 @dataclass
@@ -92,20 +93,14 @@ def _clean(df: pd.DataFrame, value: str, group: str) -> pd.DataFrame:
 
 
 def _anova(d: pd.DataFrame, conf: float):
-    grp = d.groupby("g", sort=True)["y"]
-    nj = grp.size().to_numpy(float)
-    mj = grp.mean().to_numpy(float)
-    n, j = nj.sum(), nj.size
-    grand = d["y"].mean()
-    ssb = float((nj * (mj - grand) ** 2).sum())
-    ssw = float(((d["y"] - grp.transform("mean")) ** 2).sum())
-    msb, msw = ssb / (j - 1), ssw / (n - j)
-    n0 = (n - (nj**2).sum() / n) / (j - 1)
+    # one ANOVA estimator of ICC(1) in the package: hlstudy.reliability.design_effect
+    one_way = design_effect(d["y"].to_numpy(float), d["g"].to_numpy())
+    msb, msw, n0, icc1 = one_way.msb, one_way.msw, one_way.n0, one_way.icc
+    n, j = one_way.n, one_way.n_clusters
     if msw <= 0:
         raise ModelError("no variation within groups")
     f = msb / msw
     p = float(stats.f.sf(f, j - 1, n - j))
-    icc1 = (msb - msw) / (msb + (n0 - 1) * msw)
     a = 1 - conf
     fu = stats.f.ppf(1 - a / 2, j - 1, n - j)
     fl = stats.f.ppf(a / 2, j - 1, n - j)
