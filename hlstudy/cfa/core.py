@@ -217,8 +217,11 @@ _LABELS = {"chi2": "Chi-square", "df": "df", "p_value": "p", "chi2_df": "Chi2/df
 
 
 # ---------------------------------------------------------------------- input
-def prepare_data(data, model, group=None, group_order=None):
-    """Validate data and model; return (model, observed, frames by group, group labels, n_dropped)."""
+def model_items(data, model) -> tuple[dict, list[str]]:
+    """Check that ``data`` is a DataFrame holding every item of ``model`` as numbers.
+
+    Returns the normalised model and its items in first-appearance order.
+    """
     if not isinstance(data, pd.DataFrame):
         raise ModelError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     model = normalise_model(model)
@@ -226,12 +229,18 @@ def prepare_data(data, model, group=None, group_order=None):
     missing = [i for i in observed if i not in data.columns]
     if missing:
         raise ModelError(f"item(s) not found in data: {missing}")
-    if group is not None and group not in data.columns:
-        raise ModelError(f"grouping column {group!r} not found in data")
     bad = [c for c in observed if not (pd.api.types.is_numeric_dtype(data[c])
                                        and not pd.api.types.is_bool_dtype(data[c]))]
     if bad:
         raise ModelError(f"item(s) are not numeric: {bad}; recode them to numbers first")
+    return model, observed
+
+
+def prepare_data(data, model, group=None, group_order=None):
+    """Validate data and model; return (model, observed, frames by group, group labels, n_dropped)."""
+    model, observed = model_items(data, model)
+    if group is not None and group not in data.columns:
+        raise ModelError(f"grouping column {group!r} not found in data")
     cols = observed + ([group] if group is not None else [])
     frame = data[cols]
     complete = frame.notna().all(axis=1)

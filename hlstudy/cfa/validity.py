@@ -17,8 +17,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from hlstudy.cfa._spec import normalise_model
-from hlstudy.cfa.core import CFAResult, ave_from_loadings, cr_from_loadings
+from hlstudy.cfa.core import CFAResult, ave_from_loadings, cr_from_loadings, model_items
 from hlstudy.errors import ModelError
 
 
@@ -126,16 +125,7 @@ def htmt(
     R equivalent: ``semTools::htmt(model, data)`` (and ``htmt2 = FALSE`` for
     ``geometric=False``).
     """
-    if not isinstance(data, pd.DataFrame):
-        raise ModelError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    model = normalise_model(model)
-    items = list(dict.fromkeys(i for its in model.values() for i in its))
-    missing = [i for i in items if i not in data.columns]
-    if missing:
-        raise ModelError(f"item(s) not found in data: {missing}")
-    bad = [c for c in items if not pd.api.types.is_numeric_dtype(data[c])]
-    if bad:
-        raise ModelError(f"item(s) are not numeric: {bad}")
+    model, items = model_items(data, model)
     short = [f for f, its in model.items() if len(its) < 2]
     if short:
         raise ModelError(f"HTMT needs at least 2 items per factor; too few in {short}")
