@@ -101,6 +101,53 @@ def tr(vi: str, en: str) -> str:
     return en if language() == "en" else vi
 
 
+def number(x, decimals: int = 0, *, percent: bool = False, lang: str | None = None) -> str:
+    """A number for prose in the label language: Vietnamese ``1.234,5`` or English ``1,234.5``.
+
+    ``percent=True`` multiplies by 100 and appends ``%``.  Missing or non-finite values print
+    as ``–``; a value that rounds to zero never prints as ``-0``.
+
+    >>> number(121735, lang="vi"), number(806.74, 2, lang="vi"), number(0.523, 1, percent=True, lang="vi")
+    ('121.735', '806,74', '52,3%')
+    >>> number(1234.5, 1, lang="en"), number(float("nan"))
+    ('1,234.5', '–')
+    """
+    if not isinstance(decimals, int | np.integer) or isinstance(decimals, bool) or decimals < 0:
+        raise ExportError(f"decimals must be a non-negative integer, got {decimals!r}")
+    if x is None or x is pd.NA:
+        return "–"
+    try:
+        value = float(x)
+    except (TypeError, ValueError) as err:
+        raise ExportError(f"number() needs a number, got {x!r}") from err
+    if not math.isfinite(value):
+        return "–"
+    if percent:
+        value *= 100
+    text = f"{value:,.{decimals}f}"
+    if float(text.replace(",", "")) == 0:
+        text = text.lstrip("-")
+    if (lang or language()) == "vi":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text + ("%" if percent else "")
+
+
+def p_text(p: float, decimals: int = 3, *, lang: str | None = None) -> str:
+    """A p-value for prose: ``< 0,001`` below the smallest printable value, else ``= 0,023``.
+
+    >>> p_text(0.0001, lang="vi"), p_text(0.0234, lang="en")
+    ('< 0,001', '= 0.023')
+    """
+    floor = 10.0 ** -decimals
+    if p is None or not math.isfinite(float(p)):
+        return "–"
+    if not 0 <= float(p) <= 1:
+        raise ExportError(f"a p-value lies in [0, 1], got {p!r}")
+    if float(p) < floor:
+        return "< " + number(floor, decimals, lang=lang)
+    return "= " + number(p, decimals, lang=lang)
+
+
 # --------------------------------------------------------------------------- style
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from hlstudy import codebook
+from hlstudy import codebook, export
 from hlstudy.errors import ModelError
 
 QUALITY = ("ETH", "PRO", "SKL", "RSP")
@@ -86,10 +86,7 @@ def vi_number(x: float, decimals: int = 0, *, percent: bool = False) -> str:
         raise ModelError(f"vi_number needs a number, got {x!r}") from err
     if not np.isfinite(value):
         raise ModelError(f"vi_number needs a finite number, got {x!r}")
-    if percent:
-        value *= 100
-    text = f"{value:,.{decimals}f}".replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return text + ("%" if percent else "")
+    return export.number(value, decimals, percent=percent, lang="vi")
 
 
 def _tr(vi: str, en: str, lang: str) -> str:

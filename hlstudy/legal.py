@@ -261,3 +261,23 @@ def _education_levels(folder: Path | None) -> pd.DataFrame:
 def education_levels(folder: Path | None = None) -> pd.DataFrame:
     """Ordered education levels (``scale`` general / professional, ``rank`` within scale)."""
     return _education_levels(folder).copy()
+
+
+def official_kind(df: pd.DataFrame) -> pd.Series | None:
+    """cán bộ / công chức of each official in ``df``.
+
+    The questionnaire's ``kind`` answer where the table has it, else the kind of the
+    official's Decree 33 position (``position_code`` looked up in
+    ``data/reference/decree33_positions.csv``); ``None`` when the table has neither.
+
+    >>> official_kind(pd.DataFrame({"position_code": ["CT_UBND", "TP_HT"]})).tolist()
+    ['can_bo', 'cong_chuc']
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise SurveyDataError(f"official_kind expects a DataFrame, got {type(df).__name__}")
+    if "kind" in df.columns:
+        return df["kind"]
+    if "position_code" in df.columns:
+        kinds = positions().set_index("position_code")["kind"]
+        return df["position_code"].astype("string").map(kinds)
+    return None

@@ -98,12 +98,12 @@ CLASSES = (staffing.UnitClasses(UNIT_CLASSES, basis="quyết định phân loạ
 
 
 def fmt(x, d=1):
-    """Vietnamese decimal comma for prose."""
-    return "–" if x is None or not np.isfinite(x) else f"{x:.{d}f}".replace(".", ",")
+    """Numbers in the (Vietnamese) prose: hlstudy.export.number."""
+    return export.number(x, d, lang="vi")
 
 
 def pct(x, d=1):
-    return fmt(100 * x, d)
+    return export.number(100 * x, d, lang="vi")
 
 
 # Column headings of exported tables (Vietnamese, or English with HLSTUDY_LANG=en)

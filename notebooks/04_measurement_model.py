@@ -67,18 +67,16 @@ label = {"officials": "cán bộ, công chức", "citizens": "người dân"}
 
 
 def fmt(x, d=3):
-    """Vietnamese decimal comma for prose."""
-    return f"{x:.{d}f}".replace(".", ",")
+    """Numbers in the (Vietnamese) prose: hlstudy.export.number."""
+    return export.number(x, d, lang="vi")
 
 
 def pct(x, d=0):
-    """Share as a Vietnamese percentage for prose."""
-    return fmt(100 * x, d) + "%"
+    return export.number(x, d, percent=True, lang="vi")
 
 
 def fmt_p(p):
-    """p-value for prose: '< 0,001' or three decimals with a decimal comma."""
-    return "< 0,001" if p < 0.001 else "= " + fmt(p)
+    return export.p_text(p, 3, lang="vi")
 
 
 display(Markdown(
@@ -433,18 +431,7 @@ display(Markdown(
                 for k, (op, c) in _conf_cut.items()) + "."))
 
 
-def official_kind(df: pd.DataFrame) -> pd.Series | None:
-    """cán bộ / công chức of each official: the questionnaire's ``kind`` answer, or the kind of
-    the Decree 33 position (data/reference/decree33_positions.csv) when only that is known."""
-    if "kind" in df.columns:
-        return df["kind"]
-    if "position_code" in df.columns:
-        kinds = legal.positions().set_index("position_code")["kind"]
-        return df["position_code"].astype(str).map(kinds)
-    return None
-
-
-kind = official_kind(officials)
+kind = legal.official_kind(officials)
 kind_label = (ingest.codebook_frames()[1].query("value_set == 'kind'")
               .set_index("code")["label_vi"].to_dict())
 if kind is None or kind.nunique() < 2:

@@ -227,3 +227,30 @@ def test_table_argument_errors(tmp_path):
     with pytest.raises(export.ExportError, match="duplicated"):
         export.save_table(dup, "99_t", title="T", simulated=False, directory=tmp_path)
     assert not list(tmp_path.iterdir()), "a rejected table writes no file"
+
+
+# ----------------------------------------------------------------------------- numbers in prose
+
+
+def test_numbers_follow_the_label_language():
+    assert export.number(1234567.891, 2, lang="vi") == "1.234.567,89"
+    assert export.number(1234567.891, 2, lang="en") == "1,234,567.89"
+    assert export.number(0.4445, 1, percent=True, lang="vi") == "44,5%"
+    assert export.number(-0.0001, 2, lang="vi") == "0,00", "no negative zero"
+    assert export.number(-1.5, 1, lang="vi") == "-1,5"
+    assert export.number(None) == "–" and export.number(float("inf")) == "–"
+    export.set_language("en")
+    assert export.number(3.26, 1) == "3.3"
+    assert export.number(1500) == "1,500"
+    with pytest.raises(export.ExportError, match="decimals"):
+        export.number(1.0, -1)
+    with pytest.raises(export.ExportError, match="number"):
+        export.number("abc")
+
+
+def test_p_values_in_prose():
+    assert export.p_text(0.00001, lang="vi") == "< 0,001"
+    assert export.p_text(0.0234, lang="vi") == "= 0,023"
+    assert export.p_text(0.0234, 2, lang="en") == "= 0.02"
+    with pytest.raises(export.ExportError, match="p-value"):
+        export.p_text(1.5)

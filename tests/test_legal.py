@@ -124,3 +124,15 @@ def test_every_registry_unit_has_a_quota():
 
     for unit_type in communes()["unit_type"].unique():
         assert [legal.quota(unit_type, c) for c in legal.UNIT_CLASSES] == [22, 20, 18]
+
+
+def test_official_kind_prefers_the_answer_then_the_position():
+    import pandas as pd
+
+    answered = pd.DataFrame({"kind": ["cong_chuc"], "position_code": ["CT_UBND"]})
+    assert legal.official_kind(answered).tolist() == ["cong_chuc"]
+    by_position = pd.DataFrame({"position_code": ["CT_UBND", "TP_HT", "XX", None]})
+    kinds = legal.official_kind(by_position)
+    assert kinds.iloc[:2].tolist() == ["can_bo", "cong_chuc"]
+    assert kinds.iloc[2:].isna().all(), "unknown or missing positions have no kind"
+    assert legal.official_kind(pd.DataFrame({"x": [1]})) is None
