@@ -87,16 +87,29 @@ def _read(name: str, folder: Path | None = None) -> pd.DataFrame:
 def _unique(df: pd.DataFrame, cols: list[str], name: str) -> None:
     dup = df.duplicated(cols, keep=False)
     if dup.any():
-        row = int(dup.to_numpy().nonzero()[0][0]) + 2
-        raise SurveyDataError(f"duplicate key {cols}", file=name, row=row)
+        raise SurveyDataError(f"duplicate key {cols}", file=name, row=_first_row(dup))
+
+
+def _first_row(mask: pd.Series) -> int:
+    """Spreadsheet row (header = row 1) of the first True in ``mask``."""
+    return int(mask.to_numpy().nonzero()[0][0]) + 2
+
+
+def _one_of(df: pd.DataFrame, col: str, allowed, name: str) -> None:
+    """Every value of ``col`` must be in ``allowed``; else name the first bad row."""
+    bad = ~df[col].isin(allowed)
+    if bad.any():
+        shown = sorted(allowed) if isinstance(allowed, set | frozenset) else allowed
+        raise SurveyDataError(f"{col} must be one of {shown}", file=name,
+                              row=_first_row(bad), column=col)
 
 
 def _int(df: pd.DataFrame, col: str, name: str) -> pd.Series:
     out = pd.to_numeric(df[col], errors="coerce")
     bad = out.isna() | (out < 0)
     if bad.any():
-        row = int(bad.to_numpy().nonzero()[0][0]) + 2
-        raise SurveyDataError("expected a non-negative integer", file=name, row=row, column=col)
+        raise SurveyDataError("expected a non-negative integer", file=name,
+                              row=_first_row(bad), column=col)
     return out.astype("int64")
 
 
@@ -105,12 +118,7 @@ def _positions(folder: Path | None) -> pd.DataFrame:
     name = "decree33_positions.csv"
     df = _read(name, folder)
     _unique(df, ["position_code"], name)
-    bad = ~df["kind"].isin(KINDS)
-    if bad.any():
-        raise SurveyDataError(
-            f"kind must be one of {sorted(KINDS)}", file=name,
-            row=int(bad.to_numpy().nonzero()[0][0]) + 2, column="kind",
-        )
+    _one_of(df, "kind", KINDS, name)
     return df.sort_values(["kind", "position_code"], ignore_index=True)
 
 
@@ -160,12 +168,7 @@ def _headcount(folder: Path | None) -> pd.DataFrame:
     df = _read(name, folder)
     _unique(df, ["unit_type", "unit_class"], name)
     for col, allowed in (("unit_type", UNIT_TYPES), ("unit_class", UNIT_CLASSES)):
-        bad = ~df[col].isin(allowed)
-        if bad.any():
-            raise SurveyDataError(
-                f"{col} must be one of {allowed}", file=name,
-                row=int(bad.to_numpy().nonzero()[0][0]) + 2, column=col,
-            )
+        _one_of(df, col, allowed, name)
     df["max_staff"] = _int(df, "max_staff", name)
     df["max_part_time"] = _int(df, "max_part_time", name)
     return df.sort_values(["unit_type", "unit_class"], ignore_index=True)
@@ -196,18 +199,8 @@ def _standards(folder: Path | None) -> pd.DataFrame:
     name = "decree33_standards.csv"
     df = _read(name, folder)
     _unique(df, ["rule_id"], name)
-    bad = ~df["operator"].isin(OPERATORS)
-    if bad.any():
-        raise SurveyDataError(
-            f"operator must be one of {sorted(OPERATORS)}", file=name,
-            row=int(bad.to_numpy().nonzero()[0][0]) + 2, column="operator",
-        )
-    bad = ~df["applies_to"].isin(KINDS)
-    if bad.any():
-        raise SurveyDataError(
-            f"applies_to must be one of {sorted(KINDS)}", file=name,
-            row=int(bad.to_numpy().nonzero()[0][0]) + 2, column="applies_to",
-        )
+    _one_of(df, "operator", OPERATORS, name)
+    _one_of(df, "applies_to", KINDS, name)
     df["order"] = _int(df, "order", name)
     levels = education_levels(folder)
     known = set(levels["level_code"])
