@@ -53,6 +53,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from hlstudy._text import fold
 from hlstudy.errors import SurveyDataError
 from hlstudy.paths import REFERENCE
 
@@ -227,8 +228,6 @@ def build_other_names() -> pd.DataFrame:
     """
     import vietnamadminunits
     from vietnamadminunits.database.main import query
-
-    from hlstudy.ingest import fold
 
     version = getattr(vietnamadminunits, "__version__", None)
     if version is None:

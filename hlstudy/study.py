@@ -121,8 +121,8 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 def _code_digest() -> str:
     digest = hashlib.sha256(CACHE_VERSION.encode())
-    for module in (ingest, cleaning):
-        digest.update(Path(module.__file__).read_bytes())
+    for file in [*ingest.source_files(), Path(cleaning.__file__)]:
+        digest.update(file.read_bytes())
     digest.update(Path(__file__).read_bytes())
     return digest.hexdigest()
 

@@ -1,0 +1,338 @@
+"""Reading exports as received: CSV (UTF-8, UTF-8-BOM, Windows-1258), XLSX, SAV; folders."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hlstudy._text import clean_text
+from hlstudy.errors import SurveyDataError
+from hlstudy.ingest._common import FORMATS, INSTRUMENTS, _blank, _maybe_float, _number
+from hlstudy.ingest.headers import header_key
+
+
+@dataclass
+class RawTable:
+    """An export as read: headers and rows of cells, before any mapping."""
+
+    file: Path
+    format: str
+    encoding: str | None
+    headers: list[Any]
+    rows: list[list[Any]]
+    row_numbers: list[int]  # spreadsheet row of each data row (header = row 1)
+    sheet: str | None = None
+    column_labels: list[Any] | None = None  # SPSS variable labels, beside the names
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def detect_encoding(data: bytes, file: Path | str) -> str:
+    """Name the encoding of CSV bytes: ``utf-8-sig``, ``utf-8`` or ``cp1258``.
+
+    UTF-16/32 files, binary files and bytes that are neither valid UTF-8 nor
+    Windows-1258 raise :class:`SurveyDataError`.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SurveyDataError(
+            "is encoded in UTF-16; save it as 'CSV UTF-8 (comma delimited)'", file=file
+        )
+    if b"\x00" in data[:4096]:
+        raise SurveyDataError(
+            "contains NUL bytes: this is not a CSV text file (binary, or UTF-16 without BOM)",
+            file=file,
+        )
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    try:
+        data.decode("cp1258")
+        return "cp1258"
+    except UnicodeDecodeError:
+        line = data[: utf8_error.start].count(b"\n") + 1
+        raise SurveyDataError(
+            "wrong encoding: the bytes are neither UTF-8 nor Windows-1258 "
+            f"(first invalid byte 0x{data[utf8_error.start]:02x}); save it as 'CSV UTF-8'",
+            file=file,
+            row=line,
+        ) from None
+
+
+def read_csv_rows(path: Path) -> RawTable:
+    """Read a CSV export into a :class:`RawTable` (comma-delimited, quoted as Excel does)."""
+    data = path.read_bytes()
+    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
+        raise SurveyDataError("file is empty", file=path)
+    encoding = detect_encoding(data, path)
+    text = data.decode(encoding)
+    records = []
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        for record in reader:
+            records.append(record)
+    except csv.Error as exc:
+        raise SurveyDataError(
+            f"is not a well-formed CSV file: {exc}", file=path, row=len(records) + 1
+        ) from None
+    if not records:
+        raise SurveyDataError("file is empty", file=path)
+    if re.fullmatch(r"\s*sep=.?\s*", ",".join(records[0]), flags=re.IGNORECASE):
+        raise SurveyDataError(
+            "row 1 is Excel's 'sep=' hint line, not the header: delete that line so that the "
+            "column names are in row 1",
+            file=path,
+            row=1,
+        )
+    header = records[0]
+    # trailing columns without a name and without any value (Excel's ",,," artefact) are dropped
+    while len(header) > 1 and not header[-1].strip() and all(
+        len(r) < len(header) or not r[len(header) - 1].strip() for r in records[1:]
+    ):
+        width = len(header) - 1
+        records = [r[:width] if len(r) > width else r for r in records]
+        header = records[0]
+    first_line = text.split("\n", 1)[0]
+    for delimiter, name in ((";", "semicolon"), ("\t", "tab"), ("|", "vertical bar")):
+        if first_line.count(delimiter) >= max(2, len(header)):
+            raise SurveyDataError(
+                f"wrong delimiter: the header is split by {name}s ({delimiter!r}), "
+                "exports must be comma-separated",
+                file=path,
+                row=1,
+            )
+    rows, numbers = [], []
+    for index, record in enumerate(records[1:], start=1):
+        row_no = index + 1  # the row a spreadsheet shows (a quoted line break stays in its row)
+        if not any(cell.strip() for cell in record):
+            continue
+        if len(record) != len(header):
+            raise SurveyDataError(
+                f"has {len(record)} fields where the header has {len(header)} "
+                + (_title_hint(header) or "(a stray comma or delimiter?)"),
+                file=path,
+                row=row_no,
+            )
+        rows.append(record)
+        numbers.append(row_no)
+    return RawTable(path, "csv", encoding, list(header), rows, numbers)
+
+
+def _title_hint(header: list[Any]) -> str:
+    """Explain a "header" that is really a title line above the column names, else ``""``."""
+    named = [clean_text(h) for h in header if not _blank(h)]
+    if len(named) <= 2 and named:
+        return (
+            f"— row 1 looks like a title ({named[0][:60]!r}), not the column names: the header "
+            "must be in row 1, delete the title rows above it"
+        )
+    return ""
+
+
+def read_xlsx_rows(path: Path, instrument: str) -> RawTable:
+    """Read the instrument's sheet (or the only sheet) of an ``.xlsx`` workbook."""
+    import warnings
+
+    from openpyxl import load_workbook
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # zipfile, XML and openpyxl's own InvalidFileException errors
+        raise SurveyDataError(
+            f"is not a readable Excel .xlsx workbook ({type(exc).__name__})", file=path
+        ) from None
+    try:
+        names = workbook.sheetnames
+        match = [n for n in names if clean_text(n).casefold() == instrument]
+        if match:
+            sheet = match[0]
+        elif len(names) == 1:
+            sheet = names[0]
+        else:
+            raise SurveyDataError(
+                f"sheet {instrument!r} is missing from the workbook (sheets: {names})", file=path
+            )
+        try:
+            cells = [list(r) for r in workbook[sheet].iter_rows(values_only=True)]
+        except Exception as exc:  # a damaged sheet inside a valid zip
+            raise SurveyDataError(
+                f"sheet {sheet!r} cannot be read ({type(exc).__name__})", file=path
+            ) from None
+    finally:
+        workbook.close()
+    while cells and all(_blank(c) for c in cells[-1]):
+        cells.pop()
+    if not cells:
+        raise SurveyDataError(f"sheet {sheet!r} is empty", file=path)
+    header = list(cells[0])
+    while header and _blank(header[-1]):
+        header.pop()
+    width = len(header)
+    rows, numbers = [], []
+    for index, record in enumerate(cells[1:], start=2):
+        if all(_blank(c) for c in record):
+            continue
+        extra = [c for c in record[width:] if not _blank(c)]
+        if extra:
+            raise SurveyDataError(
+                f"sheet {sheet!r}: a value lies to the right of the last header "
+                + (_title_hint(header) or f"(column {width + 1} has no name)"),
+                file=path,
+                row=index,
+            )
+        record = list(record[:width]) + [None] * (width - len(record))
+        rows.append(record)
+        numbers.append(index)
+    return RawTable(path, "xlsx", None, header, rows, numbers, sheet=sheet)
+
+
+def read_sav_rows(path: Path) -> RawTable:
+    """Read an SPSS ``.sav`` file; value labels replace the codes they label."""
+    import pyreadstat
+
+    try:
+        frame, meta = pyreadstat.read_sav(str(path), apply_value_formats=False)
+    except Exception as exc:  # pyreadstat raises ReadstatError/PyreadstatError and OSError
+        raise SurveyDataError(
+            f"is not a readable SPSS .sav file ({type(exc).__name__}: {exc})", file=path
+        ) from None
+    names = list(frame.columns)
+    labels = [meta.column_names_to_labels.get(n) for n in names]
+    value_labels = meta.variable_value_labels or {}
+    columns = []
+    for name in names:
+        values = frame[name].tolist()
+        mapping = value_labels.get(name)
+        if mapping:
+            keyed = {float(k) if _number(k) is not None else k: v for k, v in mapping.items()}
+            values = [keyed.get(_maybe_float(v), v) for v in values]
+        columns.append(values)
+    rows = [list(r) for r in zip(*columns, strict=True)] if columns else []
+    numbers = list(range(2, len(rows) + 2))
+    keep = [i for i, r in enumerate(rows) if not all(_blank(c) for c in r)]
+    rows = [rows[i] for i in keep]
+    numbers = [numbers[i] for i in keep]
+    return RawTable(path, "sav", None, names, rows, numbers, column_labels=labels)
+
+
+
+def read_raw(path: str | Path, instrument: str) -> RawTable:
+    """Read ``path`` by its extension (``.csv``, ``.xlsx``, ``.sav``) into a :class:`RawTable`."""
+    path = Path(path)
+    if not path.is_file():
+        raise SurveyDataError("file not found", file=path)
+    suffix = path.suffix.lower().lstrip(".")
+    readers = {"csv": read_csv_rows, "xlsx": lambda p: read_xlsx_rows(p, instrument), "sav": read_sav_rows}
+    if suffix not in readers:
+        raise SurveyDataError(f"unsupported file type {path.suffix!r}; expected .csv, .xlsx or .sav", file=path)
+    try:
+        table = readers[suffix](path)
+    except OSError as exc:  # permissions, a file vanishing while read
+        raise SurveyDataError(f"cannot be read: {exc.strerror or exc}", file=path) from None
+    if not table.rows:
+        raise SurveyDataError("has a header but no data rows", file=path)
+    _check_repeated_header(table)
+    return table
+
+
+def _check_repeated_header(table: RawTable) -> None:
+    """Raise when a data row repeats the header row (exports pasted one under another)."""
+    keys = [None if _blank(h) else header_key(h) for h in table.headers]
+    named = sum(k is not None for k in keys)
+    if named < 2:
+        return
+    for record, row_no in zip(table.rows, table.row_numbers, strict=True):
+        same = sum(
+            1 for k, cell in zip(keys, record, strict=False)
+            if k is not None and isinstance(cell, str) and header_key(cell) == k
+        )
+        if same >= max(2, named // 2):
+            raise SurveyDataError(
+                f"repeats the header row ({same} of {named} cells are column names): were two "
+                "exports pasted one under the other? Remove the repeated header and re-check the rows",
+                file=table.file,
+                row=row_no,
+            )
+
+
+
+def find_exports(folder: str | Path) -> dict[str, Path]:
+    """The export file of each instrument in ``folder`` (exactly one per instrument)."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise SurveyDataError("data folder does not exist", file=folder)
+    if not folder.is_dir():
+        raise SurveyDataError("is not a folder of survey exports", file=folder)
+    found: dict[str, Path] = {}
+    for instrument in INSTRUMENTS:
+        candidates = sorted(
+            p for p in folder.iterdir() if p.is_file() and p.stem.casefold() == instrument
+            and p.suffix.lower().lstrip(".") in FORMATS
+        )
+        if not candidates:
+            others = sorted(p.name for p in folder.iterdir() if p.stem.casefold() == instrument)
+            extra = f" (found {others}: unsupported type)" if others else ""
+            raise SurveyDataError(
+                f"no export for instrument {instrument!r}: expected {instrument}.csv, "
+                f"{instrument}.xlsx or {instrument}.sav{extra}",
+                file=folder,
+            )
+        if len(candidates) > 1:
+            raise SurveyDataError(
+                f"several exports for instrument {instrument!r}: {[p.name for p in candidates]}; "
+                "keep exactly one",
+                file=folder,
+            )
+        found[instrument] = candidates[0]
+    return found
+
+
+def read_manifest(folder: str | Path) -> dict:
+    """``manifest.json`` of a data folder, or ``{}`` when there is none (real data)."""
+    path = Path(folder) / "manifest.json"
+    if not path.is_file():
+        return {}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SurveyDataError(f"is not valid JSON: {exc}", file=path) from None
+    if not isinstance(manifest, dict):
+        raise SurveyDataError("must hold a JSON object", file=path)
+    if "simulated" in manifest and not isinstance(manifest["simulated"], bool):
+        # "true" as a string would silently drop the simulated-data mark from every figure
+        raise SurveyDataError(
+            f"'simulated' must be true or false (JSON booleans), not {manifest['simulated']!r}",
+            file=path,
+        )
+    return manifest
+
+
+
+def raw_digests(folder: str | Path, names: Iterable[str] | None = None) -> dict[str, str]:
+    """SHA-256 of each export (and the manifest) in ``folder``: the key of the processed cache."""
+    folder = Path(folder)
+    files = list(find_exports(folder).values())
+    if (folder / "manifest.json").is_file():
+        files.append(folder / "manifest.json")
+    if names is not None:
+        files = [f for f in files if f.name in set(names)]
+    return {f.name: file_digest(f) for f in sorted(files)}

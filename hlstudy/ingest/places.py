@@ -1,0 +1,198 @@
+"""Matching commune names to the Hữu Lũng registry."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hlstudy._text import clean_text, fold
+from hlstudy.errors import SurveyDataError
+from hlstudy.ingest._common import _package
+from hlstudy.paths import REFERENCE
+
+_COMMUNE_PREFIX = re.compile(
+    r"^(?:xã|xa|x\.|thị trấn|thi tran|tt\.|tt|ttr\.|phường|phuong|p\.)\s*", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class CommuneMatch:
+    """How one raw commune value was matched to the registry."""
+
+    value: str
+    code: str | None
+    name: str | None
+    how: str  # exact, normalised, code, diacritics, fuzzy, outside, unmatched
+    score: float
+    note: str = ""  # for "outside": where that commune is
+
+
+def _registry_frame(registry: pd.DataFrame | None) -> pd.DataFrame:
+    if registry is not None:
+        return registry
+    try:
+        from hlstudy.communes import communes
+
+        return communes()
+    except ImportError:
+        path = REFERENCE / "communes.csv"
+        if not path.is_file():
+            raise SurveyDataError("commune registry not found", file=path) from None
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _outside_frame(outside: pd.DataFrame | None) -> pd.DataFrame:
+    if outside is not None:
+        return outside
+    from hlstudy.communes import other_names
+
+    return other_names()
+
+
+def _outside_index(outside: pd.DataFrame) -> dict[str, str]:
+    """Folded name → where that commune is, for Lạng Sơn communes outside Hữu Lũng."""
+    index: dict[str, str] = {}
+    rows = sorted(outside.itertuples(index=False), key=lambda r: (r.level != "legacy", r.name))
+    for r in rows:
+        key = fold(_commune_key(r.name))
+        if getattr(r, "note", ""):
+            where = f"the {r.level} commune {r.name}: {r.note}; give the unit before the 2025 merger"
+        elif r.level == "legacy" and r.district:
+            where = f"a commune of {r.district} (another district or city of Lạng Sơn), outside Hữu Lũng"
+        else:
+            where = f"a {r.level} commune of Lạng Sơn outside Hữu Lũng"
+        index.setdefault(key, where)
+    return index
+
+
+def _commune_key(text: str) -> str:
+    key = clean_text(text).casefold()
+    key = re.sub(r"[,;()]+", " ", key)
+    key = _COMMUNE_PREFIX.sub("", key).strip()
+    return " ".join(key.split())
+
+
+def match_commune(
+    value: Any,
+    registry: pd.DataFrame | None = None,
+    *,
+    cutoff: float = 0.8,
+    outside: pd.DataFrame | None = None,
+) -> CommuneMatch:
+    """Match a raw commune name (or registry code) to the official registry.
+
+    Tries, in order: the exact NFC name; the name without ``xã``/``TT``/``thị trấn``
+    prefixes, case and spacing (``normalised``); the registry code (``code``); the name
+    without diacritics or with old-style tone placement (``diacritics``); then, if the
+    name (without diacritics) is that of another Lạng Sơn commune (``outside``, default
+    :func:`hlstudy.communes.other_names`: "Đồng Đăng" is in Cao Lộc, not a typo of Đồng
+    Tân), ``how="outside"``; and finally a close spelling by
+    :func:`difflib.SequenceMatcher` ratio ≥ ``cutoff`` on the diacritic-free names,
+    accepted only when one registry name is clearly closest (``fuzzy``).  Otherwise
+    ``how="unmatched"``.
+
+    >>> reg = pd.DataFrame({"code": ["06256"], "name": ["Hữu Liên"]})
+    >>> match_commune("xa Huu Lien", reg).how, match_commune("Hữu Lien", reg).name
+    ('diacritics', 'Hữu Liên')
+    >>> match_commune("Huu Lienn", reg).how
+    'fuzzy'
+    """
+    registry = _package()._registry_frame(registry)
+    text = clean_text(value)
+    names = [clean_text(n) for n in registry["name"]]
+    codes = [str(c).strip() for c in registry["code"]]
+    if text in names:
+        i = names.index(text)
+        return CommuneMatch(text, codes[i], names[i], "exact", 1.0)
+    key = _commune_key(text)
+    keys = [_commune_key(n) for n in names]
+    if key in keys:
+        i = keys.index(key)
+        return CommuneMatch(text, codes[i], names[i], "normalised", 1.0)
+    stripped = text.lstrip("0")
+    for i, c in enumerate(codes):
+        if c == text or (stripped and c.lstrip("0") == stripped):
+            return CommuneMatch(text, codes[i], names[i], "code", 1.0)
+    folded = fold(key)
+    folded_keys = [fold(k) for k in keys]
+    hits = [i for i, k in enumerate(folded_keys) if k == folded]
+    if len(hits) == 1:
+        return CommuneMatch(text, codes[hits[0]], names[hits[0]], "diacritics", 1.0)
+    elsewhere = _outside_index(_outside_frame(outside)).get(folded)
+    if elsewhere is not None:
+        return CommuneMatch(text, None, None, "outside", 0.0, elsewhere)
+    scores = sorted(
+        ((difflib.SequenceMatcher(None, folded, k).ratio(), i) for i, k in enumerate(folded_keys)),
+        reverse=True,
+    )
+    if scores and scores[0][0] >= cutoff and (len(scores) == 1 or scores[0][0] - scores[1][0] >= 0.05):
+        i = scores[0][1]
+        return CommuneMatch(text, codes[i], names[i], "fuzzy", round(scores[0][0], 3))
+    return CommuneMatch(text, None, None, "unmatched", round(scores[0][0], 3) if scores else 0.0)
+
+
+
+def _attach_communes(data: pd.DataFrame, column: str, registry: pd.DataFrame | None, file: Path):
+    registry = _package()._registry_frame(registry)
+    codes = {str(c).strip(): r for c, (_, r) in zip(registry["code"], registry.iterrows(), strict=True)}
+    values = data[column].astype("string")
+    matches: dict[str, CommuneMatch] = {}
+    rows_of: dict[str, list[int]] = {}
+    for value, row in zip(values, data["source_row"], strict=True):
+        if value is pd.NA or value is None:
+            continue
+        rows_of.setdefault(value, []).append(int(row))
+        if value not in matches:
+            matches[value] = match_commune(value, registry)
+    unmatched = [m for m in matches.values() if m.how in ("unmatched", "outside")]
+    if unmatched:
+        names = [clean_text(n) for n in registry["name"]]
+        described = "; ".join(
+            f"{m.value!r} (rows {', '.join(map(str, rows_of[m.value][:5]))}"
+            f"{'…' if len(rows_of[m.value]) > 5 else ''}; "
+            + (m.note if m.how == "outside" else "closest: " + (difflib.get_close_matches(
+                fold(m.value), [fold(n) for n in names], n=1, cutoff=0) or ['none'])[0])
+            + ")"
+            for m in sorted(unmatched, key=lambda m: rows_of[m.value][0])
+        )
+        first = unmatched[0]
+        raise SurveyDataError(
+            f"{len(unmatched)} commune name(s) not in the Hữu Lũng registry: {described}",
+            file=file,
+            row=min(rows_of[first.value]),
+            column=column,
+        )
+    code_col, name_col, new_col = [], [], []
+    for value in values:
+        if value is pd.NA or value is None:
+            code_col.append(None)
+            name_col.append(None)
+            new_col.append(None)
+            continue
+        m = matches[value]
+        record = codes[m.code]
+        code_col.append(m.code)
+        name_col.append(m.name)
+        new_col.append(clean_text(record["commune_2025"]) if "commune_2025" in record else None)
+    out = data.drop(columns=[column])
+    position = list(out.columns).index("source_row") + 1
+    out.insert(position, "commune_code", pd.Series(code_col, dtype="string"))
+    out.insert(position + 1, "commune", pd.Series(name_col, dtype="string"))
+    out.insert(position + 2, "commune_2025", pd.Series(new_col, dtype="string"))
+    report = pd.DataFrame(
+        [
+            {
+                "value": m.value, "code": m.code, "name": m.name, "how": m.how, "score": m.score,
+                "rows": len(rows_of[m.value]),
+            }
+            for m in sorted(matches.values(), key=lambda m: (m.name or "", m.value))
+        ],
+        columns=["value", "code", "name", "how", "score", "rows"],
+    )
+    return out, report
+

@@ -1,0 +1,144 @@
+"""The codebook as ingest needs it: typed variables and value sets of one instrument."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from hlstudy._text import clean_text
+from hlstudy.errors import SurveyDataError
+from hlstudy.ingest._common import INSTRUMENTS, TYPES, _flag, _number, _package
+from hlstudy.ingest.headers import header_key
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One codebook row, typed."""
+
+    instrument: str
+    variable: str
+    order: int
+    construct: str
+    type: str
+    question_vi: str
+    value_set: str
+    reverse: bool
+    min: float | None
+    max: float | None
+    required: bool
+    pii: bool
+
+
+@dataclass
+class InstrumentSpec:
+    """What ingest needs to know about one instrument, built from the codebook files."""
+
+    name: str
+    variables: list[Variable]
+    value_sets: dict[str, pd.DataFrame]
+    foreign: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def by_name(self) -> dict[str, Variable]:
+        return {v.variable: v for v in self.variables}
+
+    def scales(self) -> dict[str, list[str]]:
+        """Construct code → its Likert item codes, in questionnaire order."""
+        out: dict[str, list[str]] = {}
+        for v in self.variables:
+            if v.type == "likert" and v.construct:
+                out.setdefault(v.construct, []).append(v.variable)
+        return out
+
+    def codes(self, value_set: str) -> list[float]:
+        """Numeric codes of a Likert value set (sorted)."""
+        return sorted(float(c) for c in self.value_sets[value_set]["code"])
+
+
+
+def _read_codebook_files(folder: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    base = Path(folder)
+    paths = [base / "codebook.csv", base / "value_labels.csv"]
+    for path in paths:
+        if not path.is_file():
+            raise SurveyDataError("codebook file not found", file=path)
+    stamp = tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    return _read_codebook_cached(folder, stamp)
+
+
+@lru_cache(maxsize=8)
+def _read_codebook_cached(folder: str, stamp: tuple) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Codebook files of ``folder``; ``stamp`` (mtime, size) makes an edited file re-read."""
+    base = Path(folder)
+    paths = [base / "codebook.csv", base / "value_labels.csv"]
+    codebook = pd.read_csv(paths[0], dtype=str, keep_default_na=False, encoding="utf-8")
+    labels = pd.read_csv(paths[1], dtype=str, keep_default_na=False, encoding="utf-8")
+    return codebook, labels
+
+
+def codebook_frames(
+    codebook: pd.DataFrame | None = None, value_labels: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The codebook and value-label tables (``data/instrument/`` unless given)."""
+    if codebook is None or value_labels is None:
+        default_cb, default_vl = _read_codebook_files(str(_package().INSTRUMENT))
+        codebook = default_cb if codebook is None else codebook
+        value_labels = default_vl if value_labels is None else value_labels
+    return codebook, value_labels
+
+
+def instrument_spec(
+    instrument: str,
+    codebook: pd.DataFrame | None = None,
+    value_labels: pd.DataFrame | None = None,
+) -> InstrumentSpec:
+    """Typed view of the codebook for ``instrument`` (see ``docs/architecture.md``)."""
+    if instrument not in INSTRUMENTS:
+        raise SurveyDataError(f"unknown instrument {instrument!r}; expected one of {INSTRUMENTS}")
+    codebook, value_labels = codebook_frames(codebook, value_labels)
+    codebook = codebook.astype(str).replace({"nan": "", "<NA>": ""})
+    value_labels = value_labels.astype(str)
+    variables = []
+    rows = codebook[codebook["instrument"] == instrument]
+    for _, r in rows.iterrows():
+        if r["type"] not in TYPES:
+            raise SurveyDataError(
+                f"codebook variable {r['variable']!r} has unknown type {r['type']!r}",
+                file="codebook.csv",
+            )
+        variables.append(
+            Variable(
+                instrument=instrument,
+                variable=r["variable"].strip(),
+                order=int(float(r["order"])) if _number(r["order"]) is not None else 0,
+                construct=r.get("construct", "").strip(),
+                type=r["type"].strip(),
+                question_vi=clean_text(r["question_vi"]),
+                value_set=r.get("value_set", "").strip(),
+                reverse=_flag(r.get("reverse", "")),
+                min=_number(r.get("min", "")),
+                max=_number(r.get("max", "")),
+                required=_flag(r.get("required", "")),
+                pii=_flag(r.get("pii", "")),
+            )
+        )
+    variables.sort(key=lambda v: (v.order, v.variable))
+    sets = {
+        name: group.reset_index(drop=True)
+        for name, group in value_labels.groupby("value_set", sort=True)
+    }
+    for v in variables:
+        if v.type in ("likert", "category") and v.value_set not in sets:
+            raise SurveyDataError(
+                f"variable {v.variable!r} uses value set {v.value_set!r}, absent from value_labels.csv",
+                file="codebook.csv",
+            )
+    foreign: dict[str, tuple[str, str]] = {}
+    for _, r in codebook[codebook["instrument"] != instrument].iterrows():
+        for key in (header_key(r["question_vi"]), r["variable"].strip().casefold()):
+            foreign.setdefault(key, (r["instrument"], r["variable"]))
+    return InstrumentSpec(instrument, variables, sets, foreign)
+
