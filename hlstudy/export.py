@@ -524,12 +524,22 @@ def _normalise_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
+#: Significant digits of floating-point numbers in exported CSV tables.  Full ``repr``
+#: precision (17 digits) exposes the last-bit differences that BLAS kernels of different
+#: processors produce, so the same analysis would not give the same bytes on another machine;
+#: 10 significant digits are far beyond any reported precision and stable across them.
+CSV_SIGNIFICANT_DIGITS = 10
+
+
 def table_to_csv(df: pd.DataFrame, *, title: str, note: str = "") -> str:
-    """CSV text: ``# ``-prefixed title and note lines, then the table."""
+    """CSV text: ``# ``-prefixed title and note lines, then the table.
+
+    Floats are written with :data:`CSV_SIGNIFICANT_DIGITS` significant digits.
+    """
     header = [f"# {title}"]
     if note:
         header.append(f"# {note}")
-    body = df.to_csv(index=False, lineterminator="\n")
+    body = df.to_csv(index=False, lineterminator="\n", float_format=f"%.{CSV_SIGNIFICANT_DIGITS}g")
     return "\n".join(header) + "\n" + body
 
 

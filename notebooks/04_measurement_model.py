@@ -336,7 +336,7 @@ for inst in ("officials", "citizens"):
         f"[{fmt(f['rmsea_ci_low'])}; {fmt(f['rmsea_ci_high'])}], SRMR = {fmt(f['srmr'])}; "
         f"đạt {int(met.sum())}/{len(met)} ngưỡng. "
         + ("; ".join(problems) + "." if problems
-           else f"Mô hình hội tụ sau {r.iterations} vòng lặp, không có trường hợp Heywood "
+           else "Mô hình hội tụ, không có trường hợp Heywood "
                 "(phương sai sai số âm hoặc tương quan tiềm ẩn > 1).")))
     display(fit_tab)
 

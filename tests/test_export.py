@@ -254,3 +254,18 @@ def test_p_values_in_prose():
     assert export.p_text(0.0234, 2, lang="en") == "= 0.02"
     with pytest.raises(export.ExportError, match="p-value"):
         export.p_text(1.5)
+
+
+def test_csv_floats_are_stable_to_last_bit_noise(tmp_path):
+    """Two results that differ only in the last bits (BLAS kernels of different processors)
+    must give the same CSV bytes; real differences must still show."""
+    a = pd.DataFrame({"x": [0.035341753652192255, 1.2108105000325934e-11, 4.0]})
+    b = pd.DataFrame({"x": [0.035341753652192213, 1.2108105000325934e-11 * (1 + 1e-15), 4.0]})
+    c = pd.DataFrame({"x": [0.0353417537, 1.2108105000325934e-11, 4.0]})
+    text_a = export.table_to_csv(a, title="t")
+    assert text_a == export.table_to_csv(b, title="t")
+    assert text_a != export.table_to_csv(c, title="t")
+    path = tmp_path / "t.csv"
+    path.write_text(text_a, encoding="utf-8")
+    back = export.read_table_csv(path)
+    assert np.allclose(back["x"], a["x"], rtol=10 ** -(export.CSV_SIGNIFICANT_DIGITS - 1), atol=0)
