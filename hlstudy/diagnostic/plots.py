@@ -34,7 +34,12 @@ def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str
         raise ModelError(f"table lacks columns {absent}")
     if table[label].duplicated().any():
         raise ModelError("one row per commune expected (filter to one variable first)")
-    t = table.sort_values(["estimate", label], ascending=[True, True]).reset_index(drop=True)
+    # Rounded far below what the figure can show, so that last-bit differences between BLAS
+    # kernels cannot move an axis limit (and with it the files' bytes) on another machine.
+    t = table.assign(**{c: table[c].astype(float).round(10) for c in ("estimate", "lo", "hi")})
+    t = t.sort_values(["estimate", label], ascending=[True, True]).reset_index(drop=True)
+    if reference is not None:
+        reference = round(float(reference), 10)
     if min_cell is not None:
         t = t[pd.to_numeric(t["n"], errors="coerce") >= min_cell].reset_index(drop=True)
     own = ax is None
