@@ -116,11 +116,27 @@ def htmt(
     signs (only with the arithmetic mean, as semTools).  Values above .85 (or .90)
     signal a lack of discriminant validity.
 
+    Zero correlations follow semTools exactly (``exp(mean(log(r)))`` with ``log(0) = -Inf``):
+    a block holding an exact zero has geometric mean 0, so a zero correlation *between* two
+    constructs gives HTMT2 = 0 (finite, but driven by that one pair), and a zero *within* a
+    construct leaves its ratios undefined (``inf``, or ``nan`` for 0/0), as in R.  Either case
+    is named in ``result.attrs["notes"]`` (a list of sentences, empty otherwise) with the
+    arithmetic HTMT as the value to read beside it.  A constant item (no correlation at all)
+    is an error.
+
     Returns the full symmetric factor x factor matrix (diagonal 1), like R.
+
+    Raises :class:`~hlstudy.errors.ModelError` for unknown or repeated items, a factor with
+    fewer than 2 items, fewer than 3 complete rows, or a constant item.
 
     Example
     -------
-    >>> htmt(hs, {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"]})  # doctest: +SKIP
+    >>> d = pd.DataFrame({"a1": [1, 2, 3, 4, 1, 2, 3, 4], "a2": [1, 2, 3, 4, 2, 2, 3, 5],
+    ...                   "b1": [1, 0, 0, 1, 1, 0, 0, 1], "b2": [2, 1, 1, 2, 2, 1, 2, 2]})
+    >>> h = htmt(d, {"A": ["a1", "a2"], "B": ["b1", "b2"]})
+    >>> float(h.loc["A", "B"]), round(float(htmt(d, {"A": ["a1", "a2"], "B": ["b1", "b2"]},
+    ...                                            geometric=False).loc["A", "B"]), 4)
+    (0.0, 0.1745)
 
     R equivalent: ``semTools::htmt(model, data)`` (and ``htmt2 = FALSE`` for
     ``geometric=False``).
@@ -132,17 +148,22 @@ def htmt(
     x = data[items].dropna().to_numpy(dtype=float)
     if x.shape[0] < 3:
         raise ModelError(f"too few complete observations for HTMT: {x.shape[0]}")
+    constant = [i for i, sd in zip(items, x.std(axis=0), strict=True) if not sd > 0]
+    if constant:
+        raise ModelError(f"HTMT: item(s) {constant} have the same answer in every complete row; "
+                         "their correlations are undefined")
     corr = np.corrcoef(x, rowvar=False)
     if absolute or geometric:
         corr = np.abs(corr)
     np.fill_diagonal(corr, np.nan)  # an item's correlation with itself never counts
     r = pd.DataFrame(corr, index=items, columns=items)
-    if geometric and (np.nan_to_num(corr, nan=1.0) <= 0).any():
-        raise ModelError("geometric HTMT needs non-zero correlations; use geometric=False")
 
     def avg(block: np.ndarray) -> float:
-        block = block[np.isfinite(block)]
-        return float(np.exp(np.mean(np.log(block)))) if geometric else float(np.mean(block))
+        block = block[~np.isnan(block)]
+        if not geometric:
+            return float(np.mean(block))
+        with np.errstate(divide="ignore"):  # log(0) = -inf: geometric mean 0, as R
+            return float(np.exp(np.mean(np.log(block))))
 
     factors = list(model)
     within = {}
@@ -152,7 +173,36 @@ def htmt(
     for a in factors:
         for b in factors:
             block = r.loc[model[a], model[b]].to_numpy()
-            with np.errstate(invalid="ignore"):  # signed means of opposite sign: NaN, as R
-                out.loc[a, b] = avg(block) / np.sqrt(within[a] * within[b])
+            # signed means of opposite sign, or a zero within-construct mean: NaN / inf, as R
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out.loc[a, b] = np.float64(avg(block)) / np.sqrt(np.float64(within[a] * within[b]))
     out.index.name = "factor"
+    out.attrs["notes"] = _zero_notes(r, model, geometric)
     return out
+
+
+def _zero_notes(r: pd.DataFrame, model: dict[str, list[str]], geometric: bool) -> list[str]:
+    """Sentences naming the exact zero correlations that decide an HTMT value."""
+    notes = []
+    factors = list(model)
+    for a in factors:
+        its = model[a]
+        zeros = [(i, j) for k, i in enumerate(its) for j in its[k + 1:] if r.at[i, j] == 0]
+        if zeros:
+            pairs = ", ".join(f"{i}-{j}" for i, j in zeros)
+            notes.append(
+                f"{a}: zero correlation within the construct ({pairs}); "
+                + ("its HTMT2 ratios are undefined (semTools gives Inf/NaN); read the arithmetic "
+                   "HTMT (geometric=False) if defined, and check the items"
+                   if geometric else "its ratios are undefined when every within pair is zero"))
+    if not geometric:
+        return notes
+    for k, a in enumerate(factors):
+        for b in factors[k + 1:]:
+            zeros = [(i, j) for i in model[a] for j in model[b] if r.at[i, j] == 0]
+            if zeros:
+                pairs = ", ".join(f"{i}-{j}" for i, j in zeros)
+                notes.append(f"{a}/{b}: zero correlation between the constructs ({pairs}) makes the "
+                             "geometric mean, and so HTMT2, 0 (semTools' rule); read the arithmetic "
+                             "HTMT (geometric=False) for this pair")
+    return notes
