@@ -178,3 +178,63 @@ def test_htmt_without_zeros_has_no_notes_and_constant_item_is_an_error():
     data["x5"] = 3.0
     with pytest.raises(ModelError, match="x5"):
         htmt(data, {"F": ["x0", "x1", "x2"], "G": ["x3", "x4", "x5"]})
+
+
+# --------------------------------------------------------------------------- invariance, small groups
+
+def _two_factor(n, seed):
+    rng = np.random.default_rng(seed)
+    f = rng.normal(size=(n, 2))
+    return pd.DataFrame({f"x{i}": f[:, i // 4] + rng.normal(scale=0.8, size=n) for i in range(8)})
+
+
+MODEL8 = {"F": ["x0", "x1", "x2", "x3"], "G": ["x4", "x5", "x6", "x7"]}
+
+
+def test_invariance_with_a_group_smaller_than_the_model_is_skipped_with_the_n_needed():
+    from hlstudy.cfa import measurement_invariance
+    from hlstudy.cfa.compare import invariance_group_sizes
+
+    data = _two_factor(160, 5)
+    data["kind"] = ["can_bo"] * 8 + ["cong_chuc"] * 152
+    data.loc[3, "x2"] = np.nan  # 7 complete answers among 8 cán bộ
+    sizes = invariance_group_sizes(data, MODEL8, "kind")
+    assert sizes.to_dict("list") == {"group": ["can_bo", "cong_chuc"], "n": [8, 152],
+                                     "n_complete": [7, 152], "n_needed": [9, 9],
+                                     "free_parameters": [6 + 8 + 3 + 8] * 2}
+    res = measurement_invariance(data, MODEL8, "kind")
+    assert "group 'can_bo' has 7 complete answers" in res.skipped
+    assert "at least 9 complete answers in every group" in res.skipped
+    assert res.highest_level is None and res.fits == {} and res.table.empty
+    assert "not tested" in res.summary() and "7 complete answers" in res.summary()
+
+
+def test_invariance_with_large_groups_is_fitted():
+    from hlstudy.cfa import measurement_invariance
+
+    data = _two_factor(400, 6)
+    data["kind"] = np.repeat(["a", "b"], 200)
+    res = measurement_invariance(data, MODEL8, "kind")
+    assert res.skipped == "" and list(res.table.index) == ["configural", "metric", "scalar"]
+    assert res.group_sizes["n_complete"].tolist() == [200, 200]
+
+
+def test_invariance_item_without_variance_in_a_group_is_skipped():
+    from hlstudy.cfa import measurement_invariance
+
+    data = _two_factor(400, 7)
+    data["kind"] = np.repeat(["a", "b"], 200)
+    data.loc[data["kind"] == "a", "x5"] = 3.0
+    res = measurement_invariance(data, MODEL8, "kind")
+    assert "cannot be fitted" in res.skipped and "x5" in res.skipped
+
+
+def test_invariance_group_sizes_bad_input():
+    from hlstudy.cfa.compare import invariance_group_sizes
+
+    data = _two_factor(20, 8)
+    with pytest.raises(ModelError, match="grouping column 'kind'"):
+        invariance_group_sizes(data, MODEL8, "kind")
+    data["kind"] = "a"
+    with pytest.raises(ModelError, match="zz"):
+        invariance_group_sizes(data, {"F": ["x0", "zz", "x1"]}, "kind")

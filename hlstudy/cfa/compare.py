@@ -77,18 +77,29 @@ def _row(name: str, res: CFAResult) -> dict:
 
 @dataclass(repr=False)
 class InvarianceResult:
-    """Result of :func:`measurement_invariance`: ``.table`` and the fitted ``.fits``."""
+    """Result of :func:`measurement_invariance`: ``.table`` and the fitted ``.fits``.
+
+    ``skipped`` is empty when the models were fitted; otherwise it says why they could not be
+    (e.g. a group with fewer complete answers than items) and what n would be needed, and
+    ``table`` and ``fits`` are empty.  ``group_sizes``: per group, ``n`` (rows with the group
+    known), ``n_complete`` (every item answered), ``n_needed`` (the minimum for the ML fit)
+    and ``free_parameters`` (of the configural model, per group).
+    """
 
     table: pd.DataFrame
     fits: dict[str, CFAResult]
     group: str
     groups: list
+    skipped: str = ""
+    group_sizes: pd.DataFrame | None = None
 
     @property
     def highest_level(self) -> str | None:
         """Most constrained step accepted (and every step before it); None when the first
         (configural) model itself is not admissible."""
         level = None
+        if self.skipped:
+            return None
         for name, row in self.table.iterrows():
             if bool(row["accepted"]):
                 level = name
@@ -99,6 +110,9 @@ class InvarianceResult:
     def summary(self) -> str:
         lines = [f"Measurement invariance across {self.group} ({', '.join(map(str, self.groups))})"]
         lines.append("=" * len(lines[0]))
+        if self.skipped:
+            lines.append(f"!! not tested: {self.skipped}")
+            return "\n".join(lines)
         lines.append(f"{'model':<11}{'chi2':>9}{'df':>5}{'CFI':>7}{'RMSEA':>7}{'SRMR':>7}"
                      f"{'dchi2':>9}{'ddf':>5}{'p':>8}{'dCFI':>8}{'dRMSEA':>8}  accepted")
         for name, r in self.table.iterrows():
@@ -149,7 +163,10 @@ def measurement_invariance(
     RMSEA, SRMR, AIC, BIC and, against the previous step, ``delta_chi2``,
     ``delta_df``, ``p_delta`` (likelihood-ratio test), ``delta_cfi``,
     ``delta_rmsea``, ``delta_srmr`` and ``accepted`` (delta CFI >= -.010 and
-    delta RMSEA <= .015).  The first step is the baseline: it is ``accepted`` only when it
+    delta RMSEA <= .015).  When a group has fewer complete answers than the model needs
+    (:func:`invariance_group_sizes`: p + 1 for p items) or an item has no variance within a
+    group, nothing is fitted: the result's ``skipped`` says why and what n is needed, and
+    ``highest_level`` is None.  The first step is the baseline: it is ``accepted`` only when it
     converged without Heywood cases and its fit meets ``configural_cutoffs`` (default
     :data:`CONFIGURAL_CUTOFFS`: CFI >= .90, RMSEA <= .08, SRMR <= .08); a baseline that fails
     makes :attr:`InvarianceResult.highest_level` None.  ``reason`` says why each step was
@@ -182,9 +199,27 @@ def measurement_invariance(
     order = list(INVARIANCE_STEPS)
     if [order.index(s) for s in steps] != sorted(order.index(s) for s in steps):
         raise ModelError(f"steps must be in increasing order of constraint: {order}")
-    fits = {s: cfa(data, model, group=group, equal=INVARIANCE_STEPS[s], group_order=group_order,
-                   residual_covariances=residual_covariances)
-            for s in steps}
+    sizes = invariance_group_sizes(data, model, group)
+    short = sizes[sizes["n_complete"] < sizes["n_needed"]]
+    if len(short):
+        p = int(sizes["n_needed"].iloc[0]) - 1
+        why = "; ".join(f"group {g!r} has {n} complete answers" for g, n in
+                        zip(short["group"], short["n_complete"], strict=True))
+        note = (f"{why}, for {p} items: a multi-group ML CFA needs at least {p + 1} complete "
+                f"answers in every group (more answers than items, or the group's covariance "
+                f"matrix is singular); the configural model also estimates "
+                f"{int(sizes['free_parameters'].iloc[0])} free parameters per group, so several "
+                f"times that many are advisable. Test invariance on fewer items (e.g. one scale "
+                f"at a time) or with larger groups.")
+        return _skipped(data, group, sizes, note, steps)
+    try:
+        fits = {s: cfa(data, model, group=group, equal=INVARIANCE_STEPS[s],
+                       group_order=group_order, residual_covariances=residual_covariances)
+                for s in steps}
+    except ModelError as exc:
+        if "without variance" not in str(exc) and "singular" not in str(exc):
+            raise
+        return _skipped(data, group, sizes, f"the multi-group model cannot be fitted: {exc}", steps)
     rows = []
     prev = None
     for name in steps:
@@ -215,7 +250,50 @@ def measurement_invariance(
         prev = res
     table = pd.DataFrame(rows).set_index("model")
     return InvarianceResult(table=table, fits=fits, group=group,
-                            groups=fits[steps[0]].groups)
+                            groups=fits[steps[0]].groups, group_sizes=sizes)
+
+
+def invariance_group_sizes(
+    data: pd.DataFrame, model: Mapping[str, Sequence[str]], group: str
+) -> pd.DataFrame:
+    """Per group of ``group``: rows, complete rows and the n a multi-group ML CFA needs.
+
+    Columns ``group, n, n_complete, n_needed, free_parameters``.  ``n_needed`` is p + 1 for
+    p items (fewer complete rows than that leave the group's sample covariance matrix
+    singular; lavaan stops with "sample covariance matrix is not positive-definite").
+    ``free_parameters`` counts, per group, the configural model's loadings (marker
+    identification), residual variances, factor (co)variances and intercepts.
+
+    >>> d = pd.DataFrame({"g": ["a"] * 3 + ["b"] * 5, "x": range(8), "y": range(8), "z": range(8)})
+    >>> invariance_group_sizes(d, {"F": ["x", "y", "z"]}, "g")[["group", "n_complete", "n_needed"]]
+      group  n_complete  n_needed
+    0     a           3         4
+    1     b           5         4
+    """
+    model = normalise_model(model)
+    if group not in data.columns:
+        raise ModelError(f"grouping column {group!r} not found in data")
+    items = list(dict.fromkeys(i for its in model.values() for i in its))
+    missing = [i for i in items if i not in data.columns]
+    if missing:
+        raise ModelError(f"item(s) not in data: {missing}")
+    known = data[data[group].notna()]
+    complete = known[items].notna().all(axis=1)
+    p, f = len(items), len(model)
+    free = (p - f) + p + f * (f + 1) // 2 + p
+    rows = [{"group": g, "n": int((known[group] == g).sum()),
+             "n_complete": int(((known[group] == g) & complete).sum()),
+             "n_needed": p + 1, "free_parameters": free}
+            for g in pd.unique(known[group])]
+    return pd.DataFrame(rows, columns=["group", "n", "n_complete", "n_needed", "free_parameters"])
+
+
+def _skipped(data, group, sizes, note, steps) -> InvarianceResult:
+    columns = ["chi2", "df", "p_value", "cfi", "tli", "rmsea", "srmr", "aic", "bic", "delta_chi2",
+               "delta_df", "p_delta", "delta_cfi", "delta_rmsea", "delta_srmr", "accepted", "reason"]
+    table = pd.DataFrame(columns=columns, index=pd.Index([], name="model"))
+    return InvarianceResult(table=table, fits={}, group=group, groups=list(sizes["group"]),
+                            skipped=note, group_sizes=sizes)
 
 
 @dataclass(repr=False)
