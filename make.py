@@ -2,6 +2,8 @@
 """Task script of the hlstudy compendium (standard library only: needs nothing but python3).
 
     python3 make.py reproduce   set up .venv, execute every notebook, regenerate figures/
+                                (with HLSTUDY_DATA or hlstudy.toml: own data, outputs to
+                                HLSTUDY_FIGURES or build/own-data/, committed files untouched)
     python3 make.py test        set up .venv, lint, run the whole test suite (incl. notebooks)
     python3 make.py lab         open JupyterLab on notebooks/ with the project's environment
     python3 make.py export --lang en [--out DIR]
@@ -79,7 +81,13 @@ def setup() -> Path:
 def reproduce(args: list[str]) -> None:
     python = setup()
     start = time.perf_counter()
-    log("executing notebooks (figures and tables are written to figures/)")
+    own = os.environ.get("HLSTUDY_DATA", "").strip() or (ROOT / "hlstudy.toml").is_file()
+    if own:
+        log("executing notebooks; HLSTUDY_DATA or hlstudy.toml may name your own data: then "
+            "outputs go to HLSTUDY_FIGURES or build/own-data/ and committed files are not "
+            "touched (the runner says below where it writes)")
+    else:
+        log("executing notebooks (figures and tables are written to figures/)")
     run([str(python), "-m", "hlstudy.runner", "reproduce", *args])
     log(f"reproduce finished in {time.perf_counter() - start:.1f} s")
 

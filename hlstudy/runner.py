@@ -15,6 +15,11 @@ Command line (what ``make.py`` calls inside the project's virtual environment)::
 
     python -m hlstudy.runner reproduce [NN ...]   # execute notebooks, write .ipynb
     python -m hlstudy.runner check                # .py and .ipynb cell sources agree
+
+With ``HLSTUDY_DATA`` (or ``[data] source`` in ``hlstudy.toml``) pointing at one's own exports,
+``reproduce`` writes the executed notebooks, figures and tables to the output folder
+(``HLSTUDY_FIGURES``, else ``build/own-data/``) and leaves every committed file as it was
+(:func:`output_plan`).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from hlstudy.errors import SurveyDataError
 from hlstudy.paths import NOTEBOOKS, ROOT
 
 KERNEL = "python3"
@@ -304,12 +310,76 @@ def update_readme(figures: Path, readme: Path) -> bool:
     return False
 
 
-def reproduce(selected: list[str] | None = None, *, out=sys.stdout) -> list[NotebookRun]:
-    """Execute the notebooks in order, write their .ipynb files and the figure index."""
+@dataclass(frozen=True)
+class OutputPlan:
+    """Where a ``reproduce`` run writes.
+
+    ``committed`` is True only for the committed data (``data/raw``) with no
+    ``HLSTUDY_FIGURES``: then the notebooks go to ``notebooks/``, figures and tables to
+    ``figures/`` and the README's figure table is refreshed.  Any other run (own data, or an
+    explicit ``HLSTUDY_FIGURES``) writes figures, tables and ``index.csv`` to ``figures``
+    and the executed notebooks to ``figures/notebooks/``, and touches no committed file.
+    """
+
+    committed: bool
+    own_data: bool
+    figures: Path
+    notebooks: Path
+    readme: Path | None
+
+    def describe(self) -> str:
+        if self.committed:
+            return "committed data: notebooks -> notebooks/, figures and tables -> figures/"
+        what = "own data" if self.own_data else "HLSTUDY_FIGURES set"
+        return (f"{what}: figures and tables -> {_shown(self.figures)}, executed notebooks -> "
+                f"{_shown(self.notebooks)} (committed notebooks/ and figures/ untouched)")
+
+
+def _shown(path: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(ROOT).as_posix() + "/"
+    except ValueError:
+        return str(path)
+
+
+def output_plan() -> OutputPlan:
+    """Resolve where ``reproduce`` writes (see :class:`OutputPlan`).
+
+    Raises :class:`NotebookError` when a run on one's own data would write inside the
+    repository anywhere but under ``build/`` (it would overwrite committed files).
+    """
+    from hlstudy.paths import FIGURES, output_dir, own_data
+
+    own = own_data()
+    explicit = bool(os.environ.get("HLSTUDY_FIGURES", "").strip())
+    if not own and not explicit:
+        return OutputPlan(True, False, FIGURES, NOTEBOOKS, ROOT / "README.md")
+    figures = output_dir()
+    if own:
+        root, build = ROOT.resolve(), (ROOT / "build").resolve()
+        inside = figures == root or root in figures.parents
+        if inside and not (figures == build or build in figures.parents):
+            raise NotebookError(
+                f"HLSTUDY_FIGURES={figures} is inside the repository but not under build/: a run "
+                "on your own data would overwrite committed files. Choose a folder under build/ "
+                "or outside the repository, or unset HLSTUDY_FIGURES (default build/own-data/).")
+    return OutputPlan(False, own, figures, figures / "notebooks", None)
+
+
+def reproduce(selected: list[str] | None = None, *, out=sys.stdout,
+              plan: OutputPlan | None = None) -> list[NotebookRun]:
+    """Execute the notebooks in order, write their .ipynb files and the figure index.
+
+    Where they go is :func:`output_plan`: the committed ``notebooks/`` and ``figures/`` only
+    for the committed data, otherwise the output folder (own data never rewrites a
+    committed file).
+    """
     import tempfile
 
-    from hlstudy.paths import figures_dir
-
+    plan = plan or output_plan()
+    print(f"writing: {plan.describe()}", file=out, flush=True)
+    plan.figures.mkdir(parents=True, exist_ok=True)
+    plan.notebooks.mkdir(parents=True, exist_ok=True)
     runs = []
     all_sources = sources()
     if selected:
@@ -320,21 +390,24 @@ def reproduce(selected: list[str] | None = None, *, out=sys.stdout) -> list[Note
     for k, source in enumerate(all_sources, start=1):
         print(f"[{k}/{total}] {source.stem} ...", end="", flush=True, file=out)
         start = time.perf_counter()
+        target = plan.notebooks / f"{source.stem}.ipynb"
         with tempfile.TemporaryDirectory() as tmp:
             log_path = Path(tmp) / "exports.jsonl"
             try:
-                nb, stderr = execute(source, env_extra={"HLSTUDY_EXPORT_LOG": str(log_path)})
+                nb, stderr = execute(source, env_extra={"HLSTUDY_EXPORT_LOG": str(log_path),
+                                                        "HLSTUDY_FIGURES": str(plan.figures)})
             except NotebookError:
                 print(" FAILED", file=out, flush=True)
                 raise
-            update_index(figures_dir(), source.stem, _read_log(log_path, nb))
+            update_index(plan.figures, source.stem, _read_log(log_path, nb))
         seconds = time.perf_counter() - start
-        changed = write(nb, source.with_suffix(".ipynb"))
+        changed = write(nb, target)
         print(f" {seconds:.1f} s{' (updated)' if changed else ''}", file=out, flush=True)
         for text in stderr:
             print(f"    stderr from {source.stem} {text.rstrip()[:500]}", file=out)
-        runs.append(NotebookRun(source, source.with_suffix(".ipynb"), seconds, tuple(stderr)))
-    update_readme(figures_dir(), ROOT / "README.md")
+        runs.append(NotebookRun(source, target, seconds, tuple(stderr)))
+    if plan.readme is not None:
+        update_readme(plan.figures, plan.readme)
     return runs
 
 
@@ -378,12 +451,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "reproduce":
         try:
-            runs = reproduce(args.notebooks or None)
-        except NotebookError as exc:
+            plan = output_plan()
+            runs = reproduce(args.notebooks or None, plan=plan)
+        except (NotebookError, SurveyDataError) as exc:
             print(f"\nERROR {exc}", file=sys.stderr)
             return 1
         total = sum(r.seconds for r in runs)
         print(f"{len(runs)} notebook(s) executed in {total:.1f} s")
+        if not plan.committed:
+            print(f"figures, tables and index.csv written to {plan.figures}")
+            print(f"executed notebooks written to {plan.notebooks}")
         return 0
     problems = [p for s in sources() for p in check_pairing(s)]
     for p in problems:
