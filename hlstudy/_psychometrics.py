@@ -18,6 +18,12 @@ from hlstudy.errors import ModelError
 
 # psych::fa bounds the uniquenesses of its optimised fits to [0.005, max(smc, 1)].
 PSI_LOWER = 0.005
+# psych's ``Pinv`` rank tolerance: singular values below sqrt(eps) * the largest are dropped.
+PINV_TOL = float(np.sqrt(np.finfo(float).eps))
+# A pairwise overlap has no variance when its sum of squares about the overlap mean is below
+# this share of the sum of squares about the column's centre (one-pass formulas leave
+# rounding noise of ~1e-16 instead of R's exact 0).
+OVERLAP_VAR_TOL = 1e-10
 
 
 def as_items(items, *, min_items: int = 2, what: str = "items") -> pd.DataFrame:
@@ -96,11 +102,14 @@ def pairwise_moments(x: np.ndarray, weights: np.ndarray | None = None):
             n = w.sum(axis=1)[:, None, None]
             s = w @ z  # B x k
             sxy = _weighted_outer(w, z, z)
-            cov = (sxy - s[:, :, None] * s[:, None, :] / n) / (n - 1)
-            sd = np.sqrt(np.einsum("bii->bi", cov))
-            cor = cov / (sd[:, :, None] * sd[:, None, :])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                cov = (sxy - s[:, :, None] * s[:, None, :] / n) / (n - 1)
+                var = np.einsum("bii->bi", cov)
+                raw = np.einsum("bii->bi", sxy) / (n[:, :, 0] - 1)
+                sd = np.where(var <= OVERLAP_VAR_TOL * raw, np.nan, np.sqrt(np.abs(var)))
+                cor = cov / (sd[:, :, None] * sd[:, None, :])
             idx = np.arange(k)
-            cor[:, idx, idx] = 1.0
+            cor[:, idx, idx] = np.where(np.isnan(sd), np.nan, 1.0)
             return cov, cor, np.broadcast_to(n, cov.shape)
         # Full-column sums, then subtract what the rows with a missing partner contribute:
         # only rows with some missing answer enter the (k^2-wide) corrections.
@@ -119,12 +128,15 @@ def pairwise_moments(x: np.ndarray, weights: np.ndarray | None = None):
     syy = np.swapaxes(sxx, -1, -2)
     with np.errstate(invalid="ignore", divide="ignore"):
         cxy = sxy - sx * syx / n
-        cov = cxy / (n - 1)
+        cov = np.where(n >= 2, cxy / (n - 1), np.nan)
         vx = sxx - sx * sx / n
         vy = syy - syx * syx / n
-        cor = cxy / np.sqrt(vx * vy)
+        # no variance of one item within the overlap (R: NA, "the standard deviation is
+        # zero"): NaN, never the +-inf of 0/0 in rounding noise
+        flat = (vx <= OVERLAP_VAR_TOL * sxx) | (vy <= OVERLAP_VAR_TOL * syy) | (n < 2)
+        cor = np.where(flat, np.nan, cxy / np.sqrt(vx * vy))
     idx = np.arange(k)
-    cor[..., idx, idx] = 1.0
+    cor[..., idx, idx] = np.where(n[..., idx, idx] >= 2, 1.0, np.nan)
     return cov, cor, n
 
 
@@ -154,9 +166,66 @@ def smc(r: np.ndarray) -> np.ndarray:
     if np.isnan(r).any():
         raise ModelError("the correlation matrix has missing cells (some item pairs were never "
                          "answered together); drop those items")
-    inv = np.linalg.pinv(r, hermitian=True)
-    out = 1.0 - 1.0 / np.diag(inv)
+    inv = psych_pinv(r)
+    with np.errstate(divide="ignore"):
+        out = 1.0 - 1.0 / np.diag(inv)
     return np.clip(out, 0.0, 1.0)
+
+
+def psych_pinv(a: np.ndarray) -> np.ndarray:
+    """Moore-Penrose inverse as ``psych::Pinv`` (singular values below ``sqrt(eps)`` times the
+    largest are dropped); works on a stack of matrices.  For a well-conditioned matrix this is
+    the inverse; for the singular correlation matrix of fewer respondents than items it is
+    what psych's ``smc`` uses."""
+    return np.linalg.pinv(np.asarray(a, dtype=float), rcond=PINV_TOL)
+
+
+def undefined_correlations(r: np.ndarray, n: np.ndarray, names, *, what: str) -> ModelError | None:
+    """The error to raise when a pairwise correlation matrix has undefined (NaN) cells, or None.
+
+    The message names every pair with its number of shared answers and the reason: never
+    answered together, a single shared answer, or no variance of one item within the shared
+    answers (R's ``cor(x, use = "pairwise")`` returns NA there with the warning "the standard
+    deviation is zero"; psych then stops and asks to drop the items).
+    """
+    bad = np.argwhere(np.triu(np.isnan(r), 1))
+    if bad.size == 0:
+        return None
+    parts = []
+    for i, j in bad[:8]:
+        k = int(n[i, j])
+        if k == 0:
+            why = "never answered together"
+        elif k == 1:
+            why = "only 1 shared answer"
+        else:
+            why = f"no variance within their {k} shared answers"
+        parts.append(f"{names[i]} & {names[j]} ({why})")
+    more = f" and {len(bad) - 8} more" if len(bad) > 8 else ""
+    return ModelError(
+        f"{what}: the pairwise correlation of {len(bad)} item pair(s) is undefined: "
+        + "; ".join(parts) + more + " (R: NA, 'the standard deviation is zero'); "
+        "drop one item of each pair or collect answers that vary")
+
+
+def collinear_items(r: np.ndarray, names, *, tol: float = PINV_TOL) -> list[list[str]] | None:
+    """Groups of items that are (numerically) linear combinations of each other, or None
+    when ``r`` is positive definite.
+
+    Scale-free (on the correlation matrix): an eigenvalue below ``tol`` times the largest
+    marks a dependency; the items with a non-negligible weight (|v| > .05) in its
+    eigenvector form one group (a duplicated item gives the pair, x7 = x1 + x2 the three).
+    """
+    vals, vecs = np.linalg.eigh(np.asarray(r, dtype=float))
+    null = vals <= tol * vals[-1]
+    if not null.any():
+        return None
+    groups = []
+    for v in vecs[:, null].T:
+        members = [names[i] for i in np.nonzero(np.abs(v) > 0.05)[0]]
+        if members not in groups:
+            groups.append(members)
+    return groups
 
 
 def eigh_desc(a: np.ndarray):
@@ -296,8 +365,8 @@ def fit_pa(r: np.ndarray, nf: int, *, min_err: float = 0.001, max_iter: int = 50
                       values=vals, communality_iterations=history)
 
 
-def minres_one_factor_batch(r: np.ndarray, *, tol: float = 1e-8,
-                            max_iter: int = 300) -> np.ndarray:
+def minres_one_factor_batch(r: np.ndarray, *, tol: float = 1e-8, max_iter: int = 300,
+                            singular: bool = False) -> np.ndarray:
     """Eigenvalues of the reduced matrices of one-factor minres fits of a stack of correlation
     matrices (B x k x k) -> B x k, decreasing.
 
@@ -310,11 +379,13 @@ def minres_one_factor_batch(r: np.ndarray, *, tol: float = 1e-8,
     (checked to ~1e-4 on random matrices).  Matrices not converged after ``max_iter`` steps
     are finished by Newton's method on the fixed-point equations from where the iteration
     stopped, and if that fails, refitted with :func:`fit_optim`, psych's own optimiser.
+    ``singular=True`` (fewer respondents than items) takes the SMCs from psych's
+    pseudo-inverse, as ``psych::smc`` does.
     """
     r = np.asarray(r, dtype=float)
     b, p, _ = r.shape
     idx = np.arange(p)
-    inv = np.linalg.inv(r)
+    inv = psych_pinv(r) if singular else np.linalg.inv(r)
     h = np.clip(1.0 - 1.0 / np.einsum("bii->bi", inv), 0.0, 0.995)
     a = r.copy()
     a[:, idx, idx] = h
@@ -385,7 +456,18 @@ def wishart_correlations(n_mats: int, n_obs: int, p: int, rng: np.random.Generat
     Wishart(n_obs - 1, I), sampled by Bartlett's decomposition W = A A' (A lower triangular,
     chi-square diagonal with n_obs - 1 - i degrees of freedom, normal below), so the matrices
     have exactly the distribution of ``cor(matrix(rnorm(n * p), n))`` that psych uses.
+    With ``n_obs <= p`` (no Wishart density) the normal data are drawn and correlated.
     """
+    if n_obs - 1 < p:
+        # Bartlett's decomposition needs n_obs - 1 >= p degrees of freedom; with fewer
+        # respondents than items draw the data as psych does (rank-deficient matrices).
+        z = rng.standard_normal((n_mats, n_obs, p))
+        z -= z.mean(axis=1, keepdims=True)
+        w = np.swapaxes(z, 1, 2) @ z
+        d = 1.0 / np.sqrt(np.einsum("bii->bi", w))
+        out = w * d[:, :, None] * d[:, None, :]
+        out[:, np.arange(p), np.arange(p)] = 1.0
+        return out
     a = np.zeros((n_mats, p, p))
     low = np.tril_indices(p, -1)
     a[:, low[0], low[1]] = rng.standard_normal((n_mats, len(low[0])))
@@ -404,8 +486,9 @@ def resampled_correlations(x: np.ndarray, n_mats: int, rng: np.random.Generator)
 
     The centred values, their squares and the answered-mask are gathered together and all the
     pairwise sums come from one matrix product per data set (same formulas as
-    :func:`pairwise_moments`).  A draw leaving some pair never answered together is redrawn,
-    as psych does.
+    :func:`pairwise_moments`).  A draw leaving some pair undefined (never answered together, or
+    without variance in the shared answers: NA in R, here tested with a tolerance, never
+    +-inf) is redrawn, as psych does; endless redrawing is a :class:`ModelError`.
     """
     n, p = x.shape
     mask = ~np.isnan(x)
@@ -416,7 +499,13 @@ def resampled_correlations(x: np.ndarray, n_mats: int, rng: np.random.Generator)
     out = np.empty((n_mats, p, p))
     dtype = np.int16 if n < 2**15 else np.int64
     i = 0
+    failed = 0
     while i < n_mats:
+        if failed > 20 * n_mats + 100:
+            raise ModelError(
+                f"parallel analysis: {failed} column resamples left some item pair "
+                "without variance in its shared answers; an item has too few (or too uniform) "
+                "answers to be resampled - drop it")
         draws = rng.integers(0, n, size=(n, p), dtype=dtype)
         flat = draws.astype(cols.dtype) * p + cols
         zr, miss = zf[flat], nf[flat]
@@ -431,8 +520,11 @@ def resampled_correlations(x: np.ndarray, n_mats: int, rng: np.random.Generator)
         with np.errstate(invalid="ignore", divide="ignore"):
             cxy = sxy - sx * sx.T / cnt
             c = cxy / np.sqrt((sxx - sx * sx / cnt) * (sxx.T - sx.T * sx.T / cnt))
+            degenerate = ((sxx - sx * sx / cnt <= OVERLAP_VAR_TOL * sxx)
+                          | (sxx.T - sx.T * sx.T / cnt <= OVERLAP_VAR_TOL * sxx.T) | (cnt < 2))
         np.fill_diagonal(c, 1.0)
-        if np.isnan(c).any():
+        if degenerate.any() or not np.isfinite(c).all():
+            failed += 1  # psych redraws until no NA
             continue
         out[i] = c
         i += 1

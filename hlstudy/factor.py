@@ -48,6 +48,7 @@ from scipy import stats
 from hlstudy._psychometrics import (
     Extraction,
     as_items,
+    collinear_items,
     eigh_desc,
     fit_optim,
     fit_pa,
@@ -56,6 +57,7 @@ from hlstudy._psychometrics import (
     psych_kurtosis,
     psych_skew,
     resampled_correlations,
+    undefined_correlations,
     wishart_correlations,
 )
 from hlstudy.errors import ModelError
@@ -84,12 +86,43 @@ def __getattr__(name):  # PEP 562: ``hlstudy.factor.cfa`` etc. come from hlstudy
 
 
 def correlation(items: pd.DataFrame) -> pd.DataFrame:
-    """Pairwise-complete Pearson correlations, as ``cor(x, use = "pairwise")``."""
+    """Pairwise-complete Pearson correlations, as ``cor(x, use = "pairwise")``.
+
+    Returns a p x p DataFrame (items x items).  Where R returns NA (a pair never answered
+    together, answered together once, or one item constant within the shared answers: R's
+    warning "the standard deviation is zero") this raises a :class:`ModelError` naming each
+    such pair and its number of shared answers; no cell is ever +-inf.
+
+    >>> import pandas as pd
+    >>> correlation(pd.DataFrame({"a": [1, 2, 3, 4], "b": [2, 1, 4, 3]})).loc["a", "b"]
+    0.6
+    """
     df = as_items(items)
-    _, r, _ = pairwise_moments(df.to_numpy())
-    if np.isnan(r).any():
-        raise ModelError("some item pairs were never answered together; correlations undefined")
+    _, r, n = pairwise_moments(df.to_numpy())
+    err = undefined_correlations(r, n, list(df.columns), what="correlation")
+    if err is not None:
+        raise err
     return pd.DataFrame(r, index=df.columns, columns=df.columns)
+
+
+def _require_n_above_p(n: int, p: int, what: str) -> None:
+    """Kind 1 of issue 14: routines that invert or take the log-determinant of the correlation
+    matrix need more respondents than items (with n <= p its rank is at most n - 1)."""
+    if n <= p:
+        raise ModelError(f"{what} needs more respondents than items: n = {n} respondents, "
+                         f"p = {p} items (n must exceed p; with n <= p the correlation matrix "
+                         "is singular, of rank at most n - 1)")
+
+
+def _require_positive_definite(r: np.ndarray, names, what: str) -> None:
+    """Kind 7 of issue 14: a scale-free positive-definiteness check naming collinear items."""
+    groups = collinear_items(r, names)
+    if groups:
+        listed = "; ".join("{" + ", ".join(g) + "}" for g in groups)
+        raise ModelError(f"{what}: the correlation matrix is singular (not positive definite): items "
+                         f"{listed} are (numerically) linear combinations of each other "
+                         "(e.g. a duplicated item or a sum of other items); drop one item "
+                         "of each group")
 
 
 # --------------------------------------------------------------------------------------
@@ -138,11 +171,14 @@ def kmo(items: pd.DataFrame) -> KMOResult:
     With R the (pairwise) correlation matrix and A the anti-image correlations from R^-1,
     ``MSA = sum r^2 / (sum r^2 + sum a^2)`` over off-diagonal cells (Kaiser 1970), per item over
     its column.  ``psych::KMO(items)`` gives the same to 1e-6 (tests).  Unlike psych, which
-    falls back silently to R itself when R cannot be inverted, a (numerically) singular
-    correlation matrix is a :class:`ModelError` naming the cause.
+    falls back silently to R itself when R cannot be inverted, fewer respondents than items
+    and a (numerically) singular correlation matrix raise a :class:`ModelError` naming the
+    cause (n must exceed p; the collinear items).
     """
     r = correlation(items)
     rv = r.to_numpy()
+    _require_n_above_p(len(items), rv.shape[0], "KMO")
+    _require_positive_definite(rv, list(r.index), "KMO")
     if np.linalg.cond(rv) > 1e12:
         raise ModelError("the correlation matrix is singular (an item is a linear "
                          "combination of others); KMO is undefined")
@@ -178,9 +214,14 @@ class BartlettResult:
 def bartlett(items: pd.DataFrame) -> BartlettResult:
     """Bartlett's test that the correlation matrix is an identity, as
     ``psych::cortest.bartlett(x)`` on raw data: ``chi2 = -ln|R| (n - 1 - (2p + 5)/6)``,
-    ``df = p(p - 1)/2``, with n the number of rows and R the pairwise correlation matrix."""
-    r = correlation(items).to_numpy()
+    ``df = p(p - 1)/2``, with n the number of rows and R the pairwise correlation matrix.
+    Raises :class:`ModelError` when n <= p (R: NaN with "NaNs produced") or when R is not
+    positive definite (naming the collinear items)."""
+    rdf = correlation(items)
+    r = rdf.to_numpy()
     n, p = len(items), r.shape[0]
+    _require_n_above_p(n, p, "Bartlett's test")
+    _require_positive_definite(r, list(rdf.index), "Bartlett's test")
     sign, logdet = np.linalg.slogdet(r)
     if sign <= 0:
         raise ModelError("the correlation matrix is not positive definite; Bartlett's test "
@@ -442,6 +483,12 @@ def efa(items: pd.DataFrame, n_factors: int, method: str = "minres",
     n_obs = len(df)
     nf = int(n_factors)
     notes: list[str] = []
+    if method == "ml":
+        # psych stops inside optim ("L-BFGS-B needs finite values of 'fn'") or returns an
+        # improper solution silently; the likelihood needs a positive definite R.
+        _require_n_above_p(n_obs, p, "maximum-likelihood factor analysis")
+        _require_positive_definite(r, list(df.columns), "maximum-likelihood factor analysis "
+                                   "(use method='minres' or 'pa', which psych runs on such data)")
 
     if method == "pa":
         ext: Extraction = fit_pa(r, nf)
@@ -580,6 +627,11 @@ def parallel_analysis(items: pd.DataFrame, n_iter: int = 100, seed: int | None =
     default .95) of the *simulated* ones, exactly psych's rule; the resampled means are
     reported alongside.  All iterations are computed at once (batched ``eigh``).
     The eigenvalue-greater-than-1 count (Kaiser) is given for comparison.
+
+    With fewer respondents than items (n <= p) the analysis runs as psych's does: normal data
+    are drawn (no Wishart shortcut) and the SMCs come from psych's pseudo-inverse.  A pair of
+    items whose pairwise correlation is undefined is a :class:`ModelError` (see
+    :func:`correlation`); resamples that make a pair undefined are redrawn, as psych does.
     """
     df = as_items(items, min_items=3)
     if int(n_iter) != n_iter or n_iter < 2:
@@ -596,6 +648,7 @@ def parallel_analysis(items: pd.DataFrame, n_iter: int = 100, seed: int | None =
     fa_obs = eigh_desc(red)[0]
 
     rng = np.random.default_rng(seed)
+    singular = n <= p  # fewer respondents than items: rank-deficient matrices, as in psych
     chunk = int(max(1, min(n_iter, 50)))
     sim_pc, sim_fa, res_pc, res_fa = [], [], [], []
     starts = range(0, int(n_iter), chunk)
@@ -604,7 +657,7 @@ def parallel_analysis(items: pd.DataFrame, n_iter: int = 100, seed: int | None =
         both = np.concatenate([wishart_correlations(b, n, p, rng),
                                resampled_correlations(x, b, rng)])
         pcs = np.linalg.eigvalsh(both)[:, ::-1]
-        fas = minres_one_factor_batch(both)
+        fas = minres_one_factor_batch(both, singular=singular)
         sim_pc.append(pcs[:b])
         res_pc.append(pcs[b:])
         sim_fa.append(fas[:b])

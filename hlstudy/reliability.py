@@ -37,7 +37,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from hlstudy._psychometrics import as_items, cov2cor, eigh_desc, pairwise_moments, smc
+from hlstudy._bootstrap import finite_draws
+from hlstudy._psychometrics import (
+    as_items,
+    cov2cor,
+    eigh_desc,
+    pairwise_moments,
+    smc,
+    undefined_correlations,
+)
 from hlstudy.errors import ModelError
 from hlstudy.progress import progress
 
@@ -85,6 +93,9 @@ class AlphaResult:
     (``alpha_if_deleted, std_alpha_if_deleted, g6_if_deleted, average_r_if_deleted,
     s_n_if_deleted, alpha_se_if_deleted, var_r_if_deleted, med_r_if_deleted``).
     ``r_drop`` is the corrected item-total correlation.
+    ``boot`` holds the defined bootstrap draws only; ``boot_undefined`` counts the resamples
+    whose alpha is undefined (zero total variance, or a pair of items with fewer than 2 shared
+    answers), which were dropped.
     """
 
     alpha: float
@@ -108,6 +119,7 @@ class AlphaResult:
     boot_median: float | None = None
     boot: np.ndarray | None = field(default=None)
     negative_items: tuple[str, ...] = ()
+    boot_undefined: int = 0
 
     def summary(self) -> str:
         pct = round(self.ci_level * 100)
@@ -119,7 +131,9 @@ class AlphaResult:
             f"Duhachek [{self.ci_duhachek[0]:.3f}, {self.ci_duhachek[1]:.3f}]",
         ]
         if self.boot_ci is not None:
-            lines.append(f"  {pct}% CI bootstrap ({len(self.boot)} draws) "
+            dropped = (f"; {self.boot_undefined} undefined draws dropped"
+                       if self.boot_undefined else "")
+            lines.append(f"  {pct}% CI bootstrap ({len(self.boot)} draws{dropped}) "
                          f"[{self.boot_ci[0]:.3f}, {self.boot_ci[1]:.3f}]")
         if self.negative_items:
             lines.append("  WARNING: negatively related to the total (reverse-key?): "
@@ -161,6 +175,12 @@ def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95, *, bootstrap: int = 0,
         Number of bootstrap draws (0 = none).  Rows are resampled with replacement and alpha
         recomputed from the pairwise covariance matrix, as ``psych::alpha(x, n.iter = B)``;
         all draws are computed at once as weighted moment matrices.  ``seed`` fixes them.
+        A resample whose alpha is undefined (zero total variance, e.g. only identical rows
+        drawn; or a pair of items with fewer than 2 shared answers: NA in R's
+        ``cov(use = "pairwise")``) is dropped with an
+        :class:`hlstudy._bootstrap.UndefinedDrawsWarning`; more than 10% undefined draws
+        is a :class:`ModelError` (the interval would describe only the non-degenerate
+        resamples).  ``boot_undefined`` reports the count.
 
     Formulas: raw alpha = k/(k-1) (1 - tr C / sum C) (Cronbach 1951); standardised alpha from
     the correlation matrix; ``r_drop`` = correlation of an item with the sum of the others,
@@ -168,6 +188,10 @@ def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95, *, bootstrap: int = 0,
 
     Items that correlate negatively with the first principal component are reported with a
     :class:`UserWarning` (psych prints the same advice); they are not reversed.
+
+    Raises :class:`ModelError` for invalid arguments and, as psych stops ("missing values
+    (NAs) in the correlation matrix do not allow me to continue"), when a pairwise
+    correlation is undefined; the message names the pair and its number of shared answers.
     """
     df = as_items(items, min_items=2)
     if not 0 < ci < 1:
@@ -177,9 +201,10 @@ def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95, *, bootstrap: int = 0,
     names = list(df.columns)
     x = df.to_numpy()
     nsub, k = x.shape
-    c, r_pair, _ = pairwise_moments(x)
-    if np.isnan(c).any():
-        raise ModelError("some item pairs were never answered together; alpha is undefined")
+    c, r_pair, n_pair = pairwise_moments(x)
+    err = undefined_correlations(r_pair, n_pair, names, what="Cronbach's alpha")
+    if err is not None:
+        raise err
     r = cov2cor(c)
 
     negative: tuple[str, ...] = ()
@@ -249,8 +274,10 @@ def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95, *, bootstrap: int = 0,
     z = stats.norm.ppf(1 - tail)
 
     boot = boot_ci = boot_median = None
+    n_undefined = 0
     if bootstrap:
-        boot = _bootstrap_alpha(x, int(bootstrap), seed, show_progress)
+        draws = _bootstrap_alpha(x, int(bootstrap), seed, show_progress)
+        boot, n_undefined = finite_draws(draws, statistic="Cronbach's alpha")
         lo, med, hi = np.quantile(boot, [tail, 0.5, 1 - tail])
         boot_ci, boot_median = (float(lo), float(hi)), float(med)
 
@@ -261,24 +288,41 @@ def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95, *, bootstrap: int = 0,
         ci=(float(feldt[0]), float(feldt[1])), ci_level=ci, n_obs=int(nsub), n_items=k,
         item_stats=item_stats, response_freq=_response_frequencies(x, names),
         ci_duhachek=(a - z * ase, a + z * ase), boot_ci=boot_ci, boot_median=boot_median,
-        boot=boot, negative_items=negative)
+        boot=boot, negative_items=negative, boot_undefined=n_undefined)
 
 
-def _bootstrap_alpha(x: np.ndarray, n_draws: int, seed, show_progress) -> np.ndarray:
-    """Raw alpha of ``n_draws`` row-resamples, computed in chunks as weighted moments."""
+def _bootstrap_alpha(x: np.ndarray, n_draws: int, seed, show_progress, *,
+                     indices: np.ndarray | None = None) -> np.ndarray:
+    """Raw alpha of ``n_draws`` row-resamples, computed in chunks as weighted moments.
+
+    ``indices`` (n_draws x n, 0-based rows) replaces the seeded draws (tests use R's).  A
+    draw's alpha is NaN where it is undefined: a pair of items with fewer than 2 shared
+    answers in the resample (R: NA covariance), or zero total variance (R: ``sum(C) == 0``,
+    0/0), tested against the full sample's total item variance with a tolerance, since the
+    one-pass moments leave rounding noise instead of an exact 0.
+    """
     rng = np.random.default_rng(seed)
     n, k = x.shape
+    c_full, _, _ = pairwise_moments(x)
+    scale = float(np.trace(c_full))
     chunk = max(1, min(n_draws, int(4e7 // max(n * 8, 1)), 500))
     out = np.empty(n_draws)
     starts = range(0, n_draws, chunk)
     for start in progress(starts, total=len(starts), desc="bootstrap alpha", show=show_progress):
         b = min(chunk, n_draws - start)
-        draws = rng.integers(0, n, size=(b, n))
+        if indices is None:
+            draws = rng.integers(0, n, size=(b, n))
+        else:
+            draws = np.asarray(indices[start:start + b], dtype=np.int64)
         flat = (draws + (np.arange(b) * n)[:, None]).ravel()
         w = np.bincount(flat, minlength=b * n).reshape(b, n).astype(float)
         cov, _, _ = pairwise_moments(x, weights=w)
         tr = np.einsum("bii->b", cov)
-        out[start:start + b] = (1 - tr / cov.sum(axis=(1, 2))) * (k / (k - 1))
+        total = cov.sum(axis=(1, 2))
+        undefined = np.isnan(cov).any(axis=(1, 2)) | (np.abs(total) <= 1e-10 * scale)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            alpha = (1 - tr / total) * (k / (k - 1))
+        out[start:start + b] = np.where(undefined, np.nan, alpha)
     return out
 
 
