@@ -1,0 +1,288 @@
+"""The drivers of quality: the data, the models and the commune-level link of notebook 05.
+
+This module holds the study's logic for part III of the thesis (which drivers go with the
+quality of commune officials); the estimators live in :mod:`hlstudy.sem` (structural equation
+models, lavaan's syntax and results) and :mod:`hlstudy.models` (regressions with commune
+clusters).  Everything here is built from the instrument files, so a researcher's own
+instrument (other constructs) changes the models without code changes:
+
+* :func:`driver_data` — one row per official: scale scores (mean of available items, see
+  :func:`hlstudy.scales.score_scales`), ``EDU`` (rank of the professional education level,
+  ``data/reference/decree33_education_levels.csv``: 0 none … 4 university … 6 doctorate),
+  ``TENURE`` (years in the current post) and ``TRAINED`` (1 if at least one refresher course in
+  the last 24 months);
+* :func:`structure` — the structural part of the research model: which constructs explain
+  which (motivation, intention to stay and the four quality dimensions), by role in
+  ``data/instrument/constructs.csv``;
+* :func:`lavaan_syntax` — that model as lavaan model syntax, latent (items as indicators) or
+  on scale scores, with the indirect effects through motivation as ``:=`` parameters;
+* :func:`regression_formula` — the same question for one outcome as a regression formula;
+* :func:`commune_link` and :func:`commune_correlations` — officials' quality and citizens'
+  assessment aggregated by commune (n = number of communes, an honest small n).
+
+>>> from hlstudy.drivers import structure
+>>> s = structure()
+>>> s["PRO"][:3]
+['TRAIN', 'COMP', 'ENV']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from hlstudy import codebook, legal
+from hlstudy.errors import ModelError
+from hlstudy.scales import score_scales
+
+#: Observed background covariates of the structural model (names of the simulator's truth).
+COVARIATES = ("EDU", "TENURE")
+#: Mediator through which the indirect effects of notebook 05 run (role ``mediator``).
+MEDIATOR_ROLE = "mediator"
+
+
+def _roles(folder=None) -> pd.DataFrame:
+    labels = codebook.construct_labels("officials", folder=folder)
+    return labels[["construct", "role"]]
+
+
+def constructs_by_role(folder=None) -> dict[str, list[str]]:
+    """Officials' construct codes by role of ``constructs.csv`` (file order kept)."""
+    roles = _roles(folder)
+    out: dict[str, list[str]] = {}
+    for r in roles.itertuples(index=False):
+        out.setdefault(r.role, []).append(r.construct)
+    return out
+
+
+def education_rank(levels: pd.Series) -> pd.Series:
+    """Rank of each professional education level (0 none … 6 doctorate); NaN when blank.
+
+    Raises :class:`ModelError` for a level code the reference file does not know.
+    """
+    ref = legal.education_levels()
+    ranks = dict(zip(ref.loc[ref["scale"] == "professional", "level_code"],
+                     ref.loc[ref["scale"] == "professional", "rank"], strict=True))
+    s = levels.astype("string")
+    unknown = sorted(set(s.dropna()) - set(ranks))
+    if unknown:
+        raise ModelError(f"education levels {unknown} are not in decree33_education_levels.csv")
+    return s.map(ranks).astype(float)
+
+
+def driver_data(study, *, min_share: float = 0.5) -> pd.DataFrame:
+    """One row per official: identifiers, scale scores, ``EDU``, ``TENURE`` and ``TRAINED``.
+
+    ``study`` is a :class:`hlstudy.study.Study` (its ``officials`` table is used).  Scale
+    scores follow :func:`hlstudy.scales.score_scales` (``min_share`` of a scale's items
+    answered).  Shape: (number of officials, 5 + number of constructs + 3).
+    """
+    off = getattr(study, "officials", None)
+    if off is None or len(off) == 0:
+        raise ModelError("the study has no officials' survey: the drivers cannot be estimated")
+    keep = [c for c in ("record_id", "commune_code", "commune", "commune_2025", "kind")
+            if c in off.columns]
+    scores = score_scales(off, "officials", min_share=min_share, keep=keep)
+    if "education_level" in off.columns:
+        scores["EDU"] = education_rank(off["education_level"]).to_numpy()
+    if "years_in_post" in off.columns:
+        scores["TENURE"] = pd.to_numeric(off["years_in_post"], errors="coerce").astype(float).to_numpy()
+    if "trainings_24m" in off.columns:
+        t = pd.to_numeric(off["trainings_24m"], errors="coerce")
+        scores["TRAINED"] = np.where(t.isna(), np.nan, (t > 0).astype(float))
+    return scores.reset_index(drop=True)
+
+
+def structure(folder=None, *, covariates: Sequence[str] = COVARIATES) -> dict[str, list[str]]:
+    """The structural part of the research model: outcome → its predictors.
+
+    Built from the roles of ``constructs.csv``: the mediator (motivation) is explained by
+    every factor; the outcome (intention to stay) by the factors of pay and environment named
+    in the hypotheses plus the mediator (motivation's consequences include the intention to
+    stay, whether or not a hypothesis names that path); each quality dimension by every factor, the mediator
+    and the background ``covariates``.  Every factor → quality path is estimated (not only the
+    hypothesised ones), so that no omitted path biases the others.
+    """
+    roles = constructs_by_role(folder)
+    factors = roles.get("factor", [])
+    mediators = roles.get(MEDIATOR_ROLE, [])
+    outcomes = roles.get("outcome", [])
+    quality = roles.get("quality", [])
+    if not factors or not quality:
+        raise ModelError("constructs.csv needs constructs of role 'factor' and 'quality'")
+    out: dict[str, list[str]] = {}
+    for m in mediators:
+        out[m] = list(factors)
+    hyp = codebook.hypotheses(folder=folder)
+    for o in outcomes:
+        causes = []
+        for paths in hyp["paths"].dropna():
+            for p in (p for p in str(paths).split(";") if p):
+                cause, _, effect = p.partition("->")
+                if effect == o and cause not in causes and cause in factors + mediators:
+                    causes.append(cause)
+        ordered = [c for c in factors if c in causes] + list(mediators)
+        if ordered:
+            out[o] = ordered
+    for q in quality:
+        out[q] = list(factors) + list(mediators) + list(covariates)
+    return out
+
+
+def _regression_lines(struct: Mapping[str, Sequence[str]], labels: bool) -> list[str]:
+    lines = []
+    for outcome, preds in struct.items():
+        terms = [f"{_label(p, outcome)}*{p}" if labels else p for p in preds]
+        lines.append(f"{outcome} ~ " + " + ".join(terms))
+    return lines
+
+
+def _label(cause: str, effect: str) -> str:
+    return f"b_{cause}_{effect}"
+
+
+def hypothesized_causes(effect: str, folder=None) -> list[str]:
+    """Causes of ``effect`` named by the hypotheses (``paths`` of ``hypotheses.csv``), sorted."""
+    hyp = codebook.hypotheses(folder=folder)
+    out = set()
+    for paths in hyp["paths"].dropna():
+        for p in (p for p in str(paths).split(";") if p):
+            cause, _, eff = p.partition("->")
+            if eff == effect:
+                out.add(cause)
+    return sorted(out)
+
+
+def indirect_effects(struct: Mapping[str, Sequence[str]], folder=None, *,
+                     causes: Sequence[str] | None = None) -> dict[str, str]:
+    """``:=`` definitions of the indirect (through the mediator) and total effects.
+
+    For every cause X with a path to the mediator M (restricted to ``causes`` when given; the
+    default is the causes of M named by the hypotheses, :func:`hypothesized_causes`) and every
+    outcome Y explained by M: ``ind_X_M_Y := b_X_M*b_M_Y``, and where X also has a direct path
+    to Y, ``tot_X_Y := b_X_Y + b_X_M*b_M_Y``.  Names follow lavaan's rule (letters, digits, _).
+    """
+    roles = constructs_by_role(folder)
+    out: dict[str, str] = {}
+    for m in roles.get(MEDIATOR_ROLE, []):
+        wanted = hypothesized_causes(m, folder) if causes is None else list(causes)
+        causes_m = [c for c in struct.get(m, []) if c in wanted]
+        for y, preds in struct.items():
+            if y == m or m not in preds:
+                continue
+            for x in causes_m:
+                ind = f"{_label(x, m)}*{_label(m, y)}"
+                out[f"ind_{x}_{m}_{y}"] = ind
+                if x in preds:
+                    out[f"tot_{x}_{y}"] = f"{_label(x, y)} + {ind}"
+    return out
+
+
+def lavaan_syntax(struct: Mapping[str, Sequence[str]] | None = None, *,
+                  items: Mapping[str, Sequence[str]] | None = None,
+                  defined: Mapping[str, str] | None = None,
+                  correlated_residuals: Iterable[Sequence[str]] = (),
+                  folder=None) -> str:
+    """The structural model as lavaan model syntax (a string ``lavaan::sem`` accepts).
+
+    ``items`` (construct → item columns) makes the constructs latent (``=~`` lines, first
+    loading fixed to 1 by lavaan's default); without it the model runs on scale scores
+    (a path analysis).  Regression coefficients carry labels ``b_<cause>_<effect>`` so that
+    ``defined`` (name → expression, e.g. :func:`indirect_effects`) can use them.
+    ``correlated_residuals`` lists pairs whose residuals covary (the quality dimensions share
+    a common component that the drivers do not explain).
+
+    >>> print(lavaan_syntax({"Y": ["X"]}, defined={}))
+    Y ~ b_X_Y*X
+    """
+    struct = structure(folder) if struct is None else struct
+    lines: list[str] = []
+    if items:
+        used = set(struct) | {p for preds in struct.values() for p in preds}
+        for construct, its in items.items():
+            if construct in used:
+                lines.append(f"{construct} =~ " + " + ".join(its))
+    lines += _regression_lines(struct, labels=True)
+    for a, b in correlated_residuals:
+        lines.append(f"{a} ~~ {b}")
+    for name, expr in (defined or {}).items():
+        lines.append(f"{name} := {expr}")
+    return "\n".join(lines)
+
+
+def quality_residual_pairs(folder=None) -> list[tuple[str, str]]:
+    """Every pair of quality dimensions (their residual covariances are free)."""
+    q = constructs_by_role(folder).get("quality", [])
+    return [(q[i], q[j]) for i in range(len(q)) for j in range(i + 1, len(q))]
+
+
+def regression_formula(outcome: str, struct: Mapping[str, Sequence[str]] | None = None, *,
+                       folder=None) -> str:
+    """``outcome ~ predictors`` of :func:`structure` as a statsmodels/patsy formula."""
+    struct = structure(folder) if struct is None else struct
+    if outcome not in struct:
+        raise ModelError(f"{outcome!r} is not explained in the model; outcomes: {sorted(struct)}")
+    return f"{outcome} ~ " + " + ".join(struct[outcome])
+
+
+def commune_link(study, *, quality: Sequence[str] | None = None,
+                 citizen: Sequence[str] | None = None, group: str = "commune_code") -> pd.DataFrame:
+    """Commune means of officials' quality and citizens' assessment, one row per commune.
+
+    Columns: ``commune_code, commune, n_officials, n_citizens``, each quality dimension's
+    mean, ``QUAL`` (the mean of the quality dimensions' commune means) and each citizens'
+    scale mean.  Communes lacking either survey are kept with NaN (never silently dropped).
+    Raises :class:`ModelError` when the study has no citizens' survey.
+    """
+    cit = getattr(study, "citizens", None)
+    if cit is None or len(cit) == 0:
+        raise ModelError("the study has no citizens' survey: the commune link is not testable")
+    roles = constructs_by_role()
+    quality = list(quality or roles.get("quality", []))
+    off = driver_data(study)
+    cit_roles = codebook.construct_labels("citizens")
+    citizen = list(citizen or cit_roles.loc[cit_roles["role"] == "citizen", "construct"])
+    cs = score_scales(cit, "citizens", keep=[c for c in (group, "commune") if c in cit.columns])
+    a = off.groupby(group).agg(n_officials=("record_id", "size"),
+                               **{q: (q, "mean") for q in quality})
+    a["QUAL"] = a[quality].mean(axis=1)
+    b = cs.groupby(group).agg(n_citizens=(citizen[0], "size"), **{c: (c, "mean") for c in citizen})
+    names = pd.concat([off[[group, "commune"]], cs[[group, "commune"]]]).drop_duplicates(group)
+    out = a.join(b, how="outer").reset_index().merge(names, on=group, how="left")
+    cols = [group, "commune", "n_officials", "n_citizens", *quality, "QUAL", *citizen]
+    return out[cols].sort_values(group, ignore_index=True)
+
+
+def commune_correlations(link: pd.DataFrame, x: str = "QUAL", ys: Sequence[str] | None = None,
+                         *, conf: float = 0.95) -> pd.DataFrame:
+    """Spearman correlation of ``x`` with each of ``ys`` across communes.
+
+    Columns ``x, y, n, rho, ci_low, ci_high, p``: ``p`` from :func:`scipy.stats.spearmanr`
+    (t approximation, as R ``cor.test(method = "spearman", exact = FALSE)``); the interval is
+    Fisher's z with the Bonett & Wright (2000) standard error ``sqrt((1 + rho²/2)/(n − 3))``.
+    Communes with a missing value are left out of that pair (``n`` says how many remain).
+    """
+    from scipy import stats
+
+    if x not in link.columns:
+        raise ModelError(f"column {x!r} not in the commune table")
+    ys = list(ys) if ys is not None else [c for c in link.columns if c not in {
+        x, "commune_code", "commune", "n_officials", "n_citizens"}]
+    z = stats.norm.ppf(0.5 + conf / 2)
+    rows = []
+    for y in ys:
+        if y not in link.columns:
+            raise ModelError(f"column {y!r} not in the commune table")
+        d = link[[x, y]].dropna()
+        n = len(d)
+        if n < 4:
+            raise ModelError(f"{x}–{y}: {n} communes with both values; at least 4 are needed")
+        res = stats.spearmanr(d[x], d[y])
+        rho = float(res.statistic)
+        se = np.sqrt((1 + rho ** 2 / 2) / (n - 3))
+        zr = np.arctanh(np.clip(rho, -0.999999, 0.999999))
+        rows.append({"x": x, "y": y, "n": n, "rho": rho, "ci_low": float(np.tanh(zr - z * se)),
+                     "ci_high": float(np.tanh(zr + z * se)), "p": float(res.pvalue)})
+    return pd.DataFrame(rows)

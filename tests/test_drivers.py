@@ -1,0 +1,104 @@
+"""hlstudy.drivers: the research model built from the instrument files, the commune link."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hlstudy import drivers
+from hlstudy.errors import ModelError
+
+FIX = Path(__file__).parent / "fixtures" / "drivers"
+
+
+@pytest.fixture(scope="module")
+def study():
+    import hlstudy
+
+    return hlstudy.load_study()
+
+
+def test_structure_follows_constructs_roles():
+    s = drivers.structure()
+    roles = drivers.constructs_by_role()
+    assert s["MOT"] == roles["factor"]
+    for q in roles["quality"]:
+        assert s[q] == roles["factor"] + roles["mediator"] + list(drivers.COVARIATES)
+    # intention to stay: only the hypothesised causes (T6, S3), in file order
+    assert s["STAY"] == ["COMP", "ENV", "MOT"]
+
+
+def test_indirect_effects_are_the_hypothesised_mediations():
+    s = drivers.structure()
+    d = drivers.indirect_effects(s)
+    assert drivers.hypothesized_causes("MOT") == ["COMP", "ENV", "REC"]
+    assert d["ind_COMP_MOT_PRO"] == "b_COMP_MOT*b_MOT_PRO"
+    assert d["tot_ENV_RSP"] == "b_ENV_RSP + b_ENV_MOT*b_MOT_RSP"
+    assert "ind_COMP_MOT_STAY" in d and "tot_REC_STAY" not in d   # REC has no direct STAY path
+    assert not any("TRAIN" in k for k in d)
+    assert len(d) == 3 * 5 + 3 * 4 + 2   # 15 indirect, 12 quality totals, COMP/ENV → STAY
+
+
+def test_lavaan_syntax_latent_and_observed():
+    s = {"Y": ["X1", "X2"], "M": ["X1"]}
+    text = drivers.lavaan_syntax(s, items={"X1": ["a", "b"], "Y": ["c", "d"], "Z": ["e"]},
+                                 defined={"ind": "b_X1_M*b_M_Y"}, correlated_residuals=[("Y", "M")])
+    lines = text.splitlines()
+    assert lines[0] == "X1 =~ a + b" and lines[1] == "Y =~ c + d"
+    assert "Z =~ e" not in text   # a construct the structure does not use is left out
+    assert "Y ~ b_X1_Y*X1 + b_X2_Y*X2" in lines and "M ~ b_X1_M*X1" in lines
+    assert lines[-2:] == ["Y ~~ M", "ind := b_X1_M*b_M_Y"]
+
+
+def test_regression_formula_and_unknown_outcome():
+    assert drivers.regression_formula("Y", {"Y": ["A", "B"]}) == "Y ~ A + B"
+    with pytest.raises(ModelError, match="not explained"):
+        drivers.regression_formula("Q", {"Y": ["A"]})
+
+
+def test_education_rank_and_unknown_level():
+    r = drivers.education_rank(pd.Series(["none", "university", None, "doctorate"]))
+    assert r.iloc[0] == 0 and r.iloc[1] == 4 and np.isnan(r.iloc[2]) and r.iloc[3] == 6
+    with pytest.raises(ModelError, match="phd"):
+        drivers.education_rank(pd.Series(["phd"]))
+
+
+def test_driver_data_on_the_demonstration_study(study):
+    d = drivers.driver_data(study)
+    assert len(d) == len(study.officials)
+    assert {"EDU", "TENURE", "TRAINED", "PRO", "MOT"} <= set(d.columns)
+    t = pd.to_numeric(study.officials["trainings_24m"], errors="coerce")
+    assert (d["TRAINED"].dropna() == (t.dropna() > 0).astype(float).to_numpy()).all()
+
+
+def test_commune_correlations_match_r_cor_test():
+    link = pd.read_csv(FIX / "commune_link.csv", dtype={"commune_code": str})
+    link.loc[1, "CSAT"] = np.nan
+    ref = pd.read_csv(FIX / "spearman.csv")
+    got = drivers.commune_correlations(link, "QUAL", ["SIPAS", "CTRUST", "CSAT"])
+    assert got["n"].tolist() == ref["n"].tolist()
+    np.testing.assert_allclose(got["rho"], ref["rho"], atol=1e-12)
+    np.testing.assert_allclose(got["p"], ref["p"], rtol=1e-8)
+    assert (got["ci_low"] < got["rho"]).all() and (got["rho"] < got["ci_high"]).all()
+
+
+def test_commune_correlations_bad_input():
+    link = pd.DataFrame({"QUAL": [1.0, 2, 3], "Y": [1.0, 2, 4]})
+    with pytest.raises(ModelError, match="at least 4"):
+        drivers.commune_correlations(link, "QUAL", ["Y"])
+    with pytest.raises(ModelError, match="'Z'"):
+        drivers.commune_correlations(link, "QUAL", ["Z"])
+
+
+def test_commune_link_needs_citizens(study):
+    class OnlyOfficials:
+        officials = study.officials
+        citizens = None
+    with pytest.raises(ModelError, match="not testable"):
+        drivers.commune_link(OnlyOfficials())
+    link = drivers.commune_link(study)
+    assert len(link) == study.officials["commune_code"].nunique()
+    assert link["n_officials"].sum() == len(study.officials)
