@@ -29,7 +29,7 @@ from hlstudy.config import data_source
 from hlstudy.errors import SurveyDataError
 from hlstudy.paths import INSTRUMENT, PROCESSED, REFERENCE, ROOT
 
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"  # 2: Study.instruments (partial studies)
 CACHE_KEEP = 8  # cached studies kept (most recent first)
 
 
@@ -45,6 +45,10 @@ class Study:
     commune; ``communes``: every commune value and how it was matched; ``files``: what was
     read (file, format, encoding, SHA-256); ``received_by_commune``: records read per
     instrument and commune, before cleaning.  ``simulated`` follows ``manifest.json``.
+
+    A study may be partial (e.g. officials only): ``instruments`` lists the instruments whose
+    export was read, :meth:`has` asks for one, and an absent instrument's table is empty
+    (0 rows, the columns it would have) with ``received`` 0.
     """
 
     officials: pd.DataFrame
@@ -62,6 +66,22 @@ class Study:
     headers: pd.DataFrame = field(default_factory=pd.DataFrame)
     received_by_commune: pd.DataFrame = field(default_factory=pd.DataFrame)
     rules: cleaning.Rules = field(default_factory=cleaning.Rules)
+    instruments: tuple[str, ...] = tuple(ingest.INSTRUMENTS)
+
+    def has(self, instrument: str) -> bool:
+        """True when ``instrument``'s export was read (``officials``, ``citizens``, ``personnel``).
+
+        >>> load_study("my/officials-only/folder").has("citizens")  # doctest: +SKIP
+        False
+        """
+        if instrument not in ingest.INSTRUMENTS:
+            raise SurveyDataError(f"unknown instrument {instrument!r}; expected one of {ingest.INSTRUMENTS}")
+        return instrument in self.instruments
+
+    @property
+    def absent(self) -> tuple[str, ...]:
+        """Instruments without an export in this study (not surveyed)."""
+        return tuple(i for i in ingest.INSTRUMENTS if i not in self.instruments)
 
     def table(self, instrument: str) -> pd.DataFrame:
         """The clean table of ``instrument`` (``officials``, ``citizens`` or ``personnel``)."""
@@ -83,6 +103,9 @@ class Study:
         mark = " [simulated data]" if self.simulated else ""
         lines = [f"Study from {self.source}{mark}"]
         for name in ingest.INSTRUMENTS:
+            if not self.has(name):
+                lines.append(f"  {name:<10} absent (no export in the data folder)")
+                continue
             changes = int(((self.cleaning_log["instrument"] == name) & (self.cleaning_log["action"] == "change")).sum())
             lines.append(
                 f"  {name:<10} read {self.received[name]:>5}  kept {self.kept[name]:>5}  "
@@ -117,6 +140,28 @@ def _atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def empty_table(instrument: str) -> pd.DataFrame:
+    """The clean table of an instrument that was not surveyed: no rows, its usual columns.
+
+    Columns as :func:`hlstudy.ingest.read_instrument` gives them (``record_id``,
+    ``source_row``, ``commune_code``, ``commune``, ``commune_2025``, then every non-pii
+    codebook variable), Likert items as floats, so that code selecting columns still works.
+    """
+    spec = ingest.instrument_spec(instrument)
+    cols: dict[str, pd.Series] = {
+        "record_id": pd.Series([], dtype="str"), "source_row": pd.Series([], dtype="int64"),
+        "commune_code": pd.Series([], dtype="string"), "commune": pd.Series([], dtype="string"),
+        "commune_2025": pd.Series([], dtype="string"),
+    }
+    for v in spec.variables:
+        if v.pii or v.type == "commune":
+            continue
+        dtype = {"likert": "float64", "integer": "Int64", "year": "Int64", "duration": "float64",
+                 "timestamp": "datetime64[ns]", "date": "datetime64[ns]"}.get(v.type, "string")
+        cols[v.variable] = pd.Series([], dtype=dtype)
+    return pd.DataFrame(cols)
 
 
 def _code_digest() -> str:
@@ -181,12 +226,15 @@ def build_study(
          "sheet": t.sheet, "records": t.n, "pii_columns_dropped": len(t.pii_dropped), "sha256": t.digest}
         for name, t in tables.items()
     ])
+    present = tuple(name for name in ingest.INSTRUMENTS if name in tables)
+    frames = {name: results[name].data if name in results else empty_table(name)
+              for name in ingest.INSTRUMENTS}
     return Study(
-        officials=results["officials"].data,
-        citizens=results["citizens"].data,
-        personnel=results["personnel"].data,
+        officials=frames["officials"],
+        citizens=frames["citizens"],
+        personnel=frames["personnel"],
         cleaning_log=log,
-        received={name: t.n for name, t in tables.items()},
+        received={name: tables[name].n if name in tables else 0 for name in ingest.INSTRUMENTS},
         simulated=manifest.get("simulated") is True,
         source=source_label or str(folder),
         manifest=manifest,
@@ -197,6 +245,7 @@ def build_study(
         headers=headers,
         received_by_commune=by_commune,
         rules=rules,
+        instruments=present,
     )
 
 

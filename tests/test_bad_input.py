@@ -201,8 +201,9 @@ def two_exports(folder):
     rf.write_export(rf.make_rows("officials", 6), folder / "officials.xlsx")
 
 
-def no_personnel(folder):
-    (folder / "personnel.csv").unlink()
+def no_officials(folder):
+    # the officials' survey is the one required export (citizens, personnel may be absent)
+    (folder / "officials.csv").unlink()
 
 
 def unsupported_type(folder):
@@ -252,7 +253,7 @@ CASES = {
     "text file named .xlsx": (to_other_format("xlsx", b"id,name\n1,2\n"), "officials.xlsx", r"not a readable Excel \.xlsx workbook"),
     "corrupt .sav": (to_other_format("sav", b"$FL2@(#) not really spss" + bytes(64)), "officials.sav", r"not a readable SPSS \.sav file"),
     "two exports of one instrument": (two_exports, "raw", r"several exports for instrument 'officials'"),
-    "instrument missing": (no_personnel, "raw", r"no export for instrument 'personnel'"),
+    "instrument missing": (no_officials, "raw", r"no export for instrument 'officials'.*files found"),
     "unsupported file type": (unsupported_type, "raw", r"personnel\.json.*unsupported type"),
     "malformed manifest": (bad_manifest, "manifest.json", r"not valid JSON"),
     "manifest with simulated as a string": (

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from hlstudy import config, paths, runner
-from hlstudy.errors import ModelError
+from hlstudy.errors import ModelError, SurveyDataError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ownstudy"
 
@@ -238,3 +238,66 @@ def test_invariance_group_sizes_bad_input():
     data["kind"] = "a"
     with pytest.raises(ModelError, match="zz"):
         invariance_group_sizes(data, {"F": ["x0", "zz", "x1"]}, "kind")
+
+
+# --------------------------------------------------------------------------- partial studies
+
+@pytest.fixture(scope="module")
+def sim120():
+    from hlstudy.synthetic import simulate
+
+    return simulate(seed=12, response_rate=120 / 455, n_citizens_per_commune=10)
+
+
+@pytest.fixture
+def officials_only(sim120, tmp_path):
+    folder = tmp_path / "officials_only"
+    sim120.write(folder)
+    (folder / "citizens.csv").unlink()
+    (folder / "personnel.csv").unlink()
+    return folder
+
+
+def test_officials_only_study(officials_only):
+    from hlstudy import load_study
+    from hlstudy.study import empty_table
+
+    study = load_study(officials_only, cache=False)
+    assert study.instruments == ("officials",) and study.absent == ("citizens", "personnel")
+    assert study.has("officials") and not study.has("citizens") and not study.has("personnel")
+    assert study.received == {"officials": 120, "citizens": 0, "personnel": 0}
+    assert len(study.officials) == study.kept["officials"] > 100
+    assert study.citizens.empty and list(study.citizens.columns) == list(empty_table("citizens").columns)
+    assert "SIPAS1" in study.citizens.columns and study.citizens["SIPAS1"].dtype == float
+    assert set(study.cleaning_log["instrument"]) == {"officials"}
+    assert "citizens   absent (no export in the data folder)" in study.summary()
+    with pytest.raises(SurveyDataError, match="unknown instrument 'staff'"):
+        study.has("staff")
+
+
+def test_empty_table_has_the_columns_of_a_real_one(sim120, tmp_path):
+    from hlstudy import load_study
+    from hlstudy.study import empty_table
+
+    study = load_study(sim120, cache=False)
+    assert study.instruments == ("officials", "citizens", "personnel") and study.absent == ()
+    for name in ("officials", "citizens", "personnel"):
+        assert list(empty_table(name).columns) == list(study.table(name).columns)
+
+
+def test_misnamed_export_is_not_taken_for_an_absent_instrument(officials_only):
+    from hlstudy import load_study
+
+    (officials_only / "nguoi_dan.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(SurveyDataError, match=r"no export for instrument 'citizens'.*"
+                                              r"\['nguoi_dan.csv'\] is not named after an instrument"):
+        load_study(officials_only, cache=False)
+
+
+def test_the_officials_export_is_required(officials_only):
+    from hlstudy import load_study
+
+    (officials_only / "officials.csv").rename(officials_only / "citizens.csv")
+    with pytest.raises(SurveyDataError, match=r"no export for instrument 'officials'.*files found: "
+                                              r"\['citizens.csv', 'manifest.json', 'truth.json'\]"):
+        load_study(officials_only, cache=False)

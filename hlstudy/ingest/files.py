@@ -275,25 +275,44 @@ def _check_repeated_header(table: RawTable) -> None:
 
 
 
-def find_exports(folder: str | Path) -> dict[str, Path]:
-    """The export file of each instrument in ``folder`` (exactly one per instrument)."""
+#: Instruments every study must have; the others may be absent (a partial study).
+REQUIRED_INSTRUMENTS = ("officials",)
+#: Files of a data folder that are not exports (the header mapping of ``hlstudy.ingest``).
+NOT_EXPORTS = ("columns.csv",)
+
+
+def find_exports(folder: str | Path, *, required=REQUIRED_INSTRUMENTS) -> dict[str, Path]:
+    """The export file of each instrument present in ``folder`` (at most one each).
+
+    Instruments of ``required`` (default: the officials' survey) must be there; the others may
+    be absent — a study of officials only — but only when the folder holds no other data file
+    (``.csv``, ``.xlsx``, ``.sav``) that could be a misnamed export: then the error names it.
+    """
     folder = Path(folder)
     if not folder.exists():
         raise SurveyDataError("data folder does not exist", file=folder)
     if not folder.is_dir():
         raise SurveyDataError("is not a folder of survey exports", file=folder)
     found: dict[str, Path] = {}
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    data_files = [p.name for p in files if p.suffix.lower().lstrip(".") in FORMATS
+                  and p.name.casefold() not in NOT_EXPORTS]
     for instrument in INSTRUMENTS:
-        candidates = sorted(
-            p for p in folder.iterdir() if p.is_file() and p.stem.casefold() == instrument
-            and p.suffix.lower().lstrip(".") in FORMATS
-        )
+        candidates = [p for p in files if p.stem.casefold() == instrument
+                      and p.suffix.lower().lstrip(".") in FORMATS]
+        others = [p.name for p in files if p.stem.casefold() == instrument and p not in candidates]
         if not candidates:
-            others = sorted(p.name for p in folder.iterdir() if p.stem.casefold() == instrument)
+            unknown = [n for n in data_files if Path(n).stem.casefold() not in INSTRUMENTS]
+            if instrument not in required and not others and not unknown:
+                continue  # a partial study: this instrument was not surveyed
             extra = f" (found {others}: unsupported type)" if others else ""
+            seen = f"; files found: {[p.name for p in files]}" if files else "; the folder is empty"
+            hint = (f"; {unknown} is not named after an instrument: rename it {instrument}.csv "
+                    f"(or .xlsx, .sav), or remove it for a study without {instrument}"
+                    if unknown and not others else "")
             raise SurveyDataError(
                 f"no export for instrument {instrument!r}: expected {instrument}.csv, "
-                f"{instrument}.xlsx or {instrument}.sav{extra}",
+                f"{instrument}.xlsx or {instrument}.sav{extra}{hint}{seen}",
                 file=folder,
             )
         if len(candidates) > 1:
