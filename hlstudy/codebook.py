@@ -7,7 +7,8 @@ Files (schema in ``docs/architecture.md``)
                           column header), English gloss, value set, reverse-keying, admissible
                           range, required and personal-data flags, and the thesis claims
                           (ids of ``claims.csv``) each variable serves.
-    ``value_labels.csv``  ``value_set, code, label_vi, label_en``; Likert sets have codes 1–5;
+    ``value_labels.csv``  ``value_set, code, label_vi, label_en``; Likert sets have consecutive
+                          integer codes (1–5 for the thesis' scales; 1–7 works the same way);
                           optional ``aliases_vi``: other names accepted at ingest (``;``-separated).
     ``claims.csv``        verbatim copy of the project's claims ledger seed
                           (``../shared/seed/claims.csv``), so that the claim ids can be checked
@@ -16,7 +17,8 @@ Files (schema in ``docs/architecture.md``)
 Every loader validates what it reads and raises :class:`hlstudy.errors.SurveyDataError`
 naming the file, the row (spreadsheet numbering, header = row 1) and the column of the first
 problem: unknown instrument or type, duplicated variable codes or printed wordings, Likert
-items without a construct or with a value set that is not coded 1–5, constructs with fewer
+items without a construct or with a value set whose codes are not consecutive integers (at
+least :data:`LIKERT_MIN_POINTS`), constructs with fewer
 than three items, value sets or claim ids that do not exist, text not in Unicode NFC.
 
 Example
@@ -52,7 +54,8 @@ CODEBOOK_COLUMNS = [
 ]
 LABEL_COLUMNS = ["value_set", "code", "label_vi", "label_en"]
 MIN_ITEMS = 3
-LIKERT_CODES = ("1", "2", "3", "4", "5")
+LIKERT_CODES = ("1", "2", "3", "4", "5")  # the thesis' scales; any run of integers is accepted
+LIKERT_MIN_POINTS = 3
 
 
 def _read(path: Path, columns: list[str]) -> pd.DataFrame:
@@ -175,9 +178,12 @@ def validate(codebook: pd.DataFrame, labels: pd.DataFrame, claims: list[str]) ->
         if bad.any():
             _fail("alias is the label of another code in the value set", lname, lb, bad, "aliases_vi")
     for value_set in sorted(set(cb.loc[likert, "value_set"])):
-        codes = tuple(sorted(lb.loc[lb["value_set"] == value_set, "code"]))
-        if codes != LIKERT_CODES:
-            _fail(f"Likert value set {value_set!r} must have codes 1..5, has {list(codes)}",
+        codes = list(lb.loc[lb["value_set"] == value_set, "code"])
+        numbers = sorted(int(c) for c in codes if c.lstrip("-").isdigit())
+        if (len(numbers) != len(codes) or len(numbers) < LIKERT_MIN_POINTS
+                or numbers != list(range(numbers[0], numbers[0] + len(numbers)))):
+            _fail(f"Likert value set {value_set!r} must have at least {LIKERT_MIN_POINTS} "
+                  f"consecutive integer codes (e.g. 1..5 or 1..7), has {sorted(codes)}",
                   lname, lb, lb["value_set"] == value_set, "code")
 
 
@@ -432,9 +438,11 @@ def questionnaire_markdown(instrument: str, *, folder: Path | None = None) -> st
                                                              strict=True))
             lines += [f"Mức độ: {scale}.", ""]
             shown = vs
-        lines += ["| Câu | Nội dung | 1 | 2 | 3 | 4 | 5 |", "|---|---|---|---|---|---|---|"]
+        points = list(value_labels(vs, folder=folder)["code"])
+        lines += ["| Câu | Nội dung | " + " | ".join(points) + " |",
+                  "|---|---|" + "---|" * len(points)]
         for r in group.itertuples(index=False):
-            lines.append(f"| {r.order} | {r.question_vi} |" + f" {BOX} |" * 5)
+            lines.append(f"| {r.order} | {r.question_vi} |" + f" {BOX} |" * len(points))
         lines.append("")
     comment = cb[(cb["type"] == "text") & (cb["pii"] == 1) & (instrument == "citizens")]
     for r in comment.itertuples(index=False):

@@ -13,6 +13,15 @@ out like ``data/raw/`` (see ``docs/architecture.md``) or a simulated study retur
 
 4. the default, ``data/raw``.
 
+The *instrument folder* (codebook, value labels, constructs, hypotheses, claims; default
+``data/instrument``) is a setting of its own, for a researcher who changes the questionnaire
+(README, "Your own instrument"): ``HLSTUDY_INSTRUMENT`` or, in ``hlstudy.toml``::
+
+    [instrument]
+    folder = "my_instrument"
+
+(:func:`instrument_folder`, i.e. :func:`hlstudy.paths.instrument_dir`).
+
 >>> from hlstudy.config import data_source
 >>> data_source("data/raw").origin
 'argument'
@@ -28,6 +37,7 @@ from typing import Any
 
 from hlstudy.errors import SurveyDataError
 from hlstudy.paths import RAW, ROOT
+from hlstudy.paths import instrument_dir as instrument_folder  # noqa: F401  (the instrument setting)
 
 ENV_VAR = "HLSTUDY_DATA"
 CONFIG_FILE = "hlstudy.toml"

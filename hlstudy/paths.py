@@ -9,6 +9,10 @@ directory.  Two environment variables move the moving parts:
     :func:`hlstudy.config.data_source`).
 ``HLSTUDY_FIGURES``
     folder that receives exported figures and tables instead of ``figures``.
+``HLSTUDY_INSTRUMENT``
+    folder of the instrument files (codebook, value labels, constructs, hypotheses, claims)
+    instead of ``data/instrument``; also ``[instrument] folder`` in ``hlstudy.toml``
+    (:func:`instrument_dir`, read once when this module is imported: :data:`INSTRUMENT`).
 
 A run on the researcher's own data (``HLSTUDY_DATA`` set, or ``[data] source`` in
 ``hlstudy.toml``, pointing anywhere but ``data/raw``) never writes into the committed
@@ -25,9 +29,59 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 RAW = DATA / "raw"
 REFERENCE = DATA / "reference"
-INSTRUMENT = DATA / "instrument"
+DEFAULT_INSTRUMENT = DATA / "instrument"
 PROCESSED = DATA / "processed"
 NOTEBOOKS = ROOT / "notebooks"
+CONFIG_FILE = "hlstudy.toml"
+INSTRUMENT_ENV = "HLSTUDY_INSTRUMENT"
+
+
+def instrument_dir(root: Path | None = None) -> Path:
+    """The instrument folder: ``HLSTUDY_INSTRUMENT`` > ``hlstudy.toml`` > ``data/instrument``.
+
+    In ``hlstudy.toml``::
+
+        [instrument]
+        folder = "my_instrument"     # relative paths are relative to the repository root
+
+    The folder holds ``codebook.csv``, ``value_labels.csv``, ``constructs.csv``,
+    ``hypotheses.csv`` and ``claims.csv`` (``docs/architecture.md``); they are checked when
+    read (:mod:`hlstudy.codebook`).  Raises :class:`~hlstudy.errors.SurveyDataError` for an
+    unreadable ``hlstudy.toml`` or a folder that does not exist.
+
+    >>> instrument_dir().name
+    'instrument'
+    """
+    import tomllib
+
+    from hlstudy.errors import SurveyDataError
+
+    root = root or ROOT
+    value, origin = os.environ.get(INSTRUMENT_ENV, "").strip(), INSTRUMENT_ENV
+    config = root / CONFIG_FILE
+    if not value and config.is_file():
+        try:
+            with config.open("rb") as handle:
+                table = tomllib.load(handle).get("instrument", {})
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SurveyDataError(f"is not valid TOML: {exc}", file=config) from None
+        if not isinstance(table, dict):
+            raise SurveyDataError("[instrument] must be a table", file=config)
+        folder = table.get("folder")
+        if folder is not None and (not isinstance(folder, str) or not folder.strip()):
+            raise SurveyDataError("[instrument] folder must be a non-empty string", file=config)
+        value, origin = (folder or "").strip(), f"{CONFIG_FILE} [instrument] folder"
+    if not value:
+        return DEFAULT_INSTRUMENT
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() else root / path
+    if not path.is_dir():
+        raise SurveyDataError(f"instrument folder (from {origin}) does not exist", file=path)
+    return path
+
+
+#: The instrument folder of this process (:func:`instrument_dir` at import time).
+INSTRUMENT = instrument_dir()
 FIGURES = ROOT / "figures"
 #: Default output folder of a run on the researcher's own data (git-ignored, under build/).
 OWN_OUTPUT = ROOT / "build" / "own-data"

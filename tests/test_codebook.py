@@ -175,12 +175,13 @@ def test_broken_codebooks_raise_with_row(tmp_path, edit, message):
     assert "row " in str(err.value)
 
 
-def test_likert_set_without_five_codes_raises(tmp_path):
+def test_likert_set_with_a_gap_in_its_codes_raises(tmp_path):
+    # any run of consecutive integer codes is a Likert scale (1..5, 1..7); a gap is not
     def edit(df):
-        return df[~((df["value_set"] == "agree5") & (df["code"] == "5"))]
+        return df[~((df["value_set"] == "agree5") & (df["code"] == "3"))]
 
     folder = _broken(tmp_path, "value_labels.csv", edit)
-    with pytest.raises(SurveyDataError, match="codes 1..5"):
+    with pytest.raises(SurveyDataError, match=r"consecutive integer codes.*\['1', '2', '4', '5'\]"):
         codebook.load_codebook(folder=folder)
 
 
