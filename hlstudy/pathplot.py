@@ -1,0 +1,240 @@
+"""Figures of the drivers of quality: coefficient plot and the estimated path diagram.
+
+Both take tidy tables and return a matplotlib figure; labels come from the caller (use
+:func:`hlstudy.export.tr`), so the library stays language-neutral.  Export with
+:func:`hlstudy.export.save_figure`.
+
+* :func:`coefficient_plot` — standardized coefficients with their intervals, one panel per
+  outcome, one shared axis, one marker per method (e.g. SEM, regression with CR2, wild
+  cluster bootstrap), a legend entry for every method and for the zero line.
+* :func:`path_diagram` — the structural model with its standardized estimates: causes on the
+  left, the mediator and the intention to stay in the middle, the quality dimensions on the
+  right; every path is drawn, those whose interval excludes zero solid and labelled,
+  the others thin and grey.  Labels are placed along their arrows so that no two overlap
+  (greedy placement checked on the rendered text boxes; :func:`label_overlaps` tests it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from hlstudy.errors import ModelError
+
+_MARKERS = ("o", "s", "D", "^", "v")
+_COLOURS = ("#1f4e79", "#b8860b", "#2e7d32", "#8e244d", "#555555")
+
+
+def coefficient_plot(table: pd.DataFrame, *, outcomes: Sequence[str], terms: Sequence[str],
+                     methods: Sequence[str], outcome_labels: Mapping[str, str] | None = None,
+                     term_labels: Mapping[str, str] | None = None,
+                     method_labels: Mapping[str, str] | None = None, xlabel: str = "",
+                     zero_label: str = "0", title: str = "", decimal: str = ","):
+    """Standardized coefficients with intervals: one panel per outcome, shared x axis.
+
+    ``table`` is tidy with columns ``outcome, term, method, estimate, ci_low, ci_high``
+    (one row per outcome × term × method; missing rows are simply not drawn).  Methods are
+    dodged vertically within a term and each has a legend entry.  Tick labels use
+    ``decimal`` as the decimal mark (Vietnamese: comma).
+    Raises :class:`ModelError` when a column is missing or a row is duplicated.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter
+
+    need = ["outcome", "term", "method", "estimate", "ci_low", "ci_high"]
+    absent = [c for c in need if c not in table.columns]
+    if absent:
+        raise ModelError(f"coefficient table lacks columns {absent}")
+    if table.duplicated(["outcome", "term", "method"]).any():
+        raise ModelError("one row per outcome × term × method expected")
+    if not outcomes or not terms or not methods:
+        raise ModelError("outcomes, terms and methods must not be empty")
+    outcome_labels = dict(outcome_labels or {})
+    term_labels = dict(term_labels or {})
+    method_labels = dict(method_labels or {})
+    t = table[table["outcome"].isin(outcomes) & table["term"].isin(terms)
+              & table["method"].isin(methods)]
+    vals = t[["estimate", "ci_low", "ci_high"]].astype(float).round(10).to_numpy().ravel()
+    vals = vals[np.isfinite(vals)]
+    lim = float(np.max(np.abs(vals))) if len(vals) else 1.0
+    lim = np.ceil(lim * 1.08 * 20) / 20
+    ncol = min(len(outcomes), 2)
+    nrow = int(np.ceil(len(outcomes) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(7.2, 0.34 * len(terms) * nrow + 1.6),
+                             sharex=True, squeeze=False)
+    y = np.arange(len(terms))[::-1].astype(float)
+    step = 0.22 if len(methods) > 1 else 0.0
+    offsets = (np.arange(len(methods)) - (len(methods) - 1) / 2) * step
+    for k, outcome in enumerate(outcomes):
+        ax = axes[k // ncol][k % ncol]
+        ax.axvline(0, color="#888888", lw=0.8, ls="--")
+        for j, method in enumerate(methods):
+            d = t[(t["outcome"] == outcome) & (t["method"] == method)].set_index("term")
+            for i, term in enumerate(terms):
+                if term not in d.index:
+                    continue
+                r = d.loc[term]
+                est, lo, hi = (round(float(r[c]), 10) for c in ("estimate", "ci_low", "ci_high"))
+                yy = y[i] - offsets[j]
+                ax.plot([lo, hi], [yy, yy], color=_COLOURS[j % 5], lw=1.3)
+                ax.plot([est], [yy], marker=_MARKERS[j % 5], color=_COLOURS[j % 5], ms=4,
+                        ls="none")
+        ax.set_yticks(y, [term_labels.get(x, x) for x in terms], fontsize=7.5)
+        ax.set_ylim(-0.7, len(terms) - 0.3)
+        ax.set_xlim(-lim, lim)
+        ax.set_title(outcome_labels.get(outcome, outcome), fontsize=9)
+        ax.tick_params(axis="x", labelsize=7.5)
+        ax.xaxis.set_major_formatter(FuncFormatter(
+            lambda v, _pos: f"{v:.1f}".replace("-", "−").replace(".", decimal)))
+        if k // ncol == nrow - 1:
+            ax.set_xlabel(xlabel, fontsize=8)
+    for k in range(len(outcomes), nrow * ncol):
+        axes[k // ncol][k % ncol].axis("off")
+    handles = [Line2D([], [], color=_COLOURS[j % 5], marker=_MARKERS[j % 5], ms=4, lw=1.3,
+                      label=method_labels.get(m, m)) for j, m in enumerate(methods)]
+    handles.append(Line2D([], [], color="#888888", lw=0.8, ls="--", label=zero_label))
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0.035, 1, 1))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7.5,
+               frameon=False, bbox_to_anchor=(0.5, 0.0))
+    return fig
+
+
+def _layout(struct: Mapping[str, Sequence[str]]) -> dict[str, tuple[float, float]]:
+    targets = list(struct)
+    causes = []
+    for preds in struct.values():
+        for p in preds:
+            if p not in causes and p not in struct:
+                causes.append(p)
+    middle = [t for t in targets if any(t in preds for preds in struct.values())]
+    right = [t for t in targets if t not in middle]
+    pos: dict[str, tuple[float, float]] = {}
+    n = len(causes)
+    for i, c in enumerate(causes):
+        pos[c] = (0.0, (n - 1) / 2 - i)
+    for i, m in enumerate(middle):
+        pos[m] = (4.2, (len(middle) - 1) / 2 * 2.6 - 2.6 * i)
+    for i, r in enumerate(right):
+        pos[r] = (8.4, (len(right) - 1) / 2 * 1.9 - 1.9 * i)
+    return pos
+
+
+def _boxes_overlap(a, b, pad: float = 1.0) -> bool:
+    return not (a.x1 + pad < b.x0 or b.x1 + pad < a.x0 or a.y1 + pad < b.y0 or b.y1 + pad < a.y0)
+
+
+def label_overlaps(fig) -> list[tuple[str, str]]:
+    """Pairs of path labels (texts tagged by :func:`path_diagram`) whose boxes overlap."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = [t for ax in fig.axes for t in ax.texts if getattr(t, "_hlstudy_path_label", False)]
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+    out = []
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            if _boxes_overlap(boxes[i][1], boxes[j][1], pad=0.0):
+                out.append((boxes[i][0], boxes[j][0]))
+    return out
+
+
+def path_diagram(estimates: pd.DataFrame, struct: Mapping[str, Sequence[str]], *,
+                 node_labels: Mapping[str, str] | None = None, title: str = "",
+                 significant_label: str = "", other_label: str = "",
+                 negative_label: str = "", decimal: str = ","):
+    """The estimated structural model with standardized coefficients on its paths.
+
+    ``estimates`` has lavaan's columns ``lhs, op, rhs, std.all`` and either ``ci.lower,
+    ci.upper`` (the interval of ``est``; a path is "clear" when it excludes 0) or ``pvalue``
+    (< .05).  ``struct`` is outcome → predictors (:func:`hlstudy.drivers.structure`).
+    Paths are drawn from ``struct`` (a path missing from ``estimates`` is a
+    :class:`ModelError`).  The legend explains solid, grey and red (negative) arrows.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    need = {"lhs", "op", "rhs", "std.all"}
+    if not need <= set(estimates.columns):
+        raise ModelError(f"estimates lack columns {sorted(need - set(estimates.columns))}")
+    reg = estimates[estimates["op"] == "~"].set_index(["lhs", "rhs"])
+    node_labels = dict(node_labels or {})
+    pos = _layout(struct)
+    fig, ax = plt.subplots(figsize=(10.5, 7.2))
+    # fixed margins (no tight_layout after the labels are placed: it would move them)
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.95 if title else 0.99, bottom=0.02)
+    ax.set_xlim(-1.6, 10.0)
+    ys = [p[1] for p in pos.values()]
+    ax.set_ylim(min(ys) - 1.2, max(ys) + 0.9)
+    ax.axis("off")
+    w, h = 2.3, 0.62
+    for node, (x, y) in pos.items():
+        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.03",
+                                    fc="#eef3f8" if x == 0 else ("#fde9c9" if x < 8 else "#d9f0d3"),
+                                    ec="#555555", lw=0.8, zorder=3))
+        ax.text(x, y + 0.1, node, ha="center", va="center", fontsize=8, fontweight="bold",
+                zorder=4)
+        label = node_labels.get(node, "")
+        if label:
+            ax.text(x, y - 0.16, label if len(label) <= 34 else label[:33] + "…", ha="center",
+                    va="center", fontsize=5.6, zorder=4)
+    paths = []
+    for effect, preds in struct.items():
+        for cause in preds:
+            if (effect, cause) not in reg.index:
+                raise ModelError(f"no estimate for the path {cause} → {effect}")
+            r = reg.loc[(effect, cause)]
+            if "ci.lower" in reg.columns and np.isfinite(r["ci.lower"]):
+                clear = bool(r["ci.lower"] > 0 or r["ci.upper"] < 0)
+            elif "pvalue" in reg.columns:
+                clear = bool(r["pvalue"] < 0.05)
+            else:
+                clear = False
+            paths.append((cause, effect, float(r["std.all"]), clear))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    placed = []
+    for cause, effect, beta, clear in sorted(paths, key=lambda p: (not p[3], p[0], p[1])):
+        x0, y0 = pos[cause]
+        x1, y1 = pos[effect]
+        start, end = (x0 + w / 2, y0), (x1 - w / 2, y1)
+        colour = ("#b2182b" if beta < 0 else "#1a1a1a") if clear else "#c8c8c8"
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=8,
+                                     lw=0.4 + 3.0 * min(abs(beta), 0.6) if clear else 0.5,
+                                     color=colour, shrinkA=1, shrinkB=1, zorder=1 if not clear else 2,
+                                     alpha=0.9))
+        if not clear:
+            continue
+        text = f"{beta:.2f}".replace("-", "−").replace(".", decimal)
+        best = None
+        for frac in (0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.82, 0.18):
+            mx, my = start[0] + frac * (end[0] - start[0]), start[1] + frac * (end[1] - start[1])
+            t = ax.text(mx, my, text, fontsize=6.2, color=colour, ha="center", va="center",
+                        zorder=5, bbox={"fc": "white", "ec": "none", "pad": 0.4, "alpha": 0.9})
+            box = t.get_window_extent(renderer)
+            if not any(_boxes_overlap(box, b) for b in placed):
+                best = t
+                placed.append(box)
+                break
+            t.remove()
+        if best is None:   # every place along the arrow is taken: put it beside the source
+            t = ax.text(start[0] + 0.15, start[1] + 0.28 * (len(placed) % 3 - 1), text,
+                        fontsize=6.2, color=colour, ha="left", va="center", zorder=5,
+                        bbox={"fc": "white", "ec": "none", "pad": 0.4, "alpha": 0.9})
+            placed.append(t.get_window_extent(renderer))
+            best = t
+        best._hlstudy_path_label = True
+    handles = [Line2D([], [], color="#1a1a1a", lw=1.6, label=significant_label),
+               Line2D([], [], color="#b2182b", lw=1.6, label=negative_label),
+               Line2D([], [], color="#c8c8c8", lw=0.6, label=other_label)]
+    handles = [hd for hd in handles if hd.get_label()]
+    if handles:
+        ax.legend(handles=handles, loc="lower left", fontsize=7, frameon=False,
+                  bbox_to_anchor=(0.0, -0.02))
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig

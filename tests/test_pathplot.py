@@ -1,0 +1,85 @@
+"""hlstudy.pathplot: coefficient plot and estimated path diagram."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from hlstudy import drivers, pathplot  # noqa: E402
+from hlstudy.errors import ModelError  # noqa: E402
+
+
+def _estimates(seed=1, width=0.12):
+    st = drivers.structure()
+    rng = np.random.default_rng(seed)
+    rows = []
+    for e, ps in st.items():
+        for c in ps:
+            b = rng.normal(0.1, 0.15)
+            rows.append({"lhs": e, "op": "~", "rhs": c, "std.all": b,
+                         "ci.lower": b - width, "ci.upper": b + width})
+    return st, pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_path_labels_never_overlap_and_only_clear_paths_are_labelled(seed):
+    st, est = _estimates(seed)
+    fig = pathplot.path_diagram(est, st, significant_label="clear", other_label="other",
+                                negative_label="negative")
+    assert pathplot.label_overlaps(fig) == []
+    labels = [t.get_text() for t in fig.axes[0].texts if getattr(t, "_hlstudy_path_label", False)]
+    clear = est[(est["ci.lower"] > 0) | (est["ci.upper"] < 0)]
+    assert len(labels) == len(clear)
+    assert sorted(labels) == sorted(f"{b:.2f}".replace("-", "−").replace(".", ",")
+                                    for b in clear["std.all"])
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["clear", "negative", "other"]
+    plt.close(fig)
+
+
+def test_label_overlaps_detects_an_overlap():
+    st, est = _estimates(1)
+    fig = pathplot.path_diagram(est, st)
+    ax = fig.axes[0]
+    first = next(t for t in ax.texts if getattr(t, "_hlstudy_path_label", False))
+    clone = ax.text(*first.get_position(), first.get_text(), fontsize=first.get_fontsize())
+    clone._hlstudy_path_label = True
+    assert pathplot.label_overlaps(fig)
+    plt.close(fig)
+
+
+def test_path_diagram_needs_every_path():
+    st, est = _estimates(1)
+    with pytest.raises(ModelError, match="no estimate for the path"):
+        pathplot.path_diagram(est.iloc[1:], st)
+    with pytest.raises(ModelError, match="lack columns"):
+        pathplot.path_diagram(est.drop(columns="std.all"), st)
+
+
+def test_coefficient_plot_panels_legend_and_bad_input():
+    tab = pd.DataFrame([{"outcome": o, "term": t, "method": m, "estimate": 0.1, "ci_low": -0.05,
+                         "ci_high": 0.25} for o in ("A", "B", "C") for t in ("x", "y")
+                        for m in ("SEM", "CR2")])
+    fig = pathplot.coefficient_plot(tab, outcomes=["A", "B", "C"], terms=["x", "y"],
+                                    methods=["SEM", "CR2"], method_labels={"CR2": "OLS (CR2)"},
+                                    zero_label="zero")
+    visible = [ax for ax in fig.axes if ax.axison]
+    assert len(visible) == 3
+    assert visible[0].get_xlim() == visible[2].get_xlim()
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["SEM", "OLS (CR2)", "zero"]
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in visible[-1].get_xticklabels() if t.get_text()]
+    assert any("," in t for t in ticks) and not any("." in t for t in ticks)
+    plt.close(fig)
+    with pytest.raises(ModelError, match="one row per"):
+        pathplot.coefficient_plot(pd.concat([tab, tab.iloc[:1]]), outcomes=["A"], terms=["x"],
+                                  methods=["SEM"])
+    with pytest.raises(ModelError, match="lacks columns"):
+        pathplot.coefficient_plot(tab.drop(columns="ci_low"), outcomes=["A"], terms=["x"],
+                                  methods=["SEM"])
