@@ -117,7 +117,8 @@ def instruments_table(lang: str = "vi") -> pd.DataFrame:
         for construct in codebook.constructs(instrument):
             items = cb[(cb["type"] == "likert") & (cb["construct"] == construct)]
             vs = items["value_set"].iloc[0]
-            lab = codebook.value_labels(vs)
+            lab = codebook.value_labels(vs).sort_values("code", key=lambda c: c.astype(int))
+            text = "label_en" if lang == "en" else "label_vi"
             claims = sorted({c for s in items["claims"] for c in s.split(";") if c})
             rows.append({
                 "instrument": instrument, "construct": construct,
@@ -125,8 +126,8 @@ def instruments_table(lang: str = "vi") -> pd.DataFrame:
                 "role": labels.at[construct, "role"],
                 "n_items": len(items), "n_reverse": int(items["reverse"].sum()),
                 "items": f"{items['variable'].iloc[0]}–{items['variable'].iloc[-1]}",
-                "scale": f"1 = {lab['label_en' if lang == 'en' else 'label_vi'].iloc[0]} … "
-                         f"5 = {lab['label_en' if lang == 'en' else 'label_vi'].iloc[-1]}",
+                "scale": f"{lab['code'].iloc[0]} = {lab[text].iloc[0]} … "
+                         f"{lab['code'].iloc[-1]} = {lab[text].iloc[-1]}",
                 "claims": ", ".join(claims),
             })
     return pd.DataFrame(rows)
@@ -145,7 +146,8 @@ def hypothesized_paths() -> pd.DataFrame:
             entry["claims"].append(r.claim_id)
     rows = [{"cause": c, "effect": e, "sign": v["sign"], "claims": ", ".join(sorted(set(
         v["claims"])))} for (c, e), v in out.items()]
-    return pd.DataFrame(rows).sort_values(["effect", "cause"], ignore_index=True)
+    return pd.DataFrame(rows, columns=["cause", "effect", "sign", "claims"]).sort_values(
+        ["effect", "cause"], ignore_index=True)
 
 
 def _node_labels(lang: str) -> dict[str, str]:
@@ -156,72 +158,155 @@ def _node_labels(lang: str) -> dict[str, str]:
     return out
 
 
-def _layout() -> dict[str, tuple[float, float]]:
-    left = ["COMP", "ENV", "REC", "TRAIN", "FAC", "LEAD", "SUP", "RES", "EDU", "TENURE"]
-    pos = {n: (0.0, 9.0 - i) for i, n in enumerate(left)}
-    pos.update({"MOT": (3.3, 8.6), "STAY": (3.3, 10.0)})
-    pos.update({q: (6.4, 6.0 - 1.3 * i) for i, q in enumerate(QUALITY)})
-    pos.update({"QUAL": (9.7, 2.0), "CFB": (9.7, -0.6), "SIPAS": (9.7, 4.6),
-                "CTRUST": (12.7, 3.6), "CSAT": (12.7, 1.0)})
+#: x position of each column of the diagram; further columns follow every 3.0.
+COLUMN_X = (0.0, 3.3, 6.4, 9.7, 12.7)
+#: Vertical spacing of the boxes within a column, by column (then the last value).
+COLUMN_STEP = (1.0, 1.4, 1.3, 2.6)
+
+
+def quality_constructs() -> tuple[str, ...]:
+    """Constructs whose role is ``quality`` in ``constructs.csv`` (in file order)."""
+    labels = codebook.construct_labels()
+    return tuple(labels.loc[labels["role"] == "quality", "construct"])
+
+
+def _column_of(paths: pd.DataFrame) -> dict[str, int]:
+    """Column of every node, from the roles of ``constructs.csv``.
+
+    0: factors and the observed backgrounds (EDU, TENURE); 1: mediators, outcomes and any
+    other role; 2: the quality dimensions; 3, 4, …: the commune mean (QUAL) and the citizens'
+    constructs, one column further for each citizen-side path that leads to them.
+    """
+    labels = codebook.construct_labels()
+    roles = dict(zip(labels["construct"], labels["role"], strict=True))
+    named = set(paths["cause"]) | set(paths["effect"]) if len(paths) else set()
+    unknown = sorted(named - set(roles) - set(EXTRA_NODES))
+    if unknown:
+        raise ModelError(f"no place in the diagram for {unknown}: a path names a construct that "
+                         "is not in constructs.csv (nor EDU, TENURE, QUAL); add it there with its "
+                         "role, or correct hypotheses.csv")
+    nodes = list(labels["construct"]) + [n for n in EXTRA_NODES if n in named]
+    col: dict[str, int] = {}
+    right = []
+    for n in nodes:
+        role = roles.get(n, "extra")
+        if role == "factor" or n in ("EDU", "TENURE"):
+            col[n] = 0
+        elif role == "quality":
+            col[n] = 2
+        elif role == "citizen" or n == "QUAL":
+            right.append(n)
+        else:
+            col[n] = 1
+    # depth of the right-hand (citizen) side: longest chain of paths among those nodes
+    edges = [(c, e) for c, e in zip(paths.get("cause", []), paths.get("effect", []), strict=True)
+             if c in right and e in right]
+    depth = dict.fromkeys(right, 0)
+    for _ in range(len(right)):  # at most len(right) rounds (a cycle stops growing there)
+        changed = False
+        for c, e in edges:
+            if depth[e] < depth[c] + 1 and depth[c] + 1 < len(right):
+                depth[e], changed = depth[c] + 1, True
+        if not changed:
+            break
+    col.update({n: 3 + depth[n] for n in right})
+    return col
+
+
+def _layout(paths: pd.DataFrame | None = None) -> dict[str, tuple[float, float]]:
+    """Box centres of the conceptual model, laid out from ``constructs.csv`` and the paths.
+
+    Columns as :func:`_column_of`; within a column, boxes keep the order of
+    ``constructs.csv`` (then EDU, TENURE, QUAL), the first column from the top, the second
+    from the top as well, the others centred on the quality block.
+    """
+    paths = hypothesized_paths() if paths is None else paths
+    col = _column_of(paths)
+    columns: dict[int, list[str]] = {}
+    for n, c in col.items():
+        columns.setdefault(c, []).append(n)
+    top = 9.0
+    left = columns.get(0, [])
+    bottom = top - max(len(left) - 1, 0) * COLUMN_STEP[0]
+    quality = columns.get(2, [])
+    centre = (top - 3.0 - (len(quality) - 1) * COLUMN_STEP[2] / 2) if quality else (top + bottom) / 2
+    pos = {}
+    for c, members in sorted(columns.items()):
+        x = COLUMN_X[c] if c < len(COLUMN_X) else COLUMN_X[-1] + 3.0 * (c - len(COLUMN_X) + 1)
+        step = COLUMN_STEP[min(c, len(COLUMN_STEP) - 1)]
+        if c >= 3 and len(members) > 1:  # keep tall citizen columns within the figure
+            step = min(step, (top + 1.0 - bottom) / (len(members) - 1))
+        if c == 0:
+            first = top
+        elif c == 1:
+            first = top + 1.0
+        else:
+            first = centre + (len(members) - 1) * step / 2
+        for k, n in enumerate(members):
+            pos[n] = (x, first - k * step)
     return pos
 
 
 def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
     """The conceptual model as a matplotlib figure (boxes and arrows, claim ids on arrows).
 
-    A cause with a hypothesized path to all four quality dimensions gets one arrow to the
-    quality block.  Negative hypotheses are drawn dashed.
+    Boxes are laid out from ``constructs.csv`` (roles give the columns, see
+    :func:`_layout`), so a researcher's own constructs find their place.  A cause with a
+    hypothesized path to every quality dimension gets one arrow to the quality block.
+    Negative hypotheses are drawn dashed.  Raises :class:`~hlstudy.errors.ModelError` when a
+    path names a construct that is not in ``constructs.csv``.
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
     paths = hypothesized_paths() if paths is None else paths
-    pos = _layout()
+    pos = _layout(paths)
     labels = _node_labels(lang)
-    unknown = sorted((set(paths["cause"]) | set(paths["effect"])) - set(pos))
-    if unknown:
-        raise ModelError(f"no place in the diagram for {unknown}")
-    fig, ax = plt.subplots(figsize=(13.5, 8.6))
-    ax.set_xlim(-1.5, 14.2)
-    ax.set_ylim(-1.6, 10.6)
+    quality = [q for q in quality_constructs() if q in pos]
+    xs = [x for x, _ in pos.values()]
+    ys = [y for _, y in pos.values()]
+    fig, ax = plt.subplots(figsize=(13.5 * (max(xs) + 2.9) / 15.7, 8.6))
+    ax.set_xlim(-1.5, max(xs) + 1.5)
+    ax.set_ylim(min(ys) - 1.0, max(ys) + 0.6)
     ax.axis("off")
     w, h = 2.6, 0.72
     colours = {"factor": "#dbe9f6", "mediator": "#fde9c9", "outcome": "#fde9c9",
                "quality": "#d9f0d3", "citizen": "#f3d9ea", "extra": "#eeeeee"}
     roles = dict(zip(codebook.construct_labels()["construct"],
                      codebook.construct_labels()["role"], strict=True))
-    # quality block
-    qx, qy = pos["ETH"][0], pos["RSP"][1]
-    block = FancyBboxPatch((qx - w / 2 - 0.25, qy - h / 2 - 0.25), w + 0.5,
-                           pos["ETH"][1] - qy + h + 0.85, boxstyle="round,pad=0.02",
-                           fc="none", ec="#2f6b2f", lw=1.4, ls="--")
-    ax.add_patch(block)
-    ax.text(qx, pos["ETH"][1] + h / 2 + 0.22, _tr("Chất lượng CBCC cấp xã (mục 1.1)",
-                                                   "Quality of commune officials (1.1)", lang),
-            ha="center", va="bottom", fontsize=9, color="#2f6b2f", fontweight="bold")
+    if quality:
+        q_top, q_bottom = pos[quality[0]][1], pos[quality[-1]][1]
+        qx = pos[quality[0]][0]
+        block = FancyBboxPatch((qx - w / 2 - 0.25, q_bottom - h / 2 - 0.25), w + 0.5,
+                               q_top - q_bottom + h + 0.85, boxstyle="round,pad=0.02",
+                               fc="none", ec="#2f6b2f", lw=1.4, ls="--")
+        ax.add_patch(block)
+        ax.text(qx, q_top + h / 2 + 0.22, _tr("Chất lượng CBCC cấp xã (mục 1.1)",
+                                              "Quality of commune officials (1.1)", lang),
+                ha="center", va="bottom", fontsize=9, color="#2f6b2f", fontweight="bold")
     for node, (x, y) in pos.items():
-        fc = colours[roles.get(node, "extra")]
+        fc = colours.get(roles.get(node, "extra"), colours["extra"])
         ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.03",
                                     fc=fc, ec="#555555", lw=0.8))
         ax.text(x, y + 0.12, node, ha="center", va="center", fontsize=8.5, fontweight="bold")
-        ax.text(x, y - 0.17, _wrap(labels[node], 34), ha="center", va="center", fontsize=6.3)
-    # arrows: aggregate causes reaching all four quality dimensions
+        ax.text(x, y - 0.17, _wrap(labels.get(node, node), 34), ha="center", va="center",
+                fontsize=6.3)
+    # arrows: aggregate causes reaching all the quality dimensions
     drawn = []
     for cause, group in paths.groupby("cause", sort=True):
-        to_q = group[group["effect"].isin(QUALITY)]
-        if set(to_q["effect"]) == set(QUALITY) and len(set(to_q["sign"])) == 1:
+        to_q = group[group["effect"].isin(quality)]
+        if quality and set(to_q["effect"]) == set(quality) and len(set(to_q["sign"])) == 1:
             claims = sorted({c for s in to_q["claims"] for c in s.split(", ")})
             drawn.append((cause, "QUALITY", to_q["sign"].iloc[0], ", ".join(claims)))
-            rest = group[~group["effect"].isin(QUALITY)]
+            rest = group[~group["effect"].isin(quality)]
         else:
             rest = group
         drawn += [(r.cause, r.effect, r.sign, r.claims) for r in rest.itertuples(index=False)]
-    block_left = (qx - w / 2 - 0.25, None)
     for cause, effect, sign, claims in drawn:
         x0, y0 = pos[cause]
         start = (x0 + w / 2, y0)
         if effect == "QUALITY":
-            end = (block_left[0], np.clip(y0, pos["RSP"][1], pos["ETH"][1]))
+            end = (qx - w / 2 - 0.25, np.clip(y0, q_bottom, q_top))
         else:
             x1, y1 = pos[effect]
             if x1 > x0:
@@ -238,18 +323,20 @@ def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
         mx, my = start[0] + 0.55 * (end[0] - start[0]), start[1] + 0.55 * (end[1] - start[1])
         ax.text(mx, my, claims, fontsize=5.6, color=colour, ha="center", va="center",
                 bbox={"fc": "white", "ec": "none", "pad": 0.3, "alpha": 0.8})
-    # the commune-mean link from the quality block to QUAL (aggregation, not a path)
-    ax.add_patch(FancyArrowPatch((qx + w / 2 + 0.25, pos["RSP"][1] + 0.4),
-                                 (pos["QUAL"][0] - w / 2, pos["QUAL"][1]), arrowstyle="-|>",
-                                 mutation_scale=9, lw=0.8, color="#777777", ls=":"))
+    if quality and "QUAL" in pos:
+        # the commune-mean link from the quality block to QUAL (aggregation, not a path)
+        ax.add_patch(FancyArrowPatch((qx + w / 2 + 0.25, q_bottom + 0.4),
+                                     (pos["QUAL"][0] - w / 2, pos["QUAL"][1]), arrowstyle="-|>",
+                                     mutation_scale=9, lw=0.8, color="#777777", ls=":"))
     ax.set_title(_tr("Mô hình nghiên cứu: các yếu tố ảnh hưởng đến chất lượng cán bộ, công "
                      "chức cấp xã và đánh giá của người dân",
                      "Research model: factors of commune officials' quality and citizens' "
                      "assessment", lang), fontsize=11)
-    ax.text(-1.4, -1.5, _tr("Mũi tên: giả thuyết (nhãn = mã luận điểm); nét đứt đỏ: tác động "
-                            "âm; chấm: trung bình theo xã.",
-                            "Arrows: hypotheses (labels = claim ids); red dashed: negative; "
-                            "dotted: commune mean.", lang), fontsize=7, color="#444444")
+    ax.text(-1.4, min(ys) - 0.9, _tr("Mũi tên: giả thuyết (nhãn = mã luận điểm); nét đứt đỏ: "
+                                     "tác động âm; chấm: trung bình theo xã.",
+                                     "Arrows: hypotheses (labels = claim ids); red dashed: "
+                                     "negative; dotted: commune mean.", lang),
+            fontsize=7, color="#444444")
     fig.tight_layout()
     return fig
 
