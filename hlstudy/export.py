@@ -15,7 +15,12 @@ Tables
     (booktabs) and ``<stem>.docx`` (APA-like: title above, note below, numbers right-aligned
     with consistent decimals).  Columns that count people are passed as ``count_columns``:
     any cell describing 1–4 people is suppressed (shown as ``<5``), together with the cells
-    derived from it (``dependent``), so that no official can be singled out.
+    derived from it (``dependent``), so that no official can be singled out.  A cell hidden
+    only to protect another one (complementary suppression) is shown as ``x``, never as
+    ``<5``, and the note counts the hidden cells of each kind (:func:`hidden_cells`).
+    In Vietnamese (the default) numbers in ``.tex`` and ``.docx`` are printed the Vietnamese
+    way: decimal comma, dot between thousands (:func:`format_number`); the CSV stays
+    machine-readable (decimal point).
 
 Simulated data
     Every export takes a required keyword ``simulated``.  When it is true the figure carries
@@ -55,6 +60,11 @@ from hlstudy.paths import figures_dir
 
 SIMULATED_MARK = "Dữ liệu mô phỏng / simulated data"
 SUPPRESSED = "<5"
+#: Mark of a cell hidden to protect another (complementary or secondary suppression): its
+#: true value may be 5 or more, so it must not read "<5".  Statistical offices print "x"
+#: with a note (e.g. Statistics Canada, Eurostat's "c"); Hundepool et al. (2012), ch. 4.
+COMPLEMENTARY = "x"
+HIDDEN_MARKS = (SUPPRESSED, COMPLEMENTARY)
 MIN_CELL = 5
 FIGURE_FORMATS = ("pdf", "svg", "png")
 TABLE_FORMATS = ("csv", "tex", "docx")
@@ -355,33 +365,129 @@ def suppress_small_cells(
 # --------------------------------------------------------------------------- tables
 
 
-def _format_cell(value, decimals: int) -> str:
+def format_number(value, decimals: int = 0, *, lang: str | None = None) -> str:
+    """A table cell's number as printed: Vietnamese ``12.345,67`` / English ``12,345.67``.
+
+    Digits are grouped by thousands only from 10,000 up (the SI/ISO 80000 convention, so
+    that years such as 2019 and four-digit counts print plainly).  Integers print without
+    decimals.  Used by the ``.tex`` and ``.docx`` writers in the label language.
+
+    >>> format_number(0.4567, 2, lang="vi"), format_number(121735, lang="vi"), format_number(2019, lang="vi")
+    ('0,46', '121.735', '2019')
+    >>> format_number(-12345.678, 1, lang="en")
+    '-12,345.7'
+    """
+    integer = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+    v = int(value) if integer else float(value)
+    text = f"{v:d}" if integer else f"{v:.{decimals}f}"
+    if not integer and float(text) == 0:
+        text = text.lstrip("-")
+    if abs(v) >= 10_000:
+        text = f"{v:,d}" if integer else f"{v:,.{decimals}f}"
+    if (lang or language()) == "vi":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text
+
+
+def _format_cell(value, decimals: int, lang: str | None = None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if value is pd.NA or value is pd.NaT:
         return ""
     if isinstance(value, bool | np.bool_):
         return str(bool(value))
-    if isinstance(value, int | np.integer):
-        return f"{int(value)}"
-    if isinstance(value, float | np.floating):
-        return f"{float(value):.{decimals}f}"
+    if isinstance(value, int | np.integer | float | np.floating):
+        return format_number(value, decimals, lang=lang)
     return str(value)
 
 
+def hidden_cells(df: pd.DataFrame) -> dict[str, int]:
+    """Number of hidden cells of a table: ``{"primary", "complementary", "total", "cells"}``.
+
+    ``primary`` are the ``<5`` cells (fewer than 5 people, or derived from them),
+    ``complementary`` the ``x`` cells (hidden to protect another cell), ``cells`` all cells.
+
+    >>> hidden_cells(pd.DataFrame({"k": ["<5", "x", 7]}))
+    {'primary': 1, 'complementary': 1, 'total': 2, 'cells': 3}
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise ExportError("hidden_cells expects a pandas DataFrame")
+    values = df.astype(object).to_numpy()
+    primary = int((values == SUPPRESSED).sum())
+    complementary = int((values == COMPLEMENTARY).sum())
+    return {"primary": primary, "complementary": complementary,
+            "total": primary + complementary, "cells": int(values.size)}
+
+
+#: Cells and headers of a Vietnamese table that are programme codes, not words: snake_case
+#: identifiers (``can_bo``, ``area_km2``), ``premise/path``-like code pairs, and Python
+#: reprs (``required=('commune',)``).
+_CODE_PATTERNS = (
+    re.compile(r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)+$"),
+    re.compile(r"^[a-z]+/[a-z]+$"),
+    re.compile(r"[A-Za-z_]+=\(|\(\s*'[^']*',?\s*\)|^\[?'[^']*'(,\s*'[^']*')*\]?$"),
+)
+
+
+def english_codes(df: pd.DataFrame, *, allowed: Iterable[str] = ()) -> list[str]:
+    """Headers and cells of ``df`` that are programme codes rather than Vietnamese words.
+
+    Returns ``["header: can_bo", "cell: cong_chuc", …]`` (each distinct text once, sorted);
+    ``allowed`` lists texts to accept (e.g. construct codes such as ``ETH`` are not flagged
+    anyway; a documented code printed on purpose can be allowed).  A Vietnamese export must
+    return ``[]`` (issue 13, kind 9).
+
+    >>> english_codes(pd.DataFrame({"kind": ["can_bo", "Cán bộ"], "Số người": [3, 4]}))
+    ['cell: can_bo']
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise ExportError("english_codes expects a pandas DataFrame")
+    ok = {str(a) for a in allowed}
+    found = set()
+    for col in df.columns:
+        text = str(col)
+        if text not in ok and any(p.search(text) for p in _CODE_PATTERNS):
+            found.add(f"header: {text}")
+    for col in df.columns:
+        for v in pd.unique(df[col].astype(object)):
+            if isinstance(v, str) and v not in ok and any(p.search(v.strip()) for p in _CODE_PATTERNS):
+                found.add(f"cell: {v}")
+    return sorted(found)
+
+
 def _is_numeric_column(series: pd.Series) -> bool:
-    values = [v for v in series.tolist() if not (v is None or v is pd.NA or v == "" or v == SUPPRESSED)]
+    values = [v for v in series.tolist() if not (v is None or v is pd.NA or (isinstance(v, str) and v in ("", *HIDDEN_MARKS)))]
     values = [v for v in values if not (isinstance(v, float) and math.isnan(v))]
     return bool(values) and all(isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool) for v in values)
 
 
-def _note_text(note: str, simulated: bool, suppressed: bool) -> str:
+def _note_text(note: str, simulated: bool, hidden: Mapping[str, int] | bool) -> str:
     parts = [note.strip()] if note and note.strip() else []
-    if suppressed:
+    if isinstance(hidden, bool):
+        hidden = {"primary": int(hidden), "complementary": 0, "total": int(hidden), "cells": 0}
+    if hidden["primary"]:
         parts.append(
             tr(
                 f"Ô mô tả dưới {MIN_CELL} người được ẩn ({SUPPRESSED}).",
                 f"Cells describing fewer than {MIN_CELL} people are suppressed ({SUPPRESSED}).",
+            )
+        )
+    if hidden["complementary"]:
+        parts.append(
+            tr(
+                f"{COMPLEMENTARY}: ô được ẩn để không suy ra được một ô đã ẩn bằng phép trừ "
+                f"(giá trị thật có thể từ {MIN_CELL} trở lên).",
+                f"{COMPLEMENTARY}: cell hidden so that a suppressed cell cannot be recovered by "
+                f"subtraction (its true value may be {MIN_CELL} or more).",
+            )
+        )
+    if hidden["total"] and hidden.get("cells"):
+        parts.append(
+            tr(
+                f"Số ô bị ẩn: {hidden['total']}/{hidden['cells']} ({hidden['primary']} ô "
+                f"{SUPPRESSED}, {hidden['complementary']} ô {COMPLEMENTARY}).",
+                f"Hidden cells: {hidden['total']}/{hidden['cells']} ({hidden['primary']} "
+                f"{SUPPRESSED}, {hidden['complementary']} {COMPLEMENTARY}).",
             )
         )
     if simulated:
@@ -565,8 +671,15 @@ def save_table(
     decimals: int = 2,
     formats: Sequence[str] = TABLE_FORMATS,
     directory: str | os.PathLike | None = None,
+    allowed_codes: Iterable[str] = (),
+    strict_codes: bool = False,
 ) -> dict[str, Path]:
     """Write ``df`` as ``<stem>.csv``, ``.tex`` and ``.docx``; return ``{ext: path}``.
+
+    In Vietnamese, a header or cell that is a programme code (:func:`english_codes`) gives a
+    ``UserWarning`` naming it, or an :class:`ExportError` with ``strict_codes=True``.
+    Cells already hidden by the caller (``<5`` primary, ``x`` complementary, e.g. from
+    :func:`hlstudy.diagnostic.profile.suppress_shares`) are counted in the note.
 
     The index is written only if it is named (``df.reset_index()`` first to keep it).
     ``count_columns``/``dependent`` drive :func:`suppress_small_cells` before anything is
@@ -591,12 +704,17 @@ def save_table(
     table.columns = [str(c) for c in table.columns]
     if table.columns.duplicated().any():
         raise ExportError(f"table {stem!r} has duplicated column names: {list(table.columns)}")
-    suppressed = False
     if count_columns is not None or dependent:
-        cleaned = suppress_small_cells(table, count_columns or [], min_cell=min_cell, dependent=dependent)
-        suppressed = bool((cleaned.astype(object) == SUPPRESSED).to_numpy().any())
-        table = cleaned
-    full_note = _note_text(note, simulated, suppressed)
+        table = suppress_small_cells(table, count_columns or [], min_cell=min_cell, dependent=dependent)
+    if language() == "vi":
+        codes = english_codes(table, allowed=allowed_codes)
+        if codes:
+            message = (f"Vietnamese table {stem!r} prints programme codes {codes[:6]}: "
+                       "label them in Vietnamese (codebook value labels) or pass allowed_codes")
+            if strict_codes:
+                raise ExportError(message)
+            warnings.warn(message, stacklevel=2)
+    full_note = _note_text(note, simulated, hidden_cells(table))
     out_dir = Path(directory) if directory is not None else figures_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     writers = {

@@ -184,7 +184,7 @@ def test_latex_is_booktabs_with_numbers_and_suppression(tmp_path):
     tex = _save(tmp_path)["tex"].read_text(encoding="utf-8")
     for token in (r"\toprule", r"\midrule", r"\bottomrule", r"\caption{Bảng 2.1.", r"\label{tab:99_compliance}"):
         assert token in tex
-    assert "Minh Sơn & 12 & 5 & 41.67" in tex
+    assert "Minh Sơn & 12 & 5 & 41,67" in tex  # Vietnamese decimal comma (issue 13, kind 9)
     assert r"Hữu Liên & \textless{}5 & \textless{}5 & \textless{}5" in tex
     assert re.search(r"\\begin\{tabular\}\{lrrr\}", tex)
     assert "simulated data" in tex
@@ -202,7 +202,7 @@ def test_docx_opens_and_contains_the_numbers(tmp_path):
     table = document.tables[0]
     rows = [[c.text for c in row.cells] for row in table.rows]
     assert rows[0] == list(TABLE.columns)
-    assert rows[1] == ["Minh Sơn", "12", "5", "41.67"]
+    assert rows[1] == ["Minh Sơn", "12", "5", "41,67"]
     assert rows[2] == ["Hữu Liên", "<5", "<5", "<5"]
     assert table.cell(1, 3).paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.RIGHT
     assert table.cell(1, 0).paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.LEFT

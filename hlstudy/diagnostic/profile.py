@@ -250,8 +250,13 @@ def suppress_shares(df: pd.DataFrame, *, within: Sequence[Sequence[str]] = (),
 
     >>> t = pd.DataFrame({"level": ["a", "b", "c"], "n": [20] * 3, "k": [3, 7, 10],
     ...                   "share": [.15, .35, .5], "lo": [0.] * 3, "hi": [1.] * 3})
+    The cells hidden only to protect another carry the mark ``x``
+    (:data:`hlstudy.export.COMPLEMENTARY`), not ``<5``: their true value may be large, and a
+    published table never states something false.  Prefer :func:`merge_small_levels` first:
+    a merged category is published, a hidden one is not.
+
     >>> suppress_shares(t, within=[[]])["k"].tolist()
-    ['<5', '<5', 10]
+    ['<5', 'x', 10]
     """
     from hlstudy import export
 
@@ -264,7 +269,7 @@ def suppress_shares(df: pd.DataFrame, *, within: Sequence[Sequence[str]] = (),
     out = export.suppress_small_cells(df, SHARE_SUPPRESSION["count_columns"],
                                       dependent=dependent, min_cell=min_cell)
     k = pd.to_numeric(df["k"], errors="coerce")
-    hidden = out["k"].astype(object).eq(export.SUPPRESSED).to_numpy().copy()
+    hidden = out["k"].astype(object).isin(export.HIDDEN_MARKS).to_numpy().copy()
     targets = ["k", *dependent["k"]]
     changed = True
     while changed:
@@ -281,6 +286,99 @@ def suppress_shares(df: pd.DataFrame, *, within: Sequence[Sequence[str]] = (),
                 hidden[pick] = True
                 for col in targets:
                     out[col] = out[col].astype(object)
-                    out.iloc[pick, out.columns.get_loc(col)] = export.SUPPRESSED
+                    if out.iloc[pick, out.columns.get_loc(col)] != export.SUPPRESSED:
+                        out.iloc[pick, out.columns.get_loc(col)] = export.COMPLEMENTARY
                 changed = True
+    return out
+
+
+def _band_bounds(label: str):
+    import re
+
+    m = re.fullmatch(r"\s*(\d+)\s*[–-]\s*(\d+)\s*", str(label))
+    if m:
+        return m.group(1), m.group(2)
+    m = re.fullmatch(r"\s*(\d+)\s*\+\s*", str(label))
+    if m:
+        return m.group(1), "+"
+    return None
+
+
+def _merged_label(a: str, b: str) -> str:
+    ba, bb = _band_bounds(a), _band_bounds(b)
+    if ba and bb:
+        return f"{ba[0]}+" if bb[1] == "+" else f"{ba[0]}–{bb[1]}"
+    return f"{a} + {b}"
+
+
+def merge_small_levels(df: pd.DataFrame, *, by: str | Sequence[str] | None = None,
+                       level: str = "level", min_cell: int = 5, ordered: bool = True,
+                       other_label: str = "khác", conf: float = 0.95) -> pd.DataFrame:
+    """Merge the levels of a distribution whose count ``k`` is 1 to ``min_cell - 1`` people.
+
+    Merging publishes a coarser category where suppression would hide cells (issue 13,
+    kind 1: "prefer merging categories over hiding").  ``df`` is a table of
+    :func:`distribution` (columns ``*by, level, n, k``); the same merge is applied in every
+    group of ``by`` (so that columns of cán bộ, công chức and all stay comparable).
+    ``ordered=True`` (age bands, levels of education) merges the offending level with its
+    neighbour of smaller total ``k`` (band labels ``18–29`` + ``30–39`` → ``18–39``; other
+    labels joined with ``+``); ``ordered=False`` pools every offending level into
+    ``other_label``.  Repeats until no level has ``0 < k < min_cell`` in any group or one
+    level is left.  ``share, lo, hi`` (Wilson) are recomputed from the summed ``k``.
+    Returns a new table in the same level order; raises :class:`ModelError` on a table
+    without ``level``, ``n``, ``k``.
+
+    >>> t = pd.DataFrame({"level": ["18–29", "30–39", "40+"], "n": [30] * 3, "k": [3, 12, 15]})
+    >>> merge_small_levels(t)[["level", "k"]].values.tolist()
+    [['18–39', 15], ['40+', 15]]
+    """
+    by = [] if by is None else [by] if isinstance(by, str) else list(by)
+    _require(df, [*by, level, "n", "k"])
+    if not isinstance(min_cell, int | np.integer) or min_cell < 1:
+        raise ModelError(f"min_cell must be a positive integer, got {min_cell!r}")
+    d = df[[*by, level, "n", "k"]].copy()
+    d[level] = d[level].astype(str)
+    d["k"] = pd.to_numeric(d["k"], errors="raise").astype("int64")
+    levels = list(dict.fromkeys(d[level]))
+    groups = [tuple(r) for r in d[by].drop_duplicates().itertuples(index=False)] if by else [()]
+
+    mapping = {lev: lev for lev in levels}
+    while len(levels) > 1:
+        cur = d.assign(_l=d[level].map(mapping)).groupby([*by, "_l"], sort=False)["k"].sum()
+        small = [lev for lev in levels
+                 if any(0 < cur.get((*g, lev) if by else lev, 0) < min_cell for g in groups)]
+        if not small:
+            break
+        if not ordered:
+            pooled = [lev for lev in levels if lev in small or lev == other_label]
+            if len(pooled) == 1 and pooled[0] == other_label:
+                break
+            target = other_label
+            if len(pooled) == 1:   # a single small level: pool it with the smallest other
+                tot = d.assign(_l=d[level].map(mapping)).groupby("_l")["k"].sum()
+                rest = [lev for lev in levels if lev != pooled[0]]
+                pooled.append(min(rest, key=lambda x: (tot.get(x, 0), levels.index(x))))
+            for old, new in list(mapping.items()):
+                if new in pooled:
+                    mapping[old] = target
+            levels = [lev for lev in levels if lev not in pooled] + [target]
+            continue
+        tot = d.assign(_l=d[level].map(mapping)).groupby("_l")["k"].sum()
+        lev = min(small, key=lambda x: (tot.get(x, 0), levels.index(x)))
+        i = levels.index(lev)
+        nbrs = [j for j in (i - 1, i + 1) if 0 <= j < len(levels)]
+        j = min(nbrs, key=lambda j: (tot.get(levels[j], 0), j))
+        a, b = sorted((i, j))
+        new = _merged_label(levels[a], levels[b])
+        for old, cur_lab in list(mapping.items()):
+            if cur_lab in (levels[a], levels[b]):
+                mapping[old] = new
+        levels = levels[:a] + [new] + levels[b + 1:]
+    d[level] = d[level].map(mapping)
+    out = (d.groupby([*by, level], sort=False).agg(n=("n", "first"), k=("k", "sum"))
+           .reset_index())
+    out["_o"] = out[level].map({lev: i for i, lev in enumerate(levels)})
+    out = out.sort_values([*by, "_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
+    st = share_table(out["k"], out["n"], conf)
+    out[["share", "lo", "hi"]] = st[["share", "lo", "hi"]].to_numpy()
     return out
