@@ -238,3 +238,48 @@ def path_diagram(estimates: pd.DataFrame, struct: Mapping[str, Sequence[str]], *
     if title:
         ax.set_title(title, fontsize=10)
     return fig
+
+
+def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune",
+                    xlabel: str = "", ylabel: str = "", title: str = "", fit_label: str = "",
+                    decimal: str = ","):
+    """Commune means of ``x`` against ``y``, every point labelled with its commune.
+
+    Labels are placed by ``adjustText`` (iterative repulsion from other labels and points,
+    with a connector line where a label had to move); the dashed line is the least-squares
+    line, with its legend entry ``fit_label``.  Communes missing either value are not drawn.
+    """
+    import matplotlib.pyplot as plt
+    from adjustText import adjust_text
+    from matplotlib.ticker import FuncFormatter
+
+    for c in (x, y, label):
+        if c not in link.columns:
+            raise ModelError(f"column {c!r} not in the commune table")
+    d = link[[x, y, label]].dropna().sort_values(label, ignore_index=True)
+    if len(d) < 3:
+        raise ModelError(f"{len(d)} communes with both values: at least 3 are needed for a scatter")
+    xs, ys = d[x].astype(float).round(10).to_numpy(), d[y].astype(float).round(10).to_numpy()
+    fig, ax = plt.subplots(figsize=(6.4, 5.0))
+    ax.scatter(xs, ys, s=18, color="#1f4e79", zorder=3)
+    slope, intercept = np.polyfit(xs, ys, 1)
+    grid = np.linspace(xs.min(), xs.max(), 2)
+    ax.plot(grid, intercept + slope * grid, color="#888888", ls="--", lw=1,
+            label=fit_label or None)
+    texts = [ax.text(a, b, str(n), fontsize=6.5) for a, b, n in zip(xs, ys, d[label], strict=True)]
+    adjust_text(texts, x=xs, y=ys, ax=ax, expand=(1.15, 1.3),
+                arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5})
+    fmt = FuncFormatter(lambda v, _p: f"{v:.2f}".replace("-", "−").replace(".", decimal))
+    ax.xaxis.set_major_formatter(fmt)
+    ax.yaxis.set_major_formatter(fmt)
+    ax.set_xlabel(xlabel, fontsize=8.5)
+    ax.set_ylabel(ylabel, fontsize=8.5)
+    ax.tick_params(labelsize=7.5)
+    if fit_label:
+        ax.legend(loc="lower right", fontsize=7.5)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    for t in texts:
+        t._hlstudy_path_label = True
+    return fig

@@ -83,3 +83,18 @@ def test_coefficient_plot_panels_legend_and_bad_input():
     with pytest.raises(ModelError, match="lacks columns"):
         pathplot.coefficient_plot(tab.drop(columns="ci_low"), outcomes=["A"], terms=["x"],
                                   methods=["SEM"])
+
+
+def test_commune_scatter_labels_every_commune_without_overlap():
+    rng = np.random.default_rng(4)
+    link = pd.DataFrame({"commune": [f"Xã {i}" for i in range(23)],
+                         "QUAL": rng.normal(3.8, 0.15, 23), "SIPAS": rng.normal(3.6, 0.2, 23)})
+    link.loc[5, "SIPAS"] = np.nan
+    fig = pathplot.commune_scatter(link, "QUAL", "SIPAS", fit_label="fit")
+    labels = [t.get_text() for t in fig.axes[0].texts if getattr(t, "_hlstudy_path_label", False)]
+    assert sorted(labels) == sorted(n for i, n in enumerate(link["commune"]) if i != 5)
+    assert pathplot.label_overlaps(fig) == []
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["fit"]
+    plt.close(fig)
+    with pytest.raises(ModelError, match="at least 3"):
+        pathplot.commune_scatter(link.iloc[:2], "QUAL", "SIPAS")
