@@ -782,7 +782,7 @@ def _lone_suppressed(out, within):
     """Groups of ``within`` holding exactly one suppressed k (recoverable by subtraction)."""
     from hlstudy import export
 
-    hidden = out["k"].astype(object).eq(export.SUPPRESSED)
+    hidden = out["k"].astype(object).isin(export.HIDDEN_MARKS)
     bad = []
     for cols in within:
         keys = [out[c] for c in cols] or [pd.Series(0, index=out.index)]
@@ -809,8 +809,10 @@ def test_suppress_shares_hides_a_second_cell_when_subtraction_would_reveal_the_f
     o = out.set_index(["kind", "level"])
     # within cb the smallest other positive count (b: 20) goes; then level a has all=12
     # and cc=9 left visible beside the hidden cb, so one of them goes too, and so on
-    assert o.at[("cb", "a"), "k"] == o.at[("cb", "b"), "k"] == export.SUPPRESSED
-    assert {o.at[("cb", "b"), c] for c in ("share", "lo", "hi")} == {export.SUPPRESSED}
+    # the primary cell reads "<5"; the complementary one (20 people) reads "x", not "<5"
+    assert o.at[("cb", "a"), "k"] == export.SUPPRESSED
+    assert o.at[("cb", "b"), "k"] == export.COMPLEMENTARY
+    assert {o.at[("cb", "b"), c] for c in ("share", "lo", "hi")} == {export.COMPLEMENTARY}
     assert o.at[("cb", "c"), "k"] == 37  # never more than needed in a group of three
     # without relations it is primary suppression exactly
     pd.testing.assert_frame_equal(profile.suppress_shares(t), primary)
@@ -822,9 +824,12 @@ def test_suppress_shares_extra_columns_and_bad_input():
     eth = profile.representation(pd.DataFrame({"ethnicity": ["a"] * 2 + ["b"] * 30 + ["c"] * 8}),
                                  {"a": 0.1, "b": 0.6, "c": 0.3})
     out = profile.suppress_shares(eth, within=[[]], extra=["ratio", "ratio_lo", "ratio_hi"])
-    hidden = out["k"].astype(object).eq(export.SUPPRESSED)
+    hidden = out["k"].astype(object).isin(export.HIDDEN_MARKS)
     assert hidden.sum() == 2  # a (2) and the smallest other, c (8)
-    assert (out.loc[hidden, ["ratio", "ratio_lo", "ratio_hi"]] == export.SUPPRESSED).all().all()
+    assert out["k"].tolist()[:1] == [30] and sorted(out.loc[hidden, "k"]) == ["<5", "x"]
+    for mark in export.HIDDEN_MARKS:  # each hidden k takes its ratio with it, same mark
+        rows = out["k"].astype(object).eq(mark)
+        assert (out.loc[rows, ["ratio", "ratio_lo", "ratio_hi"]] == mark).all().all()
     assert out.loc[~hidden, "ratio"].iloc[0] == pytest.approx((30 / 40) / 0.6)
     with pytest.raises(ModelError, match="lack"):
         profile.suppress_shares(eth, within=[["nope"]])
@@ -844,7 +849,8 @@ def test_share_bars_hide_cells_a_suppressed_table_hides():
     fig = plots.share_bars(profile.suppress_shares(t, within=[[]]), label="level", min_cell=5)
     widths = sorted(round(b.get_width(), 6) for b in fig.axes[0].patches)
     assert widths == [0.0, 0.0, pytest.approx(100 * 30 / 43)]
-    assert [x.get_text() for x in fig.axes[0].texts].count("<5") == 2
+    marks = [x.get_text() for x in fig.axes[0].texts]
+    assert sorted(marks) == ["<5", "x"]  # a (3 people) and b (10, hidden to protect a)
     plt.close(fig)
 
 

@@ -79,7 +79,7 @@ def share_bars(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str 
     small-cell rule (:func:`hlstudy.export.suppress_small_cells`).  A table already
     suppressed (cells equal to ``suppressed_label``, e.g. from
     :func:`hlstudy.diagnostic.profile.suppress_shares`, which also hides complementary
-    cells) is drawn with the same bars hidden.
+    cells) is drawn with the same bars hidden; a complementary cell is marked ``x``.
     """
     import matplotlib.pyplot as plt
 
@@ -97,18 +97,24 @@ def share_bars(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str 
         fig = ax.figure
     y = np.arange(len(t))[::-1]
     if min_cell is not None:
+        from hlstudy.export import COMPLEMENTARY
+
         small = pd.Series(False, index=t.index)
+        mark = pd.Series(suppressed_label, index=t.index, dtype=object)
         for c in ("k", "n", "share"):
             if c in t.columns:
                 small |= t[c].astype(object).eq(suppressed_label)
+                comp = t[c].astype(object).eq(COMPLEMENTARY)
+                mark[comp & ~small] = COMPLEMENTARY   # hidden to protect another cell
+                small |= comp
         for c in ("k", "n"):
             if c in t.columns:
                 v = pd.to_numeric(t[c], errors="coerce")
                 small |= (v >= 1) & (v < min_cell)
         for c in ("share", "lo", "hi"):
             t[c] = pd.to_numeric(t[c].astype(object).where(~small), errors="coerce")
-        for yi in y[small.to_numpy()]:
-            ax.text(1.0 if percent else 0.01, yi, suppressed_label, va="center", fontsize=7)
+        for yi, m in zip(y[small.to_numpy()], mark[small], strict=True):
+            ax.text(1.0 if percent else 0.01, yi, m, va="center", fontsize=7)
     s = t["share"].astype(float) * scale
     err = [(s - t["lo"].astype(float) * scale).clip(lower=0).fillna(0),
            (t["hi"].astype(float) * scale - s).clip(lower=0).fillna(0)]
