@@ -1,0 +1,327 @@
+"""ML and FIML estimation of a RAM model; information matrices and casewise scores.
+
+Objective (lavaan ``estimator = "ML"``; ``fmin`` of lavaan is F / 2)::
+
+    complete data   F = log|Sigma| + tr(S Sigma^-1) - log|S| - p + (ybar - mu)' Sigma^-1 (ybar - mu)
+    FIML            F = (1/N) sum_k n_k [log|Sigma_k| + tr(Sigma_k^-1 (S_k + d_k d_k'))] - F_h1
+
+with S_k, ybar_k the moments (divisor n_k) of the rows of missingness pattern k,
+Sigma_k, mu_k the model moments of the variables observed in that pattern,
+d_k = ybar_k - mu_k, and F_h1 the same quantity at the saturated (EM) estimates,
+so that chi-square = N F in both cases (lavaan ``missing = "ml"``; Arbuckle 1996).
+
+Units follow lavaan: the "unit information" is the Hessian (observed) or its
+expectation (expected) of -logL / N = F / 2 + const; vcov = (unit information)^-1 / N.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg as sla
+
+from hlstudy.sem._model import RAM
+
+
+@dataclass
+class Pattern:
+    obs: np.ndarray  # indices of observed variables
+    y: np.ndarray  # n_k x p_o raw values
+    n: int
+    mean: np.ndarray
+    cov: np.ndarray  # divisor n_k
+
+
+@dataclass
+class Data:
+    """Sample information: complete-data moments, or missingness patterns for FIML."""
+
+    n: int
+    p: int
+    cov: np.ndarray  # sample (complete) or EM (FIML) covariance, divisor N
+    mean: np.ndarray
+    y: np.ndarray  # N x p, NaN for missing
+    fiml: bool
+    patterns: list[Pattern] = field(default_factory=list)
+    h1_loglik: float = np.nan
+    em_iterations: int = 0
+
+    @classmethod
+    def complete(cls, y: np.ndarray) -> Data:
+        n, p = y.shape
+        mean = y.mean(axis=0)
+        cen = y - mean
+        cov = cen.T @ cen / n
+        pat = Pattern(np.arange(p), y, n, mean, cov)
+        d = cls(n=n, p=p, cov=cov, mean=mean, y=y, fiml=False, patterns=[pat])
+        _, ld = np.linalg.slogdet(cov)
+        d.h1_loglik = float(-n / 2 * (p * np.log(2 * np.pi) + ld + p))
+        return d
+
+    @classmethod
+    def missing(cls, y: np.ndarray) -> Data:
+        n, p = y.shape
+        obs = ~np.isnan(y)
+        keys, inverse = np.unique(obs, axis=0, return_inverse=True)
+        inverse = np.asarray(inverse).ravel()
+        patterns = []
+        for k in range(keys.shape[0]):
+            o = np.flatnonzero(keys[k])
+            if o.size == 0:
+                continue
+            rows = y[inverse == k][:, o]
+            m = rows.mean(axis=0)
+            c = rows - m
+            patterns.append(Pattern(o, rows, rows.shape[0], m, c.T @ c / rows.shape[0]))
+        mean, cov, ll, it = em_saturated(patterns, p)
+        return cls(n=n, p=p, cov=cov, mean=mean, y=y, fiml=True, patterns=patterns,
+                   h1_loglik=ll, em_iterations=it)
+
+
+def pattern_loglik(patterns, sigma, mu) -> float:
+    """Observed-data log-likelihood sum_i log N(y_i,o; mu_o, Sigma_oo)."""
+    total = 0.0
+    for pt in patterns:
+        o = pt.obs
+        s = sigma[np.ix_(o, o)]
+        try:
+            c = sla.cho_factor(s, lower=True, check_finite=False)
+        except (np.linalg.LinAlgError, ValueError):
+            return -np.inf
+        ld = 2.0 * np.sum(np.log(np.diag(c[0])))
+        d = pt.mean - mu[o]
+        tr = np.trace(sla.cho_solve(c, pt.cov + np.outer(d, d), check_finite=False))
+        total += -0.5 * pt.n * (o.size * np.log(2 * np.pi) + ld + tr)
+    return float(total)
+
+
+def em_saturated(patterns, p, *, tol=1e-11, max_iter=5000):
+    """Saturated mean and covariance under MAR by EM (lavaan ``lav_mvnorm_missing_h1_estimate_moments``)."""
+    n = sum(pt.n for pt in patterns)
+    # start: available-case means and variances, zero covariances
+    s1 = np.zeros(p)
+    cnt = np.zeros(p)
+    s2 = np.zeros(p)
+    for pt in patterns:
+        s1[pt.obs] += pt.mean * pt.n
+        cnt[pt.obs] += pt.n
+    mu = s1 / np.maximum(cnt, 1)
+    for pt in patterns:
+        s2[pt.obs] += pt.n * (np.diag(pt.cov) + (pt.mean - mu[pt.obs]) ** 2)
+    sigma = np.diag(s2 / np.maximum(cnt, 1))
+    ll_old = pattern_loglik(patterns, sigma, mu)
+    it = 0
+    for it in range(1, max_iter + 1):
+        t1 = np.zeros(p)
+        t2 = np.zeros((p, p))
+        for pt in patterns:
+            o = pt.obs
+            mis = np.setdiff1d(np.arange(p), o)
+            if mis.size == 0:
+                t1 += pt.n * pt.mean
+                t2 += pt.n * (pt.cov + np.outer(pt.mean, pt.mean))
+                continue
+            soo = sigma[np.ix_(o, o)]
+            smo = sigma[np.ix_(mis, o)]
+            b = np.linalg.solve(soo, smo.T).T  # regression of missing on observed
+            yhat = np.empty((pt.n, p))
+            yhat[:, o] = pt.y
+            yhat[:, mis] = mu[mis] + (pt.y - mu[o]) @ b.T
+            resid = sigma[np.ix_(mis, mis)] - b @ smo.T
+            t1 += yhat.sum(axis=0)
+            t2 += yhat.T @ yhat
+            t2[np.ix_(mis, mis)] += pt.n * resid
+        mu = t1 / n
+        sigma = t2 / n - np.outer(mu, mu)
+        sigma = 0.5 * (sigma + sigma.T)
+        ll = pattern_loglik(patterns, sigma, mu)
+        if abs(ll - ll_old) < tol * max(1.0, abs(ll)):
+            ll_old = ll
+            break
+        ll_old = ll
+    return mu, sigma, ll_old, it
+
+
+class Problem:
+    """Objective, gradient and information of one RAM model on one data set."""
+
+    def __init__(self, ram: RAM, data: Data, meanstructure: bool):
+        self.ram = ram
+        self.data = data
+        self.ms = meanstructure
+        self.q = ram.model.n_free
+        if data.fiml:
+            self.const = -2.0 * data.h1_loglik / data.n - sum(
+                pt.n * pt.obs.size for pt in data.patterns) * np.log(2 * np.pi) / data.n
+        else:
+            _, self.logdet_s = np.linalg.slogdet(data.cov)
+
+    # ---------------------------------------------------------------- objective
+    def objective(self, x) -> float:
+        try:
+            sigma, mu, *_ = self.ram.implied(x)
+        except np.linalg.LinAlgError:
+            return np.inf
+        return self.objective_moments(sigma, mu)
+
+    def objective_moments(self, sigma, mu) -> float:
+        d = self.data
+        if not d.fiml:
+            try:
+                c = sla.cho_factor(sigma, lower=True, check_finite=False)
+            except (np.linalg.LinAlgError, ValueError):
+                return np.inf
+            ld = 2.0 * np.sum(np.log(np.diag(c[0])))
+            f = ld + np.trace(sla.cho_solve(c, d.cov, check_finite=False)) - self.logdet_s - d.p
+            if self.ms:
+                r = d.mean - mu
+                f += r @ sla.cho_solve(c, r, check_finite=False)
+            return float(f)
+        total = 0.0
+        for pt in d.patterns:
+            o = pt.obs
+            try:
+                c = sla.cho_factor(sigma[np.ix_(o, o)], lower=True, check_finite=False)
+            except (np.linalg.LinAlgError, ValueError):
+                return np.inf
+            ld = 2.0 * np.sum(np.log(np.diag(c[0])))
+            r = pt.mean - mu[o]
+            total += pt.n * (ld + np.trace(sla.cho_solve(c, pt.cov + np.outer(r, r),
+                                                         check_finite=False)))
+        return float(total / d.n - self.const + 0.0) if np.isfinite(total) else np.inf
+
+    # ---------------------------------------------------------------- gradient
+    def moment_gradient(self, sigma, mu):
+        """dF/dSigma (full symmetric p x p, as the matrix W with dF = sum(W * dSigma)) and dF/dmu."""
+        d = self.data
+        p = d.p
+        if not d.fiml:
+            v = np.linalg.inv(sigma)
+            r = d.mean - mu if self.ms else np.zeros(p)
+            w = v @ (sigma - d.cov - np.outer(r, r)) @ v
+            gmu = -2.0 * v @ r if self.ms else np.zeros(p)
+            return w, gmu
+        w = np.zeros((p, p))
+        gmu = np.zeros(p)
+        for pt in d.patterns:
+            o = pt.obs
+            v = np.linalg.inv(sigma[np.ix_(o, o)])
+            r = pt.mean - mu[o]
+            w[np.ix_(o, o)] += pt.n * (v - v @ (pt.cov + np.outer(r, r)) @ v)
+            gmu[o] += -2.0 * pt.n * (v @ r)
+        return w / d.n, gmu / d.n
+
+    def gradient(self, x):
+        sigma, mu, e, sall, mall = self.ram.implied(x)
+        ds, dm = self.ram.jacobian(x, e, sall, mall)
+        w, gmu = self.moment_gradient(sigma, mu)
+        return np.tensordot(ds, w, axes=([1, 2], [0, 1])) + dm @ gmu
+
+    def expected_hessian(self, x):
+        """E[d2F] for complete data at the model moments: tr(V dS_a V dS_b) + 2 dmu_a' V dmu_b.
+
+        For FIML it is used as the scoring metric only (the complete-data form).
+        """
+        sigma, mu, e, sall, mall = self.ram.implied(x)
+        ds, dm = self.ram.jacobian(x, e, sall, mall)
+        v = np.linalg.inv(sigma)
+        a = np.matmul(v, ds)  # (q, p, p)
+        q = ds.shape[0]
+        h = a.reshape(q, -1) @ a.transpose(0, 2, 1).reshape(q, -1).T
+        if self.ms:
+            h += 2.0 * dm @ v @ dm.T
+        return 0.5 * (h + h.T)
+
+    def curvature(self, x):
+        return self.gradient(x), self.expected_hessian(x)
+
+    def observed_hessian(self, x):
+        """Hessian of F by central differences of the analytic gradient."""
+        q = len(x)
+        h = np.empty((q, q))
+        for k in range(q):
+            step = 1e-5 * max(1.0, abs(x[k]))
+            xp = x.copy()
+            xm = x.copy()
+            xp[k] += step
+            xm[k] -= step
+            h[k] = (self.gradient(xp) - self.gradient(xm)) / (2 * step)
+        return 0.5 * (h + h.T)
+
+    # ---------------------------------------------------------------- scores
+    def casewise_scores(self, x):
+        """n x q matrix of d log L_i / d theta (rows in pattern order)."""
+        sigma, mu, e, sall, mall = self.ram.implied(x)
+        ds, dm = self.ram.jacobian(x, e, sall, mall)
+        if not self.ms:
+            mu = self.data.mean
+        out = []
+        for pt in self.data.patterns:
+            o = pt.obs
+            v = np.linalg.inv(sigma[np.ix_(o, o)])
+            z = (pt.y - mu[o]) @ v  # n_k x p_o
+            dso = ds[:, o][:, :, o]  # q x p_o x p_o
+            t1 = z @ dm[:, o].T if self.ms else 0.0
+            zd = np.einsum("ij,qjl->iql", z, dso)
+            quad = np.einsum("iql,il->iq", zd, z)
+            tr = np.einsum("jl,qlj->q", v, dso)
+            out.append(t1 + 0.5 * (quad - tr[None, :]))
+        return np.vstack(out)
+
+
+def h1_information(data: Data, keep: np.ndarray):
+    """A1 and B1 of the saturated model at the h1 (sample or EM) moments, in (mu, vech Sigma).
+
+    A1: unit observed information (-Hessian of logL / N); B1: mean cross-product of the
+    casewise scores.  ``keep`` masks the moments of fixed-x covariates (lavaan drops them).
+    """
+    p = data.p
+    mu, sigma = data.mean, data.cov
+    tri = np.tril_indices(p)
+    nv = len(tri[0])
+    dim = p + nv
+    hess = np.zeros((dim, dim))
+    scores = []
+    vpos = np.full((p, p), -1)
+    vpos[tri] = np.arange(nv)
+    vpos[tri[1], tri[0]] = np.arange(nv)
+    for pt in data.patterns:
+        o = pt.obs
+        po = o.size
+        v = np.linalg.inv(sigma[np.ix_(o, o)])
+        r = pt.y - mu[o]
+        z = r @ v
+        # scores
+        sc = np.zeros((pt.n, dim))
+        sc[:, o] = z
+        g = 0.5 * (z[:, :, None] * z[:, None, :] - v[None])  # n x po x po
+        ot = np.tril_indices(po)
+        fac = np.where(ot[0] == ot[1], 1.0, 2.0)
+        sc[:, p + vpos[o[ot[0]], o[ot[1]]]] = g[:, ot[0], ot[1]] * fac
+        scores.append(sc)
+        # Hessian (sum over the pattern's rows)
+        dbar = pt.mean - mu[o]
+        c = pt.cov + np.outer(dbar, dbar)
+        pm = v @ c @ v
+        w = v @ dbar
+        idx_m = o
+        idx_v = p + vpos[o[ot[0]], o[ot[1]]]
+        hess[np.ix_(idx_m, idx_m)] += -pt.n * v
+        # mu x vech: -n V[c,a] w[b] over both orderings of (a,b)
+        t = -pt.n * (v[:, :, None] * w[None, None, :])  # [c, a, b]
+        t = t + t.transpose(0, 2, 1)
+        blk = t[:, ot[0], ot[1]] / np.where(ot[0] == ot[1], 2.0, 1.0)[None, :]
+        hess[np.ix_(idx_m, idx_v)] += blk
+        hess[np.ix_(idx_v, idx_m)] += blk.T
+        # vech x vech: T[a,b,c,d] = V_bc (0.5 V_da - P_ad) * n
+        t4 = pt.n * (v[None, :, :, None] * (0.5 * v.T - pm)[:, None, None, :])
+        t4 = t4 + t4.transpose(1, 0, 2, 3)
+        t4 = t4 + t4.transpose(0, 1, 3, 2)
+        half = np.where(ot[0] == ot[1], 0.5, 1.0)
+        blk = t4[ot[0], ot[1]][:, ot[0], ot[1]] * half[:, None] * half[None, :]
+        hess[np.ix_(idx_v, idx_v)] += blk
+    a1 = -hess / data.n
+    s = np.vstack(scores)
+    b1 = s.T @ s / data.n
+    return a1[np.ix_(keep, keep)], b1[np.ix_(keep, keep)]
