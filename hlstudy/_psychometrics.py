@@ -199,25 +199,41 @@ def undefined_correlations(r: np.ndarray, n: np.ndarray, names, *, what: str) ->
         elif k == 1:
             why = "only 1 shared answer"
         else:
-            why = f"no variance within their {k} shared answers"
+            why = (f"no variance within their {k} shared answers: R gives NA with 'the "
+                   "standard deviation is zero'")
         parts.append(f"{names[i]} & {names[j]} ({why})")
     more = f" and {len(bad) - 8} more" if len(bad) > 8 else ""
     return ModelError(
         f"{what}: the pairwise correlation of {len(bad)} item pair(s) is undefined: "
-        + "; ".join(parts) + more + " (R: NA, 'the standard deviation is zero'); "
-        "drop one item of each pair or collect answers that vary")
+        + "; ".join(parts) + more + "; drop one item of each pair (psych: 'Please drop "
+        "those variables and try again')")
+
+
+def indefinite_items(r: np.ndarray, names, *, tol: float = PINV_TOL) -> tuple[float, list[str]] | None:
+    """``(smallest eigenvalue, items)`` when ``r`` has an eigenvalue clearly below zero
+    (below ``-tol`` times the largest), else None.
+
+    A matrix of pairwise-complete correlations can be indefinite, because its cells come from
+    different subsets of respondents; that is not collinearity.  The items named are those
+    with a weight above .3 in the eigenvector of the smallest eigenvalue.
+    """
+    vals, vecs = np.linalg.eigh(np.asarray(r, dtype=float))
+    if vals[0] >= -tol * vals[-1]:
+        return None
+    v = vecs[:, 0]
+    return float(vals[0]), [names[i] for i in np.nonzero(np.abs(v) > 0.3)[0]]
 
 
 def collinear_items(r: np.ndarray, names, *, tol: float = PINV_TOL) -> list[list[str]] | None:
     """Groups of items that are (numerically) linear combinations of each other, or None
-    when ``r`` is positive definite.
+    when ``r`` has no eigenvalue within ``tol`` times the largest of zero.
 
     Scale-free (on the correlation matrix): an eigenvalue below ``tol`` times the largest
     marks a dependency; the items with a non-negligible weight (|v| > .05) in its
     eigenvector form one group (a duplicated item gives the pair, x7 = x1 + x2 the three).
     """
     vals, vecs = np.linalg.eigh(np.asarray(r, dtype=float))
-    null = vals <= tol * vals[-1]
+    null = np.abs(vals) <= tol * vals[-1]
     if not null.any():
         return None
     groups = []

@@ -52,6 +52,7 @@ from hlstudy._psychometrics import (
     eigh_desc,
     fit_optim,
     fit_pa,
+    indefinite_items,
     minres_one_factor_batch,
     pairwise_moments,
     psych_kurtosis,
@@ -115,7 +116,16 @@ def _require_n_above_p(n: int, p: int, what: str) -> None:
 
 
 def _require_positive_definite(r: np.ndarray, names, what: str) -> None:
-    """Kind 7 of issue 14: a scale-free positive-definiteness check naming collinear items."""
+    """Kind 7 of issue 14: a scale-free positive-definiteness check naming collinear items
+    (or, for an indefinite matrix of pairwise correlations, the items behind it)."""
+    neg = indefinite_items(r, names)
+    if neg is not None:
+        value, items = neg
+        raise ModelError(f"{what}: the pairwise correlation matrix is not positive definite "
+                         f"(smallest eigenvalue {value:.3g}): its cells come from different "
+                         "subsets of respondents (pairwise-complete answers); items involved: "
+                         f"{', '.join(items)}; drop items with few answers or use complete "
+                         "cases")
     groups = collinear_items(r, names)
     if groups:
         listed = "; ".join("{" + ", ".join(g) + "}" for g in groups)

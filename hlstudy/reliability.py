@@ -161,7 +161,8 @@ def _response_frequencies(x: np.ndarray, names: list[str], max_categories: int =
 
 
 def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95, *, bootstrap: int = 0,
-                   seed: int | None = None, show_progress: bool | None = None) -> AlphaResult:
+                   seed: int | None = None, show_progress: bool | None = None,
+                   max_undefined_share: float = 0.10) -> AlphaResult:
     """Cronbach's alpha and item statistics exactly as ``psych::alpha(items)``.
 
     Parameters
@@ -179,8 +180,8 @@ def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95, *, bootstrap: int = 0,
         drawn; or a pair of items with fewer than 2 shared answers: NA in R's
         ``cov(use = "pairwise")``) is dropped with an
         :class:`hlstudy._bootstrap.UndefinedDrawsWarning`; more than 10% undefined draws
-        is a :class:`ModelError` (the interval would describe only the non-degenerate
-        resamples).  ``boot_undefined`` reports the count.
+        (``max_undefined_share``) is a :class:`ModelError` (the interval would describe only
+        the non-degenerate resamples).  ``boot_undefined`` reports the count.
 
     Formulas: raw alpha = k/(k-1) (1 - tr C / sum C) (Cronbach 1951); standardised alpha from
     the correlation matrix; ``r_drop`` = correlation of an item with the sum of the others,
@@ -277,7 +278,8 @@ def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95, *, bootstrap: int = 0,
     n_undefined = 0
     if bootstrap:
         draws = _bootstrap_alpha(x, int(bootstrap), seed, show_progress)
-        boot, n_undefined = finite_draws(draws, statistic="Cronbach's alpha")
+        boot, n_undefined = finite_draws(draws, statistic="Cronbach's alpha",
+                                         max_undefined_share=max_undefined_share)
         lo, med, hi = np.quantile(boot, [tail, 0.5, 1 - tail])
         boot_ci, boot_median = (float(lo), float(hi)), float(med)
 
