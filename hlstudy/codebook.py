@@ -255,6 +255,29 @@ def scales(instrument: str, *, folder: Path | None = None) -> dict[str, list[str
     return {c: items(instrument, c, folder=folder) for c in constructs(instrument, folder=folder)}
 
 
+def likert_range(instrument: str, construct: str | None = None, *,
+                 folder: Path | None = None) -> tuple[int, int]:
+    """Lowest and highest code of the Likert value set(s) of ``instrument`` (or of one construct).
+
+    What plots and thresholds take from the instrument instead of assuming 1–5: axis limits
+    and labels, the scale's midpoint ``(lo + hi) / 2``, floor and ceiling.  Raises
+    :class:`SurveyDataError` for an instrument without Likert items or an unknown construct.
+
+    >>> likert_range("officials"), likert_range("citizens", "CSAT")
+    ((1, 5), (1, 5))
+    """
+    cb = load_codebook(instrument, folder=folder)
+    lik = cb[cb["type"] == "likert"]
+    if construct is not None:
+        lik = lik[lik["construct"] == construct]
+    if lik.empty:
+        what = f"construct {construct!r}" if construct is not None else "Likert items"
+        raise SurveyDataError(f"no {what} in the {instrument} codebook", file="codebook.csv")
+    codes = [int(c) for vs in sorted(set(lik["value_set"]))
+             for c in value_labels(vs, folder=folder)["code"]]
+    return min(codes), max(codes)
+
+
 def reverse_items(instrument: str, *, folder: Path | None = None) -> list[str]:
     """Reverse-keyed item codes of ``instrument``."""
     cb = load_codebook(instrument, folder=folder)

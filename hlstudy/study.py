@@ -31,6 +31,10 @@ from hlstudy.paths import INSTRUMENT, PROCESSED, REFERENCE, ROOT
 
 CACHE_VERSION = "2"  # 2: Study.instruments (partial studies)
 CACHE_KEEP = 8  # cached studies kept (most recent first)
+#: Vietnamese names of the instruments, for the notes of notebooks that skip a part.
+INSTRUMENT_NAMES_VI = {"officials": "phiếu khảo sát cán bộ, công chức",
+                       "citizens": "phiếu khảo sát người dân",
+                       "personnel": "danh sách nhân sự (trích ngang)"}
 
 
 @dataclass
@@ -77,6 +81,25 @@ class Study:
         if instrument not in ingest.INSTRUMENTS:
             raise SurveyDataError(f"unknown instrument {instrument!r}; expected one of {ingest.INSTRUMENTS}")
         return instrument in self.instruments
+
+    def skip_note(self, what_vi: str, *needs: str) -> str:
+        """A visible Vietnamese note (Markdown) for a part of a notebook that cannot run.
+
+        ``what_vi`` names the part, ``needs`` the instruments it uses; returns ``""`` when all
+        of them are present, so ``if note: display(Markdown(note))`` shows nothing then.
+
+        >>> study.skip_note("Mục 2.1.1 (định biên)", "personnel")  # doctest: +SKIP
+        '> **Bỏ qua — Mục 2.1.1 (định biên):** cần danh sách nhân sự (trích ngang), ...'
+        """
+        for name in needs:
+            self.has(name)  # unknown names are an error
+        missing = [n for n in needs if n not in self.instruments]
+        if not missing:
+            return ""
+        names = " và ".join(INSTRUMENT_NAMES_VI[n] for n in missing)
+        return (f"> **Bỏ qua — {what_vi}:** cần {names}, nhưng thư mục dữ liệu không có tệp xuất "
+                f"của bộ công cụ này ({', '.join(f'`{n}.csv|xlsx|sav`' for n in missing)}). "
+                "Các luận điểm dựa vào phần này là *không kiểm chứng được* với dữ liệu hiện có.")
 
     @property
     def absent(self) -> tuple[str, ...]:

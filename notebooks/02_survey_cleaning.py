@@ -51,13 +51,20 @@ export.use_style()
 source = data_source()
 study = hlstudy.load_study(rules=RULES)
 SIM = study.simulated
-INSTRUMENTS = list(ingest.INSTRUMENTS)
+INSTRUMENTS = list(study.instruments)  # the instruments whose export was read
+LIKERT_INSTRUMENTS = [i for i in ("officials", "citizens") if study.has(i)]
 ORIGIN_VI = {"argument": "tham số", "environment": "biến môi trường HLSTUDY_DATA",
              "config file": "tệp cấu hình hlstudy.toml", "default": "dữ liệu minh họa data/raw"}
 NAMES_VI = {"officials": "Cán bộ, công chức", "citizens": "Người dân", "personnel": "Danh sách nhân sự"}
 NAMES_EN = {"officials": "Officials", "citizens": "Citizens", "personnel": "Personnel register"}
 T = export.tr  # exported labels: Vietnamese by default, English with HLSTUDY_LANG=en
 LABEL = {k: T(NAMES_VI[k], NAMES_EN[k]) for k in NAMES_VI}
+if study.absent:
+    display(Markdown(
+        "> **Nghiên cứu chỉ có một phần bộ công cụ:** không có tệp xuất của "
+        + ", ".join(f"*{NAMES_VI[i].lower()}*" for i in study.absent)
+        + ". Các phần dưới đây chỉ xử lý những bộ công cụ có dữ liệu; phần nào cần bộ công cụ "
+        "vắng mặt được bỏ qua, kèm ghi chú."))
 study
 
 # %% [markdown]
@@ -195,7 +202,7 @@ examples.loc[examples["rule"] == "unreadable", ["old_value", "reason"]] = "…"
 # `psych::scoreItems(impute = "none")` trong R).
 
 # %%
-likert = {name: [v for items in scale_items(name).values() for v in items] for name in ("officials", "citizens")}
+likert = {name: [v for items in scale_items(name).values() for v in items] for name in LIKERT_INSTRUMENTS}
 fig = cleaning.missing_heatmap(study.missing, likert)
 export.save_figure(fig, "02_missing_heatmap", simulated=SIM)
 plt.show()
@@ -219,7 +226,7 @@ display(Markdown(
     f"công chức để trống, {untrained} là người chưa qua đào tạo chuyên môn (không có chuyên ngành để khai)"
     + (", nên đây là giá trị thiếu có lý do, không phải lỗi." if untrained == len(blank_field) else ".")
 ))
-coverage_tables = {name: scale_coverage(study.table(name), name, min_share=MIN_SHARE).table for name in ("officials", "citizens")}
+coverage_tables = {name: scale_coverage(study.table(name), name, min_share=MIN_SHARE).table for name in LIKERT_INSTRUMENTS}
 pd.concat(coverage_tables, names=["instrument"]).reset_index(level=0)
 
 # %% [markdown]
@@ -229,39 +236,44 @@ pd.concat(coverage_tables, names=["instrument"]).reset_index(level=0)
 # nhân sự (sau làm sạch). Bảng xuất ra ẩn các ô dưới 5 người.
 
 # %%
-coverage = coverage_by_commune(study)
-district = coverage["officials"].sum() / coverage["register"].sum()
-low = coverage.sort_values("coverage").head(3)
-display(Markdown(
-    f"Toàn huyện: {coverage['officials'].sum()} phiếu hợp lệ trên {coverage['register'].sum()} người "
-    f"trong danh sách (**{district:.0%}**). Thấp nhất: "
-    + ", ".join(f"{r.commune} ({r.coverage:.0%})" for r in low.itertuples()) + "."
-))
-COV = {"commune": T("Xã, thị trấn", "Commune"), "commune_2025": T("Xã mới (2025)", "New commune (2025)"),
-       "register": T("Danh sách nhân sự", "Personnel register"), "officials": T("Phiếu hợp lệ", "Valid responses"),
-       "coverage": T("Tỷ lệ bao phủ", "Coverage"), "citizens": T("Phiếu người dân", "Citizen responses")}
-cov_table = coverage.assign(coverage=coverage["coverage"].round(3)).drop(columns="commune_code").rename(columns=COV)
-export.save_table(
-    cov_table, "02_coverage_by_commune", simulated=SIM,
-    title=T("Mẫu cuối cùng so với danh sách nhân sự theo xã", "Final sample against the personnel register by commune"),
-    count_columns=[COV["register"], COV["officials"], COV["citizens"]],
-    dependent={COV["officials"]: [COV["coverage"]]},
-)
-cov_table
+HAS_REGISTER = study.has("personnel")
+if HAS_REGISTER:
+    coverage = coverage_by_commune(study)
+    district = coverage["officials"].sum() / coverage["register"].sum()
+    low = coverage.sort_values("coverage").head(3)
+    display(Markdown(
+        f"Toàn huyện: {coverage['officials'].sum()} phiếu hợp lệ trên {coverage['register'].sum()} người "
+        f"trong danh sách (**{district:.0%}**). Thấp nhất: "
+        + ", ".join(f"{r.commune} ({r.coverage:.0%})" for r in low.itertuples()) + "."
+    ))
+    COV = {"commune": T("Xã, thị trấn", "Commune"), "commune_2025": T("Xã mới (2025)", "New commune (2025)"),
+           "register": T("Danh sách nhân sự", "Personnel register"), "officials": T("Phiếu hợp lệ", "Valid responses"),
+           "coverage": T("Tỷ lệ bao phủ", "Coverage"), "citizens": T("Phiếu người dân", "Citizen responses")}
+    cov_table = coverage.assign(coverage=coverage["coverage"].round(3)).drop(columns="commune_code").rename(columns=COV)
+    export.save_table(
+        cov_table, "02_coverage_by_commune", simulated=SIM,
+        title=T("Mẫu cuối cùng so với danh sách nhân sự theo xã", "Final sample against the personnel register by commune"),
+        count_columns=[COV["register"], COV["officials"], COV["citizens"]],
+        dependent={COV["officials"]: [COV["coverage"]]},
+    )
+    display(cov_table)
+else:
+    display(Markdown(study.skip_note("Mục 4 (mẫu so với danh sách nhân sự)", "personnel")))
 
 # %%
-fig, ax = plt.subplots(figsize=(7.5, 5.2))
-ordered = coverage.sort_values("coverage")
-ax.barh(ordered["commune"], 100 * ordered["coverage"], color="#4c72b0")
-ax.axvline(100 * district, color="#c44e52", linestyle="--", linewidth=1,
-           label=export.tr(f"Toàn huyện {district:.0%}", f"District {district:.0%}"))
-ax.set_xlabel(export.tr("Tỷ lệ bao phủ (%)", "Coverage (%)"))
-ax.set_ylabel("")
-ax.set_title(export.tr("Tỷ lệ bao phủ của khảo sát cán bộ, công chức theo xã",
-                       "Coverage of the officials' survey by commune"), fontsize=10)
-ax.legend(loc="lower right")
-export.save_figure(fig, "02_coverage_by_commune", simulated=SIM)
-plt.show()
+if HAS_REGISTER:
+    fig, ax = plt.subplots(figsize=(7.5, 5.2))
+    ordered = coverage.sort_values("coverage")
+    ax.barh(ordered["commune"], 100 * ordered["coverage"], color="#4c72b0")
+    ax.axvline(100 * district, color="#c44e52", linestyle="--", linewidth=1,
+               label=export.tr(f"Toàn huyện {district:.0%}", f"District {district:.0%}"))
+    ax.set_xlabel(export.tr("Tỷ lệ bao phủ (%)", "Coverage (%)"))
+    ax.set_ylabel("")
+    ax.set_title(export.tr("Tỷ lệ bao phủ của khảo sát cán bộ, công chức theo xã",
+                           "Coverage of the officials' survey by commune"), fontsize=10)
+    ax.legend(loc="lower right")
+    export.save_figure(fig, "02_coverage_by_commune", simulated=SIM)
+    plt.show()
 
 # %% [markdown]
 # ## 5. Bảo vệ dữ liệu cá nhân

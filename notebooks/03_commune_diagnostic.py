@@ -47,10 +47,13 @@ from hlstudy.communes import communes as registry_communes
 from hlstudy.diagnostic import findings as fd
 from hlstudy.diagnostic import mapping, merger, plots, profile, quality, staffing
 from hlstudy.scales import score_scales
+from hlstudy.study import INSTRUMENT_NAMES_VI
 
 # ---- Parameters (stated here, used everywhere below) ----
 SEED = 2026
-WEAK_CUTOFF = 3.0            # a scale score (mean of 1–5 items) below this counts as "weak"
+# Likert range of the officials' items, from the value set (1–5 here; a 7-point scale works too)
+LIKERT_LO, LIKERT_HI = codebook.likert_range("officials")
+WEAK_CUTOFF = (LIKERT_LO + LIKERT_HI) / 2   # a scale score below the midpoint (3 on 1–5) is "weak"
 SHORT_TENURE_YEARS = 5       # fewer years in the current post = "little experience"
 DEGREE_LEVELS = {"university", "master", "doctorate"}    # "university degree or above" (D4)
 LOW_POLITICAL_THEORY = {"none", "elementary"}            # "no or elementary political theory"
@@ -69,7 +72,7 @@ EXCEPTION_MAIN = dg.ExceptionPolicy(False, basis="không áp dụng / not applie
 # simulator staffed against — labelled "sim" in every table.
 UNIT_CLASSES = None
 UNIT_CLASS_P = (0.3, 0.5, 0.2)
-QUALITY = ["ETH", "PRO", "SKL", "RSP"]
+QUALITY = list(codebook.construct_labels("officials").query("role == 'quality'")["construct"])
 CLUSTER = "commune_code"
 
 export.use_style()
@@ -84,7 +87,8 @@ short = reg.assign(label=np.where(reg["unit_type"] == "thị trấn", "TT " + re
                                   reg["name"])).set_index("code")["label"]
 scores = score_scales(officials, "officials")
 cit_scores = score_scales(citizens, "citizens")
-TH = fd.Thresholds(weak_cutoff=WEAK_CUTOFF, short_tenure_years=SHORT_TENURE_YEARS,
+HAS_PERSONNEL, HAS_CITIZENS = study.has("personnel"), study.has("citizens")
+TH = fd.Thresholds(weak_cutoff=WEAK_CUTOFF, scale_min=LIKERT_LO, scale_max=LIKERT_HI, short_tenure_years=SHORT_TENURE_YEARS,
                    degree_levels=frozenset(DEGREE_LEVELS),
                    low_political_theory=frozenset(LOW_POLITICAL_THEORY),
                    no_state_management=frozenset(NO_STATE_MANAGEMENT), min_cell=MIN_CELL)
@@ -168,6 +172,13 @@ display(Markdown(
     f"\"chưa bồi dưỡng quản lý nhà nước\": "
     f"{', '.join(lab_qlnn[c] for c in sorted(NO_STATE_MANAGEMENT))}; không công bố tỷ lệ của "
     f"dưới **{MIN_CELL}** người."))
+for note in (study.skip_note("các mục 2.1.1–2.1.3, phần định biên và tiêu chuẩn của mục 2.1.5, "
+                             "nhận định D1–D4", "personnel"),
+             study.skip_note("đánh giá của người dân ở mục 2.1.4 và nhận định D5", "citizens")):
+    if note:
+        display(Markdown(note))
+SCORE_AXIS = export.tr(f"Điểm ({LIKERT_LO}–{LIKERT_HI}), KTC 95%",
+                       f"Score ({LIKERT_LO}–{LIKERT_HI}), 95% CI")
 
 # %% [markdown]
 # ## 2.1.1. Số lượng và cơ cấu đội ngũ so với định biên
@@ -179,51 +190,54 @@ display(Markdown(
 # biên chế theo cả ba loại có thể.
 
 # %%
-hc = legal.headcount()
-display(hc[["unit_type", "unit_class", "max_staff", "max_part_time", "confidence"]])
-display(Markdown("Xã, thị trấn: " + "; ".join(
-    f"loại {c} tối đa **{legal.quota('xã', c)}** người" for c in legal.UNIT_CLASSES) + "."))
-staff = staffing.staffing_vs_quota(personnel, reg, CLASSES)
-st = staffing.staffing_summary(staff)
-class_counts = pd.Series(CLASSES.classes).value_counts().reindex(legal.UNIT_CLASSES, fill_value=0)
-class_text = ("loại đơn vị " + ("mô phỏng" if CLASSES.basis.startswith("sim") else "theo tỉnh")
-              + ": " + ", ".join(f"loại {k}: {v} xã" for k, v in class_counts.items()))
-display(Markdown(
-    f"Tổng số **{st['n_staff']}** cán bộ, công chức ({st['n_can_bo']} cán bộ, "
-    f"{st['n_cong_chuc']} công chức) so với tổng định biên **{st['quota']}** "
-    f"({class_text}): **{st['n_vacancies_units']}** xã thiếu "
-    f"({st['vacant_posts']} chỗ), **{st['n_over_units']}** xã vượt ({st['excess_posts']} người), "
-    f"**{st['n_at_quota_units']}** xã đủ định biên.  Tỷ lệ công chức trong đội ngũ của từng xã "
-    f"dao động {pct(staff['share_cong_chuc'].min(), 0)}%–{pct(staff['share_cong_chuc'].max(), 0)}% "
-    f"(toàn huyện {pct(st['n_cong_chuc'] / (st['n_can_bo'] + st['n_cong_chuc']))}%)."))
-staff_show = staff.assign(commune=staff["commune_code"].map(short),
-                          status=staff["status"].map(STATUS))[
-    ["commune", "unit_type", "unit_class", "n_can_bo", "n_cong_chuc", "n_staff", "quota", "gap",
-     "status"]]
-display(staff_show)
-export.save_table(
-    staff_show.rename(columns=HEAD),
-    "03_staffing_quota", title=export.tr("Số lượng cán bộ, công chức so với định biên theo "
-                                         "Nghị định 33/2023", "Headcount against the Decree "
-                                         "33/2023 quota"),
-    note=f"Loại đơn vị: {CLASSES.basis}.", simulated=SIM, decimals=0)
-scen = staffing.quota_scenarios(personnel, reg)
-robust = {c: int((scen[f"gap_{c}"] < 0).sum()) for c in legal.UNIT_CLASSES}
-display(Markdown(
-    "Số xã thiếu biên chế nếu mọi xã cùng loại: "
-    + ", ".join(f"loại {c}: **{v}**" for c, v in robust.items())
-    + f"; thiếu dù thuộc loại III (định biên thấp nhất): **{robust['III']}** xã."))
-fig = plots.staffing_plot(staff.assign(label=staff["commune_code"].map(short)), label="label",
-                          xlabel=export.tr("Số người", "People"),
-                          kind_labels=(export.tr("Cán bộ", "Cadres"),
-                                       export.tr("Công chức", "Civil servants")),
-                          quota_label=(export.tr("Định biên (loại mô phỏng)",
-                                                 "Quota (simulated class)")
-                                       if CLASSES.basis.startswith("sim") else
-                                       export.tr("Định biên", "Quota")))
-export.save_figure(fig, "03_staffing_quota", simulated=SIM)
-plt.show()
+if HAS_PERSONNEL:
+    hc = legal.headcount()
+    display(hc[["unit_type", "unit_class", "max_staff", "max_part_time", "confidence"]])
+    display(Markdown("Xã, thị trấn: " + "; ".join(
+        f"loại {c} tối đa **{legal.quota('xã', c)}** người" for c in legal.UNIT_CLASSES) + "."))
+    staff = staffing.staffing_vs_quota(personnel, reg, CLASSES)
+    st = staffing.staffing_summary(staff)
+    class_counts = pd.Series(CLASSES.classes).value_counts().reindex(legal.UNIT_CLASSES, fill_value=0)
+    class_text = ("loại đơn vị " + ("mô phỏng" if CLASSES.basis.startswith("sim") else "theo tỉnh")
+                  + ": " + ", ".join(f"loại {k}: {v} xã" for k, v in class_counts.items()))
+    display(Markdown(
+        f"Tổng số **{st['n_staff']}** cán bộ, công chức ({st['n_can_bo']} cán bộ, "
+        f"{st['n_cong_chuc']} công chức) so với tổng định biên **{st['quota']}** "
+        f"({class_text}): **{st['n_vacancies_units']}** xã thiếu "
+        f"({st['vacant_posts']} chỗ), **{st['n_over_units']}** xã vượt ({st['excess_posts']} người), "
+        f"**{st['n_at_quota_units']}** xã đủ định biên.  Tỷ lệ công chức trong đội ngũ của từng xã "
+        f"dao động {pct(staff['share_cong_chuc'].min(), 0)}%–{pct(staff['share_cong_chuc'].max(), 0)}% "
+        f"(toàn huyện {pct(st['n_cong_chuc'] / (st['n_can_bo'] + st['n_cong_chuc']))}%)."))
+    staff_show = staff.assign(commune=staff["commune_code"].map(short),
+                              status=staff["status"].map(STATUS))[
+        ["commune", "unit_type", "unit_class", "n_can_bo", "n_cong_chuc", "n_staff", "quota", "gap",
+         "status"]]
+    display(staff_show)
+    export.save_table(
+        staff_show.rename(columns=HEAD),
+        "03_staffing_quota", title=export.tr("Số lượng cán bộ, công chức so với định biên theo "
+                                             "Nghị định 33/2023", "Headcount against the Decree "
+                                             "33/2023 quota"),
+        note=f"Loại đơn vị: {CLASSES.basis}.", simulated=SIM, decimals=0)
+    scen = staffing.quota_scenarios(personnel, reg)
+    robust = {c: int((scen[f"gap_{c}"] < 0).sum()) for c in legal.UNIT_CLASSES}
+    display(Markdown(
+        "Số xã thiếu biên chế nếu mọi xã cùng loại: "
+        + ", ".join(f"loại {c}: **{v}**" for c, v in robust.items())
+        + f"; thiếu dù thuộc loại III (định biên thấp nhất): **{robust['III']}** xã."))
+    fig = plots.staffing_plot(staff.assign(label=staff["commune_code"].map(short)), label="label",
+                              xlabel=export.tr("Số người", "People"),
+                              kind_labels=(export.tr("Cán bộ", "Cadres"),
+                                           export.tr("Công chức", "Civil servants")),
+                              quota_label=(export.tr("Định biên (loại mô phỏng)",
+                                                     "Quota (simulated class)")
+                                           if CLASSES.basis.startswith("sim") else
+                                           export.tr("Định biên", "Quota")))
+    export.save_figure(fig, "03_staffing_quota", simulated=SIM)
+    plt.show()
 
+else:
+    display(Markdown(study.skip_note("Mục 2.1.1 (số lượng so với định biên)", "personnel")))
 # %% [markdown]
 # ## 2.1.2. Mức độ đáp ứng tiêu chuẩn công chức (Điều 10, Nghị định 33/2023)
 #
@@ -233,61 +247,65 @@ plt.show()
 # giữa chuyên ngành và chức danh là **giả định** của đề tài.
 
 # %%
-display(legal.standards()[["rule_id", "applies_to", "operator", "threshold",
-                           "exception_threshold", "label_vi", "confidence"]])
-comp = dg.evaluate_standards(personnel, reference_year=REFERENCE_YEAR, policy=EXCEPTION_MAIN)
-comp_sens = dg.evaluate_standards(personnel, reference_year=REFERENCE_YEAR,
-                                  policy=EXCEPTION_SENS)
-# reasons, aggregated (no per-person rows are shown: commune + title identifies a person)
-reasons = (comp.persons.groupby(["rule_id", "status"], sort=False).size()
-           .rename("n").reset_index())
-display(show(reasons, count_columns=["n"]))
-rule_lab = {k: v[0].upper() + v[1:] for k, v in
-            ({**fd.RULES_EN, dg.compliance.ANY_RULE: "at least one standard"}
-             if export.language() == "en" else
-             {**fd.RULES_VI, dg.compliance.ANY_RULE: "ít nhất một tiêu chuẩn"}).items()}
-ov = comp.overall[comp.overall["n"] > 0].copy()
-ov_s = comp_sens.overall.set_index("rule_id").reindex(ov["rule_id"])
-ov["share_exception"] = ov_s["share"].to_numpy()
-ov["rule"] = ov["rule_id"].map(rule_lab)
-display(show(ov[["rule", "n", "k", "share", "lo", "hi", "n_missing", "share_exception"]],
-             extra=["share_exception"]))
-anyr = ov.set_index("rule_id").loc["ANY"]
-deg = ov.set_index("rule_id").loc["CC_DEGREE"]
-display(Markdown(
-    f"**{int(anyr['k'])}/{int(anyr['n'])}** công chức ({pct(anyr['share'])}%, KTC 95%: "
-    f"{pct(anyr['lo'])}–{pct(anyr['hi'])}%) chưa đạt ít nhất một tiêu chuẩn.  Riêng tiêu chuẩn "
-    f"trình độ đại học: {pct(deg['share'])}% chưa đạt; nếu tỉnh áp dụng ngoại lệ trung cấp cho "
-    f"mọi xã (giả định), tỷ lệ này còn {pct(deg['share_exception'])}%."))
-save_share_table(ov[["rule", "n", "k", "share", "lo", "hi", "n_missing"]]
-                 .rename(columns=HEAD),
-                 "03_compliance_overall",
-                 export.tr("Tỷ lệ công chức chưa đạt tiêu chuẩn Nghị định 33/2023",
-                           "Civil servants not meeting the Decree 33/2023 standards"),
-                 note="Ở đây n là số công chức được đánh giá, k là số chưa đạt; n_missing: "
-                      "thiếu dữ liệu. Ngoại lệ trung cấp: không áp dụng.")
-fig = plots.share_bars(ov, label="rule", min_cell=MIN_CELL,
-                       xlabel=export.tr("% công chức chưa đạt (KTC 95%)",
-                                        "% of civil servants not meeting (95% CI)"))
-export.save_figure(fig, "03_compliance_overall", simulated=SIM)
-plt.show()
+if HAS_PERSONNEL:
+    display(legal.standards()[["rule_id", "applies_to", "operator", "threshold",
+                               "exception_threshold", "label_vi", "confidence"]])
+    comp = dg.evaluate_standards(personnel, reference_year=REFERENCE_YEAR, policy=EXCEPTION_MAIN)
+    comp_sens = dg.evaluate_standards(personnel, reference_year=REFERENCE_YEAR,
+                                      policy=EXCEPTION_SENS)
+    # reasons, aggregated (no per-person rows are shown: commune + title identifies a person)
+    reasons = (comp.persons.groupby(["rule_id", "status"], sort=False).size()
+               .rename("n").reset_index())
+    display(show(reasons, count_columns=["n"]))
+    rule_lab = {k: v[0].upper() + v[1:] for k, v in
+                ({**fd.RULES_EN, dg.compliance.ANY_RULE: "at least one standard"}
+                 if export.language() == "en" else
+                 {**fd.RULES_VI, dg.compliance.ANY_RULE: "ít nhất một tiêu chuẩn"}).items()}
+    ov = comp.overall[comp.overall["n"] > 0].copy()
+    ov_s = comp_sens.overall.set_index("rule_id").reindex(ov["rule_id"])
+    ov["share_exception"] = ov_s["share"].to_numpy()
+    ov["rule"] = ov["rule_id"].map(rule_lab)
+    display(show(ov[["rule", "n", "k", "share", "lo", "hi", "n_missing", "share_exception"]],
+                 extra=["share_exception"]))
+    anyr = ov.set_index("rule_id").loc["ANY"]
+    deg = ov.set_index("rule_id").loc["CC_DEGREE"]
+    display(Markdown(
+        f"**{int(anyr['k'])}/{int(anyr['n'])}** công chức ({pct(anyr['share'])}%, KTC 95%: "
+        f"{pct(anyr['lo'])}–{pct(anyr['hi'])}%) chưa đạt ít nhất một tiêu chuẩn.  Riêng tiêu chuẩn "
+        f"trình độ đại học: {pct(deg['share'])}% chưa đạt; nếu tỉnh áp dụng ngoại lệ trung cấp cho "
+        f"mọi xã (giả định), tỷ lệ này còn {pct(deg['share_exception'])}%."))
+    save_share_table(ov[["rule", "n", "k", "share", "lo", "hi", "n_missing"]]
+                     .rename(columns=HEAD),
+                     "03_compliance_overall",
+                     export.tr("Tỷ lệ công chức chưa đạt tiêu chuẩn Nghị định 33/2023",
+                               "Civil servants not meeting the Decree 33/2023 standards"),
+                     note="Ở đây n là số công chức được đánh giá, k là số chưa đạt; n_missing: "
+                          "thiếu dữ liệu. Ngoại lệ trung cấp: không áp dụng.")
+    fig = plots.share_bars(ov, label="rule", min_cell=MIN_CELL,
+                           xlabel=export.tr("% công chức chưa đạt (KTC 95%)",
+                                            "% of civil servants not meeting (95% CI)"))
+    export.save_figure(fig, "03_compliance_overall", simulated=SIM)
+    plt.show()
 
+else:
+    display(Markdown(study.skip_note("Mục 2.1.2 (tiêu chuẩn công chức)", "personnel")))
 # %%
-bu = comp.by_unit[comp.by_unit["rule_id"].isin(["CC_DEGREE", "CC_FIELD", "ANY"])].copy()
-bu["commune"] = bu["commune_code"].map(short)
-bu["rule"] = bu["rule_id"].map(rule_lab)
-# a commune's k adds up with the other communes' to the overall k of its rule, and with the
-# other former units of its new commune to the 2025 table: protect both sums
-bu["new"] = bu["commune_code"].map(reg.set_index("code")["commune_2025"])
-WITHIN_UNITS = [["rule"], ["rule", "new"]]
-save_share_table(bu[["commune", "rule", "n", "k", "share", "lo", "hi", "new"]]
-                 .rename(columns=HEAD),
-                 "03_compliance_by_commune",
-                 export.tr("Công chức chưa đạt tiêu chuẩn theo xã",
-                           "Civil servants not meeting the standards, by commune"),
-                 within=WITHIN_UNITS, drop=["new"])
-display(show(bu.assign(share=bu["share"].round(3)), within=WITHIN_UNITS)
-        .pivot(index="commune", columns="rule_id", values="share"))
+if HAS_PERSONNEL:
+    bu = comp.by_unit[comp.by_unit["rule_id"].isin(["CC_DEGREE", "CC_FIELD", "ANY"])].copy()
+    bu["commune"] = bu["commune_code"].map(short)
+    bu["rule"] = bu["rule_id"].map(rule_lab)
+    # a commune's k adds up with the other communes' to the overall k of its rule, and with the
+    # other former units of its new commune to the 2025 table: protect both sums
+    bu["new"] = bu["commune_code"].map(reg.set_index("code")["commune_2025"])
+    WITHIN_UNITS = [["rule"], ["rule", "new"]]
+    save_share_table(bu[["commune", "rule", "n", "k", "share", "lo", "hi", "new"]]
+                     .rename(columns=HEAD),
+                     "03_compliance_by_commune",
+                     export.tr("Công chức chưa đạt tiêu chuẩn theo xã",
+                               "Civil servants not meeting the standards, by commune"),
+                     within=WITHIN_UNITS, drop=["new"])
+    display(show(bu.assign(share=bu["share"].round(3)), within=WITHIN_UNITS)
+            .pivot(index="commune", columns="rule_id", values="share"))
 
 # %% [markdown]
 # ## 2.1.3. Cơ cấu đội ngũ
@@ -299,72 +317,76 @@ display(show(bu.assign(share=bu["share"].round(3)), within=WITHIN_UNITS)
 # tháng qua.  Nguồn: hồ sơ cán bộ, công chức.
 
 # %%
-orders = {k: list(codebook.value_labels(v)["code"]) for k, v in
-          {"education": "education_level", "general_education": "general_education",
-           "political_theory": "political_theory",
-           "state_management": "state_mgmt_training"}.items()}
-LABEL = "label_en" if export.language() == "en" else "label_vi"
-labels = {k: codebook.value_labels(v).set_index("code")[LABEL].to_dict() for k, v in
-          {"education": "education_level", "political_theory": "political_theory",
-           "state_management": "state_mgmt_training", "ethnicity": "ethnicity"}.items()}
-prof = profile.workforce_profile(personnel, reference_year=REFERENCE_YEAR,
-                                 population_shares=district.ethnic_shares().to_dict(),
-                                 orders=orders)
-women = prof["women"]
-display(show(women))
-w = women.set_index("group")
-display(Markdown(
-    f"Nữ chiếm **{pct(w.at['all', 'share'])}%** đội ngũ ({int(w.at['all', 'k'])}/"
-    f"{int(w.at['all', 'n'])}; KTC 95%: {pct(w.at['all', 'lo'])}–{pct(w.at['all', 'hi'])}%) "
-    f"nhưng **{pct(w.at['leadership', 'share'])}%** ở các chức danh lãnh đạo "
-    f"({int(w.at['leadership', 'k'])}/{int(w.at['leadership', 'n'])}; KTC 95%: "
-    f"{pct(w.at['leadership', 'lo'])}–{pct(w.at['leadership', 'hi'])}%)."))
-eth = prof["ethnicity"].assign(
-    ethnicity_label=lambda d: d["ethnicity"].map(labels["ethnicity"]))
-RATIO = ["ratio", "ratio_lo", "ratio_hi"]  # the ratio is k rescaled: suppressed with k
-display(show(eth[["ethnicity_label", "k", "n", "share", "lo", "hi", "population_share", *RATIO]],
-             extra=RATIO, within=[[]]))
-save_share_table(eth[["ethnicity_label", "n", "k", "share", "lo", "hi", "population_share",
-                      *RATIO]].round({"population_share": 4})
-                 .rename(columns=HEAD),
-                 "03_ethnicity_representation",
-                 export.tr("Dân tộc của đội ngũ so với cơ cấu dân số huyện",
-                           "Officials' ethnicity against the district population"),
-                 note=export.tr("Tỷ lệ dân số: năm 2013 (Phòng Dân số huyện, trích trong luận "
-                                "văn địa phương; độ tin cậy: 1 nguồn). ratio_lo–ratio_hi: "
-                                "khoảng Wilson 95% của tỷ lệ chia cho tỷ lệ dân số.",
-                                "Population shares: 2013 (district population office, quoted "
-                                "in a local thesis; one source). ratio_lo–ratio_hi: the Wilson "
-                                "95% interval divided by the population share."),
-                 within=[[]], extra=RATIO)
+if HAS_PERSONNEL:
+    orders = {k: list(codebook.value_labels(v)["code"]) for k, v in
+              {"education": "education_level", "general_education": "general_education",
+               "political_theory": "political_theory",
+               "state_management": "state_mgmt_training"}.items()}
+    LABEL = "label_en" if export.language() == "en" else "label_vi"
+    labels = {k: codebook.value_labels(v).set_index("code")[LABEL].to_dict() for k, v in
+              {"education": "education_level", "political_theory": "political_theory",
+               "state_management": "state_mgmt_training", "ethnicity": "ethnicity"}.items()}
+    prof = profile.workforce_profile(personnel, reference_year=REFERENCE_YEAR,
+                                     population_shares=district.ethnic_shares().to_dict(),
+                                     orders=orders)
+    women = prof["women"]
+    display(show(women))
+    w = women.set_index("group")
+    display(Markdown(
+        f"Nữ chiếm **{pct(w.at['all', 'share'])}%** đội ngũ ({int(w.at['all', 'k'])}/"
+        f"{int(w.at['all', 'n'])}; KTC 95%: {pct(w.at['all', 'lo'])}–{pct(w.at['all', 'hi'])}%) "
+        f"nhưng **{pct(w.at['leadership', 'share'])}%** ở các chức danh lãnh đạo "
+        f"({int(w.at['leadership', 'k'])}/{int(w.at['leadership', 'n'])}; KTC 95%: "
+        f"{pct(w.at['leadership', 'lo'])}–{pct(w.at['leadership', 'hi'])}%)."))
+    eth = prof["ethnicity"].assign(
+        ethnicity_label=lambda d: d["ethnicity"].map(labels["ethnicity"]))
+    RATIO = ["ratio", "ratio_lo", "ratio_hi"]  # the ratio is k rescaled: suppressed with k
+    display(show(eth[["ethnicity_label", "k", "n", "share", "lo", "hi", "population_share", *RATIO]],
+                 extra=RATIO, within=[[]]))
+    save_share_table(eth[["ethnicity_label", "n", "k", "share", "lo", "hi", "population_share",
+                          *RATIO]].round({"population_share": 4})
+                     .rename(columns=HEAD),
+                     "03_ethnicity_representation",
+                     export.tr("Dân tộc của đội ngũ so với cơ cấu dân số huyện",
+                               "Officials' ethnicity against the district population"),
+                     note=export.tr("Tỷ lệ dân số: năm 2013 (Phòng Dân số huyện, trích trong luận "
+                                    "văn địa phương; độ tin cậy: 1 nguồn). ratio_lo–ratio_hi: "
+                                    "khoảng Wilson 95% của tỷ lệ chia cho tỷ lệ dân số.",
+                                    "Population shares: 2013 (district population office, quoted "
+                                    "in a local thesis; one source). ratio_lo–ratio_hi: the Wilson "
+                                    "95% interval divided by the population share."),
+                     within=[[]], extra=RATIO)
 
+else:
+    display(Markdown(study.skip_note("Mục 2.1.3 (cơ cấu đội ngũ)", "personnel")))
 # %%
-panels = [("age", export.tr("Nhóm tuổi", "Age group"), None),
-          ("tenure", export.tr("Số năm giữ chức danh", "Years in post"), None),
-          ("education", export.tr("Trình độ chuyên môn", "Education"), labels["education"]),
-          ("political_theory", export.tr("Lý luận chính trị", "Political theory"),
-           labels["political_theory"]),
-          ("state_management", export.tr("Quản lý nhà nước", "State management"),
-           labels["state_management"]),
-          ("trainings", export.tr("Số lớp bồi dưỡng (24 tháng)", "Courses (24 months)"), None)]
-prof_tab = pd.concat([prof[k].assign(table=k) for k, *_ in panels], ignore_index=True)
-# levels add up to n, and all = cán bộ + công chức: a lone small cell gets a second one
-WITHIN_PROFILE = [["table", "kind"], ["table", "level"]]
-prof_shown = show(prof_tab, within=WITHIN_PROFILE)  # the figure hides what the table hides
-fig, axes = plt.subplots(3, 2, figsize=(9, 10))
-for ax, (key, title, lab) in zip(axes.ravel(), panels, strict=True):
-    t = prof_shown[(prof_shown["table"] == key) & (prof_shown["kind"] == "all")].copy()
-    t["level_label"] = t["level"].map(lab) if lab else t["level"]
-    plots.share_bars(t, label="level_label", title=title, ax=ax, min_cell=MIN_CELL,
-                     xlabel=export.tr("% (KTC 95%)", "% (95% CI)"))
-fig.tight_layout()
-export.save_figure(fig, "03_profile", simulated=SIM)
-plt.show()
-save_share_table(prof_tab[["table", "kind", "level", "n", "k", "share", "lo", "hi"]],
-                 "03_profile", export.tr("Cơ cấu đội ngũ cán bộ, công chức cấp xã",
-                                         "Profile of commune officials"),
-                 note="kind: all = toàn bộ, can_bo = cán bộ, cong_chuc = công chức.",
-                 within=WITHIN_PROFILE)
+if HAS_PERSONNEL:
+    panels = [("age", export.tr("Nhóm tuổi", "Age group"), None),
+              ("tenure", export.tr("Số năm giữ chức danh", "Years in post"), None),
+              ("education", export.tr("Trình độ chuyên môn", "Education"), labels["education"]),
+              ("political_theory", export.tr("Lý luận chính trị", "Political theory"),
+               labels["political_theory"]),
+              ("state_management", export.tr("Quản lý nhà nước", "State management"),
+               labels["state_management"]),
+              ("trainings", export.tr("Số lớp bồi dưỡng (24 tháng)", "Courses (24 months)"), None)]
+    prof_tab = pd.concat([prof[k].assign(table=k) for k, *_ in panels], ignore_index=True)
+    # levels add up to n, and all = cán bộ + công chức: a lone small cell gets a second one
+    WITHIN_PROFILE = [["table", "kind"], ["table", "level"]]
+    prof_shown = show(prof_tab, within=WITHIN_PROFILE)  # the figure hides what the table hides
+    fig, axes = plt.subplots(3, 2, figsize=(9, 10))
+    for ax, (key, title, lab) in zip(axes.ravel(), panels, strict=True):
+        t = prof_shown[(prof_shown["table"] == key) & (prof_shown["kind"] == "all")].copy()
+        t["level_label"] = t["level"].map(lab) if lab else t["level"]
+        plots.share_bars(t, label="level_label", title=title, ax=ax, min_cell=MIN_CELL,
+                         xlabel=export.tr("% (KTC 95%)", "% (95% CI)"))
+    fig.tight_layout()
+    export.save_figure(fig, "03_profile", simulated=SIM)
+    plt.show()
+    save_share_table(prof_tab[["table", "kind", "level", "n", "k", "share", "lo", "hi"]],
+                     "03_profile", export.tr("Cơ cấu đội ngũ cán bộ, công chức cấp xã",
+                                             "Profile of commune officials"),
+                     note="kind: all = toàn bộ, can_bo = cán bộ, cong_chuc = công chức.",
+                     within=WITHIN_PROFILE)
 
 # %% [markdown]
 # ## 2.1.4. Chất lượng đội ngũ giữa các xã
@@ -378,9 +400,11 @@ save_share_table(prof_tab[["table", "kind", "level", "n", "k", "share", "lo", "h
 
 # %%
 cm = quality.commune_means(scores, QUALITY, CLUSTER, method="mixed")
-cm_cit = quality.commune_means(cit_scores, ["SIPAS"], CLUSTER, method="mixed")
-iccs = pd.concat([quality.icc_table(scores, QUALITY, CLUSTER),
-                  quality.icc_table(cit_scores, ["SIPAS", "CSAT"], CLUSTER)], ignore_index=True)
+cm_cit = (quality.commune_means(cit_scores, ["SIPAS"], CLUSTER, method="mixed") if HAS_CITIZENS
+          else cm.iloc[:0])
+iccs = pd.concat([quality.icc_table(scores, QUALITY, CLUSTER)]
+                 + ([quality.icc_table(cit_scores, ["SIPAS", "CSAT"], CLUSTER)] if HAS_CITIZENS
+                    else []), ignore_index=True)
 display(iccs[["variable", "n", "n_groups", "icc", "icc_anova", "icc_anova_lo", "icc_anova_hi",
               "f_stat", "p_value"]].round(4))
 export.save_table(iccs[["variable", "n", "n_groups", "tau2", "sigma2", "icc", "icc_anova",
@@ -389,12 +413,11 @@ export.save_table(iccs[["variable", "n", "n_groups", "tau2", "sigma2", "icc", "i
                                             "Intraclass correlation by commune"),
                   note="ICC: mô hình hệ số chặn ngẫu nhiên (REML); ICC(1) ANOVA với KTC 95% "
                        "theo phân phối F.", simulated=SIM, decimals=3)
-fig, axes = plt.subplots(1, 2, figsize=(11, 7.5))
-for ax, (tab, var, lab) in zip(axes, [(cm, "PRO", export.tr("Năng lực chuyên môn (PRO)",
-                                                              "Professional competence (PRO)")),
-                                      (cm_cit, "SIPAS", export.tr("Đánh giá của người dân",
-                                                                  "Citizens' assessment"))],
-                               strict=True):
+panels_q = [(cm, "PRO", export.tr("Năng lực chuyên môn (PRO)", "Professional competence (PRO)"))]
+if HAS_CITIZENS:
+    panels_q.append((cm_cit, "SIPAS", export.tr("Đánh giá của người dân", "Citizens' assessment")))
+fig, axes = plt.subplots(1, len(panels_q), figsize=(5.5 * len(panels_q), 7.5), squeeze=False)
+for ax, (tab, var, lab) in zip(axes[0], panels_q, strict=True):
     t = tab[tab["variable"] == var].assign(label=lambda d: d[CLUSTER].map(short))
     centre = quality.district_mean(scores if var != "SIPAS" else cit_scores, var,
                                    CLUSTER)["mean"]
@@ -403,19 +426,24 @@ for ax, (tab, var, lab) in zip(axes, [(cm, "PRO", export.tr("Năng lực chuyên
                       reference_label=export.tr("Trung bình huyện", "District mean"),
                       threshold=WEAK_CUTOFF,
                       threshold_label=export.tr("Ngưỡng yếu", "Weak cut-off"),
-                      xlabel=export.tr("Điểm (1–5), KTC 95%", "Score (1–5), 95% CI"))
+                      xlabel=SCORE_AXIS)
 fig.tight_layout()
 export.save_figure(fig, "03_caterpillar_quality", simulated=SIM)
 plt.show()
-dim_names = {d: export.tr(fd.NAMES_VI[d], fd.NAMES_EN[d]) for d in QUALITY}
-fig, axes = plt.subplots(2, 2, figsize=(10, 11))
-for ax, var in zip(axes.ravel(), QUALITY, strict=True):
+_own = codebook.construct_labels("officials").set_index("construct")
+dim_names = {d: export.tr(fd.NAMES_VI.get(d, _own.at[d, "label_vi"]),
+                          fd.NAMES_EN.get(d, _own.at[d, "label_en"])) for d in QUALITY}
+_rows = -(-len(QUALITY) // 2)
+fig, axes = plt.subplots(_rows, 2, figsize=(10, 5.5 * _rows), squeeze=False)
+for ax in axes.ravel()[len(QUALITY):]:
+    ax.set_visible(False)
+for ax, var in zip(axes.ravel(), QUALITY, strict=False):
     t = cm[cm["variable"] == var].assign(label=lambda d: d[CLUSTER].map(short))
     plots.caterpillar(t, label="label", ax=ax, min_cell=MIN_CELL,
                       title=f"{var}: {dim_names[var]}",
                       reference=quality.district_mean(scores, var, CLUSTER)["mean"],
                       threshold=WEAK_CUTOFF, show_n=False,
-                      xlabel=export.tr("Điểm (1–5), KTC 95%", "Score (1–5), 95% CI"))
+                      xlabel=SCORE_AXIS)
     ax.title.set_fontsize(8)
 fig.tight_layout()
 export.save_figure(fig, "03_caterpillar_dimensions", simulated=SIM)
@@ -436,8 +464,9 @@ display(Markdown(
     f"ICC của năng lực chuyên môn (PRO) = **{fmt(ip.at['PRO', 'icc'], 3)}** (ICC(1) ANOVA "
     f"{fmt(ip.at['PRO', 'icc_anova'], 3)}, KTC 95%: {fmt(ip.at['PRO', 'icc_anova_lo'], 3)}–"
     f"{fmt(ip.at['PRO', 'icc_anova_hi'], 3)}); của phẩm chất đạo đức (ETH) = "
-    f"**{fmt(ip.at['ETH', 'icc'], 3)}**; của đánh giá của người dân = "
-    f"**{fmt(ip.at['SIPAS', 'icc'], 3)}**."))
+    f"**{fmt(ip.at['ETH', 'icc'], 3)}**"
+    + (f"; của đánh giá của người dân = **{fmt(ip.at['SIPAS', 'icc'], 3)}**." if HAS_CITIZENS
+       else "; không có phiếu người dân.")))
 
 # %%
 pro_t = cm[cm["variable"] == "PRO"].set_index(CLUSTER)
@@ -466,27 +495,28 @@ display(Markdown(
 # chiếu).
 
 # %%
-counts = ["n_can_bo", "n_cong_chuc", "n_staff", "quota", "gap"]
-staff25 = merger.to_2025(staff, reg, sum_columns=counts)
-assert (staff25[counts].sum() == staff[counts].sum()).all()  # totals equal across levels
-display(staff25)
-comp25 = merger.to_2025(comp.by_unit, reg, sum_columns=["n", "k", "n_missing"], by=["rule_id"])
-for r in comp25["rule_id"].unique():
-    a = comp25[comp25.rule_id == r][["n", "k"]].sum()
-    b = comp.by_unit[comp.by_unit.rule_id == r][["n", "k"]].sum()
-    assert (a == b).all()
-comp25 = comp25[comp25["rule_id"].isin(["CC_DEGREE", "CC_FIELD", "ANY"])]
-save_share_table(comp25.assign(rule=comp25["rule_id"].map(rule_lab))[
-                     ["commune_2025", "rule", "n", "k", "share", "lo", "hi"]]
-                 .rename(columns=HEAD),
-                 "03_compliance_2025", export.tr("Công chức chưa đạt tiêu chuẩn theo 8 xã mới",
-                                                 "Not meeting the standards, by new commune"),
-                 within=[["rule"]])
-export.save_table(staff25.rename(columns=HEAD),
-                  "03_staffing_2025",
-                  title=export.tr("Số lượng so với tổng định biên cũ theo 8 xã mới",
-                                  "Headcount against the summed former quotas, by new commune"),
-                  note=f"Loại đơn vị cũ: {CLASSES.basis}.", simulated=SIM, decimals=0)
+if HAS_PERSONNEL:
+    counts = ["n_can_bo", "n_cong_chuc", "n_staff", "quota", "gap"]
+    staff25 = merger.to_2025(staff, reg, sum_columns=counts)
+    assert (staff25[counts].sum() == staff[counts].sum()).all()  # totals equal across levels
+    display(staff25)
+    comp25 = merger.to_2025(comp.by_unit, reg, sum_columns=["n", "k", "n_missing"], by=["rule_id"])
+    for r in comp25["rule_id"].unique():
+        a = comp25[comp25.rule_id == r][["n", "k"]].sum()
+        b = comp.by_unit[comp.by_unit.rule_id == r][["n", "k"]].sum()
+        assert (a == b).all()
+    comp25 = comp25[comp25["rule_id"].isin(["CC_DEGREE", "CC_FIELD", "ANY"])]
+    save_share_table(comp25.assign(rule=comp25["rule_id"].map(rule_lab))[
+                         ["commune_2025", "rule", "n", "k", "share", "lo", "hi"]]
+                     .rename(columns=HEAD),
+                     "03_compliance_2025", export.tr("Công chức chưa đạt tiêu chuẩn theo 8 xã mới",
+                                                     "Not meeting the standards, by new commune"),
+                     within=[["rule"]])
+    export.save_table(staff25.rename(columns=HEAD),
+                      "03_staffing_2025",
+                      title=export.tr("Số lượng so với tổng định biên cũ theo 8 xã mới",
+                                      "Headcount against the summed former quotas, by new commune"),
+                      note=f"Loại đơn vị cũ: {CLASSES.basis}.", simulated=SIM, decimals=0)
 cm25 = quality.commune_means(scores, QUALITY, "commune_2025", method="t")
 display(cm25.pivot(index="commune_2025", columns="variable", values="estimate").round(2))
 export.save_table(cm25[["variable", "commune_2025", "n", "mean", "lo", "hi", "rank_lo",
@@ -504,7 +534,8 @@ fig = plots.caterpillar(pro25, label="commune_2025", min_cell=MIN_CELL,
                         threshold=WEAK_CUTOFF,
                         title=export.tr("Năng lực chuyên môn (PRO) theo 8 xã mới",
                                         "Professional competence (PRO) by new commune"),
-                        xlabel=export.tr("Điểm (1–5), KTC t 95%", "Score (1–5), 95% t CI"))
+                        xlabel=export.tr(f"Điểm ({LIKERT_LO}–{LIKERT_HI}), KTC t 95%",
+                                         f"Score ({LIKERT_LO}–{LIKERT_HI}), 95% t CI"))
 export.save_figure(fig, "03_caterpillar_2025", simulated=SIM)
 plt.show()
 low25, high25 = pro25.iloc[-1], pro25.iloc[0]
@@ -525,19 +556,34 @@ display(Markdown(
 # (`figures/03_findings.csv`).
 
 # %%
-cit_commune = cit_scores.groupby(CLUSTER)["SIPAS"].mean()
-pers_t = personnel.assign(
-    tenure=dg.columns.years_in_post(personnel, REFERENCE_YEAR))
-found = [
-    fd.finding_d1(comp, scores, group=CLUSTER, th=TH),
-    fd.finding_d2(pers_t, scores, group=CLUSTER, tenure="tenure", th=TH),
-    fd.finding_d3(scores, personnel, group=CLUSTER, education="education_level", th=TH,
-                  n_sim=N_SIM, seed=SEED),
-    fd.finding_d4(personnel, group=CLUSTER, education="education_level",
-                  political_theory="political_theory", state_management="state_mgmt_training",
-                  trainings="trainings_24m", th=TH),
-    fd.finding_d5(scores, cit_commune, group=CLUSTER, th=TH),
-]
+def not_testable(claim_id, *needs):
+    """A ledger row for a claim whose data are absent: kept, marked not testable."""
+    vi = ", ".join(INSTRUMENT_NAMES_VI[n] for n in needs)
+    en = ", ".join(needs)
+    return fd.Finding(claim_id, f"Không kiểm chứng được: cần {vi}, không có trong dữ liệu.",
+                      f"Not testable: needs the {en} data, absent from this study.",
+                      {"testable": False, "missing": list(needs)})
+
+
+if HAS_PERSONNEL:
+    pers_t = personnel.assign(
+        tenure=dg.columns.years_in_post(personnel, REFERENCE_YEAR))
+    found = [
+        fd.finding_d1(comp, scores, group=CLUSTER, th=TH),
+        fd.finding_d2(pers_t, scores, group=CLUSTER, tenure="tenure", th=TH),
+        fd.finding_d3(scores, personnel, group=CLUSTER, education="education_level", th=TH,
+                      n_sim=N_SIM, seed=SEED),
+        fd.finding_d4(personnel, group=CLUSTER, education="education_level",
+                      political_theory="political_theory", state_management="state_mgmt_training",
+                      trainings="trainings_24m", th=TH),
+    ]
+else:
+    found = [not_testable(c, "personnel") for c in ("D1", "D2", "D3", "D4")]
+if HAS_CITIZENS:
+    cit_commune = cit_scores.groupby(CLUSTER)["SIPAS"].mean()
+    found.append(fd.finding_d5(scores, cit_commune, group=CLUSTER, th=TH))
+else:
+    found.append(not_testable("D5", "citizens"))
 ledger = fd.findings_table(found)
 for f in found:
     display(Markdown(f"**{f.claim_id}.** {f.statement_vi}"))

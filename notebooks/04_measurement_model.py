@@ -41,7 +41,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from hlstudy import cfa as cfa_mod
-from hlstudy import export, factor, ingest, legal, load_study, reliability
+from hlstudy import codebook, export, factor, ingest, legal, load_study, reliability
 from hlstudy.scales import scale_items, score_scales
 
 # Parameters (heavy computations take their size from here)
@@ -61,9 +61,13 @@ export.use_style()
 study = load_study()
 SIM = study.simulated
 officials, citizens = study.officials, study.citizens
-scales = {"officials": scale_items("officials"), "citizens": scale_items("citizens")}
+# the questionnaires analysed: those whose export was read (a study may survey officials only)
+INSTS = [i for i in ("officials", "citizens") if study.has(i)]
+scales = {i: scale_items(i) for i in INSTS}
 data = {"officials": officials, "citizens": citizens}
 label = {"officials": "cán bộ, công chức", "citizens": "người dân"}
+# Likert range of each questionnaire, from its value set (1–5 here; 7-point scales work too)
+RANGE = {i: codebook.likert_range(i) for i in INSTS}
 
 
 def fmt(x, d=3):
@@ -81,8 +85,13 @@ def fmt_p(p):
 
 display(Markdown(
     f"Dữ liệu: **{len(officials)}** phiếu cán bộ, công chức với **{len(scales['officials'])}** "
-    f"thang đo và **{len(citizens)}** phiếu người dân với **{len(scales['citizens'])}** thang đo"
+    "thang đo"
+    + (f" và **{len(citizens)}** phiếu người dân với **{len(scales['citizens'])}** thang đo"
+       if "citizens" in scales else "")
     + (" — *dữ liệu mô phỏng*." if SIM else ".")))
+_note = study.skip_note("mọi phân tích thang đo của người dân trong notebook này", "citizens")
+if _note:
+    display(Markdown(_note))
 
 # %% [markdown]
 # ## 1. Phân phối của các biến quan sát
@@ -99,21 +108,22 @@ display(Markdown(
     f"Ngưỡng áp dụng: |skew| > {fmt(MAX_SKEW, 0)}, |kurtosis| > {fmt(MAX_KURT, 0)}; hiệu ứng "
     f"sàn/trần khi hơn {pct(FLOOR_CEILING)} điểm thang đo ở mức thấp nhất hoặc cao nhất."))
 dist_tables, mardia_res = {}, {}
-for inst in ("officials", "citizens"):
+for inst in INSTS:
+    lo, hi = RANGE[inst]
     items = [i for cols in scales[inst].values() for i in cols]
-    dist_tables[inst] = factor.item_distributions(data[inst][items], scale_min=1, scale_max=5,
+    dist_tables[inst] = factor.item_distributions(data[inst][items], scale_min=lo, scale_max=hi,
                                                   floor_ceiling=None, max_abs_skew=MAX_SKEW,
                                                   max_abs_kurtosis=MAX_KURT)
     mardia_res[inst] = factor.mardia(data[inst][items])
     scores = score_scales(data[inst], scales[inst])[sorted(scales[inst])]
-    score_dist = factor.item_distributions(scores, scale_min=1, scale_max=5,
+    score_dist = factor.item_distributions(scores, scale_min=lo, scale_max=hi,
                                            floor_ceiling=FLOOR_CEILING, max_abs_skew=MAX_SKEW,
                                            max_abs_kurtosis=MAX_KURT)
     export.save_table(
         dist_tables[inst].reset_index(), f"04_item_distributions_{inst}",
         title=export.tr(f"Phân phối các biến quan sát ({label[inst]})",
                         f"Item distributions ({inst})"),
-        note="skew, kurtosis: psych::describe type 3; floor/ceiling: share of answers 1 / 5.",
+        note=f"skew, kurtosis: psych::describe type 3; floor/ceiling: share of answers {lo} / {hi}.",
         simulated=SIM, decimals=2)
     flagged = dist_tables[inst][dist_tables[inst]["flag"] != ""]
     fc = score_dist[score_dist["flag"] != ""]
@@ -145,7 +155,7 @@ for inst in ("officials", "citizens"):
 display(Markdown(f"Ngưỡng tương quan biến – tổng hiệu chỉnh: {fmt(MIN_R_DROP, 2)} (Nunnally & "
                  f"Bernstein 1994); alpha chấp nhận được từ {fmt(MIN_ALPHA, 2)}."))
 rel_tables = {}
-for inst in ("officials", "citizens"):
+for inst in INSTS:
     rel_tables[inst] = reliability.reliability_table(data[inst], scales[inst],
                                                      min_r_drop=MIN_R_DROP)
     export.save_table(
@@ -198,7 +208,7 @@ display(boot_table.round(3))
 
 # %%
 deff = {inst: reliability.scale_design_effects(data[inst], scales[inst], cluster=CLUSTER)
-        for inst in ("officials", "citizens")}
+        for inst in INSTS}
 deff_all = pd.concat(deff, names=["instrument"]).reset_index()
 export.save_table(deff_all, "04_design_effects",
                   title=export.tr("Hiệu ứng thiết kế của điểm trung bình thang đo",
@@ -218,10 +228,10 @@ display(deff_all.round(3))
 
 # %%
 kmo_res = {inst: factor.kmo(data[inst][[i for c in scales[inst].values() for i in c]])
-           for inst in ("officials", "citizens")}
+           for inst in INSTS}
 bart_res = {inst: factor.bartlett(data[inst][[i for c in scales[inst].values() for i in c]])
-            for inst in ("officials", "citizens")}
-for inst in ("officials", "citizens"):
+            for inst in INSTS}
+for inst in INSTS:
     k, b = kmo_res[inst], bart_res[inst]
     low = k.flagged(0.5)
     display(Markdown(
@@ -243,7 +253,7 @@ for inst in ("officials", "citizens"):
 
 # %%
 pa_res = {}
-for inst in ("officials", "citizens"):
+for inst in INSTS:
     items = [i for c in scales[inst].values() for i in c]
     pa_res[inst] = factor.parallel_analysis(data[inst][items], n_iter=N_ITER, seed=SEED)
     fig = factor.scree_figure(pa_res[inst])
@@ -271,7 +281,7 @@ display(Markdown(
     f"dưới {fmt(MIN_LOADING, 2)}; tải chéo khi hệ số thứ hai từ {fmt(0.30, 2)} và cách hệ số "
     f"lớn nhất dưới {fmt(0.20, 2)} (mặc định của `hlstudy.factor.efa`)."))
 efa_res = {}
-for inst in ("officials", "citizens"):
+for inst in INSTS:
     items = [i for c in scales[inst].values() for i in c]
     n_f = len(scales[inst])
     efa_res[inst] = factor.efa(data[inst][items], n_f, method="minres", rotation="promax",
@@ -307,7 +317,7 @@ display(Markdown("Ngưỡng: " + ", ".join(
     f"{k.upper().replace('CHI2_DF', 'χ²/df')} {op.replace('>=', '≥').replace('<=', '≤')} "
     f"{fmt(cut, 2)}" for k, (op, cut) in cfa_mod.core.CUTOFFS.items()) + "."))
 cfa_res = {}
-for inst in ("officials", "citizens"):
+for inst in INSTS:
     cfa_res[inst] = cfa_mod.cfa(data[inst], scales[inst])
     fit_tab = cfa_res[inst].fit_table()
     export.save_table(fit_tab.reset_index(), f"04_cfa_fit_{inst}",
@@ -350,7 +360,7 @@ for inst in ("officials", "citizens"):
 # %%
 display(Markdown(f"Ngưỡng: CR ≥ {fmt(MIN_CR, 2)}, AVE ≥ {fmt(MIN_AVE, 2)}, "
                  f"HTMT < {fmt(MAX_HTMT, 2)}."))
-for inst in ("officials", "citizens"):
+for inst in INSTS:
     res = cfa_res[inst]
     validity = pd.DataFrame({"CR": cfa_mod.composite_reliability(res),
                              "AVE": cfa_mod.average_variance_extracted(res)})
@@ -379,6 +389,14 @@ for inst in ("officials", "citizens"):
         "Fornell–Larcker đạt ở "
         f"{int(fl_ok.sum())}/{len(fl_ok)} khái niệm."))
     display(validity.round(3), ht.round(3), fl.round(3))
+    if ht.attrs["notes"]:
+        # an exact zero correlation decides HTMT2 (semTools' rule): show the arithmetic HTMT too
+        display(Markdown(
+            "**Lưu ý về HTMT:** có tương quan bằng đúng 0 giữa hai biến quan sát, nên trung bình "
+            "nhân của HTMT2 bằng 0 (hoặc không xác định) theo đúng quy tắc của semTools; tỷ số HTMT "
+            "trung bình cộng (Henseler và cộng sự 2015) bên dưới là giá trị nên đọc cho các cặp "
+            "này. Chi tiết: " + "; ".join(ht.attrs["notes"]) + "."))
+        display(cfa_mod.htmt(data[inst], scales[inst], geometric=False).round(3))
 
 # %% [markdown]
 # ## 7. Sai lệch do phương pháp chung (common method bias)
@@ -389,7 +407,7 @@ for inst in ("officials", "citizens"):
 # tiềm ẩn chung (common latent factor, CLF) tải lên mọi biến.
 
 # %%
-for inst in ("officials", "citizens"):
+for inst in INSTS:
     items = [i for c in scales[inst].values() for i in c]
     h = factor.harman_test(data[inst][items])
     clf = cfa_mod.common_method_factor(data[inst], scales[inst])
@@ -439,6 +457,18 @@ if kind is None or kind.nunique() < 2:
 else:
     inv_data = officials.assign(kind=kind).dropna(subset=["kind"])
     inv = cfa_mod.measurement_invariance(inv_data, scales["officials"], "kind")
+if kind is not None and kind.nunique() >= 2 and inv.skipped:
+    sz = inv.group_sizes
+    display(Markdown(
+        "**Bỏ qua kiểm định bất biến:** "
+        + ", ".join(f"{kind_label.get(g, g)} có {c} phiếu trả lời đủ mọi biến"
+                    for g, c in zip(sz["group"], sz["n_complete"], strict=True))
+        + f", trong khi mô hình có {int(sz['n_needed'].iloc[0]) - 1} biến quan sát: CFA đa nhóm "
+        f"theo ML cần ít nhất **{int(sz['n_needed'].iloc[0])} phiếu đủ ở mỗi nhóm** (nhiều hơn "
+        "số biến, nếu không ma trận hiệp phương sai của nhóm suy biến), và mỗi nhóm có "
+        f"{int(sz['free_parameters'].iloc[0])} tham số tự do nên thực tế cần nhiều hơn thế. "
+        "Có thể kiểm định từng thang đo riêng, hoặc cần mẫu lớn hơn."))
+elif kind is not None and kind.nunique() >= 2:
     export.save_table(inv.table.reset_index(), "04_invariance_kind",
                       title=export.tr("Kiểm định tính bất biến đo lường giữa cán bộ và công chức",
                                       "Measurement invariance, cán bộ vs công chức"),

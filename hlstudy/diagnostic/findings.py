@@ -48,7 +48,8 @@ class Thresholds:
     """Analysis thresholds of the diagnostic (stated in notebook 03).
 
     ``weak_cutoff``: a scale score (mean of 1–5 items) below it counts as "weak"; 3 is the
-    scale's neutral point.  ``short_tenure_years``: fewer years in post count as "little
+    scale's neutral point.  ``scale_min``, ``scale_max``: the Likert range the statements
+    quote (from the value set: :func:`hlstudy.codebook.likert_range`).  ``short_tenure_years``: fewer years in post count as "little
     experience".  ``degree_levels``: education codes counted as a university degree or
     above.  ``low_political_theory``: political-theory codes counted as none/elementary.
     ``no_state_management``: state-management training codes counted as none.
@@ -61,6 +62,8 @@ class Thresholds:
     no_state_management: frozenset = frozenset({"none"})
     conf: float = 0.95
     min_cell: int = 5
+    scale_min: int = 1
+    scale_max: int = 5
 
     def summary(self) -> str:
         return (f"weak: score < {self.weak_cutoff}; short tenure: < {self.short_tenure_years} "
@@ -177,11 +180,13 @@ def finding_d1(compliance: ComplianceResult, scores: pd.DataFrame, *, group: str
                 f"({_pct(num['worst_share'])}%)" if worst else "")
     vi = (f"{num['cs_k_not_met']}/{num['cs_n']} công chức ({_pct(num['cs_share_not_met'])}%, "
           f"KTC 95%: {_pct(num['cs_lo'])}–{_pct(num['cs_hi'])}%) chưa đạt ít nhất một tiêu "
-          f"chuẩn của Nghị định 33/2023{worst_vi}. Điểm tự đánh giá (thang 1–5): "
+          f"chuẩn của Nghị định 33/2023{worst_vi}. Điểm tự đánh giá (thang "
+          f"{th.scale_min}–{th.scale_max}): "
           + "; ".join(parts_vi) + ".")
     en = (f"{num['cs_k_not_met']}/{num['cs_n']} civil servants ({_pct(num['cs_share_not_met'])}%, "
           f"95% CI {_pct(num['cs_lo'])}–{_pct(num['cs_hi'])}%) do not meet at least one "
-          f"Decree 33/2023 standard{worst_en}. Self-assessed scores (1–5): "
+          f"Decree 33/2023 standard{worst_en}. Self-assessed scores "
+          f"({th.scale_min}–{th.scale_max}): "
           + "; ".join(parts_en) + ".")
     return Finding("D1", vi, en, num)
 
