@@ -274,3 +274,130 @@ def official_kind(df: pd.DataFrame) -> pd.Series | None:
         kinds = positions().set_index("position_code")["kind"]
         return df["position_code"].astype("string").map(kinds)
     return None
+
+
+# --------------------------------------------------------------------------- legal frame by date
+
+#: Last day on which Decree 33/2023 governs Hữu Lũng's 23 pre-reform units; from the next
+#: day the 8 new communes fall under Law 80/2025/QH15 and Decree 170/2025/NĐ-CP
+#: (``legal_frame.csv``: LAW_CBCC_2025, DECREE_170_2025, RES_1672).
+REFORM_DATE = pd.Timestamp("2025-07-01")
+FRAMES = ("decree33_2023", "law_2025")
+_FRAME_COLUMNS = ["doc_id", "number", "kind", "title_vi", "title_en", "issued", "in_force",
+                  "in_force_until", "applies_to", "role_vi", "role_en", "note", "source",
+                  "confidence"]
+_LIMIT_COLUMNS = ["position_code", "unit_type", "unit_class", "max_count", "valid_from",
+                  "valid_until", "note", "source", "confidence"]
+
+
+def _dates(df: pd.DataFrame, cols, name: str) -> pd.DataFrame:
+    for col in cols:
+        parsed = pd.to_datetime(df[col].where(df[col] != ""), format="%Y-%m-%d", errors="coerce")
+        bad = parsed.isna() & df[col].ne("")
+        if bad.any():
+            raise SurveyDataError("expected a date YYYY-MM-DD", file=name, row=_first_row(bad),
+                                  column=col)
+        df[col] = parsed
+    return df
+
+
+@lru_cache(maxsize=4)
+def _frame(folder: Path | None) -> pd.DataFrame:
+    name = "legal_frame.csv"
+    _COLUMNS.setdefault(name, _FRAME_COLUMNS)
+    df = _read(name, folder)
+    _unique(df, ["doc_id"], name)
+    _one_of(df, "applies_to", {"units_2024", "communes_2025"}, name)
+    return _dates(df, ["issued", "in_force", "in_force_until"], name)
+
+
+def legal_frame(folder: Path | None = None) -> pd.DataFrame:
+    """The documents of the legal frame (``data/reference/legal_frame.csv``), one row each.
+
+    Columns ``doc_id, number, kind, title_vi, title_en, issued, in_force, in_force_until,
+    applies_to (units_2024 | communes_2025), role_vi, role_en, note, source, confidence``;
+    dates are Timestamps (NaT where the date could not be verified: never guessed).
+    """
+    return _frame(folder).copy()
+
+
+def frame_on(date, folder: Path | None = None) -> str:
+    """Which legal frame governs commune officials of Hữu Lũng on ``date``.
+
+    ``"decree33_2023"`` up to 30 June 2025 (the 23 pre-reform units, Decree 33/2023 and the
+    Law on Cadres and Civil Servants 2008 as amended 2019); ``"law_2025"`` from 1 July 2025
+    (the 8 new communes, Law 80/2025/QH15 and Decree 170/2025/NĐ-CP, under which there is no
+    separate commune-level category and no Decree 33 quota or title).  Raises
+    :class:`SurveyDataError` for a date before Decree 33/2023 took effect (1 Aug 2023): an
+    earlier register is judged by rules this project does not hold.
+
+    >>> frame_on("2024-12-31"), frame_on("2025-07-01")
+    ('decree33_2023', 'law_2025')
+    """
+    try:
+        day = pd.Timestamp(date)
+    except (TypeError, ValueError) as err:
+        raise SurveyDataError(f"not a date: {date!r}") from err
+    frame = legal_frame(folder).set_index("doc_id")
+    start = frame.at["DECREE_33_2023", "in_force"]
+    if day < start:
+        raise SurveyDataError(f"{day.date()} precedes Decree 33/2023 ({start.date()}): no "
+                              "reference rules for that date")
+    return "decree33_2023" if day < REFORM_DATE else "law_2025"
+
+
+def documents_in_force(date, folder: Path | None = None) -> pd.DataFrame:
+    """Rows of :func:`legal_frame` in force on ``date`` (unknown bounds count as open)."""
+    day = pd.Timestamp(date)
+    f = legal_frame(folder)
+    start_ok = f["in_force"].isna() | (f["in_force"] <= day)
+    end_ok = f["in_force_until"].isna() | (f["in_force_until"] >= day)
+    return f[start_ok & end_ok].reset_index(drop=True)
+
+
+@lru_cache(maxsize=4)
+def _title_limits(folder: Path | None) -> pd.DataFrame:
+    name = "title_limits.csv"
+    _COLUMNS.setdefault(name, _LIMIT_COLUMNS)
+    df = _read(name, folder)
+    _unique(df, ["position_code", "unit_type", "unit_class"], name)
+    _one_of(df, "unit_type", {*UNIT_TYPES, "*"}, name)
+    _one_of(df, "unit_class", {*UNIT_CLASSES, "*"}, name)
+    unknown = set(df["position_code"]) - set(positions(folder)["position_code"])
+    if unknown:
+        raise SurveyDataError(f"unknown position codes {sorted(unknown)}", file=name)
+    df["max_count"] = _int(df, "max_count", name)
+    return _dates(df, ["valid_from", "valid_until"], name)
+
+
+def title_limits(folder: Path | None = None) -> pd.DataFrame:
+    """Maximum number of holders per title and unit (``data/reference/title_limits.csv``).
+
+    ``unit_type``/``unit_class`` ``*`` = every unit.  Vice-chairs of the People's Committee:
+    Decree 08/2016/NĐ-CP Art. 7 as amended by Decree 69/2020/NĐ-CP for the 2021–2026 term
+    (loại I and II at most 2, loại III one); the People's Council has one vice-chair (Law on
+    the Organisation of Local Government 2015, Art. 32(2)); other titles one holder
+    (confidence ``assumption``).
+    """
+    return _title_limits(folder).copy()
+
+
+def title_limit(position_code: str, unit_type: str, unit_class: str,
+                folder: Path | None = None) -> int | None:
+    """Maximum holders of ``position_code`` in one unit, or None when no limit is recorded.
+
+    >>> title_limit("PCT_UBND", "xã", "III"), title_limit("PCT_UBND", "xã", "II")
+    (1, 2)
+    >>> title_limit("VP_TK", "xã", "I") is None
+    True
+    """
+    ut = normalize_unit_type(unit_type)
+    uc = str(unit_class).strip().upper()
+    if uc not in UNIT_CLASSES:
+        raise SurveyDataError(f"unit class {unit_class!r} not in {UNIT_CLASSES}")
+    lim = title_limits(folder)
+    rows = lim[(lim["position_code"] == position_code) & lim["unit_type"].isin([ut, "*"])
+               & lim["unit_class"].isin([uc, "*"])]
+    if rows.empty:
+        return None
+    return int(rows["max_count"].min())

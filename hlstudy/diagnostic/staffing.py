@@ -157,3 +157,59 @@ def quota_scenarios(personnel: pd.DataFrame, communes: pd.DataFrame, *,
         out[f"quota_{c}"] = tab["quota"].to_numpy()
         out[f"gap_{c}"] = tab["gap"].to_numpy()
     return out
+
+
+def title_counts(personnel: pd.DataFrame, communes: pd.DataFrame, classes: UnitClasses, *,
+                 cols: Columns = DEFAULT) -> pd.DataFrame:
+    """Holders of each limited title per unit against the legal maximum.
+
+    The limits are :func:`hlstudy.legal.title_limits` (``data/reference/title_limits.csv``):
+    Phó Chủ tịch UBND at most 2 in loại I and II and 1 in loại III (Decree 08/2016/NĐ-CP
+    Art. 7 as amended by Decree 69/2020/NĐ-CP, term 2021–2026); one Phó Chủ tịch HĐND (Law
+    on the Organisation of Local Government 2015, Art. 32(2)); one holder of each chair or
+    secretary post and of the military command (an assumption of this project).  Titles
+    without a recorded limit (the other civil-servant titles, Phó Bí thư) are not checked.
+
+    Returns one row per unit × limited title, sorted by commune code and title:
+    ``commune_code, commune, unit_type, unit_class, class_basis, position_code, n, max_count,
+    over`` (``n > max_count``), ``limit_source, limit_confidence``.  The result depends on
+    the unit classes: with simulated classes (``class_basis`` "sim…") the check is itself
+    simulated.  Raises :class:`ModelError` on missing columns or unit classes.
+
+    >>> communes = pd.DataFrame({"code": ["A"], "name": ["Xã A"], "unit_type": ["xã"]})
+    >>> staff = pd.DataFrame({"commune_code": ["A", "A"], "position_code": ["PCT_UBND"] * 2})
+    >>> t = title_counts(staff, communes, UnitClasses({"A": "III"}, basis="example"))
+    >>> t.set_index("position_code").loc["PCT_UBND", ["n", "max_count", "over"]].tolist()
+    [2, 1, True]
+    """
+    for c in ("code", "name", "unit_type"):
+        if c not in communes.columns:
+            raise ModelError(f"communes lacks column {c!r}")
+    for c in (cols.commune_code, cols.position):
+        if c not in personnel.columns:
+            raise ModelError(f"personnel lacks column {c!r}")
+    codes = communes["code"].astype(str)
+    missing = sorted(set(codes) - set(classes.classes))
+    if missing:
+        raise ModelError(f"no unit class for communes {missing}")
+    limits = legal.title_limits()
+    held = (pd.DataFrame({"code": personnel[cols.commune_code].astype(str),
+                          "pos": personnel[cols.position].astype("string")})
+            .dropna().groupby(["code", "pos"]).size())
+    rows = []
+    for code, name, ut in zip(codes, communes["name"], communes["unit_type"], strict=True):
+        ut_n = legal.normalize_unit_type(ut)
+        uc = classes.classes[code]
+        for pos in sorted(limits["position_code"].unique()):
+            lim = legal.title_limit(pos, ut_n, uc)
+            if lim is None:
+                continue
+            src = limits[(limits["position_code"] == pos)
+                         & limits["unit_type"].isin([ut_n, "*"])
+                         & limits["unit_class"].isin([uc, "*"])].iloc[0]
+            n = int(held.get((code, pos), 0))
+            rows.append({"commune_code": code, "commune": name, "unit_type": ut_n,
+                         "unit_class": uc, "class_basis": classes.basis, "position_code": pos,
+                         "n": n, "max_count": lim, "over": n > lim,
+                         "limit_source": src["source"], "limit_confidence": src["confidence"]})
+    return (pd.DataFrame(rows).sort_values(["commune_code", "position_code"], ignore_index=True))
