@@ -22,6 +22,16 @@ The *instrument folder* (codebook, value labels, constructs, hypotheses, claims;
 
 (:func:`instrument_folder`, i.e. :func:`hlstudy.paths.instrument_dir`).
 
+A *column mapping* tells ingest which codebook variable an export's column holds when its
+header is none the codebook knows: a ``columns.csv`` beside the exports (``header,variable``;
+``variable = ignore`` skips the column) or, for every source, a table in ``hlstudy.toml``::
+
+    [columns]
+    "Anh/chị đã tham gia bao nhiêu khóa học?" = "trainings_24m"
+    "Ghi chú của điều tra viên" = "ignore"
+
+(:func:`column_settings`; both are merged by :func:`hlstudy.ingest.column_mapping`).
+
 >>> from hlstudy.config import data_source
 >>> data_source("data/raw").origin
 'argument'
@@ -108,3 +118,32 @@ def data_source(source: Any = None, *, root: Path | None = None) -> DataSource:
     if configured is not None:
         return DataSource("config file", path=configured)
     return DataSource("default", path=RAW)
+
+
+def column_settings(root: Path | None = None) -> dict[str, str]:
+    """The ``[columns]`` table of ``hlstudy.toml`` (export header → variable or ``ignore``).
+
+    Empty when there is no configuration file or no such table.  Raises
+    :class:`SurveyDataError` when the table is not a table of strings.
+
+    >>> column_settings(Path("/nonexistent"))
+    {}
+    """
+    path = config_file(root)
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as handle:
+            settings = tomllib.load(handle)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SurveyDataError(f"is not valid TOML: {exc}", file=path) from None
+    table = settings.get("columns", {})
+    if not isinstance(table, dict):
+        raise SurveyDataError("[columns] must be a table of \"header\" = \"variable\" lines", file=path)
+    bad = {k: v for k, v in table.items() if not isinstance(v, str) or not v.strip()}
+    if bad:
+        raise SurveyDataError(
+            f"[columns]: every value must be a variable code or \"ignore\" (a string), got {bad}",
+            file=path,
+        )
+    return {str(k): v.strip() for k, v in table.items()}

@@ -73,10 +73,30 @@ from hlstudy.ingest.files import (
     read_sav_rows,
     read_xlsx_rows,
 )
-from hlstudy.ingest.headers import HeaderMap, header_key, map_headers
-from hlstudy.ingest.instrument import InstrumentTable, read_folder, read_instrument, record_id
+from hlstudy.ingest.fit import (
+    REPEATED_LABEL_MIN_CELLS,
+    REPEATED_LABEL_MIN_COLUMNS,
+    SYSTEMATIC_MIN_CELLS,
+)
+from hlstudy.ingest.headers import (
+    IGNORE,
+    PLATFORM_METADATA,
+    PLATFORM_PII,
+    HeaderMap,
+    header_key,
+    map_headers,
+)
+from hlstudy.ingest.instrument import (
+    COLUMNS_FILE,
+    InstrumentTable,
+    column_mapping,
+    read_folder,
+    read_instrument,
+    record_id,
+)
 from hlstudy.ingest.places import CommuneMatch, _registry_frame, match_commune
 from hlstudy.ingest.spec import InstrumentSpec, Variable, codebook_frames, instrument_spec
+from hlstudy.ingest.values import closest_label, slash_order
 from hlstudy.paths import INSTRUMENT
 
 __all__ = [
@@ -87,6 +107,9 @@ __all__ = [
     "map_headers", "match_commune", "nfc", "raw_digests", "read_csv_rows", "read_folder",
     "read_instrument", "read_manifest", "read_raw", "read_sav_rows", "read_xlsx_rows", "record_id",
     "sort_key", "source_files", "_blank", "_registry_frame", "_shorten",
+    "COLUMNS_FILE", "IGNORE", "PLATFORM_METADATA", "PLATFORM_PII", "REPEATED_LABEL_MIN_CELLS",
+    "REPEATED_LABEL_MIN_COLUMNS", "SYSTEMATIC_MIN_CELLS", "column_mapping", "closest_label",
+    "slash_order",
 ]
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from hlstudy._text import clean_text
 from hlstudy.errors import SurveyDataError
-from hlstudy.ingest._common import FORMATS, INSTRUMENTS, _blank, _maybe_float, _number
+from hlstudy.ingest._common import FORMATS, INSTRUMENTS, _blank, _number
 from hlstudy.ingest.headers import header_key
 
 
@@ -30,6 +30,9 @@ class RawTable:
     row_numbers: list[int]  # spreadsheet row of each data row (header = row 1)
     sheet: str | None = None
     column_labels: list[Any] | None = None  # SPSS variable labels, beside the names
+    #: SPSS value labels of each column (stored value → label, keyed by the variable's own
+    #: storage type: floats for numeric variables, text for string variables), or None.
+    value_labels: list[dict | None] | None = None
 
 
 def file_digest(path: str | Path) -> str:
@@ -206,7 +209,15 @@ def read_xlsx_rows(path: Path, instrument: str) -> RawTable:
 
 
 def read_sav_rows(path: Path) -> RawTable:
-    """Read an SPSS ``.sav`` file; value labels replace the codes they label."""
+    """Read an SPSS ``.sav`` file: stored values, with each column's value labels beside them.
+
+    Cells keep the stored value (a numeric code, or the text of a string variable); the value
+    labels go to :attr:`RawTable.value_labels`, keyed by the variable's own storage type — a
+    string variable's ``'1'`` = Nam is keyed ``'1'``, as ``haven::as_factor`` reads it, not
+    ``1.0``.  Conversion (:mod:`hlstudy.ingest.values`) reads the stored value when it is
+    valid for the variable and its label otherwise.  User-missing values (SPSS "missing
+    values", e.g. ``'-99'``) arrive as blanks (pyreadstat's default).
+    """
     import pyreadstat
 
     try:
@@ -218,20 +229,24 @@ def read_sav_rows(path: Path) -> RawTable:
     names = list(frame.columns)
     labels = [meta.column_names_to_labels.get(n) for n in names]
     value_labels = meta.variable_value_labels or {}
-    columns = []
+    types = getattr(meta, "readstat_variable_types", {}) or {}
+    columns, tables = [], []
     for name in names:
-        values = frame[name].tolist()
+        columns.append(frame[name].tolist())
         mapping = value_labels.get(name)
-        if mapping:
-            keyed = {float(k) if _number(k) is not None else k: v for k, v in mapping.items()}
-            values = [keyed.get(_maybe_float(v), v) for v in values]
-        columns.append(values)
+        if not mapping:
+            tables.append(None)
+        elif types.get(name) == "string":
+            tables.append({clean_text(k): v for k, v in mapping.items()})
+        else:
+            tables.append({float(k): v for k, v in mapping.items() if _number(k) is not None})
     rows = [list(r) for r in zip(*columns, strict=True)] if columns else []
     numbers = list(range(2, len(rows) + 2))
     keep = [i for i, r in enumerate(rows) if not all(_blank(c) for c in r)]
     rows = [rows[i] for i in keep]
     numbers = [numbers[i] for i in keep]
-    return RawTable(path, "sav", None, names, rows, numbers, column_labels=labels)
+    return RawTable(path, "sav", None, names, rows, numbers, column_labels=labels,
+                    value_labels=tables if any(tables) else None)
 
 
 
@@ -347,11 +362,20 @@ def read_manifest(folder: str | Path) -> dict:
 
 
 def raw_digests(folder: str | Path, names: Iterable[str] | None = None) -> dict[str, str]:
-    """SHA-256 of each export (and the manifest) in ``folder``: the key of the processed cache."""
+    """SHA-256 of each export (and the manifest, and the column mapping) in ``folder``: the key
+    of the processed cache.  The ``[columns]`` table of ``hlstudy.toml``, when set, is part of
+    it too (as ``"[columns]"``), so that changing the mapping rebuilds the study."""
+    from hlstudy.config import column_settings
+
     folder = Path(folder)
     files = list(find_exports(folder).values())
-    if (folder / "manifest.json").is_file():
-        files.append(folder / "manifest.json")
+    for extra in ("manifest.json", "columns.csv"):
+        if (folder / extra).is_file():
+            files.append(folder / extra)
     if names is not None:
         files = [f for f in files if f.name in set(names)]
-    return {f.name: file_digest(f) for f in sorted(files)}
+    digests = {f.name: file_digest(f) for f in sorted(files)}
+    settings = column_settings()
+    if settings and names is None:
+        digests["[columns]"] = hashlib.sha256(repr(sorted(settings.items())).encode()).hexdigest()
+    return digests

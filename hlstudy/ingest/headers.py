@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -34,13 +34,49 @@ def header_key(header: Any) -> str:
     return DASHES.sub(" - ", text).casefold()
 
 
+#: Column mapping value that tells ingest to skip a column (``columns.csv``, ``[columns]``).
+IGNORE = "ignore"
+
+#: Survey-platform metadata columns (KoboToolbox, ODK, Google Forms), compared by
+#: :func:`header_key`: recognised and ignored, never reported as unknown columns.
+PLATFORM_METADATA = frozenset({
+    "start", "end", "today", "_id", "_uuid", "_index", "_status", "__version__", "_version_",
+    "_validation_status", "_notes", "_tags", "_parent_index", "_parent_table_name",
+    "_xform_id_string", "_attachments", "_geolocation", "_media_count", "_total_media",
+    "_media_all_received", "instanceid", "rootuuid", "deprecatedid", "formhub/uuid",
+    "meta/instanceid", "meta/rootuuid", "meta/deprecatedid", "audit", "score", "điểm số",
+})
+#: Platform columns that are the submission time (mapped to the codebook's ``timestamp``
+#: variable when the export has no column of its own for it).
+PLATFORM_SUBMITTED = ("_submission_time", "timestamp", "dấu thời gian", "submission time")
+#: Platform columns holding personal data: dropped at ingest like the codebook's ``pii``
+#: columns, never read (Google Forms' collected e-mail, KoboToolbox's user and device ids).
+PLATFORM_PII = frozenset({
+    "email", "email address", "e-mail", "địa chỉ email", "địa chỉ e-mail", "thư điện tử",
+    "username", "_submitted_by", "deviceid", "simserial", "subscriberid", "phonenumber",
+})
+_GRID = re.compile(r"^(?P<group>.*?)\s*\[(?P<item>[^\[\]]+)\]\s*$")
+
 
 @dataclass
 class HeaderMap:
-    """Which file column holds which codebook variable."""
+    """Which file column holds which codebook variable, and what was set aside.
 
-    columns: dict[str, int]  # variable → column index
-    report: pd.DataFrame  # column, header, variable, how (exact, nfc, normalised, spss label)
+    ``columns``: variable → column index.  ``report``: one row per mapped column (``column,
+    header, variable, how``; ``how`` is ``exact``, ``nfc``, ``normalised``, ``spss label``,
+    ``grid item`` (Google Forms ``Title [item]``), ``group prefix`` (KoboToolbox
+    ``group/item``), ``platform`` (e.g. ``_submission_time``) or ``mapping`` (the user's
+    column mapping)).  ``ignored``: columns read past (``column, header, why``).
+    ``pii_columns``: indices of platform personal-data columns (dropped).  ``derived``:
+    variable → (start column, end column) for a duration computed as end − start.
+    """
+
+    columns: dict[str, int]
+    report: pd.DataFrame
+    ignored: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["column", "header", "why"]))
+    pii_columns: list[int] = field(default_factory=list)
+    derived: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def _closest(key: str, candidates: Mapping[str, str]) -> str:
@@ -49,21 +85,105 @@ def _closest(key: str, candidates: Mapping[str, str]) -> str:
     return candidates[best[0]] if best else "none"
 
 
-def map_headers(table: RawTable, spec: InstrumentSpec) -> HeaderMap:
+def _closest_variable(key: str, spec: InstrumentSpec) -> Variable | None:
+    """The codebook variable whose printed question (or code) is closest to ``key``."""
+    keys: dict[str, Variable] = {}
+    for v in spec.variables:
+        keys.setdefault(header_key(v.question_vi), v)
+        keys.setdefault(v.variable.casefold(), v)
+    best = difflib.get_close_matches(key, list(keys), n=1, cutoff=0.0)
+    return keys[best[0]] if best else None
+
+
+def _csv_field(text: str) -> str:
+    """``text`` as one CSV field (quoted when it holds a comma or a quote)."""
+    if any(c in text for c in ',"\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _platform_forms(shown: str, by_key: Mapping[str, list]) -> tuple[list | None, str]:
+    """Candidates of a header written in a platform's shape, and how it was recognised."""
+    grid = _GRID.match(shown)
+    if grid:
+        for text in (grid.group("item"), f"{grid.group('group')} {grid.group('item')}"):
+            found = by_key.get(header_key(text))
+            if found:
+                return found, "grid item"
+    parts = shown.split("/")
+    for i in range(1, len(parts)):
+        found = by_key.get(header_key("/".join(parts[i:])))
+        if found:
+            return found, "group prefix"
+    return None, ""
+
+
+def _platform_key(shown: str) -> str:
+    """Metadata key of a header: its :func:`header_key`, and without group prefixes."""
+    key = header_key(shown)
+    if key in PLATFORM_METADATA or key in PLATFORM_PII or key in PLATFORM_SUBMITTED:
+        return key
+    return key.rsplit("/", 1)[-1]
+
+
+def user_mapping(columns: Mapping[str, str] | None, spec: InstrumentSpec,
+                 source: str = "column mapping") -> dict[str, str]:
+    """The user's column mapping as ``header_key → variable`` (or ``ignore``), checked.
+
+    A variable must be ``ignore`` or a variable of some instrument of the codebook (a mapping
+    file may serve several exports); two spellings of one header must agree.
+    """
+    out: dict[str, str] = {}
+    known = {v.variable for v in spec.variables} | {name for _, name in spec.foreign.values()}
+    for header, variable in (columns or {}).items():
+        variable = clean_text(variable)
+        if not clean_text(header) or not variable:
+            raise SurveyDataError(f"{source}: every line needs a header and a variable "
+                                  f"(got {header!r} → {variable!r})")
+        if variable.casefold() == IGNORE:
+            variable = IGNORE
+        elif variable not in known:
+            close = difflib.get_close_matches(variable, sorted(known), n=1, cutoff=0.0)
+            raise SurveyDataError(
+                f"{source}: {header!r} is mapped to {variable!r}, which is not a codebook variable "
+                f"(closest: {close[0] if close else 'none'}; or write '{IGNORE}')"
+            )
+        key = header_key(header)
+        if out.get(key, variable) != variable:
+            raise SurveyDataError(f"{source}: header {header!r} is mapped twice "
+                                  f"({out[key]!r} and {variable!r})")
+        out[key] = variable
+    return out
+
+
+def map_headers(table: RawTable, spec: InstrumentSpec,
+                columns: Mapping[str, str] | None = None) -> HeaderMap:
     """Map every column of ``table`` to a codebook variable of ``spec``, or raise.
 
     A header matches a variable when, after :func:`header_key`, it equals the variable's
     printed question (``question_vi``) or its code.  SPSS files are also matched on their
-    variable labels.  Errors name the column and the closest codebook item.
+    variable labels.  Platform shapes are recognised: Google Forms grid questions
+    ``Group title [item text]`` (the item text is matched), KoboToolbox group prefixes
+    ``group/…`` (removed), platform metadata (:data:`PLATFORM_METADATA`: ignored;
+    ``_submission_time`` → the codebook's timestamp variable; KoboToolbox ``end − start`` →
+    its duration variable) and platform personal data (:data:`PLATFORM_PII`, e.g. an
+    "Email" column: dropped).  ``columns`` (header → variable or ``"ignore"``, see
+    :func:`hlstudy.ingest.column_mapping`) is applied first and wins.
+
+    Raises :class:`SurveyDataError` naming **every** unknown column at once, each with its
+    closest codebook item and the ``columns.csv`` line that would map it; also for empty,
+    duplicated or foreign (another instrument's) headers and missing variables.
     """
     by_key: dict[str, list[Variable]] = {}
     for v in spec.variables:
         by_key.setdefault(header_key(v.question_vi), []).append(v)
         by_key.setdefault(v.variable.casefold(), []).append(v)
     describe = {header_key(v.question_vi): f"{v.variable} ({v.question_vi!r})" for v in spec.variables}
-    columns: dict[str, int] = {}
+    mapping = user_mapping(columns, spec)
+    columns_: dict[str, int] = {}
     seen_keys: dict[str, int] = {}
-    report = []
+    report, ignored, unknown, pii_columns = [], [], [], []
+    platform: dict[str, int] = {}
     labels = table.column_labels or [None] * len(table.headers)
     for index, header in enumerate(table.headers):
         column_no = index + 1
@@ -80,15 +200,40 @@ def map_headers(table: RawTable, spec: InstrumentSpec) -> HeaderMap:
                 column=shown,
             )
         seen_keys[key] = column_no
-        candidates = by_key.get(key)
-        how = "header"
-        if candidates is None and labels[index] is not None and not _blank(labels[index]):
-            candidates = by_key.get(header_key(labels[index]))
-            how = "spss label"
+        label_key = header_key(labels[index]) if labels[index] is not None and not _blank(labels[index]) else None
+        user = mapping.get(key, mapping.get(label_key) if label_key else None)
+        candidates, how = None, "header"
+        if user == IGNORE:
+            ignored.append({"column": column_no, "header": shown, "why": "column mapping: ignore"})
+            continue
+        if user is not None:
+            if user not in spec.by_name:
+                raise SurveyDataError(
+                    f"the column mapping maps this column to {user!r}, a variable of another "
+                    f"instrument, not of {spec.name}: is this the right file?",
+                    file=table.file, column=shown,
+                )
+            candidates, how = [spec.by_name[user]], "mapping"
         if candidates is None:
+            candidates = by_key.get(key)
+        if candidates is None and label_key is not None:
+            candidates, how = by_key.get(label_key), "spss label"
+        if candidates is None:
+            candidates, how = _platform_forms(shown, by_key)
+        if candidates is None:
+            pkey = _platform_key(shown)
+            if pkey in PLATFORM_PII:
+                pii_columns.append(index)
+                ignored.append({"column": column_no, "header": shown,
+                                "why": "personal data of the platform: dropped"})
+                continue
+            if pkey in PLATFORM_SUBMITTED or pkey in PLATFORM_METADATA:
+                platform.setdefault(pkey, index)
+                ignored.append({"column": column_no, "header": shown, "why": "platform metadata"})
+                continue
             foreign = spec.foreign.get(key)
-            if foreign is None and labels[index]:
-                foreign = spec.foreign.get(header_key(labels[index]))
+            if foreign is None and label_key is not None:
+                foreign = spec.foreign.get(label_key)
             if foreign is not None:
                 raise SurveyDataError(
                     f"this column belongs to the {foreign[0]} questionnaire ({foreign[1]}), "
@@ -96,18 +241,8 @@ def map_headers(table: RawTable, spec: InstrumentSpec) -> HeaderMap:
                     file=table.file,
                     column=shown,
                 )
-            hint = _closest(key if not labels[index] else header_key(labels[index]), describe)
-            encoding_hint = (
-                " (the file was read as Windows-1258; if headers look garbled it is in another encoding)"
-                if table.encoding == "cp1258"
-                else ""
-            )
-            raise SurveyDataError(
-                f"unknown column (column {column_no}), not in the {spec.name} codebook; "
-                f"closest codebook item: {hint}{encoding_hint}",
-                file=table.file,
-                column=shown,
-            )
+            unknown.append((column_no, shown, label_key or key))
+            continue
         if len(candidates) > 1:
             number = re.match(r"^\s*(?:câu|cau|c|q|question)?\s*(\d{1,3})", clean_text(header), re.I)
             picked = [v for v in candidates if number and v.order == int(number.group(1))]
@@ -120,14 +255,14 @@ def map_headers(table: RawTable, spec: InstrumentSpec) -> HeaderMap:
                 )
             candidates = picked
         variable = candidates[0].variable
-        if variable in columns:
-            first = table.headers[columns[variable]]
+        if variable in columns_:
+            first = table.headers[columns_[variable]]
             raise SurveyDataError(
                 f"two columns map to {variable}: {clean_text(first)!r} and {shown!r}",
                 file=table.file,
                 column=shown,
             )
-        columns[variable] = index
+        columns_[variable] = index
         if how == "header":
             v = candidates[0]
             printed = f"Câu {v.order}. {v.question_vi}" if v.type == "likert" else v.question_vi
@@ -138,8 +273,25 @@ def map_headers(table: RawTable, spec: InstrumentSpec) -> HeaderMap:
             else:
                 how = "normalised"  # spacing, case, numbering or dashes differ
         report.append({"column": column_no, "header": shown, "variable": variable, "how": how})
+    if unknown:
+        raise _unknown_columns_error(table, spec, unknown, describe)
+    derived: dict[str, tuple[int, int]] = {}
+    for v in spec.variables:
+        if v.variable in columns_ or v.pii:
+            continue
+        if v.type == "timestamp":
+            found = next((platform[k] for k in PLATFORM_SUBMITTED if k in platform), None)
+            if found is not None:
+                columns_[v.variable] = found
+                report.append({"column": found + 1, "header": clean_text(table.headers[found]),
+                               "variable": v.variable, "how": "platform"})
+                ignored = [r for r in ignored if r["column"] != found + 1]
+        elif v.type == "duration" and "start" in platform and "end" in platform:
+            derived[v.variable] = (platform["start"], platform["end"])
     missing = [
-        v for v in spec.variables if v.variable not in columns and not v.pii and v.type not in OPTIONAL_TYPES
+        v for v in spec.variables
+        if v.variable not in columns_ and v.variable not in derived and not v.pii
+        and v.type not in OPTIONAL_TYPES
     ]
     if missing:
         v = missing[0]
@@ -153,5 +305,33 @@ def map_headers(table: RawTable, spec: InstrumentSpec) -> HeaderMap:
             file=table.file,
             column=v.question_vi,
         )
-    return HeaderMap(columns, pd.DataFrame(report, columns=["column", "header", "variable", "how"]))
+    report.sort(key=lambda r: r["column"])
+    return HeaderMap(
+        columns_, pd.DataFrame(report, columns=["column", "header", "variable", "how"]),
+        pd.DataFrame(ignored, columns=["column", "header", "why"]), pii_columns, derived,
+    )
 
+
+def _unknown_columns_error(table: RawTable, spec: InstrumentSpec, unknown: list, describe) -> SurveyDataError:
+    """One error naming every unknown column, its closest item and the mapping line that fixes it."""
+    lines = []
+    for column_no, shown, key in unknown:
+        v = _closest_variable(key, spec)
+        hint = f"{v.variable} ({v.question_vi!r})" if v is not None else "none"
+        fix = f"{_csv_field(shown)},{v.variable if v is not None else 'VARIABLE'}"
+        lines.append(f"  column {column_no} {shown!r}: closest codebook item {hint}; "
+                     f"to map it, add the line  {fix}  (or  {_csv_field(shown)},{IGNORE}  to skip it)")
+    encoding_hint = (
+        " (the file was read as Windows-1258; if headers look garbled it is in another encoding)"
+        if table.encoding == "cp1258" else ""
+    )
+    first_no, first_shown, first_key = unknown[0]
+    first = _closest(first_key, describe)
+    return SurveyDataError(
+        f"unknown column (column {first_no}), not in the {spec.name} codebook; closest codebook "
+        f"item: {first}{encoding_hint}.  {len(unknown)} unknown column(s) in all — map each to a "
+        f"codebook variable in a columns.csv beside the export (header,variable; 'ignore' skips "
+        f"a column) or in the [columns] table of hlstudy.toml:\n" + "\n".join(lines),
+        file=table.file,
+        column=first_shown,
+    )

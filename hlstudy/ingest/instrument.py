@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,9 @@ from hlstudy.ingest._common import (
     _blank,
     _shorten,
 )
-from hlstudy.ingest.files import file_digest, find_exports, read_raw
-from hlstudy.ingest.headers import map_headers
+from hlstudy.ingest.files import RawTable, file_digest, find_exports, read_raw
+from hlstudy.ingest.fit import check_likert_codes, check_repeated_labels
+from hlstudy.ingest.headers import HeaderMap, map_headers
 from hlstudy.ingest.places import _attach_communes
 from hlstudy.ingest.spec import instrument_spec
 from hlstudy.ingest.values import _Converter, _typed
@@ -66,8 +68,10 @@ class InstrumentTable:
     data: pd.DataFrame
     headers: pd.DataFrame
     communes: pd.DataFrame  # value, code, name, how, score, rows
-    pii_dropped: list[str]
+    pii_dropped: list[str]  # codebook pii variables and platform personal-data headers
     digest: str
+    ignored: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["column", "header", "why"]))
 
     @property
     def n(self) -> int:
@@ -95,6 +99,7 @@ def read_instrument(
     value_labels: pd.DataFrame | None = None,
     registry: pd.DataFrame | None = None,
     max_unreadable_share: float = UNREADABLE_MAX_SHARE,
+    columns: Mapping[str, str] | None = None,
 ) -> InstrumentTable:
     """Read one export as ``instrument`` (default: the file's stem) into a typed table.
 
@@ -102,16 +107,19 @@ def read_instrument(
     in the export), the codebook variables except ``pii`` ones, and for the commune
     variable ``commune_code``, ``commune`` (official NFC name) and ``commune_2025``.
     Likert items are floats with their raw codes (not yet reverse-keyed; out-of-range
-    codes kept for :mod:`hlstudy.cleaning`).
+    codes kept for :mod:`hlstudy.cleaning`).  ``columns`` is the user's column mapping
+    (header → variable or ``"ignore"``; :func:`column_mapping` reads it for a folder).
 
     A cell that cannot be read as its type (a label not in the value set, text in a year,
     31/02/1990) is one respondent's bad value, not a broken file: it becomes missing and is
     listed in the transient column :data:`UNREADABLE`, which the ``unreadable`` rule of
-    :func:`hlstudy.cleaning.clean` turns into log rows.  When more than
-    ``max(1, floor(max_unreadable_share × answered cells))`` cells of one column are
-    unreadable, the column itself does not fit the codebook (a column of text in a Likert
-    item, another questionnaire version, a date format used throughout) and a
-    :class:`SurveyDataError` names the file, the first such row and the column.
+    :func:`hlstudy.cleaning.clean` turns into log rows.  When such values are systematic the
+    file does not fit the codebook and :class:`SurveyDataError` names the file, the first
+    row and the column(s) (rule and thresholds: :mod:`hlstudy.ingest.fit`): more than
+    ``max(1, floor(max_unreadable_share × answered cells))`` unreadable cells in one column
+    (text in a Likert item, a date format used throughout), one unknown label repeated across
+    the file, or Likert codes outside the value set in more than ``max_unreadable_share`` of
+    the answers (a 7-point scale).
     """
     if not 0 <= max_unreadable_share < 1:
         raise SurveyDataError(f"max_unreadable_share must be in [0, 1), got {max_unreadable_share!r}")
@@ -119,31 +127,37 @@ def read_instrument(
     instrument = instrument or path.stem
     spec = instrument_spec(instrument, codebook, value_labels)
     table = read_raw(path, instrument)
-    mapping = map_headers(table, spec)
+    mapping = map_headers(table, spec, columns)
+    _derive_durations(table, mapping)
     by_name = spec.by_name
     pii = [v for v in mapping.columns if by_name[v].pii]
+    pii_platform = [clean_text(table.headers[i]) for i in mapping.pii_columns]
     digest = file_digest(path)
-    columns: dict[str, list[Any]] = {
+    out: dict[str, list[Any]] = {
         "record_id": [record_id(instrument, n) for n in table.row_numbers],
         "source_row": list(table.row_numbers),
     }
     commune_var = None
-    unreadable: dict[int, list[tuple[str, str, str]]] = {}
+    headers: dict[str, str] = {}
+    failures_of: dict[str, list[tuple[int, Any, SurveyDataError]]] = {}
     for v in spec.variables:
         if v.pii or v.variable not in mapping.columns:
             continue  # personal data never leave this loop: not even converted
         index = mapping.columns[v.variable]
         header = clean_text(table.headers[index])
-        convert = _Converter(spec, v, table, header)
+        headers[v.variable] = header
+        cells = [r[index] for r in table.rows]
+        labels = table.value_labels[index] if table.value_labels else None
+        convert = _Converter(spec, v, table, header, cells, table.row_numbers, labels)
         values, failures = [], []
-        for r, n in zip(table.rows, table.row_numbers, strict=True):
+        for cell, n in zip(cells, table.row_numbers, strict=True):
             try:
-                values.append(convert(r[index], n))
+                values.append(convert(cell, n))
             except SurveyDataError as exc:
                 values.append(None)
-                failures.append((n, r[index], exc))
+                failures.append((n, cell, exc))
         if failures:
-            answered = sum(not _blank(r[index]) for r in table.rows)
+            answered = sum(not _blank(c) for c in cells)
             allowed = max(1, math.floor(max_unreadable_share * answered))
             if len(failures) > allowed:
                 first = failures[0][2]
@@ -154,20 +168,25 @@ def read_instrument(
                     "the codebook",
                     file=table.file, row=first.row, column=header,
                 )
-            for n, raw, exc in failures:
-                unreadable.setdefault(n, []).append(
-                    (v.variable, _shorten(raw), exc.detail)
-                )
-        columns[v.variable] = values
+            failures_of[v.variable] = failures
+        out[v.variable] = values
         if v.type == "commune":
             commune_var = v.variable
-    if pii:
-        columns[PII_KEY] = [
-            _pii_key(instrument, [r[mapping.columns[v]] for v in sorted(pii)]) for r in table.rows
-        ]
+    check_repeated_labels(failures_of, headers, table.file)
+    check_likert_codes(
+        {v.variable: out[v.variable] for v in spec.variables if v.type == "likert" and v.variable in out},
+        spec, headers, table.row_numbers, table.file, max_share=max_unreadable_share,
+    )
+    unreadable: dict[int, list[tuple[str, str, str]]] = {}
+    for v in spec.variables:
+        for n, raw, exc in failures_of.get(v.variable, ()):
+            unreadable.setdefault(n, []).append((v.variable, _shorten(raw), exc.detail))
+    if pii or mapping.pii_columns:
+        indices = [mapping.columns[v] for v in sorted(pii)] + list(mapping.pii_columns)
+        out[PII_KEY] = [_pii_key(instrument, [r[i] for i in indices]) for r in table.rows]
     if unreadable:
-        columns[UNREADABLE] = [tuple(unreadable.get(n, ())) or None for n in table.row_numbers]
-    data = pd.DataFrame(columns)
+        out[UNREADABLE] = [tuple(unreadable.get(n, ())) or None for n in table.row_numbers]
+    data = pd.DataFrame(out)
     for v in spec.variables:
         if v.variable not in data:
             if not v.pii and v.type in OPTIONAL_TYPES:
@@ -180,8 +199,83 @@ def read_instrument(
         data, report = _attach_communes(data, commune_var, registry, table.file)
     return InstrumentTable(
         instrument, path, table.format, table.encoding, table.sheet, data.reset_index(drop=True),
-        mapping.report, report, pii, digest,
+        mapping.report, report, pii + pii_platform, digest, mapping.ignored,
     )
+
+
+def _derive_durations(table: RawTable, mapping: HeaderMap) -> None:
+    """Add a column ``end − start`` (seconds) for each duration the platform gives as two times.
+
+    KoboToolbox writes ``start`` and ``end`` as ISO 8601 times with a UTC offset; the
+    difference is taken on the times as written (offsets included).  A row where either time
+    is blank or unreadable gets a blank duration (the duration is optional).
+    """
+    for variable, (start, end) in sorted(mapping.derived.items()):
+        values = []
+        for r in table.rows:
+            try:
+                seconds = (pd.Timestamp(clean_text(r[end])) - pd.Timestamp(clean_text(r[start]))).total_seconds()
+            except (ValueError, TypeError):
+                seconds = None
+            values.append(None if seconds is None or seconds != seconds else round(seconds))
+        table.headers.append(f"{clean_text(table.headers[end])} − {clean_text(table.headers[start])}")
+        for r, value in zip(table.rows, values, strict=True):
+            r.append(value)
+        if table.column_labels is not None:
+            table.column_labels.append(None)
+        if table.value_labels is not None:
+            table.value_labels.append(None)
+        mapping.columns[variable] = len(table.headers) - 1
+        mapping.report.loc[len(mapping.report)] = [
+            len(table.headers), table.headers[-1], variable, "platform: end − start"]
+
+
+#: Name of the column-mapping file an export folder may hold (``header,variable``).
+COLUMNS_FILE = "columns.csv"
+
+
+def column_mapping(folder: str | Path | None = None, *, root: Path | None = None) -> dict[str, str]:
+    """The user's column mapping: ``columns.csv`` of ``folder`` merged with ``[columns]`` of
+    ``hlstudy.toml`` (:func:`hlstudy.config.column_settings`); header → variable or ``ignore``.
+
+    ``columns.csv`` has the columns ``header,variable`` (UTF-8, a header with a comma in
+    quotes, as any CSV); a header listed in both places must map to the same variable.
+    Raises :class:`SurveyDataError` for a malformed file or a contradiction.
+
+    >>> column_mapping("/nonexistent", root=Path("/nonexistent"))
+    {}
+    """
+    from hlstudy.config import column_settings
+
+    mapping = dict(column_settings(root))
+    if folder is None:
+        return mapping
+    path = Path(folder) / COLUMNS_FILE
+    if not path.is_file():
+        return mapping
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SurveyDataError(f"is not a readable CSV file ({type(exc).__name__})", file=path) from None
+    frame.columns = [clean_text(c).casefold() for c in frame.columns]
+    if list(frame.columns[:2]) != ["header", "variable"]:
+        raise SurveyDataError(
+            f"must have the columns header,variable (found {list(frame.columns)})", file=path, row=1
+        )
+    for row_no, (header, variable) in enumerate(zip(frame["header"], frame["variable"], strict=True), start=2):
+        header, variable = clean_text(header), clean_text(variable)
+        if not header and not variable:
+            continue
+        if not header or not variable:
+            raise SurveyDataError("every line needs a header and a variable (or 'ignore')",
+                                  file=path, row=row_no)
+        if mapping.get(header, variable) != variable:
+            raise SurveyDataError(
+                f"{header!r} is mapped to {variable!r} here but to {mapping[header]!r} in the "
+                "[columns] table of hlstudy.toml", file=path, row=row_no,
+            )
+        mapping[header] = variable
+    return mapping
 
 
 def read_folder(
@@ -191,13 +285,18 @@ def read_folder(
     value_labels: pd.DataFrame | None = None,
     registry: pd.DataFrame | None = None,
     max_unreadable_share: float = UNREADABLE_MAX_SHARE,
+    columns: Mapping[str, str] | None = None,
 ) -> dict[str, InstrumentTable]:
-    """Read the three instruments' exports of ``folder`` (raises on the first bad file)."""
+    """Read the exports of ``folder`` (raises on the first bad file).
+
+    ``columns``: the column mapping (default :func:`column_mapping` of the folder).
+    """
     files = find_exports(folder)
+    mapping = column_mapping(folder) if columns is None else dict(columns)
     return {
         name: read_instrument(
             path, name, codebook=codebook, value_labels=value_labels, registry=registry,
-            max_unreadable_share=max_unreadable_share,
+            max_unreadable_share=max_unreadable_share, columns=mapping,
         )
         for name, path in files.items()
     }

@@ -20,9 +20,6 @@ if TYPE_CHECKING:
     from hlstudy.ingest.files import RawTable
     from hlstudy.ingest.spec import InstrumentSpec, Variable
 
-_LABEL_PREFIX = re.compile(r"^\s*\(?\d{1,2}\)?\s*[.:)\-–=]\s*")
-
-
 def _label_key(value: str) -> str:
     """Comparison key of a value label: NFC, case-folded, single spaces, any dash as " - "."""
     return DASHES.sub(" - ", " ".join(clean_text(value).casefold().split()))
@@ -61,15 +58,30 @@ def _value_set_entries(spec: InstrumentSpec, name: str) -> tuple:
 
 
 class _Converter:
-    """Convert one column's cells to the codebook type, raising on unreadable cells."""
+    """Convert one column's cells to the codebook type, raising on unreadable cells.
 
-    def __init__(self, spec: InstrumentSpec, variable: Variable, table: RawTable, header: str):
+    ``values`` (the column's raw cells) and ``rows`` (their spreadsheet rows) let date and
+    timestamp columns decide, once for the whole column, whether ``a/b/yyyy`` is day-first
+    or month-first (:func:`slash_order`).  ``labels`` are the SPSS value labels of the column
+    (stored value → label, keyed by the variable's own storage type): the stored value wins
+    when it is a valid value of the variable, else its label is read; a value whose label
+    says it is missing ("Không trả lời") is missing.
+    """
+
+    def __init__(self, spec: InstrumentSpec, variable: Variable, table: RawTable, header: str,
+                 values: list[Any] | None = None, rows: list[int] | None = None,
+                 labels: dict | None = None):
         self.spec, self.v, self.table, self.header = spec, variable, table, header
+        self.labels = labels or {}
+        self.day_first = True
         if variable.type in ("likert", "category"):
             entries = _value_set_entries(spec, variable.value_set)
             self.entries = entries
             self.exact, self.folded = _label_lookup(entries)
             self.codes = {e[0] for e in entries}
+        if variable.type in ("date", "timestamp") and values is not None:
+            self.day_first = slash_order(values, rows or list(range(2, len(values) + 2)),
+                                         file=table.file, column=header, kind=variable.type)
 
     def fail(self, row: int, message: str) -> SurveyDataError:
         return SurveyDataError(message, file=self.table.file, row=row, column=self.header)
@@ -77,6 +89,21 @@ class _Converter:
     def __call__(self, value: Any, row: int) -> Any:
         if _blank(value) or (isinstance(value, str) and clean_text(value).casefold() in MISSING_TOKENS):
             return None
+        if not self.labels:
+            return self._convert(value, row)
+        label = self.labels.get(_stored_key(value))
+        if label is not None and clean_text(label).casefold() in MISSING_TOKENS:
+            return None  # a labelled missing code such as -99 = "Không trả lời"
+        if label is not None and self.v.type in ("text", "commune"):
+            return self._convert(label, row)  # a code of a name: the name is the value
+        try:
+            return self._convert(value, row)  # the stored value wins when it is valid
+        except SurveyDataError:
+            if label is None:
+                raise
+            return self._convert(label, row)
+
+    def _convert(self, value: Any, row: int) -> Any:
         kind = self.v.type
         if kind in ("likert", "category"):
             return self.label(value, row)
@@ -98,32 +125,39 @@ class _Converter:
             key = _label_key(text)
             if key in self.exact:
                 return self._coded(self.exact[key])
-            stripped = _LABEL_PREFIX.sub("", text)
-            if stripped != text and _label_key(stripped) in self.exact and re.search(r"[^\W\d_]", stripped):
-                # "5. Hoàn toàn đồng ý", "(4) Đồng ý": a numbered label — never a number such as
-                # "2.5", and the number must agree with the label's code when the code is a number
-                code = self.exact[_label_key(stripped)]
-                number = re.match(r"^\s*\(?(\d{1,2})", text).group(1)
-                if not code.isdigit() or int(code) == int(number):
-                    return self._coded(code)
-                raise self.fail(row, f"{text!r}: the number {number} contradicts the label "
-                                     f"{stripped!r} (code {code})")
+            numbered = _NUMBERED.match(text)
+            if numbered and re.search(r"[^\W\d_]", numbered.group(2)):
+                # "5. Hoàn toàn đồng ý", "(4) Đồng ý", "5 - Rất đồng ý": a numbered label (never a
+                # number such as "2.5").  A known label must agree with the number; an unknown
+                # label is read as its number when that number is a code of the value set.
+                number, rest = numbered.group(1), numbered.group(2)
+                code = self.exact.get(_label_key(rest)) or self.folded.get(fold(rest))
+                if code is not None:
+                    if not code.isdigit() or int(code) == int(number):
+                        return self._coded(code)
+                    raise self.fail(row, f"{text!r}: the number {number} contradicts the label "
+                                         f"{rest!r} (code {code})")
+                if str(int(number)) in self.codes:
+                    return self._coded(str(int(number)))
             if fold(text) in self.folded:
                 return self._coded(self.folded[fold(text)])
             number = _number(text.replace(",", "."))
             if number is None:
-                labels = [clean_text(t) for t in self.spec.value_sets[self.v.value_set]["label_vi"]]
-                close = difflib.get_close_matches(text, labels, n=1, cutoff=0.0)
-                raise self.fail(
+                frame = self.spec.value_sets[self.v.value_set]
+                labels = [clean_text(t) for t in frame["label_vi"]]
+                close = closest_label(text, labels)
+                error = self.fail(
                     row,
                     f"label {text!r} is not in value set {self.v.value_set!r} of the codebook "
-                    f"(closest: {close[0] if close else 'none'!r}; admissible: {labels})",
+                    f"(closest: {close!r}; admissible: {labels})",
                 )
+                error.unknown_label = (self.v.value_set, text, close)
+                raise error
         if not math.isfinite(number) or number != int(number):
             raise self.fail(row, f"{value!r} is not a whole-number code of {self.v.value_set!r}")
         code = str(int(number))
         if self.v.type == "likert":
-            return float(number)  # out-of-range codes are left to hlstudy.cleaning
+            return float(number)  # out-of-range codes: hlstudy.cleaning, or ingest.fit when systematic
         if code not in self.codes:
             raise self.fail(
                 row, f"code {code!r} is not in value set {self.v.value_set!r} (codes: {sorted(self.codes)})"
@@ -163,6 +197,15 @@ class _Converter:
                                  f"(year outside {_TS_MIN.year}–{_TS_MAX.year})")
         return pd.Timestamp(stamp).as_unit("ns")
 
+    def _day_first_text(self, text: str) -> str:
+        """``text`` with a month-first ``M/D/YYYY`` rewritten day-first (column read as month-first)."""
+        if self.day_first:
+            return text
+        m = _SLASH.match(text)
+        if not m:
+            return text
+        return f"{m.group(3)}{m.group(2)}{m.group(1)}{m.group(2)}{m.group(4)}{m.group(5) or ''}"
+
     def date(self, value: Any, row: int) -> pd.Timestamp:
         if isinstance(value, dt.datetime | dt.date | pd.Timestamp):
             return pd.Timestamp(value).normalize()
@@ -170,11 +213,12 @@ class _Converter:
             if 20000 <= float(value) <= 80000:  # an Excel serial day number
                 return pd.Timestamp("1899-12-30") + pd.Timedelta(days=int(float(value)))
             raise self.fail(row, f"{value!r} is not a date")
-        text = clean_text(value)
+        text = self._day_first_text(clean_text(value))
         parsed = _parse_date(text)
         if parsed is None:
             if _DATE_SHAPE.match(text):
-                raise self.fail(row, f"{text!r} is not a date: no such day (read as DD/MM/YYYY)")
+                order = "DD/MM/YYYY" if self.day_first else "MM/DD/YYYY, as the column shows"
+                raise self.fail(row, f"{clean_text(value)!r} is not a date: no such day (read as {order})")
             raise self.fail(
                 row, f"{text!r} is not a date in a known format (YYYY-MM-DD or DD/MM/YYYY)"
             )
@@ -187,15 +231,131 @@ class _Converter:
             return pd.Timestamp(value)
         if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
             if 20000 <= float(value) <= 80000:
-                return (pd.Timestamp("1899-12-30") + pd.Timedelta(days=float(value))).round("s")
+                return _excel_serial(float(value))
             raise self.fail(row, f"{value!r} is not a timestamp")
         text = clean_text(value)
-        parsed = _parse_timestamp(text)
+        serial = _number(text) if re.fullmatch(r"\d{5}(?:[.,]\d+)?", text) else None
+        if serial is None and re.fullmatch(r"\d{5},\d+", text):
+            serial = _number(text.replace(",", "."))
+        if serial is not None and 20000 <= serial <= 80000:
+            return _excel_serial(serial)
+        parsed = _parse_timestamp(self._day_first_text(text))
         if parsed is None:
             raise self.fail(
-                row, f"{text!r} is not a timestamp in a known format (YYYY-MM-DD HH:MM:SS)"
+                row, f"{text!r} is not a timestamp in a known format ({TIMESTAMP_FORMATS_TEXT})"
             )
         return parsed
+
+
+def _stored_key(value: Any) -> Any:
+    """Key of a stored SPSS value in its value-label table (numbers as floats, text cleaned)."""
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+        return float(value)
+    return clean_text(value)
+
+
+def _excel_serial(days: float) -> pd.Timestamp:
+    """An Excel serial date-time (days since 1899-12-30, the 1900 date system) as a timestamp."""
+    return (pd.Timestamp("1899-12-30") + pd.Timedelta(days=days)).round("s")
+
+
+_NUMBERED = re.compile(r"^\s*\(?(\d{1,2})\)?\s*[.:)\-–=]\s*(.*\S)\s*$")
+#: ``a/b/yyyy`` (or with ``.``/``-``), optionally followed by a time: the shape whose day and
+#: month order must be known.
+_SLASH = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})((?:[ T].*)?)$")
+#: The timestamp formats ingest accepts, as stated in its error messages.
+TIMESTAMP_FORMATS_TEXT = (
+    "ISO 8601 as 2025-03-04 14:05:09 or 2025-03-04T14:05:09+07:00; DD/MM/YYYY HH:MM:SS as "
+    "04/03/2025 14:05:09 (two-digit day and month, or a column in which some day exceeds 12); "
+    "M/D/YYYY H:MM:SS when some day in the column exceeds 12 in the second place; Excel serial "
+    "numbers such as 45720.5868"
+)
+
+
+def slash_order(values: list[Any], rows: list[int], *, file=None, column=None,
+                kind: str = "date") -> bool:
+    """Whether the ``a/b/yyyy`` cells of one column are day-first (True) or month-first (False).
+
+    Never a guess.  A column whose every such cell has a two-digit day and month is
+    DD/MM/YYYY (the Vietnamese format; Google Forms in a Vietnamese locale).  Otherwise the
+    column must show the order: a cell whose first number exceeds 12
+    (``25/03/2025``) proves day-first, one whose second number exceeds 12 (``3/25/2025``)
+    proves month-first (Google Forms in a US locale writes ``3/25/2025 8:10:08``); a column
+    that shows both raises; in a column that shows neither, an unpadded ``3/4/2025`` is
+    ambiguous and raises :class:`SurveyDataError` listing the accepted formats.
+
+    >>> slash_order(["25/03/2025 08:00:00", "3/4/2025 09:00:00"], [2, 3])
+    True
+    >>> slash_order(["3/25/2025 8:00:00", "3/4/2025 9:00:00"], [2, 3])
+    False
+    """
+    day_first_row = month_first_row = ambiguous = None
+    shaped = []
+    for value, row in zip(values, rows, strict=True):
+        m = _SLASH.match(clean_text(value)) if isinstance(value, str) else None
+        if m:
+            shaped.append((m, row, clean_text(value)))
+    if all(len(m.group(1)) == 2 and len(m.group(3)) == 2 for m, _, _ in shaped):
+        return True  # DD/MM/YYYY throughout (a "05/31/2023" in it is no day, not a US date)
+    for m, row, value in shaped:
+        a, b = int(m.group(1)), int(m.group(3))
+        if a > 12 >= b and day_first_row is None:
+            day_first_row = (row, value)
+        elif b > 12 >= a and month_first_row is None:
+            month_first_row = (row, value)
+        elif a <= 12 and b <= 12 and ambiguous is None and (len(m.group(1)) < 2 or len(m.group(3)) < 2):
+            ambiguous = (row, value)
+    if day_first_row and month_first_row:
+        raise SurveyDataError(
+            f"the column mixes day-first dates ({day_first_row[1]!r}, row {day_first_row[0]}) and "
+            f"month-first dates ({month_first_row[1]!r}, row {month_first_row[0]}): write every "
+            f"{kind} in one format — accepted: {TIMESTAMP_FORMATS_TEXT}",
+            file=file, row=month_first_row[0], column=column,
+        )
+    if month_first_row:
+        return False
+    if day_first_row or ambiguous is None:
+        return True
+    raise SurveyDataError(
+        f"ambiguous {kind} {ambiguous[1]!r}: nothing in the column tells whether it is day/month "
+        f"or month/day, and hlstudy never guesses — export it in one of the accepted formats: "
+        f"{TIMESTAMP_FORMATS_TEXT}",
+        file=file, row=ambiguous[0], column=column,
+    )
+
+
+#: Intensifiers and negations of Vietnamese (and English) answer labels, for the closest-label hint.
+_INTENSIFIERS = ("hoan toan", "rat la", "rat", "cuc ky", "cuc ki", "vo cung", "strongly", "completely", "very")
+_NEGATIONS = {"khong", "chua", "not", "no"}
+
+
+def _hint_key(text: str) -> tuple[str, bool]:
+    key = " ".join(fold(text).split())
+    for word in _INTENSIFIERS:
+        key = re.sub(rf"\b{word}\b", "++", key)
+    return key, bool(_NEGATIONS & set(key.split()))
+
+
+def closest_label(text: str, labels: list[str]) -> str:
+    """The label of ``labels`` closest to ``text``, for error messages.
+
+    Compared without diacritics, with intensifiers ("rất", "hoàn toàn", "cực kỳ") made equal and
+    a negation ("không", "chưa") counted as a large difference, so that "Rất đồng ý" points to
+    "Hoàn toàn đồng ý", not to "Không đồng ý" (a plain character similarity picks the latter).
+
+    >>> closest_label("Rất đồng ý", ["Hoàn toàn không đồng ý", "Không đồng ý", "Trung lập",
+    ...                               "Đồng ý", "Hoàn toàn đồng ý"])
+    'Hoàn toàn đồng ý'
+    """
+    if not labels:
+        return "none"
+    key, negated = _hint_key(text)
+
+    def score(label: str) -> float:
+        other, other_negated = _hint_key(label)
+        return difflib.SequenceMatcher(None, key, other).ratio() - (0.5 if negated != other_negated else 0)
+
+    return max(labels, key=lambda label: (score(label), -labels.index(label)))
 
 
 #: Range of dates a pandas (nanosecond) column can hold, and the largest admissible number.
@@ -210,6 +370,9 @@ _TIME_FORMATS = (
     "%Y-%m-%d %H:%M",
     "%d/%m/%Y %H:%M:%S",
     "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %I:%M:%S %p",
+    "%d.%m.%Y %H:%M:%S",
+    "%d-%m-%Y %H:%M:%S",
     "%Y-%m-%d %H:%M:%S.%f",
     "%Y-%m-%dT%H:%M:%S.%f",
 )
@@ -231,6 +394,13 @@ def _parse_timestamp(text: str) -> pd.Timestamp | None:
             return pd.Timestamp(dt.datetime.strptime(text, fmt)).floor("s")
         except ValueError:
             continue
+    if re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", text):
+        try:  # ISO 8601 with a UTC offset or "Z" (KoboToolbox's start/end): the wall-clock time written
+            stamp = dt.datetime.fromisoformat(text)
+        except ValueError:
+            stamp = None
+        if stamp is not None:
+            return pd.Timestamp(stamp.replace(tzinfo=None)).floor("s")
     return _parse_date(text)
 
 

@@ -1,0 +1,190 @@
+"""Does the file fit the instrument?  Respondents' mistakes versus a file that does not fit.
+
+A value the instrument cannot hold — a label not in the value set, a Likert code outside it —
+is one respondent's mistake only when it is **rare and scattered**: then ingest sets it to
+missing (unknown labels) or passes it on (out-of-set codes), and a named rule of
+:mod:`hlstudy.cleaning` logs it.  When it is **systematic**, the export does not fit the
+codebook (another scale, another wording of the choices, another coding), and cleaning it
+cell by cell would silently destroy answers; ingest then raises a file-level
+:class:`~hlstudy.errors.SurveyDataError` that names the columns, gives the counts and says how
+to fix it.  The rule, with its thresholds:
+
+* **unreadable cells of one column** (any type): more than
+  ``max(1, floor(max_share × answered cells))`` of them (``max_share`` =
+  :data:`~hlstudy.ingest.UNREADABLE_MAX_SHARE`, 5 %) — checked in
+  :func:`hlstudy.ingest.read_instrument`;
+* **one unknown label repeated** (:func:`check_repeated_labels`): the same label, not in the
+  value set and not an alias, in at least :data:`REPEATED_LABEL_MIN_CELLS` cells or in at
+  least :data:`REPEATED_LABEL_MIN_COLUMNS` columns of the file.  A survey platform writes a
+  choice the same way every time, so a repeated unknown label is the codebook's wording not
+  fitting the export (e.g. every "Hoàn toàn không đồng ý" exported as "Hoàn toàn phản đối"),
+  never respondents' typing;
+* **Likert codes outside the value set** (:func:`check_likert_codes`): in one column, or over
+  all the Likert columns of one value set, more than
+  ``max(SYSTEMATIC_MIN_CELLS, floor(max_share × answered cells))`` of them (e.g. a 1–7 scale:
+  values 6 and 7 in 38 % of the answers).  The scattered 0, 6, 44 of data entry stay the
+  ``out_of_range`` rule's logged changes.
+
+>>> REPEATED_LABEL_MIN_CELLS, REPEATED_LABEL_MIN_COLUMNS, SYSTEMATIC_MIN_CELLS
+(5, 3, 3)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from hlstudy._text import clean_text
+from hlstudy.errors import SurveyDataError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from hlstudy.ingest.spec import InstrumentSpec
+
+#: An unknown label found in at least this many cells of one file is systematic.
+REPEATED_LABEL_MIN_CELLS = 5
+#: An unknown label found in at least this many columns of one file is systematic.
+REPEATED_LABEL_MIN_COLUMNS = 3
+#: Out-of-set Likert codes are systematic only above this many cells (and above the share).
+SYSTEMATIC_MIN_CELLS = 3
+
+
+def allowed_cells(answered: int, max_share: float, floor_cells: int) -> int:
+    """How many bad cells among ``answered`` are still respondents' mistakes."""
+    return max(floor_cells, math.floor(max_share * answered))
+
+
+def check_repeated_labels(
+    failures: Mapping[str, list[tuple[int, Any, SurveyDataError]]],
+    headers: Mapping[str, str],
+    file: Path | str,
+    *,
+    min_cells: int = REPEATED_LABEL_MIN_CELLS,
+    min_columns: int = REPEATED_LABEL_MIN_COLUMNS,
+) -> None:
+    """Raise when one unknown label repeats across the file (see the module docstring).
+
+    ``failures``: variable → ``(row, raw cell, error)`` of its unreadable cells; only errors
+    carrying ``unknown_label`` (set by the label converter) count.  ``headers``: variable →
+    the column's header as shown.  The error lists every repeated label with its count, its
+    columns, the closest codebook label and the ``aliases_vi`` line that would accept it.
+    """
+    seen: dict[tuple[str, str], dict] = {}
+    for variable, cells in failures.items():
+        for row, _raw, exc in cells:
+            info = getattr(exc, "unknown_label", None)
+            if info is None:
+                continue
+            value_set, text, close = info
+            entry = seen.setdefault((value_set, clean_text(text).casefold()), {
+                "value_set": value_set, "label": clean_text(text), "closest": close,
+                "cells": 0, "columns": [], "row": row, "variable": variable,
+            })
+            entry["cells"] += 1
+            if variable not in entry["columns"]:
+                entry["columns"].append(variable)
+            if row < entry["row"]:
+                entry["row"], entry["variable"] = row, variable
+    systematic = [e for e in seen.values() if e["cells"] >= min_cells or len(e["columns"]) >= min_columns]
+    if not systematic:
+        return
+    systematic.sort(key=lambda e: (-e["cells"], e["label"]))
+    described = "; ".join(
+        f"{e['label']!r} in {e['cells']} cells of {len(e['columns'])} column(s) "
+        f"({_names(e['columns'])}; value set {e['value_set']!r}, closest label {e['closest']!r})"
+        for e in systematic
+    )
+    first = min(systematic, key=lambda e: e["row"])
+    raise SurveyDataError(
+        f"{len(systematic)} answer label(s) not in the codebook repeat across the file: "
+        f"{described}.  A survey platform writes each choice the same way every time, so this "
+        "is the codebook's wording not fitting the export, not respondents' mistakes (a label "
+        f"unknown in {min_cells} or more cells, or in {min_columns} or more columns, stops the "
+        "run).  Fix: add each label to the aliases_vi of its code in value_labels.csv (e.g. "
+        f"aliases_vi of the code labelled {first['closest']!r}: {first['label']!r}), or correct "
+        "the export",
+        file=file, row=first["row"], column=headers.get(first["variable"], first["variable"]),
+    )
+
+
+def _names(variables: list[str], limit: int = 6) -> str:
+    shown = ", ".join(variables[:limit])
+    return shown + (f", … ({len(variables)} in all)" if len(variables) > limit else "")
+
+
+def _values_text(values: list[float]) -> str:
+    texts = [str(int(v)) if float(v).is_integer() else str(v) for v in values]
+    return texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " and " + texts[-1]
+
+
+def check_likert_codes(
+    columns: Mapping[str, list[Any]],
+    spec: InstrumentSpec,
+    headers: Mapping[str, str],
+    rows: list[int],
+    file: Path | str,
+    *,
+    max_share: float,
+    min_cells: int = SYSTEMATIC_MIN_CELLS,
+) -> None:
+    """Raise when Likert codes outside their value set are systematic (see the module docstring).
+
+    ``columns``: variable → converted cells (floats or None) of every Likert item read.
+    The message names the columns, the values and their share of the answers, and what the
+    values look like (``a 7-point scale?``, ``codes counted from 0?``) with the fix.
+    """
+    by_set: dict[str, list[str]] = {}
+    for v in spec.variables:
+        if v.type == "likert" and v.variable in columns:
+            by_set.setdefault(v.value_set, []).append(v.variable)
+    for value_set, variables in sorted(by_set.items()):
+        codes = set(spec.codes(value_set))
+        answered_total = bad_total = 0
+        flagged, with_bad, first_row = [], [], None
+        values: set[float] = set()
+        answered_with_bad = 0
+        for variable in variables:
+            cells = [(x, r) for x, r in zip(columns[variable], rows, strict=True) if x is not None]
+            bad = [(x, r) for x, r in cells if float(x) not in codes]
+            answered_total += len(cells)
+            bad_total += len(bad)
+            if bad:
+                with_bad.append(variable)
+                answered_with_bad += len(cells)
+                values.update(float(x) for x, _ in bad)
+                first_row = min(first_row or bad[0][1], bad[0][1])
+                if len(bad) > allowed_cells(len(cells), max_share, min_cells):
+                    flagged.append(variable)
+        whole_set = bad_total > allowed_cells(answered_total, max_share, min_cells)
+        if not (whole_set or flagged):
+            continue
+        listed = with_bad if whole_set else flagged
+        bad_listed = sum(
+            sum(1 for x in columns[v] if x is not None and float(x) not in codes) for v in listed
+        )
+        answered_listed = sum(sum(1 for x in columns[v] if x is not None) for v in listed)
+        share = bad_listed / answered_listed if answered_listed else 0.0
+        shown_values = sorted(values)
+        lo, hi = min(codes), max(codes)
+        if all(v.is_integer() and v > hi for v in shown_values) and lo == 1:
+            points = int(max(shown_values))
+            guess = (f"a {points}-point scale? define its value set in value_labels.csv (codes "
+                     f"1–{points}, with their labels) and give these items that value_set in "
+                     "codebook.csv")
+        elif shown_values == [lo - 1]:
+            guess = (f"codes counted from {int(lo - 1)} ({int(lo - 1)}–{int(hi - 1)} instead of "
+                     f"{int(lo)}–{int(hi)})? export the choices' labels, or recode the file")
+        else:
+            guess = ("another scale or coding? define the value set these items use in "
+                     "value_labels.csv and codebook.csv")
+        raise SurveyDataError(
+            f"values {_values_text(shown_values)} in {share:.0%} of the answers of {len(listed)} "
+            f"Likert column(s) ({_names(listed)}) whose value set {value_set!r} has codes "
+            f"{int(lo)}–{int(hi)}: {guess}.  A code outside the value set is a respondent's "
+            f"mistake (logged by the out_of_range rule) only when rare and scattered: at most "
+            f"{min_cells} cells or {max_share:.0%} of the answers of a column and of the value "
+            "set",
+            file=file, row=first_row, column=headers.get(listed[0], listed[0]),
+        )
