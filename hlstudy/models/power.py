@@ -10,7 +10,12 @@ from hlstudy.errors import ModelError
 
 
 def _power(delta: float, nu: float, tcrit: float) -> float:
-    return float(stats.nct.sf(tcrit, nu, delta) + stats.nct.cdf(-tcrit, nu, delta))
+    upper = float(stats.nct.sf(tcrit, nu, delta))
+    lower = float(stats.nct.cdf(-tcrit, nu, delta))
+    if not math.isfinite(lower):
+        # scipy underflows to NaN far in the tail; the term is below P(T' < 0) = Φ(−δ)
+        lower = 0.0 if delta > 5 else math.nan
+    return upper + lower
 
 
 def min_detectable_effect(n: float, *, design_effect: float = 1.0, k_covariates: int = 0,
