@@ -641,6 +641,44 @@ def rules_table(rules: Rules | None = None) -> pd.DataFrame:
     ])
 
 
+def change_summary(log: pd.DataFrame, flow: pd.DataFrame | None = None) -> str:
+    """A short text of what cleaning did, per instrument and rule, from the log of record.
+
+    One line per instrument: records read and kept (from ``flow``, the
+    ``Study.flow`` table, when given), then every rule that dropped records or changed
+    values with its count, taken from ``log`` (``Study.cleaning_log``; its totals are the
+    accounting of record).  :func:`hlstudy.load_study` prints it, so that no large change
+    passes unseen; rules that did nothing are not listed.
+
+    >>> log = pd.DataFrame({"instrument": ["officials"] * 3, "action": ["drop", "change", "change"],
+    ...                     "rule": ["duplicates", "out_of_range", "out_of_range"]})
+    >>> print(change_summary(log))
+    cleaning (full log: Study.cleaning_log)
+      officials: dropped — duplicates 1; values changed — out_of_range 2
+    """
+    missing = {"instrument", "action", "rule"} - set(log.columns)
+    if missing:
+        raise SurveyDataError(f"change_summary needs a cleaning log with columns {sorted(missing)}")
+    order = {name: i for i, name in enumerate(RULE_NAMES)}
+    instruments = list(dict.fromkeys(
+        ([] if flow is None or not len(flow) else list(flow["instrument"])) + list(log["instrument"])
+    ))
+    lines = ["cleaning (full log: Study.cleaning_log)"]
+    for name in instruments:
+        part = log[log["instrument"] == name]
+        pieces = []
+        if flow is not None and len(flow) and name in set(flow["instrument"]):
+            f = flow[flow["instrument"] == name]
+            pieces.append(f"{int(f['n_before'].iloc[0])} read, {int(f['n_after'].iloc[-1])} kept")
+        for action, title in (("drop", "dropped"), ("change", "values changed")):
+            counts = part.loc[part["action"] == action, "rule"].value_counts()
+            if len(counts):
+                rules = sorted(counts.index, key=lambda r: (order.get(r, len(order)), r))
+                pieces.append(f"{title} — " + ", ".join(f"{r} {int(counts[r])}" for r in rules))
+        lines.append(f"  {name}: " + ("; ".join(pieces) if pieces else "no change"))
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- figures
 
 

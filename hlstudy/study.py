@@ -293,8 +293,11 @@ def load_study(
     if resolved.study is not None:
         with tempfile.TemporaryDirectory(prefix="hlstudy-sim-") as tmp:
             resolved.study.write(tmp)
-            return _load_folder(Path(tmp), rules, cache, cache_dir, f"simulated study ({resolved.origin})")
-    return _load_folder(resolved.path, rules, cache, cache_dir, f"{_shown(resolved.path)} ({resolved.origin})")
+            study = _load_folder(Path(tmp), rules, cache, cache_dir, f"simulated study ({resolved.origin})")
+    else:
+        study = _load_folder(resolved.path, rules, cache, cache_dir, f"{_shown(resolved.path)} ({resolved.origin})")
+    print(cleaning.change_summary(study.cleaning_log, study.flow))  # nothing large passes unseen
+    return study
 
 
 def _shown(path: Path) -> str:
