@@ -177,7 +177,7 @@ def psych_pinv(a: np.ndarray) -> np.ndarray:
     largest are dropped); works on a stack of matrices.  For a well-conditioned matrix this is
     the inverse; for the singular correlation matrix of fewer respondents than items it is
     what psych's ``smc`` uses."""
-    return np.linalg.pinv(np.asarray(a, dtype=float), rcond=PINV_TOL)
+    return np.linalg.pinv(np.asarray(a, dtype=float), rcond=PINV_TOL, hermitian=True)
 
 
 def undefined_correlations(r: np.ndarray, n: np.ndarray, names, *, what: str) -> ModelError | None:
