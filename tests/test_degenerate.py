@@ -414,8 +414,10 @@ def test_minres_and_pa_on_collinear_items_match_psych(case, method):
     ref = _ref()["kind7"][case][method]
     fit = _quiet(factor.efa, _data(case), 2, method=method, rotation=None)
     theirs = np.array(ref["loadings"]["values"])
-    np.testing.assert_allclose(fit.loadings.to_numpy(), theirs, atol=1e-6)
-    np.testing.assert_allclose(fit.communalities, ref["communality"], atol=1e-6)
+    # 1e-4 (house EFA tolerance 2e-3): the combination case is a Heywood solution on the
+    # optimiser's bound, where L-BFGS-B endpoints differ by ~4e-5; the others agree to 1e-12
+    np.testing.assert_allclose(fit.loadings.to_numpy(), theirs, atol=1e-4)
+    np.testing.assert_allclose(fit.communalities, ref["communality"], atol=1e-4)
 
 
 def test_ml_on_nearly_collinear_but_positive_definite_items_matches_psych_and_flags_heywood():
