@@ -4,7 +4,8 @@ Public API (``cfa`` and ``htmt`` are re-exported by :mod:`hlstudy.factor`,
 ``composite_reliability`` and ``average_variance_extracted`` by
 :mod:`hlstudy.reliability`):
 
-* :func:`cfa` -> :class:`CFAResult` (``lavaan::cfa``, ``fitMeasures``, ``standardizedSolution``)
+* :func:`cfa` -> :class:`CFAResult` (``lavaan::cfa``, ``fitMeasures``, ``standardizedSolution``);
+  the model is ``{factor: [items]}`` or lavaan syntax (``=~`` and residual ``~~``)
 * :func:`composite_reliability`, :func:`average_variance_extracted`, :func:`fornell_larcker`
 * :func:`htmt` (``semTools::htmt``)
 * :func:`common_method_factor` (unmeasured common latent factor comparison)
@@ -25,6 +26,8 @@ from hlstudy.cfa.core import (
     CFAResult,
     ConvergenceWarning,
     HeywoodWarning,
+    IdentificationWarning,
+    ScaleWarning,
     cfa,
     compare_fits,
     rmsea_ci,
@@ -45,8 +48,10 @@ __all__ = [
     "CFAResult",
     "ConvergenceWarning",
     "HeywoodWarning",
+    "IdentificationWarning",
     "InvarianceResult",
     "MethodFactorResult",
+    "ScaleWarning",
     "average_variance_extracted",
     "cfa",
     "common_method_factor",

@@ -80,8 +80,49 @@ class Spec:
         return self.n_groups * per_group
 
 
+def parse_cfa_syntax(text: str) -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
+    """A measurement model in lavaan syntax -> (``{factor: [items]}``, residual covariances).
+
+    Accepts ``=~`` statements without modifiers, residual covariances ``x1 ~~ x2`` between
+    items and (redundant) residual variances ``x1 ~~ x1``; anything else (regressions,
+    labels, fixed values, ``:=``) belongs to :func:`hlstudy.sem.sem` and is a ModelError.
+    """
+    from hlstudy.sem.syntax import parse_model
+
+    model: dict[str, list[str]] = {}
+    pairs: list[tuple[str, str]] = []
+    for st in parse_model(text):
+        if st.label or st.fixed is not None or st.free:
+            raise ModelError(f"model syntax, line {st.line}: modifiers (labels, fixed values, NA*) "
+                             "are not supported by cfa(); use hlstudy.sem.sem()")
+        if st.op == "=~":
+            model.setdefault(st.lhs, []).append(st.rhs)
+        elif st.op == "~~":
+            if st.lhs != st.rhs:
+                pairs.append((st.lhs, st.rhs))
+        else:
+            raise ModelError(f"model syntax, line {st.line}: {st.lhs} {st.op} {st.rhs} is not "
+                             "part of a measurement model; use hlstudy.sem.sem()")
+    if not model:
+        raise ModelError("model syntax has no '=~' statement")
+    factors = set(model)
+    for a, b in pairs:
+        if a in factors or b in factors:
+            raise ModelError(f"{a} ~~ {b}: covariances of factors are free by default in cfa(); "
+                             "use hlstudy.sem.sem() to constrain them")
+    return model, pairs
+
+
 def normalise_model(model) -> dict[str, list[str]]:
-    """Check a ``{factor: [items]}`` mapping and return it as a plain dict of lists."""
+    """Check a ``{factor: [items]}`` mapping and return it as a plain dict of lists.
+
+    A lavaan-syntax string with ``=~`` statements only is accepted too.
+    """
+    if isinstance(model, str):
+        model, pairs = parse_cfa_syntax(model)
+        if pairs:
+            raise ModelError("residual covariances ('~~') are not part of a {factor: items} "
+                             "mapping; pass them to cfa()")
     if not isinstance(model, Mapping) or len(model) == 0:
         raise ModelError(
             "model must be a non-empty mapping factor -> list of items, "

@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from hlstudy.cfa._estimate import Estimate, Problem, SampleStats, fit_ml, start_values
-from hlstudy.cfa._spec import Spec, build_spec, normalise_model
+from hlstudy.cfa._spec import Spec, build_spec, normalise_model, parse_cfa_syntax
 from hlstudy.errors import ModelError
 
 #: Conventional cut-offs shown by :meth:`CFAResult.summary` (Hu & Bentler 1999;
@@ -76,6 +76,16 @@ class ConvergenceWarning(UserWarning):
     """The optimiser stopped before the gradient vanished."""
 
 
+class IdentificationWarning(UserWarning):
+    """The information matrix is singular (or SEs explode): the model is not identified on
+    these data (lavaan: "could not compute standard errors! The information matrix could
+    not be inverted.")."""
+
+
+class ScaleWarning(UserWarning):
+    """Observed variances differ by more than a factor of 1000 (lavaan warns the same)."""
+
+
 @dataclass(repr=False)
 class CFAResult:
     """Result of :func:`cfa`.  ``print(result)`` shows :meth:`summary`."""
@@ -94,6 +104,8 @@ class CFAResult:
     iterations: int
     implied: dict[str, pd.DataFrame] = field(default_factory=dict)
     sample: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: messages of the identification check (empty when the information matrix is fine)
+    identification: list[str] = field(default_factory=list)
     # internals kept for modification indices (not part of the public contract)
     _spec: Spec | None = field(default=None, repr=False)
     _stats: SampleStats | None = field(default=None, repr=False)
@@ -150,6 +162,8 @@ class CFAResult:
         if not self.converged:
             lines.append(f"!! WARNING: optimiser did not converge ({self.message}); "
                          "do not interpret these estimates")
+        for h in self.identification:
+            lines.append(f"!! NOT IDENTIFIED: {h}")
         for h in self.heywood:
             lines.append(f"!! HEYWOOD CASE: {h}")
         if self.fit["df"] == 0:
@@ -289,12 +303,25 @@ def sample_stats(frames: Sequence[np.ndarray]) -> SampleStats:
         means.append(mean)
         ns.append(arr.shape[0])
     for k, s in enumerate(covs):
-        if np.linalg.eigvalsh(s)[0] <= 1e-10 * np.max(np.diag(s)):
+        # scale-free: on the correlation matrix (ML is invariant to rescaling an item)
+        sd = np.sqrt(np.diag(s))
+        if np.linalg.eigvalsh(s / np.outer(sd, sd))[0] <= 1e-10:
             raise ModelError(
                 f"sample covariance matrix{'' if len(covs) == 1 else f' of group {k + 1}'} is "
                 "singular (an item is a linear combination of others, or too few observations)"
             )
     return SampleStats(covs, means, ns)
+
+
+def variance_spread_note(covs: Sequence[np.ndarray], observed: Sequence[str]) -> str | None:
+    """lavaan's warning when observed variances differ by a factor of more than 1000."""
+    var = np.concatenate([np.diag(s) for s in covs])
+    names = list(observed) * len(covs)
+    if var.max() / var.min() <= 1000:
+        return None
+    return ("some observed variances are (at least) a factor 1000 times larger than others "
+            f"({names[int(np.argmax(var))]}: {var.max():.4g}, {names[int(np.argmin(var))]}: "
+            f"{var.min():.4g}); the fit is computed scale-free, but consider rescaling")
 
 
 # ---------------------------------------------------------------------- main
@@ -376,6 +403,9 @@ def _fit(data, model, *, group=None, equal=(), std_lv=False, estimator="ML",
         raise ModelError(f"estimator {estimator!r} is not supported; only 'ML'")
     if isinstance(equal, str):
         equal = (equal,)
+    if isinstance(model, str):
+        model, pairs = parse_cfa_syntax(model)
+        residual_covariances = list(residual_covariances) + pairs
     model, observed, frames, labels, n_dropped = prepare_data(data, model, group, group_order)
     spec = build_spec(
         model, n_groups=len(frames), equal=equal, std_lv=std_lv,
@@ -389,6 +419,9 @@ def _fit(data, model, *, group=None, equal=(), std_lv=False, estimator="ML",
             f"{spec.n_sample_stats()} sample moments (df = {df}); add items or constraints"
         )
     st = sample_stats(frames)
+    note = variance_spread_note(st.cov, spec.observed)
+    if note:
+        warnings.warn(note, ScaleWarning, stacklevel=3)
     problem = Problem(spec, st)
     if not isinstance(max_iter, int | np.integer) or max_iter < 1:
         raise ModelError(f"max_iter must be a positive integer, got {max_iter!r}")
@@ -399,13 +432,13 @@ def _fit(data, model, *, group=None, equal=(), std_lv=False, estimator="ML",
 # ---------------------------------------------------------------------- output
 def _assemble(spec: Spec, st: SampleStats, est: Estimate, model, labels, n_dropped) -> CFAResult:
     n = st.n_total
-    # standard errors from the expected information: vcov = 2/N H^-1
-    with np.errstate(all="ignore"):
-        try:
-            vcov = np.linalg.inv(est.hessian) * 2.0 / n
-        except np.linalg.LinAlgError:
-            vcov = np.full_like(est.hessian, np.nan)
+    # standard errors from the expected information: vcov = 2/N H^-1, after a scale-free
+    # rank check of H (a singular information matrix means the model is not identified)
+    vcov, ident = information_inverse(est.hessian, _slot_names(spec, labels))
+    vcov = vcov * 2.0 / n
     se_free = np.sqrt(np.where(np.diag(vcov) > 0, np.diag(vcov), np.nan))
+    if not ident:
+        ident = huge_se_problems(se_free, est.x, st.cov, _slot_names(spec, labels))
     rows = []
     for s in spec.slots:
         mats = est.matrices[s.group]
@@ -479,15 +512,64 @@ def _assemble(spec: Spec, st: SampleStats, est: Estimate, model, labels, n_dropp
             "estimates are not trustworthy",
             ConvergenceWarning, stacklevel=3,
         )
-    if heywood:
+    for problem in ident:
+        warnings.warn(problem, IdentificationWarning, stacklevel=3)
+    if heywood and not ident:
         warnings.warn("Heywood case(s) / improper solution: " + "; ".join(heywood),
                       HeywoodWarning, stacklevel=3)
     return CFAResult(
         model=model, fit=fit, estimates=table, std_loadings=std_loadings, phi=phi,
-        converged=est.converged, heywood=heywood, groups=labels, n_obs=n,
+        converged=est.converged and not ident, heywood=heywood, groups=labels, n_obs=n,
         n_dropped=n_dropped, message=est.message, iterations=est.iterations,
         implied=implied, sample=sample, _spec=spec, _stats=st, _x=est.x,
+        identification=ident,
     )
+
+
+def _slot_names(spec: Spec, labels) -> list[str]:
+    names = [""] * spec.n_free
+    for sl in spec.slots:
+        if sl.pid >= 0 and not names[sl.pid]:
+            g = f" (group {labels[sl.group]})" if labels is not None else ""
+            names[sl.pid] = f"{sl.lhs}{sl.op}{sl.rhs}{g}"
+    return names
+
+
+def information_inverse(hess: np.ndarray, names: Sequence[str], *, tol: float = 1e-9):
+    """Inverse of an information matrix after a scale-free rank check.
+
+    The matrix is scaled to unit diagonal (so the check does not depend on the units
+    of the items); an eigenvalue below ``tol`` times the largest means the model is
+    not identified on these data.  Returns (inverse or NaN matrix, messages naming the
+    parameters that load on the null directions).
+    """
+    q = hess.shape[0]
+    if q == 0:
+        return np.zeros((0, 0)), []
+    d = np.sqrt(np.abs(np.diag(hess)))
+    d[~(d > 0)] = 1.0
+    scaled = hess / np.outer(d, d)
+    w, v = np.linalg.eigh(0.5 * (scaled + scaled.T))
+    bad = w <= tol * max(1.0, float(np.max(np.abs(w))))
+    if bad.any():
+        involved = sorted({names[k] for j in np.flatnonzero(bad)
+                           for k in np.flatnonzero(np.abs(v[:, j]) > 0.1)})
+        msg = ("the information matrix could not be inverted (smallest scaled eigenvalue "
+               f"{w[0]:.1e}): the model may not be identified on these data; parameters "
+               f"involved: {', '.join(involved)}")
+        return np.full((q, q), np.nan), [msg]
+    return (v / w) @ v.T / np.outer(d, d), []
+
+
+def huge_se_problems(se, x, covs, names, *, factor: float = 1e4) -> list[str]:
+    """Standard errors 1e4 times larger than the estimate and the largest item SD."""
+    scale = max(float(np.sqrt(np.max(np.diag(c)))) for c in covs)
+    huge = [names[k] for k in range(len(se))
+            if np.isfinite(se[k]) and se[k] > factor * max(abs(x[k]), scale)]
+    if not huge:
+        return []
+    return [f"standard errors are extremely large for {', '.join(huge)}: the model is "
+            "(empirically) not identified on these data"]
 
 
 _ORDER = {"lambda": 0, "theta": 1, "thetacov": 1, "phi": 2, "nu": 3, "alpha": 4}
@@ -635,8 +717,10 @@ def incremental_indices(chi2, df, base_chi2, base_df) -> dict[str, float]:
     (Bollen 1989); RNI = 1 - (X2 - df) / (X2b - dfb).
     """
     nan = np.nan
-    nfi = nan if df > base_df else ((base_chi2 - chi2) / base_chi2 if df > 0 else 1.0)
-    pnfi = (df / base_df) * (base_chi2 - chi2) / base_chi2 if base_df > 0 else nan
+    nfi = nan if df > base_df or base_chi2 <= 0 else (
+        (base_chi2 - chi2) / base_chi2 if df > 0 else 1.0)
+    pnfi = (df / base_df) * (base_chi2 - chi2) / base_chi2 if base_df > 0 and base_chi2 > 0 \
+        else nan
     if df > base_df:
         rfi = nan
     elif df > 0 and base_df > 0:

@@ -60,7 +60,7 @@ class Data:
         return d
 
     @classmethod
-    def missing(cls, y: np.ndarray) -> Data:
+    def missing(cls, y: np.ndarray, *, em: bool = True) -> Data:
         n, p = y.shape
         obs = ~np.isnan(y)
         keys, inverse = np.unique(obs, axis=0, return_inverse=True)
@@ -74,6 +74,11 @@ class Data:
             m = rows.mean(axis=0)
             c = rows - m
             patterns.append(Pattern(o, rows, rows.shape[0], m, c.T @ c / rows.shape[0]))
+        if not em:  # moments for starting values only (bootstrap draws start at the estimates)
+            mean = np.nanmean(y, axis=0)
+            cov = np.diag(np.nanvar(y, axis=0))
+            return cls(n=n, p=p, cov=cov, mean=mean, y=y, fiml=True, patterns=patterns,
+                       h1_loglik=0.0)
         mean, cov, ll, it = em_saturated(patterns, p)
         return cls(n=n, p=p, cov=cov, mean=mean, y=y, fiml=True, patterns=patterns,
                    h1_loglik=ll, em_iterations=it)
@@ -112,7 +117,8 @@ def em_saturated(patterns, p, *, tol=1e-11, max_iter=5000):
     sigma = np.diag(s2 / np.maximum(cnt, 1))
     ll_old = pattern_loglik(patterns, sigma, mu)
     it = 0
-    for it in range(1, max_iter + 1):
+    while it < max_iter:
+        it += 1
         t1 = np.zeros(p)
         t2 = np.zeros((p, p))
         for pt in patterns:

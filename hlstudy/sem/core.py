@@ -19,7 +19,11 @@ from hlstudy.cfa._estimate import _one_factor_start as one_factor_start
 from hlstudy.cfa.core import (
     ConvergenceWarning,
     HeywoodWarning,
+    IdentificationWarning,
+    ScaleWarning,
+    huge_se_problems,
     incremental_indices,
+    information_inverse,
     rmsea_ci,
 )
 from hlstudy.errors import ModelError
@@ -28,14 +32,6 @@ from hlstudy.sem._model import RAM, Model, Par, build_model
 from hlstudy.sem.syntax import parse_model
 
 __all__ = ["SEMResult", "sem", "IdentificationWarning", "ScaleWarning"]
-
-
-class IdentificationWarning(UserWarning):
-    """The information matrix is singular or nearly so: the model may not be identified."""
-
-
-class ScaleWarning(UserWarning):
-    """Observed variances differ by more than a factor 1000 (lavaan's warning)."""
 
 
 # ---------------------------------------------------------------------- result
@@ -319,28 +315,8 @@ def _fit_once(mod: Model, y: np.ndarray, *, missing, robust, std_lv, max_iter, c
 
 
 def _invert_info(hess, mod: Model):
-    """(vcov of unit information inverse, rank problems) from the Hessian of F (= 2 x unit info)."""
-    info = hess / 2.0
-    problems = []
-    q = info.shape[0]
-    if q == 0:
-        return np.zeros((0, 0)), problems
-    d = np.sqrt(np.abs(np.diag(info)))
-    d[d == 0] = 1.0
-    scaled = info / np.outer(d, d)
-    w, v = np.linalg.eigh(0.5 * (scaled + scaled.T))
-    tol = 1e-10 * max(1.0, np.max(np.abs(w)))
-    bad = w <= tol
-    if bad.any():
-        names = _free_names(mod)
-        involved = sorted({names[k] for j in np.flatnonzero(bad)
-                           for k in np.flatnonzero(np.abs(v[:, j]) > 0.1)})
-        problems.append("the information matrix could not be inverted (smallest eigenvalue "
-                        f"{w[0]:.2e}): the model may not be identified on these data; parameters "
-                        f"involved: {involved}")
-        return np.full((q, q), np.nan), problems
-    inv = (v / w) @ v.T / np.outer(d, d)
-    return inv, problems
+    """(inverse of the unit information, problems) from the Hessian of F (= 2 x unit info)."""
+    return information_inverse(hess / 2.0, _free_names(mod))
 
 
 def _free_names(mod: Model) -> list[str]:
@@ -484,14 +460,7 @@ def _result(fit, est_name, missing, n_dropped) -> SEMResult:
     table = pd.DataFrame(rows)
     # identification checks beyond the rank: huge standard errors
     if not problems and se_free.size:
-        names = _free_names(mod)
-        free_est = np.abs(x)
-        scale_ = np.sqrt(np.max(np.diag(data.cov)))
-        huge = [names[k] for k in range(mod.n_free)
-                if np.isfinite(se_free[k]) and se_free[k] > 1e4 * max(free_est[k], scale_)]
-        if huge:
-            problems.append("standard errors are extremely large for " + ", ".join(huge) +
-                            ": the model is (empirically) not identified on these data")
+        problems = huge_se_problems(se_free, x, [data.cov], _free_names(mod))
     heywood = _heywood(fit, x)
     fitm = _fit_measures(fit, est_name, extra)
     r2 = _r2(fit, x)
@@ -502,7 +471,7 @@ def _result(fit, est_name, missing, n_dropped) -> SEMResult:
         warnings.warn(note, ScaleWarning, stacklevel=3)
     for prob_ in problems:
         warnings.warn(prob_, IdentificationWarning, stacklevel=3)
-    if heywood:
+    if heywood and not problems:  # on a flat likelihood the point is arbitrary: no Heywood talk
         warnings.warn("Heywood case(s) / improper solution: " + "; ".join(heywood),
                       HeywoodWarning, stacklevel=3)
     return SEMResult(_table=table, _fit=fitm, r2=r2, converged=fit["converged"] and not problems,
@@ -619,7 +588,7 @@ def _yb_trace(fit, e_inv, b0):
 
 def _fit_measures(fit, est_name, extra) -> dict[str, float]:
     mod, data = fit["model"], fit["data"]
-    n, p = data.n, data.p
+    n = data.n
     chi2 = float(data.n * fit["f"])
     df = fit["df"]
     npar = mod.n_free

@@ -1,0 +1,113 @@
+"""Nonparametric bootstrap of an SEM (lavaan ``se = "bootstrap"``, ``boot.ci.type = "perc"``).
+
+Rows are resampled with replacement ``B`` times (NumPy ``default_rng(seed)``); each
+draw is refitted from the full-sample estimates (FIML draws keep their missing
+values).  The bootstrap SE is the standard deviation (divisor B - 1) of the draws;
+the percentile interval uses the order-statistic interpolation on the normal scale
+of ``boot::norm.inter``, which lavaan's ``parameterEstimates(boot.ci.type = "perc")``
+calls.  Draws whose model cannot be fitted (non-convergence, non-positive-definite
+implied matrix) are undefined: they are set to NaN and dropped through
+:func:`hlstudy._bootstrap.finite_draws` (a warning with their count; an error when
+more than 10% are undefined).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from hlstudy._bootstrap import finite_draws
+from hlstudy.cfa._estimate import _damped_newton
+from hlstudy.sem._fit import Data, Problem
+
+
+def norm_inter(draws: np.ndarray, alpha) -> np.ndarray:
+    """``boot::norm.inter``: quantiles of each column of ``draws`` at ``alpha``.
+
+    With R draws and rk = (R + 1) alpha: the rk-th order statistic when rk is an
+    integer, else interpolation between the floor(rk)-th and next order statistic on the
+    normal-quantile scale.
+    """
+    t = np.sort(draws, axis=0)
+    r = t.shape[0]
+    out = np.empty((len(alpha), t.shape[1]))
+    for a_i, a in enumerate(alpha):
+        rk = (r + 1) * a
+        k = int(np.trunc(rk))
+        if k == rk and 0 < k <= r:
+            out[a_i] = t[k - 1]
+        elif k <= 0:
+            out[a_i] = t[0]
+        elif k >= r:
+            out[a_i] = t[r - 1]
+        else:
+            z1, z2, z3 = stats.norm.ppf(a), stats.norm.ppf(k / (r + 1)), \
+                stats.norm.ppf((k + 1) / (r + 1))
+            tk, tk1 = t[k - 1], t[k]
+            out[a_i] = tk + (z1 - z2) / (z3 - z2) * (tk1 - tk)
+    return out
+
+
+def _refit(fit, y, x0):
+    data = Data.missing(y, em=False) if fit["data"].fiml else Data.complete(y)
+    ram = fit["ram"]
+    mod = fit["model"]
+    if mod.ov_x:
+        from hlstudy.sem._model import RAM
+        ram = RAM(mod)
+        ram.set_fixed_x(data.cov if not data.fiml else _cov_x(y), np.nanmean(y, axis=0))
+    prob = Problem(ram, data, mod.meanstructure)
+    f = prob.objective(x0)
+    if not np.isfinite(f):
+        return None, ram
+    x, f, grad, msg, _ = _damped_newton(prob, x0, f, prob.curvature, max_iter=200,
+                                        step_tol=1e-8, grad_tol=1e-5)
+    if not np.isfinite(f) or np.max(np.abs(grad), initial=0) > 1e-4:
+        return None, ram
+    return x, ram
+
+
+def _cov_x(y):
+    m = np.nanmean(y, axis=0)
+    c = np.where(np.isnan(y), 0.0, y - m)
+    return c.T @ c / y.shape[0]
+
+
+def bootstrap_table(statements, y, res, *, missing, std_lv, n_boot, seed):
+    """Parameter table of ``res`` with bootstrap SEs and percentile CIs."""
+    from hlstudy.sem.core import _defined_values, _label_values, _row_values
+
+    fit = res._fitinfo
+    mod = fit["model"]
+    x_hat = fit["x"]
+    rng = np.random.default_rng(seed)
+    n = y.shape[0]
+    n_rows = len(mod.pars)
+    draws = np.full((n_boot, n_rows + len(mod.defined)), np.nan)
+    for b in range(n_boot):
+        idx = rng.integers(0, n, size=n)
+        x_b, ram_b = _refit(fit, y[idx], x_hat)
+        if x_b is None:
+            continue
+        vals = _row_values(mod, ram_b, x_b)
+        draws[b, :n_rows] = vals
+        if mod.defined:
+            draws[b, n_rows:] = _defined_values(mod, _label_values(mod, vals))
+    free_cols = [k for k, p in enumerate(mod.pars) if p.pid >= 0] + \
+        list(range(n_rows, n_rows + len(mod.defined)))
+    kept, n_undef = finite_draws(draws[:, free_cols], statistic="SEM bootstrap estimates")
+    table = res._table.copy()
+    se = kept.std(axis=0, ddof=1)
+    ci = norm_inter(kept, [0.025, 0.975])
+    for c_i, row in enumerate(free_cols):
+        table.loc[row, "se"] = se[c_i]
+        table.loc[row, "ci.lower"] = ci[0, c_i]
+        table.loc[row, "ci.upper"] = ci[1, c_i]
+        est = table.loc[row, "est"]
+        z = est / se[c_i] if se[c_i] > 0 else np.nan
+        table.loc[row, "z"] = z
+        table.loc[row, "pvalue"] = 2 * stats.norm.sf(abs(z)) if np.isfinite(z) else np.nan
+    res.boot_draws = pd.DataFrame(kept, columns=[
+        f"{table.loc[r, 'lhs']}{table.loc[r, 'op']}{table.loc[r, 'rhs']}" for r in free_cols])
+    return table, n_undef
