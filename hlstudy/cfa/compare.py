@@ -46,6 +46,27 @@ DELTA_RMSEA_MAX = 0.015
 CONFIGURAL_CUTOFFS = {"cfi": (">=", 0.90), "rmsea": ("<=", 0.08), "srmr": ("<=", 0.08)}
 
 
+def chain_acceptance(passes) -> list[bool]:
+    """A level of invariance is accepted only if it passes *and* every lower level was accepted.
+
+    ``passes``: per step in order of constraint (configural, metric, scalar, strict), whether
+    the step meets its own criterion (baseline fit for the first; delta CFI / delta RMSEA for
+    the others).  Measurement invariance is a hierarchy (Vandenberg & Lance 2000; Putnick &
+    Bornstein 2016): equal loadings mean nothing when the configural model fails, so a level
+    is never accepted above a failed level.
+
+    >>> chain_acceptance([False, True, True])
+    [False, False, False]
+    >>> chain_acceptance([True, True, False, True])
+    [True, True, False, False]
+    """
+    out, ok = [], True
+    for p in passes:
+        ok = ok and bool(p)
+        out.append(ok)
+    return out
+
+
 def _configural_problems(res: CFAResult, cutoffs: Mapping[str, tuple[str, float]]) -> list[str]:
     """Reasons why the configural model cannot serve as the invariance baseline."""
     why = []
@@ -162,8 +183,9 @@ def measurement_invariance(
     intercepts are equal).  The table has, per step, chi2, df, p, CFI, TLI,
     RMSEA, SRMR, AIC, BIC and, against the previous step, ``delta_chi2``,
     ``delta_df``, ``p_delta`` (likelihood-ratio test), ``delta_cfi``,
-    ``delta_rmsea``, ``delta_srmr`` and ``accepted`` (delta CFI >= -.010 and
-    delta RMSEA <= .015).  When a group has fewer complete answers than the model needs
+    ``delta_rmsea``, ``delta_srmr``, ``step_ok`` (delta CFI >= -.010 and delta RMSEA
+    <= .015) and ``accepted`` (``step_ok`` and every lower level accepted:
+    :func:`chain_acceptance`; a level is never accepted above a failed level).  When a group has fewer complete answers than the model needs
     (:func:`invariance_group_sizes`: p + 1 for p items) or an item has no variance within a
     group, nothing is fitted: the result's ``skipped`` says why and what n is needed, and
     ``highest_level`` is None.  The first step is the baseline: it is ``accepted`` only when it
@@ -248,6 +270,17 @@ def measurement_invariance(
             row["reason"] = "; ".join(why) if why else "delta CFI and delta RMSEA within limits"
         rows.append(row)
         prev = res
+    # a level is never accepted above a failed level: keep each step's own verdict as
+    # ``step_ok`` and chain ``accepted``
+    own = [bool(r["accepted"]) for r in rows]
+    chained = chain_acceptance(own)
+    for i, r in enumerate(rows):
+        r["step_ok"] = own[i]
+        r["accepted"] = chained[i]
+        if own[i] and not chained[i]:
+            failed = next(rows[j]["model"] for j in range(i) if not chained[j])
+            r["reason"] = (f"{r['reason']}; not accepted: the lower level {failed!r} failed, "
+                           "so this level cannot be established")
     table = pd.DataFrame(rows).set_index("model")
     return InvarianceResult(table=table, fits=fits, group=group,
                             groups=fits[steps[0]].groups, group_sizes=sizes)
@@ -290,7 +323,8 @@ def invariance_group_sizes(
 
 def _skipped(data, group, sizes, note, steps) -> InvarianceResult:
     columns = ["chi2", "df", "p_value", "cfi", "tli", "rmsea", "srmr", "aic", "bic", "delta_chi2",
-               "delta_df", "p_delta", "delta_cfi", "delta_rmsea", "delta_srmr", "accepted", "reason"]
+               "delta_df", "p_delta", "delta_cfi", "delta_rmsea", "delta_srmr", "step_ok", "accepted",
+               "reason"]
     table = pd.DataFrame(columns=columns, index=pd.Index([], name="model"))
     return InvarianceResult(table=table, fits={}, group=group, groups=list(sizes["group"]),
                             skipped=note, group_sizes=sizes)
@@ -316,6 +350,22 @@ class MethodFactorResult:
         return float(self.comparison.loc[self.name, "delta_cfi"])
 
     @property
+    def proper(self) -> bool:
+        """True when the CLF model converged without Heywood cases, a negative CLF variance
+        or a worse fit than the substantive model nested in it."""
+        r = self.comparison.loc[self.name]
+        return bool(self.with_clf.converged and not self.with_clf.heywood
+                    and np.isfinite(self.method_variance) and r["delta_chi2"] >= 0)
+
+    @property
+    def verdict(self) -> str:
+        """``"inconclusive"`` for an improper CLF model (never "no common-method variance"),
+        else ``"method variance"`` with the share of item variance it explains."""
+        if not self.proper:
+            return "inconclusive"
+        return f"method variance {self.method_variance:.3f}"
+
+    @property
     def method_variance(self) -> float:
         """Mean squared standardized CLF loading: share of item variance due to the method."""
         return float(np.mean(self.clf_loadings.to_numpy() ** 2))
@@ -339,8 +389,10 @@ class MethodFactorResult:
             lines.append(f"  common method variance (mean squared CLF loading) = "
                          f"{self.method_variance:.3f}")
         else:
-            lines.append("  the CLF variance is estimated negative (improper): no common-method "
-                         "variance is detectable beyond the substantive factors")
+            lines.append("!! the CLF variance is estimated negative: the CLF model is improper, "
+                         "and an improper solution cannot be read as 'no common-method "
+                         "variance'; the test is inconclusive (use a marker variable or a "
+                         "measured method factor)")
         big = self.loadings[self.loadings["delta"].abs() > 0.20]
         if self.loadings["std_clf"].isna().any():
             lines.append("  standardized loadings with the CLF are undefined where a factor "

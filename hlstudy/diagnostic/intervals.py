@@ -142,3 +142,101 @@ def chisq_mc(table, *, n_sim: int = 2000, seed: int = 0) -> dict:
     dof = (t.shape[0] - 1) * (t.shape[1] - 1)
     return {"statistic": obs, "df": dof, "p_asymptotic": float(stats.chi2.sf(obs, dof)),
             "p_mc": (1 + hits) / (n_sim + 1), "n_sim": n_sim}
+
+
+def census_share(k, n) -> pd.DataFrame:
+    """Shares from a census (the personnel register covers every official): exact, no interval.
+
+    The register lists all officials of all 23 units, so ``k / n`` *is* the district's share;
+    there is no sampling error to put an interval on (docs/inference.md).  ``lo`` and ``hi``
+    equal the share, so tables keep one layout.  Columns ``n, k, share, lo, hi``.
+
+    >>> census_share([3, 0], [12, 0])["share"].tolist()[0]
+    0.25
+    """
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    if np.any(k < 0) or np.any(n < 0) or np.any(k > n):
+        raise ModelError("need 0 <= k <= n for a share")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(n > 0, k / np.where(n > 0, n, 1), np.nan)
+    return pd.DataFrame({"n": n.astype("int64"), "k": k.astype("int64"), "share": share,
+                         "lo": share, "hi": share})
+
+
+def stratified_mean(values, strata, population, *, conf: float = 0.95,
+                    proportion: bool = False) -> dict:
+    """District mean (or share) from a survey stratified by commune, with the finite-population
+    correction.
+
+    ``values``: one answer per respondent (NaN dropped; 0/1 for a share); ``strata``: the
+    respondent's commune; ``population``: mapping commune → ``N_h``, the number of people in
+    the commune's frame (the register's officials).  The estimator and its variance are the
+    stratified simple-random-sampling ones (Cochran 1977, *Sampling Techniques*, eqs. 5.1,
+    5.6): ``ȳ = Σ W_h ȳ_h``, ``W_h = N_h / N``,
+    ``var = Σ W_h² (1 − n_h/N_h) s_h² / n_h``; this is what R's
+    ``survey::svymean(~y, svydesign(ids = ~1, strata = ~commune, fpc = ~N_h, data))`` returns.
+    Communes are strata here (every commune is in the survey), not sampled clusters, so no
+    design-effect inflation applies.  The interval uses Student t with ``n − H`` degrees of
+    freedom (``survey::degf``); for a share (``proportion=True``) it is built on the logit
+    scale (``survey::svyciprop(method = "logit")``), so it stays within [0, 1].  A census
+    (``n_h = N_h`` everywhere) gives a zero variance and the point as its interval.
+
+    Returns ``{"estimate", "se", "lo", "hi", "n", "N", "n_strata", "df", "fpc_share"}``
+    (``fpc_share``: n / N).  Raises :class:`ModelError` for a stratum with no population,
+    more respondents than ``N_h``, or a stratum with a single respondent but ``N_h > 1``
+    (its variance cannot be estimated).
+
+    >>> r = stratified_mean([1, 0, 1, 1, 0, 0], ["a", "a", "a", "b", "b", "b"],
+    ...                     {"a": 4, "b": 3}, proportion=True)
+    >>> round(r["estimate"], 4), round(r["se"], 4)
+    (0.5238, 0.0952)
+    """
+    if not 0 < conf < 1:
+        raise ModelError(f"conf must lie in (0, 1), got {conf}")
+    d = pd.DataFrame({"y": pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(float),
+                      "h": pd.Series(strata).astype(str).to_numpy()}).dropna(subset=["y"])
+    if d.empty:
+        raise ModelError("no non-missing value")
+    if proportion and not d["y"].isin([0.0, 1.0]).all():
+        raise ModelError("a share needs 0/1 values")
+    pop = {str(k): float(v) for k, v in dict(population).items()}
+    absent = sorted(set(d["h"]) - set(pop))
+    if absent:
+        raise ModelError(f"no population size for strata {absent[:5]}")
+    g = d.groupby("h")["y"]
+    n_h = g.size()
+    N_h = pd.Series(pop).reindex(n_h.index)
+    if (N_h < n_h).any():
+        bad = n_h.index[(N_h < n_h).to_numpy()][0]
+        raise ModelError(f"stratum {bad}: {n_h[bad]} respondents but N_h = {N_h[bad]:g}")
+    # strata of the frame with no respondent contribute nothing to the estimate: the
+    # estimate is then of the responding strata's population (said in docs/inference.md)
+    W = N_h / N_h.sum()
+    mean_h = g.mean()
+    var_h = g.var(ddof=1)
+    single = (n_h == 1) & (N_h > 1)
+    if single.any():
+        raise ModelError(f"stratum {n_h.index[single.to_numpy()][0]} has one respondent: its "
+                         "variance cannot be estimated (merge it with a neighbour)")
+    var_h = var_h.fillna(0.0)
+    f = n_h / N_h
+    est = float((W * mean_h).sum())
+    var = float((W**2 * (1 - f) * var_h / n_h).sum())
+    se = float(np.sqrt(max(var, 0.0)))
+    n, H = int(n_h.sum()), int(len(n_h))
+    df = max(n - H, 1)
+    q = stats.t.ppf(0.5 + conf / 2, df)
+    if se == 0:
+        lo = hi = est
+    elif proportion:
+        if est <= 0 or est >= 1:
+            lo = hi = est
+        else:
+            theta = np.log(est / (1 - est))
+            se_t = se / (est * (1 - est))
+            lo, hi = (float(1 / (1 + np.exp(-(theta + s * q * se_t)))) for s in (-1, 1))
+    else:
+        lo, hi = est - q * se, est + q * se
+    return {"estimate": est, "se": se, "lo": float(lo), "hi": float(hi), "n": n,
+            "N": float(N_h.sum()), "n_strata": H, "df": df, "fpc_share": n / float(N_h.sum())}
