@@ -68,6 +68,20 @@ data = {"officials": officials, "citizens": citizens}
 label = {"officials": "cán bộ, công chức", "citizens": "người dân"}
 # Likert range of each questionnaire, from its value set (1–5 here; 7-point scales work too)
 RANGE = {i: codebook.likert_range(i) for i in INSTS}
+# ML on complete rows (Mardia, CFA) needs more complete answers than items; at thesis size
+# (about a hundred officials, 58 items, some missing answers) that may not hold
+ITEMS = {i: [v for cols in scales[i].values() for v in cols] for i in INSTS}
+N_COMPLETE = {i: int(data[i][ITEMS[i]].dropna().shape[0]) for i in INSTS}
+FITTABLE = [i for i in INSTS if N_COMPLETE[i] > len(ITEMS[i])]
+
+
+def too_few(inst, what):
+    """Vietnamese note: ``what`` needs more complete answers than items."""
+    return (f"**Bỏ qua {what} ({label[inst]}):** chỉ có {N_COMPLETE[inst]} phiếu trả lời đủ mọi "
+            f"biến cho {len(ITEMS[inst])} biến quan sát, trong khi ước lượng trên các phiếu đủ "
+            f"(như `lavaan` với `missing = \"listwise\"`) cần ít nhất {len(ITEMS[inst]) + 1} "
+            "phiếu đủ. Có thể phân tích theo từng khối thang đo, hoặc ước lượng FIML "
+            "(`missing = \"ml\"` trong lavaan).")
 
 
 def fmt(x, d=3):
@@ -114,7 +128,7 @@ for inst in INSTS:
     dist_tables[inst] = factor.item_distributions(data[inst][items], scale_min=lo, scale_max=hi,
                                                   floor_ceiling=None, max_abs_skew=MAX_SKEW,
                                                   max_abs_kurtosis=MAX_KURT)
-    mardia_res[inst] = factor.mardia(data[inst][items])
+    mardia_res[inst] = factor.mardia(data[inst][items]) if inst in FITTABLE else None
     scores = score_scales(data[inst], scales[inst])[sorted(scales[inst])]
     score_dist = factor.item_distributions(scores, scale_min=lo, scale_max=hi,
                                            floor_ceiling=FLOOR_CEILING, max_abs_skew=MAX_SKEW,
@@ -133,12 +147,14 @@ for inst in INSTS:
         f"đánh dấu về phân phối; |skew| lớn nhất {fmt(dist_tables[inst]['skew'].abs().max(), 2)}, "
         f"|kurtosis| lớn nhất {fmt(dist_tables[inst]['kurtosis'].abs().max(), 2)}. "
         + (f"Điểm thang đo có hiệu ứng sàn/trần hoặc lệch: {', '.join(fc.index)}. " if len(fc)
-           else f"Không thang đo nào có hiệu ứng sàn/trần (> {pct(FLOOR_CEILING)}). ") +
-        f"Mardia (n = {m.n_obs} phiếu đủ): độ lệch đa biến χ² = {fmt(m.skew, 1)}, "
-        f"p {fmt_p(m.p_skew)}; độ nhọn đa biến z = {fmt(m.kurtosis, 2)}, p {fmt_p(m.p_kurt)} — "
-        + ("không bác bỏ giả thuyết phân phối chuẩn đa biến."
-           if m.normal else "phân phối chuẩn đa biến bị bác bỏ, nên kết quả CFA theo ML cần "
-           "được đọc cùng với khoảng tin cậy bootstrap hoặc ước lượng vững (MLR).")))
+           else f"Không thang đo nào có hiệu ứng sàn/trần (> {pct(FLOOR_CEILING)}). ")
+        + ((f"Mardia (n = {m.n_obs} phiếu đủ): độ lệch đa biến χ² = {fmt(m.skew, 1)}, "
+            f"p {fmt_p(m.p_skew)}; độ nhọn đa biến z = {fmt(m.kurtosis, 2)}, "
+            f"p {fmt_p(m.p_kurt)} — "
+            + ("không bác bỏ giả thuyết phân phối chuẩn đa biến."
+               if m.normal else "phân phối chuẩn đa biến bị bác bỏ, nên kết quả CFA theo ML "
+               "cần được đọc cùng với khoảng tin cậy bootstrap hoặc ước lượng vững (MLR)."))
+           if m is not None else too_few(inst, "kiểm định Mardia"))))
     display(flagged)
 
 # %% [markdown]
@@ -318,6 +334,9 @@ display(Markdown("Ngưỡng: " + ", ".join(
     f"{fmt(cut, 2)}" for k, (op, cut) in cfa_mod.core.CUTOFFS.items()) + "."))
 cfa_res = {}
 for inst in INSTS:
+    if inst not in FITTABLE:
+        display(Markdown(too_few(inst, "CFA của toàn bộ bảng hỏi, CR/AVE, Fornell–Larcker và CLF")))
+        continue
     cfa_res[inst] = cfa_mod.cfa(data[inst], scales[inst])
     fit_tab = cfa_res[inst].fit_table()
     export.save_table(fit_tab.reset_index(), f"04_cfa_fit_{inst}",
@@ -361,6 +380,21 @@ for inst in INSTS:
 display(Markdown(f"Ngưỡng: CR ≥ {fmt(MIN_CR, 2)}, AVE ≥ {fmt(MIN_AVE, 2)}, "
                  f"HTMT < {fmt(MAX_HTMT, 2)}."))
 for inst in INSTS:
+    if inst not in cfa_res:  # no CFA: HTMT (from correlations) only
+        ht = cfa_mod.htmt(data[inst], scales[inst])
+        export.save_table(ht.reset_index(names="factor"), f"04_htmt_{inst}",
+                          title=export.tr(f"Tỷ số HTMT ({label[inst]})", f"HTMT ratios ({inst})"),
+                          note="semTools::htmt (geometric-mean HTMT2).", simulated=SIM,
+                          decimals=3)
+        off = ht.where(~np.eye(len(ht), dtype=bool)).stack()
+        display(Markdown(f"**{label[inst].capitalize()}**: không có CFA nên không tính CR, AVE, "
+                         f"Fornell–Larcker; HTMT lớn nhất {fmt(off.max())} "
+                         f"({int((off >= MAX_HTMT).sum() // 2)} cặp từ {fmt(MAX_HTMT, 2)})."))
+        display(ht.round(3))
+        if ht.attrs["notes"]:
+            display(Markdown("**Lưu ý về HTMT:** " + "; ".join(ht.attrs["notes"]) + "."))
+            display(cfa_mod.htmt(data[inst], scales[inst], geometric=False).round(3))
+        continue
     res = cfa_res[inst]
     validity = pd.DataFrame({"CR": cfa_mod.composite_reliability(res),
                              "AVE": cfa_mod.average_variance_extracted(res)})
@@ -410,6 +444,13 @@ for inst in INSTS:
 for inst in INSTS:
     items = [i for c in scales[inst].values() for i in c]
     h = factor.harman_test(data[inst][items])
+    harman_text = (f"**{label[inst].capitalize()}**: nhân tố đầu tiên chưa xoay giải thích "
+                   f"{fmt(100 * h.pc_share, 1)}% phương sai (phân tích thành phần chính; một "
+                   f"nhân tố minres: {fmt(100 * h.fa_share, 1)}%) — "
+                   + ("vượt" if h.flagged else "dưới") + f" ngưỡng {pct(h.threshold)}. ")
+    if inst not in cfa_res:
+        display(Markdown(harman_text + "Không có CFA nên không so sánh với mô hình có CLF."))
+        continue
     clf = cfa_mod.common_method_factor(data[inst], scales[inst])
     fit_clf = clf.with_clf
     if fit_clf.converged and not fit_clf.heywood and np.isfinite(clf.method_variance):
@@ -423,11 +464,7 @@ for inst in INSTS:
         clf_text = ("Mô hình có CLF không cho nghiệm hợp lệ ("
                     + "; ".join(fit_clf.heywood or ["không hội tụ"])
                     + "); không kết luận được từ kiểm định này.")
-    display(Markdown(
-        f"**{label[inst].capitalize()}**: nhân tố đầu tiên chưa xoay giải thích "
-        f"{fmt(100 * h.pc_share, 1)}% phương sai (phân tích thành phần chính; một nhân tố "
-        f"minres: {fmt(100 * h.fa_share, 1)}%) — "
-        + ("vượt" if h.flagged else "dưới") + f" ngưỡng {pct(h.threshold)}. " + clf_text))
+    display(Markdown(harman_text + clf_text))
     print(clf.summary())
 
 # %% [markdown]

@@ -301,3 +301,206 @@ def test_the_officials_export_is_required(officials_only):
     with pytest.raises(SurveyDataError, match=r"no export for instrument 'officials'.*files found: "
                                               r"\['citizens.csv', 'manifest.json', 'truth.json'\]"):
         load_study(officials_only, cache=False)
+
+
+# --------------------------------------------------------------------------- the researcher's own instrument
+
+DIG_ITEMS = [  # the worked example of the README: a digital-skills scale replaces FAC and SUP
+    ("DIG1", 101, "Tôi sử dụng thành thạo các phần mềm dùng chung của xã",
+     "I use the commune's shared software proficiently"),
+    ("DIG2", 102, "Tôi xử lý được hồ sơ trên Cổng dịch vụ công trực tuyến",
+     "I can process applications on the online public-service portal"),
+    ("DIG3", 103, "Tôi tự tìm được văn bản pháp luật cần thiết trên mạng",
+     "I find the legal documents I need online by myself"),
+    ("DIG4", 104, "Tôi được hướng dẫn kịp thời khi có phần mềm mới",
+     "I get timely guidance when new software is introduced"),
+]
+
+
+def _csv(path):
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+def _write(df, path):
+    df.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+
+
+def own_instrument(folder: Path, *, fix_hypotheses: bool = True, fix_constructs: bool = True,
+                   seven_point: bool = False) -> Path:
+    """The README's worked example, done by code: copy data/instrument, drop FAC and SUP, add DIG."""
+    import shutil
+
+    folder.mkdir(parents=True)
+    for name in ("codebook.csv", "value_labels.csv", "constructs.csv", "hypotheses.csv",
+                 "claims.csv"):
+        shutil.copy(paths.DEFAULT_INSTRUMENT / name, folder / name)
+    cb = _csv(folder / "codebook.csv")
+    cb = cb[~cb["construct"].isin(["FAC", "SUP"])]
+    new = pd.DataFrame([{"instrument": "officials", "variable": v, "order": str(o), "construct": "DIG",
+                         "type": "likert", "question_vi": q, "gloss_en": g, "value_set": "agree5",
+                         "reverse": "0", "min": "", "max": "", "required": "1", "pii": "0",
+                         "claims": "X1"} for v, o, q, g in DIG_ITEMS])
+    cb = pd.concat([cb, new], ignore_index=True)
+    if seven_point:
+        cb.loc[(cb["value_set"] == "agree5") & (cb["instrument"] == "officials"),
+               "value_set"] = "agree7"
+        labels = _csv(folder / "value_labels.csv")
+        seven = pd.DataFrame({"value_set": "agree7", "code": [str(c) for c in range(1, 8)],
+                              "label_vi": ["Hoàn toàn không đồng ý", "Không đồng ý",
+                                           "Hơi không đồng ý", "Trung lập", "Hơi đồng ý",
+                                           "Đồng ý", "Hoàn toàn đồng ý"],
+                              "label_en": ["Strongly disagree", "Disagree", "Somewhat disagree",
+                                           "Neutral", "Somewhat agree", "Agree", "Strongly agree"]})
+        _write(pd.concat([labels, seven], ignore_index=True).fillna(""), folder / "value_labels.csv")
+    _write(cb, folder / "codebook.csv")
+    if fix_constructs:
+        cons = _csv(folder / "constructs.csv")
+        cons = cons[~cons["construct"].isin(["FAC", "SUP"])]
+        cons = pd.concat([cons, pd.DataFrame([{
+            "instrument": "officials", "construct": "DIG", "role": "factor", "label_vi": "Kỹ năng số",
+            "label_en": "Digital skills", "part": "1.2"}])], ignore_index=True)
+        _write(cons, folder / "constructs.csv")
+    claims = _csv(folder / "claims.csv")
+    claims = pd.concat([claims, pd.DataFrame([{
+        "claim_id": "X1", "section": "I", "kind": "premise",
+        "text_vi": "Kỹ năng số nâng cao năng lực chuyên môn của cán bộ, công chức cấp xã.",
+        "gloss_en": "Digital skills raise commune officials' professional competence.",
+        "evidence_hint": "Path DIG->PRO."}])], ignore_index=True)
+    _write(claims, folder / "claims.csv")
+    hyp = _csv(folder / "hypotheses.csv")
+    if fix_hypotheses:  # D7 (facilities) and S6 (supervision) lose their scales: not testable
+        hyp.loc[hyp["claim_id"].isin(["D7", "S6"]), ["constructs", "paths", "expected_sign"]] = ""
+    hyp = pd.concat([hyp, pd.DataFrame([{
+        "claim_id": "X1", "test_type": "path", "constructs": "DIG;PRO", "paths": "DIG->PRO",
+        "expected_sign": "+", "hypothesis_vi": "Kỹ năng số có tác động dương đến năng lực chuyên môn.",
+        "hypothesis_en": "Digital skills raise professional competence."}])], ignore_index=True)
+    _write(hyp, folder / "hypotheses.csv")
+    return folder
+
+
+@pytest.fixture
+def use_instrument(monkeypatch):
+    """Point every reader of the instrument folder at ``folder`` (as HLSTUDY_INSTRUMENT does)."""
+    from hlstudy import codebook, ingest, study
+
+    def use(folder):
+        for module in (codebook, ingest, study):
+            monkeypatch.setattr(module, "INSTRUMENT", folder)
+        return folder
+    return use
+
+
+def test_instrument_folder_setting(clean_env, monkeypatch, tmp_path):
+    assert paths.instrument_dir() == paths.DEFAULT_INSTRUMENT
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    monkeypatch.setenv("HLSTUDY_INSTRUMENT", str(mine))
+    assert paths.instrument_dir() == mine == config.instrument_folder()
+    monkeypatch.delenv("HLSTUDY_INSTRUMENT")
+    (clean_env / "hlstudy.toml").write_text('[instrument]\nfolder = "inst"\n', encoding="utf-8")
+    with pytest.raises(SurveyDataError, match=r"instrument folder \(from hlstudy.toml \[instrument\] "
+                                              r"folder\) does not exist"):
+        paths.instrument_dir(clean_env)
+    (clean_env / "inst").mkdir()
+    assert paths.instrument_dir(clean_env) == clean_env / "inst"
+    (clean_env / "hlstudy.toml").write_text('[instrument]\nfolder = 3\n', encoding="utf-8")
+    with pytest.raises(SurveyDataError, match="must be a non-empty string"):
+        paths.instrument_dir(clean_env)
+
+
+def test_own_instrument_flows_downstream(tmp_path, use_instrument):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from hlstudy import codebook, framework
+    from hlstudy.scales import scale_items
+
+    use_instrument(own_instrument(tmp_path / "inst"))
+    assert "DIG" in codebook.constructs("officials") and "FAC" not in codebook.constructs("officials")
+    assert scale_items("officials")["DIG"] == ["DIG1", "DIG2", "DIG3", "DIG4"]
+    paths_ = framework.hypothesized_paths()
+    assert {"cause": "DIG", "effect": "PRO", "sign": "+", "claims": "X1"} in paths_.to_dict("records")
+    assert not paths_["cause"].isin(["FAC", "SUP"]).any()
+    layout = framework._layout(paths_)
+    assert layout["DIG"][0] == 0.0 and "FAC" not in layout  # a factor: first column
+    fig = framework.path_diagram(paths=paths_)
+    assert "DIG" in {t.get_text() for t in fig.axes[0].texts}
+    inst = framework.instruments_table()
+    assert inst.set_index("construct").at["DIG", "n_items"] == 4
+    assert framework.hypotheses_table().set_index("claim_id").at["X1", "paths"] == "DIG->PRO"
+
+
+def test_forgotten_hypothesis_names_what_is_inconsistent(tmp_path, use_instrument):
+    from hlstudy import codebook, framework
+
+    use_instrument(own_instrument(tmp_path / "inst", fix_hypotheses=False))
+    with pytest.raises(SurveyDataError, match=r"hypotheses.csv, row \d+, column 'constructs': "
+                                              r"unknown construct\(s\) \['FAC'"):
+        codebook.hypotheses()
+    with pytest.raises(SurveyDataError, match="unknown construct"):
+        framework.path_diagram()
+
+
+def test_forgotten_constructs_file_names_what_is_inconsistent(tmp_path, use_instrument):
+    from hlstudy import codebook
+
+    use_instrument(own_instrument(tmp_path / "inst", fix_constructs=False))
+    with pytest.raises(SurveyDataError, match=r"only in codebook \[\('officials', 'DIG'\)\], "
+                                              r"only in constructs.csv \[\('officials', 'FAC'\), "
+                                              r"\('officials', 'SUP'\)\]"):
+        codebook.construct_labels()
+
+
+def test_diagram_places_an_unknown_role_and_rejects_unknown_names(tmp_path, use_instrument):
+    from hlstudy import framework
+
+    use_instrument(own_instrument(tmp_path / "inst"))
+    bad = pd.DataFrame({"cause": ["MOON"], "effect": ["PRO"], "sign": ["+"], "claims": ["X1"]})
+    with pytest.raises(ModelError, match=r"\['MOON'\].*constructs.csv"):
+        framework._layout(bad)
+
+
+def test_seven_point_scale_works_once_its_value_set_is_defined(tmp_path, use_instrument, sim120):
+    from hlstudy import codebook, load_study
+
+    folder = use_instrument(own_instrument(tmp_path / "inst", seven_point=True))
+    assert codebook.likert_range("officials") == (1, 7)
+    assert codebook.likert_range("officials", "DIG") == (1, 7)
+    assert codebook.likert_range("citizens") == (1, 5)
+    md = codebook.questionnaire_markdown("officials", folder=folder)
+    assert "| Câu | Nội dung | 1 | 2 | 3 | 4 | 5 | 6 | 7 |" in md
+    # an officials-only export answered on 1-7, with the DIG items
+    data = tmp_path / "data"
+    sim120.write(data)
+    for name in ("citizens.csv", "personnel.csv"):
+        (data / name).unlink()
+    raw = pd.read_csv(data / "officials.csv", dtype=str, keep_default_na=False)
+    rng = np.random.default_rng(4)
+    cb = codebook.load_codebook("officials", folder=folder)
+    default = codebook.load_codebook("officials", folder=paths.DEFAULT_INSTRUMENT)
+    dropped = default.loc[default["construct"].isin(["FAC", "SUP"]), "question_vi"].tolist()
+    raw = raw.drop(columns=[h for h in raw.columns if any(h.endswith(q) for q in dropped)])
+    spread = {"1": "1", "2": "2", "3": "4", "4": "6", "5": "7"}  # 5-point answers spread over 1-7
+    for h in (h for h in raw.columns if h.startswith("Câu ")):
+        raw[h] = raw[h].map(lambda v: spread.get(v, v))
+    for _v, o, q, _g in DIG_ITEMS:
+        raw[f"Câu {o}. {q}"] = [str(x) for x in rng.integers(1, 8, len(raw))]
+    raw.to_csv(data / "officials.csv", index=False)
+    study = load_study(data, cache=False)
+    items = cb.loc[cb["type"] == "likert", "variable"].tolist()
+    values = pd.Series(study.officials[items].to_numpy().ravel()).dropna()
+    assert values.max() == 7 and values.min() == 1 and set(values) <= set(range(1, 8))
+    assert "DIG1" in study.officials.columns and "FAC1" not in study.officials.columns
+    # reverse-keyed items are recoded min + max - x = 8 - x on a 1-7 scale
+    rev = cb.loc[cb["reverse"] == 1, ["variable", "order", "question_vi"]].iloc[0]
+    header = f"Câu {rev['order']}. {rev['question_vi']}"
+    raw_by_row = pd.to_numeric(pd.Series(raw[header].to_numpy(), index=range(2, len(raw) + 2)),
+                               errors="coerce")  # some answers are exported as labels
+    kept = study.officials.set_index("source_row")[rev["variable"]].dropna()
+    coded = raw_by_row[kept.index].dropna()
+    assert len(coded) > 50 and (kept[coded.index] == 8 - coded).all()
+    out = study.cleaning_log[(study.cleaning_log["rule"] == "out_of_range")
+                             & study.cleaning_log["column"].isin(items)]
+    # 6 and 7 are valid answers of a 7-point value set: only the simulator's injected faults
+    # (codes outside 1-7) are out of range
+    assert not out["old_value"].isin([str(c) for c in range(1, 8)] + [f"{c}.0" for c in range(1, 8)]).any()
