@@ -121,12 +121,15 @@ def mixed(data: pd.DataFrame, formula: str, *, group: str, alpha: float = 0.05) 
 
     Examples
     --------
-    >>> import hlstudy
-    >>> from hlstudy.scales import score_scales
-    >>> df = score_scales(hlstudy.load_study().officials, "officials")
-    >>> m = mixed(df, "PRO ~ TRAIN", group="commune_code")
-    >>> 0 <= m.icc < 1
-    True
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> g = np.repeat(np.arange(12), 10)
+    >>> x = rng.normal(size=120)
+    >>> df = pd.DataFrame({"y": 0.5 * x + rng.normal(size=12)[g] + rng.normal(size=120),
+    ...                    "x": x, "commune": g})
+    >>> m = mixed(df, "y ~ x", group="commune")
+    >>> 0 < m.icc < 1, m.n_groups
+    (True, 12)
     """
     import statsmodels.api as sm
 

@@ -207,13 +207,17 @@ def ols(data: pd.DataFrame, formula: str, *, cluster: str | None = None, vcov: s
 
     Examples
     --------
-    >>> import hlstudy
-    >>> from hlstudy.scales import score_scales
-    >>> off = hlstudy.load_study().officials
-    >>> df = score_scales(off, "officials")
-    >>> fit = ols(df, "PRO ~ TRAIN + MOT", cluster="commune_code", wild=False)
-    >>> list(fit.coefficients.columns)[:4]
-    ['estimate', 'se', 'df', 't']
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> g = np.repeat(np.arange(12), 10)
+    >>> x = rng.normal(size=120) + rng.normal(size=12)[g]
+    >>> df = pd.DataFrame({"y": 0.5 * x + rng.normal(size=12)[g] + rng.normal(size=120),
+    ...                    "x": x, "commune": g})
+    >>> fit = ols(df, "y ~ x", cluster="commune", wild=False)
+    >>> list(fit.coefficients.columns)
+    ['estimate', 'se', 'df', 't', 'p', 'ci_low', 'ci_high', 'beta']
+    >>> fit.nobs, fit.n_clusters
+    (120, 12)
 
     R equivalent: ``fit <- lm(PRO ~ TRAIN + MOT, d); clubSandwich::coef_test(fit, vcov =
     "CR2", cluster = d$commune_code, test = "Satterthwaite")``.
