@@ -493,6 +493,11 @@ def efa(items: pd.DataFrame, n_factors: int, method: str = "minres",
     n_obs = len(df)
     nf = int(n_factors)
     notes: list[str] = []
+    if n_obs <= p and method != "ml":
+        notes.append(f"fewer respondents ({n_obs}) than items ({p}): the correlation matrix is "
+                     f"singular (rank at most {n_obs - 1}); SMCs from psych's pseudo-inverse")
+        if not _quiet:
+            warnings.warn(f"EFA ({method}): {notes[-1]}", UserWarning, stacklevel=2)
     if method == "ml":
         # psych stops inside optim ("L-BFGS-B needs finite values of 'fn'") or returns an
         # improper solution silently; the likelihood needs a positive definite R.

@@ -68,8 +68,15 @@ def _alpha_parts(c: np.ndarray, r: np.ndarray) -> dict:
     n = c.shape[1]
     sum_c = c.sum()
     tr_c = np.trace(c)
-    alpha_raw = (1 - tr_c / sum_c) * (n / (n - 1))
     sum_r = r.sum()
+    # Items that cancel out (one the reverse of another) leave the total score without
+    # variance: alpha is undefined.  R gives -Inf or a rounding-noise number such as 9e15;
+    # here NaN, never +-inf.
+    if abs(sum_c) <= 1e-10 * tr_c:
+        sum_c = np.nan
+    if abs(sum_r) <= 1e-10 * n:
+        sum_r = np.nan
+    alpha_raw = (1 - tr_c / sum_c) * (n / (n - 1))
     alpha_std = (1 - n / sum_r) * (n / (n - 1))
     g6 = 1 - (n - smc(r).sum()) / sum_r
     av_r = (sum_r - n) / (n * (n - 1))
@@ -221,6 +228,11 @@ def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95, *, bootstrap: int = 0,
             UserWarning, stacklevel=2)
 
     total = _alpha_parts(c, r)
+    if np.isnan(total["raw"]):
+        raise ModelError(
+            "Cronbach's alpha is undefined: the total score has no variance (the items cancel "
+            f"out, e.g. one is the reverse of another: negatively related items {list(negative)}); "
+            "reverse-key the items first (psych returns -Inf)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         score = np.nanmean(x, axis=1)

@@ -439,3 +439,28 @@ def test_collinear_items_finds_each_dependency():
     groups = collinear_items(np.corrcoef(x, rowvar=False), names)
     assert sorted(map(sorted, groups)) == [["a", "ab", "b"], ["e", "e2"]]
     assert collinear_items(np.corrcoef(z, rowvar=False), names[:5]) is None
+
+
+# ============================================================ no statistic is ever +-inf
+
+def test_items_that_cancel_out_give_an_error_not_minus_infinity():
+    # constructed: b = 5 - a, so the total score is constant; psych: raw alpha -Inf
+    ref = _ref()["cancel"]
+    assert ref["two_raw_alpha"] == "-Inf"
+    x = _data("cancel")
+    with pytest.raises(ModelError, match="total score has no variance"):
+        _quiet(rel.cronbach_alpha, x[["a", "b"]])
+    # three items: alpha is defined (-15 in psych); alpha without c is psych's -Inf -> NaN here
+    res = _quiet(rel.cronbach_alpha, x)
+    assert res.alpha == pytest.approx(ref["three_raw_alpha"], abs=1e-10)
+    drop = res.item_stats["alpha_if_deleted"].to_numpy()
+    assert ref["three_alpha_drop"] == ["-1", "0.5", "-Inf"]
+    np.testing.assert_allclose(drop[:2], [-1.0, 0.5], atol=1e-12)
+    assert np.isnan(drop[2])
+    assert not np.isinf(res.item_stats.select_dtypes("number").to_numpy()).any()
+
+
+def test_efa_warns_when_respondents_do_not_exceed_items():
+    with pytest.warns(UserWarning, match=r"fewer respondents \(6\) than items \(10\)"):
+        fit = factor.efa(_data("n_lt_p"), 1, method="minres", rotation=None)
+    assert any("rank at most 5" in n for n in fit.notes)
