@@ -286,3 +286,67 @@ def commune_correlations(link: pd.DataFrame, x: str = "QUAL", ys: Sequence[str] 
         rows.append({"x": x, "y": y, "n": n, "rho": rho, "ci_low": float(np.tanh(zr - z * se)),
                      "ci_high": float(np.tanh(zr + z * se)), "p": float(res.pvalue)})
     return pd.DataFrame(rows)
+
+
+def zscore(data: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Copy of ``data`` with ``columns`` standardized (mean 0, SD 1 with n − 1, over the
+    non-missing values), so that regression coefficients are standardized β with intervals.
+
+    A constant column is a :class:`ModelError` (it cannot be standardized).
+    """
+    out = data.copy()
+    for c in columns:
+        if c not in out.columns:
+            raise ModelError(f"column {c!r} not in the data")
+        x = pd.to_numeric(out[c], errors="coerce").astype(float)
+        sd = x.std(ddof=1)
+        if not np.isfinite(sd) or sd == 0:
+            raise ModelError(f"column {c!r} has no variance: it cannot be standardized")
+        out[c] = (x - x.mean()) / sd
+    return out
+
+
+def regression_paths(fits: Mapping[str, object], *, method: str = "CR2") -> pd.DataFrame:
+    """Tidy coefficients of regressions (outcome → :class:`hlstudy.models.OLSResult`).
+
+    Columns ``outcome, term, method, estimate, se, df, ci_low, ci_high, p`` and, where the
+    fit has them, ``p_wild, ci_low_wild, ci_high_wild``; the intercept is left out.
+    """
+    rows = []
+    for outcome, fit in fits.items():
+        co = fit.coefficients
+        for term, r in co.iterrows():
+            if term == "Intercept":
+                continue
+            row = {"outcome": outcome, "term": term, "method": method,
+                   "estimate": r["estimate"], "se": r["se"], "df": r["df"],
+                   "ci_low": r["ci_low"], "ci_high": r["ci_high"], "p": r["p"]}
+            for c in ("p_wild", "ci_low_wild", "ci_high_wild"):
+                if c in co.columns:
+                    row[c] = r[c]
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def sem_paths(estimates: pd.DataFrame, *, method: str = "SEM", level: float = 0.95) -> pd.DataFrame:
+    """Structural paths (``op == "~"``) of a lavaan-style parameter table, standardized.
+
+    Columns ``outcome, term, method, estimate (std.all), est, se, ci_low, ci_high, p``.
+    The interval of ``std.all`` is the interval of ``est`` rescaled by ``std.all/est`` (the
+    standardization factor taken as fixed; lavaan's ``standardizedSolution`` adds the
+    sampling error of the variances by the delta method, a second-order difference).
+    """
+    need = {"lhs", "op", "rhs", "est", "se", "std.all", "pvalue"}
+    if not need <= set(estimates.columns):
+        raise ModelError(f"parameter table lacks columns {sorted(need - set(estimates.columns))}")
+    from scipy import stats
+
+    z = stats.norm.ppf(0.5 + level / 2)
+    reg = estimates[estimates["op"] == "~"]
+    ratio = np.where(reg["est"].to_numpy() != 0, reg["std.all"] / reg["est"].replace(0, np.nan), 0.0)
+    se_std = np.abs(ratio) * reg["se"].to_numpy()
+    return pd.DataFrame({
+        "outcome": reg["lhs"].to_numpy(), "term": reg["rhs"].to_numpy(), "method": method,
+        "estimate": reg["std.all"].to_numpy(), "est": reg["est"].to_numpy(),
+        "se": reg["se"].to_numpy(), "ci_low": reg["std.all"].to_numpy() - z * se_std,
+        "ci_high": reg["std.all"].to_numpy() + z * se_std, "p": reg["pvalue"].to_numpy()})

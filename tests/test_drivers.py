@@ -102,3 +102,27 @@ def test_commune_link_needs_citizens(study):
     link = drivers.commune_link(study)
     assert len(link) == study.officials["commune_code"].nunique()
     assert link["n_officials"].sum() == len(study.officials)
+
+
+def test_zscore_standardizes_and_refuses_constants():
+    d = pd.DataFrame({"a": [1.0, 2, 3, np.nan], "b": [5.0, 5, 5, 5], "c": ["x", "y", "z", "w"]})
+    z = drivers.zscore(d, ["a"])
+    assert z["a"].mean() == pytest.approx(0) and z["a"].std(ddof=1) == pytest.approx(1)
+    assert np.isnan(z["a"].iloc[3]) and (z["c"] == d["c"]).all()
+    with pytest.raises(ModelError, match="no variance"):
+        drivers.zscore(d, ["b"])
+    with pytest.raises(ModelError, match="'q'"):
+        drivers.zscore(d, ["q"])
+
+
+def test_sem_paths_rescales_the_interval():
+    pe = pd.DataFrame({"lhs": ["Y", "Y", "X"], "op": ["~", "~", "=~"], "rhs": ["A", "B", "x1"],
+                       "est": [2.0, -0.5, 1.0], "se": [0.5, 0.25, 0.1], "std.all": [0.4, -0.2, 0.7],
+                       "pvalue": [0.0001, 0.05, 0.0]})
+    t = drivers.sem_paths(pe)
+    assert t["term"].tolist() == ["A", "B"]
+    # β = 0.4, se of β = 0.5 × 0.4/2 = 0.1
+    assert t.loc[0, "ci_low"] == pytest.approx(0.4 - 1.959963985 * 0.1)
+    assert t.loc[1, "ci_high"] == pytest.approx(-0.2 + 1.959963985 * 0.1)
+    with pytest.raises(ModelError, match="lacks columns"):
+        drivers.sem_paths(pe.drop(columns="pvalue"))
