@@ -46,6 +46,17 @@ class Data:
     patterns: list[Pattern] = field(default_factory=list)
     h1_loglik: float = np.nan
     em_iterations: int = 0
+    blocks: list = field(default_factory=list)  # patterns stacked by number of observed items
+
+    def __post_init__(self):
+        by: dict[int, list[Pattern]] = {}
+        for pt in self.patterns:
+            by.setdefault(pt.obs.size, []).append(pt)
+        for _, pts in sorted(by.items()):
+            o = np.stack([pt.obs for pt in pts])
+            self.blocks.append((o, np.array([pt.n for pt in pts], dtype=float),
+                                np.stack([pt.mean for pt in pts]),
+                                np.stack([pt.cov for pt in pts])))
 
     @classmethod
     def complete(cls, y: np.ndarray) -> Data:
@@ -185,17 +196,18 @@ class Problem:
                 f += r @ sla.cho_solve(c, r, check_finite=False)
             return float(f)
         total = 0.0
-        for pt in d.patterns:
-            o = pt.obs
+        for o, n, m, c in d.blocks:
+            sb = sigma[o[:, :, None], o[:, None, :]]
             try:
-                c = sla.cho_factor(sigma[np.ix_(o, o)], lower=True, check_finite=False)
-            except (np.linalg.LinAlgError, ValueError):
+                ch = np.linalg.cholesky(sb)
+            except np.linalg.LinAlgError:
                 return np.inf
-            ld = 2.0 * np.sum(np.log(np.diag(c[0])))
-            r = pt.mean - mu[o]
-            total += pt.n * (ld + np.trace(sla.cho_solve(c, pt.cov + np.outer(r, r),
-                                                         check_finite=False)))
-        return float(total / d.n - self.const + 0.0) if np.isfinite(total) else np.inf
+            ld = 2.0 * np.log(np.diagonal(ch, axis1=1, axis2=2)).sum(axis=1)
+            r = m - mu[o]
+            cc = c + r[:, :, None] * r[:, None, :]
+            tr = np.trace(np.linalg.solve(sb, cc), axis1=1, axis2=2)
+            total += float(n @ (ld + tr))
+        return float(total / d.n - self.const) if np.isfinite(total) else np.inf
 
     # ---------------------------------------------------------------- gradient
     def moment_gradient(self, sigma, mu):
@@ -210,12 +222,13 @@ class Problem:
             return w, gmu
         w = np.zeros((p, p))
         gmu = np.zeros(p)
-        for pt in d.patterns:
-            o = pt.obs
-            v = np.linalg.inv(sigma[np.ix_(o, o)])
-            r = pt.mean - mu[o]
-            w[np.ix_(o, o)] += pt.n * (v - v @ (pt.cov + np.outer(r, r)) @ v)
-            gmu[o] += -2.0 * pt.n * (v @ r)
+        for o, n, m, c in d.blocks:
+            v = np.linalg.inv(sigma[o[:, :, None], o[:, None, :]])
+            r = m - mu[o]
+            cc = c + r[:, :, None] * r[:, None, :]
+            wk = n[:, None, None] * (v - v @ cc @ v)
+            np.add.at(w, (o[:, :, None], o[:, None, :]), wk)
+            np.add.at(gmu, o, -2.0 * n[:, None] * np.einsum("kij,kj->ki", v, r))
         return w / d.n, gmu / d.n
 
     def gradient(self, x):

@@ -290,8 +290,8 @@ def _fit_once(mod: Model, y: np.ndarray, *, missing, robust, std_lv, max_iter, c
     observed_info = data.fiml or robust
     hobs = None
     if observed_info and np.isfinite(f):
-        for _ in range(5):  # Newton polish on the exact Hessian
-            hobs = prob.observed_hessian(x)
+        hobs = prob.observed_hessian(x)
+        for _ in range(4):  # Newton polish on the exact Hessian (computed once)
             g = prob.gradient(x)
             try:
                 step = np.linalg.solve(hobs, g)

@@ -1,0 +1,254 @@
+"""hlstudy.sem against lavaan 0.6-14 (tests/fixtures/lavaan/make_sem_fixtures.R)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hlstudy.cfa import HeywoodWarning, IdentificationWarning, cfa
+from hlstudy.errors import ModelError
+from hlstudy.sem import parse_model, sem
+
+FIX = Path(__file__).parent / "fixtures" / "lavaan"
+REF = json.loads((FIX / "sem_reference.json").read_text())
+PD = pd.read_csv(FIX / "political_democracy.csv")
+HS = pd.read_csv(FIX / "hs1939.csv")
+HSM = pd.read_csv(FIX / "hs1939_missing.csv")
+M = REF["models"]
+
+CASES = {
+    "pd": (PD, M["pd"], {}),
+    "pd_stdlv": (PD, M["pd"], {"std_lv": True}),
+    "pd_mlr": (PD, M["pd"], {"estimator": "MLR"}),
+    "hs_cfa_fiml": (HSM, M["hs"], {"missing": "ml"}),
+    "hs_sem_fiml": (HSM, M["hs_sem"], {"missing": "ml"}),
+    "hs_cfa_fiml_mlr": (HSM, M["hs"], {"missing": "ml", "estimator": "MLR"}),
+    "hs_sem_fiml_mlr": (HSM, M["hs_sem"], {"missing": "ml", "estimator": "MLR"}),
+    "hs_cfa_mlr": (HS, M["hs"], {"estimator": "MLR"}),
+    "hs_obs": (HS, M["hs_obs"], {}),
+    "hs_sem_listwise": (HSM, M["hs_sem"], {}),
+}
+
+#: lavaan fit measures hlstudy does not reproduce (documented in docs/sem.md):
+#: the FIML-corrected robust indices of Zhang & Savalei (2023) that lavaan 0.6-14 prints
+#: for missing = "ml", and GFI/AGFI/PGFI with fixed-x covariates.
+NOT_REPRODUCED_FIML = {"cfi.robust", "tli.robust", "nnfi.robust", "rni.robust", "rmsea.robust",
+                       "rmsea.ci.lower.robust", "rmsea.ci.upper.robust", "rmsea.pvalue.robust",
+                       "rmsea.notclose.pvalue.robust"}
+NOT_REPRODUCED_FIXED_X = {"gfi", "agfi", "pgfi"}
+TOL = 1e-3
+
+
+def _key(df: pd.DataFrame) -> pd.Index:
+    rhs = df["rhs"].fillna("").astype(str)
+    return pd.Index([f"{a}|{o}|{'' if o == ':=' else r}"
+                     for a, o, r in zip(df["lhs"], df["op"], rhs, strict=True)])
+
+
+def _close(a, b, tol=TOL):
+    """Absolute tolerance for |values| <= 1, relative above (chi-square, loglik)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    both_nan = np.isnan(a) & np.isnan(b)
+    return both_nan | (np.abs(a - b) <= tol * np.maximum(1.0, np.abs(b)))
+
+
+@pytest.fixture(scope="module")
+def fits():
+    out = {}
+    for name, (data, model, kw) in CASES.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # none of the reference fits may warn
+            out[name] = sem(data, model, **kw)
+    return out
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_parameter_table_matches_lavaan(fits, name):
+    ref = pd.DataFrame(REF["fits"][name]["pe"])
+    ref.index = _key(ref)
+    mine = fits[name].parameter_estimates()
+    mine.index = _key(mine)
+    assert set(ref.index) == set(mine.index)
+    mine = mine.loc[ref.index]
+    for col in ("est", "se", "z", "pvalue", "ci.lower", "ci.upper", "std.lv", "std.all"):
+        r = ref[col].astype(float).to_numpy()
+        m = mine[col].astype(float).to_numpy()
+        if col in ("z", "pvalue"):  # lavaan prints NA for fixed rows; hlstudy NaN too
+            keep = np.isfinite(r)
+            r, m = r[keep], m[keep]
+        ok = _close(m, r)
+        assert ok.all(), f"{name} {col}: {list(ref.index[~ok] if col not in ('z', 'pvalue') else [])}"
+    assert list(mine["label"].fillna("")) == list(ref["label"].fillna(""))
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_fit_measures_match_lavaan(fits, name):
+    ref = REF["fits"][name]["fit"]
+    mine = fits[name].fit_measures()
+    skip = set()
+    if CASES[name][2].get("missing") == "ml":
+        skip |= NOT_REPRODUCED_FIML
+    if name == "hs_obs":
+        skip |= NOT_REPRODUCED_FIXED_X
+    compared = 0
+    for k, v in ref.items():
+        if k in skip or v is None:
+            continue
+        assert k in mine.index, f"{name}: fit measure {k} missing"
+        assert _close(mine[k], v), f"{name} {k}: {mine[k]} vs lavaan {v}"
+        compared += 1
+    assert compared >= 40
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_r2_and_counts_match_lavaan(fits, name):
+    ref = REF["fits"][name]
+    res = fits[name]
+    assert set(res.r2.index) == set(ref["r2"])
+    for k, v in ref["r2"].items():
+        assert abs(res.r2[k] - v) < TOL
+    assert res.nobs == ref["nobs"]
+    assert res.converged is True
+
+
+def test_fiml_drops_and_counts_rows_missing_every_item(fits):
+    res = fits["hs_cfa_fiml"]
+    all_missing = HSM[[f"x{i}" for i in range(1, 10)]].isna().all(axis=1).sum()
+    assert all_missing == 3
+    assert res.nobs == len(HSM) - 3 and res.n_dropped == 3
+    lw = fits["hs_sem_listwise"]
+    assert lw.nobs == HSM[[f"x{i}" for i in range(1, 10)]].notna().all(axis=1).sum()
+    assert lw.n_dropped == len(HSM) - lw.nobs
+
+
+def test_defined_parameters_delta_method(fits):
+    pe = fits["pd"].parameter_estimates().set_index("lhs")
+    a = pe[pe["label"] == "a"]["est"].iloc[0]
+    b = pe[pe["label"] == "b"]["est"].iloc[0]
+    c = pe[pe["label"] == "c"]["est"].iloc[0]
+    assert pe.loc["ind", "est"] == pytest.approx(a * b)
+    assert pe.loc["total", "est"] == pytest.approx(c + a * b)
+    assert pe.loc["ind", "op"] == ":=" and pe.loc["ind", "se"] > 0
+
+
+def test_cfa_accepts_lavaan_syntax_with_identical_results():
+    as_dict = cfa(HS, {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"],
+                       "speed": ["x7", "x8", "x9"]}, residual_covariances=[("x7", "x8")])
+    as_text = cfa(HS, """
+        # Holzinger-Swineford
+        visual  =~ x1 + x2 +
+                   x3
+        textual =~ x4 + x5 + x6; speed =~ x7 + x8
+                 + x9
+        x7 ~~ x8
+    """)
+    assert as_text.fit == as_dict.fit
+    pd.testing.assert_frame_equal(as_text.estimates, as_dict.estimates)
+    # and sem() gives the same chi-square from the same syntax
+    s = sem(HS, "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\n"
+                "x7 ~~ x8")
+    assert s.fit_measures()["chisq"] == pytest.approx(as_dict.fit["chi2"], abs=1e-6)
+
+
+def test_parser_reads_modifiers():
+    rows = parse_model("f =~ NA*x1 + a*x2 + 0.5*x2b + -1*x3\ny ~ b*f + 1\nind := a*b ! note")
+    got = [(r.lhs, r.op, r.rhs, r.label, r.fixed, r.free) for r in rows]
+    assert got == [("f", "=~", "x1", "", None, True), ("f", "=~", "x2", "a", None, False),
+                   ("f", "=~", "x2b", "", 0.5, False), ("f", "=~", "x3", "", -1.0, False),
+                   ("y", "~", "f", "b", None, False), ("y", "~1", "", "", None, False),
+                   ("ind", ":=", "", "ind", None, False)]
+    assert rows[-1].expr == "a*b"
+
+
+@pytest.mark.parametrize("text, line, token", [
+    ("f =~ x1 + x2\ny ~ f +\n", 2, "+"),
+    ("f =~ x1 + x2\n\ny ~ 2a*f", 3, "2a"),
+    ("f =~ x1 + x2\ny <~ x1", 2, "<~"),
+    ("f =~ x1 + + x2", 1, "+"),
+    ("f =~ x1 + x2\nind := a*b", 2, "a"),
+    ("f =~ x1 + x2\nfoo bar", 2, "foo bar"),
+    ("f =~ x1 + a*b*x2", 1, "a*b*x2"),
+    ("f =~ x1 + x2\nf =~ x1", 2, "x1"),
+])
+def test_syntax_errors_name_line_and_token(text, line, token):
+    with pytest.raises(ModelError) as err:
+        sem(HS.rename(columns={"x1": "x1"}), text)
+    msg = str(err.value)
+    assert f"line {line}" in msg and token in msg
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"missing": "pairwise"}, "missing"),
+    ({"estimator": "WLSMV"}, "estimator"),
+    ({"group": "school"}, "multi-group"),
+    ({"se": "robust"}, "se must"),
+    ({"se": "bootstrap", "bootstrap": 3}, "bootstrap"),
+])
+def test_bad_options(kwargs, match):
+    with pytest.raises(ModelError, match=match):
+        sem(HS, M["hs"], **kwargs)
+
+
+def test_bad_input():
+    with pytest.raises(ModelError, match="not found in data"):
+        sem(HS, "f =~ x1 + x2 + nope")
+    with pytest.raises(ModelError, match="not identified"):
+        sem(HS, "f =~ x1 + x2")  # 3 moments, 4 parameters: df = -1
+    with pytest.raises(ModelError, match="string"):
+        sem(HS, {"f": ["x1", "x2", "x3"]})
+    with pytest.raises(ModelError, match="DataFrame"):
+        sem(HS.to_numpy(), M["hs"])
+    bad = HS.assign(x2=HS["x1"] * 2 + 1)
+    with pytest.raises(ModelError, match="linearly dependent"):
+        sem(bad, M["hs"])
+
+
+def test_identification_warning_names_parameters_and_replaces_heywood():
+    orth = pd.read_csv(FIX / "orthogonal_pair.csv")
+    assert "not be inverted" in REF["kind6"]["orthogonal_pair"]["warnings"]  # lavaan says so too
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        res = sem(orth, "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nextra =~ w1 + w2")
+    cats = [w.category for w in rec]
+    assert IdentificationWarning in cats and HeywoodWarning not in cats
+    msg = str(next(w.message for w in rec if w.category is IdentificationWarning))
+    assert "extra=~w2" in msg and "extra~~extra" in msg
+    assert res.converged is False
+    assert res.fit_measures()["chisq"] == pytest.approx(REF["kind6"]["orthogonal_pair"]["chisq"],
+                                                        abs=1e-3)
+
+
+def test_bootstrap_percentile_interval_agrees_with_lavaan_draws():
+    res = sem(PD, M["pd"], se="bootstrap", bootstrap=150, seed=11)
+    pe = res.parameter_estimates().set_index("lhs")
+    r_draws = np.asarray(REF["pd_boot"]["ind_draws"], dtype=float)
+    lo, hi = pe.loc["ind", "ci.lower"], pe.loc["ind", "ci.upper"]
+    # coverage-level agreement: lavaan's own draws fall below/above our limits ~2.5% each
+    assert abs(np.mean(r_draws < lo) - 0.025) < 0.03
+    assert abs(np.mean(r_draws > hi) - 0.025) < 0.03
+    r_se = REF["pd_boot"]["se"][REF["pd_boot"]["lhs"].index("ind")]
+    assert pe.loc["ind", "se"] == pytest.approx(r_se, rel=0.25)
+    assert pe.loc["ind", "est"] == pytest.approx(fits_est_ind(), abs=1e-4)
+    assert res.n_boot_undefined == 0 and res.boot_draws.shape == (150, res.boot_draws.shape[1])
+    again = sem(PD, M["pd"], se="bootstrap", bootstrap=150, seed=11)
+    pd.testing.assert_frame_equal(again.parameter_estimates(), res.parameter_estimates())
+
+
+def fits_est_ind():
+    pe = pd.DataFrame(REF["fits"]["pd"]["pe"])
+    return float(pe.loc[pe["lhs"] == "ind", "est"].iloc[0])
+
+
+def test_norm_inter_matches_boot_package_rule():
+    from hlstudy.sem._boot import norm_inter
+
+    t = np.arange(1.0, 20.0)[:, None]  # R = 19: (R + 1) * 0.025 = 0.5 -> first order statistic
+    out = norm_inter(t, [0.025, 0.5, 0.975])
+    assert out[0, 0] == 1.0 and out[1, 0] == 10.0 and out[2, 0] == 19.0
+    t = np.arange(1.0, 40.0)[:, None]  # R = 39: rk = 1 exactly -> order statistic 1
+    assert norm_inter(t, [0.025])[0, 0] == 1.0
