@@ -81,9 +81,10 @@ def setup() -> Path:
 def reproduce(args: list[str]) -> None:
     python = setup()
     start = time.perf_counter()
-    own = os.environ.get("HLSTUDY_DATA", "").strip() or (ROOT / "hlstudy.toml").is_file()
+    own = (os.environ.get("HLSTUDY_DATA", "").strip() or os.environ.get("HLSTUDY_INSTRUMENT", "").strip()
+           or (ROOT / "hlstudy.toml").is_file())
     if own:
-        log("executing notebooks; HLSTUDY_DATA or hlstudy.toml may name your own data: then "
+        log("executing notebooks; HLSTUDY_DATA, HLSTUDY_INSTRUMENT or hlstudy.toml may name your own data: then "
             "outputs go to HLSTUDY_FIGURES or build/own-data/ and committed files are not "
             "touched (the runner says below where it writes)")
     else:

@@ -108,12 +108,19 @@ def output_dir() -> Path:
     """Where figures and tables go, without creating it.
 
     ``HLSTUDY_FIGURES`` when set; otherwise ``build/own-data/`` for a run on one's own data
-    (:func:`own_data`) and the committed ``figures/`` for the committed data.
+    or one's own instrument (:func:`own_study`) and the committed ``figures/`` for the
+    committed data and instrument.
     """
     override = os.environ.get("HLSTUDY_FIGURES", "").strip()
     if override:
         return Path(override).expanduser().resolve()
-    return OWN_OUTPUT if own_data() else FIGURES
+    return OWN_OUTPUT if own_study() else FIGURES
+
+
+def own_study() -> bool:
+    """True when the data (:func:`own_data`) or the instrument folder (:func:`instrument_dir`)
+    are not the committed ones: then nothing may be written over the committed outputs."""
+    return own_data() or instrument_dir().resolve() != DEFAULT_INSTRUMENT.resolve()
 
 
 def figures_dir() -> Path:

@@ -330,7 +330,7 @@ class OutputPlan:
     def describe(self) -> str:
         if self.committed:
             return "committed data: notebooks -> notebooks/, figures and tables -> figures/"
-        what = "own data" if self.own_data else "HLSTUDY_FIGURES set"
+        what = "own data or instrument" if self.own_data else "HLSTUDY_FIGURES set"
         return (f"{what}: figures and tables -> {_shown(self.figures)}, executed notebooks -> "
                 f"{_shown(self.notebooks)} (committed notebooks/ and figures/ untouched)")
 
@@ -345,12 +345,14 @@ def _shown(path: Path) -> str:
 def output_plan() -> OutputPlan:
     """Resolve where ``reproduce`` writes (see :class:`OutputPlan`).
 
-    Raises :class:`NotebookError` when a run on one's own data would write inside the
+    ``own_data`` is :func:`hlstudy.paths.own_study`: own exports (``HLSTUDY_DATA``,
+    ``[data] source``) or an own instrument folder (``HLSTUDY_INSTRUMENT``, ``[instrument]
+    folder``).  Raises :class:`NotebookError` when such a run would write inside the
     repository anywhere but under ``build/`` (it would overwrite committed files).
     """
-    from hlstudy.paths import FIGURES, output_dir, own_data
+    from hlstudy.paths import FIGURES, output_dir, own_study
 
-    own = own_data()
+    own = own_study()
     explicit = bool(os.environ.get("HLSTUDY_FIGURES", "").strip())
     if not own and not explicit:
         return OutputPlan(True, False, FIGURES, NOTEBOOKS, ROOT / "README.md")

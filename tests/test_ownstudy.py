@@ -504,3 +504,13 @@ def test_seven_point_scale_works_once_its_value_set_is_defined(tmp_path, use_ins
     # 6 and 7 are valid answers of a 7-point value set: only the simulator's injected faults
     # (codes outside 1-7) are out of range
     assert not out["old_value"].isin([str(c) for c in range(1, 8)] + [f"{c}.0" for c in range(1, 8)]).any()
+
+
+def test_own_instrument_alone_also_protects_committed_files(clean_env, monkeypatch, tmp_path):
+    mine = tmp_path / "inst"
+    mine.mkdir()
+    monkeypatch.setenv("HLSTUDY_INSTRUMENT", str(mine))
+    assert not paths.own_data() and paths.own_study()
+    plan = runner.output_plan()
+    assert not plan.committed and plan.figures == paths.OWN_OUTPUT
+    assert "own data or instrument" in plan.describe()
