@@ -884,12 +884,11 @@ def test_finding_d3_gives_the_extreme_communes_rates_with_denominators_and_inter
     g = deg.groupby(personnel.commune_code).agg(["sum", "count", "mean"])
     top = g.loc[g["mean"].idxmax()]
     assert (f.numbers["degree_k_max"], f.numbers["degree_n_max"]) == (top["sum"], top["count"])
-    lo, hi = dg.wilson(int(top["sum"]), int(top["count"]))
-    assert (f.numbers["degree_lo_max"], f.numbers["degree_hi_max"]) == pytest.approx(
-        (float(lo), float(hi)))
+    # the register is a census: the commune's share is exact, no interval (issue 13, kind 3)
+    assert f.numbers["degree_lo_max"] == f.numbers["degree_hi_max"] == pytest.approx(top["mean"])
     k, n = int(top["sum"]), int(top["count"])
     if k >= 5:
-        assert f"({k}/{n}; KTC 95%" in f.statement_vi
+        assert f"({k}/{n})" in f.statement_vi and "KTC" not in f.statement_vi.split("ICC")[0]
     # a commune extreme resting on fewer than min_cell people gets no rate
     few = personnel.copy()
     code = few.commune_code.iloc[0]
@@ -909,5 +908,9 @@ def test_finding_d4_quotes_each_rate_with_its_denominator():
                       political_theory="political_theory", state_management="state_mgmt_training")
     for key in ("degree", "low_political_theory", "no_state_management"):
         k, n = f.numbers[f"{key}_k"], f.numbers[f"{key}_n"]
-        assert f"({int(k)}/{int(n)}; " in f.statement_vi
-        assert f"({int(k)}/{int(n)}; " in f.statement_en
+        assert f"({int(k)}/{int(n)})" in f.statement_vi
+        assert f"({int(k)}/{int(n)})" in f.statement_en
+        # register shares are exact: no interval (docs/inference.md)
+        assert f.numbers[f"{key}_lo"] == f.numbers[f"{key}_hi"] == f.numbers[f"{key}_share"]
+    assert "không có khoảng tin cậy" in f.statement_vi
+    assert f.verdict in ("supported", "partly supported", "not supported")

@@ -279,3 +279,53 @@ def test_vietnamese_exports_use_decimal_comma_and_thousands_dot(tmp_path):
     export.set_language("en")
     tex_en = export.table_to_latex(t, title="Numbers", label="x", decimals=2)
     assert "121,735.00" in tex_en and "0.46" in tex_en
+
+
+# --------------------------------------------------------------------------- 5. verdicts
+
+
+def _scores(seed=3, groups=23, size=20, shift=0.0):
+    rng = np.random.default_rng(seed)
+    g = np.repeat([f"{i:02d}" for i in range(groups)], size)
+    base = {d: 3.6 + rng.normal(0, 0.5, g.size) for d in ("ETH", "PRO", "SKL", "RSP")}
+    base["SKL"] = base["SKL"] + shift
+    return pd.DataFrame({"commune_code": g, **base})
+
+
+def test_verdicts_say_where_the_data_contradict_the_claim():
+    from hlstudy.diagnostic import findings as fd
+
+    s = _scores()
+    cit = s.groupby("commune_code")["RSP"].mean() + np.random.default_rng(1).normal(0, 1, 23)
+    frame = {c: 22 for c in s["commune_code"].unique()}
+    f5 = fd.finding_d5(s, cit, group="commune_code", frame=frame)
+    # means well above the midpoint, few below it, no link with citizens: not supported
+    assert f5.verdict == "not supported"
+    assert "KHÔNG được dữ liệu ủng hộ" in f5.verdict_vi and "điểm giữa thang" in f5.statement_vi
+    # the survey share uses the stratified fpc interval of docs/inference.md
+    below = s["RSP"].lt(3.0)
+    ref = intervals.stratified_mean(below.astype(float), s["commune_code"], frame,
+                                    proportion=True)
+    assert f5.numbers["weak_lo"] == pytest.approx(ref["lo"], abs=1e-6)
+    # skills clearly lower than the other dimensions: D2's second part is supported
+    low = _scores(shift=-0.8)
+    pers = pd.DataFrame({"commune_code": low["commune_code"], "tenure": 10.0})
+    f2 = fd.finding_d2(pers, low, group="commune_code", tenure="tenure")
+    assert f2.verdict == "partly supported"   # tenure part not shown (nobody < 5 years)
+    assert f2.verdict_en.count("NOT supported") == 1
+    table = fd.findings_table([f5, f2])
+    assert list(table["verdict"]) == ["partly supported", "not supported"]
+
+
+def test_communes_apart_about_as_often_as_chance_is_not_support():
+    from hlstudy.diagnostic import findings as fd
+
+    s = _scores(seed=11)   # no commune effect at all
+    pers = pd.DataFrame({"commune_code": s["commune_code"],
+                         "education_level": np.where(np.arange(len(s)) % 2, "university",
+                                                     "intermediate")})
+    f3 = fd.finding_d3(s, pers, group="commune_code", education="education_level",
+                       n_sim=200, seed=1)
+    assert f3.numbers["communes_apart"] <= 3
+    assert f3.numbers["communes_apart_expected"] == pytest.approx(0.05 * 23)
+    assert f3.verdict == "not supported"

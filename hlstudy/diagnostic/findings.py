@@ -5,14 +5,19 @@ English statement with the numbers filled in, and the numbers themselves (a flat
 :func:`findings_table` stacks them into a DataFrame (``claim_id, statement_vi,
 statement_en, key_numbers``; ``key_numbers`` is a JSON string so the table exports to CSV).
 
-The statements describe what was found; they do not declare a claim supported — the ledger
-does that against its own criteria.  Thresholds (the Likert cut-off for "weak", what counts
-as short tenure) are fields of :class:`Thresholds`, stated in the notebook.
+The statements describe what was found.  Each finding also carries a ``verdict``
+(``supported``, ``partly supported``, ``not supported``) with the criterion of each part of
+the claim in words (:attr:`Finding.verdict_vi`), so that the findings table says in as many
+words where the data contradict the thesis (issue 13, kind 5).  Thresholds (the scale's
+midpoint, what counts as short tenure, what share counts as "many") are fields of
+:class:`Thresholds`, stated in the notebook.
 
-Intervals: shares of officials carry Wilson 95% intervals widened by the design effect of
-clustering in communes (:func:`hlstudy.diagnostic.intervals.wilson_deff`, deff from the
-one-way ANOVA ICC of the 0/1 indicator); district means come from the random-intercept model
-(:func:`hlstudy.diagnostic.quality.district_mean`).
+Intervals follow docs/inference.md: shares from the personnel register (a census of the 467
+officials) are exact and carry no interval (:func:`register_share`); district shares and
+means from the officials' survey are stratified by commune with the finite-population
+correction when the frame sizes are given (``frame=``, :func:`survey_share`,
+:func:`hlstudy.diagnostic.intervals.stratified_mean`), else (no frame) a design-effect
+Wilson interval (:func:`clustered_share`) and the random-intercept district mean.
 """
 
 from __future__ import annotations
@@ -27,7 +32,12 @@ import pandas as pd
 
 from hlstudy.diagnostic import quality
 from hlstudy.diagnostic.compliance import ANY_RULE, ComplianceResult
-from hlstudy.diagnostic.intervals import chisq_mc, fisher_correlation, wilson, wilson_deff
+from hlstudy.diagnostic.intervals import (
+    chisq_mc,
+    fisher_correlation,
+    stratified_mean,
+    wilson_deff,
+)
 from hlstudy.errors import ModelError
 
 QUALITY = ("ETH", "PRO", "SKL", "RSP")
@@ -53,6 +63,9 @@ class Thresholds:
     experience".  ``degree_levels``: education codes counted as a university degree or
     above.  ``low_political_theory``: political-theory codes counted as none/elementary.
     ``no_state_management``: state-management training codes counted as none.
+    ``notable_share``: the share of officials from which "many" / "a notable part" of the
+    claims counts as shown (a stated reading of the thesis's words, not a statistical test).
+    ``weak_cutoff`` is the scale's midpoint, not a "required level": no document sets one.
     """
 
     weak_cutoff: float = 3.0
@@ -64,6 +77,7 @@ class Thresholds:
     min_cell: int = 5
     scale_min: int = 1
     scale_max: int = 5
+    notable_share: float = 0.20
 
     def summary(self) -> str:
         return (f"weak: score < {self.weak_cutoff}; short tenure: < {self.short_tenure_years} "
@@ -83,9 +97,13 @@ class Finding:
     statement_vi: str
     statement_en: str
     numbers: dict = field(default_factory=dict)
+    verdict: str = ""
+    verdict_vi: str = ""
+    verdict_en: str = ""
 
     def __post_init__(self):
         self.statement_vi = _DECIMAL.sub(",", self.statement_vi)
+        self.verdict_vi = _DECIMAL.sub(",", self.verdict_vi)
 
     def summary(self) -> str:
         return f"{self.claim_id}: {self.statement_en}"
@@ -131,6 +149,60 @@ def clustered_share(indicator: pd.Series, group: pd.Series, conf: float = 0.95) 
     return {"n": n, "k": k, "share": k / n, "lo": float(lo), "hi": float(hi), "deff": deff}
 
 
+def register_share(indicator: pd.Series) -> dict:
+    """Share of True among non-missing ``indicator`` of the personnel register: a census,
+    so the share is exact (``lo`` = ``hi`` = share; docs/inference.md).
+
+    >>> register_share(pd.Series([True, False, None, True]))["share"]
+    0.6666666666666666
+    """
+    y = pd.Series(indicator).astype("boolean").dropna()
+    n, k = len(y), int(y.sum()) if len(y) else 0
+    share = k / n if n else np.nan
+    return {"n": n, "k": k, "share": share, "lo": share, "hi": share, "deff": np.nan}
+
+
+def survey_share(indicator: pd.Series, group: pd.Series, frame: Mapping | None,
+                 conf: float = 0.95) -> dict:
+    """Share from the officials' survey: stratified by commune with the finite-population
+    correction when ``frame`` (commune → number of officials in the register) is given,
+    else :func:`clustered_share`."""
+    if frame is None:
+        return clustered_share(indicator, group, conf)
+    d = pd.DataFrame({"y": pd.Series(indicator).astype("boolean"),
+                      "g": pd.Series(group).astype("string")}).dropna()
+    n, k = len(d), int(d["y"].sum()) if len(d) else 0
+    if n == 0:
+        return {"n": 0, "k": 0, "share": np.nan, "lo": np.nan, "hi": np.nan, "deff": np.nan}
+    r = stratified_mean(d["y"].astype(float), d["g"], frame, conf=conf, proportion=True)
+    return {"n": n, "k": k, "share": r["estimate"], "lo": r["lo"], "hi": r["hi"],
+            "deff": np.nan}
+
+
+def survey_mean(scores: pd.DataFrame, column: str, group: str, frame: Mapping | None,
+                conf: float = 0.95) -> dict:
+    """District mean of a survey score: stratified fpc with ``frame``, else the
+    random-intercept mean (:func:`hlstudy.diagnostic.quality.district_mean`)."""
+    if frame is None:
+        return quality.district_mean(scores, column, group, conf)
+    r = stratified_mean(scores[column], scores[group], frame, conf=conf)
+    return {"mean": r["estimate"], "lo": r["lo"], "hi": r["hi"], "n": r["n"]}
+
+
+def _verdict(parts: list[tuple[bool, str, str]]) -> tuple[str, str, str]:
+    """Combine the parts of a claim: all shown → supported, none → not supported."""
+    shown = [p[0] for p in parts]
+    code = ("supported" if all(shown) else "not supported" if not any(shown)
+            else "partly supported")
+    vi_code = {"supported": "được ủng hộ", "partly supported": "được ủng hộ một phần",
+               "not supported": "không được ủng hộ"}[code]
+    vi = f"{vi_code.capitalize()}: " + "; ".join(
+        f"{p[1]} — {'có' if p[0] else 'KHÔNG được dữ liệu ủng hộ'}" for p in parts) + "."
+    en = f"{code.capitalize()}: " + "; ".join(
+        f"{p[2]} — {'yes' if p[0] else 'NOT supported by the data'}" for p in parts) + "."
+    return code, vi, en
+
+
 def _require(df: pd.DataFrame, cols: Iterable[str], what: str) -> None:
     absent = [c for c in cols if c not in df.columns]
     if absent:
@@ -138,12 +210,19 @@ def _require(df: pd.DataFrame, cols: Iterable[str], what: str) -> None:
 
 
 def finding_d1(compliance: ComplianceResult, scores: pd.DataFrame, *, group: str,
-               th: Thresholds = Thresholds(), dims: Iterable[str] = ("PRO", "ETH")) -> Finding:
+               th: Thresholds = Thresholds(), dims: Iterable[str] = ("PRO", "ETH"),
+               compliance_alt: ComplianceResult | None = None,
+               frame: Mapping | None = None) -> Finding:
     """D1 — competence and ethics do not yet meet job requirements.
 
     Numbers: civil servants not meeting at least one Decree 33 standard (and the most
-    frequently unmet standard); district mean of each quality dimension in ``dims`` and the
-    share of officials below ``th.weak_cutoff``.
+    frequently unmet standard) — from the register, a census, so exact; with
+    ``compliance_alt`` (the other reading of the intermediate-level exception) its share too;
+    district mean of each quality dimension in ``dims`` and the share of officials below
+    the scale's midpoint ``th.weak_cutoff`` (survey: fpc intervals with ``frame``).
+    Verdict: (a) at least ``th.notable_share`` of civil servants miss a standard under every
+    reading given; (b) no dimension's self-rated mean lies above the midpoint (lower bound
+    of its interval above ``th.weak_cutoff`` contradicts the claim).
     """
     dims = list(dims)
     _require(scores, [group, *dims], "scores")
@@ -160,35 +239,62 @@ def finding_d1(compliance: ComplianceResult, scores: pd.DataFrame, *, group: str
            "worst_rule": worst,
            "worst_share": float(rules.at[worst, "share"]) if worst else np.nan,
            "weak_cutoff": th.weak_cutoff}
+    if compliance_alt is not None:
+        alt = compliance_alt.overall.set_index("rule_id").loc[ANY_RULE]
+        num.update({"cs_alt_k_not_met": int(alt["k"]), "cs_alt_n": int(alt["n"]),
+                    "cs_alt_share_not_met": float(alt["share"]),
+                    "cs_alt_policy": compliance_alt.policy.summary()})
     parts_vi, parts_en = [], []
+    above = []
     for dim in dims:
-        m = quality.district_mean(scores, dim, group, th.conf)
-        s = clustered_share(pd.to_numeric(scores[dim], errors="coerce").lt(th.weak_cutoff)
-                            .where(scores[dim].notna()), scores[group], th.conf)
+        m = survey_mean(scores, dim, group, frame, th.conf)
+        s = survey_share(pd.to_numeric(scores[dim], errors="coerce").lt(th.weak_cutoff)
+                         .where(scores[dim].notna()), scores[group], frame, th.conf)
+        above.append(m["lo"] > th.weak_cutoff)
         num.update({f"{dim}_mean": m["mean"], f"{dim}_lo": m["lo"], f"{dim}_hi": m["hi"],
                     f"{dim}_n": m["n"], f"{dim}_weak_k": s["k"], f"{dim}_weak_share": s["share"],
                     f"{dim}_weak_lo": s["lo"], f"{dim}_weak_hi": s["hi"]})
         parts_vi.append(f"{NAMES_VI[dim]} ({dim}) trung bình {_num(m['mean'])} "
                         f"(KTC 95%: {_num(m['lo'])}–{_num(m['hi'])}), {_pct(s['share'])}% "
-                        f"({s['k']}/{s['n']}) dưới ngưỡng {th.weak_cutoff:g}")
+                        f"({s['k']}/{s['n']}) dưới điểm giữa thang {th.weak_cutoff:g}")
         parts_en.append(f"{NAMES_EN[dim]} ({dim}) averages {_num(m['mean'])} "
                         f"(95% CI {_num(m['lo'])}–{_num(m['hi'])}), {_pct(s['share'])}% "
-                        f"({s['k']}/{s['n']}) below {th.weak_cutoff:g}")
+                        f"({s['k']}/{s['n']}) below the scale midpoint {th.weak_cutoff:g}")
     worst_vi = (f"; tiêu chuẩn chưa đạt nhiều nhất: {RULES_VI.get(worst, worst)} "
                 f"({_pct(num['worst_share'])}%)" if worst else "")
     worst_en = (f"; the most often unmet standard is {RULES_EN.get(worst, worst)} "
                 f"({_pct(num['worst_share'])}%)" if worst else "")
-    vi = (f"{num['cs_k_not_met']}/{num['cs_n']} công chức ({_pct(num['cs_share_not_met'])}%, "
-          f"KTC 95%: {_pct(num['cs_lo'])}–{_pct(num['cs_hi'])}%) chưa đạt ít nhất một tiêu "
-          f"chuẩn của Nghị định 33/2023{worst_vi}. Điểm tự đánh giá (thang "
+    alt_vi = alt_en = ""
+    if compliance_alt is not None:
+        alt_vi = (f"; theo cách đọc còn lại của ngoại lệ trung cấp: "
+                  f"{num['cs_alt_k_not_met']}/{num['cs_alt_n']} "
+                  f"({_pct(num['cs_alt_share_not_met'])}%)")
+        alt_en = (f"; under the other reading of the intermediate-level exception: "
+                  f"{num['cs_alt_k_not_met']}/{num['cs_alt_n']} "
+                  f"({_pct(num['cs_alt_share_not_met'])}%)")
+    vi = (f"{num['cs_k_not_met']}/{num['cs_n']} công chức ({_pct(num['cs_share_not_met'])}%; "
+          f"toàn bộ hồ sơ, không có sai số chọn mẫu) chưa đạt ít nhất một tiêu "
+          f"chuẩn của Nghị định 33/2023{worst_vi}{alt_vi}. Điểm tự đánh giá (thang "
           f"{th.scale_min}–{th.scale_max}): "
           + "; ".join(parts_vi) + ".")
-    en = (f"{num['cs_k_not_met']}/{num['cs_n']} civil servants ({_pct(num['cs_share_not_met'])}%, "
-          f"95% CI {_pct(num['cs_lo'])}–{_pct(num['cs_hi'])}%) do not meet at least one "
-          f"Decree 33/2023 standard{worst_en}. Self-assessed scores "
+    en = (f"{num['cs_k_not_met']}/{num['cs_n']} civil servants ({_pct(num['cs_share_not_met'])}%; "
+          f"the whole register, no sampling error) do not meet at least one "
+          f"Decree 33/2023 standard{worst_en}{alt_en}. Self-assessed scores "
           f"({th.scale_min}–{th.scale_max}): "
           + "; ".join(parts_en) + ".")
-    return Finding("D1", vi, en, num)
+    shares = [num["cs_share_not_met"]] + ([num["cs_alt_share_not_met"]]
+                                          if compliance_alt is not None else [])
+    pct_n = _pct(th.notable_share)
+    verdict = _verdict([
+        (all(x >= th.notable_share for x in shares),
+         f"ít nhất {pct_n}% công chức chưa đạt tiêu chuẩn"
+         + (" theo cả hai cách đọc ngoại lệ" if compliance_alt is not None else ""),
+         f"at least {pct_n}% of civil servants miss a standard"
+         + (" under both readings of the exception" if compliance_alt is not None else "")),
+        (not any(above),
+         f"điểm tự đánh giá {', '.join(dims)} không cao hơn điểm giữa thang {th.weak_cutoff:g}",
+         f"self-rated {', '.join(dims)} not above the scale midpoint {th.weak_cutoff:g}")])
+    return Finding("D1", vi, en, num, *verdict)
 
 
 def finding_d2(personnel: pd.DataFrame, scores: pd.DataFrame, *, group: str, tenure: str,
@@ -206,7 +312,7 @@ def finding_d2(personnel: pd.DataFrame, scores: pd.DataFrame, *, group: str, ten
     _require(personnel, [group, tenure], "personnel")
     _require(scores, [group, *dims], "scores")
     t = pd.to_numeric(personnel[tenure], errors="coerce")
-    s = clustered_share(t.lt(th.short_tenure_years).where(t.notna()), personnel[group], th.conf)
+    s = register_share(t.lt(th.short_tenure_years).where(t.notna()))
     others = [d for d in dims if d != focus]
     sc = scores[[group, *dims]].apply(lambda c: pd.to_numeric(c, errors="coerce")
                                       if c.name != group else c)
@@ -219,17 +325,25 @@ def finding_d2(personnel: pd.DataFrame, scores: pd.DataFrame, *, group: str, ten
            "tenure_median": float(t.median()), "focus": focus, "diff_mean": dm["mean"],
            "diff_lo": dm["lo"], "diff_hi": dm["hi"], "focus_rank": rank, "n_dims": len(dims),
            **{f"{d}_raw_mean": means[d] for d in dims}}
-    vi = (f"{_pct(s['share'])}% ({s['k']}/{s['n']}; KTC 95%: {_pct(s['lo'])}–{_pct(s['hi'])}%) "
+    vi = (f"{_pct(s['share'])}% ({s['k']}/{s['n']}; toàn bộ hồ sơ) "
           f"cán bộ, công chức giữ vị trí dưới {th.short_tenure_years:g} năm; thâm niên trung vị "
           f"{_num(num['tenure_median'], 1)} năm. Điểm {NAMES_VI[focus]} ({focus}) chênh "
           f"{_num(dm['mean'])} điểm so với trung bình các khía cạnh còn lại (KTC 95%: "
           f"{_num(dm['lo'])} đến {_num(dm['hi'])}), đứng thứ {rank}/{len(dims)}.")
-    en = (f"{_pct(s['share'])}% ({s['k']}/{s['n']}; 95% CI {_pct(s['lo'])}–{_pct(s['hi'])}%) "
+    en = (f"{_pct(s['share'])}% ({s['k']}/{s['n']}; the whole register) "
           f"have held their post for less than {th.short_tenure_years:g} years; median tenure "
           f"{_num(num['tenure_median'], 1)} years. The {NAMES_EN[focus]} score ({focus}) differs by "
           f"{_num(dm['mean'])} points from the mean of the other dimensions (95% CI "
           f"{_num(dm['lo'])} to {_num(dm['hi'])}), ranking {rank} of {len(dims)}.")
-    return Finding("D2", vi, en, num)
+    verdict = _verdict([
+        (s["share"] >= th.notable_share,
+         f"ít nhất {_pct(th.notable_share)}% giữ vị trí dưới {th.short_tenure_years:g} năm",
+         f"at least {_pct(th.notable_share)}% in post for less than "
+         f"{th.short_tenure_years:g} years"),
+        (dm["hi"] < 0,
+         f"điểm {focus} thấp hơn các khía cạnh khác (cận trên của chênh lệch dưới 0)",
+         f"{focus} lower than the other dimensions (upper bound of the difference below 0)")])
+    return Finding("D2", vi, en, num, *verdict)
 
 
 def finding_d3(scores: pd.DataFrame, personnel: pd.DataFrame, *, group: str, education: str,
@@ -261,22 +375,20 @@ def finding_d3(scores: pd.DataFrame, personnel: pd.DataFrame, *, group: str, edu
     num.update({f"{d}_icc_p": r.p_value for d, r in iccs.items()})
     ext = {}
     for tag, row in (("min", lo), ("max", hi)):
-        k, n = int(row["sum"]), int(row["count"])
-        w_lo, w_hi = wilson(k, n, th.conf)
+        k, n = int(row["sum"]), int(row["count"])   # the register: a census, exact
         ext.update({f"degree_share_{tag}": float(row["mean"]), f"degree_k_{tag}": k,
-                    f"degree_n_{tag}": n, f"degree_lo_{tag}": float(w_lo),
-                    f"degree_hi_{tag}": float(w_hi)})
+                    f"degree_n_{tag}": n, f"degree_lo_{tag}": float(row["mean"]),
+                    f"degree_hi_{tag}": float(row["mean"])})
 
     def rate(tag: str, lang: str) -> str:
-        """A commune's rate with its k/n and Wilson interval; a rate of fewer than min_cell
-        people (k or n of 1 to min_cell - 1, the rule of SHARE_SUPPRESSION) is not given."""
+        """A commune's rate with its k/n (the register: exact, no interval); a rate of fewer
+        than min_cell people (k or n of 1 to min_cell - 1, the rule of SHARE_SUPPRESSION) is
+        not given."""
         k, n = ext[f"degree_k_{tag}"], ext[f"degree_n_{tag}"]
         if 0 < k < th.min_cell or n < th.min_cell:
             return (f"— không nêu tỷ lệ vì dưới {th.min_cell} người" if lang == "vi" else
                     f"— no rate given: fewer than {th.min_cell} people")
-        ci = "KTC 95%" if lang == "vi" else "95% CI"
-        return (f"{_pct(ext[f'degree_share_{tag}'])}% ({k}/{n}; {ci}: "
-                f"{_pct(ext[f'degree_lo_{tag}'])}–{_pct(ext[f'degree_hi_{tag}'])}%)")
+        return f"{_pct(ext[f'degree_share_{tag}'])}% ({k}/{n})"
 
     num.update(ext)
     num.update({
@@ -296,7 +408,21 @@ def finding_d3(scores: pd.DataFrame, personnel: pd.DataFrame, *, group: str, edu
           f"highest at {rate('max', 'en')} across communes (χ² = {_num(test['statistic'])}, "
           f"df {test['df']}, Monte-Carlo p = {test['p_mc']:.3g}). {apart} of {len(cm)} "
           f"communes have a {focus} interval that excludes the district mean.")
-    return Finding("D3", vi, en, num)
+    from scipy import stats as _stats
+
+    chance = 1 - th.conf
+    p_apart = float(_stats.binom.sf(apart - 1, len(cm), chance)) if apart else 1.0
+    num.update({"communes_apart_expected": chance * len(cm), "communes_apart_p": p_apart})
+    verdict = _verdict([
+        (test["p_mc"] < 1 - th.conf,
+         "tỷ lệ có bằng đại học khác nhau giữa các xã (χ², p Monte Carlo < 0,05)",
+         "the degree share differs between communes (χ², Monte-Carlo p < .05)"),
+        (p_apart < 1 - th.conf,
+         f"số xã có điểm {focus} tách khỏi trung bình huyện ({apart}/{len(cm)}) vượt mức do "
+         f"ngẫu nhiên (kỳ vọng {_num(chance * len(cm), 1)}; p nhị thức = {p_apart:.3g})",
+         f"more communes stand apart on {focus} ({apart}/{len(cm)}) than chance gives "
+         f"(expected {_num(chance * len(cm), 1)}; binomial p = {p_apart:.3g})")])
+    return Finding("D3", vi, en, num, *verdict)
 
 
 def finding_d4(personnel: pd.DataFrame, *, group: str, education: str, political_theory: str,
@@ -321,15 +447,14 @@ def finding_d4(personnel: pd.DataFrame, *, group: str, education: str, political
     if trainings:
         tr = pd.to_numeric(personnel[trainings], errors="coerce")
         items["no_training_24m"] = tr.eq(0).where(tr.notna())
-    res = {k: clustered_share(v, personnel[group], th.conf) for k, v in items.items()}
+    res = {k: register_share(v) for k, v in items.items()}  # the register is a census
     num = {}
     for k, s in res.items():
         num.update({f"{k}_n": s["n"], f"{k}_k": s["k"], f"{k}_share": s["share"],
                     f"{k}_lo": s["lo"], f"{k}_hi": s["hi"]})
 
     def ci(k):
-        return (f"{_pct(res[k]['share'])}% ({int(res[k]['k'])}/{int(res[k]['n'])}; "
-                f"{_pct(res[k]['lo'])}–{_pct(res[k]['hi'])}%)")
+        return f"{_pct(res[k]['share'])}% ({int(res[k]['k'])}/{int(res[k]['n'])})"
 
     vi = (f"Có trình độ đại học trở lên: {ci('degree')}; lý luận chính trị chưa có hoặc sơ cấp: "
           f"{ci('low_political_theory')}; chưa qua bồi dưỡng quản lý nhà nước: "
@@ -340,12 +465,24 @@ def finding_d4(personnel: pd.DataFrame, *, group: str, education: str, political
     if trainings:
         vi += f"; không tham gia khóa bồi dưỡng nào trong 24 tháng qua: {ci('no_training_24m')}"
         en += f"; no training course in the last 24 months: {ci('no_training_24m')}"
-    return Finding("D4", vi + " (k/n; KTC 95% Wilson có hiệu chỉnh hiệu ứng thiết kế theo xã).",
-                   en + " (k/n; 95% Wilson CIs with a design effect for communes).", num)
+    lacking = [k for k in ("low_political_theory", "no_state_management", "no_training_24m")
+               if k in res and res[k]["share"] >= th.notable_share]
+    pct_n = _pct(th.notable_share)
+    verdict = _verdict([
+        (res["degree"]["share"] >= th.notable_share,
+         f"ít nhất {pct_n}% có trình độ đại học trở lên",
+         f"at least {pct_n}% hold a university degree or above"),
+        (bool(lacking), f"ít nhất {pct_n}% thiếu một loại đào tạo, bồi dưỡng chính thức",
+         f"at least {pct_n}% lack one kind of formal training")])
+    return Finding("D4", vi + " (k/n; toàn bộ hồ sơ cán bộ, công chức: tỷ lệ chính xác, không "
+                   "có khoảng tin cậy).",
+                   en + " (k/n; the whole personnel register: exact shares, no interval).",
+                   num, *verdict)
 
 
 def finding_d5(scores: pd.DataFrame, citizen_means: Mapping | pd.Series, *, group: str,
-               th: Thresholds = Thresholds(), dim: str = "RSP") -> Finding:
+               th: Thresholds = Thresholds(), dim: str = "RSP",
+               frame: Mapping | None = None) -> Finding:
     """D5 — some lack responsibility and initiative, which hurts performance.
 
     Numbers: district mean of ``dim`` and the share below the weak cut-off; Pearson
@@ -353,9 +490,9 @@ def finding_d5(scores: pd.DataFrame, citizen_means: Mapping | pd.Series, *, grou
     mean assessment (``citizen_means``: commune → mean), Fisher-z interval.
     """
     _require(scores, [group, dim], "scores")
-    m = quality.district_mean(scores, dim, group, th.conf)
+    m = survey_mean(scores, dim, group, frame, th.conf)
     val = pd.to_numeric(scores[dim], errors="coerce")
-    s = clustered_share(val.lt(th.weak_cutoff).where(val.notna()), scores[group], th.conf)
+    s = survey_share(val.lt(th.weak_cutoff).where(val.notna()), scores[group], frame, th.conf)
     off = val.groupby(scores[group].astype("string")).mean()
     cit = pd.Series(citizen_means, dtype=float)
     cit.index = cit.index.astype("string")
@@ -367,15 +504,22 @@ def finding_d5(scores: pd.DataFrame, citizen_means: Mapping | pd.Series, *, grou
            "r_hi": r["hi"], "r_p": r["p"], "n_communes": r["n"]}
     vi = (f"Điểm {NAMES_VI[dim]} ({dim}) trung bình {_num(m['mean'])} (KTC 95%: "
           f"{_num(m['lo'])}–{_num(m['hi'])}); {_pct(s['share'])}% ({s['k']}/{s['n']}) dưới "
-          f"ngưỡng {th.weak_cutoff:g}. Tương quan giữa điểm {dim} trung bình của xã và đánh giá "
+          f"điểm giữa thang {th.weak_cutoff:g}. Tương quan giữa điểm {dim} trung bình của xã và đánh giá "
           f"của người dân: r = {_num(r['r'])} (KTC 95%: {_num(r['lo'])} đến {_num(r['hi'])}; "
           f"p = {r['p']:.3g}; {r['n']} xã).")
     en = (f"The {NAMES_EN[dim]} score ({dim}) averages {_num(m['mean'])} (95% CI "
           f"{_num(m['lo'])}–{_num(m['hi'])}); {_pct(s['share'])}% ({s['k']}/{s['n']}) are below "
-          f"{th.weak_cutoff:g}. Correlation between a commune's mean {dim} and citizens' "
+          f"the scale midpoint {th.weak_cutoff:g}. Correlation between a commune's mean {dim} and citizens' "
           f"assessment: r = {_num(r['r'])} (95% CI {_num(r['lo'])} to {_num(r['hi'])}; "
           f"p = {r['p']:.3g}; {r['n']} communes).")
-    return Finding("D5", vi, en, num)
+    verdict = _verdict([
+        (s["share"] >= th.notable_share,
+         f"ít nhất {_pct(th.notable_share)}% tự đánh giá {dim} dưới điểm giữa thang",
+         f"at least {_pct(th.notable_share)}% rate their {dim} below the scale midpoint"),
+        (r["lo"] > 0, f"xã có điểm {dim} thấp hơn được người dân đánh giá thấp hơn (cận dưới "
+                      "của r trên 0)",
+         f"communes with lower {dim} are rated lower by citizens (lower bound of r above 0)")])
+    return Finding("D5", vi, en, num, *verdict)
 
 
 def _jsonable(v):
@@ -387,9 +531,11 @@ def _jsonable(v):
 
 
 def findings_table(findings: Iterable[Finding]) -> pd.DataFrame:
-    """Stack findings into ``claim_id, statement_vi, statement_en, key_numbers`` (JSON)."""
+    """Stack findings into ``claim_id, statement_vi, statement_en, verdict, verdict_vi,
+    verdict_en, key_numbers`` (JSON)."""
     rows = [{"claim_id": f.claim_id, "statement_vi": f.statement_vi,
-             "statement_en": f.statement_en,
+             "statement_en": f.statement_en, "verdict": f.verdict,
+             "verdict_vi": f.verdict_vi, "verdict_en": f.verdict_en,
              "key_numbers": json.dumps({k: _jsonable(v) for k, v in f.numbers.items()},
                                        ensure_ascii=False, sort_keys=True)}
             for f in findings]
