@@ -469,7 +469,7 @@ def _damped_newton(problem: Problem, x, f, curvature, *, max_iter, step_tol, gra
                     mu *= 2
                 break
             if np.isfinite(f_new) and abs(actual) <= 1e-14 * max(1.0, abs(f)) \
-                    and np.max(np.abs(grad)) < grad_tol:
+                    and (np.max(np.abs(grad)) < grad_tol or _decrement(curv, grad) < 1e-12):
                 return x, f, grad, "converged", it  # at the noise floor of F
             mu = mu * 4 if mu > 0 else 1e-6
         if not accepted:
@@ -478,6 +478,18 @@ def _damped_newton(problem: Problem, x, f, curvature, *, max_iter, step_tol, gra
         x, f = x_new, f_new
         grad, curv = curvature(x)
     return x, f, grad, status, it
+
+
+def _decrement(curv: np.ndarray, grad: np.ndarray) -> float:
+    """Newton decrement g' C^-1 g: the predicted decrease of F (times 2), scale-free.
+
+    Unlike max |gradient| it does not depend on the units of the items, so an item
+    measured in cents converges by the same rule as one measured in euros.
+    """
+    try:
+        return float(grad @ np.linalg.solve(curv, grad))
+    except np.linalg.LinAlgError:
+        return np.inf
 
 
 def fit_ml(problem: Problem, x0: np.ndarray, *, max_iter: int = 500,
@@ -538,11 +550,11 @@ def fit_ml(problem: Problem, x0: np.ndarray, *, max_iter: int = 500,
         candidates.sort(key=lambda c: (c[0], c[1]))
         _, f, x, message, iterations = candidates[0]
     grad, hess = problem.derivatives(x)
+    small_grad = np.max(np.abs(grad), initial=0) < grad_tol or _decrement(hess, grad) < 1e-12
     return Estimate(
         x=x,
         fmin=f,
-        converged=bool(message == "converged" and np.all(np.isfinite(x))
-                       and np.max(np.abs(grad), initial=0) < grad_tol),
+        converged=bool(message == "converged" and np.all(np.isfinite(x)) and small_grad),
         iterations=iterations,
         max_gradient=float(np.max(np.abs(grad))) if grad.size else 0.0,
         hessian=hess,

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from hlstudy.cfa._estimate import _damped_newton
+from hlstudy.cfa._estimate import _damped_newton, _decrement
 from hlstudy.cfa._estimate import _one_factor_start as one_factor_start
 from hlstudy.cfa.core import (
     ConvergenceWarning,
@@ -306,9 +306,9 @@ def _fit_once(mod: Model, y: np.ndarray, *, missing, robust, std_lv, max_iter, c
         hobs = prob.observed_hessian(x)
     grad = prob.gradient(x) if np.isfinite(f) else np.full(mod.n_free, np.nan)
     max_grad = float(np.max(np.abs(grad))) if grad.size else 0.0
-    converged = bool(np.isfinite(f) and (msg == "converged" or max_grad < 1e-6)
-                     and max_grad < 1e-4)
     hess = hobs if observed_info else prob.expected_hessian(x)
+    small = max_grad < 1e-4 or (np.all(np.isfinite(hess)) and _decrement(hess, grad) < 1e-12)
+    converged = bool(np.isfinite(f) and (msg == "converged" or max_grad < 1e-6) and small)
     return dict(model=mod, ram=ram, data=data, problem=prob, x=x, f=max(f, 0.0), df=df,
                 converged=converged, message=msg, iterations=it, hessian=hess,
                 robust=robust, max_grad=max_grad, notes=notes, std_lv=std_lv)
