@@ -158,6 +158,52 @@ def p_text(p: float, decimals: int = 3, *, lang: str | None = None) -> str:
     return "= " + number(p, decimals, lang=lang)
 
 
+# --------------------------------------------------------------------------- Vietnamese order
+
+_VI_ALPHABET = "aăâbcdđeêghiklmnoôơpqrstuưvxy"
+#: tone marks in the dictionary order: none, huyền, hỏi, ngã, sắc, nặng
+_VI_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+_VI_LETTER_MARKS = {("a", "\u0306"): "ă", ("a", "\u0302"): "â", ("e", "\u0302"): "ê",
+                    ("o", "\u0302"): "ô", ("o", "\u031b"): "ơ", ("u", "\u031b"): "ư"}
+
+
+def vi_sort_key(text) -> tuple:
+    """Sort key in Vietnamese alphabetical order (TCVN 5712; dictionary order).
+
+    Letters first, in the Vietnamese alphabet (``a ă â b c d đ e ê … o ô ơ … u ư …``), so
+    that Đ follows D and Hòa precedes Hồ; tone marks only break ties (none, huyền, hỏi, ngã,
+    sắc, nặng); case is ignored.  Prefixes such as "TT " count as written.
+
+    >>> sorted(["Đồng Tân", "Hồ Sơn", "Hòa Thắng", "Cai Kinh", "Dương"], key=vi_sort_key)
+    ['Cai Kinh', 'Dương', 'Đồng Tân', 'Hòa Thắng', 'Hồ Sơn']
+    """
+    import unicodedata
+
+    letters, tones = [], []
+    for ch in unicodedata.normalize("NFC", str(text)).casefold():
+        parts = unicodedata.normalize("NFD", ch)
+        base, marks = parts[0], parts[1:]
+        tone = 0
+        for m in marks:
+            if m in _VI_TONES:
+                tone = _VI_TONES[m]
+            elif (base, m) in _VI_LETTER_MARKS:
+                base = _VI_LETTER_MARKS[(base, m)]
+        if base in _VI_ALPHABET:
+            letters.append((0, _VI_ALPHABET.index(base)))
+        elif base == " ":
+            letters.append((-1, 0))   # "Yên Bình" before "Yênbinh": word boundary first
+        else:
+            letters.append((1, ord(base)))
+        tones.append(tone)
+    return tuple(letters), tuple(tones)
+
+
+def vi_sorted(values) -> list:
+    """``values`` sorted with :func:`vi_sort_key`."""
+    return sorted(values, key=vi_sort_key)
+
+
 # --------------------------------------------------------------------------- style
 
 

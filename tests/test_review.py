@@ -329,3 +329,17 @@ def test_communes_apart_about_as_often_as_chance_is_not_support():
     assert f3.numbers["communes_apart"] <= 3
     assert f3.numbers["communes_apart_expected"] == pytest.approx(0.05 * 23)
     assert f3.verdict == "not supported"
+
+
+# --------------------------------------------------------------------------- 8. commune order
+
+
+def test_communes_in_vietnamese_alphabetical_order():
+    names = ["Yên Bình", "Hồ Sơn", "Hòa Thắng", "Đồng Tân", "Cai Kinh", "Dương Hưu", "Hữu Lũng",
+             "Hữu Liên", "Tân Thành", "Thiện Tân"]
+    assert export.vi_sorted(names) == ["Cai Kinh", "Dương Hưu", "Đồng Tân", "Hòa Thắng",
+                                       "Hồ Sơn", "Hữu Liên", "Hữu Lũng", "Tân Thành",
+                                       "Thiện Tân", "Yên Bình"]
+    # plain code-point order gets both rules wrong
+    assert sorted(["Đồng Tân", "Dương Hưu"]) != ["Dương Hưu", "Đồng Tân"] or \
+        sorted(["Hồ Sơn", "Hòa Thắng"]) != ["Hòa Thắng", "Hồ Sơn"]
