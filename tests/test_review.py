@@ -340,6 +340,8 @@ def test_communes_in_vietnamese_alphabetical_order():
     assert export.vi_sorted(names) == ["Cai Kinh", "Dương Hưu", "Đồng Tân", "Hòa Thắng",
                                        "Hồ Sơn", "Hữu Liên", "Hữu Lũng", "Tân Thành",
                                        "Thiện Tân", "Yên Bình"]
-    # plain code-point order gets both rules wrong
-    assert sorted(["Đồng Tân", "Dương Hưu"]) != ["Dương Hưu", "Đồng Tân"] or \
-        sorted(["Hồ Sơn", "Hòa Thắng"]) != ["Hòa Thắng", "Hồ Sơn"]
+    # the diacritic-folding key used for matching names gets both rules wrong
+    from hlstudy._text import sort_key
+
+    assert sorted(["Dương Hưu", "Đồng Tân"], key=sort_key) == ["Đồng Tân", "Dương Hưu"]
+    assert sorted(["Hòa Thắng", "Hồ Sơn"], key=sort_key) == ["Hồ Sơn", "Hòa Thắng"]
