@@ -61,7 +61,14 @@ LIKERT_MIN_POINTS = 3
 def _read(path: Path, columns: list[str]) -> pd.DataFrame:
     if not path.is_file():
         raise SurveyDataError("codebook file not found", file=path)
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except pd.errors.ParserError as exc:  # e.g. an unquoted comma inside a text field
+        raise SurveyDataError(f"is not a well-formed CSV file ({str(exc).split('. ', 1)[-1].strip()}); a "
+                              "field that contains a comma must be in double quotes",
+                              file=path.name) from None
+    except UnicodeDecodeError:
+        raise SurveyDataError("is not UTF-8 text; save it as 'CSV UTF-8'", file=path.name) from None
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise SurveyDataError(f"missing columns {missing}", file=path.name)
@@ -374,7 +381,7 @@ def hypotheses(*, folder: Path | None = None) -> pd.DataFrame:
                 raise SurveyDataError(f"path {p!r} is not CAUSE->EFFECT", file=name, row=i,
                                       column="paths")
             names += parts
-        unknown = [c for c in names if c not in known]
+        unknown = list(dict.fromkeys(c for c in names if c not in known))
         if unknown:
             raise SurveyDataError(f"unknown construct(s) {unknown}", file=name, row=i,
                                   column="constructs")

@@ -435,7 +435,7 @@ def test_forgotten_hypothesis_names_what_is_inconsistent(tmp_path, use_instrumen
 
     use_instrument(own_instrument(tmp_path / "inst", fix_hypotheses=False))
     with pytest.raises(SurveyDataError, match=r"hypotheses.csv, row \d+, column 'constructs': "
-                                              r"unknown construct\(s\) \['FAC'"):
+                                              r"unknown construct\(s\) \['FAC'\]$"):
         codebook.hypotheses()
     with pytest.raises(SurveyDataError, match="unknown construct"):
         framework.path_diagram()
@@ -514,3 +514,15 @@ def test_own_instrument_alone_also_protects_committed_files(clean_env, monkeypat
     plan = runner.output_plan()
     assert not plan.committed and plan.figures == paths.OWN_OUTPUT
     assert "own data or instrument" in plan.describe()
+
+
+def test_unquoted_comma_in_an_instrument_file_is_named(tmp_path):
+    from hlstudy import codebook
+
+    folder = own_instrument(tmp_path / "inst")
+    with (folder / "claims.csv").open("a", encoding="utf-8") as handle:
+        handle.write("X2,I,premise,Cán bộ, công chức trẻ học nhanh hơn.,Young officials learn faster.,\n")
+    with pytest.raises(SurveyDataError, match=r"claims.csv: is not a well-formed CSV file "
+                                              r"\(C error: Expected 6 fields in line 26, saw 7\); "
+                                              r"a field that contains a comma must be in double quotes"):
+        codebook.load_codebook(folder=folder)
