@@ -63,6 +63,7 @@ def check_repeated_labels(
     *,
     min_cells: int = REPEATED_LABEL_MIN_CELLS,
     min_columns: int = REPEATED_LABEL_MIN_COLUMNS,
+    spanning: int = 1,
 ) -> None:
     """Raise when one unknown label repeats across the file (see the module docstring).
 
@@ -70,6 +71,9 @@ def check_repeated_labels(
     carrying ``unknown_label`` (set by the label converter) count.  ``headers``: variable →
     the column's header as shown.  The error lists every repeated label with its count, its
     columns, the closest codebook label and the ``aliases_vi`` line that would accept it.
+    ``spanning``: consider only labels found in at least that many columns (ingest checks
+    labels spanning 2+ columns before the per-column tolerance, single-column ones after it,
+    so that a column of text gets the column's message).
     """
     seen: dict[tuple[str, str], dict] = {}
     for variable, cells in failures.items():
@@ -87,7 +91,8 @@ def check_repeated_labels(
                 entry["columns"].append(variable)
             if row < entry["row"]:
                 entry["row"], entry["variable"] = row, variable
-    systematic = [e for e in seen.values() if e["cells"] >= min_cells or len(e["columns"]) >= min_columns]
+    systematic = [e for e in seen.values() if len(e["columns"]) >= spanning
+                  and (e["cells"] >= min_cells or len(e["columns"]) >= min_columns)]
     if not systematic:
         return
     systematic.sort(key=lambda e: (-e["cells"], e["label"]))
@@ -102,9 +107,9 @@ def check_repeated_labels(
         f"{described}.  A survey platform writes each choice the same way every time, so this "
         "is the codebook's wording not fitting the export, not respondents' mistakes (a label "
         f"unknown in {min_cells} or more cells, or in {min_columns} or more columns, stops the "
-        "run).  Fix: add each label to the aliases_vi of its code in value_labels.csv (e.g. "
-        f"aliases_vi of the code labelled {first['closest']!r}: {first['label']!r}), or correct "
-        "the export",
+        "run).  Fix: when a label names one of the choices, add it to the aliases_vi of that "
+        f"code in value_labels.csv (e.g. {first['label']!r} in the aliases_vi of the code "
+        f"labelled {first['closest']!r}, if that is what it means); otherwise correct the export",
         file=file, row=first["row"], column=headers.get(first["variable"], first["variable"]),
     )
 

@@ -140,6 +140,7 @@ def read_instrument(
     commune_var = None
     headers: dict[str, str] = {}
     failures_of: dict[str, list[tuple[int, Any, SurveyDataError]]] = {}
+    answered_of: dict[str, int] = {}
     for v in spec.variables:
         if v.pii or v.variable not in mapping.columns:
             continue  # personal data never leave this loop: not even converted
@@ -157,22 +158,26 @@ def read_instrument(
                 values.append(None)
                 failures.append((n, cell, exc))
         if failures:
-            answered = sum(not _blank(c) for c in cells)
-            allowed = max(1, math.floor(max_unreadable_share * answered))
-            if len(failures) > allowed:
-                first = failures[0][2]
-                raise SurveyDataError(
-                    f"{first.detail} — {len(failures)} of {answered} answered cells of this column "
-                    f"are unreadable, more than the {allowed} tolerated as respondents' mistakes "
-                    f"({max_unreadable_share:.0%} of them, at least 1): the column does not fit "
-                    "the codebook",
-                    file=table.file, row=first.row, column=header,
-                )
             failures_of[v.variable] = failures
+            answered_of[v.variable] = sum(not _blank(c) for c in cells)
         out[v.variable] = values
         if v.type == "commune":
             commune_var = v.variable
-    check_repeated_labels(failures_of, headers, table.file)
+    # a label repeated over several columns: the codebook's wording does not fit the export
+    check_repeated_labels(failures_of, headers, table.file, spanning=2)
+    for variable, failures in failures_of.items():
+        answered = answered_of[variable]
+        allowed = max(1, math.floor(max_unreadable_share * answered))
+        if len(failures) > allowed:
+            first = failures[0][2]
+            raise SurveyDataError(
+                f"{first.detail} — {len(failures)} of {answered} answered cells of this column "
+                f"are unreadable, more than the {allowed} tolerated as respondents' mistakes "
+                f"({max_unreadable_share:.0%} of them, at least 1): the column does not fit "
+                "the codebook",
+                file=table.file, row=first.row, column=headers[variable],
+            )
+    check_repeated_labels(failures_of, headers, table.file)  # … or in one column, many times
     check_likert_codes(
         {v.variable: out[v.variable] for v in spec.variables if v.type == "likert" and v.variable in out},
         spec, headers, table.row_numbers, table.file, max_share=max_unreadable_share,

@@ -326,21 +326,21 @@ def slash_order(values: list[Any], rows: list[int], *, file=None, column=None,
 
 #: Intensifiers and negations of Vietnamese (and English) answer labels, for the closest-label hint.
 _INTENSIFIERS = ("hoan toan", "rat la", "rat", "cuc ky", "cuc ki", "vo cung", "strongly", "completely", "very")
-_NEGATIONS = {"khong", "chua", "not", "no"}
+_NEGATIONS = ("khong", "chua", "phan doi", "bac bo", "not", "no", "disagree")
 
 
 def _hint_key(text: str) -> tuple[str, bool]:
     key = " ".join(fold(text).split())
     for word in _INTENSIFIERS:
         key = re.sub(rf"\b{word}\b", "++", key)
-    return key, bool(_NEGATIONS & set(key.split()))
+    return key, any(re.search(rf"\b{word}\b", key) for word in _NEGATIONS)
 
 
 def closest_label(text: str, labels: list[str]) -> str:
     """The label of ``labels`` closest to ``text``, for error messages.
 
     Compared without diacritics, with intensifiers ("rất", "hoàn toàn", "cực kỳ") made equal and
-    a negation ("không", "chưa") counted as a large difference, so that "Rất đồng ý" points to
+    a negation ("không", "chưa", "phản đối") counted as a large difference, so that "Rất đồng ý" points to
     "Hoàn toàn đồng ý", not to "Không đồng ý" (a plain character similarity picks the latter).
 
     >>> closest_label("Rất đồng ý", ["Hoàn toàn không đồng ý", "Không đồng ý", "Trung lập",
