@@ -19,7 +19,9 @@ rule                   action  what it does (threshold parameter of :class:`Rule
                                (or below ``speeder_min_seconds``) — only where timing was exported
 ``out_of_range``       change  Likert codes outside the value set, numbers outside the
                                codebook's ``min``/``max`` and dates whose year is outside them
-                               are set to missing
+                               are set to missing (rare, scattered ones: systematic out-of-set
+                               Likert codes, e.g. a 1–7 scale, are a file error of ingest,
+                               :mod:`hlstudy.ingest.fit`)
 ``inconsistent``       change  impossible backgrounds: time in post starting before age
                                ``min_age_at_start``; a degree below age ``min_age_degree`` or with
                                lower-secondary schooling; a title of the other kind (cán bộ /
@@ -28,6 +30,8 @@ rule                   action  what it does (threshold parameter of :class:`Rule
                                ``straightline_share`` of the Likert items (default: all)
 ``missing_scale``      drop    more than ``max_missing_share`` of the items of any scale missing
 =====================  ======  ==================================================================
+
+:func:`change_summary` turns the log into a short per-rule account (``load_study`` prints it).
 
 Item-level missing values that remain are reported by :func:`missing_report` (by item and
 commune) and handled in :mod:`hlstudy.scales` (scale score = mean of the available items,
