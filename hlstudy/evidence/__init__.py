@@ -1,0 +1,27 @@
+"""The evidence behind each claim of the thesis (part III): the claims ledger, its verdict
+rules and the importance–performance map.
+
+* :func:`claims_ledger`, :func:`evaluate` — one row per claim of ``claims.csv`` with its
+  evidence and computed verdict (:mod:`hlstudy.evidence.ledger`);
+* :class:`Rules`, :func:`verdict`, :func:`descriptive_verdict`, :func:`adjust` — the rules,
+  written once (:mod:`hlstudy.evidence.rules`, ``docs/evidence.md``);
+* :func:`ipma`, :func:`ipma_table`, :func:`ipma_figure` — importance–performance map
+  (Ringle & Sarstedt 2016; :mod:`hlstudy.evidence.ipma`).
+"""
+
+from hlstudy.evidence.ipma import IPMAResult, ipma, ipma_figure, ipma_table, rescale
+from hlstudy.evidence.ledger import LedgerResult, claims_ledger, evaluate
+from hlstudy.evidence.rules import (
+    VERDICTS,
+    Rules,
+    adjust,
+    combine,
+    descriptive_verdict,
+    min_detectable,
+    tost,
+    verdict,
+)
+
+__all__ = ["IPMAResult", "LedgerResult", "Rules", "VERDICTS", "adjust", "claims_ledger",
+           "combine", "descriptive_verdict", "evaluate", "ipma", "ipma_figure", "ipma_table",
+           "min_detectable", "rescale", "tost", "verdict"]

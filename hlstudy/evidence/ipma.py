@@ -1,0 +1,255 @@
+"""Importance–performance map analysis (IPMA) of the drivers of quality.
+
+Ringle & Sarstedt (2016), *Industrial Management & Data Systems* 116(9), 1865–1886, as
+SmartPLS reports it:
+
+* every construct score is rescaled to 0–100 with the lowest and highest code of its value
+  set (:func:`hlstudy.codebook.likert_range`, not an assumed 1–5):
+  ``100·(x − min)/(max − min)``;
+* **importance** of a driver X for a target T = the *unstandardized total effect* of X on T
+  in the path model of :func:`hlstudy.drivers.structure` estimated on the rescaled scores:
+  the direct effect plus every effect through a mediator (motivation),
+  ``total(X→T) = b_TX + Σ_M b_TM·total(X→M)``; one point more of X on 0–100 moves T by
+  ``importance`` points;
+* **performance** = the driver's mean on 0–100.
+
+The path model (with the quality dimensions' residuals correlated, as in notebook 05) is
+fitted by maximum likelihood on the complete rows with :func:`hlstudy.sem.sem` (=
+``lavaan::sem``).  ``target="QUAL"`` is overall quality, the mean of the quality dimensions
+(its coefficients are the mean of theirs).
+
+R equivalent: ``fit <- sem(model, d100); parameterEstimates(fit)`` with ``:=`` total effects
+(the ``tot_*`` of :func:`hlstudy.drivers.indirect_effects`), and ``colMeans(d100)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from hlstudy import codebook, drivers
+from hlstudy.errors import ModelError
+
+QUAL = "QUAL"
+QUADRANTS_VI = {"improve": "ưu tiên cải thiện", "keep": "duy trì", "low": "ưu tiên thấp",
+                "overkill": "có thể đã đủ"}
+QUADRANTS_EN = {"improve": "improve first", "keep": "keep up the good work",
+                "low": "low priority", "overkill": "possible overkill"}
+
+
+def rescale(data: pd.DataFrame, columns: Sequence[str], *, instrument: str = "officials",
+            folder=None) -> pd.DataFrame:
+    """Scale scores rescaled to 0–100 by their value set's lowest and highest code.
+
+    Returns a copy of ``data`` whose ``columns`` are ``100·(x − min)/(max − min)``.
+    Raises :class:`ModelError` for a column that is not a construct of ``instrument``.
+    """
+    out = data.copy()
+    known = set(codebook.constructs(instrument, folder=folder))
+    for c in columns:
+        if c not in known:
+            raise ModelError(f"{c!r} is not a Likert construct of the {instrument} codebook; "
+                             f"it has no value set to rescale by")
+        if c not in out.columns:
+            raise ModelError(f"column {c!r} not in the data")
+        lo, hi = codebook.likert_range(instrument, c, folder=folder)
+        out[c] = 100.0 * (pd.to_numeric(out[c], errors="coerce") - lo) / (hi - lo)
+    return out
+
+
+@dataclass
+class IPMAResult:
+    """Importance–performance table of one target.
+
+    ``table``: one row per driver, columns ``target, construct, label_vi, label_en,
+    importance, performance, importance_rank, quadrant`` (``improve``: importance at or above
+    the mean importance and performance below the mean performance; ``keep``, ``low``,
+    ``overkill`` the other three quadrants), sorted by importance (largest first).
+    ``mean_importance``, ``mean_performance`` are the dividing lines; ``n`` the complete rows.
+    """
+
+    target: str
+    table: pd.DataFrame
+    mean_importance: float
+    mean_performance: float
+    n: int
+
+    def summary(self) -> str:
+        lines = [f"IPMA of {self.target} (n = {self.n}; dividing lines: importance "
+                 f"{self.mean_importance:.3f}, performance {self.mean_performance:.1f})"]
+        for r in self.table.itertuples(index=False):
+            lines.append(f"  {r.construct:<6} importance {r.importance:7.3f}  performance "
+                         f"{r.performance:5.1f}  {r.quadrant}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+
+def _total_effects(coefs: Mapping[str, pd.Series], target: str, drivers_: Sequence[str]
+                   ) -> dict[str, float]:
+    memo: dict[tuple[str, str], float] = {}
+
+    def total(x: str, y: str, depth: int = 0) -> float:
+        if depth > 50:
+            raise ModelError("the path model is not recursive (a cycle among the outcomes)")
+        if (x, y) in memo:
+            return memo[(x, y)]
+        b = coefs[y]
+        t = float(b.get(x, 0.0))
+        for m in b.index:
+            if m in coefs and m != x:
+                t += float(b[m]) * total(x, m, depth + 1)
+        memo[(x, y)] = t
+        return t
+
+    return {x: total(x, target) for x in drivers_}
+
+
+def ipma(data: pd.DataFrame, target: str = QUAL, *,
+         struct: Mapping[str, Sequence[str]] | None = None, folder=None) -> IPMAResult:
+    """Importance–performance map of the drivers of ``target`` (Ringle & Sarstedt 2016).
+
+    Parameters
+    ----------
+    data : one row per official with the constructs' scale scores (1–5 or the value set's
+        codes) and the covariates, e.g. :func:`hlstudy.drivers.driver_data`.
+    target : a construct explained in ``struct`` (e.g. ``"PRO"``) or ``"QUAL"`` (the mean of
+        the constructs of role ``quality``).
+    struct : the path model (outcome → predictors); default :func:`hlstudy.drivers.structure`.
+
+    Returns
+    -------
+    IPMAResult (importance in 0–100 points of the target per 0–100 point of the driver;
+    performance on 0–100).  Drivers are the Likert constructs among the target's causes
+    (covariates such as ``EDU``, ``TENURE`` stay in the model as controls, off the map).
+
+    Raises
+    ------
+    ModelError : unknown target, missing columns, fewer complete rows than the model needs.
+
+    Example
+    -------
+    >>> res = ipma(drivers.driver_data(load_study()), "QUAL")      # doctest: +SKIP
+    >>> res.table[["construct", "importance", "performance"]]       # doctest: +SKIP
+    """
+    import warnings
+
+    from hlstudy.sem import sem
+
+    struct = drivers.structure(folder) if struct is None else struct
+    quality = drivers.constructs_by_role(folder).get("quality", [])
+    likert = set(codebook.constructs("officials", folder=folder))
+    if target == QUAL:
+        if not quality or any(q not in struct for q in quality):
+            raise ModelError("QUAL needs constructs of role 'quality', each explained in the "
+                             "model")
+    elif target not in struct:
+        raise ModelError(f"target {target!r} is not explained in the model; targets: "
+                         f"{[QUAL, *sorted(struct)]}")
+    variables = sorted(set(struct) | {p for preds in struct.values() for p in preds})
+    absent = [v for v in variables if v not in data.columns]
+    if absent:
+        raise ModelError(f"the data lack columns {absent}")
+    scaled = [v for v in variables if v in likert]
+    d = rescale(data[variables], scaled, folder=folder).apply(pd.to_numeric, errors="coerce")
+    d = d.dropna()
+    n = len(d)
+    kmax = max(len(p) for p in struct.values()) + 1
+    if n <= kmax:
+        raise ModelError(f"{n} complete rows; the path model needs more than {kmax}")
+    pairs = [(a, b) for a, b in drivers.quality_residual_pairs(folder)
+             if a in struct and b in struct]
+    syntax = drivers.lavaan_syntax(struct, correlated_residuals=pairs, folder=folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = sem(d, syntax)
+    pe = fit.parameter_estimates()
+    reg = pe[pe["op"] == "~"]
+    coefs: dict[str, pd.Series] = {
+        y: g.set_index("rhs")["est"].astype(float).reindex(struct[y])
+        for y, g in reg.groupby("lhs", sort=False)}
+    if target == QUAL:
+        preds = list(struct[quality[0]])
+        coefs[QUAL] = pd.concat([coefs[q].reindex(preds) for q in quality], axis=1).mean(axis=1)
+    causes = list(coefs[target].index)
+    drivers_ = [c for c in causes if c in likert]
+    imp = _total_effects(coefs, target, drivers_)
+    labels = codebook.construct_labels("officials", folder=folder).set_index("construct")
+    perf = {x: float(d[x].mean()) for x in drivers_}
+    t = pd.DataFrame({"target": target, "construct": drivers_,
+                      "label_vi": [labels.at[x, "label_vi"] for x in drivers_],
+                      "label_en": [labels.at[x, "label_en"] for x in drivers_],
+                      "importance": [imp[x] for x in drivers_],
+                      "performance": [perf[x] for x in drivers_]})
+    mi, mp = float(t["importance"].mean()), float(t["performance"].mean())
+    t["quadrant"] = np.select(
+        [(t["importance"] >= mi) & (t["performance"] < mp),
+         (t["importance"] >= mi) & (t["performance"] >= mp),
+         (t["importance"] < mi) & (t["performance"] < mp)],
+        ["improve", "keep", "low"], default="overkill")
+    t = t.sort_values(["importance", "construct"], ascending=[False, True], ignore_index=True)
+    t.insert(6, "importance_rank", np.arange(1, len(t) + 1))
+    return IPMAResult(target=target, table=t, mean_importance=mi, mean_performance=mp, n=n)
+
+
+def ipma_table(data: pd.DataFrame, targets: Sequence[str] | None = None, *, folder=None
+               ) -> pd.DataFrame:
+    """:func:`ipma` for several targets stacked (default: ``QUAL`` and each quality dimension)."""
+    if targets is None:
+        targets = [QUAL, *drivers.constructs_by_role(folder).get("quality", [])]
+    return pd.concat([ipma(data, t, folder=folder).table for t in targets], ignore_index=True)
+
+
+def ipma_figure(result: IPMAResult, *, lang: str | None = None, title: str | None = None):
+    """Quadrant figure: importance (x) against performance (y), the means as dividing lines.
+
+    Labels are the constructs' Vietnamese names (English with ``lang="en"`` or the export
+    language), placed without overlap by ``adjustText``.  Returns a matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+    from adjustText import adjust_text
+
+    from hlstudy import export
+
+    lang = lang or export.language()
+    t = result.table
+    xs = t["importance"].astype(float).round(10).to_numpy()
+    ys = t["performance"].astype(float).round(10).to_numpy()
+    fig, ax = plt.subplots(figsize=(6.6, 5.0))
+    ax.axvline(result.mean_importance, color="#888888", lw=0.8, ls="--")
+    ax.axhline(result.mean_performance, color="#888888", lw=0.8, ls="--")
+    colors = {"improve": "#c0392b", "keep": "#2e7d32", "low": "#7f8c8d", "overkill": "#1f77b4"}
+    ax.scatter(xs, ys, c=[colors[q] for q in t["quadrant"]], s=36, zorder=3)
+    names = t["label_en"] if lang == "en" else t["label_vi"]
+    texts = [ax.text(a, b, f"{n} ({c})", fontsize=7)
+             for a, b, n, c in zip(xs, ys, names, t["construct"], strict=True)]
+    adjust_text(texts, x=xs, y=ys, ax=ax, expand=(1.2, 1.4),
+                arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5})
+    quad = QUADRANTS_EN if lang == "en" else QUADRANTS_VI
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    for key, (x, y, ha, va) in {"improve": (x1, y0, "right", "bottom"),
+                                "keep": (x1, y1, "right", "top"),
+                                "low": (x0, y0, "left", "bottom"),
+                                "overkill": (x0, y1, "left", "top")}.items():
+        ax.text(x, y, quad[key], ha=ha, va=va, fontsize=7.5, color=colors[key], alpha=0.9)
+    target = result.target
+    if lang == "en":
+        ax.set_xlabel(f"Importance (total effect on {target}, points per point, 0–100)")
+        ax.set_ylabel("Performance (mean, 0–100)")
+    else:
+        ax.set_xlabel(f"Tầm quan trọng (tác động tổng lên {target}, điểm/điểm, thang 0–100)")
+        ax.set_ylabel("Mức độ thực hiện (trung bình, thang 0–100)")
+    if lang == "vi":
+        from matplotlib.ticker import FuncFormatter
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.2f}".replace("-", "−")
+                                                   .replace(".", ",")))
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.tick_params(labelsize=7.5)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,781 @@
+"""The claims ledger: every checkable claim of the thesis, its evidence and a computed verdict.
+
+:func:`claims_ledger` reads the claims (``data/instrument/claims.csv``) and their testable
+hypotheses (``hypotheses.csv``: test type, constructs, ``CAUSE->EFFECT`` paths, expected
+sign), computes the evidence for each from the study and judges it with the rules of
+:mod:`hlstudy.evidence.rules`.  Nothing is typed by hand: rerun on other data, the verdicts
+change.
+
+A claim is split into **parts**, each one number with an interval (:func:`evaluate` returns
+them in ``.parts``); a claim asserts all its parts, so it is supported only when every part
+is (an intersection–union test), not supported as soon as one part is, and its p-value is the
+largest of its parts' p-values.  How each kind of hypothesis becomes parts:
+
+``path`` (and the paths of descriptive claims)
+    Each ``CAUSE->EFFECT`` is the standardized coefficient of CAUSE in the regression of
+    EFFECT on its predictors in the research model (:func:`hlstudy.drivers.structure`:
+    the other factors, motivation, education and tenure), all variables z-scored on the
+    complete rows, with CR2 cluster-robust standard errors by commune and Satterthwaite df
+    (:func:`hlstudy.models.ols`), and its robustness value (Cinelli & Hazlett 2020,
+    :func:`hlstudy.models.sensitivity`).  A cause whose paths reach every quality
+    dimension is one part on overall quality ``QUAL`` (the mean of the dimensions).  A chain
+    ``X->M; M->Y`` through the mediator (motivation) is the indirect effect ``X→M→Y`` of
+    the path model on z-scored scale scores (:func:`hlstudy.sem.sem`, bootstrap percentile
+    interval; ``:=`` of :func:`hlstudy.drivers.indirect_effects`).  Paths to a citizens'
+    construct are regressions of the citizens' scores on the named causes (the total
+    association), clustered by commune.
+``commune_association`` / ``comparison`` with citizens' constructs
+    Spearman correlation across communes of the officials' mean quality (or the named
+    dimension) with each citizens' construct (:func:`hlstudy.drivers.commune_correlations`).
+``comparison`` without citizens' constructs
+    Officials trained in the last 24 months (``TRAINED``) against the others: the
+    standardized mean difference of the construct (regression on the 0/1 indicator, CR2).
+``measurement``
+    Cronbach's alpha (Feldt interval) of each dimension against ``Rules.min_alpha`` and the
+    largest HTMT against ``Rules.max_htmt``.
+``descriptive``
+    The numbers of :mod:`hlstudy.diagnostic.findings` (D1–D5) and a share for D6, each
+    against the stated share or zero (:data:`DESCRIPTIVE`).
+
+The multiple-testing correction (``Rules.correction``) runs across every inferential part of
+the ledger.  Paths are associations in observational data: their reasons say so and carry
+the robustness value.  A study without the data a part needs (e.g. no citizens' survey) gives
+that part, and so the claim, ``not testable`` with the reason.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from hlstudy import codebook, drivers
+from hlstudy.errors import HlstudyError, ModelError
+from hlstudy.evidence import rules as R
+from hlstudy.evidence.ipma import QUAL, IPMAResult, ipma
+
+CLUSTER = "commune_code"
+
+#: Descriptive parts of the diagnostic claims, as data: (claim, finding number, interval
+#: keys, rule attribute holding the threshold, direction, English and Vietnamese label).
+#: ``{dim}`` is replaced by the claim's constructs (hypotheses.csv); a tuple of keys means
+#: "the larger of these" (the claim says "A or B").
+DESCRIPTIVE = {
+    "D1": [("cs_share_not_met", "cs_lo", "cs_hi", "descriptive_share", "+",
+            "share of civil servants not meeting ≥ 1 Decree 33 standard",
+            "tỷ lệ công chức chưa đạt ≥ 1 tiêu chuẩn NĐ 33"),
+           ("{dim}_weak_share", "{dim}_weak_lo", "{dim}_weak_hi", "descriptive_share", "+",
+            "share with {dim} below the cut-off", "tỷ lệ có điểm {dim} dưới ngưỡng")],
+    "D2": [("short_share", "short_lo", "short_hi", "descriptive_share", "+",
+            "share with short tenure", "tỷ lệ có thâm niên ngắn")],
+    "D4": [("degree_share", "degree_lo", "degree_hi", "majority_share", "+",
+            "share with a university degree", "tỷ lệ có trình độ đại học trở lên"),
+           (("low_political_theory_share", "no_state_management_share"), None, None,
+            "descriptive_share", "+", "share lacking political-theory or state-management "
+            "training (the larger)", "tỷ lệ thiếu bồi dưỡng LLCT hoặc QLNN (tỷ lệ lớn hơn)")],
+    "D5": [("weak_share", "weak_lo", "weak_hi", "descriptive_share", "+",
+            "share with {dim} below the cut-off", "tỷ lệ có điểm {dim} dưới ngưỡng")],
+    "D6": [("weak_share", "weak_lo", "weak_hi", "descriptive_share", "+",
+            "share rating {dim} below the cut-off", "tỷ lệ đánh giá {dim} dưới ngưỡng")],
+}
+#: Inferential parts of the diagnostic claims read from the findings: (claim, estimate,
+#: lo, hi, p key or None (p from the normal interval), SESOI attribute, direction, labels).
+DESCRIPTIVE_TESTS = {
+    "D2": [("diff_mean", "diff_lo", "diff_hi", None, "sesoi_points", "-",
+            "{dim} minus the other dimensions (points)",
+            "{dim} trừ trung bình các khía cạnh khác (điểm)")],
+    "D3": [("{dim}_icc", "{dim}_icc_lo", "{dim}_icc_hi", "{dim}_icc_p", "sesoi_icc", "+",
+            "ICC of {dim} across communes", "ICC của {dim} giữa các xã")],
+}
+CAUSAL_NOTE = ("observational data: an association, not proof of a cause",
+               "dữ liệu quan sát: đây là mối liên hệ, chưa chứng minh quan hệ nhân quả")
+LEDGER_COLUMNS = ["claim_id", "section", "kind", "claim_vi", "claim_en", "hypothesis",
+                  "method", "estimand", "estimate", "ci_low", "ci_high", "p_value",
+                  "p_adjusted", "n", "verdict", "reason", "reason_vi", "robustness_value",
+                  "min_detectable_effect", "n_parts"]
+PART_COLUMNS = ["claim_id", "part", "part_vi", "kind", "method", "estimand", "direction",
+                "sesoi", "threshold", "estimate", "ci_low", "ci_high", "se", "df",
+                "p_value", "p_adjusted", "n", "inferential", "robustness_value",
+                "min_detectable_effect", "verdict", "reason", "reason_vi", "note", "note_vi"]
+
+
+class _Absent(HlstudyError):
+    """The study lacks the data a part needs (the part is not testable)."""
+
+
+@dataclass
+class LedgerResult:
+    """Output of :func:`evaluate`: ``claims`` (one row per claim, :data:`LEDGER_COLUMNS`),
+    ``parts`` (one row per part, :data:`PART_COLUMNS`), the ``rules`` used and the IPMA of
+    overall quality (None when it could not be computed)."""
+
+    claims: pd.DataFrame
+    parts: pd.DataFrame
+    rules: R.Rules
+    ipma: IPMAResult | None = None
+    notes: list = field(default_factory=list)
+
+    def counts(self) -> pd.Series:
+        """Number of claims per verdict (every verdict listed, zeros included)."""
+        return self.claims["verdict"].value_counts().reindex(list(R.VERDICTS), fill_value=0)
+
+    def summary(self) -> str:
+        c = self.counts()
+        lines = [f"Claims ledger: {len(self.claims)} claims, {len(self.parts)} parts; "
+                 + ", ".join(f"{k}: {v}" for k, v in c.items())]
+        for r in self.claims.itertuples(index=False):
+            lines.append(f"  {r.claim_id:<3} {r.verdict:<13} {r.estimand}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+
+def _split(text) -> list[str]:
+    return [t for t in str(text or "").split(";") if t]
+
+
+def _signs(expected: str, causes: list[str]) -> dict[str, str]:
+    """Direction of each cause: ``"+"``, or ``"-/+"`` read in the order the causes appear."""
+    e = str(expected or "+").strip()
+    parts = e.split("/")
+    if len(parts) == 1:
+        return {c: parts[0] for c in causes}
+    if len(parts) != len(causes):
+        raise ModelError(f"expected_sign {e!r} has {len(parts)} signs for {len(causes)} causes")
+    return dict(zip(causes, parts, strict=True))
+
+
+class _Context:
+    """The study's data and fitted models, each computed once (lazily)."""
+
+    def __init__(self, study, rules: R.Rules, folder=None):
+        self.study, self.rules, self.folder = study, rules, folder
+        self.roles = drivers.constructs_by_role(folder)
+        self.quality = self.roles.get("quality", [])
+        self.mediators = self.roles.get(drivers.MEDIATOR_ROLE, [])
+        self.struct = drivers.structure(folder)
+        cit = codebook.construct_labels("citizens", folder=folder)
+        self.citizen_constructs = set(cit.loc[cit["role"] == "citizen", "construct"])
+        self._cache: dict = {}
+
+    def has(self, instrument: str) -> bool:
+        has = getattr(self.study, "has", None)
+        if has is not None:
+            return bool(has(instrument))
+        t = getattr(self.study, instrument, None)
+        return t is not None and len(t) > 0
+
+    def need(self, instrument: str, what: str) -> None:
+        if not self.has(instrument):
+            raise _Absent(f"the study has no {instrument} export: {what} is not testable")
+
+    def _memo(self, key, fn: Callable):
+        if key not in self._cache:
+            try:
+                self._cache[key] = fn()
+            except (ModelError, _Absent) as err:
+                self._cache[key] = err
+        v = self._cache[key]
+        if isinstance(v, Exception):
+            raise v
+        return v
+
+    # ------------------------------------------------------------------ data
+    def data(self) -> pd.DataFrame:
+        def make():
+            self.need("officials", "the officials' scores")
+            d = drivers.driver_data(self.study)
+            q = [c for c in self.quality if c in d.columns]
+            d[QUAL] = d[q].mean(axis=1, skipna=False)
+            return d
+        return self._memo("data", make)
+
+    def citizens(self) -> pd.DataFrame:
+        def make():
+            from hlstudy.scales import score_scales
+            self.need("citizens", "the citizens' assessment")
+            cit = self.study.citizens
+            return score_scales(cit, "citizens", keep=[c for c in (CLUSTER,) if c in cit.columns])
+        return self._memo("citizens", make)
+
+    def link(self) -> pd.DataFrame:
+        def make():
+            self.need("citizens", "the commune link")
+            return drivers.commune_link(self.study)
+        return self._memo("link", make)
+
+    # ------------------------------------------------------------------ regressions
+    def regression(self, outcome: str, predictors: tuple[str, ...], *, citizens: bool = False,
+                   standardize: tuple[str, ...] | None = None):
+        """OLS of z-scored ``outcome`` on ``predictors`` (z-scored unless listed otherwise)."""
+        def make():
+            from hlstudy.models import ols
+
+            d = self.citizens() if citizens else self.data()
+            cols = [outcome, *predictors]
+            absent = [c for c in cols if c not in d.columns]
+            if absent:
+                raise _Absent(f"the data lack {absent}")
+            z = d[[*cols, CLUSTER]].dropna().copy()
+            for c in (standardize if standardize is not None else cols):
+                sd = z[c].std(ddof=1)
+                if not sd > 0:
+                    raise ModelError(f"{c} is constant on the complete rows: no standardized "
+                                     "coefficient")
+                z[c] = (z[c] - z[c].mean()) / sd
+            return ols(z, f"{outcome} ~ " + " + ".join(predictors), cluster=CLUSTER,
+                       vcov=self.rules.vcov, wild=False, alpha=self.rules.alpha)
+        return self._memo(("ols", outcome, predictors, citizens, standardize), make)
+
+    def sem_fit(self):
+        def make():
+            from hlstudy.sem import sem
+
+            d = self.data()
+            struct = self.struct
+            factors = self.roles.get("factor", [])
+            syntax = drivers.lavaan_syntax(
+                struct, defined=drivers.indirect_effects(struct, self.folder, causes=factors),
+                correlated_residuals=drivers.quality_residual_pairs(self.folder),
+                folder=self.folder)
+            cols = sorted(set(struct) | {p for ps in struct.values() for p in ps})
+            z = d[cols].dropna()
+            z = (z - z.mean()) / z.std(ddof=1)
+            boot = int(self.rules.bootstrap)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if boot >= 10:
+                    return sem(z, syntax, se="bootstrap", bootstrap=boot, seed=self.rules.seed)
+                return sem(z, syntax)
+        return self._memo("sem", make)
+
+    def ipma(self):
+        return self._memo("ipma", lambda: ipma(self.data(), QUAL, folder=self.folder))
+
+    # ------------------------------------------------------------------ diagnostic findings
+    def thresholds(self):
+        from hlstudy.diagnostic.findings import Thresholds
+        return Thresholds(weak_cutoff=self.rules.weak_cutoff)
+
+    def reference_year(self) -> int:
+        off = self.study.officials
+        if "submitted_at" in off.columns:
+            years = pd.to_datetime(off["submitted_at"], errors="coerce").dt.year.dropna()
+            if len(years):
+                return int(years.max())
+        raise _Absent("no survey date to compute years in post from the register's start year")
+
+    def compliance(self):
+        def make():
+            from hlstudy.diagnostic import ExceptionPolicy, evaluate_standards
+            self.need("personnel", "compliance with Decree 33")
+            return evaluate_standards(self.study.personnel, reference_year=self.reference_year(),
+                                      policy=ExceptionPolicy(False, basis="not applied"))
+        return self._memo("compliance", make)
+
+    def finding(self, claim: str, dims: list[str]) -> dict:
+        from hlstudy.diagnostic import findings as fd
+
+        th = self.thresholds()
+
+        def make():
+            pers = self.study.personnel
+            d = self.data()
+            if claim == "D1":
+                return fd.finding_d1(self.compliance(), d, group=CLUSTER, th=th,
+                                     dims=[x for x in self.quality if x in dims]).numbers
+            if claim == "D2":
+                self.need("personnel", "tenure")
+                from hlstudy.diagnostic.columns import years_in_post
+                p = pers.assign(tenure=years_in_post(pers, self.reference_year()))
+                return fd.finding_d2(p, d, group=CLUSTER, tenure="tenure", th=th,
+                                     dims=self.quality, focus=dims[0]).numbers
+            if claim == "D3":
+                self.need("personnel", "qualifications by commune")
+                return fd.finding_d3(d, pers, group=CLUSTER, education="education_level",
+                                     th=th, dims=self.quality, focus=dims[0],
+                                     seed=self.rules.seed).numbers
+            if claim == "D4":
+                self.need("personnel", "qualifications and training")
+                return fd.finding_d4(pers, group=CLUSTER, education="education_level",
+                                     political_theory="political_theory",
+                                     state_management="state_mgmt_training",
+                                     trainings="trainings_24m", th=th).numbers
+            if claim in ("D5", "D6"):  # the share below the cut-off of one scale
+                s = fd.clustered_share(d[dims[0]].lt(th.weak_cutoff).where(d[dims[0]].notna()),
+                                       d[CLUSTER], th.conf)
+                return {"weak_share": s["share"], "weak_lo": s["lo"], "weak_hi": s["hi"],
+                        "weak_n": s["n"], "weak_k": s["k"]}
+            raise ModelError(f"no diagnostic finding for {claim}")
+        return self._memo(("finding", claim, tuple(dims)), make)
+
+
+# ---------------------------------------------------------------------- parts
+
+def _part(claim_id, part, part_vi, kind, method, *, direction="+", sesoi=np.nan,
+          threshold=np.nan, inferential=True, **values) -> dict:
+    row = {c: np.nan for c in PART_COLUMNS}
+    row.update(claim_id=claim_id, part=part, part_vi=part_vi, kind=kind, method=method,
+               estimand=part, direction=direction, sesoi=sesoi, threshold=threshold,
+               inferential=inferential, note="", note_vi="", verdict="", reason="",
+               reason_vi="")
+    row.update(values)
+    return row
+
+
+def _absent_part(claim_id, part, part_vi, kind, method, err, **kw) -> dict:
+    return _part(claim_id, part, part_vi, kind, method, missing=str(err), **kw)
+
+
+def _path_specs(ctx: _Context, paths: list[str], expected: str) -> list[tuple]:
+    """``CAUSE->EFFECT`` paths → parts: ("path", cause, outcome) with every quality
+    dimension grouped into QUAL, and ("indirect", x, m, y) for chains through a mediator."""
+    pairs = [tuple(p.split("->")) for p in paths]
+    causes = list(dict.fromkeys(c for c, _ in pairs))
+    signs = _signs(expected, causes)
+    used: set = set()
+    specs = []
+    for x, m in pairs:
+        if m in ctx.mediators:
+            for m2, y in pairs:
+                if m2 == m and (m2, y) not in used and (x, m) != (m2, y):
+                    specs.append(("indirect", x, m, y, signs[x]))
+                    used |= {(x, m), (m2, y)}
+    rest = [p for p in pairs if p not in used]
+    for x in causes:
+        effects = [y for c, y in rest if c == x]
+        if ctx.quality and set(ctx.quality) <= set(effects):
+            specs.append(("path", x, QUAL, signs[x]))
+            effects = [y for y in effects if y not in ctx.quality]
+        for y in effects:
+            specs.append(("path", x, y, signs[x]))
+    return specs
+
+
+def _regression_part(ctx: _Context, claim_id: str, x: str, y: str, sign: str, *,
+                     binary: bool = False) -> dict:
+    rules = ctx.rules
+    label = f"{x} → {y}"
+    method = (f"OLS on z-scores, {rules.vcov} cluster-robust SE by commune (Satterthwaite df)"
+              if not binary else f"standardized mean difference (OLS on a 0/1 indicator, "
+              f"{rules.vcov} by commune)")
+    sesoi = rules.sesoi_smd if binary else rules.sesoi
+    kind = "comparison" if binary else "path"
+    try:
+        if y in ctx.citizen_constructs:
+            preds = (x,)
+            res = ctx.regression(y, preds, citizens=True)
+        elif binary:
+            preds = (x,)
+            res = ctx.regression(y, preds, standardize=(y,))
+        else:
+            base = ctx.struct.get(ctx.quality[0] if y == QUAL else y)
+            if base is None or x not in base:
+                raise ModelError(f"{label} is not a path of the research model")
+            preds = tuple(base)
+            res = ctx.regression(y, preds)
+    except (ModelError, _Absent) as err:
+        return _absent_part(claim_id, label, label, kind, method, err, direction=sign,
+                            sesoi=sesoi)
+    from hlstudy.models import sensitivity
+
+    c = res.coefficients.loc[x]
+    rv = np.nan
+    try:
+        s = sensitivity(res, x)
+        rv = float(s.loc[s["bound"] == "none", "rv_q"].iloc[0])
+    except ModelError:
+        pass
+    return _part(claim_id, label, label, kind, method, direction=sign, sesoi=sesoi,
+                 estimate=float(c["estimate"]), ci_low=float(c["ci_low"]),
+                 ci_high=float(c["ci_high"]), se=float(c["se"]), df=float(c["df"]),
+                 p_value=float(c["p"]), n=int(res.nobs), robustness_value=rv,
+                 min_detectable_effect=R.min_detectable(float(c["se"]), alpha=rules.alpha,
+                                                        power=rules.power, df=float(c["df"])))
+
+
+def _indirect_part(ctx: _Context, claim_id, x, m, y, sign) -> dict:
+    rules = ctx.rules
+    label = f"{x} → {m} → {y}"
+    boot = int(rules.bootstrap)
+    method = ("path model on z-scored scale scores (ML), "
+              + (f"bootstrap percentile interval ({boot} draws)" if boot >= 10 else
+                 "delta-method interval"))
+    try:
+        res = ctx.sem_fit()
+        pe = res.parameter_estimates()
+        row = pe[(pe["op"] == ":=") & (pe["lhs"] == f"ind_{x}_{m}_{y}")]
+        if row.empty:
+            raise ModelError(f"the model defines no indirect effect {label}")
+        r = row.iloc[0]
+    except (ModelError, _Absent) as err:
+        return _absent_part(claim_id, label, label, "indirect", method, err, direction=sign,
+                            sesoi=rules.sesoi)
+    se = float(r["se"])
+    return _part(claim_id, label, label, "indirect", method, direction=sign, sesoi=rules.sesoi,
+                 estimate=float(r["est"]), ci_low=float(r["ci.lower"]),
+                 ci_high=float(r["ci.upper"]), se=se, df=np.nan, p_value=float(r["pvalue"]),
+                 n=int(res.nobs), min_detectable_effect=R.min_detectable(
+                     se, alpha=rules.alpha, power=rules.power))
+
+
+def _correlation_part(ctx: _Context, claim_id, x, y, sign) -> dict:
+    rules = ctx.rules
+    label = f"{x} ~ {y} ({'communes'})"
+    label_vi = f"{x} ~ {y} (theo xã)"
+    method = "Spearman correlation across communes, Fisher-z interval (Bonett & Wright 2000)"
+    try:
+        cc = drivers.commune_correlations(ctx.link(), x, [y], conf=1 - rules.alpha).iloc[0]
+    except (ModelError, _Absent) as err:
+        return _absent_part(claim_id, label, label_vi, "correlation", method, err,
+                            direction=sign, sesoi=rules.sesoi)
+    n = int(cc["n"])
+    q = stats.norm.ppf(1 - rules.alpha / 2) + stats.norm.ppf(rules.power)
+    mde = float(np.tanh(q / math.sqrt(n - 3))) if n > 3 else np.nan
+    return _part(claim_id, label, label_vi, "correlation", method, direction=sign,
+                 sesoi=rules.sesoi, estimate=float(cc["rho"]), ci_low=float(cc["ci_low"]),
+                 ci_high=float(cc["ci_high"]), p_value=float(cc["p"]), n=n,
+                 min_detectable_effect=mde)
+
+
+def _measurement_parts(ctx: _Context, claim_id, dims) -> list[dict]:
+    from hlstudy.cfa import htmt
+    from hlstudy.reliability import cronbach_alpha
+
+    rules = ctx.rules
+    out = []
+    try:
+        ctx.need("officials", "the measurement model")
+        off = ctx.study.officials
+        items = {d: codebook.items("officials", d, folder=ctx.folder) for d in dims}
+    except (ModelError, _Absent) as err:
+        return [_absent_part(claim_id, "reliability", "độ tin cậy", "reliability", "", err,
+                             inferential=False)]
+    for d in dims:
+        lab = f"Cronbach's alpha of {d}"
+        try:
+            a = cronbach_alpha(off[items[d]], ci=1 - rules.alpha)
+            out.append(_part(claim_id, lab, f"Cronbach's alpha của {d}", "reliability",
+                             "Cronbach's alpha, Feldt interval (psych::alpha)",
+                             threshold=rules.min_alpha, inferential=False, estimate=a.alpha,
+                             ci_low=float(a.ci[0]), ci_high=float(a.ci[1]), n=int(a.n_obs)))
+        except ModelError as err:
+            out.append(_absent_part(claim_id, lab, lab, "reliability", "", err,
+                                    inferential=False, threshold=rules.min_alpha))
+    if len(dims) > 1:
+        lab = "largest HTMT between the dimensions"
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                h = htmt(off, {d: items[d] for d in dims})
+            v = h.to_numpy(float)
+            iu = np.triu_indices_from(v, 1)
+            k = int(np.nanargmax(v[iu]))
+            pair = f"{h.index[iu[0][k]]}–{h.columns[iu[1][k]]}"
+            out.append(_part(claim_id, f"{lab} ({pair})", f"HTMT lớn nhất ({pair})", "htmt",
+                             "HTMT2 (semTools::htmt)", direction="-", threshold=rules.max_htmt,
+                             inferential=False, estimate=float(v[iu][k]),
+                             n=int(off[[i for d in dims for i in items[d]]].dropna().shape[0])))
+        except ModelError as err:
+            out.append(_absent_part(claim_id, lab, lab, "htmt", "", err, inferential=False,
+                                    direction="-", threshold=rules.max_htmt))
+    return out
+
+
+def _descriptive_parts(ctx: _Context, claim_id, dims) -> list[dict]:
+    rules = ctx.rules
+    out = []
+    specs = DESCRIPTIVE.get(claim_id, [])
+    tests = DESCRIPTIVE_TESTS.get(claim_id, [])
+    if not specs and not tests:
+        return out
+    try:
+        num = ctx.finding(claim_id, dims)
+        err = None
+    except (ModelError, _Absent) as e:
+        num, err = {}, e
+    method = "diagnostic finding (hlstudy.diagnostic.findings)"
+    for key, lo, hi, thr_attr, sign, lab_en, lab_vi in specs:
+        keyed = "{dim}" in (key if isinstance(key, str) else "")
+        for dim in (dims if keyed else dims[:1] or [""]):
+            def f(s, dim=dim):
+                return s.format(dim=dim) if s else s
+            le, lv = f(lab_en), f(lab_vi)
+            thr = getattr(rules, thr_attr)
+            if err is not None:
+                out.append(_absent_part(claim_id, le, lv, "share", method, err, direction=sign,
+                                        threshold=thr, inferential=False))
+                continue
+            if isinstance(key, tuple):  # "A or B": the larger share decides
+                best = max(key, key=lambda k: num.get(k, -np.inf))
+                base = best[: -len("_share")]
+                est, l_, h_ = num[best], num[f"{base}_lo"], num[f"{base}_hi"]
+                le = f"{le}: {base}"
+                lv = f"{lv}: {base}"
+                n = num.get(f"{base}_n", np.nan)
+            elif not all(f(k) in num for k in (key, lo, hi)):
+                out.append(_absent_part(claim_id, le, lv, "share", method,
+                                        f"the finding has no number {f(key)!r}",
+                                        direction=sign, threshold=thr, inferential=False))
+                continue
+            else:
+                est, l_, h_ = num[f(key)], num[f(lo)], num[f(hi)]
+                n = np.nan
+            out.append(_part(claim_id, le, lv, "share", method + ", design-effect Wilson "
+                             "interval", direction=sign, threshold=thr, inferential=False,
+                             estimate=est, ci_low=l_, ci_high=h_, n=n))
+    for key, lo, hi, pkey, s_attr, sign, lab_en, lab_vi in tests:
+        dim = dims[0]
+        le, lv = lab_en.format(dim=dim), lab_vi.format(dim=dim)
+        s = getattr(rules, s_attr)
+        kind = "icc" if "icc" in key else "difference"
+        m = (method + (", ICC (REML) with the ANOVA interval and F test" if kind == "icc"
+                       else ", random-intercept mean (REML), normal interval"))
+        if err is not None:
+            out.append(_absent_part(claim_id, le, lv, kind, m, err, direction=sign, sesoi=s))
+            continue
+        keys = [k.format(dim=dim) for k in (key, lo, hi) + ((pkey,) if pkey else ())]
+        if not all(k in num for k in keys):
+            out.append(_absent_part(claim_id, le, lv, kind, m, "the finding has no number "
+                                    f"{[k for k in keys if k not in num]}", direction=sign,
+                                    sesoi=s))
+            continue
+        est, l_, h_ = (num[k.format(dim=dim)] for k in (key, lo, hi))
+        if pkey is not None:
+            p = num[pkey.format(dim=dim)]
+            se = np.nan
+        else:
+            se = R.se_from_interval(l_, h_, alpha=rules.alpha)
+            p = float(2 * stats.norm.sf(abs(est) / se)) if se > 0 else np.nan
+        out.append(_part(claim_id, le, lv, kind, m, direction=sign, sesoi=s, estimate=est,
+                         ci_low=l_, ci_high=h_, se=se, p_value=p,
+                         min_detectable_effect=R.min_detectable(
+                             se if np.isfinite(se) else R.se_from_interval(
+                                 l_, h_, alpha=rules.alpha), alpha=rules.alpha,
+                             power=rules.power)))
+    return out
+
+
+def _association_target(ctx: _Context, constructs: list[str]) -> str:
+    off = [c for c in constructs if c not in ctx.citizen_constructs]
+    if ctx.quality and set(ctx.quality) <= set(off):
+        return QUAL
+    if not off:
+        raise ModelError("a commune association needs an officials' construct")
+    return off[0]
+
+
+def _claim_parts(ctx: _Context, h) -> list[dict]:
+    cid = h.claim_id
+    constructs = _split(h.constructs)
+    paths = _split(h.paths)
+    expected = h.expected_sign if isinstance(h.expected_sign, str) and h.expected_sign else "+"
+    parts: list[dict] = []
+    tt = h.test_type
+    if tt == "measurement":
+        return _measurement_parts(ctx, cid, [c for c in constructs if c in ctx.quality]
+                                  or constructs)
+    if tt == "descriptive":
+        parts += _descriptive_parts(ctx, cid, constructs)
+    citizen = [c for c in constructs if c in ctx.citizen_constructs]
+    if tt in ("commune_association", "comparison", "descriptive") and citizen:
+        x = _association_target(ctx, constructs)
+        for y in citizen:
+            parts.append(_correlation_part(ctx, cid, x, y, expected.split("/")[0]))
+    elif tt == "comparison":
+        for y in constructs:
+            parts.append(_regression_part(ctx, cid, "TRAINED", y, expected, binary=True))
+    if tt in ("path", "descriptive") and paths:
+        for spec in _path_specs(ctx, paths, expected):
+            if spec[0] == "indirect":
+                parts.append(_indirect_part(ctx, cid, *spec[1:]))
+            else:
+                parts.append(_regression_part(ctx, cid, spec[1], spec[2], spec[3]))
+    if cid in DESCRIPTIVE and tt != "descriptive":
+        parts += _descriptive_parts(ctx, cid, constructs)
+    if tt == "descriptive" and not paths and not citizen and constructs:
+        for v in _served_counts(ctx, cid):
+            for c in constructs:
+                parts.append(_count_part(ctx, cid, c, v))
+    if not parts:
+        parts.append(_part(cid, "—", "—", tt, "", missing="no rule for this kind of claim",
+                           inferential=False))
+    return parts
+
+
+def _served_counts(ctx: _Context, claim_id: str) -> list[str]:
+    """Officials' integer variables that serve the claim (codebook ``claims`` column)."""
+    cb = codebook.load_codebook("officials", folder=ctx.folder)
+    rows = cb[(cb["type"] == "integer") & (cb["construct"].fillna("") == "")]
+    return [r.variable for r in rows.itertuples(index=False)
+            if claim_id in _split(r.claims)]
+
+
+def _count_part(ctx: _Context, claim_id, construct, variable) -> dict:
+    """Association of a rating with a count it should track (standardized, CR2)."""
+    rules = ctx.rules
+    label = f"{construct} ~ {variable}"
+    method = f"OLS on z-scores, {rules.vcov} cluster-robust SE by commune"
+    try:
+        d = ctx.data()
+        if variable not in d.columns:
+            src = pd.to_numeric(ctx.study.officials[variable], errors="coerce")
+            d[variable] = src.to_numpy()
+        res = ctx.regression(variable, (construct,))
+    except (ModelError, _Absent, KeyError) as err:
+        return _absent_part(claim_id, label, label, "path", method, err, sesoi=rules.sesoi)
+    c = res.coefficients.loc[construct]
+    return _part(claim_id, label, label, "association", method, sesoi=rules.sesoi,
+                 estimate=float(c["estimate"]), ci_low=float(c["ci_low"]),
+                 ci_high=float(c["ci_high"]), se=float(c["se"]), df=float(c["df"]),
+                 p_value=float(c["p"]), n=int(res.nobs),
+                 min_detectable_effect=R.min_detectable(float(c["se"]), alpha=rules.alpha,
+                                                        power=rules.power, df=float(c["df"])))
+
+
+# ---------------------------------------------------------------------- verdicts
+
+def _judge(parts: pd.DataFrame, rules: R.Rules) -> pd.DataFrame:
+    p = parts.copy()
+    inf = p["inferential"].astype(bool) & p["p_value"].notna()
+    # the family: every distinct inferential test once (claims sharing a test, e.g. T2 and
+    # S1, do not count it twice)
+    key = p["kind"].astype(str) + "|" + p["part"].astype(str)
+    family = p.loc[inf].assign(key=key[inf]).drop_duplicates("key")
+    adj = pd.Series(R.adjust(family["p_value"].to_numpy(float), method=rules.correction,
+                             alpha=rules.alpha), index=family["key"].to_numpy())
+    p["p_adjusted"] = np.where(inf, key.map(adj), np.nan)
+    verdicts, reasons, reasons_vi = [], [], []
+    for r in p.itertuples(index=False):
+        missing = r.missing if isinstance(getattr(r, "missing", None), str) else "no estimate"
+        out = {}
+        for lang in ("en", "vi"):
+            if r.inferential:
+                out[lang] = R.verdict(
+                    r.estimate, r.ci_low, r.ci_high, r.p_adjusted, direction=r.direction,
+                    sesoi=r.sesoi, alpha=rules.alpha, se=r.se if np.isfinite(r.se) else None,
+                    df=r.df if np.isfinite(r.df) else None, power=rules.power,
+                    mde=r.min_detectable_effect if r.kind == "correlation" else None,
+                    missing=missing, lang=lang)
+            else:
+                out[lang] = R.descriptive_verdict(
+                    r.estimate, r.ci_low, r.ci_high, threshold=r.threshold,
+                    direction=r.direction, what=r.part if lang == "en" else r.part_vi,
+                    missing=missing, lang=lang)
+        verdicts.append(out["en"][0])
+        reasons.append(out["en"][1])
+        reasons_vi.append(out["vi"][1])
+    p["verdict"], p["reason"], p["reason_vi"] = verdicts, reasons, reasons_vi
+    return p
+
+
+def _claim_row(claim, hyp, parts: pd.DataFrame, ipma_res: IPMAResult | None) -> dict:
+    v = R.combine(parts["verdict"])
+    order = {R.NOT_SUPPORTED: 0, R.NOT_TESTABLE: 1, R.INCONCLUSIVE: 2, R.SUPPORTED: 3}
+    if v == R.SUPPORTED:
+        k = parts["p_adjusted"].fillna(-1).to_numpy().argmax()
+    else:
+        k = int(np.flatnonzero(parts["verdict"].map(order).to_numpy() == order[v])[0])
+    d = parts.iloc[k]
+    causal = parts["kind"].isin(["path", "indirect", "comparison", "association"]).any()
+    reasons, reasons_vi = [], []
+    for r in parts.itertuples(index=False):
+        extra_en, extra_vi = "", ""
+        if np.isfinite(r.robustness_value):
+            extra_en = f"; robustness value {r.robustness_value:.3f}"
+            extra_vi = f"; giá trị bền vững (RV) {r.robustness_value:.3f}".replace(".", ",")
+        if ipma_res is not None and r.kind == "path" and r.part.endswith(f"→ {QUAL}"):
+            x = r.part.split(" → ")[0]
+            t = ipma_res.table.set_index("construct")
+            if x in t.index:
+                extra_en += (f"; IPMA importance rank {int(t.at[x, 'importance_rank'])} of "
+                             f"{len(t)}, performance {t.at[x, 'performance']:.1f}/100 "
+                             f"({t.at[x, 'quadrant']})")
+                extra_vi += (f"; IPMA: tầm quan trọng hạng {int(t.at[x, 'importance_rank'])}/"
+                             f"{len(t)}, mức độ thực hiện "
+                             f"{t.at[x, 'performance']:.1f}/100".replace(".", ","))
+        reasons.append(f"{r.part}: {r.verdict} — {r.reason}{extra_en}")
+        reasons_vi.append(f"{r.part_vi}: {R.VERDICTS_VI[r.verdict]} — {r.reason_vi}{extra_vi}")
+    if causal:
+        reasons.append(CAUSAL_NOTE[0])
+        reasons_vi.append(CAUSAL_NOTE[1])
+    inf = parts[parts["inferential"].astype(bool)]
+    rv = parts["robustness_value"].dropna()
+    return {"claim_id": claim.claim_id, "section": claim.section, "kind": claim.kind,
+            "claim_vi": claim.text_vi, "claim_en": claim.gloss_en,
+            "hypothesis": hyp.hypothesis_vi, "method": "; ".join(dict.fromkeys(
+                m for m in parts["method"] if isinstance(m, str) and m)),
+            "estimand": "; ".join(parts["part"]),
+            "estimate": d["estimate"], "ci_low": d["ci_low"], "ci_high": d["ci_high"],
+            "p_value": inf["p_value"].max() if inf["p_value"].notna().any() else np.nan,
+            "p_adjusted": inf["p_adjusted"].max() if inf["p_adjusted"].notna().any() else np.nan,
+            "n": d["n"], "verdict": v, "reason": " | ".join(reasons),
+            "reason_vi": " | ".join(reasons_vi),
+            "robustness_value": float(rv.min()) if len(rv) else np.nan,
+            "min_detectable_effect": d["min_detectable_effect"], "n_parts": len(parts)}
+
+
+def evaluate(study, *, rules: R.Rules | None = None, folder=None) -> LedgerResult:
+    """Evidence and verdict for every claim of ``claims.csv``: a :class:`LedgerResult`.
+
+    ``study`` is a :class:`hlstudy.study.Study` (partial studies are fine: parts needing an
+    absent export are ``not testable``); ``rules`` the decision rules (default
+    :class:`~hlstudy.evidence.rules.Rules`); ``folder`` an instrument folder other than
+    ``data/instrument``.
+    """
+    rules = R.Rules() if rules is None else rules
+    if not isinstance(rules, R.Rules):
+        raise ModelError(f"rules must be a hlstudy.evidence.Rules, got {type(rules).__name__}")
+    base = codebook.INSTRUMENT if folder is None else folder
+    claims = pd.read_csv(f"{base}/claims.csv", dtype=str, keep_default_na=False)
+    hyp = codebook.hypotheses(folder=folder).set_index("claim_id")
+    ctx = _Context(study, rules, folder)
+    try:
+        ipma_res = ctx.ipma()
+    except (ModelError, _Absent):
+        ipma_res = None
+    rows = []
+    for c in claims.itertuples(index=False):
+        rows += _claim_parts(ctx, hyp.loc[c.claim_id].rename(c.claim_id)
+                             .to_frame().T.assign(claim_id=c.claim_id).iloc[0])
+    parts = pd.DataFrame(rows)
+    if "missing" not in parts.columns:
+        parts["missing"] = np.nan
+    for col in ("estimate", "ci_low", "ci_high", "se", "df", "p_value", "sesoi", "threshold",
+                "robustness_value", "min_detectable_effect", "n"):
+        parts[col] = pd.to_numeric(parts[col], errors="coerce").astype(float)
+    parts = _judge(parts, rules)
+    out = [_claim_row(c, hyp.loc[c.claim_id], parts[parts["claim_id"] == c.claim_id]
+                      .reset_index(drop=True), ipma_res)
+           for c in claims.itertuples(index=False)]
+    ledger = pd.DataFrame(out, columns=LEDGER_COLUMNS)
+    parts = parts.rename(columns={"missing": "why_not_testable"})
+    return LedgerResult(claims=ledger, parts=parts, rules=rules, ipma=ipma_res)
+
+
+def claims_ledger(study, *, rules: R.Rules | None = None, folder=None) -> pd.DataFrame:
+    """One row per claim of ``claims.csv`` with its evidence and verdict.
+
+    Columns (:data:`LEDGER_COLUMNS`): ``claim_id, section, kind, claim_vi, claim_en,
+    hypothesis`` (Vietnamese, from ``hypotheses.csv``), ``method, estimand`` (the parts,
+    ``;``-separated), ``estimate, ci_low, ci_high`` and ``n`` of the part that decided the
+    verdict (standardized β, r, d, ICC, a share or scale points), ``p_value`` (the
+    intersection–union p: the largest p of the claim's inferential parts), ``p_adjusted``
+    (the largest adjusted p), ``verdict`` (``supported``, ``not supported``,
+    ``inconclusive``, ``not testable``), ``reason`` / ``reason_vi`` (every part's verdict and
+    numbers; associations worded as such), ``robustness_value`` (smallest of the parts'),
+    ``min_detectable_effect`` (of the deciding part), ``n_parts``.
+
+    Raises :class:`ModelError` for invalid ``rules``.  See :func:`evaluate` for the parts.
+
+    >>> ledger = claims_ledger(load_study())                        # doctest: +SKIP
+    >>> ledger.set_index("claim_id").at["S1", "verdict"]            # doctest: +SKIP
+    'supported'
+    """
+    return evaluate(study, rules=rules, folder=folder).claims

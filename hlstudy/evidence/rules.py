@@ -1,0 +1,375 @@
+"""The verdict rules of the claims ledger, written once (``docs/evidence.md``).
+
+Every claim of ``data/instrument/claims.csv`` is judged by one of two functions:
+
+* :func:`verdict` — an inferential estimate (a standardized path, a correlation, a mean
+  difference, an ICC) with its interval and multiplicity-adjusted p-value:
+
+  ``supported``
+      the estimate has the claimed direction, the adjusted test rejects zero
+      (``p_adjusted < alpha``) and the interval reaches beyond the SESOI in the claimed
+      direction (``ci_high > sesoi`` for a positive claim, ``ci_low < −sesoi`` for a
+      negative one);
+  ``not supported``
+      the effect is significant in the opposite direction (adjusted), or the two one-sided
+      tests (TOST, Schuirmann 1987; Lakens 2017) against ±SESOI show it is negligible;
+  ``inconclusive``
+      neither: the data cannot tell; the reason gives the minimum detectable effect
+      (Bloom 1995: ``(t_{1−α/2,df} + t_{power,df})·se``);
+  ``not testable``
+      no estimate (the study lacks the data): never silently dropped.
+
+  The checks run in that order: opposite-significant, TOST, supported, inconclusive.
+
+* :func:`descriptive_verdict` — a descriptive number (a share, a mean, a reliability) against
+  a stated threshold: ``supported`` when the whole interval lies on the claimed side of the
+  threshold, ``not supported`` when the whole interval lies on the other side, else
+  ``inconclusive``.
+
+:func:`adjust` applies the multiple-testing correction across the ledger's inferential tests
+(Holm 1979 by default, Benjamini & Hochberg 1995 as an option) through
+:func:`statsmodels.stats.multitest.multipletests`; :func:`combine` joins the verdicts of a
+claim's parts (a claim asserts all its parts: an intersection–union test, Berger 1982).
+
+R equivalents: ``p.adjust(p, "holm")`` / ``p.adjust(p, "BH")``; TOST as
+``TOSTER::tsum_TOST`` on an estimate and its standard error.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import stats
+
+from hlstudy.errors import ModelError
+
+SUPPORTED = "supported"
+NOT_SUPPORTED = "not supported"
+INCONCLUSIVE = "inconclusive"
+NOT_TESTABLE = "not testable"
+VERDICTS = (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE, NOT_TESTABLE)
+#: Vietnamese labels of the verdicts (tables and figures).
+VERDICTS_VI = {SUPPORTED: "được ủng hộ", NOT_SUPPORTED: "không được ủng hộ",
+               INCONCLUSIVE: "chưa kết luận được", NOT_TESTABLE: "không kiểm định được"}
+CORRECTIONS = {"holm": "holm", "fdr_bh": "fdr_bh"}
+#: Reason templates (English, Vietnamese) of :func:`verdict` and :func:`descriptive_verdict`.
+REASONS = {
+    "missing": ("{missing}", "{missing}"),
+    "no_interval": ("no valid interval for the estimate {est}",
+                    "không có khoảng tin cậy hợp lệ cho ước lượng {est}"),
+    "opposite": ("significant in the opposite direction: {ci}, adjusted p {p}",
+                 "có ý nghĩa thống kê theo chiều ngược lại: {ci}, p hiệu chỉnh {p}"),
+    "tost": ("TOST against ±{s}: p {tp}", "TOST với ±{s}: p {tp}"),
+    "inside": ("the whole interval lies inside ±{s}", "cả khoảng tin cậy nằm trong ±{s}"),
+    "negligible": ("negligible effect: {ci}; {how}", "tác động không đáng kể: {ci}; {how}"),
+    "supported": ("{ci} in the claimed direction, adjusted p {p}, interval reaches beyond "
+                  "the SESOI {ss}",
+                  "{ci} đúng chiều nhận định, p hiệu chỉnh {p}, khoảng tin cậy vượt quá "
+                  "ngưỡng tác động nhỏ nhất có ý nghĩa (SESOI) {ss}"),
+    "inconclusive": ("{ci}, adjusted p {p}: neither shown nor shown negligible; minimum "
+                     "detectable effect {mde} ({pw} power)",
+                     "{ci}, p hiệu chỉnh {p}: dữ liệu chưa đủ để khẳng định hay bác bỏ; "
+                     "tác động nhỏ nhất phát hiện được {mde} (lực kiểm định {pw})"),
+    "point": ("{what} {est} (no interval) {isnot} {side} {thr}",
+              "{what} {est} (không có khoảng tin cậy) {isnot} {side} {thr}"),
+    "d_supported": ("{ci}: the whole interval is {side} {thr}",
+                    "{ci}: cả khoảng tin cậy {side} {thr}"),
+    "d_not": ("{ci}: the whole interval is on the other side of {thr}",
+              "{ci}: cả khoảng tin cậy nằm ở phía bên kia của {thr}"),
+    "d_inconclusive": ("{ci}: the interval contains {thr}", "{ci}: khoảng tin cậy chứa {thr}"),
+}
+
+
+def _r(key: str, lang: str, **kw) -> str:
+    if lang not in ("en", "vi"):
+        raise ModelError(f"lang must be 'en' or 'vi', got {lang!r}")
+    return REASONS[key][0 if lang == "en" else 1].format(**kw)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The ledger's decision rules, with their sources (printed in notebook 06).
+
+    sesoi : smallest effect size of interest for standardized coefficients and correlations
+        (|β| or |r| = .10, Cohen's 1988 "small" correlation; Lakens, Scheel & Isager 2018).
+    sesoi_smd : for a standardized mean difference between two groups (Cohen's d = .20).
+    sesoi_icc : for an intraclass correlation (.05: a "small" between-commune share).
+    sesoi_points : for a difference of means on the 1–5 answer scale (scale points).
+    alpha : significance level of every test and of TOST (each one-sided test at ``alpha``).
+    correction : ``"holm"`` (family-wise error ≤ alpha) or ``"fdr_bh"`` (false-discovery
+        rate ≤ alpha), across all inferential tests of the ledger.
+    power : power at which the minimum detectable effect is stated.
+    descriptive_share : the share that makes "many", "a substantial share" true (one in five).
+    majority_share : "most" (more than half).
+    weak_cutoff : a 1–5 scale score (or item answer) below this counts as weak (neutral point).
+    min_alpha, max_htmt : reliability and discriminant validity cut-offs of claim T3
+        (Nunnally & Bernstein 1994; Henseler, Ringle & Sarstedt 2015).
+    vcov : covariance of the regressions (``"CR2"``: cluster-robust by commune, Satterthwaite
+        df, Pustejovsky & Tipton 2018).
+    bootstrap : draws of the bootstrap interval of the indirect effect (0: delta method).
+    seed : seed of every random draw (bootstrap, Monte-Carlo tests).
+    """
+
+    sesoi: float = 0.10
+    sesoi_smd: float = 0.20
+    sesoi_icc: float = 0.05
+    sesoi_points: float = 0.10
+    alpha: float = 0.05
+    correction: str = "holm"
+    power: float = 0.80
+    descriptive_share: float = 0.20
+    majority_share: float = 0.50
+    weak_cutoff: float = 3.0
+    min_alpha: float = 0.70
+    max_htmt: float = 0.85
+    vcov: str = "CR2"
+    bootstrap: int = 1000
+    seed: int = 2026
+
+    def __post_init__(self):
+        for name in ("sesoi", "sesoi_smd", "sesoi_icc", "sesoi_points"):
+            v = getattr(self, name)
+            if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
+                raise ModelError(f"Rules.{name} must be a positive number, got {v!r}")
+        for name in ("alpha", "power", "descriptive_share", "majority_share"):
+            v = getattr(self, name)
+            if not (isinstance(v, int | float) and 0 < v < 1):
+                raise ModelError(f"Rules.{name} must lie in (0, 1), got {v!r}")
+        if self.correction not in CORRECTIONS:
+            raise ModelError(f"Rules.correction must be one of {sorted(CORRECTIONS)}, "
+                             f"got {self.correction!r}")
+        if int(self.bootstrap) < 0:
+            raise ModelError(f"Rules.bootstrap must be >= 0, got {self.bootstrap}")
+
+    def as_table(self):
+        """The rules as a two-column DataFrame (``rule, value``) for the notebook."""
+        import pandas as pd
+
+        return pd.DataFrame({"rule": list(asdict(self)), "value": [str(v) for v in
+                                                                   asdict(self).values()]})
+
+
+def _sign(direction) -> int:
+    if direction in ("+", 1, "positive"):
+        return 1
+    if direction in ("-", "−", -1, "negative"):
+        return -1
+    raise ModelError(f"direction must be '+' or '-', got {direction!r}")
+
+
+def _finite(*xs) -> bool:
+    return all(x is not None and isinstance(x, int | float | np.floating | np.integer)
+               and math.isfinite(float(x)) for x in xs)
+
+
+def _quantile(q: float, df) -> float:
+    return float(stats.norm.ppf(q) if df is None or not math.isfinite(df) else stats.t.ppf(q, df))
+
+
+def se_from_interval(ci_low: float, ci_high: float, *, alpha: float = 0.05, df=None) -> float:
+    """Standard error implied by a symmetric (1 − alpha) interval: width / (2·t_{1−α/2})."""
+    return (ci_high - ci_low) / (2 * _quantile(1 - alpha / 2, df))
+
+
+def min_detectable(se: float, *, alpha: float = 0.05, power: float = 0.80, df=None) -> float:
+    """Minimum detectable effect of a two-sided test: ``(t_{1−α/2} + t_{power})·se``.
+
+    Bloom (1995, *Evaluation Review* 19(5)); normal quantiles when ``df`` is None.
+    With ``se`` in standardized units the result is a standardized effect.
+
+    >>> round(min_detectable(0.1), 3)
+    0.28
+    """
+    if not _finite(se) or se <= 0:
+        return float("nan")
+    return float((_quantile(1 - alpha / 2, df) + _quantile(power, df)) * se)
+
+
+def tost(estimate: float, se: float, sesoi: float, *, df=None) -> float:
+    """p-value of the two one-sided tests of ``|effect| < sesoi`` (the larger of the two).
+
+    ``p = max(P(T ≥ (est + sesoi)/se), P(T ≤ (est − sesoi)/se))`` with T ~ t(df) (normal
+    when ``df`` is None); equivalence is shown when ``p < alpha`` (Schuirmann 1987).
+    """
+    if not _finite(estimate, se, sesoi) or se <= 0:
+        return float("nan")
+    dist = stats.norm if df is None or not math.isfinite(df) else stats.t(df)
+    p_low = dist.sf((estimate + sesoi) / se)
+    p_high = dist.cdf((estimate - sesoi) / se)
+    return float(max(p_low, p_high))
+
+
+def _fmt(x: float, d: int = 3, lang: str = "en") -> str:
+    if not _finite(x):
+        return "–"
+    out = f"{float(x):.{d}f}"
+    if float(out) == 0:
+        out = f"{0:.{d}f}"
+    return out.replace("-", "−").replace(".", ",") if lang == "vi" else out
+
+
+def _fp(p: float, lang: str) -> str:
+    if not _finite(p):
+        return "–"
+    out = f"= {p:.3g}" if p >= 0.001 else "< 0.001"
+    return out.replace(".", ",") if lang == "vi" else out
+
+
+def verdict(estimate, ci_low, ci_high, p_adjusted, *, direction, sesoi: float,
+            alpha: float = 0.05, se=None, df=None, power: float = 0.80, mde=None,
+            missing: str = "no estimate", lang: str = "en") -> tuple[str, str]:
+    """Verdict on one inferential estimate: ``(verdict, reason)``.
+
+    Parameters
+    ----------
+    estimate, ci_low, ci_high : the estimate and its (1 − alpha) interval, same units as
+        ``sesoi`` (standardized β, r, d, ICC…).
+    p_adjusted : the multiplicity-adjusted two-sided p-value of the test of zero.
+    direction : ``"+"`` or ``"-"``, the direction the claim asserts.
+    sesoi : smallest effect size of interest (> 0).
+    alpha : significance level (adjusted test, and each one-sided test of TOST).
+    se, df : standard error and degrees of freedom of the estimate (``df=None``: normal).
+        Without ``se``, TOST is read off the interval (negligible when the whole
+        (1 − alpha) interval lies inside ±sesoi, a test at alpha/2 each side — conservative)
+        and the minimum detectable effect uses the standard error implied by the interval.
+    power : power of the stated minimum detectable effect; ``mde`` overrides it (e.g. the
+        MDE of a correlation on the Fisher-z scale).
+    missing : why there is no estimate (used when ``estimate`` is missing).
+    lang : language of the reason (``"en"`` or ``"vi"``).
+
+    Returns
+    -------
+    (verdict, reason): verdict one of :data:`VERDICTS`; reason a sentence with the numbers
+    that decided it.
+
+    Raises
+    ------
+    ModelError : bad direction, sesoi ≤ 0, alpha or power outside (0, 1).
+
+    Example
+    -------
+    >>> verdict(0.30, 0.20, 0.40, 0.001, direction="+", sesoi=0.10)[0]
+    'supported'
+    >>> verdict(0.01, -0.04, 0.06, 0.70, direction="+", sesoi=0.10, se=0.025)[0]
+    'not supported'
+    >>> verdict(0.08, -0.10, 0.26, 0.40, direction="+", sesoi=0.10, se=0.09)[0]
+    'inconclusive'
+    """
+    sign = _sign(direction)
+    if not _finite(sesoi) or sesoi <= 0:
+        raise ModelError(f"sesoi must be a positive number, got {sesoi!r}")
+    if not (0 < alpha < 1) or not (0 < power < 1):
+        raise ModelError(f"alpha and power must lie in (0, 1), got {alpha}, {power}")
+    if not _finite(estimate):
+        return NOT_TESTABLE, _r("missing", lang, missing=missing)
+    if not _finite(ci_low, ci_high) or ci_low > ci_high:
+        return NOT_TESTABLE, _r("no_interval", lang, est=_fmt(estimate, lang=lang))
+    if se is None or not _finite(se) or se <= 0:
+        se_used, tost_p = None, None
+    else:
+        se_used, tost_p = float(se), tost(estimate, se, sesoi, df=df)
+    est = float(estimate)
+    ci = (f"{_fmt(est, lang=lang)} [{_fmt(ci_low, lang=lang)}; {_fmt(ci_high, lang=lang)}]")
+    p_txt = _fp(p_adjusted, lang)
+    s_txt = _fmt(sesoi, 2, lang)
+    p_ok = _finite(p_adjusted) and p_adjusted < alpha
+    if p_ok and np.sign(est) == -sign:
+        return NOT_SUPPORTED, _r("opposite", lang, ci=ci, p=p_txt)
+    if tost_p is not None:
+        negligible = tost_p < alpha
+        how = _r("tost", lang, s=s_txt, tp=_fp(tost_p, lang))
+    else:
+        negligible = -sesoi < ci_low and ci_high < sesoi
+        how = _r("inside", lang, s=s_txt)
+    if negligible:
+        return NOT_SUPPORTED, _r("negligible", lang, ci=ci, how=how)
+    reaches = ci_high > sesoi if sign > 0 else ci_low < -sesoi
+    if p_ok and np.sign(est) == sign and reaches:
+        return SUPPORTED, _r("supported", lang, ci=ci, p=p_txt,
+                             ss=("+" if sign > 0 else "−") + s_txt)
+    if mde is None or not _finite(mde):
+        se_mde = se_used if se_used is not None else se_from_interval(ci_low, ci_high,
+                                                                      alpha=alpha, df=df)
+        mde = min_detectable(se_mde, alpha=alpha, power=power, df=df)
+    return INCONCLUSIVE, _r("inconclusive", lang, ci=ci, p=p_txt, mde=_fmt(mde, lang=lang),
+                            pw=f"{power:.0%}")
+
+
+def descriptive_verdict(estimate, ci_low, ci_high, *, threshold: float, direction,
+                        what: str = "estimate", missing: str = "no estimate",
+                        lang: str = "en") -> tuple[str, str]:
+    """Verdict on a descriptive number against a stated ``threshold``: ``(verdict, reason)``.
+
+    ``direction="+"``: the claim says the number exceeds ``threshold``; supported when
+    ``ci_low > threshold``, not supported when ``ci_high < threshold``, inconclusive when the
+    interval contains it.  ``"-"`` mirrors this.  Without an interval (both bounds missing)
+    the point estimate is compared and the reason says so.
+
+    >>> descriptive_verdict(0.35, 0.28, 0.42, threshold=0.20, direction="+")[0]
+    'supported'
+    """
+    sign = _sign(direction)
+    if not _finite(threshold):
+        raise ModelError(f"threshold must be a number, got {threshold!r}")
+    if not _finite(estimate):
+        return NOT_TESTABLE, _r("missing", lang, missing=missing)
+    if lang == "vi":
+        side = "lớn hơn" if sign > 0 else "nhỏ hơn"
+    else:
+        side = ">" if sign > 0 else "<"
+    thr = _fmt(threshold, 2, lang)
+    if not _finite(ci_low, ci_high):
+        ok = (estimate - threshold) * sign > 0
+        isnot = ("is" if ok else "is not") if lang == "en" else ("" if ok else "không")
+        return ((SUPPORTED if ok else NOT_SUPPORTED),
+                _r("point", lang, what=what, est=_fmt(estimate, lang=lang), isnot=isnot,
+                   side=side, thr=thr).replace("  ", " "))
+    ci = f"{what} {_fmt(estimate, lang=lang)} [{_fmt(ci_low, lang=lang)}; {_fmt(ci_high, lang=lang)}]"
+    lo, hi = (ci_low, ci_high) if sign > 0 else (-ci_high, -ci_low)
+    t = threshold * sign
+    if lo > t:
+        return SUPPORTED, _r("d_supported", lang, ci=ci, side=side, thr=thr)
+    if hi < t:
+        return NOT_SUPPORTED, _r("d_not", lang, ci=ci, thr=thr)
+    return INCONCLUSIVE, _r("d_inconclusive", lang, ci=ci, thr=thr)
+
+
+def adjust(pvalues: Sequence[float], *, method: str = "holm", alpha: float = 0.05) -> np.ndarray:
+    """Multiplicity-adjusted p-values (missing p-values stay missing and are not counted).
+
+    ``method``: ``"holm"`` (= R ``p.adjust(p, "holm")``) or ``"fdr_bh"`` (= ``"BH"``),
+    through :func:`statsmodels.stats.multitest.multipletests`.
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    if method not in CORRECTIONS:
+        raise ModelError(f"method must be one of {sorted(CORRECTIONS)}, got {method!r}")
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    if ((p[ok] < 0) | (p[ok] > 1)).any():
+        raise ModelError("p-values must lie in [0, 1]")
+    if ok.any():
+        out[ok] = multipletests(p[ok], alpha=alpha, method=CORRECTIONS[method])[1]
+    return out
+
+
+def combine(verdicts: Iterable[str]) -> str:
+    """Verdict of a claim that asserts all its parts (intersection–union, Berger 1982).
+
+    ``not supported`` if any part is; else ``not testable`` if any part is; else
+    ``inconclusive`` if any part is; else ``supported``.
+    """
+    vs = list(verdicts)
+    if not vs:
+        return NOT_TESTABLE
+    bad = [v for v in vs if v not in VERDICTS]
+    if bad:
+        raise ModelError(f"unknown verdicts {bad}; expected {VERDICTS}")
+    for v in (NOT_SUPPORTED, NOT_TESTABLE, INCONCLUSIVE):
+        if v in vs:
+            return v
+    return SUPPORTED

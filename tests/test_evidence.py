@@ -1,0 +1,339 @@
+"""hlstudy.evidence: verdict rules, multiple testing, IPMA and the claims ledger.
+
+R references: ``tests/fixtures/evidence/make_fixtures.R`` (``p.adjust``; TOST and the
+minimum detectable effect from ``pt``/``qt``).  Truth-following tests run the ledger on
+simulated studies whose paths are switched on (standardized 0.35) and off (0).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from hlstudy import codebook, drivers, load_study  # noqa: E402
+from hlstudy.errors import ModelError  # noqa: E402
+from hlstudy.evidence import (  # noqa: E402
+    Rules,
+    adjust,
+    combine,
+    descriptive_verdict,
+    evaluate,
+    ipma,
+    ipma_figure,
+    min_detectable,
+    rescale,
+    tost,
+    verdict,
+)
+from hlstudy.evidence.ledger import LEDGER_COLUMNS  # noqa: E402
+from hlstudy.synthetic import DEFAULT_EFFECTS, simulate  # noqa: E402
+
+FIX = Path(__file__).parent / "fixtures" / "evidence"
+FAST = Rules(bootstrap=0)  # delta-method interval for the indirect effect: fast tests
+
+
+# --------------------------------------------------------------------------- verdict rules
+
+def test_supported_needs_direction_adjusted_test_and_reach_beyond_sesoi():
+    v, why = verdict(0.30, 0.20, 0.40, 0.001, direction="+", sesoi=0.10, se=0.05)
+    assert v == "supported" and "0.300" in why
+    # negative claim, negative estimate
+    assert verdict(-0.25, -0.35, -0.15, 0.002, direction="-", sesoi=0.10, se=0.05)[0] == \
+        "supported"
+    # the adjusted test does not reject zero: not supported yet
+    assert verdict(0.20, -0.01, 0.41, 0.06, direction="+", sesoi=0.10, se=0.107)[0] == \
+        "inconclusive"
+
+
+def test_not_supported_opposite_direction():
+    v, why = verdict(-0.20, -0.30, -0.10, 0.001, direction="+", sesoi=0.10, se=0.05)
+    assert v == "not supported" and "opposite" in why
+    # opposite but not significant: inconclusive, not "not supported"
+    assert verdict(-0.05, -0.25, 0.15, 0.6, direction="+", sesoi=0.10, se=0.10)[0] == \
+        "inconclusive"
+
+
+def test_not_supported_by_tost_with_se():
+    # est 0.01, se 0.025: both one-sided tests reject at 5% -> negligible
+    v, why = verdict(0.01, -0.039, 0.059, 0.69, direction="+", sesoi=0.10, se=0.025)
+    assert v == "not supported" and "TOST" in why
+    # significant in the claimed direction but negligible (interval inside (0, sesoi))
+    v, _ = verdict(0.04, 0.02, 0.06, 0.001, direction="+", sesoi=0.10, se=0.0102)
+    assert v == "not supported"
+    # the same estimate with a larger se: TOST fails -> inconclusive
+    assert verdict(0.01, -0.15, 0.17, 0.9, direction="+", sesoi=0.10, se=0.08)[0] == \
+        "inconclusive"
+
+
+def test_tost_from_interval_without_se():
+    assert verdict(0.01, -0.05, 0.07, 0.8, direction="+", sesoi=0.10)[0] == "not supported"
+    assert verdict(0.01, -0.12, 0.14, 0.8, direction="+", sesoi=0.10)[0] == "inconclusive"
+
+
+def test_tost_equals_ninety_percent_interval_rule():
+    # TOST at alpha rejects exactly when the (1 - 2 alpha) interval lies inside +-sesoi
+    for est in np.linspace(-0.2, 0.2, 41):
+        for se in (0.02, 0.04, 0.07):
+            lo, hi = est - stats.norm.ppf(0.95) * se, est + stats.norm.ppf(0.95) * se
+            inside = -0.1 < lo and hi < 0.1
+            assert (tost(est, se, 0.1) < 0.05) == inside
+
+
+def test_tost_and_mde_match_r():
+    ref = pd.read_csv(FIX / "tost.csv")
+    for r in ref.itertuples(index=False):
+        df = None if not np.isfinite(r.df) else r.df
+        assert tost(r.est, r.se, r.sesoi, df=df) == pytest.approx(r.tost_p, abs=1e-12)
+        assert min_detectable(r.se, df=df) == pytest.approx(r.mde, abs=1e-12)
+
+
+def test_inconclusive_gives_minimum_detectable_effect():
+    v, why = verdict(0.08, -0.10, 0.26, 0.40, direction="+", sesoi=0.10, se=0.09)
+    assert v == "inconclusive"
+    mde = (stats.norm.ppf(0.975) + stats.norm.ppf(0.80)) * 0.09
+    assert f"{mde:.3f}" in why
+    # Vietnamese reason, decimal commas
+    assert f"{mde:.3f}".replace(".", ",") in verdict(0.08, -0.10, 0.26, 0.40, direction="+",
+                                                      sesoi=0.10, se=0.09, lang="vi")[1]
+
+
+def test_not_testable():
+    v, why = verdict(np.nan, np.nan, np.nan, np.nan, direction="+", sesoi=0.1,
+                     missing="the study has no citizens export")
+    assert v == "not testable" and "citizens" in why
+    assert verdict(0.2, np.nan, 0.3, 0.01, direction="+", sesoi=0.1)[0] == "not testable"
+
+
+def test_verdict_bad_arguments():
+    with pytest.raises(ModelError):
+        verdict(0.1, 0, 0.2, 0.01, direction="up", sesoi=0.1)
+    with pytest.raises(ModelError):
+        verdict(0.1, 0, 0.2, 0.01, direction="+", sesoi=0)
+    with pytest.raises(ModelError):
+        verdict(0.1, 0, 0.2, 0.01, direction="+", sesoi=0.1, alpha=1.5)
+    with pytest.raises(ModelError):
+        Rules(sesoi=-1)
+    with pytest.raises(ModelError):
+        Rules(correction="bonferroni")
+    with pytest.raises(ModelError):
+        Rules(alpha=0)
+
+
+def test_descriptive_verdict_branches():
+    assert descriptive_verdict(0.35, 0.28, 0.42, threshold=0.2, direction="+")[0] == "supported"
+    assert descriptive_verdict(0.10, 0.07, 0.14, threshold=0.2, direction="+")[0] == \
+        "not supported"
+    assert descriptive_verdict(0.22, 0.15, 0.29, threshold=0.2, direction="+")[0] == \
+        "inconclusive"
+    assert descriptive_verdict(0.50, np.nan, np.nan, threshold=0.85, direction="-")[0] == \
+        "supported"
+    assert descriptive_verdict(0.90, np.nan, np.nan, threshold=0.85, direction="-")[0] == \
+        "not supported"
+    assert descriptive_verdict(np.nan, np.nan, np.nan, threshold=0.2, direction="+")[0] == \
+        "not testable"
+
+
+def test_combine_is_intersection_union():
+    assert combine(["supported", "supported"]) == "supported"
+    assert combine(["supported", "inconclusive"]) == "inconclusive"
+    assert combine(["supported", "not testable", "inconclusive"]) == "not testable"
+    assert combine(["not testable", "not supported"]) == "not supported"
+    with pytest.raises(ModelError):
+        combine(["maybe"])
+
+
+@pytest.mark.parametrize("method,col", [("holm", "holm"), ("fdr_bh", "bh")])
+def test_adjust_matches_statsmodels_and_r(method, col):
+    ref = pd.read_csv(FIX / "padjust.csv")
+    got = adjust(ref["p"].to_numpy(), method=method)
+    ok = ref["p"].notna().to_numpy()
+    assert np.isnan(got[~ok]).all()
+    np.testing.assert_allclose(got[ok], ref.loc[ok, col], rtol=0, atol=1e-12)
+    sm = multipletests(ref.loc[ok, "p"], method=method)[1]
+    np.testing.assert_allclose(got[ok], sm, rtol=0, atol=1e-15)
+    with pytest.raises(ModelError):
+        adjust([0.1, 1.2])
+
+
+# --------------------------------------------------------------------------- IPMA
+
+@pytest.fixture(scope="module")
+def demo():
+    return load_study()
+
+
+@pytest.fixture(scope="module")
+def demo_data(demo):
+    return drivers.driver_data(demo)
+
+
+def test_rescale_uses_value_set_range(demo_data):
+    lo, hi = codebook.likert_range("officials", "TRAIN")
+    r = rescale(demo_data, ["TRAIN"])
+    np.testing.assert_allclose(r["TRAIN"], 100 * (demo_data["TRAIN"] - lo) / (hi - lo))
+    with pytest.raises(ModelError):
+        rescale(demo_data, ["EDU"])
+
+
+@pytest.mark.parametrize("target", ["PRO", "QUAL"])
+def test_ipma_matches_lavaan(target):
+    """Importance = lavaan's total effects (ML) on 0-100 scores; performance = 0-100 means."""
+    data = pd.read_csv(FIX / "ipma_data.csv")
+    ref = pd.read_csv(FIX / "ipma_lavaan.csv")
+    ref = ref[ref["target"] == target].set_index("construct")
+    res = ipma(data, target)
+    t = res.table.set_index("construct")
+    assert sorted(t.index) == sorted(ref.index)
+    # lavaan's ML optimum vs ours: both converge to 1e-5 of the estimates
+    np.testing.assert_allclose(t["importance"].reindex(ref.index), ref["importance"],
+                               atol=1e-4, rtol=0)
+    np.testing.assert_allclose(t["performance"].reindex(ref.index), ref["performance"],
+                               atol=1e-9, rtol=0)
+    assert res.n == len(data)
+
+
+def test_ipma_qual_is_mean_of_dimensions_and_quadrants(demo_data):
+    q = drivers.constructs_by_role()["quality"]
+    tabs = [ipma(demo_data, t).table.set_index("construct")["importance"] for t in q]
+    res = ipma(demo_data, "QUAL")
+    t = res.table.set_index("construct")
+    np.testing.assert_allclose(t["importance"], pd.concat(tabs, axis=1).mean(axis=1)
+                               .reindex(t.index), atol=1e-10)
+    imp, perf = t["importance"], t["performance"]
+    expect = np.where((imp >= res.mean_importance) & (perf < res.mean_performance), "improve",
+                      np.where(imp >= res.mean_importance, "keep",
+                               np.where(perf < res.mean_performance, "low", "overkill")))
+    assert list(t["quadrant"]) == list(expect)
+    assert list(res.table["importance_rank"]) == list(range(1, len(t) + 1))
+    assert {"EDU", "TENURE"}.isdisjoint(t.index)
+    with pytest.raises(ModelError):
+        ipma(demo_data, "NOPE")
+    fig = ipma_figure(res, lang="vi")
+    labels = [tx.get_text() for tx in fig.axes[0].texts]
+    assert any("Đào tạo" in s for s in labels)
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- ledger
+
+def test_ledger_on_demonstration_data(demo):
+    res = evaluate(demo, rules=FAST)
+    led = res.claims
+    claims = pd.read_csv(codebook.INSTRUMENT / "claims.csv", dtype=str)
+    assert list(led["claim_id"]) == list(claims["claim_id"])
+    assert list(led.columns) == LEDGER_COLUMNS
+    assert set(led["verdict"]) <= {"supported", "not supported", "inconclusive",
+                                   "not testable"}
+    assert (led["claim_vi"] == claims["text_vi"]).all()
+    # p_adjusted never below p_value; path claims carry a robustness value and associations
+    # are worded as such
+    ok = led["p_value"].notna()
+    assert (led.loc[ok, "p_adjusted"] >= led.loc[ok, "p_value"] - 1e-15).all()
+    s1 = led.set_index("claim_id").loc["S1"]
+    assert np.isfinite(s1["robustness_value"]) and "association" in s1["reason"]
+    # the estimate of S1's part TRAIN -> PRO is the standardized coefficient of the model
+    from hlstudy.models import ols
+    d = drivers.driver_data(demo)
+    preds = drivers.structure()["PRO"]
+    z = d[["PRO", *preds, "commune_code"]].dropna()
+    for c in ["PRO", *preds]:
+        z[c] = (z[c] - z[c].mean()) / z[c].std()
+    fit = ols(z, drivers.regression_formula("PRO"), cluster="commune_code", wild=False)
+    part = res.parts[(res.parts["claim_id"] == "S1") & (res.parts["part"] == "TRAIN → PRO")]
+    assert part["estimate"].iloc[0] == pytest.approx(fit.coefficients.at["TRAIN", "estimate"],
+                                                     abs=1e-12)
+    # one family: Holm over the distinct inferential tests
+    fam = res.parts[res.parts["inferential"].astype(bool) & res.parts["p_value"].notna()]
+    fam = fam.drop_duplicates(["kind", "part"])
+    expect = multipletests(fam["p_value"], method="holm")[1]
+    np.testing.assert_allclose(fam["p_adjusted"], expect, atol=1e-15)
+
+
+def test_fdr_option_is_less_strict(demo):
+    a = evaluate(demo, rules=FAST).parts
+    b = evaluate(demo, rules=Rules(bootstrap=0, correction="fdr_bh")).parts
+    ok = a["p_adjusted"].notna()
+    assert (b.loc[ok, "p_adjusted"] <= a.loc[ok, "p_adjusted"] + 1e-15).all()
+
+
+def test_officials_only_study_makes_citizen_claims_not_testable(tmp_path):
+    sim = simulate(seed=3, n_citizens_per_commune=4)
+    sim.write(tmp_path)
+    (tmp_path / "citizens.csv").unlink()
+    study = load_study(tmp_path, cache=False)
+    led = evaluate(study, rules=FAST).claims.set_index("claim_id")
+    for c in ("T1", "T7", "S8"):
+        assert led.at[c, "verdict"] == "not testable"
+        assert "citizens" in led.at[c, "reason"]
+    assert led.at["S1", "verdict"] != "not testable"
+
+
+# --------------------------------------------------------------------------- truth-following
+
+#: The simulator's paths behind four claims (read from hypotheses.csv, not typed here).
+FOLLOWED = ("S1", "S3", "D7", "S8")
+
+
+def _claim_paths(claim: str) -> list[str]:
+    h = codebook.hypotheses().set_index("claim_id")
+    return [p for p in h.at[claim, "paths"].split(";") if p]
+
+
+def _study(effects: dict, seed: int = 5):
+    return load_study(simulate(seed=seed, effects=effects, n_citizens_per_commune=10),
+                      cache=False)
+
+
+def _switched(value: float) -> pd.DataFrame:
+    paths = {p for c in FOLLOWED for p in _claim_paths(c)}
+    return evaluate(_study({p: value for p in paths}), rules=FAST).claims.set_index("claim_id")
+
+
+@pytest.fixture(scope="module")
+def paths_on():
+    return _switched(0.35)
+
+
+@pytest.fixture(scope="module")
+def paths_off():
+    return _switched(0.0)
+
+
+@pytest.mark.parametrize("claim", FOLLOWED)
+def test_verdict_follows_the_simulated_path(paths_on, paths_off, claim):
+    on, off = paths_on.loc[claim], paths_off.loc[claim]
+    assert on["verdict"] == "supported", on["reason"]
+    # switched off, the claim is never supported: negligible (TOST) or, where the data
+    # cannot rule out an effect of 0.10, inconclusive with its minimum detectable effect
+    assert off["verdict"] in ("not supported", "inconclusive"), off["reason"]
+    assert on["estimate"] > off["estimate"]
+
+
+def test_all_paths_off_supports_no_path_claim():
+    """Every structural path 0: Holm keeps the family-wise error at alpha = 0.05 and a claim
+    needs all its parts, so P(any claim resting on a null path is supported) <= 0.05; on this
+    seed none may be."""
+    res = evaluate(_study({p: 0.0 for p in DEFAULT_EFFECTS}, seed=8), rules=FAST)
+    h = codebook.hypotheses().set_index("claim_id")
+    parts = res.parts
+    null = [c for c in h.index
+            if h.at[c, "test_type"] in ("path", "commune_association", "comparison")
+            or parts.loc[(parts["claim_id"] == c) & parts["inferential"].astype(bool)
+                         & parts["kind"].isin(["path", "correlation", "indirect"])].shape[0]]
+    assert len(null) >= 15
+    led = res.claims.set_index("claim_id")
+    supported = [c for c in null if led.at[c, "verdict"] == "supported"]
+    assert supported == [], led.loc[supported, "reason"].to_dict()
+    # the null parts' adjusted tests: at most alpha of them significant is the per-test bound
+    nullparts = parts[parts["claim_id"].isin(null) & parts["kind"].isin(
+        ["path", "correlation", "indirect", "comparison"])]
+    assert (nullparts["p_adjusted"] < 0.05).sum() == 0
