@@ -121,7 +121,10 @@ def empty_sheet(folder):
 
 
 def semicolons(folder):
+    """Semicolons whose rows do not all have the header's fields (a whole ';' file is read)."""
     pd.read_csv(folder / "officials.csv").to_csv(folder / "officials.csv", sep=";", index=False)
+    lines = csv_lines(folder)
+    put_lines(folder, [lines[0], lines[1] + ";stray", *lines[2:]])
 
 
 def tabs(folder):
@@ -221,7 +224,7 @@ CASES = {
     "empty file": (lambda f: (f / "officials.csv").write_bytes(b""), "officials.csv", r"file is empty"),
     "blank lines only": (lambda f: (f / "officials.csv").write_text("\n \n\n"), "officials.csv", r"file is empty"),
     "header only": (header_only, "officials.csv", r"header but no data rows"),
-    "semicolon delimiter": (semicolons, "officials.csv", r"row 1: wrong delimiter.*semicolon"),
+    "semicolon delimiter, uneven rows": (semicolons, "officials.csv", r"row 1: wrong delimiter.*semicolon.*or semicolon-separated throughout"),
     "tab delimiter": (tabs, "officials.csv", r"row 1: wrong delimiter.*tab"),
     "UTF-16 encoding": (utf16, "officials.csv", r"UTF-16"),
     "bytes neither UTF-8 nor cp1258": (undefined_bytes, "officials.csv", r"row 4: wrong encoding"),

@@ -388,6 +388,18 @@ def test_kobotoolbox_csv_with_groups_and_metadata(raw, baseline, variable_of, cb
     assert (table.headers["how"] == "group prefix").sum() == len(frame.columns) - 11
 
 
+def test_kobotoolbox_semicolon_csv_is_read(raw, baseline, variable_of, cb, tmp_path):
+    """KoboToolbox's CSV export separates fields by semicolons (and quotes every field)."""
+    import csv
+
+    frame = kobo(raw, variable_of, cb)
+    tmp_path.mkdir(exist_ok=True)
+    frame.to_csv(tmp_path / "officials.csv", sep=";", index=False, quoting=csv.QUOTE_ALL)
+    table = ingest.read_instrument(tmp_path / "officials.csv", "officials")
+    kept = [c for c in baseline.data.columns if not c.startswith("_") and c not in ("submitted_at", "duration_s")]
+    same_data(table, baseline, kept)
+
+
 # --------------------------------------------------------------------------- 2. SPSS
 
 

@@ -79,15 +79,9 @@ def detect_encoding(data: bytes, file: Path | str) -> str:
         ) from None
 
 
-def read_csv_rows(path: Path) -> RawTable:
-    """Read a CSV export into a :class:`RawTable` (comma-delimited, quoted as Excel does)."""
-    data = path.read_bytes()
-    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
-        raise SurveyDataError("file is empty", file=path)
-    encoding = detect_encoding(data, path)
-    text = data.decode(encoding)
+def _csv_records(text: str, path: Path, delimiter: str = ",") -> list[list[str]]:
     records = []
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         for record in reader:
             records.append(record)
@@ -95,6 +89,58 @@ def read_csv_rows(path: Path) -> RawTable:
         raise SurveyDataError(
             f"is not a well-formed CSV file: {exc}", file=path, row=len(records) + 1
         ) from None
+    return records
+
+
+def _trim_trailing(records: list[list[str]]) -> list[list[str]]:
+    """Drop trailing columns without a name and without any value (Excel's ",,," artefact)."""
+    header = records[0]
+    while len(header) > 1 and not header[-1].strip() and all(
+        len(r) < len(header) or not r[len(header) - 1].strip() for r in records[1:]
+    ):
+        width = len(header) - 1
+        records = [r[:width] if len(r) > width else r for r in records]
+        header = records[0]
+    return records
+
+
+def _semicolon_records(text: str, path: Path) -> list[list[str]] | None:
+    """The records of a file separated by semicolons throughout, or None if it is not one."""
+    if text.split("\n", 1)[0].count(";") < 2:
+        return None
+    try:
+        records = _csv_records(text, path, ";")
+    except SurveyDataError:
+        return None
+    if not records:
+        return None
+    records = _trim_trailing(records)
+    width = len(records[0])
+    if width > 2 and all(len(r) == width for r in records[1:] if any(c.strip() for c in r)):
+        return records
+    return None
+
+
+def read_csv_rows(path: Path) -> RawTable:
+    """Read a CSV export into a :class:`RawTable` (quoted as Excel does).
+
+    Comma-separated; a file separated by semicolons throughout (KoboToolbox's CSV default,
+    Excel in locales with a decimal comma) is read too when every row has the header's number
+    of fields.  Tabs and vertical bars are errors.
+    """
+    data = path.read_bytes()
+    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
+        raise SurveyDataError("file is empty", file=path)
+    encoding = detect_encoding(data, path)
+    text = data.decode(encoding)
+    try:
+        records = _csv_records(text, path)
+    except SurveyDataError:
+        # a fully quoted semicolon file ("a";"b") is no well-formed comma CSV: read it as such
+        semicolon = _semicolon_records(text, path)
+        if semicolon is None:
+            raise
+        records = semicolon
     if not records:
         raise SurveyDataError("file is empty", file=path)
     if re.fullmatch(r"\s*sep=.?\s*", ",".join(records[0]), flags=re.IGNORECASE):
@@ -104,20 +150,19 @@ def read_csv_rows(path: Path) -> RawTable:
             file=path,
             row=1,
         )
+    records = _trim_trailing(records)
     header = records[0]
-    # trailing columns without a name and without any value (Excel's ",,," artefact) are dropped
-    while len(header) > 1 and not header[-1].strip() and all(
-        len(r) < len(header) or not r[len(header) - 1].strip() for r in records[1:]
-    ):
-        width = len(header) - 1
-        records = [r[:width] if len(r) > width else r for r in records]
-        header = records[0]
     first_line = text.split("\n", 1)[0]
     for delimiter, name in ((";", "semicolon"), ("\t", "tab"), ("|", "vertical bar")):
         if first_line.count(delimiter) >= max(2, len(header)):
+            semicolon = _semicolon_records(text, path) if delimiter == ";" else None
+            if semicolon is not None:
+                records, header = semicolon, semicolon[0]
+                break
             raise SurveyDataError(
                 f"wrong delimiter: the header is split by {name}s ({delimiter!r}), "
-                "exports must be comma-separated",
+                "exports must be comma-separated"
+                + (" (or semicolon-separated throughout)" if delimiter == ";" else ""),
                 file=path,
                 row=1,
             )
