@@ -131,7 +131,7 @@ def test_codes_counted_from_zero_are_a_file_error(raw, variable_of, cb, tmp_path
     frame = raw.copy()
     for h in likert_columns(raw, variable_of, cb):
         frame[h] = [str(c - 1) if c is not None and 1 <= c <= 5 else "" for c in map(code_of, frame[h])]
-    with pytest.raises(SurveyDataError, match=r"values? 0 in .*codes counted from 0 \(0–4 instead of 1–5\)"):
+    with pytest.raises(SurveyDataError, match=r"value 0 in .*codes counted from 0 \(0–4 instead of 1–5\)"):
         read(frame, tmp_path)
 
 
@@ -537,3 +537,13 @@ def test_toml_and_columns_csv_must_agree(tmp_path, monkeypatch):
     (root / "hlstudy.toml").write_text('[columns]\n"A" = 3\n', encoding="utf-8")
     with pytest.raises(SurveyDataError, match=r"\[columns\]"):
         ingest.column_mapping(tmp_path, root=root)
+
+
+@pytest.mark.parametrize("module", ["hlstudy._text", "hlstudy.ingest.fit", "hlstudy.ingest.values",
+                                    "hlstudy.ingest.instrument", "hlstudy.ingest.headers", "hlstudy.config"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

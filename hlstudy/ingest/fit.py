@@ -185,7 +185,7 @@ def check_likert_codes(
             guess = ("another scale or coding? define the value set these items use in "
                      "value_labels.csv and codebook.csv")
         raise SurveyDataError(
-            f"values {_values_text(shown_values)} in {share:.0%} of the answers of {len(listed)} "
+            f"{'value' if len(shown_values) == 1 else 'values'} {_values_text(shown_values)} in {share:.0%} of the answers of {len(listed)} "
             f"Likert column(s) ({_names(listed)}) whose value set {value_set!r} has codes "
             f"{int(lo)}–{int(hi)}: {guess}.  A code outside the value set is a respondent's "
             f"mistake (logged by the out_of_range rule) only when rare and scattered: at most "
