@@ -29,6 +29,7 @@ from hlstudy.evidence import (  # noqa: E402
     ipma,
     ipma_figure,
     min_detectable,
+    negative_constructs,
     rescale,
     tost,
     verdict,
@@ -192,6 +193,12 @@ def test_ipma_matches_lavaan(target):
     res = ipma(data, target)
     t = res.table.set_index("construct")
     assert sorted(t.index) == sorted(ref.index)
+    # a driver hypothesised to lower quality (RES) is reversed: higher = better on both axes
+    assert t["reversed"].to_dict() == {x: x in negative_constructs() for x in t.index}
+    assert t.at["RES", "reversed"]
+    rev = t["reversed"]
+    t.loc[rev, "importance"] = -t.loc[rev, "importance"]
+    t.loc[rev, "performance"] = 100 - t.loc[rev, "performance"]
     # lavaan's ML optimum vs ours: both converge to 1e-5 of the estimates
     np.testing.assert_allclose(t["importance"].reindex(ref.index), ref["importance"],
                                atol=1e-4, rtol=0)

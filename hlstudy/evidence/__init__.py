@@ -9,7 +9,14 @@ rules and the importance–performance map.
   (Ringle & Sarstedt 2016; :mod:`hlstudy.evidence.ipma`).
 """
 
-from hlstudy.evidence.ipma import IPMAResult, ipma, ipma_figure, ipma_table, rescale
+from hlstudy.evidence.ipma import (
+    IPMAResult,
+    ipma,
+    ipma_figure,
+    ipma_table,
+    negative_constructs,
+    rescale,
+)
 from hlstudy.evidence.ledger import LedgerResult, claims_ledger, evaluate
 from hlstudy.evidence.rules import (
     VERDICTS,
@@ -24,4 +31,4 @@ from hlstudy.evidence.rules import (
 
 __all__ = ["IPMAResult", "LedgerResult", "Rules", "VERDICTS", "adjust", "claims_ledger",
            "combine", "descriptive_verdict", "evaluate", "ipma", "ipma_figure", "ipma_table",
-           "min_detectable", "rescale", "tost", "verdict"]
+           "min_detectable", "negative_constructs", "rescale", "tost", "verdict"]

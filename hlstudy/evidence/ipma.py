@@ -13,6 +13,9 @@ SmartPLS reports it:
   ``importance`` points;
 * **performance** = the driver's mean on 0–100.
 
+A driver hypothesised to lower quality (reluctance to change) is reversed (``100 − x``) so
+that, as the method requires, higher means better on every axis.
+
 The path model (with the quality dimensions' residuals correlated, as in notebook 05) is
 fitted by maximum likelihood on the complete rows with :func:`hlstudy.sem.sem` (=
 ``lavaan::sem``).  ``target="QUAL"`` is overall quality, the mean of the quality dimensions
@@ -65,7 +68,8 @@ class IPMAResult:
     """Importance–performance table of one target.
 
     ``table``: one row per driver, columns ``target, construct, label_vi, label_en,
-    importance, performance, importance_rank, quadrant`` (``improve``: importance at or above
+    importance, performance, reversed, importance_rank, quadrant`` (``reversed``: a driver
+    whose high end is undesirable, scored the other way round, see :func:`negative_constructs`) (``improve``: importance at or above
     the mean importance and performance below the mean performance; ``keep``, ``low``,
     ``overkill`` the other three quadrants), sorted by importance (largest first).
     ``mean_importance``, ``mean_performance`` are the dividing lines; ``n`` the complete rows.
@@ -107,6 +111,22 @@ def _total_effects(coefs: Mapping[str, pd.Series], target: str, drivers_: Sequen
         return t
 
     return {x: total(x, target) for x in drivers_}
+
+
+def negative_constructs(folder=None) -> set[str]:
+    """Constructs whose hypothesised effect is negative (``expected_sign`` of hypotheses.csv,
+    e.g. reluctance to change): the IPMA reverses them (``100 − performance``, ``−importance``)
+    so that higher means better for every driver, as Ringle & Sarstedt (2016) require."""
+    out = set()
+    for r in codebook.hypotheses(folder=folder).itertuples(index=False):
+        paths = [p for p in str(r.paths or "").split(";") if p]
+        causes = list(dict.fromkeys(p.split("->")[0] for p in paths))
+        signs = str(r.expected_sign or "").split("/")
+        if len(signs) == len(causes):
+            out |= {c for c, sg in zip(causes, signs, strict=True) if sg.strip() == "-"}
+        elif signs == ["-"]:
+            out |= set(causes)
+    return out
 
 
 def ipma(data: pd.DataFrame, target: str = QUAL, *,
@@ -180,11 +200,16 @@ def ipma(data: pd.DataFrame, target: str = QUAL, *,
     imp = _total_effects(coefs, target, drivers_)
     labels = codebook.construct_labels("officials", folder=folder).set_index("construct")
     perf = {x: float(d[x].mean()) for x in drivers_}
+    rev = negative_constructs(folder)
     t = pd.DataFrame({"target": target, "construct": drivers_,
                       "label_vi": [labels.at[x, "label_vi"] for x in drivers_],
                       "label_en": [labels.at[x, "label_en"] for x in drivers_],
-                      "importance": [imp[x] for x in drivers_],
-                      "performance": [perf[x] for x in drivers_]})
+                      "importance": [-imp[x] if x in rev else imp[x] for x in drivers_],
+                      "performance": [100 - perf[x] if x in rev else perf[x]
+                                      for x in drivers_],
+                      "reversed": [x in rev for x in drivers_]})
+    t.loc[t["reversed"], "label_vi"] = t.loc[t["reversed"], "label_vi"] + " (đảo chiều)"
+    t.loc[t["reversed"], "label_en"] = t.loc[t["reversed"], "label_en"] + " (reversed)"
     mi, mp = float(t["importance"].mean()), float(t["performance"].mean())
     t["quadrant"] = np.select(
         [(t["importance"] >= mi) & (t["performance"] < mp),
@@ -192,7 +217,7 @@ def ipma(data: pd.DataFrame, target: str = QUAL, *,
          (t["importance"] < mi) & (t["performance"] < mp)],
         ["improve", "keep", "low"], default="overkill")
     t = t.sort_values(["importance", "construct"], ascending=[False, True], ignore_index=True)
-    t.insert(6, "importance_rank", np.arange(1, len(t) + 1))
+    t.insert(7, "importance_rank", np.arange(1, len(t) + 1))
     return IPMAResult(target=target, table=t, mean_importance=mi, mean_performance=mp, n=n)
 
 
@@ -225,18 +250,25 @@ def ipma_figure(result: IPMAResult, *, lang: str | None = None, title: str | Non
     colors = {"improve": "#c0392b", "keep": "#2e7d32", "low": "#7f8c8d", "overkill": "#1f77b4"}
     ax.scatter(xs, ys, c=[colors[q] for q in t["quadrant"]], s=36, zorder=3)
     names = t["label_en"] if lang == "en" else t["label_vi"]
-    texts = [ax.text(a, b, f"{n} ({c})", fontsize=7)
-             for a, b, n, c in zip(xs, ys, names, t["construct"], strict=True)]
-    adjust_text(texts, x=xs, y=ys, ax=ax, expand=(1.2, 1.4),
-                arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5})
+    # room around the points for the labels and the quadrant names
+    span_x = max(xs.max() - xs.min(), 1e-9)
+    span_y = max(ys.max() - ys.min(), 1e-9)
+    ax.set_xlim(xs.min() - 0.35 * span_x, xs.max() + 0.35 * span_x)
+    ax.set_ylim(ys.min() - 0.45 * span_y, ys.max() + 0.45 * span_y)
     quad = QUADRANTS_EN if lang == "en" else QUADRANTS_VI
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
+    corners = []
     for key, (x, y, ha, va) in {"improve": (x1, y0, "right", "bottom"),
                                 "keep": (x1, y1, "right", "top"),
                                 "low": (x0, y0, "left", "bottom"),
                                 "overkill": (x0, y1, "left", "top")}.items():
-        ax.text(x, y, quad[key], ha=ha, va=va, fontsize=7.5, color=colors[key], alpha=0.9)
+        corners.append(ax.text(x, y, quad[key], ha=ha, va=va, fontsize=7.5, color=colors[key],
+                               alpha=0.9, fontstyle="italic"))
+    texts = [ax.text(a, b, f"{n} ({c})", fontsize=7)
+             for a, b, n, c in zip(xs, ys, names, t["construct"], strict=True)]
+    adjust_text(texts, x=xs, y=ys, ax=ax, objects=corners, expand=(1.2, 1.5),
+                arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5})
     target = result.target
     if lang == "en":
         ax.set_xlabel(f"Importance (total effect on {target}, points per point, 0–100)")

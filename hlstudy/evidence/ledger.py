@@ -92,10 +92,15 @@ DESCRIPTIVE_TESTS = {
     "D3": [("{dim}_icc", "{dim}_icc_lo", "{dim}_icc_hi", "{dim}_icc_p", "sesoi_icc", "+",
             "ICC of {dim} across communes", "ICC của {dim} giữa các xã")],
 }
+#: Names of the alternatives of a "the larger of these" part (English, Vietnamese).
+ALTERNATIVES = {"low_political_theory": ("no or elementary political theory",
+                                         "lý luận chính trị chưa có hoặc sơ cấp"),
+                "no_state_management": ("no state-management training",
+                                        "chưa qua bồi dưỡng quản lý nhà nước")}
 CAUSAL_NOTE = ("observational data: an association, not proof of a cause",
                "dữ liệu quan sát: đây là mối liên hệ, chưa chứng minh quan hệ nhân quả")
 LEDGER_COLUMNS = ["claim_id", "section", "kind", "claim_vi", "claim_en", "hypothesis",
-                  "method", "estimand", "estimate", "ci_low", "ci_high", "p_value",
+                  "method", "estimand", "estimand_vi", "estimate", "ci_low", "ci_high", "p_value",
                   "p_adjusted", "n", "verdict", "reason", "reason_vi", "robustness_value",
                   "min_detectable_effect", "n_parts"]
 PART_COLUMNS = ["claim_id", "part", "part_vi", "kind", "method", "estimand", "direction",
@@ -367,6 +372,9 @@ def _regression_part(ctx: _Context, claim_id: str, x: str, y: str, sign: str, *,
               f"{rules.vcov} by commune)")
     sesoi = rules.sesoi_smd if binary else rules.sesoi
     kind = "comparison" if binary else "path"
+    label_vi = (f"bồi dưỡng trong 24 tháng qua (có/không) → {y}" if binary else label)
+    if binary:
+        label = f"trained in the last 24 months (yes/no) → {y}"
     try:
         if y in ctx.citizen_constructs:
             preds = (x,)
@@ -381,7 +389,7 @@ def _regression_part(ctx: _Context, claim_id: str, x: str, y: str, sign: str, *,
             preds = tuple(base)
             res = ctx.regression(y, preds)
     except (ModelError, _Absent) as err:
-        return _absent_part(claim_id, label, label, kind, method, err, direction=sign,
+        return _absent_part(claim_id, label, label_vi, kind, method, err, direction=sign,
                             sesoi=sesoi)
     from hlstudy.models import sensitivity
 
@@ -392,7 +400,7 @@ def _regression_part(ctx: _Context, claim_id: str, x: str, y: str, sign: str, *,
         rv = float(s.loc[s["bound"] == "none", "rv_q"].iloc[0])
     except ModelError:
         pass
-    return _part(claim_id, label, label, kind, method, direction=sign, sesoi=sesoi,
+    return _part(claim_id, label, label_vi, kind, method, direction=sign, sesoi=sesoi,
                  estimate=float(c["estimate"]), ci_low=float(c["ci_low"]),
                  ci_high=float(c["ci_high"]), se=float(c["se"]), df=float(c["df"]),
                  p_value=float(c["p"]), n=int(res.nobs), robustness_value=rv,
@@ -516,8 +524,9 @@ def _descriptive_parts(ctx: _Context, claim_id, dims) -> list[dict]:
                 best = max(key, key=lambda k: num.get(k, -np.inf))
                 base = best[: -len("_share")]
                 est, l_, h_ = num[best], num[f"{base}_lo"], num[f"{base}_hi"]
-                le = f"{le}: {base}"
-                lv = f"{lv}: {base}"
+                en, vi = ALTERNATIVES.get(base, (base, base))
+                le = f"{le}: {en}"
+                lv = f"{lv}: {vi}"
                 n = num.get(f"{base}_n", np.nan)
             elif not all(f(k) in num for k in (key, lo, hi)):
                 out.append(_absent_part(claim_id, le, lv, "share", method,
@@ -621,6 +630,9 @@ def _count_part(ctx: _Context, claim_id, construct, variable) -> dict:
     """Association of a rating with a count it should track (standardized, CR2)."""
     rules = ctx.rules
     label = f"{construct} ~ {variable}"
+    cb = codebook.load_codebook("officials", folder=ctx.folder).set_index("variable")
+    label_vi = f"{construct} ~ {cb.at[variable, 'question_vi']}" if variable in cb.index \
+        else label
     method = f"OLS on z-scores, {rules.vcov} cluster-robust SE by commune"
     try:
         d = ctx.data()
@@ -629,9 +641,10 @@ def _count_part(ctx: _Context, claim_id, construct, variable) -> dict:
             d[variable] = src.to_numpy()
         res = ctx.regression(variable, (construct,))
     except (ModelError, _Absent, KeyError) as err:
-        return _absent_part(claim_id, label, label, "path", method, err, sesoi=rules.sesoi)
+        return _absent_part(claim_id, label, label_vi, "association", method, err,
+                            sesoi=rules.sesoi)
     c = res.coefficients.loc[construct]
-    return _part(claim_id, label, label, "association", method, sesoi=rules.sesoi,
+    return _part(claim_id, label, label_vi, "association", method, sesoi=rules.sesoi,
                  estimate=float(c["estimate"]), ci_low=float(c["ci_low"]),
                  ci_high=float(c["ci_high"]), se=float(c["se"]), df=float(c["df"]),
                  p_value=float(c["p"]), n=int(res.nobs),
@@ -711,7 +724,7 @@ def _claim_row(claim, hyp, parts: pd.DataFrame, ipma_res: IPMAResult | None) -> 
             "claim_vi": claim.text_vi, "claim_en": claim.gloss_en,
             "hypothesis": hyp.hypothesis_vi, "method": "; ".join(dict.fromkeys(
                 m for m in parts["method"] if isinstance(m, str) and m)),
-            "estimand": "; ".join(parts["part"]),
+            "estimand": "; ".join(parts["part"]), "estimand_vi": "; ".join(parts["part_vi"]),
             "estimate": d["estimate"], "ci_low": d["ci_low"], "ci_high": d["ci_high"],
             "p_value": inf["p_value"].max() if inf["p_value"].notna().any() else np.nan,
             "p_adjusted": inf["p_adjusted"].max() if inf["p_adjusted"].notna().any() else np.nan,
@@ -763,8 +776,8 @@ def claims_ledger(study, *, rules: R.Rules | None = None, folder=None) -> pd.Dat
     """One row per claim of ``claims.csv`` with its evidence and verdict.
 
     Columns (:data:`LEDGER_COLUMNS`): ``claim_id, section, kind, claim_vi, claim_en,
-    hypothesis`` (Vietnamese, from ``hypotheses.csv``), ``method, estimand`` (the parts,
-    ``;``-separated), ``estimate, ci_low, ci_high`` and ``n`` of the part that decided the
+    hypothesis`` (Vietnamese, from ``hypotheses.csv``), ``method, estimand, estimand_vi`` (the
+    parts, ``;``-separated), ``estimate, ci_low, ci_high`` and ``n`` of the part that decided the
     verdict (standardized β, r, d, ICC, a share or scale points), ``p_value`` (the
     intersection–union p: the largest p of the claim's inferential parts), ``p_adjusted``
     (the largest adjusted p), ``verdict`` (``supported``, ``not supported``,

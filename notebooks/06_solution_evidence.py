@@ -1,0 +1,480 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 06 — Bằng chứng cho các giải pháp / The evidence behind each solution
+#
+# **English summary.** Part III of the thesis proposes solutions (S1–S8) resting on premises
+# (T1–T7) and a diagnosis (D1–D8).  This notebook computes, for every checkable claim of
+# `claims.csv`, the evidence (a standardized path of the research model with a cluster-robust
+# interval, an indirect effect through motivation, a commune-level correlation with the
+# citizens' assessment, or a diagnostic share with its interval), judges it with rules written
+# once (`hlstudy.evidence.Rules`: a smallest effect size of interest, Holm's correction across
+# the ledger, TOST for "negligible", the minimum detectable effect when the data cannot tell)
+# and states the verdict: supported, not supported, inconclusive or not testable.  An
+# importance–performance map (Ringle & Sarstedt 2016) ranks where improvement pays most.  Each
+# solution's section says what the evidence implies for the 8 communes that exist since 1 July
+# 2025, under the post-reform legal frame.  The notebook ends with the whole ledger
+# (`figures/06_claims_ledger`), a verdict summary figure and the IPMA figure.  Paths are
+# associations in observational (here simulated) data, never proof of a cause.
+
+# %%
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+
+from hlstudy import drivers, export, load_study
+from hlstudy.evidence import Rules, evaluate, ipma_figure, ipma_table
+from hlstudy.evidence.rules import VERDICTS, VERDICTS_VI
+
+# Parameters: the verdict rules (docs/evidence.md gives their sources)
+SEED = 2026
+N_BOOT = 1000          # bootstrap draws of the indirect effect's interval (lavaan's default)
+RULES = Rules(
+    sesoi=0.10,              # |β| or |r|: Cohen's "small"; Lakens, Scheel & Isager (2018)
+    sesoi_smd=0.20,          # standardized mean difference (Cohen's d)
+    sesoi_icc=0.05,          # intraclass correlation
+    sesoi_points=0.10,       # difference of means on the 1–5 answer scale
+    alpha=0.05,
+    correction="holm",       # "fdr_bh" for Benjamini–Hochberg
+    power=0.80,              # power of the stated minimum detectable effect
+    descriptive_share=0.20,  # "many", "a substantial share": at least one in five
+    majority_share=0.50,     # "most"
+    weak_cutoff=3.0,         # a 1–5 score below the neutral point counts as weak
+    min_alpha=0.70, max_htmt=0.85,
+    vcov="CR2", bootstrap=N_BOOT, seed=SEED)
+N_LOWEST = 2           # communes named as lowest on a driver
+
+export.use_style()
+study = load_study()
+SIM = study.simulated
+
+
+def fmt(x, d=2):
+    """Numbers in the (Vietnamese) prose: hlstudy.export.number."""
+    return export.number(x, d, lang="vi")
+
+
+def pct(x, d=0):
+    return export.number(x, d, percent=True, lang="vi")
+
+
+def fmt_p(p):
+    return export.p_text(p, 3, lang="vi")
+
+
+display(Markdown(
+    f"Dữ liệu: **{len(study.officials)}** phiếu cán bộ, công chức, **{len(study.citizens)}** "
+    f"phiếu người dân, **{len(study.personnel)}** hồ sơ nhân sự"
+    + (" — *dữ liệu mô phỏng*: các kết luận dưới đây minh họa phương pháp, không phải phát "
+       "hiện về người thật." if SIM else ".")))
+
+# %% [markdown]
+# ## 1. Quy tắc kết luận
+#
+# Mỗi nhận định được tách thành các **thành phần** (một hệ số đường dẫn, một tương quan, một
+# tỷ lệ…), mỗi thành phần là một con số có khoảng tin cậy.  Quy tắc được viết một lần trong
+# `hlstudy.evidence.rules` và áp dụng cho mọi nhận định:
+#
+# * **được ủng hộ** — ước lượng đúng chiều nhận định, kiểm định (p đã hiệu chỉnh Holm trên
+#   toàn bộ sổ đối chiếu) bác bỏ giá trị 0, và khoảng tin cậy vượt quá ngưỡng tác động nhỏ
+#   nhất có ý nghĩa (SESOI) theo chiều nhận định;
+# * **không được ủng hộ** — hai kiểm định một phía (TOST) cho thấy tác động nằm trong ±SESOI
+#   (không đáng kể), hoặc tác động có ý nghĩa theo chiều ngược lại;
+# * **chưa kết luận được** — không thuộc hai trường hợp trên: dữ liệu chưa đủ để phân định;
+#   lý do nêu tác động nhỏ nhất phát hiện được (MDE, lực kiểm định 80%);
+# * **không kiểm định được** — nghiên cứu thiếu dữ liệu cần thiết (ví dụ không có khảo sát
+#   người dân); nhận định vẫn được liệt kê, không bị bỏ qua.
+#
+# Nhận định mô tả (tỷ lệ, độ tin cậy) được so với một ngưỡng nêu rõ: được ủng hộ khi cả
+# khoảng tin cậy nằm về phía nhận định, không được ủng hộ khi cả khoảng nằm ở phía bên kia.
+# Một nhận định khẳng định mọi thành phần của nó, nên chỉ được ủng hộ khi mọi thành phần được
+# ủng hộ (kiểm định giao–hợp, Berger 1982).
+
+# %%
+RULE_TEXT = {
+    "sesoi": export.tr("SESOI cho hệ số chuẩn hóa, tương quan", "SESOI, standardized β and r"),
+    "sesoi_smd": export.tr("SESOI cho chênh lệch trung bình chuẩn hóa", "SESOI, standardized mean difference"),
+    "sesoi_icc": export.tr("SESOI cho ICC", "SESOI, ICC"),
+    "sesoi_points": export.tr("SESOI cho chênh lệch điểm (thang 1–5)", "SESOI, difference in points (1–5)"),
+    "alpha": export.tr("Mức ý nghĩa", "Significance level"),
+    "correction": export.tr("Hiệu chỉnh kiểm định bội", "Multiple-testing correction"),
+    "power": export.tr("Lực kiểm định của MDE", "Power of the MDE"),
+    "descriptive_share": export.tr("Tỷ lệ được coi là 'nhiều', 'đáng kể'", "Share meaning 'many'"),
+    "majority_share": export.tr("Tỷ lệ 'phần lớn'", "Share meaning 'most'"),
+    "weak_cutoff": export.tr("Ngưỡng điểm 'yếu' (thang 1–5)", "'Weak' cut-off (1–5)"),
+    "min_alpha": export.tr("Cronbach's alpha tối thiểu", "Minimum Cronbach's alpha"),
+    "max_htmt": export.tr("HTMT tối đa", "Maximum HTMT"),
+    "vcov": export.tr("Sai số chuẩn của hồi quy", "Regression standard errors"),
+    "bootstrap": export.tr("Số lần bootstrap (tác động gián tiếp)", "Bootstrap draws (indirect effect)"),
+    "seed": export.tr("Hạt giống ngẫu nhiên", "Random seed"),
+}
+rules_table = RULES.as_table().assign(rule=lambda d: d["rule"].map(RULE_TEXT))
+rules_table.columns = [export.tr("Quy tắc", "Rule"), export.tr("Giá trị", "Value")]
+display(rules_table)
+_ = export.save_table(rules_table, "06_verdict_rules",
+                  title=export.tr("Quy tắc kết luận của sổ đối chiếu nhận định",
+                                  "Verdict rules of the claims ledger"),
+                  note=export.tr("Nguồn: docs/evidence.md.", "Sources: docs/evidence.md."),
+                  simulated=SIM)
+
+# %% [markdown]
+# ## 2. Tính bằng chứng cho mọi nhận định
+#
+# Các hệ số đường dẫn lấy từ mô hình nghiên cứu của notebook 05 (`hlstudy.drivers`): hồi quy
+# từng biến kết quả trên mọi yếu tố, động lực làm việc, trình độ và thâm niên, tất cả chuẩn
+# hóa (z), sai số chuẩn vững theo cụm xã (CR2, bậc tự do Satterthwaite); tác động gián tiếp
+# qua động lực từ mô hình đường dẫn (ML) với khoảng tin cậy bootstrap; liên hệ giữa chất lượng
+# cán bộ và đánh giá của người dân tính trên 23 xã (tương quan Spearman); các nhận định chẩn
+# đoán lấy số liệu từ notebook 03 (`hlstudy.diagnostic.findings`).
+
+# %%
+res = evaluate(study, rules=RULES)
+ledger, parts = res.claims, res.parts
+counts = res.counts()
+family = parts[parts["inferential"].astype(bool) & parts["p_value"].notna()]
+n_tests = int(family.drop_duplicates(["kind", "part"]).shape[0])
+display(Markdown(
+    f"Sổ đối chiếu có **{len(ledger)}** nhận định, tách thành **{len(parts)}** thành phần; "
+    f"**{n_tests}** kiểm định suy luận khác nhau được hiệu chỉnh chung (Holm).  Kết luận: "
+    + "; ".join(f"{VERDICTS_VI[v]} **{counts[v]}**" for v in VERDICTS) + "."))
+
+# %% [markdown]
+# ## 3. Phân tích tầm quan trọng – mức độ thực hiện (IPMA)
+#
+# Theo Ringle & Sarstedt (2016): điểm mỗi thang đo được quy về thang 0–100 theo mã thấp nhất
+# và cao nhất của bộ giá trị trả lời; **tầm quan trọng** của một yếu tố là tác động tổng
+# (trực tiếp và qua động lực, chưa chuẩn hóa) lên chất lượng chung (trung bình bốn thành phần),
+# ước lượng bằng mô hình đường dẫn ML (như `lavaan::sem`); **mức độ thực hiện** là điểm trung
+# bình 0–100 của yếu tố.  Yếu tố mà giả thuyết cho là làm giảm chất lượng (tâm lý ngại thay
+# đổi) được đảo chiều (100 − điểm, tác động đổi dấu) để trên cả hai trục, cao hơn là tốt hơn,
+# như phương pháp yêu cầu.  Yếu tố ở góc "ưu tiên cải thiện" (quan trọng hơn trung bình, thực
+# hiện kém hơn trung bình) là nơi cải thiện mang lại nhiều nhất.
+
+# %%
+ip = res.ipma
+ip_all = ipma_table(drivers.driver_data(study))
+ip_show = ip_all.assign(
+    label=lambda d: d["label_en"] if export.language() == "en" else d["label_vi"],
+    quadrant=lambda d: d["quadrant"].map(
+        {"improve": export.tr("ưu tiên cải thiện", "improve first"),
+         "keep": export.tr("duy trì", "keep up"), "low": export.tr("ưu tiên thấp", "low priority"),
+         "overkill": export.tr("có thể đã đủ", "possible overkill")}))
+ip_show = ip_show[["target", "construct", "label", "importance", "performance",
+                   "importance_rank", "quadrant"]]
+ip_show.columns = [export.tr("Mục tiêu", "Target"), export.tr("Mã", "Code"),
+                   export.tr("Yếu tố", "Driver"), export.tr("Tầm quan trọng", "Importance"),
+                   export.tr("Mức độ thực hiện (0–100)", "Performance (0–100)"),
+                   export.tr("Hạng", "Rank"), export.tr("Góc phần tư", "Quadrant")]
+display(ip_show[ip_show.iloc[:, 0] == "QUAL"])
+_ = export.save_table(ip_show, "06_ipma",
+                  title=export.tr("Tầm quan trọng – mức độ thực hiện của các yếu tố",
+                                  "Importance–performance of the drivers"),
+                  note=export.tr(
+                      "Tầm quan trọng: tác động tổng chưa chuẩn hóa trên điểm 0–100 (mô hình "
+                      f"đường dẫn ML, n = {ip.n}); QUAL: trung bình bốn thành phần chất lượng.",
+                      "Importance: unstandardized total effect on 0–100 scores (ML path model, "
+                      f"n = {ip.n}); QUAL: mean of the four quality dimensions."),
+                  simulated=SIM, decimals=3)
+top = ip.table.iloc[0]
+improve = ip.table[ip.table["quadrant"] == "improve"]
+display(Markdown(
+    f"Yếu tố quan trọng nhất đối với chất lượng chung là **{top['label_vi']}** (tăng 1 điểm "
+    f"trên thang 0–100 đi kèm {fmt(top['importance'], 3)} điểm chất lượng; mức độ thực hiện "
+    f"{fmt(top['performance'], 1)}/100).  "
+    + (("Góc **ưu tiên cải thiện**: " + ", ".join(
+        f"{r.label_vi} (tầm quan trọng {fmt(r.importance, 3)}; thực hiện "
+        f"{fmt(r.performance, 1)})" for r in improve.itertuples()) + ".")
+       if len(improve) else "Không yếu tố nào nằm ở góc ưu tiên cải thiện.")))
+
+# %% [markdown]
+# ## 4. Bằng chứng cho từng giải pháp (S1–S8)
+#
+# Mỗi mục dưới đây trích nhận định của luận văn, nêu bằng chứng (ước lượng, khoảng tin cậy,
+# vị trí IPMA, giá trị bền vững), kết luận và lý do, rồi điều nó gợi ý cho **8 xã mới từ
+# 1/7/2025**.  Khung pháp lý sau cải cách (`../shared/reference/facts.md`): Luật Cán bộ, công
+# chức 2025 bỏ phân biệt "cấp xã", quản lý một nền công vụ theo vị trí việc làm và yêu cầu
+# bố trí vào vị trí, ngạch trước 1/7/2027; Nghị định 170/2025/NĐ-CP thay các quy định về công
+# chức cấp xã của Nghị định 33/2023; theo hướng dẫn sau cải cách [một nguồn], công chức người
+# dân tộc thiểu số hoặc ở vùng đặc biệt khó khăn chưa có trình độ đại học phải đạt trong 5 năm
+# kể từ khi xã mới được thành lập.  Khung mẫu khảo sát là 23 đơn vị cũ; các con số theo xã mới
+# được gộp từ các đơn vị cũ.
+
+# %%
+DATA = drivers.driver_data(study)
+LED = ledger.set_index("claim_id")
+LABELS = drivers.codebook.construct_labels().set_index("construct")
+CIT = None
+if study.has("citizens"):
+    from hlstudy.scales import score_scales
+    CIT = score_scales(study.citizens, "citizens", keep=["commune_2025"])
+
+
+def lowest_communes(var: str) -> pd.DataFrame:
+    """Mean of ``var`` by 2025 commune (0–100 for scales), lowest first."""
+    src = CIT if (CIT is not None and var in CIT.columns and var not in DATA.columns) else DATA
+    if var not in src.columns:
+        return pd.DataFrame()
+    g = src.groupby("commune_2025")[var].agg(["mean", "count"]).reset_index()
+    if var in LABELS.index:
+        inst = LABELS.at[var, "instrument"]
+        lo, hi = drivers.codebook.likert_range(inst, var)
+        g["mean"] = 100 * (g["mean"] - lo) / (hi - lo)
+    elif var == "TRAINED":
+        g["mean"] = 100 * g["mean"]
+    return g.sort_values(["mean", "commune_2025"], ignore_index=True)
+
+
+def part_table(cid: str) -> pd.DataFrame:
+    p = parts[parts["claim_id"] == cid]
+    out = pd.DataFrame({
+        export.tr("Thành phần", "Part"): p["part_vi"] if export.language() == "vi" else p["part"],
+        export.tr("Ước lượng", "Estimate"): p["estimate"].round(3),
+        export.tr("KTC thấp", "CI low"): p["ci_low"].round(3),
+        export.tr("KTC cao", "CI high"): p["ci_high"].round(3),
+        export.tr("p hiệu chỉnh", "Adjusted p"): p["p_adjusted"].round(4),
+        export.tr("RV", "RV"): p["robustness_value"].round(3),
+        export.tr("Kết luận", "Verdict"): p["verdict"].map(VERDICTS_VI) if
+        export.language() == "vi" else p["verdict"]})
+    return out.reset_index(drop=True)
+
+
+def driver_of(cid: str) -> str:
+    p = parts[parts["claim_id"] == cid]["part"].iloc[0]
+    first = p.split(" → ")[0].split(" ~ ")[0]
+    return "TRAINED" if first.startswith("trained") else first
+
+
+def show_claim(cid: str) -> None:
+    r = LED.loc[cid]
+    v = r["verdict"]
+    display(Markdown(f"> *{r['claim_vi']}*\n\nGiả thuyết kiểm định: {r['hypothesis']}"))
+    display(part_table(cid))
+    lines = [f"**Kết luận: {VERDICTS_VI[v]}.**"]
+    if v == "not supported":
+        lines.append("Dữ liệu **không ủng hộ** nhận định này.")
+    elif v == "inconclusive":
+        lines.append(f"Dữ liệu chưa đủ để khẳng định hay bác bỏ; tác động nhỏ nhất phát hiện "
+                     f"được là {fmt(r['min_detectable_effect'], 3)}.")
+    elif v == "not testable":
+        lines.append("Nghiên cứu thiếu dữ liệu để kiểm định nhận định này.")
+    if np.isfinite(r["robustness_value"]):
+        lines.append(f"Giá trị bền vững (Cinelli & Hazlett 2020) nhỏ nhất là "
+                     f"{fmt(r['robustness_value'], 3)}: một biến gây nhiễu chưa đo giải thích "
+                     f"{pct(r['robustness_value'], 1)} phần dư của cả yếu tố lẫn kết quả sẽ "
+                     "xóa mối liên hệ.  Đây là mối liên hệ trên dữ liệu quan sát, chưa phải "
+                     "bằng chứng nhân quả.")
+    display(Markdown(" ".join(lines) + "\n\nLý do: " + r["reason_vi"]))
+    x = driver_of(cid)
+    if ip is not None and x in set(ip.table["construct"]):
+        t = ip.table.set_index("construct").loc[x]
+        quad = {"improve": "ưu tiên cải thiện", "keep": "duy trì", "low": "ưu tiên thấp",
+                "overkill": "có thể đã đủ"}[t["quadrant"]]
+        display(Markdown(
+            f"IPMA: {t['label_vi']} đứng thứ {int(t['importance_rank'])}/{len(ip.table)} về "
+            f"tầm quan trọng (tác động tổng {fmt(t['importance'], 3)}), mức độ thực hiện "
+            f"{fmt(t['performance'], 1)}/100 — góc *{quad}*."))
+    low = lowest_communes(x)
+    if len(low):
+        unit = "% được bồi dưỡng" if x == "TRAINED" else "/100"
+        names = ", ".join(f"**{r2.commune_2025}** ({fmt(r2.mean, 1)}{unit}; n = {r2.count})"
+                          for r2 in low.head(N_LOWEST).itertuples())
+        best = low.iloc[-1]
+        action = ("nên được ưu tiên khi triển khai giải pháp" if v == "supported" else
+                  "là nơi cần theo dõi, nhưng bằng chứng hiện chưa đủ để coi giải pháp này là "
+                  "ưu tiên" if v == "inconclusive" else
+                  "không nên được ưu tiên dựa trên giải pháp này, vì dữ liệu không ủng hộ nó"
+                  if v == "not supported" else "chưa đánh giá được")
+        display(Markdown(
+            f"Đối với 8 xã mới: thấp nhất về `{x}` là {names}; cao nhất "
+            f"**{best['commune_2025']}** ({fmt(best['mean'], 1)}{unit}).  Các xã thấp nhất "
+            f"{action}."))
+
+
+# %% [markdown]
+# ### S1 — Đào tạo chuyên sâu về quản lý nhà nước, kỹ năng giao tiếp và giải quyết vấn đề
+#
+# Sau cải cách, công chức được quản lý theo vị trí việc làm: nội dung đào tạo nên bám theo
+# khung năng lực của từng vị trí trong xã mới, nhất là trước hạn bố trí vị trí, ngạch (1/7/2027).
+
+# %%
+show_claim("S1")
+
+# %% [markdown]
+# ### S2 — Bồi dưỡng thường xuyên, cập nhật kiến thức
+
+# %%
+show_claim("S2")
+
+# %% [markdown]
+# ### S3 — Chính sách khuyến khích, đãi ngộ để thu hút nhân tài
+#
+# Bằng chứng gồm tác động gián tiếp của đãi ngộ lên năng lực chuyên môn qua động lực làm việc
+# (khoảng tin cậy bootstrap) và mối liên hệ giữa đãi ngộ và ý định gắn bó.
+
+# %%
+show_claim("S3")
+
+# %% [markdown]
+# ### S4 — Môi trường làm việc tích cực
+
+# %%
+show_claim("S4")
+
+# %% [markdown]
+# ### S5 — Đánh giá và khen thưởng kịp thời
+
+# %%
+show_claim("S5")
+
+# %% [markdown]
+# ### S6 — Tăng cường kiểm tra, giám sát
+
+# %%
+show_claim("S6")
+
+# %% [markdown]
+# ### S7 — Sự lãnh đạo, chỉ đạo của cấp ủy, chính quyền
+#
+# Nhận định nói sự lãnh đạo là yếu tố "quyết định"; thứ hạng IPMA cho biết nó đứng ở đâu so
+# với các yếu tố khác (phần "lớn nhất" không được kiểm định riêng bằng một phép thử).
+
+# %%
+show_claim("S7")
+
+# %% [markdown]
+# ### S8 — Cơ chế thông tin, phản hồi giữa cán bộ và người dân
+#
+# Bằng chứng lấy từ khảo sát người dân: mức sử dụng và phản hồi của các kênh thông tin so với
+# niềm tin và sự hài lòng (hồi quy chuẩn hóa, sai số chuẩn theo cụm xã).
+
+# %%
+show_claim("S8")
+
+# %% [markdown]
+# ### Các tiền đề mà giải pháp dựa vào (T1–T7) và chẩn đoán (D1–D8)
+#
+# Bảng dưới đây tóm tắt các nhận định còn lại; chi tiết từng thành phần ở bảng đầy đủ cuối
+# notebook.
+
+# %%
+rest = ledger[~ledger["claim_id"].str.startswith("S")]
+display(pd.DataFrame({
+    export.tr("Mã", "Code"): rest["claim_id"],
+    export.tr("Kết luận", "Verdict"): rest["verdict"].map(VERDICTS_VI) if
+    export.language() == "vi" else rest["verdict"],
+    export.tr("Thành phần", "Parts"): rest["estimand_vi"] if export.language() == "vi"
+    else rest["estimand"]}).reset_index(drop=True))
+not_sup = ledger.loc[ledger["verdict"] == "not supported", "claim_id"].tolist()
+display(Markdown(
+    "Các nhận định **không được dữ liệu ủng hộ**: " + ", ".join(not_sup) + "."
+     if not_sup else "Không nhận định nào bị dữ liệu bác bỏ."))
+
+# %% [markdown]
+# ## 5. Sổ đối chiếu nhận định (bảng luận văn)
+
+# %%
+vi = export.language() == "vi"
+table = pd.DataFrame({
+    export.tr("Mã", "Code"): ledger["claim_id"],
+    export.tr("Mục", "Section"): ledger["section"],
+    export.tr("Nhận định", "Claim"): ledger["claim_vi"] if vi else ledger["claim_en"],
+    export.tr("Thành phần kiểm định", "Tested parts"): ledger["estimand_vi"] if vi
+    else ledger["estimand"],
+    export.tr("Ước lượng", "Estimate"): ledger["estimate"].round(3),
+    export.tr("KTC thấp", "CI low"): ledger["ci_low"].round(3),
+    export.tr("KTC cao", "CI high"): ledger["ci_high"].round(3),
+    export.tr("p hiệu chỉnh", "Adjusted p"): ledger["p_adjusted"].round(4),
+    "n": ledger["n"],
+    "RV": ledger["robustness_value"].round(3),
+    export.tr("Kết luận", "Verdict"): ledger["verdict"].map(VERDICTS_VI) if vi
+    else ledger["verdict"],
+    export.tr("Lý do", "Reason"): ledger["reason_vi"] if vi else ledger["reason"],
+})
+display(table.iloc[:, [0, 3, 4, 5, 6, 7, 10]])
+_ = export.save_table(
+    table, "06_claims_ledger",
+    title=export.tr("Sổ đối chiếu các nhận định của luận văn", "Claims ledger of the thesis"),
+    note=export.tr(
+        "Ước lượng, khoảng tin cậy 95% và n của thành phần quyết định kết luận; p hiệu chỉnh "
+        f"Holm lớn nhất của nhận định; RV: giá trị bền vững nhỏ nhất. SESOI {RULES.sesoi:g} "
+        "(hệ số chuẩn hóa). Mối liên hệ trên dữ liệu quan sát, không phải quan hệ nhân quả.",
+        "Estimate, 95% CI and n of the part that decided the verdict; largest Holm-adjusted p "
+        f"of the claim; RV: smallest robustness value. SESOI {RULES.sesoi:g} (standardized). "
+        "Associations in observational data, not causal effects."),
+    simulated=SIM, decimals=3)
+
+# %% [markdown]
+# ## 6. Hình tóm tắt kết luận
+#
+# Mỗi thành phần suy luận là một điểm với khoảng tin cậy 95% (đơn vị chuẩn hóa; vùng xám:
+# ±SESOI); màu là kết luận của thành phần.  Bên phải: các thành phần mô tả so với ngưỡng của
+# chúng.
+
+# %%
+COLORS = {"supported": "#2e7d32", "not supported": "#c0392b", "inconclusive": "#7f8c8d",
+          "not testable": "#bbbbbb"}
+inf_p = parts[parts["inferential"].astype(bool)].reset_index(drop=True)
+des_p = parts[~parts["inferential"].astype(bool)].reset_index(drop=True)
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 0.28 * len(inf_p) + 1.6),
+                               gridspec_kw={"width_ratios": [3, 2]})
+y = np.arange(len(inf_p))[::-1]
+ax1.axvspan(-RULES.sesoi, RULES.sesoi, color="#eeeeee", zorder=0)
+ax1.axvline(0, color="#888888", lw=0.7)
+for yy, r in zip(y, inf_p.itertuples(), strict=True):
+    if np.isfinite(r.estimate):
+        ax1.errorbar(r.estimate, yy, xerr=[[r.estimate - r.ci_low], [r.ci_high - r.estimate]],
+                     fmt="o", ms=3.5, lw=1, color=COLORS[r.verdict])
+ax1.set_yticks(y)
+ax1.set_yticklabels([f"{r.claim_id}: {r.part_vi if vi else r.part}"[:52] for r in
+                     inf_p.itertuples()], fontsize=6.5)
+ax1.set_xlabel(export.tr("Ước lượng chuẩn hóa (KTC 95%)", "Standardized estimate (95% CI)"),
+               fontsize=8)
+y2 = np.arange(len(des_p))[::-1]
+for yy, r in zip(y2, des_p.itertuples(), strict=True):
+    if np.isfinite(r.estimate):
+        lo = r.ci_low if np.isfinite(r.ci_low) else r.estimate
+        hi = r.ci_high if np.isfinite(r.ci_high) else r.estimate
+        ax2.errorbar(r.estimate, yy, xerr=[[r.estimate - lo], [hi - r.estimate]], fmt="o",
+                     ms=3.5, lw=1, color=COLORS[r.verdict])
+        ax2.plot([r.threshold], [yy], marker="|", ms=9, color="#333333")
+ax2.set_yticks(y2)
+ax2.set_yticklabels([f"{r.claim_id}: {r.part_vi if vi else r.part}"[:48] for r in
+                     des_p.itertuples()], fontsize=6.5)
+ax2.set_xlabel(export.tr("Tỷ lệ / hệ số (| = ngưỡng)", "Share / coefficient (| = threshold)"),
+               fontsize=8)
+handles = [ax1.plot([], [], "o", color=COLORS[v], label=VERDICTS_VI[v] if vi else v)[0]
+           for v in VERDICTS]
+fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=7, frameon=False)
+for a in (ax1, ax2):
+    a.tick_params(axis="x", labelsize=7)
+fig.suptitle(export.tr("Kết luận theo từng thành phần của các nhận định",
+                       "Verdict of every part of the claims"), fontsize=9)
+fig.tight_layout(rect=(0, 0.03, 1, 1))
+_ = export.save_figure(fig, "06_verdict_summary", simulated=SIM)
+plt.show()
+
+# %% [markdown]
+# ## 7. Hình IPMA
+
+# %%
+fig = ipma_figure(ip, title=export.tr("Tầm quan trọng – mức độ thực hiện đối với chất lượng "
+                                      "chung (QUAL)",
+                                      "Importance–performance for overall quality (QUAL)"))
+_ = export.save_figure(fig, "06_ipma", simulated=SIM)
+plt.show()
