@@ -343,3 +343,34 @@ class RAM:
         if k.any():
             np.add.at(d_mu, mpid[k], c[:, mi[k]].T)
         return d_sig, d_mu
+
+    def slot_matrix(self):
+        """0/1 matrix (slots x free parameters) summing slot derivatives into parameters."""
+        if getattr(self, "_smat", None) is None:
+            q = self.model.n_free
+            pids = np.concatenate([self.a[2], self.s[2], self.m[2]])
+            keep = pids >= 0
+            mat = np.zeros((len(pids), q))
+            mat[np.flatnonzero(keep), pids[keep]] = 1.0
+            self._smat = mat
+        return self._smat
+
+    def contract(self, w, gmu, e, sall, mall):
+        """Gradient sum_k (sum(W * dSigma_k) + gmu' dmu_k) without forming the Jacobian.
+
+        A slot (i <- j): dSigma = u v' + v u' with u = F E e_i, v = F Sigma_all e_j, so
+        sum(W * dSigma) = 2 u' W v; S slot (i, j): 2 u_i' W u_j (once on the diagonal).
+        """
+        p = self.p
+        c = e[:p, :]
+        g = sall[:, :p]
+        cw = c.T @ w  # n x p
+        ai, aj, _, _ = self.a
+        si, sj, _, _ = self.s
+        mi, _, _, _ = self.m
+        cg = c.T @ gmu
+        ga = 2.0 * np.sum(cw[ai] * g[aj], axis=1) + cg[ai] * mall[aj]
+        cwc = cw @ c
+        gs = np.where(si == sj, 1.0, 2.0) * cwc[si, sj]
+        gm = cg[mi]
+        return np.concatenate([ga, gs, gm]) @ self.slot_matrix()

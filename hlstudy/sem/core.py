@@ -291,6 +291,7 @@ def _fit_once(mod: Model, y: np.ndarray, *, missing, robust, std_lv, max_iter, c
     hobs = None
     if observed_info and np.isfinite(f):
         hobs = prob.observed_hessian(x)
+        x_at_hessian = x.copy()
         for _ in range(4):  # Newton polish on the exact Hessian (computed once)
             g = prob.gradient(x)
             try:
@@ -303,7 +304,8 @@ def _fit_once(mod: Model, y: np.ndarray, *, missing, robust, std_lv, max_iter, c
             x, f = x - step, f_new
             if np.max(np.abs(step)) < 1e-10:
                 break
-        hobs = prob.observed_hessian(x)
+        if np.max(np.abs(x - x_at_hessian), initial=0) > 1e-5:
+            hobs = prob.observed_hessian(x)
     grad = prob.gradient(x) if np.isfinite(f) else np.full(mod.n_free, np.nan)
     max_grad = float(np.max(np.abs(grad))) if grad.size else 0.0
     hess = hobs if observed_info else prob.expected_hessian(x)
@@ -546,24 +548,36 @@ def _baseline_model(mod: Model) -> Model:
 
 
 def _fit_baseline(fit):
+    """The independence model in closed form: each modelled variable's ML mean and variance
+    from its observed values (the FIML baseline likelihood is separable per variable; with
+    complete data these are the sample moments).  Its observed Hessian of F is diagonal:
+    n_j / (N v_j^2) for a variance and 2 n_j / (N v_j) for a mean."""
     data = fit["data"]
     bmod = _baseline_model(fit["model"])
     ram = RAM(bmod)
     ram.set_fixed_x(data.cov, data.mean)
     prob = Problem(ram, data, bmod.meanstructure)
     x = np.zeros(bmod.n_free)
+    diag = np.zeros(bmod.n_free)
     pos = {v: k for k, v in enumerate(bmod.observed)}
+    y = data.y
     for p in bmod.pars:
-        if p.pid >= 0:
-            x[p.pid] = data.cov[pos[p.lhs], pos[p.lhs]] if p.op == "~~" else data.mean[pos[p.lhs]]
+        if p.pid < 0:
+            continue
+        col = y[:, pos[p.lhs]]
+        col = col[~np.isnan(col)]
+        m, v = col.mean(), col.var()
+        if p.op == "~~":
+            x[p.pid] = v if data.fiml else data.cov[pos[p.lhs], pos[p.lhs]]
+            diag[p.pid] = col.size / (data.n * v**2)
+        else:
+            x[p.pid] = m
+            diag[p.pid] = 2 * col.size / (data.n * v)
     f = prob.objective(x)
-    if data.fiml or bmod.ov_x:
-        x, f, *_ = _damped_newton(prob, x, f, prob.curvature, max_iter=200, step_tol=1e-11,
-                                  grad_tol=1e-7)
     out = dict(model=bmod, ram=ram, data=data, problem=prob, x=x, f=max(f, 0.0),
                df=bmod.n_moments() - bmod.n_moments_x() - bmod.n_free)
     if fit["robust"]:
-        out["hessian"] = prob.observed_hessian(x)
+        out["hessian"] = np.diag(diag)
     return out
 
 
