@@ -46,6 +46,7 @@ from hlstudy import diagnostic as dg
 from hlstudy.communes import communes as registry_communes
 from hlstudy.diagnostic import findings as fd
 from hlstudy.diagnostic import mapping, merger, plots, profile, quality, staffing
+from hlstudy.errors import ModelError
 from hlstudy.scales import score_scales
 from hlstudy.study import INSTRUMENT_NAMES_VI
 
@@ -116,17 +117,29 @@ HEAD = {k: export.tr(vi, en) for k, (vi, en) in {
     "unit_class": (("Loại (mô phỏng)", "Class (simulated)") if CLASSES.basis.startswith("sim")
                    else ("Loại", "Class")), "n_can_bo": ("Cán bộ", "Cadres"),
     "n_cong_chuc": ("Công chức", "Civil servants"), "n_staff": ("Tổng", "Total"),
-    "quota": ("Định biên", "Quota"), "gap": ("Chênh lệch", "Gap"),
+    "quota": ("Số lượng tối đa", "Maximum number"), "gap": ("So với mức tối đa",
+                                                            "Against the maximum"),
     "status": ("Tình trạng", "Status"), "rule": ("Tiêu chuẩn", "Standard"),
     "ethnicity_label": ("Dân tộc", "Ethnicity"),
     "population_share": ("Tỷ lệ dân số", "Population share"),
     "ratio": ("Tỷ số đại diện", "Representation ratio"),
     "commune_2025": ("Xã mới", "New commune"), "n_units": ("Số đơn vị cũ", "Former units"),
 }.items()}
-STATUS = {"vacancies": export.tr("thiếu", "vacancies"), "at quota": export.tr("đủ", "at quota"),
-          "over": export.tr("vượt", "over")}
-NOTE_SHARES = ("n: số người có dữ liệu; k: số người có đặc điểm; share: tỷ lệ k/n; lo–hi: "
-               "khoảng tin cậy Wilson 95%.")
+# Decree 33/2023's headcounts are ceilings (số lượng tối đa), raised for population and area
+# and allocated by the province: below the ceiling is not a "shortage".
+STATUS = {"vacancies": export.tr("dưới mức tối đa", "below the maximum"),
+          "at quota": export.tr("bằng mức tối đa", "at the maximum"),
+          "over": export.tr("vượt mức tối đa", "above the maximum")}
+# Shares from the personnel register are exact (a census of all officials): no interval
+# (docs/inference.md).  Column headings of share tables, after suppression:
+SHARE_HEAD = {"share": export.tr("Tỷ lệ", "Share"),
+              "n_missing": export.tr("Thiếu dữ liệu", "Missing")}
+NOTE_SHARES = export.tr(
+    "n: số người có dữ liệu; k: số người có đặc điểm; Tỷ lệ: k/n.  Số liệu lấy từ toàn bộ hồ "
+    "sơ cán bộ, công chức (tổng điều tra, không phải mẫu) nên tỷ lệ là chính xác, không có "
+    "khoảng tin cậy.",
+    "n: people with data; k: people with the feature; Share: k/n.  From the whole personnel "
+    "register (a census, not a sample): exact shares, no interval.")
 
 
 def show(df, *, count_columns=None, extra=(), within=()):
@@ -141,20 +154,17 @@ def show(df, *, count_columns=None, extra=(), within=()):
 
 
 def save_share_table(df, stem, title, note="", *, within=(), extra=(), drop=()):
-    """Export a table of shares, small cells suppressed (primary and complementary).
+    """Export a table of register shares, small cells suppressed (primary ``<5`` and
+    complementary ``x``; the export's note explains both and counts them).  The register is
+    a census: ``lo``/``hi`` columns are dropped (docs/inference.md).
 
     ``within``, ``extra`` and ``drop`` name columns before their HEAD renaming."""
     h = lambda c: HEAD.get(c, c)  # noqa: E731
     out = show(df, within=[[h(c) for c in g] for g in within],
                extra=[h(c) for c in extra]).drop(columns=[h(c) for c in drop])
-    if (out.astype(object) == export.SUPPRESSED).to_numpy().any():
-        note = f"{note} " + export.tr(
-            f"Ô mô tả dưới {MIN_CELL} người được ẩn ({export.SUPPRESSED}), kèm một ô khác khi "
-            "cần để không suy ra được bằng phép trừ.",
-            f"Cells describing fewer than {MIN_CELL} people are suppressed "
-            f"({export.SUPPRESSED}), with a second cell where subtraction would reveal them.")
-    export.save_table(out, stem, title=title, note=f"{NOTE_SHARES} {note}".strip(),
-                      simulated=SIM)
+    out = out.drop(columns=[c for c in ("lo", "hi", "ratio_lo", "ratio_hi") if c in out])
+    export.save_table(out.rename(columns=SHARE_HEAD), stem, title=title,
+                      note=f"{NOTE_SHARES} {note}".strip(), simulated=SIM)
 
 
 display(Markdown(
@@ -165,7 +175,8 @@ lab_edu, lab_pol, lab_qlnn = (
     codebook.value_labels(v).set_index("code")["label_vi"].str.lower()
     for v in ("education_level", "political_theory", "state_mgmt_training"))
 display(Markdown(
-    f"Ngưỡng phân tích: điểm thang đo dưới **{fmt(WEAK_CUTOFF)}** là \"yếu\"; giữ chức danh "
+    f"Ngưỡng phân tích: điểm thang đo dưới **điểm giữa thang ({fmt(WEAK_CUTOFF)})** — không "
+    f"phải \"mức yêu cầu\": không văn bản nào quy định mức điểm yêu cầu; giữ chức danh "
     f"dưới **{SHORT_TENURE_YEARS}** năm là \"ít kinh nghiệm\"; \"có trình độ đại học trở "
     f"lên\": {', '.join(lab_edu[c] for c in sorted(DEGREE_LEVELS))}; \"lý luận chính trị chưa "
     f"có hoặc sơ cấp\": {', '.join(lab_pol[c] for c in sorted(LOW_POLITICAL_THEORY))}; "
@@ -181,13 +192,19 @@ SCORE_AXIS = export.tr(f"Điểm ({LIKERT_LO}–{LIKERT_HI}), KTC 95%",
                        f"Score ({LIKERT_LO}–{LIKERT_HI}), 95% CI")
 
 # %% [markdown]
-# ## 2.1.1. Số lượng và cơ cấu đội ngũ so với định biên
+# ## 2.1.1. Số lượng và cơ cấu đội ngũ so với số lượng tối đa
 #
-# Nghị định 33/2023/NĐ-CP quy định số lượng cán bộ, công chức cấp xã theo loại đơn vị hành
-# chính (bảng dưới, đọc từ `decree33_headcount.csv`).  Việc phân loại từng xã của
-# huyện Hữu Lũng không được công bố trong nguồn tham chiếu, nên loại đơn vị dưới đây là
-# **tham số mô phỏng** (ghi rõ trong bảng); bảng thứ hai cho biết kết luận về thiếu/thừa
-# biên chế theo cả ba loại có thể.
+# Khung pháp lý theo thời điểm (`legal.frame_on`): đến hết 30/6/2025, 23 đơn vị cũ chịu
+# Nghị định 33/2023/NĐ-CP (và Luật Cán bộ, công chức 2008, sửa đổi 2019); từ 1/7/2025, 8 xã
+# mới chịu Luật Cán bộ, công chức 2025 (80/2025/QH15) và Nghị định 170/2025/NĐ-CP — mục
+# 2.1.5 không đo các xã mới bằng số lượng và chức danh của Nghị định 33.
+#
+# Nghị định 33/2023 quy định **số lượng tối đa** cán bộ, công chức theo loại đơn vị hành
+# chính (bảng dưới, đọc từ `decree33_headcount.csv`): đó là mức trần, được cộng thêm khi dân
+# số, diện tích lớn hơn quy định, và do tỉnh giao cụ thể cho từng xã.  Vì vậy số người
+# **dưới mức tối đa** không phải là "thiếu biên chế".  Việc phân loại từng xã của huyện Hữu
+# Lũng không được công bố trong nguồn tham chiếu, nên loại đơn vị dưới đây là **tham số mô
+# phỏng** (ghi rõ trong bảng); bảng thứ hai cho biết kết luận theo cả ba loại có thể.
 
 # %%
 if HAS_PERSONNEL:
@@ -202,49 +219,86 @@ if HAS_PERSONNEL:
                   + ": " + ", ".join(f"loại {k}: {v} xã" for k, v in class_counts.items()))
     display(Markdown(
         f"Tổng số **{st['n_staff']}** cán bộ, công chức ({st['n_can_bo']} cán bộ, "
-        f"{st['n_cong_chuc']} công chức) so với tổng định biên **{st['quota']}** "
-        f"({class_text}): **{st['n_vacancies_units']}** xã thiếu "
-        f"({st['vacant_posts']} chỗ), **{st['n_over_units']}** xã vượt ({st['excess_posts']} người), "
-        f"**{st['n_at_quota_units']}** xã đủ định biên.  Tỷ lệ công chức trong đội ngũ của từng xã "
+        f"{st['n_cong_chuc']} công chức) so với tổng số lượng tối đa **{st['quota']}** "
+        f"({class_text}): **{st['n_vacancies_units']}** xã dưới mức tối đa "
+        f"({st['vacant_posts']} người), **{st['n_over_units']}** xã vượt ({st['excess_posts']} "
+        f"người — hợp lệ nếu tỉnh giao thêm theo dân số, diện tích), "
+        f"**{st['n_at_quota_units']}** xã bằng mức tối đa.  Tỷ lệ công chức trong đội ngũ của từng xã "
         f"dao động {pct(staff['share_cong_chuc'].min(), 0)}%–{pct(staff['share_cong_chuc'].max(), 0)}% "
         f"(toàn huyện {pct(st['n_cong_chuc'] / (st['n_can_bo'] + st['n_cong_chuc']))}%)."))
     staff_show = staff.assign(commune=staff["commune_code"].map(short),
                               status=staff["status"].map(STATUS))[
         ["commune", "unit_type", "unit_class", "n_can_bo", "n_cong_chuc", "n_staff", "quota", "gap",
          "status"]]
+    staff_show = staff_show.sort_values("commune", key=lambda s: s.map(export.vi_sort_key),
+                                        ignore_index=True)   # Vietnamese alphabetical order
     display(staff_show)
     export.save_table(
         staff_show.rename(columns=HEAD),
-        "03_staffing_quota", title=export.tr("Số lượng cán bộ, công chức so với định biên theo "
-                                             "Nghị định 33/2023", "Headcount against the Decree "
-                                             "33/2023 quota"),
-        note=f"Loại đơn vị: {CLASSES.basis}.", simulated=SIM, decimals=0)
+        "03_staffing_quota", title=export.tr("Số lượng cán bộ, công chức so với số lượng tối đa "
+                                             "theo Nghị định 33/2023", "Headcount against the "
+                                             "Decree 33/2023 maximum"),
+        note=export.tr(f"Loại đơn vị: {'mô phỏng' if CLASSES.basis.startswith('sim') else CLASSES.basis}. "
+                       "Số lượng tối đa là mức trần, được cộng thêm theo dân số, diện tích và do "
+                       "tỉnh giao: dưới mức tối đa không phải là thiếu.",
+                       f"Unit class: {CLASSES.basis}. The maximum is a ceiling, raised for "
+                       "population and area and allocated by the province."),
+        simulated=SIM, decimals=0)
     scen = staffing.quota_scenarios(personnel, reg)
     robust = {c: int((scen[f"gap_{c}"] < 0).sum()) for c in legal.UNIT_CLASSES}
     display(Markdown(
-        "Số xã thiếu biên chế nếu mọi xã cùng loại: "
+        "Số xã dưới mức tối đa nếu mọi xã cùng loại: "
         + ", ".join(f"loại {c}: **{v}**" for c, v in robust.items())
-        + f"; thiếu dù thuộc loại III (định biên thấp nhất): **{robust['III']}** xã."))
+        + f"; dưới mức tối đa dù thuộc loại III (mức thấp nhất): **{robust['III']}** xã."))
+    # holders per title per unit against the legal maximum (title_limits.csv)
+    tc = staffing.title_counts(personnel, reg, CLASSES)
+    over_t = tc[tc["over"]]
+    display(Markdown(
+        "Số người giữ mỗi chức danh có giới hạn (Phó Chủ tịch UBND: tối đa 2 ở loại I, II và 1 "
+        "ở loại III — Nghị định 08/2016/NĐ-CP sửa đổi bởi Nghị định 69/2020/NĐ-CP, nhiệm kỳ "
+        "2021–2026; Phó Chủ tịch HĐND: 1 — Luật Tổ chức chính quyền địa phương 2015, Điều 32; "
+        "các chức danh chủ tịch, bí thư, chỉ huy trưởng: 1 người): "
+        + (f"**{len(over_t)}** trường hợp vượt ("
+           + "; ".join(f"{short[r.commune_code]}: {r.position_code} {r.n}/{r.max_count}, "
+                       f"loại {r.unit_class}" for r in over_t.itertuples())
+           + ")." if len(over_t) else "không đơn vị nào vượt.")
+        + (" **Dữ liệu mô phỏng vi phạm quy định này: đây là lỗi đã biết của bộ mô phỏng "
+           "(sẽ được sửa), không phải phát hiện về Hữu Lũng.**" if SIM and len(over_t) else "")))
     fig = plots.staffing_plot(staff.assign(label=staff["commune_code"].map(short)), label="label",
                               xlabel=export.tr("Số người", "People"),
                               kind_labels=(export.tr("Cán bộ", "Cadres"),
                                            export.tr("Công chức", "Civil servants")),
-                              quota_label=(export.tr("Định biên (loại mô phỏng)",
-                                                     "Quota (simulated class)")
+                              quota_label=(export.tr("Số lượng tối đa (loại mô phỏng)",
+                                                     "Maximum (simulated class)")
                                            if CLASSES.basis.startswith("sim") else
-                                           export.tr("Định biên", "Quota")))
+                                           export.tr("Số lượng tối đa", "Maximum")))
     export.save_figure(fig, "03_staffing_quota", simulated=SIM)
     plt.show()
 
 else:
-    display(Markdown(study.skip_note("Mục 2.1.1 (số lượng so với định biên)", "personnel")))
+    display(Markdown(study.skip_note("Mục 2.1.1 (số lượng so với số lượng tối đa)", "personnel")))
 # %% [markdown]
 # ## 2.1.2. Mức độ đáp ứng tiêu chuẩn công chức (Điều 10, Nghị định 33/2023)
 #
 # Mỗi tiêu chuẩn là một dòng của `decree33_standards.csv` và được đánh giá cho từng công chức:
-# **đạt**, **không đạt**, **không áp dụng** (kèm lý do) hoặc **thiếu dữ liệu**.  Tiêu chuẩn
-# cán bộ (Điều 8) không có trong dữ liệu tham chiếu nên không được đánh giá; bảng phù hợp
+# **đạt**, **không đạt**, **không áp dụng** (kèm lý do) hoặc **thiếu dữ liệu**; bảng phù hợp
 # giữa chuyên ngành và chức danh là **giả định** của đề tài.
+#
+# **Cán bộ không được đánh giá**, và đây là lý do: cán bộ là chức vụ bầu cử; tiêu chuẩn của
+# họ (Điều 8: Bí thư, Phó Bí thư, người đứng đầu Mặt trận và các đoàn thể tốt nghiệp đại học)
+# nhường cho Điều lệ Đảng và điều lệ của từng tổ chức khi các văn bản này quy định khác —
+# những văn bản đề tài không có; nội dung Điều 8 cũng chỉ có một nguồn (`legal_frame.csv`,
+# DECREE_33_ART8).  Kết luận của mục này vì vậy chỉ nói về **công chức**.
+#
+# Ba điểm làm thay đổi cách đọc:
+# - **Chỉ huy trưởng Ban Chỉ huy Quân sự** có tiêu chuẩn riêng theo pháp luật về dân quân tự
+#   vệ (chưa kiểm chứng được trong nguồn tra cứu): áp tiêu chuẩn đại học chung cho chức danh
+#   này là một giả định.
+# - **Tư pháp – hộ tịch**: Luật Hộ tịch 2014 (Điều 72) chỉ đòi trung cấp luật — luật quy định
+#   khác nên thay Điều 10 (một nguồn; chưa đưa vào quy tắc đánh giá).
+# - **Điều khoản chuyển tiếp (Điều 38)**: công chức đang giữ chức danh nhưng chưa đạt tiêu chuẩn
+#   có 5 năm kể từ 1/8/2023 để đạt chuẩn.  Năm tham chiếu nằm trong thời hạn đó, nên "chưa đạt"
+#   là **khoảng cách cần chuẩn hóa**, không phải vi phạm.
 
 # %%
 if HAS_PERSONNEL:
@@ -269,21 +323,38 @@ if HAS_PERSONNEL:
                  extra=["share_exception"]))
     anyr = ov.set_index("rule_id").loc["ANY"]
     deg = ov.set_index("rule_id").loc["CC_DEGREE"]
+    any_s = ov.set_index("rule_id").loc["ANY", "share_exception"]
     display(Markdown(
-        f"**{int(anyr['k'])}/{int(anyr['n'])}** công chức ({pct(anyr['share'])}%, KTC 95%: "
-        f"{pct(anyr['lo'])}–{pct(anyr['hi'])}%) chưa đạt ít nhất một tiêu chuẩn.  Riêng tiêu chuẩn "
-        f"trình độ đại học: {pct(deg['share'])}% chưa đạt; nếu tỉnh áp dụng ngoại lệ trung cấp cho "
-        f"mọi xã (giả định), tỷ lệ này còn {pct(deg['share_exception'])}%."))
+        "**Hai cách đọc ngoại lệ trung cấp** (Điều 10: tỉnh có thể chấp nhận trình độ trung cấp "
+        "ở xã miền núi, vùng dân tộc thiểu số, vùng sâu, vùng xa):\n\n"
+        f"- *Không áp dụng ngoại lệ*: **{int(anyr['k'])}/{int(anyr['n'])}** công chức "
+        f"({pct(anyr['share'])}%) chưa đạt ít nhất một tiêu chuẩn; riêng trình độ đại học "
+        f"{pct(deg['share'])}%.\n"
+        f"- *Áp dụng ngoại lệ cho mọi xã* (thị trấn trừ ra): **{pct(any_s)}%** chưa đạt ít nhất "
+        f"một tiêu chuẩn; riêng trình độ {pct(deg['share_exception'])}%.\n\n"
+        "Cách đọc nào áp dụng?  Hữu Lũng là huyện miền núi, người Nùng chiếm đa số "
+        f"({fmt(100 * district.ethnic_shares()['nung'])}% dân số năm 2013, các dân tộc thiểu số "
+        f"cộng lại {fmt(100 * (1 - district.ethnic_shares()['kinh']))}%): các xã của huyện "
+        "thuộc đúng đối tượng mà Nghị định cho phép áp dụng ngoại lệ, nên cách đọc thứ hai là "
+        "cách đọc có khả năng đúng hơn.  Nhưng quyết định áp dụng của tỉnh Lạng Sơn không tìm "
+        "thấy trong nguồn công khai.  Vì vậy đề tài chỉ khẳng định điều đúng theo **cả hai** cách "
+        f"đọc: từ {pct(any_s)}% đến {pct(anyr['share'])}% công chức chưa đạt ít nhất một tiêu "
+        "chuẩn, và khoảng cách này còn trong thời hạn chuẩn hóa của Điều 38.  Nhận định D1 dưới "
+        "đây dùng cả hai tỷ lệ."))
     save_share_table(ov[["rule", "n", "k", "share", "lo", "hi", "n_missing"]]
                      .rename(columns=HEAD),
                      "03_compliance_overall",
                      export.tr("Tỷ lệ công chức chưa đạt tiêu chuẩn Nghị định 33/2023",
                                "Civil servants not meeting the Decree 33/2023 standards"),
-                     note="Ở đây n là số công chức được đánh giá, k là số chưa đạt; n_missing: "
-                          "thiếu dữ liệu. Ngoại lệ trung cấp: không áp dụng.")
-    fig = plots.share_bars(ov, label="rule", min_cell=MIN_CELL,
-                           xlabel=export.tr("% công chức chưa đạt (KTC 95%)",
-                                            "% of civil servants not meeting (95% CI)"))
+                     note=export.tr("Ở đây n là số công chức được đánh giá, k là số chưa đạt. "
+                                    "Ngoại lệ trung cấp: không áp dụng (cách đọc chặt; cách đọc "
+                                    "còn lại ở notebook).",
+                                    "n: civil servants assessed; k: not meeting. Intermediate-"
+                                    "level exception not applied (the strict reading)."))
+    fig = plots.share_bars(ov.assign(lo=ov["share"], hi=ov["share"]), label="rule",
+                           min_cell=MIN_CELL,
+                           xlabel=export.tr("% công chức chưa đạt (toàn bộ hồ sơ)",
+                                            "% of civil servants not meeting (whole register)"))
     export.save_figure(fig, "03_compliance_overall", simulated=SIM)
     plt.show()
 
@@ -298,12 +369,29 @@ if HAS_PERSONNEL:
     # other former units of its new commune to the 2025 table: protect both sums
     bu["new"] = bu["commune_code"].map(reg.set_index("code")["commune_2025"])
     WITHIN_UNITS = [["rule"], ["rule", "new"]]
-    save_share_table(bu[["commune", "rule", "n", "k", "share", "lo", "hi", "new"]]
-                     .rename(columns=HEAD),
-                     "03_compliance_by_commune",
-                     export.tr("Công chức chưa đạt tiêu chuẩn theo xã",
-                               "Civil servants not meeting the standards, by commune"),
-                     within=WITHIN_UNITS, drop=["new"])
+    # A table of shares per commune would hide most of its cells (about 7 civil servants per
+    # commune: 65–78% of the cells were hidden).  Published instead: how many communes fall
+    # in each band of the share not meeting the standard — counts of communes, not people.
+    BANDS = [export.tr("0%", "0%"), export.tr("dưới 50%", "below 50%"),
+             export.tr("từ 50% trở lên", "50% or more"),
+             export.tr("không có công chức được đánh giá", "no civil servant assessed")]
+    bu["band"] = np.select([bu["n"] == 0, bu["k"] == 0, bu["share"] < 0.5],
+                           [BANDS[3], BANDS[0], BANDS[1]], default=BANDS[2])
+    band_tab = (bu.groupby(["rule", "band"]).size().unstack(fill_value=0)
+                .reindex(columns=BANDS, fill_value=0).reset_index()
+                .rename(columns={"rule": HEAD["rule"]}))
+    band_tab = band_tab.loc[:, (band_tab != 0).any(axis=0)]
+    display(band_tab)
+    export.save_table(band_tab, "03_compliance_by_commune",
+                      title=export.tr("Số xã theo tỷ lệ công chức chưa đạt tiêu chuẩn",
+                                      "Communes by the share of civil servants not meeting "
+                                      "the standards"),
+                      note=export.tr("Mỗi ô là số xã, thị trấn (không phải số người); "
+                                     f"{len(reg)} đơn vị cũ. Tỷ lệ theo từng xã không được công "
+                                     "bố vì mỗi xã chỉ có vài công chức; xem bảng theo 8 xã mới.",
+                                     "Each cell counts communes (not people); the share of each "
+                                     "commune is not published (a few civil servants each)."),
+                      simulated=SIM, decimals=0)
     display(show(bu.assign(share=bu["share"].round(3)), within=WITHIN_UNITS)
             .pivot(index="commune", columns="rule_id", values="share"))
 
@@ -334,10 +422,9 @@ if HAS_PERSONNEL:
     w = women.set_index("group")
     display(Markdown(
         f"Nữ chiếm **{pct(w.at['all', 'share'])}%** đội ngũ ({int(w.at['all', 'k'])}/"
-        f"{int(w.at['all', 'n'])}; KTC 95%: {pct(w.at['all', 'lo'])}–{pct(w.at['all', 'hi'])}%) "
-        f"nhưng **{pct(w.at['leadership', 'share'])}%** ở các chức danh lãnh đạo "
-        f"({int(w.at['leadership', 'k'])}/{int(w.at['leadership', 'n'])}; KTC 95%: "
-        f"{pct(w.at['leadership', 'lo'])}–{pct(w.at['leadership', 'hi'])}%)."))
+        f"{int(w.at['all', 'n'])}) nhưng **{pct(w.at['leadership', 'share'])}%** ở các chức "
+        f"danh lãnh đạo ({int(w.at['leadership', 'k'])}/{int(w.at['leadership', 'n'])}); toàn "
+        "bộ hồ sơ, nên đây là tỷ lệ chính xác, không có khoảng tin cậy."))
     eth = prof["ethnicity"].assign(
         ethnicity_label=lambda d: d["ethnicity"].map(labels["ethnicity"]))
     RATIO = ["ratio", "ratio_lo", "ratio_hi"]  # the ratio is k rescaled: suppressed with k
@@ -350,11 +437,13 @@ if HAS_PERSONNEL:
                      export.tr("Dân tộc của đội ngũ so với cơ cấu dân số huyện",
                                "Officials' ethnicity against the district population"),
                      note=export.tr("Tỷ lệ dân số: năm 2013 (Phòng Dân số huyện, trích trong luận "
-                                    "văn địa phương; độ tin cậy: 1 nguồn). ratio_lo–ratio_hi: "
-                                    "khoảng Wilson 95% của tỷ lệ chia cho tỷ lệ dân số.",
+                                    "văn địa phương; độ tin cậy: 1 nguồn; số liệu dân tộc theo "
+                                    "huyện của Tổng điều tra 2019 không tìm thấy). Tỷ số đại "
+                                    "diện = tỷ lệ trong đội ngũ / tỷ lệ trong dân số.",
                                     "Population shares: 2013 (district population office, quoted "
-                                    "in a local thesis; one source). ratio_lo–ratio_hi: the Wilson "
-                                    "95% interval divided by the population share."),
+                                    "in a local thesis; one source; the 2019 census figure by "
+                                    "district was not found). Representation ratio = share among "
+                                    "officials / share in the population."),
                      within=[[]], extra=RATIO)
 
 else:
@@ -369,24 +458,44 @@ if HAS_PERSONNEL:
               ("state_management", export.tr("Quản lý nhà nước", "State management"),
                labels["state_management"]),
               ("trainings", export.tr("Số lớp bồi dưỡng (24 tháng)", "Courses (24 months)"), None)]
-    prof_tab = pd.concat([prof[k].assign(table=k) for k, *_ in panels], ignore_index=True)
+    # merge adjacent levels with fewer than MIN_CELL people (the same merge for cán bộ,
+    # công chức and all) before anything is hidden: a merged band is published, a hidden
+    # cell is not (issue 13, kind 1)
+    prof_tab = pd.concat(
+        [profile.merge_small_levels(prof[k].assign(level=lambda d, lab=lab: d["level"].map(lab)
+                                                   if lab else d["level"]),
+                                    by="kind", min_cell=MIN_CELL).assign(table=k)
+         for k, _, lab in panels], ignore_index=True)
+    # census: the register holds every official, no interval
+    prof_tab["lo"], prof_tab["hi"] = prof_tab["share"], prof_tab["share"]
     # levels add up to n, and all = cán bộ + công chức: a lone small cell gets a second one
     WITHIN_PROFILE = [["table", "kind"], ["table", "level"]]
     prof_shown = show(prof_tab, within=WITHIN_PROFILE)  # the figure hides what the table hides
     fig, axes = plt.subplots(3, 2, figsize=(9, 10))
-    for ax, (key, title, lab) in zip(axes.ravel(), panels, strict=True):
+    for ax, (key, title, _lab) in zip(axes.ravel(), panels, strict=True):
         t = prof_shown[(prof_shown["table"] == key) & (prof_shown["kind"] == "all")].copy()
-        t["level_label"] = t["level"].map(lab) if lab else t["level"]
+        t["level_label"] = t["level"]
         plots.share_bars(t, label="level_label", title=title, ax=ax, min_cell=MIN_CELL,
-                         xlabel=export.tr("% (KTC 95%)", "% (95% CI)"))
+                         xlabel=export.tr("% (toàn bộ hồ sơ)", "% (whole register)"))
     fig.tight_layout()
     export.save_figure(fig, "03_profile", simulated=SIM)
     plt.show()
-    save_share_table(prof_tab[["table", "kind", "level", "n", "k", "share", "lo", "hi"]],
-                     "03_profile", export.tr("Cơ cấu đội ngũ cán bộ, công chức cấp xã",
-                                             "Profile of commune officials"),
-                     note="kind: all = toàn bộ, can_bo = cán bộ, cong_chuc = công chức.",
-                     within=WITHIN_PROFILE)
+    KIND_LAB = {"all": export.tr("Toàn bộ", "All"), "can_bo": export.tr("Cán bộ", "Cadres"),
+                "cong_chuc": export.tr("Công chức", "Civil servants")}
+    PANEL_LAB = {k: title for k, title, _ in panels}
+    prof_out = show(prof_tab, within=WITHIN_PROFILE).assign(
+        table=lambda d: d["table"].map(PANEL_LAB), kind=lambda d: d["kind"].map(KIND_LAB))
+    export.save_table(
+        prof_out[["table", "kind", "level", "n", "k", "share"]].rename(columns={
+            "table": export.tr("Chỉ tiêu", "Item"), "kind": export.tr("Nhóm", "Group"),
+            "level": export.tr("Mức", "Level"), **SHARE_HEAD}),
+        "03_profile", title=export.tr("Cơ cấu đội ngũ cán bộ, công chức cấp xã",
+                                      "Profile of commune officials"),
+        note=export.tr(f"{NOTE_SHARES} Các mức có dưới {MIN_CELL} người được gộp với mức liền "
+                       "kề trước khi ẩn ô.",
+                       f"{NOTE_SHARES} Levels with fewer than {MIN_CELL} people are merged "
+                       "with the adjacent level before any cell is hidden."),
+        simulated=SIM)
 
 # %% [markdown]
 # ## 2.1.4. Chất lượng đội ngũ giữa các xã
@@ -407,12 +516,21 @@ iccs = pd.concat([quality.icc_table(scores, QUALITY, CLUSTER)]
                     else []), ignore_index=True)
 display(iccs[["variable", "n", "n_groups", "icc", "icc_anova", "icc_anova_lo", "icc_anova_hi",
               "f_stat", "p_value"]].round(4))
+ICC_HEAD = {"variable": export.tr("Thang đo", "Scale"), "n_groups": export.tr("Số xã", "Communes"),
+            "tau2": export.tr("τ² (giữa các xã)", "τ² (between)"),
+            "sigma2": export.tr("σ² (trong xã)", "σ² (within)"),
+            "icc": export.tr("ICC (REML)", "ICC (REML)"),
+            "icc_anova": export.tr("ICC(1) ANOVA", "ICC(1) ANOVA"),
+            "icc_anova_lo": export.tr("KTC 95% dưới", "95% CI low"),
+            "icc_anova_hi": export.tr("KTC 95% trên", "95% CI high"), "p_value": "p"}
 export.save_table(iccs[["variable", "n", "n_groups", "tau2", "sigma2", "icc", "icc_anova",
-                        "icc_anova_lo", "icc_anova_hi", "p_value"]],
+                        "icc_anova_lo", "icc_anova_hi", "p_value"]].rename(columns=ICC_HEAD),
                   "03_icc", title=export.tr("Tương quan nội lớp theo xã",
                                             "Intraclass correlation by commune"),
-                  note="ICC: mô hình hệ số chặn ngẫu nhiên (REML); ICC(1) ANOVA với KTC 95% "
-                       "theo phân phối F.", simulated=SIM, decimals=3)
+                  note=export.tr("ICC: tương quan nội lớp, mô hình hệ số chặn ngẫu nhiên (REML); "
+                                 "ICC(1) ANOVA với KTC 95% theo phân phối F.",
+                                 "ICC: random-intercept model (REML); ICC(1) ANOVA with its "
+                                 "F-based 95% CI."), simulated=SIM, decimals=3)
 panels_q = [(cm, "PRO", export.tr("Năng lực chuyên môn (PRO)", "Professional competence (PRO)"))]
 if HAS_CITIZENS:
     panels_q.append((cm_cit, "SIPAS", export.tr("Đánh giá của người dân", "Citizens' assessment")))
@@ -450,15 +568,26 @@ export.save_figure(fig, "03_caterpillar_dimensions", simulated=SIM)
 plt.show()
 cm_tab = pd.concat([cm, cm_cit], ignore_index=True).assign(
     commune=lambda d: d[CLUSTER].map(short))
+QB_HEAD = {"variable": export.tr("Thang đo", "Scale"), "commune": HEAD["commune"],
+           "mean": export.tr("Trung bình", "Mean"),
+           "estimate": export.tr("Ước lượng co (Bayes thực nghiệm)", "Shrunken estimate (EB)"),
+           "lo": export.tr("KTC 95% dưới", "95% CI low"),
+           "hi": export.tr("KTC 95% trên", "95% CI high"), "rank": export.tr("Thứ hạng", "Rank"),
+           "rank_lo": export.tr("Thứ hạng: cận dưới", "Rank: low"),
+           "rank_hi": export.tr("Thứ hạng: cận trên", "Rank: high")}
+cm_tab = cm_tab.sort_values(["variable", "commune"], key=lambda s: s.map(export.vi_sort_key)
+                            if s.name == "commune" else s, ignore_index=True)
 export.save_table(cm_tab[["variable", "commune", "n", "mean", "estimate", "lo", "hi", "rank",
-                          "rank_lo", "rank_hi"]],
+                          "rank_lo", "rank_hi"]].rename(columns=QB_HEAD),
                   "03_quality_by_commune",
-                  title=export.tr("Điểm chất lượng theo xã (ước lượng co về, KTC 95%)",
+                  title=export.tr("Điểm chất lượng theo xã (ước lượng co (Bayes thực nghiệm), "
+                                  "KTC 95%)",
                                   "Quality scores by commune (shrunken estimates, 95% CI)"),
-                  note="rank_lo–rank_hi: khoảng thứ hạng tương thích với các khoảng tin cậy.",
+                  note=export.tr("Khoảng thứ hạng: các thứ hạng tương thích với các khoảng tin "
+                                 "cậy.", "Rank interval: ranks compatible with the intervals."),
                   simulated=SIM, count_columns=["n"],
-                  dependent={"n": ["mean", "estimate", "lo", "hi", "rank", "rank_lo",
-                                   "rank_hi"]})
+                  dependent={"n": [QB_HEAD[c] for c in ("mean", "estimate", "lo", "hi", "rank",
+                                                        "rank_lo", "rank_hi")]})
 ip = iccs.set_index("variable")
 display(Markdown(
     f"ICC của năng lực chuyên môn (PRO) = **{fmt(ip.at['PRO', 'icc'], 3)}** (ICC(1) ANOVA "
@@ -486,46 +615,94 @@ display(Markdown(
     + ", ".join(moved.loc[moved["moved"], "code"].map(short)) + "."))
 
 # %% [markdown]
-# ## 2.1.5. Theo 8 xã mới (từ 1/7/2025)
+# ## 2.1.5. Đội ngũ mà 8 xã mới tiếp nhận (từ 1/7/2025)
 #
-# Các bảng trên được cộng dồn theo bảng chuyển đổi của Nghị quyết 1672/NQ-UBTVQH15: số người
-# được cộng, tỷ lệ được tính lại từ tử số và mẫu số đã cộng (không lấy trung bình các tỷ lệ),
-# điểm trung bình được tính lại từ dữ liệu cá nhân.  Định biên là tổng định biên cũ của các
-# đơn vị hợp nhất (định biên của xã mới theo Nghị định 170/2025 không có trong dữ liệu tham
-# chiếu).
+# Từ 1/7/2025 (`legal.frame_on`), 8 xã mới không còn chịu Nghị định 33/2023: Luật Cán bộ,
+# công chức 2025 (80/2025/QH15) bỏ nhóm "cán bộ, công chức cấp xã" riêng và quản lý công chức
+# theo vị trí việc làm; Nghị định 170/2025/NĐ-CP bãi bỏ các quy định về công chức cấp xã của
+# Nghị định 33.  Vì vậy các bảng dưới đây **không** so các xã mới với số lượng tối đa hay chức
+# danh của Nghị định 33: chúng mô tả **đội ngũ mà các xã mới tiếp nhận** (cộng dồn theo Nghị
+# quyết 1672/NQ-UBTVQH15; tỷ lệ tính lại từ tử số và mẫu số đã cộng).  Quy định sau cải cách
+# có thể áp dụng: công chức người dân tộc thiểu số hoặc ở vùng đặc biệt khó khăn chưa có bằng
+# đại học có 5 năm kể từ khi xã mới thành lập để đạt chuẩn (hướng dẫn sau cải cách, một nguồn).
+# **Chưa được quy định** trong dữ liệu tham chiếu: số lượng và vị trí việc làm của từng xã mới,
+# tiêu chuẩn theo vị trí việc làm (phải bố trí xong trước 1/7/2027).
 
 # %%
 if HAS_PERSONNEL:
-    counts = ["n_can_bo", "n_cong_chuc", "n_staff", "quota", "gap"]
+    counts = ["n_can_bo", "n_cong_chuc", "n_staff"]   # no Decree 33 maximum after 1/7/2025
     staff25 = merger.to_2025(staff, reg, sum_columns=counts)
     assert (staff25[counts].sum() == staff[counts].sum()).all()  # totals equal across levels
+    staff25 = staff25.sort_values("commune_2025", key=lambda s: s.map(export.vi_sort_key),
+                                  ignore_index=True)
     display(staff25)
     comp25 = merger.to_2025(comp.by_unit, reg, sum_columns=["n", "k", "n_missing"], by=["rule_id"])
     for r in comp25["rule_id"].unique():
         a = comp25[comp25.rule_id == r][["n", "k"]].sum()
         b = comp.by_unit[comp.by_unit.rule_id == r][["n", "k"]].sum()
         assert (a == b).all()
-    comp25 = comp25[comp25["rule_id"].isin(["CC_DEGREE", "CC_FIELD", "ANY"])]
-    save_share_table(comp25.assign(rule=comp25["rule_id"].map(rule_lab))[
-                         ["commune_2025", "rule", "n", "k", "share", "lo", "hi"]]
+    # the one post-reform rule that exists: a university degree (5-year deadline for
+    # ethnic-minority staff); Decree 33's field and secondary standards no longer apply
+    comp25 = comp25[comp25["rule_id"].isin(["CC_DEGREE"])]
+    comp25 = comp25.sort_values("commune_2025", key=lambda s: s.map(export.vi_sort_key),
+                                ignore_index=True)
+    save_share_table(comp25[["commune_2025", "n", "k", "share", "lo", "hi"]]
                      .rename(columns=HEAD),
-                     "03_compliance_2025", export.tr("Công chức chưa đạt tiêu chuẩn theo 8 xã mới",
-                                                     "Not meeting the standards, by new commune"),
-                     within=[["rule"]])
-    export.save_table(staff25.rename(columns=HEAD),
+                     "03_compliance_2025",
+                     export.tr("Công chức chưa có bằng đại học trong đội ngũ 8 xã mới tiếp nhận",
+                               "Civil servants without a university degree inherited by the 8 "
+                               "new communes"),
+                     note=export.tr("n: công chức có dữ liệu trình độ; k: chưa có bằng đại học. "
+                                    "Sau cải cách: người dân tộc thiểu số hoặc ở vùng đặc biệt khó "
+                                    "khăn có 5 năm kể từ khi xã mới thành lập để đạt chuẩn.",
+                                    "n: civil servants with a known level; k: without a degree. "
+                                    "After the reform ethnic-minority staff have 5 years from the "
+                                    "new commune's creation."),
+                     within=[[]])
+    export.save_table(staff25[["commune_2025", *counts]].rename(columns=HEAD),
                       "03_staffing_2025",
-                      title=export.tr("Số lượng so với tổng định biên cũ theo 8 xã mới",
-                                      "Headcount against the summed former quotas, by new commune"),
-                      note=f"Loại đơn vị cũ: {CLASSES.basis}.", simulated=SIM, decimals=0)
-cm25 = quality.commune_means(scores, QUALITY, "commune_2025", method="t")
+                      title=export.tr("Đội ngũ cán bộ, công chức mà 8 xã mới tiếp nhận",
+                                      "Officials inherited by the 8 new communes"),
+                      note=export.tr("Số người của các đơn vị cũ hợp nhất; số lượng tối đa của "
+                                     "xã mới chưa được quy định trong dữ liệu tham chiếu.",
+                                     "Officials of the merged former units; the new communes' "
+                                     "maximum is not in the reference data."),
+                      simulated=SIM, decimals=0)
+# one interval rule (docs/inference.md): a new commune's mean is a stratified estimate over
+# its former units (strata), with the finite-population correction from the register
+FRAME = (personnel.groupby("commune_code").size().to_dict() if HAS_PERSONNEL else None)
+rows25 = []
+for (var, c25), g in scores.melt(id_vars=[CLUSTER, "commune_2025"], value_vars=QUALITY,
+                                 var_name="variable").groupby(["variable", "commune_2025"]):
+    g = g.dropna(subset=["value"])
+    try:
+        if FRAME is None:
+            raise ModelError("no register: no frame sizes")
+        r = dg.intervals.stratified_mean(g["value"], g[CLUSTER], FRAME)
+        rows25.append({"variable": var, "commune_2025": c25, "n": r["n"], "mean": r["estimate"],
+                       "estimate": r["estimate"], "lo": r["lo"], "hi": r["hi"]})
+    except ModelError:   # no register, or a former unit with one respondent: plain t
+        m, lo, hi, n = dg.t_interval(g["value"])
+        rows25.append({"variable": var, "commune_2025": c25, "n": n, "mean": m, "estimate": m,
+                       "lo": lo, "hi": hi})
+cm25 = pd.DataFrame(rows25).sort_values(["variable", "estimate"], ascending=[True, False],
+                                        ignore_index=True)
 display(cm25.pivot(index="commune_2025", columns="variable", values="estimate").round(2))
-export.save_table(cm25[["variable", "commune_2025", "n", "mean", "lo", "hi", "rank_lo",
-                        "rank_hi"]],
+RN25 = {"variable": export.tr("Thang đo", "Scale"), "commune_2025": HEAD["commune_2025"],
+        "mean": export.tr("Trung bình", "Mean"), "lo": export.tr("KTC 95% dưới", "95% CI low"),
+        "hi": export.tr("KTC 95% trên", "95% CI high")}
+export.save_table(cm25[["variable", "commune_2025", "n", "mean", "lo", "hi"]].rename(columns=RN25),
                   "03_quality_2025",
-                  title=export.tr("Điểm chất lượng theo 8 xã mới (KTC t 95%)",
-                                  "Quality scores by new commune (95% t CI)"),
+                  title=export.tr("Điểm chất lượng theo 8 xã mới (phân tầng theo đơn vị cũ, có "
+                                  "hiệu chỉnh tổng thể hữu hạn)",
+                                  "Quality scores by new commune (stratified by former unit, "
+                                  "finite-population correction)"),
+                  note=export.tr("KTC 95% (phân phối t) của ước lượng phân tầng theo đơn vị cũ, "
+                                 "tổng thể là hồ sơ cán bộ, công chức (docs/inference.md).",
+                                 "95% t interval of the stratified estimate over former units; "
+                                 "the frame is the personnel register (docs/inference.md)."),
                   simulated=SIM, count_columns=["n"],
-                  dependent={"n": ["mean", "lo", "hi", "rank_lo", "rank_hi"]})
+                  dependent={"n": [RN25["mean"], RN25["lo"], RN25["hi"]]})
 icc25 = quality.icc_table(scores, QUALITY, "commune_2025")
 display(icc25[["variable", "n_groups", "icc", "icc_anova_lo", "icc_anova_hi"]].round(3))
 pro25 = cm25[cm25["variable"] == "PRO"]
@@ -534,7 +711,7 @@ fig = plots.caterpillar(pro25, label="commune_2025", min_cell=MIN_CELL,
                         threshold=WEAK_CUTOFF,
                         title=export.tr("Năng lực chuyên môn (PRO) theo 8 xã mới",
                                         "Professional competence (PRO) by new commune"),
-                        xlabel=export.tr(f"Điểm ({LIKERT_LO}–{LIKERT_HI}), KTC t 95%",
+                        xlabel=export.tr(f"Điểm ({LIKERT_LO}–{LIKERT_HI}), KTC 95% (phân phối t)",
                                          f"Score ({LIKERT_LO}–{LIKERT_HI}), 95% t CI"))
 export.save_figure(fig, "03_caterpillar_2025", simulated=SIM)
 plt.show()
@@ -545,8 +722,9 @@ display(Markdown(
     f"KTC 95%: {fmt(high25['lo'], 2)}–{fmt(high25['hi'], 2)}) và thấp nhất ở "
     f"**{low25['commune_2025']}** ({fmt(low25['mean'], 2)}; KTC 95%: {fmt(low25['lo'], 2)}–"
     f"{fmt(low25['hi'], 2)}); ICC của PRO giữa 8 xã mới là {fmt(i25.at['PRO', 'icc'], 3)} "
-    f"(giữa 23 đơn vị cũ: {fmt(ip.at['PRO', 'icc'], 3)}).  Khoảng tin cậy t coi cán bộ trong "
-    "một xã mới là độc lập, dù họ vẫn thuộc 2–3 đơn vị cũ, nên có thể hơi hẹp."))
+    f"(giữa 23 đơn vị cũ: {fmt(ip.at['PRO', 'icc'], 3)}).  Khoảng tin cậy của mỗi xã mới là "
+    "của ước lượng phân tầng theo 2–3 đơn vị cũ, có hiệu chỉnh tổng thể hữu hạn "
+    "(docs/inference.md)."))
 
 # %% [markdown]
 # ## 2.1.6. Nhận định được kiểm chứng (D1–D5)
@@ -569,7 +747,8 @@ if HAS_PERSONNEL:
     pers_t = personnel.assign(
         tenure=dg.columns.years_in_post(personnel, REFERENCE_YEAR))
     found = [
-        fd.finding_d1(comp, scores, group=CLUSTER, th=TH),
+        fd.finding_d1(comp, scores, group=CLUSTER, th=TH, compliance_alt=comp_sens,
+                      frame=FRAME),
         fd.finding_d2(pers_t, scores, group=CLUSTER, tenure="tenure", th=TH),
         fd.finding_d3(scores, personnel, group=CLUSTER, education="education_level", th=TH,
                       n_sim=N_SIM, seed=SEED),
@@ -581,15 +760,22 @@ else:
     found = [not_testable(c, "personnel") for c in ("D1", "D2", "D3", "D4")]
 if HAS_CITIZENS:
     cit_commune = cit_scores.groupby(CLUSTER)["SIPAS"].mean()
-    found.append(fd.finding_d5(scores, cit_commune, group=CLUSTER, th=TH))
+    found.append(fd.finding_d5(scores, cit_commune, group=CLUSTER, th=TH, frame=FRAME))
 else:
     found.append(not_testable("D5", "citizens"))
 ledger = fd.findings_table(found)
 for f in found:
-    display(Markdown(f"**{f.claim_id}.** {f.statement_vi}"))
+    display(Markdown(f"**{f.claim_id}.** {f.statement_vi}"
+                     + (f"  \n*Kết luận:* **{f.verdict_vi}**" if f.verdict_vi else "")))
+# the ledger is read by notebook 06 by its column names: a bilingual machine table, its
+# codes allowed on purpose
 export.save_table(ledger, "03_findings",
                   title=export.tr("Kết quả chẩn đoán theo nhận định D1–D5",
                                   "Diagnostic findings for claims D1–D5"),
-                  note=f"Ngưỡng: {TH.summary()}.", simulated=SIM)
+                  note=export.tr(f"Ngưỡng: điểm giữa thang {fmt(WEAK_CUTOFF)}; giữ chức danh "
+                                 f"dưới {SHORT_TENURE_YEARS} năm là ít kinh nghiệm; \"nhiều\" "
+                                 f"là từ {pct(TH.notable_share, 0)}%.",
+                                 f"Thresholds: {TH.summary()}."),
+                  simulated=SIM, allowed_codes=list(ledger.columns))
 print(json.dumps(json.loads(ledger.set_index("claim_id").at["D3", "key_numbers"]), indent=1,
                  ensure_ascii=False)[:600])
