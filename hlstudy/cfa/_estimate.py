@@ -534,11 +534,10 @@ def fit_ml(problem: Problem, x0: np.ndarray, *, max_iter: int = 500,
 
         budget = max_iter - phase1
         candidates = []
-        # (a) Newton on the observed Hessian from where scoring stopped
-        xa, fa, _, ma, ia = _damped_newton(problem, x1, f1, observed, max_iter=min(budget, 100),
-                                           step_tol=step_tol, grad_tol=grad_tol)
-        candidates.append((ma != "converged", fa, xa, ma, it1 + ia))
-        # (b) quasi-Newton (BFGS, like lavaan's nlminb) from the starting values, then Newton
+        # (b) first: quasi-Newton (BFGS, like lavaan's nlminb) from the starting values, then
+        # Newton on the observed Hessian; it is cheap (analytic gradient only) and, where
+        # scoring crawls towards a poorer stationary point (a common latent factor with an
+        # improper variance), it finds lavaan's optimum
         with np.errstate(all="ignore"):
             qn = optimize.minimize(problem.objective, x0, jac=gradient, method="BFGS",
                                    options={"gtol": 1e-7, "maxiter": 20 * budget})
@@ -547,6 +546,13 @@ def fit_ml(problem: Problem, x0: np.ndarray, *, max_iter: int = 500,
                                                max_iter=min(budget, 100), step_tol=step_tol,
                                                grad_tol=grad_tol)
             candidates.append((mb != "converged", fb, xb, mb, it1 + qn.nit + ib))
+        if not candidates or candidates[0][0]:
+            # (a) only when (b) did not converge: Newton on the observed Hessian from where
+            # scoring stopped (each step differences the gradient once per parameter)
+            xa, fa, _, ma, ia = _damped_newton(problem, x1, f1, observed,
+                                               max_iter=min(budget, 100), step_tol=step_tol,
+                                               grad_tol=grad_tol)
+            candidates.append((ma != "converged", fa, xa, ma, it1 + ia))
         candidates.sort(key=lambda c: (c[0], c[1]))
         _, f, x, message, iterations = candidates[0]
     grad, hess = problem.derivatives(x)
