@@ -412,7 +412,7 @@ _ = export.save_table(
     title=export.tr("Sổ đối chiếu các nhận định của luận văn", "Claims ledger of the thesis"),
     note=export.tr(
         "Ước lượng, khoảng tin cậy 95% và n của thành phần quyết định kết luận; p hiệu chỉnh "
-        f"Holm lớn nhất của nhận định; RV: giá trị bền vững nhỏ nhất. SESOI {RULES.sesoi:g} "
+        f"Holm lớn nhất của nhận định; RV: giá trị bền vững nhỏ nhất. SESOI {fmt(RULES.sesoi)} "
         "(hệ số chuẩn hóa). Mối liên hệ trên dữ liệu quan sát, không phải quan hệ nhân quả.",
         "Estimate, 95% CI and n of the part that decided the verdict; largest Holm-adjusted p "
         f"of the claim; RV: smallest robustness value. SESOI {RULES.sesoi:g} (standardized). "
