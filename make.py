@@ -9,6 +9,9 @@
     python3 make.py export --lang en [--out DIR]
                                 every figure and table with English labels (default build/figures-en/)
     python3 make.py data        regenerate the simulated demonstration exports in data/raw/
+    python3 make.py validate [--replications N] [--workers K] [--out DIR]
+                                method validation: N simulated studies per scenario through the
+                                whole chain, results to data/validation/ (read by notebook 07)
     python3 make.py lock        re-pin requirements.lock from the current .venv (maintainers)
 
 Set-up: ``.venv/`` is created with ``python3 -m venv`` when missing, and the project is
@@ -119,6 +122,13 @@ def data(args: list[str]) -> None:
     run([str(python), "-m", "hlstudy.synthetic", "--write", "data/raw", *args])
 
 
+def validate(args: list[str]) -> None:
+    python = setup()
+    start = time.perf_counter()
+    run([str(python), "-m", "hlstudy.validation", *args])
+    log(f"validate finished in {time.perf_counter() - start:.1f} s")
+
+
 def lock(args: list[str]) -> None:
     python = setup()
     frozen = subprocess.run(
@@ -134,7 +144,8 @@ def lock(args: list[str]) -> None:
     log(f"wrote {LOCK.name} with {len(pins)} pins")
 
 
-COMMANDS = {"reproduce": reproduce, "test": test, "lab": lab, "export": export, "data": data, "lock": lock}
+COMMANDS = {"reproduce": reproduce, "test": test, "lab": lab, "export": export, "data": data,
+            "validate": validate, "lock": lock}
 
 
 def main(argv: list[str]) -> int:

@@ -1,0 +1,435 @@
+"""Agreement with R, recomputed from the committed fixtures (notebook 07, part 2).
+
+Each check reads one fixture folder of ``tests/fixtures/`` (the data and the values R
+wrote, with the R script beside them), recomputes the same quantities with hlstudy and
+reports the worst difference against the tolerance the test suite uses.  Nothing is typed:
+change a fixture value or a routine and the table changes.  The test suite
+(``tests/test_*.py``) remains the authority (it compares more cells); this table is its
+summary for readers of the thesis.
+
+Difference metric of each check: ``abs`` = |hlstudy − R|; ``abs≤1,rel>1`` = |hlstudy − R| /
+max(1, |R|) (lavaan's chi-square and log-likelihood are large numbers).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hlstudy.errors import ModelError
+from hlstudy.paths import ROOT
+
+FIXTURES = ROOT / "tests" / "fixtures"
+COLUMNS = ["routine", "r_function", "fixture", "cases", "n_values", "worst_difference",
+           "worst_at", "tolerance", "metric", "within"]
+
+
+class _Acc:
+    """Running worst difference over compared cells (NaN on both sides counts as equal;
+    NaN on one side only is an infinite difference)."""
+
+    def __init__(self, metric: str = "abs"):
+        self.metric, self.n, self.worst, self.at = metric, 0, 0.0, ""
+
+    def add(self, where: str, ours, theirs) -> None:
+        a = np.atleast_1d(np.asarray(ours, dtype=float)).ravel()
+        b = np.atleast_1d(np.asarray(
+            [np.nan if v is None or v == "NA" else v for v in np.atleast_1d(theirs).ravel()],
+            dtype=float))
+        if a.shape != b.shape:
+            raise ModelError(f"{where}: {a.size} values against {b.size} in the fixture")
+        both = np.isnan(a) & np.isnan(b)
+        d = np.abs(a - b)
+        if self.metric != "abs":
+            d = d / np.maximum(1.0, np.abs(b))
+        d = np.where(both, 0.0, np.where(np.isnan(d), np.inf, d))
+        self.n += int(a.size)
+        if d.size and float(d.max()) > self.worst:
+            self.worst, self.at = float(d.max()), f"{where}[{int(d.argmax())}]"
+
+
+@dataclass(frozen=True)
+class Check:
+    routine: str
+    r_function: str
+    fixture: str
+    tolerance: float
+    metric: str
+    run: Callable[[Path, _Acc], list[str]]
+
+
+def _json(path: Path) -> dict:
+    if not path.is_file():
+        raise ModelError(f"fixture {path} not found")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------------- psych
+
+def _psych_alpha(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy import reliability as rel
+
+    ref = _json(root / "psych" / "psych_reference.json")
+    bfi = pd.read_csv(root / "psych" / "bfi.csv")
+    hs = pd.read_csv(root / "psych" / "hs1939.csv")
+    keyed = bfi.iloc[:, :25].copy()
+    for v in ref["meta"]["reverse_keyed"]:
+        keyed[v] = 7 - keyed[v]
+    total = {"raw_alpha": "alpha", "std.alpha": "std_alpha", "G6(smc)": "g6",
+             "average_r": "average_r", "S/N": "signal_noise", "ase": "ase", "mean": "mean",
+             "sd": "sd", "median_r": "median_r"}
+    cases = sorted(ref["alpha"])
+    for case in cases:
+        r = ref["alpha"][case]
+        items = r["items"]
+        data = (keyed if case.endswith("_keyed") or case == "two_items" else
+                bfi.iloc[:, :25] if case == "A_raw" else hs)[items]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = rel.cronbach_alpha(data)
+        for rn, attr in total.items():
+            acc.add(f"{case}.{rn}", getattr(res, attr), r["total"][rn])
+        acc.add(f"{case}.feldt", list(res.ci), [r["feldt"]["lower"], r["feldt"]["upper"]])
+    return cases
+
+
+def _psych_design_effect(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy import reliability as rel
+
+    ref = _json(root / "psych" / "psych_reference.json")["design_effect"]
+    d = pd.read_csv(root / "psych" / "twolevel.csv")
+    value, group = [c for c in d.columns if c != "cluster"][0], "cluster"
+    if "cluster" not in d.columns:
+        value, group = d.columns[1], d.columns[0]
+    res = rel.design_effect(d[value], d[group])
+    for k in ("icc", "deff", "n0"):
+        acc.add(f"design_effect.{k}", getattr(res, k), ref[k])
+    return ["twolevel"]
+
+
+# ---------------------------------------------------------------------- lavaan / semTools
+
+HS = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}
+BFI = {name: [f"{code}{i}" for i in range(1, 6)]
+       for name, code in zip(["agree", "consc", "extra", "neuro", "open"], "ACENO", strict=True)}
+
+
+def _lavaan_cfa(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy.cfa import cfa
+
+    ref = _json(root / "lavaan" / "lavaan_reference.json")
+    hs = pd.read_csv(root / "lavaan" / "hs1939.csv")
+    bfi = pd.read_csv(root / "lavaan" / "bfi.csv")
+    runs = {"hs3": lambda: cfa(hs, HS), "hs3_stdlv": lambda: cfa(hs, HS, std_lv=True),
+            "bfi5": lambda: cfa(bfi, BFI),
+            "configural": lambda: cfa(hs, HS, group="school"),
+            "metric": lambda: cfa(hs, HS, group="school", equal=["loadings"]),
+            "scalar": lambda: cfa(hs, HS, group="school", equal=["loadings", "intercepts"]),
+            "hs_rescov": lambda: cfa(hs, HS, residual_covariances=[("x7", "x8"), ("x3", "x2")])}
+    for name, fn in runs.items():
+        r = ref["fits"][name]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = fn()
+        fm = res.fit_measures()
+        keys = [k for k in fm.index if k in r["fit"]]
+        acc.add(f"{name}.fit", [fm[k] for k in keys], [r["fit"][k] for k in keys])
+        est = res.estimates
+        group = est["group"] if "group" in est else pd.Series(1, index=est.index)
+        ours = {(a, b, c, int(g)): (e, s) for a, b, c, g, e, s in zip(
+            est["lhs"], est["op"], est["rhs"], group, est["est"], est["std_all"], strict=True)}
+        pe = r["estimates"]
+        keys = list(zip(pe["lhs"], pe["op"], pe["rhs"], pe["group"], strict=True))
+        acc.add(f"{name}.est", [ours[k][0] for k in keys], pe["est"])
+        st = r["std"]
+        keys = list(zip(st["lhs"], st["op"], st["rhs"], st["group"], strict=True))
+        acc.add(f"{name}.std.all", [ours[k][1] for k in keys], st["est_std"])
+    return list(runs)
+
+
+def _semtools_htmt(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy.cfa import htmt
+
+    ref = _json(root / "lavaan" / "lavaan_reference.json")["htmt"]
+    hs = pd.read_csv(root / "lavaan" / "hs1939.csv")
+    bfi = pd.read_csv(root / "lavaan" / "bfi.csv")
+    kw = {"hs": {}, "hs_arithmetic": {"geometric": False}, "bfi": {},
+          "bfi_arithmetic": {"geometric": False},
+          "bfi_signed": {"geometric": False, "absolute": False}}
+    for key, k in kw.items():
+        data, model = (hs, HS) if key.startswith("hs") else (bfi, BFI)
+        out = htmt(data, model, **k)
+        acc.add(key, out.loc[ref[key]["factors"], ref[key]["factors"]].to_numpy(),
+                np.array(ref[key]["values"], dtype=float))
+    return list(kw)
+
+
+def _pe_key(df: pd.DataFrame) -> list[str]:
+    rhs = df["rhs"].fillna("").astype(str)
+    return [f"{a}|{o}|{'' if o == ':=' else r}" for a, o, r in zip(df["lhs"], df["op"], rhs,
+                                                                  strict=True)]
+
+
+def _lavaan_sem(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy.sem import sem
+
+    ref = _json(root / "lavaan" / "sem_reference.json")
+    pdm = pd.read_csv(root / "lavaan" / "political_democracy.csv")
+    hs = pd.read_csv(root / "lavaan" / "hs1939.csv")
+    hsm = pd.read_csv(root / "lavaan" / "hs1939_missing.csv")
+    m = ref["models"]
+    cases = {"pd": (pdm, m["pd"], {}), "pd_mlr": (pdm, m["pd"], {"estimator": "MLR"}),
+             "hs_sem_fiml": (hsm, m["hs_sem"], {"missing": "ml"}),
+             "hs_cfa_mlr": (hs, m["hs"], {"estimator": "MLR"}),
+             "hs_sem_listwise": (hsm, m["hs_sem"], {})}
+    for name, (data, model, kw) in cases.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = sem(data, model, **kw)
+        r = pd.DataFrame(ref["fits"][name]["pe"])
+        r.index = _pe_key(r)
+        mine = res.parameter_estimates()
+        mine.index = _pe_key(mine)
+        mine = mine.loc[r.index]
+        for col in ("est", "se", "std.all"):
+            if col in r.columns:
+                acc.add(f"{name}.{col}", mine[col].astype(float), r[col].astype(float))
+        fm = res.fit_measures()
+        keys = [k for k in ("chisq", "df", "cfi", "tli", "rmsea", "srmr", "logl",
+                            "chisq.scaled") if k in fm.index and
+                ref["fits"][name]["fit"].get(k) is not None]
+        acc.add(f"{name}.fit", [fm[k] for k in keys], [ref["fits"][name]["fit"][k] for k in keys])
+    return list(cases)
+
+
+# ---------------------------------------------------------------------- models
+
+def _r_name(term: str) -> str:
+    if term == "Intercept":
+        return "(Intercept)"
+    if "[T." in term:
+        var, level = term.split("[T.", 1)
+        return var + level.rstrip("]")
+    return term
+
+
+def _model_cases(root: Path):
+    small = pd.read_csv(root / "models" / "small.csv")
+    study = pd.read_csv(root / "models" / "study.csv",
+                        dtype={"commune_code": str, "edu": str, "record_id": str})
+    return {"small": (small, "y ~ x1 + x2 + f", "g"),
+            "study": (study, "PRO ~ TRAIN + MOT + ENV + COMP + edu + years", "commune_code")}
+
+
+def _models_ols(vcov: str):
+    def run(root: Path, acc: _Acc) -> list[str]:
+        from hlstudy.models import ols
+
+        ref = _json(root / "models" / "models_reference.json")
+        cases = _model_cases(root)
+        for case, (data, formula, cluster) in cases.items():
+            r = ref[case]
+            fit = ols(data, formula, cluster=cluster, vcov=vcov, wild=False)
+            co = fit.coefficients.rename(index=_r_name).loc[r["terms"]]
+            acc.add(f"{case}.estimate", co["estimate"], r["estimate"])
+            for col in ("se", "p", "ci_low", "ci_high"):
+                acc.add(f"{case}.{col}", co[col], r[vcov][col])
+            acc.add(f"{case}.df", co["df"], np.broadcast_to(r[vcov]["df"], len(co)))
+        return list(cases)
+    return run
+
+
+def _models_vif(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy.models import ols
+
+    ref = _json(root / "models" / "models_reference.json")
+    cases = _model_cases(root)
+    for case, (data, formula, cluster) in cases.items():
+        fit = ols(data, formula, cluster=cluster, wild=False)
+        v = ref[case]["vif"]
+        acc.add(f"{case}.GVIF", fit.vif.loc[v["term"], "GVIF"], v["GVIF"])
+        acc.add(f"{case}.bp", fit.diagnostics.loc["breusch_pagan", "statistic"],
+                ref[case]["bp"]["statistic"])
+    return list(cases)
+
+
+def _models_lmer(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy.models import mixed
+
+    ref = _json(root / "models" / "models_reference.json")
+    cases = _model_cases(root)
+    for case, (data, formula, cluster) in cases.items():
+        r = ref[case]["lmer"]
+        m = mixed(data, formula, group=cluster)
+        co = m.coefficients.rename(index=_r_name).loc[r["terms"]]
+        for col in ("estimate", "se", "t", "p"):
+            acc.add(f"{case}.{col}", co[col], r[col])
+        acc.add(f"{case}.variances", [m.tau2, m.sigma2, m.icc], [r["tau2"], r["sigma2"], r["icc"]])
+    return list(cases)
+
+
+# ---------------------------------------------------------------------- diagnostic, evidence
+
+def _lme4_icc(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy.diagnostic import quality
+
+    d = pd.read_csv(root / "diagnostic" / "icc_data.csv")
+    ref = pd.read_csv(root / "diagnostic" / "icc_lme4.csv").iloc[0]
+    r = quality.icc(d, "y", "g")
+    acc.add("icc", [r.tau2, r.sigma2, r.icc, r.mean],
+            [ref["tau2"], ref["sigma2"], ref["icc"], ref["intercept"]])
+    return ["icc_data"]
+
+
+def _padjust(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy.evidence import adjust
+
+    ref = pd.read_csv(root / "evidence" / "padjust.csv")
+    pcol = [c for c in ref.columns if c in ("p", "pvalue", "p_value")][0]
+    out = []
+    for col, method in (("holm", "holm"), ("BH", "fdr_bh"), ("bh", "fdr_bh")):
+        if col in ref.columns:
+            acc.add(col, adjust(ref[pcol], method=method), ref[col])
+            out.append(col)
+    return out
+
+
+#: Every check, in the order of the table.
+CHECKS: tuple[Check, ...] = (
+    Check("reliability.cronbach_alpha", "psych::alpha", "psych", 1e-8, "abs", _psych_alpha),
+    Check("cfa.cfa (ML, fit, est, std.all)", "lavaan::cfa, fitMeasures, standardizedSolution",
+          "lavaan", 1e-3, "abs", _lavaan_cfa),
+    Check("cfa.htmt", "semTools::htmt", "lavaan", 1e-8, "abs", _semtools_htmt),
+    Check("sem.sem (ML/MLR/FIML)", "lavaan::sem, parameterEstimates, fitMeasures", "lavaan",
+          1e-3, "abs≤1,rel>1", _lavaan_sem),
+    Check("models.ols vcov='CR2'", "clubSandwich::coef_test(vcov = 'CR2', 'Satterthwaite')",
+          "models", 1e-8, "abs", _models_ols("CR2")),
+    Check("models.ols vcov='CR1'", "sandwich::vcovCL(type = 'HC1')", "models", 1e-8, "abs",
+          _models_ols("CR1")),
+    Check("models.ols vcov='HC1'", "sandwich::vcovHC(type = 'HC1')", "models", 1e-8, "abs",
+          _models_ols("HC1")),
+    Check("models.ols vcov='naive'", "summary(lm)", "models", 1e-8, "abs", _models_ols("naive")),
+    Check("models.ols .vif, .diagnostics", "car::vif, lmtest::bptest", "models", 1e-8, "abs",
+          _models_vif),
+    Check("models.mixed", "lmerTest::lmer (Satterthwaite)", "models", 1e-6, "abs", _models_lmer),
+    Check("diagnostic.quality.icc", "lme4::lmer(y ~ 1 + (1 | g))", "diagnostic", 1e-4, "abs",
+          _lme4_icc),
+    Check("evidence.adjust", "p.adjust", "evidence", 1e-12, "abs", _padjust),
+)
+
+
+def r_agreement(fixtures: str | Path = FIXTURES, *, checks: Sequence[Check] | None = None
+                ) -> pd.DataFrame:
+    """One row per routine: the worst difference between hlstudy and R over the fixture's
+    cells, against the tolerance of the test suite.
+
+    Parameters
+    ----------
+    fixtures : folder holding the fixture folders (default ``tests/fixtures``).
+    checks : the checks to run (default :data:`CHECKS`).
+
+    Returns
+    -------
+    DataFrame with :data:`COLUMNS`: ``routine`` (hlstudy), ``r_function``, ``fixture``
+    (folder), ``cases`` (fixture cases compared), ``n_values`` (cells compared),
+    ``worst_difference``, ``worst_at`` (case.quantity[index]), ``tolerance``, ``metric``,
+    ``within`` (worst ≤ tolerance).  A check that fails to run has NaN and its error in
+    ``worst_at`` (never dropped).
+
+    Example
+    -------
+    >>> tab = r_agreement()                                  # doctest: +SKIP
+    >>> bool(tab["within"].all())                            # doctest: +SKIP
+    True
+    """
+    root = Path(fixtures)
+    if not root.is_dir():
+        raise ModelError(f"fixture folder {root} not found")
+    rows = []
+    for c in CHECKS if checks is None else checks:
+        acc = _Acc(c.metric)
+        try:
+            cases = c.run(root, acc)
+            worst, at = acc.worst, acc.at
+        except (ModelError, KeyError, ValueError, FileNotFoundError, IndexError) as err:
+            cases, worst, at = [], np.nan, f"error: {type(err).__name__}: {str(err)[:120]}"
+        rows.append({"routine": c.routine, "r_function": c.r_function, "fixture": c.fixture,
+                     "cases": ", ".join(cases), "n_values": acc.n, "worst_difference": worst,
+                     "worst_at": at, "tolerance": c.tolerance, "metric": c.metric,
+                     "within": bool(np.isfinite(worst) and worst <= c.tolerance)})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+# ---------------------------------------------------------------------- versions
+
+_R_VERSION = re.compile(r"R version (\d+\.\d+\.\d+)")
+_R_PACKAGES = ("R", "psych", "lavaan", "semTools", "GPArotation", "lme4", "lmerTest",
+               "clubSandwich", "sandwich", "car", "lmtest", "haven", "TOSTER", "performance")
+_SCRIPT_VERSION = re.compile(r"\b(" + "|".join(_R_PACKAGES) + r")(?:::\w+)?\s+\(?"
+                             r"(\d+\.\d+(?:[.-]\d+)*)")
+
+
+def r_versions(fixtures: str | Path = FIXTURES) -> pd.DataFrame:
+    """R and R-package versions the fixtures were made with: ``fixture, software, version,
+    source`` (the fixture's JSON ``versions``/``meta`` when present, else the R script's
+    comments naming a version, else ``not recorded``)."""
+    root = Path(fixtures)
+    rows = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        found = {}
+        for js in sorted(folder.glob("*.json")):
+            try:
+                d = json.loads(js.read_text(encoding="utf-8"))
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                continue
+            if not isinstance(d, dict):
+                continue
+            blocks = [d.get(k) for k in ("versions", "meta") if isinstance(d.get(k), dict)]
+            blocks.append({k[: -len("_version")]: v for k, v in d.items()
+                           if k.endswith("_version")})
+            for block in blocks:
+                for k, v in block.items():
+                    if isinstance(v, str) and re.search(r"\d", v) and k != "note":
+                        m = _R_VERSION.search(v)
+                        name = "R" if k.lower() == "r" else k
+                        found.setdefault(name, (m.group(1) if m else v, js.name))
+        for script in sorted(folder.glob("*.R")):
+            text = script.read_text(encoding="utf-8", errors="replace")
+            for line in text.splitlines():
+                if not line.lstrip().startswith("#"):
+                    continue
+                for m in _SCRIPT_VERSION.finditer(line):
+                    found.setdefault(m.group(1), (m.group(2), script.name))
+        if not found:
+            rows.append({"fixture": folder.name, "software": "", "version": "not recorded",
+                         "source": ""})
+        for k, (v, src) in sorted(found.items()):
+            rows.append({"fixture": folder.name, "software": k, "version": v, "source": src})
+    return pd.DataFrame(rows, columns=["fixture", "software", "version", "source"])
+
+
+def python_versions(lock: str | Path = ROOT / "requirements.lock") -> pd.DataFrame:
+    """Python and every package pinned in ``requirements.lock``: ``software, pinned,
+    installed`` (installed from the running environment; empty when not installed)."""
+    import platform
+    from importlib import metadata
+
+    rows = [{"software": "Python", "pinned": "", "installed": platform.python_version()}]
+    for line in Path(lock).read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "==" not in line:
+            continue
+        name, ver = line.split("==", 1)
+        try:
+            inst = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            inst = ""
+        rows.append({"software": name, "pinned": ver, "installed": inst})
+    return pd.DataFrame(rows)

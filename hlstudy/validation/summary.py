@@ -1,0 +1,194 @@
+"""Summaries of recovery results: bias, RMSE, coverage, verdict confusion, power.
+
+Monte Carlo standard errors follow Morris, White & Crowther (2019, *Statistics in
+Medicine* 38:2074–2102, table 6): bias ``sqrt(var(θ̂)/R)``, coverage ``sqrt(c(1 − c)/R)``,
+RMSE by the delta method from the MSE's standard error ``sd((θ̂ − θ)²)/sqrt(R)``.  A
+coverage is compatible with its nominal level when the nominal level lies within
+``coverage ± 1.96 · MCSE_nominal`` with ``MCSE_nominal = sqrt(0.95 · 0.05 / R)`` (the band
+drawn in notebook 07).  (R: ``rsimsum::simsum(data, estvarname = "estimate", true = "truth",
+se = ..., methodvar = "method")``.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from hlstudy.errors import ModelError
+
+NEED = ("quantity", "kind", "method", "truth", "estimate", "ci_low", "ci_high")
+VERDICT_ORDER = ("supported", "inconclusive", "not supported", "not testable")
+
+
+def _check(results: pd.DataFrame, need=NEED) -> None:
+    if not isinstance(results, pd.DataFrame):
+        raise ModelError(f"results must be a DataFrame, got {type(results).__name__}")
+    missing = [c for c in need if c not in results.columns]
+    if missing:
+        raise ModelError(f"results lack columns {missing}")
+
+
+def summarize(results: pd.DataFrame, by: Sequence[str] = ("scenario", "kind", "method", "quantity"),
+              *, level: float = 0.95) -> pd.DataFrame:
+    """Bias, RMSE and interval coverage per group, with Monte Carlo standard errors.
+
+    Parameters
+    ----------
+    results : rows of :func:`hlstudy.validation.recovery` (``truth, estimate, ci_low,
+        ci_high`` numeric; rows with a missing truth or estimate are left out).
+    by : grouping columns (those absent from ``results`` are ignored).
+    level : nominal coverage of the intervals (for the band).
+
+    Returns
+    -------
+    DataFrame: ``by`` columns, ``n_rep, truth`` (mean), ``mean_estimate, bias, bias_mcse,
+    rel_bias`` (bias/|truth|, NaN when truth is 0), ``rmse, rmse_mcse, emp_se, coverage,
+    coverage_mcse, band_low, band_high`` (nominal ± 1.96 × MCSE at the nominal level),
+    ``coverage_ok`` (nominal inside coverage ± 1.96 MCSE_nominal), ``rejection`` (share of
+    intervals excluding 0: power when truth ≠ 0, type-I error when truth = 0),
+    ``mean_width``.  Coverage columns are NaN for groups without intervals.
+
+    Example
+    -------
+    >>> r = pd.DataFrame({"quantity": "b", "kind": "path", "method": "OLS", "truth": 0.2,
+    ...                   "estimate": [0.1, 0.3], "ci_low": [0.0, 0.25], "ci_high": [0.3, 0.4]})
+    >>> s = summarize(r, by=["method"])
+    >>> float(s["coverage"].iloc[0]), round(float(s["bias"].iloc[0]), 12)
+    (0.5, 0.0)
+    """
+    _check(results)
+    if not 0 < level < 1:
+        raise ModelError(f"level must lie in (0, 1), got {level}")
+    by = [c for c in by if c in results.columns]
+    d = results.copy()
+    for c in ("truth", "estimate", "ci_low", "ci_high"):
+        d[c] = pd.to_numeric(d[c], errors="coerce")
+    d = d[np.isfinite(d["truth"]) & np.isfinite(d["estimate"])]
+    rows = []
+    for key, g in (d.groupby(by, sort=True, dropna=False) if by else [((), d)]):
+        key = key if isinstance(key, tuple) else (key,)
+        r = len(g)
+        err = g["estimate"] - g["truth"]
+        bias = float(err.mean())
+        emp_se = float(g["estimate"].std(ddof=1)) if r > 1 else np.nan
+        mse = float((err ** 2).mean())
+        rmse = float(np.sqrt(mse))
+        mse_se = float((err ** 2).std(ddof=1) / np.sqrt(r)) if r > 1 else np.nan
+        has_ci = np.isfinite(g["ci_low"]) & np.isfinite(g["ci_high"])
+        gi = g[has_ci]
+        if len(gi):
+            cov = float(((gi["ci_low"] <= gi["truth"]) & (gi["truth"] <= gi["ci_high"])).mean())
+            rej = float(((gi["ci_low"] > 0) | (gi["ci_high"] < 0)).mean())
+            cov_se = float(np.sqrt(cov * (1 - cov) / len(gi)))
+            nom_se = float(np.sqrt(level * (1 - level) / len(gi)))
+            band = (level - 1.96 * nom_se, level + 1.96 * nom_se)
+            width = float((gi["ci_high"] - gi["ci_low"]).mean())
+            ok = bool(band[0] <= cov <= band[1])
+        else:
+            cov = rej = cov_se = width = np.nan
+            band = (np.nan, np.nan)
+            ok = None
+        truth = float(g["truth"].mean())
+        rows.append({**dict(zip(by, key, strict=True)), "n_rep": r, "truth": truth,
+                     "mean_estimate": float(g["estimate"].mean()), "bias": bias,
+                     "bias_mcse": emp_se / np.sqrt(r) if r > 1 else np.nan,
+                     "rel_bias": bias / abs(truth) if abs(truth) > 1e-12 else np.nan,
+                     "rmse": rmse, "rmse_mcse": mse_se / (2 * rmse) if rmse > 0 else np.nan,
+                     "emp_se": emp_se, "coverage": cov, "coverage_mcse": cov_se,
+                     "band_low": band[0], "band_high": band[1], "coverage_ok": ok,
+                     "rejection": rej, "mean_width": width, "n_intervals": int(len(gi))})
+    return pd.DataFrame(rows)
+
+
+def coverage_by_method(results: pd.DataFrame, *, kind: str = "path", level: float = 0.95,
+                       nonzero: bool | None = None) -> pd.DataFrame:
+    """Coverage pooled over the quantities of ``kind`` per scenario and method.
+
+    ``nonzero=True`` keeps only quantities whose truth is not 0 (False: only zero ones).
+    The MCSE treats the pooled intervals as independent (quantities of one replication are
+    correlated, so it is a lower bound; the per-quantity table of :func:`summarize` is exact).
+    """
+    _check(results)
+    d = results[results["kind"] == kind]
+    if nonzero is not None:
+        nz = d["truth"].abs() > 1e-9
+        d = d[nz] if nonzero else d[~nz]
+    return summarize(d, by=("scenario", "method"), level=level)
+
+
+def verdict_confusion(results: pd.DataFrame, *, by: Sequence[str] = ("scenario",)) -> pd.DataFrame:
+    """Verdict confusion table: truth-implied verdict × computed verdict, counts per group.
+
+    Uses the ``kind == "verdict"`` rows with a truth-implied verdict.  Columns: ``by``,
+    ``verdict_truth`` and one column per computed verdict (:data:`VERDICT_ORDER`), ``n``.
+    """
+    _check(results, ("kind", "verdict_truth", "verdict"))
+    d = results[(results["kind"] == "verdict") & (results["verdict_truth"].fillna("") != "")]
+    by = [c for c in by if c in d.columns]
+    if d.empty:
+        return pd.DataFrame(columns=[*by, "verdict_truth", *VERDICT_ORDER, "n"])
+    tab = d.groupby([*by, "verdict_truth", "verdict"]).size().unstack("verdict", fill_value=0)
+    tab = tab.reindex(columns=list(VERDICT_ORDER), fill_value=0)
+    tab["n"] = tab.sum(axis=1)
+    return tab.reset_index()
+
+
+def verdict_rates(results: pd.DataFrame, *, by: Sequence[str] = ("scenario", "quantity")
+                  ) -> pd.DataFrame:
+    """Per claim (``quantity``): the truth-implied verdict and the share of replications whose
+    computed verdict is each verdict.  ``power`` is the share ``supported`` where the truth
+    is ``supported``; ``false_positive`` the share ``supported`` where it is not; ``wrong``
+    the share ``not supported`` where the truth is ``supported``.  MCSE ``sqrt(p(1−p)/R)``.
+    """
+    _check(results, ("kind", "verdict_truth", "verdict", "quantity"))
+    d = results[results["kind"] == "verdict"]
+    by = [c for c in by if c in d.columns]
+    rows = []
+    for key, g in d.groupby(by, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        truths = sorted(set(g["verdict_truth"].fillna("")))
+        vt = truths[0] if len(truths) == 1 else "mixed"
+        r = len(g)
+        share = {v: float((g["verdict"] == v).mean()) for v in VERDICT_ORDER}
+        sup = share["supported"]
+        row = {**dict(zip(by, key, strict=True)), "verdict_truth": vt, "n_rep": r,
+               **{f"share_{v.replace(' ', '_')}": s for v, s in share.items()},
+               "power": sup if vt == "supported" else np.nan,
+               "false_positive": sup if vt in ("not supported", "inconclusive") else np.nan,
+               "wrong": share["not supported"] if vt == "supported" else np.nan,
+               "mcse": float(np.sqrt(sup * (1 - sup) / r))}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def false_positive_rate(results: pd.DataFrame, *, scenario: str = "all_zero") -> pd.DataFrame:
+    """In ``scenario`` (every path zero): the share of replications in which at least one
+    claim with a known truth is called ``supported`` (family-wise), the share of such claim
+    verdicts that are ``supported`` (per claim), and the share of zero paths whose CR2 /
+    naive / wild / SEM interval excludes 0 (per test).  Columns ``level, method, rate,
+    mcse, n``.
+    """
+    _check(results, ("kind", "verdict_truth", "verdict", "scenario", "method"))
+    d = results[results["scenario"] == scenario]
+    if d.empty:
+        raise ModelError(f"no results for scenario {scenario!r}")
+    rows = []
+    v = d[(d["kind"] == "verdict") & (d["verdict_truth"].fillna("") != "")
+          & (d["verdict_truth"] != "supported")]
+    if len(v):
+        per = (v["verdict"] == "supported").astype(float)
+        fam = v.groupby("seed")["verdict"].apply(lambda s: float((s == "supported").any()))
+        for level, x in (("claim (any claim, per replication)", fam), ("claim (per verdict)", per)):
+            p = float(x.mean())
+            rows.append({"level": level, "method": "ledger", "rate": p,
+                         "mcse": float(np.sqrt(p * (1 - p) / len(x))), "n": int(len(x))})
+    paths = d[(d["kind"] == "path") & (d["truth"].abs() < 1e-9)
+              & np.isfinite(d["ci_low"]) & np.isfinite(d["ci_high"])]
+    for method, g in paths.groupby("method", sort=True):
+        x = ((g["ci_low"] > 0) | (g["ci_high"] < 0)).astype(float)
+        p = float(x.mean())
+        rows.append({"level": "path (per interval)", "method": method, "rate": p,
+                     "mcse": float(np.sqrt(p * (1 - p) / len(x))), "n": int(len(x))})
+    return pd.DataFrame(rows, columns=["level", "method", "rate", "mcse", "n"])
