@@ -526,3 +526,26 @@ def test_unquoted_comma_in_an_instrument_file_is_named(tmp_path):
                                               r"\(C error: Expected 6 fields in line 26, saw 7\); "
                                               r"a field that contains a comma must be in double quotes"):
         codebook.load_codebook(folder=folder)
+
+
+def test_skip_note_names_the_absent_instrument_in_vietnamese(officials_only):
+    from hlstudy import load_study
+
+    study = load_study(officials_only, cache=False)
+    assert study.skip_note("Mục 2.1.2", "officials") == ""
+    note = study.skip_note("Mục 2.1.2 (tiêu chuẩn)", "officials", "personnel")
+    assert note.startswith("> **Bỏ qua — Mục 2.1.2 (tiêu chuẩn):** cần danh sách nhân sự")
+    assert "`personnel.csv|xlsx|sav`" in note and "không kiểm chứng được" in note
+    assert "người dân" not in note
+    with pytest.raises(SurveyDataError, match="unknown instrument 'register'"):
+        study.skip_note("x", "register")
+
+
+def test_likert_range_bad_input():
+    from hlstudy import codebook
+
+    assert codebook.likert_range("officials", "TRAIN") == (1, 5)
+    with pytest.raises(SurveyDataError, match="no Likert items in the personnel codebook"):
+        codebook.likert_range("personnel")
+    with pytest.raises(SurveyDataError, match="no construct 'MOON'"):
+        codebook.likert_range("officials", "MOON")
