@@ -492,6 +492,9 @@ def _decrement(curv: np.ndarray, grad: np.ndarray) -> float:
         return np.inf
 
 
+SCORING_FIRST = 50
+
+
 def fit_ml(problem: Problem, x0: np.ndarray, *, max_iter: int = 500,
            step_tol: float = 1e-9, grad_tol: float = 1e-5) -> Estimate:
     """Minimise F: damped Fisher scoring, then damped Newton on the observed Hessian.
@@ -514,8 +517,12 @@ def fit_ml(problem: Problem, x0: np.ndarray, *, max_iter: int = 500,
             if np.isfinite(f):
                 break
     phase1 = min(max_iter, 200)
+    # scoring that has not converged in SCORING_FIRST iterations is crawling (an improper
+    # solution, a ridge): hand over to BFGS at once when the fallback is allowed, and give
+    # scoring its remaining iterations only if BFGS fails
+    first = min(phase1, SCORING_FIRST) if max_iter > phase1 else phase1
     x1, f1, _, msg1, it1 = _damped_newton(
-        problem, x, f, problem.derivatives, max_iter=phase1, step_tol=step_tol,
+        problem, x, f, problem.derivatives, max_iter=first, step_tol=step_tol,
         grad_tol=grad_tol)
     x, f, message, iterations = x1, f1, msg1, it1
     if message != "converged" and max_iter > phase1 and np.isfinite(f):
@@ -546,8 +553,15 @@ def fit_ml(problem: Problem, x0: np.ndarray, *, max_iter: int = 500,
                                                max_iter=min(budget, 100), step_tol=step_tol,
                                                grad_tol=grad_tol)
             candidates.append((mb != "converged", fb, xb, mb, it1 + qn.nit + ib))
-        if not candidates or candidates[0][0]:
-            # (a) only when (b) did not converge: Newton on the observed Hessian from where
+        if (not candidates or candidates[0][0]) and phase1 > first:
+            # (b) failed: scoring's remaining iterations
+            x1, f1, _, msg1, it2 = _damped_newton(
+                problem, x1, f1, problem.derivatives, max_iter=phase1 - first,
+                step_tol=step_tol, grad_tol=grad_tol)
+            it1 += it2
+            candidates.append((msg1 != "converged", f1, x1, msg1, it1))
+        if not candidates or all(c[0] for c in candidates):
+            # (a) only when neither converged: Newton on the observed Hessian from where
             # scoring stopped (each step differences the gradient once per parameter)
             xa, fa, _, ma, ia = _damped_newton(problem, x1, f1, observed,
                                                max_iter=min(budget, 100), step_tol=step_tol,
