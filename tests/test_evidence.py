@@ -344,3 +344,20 @@ def test_all_paths_off_supports_no_path_claim():
     nullparts = parts[parts["claim_id"].isin(null) & parts["kind"].isin(
         ["path", "correlation", "indirect", "comparison"])]
     assert (nullparts["p_adjusted"] < 0.05).sum() == 0
+
+
+def test_ipma_figure_bytes_are_reproducible(tmp_path):
+    """Label placement is bounded by iterations, not by adjustText's 1-second time limit."""
+    import matplotlib.pyplot as plt
+
+    from hlstudy import export
+
+    res = ipma(pd.read_csv(FIX / "ipma_data.csv"), "QUAL")
+    out = []
+    for k in range(2):
+        fig = ipma_figure(res, lang="vi")
+        p = export.save_figure(fig, "06_ipma", simulated=False, formats=("svg",),
+                               directory=tmp_path / str(k))
+        plt.close(fig)
+        out.append(p["svg"].read_bytes())
+    assert out[0] == out[1]

@@ -267,7 +267,9 @@ def ipma_figure(result: IPMAResult, *, lang: str | None = None, title: str | Non
                                alpha=0.9, fontstyle="italic"))
     texts = [ax.text(a, b, f"{n} ({c})", fontsize=7)
              for a, b, n, c in zip(xs, ys, names, t["construct"], strict=True)]
-    adjust_text(texts, x=xs, y=ys, ax=ax, objects=corners, expand=(1.2, 1.5),
+    # iter_lim, not adjustText's default 1-second time limit: the same placement on any
+    # machine, so the figure's bytes are reproducible
+    adjust_text(texts, x=xs, y=ys, ax=ax, objects=corners, expand=(1.2, 1.5), iter_lim=400,
                 arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5})
     target = result.target
     if lang == "en":
