@@ -42,6 +42,7 @@ from IPython.display import Markdown, display
 
 from hlstudy import cfa as cfa_mod
 from hlstudy import codebook, export, factor, ingest, legal, load_study, reliability
+from hlstudy.errors import ModelError
 from hlstudy.scales import scale_items, score_scales
 
 # Parameters (heavy computations take their size from here)
@@ -95,6 +96,58 @@ def pct(x, d=0):
 
 def fmt_p(p):
     return export.p_text(p, 3, lang="vi")
+
+
+_REASON_VI = [
+    (r"(\w+): r_drop ([\d.]+) < ([\d.]+) and alpha rises to ([\d.]+) without it",
+     r"\1: r biến – tổng \2 < \3 và alpha tăng lên \4 khi bỏ biến"),
+    (r"(\w+): r_drop ([\d.]+) < ([\d.]+) but deleting it does not raise alpha; kept",
+     r"\1: r biến – tổng \2 < \3 nhưng bỏ biến không làm alpha tăng; giữ lại"),
+    (r"(\w+): alpha would rise by ([\d.]+) without it, but r_drop ([\d.]+) is acceptable; kept",
+     r"\1: alpha tăng \2 nếu bỏ biến, nhưng r biến – tổng \3 chấp nhận được; giữ lại"),
+    (r"^all items kept$", "giữ mọi biến"),
+]
+
+
+def vi_cells(t):
+    """Vietnamese cells: ≥/≤, decimal commas in text cells, booleans as có/không."""
+    import re
+
+    if export.language() != "vi":
+        return t
+    out = t.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].map(lambda v: {True: "có", False: "không"}.get(v, v)
+                                if isinstance(v, bool) else
+                                re.sub(r"(?<=\d)\.(?=\d)", ",", v.replace(">=", "≥")
+                                       .replace("<=", "≤").replace(", ", "; "))
+                                if isinstance(v, str) else v)
+    return out
+
+
+def vi_reliability(t):
+    """The reliability table with Vietnamese headers and reasons (issue 13, kind 9); ``n`` is
+    every respondent of the scale, alpha uses pairwise covariances (psych's default)."""
+    import re
+
+    out = t.reset_index()
+    if export.language() == "vi":
+        def tr_reason(s):
+            for pat, rep in _REASON_VI:
+                s = re.sub(pat, rep, s)
+            return re.sub(r"(?<=\d)\.(?=\d)", ",", s)
+        out["reason"] = out["reason"].map(tr_reason)
+    return out.rename(columns={
+        "scale": export.tr("Thang đo", "Scale"), "items": export.tr("Số biến", "Items"),
+        "n": export.tr("n (mọi phiếu; tương quan từng cặp)", "n (all rows; pairwise)"),
+        "alpha": "Alpha", "ci_low": export.tr("KTC 95% dưới (Feldt)", "95% CI low (Feldt)"),
+        "ci_high": export.tr("KTC 95% trên (Feldt)", "95% CI high (Feldt)"),
+        "std_alpha": export.tr("Alpha chuẩn hóa", "Standardised alpha"),
+        "omega_total": export.tr("Omega tổng", "Omega total"),
+        "min_r_drop": export.tr("r biến – tổng thấp nhất", "Lowest item-rest r"),
+        "weakest_item": export.tr("Biến yếu nhất", "Weakest item"),
+        "drop": export.tr("Đề xuất loại", "Proposed drop"), "reason": export.tr("Lý do", "Reason")})
 
 
 display(Markdown(
@@ -175,10 +228,15 @@ for inst in INSTS:
     rel_tables[inst] = reliability.reliability_table(data[inst], scales[inst],
                                                      min_r_drop=MIN_R_DROP)
     export.save_table(
-        rel_tables[inst].reset_index(), f"04_reliability_{inst}",
+        vi_reliability(rel_tables[inst]), f"04_reliability_{inst}",
         title=export.tr(f"Độ tin cậy thang đo ({label[inst]})", f"Scale reliability ({inst})"),
-        note="alpha: psych::alpha; CI: Feldt 95%; omega: psych::omega (1 factor); "
-             f"drop rule: r_drop < {MIN_R_DROP:.2f} and alpha rises without the item.",
+        note=export.tr("Alpha: psych::alpha, hiệp phương sai tính theo từng cặp biến (pairwise), "
+                       "n là mọi phiếu của thang đo; KTC 95% Feldt; omega tổng: psych::omega "
+                       f"(1 nhân tố); đề xuất loại khi r biến – tổng hiệu chỉnh < {fmt(MIN_R_DROP, 2)} "
+                       "và alpha tăng khi bỏ biến.",
+                       "alpha: psych::alpha (pairwise covariances; n = all rows); CI: Feldt "
+                       f"95%; omega: psych::omega (1 factor); drop rule: r_drop < "
+                       f"{MIN_R_DROP:.2f} and alpha rises without the item."),
         simulated=SIM, decimals=3)
     t = rel_tables[inst]
     weak = t[t["alpha"] < MIN_ALPHA]
@@ -201,7 +259,13 @@ for name, cols in sorted(scales["officials"].items()):
     boot_rows.append({"scale": name, "alpha": a.alpha, "feldt_low": a.ci[0],
                       "feldt_high": a.ci[1], "boot_low": a.boot_ci[0], "boot_high": a.boot_ci[1]})
 boot_table = pd.DataFrame(boot_rows).set_index("scale")
-export.save_table(boot_table.reset_index(), "04_alpha_ci_officials",
+export.save_table(boot_table.reset_index().rename(columns={
+                      "scale": export.tr("Thang đo", "Scale"), "alpha": "Alpha",
+                      "feldt_low": export.tr("Feldt: cận dưới", "Feldt: low"),
+                      "feldt_high": export.tr("Feldt: cận trên", "Feldt: high"),
+                      "boot_low": export.tr("Bootstrap: cận dưới", "Bootstrap: low"),
+                      "boot_high": export.tr("Bootstrap: cận trên", "Bootstrap: high")}),
+                  "04_alpha_ci_officials",
                   title=export.tr("Khoảng tin cậy 95% của alpha: Feldt và bootstrap (cán bộ, công chức)",
                                   "95% CIs of alpha: Feldt and bootstrap (officials)"),
                   note=f"Bootstrap: {N_BOOT} resamples of respondents, percentile interval "
@@ -226,7 +290,13 @@ display(boot_table.round(3))
 deff = {inst: reliability.scale_design_effects(data[inst], scales[inst], cluster=CLUSTER)
         for inst in INSTS}
 deff_all = pd.concat(deff, names=["instrument"]).reset_index()
-export.save_table(deff_all, "04_design_effects",
+export.save_table(deff_all.rename(columns={
+                      "instrument": export.tr("Bảng hỏi", "Instrument"),
+                      "effective_n": export.tr("Cỡ mẫu hiệu dụng", "Effective n"),
+                      "mean_cluster_size": export.tr("Số phiếu trung bình mỗi xã",
+                                                     "Mean cluster size")})
+                  .replace({export.tr("Bảng hỏi", "Instrument"): label}),
+                  "04_design_effects",
                   title=export.tr("Hiệu ứng thiết kế của điểm trung bình thang đo",
                                   "Design effects of scale means"),
                   note="ICC(1): one-way ANOVA estimator; deff = 1 + (mean cluster size - 1) ICC.",
@@ -325,8 +395,14 @@ for inst in INSTS:
 # ## 6. Phân tích nhân tố khẳng định (CFA)
 #
 # Mô hình đo lường đầy đủ của từng bảng hỏi (mỗi khái niệm đo bằng các biến của nó, các
-# khái niệm tương quan tự do), ước lượng ML như `lavaan::cfa`, với các ngưỡng phù hợp
-# thường dùng (Hu & Bentler 1999; Hair và cộng sự 2019).
+# khái niệm tương quan tự do), ước lượng ML như `lavaan::cfa`.
+#
+# **Ngưỡng và nguồn của chúng.**  CFI/TLI ≥ 0,90 là quy ước "chấp nhận được" cũ (Bentler &
+# Bonett 1980), được các sách phương pháp như Hair và cộng sự (2019) nhắc lại; **Hu & Bentler
+# (1999) khuyến nghị chặt hơn: CFI/TLI ≥ 0,95, RMSEA ≤ 0,06, SRMR ≤ 0,08**.  Kết quả dưới đây
+# được đọc theo cả hai.  χ² gần như luôn có ý nghĩa với vài trăm phiếu và vài chục biến, nên
+# không dùng làm tiêu chí bác bỏ, nhưng vẫn được báo cáo; GFI phụ thuộc cỡ mẫu và số biến
+# (Sharma và cộng sự 2005) nên không dùng làm tiêu chí.
 
 # %%
 display(Markdown("Ngưỡng: " + ", ".join(
@@ -339,12 +415,28 @@ for inst in INSTS:
         continue
     cfa_res[inst] = cfa_mod.cfa(data[inst], scales[inst])
     fit_tab = cfa_res[inst].fit_table()
-    export.save_table(fit_tab.reset_index(), f"04_cfa_fit_{inst}",
+    FIT_VI = {"chi2": "χ²", "df": "df", "p_value": "p (χ²)", "chi2_df": "χ²/df", "gfi": "GFI",
+              "cfi": "CFI", "tli": "TLI", "rmsea": "RMSEA", "srmr": "SRMR",
+              "rmsea_ci90": export.tr("RMSEA: KTC 90%", "RMSEA 90% CI")}
+    export.save_table(fit_tab.reset_index().replace({fit_tab.index.name or "index": FIT_VI})
+                      .rename(columns={fit_tab.index.name or "index": export.tr("Chỉ số", "Index"),
+                                       "value": export.tr("Giá trị", "Value"),
+                                       "criterion": export.tr("Ngưỡng (quy ước 0,90)",
+                                                              "Cut-off (.90 convention)"),
+                                       "met": export.tr("Đạt", "Met")})
+                      .pipe(vi_cells),
+                      f"04_cfa_fit_{inst}",
                       title=export.tr(f"Chỉ số phù hợp của mô hình CFA ({label[inst]})",
                                       f"CFA fit indices ({inst})"),
                       note="ML estimation, marker-variable identification (lavaan defaults).",
                       simulated=SIM, decimals=3)
-    export.save_table(cfa_res[inst].loadings_table(), f"04_cfa_loadings_{inst}",
+    export.save_table(cfa_res[inst].loadings_table().rename(columns={
+                          "factor": export.tr("Khái niệm", "Factor"),
+                          "item": export.tr("Biến", "Item"),
+                          "est": export.tr("Hệ số tải (est)", "est"), "se": "SE", "z": "z",
+                          "p": "p", "std_all": export.tr("Hệ số tải chuẩn hóa (std.all)",
+                                                         "std.all")}),
+                      f"04_cfa_loadings_{inst}",
                       title=export.tr(f"Hệ số tải CFA ({label[inst]})",
                                       f"CFA loadings ({inst})"),
                       simulated=SIM, decimals=3)
@@ -362,12 +454,78 @@ for inst in INSTS:
            if r.n_dropped > 0.2 * n_all else "") + "). "
         f"χ²({f['df']:.0f}) = {fmt(f['chi2'], 1)}, "
         f"CFI = {fmt(f['cfi'])}, TLI = {fmt(f['tli'])}, RMSEA = {fmt(f['rmsea'])} "
-        f"[{fmt(f['rmsea_ci_low'])}; {fmt(f['rmsea_ci_high'])}], SRMR = {fmt(f['srmr'])}; "
-        f"đạt {int(met.sum())}/{len(met)} ngưỡng. "
+        f"[{fmt(f['rmsea_ci_low'])}; {fmt(f['rmsea_ci_high'])}], SRMR = {fmt(f['srmr'])}. "
+        f"Theo quy ước 0,90 (Bentler & Bonett 1980): đạt {int(met.sum())}/{len(met)} ngưỡng; "
+        f"theo Hu & Bentler (1999): "
+        + ("**đạt**" if (f["cfi"] >= 0.95 and f["tli"] >= 0.95 and f["rmsea"] <= 0.06
+                          and f["srmr"] <= 0.08) else
+           "**không đạt** (" + ", ".join(
+               f"{k.upper()} = {fmt(f[k])}" for k, ok in (
+                   ("cfi", f["cfi"] >= 0.95), ("tli", f["tli"] >= 0.95),
+                   ("rmsea", f["rmsea"] <= 0.06), ("srmr", f["srmr"] <= 0.08)) if not ok) + ")")
+        + f".  χ² có ý nghĩa (p {fmt_p(f['p_value'])}) như thường thấy ở cỡ mẫu này; "
+        f"GFI = {fmt(f['gfi'])} không dùng làm tiêu chí. "
+        + ("Mức phù hợp vì vậy là **chấp nhận được theo quy ước cũ, chưa tốt theo Hu & "
+           "Bentler** — không phải \"đạt mọi tiêu chí\". "
+           if not (f["cfi"] >= 0.95 and f["tli"] >= 0.95 and f["rmsea"] <= 0.06
+                   and f["srmr"] <= 0.08) else "Mức phù hợp tốt theo cả hai quy ước. ")
         + ("; ".join(problems) + "." if problems
            else "Mô hình hội tụ, không có trường hợp Heywood "
                 "(phương sai sai số âm hoặc tương quan tiềm ẩn > 1).")))
     display(fit_tab)
+
+# %% [markdown]
+# ### Kiểm tra chéo trên hai nửa mẫu
+#
+# EFA và CFA trên cùng một mẫu thì CFA chỉ xác nhận lại điều EFA vừa tìm ra.  Ở đây mẫu được
+# chia ngẫu nhiên (hạt giống `SEED`) làm hai nửa: EFA trên nửa A (cấu trúc có tái hiện các
+# khái niệm lý thuyết không?), CFA của mô hình lý thuyết trên nửa B, đặt cạnh CFA trên toàn
+# mẫu.
+
+# %%
+split_rows = []
+for inst in FITTABLE:
+    d = data[inst].reset_index(drop=True)
+    perm = np.random.default_rng(SEED).permutation(len(d))
+    half_a = d.iloc[np.sort(perm[: len(d) // 2])]
+    half_b = d.iloc[np.sort(perm[len(d) // 2:])]
+    items = ITEMS[inst]
+    try:
+        e_a = factor.efa(half_a[items], len(scales[inst]), method="minres", rotation="promax",
+                         min_loading=MIN_LOADING, blank=BLANK)
+        top = e_a.loadings.abs().idxmax(axis=1)
+        # an item is "in place" when it loads highest on the factor most of its construct's
+        # items load highest on
+        home = {c: top[cols].mode().iloc[0] for c, cols in scales[inst].items()}
+        in_place = sum(top[i] == home[c] for c, cols in scales[inst].items() for i in cols)
+        c_b = cfa_mod.cfa(half_b, scales[inst])
+    except ModelError as exc:
+        display(Markdown(f"**{label[inst].capitalize()}**: kiểm tra chéo không thực hiện được "
+                         f"({exc})."))
+        continue
+    for part, r in ((export.tr("Toàn mẫu", "Full sample"), cfa_res[inst]),
+                    (export.tr("Nửa B", "Half B"), c_b)):
+        split_rows.append({export.tr("Bảng hỏi", "Instrument"): label[inst],
+                           export.tr("Mẫu", "Sample"): part,
+                           export.tr("n (đủ mọi biến)", "n (complete)"): r.n_obs,
+                           "χ²": r.fit["chi2"], "df": r.fit["df"], "CFI": r.fit["cfi"],
+                           "TLI": r.fit["tli"], "RMSEA": r.fit["rmsea"], "SRMR": r.fit["srmr"]})
+    display(Markdown(
+        f"**{label[inst].capitalize()}**: EFA trên nửa A ({e_a.n_obs} phiếu): "
+        f"{in_place}/{len(items)} biến tải mạnh nhất vào nhân tố chung của khái niệm mình.  "
+        f"CFA trên nửa B ({c_b.n_obs} phiếu đủ): CFI = {fmt(c_b.fit['cfi'])}, TLI = "
+        f"{fmt(c_b.fit['tli'])}, RMSEA = {fmt(c_b.fit['rmsea'])}, SRMR = {fmt(c_b.fit['srmr'])} "
+        f"(toàn mẫu: CFI = {fmt(cfa_res[inst].fit['cfi'])}, RMSEA = "
+        f"{fmt(cfa_res[inst].fit['rmsea'])})."))
+if split_rows:
+    split_tab = pd.DataFrame(split_rows)
+    export.save_table(split_tab, "04_cfa_split_half",
+                      title=export.tr("CFA trên toàn mẫu và trên nửa mẫu không dùng cho EFA",
+                                      "CFA on the full sample and on the half not used by EFA"),
+                      note=export.tr(f"Chia ngẫu nhiên (hạt giống {SEED}); EFA trên nửa A, CFA "
+                                     "trên nửa B.", f"Random split (seed {SEED}); EFA on half "
+                                     "A, CFA on half B."), simulated=SIM, decimals=3)
+    display(split_tab)
 
 # %% [markdown]
 # ### Giá trị hội tụ và phân biệt: CR, AVE, HTMT, Fornell–Larcker
@@ -422,6 +580,31 @@ for inst in INSTS:
         f"({int((off >= MAX_HTMT).sum() // 2)} cặp từ {fmt(MAX_HTMT, 2)}); tiêu chí "
         "Fornell–Larcker đạt ở "
         f"{int(fl_ok.sum())}/{len(fl_ok)} khái niệm."))
+    low_ave = validity.index[validity["AVE"] < MIN_AVE].tolist()
+    if low_ave:
+        std = res.std_loadings
+        weakest = std.sort_values().head(5)
+        rev = set(codebook.reverse_items(inst))
+        rev_weak = [i for (_, i) in weakest.index if i in rev]
+        n_rev = len(rev & {i for c in scales[inst].values() for i in c})
+        display(Markdown(
+            f"**Kết luận về giá trị hội tụ ({label[inst]}): KHÔNG đạt** ở {len(low_ave)}/"
+            f"{len(validity)} khái niệm (AVE < {fmt(MIN_AVE, 2)}: {', '.join(low_ave)}"
+            + (f"; trong đó có cả {len(set(low_ave) & {'ETH', 'PRO', 'SKL', 'RSP'})}/4 chiều "
+               "chất lượng" if set(low_ave) & {"ETH", "PRO", "SKL", "RSP"} else "")
+            + ").  Các biến chỉ báo chia sẻ với khái niệm của chúng ít hơn một nửa phương sai.  "
+            "Năm hệ số tải chuẩn hóa thấp nhất: "
+            + ", ".join(f"{i} ({fmt(v, 2)}{', đảo chiều' if i in rev_weak else ''})"
+                        for (_, i), v in weakest.items())
+            + (f".  {len(rev_weak)}/5 biến yếu nhất là câu đảo chiều (bảng hỏi có {n_rev} câu "
+               "đảo chiều): dấu hiệu của **hiệu ứng cách diễn đạt** (wording effect) — người trả "
+               "lời không đọc câu phủ định như câu khẳng định tương ứng, và nhân tố chung bị "
+               "kéo lệch (Weijters và cộng sự 2013)" if rev_weak else "")
+            + ".  Điều luận văn **vẫn khẳng định được**: độ tin cậy (CR, alpha) đạt ngưỡng ở "
+            "phần lớn thang đo, và các khái niệm phân biệt được với nhau (HTMT); điểm thang đo "
+            "dùng được như **chỉ số tổng hợp mô tả**.  Điều **không khẳng định được**: rằng mỗi "
+            "thang đo đo một khái niệm duy nhất với giá trị hội tụ tốt — các hệ số quan hệ ở "
+            "phần III bị suy giảm và phải được đọc với hạn chế này."))
     display(validity.round(3), ht.round(3), fl.round(3))
     if ht.attrs["notes"]:
         # an exact zero correlation decides HTMT2 (semTools' rule): show the arithmetic HTMT too
@@ -459,7 +642,10 @@ for inst in INSTS:
                     f"{fmt(100 * clf.method_variance, 1)}% phương sai của các biến.")
     elif any(f"factor {clf.name}" in w for w in fit_clf.heywood):
         clf_text = ("Mô hình có CLF không cho nghiệm hợp lệ: phương sai ước lượng của CLF không "
-                    "dương, tức là dữ liệu không ủng hộ một nhân tố phương pháp chung.")
+                    "dương (nghiệm không chính quy).  Một nghiệm không chính quy **không** cho "
+                    "phép kết luận \"không có sai lệch do phương pháp chung\": kiểm định này "
+                    "**không kết luận được**; cần một biến đánh dấu (marker variable) hoặc một "
+                    "nhân tố phương pháp đo trực tiếp.")
     else:
         clf_text = ("Mô hình có CLF không cho nghiệm hợp lệ ("
                     + "; ".join(fit_clf.heywood or ["không hội tụ"])
@@ -506,12 +692,38 @@ if kind is not None and kind.nunique() >= 2 and inv.skipped:
         f"{int(sz['free_parameters'].iloc[0])} tham số tự do nên thực tế cần nhiều hơn thế. "
         "Có thể kiểm định từng thang đo riêng, hoặc cần mẫu lớn hơn."))
 elif kind is not None and kind.nunique() >= 2:
-    export.save_table(inv.table.reset_index(), "04_invariance_kind",
+    STEP_VI = {"configural": export.tr("Cấu hình", "Configural"),
+               "metric": export.tr("Hệ số tải", "Metric"),
+               "scalar": export.tr("Hệ số chặn", "Scalar"), "strict": export.tr("Chặt", "Strict")}
+    inv_out = inv.table.reset_index()[["model", "chi2", "df", "cfi", "rmsea", "srmr",
+                                       "delta_chi2", "delta_df", "p_delta", "delta_cfi",
+                                       "delta_rmsea", "step_ok", "accepted"]]
+    inv_out = inv_out.assign(
+        model=inv_out["model"].map(STEP_VI),
+        step_ok=inv_out["step_ok"].map({True: export.tr("đạt", "yes"),
+                                        False: export.tr("không đạt", "no")}),
+        accepted=inv_out["accepted"].map({True: export.tr("chấp nhận", "accepted"),
+                                          False: export.tr("không chấp nhận", "not accepted")}))
+    export.save_table(inv_out.rename(columns={
+                          "model": export.tr("Mức", "Level"), "chi2": "χ²", "df": "df",
+                          "cfi": "CFI", "rmsea": "RMSEA", "srmr": "SRMR", "delta_chi2": "Δχ²",
+                          "delta_df": "Δdf", "p_delta": "p (Δχ²)", "delta_cfi": "ΔCFI",
+                          "delta_rmsea": "ΔRMSEA",
+                          "step_ok": export.tr("Tiêu chí của bước", "Step criterion"),
+                          "accepted": export.tr("Kết luận", "Verdict")}),
+                      "04_invariance_kind",
                       title=export.tr("Kiểm định tính bất biến đo lường giữa cán bộ và công chức",
                                       "Measurement invariance, cán bộ vs công chức"),
-                      note="Multi-group CFA (lavaan group.equal); configural accepted when it "
-                           "converges without Heywood cases and CFI >= .90, RMSEA <= .08, "
-                           "SRMR <= .08; later steps: dCFI >= -.010 and dRMSEA <= .015.",
+                      note=export.tr("CFA đa nhóm (lavaan group.equal). Mức cấu hình được chấp "
+                                     "nhận khi hội tụ, không có Heywood và CFI ≥ 0,90, RMSEA ≤ "
+                                     "0,08, SRMR ≤ 0,08; các bước sau: ΔCFI ≥ −0,010 và ΔRMSEA ≤ "
+                                     "0,015. Một mức không bao giờ được chấp nhận khi mức dưới "
+                                     "nó không đạt.",
+                                     "Multi-group CFA (lavaan group.equal); configural accepted "
+                                     "when it converges without Heywood cases and CFI >= .90, "
+                                     "RMSEA <= .08, SRMR <= .08; later steps: dCFI >= -.010 and "
+                                     "dRMSEA <= .015; a level is never accepted above a failed "
+                                     "level."),
                       simulated=SIM, decimals=3)
     level = inv.highest_level
     conf = inv.fits["configural"]
@@ -548,6 +760,18 @@ elif kind is not None and kind.nunique() >= 2:
            "cán bộ và công chức ở các notebook sau chỉ mang tính mô tả và phải nêu rõ hạn chế "
            "này.")))
     display(inv.table.round(3))
+
+# %%
+# Which n each statistic uses (issue 13, kind 4)
+n_lines = []
+for inst in INSTS:
+    n_lines.append(
+        f"- **{label[inst].capitalize()}**: alpha và omega — mọi phiếu ({len(data[inst])}), "
+        "hiệp phương sai tính theo từng cặp biến; phân phối từng biến — các phiếu trả lời biến "
+        f"đó; Mardia, CFA, CR/AVE, Fornell–Larcker, CLF — các phiếu đủ mọi biến "
+        f"({N_COMPLETE[inst]}, loại theo danh sách như lavaan); EFA và phân tích song song — "
+        "ma trận tương quan từng cặp trên mọi phiếu; HTMT — các phiếu đủ mọi biến (như semTools).")
+display(Markdown("**Cỡ mẫu của từng thống kê:**\n\n" + "\n".join(n_lines)))
 
 # %% [markdown]
 # ## Tóm tắt
