@@ -355,6 +355,7 @@ def test_ipma_figure_bytes_are_reproducible(tmp_path):
     res = ipma(pd.read_csv(FIX / "ipma_data.csv"), "QUAL")
     out = []
     for k in range(2):
+        export.use_style()  # as the notebooks: fixed SVG hash salt
         fig = ipma_figure(res, lang="vi")
         p = export.save_figure(fig, "06_ipma", simulated=False, formats=("svg",),
                                directory=tmp_path / str(k))
