@@ -46,6 +46,8 @@ import io
 import math
 import os
 import re
+import struct
+import sys
 import warnings
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -313,12 +315,18 @@ def save_figure(
     simulated: bool,
     formats: Sequence[str] = FIGURE_FORMATS,
     directory: str | os.PathLike | None = None,
+    show: bool | None = None,
 ) -> dict[str, Path]:
     """Save ``fig`` as ``<directory>/<stem>.<ext>`` for each format; return ``{ext: path}``.
 
     ``simulated=True`` stamps the figure with :data:`SIMULATED_MARK`.  A glyph missing
     from the font (for instance a character outside Vietnamese and Latin) raises
     :class:`ExportError` naming the character, instead of drawing an empty box.
+
+    ``show`` (default: only inside a Jupyter kernel) displays the exported PNG, reduced
+    to :data:`PREVIEW_DPI` (:func:`preview_png`), and closes the figure, so the notebook
+    does not draw it a second time; ``show=False`` leaves the figure open for the inline
+    backend as before.
     """
     if not isinstance(simulated, bool):
         raise ExportError("simulated must be True or False: say whether the figure shows simulated data")
@@ -330,6 +338,8 @@ def save_figure(
     out_dir.mkdir(parents=True, exist_ok=True)
     if simulated:
         _mark_simulated(fig)
+    show = _in_notebook() if show is None else bool(show)
+    preview = None
     paths: dict[str, Path] = {}
     previous = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = "0"
@@ -344,6 +354,8 @@ def save_figure(
                 if not path.exists() or path.read_bytes() != data:
                     path.write_bytes(data)
                 paths[fmt] = path
+                if show and fmt == "png":
+                    preview = preview_png(fig, data)  # now, while the canvas holds this render
         missing = sorted({str(w.message) for w in caught if "missing from font" in str(w.message)})
         if missing:
             raise ExportError(f"figure {stem!r} uses characters the font cannot draw: {missing[0]}")
@@ -354,7 +366,74 @@ def save_figure(
             os.environ.pop("SOURCE_DATE_EPOCH", None)
         else:
             os.environ["SOURCE_DATE_EPOCH"] = previous
+    if show:
+        _show_preview(fig, preview if preview is not None else preview_png(fig))
     return paths
+
+
+#: Resolution of the notebook preview of a figure (matplotlib's inline default).
+PREVIEW_DPI = 100
+
+
+def _in_notebook() -> bool:
+    """True inside a Jupyter kernel (IPython already imported, with a kernel attached)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` from a PNG's IHDR chunk, without decoding the image."""
+    if len(data) >= 24 and data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        return struct.unpack(">II", data[16:24])
+    return None
+
+
+def preview_png(fig, png: bytes | None = None) -> bytes:
+    """The figure as a PNG at :data:`PREVIEW_DPI`, without drawing it again when possible.
+
+    ``png`` is the figure's export at :data:`DPI`, just written by ``fig.savefig``: the
+    Agg canvas still holds that render, which is reduced by ``DPI // PREVIEW_DPI`` (box
+    filter, Pillow's ``Image.reduce``).  If the canvas does not match ``png`` the PNG is
+    decoded instead; without ``png`` the figure is drawn at :data:`PREVIEW_DPI`.
+    Deterministic bytes (no PNG metadata).
+    """
+    from PIL import Image
+
+    if png is None:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=PREVIEW_DPI, metadata={"Software": None})
+        return buffer.getvalue()
+    size = _png_size(png)
+    image = None
+    try:
+        rgba = np.asarray(fig.canvas.buffer_rgba())
+        if size is not None and rgba.shape[:2] == (size[1], size[0]):
+            image = Image.fromarray(rgba, mode="RGBA") if rgba.ndim == 3 else None
+    except (AttributeError, TypeError, ValueError):
+        image = None
+    if image is None:
+        image = Image.open(io.BytesIO(png))
+        image.load()
+        image = image.convert("RGBA")
+    small = image.reduce(max(1, DPI // PREVIEW_DPI))
+    if small.getextrema()[3][0] == 255:  # opaque: no alpha channel needed
+        small = small.convert("RGB")
+    out = io.BytesIO()
+    small.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _show_preview(fig, png: bytes) -> None:
+    """Display ``png`` in the notebook (text: the figure's repr) and close ``fig``."""
+    import matplotlib.pyplot as plt
+
+    text = repr(fig)
+    plt.close(fig)
+    if _in_notebook():
+        from IPython.display import display
+
+        display({"image/png": png, "text/plain": text}, raw=True)
 
 
 # --------------------------------------------------------------------------- suppression
