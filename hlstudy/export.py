@@ -550,7 +550,7 @@ def hidden_cells(df: pd.DataFrame) -> dict[str, int]:
 _CODE_PATTERNS = (
     re.compile(r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)+$"),
     re.compile(r"^[a-z]+/[a-z]+$"),
-    re.compile(r"[A-Za-z_]+=\(|\(\s*'[^']*',?\s*\)|^\[?'[^']*'(,\s*'[^']*')*\]?$"),
+    re.compile(r"[A-Za-z_]+=[(\[{']|\(\s*'[^']*',\s*\)|^\['[^']*'(,\s*'[^']*')*\]$"),
 )
 
 

@@ -106,6 +106,8 @@ type_vi = {"path": "quan hệ tác động", "descriptive": "mô tả thực tr�
 display(Markdown(
     f"**{len(hyp)} giả thuyết**, một cho mỗi luận điểm: "
     + ", ".join(f"{n} {type_vi[t]}" for t, n in by_type.items()) + "."))
+if LANG == "vi":   # no programme codes in a Vietnamese table (issue 13, kind 9)
+    hyp = hyp.assign(test_type=hyp["test_type"].map(type_vi).fillna(hyp["test_type"]))
 hyp_out = hyp.rename(columns={
     "claim_id": tr("Mã", "Claim"), "section": tr("Mục", "Section"), "kind": tr("Loại", "Kind"),
     "hypothesis": tr("Giả thuyết", "Hypothesis"), "test_type": tr("Kiểm định", "Test"),
@@ -196,11 +198,56 @@ sip = cb[(cb["instrument"] == "citizens") & (cb["construct"] == "SIPAS")]
 sip[["variable", "question_vi", "gloss_en"]].reset_index(drop=True)
 
 # %% [markdown]
-# ## 4. Khung pháp lý: Nghị định 33/2023/NĐ-CP
+# ## 4. Khung pháp lý theo thời điểm
 #
-# Nghị định 33/2023/NĐ-CP (hiệu lực 01/8/2023) quy định chức vụ cán bộ, chức danh công chức
-# cấp xã, số lượng tối đa theo loại đơn vị hành chính và tiêu chuẩn công chức.  Dữ liệu dưới
-# đây đọc từ `data/reference/decree33_*.csv`, mỗi dòng có nguồn và mức tin cậy.
+# Khung pháp lý thay đổi giữa thời điểm khảo sát và thời điểm các giải pháp được áp dụng:
+#
+# - **Đến hết 30/6/2025** — 23 đơn vị cấp xã cũ: Luật Cán bộ, công chức 2008 (22/2008/QH12),
+#   sửa đổi năm 2019 (52/2019/QH14), mà Điều 61 định nghĩa cán bộ, công chức cấp xã; và Nghị
+#   định 33/2023/NĐ-CP (hiệu lực 01/8/2023) quy định chức vụ, chức danh, **số lượng tối đa**
+#   và tiêu chuẩn.
+# - **Từ 01/7/2025** — 8 xã mới: Luật Cán bộ, công chức 2025 (80/2025/QH15, thông qua
+#   24/6/2025) không còn nhóm "cán bộ, công chức cấp xã" riêng, công chức được quản lý theo vị
+#   trí việc làm; Nghị định 170/2025/NĐ-CP (ban hành 30/6/2025) về tuyển dụng, sử dụng và quản
+#   lý công chức bãi bỏ các quy định về công chức cấp xã của Nghị định 33.
+#
+# Bảng dưới đây (`data/reference/legal_frame.csv`) ghi số hiệu, ngày và nguồn của từng văn
+# bản; ngày nào chưa kiểm chứng được thì để trống, không đoán.  Các mục sau của mục này
+# trình bày Nghị định 33/2023, khung của khảo sát.
+
+# %%
+frame = legal.legal_frame()
+APPLIES = {"units_2024": tr("23 đơn vị cũ (đến 30/6/2025)", "23 former units (to 30 Jun 2025)"),
+           "communes_2025": tr("8 xã mới (từ 1/7/2025)", "8 new communes (from 1 Jul 2025)")}
+
+
+def _day(d):
+    return "" if pd.isna(d) else d.strftime("%d/%m/%Y")
+
+
+frame_out = pd.DataFrame({
+    tr("Văn bản", "Document"): frame["number"],
+    tr("Tên", "Title"): frame["title_vi"] if LANG == "vi" else frame["title_en"],
+    tr("Ban hành", "Issued"): frame["issued"].map(_day),
+    tr("Hiệu lực", "In force"): frame["in_force"].map(_day),
+    tr("Hết áp dụng", "Until"): frame["in_force_until"].map(_day),
+    tr("Áp dụng cho", "Applies to"): frame["applies_to"].map(APPLIES),
+    tr("Nội dung dùng trong đề tài", "Role in the study"): (
+        frame["role_vi"] if LANG == "vi" else frame["role_en"]),
+    tr("Nguồn", "Source"): frame["source"], tr("Tin cậy", "Confidence"): frame["confidence"]})
+export.save_table(frame_out, "01_legal_frame", title=tr(
+    "Khung pháp lý về cán bộ, công chức cấp xã theo thời điểm",
+    "The legal frame of commune officials by date"),
+    note=tr("Ngày để trống: chưa kiểm chứng được trong nguồn tra cứu. Tin cậy: 2 = hai nguồn, "
+            "1 = một nguồn.", "Blank dates: not verified in the sources searched. Confidence: "
+            "2 = two sources, 1 = one source."), simulated=False)
+display(Markdown(
+    f"Ngày tham chiếu của khảo sát thuộc khung **{legal.frame_on('2024-12-31')}** (Nghị định "
+    f"33/2023); từ 01/7/2025 là khung **{legal.frame_on('2025-07-01')}** (Luật 80/2025/QH15, "
+    "Nghị định 170/2025/NĐ-CP).  Số lượng Phó Chủ tịch: UBND xã loại I, II tối đa 2, loại III 1 "
+    "(Nghị định 08/2016/NĐ-CP sửa đổi bởi Nghị định 69/2020/NĐ-CP, nhiệm kỳ 2021–2026); HĐND xã "
+    "1 (Luật Tổ chức chính quyền địa phương 2015, Điều 32)."))
+frame_out
 
 # %%
 pos = legal.positions()
@@ -208,8 +255,10 @@ counts = pos["kind"].value_counts()
 display(Markdown(
     f"Nghị định quy định **{counts['can_bo']} chức vụ cán bộ** và **{counts['cong_chuc']} "
     f"chức danh công chức** cấp xã (Trưởng Công an xã không còn là chức danh công chức cấp xã)."))
-pos_out = pos[["position_code", "kind", "title_vi", "title_en", "source", "confidence"]].rename(
-    columns={"position_code": tr("Mã", "Code"), "kind": tr("Loại", "Kind"),
+KIND_VI = {"can_bo": tr("cán bộ", "cadre"), "cong_chuc": tr("công chức", "civil servant")}
+pos_out = pos.assign(kind=pos["kind"].map(KIND_VI))[
+    ["kind", "title_vi", "title_en", "source", "confidence"]].rename(
+    columns={"kind": tr("Loại", "Kind"),
              "title_vi": tr("Chức vụ, chức danh", "Title (vi)"), "title_en": tr("Tiếng Anh",
                                                                                   "Title"),
              "source": tr("Nguồn", "Source"), "confidence": tr("Tin cậy", "Confidence")})
@@ -246,20 +295,25 @@ head_out
 
 # %%
 std = legal.standards()
-std_out = std[["applies_to", "attribute", "operator", "threshold", "label_vi", "confidence"]]
+std_out = std.assign(applies_to=std["applies_to"].map(KIND_VI))[
+    ["applies_to", "label_vi" if LANG == "vi" else "label_en", "source", "confidence"]]
 std_out = std_out.rename(columns={
-    "applies_to": tr("Áp dụng", "Applies to"), "attribute": tr("Thuộc tính", "Attribute"),
-    "operator": tr("Phép so", "Operator"), "threshold": tr("Ngưỡng", "Threshold"),
-    "label_vi": tr("Tiêu chuẩn", "Standard"), "confidence": tr("Tin cậy", "Confidence")})
+    "applies_to": tr("Áp dụng", "Applies to"), "label_vi": tr("Tiêu chuẩn", "Standard"),
+    "label_en": "Standard", "source": tr("Nguồn", "Source"),
+    "confidence": tr("Tin cậy", "Confidence")})
 export.save_table(std_out, "01_decree33_standards", title=tr(
     "Tiêu chuẩn công chức cấp xã (Điều 10, Nghị định 33/2023)",
     "Commune civil-servant standards (Art. 10, Decree 33/2023)"), simulated=False)
 display(Markdown(
     f"{len(std[std['applies_to'] == 'cong_chuc'])} tiêu chuẩn công chức được mã hóa thành quy "
     "tắc kiểm tra được (tuổi, học vấn phổ thông, trình độ chuyên môn với ngoại lệ trung cấp "
-    "cho xã miền núi, chuyên ngành phù hợp chức danh).  Tiêu chuẩn cán bộ (Điều 8) không có "
-    "trong nguồn tham chiếu nên không được đánh giá; luận văn không tự đặt yêu cầu lý luận "
-    "chính trị."))
+    "cho xã miền núi, chuyên ngành phù hợp chức danh).  Ngoại lệ trung cấp có hai cách đọc "
+    "(tỉnh áp dụng hay không), cả hai được trình bày ở notebook 03.  **Cán bộ không được đánh "
+    "giá**: họ giữ chức vụ do bầu cử, và tiêu chuẩn ở Điều 8 nhường cho Điều lệ Đảng và điều "
+    "lệ các tổ chức — những văn bản đề tài không có; luận văn không tự đặt yêu cầu lý luận "
+    "chính trị.  Chỉ huy trưởng quân sự có tiêu chuẩn riêng theo pháp luật về dân quân tự vệ; "
+    "công chức tư pháp – hộ tịch theo Luật Hộ tịch 2014 chỉ cần trung cấp luật.  Điều 38 cho "
+    "công chức đang giữ chức danh 5 năm để đạt chuẩn."))
 std_out
 
 # %% [markdown]
@@ -284,7 +338,10 @@ display(Markdown(
                 for k, v in shares.items())
     + (" — theo một nguồn duy nhất (phòng dân số huyện, được trích trong một luận văn địa "
        "phương), nên chỉ dùng làm mốc so sánh gần đúng." if eth_conf == {"1"} else ".")))
-facts_out = facts[["key", "value", "unit", "year", "source", "confidence"]].rename(columns={
+# the Vietnamese label of each fact is the note's text before " / " (English after it)
+fact_label = facts["note"].str.split(" / ").str[0 if LANG == "vi" else -1].str.strip()
+facts_out = facts.assign(key=fact_label.where(fact_label != "", facts["key"]))[
+    ["key", "value", "unit", "year", "source", "confidence"]].rename(columns={
     "key": tr("Chỉ tiêu", "Key"), "value": tr("Giá trị", "Value"), "unit": tr("Đơn vị", "Unit"),
     "year": tr("Năm", "Year"), "source": tr("Nguồn", "Source"),
     "confidence": tr("Tin cậy", "Confidence")})
