@@ -49,6 +49,25 @@ class Data:
     blocks: list = field(default_factory=list)  # patterns stacked by number of observed items
 
     def __post_init__(self):
+        # rows stacked in pattern order, missing cells as 0 (for the Schur-complement FIML)
+        if self.patterns:
+            self.rows = np.vstack([np.where(np.isnan(full := self._embed(pt)), 0.0, full)
+                                   for pt in self.patterns])
+            self.mask = np.vstack([np.broadcast_to(np.isin(np.arange(self.p), pt.obs),
+                                                   (pt.n, self.p)) for pt in self.patterns])
+            self.missing_sets = []  # (missing items (k, m), rows, pattern of each row, n_k)
+            groups: dict[int, list] = {}
+            start = 0
+            for pt in self.patterns:
+                mis = np.setdiff1d(np.arange(self.p), pt.obs)
+                if mis.size:
+                    groups.setdefault(mis.size, []).append((mis, start, pt.n))
+                start += pt.n
+            for _, items in sorted(groups.items()):
+                rows = np.concatenate([np.arange(st, st + n) for _, st, n in items])
+                pat = np.concatenate([np.full(n, k) for k, (_, _, n) in enumerate(items)])
+                self.missing_sets.append((np.stack([m for m, _, _ in items]), rows, pat,
+                                          np.array([n for _, _, n in items], dtype=float)))
         by: dict[int, list[Pattern]] = {}
         for pt in self.patterns:
             by.setdefault(pt.obs.size, []).append(pt)
@@ -57,6 +76,11 @@ class Data:
             self.blocks.append((o, np.array([pt.n for pt in pts], dtype=float),
                                 np.stack([pt.mean for pt in pts]),
                                 np.stack([pt.cov for pt in pts])))
+
+    def _embed(self, pt: Pattern) -> np.ndarray:
+        out = np.full((pt.n, self.p), np.nan)
+        out[:, pt.obs] = pt.y
+        return out
 
     @classmethod
     def complete(cls, y: np.ndarray) -> Data:
@@ -85,14 +109,90 @@ class Data:
             m = rows.mean(axis=0)
             c = rows - m
             patterns.append(Pattern(o, rows, rows.shape[0], m, c.T @ c / rows.shape[0]))
-        if not em:  # moments for starting values only (bootstrap draws start at the estimates)
-            mean = np.nanmean(y, axis=0)
-            cov = np.diag(np.nanvar(y, axis=0))
-            return cls(n=n, p=p, cov=cov, mean=mean, y=y, fiml=True, patterns=patterns,
-                       h1_loglik=0.0)
-        mean, cov, ll, it = em_saturated(patterns, p)
-        return cls(n=n, p=p, cov=cov, mean=mean, y=y, fiml=True, patterns=patterns,
-                   h1_loglik=ll, em_iterations=it)
+        mean0 = np.nanmean(y, axis=0)
+        cov0 = np.diag(np.nanvar(y, axis=0))
+        d = cls(n=n, p=p, cov=cov0, mean=mean0, y=y, fiml=True, patterns=patterns,
+                h1_loglik=0.0)
+        if em:  # moments for starting values only when not (bootstrap draws start at estimates)
+            d.mean, d.cov, d.h1_loglik, d.em_iterations = em_saturated(d)
+        return d
+
+
+def fiml_sums(d: Data, sigma, mu, *, gradient: bool):
+    """Sum over rows of log|Sigma_oo| + r' Sigma_oo^-1 r (or, with ``gradient``, the pair
+    (sum_i d/dSigma, sum_i d/dmu) of that sum), through V = Sigma^-1 and per pattern the Schur
+    complement: inv(Sigma_oo) embedded = V - Q Q', Q = V[:, M] chol(V_MM)^-T, and
+    log|Sigma_oo| = log|Sigma| + log|V_MM| (M the pattern's missing items).  Returns
+    None when Sigma is not positive definite.  Also returns z (rows x p): the embedded
+    inv(Sigma_oo) r of each row, and the list of per-group Q' for reuse."""
+    try:
+        ch = np.linalg.cholesky(sigma)
+    except np.linalg.LinAlgError:
+        return None
+    v = np.linalg.inv(sigma)
+    v = 0.5 * (v + v.T)
+    ld_full = 2.0 * np.sum(np.log(np.diag(ch)))
+    r = np.where(d.mask, d.rows - mu, 0.0)
+    z = r @ v
+    logdet = np.full(d.n, ld_full)
+    qq_sum = np.zeros_like(v)
+    for mis, rows, pat, n_k in d.missing_sets:  # patterns stacked by number missing
+        vmm = v[mis[:, :, None], mis[:, None, :]]
+        try:
+            cm = np.linalg.cholesky(vmm)
+        except np.linalg.LinAlgError:
+            return None
+        ld = 2.0 * np.sum(np.log(np.diagonal(cm, axis1=1, axis2=2)), axis=1)
+        logdet[rows] += ld[pat]
+        qt = np.linalg.solve(cm, v[mis])  # (k, m, p): Q' = L^-1 V[M, :], L L' = V_MM
+        qr = qt[pat]
+        rq = np.einsum("ip,imp->im", r[rows], qr)
+        z[rows] -= np.einsum("im,imp->ip", rq, qr)
+        if gradient:
+            qq_sum += np.einsum("k,kmp,kmq->pq", n_k, qt, qt)
+    if not gradient:
+        return float(np.sum(logdet) + np.einsum("ij,ij->", r, z))
+    return d.n * v - qq_sum - z.T @ z, -2.0 * z.sum(axis=0)
+
+
+def fiml_loglik(d: Data, sigma, mu) -> float:
+    tot = fiml_sums(d, sigma, mu, gradient=False)
+    if tot is None:
+        return -np.inf
+    return float(-0.5 * (d.mask.sum() * np.log(2 * np.pi) + tot))
+
+
+def em_saturated(d: Data, *, tol=1e-11, max_iter=5000):
+    """Saturated mean and covariance under MAR by EM (lavaan
+    ``lav_mvnorm_missing_h1_estimate_moments``).  E-step through the precision matrix:
+    E[y_M | y_O] = mu_M - V_MM^-1 V_MO (y_O - mu_O), Cov[y_M | y_O] = V_MM^-1."""
+    p, n = d.p, d.n
+    mu = np.nanmean(d.y, axis=0)
+    sigma = np.diag(np.nanvar(d.y, axis=0))
+    ll_old = fiml_loglik(d, sigma, mu)
+    it = 0
+    while it < max_iter:
+        it += 1
+        v = np.linalg.inv(sigma)
+        v = 0.5 * (v + v.T)
+        r = np.where(d.mask, d.rows - mu, 0.0)
+        yhat = np.where(d.mask, d.rows, mu)
+        extra = np.zeros((p, p))
+        for mis, rows, pat, n_k in d.missing_sets:
+            vmm_inv = np.linalg.inv(v[mis[:, :, None], mis[:, None, :]])  # (k, m, m)
+            vmo_r = np.einsum("imp,ip->im", v[mis][pat], r[rows])
+            adj = -np.einsum("imj,ij->im", vmm_inv[pat], vmo_r)
+            yhat[rows[:, None], mis[pat]] = mu[mis[pat]] + adj
+            np.add.at(extra, (mis[:, :, None], mis[:, None, :]), n_k[:, None, None] * vmm_inv)
+        mu = yhat.mean(axis=0)
+        sigma = (yhat.T @ yhat + extra) / n - np.outer(mu, mu)
+        sigma = 0.5 * (sigma + sigma.T)
+        ll = fiml_loglik(d, sigma, mu)
+        if abs(ll - ll_old) < tol * max(1.0, abs(ll)):
+            ll_old = ll
+            break
+        ll_old = ll
+    return mu, sigma, ll_old, it
 
 
 def pattern_loglik(patterns, sigma, mu) -> float:
@@ -112,7 +212,7 @@ def pattern_loglik(patterns, sigma, mu) -> float:
     return float(total)
 
 
-def em_saturated(patterns, p, *, tol=1e-11, max_iter=5000):
+def em_saturated_reference(patterns, p, *, tol=1e-11, max_iter=5000):
     """Saturated mean and covariance under MAR by EM (lavaan ``lav_mvnorm_missing_h1_estimate_moments``)."""
     n = sum(pt.n for pt in patterns)
     # start: available-case means and variances, zero covariances
@@ -195,6 +295,20 @@ class Problem:
                 r = d.mean - mu
                 f += r @ sla.cho_solve(c, r, check_finite=False)
             return float(f)
+        return self._fiml_terms(sigma, mu, gradient=False)
+
+    def _fiml_terms(self, sigma, mu, *, gradient: bool):
+        out = fiml_sums(self.data, sigma, mu, gradient=gradient)
+        n = self.data.n
+        if out is None:
+            return np.inf if not gradient else (None, None)
+        if not gradient:
+            return float(out / n - self.const)
+        return out[0] / n, out[1] / n
+
+    def objective_reference(self, sigma, mu) -> float:
+        """FIML objective pattern by pattern (slow; for tests)."""
+        d = self.data
         total = 0.0
         for o, n, m, c in d.blocks:
             sb = sigma[o[:, :, None], o[:, None, :]]
@@ -220,6 +334,12 @@ class Problem:
             w = v @ (sigma - d.cov - np.outer(r, r)) @ v
             gmu = -2.0 * v @ r if self.ms else np.zeros(p)
             return w, gmu
+        return self._fiml_terms(sigma, mu, gradient=True)
+
+    def moment_gradient_reference(self, sigma, mu):
+        """FIML moment gradient pattern by pattern (slow; for tests)."""
+        d = self.data
+        p = d.p
         w = np.zeros((p, p))
         gmu = np.zeros(p)
         for o, n, m, c in d.blocks:
@@ -348,7 +468,7 @@ class Problem:
         return np.vstack(out)
 
 
-def h1_information(data: Data, keep: np.ndarray):
+def h1_information_reference(data: Data, keep: np.ndarray):
     """A1 and B1 of the saturated model at the h1 (sample or EM) moments, in (mu, vech Sigma).
 
     A1: unit observed information (-Hessian of logL / N); B1: mean cross-product of the
@@ -402,6 +522,109 @@ def h1_information(data: Data, keep: np.ndarray):
         mv = -pt.n * (v[:, a_] * w[b_][None, :] + v[:, b_] * w[a_][None, :]) * half[None, :]
         hess[np.ix_(idx_m, idx_v)] += mv
         hess[np.ix_(idx_v, idx_m)] += mv.T
+    a1 = -hess / data.n
+    s = np.vstack(scores)
+    b1 = s.T @ s / data.n
+    return a1[np.ix_(keep, keep)], b1[np.ix_(keep, keep)]
+
+
+def _kron_vech(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """D'(A kron B)D for symmetric A, B: entry ((i,j),(k,l)) = A_ik B_jl + A_il B_jk + A_jk B_il
+    + A_jl B_ik, halved once for i == j and once for k == l (vech order of np.tril_indices)."""
+    i, j = np.tril_indices(a.shape[0])
+    half = np.where(i == j, 0.5, 1.0)
+    ajl = a[np.ix_(i, j)]
+    bjl = b[np.ix_(i, j)]
+    out = a[np.ix_(i, i)] * b[np.ix_(j, j)] + ajl * bjl.T + ajl.T * bjl + a[np.ix_(j, j)] * b[np.ix_(i, i)]
+    out *= half[:, None]
+    out *= half[None, :]
+    return out
+
+
+def h1_information(data: Data, keep: np.ndarray):
+    """A1 and B1 of the saturated model at the h1 (sample or EM) moments, in (mu, vech Sigma).
+
+    A1 is the unit observed information -(1/N) d2 logL (lavaan's ``h1.information =
+    "unstructured"`` with ``information = "observed"``); B1 the mean cross-product of the
+    casewise scores.  ``keep`` masks the moments of fixed-x covariates (lavaan drops them).
+
+    With missing data the sum over patterns of D'(V_k kron X_k)D (V_k the embedded inverse of
+    the pattern's covariance, X_k = V_k / 2 - V_k C_k V_k) is computed with V_k = V - Q_k Q_k'
+    (Schur complement: Q_k of rank = number of missing items): one full Kronecker term
+    D'(V kron R)D plus rank-one terms g g' per missing item and row, so the cost is that of a
+    complete-data information plus a low-rank update, not one p^4 term per pattern.
+    """
+    p = data.p
+    mu, sigma = data.mean, data.cov
+    tri = np.tril_indices(p)
+    ti, tj = tri
+    half = np.where(ti == tj, 0.5, 1.0)
+    nv = len(ti)
+    dim = p + nv
+    vfull = np.linalg.inv(sigma)
+    vfull = 0.5 * (vfull + vfull.T)
+    n_tot = data.n
+    r_mat = 0.5 * n_tot * vfull
+    mm = -n_tot * vfull  # mu x mu block
+    u = np.zeros(p)  # sum_k n_k w_k
+    g_rows, g_w = [], []  # rank-one terms of the vech x vech block
+    mv_extra = np.zeros((p, nv))
+    scores = []
+    vpos = np.full((p, p), -1)
+    vpos[tri] = np.arange(nv)
+    vpos[tj, ti] = np.arange(nv)
+
+    def gvec(q, w):
+        return (q[ti] * w[tj] + q[tj] * w[ti]) * half
+
+    for pt in data.patterns:
+        o = pt.obs
+        po = o.size
+        mis = np.setdiff1d(np.arange(p), o)
+        v = np.linalg.inv(sigma[np.ix_(o, o)])
+        r = pt.y - mu[o]
+        z = r @ v  # n_k x p_o
+        # scores
+        sc = np.zeros((pt.n, dim))
+        sc[:, o] = z
+        gg = 0.5 * (z[:, :, None] * z[:, None, :] - v[None])
+        ot = np.tril_indices(po)
+        fac = np.where(ot[0] == ot[1], 1.0, 2.0)
+        sc[:, p + vpos[o[ot[0]], o[ot[1]]]] = gg[:, ot[0], ot[1]] * fac
+        scores.append(sc)
+        # embedded quantities
+        zf = np.zeros((pt.n, p))
+        zf[:, o] = z
+        dbar = pt.mean - mu[o]
+        wf = np.zeros(p)
+        wf[o] = v @ dbar
+        r_mat -= zf.T @ zf
+        u += pt.n * wf
+        if mis.size:
+            vmm = vfull[np.ix_(mis, mis)]
+            q = vfull[:, mis] @ np.linalg.cholesky(np.linalg.inv(vmm))  # p x |M|, V_k = V - QQ'
+            qq = q @ q.T
+            r_mat -= pt.n * qq
+            mm += pt.n * qq
+            for j1 in range(q.shape[1]):
+                for j2 in range(q.shape[1]):
+                    g_rows.append(gvec(q[:, j1], q[:, j2]))
+                    g_w.append(0.5 * pt.n)
+                for i_row in range(pt.n):
+                    g_rows.append(gvec(q[:, j1], zf[i_row]))
+                    g_w.append(1.0)
+                mv_extra += pt.n * np.outer(q[:, j1], gvec(q[:, j1], wf))
+    hvv = _kron_vech(vfull, r_mat)
+    if g_rows:
+        gm = np.array(g_rows)
+        hvv += (gm.T * np.array(g_w)) @ gm
+    hmv = -(vfull[:, ti] * u[tj][None, :] + vfull[:, tj] * u[ti][None, :]) * half[None, :]
+    hmv += mv_extra
+    hess = np.zeros((dim, dim))
+    hess[:p, :p] = mm
+    hess[:p, p:] = hmv
+    hess[p:, :p] = hmv.T
+    hess[p:, p:] = hvv
     a1 = -hess / data.n
     s = np.vstack(scores)
     b1 = s.T @ s / data.n
