@@ -281,6 +281,7 @@ def test_officials_only_study_makes_citizen_claims_not_testable(tmp_path):
     for c in ("T1", "T7", "S8"):
         assert led.at[c, "verdict"] == "not testable"
         assert "citizens" in led.at[c, "reason"]
+        assert "người dân" in led.at[c, "reason_vi"]
     assert led.at["S1", "verdict"] != "not testable"
 
 

@@ -47,8 +47,14 @@ def rescale(data: pd.DataFrame, columns: Sequence[str], *, instrument: str = "of
             folder=None) -> pd.DataFrame:
     """Scale scores rescaled to 0–100 by their value set's lowest and highest code.
 
-    Returns a copy of ``data`` whose ``columns`` are ``100·(x − min)/(max − min)``.
-    Raises :class:`ModelError` for a column that is not a construct of ``instrument``.
+    Returns a copy of ``data`` (same shape) whose ``columns`` are ``100·(x − min)/(max − min)``,
+    min and max the lowest and highest code of the construct's value set
+    (:func:`hlstudy.codebook.likert_range`).  R: ``100 * (x - 1) / (5 - 1)`` for a 1–5 set.
+    Raises :class:`ModelError` for a column that is not a construct of ``instrument`` or is
+    absent.
+
+    >>> rescale(pd.DataFrame({"TRAIN": [1.0, 3.0, 5.0]}), ["TRAIN"])["TRAIN"].tolist()
+    [0.0, 50.0, 100.0]
     """
     out = data.copy()
     known = set(codebook.constructs(instrument, folder=folder))
@@ -223,7 +229,13 @@ def ipma(data: pd.DataFrame, target: str = QUAL, *,
 
 def ipma_table(data: pd.DataFrame, targets: Sequence[str] | None = None, *, folder=None
                ) -> pd.DataFrame:
-    """:func:`ipma` for several targets stacked (default: ``QUAL`` and each quality dimension)."""
+    """:func:`ipma` for several targets stacked (default: ``QUAL`` and each quality dimension).
+
+    Returns the ``table`` of each :class:`IPMAResult` one below the other (column ``target``
+    tells them apart).  Raises :class:`ModelError` as :func:`ipma`.
+
+    >>> ipma_table(drivers.driver_data(load_study()))          # doctest: +SKIP
+    """
     if targets is None:
         targets = [QUAL, *drivers.constructs_by_role(folder).get("quality", [])]
     return pd.concat([ipma(data, t, folder=folder).table for t in targets], ignore_index=True)
@@ -233,7 +245,11 @@ def ipma_figure(result: IPMAResult, *, lang: str | None = None, title: str | Non
     """Quadrant figure: importance (x) against performance (y), the means as dividing lines.
 
     Labels are the constructs' Vietnamese names (English with ``lang="en"`` or the export
-    language), placed without overlap by ``adjustText``.  Returns a matplotlib Figure.
+    language), placed without overlap by ``adjustText`` (iteration-bounded, so the placement
+    is the same on every machine).  Returns a matplotlib Figure (6.6 × 5.0 in).
+
+    >>> fig = ipma_figure(ipma(data, "QUAL"))                   # doctest: +SKIP
+    >>> export.save_figure(fig, "06_ipma", simulated=True)     # doctest: +SKIP
     """
     import matplotlib.pyplot as plt
     from adjustText import adjust_text

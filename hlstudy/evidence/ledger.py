@@ -112,6 +112,14 @@ PART_COLUMNS = ["claim_id", "part", "part_vi", "kind", "method", "estimand", "di
 class _Absent(HlstudyError):
     """The study lacks the data a part needs (the part is not testable)."""
 
+    def __init__(self, message: str, message_vi: str | None = None):
+        super().__init__(message)
+        self.message_vi = message_vi or message
+
+
+INSTRUMENTS_VI = {"officials": "khảo sát cán bộ, công chức", "citizens": "khảo sát người dân",
+                  "personnel": "hồ sơ nhân sự"}
+
 
 @dataclass
 class LedgerResult:
@@ -178,7 +186,8 @@ class _Context:
 
     def need(self, instrument: str, what: str) -> None:
         if not self.has(instrument):
-            raise _Absent(f"the study has no {instrument} export: {what} is not testable")
+            raise _Absent(f"the study has no {instrument} export: {what} is not testable",
+                          f"nghiên cứu không có {INSTRUMENTS_VI.get(instrument, instrument)}")
 
     def _memo(self, key, fn: Callable):
         if key not in self._cache:
@@ -335,7 +344,8 @@ def _part(claim_id, part, part_vi, kind, method, *, direction="+", sesoi=np.nan,
 
 
 def _absent_part(claim_id, part, part_vi, kind, method, err, **kw) -> dict:
-    return _part(claim_id, part, part_vi, kind, method, missing=str(err), **kw)
+    return _part(claim_id, part, part_vi, kind, method, missing=str(err),
+                 missing_vi=getattr(err, "message_vi", str(err)), **kw)
 
 
 def _path_specs(ctx: _Context, paths: list[str], expected: str) -> list[tuple]:
@@ -667,6 +677,8 @@ def _judge(parts: pd.DataFrame, rules: R.Rules) -> pd.DataFrame:
     verdicts, reasons, reasons_vi = [], [], []
     for r in p.itertuples(index=False):
         missing = r.missing if isinstance(getattr(r, "missing", None), str) else "no estimate"
+        missing_vi = (r.missing_vi if isinstance(getattr(r, "missing_vi", None), str)
+                      else "không có ước lượng")
         out = {}
         for lang in ("en", "vi"):
             if r.inferential:
@@ -675,12 +687,12 @@ def _judge(parts: pd.DataFrame, rules: R.Rules) -> pd.DataFrame:
                     sesoi=r.sesoi, alpha=rules.alpha, se=r.se if np.isfinite(r.se) else None,
                     df=r.df if np.isfinite(r.df) else None, power=rules.power,
                     mde=r.min_detectable_effect if r.kind == "correlation" else None,
-                    missing=missing, lang=lang)
+                    missing=missing if lang == "en" else missing_vi, lang=lang)
             else:
                 out[lang] = R.descriptive_verdict(
                     r.estimate, r.ci_low, r.ci_high, threshold=r.threshold,
                     direction=r.direction, what=r.part if lang == "en" else r.part_vi,
-                    missing=missing, lang=lang)
+                    missing=missing if lang == "en" else missing_vi, lang=lang)
         verdicts.append(out["en"][0])
         reasons.append(out["en"][1])
         reasons_vi.append(out["vi"][1])
@@ -758,8 +770,9 @@ def evaluate(study, *, rules: R.Rules | None = None, folder=None) -> LedgerResul
         rows += _claim_parts(ctx, hyp.loc[c.claim_id].rename(c.claim_id)
                              .to_frame().T.assign(claim_id=c.claim_id).iloc[0])
     parts = pd.DataFrame(rows)
-    if "missing" not in parts.columns:
-        parts["missing"] = np.nan
+    for col in ("missing", "missing_vi"):
+        if col not in parts.columns:
+            parts[col] = np.nan
     for col in ("estimate", "ci_low", "ci_high", "se", "df", "p_value", "sesoi", "threshold",
                 "robustness_value", "min_detectable_effect", "n"):
         parts[col] = pd.to_numeric(parts[col], errors="coerce").astype(float)
@@ -768,7 +781,7 @@ def evaluate(study, *, rules: R.Rules | None = None, folder=None) -> LedgerResul
                       .reset_index(drop=True), ipma_res)
            for c in claims.itertuples(index=False)]
     ledger = pd.DataFrame(out, columns=LEDGER_COLUMNS)
-    parts = parts.rename(columns={"missing": "why_not_testable"})
+    parts = parts.rename(columns={"missing": "why_not_testable"}).drop(columns="missing_vi")
     return LedgerResult(claims=ledger, parts=parts, rules=rules, ipma=ipma_res)
 
 
@@ -786,6 +799,8 @@ def claims_ledger(study, *, rules: R.Rules | None = None, folder=None) -> pd.Dat
     ``min_detectable_effect`` (of the deciding part), ``n_parts``.
 
     Raises :class:`ModelError` for invalid ``rules``.  See :func:`evaluate` for the parts.
+    There is no single R equivalent; each part's R call (``clubSandwich::coef_test``,
+    ``lavaan::sem``, ``cor.test``, ``p.adjust``…) is listed in ``docs/evidence.md``.
 
     >>> ledger = claims_ledger(load_study())                        # doctest: +SKIP
     >>> ledger.set_index("claim_id").at["S1", "verdict"]            # doctest: +SKIP
