@@ -350,3 +350,120 @@ def sem_paths(estimates: pd.DataFrame, *, method: str = "SEM", level: float = 0.
         "estimate": reg["std.all"].to_numpy(), "est": reg["est"].to_numpy(),
         "se": reg["se"].to_numpy(), "ci_low": reg["std.all"].to_numpy() - z * se_std,
         "ci_high": reg["std.all"].to_numpy() + z * se_std, "p": reg["pvalue"].to_numpy()})
+
+
+def _mediations(struct: Mapping[str, Sequence[str]], folder=None,
+                causes: Sequence[str] | None = None) -> list[tuple[str, str, str]]:
+    """(cause, mediator, outcome) triples of :func:`indirect_effects`."""
+    roles = constructs_by_role(folder)
+    out = []
+    for m in roles.get(MEDIATOR_ROLE, []):
+        wanted = hypothesized_causes(m, folder) if causes is None else list(causes)
+        for y, preds in struct.items():
+            if y == m or m not in preds:
+                continue
+            out += [(x, m, y) for x in struct.get(m, []) if x in wanted]
+    return out
+
+
+def indirect_bootstrap(data: pd.DataFrame, struct: Mapping[str, Sequence[str]] | None = None, *,
+                       bootstrap: int = 1000, seed: int | None = None, cluster: str | None = None,
+                       level: float = 0.95, causes: Sequence[str] | None = None,
+                       folder=None) -> pd.DataFrame:
+    """Indirect effects through the mediator with percentile bootstrap intervals.
+
+    Estimator: equation-by-equation least squares on the complete rows, the regression-based
+    mediation bootstrap of Preacher & Hayes (2008).  Where the path model's covariance
+    structure puts no restriction across equations (the quality equations share one set of
+    predictors and the mediator's residual is free of theirs) this equals the model's maximum
+    likelihood estimate (``lavaan::sem(model, d)``; the tests check it to 1e-6 on the
+    model without the intention to stay).  With the intention to stay (fewer predictors, its
+    residual uncorrelated with the quality residuals by assumption) ML borrows strength
+    across equations and the quality estimates differ slightly (at most 0.004 on the
+    demonstration data).  Each draw
+    resamples respondents (or, with ``cluster``, whole communes: a cluster bootstrap that
+    respects the nesting) and refits every equation; the indirect effect is ``a·b``
+    (cause → mediator × mediator → outcome) and the total effect ``c + a·b``.  Intervals are
+    percentile intervals as lavaan's ``boot.ci.type = "perc"`` (``boot::norm.inter``).
+    Draws whose design is singular are undefined (NaN) and handled by
+    :func:`hlstudy._bootstrap.finite_draws` (counted, warned, refused above 10%).
+
+    Returns one row per effect: ``effect, kind (indirect|total), cause, mediator, outcome,
+    est, ci.lower, ci.upper, n, n_boot, n_undefined`` (unstandardized, in the scores' units).
+    Raises :class:`ModelError` for unknown columns, fewer than 2 clusters or ``bootstrap`` < 100.
+
+    R: ``lavaan::sem(model, d, se = "bootstrap", bootstrap = 1000)`` then
+    ``parameterEstimates(fit, boot.ci.type = "perc")`` for the ``:=`` rows.
+    """
+    from hlstudy._bootstrap import finite_draws
+    from hlstudy.sem._boot import norm_inter
+
+    struct = structure(folder) if struct is None else struct
+    if int(bootstrap) < 100:
+        raise ModelError(f"bootstrap must be at least 100 draws, got {bootstrap}")
+    triples = _mediations(struct, folder, causes)
+    if not triples:
+        raise ModelError("the model has no indirect effect through a mediator")
+    variables = sorted(set(struct) | {p for ps in struct.values() for p in ps})
+    missing = [v for v in variables + ([cluster] if cluster else []) if v not in data.columns]
+    if missing:
+        raise ModelError(f"columns {missing} are not in the data")
+    d = data[variables + ([cluster] if cluster else [])].dropna().reset_index(drop=True)
+    n = len(d)
+    eqs = {y: list(ps) for y, ps in struct.items()}
+    designs = {y: np.column_stack([np.ones(n), d[ps].to_numpy(float)]) for y, ps in eqs.items()}
+    outcomes = {y: d[y].to_numpy(float) for y in eqs}
+
+    def coefs(weights: np.ndarray) -> dict[str, np.ndarray]:
+        """Weighted least squares per equation; weights (B, n) are resampling counts."""
+        out = {}
+        for y, x in designs.items():
+            xtwx = np.einsum("bn,ni,nj->bij", weights, x, x)
+            xtwy = np.einsum("bn,ni,n->bi", weights, x, outcomes[y])
+            sol = np.full(xtwy.shape, np.nan)
+            ok = np.linalg.cond(xtwx) < 1e12
+            if ok.any():
+                sol[ok] = np.linalg.solve(xtwx[ok], xtwy[ok][..., None])[..., 0]
+            out[y] = sol
+        return out
+
+    def effects(b: dict[str, np.ndarray]) -> np.ndarray:
+        cols = []
+        for x, m, y in triples:
+            a = b[m][:, 1 + eqs[m].index(x)]
+            bb = b[y][:, 1 + eqs[y].index(m)]
+            cols.append(a * bb)
+        for x, m, y in triples:
+            if x in eqs[y]:
+                c = b[y][:, 1 + eqs[y].index(x)]
+                cols.append(c + b[m][:, 1 + eqs[m].index(x)] * b[y][:, 1 + eqs[y].index(m)])
+        return np.column_stack(cols)
+
+    point = effects(coefs(np.ones((1, n))))[0]
+    rng = np.random.default_rng(seed)
+    if cluster:
+        codes, groups = np.unique(d[cluster].astype(str).to_numpy(), return_inverse=True)
+        g = len(codes)
+        if g < 2:
+            raise ModelError(f"cluster {cluster!r} has {g} cluster: at least 2 are needed")
+        picks = rng.integers(0, g, size=(int(bootstrap), g))
+        per_cluster = np.zeros((int(bootstrap), g))
+        np.add.at(per_cluster, (np.repeat(np.arange(int(bootstrap)), g), picks.ravel()), 1.0)
+        weights = per_cluster[:, groups]
+    else:
+        picks = rng.integers(0, n, size=(int(bootstrap), n))
+        weights = np.zeros((int(bootstrap), n))
+        np.add.at(weights, (np.repeat(np.arange(int(bootstrap)), n), picks.ravel()), 1.0)
+    draws = np.vstack([effects(coefs(weights[i:i + 250])) for i in range(0, int(bootstrap), 250)])
+    kept, n_undefined = finite_draws(draws, statistic="indirect effects")
+    alpha = (1 - level) / 2
+    ci = norm_inter(kept, [alpha, 1 - alpha])
+    rows = []
+    names = [("indirect", x, m, y) for x, m, y in triples]
+    names += [("total", x, m, y) for x, m, y in triples if x in eqs[y]]
+    for j, (kind, x, m, y) in enumerate(names):
+        rows.append({"effect": f"ind_{x}_{m}_{y}" if kind == "indirect" else f"tot_{x}_{y}",
+                     "kind": kind, "cause": x, "mediator": m, "outcome": y, "est": point[j],
+                     "ci.lower": ci[0, j], "ci.upper": ci[1, j], "n": n,
+                     "n_boot": int(bootstrap), "n_undefined": int(n_undefined)})
+    return pd.DataFrame(rows)

@@ -126,3 +126,43 @@ def test_sem_paths_rescales_the_interval():
     assert t.loc[1, "ci_high"] == pytest.approx(-0.2 + 1.959963985 * 0.1)
     with pytest.raises(ModelError, match="lacks columns"):
         drivers.sem_paths(pe.drop(columns="pvalue"))
+
+
+def test_indirect_bootstrap_equals_ml_path_model_and_is_seeded(study):
+    import warnings
+
+    from hlstudy import sem
+
+    st = drivers.structure()
+    st.pop("STAY")
+    data = drivers.driver_data(study)
+    cols = sorted({c for p in st.values() for c in p} | set(st))
+    syntax = drivers.lavaan_syntax(st, defined=drivers.indirect_effects(st),
+                                   correlated_residuals=drivers.quality_residual_pairs())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = sem.sem(data[cols], syntax, missing="listwise")
+    pe = fit.parameter_estimates().set_index("lhs")
+    a = drivers.indirect_bootstrap(data, st, bootstrap=200, seed=3)
+    b = drivers.indirect_bootstrap(data, st, bootstrap=200, seed=3)
+    pd.testing.assert_frame_equal(a, b)
+    np.testing.assert_allclose(a["est"], pe.loc[a["effect"], "est"].to_numpy(), atol=1e-6)
+    assert set(a["kind"]) == {"indirect", "total"}
+    assert (a["ci.lower"] < a["est"]).all() and (a["est"] < a["ci.upper"]).all()
+    assert a["n"].iloc[0] == len(data[cols].dropna())
+    c = drivers.indirect_bootstrap(data, st, bootstrap=200, seed=3, cluster="commune_code")
+    np.testing.assert_allclose(c["est"], a["est"])
+    assert not np.allclose(c["ci.lower"], a["ci.lower"])
+
+
+def test_indirect_bootstrap_bad_input(study):
+    data = drivers.driver_data(study)
+    with pytest.raises(ModelError, match="at least 100"):
+        drivers.indirect_bootstrap(data, bootstrap=10)
+    with pytest.raises(ModelError, match="not in the data"):
+        drivers.indirect_bootstrap(data.drop(columns="MOT"), bootstrap=100)
+    with pytest.raises(ModelError, match="no indirect effect"):
+        drivers.indirect_bootstrap(data, {"PRO": ["TRAIN"]}, bootstrap=100)
+    one = data.assign(commune_code="x")
+    with pytest.raises(ModelError, match="at least 2"):
+        drivers.indirect_bootstrap(one, bootstrap=100, cluster="commune_code")
