@@ -92,6 +92,9 @@ DESCRIPTIVE_TESTS = {
     "D3": [("{dim}_icc", "{dim}_icc_lo", "{dim}_icc_hi", "{dim}_icc_p", "sesoi_icc", "+",
             "ICC of {dim} across communes", "ICC của {dim} giữa các xã")],
 }
+#: Where each descriptive share's number of people is in the finding's numbers.
+N_KEYS = {"cs_share_not_met": "cs_n", "{dim}_weak_share": "{dim}_n", "short_share": "tenure_n",
+          "degree_share": "degree_n", "weak_share": "weak_n"}
 #: Names of the alternatives of a "the larger of these" part (English, Vietnamese).
 ALTERNATIVES = {"low_political_theory": ("no or elementary political theory",
                                          "lý luận chính trị chưa có hoặc sơ cấp"),
@@ -545,7 +548,7 @@ def _descriptive_parts(ctx: _Context, claim_id, dims) -> list[dict]:
                 continue
             else:
                 est, l_, h_ = num[f(key)], num[f(lo)], num[f(hi)]
-                n = np.nan
+                n = num.get(f(N_KEYS.get(key, "")), np.nan)
             out.append(_part(claim_id, le, lv, "share", method + ", design-effect Wilson "
                              "interval", direction=sign, threshold=thr, inferential=False,
                              estimate=est, ci_low=l_, ci_high=h_, n=n))
