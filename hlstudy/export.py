@@ -282,8 +282,17 @@ def _check_stem(stem: str) -> None:
 
 
 def _mark_simulated(fig) -> None:
+    """The simulated-data mark at the figure's corner *and* inside every plot area (so that it
+    survives cropping a figure to its axes; issue 13, kind 8).  Colour bars are skipped."""
     if getattr(fig, "_hlstudy_simulated_mark", False):
         return
+    for ax in fig.axes:
+        if not ax.get_visible() or ax.get_label() == "<colorbar>":
+            continue
+        ax.text(0.99, 0.01, SIMULATED_MARK, transform=ax.transAxes, ha="right", va="bottom",
+                fontsize=5.5, color="#b03a2e", alpha=0.85, style="italic", zorder=10,
+                bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "alpha": 0.6,
+                      "edgecolor": "none"})
     fig.text(
         0.995,
         0.005,

@@ -543,8 +543,11 @@ for ax, (tab, var, lab) in zip(axes[0], panels_q, strict=True):
                       reference=centre,
                       reference_label=export.tr("Trung bình huyện", "District mean"),
                       threshold=WEAK_CUTOFF,
-                      threshold_label=export.tr("Ngưỡng yếu", "Weak cut-off"),
+                      threshold_label=export.tr("Điểm giữa thang", "Scale midpoint"),
                       xlabel=SCORE_AXIS)
+_lims = [a.get_xlim() for a in axes[0]]   # one axis range across the panels
+for a in axes[0]:
+    a.set_xlim(min(lo for lo, _ in _lims), max(hi for _, hi in _lims))
 fig.tight_layout()
 export.save_figure(fig, "03_caterpillar_quality", simulated=SIM)
 plt.show()
@@ -560,9 +563,15 @@ for ax, var in zip(axes.ravel(), QUALITY, strict=False):
     plots.caterpillar(t, label="label", ax=ax, min_cell=MIN_CELL,
                       title=f"{var}: {dim_names[var]}",
                       reference=quality.district_mean(scores, var, CLUSTER)["mean"],
+                      reference_label=export.tr("Trung bình huyện", "District mean"),
                       threshold=WEAK_CUTOFF, show_n=False,
+                      threshold_label=export.tr("Điểm giữa thang", "Scale midpoint"),
                       xlabel=SCORE_AXIS)
     ax.title.set_fontsize(8)
+_vis = [a for a in axes.ravel() if a.get_visible()]
+_lims = [a.get_xlim() for a in _vis]   # one axis range across the panels
+for a in _vis:
+    a.set_xlim(min(lo for lo, _ in _lims), max(hi for _, hi in _lims))
 fig.tight_layout()
 export.save_figure(fig, "03_caterpillar_dimensions", simulated=SIM)
 plt.show()
@@ -599,19 +608,35 @@ display(Markdown(
 
 # %%
 pro_t = cm[cm["variable"] == "PRO"].set_index(CLUSTER)
-pro = pro_t["estimate"].where(pro_t["n"] >= MIN_CELL)  # grey: fewer than MIN_CELL officials
+# classes the intervals support, not a continuous colour scale over a narrow range that
+# suggests contrasts the intervals do not support (issue 13, kind 8)
+pro_centre = quality.district_mean(scores, "PRO", CLUSTER)["mean"]
+CLASS_LAB = [export.tr("cao hơn trung bình huyện", "above the district mean"),
+             export.tr("không khác trung bình huyện", "not different from the mean"),
+             export.tr("thấp hơn trung bình huyện", "below the district mean")]
+pro_class = pd.Series(np.select([pro_t["lo"] > pro_centre, pro_t["hi"] < pro_centre],
+                                [CLASS_LAB[0], CLASS_LAB[2]], default=CLASS_LAB[1]),
+                      index=pro_t.index, dtype=object).where(pro_t["n"] >= MIN_CELL)
+moved = mapping.separate_duplicates(reg)
 note_map = export.tr("Ô Voronoi quanh tọa độ trung tâm xã (không phải địa giới); viền đậm: 8 xã "
-                     "mới từ 1/7/2025.",
+                     "mới từ 1/7/2025; lớp theo khoảng tin cậy 95% của ước lượng co (Bayes thực "
+                     "nghiệm); * tọa độ trong danh mục trùng với thị trấn (lỗi nguồn), được dịch "
+                     "để vẽ.",
                      "Voronoi cells around commune centres (not boundaries); thick lines: the 8 "
-                     "communes of 1 July 2025.")
-fig = mapping.plot_map(reg.assign(name=reg["code"].map(short)), pro,
-                       label=export.tr("PRO (ước lượng co về)", "PRO (shrunken estimate)"),
+                     "communes of 1 July 2025; classes from the 95% intervals; * registry "
+                     "coordinates equal to the town's (a source error), moved to draw.")
+fig = mapping.plot_map(reg.assign(name=reg["code"].map(short)), categories=pro_class,
+                       category_colors=dict(zip(CLASS_LAB, ["#1b9e77", "#d9d9d9", "#d95f02"],
+                                                strict=True)),
+                       flagged={c: "*" for c in moved.loc[moved["moved"], "code"]},
+                       label=export.tr("PRO so với trung bình huyện", "PRO vs district mean"),
                        note=note_map)
 export.save_figure(fig, "03_map_pro", simulated=SIM)
 plt.show()
-moved = mapping.separate_duplicates(reg)
 display(Markdown(
-    "Tọa độ trùng nhau trong danh mục (được dịch nhẹ để vẽ): "
+    "Tọa độ trùng nhau trong danh mục `vietnamadminunits` — xã Tân Thành (cũ) mang tọa độ của "
+    "thị trấn Hữu Lũng, một lỗi của nguồn; không tìm thấy nguồn thứ hai cho tọa độ đúng, nên "
+    "điểm được dịch nhẹ để vẽ và đánh dấu *: "
     + ", ".join(moved.loc[moved["moved"], "code"].map(short)) + "."))
 
 # %% [markdown]

@@ -345,3 +345,58 @@ def test_communes_in_vietnamese_alphabetical_order():
 
     assert sorted(["Dương Hưu", "Đồng Tân"], key=sort_key) == ["Đồng Tân", "Dương Hưu"]
     assert sorted(["Hòa Thắng", "Hồ Sơn"], key=sort_key) == ["Hồ Sơn", "Hòa Thắng"]
+
+
+def test_simulated_mark_survives_cropping_to_the_plot_area():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2)
+    im = axes[0].imshow([[1, 2], [3, 4]])
+    fig.colorbar(im, ax=axes[0])
+    export._mark_simulated(fig)
+    inside = [[t.get_text() for t in a.texts] for a in fig.axes if a.get_label() != "<colorbar>"]
+    assert inside == [[export.SIMULATED_MARK], [export.SIMULATED_MARK]]
+    for a in fig.axes[:2]:   # placed in axes coordinates, within the plot area
+        x, y = a.texts[0].get_position()
+        assert 0 <= x <= 1 and 0 <= y <= 1 and a.texts[0].get_transform() == a.transAxes
+    plt.close(fig)
+
+
+def test_map_classes_label_placement_scale_bar_and_north_arrow():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hlstudy.communes import communes
+    from hlstudy.diagnostic import mapping
+
+    reg = communes()
+    moved = mapping.separate_duplicates(reg)
+    flagged = {c: "*" for c in moved.loc[moved["moved"], "code"]}
+    assert len(flagged) == 1   # old Tân Thành carries the town's coordinates in the registry
+    classes = pd.Series("không khác", index=reg["code"].astype(str), dtype=object)
+    classes.iloc[0] = "cao hơn"
+    fig = mapping.plot_map(reg, categories=classes, flagged=flagged,
+                           category_colors={"cao hơn": "#1b9e77", "không khác": "#d9d9d9"})
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert any(t.endswith("*") for t in texts) and "5 km" in texts and "N" in texts
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["cao hơn", "không khác"]
+    assert len(fig.axes) == 1   # classes: a legend, no continuous colour bar
+    # labels placed by adjustText do not overlap each other
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    names = [t for t in ax.texts if t.get_text() in set(reg["name"]) | {
+        n + "*" for n in reg["name"]}]
+    boxes = [t.get_window_extent(r) for t in names]
+    overlaps = sum(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert overlaps == 0
+    with pytest.raises(ModelError, match="exactly one"):
+        mapping.plot_map(reg)
+    with pytest.raises(ModelError, match="no colour"):
+        mapping.plot_map(reg, categories=classes, category_colors={"cao hơn": "red"})
+    plt.close("all")

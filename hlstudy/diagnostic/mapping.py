@@ -7,8 +7,10 @@ not the legal boundaries, and the figure says so.  Cells are computed on a local
 projection (longitude × cos(mean latitude)) so that distances are roughly isotropic.
 
 Two registry points coincide (thị trấn Hữu Lũng and xã Tân Thành share coordinates in the
-package); :func:`separate_duplicates` moves later duplicates by a small fixed offset so that
-each unit still gets a cell, and the result records which points were moved.
+package — a source error: Tân Thành is a separate commune, and no second public source of its
+coordinates was found); :func:`separate_duplicates` moves later duplicates by a small fixed
+offset so that each unit still gets a cell, the result records which points were moved, and
+:func:`plot_map` marks them (``flagged``).
 
 Example
 -------
@@ -134,33 +136,82 @@ def _group_borders(communes: pd.DataFrame, group: str, pad: float) -> list[np.nd
     return segs
 
 
-def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series, *, ax=None,
-             title: str = "", label: str = "", cmap: str = "viridis", annotate: bool = True,
-             group: str | None = "commune_2025", pad: float = 0.08, note: str | None = None):
-    """Voronoi map of the communes coloured by ``values`` (code → number; NaN = grey).
+def _scale_bar(ax, lat0: float, km: float = 5.0) -> None:
+    """A ``km`` scale bar in the lower-left corner (degrees of longitude at latitude lat0)."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    deg = km / (111.32 * np.cos(np.deg2rad(lat0)))
+    x, y = x0 + 0.05 * (x1 - x0), y0 + 0.05 * (y1 - y0)
+    ax.plot([x, x + deg], [y, y], color="black", linewidth=2.5, solid_capstyle="butt", zorder=5)
+    ax.text(x + deg / 2, y + 0.012 * (y1 - y0), f"{km:g} km", ha="center", va="bottom",
+            fontsize=7, zorder=5)
+
+
+def _north_arrow(ax) -> None:
+    ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction",
+                ha="center", va="center", fontsize=8, fontweight="bold",
+                arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 1.2}, zorder=5)
+
+
+def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | None = None, *,
+             ax=None, title: str = "", label: str = "", cmap: str = "viridis",
+             annotate: bool = True, group: str | None = "commune_2025", pad: float = 0.08,
+             note: str | None = None, categories: Mapping[str, str] | pd.Series | None = None,
+             category_colors: Mapping[str, str] | None = None, flagged: Mapping[str, str] |
+             None = None, scale_km: float = 5.0):
+    """Voronoi map of the communes, coloured by ``values`` (code → number; NaN = grey) or by
+    ``categories`` (code → class label, e.g. "above / not different from / below the district
+    mean" — classes the intervals support, rather than a continuous scale suggesting contrasts
+    they do not; a legend lists the classes in ``category_colors`` order).
 
     ``group`` draws thicker borders between cells of different groups (default: the 2025
-    communes).  Returns the matplotlib figure.
+    communes).  Labels are placed with ``adjustText`` so that close points (Minh Tiến / Thiện
+    Tân, Tân Thành / TT Hữu Lũng) do not collide; ``flagged`` (code → mark, e.g. "*") marks
+    units whose coordinates are doubtful (the registry gives old Tân Thành the town's
+    coordinates: a source error, moved by :func:`separate_duplicates` and marked).  A scale bar
+    of ``scale_km`` km and a north arrow are drawn.  Returns the matplotlib figure; raises
+    :class:`ModelError` for codes not in the registry or a category without a colour.
     """
     import matplotlib.pyplot as plt
     from matplotlib.collections import LineCollection, PolyCollection
+    from matplotlib.patches import Patch
 
     cells = voronoi_cells(communes, pad)
-    vals = pd.Series(values, dtype=float)
-    vals.index = vals.index.astype(str)
-    unknown = sorted(set(vals.index) - set(cells))
-    if unknown:
-        raise ModelError(f"values for codes not in the registry: {unknown}")
     codes = list(cells)
-    v = vals.reindex(codes).to_numpy(float)
+    if (values is None) == (categories is None):
+        raise ModelError("give exactly one of values= (numbers) or categories= (classes)")
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.5, 6.5))
     else:
         fig = ax.figure
-    finite = v[np.isfinite(v)]
-    norm = plt.Normalize(finite.min(), finite.max()) if finite.size else plt.Normalize(0, 1)
-    cm = plt.get_cmap(cmap)
-    colours = [cm(norm(x)) if np.isfinite(x) else (0.85, 0.85, 0.85, 1.0) for x in v]
+    grey = (0.85, 0.85, 0.85, 1.0)
+    if categories is not None:
+        cat = pd.Series(categories, dtype=object)
+        cat.index = cat.index.astype(str)
+        unknown = sorted(set(cat.index) - set(cells))
+        if unknown:
+            raise ModelError(f"categories for codes not in the registry: {unknown}")
+        palette = dict(category_colors or {})
+        if not palette:
+            levels = list(dict.fromkeys(cat.dropna()))
+            cm_cat = plt.get_cmap("Set2")
+            palette = {lev: cm_cat(i) for i, lev in enumerate(levels)}
+        missing = sorted(set(cat.dropna()) - set(palette))
+        if missing:
+            raise ModelError(f"no colour for categories {missing}")
+        cv = cat.reindex(codes)
+        colours = [palette[x] if isinstance(x, str) else grey for x in cv]
+    else:
+        vals = pd.Series(values, dtype=float)
+        vals.index = vals.index.astype(str)
+        unknown = sorted(set(vals.index) - set(cells))
+        if unknown:
+            raise ModelError(f"values for codes not in the registry: {unknown}")
+        v = vals.reindex(codes).to_numpy(float)
+        finite = v[np.isfinite(v)]
+        norm = plt.Normalize(finite.min(), finite.max()) if finite.size else plt.Normalize(0, 1)
+        cm = plt.get_cmap(cmap)
+        colours = [cm(norm(x)) if np.isfinite(x) else grey for x in v]
     ax.add_collection(PolyCollection([cells[c] for c in codes], facecolors=colours,
                                      edgecolors="white", linewidths=0.8))
     if group is not None and group in communes.columns:
@@ -169,23 +220,39 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series, *,
     d = separate_duplicates(communes).set_index("code")
     d.index = d.index.astype(str)
     ax.scatter(d.loc[codes, "lon"], d.loc[codes, "lat"], s=8, color="black", zorder=3)
-    if annotate and "name" in d.columns:
-        import matplotlib.patheffects as pe
-
-        halo = [pe.withStroke(linewidth=2.2, foreground="white")]
-        for c in codes:
-            ax.annotate(str(d.at[c, "name"]), (d.at[c, "lon"], d.at[c, "lat"]),
-                        xytext=(0, 4), textcoords="offset points", ha="center", fontsize=6.5,
-                        path_effects=halo)
     allpts = np.vstack(list(cells.values()))
     ax.set_xlim(allpts[:, 0].min(), allpts[:, 0].max())
     ax.set_ylim(allpts[:, 1].min(), allpts[:, 1].max())
-    ax.set_aspect(1 / np.cos(np.deg2rad(float(d["lat"].mean()))))
+    lat0 = float(d["lat"].mean())
+    ax.set_aspect(1 / np.cos(np.deg2rad(lat0)))
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
-    sm = plt.cm.ScalarMappable(norm=norm, cmap=cm)
-    fig.colorbar(sm, ax=ax, shrink=0.7, label=label)
+    if annotate and "name" in d.columns:
+        import matplotlib.patheffects as pe
+        from adjustText import adjust_text
+
+        halo = [pe.withStroke(linewidth=2.2, foreground="white")]
+        flags = {str(k): v for k, v in (flagged or {}).items()}
+        texts = [ax.text(d.at[c, "lon"], d.at[c, "lat"], str(d.at[c, "name"]) + flags.get(c, ""),
+                         ha="center", va="bottom", fontsize=6.5, path_effects=halo, zorder=4)
+                 for c in codes]
+        adjust_text(texts, ax=ax, x=d.loc[codes, "lon"].to_numpy(),
+                    y=d.loc[codes, "lat"].to_numpy(), expand=(1.15, 1.3),
+                    arrowprops={"arrowstyle": "-", "color": "0.3", "linewidth": 0.5})
+    if scale_km:
+        _scale_bar(ax, lat0, scale_km)
+    _north_arrow(ax)
+    if categories is not None:
+        present = [lev for lev in palette if lev in set(cat.dropna())]
+        handles = [Patch(facecolor=palette[lev], edgecolor="white", label=lev) for lev in present]
+        if any(not isinstance(x, str) for x in cv):
+            handles.append(Patch(facecolor=grey, label="–"))
+        ax.legend(handles=handles, loc="upper left", fontsize=7, title=label or None,
+                  title_fontsize=7, framealpha=0.9)
+    else:
+        sm = plt.cm.ScalarMappable(norm=norm, cmap=cm)
+        fig.colorbar(sm, ax=ax, shrink=0.7, label=label)
     if title:
         ax.set_title(title)
     if note:
