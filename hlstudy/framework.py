@@ -252,7 +252,9 @@ def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
 
     Boxes are laid out from ``constructs.csv`` (roles give the columns, see
     :func:`_layout`), so a researcher's own constructs find their place.  A cause with a
-    hypothesized path to every quality dimension gets one arrow to the quality block.
+    hypothesized path to every quality dimension gets one arrow to the quality block,
+    labelled as reaching all the dimensions; the arrow labels (claim ids) are placed with
+    ``adjustText`` so that labels of converging arrows do not overlap.
     Negative hypotheses are drawn dashed.  Raises :class:`~hlstudy.errors.ModelError` when a
     path names a construct that is not in ``constructs.csv``.
     """
@@ -297,11 +299,15 @@ def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
         to_q = group[group["effect"].isin(quality)]
         if quality and set(to_q["effect"]) == set(quality) and len(set(to_q["sign"])) == 1:
             claims = sorted({c for s in to_q["claims"] for c in s.split(", ")})
-            drawn.append((cause, "QUALITY", to_q["sign"].iloc[0], ", ".join(claims)))
+            # say which dimensions the arrow reaches: all of them
+            reach = _tr(f"→ cả {len(quality)} chiều", f"→ all {len(quality)}", lang)
+            drawn.append((cause, "QUALITY", to_q["sign"].iloc[0],
+                          f"{', '.join(claims)} {reach}"))
             rest = group[~group["effect"].isin(quality)]
         else:
             rest = group
         drawn += [(r.cause, r.effect, r.sign, r.claims) for r in rest.itertuples(index=False)]
+    edge_labels = []
     for cause, effect, sign, claims in drawn:
         x0, y0 = pos[cause]
         start = (x0 + w / 2, y0)
@@ -321,8 +327,17 @@ def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
                                      color=colour, ls="--" if sign == "-" else "-",
                                      shrinkA=1, shrinkB=1, alpha=0.85))
         mx, my = start[0] + 0.55 * (end[0] - start[0]), start[1] + 0.55 * (end[1] - start[1])
-        ax.text(mx, my, claims, fontsize=5.6, color=colour, ha="center", va="center",
-                bbox={"fc": "white", "ec": "none", "pad": 0.3, "alpha": 0.8})
+        edge_labels.append(ax.text(mx, my, claims, fontsize=5.6, color=colour, ha="center",
+                                   va="center", zorder=4,
+                                   bbox={"fc": "white", "ec": "none", "pad": 0.3,
+                                         "alpha": 0.85}))
+    if edge_labels:
+        # labels of converging arrows overlapped: separate them (adjustText), each keeping a
+        # thin leader to its arrow's mid-point
+        from adjustText import adjust_text
+
+        adjust_text(edge_labels, ax=ax, expand=(1.1, 1.35), ensure_inside_axes=True,
+                    arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.4})
     if quality and "QUAL" in pos:
         # the commune-mean link from the quality block to QUAL (aggregation, not a path)
         ax.add_patch(FancyArrowPatch((qx + w / 2 + 0.25, q_bottom + 0.4),
