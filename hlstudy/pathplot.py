@@ -23,6 +23,8 @@ import pandas as pd
 
 from hlstudy.errors import ModelError
 
+#: Iterations of adjustText's label placement (fixed, so the result does not depend on time).
+ADJUST_ITERATIONS = 400
 _MARKERS = ("o", "s", "D", "^", "v")
 _COLOURS = ("#1f4e79", "#b8860b", "#2e7d32", "#8e244d", "#555555")
 
@@ -267,7 +269,9 @@ def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune
     ax.plot(grid, intercept + slope * grid, color="#888888", ls="--", lw=1,
             label=fit_label or None)
     texts = [ax.text(a, b, str(n), fontsize=6.5) for a, b, n in zip(xs, ys, d[label], strict=True)]
-    adjust_text(texts, x=xs, y=ys, ax=ax, expand=(1.15, 1.3),
+    # a fixed number of iterations (adjustText's default is a 1-second time limit, which makes
+    # the placement, and the files' bytes, depend on the machine's load)
+    adjust_text(texts, x=xs, y=ys, ax=ax, expand=(1.15, 1.3), iter_lim=ADJUST_ITERATIONS,
                 arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5})
     fmt = FuncFormatter(lambda v, _p: f"{v:.2f}".replace("-", "−").replace(".", decimal))
     ax.xaxis.set_major_formatter(fmt)
