@@ -2,9 +2,11 @@
 """Task script of the hlstudy compendium (standard library only: needs nothing but python3).
 
     python3 make.py reproduce   set up .venv, execute every notebook, regenerate figures/
+                                (kernels in parallel: --jobs N or HLSTUDY_JOBS, default the cores)
                                 (with HLSTUDY_DATA or hlstudy.toml: own data, outputs to
                                 HLSTUDY_FIGURES or build/own-data/, committed files untouched)
     python3 make.py test        set up .venv, lint, run the whole test suite (incl. notebooks)
+                                on parallel workers (HLSTUDY_TEST_WORKERS, default auto)
     python3 make.py lab         open JupyterLab on notebooks/ with the project's environment
     python3 make.py export --lang en [--out DIR]
                                 every figure and table with English labels (default build/figures-en/)
@@ -102,8 +104,13 @@ def test(args: list[str]) -> None:
     log("lint: ruff check")
     targets = [t for t in ("hlstudy", "tests", "benchmarks", "notebooks", "make.py") if (ROOT / t).exists()]
     run([str(python), "-m", "ruff", "check", *targets])
-    log("pytest (this also executes every notebook)")
-    run([str(python), "-m", "pytest", *args])
+    # parallel workers (pytest-xdist, pinned in the lock); each notebook's tests share one
+    # execution on one worker (--dist loadgroup); "-n 0" in args runs everything in-process
+    chosen = any(a.startswith(("-n", "--numprocesses")) or a == "no:xdist" for a in args)
+    workers = [] if chosen else ["-n", os.environ.get("HLSTUDY_TEST_WORKERS", "auto"),
+                                 "--dist", "loadgroup"]
+    log(f"pytest {' '.join(workers)} (this also executes every notebook)".replace("  ", " "))
+    run([str(python), "-m", "pytest", *workers, *args])
     log(f"tests finished in {time.perf_counter() - start:.1f} s")
 
 

@@ -11,9 +11,17 @@ normalised form so that re-running it with nothing changed gives identical bytes
 * environment for the kernel: ``HLSTUDY_PROGRESS=0``, ``SOURCE_DATE_EPOCH=0``,
   ``PYTHONHASHSEED=0``, ``MPLBACKEND`` inline.
 
+Notebooks run concurrently, one kernel each, at most ``jobs`` at a time (default: the
+number of CPU cores, at most the number of notebooks; ``--jobs`` or ``HLSTUDY_JOBS``), longest
+first by the wall times recorded at the previous run (``data/processed/notebook-seconds.json``).
+The ``load_study`` cache is built once in the parent before the kernels start, kernels are
+shut down immediately after their last cell, and the figure index and README table are
+merged from the per-notebook export logs, so the outputs are the same bytes as a run with
+``--jobs 1`` (each kernel is single-threaded and seeded; ``index.csv`` is sorted).
+
 Command line (what ``make.py`` calls inside the project's virtual environment)::
 
-    python -m hlstudy.runner reproduce [NN ...]   # execute notebooks, write .ipynb
+    python -m hlstudy.runner reproduce [--jobs N] [NN ...]   # execute notebooks, write .ipynb
     python -m hlstudy.runner check                # .py and .ipynb cell sources agree
 
 With ``HLSTUDY_DATA`` (or ``[data] source`` in ``hlstudy.toml``) pointing at one's own exports,
@@ -25,21 +33,25 @@ With ``HLSTUDY_DATA`` (or ``[data] source`` in ``hlstudy.toml``) pointing at one
 from __future__ import annotations
 
 import argparse
+import asyncio
 import copy
 import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from hlstudy.errors import SurveyDataError
-from hlstudy.paths import NOTEBOOKS, ROOT
+from hlstudy.paths import NOTEBOOKS, PROCESSED, ROOT
 
 KERNEL = "python3"
 TIMEOUT = 600
 TEXT_MIMES = ("text/plain", "text/markdown", "text/html", "text/latex")
+SHUTDOWN = "immediate"  # the kernel has nothing to flush once the last cell has run
+TIMES_FILE = PROCESSED / "notebook-seconds.json"
 
 
 class NotebookError(RuntimeError):
@@ -96,13 +108,8 @@ def _cell_label(nb, index: int) -> str:
     return f"cell {index + 1} ({first[:60]!r})"
 
 
-def execute(source: Path, *, env_extra: dict | None = None, cwd: Path | None = None):
-    """Execute a notebook script; return ``(notebook, stderr_texts)``.
-
-    Raises :class:`NotebookError` naming the notebook and the failing cell.
-    """
+def _client(source: Path, cwd: Path | None):
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
 
     nb = read_source(source)
     client = NotebookClient(
@@ -111,18 +118,152 @@ def execute(source: Path, *, env_extra: dict | None = None, cwd: Path | None = N
         kernel_name=KERNEL,
         resources={"metadata": {"path": str(cwd or source.parent)}},
         allow_errors=False,
+        shutdown_kernel=SHUTDOWN,
     )
+    return nb, client
+
+
+def _failure(source: Path, nb, exc: BaseException) -> NotebookError:
+    from nbclient.exceptions import CellExecutionError
+
+    if isinstance(exc, CellExecutionError):
+        index = _failing_cell(nb)
+        where = _cell_label(nb, index) if index is not None else "a cell"
+        return NotebookError(f"{source.name}: {where} failed:\n{_short_error(exc)}")
+    return NotebookError(f"{source.name}: execution failed: {type(exc).__name__}: {exc}")
+
+
+def execute(source: Path, *, env_extra: dict | None = None, cwd: Path | None = None):
+    """Execute a notebook script; return ``(notebook, stderr_texts)``.
+
+    Raises :class:`NotebookError` naming the notebook and the failing cell.
+    """
+    nb, client = _client(source, cwd)
     try:
         # the kernel process's own stderr carries only start-up chatter; cell output
         # (including errors and warnings) arrives through the notebook protocol
         client.execute(env=kernel_env(env_extra), stderr=subprocess.DEVNULL)
-    except CellExecutionError as exc:
-        index = _failing_cell(nb)
-        where = _cell_label(nb, index) if index is not None else "a cell"
-        raise NotebookError(f"{source.name}: {where} failed:\n{_short_error(exc)}") from None
-    except Exception as exc:  # kernel died, timeout...
-        raise NotebookError(f"{source.name}: execution failed: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # a cell failed, the kernel died, timeout...
+        raise _failure(source, nb, exc) from None
     return normalise(nb)
+
+
+async def execute_async(source: Path, *, env_extra: dict | None = None, cwd: Path | None = None):
+    """:func:`execute` as a coroutine, so that several kernels run at once."""
+    nb, client = _client(source, cwd)
+    try:
+        await client.async_execute(env=kernel_env(env_extra), stderr=subprocess.DEVNULL)
+    except Exception as exc:
+        raise _failure(source, nb, exc) from None
+    return normalise(nb)
+
+
+def default_jobs(n: int) -> int:
+    """Concurrent kernels: ``HLSTUDY_JOBS``, else the CPU cores, never more than ``n``."""
+    raw = os.environ.get("HLSTUDY_JOBS", "").strip()
+    if raw:
+        try:
+            jobs = int(raw)
+        except ValueError:
+            raise NotebookError(f"HLSTUDY_JOBS must be a whole number, got {raw!r}") from None
+    else:
+        jobs = os.cpu_count() or 1
+    return max(1, min(jobs, max(n, 1)))
+
+
+def recorded_seconds(path: Path = TIMES_FILE) -> dict[str, float]:
+    """Wall seconds per notebook stem of the previous ``reproduce`` (empty if none)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): float(v) for k, v in data.items() if isinstance(v, int | float)}
+
+
+def record_seconds(seconds: dict[str, float], path: Path = TIMES_FILE) -> None:
+    """Merge ``seconds`` into the timing record (ignored when the folder is read-only)."""
+    merged = {**recorded_seconds(path), **{k: round(v, 2) for k, v in seconds.items()}}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(dict(sorted(merged.items())), indent=1) + "\n", encoding="utf-8")
+    except OSError:
+        pass
+
+
+def longest_first(paths: Sequence[Path], seconds: dict[str, float] | None = None) -> list[Path]:
+    """``paths`` by recorded wall time, longest first; unrecorded ones first, by script size.
+
+    With two kernels, starting the longest notebook first keeps the run's wall time near
+    ``max(longest, total / 2)`` instead of ending on a long notebook started last.
+    """
+    seconds = recorded_seconds() if seconds is None else seconds
+
+    def key(path: Path):
+        known = path.stem in seconds
+        return (known, -seconds.get(path.stem, 0.0), -path.stat().st_size, path.name)
+
+    return sorted(paths, key=key)
+
+
+def execute_many(
+    paths: Sequence[Path],
+    *,
+    jobs: int | None = None,
+    env_extra: Callable[[Path], dict] | dict | None = None,
+    on_done: Callable[[Path, tuple, float], None] | None = None,
+) -> dict[Path, tuple]:
+    """Execute notebooks, at most ``jobs`` kernels at a time, in the order given.
+
+    Returns ``{path: (notebook, stderr_texts, seconds)}``.  ``env_extra`` is a dict or a
+    function of the path; ``on_done(path, (notebook, stderr), seconds)`` is called in the
+    calling thread as each notebook finishes.  After a failure no new notebook starts,
+    those running finish, and the first failure (in the order given) is raised as
+    :class:`NotebookError`.
+    """
+    paths = list(paths)
+    jobs = default_jobs(len(paths)) if jobs is None else max(1, int(jobs))
+
+    def env_for(path):
+        return env_extra(path) if callable(env_extra) else env_extra
+
+    results: dict[Path, tuple] = {}
+    failures: dict[Path, NotebookError] = {}
+    if jobs == 1:
+        for path in paths:
+            start = time.perf_counter()
+            try:
+                nb, stderr = execute(path, env_extra=env_for(path))
+            except NotebookError as exc:
+                failures[path] = exc
+                break
+            seconds = time.perf_counter() - start
+            results[path] = (nb, stderr, seconds)
+            if on_done:
+                on_done(path, (nb, stderr), seconds)
+    else:
+        async def run_all():
+            queue = list(reversed(paths))
+
+            async def worker():
+                while queue and not failures:
+                    path = queue.pop()
+                    start = time.perf_counter()
+                    try:
+                        nb, stderr = await execute_async(path, env_extra=env_for(path))
+                    except NotebookError as exc:
+                        failures[path] = exc
+                        return
+                    seconds = time.perf_counter() - start
+                    results[path] = (nb, stderr, seconds)
+                    if on_done:
+                        on_done(path, (nb, stderr), seconds)
+
+            await asyncio.gather(*(worker() for _ in range(min(jobs, len(paths)))))
+
+        asyncio.run(run_all())
+    if failures:
+        raise next(failures[p] for p in paths if p in failures)
+    return results
 
 
 def _failing_cell(nb) -> int | None:
@@ -368,13 +509,37 @@ def output_plan() -> OutputPlan:
     return OutputPlan(False, own, figures, figures / "notebooks", None)
 
 
+def warm_study_cache() -> float:
+    """Read or build the ``load_study`` cache once, before the kernels start; return seconds.
+
+    Otherwise two kernels starting together on a cold cache would both clean the data.
+    Errors are left to the notebooks, which report them in context.
+    """
+    import contextlib
+    import io
+    import warnings
+
+    start = time.perf_counter()
+    try:
+        from hlstudy.study import load_study
+
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            load_study()
+    except Exception:  # the notebook that loads the study reports it in context
+        pass
+    return time.perf_counter() - start
+
+
 def reproduce(selected: list[str] | None = None, *, out=sys.stdout,
-              plan: OutputPlan | None = None) -> list[NotebookRun]:
-    """Execute the notebooks in order, write their .ipynb files and the figure index.
+              plan: OutputPlan | None = None, jobs: int | None = None) -> list[NotebookRun]:
+    """Execute the notebooks, write their .ipynb files and the figure index.
 
     Where they go is :func:`output_plan`: the committed ``notebooks/`` and ``figures/`` only
     for the committed data, otherwise the output folder (own data never rewrites a
-    committed file).
+    committed file).  ``jobs`` kernels run at once (:func:`default_jobs`), longest first
+    (:func:`longest_first`); the outputs do not depend on ``jobs``.  Returns the runs in
+    notebook order.
     """
     import tempfile
 
@@ -382,38 +547,51 @@ def reproduce(selected: list[str] | None = None, *, out=sys.stdout,
     print(f"writing: {plan.describe()}", file=out, flush=True)
     plan.figures.mkdir(parents=True, exist_ok=True)
     plan.notebooks.mkdir(parents=True, exist_ok=True)
-    runs = []
     all_sources = sources()
     if selected:
         all_sources = [p for p in all_sources if any(p.name.startswith(s) for s in selected)]
         if not all_sources:
             raise NotebookError(f"no notebook matches {selected}")
     total = len(all_sources)
-    for k, source in enumerate(all_sources, start=1):
-        print(f"[{k}/{total}] {source.stem} ...", end="", flush=True, file=out)
-        start = time.perf_counter()
-        target = plan.notebooks / f"{source.stem}.ipynb"
-        with tempfile.TemporaryDirectory() as tmp:
-            log_path = Path(tmp) / "exports.jsonl"
-            try:
-                nb, stderr = execute(source, env_extra={"HLSTUDY_EXPORT_LOG": str(log_path),
-                                                        "HLSTUDY_FIGURES": str(plan.figures)})
-            except NotebookError:
-                print(" FAILED", file=out, flush=True)
-                raise
-            update_index(plan.figures, source.stem, _read_log(log_path, nb))
-        seconds = time.perf_counter() - start
-        changed = write(nb, target)
-        print(f" {seconds:.1f} s{' (updated)' if changed else ''}", file=out, flush=True)
-        for text in stderr:
-            print(f"    stderr from {source.stem} {text.rstrip()[:500]}", file=out)
-        runs.append(NotebookRun(source, target, seconds, tuple(stderr)))
+    jobs = default_jobs(total) if jobs is None else max(1, int(jobs))
+    order = longest_first(all_sources) if jobs > 1 else all_sources
+    warm = warm_study_cache()
+    print(f"study cache ready in {warm:.1f} s; {total} notebook(s) on {jobs} kernel(s) at once"
+          + (f", longest first: {', '.join(p.stem[:2] for p in order)}" if jobs > 1 else ""),
+          file=out, flush=True)
+    runs: dict[Path, NotebookRun] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        logs = {source: Path(tmp) / f"{source.stem}.jsonl" for source in all_sources}
+
+        def env_for(source):
+            return {"HLSTUDY_EXPORT_LOG": str(logs[source]), "HLSTUDY_FIGURES": str(plan.figures)}
+
+        def done(source, result, seconds):
+            nb, stderr = result
+            update_index(plan.figures, source.stem, _read_log(logs[source], nb))
+            target = plan.notebooks / f"{source.stem}.ipynb"
+            changed = write(nb, target)
+            print(f"[{len(runs) + 1}/{total}] {source.stem} {seconds:.1f} s"
+                  f"{' (updated)' if changed else ''}", file=out, flush=True)
+            for text in stderr:
+                print(f"    stderr from {source.stem} {text.rstrip()[:500]}", file=out)
+            runs[source] = NotebookRun(source, target, seconds, tuple(stderr))
+
+        try:
+            execute_many(order, jobs=jobs, env_extra=env_for, on_done=done)
+        except NotebookError as exc:
+            print(f"FAILED: {str(exc).splitlines()[0]}", file=out, flush=True)
+            raise
+        finally:
+            mine = {r.source.stem: r.seconds for r in runs.values() if r.source.parent == NOTEBOOKS}
+            if mine:  # the compendium's own notebooks only
+                record_seconds(mine)
     if plan.readme is not None:
         update_readme(plan.figures, plan.readme)
-    return runs
+    return [runs[s] for s in all_sources]
 
 
-def export_language(lang: str, out_dir: Path, *, out=sys.stdout) -> Path:
+def export_language(lang: str, out_dir: Path, *, out=sys.stdout, jobs: int | None = None) -> Path:
     """Execute every notebook with labels in ``lang``, writing exports to ``out_dir`` only.
 
     The committed notebooks and ``figures/`` are left untouched; this is how the thesis
@@ -423,11 +601,17 @@ def export_language(lang: str, out_dir: Path, *, out=sys.stdout) -> Path:
         raise NotebookError(f"language must be 'vi' or 'en', got {lang!r}")
     out_dir.mkdir(parents=True, exist_ok=True)
     all_sources = sources()
-    for k, source in enumerate(all_sources, start=1):
-        print(f"[{k}/{len(all_sources)}] {source.stem} ({lang}) ...", end="", flush=True, file=out)
-        start = time.perf_counter()
-        execute(source, env_extra={"HLSTUDY_LANG": lang, "HLSTUDY_FIGURES": str(out_dir)})
-        print(f" {time.perf_counter() - start:.1f} s", file=out, flush=True)
+    total = len(all_sources)
+    jobs = default_jobs(total) if jobs is None else max(1, int(jobs))
+    warm_study_cache()
+    count = []
+
+    def done(source, _result, seconds):
+        count.append(source)
+        print(f"[{len(count)}/{total}] {source.stem} ({lang}) {seconds:.1f} s", file=out, flush=True)
+
+    execute_many(longest_first(all_sources) if jobs > 1 else all_sources, jobs=jobs,
+                 env_extra={"HLSTUDY_LANG": lang, "HLSTUDY_FIGURES": str(out_dir)}, on_done=done)
     return out_dir
 
 
@@ -436,16 +620,19 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("reproduce", help="execute notebooks and write .ipynb")
     rep.add_argument("notebooks", nargs="*", help="numbers or names to run (default: all)")
+    rep.add_argument("--jobs", "-j", type=int, default=None,
+                     help="kernels at once (default HLSTUDY_JOBS or the CPU cores)")
     sub.add_parser("check", help="check .py / .ipynb pairing")
     exp = sub.add_parser("export", help="export every figure and table in one language elsewhere")
     exp.add_argument("--lang", default="en", choices=("vi", "en"))
     exp.add_argument("--out", default=None, help="output folder (default build/figures-<lang>)")
+    exp.add_argument("--jobs", "-j", type=int, default=None, help="kernels at once")
     args = parser.parse_args(argv)
     os.chdir(ROOT)
     if args.command == "export":
         target = Path(args.out) if args.out else ROOT / "build" / f"figures-{args.lang}"
         try:
-            export_language(args.lang, target.resolve())
+            export_language(args.lang, target.resolve(), jobs=args.jobs)
         except NotebookError as exc:
             print(f"\nERROR {exc}", file=sys.stderr)
             return 1
@@ -454,12 +641,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "reproduce":
         try:
             plan = output_plan()
-            runs = reproduce(args.notebooks or None, plan=plan)
+            start = time.perf_counter()
+            runs = reproduce(args.notebooks or None, plan=plan, jobs=args.jobs)
         except (NotebookError, SurveyDataError) as exc:
             print(f"\nERROR {exc}", file=sys.stderr)
             return 1
         total = sum(r.seconds for r in runs)
-        print(f"{len(runs)} notebook(s) executed in {total:.1f} s")
+        print(f"{len(runs)} notebook(s) executed in {time.perf_counter() - start:.1f} s "
+              f"(kernels' wall times add up to {total:.1f} s)")
         if not plan.committed:
             print(f"figures, tables and index.csv written to {plan.figures}")
             print(f"executed notebooks written to {plan.notebooks}")

@@ -3,14 +3,53 @@
 For each ``notebooks/NN_slug.py``: the committed ``.ipynb`` has the same cells, executing the
 script reproduces the committed text and table outputs exactly, and the figure and table
 files it exports are byte-identical to the committed ones under ``figures/``.
+
+Each notebook is executed **once per test session** (:func:`executed`), and both the
+output-equality and the export-equality tests read that one execution.  The tests of one
+notebook carry ``xdist_group("notebook-NN")``, so under ``pytest -n 2 --dist loadgroup``
+(what ``make.py test`` runs) they land on the same worker and still share one execution;
+``tests/conftest.py`` puts them first, longest notebook first.
 """
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
-from hlstudy import runner
+from hlstudy import export, runner
 from hlstudy.paths import ROOT
 
 SOURCES = runner.sources()
+_RUNS: dict[Path, tuple] = {}  # per test process: source -> (notebook, stderr, out_dir) or error
+
+
+def _per_notebook():
+    return [pytest.param(p, id=p.stem, marks=pytest.mark.xdist_group(f"notebook-{p.stem[:2]}"))
+            for p in SOURCES]
+
+
+@pytest.fixture(scope="session")
+def executed(tmp_path_factory):
+    """``executed(source)`` -> ``(notebook, stderr, export_dir)``, one execution per session."""
+
+    def run(source: Path):
+        if source not in _RUNS:
+            out = tmp_path_factory.mktemp(f"exports-{source.stem[:2]}")
+            try:
+                nb, stderr = runner.execute(source, env_extra={"HLSTUDY_FIGURES": str(out)})
+                _RUNS[source] = (nb, stderr, out)
+            except runner.NotebookError as exc:
+                _RUNS[source] = exc
+        result = _RUNS[source]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    return run
 
 
 def test_notebook_sources_are_numbered_and_known():
@@ -22,27 +61,34 @@ def test_notebook_sources_are_numbered_and_known():
     assert stems == [s for s in expected if s in stems], f"unexpected notebooks or order: {stems}"
 
 
-@pytest.mark.parametrize("source", SOURCES, ids=[p.stem for p in SOURCES])
+@pytest.mark.parametrize("source", _per_notebook())
 def test_committed_notebook_is_paired_with_its_script(source):
     assert runner.check_pairing(source) == []
 
 
-@pytest.mark.parametrize("source", SOURCES, ids=[p.stem for p in SOURCES])
-def test_notebook_reexecutes_to_its_committed_outputs(source, tmp_path):
+@pytest.mark.parametrize("source", _per_notebook())
+def test_notebook_reexecutes_to_its_committed_outputs(source, executed):
     import nbformat
 
-    nb, _stderr = runner.execute(source, env_extra={"HLSTUDY_FIGURES": str(tmp_path)})
+    nb, _stderr, _out = executed(source)
     committed = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
     fresh, old = runner.text_outputs(nb), runner.text_outputs(committed)
     assert len(fresh) == len(old)
     for i, (a, b) in enumerate(zip(fresh, old, strict=True), start=1):
         assert a == b, f"{source.stem}: code cell {i} output differs from the committed notebook"
-    produced = sorted(p.name for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("source", _per_notebook())
+def test_notebook_reexecutes_to_its_committed_exports(source, executed):
+    _nb, _stderr, out = executed(source)
+    produced = sorted(p.name for p in out.iterdir())
     assert all(name.startswith(source.stem[:3]) for name in produced), produced
     for name in produced:
         committed_file = ROOT / "figures" / name
         assert committed_file.exists(), f"{name} is produced by {source.stem} but not committed"
-        assert (tmp_path / name).read_bytes() == committed_file.read_bytes(), f"{name} is not reproduced byte for byte"
+        assert (out / name).read_bytes() == committed_file.read_bytes(), f"{name} is not reproduced byte for byte"
+    committed = sorted(p.name for p in (ROOT / "figures").glob(f"{source.stem[:3]}*"))
+    assert committed == produced, f"committed files {source.stem} no longer makes: {sorted(set(committed) - set(produced))}"
 
 
 def test_runner_names_notebook_and_cell_on_failure(tmp_path):
@@ -86,3 +132,180 @@ def test_every_exported_file_is_indexed_and_listed_in_the_readme():
         assert row["notebook"] in {p.stem for p in SOURCES}, f"{row['file']} comes from an unknown notebook"
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert runner.readme_table(figures) in readme, "README's figure table is stale: run make.py reproduce"
+
+
+# --------------------------------------------------------------------------- parallel runner
+
+TINY_FIGURE = """# %%
+import matplotlib.pyplot as plt
+from hlstudy import export
+export.use_style()
+fig, ax = plt.subplots(figsize=(3, 2))
+ax.plot([1, 2, 3], [1, 4, 9])
+ax.set_title("Chất lượng")
+export.save_figure(fig, "{nn}_curve", simulated=True)
+print("saved")
+plt.show()
+"""
+TINY_TABLE = """# %%
+import pandas as pd
+from hlstudy import export
+export.save_table(pd.DataFrame({{"a": [10, 20]}}), "{nn}_table", title="t", simulated=False)
+print("table")
+"""
+
+
+def _tiny_notebooks(folder: Path) -> list[Path]:
+    folder.mkdir()
+    paths = [folder / "01_fig.py", folder / "02_tab.py"]
+    paths[0].write_text(TINY_FIGURE.format(nn="01"), encoding="utf-8")
+    paths[1].write_text(TINY_TABLE.format(nn="02"), encoding="utf-8")
+    return paths
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_parallel_reproduce_writes_the_same_bytes_as_a_sequential_run(tmp_path, monkeypatch):
+    import io
+
+    scripts = _tiny_notebooks(tmp_path / "nbs")
+    monkeypatch.setattr(runner, "sources", lambda *a, **k: scripts)
+    monkeypatch.setattr(runner, "TIMES_FILE", tmp_path / "seconds.json")
+    trees = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"out{jobs}"
+        monkeypatch.setenv("HLSTUDY_FIGURES", str(out))
+        log = io.StringIO()
+        runs = runner.reproduce(out=log, jobs=jobs)
+        assert [r.source for r in runs] == scripts, "runs come back in notebook order"
+        assert f"on {jobs} kernel(s)" in log.getvalue()
+        trees[jobs] = _tree(out)
+    assert trees[1] == trees[2]
+    assert sorted(trees[2]) == ["01_curve.pdf", "01_curve.png", "01_curve.svg", "02_table.csv", "02_table.docx",
+                                "02_table.tex", "index.csv", "notebooks/01_fig.ipynb", "notebooks/02_tab.ipynb"]
+    index = trees[2]["index.csv"].decode().splitlines()
+    assert [line.split(",")[:4] for line in index[1:]] == [["01_curve", "figure", "pdf png svg", "01_fig"],
+                                                          ["02_table", "table", "csv docx tex", "02_tab"]]
+    assert not (tmp_path / "seconds.json").exists(), "only the compendium's notebooks are timed"
+    # the figure is shown once, as the exported PNG reduced to the preview resolution
+    nb = json.loads(trees[2]["notebooks/01_fig.ipynb"])
+    outputs = nb["cells"][0]["outputs"]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 1, "the figure is displayed once (no second drawing by the inline backend)"
+    assert "".join(images[0]["data"]["text/plain"]) == "<Figure size 300x200 with 1 Axes>"
+    assert ["".join(o["text"]) for o in outputs if o["output_type"] == "stream"] == ["saved\n"]
+    assert outputs.index(images[0]) == 0, "shown where it is saved"
+    import base64
+
+    from PIL import Image
+
+    shown = Image.open(io.BytesIO(base64.b64decode("".join(images[0]["data"]["image/png"]))))
+    exported = Image.open(io.BytesIO(trees[2]["01_curve.png"]))
+    factor = export.DPI // export.PREVIEW_DPI
+    assert shown.size == (-(-exported.size[0] // factor), -(-exported.size[1] // factor))  # ceil
+    expected = exported.convert("RGBA").reduce(factor).convert("RGB")
+    assert shown.convert("RGB").tobytes() == expected.tobytes()
+
+
+def test_parallel_failure_names_the_notebook_and_keeps_the_others(tmp_path, monkeypatch):
+    import io
+
+    scripts = _tiny_notebooks(tmp_path / "nbs")
+    bad = tmp_path / "nbs" / "03_bad.py"
+    bad.write_text("# %%\nx = 1\n\n# %%\nraise ValueError('broken on purpose')\n", encoding="utf-8")
+    monkeypatch.setattr(runner, "sources", lambda *a, **k: [*scripts, bad])
+    monkeypatch.setattr(runner, "TIMES_FILE", tmp_path / "seconds.json")
+    monkeypatch.setenv("HLSTUDY_FIGURES", str(tmp_path / "out"))
+    log = io.StringIO()
+    with pytest.raises(runner.NotebookError, match=r"03_bad\.py: cell 2 .*broken on purpose"):
+        runner.reproduce(out=log, jobs=2)
+    assert "FAILED: 03_bad.py" in log.getvalue()
+    # the notebook started before the failure finished and was written
+    written = sorted(p.name for p in (tmp_path / "out" / "notebooks").iterdir())
+    assert written and set(written) <= {"01_fig.ipynb", "02_tab.ipynb"}
+
+
+def test_execute_many_runs_kernels_at_once(tmp_path):
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    scripts = []
+    for k in (1, 2):
+        script = folder / f"0{k}_sleep.py"
+        script.write_text("# %%\nimport time\ntime.sleep(3)\nprint('done')\n", encoding="utf-8")
+        scripts.append(script)
+    finished = []
+    start = time.perf_counter()
+    results = runner.execute_many(scripts, jobs=2, on_done=lambda p, r, s: finished.append(p))
+    wall = time.perf_counter() - start
+    assert sorted(finished) == scripts and set(results) == set(scripts)
+    assert all(runner.text_outputs(results[p][0]) == [[{"stream": "stdout", "text": "done\n"}]] for p in scripts)
+    kernel_seconds = sum(results[p][2] for p in scripts)
+    assert kernel_seconds >= 6
+    assert wall < kernel_seconds - 2, f"two 3-s sleeps took {wall:.1f} s: kernels did not overlap"
+
+
+def test_longest_first_and_jobs(tmp_path, monkeypatch):
+    paths = []
+    for name, size in (("01_a.py", 10), ("02_b.py", 30), ("03_c.py", 20), ("04_d.py", 5)):
+        path = tmp_path / name
+        path.write_text("#" * size, encoding="utf-8")
+        paths.append(path)
+    times = {"01_a": 5.0, "02_b": 1.0, "03_c": 9.0}
+    # unrecorded notebooks first (by size), then by recorded seconds, longest first
+    assert [p.stem for p in runner.longest_first(paths, times)] == ["04_d", "03_c", "01_a", "02_b"]
+    assert [p.stem for p in runner.longest_first(paths, {})] == ["02_b", "03_c", "01_a", "04_d"]
+    record = tmp_path / "sub" / "seconds.json"
+    runner.record_seconds({"03_c": 9.123}, record)
+    runner.record_seconds({"01_a": 5.0}, record)
+    assert runner.recorded_seconds(record) == {"01_a": 5.0, "03_c": 9.12}
+    record.write_text("not json", encoding="utf-8")
+    assert runner.recorded_seconds(record) == {}
+    monkeypatch.setenv("HLSTUDY_JOBS", "3")
+    assert runner.default_jobs(7) == 3 and runner.default_jobs(2) == 2
+    monkeypatch.setenv("HLSTUDY_JOBS", "two")
+    with pytest.raises(runner.NotebookError, match="HLSTUDY_JOBS"):
+        runner.default_jobs(7)
+
+
+def test_preview_png_falls_back_to_the_exported_file_and_to_drawing(tmp_path):
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    fig, ax = plt.subplots(figsize=(2, 1.5))
+    ax.plot([0, 1], [1, 0])
+    paths = export.save_figure(fig, "99_preview", simulated=False, directory=tmp_path, show=False)
+    png = paths["png"].read_bytes()
+    from_canvas = export.preview_png(fig, png)
+    fig.savefig(io.BytesIO(), format="png", dpi=72)  # the canvas now holds another render
+    from_file = export.preview_png(fig, png)
+    assert from_canvas == from_file, "reducing the canvas or the decoded file gives the same bytes"
+    drawn = Image.open(io.BytesIO(export.preview_png(fig)))
+    assert drawn.format == "PNG" and 150 < drawn.size[0] <= 200, drawn.size  # 2 in at 100 dpi
+    plt.close(fig)
+    # show=True outside a kernel displays nothing but still closes the figure
+    fig2, _ = plt.subplots()
+    export.save_figure(fig2, "99_preview_closed", simulated=False, directory=tmp_path, show=True,
+                       formats=("png",))
+    assert not plt.fignum_exists(fig2.number)
+
+
+def test_async_execution_is_the_same_as_sync(tmp_path):
+    script = tmp_path / "05_same.py"
+    script.write_text("# %%\nimport numpy as np\nprint(np.random.default_rng(1).normal(size=3))\n", encoding="utf-8")
+    a, _ = runner.execute(script)
+    b, _ = asyncio.run(runner.execute_async(script))
+    assert runner.text_outputs(a) == runner.text_outputs(b)
+
+
+def test_runner_command_line_checks_jobs():
+    # the CLI parses --jobs; a bad count is refused by argparse before any kernel starts
+    result = subprocess.run([sys.executable, "-m", "hlstudy.runner", "reproduce", "--jobs", "x"],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 2 and "--jobs" in result.stderr
