@@ -80,14 +80,15 @@ def _edit(path, old, new):
 
 
 def test_bad_confidence_is_reported_with_row(copy_reference):
-    _edit(copy_reference / "decree33_headcount.csv", "(headcount; facts.md),2", "(x),certain")
+    _edit(copy_reference / "decree33_headcount.csv", "DECREE_33_2023),2", "x),certain")
     with pytest.raises(SurveyDataError, match=r"row 2.*confidence"):
         legal.headcount(copy_reference)
 
 
 def test_missing_source_is_rejected(copy_reference):
     _edit(copy_reference / "decree33_positions.csv",
-          "Decree 33/2023/NĐ-CP (cadre positions; facts.md),2", ",2")
+          "Decree 33/2023/NĐ-CP of 10 Jun 2023 Art. 5(1) (cadre positions; legal_frame.csv "
+          "DECREE_33_2023),2", ",2")
     with pytest.raises(SurveyDataError, match="source"):
         legal.positions(copy_reference)
 
