@@ -31,7 +31,7 @@ def _check(results: pd.DataFrame, need=NEED) -> None:
 
 
 def summarize(results: pd.DataFrame, by: Sequence[str] = ("scenario", "kind", "method", "quantity"),
-              *, level: float = 0.95) -> pd.DataFrame:
+              *, level: float = 0.95, center: str = "truth") -> pd.DataFrame:
     """Bias, RMSE and interval coverage per group, with Monte Carlo standard errors.
 
     Parameters
@@ -40,6 +40,11 @@ def summarize(results: pd.DataFrame, by: Sequence[str] = ("scenario", "kind", "m
         ci_high`` numeric; rows with a missing truth or estimate are left out).
     by : grouping columns (those absent from ``results`` are ignored).
     level : nominal coverage of the intervals (for the band).
+    center : ``"truth"`` (coverage of the true value) or ``"mean"`` (coverage of the mean of
+        the estimates of the group across replications, per quantity: the *calibration* of
+        the intervals, whether they are as wide as the estimator's own spread, whatever its
+        bias; e.g. regressions on scale scores, attenuated by measurement error).  With
+        ``"mean"`` the ``truth`` column holds that mean and ``bias`` is 0.
 
     Returns
     -------
@@ -61,11 +66,16 @@ def summarize(results: pd.DataFrame, by: Sequence[str] = ("scenario", "kind", "m
     _check(results)
     if not 0 < level < 1:
         raise ModelError(f"level must lie in (0, 1), got {level}")
+    if center not in ("truth", "mean"):
+        raise ModelError(f"center must be 'truth' or 'mean', got {center!r}")
     by = [c for c in by if c in results.columns]
     d = results.copy()
     for c in ("truth", "estimate", "ci_low", "ci_high"):
         d[c] = pd.to_numeric(d[c], errors="coerce")
     d = d[np.isfinite(d["truth"]) & np.isfinite(d["estimate"])]
+    if center == "mean":
+        keys = [c for c in ("scenario", "kind", "method", "quantity") if c in d.columns]
+        d["truth"] = d.groupby(keys)["estimate"].transform("mean") if keys else d["estimate"].mean()
     rows = []
     for key, g in (d.groupby(by, sort=True, dropna=False) if by else [((), d)]):
         key = key if isinstance(key, tuple) else (key,)
@@ -103,7 +113,7 @@ def summarize(results: pd.DataFrame, by: Sequence[str] = ("scenario", "kind", "m
 
 
 def coverage_by_method(results: pd.DataFrame, *, kind: str = "path", level: float = 0.95,
-                       nonzero: bool | None = None) -> pd.DataFrame:
+                       nonzero: bool | None = None, center: str = "truth") -> pd.DataFrame:
     """Coverage pooled over the quantities of ``kind`` per scenario and method.
 
     ``nonzero=True`` keeps only quantities whose truth is not 0 (False: only zero ones).
@@ -115,6 +125,9 @@ def coverage_by_method(results: pd.DataFrame, *, kind: str = "path", level: floa
     if nonzero is not None:
         nz = d["truth"].abs() > 1e-9
         d = d[nz] if nonzero else d[~nz]
+    if center == "mean":  # centre per quantity first, then pool
+        d = d.copy()
+        d["truth"] = d.groupby(["scenario", "method", "quantity"])["estimate"].transform("mean")
     return summarize(d, by=("scenario", "method"), level=level)
 
 

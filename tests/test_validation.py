@@ -1,0 +1,281 @@
+"""hlstudy.validation: recovery replications, summaries, the R-agreement table.
+
+Replications are slow (a simulated study through ingest, cleaning, models and ledger):
+these tests run few of them, with small citizen samples, and only the parts they check.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hlstudy import drivers
+from hlstudy.errors import ModelError
+from hlstudy.synthetic import DEFAULT_EFFECTS, simulate
+from hlstudy.validation import (
+    COLUMNS,
+    Scenario,
+    latent_covariance,
+    population_coefficients,
+    recovery,
+    scenarios,
+    truth_verdict,
+)
+from hlstudy.validation.ragree import CHECKS, FIXTURES, r_agreement, r_versions
+from hlstudy.validation.run import read_results, write_results
+from hlstudy.validation.summary import (
+    coverage_by_method,
+    false_positive_rate,
+    summarize,
+    verdict_confusion,
+    verdict_rates,
+)
+
+FAST = Scenario("fast", "test scenario: 5 citizens per commune", n_citizens_per_commune=5)
+
+
+# ---------------------------------------------------------------------- truth
+
+
+def test_population_coefficients_of_the_research_model_are_the_true_paths():
+    truth = simulate(4, n_citizens_per_commune=2).truth
+    cov = latent_covariance(truth)
+    # the covariance is a correlation matrix (every latent variable has variance 1)
+    np.testing.assert_allclose(np.diag(cov.to_numpy()), 1.0, atol=1e-12)
+    struct = drivers.structure()
+    for y, preds in struct.items():
+        b = population_coefficients(cov, y, preds)
+        want = [truth.effects.get(f"{x}->{y}", 0.0) for x in preds]
+        np.testing.assert_allclose(b.to_numpy(), want, atol=1e-10, err_msg=y)
+
+
+def test_population_coefficient_with_an_omitted_cause_is_not_the_path():
+    cov = latent_covariance(simulate(4, n_citizens_per_commune=2).truth)
+    # STAY on COMP alone absorbs the paths through MOT and the COMP–ENV correlation
+    b = float(population_coefficients(cov, "STAY", ["COMP"])["COMP"])
+    assert b == pytest.approx(float(cov.loc["COMP", "STAY"]))
+    assert abs(b - DEFAULT_EFFECTS["COMP->STAY"]) > 0.05
+    with pytest.raises(ModelError, match="no population covariance"):
+        population_coefficients(cov, "STAY", ["NOPE"])
+
+
+def test_truth_verdict_follows_the_ledger_rule():
+    assert truth_verdict(0.25, direction="+", sesoi=0.10) == "supported"
+    assert truth_verdict(-0.25, direction="-", sesoi=0.10) == "supported"
+    assert truth_verdict(0.05, direction="+", sesoi=0.10) == "not supported"
+    assert truth_verdict(0.0, direction="+", sesoi=0.10) == "not supported"
+    assert truth_verdict(-0.25, direction="+", sesoi=0.10) == "not supported"
+    assert truth_verdict(np.nan, direction="+", sesoi=0.10) == ""
+
+
+# ---------------------------------------------------------------------- replications
+
+
+def test_results_do_not_depend_on_the_number_of_workers():
+    one = recovery([1, 2], scenario=FAST, workers=1, parts=("path", "cleaning"), wild=False,
+                   show_progress=False)
+    two = recovery([2, 1], scenario=FAST, workers=2, parts=("path", "cleaning"), wild=False,
+                   show_progress=False)
+    assert list(one.columns) == COLUMNS
+    pd.testing.assert_frame_equal(one, two)
+    assert sorted(one["seed"].unique()) == [1, 2]
+    # the two replications differ (each is its own simulated study)
+    a = one[one["seed"] == 1].set_index(["quantity", "method"])["estimate"]
+    b = one[one["seed"] == 2].set_index(["quantity", "method"])["estimate"]
+    assert (a.loc[b.index] - b).abs().max() > 0.01
+    # cleaning: every injected drop caught by its rule, no clean record dropped
+    cl = one[one["kind"] == "cleaning"]
+    assert (cl.loc[cl["method"] == "catch rate", "estimate"] == 1.0).all()
+    assert (cl.loc[cl["method"] == "false drop rate", "estimate"] == 0.0).all()
+    # the CR2 regressions follow the true paths (attenuated by measurement error): strong
+    # paths come out with their sign, and estimates track the truth
+    cr2 = one[one["method"] == "CR2"]
+    assert np.corrcoef(cr2["truth"], cr2["estimate"])[0, 1] > 0.6
+    strong = cr2[cr2["truth"].abs() >= 0.15]
+    assert (np.sign(strong["estimate"]) == np.sign(strong["truth"])).all()
+
+
+@pytest.fixture(scope="module")
+def switched():
+    """S5 (recognition → motivation) with a strong path, switched off and reversed."""
+    out = {}
+    for name, value in (("on", 0.45), ("off", 0.0), ("reversed", -0.45)):
+        r = recovery([3], {"REC->MOT": value}, scenario=FAST, workers=1,
+                     parts=("path", "verdict"), wild=False, show_progress=False)
+        out[name] = r
+    return out
+
+
+def _s5(r):
+    return r[(r["kind"] == "verdict") & (r["quantity"] == "S5")].iloc[0]
+
+
+def test_switching_a_path_off_flips_its_claim(switched):
+    on, off, rev = (_s5(switched[k]) for k in ("on", "off", "reversed"))
+    assert on["verdict_truth"] == "supported" and on["verdict"] == "supported"
+    assert off["verdict_truth"] == "not supported" and off["verdict"] != "supported"
+    assert rev["verdict_truth"] == "not supported" and rev["verdict"] == "not supported"
+    # and the path's CR2 interval excludes 0 when on, covers it when off
+    path = {k: r[(r["method"] == "CR2") & (r["quantity"] == "REC->MOT")].iloc[0]
+            for k, r in switched.items()}
+    assert path["on"]["ci_low"] > 0
+    assert path["off"]["ci_low"] < 0 < path["off"]["ci_high"]
+    assert path["reversed"]["ci_high"] < 0
+    assert path["on"]["truth"] == pytest.approx(0.45)
+
+
+def test_bad_arguments_raise_model_errors():
+    with pytest.raises(ModelError, match="at least one seed"):
+        recovery([])
+    with pytest.raises(ModelError, match="unknown scenario"):
+        recovery([1], scenario="nope")
+    with pytest.raises(ModelError, match="workers"):
+        recovery([1], workers=0)
+    with pytest.raises(ModelError, match="non-negative"):
+        recovery([-1])
+    with pytest.raises(ModelError, match="distinct"):
+        recovery([1, 1])
+    with pytest.raises(ModelError, match="unknown parts"):
+        recovery([1], parts=("nope",))
+    with pytest.raises(ModelError, match="unknown structural path"):
+        recovery([1], {"A->B": 0.1})
+    assert {"default", "path_off", "path_reversed", "all_zero", "small", "missing"} <= set(
+        scenarios())
+    assert scenarios()["small"].simulate_kwargs()["response_rate"] == pytest.approx(120 / 455)
+    assert all(v == 0 for v in scenarios()["all_zero"].effects.values())
+
+
+# ---------------------------------------------------------------------- summaries
+
+
+def _constructed() -> pd.DataFrame:
+    """Two methods, 4 replications each, truth 0.2; coverage 3/4 and 1/4 by design."""
+    rows = []
+    for seed, (est, lo, hi) in enumerate([(0.1, 0.0, 0.3), (0.3, 0.1, 0.5), (0.2, 0.15, 0.25),
+                                          (0.4, 0.3, 0.5)], start=1):
+        rows.append({"seed": seed, "scenario": "s", "quantity": "X->Y", "kind": "path",
+                     "method": "A", "truth": 0.2, "estimate": est, "ci_low": lo, "ci_high": hi})
+        rows.append({"seed": seed, "scenario": "s", "quantity": "X->Y", "kind": "path",
+                     "method": "B", "truth": 0.2, "estimate": est, "ci_low": lo + 0.1,
+                     "ci_high": hi + 0.1})
+    return pd.DataFrame(rows)
+
+
+def test_summaries_are_computed_right_on_a_constructed_input():
+    s = summarize(_constructed()).set_index("method")
+    est = np.array([0.1, 0.3, 0.2, 0.4])
+    assert s.at["A", "n_rep"] == 4
+    assert s.at["A", "bias"] == pytest.approx(est.mean() - 0.2)
+    assert s.at["A", "bias_mcse"] == pytest.approx(est.std(ddof=1) / 2)
+    assert s.at["A", "rmse"] == pytest.approx(np.sqrt(np.mean((est - 0.2) ** 2)))
+    assert s.at["A", "emp_se"] == pytest.approx(est.std(ddof=1))
+    assert s.at["A", "coverage"] == pytest.approx(0.75)
+    assert s.at["A", "coverage_mcse"] == pytest.approx(np.sqrt(0.75 * 0.25 / 4))
+    assert s.at["B", "coverage"] == pytest.approx(0.5)  # [.1,.4] [.2,.6] cover; [.25,.35] [.4,.6] not
+    assert s.at["A", "rejection"] == pytest.approx(0.75)  # the first interval touches 0
+    assert s.at["A", "band_low"] == pytest.approx(0.95 - 1.96 * np.sqrt(0.95 * 0.05 / 4))
+    assert s.at["A", "mean_width"] == pytest.approx(np.mean([0.3, 0.4, 0.1, 0.2]))
+    assert not s.at["B", "coverage_ok"]
+    pooled = coverage_by_method(_constructed()).set_index("method")
+    assert pooled.at["A", "coverage"] == pytest.approx(0.75)
+    with pytest.raises(ModelError, match="lack columns"):
+        summarize(_constructed().drop(columns="truth"))
+    with pytest.raises(ModelError, match="level"):
+        summarize(_constructed(), level=1.5)
+
+
+def test_verdict_confusion_power_and_false_positives_on_a_constructed_input():
+    rows = []
+    for seed, (vt, v) in enumerate([("supported", "supported"), ("supported", "inconclusive"),
+                                    ("supported", "supported"), ("supported", "supported")], 1):
+        rows.append({"seed": seed, "scenario": "s", "quantity": "S5", "kind": "verdict",
+                     "method": "ledger", "truth": 0.2, "estimate": 0.2, "ci_low": 0.1,
+                     "ci_high": 0.3, "verdict_truth": vt, "verdict": v})
+    for seed, v in enumerate(["supported", "not supported", "inconclusive", "not supported"], 1):
+        rows.append({"seed": seed, "scenario": "z", "quantity": "S5", "kind": "verdict",
+                     "method": "ledger", "truth": 0.0, "estimate": 0.0, "ci_low": -0.1,
+                     "ci_high": 0.1, "verdict_truth": "not supported", "verdict": v})
+        rows.append({"seed": seed, "scenario": "z", "quantity": "X->Y", "kind": "path",
+                     "method": "CR2", "truth": 0.0, "estimate": 0.0,
+                     "ci_low": 0.01 if seed == 1 else -0.1, "ci_high": 0.1, "verdict_truth": "",
+                     "verdict": ""})
+    r = pd.DataFrame(rows)
+    conf = verdict_confusion(r).set_index(["scenario", "verdict_truth"])
+    assert conf.loc[("s", "supported"), "supported"] == 3
+    assert conf.loc[("s", "supported"), "inconclusive"] == 1
+    assert conf.loc[("z", "not supported"), "not supported"] == 2
+    assert conf.loc[("z", "not supported"), "n"] == 4
+    rates = verdict_rates(r).set_index("scenario")
+    assert rates.at["s", "power"] == pytest.approx(0.75)
+    assert rates.at["z", "false_positive"] == pytest.approx(0.25)
+    fp = false_positive_rate(r, scenario="z").set_index(["level", "method"])
+    assert fp.at[("claim (per verdict)", "ledger"), "rate"] == pytest.approx(0.25)
+    assert fp.at[("path (per interval)", "CR2"), "rate"] == pytest.approx(0.25)
+    with pytest.raises(ModelError, match="no results"):
+        false_positive_rate(r, scenario="nope")
+
+
+def test_results_round_trip_byte_identical(tmp_path):
+    r = _constructed().assign(n=400.0, verdict_truth="", verdict="")
+    write_results(r, tmp_path / "a", {"replications": 4})
+    write_results(r, tmp_path / "b", {"replications": 4})
+    assert (tmp_path / "a" / "recovery.csv.gz").read_bytes() == (
+        tmp_path / "b" / "recovery.csv.gz").read_bytes()
+    back, manifest = read_results(tmp_path / "a")
+    assert manifest == {"replications": 4}
+    pd.testing.assert_frame_equal(back[COLUMNS], r[COLUMNS], check_dtype=False)
+    with pytest.raises(ModelError, match="no validation results"):
+        read_results(tmp_path / "none")
+
+
+# ---------------------------------------------------------------------- agreement with R
+
+
+def _check(name):
+    return [c for c in CHECKS if c.routine == name]
+
+
+def test_r_agreement_passes_on_the_committed_fixtures():
+    tab = r_agreement(checks=_check("evidence.adjust") + _check("diagnostic.quality.icc"))
+    assert tab["within"].all(), tab
+    assert (tab["n_values"] > 0).all()
+
+
+def test_r_agreement_finds_a_planted_difference(tmp_path):
+    shutil.copytree(FIXTURES / "evidence", tmp_path / "evidence")
+    path = tmp_path / "evidence" / "padjust.csv"
+    ref = pd.read_csv(path)
+    ref.loc[2, "holm"] += 1e-6
+    ref.to_csv(path, index=False)
+    tab = r_agreement(tmp_path, checks=_check("evidence.adjust")).iloc[0]
+    assert not tab["within"]
+    assert tab["worst_difference"] == pytest.approx(1e-6, rel=1e-3)
+    assert tab["worst_at"] == "holm[2]"
+    # a check whose fixture is missing is reported, not dropped
+    missing = r_agreement(tmp_path, checks=_check("diagnostic.quality.icc")).iloc[0]
+    assert not missing["within"] and missing["worst_at"].startswith("error")
+    with pytest.raises(ModelError, match="not found"):
+        r_agreement(tmp_path / "none")
+
+
+def test_r_versions_are_read_from_the_fixtures():
+    v = r_versions()
+    got = {(f, s): ver for f, s, ver in zip(v["fixture"], v["software"], v["version"],
+                                            strict=True)}
+    assert got[("lavaan", "lavaan")] == "0.6.14"
+    assert got[("psych", "psych")] == "2.2.9"
+    assert got[("models", "clubSandwich")] == "0.5.8"
+
+
+def test_calibration_coverage_centres_on_the_mean_estimate():
+    s = summarize(_constructed(), center="mean").set_index("method")
+    # mean estimate 0.25: A's [0,.3] [.1,.5] [.15,.25] cover it, [.3,.5] does not
+    assert s.at["A", "truth"] == pytest.approx(0.25)
+    assert s.at["A", "bias"] == pytest.approx(0.0, abs=1e-15)
+    assert s.at["A", "coverage"] == pytest.approx(0.75)
+    assert s.at["B", "coverage"] == pytest.approx(0.75)  # [.1,.4] [.2,.6] [.25,.35]; not [.4,.6]
+    with pytest.raises(ModelError, match="center"):
+        summarize(_constructed(), center="median")
