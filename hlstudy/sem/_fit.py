@@ -375,6 +375,12 @@ class Problem:
         For FIML it is used as the scoring metric only (the complete-data form).
         """
         sigma, mu, e, sall, mall = self.ram.implied(x)
+        v = np.linalg.inv(sigma)
+        return self.ram.expected_info(0.5 * (v + v.T), e, sall, mall, self.ms)
+
+    def expected_hessian_reference(self, x):
+        """Same as :meth:`expected_hessian` through the full Jacobian (slow; for tests)."""
+        sigma, mu, e, sall, mall = self.ram.implied(x)
         ds, dm = self.ram.jacobian(x, e, sall, mall)
         v = np.linalg.inv(sigma)
         a = np.matmul(v, ds)  # (q, p, p)
