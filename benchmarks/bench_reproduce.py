@@ -1,0 +1,151 @@
+"""How long ``make.py reproduce`` and ``make.py test`` take, beside the targets of issue 15.
+
+Run:  .venv/bin/python benchmarks/bench_reproduce.py [--repeat 3] [--jobs 1 2] [--no-tests]
+      [--test-workers auto] [--commit HEAD]
+
+Everything runs in a throw-away ``git worktree`` of ``--commit`` (default ``HEAD``) under
+the system temp folder, with this checkout's ``.venv``, so the committed ``notebooks/`` and
+``figures/`` of the working tree are never rewritten.  For each ``--jobs`` value the
+notebooks are executed ``--repeat`` times (``python -m hlstudy.runner reproduce --jobs N``,
+what ``make.py reproduce`` runs after installation); the first run of the first value also
+builds the study cache of the fresh worktree and is reported apart.  Then the test command
+of ``make.py test`` (ruff, then ``pytest -n <workers> --dist loadgroup``) runs ``--repeat``
+times, and once with ``-n 0`` (in-process, as before issue 15) unless ``--no-sequential``.
+
+Printed: the median wall time of each configuration beside the target (reproduce <= 30 s,
+test <= 60 s), the CPU seconds of all child processes (independent of how busy the machine
+is) and the load average, because the machine may be shared; whether ``git status`` is
+clean after the reproduce runs (byte-identical outputs, when the commit's outputs are
+current); and the before/after table of ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = {"reproduce": 30.0, "test": 60.0}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(cmd: list[str], cwd: Path, env: dict) -> tuple[float, float, int, str]:
+    """(wall seconds, CPU seconds of the children, return code, last output lines)."""
+    cpu0, start = _children_cpu(), time.perf_counter()
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    wall, cpu = time.perf_counter() - start, _children_cpu() - cpu0
+    tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-3:])
+    return wall, cpu, result.returncode, tail
+
+
+def worktree(commit: str) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="hlstudy-bench-"))
+    subprocess.run(["git", "worktree", "add", "--detach", str(folder), commit], cwd=ROOT, check=True,
+                   capture_output=True)
+    (folder / ".venv").symlink_to(ROOT / ".venv")
+    return folder
+
+
+def remove(folder: Path) -> None:
+    subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=ROOT, capture_output=True)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def row(name: str, walls: list[float], cpus: list[float], target: float | None) -> str:
+    median = statistics.median(walls)
+    verdict = "" if target is None else ("  MET" if median <= target else "  NOT MET")
+    spread = f"{min(walls):.1f}-{max(walls):.1f}" if len(walls) > 1 else f"{walls[0]:.1f}"
+    return (f"{name:<44} {median:7.1f} s  (runs {spread}; CPU {statistics.median(cpus):6.1f} s)"
+            + (f"  target {target:.0f} s{verdict}" if target else ""))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--jobs", type=int, nargs="+", default=[2])
+    parser.add_argument("--no-tests", action="store_true")
+    parser.add_argument("--no-sequential", action="store_true", help="skip the pytest -n 0 run")
+    parser.add_argument("--test-workers", default="auto")
+    parser.add_argument("--commit", default="HEAD")
+    parser.add_argument("--keep", action="store_true", help="keep the worktree")
+    args = parser.parse_args(argv)
+
+    python = str(ROOT / ".venv" / "bin" / "python")
+    folder = worktree(args.commit)
+    env = dict(os.environ, PYTHONPATH=str(folder), PYTHONHASHSEED="0")
+    for key in ("HLSTUDY_DATA", "HLSTUDY_FIGURES", "HLSTUDY_INSTRUMENT", "HLSTUDY_JOBS"):
+        env.pop(key, None)
+    lines = [f"commit {subprocess.run(['git', 'rev-parse', '--short', args.commit], cwd=ROOT, capture_output=True, text=True).stdout.strip()}"
+             f", {os.cpu_count()} CPU(s), load average at start {os.getloadavg()[0]:.1f}"]
+    print(lines[0], flush=True)
+    try:
+        first = True
+        for jobs in args.jobs:
+            walls, cpus = [], []
+            for k in range(args.repeat + (1 if first else 0)):
+                wall, cpu, rc, tail = timed([python, "-m", "hlstudy.runner", "reproduce", "--jobs", str(jobs)],
+                                            folder, env)
+                if rc != 0:
+                    print(f"reproduce --jobs {jobs} failed:\n{tail}")
+                    return 1
+                label = "cold cache" if first and k == 0 else f"run {len(walls) + 1}"
+                print(f"  reproduce --jobs {jobs} ({label}): {wall:.1f} s wall, {cpu:.1f} s CPU, "
+                      f"load {os.getloadavg()[0]:.1f}", flush=True)
+                if first and k == 0:
+                    continue
+                walls.append(wall)
+                cpus.append(cpu)
+            first = False
+            lines.append(row(f"reproduce, {jobs} kernel(s) at once", walls, cpus,
+                             TARGETS["reproduce"] if jobs > 1 else None))
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=folder,
+                                capture_output=True, text=True).stdout.strip()
+        lines.append("git status after reproduce: " + ("clean" if not status else
+                                                       f"{len(status.splitlines())} file(s) changed"))
+        if not args.no_tests:
+            runs = [("pytest -n " + args.test_workers + " --dist loadgroup",
+                     ["-n", args.test_workers, "--dist", "loadgroup"], args.repeat, TARGETS["test"])]
+            if not args.no_sequential:
+                runs.append(("pytest in one process (-n 0)", ["-n", "0"], 1, None))
+            for name, extra, repeat, target in runs:
+                walls, cpus = [], []
+                for _ in range(repeat):
+                    start_cpu, start = _children_cpu(), time.perf_counter()
+                    lint = subprocess.run([python, "-m", "ruff", "check", "hlstudy", "tests", "benchmarks",
+                                           "notebooks", "make.py"], cwd=folder, env=env, capture_output=True)
+                    _, _, rc, tail = timed([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra],
+                                           folder, env)
+                    wall, cpu = time.perf_counter() - start, _children_cpu() - start_cpu
+                    print(f"  ruff + {name}: {wall:.1f} s wall, {cpu:.1f} s CPU, rc {rc}/{lint.returncode}, "
+                          f"load {os.getloadavg()[0]:.1f}\n    {tail.splitlines()[-1] if tail else ''}", flush=True)
+                    walls.append(wall)
+                    cpus.append(cpu)
+                lines.append(row(f"make.py test: ruff + {name}", walls, cpus, target))
+    finally:
+        if args.keep:
+            print(f"worktree kept: {folder}")
+        else:
+            remove(folder)
+    print("\n" + "\n".join(lines))
+    readme = ROOT / "benchmarks" / "README.md"
+    if readme.exists():
+        text = readme.read_text(encoding="utf-8")
+        if "## Before / after" in text:
+            print("\n" + text.split("## Before / after", 1)[1].split("\n## ", 1)[0].strip())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
