@@ -497,13 +497,17 @@ SCORING_FIRST = 50
 
 def fit_ml(problem: Problem, x0: np.ndarray, *, max_iter: int = 500,
            step_tol: float = 1e-9, grad_tol: float = 1e-5) -> Estimate:
-    """Minimise F: damped Fisher scoring, then damped Newton on the observed Hessian.
+    """Minimise F: damped Fisher scoring, then BFGS and Newton on the observed Hessian.
 
     Fisher scoring (expected information) is fast and stable from rough starting
     values; when the model fits poorly or the solution is improper it converges
-    slowly, so a second phase uses the Hessian of F obtained by differencing the
-    analytic gradient.  Stops when the full step is below ``step_tol`` in every
-    parameter; convergence also needs max |dF/dx| < ``grad_tol``.
+    slowly.  If it has not converged after :data:`SCORING_FIRST` iterations (and
+    ``max_iter`` exceeds 200), BFGS from the starting values (like lavaan's nlminb)
+    is polished by damped Newton steps on the Hessian of F obtained by differencing
+    the analytic gradient; only if that fails does scoring get its remaining
+    iterations, followed by the same Newton steps from where it stopped, and the
+    best converged result is kept.  Stops when the full step is below ``step_tol``
+    in every parameter; convergence also needs max |dF/dx| < ``grad_tol``.
     """
     x = x0.copy()
     f = problem.objective(x)
