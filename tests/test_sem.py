@@ -252,3 +252,78 @@ def test_norm_inter_matches_boot_package_rule():
     assert out[0, 0] == 1.0 and out[1, 0] == 10.0 and out[2, 0] == 19.0
     t = np.arange(1.0, 40.0)[:, None]  # R = 39: rk = 1 exactly -> order statistic 1
     assert norm_inter(t, [0.025])[0, 0] == 1.0
+
+
+# ------------------------------------------------------------------ internals
+def _problem(name):
+    from hlstudy.sem import core
+    from hlstudy.sem._fit import Data, Problem
+    from hlstudy.sem._model import RAM, build_model
+
+    data, model, kw = CASES[name]
+    fiml = kw.get("missing") == "ml"
+    mod = build_model(model, meanstructure=fiml)
+    y, _ = core._prepare(data, mod, "ml" if fiml else "listwise")
+    d = Data.missing(y) if fiml else Data.complete(y)
+    ram = RAM(mod)
+    ram.set_fixed_x(d.cov, d.mean)
+    prob = Problem(ram, d, fiml)
+    x = core._start(mod, ram, d, False) + 0.013 * (np.arange(mod.n_free) % 5)
+    return prob, x, d
+
+
+@pytest.mark.parametrize("name", ["pd", "hs_sem_fiml", "hs_obs"])
+def test_fast_derivatives_equal_the_jacobian_route(name):
+    prob, x, _ = _problem(name)
+    np.testing.assert_allclose(prob.gradient(x), prob.gradient_reference(x), atol=1e-12)
+    np.testing.assert_allclose(prob.expected_hessian(x), prob.expected_hessian_reference(x),
+                               atol=1e-11)
+    np.testing.assert_allclose(prob.casewise_scores(x), prob.casewise_scores_reference(x),
+                               atol=1e-11)
+    # the analytic gradient is the derivative of the objective
+    h = 1e-6
+    num = np.array([(prob.objective(x + h * e) - prob.objective(x - h * e)) / (2 * h)
+                    for e in np.eye(len(x))])
+    np.testing.assert_allclose(prob.gradient(x), num, atol=1e-6)
+
+
+def test_fiml_fast_paths_equal_pattern_by_pattern():
+    from hlstudy.sem._fit import em_saturated_reference, h1_information, h1_information_reference
+
+    prob, x, d = _problem("hs_sem_fiml")
+    sigma, mu, *_ = prob.ram.implied(x)
+    assert prob.objective_moments(sigma, mu) == pytest.approx(prob.objective_reference(sigma, mu),
+                                                              abs=1e-12)
+    w, g = prob.moment_gradient(sigma, mu)
+    w0, g0 = prob.moment_gradient_reference(sigma, mu)
+    np.testing.assert_allclose(w, w0, atol=1e-12)
+    np.testing.assert_allclose(g, g0, atol=1e-12)
+    m0, c0, ll0, _ = em_saturated_reference(d.patterns, d.p)
+    np.testing.assert_allclose(d.mean, m0, atol=1e-10)
+    np.testing.assert_allclose(d.cov, c0, atol=1e-10)
+    assert d.h1_loglik == pytest.approx(ll0, abs=1e-8)
+    keep = np.ones(d.p + d.p * (d.p + 1) // 2, dtype=bool)
+    a1, b1 = h1_information(d, keep)
+    a0, b0 = h1_information_reference(d, keep)
+    np.testing.assert_allclose(a1, a0, atol=1e-12)
+    np.testing.assert_allclose(b1, b0, atol=1e-12)
+
+
+def test_heywood_case_is_flagged_like_cfa():
+    lav = json.loads((FIX / "lavaan_reference.json").read_text())["fits"]["heywood"]
+    data = pd.read_csv(FIX / "heywood.csv")
+    with pytest.warns(HeywoodWarning, match="negative residual variance h1"):
+        res = sem(data, "f =~ h1 + h2 + h3")
+    pe = res.parameter_estimates()
+    ref = pd.DataFrame(lav["estimates"])
+    for (lhs, op, rhs), est in zip(zip(ref["lhs"], ref["op"], ref["rhs"], strict=True),
+                                   ref["est"], strict=True):
+        mine = pe[(pe["lhs"] == lhs) & (pe["op"] == op) & (pe["rhs"] == rhs)]["est"].iloc[0]
+        assert mine == pytest.approx(est, abs=1e-3)
+
+
+def test_summary_reports_counts_and_fit(fits):
+    text = fits["hs_sem_fiml_mlr"].summary()
+    assert "Respondents used: 298; dropped: 3" in text
+    assert "scaled chi2" in text and "Defined parameters" in text and "ab :=" in text
+    assert "R-squared" in text
