@@ -1,0 +1,495 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 05 — Drivers of quality / Các yếu tố ảnh hưởng đến chất lượng cán bộ, công chức
+#
+# **English summary.** Part III of the thesis argues that training, pay, the work
+# environment, facilities, leadership, supervision, recognition and (negatively) reluctance
+# to change drive the quality of commune officials, partly through work motivation.  This
+# notebook estimates those paths in three ways and says where they agree: (1) the full
+# structural equation model of the research model (notebook 01) with the constructs latent,
+# full-information maximum likelihood (FIML) for missing answers and robust (MLR) standard
+# errors and fit statistics, as `lavaan::sem(..., missing = "ml", estimator = "MLR")`; (2)
+# regressions of each quality dimension on standardized scale scores with CR2
+# cluster-robust standard errors and Satterthwaite degrees of freedom (officials are nested
+# in 23 communes) and the wild cluster restricted bootstrap, plus a random-intercept model;
+# (3) the indirect effects of pay, environment and recognition through motivation with
+# bootstrap intervals.  It then links officials' quality to citizens' assessment across the
+# 23 communes (an honest n = 23), asks how strong an unmeasured confounder would have to be
+# to explain each association away (robustness values, Cinelli & Hazlett 2020), and gives
+# the minimum detectable effect of each regression.  All estimators are in `hlstudy.sem`
+# and `hlstudy.models`, checked against lavaan, clubSandwich, sandwich, car and lmerTest in
+# the test suite.  Cross-sectional self-reports show associations, not causes: the prose
+# says "gắn với" (is associated with), never "gây ra".  **The survey data are simulated**:
+# the numbers show what the method finds, not facts about real officials.
+
+# %%
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+
+from hlstudy import codebook, drivers, export, framework, load_study, models, pathplot, reliability
+from hlstudy import sem as sem_mod
+from hlstudy.scales import scale_items
+
+# Parameters
+SEED = 2026
+N_BOOT = 1000        # bootstrap draws for the indirect effects (path model on scale scores)
+WILD_REPS = 9999     # wild cluster bootstrap draws (Rademacher; Webb when ≤ 12 clusters)
+ALPHA = 0.05
+CLUSTER = "commune_code"
+BENCHMARK = "EDU"    # observed covariate on which the confounder's strength is benchmarked
+POWER = 0.80
+# Fit cut-offs: Hu & Bentler (1999) recommend CFI/TLI ≥ .95, RMSEA ≤ .06, SRMR ≤ .08;
+# CFI/TLI ≥ .90 is the older "acceptable" convention (Bentler & Bonett 1980).
+CFI_GOOD, CFI_OK, RMSEA_MAX, SRMR_MAX = 0.95, 0.90, 0.06, 0.08
+
+export.use_style()
+study = load_study()
+SIM = study.simulated
+roles = drivers.constructs_by_role()
+QUALITY, FACTORS = roles["quality"], roles["factor"]
+labels_vi = dict(zip(codebook.construct_labels()["construct"],
+                     codebook.construct_labels()["label_vi"], strict=True))
+labels_vi.update({"EDU": "Trình độ chuyên môn (bậc)", "TENURE": "Thâm niên ở vị trí (năm)"})
+
+
+def fmt(x, d=3):
+    return export.number(x, d, lang="vi")
+
+
+def fmt_p(p):
+    return export.p_text(p, 3, lang="vi")
+
+
+def name(code):
+    return f"{labels_vi.get(code, code)} ({code})"
+
+
+data = drivers.driver_data(study)
+struct = drivers.structure()
+display(Markdown(
+    f"Dữ liệu: **{len(data)}** phiếu cán bộ, công chức ở **{data[CLUSTER].nunique()}** xã"
+    + (" — *dữ liệu mô phỏng*." if SIM else ".")))
+
+# %% [markdown]
+# ## 1. Mô hình nghiên cứu được ước lượng
+#
+# Mô hình cấu trúc lấy từ các tệp của bộ công cụ (`constructs.csv`, `hypotheses.csv`):
+# động lực làm việc (biến trung gian) được giải thích bởi mọi yếu tố; ý định gắn bó bởi các
+# yếu tố mà giả thuyết nêu và động lực; mỗi thành phần chất lượng bởi mọi yếu tố, động lực,
+# trình độ chuyên môn và thâm niên.  Mọi đường từ yếu tố đến chất lượng đều được ước lượng
+# (không chỉ các đường có giả thuyết), để một đường bị bỏ sót không làm lệch các đường khác.
+# Phần dư của bốn thành phần chất lượng được phép tương quan (một thành phần chung mà các
+# yếu tố không giải thích).
+
+# %%
+structure_table = pd.DataFrame([
+    {"Biến phụ thuộc": name(o), "Các biến giải thích": ", ".join(p), "Số biến": len(p)}
+    for o, p in struct.items()])
+display(structure_table)
+items = scale_items("officials")
+defined = drivers.indirect_effects(struct)
+syntax = drivers.lavaan_syntax(struct, items=items, defined=defined,
+                               correlated_residuals=drivers.quality_residual_pairs())
+n_lines = len(syntax.splitlines())
+print("\n".join(syntax.splitlines()[:len(items) + len(struct)]))
+print(f"... ({n_lines} dòng cú pháp lavaan, gồm {len(defined)} hiệu ứng gián tiếp/tổng)")
+
+# %% [markdown]
+# ## 2. Mô hình cấu trúc tuyến tính (SEM) với FIML và MLR
+#
+# Các thang đo là biến tiềm ẩn đo bởi các câu hỏi.  Câu trả lời thiếu được xử lý bằng
+# FIML (ước lượng hợp lý cực đại thông tin đầy đủ: mỗi phiếu đóng góp phần câu trả lời nó
+# có), thay vì loại cả phiếu như mặc định của lavaan; sai số chuẩn và χ² được hiệu chỉnh
+# cho phân phối không chuẩn của câu Likert (MLR, Yuan–Bentler), vì kiểm định Mardia ở
+# notebook 03/04 bác bỏ phân phối chuẩn đa biến.
+
+# %%
+observed = [c for its in items.values() for c in its]
+sem_data = study.officials[observed].copy()
+for c in drivers.COVARIATES:
+    sem_data[c] = data[c].to_numpy()
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    fit = sem_mod.sem(sem_data, syntax, missing="ml", estimator="MLR")
+sem_warnings = sorted({str(w.message)[:200] for w in caught})
+fm = fit.fit_measures()
+n_free = int(fm["npar"])
+n_complete = int(sem_data.notna().all(axis=1).sum())
+# With FIML, lavaan 0.6-14's "robust" CFI/TLI/RMSEA are those of Zhang & Savalei (2023),
+# which hlstudy.sem does not compute: the scaled versions are reported then, and named so.
+sfx = ".robust" if np.isfinite(fm.get("cfi.robust", np.nan)) else ".scaled"
+sfx_vi = "robust" if sfx == ".robust" else "hiệu chỉnh"
+fit_rows = [("chisq.scaled", "χ² (hiệu chỉnh Yuan–Bentler)"), ("df", "Bậc tự do"),
+            ("pvalue.scaled", "p"), ("cfi" + sfx, f"CFI ({sfx_vi})"), ("tli" + sfx, f"TLI ({sfx_vi})"),
+            ("rmsea" + sfx, f"RMSEA ({sfx_vi})"), ("srmr", "SRMR")]
+fit_table = pd.DataFrame({"Chỉ số": [lab for _, lab in fit_rows],
+                          "Giá trị": [fm.get(k, np.nan) for k, _ in fit_rows]})
+export.save_table(
+    fit_table, "05_sem_fit", simulated=SIM, decimals=3,
+    title=export.tr("Chỉ số phù hợp của mô hình SEM (MLR)", "SEM fit measures (MLR)"),
+    note=export.tr(f"FIML: n = {fit.nobs} (đủ mọi câu: {n_complete}). Ngưỡng: "
+                   "Hu & Bentler (1999) CFI/TLI ≥ 0,95, RMSEA ≤ 0,06, SRMR ≤ 0,08; "
+                   "CFI/TLI ≥ 0,90 là quy ước 'chấp nhận được' cũ hơn (Bentler & Bonett 1980).",
+                   f"FIML: n = {fit.nobs} (complete: {n_complete}). Cut-offs: Hu & Bentler "
+                   "(1999); CFI/TLI ≥ .90 is the older 'acceptable' convention."))
+display(fit_table)
+cfi, rmsea, srmr = fm["cfi" + sfx], fm["rmsea" + sfx], fm["srmr"]
+verdict = ("đạt ngưỡng chặt của Hu & Bentler (1999)" if cfi >= CFI_GOOD and rmsea <= RMSEA_MAX
+           and srmr <= SRMR_MAX else
+           "chỉ đạt quy ước 'chấp nhận được' CFI ≥ 0,90, chưa đạt ngưỡng 0,95 của Hu & Bentler"
+           if cfi >= CFI_OK and rmsea <= RMSEA_MAX and srmr <= SRMR_MAX else
+           "không đạt các ngưỡng thông dụng: các hệ số đường dẫn dưới đây cần được đọc thận trọng")
+display(Markdown(
+    f"**Số phiếu mỗi mô hình dùng.** FIML dùng **{fit.nobs}** phiếu "
+    f"({fit.n_dropped} phiếu không trả lời biến nào của mô hình bị loại); ước lượng loại theo "
+    f"danh sách (mặc định của lavaan) chỉ giữ được **{n_complete}** phiếu "
+    f"({len(sem_data) - n_complete} phiếu, "
+    f"{export.number(100 * (len(sem_data) - n_complete) / len(sem_data), 1, lang='vi')}%, bị loại "
+    f"vì thiếu ít nhất một câu).  Mô hình có {n_free} tham số tự do: loại theo danh sách chỉ "
+    f"còn {fmt(n_complete / n_free, 2)} phiếu cho mỗi tham số, nên FIML là lựa chọn đúng.  "
+    + ("" if sfx == ".robust" else "CFI, TLI, RMSEA 'robust' cho dữ liệu thiếu (Zhang & Savalei "
+       "2023, lavaan 0.6-14) chưa được hlstudy tính; bảng báo cáo bản 'hiệu chỉnh' (scaled).  ")
+    + f"**Độ phù hợp (FIML, MLR):** χ² hiệu chỉnh = {fmt(fm['chisq.scaled'], 1)} với "
+    f"{fm['df']:.0f} bậc tự do (p {fmt_p(fm['pvalue.scaled'])}; với n lớn và hàng nghìn bậc tự "
+    f"do, kiểm định χ² gần như luôn bác bỏ, nên không dùng một mình), CFI ({sfx_vi}) = "
+    f"{fmt(cfi)}, TLI ({sfx_vi}) = {fmt(fm['tli' + sfx])}, RMSEA ({sfx_vi}) = {fmt(rmsea)}, "
+    f"SRMR = {fmt(srmr)}: mô hình {verdict}.  Mô hình "
+    + ("hội tụ." if fit.converged else "**không hội tụ** — kết quả không dùng được.")
+    + (f"  Cảnh báo khi ước lượng: {'; '.join(sem_warnings)}." if sem_warnings else "")))
+
+# %%
+paths_sem = drivers.sem_paths(fit.parameter_estimates())
+r2 = pd.Series(fit.r2)
+sem_table = paths_sem.assign(
+    **{"Biến phụ thuộc": paths_sem["outcome"].map(name), "Biến giải thích": paths_sem["term"].map(name)}
+)[["Biến phụ thuộc", "Biến giải thích", "est", "se", "estimate", "ci_low", "ci_high", "p"]].rename(
+    columns={"est": "B", "se": "SE (robust)", "estimate": "β", "ci_low": "β: KTC 95% dưới",
+             "ci_high": "β: KTC 95% trên", "p": "p"})
+export.save_table(
+    sem_table, "05_sem_paths", simulated=SIM, decimals=3,
+    title=export.tr("Hệ số đường dẫn của mô hình SEM (FIML, MLR)",
+                    "Structural paths of the SEM (FIML, MLR)"),
+    note=export.tr("B: hệ số chưa chuẩn hóa; β: hệ số chuẩn hóa (std.all của lavaan); KTC của β "
+                   "là KTC của B nhân với β/B.", "B: unstandardized; β: std.all; the interval of β "
+                   "is that of B rescaled by β/B."))
+r2_table = pd.DataFrame({"Biến phụ thuộc": [name(k) for k in struct], "R²": [r2.get(k) for k in struct]})
+display(r2_table)
+display(sem_table.round(3))
+
+# %% [markdown]
+# ## 3. Hồi quy trên điểm thang đo với sai số chuẩn theo cụm xã
+#
+# Cùng câu hỏi, bằng hồi quy bình phương nhỏ nhất của từng thành phần chất lượng trên
+# điểm thang đo đã chuẩn hóa (hệ số là β chuẩn hóa).  Cán bộ, công chức cùng xã không độc
+# lập với nhau, và với chỉ 23 xã, sai số chuẩn vững theo cụm thông thường (CR1) bác bỏ quá
+# nhiều.  Vì vậy báo cáo **CR2 với bậc tự do Satterthwaite** (Bell & McCaffrey 2002;
+# Pustejovsky & Tipton 2018; như `clubSandwich::coef_test`) và giá trị p, khoảng tin cậy
+# của **wild cluster bootstrap có ràng buộc** (Rademacher; thư viện `wildboottest`).
+
+# %%
+score_cols = sorted({c for preds in struct.values() for c in preds} | set(struct))
+z = drivers.zscore(data, score_cols)
+fits, naive = {}, {}
+for q in QUALITY:
+    formula = drivers.regression_formula(q, struct)
+    fits[q] = models.ols(z, formula, cluster=CLUSTER, vcov="CR2", wild=True,
+                         wild_reps=WILD_REPS, seed=SEED, alpha=ALPHA)
+    naive[q] = models.ols(z, formula, vcov="naive", wild=False, alpha=ALPHA)
+reg = drivers.regression_paths(fits)
+reg_naive = drivers.regression_paths(naive, method="naive")
+reg_table = reg.assign(**{"Thành phần chất lượng": reg["outcome"].map(name),
+                          "Biến giải thích": reg["term"].map(name)})[
+    ["Thành phần chất lượng", "Biến giải thích", "estimate", "ci_low", "ci_high", "df", "p",
+     "p_wild", "ci_low_wild", "ci_high_wild"]].rename(columns={
+        "estimate": "β", "ci_low": "CR2: KTC 95% dưới", "ci_high": "CR2: KTC 95% trên",
+        "df": "Bậc tự do (Satterthwaite)", "p": "p (CR2)", "p_wild": "p (wild bootstrap)",
+        "ci_low_wild": "Wild: KTC 95% dưới", "ci_high_wild": "Wild: KTC 95% trên"})
+export.save_table(
+    reg_table, "05_regressions", simulated=SIM, decimals=3,
+    title=export.tr("Hồi quy các thành phần chất lượng trên điểm thang đo chuẩn hóa",
+                    "Regressions of the quality dimensions on standardized scale scores"),
+    note=export.tr(f"n = {fits[QUALITY[0]].nobs} cán bộ, công chức trong "
+                   f"{fits[QUALITY[0]].n_clusters} xã; CR2 với bậc tự do Satterthwaite; wild "
+                   f"cluster bootstrap có ràng buộc, {WILD_REPS} lần.",
+                   f"n = {fits[QUALITY[0]].nobs} officials in {fits[QUALITY[0]].n_clusters} "
+                   f"communes; CR2 with Satterthwaite df; restricted wild cluster bootstrap, "
+                   f"{WILD_REPS} draws."))
+display(reg_table.round(3))
+ratio = (reg_naive.set_index(["outcome", "term"])["se"]
+         / reg.set_index(["outcome", "term"])["se"])
+agree = ((reg["p"] < ALPHA) == (reg["p_wild"] < ALPHA)).mean()
+max_vif = max(float(f.vif["GVIF"].max()) for f in fits.values())
+display(Markdown(
+    f"Sai số chuẩn thông thường (bỏ qua cụm xã) bằng trung vị **{fmt(ratio.median(), 2)}** lần "
+    f"sai số chuẩn CR2 (từ {fmt(ratio.min(), 2)} đến {fmt(ratio.max(), 2)}): "
+    + ("bỏ qua cụm xã làm khoảng tin cậy hẹp quá mức ở phần lớn hệ số. " if ratio.median() < 1
+       else "ở dữ liệu này cụm xã ít làm thay đổi sai số chuẩn. ")
+    + f"CR2 và wild bootstrap cho cùng kết luận ở mức {fmt(ALPHA, 2)} cho "
+    f"{export.number(100 * agree, 0, lang='vi')}% hệ số.  VIF lớn nhất là {fmt(max_vif, 2)} "
+    + ("(dưới 5: đa cộng tuyến không đáng lo)." if max_vif < 5 else
+       "(từ 5 trở lên: các hệ số liên quan cần đọc thận trọng).")))
+
+# %% [markdown]
+# ### Kiểm tra giả định của hồi quy
+#
+# Phương sai sai số thay đổi (Breusch–Pagan), phân phối của phần dư và các quan sát có ảnh
+# hưởng lớn (khoảng cách Cook) cho từng mô hình.  Sai số chuẩn CR2 vẫn đúng khi phương sai
+# sai số thay đổi; phần dư không chuẩn ít ảnh hưởng với n vài trăm.
+
+# %%
+diag = pd.concat({name(q): f.diagnostics for q, f in fits.items()}, names=["Thành phần"])
+display(diag)
+n_infl = {q: len(f.influential) for q, f in fits.items()}
+display(Markdown(", ".join(f"{name(q)}: {n} quan sát có ảnh hưởng lớn" for q, n in n_infl.items())
+                 + "."))
+
+# %% [markdown]
+# ### Mô hình hệ số chặn ngẫu nhiên theo xã (kiểm tra độ vững)
+#
+# Thay cho sai số chuẩn theo cụm, mô hình đa cấp cho mỗi xã một hệ số chặn riêng
+# (`lmerTest::lmer(y ~ x + (1 | xã))`, bậc tự do Satterthwaite).
+
+# %%
+mixed_rows = []
+for q in QUALITY:
+    mres = models.mixed(z, drivers.regression_formula(q, struct), group=CLUSTER, alpha=ALPHA)
+    co = mres.coefficients.drop(index="Intercept", errors="ignore")
+    for term, r in co.iterrows():
+        mixed_rows.append({"outcome": q, "term": term, "method": "mixed", "estimate": r["estimate"],
+                           "ci_low": r["ci_low"], "ci_high": r["ci_high"], "p": r["p"],
+                           "icc": mres.icc})
+mixed_tab = pd.DataFrame(mixed_rows)
+both = reg.merge(mixed_tab, on=["outcome", "term"], suffixes=("_cr2", "_mixed"))
+same = ((both["p_cr2"] < ALPHA) == (both["p_mixed"] < ALPHA)).mean()
+max_diff = (both["estimate_cr2"] - both["estimate_mixed"]).abs().max()
+display(Markdown(
+    f"Mô hình đa cấp cho hệ số khác hồi quy CR2 nhiều nhất {fmt(max_diff, 3)} (đơn vị độ lệch "
+    f"chuẩn) và cùng kết luận về ý nghĩa thống kê ở {export.number(100 * same, 0, lang='vi')}% "
+    f"hệ số; tương quan nội lớp của phần dư theo xã từ {fmt(mixed_tab['icc'].min(), 3)} đến "
+    f"{fmt(mixed_tab['icc'].max(), 3)}."))
+
+# %% [markdown]
+# ## 4. Hiệu ứng gián tiếp qua động lực làm việc
+#
+# Giả thuyết T5, S3, S4, S5 cho rằng đãi ngộ, môi trường làm việc và khen thưởng tác động
+# đến chất lượng (và ý định gắn bó) **qua** động lực làm việc.  Hiệu ứng gián tiếp là tích
+# hai hệ số (a·b); khoảng tin cậy bootstrap phân vị (như `lavaan` với
+# `boot.ci.type = "perc"`) không giả định tích này phân phối chuẩn.  Mỗi mẫu lặp rút lại
+# **cả xã** (bootstrap theo cụm), vì cán bộ, công chức cùng xã không độc lập; các hệ số
+# được ước lượng lại bằng hồi quy trên điểm thang đo (Preacher & Hayes 2008).  SEM tiềm ẩn
+# ở mục 2 cho ước lượng điểm và khoảng tin cậy theo phương pháp delta để đối chiếu.
+
+# %%
+ind_all = drivers.indirect_bootstrap(data, struct, bootstrap=N_BOOT, seed=SEED, cluster=CLUSTER)
+ind = ind_all[ind_all["kind"] == "indirect"]
+pe_lat = fit.parameter_estimates()
+lat = pe_lat[pe_lat["op"] == ":="].set_index("lhs")
+ind_table = pd.DataFrame({
+    "Hiệu ứng gián tiếp": [f"{r.cause} → {r.mediator} → {r.outcome}" for r in ind.itertuples()],
+    "a·b (điểm thang đo)": ind["est"].to_numpy(),
+    "KTC bootstrap dưới": ind["ci.lower"].to_numpy(),
+    "KTC bootstrap trên": ind["ci.upper"].to_numpy(),
+    "a·b (SEM tiềm ẩn)": lat.loc[ind["effect"], "est"].to_numpy(),
+    "p (SEM, delta)": lat.loc[ind["effect"], "pvalue"].to_numpy()})
+export.save_table(
+    ind_table, "05_indirect_effects", simulated=SIM, decimals=3,
+    title=export.tr("Hiệu ứng gián tiếp qua động lực làm việc",
+                    "Indirect effects through work motivation"),
+    note=export.tr(f"Bootstrap phân vị theo cụm xã, {N_BOOT} mẫu lặp (hồi quy trên điểm thang đo, "
+                   f"n = {ind['n'].iloc[0]}); SEM tiềm ẩn: FIML, MLR, sai số chuẩn delta.",
+                   f"Commune-cluster percentile bootstrap, {N_BOOT} draws (regressions on scale "
+                   f"scores, n = {ind['n'].iloc[0]}); latent SEM: FIML, MLR, delta-method SE."))
+display(ind_table.round(3))
+clear_ind = ind_table[(ind_table["KTC bootstrap dưới"] > 0) | (ind_table["KTC bootstrap trên"] < 0)]
+n_undefined = int(ind["n_undefined"].iloc[0])
+display(Markdown(
+    f"{len(clear_ind)}/{len(ind_table)} hiệu ứng gián tiếp có khoảng tin cậy bootstrap không "
+    "chứa 0: " + (", ".join(clear_ind["Hiệu ứng gián tiếp"]) if len(clear_ind) else "không có")
+    + f".  Bootstrap dùng {N_BOOT} mẫu lặp"
+    + (f" ({n_undefined} mẫu không ước lượng được bị loại và được đếm)." if n_undefined else
+       ", mẫu nào cũng ước lượng được.")))
+
+# %% [markdown]
+# ## 5. Chất lượng đội ngũ và đánh giá của người dân theo xã
+#
+# Giả thuyết T1, T7, D5 nói về xã: xã có đội ngũ tốt hơn thì người dân đánh giá cao hơn.
+# Đơn vị phân tích là xã, nên n chỉ là số xã (23): tương quan Spearman với khoảng tin cậy
+# rộng, đọc như mô tả, không phải bằng chứng nhân quả.
+
+# %%
+if study.has("citizens"):
+    link = drivers.commune_link(study)
+    citizen_scales = [c for c in link.columns if c in scale_items("citizens")]
+    corr = drivers.commune_correlations(link, "QUAL", citizen_scales)
+    corr_table = corr.assign(y=corr["y"].map(name))[["y", "n", "rho", "ci_low", "ci_high", "p"]].rename(
+        columns={"y": "Đánh giá của người dân", "n": "Số xã", "rho": "ρ Spearman",
+                 "ci_low": "KTC 95% dưới", "ci_high": "KTC 95% trên"})
+    export.save_table(
+        corr_table, "05_commune_link", simulated=SIM, decimals=3,
+        title=export.tr("Tương quan giữa chất lượng đội ngũ và đánh giá của người dân theo xã",
+                        "Commune-level correlation of officials' quality and citizens' assessment"),
+        note=export.tr("Chất lượng: trung bình bốn thành phần tự đánh giá theo xã. KTC: Fisher z, "
+                       "sai số chuẩn Bonett & Wright (2000).", "Quality: commune mean of the four "
+                       "self-rated dimensions. CI: Fisher z with the Bonett–Wright SE."))
+    display(corr_table.round(3))
+    fig = pathplot.commune_scatter(
+        link, "QUAL", "SIPAS", xlabel=export.tr("Chất lượng đội ngũ (tự đánh giá, trung bình xã)",
+                                                "Officials' quality (self-rated, commune mean)"),
+        ylabel=export.tr("Đánh giá của người dân (SIPAS, trung bình xã)",
+                         "Citizens' assessment (SIPAS, commune mean)"),
+        fit_label=export.tr("Đường hồi quy", "Least-squares line"),
+        title=export.tr("Chất lượng đội ngũ và đánh giá của người dân theo xã",
+                        "Officials' quality and citizens' assessment by commune"),
+        decimal="," if export.language() == "vi" else ".")
+    export.save_figure(fig, "05_commune_scatter", simulated=SIM)
+    sip = corr.set_index("y").loc["SIPAS"]
+    display(Markdown(
+        f"Giữa {sip['n']} xã, chất lượng đội ngũ và đánh giá SIPAS của người dân tương quan "
+        f"ρ = {fmt(sip['rho'], 2)} (KTC 95% {fmt(sip['ci_low'], 2)} đến {fmt(sip['ci_high'], 2)}, "
+        f"p {fmt_p(sip['p'])})."))
+else:
+    display(Markdown("*Bộ dữ liệu không có phiếu khảo sát người dân: phần này không thực hiện "
+                     "được (các luận điểm T1, T7, D5, S8 là 'không kiểm định được').*"))
+
+# %% [markdown]
+# ## 6. Độ vững trước biến gây nhiễu chưa đo và hiệu ứng nhỏ nhất phát hiện được
+#
+# Một khảo sát cắt ngang tự đánh giá không chứng minh được rằng đào tạo *gây ra* năng lực.
+# Với mỗi hệ số, **giá trị độ vững** (robustness value, RV; Cinelli & Hazlett 2020) cho
+# biết một biến gây nhiễu chưa đo phải giải thích bao nhiêu phần phương sai (phần dư) của
+# cả biến giải thích lẫn biến phụ thuộc thì mới xóa được hệ số (RV) hoặc làm nó mất ý
+# nghĩa thống kê (RV ở mức α).  Đối chiếu: một biến gây nhiễu mạnh như trình độ chuyên môn
+# (`EDU`).  **Hiệu ứng nhỏ nhất phát hiện được** (MDE, độ mạnh 80%) với n và hiệu ứng thiết
+# kế của xã cho biết "không thấy tác động" có nghĩa hay chỉ là mẫu quá nhỏ.
+
+# %%
+sens_rows = []
+for q in QUALITY:
+    deff = reliability.design_effect(data[q], data[CLUSTER]).deff
+    k = len(struct[q])
+    r2_other = fits[q].r2
+    mde = models.min_detectable_effect(fits[q].nobs, design_effect=deff, k_covariates=k - 1,
+                                       alpha=ALPHA, power=POWER)
+    for term in FACTORS + roles.get("mediator", []):
+        s = models.sensitivity(fits[q], term, benchmark=BENCHMARK, alpha=ALPHA)
+        base = s[s["bound"] == "none"].iloc[0]
+        bound = s[s["bound"] != "none"].iloc[0] if (s["bound"] != "none").any() else None
+        sens_rows.append({
+            "Thành phần": name(q), "Biến giải thích": name(term), "β": base["estimate"],
+            "R² riêng phần (%)": 100 * base["r2yd_x"], "RV (%)": 100 * base["rv_q"],
+            "RV α (%)": 100 * base["rv_qa"],
+            "β nếu nhiễu mạnh như EDU": bound["adj_estimate"] if bound is not None else np.nan,
+            "MDE (β)": mde, "Hiệu ứng thiết kế": deff})
+sens_table = pd.DataFrame(sens_rows)
+export.save_table(
+    sens_table, "05_sensitivity", simulated=SIM, decimals=3,
+    title=export.tr("Độ vững của các hệ số trước biến gây nhiễu chưa đo và hiệu ứng nhỏ nhất "
+                    "phát hiện được", "Robustness values and minimum detectable effects"),
+    note=export.tr(f"RV, RV α: Cinelli & Hazlett (2020), α = {ALPHA}; MDE: độ mạnh "
+                   f"{POWER:.0%}, n hiệu dụng = n / hiệu ứng thiết kế.",
+                   f"RV, RV_α: Cinelli & Hazlett (2020), α = {ALPHA}; MDE at {POWER:.0%} power, "
+                   "effective n = n / design effect."))
+display(sens_table.round(3))
+weak = sens_table[sens_table["RV α (%)"] > 0].sort_values("RV α (%)")
+display(Markdown(
+    f"MDE của các hồi quy từ {fmt(sens_table['MDE (β)'].min(), 3)} đến "
+    f"{fmt(sens_table['MDE (β)'].max(), 3)} độ lệch chuẩn: hệ số nhỏ hơn mức này có thể không "
+    "được phát hiện dù có thật.  "
+    + (f"Trong các hệ số có ý nghĩa, hệ số kém vững nhất là {weak.iloc[0]['Biến giải thích']} → "
+       f"{weak.iloc[0]['Thành phần']} (RV α = {fmt(weak.iloc[0]['RV α (%)'], 1)}%): một biến gây "
+       "nhiễu giải thích chừng ấy phương sai là đủ để làm nó mất ý nghĩa." if len(weak) else "")))
+
+# %% [markdown]
+# ## 7. Hình: hệ số chuẩn hóa và sơ đồ đường dẫn ước lượng
+
+# %%
+coef = pd.concat([
+    paths_sem[["outcome", "term", "method", "estimate", "ci_low", "ci_high"]],
+    reg[["outcome", "term", "method", "estimate", "ci_low", "ci_high"]],
+    reg[["outcome", "term"]].assign(method="wild", estimate=reg["estimate"],
+                                    ci_low=reg["ci_low_wild"], ci_high=reg["ci_high_wild"])],
+    ignore_index=True)
+fig = pathplot.coefficient_plot(
+    coef, outcomes=QUALITY, terms=struct[QUALITY[0]], methods=["SEM", "CR2", "wild"],
+    outcome_labels={q: labels_vi[q] if export.language() == "vi" else q for q in QUALITY},
+    method_labels={"SEM": export.tr("SEM (FIML, MLR)", "SEM (FIML, MLR)"),
+                   "CR2": export.tr("Hồi quy, KTC CR2", "OLS, CR2 interval"),
+                   "wild": export.tr("Hồi quy, KTC wild bootstrap", "OLS, wild bootstrap interval")},
+    xlabel=export.tr("Hệ số chuẩn hóa β (KTC 95%)", "Standardized β (95% CI)"),
+    zero_label=export.tr("Không tác động", "No effect"),
+    decimal="," if export.language() == "vi" else ".")
+export.save_figure(fig, "05_coefficients", simulated=SIM)
+
+fig = pathplot.path_diagram(
+    fit.parameter_estimates(), struct,
+    node_labels={k: v for k, v in labels_vi.items()} if export.language() == "vi" else None,
+    title=export.tr("Mô hình cấu trúc ước lượng (hệ số chuẩn hóa, SEM FIML/MLR)",
+                    "Estimated structural model (standardized, SEM FIML/MLR)"),
+    significant_label=export.tr("KTC 95% không chứa 0 (dương)", "95% CI excludes 0 (positive)"),
+    negative_label=export.tr("KTC 95% không chứa 0 (âm)", "95% CI excludes 0 (negative)"),
+    other_label=export.tr("KTC 95% chứa 0", "95% CI includes 0"),
+    decimal="," if export.language() == "vi" else ".")
+export.save_figure(fig, "05_path_diagram", simulated=SIM)
+
+# %% [markdown]
+# ## 8. Dữ liệu nói gì về các giả thuyết của luận văn
+#
+# Mỗi đường dẫn có giả thuyết (notebook 01) được đối chiếu với SEM: cùng dấu và khoảng tin
+# cậy không chứa 0 là **phù hợp**; khoảng tin cậy chứa 0 là **chưa được dữ liệu ủng hộ**;
+# ngược dấu và không chứa 0 là **mâu thuẫn với giả thuyết**.  Phán quyết cuối cùng cho từng
+# luận điểm (với hiệu chỉnh kiểm định bội và ngưỡng hiệu ứng nhỏ nhất có ý nghĩa) ở
+# notebook 06.
+
+# %%
+hyp = framework.hypothesized_paths()
+sem_idx = paths_sem.set_index(["outcome", "term"])
+rows = []
+for h in hyp.itertuples(index=False):
+    if (h.effect, h.cause) not in sem_idx.index:
+        continue
+    r = sem_idx.loc[(h.effect, h.cause)]
+    sign = 1 if h.sign == "+" else -1
+    if r["ci_low"] > 0 or r["ci_high"] < 0:
+        reading = "phù hợp" if np.sign(r["estimate"]) == sign else "mâu thuẫn với giả thuyết"
+    else:
+        reading = "chưa được dữ liệu ủng hộ"
+    rows.append({"Luận điểm": h.claims, "Đường dẫn": f"{h.cause} → {h.effect}",
+                 "Dấu kỳ vọng": h.sign, "β (SEM)": r["estimate"], "KTC 95% dưới": r["ci_low"],
+                 "KTC 95% trên": r["ci_high"], "Đọc": reading})
+hyp_table = pd.DataFrame(rows)
+export.save_table(
+    hyp_table, "05_hypotheses_paths", simulated=SIM, decimals=3,
+    title=export.tr("Các đường dẫn có giả thuyết: dữ liệu có ủng hộ không?",
+                    "Hypothesized paths: do the data support them?"),
+    note=export.tr("SEM FIML/MLR; 'phù hợp' chưa tính hiệu chỉnh kiểm định bội (notebook 06).",
+                   "SEM FIML/MLR; 'consistent' before the multiple-testing correction (notebook 06)."))
+display(hyp_table.round(3))
+counts = hyp_table["Đọc"].value_counts()
+not_supported = hyp_table[hyp_table["Đọc"] != "phù hợp"]
+display(Markdown(
+    f"Trong {len(hyp_table)} đường dẫn có giả thuyết: {counts.get('phù hợp', 0)} phù hợp, "
+    f"{counts.get('chưa được dữ liệu ủng hộ', 0)} chưa được dữ liệu ủng hộ, "
+    f"{counts.get('mâu thuẫn với giả thuyết', 0)} mâu thuẫn với giả thuyết.  "
+    + ("**Dữ liệu không ủng hộ** các đường dẫn: "
+       + "; ".join(f"{r['Đường dẫn']} ({r['Luận điểm']})" for _, r in not_supported.iterrows())
+       + " — luận văn không nên khẳng định các tác động này." if len(not_supported) else
+       "Mọi đường dẫn có giả thuyết đều phù hợp với dữ liệu.")))
