@@ -1,7 +1,7 @@
 """How long ``make.py reproduce`` and ``make.py test`` take, beside the targets of issue 15.
 
 Run:  .venv/bin/python benchmarks/bench_reproduce.py [--repeat 3] [--jobs 1 2] [--no-tests]
-      [--test-workers auto] [--commit HEAD]
+      [--test-workers auto] [--commit HEAD] [--notebooks 01 02 ...]
 
 Everything runs in a throw-away ``git worktree`` of ``--commit`` (default ``HEAD``) under
 the system temp folder, with this checkout's ``.venv``, so the committed ``notebooks/`` and
@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-workers", default="auto")
     parser.add_argument("--commit", default="HEAD")
     parser.add_argument("--keep", action="store_true", help="keep the worktree")
+    parser.add_argument("--notebooks", nargs="*", default=[], help="numbers to run (default: all)")
     args = parser.parse_args(argv)
 
     python = str(ROOT / ".venv" / "bin" / "python")
@@ -95,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         for jobs in args.jobs:
             walls, cpus = [], []
             for k in range(args.repeat + (1 if first else 0)):
-                wall, cpu, rc, tail = timed([python, "-m", "hlstudy.runner", "reproduce", "--jobs", str(jobs)],
-                                            folder, env)
+                wall, cpu, rc, tail = timed([python, "-m", "hlstudy.runner", "reproduce", "--jobs", str(jobs),
+                                             *args.notebooks], folder, env)
                 if rc != 0:
                     print(f"reproduce --jobs {jobs} failed:\n{tail}")
                     return 1
