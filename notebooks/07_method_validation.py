@@ -116,12 +116,16 @@ paths = res[res["kind"] == "path"]
 methods = [m for m in METHOD_VI if m in set(paths["method"])]
 pooled = coverage_by_method(paths, level=LEVEL)
 calib = coverage_by_method(paths, level=LEVEL, center="mean")
-tab = pooled.merge(calib[["scenario", "method", "coverage", "coverage_mcse", "coverage_ok"]],
-                   on=["scenario", "method"], suffixes=("", "_calib"))
+per_path = summarize(paths, by=("scenario", "method", "quantity"), level=LEVEL)
+err = per_path.groupby(["scenario", "method"]).agg(abs_bias=("bias", lambda b: b.abs().mean()),
+                                                  rmse=("rmse", "mean")).reset_index()
+tab = pooled.drop(columns=["bias", "rmse"]).merge(err, on=["scenario", "method"]).merge(
+    calib[["scenario", "method", "coverage", "coverage_mcse", "coverage_ok"]],
+    on=["scenario", "method"], suffixes=("", "_calib"))
 tab = tab[tab["scenario"] == "default"].set_index("method").loc[methods].reset_index()
 path_table = pd.DataFrame({
     "Phương pháp": tab["method"].map(METHOD_VI), "Số khoảng tin cậy": tab["n_intervals"],
-    "Độ chệch TB": tab["bias"], "RMSE": tab["rmse"],
+    "|Độ chệch| TB": tab["abs_bias"], "RMSE TB": tab["rmse"],
     "Độ phủ (giá trị thật)": tab["coverage"], "MCSE": tab["coverage_mcse"],
     "Độ phủ hiệu chuẩn": tab["coverage_calib"], "MCSE hiệu chuẩn": tab["coverage_mcse_calib"],
     "Độ rộng TB": tab["mean_width"]})
@@ -130,11 +134,11 @@ export.save_table(
     title=export.tr("Khôi phục hệ số đường dẫn (kịch bản gốc)",
                     "Recovery of the structural paths (default scenario)"),
     note=export.tr(f"{int(R_REP.get('default', 0))} nghiên cứu mô phỏng; gộp mọi đường dẫn của "
-                   "mô hình nghiên cứu. Độ phủ hiệu chuẩn: so với trung bình các ước lượng của "
-                   "từng đường dẫn qua các lần lặp.",
+                   "mô hình nghiên cứu. |Độ chệch| và RMSE: trung bình qua các đường dẫn. Độ phủ "
+                   "hiệu chuẩn: so với trung bình các ước lượng của từng đường dẫn qua các lần lặp.",
                    f"{int(R_REP.get('default', 0))} simulated studies; all paths of the research "
-                   "model pooled. Calibration coverage: of each path's mean estimate across "
-                   "replications."))
+                   "model pooled. |Bias| and RMSE: averaged over paths. Calibration coverage: of "
+                   "each path's mean estimate across replications."))
 display(path_table.round(3))
 
 # %%
@@ -171,7 +175,9 @@ display(Markdown(
     + f".  Với {len(cr2)} đường dẫn chính, độ phủ hiệu chuẩn của CR2 nằm trong dải Monte Carlo "
     f"quanh 95% ở **{n_ok}/{len(cr2)}** đường dẫn.  So với giá trị thật của mô hình tiềm ẩn, "
     f"độ phủ của CR2 chỉ là {pct(cal.at['CR2', 'coverage'])}: hệ số trên điểm thang đo bị "
-    f"suy giảm (độ chệch trung bình {fmt(cal.at['CR2', 'bias'])}, RMSE {fmt(cal.at['CR2', 'rmse'])}).  "
+    f"suy giảm (|độ chệch| trung bình {fmt(cal.at['CR2', 'abs_bias'])}, lớn nhất "
+    f"{fmt(cr2['bias'].abs().max())} ở {cr2['bias'].abs().idxmax().replace('->', ' → ')}; RMSE "
+    f"trung bình {fmt(cal.at['CR2', 'rmse'])}).  "
     "Luận văn nên nói rõ điều này: β trên điểm thang đo là cận dưới của tác động giữa các "
     "khái niệm; SEM tiềm ẩn (notebook 05) hiệu chỉnh sai số đo."))
 
@@ -196,14 +202,12 @@ fig.tight_layout()
 export.save_figure(fig, "07_paths_truth_estimate", simulated=SIM)
 
 # %%
-cov_all = pd.concat([coverage_by_method(paths, level=LEVEL, center="mean").assign(
-    kind=export.tr("hiệu chuẩn", "calibration")), coverage_by_method(paths, level=LEVEL).assign(
-    kind=export.tr("giá trị thật", "truth"))])
+cov_all = coverage_by_method(paths, level=LEVEL, center="mean")
 scen_order = [s for s in SCEN if s in set(cov_all["scenario"])]
 fig, ax = plt.subplots(figsize=(10, 4.8))
 width = 0.8 / max(1, len(methods))
 for i, m in enumerate(methods):
-    c = cov_all[(cov_all["method"] == m) & (cov_all["kind"] == cov_all["kind"].iloc[0])]
+    c = cov_all[cov_all["method"] == m]
     c = c.set_index("scenario").reindex(scen_order)
     x = np.arange(len(scen_order)) + (i - (len(methods) - 1) / 2) * width
     ax.errorbar(x, c["coverage"], yerr=1.96 * c["coverage_mcse"], fmt="o", ms=5,

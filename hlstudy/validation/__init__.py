@@ -1,9 +1,22 @@
 """Method validation (notebook 07): the whole pipeline finds the truth it was given.
 
-* :func:`recovery`, :func:`replicate`, :func:`scenarios` — simulate, clean, measure, model
-  and judge many studies with a known truth (:mod:`hlstudy.validation.replications`);
+* :func:`recovery`, :func:`replicate`, :func:`scenarios` — simulate, ingest, clean, measure,
+  model and judge many studies with a known truth, in parallel
+  (:mod:`hlstudy.validation.replications`); :func:`population_coefficients`,
+  :func:`truth_verdict`, :func:`claim_truths` — the truth of each estimand and verdict;
+* :func:`summarize`, :func:`coverage_by_method`, :func:`verdict_confusion`,
+  :func:`verdict_rates`, :func:`false_positive_rate` — bias, RMSE, coverage with Monte Carlo
+  standard errors, verdict confusion, power, false positives
+  (:mod:`hlstudy.validation.summary`);
+* :func:`r_agreement`, :func:`r_versions`, :func:`python_versions` — agreement with R
+  recomputed from the committed fixtures, software versions (:mod:`hlstudy.validation.ragree`);
+* ``python3 make.py validate --replications N`` — the full study, written to
+  ``data/validation/`` (:mod:`hlstudy.validation.run`).
+
+See ``docs/validation.md``.
 """
 
+from hlstudy.validation.ragree import python_versions, r_agreement, r_versions
 from hlstudy.validation.replications import (
     COLUMNS,
     KINDS,
@@ -16,6 +29,15 @@ from hlstudy.validation.replications import (
     scenarios,
     truth_verdict,
 )
+from hlstudy.validation.summary import (
+    coverage_by_method,
+    false_positive_rate,
+    summarize,
+    verdict_confusion,
+    verdict_rates,
+)
 
-__all__ = ["COLUMNS", "KINDS", "Scenario", "claim_truths", "latent_covariance",
-           "population_coefficients", "recovery", "replicate", "scenarios", "truth_verdict"]
+__all__ = ["COLUMNS", "KINDS", "Scenario", "claim_truths", "coverage_by_method",
+           "false_positive_rate", "latent_covariance", "population_coefficients",
+           "python_versions", "r_agreement", "r_versions", "recovery", "replicate", "scenarios",
+           "summarize", "truth_verdict", "verdict_confusion", "verdict_rates"]

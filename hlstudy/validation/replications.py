@@ -155,6 +155,7 @@ def population_coefficients(cov: pd.DataFrame, outcome: str | Sequence[str],
     var_y = float(w @ cov.loc[outs, outs].to_numpy(float) @ w)
     b = np.linalg.solve(s_pp, s_py)
     beta = b * np.sqrt(np.diag(s_pp)) / np.sqrt(var_y)
+    beta[np.abs(beta) < 1e-12] = 0.0  # rounding noise of an exact zero
     return pd.Series(beta, index=preds)
 
 

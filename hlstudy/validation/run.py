@@ -48,6 +48,7 @@ def read_results(folder: str | Path = DEFAULT_OUT) -> tuple[pd.DataFrame, dict]:
         "verdict_truth": str, "verdict": str})
     for c in ("verdict_truth", "verdict"):
         res[c] = res[c].fillna("")
+    res.loc[res["truth"].abs() < 1e-12, "truth"] = 0.0  # -1e-17 from older runs is an exact 0
     manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
     return res, manifest
 
