@@ -35,11 +35,7 @@ CASES = {
 }
 
 #: lavaan fit measures hlstudy does not reproduce (documented in docs/sem.md):
-#: the FIML-corrected robust indices of Zhang & Savalei (2023) that lavaan 0.6-14 prints
-#: for missing = "ml", and GFI/AGFI/PGFI with fixed-x covariates.
-NOT_REPRODUCED_FIML = {"cfi.robust", "tli.robust", "nnfi.robust", "rni.robust", "rmsea.robust",
-                       "rmsea.ci.lower.robust", "rmsea.ci.upper.robust", "rmsea.pvalue.robust",
-                       "rmsea.notclose.pvalue.robust"}
+#: GFI/AGFI/PGFI with fixed-x covariates.
 NOT_REPRODUCED_FIXED_X = {"gfi", "agfi", "pgfi"}
 TOL = 1e-3
 
@@ -91,8 +87,6 @@ def test_fit_measures_match_lavaan(fits, name):
     ref = REF["fits"][name]["fit"]
     mine = fits[name].fit_measures()
     skip = set()
-    if CASES[name][2].get("missing") == "ml":
-        skip |= NOT_REPRODUCED_FIML
     if name == "hs_obs":
         skip |= NOT_REPRODUCED_FIXED_X
     compared = 0

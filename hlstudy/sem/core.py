@@ -649,7 +649,76 @@ def _fit_measures(fit, est_name, extra) -> dict[str, float]:
     out["ecvi"] = float(chi2 / n + 2 * npar / n) if True else np.nan
     if est_name == "MLR" and extra:
         out.update(_robust_measures(fit, base, extra, chi2, df, bchi, bdf))
+    if data.fiml and df > 0:
+        out.update(_fiml_corrected(fit, base, df, bdf, version="V3" if est_name == "MLR"
+                                   else "V6"))
     return out
+
+
+def _complete_f(sigma, mu, s, m) -> float:
+    """Complete-data ML discrepancy of (Sigma, mu) for sample moments (S, m)."""
+    v = np.linalg.inv(sigma)
+    _, ld = np.linalg.slogdet(sigma)
+    _, lds = np.linalg.slogdet(s)
+    d = m - mu
+    return float(ld + np.trace(s @ v) - lds - len(m) + d @ v @ d)
+
+
+def _fiml_corrected(fit, base, df, bdf, *, version: str) -> dict[str, float]:
+    """FIML-corrected robust RMSEA/CFI (Zhang & Savalei 2023), as lavaan 0.6-14
+    ``lav_fit_fiml_corrected`` (V3 with a scaled test, V6 without).
+
+    XX3 = N F_ML(theta_FIML; EM moments as complete data); with Wm, Jm the observed h1
+    information and first-order matrix of the incomplete data (at the EM moments), Wc the
+    complete-data information at the EM moments, E = Delta' Wm Delta and
+    U = Wm - Wm Delta E^-1 Delta' Wm:  k = tr(Wc Wm^-1 U Wm^-1) (V6) or
+    tr(U Wm^-1 Wc Wm^-1 U Wm^-1 Jm Wm^-1) (V3); c3 = k / df.  The same for the baseline.
+    """
+    from hlstudy.sem._fit import _kron_vech
+
+    mod, data, ram = fit["model"], fit["data"], fit["ram"]
+    n, p = data.n, data.p
+    xi = [mod.observed.index(v) for v in mod.ov_x]
+    if xi:
+        return {}
+    tri = np.tril_indices(p)
+    keep = np.ones(p + len(tri[0]), dtype=bool)
+    if fit.get("_h1") is None:
+        fit["_h1"] = h1_information(data, keep)
+    wm, jm = fit["_h1"]
+    vt = np.linalg.inv(data.cov)
+    wc = np.zeros_like(wm)
+    wc[:p, :p] = vt
+    wc[p:, p:] = 0.5 * _kron_vech(vt, vt)
+    wmi = np.linalg.inv(wm)
+
+    def trace_k(ram_, x_):
+        ds, dm = ram_.jacobian(x_)
+        delta = np.hstack([dm, ds[:, tri[0], tri[1]]]).T  # (p + nv) x q
+        wd = wm @ delta
+        e = delta.T @ wd
+        u = wm - wd @ np.linalg.solve(e, wd.T)
+        if version == "V6":
+            return float(np.trace(wc @ wmi @ u @ wmi))
+        gamma = wmi @ jm @ wmi
+        return float(np.trace(u @ wmi @ wc @ wmi @ u @ gamma))
+
+    sig, mu, *_ = ram.implied(fit["x"])
+    xx3 = n * _complete_f(sig, mu, data.cov, data.mean)
+    c3 = trace_k(ram, fit["x"]) / df
+    bsig, bmu, *_ = base["ram"].implied(base["x"])
+    xx3_null = n * _complete_f(bsig, bmu, data.cov, data.mean)
+    c3_null = trace_k(base["ram"], base["x"]) / bdf
+    xs = xx3 / c3
+    lo, hi = _rmsea_ci(xs, df, n, c3)
+    cfi = _cfi(xx3, df, xx3_null, bdf, c3, c3_null)
+    tli = _tli(xx3, df, xx3_null, bdf, c3, c3_null)
+    return {"cfi.robust": cfi, "tli.robust": tli, "nnfi.robust": tli,
+            "rni.robust": float(1 - (xx3 - c3 * df) / (xx3_null - c3_null * bdf)),
+            "rmsea.robust": float(np.sqrt(max(xx3 / n / df - c3 / n, 0.0))),
+            "rmsea.ci.lower.robust": lo, "rmsea.ci.upper.robust": hi,
+            "rmsea.pvalue.robust": float(stats.ncx2.sf(xs, df, n * df / c3 * 0.05**2)),
+            "rmsea.notclose.pvalue.robust": float(stats.ncx2.cdf(xs, df, n * df / c3 * 0.08**2))}
 
 
 def _cfi(x2, df, bx2, bdf, c=1.0, bc=1.0):
@@ -773,12 +842,6 @@ def _robust_measures(fit, base, extra, chi2, df, bchi, bdf) -> dict[str, float]:
                 "rmsea.notclose.pvalue.scaled": float(stats.ncx2.cdf(chi2, df2,
                                                                      n * df2 * 0.08**2))})
     if fit["data"].fiml:
-        # lavaan 0.6-14 computes the FIML robust indices of Zhang & Savalei (2023):
-        # not implemented here
-        for k in ("cfi.robust", "tli.robust", "nnfi.robust", "rni.robust", "rmsea.robust",
-                  "rmsea.ci.lower.robust", "rmsea.ci.upper.robust", "rmsea.pvalue.robust",
-                  "rmsea.notclose.pvalue.robust"):
-            out[k] = np.nan
         return out
     out["cfi.robust"] = _cfi(chi2, df, bchi, bdf, c, bc)
     out["tli.robust"] = out["nnfi.robust"] = _tli(chi2, df, bchi, bdf, c, bc)
