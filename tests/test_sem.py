@@ -34,9 +34,6 @@ CASES = {
     "hs_sem_listwise": (HSM, M["hs_sem"], {}),
 }
 
-#: lavaan fit measures hlstudy does not reproduce (documented in docs/sem.md):
-#: GFI/AGFI/PGFI with fixed-x covariates.
-NOT_REPRODUCED_FIXED_X = {"gfi", "agfi", "pgfi"}
 TOL = 1e-3
 
 
@@ -86,12 +83,9 @@ def test_parameter_table_matches_lavaan(fits, name):
 def test_fit_measures_match_lavaan(fits, name):
     ref = REF["fits"][name]["fit"]
     mine = fits[name].fit_measures()
-    skip = set()
-    if name == "hs_obs":
-        skip |= NOT_REPRODUCED_FIXED_X
     compared = 0
     for k, v in ref.items():
-        if k in skip or v is None:
+        if v is None:
             continue
         assert k in mine.index, f"{name}: fit measure {k} missing"
         assert _close(mine[k], v), f"{name} {k}: {mine[k]} vs lavaan {v}"

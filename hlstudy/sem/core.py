@@ -641,10 +641,7 @@ def _fit_measures(fit, est_name, extra) -> dict[str, float]:
     sigma, mu, *_ = fit["ram"].implied(fit["x"])
     out["cn_05"] = _cn(chi2, df, n, 0.05)
     out["cn_01"] = _cn(chi2, df, n, 0.01)
-    if mod.ov_x:  # lavaan's GFI with fixed.x covariates is not reproduced
-        out.update({"gfi": np.nan, "agfi": np.nan, "pgfi": np.nan})
-    else:
-        out.update(_gfi(fit, df))
+    out.update(_gfi(fit, df))
     out["mfi"] = float(np.exp(-0.5 * (chi2 - df) / n))
     out["ecvi"] = float(chi2 / n + 2 * npar / n) if True else np.nan
     if est_name == "MLR" and extra:
@@ -789,23 +786,37 @@ def _rmr(fit) -> dict[str, float]:
 
 
 def _gfi(fit, df) -> dict[str, float]:
-    """GFI/AGFI/PGFI via :func:`hlstudy.cfa.core.gfi_indices` semantics on the RAM model."""
+    """GFI/AGFI/PGFI as lavaan ``lav_fit_gfi``: 1 - e'We / s'Ws over the sample moments
+    (vech S, and the means with a mean structure), W the normal-theory weight at the fitted
+    Sigma (0.5 D'(V kron V)D; V for the means) with the rows of fixed-x moments zeroed;
+    AGFI = 1 - (k/df)(1 - GFI), PGFI = (df/k) GFI, k = number of sample moments."""
+    from hlstudy.sem._fit import _kron_vech
+
     mod, data = fit["model"], fit["data"]
     sigma, mu, *_ = fit["ram"].implied(fit["x"])
+    p = data.p
     v = np.linalg.inv(sigma)
-    s = data.cov
-    vr = v @ (s - sigma)
-    vs = v @ s
-    t1 = 0.5 * np.sum(vr * vr.T)
-    t2 = 0.5 * np.sum(vs * vs.T)
+    v = 0.5 * (v + v.T)
+    tri = np.tril_indices(p)
+    xi = {mod.observed.index(x) for x in mod.ov_x}
+    keep_v = np.array([not (a in xi and b in xi) for a, b in zip(*tri, strict=True)])
+    w = 0.5 * _kron_vech(v, v)
+    w = w * np.outer(keep_v, keep_v)
+    s_vec = data.cov[tri]
+    e_vec = (data.cov - sigma)[tri]
+    t1 = e_vec @ w @ e_vec
+    t2 = s_vec @ w @ s_vec
+    k = len(s_vec)
     if mod.meanstructure:
+        keep_m = np.array([j not in xi for j in range(p)], dtype=float)
+        vm = v * np.outer(keep_m, keep_m)
         d = data.mean - mu
-        t1 += d @ v @ d
-        t2 += data.mean @ v @ data.mean
+        t1 += d @ vm @ d
+        t2 += data.mean @ vm @ data.mean
+        k += p
     gfi = 1 - t1 / t2
-    k = mod.n_moments()
     agfi = 1 - (k / df) * (1 - gfi) if df > 0 else 1.0
-    return {"gfi": float(gfi), "agfi": float(agfi), "pgfi": float(df / k * gfi)}
+    return {"gfi": float(gfi), "agfi": float(agfi), "pgfi": float(df / k * gfi) if k else np.nan}
 
 
 def _robust_measures(fit, base, extra, chi2, df, bchi, bdf) -> dict[str, float]:
