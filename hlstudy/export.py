@@ -289,7 +289,7 @@ def _mark_simulated(fig) -> None:
     for ax in fig.axes:
         if not ax.get_visible() or ax.get_label() == "<colorbar>":
             continue
-        ax.text(0.99, 0.01, SIMULATED_MARK, transform=ax.transAxes, ha="right", va="bottom",
+        ax.text(0.01, 0.01, SIMULATED_MARK, transform=ax.transAxes, ha="left", va="bottom",
                 fontsize=5.5, color="#b03a2e", alpha=0.85, style="italic", zorder=10,
                 bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "alpha": 0.6,
                       "edgecolor": "none"})

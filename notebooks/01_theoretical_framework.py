@@ -95,7 +95,7 @@ display(Markdown(
 # Mỗi luận điểm của luận văn (`claims.csv`: tiền đề T, chẩn đoán D, giải pháp S) được viết
 # lại thành một giả thuyết có thể kiểm định, kèm loại kiểm định, các cấu trúc (thang đo)
 # dùng đến và dấu kỳ vọng.  Các quan hệ trong cột "Đường tác động" dùng đúng tên của mô hình
-# cấu trúc, để các chương sau (mô hình các yếu tố, bảng chứng cứ) đối chiếu trực tiếp.
+# cấu trúc, để các phần sau (mô hình các yếu tố, bảng chứng cứ) đối chiếu trực tiếp.
 
 # %%
 hyp = framework.hypotheses_table(lang=LANG)
@@ -156,7 +156,7 @@ display(Markdown(
         "ngay cả mức tối thiểu cũng vượt quy mô tổng điều tra" if n_min > ceiling else
         "mức tối thiểu đạt được nếu tổng điều tra gần đủ, còn mức tốt thì không" if n_good >
         ceiling else "cả hai mức đều đạt được với tổng điều tra") +
-    " — vì vậy các chương sau phân tích theo từng khối thang đo và dùng phân tích song song "
+    " — vì vậy các phần sau phân tích theo từng khối thang đo và dùng phân tích song song "
     "thay cho quy tắc trị riêng > 1."))
 inst_out = inst.rename(columns={
     "instrument": tr("Công cụ", "Instrument"), "construct": tr("Mã", "Code"),
@@ -280,7 +280,7 @@ display(Markdown(
     f"chuyên trách tối đa {part.loc['xã', 'I']}/{part.loc['xã', 'II']}/{part.loc['xã', 'III']}.  "
     f"Hữu Lũng có {types.get('xã', 0)} xã và {types.get('thị trấn', 0)} thị trấn, nên trần "
     f"của toàn huyện nằm trong khoảng {lo * len(reg)}–{hi * len(reg)} người tùy cách phân "
-    f"loại từng đơn vị — cách phân loại này không công khai nên các chương sau coi nó là "
+    f"loại từng đơn vị — cách phân loại này không công khai nên các phần sau coi nó là "
     f"một tham số."))
 head_out = head[["unit_type", "unit_class", "max_staff", "max_part_time", "source",
                  "confidence"]].rename(columns={

@@ -183,7 +183,7 @@ display(Markdown(
     f"\"chưa bồi dưỡng quản lý nhà nước\": "
     f"{', '.join(lab_qlnn[c] for c in sorted(NO_STATE_MANAGEMENT))}; không công bố tỷ lệ của "
     f"dưới **{MIN_CELL}** người."))
-for note in (study.skip_note("các mục 2.1.1–2.1.3, phần định biên và tiêu chuẩn của mục 2.1.5, "
+for note in (study.skip_note("các mục 2.1.1–2.1.3, phần số lượng tối đa và tiêu chuẩn của mục 2.1.5, "
                              "nhận định D1–D4", "personnel"),
              study.skip_note("đánh giá của người dân ở mục 2.1.4 và nhận định D5", "citizens")):
     if note:

@@ -776,7 +776,7 @@ display(Markdown("**Cỡ mẫu của từng thống kê:**\n\n" + "\n".join(n_li
 # %% [markdown]
 # ## Tóm tắt
 #
-# Các bảng `figures/04_*` (CSV/LaTeX/Word) và biểu đồ scree là đầu vào của chương 2 luận văn.
+# Các bảng `figures/04_*` (CSV/LaTeX/Word) và biểu đồ scree là đầu vào của phần II luận văn.
 # Quyết định loại biến ở mục 2 chỉ là đề xuất có lý do; điểm thang đo được tính từ các biến
 # mà codebook gán cho khái niệm, nên một biến chỉ bị loại khi quyết định đó được ghi vào
 # codebook.

@@ -141,7 +141,7 @@ def _scale_bar(ax, lat0: float, km: float = 5.0) -> None:
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     deg = km / (111.32 * np.cos(np.deg2rad(lat0)))
-    x, y = x0 + 0.05 * (x1 - x0), y0 + 0.05 * (y1 - y0)
+    x, y = x0 + 0.05 * (x1 - x0), y0 + 0.07 * (y1 - y0)   # above the simulated-data mark
     ax.plot([x, x + deg], [y, y], color="black", linewidth=2.5, solid_capstyle="butt", zorder=5)
     ax.text(x + deg / 2, y + 0.012 * (y1 - y0), f"{km:g} km", ha="center", va="bottom",
             fontsize=7, zorder=5)
