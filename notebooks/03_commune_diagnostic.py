@@ -537,11 +537,16 @@ if HAS_CITIZENS:
 fig, axes = plt.subplots(1, len(panels_q), figsize=(5.5 * len(panels_q), 7.5), squeeze=False)
 for ax, (tab, var, lab) in zip(axes[0], panels_q, strict=True):
     t = tab[tab["variable"] == var].assign(label=lambda d: d[CLUSTER].map(short))
-    centre = quality.district_mean(scores if var != "SIPAS" else cit_scores, var,
-                                   CLUSTER)["mean"]
+    # citizens: commune populations are not published, so no population weights — the
+    # district figure is the mean over communes, each weighted equally (docs/inference.md)
+    centre = (quality.district_mean(scores, var, CLUSTER)["mean"] if var != "SIPAS" else
+              float(cit_scores.groupby(CLUSTER)[var].mean().mean()))
     plots.caterpillar(t, label="label", ax=ax, min_cell=MIN_CELL, title=lab,
                       reference=centre,
-                      reference_label=export.tr("Trung bình huyện", "District mean"),
+                      reference_label=(export.tr("Trung bình huyện", "District mean")
+                                       if var != "SIPAS" else
+                                       export.tr("Trung bình các xã (trọng số bằng nhau)",
+                                                 "Mean over communes (equal weights)")),
                       threshold=WEAK_CUTOFF,
                       threshold_label=export.tr("Điểm giữa thang", "Scale midpoint"),
                       xlabel=SCORE_AXIS)
