@@ -336,7 +336,9 @@ def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
         # thin leader to its arrow's mid-point
         from adjustText import adjust_text
 
+        # a fixed number of iterations (not the 1-second default: reproducible bytes)
         adjust_text(edge_labels, ax=ax, expand=(1.1, 1.35), ensure_inside_axes=True,
+                    iter_lim=400,
                     arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.4})
     if quality and "QUAL" in pos:
         # the commune-mean link from the quality block to QUAL (aggregation, not a path)

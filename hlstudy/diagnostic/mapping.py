@@ -31,6 +31,9 @@ from scipy.spatial import Voronoi
 
 from hlstudy.errors import ModelError
 
+#: Iterations of adjustText's label placement (fixed, so the result does not depend on time).
+ADJUST_ITERATIONS = 400
+
 
 def separate_duplicates(communes: pd.DataFrame, offset: float = 0.012) -> pd.DataFrame:
     """Copy of ``communes`` where repeated (lat, lon) points are moved by ``offset`` degrees.
@@ -239,6 +242,9 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
                  for c in codes]
         adjust_text(texts, ax=ax, x=d.loc[codes, "lon"].to_numpy(),
                     y=d.loc[codes, "lat"].to_numpy(), expand=(1.15, 1.3),
+                    # a fixed number of iterations, not adjustText's 1-second default:
+                    # the placement (and the files' bytes) must not depend on the load
+                    iter_lim=ADJUST_ITERATIONS,
                     arrowprops={"arrowstyle": "-", "color": "0.3", "linewidth": 0.5})
     if scale_km:
         _scale_bar(ax, lat0, scale_km)
