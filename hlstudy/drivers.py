@@ -389,7 +389,9 @@ def indirect_bootstrap(data: pd.DataFrame, struct: Mapping[str, Sequence[str]] |
     :func:`hlstudy._bootstrap.finite_draws` (counted, warned, refused above 10%).
 
     Returns one row per effect: ``effect, kind (indirect|total), cause, mediator, outcome,
-    est, ci.lower, ci.upper, n, n_boot, n_undefined`` (unstandardized, in the scores' units).
+    est, se, z, pvalue, ci.lower, ci.upper, n, n_boot, n_undefined`` (unstandardized, in the
+    scores' units; ``se`` is the standard deviation of the defined draws and ``pvalue`` the
+    two-sided normal test est/se, as lavaan reports them with ``se = "bootstrap"``).
     Raises :class:`ModelError` for unknown columns, fewer than 2 clusters or ``bootstrap`` < 100.
 
     R: ``lavaan::sem(model, d, se = "bootstrap", bootstrap = 1000)`` then
@@ -458,12 +460,18 @@ def indirect_bootstrap(data: pd.DataFrame, struct: Mapping[str, Sequence[str]] |
     kept, n_undefined = finite_draws(draws, statistic="indirect effects")
     alpha = (1 - level) / 2
     ci = norm_inter(kept, [alpha, 1 - alpha])
+    from scipy import stats
+
+    se = kept.std(axis=0, ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pvalue = 2 * stats.norm.sf(np.abs(point / se))
     rows = []
     names = [("indirect", x, m, y) for x, m, y in triples]
     names += [("total", x, m, y) for x, m, y in triples if x in eqs[y]]
     for j, (kind, x, m, y) in enumerate(names):
         rows.append({"effect": f"ind_{x}_{m}_{y}" if kind == "indirect" else f"tot_{x}_{y}",
                      "kind": kind, "cause": x, "mediator": m, "outcome": y, "est": point[j],
+                     "se": se[j], "z": point[j] / se[j], "pvalue": pvalue[j],
                      "ci.lower": ci[0, j], "ci.upper": ci[1, j], "n": n,
                      "n_boot": int(bootstrap), "n_undefined": int(n_undefined)})
     return pd.DataFrame(rows)

@@ -19,9 +19,10 @@ largest of its parts' p-values.  How each kind of hypothesis becomes parts:
     (:func:`hlstudy.models.ols`), and its robustness value (Cinelli & Hazlett 2020,
     :func:`hlstudy.models.sensitivity`).  A cause whose paths reach every quality
     dimension is one part on overall quality ``QUAL`` (the mean of the dimensions).  A chain
-    ``X->M; M->Y`` through the mediator (motivation) is the indirect effect ``X→M→Y`` of
-    the path model on z-scored scale scores (:func:`hlstudy.sem.sem`, bootstrap percentile
-    interval; ``:=`` of :func:`hlstudy.drivers.indirect_effects`).  Paths to a citizens'
+    ``X->M; M->Y`` through the mediator (motivation) is the indirect effect ``X→M→Y``
+    (a·b) of the path model on z-scored scale scores, with a percentile bootstrap interval
+    that resamples whole communes (:func:`hlstudy.drivers.indirect_bootstrap`; the point
+    estimate equals the ML path model wherever no cross-equation restriction applies).  Paths to a citizens'
     construct are regressions of the citizens' scores on the named causes (the total
     association), clustered by commune.
 ``commune_association`` / ``comparison`` with citizens' constructs
@@ -250,27 +251,23 @@ class _Context:
                        vcov=self.rules.vcov, wild=False, alpha=self.rules.alpha)
         return self._memo(("ols", outcome, predictors, citizens, standardize), make)
 
-    def sem_fit(self):
+    def indirect(self):
+        """Indirect effects through the mediator on z-scored scale scores: regression-based
+        percentile bootstrap resampling whole communes (:func:`hlstudy.drivers.indirect_bootstrap`)."""
         def make():
-            from hlstudy.sem import sem
-
             d = self.data()
             struct = self.struct
             factors = self.roles.get("factor", [])
-            syntax = drivers.lavaan_syntax(
-                struct, defined=drivers.indirect_effects(struct, self.folder, causes=factors),
-                correlated_residuals=drivers.quality_residual_pairs(self.folder),
-                folder=self.folder)
             cols = sorted(set(struct) | {p for ps in struct.values() for p in ps})
-            z = d[cols].dropna()
-            z = (z - z.mean()) / z.std(ddof=1)
-            boot = int(self.rules.bootstrap)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                if boot >= 10:
-                    return sem(z, syntax, se="bootstrap", bootstrap=boot, seed=self.rules.seed)
-                return sem(z, syntax)
-        return self._memo("sem", make)
+            absent = [c for c in cols if c not in d.columns]
+            if absent:
+                raise _Absent(f"the data lack {absent}")
+            z = d[[*cols, CLUSTER]].dropna().copy()
+            z[cols] = (z[cols] - z[cols].mean()) / z[cols].std(ddof=1)
+            return drivers.indirect_bootstrap(
+                z, struct, bootstrap=max(int(self.rules.bootstrap), 100), seed=self.rules.seed,
+                cluster=CLUSTER, causes=factors, folder=self.folder)
+        return self._memo("indirect", make)
 
     def ipma(self):
         return self._memo("ipma", lambda: ipma(self.data(), QUAL, folder=self.folder))
@@ -424,14 +421,12 @@ def _regression_part(ctx: _Context, claim_id: str, x: str, y: str, sign: str, *,
 def _indirect_part(ctx: _Context, claim_id, x, m, y, sign) -> dict:
     rules = ctx.rules
     label = f"{x} → {m} → {y}"
-    boot = int(rules.bootstrap)
-    method = ("path model on z-scored scale scores (ML), "
-              + (f"bootstrap percentile interval ({boot} draws)" if boot >= 10 else
-                 "delta-method interval"))
+    boot = max(int(rules.bootstrap), 100)
+    method = ("regressions on z-scored scale scores, a·b with a commune-cluster percentile "
+              f"bootstrap interval ({boot} draws)")
     try:
-        res = ctx.sem_fit()
-        pe = res.parameter_estimates()
-        row = pe[(pe["op"] == ":=") & (pe["lhs"] == f"ind_{x}_{m}_{y}")]
+        tab = ctx.indirect()
+        row = tab[tab["effect"] == f"ind_{x}_{m}_{y}"]
         if row.empty:
             raise ModelError(f"the model defines no indirect effect {label}")
         r = row.iloc[0]
@@ -442,7 +437,7 @@ def _indirect_part(ctx: _Context, claim_id, x, m, y, sign) -> dict:
     return _part(claim_id, label, label, "indirect", method, direction=sign, sesoi=rules.sesoi,
                  estimate=float(r["est"]), ci_low=float(r["ci.lower"]),
                  ci_high=float(r["ci.upper"]), se=se, df=np.nan, p_value=float(r["pvalue"]),
-                 n=int(res.nobs), min_detectable_effect=R.min_detectable(
+                 n=int(r["n"]), min_detectable_effect=R.min_detectable(
                      se, alpha=rules.alpha, power=rules.power))
 
 
