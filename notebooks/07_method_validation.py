@@ -43,7 +43,13 @@ from IPython.display import Markdown, display
 from hlstudy import export
 from hlstudy.paths import ROOT
 from hlstudy.validation import recovery, scenarios
-from hlstudy.validation.ragree import python_versions, r_agreement, r_versions
+from hlstudy.validation.ragree import (
+    NOISE,
+    difference_bound,
+    python_versions,
+    r_agreement,
+    r_versions,
+)
 from hlstudy.validation.run import read_results
 from hlstudy.validation.summary import (
     coverage_by_method,
@@ -421,21 +427,27 @@ if len(small):
 
 # %%
 agree = r_agreement()
-agree_table = agree.rename(columns={
+# rounding noise (< 1e-10) is machine-dependent in value and place: shown as a bound only
+agree_table = agree.assign(
+    worst_difference=agree["worst_difference"].map(difference_bound),
+    worst_at=agree["worst_at"].where(agree["worst_difference"] >= NOISE, ""),
+    tolerance=agree["tolerance"].map(lambda v: f"{v:.0e}"),
+    within=agree["within"].map({True: "có", False: "không"})).rename(columns={
     "routine": "Hàm hlstudy", "r_function": "Hàm R", "fixture": "Thư mục", "cases": "Trường hợp",
     "n_values": "Số giá trị", "worst_difference": "Chênh lệch lớn nhất", "worst_at": "Ở đâu",
     "tolerance": "Ngưỡng", "metric": "Cách đo", "within": "Đạt"})
-agree_table["Đạt"] = agree_table["Đạt"].map({True: "có", False: "không"})
 export.save_table(agree_table, "07_r_agreement", simulated=False, decimals=3,
                   title=export.tr("Đối chiếu các hàm của hlstudy với R",
                                   "Agreement of hlstudy's routines with R"),
-                  note=export.tr("Chênh lệch tuyệt đối (abs) hoặc tương đối khi |giá trị R| > 1.",
-                                 "Absolute difference (abs), relative when |R value| > 1."),
+                  note=export.tr("Chênh lệch tuyệt đối (abs) hoặc tương đối khi |giá trị R| > 1; "
+                                 "cận trên theo lũy thừa của 10 (dưới 1e-10 là sai số làm tròn).",
+                                 "Absolute difference (abs), relative when |R value| > 1; upper "
+                                 "bound as a power of ten (below 1e-10: rounding noise)."),
                   allowed_codes=[*agree_table["Hàm hlstudy"], *agree_table["Hàm R"],
                                  *agree_table["Trường hợp"], *agree_table["Ở đâu"],
-                                 *agree_table["Cách đo"], *agree_table["Thư mục"]])
-display(agree_table.assign(**{"Chênh lệch lớn nhất": agree_table["Chênh lệch lớn nhất"].map(
-    lambda v: f"{v:.1e}"), "Ngưỡng": agree_table["Ngưỡng"].map(lambda v: f"{v:.0e}")}))
+                                 *agree_table["Cách đo"], *agree_table["Thư mục"],
+                                 *agree_table["Chênh lệch lớn nhất"], *agree_table["Ngưỡng"]])
+display(agree_table)
 display(Markdown(
     f"{int(agree['within'].sum())}/{len(agree)} hàm khớp R trong ngưỡng trên "
     f"{int(agree['n_values'].sum())} giá trị được so sánh."

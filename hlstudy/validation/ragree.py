@@ -325,6 +325,26 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
+NOISE = 1e-10
+
+
+def difference_bound(d: float) -> str:
+    """A machine-independent label of a worst difference: ``"0"``, ``"< 1e-10"`` (rounding
+    noise, whose exact value and place depend on the BLAS), else the next power of ten
+    (``2.5e-05`` → ``"< 1e-04"``); ``"–"`` when missing.
+
+    >>> difference_bound(2.5e-05), difference_bound(3e-15), difference_bound(0.0)
+    ('< 1e-04', '< 1e-10', '0')
+    """
+    if d is None or not np.isfinite(d):
+        return "–"
+    if d == 0:
+        return "0"
+    if d < NOISE:
+        return f"< {NOISE:.0e}"
+    return f"< {10.0 ** (int(np.floor(np.log10(d))) + 1):.0e}"
+
+
 def r_agreement(fixtures: str | Path = FIXTURES, *, checks: Sequence[Check] | None = None
                 ) -> pd.DataFrame:
     """One row per routine: the worst difference between hlstudy and R over the fixture's
