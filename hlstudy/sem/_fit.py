@@ -547,7 +547,7 @@ def _kron_vech(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def h1_information(data: Data, keep: np.ndarray):
+def h1_information(data: Data, keep: np.ndarray, *, scores: bool = False):
     """A1 and B1 of the saturated model at the h1 (sample or EM) moments, in (mu, vech Sigma).
 
     A1 is the unit observed information -(1/N) d2 logL (lavaan's ``h1.information =
@@ -632,6 +632,8 @@ def h1_information(data: Data, keep: np.ndarray):
     hess[p:, :p] = hmv.T
     hess[p:, p:] = hvv
     a1 = -hess / data.n
-    s = np.vstack(scores)
+    s = np.vstack(scores)[:, keep]
     b1 = s.T @ s / data.n
-    return a1[np.ix_(keep, keep)], b1[np.ix_(keep, keep)]
+    if scores:
+        return a1[np.ix_(keep, keep)], b1, s
+    return a1[np.ix_(keep, keep)], b1

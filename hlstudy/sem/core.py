@@ -593,9 +593,10 @@ def _yb_trace(fit, e_inv, b0):
     keep = np.concatenate([keep_m, keep_v]) if mod.meanstructure else \
         np.concatenate([np.zeros(p, bool), keep_v])
     if fit.get("_h1") is None:
-        fit["_h1"] = h1_information(data, keep)
-    a1, b1 = fit["_h1"]
-    tr_h1 = float(np.sum(np.linalg.solve(a1, b1).diagonal()))
+        fit["_h1"] = h1_information(data, keep, scores=True)
+    a1, _, s1 = fit["_h1"]
+    # tr(A1^-1 B1) with B1 = S1'S1 / N (S1 the casewise h1 scores): N solves, not dim
+    tr_h1 = float(np.sum(s1.T * np.linalg.solve(a1, s1.T))) / data.n
     tr_h0 = float(np.sum(b0 * e_inv.T))
     return tr_h1, tr_h0
 
@@ -681,24 +682,37 @@ def _fiml_corrected(fit, base, df, bdf, *, version: str) -> dict[str, float]:
     tri = np.tril_indices(p)
     keep = np.ones(p + len(tri[0]), dtype=bool)
     if fit.get("_h1") is None:
-        fit["_h1"] = h1_information(data, keep)
-    wm, jm = fit["_h1"]
+        fit["_h1"] = h1_information(data, keep, scores=True)
+    wm, _, s1 = fit["_h1"]
     vt = np.linalg.inv(data.cov)
     wc = np.zeros_like(wm)
     wc[:p, :p] = vt
     wc[p:, p:] = 0.5 * _kron_vech(vt, vt)
     wmi = np.linalg.inv(wm)
+    wmi = 0.5 * (wmi + wmi.T)
+    # Jm = S1'S1/N is of rank <= N: Gamma = Wm^-1 Jm Wm^-1 = T'T / N with T = S1 Wm^-1
+    t_mat = s1 @ wmi
+    tr_wc_wmi = float(np.sum(wc * wmi))
+    tr_wc_gamma = float(np.sum((t_mat @ wc) * t_mat)) / n
 
     def trace_k(ram_, x_):
+        # U = Wm - B, B = Wm D E^-1 D' Wm, E = D' Wm D; with Y = Wm^-1 Wm D = D:
+        # tr(Wc Wm^-1 U Wm^-1) = tr(Wc Wm^-1) - tr(E^-1 D' Wc D)                       (V6)
+        # tr(U A U Gamma), A = Wm^-1 Wc Wm^-1 = tr(Wc Gamma) - 2 tr(E^-1 D' Wc Gamma Wm D)
+        #                                       + tr(E^-1 D' Wc D E^-1 D' Wm Gamma Wm D)  (V3)
         ds, dm = ram_.jacobian(x_)
         delta = np.hstack([dm, ds[:, tri[0], tri[1]]]).T  # (p + nv) x q
         wd = wm @ delta
-        e = delta.T @ wd
-        u = wm - wd @ np.linalg.solve(e, wd.T)
+        e_inv = np.linalg.inv(delta.T @ wd)
+        dwcd = delta.T @ (wc @ delta)
         if version == "V6":
-            return float(np.trace(wc @ wmi @ u @ wmi))
-        gamma = wmi @ jm @ wmi
-        return float(np.trace(u @ wmi @ wc @ wmi @ u @ gamma))
+            return tr_wc_wmi - float(np.sum(e_inv * dwcd.T))
+        td = t_mat @ wd  # n x q: T Wm D
+        twcd = t_mat @ (wc @ delta)  # n x q: T Wc D
+        mid = (twcd.T @ td) / n  # D' Wc Gamma Wm D
+        dgd = (td.T @ td) / n  # D' Wm Gamma Wm D
+        return (tr_wc_gamma - 2.0 * float(np.sum(e_inv * mid.T))
+                + float(np.sum((e_inv @ dwcd) * (e_inv @ dgd).T)))
 
     sig, mu, *_ = ram.implied(fit["x"])
     xx3 = n * _complete_f(sig, mu, data.cov, data.mean)
