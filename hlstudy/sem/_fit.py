@@ -547,7 +547,7 @@ def _kron_vech(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def h1_information(data: Data, keep: np.ndarray, *, scores: bool = False):
+def h1_information(data: Data, keep: np.ndarray, *, return_scores: bool = False):
     """A1 and B1 of the saturated model at the h1 (sample or EM) moments, in (mu, vech Sigma).
 
     A1 is the unit observed information -(1/N) d2 logL (lavaan's ``h1.information =
@@ -634,6 +634,6 @@ def h1_information(data: Data, keep: np.ndarray, *, scores: bool = False):
     a1 = -hess / data.n
     s = np.vstack(scores)[:, keep]
     b1 = s.T @ s / data.n
-    if scores:
+    if return_scores:
         return a1[np.ix_(keep, keep)], b1, s
     return a1[np.ix_(keep, keep)], b1

@@ -593,7 +593,7 @@ def _yb_trace(fit, e_inv, b0):
     keep = np.concatenate([keep_m, keep_v]) if mod.meanstructure else \
         np.concatenate([np.zeros(p, bool), keep_v])
     if fit.get("_h1") is None:
-        fit["_h1"] = h1_information(data, keep, scores=True)
+        fit["_h1"] = h1_information(data, keep, return_scores=True)
     a1, _, s1 = fit["_h1"]
     # tr(A1^-1 B1) with B1 = S1'S1 / N (S1 the casewise h1 scores): N solves, not dim
     tr_h1 = float(np.sum(s1.T * np.linalg.solve(a1, s1.T))) / data.n
@@ -682,7 +682,7 @@ def _fiml_corrected(fit, base, df, bdf, *, version: str) -> dict[str, float]:
     tri = np.tril_indices(p)
     keep = np.ones(p + len(tri[0]), dtype=bool)
     if fit.get("_h1") is None:
-        fit["_h1"] = h1_information(data, keep, scores=True)
+        fit["_h1"] = h1_information(data, keep, return_scores=True)
     wm, _, s1 = fit["_h1"]
     vt = np.linalg.inv(data.cov)
     wc = np.zeros_like(wm)
