@@ -345,8 +345,10 @@ def cfa(
         One row per respondent; items numeric.  Incomplete rows are dropped
         (lavaan's ``missing = "listwise"``).
     model
-        ``{factor: [items]}``; the first item of each factor is its marker
-        (loading fixed to 1) unless ``std_lv=True``.
+        ``{factor: [items]}``, or the same in lavaan syntax (``"visual =~ x1 + x2 + x3"``,
+        with residual covariances ``"x7 ~~ x8"``; same results as the mapping; regressions,
+        labels and fixed values belong to :func:`hlstudy.sem.sem`).  The first item of each
+        factor is its marker (loading fixed to 1) unless ``std_lv=True``.
     group, equal
         Multi-group CFA: ``group`` names the grouping column (groups in order of
         first appearance, as lavaan), ``equal`` lists lavaan ``group.equal``
@@ -370,6 +372,18 @@ def cfa(
         Iteration limit of the Fisher-scoring optimiser; a fit that stops
         before converging warns (:class:`ConvergenceWarning`) and has
         ``converged == False``.
+
+    Raises
+    ------
+    ModelError
+        Unknown items, non-numeric items, a singular sample covariance matrix (tested on the
+        correlation matrix, so independent of the items' units), df < 0, syntax errors.
+
+    Warns
+    -----
+    ScaleWarning (variances differing by a factor > 1000, as lavaan), IdentificationWarning
+    (singular information matrix or exploding SEs: the parameters involved are named and
+    ``converged`` is False), HeywoodWarning, ConvergenceWarning.
 
     Returns
     -------
