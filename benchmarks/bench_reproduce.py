@@ -46,7 +46,9 @@ def timed(cmd: list[str], cwd: Path, env: dict) -> tuple[float, float, int, str]
     cpu0, start = _children_cpu(), time.perf_counter()
     result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     wall, cpu = time.perf_counter() - start, _children_cpu() - cpu0
-    tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-3:])
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    notebooks = [line for line in lines if line.startswith("[") and "/" in line.split("]")[0]]
+    tail = "\n".join(notebooks + lines[-3:])
     return wall, cpu, result.returncode, tail
 
 
@@ -104,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
                 label = "cold cache" if first and k == 0 else f"run {len(walls) + 1}"
                 print(f"  reproduce --jobs {jobs} ({label}): {wall:.1f} s wall, {cpu:.1f} s CPU, "
                       f"load {os.getloadavg()[0]:.1f}", flush=True)
+                print("    " + "\n    ".join(line for line in tail.splitlines() if line.startswith("[")),
+                      flush=True)
                 if first and k == 0:
                     continue
                 walls.append(wall)
