@@ -104,11 +104,11 @@ def test(args: list[str]) -> None:
     log("lint: ruff check")
     targets = [t for t in ("hlstudy", "tests", "benchmarks", "notebooks", "make.py") if (ROOT / t).exists()]
     run([str(python), "-m", "ruff", "check", *targets])
-    # parallel workers (pytest-xdist, pinned in the lock); each notebook's tests share one
-    # execution on one worker (--dist loadgroup); "-n 0" in args runs everything in-process
+    # parallel workers (pytest-xdist, pinned in the lock): one group per test module and per
+    # notebook (tests/conftest.py), longest first; "-n 0" in args runs everything in-process
     chosen = any(a.startswith(("-n", "--numprocesses")) or a == "no:xdist" for a in args)
     workers = [] if chosen else ["-n", os.environ.get("HLSTUDY_TEST_WORKERS", "auto"),
-                                 "--dist", "loadgroup"]
+                                 "--dist", "loadgroup", "--no-loadscope-reorder"]
     log(f"pytest {' '.join(workers)} (this also executes every notebook)".replace("  ", " "))
     run([str(python), "-m", "pytest", *workers, *args])
     log(f"tests finished in {time.perf_counter() - start:.1f} s")

@@ -121,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
                                                        f"{len(status.splitlines())} file(s) changed"))
         if not args.no_tests:
             runs = [("pytest -n " + args.test_workers + " --dist loadgroup",
-                     ["-n", args.test_workers, "--dist", "loadgroup"], args.repeat, TARGETS["test"])]
+                     ["-n", args.test_workers, "--dist", "loadgroup", "--no-loadscope-reorder"],
+                     args.repeat, TARGETS["test"])]
             if not args.no_sequential:
                 runs.append(("pytest in one process (-n 0)", ["-n", "0"], 1, None))
             for name, extra, repeat, target in runs:

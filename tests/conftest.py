@@ -1,12 +1,24 @@
 """Shared test configuration: headless plotting, Vietnamese labels, no progress bars.
 
-Also orders the collection so that the notebook tests (the longest, one kernel each) start
-first, longest notebook first, when ``make.py test`` spreads the suite over workers
-(``pytest -n auto --dist loadgroup``); the order is the same in every worker, as xdist
-requires.
+Parallel runs (``make.py test``: ``pytest -n auto --dist loadgroup --no-loadscope-reorder``)
+are scheduled here:
+
+* every test module is one xdist group, so its module- and session-scoped fixtures (a
+  simulated study, a fitted model) are built once, on one worker, not once per worker;
+* the tests of one notebook are one group (``tests/test_notebooks.py``), so they share one
+  execution of the notebook;
+* groups run longest first, by the seconds recorded at the previous run
+  (``data/processed/test-seconds.json``, written by the controlling process), so that no
+  long group starts last; unrecorded groups go first.
+
+The order is computed the same way in every worker, as xdist requires.
 """
 
+import json
 import os
+from pathlib import Path
+
+import pytest
 
 # Single-threaded BLAS (set before numpy loads): faster for small matrices on 2 cores.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -18,26 +30,78 @@ os.environ["HLSTUDY_PROGRESS"] = "0"
 os.environ.pop("HLSTUDY_DATA", None)
 os.environ.pop("HLSTUDY_LANG", None)
 
+TIMES = Path(__file__).resolve().parent.parent / "data" / "processed" / "test-seconds.json"
+_durations: dict[str, float] = {}
+
 
 def pytest_configure(config):
     # registered here too, so that a run without pytest-xdist does not warn about it
     config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
 
 
+def _group(item) -> str:
+    mark = item.get_closest_marker("xdist_group")
+    if mark is not None and mark.args:
+        return str(mark.args[0])
+    return "module-" + item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
+
+
+def _recorded() -> dict[str, float]:
+    try:
+        data = json.loads(TIMES.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): float(v) for k, v in data.items() if isinstance(v, int | float)}
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session, config, items):
-    """Notebook groups first, longest (recorded wall time, else script size) first."""
-    grouped = [item for item in items if item.get_closest_marker("xdist_group")]
-    if not grouped:
+    """One group per module (or notebook), longest group first; before xdist reads the groups."""
+    seconds = _recorded()
+    groups: dict[str, list] = {}
+    for item in items:
+        name = _group(item)
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(name))
+        groups.setdefault(name, []).append(item)
+    if any(name.startswith("notebook-") for name in groups):
+        from hlstudy import runner
+
+        notebook = {p.stem[:2]: s for p in runner.sources()
+                    for s in [runner.recorded_seconds().get(p.stem)] if s is not None}
+    else:
+        notebook = {}
+
+    def weight(name: str) -> float:
+        if name in seconds:
+            return seconds[name]
+        if name.startswith("notebook-") and name[-2:] in notebook:
+            return notebook[name[-2:]]
+        # unknown: start early, notebooks (the longest groups) before modules
+        return float("inf") if name.startswith("notebook-") else 1e9
+
+    order = sorted(groups, key=lambda name: (-weight(name), name))
+    items[:] = [item for name in order for item in groups[name]]
+
+
+def pytest_runtest_logreport(report):
+    _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The controlling process records each group's seconds for the next run's order."""
+    if hasattr(session.config, "workerinput") or not _durations:
         return
-    from hlstudy import runner
-
-    order = {p.stem[:2]: i for i, p in enumerate(runner.longest_first(runner.sources()))}
-
-    def key(item):
-        name = item.get_closest_marker("xdist_group").args[0]
-        return (order.get(name.rsplit("-", 1)[-1], len(order)), name)
-
-    rank = {id(item): i for i, item in enumerate(items)}
-    grouped.sort(key=lambda item: (*key(item), rank[id(item)]))
-    others = [item for item in items if not item.get_closest_marker("xdist_group")]
-    items[:] = grouped + others
+    by_group: dict[str, float] = {}
+    for nodeid, duration in _durations.items():
+        if "@" in nodeid.rsplit("]", 1)[-1]:
+            name = nodeid.rsplit("@", 1)[-1]
+        else:
+            name = "module-" + nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
+        by_group[name] = by_group.get(name, 0.0) + duration
+    merged = {**_recorded(), **{k: round(v, 2) for k, v in by_group.items()}}
+    try:
+        TIMES.parent.mkdir(parents=True, exist_ok=True)
+        TIMES.write_text(json.dumps(dict(sorted(merged.items())), indent=1) + "\n", encoding="utf-8")
+    except OSError:
+        pass
