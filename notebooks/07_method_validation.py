@@ -128,7 +128,8 @@ err = per_path.groupby(["scenario", "method"]).agg(abs_bias=("bias", lambda b: b
 tab = pooled.drop(columns=["bias", "rmse"]).merge(err, on=["scenario", "method"]).merge(
     calib[["scenario", "method", "coverage", "coverage_mcse", "coverage_ok"]],
     on=["scenario", "method"], suffixes=("", "_calib"))
-tab = tab[tab["scenario"] == "default"].set_index("method").loc[methods].reset_index()
+tab = tab[tab["scenario"] == "default"].set_index("method")
+tab = tab.loc[[m for m in methods if m in tab.index]].reset_index()
 path_table = pd.DataFrame({
     "Phương pháp": tab["method"].map(METHOD_VI), "Số khoảng tin cậy": tab["n_intervals"],
     "|Độ chệch| TB": tab["abs_bias"], "RMSE TB": tab["rmse"],
