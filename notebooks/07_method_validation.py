@@ -219,15 +219,19 @@ for i, m in enumerate(methods):
     x = np.arange(len(scen_order)) + (i - (len(methods) - 1) / 2) * width
     ax.errorbar(x, c["coverage"], yerr=1.96 * c["coverage_mcse"], fmt="o", ms=5,
                 label=METHOD_VI[m] if VI else m)
-band = cov_all["band_low"].min(), cov_all["band_high"].max()
+# the band of the most common number of intervals (each method's own band is wider when it
+# has fewer intervals, e.g. the wild bootstrap, computed for a few paths only)
+n_band = int(cov_all["n_intervals"].mode().iloc[0])
+half = 1.96 * np.sqrt(LEVEL * (1 - LEVEL) / n_band)
 ax.axhline(LEVEL, color="black", lw=1)
-ax.axhspan(LEVEL - (LEVEL - band[0]), LEVEL + (band[1] - LEVEL), color="grey", alpha=0.15,
-           label=export.tr("Dải Monte Carlo quanh 95%", "Monte Carlo band around 95%"))
+ax.axhspan(LEVEL - half, LEVEL + half, color="grey", alpha=0.15,
+           label=export.tr(f"Dải Monte Carlo quanh 95% (n = {n_band})",
+                           f"Monte Carlo band around 95% (n = {n_band})"))
 ax.set_xticks(np.arange(len(scen_order)), [SCEN_VI[s] if VI else s for s in scen_order],
               rotation=15)
 ax.set_ylabel(export.tr("Độ phủ hiệu chuẩn của KTC 95%", "Calibration coverage of the 95% CI"))
 ax.set_ylim(max(0.0, ax.get_ylim()[0]), 1.0)
-ax.legend(fontsize=7, ncol=2, loc="lower left")
+ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.2))
 ax.set_title(export.tr("Độ phủ của khoảng tin cậy theo phương pháp và kịch bản",
                        "Interval coverage by method and scenario"))
 fig.tight_layout()
