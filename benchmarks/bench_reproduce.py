@@ -48,7 +48,7 @@ def timed(cmd: list[str], cwd: Path, env: dict) -> tuple[float, float, int, str]
     wall, cpu = time.perf_counter() - start, _children_cpu() - cpu0
     lines = (result.stdout + result.stderr).strip().splitlines()
     notebooks = [line for line in lines if line.startswith("[") and "/" in line.split("]")[0]]
-    tail = "\n".join(notebooks + lines[-3:])
+    tail = "\n".join(notebooks + [line for line in lines[-3:] if line not in notebooks])
     return wall, cpu, result.returncode, tail
 
 
@@ -76,7 +76,8 @@ def row(name: str, walls: list[float], cpus: list[float], target: float | None) 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--jobs", type=int, nargs="+", default=[2])
+    parser.add_argument("--jobs", type=int, nargs="+", default=[2],
+                        help="kernels at once; 0 = no --jobs flag (commits before issue 15)")
     parser.add_argument("--no-tests", action="store_true")
     parser.add_argument("--no-sequential", action="store_true", help="skip the pytest -n 0 run")
     parser.add_argument("--test-workers", default="auto")
@@ -98,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         for jobs in args.jobs:
             walls, cpus = [], []
             for k in range(args.repeat + (1 if first else 0)):
-                wall, cpu, rc, tail = timed([python, "-m", "hlstudy.runner", "reproduce", "--jobs", str(jobs),
+                flag = ["--jobs", str(jobs)] if jobs else []  # 0: the commit's default (old runner)
+                wall, cpu, rc, tail = timed([python, "-m", "hlstudy.runner", "reproduce", *flag,
                                              *args.notebooks], folder, env)
                 if rc != 0:
                     print(f"reproduce --jobs {jobs} failed:\n{tail}")
