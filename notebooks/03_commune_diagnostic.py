@@ -773,12 +773,26 @@ def not_testable(claim_id, *needs):
                       {"testable": False, "missing": list(needs)})
 
 
+def with_frame(finding, *args, **kwargs):
+    """``finding(..., frame=FRAME)``; at thesis size a commune may have one respondent, whose
+    stratum variance cannot be estimated: then the design-effect interval (no frame), said."""
+    try:
+        return finding(*args, frame=FRAME, **kwargs)
+    except ModelError as exc:
+        if "one respondent" not in str(exc):
+            raise
+        display(Markdown(
+            f"*Ghi chú ({finding.__name__[-2:].upper()}):* có xã chỉ có một người trả lời nên "
+            "không ước lượng được phương sai của ước lượng phân tầng theo xã; khoảng tin cậy "
+            "dùng hiệu ứng thiết kế theo cụm xã, không có hiệu chỉnh tổng thể hữu hạn."))
+        return finding(*args, frame=None, **kwargs)
+
+
 if HAS_PERSONNEL:
     pers_t = personnel.assign(
         tenure=dg.columns.years_in_post(personnel, REFERENCE_YEAR))
     found = [
-        fd.finding_d1(comp, scores, group=CLUSTER, th=TH, compliance_alt=comp_sens,
-                      frame=FRAME),
+        with_frame(fd.finding_d1, comp, scores, group=CLUSTER, th=TH, compliance_alt=comp_sens),
         fd.finding_d2(pers_t, scores, group=CLUSTER, tenure="tenure", th=TH),
         fd.finding_d3(scores, personnel, group=CLUSTER, education="education_level", th=TH,
                       n_sim=N_SIM, seed=SEED),
@@ -790,7 +804,7 @@ else:
     found = [not_testable(c, "personnel") for c in ("D1", "D2", "D3", "D4")]
 if HAS_CITIZENS:
     cit_commune = cit_scores.groupby(CLUSTER)["SIPAS"].mean()
-    found.append(fd.finding_d5(scores, cit_commune, group=CLUSTER, th=TH, frame=FRAME))
+    found.append(with_frame(fd.finding_d5, scores, cit_commune, group=CLUSTER, th=TH))
 else:
     found.append(not_testable("D5", "citizens"))
 ledger = fd.findings_table(found)
