@@ -475,3 +475,41 @@ def indirect_bootstrap(data: pd.DataFrame, struct: Mapping[str, Sequence[str]] |
                      "ci.lower": ci[0, j], "ci.upper": ci[1, j], "n": n,
                      "n_boot": int(bootstrap), "n_undefined": int(n_undefined)})
     return pd.DataFrame(rows)
+
+
+def merge_small_clusters(data: pd.DataFrame, columns: Sequence[str], *,
+                         cluster: str = "commune_code", fallback: str | None = "commune_2025",
+                         min_size: int = 2, name: str = "cluster") -> tuple[pd.DataFrame, list[str]]:
+    """Copy of ``data`` with a column ``name``: the cluster of each row for cluster-robust
+    inference, where a cluster with fewer than ``min_size`` complete rows (complete on
+    ``columns``) is merged into its ``fallback`` group (the 2025 commune that absorbed the old
+    unit), and, if still too small, into one group of all small clusters.
+
+    A cluster of one respondent carries no within-cluster information, and CR2/CR1 refuse it
+    (:func:`hlstudy.models.ols`); at thesis size (about 120 officials in 23 communes) some
+    communes have one respondent.  Returns ``(data, merged)``: ``merged`` lists the original
+    clusters that were merged (empty when none was), sorted, so the caller can say so.
+    Raises :class:`ModelError` for unknown columns or ``min_size`` < 2.
+    """
+    if min_size < 2:
+        raise ModelError(f"min_size must be at least 2, got {min_size}")
+    need = [*columns, cluster] + ([fallback] if fallback else [])
+    absent = [c for c in need if c not in data.columns]
+    if absent:
+        raise ModelError(f"columns {absent} are not in the data")
+    out = data.copy()
+    out[name] = out[cluster].astype("string")
+    complete = out[list(columns)].notna().all(axis=1) & out[cluster].notna()
+    sizes = out.loc[complete, name].value_counts()
+    small = sorted(str(c) for c in sizes.index[sizes < min_size])
+    if not small:
+        return out, []
+    is_small = out[name].isin(small)
+    if fallback:
+        out.loc[is_small, name] = "2025:" + out.loc[is_small, fallback].astype("string")
+        sizes2 = out.loc[complete, name].value_counts()
+        still = sizes2.index[sizes2 < min_size]
+        out.loc[out[name].isin(still), name] = "small clusters"
+    else:
+        out.loc[is_small, name] = "small clusters"
+    return out, small

@@ -488,47 +488,52 @@ for inst in INSTS:
 # là mô hình đo lường mà notebook 05 dùng.
 
 # %%
-if "officials" in cfa_res:
+if len(officials) and scales["officials"]:
     off_items = [i for cols in scales["officials"].values() for i in cols]
     off_syntax = "\n".join(f"{k} =~ " + " + ".join(v) for k, v in scales["officials"].items())
     with warnings.catch_warnings(record=True) as fiml_caught:
         warnings.simplefilter("always")
         fiml = sem_mod.sem(officials[off_items], off_syntax, missing="ml", estimator="MLR")
     fml = fiml.fit_measures()
-    lw = cfa_res["officials"]
+    lw = cfa_res.get("officials")   # None when too few complete answers for a listwise fit
     sfx = ".robust" if np.isfinite(fml.get("cfi.robust", np.nan)) else ".scaled"
+    lw_n = lw.n_obs if lw is not None else int(officials[off_items].notna().all(axis=1).sum())
     fiml_table = pd.DataFrame({
         export.tr("Chỉ số", "Index"): [export.tr("Số phiếu dùng", "Respondents used"), "χ²", "df",
                                       "CFI", "TLI", "RMSEA", "SRMR"],
-        export.tr("ML, loại theo danh sách", "ML, listwise"): [
-            lw.n_obs, lw.fit["chi2"], lw.fit["df"], lw.fit["cfi"], lw.fit["tli"], lw.fit["rmsea"],
-            lw.fit["srmr"]],
-        export.tr("FIML, MLR (hiệu chỉnh)", "FIML, MLR (scaled)"): [
+        export.tr("ML, loại theo danh sách", "ML, listwise"): [lw_n] + (
+            [lw.fit[k] for k in ("chi2", "df", "cfi", "tli", "rmsea", "srmr")] if lw is not None
+            else [np.nan] * 6),
+        export.tr(f"FIML, MLR ({'robust' if sfx == '.robust' else 'hiệu chỉnh'})",
+                  f"FIML, MLR ({sfx[1:]})"): [
             fiml.nobs, fml["chisq.scaled"], fml["df"], fml["cfi" + sfx], fml["tli" + sfx],
             fml["rmsea" + sfx], fml["srmr"]]})
     export.save_table(fiml_table, "04_cfa_fiml_officials", simulated=SIM, decimals=3,
                       title=export.tr("CFA cán bộ, công chức: loại theo danh sách và FIML/MLR",
                                       "Officials' CFA: listwise ML and FIML/MLR"),
                       note=export.tr("FIML: lavaan missing = \"ml\"; MLR: χ² Yuan–Bentler, "
-                                     "chỉ số CFI/TLI/RMSEA bản hiệu chỉnh (scaled).",
+                                     f"CFI/TLI/RMSEA bản {sfx[1:]} của lavaan 0.6-14.",
                                      "FIML: lavaan missing = \"ml\"; MLR: Yuan–Bentler χ², "
-                                     "scaled CFI/TLI/RMSEA."))
+                                     f"lavaan 0.6-14's {sfx[1:]} CFI/TLI/RMSEA."))
     display(fiml_table)
     pe_f = fiml.parameter_estimates()
     std_f = pe_f[pe_f["op"] == "=~"].set_index(["lhs", "rhs"])["std.all"]
-    std_l = lw.loadings_table().set_index(["factor", "item"])["std_all"]
-    diff = (std_f - std_l.reindex(std_f.index)).abs()
+    if lw is not None:
+        std_l = lw.loadings_table().set_index(["factor", "item"])["std_all"]
+        diff = (std_f - std_l.reindex(std_f.index)).abs()
     fiml_warn = sorted({str(w.message)[:160] for w in fiml_caught})
     display(Markdown(
         f"FIML dùng **{fiml.nobs}** phiếu (loại {fiml.n_dropped} phiếu không trả lời câu nào), "
-        f"so với **{lw.n_obs}** phiếu của ước lượng theo danh sách.  Với FIML/MLR: χ² hiệu chỉnh "
+        f"so với **{lw_n}** phiếu đủ mọi câu mà ước lượng theo danh sách dùng được"
+        + ("" if lw is not None else " (quá ít: CFA theo danh sách đã bị bỏ qua ở trên)")
+        + f".  Với FIML/MLR: χ² hiệu chỉnh "
         f"= {fmt(fml['chisq.scaled'], 1)} (df = {fml['df']:.0f}), CFI = {fmt(fml['cfi' + sfx])}, "
         f"TLI = {fmt(fml['tli' + sfx])}, RMSEA = {fmt(fml['rmsea' + sfx])}, SRMR = "
         f"{fmt(fml['srmr'])}"
         + (" (bản 'hiệu chỉnh'; bản 'robust' cho dữ liệu thiếu của lavaan 0.6-14 chưa được "
            "hlstudy tính)" if sfx == ".scaled" else "")
-        + f".  Hệ số tải chuẩn hóa khác ước lượng theo danh sách nhiều nhất "
-        f"{fmt(diff.max(), 3)} (trung bình {fmt(diff.mean(), 3)}). "
+        + (f".  Hệ số tải chuẩn hóa khác ước lượng theo danh sách nhiều nhất "
+           f"{fmt(diff.max(), 3)} (trung bình {fmt(diff.mean(), 3)}). " if lw is not None else ". ")
         + ("Mô hình hội tụ." if fiml.converged else "**Mô hình không hội tụ.**")
         + (f" Cảnh báo: {'; '.join(fiml_warn)}." if fiml_warn else "")))
 

@@ -207,11 +207,18 @@ display(sem_table.round(3))
 
 # %%
 score_cols = sorted({c for preds in struct.values() for c in preds} | set(struct))
-z = drivers.zscore(data, score_cols)
+# a commune with a single respondent gives no within-cluster information (CR2 refuses it):
+# such communes are merged into their 2025 commune for the cluster-robust inference
+z, merged = drivers.merge_small_clusters(drivers.zscore(data, score_cols), score_cols,
+                                         cluster=CLUSTER)
+if merged:
+    display(Markdown(
+        f"*{len(merged)} xã chỉ có một phiếu đủ dữ liệu ({', '.join(merged)}) được gộp vào xã mới "
+        "năm 2025 chứa nó khi tính sai số chuẩn theo cụm.*"))
 fits, naive = {}, {}
 for q in QUALITY:
     formula = drivers.regression_formula(q, struct)
-    fits[q] = models.ols(z, formula, cluster=CLUSTER, vcov="CR2", wild=True,
+    fits[q] = models.ols(z, formula, cluster="cluster", vcov="CR2", wild=True,
                          wild_reps=WILD_REPS, seed=SEED, alpha=ALPHA)
     naive[q] = models.ols(z, formula, vcov="naive", wild=False, alpha=ALPHA)
 reg = drivers.regression_paths(fits)
@@ -271,7 +278,7 @@ display(Markdown(", ".join(f"{name(q)}: {n} quan sát có ảnh hưởng lớn" 
 # %%
 mixed_rows = []
 for q in QUALITY:
-    mres = models.mixed(z, drivers.regression_formula(q, struct), group=CLUSTER, alpha=ALPHA)
+    mres = models.mixed(z, drivers.regression_formula(q, struct), group="cluster", alpha=ALPHA)
     co = mres.coefficients.drop(index="Intercept", errors="ignore")
     for term, r in co.iterrows():
         mixed_rows.append({"outcome": q, "term": term, "method": "mixed", "estimate": r["estimate"],
@@ -300,6 +307,7 @@ display(Markdown(
 
 # %%
 ind_all = drivers.indirect_bootstrap(data, struct, bootstrap=N_BOOT, seed=SEED, cluster=CLUSTER)
+# (a cluster bootstrap resamples whole communes; a commune of one respondent is a valid draw)
 ind = ind_all[ind_all["kind"] == "indirect"]
 pe_lat = fit.parameter_estimates()
 lat = pe_lat[pe_lat["op"] == ":="].set_index("lhs")

@@ -166,3 +166,22 @@ def test_indirect_bootstrap_bad_input(study):
     one = data.assign(commune_code="x")
     with pytest.raises(ModelError, match="at least 2"):
         drivers.indirect_bootstrap(one, bootstrap=100, cluster="commune_code")
+
+
+def test_merge_small_clusters():
+    d = pd.DataFrame({"y": [1.0, 2, 3, 4, 5, np.nan, 7],
+                      "commune_code": ["a", "a", "b", "c", "c", "d", "e"],
+                      "commune_2025": ["A", "A", "B", "B", "C", "D", "D"]})
+    out, merged = drivers.merge_small_clusters(d, ["y"])
+    # b has 1 row -> merged into 2025 commune B (alone there: 1 row) -> still small -> pooled;
+    # d has no complete row, e has one -> both into D (1 complete row) -> pooled
+    assert merged == ["b", "e"]
+    assert out.loc[0, "cluster"] == "a" and out.loc[3, "cluster"] == "c"
+    assert out.loc[2, "cluster"] == "small clusters" and out.loc[6, "cluster"] == "small clusters"
+    assert (d["commune_code"] == out["commune_code"]).all()   # the input column is untouched
+    same, none = drivers.merge_small_clusters(d.iloc[[0, 1, 3, 4]], ["y"])
+    assert none == [] and same["cluster"].tolist() == ["a", "a", "c", "c"]
+    with pytest.raises(ModelError, match="min_size"):
+        drivers.merge_small_clusters(d, ["y"], min_size=1)
+    with pytest.raises(ModelError, match="not in the data"):
+        drivers.merge_small_clusters(d, ["q"])

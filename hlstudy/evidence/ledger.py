@@ -61,6 +61,7 @@ from hlstudy.evidence import rules as R
 from hlstudy.evidence.ipma import QUAL, IPMAResult, ipma
 
 CLUSTER = "commune_code"
+FALLBACK_CLUSTER = "commune_2025"
 
 #: Descriptive parts of the diagnostic claims, as data: (claim, finding number, interval
 #: keys, rule attribute holding the threshold, direction, English and Vietnamese label).
@@ -240,14 +241,19 @@ class _Context:
             absent = [c for c in cols if c not in d.columns]
             if absent:
                 raise _Absent(f"the data lack {absent}")
-            z = d[[*cols, CLUSTER]].dropna().copy()
+            extra = [FALLBACK_CLUSTER] if FALLBACK_CLUSTER in d.columns else []
+            z = d[[*cols, CLUSTER, *extra]].dropna(subset=[*cols, CLUSTER]).copy()
             for c in (standardize if standardize is not None else cols):
                 sd = z[c].std(ddof=1)
                 if not sd > 0:
                     raise ModelError(f"{c} is constant on the complete rows: no standardized "
                                      "coefficient")
                 z[c] = (z[c] - z[c].mean()) / sd
-            return ols(z, f"{outcome} ~ " + " + ".join(predictors), cluster=CLUSTER,
+            # a commune with one respondent carries no within-cluster information (CR2 refuses
+            # it): merged into its 2025 commune, as notebook 05 does
+            z, _merged = drivers.merge_small_clusters(
+                z, cols, cluster=CLUSTER, fallback=extra[0] if extra else None, name="_cluster")
+            return ols(z, f"{outcome} ~ " + " + ".join(predictors), cluster="_cluster",
                        vcov=self.rules.vcov, wild=False, alpha=self.rules.alpha)
         return self._memo(("ols", outcome, predictors, citizens, standardize), make)
 
