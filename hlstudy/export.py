@@ -281,18 +281,42 @@ def _check_stem(stem: str) -> None:
         )
 
 
+#: Places in a plot area where the simulated-data mark may stand, in order of preference
+#: (the first one that no legend or text of the plot covers is used).
+_MARK_CORNERS = ((0.01, 0.01, "left", "bottom"), (0.99, 0.01, "right", "bottom"),
+                 (0.01, 0.99, "left", "top"), (0.99, 0.99, "right", "top"),
+                 (0.5, 0.01, "center", "bottom"), (0.5, 0.99, "center", "top"))
+
+
 def _mark_simulated(fig) -> None:
     """The simulated-data mark at the figure's corner *and* inside every plot area (so that it
     survives cropping a figure to its axes; issue 13, kind 8).  Colour bars are skipped."""
     if getattr(fig, "_hlstudy_simulated_mark", False):
         return
+    renderer = None
     for ax in fig.axes:
         if not ax.get_visible() or ax.get_label() == "<colorbar>":
             continue
-        ax.text(0.01, 0.01, SIMULATED_MARK, transform=ax.transAxes, ha="left", va="bottom",
-                fontsize=5.5, color="#b03a2e", alpha=0.85, style="italic", zorder=10,
-                bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "alpha": 0.6,
-                      "edgecolor": "none"})
+        legends = [leg for leg in (ax.get_legend(), *fig.legends) if leg is not None]
+        legends += [t for t in ax.texts if t.get_text().strip()]   # e.g. quadrant names
+        for x, y, ha, va in _MARK_CORNERS:
+            mark = ax.text(x, y, SIMULATED_MARK, transform=ax.transAxes, ha=ha, va=va,
+                           fontsize=5.5, color="#b03a2e", alpha=0.85, style="italic", zorder=10,
+                           bbox={"boxstyle": "square,pad=0.15", "facecolor": "white",
+                                 "alpha": 0.6, "edgecolor": "none"})
+            if not legends:
+                break
+            if renderer is None:
+                fig.canvas.draw()
+                renderer = fig.canvas.get_renderer()
+            box = mark.get_window_extent(renderer)
+            if not any(box.overlaps(leg.get_window_extent(renderer)) for leg in legends):
+                break
+            mark.remove()   # the corner is taken by a legend: try the next one
+        else:
+            ax.text(*_MARK_CORNERS[0][:2], SIMULATED_MARK, transform=ax.transAxes,
+                    ha=_MARK_CORNERS[0][2], va=_MARK_CORNERS[0][3], fontsize=5.5,
+                    color="#b03a2e", alpha=0.85, style="italic", zorder=10)
     fig.text(
         0.995,
         0.005,

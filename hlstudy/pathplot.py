@@ -100,9 +100,10 @@ def coefficient_plot(table: pd.DataFrame, *, outcomes: Sequence[str], terms: Seq
     handles.append(Line2D([], [], color="#888888", lw=0.8, ls="--", label=zero_label))
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout(rect=(0, 0.035, 1, 1))
+    # the bottom strip holds the legend, above the figure's simulated-data mark
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7.5,
-               frameon=False, bbox_to_anchor=(0.5, 0.0))
+               frameon=False, bbox_to_anchor=(0.5, 0.018))
     return fig
 
 

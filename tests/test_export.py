@@ -269,3 +269,17 @@ def test_csv_floats_are_stable_to_last_bit_noise(tmp_path):
     path.write_text(text_a, encoding="utf-8")
     back = export.read_table_csv(path)
     assert np.allclose(back["x"], a["x"], rtol=10 ** -(export.CSV_SIGNIFICANT_DIGITS - 1), atol=0)
+
+
+def test_simulated_mark_inside_the_plot_avoids_a_legend(tmp_path):
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1], label="một đường rất dài để chiếm góc dưới bên trái")
+    ax.legend(loc="lower left")
+    export.save_figure(fig, "99_mark_legend", simulated=True, directory=tmp_path, formats=("png",))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    marks = [t for t in ax.texts if t.get_text() == export.SIMULATED_MARK]
+    assert len(marks) == 1
+    assert not marks[0].get_window_extent(renderer).overlaps(ax.get_legend().get_window_extent(renderer))
+    assert marks[0].get_position() != (0.01, 0.01)
+    plt.close(fig)
