@@ -445,7 +445,7 @@ fig = pathplot.coefficient_plot(
     xlabel=export.tr("Hệ số chuẩn hóa β (KTC 95%)", "Standardized β (95% CI)"),
     zero_label=export.tr("Không tác động", "No effect"),
     decimal="," if export.language() == "vi" else ".")
-export.save_figure(fig, "05_coefficients", simulated=SIM)
+_ = export.save_figure(fig, "05_coefficients", simulated=SIM)
 
 fig = pathplot.path_diagram(
     fit.parameter_estimates(), struct,
@@ -456,7 +456,7 @@ fig = pathplot.path_diagram(
     negative_label=export.tr("KTC 95% không chứa 0 (âm)", "95% CI excludes 0 (negative)"),
     other_label=export.tr("KTC 95% chứa 0", "95% CI includes 0"),
     decimal="," if export.language() == "vi" else ".")
-export.save_figure(fig, "05_path_diagram", simulated=SIM)
+_ = export.save_figure(fig, "05_path_diagram", simulated=SIM)
 
 # %% [markdown]
 # ## 8. Dữ liệu nói gì về các giả thuyết của luận văn

@@ -206,7 +206,7 @@ for ax, m in zip(axes, ["CR2", "SEM (FIML, MLR)"], strict=True):
 fig.suptitle(export.tr("Giá trị thật và ước lượng của các hệ số đường dẫn",
                        "True and estimated path coefficients"))
 fig.tight_layout()
-export.save_figure(fig, "07_paths_truth_estimate", simulated=SIM)
+_ = export.save_figure(fig, "07_paths_truth_estimate", simulated=SIM)
 
 # %%
 cov_all = coverage_by_method(paths, level=LEVEL, center="mean")
@@ -235,7 +235,7 @@ ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.2))
 ax.set_title(export.tr("Độ phủ của khoảng tin cậy theo phương pháp và kịch bản",
                        "Interval coverage by method and scenario"))
 fig.tight_layout()
-export.save_figure(fig, "07_coverage", simulated=SIM)
+_ = export.save_figure(fig, "07_coverage", simulated=SIM)
 
 # %% [markdown]
 # ### 1.2 Hệ số tải, tương quan nội lớp theo xã và làm sạch dữ liệu
@@ -303,7 +303,7 @@ ax.set_ylabel(export.tr("Hệ số tải CFA chuẩn hóa (trung bình)", "Stand
 ax.set_title(export.tr("Hệ số tải: giá trị thật và ước lượng", "Loadings: truth and estimates"))
 ax.legend(fontsize=8)
 fig.tight_layout()
-export.save_figure(fig, "07_loadings", simulated=SIM)
+_ = export.save_figure(fig, "07_loadings", simulated=SIM)
 
 # %% [markdown]
 # ### 1.3 Kết luận kiểm định của sổ cái luận điểm
