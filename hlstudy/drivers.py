@@ -481,15 +481,23 @@ def merge_small_clusters(data: pd.DataFrame, columns: Sequence[str], *,
                          cluster: str = "commune_code", fallback: str | None = "commune_2025",
                          min_size: int = 2, name: str = "cluster") -> tuple[pd.DataFrame, list[str]]:
     """Copy of ``data`` with a column ``name``: the cluster of each row for cluster-robust
-    inference, where a cluster with fewer than ``min_size`` complete rows (complete on
-    ``columns``) is merged into its ``fallback`` group (the 2025 commune that absorbed the old
-    unit), and, if still too small, into one group of all small clusters.
+    inference, in which no cluster has fewer than ``min_size`` complete rows (complete on
+    ``columns``).
 
     A cluster of one respondent carries no within-cluster information, and CR2/CR1 refuse it
-    (:func:`hlstudy.models.ols`); at thesis size (about 120 officials in 23 communes) some
-    communes have one respondent.  Returns ``(data, merged)``: ``merged`` lists the original
-    clusters that were merged (empty when none was), sorted, so the caller can say so.
-    Raises :class:`ModelError` for unknown columns or ``min_size`` < 2.
+    (:func:`hlstudy.models.ols`); at thesis size (about 100–120 officials in 23 communes) some
+    communes have one respondent.  Each small cluster joins, in this order:
+
+    1. the largest cluster of the same ``fallback`` group (the 2025 commune that absorbed the
+       old unit) that is not small itself (ties: the smallest code);
+    2. otherwise the other small clusters of its ``fallback`` group, pooled as
+       ``"2025:<name>"``;
+    3. a pool still smaller than ``min_size`` joins the largest cluster of the data.
+
+    Every merged cluster keeps its rows; only the cluster label changes.  Returns
+    ``(data, merged)``: ``merged`` lists the original clusters that were merged (sorted; empty
+    when none was), so the caller can say so.  Raises :class:`ModelError` for unknown columns,
+    ``min_size`` < 2, or data whose complete rows cannot form two clusters of ``min_size``.
     """
     if min_size < 2:
         raise ModelError(f"min_size must be at least 2, got {min_size}")
@@ -501,15 +509,47 @@ def merge_small_clusters(data: pd.DataFrame, columns: Sequence[str], *,
     out[name] = out[cluster].astype("string")
     complete = out[list(columns)].notna().all(axis=1) & out[cluster].notna()
     sizes = out.loc[complete, name].value_counts()
-    small = sorted(str(c) for c in sizes.index[sizes < min_size])
+
+    def size(label) -> int:
+        return int(sizes.get(label, 0))
+
+    labels = sorted(str(c) for c in out[name].dropna().unique())
+    small = [c for c in labels if size(c) < min_size]
     if not small:
         return out, []
-    is_small = out[name].isin(small)
-    if fallback:
-        out.loc[is_small, name] = "2025:" + out.loc[is_small, fallback].astype("string")
-        sizes2 = out.loc[complete, name].value_counts()
-        still = sizes2.index[sizes2 < min_size]
-        out.loc[out[name].isin(still), name] = "small clusters"
-    else:
-        out.loc[is_small, name] = "small clusters"
-    return out, small
+    big = [c for c in labels if size(c) >= min_size]
+    if not big and sum(size(c) for c in small) < min_size:
+        raise ModelError(f"{int(complete.sum())} complete rows: too few for clusters of {min_size}")
+    group_of = (out.dropna(subset=[name]).groupby(name)[fallback].first().astype("string")
+                if fallback else pd.Series(dtype="string"))
+    target: dict[str, str] = {}
+    for c in small:   # 1. the largest sibling that is not small
+        g = group_of.get(c, pd.NA) if fallback else pd.NA
+        if pd.isna(g):
+            continue
+        siblings = [b for b in big if group_of.get(b, pd.NA) == g]
+        if siblings:
+            target[c] = sorted(siblings, key=lambda b: (-size(b), b))[0]
+    pools: dict[str, list[str]] = {}
+    for c in small:   # 2. small siblings pooled by their 2025 commune
+        if c not in target:
+            g = group_of.get(c, pd.NA) if fallback else pd.NA
+            pools.setdefault("small clusters" if pd.isna(g) else f"2025:{g}", []).append(c)
+    largest = sorted(big, key=lambda b: (-size(b), b))[0] if big else None
+    for pool, members in sorted(pools.items()):
+        total = sum(size(c) for c in members)
+        dest = pool if (total >= min_size or largest is None) else largest   # 3.
+        for c in members:
+            target[c] = dest
+    if largest is None:   # every cluster was small: the pools are the clusters
+        pooled = {}
+        for c, dest in target.items():
+            pooled[dest] = pooled.get(dest, 0) + size(c)
+        tiny = sorted(d for d, n in pooled.items() if n < min_size)
+        if tiny:
+            keep = sorted(pooled, key=lambda d: (-pooled[d], d))[0]
+            for c, dest in list(target.items()):
+                if dest in tiny:
+                    target[c] = keep
+    out[name] = out[name].map(lambda v: target.get(v, v) if isinstance(v, str) else v)
+    return out, sorted(small)

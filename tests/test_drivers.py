@@ -169,19 +169,38 @@ def test_indirect_bootstrap_bad_input(study):
 
 
 def test_merge_small_clusters():
-    d = pd.DataFrame({"y": [1.0, 2, 3, 4, 5, np.nan, 7],
-                      "commune_code": ["a", "a", "b", "c", "c", "d", "e"],
-                      "commune_2025": ["A", "A", "B", "B", "C", "D", "D"]})
+    d = pd.DataFrame({"y": [1.0, 2, 3, 4, 5, np.nan, 7, 8, 9],
+                      "commune_code": ["a", "a", "b", "c", "c", "d", "e", "f", "g"],
+                      "commune_2025": ["A", "A", "A", "B", "B", "D", "D", "E", "E"]})
     out, merged = drivers.merge_small_clusters(d, ["y"])
-    # b has 1 row -> merged into 2025 commune B (alone there: 1 row) -> still small -> pooled;
-    # d has no complete row, e has one -> both into D (1 complete row) -> pooled
-    assert merged == ["b", "e"]
-    assert out.loc[0, "cluster"] == "a" and out.loc[3, "cluster"] == "c"
-    assert out.loc[2, "cluster"] == "small clusters" and out.loc[6, "cluster"] == "small clusters"
+    assert merged == ["b", "d", "e", "f", "g"]
+    assert out.loc[2, "cluster"] == "a"             # b joins its 2025 sibling a
+    # d (no complete row) and e (one) have no large sibling and pool to 1 row: join the
+    # largest cluster (a, 3 rows after b joined? sizes are counted before merging: a and c
+    # have 2, a wins the tie by its code)
+    assert out.loc[6, "cluster"] == "a" and out.loc[5, "cluster"] == "a"
+    assert out.loc[7, "cluster"] == out.loc[8, "cluster"] == "2025:E"   # f + g pooled: 2 rows
     assert (d["commune_code"] == out["commune_code"]).all()   # the input column is untouched
+    counts = out.loc[out["y"].notna(), "cluster"].value_counts()
+    assert counts.min() >= 2
     same, none = drivers.merge_small_clusters(d.iloc[[0, 1, 3, 4]], ["y"])
     assert none == [] and same["cluster"].tolist() == ["a", "a", "c", "c"]
     with pytest.raises(ModelError, match="min_size"):
         drivers.merge_small_clusters(d, ["y"], min_size=1)
     with pytest.raises(ModelError, match="not in the data"):
         drivers.merge_small_clusters(d, ["q"])
+
+
+def test_merge_small_clusters_always_leaves_clusters_of_min_size():
+    rng = np.random.default_rng(5)
+    for _ in range(30):
+        n = int(rng.integers(6, 40))
+        codes = rng.choice([f"c{i}" for i in range(12)], n)
+        d = pd.DataFrame({"y": np.where(rng.random(n) < 0.2, np.nan, rng.random(n)),
+                          "commune_code": codes,
+                          "commune_2025": [f"G{int(c[1:]) % 4}" for c in codes]})
+        if d["y"].notna().sum() < 2:
+            continue
+        out, _ = drivers.merge_small_clusters(d, ["y"])
+        counts = out.loc[out["y"].notna(), "cluster"].value_counts()
+        assert counts.min() >= 2, counts
