@@ -419,9 +419,10 @@ if len(small):
     display(Markdown(
         f"**Mẫu nhỏ (khoảng {fmt(small['n'].median(), 0)} cán bộ).** Lực kiểm định trung bình "
         f"của các luận điểm đúng chỉ còn {pct(sp['power'].mean(), 0)}; {pct(nt, 0)} kết luận là "
-        "'không kiểm định được' (một xã chỉ có một người trả lời thì sai số chuẩn CR2 theo cụm "
-        "không tính được).  Một luận văn chỉ khảo sát khoảng một trăm cán bộ nên dự kiến nhiều "
-        "kết luận 'chưa kết luận được'."))
+        "'không kiểm định được' (xã chỉ có một người trả lời được gộp vào xã khác cùng xã mới "
+        "năm 2025 khi tính sai số chuẩn theo cụm, nên các luận điểm vẫn kiểm định được).  Một "
+        "luận văn chỉ khảo sát khoảng một trăm cán bộ nên dự kiến nhiều kết luận 'chưa kết luận "
+        "được'."))
 
 # %% [markdown]
 # ## 2. Đối chiếu với R
