@@ -341,6 +341,17 @@ def _figure_metadata(fmt: str) -> dict:
     return {}
 
 
+def figure_title(fig) -> str:
+    """The title a figure is listed under: its suptitle, else the title of its only titled
+    plot area; a multi-panel figure without a suptitle has no title ("" — a panel's title,
+    such as one quality dimension, is not the figure's)."""
+    sup = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) is not None else ""
+    if sup:
+        return sup
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    return titles[0] if len(titles) == 1 else ""
+
+
 def save_figure(
     fig,
     stem: str,
@@ -392,8 +403,7 @@ def save_figure(
         missing = sorted({str(w.message) for w in caught if "missing from font" in str(w.message)})
         if missing:
             raise ExportError(f"figure {stem!r} uses characters the font cannot draw: {missing[0]}")
-        title = fig.axes[0].get_title() if fig.axes else ""
-        _record(stem, "figure", paths, title or (fig._suptitle.get_text() if fig._suptitle else ""))
+        _record(stem, "figure", paths, figure_title(fig))
     finally:
         if previous is None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)

@@ -283,3 +283,17 @@ def test_simulated_mark_inside_the_plot_avoids_a_legend(tmp_path):
     assert not marks[0].get_window_extent(renderer).overlaps(ax.get_legend().get_window_extent(renderer))
     assert marks[0].get_position() != (0.01, 0.01)
     plt.close(fig)
+
+
+def test_figure_title_is_the_suptitle_or_the_only_panel_title():
+    fig, axes = plt.subplots(1, 2)
+    axes[0].set_title("Nhóm tuổi")
+    axes[1].set_title("Giới tính")
+    assert export.figure_title(fig) == ""          # two panels, no suptitle: no figure title
+    fig.suptitle("Cơ cấu đội ngũ")
+    assert export.figure_title(fig) == "Cơ cấu đội ngũ"
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    ax.set_title("Một hình")
+    assert export.figure_title(fig) == "Một hình"
+    plt.close(fig)
