@@ -55,6 +55,23 @@ class UnitClasses:
         return f"UnitClasses: {self.summary()}"
 
 
+
+def _checked_codes(communes: pd.DataFrame, personnel: pd.DataFrame, classes,
+                   person_columns) -> pd.Series:
+    """Registry codes (text), after checking the columns both tables need and that every
+    commune has a unit class; raises :class:`ModelError` naming what is missing."""
+    for c in ("code", "name", "unit_type"):
+        if c not in communes.columns:
+            raise ModelError(f"communes lacks column {c!r}")
+    for c in person_columns:
+        if c not in personnel.columns:
+            raise ModelError(f"personnel lacks column {c!r}")
+    codes = communes["code"].astype(str)
+    missing = sorted(set(codes) - set(classes.classes))
+    if missing:
+        raise ModelError(f"no unit class for communes {missing}")
+    return codes
+
 def simulate_unit_classes(codes, *, seed: int, p=(0.3, 0.5, 0.2)) -> UnitClasses:
     """Draw a class per commune with probabilities ``p`` for I/II/III (labelled ``sim``).
 
@@ -82,16 +99,7 @@ def staffing_vs_quota(personnel: pd.DataFrame, communes: pd.DataFrame, classes: 
     n_cong_chuc, n_kind_missing, n_staff, quota, gap`` (``n_staff − quota``), ``status``
     (``vacancies``, ``at quota``, ``over``), ``share_cong_chuc``.
     """
-    for c in ("code", "name", "unit_type"):
-        if c not in communes.columns:
-            raise ModelError(f"communes lacks column {c!r}")
-    for c in (cols.commune_code, cols.kind):
-        if c not in personnel.columns:
-            raise ModelError(f"personnel lacks column {c!r}")
-    codes = communes["code"].astype(str)
-    missing = sorted(set(codes) - set(classes.classes))
-    if missing:
-        raise ModelError(f"no unit class for communes {missing}")
+    codes = _checked_codes(communes, personnel, classes, (cols.commune_code, cols.kind))
     unknown = sorted(set(personnel[cols.commune_code].dropna().astype(str)) - set(codes))
     if unknown:
         raise ModelError(f"personnel lists communes absent from the registry: {unknown}")
@@ -182,16 +190,7 @@ def title_counts(personnel: pd.DataFrame, communes: pd.DataFrame, classes: UnitC
     >>> t.set_index("position_code").loc["PCT_UBND", ["n", "max_count", "over"]].tolist()
     [2, 1, True]
     """
-    for c in ("code", "name", "unit_type"):
-        if c not in communes.columns:
-            raise ModelError(f"communes lacks column {c!r}")
-    for c in (cols.commune_code, cols.position):
-        if c not in personnel.columns:
-            raise ModelError(f"personnel lacks column {c!r}")
-    codes = communes["code"].astype(str)
-    missing = sorted(set(codes) - set(classes.classes))
-    if missing:
-        raise ModelError(f"no unit class for communes {missing}")
+    codes = _checked_codes(communes, personnel, classes, (cols.commune_code, cols.position))
     limits = legal.title_limits()
     held = (pd.DataFrame({"code": personnel[cols.commune_code].astype(str),
                           "pos": personnel[cols.position].astype("string")})
