@@ -335,7 +335,13 @@ def text_outputs(nb) -> list[list[dict]]:
         for output in cell.get("outputs", []):
             kind = output.get("output_type")
             if kind == "stream":
-                outs.append({"stream": output.get("name"), "text": "".join(output.get("text", ""))})
+                text = "".join(output.get("text", ""))
+                # consecutive chunks of one stream are one output: how the kernel splits
+                # printed text into messages depends on timing, not on the notebook
+                if outs and outs[-1].get("stream") == output.get("name"):
+                    outs[-1] = {"stream": output.get("name"), "text": outs[-1]["text"] + text}
+                else:
+                    outs.append({"stream": output.get("name"), "text": text})
             elif kind in ("execute_result", "display_data"):
                 data = output.get("data", {})
                 outs.append({m: _joined(data[m]) for m in TEXT_MIMES if m in data})

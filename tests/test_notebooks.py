@@ -313,3 +313,19 @@ def test_runner_command_line_checks_jobs():
     result = subprocess.run([sys.executable, "-m", "hlstudy.runner", "reproduce", "--jobs", "x"],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 2 and "--jobs" in result.stderr
+
+
+def test_text_outputs_join_chunks_of_one_stream():
+    import nbformat
+
+    def nb(*outputs):
+        cell = nbformat.v4.new_code_cell("print('a'); print('b')")
+        cell.outputs = [nbformat.v4.new_output("stream", name=n, text=t) for n, t in outputs]
+        return nbformat.v4.new_notebook(cells=[cell])
+
+    one = runner.text_outputs(nb(("stdout", "a\nb\n")))
+    two = runner.text_outputs(nb(("stdout", "a\n"), ("stdout", "b\n")))
+    assert one == two == [[{"stream": "stdout", "text": "a\nb\n"}]]
+    other = runner.text_outputs(nb(("stdout", "a\n"), ("stderr", "b\n")))
+    assert other != one   # different streams stay apart
+    assert runner.text_outputs(nb(("stdout", "a\nc\n"))) != one   # content still compared
