@@ -74,15 +74,22 @@ def config_file(root: Path | None = None) -> Path:
     return (root or ROOT) / CONFIG_FILE
 
 
-def _from_config(root: Path | None = None) -> Path | None:
+def _settings(root: Path | None = None) -> tuple[Path, dict | None]:
+    """``hlstudy.toml`` parsed (``None`` when the file does not exist) and its path."""
     path = config_file(root)
     if not path.is_file():
-        return None
+        return path, None
     try:
         with path.open("rb") as handle:
-            settings = tomllib.load(handle)
+            return path, tomllib.load(handle)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SurveyDataError(f"is not valid TOML: {exc}", file=path) from None
+
+
+def _from_config(root: Path | None = None) -> Path | None:
+    path, settings = _settings(root)
+    if settings is None:
+        return None
     data = settings.get("data", {})
     if not isinstance(data, dict):
         raise SurveyDataError("[data] must be a table", file=path)
@@ -129,14 +136,9 @@ def column_settings(root: Path | None = None) -> dict[str, str]:
     >>> column_settings(Path("/nonexistent"))
     {}
     """
-    path = config_file(root)
-    if not path.is_file():
+    path, settings = _settings(root)
+    if settings is None:
         return {}
-    try:
-        with path.open("rb") as handle:
-            settings = tomllib.load(handle)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SurveyDataError(f"is not valid TOML: {exc}", file=path) from None
     table = settings.get("columns", {})
     if not isinstance(table, dict):
         raise SurveyDataError("[columns] must be a table of \"header\" = \"variable\" lines", file=path)

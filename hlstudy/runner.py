@@ -228,39 +228,27 @@ def execute_many(
 
     results: dict[Path, tuple] = {}
     failures: dict[Path, NotebookError] = {}
-    if jobs == 1:
-        for path in paths:
-            start = time.perf_counter()
-            try:
-                nb, stderr = execute(path, env_extra=env_for(path))
-            except NotebookError as exc:
-                failures[path] = exc
-                break
-            seconds = time.perf_counter() - start
-            results[path] = (nb, stderr, seconds)
-            if on_done:
-                on_done(path, (nb, stderr), seconds)
-    else:
-        async def run_all():
-            queue = list(reversed(paths))
+    # one code path for every number of kernels (jobs = 1 is one worker)
+    async def run_all():
+        queue = list(reversed(paths))
 
-            async def worker():
-                while queue and not failures:
-                    path = queue.pop()
-                    start = time.perf_counter()
-                    try:
-                        nb, stderr = await execute_async(path, env_extra=env_for(path))
-                    except NotebookError as exc:
-                        failures[path] = exc
-                        return
-                    seconds = time.perf_counter() - start
-                    results[path] = (nb, stderr, seconds)
-                    if on_done:
-                        on_done(path, (nb, stderr), seconds)
+        async def worker():
+            while queue and not failures:
+                path = queue.pop()
+                start = time.perf_counter()
+                try:
+                    nb, stderr = await execute_async(path, env_extra=env_for(path))
+                except NotebookError as exc:
+                    failures[path] = exc
+                    return
+                seconds = time.perf_counter() - start
+                results[path] = (nb, stderr, seconds)
+                if on_done:
+                    on_done(path, (nb, stderr), seconds)
 
-            await asyncio.gather(*(worker() for _ in range(min(jobs, len(paths)))))
+        await asyncio.gather(*(worker() for _ in range(min(jobs, len(paths)))))
 
-        asyncio.run(run_all())
+    asyncio.run(run_all())
     if failures:
         raise next(failures[p] for p in paths if p in failures)
     return results
