@@ -276,7 +276,7 @@ def _record(stem: str, kind: str, paths: dict[str, Path], title: str = "") -> No
 def _check_stem(stem: str) -> None:
     if not isinstance(stem, str) or not _STEM.match(stem):
         raise ExportError(
-            f"file stem {stem!r} must look like '03_caterpillar_quality': two-digit notebook "
+            f"file stem {stem!r} must look like '04_caterpillar_quality': two-digit notebook "
             "number, underscore, then lower-case letters, digits and underscores"
         )
 

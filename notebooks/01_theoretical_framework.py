@@ -308,7 +308,7 @@ display(Markdown(
     f"{len(std[std['applies_to'] == 'cong_chuc'])} tiêu chuẩn công chức được mã hóa thành quy "
     "tắc kiểm tra được (tuổi, học vấn phổ thông, trình độ chuyên môn với ngoại lệ trung cấp "
     "cho xã miền núi, chuyên ngành phù hợp chức danh).  Ngoại lệ trung cấp có hai cách đọc "
-    "(tỉnh áp dụng hay không), cả hai được trình bày ở notebook 03.  **Cán bộ không được đánh "
+    "(tỉnh áp dụng hay không), cả hai được trình bày ở notebook 04.  **Cán bộ không được đánh "
     "giá**: họ giữ chức vụ do bầu cử, và tiêu chuẩn ở Điều 8 nhường cho Điều lệ Đảng và điều "
     "lệ các tổ chức — những văn bản đề tài không có; luận văn không tự đặt yêu cầu lý luận "
     "chính trị.  Chỉ huy trưởng quân sự có tiêu chuẩn riêng theo pháp luật về dân quân tự vệ; "

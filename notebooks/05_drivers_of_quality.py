@@ -120,7 +120,7 @@ print(f"... ({n_lines} dòng cú pháp lavaan, gồm {len(defined)} hiệu ứng
 # FIML (ước lượng hợp lý cực đại thông tin đầy đủ: mỗi phiếu đóng góp phần câu trả lời nó
 # có), thay vì loại cả phiếu như mặc định của lavaan; sai số chuẩn và χ² được hiệu chỉnh
 # cho phân phối không chuẩn của câu Likert (MLR, Yuan–Bentler), vì kiểm định Mardia ở
-# notebook 03/04 bác bỏ phân phối chuẩn đa biến.
+# notebook 03 bác bỏ phân phối chuẩn đa biến.
 
 # %%
 observed = [c for its in items.values() for c in its]

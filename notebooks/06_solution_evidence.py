@@ -141,7 +141,7 @@ _ = export.save_table(rules_table, "06_verdict_rules",
 # hóa (z), sai số chuẩn vững theo cụm xã (CR2, bậc tự do Satterthwaite); tác động gián tiếp
 # qua động lực từ mô hình đường dẫn (ML) với khoảng tin cậy bootstrap; liên hệ giữa chất lượng
 # cán bộ và đánh giá của người dân tính trên 23 xã (tương quan Spearman); các nhận định chẩn
-# đoán lấy số liệu từ notebook 03 (`hlstudy.diagnostic.findings`).
+# đoán lấy số liệu từ notebook 04 (`hlstudy.diagnostic.findings`).
 
 # %%
 res = evaluate(study, rules=RULES)

@@ -1,4 +1,4 @@
-"""The common-latent-factor fit of notebook 04 reaches lavaan's optimum, quickly (issue 15).
+"""The common-latent-factor fit of notebook 03 reaches lavaan's optimum, quickly (issue 15).
 
 On the demonstration data (simulated officials, 207 complete answers to 58 items) Fisher
 scoring crawls towards a poorer stationary point of the CLF model; ``cfa._estimate.fit_ml``

@@ -854,7 +854,7 @@ def test_share_bars_hide_cells_a_suppressed_table_hides():
     plt.close(fig)
 
 
-def test_exported_share_tables_of_notebook_03_hide_no_cell_behind_a_sum():
+def test_exported_share_tables_of_notebook_04_hide_no_cell_behind_a_sum():
     """The committed exports: no group whose counts add up to a shown total has exactly one
     hidden count, and a representation ratio is never shown beside a hidden k.  Column names
     are Vietnamese since issue 13 (kind 9); the English names of older exports are accepted
@@ -863,21 +863,21 @@ def test_exported_share_tables_of_notebook_03_hide_no_cell_behind_a_sum():
     from hlstudy.paths import figures_dir
 
     folder = figures_dir()
-    prof = read_table_csv(folder / "03_profile.csv")
+    prof = read_table_csv(folder / "04_profile.csv")
     table, kind, level = (("table", "kind", "level") if "table" in prof.columns
                           else tuple(prof.columns[:3]))
     assert _lone_suppressed(prof, [[table, kind], [table, level]]) == []
-    eth = read_table_csv(folder / "03_ethnicity_representation.csv")
+    eth = read_table_csv(folder / "04_ethnicity_representation.csv")
     assert _lone_suppressed(eth, [[]]) == []
     hidden = eth["k"].astype(object).isin(HIDDEN_MARKS)
     ratio_cols = [c for c in eth.columns if "ratio" in c or c == "Tỷ số đại diện"]
     assert 1 <= len(ratio_cols) <= 3   # the census rule dropped the ratio's interval
     assert eth.loc[hidden, ratio_cols].astype(object).isin(HIDDEN_MARKS).all().all()
-    comp = read_table_csv(folder / "03_compliance_2025.csv")
+    comp = read_table_csv(folder / "04_compliance_2025.csv")
     if "k" in comp.columns:
         groups = [[comp.columns[1]]] if comp.columns[1] not in ("n", "k") else [[]]
         assert _lone_suppressed(comp, groups) == []
-    by_unit = read_table_csv(folder / "03_compliance_by_commune.csv")
+    by_unit = read_table_csv(folder / "04_compliance_by_commune.csv")
     if "k" in by_unit.columns:   # older exports: shares by commune
         assert _lone_suppressed(by_unit, [[by_unit.columns[1]]]) == []
     else:                        # counts of communes per band of the share: 23 per standard

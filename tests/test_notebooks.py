@@ -54,8 +54,8 @@ def executed(tmp_path_factory):
 
 def test_notebook_sources_are_numbered_and_known():
     expected = [
-        "01_theoretical_framework", "02_survey_cleaning", "03_commune_diagnostic",
-        "04_measurement_model", "05_drivers_of_quality", "06_solution_evidence", "07_method_validation",
+        "01_theoretical_framework", "02_survey_cleaning", "03_measurement_model",
+        "04_commune_diagnostic", "05_drivers_of_quality", "06_solution_evidence", "07_method_validation",
     ]
     stems = [p.stem for p in SOURCES]
     assert stems == [s for s in expected if s in stems], f"unexpected notebooks or order: {stems}"

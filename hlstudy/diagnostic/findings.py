@@ -55,7 +55,7 @@ RULES_EN = {"CC_AGE": "age", "CC_SECONDARY": "upper-secondary graduation",
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Analysis thresholds of the diagnostic (stated in notebook 03).
+    """Analysis thresholds of the diagnostic (stated in notebook 04).
 
     ``weak_cutoff``: a scale score (mean of 1–5 items) below it counts as "weak"; 3 is the
     scale's neutral point.  ``scale_min``, ``scale_max``: the Likert range the statements

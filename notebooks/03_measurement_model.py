@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 04 — Measurement model / Mô hình đo lường
+# # 03 — Measurement model / Mô hình đo lường
 #
 # **English summary.** This notebook checks the measurement chain of both questionnaires
 # (officials and citizens) before any scale score is used: item distributions and Mardia's
@@ -24,7 +24,7 @@
 # bias (Harman and a common latent factor); and measurement invariance between *cán bộ* and
 # *công chức*.  Every statistic is computed by `hlstudy.reliability`, `hlstudy.factor` and
 # `hlstudy.cfa`, which reproduce R (psych 2.2.9, GPArotation, lavaan 0.6-14, semTools) in the
-# test suite.  All numbers in the text are computed; tables and figures go to `figures/04_*`.
+# test suite.  All numbers in the text are computed; tables and figures go to `figures/03_*`.
 
 # %%
 import os
@@ -188,7 +188,7 @@ for inst in INSTS:
                                            floor_ceiling=FLOOR_CEILING, max_abs_skew=MAX_SKEW,
                                            max_abs_kurtosis=MAX_KURT)
     export.save_table(
-        dist_tables[inst].reset_index(), f"04_item_distributions_{inst}",
+        dist_tables[inst].reset_index(), f"03_item_distributions_{inst}",
         title=export.tr(f"Phân phối các biến quan sát ({label[inst]})",
                         f"Item distributions ({inst})"),
         note=f"skew, kurtosis: psych::describe type 3; floor/ceiling: share of answers {lo} / {hi}.",
@@ -229,7 +229,7 @@ for inst in INSTS:
     rel_tables[inst] = reliability.reliability_table(data[inst], scales[inst],
                                                      min_r_drop=MIN_R_DROP)
     export.save_table(
-        vi_reliability(rel_tables[inst]), f"04_reliability_{inst}",
+        vi_reliability(rel_tables[inst]), f"03_reliability_{inst}",
         title=export.tr(f"Độ tin cậy thang đo ({label[inst]})", f"Scale reliability ({inst})"),
         note=export.tr("Alpha: psych::alpha, hiệp phương sai tính theo từng cặp biến (pairwise), "
                        "n là mọi phiếu của thang đo; KTC 95% Feldt; omega tổng: psych::omega "
@@ -266,7 +266,7 @@ export.save_table(boot_table.reset_index().rename(columns={
                       "feldt_high": export.tr("Feldt: cận trên", "Feldt: high"),
                       "boot_low": export.tr("Bootstrap: cận dưới", "Bootstrap: low"),
                       "boot_high": export.tr("Bootstrap: cận trên", "Bootstrap: high")}),
-                  "04_alpha_ci_officials",
+                  "03_alpha_ci_officials",
                   title=export.tr("Khoảng tin cậy 95% của alpha: Feldt và bootstrap (cán bộ, công chức)",
                                   "95% CIs of alpha: Feldt and bootstrap (officials)"),
                   note=f"Bootstrap: {N_BOOT} resamples of respondents, percentile interval "
@@ -297,7 +297,7 @@ export.save_table(deff_all.rename(columns={
                       "mean_cluster_size": export.tr("Số phiếu trung bình mỗi xã",
                                                      "Mean cluster size")})
                   .replace({export.tr("Bảng hỏi", "Instrument"): label}),
-                  "04_design_effects",
+                  "03_design_effects",
                   title=export.tr("Hiệu ứng thiết kế của điểm trung bình thang đo",
                                   "Design effects of scale means"),
                   note="ICC(1): one-way ANOVA estimator; deff = 1 + (mean cluster size - 1) ICC.",
@@ -345,7 +345,7 @@ for inst in INSTS:
     pa_res[inst] = factor.parallel_analysis(data[inst][items], n_iter=N_ITER, seed=SEED)
     fig = factor.scree_figure(pa_res[inst])
     fig.axes[0].set_title(export.tr(f"Biểu đồ scree — {label[inst]}", f"Scree plot — {inst}"))
-    export.save_figure(fig, f"04_scree_{inst}", simulated=SIM)
+    export.save_figure(fig, f"03_scree_{inst}", simulated=SIM)
     plt.show()
     p = pa_res[inst]
     display(Markdown(
@@ -377,7 +377,7 @@ for inst in INSTS:
     e = efa_res[inst]
     table = e.table()
     export.save_table(
-        table.reset_index(), f"04_efa_loadings_{inst}",
+        table.reset_index(), f"03_efa_loadings_{inst}",
         title=export.tr(f"Ma trận hệ số tải nhân tố sau xoay ({label[inst]})",
                         f"Rotated factor loadings ({inst})"),
         note=f"minres extraction, promax rotation (psych::fa); loadings < {BLANK:.2f} blank; "
@@ -426,7 +426,7 @@ for inst in INSTS:
                                                               "Cut-off (.90 convention)"),
                                        "met": export.tr("Đạt", "Met")})
                       .pipe(vi_cells),
-                      f"04_cfa_fit_{inst}",
+                      f"03_cfa_fit_{inst}",
                       title=export.tr(f"Chỉ số phù hợp của mô hình CFA ({label[inst]})",
                                       f"CFA fit indices ({inst})"),
                       note="ML estimation, marker-variable identification (lavaan defaults).",
@@ -437,7 +437,7 @@ for inst in INSTS:
                           "est": export.tr("Hệ số tải (est)", "est"), "se": "SE", "z": "z",
                           "p": "p", "std_all": export.tr("Hệ số tải chuẩn hóa (std.all)",
                                                          "std.all")}),
-                      f"04_cfa_loadings_{inst}",
+                      f"03_cfa_loadings_{inst}",
                       title=export.tr(f"Hệ số tải CFA ({label[inst]})",
                                       f"CFA loadings ({inst})"),
                       simulated=SIM, decimals=3)
@@ -508,7 +508,7 @@ if len(officials) and scales["officials"]:
                   f"FIML, MLR ({sfx[1:]})"): [
             fiml.nobs, fml["chisq.scaled"], fml["df"], fml["cfi" + sfx], fml["tli" + sfx],
             fml["rmsea" + sfx], fml["srmr"]]})
-    export.save_table(fiml_table, "04_cfa_fiml_officials", simulated=SIM, decimals=3,
+    export.save_table(fiml_table, "03_cfa_fiml_officials", simulated=SIM, decimals=3,
                       title=export.tr("CFA cán bộ, công chức: loại theo danh sách và FIML/MLR",
                                       "Officials' CFA: listwise ML and FIML/MLR"),
                       note=export.tr("FIML: lavaan missing = \"ml\"; MLR: χ² Yuan–Bentler, "
@@ -582,7 +582,7 @@ for inst in FITTABLE:
         f"{fmt(cfa_res[inst].fit['rmsea'])})."))
 if split_rows:
     split_tab = pd.DataFrame(split_rows)
-    export.save_table(split_tab, "04_cfa_split_half",
+    export.save_table(split_tab, "03_cfa_split_half",
                       title=export.tr("CFA trên toàn mẫu và trên nửa mẫu không dùng cho EFA",
                                       "CFA on the full sample and on the half not used by EFA"),
                       note=export.tr(f"Chia ngẫu nhiên (hạt giống {SEED}); EFA trên nửa A, CFA "
@@ -603,7 +603,7 @@ display(Markdown(f"Ngưỡng: CR ≥ {fmt(MIN_CR, 2)}, AVE ≥ {fmt(MIN_AVE, 2)}
 for inst in INSTS:
     if inst not in cfa_res:  # no CFA: HTMT (from correlations) only
         ht = cfa_mod.htmt(data[inst], scales[inst])
-        export.save_table(ht.reset_index(names="factor"), f"04_htmt_{inst}",
+        export.save_table(ht.reset_index(names="factor"), f"03_htmt_{inst}",
                           title=export.tr(f"Tỷ số HTMT ({label[inst]})", f"HTMT ratios ({inst})"),
                           note="semTools::htmt (geometric-mean HTMT2).", simulated=SIM,
                           decimals=3)
@@ -621,13 +621,13 @@ for inst in INSTS:
                              "AVE": cfa_mod.average_variance_extracted(res)})
     ht = cfa_mod.htmt(data[inst], scales[inst])
     fl = cfa_mod.fornell_larcker(res)
-    export.save_table(validity.reset_index(names="factor"), f"04_cr_ave_{inst}",
+    export.save_table(validity.reset_index(names="factor"), f"03_cr_ave_{inst}",
                       title=export.tr(f"CR và AVE ({label[inst]})", f"CR and AVE ({inst})"),
                       simulated=SIM, decimals=3)
-    export.save_table(ht.reset_index(names="factor"), f"04_htmt_{inst}",
+    export.save_table(ht.reset_index(names="factor"), f"03_htmt_{inst}",
                       title=export.tr(f"Tỷ số HTMT ({label[inst]})", f"HTMT ratios ({inst})"),
                       note="semTools::htmt (geometric-mean HTMT2).", simulated=SIM, decimals=3)
-    export.save_table(fl.reset_index(names="factor"), f"04_fornell_larcker_{inst}",
+    export.save_table(fl.reset_index(names="factor"), f"03_fornell_larcker_{inst}",
                       title=export.tr(f"Tiêu chí Fornell–Larcker ({label[inst]})",
                                       f"Fornell-Larcker criterion ({inst})"),
                       note="Diagonal: square root of AVE; off-diagonal: latent correlations.",
@@ -774,7 +774,7 @@ elif kind is not None and kind.nunique() >= 2:
                           "delta_rmsea": "ΔRMSEA",
                           "step_ok": export.tr("Tiêu chí của bước", "Step criterion"),
                           "accepted": export.tr("Kết luận", "Verdict")}),
-                      "04_invariance_kind",
+                      "03_invariance_kind",
                       title=export.tr("Kiểm định tính bất biến đo lường giữa cán bộ và công chức",
                                       "Measurement invariance, cán bộ vs công chức"),
                       note=export.tr("CFA đa nhóm (lavaan group.equal). Mức cấu hình được chấp "
@@ -839,7 +839,7 @@ display(Markdown("**Cỡ mẫu của từng thống kê:**\n\n" + "\n".join(n_li
 # %% [markdown]
 # ## Tóm tắt
 #
-# Các bảng `figures/04_*` (CSV/LaTeX/Word) và biểu đồ scree là đầu vào của phần II luận văn.
+# Các bảng `figures/03_*` (CSV/LaTeX/Word) và biểu đồ scree là đầu vào của phần II luận văn.
 # Quyết định loại biến ở mục 2 chỉ là đề xuất có lý do; điểm thang đo được tính từ các biến
 # mà codebook gán cho khái niệm, nên một biến chỉ bị loại khi quyết định đó được ghi vào
 # codebook.

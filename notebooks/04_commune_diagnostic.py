@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 03 — Commune diagnostic / Thực trạng đội ngũ cán bộ, công chức cấp xã
+# # 04 — Commune diagnostic / Thực trạng đội ngũ cán bộ, công chức cấp xã
 #
 # **English summary.** Part II of the thesis claims that commune officials' qualifications and
 # competence fall short of requirements and are unevenly spread across communes (claims
@@ -235,7 +235,7 @@ if HAS_PERSONNEL:
     display(staff_show)
     export.save_table(
         staff_show.rename(columns=HEAD),
-        "03_staffing_quota", title=export.tr("Số lượng cán bộ, công chức so với số lượng tối đa "
+        "04_staffing_quota", title=export.tr("Số lượng cán bộ, công chức so với số lượng tối đa "
                                              "theo Nghị định 33/2023", "Headcount against the "
                                              "Decree 33/2023 maximum"),
         note=export.tr(f"Loại đơn vị: {'mô phỏng' if CLASSES.basis.startswith('sim') else CLASSES.basis}. "
@@ -272,7 +272,7 @@ if HAS_PERSONNEL:
                                                      "Maximum (simulated class)")
                                            if CLASSES.basis.startswith("sim") else
                                            export.tr("Số lượng tối đa", "Maximum")))
-    export.save_figure(fig, "03_staffing_quota", simulated=SIM)
+    export.save_figure(fig, "04_staffing_quota", simulated=SIM)
     plt.show()
 
 else:
@@ -343,7 +343,7 @@ if HAS_PERSONNEL:
         "đây dùng cả hai tỷ lệ."))
     save_share_table(ov[["rule", "n", "k", "share", "lo", "hi", "n_missing"]]
                      .rename(columns=HEAD),
-                     "03_compliance_overall",
+                     "04_compliance_overall",
                      export.tr("Tỷ lệ công chức chưa đạt tiêu chuẩn Nghị định 33/2023",
                                "Civil servants not meeting the Decree 33/2023 standards"),
                      note=export.tr("Ở đây n là số công chức được đánh giá, k là số chưa đạt. "
@@ -355,7 +355,7 @@ if HAS_PERSONNEL:
                            min_cell=MIN_CELL,
                            xlabel=export.tr("% công chức chưa đạt (toàn bộ hồ sơ)",
                                             "% of civil servants not meeting (whole register)"))
-    export.save_figure(fig, "03_compliance_overall", simulated=SIM)
+    export.save_figure(fig, "04_compliance_overall", simulated=SIM)
     plt.show()
 
 else:
@@ -382,7 +382,7 @@ if HAS_PERSONNEL:
                 .rename(columns={"rule": HEAD["rule"]}))
     band_tab = band_tab.loc[:, (band_tab != 0).any(axis=0)]
     display(band_tab)
-    export.save_table(band_tab, "03_compliance_by_commune",
+    export.save_table(band_tab, "04_compliance_by_commune",
                       title=export.tr("Số xã theo tỷ lệ công chức chưa đạt tiêu chuẩn",
                                       "Communes by the share of civil servants not meeting "
                                       "the standards"),
@@ -433,7 +433,7 @@ if HAS_PERSONNEL:
     save_share_table(eth[["ethnicity_label", "n", "k", "share", "lo", "hi", "population_share",
                           *RATIO]].round({"population_share": 4})
                      .rename(columns=HEAD),
-                     "03_ethnicity_representation",
+                     "04_ethnicity_representation",
                      export.tr("Dân tộc của đội ngũ so với cơ cấu dân số huyện",
                                "Officials' ethnicity against the district population"),
                      note=export.tr("Tỷ lệ dân số: năm 2013 (Phòng Dân số huyện, trích trong luận "
@@ -478,7 +478,7 @@ if HAS_PERSONNEL:
         plots.share_bars(t, label="level_label", title=title, ax=ax, min_cell=MIN_CELL,
                          xlabel=export.tr("% (toàn bộ hồ sơ)", "% (whole register)"))
     fig.tight_layout()
-    export.save_figure(fig, "03_profile", simulated=SIM)
+    export.save_figure(fig, "04_profile", simulated=SIM)
     plt.show()
     KIND_LAB = {"all": export.tr("Toàn bộ", "All"), "can_bo": export.tr("Cán bộ", "Cadres"),
                 "cong_chuc": export.tr("Công chức", "Civil servants")}
@@ -489,7 +489,7 @@ if HAS_PERSONNEL:
         prof_out[["table", "kind", "level", "n", "k", "share"]].rename(columns={
             "table": export.tr("Chỉ tiêu", "Item"), "kind": export.tr("Nhóm", "Group"),
             "level": export.tr("Mức", "Level"), **SHARE_HEAD}),
-        "03_profile", title=export.tr("Cơ cấu đội ngũ cán bộ, công chức cấp xã",
+        "04_profile", title=export.tr("Cơ cấu đội ngũ cán bộ, công chức cấp xã",
                                       "Profile of commune officials"),
         note=export.tr(f"{NOTE_SHARES} Các mức có dưới {MIN_CELL} người được gộp với mức liền "
                        "kề trước khi ẩn ô.",
@@ -525,7 +525,7 @@ ICC_HEAD = {"variable": export.tr("Thang đo", "Scale"), "n_groups": export.tr("
             "icc_anova_hi": export.tr("KTC 95% trên", "95% CI high"), "p_value": "p"}
 export.save_table(iccs[["variable", "n", "n_groups", "tau2", "sigma2", "icc", "icc_anova",
                         "icc_anova_lo", "icc_anova_hi", "p_value"]].rename(columns=ICC_HEAD),
-                  "03_icc", title=export.tr("Tương quan nội lớp theo xã",
+                  "04_icc", title=export.tr("Tương quan nội lớp theo xã",
                                             "Intraclass correlation by commune"),
                   note=export.tr("ICC: tương quan nội lớp, mô hình hệ số chặn ngẫu nhiên (REML); "
                                  "ICC(1) ANOVA với KTC 95% theo phân phối F.",
@@ -554,7 +554,7 @@ _lims = [a.get_xlim() for a in axes[0]]   # one axis range across the panels
 for a in axes[0]:
     a.set_xlim(min(lo for lo, _ in _lims), max(hi for _, hi in _lims))
 fig.tight_layout()
-export.save_figure(fig, "03_caterpillar_quality", simulated=SIM)
+export.save_figure(fig, "04_caterpillar_quality", simulated=SIM)
 plt.show()
 _own = codebook.construct_labels("officials").set_index("construct")
 dim_names = {d: export.tr(fd.NAMES_VI.get(d, _own.at[d, "label_vi"]),
@@ -578,7 +578,7 @@ _lims = [a.get_xlim() for a in _vis]   # one axis range across the panels
 for a in _vis:
     a.set_xlim(min(lo for lo, _ in _lims), max(hi for _, hi in _lims))
 fig.tight_layout()
-export.save_figure(fig, "03_caterpillar_dimensions", simulated=SIM)
+export.save_figure(fig, "04_caterpillar_dimensions", simulated=SIM)
 plt.show()
 cm_tab = pd.concat([cm, cm_cit], ignore_index=True).assign(
     commune=lambda d: d[CLUSTER].map(short))
@@ -593,7 +593,7 @@ cm_tab = cm_tab.sort_values(["variable", "commune"], key=lambda s: s.map(export.
                             if s.name == "commune" else s, ignore_index=True)
 export.save_table(cm_tab[["variable", "commune", "n", "mean", "estimate", "lo", "hi", "rank",
                           "rank_lo", "rank_hi"]].rename(columns=QB_HEAD),
-                  "03_quality_by_commune",
+                  "04_quality_by_commune",
                   title=export.tr("Điểm chất lượng theo xã (ước lượng co (Bayes thực nghiệm), "
                                   "KTC 95%)",
                                   "Quality scores by commune (shrunken estimates, 95% CI)"),
@@ -636,7 +636,7 @@ fig = mapping.plot_map(reg.assign(name=reg["code"].map(short)), categories=pro_c
                        flagged={c: "*" for c in moved.loc[moved["moved"], "code"]},
                        label=export.tr("PRO so với trung bình huyện", "PRO vs district mean"),
                        note=note_map)
-export.save_figure(fig, "03_map_pro", simulated=SIM)
+export.save_figure(fig, "04_map_pro", simulated=SIM)
 plt.show()
 display(Markdown(
     "Tọa độ trùng nhau trong danh mục `vietnamadminunits` — xã Tân Thành (cũ) mang tọa độ của "
@@ -678,7 +678,7 @@ if HAS_PERSONNEL:
                                 ignore_index=True)
     save_share_table(comp25[["commune_2025", "n", "k", "share", "lo", "hi"]]
                      .rename(columns=HEAD),
-                     "03_compliance_2025",
+                     "04_compliance_2025",
                      export.tr("Công chức chưa có bằng đại học trong đội ngũ 8 xã mới tiếp nhận",
                                "Civil servants without a university degree inherited by the 8 "
                                "new communes"),
@@ -690,7 +690,7 @@ if HAS_PERSONNEL:
                                     "new commune's creation."),
                      within=[[]])
     export.save_table(staff25[["commune_2025", *counts]].rename(columns=HEAD),
-                      "03_staffing_2025",
+                      "04_staffing_2025",
                       title=export.tr("Đội ngũ cán bộ, công chức mà 8 xã mới tiếp nhận",
                                       "Officials inherited by the 8 new communes"),
                       note=export.tr("Số người của các đơn vị cũ hợp nhất; số lượng tối đa của "
@@ -722,7 +722,7 @@ RN25 = {"variable": export.tr("Thang đo", "Scale"), "commune_2025": HEAD["commu
         "mean": export.tr("Trung bình", "Mean"), "lo": export.tr("KTC 95% dưới", "95% CI low"),
         "hi": export.tr("KTC 95% trên", "95% CI high")}
 export.save_table(cm25[["variable", "commune_2025", "n", "mean", "lo", "hi"]].rename(columns=RN25),
-                  "03_quality_2025",
+                  "04_quality_2025",
                   title=export.tr("Điểm chất lượng theo 8 xã mới (phân tầng theo đơn vị cũ, có "
                                   "hiệu chỉnh tổng thể hữu hạn)",
                                   "Quality scores by new commune (stratified by former unit, "
@@ -743,7 +743,7 @@ fig = plots.caterpillar(pro25, label="commune_2025", min_cell=MIN_CELL,
                                         "Professional competence (PRO) by new commune"),
                         xlabel=export.tr(f"Điểm ({LIKERT_LO}–{LIKERT_HI}), KTC 95% (phân phối t)",
                                          f"Score ({LIKERT_LO}–{LIKERT_HI}), 95% t CI"))
-export.save_figure(fig, "03_caterpillar_2025", simulated=SIM)
+export.save_figure(fig, "04_caterpillar_2025", simulated=SIM)
 plt.show()
 low25, high25 = pro25.iloc[-1], pro25.iloc[0]
 i25 = icc25.set_index("variable")
@@ -761,7 +761,7 @@ display(Markdown(
 #
 # Mỗi nhận định của phần II được đối chiếu với số liệu ở trên; câu nhận định dưới đây được
 # tính tự động và được chuyển sang sổ đối chiếu của notebook 06
-# (`figures/03_findings.csv`).
+# (`figures/04_findings.csv`).
 
 # %%
 def not_testable(claim_id, *needs):
@@ -813,7 +813,7 @@ for f in found:
                      + (f"  \n*Kết luận:* **{f.verdict_vi}**" if f.verdict_vi else "")))
 # the ledger is read by notebook 06 by its column names: a bilingual machine table, its
 # codes allowed on purpose
-export.save_table(ledger, "03_findings",
+export.save_table(ledger, "04_findings",
                   title=export.tr("Kết quả chẩn đoán theo nhận định D1–D5",
                                   "Diagnostic findings for claims D1–D5"),
                   note=export.tr(f"Ngưỡng: điểm giữa thang {fmt(WEAK_CUTOFF)}; giữ chức danh "
