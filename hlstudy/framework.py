@@ -158,10 +158,12 @@ def _node_labels(lang: str) -> dict[str, str]:
     return out
 
 
-#: x position of each column of the diagram; further columns follow every 3.0.
-COLUMN_X = (0.0, 3.3, 6.4, 9.7, 12.7)
+#: x position of each column of the diagram; further columns follow every 3.4.
+COLUMN_X = (0.0, 5.1, 9.8, 13.4, 16.8)
 #: Vertical spacing of the boxes within a column, by column (then the last value).
-COLUMN_STEP = (1.0, 1.4, 1.3, 2.6)
+COLUMN_STEP = (1.0, 1.4, 1.3, 1.6, 1.4)
+#: Width of a box and the text width (characters) its label is wrapped at.
+BOX_WIDTH, LABEL_CHARS = 2.6, 30
 
 
 def quality_constructs() -> tuple[str, ...]:
@@ -213,53 +215,134 @@ def _column_of(paths: pd.DataFrame) -> dict[str, int]:
     return col
 
 
+def _column_x(c: int) -> float:
+    return COLUMN_X[c] if c < len(COLUMN_X) else COLUMN_X[-1] + 3.4 * (c - len(COLUMN_X) + 1)
+
+
 def _layout(paths: pd.DataFrame | None = None) -> dict[str, tuple[float, float]]:
     """Box centres of the conceptual model, laid out from ``constructs.csv`` and the paths.
 
-    Columns as :func:`_column_of`; within a column, boxes keep the order of
-    ``constructs.csv`` (then EDU, TENURE, QUAL), the first column from the top, the second
-    from the top as well, the others centred on the quality block.
+    Columns as :func:`_column_of`.  The quality dimensions keep the order of
+    ``constructs.csv``; every other column is ordered by the mean height of the boxes its
+    members are linked to (the barycentre rule of layered graph drawing, Sugiyama et al.
+    1981), ties in file order, so that arrows cross as little as a straight-line drawing
+    allows.  Column 0 runs from the top; mediators and outcomes sit above the quality block
+    (whose incoming arrows then run below them); the right-hand columns are centred on it.
     """
     paths = hypothesized_paths() if paths is None else paths
     col = _column_of(paths)
     columns: dict[int, list[str]] = {}
     for n, c in col.items():
         columns.setdefault(c, []).append(n)
+    quality = set(quality_constructs())
     top = 9.0
     left = columns.get(0, [])
     bottom = top - max(len(left) - 1, 0) * COLUMN_STEP[0]
-    quality = columns.get(2, [])
-    centre = (top - 3.0 - (len(quality) - 1) * COLUMN_STEP[2] / 2) if quality else (top + bottom) / 2
-    pos = {}
-    for c, members in sorted(columns.items()):
-        x = COLUMN_X[c] if c < len(COLUMN_X) else COLUMN_X[-1] + 3.0 * (c - len(COLUMN_X) + 1)
+    pos: dict[str, tuple[float, float]] = {}
+
+    def stack(c: int, members: list[str], centre: float | None, first: float | None = None):
         step = COLUMN_STEP[min(c, len(COLUMN_STEP) - 1)]
         if c >= 3 and len(members) > 1:  # keep tall citizen columns within the figure
             step = min(step, (top + 1.0 - bottom) / (len(members) - 1))
-        if c == 0:
-            first = top
-        elif c == 1:
-            first = top + 1.0
-        else:
+        if first is None:
             first = centre + (len(members) - 1) * step / 2
         for k, n in enumerate(members):
-            pos[n] = (x, first - k * step)
+            pos[n] = (_column_x(c), first - k * step)
+
+    # provisional heights: quality block centred on column 0, mediators on top
+    q_members = columns.get(2, [])
+    stack(2, q_members, (top + bottom) / 2)
+    stack(1, columns.get(1, []), None, first=top + 1.0)
+
+    def target_height(node: str) -> float | None:
+        ys = [pos[e][1] for e in paths.loc[paths["cause"] == node, "effect"] if e in pos]
+        return float(np.mean(ys)) if ys else None
+
+    def source_height(node: str) -> float | None:
+        ys = [pos[c][1] for c in paths.loc[paths["effect"] == node, "cause"] if c in pos]
+        if node == "QUAL" and q_members:  # the commune mean aggregates the quality block
+            ys.append(float(np.mean([pos[q][1] for q in q_members])))
+        return float(np.mean(ys)) if ys else None
+
+    def by_barycentre(members: list[str], height) -> list[str]:
+        keyed = [(height(n), k, n) for k, n in enumerate(members)]
+        known = sorted((k for k in keyed if k[0] is not None), key=lambda t: (-t[0], t[1]))
+        return [n for _, _, n in known] + [n for h, _, n in keyed if h is None]
+
+    stack(0, by_barycentre(left, target_height), None, first=top)
+    # the quality block centred on the boxes that point at it
+    feeding = [pos[c][1] for c in set(paths.loc[paths["effect"].isin(quality), "cause"])
+               if c in pos]
+    q_centre = float(np.mean(feeding)) if feeding else (top + bottom) / 2
+    half = (len(q_members) - 1) * COLUMN_STEP[2] / 2
+    q_centre = min(max(q_centre, bottom + half), top - half)
+    stack(2, q_members, q_centre)
+    for c in sorted(k for k in columns if k >= 3):
+        stack(c, by_barycentre(columns[c], source_height), q_centre)
     return pos
+
+
+def _claim_targets(group: pd.DataFrame, quality: list[str], lang: str) -> str:
+    """Label of an arrow to the quality block: each claim with the dimensions it reaches."""
+    reach: dict[str, list[str]] = {}
+    for r in group.itertuples(index=False):
+        for claim in r.claims.split(", "):
+            reach.setdefault(claim, []).append(r.effect)
+    parts = []
+    for claim in sorted(reach):
+        dims = [q for q in quality if q in reach[claim]]
+        if len(dims) == len(quality):
+            parts.append(f"{claim} → " + _tr(f"cả {len(quality)}", f"all {len(quality)}", lang))
+        else:
+            parts.append(f"{claim} → {', '.join(dims)}")
+    return "; ".join(parts)
+
+
+def diagram_edges(paths: pd.DataFrame | None = None, lang: str = "vi") -> pd.DataFrame:
+    """The arrows of :func:`path_diagram`: ``cause, effect, sign, label`` (one row per arrow).
+
+    A cause with a hypothesized path to every quality dimension (one sign) gets one arrow to
+    the block, ``effect == "QUALITY"``, labelled claim by claim with the dimensions each
+    claim reaches ("D7 → cả 4", "S4 → cả 4; T4 → PRO"); a path to some of the dimensions
+    is drawn to those dimensions' boxes.  The label of every other arrow is its claim ids.
+    """
+    paths = hypothesized_paths() if paths is None else paths
+    quality = [q for q in quality_constructs()]
+    rows = []
+    for cause, group in paths.groupby("cause", sort=True):
+        to_q = group[group["effect"].isin(quality)]
+        if quality and set(to_q["effect"]) == set(quality) and to_q["sign"].nunique() == 1:
+            rows.append((cause, "QUALITY", to_q["sign"].iloc[0],
+                         _claim_targets(to_q, quality, lang)))
+            rest = group[~group["effect"].isin(quality)]
+        else:
+            rest = group
+        rows += [(r.cause, r.effect, r.sign, r.claims) for r in rest.itertuples(index=False)]
+    return pd.DataFrame(rows, columns=["cause", "effect", "sign", "label"])
 
 
 def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
     """The conceptual model as a matplotlib figure (boxes and arrows, claim ids on arrows).
 
     Boxes are laid out from ``constructs.csv`` (roles give the columns, see
-    :func:`_layout`), so a researcher's own constructs find their place.  A cause with a
-    hypothesized path to every quality dimension gets one arrow to the quality block,
-    labelled as reaching all the dimensions; the arrow labels (claim ids) are placed with
-    ``adjustText`` so that labels of converging arrows do not overlap.
-    Negative hypotheses are drawn dashed.  Raises :class:`~hlstudy.errors.ModelError` when a
-    path names a construct that is not in ``constructs.csv``.
+    :func:`_layout`), so a researcher's own constructs find their place.  Arrows are
+    :func:`diagram_edges`: an arrow to the dashed quality block reaches every dimension and
+    says so claim by claim; an arrow to one dimension ends at that dimension's box.  Each
+    label sits on its own arrow, at the first place along it (from the middle outwards)
+    where it touches no other label, box, text or arrow — checked on the rendered extents,
+    as :func:`diagram_conflicts` checks the finished figure.  Box labels are wrapped at word
+    boundaries, never shortened.  Negative hypotheses are drawn dashed red.
+    Raises :class:`~hlstudy.errors.ModelError` when a path names a construct that is not in
+    ``constructs.csv``.
+
+    >>> fig = path_diagram()
+    >>> diagram_conflicts(fig)
+    []
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    from hlstudy.pathplot import wrap_label
 
     paths = hypothesized_paths() if paths is None else paths
     pos = _layout(paths)
@@ -267,107 +350,197 @@ def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
     quality = [q for q in quality_constructs() if q in pos]
     xs = [x for x, _ in pos.values()]
     ys = [y for _, y in pos.values()]
-    fig, ax = plt.subplots(figsize=(13.5 * (max(xs) + 2.9) / 15.7, 8.6))
-    ax.set_xlim(-1.5, max(xs) + 1.5)
-    ax.set_ylim(min(ys) - 1.0, max(ys) + 0.6)
+    x_lo, x_hi = -1.5, max(xs) + 1.5
+    y_lo, y_hi = min(ys) - 1.3, max(ys) + 0.9
+    fig, ax = plt.subplots(figsize=(0.6 * (x_hi - x_lo), 0.62 * (y_hi - y_lo) + 0.5))
+    # fixed margins: no tight_layout after the labels are placed (it would move them)
+    fig.subplots_adjust(left=0.005, right=0.995, bottom=0.005, top=0.95)
+    ax.set_xlim(x_lo, x_hi)
+    ax.set_ylim(y_lo, y_hi)
     ax.axis("off")
-    w, h = 2.6, 0.72
+    w = BOX_WIDTH
+    wrapped = {n: wrap_label(labels.get(n, n), LABEL_CHARS) for n in pos}
+    height = {n: 0.46 + 0.19 * (wrapped[n].count("\n") + 1) for n in pos}
     colours = {"factor": "#dbe9f6", "mediator": "#fde9c9", "outcome": "#fde9c9",
                "quality": "#d9f0d3", "citizen": "#f3d9ea", "extra": "#eeeeee"}
     roles = dict(zip(codebook.construct_labels()["construct"],
                      codebook.construct_labels()["role"], strict=True))
+    border = []
     if quality:
-        q_top, q_bottom = pos[quality[0]][1], pos[quality[-1]][1]
+        q_top = pos[quality[0]][1] + height[quality[0]] / 2
+        q_bottom = pos[quality[-1]][1] - height[quality[-1]] / 2
         qx = pos[quality[0]][0]
-        block = FancyBboxPatch((qx - w / 2 - 0.25, q_bottom - h / 2 - 0.25), w + 0.5,
-                               q_top - q_bottom + h + 0.85, boxstyle="round,pad=0.02",
-                               fc="none", ec="#2f6b2f", lw=1.4, ls="--")
-        ax.add_patch(block)
-        ax.text(qx, q_top + h / 2 + 0.22, _tr("Chất lượng CBCC cấp xã (mục 1.1)",
-                                              "Quality of commune officials (1.1)", lang),
-                ha="center", va="bottom", fontsize=9, color="#2f6b2f", fontweight="bold")
+        title = wrap_label(_tr(f"Chất lượng CBCC cấp xã ({len(quality)} thành phần)",
+                               f"Quality of commune officials ({len(quality)} dimensions)",
+                               lang), 24)
+        bx0, bx1 = qx - w / 2 - 0.25, qx + w / 2 + 0.25
+        by0, by1 = q_bottom - 0.25, q_top + 0.36 + 0.3 * (title.count("\n") + 1)
+        ax.add_patch(FancyBboxPatch((bx0, by0), bx1 - bx0, by1 - by0, boxstyle="round,pad=0.02",
+                                    fc="none", ec="#2f6b2f", lw=1.4, ls="--"))
+        border = [((bx0, by0), (bx1, by0)), ((bx1, by0), (bx1, by1)),
+                  ((bx1, by1), (bx0, by1)), ((bx0, by1), (bx0, by0))]
+        ax.text(qx, q_top + 0.2, title, ha="center", va="bottom", fontsize=8.5,
+                color="#2f6b2f", fontweight="bold", linespacing=1.1)
     for node, (x, y) in pos.items():
         fc = colours.get(roles.get(node, "extra"), colours["extra"])
-        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.03",
-                                    fc=fc, ec="#555555", lw=0.8))
-        ax.text(x, y + 0.12, node, ha="center", va="center", fontsize=8.5, fontweight="bold")
-        ax.text(x, y - 0.17, _wrap(labels.get(node, node), 34), ha="center", va="center",
-                fontsize=6.3)
-    # arrows: aggregate causes reaching all the quality dimensions
-    drawn = []
-    for cause, group in paths.groupby("cause", sort=True):
-        to_q = group[group["effect"].isin(quality)]
-        if quality and set(to_q["effect"]) == set(quality) and len(set(to_q["sign"])) == 1:
-            claims = sorted({c for s in to_q["claims"] for c in s.split(", ")})
-            # say which dimensions the arrow reaches: all of them
-            reach = _tr(f"→ cả {len(quality)} chiều", f"→ all {len(quality)}", lang)
-            drawn.append((cause, "QUALITY", to_q["sign"].iloc[0],
-                          f"{', '.join(claims)} {reach}"))
-            rest = group[~group["effect"].isin(quality)]
-        else:
-            rest = group
-        drawn += [(r.cause, r.effect, r.sign, r.claims) for r in rest.itertuples(index=False)]
-    edge_labels = []
-    for cause, effect, sign, claims in drawn:
-        x0, y0 = pos[cause]
+        hh = height[node]
+        box = ax.add_patch(FancyBboxPatch((x - w / 2, y - hh / 2), w, hh,
+                                          boxstyle="round,pad=0.03", fc=fc, ec="#555555", lw=0.8))
+        box._hlstudy_node = node
+        ax.text(x, y + hh / 2 - 0.2, node, ha="center", va="center", fontsize=8.5,
+                fontweight="bold")
+        ax.text(x, y + hh / 2 - 0.36, wrapped[node], ha="center", va="top", fontsize=6.8,
+                linespacing=1.15)
+    edges = diagram_edges(paths, lang)
+    arrows = []
+    for r in edges.itertuples(index=False):
+        x0, y0 = pos[r.cause]
         start = (x0 + w / 2, y0)
-        if effect == "QUALITY":
-            end = (qx - w / 2 - 0.25, np.clip(y0, q_bottom, q_top))
+        if r.effect == "QUALITY":
+            end = (bx0, float(np.clip(y0, q_bottom + 0.15, q_top - 0.15)))
         else:
-            x1, y1 = pos[effect]
+            x1, y1 = pos[r.effect]
             if x1 > x0:
                 end = (x1 - w / 2, y1)
             elif x1 == x0:
-                start, end = (x0, y0 + (h / 2 if y1 > y0 else -h / 2)), (
-                    x1, y1 - (h / 2 if y1 > y0 else -h / 2))
+                up = y1 > y0
+                start = (x0, y0 + (height[r.cause] if up else -height[r.cause]) / 2)
+                end = (x1, y1 - (height[r.effect] if up else -height[r.effect]) / 2)
             else:
                 start, end = (x0 - w / 2, y0), (x1 + w / 2, y1)
-        colour = "#b2182b" if sign == "-" else "#333333"
-        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=9, lw=0.8,
-                                     color=colour, ls="--" if sign == "-" else "-",
-                                     shrinkA=1, shrinkB=1, alpha=0.85))
-        mx, my = start[0] + 0.55 * (end[0] - start[0]), start[1] + 0.55 * (end[1] - start[1])
-        edge_labels.append(ax.text(mx, my, claims, fontsize=5.6, color=colour, ha="center",
-                                   va="center", zorder=4,
-                                   bbox={"fc": "white", "ec": "none", "pad": 0.3,
-                                         "alpha": 0.85}))
-    if edge_labels:
-        # labels of converging arrows overlapped: separate them (adjustText), each keeping a
-        # thin leader to its arrow's mid-point
-        from adjustText import adjust_text
-
-        # a fixed number of iterations (not the 1-second default: reproducible bytes)
-        adjust_text(edge_labels, ax=ax, expand=(1.1, 1.35), ensure_inside_axes=True,
-                    iter_lim=400,
-                    arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.4})
+        colour = "#b2182b" if r.sign == "-" else "#333333"
+        arrow = FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=9, lw=0.8,
+                                color=colour, ls="--" if r.sign == "-" else "-",
+                                shrinkA=1, shrinkB=1, alpha=0.9)
+        arrow._hlstudy_edge = (r.cause, r.effect)
+        ax.add_patch(arrow)
+        arrows.append((arrow, r.label, colour))
     if quality and "QUAL" in pos:
         # the commune-mean link from the quality block to QUAL (aggregation, not a path)
-        ax.add_patch(FancyArrowPatch((qx + w / 2 + 0.25, q_bottom + 0.4),
-                                     (pos["QUAL"][0] - w / 2, pos["QUAL"][1]), arrowstyle="-|>",
-                                     mutation_scale=9, lw=0.8, color="#777777", ls=":"))
+        link = FancyArrowPatch((bx1, pos["QUAL"][1]), (pos["QUAL"][0] - w / 2, pos["QUAL"][1]),
+                               arrowstyle="-|>", mutation_scale=9, lw=0.8, color="#777777",
+                               ls=":")
+        link._hlstudy_edge = ("QUALITY", "QUAL")
+        ax.add_patch(link)
     ax.set_title(_tr("Mô hình nghiên cứu: các yếu tố ảnh hưởng đến chất lượng cán bộ, công "
                      "chức cấp xã và đánh giá của người dân",
                      "Research model: factors of commune officials' quality and citizens' "
                      "assessment", lang), fontsize=11)
-    ax.text(-1.4, min(ys) - 0.9, _tr("Mũi tên: giả thuyết (nhãn = mã luận điểm); nét đứt đỏ: "
-                                     "tác động âm; chấm: trung bình theo xã.",
-                                     "Arrows: hypotheses (labels = claim ids); red dashed: "
-                                     "negative; dotted: commune mean.", lang),
-            fontsize=7, color="#444444")
-    fig.tight_layout()
+    ax.text(x_lo + 0.1, y_lo + 0.15, wrap_label(_tr(
+        "Mũi tên: giả thuyết (nhãn = mã luận điểm). Mũi tên tới khung nét đứt: tác động tới "
+        f"cả {len(quality)} thành phần chất lượng (\"cả {len(quality)}\") hoặc tới các thành "
+        "phần ghi sau mã; mũi tên tới một ô: chỉ thành phần đó. Nét đứt đỏ: tác động âm; "
+        "chấm: trung bình theo xã.",
+        "Arrows: hypotheses (labels = claim ids). Arrows to the dashed block reach all "
+        f"{len(quality)} quality dimensions (\"all {len(quality)}\") or those named after the "
+        "id; an arrow to one box reaches that dimension only. Red dashed: negative; dotted: "
+        "commune mean.", lang), 150), fontsize=7, color="#444444", va="bottom")
+    _place_edge_labels(fig, ax, arrows, border)
     return fig
 
 
-def _wrap(text: str, width: int) -> str:
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        if len(line) + len(word) + 1 > width and line:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    lines.append(line)
-    return "\n".join(lines[:2])
+def _box_hits_segment(box, p, q) -> bool:
+    """Whether the segment ``p``–``q`` (display coordinates) meets the rectangle ``box``."""
+    (x0, y0), (x1, y1) = p, q
+    t0, t1 = 0.0, 1.0
+    dx, dy = x1 - x0, y1 - y0
+    for d, lo, hi, v in ((dx, box.x0, box.x1, x0), (dy, box.y0, box.y1, y0)):
+        if d == 0:
+            if v < lo or v > hi:
+                return False
+            continue
+        a, b = (lo - v) / d, (hi - v) / d
+        a, b = min(a, b), max(a, b)
+        t0, t1 = max(t0, a), min(t1, b)
+        if t0 > t1:
+            return False
+    return True
+
+
+def _padded(box, pad: float):
+    from matplotlib.transforms import Bbox
+
+    return Bbox([[box.x0 - pad, box.y0 - pad], [box.x1 + pad, box.y1 + pad]])
+
+
+def _obstacles(fig, ax, renderer, exclude=None):
+    """Boxes, non-label texts, arrow segments and the quality block's border, in pixels."""
+    boxes = [p.get_window_extent(renderer) for p in ax.patches
+             if getattr(p, "_hlstudy_node", None)]
+    texts = [t.get_window_extent(renderer) for t in ax.texts
+             if not getattr(t, "_hlstudy_path_label", False) and t.get_text()]
+    if ax.title.get_text():
+        texts.append(ax.title.get_window_extent(renderer))
+    segments = []
+    for p in ax.patches:
+        edge = getattr(p, "_hlstudy_edge", None)
+        if edge is None or edge == exclude:
+            continue
+        a, b = p._posA_posB
+        segments.append((edge, ax.transData.transform(a), ax.transData.transform(b)))
+    return boxes, texts, segments
+
+
+def _place_edge_labels(fig, ax, arrows, border) -> None:
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes, texts, segments = _obstacles(fig, ax, renderer)
+    border_px = [(("border", i), ax.transData.transform(a), ax.transData.transform(b))
+                 for i, (a, b) in enumerate(border)]
+    placed = []
+    fractions = (0.5, 0.4, 0.6, 0.32, 0.68, 0.25, 0.75, 0.45, 0.55, 0.18, 0.82, 0.12, 0.88)
+    for arrow, text, colour in arrows:
+        (sx, sy), (ex, ey) = arrow._posA_posB
+        best, best_hits = None, None
+        for frac in fractions:
+            t = ax.text(sx + frac * (ex - sx), sy + frac * (ey - sy), text, fontsize=6.4,
+                        color=colour, ha="center", va="center", zorder=5,
+                        bbox={"fc": "white", "ec": "none", "pad": 0.4, "alpha": 0.95})
+            box = _padded(t.get_window_extent(renderer), 2.0)
+            hits = (sum(box.overlaps(b) for b in placed) + sum(box.overlaps(b) for b in boxes)
+                    + sum(box.overlaps(b) for b in texts)
+                    + sum(_box_hits_segment(box, a, b) for e, a, b in segments + border_px
+                          if e != arrow._hlstudy_edge))
+            if best_hits is None or hits < best_hits:
+                if best is not None:
+                    best.remove()
+                best, best_hits = t, hits
+            else:
+                t.remove()
+            if hits == 0:
+                break
+        best._hlstudy_path_label = True
+        best._hlstudy_edge = arrow._hlstudy_edge
+        placed.append(_padded(best.get_window_extent(renderer), 2.0))
+
+
+def diagram_conflicts(fig) -> list[tuple[str, str]]:
+    """What the arrow labels of :func:`path_diagram` touch: ``(label, obstacle)`` pairs.
+
+    Rendered extents (pixels) of every label are compared with the other labels, the boxes,
+    every other text (box labels, block title, note, figure title) and every arrow but its
+    own.  An empty list means no label overlaps anything.
+    """
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    out = []
+    for ax in fig.axes:
+        labels = [t for t in ax.texts if getattr(t, "_hlstudy_path_label", False)]
+        boxes, texts, _ = _obstacles(fig, ax, renderer)
+        extents = [(t, t.get_window_extent(renderer)) for t in labels]
+        for i, (t, box) in enumerate(extents):
+            for t2, box2 in extents[i + 1:]:
+                if box.overlaps(box2):
+                    out.append((t.get_text(), t2.get_text()))
+            if any(box.overlaps(b) for b in boxes):
+                out.append((t.get_text(), "box"))
+            if any(box.overlaps(b) for b in texts):
+                out.append((t.get_text(), "text"))
+            _, _, segments = _obstacles(fig, ax, renderer, exclude=t._hlstudy_edge)
+            for edge, a, b in segments:
+                if _box_hits_segment(box, a, b):
+                    out.append((t.get_text(), "arrow " + "→".join(edge)))
+    return out
 
 
 def reform_table(lang: str = "vi") -> pd.DataFrame:

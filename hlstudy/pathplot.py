@@ -29,6 +29,26 @@ _MARKERS = ("o", "s", "D", "^", "v")
 _COLOURS = ("#1f4e79", "#b8860b", "#2e7d32", "#8e244d", "#555555")
 
 
+def wrap_label(text: str, width: int) -> str:
+    """``text`` broken into lines of at most ``width`` characters at word boundaries.
+
+    Never shortens: every word is kept (a word longer than ``width`` stands on its own
+    line, unbroken), so the joined lines equal the text with its white space normalised.
+    Standard library ``textwrap.wrap`` with ``break_long_words=False`` and
+    ``break_on_hyphens=False``.  Raises :class:`ModelError` for a width below 1.
+
+    >>> wrap_label("Kỹ năng quản lý, giao tiếp, giải quyết vấn đề", 20)
+    'Kỹ năng quản lý,\ngiao tiếp, giải quyết\nvấn đề'
+    """
+    import textwrap
+
+    if not isinstance(width, int | np.integer) or width < 1:
+        raise ModelError(f"width must be a positive integer, got {width!r}")
+    lines = textwrap.wrap(str(text), width=int(width), break_long_words=False,
+                          break_on_hyphens=False)
+    return "\n".join(lines)
+
+
 def coefficient_plot(table: pd.DataFrame, *, outcomes: Sequence[str], terms: Sequence[str],
                      methods: Sequence[str], outcome_labels: Mapping[str, str] | None = None,
                      term_labels: Mapping[str, str] | None = None,
@@ -182,9 +202,9 @@ def path_diagram(estimates: pd.DataFrame, struct: Mapping[str, Sequence[str]], *
         ax.text(x, y + 0.1, node, ha="center", va="center", fontsize=8, fontweight="bold",
                 zorder=4)
         label = node_labels.get(node, "")
-        if label:
-            ax.text(x, y - 0.16, label if len(label) <= 34 else label[:33] + "…", ha="center",
-                    va="center", fontsize=5.6, zorder=4)
+        if label:  # wrapped at word boundaries, never shortened
+            ax.text(x, y - 0.16, wrap_label(label, 40), ha="center", va="center",
+                    fontsize=5.6, linespacing=1.0, zorder=4)
     paths = []
     for effect, preds in struct.items():
         for cause in preds:
@@ -287,4 +307,75 @@ def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune
     fig.tight_layout()
     for t in texts:
         t._hlstudy_path_label = True
+    return fig
+
+
+def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
+                   verdict_labels: Mapping[str, str] | None = None, label: str = "part",
+                   sesoi: float = 0.1, xlabels: Sequence[str] = ("", ""), title: str = "",
+                   width: int = 48, decimal: str = ","):
+    """Verdict of every part of the claims: inferential parts left, descriptive parts right.
+
+    ``parts`` has the columns of :func:`hlstudy.evidence.evaluate`'s parts table:
+    ``claim_id, inferential, estimate, ci_low, ci_high, verdict, threshold`` and the text
+    column ``label`` (e.g. ``part_vi``).  Each part is a point with its 95% interval,
+    coloured by its verdict (``colours``: verdict → colour; a legend entry per verdict,
+    named by ``verdict_labels``); the left panel shades ±``sesoi`` around 0, the right one
+    marks each part's threshold with "|".  Tick labels are "claim_id: label" wrapped at
+    word boundaries to ``width`` characters (:func:`wrap_label`), never shortened; rows
+    are as tall as their labels.  Raises :class:`ModelError` when a column is missing or a
+    verdict has no colour.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    need = ["claim_id", "inferential", "estimate", "ci_low", "ci_high", "verdict", "threshold",
+            label]
+    absent = [c for c in need if c not in parts.columns]
+    if absent:
+        raise ModelError(f"parts table lacks columns {absent}")
+    unknown = sorted(set(parts["verdict"]) - set(colours))
+    if unknown:
+        raise ModelError(f"no colour for the verdicts {unknown}")
+    verdict_labels = dict(verdict_labels or {})
+    inferential = parts["inferential"].astype(bool)
+    panels = [parts[inferential].reset_index(drop=True), parts[~inferential].reset_index(drop=True)]
+
+    def rows(p: pd.DataFrame):
+        texts = [wrap_label(f"{r.claim_id}: {getattr(r, label)}", width)
+                 for r in p.itertuples(index=False)]
+        heights = [0.55 + 0.45 * t.count("\n") for t in texts]
+        tops = np.cumsum([0.0] + heights[:-1])
+        return texts, [-(t + h / 2) for t, h in zip(tops, heights, strict=True)], sum(heights)
+
+    laid = [rows(p) for p in panels]
+    tall = max([h for _, _, h in laid] + [1.0])
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.32 * tall + 1.6),
+                             gridspec_kw={"width_ratios": [3, 2]})
+    axes[0].axvspan(-sesoi, sesoi, color="#eeeeee", zorder=0)
+    axes[0].axvline(0, color="#888888", lw=0.7)
+    for k, (ax, p, (texts, ys, _)) in enumerate(zip(axes, panels, laid, strict=True)):
+        for yy, r in zip(ys, p.itertuples(index=False), strict=True):
+            est = float(r.estimate)
+            if not np.isfinite(est):
+                continue
+            lo = float(r.ci_low) if np.isfinite(r.ci_low) else est
+            hi = float(r.ci_high) if np.isfinite(r.ci_high) else est
+            ax.errorbar(est, yy, xerr=[[est - lo], [hi - est]], fmt="o", ms=3.5, lw=1,
+                        color=colours[r.verdict])
+            if k == 1 and np.isfinite(r.threshold):
+                ax.plot([r.threshold], [yy], marker="|", ms=9, color="#333333")
+        ax.set_yticks(ys, texts, fontsize=6.5, linespacing=1.0)
+        ax.set_ylim(-tall - 0.1, 0.1)   # one row height in both panels
+        ax.set_xlabel(xlabels[k], fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.xaxis.set_major_formatter(FuncFormatter(
+            lambda v, _pos: f"{v:g}".replace("-", "−").replace(".", decimal)))
+    handles = [axes[0].plot([], [], "o", color=colours[v], label=verdict_labels.get(v, v))[0]
+               for v in colours]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7,
+               frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from hlstudy import drivers, export, load_study
+from hlstudy import drivers, export, load_study, pathplot
 from hlstudy.evidence import Rules, evaluate, ipma_figure, ipma_table
 from hlstudy.evidence.rules import VERDICTS, VERDICTS_VI
 
@@ -429,43 +429,15 @@ _ = export.save_table(
 # %%
 COLORS = {"supported": "#2e7d32", "not supported": "#c0392b", "inconclusive": "#7f8c8d",
           "not testable": "#bbbbbb"}
-inf_p = parts[parts["inferential"].astype(bool)].reset_index(drop=True)
-des_p = parts[~parts["inferential"].astype(bool)].reset_index(drop=True)
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 0.28 * len(inf_p) + 1.6),
-                               gridspec_kw={"width_ratios": [3, 2]})
-y = np.arange(len(inf_p))[::-1]
-ax1.axvspan(-RULES.sesoi, RULES.sesoi, color="#eeeeee", zorder=0)
-ax1.axvline(0, color="#888888", lw=0.7)
-for yy, r in zip(y, inf_p.itertuples(), strict=True):
-    if np.isfinite(r.estimate):
-        ax1.errorbar(r.estimate, yy, xerr=[[r.estimate - r.ci_low], [r.ci_high - r.estimate]],
-                     fmt="o", ms=3.5, lw=1, color=COLORS[r.verdict])
-ax1.set_yticks(y)
-ax1.set_yticklabels([f"{r.claim_id}: {r.part_vi if vi else r.part}"[:52] for r in
-                     inf_p.itertuples()], fontsize=6.5)
-ax1.set_xlabel(export.tr("Ước lượng chuẩn hóa (KTC 95%)", "Standardized estimate (95% CI)"),
-               fontsize=8)
-y2 = np.arange(len(des_p))[::-1]
-for yy, r in zip(y2, des_p.itertuples(), strict=True):
-    if np.isfinite(r.estimate):
-        lo = r.ci_low if np.isfinite(r.ci_low) else r.estimate
-        hi = r.ci_high if np.isfinite(r.ci_high) else r.estimate
-        ax2.errorbar(r.estimate, yy, xerr=[[r.estimate - lo], [hi - r.estimate]], fmt="o",
-                     ms=3.5, lw=1, color=COLORS[r.verdict])
-        ax2.plot([r.threshold], [yy], marker="|", ms=9, color="#333333")
-ax2.set_yticks(y2)
-ax2.set_yticklabels([f"{r.claim_id}: {r.part_vi if vi else r.part}"[:48] for r in
-                     des_p.itertuples()], fontsize=6.5)
-ax2.set_xlabel(export.tr("Tỷ lệ / hệ số (| = ngưỡng)", "Share / coefficient (| = threshold)"),
-               fontsize=8)
-handles = [ax1.plot([], [], "o", color=COLORS[v], label=VERDICTS_VI[v] if vi else v)[0]
-           for v in VERDICTS]
-fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=7, frameon=False)
-for a in (ax1, ax2):
-    a.tick_params(axis="x", labelsize=7)
-fig.suptitle(export.tr("Kết luận theo từng thành phần của các nhận định",
-                       "Verdict of every part of the claims"), fontsize=9)
-fig.tight_layout(rect=(0, 0.03, 1, 1))
+# labels wrapped at word boundaries, never cut (pathplot.verdict_figure)
+fig = pathplot.verdict_figure(
+    parts, colours={v: COLORS[v] for v in VERDICTS},
+    verdict_labels=VERDICTS_VI if vi else None, label="part_vi" if vi else "part",
+    sesoi=RULES.sesoi, decimal="," if vi else ".",
+    xlabels=(export.tr("Ước lượng chuẩn hóa (KTC 95%)", "Standardized estimate (95% CI)"),
+             export.tr("Tỷ lệ / hệ số (| = ngưỡng)", "Share / coefficient (| = threshold)")),
+    title=export.tr("Kết luận theo từng thành phần của các nhận định",
+                    "Verdict of every part of the claims"))
 _ = export.save_figure(fig, "06_verdict_summary", simulated=SIM)
 plt.show()
 

@@ -91,3 +91,91 @@ def test_vi_number_writes_vietnamese_digits_and_rejects_non_numbers():
             framework.vi_number(bad)
     with pytest.raises(ModelError):
         framework.vi_number(1.0, -1)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_conceptual_model_labels_touch_no_label_box_text_or_other_arrow(lang):
+    import matplotlib.pyplot as plt
+
+    fig = framework.path_diagram(lang=lang)   # the real model, from the instrument files
+    assert framework.diagram_conflicts(fig) == []
+    edges = framework.diagram_edges(lang=lang)
+    ax = fig.axes[0]
+    labels = [t for t in ax.texts if getattr(t, "_hlstudy_path_label", False)]
+    assert sorted(t.get_text() for t in labels) == sorted(edges["label"])
+    drawn = {p._hlstudy_edge for p in ax.patches if getattr(p, "_hlstudy_edge", None)}
+    assert set(zip(edges["cause"], edges["effect"], strict=True)) <= drawn
+    # each label sits on its own arrow: its centre lies on the arrow's segment
+    arrows = {p._hlstudy_edge: p for p in ax.patches if getattr(p, "_hlstudy_edge", None)}
+    for t in labels:
+        (x0, y0), (x1, y1) = arrows[t._hlstudy_edge]._posA_posB
+        x, y = t.get_position()
+        cross = (x1 - x0) * (y - y0) - (y1 - y0) * (x - x0)
+        assert abs(cross) < 1e-9 and min(x0, x1) - 1e-9 <= x <= max(x0, x1) + 1e-9
+    plt.close(fig)
+
+
+def test_diagram_conflicts_detects_a_label_on_a_box_and_on_another_arrow():
+    import matplotlib.pyplot as plt
+
+    fig = framework.path_diagram()
+    ax = fig.axes[0]
+    label = next(t for t in ax.texts if getattr(t, "_hlstudy_path_label", False))
+    box = next(p for p in ax.patches if getattr(p, "_hlstudy_node", None) == "TRAIN")
+    x, y = box.get_x() + box.get_width() / 2, box.get_y() + box.get_height() / 2
+    label.set_position((x, y))
+    assert (label.get_text(), "box") in framework.diagram_conflicts(fig)
+    # moved onto the middle of another arrow
+    other = next(p for p in ax.patches if getattr(p, "_hlstudy_edge", None) not in
+                 (None, label._hlstudy_edge, ("QUALITY", "QUAL")))
+    (x0, y0), (x1, y1) = other._posA_posB
+    label.set_position(((x0 + x1) / 2, (y0 + y1) / 2))
+    found = framework.diagram_conflicts(fig)
+    assert any(lab == label.get_text() and what.startswith("arrow") for lab, what in found)
+    plt.close(fig)
+
+
+def test_arrows_into_the_quality_block_name_the_dimensions_they_reach():
+    paths = framework.hypothesized_paths()
+    quality = framework.quality_constructs()
+    edges = framework.diagram_edges(paths)
+    block = edges[edges["effect"] == "QUALITY"]
+    assert len(block) > 0
+    for r in block.itertuples():
+        mine = paths[(paths["cause"] == r.cause) & paths["effect"].isin(quality)]
+        claims = {c for s in mine["claims"] for c in s.split(", ")}
+        # one entry per claim: "claim → cả 4" or "claim → the dimensions it names"
+        entries = dict(e.split(" → ") for e in r.label.split("; "))
+        assert set(entries) == claims
+        for claim, target in entries.items():
+            dims = set(mine.loc[mine["claims"].str.split(", ").map(lambda c, k=claim: k in c),
+                                "effect"])
+            if dims == set(quality):
+                assert target == f"cả {len(quality)}"
+            else:
+                assert set(target.split(", ")) == dims
+    # ENV: S4 reaches all four dimensions, T4 only PRO (hypotheses.csv)
+    env = block.set_index("cause").at["ENV", "label"]
+    assert env == "S4 → cả 4; T4 → PRO"
+    # an arrow to a single dimension ends at its box, not at the block
+    single = edges[edges["effect"].isin(quality)]
+    assert ("TRAIN", "PRO") in set(zip(single["cause"], single["effect"], strict=True))
+    # every hypothesized path is drawn, either to its box or through the block
+    covered = set(zip(edges["cause"], edges["effect"], strict=True))
+    for r in paths.itertuples():
+        assert (r.cause, r.effect) in covered or (
+            r.effect in quality and (r.cause, "QUALITY") in covered)
+
+
+def test_own_instrument_draws_its_own_diagram_without_conflicts():
+    import matplotlib.pyplot as plt
+
+    paths = framework.hypothesized_paths()
+    own = paths[paths["cause"].isin(["TRAIN", "FAC", "COMP", "MOT"])
+                | (paths["effect"] == "CSAT")].reset_index(drop=True)
+    fig = framework.path_diagram(paths=own)
+    assert framework.diagram_conflicts(fig) == []
+    labels = sorted(t.get_text() for t in fig.axes[0].texts
+                    if getattr(t, "_hlstudy_path_label", False))
+    assert labels == sorted(framework.diagram_edges(own)["label"])
+    plt.close(fig)
