@@ -15,7 +15,9 @@ Frame (real)
     I/II/III) is **simulated** (not public; :func:`hlstudy.diagnostic.staffing.simulate_unit_classes`,
     p = 0.3/0.5/0.2, same seed) and sets its Decree 33/2023 headcount ceiling
     (:func:`hlstudy.legal.quota`: 22/20/18).  Posts: the 11 cadre positions (a second
-    vice-chair of the People's Committee in half of the units), the 6 civil-servant titles
+    vice-chair of the People's Committee with probability 0.5, only in the units whose class
+    allows two: :func:`hlstudy.legal.title_limit`, ``data/reference/title_limits.csv``,
+    Decree 08/2016/NĐ-CP Art. 7 as amended by Decree 69/2020/NĐ-CP), the 6 civil-servant titles
     (one each, further civil servants up to the ceiling, weights VP_TK .28, DC .24,
     VH_XH .20, TP_HT .16, TC_KT .12), one post above the ceiling with probability 0.2, and
     Binomial(2, 0.25) vacancies.  About 455 officials; each answers the survey with

@@ -36,7 +36,10 @@ VACANCY_PROBABILITY = 0.25  # each of two possible vacancies per commune
 EXTRA_POST_PROBABILITY = 0.2
 #: Posts never left vacant in the simulation.
 KEY_POSTS = ("BT_DU", "CT_UBND", "CT_HDND", "CHT_QS")
-SECOND_PCT_UBND = 0.5  # share of communes with two vice-chairs of the People's Committee
+#: Probability of a second vice-chair of the People's Committee, drawn only in units whose
+#: class allows two (:func:`hlstudy.legal.title_limit`, ``data/reference/title_limits.csv``:
+#: Decree 08/2016/NĐ-CP Art. 7 as amended by Decree 69/2020/NĐ-CP, loại I and II).
+SECOND_PCT_UBND = 0.5
 
 #: Education (professional) as an ordered probit: marginal shares of the levels.
 EDU_LEVELS = ("none", "elementary", "intermediate", "college", "university", "master", "doctorate")
@@ -91,26 +94,38 @@ def _choice(rng, options, p):
     return options[int(rng.choice(len(options), p=np.asarray(p) / np.sum(p)))]
 
 
-def staffing(rng, communes: pd.DataFrame, unit_classes: dict[str, str], quota) -> pd.DataFrame:
+def staffing(rng, communes: pd.DataFrame, unit_classes: dict[str, str], quota,
+             title_limit=None) -> pd.DataFrame:
     """One row per official post held: ``commune_code, kind, position_code``.
 
-    Cadres: the 11 positions of Decree 33 (one each; a second PCT_UBND in about half of the
-    communes).  Civil servants fill the quota for the commune's type and class — one per
-    title, the rest spread by :data:`EXTRA_TITLE_WEIGHTS` (one military commander only), one
-    more with probability :data:`EXTRA_POST_PROBABILITY` — then 0–2 posts outside
-    :data:`KEY_POSTS` are vacant (Binomial(2, :data:`VACANCY_PROBABILITY`)).
+    Cadres: the 11 positions of Decree 33, one each, and a second PCT_UBND with probability
+    :data:`SECOND_PCT_UBND` where ``title_limit("PCT_UBND", unit_type, unit_class)`` allows
+    two (loại I and II; the draw is made in every unit so that the random stream does not
+    depend on the class).  Civil servants fill the quota for the commune's type and class —
+    one per title, the rest spread by :data:`EXTRA_TITLE_WEIGHTS` over the titles without a
+    limit of one (one military commander only), one more with probability
+    :data:`EXTRA_POST_PROBABILITY` — then 0–2 posts outside :data:`KEY_POSTS` are vacant
+    (Binomial(2, :data:`VACANCY_PROBABILITY`)).  ``title_limit`` defaults to
+    :func:`hlstudy.legal.title_limit` (``data/reference/title_limits.csv``), the limits that
+    :func:`hlstudy.diagnostic.staffing.title_counts` checks; no title ends above its limit.
     """
+    from hlstudy import legal
     from hlstudy.synthetic import _positions
 
+    limit = title_limit or legal.title_limit
     cadres, titles = _positions()
     rows = []
     for c in communes.sort_values("code").itertuples(index=False):
-        q = quota(c.unit_type, unit_classes[c.code])
+        uc = unit_classes[c.code]
+        q = quota(c.unit_type, uc)
         posts = [("can_bo", p) for p in cadres]
-        if rng.random() < SECOND_PCT_UBND:
+        second = rng.random() < SECOND_PCT_UBND
+        max_pct = limit("PCT_UBND", c.unit_type, uc)
+        if second and (max_pct is None or max_pct >= 2):
             posts.append(("can_bo", "PCT_UBND"))
         extra = q - len(posts) - len(titles) + int(rng.random() < EXTRA_POST_PROBABILITY)
-        names = list(EXTRA_TITLE_WEIGHTS)
+        names = [t for t in EXTRA_TITLE_WEIGHTS
+                 if (lim := limit(t, c.unit_type, uc)) is None or lim > 1]
         weights = np.array([EXTRA_TITLE_WEIGHTS[t] for t in names])
         more = rng.choice(len(names), size=max(extra, 0), p=weights / weights.sum())
         posts += [("cong_chuc", t) for t in titles] + [("cong_chuc", names[i]) for i in more]
