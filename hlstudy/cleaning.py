@@ -2,41 +2,71 @@
 
 :func:`clean` runs the rules below, in this order, on one instrument's typed table (from
 :func:`hlstudy.ingest.read_instrument`) and returns the clean table and a log with one row
-for every record dropped (``action="drop"``) or value changed (``action="change"``), so that
-*records read = records kept + records dropped*, always.
+for every decision: a record excluded (``action="drop"``), a value altered
+(``action="change"``) or a record kept but noted (``action="flag"``), so that *records read =
+records kept + records dropped*, always.  Each row also says what happened in one closed
+vocabulary (``outcome``, :data:`OUTCOMES`, with Vietnamese and English wording in
+:data:`OUTCOME_LABELS`): ``excluded``, ``set_missing``, ``recoded``, ``score_missing``,
+``flagged``.
 
-=====================  ======  ==================================================================
-rule                   action  what it does (threshold parameter of :class:`Rules`)
-=====================  ======  ==================================================================
-``unreadable``         change  cells ingest could not read as their type (a label not in the value
-                               set, text in a year, 31/02/1990) were set to missing: one log row
-                               each (a column with more than ``unreadable_max_share`` of such
-                               cells is an error of the file, raised by ingest, not cleaned)
-``duplicates``         drop    later submissions that repeat an earlier one of the same commune
-                               on at least ``duplicate_min_share`` of the answers
-``missing_required``   drop    records without an answer analyses need (``required``: commune)
-``speeders``           drop    duration below ``speeder_share_of_median`` × the median duration
-                               (or below ``speeder_min_seconds``) — only where timing was exported
-``out_of_range``       change  Likert codes outside the value set, numbers outside the
-                               codebook's ``min``/``max`` and dates whose year is outside them
-                               are set to missing (rare, scattered ones: systematic out-of-set
-                               Likert codes, e.g. a 1–7 scale, are a file error of ingest,
-                               :mod:`hlstudy.ingest.fit`)
-``inconsistent``       change  impossible backgrounds: time in post starting before age
-                               ``min_age_at_start``; a degree below age ``min_age_degree`` or with
-                               lower-secondary schooling; a title of the other kind (cán bộ /
-                               công chức); the implausible answer is set to missing (or corrected)
-``straightlining``     drop    a run of identical answers (``longstring``) covering at least
-                               ``straightline_share`` of the Likert items (default: all)
-``missing_scale``      drop    more than ``max_missing_share`` of the items of any scale missing
-=====================  ======  ==================================================================
+=====================  ===========  =============================================================
+rule                   action       what it does (threshold parameter of :class:`Rules`)
+=====================  ===========  =============================================================
+``unreadable``         change       cells ingest could not read as their type (a label not in the
+                                    value set, text in a year, 31/02/1990) were set to missing:
+                                    one log row each (a column with more than
+                                    ``unreadable_max_share`` of such cells is an error of the
+                                    file, raised by ingest, not cleaned)
+``duplicates``         drop / flag  later submissions that repeat an earlier one of the same
+                                    commune on at least ``duplicate_min_share`` of the answers
+                                    are dropped only when a second signal corroborates it: the
+                                    same personal data, submission within
+                                    ``duplicate_window_minutes``, or an identical background of
+                                    at least ``duplicate_min_background`` answered fields;
+                                    identical answers alone are flagged, not dropped
+``missing_required``   drop         records without an answer analyses need (``required``:
+                                    commune)
+``speeders``           drop         duration below ``speeder_share_of_median`` × the median
+                                    duration (or below ``speeder_min_seconds``) — only where
+                                    timing was exported
+``out_of_range``       change       Likert codes outside the value set, numbers outside the
+                                    codebook's ``min``/``max`` and dates whose year is outside
+                                    them are set to missing (rare, scattered ones: systematic
+                                    out-of-set Likert codes, e.g. a 1–7 scale, are a file error of
+                                    ingest, :mod:`hlstudy.ingest.fit`)
+``inconsistent``       change       impossible backgrounds: time in post starting before age
+                                    ``min_age_at_start``; a degree below age ``min_age_degree`` or
+                                    with lower-secondary schooling; a title of the other kind (cán
+                                    bộ / công chức); the implausible answer is set to missing (or
+                                    recoded)
+``straightlining``     drop / flag  a run of identical answers (``longstring``) covering at least
+                                    ``straightline_share`` of the Likert items is dropped only
+                                    where it is implausible: the run crosses items of opposite
+                                    keying (a contradiction), or the record was completed in
+                                    under ``straightline_speed_share`` × the median duration;
+                                    otherwise flagged (``straightline_drop``)
+``missing_scale``      flag         more than ``max_missing_share`` of a scale's items missing:
+                                    that scale's score is missing for that record (one row per
+                                    record and scale); the record stays for every other analysis
+=====================  ===========  =============================================================
+
+Why straight-lining and duplicates need a second signal.  A uniform answer to every item is
+a mark of careless responding only where the instrument makes it implausible (Meade & Craig
+2012, *Psychological Methods* 17: 437–455; Curran 2016, "Methods for the detection of
+carelessly invalid responses in survey data", *J. Experimental Social Psychology* 66: 4–19,
+who recommend combining indicators and warn that screening excludes valid respondents).  On
+a scale with no reverse-keyed item, "agree" to everything is what a satisfied respondent
+says: dropping it is exclusion on the outcome.  Likewise two citizens of one commune may give
+the same 17 answers.  :func:`rule_sensitivity` shows how much the key results move with each
+choice.
 
 :func:`change_summary` turns the log into a short per-rule account (``load_study`` prints it).
 
 Item-level missing values that remain are reported by :func:`missing_report` (by item and
 commune) and handled in :mod:`hlstudy.scales` (scale score = mean of the available items,
-computed only when at least ``min_share`` of the scale's items are present — consistent with
-``missing_scale``).  After the rules, reverse-keyed items are recoded ``min + max − x``
+computed only when at least ``min_share`` of the scale's items are present; with
+``min_share = 1 − max_missing_share`` exactly the scores ``missing_scale`` logs as missing
+are missing).  After the rules, reverse-keyed items are recoded ``min + max − x``
 (:func:`reverse_key`); that documented recoding of whole columns is not a cleaning decision
 and is not logged value by value.
 
@@ -67,20 +97,56 @@ from hlstudy.ingest import (
 )
 
 LOG_COLUMNS = [
-    "instrument", "record_id", "source_row", "action", "rule", "column", "old_value", "new_value", "reason",
+    "instrument", "record_id", "source_row", "action", "outcome", "rule", "column", "old_value", "new_value",
+    "reason",
 ]
+
+#: What happened, one word per log row, and the ``action`` (accounting kind) it belongs to.
+OUTCOMES = {
+    "excluded": "drop",          # the record is not in the clean table
+    "set_missing": "change",     # a value was set to missing
+    "recoded": "change",         # a value was replaced by another (e.g. kind implied by the title)
+    "score_missing": "flag",     # the record is kept; one scale's score is missing for it
+    "flagged": "flag",           # the record is kept unchanged; the pattern is noted
+}
+#: Vietnamese / English wording of each outcome (notebook 02, the flow figure).
+OUTCOME_LABELS = {
+    "excluded": ("loại khỏi dữ liệu", "record excluded"),
+    "set_missing": ("đặt thành giá trị thiếu", "set to missing"),
+    "recoded": ("mã hóa lại", "recoded"),
+    "score_missing": ("điểm thang đo đặt thành thiếu", "scale score set to missing"),
+    "flagged": ("đánh dấu, vẫn giữ lại", "flagged, kept"),
+}
+ACTIONS = ("drop", "change", "flag")
+
+
+#: ``Rules.straightline_drop``: drop only implausible runs (default), every run (the rule
+#: before issue 13, kept for the sensitivity table), or none (flag them all).
+STRAIGHTLINE_MODES = ("contradictory", "any", "flag")
 
 
 @dataclass(frozen=True)
 class Rules:
-    """Thresholds of the cleaning rules (the defaults are the project's stated choices)."""
+    """Thresholds of the cleaning rules (the defaults are the project's stated choices).
+
+    ``duplicate_window_minutes`` (60) and ``duplicate_min_background`` (8 fields): the
+    corroborating signals a repeated answer pattern needs before it is dropped as a duplicate.
+    ``straightline_drop``: ``"contradictory"`` drops a long run only across items of opposite
+    keying or with a completion under ``straightline_speed_share`` (0.5) × the median
+    duration, ``"any"`` drops every long run, ``"flag"`` drops none.  Invalid values raise
+    :class:`SurveyDataError`.
+    """
 
     unreadable_max_share: float = UNREADABLE_MAX_SHARE
     duplicate_min_share: float = 1.0
+    duplicate_window_minutes: float = 60.0
+    duplicate_min_background: int = 8
     speeder_share_of_median: float = 0.33
     speeder_min_seconds: float = 0.0
     straightline_min_items: int = 10
     straightline_share: float = 1.0
+    straightline_drop: str = "contradictory"
+    straightline_speed_share: float = 0.5
     max_missing_share: float = 0.5
     min_age_at_start: int = 18
     min_age_degree: int = 21
@@ -91,6 +157,10 @@ class Rules:
     def __post_init__(self):
         checks = {
             "duplicate_min_share": 0 < self.duplicate_min_share <= 1,
+            "duplicate_window_minutes": self.duplicate_window_minutes >= 0,
+            "duplicate_min_background": self.duplicate_min_background >= 1,
+            "straightline_drop": self.straightline_drop in STRAIGHTLINE_MODES,
+            "straightline_speed_share": 0 <= self.straightline_speed_share < 1,
             "speeder_share_of_median": 0 <= self.speeder_share_of_median < 1,
             "speeder_min_seconds": self.speeder_min_seconds >= 0,
             "straightline_min_items": self.straightline_min_items >= 2,
@@ -150,18 +220,27 @@ def _drop_rows(df, index, instrument, rule, reasons) -> list[dict]:
     return [
         {
             "instrument": instrument, "record_id": df.at[i, "record_id"], "source_row": df.at[i, "source_row"],
-            "action": "drop", "rule": rule, "column": None, "old_value": None, "new_value": None,
-            "reason": reasons[i] if isinstance(reasons, dict) else reasons,
+            "action": "drop", "outcome": "excluded", "rule": rule, "column": None, "old_value": None,
+            "new_value": None, "reason": reasons[i] if isinstance(reasons, dict) else reasons,
         }
         for i in index
     ]
 
 
 def _change_row(df, i, instrument, rule, column, old, new, reason) -> dict:
+    new = _value(new)
     return {
         "instrument": instrument, "record_id": df.at[i, "record_id"], "source_row": df.at[i, "source_row"],
-        "action": "change", "rule": rule, "column": column, "old_value": _value(old),
-        "new_value": _value(new), "reason": reason,
+        "action": "change", "outcome": "set_missing" if new is None else "recoded", "rule": rule,
+        "column": column, "old_value": _value(old), "new_value": new, "reason": reason,
+    }
+
+
+def _flag_row(df, i, instrument, rule, reason, *, column=None, outcome="flagged") -> dict:
+    return {
+        "instrument": instrument, "record_id": df.at[i, "record_id"], "source_row": df.at[i, "source_row"],
+        "action": "flag", "outcome": outcome, "rule": rule, "column": column, "old_value": None,
+        "new_value": None, "reason": reason,
     }
 
 
@@ -193,17 +272,31 @@ def rule_unreadable(df, spec, rules, instrument):
 
 
 def rule_duplicates(df, spec, rules, instrument):
-    """Drop later submissions repeating an earlier one (same commune, ≥ share of answers equal).
+    """Drop later submissions repeating an earlier one, when a second signal corroborates it.
 
-    Where the export carried personal data, records whose personal data differ are never
-    duplicates of each other (two officials may give the same answers); the comparison uses
-    the transient salted hash made at ingest, never the data themselves.  The earliest
-    submission (by timestamp, else by row) is kept.
+    A *candidate* repeats an earlier submission of the same commune on at least
+    ``duplicate_min_share`` of the compared answers (every non-personal variable but the
+    timestamp and duration).  Identical answers alone do not make a duplicate: two citizens of
+    one commune may well give the same 17 answers.  The candidate is **dropped** when at least
+    one signal corroborates it, and **flagged** (kept, logged) otherwise:
+
+    * the same personal data (the transient salted hash made at ingest; the data themselves
+      are never compared or logged);
+    * submitted within ``duplicate_window_minutes`` of the earlier one (both timestamps known);
+    * an identical background (every non-Likert answer given in both records equal) on at
+      least ``duplicate_min_background`` answered fields — detailed enough to identify a
+      person (the officials' 14 background questions; not the citizens' 4).
+
+    Records whose personal data differ are never duplicates of each other.  The earliest
+    submission (by timestamp, else by row) is kept.  R equivalent of the candidate test:
+    ``duplicated(x[, c("commune", answers)])`` for ``duplicate_min_share = 1``.
     """
     compare = [
         v.variable for v in spec.variables
         if not v.pii and v.type not in ("timestamp", "duration", "commune") and v.variable in df
     ]
+    likert = set(_likert(spec, df))
+    background = [c for c in compare if c not in likert]
     if "commune_code" in df:
         compare = ["commune_code", *compare]
     if not compare:
@@ -211,12 +304,33 @@ def rule_duplicates(df, spec, rules, instrument):
     times = _of_type(spec, df, "timestamp")
     order = df.sort_values([*times, "source_row"], na_position="last", kind="stable").index
     values = df.loc[order, compare].astype("string").fillna("\x00NA").to_numpy(dtype=object)
+    back = df.loc[order, background].astype("string").to_numpy(dtype=object, na_value=None) \
+        if background else np.empty((len(order), 0), dtype=object)
+    stamps = (pd.to_datetime(df.loc[order, times[0]]).to_numpy() if times
+              else np.full(len(order), np.datetime64("NaT"), dtype="datetime64[ns]"))
     groups = df.loc[order, "commune_code"].astype("string").fillna("").to_numpy() if "commune_code" in df else np.zeros(len(order))
     if PII_KEY in df:
         keys = df.loc[order, PII_KEY].astype("string").fillna("").to_numpy(dtype=object)
     else:
         keys = np.full(len(order), "", dtype=object)
+    window = np.timedelta64(int(round(rules.duplicate_window_minutes * 60)), "s")
+
+    def corroboration(a: int, b: int) -> str | None:
+        """Why record ``b`` (later) is the same submission as ``a``, or None."""
+        if keys[a] != "" and keys[a] == keys[b]:
+            return "the same personal data"
+        if not (np.isnat(stamps[a]) or np.isnat(stamps[b])):
+            gap = abs(stamps[b] - stamps[a])
+            if gap <= window:
+                return (f"submitted {gap / np.timedelta64(1, 'm'):.0f} min apart "
+                        f"(window {rules.duplicate_window_minutes:g} min)")
+        both = [j for j in range(back.shape[1]) if back[a, j] is not None and back[b, j] is not None]
+        if len(both) >= rules.duplicate_min_background and all(back[a, j] == back[b, j] for j in both):
+            return f"identical background on {len(both)} answered fields (at least {rules.duplicate_min_background})"
+        return None
+
     drop: dict = {}
+    flag: dict = {}
     for g in pd.unique(groups):
         members = np.flatnonzero(groups == g)
         block = values[members]
@@ -228,17 +342,29 @@ def rule_duplicates(df, spec, rules, instrument):
                 # two records with different personal data are different people
                 other = (people[kept] != "") & (people[j] != "") & (people[kept] != people[j])
                 agree = np.where(other, -1.0, agree)
-                best = int(np.argmax(agree))
-                if agree[best] >= rules.duplicate_min_share:
-                    first = order[members[kept[best]]]
-                    drop[order[members[j]]] = (
-                        f"repeats record {df.at[first, 'record_id']} (row {df.at[first, 'source_row']}) "
-                        f"on {agree[best]:.0%} of {len(compare)} answers (threshold {rules.duplicate_min_share:.0%})"
-                    )
-                    continue
+                candidates = [k for k in np.argsort(-agree, kind="stable") if agree[k] >= rules.duplicate_min_share]
+                if candidates:
+                    here = order[members[j]]
+                    because = None
+                    for k in candidates:
+                        because = corroboration(members[kept[k]], members[j])
+                        if because is not None:
+                            break
+                    k = k if because is not None else candidates[0]
+                    first = order[members[kept[k]]]
+                    what = (f"record {df.at[first, 'record_id']} (row {df.at[first, 'source_row']}) "
+                            f"on {agree[k]:.0%} of {len(compare)} answers (threshold {rules.duplicate_min_share:.0%})")
+                    if because is not None:
+                        drop[here] = f"repeats {what}; corroborated by {because}"
+                        continue
+                    flag[here] = (f"same answers as {what}, but nothing corroborates a duplicate (different "
+                                  "submission times, no personal data, background too short or different): kept")
             kept.append(j)
     index = sorted(drop, key=lambda i: df.at[i, "source_row"])
-    return df.drop(index=index), _drop_rows(df, index, instrument, "duplicates", drop)
+    flagged = sorted(flag, key=lambda i: df.at[i, "source_row"])
+    log = _drop_rows(df, index, instrument, "duplicates", drop)
+    log += [_flag_row(df, i, instrument, "duplicates", flag[i]) for i in flagged]
+    return df.drop(index=index), log
 
 
 def rule_missing_required(df, spec, rules, instrument):
@@ -453,59 +579,112 @@ def longstring(values: pd.DataFrame) -> pd.Series:
     >>> longstring(pd.DataFrame([[4, 4, 4, 2], [1, None, 1, 1]], dtype=float)).tolist()
     [3, 2]
     """
+    return _longest_runs(values)[0]
+
+
+def _longest_runs(values: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
+    """:func:`longstring` and the column position where each row's (first) longest run starts."""
     x = values.to_numpy(dtype=float)
     best = np.zeros(len(x), dtype=int)
+    best_start = np.zeros(len(x), dtype=int)
     run = np.zeros(len(x), dtype=int)
+    start = np.zeros(len(x), dtype=int)
     previous = np.full(len(x), np.nan)
     for j in range(x.shape[1]):
         col = x[:, j]
         same = (col == previous) & ~np.isnan(col)
         run = np.where(np.isnan(col), 0, np.where(same, run + 1, 1))
+        start = np.where(same, start, j)
+        longer = run > best
+        best_start = np.where(longer, start, best_start)
         best = np.maximum(best, run)
         previous = col
-    return pd.Series(best, index=values.index)
+    return pd.Series(best, index=values.index), best_start
 
 
 def rule_straightlining(df, spec, rules, instrument):
-    """Drop respondents giving one and the same answer to (nearly) every Likert item.
+    """Drop implausible straight-lining; flag the rest (never exclusion on the outcome).
 
-    The longest run of identical answers in questionnaire order (:func:`longstring`, blanks
-    break a run) must cover at least ``straightline_share`` of the instrument's Likert items
-    (default 1.0: all of them, hence across every scale) and at least
-    ``straightline_min_items`` items.  Raw codes are used, before reverse-keying, so a run
-    through reverse-keyed items is contradictory answering.
+    A *run* is the longest sequence of identical answers in questionnaire order
+    (:func:`longstring`, blanks break a run, raw codes before reverse-keying); it counts when
+    it covers at least ``straightline_share`` of the instrument's Likert items (default 1.0:
+    all of them) and at least ``straightline_min_items`` items.  With ``straightline_drop =
+    "contradictory"`` (default) such a record is **dropped** only when
+
+    * the run crosses items of opposite keying (at least one reverse-keyed and one
+      forward-keyed item): agreeing, or disagreeing, with a statement and with its reverse is
+      contradictory (Meade & Craig 2012; Curran 2016 on combining indicators); or
+    * the record was also completed fast, in under ``straightline_speed_share`` × the median
+      duration of the records still in (the speeders rule has removed the fastest already);
+
+    otherwise it is **flagged** and kept: on items of one keying (the citizens' 17 items), a
+    uniform "agree" is what a satisfied respondent says, and dropping it would exclude
+    respondents on the outcome.  ``"any"`` drops every counted run (the rule before issue 13),
+    ``"flag"`` drops none.
     """
     items = _likert(spec, df)
     if len(items) < rules.straightline_min_items:
         return df, []
     values = df[items]
-    runs = longstring(values)
+    runs, starts = _longest_runs(values)
     need = max(rules.straightline_min_items, int(np.ceil(rules.straightline_share * len(items) - 1e-9)))
-    hit = df.index[runs >= need]
-    reasons = {
-        i: f"the same answer ({values.loc[i].dropna().iloc[0]:g}) to {runs[i]} consecutive Likert items "
-        f"of {len(items)} (threshold {need})"
-        for i in hit
-    }
-    return df.drop(index=hit), _drop_rows(df, hit, instrument, "straightlining", reasons)
+    reverse = np.array([bool(spec.by_name[c].reverse) for c in items])
+    durations = _of_type(spec, df, "duration")
+    d = df[durations[0]].astype(float) if durations else pd.Series(np.nan, index=df.index)
+    fast_limit = rules.straightline_speed_share * float(d.median()) if d.notna().any() else np.nan
+    drop, flag = {}, {}
+    for pos, i in enumerate(df.index):
+        if runs[i] < need:
+            continue
+        span = reverse[starts[pos]: starts[pos] + runs[i]]
+        n_rev = int(span.sum())
+        value = values.loc[i].iloc[starts[pos]]
+        what = (f"the same answer ({value:g}) to {runs[i]} consecutive Likert items of {len(items)} "
+                f"(threshold {need})")
+        contradictory = 0 < n_rev < len(span)
+        fast = bool(np.isfinite(fast_limit) and pd.notna(d[i]) and d[i] < fast_limit)
+        if rules.straightline_drop == "any":
+            drop[i] = what
+        elif rules.straightline_drop == "contradictory" and contradictory:
+            drop[i] = f"{what}, across {n_rev} reverse-keyed and {len(span) - n_rev} forward-keyed items: contradictory"
+        elif rules.straightline_drop == "contradictory" and fast:
+            drop[i] = (f"{what}, completed in {d[i]:.0f} s, under {fast_limit:.0f} s "
+                       f"({rules.straightline_speed_share:.0%} of the median)")
+        else:
+            why = ("no reverse-keyed item in the run" if n_rev == 0 else
+                   "every item of the run reverse-keyed" if n_rev == len(span) else "rule set to flag only")
+            flag[i] = f"{what}; kept: {why} and not completed fast, so a uniform answer is plausible"
+    hit = list(drop)
+    log = _drop_rows(df, hit, instrument, "straightlining", drop)
+    log += [_flag_row(df, i, instrument, "straightlining", flag[i]) for i in flag]
+    return df.drop(index=hit), log
 
 
 def rule_missing_scale(df, spec, rules, instrument):
-    """Drop respondents missing more than ``max_missing_share`` of any scale's items."""
-    reasons: dict = {}
+    """Scale scores missing per analysis: more than ``max_missing_share`` of a scale's items
+    missing makes *that scale's* score missing for the record, nothing more.
+
+    One ``flag`` row (outcome ``score_missing``, ``column`` = the construct) per record and
+    scale; the record and its answered items stay, so every analysis that does not need
+    the scale keeps the respondent, FIML uses the answered items, and an analysis of scale
+    scores drops the respondent for that analysis only.  :func:`hlstudy.scales.score_scales`
+    with ``min_share = 1 − max_missing_share`` returns exactly these scores as missing (the
+    notebooks' default 0.5 and 0.5).  R: ``rowMeans(is.na(items)) > max_missing_share``.
+    """
+    rows = []
     for construct, members in spec.scales().items():
         present = [m for m in members if m in df]
         if not present:
             continue
         share = df[present].isna().mean(axis=1)
         for i in share[share > rules.max_missing_share].index:
-            if i not in reasons:
-                reasons[i] = (
-                    f"{share[i]:.0%} of the {len(present)} {construct} items missing "
-                    f"(more than {rules.max_missing_share:.0%})"
-                )
-    index = sorted(reasons, key=lambda i: df.at[i, "source_row"])
-    return df.drop(index=index), _drop_rows(df, index, instrument, "missing_scale", reasons)
+            rows.append((df.at[i, "source_row"], construct, _flag_row(
+                df, i, instrument, "missing_scale",
+                f"{share[i]:.0%} of the {len(present)} {construct} items missing (more than "
+                f"{rules.max_missing_share:.0%}): {construct} score set to missing, record kept",
+                column=construct, outcome="score_missing")))
+    rows.sort(key=lambda r: r[0])
+    return df, [r[2] for r in rows]
 
 
 RULES: list[tuple[str, Callable]] = [
@@ -529,7 +708,7 @@ RULE_LABELS = {
     "out_of_range": ("Giá trị ngoài khoảng", "Out-of-range values"),
     "inconsistent": ("Thông tin cá nhân mâu thuẫn", "Inconsistent background"),
     "straightlining": ("Trả lời một đáp án cho mọi câu", "Straight-lining"),
-    "missing_scale": ("Thiếu quá nhiều câu của thang đo", "Too many scale items missing"),
+    "missing_scale": ("Thiếu quá nửa số câu của một thang đo", "Over half of a scale's items missing"),
 }
 
 
@@ -575,17 +754,21 @@ def clean(
     for name, function in RULES:
         before = len(df)
         if name in rules.skip:
-            flow.append({"rule": name, "n_before": before, "dropped": 0, "changed": 0, "n_after": before})
+            flow.append({"rule": name, "n_before": before, "dropped": 0, "changed": 0, "flagged": 0,
+                         "n_after": before})
             continue
         df, rows = function(df, spec, rules, instrument)
         dropped = sum(r["action"] == "drop" for r in rows)
         changed = sum(r["action"] == "change" for r in rows)
-        if len(df) != before - dropped or any(r["rule"] != name for r in rows):
+        flagged = sum(r["action"] == "flag" for r in rows)
+        if (len(df) != before - dropped or any(r["rule"] != name for r in rows)
+                or any(OUTCOMES.get(r["outcome"]) != r["action"] for r in rows)):
             raise SurveyDataError(
                 f"cleaning accounting failed for {instrument} at rule {name}: {before} before, "
                 f"{dropped} logged drops, {len(df)} after"
             )
-        flow.append({"rule": name, "n_before": before, "dropped": dropped, "changed": changed, "n_after": len(df)})
+        flow.append({"rule": name, "n_before": before, "dropped": dropped, "changed": changed,
+                     "flagged": flagged, "n_after": len(df)})
         logs.extend(rows)
     log = pd.DataFrame(logs, columns=LOG_COLUMNS) if logs else empty_log()
     n_dropped = int((log["action"] == "drop").sum())
@@ -630,12 +813,13 @@ def rules_table(rules: Rules | None = None) -> pd.DataFrame:
     params = asdict(rules or Rules())
     mapping = {
         "unreadable": ["unreadable_max_share"],
-        "duplicates": ["duplicate_min_share"],
+        "duplicates": ["duplicate_min_share", "duplicate_window_minutes", "duplicate_min_background"],
         "missing_required": ["required"],
         "speeders": ["speeder_share_of_median", "speeder_min_seconds"],
         "out_of_range": [],
         "inconsistent": ["min_age_at_start", "min_age_degree", "survey_year"],
-        "straightlining": ["straightline_share", "straightline_min_items"],
+        "straightlining": ["straightline_share", "straightline_min_items", "straightline_drop",
+                           "straightline_speed_share"],
         "missing_scale": ["max_missing_share"],
     }
     return pd.DataFrame([
@@ -674,7 +858,7 @@ def change_summary(log: pd.DataFrame, flow: pd.DataFrame | None = None) -> str:
         if flow is not None and len(flow) and name in set(flow["instrument"]):
             f = flow[flow["instrument"] == name]
             pieces.append(f"{int(f['n_before'].iloc[0])} read, {int(f['n_after'].iloc[-1])} kept")
-        for action, title in (("drop", "dropped"), ("change", "values changed")):
+        for action, title in (("drop", "dropped"), ("change", "values changed"), ("flag", "flagged, kept")):
             counts = part.loc[part["action"] == action, "rule"].value_counts()
             if len(counts):
                 rules = sorted(counts.index, key=lambda r: (order.get(r, len(order)), r))

@@ -29,7 +29,7 @@ from hlstudy.config import data_source
 from hlstudy.errors import SurveyDataError
 from hlstudy.paths import INSTRUMENT, PROCESSED, REFERENCE, ROOT
 
-CACHE_VERSION = "2"  # 2: Study.instruments (partial studies)
+CACHE_VERSION = "3"  # 2: Study.instruments (partial studies); 3: flagged records, log outcome
 CACHE_KEEP = 8  # cached studies kept (most recent first)
 #: Vietnamese names of the instruments, for the notes of notebooks that skip a part.
 INSTRUMENT_NAMES_VI = {"officials": "phiếu khảo sát cán bộ, công chức",
@@ -43,8 +43,8 @@ class Study:
 
     ``officials``, ``citizens``, ``personnel``: one row per kept record (``record_id``
     pseudonymous, Likert items reverse-keyed floats, no personal-data column).
-    ``cleaning_log``: one row per record dropped or value changed (see
-    :data:`hlstudy.cleaning.LOG_COLUMNS`).  ``received``: instrument → records read.
+    ``cleaning_log``: one row per record dropped, value changed or record flagged (see
+    :data:`hlstudy.cleaning.LOG_COLUMNS` and :data:`hlstudy.cleaning.OUTCOMES`).  ``received``: instrument → records read.
     ``flow``: records before/after each rule; ``missing``: item-level missing values by
     commune; ``communes``: every commune value and how it was matched; ``files``: what was
     read (file, format, encoding, SHA-256); ``received_by_commune``: records read per
@@ -129,10 +129,12 @@ class Study:
             if not self.has(name):
                 lines.append(f"  {name:<10} absent (no export in the data folder)")
                 continue
-            changes = int(((self.cleaning_log["instrument"] == name) & (self.cleaning_log["action"] == "change")).sum())
+            mine = self.cleaning_log[self.cleaning_log["instrument"] == name]
+            changes = int((mine["action"] == "change").sum())
+            flags = int((mine["action"] == "flag").sum())
             lines.append(
                 f"  {name:<10} read {self.received[name]:>5}  kept {self.kept[name]:>5}  "
-                f"dropped {self.dropped[name]:>4}  values changed {changes:>4}"
+                f"dropped {self.dropped[name]:>4}  values changed {changes:>4}  flagged {flags:>4}"
             )
         return "\n".join(lines)
 
@@ -228,7 +230,7 @@ def build_study(
     log = pd.concat(logs, ignore_index=True) if logs else cleaning.empty_log()
     flow = pd.concat(
         [r.flow.assign(instrument=name) for name, r in results.items()], ignore_index=True
-    )[["instrument", "rule", "n_before", "dropped", "changed", "n_after"]]
+    )[["instrument", "rule", "n_before", "dropped", "changed", "flagged", "n_after"]]
     missing = pd.concat(
         [cleaning.missing_report(r.data, name) for name, r in results.items()], ignore_index=True
     )

@@ -32,7 +32,8 @@ def assert_accounted(df, result):
     assert set(dropped).isdisjoint(result.data["record_id"])
     assert set(dropped) | set(result.data["record_id"]) == set(df["record_id"])
     assert list(log.columns) == cleaning.LOG_COLUMNS
-    assert log["action"].isin(["drop", "change"]).all()
+    assert log["action"].isin(cleaning.ACTIONS).all()
+    assert (log["outcome"].map(cleaning.OUTCOMES) == log["action"]).all()
 
 
 def dropped_by(result, rule):
@@ -153,14 +154,25 @@ def test_longstring_matches_r_rle():
     assert cleaning.longstring(x).tolist() == [3, 2, 4]
 
 
+def score_missing(result):
+    log = result.log
+    hit = log[(log["rule"] == "missing_scale")]
+    assert (hit["action"] == "flag").all() and (hit["outcome"] == "score_missing").all()
+    return set(zip(hit["record_id"], hit["column"], strict=True))
+
+
 def test_missing_scale_share(officials):
     df = officials.copy()
     df.loc[5, ["MOT1", "MOT2"]] = np.nan  # 2 of 3 missing: 67 % > 50 %
     df.loc[6, ["TRAIN1", "TRAIN2"]] = np.nan  # 2 of 4 missing: 50 %, kept
     result = run(df)
-    assert dropped_by(result, "missing_scale") == {df.at[5, "record_id"]}
+    # no record is dropped for a missing scale: only that scale's score is missing
+    assert dropped_by(result, "missing_scale") == set() and len(result.data) == len(df)
+    assert score_missing(result) == {(df.at[5, "record_id"], "MOT")}
+    assert result.flow.set_index("rule").at["missing_scale", "flagged"] == 1
     stricter = run(df, cleaning.Rules(max_missing_share=0.25))
-    assert dropped_by(stricter, "missing_scale") == {df.at[5, "record_id"], df.at[6, "record_id"]}
+    assert score_missing(stricter) == {(df.at[5, "record_id"], "MOT"), (df.at[6, "record_id"], "TRAIN")}
+    assert_accounted(df, stricter)
 
 
 def test_each_record_dropped_once_even_with_several_faults(officials):
@@ -315,6 +327,7 @@ def test_every_rule_accounts_for_its_records(officials):
         mine = log[log["rule"] == name]
         assert flow.at[name, "dropped"] == (mine["action"] == "drop").sum(), name
         assert flow.at[name, "changed"] == (mine["action"] == "change").sum(), name
+        assert flow.at[name, "flagged"] == (mine["action"] == "flag").sum(), name
         assert flow.at[name, "n_before"] - flow.at[name, "dropped"] == flow.at[name, "n_after"], name
         assert len(mine) >= 1, f"the fixture has no fault for rule {name}"
     assert (flow["n_after"].iloc[:-1].to_numpy() == flow["n_before"].iloc[1:].to_numpy()).all()

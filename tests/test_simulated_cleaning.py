@@ -47,9 +47,32 @@ def test_each_dropped_record_is_dropped_by_the_rule_meant_for_it(simulated):
     mine = log[log["action"] == "drop"].set_index(["instrument", "source_row"])["rule"]
     rows = sim.truth.rows
     expected = rows[rows["expected_drop"].astype(str) != ""].set_index(["instrument", "source_row"])["expected_drop"]
-    assert len(expected) > 40  # the fixture really has faults of every kind
-    assert set(expected.unique()) == {"duplicates", "missing_required", "speeders", "straightlining", "missing_scale"}
+    assert len(expected) > 30  # the fixture really has faults of every dropping kind
+    assert set(expected.unique()) == {"duplicates", "missing_required", "speeders", "straightlining"}
     assert mine.sort_index().to_dict() == expected.sort_index().to_dict()
+    # straight-liners are dropped on the officials' instrument only (reverse-keyed items there)
+    assert set(expected[expected == "straightlining"].index.get_level_values(0)) == {"officials"}
+
+
+def test_kept_records_are_flagged_or_lose_a_score_as_the_truth_expects(simulated):
+    """Citizens' straight-liners are flagged and kept; a blank scale costs that score only."""
+    sim, _, studies, _ = simulated
+    log = studies["csv"].cleaning_log
+    dropped = set(zip(log.loc[log["action"] == "drop", "instrument"], log.loc[log["action"] == "drop", "source_row"], strict=True))
+    faults = sim.truth.faults
+    flags = faults[faults["expected"] == "flag:straightlining"]
+    assert len(flags) >= 3 and set(flags["instrument"]) == {"citizens"}
+    mine = log[(log["rule"] == "straightlining") & (log["action"] == "flag")]
+    assert set(zip(mine["instrument"], mine["source_row"].astype(int), strict=True)) == {
+        (r.instrument, int(r.source_row)) for r in flags.itertuples()}
+    blank = faults[faults["expected"] == "score_missing:missing_scale"]
+    expected = {(r.instrument, int(r.source_row), r.column) for r in blank.itertuples()
+                if (r.instrument, int(r.source_row)) not in dropped}
+    scored = log[log["outcome"] == "score_missing"]
+    got = set(zip(scored["instrument"], scored["source_row"].astype(int), scored["column"], strict=True))
+    assert len(expected) >= 5 and expected <= got  # more scales may lose their score by chance
+    kept = {name: set(studies["csv"].table(name)["source_row"].astype(int)) for name in ("officials", "citizens")}
+    assert all(row in kept[inst] for inst, row, _ in expected)
 
 
 def test_each_changed_value_is_changed_by_the_rule_meant_for_it(simulated):

@@ -108,6 +108,8 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
     var_type = dict(zip(cb["variable"], cb["type"], strict=True))
     var_set = dict(zip(cb["variable"], cb["value_set"], strict=True))
     likert = cb.loc[cb["type"] == "likert", "variable"].tolist()
+    keyed = pd.to_numeric(cb.loc[cb["type"] == "likert", "reverse"], errors="coerce").fillna(0)
+    contradictory = bool((keyed == 1).any() and (keyed == 0).any())  # a uniform run contradicts
     scales = {c: g["variable"].tolist() for c, g in cb[cb["type"] == "likert"].groupby(
         "construct", sort=False)}
     n = len(people)
@@ -166,6 +168,8 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
                 cells[v] = labels(var_set[v], value) if text_row else str(value)
             faults.append(_ledger(pid, "straightline", "", value,
                                   f"the same answer ({value}) to all {len(likert)} Likert items"))
+            if not contradictory:  # no reverse-keyed item: a uniform answer is kept, flagged
+                faults[-1]["expected"] = "flag:straightlining"
         else:
             blank_scale = []
             if i in picked.get("scale_blank", []):
@@ -271,8 +275,8 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
         kinds = {f["fault"] for f in rec["faults"]}
         drop = ""
         for rule, fault in (("duplicates", {"duplicate"}), ("missing_required", {"commune_blank"}),
-                            ("speeders", {"speeder"}), ("straightlining", {"straightline"}),
-                            ("missing_scale", {"scale_blank", "scale_incomplete"})):
+                            ("speeders", {"speeder"}),
+                            ("straightlining", {"straightline"} if contradictory else set())):
             if kinds & fault:
                 drop = rule
                 break

@@ -38,12 +38,15 @@ FAULT_RATES: dict[str, dict[str, float]] = {
 
 #: What should happen to a record or value carrying each fault (ingest step or cleaning rule
 #: of :mod:`hlstudy.cleaning`).  ``drop:<rule>`` drops the record, ``change:<rule>`` sets the
-#: value to missing, ``ingest:<step>`` is repaired when reading.
+#: value to missing, ``score_missing:<rule>`` keeps the record without that scale's score,
+#: ``flag:<rule>`` keeps it and logs a flag, ``ingest:<step>`` is repaired when reading.
+#: A straight-liner is dropped only on an instrument with reverse-keyed items (the run is
+#: contradictory there); on the citizens' instrument it is ``flag:straightlining``.
 EXPECTED = {
     "likert_text": "ingest:labels", "nfd": "ingest:nfc", "commune_variant": "ingest:commune",
     "category_case": "ingest:labels", "date_unpadded": "ingest:dates",
     "item_blank": "missing", "background_blank": "missing", "phone_blank": "missing",
-    "scale_blank": "drop:missing_scale", "scale_incomplete": "drop:missing_scale",
+    "scale_blank": "score_missing:missing_scale", "scale_incomplete": "score_missing:missing_scale",
     "out_of_range": "change:out_of_range", "background_out_of_range": "change:out_of_range",
     "impossible_tenure": "change:inconsistent", "impossible_degree": "change:inconsistent",
     "commune_blank": "drop:missing_required", "duplicate": "drop:duplicates",
@@ -51,7 +54,7 @@ EXPECTED = {
     "header_nfd": "ingest:headers",
 }
 #: Order in which hlstudy.cleaning's dropping rules run (the first that applies wins).
-DROP_ORDER = ("duplicates", "missing_required", "speeders", "straightlining", "missing_scale")
+DROP_ORDER = ("duplicates", "missing_required", "speeders", "straightlining")
 
 OUT_OF_RANGE_VALUES = ("0", "6", "7", "44", "55")
 SURVEY_START = {"officials": pd.Timestamp("2025-03-10"), "citizens": pd.Timestamp("2025-03-17")}
