@@ -43,8 +43,8 @@ from scipy import stats
 from hlstudy.errors import ModelError
 
 #: Columns of :func:`recovery` (in this order).
-COLUMNS = ["seed", "scenario", "quantity", "kind", "method", "truth", "estimate", "ci_low",
-           "ci_high", "n", "verdict_truth", "verdict"]
+COLUMNS = ["seed", "scenario", "quantity", "kind", "method", "truth", "truth_estimand",
+           "estimate", "ci_low", "ci_high", "n", "verdict_truth", "verdict"]
 KINDS = ("loading", "path", "icc", "cleaning", "verdict")
 #: Approximate number of posts of the simulated census (``hlstudy.synthetic``: "about 455
 #: officials"); ``n_officials`` is reached through the response rate n_officials / 455.
@@ -62,7 +62,8 @@ class Scenario:
 
     ``n_officials`` (None: the census) sets the response rate to ``n_officials / 455``;
     ``fault_rates`` overrides :data:`hlstudy.synthetic.FAULT_RATES`; ``missing_compare``
-    adds the path model on complete-item scale scores by listwise deletion and by FIML.
+    adds the path model on complete-item scale scores by listwise deletion and by FIML;
+    ``latent_sem`` adds the latent SEM (items as indicators, FIML, MLR; about 10 s a fit).
     """
 
     name: str
@@ -72,6 +73,7 @@ class Scenario:
     fault_rates: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     n_citizens_per_commune: int = 30
     missing_compare: bool = False
+    latent_sem: bool = False
 
     def simulate_kwargs(self) -> dict:
         kw: dict = {"effects": dict(self.effects) or None,
@@ -91,13 +93,14 @@ def _all_zero() -> dict[str, float]:
 def scenarios() -> dict[str, Scenario]:
     """The scenarios of notebook 07, by name."""
     return {
-        "default": Scenario("default", "default truth (hlstudy.synthetic.DEFAULT_EFFECTS)"),
+        "default": Scenario("default", "default truth (hlstudy.synthetic.DEFAULT_EFFECTS)",
+                            latent_sem=True),
         "path_off": Scenario("path_off", "recognition → motivation switched off (REC->MOT = 0; "
-                             "claim S5)", {"REC->MOT": 0.0}),
+                             "claim S5)", {"REC->MOT": 0.0}, latent_sem=True),
         "path_reversed": Scenario("path_reversed", "recognition → motivation reversed "
                                   "(REC->MOT = −0.18; claim S5)", {"REC->MOT": -0.18}),
         "all_zero": Scenario("all_zero", "every structural path 0 (false positives)",
-                             _all_zero()),
+                             _all_zero(), latent_sem=True),
         "small": Scenario("small", "about 120 officials answer (a single-district thesis)",
                           n_officials=120),
         "missing": Scenario("missing", "stronger missingness: 3 % of Likert answers blank "
@@ -237,9 +240,10 @@ def claim_truths(parts: pd.DataFrame, cov: pd.DataFrame, rules, struct, quality,
 # --------------------------------------------------------------------------- one replication
 
 def _rows(seed, scenario, kind, method, quantity, truth, estimate, lo=np.nan, hi=np.nan,
-          n=np.nan, verdict_truth="", verdict=""):
+          n=np.nan, verdict_truth="", verdict="", truth_estimand=np.nan):
     return {"seed": int(seed), "scenario": scenario, "quantity": quantity, "kind": kind,
-            "method": method, "truth": float(truth), "estimate": float(estimate),
+            "method": method, "truth": float(truth), "truth_estimand": float(truth_estimand),
+            "estimate": float(estimate),
             "ci_low": float(lo), "ci_high": float(hi), "n": float(n),
             "verdict_truth": verdict_truth, "verdict": verdict}
 
@@ -322,6 +326,44 @@ def _without_singletons(data: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame
     d = data[[*cols, CLUSTER]].dropna()
     size = d.groupby(CLUSTER)[CLUSTER].transform("size")
     return d[size >= 2]
+
+
+LATENT_SEM = "latent SEM (FIML, MLR)"
+
+
+def _latent_sem(study, cov, seed, name) -> list[dict]:
+    """The research model with the constructs latent (items as indicators, as notebook 05:
+    ``lavaan::sem(..., missing = "ml", estimator = "MLR")``); its standardized paths target
+    the latent truth itself (``truth_estimand`` = ``truth``)."""
+    from hlstudy import drivers
+    from hlstudy import sem as sem_mod
+    from hlstudy.scales import scale_items
+
+    struct = drivers.structure()
+    items = scale_items("officials")
+    used = set(struct) | {p for preds in struct.values() for p in preds}
+    items = {k: v for k, v in items.items() if k in used}
+    syntax = drivers.lavaan_syntax(struct, items=items,
+                                   correlated_residuals=drivers.quality_residual_pairs())
+    data = drivers.driver_data(study)
+    d = study.officials[[c for its in items.values() for c in its]].astype(float).copy()
+    for c in drivers.COVARIATES:
+        d[c] = data[c].to_numpy()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = sem_mod.sem(d.reset_index(drop=True), syntax, missing="ml", estimator="MLR")
+    except ModelError:
+        return []
+    if not fit.converged:
+        return []
+    out = []
+    for r in drivers.sem_paths(fit.parameter_estimates(), method=LATENT_SEM).itertuples(
+            index=False):
+        t = population_coefficients(cov, r.outcome, struct[r.outcome])[r.term]
+        out.append(_rows(seed, name, "path", LATENT_SEM, f"{r.term}->{r.outcome}", t,
+                         r.estimate, r.ci_low, r.ci_high, fit.nobs, truth_estimand=t))
+    return out
 
 
 def _paths(study, truth, cov, seed, sc: Scenario, wild: bool) -> list[dict]:
@@ -408,12 +450,16 @@ def _verdicts(study, truth, cov, seed, name, rules) -> list[dict]:
 
 
 def replicate(seed: int, scenario: str | Scenario = "default", *,
-              parts: Sequence[str] = KINDS, wild: bool = True, ledger_rules=None) -> pd.DataFrame:
+              parts: Sequence[str] = KINDS, wild: bool = True, ledger_rules=None,
+              latent: bool | None = None) -> pd.DataFrame:
     """One replication of the whole chain: a DataFrame with the columns :data:`COLUMNS`.
 
     ``parts`` chooses what is measured (a subset of :data:`KINDS`); ``wild=False`` skips the
     wild bootstrap intervals; ``ledger_rules`` are the ledger's rules (default
-    ``Rules(bootstrap=0)``: delta-method intervals for the indirect effects, for speed).
+    ``Rules(bootstrap=0)``: delta-method intervals for the indirect effects, for speed);
+    ``latent`` fits the latent SEM (None: the scenario's ``latent_sem``).  ``truth_estimand``
+    is the latent truth for the latent SEM and NaN elsewhere (filled for the observed-score
+    methods by :func:`hlstudy.validation.attach_estimand`).
     """
     from hlstudy import load_study
     from hlstudy.evidence import Rules
@@ -433,6 +479,8 @@ def replicate(seed: int, scenario: str | Scenario = "default", *,
         rows += _loadings(study, truth, seed, sc.name)
     if "path" in parts:
         rows += _paths(study, truth, cov, seed, sc, wild)
+        if sc.latent_sem if latent is None else latent:
+            rows += _latent_sem(study, cov, seed, sc.name)
     if "icc" in parts:
         rows += _icc(study, truth, seed, sc.name)
     if "cleaning" in parts:
@@ -444,15 +492,16 @@ def replicate(seed: int, scenario: str | Scenario = "default", *,
 
 
 def _job(args) -> pd.DataFrame:
-    seed, scenario, parts, wild = args
+    seed, scenario, parts, wild, latent = args
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ["HLSTUDY_PROGRESS"] = "0"
-    return replicate(seed, scenario, parts=parts, wild=wild)
+    return replicate(seed, scenario, parts=parts, wild=wild, latent=latent)
 
 
 def recovery(seeds: Iterable[int] | int, effects: Mapping[str, float] | None = None, *,
              scenario: str | Scenario = "default", workers: int | None = None,
              n_officials: int | None = None, parts: Sequence[str] = KINDS, wild: bool = True,
+             latent: bool | None = None, estimand: pd.DataFrame | None = None,
              show_progress: bool | None = None) -> pd.DataFrame:
     """Run :func:`replicate` for every seed (in parallel) and stack the rows.
 
@@ -466,7 +515,9 @@ def recovery(seeds: Iterable[int] | int, effects: Mapping[str, float] | None = N
         cores; 1: in this process.  Results do not depend on it (each replication is fixed
         by its seed; rows are sorted).
     n_officials : overrides the scenario's sample size (about that many officials answer).
-    parts, wild : what is measured (see :func:`replicate`).
+    parts, wild, latent : what is measured (see :func:`replicate`).
+    estimand : the table of :func:`hlstudy.validation.estimand_truth` for this scenario: fills
+        ``truth_estimand`` of the observed-score methods (:func:`attach_estimand`).
     show_progress : progress bar (None follows ``HLSTUDY_PROGRESS``).
 
     Returns
@@ -499,14 +550,15 @@ def recovery(seeds: Iterable[int] | int, effects: Mapping[str, float] | None = N
         sc = Scenario(sc.name + "+custom", sc.description + " (overridden)",
                       {**dict(sc.effects), **dict(effects or {})},
                       n_officials if n_officials is not None else sc.n_officials,
-                      sc.fault_rates, sc.n_citizens_per_commune, sc.missing_compare)
+                      sc.fault_rates, sc.n_citizens_per_commune, sc.missing_compare,
+                      sc.latent_sem)
     bad = sorted(set(parts) - set(KINDS))
     if bad:
         raise ModelError(f"unknown parts {bad}; parts: {list(KINDS)}")
     workers = (os.cpu_count() or 1) if workers is None else workers
     if not isinstance(workers, int | np.integer) or workers < 1:
         raise ModelError(f"workers must be a positive integer, got {workers!r}")
-    jobs = [(int(s), sc, tuple(parts), wild) for s in seeds]
+    jobs = [(int(s), sc, tuple(parts), wild, latent) for s in seeds]
     desc = f"replications ({sc.name})"
     if workers == 1 or len(jobs) == 1:
         frames = [_job(j) for j in progress(jobs, total=len(jobs), desc=desc, show=show_progress)]
@@ -515,5 +567,8 @@ def recovery(seeds: Iterable[int] | int, effects: Mapping[str, float] | None = N
             frames = list(progress(pool.map(_job, jobs), total=len(jobs), desc=desc,
                                    show=show_progress))
     out = pd.concat(frames, ignore_index=True)
+    if estimand is not None:
+        from hlstudy.validation.estimand import attach_estimand
+        out = attach_estimand(out, estimand)
     return out.sort_values(["scenario", "seed", "kind", "quantity", "method"],
                            kind="mergesort", ignore_index=True)

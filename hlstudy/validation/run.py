@@ -1,8 +1,13 @@
 """``python3 make.py validate`` (= ``python -m hlstudy.validation``): the full recovery study.
 
-Writes ``recovery.csv.gz`` (every replication × quantity, :data:`~hlstudy.validation.COLUMNS`,
+First the pseudo-truth of the regressions on scale scores
+(:func:`~hlstudy.validation.estimand_truth`, ``--estimand-studies`` pooled studies per
+scenario; the ``small`` scenario shares the default's population), written as
+``estimand_truth.csv`` and ``reliability.csv``; then the replications.  Writes
+``recovery.csv.gz`` (every replication × quantity, :data:`~hlstudy.validation.COLUMNS`,
 gzip with a fixed time stamp so that the same run gives the same bytes) and
-``manifest.json`` (scenarios, seeds, replications, package version) to ``--out`` (default
+``manifest.json`` (scenarios, seeds, replications per scenario, the git commit of the code,
+the seconds each step took) to ``--out`` (default
 ``data/validation/``, committed, read by notebook 07).  Large runs belong in ``build/``
 (git-ignored): ``--out build/validation``, then point notebook 07 at it (parameter
 ``RESULTS``).
@@ -12,9 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from hlstudy.errors import ModelError
@@ -24,6 +31,41 @@ from hlstudy.validation.replications import COLUMNS, recovery, scenarios
 DEFAULT_OUT = ROOT / "data" / "validation"
 RESULTS_FILE = "recovery.csv.gz"
 MANIFEST_FILE = "manifest.json"
+ESTIMAND_FILE = "estimand_truth.csv"
+RELIABILITY_FILE = "reliability.csv"
+#: Scenarios whose population is another one's (the sample size does not change it).
+SAME_POPULATION = {"small": "default"}
+
+
+def git_commit() -> str:
+    """The commit of the working tree (``+dirty`` when tracked files differ), or ``""``."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                "hlstudy"], cwd=ROOT, capture_output=True, text=True,
+                               check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return head + ("+dirty" if dirty else "")
+
+
+def write_estimand(table: pd.DataFrame, reliability: pd.DataFrame, out: str | Path) -> None:
+    """Write the pseudo-truth and reliability tables (CSV, ``%.6g``, byte-reproducible)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / ESTIMAND_FILE, index=False, float_format="%.6g", lineterminator="\n")
+    reliability.to_csv(out / RELIABILITY_FILE, index=False, float_format="%.6g",
+                       lineterminator="\n")
+
+
+def read_estimand(folder: str | Path = DEFAULT_OUT) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The tables of :func:`write_estimand` (raises ModelError if absent)."""
+    folder = Path(folder)
+    path = folder / ESTIMAND_FILE
+    if not path.is_file():
+        raise ModelError(f"no estimand truth in {folder}: run python3 make.py validate")
+    return pd.read_csv(path), pd.read_csv(folder / RELIABILITY_FILE)
 
 
 def write_results(results: pd.DataFrame, out: str | Path, manifest: dict) -> Path:
@@ -46,6 +88,8 @@ def read_results(folder: str | Path = DEFAULT_OUT) -> tuple[pd.DataFrame, dict]:
         raise ModelError(f"no validation results in {folder}: run python3 make.py validate")
     res = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={
         "verdict_truth": str, "verdict": str})
+    if "truth_estimand" not in res.columns:  # runs before the estimand truth
+        res.insert(COLUMNS.index("truth_estimand"), "truth_estimand", np.nan)
     for c in ("verdict_truth", "verdict"):
         res[c] = res[c].fillna("")
     res.loc[res["truth"].abs() < 1e-12, "truth"] = 0.0  # -1e-17 from older runs is an exact 0
@@ -53,40 +97,98 @@ def read_results(folder: str | Path = DEFAULT_OUT) -> tuple[pd.DataFrame, dict]:
     return res, manifest
 
 
+def _counts(spec: str, names: list[str], default: int) -> dict[str, int]:
+    """``"path_off=15,small=20"`` → replications per scenario (others: ``default``)."""
+    out = dict.fromkeys(names, default)
+    for part in (p for p in spec.split(",") if p.strip()):
+        name, _, n = part.partition("=")
+        if name.strip() not in out or not n.strip().isdigit() or int(n) < 1:
+            raise ModelError(f"bad --scenario-replications entry {part!r} (scenario=N, N ≥ 1, "
+                             f"scenarios {names})")
+        out[name.strip()] = int(n)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 make.py validate", description=__doc__)
     parser.add_argument("--replications", type=int, default=20,
                         help="replications per scenario (seeds 1..N, the same in every scenario)")
+    parser.add_argument("--scenario-replications", default="",
+                        help="other counts for some scenarios, e.g. path_off=15,small=15")
     parser.add_argument("--scenarios", default=",".join(scenarios()),
                         help="comma-separated scenario names (default: all)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="output folder")
     parser.add_argument("--no-wild", action="store_true", help="skip the wild bootstrap intervals")
+    parser.add_argument("--estimand-studies", type=int, default=50,
+                        help="pooled studies per scenario for the observed-score pseudo-truth")
+    parser.add_argument("--reuse-estimand", action="store_true",
+                        help="read the pseudo-truth already in --out instead of recomputing it")
     args = parser.parse_args(argv)
     names = [s for s in args.scenarios.split(",") if s]
     known = scenarios()
     unknown = [s for s in names if s not in known]
-    if unknown or args.replications < 1:
+    if unknown or args.replications < 1 or args.estimand_studies < 2:
         parser.error(f"unknown scenarios {unknown}; known: {sorted(known)}" if unknown
-                     else "--replications must be at least 1")
-    seeds = list(range(1, args.replications + 1))
+                     else "--replications must be at least 1, --estimand-studies at least 2")
+    try:
+        counts = _counts(args.scenario_replications, names, args.replications)
+    except ModelError as err:
+        parser.error(str(err))
     from hlstudy import __version__ as version
+    from hlstudy.validation.estimand import estimand_truth, pooled_scores
 
-    frames = []
     start = time.perf_counter()
+    seconds: dict[str, float] = {}
+    commit = git_commit()
+    if args.reuse_estimand:
+        table, rel = read_estimand(args.out)
+    else:
+        tables, rels, pools = [], [], {}
+        for name in names:
+            t0 = time.perf_counter()
+            base = SAME_POPULATION.get(name, name)
+            if base not in pools:
+                pools[base] = pooled_scores(base, studies=args.estimand_studies,
+                                            workers=args.workers)
+            pool = pools[base].assign(scenario=name)
+            tab, r = estimand_truth(name, pooled=pool, batches=min(10, args.estimand_studies))
+            tables.append(tab)
+            rels.append(r)
+            seconds[f"estimand {name}"] = round(time.perf_counter() - t0, 1)
+            print(f"[validate] estimand truth {name}: {seconds[f'estimand {name}']:.0f} s",
+                  flush=True)
+        table = pd.concat(tables, ignore_index=True)
+        rel = pd.concat(rels, ignore_index=True)
+        write_estimand(table, rel, args.out)
+    frames = []
     for name in names:
         t0 = time.perf_counter()
-        frames.append(recovery(seeds, scenario=name, workers=args.workers, wild=not args.no_wild))
-        print(f"[validate] {name}: {len(seeds)} replications in {time.perf_counter() - t0:.0f} s",
+        seeds = list(range(1, counts[name] + 1))
+        frames.append(recovery(seeds, scenario=name, workers=args.workers, wild=not args.no_wild,
+                               estimand=table[table["scenario"] == name]))
+        seconds[name] = round(time.perf_counter() - t0, 1)
+        print(f"[validate] {name}: {len(seeds)} replications in {seconds[name]:.0f} s",
               flush=True)
         results = pd.concat(frames, ignore_index=True)  # written after every scenario
         done = names[: len(frames)]
-        manifest = {"replications": args.replications, "seeds": f"1..{args.replications}",
+        extra = ",".join(f"{n}={c}" for n, c in counts.items() if c != args.replications)
+        manifest = {"replications": {n: counts[n] for n in done},
+                    "seeds": {n: f"1..{counts[n]}" for n in done},
                     "scenarios": {n: known[n].description for n in done},
-                    "wild": not args.no_wild, "hlstudy": version,
+                    "latent_sem": sorted(n for n in done if known[n].latent_sem),
+                    "estimand_studies": int(table["n_studies"].max()),
+                    "wild": not args.no_wild, "hlstudy": version, "git_commit": commit,
+                    "seconds": dict(seconds),
+                    "seconds_total": round(time.perf_counter() - start, 1),
+                    "workers": args.workers,
                     "command": "python3 make.py validate --replications "
-                               f"{args.replications}" + (" --no-wild" if args.no_wild else "")
-                               + (f" --scenarios {','.join(names)}" if names != list(known) else "")}
+                               f"{args.replications}"
+                               + (f" --scenario-replications {extra}" if extra else "")
+                               + f" --estimand-studies {args.estimand_studies}"
+                               + (" --no-wild" if args.no_wild else "")
+                               + (f" --scenarios {','.join(names)}" if names != list(known)
+                                  else "")}
         path = write_results(results, args.out, manifest)
     print(f"[validate] {len(results)} rows written to {path} "
           f"({time.perf_counter() - start:.0f} s in all)", flush=True)

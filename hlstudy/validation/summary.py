@@ -40,7 +40,10 @@ def summarize(results: pd.DataFrame, by: Sequence[str] = ("scenario", "kind", "m
         ci_high`` numeric; rows with a missing truth or estimate are left out).
     by : grouping columns (those absent from ``results`` are ignored).
     level : nominal coverage of the intervals (for the band).
-    center : ``"truth"`` (coverage of the true value) or ``"mean"`` (coverage of the mean of
+    center : ``"truth"`` (coverage of the true value), ``"estimand"`` (of ``truth_estimand``,
+        the truth of the quantity the method estimates: the observed-score regression's
+        population coefficient for regressions on scale scores, the latent path for the
+        latent SEM; rows without it are left out) or ``"mean"`` (coverage of the mean of
         the estimates of the group across replications, per quantity: the *calibration* of
         the intervals, whether they are as wide as the estimator's own spread, whatever its
         bias; e.g. regressions on scale scores, attenuated by measurement error).  With
@@ -66,10 +69,14 @@ def summarize(results: pd.DataFrame, by: Sequence[str] = ("scenario", "kind", "m
     _check(results)
     if not 0 < level < 1:
         raise ModelError(f"level must lie in (0, 1), got {level}")
-    if center not in ("truth", "mean"):
-        raise ModelError(f"center must be 'truth' or 'mean', got {center!r}")
+    if center not in ("truth", "mean", "estimand"):
+        raise ModelError(f"center must be 'truth', 'estimand' or 'mean', got {center!r}")
+    if center == "estimand" and "truth_estimand" not in results.columns:
+        raise ModelError("results lack columns ['truth_estimand'] (center='estimand')")
     by = [c for c in by if c in results.columns]
     d = results.copy()
+    if center == "estimand":
+        d["truth"] = d["truth_estimand"]
     for c in ("truth", "estimate", "ci_low", "ci_high"):
         d[c] = pd.to_numeric(d[c], errors="coerce")
     d = d[np.isfinite(d["truth"]) & np.isfinite(d["estimate"])]
@@ -116,12 +123,19 @@ def coverage_by_method(results: pd.DataFrame, *, kind: str = "path", level: floa
                        nonzero: bool | None = None, center: str = "truth") -> pd.DataFrame:
     """Coverage pooled over the quantities of ``kind`` per scenario and method.
 
+    ``center`` as in :func:`summarize` (``"estimand"``: each method against the truth of
+    what it estimates; ``nonzero`` then refers to that truth).
+
     ``nonzero=True`` keeps only quantities whose truth is not 0 (False: only zero ones).
     The MCSE treats the pooled intervals as independent (quantities of one replication are
     correlated, so it is a lower bound; the per-quantity table of :func:`summarize` is exact).
     """
     _check(results)
     d = results[results["kind"] == kind]
+    if center == "estimand":
+        if "truth_estimand" not in d.columns:
+            raise ModelError("results lack columns ['truth_estimand'] (center='estimand')")
+        d = d.assign(truth=d["truth_estimand"])
     if nonzero is not None:
         nz = d["truth"].abs() > 1e-9
         d = d[nz] if nonzero else d[~nz]
@@ -205,3 +219,42 @@ def false_positive_rate(results: pd.DataFrame, *, scenario: str = "all_zero") ->
         rows.append({"level": "path (per interval)", "method": method, "rate": p,
                      "mcse": float(np.sqrt(p * (1 - p) / len(x))), "n": int(len(x))})
     return pd.DataFrame(rows, columns=["level", "method", "rate", "mcse", "n"])
+
+
+def coverage_table(results: pd.DataFrame, quantities: Sequence[str] | None = None, *,
+                   scenario: str = "default", kind: str = "path", level: float = 0.95
+                   ) -> pd.DataFrame:
+    """Coverage of each method's intervals against the truth of what it estimates, with the
+    Monte Carlo band around the nominal level, per method and quantity.
+
+    The target of each row is ``truth_estimand`` (the observed-score regression's population
+    coefficient for the methods on scale scores; the latent path for the latent SEM); the
+    coverage of the latent truth is given beside it (``coverage_latent``).  Rows of
+    ``results`` without ``truth_estimand`` (methods with no computed estimand) are left out.
+
+    Returns
+    -------
+    DataFrame ``method, quantity, truth (latent), truth_estimand, mean_estimate, bias
+    (against truth_estimand), n_intervals, coverage, coverage_mcse, band_low, band_high,
+    coverage_ok, coverage_latent, rejection``, sorted by method and quantity.
+
+    Raises
+    ------
+    ModelError : missing columns, no rows for ``scenario`` with a ``truth_estimand``.
+    """
+    _check(results, (*NEED, "truth_estimand", "scenario"))
+    d = results[(results["scenario"] == scenario) & (results["kind"] == kind)]
+    if quantities is not None:
+        d = d[d["quantity"].isin(list(quantities))]
+    d = d[np.isfinite(pd.to_numeric(d["truth_estimand"], errors="coerce"))]
+    if d.empty:
+        raise ModelError(f"no {kind} rows with a truth_estimand in scenario {scenario!r}")
+    est = summarize(d, by=("method", "quantity"), level=level, center="estimand")
+    lat = summarize(d, by=("method", "quantity"), level=level)
+    out = est.rename(columns={"truth": "truth_estimand"}).merge(
+        lat[["method", "quantity", "truth", "coverage"]].rename(
+            columns={"coverage": "coverage_latent"}), on=["method", "quantity"])
+    cols = ["method", "quantity", "truth", "truth_estimand", "mean_estimate", "bias",
+            "n_intervals", "coverage", "coverage_mcse", "band_low", "band_high", "coverage_ok",
+            "coverage_latent", "rejection"]
+    return out[cols].sort_values(["method", "quantity"], ignore_index=True)
