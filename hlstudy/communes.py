@@ -200,14 +200,55 @@ def new_communes(folder: Path | None = None) -> pd.DataFrame:
     return df
 
 
+def collation_key(name) -> tuple:
+    """Key of Vietnamese alphabetical order for a commune name (or any Vietnamese text).
+
+    The dictionary order of TCVN 5712 as :func:`hlstudy.export.vi_sort_key` implements it:
+    letters compared first in the Vietnamese alphabet (``a ă â b c d đ e ê … o ô ơ … u ư``),
+    so Đồng Tân follows every D-name and Hòa Bình precedes Hồ Sơn; tone marks (none, huyền,
+    hỏi, ngã, sắc, nặng) only break ties; case is ignored.  Unlike
+    :func:`hlstudy._text.sort_key` (diacritics folded, for matching names), it is the order
+    a Vietnamese reader expects in a printed list.
+
+    >>> sorted(["Hồ Sơn", "Đồng Tân", "Hòa Thắng", "Dương Hưu"], key=collation_key)
+    ['Dương Hưu', 'Đồng Tân', 'Hòa Thắng', 'Hồ Sơn']
+    """
+    from hlstudy.export import vi_sort_key
+
+    return vi_sort_key(name)
+
+
+def sort_communes(table: pd.DataFrame, column: str = "commune",
+                  by: tuple[str, ...] | list[str] = ()) -> pd.DataFrame:
+    """``table`` sorted by ``by`` (as they sort) and then ``column`` in Vietnamese order.
+
+    The sort is stable, so rows of one commune keep their order; the index is reset.
+    Raises :class:`~hlstudy.errors.SurveyDataError` when a column is missing.
+
+    >>> t = pd.DataFrame({"commune": ["Hồ Sơn", "Đồng Tân", "Cai Kinh", "Hòa Lạc"]})
+    >>> sort_communes(t)["commune"].tolist()
+    ['Cai Kinh', 'Đồng Tân', 'Hòa Lạc', 'Hồ Sơn']
+    """
+    absent = [c for c in [*by, column] if c not in table.columns]
+    if absent:
+        raise SurveyDataError(f"cannot sort communes: no column {absent} in the table")
+    names = table[column].astype("string").fillna("")
+    rank = {n: k for k, n in enumerate(sorted(set(names), key=collation_key))}
+    key = names.map(rank).astype("int64")
+    order = table.assign(_collation=key.to_numpy()).sort_values(
+        [*by, "_collation"], kind="stable").index
+    return table.loc[order].reset_index(drop=True)
+
+
 def crosswalk(folder: Path | None = None) -> pd.DataFrame:
     """Long table ``commune_2025, commune_2025_code, code, name, unit_type`` (old → new).
 
-    Sorted by the new commune's name, the thị trấn first, then by old code.
+    Sorted by the new commune's name, then within it the thị trấn first and the old units
+    by name, both in Vietnamese alphabetical order (:func:`collation_key`).
     """
-    df = communes(folder)
-    df = df.assign(_tt=df["unit_type"].ne("thị trấn"))
-    df = df.sort_values(["commune_2025", "_tt", "code"], ignore_index=True)
+    df = sort_communes(communes(folder).sort_values("code", ignore_index=True), "name")
+    df = df.assign(_tt=df["unit_type"].ne("thị trấn")).sort_values("_tt", kind="stable")
+    df = sort_communes(df, "commune_2025")
     return df[["commune_2025", "commune_2025_code", "code", "name", "unit_type"]]
 
 

@@ -550,7 +550,7 @@ def reform_table(lang: str = "vi") -> pd.DataFrame:
     cw = crosswalk()
     new = new_communes().set_index("name")
     rows = []
-    for name, g in cw.groupby("commune_2025", sort=True):
+    for name, g in cw.groupby("commune_2025", sort=False):  # crosswalk: Vietnamese order
         units = [("TT " if t == "thị trấn" else "") + n for n, t in zip(g["name"], g["unit_type"],
                                                                          strict=True)]
         rows.append({"commune_2025": name, "code": new.at[name, "code"],
@@ -567,7 +567,7 @@ def reform_figure(lang: str = "vi"):
     """
     import matplotlib.pyplot as plt
 
-    from hlstudy.communes import communes, new_communes
+    from hlstudy.communes import collation_key, communes, new_communes
 
     reg = communes()
     new = new_communes().set_index("name")
@@ -576,7 +576,7 @@ def reform_figure(lang: str = "vi"):
     dup = pts.duplicated(["lat", "lon"], keep="first")
     pts.loc[dup, "lat"] -= 0.010
     fig, ax = plt.subplots(figsize=(8.6, 7.6))
-    names = sorted(new.index)
+    names = sorted(new.index, key=collation_key)   # legend and colours in Vietnamese order
     cmap = plt.get_cmap("tab10")
     for k, name in enumerate(names):
         g = pts[pts["commune_2025"] == name]

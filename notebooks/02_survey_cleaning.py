@@ -93,7 +93,7 @@ received = (
     .pivot_table(index="commune", columns="instrument", values="n", fill_value=0, aggfunc="sum")
     .reindex(columns=INSTRUMENTS)
 )
-received = received.loc[sorted(received.index, key=ingest.sort_key)].reset_index()
+received = received.loc[export.vi_sorted(received.index)].reset_index()  # Đ after D
 received.columns = [T("Xã, thị trấn", "Commune")] + [LABEL[c] for c in INSTRUMENTS]
 export.save_table(
     received, "02_received_by_commune",
@@ -238,7 +238,8 @@ pd.concat(coverage_tables, names=["instrument"]).reset_index(level=0)
 # %%
 HAS_REGISTER = study.has("personnel")
 if HAS_REGISTER:
-    coverage = coverage_by_commune(study)
+    coverage = coverage_by_commune(study).sort_values(
+        "commune", key=lambda c: c.map(export.vi_sort_key), ignore_index=True)  # Vietnamese order
     district = coverage["officials"].sum() / coverage["register"].sum()
     low = coverage.sort_values("coverage").head(3)
     display(Markdown(
