@@ -1,8 +1,11 @@
 """Thesis export: publication figures and tables, written deterministically.
 
 Figures
-    :func:`save_figure` writes ``<figures>/<stem>.pdf`` (TrueType fonts embedded, so text
-    stays searchable), ``.svg`` (vector) and ``.png`` (300 dpi).  The house style
+    :func:`save_figure` writes ``<figures>/<stem>.pdf`` (vector, TrueType fonts embedded, so
+    text stays searchable: for LaTeX and print) and ``.png`` (300 dpi: for Word); ``.svg``
+    (vector, for editing in Inkscape or the web) only on request (:func:`figure_formats`:
+    ``HLSTUDY_FIGURE_FORMATS=pdf,png,svg`` or ``[export] figure_formats`` in ``hlstudy.toml``),
+    because it costs a third of the saving time and no thesis template needs it.  The house style
     (:func:`use_style`) is seaborn's ``whitegrid`` on the DejaVu Sans font that ships with
     matplotlib, which covers every Vietnamese precomposed letter.  Drawing a glyph the font
     lacks is an :class:`ExportError`, not a silently wrong figure.  Files are byte-identical
@@ -68,7 +71,11 @@ SUPPRESSED = "<5"
 COMPLEMENTARY = "x"
 HIDDEN_MARKS = (SUPPRESSED, COMPLEMENTARY)
 MIN_CELL = 5
+#: Every format :func:`save_figure` can write.
 FIGURE_FORMATS = ("pdf", "svg", "png")
+#: What it writes by default (:func:`figure_formats`): vector PDF for LaTeX and print,
+#: 300-dpi PNG for Word.  SVG is opt-in.
+DEFAULT_FIGURE_FORMATS = ("pdf", "png")
 TABLE_FORMATS = ("csv", "tex", "docx")
 DPI = 300
 FONT = "DejaVu Sans"
@@ -243,6 +250,47 @@ def use_style(lang: str | None = None) -> None:
     mpl.rcParams.update(style_rc())
 
 
+# --------------------------------------------------------------------------- formats
+
+
+def _parse_formats(value, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        items = [v for v in re.split(r"[\s,;]+", value.strip().lower()) if v]
+    elif isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        items = [v.strip().lower() for v in value]
+    else:
+        raise ExportError(f"{where} must be a list of formats among {FIGURE_FORMATS}, got {value!r}")
+    bad = [v for v in items if v not in FIGURE_FORMATS]
+    if bad or not items:
+        raise ExportError(f"{where}: figure formats must be among {FIGURE_FORMATS}, got {items}")
+    return tuple(f for f in FIGURE_FORMATS if f in items)
+
+
+def figure_formats() -> tuple[str, ...]:
+    """The figure formats :func:`save_figure` writes when ``formats`` is not given.
+
+    ``HLSTUDY_FIGURE_FORMATS`` (e.g. ``pdf,png,svg``), else ``figure_formats`` of the
+    ``[export]`` table of ``hlstudy.toml`` (e.g. ``["pdf", "png", "svg"]``), else
+    :data:`DEFAULT_FIGURE_FORMATS`; always in the order of :data:`FIGURE_FORMATS`.  An
+    unknown format raises :class:`ExportError`.
+
+    >>> figure_formats()  # doctest: +SKIP
+    ('pdf', 'png')
+    """
+    raw = os.environ.get("HLSTUDY_FIGURE_FORMATS", "").strip()
+    if raw:
+        return _parse_formats(raw, "HLSTUDY_FIGURE_FORMATS")
+    from hlstudy.config import _settings
+
+    path, settings = _settings()
+    section = (settings or {}).get("export", {})
+    if not isinstance(section, dict):
+        raise ExportError(f"{path}: [export] must be a table")
+    if "figure_formats" in section:
+        return _parse_formats(section["figure_formats"], f"{path}: [export] figure_formats")
+    return DEFAULT_FIGURE_FORMATS
+
+
 # --------------------------------------------------------------------------- provenance
 
 
@@ -357,11 +405,13 @@ def save_figure(
     stem: str,
     *,
     simulated: bool,
-    formats: Sequence[str] = FIGURE_FORMATS,
+    formats: Sequence[str] | None = None,
     directory: str | os.PathLike | None = None,
     show: bool | None = None,
 ) -> dict[str, Path]:
     """Save ``fig`` as ``<directory>/<stem>.<ext>`` for each format; return ``{ext: path}``.
+
+    ``formats`` defaults to :func:`figure_formats` (PDF and 300-dpi PNG; SVG on request).
 
     ``simulated=True`` stamps the figure with :data:`SIMULATED_MARK`.  A glyph missing
     from the font (for instance a character outside Vietnamese and Latin) raises
@@ -375,6 +425,7 @@ def save_figure(
     if not isinstance(simulated, bool):
         raise ExportError("simulated must be True or False: say whether the figure shows simulated data")
     _check_stem(stem)
+    formats = figure_formats() if formats is None else formats
     bad = [f for f in formats if f not in FIGURE_FORMATS]
     if bad or not formats:
         raise ExportError(f"figure formats must be among {FIGURE_FORMATS}, got {list(formats)}")

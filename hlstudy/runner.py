@@ -400,17 +400,21 @@ def read_index(figures: Path) -> list[dict]:
 
 
 def update_index(figures: Path, notebook: str, rows: list[dict]) -> None:
-    """Replace ``notebook``'s rows of ``figures/index.csv`` and delete its stale files."""
+    """Replace ``notebook``'s rows of ``figures/index.csv`` and delete its stale files.
+
+    A file of the notebook's prefix is stale when the run did not write it: a stem no longer
+    exported, or a format no longer written (e.g. ``.svg`` once SVG is not asked for).
+    """
     import csv
 
     kept = [r for r in read_index(figures) if r["notebook"] != notebook]
     new = {}
     for row in rows:
         new[(row["file"], row["kind"])] = {**row, "notebook": notebook}
-    produced = {stem for stem, _kind in new}
+    produced = {f"{stem}.{fmt}" for (stem, _kind), row in new.items() for fmt in row["formats"].split()}
     prefix = notebook[:3]
     for path in figures.glob(f"{prefix}*"):
-        if path.is_file() and path.stem not in produced:
+        if path.is_file() and path.name not in produced:
             path.unlink()
     every = sorted(kept + list(new.values()), key=lambda r: (r["notebook"], r["file"], r["kind"]))
     with (figures / INDEX_NAME).open("w", encoding="utf-8", newline="") as handle:

@@ -38,9 +38,11 @@ def _digest(paths):
     return {ext: hashlib.sha256(p.read_bytes()).hexdigest() for ext, p in paths.items()}
 
 
-def test_figure_written_in_three_formats_with_300_dpi_png(tmp_path):
+def test_figure_written_as_pdf_and_300_dpi_png_by_default(tmp_path, monkeypatch):
+    monkeypatch.delenv("HLSTUDY_FIGURE_FORMATS", raising=False)
     paths = export.save_figure(_figure(), "99_demo", simulated=False, directory=tmp_path)
-    assert sorted(paths) == ["pdf", "png", "svg"]
+    assert sorted(paths) == ["pdf", "png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["99_demo.pdf", "99_demo.png"]
     assert all(p.name.startswith("99_demo.") for p in paths.values())
     png = paths["png"].read_bytes()
     phys = png[png.index(b"pHYs") + 4: png.index(b"pHYs") + 12]
@@ -65,8 +67,39 @@ def test_figure_files_are_byte_identical_across_runs(tmp_path):
     assert different["png"] != first["png"]
 
 
+def test_svg_is_written_on_request_and_formats_are_checked(tmp_path, monkeypatch):
+    import hlstudy.config
+
+    monkeypatch.setattr(hlstudy.config, "ROOT", tmp_path)   # hlstudy.toml is read from here
+    monkeypatch.setenv("HLSTUDY_FIGURE_FORMATS", "svg, PDF png")
+    assert export.figure_formats() == ("pdf", "svg", "png")
+    paths = export.save_figure(_figure(), "99_demo", simulated=False, directory=tmp_path / "env")
+    assert sorted(paths) == ["pdf", "png", "svg"]
+    assert paths["svg"].read_bytes().lstrip().startswith(b"<?xml")
+    monkeypatch.delenv("HLSTUDY_FIGURE_FORMATS")
+    assert export.figure_formats() == export.DEFAULT_FIGURE_FORMATS == ("pdf", "png")
+    (tmp_path / "hlstudy.toml").write_text('[export]\nfigure_formats = ["png", "svg"]\n', encoding="utf-8")
+    assert export.figure_formats() == ("svg", "png")
+    (tmp_path / "hlstudy.toml").write_text('[export]\nfigure_formats = ["png", "eps"]\n', encoding="utf-8")
+    with pytest.raises(export.ExportError, match="eps"):
+        export.figure_formats()
+    (tmp_path / "hlstudy.toml").write_text('[export]\nfigure_formats = 3\n', encoding="utf-8")
+    with pytest.raises(export.ExportError, match="figure_formats"):
+        export.figure_formats()
+    (tmp_path / "hlstudy.toml").write_text("export = 1\n", encoding="utf-8")
+    with pytest.raises(export.ExportError, match=r"\[export\] must be a table"):
+        export.figure_formats()
+    monkeypatch.setenv("HLSTUDY_FIGURE_FORMATS", "jpg")
+    with pytest.raises(export.ExportError, match="HLSTUDY_FIGURE_FORMATS"):
+        export.figure_formats()
+    monkeypatch.setenv("HLSTUDY_FIGURE_FORMATS", " ,")
+    with pytest.raises(export.ExportError, match="HLSTUDY_FIGURE_FORMATS"):
+        export.figure_formats()
+
+
 def test_no_volatile_metadata_in_figure_files(tmp_path):
-    paths = export.save_figure(_figure(), "99_demo", simulated=False, directory=tmp_path)
+    paths = export.save_figure(_figure(), "99_demo", simulated=False, directory=tmp_path,
+                               formats=("pdf", "svg", "png"))
     assert b"CreationDate" not in paths["pdf"].read_bytes()
     assert b"<dc:date>" not in paths["svg"].read_bytes()
     assert b"Software" not in paths["png"].read_bytes()

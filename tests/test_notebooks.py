@@ -184,10 +184,10 @@ def test_parallel_reproduce_writes_the_same_bytes_as_a_sequential_run(tmp_path, 
         assert f"on {jobs} kernel(s)" in log.getvalue()
         trees[jobs] = _tree(out)
     assert trees[1] == trees[2]
-    assert sorted(trees[2]) == ["01_curve.pdf", "01_curve.png", "01_curve.svg", "02_table.csv", "02_table.docx",
+    assert sorted(trees[2]) == ["01_curve.pdf", "01_curve.png", "02_table.csv", "02_table.docx",
                                 "02_table.tex", "index.csv", "notebooks/01_fig.ipynb", "notebooks/02_tab.ipynb"]
     index = trees[2]["index.csv"].decode().splitlines()
-    assert [line.split(",")[:4] for line in index[1:]] == [["01_curve", "figure", "pdf png svg", "01_fig"],
+    assert [line.split(",")[:4] for line in index[1:]] == [["01_curve", "figure", "pdf png", "01_fig"],
                                                           ["02_table", "table", "csv docx tex", "02_tab"]]
     assert not (tmp_path / "seconds.json").exists(), "only the compendium's notebooks are timed"
     # the figure is shown once, as the exported PNG reduced to the preview resolution
@@ -329,3 +329,13 @@ def test_text_outputs_join_chunks_of_one_stream():
     other = runner.text_outputs(nb(("stdout", "a\n"), ("stderr", "b\n")))
     assert other != one   # different streams stay apart
     assert runner.text_outputs(nb(("stdout", "a\nc\n"))) != one   # content still compared
+
+
+def test_update_index_deletes_stems_and_formats_a_run_no_longer_writes(tmp_path):
+    for name in ("01_a.pdf", "01_a.svg", "01_a.png", "01_b.png", "02_c.csv"):
+        (tmp_path / name).write_bytes(b"x")
+    rows = [{"file": "01_a", "kind": "figure", "formats": "pdf png", "cell": 3, "title": "A"}]
+    runner.update_index(tmp_path, "01_nb", rows)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["01_a.pdf", "01_a.png", "02_c.csv", "index.csv"]
+    assert [(r["file"], r["formats"], r["notebook"]) for r in runner.read_index(tmp_path)] == [
+        ("01_a", "pdf png", "01_nb")]
