@@ -80,7 +80,7 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -313,12 +313,15 @@ def rule_duplicates(df, spec, rules, instrument):
         keys = df.loc[order, PII_KEY].astype("string").fillna("").to_numpy(dtype=object)
     else:
         keys = np.full(len(order), "", dtype=object)
-    window = np.timedelta64(int(round(rules.duplicate_window_minutes * 60)), "s")
+    unlimited = not np.isfinite(rules.duplicate_window_minutes)  # any gap corroborates
+    window = None if unlimited else np.timedelta64(int(round(rules.duplicate_window_minutes * 60)), "s")
 
     def corroboration(a: int, b: int) -> str | None:
         """Why record ``b`` (later) is the same submission as ``a``, or None."""
         if keys[a] != "" and keys[a] == keys[b]:
             return "the same personal data"
+        if unlimited:
+            return "identical answers (no time window: duplicate_window_minutes = inf)"
         if not (np.isnat(stamps[a]) or np.isnat(stamps[b])):
             gap = abs(stamps[b] - stamps[a])
             if gap <= window:
@@ -651,9 +654,11 @@ def rule_straightlining(df, spec, rules, instrument):
             drop[i] = (f"{what}, completed in {d[i]:.0f} s, under {fast_limit:.0f} s "
                        f"({rules.straightline_speed_share:.0%} of the median)")
         else:
-            why = ("no reverse-keyed item in the run" if n_rev == 0 else
-                   "every item of the run reverse-keyed" if n_rev == len(span) else "rule set to flag only")
-            flag[i] = f"{what}; kept: {why} and not completed fast, so a uniform answer is plausible"
+            if rules.straightline_drop == "flag":
+                flag[i] = f"{what}; kept (straightline_drop = 'flag')"
+            else:
+                why = "no reverse-keyed item in the run" if n_rev == 0 else "every item of the run reverse-keyed"
+                flag[i] = f"{what}; kept: {why} and not completed fast, so a uniform answer is plausible"
     hit = list(drop)
     log = _drop_rows(df, hit, instrument, "straightlining", drop)
     log += [_flag_row(df, i, instrument, "straightlining", flag[i]) for i in flag]
@@ -829,6 +834,83 @@ def rules_table(rules: Rules | None = None) -> pd.DataFrame:
     ])
 
 
+#: Columns of :func:`rule_sensitivity`.
+SENSITIVITY_COLUMNS = ["variant", "instrument", "construct", "items", "n", "n_scored", "mean", "sd", "alpha",
+                       "d_mean", "d_alpha"]
+
+
+def rule_sensitivity(
+    tables: Mapping[str, pd.DataFrame],
+    variants: Mapping[str, Rules],
+    *,
+    specs: Mapping[str, InstrumentSpec] | None = None,
+) -> pd.DataFrame:
+    """Key results under each set of cleaning rules: how much a rule moves the answers.
+
+    ``tables``: instrument → the typed table of :func:`hlstudy.ingest.read_instrument`
+    (``.data``; e.g. :func:`hlstudy.study.raw_tables`), for instruments with Likert scales.
+    ``variants``: label → :class:`Rules`; the **first** is the reference.  For every variant,
+    instrument and scale the table is cleaned with :func:`clean` and the result summarised:
+    ``n`` records kept, ``n_scored`` scale scores (``min_share = 1 − max_missing_share``,
+    :func:`hlstudy.scales.score_scales`), ``mean`` and ``sd`` of the score (1–5 after
+    reverse-keying), ``alpha`` (raw Cronbach's alpha on the kept records, pairwise, as
+    ``psych::alpha``) and the differences ``d_mean``, ``d_alpha`` from the reference variant.
+    Rows in the order of ``variants``, then instrument, then the codebook's scale order.
+
+    Raises :class:`SurveyDataError` for an empty ``variants``, a value that is not
+    :class:`Rules`, or a table lacking a scale's items.
+
+    R equivalent, per variant: ``psych::alpha(items)$total$raw_alpha`` and
+    ``mean(rowMeans(items, na.rm = TRUE))`` on the records the variant keeps.
+
+    >>> sens = rule_sensitivity({"citizens": raw}, {"adopted": Rules(),  # doctest: +SKIP
+    ...                          "drop every run": Rules(straightline_drop="any")})
+    """
+    import warnings
+
+    from hlstudy.reliability import cronbach_alpha
+    from hlstudy.scales import score_scales
+
+    if not variants:
+        raise SurveyDataError("rule_sensitivity needs at least one variant of the rules")
+    bad = [k for k, v in variants.items() if not isinstance(v, Rules)]
+    if bad:
+        raise SurveyDataError(f"variants {bad} are not cleaning.Rules")
+    rows = []
+    for label, rules in variants.items():
+        for instrument, data in tables.items():
+            spec = (specs or {}).get(instrument) or instrument_spec(instrument)
+            scales = {c: m for c, m in spec.scales().items() if m}
+            if not scales:
+                continue
+            absent = sorted({m for ms in scales.values() for m in ms} - set(data.columns))
+            if absent:
+                raise SurveyDataError(f"{instrument}: the table lacks scale items {absent[:5]}")
+            kept = clean(data, instrument, rules, spec=spec).data
+            scores = score_scales(kept, scales, min_share=max(1e-9, 1 - rules.max_missing_share), keep=())
+            for construct, members in scales.items():
+                score = scores[construct].dropna()
+                alpha = np.nan
+                if len(members) >= 2 and len(kept) >= 3:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        try:
+                            alpha = cronbach_alpha(kept[members]).alpha
+                        except Exception:  # an undefined alpha stays missing in this summary
+                            alpha = np.nan
+                rows.append({"variant": label, "instrument": instrument, "construct": construct,
+                             "items": len(members), "n": len(kept), "n_scored": len(score),
+                             "mean": float(score.mean()) if len(score) else np.nan,
+                             "sd": float(score.std(ddof=1)) if len(score) > 1 else np.nan,
+                             "alpha": alpha})
+    out = pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS[:-2])
+    reference = out[out["variant"] == next(iter(variants))].set_index(["instrument", "construct"])
+    key = pd.MultiIndex.from_frame(out[["instrument", "construct"]])
+    out["d_mean"] = out["mean"].to_numpy() - reference["mean"].reindex(key).to_numpy()
+    out["d_alpha"] = out["alpha"].to_numpy() - reference["alpha"].reindex(key).to_numpy()
+    return out[SENSITIVITY_COLUMNS].reset_index(drop=True)
+
+
 def change_summary(log: pd.DataFrame, flow: pd.DataFrame | None = None) -> str:
     """A short text of what cleaning did, per instrument and rule, from the log of record.
 
@@ -913,13 +995,131 @@ def flow_figure(flow: pd.DataFrame, instruments: tuple[str, ...] = ("officials",
             if r.dropped:
                 detail = tr(f"loại {r.dropped}", f"excluded {r.dropped}")
             elif r.changed:
-                detail = tr(f"sửa {r.changed} giá trị", f"{r.changed} values changed")
+                detail = tr(f"{r.changed} giá trị bị thay đổi", f"{r.changed} values changed")
+            elif getattr(r, "flagged", 0):
+                detail = tr(f"đánh dấu {r.flagged}, vẫn giữ", f"{r.flagged} flagged, kept")
             else:
                 detail = tr("không có", "none")
             face = "#f9d9d6" if r.dropped else ("#fdf0c8" if r.changed else "#f2f2f2")
             ax.annotate("", xy=(0.52, y), xytext=(0.28, y), arrowprops={"arrowstyle": "-|>", "color": "#777777", "lw": 0.7})
             box(ax, 0.76, y, f"{text}\n{detail}", 0.46, face)
             ax.text(0.26, y - 0.035, f"n = {r.n_after}", ha="right", va="center", fontsize=6.5, color="#555555")
+    fig.tight_layout()
+    return fig
+
+
+def consort_figure(consort: pd.DataFrame, instruments: tuple[str, ...] | None = None):
+    """CONSORT flow diagram: sampling frame → non-response → records received → exclusions by
+    rule → records kept (and flagged) → the n each model uses.
+
+    ``consort`` is :func:`hlstudy.study.consort_counts` (every number computed there, none
+    here).  One column per instrument (default: those in ``consort``, in the order
+    officials, citizens, personnel); labels follow :func:`hlstudy.export.tr`, rule names
+    :data:`RULE_LABELS`, outcomes :data:`OUTCOME_LABELS`, analyses
+    :data:`hlstudy.study.ANALYSES`.  Returns the matplotlib figure.  Raises
+    :class:`SurveyDataError` when ``consort`` lacks its columns.
+    """
+    import matplotlib.pyplot as plt
+
+    from hlstudy.export import number, tr
+    from hlstudy.study import ANALYSES, CONSORT_COLUMNS
+
+    missing = set(CONSORT_COLUMNS) - set(consort.columns)
+    if missing:
+        raise SurveyDataError(f"consort_figure needs hlstudy.study.consort_counts output; missing {sorted(missing)}")
+    order = [i for i in ("officials", "citizens", "personnel") if i in set(consort["instrument"])]
+    instruments = tuple(instruments or order)
+    names = {"officials": tr("Cán bộ, công chức", "Officials"), "citizens": tr("Người dân", "Citizens"),
+             "personnel": tr("Danh sách nhân sự", "Personnel register")}
+
+    def fmt(n) -> str:
+        return number(int(n), 0) if pd.notna(n) else "?"
+
+    def label(pair) -> str:
+        return tr(pair[0], pair[1])
+
+    fig, axes = plt.subplots(1, len(instruments), figsize=(4.3 * len(instruments), 7.4), squeeze=False)
+    fig.suptitle(tr("Sơ đồ luồng (CONSORT): từ khung mẫu đến số phiếu mỗi mô hình dùng",
+                    "Flow diagram (CONSORT): from the sampling frame to the n of each model"), fontsize=11)
+    main_x, side_x = 0.27, 0.75
+    style = {"ha": "center", "va": "center", "fontsize": 6.5, "linespacing": 1.3}
+
+    def box(ax, x, y, text, face, bold=False):
+        return ax.text(x, y, text, **style, fontweight="bold" if bold else "normal",
+                       bbox={"boxstyle": "round,pad=0.45", "facecolor": face, "edgecolor": "#333333",
+                             "linewidth": 0.8})
+
+    def link(ax, source, target, colour="#333333"):
+        """An arrow from box ``source`` (or a point of the main line) down or across to box ``target``."""
+        props = {"arrowstyle": "-|>", "color": colour, "lw": 0.8, "shrinkA": 0, "shrinkB": 0,
+                 "patchB": target.get_bbox_patch()}
+        if isinstance(source, tuple):
+            ax.annotate("", xy=(0, 0.5), xycoords=target, xytext=source, textcoords="data", arrowprops=props)
+        else:
+            props["patchA"] = source.get_bbox_patch()
+            ax.annotate("", xy=(0.5, 0.5), xycoords=target, xytext=(0.5, 0.5), textcoords=source,
+                        arrowprops=props)
+
+    ys = {"frame": 0.94, "nonresponse": 0.83, "received": 0.72, "excluded": 0.545, "kept": 0.37,
+          "flagged": 0.255, "analysis": 0.085}
+    for ax, name in zip(axes[0], instruments, strict=True):
+        c = consort[consort["instrument"] == name]
+        get = dict(zip(c["stage"], c["n"], strict=False))
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.axis("off")
+        ax.set_title(names.get(name, name), fontsize=10, pad=2)
+        frame = fmt(get.get("frame"))
+        if name == "personnel":
+            frame_text = tr(f"Danh sách nhân sự (toàn bộ)\nN = {frame} người",
+                            f"Personnel register (census)\nN = {frame} people")
+        elif name == "officials":
+            frame_text = tr(f"Khung mẫu: danh sách nhân sự\nN = {frame} người",
+                            f"Sampling frame: personnel register\nN = {frame} people")
+        else:
+            frame_text = tr(f"Khung mẫu: cỡ mẫu theo thiết kế\nN = {frame} người",
+                            f"Sampling frame: design sample\nN = {frame} people")
+        top = box(ax, main_x, ys["frame"], frame_text, "#dbe9f6", True)
+        dup = get.get("duplicate", 0)
+        received = box(ax, main_x, ys["received"],
+            tr(f"Bản ghi nhận được\nn = {fmt(get.get('received'))}\n"
+               f"({fmt(get.get('respondents'))} người + {fmt(dup)} bản nộp trùng)",
+               f"Records received\nn = {fmt(get.get('received'))}\n"
+               f"({fmt(get.get('respondents'))} people + {fmt(dup)} repeats)"), "#dbe9f6", True)
+        link(ax, top, received)
+        if name != "personnel":
+            side = box(ax, side_x, ys["nonresponse"],
+                       tr(f"Không trả lời\nn = {fmt(get.get('nonresponse'))}",
+                          f"Non-response\nn = {fmt(get.get('nonresponse'))}"), "#eeeeee")
+            link(ax, (main_x, ys["nonresponse"]), side, "#777777")
+        excluded = c[c["stage"].isin(["duplicate", "excluded"]) & (c["n"] > 0)]
+        lines = [f"{label(RULE_LABELS.get(r.rule, (r.rule, r.rule)))}: {fmt(r.n)}" for r in excluded.itertuples()]
+        total = int(excluded["n"].sum()) if len(excluded) else 0
+        text = tr(f"Loại khỏi dữ liệu (n = {fmt(total)})", f"Excluded (n = {fmt(total)})")
+        text += ("\n" + "\n".join(lines)) if lines else ""
+        changed = c[c["stage"] == "changed"]
+        if len(changed):
+            text += "\n" + tr("Giá trị thay đổi (bản ghi vẫn giữ):", "Values changed (record kept):")
+            text += "".join(f"\n{label(OUTCOME_LABELS[r.outcome])}: {fmt(r.n)}" for r in changed.itertuples())
+        side = box(ax, side_x, ys["excluded"], text, "#f9d9d6" if total else "#f2f2f2")
+        link(ax, (main_x, ys["excluded"]), side, "#777777")
+        kept = box(ax, main_x, ys["kept"], tr(f"Giữ lại\nn = {fmt(get.get('kept'))}",
+                                              f"Kept\nn = {fmt(get.get('kept'))}"), "#d5f0d5", True)
+        link(ax, received, kept)
+        flagged = c[c["stage"] == "flagged"]
+        if len(flagged):
+            flines = [f"{label(RULE_LABELS.get(r.rule, (r.rule, r.rule)))}: {fmt(r.n)}"
+                      for r in flagged.itertuples()]
+            side = box(ax, side_x, ys["flagged"],
+                       tr("Đánh dấu, vẫn giữ (bản ghi):", "Flagged, kept (records):") + "\n" + "\n".join(flines),
+                       "#fdf0c8")
+            link(ax, (main_x, ys["flagged"]), side, "#777777")
+        analyses = c[c["stage"] == "analysis"]
+        if len(analyses):
+            alines = [f"{label(ANALYSES.get(r.rule, (r.rule, r.rule)))}: n = {fmt(r.n)}" for r in analyses.itertuples()]
+            models = box(ax, main_x, ys["analysis"], tr("Số phiếu mỗi mô hình dùng:", "Respondents each model uses:")
+                         + "\n" + "\n".join(alines), "#e6e0f3")
+            link(ax, kept, models)
     fig.tight_layout()
     return fig
 
@@ -947,7 +1147,9 @@ def missing_heatmap(missing: pd.DataFrame, instrument, *, items: list[str] | Non
         if wanted is not None:
             order = [v for v in order if v in wanted]
         table = m.pivot_table(index="variable", columns="commune", values="share", aggfunc="first").reindex(order)
-        tables[name] = 100 * table[sorted(table.columns, key=sort_key)]
+        from hlstudy.export import vi_sorted  # Vietnamese alphabetical order (Đ after D)
+
+        tables[name] = 100 * table[vi_sorted(table.columns)]
     peak = max([float(np.nanmax(t.to_numpy())) for t in tables.values() if t.size] + [10.0])
     rows = [max(len(t), 3) for t in tables.values()]
     width = max(6.0, 0.28 * max(t.shape[1] for t in tables.values()) + 2.2)

@@ -357,3 +357,133 @@ def coverage_by_commune(study: Study, registry: pd.DataFrame | None = None) -> p
     base = base.iloc[sorted(range(len(base)), key=lambda i: ingest.sort_key(base["commune"].iloc[i]))]
     return base[["commune_code", "commune", "commune_2025", "register", "officials", "coverage", "citizens"]] \
         .reset_index(drop=True)
+
+
+def raw_tables(source: Any = None, *, rules: cleaning.Rules | None = None) -> dict[str, pd.DataFrame]:
+    """The typed tables as ingest reads them, before any cleaning rule: instrument → table.
+
+    ``source`` as in :func:`load_study` (folder, simulated study, or the configured default).
+    For :func:`hlstudy.cleaning.rule_sensitivity`, which cleans them under several rules.
+    Raises what :func:`hlstudy.ingest.read_folder` raises for a bad export.
+    """
+    resolved = data_source(source)
+    share = (rules or cleaning.Rules()).unreadable_max_share
+    if resolved.study is not None:
+        with tempfile.TemporaryDirectory(prefix="hlstudy-sim-") as tmp:
+            resolved.study.write(tmp)
+            tables = ingest.read_folder(Path(tmp), max_unreadable_share=share)
+    else:
+        tables = ingest.read_folder(resolved.path, max_unreadable_share=share)
+    return {name: tables[name].data for name in ingest.INSTRUMENTS if name in tables}
+
+
+#: Vietnamese / English names of the analyses whose n the flow diagram reports.
+ANALYSES = {
+    "cfa_listwise": ("CFA, loại theo danh sách (ML)", "CFA, listwise (ML)"),
+    "cfa_fiml": ("CFA, FIML (MLR)", "CFA, FIML (MLR)"),
+    "sem_fiml": ("SEM sổ tay 05, FIML (MLR)", "SEM of notebook 05, FIML (MLR)"),
+}
+
+
+def analysis_counts(study: Study) -> pd.DataFrame:
+    """The number of respondents each model uses: ``instrument, analysis, n``.
+
+    Computed from the clean tables by the rules the fitting functions apply, without
+    fitting: ``cfa_listwise`` — records answering every Likert item of the instrument
+    (:func:`hlstudy.cfa.cfa`, lavaan ``missing = "listwise"``); ``cfa_fiml`` — records
+    answering at least one item (:func:`hlstudy.sem.sem` with ``missing = "ml"`` drops only
+    records without any answer, as lavaan); ``sem_fiml`` (officials) — the structural model
+    of notebook 05: at least one item answered and every background covariate
+    (:data:`hlstudy.drivers.COVARIATES`, exogenous, ``fixed.x``) present.  Instruments
+    without Likert items or without an export are left out.
+    """
+    from hlstudy import drivers
+    from hlstudy.scales import scale_items
+
+    rows = []
+    for name in ("officials", "citizens"):
+        if not study.has(name) or not len(study.table(name)):
+            continue
+        data = study.table(name)
+        items = [i for members in scale_items(name).values() for i in members if i in data]
+        if not items:
+            continue
+        answered = data[items].notna()
+        rows.append({"instrument": name, "analysis": "cfa_listwise", "n": int(answered.all(axis=1).sum())})
+        rows.append({"instrument": name, "analysis": "cfa_fiml", "n": int(answered.any(axis=1).sum())})
+        if name == "officials":
+            covariates = drivers.driver_data(study)[list(drivers.COVARIATES)].notna().all(axis=1).to_numpy()
+            rows.append({"instrument": name, "analysis": "sem_fiml",
+                         "n": int((answered.any(axis=1).to_numpy() & covariates).sum())})
+    return pd.DataFrame(rows, columns=["instrument", "analysis", "n"])
+
+
+#: Columns of :func:`consort_counts`.
+CONSORT_COLUMNS = ["instrument", "stage", "rule", "outcome", "n"]
+
+
+def consort_counts(study: Study, *, frames: dict[str, int | None] | None = None) -> pd.DataFrame:
+    """Every number of the CONSORT flow diagram, computed: ``instrument, stage, rule, outcome, n``.
+
+    Stages per instrument, in order: ``frame`` (the sampling frame: for officials the
+    records of the personnel register, for citizens ``frames["citizens"]``, e.g. the design's
+    30 per commune × 23 units; missing when unknown), ``received`` (records in the export),
+    ``duplicate`` (repeat submissions dropped), ``respondents`` (= received − duplicate),
+    ``nonresponse`` (= frame − respondents), one ``excluded`` row per other rule that drops
+    records (``rule`` names it), ``kept`` (= received − every exclusion), one ``changed`` row
+    per outcome of altered values (``outcome``: ``set_missing``, ``recoded``; ``n`` values), one
+    ``flagged`` row per rule that keeps records with a note (``n`` records; ``outcome``
+    ``flagged`` or ``score_missing``), and one ``analysis`` row per model
+    (:func:`analysis_counts`; ``rule`` holds the analysis code of :data:`ANALYSES`).
+
+    ``frames`` overrides or supplies frames by instrument.  The identities
+    *frame = respondents + nonresponse* and *received = kept + excluded* hold by construction
+    and are checked: a failure raises :class:`SurveyDataError`.
+    """
+    frames = dict(frames or {})
+    if "officials" not in frames:
+        frames["officials"] = len(study.personnel) if study.has("personnel") else None
+    rows = []
+    flow = study.flow
+    counts = analysis_counts(study)
+    for name in study.instruments:
+        f = flow[flow["instrument"] == name]
+        received = int(study.received[name])
+        duplicates = int(f.loc[f["rule"] == "duplicates", "dropped"].sum())
+        respondents = received - duplicates
+        frame = frames.get(name)
+        if name == "personnel":
+            frame = received  # the register is the frame itself
+        rows.append({"instrument": name, "stage": "frame", "rule": "", "n": frame})
+        rows.append({"instrument": name, "stage": "received", "rule": "", "n": received})
+        rows.append({"instrument": name, "stage": "duplicate", "rule": "duplicates", "n": duplicates})
+        rows.append({"instrument": name, "stage": "respondents", "rule": "", "n": respondents})
+        rows.append({"instrument": name, "stage": "nonresponse", "rule": "",
+                     "n": None if frame is None else int(frame) - respondents})
+        excluded = 0
+        for r in f.itertuples():
+            if r.rule != "duplicates" and r.dropped:
+                rows.append({"instrument": name, "stage": "excluded", "rule": r.rule, "n": int(r.dropped)})
+            excluded += int(r.dropped)
+        kept = int(study.kept[name])
+        if received != kept + excluded:
+            raise SurveyDataError(f"{name}: {received} received but {kept} kept + {excluded} excluded")
+        rows.append({"instrument": name, "stage": "kept", "rule": "", "n": kept})
+        log = study.cleaning_log
+        mine = log[log["instrument"] == name]
+        for outcome in ("set_missing", "recoded"):
+            k = int((mine["outcome"] == outcome).sum())
+            if k:
+                rows.append({"instrument": name, "stage": "changed", "outcome": outcome, "n": k})
+        flagged = mine[mine["action"] == "flag"]
+        for rule in cleaning.RULE_NAMES:
+            hit = flagged[flagged["rule"] == rule]
+            if len(hit):
+                rows.append({"instrument": name, "stage": "flagged", "rule": rule,
+                             "outcome": hit["outcome"].iloc[0], "n": int(hit["record_id"].nunique())})
+        for r in counts[counts["instrument"] == name].itertuples():
+            rows.append({"instrument": name, "stage": "analysis", "rule": r.analysis, "n": int(r.n)})
+    out = pd.DataFrame(rows, columns=CONSORT_COLUMNS)
+    out[["rule", "outcome"]] = out[["rule", "outcome"]].fillna("")
+    out["n"] = out["n"].astype("Int64")
+    return out
