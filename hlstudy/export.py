@@ -336,6 +336,18 @@ _MARK_CORNERS = ((0.01, 0.01, "left", "bottom"), (0.99, 0.01, "right", "bottom")
                  (0.5, 0.01, "center", "bottom"), (0.5, 0.99, "center", "top"))
 
 
+def _fit_mark(fig, ax) -> None:
+    """Shrink the plot area's mark when it is wider or taller than a narrow plot area (e.g. a
+    square map panel), so that the whole mark stays inside it (H5, issue 13 kind 8)."""
+    mark = next(t for t in reversed(ax.texts) if t.get_text() == SIMULATED_MARK)
+    renderer = fig.canvas.get_renderer()   # measuring needs no full drawing
+    ax.apply_aspect()                      # the plot area as drawn (equal-aspect maps)
+    box, area = mark.get_window_extent(renderer), ax.get_window_extent(renderer)
+    scale = min(1.0, 0.96 * area.width / box.width, 0.96 * area.height / box.height)
+    if scale < 1.0:
+        mark.set_fontsize(mark.get_fontsize() * scale)
+
+
 def _mark_simulated(fig) -> None:
     """The simulated-data mark at the figure's corner *and* inside every plot area (so that it
     survives cropping a figure to its axes; issue 13, kind 8).  Colour bars are skipped."""
@@ -365,6 +377,7 @@ def _mark_simulated(fig) -> None:
             ax.text(*_MARK_CORNERS[0][:2], SIMULATED_MARK, transform=ax.transAxes,
                     ha=_MARK_CORNERS[0][2], va=_MARK_CORNERS[0][3], fontsize=5.5,
                     color="#b03a2e", alpha=0.85, style="italic", zorder=10)
+        _fit_mark(fig, ax)
     fig.text(
         0.995,
         0.005,

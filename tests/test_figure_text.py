@@ -132,3 +132,119 @@ def test_verdict_figure_rejects_bad_input():
         pathplot.verdict_figure(parts.drop(columns="threshold"), colours={"supported": "g"})
     with pytest.raises(ModelError, match="no colour"):
         pathplot.verdict_figure(parts, colours={"supported": "g"}, label="part_vi")
+
+
+# --------------------------------------------------------------------------- simulated mark
+# Every figure is marked through ``export.save_figure(..., simulated=True)``, which calls
+# ``export._mark_simulated``: the mark must stand inside every plot area (so that a figure
+# cropped to its axes still says "simulated"), in full, and clear of the plot's legends.
+
+
+def _mark_faults(fig) -> list[str]:
+    from hlstudy import export
+
+    export._mark_simulated(fig)
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    faults = []
+    for k, ax in enumerate(fig.axes):
+        if not ax.get_visible() or ax.get_label() == "<colorbar>":
+            continue
+        area = ax.get_window_extent(r)
+        marks = [t for t in ax.texts if t.get_text() == export.SIMULATED_MARK]
+        if len(marks) != 1:
+            faults.append(f"axes {k}: {len(marks)} marks")
+            continue
+        box = marks[0].get_window_extent(r)
+        if not (area.x0 - 0.5 <= box.x0 and box.x1 <= area.x1 + 0.5
+                and area.y0 - 0.5 <= box.y0 and box.y1 <= area.y1 + 0.5):
+            faults.append(f"axes {k}: mark {box} outside the plot area {area}")
+        legends = [leg for leg in (ax.get_legend(), *fig.legends) if leg is not None]
+        if any(box.overlaps(leg.get_window_extent(r)) for leg in legends):
+            faults.append(f"axes {k}: mark under a legend")
+    corner = [t for t in fig.texts if t.get_text() == export.SIMULATED_MARK]
+    if len(corner) != 1:
+        faults.append("no mark at the figure's corner")
+    return faults
+
+
+def _shapes():
+    """Figure shapes the notebooks use: panels, legends in corners, colour bar, maps..."""
+    rng = np.random.default_rng(2)
+    fig1, ax = plt.subplots(figsize=(6, 4))
+    ax.plot([0, 1], [0, 1], label="a")
+    ax.legend(loc="lower left")                      # takes the preferred corner
+    fig2, axes = plt.subplots(2, 3, figsize=(9, 6))
+    for a in axes.ravel():
+        a.scatter(rng.normal(size=20), rng.normal(size=20))
+    axes[0, 0].legend(["x"], loc="lower right")
+    fig2.legend(["shared"], loc="lower center")
+    fig2.suptitle("six panels")
+    fig3, ax3 = plt.subplots(figsize=(5, 4))
+    im = ax3.imshow(rng.normal(size=(8, 23)), aspect="auto")
+    fig3.colorbar(im, ax=ax3)
+    fig4, ax4 = plt.subplots(figsize=(4, 4))
+    ax4.set_aspect("equal")
+    ax4.plot([0, 1], [0, 3])
+    ax4.axis("off")
+    fig5, ax5 = plt.subplots(figsize=(6, 3))
+    ax5.barh(range(5), [1, 2, 3, 4, 5])
+    ax5.invert_yaxis()
+    ax5.set_xscale("log")
+    for loc in ("lower left", "lower right", "upper left"):
+        ax5.text(*{"lower left": (0.02, 0.02), "lower right": (0.98, 0.02),
+                   "upper left": (0.02, 0.98)}[loc], "quadrant name", transform=ax5.transAxes,
+                 ha=loc.split()[1], va="bottom" if "lower" in loc else "top")
+    return [fig1, fig2, fig3, fig4, fig5]
+
+
+@pytest.mark.parametrize("k", range(5))
+def test_simulated_mark_inside_every_plot_area_of_every_figure_shape(k):
+    fig = _shapes()[k]
+    assert _mark_faults(fig) == []
+    plt.close("all")
+
+
+def test_simulated_mark_inside_the_library_figures():
+    from hlstudy import communes as cm
+    from hlstudy.diagnostic import mapping, plots
+
+    rng = np.random.default_rng(7)
+    reg = cm.communes()
+    t = pd.DataFrame({"c": reg["name"], "estimate": rng.normal(3.8, 0.2, len(reg))})
+    t = t.assign(lo=t["estimate"] - 0.2, hi=t["estimate"] + 0.2, n=20)
+    st = drivers.structure()
+    est = pd.DataFrame([{"lhs": e, "op": "~", "rhs": c, "std.all": rng.normal(0.1, 0.1),
+                         "pvalue": 0.01} for e, ps in st.items() for c in ps])
+    coef = pd.DataFrame([{"outcome": o, "term": x, "method": m, "estimate": 0.1, "ci_low": 0.0,
+                          "ci_high": 0.2} for o in "ABC" for x in "xy" for m in ("SEM", "CR2")])
+    link = pd.DataFrame({"commune": reg["name"], "QUAL": rng.normal(3.8, 0.1, len(reg)),
+                         "SIPAS": rng.normal(3.6, 0.2, len(reg))})
+    colours = {"supported": "g", "not supported": "r", "inconclusive": "grey",
+               "not testable": "lightgrey"}
+    figures = {
+        "caterpillar": plots.caterpillar(t, label="c", reference=3.8, reference_label="mean"),
+        "caterpillar_panels": plots.caterpillar_panels(
+            [{"table": t, "title": "A", "reference": 3.8, "reference_label": "mean"},
+             {"table": t, "title": "B"}, {"table": t, "title": "C"}], label="c"),
+        "map": mapping.plot_map(reg, dict(zip(reg["code"], t["estimate"], strict=True))),
+        "path_diagram": pathplot.path_diagram(est, st, significant_label="clear"),
+        "coefficients": pathplot.coefficient_plot(coef, outcomes=list("ABC"), terms=list("xy"),
+                                                  methods=["SEM", "CR2"]),
+        "scatter": pathplot.commune_scatter(link, "QUAL", "SIPAS", fit_label="fit"),
+        "verdicts": pathplot.verdict_figure(_parts(), colours=colours, label="part_vi"),
+        "conceptual": framework.path_diagram(),
+    }
+    faults = {name: f for name, fig in figures.items() if (f := _mark_faults(fig))}
+    plt.close("all")
+    assert faults == {}
+
+
+def test_mark_check_fails_when_the_mark_is_only_at_the_figure_corner():
+    from hlstudy import export
+
+    fig, ax = plt.subplots()
+    fig.text(0.99, 0.01, export.SIMULATED_MARK)
+    fig._hlstudy_simulated_mark = True        # marked the old way: figure corner only
+    assert any("0 marks" in f for f in _mark_faults(fig))
+    plt.close(fig)
