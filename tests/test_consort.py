@@ -1,0 +1,157 @@
+"""The CONSORT flow diagram (issue 13, kind 8): every box computed, and the boxes add up.
+
+frame = respondents + non-response; received = respondents + repeat submissions;
+received = kept + every exclusion; the n each model uses equals what the fitting function
+itself uses.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib
+import pandas as pd
+import pytest
+
+import hlstudy
+from hlstudy import cleaning, drivers, export
+from hlstudy import study as study_mod
+from hlstudy.cfa import cfa
+from hlstudy.errors import SurveyDataError
+from hlstudy.scales import scale_items
+from hlstudy.sem import sem
+
+matplotlib.use("Agg")
+synthetic = pytest.importorskip("hlstudy.synthetic")
+
+PER_COMMUNE = 8
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    sim = synthetic.simulate(seed=31, n_citizens_per_commune=PER_COMMUNE)
+    folder = tmp_path_factory.mktemp("consort")
+    sim.write(folder)
+    study = hlstudy.load_study(folder, cache=False)
+    frames = {"citizens": PER_COMMUNE * study.personnel["commune_code"].nunique()}
+    return sim, folder, study, study_mod.consort_counts(study, frames=frames)
+
+
+def stage(consort, instrument, name):
+    c = consort[(consort["instrument"] == instrument) & (consort["stage"] == name)]
+    return c
+
+
+def one(consort, instrument, name) -> int:
+    c = stage(consort, instrument, name)
+    assert len(c) == 1, (instrument, name)
+    return int(c["n"].iloc[0])
+
+
+def test_the_boxes_add_up(simulated):
+    _, _, study, consort = simulated
+    assert list(consort.columns) == study_mod.CONSORT_COLUMNS
+    for name in study.instruments:
+        frame, received = one(consort, name, "frame"), one(consort, name, "received")
+        respondents, duplicate = one(consort, name, "respondents"), one(consort, name, "duplicate")
+        nonresponse, kept = one(consort, name, "nonresponse"), one(consort, name, "kept")
+        excluded = int(stage(consort, name, "excluded")["n"].sum())
+        assert frame == respondents + nonresponse, name
+        assert received == respondents + duplicate, name
+        assert received == kept + duplicate + excluded, name
+        assert received == study.received[name] and kept == len(study.table(name)), name
+        assert duplicate + excluded == study.dropped[name], name
+        assert nonresponse >= 0, name
+    # officials: the frame is the personnel register; citizens: the design's sample
+    assert one(consort, "officials", "frame") == len(study.personnel)
+    assert one(consort, "citizens", "frame") == PER_COMMUNE * study.personnel["commune_code"].nunique()
+    # each exclusion is the rule's own count, named by the rule
+    ex = stage(consort, "officials", "excluded").set_index("rule")["n"]
+    flow = study.flow[study.flow["instrument"] == "officials"].set_index("rule")["dropped"]
+    assert ex.to_dict() == {r: n for r, n in flow.items() if n and r != "duplicates"}
+
+
+def test_the_simulated_non_response_is_the_simulators(simulated):
+    sim, _, study, consort = simulated
+    # every simulated official in the register either answered (one or more rows) or did not
+    rows = sim.truth.rows.query("instrument == 'officials'")
+    answered = rows.loc[rows["duplicate_of_row"].isna(), "person_id"].nunique()
+    assert one(consort, "officials", "respondents") == answered
+    assert one(consort, "officials", "nonresponse") == len(study.personnel) - answered
+
+
+def test_flagged_and_changed_boxes_count_the_log(simulated):
+    _, _, study, consort = simulated
+    log = study.cleaning_log
+    for name in ("officials", "citizens"):
+        mine = log[log["instrument"] == name]
+        flagged = stage(consort, name, "flagged").set_index("rule")["n"].to_dict()
+        expect = mine[mine["action"] == "flag"].groupby("rule")["record_id"].nunique().to_dict()
+        assert flagged == expect and flagged, name
+        changed = stage(consort, name, "changed").set_index("outcome")["n"].to_dict()
+        assert changed == mine[mine["action"] == "change"]["outcome"].value_counts().to_dict()
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_the_n_of_each_model_is_the_n_the_model_uses(simulated):
+    _, _, study, consort = simulated
+    counts = study_mod.analysis_counts(study).set_index(["instrument", "analysis"])["n"]
+    cit_scales = scale_items("citizens")
+    items = [i for m in cit_scales.values() for i in m]
+    syntax = "\n".join(f"{k} =~ " + " + ".join(v) for k, v in cit_scales.items())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fiml = sem(study.citizens[items], syntax, missing="ml", estimator="MLR")
+        listwise = cfa(study.citizens[items], cit_scales)
+    assert counts[("citizens", "cfa_fiml")] == fiml.nobs
+    assert counts[("citizens", "cfa_listwise")] == listwise.n_obs
+    # notebook 05's structural model: items plus the background covariates (exogenous)
+    struct = drivers.structure()
+    off_items = scale_items("officials")
+    syntax = drivers.lavaan_syntax(struct, items=off_items, defined=drivers.indirect_effects(struct),
+                                   correlated_residuals=drivers.quality_residual_pairs())
+    data = study.officials[[i for m in off_items.values() for i in m]].copy()
+    covariates = drivers.driver_data(study)
+    for c in drivers.COVARIATES:
+        data[c] = covariates[c].to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = sem(data, syntax, missing="ml", estimator="MLR")
+    assert counts[("officials", "sem_fiml")] == fit.nobs
+    assert counts[("officials", "cfa_fiml")] >= fit.nobs >= counts[("officials", "cfa_listwise")]
+    got = stage(consort, "officials", "analysis").set_index("rule")["n"].to_dict()
+    assert got == {k[1]: v for k, v in counts.items() if k[0] == "officials"}
+
+
+def test_the_figure_prints_every_number(simulated, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    _, _, _, consort = simulated
+    monkeypatch.setenv("HLSTUDY_LANG", "vi")
+    fig = cleaning.consort_figure(consort)
+    texts = "\n".join(t.get_text() for ax in fig.axes for t in ax.texts)
+    plt.close(fig)
+    for name in ("officials", "citizens"):
+        for what in ("frame", "received", "nonresponse", "kept"):
+            assert f"= {export.number(one(consort, name, what), 0, lang='vi')}" in texts, (name, what)
+    for code in cleaning.RULE_NAMES:
+        assert code not in texts  # rule names in Vietnamese, never the code
+    assert "Không trả lời" in texts and "sửa" not in texts
+
+
+def test_without_a_register_the_frame_is_unknown(simulated, tmp_path):
+    _, folder, _, _ = simulated
+    for f in ("officials.csv", "manifest.json"):
+        (tmp_path / f).write_bytes((folder / f).read_bytes())
+    study = hlstudy.load_study(tmp_path, cache=False)
+    consort = study_mod.consort_counts(study)
+    assert pd.isna(stage(consort, "officials", "frame")["n"].iloc[0])
+    assert pd.isna(stage(consort, "officials", "nonresponse")["n"].iloc[0])
+    assert set(consort["instrument"]) == {"officials"}
+    fig = cleaning.consort_figure(consort)
+    assert any("?" in t.get_text() for ax in fig.axes for t in ax.texts)
+
+
+def test_bad_input():
+    with pytest.raises(SurveyDataError, match="consort_counts"):
+        cleaning.consort_figure(pd.DataFrame({"instrument": ["officials"], "n": [3]}))
