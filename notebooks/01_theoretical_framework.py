@@ -76,8 +76,13 @@ display(Markdown(
 
 # %% [markdown]
 # Hình 1 vẽ mô hình nghiên cứu.  Mỗi mũi tên là một quan hệ được một giả thuyết nêu ra,
-# nhãn là mã luận điểm của luận văn mà quan hệ đó kiểm định; một yếu tố tác động lên cả bốn
-# thành phần chất lượng được vẽ bằng một mũi tên tới khối "Chất lượng CBCC".
+# nhãn là mã luận điểm của luận văn mà quan hệ đó kiểm định.  Một yếu tố tác động lên cả bốn
+# thành phần chất lượng được vẽ bằng một mũi tên tới khung "Chất lượng CBCC"; nhãn của mũi
+# tên ghi từng luận điểm với các thành phần nó chạm tới ("D7 → cả 4"; "S4 → cả 4; T4 → PRO":
+# S4 nói về cả bốn thành phần, T4 chỉ về năng lực chuyên môn).  Mũi tên tới một ô chỉ tác
+# động lên đúng thành phần đó.  Các ô được xếp theo quy tắc trọng tâm (mỗi yếu tố đứng gần
+# các ô nó tác động tới) để các mũi tên ít cắt nhau; nhãn nằm trên chính mũi tên của nó và
+# không chồng lên nhãn, ô hay mũi tên khác (kiểm tra trên hình đã vẽ).
 
 # %%
 paths = framework.hypothesized_paths()
@@ -329,7 +334,9 @@ eth = codebook.value_labels("ethnicity").set_index("code")["label_vi"]
 conf = facts.set_index("key")["confidence"].astype(str)
 eth_conf = {conf[k] for k in conf.index if k.startswith("ethnic_share_")}
 display(Markdown(
-    f"Huyện Hữu Lũng rộng {num(district.value('area_km2'), 2)} km², dân số "
+    f"Huyện Hữu Lũng rộng {num(district.value('area_km2'), 2)} km²"
+    + (" (một nguồn; bảng dân số theo Tổng điều tra 2019 của danso.asia ghi 808 km²)"
+       if conf["area_km2"] == "1" else "") + ", dân số "
     f"{num(district.value('population'))} người năm 2019 (thành thị "
     f"{num(district.value('population_urban'))}, nông thôn "
     f"{num(district.value('population_rural'))} — số liệu một nguồn).  Cơ cấu dân tộc năm "
