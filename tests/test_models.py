@@ -250,6 +250,60 @@ def test_wild_interval_inverts_the_test_and_is_reproducible():
     assert np.isnan(big.coefficients.loc["Intercept", "p_wild"])
 
 
+def _library_statistics(X, y, cluster, j, reps, seed, weights_type):
+    """t statistic, bootstrap t's and p-value of wildboottest itself (every step of it)."""
+    import warnings
+
+    from wildboottest.wildboottest import WildboottestCL
+
+    from hlstudy.models._wild import _memoized_njit
+
+    R = np.zeros(X.shape[1])
+    R[j] = 1.0
+    with _memoized_njit(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        boot = WildboottestCL(X=X, Y=y, cluster=cluster, R=R, B=reps, seed=seed, parallel=False)
+        boot.get_scores(bootstrap_type="11", impose_null=True, adj=True, cluster_adj=True)
+        boot.get_weights(weights_type=weights_type)
+        boot.get_numer()
+        boot.get_denom()
+        boot.get_tboot()
+        boot.get_vcov()
+        boot.get_tstat()
+        boot.get_pvalue(pval_type="two-tailed")
+    return boot.t_stat, boot.t_boot, float(boot.pvalue)
+
+
+@pytest.mark.parametrize("case", ["g23_rademacher", "g8_webb", "g6_enumerated", "study"])
+def test_wild_inversion_is_the_library_bit_for_bit(case):
+    # the interval's many tests reuse what does not depend on the null value and run the
+    # denominators with the draws as the inner loop: every float must still be the library's
+    from hlstudy.models._wild import _Inversion
+
+    rng = np.random.default_rng(11)
+    if case == "study":
+        fr = model_frame(STUDY, CASES["study"][1], cluster="commune_code")
+        X, y, cl, reps, wt = fr.X, fr.y, fr.cluster, 999, "rademacher"
+    else:
+        G, wt, reps = {"g23_rademacher": (23, "rademacher", 999), "g8_webb": (8, "webb", 999),
+                       "g6_enumerated": (6, "rademacher", 999)}[case]
+        n = 160
+        cl = np.sort(np.concatenate([np.arange(G), rng.integers(0, G, n - G)]))
+        X = np.column_stack([np.ones(n), rng.normal(size=(n, 3)) + rng.normal(size=(G, 1))[cl]])
+        y = X @ np.array([1.0, 0.3, -0.2, 0.0]) + rng.normal(size=n) + rng.normal(size=G)[cl]
+    for j in range(1, X.shape[1]):
+        inversion = _Inversion(X, y, cl, j, reps, 5, wt)
+        est = float(np.linalg.lstsq(X, y, rcond=None)[0][j])
+        for r in [None, *(est + np.linspace(-1.5, 1.5, 7))]:
+            t_stat, t_boot = inversion.statistics(r)
+            ref_stat, ref_boot, ref_p = _library_statistics(X, y if r is None else y - r * X[:, j],
+                                                            cl, j, reps, 5, wt)
+            assert np.array_equal(t_boot, ref_boot) and np.array_equal(t_stat, ref_stat), (case, j, r)
+            assert inversion.pvalue(r) == ref_p
+        assert inversion.p0 == _library_statistics(X, y, cl, j, reps, 5, wt)[2]
+        assert inversion.B == (2 ** 6 if case == "g6_enumerated" else reps)
+
+
 def _clustered_sample(rng, G=23, beta=0.3):
     sizes = rng.integers(8, 30, G)
     g = np.repeat(np.arange(G), sizes)
