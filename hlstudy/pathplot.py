@@ -152,16 +152,21 @@ def _boxes_overlap(a, b, pad: float = 1.0) -> bool:
 
 
 def label_overlaps(fig) -> list[tuple[str, str]]:
-    """Pairs of path labels (texts tagged by :func:`path_diagram`) whose boxes overlap."""
+    """Pairs of path labels (texts tagged by :func:`path_diagram`) whose boxes overlap, and
+    ``(label, "node NAME")`` for a label drawn over a node's box."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     texts = [t for ax in fig.axes for t in ax.texts if getattr(t, "_hlstudy_path_label", False)]
     boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+    nodes = [(p._hlstudy_node, p.get_window_extent(renderer)) for ax in fig.axes
+             for p in ax.patches if getattr(p, "_hlstudy_node", None)]
     out = []
     for i in range(len(boxes)):
         for j in range(i + 1, len(boxes)):
             if _boxes_overlap(boxes[i][1], boxes[j][1], pad=0.0):
                 out.append((boxes[i][0], boxes[j][0]))
+        out += [(boxes[i][0], f"node {name}") for name, nb in nodes
+                if _boxes_overlap(boxes[i][1], nb, pad=0.0)]
     return out
 
 
@@ -196,9 +201,11 @@ def path_diagram(estimates: pd.DataFrame, struct: Mapping[str, Sequence[str]], *
     ax.axis("off")
     w, h = 2.3, 0.62
     for node, (x, y) in pos.items():
-        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.03",
-                                    fc="#eef3f8" if x == 0 else ("#fde9c9" if x < 8 else "#d9f0d3"),
-                                    ec="#555555", lw=0.8, zorder=3))
+        node_box = ax.add_patch(FancyBboxPatch(
+            (x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.03",
+            fc="#eef3f8" if x == 0 else ("#fde9c9" if x < 8 else "#d9f0d3"), ec="#555555",
+            lw=0.8, zorder=3))
+        node_box._hlstudy_node = node
         ax.text(x, y + 0.1, node, ha="center", va="center", fontsize=8, fontweight="bold",
                 zorder=4)
         label = node_labels.get(node, "")
@@ -220,7 +227,9 @@ def path_diagram(estimates: pd.DataFrame, struct: Mapping[str, Sequence[str]], *
             paths.append((cause, effect, float(r["std.all"]), clear))
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    placed = []
+    # labels keep off the boxes (arrows pass under the middle column's boxes)
+    placed = [p.get_window_extent(renderer) for p in ax.patches
+              if getattr(p, "_hlstudy_node", None)]
     for cause, effect, beta, clear in sorted(paths, key=lambda p: (not p[3], p[0], p[1])):
         x0, y0 = pos[cause]
         x1, y1 = pos[effect]
@@ -234,7 +243,8 @@ def path_diagram(estimates: pd.DataFrame, struct: Mapping[str, Sequence[str]], *
             continue
         text = f"{beta:.2f}".replace("-", "−").replace(".", decimal)
         best = None
-        for frac in (0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.82, 0.18):
+        for frac in (0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.82, 0.18, 0.46, 0.54, 0.38,
+                     0.62, 0.3, 0.7, 0.22, 0.78, 0.14, 0.86):
             mx, my = start[0] + frac * (end[0] - start[0]), start[1] + frac * (end[1] - start[1])
             t = ax.text(mx, my, text, fontsize=6.2, color=colour, ha="center", va="center",
                         zorder=5, bbox={"fc": "white", "ec": "none", "pad": 0.4, "alpha": 0.9})

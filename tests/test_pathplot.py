@@ -98,3 +98,15 @@ def test_commune_scatter_labels_every_commune_without_overlap():
     plt.close(fig)
     with pytest.raises(ModelError, match="at least 3"):
         pathplot.commune_scatter(link.iloc[:2], "QUAL", "SIPAS")
+
+
+def test_label_overlaps_detects_a_label_on_a_box():
+    st, est = _estimates(2)
+    fig = pathplot.path_diagram(est, st, node_labels={"MOT": "Động lực làm việc"})
+    assert pathplot.label_overlaps(fig) == []     # placed clear of the boxes
+    ax = fig.axes[0]
+    box = next(p for p in ax.patches if getattr(p, "_hlstudy_node", None) == "MOT")
+    label = next(t for t in ax.texts if getattr(t, "_hlstudy_path_label", False))
+    label.set_position((box.get_x() + box.get_width() / 2, box.get_y() + box.get_height() / 2))
+    assert (label.get_text(), "node MOT") in pathplot.label_overlaps(fig)
+    plt.close(fig)
