@@ -813,25 +813,115 @@ def missing_report(data: pd.DataFrame, instrument: str, *, spec: InstrumentSpec 
     return out.drop(columns=["order", "_key"]).reset_index(drop=True)
 
 
+def _threshold_text(name: str, value, lang: str) -> str:
+    """One threshold of :class:`Rules` in words (Vietnamese or English), no programme code."""
+    from hlstudy.export import number
+
+    def pct(x):
+        return number(x, 0 if float(x * 100).is_integer() else 1, percent=True, lang=lang)
+
+    def num(x):
+        return number(x, 0 if float(x).is_integer() else 2, lang=lang)
+
+    vi = lang == "vi"
+    if name == "unreadable_max_share":
+        return (f"tối đa {pct(value)} số ô đã trả lời của một cột" if vi
+                else f"at most {pct(value)} of a column's answered cells")
+    if name == "duplicate_min_share":
+        return (f"trùng ít nhất {pct(value)} câu trả lời, cùng xã" if vi
+                else f"at least {pct(value)} of the answers equal, same commune")
+    if name == "duplicate_window_minutes":
+        if not np.isfinite(value):
+            return "không cần bằng chứng thứ hai" if vi else "no second signal needed"
+        return (f"bằng chứng thứ hai: cùng dữ liệu cá nhân, hoặc nộp cách nhau ≤ {num(value)} phút" if vi
+                else f"second signal: the same personal data, or submitted ≤ {num(value)} min apart")
+    if name == "duplicate_min_background":
+        return (f"hoặc trùng mọi thông tin nền (≥ {num(value)} câu)" if vi
+                else f"or an identical background (≥ {num(value)} answers)")
+    if name == "required":
+        names = {"commune": ("xã, thị trấn", "commune")}
+        return ", ".join(names.get(v, (v, v))[0 if vi else 1] for v in value)
+    if name == "speeder_share_of_median":
+        return (f"dưới {pct(value)} thời gian trung vị" if vi else f"under {pct(value)} of the median duration")
+    if name == "speeder_min_seconds":
+        if not value:
+            return ""
+        return (f"hoặc dưới {num(value)} giây" if vi else f"or under {num(value)} s")
+    if name == "min_age_at_start":
+        return (f"bắt đầu công tác từ {num(value)} tuổi" if vi else f"in post from age {num(value)}")
+    if name == "min_age_degree":
+        return (f"có bằng cao đẳng trở lên từ {num(value)} tuổi" if vi else f"a college degree from age {num(value)}")
+    if name == "survey_year":
+        if value is None:
+            return "năm khảo sát: năm của thời điểm nộp phiếu" if vi else "survey year: that of the submissions"
+        return f"năm khảo sát {value}" if vi else f"survey year {value}"
+    if name == "straightline_share":
+        return (f"cùng một đáp án liên tiếp cho ≥ {pct(value)} số câu Likert" if vi
+                else f"one answer to ≥ {pct(value)} of the Likert items in a row")
+    if name == "straightline_min_items":
+        return f"và ≥ {num(value)} câu" if vi else f"and ≥ {num(value)} items"
+    if name == "straightline_drop":
+        words = {"contradictory": ("chỉ loại khi chuỗi qua câu đảo chiều hoặc làm quá nhanh, còn lại đánh dấu",
+                                   "dropped only across reverse-keyed items or when fast, else flagged"),
+                 "any": ("loại mọi chuỗi", "every run dropped"),
+                 "flag": ("chỉ đánh dấu, không loại", "flagged only, never dropped")}
+        return words[value][0 if vi else 1]
+    if name == "straightline_speed_share":
+        return (f"quá nhanh: dưới {pct(value)} thời gian trung vị" if vi
+                else f"fast: under {pct(value)} of the median duration")
+    if name == "max_missing_share":
+        return (f"thiếu quá {pct(value)} số câu của một thang đo: điểm thang đo đó thiếu" if vi
+                else f"over {pct(value)} of a scale's items missing: that score is missing")
+    return f"{name} = {value}"
+
+
+#: The thresholds of each rule (fields of :class:`Rules`), in the order they are printed.
+RULE_PARAMETERS = {
+    "unreadable": ["unreadable_max_share"],
+    "duplicates": ["duplicate_min_share", "duplicate_window_minutes", "duplicate_min_background"],
+    "missing_required": ["required"],
+    "speeders": ["speeder_share_of_median", "speeder_min_seconds"],
+    "out_of_range": [],
+    "inconsistent": ["min_age_at_start", "min_age_degree", "survey_year"],
+    "straightlining": ["straightline_share", "straightline_min_items", "straightline_drop",
+                       "straightline_speed_share"],
+    "missing_scale": ["max_missing_share"],
+}
+
+
+#: The decisions each rule can take (``action`` values of its log rows).
+RULE_ACTIONS = {
+    "unreadable": ("change",), "duplicates": ("drop", "flag"), "missing_required": ("drop",),
+    "speeders": ("drop",), "out_of_range": ("change",), "inconsistent": ("change",),
+    "straightlining": ("drop", "flag"), "missing_scale": ("flag",),
+}
+#: Vietnamese / English names of the three actions.
+ACTION_LABELS = {"drop": ("loại", "drop"), "change": ("thay đổi giá trị", "change a value"),
+                 "flag": ("đánh dấu", "flag")}
+
+
 def rules_table(rules: Rules | None = None) -> pd.DataFrame:
-    """The rules with their thresholds, for reports: ``rule, label_vi, label_en, parameters``."""
+    """The rules with their thresholds, for reports.
+
+    Columns ``rule, label_vi, label_en, actions`` (:data:`RULE_ACTIONS`, ``/``-joined),
+    ``parameters`` (``name=value``, for programmers) and ``thresholds_vi``,
+    ``thresholds_en``: the same thresholds in words, without programme codes (for exported
+    tables; issue 13, kind 9).  ``out_of_range`` takes its limits from
+    the codebook (``min``, ``max``, value sets), said so in words.
+    """
     params = asdict(rules or Rules())
-    mapping = {
-        "unreadable": ["unreadable_max_share"],
-        "duplicates": ["duplicate_min_share", "duplicate_window_minutes", "duplicate_min_background"],
-        "missing_required": ["required"],
-        "speeders": ["speeder_share_of_median", "speeder_min_seconds"],
-        "out_of_range": [],
-        "inconsistent": ["min_age_at_start", "min_age_degree", "survey_year"],
-        "straightlining": ["straightline_share", "straightline_min_items", "straightline_drop",
-                           "straightline_speed_share"],
-        "missing_scale": ["max_missing_share"],
-    }
-    return pd.DataFrame([
-        {"rule": name, "label_vi": RULE_LABELS[name][0], "label_en": RULE_LABELS[name][1],
-         "parameters": ", ".join(f"{p}={params[p]}" for p in mapping[name])}
-        for name in RULE_NAMES
-    ])
+    rows = []
+    for name in RULE_NAMES:
+        words = {lang: "; ".join(t for p in RULE_PARAMETERS[name] if (t := _threshold_text(p, params[p], lang)))
+                 for lang in ("vi", "en")}
+        if not RULE_PARAMETERS[name]:
+            words = {"vi": "giới hạn và bộ mã trong bộ mã hóa (codebook)",
+                     "en": "limits and value sets of the codebook"}
+        rows.append({"rule": name, "label_vi": RULE_LABELS[name][0], "label_en": RULE_LABELS[name][1],
+                     "actions": "/".join(RULE_ACTIONS[name]),
+                     "parameters": ", ".join(f"{p}={params[p]}" for p in RULE_PARAMETERS[name]),
+                     "thresholds_vi": words["vi"], "thresholds_en": words["en"]})
+    return pd.DataFrame(rows)
 
 
 #: Columns of :func:`rule_sensitivity`.

@@ -16,8 +16,10 @@
 # **English summary.** This notebook turns the three raw exports (officials' survey, citizens'
 # survey, personnel register) into the clean tables every later notebook uses, and shows every
 # decision. It reports what was received (files, encodings, counts by commune), how headers and
-# commune names were matched, what each named cleaning rule removed or changed (with a
-# CONSORT-style flow from records received to records analysed), the pattern of item-level
+# commune names were matched, what each named cleaning rule removed, changed or flagged (with a
+# CONSORT flow diagram from the sampling frame through non-response and each exclusion to the
+# number of respondents each model uses), how much the key results depend on the
+# straight-lining and duplicate rules (a sensitivity table), the pattern of item-level
 # missing values by item and commune, the final sample against the personnel register
 # (coverage by commune), and the privacy step (personal-data columns dropped at ingest,
 # pseudonymous record ids). All numbers below are computed by `hlstudy`; the raw files are read,
@@ -33,24 +35,31 @@ import hlstudy
 from hlstudy import cleaning, export, ingest
 from hlstudy.config import data_source
 from hlstudy.scales import scale_coverage, scale_items
-from hlstudy.study import coverage_by_commune
+from hlstudy.study import analysis_counts, consort_counts, coverage_by_commune, raw_tables
 
 # Ngưỡng của các quy tắc làm sạch (thay đổi tại đây nếu cần) / cleaning thresholds
 RULES = cleaning.Rules(
     unreadable_max_share=0.05,     # ô không đọc được: tối đa 5 % số ô đã trả lời của một cột (ít nhất 1)
-    duplicate_min_share=1.0,       # trùng 100 % câu trả lời (cùng xã) thì coi là nộp trùng
+    duplicate_min_share=1.0,       # trùng 100 % câu trả lời (cùng xã) là *nghi* nộp trùng ...
+    duplicate_window_minutes=60,   # ... chỉ loại khi có bằng chứng thứ hai: nộp cách nhau ≤ 60 phút,
+    duplicate_min_background=8,    #     cùng dữ liệu cá nhân, hoặc trùng ≥ 8 câu thông tin nền
     speeder_share_of_median=0.33,  # nhanh hơn 1/3 thời gian trung vị thì coi là trả lời quá nhanh
     straightline_share=1.0,        # cùng một đáp án liên tiếp cho toàn bộ các câu Likert (longstring)
     straightline_min_items=10,     # và ít nhất 10 câu
-    max_missing_share=0.5,         # thiếu quá 50 % số câu của một thang đo thì loại
+    straightline_drop="contradictory",  # chỉ loại khi chuỗi qua câu đảo chiều hoặc làm quá nhanh
+    straightline_speed_share=0.5,  # "quá nhanh" cho chuỗi: dưới 1/2 thời gian trung vị
+    max_missing_share=0.5,         # thiếu quá 50 % số câu của một thang đo: điểm thang đo đó thiếu
     min_age_at_start=18,           # tuổi tối thiểu khi bắt đầu công tác
 )
-MIN_SHARE = 0.5  # điểm thang đo = trung bình các câu đã trả lời, cần ≥ 50 % số câu
+MIN_SHARE = 1 - RULES.max_missing_share  # điểm thang đo = trung bình các câu đã trả lời, cần ≥ 50 % số câu
+CITIZENS_PER_COMMUNE = 30  # thiết kế khảo sát người dân (sổ tay 01): số người mỗi đơn vị
 
 export.use_style()
 source = data_source()
 study = hlstudy.load_study(rules=RULES)
 SIM = study.simulated
+# the simulated study records its own design; a real study follows the thesis design above
+PER_COMMUNE = int(study.manifest.get("n_citizens_per_commune", CITIZENS_PER_COMMUNE))
 INSTRUMENTS = list(study.instruments)  # the instruments whose export was read
 LIKERT_INSTRUMENTS = [i for i in ("officials", "citizens") if study.has(i)]
 ORIGIN_VI = {"argument": "tham số", "environment": "biến môi trường HLSTUDY_DATA",
@@ -96,7 +105,7 @@ received = (
 received = received.loc[export.vi_sorted(received.index)].reset_index()  # Đ after D
 received.columns = [T("Xã, thị trấn", "Commune")] + [LABEL[c] for c in INSTRUMENTS]
 export.save_table(
-    received, "02_received_by_commune",
+    received, "02_received_by_commune", strict_codes=True,
     title=T("Số bản ghi nhận được theo xã, thị trấn và bộ công cụ", "Records received by commune and instrument"),
     note=T("Trước khi làm sạch.", "Before cleaning."), simulated=SIM, count_columns=[LABEL[c] for c in INSTRUMENTS],
 )
@@ -131,8 +140,30 @@ nonexact[["instrument", "value", "name", "how", "score", "rows"]].rename(
 # ## 2. Các quy tắc làm sạch
 #
 # Mỗi quy tắc có tên, được mô tả trong `hlstudy.cleaning`, và ngưỡng là tham số (ô đầu của
-# notebook). Mỗi bản ghi bị loại hoặc giá trị bị sửa có một dòng trong nhật ký làm sạch, nên
-# **số bản ghi đọc = số bản ghi giữ lại + số bản ghi bị loại** cho mọi bộ công cụ.
+# notebook). Mỗi quyết định có một dòng trong nhật ký làm sạch, nói rõ điều gì đã xảy ra bằng
+# một bộ từ duy nhất: *loại khỏi dữ liệu* (cả bản ghi), *đặt thành giá trị thiếu* hoặc *mã hóa
+# lại* (một giá trị), *điểm thang đo đặt thành thiếu* (một thang đo của một người) và *đánh
+# dấu, vẫn giữ lại* (bản ghi giữ nguyên, chỉ ghi chú). Vì vậy **số bản ghi đọc = số bản ghi
+# giữ lại + số bản ghi bị loại** cho mọi bộ công cụ.
+#
+# **Ba quy tắc không được làm lệch câu trả lời.** Loại một bản ghi vì chính câu trả lời của
+# nó là loại theo biến kết quả: kết quả còn lại bị lệch. Vì thế:
+#
+# - *Trả lời một đáp án cho mọi câu* (straight-lining) chỉ bị loại khi chuỗi đó không thể là
+#   ý kiến thật: chuỗi đi qua cả câu thuận và câu đảo chiều (đồng ý với một nhận định và với
+#   nhận định ngược lại là mâu thuẫn), hoặc phiếu được làm quá nhanh (dưới một nửa thời gian
+#   trung vị). Phiếu người dân không có câu đảo chiều: một người dân hài lòng trả lời "đồng ý"
+#   cho cả 17 câu là chuyện bình thường, nên những phiếu như vậy chỉ được đánh dấu và vẫn giữ
+#   lại (Meade & Craig 2012, *Psychological Methods* 17: 437–455; Curran 2016, *Journal of
+#   Experimental Social Psychology* 66: 4–19: kết hợp nhiều dấu hiệu, không loại chỉ vì một).
+# - *Nộp trùng lặp*: hai phiếu cùng xã có câu trả lời giống hệt nhau chỉ bị coi là một phiếu
+#   nộp hai lần khi có bằng chứng thứ hai — cùng dữ liệu cá nhân, thời điểm nộp cách nhau
+#   không quá `duplicate_window_minutes` phút, hoặc trùng toàn bộ thông tin nền đủ chi tiết để
+#   nhận ra một người (≥ `duplicate_min_background` câu: có ở phiếu cán bộ, công chức; phiếu
+#   người dân chỉ có 4 câu). Chỉ giống câu trả lời thì được đánh dấu, không loại.
+# - *Thiếu quá nửa số câu của một thang đo* không còn loại cả phiếu: chỉ điểm của thang đo đó
+#   bị đặt thành thiếu, nên mỗi phân tích chỉ bỏ người trả lời khi nó cần đúng thang đo ấy
+#   (FIML ở sổ tay 03 và 05 vẫn dùng các câu người đó đã trả lời).
 #
 # Quy tắc đầu tiên, `unreadable`, ghi lại các ô mà bước đọc không hiểu được theo kiểu của biến
 # (nhãn không có trong bộ mã, chữ trong ô năm sinh, ngày không tồn tại như 31/02): đó là lỗi của
@@ -143,9 +174,13 @@ nonexact[["instrument", "value", "name", "how", "score", "rows"]].rename(
 
 # %%
 rules = cleaning.rules_table(RULES)
-rules = rules.assign(label=T(rules["label_vi"], rules["label_en"]))[["rule", "label", "parameters"]]
-rules.columns = [T("quy tắc", "rule"), T("mô tả", "description"), T("ngưỡng", "thresholds")]
-export.save_table(rules, "02_cleaning_rules", simulated=SIM,
+rules = rules.assign(
+    label=T(rules["label_vi"], rules["label_en"]),
+    action=[" / ".join(T(*cleaning.ACTION_LABELS[a]) for a in r.split("/")) for r in rules["actions"]],
+    thresholds=T(rules["thresholds_vi"], rules["thresholds_en"]),
+)[["label", "action", "thresholds"]]
+rules.columns = [T("Quy tắc", "Rule"), T("Quyết định", "Decision"), T("Ngưỡng", "Thresholds")]
+export.save_table(rules, "02_cleaning_rules", simulated=SIM, strict_codes=True,
                   title=T("Các quy tắc làm sạch và ngưỡng áp dụng", "Cleaning rules and their thresholds"))
 rules
 
@@ -153,10 +188,11 @@ rules
 flow = study.flow.copy()
 flow["label"] = flow["rule"].map(lambda r: T(*cleaning.RULE_LABELS[r]))
 flow["instrument"] = flow["instrument"].map(LABEL)
-flow_table = flow[["instrument", "label", "n_before", "dropped", "changed", "n_after"]]
-flow_table.columns = [T("bộ công cụ", "instrument"), T("quy tắc", "rule"), T("trước", "before"),
-                      T("loại", "dropped"), T("giá trị sửa", "values changed"), T("sau", "after")]
-export.save_table(flow_table, "02_cleaning_flow", simulated=SIM,
+flow_table = flow[["instrument", "label", "n_before", "dropped", "changed", "flagged", "n_after"]]
+flow_table.columns = [T("Bộ công cụ", "Instrument"), T("Quy tắc", "Rule"), T("Trước", "Before"),
+                      T("Loại", "Dropped"), T("Giá trị thay đổi", "Values changed"),
+                      T("Đánh dấu, vẫn giữ", "Flagged, kept"), T("Sau", "After")]
+export.save_table(flow_table, "02_cleaning_flow", simulated=SIM, strict_codes=True,
                   title=T("Số bản ghi qua từng bước làm sạch", "Records through each cleaning step"),
                   note=T("Số bản ghi cấp huyện, không mô tả cá nhân nào.",
                          "District-level record counts; no cell describes an individual."))
@@ -171,35 +207,131 @@ display(Markdown(
 ))
 flow_table
 
+# %% [markdown]
+# ### Sơ đồ luồng (CONSORT)
+#
+# Từ khung mẫu đến số phiếu mỗi mô hình dùng. Khung mẫu của khảo sát cán bộ, công chức là
+# danh sách nhân sự (toàn bộ người đang giữ chức danh); của khảo sát người dân là cỡ mẫu theo
+# thiết kế (số người mỗi đơn vị × số đơn vị). Không trả lời = khung mẫu − số người đã trả lời
+# (số bản ghi nhận được trừ các bản nộp trùng). Mọi con số được tính từ dữ liệu
+# (`hlstudy.study.consort_counts`).
+
 # %%
-fig = cleaning.flow_figure(study.flow)
+n_units = study.personnel["commune_code"].nunique() if study.has("personnel") else None
+units = n_units or len(study.received_by_commune.query("instrument == 'citizens'"))
+consort = consort_counts(study, frames={"citizens": PER_COMMUNE * units if study.has("citizens") else None})
+fig = cleaning.consort_figure(consort)
 export.save_figure(fig, "02_consort_flow", simulated=SIM)
 plt.show()
 
+
+def box(instrument, stage_name):
+    c = consort[(consort["instrument"] == instrument) & (consort["stage"] == stage_name)]
+    return None if c.empty or pd.isna(c["n"].iloc[0]) else int(c["n"].iloc[0])
+
+
+def show(n):
+    return "không rõ" if n is None else export.number(n, 0, lang="vi")
+
+
+models = analysis_counts(study).set_index(["instrument", "analysis"])["n"]
+parts = []
+for name in LIKERT_INSTRUMENTS:
+    frame, resp, kept = box(name, "frame"), box(name, "respondents"), box(name, "kept")
+    rate = f" ({export.number(resp / frame, 0, percent=True, lang='vi')})" if frame else ""
+    parts.append(
+        f"**{NAMES_VI[name]}**: khung mẫu {show(frame)}, trả lời {show(resp)}{rate}, "
+        f"không trả lời {show(box(name, 'nonresponse'))}; giữ lại {show(kept)}; CFA loại theo danh sách "
+        f"dùng {show(models.get((name, 'cfa_listwise')))} phiếu, FIML dùng {show(models.get((name, 'cfa_fiml')))}"
+        + (f", SEM của sổ tay 05 dùng {show(models.get((name, 'sem_fiml')))} (cần đủ trình độ và thâm niên)"
+           if (name, "sem_fiml") in models.index else "") + ".")
+display(Markdown(" ".join(parts)))
+
 # %% [markdown]
-# Nhật ký làm sạch tóm tắt theo quy tắc (số bản ghi loại, số giá trị sửa) và một số dòng minh họa:
+# Nhật ký làm sạch tóm tắt theo quy tắc và điều đã xảy ra, và một dòng minh họa cho mỗi quy tắc
+# (lý do ghi bằng tiếng Anh như trong nhật ký gốc):
 
 # %%
 log = study.cleaning_log
 summary = (
-    log.groupby(["instrument", "rule", "action"]).size().rename("n").reset_index()
-    if len(log) else pd.DataFrame(columns=["instrument", "rule", "action", "n"])
+    log.groupby(["instrument", "rule", "outcome"], sort=False).size().rename("n").reset_index()
+    if len(log) else pd.DataFrame(columns=["instrument", "rule", "outcome", "n"])
 )
+summary = pd.DataFrame({
+    "Bộ công cụ": summary["instrument"].map(NAMES_VI), "Quy tắc": summary["rule"].map(lambda r: cleaning.RULE_LABELS[r][0]),
+    "Điều đã xảy ra": summary["outcome"].map(lambda o: cleaning.OUTCOME_LABELS[o][0]), "Số dòng nhật ký": summary["n"]})
 display(summary)
 examples = log.groupby(["instrument", "rule"], sort=False).head(1).copy()
 # văn bản gốc của ô không đọc được có thể là chữ tự do: chỉ lưu trong nhật ký, không hiển thị ở đây
 examples.loc[examples["rule"] == "unreadable", ["old_value", "reason"]] = "…"
-(examples[["instrument", "record_id", "rule", "action", "column", "old_value", "new_value", "reason"]]
-    .fillna("").reset_index(drop=True))
+pd.DataFrame({
+    "Bộ công cụ": examples["instrument"].map(NAMES_VI), "Mã bản ghi": examples["record_id"],
+    "Quy tắc": examples["rule"].map(lambda r: cleaning.RULE_LABELS[r][0]),
+    "Điều đã xảy ra": examples["outcome"].map(lambda o: cleaning.OUTCOME_LABELS[o][0]),
+    "Biến": examples["column"], "Giá trị cũ": examples["old_value"], "Giá trị mới": examples["new_value"],
+    "Lý do (nhật ký)": examples["reason"],
+}).fillna("").reset_index(drop=True)
+
+# %% [markdown]
+# ### Độ nhạy của kết quả với các quy tắc
+#
+# Các kết quả chính (số phiếu, điểm trung bình và hệ số alpha của từng thang đo) được tính lại
+# khi làm sạch theo cách khác: (a) quy tắc đã chọn; (b) loại *mọi* phiếu trả lời một đáp án
+# cho mọi câu (quy tắc cũ); (c) giữ lại mọi phiếu như vậy; (d) coi mọi cặp phiếu giống hệt câu
+# trả lời là nộp trùng, không cần bằng chứng thứ hai (quy tắc cũ). Chênh lệch lớn ở (b) so với
+# (a) là dấu hiệu quy tắc cũ đã loại người trả lời theo chính câu trả lời của họ.
+
+# %%
+VARIANTS = {
+    T("(a) quy tắc đã chọn", "(a) adopted rules"): RULES,
+    T("(b) loại mọi chuỗi một đáp án", "(b) drop every straight-liner"): RULES.with_(straightline_drop="any"),
+    T("(c) giữ mọi chuỗi một đáp án", "(c) keep every straight-liner"): RULES.with_(straightline_drop="flag"),
+    T("(d) nộp trùng: chỉ cần giống câu trả lời", "(d) duplicates on identical answers alone"):
+        RULES.with_(duplicate_window_minutes=float("inf")),
+}
+tables = {k: v for k, v in raw_tables(rules=RULES).items() if k in LIKERT_INSTRUMENTS}
+sens = cleaning.rule_sensitivity(tables, VARIANTS)
+wide = sens.pivot_table(index=["instrument", "construct"], columns="variant", values=["n_scored", "mean", "alpha"],
+                        sort=False)
+order = [(i, c) for i, c in dict.fromkeys(zip(sens["instrument"], sens["construct"], strict=True))]
+wide = wide.reindex(order)
+names = list(VARIANTS)
+sens_table = pd.DataFrame({
+    T("Bộ công cụ", "Instrument"): [LABEL[i] for i, _ in order],
+    T("Thang đo", "Scale"): [c for _, c in order],
+    **{T(f"n {v[:3]}", f"n {v[:3]}"): wide[("n_scored", v)].astype(int).to_numpy() for v in names},
+    **{T(f"Trung bình {v[:3]}", f"Mean {v[:3]}"): wide[("mean", v)].round(3).to_numpy() for v in names},
+    **{T(f"Alpha {v[:3]}", f"Alpha {v[:3]}"): wide[("alpha", v)].round(3).to_numpy() for v in names},
+})
+export.save_table(
+    sens_table, "02_cleaning_sensitivity", simulated=SIM, strict_codes=True, decimals=3,
+    title=T("Độ nhạy của kết quả chính với quy tắc làm sạch", "Sensitivity of the key results to the cleaning rules"),
+    note=T("Các phương án: " + "; ".join(names) + ". n: số người có điểm thang đo; trung bình của điểm "
+           "thang đo (1–5, sau khi đảo chiều); alpha: Cronbach (psych::alpha).",
+           "Variants: " + "; ".join(names) + ". n: respondents with a scale score; mean of the scale "
+           "score (1–5, after reverse-keying); alpha: Cronbach (psych::alpha)."))
+worst = sens.loc[sens["d_mean"].abs().idxmax()]
+worst_alpha = sens.loc[sens["d_alpha"].abs().idxmax()]
+kept_n = sens.groupby(["variant", "instrument"], sort=False)["n"].first()
+display(Markdown(
+    "Số phiếu giữ lại theo phương án: "
+    + "; ".join(f"{NAMES_VI[i].lower()} {v}: {n}" for (v, i), n in kept_n.items()) + ". "
+    + f"Chênh lệch lớn nhất của điểm trung bình so với (a): **{export.number(worst['d_mean'], 3, lang='vi')}** "
+    f"({worst['construct']}, {NAMES_VI[worst['instrument']].lower()}, phương án {worst['variant']}); "
+    f"của alpha: **{export.number(worst_alpha['d_alpha'], 3, lang='vi')}** ({worst_alpha['construct']}, "
+    f"phương án {worst_alpha['variant']})."))
+sens_table
 
 # %% [markdown]
 # ## 3. Giá trị thiếu theo câu hỏi và theo xã
 #
 # Sau khi làm sạch, giá trị thiếu còn lại ở từng câu được báo cáo theo xã. Cách xử lý đã
-# chọn: người trả lời thiếu quá một nửa số câu của một thang đo bị loại (quy tắc
-# `missing_scale`); với những người còn lại, điểm thang đo là trung bình các câu đã trả lời
-# khi có ít nhất một nửa số câu (`hlstudy.scales.score_scales`, tương đương
-# `psych::scoreItems(impute = "none")` trong R).
+# chọn: không loại cả phiếu vì một thang đo thiếu; điểm thang đo là trung bình các câu đã trả
+# lời khi có ít nhất một nửa số câu (`hlstudy.scales.score_scales`, tương đương
+# `psych::scoreItems(impute = "none")` trong R), nếu không thì điểm của *riêng thang đo đó*
+# bị đặt thành thiếu (quy tắc `missing_scale` ghi lại từng trường hợp) và mỗi phân tích chỉ
+# bỏ người đó khi cần đúng thang đo ấy. Bảng cuối mục này cho biết số người có điểm ở mỗi
+# thang đo.
 
 # %%
 likert = {name: [v for items in scale_items(name).values() for v in items] for name in LIKERT_INSTRUMENTS}
@@ -252,7 +384,7 @@ if HAS_REGISTER:
            "coverage": T("Tỷ lệ bao phủ", "Coverage"), "citizens": T("Phiếu người dân", "Citizen responses")}
     cov_table = coverage.assign(coverage=coverage["coverage"].round(3)).drop(columns="commune_code").rename(columns=COV)
     export.save_table(
-        cov_table, "02_coverage_by_commune", simulated=SIM,
+        cov_table, "02_coverage_by_commune", simulated=SIM, strict_codes=True,
         title=T("Mẫu cuối cùng so với danh sách nhân sự theo xã", "Final sample against the personnel register by commune"),
         count_columns=[COV["register"], COV["officials"], COV["citizens"]],
         dependent={COV["officials"]: [COV["coverage"]]},

@@ -286,3 +286,25 @@ def test_rule_sensitivity_bad_input(tables):
     with pytest.raises(SurveyDataError, match="lacks scale items"):
         cleaning.rule_sensitivity({"citizens": tables["citizens"].drop(columns=["SIPAS1"])},
                                   {"adopted": cleaning.Rules()})
+
+
+# ------------------------------------------------------------------ notebook 02's exports (kind 9)
+
+
+def test_notebook_02_vietnamese_tables_print_no_rule_code():
+    from dataclasses import fields
+
+    from hlstudy import export
+    from hlstudy.paths import FIGURES
+
+    tables = sorted(FIGURES.glob("02_*.csv"))
+    assert {p.stem for p in tables} >= {"02_cleaning_rules", "02_cleaning_flow", "02_cleaning_sensitivity"}
+    codes = set(cleaning.RULE_NAMES) | set(cleaning.OUTCOMES) | {f.name for f in fields(cleaning.Rules)}
+    for path in tables:
+        table = export.read_table_csv(path)
+        assert export.english_codes(table) == [], path.name
+        words = {w.strip(".,;:()") for line in path.read_text(encoding="utf-8").splitlines()
+                 for w in line.replace(",", " ").replace("=", " ").split()}
+        assert not (codes & words), (path.name, sorted(codes & words))
+    rules = export.read_table_csv(FIGURES / "02_cleaning_rules.csv")
+    assert rules.iloc[:, 0].tolist() == [cleaning.RULE_LABELS[r][0] for r in cleaning.RULE_NAMES]
