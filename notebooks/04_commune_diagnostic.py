@@ -35,19 +35,24 @@
 
 # %%
 import json
+import os
+
+# One BLAS thread, as notebook 03: the CFA refitted below runs faster on a small shared machine
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from hlstudy import codebook, district, export, legal, load_study
+from hlstudy import cfa as cfa_mod
+from hlstudy import codebook, district, export, legal, load_study, reliability
 from hlstudy import diagnostic as dg
 from hlstudy.communes import communes as registry_communes
 from hlstudy.diagnostic import findings as fd
 from hlstudy.diagnostic import mapping, merger, plots, profile, quality, staffing
 from hlstudy.errors import ModelError
-from hlstudy.scales import score_scales
+from hlstudy.scales import scale_items, score_scales
 from hlstudy.study import INSTRUMENT_NAMES_VI
 
 # ---- Parameters (stated here, used everywhere below) ----
@@ -56,6 +61,9 @@ SEED = 2026
 LIKERT_LO, LIKERT_HI = codebook.likert_range("officials")
 WEAK_CUTOFF = (LIKERT_LO + LIKERT_HI) / 2   # a scale score below the midpoint (3 on 1–5) is "weak"
 SHORT_TENURE_YEARS = 5       # fewer years in the current post = "little experience"
+# Measurement cut-offs, the same as notebook 03: alpha (Nunnally & Bernstein 1994), CR and AVE
+# (Fornell & Larcker 1981)
+MIN_ALPHA, MIN_CR, MIN_AVE = 0.70, 0.70, 0.50
 DEGREE_LEVELS = {"university", "master", "doctorate"}    # "university degree or above" (D4)
 LOW_POLITICAL_THEORY = {"none", "elementary"}            # "no or elementary political theory"
 NO_STATE_MANAGEMENT = {"none"}                           # "no state-management training"
@@ -188,8 +196,13 @@ for note in (study.skip_note("các mục 2.1.1–2.1.3, phần số lượng t�
              study.skip_note("đánh giá của người dân ở mục 2.1.4 và nhận định D5", "citizens")):
     if note:
         display(Markdown(note))
-SCORE_AXIS = export.tr(f"Điểm ({LIKERT_LO}–{LIKERT_HI}), KTC 95%",
-                       f"Score ({LIKERT_LO}–{LIKERT_HI}), 95% CI")
+# every caterpillar (23 units and 8 new communes) shows the same estimator, named on its axis
+SCORE_AXIS = export.tr(f"Điểm ({LIKERT_LO}–{LIKERT_HI}): ước lượng co (Bayes thực nghiệm), "
+                       "KTC 95%",
+                       f"Score ({LIKERT_LO}–{LIKERT_HI}): shrunken (empirical-Bayes) "
+                       "estimate, 95% CI")
+MEAN_LABEL = export.tr("Trung bình huyện", "District mean")
+CUTOFF_LABEL = export.tr("Điểm giữa thang", "Scale midpoint")
 
 # %% [markdown]
 # ## 2.1.1. Số lượng và cơ cấu đội ngũ so với số lượng tối đa
@@ -261,9 +274,7 @@ if HAS_PERSONNEL:
         + (f"**{len(over_t)}** trường hợp vượt ("
            + "; ".join(f"{short[r.commune_code]}: {r.position_code} {r.n}/{r.max_count}, "
                        f"loại {r.unit_class}" for r in over_t.itertuples())
-           + ")." if len(over_t) else "không đơn vị nào vượt.")
-        + (" **Dữ liệu mô phỏng vi phạm quy định này: đây là lỗi đã biết của bộ mô phỏng "
-           "(sẽ được sửa), không phải phát hiện về Hữu Lũng.**" if SIM and len(over_t) else "")))
+           + ")." if len(over_t) else "không đơn vị nào vượt.")))
     fig = plots.staffing_plot(staff.assign(label=staff["commune_code"].map(short)), label="label",
                               xlabel=export.tr("Số người", "People"),
                               kind_labels=(export.tr("Cán bộ", "Cadres"),
@@ -506,6 +517,85 @@ if HAS_PERSONNEL:
 # vậy thứ hạng các xã được trình bày kèm khoảng thứ hạng, không chỉ bằng một con số.
 # Hệ số tương quan nội lớp (ICC) cho biết tỷ lệ phương sai nằm *giữa* các xã — kiểm định trực
 # tiếp nhận định "phân bổ không đồng đều".
+#
+# ### Điểm thang đo dùng ở đây và kết quả đo lường của notebook 03
+#
+# Điểm chất lượng (ETH, PRO, SKL, RSP) và đánh giá của người dân (SIPAS, CSAT) là trung bình
+# các câu của mỗi thang đo.  Notebook 03 kiểm định các thang đo này trước khi chúng được dùng
+# ở đây: độ tin cậy (alpha, CR) và giá trị hội tụ (AVE).  Ô dưới đây tính lại đúng các kết quả
+# đó trên cùng dữ liệu, bằng cùng các hàm (`reliability.reliability_table`, `cfa.cfa` của mô
+# hình đo lường đầy đủ, `composite_reliability`, `average_variance_extracted`) và cùng ngưỡng,
+# rồi nói chúng có nghĩa gì cho việc đọc so sánh giữa các xã.
+
+# %%
+def measurement_results(frame, inst, used):
+    """alpha, CR and AVE of the scales ``used`` as notebook 03 computes them (CR/AVE from the
+    CFA of the instrument's full measurement model on complete rows; NaN when it cannot be
+    fitted, as notebook 03 skips it)."""
+    items = scale_items(inst)
+    used = [s for s in used if s in items]
+    rel = reliability.reliability_table(frame, {s: items[s] for s in used})
+    out = pd.DataFrame({"instrument": inst, "scale": used,
+                        "alpha": rel.loc[used, "alpha"].to_numpy(float)})
+    every = [v for cols in items.values() for v in cols]
+    if int(frame[every].dropna().shape[0]) > len(every):
+        res = cfa_mod.cfa(frame, items)
+        out["CR"] = cfa_mod.composite_reliability(res).reindex(used).to_numpy(float)
+        out["AVE"] = cfa_mod.average_variance_extracted(res).reindex(used).to_numpy(float)
+    else:
+        out["CR"] = out["AVE"] = np.nan
+    return out
+
+
+meas = pd.concat([measurement_results(officials, "officials", QUALITY)]
+                 + ([measurement_results(citizens, "citizens", ["SIPAS", "CSAT"])]
+                    if HAS_CITIZENS else []), ignore_index=True)
+meas["reliable"] = (meas["alpha"] >= MIN_ALPHA) & ~(meas["CR"] < MIN_CR)
+meas["convergent"] = np.where(meas["AVE"].isna(), None, meas["AVE"] >= MIN_AVE)
+display(meas.round(3))
+_rel_ok = meas.loc[meas["reliable"], "scale"].tolist()
+_rel_bad = meas.loc[~meas["reliable"], "scale"].tolist()
+_conv_ok = meas.loc[meas["convergent"].eq(True), "scale"].tolist()
+_conv_bad = meas.loc[meas["convergent"].eq(False), "scale"].tolist()
+_conv_na = meas.loc[meas["convergent"].isna(), "scale"].tolist()
+
+
+def _list(xs):
+    return ", ".join(xs) if xs else "không thang đo nào"
+
+
+def _why(r):
+    """The values that fail a cut-off, e.g. 'SKL (CR 0,68)'."""
+    bad = []
+    if r.alpha < MIN_ALPHA:
+        bad.append(f"alpha {fmt(r.alpha, 2)}")
+    if r.CR < MIN_CR:
+        bad.append(f"CR {fmt(r.CR, 2)}")
+    return f"{r.scale} ({', '.join(bad)})"
+
+
+_rel_bad_why = [_why(r) for r in meas[~meas["reliable"]].itertuples()]
+display(Markdown(
+    f"**Kết quả đo lường (notebook 03) của {len(meas)} thang đo dùng ở đây.**  Độ tin cậy "
+    f"(alpha ≥ {fmt(MIN_ALPHA, 2)} và CR ≥ {fmt(MIN_CR, 2)}) đạt ở: {_list(_rel_ok)}; không đạt "
+    f"ở: {_list(_rel_bad_why)}.  Giá trị hội tụ (AVE ≥ {fmt(MIN_AVE, 2)}) đạt ở: "
+    f"{_list(_conv_ok)}; **không đạt** ở: {_list(_conv_bad)}"
+    + (f" (AVE từ {fmt(meas['AVE'].min(), 2)} đến {fmt(meas['AVE'].max(), 2)})"
+       if meas["AVE"].notna().any() else "")
+    + (f"; không tính được (quá ít phiếu đủ để ước lượng CFA): {_list(_conv_na)}" if _conv_na
+       else "") + ".  "
+    + ("**Điều này có nghĩa là** điểm của các thang đo không đạt giá trị hội tụ được đọc như "
+       "**chỉ số tổng hợp mô tả** của các câu tự đánh giá, không như phép đo một năng lực duy "
+       "nhất: so sánh giữa các xã dưới đây là so sánh chỉ số này.  Trung bình hơn một nửa "
+       "phương sai của các câu không thuộc khái niệm, nên sai số đo làm tương quan nội lớp (ICC) "
+       "thấp đi và khoảng tin cậy của từng xã rộng ra: một khác biệt nhỏ giữa hai xã không "
+       "phải là bằng chứng, và việc không thấy khác biệt cũng không chứng minh các xã như nhau.  "
+       if _conv_bad else
+       "Các thang đo đạt giá trị hội tụ: so sánh giữa các xã đọc được như so sánh các khái niệm "
+       "được đo.  ")
+    + (f"Với thang đo có độ tin cậy dưới ngưỡng ({_list(_rel_bad)}), thứ hạng các xã trong "
+       "hình và bảng dưới đây chỉ để tham khảo." if _rel_bad else
+       "Độ tin cậy đạt ở mọi thang đo: điểm trung bình đủ ổn định để so sánh giữa các xã.")))
 
 # %%
 cm = quality.commune_means(scores, QUALITY, CLUSTER, method="mixed")
@@ -534,50 +624,40 @@ export.save_table(iccs[["variable", "n", "n_groups", "tau2", "sigma2", "icc", "i
 panels_q = [(cm, "PRO", export.tr("Năng lực chuyên môn (PRO)", "Professional competence (PRO)"))]
 if HAS_CITIZENS:
     panels_q.append((cm_cit, "SIPAS", export.tr("Đánh giá của người dân", "Citizens' assessment")))
-fig, axes = plt.subplots(1, len(panels_q), figsize=(5.5 * len(panels_q), 7.5), squeeze=False)
-for ax, (tab, var, lab) in zip(axes[0], panels_q, strict=True):
-    t = tab[tab["variable"] == var].assign(label=lambda d: d[CLUSTER].map(short))
+# one x range across the panels and one legend for the reference lines (plots.caterpillar_panels)
+q_panels = []
+for tab, var, lab in panels_q:
     # citizens: commune populations are not published, so no population weights — the
     # district figure is the mean over communes, each weighted equally (docs/inference.md)
     centre = (quality.district_mean(scores, var, CLUSTER)["mean"] if var != "SIPAS" else
               float(cit_scores.groupby(CLUSTER)[var].mean().mean()))
-    plots.caterpillar(t, label="label", ax=ax, min_cell=MIN_CELL, title=lab,
-                      reference=centre,
-                      reference_label=(export.tr("Trung bình huyện", "District mean")
-                                       if var != "SIPAS" else
+    q_panels.append({"table": tab[tab["variable"] == var].assign(
+                       label=lambda d: d[CLUSTER].map(short)),
+                   "title": lab, "reference": centre,
+                   "reference_label": (MEAN_LABEL if var != "SIPAS" else
                                        export.tr("Trung bình các xã (trọng số bằng nhau)",
                                                  "Mean over communes (equal weights)")),
-                      threshold=WEAK_CUTOFF,
-                      threshold_label=export.tr("Điểm giữa thang", "Scale midpoint"),
-                      xlabel=SCORE_AXIS)
-_lims = [a.get_xlim() for a in axes[0]]   # one axis range across the panels
-for a in axes[0]:
-    a.set_xlim(min(lo for lo, _ in _lims), max(hi for _, hi in _lims))
-fig.tight_layout()
+                   "reference_style": "--" if var != "SIPAS" else "-."})
+fig = plots.caterpillar_panels(q_panels, label="label", ncols=2, panel_size=(5.5, 7.2),
+                               min_cell=MIN_CELL, threshold=WEAK_CUTOFF,
+                               threshold_label=CUTOFF_LABEL, xlabel=SCORE_AXIS,
+                               suptitle=export.tr("Năng lực chuyên môn và đánh giá của người dân "
+                                                  "theo xã", "Professional competence and "
+                                                  "citizens' assessment by commune"))
+QUALITY_XLIM = fig.axes[0].get_xlim()   # the 2025 figure is drawn on the same scale
 export.save_figure(fig, "04_caterpillar_quality", simulated=SIM)
 plt.show()
 _own = codebook.construct_labels("officials").set_index("construct")
 dim_names = {d: export.tr(fd.NAMES_VI.get(d, _own.at[d, "label_vi"]),
                           fd.NAMES_EN.get(d, _own.at[d, "label_en"])) for d in QUALITY}
-_rows = -(-len(QUALITY) // 2)
-fig, axes = plt.subplots(_rows, 2, figsize=(10, 5.5 * _rows), squeeze=False)
-for ax in axes.ravel()[len(QUALITY):]:
-    ax.set_visible(False)
-for ax, var in zip(axes.ravel(), QUALITY, strict=False):
-    t = cm[cm["variable"] == var].assign(label=lambda d: d[CLUSTER].map(short))
-    plots.caterpillar(t, label="label", ax=ax, min_cell=MIN_CELL,
-                      title=f"{var}: {dim_names[var]}",
-                      reference=quality.district_mean(scores, var, CLUSTER)["mean"],
-                      reference_label=export.tr("Trung bình huyện", "District mean"),
-                      threshold=WEAK_CUTOFF, show_n=False,
-                      threshold_label=export.tr("Điểm giữa thang", "Scale midpoint"),
-                      xlabel=SCORE_AXIS)
-    ax.title.set_fontsize(8)
-_vis = [a for a in axes.ravel() if a.get_visible()]
-_lims = [a.get_xlim() for a in _vis]   # one axis range across the panels
-for a in _vis:
-    a.set_xlim(min(lo for lo, _ in _lims), max(hi for _, hi in _lims))
-fig.tight_layout()
+fig = plots.caterpillar_panels(
+    [{"table": cm[cm["variable"] == var].assign(label=lambda d: d[CLUSTER].map(short)),
+      "title": f"{var}: {dim_names[var]}",
+      "reference": quality.district_mean(scores, var, CLUSTER)["mean"]} for var in QUALITY],
+    label="label", ncols=2, panel_size=(5.0, 5.5), title_size=8, min_cell=MIN_CELL,
+    show_n=False, reference_label=MEAN_LABEL, threshold=WEAK_CUTOFF,
+    threshold_label=CUTOFF_LABEL, xlabel=SCORE_AXIS,
+    suptitle=export.tr("Bốn chiều chất lượng đội ngũ theo xã", "Four quality dimensions by commune"))
 export.save_figure(fig, "04_caterpillar_dimensions", simulated=SIM)
 plt.show()
 cm_tab = pd.concat([cm, cm_cit], ignore_index=True).assign(
@@ -736,13 +816,18 @@ export.save_table(cm25[["variable", "commune_2025", "n", "mean", "lo", "hi"]].re
 icc25 = quality.icc_table(scores, QUALITY, "commune_2025")
 display(icc25[["variable", "n_groups", "icc", "icc_anova_lo", "icc_anova_hi"]].round(3))
 pro25 = cm25[cm25["variable"] == "PRO"]
-fig = plots.caterpillar(pro25, label="commune_2025", min_cell=MIN_CELL,
+# the figure uses the estimator of its 23-unit sibling (04_caterpillar_quality): shrunken
+# (empirical-Bayes) means from a random-intercept model, here with the 8 new communes as groups,
+# on the same x range; the table above keeps the design-based stratified estimate
+eb25 = quality.commune_means(scores, ["PRO"], "commune_2025", method="mixed")
+fig = plots.caterpillar(eb25, label="commune_2025", min_cell=MIN_CELL,
                         reference=quality.district_mean(scores, "PRO", CLUSTER)["mean"],
-                        threshold=WEAK_CUTOFF,
+                        reference_label=MEAN_LABEL, threshold=WEAK_CUTOFF,
+                        threshold_label=CUTOFF_LABEL,
+                        xlim=plots.caterpillar_range([eb25], lines=QUALITY_XLIM, pad=0),
                         title=export.tr("Năng lực chuyên môn (PRO) theo 8 xã mới",
                                         "Professional competence (PRO) by new commune"),
-                        xlabel=export.tr(f"Điểm ({LIKERT_LO}–{LIKERT_HI}), KTC 95% (phân phối t)",
-                                         f"Score ({LIKERT_LO}–{LIKERT_HI}), 95% t CI"))
+                        xlabel=SCORE_AXIS)
 export.save_figure(fig, "04_caterpillar_2025", simulated=SIM)
 plt.show()
 low25, high25 = pro25.iloc[-1], pro25.iloc[0]
@@ -754,7 +839,9 @@ display(Markdown(
     f"{fmt(low25['hi'], 2)}); ICC của PRO giữa 8 xã mới là {fmt(i25.at['PRO', 'icc'], 3)} "
     f"(giữa 23 đơn vị cũ: {fmt(ip.at['PRO', 'icc'], 3)}).  Khoảng tin cậy của mỗi xã mới là "
     "của ước lượng phân tầng theo 2–3 đơn vị cũ, có hiệu chỉnh tổng thể hữu hạn "
-    "(docs/inference.md)."))
+    "(docs/inference.md).  Hình vẽ dùng cùng cách ước lượng với hình của 23 đơn vị cũ — ước "
+    "lượng co (Bayes thực nghiệm) từ mô hình hệ số chặn ngẫu nhiên, nhóm là 8 xã mới — và "
+    "cùng thang trục, để hai hình so được với nhau."))
 
 # %% [markdown]
 # ## 2.1.6. Nhận định được kiểm chứng (D1–D5)

@@ -719,7 +719,8 @@ def test_caterpillar_puts_the_best_commune_on_top_and_checks_input():
     d = pd.DataFrame({"g": list("aaaabbbbcccc"),
                       "y": [4.8, 5.0, 4.9, 5.1, 1.0, 1.2, 0.9, 1.1, 3.7, 3.2, 3.8, 3.0]})
     cm = quality.commune_means(d, ["y"], "g")
-    fig = plots.caterpillar(cm, label="g", reference=3.0, threshold=2.5)
+    fig = plots.caterpillar(cm, label="g", reference=3.0, reference_label="mean",
+                            threshold=2.5, threshold_label="cut-off")
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[-1].startswith("a") and labels[0].startswith("b")  # y grows upwards

@@ -18,13 +18,30 @@ from hlstudy.errors import ModelError
 def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str = "",
                 reference: float | None = None, reference_label: str = "",
                 threshold: float | None = None, threshold_label: str = "",
-                show_n: bool = True, min_cell: int | None = None, ax=None):
+                show_n: bool = True, min_cell: int | None = None, ax=None,
+                legend: bool = True, xlim: tuple[float, float] | None = None,
+                reference_style: str = "--"):
     """Commune estimates with their intervals, sorted (a caterpillar plot).
 
     ``table`` has ``estimate, lo, hi, n`` and the column ``label`` (one row per commune, one
     variable), as returned by :func:`hlstudy.diagnostic.quality.commune_means` filtered to one
-    variable.  ``reference`` draws the district mean, ``threshold`` the cut-off for "weak".
-    With ``min_cell``, communes with fewer people are left out (the small-cell rule).
+    variable.  ``reference`` draws the district mean and ``threshold`` the cut-off (dashed and
+    dotted vertical lines); each line needs its legend label (``reference_label``,
+    ``threshold_label``), and the legend names them unless ``legend=False`` (below the plot
+    area in a figure of its own, at matplotlib's "best" place on a given ``ax``; a multi-panel
+    figure shows one legend for all panels: :func:`caterpillar_panels`; give references of
+    different meaning different ``reference_style`` line styles there).  ``xlim`` fixes the
+    x range (default: matplotlib's).  With ``min_cell``, communes with fewer people are left
+    out (the small-cell rule).  Returns the figure.
+
+    Raises :class:`~hlstudy.errors.ModelError` when a column is missing, a commune has more
+    than one row, or a line has no label.
+
+    >>> t = pd.DataFrame({"c": ["A", "B"], "estimate": [3.4, 3.9], "lo": [3.1, 3.6],
+    ...                   "hi": [3.7, 4.2], "n": [20, 22]})
+    >>> fig = caterpillar(t, label="c", reference=3.6, reference_label="District mean")
+    >>> [x.get_text() for x in fig.legends[0].get_texts()]
+    ['District mean']
     """
     import matplotlib.pyplot as plt
 
@@ -34,6 +51,12 @@ def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str
         raise ModelError(f"table lacks columns {absent}")
     if table[label].duplicated().any():
         raise ModelError("one row per commune expected (filter to one variable first)")
+    for value, text, what in ((reference, reference_label, "reference"),
+                              (threshold, threshold_label, "threshold")):
+        if value is not None and not str(text).strip():
+            raise ModelError(f"a {what} line needs its legend label ({what}_label)")
+    if xlim is not None and not (len(xlim) == 2 and float(xlim[0]) < float(xlim[1])):
+        raise ModelError(f"xlim must be (low, high) with low < high, got {xlim!r}")
     # Rounded far below what the figure can show, so that last-bit differences between BLAS
     # kernels cannot move an axis limit (and with it the files' bytes) on another machine.
     t = table.assign(**{c: table[c].astype(float).round(10) for c in ("estimate", "lo", "hi")})
@@ -44,7 +67,7 @@ def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str
         t = t[pd.to_numeric(t["n"], errors="coerce") >= min_cell].reset_index(drop=True)
     own = ax is None
     if own:
-        fig, ax = plt.subplots(figsize=(6.5, 0.26 * len(t) + 1.2))
+        fig, ax = plt.subplots(figsize=(6.5, 0.26 * len(t) + 1.5))
     else:
         fig = ax.figure
     y = np.arange(len(t))
@@ -55,17 +78,113 @@ def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str
     names = [f"{a} (n={b})" if show_n else str(a) for a, b in zip(t[label], t["n"], strict=True)]
     ax.set_yticks(y, names)
     if reference is not None:
-        ax.axvline(reference, color="grey", linestyle="--", linewidth=1, label=reference_label)
+        ax.axvline(reference, color="grey", linestyle=reference_style, linewidth=1,
+                   label=reference_label)
     if threshold is not None:
         ax.axvline(threshold, color="#b22222", linestyle=":", linewidth=1.2, label=threshold_label)
-    if (reference is not None and reference_label) or (threshold is not None and threshold_label):
-        ax.legend(loc="lower right", fontsize=8)
+    lines = legend and (reference is not None or threshold is not None)
+    if lines and not own:
+        ax.legend(loc="best", fontsize=8)
     ax.set_xlabel(xlabel)
     if title:
         ax.set_title(title)
     ax.set_ylim(-0.7, len(t) - 0.3)
-    if own:
+    if xlim is not None:
+        ax.set_xlim(float(xlim[0]), float(xlim[1]))
+    if own and lines:
+        # one row below the plot area, never over a commune's interval
+        fig.tight_layout(rect=(0, 0.35 / fig.get_figheight(), 1, 1))
+        fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=8,
+                   frameon=False)
+    elif own:
         fig.tight_layout()
+    return fig
+
+
+def caterpillar_range(tables: Sequence[pd.DataFrame], *, lines: Sequence[float | None] = (),
+                      pad: float = 0.04) -> tuple[float, float]:
+    """One x range that holds every interval (``lo``, ``hi``) of ``tables`` and every
+    reference or threshold value in ``lines``, widened by ``pad`` of its span on each side.
+
+    Used to draw the panels of one figure (or sibling figures) on the same scale.  Values are
+    rounded to 10 decimals first (byte-stable figures across BLAS kernels).  Raises
+    :class:`~hlstudy.errors.ModelError` when nothing finite is given.
+
+    >>> t = pd.DataFrame({"lo": [3.0, 3.2], "hi": [3.5, 4.0]})
+    >>> caterpillar_range([t], lines=[2.5], pad=0)
+    (2.5, 4.0)
+    """
+    values = [pd.to_numeric(t[c], errors="coerce").astype(float).round(10)
+              for t in tables for c in ("lo", "hi") if c in t.columns]
+    values.append(pd.Series([v for v in lines if v is not None], dtype=float).round(10))
+    allv = pd.concat(values, ignore_index=True) if values else pd.Series(dtype=float)
+    allv = allv[np.isfinite(allv)]
+    if allv.empty:
+        raise ModelError("no finite interval or line to set a range from")
+    lo, hi = float(allv.min()), float(allv.max())
+    span = hi - lo if hi > lo else 1.0
+    return round(lo - pad * span, 10), round(hi + pad * span, 10)
+
+
+def caterpillar_panels(panels: Sequence[dict], *, label: str, ncols: int = 2,
+                       panel_size: tuple[float, float] | None = None, xlabel: str = "",
+                       title_size: float | None = None, suptitle: str = "", **common):
+    """Several caterpillar plots in one figure on **one x range**, with **one legend** for
+    the reference lines below the panels.
+
+    ``panels`` is a sequence of dicts, one per panel, with ``table`` (as for
+    :func:`caterpillar`) and any per-panel argument of :func:`caterpillar` (``title``,
+    ``reference``, ``reference_label``, ``reference_style``, ``threshold``,
+    ``threshold_label``, ``show_n``);
+    ``common`` holds arguments shared by every panel (``min_cell``, ``show_n``, ...).  The
+    range is :func:`caterpillar_range` over the panels' intervals (after ``min_cell``) and
+    lines.  ``suptitle`` titles the whole figure (and its row of ``figures/index.csv``).
+    Unused grid cells are hidden.  Returns the figure; each line label appears once
+    in the figure legend.  Raises :class:`~hlstudy.errors.ModelError` for no panels, a panel
+    without ``table``, or any error of :func:`caterpillar`.
+    """
+    import matplotlib.pyplot as plt
+
+    if not panels:
+        raise ModelError("no panels to draw")
+    if any("table" not in p for p in panels):
+        raise ModelError("every panel needs its 'table'")
+    if int(ncols) < 1:
+        raise ModelError(f"ncols must be at least 1, got {ncols!r}")
+    ncols = min(int(ncols), len(panels))
+    nrows = -(-len(panels) // ncols)
+    min_cell = common.get("min_cell")
+    shown = []
+    for p in panels:
+        t = p["table"]
+        if min_cell is not None and "n" in t.columns:
+            t = t[pd.to_numeric(t["n"], errors="coerce") >= min_cell]
+        shown.append(t)
+    lines = [p.get(k) for p in panels for k in ("reference", "threshold")]
+    lines += [common.get(k) for k in ("reference", "threshold")]
+    xlim = caterpillar_range(shown, lines=lines)
+    height = max(len(t) for t in shown)
+    w, h = panel_size or (5.2, 0.26 * height + 1.0)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(w * ncols, h * nrows + 0.5),
+                             squeeze=False)
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    for ax, p in zip(axes.ravel(), panels, strict=False):
+        kw = {**common, **{k: v for k, v in p.items() if k != "table"}}
+        caterpillar(p["table"], label=label, ax=ax, legend=False, xlim=xlim, xlabel=xlabel,
+                    **kw)
+        if title_size is not None:
+            ax.title.set_fontsize(title_size)
+    handles = {}
+    for ax in axes.ravel()[:len(panels)]:
+        for hnd, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(lab, hnd)
+    if suptitle:
+        fig.suptitle(suptitle)   # tight_layout leaves room for it
+    fig.tight_layout(rect=(0, 0.35 / fig.get_figheight() if handles else 0, 1, 1))
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="lower center",
+                   ncol=min(len(handles), 3), fontsize=8, frameon=False)
     return fig
 
 

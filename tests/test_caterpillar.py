@@ -1,0 +1,126 @@
+"""Caterpillar figures a thesis can print (issue 13 §8): a legend names the reference lines,
+the panels of one figure share one x range, and the 2025 figure can be put on its sibling's
+range."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from hlstudy.diagnostic import plots, quality  # noqa: E402
+from hlstudy.errors import ModelError  # noqa: E402
+
+
+def _data(seed, shift=0.0, spread=1.0, groups=8, per=12):
+    rng = np.random.default_rng(seed)
+    g = np.repeat([f"c{i}" for i in range(groups)], per)
+    u = np.repeat(rng.normal(0, 0.4 * spread, groups), per)
+    return pd.DataFrame({"g": g, "y": 3.0 + shift + u + rng.normal(0, 0.6 * spread, len(g))})
+
+
+def _table(seed, **kw):
+    return quality.commune_means(_data(seed, **kw), ["y"], "g", method="mixed")
+
+
+def _legend_texts(fig):
+    legends = [*fig.legends, *(a.get_legend() for a in fig.axes)]
+    return [t.get_text() for leg in legends if leg is not None for t in leg.get_texts()]
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def test_single_caterpillar_has_a_legend_for_both_lines():
+    fig = plots.caterpillar(_table(1), label="g", reference=3.1, reference_label="District mean",
+                            threshold=3.0, threshold_label="Scale midpoint")
+    assert sorted(_legend_texts(fig)) == ["District mean", "Scale midpoint"]
+    # the legend sits below the plot area: it covers no commune's interval
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    leg = fig.legends[0].get_window_extent(r)
+    area = fig.axes[0].get_window_extent(r)
+    assert leg.y1 <= area.y0
+
+
+def test_a_line_without_its_label_is_refused():
+    t = _table(2)
+    with pytest.raises(ModelError, match="reference_label"):
+        plots.caterpillar(t, label="g", reference=3.0)
+    with pytest.raises(ModelError, match="threshold_label"):
+        plots.caterpillar(t, label="g", reference=3.0, reference_label="mean", threshold=2.5)
+    with pytest.raises(ModelError, match="xlim"):
+        plots.caterpillar(t, label="g", xlim=(4.0, 3.0))
+    # no line, no legend
+    assert _legend_texts(plots.caterpillar(t, label="g")) == []
+
+
+def test_panels_share_one_range_that_holds_every_interval_and_line():
+    a = _table(3)                        # around 3
+    b = _table(4, shift=0.9, spread=2)   # higher and wider: would get its own range alone
+    alone = [plots.caterpillar(t, label="g").axes[0].get_xlim() for t in (a, b)]
+    assert alone[0] != pytest.approx(alone[1], abs=0.05)
+    fig = plots.caterpillar_panels(
+        [{"table": a, "title": "A", "reference": 3.05},
+         {"table": b, "title": "B", "reference": 3.9, "reference_label": "Mean over communes",
+          "reference_style": "-."}],
+        label="g", reference_label="District mean", threshold=2.0, threshold_label="Cut-off",
+        suptitle="Two panels")
+    assert fig.get_suptitle() == "Two panels"
+    xl = [ax.get_xlim() for ax in fig.axes]
+    assert len(xl) == 2 and xl[0] == xl[1]
+    lo = min(a["lo"].min(), b["lo"].min(), 2.0)
+    hi = max(a["hi"].max(), b["hi"].max(), 3.9)
+    assert xl[0][0] < lo and xl[0][1] > hi
+    assert xl[0][0] > lo - 0.1 * (hi - lo) and xl[0][1] < hi + 0.1 * (hi - lo)
+    # one legend for the figure, each line label once, none inside a panel
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    assert len(fig.legends) == 1
+    assert sorted(_legend_texts(fig)) == ["Cut-off", "District mean", "Mean over communes"]
+    styles = {t.get_text(): h.get_linestyle() for t, h in
+              zip(fig.legends[0].get_texts(), fig.legends[0].legend_handles, strict=True)}
+    assert len(set(styles.values())) == 3   # two kinds of mean are told apart
+
+
+def test_panels_hide_unused_cells_and_respect_min_cell():
+    tabs = [_table(s) for s in (5, 6, 7)]
+    small = tabs[2].assign(n=np.where(tabs[2]["g"] == "c0", 3, tabs[2]["n"]),
+                           lo=np.where(tabs[2]["g"] == "c0", -10.0, tabs[2]["lo"]))
+    fig = plots.caterpillar_panels([{"table": tabs[0]}, {"table": tabs[1]}, {"table": small}],
+                                   label="g", ncols=2, min_cell=5, reference=3.0,
+                                   reference_label="mean")
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(fig.axes) == 4 and len(visible) == 3
+    # the hidden small commune does not stretch the shared range
+    assert visible[0].get_xlim()[0] > 0
+    assert len(visible[2].get_yticks()) == 7
+    with pytest.raises(ModelError, match="no panels"):
+        plots.caterpillar_panels([], label="g")
+    with pytest.raises(ModelError, match="table"):
+        plots.caterpillar_panels([{"title": "x"}], label="g")
+
+
+def test_range_helper_and_a_sibling_on_the_same_scale():
+    t = pd.DataFrame({"lo": [3.0, 3.2], "hi": [3.5, 4.0]})
+    assert plots.caterpillar_range([t], lines=[2.5], pad=0) == (2.5, 4.0)
+    assert plots.caterpillar_range([t], pad=0.1) == pytest.approx((2.9, 4.1))
+    assert plots.caterpillar_range([t], lines=[None], pad=0) == (3.0, 4.0)
+    with pytest.raises(ModelError, match="finite"):
+        plots.caterpillar_range([pd.DataFrame({"lo": [np.nan], "hi": [np.nan]})])
+    # the 8-commune figure drawn on its 23-unit sibling's range keeps that range
+    sib = plots.caterpillar_panels([{"table": _table(8, groups=23, per=15)}], label="g",
+                                   reference=3.0, reference_label="mean")
+    rng = sib.axes[0].get_xlim()
+    eb8 = _table(9)
+    fig = plots.caterpillar(eb8, label="g", reference=3.0, reference_label="mean",
+                            xlim=plots.caterpillar_range([eb8], lines=rng, pad=0))
+    got = fig.axes[0].get_xlim()
+    assert got[0] <= rng[0] and got[1] >= rng[1]
