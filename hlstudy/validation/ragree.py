@@ -301,11 +301,210 @@ def _padjust(root: Path, acc: _Acc) -> list[str]:
     return out
 
 
+# ---------------------------------------------------------------------- psych: EFA / factor
+
+def _psych_matrix(m: dict) -> np.ndarray:
+    values = [v if isinstance(v, list) else [v] for v in m["values"]]
+    return np.array([[np.nan if v is None else v for v in row] for row in values], dtype=float)
+
+
+def _psych_series(d: dict, index) -> list[float]:
+    return [np.nan if d[k] is None else d[k] for k in index]
+
+
+def _psych_items(root: Path, dataset: str) -> pd.DataFrame:
+    if dataset == "bfi":
+        return pd.read_csv(root / "psych" / "bfi.csv").iloc[:, :25]
+    return pd.read_csv(root / "psych" / "hs1939.csv")[[f"x{i}" for i in range(1, 10)]]
+
+
+def _psych_efa(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy import factor
+
+    ref = _json(root / "psych" / "psych_reference.json")["fa"]
+    cases = sorted(ref)
+    for case in cases:
+        r = ref[case]
+        dataset, method, rot, *rest = case.split("_")
+        n_factors = 1 if rest else (5 if dataset == "bfi" else 3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = factor.efa(_psych_items(root, dataset), n_factors, method=method,
+                             rotation=None if rot == "none" else rot)
+        acc.add(f"{case}.loadings", res.loadings.to_numpy(), _psych_matrix(r["loadings"]))
+        h2 = r["communality"]
+        acc.add(f"{case}.communality", res.communalities[list(h2)], _psych_series(h2, h2))
+        u2 = r["uniquenesses"]
+        acc.add(f"{case}.uniquenesses", res.uniquenesses[list(u2)], _psych_series(u2, u2))
+        if "phi" in r:
+            acc.add(f"{case}.phi", res.phi.to_numpy() if res.phi is not None else np.nan,
+                    _psych_matrix(r["phi"]))
+        vacc = r["vaccounted"]
+        rows = [vacc["rows"]] if isinstance(vacc["rows"], str) else vacc["rows"]
+        acc.add(f"{case}.vaccounted", res.variance.loc[rows].to_numpy(), _psych_matrix(vacc))
+        acc.add(f"{case}.e_values", res.eigenvalues.to_numpy(), r["e_values"])
+    return cases
+
+
+def _psych_kmo(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy import factor
+
+    ref = _json(root / "psych" / "psych_reference.json")["kmo"]
+    cases = sorted(ref)
+    for case in cases:
+        r = ref[case]
+        x = _psych_items(root, case)
+        k = factor.kmo(x)
+        acc.add(f"{case}.msa", k.overall, r["msa"])
+        acc.add(f"{case}.msai", k.per_item[list(r["msai"])], _psych_series(r["msai"], r["msai"]))
+        b = factor.bartlett(x)
+        acc.add(f"{case}.bartlett", [b.statistic, b.df, b.p_value],
+                [r["chisq"], r["df"], r["p_value"]])
+    return cases
+
+
+def _psych_parallel(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy import factor
+
+    ref = _json(root / "psych" / "psych_reference.json")["parallel"]
+    cases = sorted(ref)
+    for case in cases:
+        r = ref[case]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = factor.parallel_analysis(_psych_items(root, case), n_iter=2, seed=1,
+                                           show_progress=False)
+        # the observed eigenvalues are deterministic (the simulated ones are Monte Carlo)
+        acc.add(f"{case}.pc_values", res.eigenvalues["pc_observed"], r["pc_values"])
+        acc.add(f"{case}.fa_values", res.eigenvalues["fa_observed"], r["fa_values"])
+    return cases
+
+
+# ---------------------------------------------------------------------- degenerate data
+
+def _degenerate_efa(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy import factor
+
+    ref = _json(root / "degenerate" / "degenerate_reference.json")
+    cases = []
+    for kind, names, methods, k in (("kind1", ("n_lt_p", "n_eq_p", "n_lt_p_own"),
+                                     ("fa_minres", "fa_pa"), 1),
+                                    ("kind7", ("duplicated", "combination", "near"),
+                                     ("minres", "pa"), 2)):
+        for case in names:
+            x = pd.read_csv(root / "degenerate" / f"{case}.csv")
+            for m in methods:
+                r = ref[kind][case][m]
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fit = factor.efa(x, k, method=m.removeprefix("fa_"), rotation=None)
+                theirs = (np.array(r["loadings"]["values"], dtype=float)
+                          if isinstance(r["loadings"], dict) else r["loadings"])
+                acc.add(f"{case}.{m}.loadings", fit.loadings.to_numpy().ravel() if k == 1
+                        else fit.loadings.to_numpy(), theirs)
+                acc.add(f"{case}.{m}.communality", fit.communalities, r["communality"])
+                cases.append(f"{case}/{m.removeprefix('fa_')}")
+    return cases
+
+
+def _degenerate_alpha(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy import reliability as rel
+
+    ref = _json(root / "degenerate" / "degenerate_reference.json")["kind1"]
+    cases = ["n_lt_p", "n_eq_p", "n_lt_p_own"]
+    for case in cases:
+        r = ref[case]["alpha"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = rel.cronbach_alpha(pd.read_csv(root / "degenerate" / f"{case}.csv"))
+        for rn, attr in (("raw_alpha", "alpha"), ("std.alpha", "std_alpha"), ("G6(smc)", "g6"),
+                         ("average_r", "average_r"), ("ase", "ase")):
+            acc.add(f"{case}.{rn}", getattr(res, attr), r["total"][rn])
+        st = res.item_stats
+        for col, key in (("r_drop", "r_drop"), ("r_cor", "r_cor"),
+                         ("alpha_if_deleted", "alpha_drop"), ("g6_if_deleted", "g6_drop")):
+            acc.add(f"{case}.{key}", st[col], r[key])
+    return cases
+
+
+# ---------------------------------------------------------------------- lavaan: invariance, MI
+
+def _lavaan_invariance(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy.cfa import measurement_invariance
+
+    ref = _json(root / "lavaan" / "lavaan_reference.json")
+    hs = pd.read_csv(root / "lavaan" / "hs1939.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tab = measurement_invariance(hs, HS, "school").table
+    lrt = ref["lrt"]
+    acc.add("chisq", tab["chi2"], lrt["chisq"])
+    acc.add("df", tab["df"], lrt["df"])
+    acc.add("chisq_diff", tab["delta_chi2"].iloc[1:], lrt["chisq_diff"][1:])
+    acc.add("df_diff", tab["delta_df"].iloc[1:], lrt["df_diff"][1:])
+    acc.add("p_diff", tab["p_delta"].iloc[1:], lrt["p_diff"][1:])
+    cfi = [ref["fits"][s]["fit"]["cfi"] for s in ("configural", "metric", "scalar")]
+    acc.add("delta_cfi", tab["delta_cfi"].iloc[1:], np.diff(cfi))
+    return ["configural, metric, scalar (school)"]
+
+
+def _lavaan_modindices(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy.cfa import cfa, modification_indices
+
+    ref = _json(root / "lavaan" / "lavaan_reference.json")["modindices"]
+    hs = pd.read_csv(root / "lavaan" / "hs1939.csv")
+    bfi = pd.read_csv(root / "lavaan" / "bfi.csv")
+    runs = {"hs3": lambda: cfa(hs, HS), "bfi5": lambda: cfa(bfi, BFI),
+            "hs_rescov": lambda: cfa(hs, HS, residual_covariances=[("x7", "x8"), ("x3", "x2")])}
+    for name, fn in runs.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mi = modification_indices(fn())
+        r = ref[name]
+        ours = {(a, o, b): (m, e, s) for a, o, b, m, e, s in zip(
+            mi["lhs"], mi["op"], mi["rhs"], mi["mi"], mi["epc"], mi["sepc_all"], strict=True)}
+        keys = list(zip(r["lhs"], r["op"], r["rhs"], strict=True))
+        got = np.array([ours.get(k, (np.nan,) * 3) for k in keys], dtype=float)
+        acc.add(f"{name}.mi", got[:, 0], r["mi"])
+        acc.add(f"{name}.epc", got[:, 1], r["epc"])
+        acc.add(f"{name}.sepc.all", got[:, 2], r["sepc_all"])
+    return list(runs)
+
+
+# ---------------------------------------------------------------------- drivers
+
+def _drivers_spearman(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy import drivers
+
+    link = pd.read_csv(root / "drivers" / "commune_link.csv", dtype={"commune_code": str})
+    link.loc[1, "CSAT"] = np.nan   # as the R script (one commune without CSAT)
+    ref = pd.read_csv(root / "drivers" / "spearman.csv")
+    got = drivers.commune_correlations(link, "QUAL", list(ref["y"]))
+    acc.add("n", got["n"], ref["n"])
+    acc.add("rho", got["rho"], ref["rho"])
+    acc.add("p", got["p"], ref["p"])
+    return list(ref["y"])
+
+
 #: Every check, in the order of the table.
 CHECKS: tuple[Check, ...] = (
     Check("reliability.cronbach_alpha", "psych::alpha", "psych", 1e-8, "abs", _psych_alpha),
+    Check("factor.efa", "psych::fa (minres/ml/pa; oblimin/promax/varimax)", "psych", 2e-3,
+          "abs", _psych_efa),
+    Check("factor.kmo, factor.bartlett", "psych::KMO, psych::cortest.bartlett", "psych", 1e-6,
+          "abs≤1,rel>1", _psych_kmo),
+    Check("factor.parallel_analysis (observed eigenvalues)", "psych::fa.parallel", "psych",
+          1e-6, "abs", _psych_parallel),
+    Check("factor.efa (n ≤ p, collinear items)", "psych::fa (minres, pa)", "degenerate", 1e-4,
+          "abs", _degenerate_efa),
+    Check("reliability.cronbach_alpha (n ≤ p)", "psych::alpha", "degenerate", 1e-8, "abs",
+          _degenerate_alpha),
     Check("cfa.cfa (ML, fit, est, std.all)", "lavaan::cfa, fitMeasures, standardizedSolution",
           "lavaan", 1e-3, "abs", _lavaan_cfa),
+    Check("cfa.measurement_invariance", "lavaan::lavTestLRT (configural, metric, scalar)",
+          "lavaan", 1e-3, "abs≤1,rel>1", _lavaan_invariance),
+    Check("cfa.modification_indices", "lavaan::modindices (mi, epc, sepc.all)", "lavaan", 1e-3,
+          "abs≤1,rel>1", _lavaan_modindices),
     Check("cfa.htmt", "semTools::htmt", "lavaan", 1e-8, "abs", _semtools_htmt),
     Check("sem.sem (ML/MLR/FIML)", "lavaan::sem, parameterEstimates, fitMeasures", "lavaan",
           1e-3, "abs≤1,rel>1", _lavaan_sem),
@@ -321,6 +520,8 @@ CHECKS: tuple[Check, ...] = (
     Check("models.mixed", "lmerTest::lmer (Satterthwaite)", "models", 1e-6, "abs", _models_lmer),
     Check("diagnostic.quality.icc", "lme4::lmer(y ~ 1 + (1 | g))", "diagnostic", 1e-4, "abs",
           _lme4_icc),
+    Check("drivers.commune_correlations", "cor.test(method = 'spearman')", "drivers", 1e-8,
+          "abs", _drivers_spearman),
     Check("evidence.adjust", "p.adjust", "evidence", 1e-12, "abs", _padjust),
 )
 
