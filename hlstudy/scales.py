@@ -3,9 +3,12 @@
 A scale's score is the mean of the respondent's *available* items (items are already
 reverse-keyed by :func:`hlstudy.cleaning.clean`), computed only when at least ``min_share``
 of the scale's items were answered; otherwise the score is missing.  The default
-``min_share = 0.5`` matches the cleaning rule ``missing_scale`` (respondents missing more
-than half of any scale are dropped), so in a cleaned study every scale score exists, and the
-rule still protects tables built otherwise.
+``min_share = 0.5`` matches the cleaning rule ``missing_scale`` with its default
+``max_missing_share = 0.5`` (in general ``min_share = 1 − max_missing_share``): the scores
+that rule logs as missing (``outcome = "score_missing"``, one log row per record and scale)
+are exactly the scores returned as NaN here.  The record itself is kept, so each analysis
+drops a respondent only when it needs that scale (complete cases per analysis; FIML uses the
+answered items).
 
 This is "prorated" (person-mean) scoring, as in R
 ``psych::scoreItems(keys, items, totals = FALSE, impute = "none", min = 1, max = 5)``
