@@ -486,6 +486,104 @@ def _drivers_spearman(root: Path, acc: _Acc) -> list[str]:
     return list(ref["y"])
 
 
+# ---------------------------------------------------------------------- diagnostic, review
+
+def _diagnostic_intervals(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy import diagnostic as dg
+
+    f = root / "diagnostic"
+    w = pd.read_csv(f / "wilson.csv")
+    lo, hi = dg.wilson(w["k"], w["n"])
+    acc.add("wilson.lo", lo, w["lo"])
+    acc.add("wilson.hi", hi, w["hi"])
+    t = pd.read_csv(f / "ttest.csv").iloc[0]
+    m, lo, hi, _ = dg.t_interval(pd.read_csv(f / "ttest_data.csv")["x"])
+    acc.add("t_interval", [m, lo, hi], [t["mean"], t["lo"], t["hi"]])
+    d = pd.read_csv(f / "cor_data.csv")
+    c = pd.read_csv(f / "cor_test.csv").iloc[0]
+    r = dg.fisher_correlation(d["x"], d["y"])
+    acc.add("fisher_correlation", [r["r"], r["lo"], r["hi"], r["p"]],
+            [c["r"], c["lo"], c["hi"], c["p"]])
+    ch = pd.read_csv(f / "chisq_test.csv").iloc[0]
+    res = dg.chisq_mc(pd.read_csv(f / "chisq_table.csv").to_numpy(), n_sim=10, seed=1)
+    acc.add("chisq", [res["statistic"], res["df"], res["p_asymptotic"]],
+            [ch["statistic"], ch["df"], ch["p"]])
+    return ["prop.test", "t.test", "cor.test", "chisq.test"]
+
+
+def _review_stratified(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy.diagnostic import intervals
+
+    d = pd.read_csv(root / "review" / "strat_data.csv", dtype={"h": str})
+    ref = pd.read_csv(root / "review" / "strat_ref.csv").set_index("quantity")
+    pop = d.groupby("h")["N"].first().to_dict()
+    for q, col, prop in (("mean", "y", False), ("share", "b", True)):
+        r = intervals.stratified_mean(d[col], d["h"], pop, proportion=prop)
+        keys = ["estimate", "se", "lo", "hi", "df"]
+        acc.add(q, [r[k] for k in keys], [ref.at[q, k] for k in keys])
+    return ["mean", "share"]
+
+
+# ---------------------------------------------------------------------- evidence, CLF
+
+def _evidence_tost(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy.evidence import min_detectable, tost
+
+    ref = pd.read_csv(root / "evidence" / "tost.csv")
+    ours_p, ours_m = [], []
+    for r in ref.itertuples(index=False):
+        df = None if not np.isfinite(r.df) else r.df
+        ours_p.append(tost(r.est, r.se, r.sesoi, df=df))
+        ours_m.append(min_detectable(r.se, df=df))
+    acc.add("tost_p", ours_p, ref["tost_p"])
+    acc.add("mde", ours_m, ref["mde"])
+    return [f"{len(ref)} cases"]
+
+
+def _evidence_ipma(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy.evidence import ipma
+
+    data = pd.read_csv(root / "evidence" / "ipma_data.csv")
+    ref = pd.read_csv(root / "evidence" / "ipma_lavaan.csv")
+    targets = sorted(set(ref["target"]))
+    for target in targets:
+        r = ref[ref["target"] == target].set_index("construct")
+        t = ipma(data, target).table.set_index("construct")
+        rev = t["reversed"]
+        t.loc[rev, "importance"] = -t.loc[rev, "importance"]
+        t.loc[rev, "performance"] = 100 - t.loc[rev, "performance"]
+        acc.add(f"{target}.importance", t["importance"].reindex(r.index), r["importance"])
+        acc.add(f"{target}.performance", t["performance"].reindex(r.index), r["performance"])
+    return targets
+
+
+def _clf(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy.cfa import common_method_factor
+
+    f = root / "clf_demo"
+    data = pd.read_csv(f / "officials_items.csv")
+    spec = pd.read_csv(f / "model.csv")
+    model = {k: list(g["item"]) for k, g in spec.groupby("factor", sort=False)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = common_method_factor(data, model)
+    fits = pd.read_csv(f / "lavaan_fit.csv")
+    for name, fit in (("base", res.base), ("clf", res.with_clf)):
+        fm = fit.fit_measures()
+        r = fits[(fits["model"] == name) & fits["measure"].isin(fm.index)]
+        acc.add(f"{name}.fit", [fm[k] for k in r["measure"]], r["value"])
+    ref = pd.read_csv(f / "lavaan_estimates.csv")
+    ref = ref[ref["model"] == "clf"]
+    est = res.with_clf.estimates
+    ours = {(a, b, c): (e, s) for a, b, c, e, s in zip(est["lhs"], est["op"], est["rhs"],
+                                                        est["est"], est["std_all"], strict=True)}
+    keys = list(zip(ref["lhs"], ref["op"], ref["rhs"], strict=True))
+    got = np.array([ours.get(k, (np.nan, np.nan)) for k in keys], dtype=float)
+    acc.add("clf.est", got[:, 0], ref["est"])
+    acc.add("clf.std.all", got[:, 1], ref["std.all"])
+    return ["base", "clf"]
+
+
 #: Every check, in the order of the table.
 CHECKS: tuple[Check, ...] = (
     Check("reliability.cronbach_alpha", "psych::alpha", "psych", 1e-8, "abs", _psych_alpha),
@@ -506,6 +604,8 @@ CHECKS: tuple[Check, ...] = (
     Check("cfa.modification_indices", "lavaan::modindices (mi, epc, sepc.all)", "lavaan", 1e-3,
           "abs≤1,rel>1", _lavaan_modindices),
     Check("cfa.htmt", "semTools::htmt", "lavaan", 1e-8, "abs", _semtools_htmt),
+    Check("cfa.common_method_factor", "lavaan::cfa with a common latent factor", "clf_demo",
+          1e-3, "abs≤1,rel>1", _clf),
     Check("sem.sem (ML/MLR/FIML)", "lavaan::sem, parameterEstimates, fitMeasures", "lavaan",
           1e-3, "abs≤1,rel>1", _lavaan_sem),
     Check("models.ols vcov='CR2'", "clubSandwich::coef_test(vcov = 'CR2', 'Satterthwaite')",
@@ -523,6 +623,15 @@ CHECKS: tuple[Check, ...] = (
     Check("drivers.commune_correlations", "cor.test(method = 'spearman')", "drivers", 1e-8,
           "abs", _drivers_spearman),
     Check("evidence.adjust", "p.adjust", "evidence", 1e-12, "abs", _padjust),
+    Check("evidence.tost, evidence.min_detectable", "pt/pnorm (TOST), qt/qnorm (MDE)",
+          "evidence", 1e-12, "abs", _evidence_tost),
+    Check("evidence.ipma", "lavaan::sem total effects (ML); colMeans", "evidence", 1e-4, "abs",
+          _evidence_ipma),
+    Check("diagnostic.wilson, t_interval, fisher_correlation, chisq_mc",
+          "prop.test, t.test, cor.test, chisq.test", "diagnostic", 1e-8, "abs≤1,rel>1",
+          _diagnostic_intervals),
+    Check("diagnostic.intervals.stratified_mean", "base R stratified fpc formulas", "review",
+          1e-10, "abs", _review_stratified),
 )
 
 
