@@ -515,7 +515,7 @@ def rule_inconsistent(df, spec, rules, instrument):
       (cán bộ / công chức, ``data/reference/decree33_positions.csv``) contradicts the stated
       ``kind``: ``kind`` is set to the title's kind (the title is the more specific answer).
 
-    Not meeting a qualification *standard* is a finding for notebook 03, never cleaned here.
+    Not meeting a qualification *standard* is a finding for notebook 04, never cleaned here.
     """
     df = df.copy()
     log = []
