@@ -132,7 +132,9 @@ def data(args: list[str]) -> None:
 def validate(args: list[str]) -> None:
     python = setup()
     start = time.perf_counter()
-    run([str(python), "-m", "hlstudy.validation", *args])
+    # one BLAS thread per process: the replications run in parallel processes
+    run([str(python), "-m", "hlstudy.validation", *args],
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
     log(f"validate finished in {time.perf_counter() - start:.1f} s")
 
 
