@@ -25,6 +25,8 @@
 # *công chức*.  Every statistic is computed by `hlstudy.reliability`, `hlstudy.factor` and
 # `hlstudy.cfa`, which reproduce R (psych 2.2.9, GPArotation, lavaan 0.6-14, semTools) in the
 # test suite.  All numbers in the text are computed; tables and figures go to `figures/03_*`.
+# It comes before the commune diagnostic (notebook 04), which uses the scale scores and
+# states, before it does, which of them pass the reliability and validity checks made here.
 
 # %%
 import os

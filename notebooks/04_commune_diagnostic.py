@@ -26,7 +26,9 @@
 # profile of the workforce (age, tenure, gender overall and in leadership posts, ethnicity
 # against the district's composition, education, political theory, state-management training,
 # recent training); (4) quality scores (ETH, PRO, SKL, RSP) and the citizens' assessment by
-# commune, with empirical-Bayes intervals from a random-intercept model, a caterpillar plot,
+# commune, read with the reliability and validity results of notebook 03 (recomputed and
+# stated before the scores are used), with empirical-Bayes intervals from a random-intercept
+# model, caterpillar plots (one axis range per figure, a legend for the reference lines),
 # the intraclass correlation and a schematic Voronoi map; (5) the same tables for the 8
 # communes created on 1 July 2025; (6) a computed statement per claim D1–D5 for notebook 06.
 # Every rate carries its denominator and a Wilson 95% interval; rates of fewer than 5 people
