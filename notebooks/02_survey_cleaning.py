@@ -33,6 +33,7 @@ from IPython.display import Markdown, display
 
 import hlstudy
 from hlstudy import cleaning, export, ingest
+from hlstudy.communes import communes as commune_registry
 from hlstudy.config import data_source
 from hlstudy.scales import scale_coverage, scale_items
 from hlstudy.study import analysis_counts, consort_counts, coverage_by_commune, raw_tables
@@ -212,13 +213,12 @@ flow_table
 #
 # Từ khung mẫu đến số phiếu mỗi mô hình dùng. Khung mẫu của khảo sát cán bộ, công chức là
 # danh sách nhân sự (toàn bộ người đang giữ chức danh); của khảo sát người dân là cỡ mẫu theo
-# thiết kế (số người mỗi đơn vị × số đơn vị). Không trả lời = khung mẫu − số người đã trả lời
+# thiết kế (số người mỗi đơn vị × số đơn vị hành chính trong danh mục). Không trả lời = khung mẫu − số người đã trả lời
 # (số bản ghi nhận được trừ các bản nộp trùng). Mọi con số được tính từ dữ liệu
 # (`hlstudy.study.consort_counts`).
 
 # %%
-n_units = study.personnel["commune_code"].nunique() if study.has("personnel") else None
-units = n_units or len(study.received_by_commune.query("instrument == 'citizens'"))
+units = len(commune_registry())  # the 23 pre-reform units of the registry, each sampled by design
 consort = consort_counts(study, frames={"citizens": PER_COMMUNE * units if study.has("citizens") else None})
 fig = cleaning.consort_figure(consort)
 export.save_figure(fig, "02_consort_flow", simulated=SIM)
