@@ -63,7 +63,7 @@ class Scenario:
     ``n_officials`` (None: the census) sets the response rate to ``n_officials / 455``;
     ``fault_rates`` overrides :data:`hlstudy.synthetic.FAULT_RATES`; ``missing_compare``
     adds the path model on complete-item scale scores by listwise deletion and by FIML;
-    ``latent_sem`` adds the latent SEM (items as indicators, FIML, MLR; about 10 s a fit).
+    ``latent_sem`` adds the latent SEM (items as indicators, FIML, MLR; about 5 s a fit).
     """
 
     name: str
@@ -98,14 +98,15 @@ def scenarios() -> dict[str, Scenario]:
         "path_off": Scenario("path_off", "recognition → motivation switched off (REC->MOT = 0; "
                              "claim S5)", {"REC->MOT": 0.0}, latent_sem=True),
         "path_reversed": Scenario("path_reversed", "recognition → motivation reversed "
-                                  "(REC->MOT = −0.18; claim S5)", {"REC->MOT": -0.18}),
+                                  "(REC->MOT = −0.18; claim S5)", {"REC->MOT": -0.18},
+                                  latent_sem=True),
         "all_zero": Scenario("all_zero", "every structural path 0 (false positives)",
                              _all_zero(), latent_sem=True),
         "small": Scenario("small", "about 120 officials answer (a single-district thesis)",
                           n_officials=120),
         "missing": Scenario("missing", "stronger missingness: 3 % of Likert answers blank "
                             "(listwise vs FIML)", fault_rates={"officials": {"item_blank": 0.03}},
-                            missing_compare=True),
+                            missing_compare=True, latent_sem=True),
     }
 
 

@@ -111,7 +111,7 @@ def _counts(spec: str, names: list[str], default: int) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 make.py validate", description=__doc__)
-    parser.add_argument("--replications", type=int, default=20,
+    parser.add_argument("--replications", type=int, default=25,
                         help="replications per scenario (seeds 1..N, the same in every scenario)")
     parser.add_argument("--scenario-replications", default="",
                         help="other counts for some scenarios, e.g. path_off=15,small=15")
