@@ -385,6 +385,30 @@ ANALYSES = {
 }
 
 
+def model_n(data: pd.DataFrame, items, covariates=(), *, missing: str = "ml") -> int:
+    """Rows a model of ``items`` (indicators) and exogenous ``covariates`` uses, as
+    :func:`hlstudy.sem.sem` counts them (``nobs``), without fitting.
+
+    ``missing="listwise"``: rows complete on every item and covariate (lavaan's default).
+    ``missing="ml"`` (FIML): rows with at least one item answered and every covariate present
+    (``fixed.x``: a row missing a covariate is dropped, as lavaan does).  lavaan 0.6-14 also
+    keeps a row that has the covariates but no item, which hlstudy.sem drops (it carries no
+    information on the model); tests/fixtures/consort records both.  Raises
+    :class:`SurveyDataError` for an unknown ``missing`` or absent columns.
+    """
+    items, covariates = list(items), list(covariates)
+    absent = [c for c in items + covariates if c not in data]
+    if absent or not items:
+        raise SurveyDataError(f"model_n: columns {absent or 'items'} missing from the table")
+    answered = data[items].notna()
+    x_ok = data[covariates].notna().all(axis=1) if covariates else pd.Series(True, index=data.index)
+    if missing == "listwise":
+        return int((answered.all(axis=1) & x_ok).sum())
+    if missing == "ml":
+        return int((answered.any(axis=1) & x_ok).sum())
+    raise SurveyDataError(f"missing must be 'ml' or 'listwise', got {missing!r}")
+
+
 def analysis_counts(study: Study) -> pd.DataFrame:
     """The number of respondents each model uses: ``instrument, analysis, n``.
 
@@ -408,13 +432,13 @@ def analysis_counts(study: Study) -> pd.DataFrame:
         items = [i for members in scale_items(name).values() for i in members if i in data]
         if not items:
             continue
-        answered = data[items].notna()
-        rows.append({"instrument": name, "analysis": "cfa_listwise", "n": int(answered.all(axis=1).sum())})
-        rows.append({"instrument": name, "analysis": "cfa_fiml", "n": int(answered.any(axis=1).sum())})
+        rows.append({"instrument": name, "analysis": "cfa_listwise", "n": model_n(data, items, missing="listwise")})
+        rows.append({"instrument": name, "analysis": "cfa_fiml", "n": model_n(data, items)})
         if name == "officials":
-            covariates = drivers.driver_data(study)[list(drivers.COVARIATES)].notna().all(axis=1).to_numpy()
+            covariates = drivers.driver_data(study)[list(drivers.COVARIATES)]
+            frame = pd.concat([data[items].reset_index(drop=True), covariates.reset_index(drop=True)], axis=1)
             rows.append({"instrument": name, "analysis": "sem_fiml",
-                         "n": int((answered.any(axis=1).to_numpy() & covariates).sum())})
+                         "n": model_n(frame, items, drivers.COVARIATES)})
     return pd.DataFrame(rows, columns=["instrument", "analysis", "n"])
 
 
