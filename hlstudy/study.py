@@ -390,10 +390,9 @@ def model_n(data: pd.DataFrame, items, covariates=(), *, missing: str = "ml") ->
     :func:`hlstudy.sem.sem` counts them (``nobs``), without fitting.
 
     ``missing="listwise"``: rows complete on every item and covariate (lavaan's default).
-    ``missing="ml"`` (FIML): rows with at least one item answered and every covariate present
-    (``fixed.x``: a row missing a covariate is dropped, as lavaan does).  lavaan 0.6-14 also
-    keeps a row that has the covariates but no item, which hlstudy.sem drops (it carries no
-    information on the model); tests/fixtures/consort records both.  Raises
+    ``missing="ml"`` (FIML): without covariates, rows with at least one item answered; with
+    covariates (``fixed.x``), rows with every covariate present, whether or not an item was
+    answered — lavaan 0.6-14's rule (tests/fixtures/consort), which hlstudy.sem follows.  Raises
     :class:`SurveyDataError` for an unknown ``missing`` or absent columns.
     """
     items, covariates = list(items), list(covariates)
@@ -405,7 +404,7 @@ def model_n(data: pd.DataFrame, items, covariates=(), *, missing: str = "ml") ->
     if missing == "listwise":
         return int((answered.all(axis=1) & x_ok).sum())
     if missing == "ml":
-        return int((answered.any(axis=1) & x_ok).sum())
+        return int(x_ok.sum()) if covariates else int(answered.any(axis=1).sum())
     raise SurveyDataError(f"missing must be 'ml' or 'listwise', got {missing!r}")
 
 

@@ -114,9 +114,13 @@ def _prepare(data, model: Model, missing: str):
     else:
         xi = [obs.index(v) for v in model.ov_x]
         yi = [k for k in range(len(obs)) if k not in xi]
-        keep = ~np.isnan(y[:, yi]).all(axis=1)
+        # lavaan (fixed.x, missing = "ml"): a row missing a covariate is dropped; a row with
+        # every covariate is kept even if it answered no indicator (it carries the covariates'
+        # sample moments, at which fixed.x holds them); without covariates, a row needs one value.
         if xi:
-            keep &= ~np.isnan(y[:, xi]).any(axis=1)
+            keep = ~np.isnan(y[:, xi]).any(axis=1)
+        else:
+            keep = ~np.isnan(y[:, yi]).all(axis=1)
     y = y[keep]
     if y.shape[0] < 2:
         raise ModelError(f"only {y.shape[0]} usable row(s) after removing missing data")
