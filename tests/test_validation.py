@@ -291,3 +291,12 @@ def test_calibration_coverage_centres_on_the_mean_estimate():
     assert s.at["B", "coverage"] == pytest.approx(0.75)  # [.1,.4] [.2,.6] [.25,.35]; not [.4,.6]
     with pytest.raises(ModelError, match="center"):
         summarize(_constructed(), center="median")
+
+
+def test_every_r_fixture_family_has_a_check_in_the_agreement_table():
+    # a fixture folder made by an R script but absent from the table would go unreported;
+    # spss_labels holds value labels read by haven (text, no number to compare)
+    not_numeric = {"spss_labels"}
+    families = {p.parent.name for p in FIXTURES.glob("*/*.R")}
+    checked = {c.fixture for c in CHECKS}
+    assert families - not_numeric <= checked, sorted(families - not_numeric - checked)

@@ -32,8 +32,8 @@ COLUMNS = ["routine", "r_function", "fixture", "cases", "n_values", "worst_diffe
 
 
 class _Acc:
-    """Running worst difference over compared cells (NaN on both sides counts as equal;
-    NaN on one side only is an infinite difference)."""
+    """Running worst difference over compared cells (NaN on both sides, or the same infinity,
+    counts as equal; NaN on one side only is an infinite difference)."""
 
     def __init__(self, metric: str = "abs"):
         self.metric, self.n, self.worst, self.at = metric, 0, 0.0, ""
@@ -45,8 +45,9 @@ class _Acc:
             dtype=float))
         if a.shape != b.shape:
             raise ModelError(f"{where}: {a.size} values against {b.size} in the fixture")
-        both = np.isnan(a) & np.isnan(b)
-        d = np.abs(a - b)
+        both = (np.isnan(a) & np.isnan(b)) | (a == b)   # equal infinities count as equal
+        with np.errstate(invalid="ignore"):
+            d = np.abs(a - b)
         if self.metric != "abs":
             d = d / np.maximum(1.0, np.abs(b))
         d = np.where(both, 0.0, np.where(np.isnan(d), np.inf, d))
@@ -584,6 +585,65 @@ def _clf(root: Path, acc: _Acc) -> list[str]:
     return ["base", "clf"]
 
 
+def _consort_sem(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy.sem import sem
+
+    f = root / "consort"
+    data = pd.read_csv(f / "hs1939_missing_covariate.csv")
+    model = ("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\n"
+             "textual ~ visual + ageyr\nspeed ~ ageyr")
+    n_ref = _json(f / "consort_reference.json")["sem_fiml"]
+    cases = {"fiml": ({}, "sem_fiml"), "fiml_mlr": ({"estimator": "MLR"}, "sem_fiml_mlr")}
+    for name, (kw, stem) in cases.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = sem(data, model, missing="ml", **kw)
+        acc.add(f"{name}.nobs", res.nobs, n_ref)
+        r = pd.read_csv(f / f"{stem}_pe.csv")
+        r.index = _pe_key(r)
+        mine = res.parameter_estimates()
+        mine.index = _pe_key(mine)
+        mine = mine.reindex(r.index)
+        for col in ("est", "se", "std.all"):
+            acc.add(f"{name}.{col}", mine[col].astype(float), r[col].astype(float))
+        fit = pd.read_csv(f / f"{stem}_fit.csv").set_index("measure")["value"]
+        fm = res.fit_measures()
+        acc.add(f"{name}.fit", [fm.get(k, np.nan) for k in fit.index], fit.to_numpy())
+    return list(cases)
+
+
+def _collation(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy import communes
+
+    ref = pd.read_csv(root / "collation" / "icu_vi_order.csv", encoding="utf-8")["text"].tolist()
+    words = pd.read_csv(root / "collation" / "words.csv", encoding="utf-8")["text"].tolist()
+    ours = sorted(words, key=communes.collation_key)
+    position = {w: i for i, w in enumerate(ours)}
+    # difference: how far each word is from its place in R's order (0 everywhere = same order)
+    acc.add("rank", [position.get(w, np.nan) for w in ref], list(range(len(ref))))
+    return [f"{len(ref)} words"]
+
+
+def _ownstudy_htmt(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy.cfa import htmt
+
+    f = root / "ownstudy"
+    data = pd.read_csv(f / "htmt_data.csv")
+    ref = pd.read_csv(f / "htmt_semtools.csv", dtype={"value": str})
+    ref["value"] = ref["value"].astype(float)   # "Inf" / "NaN" as R wrote them
+    models = {"AB": {"A": ["a1", "a2"], "B": ["b1", "b2"]},
+              "ABC": {"A": ["a1", "a2"], "B": ["b1", "b2"], "C": ["c1", "c2"]}}
+    cases = []
+    for (model, h2), g in ref.groupby(["model", "htmt2"], sort=True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = htmt(data, models[model], geometric=bool(h2))
+        acc.add(f"{model}.{'geometric' if h2 else 'arithmetic'}",
+                [out.loc[a, b] for a, b in zip(g["lhs"], g["rhs"], strict=True)], g["value"])
+        cases.append(f"{model} ({'geometric' if h2 else 'arithmetic'})")
+    return cases
+
+
 #: Every check, in the order of the table.
 CHECKS: tuple[Check, ...] = (
     Check("reliability.cronbach_alpha", "psych::alpha", "psych", 1e-8, "abs", _psych_alpha),
@@ -604,10 +664,14 @@ CHECKS: tuple[Check, ...] = (
     Check("cfa.modification_indices", "lavaan::modindices (mi, epc, sepc.all)", "lavaan", 1e-3,
           "abs≤1,rel>1", _lavaan_modindices),
     Check("cfa.htmt", "semTools::htmt", "lavaan", 1e-8, "abs", _semtools_htmt),
+    Check("cfa.htmt (zero correlations)", "semTools::htmt", "ownstudy", 1e-12, "abs",
+          _ownstudy_htmt),
     Check("cfa.common_method_factor", "lavaan::cfa with a common latent factor", "clf_demo",
           1e-3, "abs≤1,rel>1", _clf),
     Check("sem.sem (ML/MLR/FIML)", "lavaan::sem, parameterEstimates, fitMeasures", "lavaan",
           1e-3, "abs≤1,rel>1", _lavaan_sem),
+    Check("sem.sem (FIML, covariate-only rows)", "lavaan::sem(missing = 'ml', fixed.x = TRUE)",
+          "consort", 1e-3, "abs≤1,rel>1", _consort_sem),
     Check("models.ols vcov='CR2'", "clubSandwich::coef_test(vcov = 'CR2', 'Satterthwaite')",
           "models", 1e-8, "abs", _models_ols("CR2")),
     Check("models.ols vcov='CR1'", "sandwich::vcovCL(type = 'HC1')", "models", 1e-8, "abs",
@@ -632,6 +696,8 @@ CHECKS: tuple[Check, ...] = (
           _diagnostic_intervals),
     Check("diagnostic.intervals.stratified_mean", "base R stratified fpc formulas", "review",
           1e-10, "abs", _review_stratified),
+    Check("communes.collation_key (rank)", "sort() with icuSetCollate(locale = 'vi')",
+          "collation", 0.0, "abs", _collation),
 )
 
 
