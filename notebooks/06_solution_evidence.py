@@ -47,6 +47,7 @@ SEED = 2026
 N_BOOT = 1000          # bootstrap draws of the indirect effect's interval (lavaan's default)
 RULES = Rules(
     sesoi=0.10,              # |β| or |r|: Cohen's "small"; Lakens, Scheel & Isager (2018)
+    sesoi_indirect=0.01,     # indirect effect a·b: two paths each at the SESOI (.10 × .10)
     sesoi_smd=0.20,          # standardized mean difference (Cohen's d)
     sesoi_icc=0.05,          # intraclass correlation
     sesoi_points=0.10,       # difference of means on the 1–5 answer scale
@@ -109,6 +110,8 @@ display(Markdown(
 # %%
 RULE_TEXT = {
     "sesoi": export.tr("SESOI cho hệ số chuẩn hóa, tương quan", "SESOI, standardized β and r"),
+    "sesoi_indirect": export.tr("SESOI cho tác động gián tiếp a·b (tích hai đường, 0,10 × 0,10)",
+                                "SESOI, indirect effect a·b (product of two paths, .10 × .10)"),
     "sesoi_smd": export.tr("SESOI cho chênh lệch trung bình chuẩn hóa", "SESOI, standardized mean difference"),
     "sesoi_icc": export.tr("SESOI cho ICC", "SESOI, ICC"),
     "sesoi_points": export.tr("SESOI cho chênh lệch điểm (thang 1–5)", "SESOI, difference in points (1–5)"),

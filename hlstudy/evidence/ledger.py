@@ -438,9 +438,9 @@ def _indirect_part(ctx: _Context, claim_id, x, m, y, sign) -> dict:
         r = row.iloc[0]
     except (ModelError, _Absent) as err:
         return _absent_part(claim_id, label, label, "indirect", method, err, direction=sign,
-                            sesoi=rules.sesoi)
+                            sesoi=rules.sesoi_indirect)
     se = float(r["se"])
-    return _part(claim_id, label, label, "indirect", method, direction=sign, sesoi=rules.sesoi,
+    return _part(claim_id, label, label, "indirect", method, direction=sign, sesoi=rules.sesoi_indirect,
                  estimate=float(r["est"]), ci_low=float(r["ci.lower"]),
                  ci_high=float(r["ci.upper"]), se=se, df=np.nan, p_value=float(r["pvalue"]),
                  n=int(r["n"]), min_detectable_effect=R.min_detectable(

@@ -95,6 +95,12 @@ class Rules:
 
     sesoi : smallest effect size of interest for standardized coefficients and correlations
         (|β| or |r| = .10, Cohen's 1988 "small" correlation; Lakens, Scheel & Isager 2018).
+    sesoi_indirect : for an indirect effect a·b of standardized paths (.01 = .10 × .10: the
+        product of two paths each at ``sesoi``; judging a product against the single-path
+        ``sesoi`` would call a mediation of two clearly non-negligible paths — e.g. .25 × .25 —
+        "negligible". Indirect effects are products, so their benchmarks are products too;
+        Preacher & Kelley 2011, Psychological Methods 16(2), on why path benchmarks do not
+        carry over to ab).
     sesoi_smd : for a standardized mean difference between two groups (Cohen's d = .20).
     sesoi_icc : for an intraclass correlation (.05: a "small" between-commune share).
     sesoi_points : for a difference of means on the 1–5 answer scale (scale points).
@@ -114,6 +120,7 @@ class Rules:
     """
 
     sesoi: float = 0.10
+    sesoi_indirect: float = 0.01
     sesoi_smd: float = 0.20
     sesoi_icc: float = 0.05
     sesoi_points: float = 0.10
@@ -130,7 +137,7 @@ class Rules:
     seed: int = 2026
 
     def __post_init__(self):
-        for name in ("sesoi", "sesoi_smd", "sesoi_icc", "sesoi_points"):
+        for name in ("sesoi", "sesoi_indirect", "sesoi_smd", "sesoi_icc", "sesoi_points"):
             v = getattr(self, name)
             if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
                 raise ModelError(f"Rules.{name} must be a positive number, got {v!r}")
