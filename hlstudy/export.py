@@ -367,7 +367,7 @@ def _mark_simulated(fig) -> None:
             if not legends:
                 break
             if renderer is None:
-                fig.canvas.draw()
+                fig.draw_without_rendering()   # lays out legends and texts; nothing is rasterised
                 renderer = fig.canvas.get_renderer()
             box = mark.get_window_extent(renderer)
             if not any(box.overlaps(leg.get_window_extent(renderer)) for leg in legends):
