@@ -15,7 +15,9 @@ Notebooks run concurrently, one kernel each, at most ``jobs`` at a time (default
 number of CPU cores, at most the number of notebooks; ``--jobs`` or ``HLSTUDY_JOBS``), longest
 first by the wall times recorded at the previous run (``data/processed/notebook-seconds.json``).
 The ``load_study`` cache is built once in the parent before the kernels start, kernels are
-shut down immediately after their last cell, and the figure index and README table are
+shut down immediately after their last cell (on Linux they are forked from a server that has
+already imported the common libraries, :class:`_ForkServer`; ``HLSTUDY_FORK=0`` starts each
+as a fresh process: same bytes), and the figure index and README table are
 merged from the per-notebook export logs, so the outputs are the same bytes as a run with
 ``--jobs 1`` (each kernel is single-threaded and seeded; ``index.csv`` is sorted).
 
@@ -108,10 +110,181 @@ def _cell_label(nb, index: int) -> str:
     return f"cell {index + 1} ({first[:60]!r})"
 
 
+# --------------------------------------------------------------------------- forked kernels
+
+#: Third-party modules every notebook imports, loaded once in the fork server (:class:`_ForkServer`)
+#: so that each kernel starts as a copy of a process that has them, instead of importing them
+#: again (about 1.5 s of CPU per kernel).  Only libraries whose import does not depend on where
+#: it happens: hlstudy reads its settings from the environment at import, and pandas (so
+#: seaborn) chooses its display options by whether it is imported inside a Jupyter kernel
+#: (``display.max_columns``); both are imported by each kernel itself.
+FORK_PRELOAD = ("numpy", "scipy.stats", "matplotlib", "matplotlib.pyplot", "PIL.Image", "IPython",
+                "ipykernel.kernelapp")
+
+_FORK_SERVER_CODE = r"""
+import importlib, json, os, signal, sys
+
+def _reap(*_):
+    while True:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+for name in json.loads(sys.argv[1]):
+    importlib.import_module(name)
+signal.signal(signal.SIGCHLD, _reap)
+out = sys.stdout
+out.write("ready\n"); out.flush()
+for line in sys.stdin:
+    request = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.setsid()
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.chdir(request["cwd"])
+        sys.path[0] = os.getcwd()
+        sys.argv = [request["argv0"], *request["args"]]
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        from ipykernel import kernelapp
+        try:
+            kernelapp.launch_new_instance()
+        finally:
+            os._exit(0)
+    out.write(f"{pid}\n"); out.flush()
+"""
+
+
+def fork_enabled() -> bool:
+    """Kernels are forked from a preloaded server (:class:`_ForkServer`) on Linux, unless
+    ``HLSTUDY_FORK=0``; elsewhere (macOS, whose system libraries are not all safe to use after
+    a fork, and Windows, which cannot fork) each kernel is a fresh process."""
+    return sys.platform.startswith("linux") and \
+        os.environ.get("HLSTUDY_FORK", "1").strip().lower() not in ("0", "false", "no")
+
+
+class _ForkServer:
+    """A process that has imported :data:`FORK_PRELOAD` and forks a kernel on request.
+
+    One per process that runs notebooks, started at the first kernel, with the kernels'
+    environment (:func:`kernel_env`), stopped at exit.  A kernel it forks sets its own
+    environment, working folder and session, then runs ``ipykernel`` as
+    ``python -m ipykernel_launcher -f <connection file>`` would; the server reaps it.
+    """
+
+    _instance: _ForkServer | None = None
+
+    def __init__(self):
+        import atexit
+
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _FORK_SERVER_CODE, json.dumps(list(FORK_PRELOAD))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=kernel_env(), text=True, bufsize=1)
+        if self.process.stdout.readline().strip() != "ready":
+            raise NotebookError("the kernel fork server did not start (set HLSTUDY_FORK=0)")
+        atexit.register(self.stop)
+
+    @classmethod
+    def get(cls) -> _ForkServer:
+        if cls._instance is None or cls._instance.process.poll() is not None:
+            cls._instance = cls()
+        return cls._instance
+
+    def fork(self, args: list[str], env: dict, cwd: str) -> int:
+        request = {"argv0": "ipykernel_launcher", "args": args, "env": env, "cwd": cwd}
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return int(self.process.stdout.readline())
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            self.process.wait(timeout=10)
+
+
+class _ForkedKernel:
+    """The ``Popen`` interface jupyter_client uses, for a kernel forked by :class:`_ForkServer`
+    (not a child of this process: alive while its pid exists; the server reaps it)."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode = None
+
+    def poll(self):
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                self.returncode = 0
+        return self.returncode
+
+    def wait(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("kernel", timeout)
+            time.sleep(0.02)
+        return self.returncode
+
+    def send_signal(self, signum):
+        try:
+            os.kill(self.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    def kill(self):
+        import signal
+
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self):
+        import signal
+
+        self.send_signal(signal.SIGTERM)
+
+
+def _kernel_manager_class():
+    """``AsyncKernelManager`` whose kernels are forked from :class:`_ForkServer`."""
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_client.provisioning import LocalProvisioner
+
+    class ForkProvisioner(LocalProvisioner):
+        async def launch_kernel(self, cmd, **kwargs):
+            args = cmd[cmd.index("-f"):]      # [python, -m, ipykernel_launcher, -f, file, ...]
+            pid = _ForkServer.get().fork(args, dict(kwargs.get("env") or kernel_env()),
+                                         str(kwargs.get("cwd") or Path.cwd()))
+            self.process = _ForkedKernel(pid)
+            self.pid, self.pgid = pid, None   # its own session; signals go to the pid
+            self.cwd = kwargs.get("cwd", Path.cwd())
+            return self.connection_info
+
+    class ForkKernelManager(AsyncKernelManager):
+        async def _async_pre_start_kernel(self, **kw):
+            import uuid
+
+            self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
+            if self.provisioner is None:
+                self.provisioner = ForkProvisioner(kernel_id=self.kernel_id,
+                                                   kernel_spec=self.kernel_spec, parent=self)
+            return await super()._async_pre_start_kernel(**kw)
+
+    return ForkKernelManager
+
+
 def _client(source: Path, cwd: Path | None):
     from nbclient import NotebookClient
 
     nb = read_source(source)
+    extra = {"kernel_manager_class": _kernel_manager_class()} if fork_enabled() else {}
     client = NotebookClient(
         nb,
         timeout=TIMEOUT,
@@ -119,6 +292,7 @@ def _client(source: Path, cwd: Path | None):
         resources={"metadata": {"path": str(cwd or source.parent)}},
         allow_errors=False,
         shutdown_kernel=SHUTDOWN,
+        **extra,
     )
     return nb, client
 

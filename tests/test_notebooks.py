@@ -339,3 +339,42 @@ def test_update_index_deletes_stems_and_formats_a_run_no_longer_writes(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["01_a.pdf", "01_a.png", "02_c.csv", "index.csv"]
     assert [(r["file"], r["formats"], r["notebook"]) for r in runner.read_index(tmp_path)] == [
         ("01_a", "pdf png", "01_nb")]
+
+
+FORK_PROBE = """# %%
+import os, subprocess, sys
+import numpy as np
+import pandas as pd
+print(os.environ.get("HLSTUDY_PROBE"), os.path.basename(os.getcwd()), os.environ.get("PYTHONHASHSEED"))
+print(subprocess.run([sys.executable, "-c", "print(6 * 7)"], capture_output=True, text=True).stdout)
+print(pd.get_option("display.max_columns"), hash("hlstudy"), np.random.default_rng(1).integers(100))
+
+# %%
+pd.DataFrame(np.arange(60).reshape(2, 30), columns=[f"column_{k}" for k in range(30)])
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="kernels are forked on Linux only")
+def test_forked_kernels_give_the_outputs_of_fresh_kernels(tmp_path, monkeypatch):
+    # the fork server has imported numpy, scipy, matplotlib and IPython before the kernel's
+    # environment is known: the kernel must still see its own environment and folder, run
+    # subprocesses, and display tables as a fresh kernel does (pandas is imported in the kernel)
+    folder = tmp_path / "probe"
+    folder.mkdir()
+    script = folder / "96_probe.py"
+    script.write_text(FORK_PROBE, encoding="utf-8")
+    outputs = {}
+    for fork in ("1", "0"):
+        monkeypatch.setenv("HLSTUDY_FORK", fork)
+        assert runner.fork_enabled() is (fork == "1")
+        nb, _ = runner.execute(script, env_extra={"HLSTUDY_PROBE": f"probe-{fork}"})
+        outputs[fork] = runner.text_outputs(nb)
+    assert runner._ForkServer._instance is not None and runner._ForkServer._instance.process.poll() is None
+    forked, fresh = outputs["1"], outputs["0"]
+    assert forked[0][0]["text"].splitlines()[0] == "probe-1 probe 0"
+    assert fresh[0][0]["text"].splitlines()[0] == "probe-0 probe 0"
+    assert forked[0][0]["text"].splitlines()[1:] == fresh[0][0]["text"].splitlines()[1:]
+    assert "42" in forked[0][0]["text"]
+    assert forked[1] == fresh[1], "a wide table is shown the same way (pandas' display options)"
+    monkeypatch.setenv("HLSTUDY_FORK", "no")
+    assert not runner.fork_enabled()
