@@ -114,12 +114,13 @@ def _cell_label(nb, index: int) -> str:
 
 #: Third-party modules every notebook imports, loaded once in the fork server (:class:`_ForkServer`)
 #: so that each kernel starts as a copy of a process that has them, instead of importing them
-#: again (about 1.5 s of CPU per kernel).  Only libraries whose import does not depend on where
-#: it happens: hlstudy reads its settings from the environment at import, and pandas (so
-#: seaborn) chooses its display options by whether it is imported inside a Jupyter kernel
-#: (``display.max_columns``); both are imported by each kernel itself.
+#: again (about 2 s of CPU per kernel).  Only libraries: hlstudy reads its settings from the
+#: environment at import, so each kernel imports it with its own environment.  pandas decides
+#: one display option at import by asking whether it runs in a Jupyter kernel
+#: (``display.max_columns``: 20 in a kernel, 0 in a terminal); the server imports it while
+#: ``get_ipython()`` answers as in a kernel, so that the option is the kernel's (tested).
 FORK_PRELOAD = ("numpy", "scipy.stats", "matplotlib", "matplotlib.pyplot", "PIL.Image", "IPython",
-                "ipykernel.kernelapp")
+                "ipykernel.kernelapp", "pandas", "seaborn", "statsmodels.api", "docx", "numba")
 
 _FORK_SERVER_CODE = r"""
 import importlib, json, os, signal, sys
@@ -133,8 +134,19 @@ def _reap(*_):
         if pid == 0:
             return
 
+class _AsInAKernel:        # what pandas' config_init.is_terminal() looks for
+    kernel = True
+
 for name in json.loads(sys.argv[1]):
-    importlib.import_module(name)
+    if name == "pandas":
+        import builtins
+        builtins.get_ipython = _AsInAKernel
+        try:
+            importlib.import_module(name)
+        finally:
+            del builtins.get_ipython
+    else:
+        importlib.import_module(name)
 signal.signal(signal.SIGCHLD, _reap)
 out = sys.stdout
 out.write("ready\n"); out.flush()
