@@ -1,14 +1,18 @@
 """How long ``make.py reproduce`` and ``make.py test`` take, beside the targets of issue 15.
 
 Run:  .venv/bin/python benchmarks/bench_reproduce.py [--repeat 3] [--jobs 1 2] [--no-tests]
-      [--test-workers auto] [--commit HEAD] [--notebooks 01 02 ...]
+      [--test-workers auto] [--commit HEAD] [--notebooks 01 02 ...] [--env KEY=VALUE ...]
 
 Everything runs in a throw-away ``git worktree`` of ``--commit`` (default ``HEAD``) under
 the system temp folder, with this checkout's ``.venv``, so the committed ``notebooks/`` and
 ``figures/`` of the working tree are never rewritten.  For each ``--jobs`` value the
 notebooks are executed ``--repeat`` times (``python -m hlstudy.runner reproduce --jobs N``,
 what ``make.py reproduce`` runs after installation); the first run of the first value also
-builds the study cache of the fresh worktree and is reported apart.  Then the test command
+builds the study cache of the fresh worktree and is reported apart.  The recorded notebook and
+test-group seconds of this checkout (``data/processed/*-seconds.json``) are copied into the
+worktree, so that notebooks and test groups start longest first as they do here.  ``--env``
+sets variables for every command, e.g. ``HLSTUDY_FORK=0`` (fresh kernel processes) or
+``HLSTUDY_FIGURE_FORMATS=pdf,png,svg`` (SVG too), to measure one lever at one commit.  Then the test command
 of ``make.py test`` (ruff, then ``pytest -n <workers> --dist loadgroup``) runs ``--repeat``
 times, and once with ``-n 0`` (in-process, as before issue 15) unless ``--no-sequential``.
 
@@ -84,15 +88,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commit", default="HEAD")
     parser.add_argument("--keep", action="store_true", help="keep the worktree")
     parser.add_argument("--notebooks", nargs="*", default=[], help="numbers to run (default: all)")
+    parser.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="environment for every command, e.g. HLSTUDY_FORK=0")
     args = parser.parse_args(argv)
+    extra_env = {}
+    for item in args.env:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"--env takes KEY=VALUE, got {item!r}")
+        extra_env[key] = value
 
     python = str(ROOT / ".venv" / "bin" / "python")
     folder = worktree(args.commit)
     env = dict(os.environ, PYTHONPATH=str(folder), PYTHONHASHSEED="0")
-    for key in ("HLSTUDY_DATA", "HLSTUDY_FIGURES", "HLSTUDY_INSTRUMENT", "HLSTUDY_JOBS"):
+    for key in ("HLSTUDY_DATA", "HLSTUDY_FIGURES", "HLSTUDY_INSTRUMENT", "HLSTUDY_JOBS", "HLSTUDY_FORK",
+                "HLSTUDY_FIGURE_FORMATS"):
         env.pop(key, None)
+    env.update(extra_env)
+    for name in ("notebook-seconds.json", "test-seconds.json"):   # longest first, as here
+        recorded = ROOT / "data" / "processed" / name
+        if recorded.is_file():
+            (folder / "data" / "processed").mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(recorded, folder / "data" / "processed" / name)
     lines = [f"commit {subprocess.run(['git', 'rev-parse', '--short', args.commit], cwd=ROOT, capture_output=True, text=True).stdout.strip()}"
-             f", {os.cpu_count()} CPU(s), load average at start {os.getloadavg()[0]:.1f}"]
+             f", {os.cpu_count()} CPU(s), load average at start {os.getloadavg()[0]:.1f}"
+             + (f", env {' '.join(args.env)}" if args.env else "")]
     print(lines[0], flush=True)
     try:
         first = True
