@@ -199,17 +199,21 @@ class _ForkServer:
             [sys.executable, "-c", _FORK_SERVER_CODE, json.dumps(list(FORK_PRELOAD))],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=kernel_env(), text=True, bufsize=1)
-        if self.process.stdout.readline().strip() != "ready":
-            raise NotebookError("the kernel fork server did not start (set HLSTUDY_FORK=0)")
+        self.ready = False
         atexit.register(self.stop)
 
     @classmethod
     def get(cls) -> _ForkServer:
+        """The running server; started now if there is none (its imports run meanwhile)."""
         if cls._instance is None or cls._instance.process.poll() is not None:
             cls._instance = cls()
         return cls._instance
 
     def fork(self, args: list[str], env: dict, cwd: str) -> int:
+        if not self.ready:
+            if self.process.stdout.readline().strip() != "ready":
+                raise NotebookError("the kernel fork server did not start (set HLSTUDY_FORK=0)")
+            self.ready = True
         request = {"argv0": "ipykernel_launcher", "args": args, "env": env, "cwd": cwd}
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
@@ -739,6 +743,8 @@ def reproduce(selected: list[str] | None = None, *, out=sys.stdout,
     total = len(all_sources)
     jobs = default_jobs(total) if jobs is None else max(1, int(jobs))
     order = longest_first(all_sources) if jobs > 1 else all_sources
+    if fork_enabled():
+        _ForkServer.get()   # imports its libraries while the study cache is read or built
     warm = warm_study_cache()
     print(f"study cache ready in {warm:.1f} s; {total} notebook(s) on {jobs} kernel(s) at once"
           + (f", longest first: {', '.join(p.stem[:2] for p in order)}" if jobs > 1 else ""),
@@ -787,6 +793,8 @@ def export_language(lang: str, out_dir: Path, *, out=sys.stdout, jobs: int | Non
     all_sources = sources()
     total = len(all_sources)
     jobs = default_jobs(total) if jobs is None else max(1, int(jobs))
+    if fork_enabled():
+        _ForkServer.get()
     warm_study_cache()
     count = []
 
