@@ -356,6 +356,10 @@ def _latent_sem(study, cov, seed, name) -> list[dict]:
             fit = sem_mod.sem(d.reset_index(drop=True), syntax, missing="ml", estimator="MLR")
     except ModelError:
         return []
+    except (ValueError, np.linalg.LinAlgError) as err:  # a crash of hlstudy.sem: reported
+        warnings.warn(f"latent SEM failed in replication {seed} ({name}): "
+                      f"{type(err).__name__}: {err}", RuntimeWarning, stacklevel=2)
+        return []
     if not fit.converged:
         return []
     out = []
@@ -421,6 +425,10 @@ def _paths(study, truth, cov, seed, sc: Scenario, wild: bool) -> list[dict]:
                 warnings.simplefilter("ignore")
                 fit = sem_mod.sem(d, syntax, missing=missing, estimator="MLR")
         except ModelError:
+            continue
+        except (ValueError, np.linalg.LinAlgError) as err:  # a crash of hlstudy.sem: reported
+            warnings.warn(f"{method} failed in replication {seed} ({name}): "
+                          f"{type(err).__name__}: {err}", RuntimeWarning, stacklevel=2)
             continue
         sp = drivers.sem_paths(fit.parameter_estimates(), method=method)
         for r in sp.itertuples(index=False):

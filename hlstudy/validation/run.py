@@ -124,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="pooled studies per scenario for the observed-score pseudo-truth")
     parser.add_argument("--reuse-estimand", action="store_true",
                         help="read the pseudo-truth already in --out instead of recomputing it")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the scenarios already in --out with the asked replications "
+                             "(and their pseudo-truth); run only the others")
     args = parser.parse_args(argv)
     names = [s for s in args.scenarios.split(",") if s]
     known = scenarios()
@@ -141,7 +144,16 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     seconds: dict[str, float] = {}
     commit = git_commit()
-    if args.reuse_estimand:
+    done_before, old, old_manifest = [], None, {}
+    if args.resume and (Path(args.out) / RESULTS_FILE).is_file():
+        old, old_manifest = read_results(args.out)
+        had = old_manifest.get("replications", {})
+        done_before = [n for n in names if isinstance(had, dict) and had.get(n) == counts[n]
+                       and n in set(old["scenario"])]
+        old = old[old["scenario"].isin(done_before)]
+        seconds.update({k: v for k, v in old_manifest.get("seconds", {}).items()
+                        if k.split(" ")[-1] in done_before or k.startswith("estimand ")})
+    if args.reuse_estimand or args.resume:
         table, rel = read_estimand(args.out)
     else:
         tables, rels, pools = [], [], {}
@@ -161,8 +173,14 @@ def main(argv: list[str] | None = None) -> int:
         table = pd.concat(tables, ignore_index=True)
         rel = pd.concat(rels, ignore_index=True)
         write_estimand(table, rel, args.out)
-    frames = []
+    frames = [old] if old is not None and len(old) else []
+    commits = {n: old_manifest.get("git_commits", {}).get(n, old_manifest.get("git_commit", ""))
+               for n in done_before}
     for name in names:
+        if name in done_before:
+            print(f"[validate] {name}: kept from {args.out}", flush=True)
+            continue
+        commits[name] = commit
         t0 = time.perf_counter()
         seeds = list(range(1, counts[name] + 1))
         frames.append(recovery(seeds, scenario=name, workers=args.workers, wild=not args.no_wild,
@@ -171,7 +189,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[validate] {name}: {len(seeds)} replications in {seconds[name]:.0f} s",
               flush=True)
         results = pd.concat(frames, ignore_index=True)  # written after every scenario
-        done = names[: len(frames)]
+        results = results.sort_values(["scenario", "seed", "kind", "quantity", "method"],
+                                      kind="mergesort", ignore_index=True)
+        done = [n for n in names if n in set(results["scenario"])]
         extra = ",".join(f"{n}={c}" for n, c in counts.items() if c != args.replications)
         manifest = {"replications": {n: counts[n] for n in done},
                     "seeds": {n: f"1..{counts[n]}" for n in done},
@@ -179,8 +199,9 @@ def main(argv: list[str] | None = None) -> int:
                     "latent_sem": sorted(n for n in done if known[n].latent_sem),
                     "estimand_studies": int(table["n_studies"].max()),
                     "wild": not args.no_wild, "hlstudy": version, "git_commit": commit,
-                    "seconds": dict(seconds),
-                    "seconds_total": round(time.perf_counter() - start, 1),
+                    "git_commits": {n: commits[n] for n in done},
+                    "seconds": dict(sorted(seconds.items())),
+                    "seconds_total": round(sum(seconds.values()), 1),
                     "workers": args.workers,
                     "command": "python3 make.py validate --replications "
                                f"{args.replications}"
