@@ -20,15 +20,20 @@
 # whole chain — raw exports → ingest and cleaning → measurement → models → claims ledger — on
 # many simulated studies in six scenarios (the default truth; recognition → motivation
 # switched off; reversed; every path zero; about 120 officials; stronger missingness), and
-# compares every estimate and every verdict with that truth: bias, RMSE and the coverage of
-# the 95% intervals (naive, CR2, wild cluster bootstrap, SEM with FIML/MLR) with Monte Carlo
-# standard errors; the verdict confusion table; the false-positive rate when every path is
-# zero; the power of each claim at the demonstration sample size; the cleaning's catch rate
-# of the injected faults.  Part 2 recomputes, from the committed R fixtures, the worst
-# difference between each hlstudy routine and its R reference (psych, lavaan, semTools,
-# clubSandwich, sandwich, car, lmerTest, lme4) against the test suite's tolerance.  Part 3
-# lists the software versions.  Every number in the prose is computed; tables and figures go
-# to `figures/07_*`.  **All data here are simulated** by design.
+# compares every estimate and every verdict with that truth.  Each method is judged against
+# the truth of *what it estimates*: the latent SEM (items as indicators, FIML, MLR) against
+# the simulator's latent standardized paths; the regressions on scale scores (naive, CR2,
+# wild cluster bootstrap) and the path model on scores against the population coefficient
+# of the same regression on *observed* scores, which measurement error attenuates (Spearman
+# 1904; Lord & Novick 1968) — a pseudo-truth computed from one very large pooled simulated
+# study (`hlstudy.validation.estimand_truth`).  Reported: bias, RMSE and the coverage of the
+# 95% intervals with Monte Carlo bands; the verdict confusion table; the false-positive rate
+# when every path is zero; the power of each claim at the demonstration sample size; the
+# cleaning's catch rate of the injected faults.  Part 2 recomputes, from every committed R
+# fixture family, the worst difference between each hlstudy routine and its R reference
+# against the test suite's tolerance.  Part 3 lists the software versions.  Every number in
+# the prose is computed; tables and figures go to `figures/07_*`.  **All data here are
+# simulated** by design.
 
 # %%
 import os
@@ -42,7 +47,7 @@ from IPython.display import Markdown, display
 
 from hlstudy import export
 from hlstudy.paths import ROOT
-from hlstudy.validation import recovery, scenarios
+from hlstudy.validation import LATENT_SEM, coverage_table, recovery, scenarios
 from hlstudy.validation.ragree import (
     NOISE,
     difference_bound,
@@ -50,7 +55,7 @@ from hlstudy.validation.ragree import (
     r_agreement,
     r_versions,
 )
-from hlstudy.validation.run import read_results
+from hlstudy.validation.run import read_estimand, read_results
 from hlstudy.validation.summary import (
     coverage_by_method,
     false_positive_rate,
@@ -61,7 +66,7 @@ from hlstudy.validation.summary import (
 
 # Parameters
 RESULTS = "data/validation"   # folder written by `python3 make.py validate` (or build/…)
-N_RUN = 0       # > 0: run this many fresh replications per scenario here instead (≈ 30 s each)
+N_RUN = 0       # > 0: run this many fresh replications per scenario here instead (≈ 15 s each)
 WORKERS = None  # processes for N_RUN (None: every core)
 LEVEL = 0.95
 #: Key paths: the hypothesised drivers of quality with a true effect, and two true zeros.
@@ -82,10 +87,13 @@ def pct(x, d=1):
 
 
 SCEN = scenarios()
+est_table, reliability = read_estimand(ROOT / RESULTS)
 if N_RUN > 0:
-    res = pd.concat([recovery(N_RUN, scenario=s, workers=WORKERS) for s in SCEN],
+    res = pd.concat([recovery(N_RUN, scenario=s, workers=WORKERS,
+                              estimand=est_table[est_table["scenario"] == s]) for s in SCEN],
                     ignore_index=True)
-    manifest = {"replications": N_RUN, "command": f"notebook 07 (N_RUN = {N_RUN})"}
+    manifest = {"replications": dict.fromkeys(SCEN, N_RUN),
+                "command": f"notebook 07 (N_RUN = {N_RUN})"}
 else:
     res, manifest = read_results(ROOT / RESULTS)
 R_REP = res.groupby("scenario")["seed"].nunique()
@@ -94,112 +102,212 @@ SCEN_VI = {"default": "Giá trị gốc", "path_off": "Tắt REC → MOT", "path
            "missing": "Thiếu dữ liệu nhiều hơn"}
 METHOD_VI = {"naive": "OLS, SE thông thường", "CR2": "OLS, CR2 (Satterthwaite)",
              "wild": "OLS, wild cluster bootstrap", "SEM (FIML, MLR)": "SEM điểm thang đo (FIML, MLR)",
+             LATENT_SEM: "SEM tiềm ẩn (FIML, MLR)",
              "SEM complete items (listwise)": "SEM, loại theo danh sách",
              "SEM complete items (FIML)": "SEM, FIML"}
+secs = manifest.get("seconds_total")
+commit = str(manifest.get("git_commit", ""))
 display(Markdown(
-    f"Kết quả đọc từ `{RESULTS}` (lệnh `{manifest.get('command', '')}`): "
+    f"Kết quả đọc từ `{RESULTS}` (lệnh `{manifest.get('command', '')}`"
+    + (f", mã nguồn ở commit `{commit[:10]}`" if commit else "")
+    + (f", chạy mất {fmt(secs / 60, 0)} phút" if secs else "") + "): "
     + "; ".join(f"{SCEN_VI.get(s, s)}: **{int(R_REP.get(s, 0))}** lần lặp" for s in SCEN
                 if s in R_REP.index)
     + f" — tổng **{int(res[['scenario', 'seed']].drop_duplicates().shape[0])}** nghiên cứu mô "
     "phỏng, mỗi nghiên cứu đi qua toàn bộ chuỗi phân tích.  Các con số dưới đây dựa trên "
-    "chừng ấy lần lặp; sai số Monte Carlo (MCSE) đi kèm mỗi tỷ lệ."))
+    "chừng ấy lần lặp; sai số Monte Carlo (MCSE) đi kèm mỗi tỷ lệ.  Giá trị thật của hồi quy "
+    f"trên điểm thang đo được tính từ **{int(est_table['n_studies'].max())}** nghiên cứu mô "
+    f"phỏng gộp lại (khoảng {fmt(est_table['n_officials'].max(), 0)} cán bộ) cho mỗi kịch bản."))
 
 # %% [markdown]
 # ## 1. Khôi phục tham số
 #
-# ### 1.1 Hệ số đường dẫn: độ chệch, RMSE và độ phủ của khoảng tin cậy 95%
+# ### 1.1 Hai loại "giá trị thật" của hệ số đường dẫn
 #
-# Giá trị thật là hệ số chuẩn hóa của mô hình tiềm ẩn mà bộ mô phỏng dùng.  Hồi quy và SEM
-# ở đây chạy trên **điểm thang đo** (trung bình các câu hỏi), vốn chứa sai số đo lường, nên
-# hệ số bị kéo về 0 (suy giảm do sai số đo lường): độ phủ so với giá trị thật thấp hơn 95%
-# ở các đường dẫn lớn là hệ quả của sai số đo, không phải của sai số chuẩn.  Vì vậy bảng
-# cũng cho **độ phủ hiệu chuẩn** (so với trung bình các ước lượng qua các lần lặp): nó cho
-# biết khoảng tin cậy có rộng đúng bằng độ biến thiên thật của ước lượng hay không — đây là
-# câu hỏi CR2 so với sai số chuẩn thông thường.
+# Bộ mô phỏng sinh dữ liệu từ một mô hình **tiềm ẩn**: hệ số chuẩn hóa giữa các khái niệm
+# (ví dụ môi trường làm việc → động lực = 0,30) là giá trị thật mà **SEM tiềm ẩn** (các câu
+# hỏi là chỉ báo của khái niệm, như notebook 05) nhắm tới.  Hồi quy trên **điểm thang đo**
+# (trung bình các câu hỏi) thì khác: điểm thang đo chứa sai số đo lường, nên hệ số của nó bị
+# kéo về 0 — hiện tượng suy giảm do độ tin cậy không hoàn hảo (Spearman 1904; Lord & Novick
+# 1968): với hồi quy đơn, hệ số chuẩn hóa quan sát được ≈ hệ số tiềm ẩn × √(độ tin cậy X ×
+# độ tin cậy Y); trong hồi quy bội, sai số đo của các biến kiểm soát còn chuyển một phần
+# tác động sang các biến tương quan với chúng.  Cái mà hồi quy trên điểm thang đo ước lượng
+# nhất quán là **hệ số của chính hồi quy đó trong tổng thể điểm quan sát**.  Không có công
+# thức đóng cho nó (điểm là trung bình của câu trả lời 5 mức có thiên hướng đồng ý), nên nó
+# được tính bằng Monte Carlo: mô phỏng rất nhiều nghiên cứu của cùng kịch bản, cho qua đúng
+# quy trình nhập, làm sạch và tính điểm, gộp lại thành một mẫu rất lớn và ước lượng cùng hồi
+# quy (`estimand_truth`); sai số Monte Carlo của nó tính bằng trung bình theo lô.  Mỗi
+# phương pháp được đánh giá với giá trị thật của đại lượng mà nó ước lượng.
+
+# %%
+key_est = est_table[(est_table["scenario"] == "default") & (est_table["estimand"] == "scale scores")
+                    & est_table["quantity"].isin(KEY_PATHS)].set_index("quantity").loc[
+    [p for p in KEY_PATHS if p in set(est_table["quantity"])]]
+rel = reliability[(reliability["scenario"] == "default")
+                  & (reliability["estimand"] == "scale scores")].set_index("construct")["reliability"]
+xs = [p.split("->")[0] for p in key_est.index]
+ys = [p.split("->")[1] for p in key_est.index]
+spearman = np.sqrt(rel.reindex(xs).to_numpy() * rel.reindex(ys).to_numpy())
+ratio = np.where(key_est["truth"].abs() > 1e-9, key_est["truth_estimand"] / key_est["truth"].where(
+    key_est["truth"].abs() > 1e-9), np.nan)
+cr2_def = res[(res["scenario"] == "default") & (res["method"] == "CR2")]
+emp_se = cr2_def.groupby("quantity")["estimate"].std(ddof=1).reindex(key_est.index)
+estimand_tab = pd.DataFrame({
+    "Đường dẫn": [p.replace("->", " → ") for p in key_est.index],
+    "β tiềm ẩn (thật)": key_est["truth"].to_numpy(),
+    "β trên điểm thang đo (tổng thể)": key_est["truth_estimand"].to_numpy(),
+    "MCSE": key_est["mcse"].to_numpy(), "Tỷ số": ratio,
+    "√(tin cậy X × tin cậy Y)": spearman,
+    "SD ước lượng CR2 qua các lần lặp": emp_se.to_numpy()})
+export.save_table(
+    estimand_tab, "07_estimand_truth", simulated=SIM, decimals=3,
+    title=export.tr("Giá trị thật của hệ số tiềm ẩn và của hồi quy trên điểm thang đo",
+                    "Latent truth and observed-score estimand of the key paths"),
+    note=export.tr(f"Kịch bản gốc. Hồi quy trên điểm thang đo: {int(key_est['n_studies'].iloc[0])} "
+                   f"nghiên cứu gộp ({fmt(key_est['n_officials'].iloc[0], 0)} cán bộ); MCSE theo "
+                   "trung bình lô. Độ tin cậy: bình phương tương quan giữa điểm thang đo và khái "
+                   "niệm ẩn trong mẫu gộp.",
+                   f"Default scenario. Observed-score regression on {int(key_est['n_studies'].iloc[0])}"
+                   " pooled studies; MCSE by batch means. Reliability: squared correlation of the "
+                   "scale score with its latent construct in the pooled sample."))
+display(estimand_tab.round(3))
+on = np.isfinite(ratio) & (np.abs(key_est["truth"].to_numpy()) >= 0.15)
+all_est = est_table[(est_table["scenario"] == "default") & (est_table["estimand"] == "scale scores")]
+mc_ratio = float((all_est["mcse"] / cr2_def.groupby("quantity")["estimate"].std(ddof=1)
+                  .reindex(all_est["quantity"]).to_numpy()).max())
+zero = est_table[(est_table["scenario"] == "all_zero") & (est_table["estimand"] == "scale scores")]
+display(Markdown(
+    f"Độ tin cậy của các điểm thang đo (tương quan bình phương với khái niệm ẩn) từ "
+    f"{fmt(rel.drop(['EDU', 'TENURE'], errors='ignore').min(), 2)} đến "
+    f"{fmt(rel.drop(['EDU', 'TENURE'], errors='ignore').max(), 2)}.  Với {int(on.sum())} đường "
+    f"dẫn chính có tác động thật từ 0,15 trở lên, hệ số trên điểm thang đo chỉ bằng "
+    f"{fmt(np.nanmean(ratio[on]), 2)} lần hệ số tiềm ẩn (trung bình; từ {fmt(np.nanmin(ratio[on]), 2)} "
+    f"đến {fmt(np.nanmax(ratio[on]), 2)}), gần với hệ số suy giảm √(tin cậy X × tin cậy Y) = "
+    f"{fmt(np.nanmean(spearman[on]), 2)} của Spearman.  Ví dụ, môi trường → động lực: "
+    f"tiềm ẩn {fmt(key_est.at['ENV->MOT', 'truth'], 2)}, trên điểm thang đo "
+    f"{fmt(key_est.at['ENV->MOT', 'truth_estimand'])}.  Sai số Monte Carlo của giá trị thật "
+    f"này nhỏ: tối đa {fmt(mc_ratio, 2)} lần độ lệch chuẩn của ước lượng CR2 qua các lần lặp, "
+    "nên nó không làm sai lệch đáng kể độ phủ."
+    + (f"  Khi mọi đường dẫn tiềm ẩn bằng 0, hệ số trên điểm thang đo vẫn khác 0 một chút "
+       f"(lớn nhất |β| = {fmt(zero['truth_estimand'].abs().max())}, trung bình "
+       f"{fmt(zero['truth_estimand'].abs().mean())}): thiên hướng đồng ý của người trả lời "
+       "(acquiescence) là một sai số chung cho mọi thang đo." if len(zero) else "")))
+
+# %% [markdown]
+# ### 1.2 Độ phủ của khoảng tin cậy 95%, với dải Monte Carlo
+#
+# Độ phủ của mỗi phương pháp được đo so với giá trị thật của đại lượng nó ước lượng: các hồi
+# quy (SE thông thường, CR2, wild bootstrap) và SEM trên điểm thang đo so với hệ số tổng thể
+# trên điểm thang đo; SEM tiềm ẩn so với hệ số tiềm ẩn.  Một độ phủ là "đạt" khi nó nằm trong
+# dải 95% ± 1,96 × √(0,95 × 0,05 / R) với R là số khoảng tin cậy (Morris, White & Crowther
+# 2019).  Cột "so với β tiềm ẩn" cho thấy điều xảy ra nếu so hồi quy trên điểm thang đo với
+# hệ số tiềm ẩn: độ phủ thấp là do suy giảm, không phải do sai số chuẩn.
 
 # %%
 paths = res[res["kind"] == "path"]
 methods = [m for m in METHOD_VI if m in set(paths["method"])]
-pooled = coverage_by_method(paths, level=LEVEL)
-calib = coverage_by_method(paths, level=LEVEL, center="mean")
-per_path = summarize(paths, by=("scenario", "method", "quantity"), level=LEVEL)
+pooled = coverage_by_method(paths, level=LEVEL, center="estimand")
+pooled_latent = coverage_by_method(paths, level=LEVEL)
+per_path = summarize(paths, by=("scenario", "method", "quantity"), level=LEVEL, center="estimand")
 err = per_path.groupby(["scenario", "method"]).agg(abs_bias=("bias", lambda b: b.abs().mean()),
                                                   rmse=("rmse", "mean")).reset_index()
 tab = pooled.drop(columns=["bias", "rmse"]).merge(err, on=["scenario", "method"]).merge(
-    calib[["scenario", "method", "coverage", "coverage_mcse", "coverage_ok"]],
-    on=["scenario", "method"], suffixes=("", "_calib"))
+    pooled_latent[["scenario", "method", "coverage"]], on=["scenario", "method"],
+    suffixes=("", "_latent"))
 tab = tab[tab["scenario"] == "default"].set_index("method")
 tab = tab.loc[[m for m in methods if m in tab.index]].reset_index()
 path_table = pd.DataFrame({
-    "Phương pháp": tab["method"].map(METHOD_VI), "Số khoảng tin cậy": tab["n_intervals"],
-    "|Độ chệch| TB": tab["abs_bias"], "RMSE TB": tab["rmse"],
-    "Độ phủ (giá trị thật)": tab["coverage"], "MCSE": tab["coverage_mcse"],
-    "Độ phủ hiệu chuẩn": tab["coverage_calib"], "MCSE hiệu chuẩn": tab["coverage_mcse_calib"],
-    "Độ rộng TB": tab["mean_width"]})
+    "Phương pháp": tab["method"].map(METHOD_VI),
+    "Giá trị thật dùng": np.where(tab["method"] == LATENT_SEM, "β tiềm ẩn", "β trên điểm thang đo"),
+    "Số khoảng tin cậy": tab["n_intervals"], "|Độ chệch| TB": tab["abs_bias"],
+    "RMSE TB": tab["rmse"], "Độ phủ": tab["coverage"], "MCSE": tab["coverage_mcse"],
+    "Dải dưới": tab["band_low"], "Dải trên": tab["band_high"],
+    "Trong dải": tab["coverage_ok"].map({True: "có", False: "không"}),
+    "Độ phủ so với β tiềm ẩn": tab["coverage_latent"], "Độ rộng TB": tab["mean_width"]})
 export.save_table(
     path_table, "07_path_recovery", simulated=SIM, decimals=3,
     title=export.tr("Khôi phục hệ số đường dẫn (kịch bản gốc)",
                     "Recovery of the structural paths (default scenario)"),
     note=export.tr(f"{int(R_REP.get('default', 0))} nghiên cứu mô phỏng; gộp mọi đường dẫn của "
-                   "mô hình nghiên cứu. |Độ chệch| và RMSE: trung bình qua các đường dẫn. Độ phủ "
-                   "hiệu chuẩn: so với trung bình các ước lượng của từng đường dẫn qua các lần lặp.",
-                   f"{int(R_REP.get('default', 0))} simulated studies; all paths of the research "
-                   "model pooled. |Bias| and RMSE: averaged over paths. Calibration coverage: of "
-                   "each path's mean estimate across replications."))
+                   "mô hình nghiên cứu. Độ chệch và độ phủ so với giá trị thật của đại lượng mỗi "
+                   "phương pháp ước lượng. MCSE gộp là cận dưới (các đường dẫn trong một lần lặp "
+                   "tương quan với nhau).",
+                   f"{int(R_REP.get('default', 0))} simulated studies; all paths pooled. Bias and "
+                   "coverage against the truth of what each method estimates. The pooled MCSE is "
+                   "a lower bound (paths of one replication are correlated)."))
 display(path_table.round(3))
 
 # %%
-key = paths[paths["quantity"].isin(KEY_PATHS) & (paths["scenario"] == "default")]
-ks = summarize(key, by=("method", "quantity"), level=LEVEL)
-kc = summarize(key, by=("method", "quantity"), level=LEVEL, center="mean")
-ks = ks.merge(kc[["method", "quantity", "coverage", "coverage_ok"]], on=["method", "quantity"],
-              suffixes=("", "_calib"))
-cr2 = ks[ks["method"] == "CR2"].set_index("quantity").loc[
-    [p for p in KEY_PATHS if p in set(ks["quantity"])]]
-key_table = pd.DataFrame({
-    "Đường dẫn": [p.replace("->", " → ") for p in cr2.index], "β thật": cr2["truth"],
-    "β ước lượng TB": cr2["mean_estimate"], "Độ chệch": cr2["bias"], "MCSE độ chệch": cr2["bias_mcse"],
-    "Độ phủ CR2": cr2["coverage"], "Độ phủ hiệu chuẩn CR2": cr2["coverage_calib"],
-    "Dải Monte Carlo dưới": cr2["band_low"], "Dải Monte Carlo trên": cr2["band_high"],
-    "Tỷ lệ bác bỏ β = 0": cr2["rejection"]})
+ct = coverage_table(res, KEY_PATHS, scenario="default", level=LEVEL)
+ct = ct[ct["method"].isin(methods)]
+key_order = [p for p in KEY_PATHS if p in set(ct["quantity"])]
+wide = ct.pivot(index="quantity", columns="method", values="coverage").reindex(key_order)
+ok = ct.pivot(index="quantity", columns="method", values="coverage_ok").reindex(key_order)
+n_int = ct.groupby("method")["n_intervals"].max()
+key_table = pd.DataFrame({"Đường dẫn": [p.replace("->", " → ") for p in key_order]})
+for m in [m for m in methods if m in wide.columns]:
+    key_table[METHOD_VI[m]] = [
+        "–" if not np.isfinite(v) else fmt(v, 3) + ("" if o else " ✗")
+        for v, o in zip(wide[m], ok[m], strict=True)]
+band_text = "; ".join(
+    f"{METHOD_VI[m]}: {fmt(LEVEL - 1.96 * np.sqrt(LEVEL * (1 - LEVEL) / n), 3)}–"
+    f"{fmt(LEVEL + 1.96 * np.sqrt(LEVEL * (1 - LEVEL) / n), 3)} (R = {int(n)})"
+    for m, n in n_int.items() if m in methods)
 export.save_table(
     key_table, "07_key_paths", simulated=SIM, decimals=3,
-    title=export.tr("Các đường dẫn chính: hồi quy CR2 trên điểm thang đo",
-                    "Key paths: CR2 regressions on scale scores"),
-    note=export.tr("Dải Monte Carlo: 95% ± 1,96 × MCSE ở mức danh nghĩa. Tỷ lệ bác bỏ là lực "
-                   "kiểm định khi β thật ≠ 0 và sai lầm loại I khi β thật = 0.",
-                   "Monte Carlo band: 95% ± 1.96 × MCSE at the nominal level. The rejection rate "
-                   "is the power when the true β ≠ 0 and the type-I error when it is 0."))
-display(key_table.round(3))
-n_ok = int(cr2["coverage_calib_ok"].fillna(False).sum()) if "coverage_calib_ok" in cr2 else int(
-    ((cr2["coverage_calib"] >= cr2["band_low"]) & (cr2["coverage_calib"] <= cr2["band_high"])).sum())
+    title=export.tr("Độ phủ của KTC 95% ở các đường dẫn chính, theo phương pháp",
+                    "Coverage of the 95% intervals of the key paths, by method"),
+    note=export.tr("Kịch bản gốc; mỗi phương pháp so với giá trị thật của đại lượng nó ước "
+                   f"lượng. ✗: ngoài dải Monte Carlo. Dải: {band_text}.",
+                   "Default scenario; each method against the truth of what it estimates. ✗: "
+                   f"outside the Monte Carlo band. Bands: {band_text}."),
+    allowed_codes=list(key_table.columns))
+display(key_table)
+summary_lines = []
+for m in [m for m in methods if m in set(ct["method"])]:
+    g = ct[ct["method"] == m]
+    summary_lines.append(
+        f"{METHOD_VI[m]}: **{int(g['coverage_ok'].sum())}/{len(g)}** đường dẫn trong dải "
+        f"(độ phủ {fmt(g['coverage'].min(), 2)}–{fmt(g['coverage'].max(), 2)}"
+        + (f"; so với β tiềm ẩn chỉ {fmt(g['coverage_latent'].min(), 2)}–"
+           f"{fmt(g['coverage_latent'].max(), 2)}" if m != LATENT_SEM else "") + ")")
 cal = tab.set_index("method")
+n_lat = int(paths.loc[(paths["scenario"] == "default") & (paths["method"] == LATENT_SEM),
+                      "seed"].nunique())
+pooled_text = "; ".join(
+    f"{METHOD_VI[m]} {pct(cal.at[m, 'coverage'])} (MCSE {pct(cal.at[m, 'coverage_mcse'])}, "
+    + ("trong" if cal.at[m, "coverage_ok"] else "ngoài") + " dải)"
+    for m in cal.index)
 display(Markdown(
-    f"Ở kịch bản gốc, khoảng tin cậy CR2 phủ trung bình các ước lượng ở "
-    f"**{pct(cal.at['CR2', 'coverage_calib'])}** trường hợp (MCSE {pct(cal.at['CR2', 'coverage_mcse_calib'])}), "
-    f"khoảng tin cậy thông thường (bỏ qua cụm xã) ở {pct(cal.at['naive', 'coverage_calib'])}"
-    + (f", wild bootstrap ở {pct(cal.at['wild', 'coverage_calib'])}" if "wild" in cal.index else "")
-    + f".  Với {len(cr2)} đường dẫn chính, độ phủ hiệu chuẩn của CR2 nằm trong dải Monte Carlo "
-    f"quanh 95% ở **{n_ok}/{len(cr2)}** đường dẫn.  So với giá trị thật của mô hình tiềm ẩn, "
-    f"độ phủ của CR2 chỉ là {pct(cal.at['CR2', 'coverage'])}: hệ số trên điểm thang đo bị "
-    f"suy giảm (|độ chệch| trung bình {fmt(cal.at['CR2', 'abs_bias'])}, lớn nhất "
-    f"{fmt(cr2['bias'].abs().max())} ở {cr2['bias'].abs().idxmax().replace('->', ' → ')}; RMSE "
-    f"trung bình {fmt(cal.at['CR2', 'rmse'])}).  "
-    "Luận văn nên nói rõ điều này: β trên điểm thang đo là cận dưới của tác động giữa các "
-    "khái niệm; SEM tiềm ẩn (notebook 05) hiệu chỉnh sai số đo."))
+    "**Đường dẫn chính, từng đường dẫn:** " + "; ".join(summary_lines) + ".  "
+    f"**Gộp mọi đường dẫn (kịch bản gốc):** {pooled_text}.  "
+    + (f"Theo điều kiện nghiệm thu của issue 11, độ phủ của CR2 so với giá trị thật của đại "
+       f"lượng nó ước lượng nằm trong dải Monte Carlo ở "
+       f"{int(ct.loc[ct['method'] == 'CR2', 'coverage_ok'].sum())}/"
+       f"{int((ct['method'] == 'CR2').sum())} đường dẫn chính.  " if "CR2" in set(ct["method"]) else "")
+    + "β trên điểm thang đo là cận dưới của tác động giữa các khái niệm; SEM tiềm ẩn hiệu "
+    "chỉnh sai số đo và khoảng tin cậy của nó phủ hệ số tiềm ẩn."
+    + (f"  SEM tiềm ẩn (58 câu hỏi, FIML) hội tụ ở **{n_lat}/{int(R_REP.get('default', 0))}** "
+       "lần lặp của kịch bản gốc; các lần không hội tụ không có dòng kết quả." if n_lat else "")))
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
-for ax, m in zip(axes, ["CR2", "SEM (FIML, MLR)"], strict=True):
+for ax, m, col, xlab in zip(
+        axes, ["CR2", LATENT_SEM], ["C0", "C1"],
+        [export.tr("β thật của hồi quy trên điểm thang đo", "True β of the observed-score regression"),
+         export.tr("β thật (mô hình tiềm ẩn)", "True β (latent model)")], strict=True):
     s = summarize(paths[(paths["scenario"] == "default") & (paths["method"] == m)],
-                  by=("quantity",), level=LEVEL)
+                  by=("quantity",), level=LEVEL, center="estimand")
+    if s.empty:
+        ax.set_axis_off()
+        continue
     ax.errorbar(s["truth"], s["mean_estimate"], yerr=1.96 * s["emp_se"], fmt="o", ms=4,
-                alpha=0.7, color="C0" if m == "CR2" else "C1")
+                alpha=0.7, color=col)
     lim = [min(s["truth"].min(), s["mean_estimate"].min()) - 0.05,
            max(s["truth"].max(), s["mean_estimate"].max()) + 0.05]
     ax.plot(lim, lim, color="grey", lw=1, ls="--", label=export.tr("Ước lượng = giá trị thật",
                                                                   "Estimate = truth"))
-    ax.set_xlabel(export.tr("β thật (mô hình tiềm ẩn)", "True β (latent model)"))
+    ax.set_xlabel(xlab)
     ax.set_ylabel(export.tr("β ước lượng (trung bình ± 1,96 SD)", "Estimated β (mean ± 1.96 SD)"))
     ax.set_title(METHOD_VI[m] if VI else m)
     ax.legend(loc="upper left", fontsize=8)
@@ -209,7 +317,7 @@ fig.tight_layout()
 _ = export.save_figure(fig, "07_paths_truth_estimate", simulated=SIM)
 
 # %%
-cov_all = coverage_by_method(paths, level=LEVEL, center="mean")
+cov_all = coverage_by_method(paths, level=LEVEL, center="estimand")
 scen_order = [s for s in SCEN if s in set(cov_all["scenario"])]
 fig, ax = plt.subplots(figsize=(10, 4.8))
 width = 0.8 / max(1, len(methods))
@@ -229,7 +337,8 @@ ax.axhspan(LEVEL - half, LEVEL + half, color="grey", alpha=0.15,
                            f"Monte Carlo band around 95% (n = {n_band})"))
 ax.set_xticks(np.arange(len(scen_order)), [SCEN_VI[s] if VI else s for s in scen_order],
               rotation=15)
-ax.set_ylabel(export.tr("Độ phủ hiệu chuẩn của KTC 95%", "Calibration coverage of the 95% CI"))
+ax.set_ylabel(export.tr("Độ phủ của KTC 95% (so với giá trị thật của đại lượng ước lượng)",
+                        "Coverage of the 95% CI (of each method's estimand)"))
 ax.set_ylim(max(0.0, ax.get_ylim()[0]), 1.0)
 ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.2))
 ax.set_title(export.tr("Độ phủ của khoảng tin cậy theo phương pháp và kịch bản",
@@ -238,7 +347,7 @@ fig.tight_layout()
 _ = export.save_figure(fig, "07_coverage", simulated=SIM)
 
 # %% [markdown]
-# ### 1.2 Hệ số tải, tương quan nội lớp theo xã và làm sạch dữ liệu
+# ### 1.3 Hệ số tải, tương quan nội lớp theo xã và làm sạch dữ liệu
 #
 # Hệ số tải chuẩn hóa ước lượng bằng CFA (ML, từng thang đo) trên câu trả lời 5 mức; giá trị
 # thật là hệ số tải của biến phản hồi liên tục ẩn y*.  Việc cắt y* thành 5 mức làm giảm
@@ -306,7 +415,7 @@ fig.tight_layout()
 _ = export.save_figure(fig, "07_loadings", simulated=SIM)
 
 # %% [markdown]
-# ### 1.3 Kết luận kiểm định của sổ cái luận điểm
+# ### 1.4 Kết luận kiểm định của sổ cái luận điểm
 #
 # Với mỗi luận điểm, "kết luận đúng" là kết luận mà chính quy tắc của sổ cái (notebook 06)
 # đưa ra khi khoảng tin cậy co về giá trị thật (cỡ mẫu vô hạn): **được ủng hộ** khi tác động
@@ -372,12 +481,21 @@ if fp is not None and len(fp):
     per = f.get(("claim (per verdict)", "ledger"), np.nan)
     cr2_fp = f.get(("path (per interval)", "CR2"), np.nan)
     naive_fp = f.get(("path (per interval)", "naive"), np.nan)
+    lat_fp = f.get(("path (per interval)", LATENT_SEM), np.nan)
+    z_cov = coverage_by_method(paths[paths["scenario"] == "all_zero"], level=LEVEL,
+                               center="estimand").set_index("method")
     display(Markdown(
         f"Khi mọi đường dẫn bằng 0, sổ cái gọi một luận điểm là được ủng hộ ở **{pct(per)}** "
         f"kết luận, và ở {pct(fam)} lần lặp có ít nhất một luận điểm bị gọi nhầm (hiệu chỉnh "
         f"Holm giữ sai lầm toàn họ dưới 5%).  Từng khoảng tin cậy CR2 loại trừ 0 ở "
         f"{pct(cr2_fp)} trường hợp (mức danh nghĩa 5%), khoảng tin cậy thông thường ở "
-        f"{pct(naive_fp)}."))
+        f"{pct(naive_fp)}"
+        + (f", SEM tiềm ẩn ở {pct(lat_fp)}" if np.isfinite(lat_fp) else "") + ".  "
+        + ("Một phần tỷ lệ này không phải lỗi của sai số chuẩn: trên điểm thang đo, hệ số "
+           "tổng thể không đúng bằng 0 (thiên hướng đồng ý, xem mục 1.1); so với giá trị thật "
+           f"của hồi quy trên điểm thang đo, độ phủ của CR2 là {pct(z_cov.at['CR2', 'coverage'])}"
+           f" (MCSE {pct(z_cov.at['CR2', 'coverage_mcse'])})."
+           if "CR2" in z_cov.index else "")))
 
 # %%
 s5 = res[(res["kind"] == "verdict") & (res["quantity"] == "S5")]
@@ -399,7 +517,7 @@ if len(s5):
 # %%
 mis = paths[paths["scenario"] == "missing"]
 if len(mis):
-    ms = summarize(mis, by=("method",), level=LEVEL).set_index("method")
+    ms = summarize(mis, by=("method",), level=LEVEL, center="estimand").set_index("method")
     n_used = mis.groupby("method")["n"].mean()
     keep = [m for m in ("SEM complete items (listwise)", "SEM complete items (FIML)") if m in ms.index]
     if len(keep) == 2:
