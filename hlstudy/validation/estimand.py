@@ -222,7 +222,11 @@ def attach_estimand(results: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """Fill ``truth_estimand`` of the observed-score path rows of ``results`` from
     :func:`estimand_truth`'s ``table`` (matched on scenario, quantity and the method's
     estimand, :data:`METHOD_ESTIMAND`); latent-SEM rows keep the latent truth; other rows
-    are left as they are.  Returns a copy."""
+    are left as they are.  Returns a copy.  Raises ModelError when ``table`` lacks the
+    columns ``scenario, estimand, quantity, truth_estimand``.
+
+    >>> res = attach_estimand(recovery([1]), estimand_truth("default")[0])  # doctest: +SKIP
+    """
     need = {"scenario", "estimand", "quantity", "truth_estimand"}
     if not isinstance(table, pd.DataFrame) or not need <= set(table.columns):
         raise ModelError(f"the estimand table needs columns {sorted(need)}")

@@ -241,6 +241,14 @@ def coverage_table(results: pd.DataFrame, quantities: Sequence[str] | None = Non
     Raises
     ------
     ModelError : missing columns, no rows for ``scenario`` with a ``truth_estimand``.
+
+    Example
+    -------
+    >>> res, _ = read_results()                                          # doctest: +SKIP
+    >>> coverage_table(res, ["ENV->MOT"]).query("method == 'CR2'")       # doctest: +SKIP
+
+    Coverage and its MCSE as ``rsimsum::simsum(..., true = "truth_estimand", se = ...)``
+    (Morris, White & Crowther 2019, table 6).
     """
     _check(results, (*NEED, "truth_estimand", "scenario"))
     d = results[(results["scenario"] == scenario) & (results["kind"] == kind)]
