@@ -358,8 +358,15 @@ class Problem:
         return w / d.n, gmu / d.n
 
     def gradient(self, x):
-        sigma, mu, e, sall, mall = self.ram.implied(x)
+        """Analytic gradient of F; NaN where F is undefined (an implied covariance, or with
+        FIML one pattern's block of it, not positive definite: ``objective`` is then inf)."""
+        try:
+            sigma, mu, e, sall, mall = self.ram.implied(x)
+        except np.linalg.LinAlgError:
+            return np.full(len(x), np.nan)
         w, gmu = self.moment_gradient(sigma, mu)
+        if w is None:
+            return np.full(len(x), np.nan)
         return self.ram.contract(w, gmu, e, sall, mall)
 
     def gradient_reference(self, x):
@@ -408,12 +415,25 @@ class Problem:
             step = (1e-5 if central else 1e-6) * max(1.0, abs(x[k]))
             xp = x.copy()
             xp[k] += step
+            gp = self.gradient(xp)
             if central:
                 xm = x.copy()
                 xm[k] -= step
-                h[k] = (self.gradient(xp) - self.gradient(xm)) / (2 * step)
+                gm = self.gradient(xm)
+                if np.all(np.isfinite(gp)) and np.all(np.isfinite(gm)):
+                    h[k] = (gp - gm) / (2 * step)
+                    continue
+                # at a boundary (a step leaves the positive-definite region): the one-sided
+                # difference on the defined side; NaN if neither side is defined
+                g0 = self.gradient(x) if g0 is None else g0
+                h[k] = (gp - g0) / step if np.all(np.isfinite(gp)) else (g0 - gm) / step
             else:
-                h[k] = (self.gradient(xp) - g0) / step
+                if not np.all(np.isfinite(gp)):
+                    xm = x.copy()
+                    xm[k] -= step
+                    h[k] = (g0 - self.gradient(xm)) / step
+                else:
+                    h[k] = (gp - g0) / step
         return 0.5 * (h + h.T)
 
     # ---------------------------------------------------------------- scores
