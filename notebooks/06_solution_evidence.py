@@ -416,9 +416,11 @@ _ = export.save_table(
     note=export.tr(
         "Ước lượng, khoảng tin cậy 95% và n của thành phần quyết định kết luận; p hiệu chỉnh "
         f"Holm lớn nhất của nhận định; RV: giá trị bền vững nhỏ nhất. SESOI {fmt(RULES.sesoi)} "
-        "(hệ số chuẩn hóa). Mối liên hệ trên dữ liệu quan sát, không phải quan hệ nhân quả.",
+        f"(hệ số chuẩn hóa), {fmt(RULES.sesoi_indirect)} (tác động gián tiếp a·b). Mối liên hệ "
+        "trên dữ liệu quan sát, không phải quan hệ nhân quả.",
         "Estimate, 95% CI and n of the part that decided the verdict; largest Holm-adjusted p "
-        f"of the claim; RV: smallest robustness value. SESOI {RULES.sesoi:g} (standardized). "
+        f"of the claim; RV: smallest robustness value. SESOI {RULES.sesoi:g} (standardized), "
+        f"{RULES.sesoi_indirect:g} (indirect effect a·b). "
         "Associations in observational data, not causal effects."),
     simulated=SIM, decimals=3)
 
