@@ -279,6 +279,8 @@ if HAS_PERSONNEL:
            + ")." if len(over_t) else "không đơn vị nào vượt.")))
     fig = plots.staffing_plot(staff.assign(label=staff["commune_code"].map(short)), label="label",
                               xlabel=export.tr("Số người", "People"),
+                              title=export.tr("Số cán bộ, công chức so với số lượng tối đa theo xã",
+                                              "Officials per commune against the maximum number"),
                               kind_labels=(export.tr("Cán bộ", "Cadres"),
                                            export.tr("Công chức", "Civil servants")),
                               quota_label=(export.tr("Số lượng tối đa (loại mô phỏng)",
@@ -367,7 +369,9 @@ if HAS_PERSONNEL:
     fig = plots.share_bars(ov.assign(lo=ov["share"], hi=ov["share"]), label="rule",
                            min_cell=MIN_CELL,
                            xlabel=export.tr("% công chức chưa đạt (toàn bộ hồ sơ)",
-                                            "% of civil servants not meeting (whole register)"))
+                                            "% of civil servants not meeting (whole register)"),
+                           title=export.tr("Công chức chưa đạt tiêu chuẩn Nghị định 33/2023",
+                                           "Civil servants not meeting the Decree 33/2023 standards"))
     export.save_figure(fig, "04_compliance_overall", simulated=SIM)
     plt.show()
 
@@ -490,6 +494,8 @@ if HAS_PERSONNEL:
         t["level_label"] = t["level"]
         plots.share_bars(t, label="level_label", title=title, ax=ax, min_cell=MIN_CELL,
                          xlabel=export.tr("% (toàn bộ hồ sơ)", "% (whole register)"))
+    fig.suptitle(export.tr("Cơ cấu đội ngũ cán bộ, công chức cấp xã (toàn bộ hồ sơ)",
+                           "Profile of the commune officials (whole register)"))
     fig.tight_layout()
     export.save_figure(fig, "04_profile", simulated=SIM)
     plt.show()
@@ -717,6 +723,9 @@ fig = mapping.plot_map(reg.assign(name=reg["code"].map(short)), categories=pro_c
                                                 strict=True)),
                        flagged={c: "*" for c in moved.loc[moved["moved"], "code"]},
                        label=export.tr("PRO so với trung bình huyện", "PRO vs district mean"),
+                       title=export.tr("Năng lực chuyên môn (PRO) theo xã so với trung bình huyện",
+                                       "Professional competence (PRO) by commune against the "
+                                       "district mean"),
                        note=note_map)
 export.save_figure(fig, "04_map_pro", simulated=SIM)
 plt.show()

@@ -66,9 +66,57 @@ study = load_study()
 SIM = study.simulated
 roles = drivers.constructs_by_role()
 QUALITY, FACTORS = roles["quality"], roles["factor"]
-labels_vi = dict(zip(codebook.construct_labels()["construct"],
-                     codebook.construct_labels()["label_vi"], strict=True))
-labels_vi.update({"EDU": "Trình độ chuyên môn (bậc)", "TENURE": "Thâm niên ở vị trí (năm)"})
+EN = export.language() == "en"
+_constructs = codebook.construct_labels()
+labels_vi = dict(zip(_constructs["construct"], _constructs["label_vi"], strict=True))
+labels_en = dict(zip(_constructs["construct"], _constructs["label_en"], strict=True))
+COVARIATE_LABELS = {"EDU": ("Trình độ chuyên môn (bậc)", "Professional education (rank)"),
+                    "TENURE": ("Thâm niên ở vị trí (năm)", "Years in post")}
+labels_vi.update({k: vi for k, (vi, _en) in COVARIATE_LABELS.items()})
+labels_en.update({k: en for k, (_vi, en) in COVARIATE_LABELS.items()})
+#: Labels of variables in exported tables and figures (the export language).
+LABELS = labels_en if EN else labels_vi
+# Column headings and cell labels of the exported tables: (Vietnamese, English)
+_HEAD = {
+    "outcome": ("Biến phụ thuộc", "Dependent variable"),
+    "predictors": ("Các biến giải thích", "Explanatory variables"),
+    "n_predictors": ("Số biến", "Number of variables"),
+    "term": ("Biến giải thích", "Explanatory variable"),
+    "index": ("Chỉ số", "Measure"), "value": ("Giá trị", "Value"),
+    "se_robust": ("SE (robust)", "SE (robust)"),
+    "beta_lo": ("β: KTC 95% dưới", "β: 95% CI lower"),
+    "beta_hi": ("β: KTC 95% trên", "β: 95% CI upper"),
+    "dimension": ("Thành phần chất lượng", "Quality dimension"),
+    "cr2_lo": ("CR2: KTC 95% dưới", "CR2: 95% CI lower"),
+    "cr2_hi": ("CR2: KTC 95% trên", "CR2: 95% CI upper"),
+    "df": ("Bậc tự do (Satterthwaite)", "df (Satterthwaite)"),
+    "p_cr2": ("p (CR2)", "p (CR2)"), "p_wild": ("p (wild bootstrap)", "p (wild bootstrap)"),
+    "wild_lo": ("Wild: KTC 95% dưới", "Wild: 95% CI lower"),
+    "wild_hi": ("Wild: KTC 95% trên", "Wild: 95% CI upper"),
+    "indirect": ("Hiệu ứng gián tiếp", "Indirect effect"),
+    "ab_scores": ("a·b (điểm thang đo)", "a·b (scale scores)"),
+    "boot_lo": ("KTC bootstrap dưới", "Bootstrap CI lower"),
+    "boot_hi": ("KTC bootstrap trên", "Bootstrap CI upper"),
+    "ab_latent": ("a·b (SEM tiềm ẩn)", "a·b (latent SEM)"),
+    "p_delta": ("p (SEM, delta)", "p (SEM, delta)"),
+    "citizen": ("Đánh giá của người dân", "Citizens' assessment"),
+    "n_communes": ("Số xã", "Communes"), "rho": ("ρ Spearman", "Spearman ρ"),
+    "ci_lo": ("KTC 95% dưới", "95% CI lower"), "ci_hi": ("KTC 95% trên", "95% CI upper"),
+    "part": ("Thành phần", "Dimension"),
+    "partial_r2": ("R² riêng phần (%)", "Partial R² (%)"), "rv": ("RV (%)", "RV (%)"),
+    "rv_a": ("RV α (%)", "RV α (%)"),
+    "beta_edu": ("β nếu nhiễu mạnh như EDU", "β if confounding as strong as EDU"),
+    "mde": ("MDE (β)", "MDE (β)"), "deff": ("Hiệu ứng thiết kế", "Design effect"),
+    "claim": ("Luận điểm", "Claim"), "path": ("Đường dẫn", "Path"),
+    "sign": ("Dấu kỳ vọng", "Expected sign"), "beta_sem": ("β (SEM)", "β (SEM)"),
+    "reading": ("Đọc", "Reading"),
+}
+H = {k: export.tr(vi, en) for k, (vi, en) in _HEAD.items()}
+#: How a hypothesised path reads against the SEM (codes → labels)
+_READING = {"consistent": ("phù hợp", "consistent"),
+            "unsupported": ("chưa được dữ liệu ủng hộ", "not supported by the data"),
+            "contradicts": ("mâu thuẫn với giả thuyết", "contradicts the hypothesis")}
+READING = {k: export.tr(vi, en) for k, (vi, en) in _READING.items()}
 
 
 def fmt(x, d=3):
@@ -80,7 +128,8 @@ def fmt_p(p):
 
 
 def name(code):
-    return f"{labels_vi.get(code, code)} ({code})"
+    """A variable's label in the export language, with its code."""
+    return f"{LABELS.get(code, code)} ({code})"
 
 
 data = drivers.driver_data(study)
@@ -102,7 +151,7 @@ display(Markdown(
 
 # %%
 structure_table = pd.DataFrame([
-    {"Biến phụ thuộc": name(o), "Các biến giải thích": ", ".join(p), "Số biến": len(p)}
+    {H["outcome"]: name(o), H["predictors"]: ", ".join(p), H["n_predictors"]: len(p)}
     for o, p in struct.items()])
 display(structure_table)
 items = scale_items("officials")
@@ -138,11 +187,13 @@ n_complete = int(sem_data.notna().all(axis=1).sum())
 # which hlstudy.sem does not compute: the scaled versions are reported then, and named so.
 sfx = ".robust" if np.isfinite(fm.get("cfi.robust", np.nan)) else ".scaled"
 sfx_vi = "robust" if sfx == ".robust" else "hiệu chỉnh"
-fit_rows = [("chisq.scaled", "χ² (hiệu chỉnh Yuan–Bentler)"), ("df", "Bậc tự do"),
-            ("pvalue.scaled", "p"), ("cfi" + sfx, f"CFI ({sfx_vi})"), ("tli" + sfx, f"TLI ({sfx_vi})"),
-            ("rmsea" + sfx, f"RMSEA ({sfx_vi})"), ("srmr", "SRMR")]
-fit_table = pd.DataFrame({"Chỉ số": [lab for _, lab in fit_rows],
-                          "Giá trị": [fm.get(k, np.nan) for k, _ in fit_rows]})
+sfx_lab = "robust" if sfx == ".robust" else export.tr("hiệu chỉnh", "scaled")
+fit_rows = [("chisq.scaled", export.tr("χ² (hiệu chỉnh Yuan–Bentler)", "χ² (Yuan–Bentler scaled)")),
+            ("df", export.tr("Bậc tự do", "Degrees of freedom")),
+            ("pvalue.scaled", "p"), ("cfi" + sfx, f"CFI ({sfx_lab})"), ("tli" + sfx, f"TLI ({sfx_lab})"),
+            ("rmsea" + sfx, f"RMSEA ({sfx_lab})"), ("srmr", "SRMR")]
+fit_table = pd.DataFrame({H["index"]: [lab for _, lab in fit_rows],
+                          H["value"]: [fm.get(k, np.nan) for k, _ in fit_rows]})
 export.save_table(
     fit_table, "05_sem_fit", simulated=SIM, decimals=3,
     title=export.tr("Chỉ số phù hợp của mô hình SEM (MLR)", "SEM fit measures (MLR)"),
@@ -180,10 +231,10 @@ display(Markdown(
 paths_sem = drivers.sem_paths(fit.parameter_estimates())
 r2 = pd.Series(fit.r2)
 sem_table = paths_sem.assign(
-    **{"Biến phụ thuộc": paths_sem["outcome"].map(name), "Biến giải thích": paths_sem["term"].map(name)}
-)[["Biến phụ thuộc", "Biến giải thích", "est", "se", "estimate", "ci_low", "ci_high", "p"]].rename(
-    columns={"est": "B", "se": "SE (robust)", "estimate": "β", "ci_low": "β: KTC 95% dưới",
-             "ci_high": "β: KTC 95% trên", "p": "p"})
+    **{H["outcome"]: paths_sem["outcome"].map(name), H["term"]: paths_sem["term"].map(name)}
+)[[H["outcome"], H["term"], "est", "se", "estimate", "ci_low", "ci_high", "p"]].rename(
+    columns={"est": "B", "se": H["se_robust"], "estimate": "β", "ci_low": H["beta_lo"],
+             "ci_high": H["beta_hi"], "p": "p"})
 export.save_table(
     sem_table, "05_sem_paths", simulated=SIM, decimals=3,
     title=export.tr("Hệ số đường dẫn của mô hình SEM (FIML, MLR)",
@@ -191,7 +242,7 @@ export.save_table(
     note=export.tr("B: hệ số chưa chuẩn hóa; β: hệ số chuẩn hóa (std.all của lavaan); KTC của β "
                    "là KTC của B nhân với β/B.", "B: unstandardized; β: std.all; the interval of β "
                    "is that of B rescaled by β/B."))
-r2_table = pd.DataFrame({"Biến phụ thuộc": [name(k) for k in struct], "R²": [r2.get(k) for k in struct]})
+r2_table = pd.DataFrame({H["outcome"]: [name(k) for k in struct], "R²": [r2.get(k) for k in struct]})
 display(r2_table)
 display(sem_table.round(3))
 
@@ -223,13 +274,13 @@ for q in QUALITY:
     naive[q] = models.ols(z, formula, vcov="naive", wild=False, alpha=ALPHA)
 reg = drivers.regression_paths(fits)
 reg_naive = drivers.regression_paths(naive, method="naive")
-reg_table = reg.assign(**{"Thành phần chất lượng": reg["outcome"].map(name),
-                          "Biến giải thích": reg["term"].map(name)})[
-    ["Thành phần chất lượng", "Biến giải thích", "estimate", "ci_low", "ci_high", "df", "p",
+reg_table = reg.assign(**{H["dimension"]: reg["outcome"].map(name),
+                          H["term"]: reg["term"].map(name)})[
+    [H["dimension"], H["term"], "estimate", "ci_low", "ci_high", "df", "p",
      "p_wild", "ci_low_wild", "ci_high_wild"]].rename(columns={
-        "estimate": "β", "ci_low": "CR2: KTC 95% dưới", "ci_high": "CR2: KTC 95% trên",
-        "df": "Bậc tự do (Satterthwaite)", "p": "p (CR2)", "p_wild": "p (wild bootstrap)",
-        "ci_low_wild": "Wild: KTC 95% dưới", "ci_high_wild": "Wild: KTC 95% trên"})
+        "estimate": "β", "ci_low": H["cr2_lo"], "ci_high": H["cr2_hi"],
+        "df": H["df"], "p": H["p_cr2"], "p_wild": H["p_wild"],
+        "ci_low_wild": H["wild_lo"], "ci_high_wild": H["wild_hi"]})
 export.save_table(
     reg_table, "05_regressions", simulated=SIM, decimals=3,
     title=export.tr("Hồi quy các thành phần chất lượng trên điểm thang đo chuẩn hóa",
@@ -263,7 +314,7 @@ display(Markdown(
 # sai số thay đổi; phần dư không chuẩn ít ảnh hưởng với n vài trăm.
 
 # %%
-diag = pd.concat({name(q): f.diagnostics for q, f in fits.items()}, names=["Thành phần"])
+diag = pd.concat({name(q): f.diagnostics for q, f in fits.items()}, names=[H["part"]])
 display(diag)
 n_infl = {q: len(f.influential) for q, f in fits.items()}
 display(Markdown(", ".join(f"{name(q)}: {n} quan sát có ảnh hưởng lớn" for q, n in n_infl.items())
@@ -312,12 +363,12 @@ ind = ind_all[ind_all["kind"] == "indirect"]
 pe_lat = fit.parameter_estimates()
 lat = pe_lat[pe_lat["op"] == ":="].set_index("lhs")
 ind_table = pd.DataFrame({
-    "Hiệu ứng gián tiếp": [f"{r.cause} → {r.mediator} → {r.outcome}" for r in ind.itertuples()],
-    "a·b (điểm thang đo)": ind["est"].to_numpy(),
-    "KTC bootstrap dưới": ind["ci.lower"].to_numpy(),
-    "KTC bootstrap trên": ind["ci.upper"].to_numpy(),
-    "a·b (SEM tiềm ẩn)": lat.loc[ind["effect"], "est"].to_numpy(),
-    "p (SEM, delta)": lat.loc[ind["effect"], "pvalue"].to_numpy()})
+    H["indirect"]: [f"{r.cause} → {r.mediator} → {r.outcome}" for r in ind.itertuples()],
+    H["ab_scores"]: ind["est"].to_numpy(),
+    H["boot_lo"]: ind["ci.lower"].to_numpy(),
+    H["boot_hi"]: ind["ci.upper"].to_numpy(),
+    H["ab_latent"]: lat.loc[ind["effect"], "est"].to_numpy(),
+    H["p_delta"]: lat.loc[ind["effect"], "pvalue"].to_numpy()})
 export.save_table(
     ind_table, "05_indirect_effects", simulated=SIM, decimals=3,
     title=export.tr("Hiệu ứng gián tiếp qua động lực làm việc",
@@ -327,11 +378,11 @@ export.save_table(
                    f"Commune-cluster percentile bootstrap, {N_BOOT} draws (regressions on scale "
                    f"scores, n = {ind['n'].iloc[0]}); latent SEM: FIML, MLR, delta-method SE."))
 display(ind_table.round(3))
-clear_ind = ind_table[(ind_table["KTC bootstrap dưới"] > 0) | (ind_table["KTC bootstrap trên"] < 0)]
+clear_ind = ind_table[(ind_table[H["boot_lo"]] > 0) | (ind_table[H["boot_hi"]] < 0)]
 n_undefined = int(ind["n_undefined"].iloc[0])
 display(Markdown(
     f"{len(clear_ind)}/{len(ind_table)} hiệu ứng gián tiếp có khoảng tin cậy bootstrap không "
-    "chứa 0: " + (", ".join(clear_ind["Hiệu ứng gián tiếp"]) if len(clear_ind) else "không có")
+    "chứa 0: " + (", ".join(clear_ind[H["indirect"]]) if len(clear_ind) else "không có")
     + f".  Bootstrap dùng {N_BOOT} mẫu lặp"
     + (f" ({n_undefined} mẫu không ước lượng được bị loại và được đếm)." if n_undefined else
        ", mẫu nào cũng ước lượng được.")))
@@ -349,8 +400,8 @@ if study.has("citizens"):
     citizen_scales = [c for c in link.columns if c in scale_items("citizens")]
     corr = drivers.commune_correlations(link, "QUAL", citizen_scales)
     corr_table = corr.assign(y=corr["y"].map(name))[["y", "n", "rho", "ci_low", "ci_high", "p"]].rename(
-        columns={"y": "Đánh giá của người dân", "n": "Số xã", "rho": "ρ Spearman",
-                 "ci_low": "KTC 95% dưới", "ci_high": "KTC 95% trên"})
+        columns={"y": H["citizen"], "n": H["n_communes"], "rho": H["rho"],
+                 "ci_low": H["ci_lo"], "ci_high": H["ci_hi"]})
     export.save_table(
         corr_table, "05_commune_link", simulated=SIM, decimals=3,
         title=export.tr("Tương quan giữa chất lượng đội ngũ và đánh giá của người dân theo xã",
@@ -402,11 +453,11 @@ for q in QUALITY:
         base = s[s["bound"] == "none"].iloc[0]
         bound = s[s["bound"] != "none"].iloc[0] if (s["bound"] != "none").any() else None
         sens_rows.append({
-            "Thành phần": name(q), "Biến giải thích": name(term), "β": base["estimate"],
-            "R² riêng phần (%)": 100 * base["r2yd_x"], "RV (%)": 100 * base["rv_q"],
-            "RV α (%)": 100 * base["rv_qa"],
-            "β nếu nhiễu mạnh như EDU": bound["adj_estimate"] if bound is not None else np.nan,
-            "MDE (β)": mde, "Hiệu ứng thiết kế": deff})
+            H["part"]: name(q), H["term"]: name(term), "β": base["estimate"],
+            H["partial_r2"]: 100 * base["r2yd_x"], H["rv"]: 100 * base["rv_q"],
+            H["rv_a"]: 100 * base["rv_qa"],
+            H["beta_edu"]: bound["adj_estimate"] if bound is not None else np.nan,
+            H["mde"]: mde, H["deff"]: deff})
 sens_table = pd.DataFrame(sens_rows)
 export.save_table(
     sens_table, "05_sensitivity", simulated=SIM, decimals=3,
@@ -417,13 +468,13 @@ export.save_table(
                    f"RV, RV_α: Cinelli & Hazlett (2020), α = {ALPHA}; MDE at {POWER:.0%} power, "
                    "effective n = n / design effect."))
 display(sens_table.round(3))
-weak = sens_table[sens_table["RV α (%)"] > 0].sort_values("RV α (%)")
+weak = sens_table[sens_table[H["rv_a"]] > 0].sort_values(H["rv_a"])
 display(Markdown(
-    f"MDE của các hồi quy từ {fmt(sens_table['MDE (β)'].min(), 3)} đến "
-    f"{fmt(sens_table['MDE (β)'].max(), 3)} độ lệch chuẩn: hệ số nhỏ hơn mức này có thể không "
+    f"MDE của các hồi quy từ {fmt(sens_table[H['mde']].min(), 3)} đến "
+    f"{fmt(sens_table[H['mde']].max(), 3)} độ lệch chuẩn: hệ số nhỏ hơn mức này có thể không "
     "được phát hiện dù có thật.  "
-    + (f"Trong các hệ số có ý nghĩa, hệ số kém vững nhất là {weak.iloc[0]['Biến giải thích']} → "
-       f"{weak.iloc[0]['Thành phần']} (RV α = {fmt(weak.iloc[0]['RV α (%)'], 1)}%): một biến gây "
+    + (f"Trong các hệ số có ý nghĩa, hệ số kém vững nhất là {weak.iloc[0][H['term']]} → "
+       f"{weak.iloc[0][H['part']]} (RV α = {fmt(weak.iloc[0][H['rv_a']], 1)}%): một biến gây "
        "nhiễu giải thích chừng ấy phương sai là đủ để làm nó mất ý nghĩa." if len(weak) else "")))
 
 # %% [markdown]
@@ -439,6 +490,8 @@ coef = pd.concat([
 fig = pathplot.coefficient_plot(
     coef, outcomes=QUALITY, terms=struct[QUALITY[0]], methods=["SEM", "CR2", "wild"],
     outcome_labels={q: labels_vi[q] if export.language() == "vi" else q for q in QUALITY},
+    title=export.tr("Hệ số chuẩn hóa của các yếu tố với bốn thành phần chất lượng",
+                    "Standardized coefficients of the drivers on the four quality dimensions"),
     method_labels={"SEM": export.tr("SEM (FIML, MLR)", "SEM (FIML, MLR)"),
                    "CR2": export.tr("Hồi quy, KTC CR2", "OLS, CR2 interval"),
                    "wild": export.tr("Hồi quy, KTC wild bootstrap", "OLS, wild bootstrap interval")},
@@ -477,13 +530,15 @@ for h in hyp.itertuples(index=False):
     r = sem_idx.loc[(h.effect, h.cause)]
     sign = 1 if h.sign == "+" else -1
     if r["ci_low"] > 0 or r["ci_high"] < 0:
-        reading = "phù hợp" if np.sign(r["estimate"]) == sign else "mâu thuẫn với giả thuyết"
+        reading = "consistent" if np.sign(r["estimate"]) == sign else "contradicts"
     else:
-        reading = "chưa được dữ liệu ủng hộ"
-    rows.append({"Luận điểm": h.claims, "Đường dẫn": f"{h.cause} → {h.effect}",
-                 "Dấu kỳ vọng": h.sign, "β (SEM)": r["estimate"], "KTC 95% dưới": r["ci_low"],
-                 "KTC 95% trên": r["ci_high"], "Đọc": reading})
-hyp_table = pd.DataFrame(rows)
+        reading = "unsupported"
+    rows.append({H["claim"]: h.claims, H["path"]: f"{h.cause} → {h.effect}",
+                 H["sign"]: h.sign, H["beta_sem"]: r["estimate"], H["ci_lo"]: r["ci_low"],
+                 H["ci_hi"]: r["ci_high"], "reading": reading})
+hyp_codes = pd.DataFrame(rows)
+hyp_table = hyp_codes.drop(columns="reading").assign(
+    **{H["reading"]: hyp_codes["reading"].map(READING)})
 export.save_table(
     hyp_table, "05_hypotheses_paths", simulated=SIM, decimals=3,
     title=export.tr("Các đường dẫn có giả thuyết: dữ liệu có ủng hộ không?",
@@ -491,13 +546,13 @@ export.save_table(
     note=export.tr("SEM FIML/MLR; 'phù hợp' chưa tính hiệu chỉnh kiểm định bội (notebook 06).",
                    "SEM FIML/MLR; 'consistent' before the multiple-testing correction (notebook 06)."))
 display(hyp_table.round(3))
-counts = hyp_table["Đọc"].value_counts()
-not_supported = hyp_table[hyp_table["Đọc"] != "phù hợp"]
+counts = hyp_codes["reading"].value_counts()
+not_supported = hyp_table[hyp_codes["reading"] != "consistent"]
 display(Markdown(
-    f"Trong {len(hyp_table)} đường dẫn có giả thuyết: {counts.get('phù hợp', 0)} phù hợp, "
-    f"{counts.get('chưa được dữ liệu ủng hộ', 0)} chưa được dữ liệu ủng hộ, "
-    f"{counts.get('mâu thuẫn với giả thuyết', 0)} mâu thuẫn với giả thuyết.  "
+    f"Trong {len(hyp_table)} đường dẫn có giả thuyết: {counts.get('consistent', 0)} phù hợp, "
+    f"{counts.get('unsupported', 0)} chưa được dữ liệu ủng hộ, "
+    f"{counts.get('contradicts', 0)} mâu thuẫn với giả thuyết.  "
     + ("**Dữ liệu không ủng hộ** các đường dẫn: "
-       + "; ".join(f"{r['Đường dẫn']} ({r['Luận điểm']})" for _, r in not_supported.iterrows())
+       + "; ".join(f"{r[H['path']]} ({r[H['claim']]})" for _, r in not_supported.iterrows())
        + " — luận văn không nên khẳng định các tác động này." if len(not_supported) else
        "Mọi đường dẫn có giả thuyết đều phù hợp với dữ liệu.")))

@@ -75,7 +75,6 @@ KEY_PATHS = ["TRAIN->PRO", "EDU->PRO", "MOT->RSP", "RES->RSP", "ENV->MOT", "REC-
 SIM = True   # every table and figure of this notebook shows simulated data
 
 export.use_style()
-VI = export.language() == "vi"
 
 
 def fmt(x, d=3):
@@ -84,6 +83,91 @@ def fmt(x, d=3):
 
 def pct(x, d=1):
     return export.number(x, d, percent=True, lang="vi")
+
+
+def cell(x, d=3):
+    """A number written as text inside an exported table or note: the export language's mark."""
+    return export.number(x, d)
+
+
+def labels(pairs, lang=None):
+    """``{code: (vi, en)}`` → ``{code: label}`` in ``lang`` (default: the export language)."""
+    en = (lang or export.language()) == "en"
+    return {k: en_ if en else vi for k, (vi, en_) in pairs.items()}
+
+
+# Column headings and cell labels of the exported tables: (Vietnamese, English)
+_HEAD = {
+    "path": ("Đường dẫn", "Path"), "latent_truth": ("β tiềm ẩn (thật)", "Latent β (truth)"),
+    "estimand": ("β trên điểm thang đo (tổng thể)", "Observed-score β (population)"),
+    "ratio": ("Tỷ số", "Ratio"), "spearman": ("√(tin cậy X × tin cậy Y)", "√(reliability X × reliability Y)"),
+    "emp_sd": ("SD ước lượng CR2 qua các lần lặp", "SD of the CR2 estimates across replications"),
+    "method": ("Phương pháp", "Method"), "truth_used": ("Giá trị thật dùng", "Truth used"),
+    "n_intervals": ("Số khoảng tin cậy", "Intervals"), "abs_bias": ("|Độ chệch| TB", "Mean |bias|"),
+    "rmse": ("RMSE TB", "Mean RMSE"), "coverage": ("Độ phủ", "Coverage"),
+    "band_low": ("Dải dưới", "Band lower"), "band_high": ("Dải trên", "Band upper"),
+    "in_band": ("Trong dải", "Within band"),
+    "coverage_latent": ("Độ phủ so với β tiềm ẩn", "Coverage of the latent β"),
+    "width": ("Độ rộng TB", "Mean width"),
+    "construct": ("Khái niệm", "Construct"),
+    "icc_truth": ("Tỷ lệ giữa xã (thật)", "Between-commune share (truth)"),
+    "icc_mean": ("ICC điểm thang đo TB", "Mean ICC of the scale score"),
+    "icc_cov": ("Độ phủ KTC (F)", "Coverage of the F interval"),
+    "rule": ("Công cụ: quy tắc", "Instrument: rule"), "measure": ("Chỉ số", "Measure"),
+    "target": ("Giá trị mong muốn", "Target"), "mean": ("Trung bình", "Mean"),
+    "range": ("Thấp nhất/cao nhất", "Lowest/highest"),
+    "scenario": ("Kịch bản", "Scenario"), "verdict_truth": ("Kết luận đúng", "Truth-implied verdict"),
+    "ledger": ("Sổ cái: {}", "Ledger: {}"), "total": ("Tổng", "Total"),
+    "claim": ("Luận điểm", "Claim"), "power": ("Lực kiểm định", "Power"),
+    "wrong": ("Tỷ lệ bác bỏ nhầm", "Share wrongly rejected"),
+    "inconclusive": ("Tỷ lệ chưa kết luận", "Share inconclusive"),
+    "level": ("Mức", "Level"), "fp_rate": ("Tỷ lệ dương tính giả", "False-positive rate"),
+    "count": ("Số lần", "Count"),
+    "routine": ("Hàm hlstudy", "hlstudy routine"), "r_function": ("Hàm R", "R function"),
+    "fixture": ("Thư mục", "Fixture folder"), "cases": ("Trường hợp", "Cases"),
+    "n_values": ("Số giá trị", "Values compared"),
+    "worst_difference": ("Chênh lệch lớn nhất", "Largest difference"),
+    "worst_at": ("Ở đâu", "Where"), "tolerance": ("Ngưỡng", "Tolerance"),
+    "metric": ("Cách đo", "Metric"), "within": ("Đạt", "Within"),
+    "yes": ("có", "yes"), "no": ("không", "no"),
+    "software": ("Phần mềm", "Software"), "pinned": ("Phiên bản ghim", "Pinned version"),
+    "installed": ("Phiên bản đang chạy", "Installed version"), "version": ("Phiên bản", "Version"),
+    "source": ("Nguồn", "Source"),
+}
+H = labels(_HEAD)
+_SCEN = {"default": ("Giá trị gốc", "Default truth"),
+         "path_off": ("Tắt REC → MOT", "REC → MOT off"),
+         "path_reversed": ("Đảo dấu REC → MOT", "REC → MOT reversed"),
+         "all_zero": ("Mọi đường dẫn bằng 0", "Every path zero"),
+         "small": ("Khoảng 120 cán bộ", "About 120 officials"),
+         "missing": ("Thiếu dữ liệu nhiều hơn", "More missing answers")}
+_METHOD = {"naive": ("OLS, SE thông thường", "OLS, naive SE"),
+           "CR2": ("OLS, CR2 (Satterthwaite)", "OLS, CR2 (Satterthwaite)"),
+           "wild": ("OLS, wild cluster bootstrap", "OLS, wild cluster bootstrap"),
+           "SEM (FIML, MLR)": ("SEM điểm thang đo (FIML, MLR)", "SEM on scale scores (FIML, MLR)"),
+           LATENT_SEM: ("SEM tiềm ẩn (FIML, MLR)", "Latent SEM (FIML, MLR)"),
+           "SEM complete items (listwise)": ("SEM, loại theo danh sách", "SEM, listwise"),
+           "SEM complete items (FIML)": ("SEM, FIML", "SEM, FIML"),
+           "ledger": ("sổ cái (Holm)", "ledger (Holm)")}
+_VERD = {"supported": ("được ủng hộ", "supported"),
+         "inconclusive": ("chưa kết luận được", "inconclusive"),
+         "not supported": ("không được ủng hộ", "not supported"),
+         "not testable": ("không kiểm định được", "not testable")}
+_FP_LEVEL = {"claim (any claim, per replication)": ("ít nhất một luận điểm trong một lần lặp",
+                                                    "any claim, per replication"),
+             "claim (per verdict)": ("từng kết luận luận điểm", "each claim verdict"),
+             "path (per interval)": ("từng khoảng tin cậy của đường dẫn", "each path interval")}
+_CLEAN_METRIC = {"catch rate": ("tỷ lệ bắt được lỗi cài vào", "share of injected faults caught"),
+                 "false drop rate": ("tỷ lệ loại nhầm phiếu sạch", "share of clean records dropped")}
+_INSTRUMENT = {"officials": ("cán bộ", "officials"), "citizens": ("người dân", "citizens"),
+               "personnel": ("trích ngang", "personnel register")}
+SCEN_LAB, METHOD_LAB, VERD_LAB = labels(_SCEN), labels(_METHOD), labels(_VERD)
+
+
+def rule_label(quantity):
+    """``officials:duplicates`` → ``cán bộ: duplicates`` (rule codes stay codes)."""
+    inst, _, rule = str(quantity).partition(":")
+    return f"{labels(_INSTRUMENT).get(inst, inst)}: {rule}" if rule else str(quantity)
 
 
 SCEN = scenarios()
@@ -97,14 +181,8 @@ if N_RUN > 0:
 else:
     res, manifest = read_results(ROOT / RESULTS)
 R_REP = res.groupby("scenario")["seed"].nunique()
-SCEN_VI = {"default": "Giá trị gốc", "path_off": "Tắt REC → MOT", "path_reversed": "Đảo dấu REC → MOT",
-           "all_zero": "Mọi đường dẫn bằng 0", "small": "Khoảng 120 cán bộ",
-           "missing": "Thiếu dữ liệu nhiều hơn"}
-METHOD_VI = {"naive": "OLS, SE thông thường", "CR2": "OLS, CR2 (Satterthwaite)",
-             "wild": "OLS, wild cluster bootstrap", "SEM (FIML, MLR)": "SEM điểm thang đo (FIML, MLR)",
-             LATENT_SEM: "SEM tiềm ẩn (FIML, MLR)",
-             "SEM complete items (listwise)": "SEM, loại theo danh sách",
-             "SEM complete items (FIML)": "SEM, FIML"}
+# Vietnamese labels of the prose (the notebook's language)
+SCEN_VI, METHOD_VI = labels(_SCEN, "vi"), labels(_METHOD, "vi")
 secs = manifest.get("seconds_total")
 commit = str(manifest.get("git_commit", ""))
 display(Markdown(
@@ -153,12 +231,12 @@ ratio = np.where(key_est["truth"].abs() > 1e-9, key_est["truth_estimand"] / key_
 cr2_def = res[(res["scenario"] == "default") & (res["method"] == "CR2")]
 emp_se = cr2_def.groupby("quantity")["estimate"].std(ddof=1).reindex(key_est.index)
 estimand_tab = pd.DataFrame({
-    "Đường dẫn": [p.replace("->", " → ") for p in key_est.index],
-    "β tiềm ẩn (thật)": key_est["truth"].to_numpy(),
-    "β trên điểm thang đo (tổng thể)": key_est["truth_estimand"].to_numpy(),
-    "MCSE": key_est["mcse"].to_numpy(), "Tỷ số": ratio,
-    "√(tin cậy X × tin cậy Y)": spearman,
-    "SD ước lượng CR2 qua các lần lặp": emp_se.to_numpy()})
+    H["path"]: [p.replace("->", " → ") for p in key_est.index],
+    H["latent_truth"]: key_est["truth"].to_numpy(),
+    H["estimand"]: key_est["truth_estimand"].to_numpy(),
+    "MCSE": key_est["mcse"].to_numpy(), H["ratio"]: ratio,
+    H["spearman"]: spearman,
+    H["emp_sd"]: emp_se.to_numpy()})
 export.save_table(
     estimand_tab, "07_estimand_truth", simulated=SIM, decimals=3,
     title=export.tr("Giá trị thật của hệ số tiềm ẩn và của hồi quy trên điểm thang đo",
@@ -205,7 +283,7 @@ display(Markdown(
 
 # %%
 paths = res[res["kind"] == "path"]
-methods = [m for m in METHOD_VI if m in set(paths["method"])]
+methods = [m for m in _METHOD if m in set(paths["method"])]
 pooled = coverage_by_method(paths, level=LEVEL, center="estimand")
 pooled_latent = coverage_by_method(paths, level=LEVEL)
 per_path = summarize(paths, by=("scenario", "method", "quantity"), level=LEVEL, center="estimand")
@@ -217,13 +295,15 @@ tab = pooled.drop(columns=["bias", "rmse"]).merge(err, on=["scenario", "method"]
 tab = tab[tab["scenario"] == "default"].set_index("method")
 tab = tab.loc[[m for m in methods if m in tab.index]].reset_index()
 path_table = pd.DataFrame({
-    "Phương pháp": tab["method"].map(METHOD_VI),
-    "Giá trị thật dùng": np.where(tab["method"] == LATENT_SEM, "β tiềm ẩn", "β trên điểm thang đo"),
-    "Số khoảng tin cậy": tab["n_intervals"], "|Độ chệch| TB": tab["abs_bias"],
-    "RMSE TB": tab["rmse"], "Độ phủ": tab["coverage"], "MCSE": tab["coverage_mcse"],
-    "Dải dưới": tab["band_low"], "Dải trên": tab["band_high"],
-    "Trong dải": tab["coverage_ok"].map({True: "có", False: "không"}),
-    "Độ phủ so với β tiềm ẩn": tab["coverage_latent"], "Độ rộng TB": tab["mean_width"]})
+    H["method"]: tab["method"].map(METHOD_LAB),
+    H["truth_used"]: np.where(tab["method"] == LATENT_SEM,
+                              export.tr("β tiềm ẩn", "latent β"),
+                              export.tr("β trên điểm thang đo", "observed-score β")),
+    H["n_intervals"]: tab["n_intervals"], H["abs_bias"]: tab["abs_bias"],
+    H["rmse"]: tab["rmse"], H["coverage"]: tab["coverage"], "MCSE": tab["coverage_mcse"],
+    H["band_low"]: tab["band_low"], H["band_high"]: tab["band_high"],
+    H["in_band"]: tab["coverage_ok"].map({True: H["yes"], False: H["no"]}),
+    H["coverage_latent"]: tab["coverage_latent"], H["width"]: tab["mean_width"]})
 export.save_table(
     path_table, "07_path_recovery", simulated=SIM, decimals=3,
     title=export.tr("Khôi phục hệ số đường dẫn (kịch bản gốc)",
@@ -244,14 +324,14 @@ key_order = [p for p in KEY_PATHS if p in set(ct["quantity"])]
 wide = ct.pivot(index="quantity", columns="method", values="coverage").reindex(key_order)
 ok = ct.pivot(index="quantity", columns="method", values="coverage_ok").reindex(key_order)
 n_int = ct.groupby("method")["n_intervals"].max()
-key_table = pd.DataFrame({"Đường dẫn": [p.replace("->", " → ") for p in key_order]})
+key_table = pd.DataFrame({H["path"]: [p.replace("->", " → ") for p in key_order]})
 for m in [m for m in methods if m in wide.columns]:
-    key_table[METHOD_VI[m]] = [
-        "–" if not np.isfinite(v) else fmt(v, 3) + ("" if o else " ✗")
+    key_table[METHOD_LAB[m]] = [
+        "–" if not np.isfinite(v) else cell(v, 3) + ("" if o else " ✗")
         for v, o in zip(wide[m], ok[m], strict=True)]
 band_text = "; ".join(
-    f"{METHOD_VI[m]}: {fmt(LEVEL - 1.96 * np.sqrt(LEVEL * (1 - LEVEL) / n), 3)}–"
-    f"{fmt(LEVEL + 1.96 * np.sqrt(LEVEL * (1 - LEVEL) / n), 3)} (R = {int(n)})"
+    f"{METHOD_LAB[m]}: {cell(LEVEL - 1.96 * np.sqrt(LEVEL * (1 - LEVEL) / n), 3)}–"
+    f"{cell(LEVEL + 1.96 * np.sqrt(LEVEL * (1 - LEVEL) / n), 3)} (R = {int(n)})"
     for m, n in n_int.items() if m in methods)
 export.save_table(
     key_table, "07_key_paths", simulated=SIM, decimals=3,
@@ -309,7 +389,7 @@ for ax, m, col, xlab in zip(
                                                                   "Estimate = truth"))
     ax.set_xlabel(xlab)
     ax.set_ylabel(export.tr("β ước lượng (trung bình ± 1,96 SD)", "Estimated β (mean ± 1.96 SD)"))
-    ax.set_title(METHOD_VI[m] if VI else m)
+    ax.set_title(METHOD_LAB[m])
     ax.legend(loc="upper left", fontsize=8)
 fig.suptitle(export.tr("Giá trị thật và ước lượng của các hệ số đường dẫn",
                        "True and estimated path coefficients"))
@@ -326,7 +406,7 @@ for i, m in enumerate(methods):
     c = c.set_index("scenario").reindex(scen_order)
     x = np.arange(len(scen_order)) + (i - (len(methods) - 1) / 2) * width
     ax.errorbar(x, c["coverage"], yerr=1.96 * c["coverage_mcse"], fmt="o", ms=5,
-                label=METHOD_VI[m] if VI else m)
+                label=METHOD_LAB[m])
 # the band of the most common number of intervals (each method's own band is wider when it
 # has fewer intervals, e.g. the wild bootstrap, computed for a few paths only)
 n_band = int(cov_all["n_intervals"].mode().iloc[0])
@@ -335,10 +415,9 @@ ax.axhline(LEVEL, color="black", lw=1)
 ax.axhspan(LEVEL - half, LEVEL + half, color="grey", alpha=0.15,
            label=export.tr(f"Dải Monte Carlo quanh 95% (n = {n_band})",
                            f"Monte Carlo band around 95% (n = {n_band})"))
-ax.set_xticks(np.arange(len(scen_order)), [SCEN_VI[s] if VI else s for s in scen_order],
-              rotation=15)
-ax.set_ylabel(export.tr("Độ phủ của KTC 95% (so với giá trị thật của đại lượng ước lượng)",
-                        "Coverage of the 95% CI (of each method's estimand)"))
+ax.set_xticks(np.arange(len(scen_order)), [SCEN_LAB[s] for s in scen_order], rotation=15)
+ax.set_ylabel(export.tr("Độ phủ của KTC 95%\n(so với giá trị thật\ncủa đại lượng ước lượng)",
+                        "Coverage of the 95% CI\n(against each method's estimand)"))
 ax.set_ylim(max(0.0, ax.get_ylim()[0]), 1.0)
 ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.2))
 ax.set_title(export.tr("Độ phủ của khoảng tin cậy theo phương pháp và kịch bản",
@@ -361,9 +440,10 @@ lo = summarize(res[(res["kind"] == "loading") & (res["scenario"] == "default")],
 icc = summarize(res[(res["kind"] == "icc") & (res["scenario"] == "default")],
                 by=("method", "quantity"), level=LEVEL)
 icc_a = icc[icc["method"] == "ANOVA (F interval)"].set_index("quantity")
-icc_table = pd.DataFrame({"Khái niệm": icc_a.index, "Tỷ lệ giữa xã (thật)": icc_a["truth"],
-                          "ICC điểm thang đo TB": icc_a["mean_estimate"],
-                          "Độ phủ KTC (F)": icc_a["coverage"], "MCSE": icc_a["coverage_mcse"]})
+icc_table = pd.DataFrame({H["construct"]: icc_a.index, H["icc_truth"]: icc_a["truth"],
+                          H["icc_mean"]: icc_a["mean_estimate"],
+                          H["icc_cov"]: icc_a["coverage"], "MCSE": icc_a["coverage_mcse"]}
+                         ).reset_index(drop=True)
 export.save_table(
     icc_table, "07_icc_recovery", simulated=SIM, decimals=3,
     title=export.tr("Tương quan nội lớp theo xã: giá trị thật và ước lượng",
@@ -375,12 +455,10 @@ display(icc_table.round(3))
 clean = summarize(res[(res["kind"] == "cleaning") & (res["scenario"] == "default")],
                   by=("method", "quantity"), level=LEVEL)
 clean_table = pd.DataFrame({
-    "Công cụ: quy tắc": clean["quantity"].str.replace("officials:", "cán bộ: ").str.replace(
-        "citizens:", "người dân: ").str.replace("personnel:", "trích ngang: "),
-    "Chỉ số": clean["method"].map({"catch rate": "tỷ lệ bắt được lỗi cài vào",
-                                   "false drop rate": "tỷ lệ loại nhầm phiếu sạch"}),
-    "Giá trị mong muốn": clean["truth"], "Trung bình": clean["mean_estimate"],
-    "Thấp nhất/cao nhất": [f"{fmt(a, 3)}–{fmt(b, 3)}" for a, b in zip(
+    H["rule"]: clean["quantity"].map(rule_label),
+    H["measure"]: clean["method"].map(labels(_CLEAN_METRIC)),
+    H["target"]: clean["truth"], H["mean"]: clean["mean_estimate"],
+    H["range"]: [f"{cell(a, 3)}–{cell(b, 3)}" for a, b in zip(
         res[(res["kind"] == "cleaning") & (res["scenario"] == "default")].groupby(
             ["method", "quantity"])["estimate"].min(),
         res[(res["kind"] == "cleaning") & (res["scenario"] == "default")].groupby(
@@ -392,7 +470,7 @@ export.save_table(clean_table, "07_cleaning_recovery", simulated=SIM, decimals=3
                                  "tắc đó; phiếu sạch không được bị loại.",
                                  "Every record the simulator marked must be dropped by that "
                                  "rule; no clean record may be dropped."),
-                  allowed_codes=list(clean_table["Công cụ: quy tắc"]))
+                  allowed_codes=list(clean_table[H["rule"]]))
 display(clean_table)
 catch = clean[clean["method"] == "catch rate"]["mean_estimate"]
 false = clean[clean["method"] == "false drop rate"]["mean_estimate"]
@@ -427,13 +505,12 @@ _ = export.save_figure(fig, "07_loadings", simulated=SIM)
 # sai là được ủng hộ (dương tính giả) hoặc bác bỏ một luận điểm đúng.
 
 # %%
-VERD_VI = {"supported": "được ủng hộ", "inconclusive": "chưa kết luận được",
-           "not supported": "không được ủng hộ", "not testable": "không kiểm định được"}
 conf = verdict_confusion(res)
-conf_table = conf.assign(**{"Kịch bản": conf["scenario"].map(SCEN_VI),
-                            "Kết luận đúng": conf["verdict_truth"].map(VERD_VI)})[
-    ["Kịch bản", "Kết luận đúng", "supported", "inconclusive", "not supported", "not testable",
-     "n"]].rename(columns={**{k: f"Sổ cái: {v}" for k, v in VERD_VI.items()}, "n": "Tổng"})
+conf_table = conf.assign(**{H["scenario"]: conf["scenario"].map(SCEN_LAB),
+                            H["verdict_truth"]: conf["verdict_truth"].map(VERD_LAB)})[
+    [H["scenario"], H["verdict_truth"], "supported", "inconclusive", "not supported",
+     "not testable", "n"]].rename(
+    columns={**{k: H["ledger"].format(v) for k, v in VERD_LAB.items()}, "n": H["total"]})
 export.save_table(conf_table, "07_verdict_confusion", simulated=SIM, decimals=0,
                   title=export.tr("Kết luận của sổ cái so với kết luận đúng",
                                   "Ledger verdicts against the truth-implied verdicts"),
@@ -442,9 +519,9 @@ export.save_table(conf_table, "07_verdict_confusion", simulated=SIM, decimals=0,
 display(conf_table)
 rates = verdict_rates(res[res["scenario"] == "default"])
 power = rates[rates["verdict_truth"] == "supported"]
-power_table = pd.DataFrame({"Luận điểm": power["quantity"], "Lực kiểm định": power["power"],
-                            "MCSE": power["mcse"], "Tỷ lệ bác bỏ nhầm": power["wrong"],
-                            "Tỷ lệ chưa kết luận": power["share_inconclusive"]})
+power_table = pd.DataFrame({H["claim"]: power["quantity"], H["power"]: power["power"],
+                            "MCSE": power["mcse"], H["wrong"]: power["wrong"],
+                            H["inconclusive"]: power["share_inconclusive"]})
 export.save_table(power_table, "07_power", simulated=SIM, decimals=3,
                   title=export.tr("Lực kiểm định của từng luận điểm ở cỡ mẫu minh họa",
                                   "Power of each claim at the demonstration sample size"),
@@ -463,13 +540,10 @@ display(Markdown(
 # %%
 fp = false_positive_rate(res, scenario="all_zero") if "all_zero" in set(res["scenario"]) else None
 if fp is not None and len(fp):
-    fp_table = fp.assign(**{"Mức": fp["level"].map({
-        "claim (any claim, per replication)": "ít nhất một luận điểm trong một lần lặp",
-        "claim (per verdict)": "từng kết luận luận điểm",
-        "path (per interval)": "từng khoảng tin cậy của đường dẫn"}),
-        "Phương pháp": fp["method"].map({**METHOD_VI, "ledger": "sổ cái (Holm)"})})[
-        ["Mức", "Phương pháp", "rate", "mcse", "n"]].rename(
-        columns={"rate": "Tỷ lệ dương tính giả", "mcse": "MCSE", "n": "Số lần"})
+    fp_table = fp.assign(**{H["level"]: fp["level"].map(labels(_FP_LEVEL)),
+                            H["method"]: fp["method"].map(METHOD_LAB)})[
+        [H["level"], H["method"], "rate", "mcse", "n"]].rename(
+        columns={"rate": H["fp_rate"], "mcse": "MCSE", "n": H["count"]})
     export.save_table(fp_table, "07_false_positives", simulated=SIM, decimals=3,
                       title=export.tr("Dương tính giả khi mọi đường dẫn bằng 0",
                                       "False positives when every path is zero"),
@@ -501,11 +575,11 @@ if fp is not None and len(fp):
 s5 = res[(res["kind"] == "verdict") & (res["quantity"] == "S5")]
 if len(s5):
     s5_tab = (s5.groupby(["scenario", "verdict_truth", "verdict"]).size().unstack("verdict", fill_value=0)
-              .reindex(columns=list(VERD_VI), fill_value=0).reset_index())
-    s5_tab = s5_tab.assign(**{"Kịch bản": s5_tab["scenario"].map(SCEN_VI),
-                              "Kết luận đúng": s5_tab["verdict_truth"].map(VERD_VI)})[
-        ["Kịch bản", "Kết luận đúng", *VERD_VI]].rename(
-        columns={k: f"Sổ cái: {v}" for k, v in VERD_VI.items()})
+              .reindex(columns=list(_VERD), fill_value=0).reset_index())
+    s5_tab = s5_tab.assign(**{H["scenario"]: s5_tab["scenario"].map(SCEN_LAB),
+                              H["verdict_truth"]: s5_tab["verdict_truth"].map(VERD_LAB)})[
+        [H["scenario"], H["verdict_truth"], *_VERD]].rename(
+        columns={k: H["ledger"].format(v) for k, v in VERD_LAB.items()})
     export.save_table(s5_tab, "07_switch_s5", simulated=SIM, decimals=0,
                       title=export.tr("Luận điểm S5 (khen thưởng → động lực) khi tắt hoặc đảo "
                                       "dấu đường dẫn", "Claim S5 (recognition → motivation) with "
@@ -556,10 +630,9 @@ agree_table = agree.assign(
     worst_difference=agree["worst_difference"].map(difference_bound),
     worst_at=agree["worst_at"].where(agree["worst_difference"] >= NOISE, ""),
     tolerance=agree["tolerance"].map(lambda v: f"{v:.0e}"),
-    within=agree["within"].map({True: "có", False: "không"})).rename(columns={
-    "routine": "Hàm hlstudy", "r_function": "Hàm R", "fixture": "Thư mục", "cases": "Trường hợp",
-    "n_values": "Số giá trị", "worst_difference": "Chênh lệch lớn nhất", "worst_at": "Ở đâu",
-    "tolerance": "Ngưỡng", "metric": "Cách đo", "within": "Đạt"})
+    within=agree["within"].map({True: H["yes"], False: H["no"]})).rename(columns={
+    k: H[k] for k in ("routine", "r_function", "fixture", "cases", "n_values", "worst_difference",
+                      "worst_at", "tolerance", "metric", "within")})
 export.save_table(agree_table, "07_r_agreement", simulated=False, decimals=3,
                   title=export.tr("Đối chiếu các hàm của hlstudy với R",
                                   "Agreement of hlstudy's routines with R"),
@@ -567,10 +640,10 @@ export.save_table(agree_table, "07_r_agreement", simulated=False, decimals=3,
                                  "cận trên theo lũy thừa của 10 (dưới 1e-10 là sai số làm tròn).",
                                  "Absolute difference (abs), relative when |R value| > 1; upper "
                                  "bound as a power of ten (below 1e-10: rounding noise)."),
-                  allowed_codes=[*agree_table["Hàm hlstudy"], *agree_table["Hàm R"],
-                                 *agree_table["Trường hợp"], *agree_table["Ở đâu"],
-                                 *agree_table["Cách đo"], *agree_table["Thư mục"],
-                                 *agree_table["Chênh lệch lớn nhất"], *agree_table["Ngưỡng"]])
+                  allowed_codes=[*agree_table[H["routine"]], *agree_table[H["r_function"]],
+                                 *agree_table[H["cases"]], *agree_table[H["worst_at"]],
+                                 *agree_table[H["metric"]], *agree_table[H["fixture"]],
+                                 *agree_table[H["worst_difference"]], *agree_table[H["tolerance"]]])
 display(agree_table)
 display(Markdown(
     f"{int(agree['within'].sum())}/{len(agree)} hàm khớp R trong ngưỡng trên "
@@ -591,13 +664,12 @@ display(Markdown(
     + ".  Giá trị tham chiếu R được tạo với: "
     + "; ".join(f"{s} {v}" for s, v in rv.loc[rv["software"] != "", ["software", "version"]]
                 .drop_duplicates("software").itertuples(index=False)) + "."))
-export.save_table(pv.rename(columns={"software": "Phần mềm", "pinned": "Phiên bản ghim",
-                                     "installed": "Phiên bản đang chạy"}),
+export.save_table(pv.rename(columns={k: H[k] for k in ("software", "pinned", "installed")}),
                   "07_python_versions", simulated=False, decimals=0,
                   title=export.tr("Python và các gói", "Python and packages"),
                   allowed_codes=list(pv["software"]))
-export.save_table(rv.rename(columns={"fixture": "Thư mục", "software": "Phần mềm",
-                                     "version": "Phiên bản", "source": "Nguồn"}),
+export.save_table(rv.rename(columns={k: H[k] for k in ("fixture", "software", "version",
+                                                         "source")}),
                   "07_r_versions", simulated=False, decimals=0,
                   title=export.tr("Phiên bản R của các giá trị tham chiếu",
                                   "R versions of the reference values"),
