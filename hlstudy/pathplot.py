@@ -16,6 +16,7 @@ Both take tidy tables and return a matplotlib figure; labels come from the calle
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -27,26 +28,54 @@ from hlstudy.errors import ModelError
 ADJUST_ITERATIONS = 400
 _MARKERS = ("o", "s", "D", "^", "v")
 _COLOURS = ("#1f4e79", "#b8860b", "#2e7d32", "#8e244d", "#555555")
+#: Empty strip below the last row of :func:`verdict_figure` (in row units: a one-line row is
+#: 0.55), where the simulated-data mark stands clear of every part.
+_MARK_STRIP = 0.5
+
+
+#: A word and the number it names, never broken between lines by :func:`wrap_label`: legal
+#: references ("NĐ 33", "Nghị định 33/2023/NĐ-CP", "Điều 5", "Khoản 2", "Thông tư 06"),
+#: "Mục 2.1" and comparisons such as "≥ 1".
+UNBREAKABLE = re.compile(
+    r"(?<![\w])(?:Nghị\s+định|Quyết\s+định|Thông\s+tư|Nghị\s+quyết|NĐ(?:-CP)?|QĐ|TT|NQ|"
+    r"Luật|Điều|Khoản|Điểm|Chương|Mục|Phụ\s+lục|[≥≤<>=±])\s+(?=[\d])",
+    re.IGNORECASE)
+_NBSP = "\u00a0"
+
+
+def protect_pairs(text: str) -> str:
+    r"""``text`` with the spaces inside the :data:`UNBREAKABLE` pairs made non-breaking
+    (U+00A0), so that a wrapper never separates "NĐ" from "33" or "≥" from "1".
+
+    >>> protect_pairs("chưa đạt ≥ 1 tiêu chuẩn NĐ 33") == "chưa đạt ≥\u00a01 tiêu chuẩn NĐ\u00a033"
+    True
+    """
+    return UNBREAKABLE.sub(lambda m: re.sub(r"\s+", _NBSP, m.group(0)), str(text))
 
 
 def wrap_label(text: str, width: int) -> str:
-    """``text`` broken into lines of at most ``width`` characters at word boundaries.
+    r"""``text`` broken into lines of at most ``width`` characters at word boundaries.
 
     Never shortens: every word is kept (a word longer than ``width`` stands on its own
     line, unbroken), so the joined lines equal the text with its white space normalised.
-    Standard library ``textwrap.wrap`` with ``break_long_words=False`` and
-    ``break_on_hyphens=False``.  Raises :class:`ModelError` for a width below 1.
+    A legal reference or comparison and its number ("NĐ 33", "Nghị định 33", "Điều 5",
+    "≥ 1": :data:`UNBREAKABLE`) count as one word and stay on one line.  Standard library
+    ``textwrap.wrap`` with ``break_long_words=False`` and ``break_on_hyphens=False`` on the
+    text with those spaces made non-breaking (:func:`protect_pairs`), which are then turned
+    back into ordinary spaces.  Raises :class:`ModelError` for a width below 1.
 
     >>> wrap_label("Kỹ năng quản lý, giao tiếp, giải quyết vấn đề", 20)
-    'Kỹ năng quản lý,\ngiao tiếp, giải quyết\nvấn đề'
+    'Kỹ năng quản lý,\ngiao tiếp, giải\nquyết vấn đề'
+    >>> wrap_label("tỷ lệ chưa đạt tiêu chuẩn NĐ 33", 28)
+    'tỷ lệ chưa đạt tiêu chuẩn\nNĐ 33'
     """
     import textwrap
 
     if not isinstance(width, int | np.integer) or width < 1:
         raise ModelError(f"width must be a positive integer, got {width!r}")
-    lines = textwrap.wrap(str(text), width=int(width), break_long_words=False,
+    lines = textwrap.wrap(protect_pairs(text), width=int(width), break_long_words=False,
                           break_on_hyphens=False)
-    return "\n".join(lines)
+    return "\n".join(lines).replace(_NBSP, " ")
 
 
 def coefficient_plot(table: pd.DataFrame, *, outcomes: Sequence[str], terms: Sequence[str],
@@ -323,7 +352,7 @@ def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune
 def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
                    verdict_labels: Mapping[str, str] | None = None, label: str = "part",
                    sesoi: float = 0.1, xlabels: Sequence[str] = ("", ""), title: str = "",
-                   width: int = 48, decimal: str = ","):
+                   width: int = 48, decimal: str = ",", sesoi_label: str | None = None):
     """Verdict of every part of the claims: inferential parts left, descriptive parts right.
 
     ``parts`` has the columns of :func:`hlstudy.evidence.evaluate`'s parts table:
@@ -331,10 +360,14 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
     column ``label`` (e.g. ``part_vi``).  Each part is a point with its 95% interval,
     coloured by its verdict (``colours``: verdict → colour; a legend entry per verdict,
     named by ``verdict_labels``); the left panel shades ±``sesoi`` around 0, the right one
-    marks each part's threshold with "|".  Tick labels are "claim_id: label" wrapped at
-    word boundaries to ``width`` characters (:func:`wrap_label`), never shortened; rows
-    are as tall as their labels.  Raises :class:`ModelError` when a column is missing or a
-    verdict has no colour.
+    marks each part's threshold with "|".  The grey band has its own legend entry,
+    ``sesoi_label`` (default ``"±SESOI = 0,1"`` with ``decimal``).  Tick labels are
+    "claim_id: label" wrapped at word boundaries to ``width`` characters
+    (:func:`wrap_label`: "NĐ 33", "Điều 5", "≥ 1" are never split), never shortened; rows
+    are as tall as their labels and have the same height in both panels, so the panel with
+    fewer rows is shorter (top-aligned) instead of ending in empty space.  Raises
+    :class:`ModelError` when a column is missing, a verdict has no colour or ``sesoi`` is
+    not a positive number.
     """
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter
@@ -347,7 +380,12 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
     unknown = sorted(set(parts["verdict"]) - set(colours))
     if unknown:
         raise ModelError(f"no colour for the verdicts {unknown}")
+    if isinstance(sesoi, bool) or not isinstance(sesoi, int | float | np.integer | np.floating) \
+            or not np.isfinite(sesoi) or sesoi <= 0:
+        raise ModelError(f"sesoi must be a positive number, got {sesoi!r}")
     verdict_labels = dict(verdict_labels or {})
+    if sesoi_label is None:
+        sesoi_label = f"±SESOI = {float(sesoi):g}".replace(".", decimal)
     inferential = parts["inferential"].astype(bool)
     panels = [parts[inferential].reset_index(drop=True), parts[~inferential].reset_index(drop=True)]
 
@@ -362,7 +400,7 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
     tall = max([h for _, _, h in laid] + [1.0])
     fig, axes = plt.subplots(1, 2, figsize=(10, 0.32 * tall + 1.6),
                              gridspec_kw={"width_ratios": [3, 2]})
-    axes[0].axvspan(-sesoi, sesoi, color="#eeeeee", zorder=0)
+    band = axes[0].axvspan(-sesoi, sesoi, color="#eeeeee", zorder=0, label=sesoi_label)
     axes[0].axvline(0, color="#888888", lw=0.7)
     for k, (ax, p, (texts, ys, _)) in enumerate(zip(axes, panels, laid, strict=True)):
         for yy, r in zip(ys, p.itertuples(index=False), strict=True):
@@ -376,16 +414,39 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
             if k == 1 and np.isfinite(r.threshold):
                 ax.plot([r.threshold], [yy], marker="|", ms=9, color="#333333")
         ax.set_yticks(ys, texts, fontsize=6.5, linespacing=1.0)
-        ax.set_ylim(-tall - 0.1, 0.1)   # one row height in both panels
+        # its own rows at the same row height, and below them a strip as tall as the
+        # simulated-data mark, so that the mark hides no part (hlstudy.export)
+        ax.set_ylim(-max(laid[k][2], 1.0) - _MARK_STRIP, 0.1)
         ax.set_xlabel(xlabels[k], fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
         ax.xaxis.set_major_formatter(FuncFormatter(
             lambda v, _pos: f"{v:g}".replace("-", "−").replace(".", decimal)))
     handles = [axes[0].plot([], [], "o", color=colours[v], label=verdict_labels.get(v, v))[0]
                for v in colours]
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7,
-               frameon=False)
+    handles.append(band)
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
+    # the panel with fewer rows keeps the row height of the other: shorter, top-aligned
+    short = None
+    for ax, (_, _, h) in zip(axes, laid, strict=True):
+        share = (max(h, 1.0) + _MARK_STRIP + 0.1) / (tall + _MARK_STRIP + 0.1)
+        if share < 1.0:
+            pos = ax.get_position()
+            ax.set_position([pos.x0, pos.y1 - pos.height * share, pos.width,
+                             pos.height * share])
+            short = ax
+    # the legend goes into the space freed below the shorter panel when it fits there (one
+    # entry per line), else in one line under both panels
+    legend = {"handles": handles, "fontsize": 7, "frameon": False}
+    if short is not None:
+        renderer = fig.canvas.get_renderer()
+        below = short.xaxis.get_tightbbox(renderer).y0 / fig.dpi   # inches above the edge
+        need = 0.3 + 0.19 * len(handles)
+        if below >= need:
+            x0 = short.get_position().x0
+            fig.legend(**legend, loc="upper left", ncol=1,
+                       bbox_to_anchor=(x0, (below - 0.1) / fig.get_figheight()))
+            return fig
+    fig.legend(**legend, loc="lower center", ncol=len(handles))
     return fig

@@ -122,7 +122,94 @@ def test_verdict_figure_labels_are_whole_and_every_part_is_drawn():
     boxes = [t.get_window_extent(r) for t in ax1.get_yticklabels()]
     assert all(not a.overlaps(b) for a, b in zip(boxes, boxes[1:], strict=False))
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert legend == ["được ủng hộ", "not supported", "inconclusive", "not testable"]
+    assert legend == ["được ủng hộ", "not supported", "inconclusive", "not testable",
+                      "±SESOI = 0,1"]           # the grey band has its own entry
+    plt.close(fig)
+
+
+def test_verdict_figure_band_legend_label_and_sesoi_width():
+    parts = _parts()
+    colours = {"supported": "g", "not supported": "r", "inconclusive": "grey",
+               "not testable": "lightgrey"}
+    fig = pathplot.verdict_figure(parts, colours=colours, label="part_vi", sesoi=0.2,
+                                  decimal=".", sesoi_label="negligible: |β| < 0.2")
+    legend = fig.legends[0]
+    assert [t.get_text() for t in legend.get_texts()][-1] == "negligible: |β| < 0.2"
+    band = [p for p in fig.axes[0].patches if p.get_label() == "negligible: |β| < 0.2"]
+    assert len(band) == 1
+    x0, x1 = band[0].get_x(), band[0].get_x() + band[0].get_width()
+    assert (x0, x1) == pytest.approx((-0.2, 0.2))
+    plt.close(fig)
+
+
+def test_verdict_figure_sizes_the_shorter_panel_to_its_rows():
+    """Both panels use the same height per row: the panel with 4 one-line rows is about as
+    much shorter than the one with 12 as its rows are fewer (none of it is empty space)."""
+    parts = _parts(n_inf=12, n_des=4).assign(part_vi="x")
+    colours = {"supported": "g", "not supported": "r", "inconclusive": "grey",
+               "not testable": "lightgrey"}
+    fig = pathplot.verdict_figure(parts, colours=colours, label="part_vi")
+    fig.canvas.draw()
+    left, right = (ax.get_window_extent() for ax in fig.axes)
+    per_row = [box.height / (ax.get_ylim()[1] - ax.get_ylim()[0])      # pixels per row unit
+               for box, ax in zip((left, right), fig.axes, strict=True)]
+    assert per_row[0] == pytest.approx(per_row[1], rel=1e-6)        # same row height
+    assert right.height < 0.5 * left.height                        # 4 rows vs 12 rows
+    assert right.y1 == pytest.approx(left.y1, abs=0.5)             # top-aligned
+    # the freed space holds the legend (one entry per line), under the right panel's label
+    r = fig.canvas.get_renderer()
+    legend = fig.legends[0].get_window_extent(r)
+    assert legend.y1 <= fig.axes[1].xaxis.get_tightbbox(r).y0 + 0.5
+    assert legend.x0 >= right.x0 - 1 and not legend.overlaps(left)
+    plt.close(fig)
+
+
+def test_verdict_figure_equal_panels_keep_the_bottom_legend():
+    parts = _parts(n_inf=4, n_des=4).assign(part_vi="x")
+    colours = {"supported": "g", "not supported": "r", "inconclusive": "grey",
+               "not testable": "lightgrey"}
+    fig = pathplot.verdict_figure(parts, colours=colours, label="part_vi")
+    fig.canvas.draw()
+    left, right = (ax.get_window_extent() for ax in fig.axes)
+    assert left.height == pytest.approx(right.height)
+    legend = fig.legends[0].get_window_extent(fig.canvas.get_renderer())
+    assert legend.y1 < min(left.y0, right.y0)                 # one line under both panels
+    plt.close(fig)
+
+
+@pytest.mark.parametrize(("text", "pair"), [
+    ("tỷ lệ công chức chưa đạt ≥ 1 tiêu chuẩn NĐ 33", "NĐ 33"),
+    ("tỷ lệ công chức chưa đạt ≥ 1 tiêu chuẩn NĐ 33", "≥ 1"),
+    ("chuẩn theo Nghị định 33/2023/NĐ-CP của Chính phủ", "Nghị định 33/2023/NĐ-CP"),
+    ("như quy định tại Điều 5 của nghị định", "Điều 5"),
+    ("theo khoản 2 và Thông tư 06 năm 2023", "Thông tư 06"),
+    ("theo khoản 2 và Thông tư 06 năm 2023", "khoản 2"),
+])
+def test_wrap_label_never_breaks_an_abbreviation_from_its_number(text, pair):
+    for width in range(1, len(text) + 2):
+        wrapped = pathplot.wrap_label(text, width)
+        assert _flat(wrapped) == _flat(text)                     # nothing lost or added
+        assert any(pair in line for line in wrapped.split("\n")), (width, wrapped)
+        assert "\u00a0" not in wrapped                            # spaces restored
+
+
+def test_wrap_label_breaks_other_words_and_numbers_as_before():
+    # a number not named by an abbreviation may start a line; the pair's words stay apart
+    # from their neighbours
+    assert pathplot.wrap_label("có 33 người", 3) == "có\n33\nngười"
+    assert pathplot.wrap_label("NĐ 33 và NĐ 78", 6) == "NĐ 33\nvà\nNĐ 78"
+    assert pathplot.protect_pairs("TRAIN ~ SKL") == "TRAIN ~ SKL"
+
+
+def test_verdict_figure_keeps_the_decree_and_its_number_on_one_line():
+    parts = _parts(n_inf=2, n_des=2)
+    parts.loc[3, "part_vi"] = "tỷ lệ công chức chưa đạt ≥ 1 tiêu chuẩn NĐ 33"
+    colours = {"supported": "g", "not supported": "r", "inconclusive": "grey",
+               "not testable": "lightgrey"}
+    fig = pathplot.verdict_figure(parts, colours=colours, label="part_vi", width=42)
+    label = fig.axes[1].get_yticklabels()[-1].get_text()
+    assert _flat(label) == "C3: tỷ lệ công chức chưa đạt ≥ 1 tiêu chuẩn NĐ 33"
+    assert "\n" in label and "NĐ 33" in label.split("\n")[-1]
     plt.close(fig)
 
 
