@@ -27,7 +27,10 @@ Tables
 
 Simulated data
     Every export takes a required keyword ``simulated``.  When it is true the figure carries
-    the visible mark ``Dữ liệu mô phỏng / simulated data`` and the table's note says so.
+    the visible mark ``Dữ liệu mô phỏng / simulated data`` and the table's note says so.  In
+    each plot area the mark stands where it covers no legend or text and hides the least
+    data (points, lines, error bars, bars, bands); where it must cover data it is drawn
+    without its white box.
 
 Language
     Labels are Vietnamese by default; ``set_language("en")`` or ``HLSTUDY_LANG=en`` switches
@@ -329,11 +332,118 @@ def _check_stem(stem: str) -> None:
         )
 
 
-#: Places in a plot area where the simulated-data mark may stand, in order of preference
-#: (the first one that no legend or text of the plot covers is used).
+#: Places in a plot area where the simulated-data mark may stand, in order of preference:
+#: the four corners, then the middles of the bottom and top edges.  The mark goes to the
+#: place that no legend or text of the plot covers and that hides the least data
+#: (:func:`_data_overlap`); ties keep this order, so the choice is deterministic.
 _MARK_CORNERS = ((0.01, 0.01, "left", "bottom"), (0.99, 0.01, "right", "bottom"),
                  (0.01, 0.99, "left", "top"), (0.99, 0.99, "right", "top"),
                  (0.5, 0.01, "center", "bottom"), (0.5, 0.99, "center", "top"))
+#: Weight of covered area (bars, bands, filled polygons; per whole box covered) against a
+#: covered point or a stretch of line as long as the box is tall (weight 1 each).
+_AREA_WEIGHT = 0.25
+
+
+def _segments_inside(segs: np.ndarray, box) -> float:
+    """Total length (pixels) of the display-space segments ``segs`` (k × 2 × 2) inside
+    ``box`` (Liang–Barsky clipping, vectorised)."""
+    if len(segs) == 0:
+        return 0.0
+    p0, p1 = segs[:, 0, :], segs[:, 1, :]
+    d = p1 - p0
+    ps = np.stack([-d[:, 0], d[:, 0], -d[:, 1], d[:, 1]], axis=1)
+    qs = np.stack([p0[:, 0] - box.x0, box.x1 - p0[:, 0], p0[:, 1] - box.y0, box.y1 - p0[:, 1]],
+                  axis=1)
+    t0, t1 = np.zeros(len(segs)), np.ones(len(segs))
+    outside = np.zeros(len(segs), dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = qs / ps
+    for k in range(4):
+        p, q, r = ps[:, k], qs[:, k], ratio[:, k]
+        outside |= (p == 0) & (q < 0)
+        t0 = np.where(p < 0, np.maximum(t0, r), t0)
+        t1 = np.where(p > 0, np.minimum(t1, r), t1)
+    keep = ~outside & (t1 > t0)
+    return float(np.sum((t1 - t0)[keep] * np.hypot(d[keep, 0], d[keep, 1])))
+
+
+def _polyline(xy: np.ndarray) -> np.ndarray:
+    """Consecutive finite vertices of a display-space polyline as segments (k × 2 × 2)."""
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    if len(xy) < 2:
+        return np.empty((0, 2, 2))
+    segs = np.stack([xy[:-1], xy[1:]], axis=1)
+    return segs[np.isfinite(segs).all(axis=(1, 2))]
+
+
+def _data_shapes(ax, renderer) -> tuple[np.ndarray, np.ndarray, list]:
+    """What a plot area draws as data, in display space: ``points`` (n × 3: x, y, radius),
+    line ``segments`` (k × 2 × 2: the vertices of each line, never its bounding box, so that
+    a reference line spanning the axes covers only where it passes) and ``areas`` (window
+    extents of bars, bands such as ``axvspan``, filled polygons).  Images are not counted
+    (they fill the plot area wherever the mark stands)."""
+    from matplotlib.collections import LineCollection, PathCollection
+
+    scale = ax.figure.dpi / 72.0
+    points, segments, areas = [], [], []
+    for line in ax.lines:
+        if not line.get_visible():
+            continue
+        xy = np.asarray(line.get_xydata(), dtype=float).reshape(-1, 2)
+        if len(xy) == 0:
+            continue
+        disp = line.get_transform().transform(xy)
+        if line.get_linestyle() not in ("None", "none", " ", "") and line.get_linewidth() > 0:
+            segments.append(_polyline(disp))
+        if line.get_marker() not in (None, "None", "none", " ", ""):
+            radius = 0.5 * line.get_markersize() * scale
+            ok = np.isfinite(disp).all(axis=1)
+            points += [(x, y, radius) for x, y in disp[ok]]
+    for coll in ax.collections:
+        if not coll.get_visible():
+            continue
+        if isinstance(coll, LineCollection):
+            transform = coll.get_transform()
+            for seg in coll.get_segments():
+                if len(seg):
+                    segments.append(_polyline(transform.transform(np.asarray(seg, float))))
+        elif isinstance(coll, PathCollection) and len(coll.get_offsets()):
+            disp = coll.get_offset_transform().transform(np.asarray(coll.get_offsets(), float))
+            sizes = np.asarray(coll.get_sizes(), dtype=float)
+            sizes = sizes if len(sizes) else np.array([36.0])
+            for i, (x, y) in enumerate(disp):
+                if np.isfinite(x) and np.isfinite(y):
+                    points.append((x, y, 0.5 * np.sqrt(sizes[i % len(sizes)]) * scale))
+        else:
+            transform = coll.get_transform()
+            for path in coll.get_paths():
+                if len(path.vertices):
+                    areas.append(path.get_extents(transform))
+    for patch in ax.patches:
+        if patch.get_visible():
+            areas.append(patch.get_window_extent(renderer))
+    segs = np.concatenate(segments) if segments else np.empty((0, 2, 2))
+    return np.asarray(points, dtype=float).reshape(-1, 3), segs, areas
+
+
+def _data_overlap(box, shapes) -> float:
+    """How much data the box ``box`` (display space) hides: covered points (each 1), covered
+    line length (per box height), covered area (per box area, weighted :data:`_AREA_WEIGHT`).
+    0 means the box hides no data."""
+    points, segs, areas = shapes
+    score = 0.0
+    if len(points):
+        x, y, r = points[:, 0], points[:, 1], points[:, 2]
+        score += float(np.sum((x + r >= box.x0) & (x - r <= box.x1)
+                              & (y + r >= box.y0) & (y - r <= box.y1)))
+    score += _segments_inside(segs, box) / max(box.height, 1.0)
+    box_area = max(box.width * box.height, 1.0)
+    for a in areas:
+        w = min(box.x1, a.x1) - max(box.x0, a.x0)
+        h = min(box.y1, a.y1) - max(box.y0, a.y0)
+        if w > 0 and h > 0:
+            score += _AREA_WEIGHT * w * h / box_area
+    return score
 
 
 def _fit_mark(fig, ax) -> None:
@@ -350,33 +460,45 @@ def _fit_mark(fig, ax) -> None:
 
 def _mark_simulated(fig) -> None:
     """The simulated-data mark at the figure's corner *and* inside every plot area (so that it
-    survives cropping a figure to its axes; issue 13, kind 8).  Colour bars are skipped."""
+    survives cropping a figure to its axes; issue 13, kind 8).  Colour bars are skipped.
+
+    Inside a plot area the mark goes to the first place of :data:`_MARK_CORNERS` that no
+    legend or text covers and that hides the least data (points, lines, error bars, bars,
+    bands: :func:`_data_overlap`).  When every free place hides some data, the mark is drawn
+    without its white box, so the data stay visible through it."""
     if getattr(fig, "_hlstudy_simulated_mark", False):
         return
-    renderer = None
+    fig.draw_without_rendering()   # lays out legends, texts and limits; nothing is rasterised
+    renderer = fig.canvas.get_renderer()
     for ax in fig.axes:
         if not ax.get_visible() or ax.get_label() == "<colorbar>":
             continue
         legends = [leg for leg in (ax.get_legend(), *fig.legends) if leg is not None]
         legends += [t for t in ax.texts if t.get_text().strip()]   # e.g. quadrant names
-        for x, y, ha, va in _MARK_CORNERS:
-            mark = ax.text(x, y, SIMULATED_MARK, transform=ax.transAxes, ha=ha, va=va,
-                           fontsize=5.5, color="#b03a2e", alpha=0.85, style="italic", zorder=10,
-                           bbox={"boxstyle": "square,pad=0.15", "facecolor": "white",
-                                 "alpha": 0.6, "edgecolor": "none"})
-            if not legends:
-                break
-            if renderer is None:
-                fig.draw_without_rendering()   # lays out legends and texts; nothing is rasterised
-                renderer = fig.canvas.get_renderer()
-            box = mark.get_window_extent(renderer)
-            if not any(box.overlaps(leg.get_window_extent(renderer)) for leg in legends):
-                break
-            mark.remove()   # the corner is taken by a legend: try the next one
-        else:
-            ax.text(*_MARK_CORNERS[0][:2], SIMULATED_MARK, transform=ax.transAxes,
-                    ha=_MARK_CORNERS[0][2], va=_MARK_CORNERS[0][3], fontsize=5.5,
-                    color="#b03a2e", alpha=0.85, style="italic", zorder=10)
+        covered = [leg.get_window_extent(renderer) for leg in legends]
+        shapes = _data_shapes(ax, renderer)
+        style = {"transform": ax.transAxes, "fontsize": 5.5, "color": "#b03a2e", "alpha": 0.85,
+                 "style": "italic", "zorder": 10}
+        mark = ax.text(0, 0, SIMULATED_MARK, **style)
+        best = None
+        for k, (x, y, ha, va) in enumerate(_MARK_CORNERS):
+            mark.set_position((x, y))
+            mark.set_ha(ha)
+            mark.set_va(va)
+            box = mark.get_window_extent(renderer).padded(1.0)
+            if any(box.overlaps(c) for c in covered):
+                continue   # the place is taken by a legend or a text
+            key = (round(_data_overlap(box, shapes), 6), k)
+            if best is None or key < best:
+                best = key
+        x, y, ha, va = _MARK_CORNERS[best[1] if best is not None else 0]
+        mark.set_position((x, y))
+        mark.set_ha(ha)
+        mark.set_va(va)
+        if best is not None and best[0] == 0:   # hides nothing: a light box for legibility
+            mark.set_bbox({"boxstyle": "square,pad=0.15", "facecolor": "white", "alpha": 0.6,
+                           "edgecolor": "none"})
+        mark._hlstudy_data_overlap = None if best is None else best[0]
         _fit_mark(fig, ax)
     fig.text(
         0.995,

@@ -1,0 +1,245 @@
+"""The simulated-data mark inside a plot area hides no data when a free place exists.
+
+``hlstudy.export._mark_simulated`` puts the mark at the candidate place (corners, then the
+middles of the bottom and top edges) that no legend or text covers and that hides the least
+data: points, lines (by their vertices, not their bounding box), error bars, bars and bands.
+When every place hides data the mark loses its white box.  The checks below measure what
+lies under the mark independently of the module (sampling points along every line).
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
+
+from hlstudy import export, pathplot  # noqa: E402
+
+CORNERS = {"lower left": (0.01, 0.01), "lower right": (0.99, 0.01),
+           "upper left": (0.01, 0.99), "upper right": (0.99, 0.99)}
+CENTRES = {"lower left": (0.1, 0.1), "lower right": (0.9, 0.1),
+           "upper left": (0.1, 0.9), "upper right": (0.9, 0.9)}
+
+
+def _mark(ax):
+    marks = [t for t in ax.texts if t.get_text() == export.SIMULATED_MARK]
+    assert len(marks) == 1
+    return marks[0]
+
+
+def _data_under(ax, box, samples: int = 400) -> list[str]:
+    """What of the plot's data lies in ``box`` (display space): markers and points along
+    every line and error bar, sampled independently of the export module."""
+    found = []
+
+    def inside(xy):
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        xy = xy[np.isfinite(xy).all(axis=1)]
+        return bool(np.any((xy[:, 0] >= box.x0) & (xy[:, 0] <= box.x1)
+                           & (xy[:, 1] >= box.y0) & (xy[:, 1] <= box.y1)))
+
+    def along(xy):
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        t = np.linspace(0, 1, samples)[:, None]
+        return np.concatenate([a + t * (b - a) for a, b in zip(xy[:-1], xy[1:], strict=True)]
+                              or [np.empty((0, 2))])
+
+    for k, line in enumerate(ax.lines):
+        xy = line.get_transform().transform(np.asarray(line.get_xydata(), float).reshape(-1, 2))
+        if len(xy) == 0:
+            continue
+        if line.get_marker() not in (None, "None", "none", "", " ") and inside(xy):
+            found.append(f"marker of line {k}")
+        if line.get_linestyle() not in ("None", "none", "", " ") and len(xy) > 1 \
+                and inside(along(xy)):
+            found.append(f"line {k}")
+    for k, coll in enumerate(ax.collections):
+        if isinstance(coll, LineCollection):
+            for seg in coll.get_segments():
+                if len(seg) > 1 and inside(along(coll.get_transform().transform(seg))):
+                    found.append(f"segment of collection {k}")
+        elif isinstance(coll, PathCollection):
+            if inside(coll.get_offset_transform().transform(coll.get_offsets())):
+                found.append(f"point of collection {k}")
+    return found
+
+
+def _placed(fig, ax):
+    export._mark_simulated(fig)
+    fig.canvas.draw()
+    mark = _mark(ax)
+    return mark, mark.get_window_extent(fig.canvas.get_renderer())
+
+
+def _corner_of(mark) -> str:
+    x, y = mark.get_position()
+    return next(name for name, xy in CORNERS.items() if np.allclose(xy, (x, y)))
+
+
+@pytest.mark.parametrize("free", list(CORNERS))
+def test_mark_goes_to_the_only_corner_free_of_data(free):
+    rng = np.random.default_rng(1)
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    for name, (cx, cy) in CENTRES.items():
+        if name != free:
+            ax.scatter(cx + rng.uniform(-0.09, 0.09, 40), cy + rng.uniform(-0.09, 0.09, 40),
+                       s=12)
+    mark, box = _placed(fig, ax)
+    assert _corner_of(mark) == free
+    assert _data_under(ax, box) == []
+    assert mark.get_bbox_patch() is not None           # free place: the light box stays
+    plt.close(fig)
+
+
+def test_a_reference_line_counts_where_it_runs_not_by_its_bounding_box():
+    """A diagonal line from the lower-left to the upper-right corner has a bounding box that
+    covers the whole plot, but it leaves the two other corners free; a vertical reference
+    line near the right edge then rules out the lower-right corner too."""
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot([0, 1], [0, 1], color="k")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    mark, box = _placed(fig, ax)
+    assert _corner_of(mark) == "lower right"
+    assert _data_under(ax, box) == []
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot([0, 1], [0, 1], color="k")
+    ax.axvline(0.85, color="r")                        # spans the axes (blended transform)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    mark, box = _placed(fig, ax)
+    assert _corner_of(mark) == "upper left"
+    assert _data_under(ax, box) == []
+    plt.close(fig)
+
+
+def test_bars_bands_and_error_bars_are_avoided():
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.bar([0.07, 0.19], [1.0, 1.0], width=0.1)           # full-height bars, left fifth
+    ax.axvspan(0.8, 1.0, color="#eeeeee")                # a band along the right edge
+    ax.errorbar([0.55], [0.05], xerr=[[0.1], [0.1]], fmt="o")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    mark, box = _placed(fig, ax)
+    assert mark.get_position() == (0.5, 0.99)             # the top middle is the free place
+    assert _data_under(ax, box) == []
+    r = fig.canvas.get_renderer()
+    assert not any(box.overlaps(p.get_window_extent(r)) for p in ax.patches)
+    plt.close(fig)
+
+
+def test_when_every_place_hides_data_the_mark_has_no_white_box():
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    g = np.linspace(0, 1, 41)
+    xx, yy = np.meshgrid(g, g)
+    ax.scatter(xx.ravel(), yy.ravel(), s=4)              # data everywhere
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    mark, box = _placed(fig, ax)
+    assert _data_under(ax, box) != []                     # the test does cover data
+    assert mark.get_bbox_patch() is None                  # transparent: data stay visible
+    assert _corner_of(mark) == "lower left"               # ties keep the preferred order
+    plt.close(fig)
+
+
+def test_a_legend_is_never_covered_even_where_the_data_are_sparse():
+    rng = np.random.default_rng(4)
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for name, (cx, cy) in CENTRES.items():
+        if name != "upper right":
+            ax.scatter(cx + rng.uniform(-0.09, 0.09, 40), cy + rng.uniform(-0.09, 0.09, 40),
+                       s=12, label=name if name == "lower left" else None)
+    ax.legend(loc="upper right")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    mark, box = _placed(fig, ax)
+    assert not box.overlaps(ax.get_legend().get_window_extent(fig.canvas.get_renderer()))
+    assert _data_under(ax, box) == []                     # the middles of the edges are free
+    plt.close(fig)
+
+
+def test_the_choice_is_deterministic(tmp_path):
+    def build():
+        rng = np.random.default_rng(9)
+        fig, ax = plt.subplots(figsize=(4, 3))
+        ax.scatter(rng.normal(size=200), rng.normal(size=200), s=5)
+        ax.axhline(0, color="r")
+        return fig
+
+    a = export.save_figure(build(), "99_mark_a", simulated=True, directory=tmp_path,
+                           formats=["png"], show=False)
+    b = export.save_figure(build(), "99_mark_b", simulated=True, directory=tmp_path,
+                           formats=["png"], show=False)
+    assert a["png"].read_bytes() == b["png"].read_bytes()
+    plt.close("all")
+
+
+def test_data_overlap_score_counts_points_lines_and_areas():
+    from matplotlib.transforms import Bbox
+
+    box = Bbox.from_extents(0, 0, 10, 10)
+    nothing = (np.empty((0, 3)), np.empty((0, 2, 2)), [])
+    assert export._data_overlap(box, nothing) == 0.0
+    points = (np.array([[5.0, 5.0, 1.0], [20.0, 20.0, 1.0], [10.5, 5.0, 1.0]]),
+              np.empty((0, 2, 2)), [])
+    assert export._data_overlap(box, points) == 2.0      # the far point is outside
+    # a segment crossing the box horizontally: 10 pixels inside, per box height 10
+    line = (np.empty((0, 3)), np.array([[[-5.0, 5.0], [15.0, 5.0]]]), [])
+    assert export._data_overlap(box, line) == pytest.approx(1.0)
+    diagonal = (np.empty((0, 3)), np.array([[[-10.0, -10.0], [30.0, 30.0]]]), [])
+    assert export._data_overlap(box, diagonal) == pytest.approx(np.hypot(10, 10) / 10)
+    area = (np.empty((0, 3)), np.empty((0, 2, 2)), [Bbox.from_extents(5, -5, 30, 30)])
+    assert export._data_overlap(box, area) == pytest.approx(export._AREA_WEIGHT * 0.5)
+
+
+# --------------------------------------------------------------------------- real figure
+
+
+@pytest.fixture(scope="module")
+def real_parts():
+    """The parts of the claims ledger as notebook 06 computes them (same rules)."""
+    from hlstudy import load_study
+    from hlstudy.evidence import Rules, evaluate
+
+    rules = Rules(sesoi=0.10, sesoi_indirect=0.01, sesoi_smd=0.20, sesoi_icc=0.05,
+                  sesoi_points=0.10, alpha=0.05, correction="holm", power=0.80,
+                  descriptive_share=0.20, majority_share=0.50, weak_cutoff=3.0,
+                  min_alpha=0.70, max_htmt=0.85, vcov="CR2", bootstrap=1000, seed=2026)
+    return evaluate(load_study(), rules=rules).parts
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_verdict_summary_mark_hides_no_part(real_parts, lang):
+    from hlstudy.evidence.rules import VERDICTS, VERDICTS_VI
+
+    assert isinstance(real_parts, pd.DataFrame) and len(real_parts) > 20
+    colours = {"supported": "#2e7d32", "not supported": "#c0392b", "inconclusive": "#7f8c8d",
+               "not testable": "#bbbbbb"}
+    fig = pathplot.verdict_figure(
+        real_parts, colours={v: colours[v] for v in VERDICTS},
+        verdict_labels=VERDICTS_VI if lang == "vi" else None,
+        label="part_vi" if lang == "vi" else "part", sesoi=0.10,
+        xlabels=("Ước lượng chuẩn hóa (KTC 95%)", "Tỷ lệ / hệ số (| = ngưỡng)"), title="T")
+    export._mark_simulated(fig)
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    for k, ax in enumerate(fig.axes):
+        mark = _mark(ax)
+        box = mark.get_window_extent(r)
+        assert _data_under(ax, box) == [], k
+        assert mark.get_bbox_patch() is not None, k       # a free place existed
+        # and the last row ("S8: CFB → CSAT" on the left) is fully visible above the mark
+        lowest = min(np.asarray(line.get_transform().transform(line.get_xydata()))[:, 1].min()
+                     for line in ax.lines if len(line.get_xydata()) and line.get_marker() == "o")
+        assert lowest > box.y1, k
+    plt.close(fig)
