@@ -463,9 +463,10 @@ export.save_table(
     sens_table, "05_sensitivity", simulated=SIM, decimals=3,
     title=export.tr("Độ vững của các hệ số trước biến gây nhiễu chưa đo và hiệu ứng nhỏ nhất "
                     "phát hiện được", "Robustness values and minimum detectable effects"),
-    note=export.tr(f"RV, RV α: Cinelli & Hazlett (2020), α = {ALPHA}; MDE: độ mạnh "
+    note=export.tr(f"RV, RV α: Cinelli & Hazlett (2020), α = {fmt(ALPHA, 2)}; MDE: độ mạnh "
                    f"{POWER:.0%}, n hiệu dụng = n / hiệu ứng thiết kế.",
-                   f"RV, RV_α: Cinelli & Hazlett (2020), α = {ALPHA}; MDE at {POWER:.0%} power, "
+                   f"RV, RV_α: Cinelli & Hazlett (2020), α = {export.number(ALPHA, 2, lang='en')}; "
+                   f"MDE at {POWER:.0%} power, "
                    "effective n = n / design effect."))
 display(sens_table.round(3))
 weak = sens_table[sens_table[H["rv_a"]] > 0].sort_values(H["rv_a"])
