@@ -1,0 +1,60 @@
+"""``python -m hlstudy.synthetic``: the size options map onto ``simulate``'s arguments."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from hlstudy.synthetic import simulate
+from hlstudy.synthetic.__main__ import CENSUS_POSTS, main
+
+
+def _files(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_officials_sets_the_response_rate_like_the_validation_scenarios(tmp_path):
+    from hlstudy.validation.replications import CENSUS_POSTS as VALIDATION_POSTS
+
+    assert CENSUS_POSTS == VALIDATION_POSTS
+    assert main(["--write", str(tmp_path / "cli"), "--seed", "5", "--officials", "100",
+                 "--citizens", "2"]) == 0
+    expected = simulate(5, n_citizens_per_commune=2, response_rate=100 / CENSUS_POSTS)
+    expected.write(tmp_path / "api")
+    cli, api = _files(tmp_path / "cli"), _files(tmp_path / "api")
+    assert cli == api                                     # the same study, byte for byte
+    officials = pd.read_csv(tmp_path / "cli" / "officials.csv")
+    assert 70 <= len(officials) <= 130                    # about 100 (raw rows, before cleaning)
+    assert len(officials) < len(simulate(5, n_citizens_per_commune=2).officials_raw)
+
+
+def test_response_rate_option_and_summary_output(tmp_path, capsys):
+    assert main(["--write", str(tmp_path), "--seed", "5", "--response-rate", "0.5",
+                 "--citizens", "2"]) == 0
+    expected = simulate(5, n_citizens_per_commune=2, response_rate=0.5)
+    assert pd.read_csv(tmp_path / "officials.csv").shape[0] == len(expected.officials_raw)
+    assert "wrote" in capsys.readouterr().out
+    assert main(["--seed", "5", "--officials", "60", "--citizens", "1"]) == 0
+    assert capsys.readouterr().out.strip()                # the summary, nothing written
+
+
+@pytest.mark.parametrize("argv", [
+    ["--officials", "0"], ["--officials", str(CENSUS_POSTS + 1)],
+    ["--response-rate", "0"], ["--response-rate", "1.5"],
+    ["--officials", "100", "--response-rate", "0.5"],     # one size option only
+    ["--citizens", "0"],                                  # simulate's ModelError, as usage
+])
+def test_bad_sizes_are_usage_errors(argv, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_module_runs_from_the_command_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "hlstudy.synthetic", "--help"],
+                          capture_output=True, text=True, check=True)
+    assert "--officials" in done.stdout and "--response-rate" in done.stdout
