@@ -99,7 +99,7 @@ class Study:
         names = " và ".join(INSTRUMENT_NAMES_VI[n] for n in missing)
         return (f"> **Bỏ qua — {what_vi}:** cần {names}, nhưng thư mục dữ liệu không có tệp xuất "
                 f"của bộ công cụ này ({', '.join(f'`{n}.csv|xlsx|sav`' for n in missing)}). "
-                "Các luận điểm dựa vào phần này là *không kiểm chứng được* với dữ liệu hiện có.")
+                "Các luận điểm dựa vào phần này là *không kiểm định được* với dữ liệu hiện có.")
 
     @property
     def absent(self) -> tuple[str, ...]:

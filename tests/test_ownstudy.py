@@ -538,7 +538,7 @@ def test_skip_note_names_the_absent_instrument_in_vietnamese(officials_only):
     assert study.skip_note("Mục 2.1.2", "officials") == ""
     note = study.skip_note("Mục 2.1.2 (tiêu chuẩn)", "officials", "personnel")
     assert note.startswith("> **Bỏ qua — Mục 2.1.2 (tiêu chuẩn):** cần danh sách nhân sự")
-    assert "`personnel.csv|xlsx|sav`" in note and "không kiểm chứng được" in note
+    assert "`personnel.csv|xlsx|sav`" in note and "không kiểm định được" in note
     assert "người dân" not in note
     with pytest.raises(SurveyDataError, match="unknown instrument 'register'"):
         study.skip_note("x", "register")
