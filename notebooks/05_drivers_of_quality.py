@@ -490,7 +490,7 @@ coef = pd.concat([
     ignore_index=True)
 fig = pathplot.coefficient_plot(
     coef, outcomes=QUALITY, terms=struct[QUALITY[0]], methods=["SEM", "CR2", "wild"],
-    outcome_labels={q: labels_vi[q] if export.language() == "vi" else q for q in QUALITY},
+    outcome_labels={q: LABELS[q] for q in QUALITY},
     title=export.tr("Hệ số chuẩn hóa của các yếu tố với bốn thành phần chất lượng",
                     "Standardized coefficients of the drivers on the four quality dimensions"),
     method_labels={"SEM": export.tr("SEM (FIML, MLR)", "SEM (FIML, MLR)"),
@@ -503,7 +503,7 @@ _ = export.save_figure(fig, "05_coefficients", simulated=SIM)
 
 fig = pathplot.path_diagram(
     fit.parameter_estimates(), struct,
-    node_labels={k: v for k, v in labels_vi.items()} if export.language() == "vi" else None,
+    node_labels=LABELS,
     title=export.tr("Mô hình cấu trúc ước lượng (hệ số chuẩn hóa, SEM FIML/MLR)",
                     "Estimated structural model (standardized, SEM FIML/MLR)"),
     significant_label=export.tr("KTC 95% không chứa 0 (dương)", "95% CI excludes 0 (positive)"),
