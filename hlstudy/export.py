@@ -333,12 +333,16 @@ def _check_stem(stem: str) -> None:
 
 
 #: Places in a plot area where the simulated-data mark may stand, in order of preference:
-#: the four corners, then the middles of the bottom and top edges.  The mark goes to the
-#: place that no legend or text of the plot covers and that hides the least data
-#: (:func:`_data_overlap`); ties keep this order, so the choice is deterministic.
+#: the four corners, the middles of the bottom and top edges, then their quarters (used only
+#: when the mark fits there inside the plot area).  The mark goes to the place that no
+#: legend or text of the plot covers and that hides the least data (:func:`_data_overlap`);
+#: ties keep this order, so the choice is deterministic.
 _MARK_CORNERS = ((0.01, 0.01, "left", "bottom"), (0.99, 0.01, "right", "bottom"),
                  (0.01, 0.99, "left", "top"), (0.99, 0.99, "right", "top"),
-                 (0.5, 0.01, "center", "bottom"), (0.5, 0.99, "center", "top"))
+                 (0.5, 0.01, "center", "bottom"), (0.5, 0.99, "center", "top"),
+                 (0.25, 0.01, "center", "bottom"), (0.75, 0.01, "center", "bottom"),
+                 (0.25, 0.99, "center", "top"), (0.75, 0.99, "center", "top"))
+_MARK_EDGE_PLACES = 6   # the first places, used even where the mark is wider than the area
 #: Weight of covered area (bars, bands, filled polygons; per whole box covered) against a
 #: covered point or a stretch of line as long as the box is tall (weight 1 each).
 _AREA_WEIGHT = 0.25
@@ -480,6 +484,8 @@ def _mark_simulated(fig) -> None:
         style = {"transform": ax.transAxes, "fontsize": 5.5, "color": "#b03a2e", "alpha": 0.85,
                  "style": "italic", "zorder": 10}
         mark = ax.text(0, 0, SIMULATED_MARK, **style)
+        ax.apply_aspect()
+        area = ax.get_window_extent(renderer)
         best = None
         for k, (x, y, ha, va) in enumerate(_MARK_CORNERS):
             mark.set_position((x, y))
@@ -488,6 +494,8 @@ def _mark_simulated(fig) -> None:
             box = mark.get_window_extent(renderer).padded(1.0)
             if any(box.overlaps(c) for c in covered):
                 continue   # the place is taken by a legend or a text
+            if k >= _MARK_EDGE_PLACES and (box.x0 < area.x0 - 1 or box.x1 > area.x1 + 1):
+                continue   # a quarter place where the mark would stick out of the area
             key = (round(_data_overlap(box, shapes), 6), k)
             if best is None or key < best:
                 best = key

@@ -243,3 +243,24 @@ def test_verdict_summary_mark_hides_no_part(real_parts, lang):
                      for line in ax.lines if len(line.get_xydata()) and line.get_marker() == "o")
         assert lowest > box.y1, k
     plt.close(fig)
+
+
+def test_quadrant_names_and_a_central_line_send_the_mark_to_a_quarter_place():
+    """An importance–performance map: a name in every corner and reference lines through
+    the middle leave free only the quarters of the bottom and top edges."""
+    fig, ax = plt.subplots(figsize=(6.6, 5))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.axvline(0.5, ls="--", color="grey")
+    ax.axhline(0.5, ls="--", color="grey")
+    for x, y, ha, va in ((0, 0, "left", "bottom"), (1, 0, "right", "bottom"),
+                         (0, 1, "left", "top"), (1, 1, "right", "top")):
+        ax.text(x, y, "low priority", transform=ax.transAxes, ha=ha, va=va, fontsize=7)
+    mark, box = _placed(fig, ax)
+    assert mark.get_position() == (0.25, 0.01)
+    assert _data_under(ax, box) == []
+    assert mark.get_bbox_patch() is not None
+    r = fig.canvas.get_renderer()
+    assert ax.get_window_extent(r).x0 <= box.x0                   # inside the plot area
+    assert not any(box.overlaps(t.get_window_extent(r)) for t in ax.texts if t is not mark)
+    plt.close(fig)
