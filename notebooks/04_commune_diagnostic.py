@@ -866,7 +866,7 @@ def not_testable(claim_id, *needs):
     """A ledger row for a claim whose data are absent: kept, marked not testable."""
     vi = ", ".join(INSTRUMENT_NAMES_VI[n] for n in needs)
     en = ", ".join(needs)
-    return fd.Finding(claim_id, f"Không kiểm chứng được: cần {vi}, không có trong dữ liệu.",
+    return fd.Finding(claim_id, f"Không kiểm định được: cần {vi}, không có trong dữ liệu.",
                       f"Not testable: needs the {en} data, absent from this study.",
                       {"testable": False, "missing": list(needs)})
 
