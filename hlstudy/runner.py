@@ -93,6 +93,12 @@ def kernel_env(extra: dict | None = None) -> dict:
     env.setdefault("HLSTUDY_LANG", "vi")
     if extra:
         env.update(extra)
+    # folders given relative to where the command was run (the repository root in the README):
+    # kernels run inside notebooks/, so they get absolute paths
+    for name in ("HLSTUDY_DATA", "HLSTUDY_INSTRUMENT", "HLSTUDY_FIGURES"):
+        value = env.get(name, "").strip()
+        if value and not Path(value).expanduser().is_absolute():
+            env[name] = str(Path(value).expanduser().resolve())
     return env
 
 

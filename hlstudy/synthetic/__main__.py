@@ -9,7 +9,7 @@ summary is printed.
 
 Example (a thesis-sized test folder of about 100 officials and 5 citizens per commune)::
 
-    python -m hlstudy.synthetic --write /tmp/my_test_study --officials 100 --citizens 5
+    python -m hlstudy.synthetic --write build/test-study --officials 100 --citizens 5
 """
 
 from __future__ import annotations
