@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from hlstudy import cleaning, ingest
+from hlstudy.communes import sort_communes
 from hlstudy.config import data_source
 from hlstudy.errors import SurveyDataError
 from hlstudy.paths import INSTRUMENT, PROCESSED, REFERENCE, ROOT
@@ -342,7 +343,8 @@ def coverage_by_commune(study: Study, registry: pd.DataFrame | None = None) -> p
     Columns: ``commune_code, commune, commune_2025, register`` (kept records of the
     personnel register: the commune's headcount), ``officials`` (kept survey responses),
     ``coverage`` (officials / register), ``citizens`` (kept citizen responses).
-    Communes with no record at all are kept with zeros, so gaps are visible.
+    Communes with no record at all are kept with zeros, so gaps are visible.  Rows in
+    Vietnamese alphabetical order (:func:`hlstudy.communes.sort_communes`).
     """
     registry = ingest._registry_frame(registry)
     base = pd.DataFrame({
@@ -354,9 +356,8 @@ def coverage_by_commune(study: Study, registry: pd.DataFrame | None = None) -> p
         counts = study.table(name).groupby("commune_code").size()
         base[column] = base["commune_code"].map(counts).fillna(0).astype(int)
     base["coverage"] = (base["officials"] / base["register"].where(base["register"] > 0)).astype(float)
-    base = base.iloc[sorted(range(len(base)), key=lambda i: ingest.sort_key(base["commune"].iloc[i]))]
-    return base[["commune_code", "commune", "commune_2025", "register", "officials", "coverage", "citizens"]] \
-        .reset_index(drop=True)
+    base = sort_communes(base)  # Vietnamese alphabetical order, as printed
+    return base[["commune_code", "commune", "commune_2025", "register", "officials", "coverage", "citizens"]]
 
 
 def raw_tables(source: Any = None, *, rules: cleaning.Rules | None = None) -> dict[str, pd.DataFrame]:

@@ -370,8 +370,7 @@ pd.concat(coverage_tables, names=["instrument"]).reset_index(level=0)
 # %%
 HAS_REGISTER = study.has("personnel")
 if HAS_REGISTER:
-    coverage = coverage_by_commune(study).sort_values(
-        "commune", key=lambda c: c.map(export.vi_sort_key), ignore_index=True)  # Vietnamese order
+    coverage = coverage_by_commune(study)  # in Vietnamese alphabetical order
     district = coverage["officials"].sum() / coverage["register"].sum()
     low = coverage.sort_values("coverage").head(3)
     display(Markdown(

@@ -110,8 +110,8 @@ display(Markdown(
 # %%
 RULE_TEXT = {
     "sesoi": export.tr("SESOI cho hệ số chuẩn hóa, tương quan", "SESOI, standardized β and r"),
-    "sesoi_indirect": export.tr("SESOI cho tác động gián tiếp a·b (tích hai đường, 0,10 × 0,10)",
-                                "SESOI, indirect effect a·b (product of two paths, .10 × .10)"),
+    "sesoi_indirect": export.tr("SESOI cho tác động gián tiếp a·b (thang của tích hai đường dẫn)",
+                                "SESOI, indirect effect a·b (on the scale of a product of two paths)"),
     "sesoi_smd": export.tr("SESOI cho chênh lệch trung bình chuẩn hóa", "SESOI, standardized mean difference"),
     "sesoi_icc": export.tr("SESOI cho ICC", "SESOI, ICC"),
     "sesoi_points": export.tr("SESOI cho chênh lệch điểm (thang 1–5)", "SESOI, difference in points (1–5)"),

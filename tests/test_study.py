@@ -9,9 +9,10 @@ import pytest
 import rawfactory as rf
 
 import hlstudy
-from hlstudy import cleaning, config
+from hlstudy import cleaning, config, ingest
 from hlstudy import study as study_mod
 from hlstudy.errors import SurveyDataError
+from hlstudy.paths import ROOT
 
 
 @pytest.fixture
@@ -153,7 +154,17 @@ def test_coverage_and_figures(reference, tmp_path):
     per = pd.concat([per, per.iloc[[0]].assign(**{"Họ tên cán bộ": "Người Mới"})], ignore_index=True)
     per.to_csv(folder / "personnel.csv", index=False)
     study = hlstudy.load_study(folder, cache=False)
-    cov = study_mod.coverage_by_commune(study).set_index("commune")
+    cov = study_mod.coverage_by_commune(study)
+    from hlstudy.communes import collation_key
+    names = list(cov["commune"])
+    assert names == sorted(names, key=collation_key)  # Vietnamese order (Đ after D), as printed
+    # on the district's 23 units the folded order (Đồng Tân among the D-names) differs
+    registry = pd.read_csv(ROOT / "data" / "reference" / "communes.csv", dtype=str,
+                           keep_default_na=False)
+    real = list(study_mod.coverage_by_commune(study, registry)["commune"])
+    assert len(real) == 23 and real == sorted(real, key=collation_key)
+    assert real != sorted(real, key=ingest.sort_key)
+    cov = cov.set_index("commune")
     assert len(cov) == len(rf.REGISTRY)
     first = study.personnel["commune"].iloc[0]
     assert cov.at[first, "register"] == 3  # 2 rows + one more record for the same commune
