@@ -84,6 +84,25 @@ def pytest_collection_modifyitems(session, config, items):
     items[:] = [item for name in order for item in groups[name]]
 
 
+def pytest_collection_finish(session):
+    """Refuse to run when ``--dist loadgroup`` does not group (pytest-xdist issue 1386).
+
+    xdist marks a grouped test by appending ``@group`` to its node id in the worker; pytest
+    9.2 ignores that change, and the groups are then scheduled test by test, silently: every
+    notebook executes twice and module fixtures are built once per worker.
+    """
+    config = session.config
+    if not hasattr(config, "workerinput") or not config.getoption("loadgroup", False):
+        return
+    lost = [item.nodeid for item in session.items
+            if item.get_closest_marker("xdist_group") is not None and "@" not in item.nodeid]
+    if lost:
+        raise pytest.UsageError(
+            f"pytest-xdist --dist loadgroup is not grouping tests (first: {lost[0]}): this "
+            "pytest and pytest-xdist do not work together (pytest-xdist issue 1386); install "
+            "the pinned versions with `python3 make.py test` (requirements.lock)")
+
+
 def pytest_runtest_logreport(report):
     _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
 
