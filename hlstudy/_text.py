@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
 #: Any dash (hyphen, en/em dash, minus-like marks) with the spaces around it.
@@ -27,7 +28,14 @@ def nfc(text: str) -> str:
 
 def clean_text(value: Any) -> str:
     """NFC, non-breaking spaces to spaces, runs of white space collapsed, ends stripped."""
-    text = nfc(str(value)).replace("\u00a0", " ").replace("\ufeff", "")
+    if type(value) is str:
+        return _clean_str(value)
+    return _clean_str(str(value))
+
+
+@lru_cache(maxsize=1 << 16)
+def _clean_str(text: str) -> str:
+    text = nfc(text).replace("\u00a0", " ").replace("\ufeff", "")
     return " ".join(text.split())
 
 

@@ -799,15 +799,25 @@ def missing_report(data: pd.DataFrame, instrument: str, *, spec: InstrumentSpec 
         if not v.pii and v.variable in data and v.type not in ("commune", "timestamp", "duration")
     ]
     commune = data["commune"] if "commune" in data else pd.Series("", index=data.index)
-    rows = []
-    for name, group in data.groupby(commune.astype("string").fillna(""), sort=True):
-        for v in variables:
-            missing = int(group[v.variable].isna().sum())
-            rows.append({
-                "instrument": instrument, "commune": name, "variable": v.variable, "construct": v.construct,
-                "order": v.order, "n": len(group), "missing": missing, "share": missing / len(group) if len(group) else np.nan,
-            })
-    out = pd.DataFrame(rows, columns=["instrument", "commune", "variable", "construct", "order", "n", "missing", "share"])
+    columns = ["instrument", "commune", "variable", "construct", "order", "n", "missing", "share"]
+    if not len(data) or not variables:
+        return pd.DataFrame(columns=[c for c in columns if c != "order"])
+    grouped = data[[v.variable for v in variables]].isna().groupby(
+        commune.astype("string").fillna(""), sort=True)
+    counts, sums = grouped.size(), grouped.sum()
+    k, names = len(variables), [str(name) for name in sums.index]
+    n = np.repeat(counts.reindex(sums.index).to_numpy(dtype=np.int64), k)
+    missing = sums.to_numpy(dtype=np.int64).reshape(-1)
+    out = pd.DataFrame({
+        "instrument": instrument,
+        "commune": np.repeat(np.array(names, dtype=object), k),
+        "variable": [v.variable for v in variables] * len(names),
+        "construct": [v.construct for v in variables] * len(names),
+        "order": [v.order for v in variables] * len(names),
+        "n": n,
+        "missing": missing,
+        "share": missing / n,
+    }, columns=columns)
     out["_key"] = out["commune"].map(lambda c: sort_key(c)[0])
     out = out.sort_values(["_key", "commune", "order", "variable"], kind="stable")
     return out.drop(columns=["order", "_key"]).reset_index(drop=True)

@@ -187,10 +187,18 @@ def quota(unit_type: str, unit_class: str, *, part_time: bool = False) -> int:
     """
     ut = normalize_unit_type(unit_type)
     uc = str(unit_class).strip().upper()
-    hc = headcount()
+    value = _quota(ut, uc, bool(part_time))
+    if value is None:
+        raise SurveyDataError(f"no quota for unit class {unit_class!r}; expected {UNIT_CLASSES}")
+    return value
+
+
+@lru_cache(maxsize=64)
+def _quota(ut: str, uc: str, part_time: bool) -> int | None:
+    hc = _headcount(None)
     row = hc[(hc["unit_type"] == ut) & (hc["unit_class"] == uc)]
     if row.empty:
-        raise SurveyDataError(f"no quota for unit class {unit_class!r}; expected {UNIT_CLASSES}")
+        return None
     return int(row.iloc[0]["max_part_time" if part_time else "max_staff"])
 
 
@@ -395,7 +403,13 @@ def title_limit(position_code: str, unit_type: str, unit_class: str,
     uc = str(unit_class).strip().upper()
     if uc not in UNIT_CLASSES:
         raise SurveyDataError(f"unit class {unit_class!r} not in {UNIT_CLASSES}")
-    lim = title_limits(folder)
+    return _title_limit(position_code, ut, uc, folder)
+
+
+@lru_cache(maxsize=1024)
+def _title_limit(position_code: str, ut: str, uc: str, folder: Path | None) -> int | None:
+    """:func:`title_limit` once per title and unit kind (the table is read once: cached)."""
+    lim = _title_limits(folder)
     rows = lim[(lim["position_code"] == position_code) & lim["unit_type"].isin([ut, "*"])
                & lim["unit_class"].isin([uc, "*"])]
     if rows.empty:

@@ -6,6 +6,7 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -27,7 +28,11 @@ def header_key(header: Any) -> str:
     >>> header_key("  Câu 12.  Anh/chị  được ĐÀO TẠO * ")
     'anh/chị được đào tạo'
     """
-    text = clean_text(header)
+    return _header_key(clean_text(header))
+
+
+@lru_cache(maxsize=1 << 14)
+def _header_key(text: str) -> str:
     text = _PREFIX.sub("", text, count=1)
     text = text.rstrip("*: ").strip()
     text = re.sub(r"\s+([?.,;:!)])", r"\1", text)

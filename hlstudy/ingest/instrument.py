@@ -151,12 +151,22 @@ def read_instrument(
         labels = table.value_labels[index] if table.value_labels else None
         convert = _Converter(spec, v, table, header, cells, table.row_numbers, labels)
         values, failures = [], []
+        memo: dict[tuple, Any] = {}  # a cell's value depends on the cell alone (the row only names it)
         for cell, n in zip(cells, table.row_numbers, strict=True):
+            key = ((float, repr(cell)) if type(cell) is float  # -0.0 and 0.0 apart
+                   else (type(cell), cell) if isinstance(cell, str | int | bool | None) else None)
+            if key is not None and key in memo:
+                values.append(memo[key])
+                continue
             try:
-                values.append(convert(cell, n))
+                value = convert(cell, n)
             except SurveyDataError as exc:
                 values.append(None)
                 failures.append((n, cell, exc))
+                continue
+            values.append(value)
+            if key is not None:
+                memo[key] = value
         if failures:
             failures_of[v.variable] = failures
             answered_of[v.variable] = sum(not _blank(c) for c in cells)

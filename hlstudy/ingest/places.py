@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,12 @@ def _outside_index(outside: pd.DataFrame) -> dict[str, str]:
     return index
 
 
+@lru_cache(maxsize=1)
+def _default_outside_index() -> dict[str, str]:
+    """:func:`_outside_index` of the committed list (itself read once): built once."""
+    return _outside_index(_outside_frame(None))
+
+
 def _commune_key(text: str) -> str:
     key = clean_text(text).casefold()
     key = re.sub(r"[,;()]+", " ", key)
@@ -123,7 +130,8 @@ def match_commune(
     hits = [i for i, k in enumerate(folded_keys) if k == folded]
     if len(hits) == 1:
         return CommuneMatch(text, codes[hits[0]], names[hits[0]], "diacritics", 1.0)
-    elsewhere = _outside_index(_outside_frame(outside)).get(folded)
+    index = _default_outside_index() if outside is None else _outside_index(outside)
+    elsewhere = index.get(folded)
     if elsewhere is not None:
         return CommuneMatch(text, None, None, "outside", 0.0, elsewhere)
     scores = sorted(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -99,6 +100,29 @@ def instrument_spec(
     if instrument not in INSTRUMENTS:
         raise SurveyDataError(f"unknown instrument {instrument!r}; expected one of {INSTRUMENTS}")
     codebook, value_labels = codebook_frames(codebook, value_labels)
+    key = (instrument, _fingerprint(codebook), _fingerprint(value_labels))
+    spec = _SPECS.get(key)
+    if spec is None:
+        spec = _build_spec(instrument, codebook, value_labels)
+        if len(_SPECS) >= 32:
+            _SPECS.pop(next(iter(_SPECS)))
+        _SPECS[key] = spec
+    # a fresh container each call: a caller that edits its lists or dicts edits only its own
+    return InstrumentSpec(spec.name, list(spec.variables), dict(spec.value_sets), dict(spec.foreign))
+
+
+#: Specs built from codebook contents already seen (by fingerprint), oldest first.
+_SPECS: dict[tuple, InstrumentSpec] = {}
+
+
+def _fingerprint(frame: pd.DataFrame) -> str:
+    """Content hash of a codebook table (column names, dtypes and every cell)."""
+    digest = hashlib.sha256(repr((list(frame.columns), [str(t) for t in frame.dtypes])).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _build_spec(instrument: str, codebook: pd.DataFrame, value_labels: pd.DataFrame) -> InstrumentSpec:
     codebook = codebook.astype(str).replace({"nan": "", "<NA>": ""})
     value_labels = value_labels.astype(str)
     variables = []
