@@ -83,40 +83,65 @@ def summarize(results: pd.DataFrame, by: Sequence[str] = ("scenario", "kind", "m
     if center == "mean":
         keys = [c for c in ("scenario", "kind", "method", "quantity") if c in d.columns]
         d["truth"] = d.groupby(keys)["estimate"].transform("mean") if keys else d["estimate"].mean()
+    # One pass over numpy slices of the rows sorted (stably) by group: the same values, in
+    # the same order within each group, as the per-group pandas reductions (pandas' mean and
+    # std are numpy's pairwise sums divided by the count), without pandas' per-group overhead.
+    if by:
+        gb = d.groupby(by, sort=True, dropna=False)
+        codes = gb.ngroup().to_numpy()
+        keys = list(gb.size().index)
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
+    else:
+        keys, order, bounds = [()], np.arange(len(d)), np.array([0, len(d)])
+    truth_a = d["truth"].to_numpy(dtype=float)[order]
+    est_a = d["estimate"].to_numpy(dtype=float)[order]
+    lo_a = d["ci_low"].to_numpy(dtype=float)[order]
+    hi_a = d["ci_high"].to_numpy(dtype=float)[order]
     rows = []
-    for key, g in (d.groupby(by, sort=True, dropna=False) if by else [((), d)]):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        _rows(rows, by, keys, bounds, truth_a, est_a, lo_a, hi_a, level)
+    return pd.DataFrame(rows)
+
+
+def _rows(rows, by, keys, bounds, truth_a, est_a, lo_a, hi_a, level):
+    """The rows of :func:`summarize`, one per group slice ``bounds[j]:bounds[j + 1]``."""
+    for j, key in enumerate(keys):
         key = key if isinstance(key, tuple) else (key,)
-        r = len(g)
-        err = g["estimate"] - g["truth"]
-        bias = float(err.mean())
-        emp_se = float(g["estimate"].std(ddof=1)) if r > 1 else np.nan
-        mse = float((err ** 2).mean())
+        sl = slice(bounds[j], bounds[j + 1])
+        t, e, lo, hi = truth_a[sl], est_a[sl], lo_a[sl], hi_a[sl]
+        r = len(t)
+        err = e - t
+        bias = float(err.sum() / r)
+        emp_se = float(np.std(e, ddof=1)) if r > 1 else np.nan
+        sq = err ** 2
+        mse = float(sq.sum() / r)
         rmse = float(np.sqrt(mse))
-        mse_se = float((err ** 2).std(ddof=1) / np.sqrt(r)) if r > 1 else np.nan
-        has_ci = np.isfinite(g["ci_low"]) & np.isfinite(g["ci_high"])
-        gi = g[has_ci]
-        if len(gi):
-            cov = float(((gi["ci_low"] <= gi["truth"]) & (gi["truth"] <= gi["ci_high"])).mean())
-            rej = float(((gi["ci_low"] > 0) | (gi["ci_high"] < 0)).mean())
-            cov_se = float(np.sqrt(cov * (1 - cov) / len(gi)))
-            nom_se = float(np.sqrt(level * (1 - level) / len(gi)))
+        mse_se = float(np.std(sq, ddof=1) / np.sqrt(r)) if r > 1 else np.nan
+        has_ci = np.isfinite(lo) & np.isfinite(hi)
+        n_ci = int(has_ci.sum())
+        if n_ci:
+            ti, li, hii = t[has_ci], lo[has_ci], hi[has_ci]
+            cov = float(((li <= ti) & (ti <= hii)).sum() / n_ci)
+            rej = float(((li > 0) | (hii < 0)).sum() / n_ci)
+            cov_se = float(np.sqrt(cov * (1 - cov) / n_ci))
+            nom_se = float(np.sqrt(level * (1 - level) / n_ci))
             band = (level - 1.96 * nom_se, level + 1.96 * nom_se)
-            width = float((gi["ci_high"] - gi["ci_low"]).mean())
+            width = float((hii - li).sum() / n_ci)
             ok = bool(band[0] <= cov <= band[1])
         else:
             cov = rej = cov_se = width = np.nan
             band = (np.nan, np.nan)
             ok = None
-        truth = float(g["truth"].mean())
+        truth = float(t.sum() / r)
         rows.append({**dict(zip(by, key, strict=True)), "n_rep": r, "truth": truth,
-                     "mean_estimate": float(g["estimate"].mean()), "bias": bias,
+                     "mean_estimate": float(e.sum() / r), "bias": bias,
                      "bias_mcse": emp_se / np.sqrt(r) if r > 1 else np.nan,
                      "rel_bias": bias / abs(truth) if abs(truth) > 1e-12 else np.nan,
                      "rmse": rmse, "rmse_mcse": mse_se / (2 * rmse) if rmse > 0 else np.nan,
                      "emp_se": emp_se, "coverage": cov, "coverage_mcse": cov_se,
                      "band_low": band[0], "band_high": band[1], "coverage_ok": ok,
-                     "rejection": rej, "mean_width": width, "n_intervals": int(len(gi))})
-    return pd.DataFrame(rows)
+                     "rejection": rej, "mean_width": width, "n_intervals": n_ci})
 
 
 def coverage_by_method(results: pd.DataFrame, *, kind: str = "path", level: float = 0.95,
