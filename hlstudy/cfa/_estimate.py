@@ -177,9 +177,15 @@ class Problem:
             gs, hs, pids = self._slot_derivatives(g, mats, hessian)
             np.add.at(grad, pids, self.w[g] * gs)
             if hessian:
-                e = np.zeros((len(pids), q))
-                e[np.arange(len(pids)), pids] = 1.0
-                hess += self.w[g] * (e.T @ hs @ e)
+                if len(np.unique(pids)) == len(pids) and np.isfinite(hs).all():
+                    # distinct parameters (the usual case, equality constraints join slots
+                    # of different groups): E' H E with the 0/1 slot-to-parameter matrix E
+                    # only places H's cells, exactly, so place them directly
+                    hess[np.ix_(pids, pids)] += self.w[g] * hs
+                else:
+                    e = np.zeros((len(pids), q))
+                    e[np.arange(len(pids)), pids] = 1.0
+                    hess += self.w[g] * (e.T @ hs @ e)
         if hessian:
             hess = 0.5 * (hess + hess.T)
         return grad, hess
