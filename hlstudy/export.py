@@ -48,6 +48,7 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
@@ -522,6 +523,68 @@ def _mark_simulated(fig) -> None:
     fig._hlstudy_simulated_mark = True
 
 
+class _SubsetFont:
+    """A font subset already made once: its file bytes and glyph-index map (see below)."""
+
+    def __init__(self, data: bytes, glyph_index_map: dict):
+        self.font, self.glyph_index_map, self.data = self, glyph_index_map, data
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+#: ``(font file, face, glyph ids) -> _SubsetFont``: the PDF backend's TrueType subsets.
+_SUBSETS: dict[tuple, _SubsetFont] = {}
+
+
+@contextlib.contextmanager
+def _cached_font_subsets():
+    """Make each TrueType subset of the PDF export once per process.
+
+    matplotlib's PDF backend subsets the embedded font with fontTools for every file it
+    writes (about 0.1 s of CPU per font and file: fontTools decompiles DejaVu Sans' ~6,000
+    glyphs).  Many files embed exactly the same subset (the italic simulated-data mark in
+    every figure; a figure saved again), so the subset's bytes are kept and handed back,
+    which gives the same file byte for byte (``tests/test_export.py``).  This wraps two
+    functions of ``matplotlib.backends._backend_pdf_ps`` (pinned matplotlib) only while
+    :func:`save_figure` writes a PDF; if their names change, nothing is wrapped.
+    """
+    try:
+        from matplotlib.backends import _backend_pdf_ps as pdfps
+    except ImportError:  # pragma: no cover - matplotlib without the module
+        yield
+        return
+    make, as_file = getattr(pdfps, "get_glyphs_subset", None), getattr(pdfps, "font_as_file", None)
+    if make is None or as_file is None:  # pragma: no cover - another matplotlib
+        yield
+        return
+
+    def get_glyphs_subset(fontfile, glyphs):
+        glyphs = set(glyphs)
+        key = (os.fspath(fontfile), getattr(fontfile, "face_index", 0), frozenset(glyphs))
+        cached = _SUBSETS.get(key)
+        if cached is None:
+            with make(fontfile, glyphs) as subset:
+                data = as_file(subset.font).getvalue()
+                cached = _SubsetFont(data, dict(subset.glyph_index_map))
+            if len(_SUBSETS) >= 256:
+                _SUBSETS.pop(next(iter(_SUBSETS)))
+            _SUBSETS[key] = cached
+        return cached
+
+    def font_as_file(font):
+        return io.BytesIO(font.data) if isinstance(font, _SubsetFont) else as_file(font)
+
+    pdfps.get_glyphs_subset, pdfps.font_as_file = get_glyphs_subset, font_as_file
+    try:
+        yield
+    finally:
+        pdfps.get_glyphs_subset, pdfps.font_as_file = make, as_file
+
+
 def _figure_metadata(fmt: str) -> dict:
     if fmt == "pdf":
         return {"Creator": "hlstudy", "Producer": "hlstudy", "CreationDate": None, "ModDate": None}
@@ -587,7 +650,8 @@ def save_figure(
             for fmt in formats:
                 path = out_dir / f"{stem}.{fmt}"
                 buffer = io.BytesIO()
-                fig.savefig(buffer, format=fmt, dpi=DPI, metadata=_figure_metadata(fmt))
+                with _cached_font_subsets() if fmt == "pdf" else contextlib.nullcontext():
+                    fig.savefig(buffer, format=fmt, dpi=DPI, metadata=_figure_metadata(fmt))
                 data = buffer.getvalue()
                 if not path.exists() or path.read_bytes() != data:
                     path.write_bytes(data)

@@ -1,0 +1,85 @@
+"""The PDF export keeps each font subset it made (issue 15) without changing a byte."""
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.backends import _backend_pdf_ps as pdfps  # noqa: E402
+
+from hlstudy import export  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _style(monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+    monkeypatch.setattr(export, "_SUBSETS", {})
+    export.use_style()
+    yield
+    plt.close("all")
+
+
+def _figure(title: str):
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([1, 2, 3], [3, 1, 2], label="Đường xu hướng")
+    ax.set_title(title)
+    ax.legend()
+    export._mark_simulated(fig)   # the italic mark: a second embedded font
+    return fig
+
+
+def _pdf(fig, cached: bool) -> bytes:
+    buffer = io.BytesIO()
+    with export._cached_font_subsets() if cached else _nothing():
+        fig.savefig(buffer, format="pdf", metadata=export._figure_metadata("pdf"))
+    return buffer.getvalue()
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_cached_subsets_give_the_bytes_of_fresh_ones():
+    titles = ["Chất lượng cán bộ cấp xã", "Chất lượng cán bộ cấp xã", "Ứng xử với người dân"]
+    fresh = [_pdf(_figure(t), cached=False) for t in titles]
+    assert export._SUBSETS == {}
+    cached = [_pdf(_figure(t), cached=True) for t in titles]
+    assert cached == fresh
+    assert fresh[0] != fresh[2]   # the comparison can fail: other text, other subset
+
+
+def test_a_subset_is_made_once_and_reused():
+    _pdf(_figure("Chất lượng"), cached=True)
+    first = dict(export._SUBSETS)
+    assert len(first) == 2        # regular text and the italic mark
+    _pdf(_figure("Chất lượng"), cached=True)
+    assert export._SUBSETS == first                       # same glyphs: nothing new
+    _pdf(_figure("Năng lực số"), cached=True)
+    assert len(export._SUBSETS) == 3                      # new regular subset, the mark's reused
+    assert all(v is first[k] for k, v in first.items() if k in export._SUBSETS)
+
+
+def test_matplotlib_functions_are_restored_after_the_save():
+    make, as_file = pdfps.get_glyphs_subset, pdfps.font_as_file
+    with pytest.raises(RuntimeError):
+        with export._cached_font_subsets():
+            assert pdfps.get_glyphs_subset is not make
+            raise RuntimeError("a failing save")
+    assert (pdfps.get_glyphs_subset, pdfps.font_as_file) == (make, as_file)
+
+
+def test_save_figure_writes_the_same_pdf_twice(tmp_path):
+    paths = export.save_figure(_figure("Chất lượng"), "99_font_subset", simulated=False,
+                               formats=["pdf"], directory=tmp_path / "a", show=False)
+    first = paths["pdf"].read_bytes()
+    assert export._SUBSETS            # the export went through the cache
+    again = export.save_figure(_figure("Chất lượng"), "99_font_subset", simulated=False,
+                               formats=["pdf"], directory=tmp_path / "b", show=False)
+    assert again["pdf"].read_bytes() == first
