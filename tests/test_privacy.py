@@ -121,9 +121,12 @@ def _committed_texts() -> dict[str, str]:
         if path.suffix in (".csv", ".tex", ".svg"):
             texts[path.name] = path.read_text(encoding="utf-8", errors="ignore")
         elif path.suffix == ".docx":
+            # one text per XML part: the parts every DOCX shares (styles, ~0.8 MB) are then
+            # the same text, searched once by _leaks
             with zipfile.ZipFile(path) as z:
-                texts[path.name] = "\n".join(z.read(n).decode("utf-8", "ignore") for n in z.namelist()
-                                             if n.endswith(".xml"))
+                for n in z.namelist():
+                    if n.endswith(".xml"):
+                        texts[f"{path.name}:{n}"] = z.read(n).decode("utf-8", "ignore")
     if (ROOT / "README.md").is_file():
         texts["README.md"] = (ROOT / "README.md").read_text(encoding="utf-8")
     return texts
@@ -136,16 +139,20 @@ def _leaks(values: set[str], texts: dict[str, str]) -> dict[str, list[str]]:
     def words(text):
         return re.findall(r"\w+", text.casefold())
 
+    keyed = []  # each value's words (or word bigrams), computed once for all texts
+    for v in values:
+        w = words(v)
+        keys = list(zip(w, w[1:], strict=False)) or w
+        if keys:
+            keyed.append((v, keys))
     out = {}
+    seen: dict[str, list[str]] = {}  # identical texts (shared DOCX parts) searched once
     for name, text in texts.items():
-        tokens = words(text)
-        index = set(tokens) | set(zip(tokens, tokens[1:], strict=False))
-        found = []
-        for v in values:
-            w = words(v)
-            keys = list(zip(w, w[1:], strict=False)) or w
-            if keys and all(k in index for k in keys) and v in text:
-                found.append(v)
+        if text not in seen:
+            tokens = words(text)
+            index = set(tokens) | set(zip(tokens, tokens[1:], strict=False))
+            seen[text] = [v for v, keys in keyed if all(k in index for k in keys) and v in text]
+        found = seen[text]
         if found:
             out[name] = sorted(found)[:5]
     return out
