@@ -153,16 +153,18 @@ class _Inversion:
         self.tXXinvR_A = boot.tXXinv @ R * A
         # H[g, h] = R @ tXXinv @ tXgXg[g] @ tXXinv @ scores[:, h]: the first four factors
         self.H_rows = [R @ boot.tXXinv @ tXgXg @ boot.tXXinv for tXgXg in boot.tXgXg_list]
-        self.p0 = self.pvalue(None)
+        self.n_exact = 0   # tests run in the library's order by pvalue_fast (near-ties)
+        self.p0 = self.pvalue_fast(None)
 
     def pvalue(self, r: float | None) -> float:
         """The library's two-tailed p-value of H0: β_j = r (the same float); ``None``: y itself."""
         t_stat, t_boot = self.statistics(r)
         return float(np.mean(np.abs(t_stat) < abs(t_boot)))                 # get_pvalue
 
-    def statistics(self, r: float | None) -> tuple[np.ndarray, np.ndarray]:
-        """``(t_stat, t_boot)`` of the library's test of H0: β_j = r (the same floats)."""
-        Y = self.y if r is None else self.y - r * self.X[:, self.j]
+    def _pieces(self, Y, exact: bool = True):
+        """The library's y-dependent operations up to the bootstrap: cluster blocks of Y,
+        unrestricted and restricted estimates, restricted scores, Cg and H (same floats;
+        with ``exact=False`` H is one matrix product, equal up to rounding)."""
         k = self.X.shape[1]
         tXy = np.zeros(k)
         tXgyg_list, Y_list = [], []
@@ -177,22 +179,125 @@ class _Inversion:
         scores_mat = np.transpose(np.array([tXgyg - tXgXg @ beta for tXgyg, tXgXg
                                             in zip(tXgyg_list, self.tXgXg_list, strict=True)]))
         Cg = self.RtXXinv @ scores_mat                                       # get_numer
-        numer = Cg @ self.v
+        if not exact:
+            return Y_list, beta_hat, beta, Cg, np.array(self.H_rows) @ scores_mat
         H = np.zeros((self.G, self.G))                                       # get_denom
         for ixg in range(self.n_boot):
             row = self.H_rows[ixg]
             for ixh in range(self.n_boot):
                 H[ixg, ixh] = row @ scores_mat[:, ixh]
+        return Y_list, beta_hat, beta, Cg, H
+
+    def statistics(self, r: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """``(t_stat, t_boot)`` of the library's test of H0: β_j = r (the same floats)."""
+        Y = self.y if r is None else self.y - r * self.X[:, self.j]
+        Y_list, beta_hat, _, Cg, H = self._pieces(Y)
+        numer = Cg @ self.v
         denom = _denominators(Cg, H, self.v, self.ssc)
         t_boot = numer / np.sqrt(denom)                                      # get_tboot
+        se = self._se_of(Y_list, beta_hat)
+        t_stat = (np.transpose(self.R) @ beta_hat - 0) / se
+        return t_stat, t_boot
+
+    def _se_of(self, Y_list, beta_hat):
+        """The library's CR1 standard error (``get_vcov``, ``get_tstat``; the same float)."""
+        k = self.X.shape[1]
         meat = np.zeros((k, k))                                              # get_vcov
         for X_g, Y_g in zip(self.X_list, Y_list, strict=True):
             score = np.transpose(X_g) @ (Y_g - X_g @ beta_hat)
             meat += np.outer(score, score)
         vcov = self.tXXinv @ meat @ self.tXXinv
-        se = np.sqrt(self.ssc * self.R @ vcov @ np.transpose(self.R))       # get_tstat
-        t_stat = (np.transpose(self.R) @ beta_hat - 0) / se
-        return t_stat, t_boot
+        return np.sqrt(self.ssc * self.R @ vcov @ np.transpose(self.R))     # get_tstat
+
+    # ------------------------------------------------------------------ fast decisions
+    def _prepare_linear(self):
+        """Everything the test uses is linear in r (Y = y − r·x_j): the bootstrap numerators
+        ``N0 − r·N1``, the draws' cluster terms ``Z0 − r·Z1`` (so each denominator is a
+        quadratic in r), and t = (b_j − r)/se with se free of r (x_j is a column of X).  With
+        them the p-value at any r costs O(B); :meth:`pvalue_fast` uses it only where no draw
+        is within a wide rounding margin of the rejection threshold, else the library-order
+        computation (:meth:`pvalue`), so its answer is always the library's float.
+        """
+        v = self.v
+        av = np.abs(v)
+        habs_rows = np.abs(np.array(self.H_rows))
+        parts = []
+        for Y in (self.y, self.X[:, self.j]):
+            Y_list, beta_hat, beta, Cg, H = self._pieces(Y, exact=False)
+            z = Cg[:, None] * v - H @ v
+            # magnitudes before cancellation: |X_g'||Y_g| + |X_g'X_g||beta| per cluster
+            sabs = np.array([np.abs(X_g).T @ np.abs(Y_g) + np.abs(tXgXg) @ np.abs(beta)
+                             for X_g, Y_g, tXgXg in zip(self.X_list, Y_list, self.tXgXg_list,
+                                                        strict=True)]).T      # k x G
+            cabs = np.abs(self.RtXXinv) @ sabs
+            habs = habs_rows @ sabs                                           # G x G
+            parts.append((Cg @ v, z, cabs @ av, habs.sum(axis=0) @ av, beta_hat, Y_list))
+        (n0, z0, a0, h0, bh0, ylist), (n1, z1, a1, h1, _, _) = parts
+        ssc = float(self.ssc)
+        lin = dict(n0=n0, n1=n1, s00=ssc * np.einsum("gb,gb->b", z0, z0),
+                   s01=ssc * np.einsum("gb,gb->b", z0, z1), s11=ssc * np.einsum("gb,gb->b", z1, z1),
+                   mn0=a0, mn1=a1, mz0=np.sqrt(ssc) * (a0 + h0), mz1=np.sqrt(ssc) * (a1 + h1))
+        lin["as01"] = np.abs(lin["s01"])
+        self._lin = lin
+        self._lin_max = {k: float(np.max(a)) if a.size else 0.0 for k, a in lin.items()}
+        self._bj = float(bh0[self.j])
+        self._se = float(self._se_of(ylist, bh0))
+        resid = np.concatenate([Y_g - X_g @ bh0 for X_g, Y_g in zip(self.X_list, ylist,
+                                                                    strict=True)])
+        self._kappa = (float(np.linalg.norm(self.y)), float(np.linalg.norm(self.X[:, self.j])),
+                       float(np.linalg.norm(resid)))
+
+    #: margin relative to the magnitudes of the sums (before cancellation): ~10^6 times
+    #: their rounding error, so a draw outside it is decided as the library decides it
+    _MARGIN = 1e-9
+
+    def _certain(self, r, t, u, d, w, idx):
+        """Which of the draws ``idx`` are decided beyond rounding (u = |numerator|, d the
+        denominator, w = |t|·sqrt(d); the library rejects where w < u)."""
+        L, m = self._lin, self._MARGIN
+        ar, at = abs(r), abs(t)
+        ny, nx, nu = self._kappa
+        t_err = m * max(1.0, (ny + ar * nx) / nu) * (at + (abs(self._bj) + ar) / self._se)
+        # the draws' cluster sums Z carry rounding of order eps·mz; expanding the quadratic
+        # adds eps·(S00 + 2|r S01| + r² S11) to the denominator
+        mz = L["mz0"][idx] + ar * L["mz1"][idx]
+        err_d = m * (L["s00"][idx] + 2.0 * ar * L["as01"][idx] + r * r * L["s11"][idx])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sq = np.sqrt(np.maximum(d, 0.0))
+            sq_err = np.minimum(np.sqrt(err_d), err_d / sq) + m * mz
+            err = m * (L["mn0"][idx] + ar * L["mn1"][idx]) + at * sq_err + t_err * (sq + sq_err)
+            return (np.abs(u - w) > err) & (d > err_d) & np.isfinite(w) & np.isfinite(u)
+
+    def pvalue_fast(self, r: float | None) -> float:
+        """:meth:`pvalue` (the same float) through the linear forms where that is certain."""
+        if not hasattr(self, "_lin"):
+            self._prepare_linear()
+        se = self._se
+        if np.isfinite(se) and se > 0 and self._kappa[2] > 0:
+            L, M, m = self._lin, self._lin_max, self._MARGIN
+            rr = 0.0 if r is None else float(r)    # y − 0·x_j is y, bit for bit
+            t = (self._bj - rr) / se
+            u = np.abs(L["n0"] - rr * L["n1"])
+            d = L["s00"] - 2.0 * rr * L["s01"] + rr * rr * L["s11"]
+            with np.errstate(invalid="ignore"):
+                w = abs(t) * np.sqrt(d)
+                gap = np.abs(u - w)
+            # one bound for every draw (the maxima; sqrt(eps) for the expanded quadratic),
+            # then the draws' own bounds where the gap is below it
+            ar, at = abs(rr), abs(t)
+            ny, nx, nu = self._kappa
+            t_err = m * max(1.0, (ny + ar * nx) / nu) * (at + (abs(self._bj) + ar) / se)
+            mz = M["mz0"] + ar * M["mz1"]
+            e_max = M["s00"] + 2.0 * ar * M["as01"] + rr * rr * M["s11"]
+            sq_max = np.sqrt(e_max)
+            bound = (m * (M["mn0"] + ar * M["mn1"]) + at * (np.sqrt(m * e_max) + m * mz)
+                     + t_err * (sq_max + np.sqrt(m * e_max) + m * mz))
+            with np.errstate(invalid="ignore"):
+                close = np.flatnonzero(~(gap > 2.0 * bound) | ~(d > 4.0 * m * e_max))
+            if close.size == 0 or np.all(self._certain(rr, t, u[close], d[close], w[close], close)):
+                return float(np.mean(w < u))
+        self.n_exact += 1
+        return self.pvalue(r)
 
 
 def wild_pvalue(X, y, cluster, j, *, null=0.0, reps=9999, seed=0, weights_type=None):
@@ -205,18 +310,20 @@ def wild_pvalue(X, y, cluster, j, *, null=0.0, reps=9999, seed=0, weights_type=N
 
 
 def wild_test(X, y, cluster, j, *, estimate, se_cr1, alpha=0.05, reps=9999, seed=0,
-              weights_type=None, tol=1e-4):
+              weights_type=None, tol=1e-4, fast=True):
     """p-value and test-inversion interval of coefficient ``j``.
 
     Returns ``(p, ci_low, ci_high, reps_used, weights_type)``.  ``se_cr1`` scales the search
-    (bisection stops when the bracket is narrower than ``tol·se_cr1``).
+    (bisection stops when the bracket is narrower than ``tol·se_cr1``).  ``fast`` decides each
+    bisection step with :meth:`_Inversion.pvalue_fast` (the same p-values, so the same
+    interval to the bit); ``fast=False`` runs the library-order test at every step (tests).
     """
     if not 0 < alpha < 1:
         raise ModelError(f"alpha must be in (0, 1), got {alpha}")
     n_clusters = int(cluster.max()) + 1
     wt = weights_type or weights_type_for(n_clusters)
     inversion = _Inversion(X, y, cluster, j, reps, seed, wt)
-    p_at = inversion.pvalue
+    p_at = inversion.pvalue_fast if fast else inversion.pvalue
     p0, used = inversion.p0, inversion.B
     ends = []
     for sign in (-1.0, 1.0):

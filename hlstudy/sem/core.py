@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -421,14 +422,20 @@ def _std_values(fit, x):
     return np.array(out_lv, dtype=float), np.array(out_all, dtype=float)
 
 
+@functools.lru_cache(maxsize=4096)
+def _compiled(expr: str):
+    """Byte code of a ``:=`` expression (validated by the parser; a pure function of the text)."""
+    return compile(expr, "<:=>", "eval")
+
+
 def _defined_values(mod: Model, labels: dict[str, float]) -> np.ndarray:
     env = dict(labels)
     out = []
-    for d in mod.defined:
-        with np.errstate(all="ignore"):
-            val = float(eval(compile(d.expr, "<:=>", "eval"), {"__builtins__": {}}, env))  # noqa: S307
-        env[d.lhs] = val
-        out.append(val)
+    with np.errstate(all="ignore"):
+        for d in mod.defined:
+            val = float(eval(_compiled(d.expr), {"__builtins__": {}}, env))  # noqa: S307
+            env[d.lhs] = val
+            out.append(val)
     return np.array(out, dtype=float)
 
 
@@ -484,7 +491,9 @@ def _result(fit, est_name, missing, n_dropped) -> SEMResult:
     if mod.defined:
         dval = defined_at(fit, x)
         jac = np.zeros((len(mod.defined), mod.n_free))
-        for k in range(mod.n_free):
+        # a defined parameter is a function of labelled parameters only: the other columns
+        # of the Jacobian are exactly 0 (their differences would leave every label unchanged)
+        for k in sorted({p.pid for p in mod.pars if p.label and p.pid >= 0}):
             h = 1e-6 * max(1.0, abs(x[k]))
             xp, xm = x.copy(), x.copy()
             xp[k] += h
@@ -636,9 +645,11 @@ def _yb_trace(fit, e_inv, b0):
         np.concatenate([np.zeros(p, bool), keep_v])
     if fit.get("_h1") is None:
         fit["_h1"] = h1_information(data, keep, return_scores=True)
-    a1, _, s1 = fit["_h1"]
-    # tr(A1^-1 B1) with B1 = S1'S1 / N (S1 the casewise h1 scores): N solves, not dim
-    tr_h1 = float(np.sum(s1.T * np.linalg.solve(a1, s1.T))) / data.n
+    if fit.get("_tr_h1") is None:  # the same for the model and its baseline
+        a1, _, s1 = fit["_h1"]
+        # tr(A1^-1 B1) with B1 = S1'S1 / N (S1 the casewise h1 scores): N solves, not dim
+        fit["_tr_h1"] = float(np.sum(s1.T * np.linalg.solve(a1, s1.T))) / data.n
+    tr_h1 = fit["_tr_h1"]
     tr_h0 = float(np.sum(b0 * e_inv.T))
     return tr_h1, tr_h0
 
@@ -845,24 +856,27 @@ def _gfi(fit, df) -> dict[str, float]:
     """GFI/AGFI/PGFI as lavaan ``lav_fit_gfi``: 1 - e'We / s'Ws over the sample moments
     (vech S, and the means with a mean structure), W the normal-theory weight at the fitted
     Sigma (0.5 D'(V kron V)D; V for the means) with the rows of fixed-x moments zeroed;
-    AGFI = 1 - (k/df)(1 - GFI), PGFI = (df/k) GFI, k = number of sample moments."""
-    from hlstudy.sem._fit import _kron_vech
+    AGFI = 1 - (k/df)(1 - GFI), PGFI = (df/k) GFI, k = number of sample moments.
 
+    The quadratic forms are traces: for symmetric E, vech(E)' 0.5 D'(V kron V)D vech(E) =
+    tr(E V E V) / 2, with E's block of fixed-x moments set to 0 (O(p^3), no nv x nv matrix).
+    """
     mod, data = fit["model"], fit["data"]
     sigma, mu, *_ = fit["ram"].implied(fit["x"])
     p = data.p
     v = np.linalg.inv(sigma)
     v = 0.5 * (v + v.T)
-    tri = np.tril_indices(p)
-    xi = {mod.observed.index(x) for x in mod.ov_x}
-    keep_v = np.array([not (a in xi and b in xi) for a, b in zip(*tri, strict=True)])
-    w = 0.5 * _kron_vech(v, v)
-    w = w * np.outer(keep_v, keep_v)
-    s_vec = data.cov[tri]
-    e_vec = (data.cov - sigma)[tri]
-    t1 = e_vec @ w @ e_vec
-    t2 = s_vec @ w @ s_vec
-    k = len(s_vec)
+    xi = [mod.observed.index(x) for x in mod.ov_x]
+
+    def quad(e):
+        e = e.copy()
+        e[np.ix_(xi, xi)] = 0.0
+        ev = e @ v
+        return 0.5 * float(np.sum(ev * ev.T))
+
+    t1 = quad(data.cov - sigma)
+    t2 = quad(data.cov)
+    k = p * (p + 1) // 2
     if mod.meanstructure:
         keep_m = np.array([j not in xi for j in range(p)], dtype=float)
         vm = v * np.outer(keep_m, keep_m)

@@ -1,0 +1,129 @@
+"""The fast paths of hlstudy.sem and hlstudy.models give the slow paths' numbers (issue 15).
+
+* Wild cluster bootstrap: the interval's bisection decides each step through the test's
+  linear forms in the null value (:meth:`hlstudy.models._wild._Inversion.pvalue_fast`); its
+  p-value must be the library-order p-value (itself checked bit for bit against
+  ``wildboottest`` in tests/test_models.py) at every r, and the interval must be the one of
+  the library-order bisection, to the bit.  Near-ties (full enumeration makes the draw
+  v = 1 reproduce the sample's t exactly) must fall back to the library order.
+* SEM fit measures: GFI by traces equals the D'(V kron V)D quadratic form it replaces.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hlstudy.models._frame import model_frame
+from hlstudy.models._wild import _Inversion, wild_test
+
+FIX = Path(__file__).parent / "fixtures"
+STUDY = pd.read_csv(FIX / "models" / "study.csv",
+                    dtype={"commune_code": str, "edu": str, "record_id": str})
+
+
+def _case(name):
+    rng = np.random.default_rng(11)
+    if name == "study":
+        fr = model_frame(STUDY, "PRO ~ TRAIN + MOT + ENV + COMP + edu + years",
+                         cluster="commune_code")
+        return fr.X, fr.y, fr.cluster, 999, "rademacher"
+    G, wt, reps = {"g23_9999": (23, "rademacher", 9999), "g8_webb": (8, "webb", 999),
+                   "g6_enumerated": (6, "rademacher", 999)}[name]
+    n = 160
+    cl = np.sort(np.concatenate([np.arange(G), rng.integers(0, G, n - G)]))
+    X = np.column_stack([np.ones(n), rng.normal(size=(n, 3)) + rng.normal(size=(G, 1))[cl]])
+    y = X @ np.array([1.0, 0.3, -0.2, 0.0]) + rng.normal(size=n) + rng.normal(size=G)[cl]
+    return X, y, cl, reps, wt
+
+
+@pytest.mark.parametrize("name", ["g23_9999", "g8_webb", "g6_enumerated", "study"])
+def test_fast_wild_decisions_are_the_library_order_decisions(name):
+    X, y, cl, reps, wt = _case(name)
+    b = np.linalg.lstsq(X, y, rcond=None)[0]
+    exact_calls = 0
+    for j in range(1, min(X.shape[1], 4)):
+        se = 0.1 * max(1.0, abs(b[j]))
+        fast = wild_test(X, y, cl, j, estimate=b[j], se_cr1=se, reps=reps, seed=5,
+                         weights_type=wt)
+        slow = wild_test(X, y, cl, j, estimate=b[j], se_cr1=se, reps=reps, seed=5,
+                         weights_type=wt, fast=False)
+        assert fast == slow, (name, j)             # p, both ends, draws, weights: to the bit
+        inv = _Inversion(X, y, cl, j, reps, 5, wt)
+        assert inv.p0 == inv.pvalue(None)
+        # a grid across the interval and points within 1e-9..1e-3 of both ends: every fast
+        # p-value is the library-order float
+        ends = np.array(fast[1:3])
+        for r in np.linspace(ends[0] - se, ends[1] + se, 41):
+            assert inv.pvalue_fast(r) == inv.pvalue(r), (name, j, r)
+        if name != "g6_enumerated":
+            assert inv.n_exact <= 2   # the fast path decided (almost) every step itself
+        for r in (ends + s * 10.0 ** -k for s in (-1, 1) for k in (3, 5, 7, 9)):
+            for ri in r:   # where the p-value steps; a near-tie is handed to the library order
+                assert inv.pvalue_fast(ri) == inv.pvalue(ri), (name, j, ri)
+        exact_calls += inv.n_exact
+    if name == "g6_enumerated":
+        # 2^6 < draws: full enumeration, v = 1 reproduces the sample t exactly, a tie only
+        # rounding decides: the library order must decide it
+        assert exact_calls > 0
+
+
+def test_fast_wild_p_value_falls_back_on_undefined_forms():
+    X, y, cl, reps, wt = _case("g8_webb")
+    inv = _Inversion(X, y, cl, 1, reps, 5, wt)
+    inv.pvalue_fast(0.1)
+    before = inv.n_exact
+    inv._se = np.nan          # no usable standard error: the library order must answer
+    assert inv.pvalue_fast(0.1) == inv.pvalue(0.1)
+    assert inv.n_exact == before + 1
+
+
+# ----------------------------------------------------------------------------- SEM
+LAV = FIX / "lavaan"
+PD = pd.read_csv(LAV / "political_democracy.csv")
+HSM = pd.read_csv(LAV / "hs1939_missing.csv")
+
+
+def _gfi_kron(fit):
+    """GFI/AGFI as before: quadratic forms in 0.5 D'(V kron V)D with fixed-x rows zeroed."""
+    from hlstudy.sem._fit import _kron_vech
+
+    mod, data = fit["model"], fit["data"]
+    sigma, mu, *_ = fit["ram"].implied(fit["x"])
+    p = data.p
+    v = np.linalg.inv(sigma)
+    v = 0.5 * (v + v.T)
+    tri = np.tril_indices(p)
+    xi = {mod.observed.index(x) for x in mod.ov_x}
+    keep_v = np.array([not (a in xi and b in xi) for a, b in zip(*tri, strict=True)])
+    w = 0.5 * _kron_vech(v, v) * np.outer(keep_v, keep_v)
+    s_vec, e_vec = data.cov[tri], (data.cov - sigma)[tri]
+    t1, t2, k = e_vec @ w @ e_vec, s_vec @ w @ s_vec, len(s_vec)
+    if mod.meanstructure:
+        keep_m = np.array([j not in xi for j in range(p)], dtype=float)
+        vm = v * np.outer(keep_m, keep_m)
+        d = data.mean - mu
+        t1 += d @ vm @ d
+        t2 += data.mean @ vm @ data.mean
+        k += p
+    gfi = 1 - t1 / t2
+    return gfi, 1 - (k / fit["df"]) * (1 - gfi)
+
+
+@pytest.mark.parametrize("kind", ["complete", "fiml_fixed_x"])
+def test_gfi_by_traces_equals_the_kronecker_form(kind):
+    from hlstudy.sem import sem
+
+    if kind == "complete":
+        res = sem(PD, "ind60 =~ x1 + x2 + x3\ndem60 =~ y1 + y2 + y3 + y4\ndem60 ~ ind60")
+    else:   # observed covariates (fixed x: their moments are dropped) and a mean structure
+        d = HSM.copy()
+        d["age"] = np.arange(len(d)) % 7 + 0.5 * (np.arange(len(d)) % 3)
+        res = sem(d, "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\n"
+                     "visual ~ age + x9\ntextual ~ age", missing="ml")
+        assert res.model.ov_x
+    gfi, agfi = _gfi_kron(res._fitinfo)
+    fm = res.fit_measures()
+    assert fm["gfi"] == pytest.approx(gfi, rel=1e-13, abs=1e-14)
+    assert fm["agfi"] == pytest.approx(agfi, rel=1e-13, abs=1e-14)
