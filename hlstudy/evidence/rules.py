@@ -348,7 +348,10 @@ def adjust(pvalues: Sequence[float], *, method: str = "holm", alpha: float = 0.0
     """Multiplicity-adjusted p-values (missing p-values stay missing and are not counted).
 
     ``method``: ``"holm"`` (= R ``p.adjust(p, "holm")``) or ``"fdr_bh"`` (= ``"BH"``),
-    through :func:`statsmodels.stats.multitest.multipletests`.
+    through :func:`statsmodels.stats.multitest.multipletests`, except Holm's step-down,
+    written here as statsmodels writes it (sorted p times ``n, n−1, …, 1``, running maximum,
+    capped at 1: the same floating-point operations, so the same bits): statsmodels' Holm
+    branch calls ``gc.collect()`` on every call, ~0.15 s in a process holding a study.
     """
     from statsmodels.stats.multitest import multipletests
 
@@ -359,7 +362,15 @@ def adjust(pvalues: Sequence[float], *, method: str = "holm", alpha: float = 0.0
     ok = np.isfinite(p)
     if ((p[ok] < 0) | (p[ok] > 1)).any():
         raise ModelError("p-values must lie in [0, 1]")
-    if ok.any():
+    if ok.any() and CORRECTIONS[method] == "holm":
+        q = p[ok]
+        order = np.argsort(q)
+        adj = np.maximum.accumulate(np.take(q, order) * np.arange(len(q), 0, -1))
+        adj[adj > 1] = 1
+        res = np.empty_like(adj)
+        res[order] = adj
+        out[ok] = res
+    elif ok.any():
         out[ok] = multipletests(p[ok], alpha=alpha, method=CORRECTIONS[method])[1]
     return out
 
