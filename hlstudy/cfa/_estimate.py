@@ -78,6 +78,38 @@ class _Slots:
             return rows, cols, pids, fixed
 
         self.arr = {name: arrays(slots) for name, slots in by.items()}
+        # the free slots of each matrix and every index grid the derivatives use: they depend
+        # on the model only, so they are built once here instead of at every iteration
+        free = {}
+        for name, (rows, cols, pids, _) in self.arr.items():
+            keep = pids >= 0
+            free[name] = (rows[keep], cols[keep], pids[keep])
+        self.free = free
+        li, lk, lp = free["lambda"]
+        pa, pb, pp = free["phi"]
+        ti, _, tp = free["theta"]
+        ci, cj, cp = free["thetacov"]
+        ni, _, np_ = free["nu"]
+        ak, _, ap = free["alpha"]
+        self.half = np.where(pa == pb, 0.5, 1.0)
+        self.pids_cov = np.concatenate([lp, pp, tp, cp])
+        self.pids_mean = np.concatenate([lp, pp, tp, cp, np_, ap])
+        self.distinct = {False: len(np.unique(self.pids_cov)) == len(self.pids_cov),
+                         True: len(np.unique(self.pids_mean)) == len(self.pids_mean)}
+        self.hess_ix = {False: np.ix_(self.pids_cov, self.pids_cov),
+                        True: np.ix_(self.pids_mean, self.pids_mean)}
+        ix = np.ix_
+        self.ix = {
+            "li_li": ix(li, li), "lk_lk": ix(lk, lk), "li_lk": ix(li, lk),
+            "lk_pa": ix(lk, pa), "li_pb": ix(li, pb), "lk_pb": ix(lk, pb), "li_pa": ix(li, pa),
+            "ti_lk": ix(ti, lk), "li_ti": ix(li, ti),
+            "pb_pa": ix(pb, pa), "pa_pb": ix(pa, pb), "pb_pb": ix(pb, pb), "pa_pa": ix(pa, pa),
+            "ti_pa": ix(ti, pa), "ti_pb": ix(ti, pb), "ti_ti": ix(ti, ti),
+            "ci_lk": ix(ci, lk), "li_cj": ix(li, cj), "cj_lk": ix(cj, lk), "li_ci": ix(li, ci),
+            "cj_pa": ix(cj, pa), "ci_pb": ix(ci, pb), "cj_pb": ix(cj, pb), "ci_pa": ix(ci, pa),
+            "ti_ci": ix(ti, ci), "ti_cj": ix(ti, cj),
+            "cj_ci": ix(cj, ci), "ci_cj": ix(ci, cj), "cj_cj": ix(cj, cj), "ci_ci": ix(ci, ci),
+        }
 
 
 def build_matrices(spec: Spec, slots: _Slots, x: np.ndarray, sample_mean: np.ndarray) -> Matrices:
@@ -177,11 +209,12 @@ class Problem:
             gs, hs, pids = self._slot_derivatives(g, mats, hessian)
             np.add.at(grad, pids, self.w[g] * gs)
             if hessian:
-                if len(np.unique(pids)) == len(pids) and np.isfinite(hs).all():
+                sl, ms = self.slots[g], self.spec.meanstructure
+                if sl.distinct[ms] and np.isfinite(hs).all():
                     # distinct parameters (the usual case, equality constraints join slots
                     # of different groups): E' H E with the 0/1 slot-to-parameter matrix E
                     # only places H's cells, exactly, so place them directly
-                    hess[np.ix_(pids, pids)] += self.w[g] * hs
+                    hess[sl.hess_ix[ms]] += self.w[g] * hs
                 else:
                     e = np.zeros((len(pids), q))
                     e[np.arange(len(pids)), pids] = 1.0
@@ -191,7 +224,8 @@ class Problem:
         return grad, hess
 
     def _slot_derivatives(self, g: int, mats: Matrices, hessian: bool):
-        arr = self.slots[g].arr
+        sl = self.slots[g]
+        ix = sl.ix
         p = self.spec.p
         lam, phi = mats.lam, mats.phi
         v = np.linalg.inv(mats.sigma)
@@ -201,25 +235,20 @@ class Problem:
         b = lam @ phi
         vb, vl = v @ b, v @ lam
 
-        def free(name):
-            rows, cols, pids, _ = arr[name]
-            keep = pids >= 0
-            return rows[keep], cols[keep], pids[keep]
-
-        li, lk, lp = free("lambda")
-        pa, pb, pp = free("phi")
-        ti, _, tp = free("theta")
-        ci, cj, cp = free("thetacov")
-        half = np.where(pa == pb, 0.5, 1.0)
+        li, lk, lp = sl.free["lambda"]
+        pa, pb, pp = sl.free["phi"]
+        ti, _, tp = sl.free["theta"]
+        ci, cj, cp = sl.free["thetacov"]
+        half = sl.half
         # gradient (covariance part)
         wb, lwl = w @ b, lam.T @ w @ lam
         g_parts = [2.0 * wb[li, lk], 2.0 * half * lwl[pa, pb], np.diag(w)[ti], 2.0 * w[ci, cj]]
-        pid_parts = [lp, pp, tp, cp]
         if self.spec.meanstructure:
-            ni, _, np_ = free("nu")
-            ak, _, ap = free("alpha")
-            pid_parts += [np_, ap]
-        pids = np.concatenate(pid_parts)
+            ni, _, np_ = sl.free["nu"]
+            ak, _, ap = sl.free["alpha"]
+            pids = sl.pids_mean
+        else:
+            pids = sl.pids_cov
         # mean-structure Jacobian rows (one per slot, same order as pids)
         if self.spec.meanstructure:
             dmu = np.zeros((len(pids), p))
@@ -237,29 +266,29 @@ class Problem:
             return gs, None, pids
         bvb, bvl, lvl = b.T @ vb, b.T @ vl, lam.T @ vl
         # loading x loading
-        xlk = vb[np.ix_(li, lk)]  # [s, t] = VB[i_s, k_t]
-        h_ll = 2.0 * (v[np.ix_(li, li)] * bvb[np.ix_(lk, lk)] + xlk * xlk.T)
+        xlk = vb[ix["li_lk"]]  # [s, t] = VB[i_s, k_t]
+        h_ll = 2.0 * (v[ix["li_li"]] * bvb[ix["lk_lk"]] + xlk * xlk.T)
         # loading x latent (co)variance
-        h_lp = 2.0 * (bvl[np.ix_(lk, pa)] * vl[np.ix_(li, pb)]
-                      + bvl[np.ix_(lk, pb)] * vl[np.ix_(li, pa)]) * half[None, :]
+        h_lp = 2.0 * (bvl[ix["lk_pa"]] * vl[ix["li_pb"]]
+                      + bvl[ix["lk_pb"]] * vl[ix["li_pa"]]) * half[None, :]
         # loading x residual variance
-        h_lt = 2.0 * vb[np.ix_(ti, lk)].T * v[np.ix_(li, ti)]
+        h_lt = 2.0 * vb[ix["ti_lk"]].T * v[ix["li_ti"]]
         # latent x latent
-        h_pp = 2.0 * (lvl[np.ix_(pb, pa)] * lvl[np.ix_(pa, pb)]
-                      + lvl[np.ix_(pb, pb)] * lvl[np.ix_(pa, pa)])
+        h_pp = 2.0 * (lvl[ix["pb_pa"]] * lvl[ix["pa_pb"]]
+                      + lvl[ix["pb_pb"]] * lvl[ix["pa_pa"]])
         h_pp *= half[:, None] * half[None, :]
         # latent x residual
-        h_pt = 2.0 * vl[np.ix_(ti, pa)].T * vl[np.ix_(ti, pb)].T * half[:, None]
+        h_pt = 2.0 * vl[ix["ti_pa"]].T * vl[ix["ti_pb"]].T * half[:, None]
         # residual x residual
-        h_tt = v[np.ix_(ti, ti)] ** 2
+        h_tt = v[ix["ti_ti"]] ** 2
         # residual covariances (dSigma = e_i e_j' + e_j e_i') with everything else
-        h_lc = 2.0 * (vb[np.ix_(ci, lk)].T * v[np.ix_(li, cj)]
-                      + vb[np.ix_(cj, lk)].T * v[np.ix_(li, ci)])
-        h_pc = 2.0 * half[:, None] * (vl[np.ix_(cj, pa)].T * vl[np.ix_(ci, pb)].T
-                                      + vl[np.ix_(cj, pb)].T * vl[np.ix_(ci, pa)].T)
-        h_tc = 2.0 * v[np.ix_(ti, ci)] * v[np.ix_(ti, cj)]
-        h_cc = 2.0 * (v[np.ix_(cj, ci)] * v[np.ix_(ci, cj)]
-                      + v[np.ix_(cj, cj)] * v[np.ix_(ci, ci)])
+        h_lc = 2.0 * (vb[ix["ci_lk"]].T * v[ix["li_cj"]]
+                      + vb[ix["cj_lk"]].T * v[ix["li_ci"]])
+        h_pc = 2.0 * half[:, None] * (vl[ix["cj_pa"]].T * vl[ix["ci_pb"]].T
+                                      + vl[ix["cj_pb"]].T * vl[ix["ci_pa"]].T)
+        h_tc = 2.0 * v[ix["ti_ci"]] * v[ix["ti_cj"]]
+        h_cc = 2.0 * (v[ix["cj_ci"]] * v[ix["ci_cj"]]
+                      + v[ix["cj_cj"]] * v[ix["ci_ci"]])
         cov_block = np.block([
             [h_ll, h_lp, h_lt, h_lc],
             [h_lp.T, h_pp, h_pt, h_pc],

@@ -13,6 +13,8 @@ standard errors, listwise deletion of incomplete rows.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -439,8 +441,59 @@ def _fit(data, model, *, group=None, equal=(), std_lv=False, estimator="ML",
     problem = Problem(spec, st)
     if not isinstance(max_iter, int | np.integer) or max_iter < 1:
         raise ModelError(f"max_iter must be a positive integer, got {max_iter!r}")
+    key = None
+    if _REUSE is not None:
+        key = _fit_key(model, frames, labels, n_dropped, equal, std_lv, unit_loading_factors,
+                       orthogonal_factors, int(max_iter), residual_covariances)
+        if key in _REUSE:
+            return _REUSE[key]
     est = fit_ml(problem, start_values(spec, st), max_iter=int(max_iter))
-    return _assemble(spec, st, est, model, labels, n_dropped)
+    res = _assemble(spec, st, est, model, labels, n_dropped)
+    if key is not None:
+        _REUSE[key] = res
+    return res
+
+
+#: Fits kept by :func:`reuse_fits` (None outside its block).
+_REUSE: dict | None = None
+
+
+@contextlib.contextmanager
+def reuse_fits():
+    """Within the block, a model fitted again on the same numbers returns the first fit.
+
+    The key is the content, never an object's identity: the model (factors, items, their
+    order), the options (``equal``, ``std_lv``, residual covariances, ``max_iter``, ...), the
+    group labels and the SHA-256 of each group's complete rows as fitted.  The same result
+    object is returned (treat it as read-only); the warnings of a reused fit are not repeated.
+    Used by :func:`hlstudy.validation.ragree.r_agreement`, whose checks fit the same lavaan
+    fixture models more than once (``cfa``, ``modification_indices``,
+    ``measurement_invariance``).  Blocks nest (the outermost keeps the fits).
+
+    Example
+    -------
+    >>> with reuse_fits():                                   # doctest: +SKIP
+    ...     a = cfa(hs, model); b = cfa(hs.copy(), model)
+    >>> a is b                                               # doctest: +SKIP
+    True
+    """
+    global _REUSE
+    outer = _REUSE
+    if outer is None:
+        _REUSE = {}
+    try:
+        yield
+    finally:
+        _REUSE = outer
+
+
+def _fit_key(model, frames, labels, n_dropped, *options) -> tuple:
+    digests = tuple((a.shape, hashlib.sha256(np.ascontiguousarray(a, dtype=float).tobytes())
+                     .hexdigest()) for a in frames)
+    model_key = tuple((f, tuple(items)) for f, items in model.items())
+    opts = tuple(tuple(tuple(o) if isinstance(o, list | tuple) else o for o in v)
+                 if isinstance(v, list | tuple) else v for v in options)
+    return (model_key, digests, None if labels is None else tuple(labels), n_dropped, opts)
 
 
 # ---------------------------------------------------------------------- output

@@ -748,18 +748,24 @@ def r_agreement(fixtures: str | Path = FIXTURES, *, checks: Sequence[Check] | No
     root = Path(fixtures)
     if not root.is_dir():
         raise ModelError(f"fixture folder {root} not found")
+    from hlstudy.cfa.core import reuse_fits
+
     rows = []
-    for c in CHECKS if checks is None else checks:
-        acc = _Acc(c.metric)
-        try:
-            cases = c.run(root, acc)
-            worst, at = acc.worst, acc.at
-        except (ModelError, KeyError, ValueError, FileNotFoundError, IndexError) as err:
-            cases, worst, at = [], np.nan, f"error: {type(err).__name__}: {str(err)[:120]}"
-        rows.append({"routine": c.routine, "r_function": c.r_function, "fixture": c.fixture,
-                     "cases": ", ".join(cases), "n_values": acc.n, "worst_difference": worst,
-                     "worst_at": at, "tolerance": c.tolerance, "metric": c.metric,
-                     "within": bool(np.isfinite(worst) and worst <= c.tolerance)})
+    # the lavaan checks fit the same fixture models several times (cfa, modindices,
+    # invariance): each distinct fit is computed once per call (keyed on content)
+    with reuse_fits():
+        for c in CHECKS if checks is None else checks:
+            acc = _Acc(c.metric)
+            try:
+                cases = c.run(root, acc)
+                worst, at = acc.worst, acc.at
+            except (ModelError, KeyError, ValueError, FileNotFoundError, IndexError) as err:
+                cases, worst, at = [], np.nan, f"error: {type(err).__name__}: {str(err)[:120]}"
+            rows.append({"routine": c.routine, "r_function": c.r_function,
+                         "fixture": c.fixture, "cases": ", ".join(cases), "n_values": acc.n,
+                         "worst_difference": worst, "worst_at": at, "tolerance": c.tolerance,
+                         "metric": c.metric,
+                         "within": bool(np.isfinite(worst) and worst <= c.tolerance)})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
