@@ -61,15 +61,28 @@ def _reml_parts(X, y, Z, s2, t2):
     return V, Vi, C, P
 
 
-def _reml_loglik(X, y, Z, s2, t2):
-    V, Vi, C, P = _reml_parts(X, y, Z, s2, t2)
+def _reml_loglik(X, y, Z, s2, t2, parts=None):
+    V, Vi, C, P = _reml_parts(X, y, Z, s2, t2) if parts is None else parts
     _, logdetV = np.linalg.slogdet(V)
     _, logdetC = np.linalg.slogdet(C)
     n, k = X.shape
     return -0.5 * ((n - k) * np.log(2 * np.pi) + logdetV - logdetC + y @ P @ y)
 
 
-def satterthwaite_df(X, y, Z, s2, t2):
+def _second_derivatives(P, y, ZZ):
+    """P V_a, V_a P y and the REML Hessian ½tr(PV_aPV_b) − y'PV_aPV_bPy for V_a ∈ (I, ZZ').
+    (The products with V_0 = I are P and Py themselves: the same floats as P @ I, I @ Py.)"""
+    Py = P @ y
+    PV = [P, P @ ZZ]
+    VPy = [Py, ZZ @ Py]
+    H = np.empty((2, 2))
+    for a in range(2):
+        for b in range(2):
+            H[a, b] = 0.5 * np.sum(PV[a] * PV[b].T) - VPy[a] @ P @ VPy[b]
+    return Py, PV, VPy, H
+
+
+def satterthwaite_df(X, y, Z, s2, t2, parts=None):
     """Satterthwaite df of each fixed effect of a random-intercept model.
 
     ν_j = 2·(c'Cc)² / (g'Ag), C = (X'V⁻¹X)⁻¹, V = σ²I + τ²ZZ', g_i = ∂(c'Cc)/∂θ_i =
@@ -79,17 +92,12 @@ def satterthwaite_df(X, y, Z, s2, t2):
     lmerTest's, which differentiates numerically in (θ_lme4, σ) (Kuznetsova et al. 2017,
     *J. Stat. Softw.* 82(13)).
     """
-    V, Vi, C, P = _reml_parts(X, y, Z, s2, t2)
-    Vs = [np.eye(len(y)), Z @ Z.T]
-    PV = [P @ Vk for Vk in Vs]
-    VPy = [Vk @ (P @ y) for Vk in Vs]
-    H = np.empty((2, 2))
-    for a in range(2):
-        for b in range(2):
-            H[a, b] = 0.5 * np.sum(PV[a] * PV[b].T) - VPy[a] @ P @ VPy[b]
+    V, Vi, C, P = _reml_parts(X, y, Z, s2, t2) if parts is None else parts
+    ZZ = Z @ Z.T
+    H = _second_derivatives(P, y, ZZ)[3]
     A = np.linalg.inv(-H)
     XtVi = X.T @ Vi
-    D = [C @ XtVi @ Vk @ XtVi.T @ C for Vk in Vs]
+    D = [C @ XtVi @ Vk @ XtVi.T @ C for Vk in (np.eye(len(y)), ZZ)]
     k = X.shape[1]
     df = np.empty(k)
     for j in range(k):
@@ -131,7 +139,7 @@ def mixed(data: pd.DataFrame, formula: str, *, group: str, alpha: float = 0.05) 
     >>> 0 < m.icc < 1, m.n_groups
     (True, 12)
     """
-    import statsmodels.api as sm
+    from statsmodels.regression.mixed_linear_model import MixedLM
 
     if not 0 < alpha < 1:
         raise ModelError(f"alpha must be in (0, 1), got {alpha}")
@@ -143,22 +151,18 @@ def mixed(data: pd.DataFrame, formula: str, *, group: str, alpha: float = 0.05) 
     Z[np.arange(n), codes] = 1.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = sm.MixedLM(y, X, groups=codes).fit(reml=True)
+        res = MixedLM(y, X, groups=codes).fit(reml=True)
     s2, t2 = float(res.scale), float(np.asarray(res.cov_re)[0, 0])
     converged = bool(res.converged)
     # polish (σ², τ²) by Newton steps on the REML score (exact gradient and Hessian)
     theta = np.array([s2, t2])
+    ZZ = Z @ Z.T
     for _ in range(50):
         if theta[1] <= 0:
             break
         V, Vi, C, P = _reml_parts(X, y, Z, *theta)
-        Vs = [np.eye(n), Z @ Z.T]
-        Py = P @ y
-        PV = [P @ Vk for Vk in Vs]
-        VPy = [Vk @ Py for Vk in Vs]
+        Py, PV, VPy, H = _second_derivatives(P, y, ZZ)
         grad = np.array([-0.5 * np.trace(PV[a]) + 0.5 * Py @ VPy[a] for a in range(2)])
-        H = np.array([[0.5 * np.sum(PV[a] * PV[b].T) - VPy[a] @ P @ VPy[b]
-                       for b in range(2)] for a in range(2)])
         try:
             step = np.linalg.solve(H, grad)
         except np.linalg.LinAlgError:
@@ -173,9 +177,9 @@ def mixed(data: pd.DataFrame, formula: str, *, group: str, alpha: float = 0.05) 
     if t2 <= 1e-10 * s2:
         raise ModelError(f"the between-{group} variance is estimated at 0 (boundary fit): "
                          "no random-intercept model to report; use ols(..., cluster=...)")
-    df, C = satterthwaite_df(X, y, Z, s2, t2)
-    V = s2 * np.eye(n) + t2 * (Z @ Z.T)
-    Vi = np.linalg.inv(V)
+    parts = _reml_parts(X, y, Z, s2, t2)   # once at the optimum: df, estimates, criterion
+    df, C = satterthwaite_df(X, y, Z, s2, t2, parts=parts)
+    Vi = parts[1]
     b = C @ (X.T @ Vi @ y)
     se = np.sqrt(np.diag(C))
     t = b / se
@@ -184,7 +188,7 @@ def mixed(data: pd.DataFrame, formula: str, *, group: str, alpha: float = 0.05) 
     coef = pd.DataFrame({"estimate": b, "se": se, "df": df, "t": t, "p": p,
                          "ci_low": b - q * se, "ci_high": b + q * se},
                         index=pd.Index(fr.columns, name="term"))
-    crit = -2 * _reml_loglik(X, y, Z, s2, t2)
+    crit = -2 * _reml_loglik(X, y, Z, s2, t2, parts=parts)
     return MixedResult(formula=formula, group=group, coefficients=coef, tau2=t2, sigma2=s2,
                        icc=t2 / (t2 + s2), nobs=n, n_groups=G, n_dropped=fr.n_dropped,
                        reml_criterion=float(crit), converged=converged, alpha=alpha,
