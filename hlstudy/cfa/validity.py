@@ -156,7 +156,8 @@ def htmt(
     if absolute or geometric:
         corr = np.abs(corr)
     np.fill_diagonal(corr, np.nan)  # an item's correlation with itself never counts
-    r = pd.DataFrame(corr, index=items, columns=items)
+    pos = {item: k for k, item in enumerate(items)}
+    idx = {f: np.array([pos[i] for i in its], dtype=np.intp) for f, its in model.items()}
 
     def avg(block: np.ndarray) -> float:
         block = block[~np.isnan(block)]
@@ -168,26 +169,32 @@ def htmt(
     factors = list(model)
     within = {}
     for f in factors:
-        within[f] = avg(r.loc[model[f], model[f]].to_numpy())
-    out = pd.DataFrame(np.nan, index=factors, columns=factors)
-    for a in factors:
-        for b in factors:
-            block = r.loc[model[a], model[b]].to_numpy()
+        within[f] = avg(corr[np.ix_(idx[f], idx[f])])
+    values = np.full((len(factors), len(factors)), np.nan)
+    for ka, a in enumerate(factors):
+        for kb, b in enumerate(factors):
+            block = corr[np.ix_(idx[a], idx[b])]
             # signed means of opposite sign, or a zero within-construct mean: NaN / inf, as R
             with np.errstate(invalid="ignore", divide="ignore"):
-                out.loc[a, b] = np.float64(avg(block)) / np.sqrt(np.float64(within[a] * within[b]))
+                values[ka, kb] = (np.float64(avg(block))
+                                  / np.sqrt(np.float64(within[a] * within[b])))
+    out = pd.DataFrame(values, index=factors, columns=factors)
     out.index.name = "factor"
-    out.attrs["notes"] = _zero_notes(r, model, geometric)
+    out.attrs["notes"] = _zero_notes(corr, idx, model, geometric)
     return out
 
 
-def _zero_notes(r: pd.DataFrame, model: dict[str, list[str]], geometric: bool) -> list[str]:
-    """Sentences naming the exact zero correlations that decide an HTMT value."""
+def _zero_notes(corr: np.ndarray, idx: dict[str, np.ndarray], model: dict[str, list[str]],
+                geometric: bool) -> list[str]:
+    """Sentences naming the exact zero correlations that decide an HTMT value (``corr``: the
+    item correlations, ``idx``: each factor's item positions in it)."""
     notes = []
     factors = list(model)
     for a in factors:
         its = model[a]
-        zeros = [(i, j) for k, i in enumerate(its) for j in its[k + 1:] if r.at[i, j] == 0]
+        sub = corr[np.ix_(idx[a], idx[a])] == 0
+        zeros = [(i, its[m]) for k, i in enumerate(its) for m in range(k + 1, len(its))
+                 if sub[k, m]]
         if zeros:
             pairs = ", ".join(f"{i}-{j}" for i, j in zeros)
             notes.append(
@@ -199,10 +206,13 @@ def _zero_notes(r: pd.DataFrame, model: dict[str, list[str]], geometric: bool) -
         return notes
     for k, a in enumerate(factors):
         for b in factors[k + 1:]:
-            zeros = [(i, j) for i in model[a] for j in model[b] if r.at[i, j] == 0]
-            if zeros:
-                pairs = ", ".join(f"{i}-{j}" for i, j in zeros)
-                notes.append(f"{a}/{b}: zero correlation between the constructs ({pairs}) makes the "
-                             "geometric mean, and so HTMT2, 0 (semTools' rule); read the arithmetic "
-                             "HTMT (geometric=False) for this pair")
+            sub = corr[np.ix_(idx[a], idx[b])] == 0
+            if not sub.any():
+                continue
+            zeros = [(i, j) for ki, i in enumerate(model[a]) for kj, j in enumerate(model[b])
+                     if sub[ki, kj]]
+            pairs = ", ".join(f"{i}-{j}" for i, j in zeros)
+            notes.append(f"{a}/{b}: zero correlation between the constructs ({pairs}) makes the "
+                         "geometric mean, and so HTMT2, 0 (semTools' rule); read the arithmetic "
+                         "HTMT (geometric=False) for this pair")
     return notes
