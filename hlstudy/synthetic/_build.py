@@ -125,7 +125,8 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
     answer_rows = answers[likert].to_numpy(dtype=int)
     given = {(c, gd): [name.split()[-1] for name in g["full_name"]]
              for (c, gd), g in officials_all.groupby(["commune_code", "gender"])}
-    background = [v for v in cb["variable"] if var_type[v] in ("category", "year", "integer")]
+    variables = cb["variable"].tolist()
+    background = [v for v in variables if var_type[v] in ("category", "year", "integer")]
     records = []
     for i in range(n):
         p = people_rows[i]
@@ -192,7 +193,7 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
                     c = codes[v]
                     cells[v] = labels(var_set[v], c) if text_row else str(c)
         # background and the rest
-        for v in cb["variable"]:
+        for v in variables:
             t = var_type[v]
             if t in ("category",):
                 cells[v] = labels(var_set[v], codes[v])
@@ -334,7 +335,8 @@ def _personnel(rng, off, r, codebook, labels, reg_info, all_names):
              ("nfd", "commune_variant", "category_case", "date_unpadded")}
     picked = _render.pick_disjoint(rng, n, r, ["impossible_tenure", "background_out_of_range",
                                                "background_blank"])
-    categories = [v for v in cb["variable"] if var_type[v] == "category"
+    variables = cb["variable"].tolist()
+    categories = [v for v in variables if var_type[v] == "category"
                   and v not in ("kind", "position_code")]
     records = []
     off_rows = off.to_dict(orient="records")
@@ -349,7 +351,7 @@ def _personnel(rng, off, r, codebook, labels, reg_info, all_names):
                                   f"in post since age {start_year - int(p['birth_year'])}"))
         blank_var = categories[int(rng.integers(len(categories)))] if \
             i in picked["background_blank"] else None
-        for v in cb["variable"]:
+        for v in variables:
             t = var_type[v]
             if t == "category":
                 text = labels(var_set[v], p[v])
