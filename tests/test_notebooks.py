@@ -38,6 +38,8 @@ def executed(tmp_path_factory):
 
     def run(source: Path):
         if source not in _RUNS:
+            if not _RUNS:
+                runner.warm_study_cache()   # as reproduce does: kernels read, not rebuild, the study
             out = tmp_path_factory.mktemp(f"exports-{source.stem[:2]}")
             try:
                 nb, stderr = runner.execute(source, env_extra={"HLSTUDY_FIGURES": str(out)})
@@ -234,7 +236,7 @@ def test_execute_many_runs_kernels_at_once(tmp_path):
     scripts = []
     for k in (1, 2):
         script = folder / f"0{k}_sleep.py"
-        script.write_text("# %%\nimport time\ntime.sleep(3)\nprint('done')\n", encoding="utf-8")
+        script.write_text("# %%\nimport time\ntime.sleep(2)\nprint('done')\n", encoding="utf-8")
         scripts.append(script)
     finished = []
     start = time.perf_counter()
@@ -243,8 +245,8 @@ def test_execute_many_runs_kernels_at_once(tmp_path):
     assert sorted(finished) == scripts and set(results) == set(scripts)
     assert all(runner.text_outputs(results[p][0]) == [[{"stream": "stdout", "text": "done\n"}]] for p in scripts)
     kernel_seconds = sum(results[p][2] for p in scripts)
-    assert kernel_seconds >= 6
-    assert wall < kernel_seconds - 2, f"two 3-s sleeps took {wall:.1f} s: kernels did not overlap"
+    assert kernel_seconds >= 4
+    assert wall < kernel_seconds - 1.5, f"two 2-s sleeps took {wall:.1f} s: kernels did not overlap"
 
 
 def test_longest_first_and_jobs(tmp_path, monkeypatch):
