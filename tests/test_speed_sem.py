@@ -127,3 +127,45 @@ def test_gfi_by_traces_equals_the_kronecker_form(kind):
     fm = res.fit_measures()
     assert fm["gfi"] == pytest.approx(gfi, rel=1e-13, abs=1e-14)
     assert fm["agfi"] == pytest.approx(agfi, rel=1e-13, abs=1e-14)
+
+
+def _kron_vech_whole(a, b):
+    """The former one-piece construction of D'(A kron B)D (reference)."""
+    i, j = np.tril_indices(a.shape[0])
+    half = np.where(i == j, 0.5, 1.0)
+    ajl, bjl = a[np.ix_(i, j)], b[np.ix_(i, j)]
+    out = (a[np.ix_(i, i)] * b[np.ix_(j, j)] + ajl * bjl.T + ajl.T * bjl
+           + a[np.ix_(j, j)] * b[np.ix_(i, i)])
+    out *= half[:, None]
+    out *= half[None, :]
+    return out
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 128, 10_000])
+def test_kron_vech_in_blocks_is_the_whole_construction_to_the_bit(chunk):
+    from hlstudy.sem._fit import _kron_vech
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(9, 9)), rng.normal(size=(9, 9))
+    a, b = a @ a.T, b + b.T
+    b[0, 1] += 1e-3            # a non-symmetric B: the formula's own index order still holds
+    assert np.array_equal(_kron_vech(a, b, chunk=chunk), _kron_vech_whole(a, b))
+    out = np.full((50, 50), np.nan)
+    _kron_vech(a, b, out=out[5:, 5:], chunk=chunk)   # written into a view
+    assert np.array_equal(out[5:, 5:], _kron_vech_whole(a, b)) and np.isnan(out[:5]).all()
+
+
+def test_h1_information_with_scores_gives_the_same_information():
+    from hlstudy.sem._fit import Data, h1_information, h1_information_reference
+
+    y = HSM[[f"x{k}" for k in range(1, 10)]].to_numpy(float)
+    d = Data.missing(y[~np.isnan(y).all(axis=1)])   # sem() drops rows missing every item
+    keep = np.ones(d.p + d.p * (d.p + 1) // 2, dtype=bool)
+    keep[d.p + 3] = False      # as a fixed-x moment would be
+    a1, b1 = h1_information(d, keep)
+    a1s, none, s = h1_information(d, keep, return_scores=True)
+    assert none is None and np.array_equal(a1, a1s)
+    np.testing.assert_allclose(s.T @ s / d.n, b1, rtol=0, atol=1e-15)
+    a0, b0 = h1_information_reference(d, keep)
+    np.testing.assert_allclose(a1, a0, atol=1e-12)
+    np.testing.assert_allclose(b1, b0, atol=1e-12)

@@ -554,17 +554,41 @@ def h1_information_reference(data: Data, keep: np.ndarray):
     return a1[np.ix_(keep, keep)], b1[np.ix_(keep, keep)]
 
 
-def _kron_vech(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _kron_vech(a: np.ndarray, b: np.ndarray, *, out: np.ndarray | None = None,
+               chunk: int = 128) -> np.ndarray:
     """D'(A kron B)D for symmetric A, B: entry ((i,j),(k,l)) = A_ik B_jl + A_il B_jk + A_jk B_il
-    + A_jl B_ik, halved once for i == j and once for k == l (vech order of np.tril_indices)."""
-    i, j = np.tril_indices(a.shape[0])
+    + A_jl B_ik, halved once for i == j and once for k == l (vech order of np.tril_indices).
+
+    Computed in blocks of ``chunk`` rows from row gathers of A, B and their transposes (the
+    products and sums of the formula in its order, so the floats do not depend on the block
+    size), written into ``out`` (nv x nv, a view is fine) when given: no nv x nv temporary.
+    """
+    p = a.shape[0]
+    i, j = np.tril_indices(p)
+    nv = len(i)
     half = np.where(i == j, 0.5, 1.0)
-    ajl = a[np.ix_(i, j)]
-    bjl = b[np.ix_(i, j)]
-    out = a[np.ix_(i, i)] * b[np.ix_(j, j)] + ajl * bjl.T + ajl.T * bjl + a[np.ix_(j, j)] * b[np.ix_(i, i)]
-    out *= half[:, None]
-    out *= half[None, :]
+    if out is None:
+        out = np.empty((nv, nv))
+    at, bt = np.ascontiguousarray(a.T), np.ascontiguousarray(b.T)
+    for s0 in range(0, nv, chunk):
+        r = slice(s0, min(s0 + chunk, nv))
+        ai, aj, bi, bj = a[i[r]], a[j[r]], b[i[r]], b[j[r]]
+        blk = ai[:, i] * bj[:, j]                      # A_ik B_jl
+        blk += ai[:, j] * bt[j[r]][:, i]              # A_il B_jk (B_jk = B'_kj)
+        blk += at[j[r]][:, i] * bi[:, j]              # A_jk B_il (A_jk = A'_kj)
+        blk += aj[:, j] * bi[:, i]                    # A_jl B_ik
+        blk *= half[r, None]
+        blk *= half[None, :]
+        out[r] = blk
     return out
+
+
+def _gvec_rows(q: np.ndarray, w: np.ndarray, ti, tj, half) -> np.ndarray:
+    """Rows (q_a[ti] w_b[tj] + q_a[tj] w_b[ti]) * half for every column a of q (p x m) and
+    row b of w (n x p), in the order a, then b: shape (m * n, nv)."""
+    out = (q[ti].T[:, None, :] * w[:, tj][None, :, :]
+           + q[tj].T[:, None, :] * w[:, ti][None, :, :]) * half
+    return out.reshape(-1, len(ti))
 
 
 def h1_information(data: Data, keep: np.ndarray, *, return_scores: bool = False):
@@ -573,6 +597,8 @@ def h1_information(data: Data, keep: np.ndarray, *, return_scores: bool = False)
     A1 is the unit observed information -(1/N) d2 logL (lavaan's ``h1.information =
     "unstructured"`` with ``information = "observed"``); B1 the mean cross-product of the
     casewise scores.  ``keep`` masks the moments of fixed-x covariates (lavaan drops them).
+    With ``return_scores`` the result is ``(A1, None, S)``, S the N x dim casewise scores
+    (B1 = S'S / N; the callers use S itself, so the dim x dim product is not formed).
 
     With missing data the sum over patterns of D'(V_k kron X_k)D (V_k the embedded inverse of
     the pattern's covariance, X_k = V_k / 2 - V_k C_k V_k) is computed with V_k = V - Q_k Q_k'
@@ -593,15 +619,12 @@ def h1_information(data: Data, keep: np.ndarray, *, return_scores: bool = False)
     r_mat = 0.5 * n_tot * vfull
     mm = -n_tot * vfull  # mu x mu block
     u = np.zeros(p)  # sum_k n_k w_k
-    g_rows, g_w = [], []  # rank-one terms of the vech x vech block
+    g_blocks, w_blocks = [], []  # rank-one terms of the vech x vech block, and their weights
     mv_extra = np.zeros((p, nv))
     scores = []
     vpos = np.full((p, p), -1)
     vpos[tri] = np.arange(nv)
     vpos[tj, ti] = np.arange(nv)
-
-    def gvec(q, w):
-        return (q[ti] * w[tj] + q[tj] * w[ti]) * half
 
     for pt in data.patterns:
         o = pt.obs
@@ -632,28 +655,29 @@ def h1_information(data: Data, keep: np.ndarray, *, return_scores: bool = False)
             qq = q @ q.T
             r_mat -= pt.n * qq
             mm += pt.n * qq
-            for j1 in range(q.shape[1]):
-                for j2 in range(q.shape[1]):
-                    g_rows.append(gvec(q[:, j1], q[:, j2]))
-                    g_w.append(0.5 * pt.n)
-                for i_row in range(pt.n):
-                    g_rows.append(gvec(q[:, j1], zf[i_row]))
-                    g_w.append(1.0)
-                mv_extra += pt.n * np.outer(q[:, j1], gvec(q[:, j1], wf))
-    hvv = _kron_vech(vfull, r_mat)
-    if g_rows:
-        gm = np.array(g_rows)
-        hvv += (gm.T * np.array(g_w)) @ gm
+            m = q.shape[1]
+            # per missing item j1: g(q_j1, q_j2) for every j2 (weight n/2), then g(q_j1, z_i)
+            # for every row i (weight 1)
+            pairs = _gvec_rows(q, q.T, ti, tj, half).reshape(m, m, nv)
+            rows = _gvec_rows(q, zf, ti, tj, half).reshape(m, pt.n, nv)
+            g_blocks.append(np.concatenate([pairs, rows], axis=1).reshape(-1, nv))
+            w_blocks.append(np.tile(np.concatenate([np.full(m, 0.5 * pt.n), np.ones(pt.n)]), m))
+            gw = _gvec_rows(q, wf[None, :], ti, tj, half)  # m x nv: g(q_j1, w)
+            mv_extra += pt.n * (q @ gw)                     # sum_j1 n q_j1 g(q_j1, w)'
+    hess = np.empty((dim, dim))
+    hvv = _kron_vech(vfull, r_mat, out=hess[p:, p:])
+    if g_blocks:
+        gm = np.concatenate(g_blocks)
+        hvv += (gm.T * np.concatenate(w_blocks)) @ gm
     hmv = -(vfull[:, ti] * u[tj][None, :] + vfull[:, tj] * u[ti][None, :]) * half[None, :]
     hmv += mv_extra
-    hess = np.zeros((dim, dim))
     hess[:p, :p] = mm
     hess[:p, p:] = hmv
     hess[p:, :p] = hmv.T
-    hess[p:, p:] = hvv
-    a1 = -hess / data.n
+    kidx = np.flatnonzero(keep)
+    a1 = hess if kidx.size == dim else hess[np.ix_(kidx, kidx)]
+    np.divide(a1, -data.n, out=a1)  # = -hess / N, the same floats
     s = np.vstack(scores)[:, keep]
-    b1 = s.T @ s / data.n
     if return_scores:
-        return a1[np.ix_(keep, keep)], b1, s
-    return a1[np.ix_(keep, keep)], b1
+        return a1, None, s
+    return a1, s.T @ s / data.n

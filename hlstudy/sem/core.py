@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import scipy.linalg as sla
 from scipy import stats
 
 from hlstudy.cfa._estimate import _damped_newton, _decrement
@@ -647,8 +648,15 @@ def _yb_trace(fit, e_inv, b0):
         fit["_h1"] = h1_information(data, keep, return_scores=True)
     if fit.get("_tr_h1") is None:  # the same for the model and its baseline
         a1, _, s1 = fit["_h1"]
-        # tr(A1^-1 B1) with B1 = S1'S1 / N (S1 the casewise h1 scores): N solves, not dim
-        fit["_tr_h1"] = float(np.sum(s1.T * np.linalg.solve(a1, s1.T))) / data.n
+        # tr(A1^-1 B1) with B1 = S1'S1 / N (S1 the casewise h1 scores): N solves, not dim;
+        # A1 (observed information at the saturated optimum) is positive definite: with
+        # A1 = LL', tr(A1^-1 S1'S1) = ||L^-1 S1'||^2 (half the work of an LU solve)
+        try:
+            low = sla.cholesky(a1, lower=True, check_finite=False)
+            half_solved = sla.solve_triangular(low, s1.T, lower=True, check_finite=False)
+            fit["_tr_h1"] = float(np.sum(half_solved * half_solved)) / data.n
+        except (np.linalg.LinAlgError, ValueError):
+            fit["_tr_h1"] = float(np.sum(s1.T * np.linalg.solve(a1, s1.T))) / data.n
     tr_h1 = fit["_tr_h1"]
     tr_h0 = float(np.sum(b0 * e_inv.T))
     return tr_h1, tr_h0
