@@ -304,6 +304,10 @@ def rule_duplicates(df, spec, rules, instrument):
     times = _of_type(spec, df, "timestamp")
     order = df.sort_values([*times, "source_row"], na_position="last", kind="stable").index
     values = df.loc[order, compare].astype("string").fillna("\x00NA").to_numpy(dtype=object)
+    # each column's answers as integer codes (equal codes = equal answers): the pairwise
+    # comparisons below then compare integers, not strings
+    values = (np.column_stack([pd.factorize(values[:, c])[0] for c in range(values.shape[1])])
+              if len(values) else np.empty(values.shape, dtype=np.int64))
     back = df.loc[order, background].astype("string").to_numpy(dtype=object, na_value=None) \
         if background else np.empty((len(order), 0), dtype=object)
     stamps = (pd.to_datetime(df.loc[order, times[0]]).to_numpy() if times

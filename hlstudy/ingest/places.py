@@ -84,6 +84,15 @@ def _commune_key(text: str) -> str:
     return " ".join(key.split())
 
 
+@lru_cache(maxsize=8)
+def _registry_keys(names: tuple, codes: tuple) -> tuple[list[str], list[str], list[str], list[str]]:
+    """The registry's names, codes, name keys and folded keys, as :func:`match_commune`
+    compares them: computed once per registry content (the arguments are its columns)."""
+    names_ = [clean_text(n) for n in names]
+    keys = [_commune_key(n) for n in names_]
+    return names_, [str(c).strip() for c in codes], keys, [fold(k) for k in keys]
+
+
 def match_commune(
     value: Any,
     registry: pd.DataFrame | None = None,
@@ -111,13 +120,12 @@ def match_commune(
     """
     registry = _package()._registry_frame(registry)
     text = clean_text(value)
-    names = [clean_text(n) for n in registry["name"]]
-    codes = [str(c).strip() for c in registry["code"]]
+    names, codes, keys, folded_keys = _registry_keys(tuple(registry["name"]),
+                                                     tuple(registry["code"]))
     if text in names:
         i = names.index(text)
         return CommuneMatch(text, codes[i], names[i], "exact", 1.0)
     key = _commune_key(text)
-    keys = [_commune_key(n) for n in names]
     if key in keys:
         i = keys.index(key)
         return CommuneMatch(text, codes[i], names[i], "normalised", 1.0)
@@ -126,7 +134,6 @@ def match_commune(
         if c == text or (stripped and c.lstrip("0") == stripped):
             return CommuneMatch(text, codes[i], names[i], "code", 1.0)
     folded = fold(key)
-    folded_keys = [fold(k) for k in keys]
     hits = [i for i, k in enumerate(folded_keys) if k == folded]
     if len(hits) == 1:
         return CommuneMatch(text, codes[hits[0]], names[hits[0]], "diacritics", 1.0)
