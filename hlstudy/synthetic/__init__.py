@@ -191,12 +191,25 @@ def _round(x, digits=6):
     return x
 
 
+def _cell(v, digits: int):
+    """One cell of :func:`_records`: NaN → None, numpy scalars → Python, floats rounded."""
+    if isinstance(v, float):
+        return None if np.isnan(v) else round(float(v), digits)
+    if isinstance(v, np.generic):
+        v = v.item()
+    return _round(v, digits)
+
+
 def _records(df: pd.DataFrame, digits: int = 6) -> list[dict]:
-    out = []
-    for r in df.to_dict(orient="records"):
-        out.append({k: (None if (isinstance(v, float) and np.isnan(v)) else
-                        (v.item() if isinstance(v, np.generic) else v)) for k, v in r.items()})
-    return _round(out, digits)
+    """Rows as dicts of JSON-ready values (NaN → None, floats rounded to ``digits``),
+    converted column by column (``to_dict(orient="records")`` and a recursive rounding
+    of every row made the truth file a tenth of a second)."""
+    names = list(df.columns)
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate columns {names}")
+    columns = [[_cell(v, digits) for v in df.iloc[:, j].tolist()] for j in range(len(names))]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)] \
+        if names else [{} for _ in range(len(df))]
 
 
 @dataclass
