@@ -169,3 +169,35 @@ def test_h1_information_with_scores_gives_the_same_information():
     a0, b0 = h1_information_reference(d, keep)
     np.testing.assert_allclose(a1, a0, atol=1e-12)
     np.testing.assert_allclose(b1, b0, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- model frames
+@pytest.mark.parametrize("formula", ["y ~ a + b + k", "y ~ b + a - 1", "y ~ 0 + k", "y ~ a + 1",
+                                     "k ~ a", "y ~ a + a + b"])
+def test_numeric_design_without_patsy_is_patsys_design(formula, monkeypatch):
+    from hlstudy.models import _frame
+
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"y": rng.normal(size=40), "a": rng.normal(size=40),
+                       "b": rng.normal(size=40).astype(np.float32),
+                       "k": rng.integers(0, 9, 40), "g": np.repeat(list("pqrst"), 8)})
+    df.loc[3, "a"] = np.nan
+    fast = _frame.model_frame(df, formula, cluster="g")
+    assert _frame._numeric_main_effects(formula, fast.data) is not None
+    monkeypatch.setattr(_frame, "_numeric_main_effects", lambda *a: None)
+    slow = _frame.model_frame(df, formula, cluster="g")
+    assert np.array_equal(fast.X, slow.X) and np.array_equal(fast.y, slow.y)
+    assert fast.X.flags["F_CONTIGUOUS"] == slow.X.flags["F_CONTIGUOUS"]
+    assert (fast.columns, fast.term_columns, fast.outcome, fast.n_dropped) == \
+        (slow.columns, slow.term_columns, slow.outcome, slow.n_dropped)
+    assert np.array_equal(fast.cluster, slow.cluster)
+
+
+@pytest.mark.parametrize("formula", ["y ~ a + C(k)", "y ~ a + f", "y ~ a + t", "y ~ a:b",
+                                     "y ~ np.log(b)", "y ~ I(a * 2)", 'y ~ Q("a")'])
+def test_other_designs_are_left_to_patsy(formula):
+    from hlstudy.models._frame import _numeric_main_effects
+
+    df = pd.DataFrame({"y": [1.0, 2, 3, 5], "a": [0.5, 1, 2, 1], "b": [1.0, 2, 3, 4],
+                       "k": [1, 2, 1, 2], "f": ["u", "v", "u", "v"], "t": [True, False] * 2})
+    assert _numeric_main_effects(formula, df) is None

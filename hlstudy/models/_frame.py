@@ -105,16 +105,24 @@ def model_frame(data: pd.DataFrame, formula: str, *, cluster: str | None = None,
     if not complete.any():
         raise ModelError(f"no complete row: all {len(frame)} rows miss at least one of {used}")
     frame = frame.loc[complete]
-    try:
-        y_df, X_df = patsy.dmatrices(formula, frame, return_type="dataframe", NA_action="raise",
-                                     eval_env=1)
-    except patsy.PatsyError as exc:
-        raise ModelError(f"cannot build the design of {formula!r}: {exc}") from None
-    if y_df.shape[1] != 1:
-        raise ModelError(f"the outcome of {formula!r} must be one numeric column, "
-                         f"got {list(y_df.columns)}")
-    y = y_df.iloc[:, 0].to_numpy(dtype=float)
-    X = X_df.to_numpy(dtype=float)
+    simple = _numeric_main_effects(formula, frame)
+    if simple is not None:
+        outcome, columns, term_columns, y, X = simple
+    else:
+        try:
+            y_df, X_df = patsy.dmatrices(formula, frame, return_type="dataframe",
+                                         NA_action="raise", eval_env=1)
+        except patsy.PatsyError as exc:
+            raise ModelError(f"cannot build the design of {formula!r}: {exc}") from None
+        if y_df.shape[1] != 1:
+            raise ModelError(f"the outcome of {formula!r} must be one numeric column, "
+                             f"got {list(y_df.columns)}")
+        outcome, columns = str(y_df.columns[0]), [str(c) for c in X_df.columns]
+        term_columns = {name: list(range(sl.start, sl.stop))
+                        for name, sl in X_df.design_info.term_name_slices.items()
+                        if name != "Intercept"}
+        y = y_df.iloc[:, 0].to_numpy(dtype=float)
+        X = X_df.to_numpy(dtype=float)
     if not (np.isfinite(y).all() and np.isfinite(X).all()):
         raise ModelError(f"the design of {formula!r} has infinite values (log of zero?)")
     n, k = X.shape
@@ -123,15 +131,9 @@ def model_frame(data: pd.DataFrame, formula: str, *, cluster: str | None = None,
                          f"({n_dropped} rows dropped for missing values)")
     rank = np.linalg.matrix_rank(X)
     if rank < k:
-        aliased = _aliased_columns(X, list(X_df.columns))
+        aliased = _aliased_columns(X, columns)
         raise ModelError(f"the design is rank deficient (rank {rank} < {k} columns): "
                          f"{', '.join(aliased)} are linear combinations of the other columns")
-    info = X_df.design_info
-    term_columns = {}
-    for name, sl in info.term_name_slices.items():
-        if name == "Intercept":
-            continue
-        term_columns[name] = list(range(sl.start, sl.stop))
     codes = labels = None
     if cluster is not None:
         raw = frame[cluster]
@@ -150,9 +152,54 @@ def model_frame(data: pd.DataFrame, formula: str, *, cluster: str | None = None,
         w = pd.to_numeric(frame[weights], errors="coerce").to_numpy(dtype=float)
         if not (np.isfinite(w).all() and (w > 0).all()):
             raise ModelError(f"weights {weights!r} must be positive finite numbers")
-    return ModelFrame(y=y, X=X, columns=[str(c) for c in X_df.columns], term_columns=term_columns,
-                      outcome=str(y_df.columns[0]), data=frame, cluster=codes,
+    return ModelFrame(y=y, X=X, columns=columns, term_columns=term_columns,
+                      outcome=outcome, data=frame, cluster=codes,
                       cluster_labels=labels, weights=w, n_dropped=n_dropped)
+
+
+def _is_plain_numeric(series: pd.Series) -> bool:
+    dt = series.dtype
+    return isinstance(dt, np.dtype) and dt.kind in "fiu"
+
+
+def _numeric_main_effects(formula: str, frame: pd.DataFrame):
+    """The design patsy builds, without patsy, for ``y ~ a + b + ...`` (with or without the
+    intercept) when every name is a column of plain numeric dtype (no bool, category, text,
+    function, interaction or transformation): columns ``Intercept, a, b, ...`` in formula
+    order, each the column's values as float64, as ``patsy.dmatrices`` gives them.  Returns
+    ``(outcome, columns, term_columns, y, X)`` or None for anything else (patsy then)."""
+    try:
+        desc = patsy.ModelDesc.from_formula(formula)
+    except patsy.PatsyError:
+        return None
+    if len(desc.lhs_termlist) != 1 or len(desc.lhs_termlist[0].factors) != 1:
+        return None
+    terms = list(desc.rhs_termlist)
+    intercept = bool(terms) and not terms[0].factors
+    names = []
+    for term in terms[1:] if intercept else terms:
+        if len(term.factors) != 1:
+            return None        # interaction, or an intercept elsewhere than first
+        names.append(term.factors[0].code)
+    outcome = desc.lhs_termlist[0].factors[0].code
+    if not names and not intercept:
+        return None
+    for name in [outcome, *names]:
+        if not (name.isidentifier() and name in frame.columns
+                and _is_plain_numeric(frame[name])) or frame.columns.tolist().count(name) != 1:
+            return None
+    if len(set(names)) != len(names):
+        return None
+    n = len(frame)
+    X = np.empty((n, int(intercept) + len(names)), order="F")   # patsy's layout: by column
+    if intercept:
+        X[:, 0] = 1.0
+    for k, c in enumerate(names):
+        X[:, int(intercept) + k] = frame[c].to_numpy(dtype=float)
+    columns = (["Intercept"] if intercept else []) + names
+    first = int(intercept)
+    term_columns = {c: [first + k] for k, c in enumerate(names)}
+    return outcome, columns, term_columns, frame[outcome].to_numpy(dtype=float), X
 
 
 def _aliased_columns(X: np.ndarray, names: list[str]) -> list[str]:
