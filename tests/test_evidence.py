@@ -226,6 +226,27 @@ def test_ipma_matches_lavaan(target):
     assert res.n == len(data)
 
 
+def test_ipma_fit_memo_is_keyed_on_the_data():
+    """The path model fitted once per data set serves every target: the same tables as a
+    fresh fit, and other data get their own fit."""
+    import sys
+
+    memo = sys.modules["hlstudy.evidence.ipma"]._FITS
+    data = pd.read_csv(FIX / "ipma_data.csv")
+    first = ipma(data, "PRO").table
+    first.loc[:, "importance"] = np.nan  # a caller's edit does not reach the memo
+    memo.clear()
+    fresh = ipma(data, "PRO").table
+    again = ipma(data, "PRO").table
+    assert len(memo) == 1
+    pd.testing.assert_frame_equal(fresh, again)
+    assert fresh["importance"].notna().all()
+    other = data.assign(TRAIN=data["TRAIN"].to_numpy()[::-1])
+    changed = ipma(other, "PRO").table.set_index("construct")["importance"]
+    assert len(memo) == 2
+    assert not np.allclose(changed.reindex(fresh["construct"]), fresh["importance"])
+
+
 def test_ipma_qual_is_mean_of_dimensions_and_quadrants(demo_data):
     q = drivers.constructs_by_role()["quality"]
     tabs = [ipma(demo_data, t).table.set_index("construct")["importance"] for t in q]

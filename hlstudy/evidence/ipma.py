@@ -27,6 +27,7 @@ R equivalent: ``fit <- sem(model, d100); parameterEstimates(fit)`` with ``:=`` t
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -162,10 +163,6 @@ def ipma(data: pd.DataFrame, target: str = QUAL, *,
     >>> res = ipma(drivers.driver_data(load_study()), "QUAL")      # doctest: +SKIP
     >>> res.table[["construct", "importance", "performance"]]       # doctest: +SKIP
     """
-    import warnings
-
-    from hlstudy.sem import sem
-
     struct = drivers.structure(folder) if struct is None else struct
     quality = drivers.constructs_by_role(folder).get("quality", [])
     likert = set(codebook.constructs("officials", folder=folder))
@@ -190,11 +187,7 @@ def ipma(data: pd.DataFrame, target: str = QUAL, *,
     pairs = [(a, b) for a, b in drivers.quality_residual_pairs(folder)
              if a in struct and b in struct]
     syntax = drivers.lavaan_syntax(struct, correlated_residuals=pairs, folder=folder)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = sem(d, syntax)
-    pe = fit.parameter_estimates()
-    reg = pe[pe["op"] == "~"]
+    reg = _regressions(d, syntax)
     coefs: dict[str, pd.Series] = {
         y: g.set_index("rhs")["est"].astype(float).reindex(struct[y])
         for y, g in reg.groupby("lhs", sort=False)}
@@ -225,6 +218,33 @@ def ipma(data: pd.DataFrame, target: str = QUAL, *,
     t = t.sort_values(["importance", "construct"], ascending=[False, True], ignore_index=True)
     t.insert(7, "importance_rank", np.arange(1, len(t) + 1))
     return IPMAResult(target=target, table=t, mean_importance=mi, mean_performance=mp, n=n)
+
+
+_FITS: OrderedDict = OrderedDict()
+_FITS_MAX = 16
+
+
+def _regressions(d: pd.DataFrame, syntax: str) -> pd.DataFrame:
+    """The ``~`` rows of the ML path model's parameter table; memoised on the data's and
+    the model's content, since every target of one data set (``ipma_table``, the ledger)
+    fits the same model."""
+    import hashlib
+    import warnings
+
+    from hlstudy.sem import sem
+
+    key = hashlib.sha256("\x1f".join([syntax, *map(str, d.columns), str(d.shape)]).encode()
+                         + np.ascontiguousarray(d.to_numpy(float)).tobytes()).hexdigest()
+    if key not in _FITS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = sem(d, syntax)
+        pe = fit.parameter_estimates()
+        _FITS[key] = pe[pe["op"] == "~"].copy()
+        if len(_FITS) > _FITS_MAX:
+            _FITS.popitem(last=False)
+    _FITS.move_to_end(key)
+    return _FITS[key].copy()
 
 
 def ipma_table(data: pd.DataFrame, targets: Sequence[str] | None = None, *, folder=None
