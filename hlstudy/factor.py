@@ -428,28 +428,36 @@ class EFAResult:
 
 def _flags(lo: pd.DataFrame, h2: pd.Series, heywood, *, min_loading, cross_loading,
            cross_gap, min_communality) -> pd.DataFrame:
+    # each item's |loadings| in decreasing order, ties and NaN placed exactly as
+    # ``Series.sort_values(ascending=False)`` places them (pandas' own nargsort), on arrays
+    from pandas.core.sorting import nargsort
+
     rows = []
-    a = lo.abs()
-    for item in lo.index:
-        vals = a.loc[item].sort_values(ascending=False)
-        top, top_f = vals.iloc[0], vals.index[0]
+    lov = lo.to_numpy()
+    a = np.abs(lov)
+    cols = list(lo.columns)
+    h2v = h2.reindex(lo.index).to_numpy()
+    for k, item in enumerate(lo.index):
+        order = nargsort(a[k], kind="quicksort", ascending=False, na_position="last")
+        top, top_f = a[k, order[0]], cols[order[0]]
+        h = h2v[k]
         if item in heywood:
             rows.append((item, "Heywood case",
-                         f"communality {h2[item]:.3f} at or above 1 (uniqueness at its bound); "
+                         f"communality {h:.3f} at or above 1 (uniqueness at its bound); "
                          "the solution is improper for this item"))
         if top < min_loading:
             rows.append((item, "low loading",
                          f"highest |loading| {top:.3f} (on {top_f}) below {min_loading:.2f}"))
-        if len(vals) > 1:
-            second, second_f = vals.iloc[1], vals.index[1]
+        if len(order) > 1:
+            second, second_f = a[k, order[1]], cols[order[1]]
             if second >= cross_loading and top - second < cross_gap:
                 rows.append((item, "cross-loading",
-                             f"loads {lo.loc[item, top_f]:.2f} on {top_f} and "
-                             f"{lo.loc[item, second_f]:.2f} on {second_f} (both >= "
+                             f"loads {lov[k, order[0]]:.2f} on {top_f} and "
+                             f"{lov[k, order[1]]:.2f} on {second_f} (both >= "
                              f"{cross_loading:.2f}, difference {top - second:.2f} < {cross_gap:.2f})"))
-        if h2[item] < min_communality:
+        if h < min_communality:
             rows.append((item, "low communality",
-                         f"communality {h2[item]:.2f} below {min_communality:.2f}"))
+                         f"communality {h:.2f} below {min_communality:.2f}"))
     return pd.DataFrame(rows, columns=["item", "issue", "reason"])
 
 
