@@ -405,3 +405,23 @@ def test_logged_raw_cell_is_format_independent_and_short():
     assert ingest._shorten(9.0) == ingest._shorten(9) == ingest._shorten("9") == "9"
     assert ingest._shorten(2.5) == "2.5" and ingest._shorten(float("inf")) == "inf"
     assert len(ingest._shorten("x" * 300)) == 40
+
+
+def test_instrument_spec_memo_follows_the_codebook_content():
+    """Specs are memoised by the codebook's content: an edited copy gets its own spec, an
+    equal copy the same variables."""
+    from hlstudy.ingest import spec as spec_mod
+
+    cb, vl = spec_mod.codebook_frames()
+    base = spec_mod.instrument_spec("officials", cb, vl)
+    same = spec_mod.instrument_spec("officials", cb.copy(deep=True), vl.copy(deep=True))
+    assert [v.variable for v in same.variables] == [v.variable for v in base.variables]
+    edited = cb.copy(deep=True)
+    row = edited.index[(edited["instrument"] == "officials") & (edited["variable"] == "TRAIN1")][0]
+    edited.loc[row, "question_vi"] = "Một câu hỏi khác"
+    assert spec_mod._fingerprint(edited) != spec_mod._fingerprint(cb)
+    changed = spec_mod.instrument_spec("officials", edited, vl)
+    assert changed.by_name["TRAIN1"].question_vi == "Một câu hỏi khác"
+    assert base.by_name["TRAIN1"].question_vi != "Một câu hỏi khác"
+    assert spec_mod.instrument_spec("officials", cb, vl).by_name["TRAIN1"].question_vi == \
+        base.by_name["TRAIN1"].question_vi

