@@ -375,26 +375,36 @@ class RAM:
         gm = cg[mi]
         return np.concatenate([ga, gs, gm]) @ self.slot_matrix()
 
+    def _info_indices(self):
+        """Index grids of :meth:`expected_info` (constant for the model; built once)."""
+        if getattr(self, "_info_idx", None) is None:
+            n = self.n
+            ai, aj, _, _ = self.a
+            si, sj, _, _ = self.s
+            mi, _, _, _ = self.m
+            al = np.concatenate([ai, si, mi])
+            be = np.concatenate([n + aj, sj, mi])
+            w = np.concatenate([np.ones(len(ai)), np.where(si == sj, 0.5, 1.0),
+                                np.zeros(len(mi))])
+            self._info_idx = (np.ix_(al, al), np.ix_(be, be), np.ix_(al, be), np.ix_(be, al),
+                              2.0 * np.outer(w, w), len(si), len(mi))
+        return self._info_idx
+
     def expected_info(self, v, e, sall, mall, meanstructure: bool):
         """tr(V dSigma_a V dSigma_b) + 2 dmu_a' V dmu_b for all free parameters, from the
         rank-2 slot derivatives dSigma_s = w_s (u_s v_s' + v_s u_s'), u, v columns of
         B = [F E, F Sigma_all]: with M = B' V B,
         tr(...) = 2 w_s w_t (M[u_s,u_t] M[v_s,v_t] + M[u_s,v_t] M[v_s,u_t]).
         Cost O(n^2 p + slots^2) instead of O(q^2 p^2) through the Jacobian."""
-        p, n = self.p, self.n
+        p = self.p
         b = np.hstack([e[:p, :], sall[:p, :]])  # p x 2n
         m = b.T @ v @ b
-        ai, aj, _, _ = self.a
-        si, sj, _, _ = self.s
-        mi, _, _, _ = self.m
-        al = np.concatenate([ai, si, mi])
-        be = np.concatenate([n + aj, sj, mi])
-        w = np.concatenate([np.ones(len(ai)), np.where(si == sj, 0.5, 1.0), np.zeros(len(mi))])
-        h = 2.0 * np.outer(w, w) * (m[np.ix_(al, al)] * m[np.ix_(be, be)]
-                                     + m[np.ix_(al, be)] * m[np.ix_(be, al)])
+        aj = self.a[1]
+        ix_aa, ix_bb, ix_ab, ix_ba, ww, n_s, n_m = self._info_indices()
+        h = ww * (m[ix_aa] * m[ix_bb] + m[ix_ab] * m[ix_ba])
         if meanstructure:
-            kap = np.concatenate([mall[aj], np.zeros(len(si)), np.ones(len(mi))])
-            h += 2.0 * np.outer(kap, kap) * m[np.ix_(al, al)]
+            kap = np.concatenate([mall[aj], np.zeros(n_s), np.ones(n_m)])
+            h += 2.0 * np.outer(kap, kap) * m[ix_aa]
         smat = self.slot_matrix()
         out = smat.T @ h @ smat
         return 0.5 * (out + out.T)
