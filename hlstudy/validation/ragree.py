@@ -13,6 +13,7 @@ max(1, |R|) (lavaan's chi-square and log-likelihood are large numbers).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import warnings
@@ -64,6 +65,33 @@ class Check:
     tolerance: float
     metric: str
     run: Callable[[Path, _Acc], list[str]]
+
+
+#: Fixture tables read during one :func:`r_agreement` call (None outside it).
+_CSV_MEMO: dict | None = None
+
+
+def _read_csv(path: Path, **kw) -> pd.DataFrame:
+    """``pd.read_csv``; during :func:`r_agreement` each file is parsed once and every caller
+    gets its own copy (several checks read the same fixture data)."""
+    if _CSV_MEMO is None:
+        return pd.read_csv(path, **kw)
+    key = (str(path), repr(sorted(kw.items())))
+    if key not in _CSV_MEMO:
+        _CSV_MEMO[key] = pd.read_csv(path, **kw)
+    return _CSV_MEMO[key].copy()
+
+
+@contextlib.contextmanager
+def _reading_once():
+    global _CSV_MEMO
+    outer = _CSV_MEMO
+    if outer is None:
+        _CSV_MEMO = {}
+    try:
+        yield
+    finally:
+        _CSV_MEMO = outer
 
 
 def _json(path: Path) -> dict:
@@ -222,9 +250,9 @@ def _r_name(term: str) -> str:
 
 
 def _model_cases(root: Path):
-    small = pd.read_csv(root / "models" / "small.csv")
-    study = pd.read_csv(root / "models" / "study.csv",
-                        dtype={"commune_code": str, "edu": str, "record_id": str})
+    small = _read_csv(root / "models" / "small.csv")
+    study = _read_csv(root / "models" / "study.csv",
+                      dtype={"commune_code": str, "edu": str, "record_id": str})
     return {"small": (small, "y ~ x1 + x2 + f", "g"),
             "study": (study, "PRO ~ TRAIN + MOT + ENV + COMP + edu + years", "commune_code")}
 
@@ -315,8 +343,8 @@ def _psych_series(d: dict, index) -> list[float]:
 
 def _psych_items(root: Path, dataset: str) -> pd.DataFrame:
     if dataset == "bfi":
-        return pd.read_csv(root / "psych" / "bfi.csv").iloc[:, :25]
-    return pd.read_csv(root / "psych" / "hs1939.csv")[[f"x{i}" for i in range(1, 10)]]
+        return _read_csv(root / "psych" / "bfi.csv").iloc[:, :25]
+    return _read_csv(root / "psych" / "hs1939.csv")[[f"x{i}" for i in range(1, 10)]]
 
 
 def _psych_efa(root: Path, acc: _Acc) -> list[str]:
@@ -753,7 +781,7 @@ def r_agreement(fixtures: str | Path = FIXTURES, *, checks: Sequence[Check] | No
     rows = []
     # the lavaan checks fit the same fixture models several times (cfa, modindices,
     # invariance): each distinct fit is computed once per call (keyed on content)
-    with reuse_fits():
+    with reuse_fits(), _reading_once():
         for c in CHECKS if checks is None else checks:
             acc = _Acc(c.metric)
             try:
