@@ -507,12 +507,15 @@ def _assemble(spec: Spec, st: SampleStats, est: Estimate, model, labels, n_dropp
     if not ident:
         ident = huge_se_problems(se_free, est.x, st.cov, _slot_names(spec, labels))
     rows = []
+    sds = []
+    for mats in est.matrices:
+        sd_obs = np.sqrt(np.diag(mats.sigma))
+        with np.errstate(invalid="ignore"):  # negative variance -> NaN, as lavaan
+            sds.append((sd_obs, np.sqrt(np.diag(mats.phi))))
     for s in spec.slots:
         mats = est.matrices[s.group]
         val = est.x[s.pid] if s.pid >= 0 else s.fixed
-        sd_obs = np.sqrt(np.diag(mats.sigma))
-        with np.errstate(invalid="ignore"):  # negative variance -> NaN, as lavaan
-            sd_lv = np.sqrt(np.diag(mats.phi))
+        sd_obs, sd_lv = sds[s.group]
         if s.matrix == "lambda":
             std = val * sd_lv[s.col] / sd_obs[s.row]
         elif s.matrix == "theta":
@@ -532,10 +535,16 @@ def _assemble(spec: Spec, st: SampleStats, est: Estimate, model, labels, n_dropp
         rows.append({
             "lhs": s.lhs, "op": s.op, "rhs": s.rhs, "group": s.group + 1,
             "free": s.pid >= 0, "est": float(val), "se": se, "z": z,
-            "p": 2 * stats.norm.sf(abs(z)) if np.isfinite(z) else np.nan,
             "std_all": float(std), "_order": _ORDER[s.matrix],
         })
     table = pd.DataFrame(rows)
+    # two-sided normal p of every row at once (the same ufunc, element by element, as one
+    # call per row): 2 * norm.sf(|z|), NaN where z is not finite
+    z_all = table["z"].to_numpy(dtype=float)
+    finite = np.isfinite(z_all)
+    p_all = np.full(len(table), np.nan)
+    p_all[finite] = 2 * stats.norm.sf(np.abs(z_all[finite]))
+    table.insert(table.columns.get_loc("z") + 1, "p", p_all)
     table = table.sort_values(["group", "_order"], kind="stable").drop(columns="_order")
     if labels is None:
         table = table.drop(columns="group")
