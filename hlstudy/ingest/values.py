@@ -37,7 +37,7 @@ def _label_lookup(entries: tuple) -> tuple[dict, dict]:
     return exact, {k: next(iter(v)) for k, v in folded.items() if len(v) == 1}
 
 
-def _aliases(row: pd.Series) -> tuple[str, ...]:
+def _aliases(row) -> tuple[str, ...]:
     """Other accepted Vietnamese names of a code (optional ``aliases_vi`` column, ``;``-separated).
 
     E.g. the land-administration title ``DC`` is called "Địa chính – xây dựng – đô thị và môi
@@ -50,7 +50,7 @@ def _aliases(row: pd.Series) -> tuple[str, ...]:
 def _value_set_entries(spec: InstrumentSpec, name: str) -> tuple:
     frame = spec.value_sets[name]
     entries = []
-    for _, r in frame.iterrows():
+    for r in frame.to_dict(orient="records"):  # row dicts: iterrows builds a Series per row
         code = clean_text(r["code"])
         entries.append((code, clean_text(r.get("label_vi", "")), clean_text(r.get("label_en", ""))))
         entries.extend((code, alias, alias) for alias in _aliases(r))
