@@ -94,23 +94,26 @@ def pytest_collection_modifyitems(session, config, items):
     items[:] = [item for name in order for item in groups[name]]
 
 
-def pytest_collection_finish(session):
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
     """Refuse to run when ``--dist loadgroup`` does not group (pytest-xdist issue 1386).
 
-    xdist marks a grouped test by appending ``@group`` to its node id in the worker; pytest
-    9.2 ignores that change, and the groups are then scheduled test by test, silently: every
-    notebook executes twice and module fixtures are built once per worker.
+    Every test here belongs to a group (:func:`pytest_collection_modifyitems`), which xdist
+    marks by appending ``@group`` to the node id a worker reports; pytest 9.2 ignores that
+    change, and the groups are then scheduled test by test, silently: every notebook would
+    execute twice and module fixtures be built once per worker.
     """
-    config = session.config
-    if not hasattr(config, "workerinput") or not config.getoption("loadgroup", False):
+    if node.config.getoption("dist", None) != "loadgroup":
         return
-    lost = [item.nodeid for item in session.items
-            if item.get_closest_marker("xdist_group") is not None and "@" not in item.nodeid]
+    lost = [nodeid for nodeid in ids if "@" not in nodeid.rsplit("]", 1)[-1]]
     if lost:
-        raise pytest.UsageError(
-            f"pytest-xdist --dist loadgroup is not grouping tests (first: {lost[0]}): this "
-            "pytest and pytest-xdist do not work together (pytest-xdist issue 1386); install "
-            "the pinned versions with `python3 make.py test` (requirements.lock)")
+        import sys
+
+        message = (f"pytest-xdist --dist loadgroup is not grouping tests (e.g. {lost[0]}): this "
+                   "pytest and pytest-xdist do not work together (pytest-xdist issue 1386); "
+                   "`python3 make.py test` installs the pinned versions (requirements.lock)")
+        print(f"\nERROR: {message}", file=sys.stderr, flush=True)
+        raise pytest.UsageError(message)
 
 
 def pytest_runtest_logreport(report):
