@@ -201,3 +201,20 @@ def test_other_designs_are_left_to_patsy(formula):
     df = pd.DataFrame({"y": [1.0, 2, 3, 5], "a": [0.5, 1, 2, 1], "b": [1.0, 2, 3, 4],
                        "k": [1, 2, 1, 2], "f": ["u", "v", "u", "v"], "t": [True, False] * 2})
     assert _numeric_main_effects(formula, df) is None
+
+
+def test_two_operand_einsum_of_the_fiml_gradient_is_the_three_operand_one():
+    # fiml_sums forms sum_k n_k Q_k'Q_k as einsum("kmp,kmq->pq", n_k Q, Q): the same
+    # products ((n_k q_p) q_q) summed in the same order as einsum("k,kmp,kmq->pq", ...)
+    from hlstudy.sem._fit import Data
+
+    y = HSM[[f"x{k}" for k in range(1, 10)]].to_numpy(float)
+    d = Data.missing(y[~np.isnan(y).all(axis=1)])
+    v = np.linalg.inv(d.cov)
+    rng = np.random.default_rng(2)
+    for mis, _rows, _pat, n_k in d.missing_sets:
+        vmm = v[mis[:, :, None], mis[:, None, :]]
+        qt = np.linalg.solve(np.linalg.cholesky(vmm), v[mis])
+        for nk in (n_k, rng.integers(1, 40, len(n_k)).astype(float)):
+            assert np.array_equal(np.einsum("k,kmp,kmq->pq", nk, qt, qt),
+                                  np.einsum("kmp,kmq->pq", qt * nk[:, None, None], qt))

