@@ -271,16 +271,28 @@ class Problem:
         self.data = data
         self.ms = meanstructure
         self.q = ram.model.n_free
+        self._memo = None
         if data.fiml:
             self.const = -2.0 * data.h1_loglik / data.n - sum(
                 pt.n * pt.obs.size for pt in data.patterns) * np.log(2 * np.pi) / data.n
         else:
             _, self.logdet_s = np.linalg.slogdet(data.cov)
 
+    def _implied(self, x):
+        """``ram.implied(x)``, remembered for the last x (by value): an optimiser asks for the
+        objective, the gradient and the curvature at the same point in turn.  The arrays are
+        returned as computed (the same floats) and never written to by this class."""
+        key = np.asarray(x, dtype=float).tobytes()
+        if self._memo is not None and self._memo[0] == key:
+            return self._memo[1]
+        out = self.ram.implied(x)
+        self._memo = (key, out)
+        return out
+
     # ---------------------------------------------------------------- objective
     def objective(self, x) -> float:
         try:
-            sigma, mu, *_ = self.ram.implied(x)
+            sigma, mu, *_ = self._implied(x)
         except np.linalg.LinAlgError:
             return np.inf
         return self.objective_moments(sigma, mu)
@@ -364,7 +376,7 @@ class Problem:
         """Analytic gradient of F; NaN where F is undefined (an implied covariance, or with
         FIML one pattern's block of it, not positive definite: ``objective`` is then inf)."""
         try:
-            sigma, mu, e, sall, mall = self.ram.implied(x)
+            sigma, mu, e, sall, mall = self._implied(x)
         except np.linalg.LinAlgError:
             return np.full(len(x), np.nan)
         w, gmu = self.moment_gradient(sigma, mu)
@@ -384,7 +396,7 @@ class Problem:
 
         For FIML it is used as the scoring metric only (the complete-data form).
         """
-        sigma, mu, e, sall, mall = self.ram.implied(x)
+        sigma, mu, e, sall, mall = self._implied(x)
         v = np.linalg.inv(sigma)
         return self.ram.expected_info(0.5 * (v + v.T), e, sall, mall, self.ms)
 
@@ -446,7 +458,7 @@ class Problem:
         d log L_i = dmu' V r + (r' V dSigma V r - tr(V dSigma)) / 2 per slot, with the
         rank-2 form of dSigma (see :meth:`RAM.contract`); slots summed into parameters.
         """
-        sigma, mu, e, sall, mall = self.ram.implied(x)
+        sigma, mu, e, sall, mall = self._implied(x)
         if not self.ms:
             mu = self.data.mean
         ram = self.ram
