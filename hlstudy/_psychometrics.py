@@ -43,8 +43,8 @@ def as_items(items, *, min_items: int = 2, what: str = "items") -> pd.DataFrame:
     if items.columns.duplicated().any():
         dup = sorted(map(str, items.columns[items.columns.duplicated()]))
         raise ModelError(f"{what} has duplicated column names: {dup}")
-    bad = [str(c) for c in items.columns
-           if not (pd.api.types.is_numeric_dtype(items[c]) or pd.api.types.is_bool_dtype(items[c]))]
+    bad = [str(c) for c, dt in zip(items.columns, items.dtypes, strict=True)
+           if not (pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt))]
     if bad:
         raise ModelError(f"{what} must be numeric; non-numeric columns: {bad}")
     out = items.astype("float64")
