@@ -289,15 +289,17 @@ class Problem:
         h_tc = 2.0 * v[ix["ti_ci"]] * v[ix["ti_cj"]]
         h_cc = 2.0 * (v[ix["cj_ci"]] * v[ix["ci_cj"]]
                       + v[ix["cj_cj"]] * v[ix["ci_ci"]])
-        cov_block = np.block([
-            [h_ll, h_lp, h_lt, h_lc],
-            [h_lp.T, h_pp, h_pt, h_pc],
-            [h_lt.T, h_pt.T, h_tt, h_tc],
-            [h_lc.T, h_pc.T, h_tc.T, h_cc],
-        ])
-        n_cov = cov_block.shape[0]
+        # the covariance-structure blocks copied into place (what np.block builds, without
+        # its per-call checking)
+        blocks = [[h_ll, h_lp, h_lt, h_lc],
+                  [h_lp.T, h_pp, h_pt, h_pc],
+                  [h_lt.T, h_pt.T, h_tt, h_tc],
+                  [h_lc.T, h_pc.T, h_tc.T, h_cc]]
+        edges = np.cumsum([0, len(li), len(pa), len(ti), len(ci)])
         hs = np.zeros((len(pids), len(pids)))
-        hs[:n_cov, :n_cov] = cov_block
+        for r_, row in enumerate(blocks):
+            for c_, blk in enumerate(row):
+                hs[edges[r_]:edges[r_ + 1], edges[c_]:edges[c_ + 1]] = blk
         if self.spec.meanstructure:
             hs += 2.0 * dmu @ v @ dmu.T
         return gs, hs, pids
