@@ -233,7 +233,6 @@ class Problem:
         d = self.stats.mean[g] - mats.mu if self.spec.meanstructure else np.zeros(p)
         w = v @ (mats.sigma - self.stats.cov[g] - np.outer(d, d)) @ v
         b = lam @ phi
-        vb, vl = v @ b, v @ lam
 
         li, lk, lp = sl.free["lambda"]
         pa, pb, pp = sl.free["phi"]
@@ -264,6 +263,7 @@ class Problem:
             gs = gs - 2.0 * dmu @ vd
         if not hessian:
             return gs, None, pids
+        vb, vl = v @ b, v @ lam
         bvb, bvl, lvl = b.T @ vb, b.T @ vl, lam.T @ vl
         # loading x loading
         xlk = vb[ix["li_lk"]]  # [s, t] = VB[i_s, k_t]
