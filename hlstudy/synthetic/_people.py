@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 SURVEY_YEAR = 2025
 #: Statutory retirement ages in 2025 (rounded down): men 61, women 56.
@@ -155,6 +154,8 @@ def officials_backgrounds(rng, posts: pd.DataFrame, communes: pd.DataFrame, shar
     names = dict(zip(communes["code"], communes["name"], strict=True))
     codes = sorted(names)
     edu_u = dict(zip(codes, rng.normal(0, EDU_COMMUNE_SD, len(codes)), strict=True))
+    from scipy.stats import norm  # here, not at import: `python -m hlstudy.synthetic --help`
+
     cuts = norm.ppf(np.cumsum(EDU_SHARES)[:-1].clip(1e-9, 1 - 1e-9))
     ethnic = list(shares.index)
     ethnic_p = {c: ethnic_probabilities(shares, n).to_numpy() for c, n in names.items()}
