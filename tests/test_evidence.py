@@ -205,6 +205,11 @@ def test_rescale_uses_value_set_range(demo_data):
     np.testing.assert_allclose(r["TRAIN"], 100 * (demo_data["TRAIN"] - lo) / (hi - lo))
     with pytest.raises(ModelError):
         rescale(demo_data, ["EDU"])
+    # every construct's range read at once equals likert_range's, construct by construct
+    from hlstudy.evidence.ipma import _likert_ranges
+    for inst in ("officials", "citizens"):
+        assert _likert_ranges(inst) == {c: codebook.likert_range(inst, c)
+                                        for c in codebook.constructs(inst)}
 
 
 @pytest.mark.parametrize("target", ["PRO", "QUAL"])

@@ -59,14 +59,32 @@ def rescale(data: pd.DataFrame, columns: Sequence[str], *, instrument: str = "of
     """
     out = data.copy()
     known = set(codebook.constructs(instrument, folder=folder))
+    ranges = _likert_ranges(instrument, folder) if len(columns) else {}
     for c in columns:
         if c not in known:
             raise ModelError(f"{c!r} is not a Likert construct of the {instrument} codebook; "
                              f"it has no value set to rescale by")
         if c not in out.columns:
             raise ModelError(f"column {c!r} not in the data")
-        lo, hi = codebook.likert_range(instrument, c, folder=folder)
+        lo, hi = ranges[c]
         out[c] = 100.0 * (pd.to_numeric(out[c], errors="coerce") - lo) / (hi - lo)
+    return out
+
+
+def _likert_ranges(instrument: str, folder=None) -> dict[str, tuple[int, int]]:
+    """:func:`hlstudy.codebook.likert_range` of every construct of ``instrument``, from one
+    reading of the codebook (the lowest and highest code of its items' value sets)."""
+    cb = codebook.load_codebook(instrument, folder=folder)
+    lik = cb[cb["type"] == "likert"]
+    codes: dict[str, list[int]] = {}
+    out = {}
+    for c, g in lik.groupby("construct", sort=False):
+        values = []
+        for vs in sorted(set(g["value_set"])):
+            if vs not in codes:
+                codes[vs] = [int(x) for x in codebook.value_labels(vs, folder=folder)["code"]]
+            values += codes[vs]
+        out[c] = (min(values), max(values))
     return out
 
 
