@@ -12,7 +12,8 @@ two things the library lacks:
   found by bisection to 1e-4 standard errors, starting from the CR1 interval;
 * a memo of the numba kernel: the library compiles its kernel anew on every call (≈0.3 s);
   while hlstudy calls it, ``njit`` is replaced by a memo keyed on the kernel's code, so one
-  compilation serves every call (≈20 ms per test instead of 0.3 s).  Results are identical.
+  compilation serves every call (≈20 ms per test instead of 0.3 s), and numba's disk cache
+  serves the next processes.  Results are identical.
 * the inversion's ≈35 tests of one coefficient share everything that does not depend on
   the null value r (:class:`_Inversion`): the library's set-up, scores and weights are run
   once (same seed, so the same draws), and each test repeats only the library's own
@@ -55,7 +56,9 @@ def _memoized_njit():
         def decorate(func):
             key = (func.__code__, tuple(sorted(kwargs.items())))
             if key not in _KERNELS:
-                _KERNELS[key] = original(**kwargs)(func)
+                # cached on disk by numba (keyed on the kernel's code): a new process loads
+                # the compiled kernel instead of compiling it again (~2 s)
+                _KERNELS[key] = original(**{"cache": True, **kwargs})(func)
             return _KERNELS[key]
 
         if args and callable(args[0]):
