@@ -339,3 +339,25 @@ def test_latent_model_is_standardized_and_realised(default):
     emp = np.corrcoef(lat.to_numpy(), rowvar=False)
     assert np.abs(emp - cov).max() < 0.15
     assert lat["MOT"].corr(lat["ENV"]) > 0.3
+
+
+def test_typo_check_equals_the_brute_force_comparison():
+    """_clear_of (quick_ratio first) decides as own − max(ratio) ≥ margin over all others."""
+    import difflib
+
+    from hlstudy.synthetic import _render
+
+    rng = np.random.default_rng(3)
+    letters = list("abcdehinoqtuy ")
+    words = ["".join(rng.choice(letters, size=int(rng.integers(4, 12)))) for _ in range(60)]
+    decided = set()
+    for k in range(400):
+        key, base = words[k % 60], words[(7 * k + 1) % 60]
+        others = [words[(k + j) % 60] for j in range(2, 2 + int(rng.integers(1, 12)))]
+        own = difflib.SequenceMatcher(None, key, base).ratio()
+        for margin in (0.0, 0.12, 0.3):
+            want = own - max(difflib.SequenceMatcher(None, key, o).ratio() for o in others) \
+                >= margin
+            assert _render._clear_of(key, own, others, margin) == want
+            decided.add(want)
+    assert decided == {True, False}

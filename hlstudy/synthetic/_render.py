@@ -92,6 +92,18 @@ def _folded_others(name: str, others: tuple[str, ...]) -> list[str]:
     return [fold(o).lower() for o in others if o != name]
 
 
+def _clear_of(key: str, own: float, others: list[str], margin: float = 0.12) -> bool:
+    """``own - max(ratio(key, o) for o in others) >= margin``, the exact ratio computed only
+    where ``quick_ratio`` (an upper bound of it) does not already settle the comparison."""
+    for o in others:
+        m = difflib.SequenceMatcher(None, key, o)
+        if own - m.quick_ratio() >= margin:
+            continue
+        if own - m.ratio() < margin:
+            return False
+    return True
+
+
 def _typo(rng, name: str, others: list[str]) -> str | None:
     """A one-letter typo of ``name`` still clearly closest to it (else None)."""
     base = fold(name).lower()
@@ -114,8 +126,7 @@ def _typo(rng, name: str, others: list[str]) -> str | None:
         if key == base:
             continue
         own = difflib.SequenceMatcher(None, key, base).ratio()
-        best_other = max(difflib.SequenceMatcher(None, key, o).ratio() for o in others_f)
-        if own >= 0.85 and own - best_other >= 0.12:
+        if own >= 0.85 and _clear_of(key, own, others_f):
             return typo
     return None
 
