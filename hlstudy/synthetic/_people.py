@@ -94,7 +94,8 @@ def _choice(rng, options, p):
     ``Generator.choice``: the same steps as its weighted branch (cumulative sum divided by
     its last value, one ``random()`` draw, ``searchsorted(side="right")``), so the same
     draw and the same random stream."""
-    cdf = (np.asarray(p) / np.sum(p)).astype(float, copy=False).cumsum()
+    a = np.asarray(p, dtype=float)
+    cdf = (a / a.sum()).cumsum()
     cdf /= cdf[-1]
     return options[int(cdf.searchsorted(rng.random(), side="right"))]
 
