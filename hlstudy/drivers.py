@@ -416,12 +416,18 @@ def indirect_bootstrap(data: pd.DataFrame, struct: Mapping[str, Sequence[str]] |
     designs = {y: np.column_stack([np.ones(n), d[ps].to_numpy(float)]) for y, ps in eqs.items()}
     outcomes = {y: d[y].to_numpy(float) for y in eqs}
 
-    def coefs(weights: np.ndarray) -> dict[str, np.ndarray]:
-        """Weighted least squares per equation; weights (B, n) are resampling counts."""
+    def coefs(weights: np.ndarray, blocks: dict | None = None) -> dict[str, np.ndarray]:
+        """Weighted least squares per equation; weights (B, n) are resampling counts, or with
+        ``blocks`` (equation -> per-cluster X_g'X_g and X_g'y_g) counts (B, G) of clusters."""
         out = {}
         for y, x in designs.items():
-            xtwx = np.einsum("bn,ni,nj->bij", weights, x, x)
-            xtwy = np.einsum("bn,ni,n->bi", weights, x, outcomes[y])
+            if blocks is None:
+                xtwx = np.einsum("bn,ni,nj->bij", weights, x, x)
+                xtwy = np.einsum("bn,ni,n->bi", weights, x, outcomes[y])
+            else:   # X'WX = sum_g c_g X_g'X_g: G terms per draw instead of n
+                xx_g, xy_g = blocks[y]
+                xtwx = (weights @ xx_g.reshape(len(xx_g), -1)).reshape(-1, *xx_g.shape[1:])
+                xtwy = weights @ xy_g
             sol = np.full(xtwy.shape, np.nan)
             ok = np.linalg.cond(xtwx) < 1e12
             if ok.any():
@@ -451,12 +457,17 @@ def indirect_bootstrap(data: pd.DataFrame, struct: Mapping[str, Sequence[str]] |
         picks = rng.integers(0, g, size=(int(bootstrap), g))
         per_cluster = np.zeros((int(bootstrap), g))
         np.add.at(per_cluster, (np.repeat(np.arange(int(bootstrap)), g), picks.ravel()), 1.0)
-        weights = per_cluster[:, groups]
+        members = [np.flatnonzero(groups == k) for k in range(g)]
+        blocks = {y: (np.stack([x[r].T @ x[r] for r in members]),
+                      np.stack([x[r].T @ outcomes[y][r] for r in members]))
+                  for y, x in designs.items()}
+        draws = effects(coefs(per_cluster, blocks))
     else:
         picks = rng.integers(0, n, size=(int(bootstrap), n))
         weights = np.zeros((int(bootstrap), n))
         np.add.at(weights, (np.repeat(np.arange(int(bootstrap)), n), picks.ravel()), 1.0)
-    draws = np.vstack([effects(coefs(weights[i:i + 250])) for i in range(0, int(bootstrap), 250)])
+        draws = np.vstack([effects(coefs(weights[i:i + 250]))
+                           for i in range(0, int(bootstrap), 250)])
     kept, n_undefined = finite_draws(draws, statistic="indirect effects")
     alpha = (1 - level) / 2
     ci = norm_inter(kept, [alpha, 1 - alpha])
