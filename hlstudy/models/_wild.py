@@ -28,7 +28,7 @@ two things the library lacks:
   is a quadratic in r, and t = (b_j − r)/se.  :meth:`_Inversion.pvalue_fast` counts the
   rejections from these forms in O(B) and returns that count only when every draw is
   farther from the rejection threshold than a margin of 10⁻⁹ of the magnitudes of its
-  sums (about 10⁶ times their rounding error); otherwise (a near-tie: with full
+  sums (about 10⁵ times their rounding error); otherwise (a near-tie: with full
   enumeration the draw v = 1 reproduces the sample t exactly) it runs the library-order
   test.  Its p-values are therefore the library's floats, and the interval the one of the
   library-order bisection to the bit (``tests/test_speed_sem.py``), ≈7× faster.
@@ -260,8 +260,8 @@ class _Inversion:
         self._kappa = (float(np.linalg.norm(self.y)), float(np.linalg.norm(self.X[:, self.j])),
                        float(np.linalg.norm(resid)))
 
-    #: margin relative to the magnitudes of the sums (before cancellation): ~10^6 times
-    #: their rounding error, so a draw outside it is decided as the library decides it
+    #: margin relative to the magnitudes of the sums (before cancellation): about 10^5 times
+    #: their rounding error (eps·(k + G)), so a draw outside it is decided as the library does
     _MARGIN = 1e-9
 
     def _certain(self, r, t, u, d, w, idx):
