@@ -220,9 +220,16 @@ def load_codebook(instrument: str | None = None, *, folder: Path | None = None) 
     ``order``, ``reverse``, ``required``, ``pii`` are integers, ``min``/``max`` nullable
     floats, the rest strings ("" when empty).
     """
-    cb, _ = _load(str(folder or INSTRUMENT))
     if instrument is not None:
         _check_instrument(instrument)
+    return _sorted_codebook(str(folder or INSTRUMENT), instrument).copy()
+
+
+@lru_cache(maxsize=16)
+def _sorted_codebook(folder: str, instrument: str | None) -> pd.DataFrame:
+    """:func:`load_codebook`'s table, made once per folder and instrument (callers get copies)."""
+    cb, _ = _load(folder)
+    if instrument is not None:
         cb = cb[cb["instrument"] == instrument]
     rank = {name: i for i, name in enumerate(INSTRUMENTS)}
     return cb.sort_values(["instrument", "order"], key=lambda s: s.map(rank) if s.name ==
@@ -259,7 +266,13 @@ def items(instrument: str, construct: str, *, folder: Path | None = None) -> lis
 
 def scales(instrument: str, *, folder: Path | None = None) -> dict[str, list[str]]:
     """Construct → item codes for every scale of ``instrument``."""
-    return {c: items(instrument, c, folder=folder) for c in constructs(instrument, folder=folder)}
+    _check_instrument(instrument)
+    cb = _sorted_codebook(str(folder or INSTRUMENT), instrument)
+    lik = cb[cb["type"] == "likert"]
+    out: dict[str, list[str]] = {}
+    for construct, variable in zip(lik["construct"], lik["variable"], strict=True):
+        out.setdefault(construct, []).append(variable)
+    return out
 
 
 def likert_range(instrument: str, construct: str | None = None, *,
@@ -337,9 +350,32 @@ def construct_labels(instrument: str | None = None, *, folder: Path | None = Non
 
     Validated against the codebook: exactly the constructs of its Likert items.
     """
+    df = _construct_labels(str(folder or INSTRUMENT), _stamp(folder, "constructs.csv"))
+    if instrument is not None:
+        _check_instrument(instrument)
+        df = df[df["instrument"] == instrument]
+    return df.reset_index(drop=True)
+
+
+def _stamp(folder: Path | None, *names: str) -> tuple:
+    """(modification time, size) of files of the instrument folder: a changed file is re-read."""
     base = Path(folder or INSTRUMENT)
+    out = []
+    for name in names:
+        try:
+            st = (base / name).stat()
+            out.append((st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+@lru_cache(maxsize=8)
+def _construct_labels(folder: str, stamp: tuple) -> pd.DataFrame:
+    """``constructs.csv`` read and checked once per folder and file version."""
+    base = Path(folder)
     df = _read(base / "constructs.csv", CONSTRUCT_COLUMNS)
-    cb = load_codebook(folder=folder)
+    cb = load_codebook(folder=base)
     have = set(zip(cb.loc[cb["type"] == "likert", "instrument"],
                    cb.loc[cb["type"] == "likert", "construct"], strict=True))
     listed = set(zip(df["instrument"], df["construct"], strict=True))
@@ -347,10 +383,7 @@ def construct_labels(instrument: str | None = None, *, folder: Path | None = Non
         raise SurveyDataError(
             f"constructs.csv and codebook.csv disagree: only in codebook {sorted(have - listed)}, "
             f"only in constructs.csv {sorted(listed - have)}", file="constructs.csv")
-    if instrument is not None:
-        _check_instrument(instrument)
-        df = df[df["instrument"] == instrument]
-    return df.reset_index(drop=True)
+    return df
 
 
 def hypotheses(*, folder: Path | None = None) -> pd.DataFrame:
@@ -361,7 +394,13 @@ def hypotheses(*, folder: Path | None = None) -> pd.DataFrame:
     ``CAUSE->EFFECT`` over construct codes and :data:`PATH_VARIABLES` (the same names as
     :data:`hlstudy.synthetic.DEFAULT_EFFECTS`).  Sorted as in ``claims.csv``.
     """
-    base = Path(folder or INSTRUMENT)
+    return _hypotheses(str(folder or INSTRUMENT), _stamp(folder, "hypotheses.csv", "claims.csv")).copy()
+
+
+@lru_cache(maxsize=8)
+def _hypotheses(folder: str, stamp: tuple) -> pd.DataFrame:
+    """``hypotheses.csv`` read and checked once per folder and file version."""
+    base = Path(folder)
     df = _read(base / "hypotheses.csv", HYPOTHESIS_COLUMNS)
     name = "hypotheses.csv"
     claims = _read(base / "claims.csv", ["claim_id"])["claim_id"].tolist()
@@ -371,7 +410,7 @@ def hypotheses(*, folder: Path | None = None) -> pd.DataFrame:
     bad = ~df["test_type"].isin(TEST_TYPES)
     if bad.any():
         _fail(f"test_type must be one of {TEST_TYPES}", name, df, bad, "test_type")
-    cb = load_codebook(folder=folder)
+    cb = load_codebook(folder=base)
     known = set(cb["construct"]) - {""} | set(PATH_VARIABLES)
     for i, r in enumerate(df.itertuples(index=False), start=2):
         names = [c for c in r.constructs.split(";") if c]
