@@ -1,0 +1,29 @@
+"""The suite's scheduling order on a checkout without its own timing record (issue 15)."""
+
+import json
+
+import conftest
+
+
+def test_committed_seconds_are_used_until_this_checkout_records_its_own(tmp_path, monkeypatch):
+    defaults = tmp_path / "group-seconds.json"
+    defaults.write_text(json.dumps({"module-test_a": 5.0, "module-test_b": 1.0}), encoding="utf-8")
+    local = tmp_path / "processed" / "test-seconds.json"
+    monkeypatch.setattr(conftest, "DEFAULT_TIMES", defaults)
+    monkeypatch.setattr(conftest, "TIMES", local)
+    assert conftest._recorded() == {"module-test_a": 5.0, "module-test_b": 1.0}   # a clean clone
+    local.parent.mkdir()
+    local.write_text(json.dumps({"module-test_b": 9.0, "bad": "x"}), encoding="utf-8")
+    assert conftest._recorded() == {"module-test_a": 5.0, "module-test_b": 9.0}
+
+
+def test_the_committed_record_names_every_test_module_and_notebook():
+    from pathlib import Path
+
+    here = Path(conftest.__file__).parent
+    recorded = conftest._read_seconds(conftest.DEFAULT_TIMES)
+    modules = {f"module-{p.stem}" for p in here.glob("test_*.py")}
+    notebooks = {f"notebook-{p.stem[:2]}" for p in (here.parent / "notebooks").glob("0*.py")}
+    unknown = sorted((modules | notebooks) - set(recorded))
+    assert not unknown, (f"{unknown} have no committed seconds (tests/group-seconds.json): run "
+                         "python3 make.py test, then copy data/processed/test-seconds.json there")
