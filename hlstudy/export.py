@@ -539,16 +539,78 @@ class _SubsetFont:
 #: ``(font file, face, glyph ids) -> _SubsetFont``: the PDF backend's TrueType subsets.
 _SUBSETS: dict[tuple, _SubsetFont] = {}
 
+#: Folder where subsets are also kept between runs (``None``: this process only).  A file is
+#: named by the SHA-256 of everything the subset depends on: the font file (path, size,
+#: modification time), the face, the glyph ids, the matplotlib and fontTools versions and
+#: ``SOURCE_DATE_EPOCH`` (fontTools writes it into the font's ``head`` table).
+FONT_CACHE: Path | None = None
+
+
+def _font_cache_dir() -> Path | None:
+    if FONT_CACHE is not None:
+        return FONT_CACHE
+    if os.environ.get("HLSTUDY_FONT_CACHE", "1") == "0":
+        return None
+    from hlstudy.paths import PROCESSED
+
+    return PROCESSED / "cache" / "font-subsets"
+
+
+def _disk_key(fontfile, glyphs: set) -> str | None:
+    import hashlib
+
+    import fontTools
+    import matplotlib
+
+    try:
+        st = os.stat(fontfile)
+    except OSError:
+        return None
+    text = repr((str(os.fspath(fontfile)), getattr(fontfile, "face_index", 0), st.st_size,
+                 st.st_mtime_ns, sorted(int(g) for g in glyphs), matplotlib.__version__,
+                 fontTools.version, os.environ.get("SOURCE_DATE_EPOCH")))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _read_subset(folder: Path | None, key: str | None) -> _SubsetFont | None:
+    import pickle
+
+    if folder is None or key is None:
+        return None
+    try:
+        data, glyph_map = pickle.loads((folder / f"{key}.pkl").read_bytes())  # our own cache file
+    except Exception:  # absent, unreadable or from another version: made again
+        return None
+    if not isinstance(data, bytes) or not isinstance(glyph_map, dict):
+        return None
+    return _SubsetFont(data, glyph_map)
+
+
+def _write_subset(folder: Path | None, key: str | None, subset: _SubsetFont) -> None:
+    import pickle
+
+    if folder is None or key is None:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{key}.{os.getpid()}.tmp"
+        tmp.write_bytes(pickle.dumps((subset.data, subset.glyph_index_map), protocol=4))
+        os.replace(tmp, folder / f"{key}.pkl")
+    except OSError:
+        pass  # a read-only checkout still works, only slower
+
 
 @contextlib.contextmanager
 def _cached_font_subsets():
-    """Make each TrueType subset of the PDF export once per process.
+    """Make each TrueType subset of the PDF export once (per process and, on disk, per run).
 
     matplotlib's PDF backend subsets the embedded font with fontTools for every file it
-    writes (about 0.1 s of CPU per font and file: fontTools decompiles DejaVu Sans' ~6,000
+    writes (0.1–0.3 s of CPU per font and file: fontTools decompiles DejaVu Sans' ~6,000
     glyphs).  Many files embed exactly the same subset (the italic simulated-data mark in
-    every figure; a figure saved again), so the subset's bytes are kept and handed back,
-    which gives the same file byte for byte (``tests/test_export.py``).  This wraps two
+    every figure; a figure saved again, in this run or the next), so the subset's bytes are
+    kept — in memory and under :data:`FONT_CACHE` (default ``data/processed/cache/
+    font-subsets``; ``HLSTUDY_FONT_CACHE=0`` keeps them in memory only) — and handed back,
+    which gives the same file byte for byte (``tests/test_font_subsets.py``).  This wraps two
     functions of ``matplotlib.backends._backend_pdf_ps`` (pinned matplotlib) only while
     :func:`save_figure` writes a PDF; if their names change, nothing is wrapped.
     """
@@ -567,9 +629,14 @@ def _cached_font_subsets():
         key = (os.fspath(fontfile), getattr(fontfile, "face_index", 0), frozenset(glyphs))
         cached = _SUBSETS.get(key)
         if cached is None:
-            with make(fontfile, glyphs) as subset:
-                data = as_file(subset.font).getvalue()
-                cached = _SubsetFont(data, dict(subset.glyph_index_map))
+            folder = _font_cache_dir()
+            disk_key = _disk_key(fontfile, glyphs) if folder is not None else None
+            cached = _read_subset(folder, disk_key)
+            if cached is None:
+                with make(fontfile, glyphs) as subset:
+                    data = as_file(subset.font).getvalue()
+                    cached = _SubsetFont(data, dict(subset.glyph_index_map))
+                _write_subset(folder, disk_key, cached)
             if len(_SUBSETS) >= 256:
                 _SUBSETS.pop(next(iter(_SUBSETS)))
             _SUBSETS[key] = cached

@@ -14,9 +14,10 @@ from hlstudy import export  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def _style(monkeypatch):
+def _style(monkeypatch, tmp_path):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
     monkeypatch.setattr(export, "_SUBSETS", {})
+    monkeypatch.setattr(export, "FONT_CACHE", tmp_path / "font-subsets")
     export.use_style()
     yield
     plt.close("all")
@@ -83,3 +84,46 @@ def test_save_figure_writes_the_same_pdf_twice(tmp_path):
     again = export.save_figure(_figure("Chất lượng"), "99_font_subset", simulated=False,
                                formats=["pdf"], directory=tmp_path / "b", show=False)
     assert again["pdf"].read_bytes() == first
+
+
+def _counting(monkeypatch):
+    calls = []
+    make = pdfps.get_glyphs_subset
+
+    def counted(fontfile, glyphs):
+        calls.append(fontfile)
+        return make(fontfile, glyphs)
+
+    monkeypatch.setattr(pdfps, "get_glyphs_subset", counted)
+    return calls
+
+
+def test_the_next_run_reads_the_subsets_from_disk(monkeypatch):
+    calls = _counting(monkeypatch)
+    fresh = _pdf(_figure("Chất lượng"), cached=True)
+    assert len(calls) == 2 and len(list(export.FONT_CACHE.glob("*.pkl"))) == 2
+    monkeypatch.setattr(export, "_SUBSETS", {})          # a new process
+    assert _pdf(_figure("Chất lượng"), cached=True) == fresh
+    assert len(calls) == 2, "fontTools ran again although the subsets were on disk"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1")          # another key: made again
+    monkeypatch.setattr(export, "_SUBSETS", {})
+    _pdf(_figure("Chất lượng"), cached=True)
+    assert len(calls) == 4
+
+
+def test_a_damaged_cache_file_is_made_again(monkeypatch):
+    calls = _counting(monkeypatch)
+    fresh = _pdf(_figure("Chất lượng"), cached=True)
+    for path in export.FONT_CACHE.glob("*.pkl"):
+        path.write_bytes(b"not a pickle")
+    monkeypatch.setattr(export, "_SUBSETS", {})
+    assert _pdf(_figure("Chất lượng"), cached=True) == fresh
+    assert len(calls) == 4
+
+
+def test_no_disk_cache_when_switched_off(monkeypatch):
+    monkeypatch.setattr(export, "FONT_CACHE", None)
+    monkeypatch.setenv("HLSTUDY_FONT_CACHE", "0")
+    assert export._font_cache_dir() is None
+    _pdf(_figure("Chất lượng"), cached=True)
+    assert len(export._SUBSETS) == 2                      # memory only
