@@ -549,11 +549,54 @@ FONT_CACHE: Path | None = None
 def _font_cache_dir() -> Path | None:
     if FONT_CACHE is not None:
         return FONT_CACHE
-    if os.environ.get("HLSTUDY_FONT_CACHE", "1") == "0":
+    return _cache_dir("font-subsets")
+
+
+def _cache_dir(name: str) -> Path | None:
+    """``data/processed/cache/<name>``, or None when ``HLSTUDY_EXPORT_CACHE=0``."""
+    if os.environ.get("HLSTUDY_EXPORT_CACHE", "1") == "0":
         return None
     from hlstudy.paths import PROCESSED
 
-    return PROCESSED / "cache" / "font-subsets"
+    return PROCESSED / "cache" / name
+
+
+def _content_key(*parts) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part if isinstance(part, bytes) else repr(part).encode("utf-8")
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _cache_read(folder: Path | None, key: str | None) -> bytes | None:
+    if folder is None or key is None:
+        return None
+    import hashlib
+
+    try:
+        raw = (folder / key).read_bytes()
+    except OSError:
+        return None
+    data = raw[32:]
+    return data if raw[:32] == hashlib.sha256(data).digest() else None   # damaged: made again
+
+
+def _cache_write(folder: Path | None, key: str | None, data: bytes) -> None:
+    if folder is None or key is None:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        import hashlib
+
+        tmp = folder / f".{key}.{os.getpid()}.tmp"
+        tmp.write_bytes(hashlib.sha256(data).digest() + data)   # checked when read
+        os.replace(tmp, folder / key)
+    except OSError:
+        pass  # a read-only checkout still works, only slower
 
 
 def _disk_key(fontfile, glyphs: set) -> str | None:
@@ -575,11 +618,12 @@ def _disk_key(fontfile, glyphs: set) -> str | None:
 def _read_subset(folder: Path | None, key: str | None) -> _SubsetFont | None:
     import pickle
 
-    if folder is None or key is None:
+    raw = _cache_read(folder, None if key is None else f"{key}.pkl")
+    if raw is None:
         return None
     try:
-        data, glyph_map = pickle.loads((folder / f"{key}.pkl").read_bytes())  # our own cache file
-    except Exception:  # absent, unreadable or from another version: made again
+        data, glyph_map = pickle.loads(raw)  # our own cache file
+    except Exception:  # damaged or from another version: made again
         return None
     if not isinstance(data, bytes) or not isinstance(glyph_map, dict):
         return None
@@ -589,15 +633,8 @@ def _read_subset(folder: Path | None, key: str | None) -> _SubsetFont | None:
 def _write_subset(folder: Path | None, key: str | None, subset: _SubsetFont) -> None:
     import pickle
 
-    if folder is None or key is None:
-        return
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{key}.{os.getpid()}.tmp"
-        tmp.write_bytes(pickle.dumps((subset.data, subset.glyph_index_map), protocol=4))
-        os.replace(tmp, folder / f"{key}.pkl")
-    except OSError:
-        pass  # a read-only checkout still works, only slower
+    _cache_write(folder, None if key is None else f"{key}.pkl",
+                 pickle.dumps((subset.data, subset.glyph_index_map), protocol=4))
 
 
 @contextlib.contextmanager
@@ -609,7 +646,7 @@ def _cached_font_subsets():
     glyphs).  Many files embed exactly the same subset (the italic simulated-data mark in
     every figure; a figure saved again, in this run or the next), so the subset's bytes are
     kept — in memory and under :data:`FONT_CACHE` (default ``data/processed/cache/
-    font-subsets``; ``HLSTUDY_FONT_CACHE=0`` keeps them in memory only) — and handed back,
+    font-subsets``; ``HLSTUDY_EXPORT_CACHE=0`` keeps them in memory only) — and handed back,
     which gives the same file byte for byte (``tests/test_font_subsets.py``).  This wraps two
     functions of ``matplotlib.backends._backend_pdf_ps`` (pinned matplotlib) only while
     :func:`save_figure` writes a PDF; if their names change, nothing is wrapped.
@@ -1057,8 +1094,46 @@ def table_to_docx_bytes(df: pd.DataFrame, *, title: str, note: str = "", decimal
     """An APA-like Word table: title above, horizontal rules only, note below.
 
     The .docx package is rewritten with fixed timestamps so that the bytes are
-    identical from run to run.
+    identical from run to run.  A table made before with the same content, title, note,
+    decimals, language, python-docx version and this module's code is read back from
+    ``data/processed/cache/docx`` instead of being built again (python-docx takes about
+    60 ms of CPU per table; ``HLSTUDY_EXPORT_CACHE=0`` switches the disk caches off).
     """
+    import pickle
+
+    folder = _cache_dir("docx")
+    key = None
+    if folder is not None:
+        import docx
+
+        try:
+            frame = pickle.dumps(df, protocol=4)
+        except Exception:  # an unpicklable cell: no cache for this table
+            frame = None
+        if frame is not None:
+            key = _content_key(frame, title, note, decimals, language(), docx.__version__
+                               if hasattr(docx, "__version__") else "", _module_digest())
+    data = _cache_read(folder, key)
+    if data is None:
+        data = _docx_bytes(df, title=title, note=note, decimals=decimals)
+        _cache_write(folder, key, data)
+    return data
+
+
+def _module_digest() -> str:
+    """SHA-256 of this module's source: code changes invalidate what the disk caches hold."""
+    global _MODULE_DIGEST
+    if _MODULE_DIGEST is None:
+        import hashlib
+
+        _MODULE_DIGEST = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    return _MODULE_DIGEST
+
+
+_MODULE_DIGEST: str | None = None
+
+
+def _docx_bytes(df: pd.DataFrame, *, title: str, note: str = "", decimals: int = 2) -> bytes:
     from docx import Document
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH

@@ -123,7 +123,7 @@ def test_a_damaged_cache_file_is_made_again(monkeypatch):
 
 def test_no_disk_cache_when_switched_off(monkeypatch):
     monkeypatch.setattr(export, "FONT_CACHE", None)
-    monkeypatch.setenv("HLSTUDY_FONT_CACHE", "0")
+    monkeypatch.setenv("HLSTUDY_EXPORT_CACHE", "0")
     assert export._font_cache_dir() is None
     _pdf(_figure("Chất lượng"), cached=True)
     assert len(export._SUBSETS) == 2                      # memory only
