@@ -527,6 +527,8 @@ class _SubsetFont:
     """A font subset already made once: its file bytes and glyph-index map (see below)."""
 
     def __init__(self, data: bytes, glyph_index_map: dict):
+        # the backend reads ``subset.font`` and hands it to ``font_as_file``: this object
+        # stands in for the fontTools font, and the wrapped ``font_as_file`` returns ``data``
         self.font, self.glyph_index_map, self.data = self, glyph_index_map, data
 
     def __enter__(self):
