@@ -541,17 +541,10 @@ class _SubsetFont:
 #: ``(font file, face, glyph ids) -> _SubsetFont``: the PDF backend's TrueType subsets.
 _SUBSETS: dict[tuple, _SubsetFont] = {}
 
-#: Folder where subsets are also kept between runs (``None``: this process only).  A file is
-#: named by the SHA-256 of everything the subset depends on: the font file (path, size,
-#: modification time), the face, the glyph ids, the matplotlib and fontTools versions and
-#: ``SOURCE_DATE_EPOCH`` (fontTools writes it into the font's ``head`` table).
-FONT_CACHE: Path | None = None
-
-
-def _font_cache_dir() -> Path | None:
-    if FONT_CACHE is not None:
-        return FONT_CACHE
-    return _cache_dir("font-subsets")
+# On disk (``_cache_dir("font-subsets")``) a subset is named by the SHA-256 of everything it
+# depends on: the font file (path, size, modification time), the face, the glyph ids, the
+# matplotlib and fontTools versions and ``SOURCE_DATE_EPOCH`` (fontTools writes it into the
+# font's ``head`` table).
 
 
 def _cache_dir(name: str) -> Path | None:
@@ -647,9 +640,8 @@ def _cached_font_subsets():
     writes (0.1–0.3 s of CPU per font and file: fontTools decompiles DejaVu Sans' ~6,000
     glyphs).  Many files embed exactly the same subset (the italic simulated-data mark in
     every figure; a figure saved again, in this run or the next), so the subset's bytes are
-    kept — in memory and under :data:`FONT_CACHE` (default ``data/processed/cache/
-    font-subsets``; ``HLSTUDY_EXPORT_CACHE=0`` keeps them in memory only) — and handed back,
-    which gives the same file byte for byte (``tests/test_font_subsets.py``).  This wraps two
+    kept — in memory and under ``data/processed/cache/font-subsets``
+    (``HLSTUDY_EXPORT_CACHE=0`` keeps them in memory only) — and handed back, which gives the same file byte for byte (``tests/test_font_subsets.py``).  This wraps two
     functions of ``matplotlib.backends._backend_pdf_ps`` (pinned matplotlib) only while
     :func:`save_figure` writes a PDF; if their names change, nothing is wrapped.
     """
@@ -668,7 +660,7 @@ def _cached_font_subsets():
         key = (os.fspath(fontfile), getattr(fontfile, "face_index", 0), frozenset(glyphs))
         cached = _SUBSETS.get(key)
         if cached is None:
-            folder = _font_cache_dir()
+            folder = _cache_dir("font-subsets")
             disk_key = _disk_key(fontfile, glyphs) if folder is not None else None
             cached = _read_subset(folder, disk_key)
             if cached is None:

@@ -17,7 +17,8 @@ from hlstudy import export  # noqa: E402
 def _style(monkeypatch, tmp_path):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
     monkeypatch.setattr(export, "_SUBSETS", {})
-    monkeypatch.setattr(export, "FONT_CACHE", tmp_path / "font-subsets")
+    folder = tmp_path / "font-subsets"
+    monkeypatch.setattr(export, "_cache_dir", lambda name: folder if name == "font-subsets" else None)
     export.use_style()
     yield
     plt.close("all")
@@ -101,7 +102,7 @@ def _counting(monkeypatch):
 def test_the_next_run_reads_the_subsets_from_disk(monkeypatch):
     calls = _counting(monkeypatch)
     fresh = _pdf(_figure("Chất lượng"), cached=True)
-    assert len(calls) == 2 and len(list(export.FONT_CACHE.glob("*.pkl"))) == 2
+    assert len(calls) == 2 and len(list(export._cache_dir("font-subsets").glob("*.pkl"))) == 2
     monkeypatch.setattr(export, "_SUBSETS", {})          # a new process
     assert _pdf(_figure("Chất lượng"), cached=True) == fresh
     assert len(calls) == 2, "fontTools ran again although the subsets were on disk"
@@ -114,7 +115,7 @@ def test_the_next_run_reads_the_subsets_from_disk(monkeypatch):
 def test_a_damaged_cache_file_is_made_again(monkeypatch):
     calls = _counting(monkeypatch)
     fresh = _pdf(_figure("Chất lượng"), cached=True)
-    for path in export.FONT_CACHE.glob("*.pkl"):
+    for path in export._cache_dir("font-subsets").glob("*.pkl"):
         path.write_bytes(b"not a pickle")
     monkeypatch.setattr(export, "_SUBSETS", {})
     assert _pdf(_figure("Chất lượng"), cached=True) == fresh
@@ -122,8 +123,10 @@ def test_a_damaged_cache_file_is_made_again(monkeypatch):
 
 
 def test_no_disk_cache_when_switched_off(monkeypatch):
-    monkeypatch.setattr(export, "FONT_CACHE", None)
+    monkeypatch.undo()                                    # the real _cache_dir, switched off
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+    monkeypatch.setattr(export, "_SUBSETS", {})
     monkeypatch.setenv("HLSTUDY_EXPORT_CACHE", "0")
-    assert export._font_cache_dir() is None
+    assert export._cache_dir("font-subsets") is None
     _pdf(_figure("Chất lượng"), cached=True)
     assert len(export._SUBSETS) == 2                      # memory only
