@@ -1,0 +1,141 @@
+"""A figure's PNG is encoded once per distinct picture: the cached file is the fresh file (issue 15)."""
+
+import io
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.image as mimage  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from hlstudy import export  # noqa: E402
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    folder = tmp_path / "png"
+    monkeypatch.setattr(export, "_cache_dir", lambda name: folder if name == "png" else None)
+    return folder
+
+
+def _figure(k: float = 0.5):
+    export.use_style()
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot(range(20), [i ** k for i in range(20)], label="căn bậc hai")
+    ax.legend()
+    ax.set_title("Thử nghiệm")
+    return fig
+
+
+def _png(tmp_path, name: str, k: float = 0.5) -> bytes:
+    fig = _figure(k)
+    try:
+        paths = export.save_figure(fig, "99_png_cache", simulated=True, formats=["png"],
+                                   directory=tmp_path / name, show=False)
+    finally:
+        plt.close(fig)
+    return paths["png"].read_bytes()
+
+
+def _fresh(tmp_path, monkeypatch, name: str, k: float = 0.5) -> bytes:
+    with monkeypatch.context() as m:
+        m.setenv("HLSTUDY_EXPORT_CACHE", "0")
+        m.setattr(export, "_cache_dir", lambda name: None)
+        return _png(tmp_path, name, k)
+
+
+def test_cached_png_is_the_fresh_png(cache, tmp_path, monkeypatch):
+    fresh = _fresh(tmp_path, monkeypatch, "fresh")
+    first = _png(tmp_path, "first")                   # encoded, written to the cache
+    assert first == fresh
+    assert len(list(cache.iterdir())) == 1
+
+    def encoded_again(*args, **kwargs):
+        raise AssertionError("the cached PNG was encoded again")
+
+    imsave = mimage.imsave
+    monkeypatch.setattr(mimage, "imsave", encoded_again)
+    try:
+        assert _png(tmp_path, "second") == fresh         # read from the cache
+    finally:
+        monkeypatch.setattr(mimage, "imsave", imsave)
+    assert mimage.imsave is imsave                      # the wrapper is gone after saving
+
+
+def test_changed_pixels_are_encoded_again(cache, tmp_path, monkeypatch):
+    a = _png(tmp_path, "a", 0.5)
+    b = _png(tmp_path, "b", 0.6)
+    assert a != b
+    assert b == _fresh(tmp_path, monkeypatch, "fresh", 0.6)
+    assert len(list(cache.iterdir())) == 2
+
+
+def test_key_covers_the_encoding_arguments():
+    pixels = bytearray(4 * 6)
+    base = {"format": "png", "origin": "upper", "dpi": 300, "metadata": {"Software": None},
+            "pil_kwargs": None}
+    arr = memoryview(pixels).cast("B", (2, 3, 4))
+    key = export._png_key(arr, base)
+    assert key == export._png_key(memoryview(bytes(pixels)).cast("B", (2, 3, 4)), dict(base))
+    assert key != export._png_key(memoryview(pixels).cast("B", (3, 2, 4)), base)   # shape
+    pixels[5] = 1
+    assert key != export._png_key(arr, base)                                        # a pixel
+    pixels[5] = 0
+    for change in ({"dpi": 100}, {"origin": "lower"}, {"metadata": {"Software": "x"}},
+                   {"pil_kwargs": {"compress_level": 1}}):
+        assert key != export._png_key(arr, {**base, **change}), change
+
+
+def test_a_damaged_cache_file_is_not_used(cache, tmp_path, monkeypatch):
+    fresh = _png(tmp_path, "first")
+    (path,) = cache.iterdir()
+    raw = bytearray(path.read_bytes())
+    raw[-1] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    assert _png(tmp_path, "again") == fresh
+    assert _png(tmp_path, "third") == fresh
+
+
+def test_switched_off_every_png_is_encoded(tmp_path, monkeypatch):
+    monkeypatch.setenv("HLSTUDY_EXPORT_CACHE", "0")
+    assert export._cache_dir("png") is None
+    calls = []
+    imsave = mimage.imsave
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("format"))
+        return imsave(*args, **kwargs)
+
+    monkeypatch.setattr(mimage, "imsave", counted)
+    first, second = _png(tmp_path, "a"), _png(tmp_path, "b")
+    assert first == second
+    assert calls == ["png", "png"]
+
+
+def test_least_recently_used_files_go_first(tmp_path):
+    folder = tmp_path / "png"
+    folder.mkdir()
+    for i, name in enumerate(["old", "middle", "new"]):
+        path = folder / name
+        path.write_bytes(b"x" * 100)
+        os.utime(path, ns=(10**18 + i * 10**9, 10**18 + i * 10**9))
+    (folder / ".partial.tmp").write_bytes(b"y" * 500)   # a write in progress is not touched
+    export._prune(folder, 250)
+    assert sorted(p.name for p in folder.iterdir()) == [".partial.tmp", "middle", "new"]
+    export._touch(folder / "middle")                     # used again: now the newest
+    export._prune(folder, 150)
+    assert sorted(p.name for p in folder.iterdir()) == [".partial.tmp", "middle"]
+
+
+def test_a_file_like_target_is_required_for_caching(cache):
+    """Only the backend's own call (a buffer) is served from the cache; a path is passed on."""
+    import numpy as np
+
+    arr = np.zeros((2, 2, 4), dtype=np.uint8)
+    with export._cached_png():
+        out = io.BytesIO()
+        mimage.imsave(out, arr, format="png", origin="upper", dpi=300, metadata={"Software": None})
+    assert out.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(list(cache.iterdir())) == 1
