@@ -425,3 +425,32 @@ def test_instrument_spec_memo_follows_the_codebook_content():
     assert base.by_name["TRAIN1"].question_vi != "Một câu hỏi khác"
     assert spec_mod.instrument_spec("officials", cb, vl).by_name["TRAIN1"].question_vi == \
         base.by_name["TRAIN1"].question_vi
+
+
+def test_value_set_entries_equal_the_row_dicts_of_the_value_sets():
+    """Entries are read column-wise; they equal those built from ``to_dict(orient="records")``
+    (every value set of both instruments, aliases included, and a value set whose label
+    columns are missing)."""
+    from hlstudy.ingest import values
+    from hlstudy.ingest.spec import instrument_spec
+
+    def by_rows(frame):
+        out = []
+        for r in frame.to_dict(orient="records"):
+            code = ingest.clean_text(r["code"])
+            out.append((code, ingest.clean_text(r.get("label_vi", "")),
+                        ingest.clean_text(r.get("label_en", ""))))
+            out.extend((code, a, a) for a in values._aliases(r))
+        return tuple(out)
+
+    n_aliases = 0
+    for name in ingest.INSTRUMENTS:
+        spec = instrument_spec(name)
+        for vs, frame in spec.value_sets.items():
+            got = values._value_set_entries(spec, vs)
+            assert got == by_rows(frame), (name, vs)
+            n_aliases += len(got) - len(frame)
+    assert n_aliases > 0                       # aliases were compared too
+    spec.value_sets["bare"] = pd.DataFrame({"code": ["1", " 2 "], "aliases_vi": ["x; y", None]})
+    assert values._value_set_entries(spec, "bare") == by_rows(spec.value_sets["bare"]) == (
+        ("1", "", ""), ("1", "x", "x"), ("1", "y", "y"), ("2", "", ""))
