@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import functools
 import json
 import os
 import subprocess
@@ -274,8 +275,53 @@ class _ForkedKernel:
         self.send_signal(signal.SIGTERM)
 
 
+@functools.cache
+def _ready_client_class():
+    """``AsyncKernelClient`` that does not wait 0.2 s for IOPub to fall silent once ready.
+
+    jupyter_client's ``wait_for_ready`` ends by reading IOPub until no message has come for
+    0.2 s, whatever the kernel does; nbclient reads only the messages of its own requests
+    (by parent message id), so the wait only delays every notebook.  This client waits as
+    jupyter_client does (kernel_info reply on the shell channel, then one IOPub message, so
+    that IOPub is known to be connected) and then drops only what IOPub already holds.
+    """
+    from queue import Empty
+
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    class ReadyClient(AsyncKernelClient):
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.time() + (float("inf") if timeout is None else timeout)
+            while True:
+                self.kernel_info()
+                try:
+                    msg = await self.shell_channel.get_msg(timeout=1)
+                except Empty:
+                    msg = None
+                if msg is not None and msg["msg_type"] == "kernel_info_reply":
+                    try:
+                        await self.iopub_channel.get_msg(timeout=0.2)   # IOPub connected
+                    except Empty:
+                        pass
+                    else:
+                        self._handle_kernel_info_reply(msg)
+                        break
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.time() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+            while True:   # drop the status messages already delivered, without waiting
+                try:
+                    await self.iopub_channel.get_msg(timeout=0)
+                except Empty:
+                    break
+
+    return ReadyClient
+
+
 def _kernel_manager_class():
-    """``AsyncKernelManager`` whose kernels are forked from :class:`_ForkServer`."""
+    """``AsyncKernelManager`` whose kernels are forked from :class:`_ForkServer` and whose
+    client does not wait for IOPub to fall silent (:func:`_ready_client_class`)."""
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_client.provisioning import LocalProvisioner
 
@@ -289,7 +335,12 @@ def _kernel_manager_class():
             self.cwd = kwargs.get("cwd", Path.cwd())
             return self.connection_info
 
+    client = _ready_client_class()
+
     class ForkKernelManager(AsyncKernelManager):
+        def _client_factory_default(self):
+            return client
+
         async def _async_pre_start_kernel(self, **kw):
             import uuid
 

@@ -356,6 +356,54 @@ pd.DataFrame(np.arange(60).reshape(2, 30), columns=[f"column_{k}" for k in range
 """
 
 
+class _Channel:
+    """A kernel client channel holding ``messages``; records the timeout of every read."""
+
+    def __init__(self, messages):
+        self.messages, self.timeouts = list(messages), []
+
+    async def get_msg(self, timeout=None):
+        from queue import Empty
+
+        self.timeouts.append(timeout)
+        if not self.messages:
+            raise Empty
+        return self.messages.pop(0)
+
+
+class _Kernel:
+    def __init__(self, shell, iopub, alive=True):
+        self.shell_channel, self.iopub_channel, self.alive = _Channel(shell), _Channel(iopub), alive
+        self.requests, self.info = 0, None
+
+    def kernel_info(self):
+        self.requests += 1
+
+    async def _async_is_alive(self):
+        return self.alive
+
+    def _handle_kernel_info_reply(self, msg):
+        self.info = msg
+
+
+def test_ready_client_waits_for_the_kernel_but_not_for_iopub_silence():
+    wait = runner._ready_client_class().wait_for_ready
+    status = [{"msg_type": "status"}] * 3
+    kernel = _Kernel([{"msg_type": "other"}, {"msg_type": "kernel_info_reply", "n": 1}], status)
+    asyncio.run(wait(kernel, timeout=5))
+    assert kernel.requests == 2 and kernel.info == {"msg_type": "kernel_info_reply", "n": 1}
+    assert kernel.shell_channel.timeouts == [1, 1]
+    # IOPub: one read to know it is connected, then only what it already holds, never a wait
+    assert kernel.iopub_channel.timeouts == [0.2, 0, 0, 0] and kernel.iopub_channel.messages == []
+    dead = _Kernel([], [], alive=False)
+    with pytest.raises(RuntimeError, match="died"):
+        asyncio.run(wait(dead, timeout=5))
+    silent = _Kernel([], [])
+    with pytest.raises(RuntimeError, match="didn't respond"):
+        asyncio.run(wait(silent, timeout=0))
+    assert runner._kernel_manager_class()(kernel_name=runner.KERNEL).client_factory.wait_for_ready is wait
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="kernels are forked on Linux only")
 def test_forked_kernels_give_the_outputs_of_fresh_kernels(tmp_path, monkeypatch):
     # the fork server has imported numpy, scipy, matplotlib and IPython before the kernel's
