@@ -44,8 +44,14 @@ PARTS = ("path", "cleaning", "verdict")
 # ---------------------------------------------------------------------- truth
 
 
-def test_population_coefficients_of_the_research_model_are_the_true_paths():
-    truth = simulate(4, n_citizens_per_commune=2).truth
+@pytest.fixture(scope="module")
+def truth4():
+    """The truth of one small simulated study (seed 4), read by the two tests below."""
+    return simulate(4, n_citizens_per_commune=2).truth
+
+
+def test_population_coefficients_of_the_research_model_are_the_true_paths(truth4):
+    truth = truth4
     cov = latent_covariance(truth)
     # the covariance is a correlation matrix (every latent variable has variance 1)
     np.testing.assert_allclose(np.diag(cov.to_numpy()), 1.0, atol=1e-12)
@@ -60,6 +66,37 @@ def test_population_coefficients_of_the_research_model_are_the_true_paths():
     assert abs(b - DEFAULT_EFFECTS["COMP->STAY"]) > 0.05
     with pytest.raises(ModelError, match="no population covariance"):
         population_coefficients(cov, "STAY", ["NOPE"])
+
+
+def test_population_coefficients_by_position_are_the_label_based_ones_bit_for_bit(truth4):
+    """The cells are taken by position; the coefficients equal those from ``cov.loc`` by
+    label exactly, for every regression of the research model, the QUAL mean, a covariance
+    whose columns are in another order, and a covariance lacking a column (label path)."""
+    def by_label(cov, outcome, predictors):
+        outs = [outcome] if isinstance(outcome, str) else list(outcome)
+        preds = list(predictors)
+        w = np.full(len(outs), 1 / len(outs))
+        s_pp = cov.loc[preds, preds].to_numpy(float)
+        s_py = cov.loc[preds, outs].to_numpy(float) @ w
+        var_y = float(w @ cov.loc[outs, outs].to_numpy(float) @ w)
+        beta = np.linalg.solve(s_pp, s_py) * np.sqrt(np.diag(s_pp)) / np.sqrt(var_y)
+        beta[np.abs(beta) < 1e-12] = 0.0
+        return beta
+
+    cov = latent_covariance(truth4)
+    quality = drivers.constructs_by_role()["quality"]
+    cases = [(y, ps) for y, ps in drivers.structure().items()]
+    cases += [(quality, drivers.structure()[quality[0]]), ("STAY", ["COMP"]),
+              (["PRO", "ETH"], ["TRAIN", "MOT"])]
+    shuffled = cov[list(cov.columns[::-1])]
+    for y, ps in cases:
+        want = by_label(cov, y, ps)
+        for c in (cov, shuffled):
+            got = population_coefficients(c, y, ps)
+            assert list(got.index) == list(ps)
+            assert np.array_equal(got.to_numpy(), want), (y, ps)
+    with pytest.raises(KeyError):                      # as cov.loc: a column it lacks
+        population_coefficients(cov.drop(columns="MOT"), "PRO", ["TRAIN", "MOT"])
 
 
 def test_truth_verdict_follows_the_ledger_rule():

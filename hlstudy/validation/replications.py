@@ -154,9 +154,18 @@ def population_coefficients(cov: pd.DataFrame, outcome: str | Sequence[str],
     if missing:
         raise ModelError(f"no population covariance for {missing}")
     w = np.full(len(outs), 1 / len(outs))
-    s_pp = cov.loc[preds, preds].to_numpy(float)
-    s_py = cov.loc[preds, outs].to_numpy(float) @ w
-    var_y = float(w @ cov.loc[outs, outs].to_numpy(float) @ w)
+    rows, cols = cov.index.get_indexer(outs + preds), cov.columns.get_indexer(outs + preds)
+    if cov.index.is_unique and cov.columns.is_unique and (cols >= 0).all():
+        # the cells ``cov.loc[...]`` selects, by position (~0.1 ms instead of ~1 ms by label)
+        full = cov.to_numpy(float)
+        ro, rp, co, cp = rows[:len(outs)], rows[len(outs):], cols[:len(outs)], cols[len(outs):]
+        s_pp = full[np.ix_(rp, cp)]
+        s_py = full[np.ix_(rp, co)] @ w
+        var_y = float(w @ full[np.ix_(ro, co)] @ w)
+    else:
+        s_pp = cov.loc[preds, preds].to_numpy(float)
+        s_py = cov.loc[preds, outs].to_numpy(float) @ w
+        var_y = float(w @ cov.loc[outs, outs].to_numpy(float) @ w)
     b = np.linalg.solve(s_pp, s_py)
     beta = b * np.sqrt(np.diag(s_pp)) / np.sqrt(var_y)
     beta[np.abs(beta) < 1e-12] = 0.0  # rounding noise of an exact zero
