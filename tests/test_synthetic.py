@@ -306,9 +306,11 @@ def test_bad_arguments_raise(kwargs, message):
         simulate(**kwargs)
 
 
-def test_bad_format_raises(tmp_path):
+def test_bad_format_raises(default, tmp_path):
+    # any simulated study: the module's default one rather than a new simulation
     with pytest.raises(SurveyDataError, match="unknown format"):
-        simulate(seed=2, **SMALL).write(tmp_path, format="json")
+        default.write(tmp_path, format="json")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_faults_can_be_switched_off():
