@@ -254,3 +254,205 @@ def test_cluster_bootstrap_by_cluster_blocks_equals_the_row_weighted_draws():
     ci = norm_inter(draws, [0.025, 0.975])
     np.testing.assert_allclose(ind["ci.lower"], ci[0], rtol=1e-9)
     np.testing.assert_allclose(ind["ci.upper"], ci[1], rtol=1e-9)
+
+
+# ----------------------------------------------------------------------------- SEM fit measures
+def _fiml_corrected_dense(fit, base, df, bdf, *, version):
+    """The former dense construction of lavaan's FIML-corrected indices (reference): Wc
+    formed as a (p + nv) x (p + nv) matrix, Wm^-1 by an LU inverse, T Wm D as T (Wm D)."""
+    from scipy import stats
+
+    from hlstudy.sem._fit import _kron_vech
+    from hlstudy.sem.core import _cfi, _complete_f, _rmsea_ci, _tli
+
+    data, ram = fit["data"], fit["ram"]
+    n, p = data.n, data.p
+    tri = np.tril_indices(p)
+    wm, _, s1 = fit["_h1"]
+    vt = np.linalg.inv(data.cov)
+    wc = np.zeros_like(wm)
+    wc[:p, :p] = vt
+    wc[p:, p:] = 0.5 * _kron_vech(vt, vt)
+    wmi = np.linalg.inv(wm)
+    wmi = 0.5 * (wmi + wmi.T)
+    t_mat = s1 @ wmi
+    tr_wc_wmi = float(np.sum(wc * wmi))
+    tr_wc_gamma = float(np.sum((t_mat @ wc) * t_mat)) / n
+
+    def trace_k(ram_, x_):
+        ds, dm = ram_.jacobian(x_)
+        delta = np.hstack([dm, ds[:, tri[0], tri[1]]]).T
+        wd = wm @ delta
+        e_inv = np.linalg.inv(delta.T @ wd)
+        dwcd = delta.T @ (wc @ delta)
+        if version == "V6":
+            return tr_wc_wmi - float(np.sum(e_inv * dwcd.T))
+        td = t_mat @ wd
+        twcd = t_mat @ (wc @ delta)
+        mid = (twcd.T @ td) / n
+        dgd = (td.T @ td) / n
+        return (tr_wc_gamma - 2.0 * float(np.sum(e_inv * mid.T))
+                + float(np.sum((e_inv @ dwcd) * (e_inv @ dgd).T)))
+
+    sig, mu, *_ = ram.implied(fit["x"])
+    xx3 = n * _complete_f(sig, mu, data.cov, data.mean)
+    c3 = trace_k(ram, fit["x"]) / df
+    bsig, bmu, *_ = base["ram"].implied(base["x"])
+    xx3_null = n * _complete_f(bsig, bmu, data.cov, data.mean)
+    c3_null = trace_k(base["ram"], base["x"]) / bdf
+    xs = xx3 / c3
+    lo, hi = _rmsea_ci(xs, df, n, c3)
+    tli = _tli(xx3, df, xx3_null, bdf, c3, c3_null)
+    return {"c3": c3, "c3_null": c3_null, "tr_wc_wmi": tr_wc_wmi, "tr_wc_gamma": tr_wc_gamma,
+            "cfi.robust": _cfi(xx3, df, xx3_null, bdf, c3, c3_null), "tli.robust": tli,
+            "nnfi.robust": tli,
+            "rni.robust": float(1 - (xx3 - c3 * df) / (xx3_null - c3_null * bdf)),
+            "rmsea.robust": float(np.sqrt(max(xx3 / n / df - c3 / n, 0.0))),
+            "rmsea.ci.lower.robust": lo, "rmsea.ci.upper.robust": hi,
+            "rmsea.pvalue.robust": float(stats.ncx2.sf(xs, df, n * df / c3 * 0.05**2)),
+            "rmsea.notclose.pvalue.robust": float(stats.ncx2.cdf(xs, df, n * df / c3 * 0.08**2))}
+
+
+def _random_missing(n=180, p=8, seed=4, rate=0.15):
+    """Two correlated factors, Likert-like skew, MCAR holes (up to 4 per row)."""
+    rng = np.random.default_rng(seed)
+    f = rng.normal(size=(n, 2)) @ np.array([[1.0, 0.0], [0.4, 0.9]])
+    lam = np.zeros((2, p))
+    lam[0, : p // 2] = rng.uniform(0.6, 1.0, p // 2)
+    lam[1, p // 2:] = rng.uniform(0.6, 1.0, p - p // 2)
+    y = f @ lam + rng.gamma(2.0, 0.5, size=(n, p))
+    hole = rng.random((n, p)) < rate
+    hole[:10, :4] = True     # a few rows missing four items: pairs j1 < j2 of every order
+    hole[hole.sum(axis=1) == p] = False
+    y[hole] = np.nan
+    cols = [f"y{k}" for k in range(p)]
+    model = (f"f1 =~ {' + '.join(cols[: p // 2])}\nf2 =~ {' + '.join(cols[p // 2:])}")
+    return pd.DataFrame(y, columns=cols), model
+
+
+def _study_missing():
+    import hlstudy
+    from hlstudy.scales import scale_items
+
+    items = scale_items("officials")
+    first = dict(list(items.items())[:3])
+    cols = [c for v in first.values() for c in v]
+    model = "\n".join(f"{k} =~ " + " + ".join(v) for k, v in first.items())
+    return hlstudy.load_study().officials[cols].reset_index(drop=True), model
+
+
+def _fiml_case(name):
+    if name == "hs":
+        return HSM, "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+    if name == "random":
+        return _random_missing()
+    return _study_missing()
+
+
+@pytest.mark.parametrize("name", ["hs", "random", "study"])
+@pytest.mark.parametrize("estimator", ["MLR", "ML"])
+def test_fiml_corrected_indices_equal_the_dense_construction(name, estimator):
+    """Wc never formed, Wm^-1 by potri on the cached Cholesky factor, T Wm D = S1 D, a
+    baseline's zero rows of Delta skipped: the same indices as the dense route to rounding."""
+    from hlstudy.sem import core, sem
+
+    data, model = _fiml_case(name)
+    res = sem(data, model, missing="ml", estimator=estimator)
+    assert res.converged
+    fit = res._fitinfo
+    assert fit["data"].fiml and np.isnan(fit["data"].y).any()
+    version = "V3" if estimator == "MLR" else "V6"
+    base = core._fit_baseline(fit)
+    ref = _fiml_corrected_dense(fit, base, fit["df"], base["df"], version=version)
+    fm = res.fit_measures()
+    for k in ("cfi.robust", "tli.robust", "rni.robust", "rmsea.robust", "rmsea.ci.lower.robust",
+              "rmsea.ci.upper.robust", "rmsea.pvalue.robust", "rmsea.notclose.pvalue.robust"):
+        assert fm[k] == pytest.approx(ref[k], rel=1e-10, abs=1e-12), k
+    # and a fresh computation (no cached h1 pieces) gives the cached one's numbers exactly
+    fresh = {k: v for k, v in fit.items() if not k.startswith("_")}
+    again = core._fiml_corrected(fresh, base, fit["df"], base["df"], version=version)
+    assert again == {k: fm[k] for k in again}
+
+
+def test_fiml_corrected_without_cholesky_falls_back_to_the_inverse():
+    from hlstudy.sem import core, sem
+
+    data, model = _random_missing(seed=8)
+    res = sem(data, model, missing="ml", estimator="MLR")
+    fit = res._fitinfo
+    base = core._fit_baseline(fit)
+    fit["_h1_chol"] = None     # as when A1 is not numerically positive definite
+    got = core._fiml_corrected(fit, base, fit["df"], base["df"], version="V3")
+    ref = _fiml_corrected_dense(fit, base, fit["df"], base["df"], version="V3")
+    for k, v in got.items():
+        assert v == pytest.approx(ref[k], rel=1e-10, abs=1e-12), k
+
+
+def test_fiml_corrected_is_left_out_with_fixed_x_covariates():
+    from hlstudy.sem import sem
+
+    d = HSM.copy()
+    d["age"] = np.arange(len(d)) % 7 + 0.5 * (np.arange(len(d)) % 3)
+    res = sem(d, "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nvisual ~ age",
+              missing="ml", estimator="MLR")
+    fm = res.fit_measures()
+    assert res.model.ov_x and "cfi.robust" not in fm.index and np.isfinite(fm["chisq.scaled"])
+
+
+def test_kron_vech_inner_on_the_lower_triangle_is_the_full_trace():
+    from hlstudy.sem._fit import _kron_vech, _kron_vech_inner_tril
+
+    rng = np.random.default_rng(6)
+    for p, chunk in ((9, 7), (9, 128), (13, 1), (13, 30)):
+        a = rng.normal(size=(p, p))
+        a = a @ a.T
+        nv = p * (p + 1) // 2
+        m = rng.normal(size=(nv, nv))
+        m = m + m.T
+        full = float(np.sum(_kron_vech(a, a) * m))
+        m_low = np.tril(m) + np.triu(rng.normal(size=(nv, nv)), 1)   # upper triangle: noise
+        got = _kron_vech_inner_tril(a, a, m_low, chunk=chunk)
+        assert got == pytest.approx(full, rel=1e-12)
+
+
+def _scores_by_pattern(d):
+    """Casewise h1 scores built pattern by pattern (the former loop; reference)."""
+    p = d.p
+    tri = np.tril_indices(p)
+    nv = len(tri[0])
+    vpos = np.full((p, p), -1)
+    vpos[tri] = np.arange(nv)
+    vpos[tri[1], tri[0]] = np.arange(nv)
+    out = []
+    for pt in d.patterns:
+        o = pt.obs
+        v = np.linalg.inv(d.cov[np.ix_(o, o)])
+        z = (pt.y - d.mean[o]) @ v
+        sc = np.zeros((pt.n, p + nv))
+        sc[:, o] = z
+        gg = 0.5 * (z[:, :, None] * z[:, None, :] - v[None])
+        ot = np.tril_indices(o.size)
+        fac = np.where(ot[0] == ot[1], 1.0, 2.0)
+        sc[:, p + vpos[o[ot[0]], o[ot[1]]]] = gg[:, ot[0], ot[1]] * fac
+        out.append(sc)
+    return np.vstack(out)
+
+
+@pytest.mark.parametrize("case", ["random", "random_fixed_x_mask", "complete"])
+def test_h1_information_by_stacked_rank_one_terms_equals_pattern_by_pattern(case):
+    """Pairs j1 <= j2 with doubled weights, one syrk for all rank-one terms, scores for all
+    rows at once: A1 and B1 as the pattern-by-pattern formula, the scores to the bit."""
+    from hlstudy.sem._fit import Data, h1_information, h1_information_reference
+
+    y = _random_missing()[0].to_numpy(float)
+    d = Data.complete(y[~np.isnan(y).any(axis=1)]) if case == "complete" else Data.missing(y)
+    assert case == "complete" or max(d.p - pt.obs.size for pt in d.patterns) >= 4
+    keep = np.ones(d.p + d.p * (d.p + 1) // 2, dtype=bool)
+    if case == "random_fixed_x_mask":
+        keep[[1, d.p + 2]] = False      # as fixed-x moments would be
+    a1, b1 = h1_information(d, keep)
+    a0, b0 = h1_information_reference(d, keep)
+    np.testing.assert_allclose(a1, a0, rtol=0, atol=1e-12 * np.abs(a0).max())
+    np.testing.assert_allclose(b1, b0, rtol=0, atol=1e-12 * np.abs(b0).max())
+    _, _, s = h1_information(d, keep, return_scores=True)
+    assert np.array_equal(s, _scores_by_pattern(d)[:, keep])

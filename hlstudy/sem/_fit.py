@@ -569,21 +569,12 @@ def h1_information_reference(data: Data, keep: np.ndarray):
     return a1[np.ix_(keep, keep)], b1[np.ix_(keep, keep)]
 
 
-def _kron_vech(a: np.ndarray, b: np.ndarray, *, out: np.ndarray | None = None,
-               chunk: int = 128) -> np.ndarray:
-    """D'(A kron B)D for symmetric A, B: entry ((i,j),(k,l)) = A_ik B_jl + A_il B_jk + A_jk B_il
-    + A_jl B_ik, halved once for i == j and once for k == l (vech order of np.tril_indices).
-
-    Computed in blocks of ``chunk`` rows from row gathers of A, B and their transposes (the
-    products and sums of the formula in its order, so the floats do not depend on the block
-    size), written into ``out`` (nv x nv, a view is fine) when given: no nv x nv temporary.
-    """
+def _kron_vech_blocks(a: np.ndarray, b: np.ndarray, chunk: int):
+    """Row blocks (rows, block) of D'(A kron B)D (see :func:`_kron_vech`)."""
     p = a.shape[0]
     i, j = np.tril_indices(p)
     nv = len(i)
     half = np.where(i == j, 0.5, 1.0)
-    if out is None:
-        out = np.empty((nv, nv))
     at, bt = np.ascontiguousarray(a.T), np.ascontiguousarray(b.T)
     for s0 in range(0, nv, chunk):
         r = slice(s0, min(s0 + chunk, nv))
@@ -594,8 +585,54 @@ def _kron_vech(a: np.ndarray, b: np.ndarray, *, out: np.ndarray | None = None,
         blk += aj[:, j] * bi[:, i]                    # A_jl B_ik
         blk *= half[r, None]
         blk *= half[None, :]
+        yield r, blk
+
+
+def _kron_vech(a: np.ndarray, b: np.ndarray, *, out: np.ndarray | None = None,
+               chunk: int = 128) -> np.ndarray:
+    """D'(A kron B)D for symmetric A, B: entry ((i,j),(k,l)) = A_ik B_jl + A_il B_jk + A_jk B_il
+    + A_jl B_ik, halved once for i == j and once for k == l (vech order of np.tril_indices).
+
+    Computed in blocks of ``chunk`` rows from row gathers of A, B and their transposes (the
+    products and sums of the formula in its order, so the floats do not depend on the block
+    size), written into ``out`` (nv x nv, a view is fine) when given: no nv x nv temporary.
+    """
+    nv = a.shape[0] * (a.shape[0] + 1) // 2
+    if out is None:
+        out = np.empty((nv, nv))
+    for r, blk in _kron_vech_blocks(a, b, chunk):
         out[r] = blk
     return out
+
+
+def _kron_vech_inner_tril(a: np.ndarray, b: np.ndarray, m: np.ndarray, *,
+                          chunk: int = 128) -> float:
+    """tr(K M) = sum(K * M) for K = D'(A kron B)D (A, B symmetric, so K is symmetric) and a
+    symmetric nv x nv M of which only the lower triangle is read: the lower triangle of K is
+    formed block by block (the formula of :func:`_kron_vech`) and summed with weight 2 off the
+    diagonal, without any nv x nv temporary."""
+    p = a.shape[0]
+    i, j = np.tril_indices(p)
+    nv = len(i)
+    half = np.where(i == j, 0.5, 1.0)
+    at, bt = np.ascontiguousarray(a.T), np.ascontiguousarray(b.T)
+    total = 0.0
+    for s0 in range(0, nv, chunk):
+        s1 = min(s0 + chunk, nv)
+        r, c = slice(s0, s1), slice(0, s1)
+        ic, jc = i[c], j[c]
+        ai, aj, bi, bj = a[i[r]], a[j[r]], b[i[r]], b[j[r]]
+        blk = ai[:, ic] * bj[:, jc]
+        blk += ai[:, jc] * bt[j[r]][:, ic]
+        blk += at[j[r]][:, ic] * bi[:, jc]
+        blk += aj[:, jc] * bi[:, ic]
+        blk *= half[r, None]
+        blk *= half[None, c]
+        blk *= m[r, c]
+        d = np.arange(s1 - s0)
+        total += 2.0 * float(blk[:, :s0].sum()) + 2.0 * float(np.tril(blk[:, s0:], -1).sum()) \
+            + float(blk[d, s0 + d].sum())
+    return total
 
 
 def _gvec_rows(q: np.ndarray, w: np.ndarray, ti, tj, half) -> np.ndarray:
@@ -619,7 +656,12 @@ def h1_information(data: Data, keep: np.ndarray, *, return_scores: bool = False)
     the pattern's covariance, X_k = V_k / 2 - V_k C_k V_k) is computed with V_k = V - Q_k Q_k'
     (Schur complement: Q_k of rank = number of missing items): one full Kronecker term
     D'(V kron R)D plus rank-one terms g g' per missing item and row, so the cost is that of a
-    complete-data information plus a low-rank update, not one p^4 term per pattern.
+    complete-data information plus a low-rank update, not one p^4 term per pattern.  The
+    rank-one terms are stacked, scaled by the square roots of their weights, into one matrix
+    G and added as G'G (a symmetric rank-k product, BLAS syrk); the pair terms g(q_j1, q_j2)
+    are symmetric in (j1, j2), so only j1 <= j2 is stacked (weight n_k for j1 < j2, n_k / 2
+    on the diagonal).  The scores are assembled for all rows at once from the embedded
+    z_i = V_k r_i and the embedded V_k (the same floats as pattern by pattern).
     """
     p = data.p
     mu, sigma = data.mean, data.cov
@@ -634,65 +676,74 @@ def h1_information(data: Data, keep: np.ndarray, *, return_scores: bool = False)
     r_mat = 0.5 * n_tot * vfull
     mm = -n_tot * vfull  # mu x mu block
     u = np.zeros(p)  # sum_k n_k w_k
-    g_blocks, w_blocks = [], []  # rank-one terms of the vech x vech block, and their weights
-    mv_extra = np.zeros((p, nv))
-    scores = []
-    vpos = np.full((p, p), -1)
-    vpos[tri] = np.arange(nv)
-    vpos[tj, ti] = np.arange(nv)
-
-    for pt in data.patterns:
+    pats = data.patterns
+    n_rows = sum(pt.n for pt in pats)
+    zf_all = np.zeros((n_rows, p))  # embedded z of every row (pattern order)
+    vk_all = np.empty((len(pats), nv))  # vech of each pattern's embedded inverse
+    row_pat = np.empty(n_rows, dtype=np.intp)
+    n_mis = [p - pt.obs.size for pt in pats]
+    n_g = sum(m * (m + 1) // 2 + m * pt.n for m, pt in zip(n_mis, pats, strict=True))
+    gm = np.empty((n_g, nv))  # rank-one terms of the vech x vech block, weights folded in
+    q_cols, w_rows = [], []  # n_k q_j1 and g(q_j1, w_k), for the mu x vech block
+    start = g0 = 0
+    for k, pt in enumerate(pats):
         o = pt.obs
-        po = o.size
-        mis = np.setdiff1d(np.arange(p), o)
+        m = n_mis[k]
         v = np.linalg.inv(sigma[np.ix_(o, o)])
-        r = pt.y - mu[o]
-        z = r @ v  # n_k x p_o
-        # scores
-        sc = np.zeros((pt.n, dim))
-        sc[:, o] = z
-        gg = 0.5 * (z[:, :, None] * z[:, None, :] - v[None])
-        ot = np.tril_indices(po)
-        fac = np.where(ot[0] == ot[1], 1.0, 2.0)
-        sc[:, p + vpos[o[ot[0]], o[ot[1]]]] = gg[:, ot[0], ot[1]] * fac
-        scores.append(sc)
-        # embedded quantities
-        zf = np.zeros((pt.n, p))
+        z = (pt.y - mu[o]) @ v  # n_k x p_o
+        rows_k = slice(start, start + pt.n)
+        zf = zf_all[rows_k]
         zf[:, o] = z
-        dbar = pt.mean - mu[o]
+        row_pat[rows_k] = k
+        vk = np.zeros((p, p))
+        vk[np.ix_(o, o)] = v
+        vk_all[k] = vk[ti, tj]
+        start += pt.n
         wf = np.zeros(p)
-        wf[o] = v @ dbar
+        wf[o] = v @ (pt.mean - mu[o])
         r_mat -= zf.T @ zf
         u += pt.n * wf
-        if mis.size:
+        if m:
+            mis = np.setdiff1d(np.arange(p), o)
             vmm = vfull[np.ix_(mis, mis)]
             q = vfull[:, mis] @ np.linalg.cholesky(np.linalg.inv(vmm))  # p x |M|, V_k = V - QQ'
             qq = q @ q.T
             r_mat -= pt.n * qq
             mm += pt.n * qq
-            m = q.shape[1]
-            # per missing item j1: g(q_j1, q_j2) for every j2 (weight n/2), then g(q_j1, z_i)
-            # for every row i (weight 1)
-            pairs = _gvec_rows(q, q.T, ti, tj, half).reshape(m, m, nv)
-            rows = _gvec_rows(q, zf, ti, tj, half).reshape(m, pt.n, nv)
-            g_blocks.append(np.concatenate([pairs, rows], axis=1).reshape(-1, nv))
-            w_blocks.append(np.tile(np.concatenate([np.full(m, 0.5 * pt.n), np.ones(pt.n)]), m))
-            gw = _gvec_rows(q, wf[None, :], ti, tj, half)  # m x nv: g(q_j1, w)
-            mv_extra += pt.n * (q @ gw)                     # sum_j1 n q_j1 g(q_j1, w)'
+            # g(q_j1, q_j2) for j1 <= j2 (weight n/2 on the diagonal, n off it: the pair
+            # appears twice in the full sum), then g(q_j1, z_i) for every row i (weight 1)
+            iu = np.triu_indices(m)
+            sw = np.sqrt(np.where(iu[0] == iu[1], 0.5 * pt.n, float(pt.n)))
+            pairs = _gvec_rows(q, q.T, ti, tj, half).reshape(m, m, nv)[iu]
+            gm[g0:g0 + len(sw)] = pairs * sw[:, None]
+            g0 += len(sw)
+            gm[g0:g0 + m * pt.n] = _gvec_rows(q, zf, ti, tj, half)
+            g0 += m * pt.n
+            q_cols.append(pt.n * q)
+            w_rows.append(_gvec_rows(q, wf[None, :], ti, tj, half))  # m x nv: g(q_j1, w)
     hess = np.empty((dim, dim))
     hvv = _kron_vech(vfull, r_mat, out=hess[p:, p:])
-    if g_blocks:
-        gm = np.concatenate(g_blocks)
-        hvv += (gm.T * np.concatenate(w_blocks)) @ gm
+    if n_g:
+        hvv += gm.T @ gm  # numpy forms X'X by syrk: exactly symmetric, half the products
     hmv = -(vfull[:, ti] * u[tj][None, :] + vfull[:, tj] * u[ti][None, :]) * half[None, :]
-    hmv += mv_extra
+    if q_cols:
+        hmv += np.hstack(q_cols) @ np.vstack(w_rows)  # sum_k sum_j1 n_k q_j1 g(q_j1, w_k)'
     hess[:p, :p] = mm
     hess[:p, p:] = hmv
     hess[p:, :p] = hmv.T
     kidx = np.flatnonzero(keep)
     a1 = hess if kidx.size == dim else hess[np.ix_(kidx, kidx)]
     np.divide(a1, -data.n, out=a1)  # = -hess / N, the same floats
-    s = np.vstack(scores)[:, keep]
+    # scores: z (mu block) and (z_a z_b - V_k[a, b]) / 2, doubled off the diagonal (vech block)
+    s = np.empty((n_rows, dim))
+    s[:, :p] = zf_all
+    sv = s[:, p:]
+    np.multiply(zf_all[:, ti], zf_all[:, tj], out=sv)
+    sv -= vk_all[row_pat]
+    sv *= 0.5
+    sv *= np.where(ti == tj, 1.0, 2.0)
+    if kidx.size != dim:
+        s = s[:, kidx]
     if return_scores:
         return a1, None, s
     return a1, s.T @ s / data.n

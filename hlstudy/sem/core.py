@@ -29,7 +29,7 @@ from hlstudy.cfa.core import (
     rmsea_ci,
 )
 from hlstudy.errors import ModelError
-from hlstudy.sem._fit import Data, Problem, h1_information
+from hlstudy.sem._fit import Data, Problem, _kron_vech_inner_tril, h1_information
 from hlstudy.sem._model import RAM, Model, Par, build_model
 from hlstudy.sem.syntax import parse_model
 
@@ -633,6 +633,21 @@ def _fit_baseline(fit):
     return out
 
 
+def _h1_factor(fit, keep):
+    """(A1, S1, L): the h1 information and casewise scores (:func:`h1_information`) and the
+    lower Cholesky factor of A1 (None when A1 is not positive definite), computed once per
+    fit and shared by the Yuan-Bentler trace, the baseline and the FIML-corrected indices."""
+    if fit.get("_h1") is None:
+        fit["_h1"] = h1_information(fit["data"], keep, return_scores=True)
+    a1, _, s1 = fit["_h1"]
+    if "_h1_chol" not in fit:
+        try:
+            fit["_h1_chol"] = sla.cholesky(a1, lower=True, check_finite=False)
+        except (np.linalg.LinAlgError, ValueError):
+            fit["_h1_chol"] = None
+    return a1, s1, fit["_h1_chol"]
+
+
 def _yb_trace(fit, e_inv, b0):
     """Yuan-Bentler (Mplus variant) trace: tr(A1^-1 B1) - tr(B0 E^-1) (lavaan
     ``lav_test_yuan_bentler_mplus``; A1, B1 of the unstructured h1 model)."""
@@ -644,18 +659,15 @@ def _yb_trace(fit, e_inv, b0):
     keep_v = np.array([not (a in xi and b in xi) for a, b in zip(*tri, strict=True)])
     keep = np.concatenate([keep_m, keep_v]) if mod.meanstructure else \
         np.concatenate([np.zeros(p, bool), keep_v])
-    if fit.get("_h1") is None:
-        fit["_h1"] = h1_information(data, keep, return_scores=True)
+    a1, s1, low = _h1_factor(fit, keep)
     if fit.get("_tr_h1") is None:  # the same for the model and its baseline
-        a1, _, s1 = fit["_h1"]
         # tr(A1^-1 B1) with B1 = S1'S1 / N (S1 the casewise h1 scores): N solves, not dim;
         # A1 (observed information at the saturated optimum) is positive definite: with
         # A1 = LL', tr(A1^-1 S1'S1) = ||L^-1 S1'||^2 (half the work of an LU solve)
-        try:
-            low = sla.cholesky(a1, lower=True, check_finite=False)
+        if low is not None:
             half_solved = sla.solve_triangular(low, s1.T, lower=True, check_finite=False)
             fit["_tr_h1"] = float(np.sum(half_solved * half_solved)) / data.n
-        except (np.linalg.LinAlgError, ValueError):
+        else:
             fit["_tr_h1"] = float(np.sum(s1.T * np.linalg.solve(a1, s1.T))) / data.n
     tr_h1 = fit["_tr_h1"]
     tr_h0 = float(np.sum(b0 * e_inv.T))
@@ -733,43 +745,73 @@ def _fiml_corrected(fit, base, df, bdf, *, version: str) -> dict[str, float]:
     U = Wm - Wm Delta E^-1 Delta' Wm:  k = tr(Wc Wm^-1 U Wm^-1) (V6) or
     tr(U Wm^-1 Wc Wm^-1 U Wm^-1 Jm Wm^-1) (V3); c3 = k / df.  The same for the baseline.
     """
-    from hlstudy.sem._fit import _kron_vech
-
     mod, data, ram = fit["model"], fit["data"], fit["ram"]
     n, p = data.n, data.p
     xi = [mod.observed.index(v) for v in mod.ov_x]
     if xi:
         return {}
-    tri = np.tril_indices(p)
-    keep = np.ones(p + len(tri[0]), dtype=bool)
-    if fit.get("_h1") is None:
-        fit["_h1"] = h1_information(data, keep, return_scores=True)
-    wm, _, s1 = fit["_h1"]
+    ti, tj = np.tril_indices(p)
+    half = np.where(ti == tj, 0.5, 1.0)
+    nv = len(ti)
+    keep = np.ones(p + nv, dtype=bool)
+    wm, s1, low = _h1_factor(fit, keep)
     vt = np.linalg.inv(data.cov)
-    wc = np.zeros_like(wm)
-    wc[:p, :p] = vt
-    wc[p:, p:] = 0.5 * _kron_vech(vt, vt)
-    wmi = np.linalg.inv(wm)
-    wmi = 0.5 * (wmi + wmi.T)
-    # Jm = S1'S1/N is of rank <= N: Gamma = Wm^-1 Jm Wm^-1 = T'T / N with T = S1 Wm^-1
-    t_mat = s1 @ wmi
-    tr_wc_wmi = float(np.sum(wc * wmi))
-    tr_wc_gamma = float(np.sum((t_mat @ wc) * t_mat)) / n
+    vt = 0.5 * (vt + vt.T)
+    # Wc = diag(Vt, Wc_vv), Wc_vv = D'(Vt kron Vt)D / 2, is never formed: for vech vectors
+    # x, y with X = unvech(x), Y = unvech(y): x'Wc_vv y = tr(X Vt Y Vt) / 2 and
+    # Wc_vv y = vech(Vt Y Vt) with the diagonal halved.
+    # Wm^-1 from the Cholesky factor of Wm (LAPACK potri): its lower triangle only, the
+    # upper one left at 0; every use below reads the lower triangle
+    wmi_l = sla.lapack.dpotri(low, lower=1)[0] if low is not None else None
+    if wmi_l is None or not np.all(np.isfinite(np.diagonal(wmi_l))):
+        wmi = np.linalg.inv(wm)
+        wmi_l = np.tril(0.5 * (wmi + wmi.T))
+    vpos = np.empty((p, p), dtype=np.intp)
+    vpos[ti, tj] = np.arange(nv)
+    vpos[tj, ti] = np.arange(nv)
+    wmm = wmi_l[:p, :p]
+    tr_wc_wmi = (float(np.sum(vt * (np.tril(wmm) + np.tril(wmm, -1).T)))
+                 + 0.5 * _kron_vech_inner_tril(vt, vt, wmi_l[p:, p:]))
+    if version == "V3":
+        # Jm = S1'S1/N is of rank <= N: Gamma = Wm^-1 Jm Wm^-1 = T'T / N with T = S1 Wm^-1
+        # (BLAS symm on the lower triangle of Wm^-1)
+        t_mat = sla.blas.dsymm(1.0, wmi_l, s1.T, side=0, lower=1).T  # C order, n x dim
+        tm_, tv = t_mat[:, :p], t_mat[:, p:]
+        xv = (tv[:, vpos].reshape(-1, p) @ vt).reshape(n, p, p)  # X_i Vt
+        tr_wc_gamma = (float(np.sum((tm_ @ vt) * tm_))
+                       + 0.5 * float(np.einsum("ijk,ikj->", xv, xv))) / n
 
     def trace_k(ram_, x_):
         # U = Wm - B, B = Wm D E^-1 D' Wm, E = D' Wm D; with Y = Wm^-1 Wm D = D:
         # tr(Wc Wm^-1 U Wm^-1) = tr(Wc Wm^-1) - tr(E^-1 D' Wc D)                       (V6)
         # tr(U A U Gamma), A = Wm^-1 Wc Wm^-1 = tr(Wc Gamma) - 2 tr(E^-1 D' Wc Gamma Wm D)
         #                                       + tr(E^-1 D' Wc D E^-1 D' Wm Gamma Wm D)  (V3)
-        ds, dm = ram_.jacobian(x_)
-        delta = np.hstack([dm, ds[:, tri[0], tri[1]]]).T  # (p + nv) x q
-        wd = wm @ delta
-        e_inv = np.linalg.inv(delta.T @ wd)
-        dwcd = delta.T @ (wc @ delta)
+        # with T Wm D = S1 D; rows of D that are 0 (a baseline's covariances) are skipped
+        ds, dm = ram_.jacobian(x_)  # ds[a] = dSigma/dtheta_a, symmetric by construction
+        delta = np.hstack([dm, ds[:, ti, tj]]).T  # (p + nv) x q
+        q = delta.shape[1]
+        nz = np.flatnonzero(np.any(delta != 0, axis=1))
+        if nz.size == delta.shape[0]:
+            dn, s1n = delta, s1
+            if low is not None:  # E = (L'D)'(L'D), L'D by BLAS trmm (L' = low.T, no copy)
+                ld = sla.blas.dtrmm(1.0, low.T, delta, lower=0)
+                e_mat = ld.T @ ld
+            else:
+                e_mat = delta.T @ (wm @ delta)
+        else:  # rows of D that are 0 (a baseline's covariances) are skipped
+            dn, s1n = delta[nz], s1[:, nz]
+            e_mat = dn.T @ (wm[np.ix_(nz, nz)] @ dn)
+        e_inv = np.linalg.inv(e_mat)
+        # Wc D: Vt dmu' (mean rows); vech(Vt dSigma_a Vt), diagonal halved (vech rows), the
+        # products of all columns a at once: Vt [dSigma_1 Vt, ..., dSigma_q Vt]
+        xv = (ds.reshape(-1, p) @ vt).reshape(q, p, p).transpose(1, 0, 2).reshape(p, q * p)
+        yd = (vt @ xv).reshape(p, q, p)  # yd[i, a, j] = (Vt dSigma_a Vt)_ij
+        wcd = np.vstack([vt @ dm.T, yd[ti, :, tj] * half[:, None]])  # Wc D
+        dwcd = delta.T @ wcd
         if version == "V6":
             return tr_wc_wmi - float(np.sum(e_inv * dwcd.T))
-        td = t_mat @ wd  # n x q: T Wm D
-        twcd = t_mat @ (wc @ delta)  # n x q: T Wc D
+        td = s1n @ dn  # n x q: T Wm D = S1 D (T Wm = S1 Wm^-1 Wm)
+        twcd = t_mat @ wcd  # n x q: T Wc D
         mid = (twcd.T @ td) / n  # D' Wc Gamma Wm D
         dgd = (td.T @ td) / n  # D' Wm Gamma Wm D
         return (tr_wc_gamma - 2.0 * float(np.sum(e_inv * mid.T))
