@@ -404,6 +404,23 @@ def test_ready_client_waits_for_the_kernel_but_not_for_iopub_silence():
     assert runner._kernel_manager_class()(kernel_name=runner.KERNEL).client_factory.wait_for_ready is wait
 
 
+def test_forked_kernel_end_is_looked_for_every_10_ms(monkeypatch):
+    km = runner._kernel_manager_class()(kernel_name=runner.KERNEL)
+    alive = iter([True, True, False])
+    sleeps = []
+
+    async def is_alive():
+        return next(alive)
+
+    async def sleep(seconds):
+        sleeps.append(seconds)
+
+    monkeypatch.setattr(km, "_async_is_alive", is_alive)
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    asyncio.run(km._async_wait())
+    assert sleeps == [0.01, 0.01]
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="kernels are forked on Linux only")
 def test_forked_kernels_give_the_outputs_of_fresh_kernels(tmp_path, monkeypatch):
     # the fork server has imported numpy, scipy, matplotlib and IPython before the kernel's
