@@ -567,6 +567,31 @@ def _content_key(*parts) -> str:
     return digest.hexdigest()
 
 
+def _touch(path: Path) -> None:
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def _prune(folder: Path, limit: int) -> None:
+    """Delete the least recently used files of ``folder`` until it holds ``limit`` bytes."""
+    try:
+        files = [(st.st_mtime_ns, st.st_size, p) for p in folder.iterdir()
+                 if p.is_file() and not p.name.startswith(".") for st in (p.stat(),)]
+    except OSError:
+        return
+    total = sum(size for _, size, _ in files)
+    for _, size, path in sorted(files, key=lambda f: (f[0], f[2].name)):
+        if total <= limit:
+            break
+        try:
+            path.unlink()
+            total -= size
+        except OSError:
+            pass
+
+
 def _cache_read(folder: Path | None, key: str | None) -> bytes | None:
     if folder is None or key is None:
         return None
@@ -577,7 +602,10 @@ def _cache_read(folder: Path | None, key: str | None) -> bytes | None:
     except OSError:
         return None
     data = raw[32:]
-    return data if raw[:32] == hashlib.sha256(data).digest() else None   # damaged: made again
+    if raw[:32] != hashlib.sha256(data).digest():
+        return None   # damaged: made again
+    _touch(folder / key)   # used: the last to go when the folder is pruned
+    return data
 
 
 def _cache_write(folder: Path | None, key: str | None, data: bytes) -> None:
@@ -591,7 +619,8 @@ def _cache_write(folder: Path | None, key: str | None, data: bytes) -> None:
         tmp.write_bytes(hashlib.sha256(data).digest() + data)   # checked when read
         os.replace(tmp, folder / key)
     except OSError:
-        pass  # a read-only checkout still works, only slower
+        return  # a read-only checkout still works, only slower
+    _prune(folder, CACHE_BYTES.get(folder.name, CACHE_BYTES["png"]))
 
 
 def _disk_key(fontfile, glyphs: set) -> str | None:
@@ -683,9 +712,9 @@ def _cached_font_subsets():
         pdfps.get_glyphs_subset, pdfps.font_as_file = make, as_file
 
 
-#: Disk space the PNG encodings may take under ``data/processed/cache/png`` (least recently
-#: used files go first); the other export caches are small.
-PNG_CACHE_BYTES = 200 * 2**20
+#: Disk space each export cache under ``data/processed/cache/`` may take: when a write goes
+#: over it, the least recently used files go first (:func:`_prune`).
+CACHE_BYTES = {"png": 200 * 2**20, "docx": 50 * 2**20, "font-subsets": 20 * 2**20}
 
 
 def _png_key(arr, kwargs: dict) -> str | None:
@@ -738,9 +767,6 @@ def _cached_png():
             imsave(out, arr, *args, **kwargs)
             data = out.getvalue()
             _cache_write(folder, key, data)
-            _prune(folder, PNG_CACHE_BYTES)
-        else:
-            _touch(folder / key)
         fname.write(data)
 
     mimage.imsave = cached_imsave
@@ -748,31 +774,6 @@ def _cached_png():
         yield
     finally:
         mimage.imsave = imsave
-
-
-def _touch(path: Path) -> None:
-    try:
-        os.utime(path)
-    except OSError:
-        pass
-
-
-def _prune(folder: Path, limit: int) -> None:
-    """Delete the least recently used files of ``folder`` until it holds ``limit`` bytes."""
-    try:
-        files = [(st.st_mtime_ns, st.st_size, p) for p in folder.iterdir()
-                 if p.is_file() and not p.name.startswith(".") for st in (p.stat(),)]
-    except OSError:
-        return
-    total = sum(size for _, size, _ in files)
-    for _, size, path in sorted(files, key=lambda f: (f[0], f[2].name)):
-        if total <= limit:
-            break
-        try:
-            path.unlink()
-            total -= size
-        except OSError:
-            pass
 
 
 def _figure_metadata(fmt: str) -> dict:

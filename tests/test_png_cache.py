@@ -139,3 +139,15 @@ def test_a_file_like_target_is_required_for_caching(cache):
         mimage.imsave(out, arr, format="png", origin="upper", dpi=300, metadata={"Software": None})
     assert out.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(list(cache.iterdir())) == 1
+
+
+def test_every_export_cache_keeps_under_its_limit_dropping_the_least_recently_used(tmp_path, monkeypatch):
+    folder = tmp_path / "docx"
+    monkeypatch.setitem(export.CACHE_BYTES, "docx", 200)
+    for i, key in enumerate(["a", "b"]):
+        export._cache_write(folder, key, b"x" * 68)          # 32 bytes of SHA-256 + 68
+        os.utime(folder / key, ns=(10**18 + i * 10**9,) * 2)
+    assert export._cache_read(folder, "a") == b"x" * 68      # read: now the most recent
+    export._cache_write(folder, "c", b"y" * 68)              # 300 bytes > 200: "b" goes
+    assert sorted(p.name for p in folder.iterdir()) == ["a", "c"]
+    assert export._cache_read(folder, "c") == b"y" * 68
