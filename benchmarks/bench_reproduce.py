@@ -14,7 +14,11 @@ worktree, so that notebooks and test groups start longest first as they do here.
 sets variables for every command, e.g. ``HLSTUDY_FORK=0`` (fresh kernel processes) or
 ``HLSTUDY_FIGURE_FORMATS=pdf,png,svg`` (SVG too), to measure one lever at one commit.  Then the test command
 of ``make.py test`` (ruff, then ``pytest -n <workers> --dist loadgroup``) runs ``--repeat``
-times, and once with ``-n 0`` (in-process, as before issue 15) unless ``--no-sequential``.
+times, and once with ``-n 0`` (in-process, as before issue 15) unless ``--no-sequential``; and once
+in a second fresh worktree, before anything has filled its caches (the study cache and the export
+caches of ``data/processed/cache``), as on CI's clean clone, unless ``--no-cold-test``.  The
+reproduce runs after the first, and the test runs after them, find the caches the first run
+filled: a researcher's second run.
 
 Printed: the median wall time of each configuration beside the target (reproduce <= 30 s,
 test <= 60 s), the CPU seconds of all child processes (independent of how busy the machine
@@ -77,6 +81,18 @@ def row(name: str, walls: list[float], cpus: list[float], target: float | None) 
             + (f"  target {target:.0f} s{verdict}" if target else ""))
 
 
+def test_run(python: str, folder: Path, env: dict, extra: list[str], name: str) -> tuple[float, float]:
+    """ruff, then pytest with ``extra`` (what ``make.py test`` runs); (wall, CPU) seconds."""
+    start_cpu, start = _children_cpu(), time.perf_counter()
+    lint = subprocess.run([python, "-m", "ruff", "check", "hlstudy", "tests", "benchmarks",
+                           "notebooks", "make.py"], cwd=folder, env=env, capture_output=True)
+    _, _, rc, tail = timed([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra], folder, env)
+    wall, cpu = time.perf_counter() - start, _children_cpu() - start_cpu
+    print(f"  ruff + {name}: {wall:.1f} s wall, {cpu:.1f} s CPU, rc {rc}/{lint.returncode}, "
+          f"load {os.getloadavg()[0]:.1f}\n    {tail.splitlines()[-1] if tail else ''}", flush=True)
+    return wall, cpu
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -84,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="kernels at once; 0 = no --jobs flag (commits before issue 15)")
     parser.add_argument("--no-tests", action="store_true")
     parser.add_argument("--no-sequential", action="store_true", help="skip the pytest -n 0 run")
+    parser.add_argument("--no-cold-test", action="store_true",
+                        help="skip the test run in a second fresh worktree (empty caches, as on CI)")
     parser.add_argument("--test-workers", default="auto")
     parser.add_argument("--commit", default="HEAD")
     parser.add_argument("--keep", action="store_true", help="keep the worktree")
@@ -150,17 +168,20 @@ def main(argv: list[str] | None = None) -> int:
             for name, extra, repeat, target in runs:
                 walls, cpus = [], []
                 for _ in range(repeat):
-                    start_cpu, start = _children_cpu(), time.perf_counter()
-                    lint = subprocess.run([python, "-m", "ruff", "check", "hlstudy", "tests", "benchmarks",
-                                           "notebooks", "make.py"], cwd=folder, env=env, capture_output=True)
-                    _, _, rc, tail = timed([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra],
-                                           folder, env)
-                    wall, cpu = time.perf_counter() - start, _children_cpu() - start_cpu
-                    print(f"  ruff + {name}: {wall:.1f} s wall, {cpu:.1f} s CPU, rc {rc}/{lint.returncode}, "
-                          f"load {os.getloadavg()[0]:.1f}\n    {tail.splitlines()[-1] if tail else ''}", flush=True)
+                    wall, cpu = test_run(python, folder, env, extra, name)
                     walls.append(wall)
                     cpus.append(cpu)
                 lines.append(row(f"make.py test: ruff + {name}", walls, cpus, target))
+            if not args.no_cold_test:
+                # a second fresh worktree: no study cache, no export caches, as on CI's clean clone
+                cold = worktree(args.commit)
+                try:
+                    cold_env = dict(env, PYTHONPATH=str(cold))
+                    name = "pytest -n " + args.test_workers + ", empty caches (clean clone)"
+                    wall, cpu = test_run(python, cold, cold_env, runs[0][1], name)
+                    lines.append(row(f"make.py test: ruff + {name}", [wall], [cpu], TARGETS["test"]))
+                finally:
+                    remove(cold)
     finally:
         if args.keep:
             print(f"worktree kept: {folder}")
