@@ -363,3 +363,29 @@ def test_typo_check_equals_the_brute_force_comparison():
             assert _render._clear_of(key, own, others, margin) == want
             decided.add(want)
     assert decided == {True, False}
+
+
+def test_typo_decision_memo_gives_the_fresh_decision():
+    """_clearly_closest is remembered per (typo, name, other names): a hit decides as a
+    fresh computation, and other names (a changed input) are a miss decided afresh."""
+    import difflib
+
+    from hlstudy.synthetic import _render
+
+    names = ("hoa binh", "hoa thang", "dong tan", "minh son")
+    cases = [("hoa bnh", "hoa binh"), ("hoa thng", "hoa thang"), ("hoa bin", "hoa binh"),
+             ("dongg tan", "dong tan")]
+    _render._clearly_closest.cache_clear()
+    for key, base in cases:
+        others = tuple(n for n in names if n != base)
+        own = difflib.SequenceMatcher(None, key, base).ratio()
+        fresh = own >= 0.85 and _render._clear_of(key, own, list(others))
+        assert _render._clearly_closest(key, base, others) == fresh
+        assert _render._clearly_closest(key, base, others) == fresh        # hit
+        # "hoa binh" closer than the other names, then one of them identical to the typo
+        assert _render._clearly_closest(key, base, (*others, key)) is False
+    info = _render._clearly_closest.cache_info()
+    assert (info.hits, info.misses) == (len(cases), 2 * len(cases))
+    # whole simulations with the memo filled by an earlier one give the same bytes:
+    # test_same_seed_same_bytes_different_seed_different_bytes (second run) and
+    # test_committed_demonstration_data_are_the_default_simulation (data/raw made before it)

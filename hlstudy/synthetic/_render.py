@@ -88,11 +88,11 @@ def old_tone(name: str) -> str | None:
 
 
 @lru_cache(maxsize=64)
-def _folded_others(name: str, others: tuple[str, ...]) -> list[str]:
-    return [fold(o).lower() for o in others if o != name]
+def _folded_others(name: str, others: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(fold(o).lower() for o in others if o != name)
 
 
-def _clear_of(key: str, own: float, others: list[str], margin: float = 0.12) -> bool:
+def _clear_of(key: str, own: float, others, margin: float = 0.12) -> bool:
     """``own - max(ratio(key, o) for o in others) >= margin``, the exact ratio computed only
     where ``quick_ratio`` (an upper bound of it) does not already settle the comparison."""
     for o in others:
@@ -125,10 +125,18 @@ def _typo(rng, name: str, others: list[str]) -> str | None:
         key = fold(typo).lower()
         if key == base:
             continue
-        own = difflib.SequenceMatcher(None, key, base).ratio()
-        if own >= 0.85 and _clear_of(key, own, others_f):
+        if _clearly_closest(key, base, others_f):
             return typo
     return None
+
+
+@lru_cache(maxsize=4096)
+def _clearly_closest(key: str, base: str, others: tuple[str, ...]) -> bool:
+    """``key`` (a folded typo) is close to ``base`` (ratio ≥ 0.85) and clear of ``others``;
+    a pure function of the strings, remembered: the ~30 typos of each name recur in every
+    simulation of a process."""
+    own = difflib.SequenceMatcher(None, key, base).ratio()
+    return own >= 0.85 and _clear_of(key, own, others)
 
 
 def commune_variant(rng, name: str, unit_type: str, all_names: list[str]) -> tuple[str, str]:
