@@ -325,6 +325,69 @@ def test_ledger_on_demonstration_data(demo, demo_ledger):
     np.testing.assert_allclose(fam["p_adjusted"], expect, atol=1e-15)
 
 
+def test_claim_rows_equal_the_row_by_row_construction(demo, demo_ledger):
+    """``evaluate`` groups the parts once and reads their columns as lists; every claim row
+    equals the one built part by part (a mask per claim, ``itertuples``), reasons with the
+    robustness values and IPMA ranks included."""
+    from hlstudy.evidence import ledger as L
+    from hlstudy.evidence import rules as R
+
+    def by_rows(claim, hyp, parts, ipma_res):
+        v = R.combine(parts["verdict"])
+        order = {R.NOT_SUPPORTED: 0, R.NOT_TESTABLE: 1, R.INCONCLUSIVE: 2, R.SUPPORTED: 3}
+        if v == R.SUPPORTED:
+            k = parts["p_adjusted"].fillna(-1).to_numpy().argmax()
+        else:
+            k = int(np.flatnonzero(parts["verdict"].map(order).to_numpy() == order[v])[0])
+        d = parts.iloc[k]
+        reasons, reasons_vi = [], []
+        for r in parts.itertuples(index=False):
+            extra_en, extra_vi = "", ""
+            if np.isfinite(r.robustness_value):
+                extra_en = f"; robustness value {r.robustness_value:.3f}"
+                extra_vi = f"; giá trị bền vững (RV) {r.robustness_value:.3f}".replace(".", ",")
+            if ipma_res is not None and r.kind == "path" and r.part.endswith(f"→ {L.QUAL}"):
+                x = r.part.split(" → ")[0]
+                t = ipma_res.table.set_index("construct")
+                if x in t.index:
+                    extra_en += (f"; IPMA importance rank {int(t.at[x, 'importance_rank'])} of "
+                                 f"{len(t)}, performance {t.at[x, 'performance']:.1f}/100 "
+                                 f"({t.at[x, 'quadrant']})")
+                    extra_vi += (f"; IPMA: tầm quan trọng hạng {int(t.at[x, 'importance_rank'])}/"
+                                 f"{len(t)}, mức độ thực hiện "
+                                 f"{t.at[x, 'performance']:.1f}/100".replace(".", ","))
+            reasons.append(f"{r.part}: {r.verdict} — {r.reason}{extra_en}")
+            reasons_vi.append(f"{r.part_vi}: {R.VERDICTS_VI[r.verdict]} — {r.reason_vi}{extra_vi}")
+        if parts["kind"].isin(["path", "indirect", "comparison", "association"]).any():
+            reasons.append(L.CAUSAL_NOTE[0])
+            reasons_vi.append(L.CAUSAL_NOTE[1])
+        inf = parts[parts["inferential"].astype(bool)]
+        rv = parts["robustness_value"].dropna()
+        return {"claim_id": claim.claim_id, "section": claim.section, "kind": claim.kind,
+                "claim_vi": claim.text_vi, "claim_en": claim.gloss_en,
+                "hypothesis": hyp.hypothesis_vi, "method": "; ".join(dict.fromkeys(
+                    m for m in parts["method"] if isinstance(m, str) and m)),
+                "estimand": "; ".join(parts["part"]), "estimand_vi": "; ".join(parts["part_vi"]),
+                "estimate": d["estimate"], "ci_low": d["ci_low"], "ci_high": d["ci_high"],
+                "p_value": inf["p_value"].max() if inf["p_value"].notna().any() else np.nan,
+                "p_adjusted": inf["p_adjusted"].max() if inf["p_adjusted"].notna().any()
+                else np.nan, "n": d["n"], "verdict": v, "reason": " | ".join(reasons),
+                "reason_vi": " | ".join(reasons_vi),
+                "robustness_value": float(rv.min()) if len(rv) else np.nan,
+                "min_detectable_effect": d["min_detectable_effect"], "n_parts": len(parts)}
+
+    res = demo_ledger
+    claims = pd.read_csv(codebook.INSTRUMENT / "claims.csv", dtype=str, keep_default_na=False)
+    hyp = codebook.hypotheses().set_index("claim_id")
+    parts = res.parts
+    want = pd.DataFrame([by_rows(c, hyp.loc[c.claim_id], parts[parts["claim_id"] == c.claim_id]
+                                 .reset_index(drop=True), res.ipma)
+                         for c in claims.itertuples(index=False)], columns=LEDGER_COLUMNS)
+    pd.testing.assert_frame_equal(res.claims, want, check_exact=True)
+    assert res.claims["reason"].str.contains("IPMA importance rank").any()
+    assert res.claims["reason"].str.contains("robustness value").any()
+
+
 def test_indirect_parts_are_judged_on_the_product_scale(demo_ledger):
     """An indirect effect a·b is judged against sesoi_indirect (.10 × .10), every other
     standardized part against sesoi; changing one changes only its own parts' verdict basis."""

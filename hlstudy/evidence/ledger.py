@@ -714,14 +714,19 @@ def _claim_row(claim, hyp, parts: pd.DataFrame, ipma_res: IPMAResult | None) -> 
     d = parts.iloc[k]
     causal = parts["kind"].isin(["path", "indirect", "comparison", "association"]).any()
     reasons, reasons_vi = [], []
-    for r in parts.itertuples(index=False):
+    t = None
+    # the columns read, as lists (itertuples made a namedtuple class of ~30 fields per claim)
+    for rv_k, kind, part, verdict_k, reason, part_vi, reason_vi in zip(
+            *(parts[c].tolist() for c in ("robustness_value", "kind", "part", "verdict",
+                                          "reason", "part_vi", "reason_vi")), strict=True):
         extra_en, extra_vi = "", ""
-        if np.isfinite(r.robustness_value):
-            extra_en = f"; robustness value {r.robustness_value:.3f}"
-            extra_vi = f"; giá trị bền vững (RV) {r.robustness_value:.3f}".replace(".", ",")
-        if ipma_res is not None and r.kind == "path" and r.part.endswith(f"→ {QUAL}"):
-            x = r.part.split(" → ")[0]
-            t = ipma_res.table.set_index("construct")
+        if np.isfinite(rv_k):
+            extra_en = f"; robustness value {rv_k:.3f}"
+            extra_vi = f"; giá trị bền vững (RV) {rv_k:.3f}".replace(".", ",")
+        if ipma_res is not None and kind == "path" and part.endswith(f"→ {QUAL}"):
+            x = part.split(" → ")[0]
+            if t is None:
+                t = ipma_res.table.set_index("construct")
             if x in t.index:
                 extra_en += (f"; IPMA importance rank {int(t.at[x, 'importance_rank'])} of "
                              f"{len(t)}, performance {t.at[x, 'performance']:.1f}/100 "
@@ -729,8 +734,8 @@ def _claim_row(claim, hyp, parts: pd.DataFrame, ipma_res: IPMAResult | None) -> 
                 extra_vi += (f"; IPMA: tầm quan trọng hạng {int(t.at[x, 'importance_rank'])}/"
                              f"{len(t)}, mức độ thực hiện "
                              f"{t.at[x, 'performance']:.1f}/100".replace(".", ","))
-        reasons.append(f"{r.part}: {r.verdict} — {r.reason}{extra_en}")
-        reasons_vi.append(f"{r.part_vi}: {R.VERDICTS_VI[r.verdict]} — {r.reason_vi}{extra_vi}")
+        reasons.append(f"{part}: {verdict_k} — {reason}{extra_en}")
+        reasons_vi.append(f"{part_vi}: {R.VERDICTS_VI[verdict_k]} — {reason_vi}{extra_vi}")
     if causal:
         reasons.append(CAUSAL_NOTE[0])
         reasons_vi.append(CAUSAL_NOTE[1])
@@ -781,8 +786,11 @@ def evaluate(study, *, rules: R.Rules | None = None, folder=None) -> LedgerResul
                 "robustness_value", "min_detectable_effect", "n"):
         parts[col] = pd.to_numeric(parts[col], errors="coerce").astype(float)
     parts = _judge(parts, rules)
-    out = [_claim_row(c, hyp.loc[c.claim_id], parts[parts["claim_id"] == c.claim_id]
-                      .reset_index(drop=True), ipma_res)
+    # each claim's parts in their order (one grouping instead of a mask per claim)
+    by_claim = {cid: g.reset_index(drop=True)
+                for cid, g in parts.groupby("claim_id", sort=False, dropna=True)}
+    none = parts.iloc[:0].reset_index(drop=True)
+    out = [_claim_row(c, hyp.loc[c.claim_id], by_claim.get(c.claim_id, none), ipma_res)
            for c in claims.itertuples(index=False)]
     ledger = pd.DataFrame(out, columns=LEDGER_COLUMNS)
     parts = parts.rename(columns={"missing": "why_not_testable"}).drop(columns="missing_vi")
