@@ -456,3 +456,62 @@ def test_h1_information_by_stacked_rank_one_terms_equals_pattern_by_pattern(case
     np.testing.assert_allclose(b1, b0, rtol=0, atol=1e-12 * np.abs(b0).max())
     _, _, s = h1_information(d, keep, return_scores=True)
     assert np.array_equal(s, _scores_by_pattern(d)[:, keep])
+
+
+def test_fiml_sigma_pieces_memo_hits_give_the_misses_numbers_and_new_sigma_misses():
+    """fiml_sums keeps the Sigma-only parts for the last Sigma (keyed by its bytes): a hit
+    returns the numbers of a fresh computation to the bit; another Sigma is recomputed."""
+    from hlstudy.sem._fit import Data, fiml_sums
+
+    y = HSM[[f"x{k}" for k in range(1, 10)]].to_numpy(float)
+    y = y[~np.isnan(y).all(axis=1)]
+    d = Data.missing(y)
+    sigma, mu = d.cov.copy(), d.mean.copy()
+    mu2 = mu + 0.1
+    sigma2 = sigma + 0.05 * np.eye(d.p)
+
+    def fresh(s, m, gradient):
+        return fiml_sums(Data.missing(y), s, m, gradient=gradient)
+
+    def same(a, b):
+        if isinstance(a, float):
+            return a == b
+        return all(np.array_equal(u, v) for u, v in zip(a, b, strict=True))
+
+    seq = [(sigma, mu, False), (sigma, mu, True), (sigma, mu2, True), (sigma, mu2, False),
+           (sigma2, mu, True), (sigma2, mu2, False), (sigma, mu, True)]
+    keys = []
+    for s, m, g in seq:
+        assert same(fiml_sums(d, s, m, gradient=g), fresh(s, m, g)), (g,)
+        keys.append(d._sigma_memo[0])
+    assert keys[0] == keys[1] == keys[2] == keys[3] == sigma.tobytes()
+    assert keys[4] == keys[5] == sigma2.tobytes() and keys[6] == sigma.tobytes()
+    # a Sigma that is not positive definite: None, remembered; then a good one again
+    bad = sigma.copy()
+    bad[0, 0] = -1.0
+    assert fiml_sums(d, bad, mu, gradient=True) is None
+    assert fiml_sums(d, bad, mu, gradient=False) is None
+    assert same(fiml_sums(d, sigma, mu, gradient=True), fresh(sigma, mu, True))
+
+
+def test_ram_remembers_e_for_the_same_a_only():
+    from hlstudy.sem import sem
+    from hlstudy.sem._model import RAM
+
+    res = sem(HSM, "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\ntextual ~ visual",
+              missing="ml")
+    mod, x = res.model, res._fitinfo["x"]
+    ram = RAM(mod)
+    kinds = {p.pid: p.kind for p in mod.pars if p.pid >= 0}
+    k_s = next(k for k, v in kinds.items() if v == "S")
+    k_a = next(k for k, v in kinds.items() if v == "A")
+    ram.implied(x)
+    for k, same_a in ((k_s, True), (k_a, False)):
+        xk = x.copy()
+        xk[k] += 1e-3
+        e_before = ram._e_memo[1]
+        got = ram.implied(xk)
+        want = RAM(mod).implied(xk)
+        assert all(np.array_equal(u, v) for u, v in zip(got, want, strict=True))
+        assert (got[2] is e_before) == same_a
+        ram.implied(x)

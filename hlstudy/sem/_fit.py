@@ -118,44 +118,76 @@ class Data:
         return d
 
 
+def _sigma_pieces(d: Data, sigma) -> dict | None:
+    """The parts of :func:`fiml_sums` that depend on Sigma only: V = Sigma^-1 and per group
+    of patterns chol(V_MM) and Q' (and, when first asked for, the log-determinants and
+    sum_k n_k Q_k'Q_k).  Remembered on ``d`` for the last Sigma, keyed by its bytes: a
+    finite-difference step in a mean parameter, or the gradient after the objective at the
+    same point, leaves Sigma bit-identical and reuses them (the same arrays, so the same
+    floats).  None when Sigma, or one pattern's block of it, is not positive definite."""
+    key = sigma.tobytes()
+    memo = getattr(d, "_sigma_memo", None)
+    if memo is not None and memo[0] == key:
+        return memo[1]
+    pieces = None
+    try:
+        ch = np.linalg.cholesky(sigma)
+    except np.linalg.LinAlgError:
+        ch = None
+    if ch is not None:
+        v = np.linalg.inv(sigma)
+        v = 0.5 * (v + v.T)
+        sets = []
+        for mis, _rows, pat, _n_k in d.missing_sets:  # patterns stacked by number missing
+            vmm = v[mis[:, :, None], mis[:, None, :]]
+            try:
+                cm = np.linalg.cholesky(vmm)
+            except np.linalg.LinAlgError:
+                sets = None
+                break
+            qt = np.linalg.solve(cm, v[mis])  # (k, m, p): Q' = L^-1 V[M, :], L L' = V_MM
+            sets.append((cm, qt, qt[pat]))
+        if sets is not None:
+            pieces = {"ch": ch, "v": v, "sets": sets}
+    d._sigma_memo = (key, pieces)
+    return pieces
+
+
 def fiml_sums(d: Data, sigma, mu, *, gradient: bool):
     """Sum over rows of log|Sigma_oo| + r' Sigma_oo^-1 r (or, with ``gradient``, the pair
     (sum_i d/dSigma, sum_i d/dmu) of that sum), through V = Sigma^-1 and per pattern the Schur
     complement: inv(Sigma_oo) embedded = V - Q Q', Q = V[:, M] chol(V_MM)^-T, and
     log|Sigma_oo| = log|Sigma| + log|V_MM| (M the pattern's missing items).  Returns
-    None when Sigma is not positive definite.  Also returns z (rows x p): the embedded
-    inv(Sigma_oo) r of each row, and the list of per-group Q' for reuse."""
-    try:
-        ch = np.linalg.cholesky(sigma)
-    except np.linalg.LinAlgError:
+    None when Sigma is not positive definite.  The parts that depend on Sigma alone come
+    from :func:`_sigma_pieces` (computed once per Sigma)."""
+    pieces = _sigma_pieces(d, sigma)
+    if pieces is None:
         return None
-    v = np.linalg.inv(sigma)
-    v = 0.5 * (v + v.T)
+    v = pieces["v"]
     r = np.where(d.mask, d.rows - mu, 0.0)
     z = r @ v
-    if not gradient:  # the log-determinants enter the objective only
-        logdet = np.full(d.n, 2.0 * np.sum(np.log(np.diag(ch))))
-    qq_sum = np.zeros_like(v)
-    for mis, rows, pat, n_k in d.missing_sets:  # patterns stacked by number missing
-        vmm = v[mis[:, :, None], mis[:, None, :]]
-        try:
-            cm = np.linalg.cholesky(vmm)
-        except np.linalg.LinAlgError:
-            return None
-        if not gradient:
-            ld = 2.0 * np.sum(np.log(np.diagonal(cm, axis1=1, axis2=2)), axis=1)
-            logdet[rows] += ld[pat]
-        qt = np.linalg.solve(cm, v[mis])  # (k, m, p): Q' = L^-1 V[M, :], L L' = V_MM
-        qr = qt[pat]
+    for (_mis, rows, _pat, _n_k), (_cm, _qt, qr) in zip(d.missing_sets, pieces["sets"],
+                                                        strict=True):
         rq = np.einsum("ip,imp->im", r[rows], qr)
         z[rows] -= np.einsum("im,imp->ip", rq, qr)
-        if gradient:
+    if not gradient:  # the log-determinants enter the objective only
+        if "logdet" not in pieces:
+            logdet = np.full(d.n, 2.0 * np.sum(np.log(np.diag(pieces["ch"]))))
+            for (_mis, rows, pat, _n_k), (cm, _qt, _qr) in zip(d.missing_sets, pieces["sets"],
+                                                               strict=True):
+                ld = 2.0 * np.sum(np.log(np.diagonal(cm, axis1=1, axis2=2)), axis=1)
+                logdet[rows] += ld[pat]
+            pieces["logdet"] = float(np.sum(logdet))
+        return float(pieces["logdet"] + np.einsum("ij,ij->", r, z))
+    if "qq_sum" not in pieces:
+        qq_sum = np.zeros_like(v)
+        for (_mis, _rows, _pat, n_k), (_cm, qt, _qr) in zip(d.missing_sets, pieces["sets"],
+                                                            strict=True):
             # = einsum("k,kmp,kmq->pq", n_k, qt, qt), the same products summed in the same
             # order (k, then m), as a two-operand einsum (4x faster)
             qq_sum += np.einsum("kmp,kmq->pq", qt * n_k[:, None, None], qt)
-    if not gradient:
-        return float(np.sum(logdet) + np.einsum("ij,ij->", r, z))
-    return d.n * v - qq_sum - z.T @ z, -2.0 * z.sum(axis=0)
+        pieces["qq_sum"] = qq_sum
+    return d.n * v - pieces["qq_sum"] - z.T @ z, -2.0 * z.sum(axis=0)
 
 
 def fiml_loglik(d: Data, sigma, mu) -> float:

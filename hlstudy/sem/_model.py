@@ -304,9 +304,18 @@ class RAM:
         return a, s, m
 
     def implied(self, x):
-        """(Sigma, mu, E, Sigma_all, mu_all) at parameter vector x."""
+        """(Sigma, mu, E, Sigma_all, mu_all) at parameter vector x.
+
+        E = (I - A)^-1 is remembered for the last A (keyed by its bytes): a step in a
+        variance, covariance or mean parameter leaves A bit-identical (the same E)."""
         a, s, m = self.matrices(x)
-        e = np.linalg.inv(np.eye(self.n) - a)
+        key = a.tobytes()
+        memo = getattr(self, "_e_memo", None)
+        if memo is not None and memo[0] == key:
+            e = memo[1]
+        else:
+            e = np.linalg.inv(np.eye(self.n) - a)
+            self._e_memo = (key, e)
         sall = e @ s @ e.T
         sall = 0.5 * (sall + sall.T)
         mall = e @ m
