@@ -258,11 +258,23 @@ def officials_only(sim120, tmp_path):
     return folder
 
 
-def test_officials_only_study(officials_only, sim120):
+@pytest.fixture(scope="module")
+def officials_only_study(sim120, tmp_path_factory):
+    """The officials-only folder read once (cache=False) for the tests that only read the
+    study; tests that edit the folder use ``officials_only``."""
     from hlstudy import load_study
+
+    folder = tmp_path_factory.mktemp("officials_only")
+    sim120.write(folder)
+    (folder / "citizens.csv").unlink()
+    (folder / "personnel.csv").unlink()
+    return load_study(folder, cache=False)
+
+
+def test_officials_only_study(officials_only_study, sim120):
     from hlstudy.study import empty_table
 
-    study = load_study(officials_only, cache=False)
+    study = officials_only_study
     assert study.instruments == ("officials",) and study.absent == ("citizens", "personnel")
     assert study.has("officials") and not study.has("citizens") and not study.has("personnel")
     # every row the simulator wrote is received (about 120: the response rate is a probability)
@@ -531,10 +543,8 @@ def test_unquoted_comma_in_an_instrument_file_is_named(tmp_path):
         codebook.load_codebook(folder=folder)
 
 
-def test_skip_note_names_the_absent_instrument_in_vietnamese(officials_only):
-    from hlstudy import load_study
-
-    study = load_study(officials_only, cache=False)
+def test_skip_note_names_the_absent_instrument_in_vietnamese(officials_only_study):
+    study = officials_only_study
     assert study.skip_note("Mục 2.1.2", "officials") == ""
     note = study.skip_note("Mục 2.1.2 (tiêu chuẩn)", "officials", "personnel")
     assert note.startswith("> **Bỏ qua — Mục 2.1.2 (tiêu chuẩn):** cần danh sách nhân sự")
