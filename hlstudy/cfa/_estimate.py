@@ -98,6 +98,16 @@ class _Slots:
                          True: len(np.unique(self.pids_mean)) == len(self.pids_mean)}
         self.hess_ix = {False: np.ix_(self.pids_cov, self.pids_cov),
                         True: np.ix_(self.pids_mean, self.pids_mean)}
+        # the same placement by slices where the slots' parameters form a few runs of
+        # consecutive numbers (as build_spec numbers them): a slice add instead of a gather
+        # and scatter through index arrays, the same additions element by element
+        self.runs = {ms: _runs(pids) if self.distinct[ms] else None
+                     for ms, pids in ((False, self.pids_cov), (True, self.pids_mean))}
+        # what build_matrices fills, with the free entries' positions found once
+        self.fill = {}
+        for name, (rows, cols, pids, fixed) in self.arr.items():
+            free = pids >= 0
+            self.fill[name] = (rows, cols, fixed, free, pids[free], bool(free.all()))
         ix = np.ix_
         self.ix = {
             "li_li": ix(li, li), "lk_lk": ix(lk, lk), "li_lk": ix(li, lk),
@@ -112,14 +122,29 @@ class _Slots:
         }
 
 
+def _runs(pids: np.ndarray, most: int = 8):
+    """Runs of consecutive parameter numbers in ``pids``: ``[(start, stop, first pid)]``
+    (positions ``start:stop`` hold ``first pid, first pid + 1, ...``); None when there are
+    more than ``most`` runs (index arrays are then cheaper than many small slices)."""
+    if len(pids) == 0:
+        return []
+    cut = np.flatnonzero(np.diff(pids) != 1) + 1
+    if len(cut) + 1 > most:
+        return None
+    starts = np.concatenate([[0], cut])
+    stops = np.concatenate([cut, [len(pids)]])
+    return [(int(a), int(b), int(pids[a])) for a, b in zip(starts, stops, strict=True)]
+
+
 def build_matrices(spec: Spec, slots: _Slots, x: np.ndarray, sample_mean: np.ndarray) -> Matrices:
     p, m = spec.p, spec.m
 
     def values(name):
-        rows, cols, pids, fixed = slots.arr[name]
+        rows, cols, fixed, free, pids_free, all_free = slots.fill[name]
+        if all_free:
+            return rows, cols, x[pids_free]
         vals = fixed.copy()
-        free = pids >= 0
-        vals[free] = x[pids[free]]
+        vals[free] = x[pids_free]
         return rows, cols, vals
 
     lam = np.zeros((p, m))
@@ -172,6 +197,9 @@ class Problem:
         for s in stats.cov:
             _, ld = _chol_logdet(s)
             self.logdet_s.append(ld)
+        # the last gradient and information computed (x's bytes, gradient, information):
+        # the optimiser asks for them again at the point where it stops (see derivatives)
+        self._last = None
 
     def matrices(self, x):
         return [build_matrices(self.spec, self.slots[g], x, self.stats.mean[g])
@@ -201,26 +229,52 @@ class Problem:
         covariance; half of it for a variance), e_i e_i' (residual variance), e.g.
         ``tr(V dS_ik V dS_jl) = 2 (V_ij (B'VB)_kl + (VB)_il (VB)_jk)``.  The slot
         values are then summed into parameters (equality constraints share one).
+
+        The last result with ``hessian=True`` is kept (copies, keyed on the bytes of ``x``):
+        asked again at the same point, the same numbers are returned without recomputing
+        them (as copies); a gradient alone at that point is taken from it too.
         """
+        key = np.ascontiguousarray(x, dtype=float).tobytes()
+        last = self._last
+        if last is not None and last[0] == key:
+            return last[1].copy(), (last[2].copy() if hessian else None)
+        grad, hess = self._derivatives(x, hessian)
+        if hessian:
+            self._last = (key, grad.copy(), hess.copy())
+        return grad, hess
+
+    def _derivatives(self, x, hessian: bool):
         q = self.spec.n_free
         grad = np.zeros(q)
         hess = np.zeros((q, q)) if hessian else None
+        ms = self.spec.meanstructure
         for g, mats in enumerate(self.matrices(x)):
             gs, hs, pids = self._slot_derivatives(g, mats, hessian)
-            np.add.at(grad, pids, self.w[g] * gs)
+            sl = self.slots[g]
+            if sl.distinct[ms]:
+                grad[pids] += self.w[g] * gs  # np.add.at's additions when no pid repeats
+            else:
+                np.add.at(grad, pids, self.w[g] * gs)
             if hessian:
-                sl, ms = self.slots[g], self.spec.meanstructure
                 if sl.distinct[ms] and np.isfinite(hs).all():
                     # distinct parameters (the usual case, equality constraints join slots
                     # of different groups): E' H E with the 0/1 slot-to-parameter matrix E
                     # only places H's cells, exactly, so place them directly
-                    hess[sl.hess_ix[ms]] += self.w[g] * hs
+                    whs = self.w[g] * hs
+                    runs = sl.runs[ms]
+                    if runs is None:
+                        hess[sl.hess_ix[ms]] += whs
+                    else:
+                        for a0, a1, da in runs:
+                            for b0, b1, db in runs:
+                                hess[da:da + a1 - a0, db:db + b1 - b0] += whs[a0:a1, b0:b1]
                 else:
                     e = np.zeros((len(pids), q))
                     e[np.arange(len(pids)), pids] = 1.0
                     hess += self.w[g] * (e.T @ hs @ e)
         if hessian:
-            hess = 0.5 * (hess + hess.T)
+            hess = hess + hess.T
+            hess *= 0.5  # 0.5 * (H + H'), without a third matrix
         return grad, hess
 
     def _slot_derivatives(self, g: int, mats: Matrices, hessian: bool):
@@ -481,10 +535,16 @@ def _damped_newton(problem: Problem, x, f, curvature, *, max_iter, step_tol, gra
     it = 0
     for it in range(1, max_iter + 1):
         diag = np.clip(np.abs(np.diag(curv)), 1e-8, None)
+        # C + mu diag(C) without forming the diagonal matrix: adding the 0.0 of its
+        # off-diagonal cells keeps what that sum did to them (-0.0 becomes 0.0)
+        damped = curv + 0.0
+        at = np.diag_indices_from(curv)
+        cd = np.diag(curv)
         accepted = False
         for _ in range(60):
+            damped[at] = cd + mu * diag  # only the diagonal changes with mu (solve copies)
             try:
-                step = np.linalg.solve(curv + mu * np.diag(diag), grad)
+                step = np.linalg.solve(damped, grad)
             except np.linalg.LinAlgError:
                 mu *= 10
                 continue
