@@ -667,14 +667,6 @@ def _kron_vech_inner_tril(a: np.ndarray, b: np.ndarray, m: np.ndarray, *,
     return total
 
 
-def _gvec_rows(q: np.ndarray, w: np.ndarray, ti, tj, half) -> np.ndarray:
-    """Rows (q_a[ti] w_b[tj] + q_a[tj] w_b[ti]) * half for every column a of q (p x m) and
-    row b of w (n x p), in the order a, then b: shape (m * n, nv)."""
-    out = (q[ti].T[:, None, :] * w[:, tj][None, :, :]
-           + q[tj].T[:, None, :] * w[:, ti][None, :, :]) * half
-    return out.reshape(-1, len(ti))
-
-
 def h1_information(data: Data, keep: np.ndarray, *, return_scores: bool = False):
     """A1 and B1 of the saturated model at the h1 (sample or EM) moments, in (mu, vech Sigma).
 
@@ -717,7 +709,8 @@ def h1_information(data: Data, keep: np.ndarray, *, return_scores: bool = False)
     n_g = sum(m * (m + 1) // 2 + m * pt.n for m, pt in zip(n_mis, pats, strict=True))
     gm = np.empty((n_g, nv))  # rank-one terms of the vech x vech block, weights folded in
     q_cols, w_rows = [], []  # n_k q_j1 and g(q_j1, w_k), for the mu x vech block
-    start = g0 = 0
+    start = 0
+    qs = []  # (rows of the pattern, Q_k) of the patterns with missing items
     for k, pt in enumerate(pats):
         o = pt.obs
         m = n_mis[k]
@@ -736,23 +729,33 @@ def h1_information(data: Data, keep: np.ndarray, *, return_scores: bool = False)
         r_mat -= zf.T @ zf
         u += pt.n * wf
         if m:
-            mis = np.setdiff1d(np.arange(p), o)
+            seen = np.zeros(p, dtype=bool)
+            seen[o] = True
+            mis = np.flatnonzero(~seen)
             vmm = vfull[np.ix_(mis, mis)]
             q = vfull[:, mis] @ np.linalg.cholesky(np.linalg.inv(vmm))  # p x |M|, V_k = V - QQ'
             qq = q @ q.T
             r_mat -= pt.n * qq
             mm += pt.n * qq
-            # g(q_j1, q_j2) for j1 <= j2 (weight n/2 on the diagonal, n off it: the pair
-            # appears twice in the full sum), then g(q_j1, z_i) for every row i (weight 1)
-            iu = np.triu_indices(m)
-            sw = np.sqrt(np.where(iu[0] == iu[1], 0.5 * pt.n, float(pt.n)))
-            pairs = _gvec_rows(q, q.T, ti, tj, half).reshape(m, m, nv)[iu]
-            gm[g0:g0 + len(sw)] = pairs * sw[:, None]
-            g0 += len(sw)
-            gm[g0:g0 + m * pt.n] = _gvec_rows(q, zf, ti, tj, half)
-            g0 += m * pt.n
-            q_cols.append(pt.n * q)
-            w_rows.append(_gvec_rows(q, wf[None, :], ti, tj, half))  # m x nv: g(q_j1, w)
+            qs.append((rows_k, q, wf))
+    # g(a, b) = (a[ti] b[tj] + a[tj] b[ti]) * half, the vech of a b' + b a' (diagonal halved)
+    zti, ztj = zf_all[:, ti], zf_all[:, tj]
+    g0 = 0
+    for rows_k, q, wf in qs:
+        m, nk = q.shape[1], rows_k.stop - rows_k.start
+        qti, qtj = q[ti].T, q[tj].T  # m x nv
+        # g(q_j1, q_j2) for j1 <= j2 (weight n/2 on the diagonal, n off it: the pair appears
+        # twice in the full sum), then g(q_j1, z_i) for every row i (weight 1)
+        i1, i2 = np.triu_indices(m)
+        sw = np.sqrt(np.where(i1 == i2, 0.5 * nk, float(nk)))
+        pairs = (qti[i1] * qtj[i2] + qtj[i1] * qti[i2]) * half
+        gm[g0:g0 + len(sw)] = pairs * sw[:, None]
+        g0 += len(sw)
+        rows = (qti[:, None, :] * ztj[rows_k][None] + qtj[:, None, :] * zti[rows_k][None]) * half
+        gm[g0:g0 + m * nk] = rows.reshape(m * nk, nv)
+        g0 += m * nk
+        q_cols.append(nk * q)
+        w_rows.append((qti * wf[tj] + qtj * wf[ti]) * half)  # m x nv: g(q_j1, w)
     hess = np.empty((dim, dim))
     hvv = _kron_vech(vfull, r_mat, out=hess[p:, p:])
     if n_g:
@@ -770,7 +773,7 @@ def h1_information(data: Data, keep: np.ndarray, *, return_scores: bool = False)
     s = np.empty((n_rows, dim))
     s[:, :p] = zf_all
     sv = s[:, p:]
-    np.multiply(zf_all[:, ti], zf_all[:, tj], out=sv)
+    np.multiply(zti, ztj, out=sv)
     sv -= vk_all[row_pat]
     sv *= 0.5
     sv *= np.where(ti == tj, 1.0, 2.0)
