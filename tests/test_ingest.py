@@ -454,3 +454,54 @@ def test_value_set_entries_equal_the_row_dicts_of_the_value_sets():
     spec.value_sets["bare"] = pd.DataFrame({"code": ["1", " 2 "], "aliases_vi": ["x; y", None]})
     assert values._value_set_entries(spec, "bare") == by_rows(spec.value_sets["bare"]) == (
         ("1", "", ""), ("1", "x", "x"), ("1", "y", "y"), ("2", "", ""))
+
+
+def test_repeated_header_check_decides_as_the_cell_by_cell_comparison():
+    """_check_repeated_header keys each distinct text of a column once; on random tables
+    (texts equal to a header up to case, spacing and numbering, numbers, blanks, short and
+    long rows) it raises exactly where the cell-by-cell count reaches its threshold, at the
+    same row."""
+    from pathlib import Path
+
+    from hlstudy.ingest import files
+    from hlstudy.ingest.headers import header_key
+
+    def first_repeat(table):
+        keys = [None if files._blank(h) else header_key(h) for h in table.headers]
+        named = sum(k is not None for k in keys)
+        if named < 2:
+            return None
+        for record, row_no in zip(table.rows, table.row_numbers, strict=True):
+            same = sum(1 for k, cell in zip(keys, record, strict=False)
+                       if k is not None and isinstance(cell, str) and header_key(cell) == k)
+            if same >= max(2, named // 2):
+                return row_no, same
+        return None
+
+    rng = np.random.default_rng(8)
+    headers = ["Câu 1. Anh/chị được ĐÀO TẠO", "Tuổi", "Xã", "", None, "Ghi chú *"]
+    variants = {0: ["anh/chị được đào tạo", "1. Anh/chị được đào tạo ", "Đồng ý"],
+                1: ["tuổi", "TUỔI", "35"], 2: ["xã", "Xã Minh Sơn"], 3: ["", "x"],
+                4: ["y"], 5: ["ghi chú", "ok"]}
+    outcomes = set()
+    for _ in range(300):
+        rows = []
+        for _r in range(int(rng.integers(1, 8))):
+            width = int(rng.integers(0, len(headers) + 3))
+            row = []
+            for j in range(width):
+                pool = variants.get(j, ["extra"]) + [None, 3.0]
+                row.append(pool[int(rng.integers(len(pool)))])
+            rows.append(row)
+        table = files.RawTable(Path("t.csv"), "csv", "utf-8", headers[: int(rng.integers(1, 7))],
+                               rows, list(range(2, len(rows) + 2)))
+        want = first_repeat(table)
+        if want is None:
+            files._check_repeated_header(table)
+            outcomes.add("none")
+        else:
+            with pytest.raises(SurveyDataError, match=rf"\({want[1]} of .*row {want[0]}|"
+                                                      rf"row {want[0]}.*\({want[1]} of"):
+                files._check_repeated_header(table)
+            outcomes.add("raised")
+    assert outcomes == {"none", "raised"}

@@ -320,10 +320,22 @@ def _check_repeated_header(table: RawTable) -> None:
     named = sum(k is not None for k in keys)
     if named < 2:
         return
+    # per column, the distinct text cells whose key is the column's own: each distinct text
+    # keyed once, not every cell of every row (~45,000 cells per study)
+    hits = []
+    for j, k in enumerate(keys):
+        if k is None:
+            continue
+        texts = {r[j] for r in table.rows if len(r) > j and isinstance(r[j], str)}
+        same_text = {t for t in texts if header_key(t) == k}
+        if same_text:
+            hits.append((j, same_text))
+    if not hits:
+        return
     for record, row_no in zip(table.rows, table.row_numbers, strict=True):
         same = sum(
-            1 for k, cell in zip(keys, record, strict=False)
-            if k is not None and isinstance(cell, str) and header_key(cell) == k
+            1 for j, same_text in hits
+            if len(record) > j and isinstance(record[j], str) and record[j] in same_text
         )
         if same >= max(2, named // 2):
             raise SurveyDataError(
