@@ -515,3 +515,36 @@ def test_ram_remembers_e_for_the_same_a_only():
         assert all(np.array_equal(u, v) for u, v in zip(got, want, strict=True))
         assert (got[2] is e_before) == same_a
         ram.implied(x)
+
+
+@pytest.mark.parametrize("model", [
+    "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\ntextual ~ visual",
+    "visual =~ x1 + a*x2 + a*x3\ntextual =~ x4 + b*x5 + b*x6\nx1 ~~ c*x4\nx2 ~~ c*x5"])
+def test_slot_selection_is_the_slot_matrix_product_to_the_bit(model):
+    """One slot per free parameter: the 0/1 slot-to-parameter products become selections
+    (gradient, expected information, casewise scores: the same floats); with equality labels
+    (two slots for one parameter) the matrix product is kept."""
+    from hlstudy.sem import sem
+    from hlstudy.sem._model import RAM
+
+    res = sem(HSM, model, missing="ml")
+    fit = res._fitinfo
+    ram, prob, x = fit["ram"], fit["problem"], fit["x"]
+    labelled = "a*" in model
+    assert (ram.slot_index() is None) == labelled
+    y = np.random.default_rng(1).normal(size=(4, ram.slot_matrix().shape[0]))
+    assert np.array_equal(ram.to_params(y), y @ ram.slot_matrix())
+    # the same computations through the matrix product (a RAM told it has no selection)
+    plain = RAM(res.model)
+    plain._sidx = None
+    plain.set_fixed_x(fit["data"].cov, fit["data"].mean)
+    sigma, mu, e, sall, mall = ram.implied(x)
+    v = np.linalg.inv(sigma)
+    v = 0.5 * (v + v.T)
+    assert np.array_equal(ram.expected_info(v, e, sall, mall, True),
+                          plain.expected_info(v, e, sall, mall, True))
+    w, gmu = prob.moment_gradient(sigma, mu)
+    assert np.array_equal(ram.contract(w, gmu, e, sall, mall),
+                          plain.contract(w, gmu, e, sall, mall))
+    prob_plain = type(prob)(plain, fit["data"], True)
+    assert np.array_equal(prob.casewise_scores(x), prob_plain.casewise_scores(x))

@@ -500,7 +500,6 @@ class Problem:
         ai, aj, _, _ = ram.a
         si, sj, _, _ = ram.s
         mi, _, _, _ = ram.m
-        smat = ram.slot_matrix()
         out = []
         for pt in self.data.patterns:
             o = pt.obs
@@ -518,7 +517,7 @@ class Problem:
             diag = si == sj
             ss = np.where(diag, 0.5, 1.0) * (zu[:, si] * zu[:, sj] - cvc[si, sj])
             sm = zu[:, mi] if self.ms else np.zeros((pt.n, len(mi)))
-            out.append(np.hstack([sa, ss, sm]) @ smat)
+            out.append(ram.to_params(np.hstack([sa, ss, sm])))
         return np.vstack(out)
 
     def casewise_scores_reference(self, x):

@@ -364,6 +364,21 @@ class RAM:
             self._smat = mat
         return self._smat
 
+    def slot_index(self):
+        """Slot of each free parameter when every free parameter has exactly one slot (no
+        equality labels), else None.  Then ``y @ slot_matrix() == y[..., slot_index()]`` to
+        the bit (each column of the 0/1 matrix has one 1: the products add exact zeros)."""
+        if not hasattr(self, "_sidx"):
+            smat = self.slot_matrix()
+            ok = smat.shape[1] == 0 or bool(np.all(smat.sum(axis=0) == 1))
+            self._sidx = np.argmax(smat, axis=0) if ok else None
+        return self._sidx
+
+    def to_params(self, y):
+        """Slot values (..., slots) summed into free parameters: ``y @ slot_matrix()``."""
+        sidx = self.slot_index()
+        return y[..., sidx] if sidx is not None else y @ self.slot_matrix()
+
     def contract(self, w, gmu, e, sall, mall):
         """Gradient sum_k (sum(W * dSigma_k) + gmu' dmu_k) without forming the Jacobian.
 
@@ -382,10 +397,12 @@ class RAM:
         cwc = cw @ c
         gs = np.where(si == sj, 1.0, 2.0) * cwc[si, sj]
         gm = cg[mi]
-        return np.concatenate([ga, gs, gm]) @ self.slot_matrix()
+        return self.to_params(np.concatenate([ga, gs, gm]))
 
     def _info_indices(self):
-        """Index grids of :meth:`expected_info` (constant for the model; built once)."""
+        """Index grids of :meth:`expected_info` (constant for the model; built once).  With
+        one slot per free parameter only the free parameters' slots are indexed (the
+        slot-to-parameter sum is then that selection)."""
         if getattr(self, "_info_idx", None) is None:
             n = self.n
             ai, aj, _, _ = self.a
@@ -395,8 +412,11 @@ class RAM:
             be = np.concatenate([n + aj, sj, mi])
             w = np.concatenate([np.ones(len(ai)), np.where(si == sj, 0.5, 1.0),
                                 np.zeros(len(mi))])
+            sel = self.slot_index()
+            if sel is not None:
+                al, be, w = al[sel], be[sel], w[sel]
             self._info_idx = (np.ix_(al, al), np.ix_(be, be), np.ix_(al, be), np.ix_(be, al),
-                              2.0 * np.outer(w, w), len(si), len(mi))
+                              2.0 * np.outer(w, w), sel)
         return self._info_idx
 
     def expected_info(self, v, e, sall, mall, meanstructure: bool):
@@ -409,11 +429,14 @@ class RAM:
         b = np.hstack([e[:p, :], sall[:p, :]])  # p x 2n
         m = b.T @ v @ b
         aj = self.a[1]
-        ix_aa, ix_bb, ix_ab, ix_ba, ww, n_s, n_m = self._info_indices()
+        ix_aa, ix_bb, ix_ab, ix_ba, ww, sel = self._info_indices()
         h = ww * (m[ix_aa] * m[ix_bb] + m[ix_ab] * m[ix_ba])
         if meanstructure:
-            kap = np.concatenate([mall[aj], np.zeros(n_s), np.ones(n_m)])
+            kap = np.concatenate([mall[aj], np.zeros(len(self.s[0])), np.ones(len(self.m[0]))])
+            if sel is not None:
+                kap = kap[sel]
             h += 2.0 * np.outer(kap, kap) * m[ix_aa]
-        smat = self.slot_matrix()
-        out = smat.T @ h @ smat
-        return 0.5 * (out + out.T)
+        if sel is None:
+            smat = self.slot_matrix()
+            h = smat.T @ h @ smat
+        return 0.5 * (h + h.T)
