@@ -76,12 +76,207 @@ def test_information_placed_by_index_is_the_dense_product(hs, kw):
 
 def test_information_falls_back_to_the_product_when_slots_share_a_parameter(hs, monkeypatch):
     res = cfa(hs, HS, group="school", equal=["loadings"])
-    problem = est.Problem(res._spec, res._stats)
-    fast = problem.derivatives(res._x)[1]
+    fast = est.Problem(res._spec, res._stats).derivatives(res._x)[1]
+    problem = est.Problem(res._spec, res._stats)   # a new one: nothing kept from the first
     for sl in problem.slots:   # pretend two slots of a group share a parameter
         monkeypatch.setitem(sl.distinct, True, False)
     assert _bits_equal(problem.derivatives(res._x)[1], fast)
     assert _bits_equal(_dense_derivatives(problem, res._x)[1], fast)
+
+
+def test_runs_of_parameter_numbers():
+    assert est._runs(np.array([0, 1, 2, 7, 8, 3])) == [(0, 3, 0), (3, 5, 7), (5, 6, 3)]
+    assert est._runs(np.array([], dtype=int)) == []
+    assert est._runs(np.arange(10)[::-1]) is None            # ten runs of one: index arrays
+    assert est._runs(np.arange(10)[::-1], most=10) == [(k, k + 1, 9 - k) for k in range(10)]
+
+
+@pytest.mark.parametrize("kw", [
+    {}, {"residual_covariances": [("x7", "x8"), ("x3", "x2")]},
+    {"group": "school"}, {"group": "school", "equal": ["loadings", "intercepts"]},
+], ids=["one-group", "rescov", "configural", "scalar"])
+def test_information_placed_by_slices_equals_index_arrays(hs, kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = cfa(hs, HS, **kw)
+    by_runs = est.Problem(res._spec, res._stats)
+    by_index = est.Problem(res._spec, res._stats)
+    for sl in by_index.slots:
+        sl.runs = {False: None, True: None}
+    assert all(sl.runs[res._spec.meanstructure] is not None for sl in by_runs.slots)
+    x = est.start_values(res._spec, res._stats)
+    for point in (x, res._x):
+        g1, h1 = by_runs.derivatives(point)
+        g2, h2 = by_index.derivatives(point)
+        assert _bits_equal(g1, g2) and _bits_equal(h1, h2)
+
+
+def _clf_problem(hs):
+    from hlstudy.cfa.core import _fit
+    model = {**HS, "CLF": [f"x{i}" for i in range(1, 10)]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = _fit(hs, model, unit_loading_factors=["CLF"], orthogonal_factors=["CLF"])
+    return res, est.Problem(res._spec, res._stats)
+
+
+def test_last_derivatives_and_matrices_are_kept_by_point(hs):
+    res, problem = _clf_problem(hs)
+    x = res._x
+    y = x + np.random.default_rng(1).normal(0, 0.01, x.size)
+    g, h = problem.derivatives(x)
+    g[:] = 0.0                                      # a caller mutating what it got
+    h[:] = 0.0
+    again_g, again_h = problem.derivatives(x)       # kept: the same numbers, new arrays
+    fresh_g, fresh_h = est.Problem(res._spec, res._stats).derivatives(x)
+    assert _bits_equal(again_g, fresh_g) and _bits_equal(again_h, fresh_h)
+    assert _bits_equal(problem.derivatives(x, hessian=False)[0], fresh_g)
+    assert problem.derivatives(x, hessian=False)[1] is None
+    other_g, other_h = problem.derivatives(y)       # another point: computed anew
+    ref_g, ref_h = est.Problem(res._spec, res._stats).derivatives(y)
+    assert _bits_equal(other_g, ref_g) and _bits_equal(other_h, ref_h)
+    assert not _bits_equal(other_g, fresh_g)
+    # matrices: the same list for the same point, new ones (equal to a fresh build) for another
+    m1 = problem.matrices(x)
+    assert problem.matrices(x.copy()) is m1
+    m2 = problem.matrices(y)
+    assert m2 is not m1
+    ref = est.Problem(res._spec, res._stats).matrices(y)
+    assert _bits_equal(m2[0].sigma, ref[0].sigma) and not _bits_equal(m2[0].sigma, m1[0].sigma)
+    assert problem.objective(y) == est.Problem(res._spec, res._stats).objective(y)
+
+
+@pytest.mark.parametrize("model", ["clf", "rescov", "configural"])
+def test_stacked_gradients_equal_one_by_one(hs, model):
+    if model == "clf":
+        res, problem = _clf_problem(hs)
+    else:
+        kw = ({"residual_covariances": [("x7", "x8"), ("x3", "x2")]} if model == "rescov"
+              else {"group": "school"})
+        res = cfa(hs, HS, **kw)
+        problem = est.Problem(res._spec, res._stats)
+    x = res._x
+    ax = np.abs(x)
+    steps = 1e-6 * np.where(ax > 1.0, ax, 1.0)
+    # the finite-difference points exactly as one built them before: x + e_k
+    points = []
+    for k in range(len(x)):
+        e = np.zeros(len(x))
+        e[k] = 1e-6 * max(1.0, abs(x[k]))
+        points.append(x + e)
+    points = np.array(points)
+    assert _bits_equal(points, x[None, :] + np.diag(steps))
+    loop = np.array([est.Problem(res._spec, res._stats).derivatives(p, hessian=False)[0]
+                     for p in points])
+    assert _bits_equal(problem.gradients(points), loop)
+    assert _bits_equal(problem.gradients(points, chunk=4), loop)
+    assert np.abs(loop - loop[0]).max() > 0
+
+
+def _damped_newton_reference(problem, x, f, curvature, *, max_iter, step_tol, grad_tol):
+    """_damped_newton as it was: the damped matrix formed with np.diag at every trial."""
+    mu = 1e-3
+    grad, curv = curvature(x)
+    status, it = "maximum number of iterations reached", 0
+    for it in range(1, max_iter + 1):
+        diag = np.clip(np.abs(np.diag(curv)), 1e-8, None)
+        accepted = False
+        for _ in range(60):
+            try:
+                step = np.linalg.solve(curv + mu * np.diag(diag), grad)
+            except np.linalg.LinAlgError:
+                mu *= 10
+                continue
+            if not np.all(np.isfinite(step)):
+                mu *= 10
+                continue
+            if np.max(np.abs(step)) < step_tol and mu <= 1e-3:
+                return x, f, grad, "converged", it
+            predicted = step @ grad - 0.5 * step @ curv @ step
+            x_new = x - step
+            f_new = problem.objective(x_new)
+            actual = f - f_new
+            if np.isfinite(f_new) and predicted > 0 and actual > 1e-4 * predicted:
+                accepted = True
+                ratio = actual / predicted
+                if ratio > 0.75:
+                    mu = max(mu / 5, 1e-12)
+                elif ratio < 0.25:
+                    mu *= 2
+                break
+            if np.isfinite(f_new) and abs(actual) <= 1e-14 * max(1.0, abs(f)) \
+                    and (np.max(np.abs(grad)) < grad_tol or est._decrement(curv, grad) < 1e-12):
+                return x, f, grad, "converged", it
+            mu = mu * 4 if mu > 0 else 1e-6
+        if not accepted:
+            status = "no acceptable step"
+            break
+        x, f = x_new, f_new
+        grad, curv = curvature(x)
+    return x, f, grad, status, it
+
+
+@pytest.mark.parametrize("kw", [{}, {"group": "school", "equal": ["loadings"]}],
+                         ids=["one-group", "metric"])
+def test_damped_newton_takes_the_steps_it_took_before(hs, kw):
+    res = cfa(hs, HS, **kw)
+    out = []
+    for fn in (est._damped_newton, _damped_newton_reference):
+        problem = est.Problem(res._spec, res._stats)
+        x0 = est.start_values(res._spec, res._stats)
+        seen = []
+        objective = problem.objective
+        problem.objective = lambda x, f=objective, s=seen: (s.append(x.tobytes()), f(x))[1]
+        x, f, grad, status, it = fn(problem, x0, objective(x0), problem.derivatives,
+                                    max_iter=200, step_tol=1e-9, grad_tol=1e-5)
+        out.append((x.tobytes(), f, grad.tobytes(), status, it, seen))
+    assert out[0] == out[1]
+    assert out[0][3] == "converged" and len(out[0][5]) > 5
+
+
+def _title_counts_reference(personnel, communes, classes):
+    """title_counts as it was: the limits table filtered for every unit and title."""
+    from hlstudy import legal
+    limits = legal.title_limits()
+    held = (pd.DataFrame({"code": personnel["commune_code"].astype(str),
+                          "pos": personnel["position_code"].astype("string")})
+            .dropna().groupby(["code", "pos"]).size())
+    rows = []
+    for code, name, ut in zip(communes["code"].astype(str), communes["name"],
+                              communes["unit_type"], strict=True):
+        ut_n = legal.normalize_unit_type(ut)
+        uc = classes.classes[code]
+        for pos in sorted(limits["position_code"].unique()):
+            lim = legal.title_limit(pos, ut_n, uc)
+            if lim is None:
+                continue
+            src = limits[(limits["position_code"] == pos)
+                         & limits["unit_type"].isin([ut_n, "*"])
+                         & limits["unit_class"].isin([uc, "*"])].iloc[0]
+            n = int(held.get((code, pos), 0))
+            rows.append({"commune_code": code, "commune": name, "unit_type": ut_n,
+                         "unit_class": uc, "class_basis": classes.basis, "position_code": pos,
+                         "n": n, "max_count": lim, "over": n > lim,
+                         "limit_source": src["source"], "limit_confidence": src["confidence"]})
+    return pd.DataFrame(rows).sort_values(["commune_code", "position_code"], ignore_index=True)
+
+
+def test_title_counts_look_up_each_rule_once_with_the_same_table():
+    from hlstudy import legal
+    from hlstudy.diagnostic import staffing
+    positions = sorted(legal.title_limits()["position_code"].unique())
+    communes = pd.DataFrame({"code": ["A", "B", "C", "D"], "name": ["Xã A", "Xã B", "TT C", "Xã D"],
+                             "unit_type": ["xã", "Xã", "thị trấn", "xã"]})
+    rng = np.random.default_rng(5)
+    staff = pd.DataFrame({"commune_code": rng.choice(["A", "B", "C", "D"], 60),
+                          "position_code": rng.choice(positions + ["VP_TK", None], 60)})
+    for classes in ({"A": "III", "B": "II", "C": "I", "D": "III"},
+                    {"A": "I", "B": "I", "C": "II", "D": "II"}):
+        uc = staffing.UnitClasses(classes, basis="test")
+        got = staffing.title_counts(staff, communes, uc)
+        ref = _title_counts_reference(staff, communes, uc)
+        pd.testing.assert_frame_equal(got, ref, check_exact=True)
+        assert got["over"].any() and (~got["over"]).any()
 
 
 # ---------------------------------------------------------------------- reuse of fits

@@ -195,20 +195,37 @@ def title_counts(personnel: pd.DataFrame, communes: pd.DataFrame, classes: UnitC
     held = (pd.DataFrame({"code": personnel[cols.commune_code].astype(str),
                           "pos": personnel[cols.position].astype("string")})
             .dropna().groupby(["code", "pos"]).size())
+    held = {key: int(n) for key, n in held.items()}
+    positions = sorted(limits["position_code"].unique())
+    # the limit and its source depend on the title and the unit's type and class only:
+    # looked up once per distinct (title, type, class), not once per commune
+    rules: dict[tuple, tuple | None] = {}
+
+    def rule(pos, ut_n, uc):
+        key = (pos, ut_n, uc)
+        if key not in rules:
+            lim = legal.title_limit(pos, ut_n, uc)
+            if lim is None:
+                rules[key] = None
+            else:
+                src = limits[(limits["position_code"] == pos)
+                             & limits["unit_type"].isin([ut_n, "*"])
+                             & limits["unit_class"].isin([uc, "*"])].iloc[0]
+                rules[key] = (lim, src["source"], src["confidence"])
+        return rules[key]
+
     rows = []
     for code, name, ut in zip(codes, communes["name"], communes["unit_type"], strict=True):
         ut_n = legal.normalize_unit_type(ut)
         uc = classes.classes[code]
-        for pos in sorted(limits["position_code"].unique()):
-            lim = legal.title_limit(pos, ut_n, uc)
-            if lim is None:
+        for pos in positions:
+            found = rule(pos, ut_n, uc)
+            if found is None:
                 continue
-            src = limits[(limits["position_code"] == pos)
-                         & limits["unit_type"].isin([ut_n, "*"])
-                         & limits["unit_class"].isin([uc, "*"])].iloc[0]
-            n = int(held.get((code, pos), 0))
+            lim, source, confidence = found
+            n = held.get((code, pos), 0)
             rows.append({"commune_code": code, "commune": name, "unit_type": ut_n,
                          "unit_class": uc, "class_basis": classes.basis, "position_code": pos,
                          "n": n, "max_count": lim, "over": n > lim,
-                         "limit_source": src["source"], "limit_confidence": src["confidence"]})
+                         "limit_source": source, "limit_confidence": confidence})
     return (pd.DataFrame(rows).sort_values(["commune_code", "position_code"], ignore_index=True))
