@@ -374,16 +374,20 @@ def test_fiml_corrected_indices_equal_the_dense_construction(name, estimator):
     assert again == {k: fm[k] for k in again}
 
 
-def test_fiml_corrected_without_cholesky_falls_back_to_the_inverse():
+@pytest.mark.parametrize("version", ["V3", "V6"])
+def test_fiml_corrected_without_cholesky_falls_back_to_the_inverse(version):
     from hlstudy.sem import core, sem
 
     data, model = _random_missing(seed=8)
-    res = sem(data, model, missing="ml", estimator="MLR")
+    res = sem(data, model, missing="ml", estimator="MLR" if version == "V3" else "ML")
     fit = res._fitinfo
     base = core._fit_baseline(fit)
+    core._h1_factor(fit, None)
     fit["_h1_chol"] = None     # as when A1 is not numerically positive definite
-    got = core._fiml_corrected(fit, base, fit["df"], base["df"], version="V3")
-    ref = _fiml_corrected_dense(fit, base, fit["df"], base["df"], version="V3")
+    fit.pop("_h1_half", None)
+    got = core._fiml_corrected(fit, base, fit["df"], base["df"], version=version)
+    ref = _fiml_corrected_dense(fit, base, fit["df"], base["df"], version=version)
+    assert got
     for k, v in got.items():
         assert v == pytest.approx(ref[k], rel=1e-10, abs=1e-12), k
 

@@ -667,6 +667,7 @@ def _yb_trace(fit, e_inv, b0):
         if low is not None:
             half_solved = sla.solve_triangular(low, s1.T, lower=True, check_finite=False)
             fit["_tr_h1"] = float(np.sum(half_solved * half_solved)) / data.n
+            fit["_h1_half"] = half_solved  # L^-1 S1', for T = S1 A1^-1 (FIML-corrected)
         else:
             fit["_tr_h1"] = float(np.sum(s1.T * np.linalg.solve(a1, s1.T))) / data.n
     tr_h1 = fit["_tr_h1"]
@@ -760,22 +761,32 @@ def _fiml_corrected(fit, base, df, bdf, *, version: str) -> dict[str, float]:
     # Wc = diag(Vt, Wc_vv), Wc_vv = D'(Vt kron Vt)D / 2, is never formed: for vech vectors
     # x, y with X = unvech(x), Y = unvech(y): x'Wc_vv y = tr(X Vt Y Vt) / 2 and
     # Wc_vv y = vech(Vt Y Vt) with the diagonal halved.
-    # Wm^-1 from the Cholesky factor of Wm (LAPACK potri): its lower triangle only, the
-    # upper one left at 0; every use below reads the lower triangle
-    wmi_l = sla.lapack.dpotri(low, lower=1)[0] if low is not None else None
-    if wmi_l is None or not np.all(np.isfinite(np.diagonal(wmi_l))):
-        wmi = np.linalg.inv(wm)
-        wmi_l = np.tril(0.5 * (wmi + wmi.T))
     vpos = np.empty((p, p), dtype=np.intp)
     vpos[ti, tj] = np.arange(nv)
     vpos[tj, ti] = np.arange(nv)
-    wmm = wmi_l[:p, :p]
-    tr_wc_wmi = (float(np.sum(vt * (np.tril(wmm) + np.tril(wmm, -1).T)))
-                 + 0.5 * _kron_vech_inner_tril(vt, vt, wmi_l[p:, p:]))
-    if version == "V3":
-        # Jm = S1'S1/N is of rank <= N: Gamma = Wm^-1 Jm Wm^-1 = T'T / N with T = S1 Wm^-1
-        # (BLAS symm on the lower triangle of Wm^-1)
-        t_mat = sla.blas.dsymm(1.0, wmi_l, s1.T, side=0, lower=1).T  # C order, n x dim
+    if version == "V6":
+        # tr(Wc Wm^-1): Wm^-1 from the Cholesky factor of Wm (LAPACK potri), its lower
+        # triangle only (the upper one left at 0), read as a symmetric matrix
+        wmi_l = sla.lapack.dpotri(low, lower=1)[0] if low is not None else None
+        if wmi_l is None or not np.all(np.isfinite(np.diagonal(wmi_l))):
+            wmi = np.linalg.inv(wm)
+            wmi_l = np.tril(0.5 * (wmi + wmi.T))
+        wmm = wmi_l[:p, :p]
+        tr_wc_wmi = (float(np.sum(vt * (np.tril(wmm) + np.tril(wmm, -1).T)))
+                     + 0.5 * _kron_vech_inner_tril(vt, vt, wmi_l[p:, p:]))
+    else:
+        # Jm = S1'S1/N is of rank <= N: Gamma = Wm^-1 Jm Wm^-1 = T'T / N with T = S1 Wm^-1,
+        # T' = L'^-1 (L^-1 S1') from the Cholesky factor (L^-1 S1' kept by the Yuan-Bentler
+        # trace): two triangular solves with N right-hand sides, no inverse of Wm
+        if low is not None:
+            half_solved = fit.get("_h1_half")
+            if half_solved is None:
+                half_solved = sla.solve_triangular(low, s1.T, lower=True, check_finite=False)
+            t_mat = np.ascontiguousarray(sla.solve_triangular(
+                low, half_solved, lower=True, trans="T", check_finite=False).T)
+        else:
+            wmi = np.linalg.inv(wm)
+            t_mat = s1 @ (0.5 * (wmi + wmi.T))
         tm_, tv = t_mat[:, :p], t_mat[:, p:]
         xv = (tv[:, vpos].reshape(-1, p) @ vt).reshape(n, p, p)  # X_i Vt
         tr_wc_gamma = (float(np.sum((tm_ @ vt) * tm_))
