@@ -463,6 +463,56 @@ def _fit_mark(fig, ax) -> None:
         mark.set_fontsize(mark.get_fontsize() * scale)
 
 
+def _needs_full_draw(fig) -> bool:
+    """True when a draw would move something the mark's placement reads, beyond what
+    :func:`_settle_layout` settles: a layout engine (it moves the axes when drawn), subfigures,
+    an axes placed by a locator (inset axes; colour bars are skipped by the mark and move only
+    themselves), or a legend in ``mode="expand"`` (its width is set when drawn)."""
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    engine = fig.get_layout_engine()   # tight_layout() leaves a placeholder that does nothing
+    if engine is not None and type(engine) is not PlaceHolderLayoutEngine:
+        return True
+    if getattr(fig, "subfigs", None):
+        return True
+    for ax in fig.axes:
+        if ax.get_axes_locator() is not None and ax.get_label() != "<colorbar>":
+            return True
+        if any(hasattr(c, "apply_aspect") for c in ax.get_children()):
+            return True   # a child axes (secondary axis, inset) placed at draw time
+    legends = [ax.get_legend() for ax in fig.axes] + list(fig.legends)
+    return any(leg is not None and getattr(leg, "_mode", None) == "expand" for leg in legends)
+
+
+def _settle_layout(fig):
+    """Settle what the mark's placement reads, as a draw would, without drawing; return the
+    canvas renderer.
+
+    Everything :func:`_mark_simulated` measures is computed on request from the figure's
+    transforms: window extents of legends (their ``loc``, ``"best"`` included), texts and
+    annotations, the data's display coordinates and the plot area.  What a draw settles first
+    is the view limits (autoscaling is lazy: the transforms read the limits as they stand,
+    :attr:`Axes.viewLim` settles them) and each plot area's aspect (``apply_aspect``, the same
+    calls in the same order as ``Figure.draw``: every axes, then each axes as drawn, by
+    zorder).  Figures where a draw does more (:func:`_needs_full_draw`) are drawn without
+    rendering, as before.  ``tests/test_speed_figures.py`` places the mark both ways on every
+    figure shape of the project.
+    """
+    if _needs_full_draw(fig):
+        fig.draw_without_rendering()   # lays out legends, texts and limits; nothing is rasterised
+        return fig.canvas.get_renderer()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:   # Figure._get_draw_artists
+        locator = ax.get_axes_locator()
+        ax.apply_aspect(locator(ax, renderer) if locator else None)
+    for ax in sorted(fig.axes, key=lambda a: a.get_zorder()):   # Axes.draw, in drawing order
+        if ax.get_visible():
+            ax.viewLim  # noqa: B018 - the property settles pending autoscaling
+            locator = ax.get_axes_locator()
+            ax.apply_aspect(locator(ax, renderer) if locator else None)
+    return renderer
+
+
 def _mark_simulated(fig) -> None:
     """The simulated-data mark at the figure's corner *and* inside every plot area (so that it
     survives cropping a figure to its axes; issue 13, kind 8).  Colour bars are skipped.
@@ -473,8 +523,7 @@ def _mark_simulated(fig) -> None:
     without its white box, so the data stay visible through it."""
     if getattr(fig, "_hlstudy_simulated_mark", False):
         return
-    fig.draw_without_rendering()   # lays out legends, texts and limits; nothing is rasterised
-    renderer = fig.canvas.get_renderer()
+    renderer = _settle_layout(fig)
     for ax in fig.axes:
         if not ax.get_visible() or ax.get_label() == "<colorbar>":
             continue
@@ -776,6 +825,58 @@ def _cached_png():
         mimage.imsave = imsave
 
 
+def _metrics_renderer_key(renderer) -> tuple:
+    """What a renderer's text metrics depend on besides the text and its font: the renderer's
+    class and resolution (a PDF renderer's inner renderer too: it measures, and is swapped
+    for an Agg one while rasterising)."""
+    inner = getattr(renderer, "_renderer", None)
+    return (type(renderer), getattr(renderer, "dpi", None), type(inner), getattr(inner, "dpi", None))
+
+
+@contextlib.contextmanager
+def _shared_text_metrics():
+    """Measure each text once per renderer class and resolution while a figure is saved.
+
+    matplotlib caches text metrics per renderer *object* (``text._get_text_metrics_with_cache``),
+    and saving a figure makes two of each kind: with ``savefig.bbox="tight"`` a first renderer
+    lays the figure out and measures its tight box, then a second one, of the cropped size,
+    draws it; the second measures every text again (FreeType layout, about 1 ms for a
+    40-character label).  A renderer's metrics depend only on its class and ``dpi``
+    (``RendererAgg`` and the PDF renderer read the font, its size, the hinting setting and
+    the resolution, no state of their own), so within one :func:`save_figure` call the
+    second renderer reuses the first one's numbers: the same floats, so the same files
+    (``tests/test_speed_figures.py``).  The key is the renderer's class and ``dpi``, the
+    text, every field of its font properties, the math mode and the figure's ``dpi`` — the
+    key of matplotlib's own cache, with the renderer object replaced by what it measures
+    with.  The cache lives for one call, so changed rcParams between calls cannot leak in.
+    """
+    from matplotlib import text as mtext
+
+    original = getattr(mtext, "_get_text_metrics_with_cache", None)
+    if original is None:  # pragma: no cover - another matplotlib
+        yield
+        return
+    cache: dict = {}
+
+    def metrics(renderer, text, fontprop, ismath, dpi):
+        try:
+            key = (_metrics_renderer_key(renderer), text, type(fontprop),
+                   tuple(vars(fontprop).items()), ismath, dpi)
+            hash(key)
+        except TypeError:  # an unhashable font field: matplotlib's own cache
+            return original(renderer, text, fontprop, ismath, dpi)
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = original(renderer, text, fontprop, ismath, dpi)
+        return found
+
+    mtext._get_text_metrics_with_cache = metrics
+    try:
+        yield
+    finally:
+        mtext._get_text_metrics_with_cache = original
+
+
 def _figure_metadata(fmt: str) -> dict:
     if fmt == "pdf":
         return {"Creator": "hlstudy", "Producer": "hlstudy", "CreationDate": None, "ModDate": None}
@@ -836,7 +937,7 @@ def save_figure(
     previous = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = "0"
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, _shared_text_metrics():
             warnings.simplefilter("always")
             for fmt in formats:
                 path = out_dir / f"{stem}.{fmt}"

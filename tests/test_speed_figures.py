@@ -1,0 +1,326 @@
+"""Figure export made cheaper without changing a byte (issue 15).
+
+* The simulated-data mark is placed without a layout draw (``export._settle_layout``): on
+  every figure shape below the mark lands where it landed after
+  ``Figure.draw_without_rendering`` (same place, alignment, size, box and score), and the
+  saved files are byte-identical.  Shapes where a draw moves more than limits and aspect
+  (layout engines, inset and secondary axes, expanding legends) still draw first.
+* Text metrics are shared between the renderers of one ``save_figure`` call
+  (``export._shared_text_metrics``): the files are byte-identical with and without the
+  sharing, renderers of another class or resolution never share, and the sharing measures
+  fewer texts (so it is really used).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.backends.backend_agg import RendererAgg  # noqa: E402
+from matplotlib.font_manager import FontProperties  # noqa: E402
+
+from hlstudy import export  # noqa: E402
+
+
+def _drawn_layout(fig):
+    """The placement's former first step: a full layout draw."""
+    fig.draw_without_rendering()
+    return fig.canvas.get_renderer()
+
+
+# --------------------------------------------------------------------------- figure shapes
+
+def _line_best_legend():
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    x = np.linspace(0, 10, 60)
+    ax.plot(x, np.sin(x), label="sin")
+    ax.plot(x, 0.3 * x - 1, "o", ms=3, label="trend")
+    ax.legend(loc="best")
+    return fig
+
+
+def _pending_autoscale():
+    """Data added after the limits were last read: the limits are stale until settled."""
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1], [0, 1])
+    ax.get_xlim()
+    ax.scatter([5, 6, 7], [10, 12, 11], s=30)
+    ax.plot([-3, 8], [4, 4], "--")
+    return fig
+
+
+def _outside_legend_and_texts():
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    rng = np.random.default_rng(1)
+    ax.scatter(rng.normal(size=40), rng.normal(size=40), label="communes")
+    ax.axhline(0, color="grey")
+    ax.axvline(0, color="grey")
+    ax.text(1.5, 1.5, "high–high", ha="center")
+    ax.text(-1.5, -1.5, "low–low", ha="center")
+    ax.annotate("outlier", xy=(0.2, 0.3), xytext=(1.2, -1.2),
+                arrowprops={"arrowstyle": "->"})
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def _equal_aspect_map_with_colorbar():
+    fig, ax = plt.subplots(figsize=(5, 4))
+    theta = np.linspace(0, 2 * np.pi, 9)
+    for k in range(3):
+        ax.fill(np.cos(theta) + 2 * k, np.sin(theta) + k, alpha=0.5)
+    sc = ax.scatter([0, 2, 4], [0, 1, 2], c=[1, 2, 3])
+    ax.set_aspect(1 / np.cos(np.deg2rad(21.5)))
+    fig.colorbar(sc, ax=ax, shrink=0.7, label="score")
+    ax.text(0.0, -0.02, "a long note under the map that wraps " * 3, transform=ax.transAxes,
+            fontsize=7, va="top", wrap=True)
+    fig.tight_layout()
+    return fig
+
+
+def _datalim_aspect():
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.plot([0, 1, 2], [0, 4, 1], marker="s")
+    ax.set_aspect("equal", adjustable="datalim")
+    return fig
+
+
+def _shared_panels():
+    fig, axes = plt.subplots(2, 3, figsize=(8, 5), sharex=True, sharey="row")
+    rng = np.random.default_rng(2)
+    for k, ax in enumerate(axes.flat):
+        y = rng.normal(size=12).cumsum()
+        ax.errorbar(np.arange(12), y, yerr=0.5, fmt="o", ms=2)
+        ax.axvspan(2, 4, color="grey", alpha=0.2)
+        ax.set_title(f"panel {k}")
+    fig.legend(["mean"], loc="lower center", ncol=1)
+    fig.suptitle("shared axes")
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    return fig
+
+
+def _bars_log_inverted_twin():
+    fig, (a, b) = plt.subplots(1, 2, figsize=(7, 3))
+    a.barh(["one", "two", "three"], [3, 1, 2])
+    a.invert_yaxis()
+    b.plot([1, 10, 100, 1000], [1, 3, 2, 5], "o-")
+    b.set_xscale("log")
+    c = b.twinx()
+    c.plot([1, 10, 100, 1000], [10, 8, 9, 4], color="C3")
+    c.fill_between([1, 1000], [5, 5], [6, 6], alpha=0.2)
+    return fig
+
+
+def _heatmap():
+    fig, ax = plt.subplots(figsize=(5, 4))
+    img = ax.imshow(np.arange(48).reshape(6, 8) % 5, aspect="auto")
+    fig.colorbar(img, ax=ax)
+    ax.pcolormesh(np.arange(9) - 0.5, np.arange(7) - 0.5, np.ones((6, 8)), alpha=0.0)
+    return fig
+
+
+SETTLED = [_line_best_legend, _pending_autoscale, _outside_legend_and_texts,
+           _equal_aspect_map_with_colorbar, _datalim_aspect, _shared_panels,
+           _bars_log_inverted_twin, _heatmap]
+
+
+def _constrained():
+    fig, axes = plt.subplots(1, 2, figsize=(6, 3), layout="constrained")
+    for ax in axes:
+        ax.plot([0, 1], [1, 0], label="x")
+        ax.legend(loc="best")
+    return fig
+
+
+def _inset():
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.plot([0, 1], [0, 1])
+    inner = ax.inset_axes([0.6, 0.1, 0.35, 0.35])
+    inner.plot([0, 1], [1, 0])
+    return fig
+
+
+def _secondary():
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.plot([0, 1], [0, 1])
+    ax.secondary_xaxis("top", functions=(lambda x: 2 * x, lambda x: x / 2))
+    return fig
+
+
+def _expanding_legend():
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.plot([0, 1], [0, 1], label="a")
+    ax.plot([0, 1], [1, 0], label="b")
+    ax.legend(loc="lower left", mode="expand", ncol=2, bbox_to_anchor=(0, 1.02, 1, 0.1))
+    return fig
+
+
+DRAWN = [_constrained, _inset, _secondary, _expanding_legend]
+
+
+def _marks(fig) -> list[tuple]:
+    """Every plot area's mark as placed: position, alignment, size, box and its data score."""
+    out = []
+    for ax in fig.axes:
+        for t in ax.texts:
+            if t.get_text() == export.SIMULATED_MARK:
+                box = t.get_bbox_patch()
+                out.append((fig.axes.index(ax), t.get_position(), t.get_ha(), t.get_va(),
+                            t.get_fontsize(), box is not None,
+                            getattr(t, "_hlstudy_data_overlap", "unset")))
+    return out
+
+
+@contextlib.contextmanager
+def _old_placement(monkeypatch):
+    with monkeypatch.context() as m:
+        m.setattr(export, "_settle_layout", _drawn_layout)
+        yield
+
+
+@pytest.mark.parametrize("build", SETTLED + DRAWN, ids=lambda f: f.__name__.strip("_"))
+def test_mark_lands_where_it_landed_after_a_layout_draw(build, monkeypatch):
+    with _old_placement(monkeypatch):
+        old = build()
+        export._mark_simulated(old)
+    new = build()
+    export._mark_simulated(new)
+    try:
+        marks = _marks(new)
+        assert len(marks) >= 1
+        assert marks == _marks(old)
+        corner = [t for t in new.texts if t.get_text() == export.SIMULATED_MARK]
+        assert len(corner) == 1
+    finally:
+        plt.close(old)
+        plt.close(new)
+
+
+@pytest.mark.parametrize("build", SETTLED, ids=lambda f: f.__name__.strip("_"))
+def test_settled_shapes_are_not_drawn(build, monkeypatch):
+    fig = build()
+    try:
+        assert not export._needs_full_draw(fig)
+        calls = []
+        monkeypatch.setattr(type(fig), "draw_without_rendering",
+                            lambda self: calls.append(self))
+        export._mark_simulated(fig)
+        assert calls == []
+    finally:
+        plt.close(fig)
+
+
+@pytest.mark.parametrize("build", DRAWN, ids=lambda f: f.__name__.strip("_"))
+def test_shapes_a_draw_would_move_are_still_drawn(build):
+    fig = build()
+    try:
+        assert export._needs_full_draw(fig)
+    finally:
+        plt.close(fig)
+
+
+def test_pending_autoscale_is_settled_before_measuring():
+    """Without settling, the transforms would still use the limits read before the scatter:
+    the data would map outside the plot area and every place would look free."""
+    fig = _pending_autoscale()
+    ax = fig.axes[0]
+    try:
+        stale = ax.transData.transform((6, 11))
+        export._settle_layout(fig)
+        settled = ax.transData.transform((6, 11))
+        assert not np.allclose(stale, settled)
+        area = ax.get_window_extent()
+        assert area.x0 <= settled[0] <= area.x1 and area.y0 <= settled[1] <= area.y1
+    finally:
+        plt.close(fig)
+
+
+def _saved(fig, tmp_path, name) -> dict[str, bytes]:
+    """PDF and PNG as the notebooks save them (house style: ``savefig.bbox="tight"``)."""
+    with matplotlib.rc_context(export.style_rc()):
+        paths = export.save_figure(fig, f"01_{name}", simulated=True, formats=("pdf", "png"),
+                                   directory=tmp_path, show=False)
+    return {fmt: p.read_bytes() for fmt, p in paths.items()}
+
+
+@pytest.mark.parametrize("build", [_outside_legend_and_texts, _equal_aspect_map_with_colorbar,
+                                   _shared_panels], ids=lambda f: f.__name__.strip("_"))
+def test_files_are_byte_identical_to_the_former_way(build, tmp_path, monkeypatch):
+    """Former way: layout draw before the mark, metrics per renderer (matplotlib's cache)."""
+    with monkeypatch.context() as m:
+        m.setattr(export, "_settle_layout", _drawn_layout)
+        m.setattr(export, "_shared_text_metrics", contextlib.nullcontext)
+        old = _saved(build(), tmp_path / "old", "shape")
+    new = _saved(build(), tmp_path / "new", "shape")
+    assert new["png"] == old["png"]
+    assert new["pdf"] == old["pdf"]
+    plt.close("all")
+
+
+# --------------------------------------------------------------------------- text metrics
+
+def test_shared_metrics_measure_once_per_renderer_kind(monkeypatch):
+    from matplotlib import text as mtext
+
+    calls = []
+    original = RendererAgg.get_text_width_height_descent
+
+    def counted(self, s, prop, ismath):
+        calls.append((self.dpi, s))
+        return original(self, s, prop, ismath)
+
+    monkeypatch.setattr(RendererAgg, "get_text_width_height_descent", counted)
+    prop = FontProperties(family="DejaVu Sans", size=9)
+    first, second, other = RendererAgg(50, 50, 300), RendererAgg(80, 20, 300), RendererAgg(50, 50, 100)
+    plain = mtext._get_text_metrics_with_cache
+    with export._shared_text_metrics():
+        shared = mtext._get_text_metrics_with_cache
+        a = shared(first, "Chất lượng đội ngũ", prop, False, 300)
+        b = shared(second, "Chất lượng đội ngũ", prop, False, 300)   # another renderer, same kind
+        c = shared(other, "Chất lượng đội ngũ", prop, False, 100)    # another resolution
+        bigger = prop.copy()
+        bigger.set_size(12)
+        d = shared(second, "Chất lượng đội ngũ", bigger, False, 300)  # another font size
+    assert mtext._get_text_metrics_with_cache is plain   # matplotlib's own cache is back
+    assert a == b == original(second, "Chất lượng đội ngũ", prop, False)
+    assert c == original(other, "Chất lượng đội ngũ", prop, False) and c != a
+    assert d == original(second, "Chất lượng đội ngũ", bigger, False) and d != a
+    assert calls == [(300, "Chất lượng đội ngũ"), (100, "Chất lượng đội ngũ"),
+                     (300, "Chất lượng đội ngũ")]
+
+
+def test_shared_metrics_are_used_when_saving(tmp_path, monkeypatch):
+    """The sharing is really in force during save_figure: fewer texts are measured, by the
+    raster and by the PDF renderers (the default margins make the cropped figure smaller
+    than the whole, so each format uses two renderers)."""
+    from matplotlib.backends import _backend_pdf_ps
+
+    counts = {}
+    for label, ctx in (("own", contextlib.nullcontext), ("shared", export._shared_text_metrics)):
+        calls = {"agg": 0, "pdf": 0}
+        agg = RendererAgg.get_text_width_height_descent
+        pdf = _backend_pdf_ps.RendererPDFPSBase.get_text_width_height_descent
+
+        def on_agg(self, s, prop, ismath, _calls=calls, _original=agg):
+            _calls["agg"] += 1
+            return _original(self, s, prop, ismath)
+
+        def on_pdf(self, s, prop, ismath, _calls=calls, _original=pdf):
+            _calls["pdf"] += 1
+            return _original(self, s, prop, ismath)
+
+        with monkeypatch.context() as m:
+            m.setattr(RendererAgg, "get_text_width_height_descent", on_agg)
+            m.setattr(_backend_pdf_ps.RendererPDFPSBase, "get_text_width_height_descent", on_pdf)
+            m.setattr(export, "_shared_text_metrics", ctx)
+            _saved(_line_best_legend(), tmp_path / label, "lines")
+        counts[label] = calls
+    plt.close("all")
+    assert counts["shared"]["agg"] < counts["own"]["agg"]
+    assert counts["shared"]["pdf"] < counts["own"]["pdf"]
