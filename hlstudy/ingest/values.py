@@ -53,7 +53,10 @@ def _value_set_entries(spec: InstrumentSpec, name: str) -> tuple:
     # row dicts built from whole columns: ``to_dict(orient="records")`` gave the same dicts
     # at ~0.6 ms per call (a Series per column, each cell boxed), ~100 calls per study read
     columns = list(frame.columns)
-    cells = [frame.iloc[:, k].tolist() for k in range(len(columns))]
+    if frame.columns.is_unique:
+        cells = [frame[c].tolist() for c in columns]
+    else:
+        cells = [frame.iloc[:, k].tolist() for k in range(len(columns))]
     for r in (dict(zip(columns, row, strict=True)) for row in zip(*cells, strict=True)):
         code = clean_text(r["code"])
         entries.append((code, clean_text(r.get("label_vi", "")), clean_text(r.get("label_en", ""))))
