@@ -471,3 +471,63 @@ def test_htmt_blocks_by_position_equal_label_blocks(geometric):
     ref = _htmt_reference(data, model, geometric)
     assert _bits_equal(fast.to_numpy(), ref.to_numpy())
     assert list(fast.index) == list(model) and fast.attrs["notes"] == []
+
+
+# ---------------------------------------------------------------------- commune means
+
+def _t_intervals_reference(d, variable, group, conf):
+    """commune_means' per-commune loop as it was: groupby and t_interval."""
+    from hlstudy.diagnostic.intervals import t_interval
+    rows = []
+    for g, sub in d.groupby("g", sort=True):
+        m, lo, hi, n = t_interval(sub["y"], conf)
+        rows.append({"variable": variable, group: g, "n": n, "mean": m, "estimate": m,
+                     "lo": lo, "hi": hi})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("conf", [0.95, 0.9])
+def test_commune_t_intervals_equal_groupby_and_t_interval(conf):
+    from hlstudy.diagnostic import quality
+    rng = np.random.default_rng(11)
+    sizes = [1, 2, 3, 17, 30, 5, 1, 12]
+    g = np.repeat([f"c{k:02d}" for k in range(len(sizes))], sizes)
+    df = pd.DataFrame({"commune": rng.permutation(g),
+                       "PRO": rng.normal(3.5, 0.8, len(g)).round(2)})
+    df.loc[[3, 9], "PRO"] = np.nan
+    d = quality._clean(df, "PRO", "commune")
+    got = quality._t_intervals(d, "PRO", "commune", conf)
+    ref = _t_intervals_reference(d, "PRO", "commune", conf)
+    pd.testing.assert_frame_equal(got, ref, check_exact=True)
+    assert got["lo"].isna().sum() == 2 and got["lo"].notna().sum() == 6
+
+
+def _fit_mixed_reference(d):
+    """quality._fit_mixed_uncached as it was: the model from the formula "y ~ 1"."""
+    import statsmodels.formula.api as smf
+    best = None
+    model = smf.mixedlm("y ~ 1", d, groups=d["g"])
+    for method in ("bfgs", "powell", "nm"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = model.fit(reml=True, method=method)
+        if np.isfinite(fit.llf) and (best is None or fit.llf > best.llf + 1e-9):
+            best = fit
+        if best is not None and best.converged:
+            break
+    return best
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+def test_mixed_fit_without_the_formula_gives_the_formula_numbers(seed):
+    from hlstudy.diagnostic import quality
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(15), 12)
+    df = pd.DataFrame({"g": g, "y": rng.normal(0, 0.4, 15)[g] + rng.normal(0, 1, g.size)})
+    d = quality._clean(df, "y", "g")
+    ours = quality._fit_mixed_uncached(d)
+    ref = _fit_mixed_reference(d)
+    for attr in ("params", "fe_params", "bse_fe", "cov_re"):
+        assert _bits_equal(np.asarray(getattr(ours, attr)), np.asarray(getattr(ref, attr)))
+    assert ours.llf == ref.llf and ours.scale == ref.scale
+    assert ours.converged == ref.converged

@@ -40,7 +40,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from hlstudy.diagnostic.intervals import t_interval
 from hlstudy.errors import ModelError
 from hlstudy.reliability import design_effect
 
@@ -129,12 +128,15 @@ def _fit_mixed(d: pd.DataFrame):
 
 
 def _fit_mixed_uncached(d: pd.DataFrame):
-    import statsmodels.formula.api as smf
+    from statsmodels.regression.mixed_linear_model import MixedLM
 
     # statsmodels' L-BFGS path can stop at τ² = 0 with an infinite log-likelihood (seen with
     # statsmodels 0.15); fit with several optimisers and keep the best finite REML criterion.
     best = None
-    model = smf.mixedlm("y ~ 1", d, groups=d["g"])
+    # the design of formula "y ~ 1" (an "Intercept" column of ones) given directly, without
+    # parsing the formula with patsy at every fit: the same model and the same numbers
+    intercept = pd.DataFrame({"Intercept": np.ones(len(d))}, index=d.index)
+    model = MixedLM(d["y"], intercept, groups=d["g"])
     for method in ("bfgs", "powell", "nm"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -182,6 +184,29 @@ def icc_table(df: pd.DataFrame, values: Iterable[str], group: str, conf: float =
     return pd.DataFrame(rows)
 
 
+def _t_intervals(d: pd.DataFrame, variable: str, group: str, conf: float) -> pd.DataFrame:
+    """:func:`~hlstudy.diagnostic.intervals.t_interval` of each group of a :func:`_clean`
+    table (sorted by group, no missing value), in group order: each group's values are one
+    contiguous block, so the blocks are cut at the group boundaries instead of being
+    gathered by ``groupby``; the same means and standard deviations (numpy's, on a copy of
+    the block, as ``t_interval`` computes them), one vectorised t quantile."""
+    codes, labels = pd.factorize(d["g"], sort=True)
+    y = d["y"].to_numpy(float)
+    edges = np.concatenate([[0], np.flatnonzero(np.diff(codes)) + 1, [len(codes)]])
+    n = np.diff(edges)
+    mean, lo, hi = np.empty(len(n)), np.full(len(n), np.nan), np.full(len(n), np.nan)
+    q = stats.t.ppf(0.5 + conf / 2, np.maximum(n - 1, 1))
+    for j in range(len(n)):
+        x = y[edges[j]:edges[j + 1]].copy()
+        m = float(x.mean())
+        mean[j] = m
+        if n[j] > 1:
+            se = x.std(ddof=1) / np.sqrt(int(n[j]))
+            lo[j], hi[j] = m - q[j] * se, m + q[j] * se
+    return pd.DataFrame({"variable": variable, group: list(labels), "n": n.astype("int64"),
+                         "mean": mean, "estimate": mean.copy(), "lo": lo, "hi": hi})
+
+
 def commune_means(df: pd.DataFrame, values: Iterable[str], group: str, *, method: str = "t",
                   conf: float = 0.95) -> pd.DataFrame:
     """Commune estimate of each score with an interval that reflects the commune's size.
@@ -198,12 +223,7 @@ def commune_means(df: pd.DataFrame, values: Iterable[str], group: str, *, method
     z = stats.norm.ppf(0.5 + conf / 2)
     for v in values:
         d = _clean(df, v, group)
-        rows = []
-        for g, sub in d.groupby("g", sort=True):
-            m, lo, hi, n = t_interval(sub["y"], conf)
-            rows.append({"variable": v, group: g, "n": n, "mean": m, "estimate": m,
-                         "lo": lo, "hi": hi})
-        tab = pd.DataFrame(rows)
+        tab = _t_intervals(d, v, group, conf)
         if method == "mixed":
             fit = _fit_mixed(d)
             tau2 = float(np.asarray(fit.cov_re)[0, 0])

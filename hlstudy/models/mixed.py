@@ -51,9 +51,10 @@ class MixedResult:
         return "\n".join(lines)
 
 
-def _reml_parts(X, y, Z, s2, t2):
+def _reml_parts(X, y, Z, s2, t2, ZZ=None):
+    """V, V⁻¹, C = (X'V⁻¹X)⁻¹ and P; ``ZZ`` = Z Z' when the caller has it already."""
     n = len(y)
-    V = s2 * np.eye(n) + t2 * (Z @ Z.T)
+    V = s2 * np.eye(n) + t2 * (Z @ Z.T if ZZ is None else ZZ)
     Vi = np.linalg.inv(V)
     XtVi = X.T @ Vi
     C = np.linalg.inv(XtVi @ X)
@@ -82,7 +83,7 @@ def _second_derivatives(P, y, ZZ):
     return Py, PV, VPy, H
 
 
-def satterthwaite_df(X, y, Z, s2, t2, parts=None):
+def satterthwaite_df(X, y, Z, s2, t2, parts=None, ZZ=None):
     """Satterthwaite df of each fixed effect of a random-intercept model.
 
     ν_j = 2·(c'Cc)² / (g'Ag), C = (X'V⁻¹X)⁻¹, V = σ²I + τ²ZZ', g_i = ∂(c'Cc)/∂θ_i =
@@ -92,8 +93,8 @@ def satterthwaite_df(X, y, Z, s2, t2, parts=None):
     lmerTest's, which differentiates numerically in (θ_lme4, σ) (Kuznetsova et al. 2017,
     *J. Stat. Softw.* 82(13)).
     """
-    V, Vi, C, P = _reml_parts(X, y, Z, s2, t2) if parts is None else parts
-    ZZ = Z @ Z.T
+    ZZ = Z @ Z.T if ZZ is None else ZZ
+    V, Vi, C, P = _reml_parts(X, y, Z, s2, t2, ZZ) if parts is None else parts
     H = _second_derivatives(P, y, ZZ)[3]
     A = np.linalg.inv(-H)
     XtVi = X.T @ Vi
@@ -160,7 +161,7 @@ def mixed(data: pd.DataFrame, formula: str, *, group: str, alpha: float = 0.05) 
     for _ in range(50):
         if theta[1] <= 0:
             break
-        V, Vi, C, P = _reml_parts(X, y, Z, *theta)
+        V, Vi, C, P = _reml_parts(X, y, Z, *theta, ZZ=ZZ)
         Py, PV, VPy, H = _second_derivatives(P, y, ZZ)
         grad = np.array([-0.5 * np.trace(PV[a]) + 0.5 * Py @ VPy[a] for a in range(2)])
         try:
@@ -177,8 +178,8 @@ def mixed(data: pd.DataFrame, formula: str, *, group: str, alpha: float = 0.05) 
     if t2 <= 1e-10 * s2:
         raise ModelError(f"the between-{group} variance is estimated at 0 (boundary fit): "
                          "no random-intercept model to report; use ols(..., cluster=...)")
-    parts = _reml_parts(X, y, Z, s2, t2)   # once at the optimum: df, estimates, criterion
-    df, C = satterthwaite_df(X, y, Z, s2, t2, parts=parts)
+    parts = _reml_parts(X, y, Z, s2, t2, ZZ)   # once at the optimum: df, estimates, criterion
+    df, C = satterthwaite_df(X, y, Z, s2, t2, parts=parts, ZZ=ZZ)
     Vi = parts[1]
     b = C @ (X.T @ Vi @ y)
     se = np.sqrt(np.diag(C))
