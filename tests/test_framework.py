@@ -47,8 +47,20 @@ def test_hypotheses_table_follows_claims_order():
     assert t["hypothesis"].str.len().gt(20).all()
 
 
-def test_figures_draw_and_reject_unknown_nodes():
-    fig = framework.path_diagram(lang="en")
+@pytest.fixture(scope="module")
+def conceptual():
+    """The conceptual model drawn once per language (``framework.path_diagram(lang=...)``)
+    for the tests that read it; a test that moves a label puts it back."""
+    import matplotlib.pyplot as plt
+
+    figures = {lang: framework.path_diagram(lang=lang) for lang in ("vi", "en")}
+    yield figures
+    for fig in figures.values():
+        plt.close(fig)
+
+
+def test_figures_draw_and_reject_unknown_nodes(conceptual):
+    fig = conceptual["en"]
     texts = {t.get_text() for t in fig.axes[0].texts}
     assert {"TRAIN", "PRO", "SIPAS", "QUAL"} <= texts
     fig2 = framework.reform_figure()
@@ -94,10 +106,8 @@ def test_vi_number_writes_vietnamese_digits_and_rejects_non_numbers():
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
-def test_conceptual_model_labels_touch_no_label_box_text_or_other_arrow(lang):
-    import matplotlib.pyplot as plt
-
-    fig = framework.path_diagram(lang=lang)   # the real model, from the instrument files
+def test_conceptual_model_labels_touch_no_label_box_text_or_other_arrow(lang, conceptual):
+    fig = conceptual[lang]   # the real model, from the instrument files
     assert framework.diagram_conflicts(fig) == []
     edges = framework.diagram_edges(lang=lang)
     ax = fig.axes[0]
@@ -112,15 +122,20 @@ def test_conceptual_model_labels_touch_no_label_box_text_or_other_arrow(lang):
         x, y = t.get_position()
         cross = (x1 - x0) * (y - y0) - (y1 - y0) * (x - x0)
         assert abs(cross) < 1e-9 and min(x0, x1) - 1e-9 <= x <= max(x0, x1) + 1e-9
-    plt.close(fig)
 
 
-def test_diagram_conflicts_detects_a_label_on_a_box_and_on_another_arrow():
-    import matplotlib.pyplot as plt
-
-    fig = framework.path_diagram()
+def test_diagram_conflicts_detects_a_label_on_a_box_and_on_another_arrow(conceptual):
+    fig = conceptual["vi"]                     # framework.path_diagram()'s default language
     ax = fig.axes[0]
     label = next(t for t in ax.texts if getattr(t, "_hlstudy_path_label", False))
+    placed = label.get_position()
+    try:
+        _move_label_onto_a_box_then_an_arrow(fig, ax, label)
+    finally:
+        label.set_position(placed)             # the shared figure as drawn
+
+
+def _move_label_onto_a_box_then_an_arrow(fig, ax, label):
     box = next(p for p in ax.patches if getattr(p, "_hlstudy_node", None) == "TRAIN")
     x, y = box.get_x() + box.get_width() / 2, box.get_y() + box.get_height() / 2
     label.set_position((x, y))
@@ -132,7 +147,6 @@ def test_diagram_conflicts_detects_a_label_on_a_box_and_on_another_arrow():
     label.set_position(((x0 + x1) / 2, (y0 + y1) / 2))
     found = framework.diagram_conflicts(fig)
     assert any(lab == label.get_text() and what.startswith("arrow") for lab, what in found)
-    plt.close(fig)
 
 
 def test_arrows_into_the_quality_block_name_the_dimensions_they_reach():
