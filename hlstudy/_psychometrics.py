@@ -8,6 +8,8 @@ reproduces; the public modules document the user-facing behaviour.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,6 +67,12 @@ def as_items(items, *, min_items: int = 2, what: str = "items") -> pd.DataFrame:
     return out
 
 
+#: Unweighted pairwise moments already computed, keyed on the data's shape and bytes
+#: (least recently used dropped beyond :data:`_MOMENTS_MAX`).
+_MOMENTS: OrderedDict = OrderedDict()
+_MOMENTS_MAX = 32
+
+
 def pairwise_moments(x: np.ndarray, weights: np.ndarray | None = None):
     """Pairwise-complete covariance and correlation, as R's ``cov/cor(x, use = "pairwise")``.
 
@@ -73,8 +81,27 @@ def pairwise_moments(x: np.ndarray, weights: np.ndarray | None = None):
     was drawn, so B resampled matrices cost a few matrix products.  Returns ``(cov, cor, n)``
     with shape k x k (or B x k x k).  Means are taken over the rows where both items are
     observed, exactly as R does for ``use = "pairwise"``.
+
+    Without weights the result is kept by content (the SHA-256 of ``x``'s bytes and its
+    shape): alpha, its bootstrap, omega, the EFA and parallel analysis of one scale ask for
+    the same matrices; each caller gets its own copies.
     """
     x = np.asarray(x, dtype=float)
+    if weights is not None:
+        return _pairwise_moments(x, weights)
+    key = (x.shape, hashlib.sha256(np.ascontiguousarray(x).tobytes()).digest())
+    kept = _MOMENTS.get(key)
+    if kept is None:
+        kept = tuple(np.array(a, copy=True) for a in _pairwise_moments(x, None))
+        _MOMENTS[key] = kept
+        if len(_MOMENTS) > _MOMENTS_MAX:
+            _MOMENTS.popitem(last=False)
+    else:
+        _MOMENTS.move_to_end(key)
+    return tuple(a.copy() for a in kept)
+
+
+def _pairwise_moments(x: np.ndarray, weights: np.ndarray | None):
     mask = ~np.isnan(x)
     complete = bool(mask.all())
     # Centre first: the one-pass formulas below then lose no precision.

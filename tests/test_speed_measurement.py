@@ -531,3 +531,33 @@ def test_mixed_fit_without_the_formula_gives_the_formula_numbers(seed):
         assert _bits_equal(np.asarray(getattr(ours, attr)), np.asarray(getattr(ref, attr)))
     assert ours.llf == ref.llf and ours.scale == ref.scale
     assert ours.converged == ref.converged
+
+
+# ---------------------------------------------------------------------- pairwise moments
+
+def test_pairwise_moments_are_kept_by_content():
+    from hlstudy import _psychometrics as psy
+    rng = np.random.default_rng(4)
+    x = rng.integers(1, 6, size=(80, 6)).astype(float)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    psy._MOMENTS.clear()
+    first = psy.pairwise_moments(x)
+    direct = psy._pairwise_moments(x, None)
+    assert all(_bits_equal(a, b) for a, b in zip(first, direct, strict=True))
+    first[1][:] = 0.0                                  # a caller mutating its copy
+    again = psy.pairwise_moments(x.copy())             # same numbers, another array: kept
+    assert len(psy._MOMENTS) == 1
+    assert all(_bits_equal(a, b) for a, b in zip(again, direct, strict=True))
+    y = x.copy()
+    y[0, 0] = 5.0 if y[0, 0] != 5.0 else 4.0            # one answer changed: computed anew
+    changed = psy.pairwise_moments(y)
+    assert len(psy._MOMENTS) == 2
+    assert all(_bits_equal(a, b) for a, b in zip(changed, psy._pairwise_moments(y, None),
+                                                 strict=True))
+    assert not _bits_equal(changed[0], direct[0])
+    w = rng.integers(0, 3, size=(4, 80)).astype(float)  # weighted: never kept
+    psy.pairwise_moments(x, weights=w)
+    assert len(psy._MOMENTS) == 2
+    for k in range(psy._MOMENTS_MAX + 5):              # bounded
+        psy.pairwise_moments(x + k + 1)
+    assert len(psy._MOMENTS) == psy._MOMENTS_MAX
