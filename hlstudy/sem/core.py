@@ -977,9 +977,9 @@ def _robust_measures(fit, base, extra, chi2, df, bchi, bdf) -> dict[str, float]:
     # lavaan 0.6-14 (lav_fit_rmsea_lavobject): "scaled" uses X2 with df2 = tr(U Gamma) = c df;
     # "robust" (Brosseau-Liard, Savalei & Li 2012) uses X2 - c df, CI/p from the scaled X2
     df2 = c * df
+    lo_s, hi_s = _rmsea_ci(chi2, df2, n)
     out.update({"rmsea.scaled": float(np.sqrt(max(chi2 / n / df2 - 1 / n, 0.0))),
-                "rmsea.ci.lower.scaled": _rmsea_ci(chi2, df2, n)[0],
-                "rmsea.ci.upper.scaled": _rmsea_ci(chi2, df2, n)[1],
+                "rmsea.ci.lower.scaled": lo_s, "rmsea.ci.upper.scaled": hi_s,
                 "rmsea.pvalue.scaled": float(stats.ncx2.sf(chi2, df2, n * df2 * 0.05**2)),
                 "rmsea.notclose.pvalue.scaled": float(stats.ncx2.cdf(chi2, df2,
                                                                      n * df2 * 0.08**2))})
