@@ -6,7 +6,15 @@
   ``wildboottest`` in tests/test_models.py) at every r, and the interval must be the one of
   the library-order bisection, to the bit.  Near-ties (full enumeration makes the draw
   v = 1 reproduce the sample's t exactly) must fall back to the library order.
-* SEM fit measures: GFI by traces equals the D'(V kron V)D quadratic form it replaces.
+* SEM fit measures: GFI by traces equals the D'(V kron V)D quadratic form it replaces; the
+  FIML-corrected robust indices (Wc by its Kronecker structure, Wm^-1 only through the h1
+  Cholesky factor, T Wm D = S1 D) equal the former dense construction to 1e-10 relative on
+  the lavaan test data, simulated data and study data, with and without MLR; the h1
+  information by one syrk of stacked rank-one terms equals the pattern-by-pattern formula
+  (scores to the bit), with missing data, a fixed-x mask and complete data.
+* SEM fitting: the memos of the Sigma-only FIML parts and of E = (I - A)^-1 (hits equal
+  misses to the bit, a new Sigma or A misses) and the slot selections that replace the 0/1
+  slot-matrix products (the same floats) leave every number of the fit unchanged.
 """
 
 from pathlib import Path
