@@ -561,3 +561,17 @@ def test_pairwise_moments_are_kept_by_content():
     for k in range(psy._MOMENTS_MAX + 5):              # bounded
         psy.pairwise_moments(x + k + 1)
     assert len(psy._MOMENTS) == psy._MOMENTS_MAX
+
+
+def test_cfa_item_check_reads_dtypes_as_the_columns_do():
+    from hlstudy.cfa.core import model_items
+    from hlstudy.errors import ModelError
+    df = pd.DataFrame({"a": [1.0, 2.0], "b": [True, False], "c": ["x", "y"],
+                       "d": pd.array([1, 2], dtype="Int64"), "e": pd.Categorical([1, 2]),
+                       "f": np.array([1, 2], dtype="uint8")})
+    assert model_items(df, {"F": ["a", "d", "f"]})[1] == ["a", "d", "f"]
+    with pytest.raises(ModelError, match=r"not numeric: \['b', 'c', 'e'\]"):
+        model_items(df, {"F": ["a", "b", "c", "e"]})
+    dup = pd.concat([df[["a"]], df[["a"]], df[["d"]]], axis=1)   # a name used twice
+    with pytest.raises(ModelError, match=r"not numeric: \['a'\]"):
+        model_items(dup, {"F": ["a", "d"]})

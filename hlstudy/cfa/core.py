@@ -245,8 +245,12 @@ def model_items(data, model) -> tuple[dict, list[str]]:
     missing = [i for i in observed if i not in data.columns]
     if missing:
         raise ModelError(f"item(s) not found in data: {missing}")
-    bad = [c for c in observed if not (pd.api.types.is_numeric_dtype(data[c])
-                                       and not pd.api.types.is_bool_dtype(data[c]))]
+    # the column dtypes read once (a column per item was taken out twice before); a name
+    # used by several columns takes the per-column route, which reports it as not numeric
+    dtypes = data.dtypes if data.columns.is_unique else None
+    bad = [c for c in observed
+           if not (pd.api.types.is_numeric_dtype(data[c] if dtypes is None else dtypes[c])
+                   and not pd.api.types.is_bool_dtype(data[c] if dtypes is None else dtypes[c]))]
     if bad:
         raise ModelError(f"item(s) are not numeric: {bad}; recode them to numbers first")
     return model, observed
