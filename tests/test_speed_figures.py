@@ -9,6 +9,9 @@
   (``export._shared_text_metrics``): the files are byte-identical with and without the
   sharing, renderers of another class or resolution never share, and the sharing measures
   fewer texts (so it is really used).
+* Fonts are looked up and their line-height tables read once per call
+  (``export._shared_font_tables``): the same answers as matplotlib's, another font size or
+  family is another lookup, and matplotlib's names are back afterwards.
 """
 
 from __future__ import annotations
@@ -125,9 +128,44 @@ def _heatmap():
     return fig
 
 
-SETTLED = [_line_best_legend, _pending_autoscale, _outside_legend_and_texts,
+def _arrows_drawn_before():
+    """Arrows clipped to boxes, shrunk and with heads (their path scales with the dpi of
+    their last draw), after a save at another resolution left them scaled for 300 dpi."""
+    import io
+
+    from matplotlib.patches import FancyArrowPatch
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 6)
+    box = {"boxstyle": "round", "fc": "white"}
+    a = ax.text(1, 5, "training", bbox=box)
+    b = ax.text(7, 5, "quality", bbox=box)
+    ax.add_patch(FancyArrowPatch((1.5, 5), (7.5, 5), arrowstyle="-|>", mutation_scale=14,
+                                 shrinkA=6, shrinkB=6, patchA=a.get_bbox_patch(),
+                                 patchB=b.get_bbox_patch(), lw=2))
+    ax.add_patch(FancyArrowPatch((0.2, 0.3), (9.8, 0.4), arrowstyle="->", mutation_scale=20,
+                                 connectionstyle="arc3,rad=0.2"))
+    ax.annotate("a note", xy=(9.7, 0.5), xytext=(6, 2.5),
+                arrowprops={"arrowstyle": "-|>", "shrinkA": 4, "shrinkB": 8, "lw": 1.5})
+    ax.legend(handles=[plt.Line2D([], [], label="path")], loc="best")
+    fig.savefig(io.BytesIO(), format="png", dpi=300)
+    return fig
+
+
+SETTLED = [_line_best_legend, _arrows_drawn_before, _pending_autoscale, _outside_legend_and_texts,
            _equal_aspect_map_with_colorbar, _datalim_aspect, _shared_panels,
            _bars_log_inverted_twin, _heatmap]
+
+
+def _arrow_of_the_figure():
+    from matplotlib.patches import FancyArrowPatch
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1], [0, 1])
+    fig.add_artist(FancyArrowPatch((0.1, 0.1), (0.9, 0.9), transform=fig.transFigure,
+                                   arrowstyle="->", mutation_scale=15))
+    return fig
 
 
 def _constrained():
@@ -161,7 +199,7 @@ def _expanding_legend():
     return fig
 
 
-DRAWN = [_constrained, _inset, _secondary, _expanding_legend]
+DRAWN = [_constrained, _inset, _secondary, _expanding_legend, _arrow_of_the_figure]
 
 
 def _marks(fig) -> list[tuple]:
@@ -217,10 +255,35 @@ def test_settled_shapes_are_not_drawn(build, monkeypatch):
 
 
 @pytest.mark.parametrize("build", DRAWN, ids=lambda f: f.__name__.strip("_"))
-def test_shapes_a_draw_would_move_are_still_drawn(build):
+def test_shapes_a_draw_would_move_are_still_drawn(build, monkeypatch):
     fig = build()
     try:
-        assert export._needs_full_draw(fig)
+        calls = []
+        original = type(fig).draw_without_rendering
+        monkeypatch.setattr(type(fig), "draw_without_rendering",
+                            lambda self: calls.append(self) or original(self))
+        export._mark_simulated(fig)
+        assert calls == [fig]
+    finally:
+        plt.close(fig)
+
+
+def test_arrows_are_scaled_as_a_draw_would_scale_them():
+    """A save at 300 dpi left the arrows scaled for 300 dpi; the mark is placed at 100 dpi,
+    where a draw would rescale them: their extents are those after a draw, and differ from
+    the stale ones (so the rescaling is needed, and done)."""
+    fig = _arrows_drawn_before()
+    try:
+        ax = fig.axes[0]
+        parts = [*ax.patches, *[t for t in ax.texts if t.get_text() == "a note"]]
+        renderer = fig.canvas.get_renderer()   # 100 dpi, as the mark's placement measures
+        stale = [p.get_window_extent(renderer).bounds for p in parts]
+        export._settle_layout(fig)
+        settled = [p.get_window_extent(renderer).bounds for p in parts]
+        fig.draw_without_rendering()
+        drawn = [p.get_window_extent(renderer).bounds for p in parts]
+        assert settled == drawn
+        assert all(a != b for a, b in zip(stale, drawn, strict=True))
     finally:
         plt.close(fig)
 
@@ -250,12 +313,15 @@ def _saved(fig, tmp_path, name) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("build", [_outside_legend_and_texts, _equal_aspect_map_with_colorbar,
-                                   _shared_panels], ids=lambda f: f.__name__.strip("_"))
+                                   _shared_panels, _arrows_drawn_before],
+                         ids=lambda f: f.__name__.strip("_"))
 def test_files_are_byte_identical_to_the_former_way(build, tmp_path, monkeypatch):
-    """Former way: layout draw before the mark, metrics per renderer (matplotlib's cache)."""
+    """Former way: layout draw before the mark, metrics per renderer (matplotlib's cache),
+    fonts looked up and their tables read for every text layout."""
     with monkeypatch.context() as m:
         m.setattr(export, "_settle_layout", _drawn_layout)
         m.setattr(export, "_shared_text_metrics", contextlib.nullcontext)
+        m.setattr(export, "_shared_font_tables", contextlib.nullcontext)
         old = _saved(build(), tmp_path / "old", "shape")
     new = _saved(build(), tmp_path / "new", "shape")
     assert new["png"] == old["png"]
@@ -324,3 +390,33 @@ def test_shared_metrics_are_used_when_saving(tmp_path, monkeypatch):
     plt.close("all")
     assert counts["shared"]["agg"] < counts["own"]["agg"]
     assert counts["shared"]["pdf"] < counts["own"]["pdf"]
+
+
+def test_shared_font_tables_answer_as_matplotlib_does(monkeypatch):
+    from matplotlib import font_manager
+    from matplotlib import text as mtext
+
+    asked = []
+    find = font_manager.FontManager._find_fonts_by_props
+
+    def counted(self, prop, *args, **kwargs):
+        asked.append(prop.get_size_in_points())
+        return find(self, prop, *args, **kwargs)
+
+    monkeypatch.setattr(font_manager.FontManager, "_find_fonts_by_props", counted)
+    plain_get_font, plain_manager = mtext.get_font, mtext.fontManager
+    small, large = FontProperties(size=8), FontProperties(size=12, weight="bold")
+    with export._shared_font_tables():
+        first = mtext.fontManager._find_fonts_by_props(small)
+        again = mtext.fontManager._find_fonts_by_props(small)
+        bold = mtext.fontManager._find_fonts_by_props(large)
+        font = mtext.get_font(first)
+        os2, head = font.get_sfnt_table("OS/2"), font.get_sfnt_table("head")
+        assert font.get_sfnt_table("OS/2") is os2          # read once
+        assert font.family_name == plain_get_font(first).family_name   # the font itself
+    assert mtext.get_font is plain_get_font and mtext.fontManager is plain_manager
+    assert asked == [8.0, 12.0]
+    assert first == again == plain_manager._find_fonts_by_props(small)
+    assert bold == plain_manager._find_fonts_by_props(large) and bold != first
+    assert os2 == plain_get_font(first).get_sfnt_table("OS/2")
+    assert head == plain_get_font(first).get_sfnt_table("head")
