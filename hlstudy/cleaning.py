@@ -708,6 +708,22 @@ RULES: list[tuple[str, Callable]] = [
 ]
 RULE_NAMES = tuple(name for name, _ in RULES)
 
+#: The :class:`Rules` fields each rule reads (``tests/test_speed_cleaning.py`` checks this
+#: against the rules' code).  Two cleanings of one table whose rules agree on these fields
+#: for a prefix of :data:`RULES` (and skip the same rules) agree on that prefix's output, so
+#: :func:`rule_sensitivity` runs it once.
+RULE_FIELDS: dict[str, tuple[str, ...]] = {
+    "unreadable": (),
+    "duplicates": ("duplicate_min_share", "duplicate_window_minutes", "duplicate_min_background"),
+    "missing_required": ("required",),
+    "speeders": ("speeder_share_of_median", "speeder_min_seconds"),
+    "out_of_range": (),
+    "inconsistent": ("min_age_at_start", "min_age_degree", "survey_year"),
+    "straightlining": ("straightline_min_items", "straightline_share", "straightline_drop",
+                       "straightline_speed_share"),
+    "missing_scale": ("max_missing_share",),
+}
+
 #: Vietnamese / English one-line description of every rule (notebook 02, figures).
 RULE_LABELS = {
     "unreadable": ("Giá trị không đọc được", "Unreadable values"),
@@ -745,11 +761,16 @@ def clean(
     *,
     spec: InstrumentSpec | None = None,
     reverse: bool = True,
+    _stages: dict | None = None,
 ) -> CleaningResult:
     """Apply every rule of :data:`RULES` (except ``rules.skip``) and reverse-key.
 
     Returns a :class:`CleaningResult`; raises :class:`SurveyDataError` if the accounting
     *read = kept + dropped* fails (it cannot, unless a rule is broken).
+
+    ``_stages`` (internal, :func:`rule_sensitivity`): a dict shared by cleanings of the *same*
+    ``data``, ``instrument`` and ``spec``; each rule's output is kept there under the rules'
+    prefix (:data:`RULE_FIELDS`) and reused by a later cleaning with the same prefix.
     """
     rules = rules or Rules()
     spec = spec or instrument_spec(instrument)
@@ -760,13 +781,21 @@ def clean(
     df = data.reset_index(drop=True)
     logs: list[dict] = []
     flow = []
+    prefix: tuple = ()
     for name, function in RULES:
         before = len(df)
         if name in rules.skip:
             flow.append({"rule": name, "n_before": before, "dropped": 0, "changed": 0, "flagged": 0,
                          "n_after": before})
+            prefix += ((name, None),)
             continue
-        df, rows = function(df, spec, rules, instrument)
+        prefix += ((name, function, tuple(getattr(rules, f) for f in RULE_FIELDS[name])),)
+        if _stages is not None and prefix in _stages:
+            df, rows = _stages[prefix]  # no rule changes its input in place
+        else:
+            df, rows = function(df, spec, rules, instrument)
+            if _stages is not None:
+                _stages[prefix] = (df, rows)
         dropped = sum(r["action"] == "drop" for r in rows)
         changed = sum(r["action"] == "change" for r in rows)
         flagged = sum(r["action"] == "flag" for r in rows)
@@ -981,6 +1010,7 @@ def rule_sensitivity(
     if bad:
         raise SurveyDataError(f"variants {bad} are not cleaning.Rules")
     rows = []
+    stages: dict[str, dict] = {instrument: {} for instrument in tables}  # rule outputs shared by variants
     for label, rules in variants.items():
         for instrument, data in tables.items():
             spec = (specs or {}).get(instrument) or instrument_spec(instrument)
@@ -990,7 +1020,7 @@ def rule_sensitivity(
             absent = sorted({m for ms in scales.values() for m in ms} - set(data.columns))
             if absent:
                 raise SurveyDataError(f"{instrument}: the table lacks scale items {absent[:5]}")
-            kept = clean(data, instrument, rules, spec=spec).data
+            kept = clean(data, instrument, rules, spec=spec, _stages=stages[instrument]).data
             scores = score_scales(kept, scales, min_share=max(1e-9, 1 - rules.max_missing_share), keep=())
             for construct, members in scales.items():
                 score = scores[construct].dropna()

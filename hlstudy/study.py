@@ -219,6 +219,11 @@ def build_study(
     source_label: str | None = None,
 ) -> Study:
     """Read ``folder`` and clean it (no cache).  See :func:`load_study`."""
+    return _build(folder, rules, source_label)[0]
+
+
+def _build(folder, rules, source_label) -> tuple[Study, dict]:
+    """:func:`build_study` and the tables ingest read (for :func:`raw_tables`' cache)."""
     folder = Path(folder)
     rules = rules or cleaning.Rules()
     manifest = ingest.read_manifest(folder)
@@ -255,7 +260,7 @@ def build_study(
     present = tuple(name for name in ingest.INSTRUMENTS if name in tables)
     frames = {name: results[name].data if name in results else empty_table(name)
               for name in ingest.INSTRUMENTS}
-    return Study(
+    study = Study(
         officials=frames["officials"],
         citizens=frames["citizens"],
         personnel=frames["personnel"],
@@ -273,6 +278,7 @@ def build_study(
         rules=rules,
         instruments=present,
     )
+    return study, tables
 
 
 def load_study(
@@ -326,14 +332,11 @@ def _load_folder(folder: Path, rules, cache: bool, cache_dir, label: str) -> Stu
                 return study
         except Exception:  # a corrupt cache is rebuilt, never trusted
             path.unlink(missing_ok=True)
-    study = build_study(folder, rules=rules, source_label=label)
-    try:
-        _atomic_write(path, pickle.dumps(study, protocol=pickle.HIGHEST_PROTOCOL))
-        old = sorted(directory.glob("study-*.pkl"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        for stale in old[CACHE_KEEP:]:
-            stale.unlink(missing_ok=True)
-    except OSError:
-        pass  # a read-only checkout still works, only slower
+    study, tables = _build(folder, rules, label)
+    _store(path, study, "study-*.pkl")
+    raw = _raw_path(folder, rules.unreadable_max_share, cache_dir)
+    if not raw.is_file():  # the tables raw_tables would read again
+        _store(raw, _raw_of(tables), "raw-*.pkl")
     return study
 
 
@@ -360,22 +363,82 @@ def coverage_by_commune(study: Study, registry: pd.DataFrame | None = None) -> p
     return base[["commune_code", "commune", "commune_2025", "register", "officials", "coverage", "citizens"]]
 
 
-def raw_tables(source: Any = None, *, rules: cleaning.Rules | None = None) -> dict[str, pd.DataFrame]:
+def raw_tables(
+    source: Any = None,
+    *,
+    rules: cleaning.Rules | None = None,
+    cache: bool = True,
+    cache_dir: str | os.PathLike | None = None,
+) -> dict[str, pd.DataFrame]:
     """The typed tables as ingest reads them, before any cleaning rule: instrument → table.
 
     ``source`` as in :func:`load_study` (folder, simulated study, or the configured default).
     For :func:`hlstudy.cleaning.rule_sensitivity`, which cleans them under several rules.
     Raises what :func:`hlstudy.ingest.read_folder` raises for a bad export.
+
+    The transient personal-data key (:data:`hlstudy.ingest.PII_KEY`, a salted hash) is
+    replaced by a code per distinct key (``k00001``, … in order of first appearance; equal
+    keys, equal codes; blank stays blank), which is all the duplicates rule compares, so no
+    hash of personal data is written to disk.  With ``cache=True`` the tables are kept in
+    ``cache_dir`` (default ``data/processed/cache``) as ``raw-<key>.pkl``, the key hashing what
+    :func:`cache_key` hashes with only ``rules.unreadable_max_share`` (the one threshold ingest
+    uses); :func:`load_study` writes them when it builds a study.
     """
     resolved = data_source(source)
     share = (rules or cleaning.Rules()).unreadable_max_share
     if resolved.study is not None:
         with tempfile.TemporaryDirectory(prefix="hlstudy-sim-") as tmp:
             resolved.study.write(tmp)
-            tables = ingest.read_folder(Path(tmp), max_unreadable_share=share)
-    else:
-        tables = ingest.read_folder(resolved.path, max_unreadable_share=share)
-    return {name: tables[name].data for name in ingest.INSTRUMENTS if name in tables}
+            return _raw_folder(Path(tmp), share, cache, cache_dir)
+    return _raw_folder(resolved.path, share, cache, cache_dir)
+
+
+def _pii_codes(data: pd.DataFrame) -> pd.DataFrame:
+    """``data`` with the personal-data key replaced by codes (see :func:`raw_tables`)."""
+    if ingest.PII_KEY not in data:
+        return data
+    keys = data[ingest.PII_KEY]
+    codes = {k: f"k{n:05d}" for n, k in enumerate(pd.unique(keys.dropna()), 1)}
+    return data.assign(**{ingest.PII_KEY: keys.map(codes).astype(keys.dtype)})
+
+
+def _raw_path(folder: Path, share: float, cache_dir) -> Path:
+    key = cache_key(folder, cleaning.Rules(unreadable_max_share=share))
+    directory = Path(cache_dir) if cache_dir is not None else PROCESSED / "cache"
+    return directory / f"raw-{key[:24]}.pkl"
+
+
+def _store(path: Path, value: Any, pattern: str) -> None:
+    """Pickle ``value`` to ``path``; keep the :data:`CACHE_KEEP` newest files of ``pattern``."""
+    try:
+        _atomic_write(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        old = sorted(path.parent.glob(pattern), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for stale in old[CACHE_KEEP:]:
+            stale.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only checkout still works, only slower
+
+
+def _raw_of(tables: dict) -> dict[str, pd.DataFrame]:
+    return {name: _pii_codes(tables[name].data) for name in ingest.INSTRUMENTS if name in tables}
+
+
+def _raw_folder(folder: Path, share: float, cache: bool, cache_dir) -> dict[str, pd.DataFrame]:
+    if not cache:
+        return _raw_of(ingest.read_folder(folder, max_unreadable_share=share))
+    path = _raw_path(folder, share, cache_dir)
+    if path.is_file():
+        try:
+            with path.open("rb") as handle:
+                tables = pickle.load(handle)  # our own cache file, keyed by content
+            if isinstance(tables, dict) and all(isinstance(t, pd.DataFrame) for t in tables.values()):
+                return tables
+        except Exception:  # a corrupt cache is read again, never trusted
+            pass
+        path.unlink(missing_ok=True)
+    tables = _raw_of(ingest.read_folder(folder, max_unreadable_share=share))
+    _store(path, tables, "raw-*.pkl")
+    return tables
 
 
 #: Vietnamese / English names of the analyses whose n the flow diagram reports.

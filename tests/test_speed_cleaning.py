@@ -1,0 +1,164 @@
+"""Fast paths of cleaning and reading (issue 15): each equals the direct computation.
+
+* ``clean(..., _stages=...)`` (used by ``rule_sensitivity``): rule outputs shared by variants
+  whose rules agree on a prefix of ``RULES``; every variant's table, log and flow equal a
+  cleaning of its own, and ``RULE_FIELDS`` names exactly the thresholds each rule reads.
+* ``study.raw_tables`` kept on disk by content: a hit equals a miss and a fresh ingest (with
+  the personal-data key coded), a changed export or threshold misses.
+* vectorised rules (``missing_required``, ``out_of_range``) equal their row-by-row versions.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+import pandas as pd
+import pytest
+
+import hlstudy
+from hlstudy import cleaning, ingest
+from hlstudy import study as study_mod
+from hlstudy.paths import ROOT
+
+
+@pytest.fixture(scope="module")
+def folder():
+    return ROOT / "data" / "raw"  # read only (raw_tables' caches go to tmp_path)
+
+
+@pytest.fixture(scope="module")
+def raw(folder):
+    return study_mod.raw_tables(folder, cache=False)
+
+
+VARIANTS = {
+    "adopted": cleaning.Rules(),
+    "any": cleaning.Rules(straightline_drop="any"),
+    "window": cleaning.Rules(duplicate_window_minutes=float("inf")),
+    "skip": cleaning.Rules(skip=("speeders",), straightline_drop="flag"),
+    "others": cleaning.Rules(required=("commune", "birth_year"), min_age_at_start=25, max_missing_share=0.2),
+    "adopted again": cleaning.Rules(),
+}
+
+
+def _same(a: cleaning.CleaningResult, b: cleaning.CleaningResult) -> None:
+    pd.testing.assert_frame_equal(a.data, b.data, check_exact=True)
+    pd.testing.assert_frame_equal(a.log, b.log, check_exact=True)
+    pd.testing.assert_frame_equal(a.flow, b.flow, check_exact=True)
+
+
+@pytest.mark.parametrize("instrument", ["officials", "citizens", "personnel"])
+def test_shared_stages_give_each_variant_its_own_cleaning(raw, instrument):
+    data = raw[instrument]
+    spec = ingest.instrument_spec(instrument)
+    stages: dict = {}
+    for rules in VARIANTS.values():
+        _same(cleaning.clean(data, instrument, rules, spec=spec, _stages=stages),
+              cleaning.clean(data, instrument, rules, spec=spec))
+    # reuse happened: fewer distinct prefixes than variants x rules
+    assert 2 * len(cleaning.RULES) <= len(stages) < len(VARIANTS) * len(cleaning.RULES) - 10
+
+
+def test_rule_fields_are_what_each_rule_reads():
+    helpers = {"inconsistent": [cleaning._survey_year]}
+    for name, function in cleaning.RULES:
+        text = "".join(inspect.getsource(f) for f in [function, *helpers.get(name, [])])
+        read = set(re.findall(r"\brules\.(\w+)", text))
+        assert read == set(cleaning.RULE_FIELDS[name]), name
+    assert set(cleaning.RULE_FIELDS) == set(cleaning.RULE_NAMES)
+
+
+def test_rule_sensitivity_equals_variant_by_variant(raw):
+    tables = {"citizens": raw["citizens"]}
+    variants = {k: VARIANTS[k] for k in ("adopted", "any", "window", "skip")}
+    fast = cleaning.rule_sensitivity(tables, variants)
+    # the direct computation: each variant on its own call (no stage is shared across calls)
+    direct = pd.concat([cleaning.rule_sensitivity(tables, {label: rules}) for label, rules in variants.items()],
+                       ignore_index=True)
+    first = fast["variant"] == "adopted"
+    reference = fast[first].set_index(["instrument", "construct"])
+    key = pd.MultiIndex.from_frame(direct[["instrument", "construct"]])
+    direct["d_mean"] = direct["mean"].to_numpy() - reference["mean"].reindex(key).to_numpy()
+    direct["d_alpha"] = direct["alpha"].to_numpy() - reference["alpha"].reindex(key).to_numpy()
+    pd.testing.assert_frame_equal(fast, direct, check_exact=True)
+    assert fast["n"].nunique() > 2  # the variants really keep different records
+
+
+def test_raw_tables_cache_hit_equals_miss(folder, tmp_path):
+    cache = tmp_path / "cache"
+    miss = study_mod.raw_tables(folder, cache_dir=cache)
+    files = list(cache.glob("raw-*.pkl"))
+    assert len(files) == 1
+    stamp = files[0].stat().st_mtime_ns
+    hit = study_mod.raw_tables(folder, cache_dir=cache)
+    assert files[0].stat().st_mtime_ns == stamp
+    fresh = ingest.read_folder(folder)
+    assert list(hit) == list(miss) == [n for n in ingest.INSTRUMENTS if n in fresh]
+    for name in hit:
+        pd.testing.assert_frame_equal(hit[name], miss[name], check_exact=True)
+        direct = fresh[name].data
+        coded = hit[name]
+        pd.testing.assert_frame_equal(coded.drop(columns=[ingest.PII_KEY], errors="ignore"),
+                                      direct.drop(columns=[ingest.PII_KEY], errors="ignore"), check_exact=True)
+        if ingest.PII_KEY in direct:
+            a, b = coded[ingest.PII_KEY], direct[ingest.PII_KEY]
+            assert a.dtype == b.dtype
+            assert (a.isna() == b.isna()).all()
+            # equal keys, equal codes, and nothing else
+            assert (pd.factorize(a)[0] == pd.factorize(b)[0]).all()
+            assert not set(a.dropna()) & set(b.dropna())
+    # the cleaning is the same on coded and hashed keys (officials: many keys, duplicates)
+    for name in ("officials",):
+        _same(cleaning.clean(hit[name], name), cleaning.clean(fresh[name].data, name))
+
+
+def test_raw_tables_cache_misses_on_a_change(folder, tmp_path):
+    import shutil
+
+    copy = tmp_path / "raw"
+    copy.mkdir()
+    shutil.copy(folder / "officials.csv", copy)  # an officials-only folder
+    cache = tmp_path / "cache"
+    study_mod.raw_tables(copy, cache_dir=cache)
+    relaxed = study_mod.raw_tables(copy, cache_dir=cache, rules=cleaning.Rules(unreadable_max_share=0.3))
+    assert len(list(cache.glob("raw-*.pkl"))) == 2
+    assert set(relaxed) == {"officials"}
+    off = pd.read_csv(copy / "officials.csv", dtype=str)
+    off.iloc[0, off.columns.get_loc("Năm sinh")] = "1800"
+    off.to_csv(copy / "officials.csv", index=False)
+    changed = study_mod.raw_tables(copy, cache_dir=cache)
+    assert len(list(cache.glob("raw-*.pkl"))) == 3
+    assert changed["officials"]["birth_year"].iloc[0] == 1800
+    # a damaged file is read again
+    for path in cache.glob("raw-*.pkl"):
+        path.write_bytes(b"garbage")
+    again = study_mod.raw_tables(copy, cache_dir=cache)
+    pd.testing.assert_frame_equal(again["officials"], changed["officials"])
+
+
+def test_load_study_leaves_the_raw_tables_of_its_build(folder, tmp_path):
+    import shutil
+
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    shutil.copy(ROOT / "data" / "raw" / "officials.csv", folder)  # an officials-only folder
+    cache = tmp_path / "cache"
+    hlstudy.load_study(folder, cache_dir=cache)
+    files = list(cache.glob("raw-*.pkl"))
+    assert len(files) == 1
+    stamp = files[0].stat().st_mtime_ns
+    served = study_mod.raw_tables(folder, cache_dir=cache)
+    assert files[0].stat().st_mtime_ns == stamp
+    direct = study_mod.raw_tables(folder, cache=False)
+    for name in direct:
+        pd.testing.assert_frame_equal(served[name], direct[name], check_exact=True)
+
+
+def test_pii_codes_keep_blanks_and_equality():
+    data = pd.DataFrame({ingest.PII_KEY: pd.Series(["b", None, "a", "b", None, "c"], dtype="str"), "x": range(6)})
+    coded = study_mod._pii_codes(data)
+    assert coded[ingest.PII_KEY].isna().tolist() == [False, True, False, False, True, False]
+    assert coded[ingest.PII_KEY].dtype == data[ingest.PII_KEY].dtype
+    assert coded[ingest.PII_KEY].dropna().tolist() == ["k00001", "k00002", "k00001", "k00003"]
+    pd.testing.assert_series_equal(coded["x"], data["x"])
