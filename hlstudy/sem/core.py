@@ -724,6 +724,9 @@ def _fit_measures(fit, est_name, extra) -> dict[str, float]:
     if data.fiml and df > 0:
         out.update(_fiml_corrected(fit, base, df, bdf, version="V3" if est_name == "MLR"
                                    else "V6"))
+    # the h1 Cholesky factor and half solve served this call only: not kept in the result
+    fit.pop("_h1_chol", None)
+    fit.pop("_h1_half", None)
     return out
 
 
