@@ -303,11 +303,10 @@ def rule_duplicates(df, spec, rules, instrument):
         return df, []
     times = _of_type(spec, df, "timestamp")
     order = df.sort_values([*times, "source_row"], na_position="last", kind="stable").index
-    values = df.loc[order, compare].astype("string").fillna("\x00NA").to_numpy(dtype=object)
-    # each column's answers as integer codes (equal codes = equal answers): the pairwise
-    # comparisons below then compare integers, not strings
-    values = (np.column_stack([pd.factorize(values[:, c])[0] for c in range(values.shape[1])])
-              if len(values) else np.empty(values.shape, dtype=np.int64))
+    # each column's answers as integer codes (equal codes = equal answers as text): the
+    # pairwise comparisons below then compare integers, not strings
+    ordered = df.loc[order, compare]
+    values = _text_code_matrix(ordered) if len(ordered) else np.empty(ordered.shape, dtype=np.int64)
     back = df.loc[order, background].astype("string").to_numpy(dtype=object, na_value=None) \
         if background else np.empty((len(order), 0), dtype=object)
     stamps = (pd.to_datetime(df.loc[order, times[0]]).to_numpy() if times
@@ -342,9 +341,11 @@ def rule_duplicates(df, spec, rules, instrument):
         members = np.flatnonzero(groups == g)
         block = values[members]
         people = keys[members]
+        # rows no earlier row of the group repeats (on the share): no candidate, kept at once
+        repeats = _repeats_earlier(block, rules.duplicate_min_share)
         kept: list[int] = []
         for j in range(len(members)):
-            if kept:
+            if kept and repeats[j]:
                 agree = (block[kept] == block[j]).mean(axis=1)
                 # two records with different personal data are different people
                 other = (people[kept] != "") & (people[j] != "") & (people[kept] != people[j])
@@ -372,6 +373,61 @@ def rule_duplicates(df, spec, rules, instrument):
     log = _drop_rows(df, index, instrument, "duplicates", drop)
     log += [_flag_row(df, i, instrument, "duplicates", flag[i]) for i in flagged]
     return df.drop(index=index), log
+
+
+def _text_codes(column: pd.Series) -> np.ndarray:
+    """``pd.factorize(column.astype("string").fillna("\\x00NA"))`` codes, converting each
+    distinct value (float bit pattern, integer, text) once instead of every cell.
+
+    The text of a value is a function of its bits (floats) or of the value itself (``Int64``,
+    ``str``), so the codes, numbered by first appearance, are those of the direct route;
+    other dtypes (object, dates) take the direct route.
+    """
+    dtype = column.dtype
+    if dtype == np.float64:
+        codes, uniques = pd.factorize(column.to_numpy().view(np.int64))  # bits: -0.0 apart from 0.0
+        uniques = pd.Series(uniques.view(np.float64))
+    elif isinstance(dtype, pd.StringDtype) or str(dtype) == "Int64":
+        codes, uniques = pd.factorize(column)  # missing values: -1
+        uniques = pd.Series(uniques)
+    else:
+        return pd.factorize(column.astype("string").fillna("\x00NA").to_numpy(dtype=object))[0]
+    text = uniques.astype("string").fillna("\x00NA").to_numpy(dtype=object)
+    text = np.append(text, "\x00NA")  # code -1 (a missing value) picks the last entry
+    return pd.factorize(text[codes])[0]
+
+
+def _text_code_matrix(frame: pd.DataFrame) -> np.ndarray:
+    """:func:`_text_codes` of every column of ``frame`` (rows × columns); the float64 columns
+    together: each distinct bit pattern of the block is converted to text once."""
+    out = np.empty(frame.shape, dtype=np.int64)
+    floats = [c for c in range(frame.shape[1]) if frame.dtypes.iloc[c] == np.float64]
+    if floats:
+        bits = np.ascontiguousarray(frame.iloc[:, floats].to_numpy(dtype=np.float64)).view(np.int64)
+        unique, inverse = np.unique(bits, return_inverse=True)
+        text = pd.Series(unique.view(np.float64)).astype("string").fillna("\x00NA").to_numpy(dtype=object)
+        ids = pd.factorize(text)[0][inverse.reshape(bits.shape)]  # equal texts, equal ids
+        for k, c in enumerate(floats):
+            out[:, c] = pd.factorize(ids[:, k])[0]  # numbered by first appearance, as the texts
+    for c in range(frame.shape[1]):
+        if c not in floats:
+            out[:, c] = _text_codes(frame.iloc[:, c])
+    return out
+
+
+def _repeats_earlier(block: np.ndarray, share: float) -> np.ndarray:
+    """For each row of ``block`` (codes), whether some earlier row agrees with it on at least
+    ``share`` of the columns (the agreement ``rule_duplicates`` computes, ``mean`` of equal
+    codes): a row without one can have no duplicate candidate."""
+    n = len(block)
+    out = np.zeros(n, dtype=bool)
+    step = max(1, int(2_000_000 // max(1, n * block.shape[1])))  # rows per slice, bounded memory
+    for start in range(1, n, step):
+        rows = block[start:start + step]
+        agree = (rows[:, None, :] == block[None, :start + len(rows), :]).mean(axis=2)
+        earlier = np.arange(start + len(rows))[None, :] < np.arange(start, start + len(rows))[:, None]
+        out[start:start + len(rows)] = ((agree >= share) & earlier).any(axis=1)
+    return out
 
 
 def rule_missing_required(df, spec, rules, instrument):

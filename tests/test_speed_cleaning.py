@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -162,3 +163,40 @@ def test_pii_codes_keep_blanks_and_equality():
     assert coded[ingest.PII_KEY].dtype == data[ingest.PII_KEY].dtype
     assert coded[ingest.PII_KEY].dropna().tolist() == ["k00001", "k00002", "k00001", "k00003"]
     pd.testing.assert_series_equal(coded["x"], data["x"])
+
+
+def _direct_codes(column: pd.Series):
+    return pd.factorize(column.astype("string").fillna("\x00NA").to_numpy(dtype=object))[0]
+
+
+def test_text_codes_equal_the_codes_of_the_texts():
+    rng = np.random.default_rng(7)
+    n = 300
+    choice = [1.0, 2.0, np.nan, -0.0, 0.0, 0.1 + 0.2, 0.3, np.inf, -np.inf, 1e300, 5.000000000000001]
+    frame = pd.DataFrame({
+        "float": rng.choice(choice, n),
+        "float2": rng.integers(1, 6, n).astype(float),
+        "float_nan": np.full(n, np.nan),
+        "int": pd.array(rng.choice([1, 2, 3, None], n), dtype="Int64"),
+        "str": pd.Series(rng.choice(["a", "b", "", "a "], n), dtype="str").where(rng.random(n) > 0.2),
+        "string": pd.Series(rng.choice(["x", "y"], n), dtype="string").where(rng.random(n) > 0.3),
+        "object": pd.Series(rng.choice([1, 1.0, "1", True, None], n), dtype=object),
+        "date": pd.to_datetime(rng.choice(["2020-01-01", "2021-05-06", None], n)),
+        "float3": rng.choice([2.5, -0.0, 0.0], n),
+    })
+    matrix = cleaning._text_code_matrix(frame)
+    for c, name in enumerate(frame.columns):
+        direct = _direct_codes(frame[name])
+        np.testing.assert_array_equal(cleaning._text_codes(frame[name]), direct, err_msg=name)
+        np.testing.assert_array_equal(matrix[:, c], direct, err_msg=name)
+    # the cases that matter: -0.0 and 0.0 are different texts, every NaN the same
+    assert len(set(_direct_codes(frame["float3"]))) == 3
+
+
+def test_repeats_earlier_is_the_pairwise_agreement():
+    rng = np.random.default_rng(3)
+    for n, m, share in [(1, 4, 1.0), (2, 3, 1.0), (40, 5, 1.0), (60, 6, 0.5), (200, 3, 0.67), (30, 1, 1.0), (1500, 2, 1.0)]:
+        block = rng.integers(0, 2 if n < 1000 else 40, size=(n, m))  # 1500 rows: several slices
+        fast = cleaning._repeats_earlier(block, share)
+        direct = [j > 0 and bool(((block[:j] == block[j]).mean(axis=1) >= share).any()) for j in range(n)]
+        assert fast.tolist() == direct
