@@ -443,10 +443,11 @@ def rule_missing_required(df, spec, rules, instrument):
         if name in df and name not in columns:
             columns.append(name)
     reasons = {}
-    for i in df.index:
-        missing = [c for c in columns if pd.isna(df.at[i, c])]
-        if missing:
-            reasons[i] = f"required answer missing: {', '.join(missing)}"
+    if columns:
+        absent = df[columns].isna().to_numpy(dtype=bool)  # pd.isna of each cell
+        for p in np.flatnonzero(absent.any(axis=1)):
+            reasons[df.index[p]] = "required answer missing: " + ", ".join(
+                c for c, gone in zip(columns, absent[p], strict=True) if gone)
     index = list(reasons)
     return df.drop(index=index), _drop_rows(df, index, instrument, "missing_required", reasons)
 
@@ -476,21 +477,30 @@ def rule_out_of_range(df, spec, rules, instrument):
     """
     df = df.copy()
     log = []
+    ids = df["record_id"].to_numpy()  # the values df.at gives, by position
+    rows = df["source_row"].to_numpy()
     for v in spec.variables:
         if v.variable not in df or v.pii:
             continue
         column = df[v.variable]
+        plain = column.dtype == np.float64  # numpy comparisons: NaN is neither bad nor in range
         if v.type == "likert":
             codes = spec.codes(v.value_set)
-            bad = column.notna() & ~column.isin(codes)
+            if plain:
+                x = column.to_numpy()
+                bad = ~np.isnan(x) & ~np.isin(x, codes)
+            else:
+                bad = (column.notna() & ~column.isin(codes)).to_numpy(dtype=bool)
             reason = f"code outside the value set {v.value_set} ({int(min(codes))}–{int(max(codes))})"
         elif v.type in ("integer", "year", "duration") and (v.min is not None or v.max is not None):
-            numbers = column.astype("Float64")
-            bad = numbers.notna() & (
-                (numbers < (v.min if v.min is not None else -np.inf))
-                | (numbers > (v.max if v.max is not None else np.inf))
-            )
-            bad = bad.fillna(False).astype(bool)
+            low = v.min if v.min is not None else -np.inf
+            high = v.max if v.max is not None else np.inf
+            if plain:
+                x = column.to_numpy()
+                bad = (x < low) | (x > high)
+            else:
+                numbers = column.astype("Float64")
+                bad = (numbers.notna() & ((numbers < low) | (numbers > high))).fillna(False).to_numpy(dtype=bool)
             reason = f"outside the admissible range [{v.min:g}, {v.max:g}]" if v.min is not None and v.max is not None else "outside the admissible range"
         elif v.type == "date" and (v.min is not None or v.max is not None):
             # a date's min/max are years (a birth date in the future, a birth in 1890)
@@ -499,14 +509,24 @@ def rule_out_of_range(df, spec, rules, instrument):
                 (years < (v.min if v.min is not None else -np.inf))
                 | (years > (v.max if v.max is not None else np.inf))
             )
-            bad = bad.fillna(False).astype(bool)
+            bad = bad.fillna(False).to_numpy(dtype=bool)
             reason = f"year outside the admissible range [{v.min:g}, {v.max:g}]" if v.min is not None and v.max is not None else "year outside the admissible range"
         else:
             continue
-        for i in column[bad].index:
-            old = column[i].strftime("%Y-%m-%d") if v.type == "date" else column[i]
-            log.append(_change_row(df, i, instrument, "out_of_range", v.variable, old, None, reason))
-        if bad.any():
+        hits = np.flatnonzero(bad)
+        if not len(hits):
+            continue
+        for p in hits:
+            i = df.index[p]
+            old = _value(column[i].strftime("%Y-%m-%d") if v.type == "date" else column[i])
+            log.append({"instrument": instrument, "record_id": ids[p], "source_row": rows[p], "action": "change",
+                        "outcome": "set_missing", "rule": "out_of_range", "column": v.variable,
+                        "old_value": old, "new_value": None, "reason": reason})  # _change_row's row
+        if plain:
+            x = x.copy()
+            x[hits] = np.nan
+            df[v.variable] = x
+        else:
             missing = pd.NaT if v.type == "date" else (pd.NA if str(column.dtype) == "Int64" else np.nan)
             df.loc[bad, v.variable] = missing
     return df, log
