@@ -482,7 +482,7 @@ def _obstacles(fig, ax, renderer, exclude=None):
 
 
 def _place_edge_labels(fig, ax, arrows, border) -> None:
-    fig.canvas.draw()
+    fig.draw_without_rendering()   # layout only: the extents below need no pixels
     renderer = fig.canvas.get_renderer()
     boxes, texts, segments = _obstacles(fig, ax, renderer)
     border_px = [(("border", i), ax.transData.transform(a), ax.transData.transform(b))
@@ -521,7 +521,7 @@ def diagram_conflicts(fig) -> list[tuple[str, str]]:
     every other text (box labels, block title, note, figure title) and every arrow but its
     own.  An empty list means no label overlaps anything.
     """
-    fig.canvas.draw()
+    fig.draw_without_rendering()   # layout only: the extents below need no pixels
     renderer = fig.canvas.get_renderer()
     out = []
     for ax in fig.axes:

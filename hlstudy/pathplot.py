@@ -183,7 +183,7 @@ def _boxes_overlap(a, b, pad: float = 1.0) -> bool:
 def label_overlaps(fig) -> list[tuple[str, str]]:
     """Pairs of path labels (texts tagged by :func:`path_diagram`) whose boxes overlap, and
     ``(label, "node NAME")`` for a label drawn over a node's box."""
-    fig.canvas.draw()
+    fig.draw_without_rendering()   # layout only: the extents below need no pixels
     renderer = fig.canvas.get_renderer()
     texts = [t for ax in fig.axes for t in ax.texts if getattr(t, "_hlstudy_path_label", False)]
     boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
@@ -254,7 +254,7 @@ def path_diagram(estimates: pd.DataFrame, struct: Mapping[str, Sequence[str]], *
             else:
                 clear = False
             paths.append((cause, effect, float(r["std.all"]), clear))
-    fig.canvas.draw()
+    fig.draw_without_rendering()   # layout only: the extents below need no pixels
     renderer = fig.canvas.get_renderer()
     # labels keep off the boxes (arrows pass under the middle column's boxes)
     placed = [p.get_window_extent(renderer) for p in ax.patches

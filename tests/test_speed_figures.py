@@ -420,3 +420,49 @@ def test_shared_font_tables_answer_as_matplotlib_does(monkeypatch):
     assert bold == plain_manager._find_fonts_by_props(large) and bold != first
     assert os2 == plain_get_font(first).get_sfnt_table("OS/2")
     assert head == plain_get_font(first).get_sfnt_table("head")
+
+
+# --------------------------------------------------------------------------- builders
+
+def _diagram_texts(fig) -> list[tuple]:
+    return [(t.get_text(), t.get_position(), t.get_ha(), t.get_va()) for ax in fig.axes
+            for t in ax.texts]
+
+
+def _path_estimates(seed):
+    from hlstudy import drivers
+
+    st = drivers.structure()
+    rng = np.random.default_rng(seed)
+    rows = [{"lhs": e, "op": "~", "rhs": c, "std.all": b, "ci.lower": b - 0.12,
+             "ci.upper": b + 0.12}
+            for e, ps in st.items() for c in ps for b in [rng.normal(0.1, 0.15)]]
+    import pandas as pd
+
+    return st, pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("which", ["conceptual", "estimated-1", "estimated-2"])
+def test_label_placement_needs_a_layout_not_pixels(which, monkeypatch):
+    """The path diagrams place their arrow labels after a layout-only draw; a full raster
+    draw (as before) gives the same places, and the builders no longer rasterise."""
+    from hlstudy import framework, pathplot
+
+    def build():
+        if which == "conceptual":
+            return framework.path_diagram(lang="vi")
+        st, est = _path_estimates(int(which[-1]))
+        return pathplot.path_diagram(est, st)
+
+    with monkeypatch.context() as m:   # the former way: a raster draw for the layout
+        m.setattr(type(plt.figure()), "draw_without_rendering",
+                  lambda self: self.canvas.draw())
+        old = _diagram_texts(build())
+    rasters = []
+    original = RendererAgg.draw_path   # a layout-only draw replaces it on the renderer
+    monkeypatch.setattr(RendererAgg, "draw_path",
+                        lambda self, *a, **k: rasters.append(self) or original(self, *a, **k))
+    new = _diagram_texts(build())
+    plt.close("all")
+    assert rasters == []
+    assert new == old
