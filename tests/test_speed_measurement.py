@@ -575,3 +575,72 @@ def test_cfa_item_check_reads_dtypes_as_the_columns_do():
     dup = pd.concat([df[["a"]], df[["a"]], df[["d"]]], axis=1)   # a name used twice
     with pytest.raises(ModelError, match=r"not numeric: \['a'\]"):
         model_items(dup, {"F": ["a", "d"]})
+
+
+# ---------------------------------------------------------------------- random-intercept fits
+
+def test_random_intercept_fits_kept_on_disk_give_the_fitted_numbers(tmp_path, monkeypatch):
+    import hlstudy.paths
+    from hlstudy.diagnostic import quality
+    monkeypatch.setattr(hlstudy.paths, "PROCESSED", tmp_path)
+    monkeypatch.delenv("HLSTUDY_FIT_CACHE", raising=False)
+    monkeypatch.delenv("HLSTUDY_EXPORT_CACHE", raising=False)
+    rng = np.random.default_rng(7)
+    g = np.repeat(np.arange(12), 9)
+    df = pd.DataFrame({"g": g, "y": rng.normal(0, 0.5, 12)[g] + rng.normal(0, 1, g.size)})
+    d = quality._clean(df, "y", "g")
+    direct = quality._fit_mixed_uncached(d)
+    quality._FITS.clear()
+    miss = quality._fit_mixed(d)                      # fitted, written
+    files = list((tmp_path / "cache" / "mixed").glob("*.json"))
+    assert len(files) == 1
+    quality._FITS.clear()
+    hit = quality._fit_mixed(d.copy())                # read back from disk
+    for fit in (miss, hit):
+        assert _bits_equal(np.asarray(fit.cov_re), np.asarray(direct.cov_re))
+        assert _bits_equal(fit.fe_params.to_numpy(), direct.fe_params.to_numpy())
+        assert _bits_equal(fit.bse_fe.to_numpy(), direct.bse_fe.to_numpy())
+        assert fit.scale == direct.scale and fit.llf == direct.llf
+        assert fit.converged == direct.converged
+    quality._FITS.clear()
+    a = quality.icc(df, "y", "g")
+    quality._FITS.clear()
+    b = quality.icc(df, "y", "g")
+    assert a.as_dict() == b.as_dict()
+    # another value: another fit and another file
+    changed = df.copy()
+    changed.loc[0, "y"] += 0.25
+    quality._FITS.clear()
+    other = quality._fit_mixed(quality._clean(changed, "y", "g"))
+    assert len(list((tmp_path / "cache" / "mixed").glob("*.json"))) == 2
+    assert other.scale != hit.scale
+    # a damaged file is fitted and written again
+    files[0].write_text("{not json", encoding="utf-8")
+    quality._FITS.clear()
+    again = quality._fit_mixed(d)
+    assert again == miss
+    assert quality._MixedFit.from_json(files[0].read_text(encoding="utf-8")) == miss
+    # switched off: nothing read or written
+    monkeypatch.setenv("HLSTUDY_FIT_CACHE", "0")
+    files[0].write_text(quality._MixedFit(1.0, 1.0, 0.0, 1.0, 0.0, True).to_json(),
+                        encoding="utf-8")
+    quality._FITS.clear()
+    assert quality._fit_mixed(d) == miss
+    quality._FITS.clear()
+
+
+def test_fit_cache_keeps_the_most_recently_used_files(tmp_path):
+    import os
+
+    from hlstudy.diagnostic import quality
+    for k in range(12):
+        f = tmp_path / f"{k:02d}.json"
+        f.write_text("{}", encoding="utf-8")
+        os.utime(f, ns=(k * 10**9, k * 10**9))
+    (tmp_path / "other.txt").write_text("x", encoding="utf-8")
+    quality._prune_fits(tmp_path, most=12)                 # at the bound: nothing removed
+    assert len(list(tmp_path.glob("*.json"))) == 12
+    quality._prune_fits(tmp_path, most=10)                 # above it: down to 80 %, oldest first
+    assert sorted(p.name for p in tmp_path.glob("*.json")) == [f"{k:02d}.json"
+                                                                for k in range(4, 12)]
+    assert (tmp_path / "other.txt").exists()

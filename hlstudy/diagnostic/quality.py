@@ -31,6 +31,8 @@ True
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -112,15 +114,130 @@ _FITS: OrderedDict = OrderedDict()
 _FITS_MAX = 64
 
 
-def _fit_mixed(d: pd.DataFrame):
-    """REML random-intercept fit of ``y ~ 1 + (1 | g)``; memoised on the data's bytes
-    (the notebook asks for the same score's model several times)."""
+@dataclass(frozen=True)
+class _MixedFit:
+    """The numbers this module reads from a statsmodels ``MixedLMResults``, under the same
+    attribute names (``cov_re``, ``scale``, ``fe_params``, ``bse_fe``, ``llf``,
+    ``converged``): what the memory and disk caches keep."""
+
+    tau2: float
+    scale: float
+    mean: float
+    se_mean: float
+    llf: float
+    converged: bool
+
+    @property
+    def cov_re(self) -> np.ndarray:
+        return np.array([[self.tau2]])
+
+    @property
+    def fe_params(self) -> pd.Series:
+        return pd.Series([self.mean], index=["Intercept"])
+
+    @property
+    def bse_fe(self) -> pd.Series:
+        return pd.Series([self.se_mean], index=["Intercept"])
+
+    @classmethod
+    def of(cls, fit) -> _MixedFit:
+        return cls(tau2=float(np.asarray(fit.cov_re)[0, 0]), scale=float(fit.scale),
+                   mean=float(fit.fe_params.iloc[0]), se_mean=float(fit.bse_fe.iloc[0]),
+                   llf=float(fit.llf), converged=bool(fit.converged))
+
+    def to_json(self) -> str:
+        # float.hex: every double written and read back exactly
+        return json.dumps({k: (v.hex() if isinstance(v, float) else v)
+                           for k, v in self.__dict__.items()}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> _MixedFit:
+        raw = json.loads(text)
+        return cls(**{k: (v if isinstance(v, bool) else float.fromhex(v))
+                      for k, v in raw.items()})
+
+
+_CODE_KEY: str | None = None
+
+
+def _fit_code_key() -> str:
+    """What else a fit depends on: the fitting code and the numerical libraries' versions
+    and machine (an OpenBLAS build picks its kernels by CPU)."""
+    global _CODE_KEY
+    if _CODE_KEY is None:
+        import inspect
+        import platform
+
+        import scipy
+        import statsmodels
+
+        _CODE_KEY = "\x1e".join([inspect.getsource(_fit_mixed_uncached), np.__version__,
+                                  scipy.__version__, statsmodels.__version__,
+                                  platform.machine(), platform.python_version()])
+    return _CODE_KEY
+
+
+def _fit_cache_dir():
+    """``data/processed/cache/mixed``; None when ``HLSTUDY_FIT_CACHE=0`` or
+    ``HLSTUDY_EXPORT_CACHE=0`` (the switch of the other disk caches)."""
+    if "0" in (os.environ.get("HLSTUDY_FIT_CACHE", "1"), os.environ.get("HLSTUDY_EXPORT_CACHE", "1")):
+        return None
+    from hlstudy.paths import PROCESSED
+
+    return PROCESSED / "cache" / "mixed"
+
+
+#: Most files kept in the disk cache of fits (each ~200 bytes; the method-validation study
+#: fits thousands of simulated scores): beyond it the least recently used go first.
+FIT_CACHE_FILES = 5000
+
+
+def _prune_fits(folder, most: int | None = None) -> None:
+    most = FIT_CACHE_FILES if most is None else most
+    entries = [e for e in os.scandir(folder) if e.name.endswith(".json")]
+    if len(entries) <= most:
+        return
+    entries.sort(key=lambda e: (e.stat().st_mtime_ns, e.name))
+    for e in entries[:len(entries) - most * 4 // 5]:   # down to 80%, not at every write
+        try:
+            os.remove(e.path)
+        except OSError:
+            pass
+
+
+def _fit_mixed(d: pd.DataFrame) -> _MixedFit:
+    """REML random-intercept fit of ``y ~ 1 + (1 | g)``, kept by content: in memory (the
+    notebook asks for the same score's model several times) and on disk
+    (``data/processed/cache/mixed``, one small JSON file per fit, keyed on the SHA-256 of the
+    values, the groups, the fitting code and the versions of numpy, scipy and statsmodels;
+    a re-run reads its numbers instead of refitting, the same doubles; ``HLSTUDY_FIT_CACHE=0``
+    fits every time).  An unreadable file is fitted and written again."""
     key = hashlib.sha256(d["y"].to_numpy(float).tobytes()
-                         + "\x1f".join(d["g"].astype(str)).encode()).hexdigest()
+                         + "\x1f".join(d["g"].astype(str)).encode()
+                         + b"\x1d" + _fit_code_key().encode()).hexdigest()
     if key in _FITS:
         _FITS.move_to_end(key)
         return _FITS[key]
-    fit = _fit_mixed_uncached(d)
+    folder = _fit_cache_dir()
+    path = None if folder is None else folder / f"{key}.json"
+    fit = None
+    if path is not None and path.is_file():
+        try:
+            fit = _MixedFit.from_json(path.read_text(encoding="utf-8"))
+            os.utime(path)  # a read counts as a use (pruning drops the least recently used)
+        except (OSError, ValueError, TypeError, KeyError):
+            fit = None
+    if fit is None:
+        fit = _MixedFit.of(_fit_mixed_uncached(d))
+        if path is not None:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(fit.to_json(), encoding="utf-8")
+                os.replace(tmp, path)
+                _prune_fits(folder)
+            except OSError:
+                pass
     _FITS[key] = fit
     if len(_FITS) > _FITS_MAX:
         _FITS.popitem(last=False)
