@@ -1087,6 +1087,7 @@ def rule_sensitivity(
         raise SurveyDataError(f"variants {bad} are not cleaning.Rules")
     rows = []
     stages: dict[str, dict] = {instrument: {} for instrument in tables}  # rule outputs shared by variants
+    summaries: dict[tuple, list[dict]] = {}  # one instrument's rows by the content they depend on
     for label, rules in variants.items():
         for instrument, data in tables.items():
             spec = (specs or {}).get(instrument) or instrument_spec(instrument)
@@ -1097,7 +1098,19 @@ def rule_sensitivity(
             if absent:
                 raise SurveyDataError(f"{instrument}: the table lacks scale items {absent[:5]}")
             kept = clean(data, instrument, rules, spec=spec, _stages=stages[instrument]).data
-            scores = score_scales(kept, scales, min_share=max(1e-9, 1 - rules.max_missing_share), keep=())
+            min_share = max(1e-9, 1 - rules.max_missing_share)
+            # the summary depends on the items' values alone: variants keeping the same
+            # records with the same values (e.g. a rule that only flags) share it
+            items = list(dict.fromkeys(m for ms in scales.values() for m in ms))
+            key = None
+            if all(kept[c].dtype == np.float64 for c in items):
+                key = (instrument, min_share, tuple((c, tuple(m)) for c, m in scales.items()), kept.shape[0],
+                       np.ascontiguousarray(kept[items].to_numpy(dtype=np.float64)).tobytes())
+            if key is not None and key in summaries:
+                rows += [{**row, "variant": label} for row in summaries[key]]
+                continue
+            first = len(rows)
+            scores = score_scales(kept, scales, min_share=min_share, keep=())
             for construct, members in scales.items():
                 score = scores[construct].dropna()
                 alpha = np.nan
@@ -1113,6 +1126,8 @@ def rule_sensitivity(
                              "mean": float(score.mean()) if len(score) else np.nan,
                              "sd": float(score.std(ddof=1)) if len(score) > 1 else np.nan,
                              "alpha": alpha})
+            if key is not None:
+                summaries[key] = rows[first:]
     out = pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS[:-2])
     reference = out[out["variant"] == next(iter(variants))].set_index(["instrument", "construct"])
     key = pd.MultiIndex.from_frame(out[["instrument", "construct"]])

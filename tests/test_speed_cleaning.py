@@ -70,10 +70,26 @@ def test_rule_fields_are_what_each_rule_reads():
     assert set(cleaning.RULE_FIELDS) == set(cleaning.RULE_NAMES)
 
 
-def test_rule_sensitivity_equals_variant_by_variant(raw):
+def test_rule_sensitivity_equals_variant_by_variant(raw, monkeypatch):
+    from hlstudy import reliability
+
     tables = {"citizens": raw["citizens"]}
-    variants = {k: VARIANTS[k] for k in ("adopted", "any", "window", "skip")}
+    # "flag" keeps the citizens "adopted" keeps (their straight-liners are flagged either way):
+    # its summary is shared; the others keep other records and must not be
+    variants = {"adopted": VARIANTS["adopted"], "flag": cleaning.Rules(straightline_drop="flag"),
+                **{k: VARIANTS[k] for k in ("any", "window", "skip")}}
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return alpha(*args, **kwargs)
+
+    alpha = reliability.cronbach_alpha
+    monkeypatch.setattr(reliability, "cronbach_alpha", counted)
     fast = cleaning.rule_sensitivity(tables, variants)
+    scales = len([m for m in ingest.instrument_spec("citizens").scales().values() if len(m) >= 2])
+    assert scales <= len(calls) <= (len(variants) - 1) * scales  # "flag" computed nothing
+    monkeypatch.setattr(reliability, "cronbach_alpha", alpha)
     # the direct computation: each variant on its own call (no stage is shared across calls)
     direct = pd.concat([cleaning.rule_sensitivity(tables, {label: rules}) for label, rules in variants.items()],
                        ignore_index=True)
