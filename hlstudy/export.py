@@ -1146,12 +1146,25 @@ def preview_png(fig, png: bytes | None = None) -> bytes:
         image = Image.open(io.BytesIO(png))
         image.load()
         image = image.convert("RGBA")
-    small = image.reduce(max(1, DPI // PREVIEW_DPI))
-    if small.getextrema()[3][0] == 255:  # opaque: no alpha channel needed
-        small = small.convert("RGB")
+    small = _reduced(image, max(1, DPI // PREVIEW_DPI))
     out = io.BytesIO()
     small.save(out, format="PNG")
     return out.getvalue()
+
+
+def _reduced(image, factor: int):
+    """``image`` (RGBA) reduced by ``factor`` (box filter), as RGB when the result is opaque.
+
+    Pillow reduces an RGBA image through premultiplied alpha (two full-size conversions,
+    most of the preview's cost).  When every pixel is opaque, premultiplying is the identity
+    and every reduced pixel is opaque too, so the same bytes come from reducing the RGB
+    channels alone (``tests/test_speed_figures.py`` compares both ways)."""
+    if image.mode == "RGBA" and image.getchannel("A").getextrema()[0] == 255:
+        return image.convert("RGB").reduce(factor)
+    small = image.reduce(factor)
+    if small.getextrema()[3][0] == 255:  # opaque: no alpha channel needed
+        small = small.convert("RGB")
+    return small
 
 
 def _show_preview(fig, png: bytes) -> None:

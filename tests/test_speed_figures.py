@@ -466,3 +466,38 @@ def test_label_placement_needs_a_layout_not_pixels(which, monkeypatch):
     plt.close("all")
     assert rasters == []
     assert new == old
+
+
+# --------------------------------------------------------------------------- preview
+
+def _reduced_as_pillow_does(image, factor):
+    small = image.reduce(factor)
+    if small.getextrema()[3][0] == 255:
+        small = small.convert("RGB")
+    return small
+
+
+@pytest.mark.parametrize("case", ["opaque", "one-clear-pixel", "translucent", "figure"])
+def test_preview_reduction_is_pillows_byte_for_byte(case):
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    if case == "figure":
+        fig = _shared_panels()
+        fig.canvas.draw()
+        rgba = np.array(fig.canvas.buffer_rgba())
+        plt.close(fig)
+    else:
+        rgba = rng.integers(0, 256, size=(301, 452, 4), dtype=np.uint8)
+        rgba[..., 3] = 255
+        if case == "one-clear-pixel":
+            rgba[17, 40, 3] = 0
+        elif case == "translucent":
+            rgba[..., 3] = rng.integers(0, 256, size=rgba.shape[:2], dtype=np.uint8)
+    image = Image.fromarray(rgba, mode="RGBA")
+    for factor in (1, 2, 3):
+        fast, slow = export._reduced(image, factor), _reduced_as_pillow_does(image, factor)
+        assert fast.mode == slow.mode
+        assert fast.size == slow.size
+        assert fast.tobytes() == slow.tobytes()
+    assert export._reduced(image, 3).mode == ("RGB" if case in ("opaque", "figure") else "RGBA")
