@@ -314,3 +314,25 @@ def test_vectorised_rules_equal_the_row_by_row_rules(raw, instrument, edited):
             assert [tuple(map(type, r.values())) for r in log_a] == [tuple(map(type, r.values())) for r in log_b]
     if edited:
         assert len(log_b) > 0
+
+
+def test_commune_similarity_is_remembered_by_its_strings():
+    import difflib
+
+    from hlstudy.ingest import places
+
+    keys = ("huu lien", "yen thinh", "dong tan", "minh son")
+    places._similarity.cache_clear()
+    first = places._similarity("huu lienn", keys)
+    assert first == tuple(sorted(((difflib.SequenceMatcher(None, "huu lienn", k).ratio(), i)
+                                  for i, k in enumerate(keys)), reverse=True))
+    assert places._similarity("huu lienn", keys) is first  # a hit
+    assert places._similarity.cache_info().hits == 1
+    other = places._similarity("yen thin", keys)  # another spelling misses
+    assert other[0][1] == 1 and other != first
+    assert places._similarity("huu lienn", keys[:2]) != first  # another registry misses
+    # the matches are those of a cold cache
+    reg = pd.DataFrame({"code": ["06256", "06257"], "name": ["Hữu Liên", "Yên Thịnh"]})
+    warm = [ingest.match_commune(v, reg) for v in ("Huu Lienn", "Yen Thinhh", "Xa Khac")]
+    places._similarity.cache_clear()
+    assert [ingest.match_commune(v, reg) for v in ("Huu Lienn", "Yen Thinhh", "Xa Khac")] == warm

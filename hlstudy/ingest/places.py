@@ -93,6 +93,17 @@ def _registry_keys(names: tuple, codes: tuple) -> tuple[list[str], list[str], li
     return names_, [str(c).strip() for c in codes], keys, [fold(k) for k in keys]
 
 
+@lru_cache(maxsize=4096)
+def _similarity(folded: str, folded_keys: tuple[str, ...]) -> tuple[tuple[float, int], ...]:
+    """``(ratio, position)`` of every registry key, best first (:func:`match_commune`'s fuzzy
+    step): a pure function of the strings, so a spelling met again (another export of the
+    study, another read of it) is scored once."""
+    return tuple(sorted(
+        ((difflib.SequenceMatcher(None, folded, k).ratio(), i) for i, k in enumerate(folded_keys)),
+        reverse=True,
+    ))
+
+
 def match_commune(
     value: Any,
     registry: pd.DataFrame | None = None,
@@ -141,10 +152,7 @@ def match_commune(
     elsewhere = index.get(folded)
     if elsewhere is not None:
         return CommuneMatch(text, None, None, "outside", 0.0, elsewhere)
-    scores = sorted(
-        ((difflib.SequenceMatcher(None, folded, k).ratio(), i) for i, k in enumerate(folded_keys)),
-        reverse=True,
-    )
+    scores = _similarity(folded, tuple(folded_keys))
     if scores and scores[0][0] >= cutoff and (len(scores) == 1 or scores[0][0] - scores[1][0] >= 0.05):
         i = scores[0][1]
         return CommuneMatch(text, codes[i], names[i], "fuzzy", round(scores[0][0], 3))
