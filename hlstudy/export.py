@@ -823,7 +823,8 @@ def _cached_font_subsets():
 
 #: Disk space each export cache under ``data/processed/cache/`` may take: when a write goes
 #: over it, the least recently used files go first (:func:`_prune`).
-CACHE_BYTES = {"png": 200 * 2**20, "docx": 50 * 2**20, "font-subsets": 20 * 2**20}
+CACHE_BYTES = {"png": 200 * 2**20, "docx": 50 * 2**20, "font-subsets": 20 * 2**20,
+               "preview": 20 * 2**20}
 
 
 def _png_key(arr, kwargs: dict) -> str | None:
@@ -1147,9 +1148,32 @@ def preview_png(fig, png: bytes | None = None) -> bytes:
         image.load()
         image = image.convert("RGBA")
     small = _reduced(image, max(1, DPI // PREVIEW_DPI))
-    out = io.BytesIO()
-    small.save(out, format="PNG")
-    return out.getvalue()
+    return _encoded_preview(small)
+
+
+def _encoded_preview(small) -> bytes:
+    """``small`` as PNG bytes, each distinct image encoded once.
+
+    Encoding the preview is most of its cost (30–50 ms).  The bytes depend only on the
+    pixels (mode, size, data) and the Pillow and zlib versions, which make the key of
+    ``data/processed/cache/preview`` (``HLSTUDY_EXPORT_CACHE=0`` switches it off), so a
+    figure whose pixels did not change since the last run is not encoded again."""
+    import hashlib
+
+    import PIL
+    from PIL import features
+
+    folder = _cache_dir("preview")
+    key = None if folder is None else _content_key(
+        "preview", small.mode, small.size, hashlib.sha256(small.tobytes()).digest(),
+        PIL.__version__, features.version("zlib"))
+    data = _cache_read(folder, key)
+    if data is None:
+        out = io.BytesIO()
+        small.save(out, format="PNG")
+        data = out.getvalue()
+        _cache_write(folder, key, data)
+    return data
 
 
 def _reduced(image, factor: int):

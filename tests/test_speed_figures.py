@@ -501,3 +501,45 @@ def test_preview_reduction_is_pillows_byte_for_byte(case):
         assert fast.size == slow.size
         assert fast.tobytes() == slow.tobytes()
     assert export._reduced(image, 3).mode == ("RGB" if case in ("opaque", "figure") else "RGBA")
+
+
+def test_preview_encoding_is_cached_by_its_pixels(tmp_path, monkeypatch):
+    """A hit gives the bytes a fresh encoding gives; other pixels miss; switched off, no
+    file is written."""
+    import io
+
+    from PIL import Image
+
+    folder = tmp_path / "preview"
+    monkeypatch.setattr(export, "_cache_dir", lambda name: folder if name == "preview" else None)
+    encoded = []
+    original = Image.Image.save
+
+    def counted(self, fp, *a, **k):
+        encoded.append(self.size)
+        return original(self, fp, *a, **k)
+
+    monkeypatch.setattr(Image.Image, "save", counted)
+    rng = np.random.default_rng(3)
+    image = Image.fromarray(rng.integers(0, 256, size=(60, 80, 3), dtype=np.uint8))
+    fresh = io.BytesIO()
+    original(image, fresh, format="PNG")
+
+    miss = export._encoded_preview(image)
+    assert miss == fresh.getvalue() and len(encoded) == 1 and len(list(folder.iterdir())) == 1
+    hit = export._encoded_preview(image.copy())
+    assert hit == miss and len(encoded) == 1   # read, not encoded again
+
+    other = image.copy()
+    other.putpixel((5, 5), (0, 0, 0) if image.getpixel((5, 5)) != (0, 0, 0) else (1, 1, 1))
+    changed = export._encoded_preview(other)
+    assert len(encoded) == 2 and changed != miss and len(list(folder.iterdir())) == 2
+
+    (folder / next(p.name for p in folder.iterdir())).write_bytes(b"damaged")
+    assert {export._encoded_preview(image), export._encoded_preview(other)} == {miss, changed}
+
+    files = sorted(p.name for p in folder.iterdir())
+    monkeypatch.setattr(export, "_cache_dir", lambda name: None)   # HLSTUDY_EXPORT_CACHE=0
+    before = len(encoded)
+    assert export._encoded_preview(image) == miss
+    assert len(encoded) == before + 1 and sorted(p.name for p in folder.iterdir()) == files
