@@ -716,8 +716,9 @@ def rule_straightlining(df, spec, rules, instrument):
     d = df[durations[0]].astype(float) if durations else pd.Series(np.nan, index=df.index)
     fast_limit = rules.straightline_speed_share * float(d.median()) if d.notna().any() else np.nan
     drop, flag = {}, {}
+    long = runs.to_numpy() >= need
     for pos, i in enumerate(df.index):
-        if runs[i] < need:
+        if not long[pos]:
             continue
         span = reverse[starts[pos]: starts[pos] + runs[i]]
         n_rev = int(span.sum())
@@ -757,15 +758,20 @@ def rule_missing_scale(df, spec, rules, instrument):
     notebooks' default 0.5 and 0.5).  R: ``rowMeans(is.na(items)) > max_missing_share``.
     """
     rows = []
-    for construct, members in spec.scales().items():
-        present = [m for m in members if m in df]
+    scales = {construct: [m for m in members if m in df] for construct, members in spec.scales().items()}
+    columns = list(dict.fromkeys(m for present in scales.values() for m in present))
+    absent = df[columns].isna().to_numpy(dtype=bool) if columns else None
+    where = {c: k for k, c in enumerate(columns)}
+    for construct, present in scales.items():
         if not present:
             continue
-        share = df[present].isna().mean(axis=1)
-        for i in share[share > rules.max_missing_share].index:
+        # DataFrame.isna().mean(axis=1): the count of missing items over the items, as here
+        share = absent[:, [where[m] for m in present]].sum(axis=1) / len(present)
+        for p in np.flatnonzero(share > rules.max_missing_share):
+            i = df.index[p]
             rows.append((df.at[i, "source_row"], construct, _flag_row(
                 df, i, instrument, "missing_scale",
-                f"{share[i]:.0%} of the {len(present)} {construct} items missing (more than "
+                f"{share[p]:.0%} of the {len(present)} {construct} items missing (more than "
                 f"{rules.max_missing_share:.0%}): {construct} score set to missing, record kept",
                 column=construct, outcome="score_missing")))
     rows.sort(key=lambda r: r[0])

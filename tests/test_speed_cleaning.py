@@ -5,7 +5,9 @@
   cleaning of its own, and ``RULE_FIELDS`` names exactly the thresholds each rule reads.
 * ``study.raw_tables`` kept on disk by content: a hit equals a miss and a fresh ingest (with
   the personal-data key coded), a changed export or threshold misses.
-* vectorised rules (``missing_required``, ``out_of_range``) equal their row-by-row versions.
+* vectorised rules (``missing_required``, ``out_of_range``, ``missing_scale``) equal their
+  row-by-row versions; ``rule_duplicates``' codes and candidate screen equal the direct ones.
+* ``match_commune``'s fuzzy scores remembered per strings: a hit equals difflib.
 """
 
 from __future__ import annotations
@@ -277,6 +279,23 @@ def _direct_missing_required(df, spec, rules, instrument):
     return df.drop(index=index), cleaning._drop_rows(df, index, instrument, "missing_required", reasons)
 
 
+def _direct_missing_scale(df, spec, rules, instrument):
+    rows = []
+    for construct, members in spec.scales().items():
+        present = [m for m in members if m in df]
+        if not present:
+            continue
+        share = df[present].isna().mean(axis=1)
+        for i in share[share > rules.max_missing_share].index:
+            rows.append((df.at[i, "source_row"], construct, cleaning._flag_row(
+                df, i, instrument, "missing_scale",
+                f"{share[i]:.0%} of the {len(present)} {construct} items missing (more than "
+                f"{rules.max_missing_share:.0%}): {construct} score set to missing, record kept",
+                column=construct, outcome="score_missing")))
+    rows.sort(key=lambda r: r[0])
+    return df, [r[2] for r in rows]
+
+
 def _edited(raw, instrument):
     """A table with every kind of awkward value in the columns the two rules read."""
     spec = ingest.instrument_spec(instrument)
@@ -294,6 +313,8 @@ def _edited(raw, instrument):
             rows = rng.choice(df.index, 6, replace=False)
             df.loc[rows, v.variable] = [int(v.min) - 1, int(v.max or v.min) + 500, None, int(v.min), 0, 10**6]
     df.loc[df.index[:4], "commune_code"] = [None, np.nan, pd.NA, ""]
+    for k, col in enumerate(likert[:12]):  # blank scales: a few items or most of them
+        df.loc[df.index[10:10 + 3 * (k % 4)], col] = np.nan
     return df
 
 
@@ -303,17 +324,20 @@ def test_vectorised_rules_equal_the_row_by_row_rules(raw, instrument, edited):
     spec = ingest.instrument_spec(instrument)
     data = _edited(raw, instrument) if edited else raw[instrument]
     df, _ = cleaning.rule_unreadable(data, spec, cleaning.Rules(), instrument)
-    for rules in (cleaning.Rules(), cleaning.Rules(required=("commune", "birth_year", "gender", "age"))):
+    for rules in (cleaning.Rules(), cleaning.Rules(required=("commune", "birth_year", "gender", "age"),
+                                                   max_missing_share=0.2)):
         for fast, direct in ((cleaning.rule_out_of_range, _direct_out_of_range),
-                             (cleaning.rule_missing_required, _direct_missing_required)):
+                             (cleaning.rule_missing_required, _direct_missing_required),
+                             (cleaning.rule_missing_scale, _direct_missing_scale)):
             a, log_a = fast(df, spec, rules, instrument)
             b, log_b = direct(df, spec, rules, instrument)
             pd.testing.assert_frame_equal(a, b, check_exact=True)
             pd.testing.assert_frame_equal(pd.DataFrame(log_a, columns=cleaning.LOG_COLUMNS),
                                           pd.DataFrame(log_b, columns=cleaning.LOG_COLUMNS), check_exact=True)
             assert [tuple(map(type, r.values())) for r in log_a] == [tuple(map(type, r.values())) for r in log_b]
-    if edited:
-        assert len(log_b) > 0
+            if edited and (direct is _direct_out_of_range
+                           or (direct is _direct_missing_scale and instrument != "personnel")):
+                assert len(log_b) > 0
 
 
 def test_commune_similarity_is_remembered_by_its_strings():
