@@ -496,15 +496,15 @@ def _settle_layout(fig):
     is the view limits (autoscaling is lazy: the transforms read the limits as they stand,
     :attr:`Axes.viewLim` settles them) and each plot area's aspect (``apply_aspect``, the same
     calls in the same order as ``Figure.draw``: every axes, then each axes as drawn, by
-    zorder).  Figures where a draw does more (:func:`_needs_full_draw`) are drawn without
-    rendering, as before.  ``tests/test_speed_figures.py`` places the mark both ways on every
-    figure shape of the project.
+    zorder); then, on those limits, the text boxes and arrows a draw would place and scale
+    (:func:`_drawn_arrows`).  Figures where a draw does more (:func:`_needs_full_draw`, or
+    arrows elsewhere) are drawn without rendering, as before.  ``tests/test_speed_figures.py``
+    places the mark both ways on every figure shape of the project.
     """
-    renderer = fig.canvas.get_renderer()
-    arrows = None if _needs_full_draw(fig) else _drawn_arrows(fig, renderer)
-    if arrows is None:
+    if _needs_full_draw(fig):
         fig.draw_without_rendering()   # lays out legends, texts and limits; nothing is rasterised
         return fig.canvas.get_renderer()
+    renderer = fig.canvas.get_renderer()
     for ax in fig.axes:   # Figure._get_draw_artists
         locator = ax.get_axes_locator()
         ax.apply_aspect(locator(ax, renderer) if locator else None)
@@ -513,6 +513,10 @@ def _settle_layout(fig):
             ax.viewLim  # noqa: B018 - the property settles pending autoscaling
             locator = ax.get_axes_locator()
             ax.apply_aspect(locator(ax, renderer) if locator else None)
+    arrows = _drawn_arrows(fig, renderer)   # text boxes and arrows, on the settled limits
+    if arrows is None:
+        fig.draw_without_rendering()   # limits and aspects settle again to the same values
+        return fig.canvas.get_renderer()
     for arrow in arrows:   # FancyArrowPatch.draw: shrink, head and width scale with the dpi
         arrow._dpi_cor = renderer.points_to_pixels(1.0)
     return renderer

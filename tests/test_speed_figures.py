@@ -153,7 +153,26 @@ def _arrows_drawn_before():
     return fig
 
 
-SETTLED = [_line_best_legend, _arrows_drawn_before, _pending_autoscale, _outside_legend_and_texts,
+def _boxed_arrows_on_stale_limits():
+    """Boxed texts in data coordinates joined by arrows, drawn once, then more data: the
+    limits are stale until settled, and the boxes and arrows must follow them."""
+    from matplotlib.patches import FancyArrowPatch
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot([0, 4], [0, 3], "o")
+    box = {"boxstyle": "round", "fc": "white"}
+    a = ax.text(0.5, 2.5, "cause", bbox=box)
+    b = ax.text(3.0, 0.5, "effect", bbox=box)
+    ax.add_patch(FancyArrowPatch((0.7, 2.5), (3.2, 0.6), arrowstyle="-|>", mutation_scale=12,
+                                 patchA=a.get_bbox_patch(), patchB=b.get_bbox_patch()))
+    ax.annotate("why", xy=(3.2, 2.8), xytext=(1.5, 1.2), bbox=box,
+                arrowprops={"arrowstyle": "->", "patchB": b.get_bbox_patch()})
+    fig.draw_without_rendering()
+    ax.scatter([9, 10], [8, 9])   # stale limits until the next draw (or settling)
+    return fig
+
+
+SETTLED = [_line_best_legend, _arrows_drawn_before, _boxed_arrows_on_stale_limits, _pending_autoscale, _outside_legend_and_texts,
            _equal_aspect_map_with_colorbar, _datalim_aspect, _shared_panels,
            _bars_log_inverted_twin, _heatmap]
 
@@ -268,14 +287,16 @@ def test_shapes_a_draw_would_move_are_still_drawn(build, monkeypatch):
         plt.close(fig)
 
 
-def test_arrows_are_scaled_as_a_draw_would_scale_them():
+@pytest.mark.parametrize("build", [_arrows_drawn_before, _boxed_arrows_on_stale_limits],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_arrows_are_scaled_as_a_draw_would_scale_them(build):
     """A save at 300 dpi left the arrows scaled for 300 dpi; the mark is placed at 100 dpi,
     where a draw would rescale them: their extents are those after a draw, and differ from
     the stale ones (so the rescaling is needed, and done)."""
-    fig = _arrows_drawn_before()
+    fig = build()
     try:
         ax = fig.axes[0]
-        parts = [*ax.patches, *[t for t in ax.texts if t.get_text() == "a note"]]
+        parts = [*ax.patches, *[t for t in ax.texts if t.get_text() in ("a note", "why")]]
         renderer = fig.canvas.get_renderer()   # 100 dpi, as the mark's placement measures
         stale = [p.get_window_extent(renderer).bounds for p in parts]
         export._settle_layout(fig)
