@@ -933,7 +933,8 @@ def missing_report(data: pd.DataFrame, instrument: str, *, spec: InstrumentSpec 
         "missing": missing,
         "share": missing / n,
     }, columns=columns)
-    out["_key"] = out["commune"].map(lambda c: sort_key(c)[0])
+    keys = {c: sort_key(c)[0] for c in names}  # each commune's key once, not once per variable
+    out["_key"] = out["commune"].map(lambda c: keys[c])
     out = out.sort_values(["_key", "commune", "order", "variable"], kind="stable")
     return out.drop(columns=["order", "_key"]).reset_index(drop=True)
 

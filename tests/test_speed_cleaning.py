@@ -370,3 +370,19 @@ def test_commune_similarity_is_remembered_by_its_strings():
     warm = [ingest.match_commune(v, reg) for v in ("Huu Lienn", "Yen Thinhh", "Xa Khac")]
     places._similarity.cache_clear()
     assert [ingest.match_commune(v, reg) for v in ("Huu Lienn", "Yen Thinhh", "Xa Khac")] == warm
+
+
+def test_missing_report_orders_communes_as_the_per_row_key(raw):
+    from hlstudy._text import sort_key
+
+    for name in ("officials", "citizens"):
+        data = raw[name].copy()
+        data.loc[data.index[:3], "commune"] = ["Đồng Tân", "Ẩn Danh", pd.NA]  # more names, a blank
+        fast = cleaning.missing_report(data, name)
+        spec = ingest.instrument_spec(name)
+        order = {v.variable: v.order for v in spec.variables}
+        direct = fast.assign(_key=fast["commune"].map(lambda c: sort_key(c)[0]),
+                             _order=fast["variable"].map(order))
+        direct = direct.sort_values(["_key", "commune", "_order", "variable"], kind="stable")
+        pd.testing.assert_frame_equal(fast, direct.drop(columns=["_key", "_order"]).reset_index(drop=True))
+        assert fast["commune"].nunique() > 3
