@@ -644,3 +644,46 @@ def test_fit_cache_keeps_the_most_recently_used_files(tmp_path):
     assert sorted(p.name for p in tmp_path.glob("*.json")) == [f"{k:02d}.json"
                                                                 for k in range(4, 12)]
     assert (tmp_path / "other.txt").exists()
+
+
+def test_mixed_models_kept_on_disk_give_the_fitted_numbers(tmp_path, monkeypatch):
+    import importlib
+
+    import hlstudy.paths
+    mixed_mod = importlib.import_module("hlstudy.models.mixed")
+    monkeypatch.setattr(hlstudy.paths, "PROCESSED", tmp_path)
+    monkeypatch.delenv("HLSTUDY_FIT_CACHE", raising=False)
+    monkeypatch.delenv("HLSTUDY_EXPORT_CACHE", raising=False)
+    rng = np.random.default_rng(1)
+    g = np.repeat(np.arange(12), 10)
+    x = rng.normal(size=120)
+    df = pd.DataFrame({"y": 0.5 * x + rng.normal(size=12)[g] + rng.normal(size=120),
+                       "x": x, "commune": g})
+    direct = mixed_mod._fit(mixed_mod.model_frame(df, "y ~ x", cluster="commune"), "y ~ x",
+                            "commune", 0.05)
+    miss = mixed_mod.mixed(df, "y ~ x", group="commune")
+    folder = tmp_path / "cache" / "mixed-models"
+    assert len(list(folder.glob("*.json"))) == 1
+    hit = mixed_mod.mixed(df.copy(), "y ~ x", group="commune")
+    for res in (miss, hit):
+        pd.testing.assert_frame_equal(res.coefficients, direct.coefficients, check_exact=True)
+        for k in ("tau2", "sigma2", "icc", "reml_criterion", "nobs", "n_groups", "n_dropped",
+                  "converged", "alpha", "formula", "group", "info"):
+            assert getattr(res, k) == getattr(direct, k), k
+    # another alpha, another value: other files
+    assert mixed_mod.mixed(df, "y ~ x", group="commune", alpha=0.1).alpha == 0.1
+    changed = df.copy()
+    changed.loc[0, "y"] += 1.0
+    other = mixed_mod.mixed(changed, "y ~ x", group="commune")
+    assert len(list(folder.glob("*.json"))) == 3 and other.tau2 != hit.tau2
+    # a damaged file is fitted again; switched off, nothing is read
+    path = next(p for p in folder.glob("*.json")
+                if mixed_mod._from_json(p.read_text()).alpha == 0.05
+                and mixed_mod._from_json(p.read_text()).tau2 == hit.tau2)
+    path.write_text("{", encoding="utf-8")
+    assert mixed_mod.mixed(df, "y ~ x", group="commune").tau2 == hit.tau2
+    bogus = mixed_mod._to_json(hit).replace(hit.tau2.hex(), (2 * hit.tau2).hex())
+    path.write_text(bogus, encoding="utf-8")
+    assert mixed_mod.mixed(df, "y ~ x", group="commune").tau2 == 2 * hit.tau2   # read back
+    monkeypatch.setenv("HLSTUDY_FIT_CACHE", "0")
+    assert mixed_mod.mixed(df, "y ~ x", group="commune").tau2 == hit.tau2       # not read

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import json
+import os
+import sys
 import warnings
 from dataclasses import dataclass, field
 
@@ -122,6 +127,11 @@ def mixed(data: pd.DataFrame, formula: str, *, group: str, alpha: float = 0.05) 
     them (formula in :func:`satterthwaite_df`), variance components as ``VarCorr``, ICC.
     The variance components are those of statsmodels' REML optimum polished by Newton steps
     on the exact REML score, so they agree with lme4's to its convergence tolerance.
+    A fit is kept on disk by content (``data/processed/cache/mixed-models``: the design,
+    response and groups as fitted, formula, alpha, this module's code, library versions and
+    CPU), so a re-run reads the same doubles back instead of refitting; warnings of the
+    first fit are not repeated then.  ``HLSTUDY_FIT_CACHE=0`` (or ``HLSTUDY_EXPORT_CACHE=0``)
+    fits every time.
 
     Raises
     ------
@@ -140,11 +150,94 @@ def mixed(data: pd.DataFrame, formula: str, *, group: str, alpha: float = 0.05) 
     >>> 0 < m.icc < 1, m.n_groups
     (True, 12)
     """
-    from statsmodels.regression.mixed_linear_model import MixedLM
-
     if not 0 < alpha < 1:
         raise ModelError(f"alpha must be in (0, 1), got {alpha}")
     fr = model_frame(data, formula, cluster=group)
+    path = _cache_path(fr, formula, group, alpha)
+    if path is not None and path.is_file():
+        try:
+            res = _from_json(path.read_text(encoding="utf-8"))
+            os.utime(path)
+            return res
+        except (OSError, ValueError, TypeError, KeyError):
+            pass
+    res = _fit(fr, formula, group, alpha)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(_to_json(res), encoding="utf-8")
+            os.replace(tmp, path)
+            from hlstudy.diagnostic.quality import _prune_fits
+            _prune_fits(path.parent)
+        except OSError:
+            pass
+    return res
+
+
+def _cache_path(fr, formula: str, group: str, alpha: float):
+    """Where a fit of these numbers is kept (``data/processed/cache/mixed-models``): the
+    SHA-256 of the design, response and groups as fitted, the formula, group and alpha, this
+    module's code and the numerical libraries' versions and CPU (the key of
+    :func:`hlstudy.diagnostic.quality._fit_code_key`); None when ``HLSTUDY_FIT_CACHE=0`` or
+    ``HLSTUDY_EXPORT_CACHE=0``."""
+    from hlstudy.diagnostic import quality
+
+    folder = quality._fit_cache_dir()
+    if folder is None:
+        return None
+    global _SOURCE
+    if _SOURCE is None:
+        try:
+            _SOURCE = inspect.getsource(sys.modules[__name__])
+        except (OSError, TypeError):
+            _SOURCE = repr(_fit.__code__.co_code)
+    h = hashlib.sha256()
+    for part in (np.ascontiguousarray(fr.X, dtype=float), np.ascontiguousarray(fr.y, dtype=float),
+                 np.ascontiguousarray(fr.cluster), repr(np.asarray(fr.X).shape),
+                 repr(list(fr.columns)), repr(list(fr.cluster_labels)), formula, group,
+                 float(alpha).hex(), repr(fr.n_dropped), _SOURCE, quality._fit_code_key()):
+        data = part.tobytes() if isinstance(part, np.ndarray) else str(part).encode("utf-8")
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return folder.parent / "mixed-models" / f"{h.hexdigest()}.json"
+
+
+_SOURCE: str | None = None
+
+
+def _to_json(res: MixedResult) -> str:
+    """A :class:`MixedResult` as JSON, every double as ``float.hex`` (read back exactly)."""
+    co = res.coefficients
+    return json.dumps({
+        "formula": res.formula, "group": res.group, "terms": [str(t) for t in co.index],
+        "columns": list(co.columns),
+        "values": [[float(v).hex() for v in co[c].to_numpy(float)] for c in co.columns],
+        "floats": {k: float(getattr(res, k)).hex()
+                   for k in ("tau2", "sigma2", "icc", "reml_criterion", "alpha")},
+        "ints": {k: int(getattr(res, k)) for k in ("nobs", "n_groups", "n_dropped")},
+        "converged": bool(res.converged),
+        "start": [float(v).hex() for v in res.info["statsmodels_start"]],
+    }, sort_keys=True)
+
+
+def _from_json(text: str) -> MixedResult:
+    raw = json.loads(text)
+    coef = pd.DataFrame({c: np.array([float.fromhex(v) for v in vals])
+                         for c, vals in zip(raw["columns"], raw["values"], strict=True)},
+                        index=pd.Index(raw["terms"], name="term"))
+    fl = {k: float.fromhex(v) for k, v in raw["floats"].items()}
+    return MixedResult(formula=raw["formula"], group=raw["group"], coefficients=coef,
+                       tau2=fl["tau2"], sigma2=fl["sigma2"], icc=fl["icc"],
+                       nobs=raw["ints"]["nobs"], n_groups=raw["ints"]["n_groups"],
+                       n_dropped=raw["ints"]["n_dropped"], reml_criterion=fl["reml_criterion"],
+                       converged=raw["converged"], alpha=fl["alpha"],
+                       info={"statsmodels_start": tuple(float.fromhex(v) for v in raw["start"])})
+
+
+def _fit(fr, formula: str, group: str, alpha: float) -> MixedResult:
+    from statsmodels.regression.mixed_linear_model import MixedLM
+
     X, y, codes = fr.X, fr.y, fr.cluster
     n, k = X.shape
     G = len(fr.cluster_labels)
