@@ -334,7 +334,7 @@ def _saved(fig, tmp_path, name) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("build", [_outside_legend_and_texts, _equal_aspect_map_with_colorbar,
-                                   _shared_panels, _arrows_drawn_before],
+                                   _arrows_drawn_before],
                          ids=lambda f: f.__name__.strip("_"))
 def test_files_are_byte_identical_to_the_former_way(build, tmp_path, monkeypatch):
     """Former way: layout draw before the mark, metrics per renderer (matplotlib's cache),
@@ -463,7 +463,7 @@ def _path_estimates(seed):
     return st, pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("which", ["conceptual", "estimated-1", "estimated-2"])
+@pytest.mark.parametrize("which", ["conceptual", "estimated-1"])
 def test_label_placement_needs_a_layout_not_pixels(which, monkeypatch):
     """The path diagrams place their arrow labels after a layout-only draw; a full raster
     draw (as before) gives the same places, and the builders no longer rasterise."""
@@ -504,7 +504,7 @@ def test_preview_reduction_is_pillows_byte_for_byte(case):
 
     rng = np.random.default_rng(7)
     if case == "figure":
-        fig = _shared_panels()
+        fig = _line_best_legend()
         fig.canvas.draw()
         rgba = np.array(fig.canvas.buffer_rgba())
         plt.close(fig)
