@@ -423,8 +423,10 @@ def default_jobs(n: int) -> int:
     return max(1, min(jobs, max(n, 1)))
 
 
-def recorded_seconds(path: Path = TIMES_FILE) -> dict[str, float]:
-    """Wall seconds per notebook stem of the previous ``reproduce`` (empty if none)."""
+def recorded_seconds(path: Path | None = None) -> dict[str, float]:
+    """Wall seconds per notebook stem of the previous ``reproduce`` (empty if none); ``path``
+    defaults to :data:`TIMES_FILE` as it is when called."""
+    path = TIMES_FILE if path is None else path
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -432,8 +434,9 @@ def recorded_seconds(path: Path = TIMES_FILE) -> dict[str, float]:
     return {str(k): float(v) for k, v in data.items() if isinstance(v, int | float)}
 
 
-def record_seconds(seconds: dict[str, float], path: Path = TIMES_FILE) -> None:
+def record_seconds(seconds: dict[str, float], path: Path | None = None) -> None:
     """Merge ``seconds`` into the timing record (ignored when the folder is read-only)."""
+    path = TIMES_FILE if path is None else path
     merged = {**recorded_seconds(path), **{k: round(v, 2) for k, v in seconds.items()}}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -836,7 +839,7 @@ def reproduce(selected: list[str] | None = None, *, out=sys.stdout,
             raise
         finally:
             mine = {r.source.stem: r.seconds for r in runs.values() if r.source.parent == NOTEBOOKS}
-            if mine:  # the compendium's own notebooks only
+            if mine and plan.committed:  # the compendium's own notebooks on its own data only
                 record_seconds(mine)
     if plan.readme is not None:
         update_readme(plan.figures, plan.readme)

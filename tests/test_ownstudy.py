@@ -96,6 +96,8 @@ def test_reproduce_on_own_data_touches_no_committed_file(clean_env, monkeypatch,
         "export.save_table(pd.DataFrame({'a': [10, 20]}), '01_tiny', title='t', simulated=False)\n",
         encoding="utf-8")
     monkeypatch.setattr(runner, "sources", lambda *a, **k: [script])
+    monkeypatch.setattr(runner, "NOTEBOOKS", script.parent)   # as if it were a compendium notebook
+    monkeypatch.setattr(runner, "TIMES_FILE", tmp_path / "notebook-seconds.json")
     monkeypatch.setenv("HLSTUDY_DATA", str(tmp_path / "exports"))
     out = tmp_path / "out"
     monkeypatch.setenv("HLSTUDY_FIGURES", str(out))
@@ -115,6 +117,8 @@ def test_reproduce_on_own_data_touches_no_committed_file(clean_env, monkeypatch,
     assert not script.with_suffix(".ipynb").exists()
     assert {name: _digests(paths.ROOT / name) for name in ("figures", "notebooks")} == committed
     assert (paths.ROOT / "README.md").read_bytes() == readme
+    # own data take other times: the demonstration's recorded order is left as it was
+    assert not (tmp_path / "notebook-seconds.json").exists()
 
 
 def test_hlstudy_toml_is_git_ignored():
