@@ -1,14 +1,17 @@
 """How long ``make.py reproduce`` and ``make.py test`` take, beside the targets of issue 15.
 
 Run:  .venv/bin/python benchmarks/bench_reproduce.py [--repeat 3] [--jobs 1 2] [--no-tests]
-      [--test-workers auto] [--commit HEAD] [--notebooks 01 02 ...] [--env KEY=VALUE ...]
+      [--no-sequential] [--no-cold-test] [--test-workers auto] [--commit HEAD] [--keep]
+      [--notebooks 01 02 ...] [--env KEY=VALUE ...]
 
 Everything runs in a throw-away ``git worktree`` of ``--commit`` (default ``HEAD``) under
 the system temp folder, with this checkout's ``.venv``, so the committed ``notebooks/`` and
 ``figures/`` of the working tree are never rewritten.  For each ``--jobs`` value the
 notebooks are executed ``--repeat`` times (``python -m hlstudy.runner reproduce --jobs N``,
-what ``make.py reproduce`` runs after installation); the first run of the first value also
-builds the study cache of the fresh worktree and is reported apart.  The recorded notebook and
+what ``make.py reproduce`` runs after installation; ``--jobs 0`` passes no flag, for commits
+whose runner had none), and once more before that for the first value: that first run
+builds the study cache of the fresh worktree and fills its export and fit caches, and is
+reported apart.  ``--keep`` leaves the worktree in place.  The recorded notebook and
 test-group seconds of this checkout (``data/processed/*-seconds.json``) are copied into the
 worktree, so that notebooks and test groups start longest first as they do here.  ``--env``
 sets variables for every command, e.g. ``HLSTUDY_FORK=0`` (fresh kernel processes) or
@@ -120,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = worktree(args.commit)
     env = dict(os.environ, PYTHONPATH=str(folder), PYTHONHASHSEED="0")
     for key in ("HLSTUDY_DATA", "HLSTUDY_FIGURES", "HLSTUDY_INSTRUMENT", "HLSTUDY_JOBS", "HLSTUDY_FORK",
-                "HLSTUDY_FIGURE_FORMATS"):
+                "HLSTUDY_FIGURE_FORMATS", "HLSTUDY_EXPORT_CACHE", "HLSTUDY_FIT_CACHE"):  # --env sets them
         env.pop(key, None)
     env.update(extra_env)
     for name in ("notebook-seconds.json", "test-seconds.json"):   # longest first, as here
@@ -155,8 +158,10 @@ def main(argv: list[str] | None = None) -> int:
             first = False
             lines.append(row(f"reproduce, {jobs} kernel(s) at once", walls, cpus,
                              TARGETS["reproduce"] if jobs > 1 else None))
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=folder,
-                                capture_output=True, text=True).stdout.strip()
+        status = "\n".join(   # untracked files count too; the worktree's .venv link is ours
+            line for line in subprocess.run(["git", "status", "--porcelain"], cwd=folder,
+                                            capture_output=True, text=True).stdout.splitlines()
+            if line.strip() and line != "?? .venv")
         lines.append("git status after reproduce: " + ("clean" if not status else
                                                        f"{len(status.splitlines())} file(s) changed"))
         if not args.no_tests:
