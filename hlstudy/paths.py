@@ -131,6 +131,13 @@ def figures_dir() -> Path:
 
 
 def processed_dir() -> Path:
-    """Git-ignored folder for processed tables written by notebook 02."""
-    PROCESSED.mkdir(parents=True, exist_ok=True)
-    return PROCESSED
+    """Git-ignored folder for the clean tables notebook 02 writes, created if missing.
+
+    ``data/processed/`` for the committed data and instrument; ``processed/`` inside the
+    output folder (:func:`output_dir`, e.g. ``build/own-data/processed/``) for one's own
+    (:func:`own_study`), so that a run on one's own data never replaces the demonstration's
+    tables.
+    """
+    path = output_dir() / "processed" if own_study() else PROCESSED
+    path.mkdir(parents=True, exist_ok=True)
+    return path

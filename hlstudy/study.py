@@ -143,8 +143,12 @@ class Study:
         return self.summary()
 
     def write_processed(self, folder: str | os.PathLike | None = None) -> dict[str, Path]:
-        """Write the clean tables and the log as UTF-8 CSV to ``data/processed/`` (git-ignored)."""
-        out = Path(folder) if folder is not None else PROCESSED
+        """Write the clean tables and the log as UTF-8 CSV to ``folder``; by default
+        :func:`hlstudy.paths.processed_dir` (git-ignored: ``data/processed/``, or
+        ``build/own-data/processed/`` on one's own data).  Returns ``{table: path}``."""
+        from hlstudy.paths import processed_dir
+
+        out = Path(folder) if folder is not None else processed_dir()
         out.mkdir(parents=True, exist_ok=True)
         paths = {}
         frames = {name: self.table(name) for name in ingest.INSTRUMENTS}

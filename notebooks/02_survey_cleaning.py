@@ -431,8 +431,9 @@ pii
 # %% [markdown]
 # ## 6. Lưu bảng đã xử lý
 #
-# Các bảng sạch và nhật ký được ghi vào thư mục `data/processed/` (không đưa vào git). Các
-# notebook sau gọi `hlstudy.load_study()` để nhận đúng các bảng này.
+# Các bảng sạch và nhật ký được ghi vào thư mục `data/processed/` (không đưa vào git; với dữ
+# liệu riêng: thư mục `processed/` trong thư mục kết quả, ví dụ `build/own-data/processed/`).
+# Các notebook sau gọi `hlstudy.load_study()` để nhận đúng các bảng này.
 
 # %%
 written = study.write_processed()

@@ -34,6 +34,22 @@ def clean_env(monkeypatch, tmp_path):
     return cfg_root
 
 
+def test_clean_tables_of_own_data_go_to_the_output_folder(clean_env, monkeypatch, tmp_path):
+    """Notebook 02's ``write_processed()`` never replaces the demonstration's tables."""
+    from hlstudy.study import load_study
+
+    assert paths.processed_dir() == paths.PROCESSED          # the committed data
+    study = load_study()                                      # any study: only where it goes
+    monkeypatch.setenv("HLSTUDY_DATA", str(tmp_path / "exports"))
+    out = tmp_path / "out"
+    monkeypatch.setenv("HLSTUDY_FIGURES", str(out))
+    assert paths.processed_dir() == out.resolve() / "processed"
+    before = {p.name: p.stat().st_mtime_ns for p in paths.PROCESSED.glob("*.csv")}
+    written = study.write_processed()
+    assert {p.parent for p in written.values()} == {out.resolve() / "processed"}
+    assert {p.name: p.stat().st_mtime_ns for p in paths.PROCESSED.glob("*.csv")} == before
+
+
 def test_committed_run_writes_committed_folders(clean_env):
     plan = runner.output_plan()
     assert plan.committed and not plan.own_data
