@@ -875,6 +875,8 @@ def _cached_png():
     def cached_imsave(fname, arr, *args, **kwargs):
         key = None if args or kwargs.get("format") != "png" or not hasattr(fname, "write") \
             else _png_key(arr, kwargs)
+        if key is None:   # not the Agg backend's own call (a path, another format): as asked
+            return imsave(fname, arr, *args, **kwargs)
         data = _cache_read(folder, key)
         if data is None:
             out = io.BytesIO()

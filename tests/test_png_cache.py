@@ -139,6 +139,11 @@ def test_a_file_like_target_is_required_for_caching(cache):
         mimage.imsave(out, arr, format="png", origin="upper", dpi=300, metadata={"Software": None})
     assert out.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(list(cache.iterdir())) == 1
+    target = cache.parent / "direct.png"
+    with export._cached_png():
+        mimage.imsave(target, arr, format="png", origin="upper", dpi=300, metadata={"Software": None})
+    assert target.read_bytes() == out.getvalue()      # written as matplotlib writes it
+    assert len(list(cache.iterdir())) == 1             # and not cached
 
 
 def test_every_export_cache_keeps_under_its_limit_dropping_the_least_recently_used(tmp_path, monkeypatch):
