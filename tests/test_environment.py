@@ -81,3 +81,33 @@ def test_ci_calls_the_readme_test_command():
     assert "python3 make.py test" in readme and "python3 make.py reproduce" in readme
     first_commands = re.findall(r"python3 make\.py \w+", readme)[:2]
     assert set(first_commands) == {"python3 make.py reproduce", "python3 make.py test"}
+
+
+def test_make_py_lets_the_projects_commands_keep_bytecode_but_not_the_installer(monkeypatch):
+    # PYTHONDONTWRITEBYTECODE (set on some CI images) would make every test worker compile
+    # hlstudy and rewrite the test modules' asserts again; the installer keeps the environment
+    import importlib.util
+    import subprocess
+    import sys
+
+    spec = importlib.util.spec_from_file_location("make_under_test", ROOT / "make.py")
+    make = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make)
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("HLSTUDY_PROBE", "kept")
+    calls = []
+
+    class Done:
+        returncode = 0
+
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append((cmd, kw.get("env"))) or Done())
+    python = str(make.venv_python())
+    make.run([python, "-m", "pytest", "-q"])
+    make.run([python, "-m", "pip", "install", "-e", "."], installer=True)
+    make.run([sys.executable, "-m", "venv", ".venv"], installer=True)
+    make.run([python, "-m", "hlstudy.validation"], env={"OPENBLAS_NUM_THREADS": "1"})
+    (_, test_env), (_, pip_env), (_, venv_env), (_, own_env) = calls
+    assert "PYTHONDONTWRITEBYTECODE" not in test_env and test_env["HLSTUDY_PROBE"] == "kept"
+    assert pip_env is None and venv_env is None, "the installer runs in the caller's environment"
+    assert own_env == {"OPENBLAS_NUM_THREADS": "1"}, "an environment given by the caller is used as given"
+    assert "PYTHONDONTWRITEBYTECODE" not in make.project_env()
