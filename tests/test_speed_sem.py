@@ -560,3 +560,39 @@ def test_slot_selection_is_the_slot_matrix_product_to_the_bit(model):
                           plain.contract(w, gmu, e, sall, mall))
     prob_plain = type(prob)(plain, fit["data"], True)
     assert np.array_equal(prob.casewise_scores(x), prob_plain.casewise_scores(x))
+
+
+# ----------------------------------------------------------------------------- SEM bootstrap
+def test_bootstrap_draws_polished_by_quasi_newton_reach_each_draws_optimum():
+    """The draws' scoring-then-BFGS refit lands within 1e-5 of the draw's optimum (scoring to
+    1e-6 alone was within 2.6e-6 on these draws), with FIML draws too; a polish whose first
+    step raises F stops at its start and reports "failed" (the damped scoring then takes
+    over)."""
+    from hlstudy.cfa._estimate import _damped_newton
+    from hlstudy.sem import sem
+    from hlstudy.sem._boot import _refit, quasi_newton_polish
+    from hlstudy.sem._fit import Data, Problem
+    from hlstudy.sem.core import _prepare
+
+    cases = [(PD, "ind60 =~ x1 + x2 + x3\ndem60 =~ y1 + y2 + y3 + y4\ndem60 ~ ind60", {}),
+             (HSM, "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\ntextual ~ visual",
+              {"missing": "ml"})]
+    for data, model, kw in cases:
+        res = sem(data, model, **kw)
+        fit = res._fitinfo
+        y, _ = _prepare(data, fit["model"], kw.get("missing", "listwise"))
+        rng = np.random.default_rng(11)
+        for _ in range(4):
+            yb = y[rng.integers(0, len(y), len(y))]
+            x_b, _ = _refit(fit, yb, fit["x"])
+            d = Data.missing(yb, em=False) if fit["data"].fiml else Data.complete(yb)
+            prob = Problem(fit["ram"], d, fit["model"].meanstructure)
+            tight = _damped_newton(prob, x_b, prob.objective(x_b), prob.curvature,
+                                   max_iter=300, step_tol=1e-12, grad_tol=1e-9)
+            assert tight[3] == "converged"
+            assert np.max(np.abs(x_b - tight[0])) < 1e-5
+            assert np.max(np.abs(x_b - fit["x"])) > 1e-3    # the draw did move
+    g, c = prob.curvature(fit["x"])
+    x0, f0 = fit["x"], prob.objective(fit["x"])
+    x, f, _, msg = quasi_newton_polish(prob, x0, f0, g, c * 1e-4, step_tol=1e-6)
+    assert msg == "failed" and x is x0 and f == f0

@@ -61,12 +61,63 @@ def _refit(fit, y, x0):
     f = prob.objective(x0)
     if not np.isfinite(f):
         return None, ram
-    # a draw needs its estimates to 1e-6 (far below the spread of the draws), not 1e-10
-    x, f, grad, msg, _ = _damped_newton(prob, x0, f, prob.curvature, max_iter=300,
-                                        step_tol=1e-6, grad_tol=1e-4)
+    # a draw needs its estimates to 1e-6 (far below the spread of the draws), not 1e-10.
+    # Scoring converges linearly (about 22 iterations per draw on the Political Democracy
+    # model); it is run until the step is below 0.1, then quasi-Newton steps finish
+    # (about 9 more); damped scoring to 1e-6 takes over wherever they fail.
+    last = {}
+
+    def curvature(z):
+        last["x"], last["c"] = z, prob.curvature(z)
+        return last["c"]
+
+    x, f, grad, msg, _ = _damped_newton(prob, x0, f, curvature, max_iter=300,
+                                        step_tol=0.1, grad_tol=1e-4)
+    if msg == "converged":
+        g_c = last["c"] if last.get("x") is x else prob.curvature(x)
+        x, f, grad, msg = quasi_newton_polish(prob, x, f, *g_c, step_tol=1e-6)
+    if msg != "converged":
+        x, f, grad, msg, _ = _damped_newton(prob, x, f, prob.curvature, max_iter=300,
+                                            step_tol=1e-6, grad_tol=1e-4)
     if not np.isfinite(f) or msg != "converged" and np.max(np.abs(grad), initial=0) > 1e-4:
         return None, ram
     return x, ram
+
+
+def quasi_newton_polish(prob, x, f, grad, curv, *, step_tol, max_iter=50):
+    """BFGS from ``curv`` (the expected information at ``x``): full steps s = H^-1 g while
+    F does not increase, H updated by the BFGS formula with each step's change of the
+    analytic gradient (Nocedal & Wright 2006, eq. 6.19), so that near the optimum the
+    steps converge superlinearly where scoring converges linearly.  Stops when every
+    component of the step is below ``step_tol`` (``"converged"``; the returned ``x`` is
+    the point whose step it was, as in :func:`~hlstudy.cfa._estimate._damped_newton`);
+    returns the last accepted point with ``"failed"`` when a step does not decrease F or
+    after ``max_iter`` steps.
+    """
+    h = curv
+    for _ in range(max_iter):
+        try:
+            step = np.linalg.solve(h, grad)
+        except np.linalg.LinAlgError:
+            break
+        if not np.all(np.isfinite(step)):
+            break
+        if np.max(np.abs(step)) < step_tol:
+            return x, f, grad, "converged"
+        x_new = x - step
+        f_new = prob.objective(x_new)
+        if not (np.isfinite(f_new) and f_new <= f):
+            break
+        g_new = prob.gradient(x_new)
+        if not np.all(np.isfinite(g_new)):
+            break
+        dg = g_new - grad
+        curv_dx = -(dg @ step)  # y's = (g_new - g)'(x_new - x) > 0 keeps H positive definite
+        if curv_dx > 0:
+            hs = h @ step
+            h = h + np.outer(dg, dg) / curv_dx - np.outer(hs, hs) / (step @ hs)
+        x, f, grad = x_new, f_new, g_new
+    return x, f, grad, "failed"
 
 
 def _cov_x(y):
