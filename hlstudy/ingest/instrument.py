@@ -6,6 +6,7 @@ import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from hlstudy.ingest.fit import check_likert_codes, check_repeated_labels
 from hlstudy.ingest.headers import HeaderMap, map_headers
 from hlstudy.ingest.places import _attach_communes
 from hlstudy.ingest.spec import instrument_spec
-from hlstudy.ingest.values import _Converter, _typed
+from hlstudy.ingest.values import _Converter, _typed_values
 
 
 def _pii_key(instrument: str, values: list[Any]) -> str | None:
@@ -52,7 +53,14 @@ def record_id(instrument: str, row_number: int, salt: str = ID_SALT) -> str:
     >>> record_id("officials", 2)
     'O-b359c2f33d'
     """
-    digest = hashlib.sha256(f"{salt}|{instrument}|{int(row_number)}".encode()).hexdigest()
+    return _record_id(instrument, int(row_number), salt)
+
+
+@lru_cache(maxsize=1 << 14)
+def _record_id(instrument: str, row_number: int, salt: str) -> str:
+    """:func:`record_id`, remembered (a pure function of its arguments: every read of an
+    export of n rows asks for the same n ids)."""
+    digest = hashlib.sha256(f"{salt}|{instrument}|{row_number}".encode()).hexdigest()
     return f"{instrument[0].upper()}-{digest[:10]}"
 
 
@@ -139,6 +147,10 @@ def read_instrument(
     }
     commune_var = None
     headers: dict[str, str] = {}
+    width = len(table.headers)
+    # the cells column by column, transposed once (every row has the header's width)
+    by_column = list(zip(*table.rows, strict=True)) if table.rows and all(
+        len(r) == width for r in table.rows) else None
     failures_of: dict[str, list[tuple[int, Any, SurveyDataError]]] = {}
     answered_of: dict[str, int] = {}
     for v in spec.variables:
@@ -147,17 +159,24 @@ def read_instrument(
         index = mapping.columns[v.variable]
         header = clean_text(table.headers[index])
         headers[v.variable] = header
-        cells = [r[index] for r in table.rows]
+        cells = list(by_column[index]) if by_column is not None else [r[index] for r in table.rows]
         labels = table.value_labels[index] if table.value_labels else None
         convert = _Converter(spec, v, table, header, cells, table.row_numbers, labels)
         values, failures = [], []
         memo: dict[tuple, Any] = {}  # a cell's value depends on the cell alone (the row only names it)
+        texts: dict[str, Any] = {}  # the same for text cells (type str), keyed by the text
         for cell, n in zip(cells, table.row_numbers, strict=True):
-            key = ((float, repr(cell)) if type(cell) is float  # -0.0 and 0.0 apart
-                   else (type(cell), cell) if isinstance(cell, str | int | bool | None) else None)
-            if key is not None and key in memo:
-                values.append(memo[key])
-                continue
+            if type(cell) is str:
+                if cell in texts:
+                    values.append(texts[cell])
+                    continue
+                key = None
+            else:
+                key = ((float, repr(cell)) if type(cell) is float  # -0.0 and 0.0 apart
+                       else (type(cell), cell) if isinstance(cell, str | int | bool | None) else None)
+                if key is not None and key in memo:
+                    values.append(memo[key])
+                    continue
             try:
                 value = convert(cell, n)
             except SurveyDataError as exc:
@@ -165,7 +184,9 @@ def read_instrument(
                 failures.append((n, cell, exc))
                 continue
             values.append(value)
-            if key is not None:
+            if type(cell) is str:
+                texts[cell] = value
+            elif key is not None:
                 memo[key] = value
         if failures:
             failures_of[v.variable] = failures
@@ -201,14 +222,18 @@ def read_instrument(
         out[PII_KEY] = [_pii_key(instrument, [r[i] for i in indices]) for r in table.rows]
     if unreadable:
         out[UNREADABLE] = [tuple(unreadable.get(n, ())) or None for n in table.row_numbers]
-    data = pd.DataFrame(out)
+    # each variable typed from its list of values (as :func:`_typed` types the column a
+    # DataFrame makes of it), then one DataFrame: the columns in the order of ``out``, absent
+    # optional variables after them
+    columns: dict[str, Any] = dict(out)
     for v in spec.variables:
-        if v.variable not in data:
+        if v.variable not in columns:
             if not v.pii and v.type in OPTIONAL_TYPES:
-                data[v.variable] = None
+                columns[v.variable] = [None] * len(table.rows)
             else:
                 continue
-        data[v.variable] = _typed(data[v.variable], v)
+        columns[v.variable] = _typed_values(columns[v.variable], v)
+    data = pd.DataFrame(columns)
     report = pd.DataFrame(columns=["value", "code", "name", "how", "score", "rows"])
     if commune_var is not None:
         data, report = _attach_communes(data, commune_var, registry, table.file)

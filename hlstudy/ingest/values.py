@@ -14,7 +14,7 @@ import pandas as pd
 
 from hlstudy._text import DASHES, clean_text, fold
 from hlstudy.errors import SurveyDataError
-from hlstudy.ingest._common import MISSING_TOKENS, _absent, _blank, _number, _shorten
+from hlstudy.ingest._common import MISSING_TOKENS, _blank, _number, _shorten
 
 if TYPE_CHECKING:
     from hlstudy.ingest.files import RawTable
@@ -47,8 +47,28 @@ def _aliases(row) -> tuple[str, ...]:
     return tuple(clean_text(a) for a in text.split(";") if a.strip() and a.strip() != "nan")
 
 
+#: :func:`_value_set_entries` of value-set frames already seen, by identity: ``id → (frame,
+#: entries)`` (the frame is held, so its id is not reused while remembered).  The frames of a
+#: spec are those of the memoised spec (:func:`hlstudy.ingest.spec.instrument_spec`), shared
+#: by every copy of it and never edited in place; another frame, even of equal content, is
+#: read anew.
+_ENTRIES: dict[int, tuple[pd.DataFrame, tuple]] = {}
+
+
 def _value_set_entries(spec: InstrumentSpec, name: str) -> tuple:
     frame = spec.value_sets[name]
+    hit = _ENTRIES.get(id(frame))
+    if hit is not None and hit[0] is frame:
+        return hit[1]
+    entries = _frame_entries(frame)
+    if len(_ENTRIES) >= 512:
+        _ENTRIES.pop(next(iter(_ENTRIES)))
+    _ENTRIES[id(frame)] = (frame, entries)
+    return entries
+
+
+def _frame_entries(frame: pd.DataFrame) -> tuple:
+    """``(code, label_vi, label_en)`` of every row of a value set, then its aliases."""
     entries = []
     # row dicts built from whole columns: ``to_dict(orient="records")`` gave the same dicts
     # at ~0.6 ms per call (a Series per column, each cell boxed), ~100 calls per study read
@@ -385,8 +405,22 @@ _TIME_FORMATS = (
 )
 
 
+#: Shapes read without trying the formats in turn (see :func:`_parse_date` and
+#: :func:`_parse_timestamp`): the first format that can match them is ``%d/%m/%Y`` and
+#: ``%d/%m/%Y %H:%M:%S``, and a valid calendar date and time in these digits is what
+#: ``strptime`` makes of them; anything else (no such day, hour 24) takes the formats in turn.
+_DMY = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+_DMY_HMS = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4}) ([0-9]{2}):([0-9]{2}):([0-9]{2})")
+
+
 def _parse_date(text: str) -> pd.Timestamp | None:
     text = text.split(" ")[0] if re.match(r"^\d{4}-\d{2}-\d{2} 00:00(:00)?$", text) else text
+    m = _DMY.fullmatch(text)
+    if m:
+        try:
+            return pd.Timestamp(dt.datetime(int(m[3]), int(m[2]), int(m[1])))
+        except ValueError:
+            pass  # no such day: the formats in turn, as before
     for fmt in _DATE_FORMATS:
         try:
             return pd.Timestamp(dt.datetime.strptime(text, fmt))
@@ -396,6 +430,14 @@ def _parse_date(text: str) -> pd.Timestamp | None:
 
 
 def _parse_timestamp(text: str) -> pd.Timestamp | None:
+    m = _DMY_HMS.fullmatch(text)
+    if m:
+        try:
+            stamp = dt.datetime(int(m[3]), int(m[2]), int(m[1]), int(m[4]), int(m[5]), int(m[6]))
+        except ValueError:
+            pass  # no such day or time: the formats in turn, as before
+        else:
+            return pd.Timestamp(stamp).floor("s")
     for fmt in _TIME_FORMATS:
         try:
             return pd.Timestamp(dt.datetime.strptime(text, fmt)).floor("s")
@@ -413,17 +455,27 @@ def _parse_timestamp(text: str) -> pd.Timestamp | None:
 
 
 def _typed(series: pd.Series, v: Variable) -> pd.Series:
+    return _typed_values(series.tolist(), v, series.index)
+
+
+def _typed_values(cells: list, v: Variable, index=None) -> pd.Series:
+    """:func:`_typed` of a column given as a list (``index`` default: 0, 1, …)."""
+    if index is None:
+        index = pd.RangeIndex(len(cells))
+    na, nat = pd.NA, pd.NaT
     # a blank cell may arrive as None or, once in a DataFrame, as NaN/NA: both are missing
-    values = [None if _absent(x) else x for x in series.tolist()]
+    # (:func:`hlstudy.ingest._common._absent`, inline)
+    values = [None if (x is None or x is na or x is nat or (isinstance(x, float) and x != x))
+              else x for x in cells]
     if v.type in ("likert", "duration"):
-        return pd.Series([np.nan if x is None else float(x) for x in values], index=series.index, dtype="float64")
+        return pd.Series([np.nan if x is None else float(x) for x in values], index=index, dtype="float64")
     if v.type in ("integer", "year"):
-        return pd.Series([pd.NA if x is None else int(x) for x in values], index=series.index, dtype="Int64")
+        return pd.Series([pd.NA if x is None else int(x) for x in values], index=index, dtype="Int64")
     if v.type in ("date", "timestamp"):
         return pd.Series(
-            [pd.NaT if x is None else x for x in values], index=series.index, dtype="datetime64[ns]"
+            [pd.NaT if x is None else x for x in values], index=index, dtype="datetime64[ns]"
         )
     if v.type == "category":
-        return pd.Series([None if x is None else str(x) for x in values], index=series.index, dtype="string")
-    return pd.Series([None if x is None else str(x) for x in values], index=series.index, dtype="string")
+        return pd.Series([None if x is None else str(x) for x in values], index=index, dtype="string")
+    return pd.Series([None if x is None else str(x) for x in values], index=index, dtype="string")
 

@@ -200,6 +200,20 @@ def _cell(v, digits: int):
     return _round(v, digits)
 
 
+def _column_cells(column: pd.Series, digits: int) -> list:
+    """``[_cell(v, digits) for v in column.tolist()]``, without a call per cell where the
+    dtype fixes the answer: a float column's cells are Python floats (NaN → None, else
+    rounded), an integer or boolean column's are Python ints or bools, which ``_cell``
+    returns unchanged."""
+    values = column.tolist()
+    kind = column.dtype.kind
+    if kind == "f":
+        return [None if v != v else round(v, digits) for v in values]
+    if kind in "iub":
+        return values
+    return [_cell(v, digits) for v in values]
+
+
 def _records(df: pd.DataFrame, digits: int = 6) -> list[dict]:
     """Rows as dicts of JSON-ready values (NaN → None, floats rounded to ``digits``),
     converted column by column (``to_dict(orient="records")`` and a recursive rounding
@@ -207,7 +221,7 @@ def _records(df: pd.DataFrame, digits: int = 6) -> list[dict]:
     names = list(df.columns)
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate columns {names}")
-    columns = [[_cell(v, digits) for v in df.iloc[:, j].tolist()] for j in range(len(names))]
+    columns = [_column_cells(df.iloc[:, j], digits) for j in range(len(names))]
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)] \
         if names else [{} for _ in range(len(df))]
 
@@ -369,25 +383,17 @@ def _encode(df: pd.DataFrame, instrument: str, format: str) -> bytes:
 
     cb = codebook.load_codebook(instrument)
     numeric = set(cb.loc[cb["type"].isin(["integer", "year", "duration", "likert"]), "variable"])
-    headers = [_header_variable(cb, h) for h in df.columns]
+    variable_of = _header_variables(cb)
+    headers = [_header_variable(cb, h, variable_of) for h in df.columns]
     if format == "xlsx":
-        from openpyxl import Workbook
-
-        wb = Workbook()
-        ws = wb.active
-        ws.title = instrument
-        ws.append(list(df.columns))
-        for row in df.itertuples(index=False):
-            ws.append([
-                (int(v) if (var in numeric and _is_int(v)) else (v if v != "" else None))
-                for v, var in zip(row, headers, strict=True)
-            ])
-        wb.properties.created = FIXED_TIME
-        wb.properties.modified = FIXED_TIME
-        wb.properties.creator = GENERATOR
-        buf = io.BytesIO()
-        wb.save(buf)
-        return _fixed_zip(buf.getvalue())
+        number = [var in numeric for var in headers]
+        rows = [
+            [(int(v) if (isnum and _is_int(v)) else (v if v != "" else None))
+             for v, isnum in zip(row, number, strict=True)]
+            for row in df.itertuples(index=False, name=None)
+        ]
+        fast = _xlsx_fast(list(df.columns), rows, instrument)
+        return fast if fast is not None else _xlsx_openpyxl(list(df.columns), rows, instrument)
     # SPSS: one type per column; Likert and numbers numeric (labels → codes), names Q1..Qn,
     # the printed headers as variable labels.
     import tempfile
@@ -396,18 +402,30 @@ def _encode(df: pd.DataFrame, instrument: str, format: str) -> bytes:
 
     out = pd.DataFrame()
     labels = {}
+    value_set_of = dict(zip(cb["variable"], cb["value_set"], strict=True))
+    lookups: dict[str, dict[str, float]] = {}
+    folded: dict[str, str] = {}  # each distinct answer folded once (a pure function of the text)
+
+    def key(text: str) -> str:
+        k = folded.get(text)
+        if k is None:
+            k = folded[text] = _render.fold(text).casefold()
+        return k
+
     for j, (col, var) in enumerate(zip(df.columns, headers, strict=True), start=1):
         name = f"Q{j}"
         values = df[col]
         if var in numeric:
-            vs = cb.set_index("variable").at[var, "value_set"]
-            lookup = {}
-            if vs:
-                lab = codebook.value_labels(vs)
-                lookup = {_render.fold(t).casefold(): float(c)
-                          for c, t in zip(lab["code"], lab["label_vi"], strict=True)}
-            out[name] = [float(v) if _is_int(v) else (lookup.get(_render.fold(v).casefold(),
-                                                                 np.nan) if v else np.nan)
+            vs = value_set_of[var]
+            if vs not in lookups:  # a value set's labels read and folded once, not per column
+                lookup = {}
+                if vs:
+                    lab = codebook.value_labels(vs)
+                    lookup = {_render.fold(t).casefold(): float(c)
+                              for c, t in zip(lab["code"], lab["label_vi"], strict=True)}
+                lookups[vs] = lookup
+            lookup = lookups[vs]
+            out[name] = [float(v) if _is_int(v) else (lookup.get(key(v), np.nan) if v else np.nan)
                          for v in values]
         else:
             out[name] = values.astype(object)
@@ -422,8 +440,108 @@ def _encode(df: pd.DataFrame, instrument: str, format: str) -> bytes:
     return bytes(data)
 
 
-def _fixed_zip(data: bytes) -> bytes:
-    """Rewrite a zip archive (XLSX) with fixed entry times, so that bytes depend on content only."""
+def _workbook(header: list, rows: list[list], instrument: str) -> bytes:
+    """The XLSX bytes openpyxl saves for ``header`` and ``rows`` (before :func:`_fixed_zip`)."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = instrument
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    wb.properties.created = FIXED_TIME
+    wb.properties.modified = FIXED_TIME
+    wb.properties.creator = GENERATOR
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _xlsx_openpyxl(header: list, rows: list[list], instrument: str) -> bytes:
+    """The workbook written cell by cell by openpyxl (the reference of :func:`_xlsx_fast`)."""
+    return _fixed_zip(_workbook(header, rows, instrument))
+
+
+#: Characters :func:`_xlsx_rows` writes itself: those of XML 1.0 except DEL and the C1
+#: controls (a string with any other, or that openpyxl stores as a formula or an error
+#: code, makes the workbook go through openpyxl).
+_XLSX_UNSAFE = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_XLSX_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
+_SHEET = "xl/worksheets/sheet1.xml"
+
+
+def _xlsx_text(value: str) -> str:
+    """An inline-string cell's ``<is>`` element as openpyxl (lxml, ASCII output) writes it."""
+    text = (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("\r", "&#13;").encode("ascii", "xmlcharrefreplace").decode("ascii"))
+    if value != value.strip():
+        return f'<is><t xml:space="preserve">{text}</t></is>'
+    return f"<is><t>{text}</t></is>"
+
+
+def _xlsx_rows(rows: list[list], first: int) -> str | None:
+    """The ``<row>`` elements of ``rows`` (ints, strings, None) numbered from ``first``, as
+    openpyxl writes appended rows: inline strings, ``t="n"`` numbers formatted ``%.16g``, no
+    element for None.  None if a value is of another type, or a string openpyxl would store
+    otherwise or refuse (formula, error code, over 32,767 characters, a character outside
+    those of :data:`_XLSX_UNSAFE`)."""
+    from openpyxl.compat import safe_string
+    from openpyxl.utils import get_column_letter
+
+    width = max((len(r) for r in rows), default=0)
+    letters = [get_column_letter(j) for j in range(1, width + 1)]
+    parts = []
+    for i, row in enumerate(rows, start=first):
+        parts.append(f'<row r="{i}">')
+        for letter, v in zip(letters, row, strict=False):
+            if v is None:
+                continue
+            t = type(v)
+            if t is int:
+                parts.append(f'<c r="{letter}{i}" t="n"><v>{safe_string(v)}</v></c>')
+            elif t is str:
+                if (v == "" or len(v) > 32767 or (len(v) > 1 and v[0] == "=")
+                        or v in _XLSX_ERRORS or _XLSX_UNSAFE.search(v)):
+                    return None
+                parts.append(f'<c r="{letter}{i}" t="inlineStr">{_xlsx_text(v)}</c>')
+            else:
+                return None
+        parts.append("</row>")
+    return "".join(parts)
+
+
+def _xlsx_fast(header: list, rows: list[list], instrument: str) -> bytes | None:
+    """:func:`_xlsx_openpyxl`'s bytes without a cell object per value: openpyxl saves the
+    header row alone, and the data rows are written into its sheet in openpyxl's own
+    serialisation (:func:`_xlsx_rows`; one compression instead of two).  Checked on every
+    call: the header row written that way must equal openpyxl's; otherwise, or for values
+    :func:`_xlsx_rows` does not write, None (the caller then uses openpyxl throughout)."""
+    import zipfile
+
+    from openpyxl.utils import get_column_letter
+
+    if not header or any(len(r) != len(header) for r in rows):
+        return None
+    own_header = _xlsx_rows([header], 1)
+    body = _xlsx_rows(rows, 2)
+    if own_header is None or body is None:
+        return None
+    data = _workbook(header, [], instrument)
+    sheet = zipfile.ZipFile(io.BytesIO(data)).read(_SHEET).decode("ascii")
+    last = get_column_letter(len(header))
+    dimension = f'<dimension ref="A1:{last}1"/>'
+    end = own_header + "</sheetData>"
+    if sheet.count(dimension) != 1 or sheet.count(end) != 1:
+        return None
+    sheet = sheet.replace(dimension, f'<dimension ref="A1:{last}{len(rows) + 1}"/>').replace(
+        end, own_header + body + "</sheetData>")
+    return _fixed_zip(data, {_SHEET: sheet.encode("ascii")})
+
+
+def _fixed_zip(data: bytes, replace: Mapping[str, bytes] | None = None) -> bytes:
+    """Rewrite a zip archive (XLSX) with fixed entry times, so that bytes depend on content
+    only; ``replace`` gives other contents for some entries (by name)."""
     import zipfile
 
     src = zipfile.ZipFile(io.BytesIO(data))
@@ -433,7 +551,9 @@ def _fixed_zip(data: bytes) -> bytes:
             fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = info.external_attr
-            content = src.read(info.filename)
+            content = (replace or {}).get(info.filename)
+            if content is None:
+                content = src.read(info.filename)
             if info.filename == "docProps/core.xml":  # openpyxl stamps the saving time
                 stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode("ascii")
                 content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + stamp,
@@ -442,14 +562,21 @@ def _fixed_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def _header_variable(cb: pd.DataFrame, header: str) -> str:
+def _header_variables(cb: pd.DataFrame) -> dict[str, str]:
+    """``question_vi`` → the first codebook variable with that wording."""
+    out: dict[str, str] = {}
+    for question, variable in zip(cb["question_vi"], cb["variable"], strict=True):
+        out.setdefault(question, variable)
+    return out
+
+
+def _header_variable(cb: pd.DataFrame, header: str, variable_of: dict[str, str] | None = None) -> str:
     import unicodedata
 
     text = unicodedata.normalize("NFC", header)
     if text.startswith("Câu ") and ". " in text:
         text = text.split(". ", 1)[1]
-    hit = cb.loc[cb["question_vi"] == text, "variable"]
-    return hit.iloc[0] if len(hit) else ""
+    return (variable_of if variable_of is not None else _header_variables(cb)).get(text, "")
 
 
 # --------------------------------------------------------------------------- simulation
