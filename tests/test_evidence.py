@@ -107,6 +107,47 @@ def test_tost_and_mde_match_r():
         assert min_detectable(r.se, df=df) == pytest.approx(r.mde, abs=1e-12)
 
 
+def test_quantiles_and_tost_are_scipy_stats_bit_for_bit():
+    """``_quantile`` and ``tost`` call scipy's special functions directly; they give the doubles
+    of ``stats.norm`` / ``stats.t`` (the previous code, kept here), boundaries included."""
+    import warnings
+
+    from hlstudy.evidence import rules as R
+
+    def old_quantile(q, df):
+        return float(stats.norm.ppf(q) if df is None or not np.isfinite(df)
+                     else stats.t.ppf(q, df))
+
+    def old_tost(est, se, sesoi, df):
+        dist = stats.norm if df is None or not np.isfinite(df) else stats.t(df)
+        return float(max(dist.sf((est + sesoi) / se), dist.cdf((est - sesoi) / se)))
+
+    def same(a, b):
+        return a == b or (np.isnan(a) and np.isnan(b))
+
+    rng = np.random.default_rng(7)
+    dfs = [None, np.inf, np.nan, 0.0, -1.0, 1.0, 2.5, 1e-300, 1e300]
+    dfs += list(rng.uniform(1, 60, 20)) + list(rng.integers(1, 500, 10).astype(float))
+    qs = [0.0, 1.0, 1.5, -0.1, np.nan, 0.5, 1e-12, 1 - 1e-12, 0.8, 0.975, 0.95]
+    qs += list(rng.uniform(0, 1, 30))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for df in dfs:
+            for q in qs:
+                assert same(R._quantile(q, df), old_quantile(q, df)), (q, df)
+            for _ in range(40):
+                est = float(rng.normal(0, 0.3))
+                se = float(rng.choice([rng.uniform(0.001, 0.3), 1e-9, 50.0]))
+                sesoi = float(rng.choice([0.1, 0.01, 0.5, 5.0]))
+                assert same(R.tost(est, se, sesoi, df=df), old_tost(est, se, sesoi, df)), \
+                    (est, se, sesoi, df)
+            for est in (0.0, -0.0, np.inf, -np.inf):
+                if np.isfinite(est):
+                    assert same(R.tost(est, 0.05, 0.1, df=df), old_tost(est, 0.05, 0.1, df))
+                else:
+                    assert np.isnan(R.tost(est, 0.05, 0.1, df=df))
+
+
 def test_inconclusive_gives_minimum_detectable_effect():
     v, why = verdict(0.08, -0.10, 0.26, 0.40, direction="+", sesoi=0.10, se=0.09)
     assert v == "inconclusive"

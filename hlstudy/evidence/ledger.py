@@ -50,6 +50,7 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -458,7 +459,7 @@ def _correlation_part(ctx: _Context, claim_id, x, y, sign) -> dict:
         return _absent_part(claim_id, label, label_vi, "correlation", method, err,
                             direction=sign, sesoi=rules.sesoi)
     n = int(cc["n"])
-    q = stats.norm.ppf(1 - rules.alpha / 2) + stats.norm.ppf(rules.power)
+    q = R._quantile(1 - rules.alpha / 2, None) + R._quantile(rules.power, None)
     mde = float(np.tanh(q / math.sqrt(n - 3))) if n > 3 else np.nan
     return _part(claim_id, label, label_vi, "correlation", method, direction=sign,
                  sesoi=rules.sesoi, estimate=float(cc["rho"]), ci_low=float(cc["ci_low"]),
@@ -775,9 +776,16 @@ def evaluate(study, *, rules: R.Rules | None = None, folder=None) -> LedgerResul
     except (ModelError, _Absent):
         ipma_res = None
     rows = []
+    # each hypothesis row's values by name (the same objects as the row of a one-row frame,
+    # without building that frame: ~18 ms an evaluation)
+    fields = {cid: dict(zip(hyp.columns, values, strict=True))
+              for cid, values in zip(hyp.index, hyp.itertuples(index=False, name=None),
+                                     strict=True)}
     for c in claims.itertuples(index=False):
-        rows += _claim_parts(ctx, hyp.loc[c.claim_id].rename(c.claim_id)
-                             .to_frame().T.assign(claim_id=c.claim_id).iloc[0])
+        if c.claim_id not in fields:
+            hyp.loc[c.claim_id]  # the KeyError a claim without a hypothesis always raised
+        rows += _claim_parts(ctx, SimpleNamespace(**{**fields[c.claim_id],
+                                                     "claim_id": c.claim_id}))
     parts = pd.DataFrame(rows)
     for col in ("missing", "missing_vi"):
         if col not in parts.columns:

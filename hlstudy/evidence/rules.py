@@ -42,7 +42,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from hlstudy.errors import ModelError
 
@@ -173,7 +173,13 @@ def _finite(*xs) -> bool:
 
 
 def _quantile(q: float, df) -> float:
-    return float(stats.norm.ppf(q) if df is None or not math.isfinite(df) else stats.t.ppf(q, df))
+    """``stats.norm.ppf(q)`` or ``stats.t.ppf(q, df)``.  Inside (0, 1) these are the special
+    functions ``ndtri`` and ``stdtrit`` behind scipy's argument checks (~0.1 ms a call); called
+    directly they give the same doubles (tests/test_evidence.py checks them against scipy.stats)."""
+    normal = df is None or not math.isfinite(df)
+    if not 0 < q < 1:  # scipy.stats' own boundary values (-inf, inf, NaN)
+        return float(stats.norm.ppf(q) if normal else stats.t.ppf(q, df))
+    return float(special.ndtri(q) if normal else special.stdtrit(df, q))
 
 
 def se_from_interval(ci_low: float, ci_high: float, *, alpha: float = 0.05, df=None) -> float:
@@ -203,9 +209,14 @@ def tost(estimate: float, se: float, sesoi: float, *, df=None) -> float:
     """
     if not _finite(estimate, se, sesoi) or se <= 0:
         return float("nan")
-    dist = stats.norm if df is None or not math.isfinite(df) else stats.t(df)
-    p_low = dist.sf((estimate + sesoi) / se)
-    p_high = dist.cdf((estimate - sesoi) / se)
+    # stats.norm.sf(x) / .cdf(x) are ndtr(-x) / ndtr(x), and a frozen stats.t(df)'s are
+    # stdtr(df, -x) / stdtr(df, x): the same doubles without freezing a distribution
+    # (~0.7 ms a call; tests/test_evidence.py checks them against scipy.stats)
+    hi, lo = (estimate + sesoi) / se, (estimate - sesoi) / se
+    if df is None or not math.isfinite(df):
+        p_low, p_high = special.ndtr(-hi), special.ndtr(lo)
+    else:
+        p_low, p_high = special.stdtr(df, -hi), special.stdtr(df, lo)
     return float(max(p_low, p_high))
 
 
