@@ -505,6 +505,16 @@ def _settle_layout(fig):
         fig.draw_without_rendering()   # lays out legends, texts and limits; nothing is rasterised
         return fig.canvas.get_renderer()
     renderer = fig.canvas.get_renderer()
+    if not _settle(fig, renderer):
+        fig.draw_without_rendering()   # limits and aspects settle again to the same values
+        return fig.canvas.get_renderer()
+    return renderer
+
+
+def _settle(fig, renderer) -> bool:
+    """Settle, for ``renderer``, what a layout draw of ``fig`` settles (view limits, aspects,
+    text boxes and arrows; see :func:`_settle_layout`); False when some arrow's fate is not
+    plain (:func:`_drawn_arrows`), and then a draw must follow."""
     for ax in fig.axes:   # Figure._get_draw_artists
         locator = ax.get_axes_locator()
         ax.apply_aspect(locator(ax, renderer) if locator else None)
@@ -515,11 +525,103 @@ def _settle_layout(fig):
             ax.apply_aspect(locator(ax, renderer) if locator else None)
     arrows = _drawn_arrows(fig, renderer)   # text boxes and arrows, on the settled limits
     if arrows is None:
-        fig.draw_without_rendering()   # limits and aspects settle again to the same values
-        return fig.canvas.get_renderer()
+        return False
     for arrow in arrows:   # FancyArrowPatch.draw: shrink, head and width scale with the dpi
         arrow._dpi_cor = renderer.points_to_pixels(1.0)
-    return renderer
+    return True
+
+
+def _plain_artist_types() -> frozenset:
+    """The artists (exact classes) whose draw leaves nothing behind that a save reads,
+    besides what :func:`_settle` settles: their window extents are computed on request.
+    A subclass is not assumed plain (a quiver, a polar plot area set themselves up when
+    drawn)."""
+    from matplotlib import (
+        axis,
+        collections,
+        colorbar,
+        image,
+        legend,
+        lines,
+        offsetbox,
+        patches,
+        spines,
+    )
+    from matplotlib import text as mtext
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    names = [(colorbar, "_ColorbarSpine"), (collections, "FillBetweenPolyCollection")]
+    return frozenset([
+        Figure, Axes, axis.XAxis, axis.YAxis, axis.XTick, axis.YTick, mtext.Text,
+        mtext.Annotation, lines.Line2D, spines.Spine, patches.Rectangle, patches.Polygon,
+        patches.PathPatch, patches.Ellipse, patches.Circle, patches.Wedge,
+        patches.FancyBboxPatch, patches.FancyArrowPatch, collections.PathCollection,
+        collections.LineCollection, collections.PolyCollection, collections.QuadMesh,
+        collections.PatchCollection, image.AxesImage, legend.Legend, offsetbox.VPacker,
+        offsetbox.HPacker, offsetbox.DrawingArea, offsetbox.TextArea,
+        *(getattr(module, name) for module, name in names if hasattr(module, name))])
+
+
+def _layout_draw_can_settle(fig) -> bool:
+    """True when the layout draw that ``savefig(bbox_inches="tight")`` makes before measuring
+    the tight box can be replaced by :func:`_settle`: nothing a draw would move beyond it
+    (:func:`_needs_full_draw`), only artists of :func:`_plain_artist_types`, no
+    ``draw_event`` listener (the draw would call it).  Rasterised artists (a colour bar's
+    solids) are no exception: in a PDF a layout draw rasterises them into a renderer of its
+    own, which it drops, and puts the figure's resolution back."""
+    if _needs_full_draw(fig):
+        return False
+    callbacks = getattr(getattr(fig, "_canvas_callbacks", None), "callbacks", {})
+    if callbacks.get("draw_event"):
+        return False
+    plain = _plain_artist_types()
+    return all(type(artist) in plain for artist in fig.findobj())
+
+
+def _draw_is_disabled(renderer) -> bool:
+    """True inside ``renderer._draw_disabled()`` (its drawing methods replaced by no-ops),
+    as in the layout draw of ``savefig`` (also through a PDF ``MixedModeRenderer``)."""
+    from matplotlib.backend_bases import RendererBase
+
+    try:
+        group = renderer.open_group
+    except AttributeError:  # pragma: no cover - not a renderer
+        return False
+    return getattr(group, "__wrapped__", None) is RendererBase.open_group
+
+
+@contextlib.contextmanager
+def _settled_layout_draws(fig):
+    """While ``fig`` is saved, settle its layout instead of drawing it without rendering.
+
+    With ``savefig.bbox="tight"``, ``savefig`` draws the whole figure with its drawing
+    methods disabled (``renderer._draw_disabled()``), measures the tight box, crops, and
+    draws it again for real: the first draw runs every artist's drawing code (tick layout,
+    text layout, images resampled) to leave the figure in its drawn state, about a quarter
+    of a save's CPU.  The tight box reads only what :func:`_settle` settles (limits,
+    aspects, text boxes and arrows at the saving renderer's resolution): every other extent
+    is computed on request, and the real draw recomputes everything it draws.  So on figures
+    where :func:`_layout_draw_can_settle` holds, the figure's ``draw`` answers that layout
+    draw by settling, for the same renderer; any other draw is the figure's own.  The files
+    are the same bytes (``tests/test_speed_figures.py`` saves every figure shape both ways).
+    """
+    if not _layout_draw_can_settle(fig) or "draw" in vars(fig):
+        yield
+        return
+
+    def draw(renderer):
+        if _draw_is_disabled(renderer) and _settle(fig, renderer):
+            fig.stale = False   # as Figure.draw leaves it
+            return None
+        return type(fig).draw(fig, renderer)
+
+    fig.draw = draw
+    try:
+        yield
+    finally:
+        if vars(fig).get("draw") is draw:
+            del fig.draw
 
 
 def _drawn_arrows(fig, renderer) -> list | None:
@@ -532,14 +634,16 @@ def _drawn_arrows(fig, renderer) -> list | None:
     what it draws, so this does the same for the same artists: every visible arrow among the
     patches of a visible plot area, the visible arrow of every annotation that is drawn
     (visible, its point shown), and the box of every text drawn there (visible, not empty,
-    at a finite place; an annotation's box whenever the annotation is drawn).  Any other
+    at a finite place; an annotation's box whenever the annotation is drawn, after its
+    position: an annotation's transform is made for the renderer it is drawn with, and its
+    box is placed in display space through it).  Any other
     arrow (in a legend, a colour bar, among the figure's own artists, hidden, animated), or
     an arrow clipped by a text box elsewhere, sends the figure to the full draw.
     """
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
     from matplotlib.text import Annotation
 
-    arrows, boxed, ends = [], [], []
+    arrows, boxed, ends, annotations = [], [], [], []
     for ax in fig.axes:
         if not ax.get_visible():
             continue
@@ -558,6 +662,7 @@ def _drawn_arrows(fig, renderer) -> list | None:
                 if arrow is not None and arrow.get_visible():
                     arrows.append(arrow)   # patch A: the annotation's own box or rectangle
                     ends += [(text.arrowprops or {}).get("patchA"), arrow.patchB]
+                annotations.append(text)
                 drawn = True
             else:
                 xy = text.get_transform().transform(text.get_unitless_position())
@@ -572,6 +677,8 @@ def _drawn_arrows(fig, renderer) -> list | None:
     ids = {id(a) for a in arrows}
     if any(id(a) not in ids for a in fig.findobj(FancyArrowPatch)):
         return None
+    for text in annotations:   # Annotation.draw: its transform (placed for this renderer) first
+        text.update_positions(renderer)
     for text in boxed:
         text.update_bbox_position_size(renderer)
     return arrows
@@ -1080,7 +1187,7 @@ def save_figure(
     os.environ["SOURCE_DATE_EPOCH"] = "0"
     try:
         with (warnings.catch_warnings(record=True) as caught, _shared_text_metrics(),
-              _shared_font_tables()):
+              _shared_font_tables(), _settled_layout_draws(fig)):
             warnings.simplefilter("always")
             for fmt in formats:
                 path = out_dir / f"{stem}.{fmt}"

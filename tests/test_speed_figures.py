@@ -130,7 +130,8 @@ def _heatmap():
 
 def _arrows_drawn_before():
     """Arrows clipped to boxes, shrunk and with heads (their path scales with the dpi of
-    their last draw), after a save at another resolution left them scaled for 300 dpi."""
+    their last draw), after a save at another resolution left them scaled for 300 dpi; one
+    reaches past the plot area, so it makes the figure's tight box."""
     import io
 
     from matplotlib.patches import FancyArrowPatch
@@ -148,6 +149,11 @@ def _arrows_drawn_before():
                                  connectionstyle="arc3,rad=0.2"))
     ax.annotate("a note", xy=(9.7, 0.5), xytext=(6, 2.5),
                 arrowprops={"arrowstyle": "-|>", "shrinkA": 4, "shrinkB": 8, "lw": 1.5})
+    # reaching past the plot area: the tight box of a save ends at this arrow's head
+    ax.annotate("beyond", xy=(1.35, 0.5), xycoords="axes fraction", xytext=(0.55, 0.3),
+                textcoords="axes fraction", annotation_clip=False,
+                bbox={"boxstyle": "round", "fc": "white"},
+                arrowprops={"arrowstyle": "-|>", "mutation_scale": 30, "shrinkB": 12, "lw": 2})
     ax.legend(handles=[plt.Line2D([], [], label="path")], loc="best")
     fig.savefig(io.BytesIO(), format="png", dpi=300)
     return fig
@@ -338,16 +344,116 @@ def _saved(fig, tmp_path, name) -> dict[str, bytes]:
                          ids=lambda f: f.__name__.strip("_"))
 def test_files_are_byte_identical_to_the_former_way(build, tmp_path, monkeypatch):
     """Former way: layout draw before the mark, metrics per renderer (matplotlib's cache),
-    fonts looked up and their tables read for every text layout."""
+    fonts looked up and their tables read for every text layout, and savefig's own layout
+    draw before the tight box.  The three shapes settle that draw (checked below), with
+    boxed texts, an annotation whose arrow, scaled for another resolution, makes the tight
+    box, an outside legend, an equal-aspect area, wrapped text and a colour bar's
+    rasterised solids."""
+    assert export._layout_draw_can_settle(build())
     with monkeypatch.context() as m:
         m.setattr(export, "_settle_layout", _drawn_layout)
         m.setattr(export, "_shared_text_metrics", contextlib.nullcontext)
         m.setattr(export, "_shared_font_tables", contextlib.nullcontext)
+        m.setattr(export, "_settled_layout_draws", lambda fig: contextlib.nullcontext())
         old = _saved(build(), tmp_path / "old", "shape")
     new = _saved(build(), tmp_path / "new", "shape")
     assert new["png"] == old["png"]
     assert new["pdf"] == old["pdf"]
     plt.close("all")
+
+
+# --------------------------------------------------------------------------- savefig's layout draw
+
+def _layout_draws(fig, fmt, monkeypatch) -> tuple[list, bytes]:
+    """Save ``fig`` (tight box, low resolution: the count does not depend on it) with the
+    layout draw settled where it can be; return whether each call of ``Figure.draw`` had
+    its drawing disabled, in order, and the bytes."""
+    import io
+
+    from matplotlib.figure import Figure
+
+    calls = []
+    original = Figure.draw
+
+    def counted(self, renderer):
+        calls.append(export._draw_is_disabled(renderer))
+        return original(self, renderer)
+
+    monkeypatch.setattr(Figure, "draw", counted)
+    buffer = io.BytesIO()
+    with export._settled_layout_draws(fig):
+        fig.savefig(buffer, format=fmt, dpi=40, bbox_inches="tight",
+                    metadata={"Software": None} if fmt == "png" else {"CreationDate": None})
+    assert "draw" not in vars(fig)   # the figure's own draw is back
+    return calls, buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["png", "pdf"])
+def test_savefigs_layout_draw_is_settled_not_drawn(fmt, monkeypatch):
+    """Settled: only the real draw runs, and the file is the one the layout draw gives
+    (the arrow that makes the tight box was last drawn at 300 dpi: it must be rescaled)."""
+    import io
+
+    fig = _arrows_drawn_before()
+    assert export._layout_draw_can_settle(fig)
+    calls, data = _layout_draws(fig, fmt, monkeypatch)
+    assert calls == [False]
+    monkeypatch.undo()
+    old = io.BytesIO()
+    _arrows_drawn_before().savefig(
+        old, format=fmt, dpi=40, bbox_inches="tight",
+        metadata={"Software": None} if fmt == "png" else {"CreationDate": None})
+    assert data == old.getvalue()
+    plt.close("all")
+
+
+def _quiver():
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.quiver([0, 1], [0, 1], [1, 0], [0, 1])   # a PolyCollection that sets itself up when drawn
+    return fig
+
+
+def _listened():
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1], [0, 1])
+    fig.canvas.mpl_connect("draw_event", lambda event: None)
+    return fig
+
+
+@pytest.mark.parametrize("build", [_constrained, _quiver, _listened],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_figures_a_layout_draw_would_change_keep_it(build, monkeypatch):
+    fig = build()
+    assert not export._layout_draw_can_settle(fig)
+    calls, _ = _layout_draws(fig, "png", monkeypatch)
+    assert calls == [True, False]   # layout draw, then the real one
+    plt.close("all")
+
+
+def test_arrows_the_settling_cannot_place_get_the_layout_draw(monkeypatch):
+    """An arrow among the figure's own artists: the hook is in place but falls back."""
+    fig = _arrow_of_the_figure()
+    assert export._layout_draw_can_settle(fig)
+    calls, _ = _layout_draws(fig, "png", monkeypatch)
+    assert calls == [True, False]
+    plt.close("all")
+
+
+def test_draw_disabled_is_recognised_on_agg_and_pdf_renderers():
+    from matplotlib.backends.backend_mixed import MixedModeRenderer
+    from matplotlib.backends.backend_pdf import PdfFile, RendererPdf
+
+    fig = plt.figure(figsize=(1, 1))
+    agg = RendererAgg(10, 10, 72)
+    import io
+
+    pdf = MixedModeRenderer(fig, 1, 1, 72, RendererPdf(PdfFile(io.BytesIO()), 72, 1, 1))
+    for renderer in (agg, pdf):
+        assert not export._draw_is_disabled(renderer)
+        with renderer._draw_disabled():
+            assert export._draw_is_disabled(renderer)
+        assert not export._draw_is_disabled(renderer)
+    plt.close(fig)
 
 
 # --------------------------------------------------------------------------- text metrics
