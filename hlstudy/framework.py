@@ -526,7 +526,7 @@ def diagram_conflicts(fig) -> list[tuple[str, str]]:
     out = []
     for ax in fig.axes:
         labels = [t for t in ax.texts if getattr(t, "_hlstudy_path_label", False)]
-        boxes, texts, _ = _obstacles(fig, ax, renderer)
+        boxes, texts, segments = _obstacles(fig, ax, renderer)   # measured once per axes
         extents = [(t, t.get_window_extent(renderer)) for t in labels]
         for i, (t, box) in enumerate(extents):
             for t2, box2 in extents[i + 1:]:
@@ -536,9 +536,8 @@ def diagram_conflicts(fig) -> list[tuple[str, str]]:
                 out.append((t.get_text(), "box"))
             if any(box.overlaps(b) for b in texts):
                 out.append((t.get_text(), "text"))
-            _, _, segments = _obstacles(fig, ax, renderer, exclude=t._hlstudy_edge)
-            for edge, a, b in segments:
-                if _box_hits_segment(box, a, b):
+            for edge, a, b in segments:   # every arrow but the label's own
+                if edge != t._hlstudy_edge and _box_hits_segment(box, a, b):
                     out.append((t.get_text(), "arrow " + "→".join(edge)))
     return out
 
