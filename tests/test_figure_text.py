@@ -27,8 +27,12 @@ def _flat(text: str) -> str:
 
 
 def rendered_texts(fig) -> list[str]:
-    """Every text the figure draws: axes texts, tick labels, titles, legends, figure texts."""
-    fig.canvas.draw()
+    """Every text the figure draws: axes texts, tick labels, titles, legends, figure texts.
+
+    ``draw_without_rendering`` runs every artist's drawing code with the renderer's pixel
+    operations switched off, so texts are placed and formatted as by a raster draw; no
+    pixels are read here."""
+    fig.draw_without_rendering()
     out = [t.get_text() for t in fig.texts]
     if getattr(fig, "_suptitle", None) is not None:
         out.append(fig._suptitle.get_text())
@@ -117,8 +121,7 @@ def test_verdict_figure_labels_are_whole_and_every_part_is_drawn():
     for t in ax1.get_yticklabels() + ax2.get_yticklabels():
         assert all(len(line) <= 40 or " " not in line for line in t.get_text().split("\n"))
     # rows with more lines are further apart than one-line rows (labels cannot collide)
-    fig.canvas.draw()
-    r = fig.canvas.get_renderer()
+    r = fig.canvas.get_renderer()   # laid out by rendered_texts
     boxes = [t.get_window_extent(r) for t in ax1.get_yticklabels()]
     assert all(not a.overlaps(b) for a, b in zip(boxes, boxes[1:], strict=False))
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
@@ -149,7 +152,7 @@ def test_verdict_figure_sizes_the_shorter_panel_to_its_rows():
     colours = {"supported": "g", "not supported": "r", "inconclusive": "grey",
                "not testable": "lightgrey"}
     fig = pathplot.verdict_figure(parts, colours=colours, label="part_vi")
-    fig.canvas.draw()
+    fig.draw_without_rendering()   # the layout; no pixels are read
     left, right = (ax.get_window_extent() for ax in fig.axes)
     per_row = [box.height / (ax.get_ylim()[1] - ax.get_ylim()[0])      # pixels per row unit
                for box, ax in zip((left, right), fig.axes, strict=True)]
@@ -169,7 +172,7 @@ def test_verdict_figure_equal_panels_keep_the_bottom_legend():
     colours = {"supported": "g", "not supported": "r", "inconclusive": "grey",
                "not testable": "lightgrey"}
     fig = pathplot.verdict_figure(parts, colours=colours, label="part_vi")
-    fig.canvas.draw()
+    fig.draw_without_rendering()   # the layout; no pixels are read
     left, right = (ax.get_window_extent() for ax in fig.axes)
     assert left.height == pytest.approx(right.height)
     legend = fig.legends[0].get_window_extent(fig.canvas.get_renderer())
@@ -231,7 +234,7 @@ def _mark_faults(fig) -> list[str]:
     from hlstudy import export
 
     export._mark_simulated(fig)
-    fig.canvas.draw()
+    fig.draw_without_rendering()   # the layout as drawn; no pixels are read
     r = fig.canvas.get_renderer()
     faults = []
     for k, ax in enumerate(fig.axes):

@@ -72,7 +72,7 @@ def _data_under(ax, box, samples: int = 400) -> list[str]:
 
 def _placed(fig, ax):
     export._mark_simulated(fig)
-    fig.canvas.draw()
+    fig.draw_without_rendering()   # the layout as drawn; no pixels are read
     mark = _mark(ax)
     return mark, mark.get_window_extent(fig.canvas.get_renderer())
 
@@ -231,7 +231,7 @@ def test_verdict_summary_mark_hides_no_part(real_parts, lang):
         label="part_vi" if lang == "vi" else "part", sesoi=0.10,
         xlabels=("Ước lượng chuẩn hóa (KTC 95%)", "Tỷ lệ / hệ số (| = ngưỡng)"), title="T")
     export._mark_simulated(fig)
-    fig.canvas.draw()
+    fig.draw_without_rendering()   # the layout as drawn; no pixels are read
     r = fig.canvas.get_renderer()
     for k, ax in enumerate(fig.axes):
         mark = _mark(ax)
