@@ -23,19 +23,30 @@ TOL = 1e-3  # lavaan's own convergence; the measured differences are far smaller
 
 @pytest.fixture(scope="module")
 def result():
+    """The CLF comparison fitted once, with every ``_damped_newton`` call of the fit recorded
+    (max_iter, status) by a pass-through wrapper (its outputs are the original's)."""
     data = pd.read_csv(FIX / "officials_items.csv")
     spec = pd.read_csv(FIX / "model.csv")
     model = {f: list(g["item"]) for f, g in spec.groupby("factor", sort=False)}
-    with warnings.catch_warnings():
+    calls = []
+    original = _estimate._damped_newton
+
+    def counting(problem, x, f, curvature, **kw):
+        out = original(problem, x, f, curvature, **kw)
+        calls.append((kw["max_iter"], out[3]))
+        return out
+
+    with warnings.catch_warnings(), pytest.MonkeyPatch.context() as mp:
         warnings.simplefilter("ignore")
+        mp.setattr(_estimate, "_damped_newton", counting)
         start = time.process_time()
         res = common_method_factor(data, model)
         seconds = time.process_time() - start
-    return res, seconds
+    return res, seconds, calls
 
 
 def test_clf_fit_measures_match_lavaan(result):
-    res, _ = result
+    res, _, _ = result
     ref = pd.read_csv(FIX / "lavaan_fit.csv")
     for name, fit in (("base", res.base), ("clf", res.with_clf)):
         assert fit.converged
@@ -48,7 +59,7 @@ def test_clf_fit_measures_match_lavaan(result):
 
 
 def test_clf_estimates_match_lavaan(result):
-    res, _ = result
+    res, _, _ = result
     ref = pd.read_csv(FIX / "lavaan_estimates.csv")
     ref = ref[ref["model"] == "clf"]
     est = res.with_clf.estimates
@@ -65,23 +76,8 @@ def test_clf_estimates_match_lavaan(result):
     assert worst < TOL
 
 
-def test_clf_fit_takes_the_bfgs_route_without_the_finite_difference_fallback(result, monkeypatch):
-    _, seconds = result
-    data = pd.read_csv(FIX / "officials_items.csv")
-    spec = pd.read_csv(FIX / "model.csv")
-    model = {f: list(g["item"]) for f, g in spec.groupby("factor", sort=False)}
-    calls = []
-    original = _estimate._damped_newton
-
-    def counting(problem, x, f, curvature, **kw):
-        out = original(problem, x, f, curvature, **kw)
-        calls.append((kw["max_iter"], out[3]))
-        return out
-
-    monkeypatch.setattr(_estimate, "_damped_newton", counting)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        common_method_factor(data, model)
+def test_clf_fit_takes_the_bfgs_route_without_the_finite_difference_fallback(result):
+    _, seconds, calls = result      # the calls of the fit the two tests above compare with R
     # base model: scoring converges; CLF model: scoring stops after SCORING_FIRST steps, BFGS,
     # then Newton polish converges -- the slow route (up to 100 Newton steps on a differenced
     # Hessian from where scoring stopped, then BFGS) is never entered
