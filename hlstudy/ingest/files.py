@@ -323,10 +323,14 @@ def _check_repeated_header(table: RawTable) -> None:
     # per column, the distinct text cells whose key is the column's own: each distinct text
     # keyed once, not every cell of every row (~45,000 cells per study)
     hits = []
+    width = len(table.headers)
+    by_column = (list(zip(*table.rows, strict=True))
+                 if all(len(r) == width for r in table.rows) else None)
     for j, k in enumerate(keys):
         if k is None:
             continue
-        texts = {r[j] for r in table.rows if len(r) > j and isinstance(r[j], str)}
+        column = by_column[j] if by_column is not None else [r[j] for r in table.rows if len(r) > j]
+        texts = {c for c in column if isinstance(c, str)}
         same_text = {t for t in texts if header_key(t) == k}
         if same_text:
             hits.append((j, same_text))

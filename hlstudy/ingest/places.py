@@ -130,9 +130,25 @@ def match_commune(
     'fuzzy'
     """
     registry = _package()._registry_frame(registry)
+    names, codes = tuple(registry["name"]), tuple(registry["code"])
+    if outside is None and type(value) is str:
+        return _match_default(value, names, codes, cutoff)
+    return _match(value, names, codes, cutoff, outside)
+
+
+@lru_cache(maxsize=1 << 13)
+def _match_default(value: str, names: tuple, codes: tuple, cutoff: float) -> CommuneMatch:
+    """:func:`_match` against the committed list of other Lạng Sơn names, remembered: a pure
+    function of the spelling and the registry's names and codes (a match is immutable), so a
+    spelling met again (another export, another read of the study) is matched once."""
+    return _match(value, names, codes, cutoff, None)
+
+
+def _match(value: Any, names_in: tuple, codes_in: tuple, cutoff: float,
+           outside: pd.DataFrame | None) -> CommuneMatch:
+    """:func:`match_commune` given the registry's ``name`` and ``code`` columns."""
     text = clean_text(value)
-    names, codes, keys, folded_keys = _registry_keys(tuple(registry["name"]),
-                                                     tuple(registry["code"]))
+    names, codes, keys, folded_keys = _registry_keys(names_in, codes_in)
     if text in names:
         i = names.index(text)
         return CommuneMatch(text, codes[i], names[i], "exact", 1.0)
@@ -162,16 +178,21 @@ def match_commune(
 
 def _attach_communes(data: pd.DataFrame, column: str, registry: pd.DataFrame | None, file: Path):
     registry = _package()._registry_frame(registry)
-    codes = {str(c).strip(): r for c, (_, r) in zip(registry["code"], registry.iterrows(), strict=True)}
-    values = data[column].astype("string")
+    names_in, codes_in = tuple(registry["name"]), tuple(registry["code"])
+    # each code's 2025 commune (the registry's last row of a code, as a dict of its rows keeps)
+    new_of = ({str(c).strip(): clean_text(n) for c, n in zip(registry["code"], registry["commune_2025"],
+                                                             strict=True)}
+              if "commune_2025" in registry.columns else None)
+    values = data[column].astype("string").tolist()
     matches: dict[str, CommuneMatch] = {}
     rows_of: dict[str, list[int]] = {}
-    for value, row in zip(values, data["source_row"], strict=True):
+    for value, row in zip(values, data["source_row"].tolist(), strict=True):
         if value is pd.NA or value is None:
             continue
         rows_of.setdefault(value, []).append(int(row))
         if value not in matches:
-            matches[value] = match_commune(value, registry)
+            matches[value] = (_match_default(value, names_in, codes_in, 0.8) if type(value) is str
+                              else _match(value, names_in, codes_in, 0.8, None))
     unmatched = [m for m in matches.values() if m.how in ("unmatched", "outside")]
     if unmatched:
         names = [clean_text(n) for n in registry["name"]]
@@ -198,10 +219,9 @@ def _attach_communes(data: pd.DataFrame, column: str, registry: pd.DataFrame | N
             new_col.append(None)
             continue
         m = matches[value]
-        record = codes[m.code]
         code_col.append(m.code)
         name_col.append(m.name)
-        new_col.append(clean_text(record["commune_2025"]) if "commune_2025" in record else None)
+        new_col.append(new_of[m.code] if new_of is not None else None)
     out = data.drop(columns=[column])
     position = list(out.columns).index("source_row") + 1
     out.insert(position, "commune_code", pd.Series(code_col, dtype="string"))

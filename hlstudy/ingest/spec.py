@@ -84,7 +84,19 @@ def _read_codebook_cached(folder: str, stamp: tuple) -> tuple[pd.DataFrame, pd.D
 def codebook_frames(
     codebook: pd.DataFrame | None = None, value_labels: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The codebook and value-label tables (``data/instrument/`` unless given)."""
+    """The codebook and value-label tables (``data/instrument/`` unless given; the default
+    tables as copies, the caller's to edit)."""
+    given = (codebook, value_labels)
+    codebook, value_labels = _frames(codebook, value_labels)
+    return (codebook if given[0] is not None else codebook.copy(),
+            value_labels if given[1] is not None else value_labels.copy())
+
+
+def _frames(
+    codebook: pd.DataFrame | None = None, value_labels: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`codebook_frames` without copies: the default tables are the objects read once
+    per file version (:func:`_read_codebook_cached`), which only this module sees."""
     if codebook is None or value_labels is None:
         default_cb, default_vl = _read_codebook_files(str(_package().INSTRUMENT))
         codebook = default_cb if codebook is None else codebook
@@ -100,8 +112,10 @@ def instrument_spec(
     """Typed view of the codebook for ``instrument`` (see ``docs/architecture.md``)."""
     if instrument not in INSTRUMENTS:
         raise SurveyDataError(f"unknown instrument {instrument!r}; expected one of {INSTRUMENTS}")
-    codebook, value_labels = codebook_frames(codebook, value_labels)
-    key = (instrument, _fingerprint(codebook), _fingerprint(value_labels))
+    given = (codebook is not None, value_labels is not None)
+    codebook, value_labels = _frames(codebook, value_labels)
+    key = (instrument, _fingerprint(codebook) if given[0] else _default_fingerprint(codebook),
+           _fingerprint(value_labels) if given[1] else _default_fingerprint(value_labels))
     spec = _SPECS.get(key)
     if spec is None:
         spec = _build_spec(instrument, codebook, value_labels)
@@ -114,6 +128,24 @@ def instrument_spec(
 
 #: Specs built from codebook contents already seen (by fingerprint), oldest first.
 _SPECS: dict[tuple, InstrumentSpec] = {}
+
+
+#: Fingerprints of the default codebook tables (the objects :func:`_read_codebook_cached`
+#: keeps per file version, which :func:`codebook_frames` hands out only as copies), by
+#: identity: ``id → (frame, fingerprint)`` (the frame held, so that its id is not reused).
+_DEFAULT_FINGERPRINTS: dict[int, tuple[pd.DataFrame, str]] = {}
+
+
+def _default_fingerprint(frame: pd.DataFrame) -> str:
+    """:func:`_fingerprint` of a default codebook table, computed once per table read."""
+    hit = _DEFAULT_FINGERPRINTS.get(id(frame))
+    if hit is not None and hit[0] is frame:
+        return hit[1]
+    fingerprint = _fingerprint(frame)
+    if len(_DEFAULT_FINGERPRINTS) >= 32:
+        _DEFAULT_FINGERPRINTS.pop(next(iter(_DEFAULT_FINGERPRINTS)))
+    _DEFAULT_FINGERPRINTS[id(frame)] = (frame, fingerprint)
+    return fingerprint
 
 
 def _fingerprint(frame: pd.DataFrame) -> str:

@@ -40,12 +40,48 @@ class _Labels:
         self._cache: dict[str, dict[str, str]] = {}
 
     def __call__(self, value_set: str, code) -> str:
+        if code == "" or code is None:
+            return ""
+        return self.table(value_set)[str(code)]
+
+    def table(self, value_set: str) -> dict[str, str]:
+        """Code (text) → label of ``value_set``, read once."""
         if value_set not in self._cache:
             lab = self.codebook.value_labels(value_set)
             self._cache[value_set] = dict(zip(lab["code"], lab["label_vi"], strict=True))
-        if code == "" or code is None:
-            return ""
-        return self._cache[value_set][str(code)]
+        return self._cache[value_set]
+
+
+class _LabelTables(dict):
+    """Variable → its value set's code → label table, each read when first asked for (as
+    ``labels(var_set[v], code)`` reads it)."""
+
+    def __init__(self, labels: _Labels, var_set: dict[str, str]):
+        super().__init__()
+        self.labels, self.var_set = labels, var_set
+
+    def __missing__(self, variable: str) -> dict[str, str]:
+        table = self[variable] = self.labels.table(self.var_set[variable])
+        return table
+
+
+def _row_dicts(df: pd.DataFrame) -> list[dict]:
+    """``df.to_dict(orient="records")`` from whole columns (``tolist``: Python scalars and
+    Timestamps, as ``to_dict`` boxes them) instead of boxing cell by cell."""
+    names = list(df.columns)
+    columns = [df.iloc[:, j].tolist() for j in range(len(names))]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _given_names(officials: pd.DataFrame) -> dict[tuple[str, str], list[str]]:
+    """(commune, gender) → the given names of its officials, in table order (the groups of
+    ``groupby(["commune_code", "gender"])``, built in one pass)."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for c, gd, name in zip(officials["commune_code"], officials["gender"], officials["full_name"],
+                           strict=True):
+        if c == c and gd == gd:  # groupby leaves out missing keys
+            out.setdefault((c, gd), []).append(name.split()[-1])
+    return out
 
 
 def _headers(cb: pd.DataFrame) -> dict[str, str]:
@@ -121,11 +157,13 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
              ("likert_text", "nfd", "commune_variant", "phone_blank", "comment")}
     blank_cells = rng.random((n, len(likert))) < r.get("item_blank", 0.0)
     oor_cells = rng.random((n, len(likert))) < r.get("out_of_range", 0.0)
-    people_rows = people.to_dict(orient="records")
+    people_rows = _row_dicts(people)
     answer_rows = answers[likert].to_numpy(dtype=int)
-    given = {(c, gd): [name.split()[-1] for name in g["full_name"]]
-             for (c, gd), g in officials_all.groupby(["commune_code", "gender"])}
     variables = cb["variable"].tolist()
+    given = _given_names(officials_all) if "comment" in variables else {}
+    chosen = {f: set(rows) for f, rows in picked.items()}  # membership tests per record
+    none: set[int] = set()
+    label_of = _LabelTables(labels, var_set)
     background = [v for v in variables if var_type[v] in ("category", "year", "integer")]
     records = []
     for i in range(n):
@@ -135,13 +173,13 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
         codes: dict[str, object] = dict(zip(likert, answer_rows[i].tolist(), strict=True))
         codes.update({v: p[v] for v in background})
         # impossible backgrounds and typed numbers (officials)
-        if i in picked.get("impossible_tenure", []) and "years_in_post" in codes:
+        if i in chosen.get("impossible_tenure", none) and "years_in_post" in codes:
             age = SURVEY_YEAR - int(codes["birth_year"])
             bad = age - 18 + int(rng.integers(3, 10))
             codes["years_in_post"] = bad
             faults.append(_ledger(pid, "impossible_tenure", "years_in_post", bad,
                                   f"{bad} years in post at age {age}"))
-        if i in picked.get("impossible_degree", []) and "education_level" in codes:
+        if i in chosen.get("impossible_degree", none) and "education_level" in codes:
             codes.update(birth_year=SURVEY_YEAR - 20, education_level="university",
                          general_education="upper_secondary", years_in_post=0)
             faults.append(_ledger(pid, "impossible_degree", "education_level",
@@ -149,7 +187,7 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
                                   f"university degree with birth year {SURVEY_YEAR - 20} "
                                   "(age 20); birth year and years in post also altered"))
         oor_text = {}
-        if i in picked.get("background_out_of_range", []) and "birth_year" in codes:
+        if i in chosen.get("background_out_of_range", none) and "birth_year" in codes:
             if rng.random() < 0.5:
                 oor_text["birth_year"] = f"{int(codes['birth_year']) % 100:02d}"
                 faults.append(_ledger(pid, "background_out_of_range", "birth_year",
@@ -173,7 +211,7 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
                 faults[-1]["expected"] = "flag:straightlining"
         else:
             blank_scale = []
-            if i in picked.get("scale_blank", []):
+            if i in chosen.get("scale_blank", none):
                 construct = list(scales)[int(rng.integers(len(scales)))]
                 blank_scale = scales[construct]
                 faults.append(_ledger(pid, "scale_blank", construct, "",
@@ -191,16 +229,18 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
                     faults.append(_ledger(pid, "item_blank", v, "", "Likert answer left blank"))
                 else:
                     c = codes[v]
-                    cells[v] = labels(var_set[v], c) if text_row else str(c)
+                    cells[v] = (("" if c == "" or c is None else label_of[v][str(c)]) if text_row
+                                else str(c))
         # background and the rest
         for v in variables:
             t = var_type[v]
             if t in ("category",):
-                cells[v] = labels(var_set[v], codes[v])
+                c = codes[v]
+                cells[v] = "" if c == "" or c is None else label_of[v][str(c)]
             elif t in ("year", "integer"):
                 cells[v] = oor_text.get(v, str(int(codes[v])))
             elif t == "commune":
-                if i in picked["commune_blank"]:
+                if i in chosen["commune_blank"]:
                     cells[v] = ""
                     faults.append(_ledger(pid, "commune_blank", v, "", "commune left blank"))
                 else:
@@ -213,7 +253,7 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
                 cells[v] = fmt_time(times[i])
             elif t == "duration":
                 d = int(durs[i])
-                if i in picked["speeder"]:
+                if i in chosen["speeder"]:
                     med = _render.MEDIAN_DURATION[instrument]
                     d = int(round(med * rng.uniform(*_render.SPEEDER_SHARE)))
                     faults.append(_ledger(pid, "speeder", v, d,
@@ -236,12 +276,13 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
         records.append({"pid": pid, "code": p["commune_code"], "ts": times[i], "copy": None,
                         "cells": cells, "faults": faults, "i": i})
     # duplicate submissions: the same answers sent again a little later
+    if picked["duplicate"]:
+        dur_var = cb.loc[cb["type"] == "duration", "variable"].iloc[0]
+        ts_var = cb.loc[cb["type"] == "timestamp", "variable"].iloc[0]
     for i in picked["duplicate"]:
         orig = records[i]
         cells = dict(orig["cells"])
         ts = orig["ts"] + pd.Timedelta(seconds=int(rng.integers(120, 2400)))
-        dur_var = cb.loc[cb["type"] == "duration", "variable"].iloc[0]
-        ts_var = cb.loc[cb["type"] == "timestamp", "variable"].iloc[0]
         cells[ts_var] = fmt_time(ts)
         cells[dur_var] = str(int(_render.durations(rng, 1, instrument)[0]))
         records.append({"pid": orig["pid"], "code": orig["code"], "ts": ts, "copy": i,
@@ -339,7 +380,7 @@ def _personnel(rng, off, r, codebook, labels, reg_info, all_names):
     categories = [v for v in variables if var_type[v] == "category"
                   and v not in ("kind", "position_code")]
     records = []
-    off_rows = off.to_dict(orient="records")
+    off_rows = _row_dicts(off)
     for i in range(n):
         p = off_rows[i]
         pid = p["person_id"]

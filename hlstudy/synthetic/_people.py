@@ -6,6 +6,9 @@ generator passed in, so that a seed fixes everything.
 
 from __future__ import annotations
 
+import bisect
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 
@@ -94,10 +97,18 @@ def _choice(rng, options, p):
     ``Generator.choice``: the same steps as its weighted branch (cumulative sum divided by
     its last value, one ``random()`` draw, ``searchsorted(side="right")``), so the same
     draw and the same random stream."""
+    key = p if type(p) is tuple else tuple(np.asarray(p, dtype=float).tolist())
+    return options[bisect.bisect_right(_cdf(key), rng.random())]
+
+
+@lru_cache(maxsize=1024)
+def _cdf(p: tuple) -> tuple[float, ...]:
+    """The cumulative distribution :func:`_choice` searches (``searchsorted(side="right")`` on
+    a nondecreasing array is ``bisect_right``), computed once per distinct ``p``."""
     a = np.asarray(p, dtype=float)
     cdf = (a / a.sum()).cumsum()
     cdf /= cdf[-1]
-    return options[int(cdf.searchsorted(rng.random(), side="right"))]
+    return tuple(cdf.tolist())
 
 
 def staffing(rng, communes: pd.DataFrame, unit_classes: dict[str, str], quota,

@@ -139,11 +139,18 @@ def _clearly_closest(key: str, base: str, others: tuple[str, ...]) -> bool:
     return own >= 0.85 and _clear_of(key, own, others)
 
 
+VARIANT_KINDS = ("no_diacritics", "prefix", "case", "typo", "old_tone")
+VARIANT_P = np.array([0.32, 0.28, 0.10, 0.18, 0.12])
+#: ``rng.choice(len(VARIANT_KINDS), p=VARIANT_P)`` draws one ``random()`` and finds it in this
+#: cumulative distribution (NumPy's weighted branch: ``cdf = p.cumsum(); cdf /= cdf[-1]``,
+#: ``searchsorted(side="right")``): the same draw, computed once.
+_VARIANT_CDF = VARIANT_P.cumsum()
+_VARIANT_CDF /= _VARIANT_CDF[-1]
+
+
 def commune_variant(rng, name: str, unit_type: str, all_names: list[str]) -> tuple[str, str]:
     """A realistic mis-typing of a commune name, and its kind."""
-    kinds = ["no_diacritics", "prefix", "case", "typo", "old_tone"]
-    p = np.array([0.32, 0.28, 0.10, 0.18, 0.12])
-    kind = kinds[int(rng.choice(len(kinds), p=p))]
+    kind = VARIANT_KINDS[int(_VARIANT_CDF.searchsorted(rng.random(), side="right"))]
     if kind == "old_tone":
         variant = old_tone(name)
         if variant is not None:
@@ -188,7 +195,7 @@ def durations(rng, n: int, instrument: str) -> np.ndarray:
 def timestamps(rng, commune_codes: list[str], instrument: str) -> list[pd.Timestamp]:
     """Submission times: officials on their commune's survey day (20 % the next working day),
     citizens on a random working day, during office hours."""
-    days = pd.bdate_range(SURVEY_START[instrument], periods=SURVEY_WEEKDAYS[instrument])
+    days = list(pd.bdate_range(SURVEY_START[instrument], periods=SURVEY_WEEKDAYS[instrument]))
     out = []
     if instrument == "officials":
         codes = sorted(set(commune_codes))
@@ -206,4 +213,7 @@ def timestamps(rng, commune_codes: list[str], instrument: str) -> list[pd.Timest
 
 
 def fmt_time(t: pd.Timestamp) -> str:
+    """``t.strftime("%d/%m/%Y %H:%M:%S")`` (formatted directly for four-digit years)."""
+    if 1000 <= t.year <= 9999:
+        return f"{t.day:02d}/{t.month:02d}/{t.year} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
     return t.strftime("%d/%m/%Y %H:%M:%S")
