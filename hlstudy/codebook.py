@@ -238,9 +238,16 @@ def _sorted_codebook(folder: str, instrument: str | None) -> pd.DataFrame:
 
 def value_labels(value_set: str | None = None, *, folder: Path | None = None) -> pd.DataFrame:
     """Labels of one value set (``code, label_vi, label_en`` in file order), or all of them."""
-    _, labels = _load(str(folder or INSTRUMENT))
     if value_set is None:
+        _, labels = _load(str(folder or INSTRUMENT))
         return labels.reset_index(drop=True)
+    return _value_set(str(folder or INSTRUMENT), value_set).copy()
+
+
+@lru_cache(maxsize=256)
+def _value_set(folder: str, value_set: str) -> pd.DataFrame:
+    """:func:`value_labels` of one set, made once per folder and set (callers get copies)."""
+    _, labels = _load(folder)
     out = labels[labels["value_set"] == value_set]
     if out.empty:
         raise SurveyDataError(f"unknown value set {value_set!r}; known: "

@@ -400,6 +400,23 @@ def _encode(df: pd.DataFrame, instrument: str, format: str) -> bytes:
 
     import pyreadstat
 
+    out, labels = _sav_columns(df, cb, headers, numeric)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{instrument}.sav"
+        pyreadstat.write_sav(out, str(path), column_labels=list(labels.values()))
+        data = bytearray(path.read_bytes())
+    # the SAV header stores its creation date and time (bytes 92–108): fix them
+    if data[:4] == b"$FL2":
+        data[92:109] = FIXED_TIME.strftime("%d %b %y%H:%M:%S").encode("ascii")
+    return bytes(data)
+
+
+def _sav_columns(df: pd.DataFrame, cb: pd.DataFrame, headers: list[str], numeric: set[str]
+                 ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The SPSS table of an export (columns ``Q1…Qn``; Likert and numbers as floats, labels
+    turned into their codes) and each column's label (the printed header)."""
+    from hlstudy import codebook
+
     out = pd.DataFrame()
     labels = {}
     value_set_of = dict(zip(cb["variable"], cb["value_set"], strict=True))
@@ -430,14 +447,7 @@ def _encode(df: pd.DataFrame, instrument: str, format: str) -> bytes:
         else:
             out[name] = values.astype(object)
         labels[name] = col
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"{instrument}.sav"
-        pyreadstat.write_sav(out, str(path), column_labels=list(labels.values()))
-        data = bytearray(path.read_bytes())
-    # the SAV header stores its creation date and time (bytes 92–108): fix them
-    if data[:4] == b"$FL2":
-        data[92:109] = FIXED_TIME.strftime("%d %b %y%H:%M:%S").encode("ascii")
-    return bytes(data)
+    return out, labels
 
 
 def _workbook(header: list, rows: list[list], instrument: str) -> bytes:

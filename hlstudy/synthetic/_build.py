@@ -158,7 +158,7 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
     blank_cells = rng.random((n, len(likert))) < r.get("item_blank", 0.0)
     oor_cells = rng.random((n, len(likert))) < r.get("out_of_range", 0.0)
     people_rows = _row_dicts(people)
-    answer_rows = answers[likert].to_numpy(dtype=int)
+    answer_lists = answers[likert].to_numpy(dtype=int).tolist()
     variables = cb["variable"].tolist()
     given = _given_names(officials_all) if "comment" in variables else {}
     chosen = {f: set(rows) for f, rows in picked.items()}  # membership tests per record
@@ -170,7 +170,7 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
         p = people_rows[i]
         pid = p["person_id"]
         faults = []
-        codes: dict[str, object] = dict(zip(likert, answer_rows[i].tolist(), strict=True))
+        codes: dict[str, object] = dict(zip(likert, answer_lists[i], strict=True))
         codes.update({v: p[v] for v in background})
         # impossible backgrounds and typed numbers (officials)
         if i in chosen.get("impossible_tenure", none) and "years_in_post" in codes:

@@ -169,6 +169,7 @@ def officials_backgrounds(rng, posts: pd.DataFrame, communes: pd.DataFrame, shar
     from scipy.stats import norm  # here, not at import: `python -m hlstudy.synthetic --help`
 
     cuts = norm.ppf(np.cumsum(EDU_SHARES)[:-1].clip(1e-9, 1 - 1e-9))
+    cut_list = cuts.tolist()
     ethnic = list(shares.index)
     ethnic_p = {c: ethnic_probabilities(shares, n).to_numpy() for c, n in names.items()}
     out = []
@@ -180,12 +181,12 @@ def officials_backgrounds(rng, posts: pd.DataFrame, communes: pd.DataFrame, shar
         hi = min(hi, RETIREMENT[gender])
         age = int(rng.integers(lo, hi + 1))
         birth_year = SURVEY_YEAR - age
-        birth_date = pd.Timestamp(birth_year, 1, 1) + pd.Timedelta(days=int(rng.integers(0, 365)))
+        birth_date = _day_of_year(birth_year, int(rng.integers(0, 365)))
         eth = _choice(rng, ethnic, ethnic_p[r.commune_code])
         # professional education: ordered probit with commune effect, age and kind shifts
         star = (edu_u[r.commune_code] + EDU_AGE_SLOPE * (age - 40)
                 + (EDU_CADRE_SHIFT if kind == "can_bo" else 0.0) + rng.standard_normal())
-        level = EDU_LEVELS[int(np.searchsorted(cuts, star))]
+        level = EDU_LEVELS[bisect.bisect_left(cut_list, star)]  # np.searchsorted(cuts, star)
         if level in ("university", "college") and age < 22:
             level = "intermediate"
         if level in ("master", "doctorate") and age < 26:
@@ -233,6 +234,12 @@ def officials_backgrounds(rng, posts: pd.DataFrame, communes: pd.DataFrame, shar
     df = pd.DataFrame(out)
     assert_consistent(df)
     return df
+
+
+@lru_cache(maxsize=1 << 15)
+def _day_of_year(year: int, day: int) -> pd.Timestamp:
+    """``pd.Timestamp(year, 1, 1) + pd.Timedelta(days=day)`` (immutable, made once)."""
+    return pd.Timestamp(year, 1, 1) + pd.Timedelta(days=day)
 
 
 def assert_consistent(df: pd.DataFrame) -> None:
