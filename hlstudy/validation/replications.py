@@ -372,9 +372,12 @@ def _latent_sem(study, cov, seed, name) -> list[dict]:
     if not fit.converged:
         return []
     out = []
+    truths: dict = {}  # each equation's population coefficients once, not once per path
     for r in drivers.sem_paths(fit.parameter_estimates(), method=LATENT_SEM).itertuples(
             index=False):
-        t = population_coefficients(cov, r.outcome, struct[r.outcome])[r.term]
+        if r.outcome not in truths:
+            truths[r.outcome] = population_coefficients(cov, r.outcome, struct[r.outcome])
+        t = truths[r.outcome][r.term]
         out.append(_rows(seed, name, "path", LATENT_SEM, f"{r.term}->{r.outcome}", t,
                          r.estimate, r.ci_low, r.ci_high, fit.nobs, truth_estimand=t))
     return out
@@ -391,8 +394,9 @@ def _paths(study, truth, cov, seed, sc: Scenario, wild: bool) -> list[dict]:
     cols = sorted({c for p in struct.values() for c in p} | set(struct))
     z = drivers.zscore(data, cols)
     out = []
+    truths = {}  # each equation's population coefficients, read again by the SEM rows below
     for y, preds in struct.items():
-        tv = population_coefficients(cov, y, preds)
+        tv = truths[y] = population_coefficients(cov, y, preds)
         formula = drivers.regression_formula(y, struct)
         d = _without_singletons(z, [y, *preds])
         fits = {"CR2": models.ols(d, formula, cluster=CLUSTER, vcov="CR2", wild=False),
@@ -441,7 +445,7 @@ def _paths(study, truth, cov, seed, sc: Scenario, wild: bool) -> list[dict]:
             continue
         sp = drivers.sem_paths(fit.parameter_estimates(), method=method)
         for r in sp.itertuples(index=False):
-            t = population_coefficients(cov, r.outcome, struct[r.outcome])[r.term]
+            t = truths[r.outcome][r.term]
             out.append(_rows(seed, name, "path", method, f"{r.term}->{r.outcome}", t,
                              r.estimate, r.ci_low, r.ci_high, fit.nobs))
     return out
