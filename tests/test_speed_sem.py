@@ -596,3 +596,89 @@ def test_bootstrap_draws_polished_by_quasi_newton_reach_each_draws_optimum():
     x0, f0 = fit["x"], prob.objective(fit["x"])
     x, f, _, msg = quasi_newton_polish(prob, x0, f0, g, c * 1e-4, step_tol=1e-6)
     assert msg == "failed" and x is x0 and f == f0
+
+
+# ----------------------------------------------------------------------------- RMSEA interval
+def _rmsea_ci_reference(chi2, df, n, n_groups=1, level=0.90):
+    """cfa.core.rmsea_ci as it was: the root searches through scipy's distributions."""
+    from scipy import optimize, stats
+
+    if df <= 0:
+        return 0.0, 0.0, 0.0
+    rmsea = np.sqrt(max((chi2 / n) / df - 1.0 / n, 0.0)) * np.sqrt(n_groups)
+    upper_p, lower_p = 1 - (1 - level) / 2, (1 - level) / 2
+
+    def cdf(ncp):
+        return stats.ncx2.cdf(chi2, df, ncp) if ncp > 0 else stats.chi2.cdf(chi2, df)
+
+    if df < 1 or cdf(0) < upper_p:
+        low = 0.0
+    else:
+        lam = optimize.brentq(lambda x: cdf(x) - upper_p, 0, chi2, xtol=1e-12)
+        low = np.sqrt(lam / (n * df)) * np.sqrt(n_groups)
+    top = max(n, chi2 * 4)
+    if df < 1 or cdf(top) - lower_p > 0 or cdf(0) < lower_p:
+        high = 0.0
+    else:
+        lam = optimize.brentq(lambda x: cdf(x) - lower_p, 0, top, xtol=1e-12)
+        high = np.sqrt(lam / (n * df)) * np.sqrt(n_groups)
+    return float(rmsea), float(low), float(high)
+
+
+def test_chisq_cdf_is_scipys_distribution_float_for_float():
+    from scipy import stats
+
+    from hlstudy.cfa.core import chisq_cdf
+
+    rng = np.random.default_rng(8)
+    xs = np.concatenate([rng.uniform(0, 3000, 300), [1e-300, 0.5, 1.0, 1e6]])
+    dfs = np.concatenate([rng.integers(1, 2000, 300), [1, 2, 24, 1618]]).astype(float)
+    ncps = np.concatenate([rng.uniform(0, 4000, 300) * (rng.random(300) < 0.8), [0.0, 1e-12, 5e4, 0.0]])
+    for x, df, ncp in zip(xs, dfs, ncps, strict=True):
+        want = stats.ncx2.cdf(x, df, ncp) if ncp > 0 else stats.chi2.cdf(x, df)
+        got = chisq_cdf(x, df, ncp)
+        assert np.float64(got).tobytes() == np.float64(want).tobytes(), (x, df, ncp)
+        assert chisq_cdf(np.float64(x), int(df), ncp) == got   # numpy and integer arguments
+    for x, df, ncp in [(0.0, 5, 2.0), (0.0, 5, 0.0), (np.inf, 5, 1.0), (np.nan, 5, 1.0),
+                       (3.0, 0.0, 1.0), (3.0, -1.0, 0.0), (3.0, 2.0, np.inf), (-1.0, 3, 0.0)]:
+        want = stats.ncx2.cdf(x, df, ncp) if ncp > 0 else stats.chi2.cdf(x, df)
+        got = chisq_cdf(x, df, ncp)   # outside the support: scipy's own answer
+        assert (np.isnan(got) and np.isnan(want)) or got == want, (x, df, ncp)
+
+
+@pytest.mark.parametrize("chi2, df, n, groups", [
+    (85.3, 24, 301, 1), (1773.197, 1618, 259, 1), (10.0, 24, 301, 1), (24.0, 24, 50, 1),
+    (3000.0, 40, 120, 2), (0.0, 5, 100, 1), (2.5, 0.5, 80, 1), (7.0, 0, 80, 1), (52.0, 8, 75, 1),
+    (400.0, 300, 1000, 3)])
+def test_rmsea_interval_is_the_one_through_scipys_distributions(chi2, df, n, groups):
+    from hlstudy.cfa.core import rmsea_ci
+    from hlstudy.sem.core import _rmsea_ci
+
+    want = _rmsea_ci_reference(chi2, df, n, groups)
+    assert rmsea_ci(chi2, df, n, groups) == want
+    for c_hat in (1.0, 1.37):
+        assert _rmsea_ci(chi2, df, n, c_hat=c_hat) == _sem_rmsea_ci_reference(chi2, df, n, c_hat)
+
+
+def _sem_rmsea_ci_reference(x2, df, n, c_hat):
+    """sem.core._rmsea_ci as it was (lavaan's c.hat multiplier, no groups)."""
+    from scipy import optimize, stats
+
+    level = 0.90
+    upper_p, lower_p = 1 - (1 - level) / 2, (1 - level) / 2
+
+    def cdf(ncp):
+        return stats.ncx2.cdf(x2, df, ncp) if ncp > 0 else stats.chi2.cdf(x2, df)
+
+    if df < 1 or cdf(0) - upper_p < 0:
+        low = 0.0
+    else:
+        lam = optimize.brentq(lambda v: cdf(v) - upper_p, 0, x2, xtol=1e-12)
+        low = float(np.sqrt(c_hat * lam / (n * df)))
+    top = max(n, x2 * 4)
+    if df < 1 or cdf(top) - lower_p > 0 or cdf(0) - lower_p < 0:
+        high = 0.0
+    else:
+        lam = optimize.brentq(lambda v: cdf(v) - lower_p, 0, top, xtol=1e-12)
+        high = float(np.sqrt(c_hat * lam / (n * df)))
+    return low, high

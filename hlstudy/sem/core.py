@@ -23,6 +23,7 @@ from hlstudy.cfa.core import (
     HeywoodWarning,
     IdentificationWarning,
     ScaleWarning,
+    chisq_cdf,
     huge_se_problems,
     incremental_indices,
     information_inverse,
@@ -1008,7 +1009,7 @@ def _rmsea_ci(x2, df, n, c_hat=1.0, level=0.90):
     upper_p, lower_p = 1 - (1 - level) / 2, (1 - level) / 2
 
     def cdf(ncp):
-        return stats.ncx2.cdf(x2, df, ncp) if ncp > 0 else stats.chi2.cdf(x2, df)
+        return chisq_cdf(x2, df, ncp)
 
     if df < 1 or cdf(0) - upper_p < 0:
         low = 0.0
