@@ -682,3 +682,18 @@ def _sem_rmsea_ci_reference(x2, df, n, c_hat):
         lam = optimize.brentq(lambda v: cdf(v) - lower_p, 0, top, xtol=1e-12)
         high = float(np.sqrt(c_hat * lam / (n * df)))
     return low, high
+
+
+def test_two_sided_p_is_scipys_normal_float_for_float():
+    from scipy import stats
+
+    from hlstudy.sem.core import two_sided_p
+
+    rng = np.random.default_rng(9)
+    zs = np.concatenate([rng.normal(0, 3, 500), rng.normal(0, 1e-3, 50), [0.0, -0.0, 8.3, -40.0,
+                                                                         1e-300, 38.5]])
+    for z in zs:
+        for zz in (z, float(z)):
+            want = 2 * stats.norm.sf(abs(zz))
+            assert np.float64(two_sided_p(zz)).tobytes() == np.float64(want).tobytes(), zz
+    assert all(np.isnan(two_sided_p(z)) for z in (np.nan, np.inf, -np.inf))

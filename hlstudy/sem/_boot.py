@@ -128,7 +128,7 @@ def _cov_x(y):
 
 def bootstrap_table(statements, y, res, *, missing, std_lv, n_boot, seed):
     """Parameter table of ``res`` with bootstrap SEs and percentile CIs."""
-    from hlstudy.sem.core import _defined_values, _label_values, _row_values
+    from hlstudy.sem.core import _defined_values, _label_values, _row_values, two_sided_p
 
     fit = res._fitinfo
     mod = fit["model"]
@@ -159,7 +159,7 @@ def bootstrap_table(statements, y, res, *, missing, std_lv, n_boot, seed):
         est = table.loc[row, "est"]
         z = est / se[c_i] if se[c_i] > 0 else np.nan
         table.loc[row, "z"] = z
-        table.loc[row, "pvalue"] = 2 * stats.norm.sf(abs(z)) if np.isfinite(z) else np.nan
+        table.loc[row, "pvalue"] = two_sided_p(z)
     res.boot_draws = pd.DataFrame(kept, columns=[
         f"{table.loc[r, 'lhs']}{table.loc[r, 'op']}{table.loc[r, 'rhs']}" for r in free_cols])
     return table, n_undef
