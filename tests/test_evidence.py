@@ -366,6 +366,37 @@ def test_ledger_on_demonstration_data(demo, demo_ledger):
     np.testing.assert_allclose(fam["p_adjusted"], expect, atol=1e-15)
 
 
+def test_shared_paths_carry_a_fresh_robustness_value(demo, demo_ledger):
+    """The robustness value of a path is computed once per fitted regression and shared by
+    the claims resting on that path: each equals ``sensitivity`` of an independently fitted
+    regression (a shared value is a hit, the first one a miss); other paths differ."""
+    from hlstudy.models import ols, sensitivity
+
+    parts = demo_ledger.parts
+    paths = parts[(parts["kind"] == "path") & parts["robustness_value"].notna()]
+    shared = paths[paths.duplicated("part", keep=False)]
+    assert shared["claim_id"].nunique() >= 2 and shared["part"].nunique() >= 1
+    d = drivers.driver_data(demo)
+    checked = set()
+    for part, g in shared.groupby("part"):
+        x, y = part.split(" → ")
+        if y not in drivers.structure():
+            continue
+        preds = drivers.structure()[y]
+        z = d[[y, *preds, "commune_code"]].dropna()
+        for c in [y, *preds]:
+            z[c] = (z[c] - z[c].mean()) / z[c].std()
+        fit = ols(z, drivers.regression_formula(y), cluster="commune_code", wild=False)
+        s = sensitivity(fit, x)
+        want = float(s.loc[s["bound"] == "none", "rv_q"].iloc[0])
+        np.testing.assert_allclose(g["robustness_value"], want, rtol=0, atol=1e-12,
+                                   err_msg=part)
+        checked.add(part)
+    assert checked
+    # a different path of the same regression gets its own value
+    assert paths["robustness_value"].nunique() > len(checked)
+
+
 def test_claim_rows_equal_the_row_by_row_construction(demo, demo_ledger):
     """``evaluate`` groups the parts once and reads their columns as lists; every claim row
     equals the one built part by part (a mask per claim, ``itertuples``), reasons with the

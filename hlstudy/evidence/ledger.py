@@ -413,7 +413,9 @@ def _regression_part(ctx: _Context, claim_id: str, x: str, y: str, sign: str, *,
     c = res.coefficients.loc[x]
     rv = np.nan
     try:
-        s = sensitivity(res, x)
+        # claims sharing a path (e.g. T2 and S1) share its robustness value: computed once per
+        # fitted regression (kept by the context for its whole life, so its id is not reused)
+        s = ctx._memo(("sensitivity", id(res), x), lambda: sensitivity(res, x))
         rv = float(s.loc[s["bound"] == "none", "rv_q"].iloc[0])
     except ModelError:
         pass
