@@ -51,7 +51,8 @@ def test_figure_written_as_pdf_and_300_dpi_png_by_default(tmp_path, monkeypatch)
 
 
 def test_pdf_embeds_truetype_and_keeps_vietnamese_text_searchable(tmp_path):
-    paths = export.save_figure(_figure(), "99_demo", simulated=False, directory=tmp_path)
+    paths = export.save_figure(_figure(), "99_demo", simulated=False, directory=tmp_path,
+                               formats=("pdf",))   # only the PDF is read
     pdf = paths["pdf"].read_bytes()
     assert b"/FontFile2" in pdf, "TrueType font program must be embedded (pdf.fonttype 42)"
     assert b"/ToUnicode" in pdf, "a ToUnicode map keeps the text searchable"
@@ -106,14 +107,15 @@ def test_no_volatile_metadata_in_figure_files(tmp_path):
 
 
 def test_simulated_mark_is_drawn_only_on_simulated_figures(tmp_path):
+    pdf = ("pdf",)   # the mark is added to the figure before any format is written
     fig = _figure()
-    export.save_figure(fig, "99_sim", simulated=True, directory=tmp_path)
+    export.save_figure(fig, "99_sim", simulated=True, directory=tmp_path, formats=pdf)
     texts = [t.get_text() for t in fig.texts]
     assert texts.count(export.SIMULATED_MARK) == 1
-    export.save_figure(fig, "99_sim", simulated=True, directory=tmp_path)  # saving again adds no second mark
+    export.save_figure(fig, "99_sim", simulated=True, directory=tmp_path, formats=pdf)  # saving again adds no second mark
     assert [t.get_text() for t in fig.texts].count(export.SIMULATED_MARK) == 1
     real = _figure()
-    export.save_figure(real, "99_real", simulated=False, directory=tmp_path)
+    export.save_figure(real, "99_real", simulated=False, directory=tmp_path, formats=pdf)
     assert export.SIMULATED_MARK not in [t.get_text() for t in real.texts]
 
 

@@ -81,14 +81,29 @@ def test_estimated_path_diagram_shows_every_subtitle_in_full():
     plt.close(fig)
 
 
+@pytest.fixture(scope="module")
+def conceptual():
+    """``framework.path_diagram(lang=...)``, drawn once per language for this module's
+    tests: they read its texts, and the mark (added by one of them) hides none of them."""
+    figures = {}
+
+    def diagram(lang):
+        if lang not in figures:
+            figures[lang] = framework.path_diagram(lang=lang)
+        return figures[lang]
+
+    yield diagram
+    for fig in figures.values():
+        plt.close(fig)
+
+
 @pytest.mark.parametrize("lang", ["vi", "en"])
-def test_conceptual_model_shows_every_construct_label_in_full(lang):
-    fig = framework.path_diagram(lang=lang)
+def test_conceptual_model_shows_every_construct_label_in_full(lang, conceptual):
+    fig = conceptual(lang)
     texts = rendered_texts(fig)
     for node, label in framework._node_labels(lang).items():
         if node in framework._layout():
             assert _flat(label) in texts, node
-    plt.close(fig)
 
 
 def _parts(n_inf=7, n_des=4):
@@ -302,10 +317,10 @@ def _shapes(k: int):
 def test_simulated_mark_inside_every_plot_area_of_every_figure_shape(k):
     fig = _shapes(k)
     assert _mark_faults(fig) == []
-    plt.close("all")
+    plt.close(fig)   # the only figure of the shape
 
 
-def test_simulated_mark_inside_the_library_figures():
+def test_simulated_mark_inside_the_library_figures(conceptual):
     from hlstudy import communes as cm
     from hlstudy.diagnostic import mapping, plots
 
@@ -333,10 +348,12 @@ def test_simulated_mark_inside_the_library_figures():
                                                   methods=["SEM", "CR2"]),
         "scatter": pathplot.commune_scatter(link, "QUAL", "SIPAS", fit_label="fit"),
         "verdicts": pathplot.verdict_figure(_parts(), colours=colours, label="part_vi"),
-        "conceptual": framework.path_diagram(),
+        "conceptual": conceptual("vi"),   # framework.path_diagram(), Vietnamese by default
     }
     faults = {name: f for name, fig in figures.items() if (f := _mark_faults(fig))}
-    plt.close("all")
+    for name, fig in figures.items():
+        if name != "conceptual":
+            plt.close(fig)
     assert faults == {}
 
 
