@@ -365,7 +365,7 @@ def _layout_draws(fig, fmt, monkeypatch) -> tuple[list, bytes]:
 
     monkeypatch.setattr(Figure, "draw", counted)
     buffer = io.BytesIO()
-    with export._settled_layout_draws(fig):
+    with export._settled_layout_draws(fig), export._cached_font_subsets():
         fig.savefig(buffer, format=fmt, dpi=40, bbox_inches="tight",
                     metadata={"Software": None} if fmt == "png" else {"CreationDate": None})
     assert "draw" not in vars(fig)   # the figure's own draw is back
@@ -384,9 +384,10 @@ def test_savefigs_layout_draw_is_settled_not_drawn(fmt, monkeypatch):
     assert calls == [False]
     monkeypatch.undo()
     old = io.BytesIO()
-    _arrows_drawn_before().savefig(
-        old, format=fmt, dpi=40, bbox_inches="tight",
-        metadata={"Software": None} if fmt == "png" else {"CreationDate": None})
+    with export._cached_font_subsets():   # PDF subsets made once (the same bytes)
+        _arrows_drawn_before().savefig(
+            old, format=fmt, dpi=40, bbox_inches="tight",
+            metadata={"Software": None} if fmt == "png" else {"CreationDate": None})
     assert data == old.getvalue()
     plt.close("all")
 
