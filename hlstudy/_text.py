@@ -59,17 +59,20 @@ def encode_cp1258(text: str) -> bytes:
     ones, which it writes as a base letter followed by a combining tone mark.  Useful to
     build test files; :func:`read_csv_rows` reads such files back to NFC.
     """
-    out = []
-    for ch in nfc(text):
-        try:
-            ch.encode("cp1258")
-            out.append(ch)
-            continue
-        except UnicodeEncodeError:
-            pass
-        parts = unicodedata.normalize("NFD", ch)
-        tones = "".join(c for c in parts if c in _TONES)
-        base = nfc("".join(c for c in parts if c not in _TONES))
-        out.append(base + tones)
-    return "".join(out).encode("cp1258")
+    return "".join(_cp1258_char(ch) for ch in nfc(text)).encode("cp1258")
+
+
+@lru_cache(maxsize=4096)
+def _cp1258_char(ch: str) -> str:
+    """One character as :func:`encode_cp1258` writes it (itself, or base letter + tone marks):
+    a pure function of the character, worked out once."""
+    try:
+        ch.encode("cp1258")
+        return ch
+    except UnicodeEncodeError:
+        pass
+    parts = unicodedata.normalize("NFD", ch)
+    tones = "".join(c for c in parts if c in _TONES)
+    base = nfc("".join(c for c in parts if c not in _TONES))
+    return base + tones
 

@@ -401,7 +401,8 @@ def _text_code_matrix(frame: pd.DataFrame) -> np.ndarray:
     """:func:`_text_codes` of every column of ``frame`` (rows × columns); the float64 columns
     together: each distinct bit pattern of the block is converted to text once."""
     out = np.empty(frame.shape, dtype=np.int64)
-    floats = [c for c in range(frame.shape[1]) if frame.dtypes.iloc[c] == np.float64]
+    dtypes = list(frame.dtypes)  # once: ``frame.dtypes`` builds a Series at every call
+    floats = [c for c in range(frame.shape[1]) if dtypes[c] == np.float64]
     if floats:
         bits = np.ascontiguousarray(frame.iloc[:, floats].to_numpy(dtype=np.float64)).view(np.int64)
         unique, inverse = np.unique(bits, return_inverse=True)
@@ -409,8 +410,9 @@ def _text_code_matrix(frame: pd.DataFrame) -> np.ndarray:
         ids = pd.factorize(text)[0][inverse.reshape(bits.shape)]  # equal texts, equal ids
         for k, c in enumerate(floats):
             out[:, c] = pd.factorize(ids[:, k])[0]  # numbered by first appearance, as the texts
+    done = set(floats)
     for c in range(frame.shape[1]):
-        if c not in floats:
+        if c not in done:
             out[:, c] = _text_codes(frame.iloc[:, c])
     return out
 
