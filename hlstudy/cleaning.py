@@ -82,6 +82,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -389,6 +390,10 @@ def _text_codes(column: pd.Series) -> np.ndarray:
         uniques = pd.Series(uniques.view(np.float64))
     elif isinstance(dtype, pd.StringDtype) or str(dtype) == "Int64":
         codes, uniques = pd.factorize(column)  # missing values: -1
+        if str(dtype) == "Int64" or not (np.asarray(uniques, dtype=object) == "\x00NA").any():
+            # distinct values have distinct texts, none the missing marker: numbering the
+            # texts by first appearance is numbering the codes by first appearance
+            return pd.factorize(codes)[0]
         uniques = pd.Series(uniques)
     else:
         return pd.factorize(column.astype("string").fillna("\x00NA").to_numpy(dtype=object))[0]
@@ -835,6 +840,13 @@ def reverse_key(df: pd.DataFrame, spec: InstrumentSpec) -> pd.DataFrame:
 
 
 def empty_log() -> pd.DataFrame:
+    """A log without rows: the columns of :data:`LOG_COLUMNS`, dtype object (a fresh copy of
+    one table made once: building it costs ~1 ms, a copy ~20 µs)."""
+    return _empty_log().copy()
+
+
+@lru_cache(maxsize=1)
+def _empty_log() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in LOG_COLUMNS})
 
 

@@ -780,3 +780,35 @@ def test_cp1258_per_character_equals_the_loop():
         assert ingest.encode_cp1258(text) == old(text)
     with pytest.raises(UnicodeEncodeError):
         ingest.encode_cp1258("中")
+
+
+# --------------------------------------------------------------------------- cleaning
+
+
+def test_text_codes_of_text_and_integer_columns_equal_the_text_route():
+    from hlstudy import cleaning
+
+    def old(column):
+        return pd.factorize(column.astype("string").fillna("\x00NA").to_numpy(dtype=object))[0]
+
+    columns = [
+        pd.Series(["b", None, "a", "b", None, "c"], dtype="string"),
+        pd.Series([None, "x", "\x00NA", None, "x"], dtype="string"),  # the missing marker as text
+        pd.Series(["b", None, "a", "b"], dtype="str"),
+        pd.Series([None, None], dtype="string"),
+        pd.Series([3, None, 3, -1, 10**12, None], dtype="Int64"),
+        pd.Series([], dtype="Int64"),
+        pd.Series([0.0, -0.0, np.nan, 1.5, 0.0]),
+    ]
+    for column in columns:
+        assert cleaning._text_codes(column).tolist() == old(column).tolist(), column.tolist()
+
+
+def test_empty_log_is_a_fresh_table_each_time():
+    from hlstudy import cleaning
+
+    first = cleaning.empty_log()
+    direct = pd.DataFrame({c: pd.Series(dtype="object") for c in cleaning.LOG_COLUMNS})
+    pd.testing.assert_frame_equal(first, direct)
+    first["extra"] = 1
+    pd.testing.assert_frame_equal(cleaning.empty_log(), direct)
