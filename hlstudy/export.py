@@ -1051,6 +1051,56 @@ def _shared_text_metrics():
         mtext._get_text_metrics_with_cache = original
 
 
+@contextlib.contextmanager
+def _shared_text_layouts():
+    """Lay out each text once per renderer kind while a figure is saved.
+
+    ``Text._get_layout`` (the text's lines, their offsets and its rotated, aligned box
+    relative to its anchor point) runs every time a text is measured or drawn: by the tight
+    box, by the tick and title placement of each draw, by the draw itself, for each format:
+    about 0.3 ms each, 700 times per figure.  Its answer depends only on the text, its font
+    properties, line spacing, alignments, rotation and rotation mode, math parsing, the
+    figure's ``dpi`` and what the renderer measures with (:func:`_metrics_renderer_key`),
+    not on where the text stands, so within one :func:`save_figure` call each distinct
+    layout is computed once and handed back as a fresh copy (the same floats, so the same
+    files: ``tests/test_speed_figures.py``).  Wrapped texts (their lines depend on their
+    place in the figure), TeX and any class other than ``Text`` and ``Annotation`` are laid
+    out by matplotlib every time.
+    """
+    from matplotlib import text as mtext
+
+    original = getattr(mtext.Text, "_get_layout", None)
+    if original is None:  # pragma: no cover - another matplotlib
+        yield
+        return
+    plain = (mtext.Text, mtext.Annotation)
+    cache: dict = {}
+
+    def layout(self, renderer):
+        if type(self) not in plain or self.get_wrap() or self.get_usetex():
+            return original(self, renderer)
+        try:
+            key = (_metrics_renderer_key(renderer), type(self), self.get_text(),
+                   tuple(vars(self._fontproperties).items()), self._linespacing,
+                   self._get_multialignment(), self.get_rotation(), self.get_rotation_mode(),
+                   self._horizontalalignment, self._verticalalignment, self.get_parse_math(),
+                   self.get_figure(root=True).dpi)
+            hash(key)
+        except (TypeError, AttributeError):   # an unhashable field: laid out every time
+            return original(self, renderer)
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = original(self, renderer)
+        bbox, lines, corner = found
+        return bbox.frozen(), list(lines), corner
+
+    mtext.Text._get_layout = layout
+    try:
+        yield
+    finally:
+        mtext.Text._get_layout = original
+
+
 class _FontTables:
     """A font's ``get_sfnt_table`` answers, each read once (see :func:`_shared_font_tables`)."""
 
@@ -1187,7 +1237,7 @@ def save_figure(
     os.environ["SOURCE_DATE_EPOCH"] = "0"
     try:
         with (warnings.catch_warnings(record=True) as caught, _shared_text_metrics(),
-              _shared_font_tables(), _settled_layout_draws(fig)):
+              _shared_font_tables(), _shared_text_layouts(), _settled_layout_draws(fig)):
             warnings.simplefilter("always")
             for fmt in formats:
                 path = out_dir / f"{stem}.{fmt}"

@@ -328,8 +328,8 @@ def _saved(fig, tmp_path, name) -> dict[str, bytes]:
                          ids=lambda f: f.__name__.strip("_"))
 def test_files_are_byte_identical_to_the_former_way(build, tmp_path, monkeypatch):
     """Former way: layout draw before the mark, metrics per renderer (matplotlib's cache),
-    fonts looked up and their tables read for every text layout, and savefig's own layout
-    draw before the tight box.  The three shapes settle that draw (checked below), with
+    fonts looked up and their tables read for every text layout, every text laid out each
+    time it is measured, and savefig's own layout draw before the tight box.  The three shapes settle that draw (checked below), with
     boxed texts, an annotation whose arrow, scaled for another resolution, makes the tight
     box, an outside legend, an equal-aspect area, wrapped text and a colour bar's
     rasterised solids."""
@@ -339,6 +339,7 @@ def test_files_are_byte_identical_to_the_former_way(build, tmp_path, monkeypatch
         m.setattr(export, "_shared_text_metrics", contextlib.nullcontext)
         m.setattr(export, "_shared_font_tables", contextlib.nullcontext)
         m.setattr(export, "_settled_layout_draws", lambda fig: contextlib.nullcontext())
+        m.setattr(export, "_shared_text_layouts", contextlib.nullcontext)
         old = _saved(build(), tmp_path / "old", "shape")
     new = _saved(build(), tmp_path / "new", "shape")
     assert new["png"] == old["png"]
@@ -502,6 +503,48 @@ def test_shared_metrics_are_used_when_saving(tmp_path, monkeypatch):
     plt.close("all")
     assert counts["shared"]["agg"] < counts["own"]["agg"]
     assert counts["shared"]["pdf"] < counts["own"]["pdf"]
+
+
+def test_shared_layouts_lay_out_each_text_once_per_kind(monkeypatch):
+    """Within the context a text is laid out once per (text, font, alignment, rotation,
+    renderer kind, dpi); the answer is matplotlib's, handed out as a copy; wrapped texts
+    and another alignment, size, renderer or resolution are laid out again."""
+    from matplotlib import text as mtext
+
+    calls = []
+    original = mtext.Text._get_layout
+
+    def counted(self, renderer):
+        calls.append(self.get_text())
+        return original(self, renderer)
+
+    monkeypatch.setattr(mtext.Text, "_get_layout", counted)
+    fig, ax = plt.subplots(figsize=(3, 2))
+    a = ax.text(0.1, 0.2, "Chất lượng\nđội ngũ", ha="center", rotation=30)
+    b = ax.text(0.7, 0.9, "Chất lượng\nđội ngũ", ha="center", rotation=30)   # elsewhere
+    c = ax.text(0.5, 0.5, "Chất lượng\nđội ngũ", ha="left", rotation=30, multialignment="center")
+    d = ax.text(0.5, 0.5, "Chất lượng\nđội ngũ", ha="center", rotation=30, fontsize=14)
+    w = ax.text(0.5, 0.5, "Chất lượng đội ngũ " * 8, wrap=True)
+    agg, other = RendererAgg(300, 200, 100), RendererAgg(300, 200, 100)
+    w._renderer = agg   # wrapping measures with the text's last renderer
+    pdfish = RendererAgg(300, 200, 72)
+    expected = {t: original(t, agg) for t in (a, c, d)}
+    with export._shared_text_layouts():
+        first = mtext.Text._get_layout(a, agg)
+        first[0].x0 = -99.0   # a caller changing its copy changes nothing kept
+        again = [mtext.Text._get_layout(t, r) for t, r in ((a, agg), (b, other))]
+        kinds = [mtext.Text._get_layout(t, agg) for t in (c, d)]
+        mtext.Text._get_layout(a, pdfish)
+        mtext.Text._get_layout(w, agg)
+        mtext.Text._get_layout(w, agg)
+    assert mtext.Text._get_layout is counted   # the class's own method is back
+    assert calls == [a.get_text(), c.get_text(), d.get_text(), a.get_text(), w.get_text(),
+                     w.get_text()]
+    for got in again:
+        assert got[0].bounds == expected[a][0].bounds and got[1:] == expected[a][1:]
+    assert kinds[0][0].bounds == expected[c][0].bounds != expected[a][0].bounds
+    assert kinds[1][0].bounds == expected[d][0].bounds != expected[a][0].bounds
+    plt.close(fig)
 
 
 def test_shared_font_tables_answer_as_matplotlib_does(monkeypatch):
