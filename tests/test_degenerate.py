@@ -41,6 +41,13 @@ def _data(case: str) -> pd.DataFrame:
     return pd.read_csv(FIX / f"{case}.csv")
 
 
+@cache
+def _parallel_200(case: str):
+    """parallel_analysis(n_iter=200, seed=1) of a kind-1 case, run once for the tests that read
+    it (the observed eigenvalues, the suggested counts): a seeded, pure computation."""
+    return factor.parallel_analysis(_data(case), n_iter=200, seed=1, show_progress=False)
+
+
 def _quiet(fn, *args, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -61,7 +68,7 @@ def test_parallel_analysis_with_n_not_above_p_gives_psychs_observed_eigenvalues(
     ref = _ref()["kind1"][case]
     x = _data(case)
     assert len(x) <= x.shape[1]
-    res = factor.parallel_analysis(x, n_iter=200, seed=1, show_progress=False)
+    res = _parallel_200(case)
     # deterministic part: observed eigenvalues (fa.parallel's pc.values and fa.values)
     np.testing.assert_allclose(res.eigenvalues["pc_observed"], ref["parallel"]["pc_values"],
                                atol=1e-10)
@@ -75,7 +82,7 @@ def test_parallel_analysis_with_n_below_p_suggests_psychs_counts(case):
     # psych's draws cannot be shared: compare the suggested counts where the observed
     # eigenvalues are far from the simulated quantile (the issue's 6 x 10: 1 factor, 1 component)
     ref = _ref()["kind1"][case]["parallel"]
-    res = factor.parallel_analysis(_data(case), n_iter=200, seed=1, show_progress=False)
+    res = _parallel_200(case)
     assert (res.n_factors, res.n_components) == (ref["nfact"], ref["ncomp"]) == (1, 1)
 
 
@@ -83,7 +90,7 @@ def test_parallel_analysis_with_n_equal_p_suggests_psychs_factor_count():
     # n = p = 10: psych says 0 factors; its component count (1) sits within Monte Carlo noise of
     # the 95% quantile (3.67 observed vs ~3.65 simulated), so only the factor count is compared
     ref = _ref()["kind1"]["n_eq_p"]["parallel"]
-    res = factor.parallel_analysis(_data("n_eq_p"), n_iter=200, seed=1, show_progress=False)
+    res = _parallel_200("n_eq_p")
     assert res.n_factors == ref["nfact"] == 0
 
 
