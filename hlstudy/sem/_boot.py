@@ -2,7 +2,9 @@
 
 Rows are resampled with replacement ``B`` times (NumPy ``default_rng(seed)``); each
 draw is refitted from the full-sample estimates (FIML draws keep their missing
-values).  The bootstrap SE is the standard deviation (divisor B - 1) of the draws;
+values): damped scoring until its step is below 0.1, then BFGS steps from the expected
+information to a step below 1e-6 (:func:`quasi_newton_polish`; damped scoring to 1e-6 where
+they fail).  The bootstrap SE is the standard deviation (divisor B - 1) of the draws;
 the percentile interval uses the order-statistic interpolation on the normal scale
 of ``boot::norm.inter``, which lavaan's ``parameterEstimates(boot.ci.type = "perc")``
 calls.  Draws whose model cannot be fitted (non-convergence, non-positive-definite
