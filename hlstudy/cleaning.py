@@ -948,6 +948,13 @@ def missing_report(data: pd.DataFrame, instrument: str, *, spec: InstrumentSpec 
         "share": missing / n,
     }, columns=columns)
     keys = {c: sort_key(c)[0] for c in names}  # each commune's key once, not once per variable
+    within = [(v.order, v.variable) for v in variables]
+    if within == sorted(within):
+        # the rows are blocks of k, one per commune, each already in (order, variable) order
+        # (a spec's variables are sorted so): the stable sort below only orders the blocks
+        blocks = sorted(range(len(names)), key=lambda i: (keys[names[i]], names[i]))
+        rows = (np.asarray(blocks, dtype=np.int64)[:, None] * k + np.arange(k)[None, :]).reshape(-1)
+        return out.take(rows).drop(columns=["order"]).reset_index(drop=True)
     out["_key"] = out["commune"].map(lambda c: keys[c])
     out = out.sort_values(["_key", "commune", "order", "variable"], kind="stable")
     return out.drop(columns=["order", "_key"]).reset_index(drop=True)

@@ -812,3 +812,46 @@ def test_empty_log_is_a_fresh_table_each_time():
     pd.testing.assert_frame_equal(first, direct)
     first["extra"] = 1
     pd.testing.assert_frame_equal(cleaning.empty_log(), direct)
+
+
+def old_missing_report(data, instrument, spec):
+    from hlstudy._text import sort_key
+
+    variables = [v for v in spec.variables
+                 if not v.pii and v.variable in data and v.type not in ("commune", "timestamp", "duration")]
+    commune = data["commune"] if "commune" in data else pd.Series("", index=data.index)
+    columns = ["instrument", "commune", "variable", "construct", "order", "n", "missing", "share"]
+    grouped = data[[v.variable for v in variables]].isna().groupby(commune.astype("string").fillna(""), sort=True)
+    counts, sums = grouped.size(), grouped.sum()
+    k, names = len(variables), [str(name) for name in sums.index]
+    n = np.repeat(counts.reindex(sums.index).to_numpy(dtype=np.int64), k)
+    missing = sums.to_numpy(dtype=np.int64).reshape(-1)
+    out = pd.DataFrame({
+        "instrument": instrument, "commune": np.repeat(np.array(names, dtype=object), k),
+        "variable": [v.variable for v in variables] * len(names),
+        "construct": [v.construct for v in variables] * len(names),
+        "order": [v.order for v in variables] * len(names), "n": n, "missing": missing, "share": missing / n,
+    }, columns=columns)
+    keys = {c: sort_key(c)[0] for c in names}
+    out["_key"] = out["commune"].map(lambda c: keys[c])
+    out = out.sort_values(["_key", "commune", "order", "variable"], kind="stable")
+    return out.drop(columns=["order", "_key"]).reset_index(drop=True)
+
+
+def test_missing_report_orders_commune_blocks_as_the_sort(studies, tmp_path):
+    from hlstudy import cleaning
+
+    folder = tmp_path / "s"
+    studies[SEEDS[0]].write(folder)
+    for name, table in ingest.read_folder(folder).items():
+        spec = ingest.instrument_spec(name)
+        data = cleaning.clean(table.data, name, spec=spec).data
+        odd = data.assign(commune=data["commune"].astype(object).where(data.index % 7 != 0, None))
+        odd.loc[odd.index % 11 == 0, "commune"] = "Đồng Tân"  # a name outside the registry's order
+        shuffled = ingest.InstrumentSpec(spec.name, list(reversed(spec.variables)), spec.value_sets)
+        for frame, sp in ((data, spec), (odd, spec), (data, shuffled), (data.head(0), spec)):
+            new = cleaning.missing_report(frame, name, spec=sp)
+            if not len(frame):
+                assert new.empty
+                continue
+            pd.testing.assert_frame_equal(new, old_missing_report(frame, name, sp), check_exact=True)

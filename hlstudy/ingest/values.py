@@ -437,7 +437,7 @@ def _parse_timestamp(text: str) -> pd.Timestamp | None:
         except ValueError:
             pass  # no such day or time: the formats in turn, as before
         else:
-            return pd.Timestamp(stamp).floor("s")
+            return pd.Timestamp(stamp)  # whole seconds already: ``.floor("s")`` would change nothing
     for fmt in _TIME_FORMATS:
         try:
             return pd.Timestamp(dt.datetime.strptime(text, fmt)).floor("s")
