@@ -697,3 +697,28 @@ def test_two_sided_p_is_scipys_normal_float_for_float():
             want = 2 * stats.norm.sf(abs(zz))
             assert np.float64(two_sided_p(zz)).tobytes() == np.float64(want).tobytes(), zz
     assert all(np.isnan(two_sided_p(z)) for z in (np.nan, np.inf, -np.inf))
+
+
+def test_chisq_sf_and_nct_cdf_are_scipys_floats():
+    from scipy import stats
+
+    from hlstudy.cfa.core import chisq_sf
+    from hlstudy.models.power import nct_cdf
+
+    rng = np.random.default_rng(10)
+    for x, df in zip(np.concatenate([rng.exponential(5, 400), [1e-300, 1e-9, 40.0, 900.0]]),
+                     np.concatenate([rng.integers(1, 30, 400), [1, 1, 1, 2]]), strict=True):
+        assert np.float64(chisq_sf(x, df)).tobytes() == np.float64(stats.chi2.sf(x, df)).tobytes()
+    for x, df in [(0.0, 1), (-1e-12, 1), (np.inf, 1), (np.nan, 1), (2.0, 0), (2.0, -1)]:
+        want, got = stats.chi2.sf(x, df), chisq_sf(x, df)
+        assert (np.isnan(want) and np.isnan(got)) or got == want, (x, df)
+    xs = np.concatenate([rng.normal(0, 4, 400), [-50.0, 0.0, 1e-300, 60.0]])
+    dfs = np.concatenate([rng.uniform(0.5, 800, 400), [3.0, 1.0, 40.0, 2.5]])
+    ncs = np.concatenate([rng.normal(2, 3, 400), [0.0, -3.0, 8.0, 37.0]])
+    for x, df, nc in zip(xs, dfs, ncs, strict=True):
+        assert np.float64(nct_cdf(x, df, nc)).tobytes() == \
+            np.float64(stats.nct.cdf(x, df, nc)).tobytes(), (x, df, nc)
+    for x, df, nc in [(np.inf, 5, 1.0), (-np.inf, 5, 1.0), (np.nan, 5, 1.0), (1.0, 0.0, 1.0),
+                      (1.0, np.inf, 1.0), (1.0, 5, np.nan)]:
+        want, got = stats.nct.cdf(x, df, nc), nct_cdf(x, df, nc)
+        assert (np.isnan(want) and np.isnan(got)) or got == want, (x, df, nc)

@@ -709,6 +709,16 @@ def chisq_cdf(x: float, df: float, ncp: float = 0.0) -> float:
     return stats.ncx2.cdf(x, df, ncp) if ncp > 0 else stats.chi2.cdf(x, df)
 
 
+def chisq_sf(x: float, df: float) -> float:
+    """``stats.chi2.sf(x, df)``, the same float (R ``pchisq(x, df, lower.tail = FALSE)``):
+    inside the support (0 < x < inf, 0 < df < inf) scipy returns ``special.chdtrc(df, x)``
+    unchanged, which is called directly; anything else goes to ``stats.chi2.sf``."""
+    x, df = float(x), float(df)
+    if 0.0 < x < np.inf and 0.0 < df < np.inf:
+        return special.chdtrc(df, x)
+    return stats.chi2.sf(x, df)
+
+
 def rmsea_ci(chi2: float, df: float, n: int, n_groups: int = 1, level: float = 0.90):
     """RMSEA and its CI from the noncentral chi-square (Browne & Cudeck 1993), as lavaan.
 

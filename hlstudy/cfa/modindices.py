@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from hlstudy.cfa._estimate import Problem
 from hlstudy.cfa._spec import build_spec
-from hlstudy.cfa.core import CFAResult
+from hlstudy.cfa.core import CFAResult, chisq_sf
 from hlstudy.errors import ModelError
 
 
@@ -102,7 +101,7 @@ def modification_indices(result: CFAResult, *, minimum: float = 0.0) -> pd.DataF
             sepc = epc[j] / np.sqrt(den) if den > 0 else np.nan
         rows.append({"lhs": s.lhs, "op": s.op, "rhs": s.rhs, "mi": float(mi[j]),
                      "epc": float(epc[j]), "sepc_all": float(sepc),
-                     "p": float(stats.chi2.sf(mi[j], 1)) if np.isfinite(mi[j]) else np.nan})
+                     "p": float(chisq_sf(mi[j], 1)) if np.isfinite(mi[j]) else np.nan})
     out = pd.DataFrame(rows, columns=["lhs", "op", "rhs", "mi", "epc", "sepc_all", "p"])
     out = out[out["mi"] >= minimum] if minimum > 0 else out
     return out.sort_values("mi", ascending=False, kind="stable").reset_index(drop=True)

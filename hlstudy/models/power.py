@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import math
 
-from scipy import optimize, stats
+import numpy as np
+from scipy import optimize, special, stats
 
 from hlstudy.errors import ModelError
 
 
+def nct_cdf(x: float, df: float, nc: float) -> float:
+    """``stats.nct.cdf(x, df, nc)``, the same float (R ``pt(x, df, ncp = nc)``): for finite x,
+    0 < df < inf and finite nc scipy returns ``special.nctdtr(df, nc, x)`` unchanged, which
+    is called directly (the root search of :func:`min_detectable_effect` calls it some 40
+    times); anything else goes to ``stats.nct.cdf``."""
+    x, df, nc = float(x), float(df), float(nc)
+    if np.isfinite(x) and 0.0 < df < np.inf and np.isfinite(nc):
+        return special.nctdtr(df, nc, x)
+    return stats.nct.cdf(x, df, nc)
+
+
 def _power(delta: float, nu: float, tcrit: float) -> float:
     upper = float(stats.nct.sf(tcrit, nu, delta))
-    lower = float(stats.nct.cdf(-tcrit, nu, delta))
+    lower = float(nct_cdf(-tcrit, nu, delta))
     if not math.isfinite(lower):
         # scipy underflows to NaN far in the tail; the term is below P(T' < 0) = Φ(−δ)
         lower = 0.0 if delta > 5 else math.nan
