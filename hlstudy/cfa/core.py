@@ -756,7 +756,7 @@ def fit_measures(spec: Spec, st: SampleStats, est: Estimate) -> dict[str, float]
     g_n = spec.n_groups
     chi2 = max(float(n * est.fmin), 0.0)  # F >= 0; rounding can give -1e-15
     df = spec.n_sample_stats() - spec.n_free
-    pval = float(stats.chi2.sf(chi2, df)) if df > 0 else np.nan
+    pval = float(chisq_sf(chi2, df)) if df > 0 else np.nan
     # independence baseline: diagonal Sigma (means saturated when modelled)
     base_chi2 = 0.0
     for s, ng in zip(st.cov, st.n, strict=True):
@@ -798,7 +798,7 @@ def fit_measures(spec: Spec, st: SampleStats, est: Estimate) -> dict[str, float]
         "p_value": pval,
         "baseline_chi2": float(base_chi2),
         "baseline_df": float(base_df),
-        "baseline_p_value": float(stats.chi2.sf(base_chi2, base_df)),
+        "baseline_p_value": float(chisq_sf(base_chi2, base_df)),
         "cfi": float(cfi),
         "tli": float(tli),
         "loglik": float(loglik),

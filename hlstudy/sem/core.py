@@ -24,6 +24,7 @@ from hlstudy.cfa.core import (
     IdentificationWarning,
     ScaleWarning,
     chisq_cdf,
+    chisq_sf,
     huge_se_problems,
     incremental_indices,
     information_inverse,
@@ -694,9 +695,9 @@ def _fit_measures(fit, est_name, extra) -> dict[str, float]:
     bdf = base["df"]
     out: dict[str, float] = {"npar": float(npar), "fmin": fit["f"] / 2.0, "chisq": chi2,
                              "df": float(df),
-                             "pvalue": float(stats.chi2.sf(chi2, df)) if df > 0 else np.nan}
+                             "pvalue": float(chisq_sf(chi2, df)) if df > 0 else np.nan}
     out.update({"baseline.chisq": bchi, "baseline.df": float(bdf),
-                "baseline.pvalue": float(stats.chi2.sf(bchi, bdf))})
+                "baseline.pvalue": float(chisq_sf(bchi, bdf))})
     out["cfi"] = _cfi(chi2, df, bchi, bdf)
     out["tli"] = _tli(chi2, df, bchi, bdf)
     inc = incremental_indices(chi2, df, bchi, bdf)
@@ -974,9 +975,9 @@ def _robust_measures(fit, base, extra, chi2, df, bchi, bdf) -> dict[str, float]:
     bc = (tr_h1 - btr_h0) / bdf
     xs, bxs = chi2 / c, bchi / bc
     out = {"chisq.scaled": xs, "df.scaled": float(df),
-           "pvalue.scaled": float(stats.chi2.sf(xs, df)), "chisq.scaling.factor": c,
+           "pvalue.scaled": float(chisq_sf(xs, df)), "chisq.scaling.factor": c,
            "baseline.chisq.scaled": bxs, "baseline.df.scaled": float(bdf),
-           "baseline.pvalue.scaled": float(stats.chi2.sf(bxs, bdf)),
+           "baseline.pvalue.scaled": float(chisq_sf(bxs, bdf)),
            "baseline.chisq.scaling.factor": bc,
            "scaling.factor.h1": tr_h1 / _h1_ndat(fit), "scaling.factor.h0": tr_h0 / fit[
                "model"].n_free}
