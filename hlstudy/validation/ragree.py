@@ -14,8 +14,11 @@ max(1, |R|) (lavaan's chi-square and log-likelihood are large numbers).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import os
 import re
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -767,6 +770,12 @@ def r_agreement(fixtures: str | Path = FIXTURES, *, checks: Sequence[Check] | No
     ``within`` (worst ≤ tolerance).  A check that fails to run has NaN and its error in
     ``worst_at`` (never dropped).
 
+    The table of the default checks is kept on disk by content
+    (``data/processed/cache/r-agreement``, keyed on the fixture files, the package's source,
+    the numerical libraries' versions and the CPU; doubles as ``float.hex``): a re-run with
+    nothing changed reads the same table instead of refitting every fixture model (2 s).
+    ``HLSTUDY_FIT_CACHE=0`` (or ``HLSTUDY_EXPORT_CACHE=0``) computes it every time.
+
     Example
     -------
     >>> tab = r_agreement()                                  # doctest: +SKIP
@@ -776,13 +785,35 @@ def r_agreement(fixtures: str | Path = FIXTURES, *, checks: Sequence[Check] | No
     root = Path(fixtures)
     if not root.is_dir():
         raise ModelError(f"fixture folder {root} not found")
+    path = _cache_path(root) if checks is None else None
+    if path is not None and path.is_file():
+        try:
+            table = _from_json(path.read_text(encoding="utf-8"))
+            os.utime(path)   # a read counts as a use (pruning drops the least recently used)
+            return table
+        except (OSError, ValueError, TypeError, KeyError):
+            pass   # damaged: computed again and rewritten
+    table = _compute(root, CHECKS if checks is None else checks)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(_to_json(table), encoding="utf-8")
+            os.replace(tmp, path)
+            _prune(path.parent)
+        except OSError:
+            pass
+    return table
+
+
+def _compute(root: Path, checks: Sequence[Check]) -> pd.DataFrame:
     from hlstudy.cfa.core import reuse_fits
 
     rows = []
     # the lavaan checks fit the same fixture models several times (cfa, modindices,
     # invariance): each distinct fit is computed once per call (keyed on content)
     with reuse_fits(), _reading_once():
-        for c in CHECKS if checks is None else checks:
+        for c in checks:
             acc = _Acc(c.metric)
             try:
                 cases = c.run(root, acc)
@@ -795,6 +826,111 @@ def r_agreement(fixtures: str | Path = FIXTURES, *, checks: Sequence[Check] | No
                          "metric": c.metric,
                          "within": bool(np.isfinite(worst) and worst <= c.tolerance)})
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+# ---------------------------------------------------------------------- the table kept on disk
+
+#: The package whose source the kept table depends on (every check calls into it).
+PACKAGE = Path(__file__).resolve().parent.parent
+#: Most tables kept (one per state of the fixtures, the code and the libraries).
+CACHE_FILES = 20
+
+
+def _cache_dir() -> Path | None:
+    """``data/processed/cache/r-agreement``; None when ``HLSTUDY_FIT_CACHE=0`` or
+    ``HLSTUDY_EXPORT_CACHE=0`` (the switches of the other disk caches)."""
+    if "0" in (os.environ.get("HLSTUDY_FIT_CACHE", "1"), os.environ.get("HLSTUDY_EXPORT_CACHE", "1")):
+        return None
+    from hlstudy.paths import PROCESSED
+
+    return PROCESSED / "cache" / "r-agreement"
+
+
+def _process_start() -> float:
+    """When this process started (seconds since the epoch; Linux's ``/proc``), else when this
+    module was imported."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as fh:
+            start_ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/stat", encoding="ascii") as fh:
+            boot = next(int(line.split()[1]) for line in fh if line.startswith("btime"))
+        return boot + start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return _IMPORTED
+
+
+_IMPORTED = time.time()
+
+
+def _cache_path(root: Path) -> Path | None:
+    """Where the table of ``root``'s fixtures is kept: the SHA-256 of every fixture file (name
+    and bytes), of every ``.py`` file of the package (the checks call into most of it), of
+    the numerical libraries' versions, the BLAS thread settings and the CPU (an OpenBLAS build
+    picks its kernels by CPU).  None when the cache is switched off (:func:`_cache_dir`) or
+    when a source file of the package changed after this process started (the code running
+    may then not be the code on disk)."""
+    folder = _cache_dir()
+    if folder is None:
+        return None
+    import platform
+
+    import scipy
+    import statsmodels
+
+    started = _process_start() - 2.0   # /proc's boot time has whole seconds
+    h = hashlib.sha256()
+
+    def put(data: bytes) -> None:
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+
+    for base in (root, PACKAGE):
+        files = sorted(p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                       and (base is root or p.suffix == ".py"))
+        for f in files:
+            if base is PACKAGE and f.stat().st_mtime > started:
+                return None
+            put(f.relative_to(base).as_posix().encode("utf-8"))
+            put(f.read_bytes())
+    from hlstudy.diagnostic.quality import _fit_code_key  # libraries, machine, CPU model
+
+    put(_fit_code_key().encode("utf-8"))
+    put(repr((pd.__version__, scipy.__version__, statsmodels.__version__, platform.machine(),
+              [os.environ.get(v, "") for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                               "MKL_NUM_THREADS")])).encode("utf-8"))
+    return folder / f"{h.hexdigest()}.json"
+
+
+def _to_json(table: pd.DataFrame) -> str:
+    """The table as JSON, every double as ``float.hex`` (read back exactly)."""
+    rows = []
+    for r in table.to_dict("records"):
+        rows.append({**r, "n_values": int(r["n_values"]), "within": bool(r["within"]),
+                     "worst_difference": float(r["worst_difference"]).hex(),
+                     "tolerance": float(r["tolerance"]).hex()})
+    return json.dumps({"columns": COLUMNS, "rows": rows}, sort_keys=True, ensure_ascii=False)
+
+
+def _from_json(text: str) -> pd.DataFrame:
+    raw = json.loads(text)
+    if raw["columns"] != COLUMNS:
+        raise ValueError("the kept table has other columns")
+    rows = [{**r, "worst_difference": float.fromhex(r["worst_difference"]),
+             "tolerance": float.fromhex(r["tolerance"])} for r in raw["rows"]]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _prune(folder: Path, most: int | None = None) -> None:
+    most = CACHE_FILES if most is None else most
+    entries = [e for e in os.scandir(folder) if e.name.endswith(".json")]
+    if len(entries) <= most:
+        return
+    entries.sort(key=lambda e: (e.stat().st_mtime_ns, e.name))
+    for e in entries[:len(entries) - most]:
+        try:
+            os.remove(e.path)
+        except OSError:
+            pass
 
 
 # ---------------------------------------------------------------------- versions

@@ -1,0 +1,161 @@
+"""Speed levers of the notebooks' own computations, each checked against the direct computation.
+
+* :func:`hlstudy.validation.ragree.r_agreement` keeps its table on disk by content (notebook
+  07 refitted every lavaan/psych fixture model at every run, ~2 s): a kept table is the
+  computed one to the bit, a hit computes nothing, and any change of a fixture file, of the
+  package's source or of the switch computes again.
+
+The fixture folders used here are copies of the quick families (the other checks then fail
+fast with "fixture not found", which also puts error rows with NaN into the kept table).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hlstudy.validation import ragree
+
+QUICK = ("evidence", "diagnostic", "review", "collation", "drivers")
+
+
+@pytest.fixture
+def fixtures(tmp_path):
+    root = tmp_path / "fixtures"
+    for name in QUICK:   # without the IPMA data: its path model is the slowest quick check
+        shutil.copytree(ragree.FIXTURES / name, root / name, ignore=shutil.ignore_patterns("ipma_*"))
+    return root
+
+
+@pytest.fixture
+def processed(tmp_path, monkeypatch):
+    """The cache under a temporary ``data/processed`` (the real switch logic of _cache_dir)."""
+    import hlstudy.paths
+
+    monkeypatch.setattr(hlstudy.paths, "PROCESSED", tmp_path / "processed")
+    monkeypatch.delenv("HLSTUDY_FIT_CACHE", raising=False)
+    monkeypatch.delenv("HLSTUDY_EXPORT_CACHE", raising=False)
+    return tmp_path / "processed" / "cache" / "r-agreement"
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Every check's run counted (the checks themselves unchanged)."""
+    counted: list[str] = []
+
+    def counting(check):
+        def run(root, acc):
+            counted.append(check.routine)
+            return check.run(root, acc)
+        return dataclasses.replace(check, run=run)
+
+    monkeypatch.setattr(ragree, "CHECKS", tuple(counting(c) for c in ragree.CHECKS))
+    return counted
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert a.dtypes.to_dict() == b.dtypes.to_dict()
+    for col in ("worst_difference", "tolerance"):   # the doubles to the bit, NaN included
+        x, y = a[col].to_numpy(float), b[col].to_numpy(float)
+        assert [v.hex() for v in x] == [v.hex() for v in y]
+
+
+def test_kept_table_is_the_computed_one_and_a_hit_computes_nothing(fixtures, processed, calls):
+    direct = ragree._compute(fixtures, ragree.CHECKS)
+    assert len(calls) == len(ragree.CHECKS)
+    assert direct["within"].any() and direct["worst_difference"].isna().any(), \
+        "the copy has both passing checks and failing ones (NaN rows)"
+    first = ragree.r_agreement(fixtures)                     # miss: computed and kept
+    assert len(calls) == 2 * len(ragree.CHECKS)
+    assert len(list(processed.glob("*.json"))) == 1
+    again = ragree.r_agreement(fixtures)                     # hit: read back
+    assert len(calls) == 2 * len(ragree.CHECKS), "a kept table is read, not computed"
+    _same(direct, first)
+    _same(direct, again)
+
+
+def test_a_changed_fixture_value_is_computed_again(fixtures, processed, calls):
+    before = ragree.r_agreement(fixtures).set_index("routine")
+    assert before.loc["evidence.adjust", "within"]
+    path = fixtures / "evidence" / "padjust.csv"
+    ref = pd.read_csv(path)
+    column = next(c for c in ("holm", "BH", "bh") if c in ref.columns)
+    ref.loc[0, column] += 0.25          # a planted difference
+    ref.to_csv(path, index=False)
+    n = len(calls)
+    after = ragree.r_agreement(fixtures).set_index("routine")
+    assert len(calls) == n + len(ragree.CHECKS), "another fixture content is another key"
+    assert not after.loc["evidence.adjust", "within"]
+    assert after.loc["evidence.adjust", "worst_difference"] == pytest.approx(0.25, abs=1e-9)
+    assert len(list(processed.glob("*.json"))) == 2
+
+
+def test_a_changed_source_is_computed_again_and_a_newer_one_is_never_kept(
+        fixtures, processed, calls, tmp_path, monkeypatch):
+    package = tmp_path / "package"
+    shutil.copytree(ragree.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(ragree, "PACKAGE", package)
+    past = time.time() - 3600
+    for f in package.rglob("*.py"):
+        os.utime(f, (past, past))
+    ragree.r_agreement(fixtures)
+    ragree.r_agreement(fixtures)
+    assert len(calls) == len(ragree.CHECKS)          # kept, then read
+    source = package / "reliability.py"
+    source.write_text(source.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+    os.utime(source, (past, past))
+    ragree.r_agreement(fixtures)
+    assert len(calls) == 2 * len(ragree.CHECKS), "other source, other key"
+    kept = sorted(processed.glob("*.json"))
+    assert len(kept) == 2
+    # a source file changed after this process started: the code running may not be the code
+    # on disk, so nothing is read or kept
+    source.write_text(source.read_text(encoding="utf-8") + "# again\n", encoding="utf-8")
+    assert ragree._cache_path(fixtures) is None
+    ragree.r_agreement(fixtures)
+    ragree.r_agreement(fixtures)
+    assert len(calls) == 4 * len(ragree.CHECKS)
+    assert sorted(processed.glob("*.json")) == kept
+
+
+def test_damaged_switched_off_and_explicit_checks(fixtures, processed, calls, monkeypatch):
+    direct = ragree._compute(fixtures, ragree.CHECKS)
+    ragree.r_agreement(fixtures)
+    (path,) = processed.glob("*.json")
+    path.write_text('{"columns": ["routine"], "rows": []}', encoding="utf-8")   # damaged
+    n = len(calls)
+    _same(direct, ragree.r_agreement(fixtures))
+    assert len(calls) == n + len(ragree.CHECKS), "a damaged file is computed again"
+    _same(direct, ragree._from_json(path.read_text(encoding="utf-8")))   # and rewritten
+    shutil.rmtree(processed)
+    for switch in ("HLSTUDY_FIT_CACHE", "HLSTUDY_EXPORT_CACHE"):
+        monkeypatch.setenv(switch, "0")
+        n = len(calls)
+        _same(direct, ragree.r_agreement(fixtures))
+        assert len(calls) == n + len(ragree.CHECKS) and not processed.exists()
+        monkeypatch.delenv(switch)
+    # a chosen list of checks (the tests' planted differences) is never kept
+    some = ragree.CHECKS[:2]
+    ragree.r_agreement(fixtures, checks=some)
+    ragree.r_agreement(fixtures, checks=some)
+    assert not processed.exists()
+
+
+def test_json_keeps_every_double_and_type():
+    table = pd.DataFrame([
+        {"routine": "a", "r_function": "f", "fixture": "x", "cases": "1, 2", "n_values": 3,
+         "worst_difference": 2.5e-17 / 3, "worst_at": "c[0]", "tolerance": 1e-8, "metric": "abs",
+         "within": True},
+        {"routine": "b", "r_function": "g", "fixture": "y", "cases": "", "n_values": 0,
+         "worst_difference": np.nan, "worst_at": "error: Tiếng Việt", "tolerance": 0.0,
+         "metric": "abs≤1,rel>1", "within": False}], columns=ragree.COLUMNS)
+    _same(table, ragree._from_json(ragree._to_json(table)))
+    with pytest.raises(ValueError):
+        ragree._from_json('{"columns": ["routine"], "rows": []}')
