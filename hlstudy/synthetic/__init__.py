@@ -204,14 +204,15 @@ def _column_cells(column: pd.Series, digits: int) -> list:
     """``[_cell(v, digits) for v in column.tolist()]``, without a call per cell where the
     dtype fixes the answer: a float column's cells are Python floats (NaN → None, else
     rounded), an integer or boolean column's are Python ints or bools, which ``_cell``
-    returns unchanged."""
+    returns unchanged, as it returns text and None."""
     values = column.tolist()
     kind = column.dtype.kind
     if kind == "f":
         return [None if v != v else round(v, digits) for v in values]
     if kind in "iub":
         return values
-    return [_cell(v, digits) for v in values]
+    # text and None are returned unchanged by ``_cell``
+    return [v if v is None or type(v) is str else _cell(v, digits) for v in values]
 
 
 def _records(df: pd.DataFrame, digits: int = 6) -> list[dict]:
