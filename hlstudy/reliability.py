@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from hlstudy._bootstrap import finite_draws
 from hlstudy._psychometrics import (
@@ -281,10 +281,12 @@ def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95, *, bootstrap: int = 0,
     df1 = nsub - 1
     df2 = df1 * (k - 1)
     tail = (1 - ci) / 2
-    feldt = (1 - (1 - a) * stats.f.ppf(1 - tail, df1, df2),
-             1 - (1 - a) * stats.f.ppf(tail, df1, df2))
+    # F and normal quantiles by the functions scipy.stats' f.ppf and norm.ppf evaluate (the same
+    # doubles, tested), without the distribution objects' argument handling (0.3 ms a call)
+    feldt = (1 - (1 - a) * special.fdtri(df1, df2, 1 - tail),
+             1 - (1 - a) * special.fdtri(df1, df2, tail))
     ase = float(np.sqrt(total["q"] / nsub))
-    z = stats.norm.ppf(1 - tail)
+    z = special.ndtri(1 - tail)
 
     boot = boot_ci = boot_median = None
     n_undefined = 0

@@ -159,3 +159,44 @@ def test_json_keeps_every_double_and_type():
     _same(table, ragree._from_json(ragree._to_json(table)))
     with pytest.raises(ValueError):
         ragree._from_json('{"columns": ["routine"], "rows": []}')
+
+
+# --------------------------------------------------------------------------- Cronbach's alpha
+
+def test_alpha_quantiles_are_scipy_stats_doubles():
+    """Feldt's interval and the Duhachek z come from special.fdtri / special.ndtri: the same
+    doubles as stats.f.ppf / stats.norm.ppf (which evaluate them), edge cases included."""
+    from scipy import special, stats
+
+    rng = np.random.default_rng(15)
+    q = np.array([0.005, 0.025, 0.05, 0.5, 0.95, 0.975, 0.995, *rng.uniform(size=20)])[:, None]
+    d1 = rng.integers(1, 3000, size=400)
+    d2 = d1 * rng.integers(1, 40, size=400)
+    hexes = np.vectorize(float.hex)
+    assert (hexes(special.fdtri(d1, d2, q)) == hexes(stats.f.ppf(q, d1, d2))).all()
+    assert (hexes(special.ndtri(q)) == hexes(stats.norm.ppf(q))).all()
+    for a, b, p in ((249, 996, 0.975), (249, 996, 0.025), (7, 21, 0.95)):   # scalars, as used
+        assert special.fdtri(a, b, p).hex() == float(stats.f.ppf(p, a, b)).hex()
+    for d1, d2 in ((0, 0), (0, 5), (3, 0)):          # no degrees of freedom: NaN both ways
+        assert np.isnan(special.fdtri(d1, d2, 0.975)) and np.isnan(stats.f.ppf(0.975, d1, d2))
+
+
+@pytest.mark.parametrize("ci", [0.95, 0.9])
+def test_alpha_interval_is_the_stats_formula(ci):
+    from scipy import stats
+
+    from hlstudy.reliability import cronbach_alpha
+
+    rng = np.random.default_rng(3)
+    f = rng.normal(size=250)
+    items = pd.DataFrame({f"Q{i}": np.round(f + rng.normal(size=250) * (1 + i / 3)) for i in range(5)})
+    items.iloc[::17, 2] = np.nan
+    res = cronbach_alpha(items, ci=ci)
+    tail = (1 - ci) / 2
+    df1, df2 = res.n_obs - 1, (res.n_obs - 1) * (res.n_items - 1)
+    feldt = (1 - (1 - res.alpha) * stats.f.ppf(1 - tail, df1, df2),
+             1 - (1 - res.alpha) * stats.f.ppf(tail, df1, df2))
+    z = stats.norm.ppf(1 - tail)
+    assert [v.hex() for v in res.ci] == [float(v).hex() for v in feldt]
+    assert [float(v).hex() for v in res.ci_duhachek] == [float(res.alpha - z * res.ase).hex(),
+                                                          float(res.alpha + z * res.ase).hex()]
