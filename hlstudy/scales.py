@@ -63,17 +63,58 @@ def score_scales(
     if not 0 < min_share <= 1:
         raise ModelError(f"min_share must be in (0, 1], got {min_share!r}")
     out = data[[c for c in keep if c in data]].copy()
+    columns: dict[str, np.ndarray] = {}   # each item converted once (scales may share items)
     for construct, items in scales.items():
         missing = [c for c in items if c not in data]
         if missing:
             raise ModelError(f"scale {construct}: items {missing} are not columns of the table")
         if not items:
             raise ModelError(f"scale {construct} has no items")
-        values = data[list(items)].astype(float)
-        answered = values.notna().sum(axis=1)
-        mean = values.mean(axis=1, skipna=True)
-        out[construct] = mean.where(answered >= min_items(len(items), min_share), np.nan)
+        if data.columns.has_duplicates:   # a name may select several columns: as a frame
+            values = data[list(items)].astype(float).to_numpy()
+        else:
+            for c in items:
+                if c not in columns:
+                    col = data[c]
+                    columns[c] = (col.to_numpy() if col.dtype == np.float64
+                                  else col.astype(float).to_numpy())
+            values = np.column_stack([columns[c] for c in items])
+        need = min_items(len(items), min_share)
+        if _sums_exact(values):
+            out[construct] = _row_means(values, need)
+        else:   # fractional answers: pandas' own order of summation
+            frame = data[list(items)].astype(float)
+            mean = frame.mean(axis=1, skipna=True)
+            out[construct] = mean.where(frame.notna().sum(axis=1) >= need, np.nan)
     return out
+
+
+def _sums_exact(values: np.ndarray) -> bool:
+    """Whether every row sum of ``values`` is exact in doubles (whole numbers, as Likert answers
+    are, small enough), so that the order of summation cannot change a bit."""
+    v = values[~np.isnan(values)]
+    if not v.size:
+        return True
+    return bool(np.all(v == np.floor(v)) and np.abs(v).max() * values.shape[1] < 2.0**52)
+
+
+def _row_means(values: np.ndarray, need: int) -> np.ndarray:
+    """Mean of each row's answered values where at least ``need`` are answered, else NaN.
+
+    With exact sums (:func:`_sums_exact`) the doubles of ``DataFrame.mean(axis=1,
+    skipna=True)`` (pandas' nanmean: NaN as 0, summed, divided by the count; tested bit for
+    bit) without its selections, transposes and per-call overhead (score_scales of the
+    officials' 14 scales: 16 -> 5 ms).
+    """
+    answered = ~np.isnan(values)
+    count = answered.sum(axis=1)
+    filled = np.where(answered, values, 0.0)
+    total = filled[:, 0].copy()
+    for j in range(1, filled.shape[1]):
+        total += filled[:, j]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / count
+    return np.where(count >= need, mean, np.nan)
 
 
 @dataclass

@@ -200,3 +200,70 @@ def test_alpha_interval_is_the_stats_formula(ci):
     assert [v.hex() for v in res.ci] == [float(v).hex() for v in feldt]
     assert [float(v).hex() for v in res.ci_duhachek] == [float(res.alpha - z * res.ase).hex(),
                                                           float(res.alpha + z * res.ase).hex()]
+
+
+# --------------------------------------------------------------------------- scale scores
+
+def _scores_by_pandas(data, scales, min_share=0.5,
+                      keep=("record_id", "commune_code", "commune", "commune_2025")):
+    """The former score_scales: DataFrame.mean(axis=1) per scale (the reference)."""
+    from hlstudy.scales import min_items
+
+    out = data[[c for c in keep if c in data]].copy()
+    for construct, items in scales.items():
+        values = data[list(items)].astype(float)
+        answered = values.notna().sum(axis=1)
+        mean = values.mean(axis=1, skipna=True)
+        out[construct] = mean.where(answered >= min_items(len(items), min_share), np.nan)
+    return out
+
+
+def _same_frame(a, b):
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    for col in a.columns:
+        if a[col].dtype == np.float64:
+            assert [v.hex() for v in a[col]] == [v.hex() for v in b[col]], col
+
+
+def test_scale_scores_are_pandas_row_means_to_the_bit():
+    from hlstudy.scales import score_scales
+
+    rng = np.random.default_rng(15)
+    for trial in range(60):
+        n, k = int(rng.integers(1, 300)), int(rng.integers(2, 14))
+        likert = trial % 2 == 0
+        v = rng.integers(1, 6, size=(n, k)).astype(float) if likert else \
+            rng.normal(size=(n, k)) * 10 ** rng.uniform(-3, 3, size=k)
+        v[rng.uniform(size=(n, k)) < 0.3] = np.nan
+        data = pd.DataFrame(v, columns=[f"i{j}" for j in range(k)])
+        data.insert(0, "record_id", [f"r{j}" for j in range(n)])
+        if trial % 3 == 1:
+            data.index = rng.permutation(n) + 7          # another index, not a range
+        if trial % 5 == 2:
+            data["i0"] = data["i0"].astype("Float64")    # an extension column with pd.NA
+        if trial % 7 == 3:
+            data["i1"] = data["i1"].astype(object)       # numbers as objects
+        cut = int(rng.integers(1, k))
+        scales = {"A": [f"i{j}" for j in range(cut)] or ["i0"],
+                  "B": [f"i{j}" for j in range(cut - 1, k)],     # shares an item with A
+                  "C": [f"i{j}" for j in range(k)][::-1]}
+        for share in (0.5, 1.0, 0.01):
+            _same_frame(score_scales(data, scales, min_share=share),
+                        _scores_by_pandas(data, scales, min_share=share))
+
+
+def test_scale_scores_with_duplicate_names_and_bad_input():
+    from hlstudy.errors import ModelError
+    from hlstudy.scales import score_scales
+
+    data = pd.DataFrame([[1.0, 2.0, np.nan, "x"], [3.0, np.nan, np.nan, "y"], [5.0, 4.0, 2.0, "z"]],
+                        columns=["a", "b", "a", "commune"])
+    scales = {"S": ["a", "b"], "commune": ["b"]}          # a name selecting two columns; a kept name
+    _same_frame(score_scales(data, scales), _scores_by_pandas(data, scales))
+    plain = data.iloc[:, [0, 1, 3]]
+    with pytest.raises(ModelError, match="not columns"):
+        score_scales(plain, {"S": ["a", "zz"]})
+    with pytest.raises(ModelError, match="no items"):
+        score_scales(plain, {"S": []})
+    with pytest.raises(ValueError):                        # text is not a score, as before
+        score_scales(plain, {"S": ["a", "commune"]})
