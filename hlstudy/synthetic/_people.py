@@ -286,7 +286,7 @@ def full_name(rng, gender: str) -> str:
 def phone(rng) -> str:
     prefix = ("091", "094", "098", "097", "086", "036", "038", "083", "088", "035")[
         int(rng.integers(10))]
-    digits = prefix + "".join(str(d) for d in rng.integers(0, 10, 7))
+    digits = prefix + "".join(map(str, rng.integers(0, 10, 7).tolist()))
     style = int(rng.integers(4))
     if style == 0:
         return digits
