@@ -306,7 +306,9 @@ def test_preview_png_falls_back_to_the_exported_file_and_to_drawing(tmp_path):
 
     fig, ax = plt.subplots(figsize=(2, 1.5))
     ax.plot([0, 1], [1, 0])
-    paths = export.save_figure(fig, "99_preview", simulated=False, directory=tmp_path, show=False)
+    # only the PNG is read back (the PDF would add a second drawing and nothing to check)
+    paths = export.save_figure(fig, "99_preview", simulated=False, directory=tmp_path, show=False,
+                               formats=("png",))
     png = paths["png"].read_bytes()
     from_canvas = export.preview_png(fig, png)
     fig.savefig(io.BytesIO(), format="png", dpi=72)  # the canvas now holds another render
