@@ -1228,7 +1228,7 @@ def save_figure(
     out_dir = Path(directory) if directory is not None else figures_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     if simulated:
-        with _shared_font_tables():
+        with _shared_font_tables(), _shared_text_layouts():   # the mark is measured in 10 places
             _mark_simulated(fig)
     show = _in_notebook() if show is None else bool(show)
     preview = None
