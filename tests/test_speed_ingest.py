@@ -289,10 +289,16 @@ def _sample(study: syn.SimulatedStudy, name: str) -> pd.DataFrame:
     return raw.iloc[keep].reset_index(drop=True)
 
 
+def _instruments(seed: int, fmt: str) -> tuple[str, ...]:
+    """Every instrument in CSV; in XLSX and SAV (slow reference routes) every instrument of the
+    first seed and the officials' export of the others."""
+    return syn.INSTRUMENTS if fmt == "csv" or seed == SEEDS[0] else ("officials",)
+
+
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "sav"])
 def test_exports_are_the_reference_bytes(studies, fmt):
     for seed, study in studies.items():
-        for name in syn.INSTRUMENTS:
+        for name in _instruments(seed, fmt):
             raw = study.raw(name) if fmt == "csv" else _sample(study, name)
             assert syn._encode(raw, name, fmt) == old_encode(raw, name, fmt), (seed, name, fmt)
 
@@ -519,7 +525,7 @@ def test_read_instrument_gives_the_reference_tables(studies, shape, tmp_path, mo
         folder = tmp_path / str(seed)
         folder.mkdir()
         paths = {}
-        for name in syn.INSTRUMENTS if shape in ("csv", "xlsx", "sav") else ("officials",):
+        for name in _instruments(seed, shape) if shape in ("csv", "xlsx", "sav") else ("officials",):
             raw = _sample(study, name)
             if shape == "google_forms":
                 raw = google_forms(raw)
