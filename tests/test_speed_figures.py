@@ -329,10 +329,13 @@ def _saved(fig, tmp_path, name) -> dict[str, bytes]:
 def test_files_are_byte_identical_to_the_former_way(build, tmp_path, monkeypatch):
     """Former way: layout draw before the mark, metrics per renderer (matplotlib's cache),
     fonts looked up and their tables read for every text layout, every text laid out each
-    time it is measured, and savefig's own layout draw before the tight box.  The three shapes settle that draw (checked below), with
-    boxed texts, an annotation whose arrow, scaled for another resolution, makes the tight
-    box, an outside legend, an equal-aspect area, wrapped text and a colour bar's
+    time it is measured, and savefig's own layout draw before the tight box.  The three
+    shapes settle that draw (no layout draw at all: only the real draw of each format),
+    with boxed texts, an annotation whose arrow, scaled for another resolution, makes the
+    tight box, an outside legend, an equal-aspect area, wrapped text and a colour bar's
     rasterised solids."""
+    from matplotlib.figure import Figure
+
     assert export._layout_draw_can_settle(build())
     with monkeypatch.context() as m:
         m.setattr(export, "_settle_layout", _drawn_layout)
@@ -341,7 +344,14 @@ def test_files_are_byte_identical_to_the_former_way(build, tmp_path, monkeypatch
         m.setattr(export, "_settled_layout_draws", lambda fig: contextlib.nullcontext())
         m.setattr(export, "_shared_text_layouts", contextlib.nullcontext)
         old = _saved(build(), tmp_path / "old", "shape")
-    new = _saved(build(), tmp_path / "new", "shape")
+    calls = []
+    original = Figure.draw
+    fig = build()
+    with monkeypatch.context() as m:
+        m.setattr(Figure, "draw", lambda self, renderer: calls.append(
+            export._draw_is_disabled(renderer)) or original(self, renderer))
+        new = _saved(fig, tmp_path / "new", "shape")
+    assert calls == [False, False]   # the PDF's and the PNG's real draws, no layout draw
     assert new["png"] == old["png"]
     assert new["pdf"] == old["pdf"]
     plt.close("all")
@@ -371,26 +381,6 @@ def _layout_draws(fig, fmt, monkeypatch) -> tuple[list, bytes]:
                     metadata={"Software": None} if fmt == "png" else {"CreationDate": None})
     assert "draw" not in vars(fig)   # the figure's own draw is back
     return calls, buffer.getvalue()
-
-
-@pytest.mark.parametrize("fmt", ["png", "pdf"])
-def test_savefigs_layout_draw_is_settled_not_drawn(fmt, monkeypatch):
-    """Settled: only the real draw runs, and the file is the one the layout draw gives
-    (the arrow that makes the tight box was last drawn at 300 dpi: it must be rescaled)."""
-    import io
-
-    fig = _arrows_drawn_before()
-    assert export._layout_draw_can_settle(fig)
-    calls, data = _layout_draws(fig, fmt, monkeypatch)
-    assert calls == [False]
-    monkeypatch.undo()
-    old = io.BytesIO()
-    with export._cached_font_subsets():   # PDF subsets made once (the same bytes)
-        _arrows_drawn_before().savefig(
-            old, format=fmt, dpi=40, bbox_inches="tight",
-            metadata={"Software": None} if fmt == "png" else {"CreationDate": None})
-    assert data == old.getvalue()
-    plt.close("all")
 
 
 def _quiver():
