@@ -13,7 +13,8 @@ whose runner had none), and once more before that for the first value: that firs
 builds the study cache of the fresh worktree and fills its export and fit caches, and is
 reported apart.  ``--keep`` leaves the worktree in place.  The recorded notebook and
 test-group seconds of this checkout (``data/processed/*-seconds.json``) are copied into the
-worktree, so that notebooks and test groups start longest first as they do here.  ``--env``
+worktree, so that notebooks and test groups start longest first as they do here.  Every
+command gets the environment the commit's ``make.py`` gives it (:func:`commit_environment`).  ``--env``
 sets variables for every command, e.g. ``HLSTUDY_FORK=0`` (fresh kernel processes) or
 ``HLSTUDY_FIGURE_FORMATS=pdf,png,svg`` (SVG too), to measure one lever at one commit.  Then the test command
 of ``make.py test`` (ruff, then ``pytest -n <workers> --dist loadgroup``) runs ``--repeat``
@@ -71,6 +72,25 @@ def worktree(commit: str) -> Path:
     return folder
 
 
+def commit_environment(folder: Path, env: dict) -> dict:
+    """``env`` changed as the commit's ``make.py`` changes the environment of its commands.
+
+    From this issue's fifth part on, ``make.py`` lets its commands keep compiled bytecode
+    where ``PYTHONDONTWRITEBYTECODE`` is set (``make.project_env``); an older commit's
+    ``make.py`` has no such function and runs its commands in the environment as it is.
+    """
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_of_commit", folder / "make.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not hasattr(module, "project_env"):
+        return dict(env)
+    given = module.project_env()
+    changed = {k: v for k, v in given.items() if os.environ.get(k) != v}
+    return {**{k: v for k, v in env.items() if k in given or k not in os.environ}, **changed}
+
+
 def remove(folder: Path) -> None:
     subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=ROOT, capture_output=True)
     shutil.rmtree(folder, ignore_errors=True)
@@ -121,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
 
     python = str(ROOT / ".venv" / "bin" / "python")
     folder = worktree(args.commit)
-    env = dict(os.environ, PYTHONPATH=str(folder), PYTHONHASHSEED="0")
+    env = commit_environment(folder, dict(os.environ, PYTHONPATH=str(folder), PYTHONHASHSEED="0"))
     for key in ("HLSTUDY_DATA", "HLSTUDY_FIGURES", "HLSTUDY_INSTRUMENT", "HLSTUDY_JOBS", "HLSTUDY_FORK",
                 "HLSTUDY_FIGURE_FORMATS", "HLSTUDY_EXPORT_CACHE", "HLSTUDY_FIT_CACHE"):  # --env sets them
         env.pop(key, None)
