@@ -469,14 +469,18 @@ def test_plot_map_rejects_unknown_codes():
     import matplotlib
 
     matplotlib.use("Agg")
-    from hlstudy.diagnostic import mapping
-
-    with pytest.raises(ModelError, match="registry"):
-        mapping.plot_map(REG, {"zz": 1.0})
-    fig = mapping.plot_map(REG, {"01": 1.0, "02": 2.0})
-    assert len(fig.axes) == 2
     import matplotlib.pyplot as plt
 
+    from hlstudy.diagnostic import mapping
+
+    before = plt.get_fignums()
+    with pytest.raises(ModelError, match="registry"):
+        mapping.plot_map(REG, {"zz": 1.0})
+    with pytest.raises(ModelError, match="no colour"):
+        mapping.plot_map(REG, categories={"01": "a"}, category_colors={"b": "red"})
+    assert plt.get_fignums() == before, "rejected input leaves no figure open"
+    fig = mapping.plot_map(REG, {"01": 1.0, "02": 2.0})
+    assert len(fig.axes) == 2
     plt.close(fig)
 
 

@@ -33,11 +33,28 @@ def fixtures(tmp_path):
     return root
 
 
+@pytest.fixture(scope="module")
+def settled_package(tmp_path_factory):
+    """A copy of the package's source whose files are an hour old.
+
+    The cache is not used while a source file is newer than the process (the code running
+    may not be the code on disk); a checkout made a second before the test run (a fresh
+    clone, a benchmark's worktree) would otherwise switch it off for these tests."""
+    package = tmp_path_factory.mktemp("settled") / "hlstudy"
+    shutil.copytree(ragree.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    past = time.time() - 3600
+    for f in package.rglob("*.py"):
+        os.utime(f, (past, past))
+    return package
+
+
 @pytest.fixture
-def processed(tmp_path, monkeypatch):
-    """The cache under a temporary ``data/processed`` (the real switch logic of _cache_dir)."""
+def processed(tmp_path, monkeypatch, settled_package):
+    """The cache under a temporary ``data/processed`` (the real switch logic of _cache_dir),
+    keyed on a settled copy of the package's source (the same bytes)."""
     import hlstudy.paths
 
+    monkeypatch.setattr(ragree, "PACKAGE", settled_package)
     monkeypatch.setattr(hlstudy.paths, "PROCESSED", tmp_path / "processed")
     monkeypatch.delenv("HLSTUDY_FIT_CACHE", raising=False)
     monkeypatch.delenv("HLSTUDY_EXPORT_CACHE", raising=False)

@@ -183,10 +183,6 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
     codes = list(cells)
     if (values is None) == (categories is None):
         raise ModelError("give exactly one of values= (numbers) or categories= (classes)")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.5, 6.5))
-    else:
-        fig = ax.figure
     grey = (0.85, 0.85, 0.85, 1.0)
     if categories is not None:
         cat = pd.Series(categories, dtype=object)
@@ -215,6 +211,10 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
         norm = plt.Normalize(finite.min(), finite.max()) if finite.size else plt.Normalize(0, 1)
         cm = plt.get_cmap(cmap)
         colours = [cm(norm(x)) if np.isfinite(x) else grey for x in v]
+    if ax is None:   # opened once the input is known to be good (an error leaves no figure open)
+        fig, ax = plt.subplots(figsize=(6.5, 6.5))
+    else:
+        fig = ax.figure
     ax.add_collection(PolyCollection([cells[c] for c in codes], facecolors=colours,
                                      edgecolors="white", linewidths=0.8))
     if group is not None and group in communes.columns:
