@@ -37,11 +37,13 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from hlstudy import _jsoncache
 from hlstudy.errors import ModelError
 from hlstudy.reliability import design_effect
 
@@ -204,16 +206,9 @@ FIT_CACHE_FILES = 5000
 
 
 def _prune_fits(folder, most: int | None = None) -> None:
+    """The fit folder bounded at ``most`` files, down to 80 % when over (not at every write)."""
     most = FIT_CACHE_FILES if most is None else most
-    entries = [e for e in os.scandir(folder) if e.name.endswith(".json")]
-    if len(entries) <= most:
-        return
-    entries.sort(key=lambda e: (e.stat().st_mtime_ns, e.name))
-    for e in entries[:len(entries) - most * 4 // 5]:   # down to 80%, not at every write
-        try:
-            os.remove(e.path)
-        except OSError:
-            pass
+    _jsoncache.prune(Path(folder), most, keep=most * 4 // 5)
 
 
 def _fit_mixed(d: pd.DataFrame) -> _MixedFit:
@@ -231,24 +226,10 @@ def _fit_mixed(d: pd.DataFrame) -> _MixedFit:
         return _FITS[key]
     folder = _fit_cache_dir()
     path = None if folder is None else folder / f"{key}.json"
-    fit = None
-    if path is not None and path.is_file():
-        try:
-            fit = _MixedFit.from_json(path.read_text(encoding="utf-8"))
-            os.utime(path)  # a read counts as a use (pruning drops the least recently used)
-        except (OSError, ValueError, TypeError, KeyError):
-            fit = None
+    fit = _jsoncache.read(path, _MixedFit.from_json)
     if fit is None:
         fit = _MixedFit.of(_fit_mixed_uncached(d))
-        if path is not None:
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(f".{os.getpid()}.tmp")
-                tmp.write_text(fit.to_json(), encoding="utf-8")
-                os.replace(tmp, path)
-                _prune_fits(folder)
-            except OSError:
-                pass
+        _jsoncache.write(path, fit.to_json(), most=FIT_CACHE_FILES, keep=FIT_CACHE_FILES * 4 // 5)
     _FITS[key] = fit
     if len(_FITS) > _FITS_MAX:
         _FITS.popitem(last=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-import os
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from hlstudy import _jsoncache
 from hlstudy.errors import ModelError
 from hlstudy.models._frame import model_frame
 
@@ -154,24 +154,12 @@ def mixed(data: pd.DataFrame, formula: str, *, group: str, alpha: float = 0.05) 
         raise ModelError(f"alpha must be in (0, 1), got {alpha}")
     fr = model_frame(data, formula, cluster=group)
     path = _cache_path(fr, formula, group, alpha)
-    if path is not None and path.is_file():
-        try:
-            res = _from_json(path.read_text(encoding="utf-8"))
-            os.utime(path)
-            return res
-        except (OSError, ValueError, TypeError, KeyError):
-            pass
-    res = _fit(fr, formula, group, alpha)
-    if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(_to_json(res), encoding="utf-8")
-            os.replace(tmp, path)
-            from hlstudy.diagnostic.quality import _prune_fits
-            _prune_fits(path.parent)
-        except OSError:
-            pass
+    res = _jsoncache.read(path, _from_json)
+    if res is None:
+        from hlstudy.diagnostic.quality import FIT_CACHE_FILES
+
+        res = _fit(fr, formula, group, alpha)
+        _jsoncache.write(path, _to_json(res), most=FIT_CACHE_FILES, keep=FIT_CACHE_FILES * 4 // 5)
     return res
 
 

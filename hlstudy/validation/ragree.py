@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hlstudy import _jsoncache
 from hlstudy.errors import ModelError
 from hlstudy.paths import ROOT
 
@@ -786,23 +787,10 @@ def r_agreement(fixtures: str | Path = FIXTURES, *, checks: Sequence[Check] | No
     if not root.is_dir():
         raise ModelError(f"fixture folder {root} not found")
     path = _cache_path(root) if checks is None else None
-    if path is not None and path.is_file():
-        try:
-            table = _from_json(path.read_text(encoding="utf-8"))
-            os.utime(path)   # a read counts as a use (pruning drops the least recently used)
-            return table
-        except (OSError, ValueError, TypeError, KeyError):
-            pass   # damaged: computed again and rewritten
-    table = _compute(root, CHECKS if checks is None else checks)
-    if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(_to_json(table), encoding="utf-8")
-            os.replace(tmp, path)
-            _prune(path.parent)
-        except OSError:
-            pass
+    table = _jsoncache.read(path, _from_json)   # None when absent or damaged
+    if table is None:
+        table = _compute(root, CHECKS if checks is None else checks)
+        _jsoncache.write(path, _to_json(table), most=CACHE_FILES)
     return table
 
 
@@ -918,19 +906,6 @@ def _from_json(text: str) -> pd.DataFrame:
     rows = [{**r, "worst_difference": float.fromhex(r["worst_difference"]),
              "tolerance": float.fromhex(r["tolerance"])} for r in raw["rows"]]
     return pd.DataFrame(rows, columns=COLUMNS)
-
-
-def _prune(folder: Path, most: int | None = None) -> None:
-    most = CACHE_FILES if most is None else most
-    entries = [e for e in os.scandir(folder) if e.name.endswith(".json")]
-    if len(entries) <= most:
-        return
-    entries.sort(key=lambda e: (e.stat().st_mtime_ns, e.name))
-    for e in entries[:len(entries) - most]:
-        try:
-            os.remove(e.path)
-        except OSError:
-            pass
 
 
 # ---------------------------------------------------------------------- versions
