@@ -5,9 +5,9 @@ else any more), and every fast path is compared with them on simulated studies o
 seeds, on the formats a study arrives in (CSV, XLSX, SAV, Google Forms and KoboToolbox
 shapes) and on damaged exports:
 
-* writing: ``_encode`` (XLSX rows serialised directly into openpyxl's sheet, SAV labels looked
-  up once per value set, header → variable by dict) and ``Truth.to_json`` (columns by dtype)
-  give the reference bytes;
+* writing: ``_encode`` (XLSX rows prepared as lists for openpyxl, SAV labels looked up once
+  per value set, header → variable by dict) and ``Truth.to_json`` (columns by dtype) give the
+  reference bytes;
 * simulating: the weighted draws (``_choice``, the commune-variant kind) consume the random
   stream exactly as before; row dicts, given names, label tables, birth dates and times equal
   the pandas calls they replace (the committed ``data/raw`` is the default simulation byte for
@@ -27,7 +27,6 @@ import hashlib
 import io
 import json
 import re
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -325,38 +324,6 @@ def test_column_cells_equal_cell_by_cell_conversion():
         old = old_records(frame, digits)
         assert json.dumps(new, default=str) == json.dumps(old, default=str)
         assert [[type(x) for x in r.values()] for r in new] == [[type(x) for x in r.values()] for r in old]
-
-
-TRICKY = ["a&b<c>d\"e'f", "x\ty\nz\rw", " lead", "trail ", "\u00a0nbsp", "Dấu 😀 thời",
-          "O\u0302ng/ba\u0300 (NFD)", "=", "5", "", "#N/A?", "tab\tend\t"]
-
-
-def test_xlsx_rows_written_directly_equal_openpyxl():
-    header = ["Dấu thời gian", "A & B", " câu ", "x"]
-    rows = [[TRICKY[i % len(TRICKY)] or None, i, TRICKY[(i + 3) % len(TRICKY)] or None, None]
-            for i in range(len(TRICKY) * 2)] + [[None, None, None, None], [1, -7, 10**17, "z"]]
-    fast = syn._xlsx_fast(header, rows, "officials")
-    assert fast is not None
-    assert fast == syn._xlsx_openpyxl(header, rows, "officials")
-    sheet = zipfile.ZipFile(io.BytesIO(fast)).read(syn._SHEET).decode("ascii")
-    assert f'<dimension ref="A1:D{len(rows) + 1}"/>' in sheet and "&#13;" in sheet
-
-
-@pytest.mark.parametrize("value", ["=1+1", "#N/A", "ctrl\x01", "del\x7f", 2.5, True, "x" * 32768])
-def test_xlsx_values_openpyxl_stores_otherwise_go_through_openpyxl(value):
-    """Formulas, error codes, characters openpyxl refuses, floats, booleans, over-long text:
-    the direct route declines (None) and ``_encode`` writes what openpyxl writes (or raises
-    what it raises)."""
-    header, rows = ["a", "b"], [["ok", 1], [value, "x"]]
-    assert syn._xlsx_fast(header, rows, "officials") is None
-    frame = pd.DataFrame(rows, columns=header).astype(object)
-    try:
-        expected = syn._xlsx_openpyxl(header, rows, "officials")
-    except Exception as exc:  # openpyxl's IllegalCharacterError
-        with pytest.raises(type(exc)):
-            syn._encode(frame, "officials", "xlsx")
-        return
-    assert isinstance(expected, bytes)
 
 
 def test_header_variables_equal_the_codebook_lookup():
@@ -665,100 +632,6 @@ def test_value_sets_made_once_callers_get_copies():
     pd.testing.assert_frame_equal(second, direct)
     with pytest.raises(SurveyDataError, match="unknown value set"):
         codebook_mod.value_labels("no_such_set")
-
-
-# --------------------------------------------------------------------------- XLSX sheets read at once
-
-
-def _sheet_variant(data: bytes, edit) -> bytes:
-    """The workbook ``data`` with its sheet XML passed through ``edit`` (text → text)."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            content = src.read(info.filename)
-            if info.filename == syn._SHEET:
-                content = edit(content.decode("utf-8")).encode("utf-8")
-            dst.writestr(info, content)
-    return out.getvalue()
-
-
-def _both_readings(data: bytes, tmp_path: Path):
-    """``(fast, openpyxl)``: the sheet's rows by :func:`_plain_sheet_cells` and by openpyxl's
-    ``iter_rows(values_only=True)`` (or the exception each raised)."""
-    from openpyxl import load_workbook
-
-    path = tmp_path / "sheet.xlsx"
-    path.write_bytes(data)
-    wb = load_workbook(path, read_only=True, data_only=True)
-    try:
-        ws = wb[wb.sheetnames[0]]
-        fast = ingest.files._plain_sheet_cells(ws)
-        try:
-            reference = [list(r) for r in wb[wb.sheetnames[0]].iter_rows(values_only=True)]
-        except Exception as exc:  # noqa: BLE001 - compared below
-            reference = type(exc)
-    finally:
-        wb.close()
-    return fast, reference
-
-
-def _cells_equal(fast, reference) -> bool:
-    return fast == reference and all(type(a) is type(b) for r, s in zip(fast, reference, strict=True)
-                                     for a, b in zip(r, s, strict=True))
-
-
-def test_plain_sheets_read_as_openpyxl_reads_them(studies, tmp_path):
-    for seed in SEEDS:
-        for name in syn.INSTRUMENTS:
-            fast, reference = _both_readings(syn._encode(_sample(studies[seed], name), name, "xlsx"), tmp_path)
-            assert fast is not None and _cells_equal(fast, reference), (seed, name)
-
-
-SHEET_EDITS = {
-    "no dimension": lambda x: re.sub(r"<dimension [^>]*/>", "", x),
-    "narrow dimension": lambda x: re.sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1:C4"/>', x),
-    "wide dimension": lambda x: re.sub(r'<dimension ref="A1:([A-Z]+)(\d+)"/>', r'<dimension ref="A1:\g<1>99"/>', x),
-    "gap in rows": lambda x: x.replace('<row r="3">', '<row r="7">').replace('r="A3"', 'r="A7"'),
-    "cell beyond the header": lambda x: x.replace("</row>", '<c r="ZZ2" t="n"><v>1</v></c></row>', 2),
-    "empty cell elements": lambda x: x.replace("</row>", '<c r="ZY2" t="n"/><c r="ZZ2" t="inlineStr"/></row>', 2),
-    "style without a date format": lambda x: x.replace('t="n"><v>', 't="n" s="0"><v>', 1),
-    "float and exponent": lambda x: x.replace("<v>1</v>", "<v>1.5</v>", 1).replace("<v>2</v>", "<v>2E3</v>", 1),
-}
-DECLINED = {
-    "shared string": lambda x: x.replace('t="n"><v>', 't="s"><v>', 1),
-    "boolean": lambda x: x.replace('t="n"><v>', 't="b"><v>', 1),
-    "formula": lambda x: x.replace('t="n"><v>', 't="n"><f>1+1</f><v>', 1),
-    "rich text": lambda x: x.replace("<is><t>", '<is><r><t>a</t></r><t>', 1),
-    "row without number": lambda x: x.replace('<row r="2">', "<row>", 1),
-    "lower-case reference": lambda x: x.replace('<c r="A2"', '<c r="a2"', 1),
-}
-
-
-@pytest.mark.parametrize("edit", sorted(SHEET_EDITS))
-def test_sheet_shapes_read_as_openpyxl_reads_them(studies, tmp_path, edit):
-    """Rows and cells the dimension does not announce, missing rows, empty cells, floats: the
-    rows openpyxl's read-only worksheet completes, completed the same way."""
-    data = syn._encode(_sample(studies[SEEDS[0]], "citizens").head(6), "citizens", "xlsx")
-    fast, reference = _both_readings(_sheet_variant(data, SHEET_EDITS[edit]), tmp_path)
-    assert fast is not None, edit
-    assert _cells_equal(fast, reference), edit
-
-
-@pytest.mark.parametrize("edit", sorted(DECLINED))
-def test_other_cells_go_through_openpyxl(studies, tmp_path, edit, monkeypatch):
-    data = _sheet_variant(syn._encode(_sample(studies[SEEDS[0]], "citizens").head(6), "citizens", "xlsx"),
-                          DECLINED[edit])
-    fast, _ = _both_readings(data, tmp_path)
-    assert fast is None, edit
-
-
-def test_date_styled_cells_go_through_openpyxl(tmp_path, monkeypatch):
-    """A workbook whose timestamps are Excel dates (openpyxl gives datetimes): openpyxl's route."""
-    rf.install_reference(monkeypatch, tmp_path)
-    path = rf.write_export(rf.make_rows("officials", 4), tmp_path / "officials.xlsx")
-    fast, reference = _both_readings(path.read_bytes(), tmp_path)
-    assert fast is None and any(isinstance(v, dt.datetime) for row in reference for v in row)
 
 
 def test_cp1258_per_character_equals_the_loop():

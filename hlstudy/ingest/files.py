@@ -9,7 +9,6 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -221,9 +220,7 @@ def read_xlsx_rows(path: Path, instrument: str) -> RawTable:
                 f"sheet {instrument!r} is missing from the workbook (sheets: {names})", file=path
             )
         try:
-            cells = _plain_sheet_cells(workbook[sheet])
-            if cells is None:
-                cells = [list(r) for r in workbook[sheet].iter_rows(values_only=True)]
+            cells = [list(r) for r in workbook[sheet].iter_rows(values_only=True)]
         except Exception as exc:  # a damaged sheet inside a valid zip
             raise SurveyDataError(
                 f"sheet {sheet!r} cannot be read ({type(exc).__name__})", file=path
@@ -254,118 +251,6 @@ def read_xlsx_rows(path: Path, instrument: str) -> RawTable:
         rows.append(record)
         numbers.append(index)
     return RawTable(path, "xlsx", None, header, rows, numbers, sheet=sheet)
-
-
-_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_ROW, _CELL, _VALUE, _INLINE, _TEXT = (f"{_MAIN}{t}" for t in ("row", "c", "v", "is", "t"))
-_DIGITS = "0123456789"
-
-
-@lru_cache(maxsize=4096)
-def _column_index(letters: str) -> int:
-    from openpyxl.utils import column_index_from_string
-
-    return column_index_from_string(letters)
-
-
-def _plain_sheet_cells(ws) -> list[list[Any]] | None:
-    """The values ``ws.iter_rows(values_only=True)`` gives (openpyxl's read-only worksheet, as
-    :func:`read_xlsx_rows` opens it: data only), without a Python dict per cell: the sheet XML
-    parsed at once (lxml) and each cell read as openpyxl's ``WorkSheetParser.parse_cell``
-    reads it, the rows completed as ``ReadOnlyWorksheet._cells_by_row`` completes them.
-
-    Only for plain sheets, such as the simulator writes: numbers (no date or time style) and
-    inline strings of one text run, every row and cell with its reference.  Anything else
-    (shared strings, booleans, a date-styled number, rich text, a formula, a document type
-    declaration, another namespace, an unreadable XML) gives None, and the caller asks
-    openpyxl.
-    """
-    try:
-        from lxml import etree
-        from openpyxl.worksheet._reader import _cast_number
-
-        data = ws.parent._archive.read(ws._worksheet_path)
-        if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-            return None
-        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
-    except Exception:  # anything unexpected: openpyxl reads it (or reports it)
-        return None
-    if root.tag != f"{_MAIN}worksheet":
-        return None
-    sheet_data = root.find(f"{_MAIN}sheetData")
-    if sheet_data is None:
-        return None
-    dates = ws.parent._date_formats
-    times = ws.parent._timedelta_formats
-    parsed: list[tuple[int, list[tuple[int, Any]]]] = []
-    try:
-        for row in sheet_data:
-            r = row.get("r")
-            if row.tag != _ROW or r is None or not r.isdigit():
-                return None
-            cells = []
-            for cell in row:
-                attrib = cell.attrib
-                coordinate = attrib.get("r")
-                letters = coordinate.rstrip(_DIGITS) if coordinate else ""
-                if (cell.tag != _CELL or not letters or not letters.isascii() or not letters.isupper()
-                        or not coordinate[len(letters):].isdigit()):
-                    return None
-                kind = attrib.get("t", "n")
-                style = attrib.get("s", 0)
-                style = int(style) if style else 0
-                children = list(cell)
-                if kind == "inlineStr":
-                    if any(child.tag != _INLINE for child in children):
-                        return None
-                    value = None
-                    if children:
-                        runs = list(children[0])
-                        if len(children) != 1 or len(runs) != 1 or runs[0].tag != _TEXT:
-                            return None
-                        value = runs[0].text or ""  # Text.from_tree(...).content
-                else:
-                    if any(child.tag != _VALUE for child in children) or len(children) > 1:
-                        return None
-                    value = (children[0].text if children else None) or None
-                    if kind != "n" or style in dates or style in times:
-                        return None  # shared strings, booleans, dates…: openpyxl's own route
-                    if value is not None:
-                        value = _cast_number(value)
-                cells.append((_column_index(letters), value))
-            parsed.append((int(r), cells))
-    except (ValueError, IndexError, TypeError):
-        return None
-    # ReadOnlyWorksheet._cells_by_row(1, 1, max_column, max_row, values_only=True)
-    max_col, max_row = ws.max_column, ws.max_row
-    empty_row = [None] * max_col if max_col is not None else []
-    out: list[list[Any]] = []
-    counter = idx = 1
-    for idx, cells in parsed:
-        if max_row is not None and idx > max_row:
-            break
-        for _ in range(counter, idx):
-            counter += 1
-            out.append(list(empty_row))
-        if counter <= idx:
-            out.append(_completed_row(cells, max_col))
-            counter += 1
-    if max_row is not None and max_row < idx:
-        for _ in range(counter, max_row + 1):
-            out.append(list(empty_row))
-    return out
-
-
-def _completed_row(cells: list[tuple[int, Any]], max_col: int | None) -> list[Any]:
-    """ReadOnlyWorksheet._get_row(row, 1, max_col, values_only=True), as a list."""
-    if not cells and not max_col:
-        return []
-    width = max_col or cells[-1][0]
-    row: list[Any] = [None] * width
-    for column, value in cells:
-        if 1 <= column <= width:
-            row[column - 1] = value
-    return row
 
 
 def read_sav_rows(path: Path) -> RawTable:

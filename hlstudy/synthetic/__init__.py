@@ -393,8 +393,7 @@ def _encode(df: pd.DataFrame, instrument: str, format: str) -> bytes:
              for v, isnum in zip(row, number, strict=True)]
             for row in df.itertuples(index=False, name=None)
         ]
-        fast = _xlsx_fast(list(df.columns), rows, instrument)
-        return fast if fast is not None else _xlsx_openpyxl(list(df.columns), rows, instrument)
+        return _fixed_zip(_workbook(list(df.columns), rows, instrument))
     # SPSS: one type per column; Likert and numbers numeric (labels → codes), names Q1..Qn,
     # the printed headers as variable labels.
     import tempfile
@@ -469,90 +468,9 @@ def _workbook(header: list, rows: list[list], instrument: str) -> bytes:
     return buf.getvalue()
 
 
-def _xlsx_openpyxl(header: list, rows: list[list], instrument: str) -> bytes:
-    """The workbook written cell by cell by openpyxl (the reference of :func:`_xlsx_fast`)."""
-    return _fixed_zip(_workbook(header, rows, instrument))
-
-
-#: Characters :func:`_xlsx_rows` writes itself: those of XML 1.0 except DEL and the C1
-#: controls (a string with any other, or that openpyxl stores as a formula or an error
-#: code, makes the workbook go through openpyxl).
-_XLSX_UNSAFE = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_XLSX_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
-_SHEET = "xl/worksheets/sheet1.xml"
-
-
-def _xlsx_text(value: str) -> str:
-    """An inline-string cell's ``<is>`` element as openpyxl (lxml, ASCII output) writes it."""
-    text = (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("\r", "&#13;").encode("ascii", "xmlcharrefreplace").decode("ascii"))
-    if value != value.strip():
-        return f'<is><t xml:space="preserve">{text}</t></is>'
-    return f"<is><t>{text}</t></is>"
-
-
-def _xlsx_rows(rows: list[list], first: int) -> str | None:
-    """The ``<row>`` elements of ``rows`` (ints, strings, None) numbered from ``first``, as
-    openpyxl writes appended rows: inline strings, ``t="n"`` numbers formatted ``%.16g``, no
-    element for None.  None if a value is of another type, or a string openpyxl would store
-    otherwise or refuse (formula, error code, over 32,767 characters, a character outside
-    those of :data:`_XLSX_UNSAFE`)."""
-    from openpyxl.compat import safe_string
-    from openpyxl.utils import get_column_letter
-
-    width = max((len(r) for r in rows), default=0)
-    letters = [get_column_letter(j) for j in range(1, width + 1)]
-    parts = []
-    for i, row in enumerate(rows, start=first):
-        parts.append(f'<row r="{i}">')
-        for letter, v in zip(letters, row, strict=False):
-            if v is None:
-                continue
-            t = type(v)
-            if t is int:
-                parts.append(f'<c r="{letter}{i}" t="n"><v>{safe_string(v)}</v></c>')
-            elif t is str:
-                if (v == "" or len(v) > 32767 or (len(v) > 1 and v[0] == "=")
-                        or v in _XLSX_ERRORS or _XLSX_UNSAFE.search(v)):
-                    return None
-                parts.append(f'<c r="{letter}{i}" t="inlineStr">{_xlsx_text(v)}</c>')
-            else:
-                return None
-        parts.append("</row>")
-    return "".join(parts)
-
-
-def _xlsx_fast(header: list, rows: list[list], instrument: str) -> bytes | None:
-    """:func:`_xlsx_openpyxl`'s bytes without a cell object per value: openpyxl saves the
-    header row alone, and the data rows are written into its sheet in openpyxl's own
-    serialisation (:func:`_xlsx_rows`; one compression instead of two).  Checked on every
-    call: the header row written that way must equal openpyxl's; otherwise, or for values
-    :func:`_xlsx_rows` does not write, None (the caller then uses openpyxl throughout)."""
-    import zipfile
-
-    from openpyxl.utils import get_column_letter
-
-    if not header or any(len(r) != len(header) for r in rows):
-        return None
-    own_header = _xlsx_rows([header], 1)
-    body = _xlsx_rows(rows, 2)
-    if own_header is None or body is None:
-        return None
-    data = _workbook(header, [], instrument)
-    sheet = zipfile.ZipFile(io.BytesIO(data)).read(_SHEET).decode("ascii")
-    last = get_column_letter(len(header))
-    dimension = f'<dimension ref="A1:{last}1"/>'
-    end = own_header + "</sheetData>"
-    if sheet.count(dimension) != 1 or sheet.count(end) != 1:
-        return None
-    sheet = sheet.replace(dimension, f'<dimension ref="A1:{last}{len(rows) + 1}"/>').replace(
-        end, own_header + body + "</sheetData>")
-    return _fixed_zip(data, {_SHEET: sheet.encode("ascii")})
-
-
-def _fixed_zip(data: bytes, replace: Mapping[str, bytes] | None = None) -> bytes:
+def _fixed_zip(data: bytes) -> bytes:
     """Rewrite a zip archive (XLSX) with fixed entry times, so that bytes depend on content
-    only; ``replace`` gives other contents for some entries (by name)."""
+    only."""
     import zipfile
 
     src = zipfile.ZipFile(io.BytesIO(data))
@@ -562,9 +480,7 @@ def _fixed_zip(data: bytes, replace: Mapping[str, bytes] | None = None) -> bytes
             fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = info.external_attr
-            content = (replace or {}).get(info.filename)
-            if content is None:
-                content = src.read(info.filename)
+            content = src.read(info.filename)
             if info.filename == "docProps/core.xml":  # openpyxl stamps the saving time
                 stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode("ascii")
                 content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + stamp,
