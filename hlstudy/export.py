@@ -935,7 +935,7 @@ def _cached_font_subsets():
 #: Disk space each export cache under ``data/processed/cache/`` may take: when a write goes
 #: over it, the least recently used files go first (:func:`_prune`).
 CACHE_BYTES = {"png": 200 * 2**20, "docx": 50 * 2**20, "font-subsets": 20 * 2**20,
-               "preview": 20 * 2**20}
+               "preview": 20 * 2**20, "figures": 200 * 2**20}
 
 
 def _png_key(arr, kwargs: dict) -> str | None:
@@ -1217,6 +1217,14 @@ def save_figure(
     to :data:`PREVIEW_DPI` (:func:`preview_png`), and closes the figure, so the notebook
     does not draw it a second time; ``show=False`` leaves the figure open for the inline
     backend as before.
+
+    A figure saved with ``show`` is closed afterwards, so nothing can look at it again: its
+    files and preview are kept under ``data/processed/cache/figures``, named by
+    :func:`hlstudy._figurekey.figure_key` (the figure's whole state, hlstudy's source, the
+    installed libraries, rcParams, fonts and these arguments), and a later save of a figure
+    with the same key writes the kept bytes instead of marking and drawing it again
+    (``HLSTUDY_EXPORT_CACHE=0`` switches it off; ``tests/test_figure_cache.py``).  A figure
+    saved without ``show`` is always drawn, and stays marked and laid out as drawn.
     """
     if not isinstance(simulated, bool):
         raise ExportError("simulated must be True or False: say whether the figure shows simulated data")
@@ -1227,12 +1235,28 @@ def save_figure(
         raise ExportError(f"figure formats must be among {FIGURE_FORMATS}, got {list(formats)}")
     out_dir = Path(directory) if directory is not None else figures_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
+    show = _in_notebook() if show is None else bool(show)
+    # a figure closed right after saving (``show``) may get its files from the figure cache:
+    # nothing can look at the figure after this call, so it need not be marked and drawn
+    folder = _cache_dir("figures") if show else None
+    key = None
+    if folder is not None:
+        from hlstudy import _figurekey
+
+        key = _figurekey.figure_key(fig, "save_figure", simulated, tuple(formats), DPI, PREVIEW_DPI,
+                                    [_figure_metadata(f) for f in formats], SIMULATED_MARK, language())
+    kept = _unpack(_cache_read(folder, key), (*formats, "preview"))
+    if kept is not None:
+        paths = {fmt: _write_if_changed(out_dir / f"{stem}.{fmt}", kept[fmt]) for fmt in formats}
+        _record(stem, "figure", paths, figure_title(fig))
+        _show_preview(fig, kept["preview"])
+        return paths
     if simulated:
         with _shared_font_tables(), _shared_text_layouts():   # the mark is measured in 10 places
             _mark_simulated(fig)
-    show = _in_notebook() if show is None else bool(show)
     preview = None
     paths: dict[str, Path] = {}
+    files: dict[str, bytes] = {}
     previous = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = "0"
     try:
@@ -1240,17 +1264,14 @@ def save_figure(
               _shared_font_tables(), _shared_text_layouts(), _settled_layout_draws(fig)):
             warnings.simplefilter("always")
             for fmt in formats:
-                path = out_dir / f"{stem}.{fmt}"
                 buffer = io.BytesIO()
                 with (_cached_font_subsets() if fmt == "pdf" else _cached_png() if fmt == "png"
                       else contextlib.nullcontext()):
                     fig.savefig(buffer, format=fmt, dpi=DPI, metadata=_figure_metadata(fmt))
-                data = buffer.getvalue()
-                if not path.exists() or path.read_bytes() != data:
-                    path.write_bytes(data)
-                paths[fmt] = path
+                files[fmt] = buffer.getvalue()
+                paths[fmt] = _write_if_changed(out_dir / f"{stem}.{fmt}", files[fmt])
                 if show and fmt == "png":
-                    preview = preview_png(fig, data)  # now, while the canvas holds this render
+                    preview = preview_png(fig, files[fmt])  # now, while the canvas holds this render
         missing = sorted({str(w.message) for w in caught if "missing from font" in str(w.message)})
         if missing:
             raise ExportError(f"figure {stem!r} uses characters the font cannot draw: {missing[0]}")
@@ -1261,8 +1282,48 @@ def save_figure(
         else:
             os.environ["SOURCE_DATE_EPOCH"] = previous
     if show:
-        _show_preview(fig, preview if preview is not None else preview_png(fig))
+        preview = preview if preview is not None else preview_png(fig)
+        _cache_write(folder, key, _pack({**files, "preview": preview}))
+        _show_preview(fig, preview)
     return paths
+
+
+def _write_if_changed(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` unless the file already holds exactly these bytes."""
+    if not path.exists() or path.read_bytes() != data:
+        path.write_bytes(data)
+    return path
+
+
+def _pack(parts: Mapping[str, bytes]) -> bytes:
+    """``{name: bytes}`` as one byte string (names sorted, each part length-prefixed)."""
+    out = bytearray()
+    for name in sorted(parts):
+        for chunk in (name.encode("utf-8"), parts[name]):
+            out += len(chunk).to_bytes(8, "little") + chunk
+    return bytes(out)
+
+
+def _unpack(data: bytes | None, names: Iterable[str]) -> dict[str, bytes] | None:
+    """The parts :func:`_pack` made, or None when ``data`` is None, malformed or lacks a name."""
+    if data is None:
+        return None
+    parts: dict[str, bytes] = {}
+    at, texts = 0, []
+    while at < len(data):
+        if at + 8 > len(data):
+            return None
+        size = int.from_bytes(data[at:at + 8], "little")
+        chunk = data[at + 8:at + 8 + size]
+        if len(chunk) != size:
+            return None
+        texts.append(chunk)
+        at += 8 + size
+    if len(texts) % 2:
+        return None
+    for name, chunk in zip(texts[::2], texts[1::2], strict=True):
+        parts[name.decode("utf-8", errors="replace")] = chunk
+    return parts if all(n in parts for n in names) else None
 
 
 #: Resolution of the notebook preview of a figure (matplotlib's inline default).

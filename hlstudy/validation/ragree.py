@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import re
-import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from hlstudy import _jsoncache
+from hlstudy._codekey import process_start
 from hlstudy.errors import ModelError
 from hlstudy.paths import ROOT
 
@@ -834,22 +834,6 @@ def _cache_dir() -> Path | None:
     return PROCESSED / "cache" / "r-agreement"
 
 
-def _process_start() -> float:
-    """When this process started (seconds since the epoch; Linux's ``/proc``), else when this
-    module was imported."""
-    try:
-        with open("/proc/self/stat", encoding="ascii") as fh:
-            start_ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
-        with open("/proc/stat", encoding="ascii") as fh:
-            boot = next(int(line.split()[1]) for line in fh if line.startswith("btime"))
-        return boot + start_ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
-        return _IMPORTED
-
-
-_IMPORTED = time.time()
-
-
 def _cache_path(root: Path) -> Path | None:
     """Where the table of ``root``'s fixtures is kept: the SHA-256 of every fixture file (name
     and bytes), of every ``.py`` file of the package (the checks call into most of it), of
@@ -865,7 +849,7 @@ def _cache_path(root: Path) -> Path | None:
     import scipy
     import statsmodels
 
-    started = _process_start() - 2.0   # /proc's boot time has whole seconds
+    started = process_start() - 2.0   # /proc's boot time has whole seconds
     h = hashlib.sha256()
 
     def put(data: bytes) -> None:

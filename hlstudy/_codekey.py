@@ -1,0 +1,82 @@
+"""What code is running: hlstudy's source digest, the installed libraries, the process's start.
+
+Shared by the caches whose keys must name the code that made what they keep: the figure
+cache (:mod:`hlstudy._figurekey`) and the R-agreement table
+(:mod:`hlstudy.validation.ragree`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import time
+from pathlib import Path
+
+#: The hlstudy package folder (its ``.py`` files are part of every key).
+PACKAGE = Path(__file__).resolve().parent
+
+_IMPORTED = time.time()
+
+
+def process_start() -> float:
+    """When this process started (seconds since the epoch; Linux's ``/proc``), else when this
+    module was imported."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as fh:
+            start_ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/stat", encoding="ascii") as fh:
+            boot = next(int(line.split()[1]) for line in fh if line.startswith("btime"))
+        return boot + start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return _IMPORTED
+
+
+_DIGESTS: dict[tuple, str] = {}
+
+
+def package_digest() -> str | None:
+    """SHA-256 of hlstudy's source (every ``.py`` file: relative path and bytes).
+
+    None when a source file was modified after this process started: the code running may
+    then not be the code on disk, and nothing should be kept under a key naming it.
+    """
+    started = process_start() - 2.0   # /proc's boot time has whole seconds
+    files = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        if st.st_mtime > started:
+            return None
+        files.append((path, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)))
+    # the bytes are read again when any file's size, times or inode changed (a write changes
+    # the ctime even when the modification time is set back)
+    signature = tuple((p.as_posix(), stamp) for p, stamp in files)
+    found = _DIGESTS.get(signature)
+    if found is None:
+        digest = hashlib.sha256()
+        for path, _stamp in files:
+            for part in (path.relative_to(PACKAGE).as_posix().encode(), path.read_bytes()):
+                digest.update(len(part).to_bytes(8, "little"))
+                digest.update(part)
+        found = _DIGESTS[signature] = digest.hexdigest()
+    return found
+
+
+_DISTRIBUTIONS: str | None = None
+
+
+def distributions() -> str:
+    """Every installed distribution's name and version, and Python's version (once per process)."""
+    global _DISTRIBUTIONS
+    if _DISTRIBUTIONS is None:
+        from importlib import metadata
+
+        found = sorted({(str(d.metadata["Name"] or "").lower(), str(d.version))
+                        for d in metadata.distributions()})
+        _DISTRIBUTIONS = repr((sys.version, found))
+    return _DISTRIBUTIONS

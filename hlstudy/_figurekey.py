@@ -1,0 +1,212 @@
+"""A content key of a matplotlib figure: what its exported files are a function of.
+
+:func:`hlstudy.export.save_figure` keeps the bytes of each figure it writes from a notebook
+under ``data/processed/cache/figures``, named by :func:`figure_key`, and hands them back
+when a later run saves a figure with the same key instead of drawing it again (issue 15:
+drawing and encoding are a third of a notebook's CPU).  The key must therefore change
+whenever anything the files depend on changes:
+
+* **the figure's whole state**: the figure is serialised with :mod:`pickle` (every artist,
+  array, text, font property, transform and layout setting; matplotlib's own
+  ``__getstate__``), by a pickler (:class:`_KeyPickler`) that makes the stream a function
+  of the state alone: transforms' child maps keyed by ``id()`` become lists in their
+  (deterministic) insertion order, sets are sorted, the pyplot figure number is left out,
+  and a function is written as its module and name plus what may change without its
+  module changing: the values its closure holds and its defaults, and, for a function not
+  defined in an installed library or in hlstudy (a notebook's own formatter), its bytecode,
+  constants and the globals it reads (classes defined there likewise, by their methods);
+* **the code that draws it**: the SHA-256 of every ``.py`` file of hlstudy
+  (:func:`hlstudy._codekey.package_digest`; no key at all when a file changed after the process started,
+  since the code running may then not be the code on disk) and the name and version of
+  every installed distribution (matplotlib, Pillow, fontTools, numpy ...) and Python's;
+* **the drawing environment**: every rcParam, the fonts matplotlib knows (file, size,
+  modification time) and the zlib version; the caller adds its own arguments (formats,
+  resolution, the simulated mark, the language).
+
+A figure that cannot be serialised (an object pickle refuses) has no key: it is drawn as
+always.  ``tests/test_figure_cache.py`` checks that the key is the same in another process
+(another ``PYTHONHASHSEED``) and changes with each of these parts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import sys
+import sysconfig
+import types
+
+from hlstudy._codekey import distributions, package_digest
+
+
+def _library_roots() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    roots = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    return tuple(sorted(os.path.realpath(r) + os.sep for r in roots))
+
+
+_ROOTS: tuple[str, ...] | None = None
+
+
+def _from_library(module_name: str | None) -> bool:
+    """True when ``module_name`` is hlstudy's or an installed library's (its code is in the key
+    through :func:`hlstudy._codekey.package_digest` or
+    :func:`hlstudy._codekey.distributions`)."""
+    global _ROOTS
+    if not module_name:
+        return False
+    root = module_name.split(".", 1)[0]
+    if root == "__main__":
+        return False   # a script's or a notebook's own code
+    if root == "hlstudy" or root in sys.builtin_module_names:
+        return True
+    module = sys.modules.get(module_name) or sys.modules.get(root)
+    path = getattr(module, "__file__", None)
+    if not path:
+        return False
+    if _ROOTS is None:
+        _ROOTS = _library_roots()
+    return os.path.realpath(path).startswith(_ROOTS)
+
+
+def _code_state(code: types.CodeType) -> tuple:
+    consts = tuple(_code_state(c) if isinstance(c, types.CodeType) else c for c in code.co_consts)
+    return (code.co_qualname if hasattr(code, "co_qualname") else code.co_name, code.co_code,
+            consts, code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars,
+            code.co_argcount, code.co_kwonlyargcount, code.co_flags)
+
+
+class _Unset:
+    """An empty closure cell."""
+
+
+def _function_state(fn: types.FunctionType) -> tuple:
+    cells = tuple(_cell(c) for c in (fn.__closure__ or ()))
+    state = [fn.__module__, fn.__qualname__, fn.__defaults__, fn.__kwdefaults__, cells]
+    if not _from_library(fn.__module__):
+        names = fn.__code__.co_names
+        state += [_code_state(fn.__code__),
+                  tuple((n, fn.__globals__[n]) for n in names if n in fn.__globals__)]
+    return tuple(state)
+
+
+def _cell(cell) -> object:
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return _Unset
+
+
+def _class_state(cls: type) -> tuple:
+    members = []
+    for name, value in vars(cls).items():
+        if isinstance(value, (staticmethod, classmethod)):
+            value = value.__func__
+        if isinstance(value, property):
+            value = (value.fget, value.fset, value.fdel)
+        if isinstance(value, (types.FunctionType, tuple, str, bytes, int, float, bool, type(None))):
+            members.append((name, value))
+    return (cls.__module__, cls.__qualname__, tuple(b for b in cls.__bases__), tuple(members))
+
+
+def _tag(kind: str):
+    """A named callable for a reduction (never called: the stream is hashed, not loaded)."""
+
+    def tag(*args):   # pragma: no cover - never called
+        raise TypeError("a figure key's stream is not meant to be loaded")
+
+    tag.__qualname__ = tag.__name__ = f"_key_{kind}"
+    globals()[tag.__name__] = tag   # so that pickle finds it by module and name
+    return tag
+
+
+_TAGS = {k: _tag(k) for k in ("function", "class", "module", "set", "transform", "figure")}
+
+
+class _KeyPickler(pickle.Pickler):
+    """A pickler whose stream depends on an object's state only (not on ``id()``s, hash seeds,
+    pyplot's figure numbering); see the module's docstring."""
+
+    def __init__(self, file, protocol=None):
+        super().__init__(file, protocol=protocol)
+        from matplotlib.figure import Figure
+        from matplotlib.transforms import TransformNode
+
+        self._figure, self._transform = Figure, TransformNode
+
+    def reducer_override(self, obj):   # noqa: C901 - one dispatch
+        kind = type(obj)
+        if kind is types.FunctionType:
+            if obj.__module__ == __name__ and obj.__name__.startswith("_key_"):
+                return NotImplemented   # a tag itself: by reference
+            return (_TAGS["function"], _function_state(obj))
+        if kind is types.ModuleType:
+            return (_TAGS["module"], (obj.__name__,))
+        if isinstance(obj, type):
+            if _from_library(obj.__module__):
+                return NotImplemented   # by reference: module and name
+            return (_TAGS["class"], _class_state(obj))
+        if kind is set or kind is frozenset:
+            return (_TAGS["set"], (kind.__name__, tuple(sorted(obj, key=repr))))
+        if isinstance(obj, self._transform):
+            state = dict(obj.__getstate__())
+            state["_parents"] = list(state.get("_parents", {}).values())
+            return (_TAGS["transform"], (kind,), state)
+        if isinstance(obj, self._figure):
+            state = dict(obj.__getstate__())
+            for volatile in ("_number", "_restore_to_pylab"):   # pyplot's bookkeeping
+                state.pop(volatile, None)
+            return (_TAGS["figure"], (kind,), state)
+        return NotImplemented
+
+
+def state_bytes(obj) -> bytes | None:
+    """``obj`` serialised by :class:`_KeyPickler`; None when something in it cannot be."""
+    buffer = io.BytesIO()
+    try:
+        _KeyPickler(buffer, protocol=5).dump(obj)
+    except Exception:   # noqa: BLE001 - an unpicklable part (a lock, a generator...): no key
+        return None
+    return buffer.getvalue()
+
+
+def _fonts() -> list:
+    from matplotlib import font_manager
+
+    found = []
+    for entry in font_manager.fontManager.ttflist:
+        try:
+            st = os.stat(entry.fname)
+            found.append((entry.fname, entry.name, entry.style, entry.weight, st.st_size, st.st_mtime_ns))
+        except OSError:
+            found.append((entry.fname, None))
+    return found
+
+
+def figure_key(fig, *extra) -> str | None:
+    """SHA-256 (hex) of ``fig``'s state, the drawing code and environment, and ``extra``.
+
+    Returns None when the figure cannot be serialised or hlstudy's source changed after the
+    process started (:func:`hlstudy._codekey.package_digest`).  ``extra`` (the caller's arguments) goes in
+    through ``repr``.
+    """
+    import matplotlib
+    from PIL import features
+
+    code = package_digest()
+    if code is None:
+        return None
+    state = state_bytes(fig)
+    if state is None:
+        return None
+    digest = hashlib.sha256()
+    parts = (b"hlstudy-figure-1", state, code, distributions(),
+             repr(sorted((k, repr(v)) for k, v in matplotlib.rcParams.items())),
+             repr(_fonts()), repr(features.version("zlib")), repr(extra))
+    for part in parts:
+        data = part if isinstance(part, bytes) else part.encode("utf-8")
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest()

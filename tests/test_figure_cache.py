@@ -1,0 +1,234 @@
+"""The figure cache of ``save_figure(show=True)`` (issue 15): the kept files are the drawn
+files, and the key changes with everything the files depend on."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from hlstudy import _codekey, _figurekey, export  # noqa: E402
+from hlstudy.paths import ROOT  # noqa: E402
+
+FIGURE = '''
+import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
+from hlstudy import export
+
+
+def figure(values=(1, 4, 9), title="Chất lượng", decimal=","):
+    export.use_style()
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([1, 2, 3], list(values), label="đường")
+    ax.bar([1, 2], [2, 3], alpha=0.3)
+    ax.legend()
+    ax.set_title(title)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.1f}".replace(".", decimal)))
+    return fig
+'''
+_NS: dict = {}
+exec(compile(FIGURE, "figure_probe", "exec"), _NS)
+_figure = _NS["figure"]
+
+
+@pytest.fixture(autouse=True)
+def settled_source(monkeypatch):
+    """hlstudy's source as if unchanged since this process started (a file edited just before
+    a test run would otherwise switch the cache off); the source test below uses the real one."""
+    monkeypatch.setattr(_figurekey, "package_digest", lambda: "settled-source")
+
+
+def _key(fig, *extra):
+    key = _figurekey.figure_key(fig, *extra)
+    plt.close(fig)
+    assert key is not None
+    return key
+
+
+def test_key_is_the_same_in_other_processes_and_figure_numbers():
+    script = FIGURE + (
+        "import sys\n"
+        "from hlstudy import _figurekey\n"
+        "_figurekey.package_digest = lambda: 'settled-source'   # as the fixture below\n"
+        "for _ in range(int(sys.argv[1])):\n"
+        "    plt.figure()   # another pyplot figure number\n"
+        "print(_figurekey.figure_key(figure(), 'probe'))\n")
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    runs = [subprocess.Popen([sys.executable, "-c", script, str(k)], cwd=ROOT, stdout=subprocess.PIPE,
+                             text=True, env={**env, "PYTHONHASHSEED": str(seed)})
+            for k, seed in ((0, 1), (3, 2))]
+    keys = [run.communicate(timeout=120)[0].strip() for run in runs]
+    assert all(run.returncode == 0 for run in runs)
+    assert len(keys[0]) == 64 and keys[0] == keys[1]
+
+
+def test_key_changes_with_what_the_files_depend_on(tmp_path, monkeypatch):
+    base = _key(_figure(), "pdf")
+    assert _key(_figure(), "pdf") == base, "the same figure, built again"
+    variants = {
+        "a data value": _key(_figure(values=(1, 4, 10)), "pdf"),
+        "a text": _key(_figure(title="Chất lượng cao"), "pdf"),
+        "a value a formatter's closure holds": _key(_figure(decimal="."), "pdf"),
+        "the caller's arguments": _key(_figure(), "png"),
+    }
+    fig = _figure()
+    with matplotlib.rc_context({"savefig.pad_inches": 0.3}):   # read when the file is written
+        variants["an rcParam at saving"] = _key(fig, "pdf")
+    fig = _figure()
+    fig.axes[0].lines[0].set_color("#123456")
+    variants["a colour set after plotting"] = _key(fig, "pdf")
+    for what, key in variants.items():
+        assert key != base, f"the key does not change with {what}"
+    assert len(set(variants.values())) == len(variants)
+
+
+def _notebook_formatter(body: str, scale: float):
+    namespace = {"__name__": "__main__", "SCALE": scale}   # as a notebook's own function
+    exec(f"def fmt(v, _p):\n    return {body}\n", namespace)
+    fig = _figure()
+    fig.axes[0].yaxis.set_major_formatter(FuncFormatter(namespace["fmt"]))
+    return _key(fig)
+
+
+def test_a_notebooks_own_function_counts_by_its_code_and_the_globals_it_reads():
+    base = _notebook_formatter("f'{v * SCALE:.1f}'", 1.0)
+    assert _notebook_formatter("f'{v * SCALE:.1f}'", 1.0) == base
+    assert _notebook_formatter("f'{v * SCALE:.2f}'", 1.0) != base, "its body"
+    assert _notebook_formatter("f'{v * SCALE:.1f}'", 2.0) != base, "a global it reads"
+
+
+def test_package_source_is_in_the_key_and_a_newer_file_switches_the_cache_off(tmp_path, monkeypatch):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    module = package / "plots.py"
+    module.write_text("X = 1\n", encoding="utf-8")
+    past = time.time() - 3600
+    os.utime(module, (past, past))
+    monkeypatch.setattr(_codekey, "PACKAGE", package)
+    monkeypatch.setattr(_figurekey, "package_digest", _codekey.package_digest)
+    first = _key(_figure())
+    module.write_text("X = 2\n", encoding="utf-8")
+    os.utime(module, (past, past))
+    assert _key(_figure()) != first, "a changed source file changes the key"
+    os.utime(module, None)   # modified now, after this process started: the code may differ
+    assert _codekey.package_digest() is None
+    fig = _figure()
+    assert _figurekey.figure_key(fig) is None
+    plt.close(fig)
+
+
+def test_a_figure_pickle_refuses_has_no_key():
+    fig = _figure()
+    fig.axes[0]._probe_lock = threading.Lock()
+    assert _figurekey.state_bytes(fig) is None and _figurekey.figure_key(fig) is None
+    plt.close(fig)
+
+
+@pytest.fixture
+def kept(tmp_path, monkeypatch):
+    """The figure cache in a temporary folder; the other export caches off; previews recorded."""
+    folder = tmp_path / "figures-cache"
+    monkeypatch.setattr(export, "_cache_dir", lambda name: folder if name == "figures" else None)
+    log = tmp_path / "export-log.jsonl"
+    monkeypatch.setenv("HLSTUDY_EXPORT_LOG", str(log))
+    shown = []
+    monkeypatch.setattr(export, "_show_preview", lambda fig, png: (shown.append(png), plt.close(fig)))
+    return folder, shown, log
+
+
+def _save(fig, directory, *, show=True):
+    paths = export.save_figure(fig, "99_kept", simulated=True, directory=directory, show=show)
+    return {fmt: path.read_bytes() for fmt, path in paths.items()}
+
+
+def _fresh(tmp_path, monkeypatch, name, **figure):
+    with monkeypatch.context() as m:
+        m.setattr(export, "_cache_dir", lambda name: None)
+        shown = []
+        m.setattr(export, "_show_preview", lambda fig, png: (shown.append(png), plt.close(fig)))
+        files = _save(_figure(**figure), tmp_path / name)
+    return files, shown[0]
+
+
+def test_kept_files_are_the_drawn_files_and_are_not_drawn_again(kept, tmp_path, monkeypatch):
+    folder, shown, log = kept
+    fresh, fresh_preview = _fresh(tmp_path, monkeypatch, "fresh")
+    assert sorted(fresh) == ["pdf", "png"]
+    first = _save(_figure(), tmp_path / "first")
+    assert first == fresh and shown == [fresh_preview]
+    assert len(list(folder.iterdir())) == 1
+
+    def drawn(*args, **kwargs):
+        raise AssertionError("a kept figure was drawn again")
+
+    with monkeypatch.context() as m:
+        m.setattr(Figure, "savefig", drawn)
+        m.setattr(export, "_mark_simulated", drawn)
+        fig = _figure()
+        again = _save(fig, tmp_path / "again")
+        assert not plt.fignum_exists(fig.number), "closed, as after drawing"
+    assert again == fresh and shown[-1] == fresh_preview
+    entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert [e["stem"] for e in entries] == ["99_kept"] * 3, "listed in the figure index every time"
+    assert entries[0] == entries[1] == entries[2]
+    # a changed figure is drawn (and kept apart); its files are its own
+    changed = _save(_figure(values=(1, 4, 10)), tmp_path / "changed")
+    assert changed != fresh and changed == _fresh(tmp_path, monkeypatch, "changed-fresh", values=(1, 4, 10))[0]
+    assert len(list(folder.iterdir())) == 2
+
+
+def test_a_damaged_kept_figure_is_drawn_again(kept, tmp_path, monkeypatch):
+    folder, shown, _log = kept
+    fresh, fresh_preview = _fresh(tmp_path, monkeypatch, "fresh")
+    _save(_figure(), tmp_path / "first")
+    (entry,) = folder.iterdir()
+    damaged = bytearray(entry.read_bytes())
+    damaged[-10] ^= 0xFF
+    entry.write_bytes(bytes(damaged))
+    calls = []
+    savefig = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: (calls.append(1), savefig(self, *a, **k))[1])
+    assert _save(_figure(), tmp_path / "again") == fresh and shown[-1] == fresh_preview
+    assert calls, "drawn again"
+    assert entry.read_bytes() != bytes(damaged), "and kept again"
+
+
+def test_figures_left_open_are_always_drawn_and_marked(kept, tmp_path, monkeypatch):
+    folder, _shown, _log = kept
+    calls = []
+    savefig = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: (calls.append(1), savefig(self, *a, **k))[1])
+    for name in ("a", "b"):
+        fig = _figure()
+        _save(fig, tmp_path / name, show=False)
+        assert getattr(fig, "_hlstudy_simulated_mark", False), "marked, as the caller may look at it"
+        plt.close(fig)
+    assert len(calls) == 4 and not folder.exists()
+
+
+def test_an_unkeyable_figure_is_drawn_as_always(kept, tmp_path, monkeypatch):
+    folder, _shown, _log = kept
+    fresh, _ = _fresh(tmp_path, monkeypatch, "fresh")
+    fig = _figure()
+    fig.axes[0]._probe_lock = threading.Lock()
+    assert _save(fig, tmp_path / "locked") == fresh
+    assert not folder.exists()
+
+
+def test_packed_parts_read_back_and_damage_is_refused():
+    parts = {"pdf": b"%PDF", "png": b"\x89PNG", "preview": b""}
+    packed = export._pack(parts)
+    assert export._unpack(packed, ["pdf", "png", "preview"]) == parts
+    assert export._unpack(packed, ["svg"]) is None, "a missing part"
+    assert export._unpack(None, ["pdf"]) is None
+    assert export._unpack(packed[:-1], ["pdf"]) is None, "a cut part"
+    assert export._unpack(packed[:12], ["pdf"]) is None
