@@ -64,6 +64,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hlstudy import _bincache
+from hlstudy._bincache import prune as _prune  # noqa: F401 - this module's names for them
+from hlstudy._bincache import touch as _touch  # noqa: F401
 from hlstudy.errors import HlstudyError
 from hlstudy.paths import figures_dir
 
@@ -787,60 +790,13 @@ def _content_key(*parts) -> str:
     return digest.hexdigest()
 
 
-def _touch(path: Path) -> None:
-    try:
-        os.utime(path)
-    except OSError:
-        pass
-
-
-def _prune(folder: Path, limit: int) -> None:
-    """Delete the least recently used files of ``folder`` until it holds ``limit`` bytes."""
-    try:
-        files = [(st.st_mtime_ns, st.st_size, p) for p in folder.iterdir()
-                 if p.is_file() and not p.name.startswith(".") for st in (p.stat(),)]
-    except OSError:
-        return
-    total = sum(size for _, size, _ in files)
-    for _, size, path in sorted(files, key=lambda f: (f[0], f[2].name)):
-        if total <= limit:
-            break
-        try:
-            path.unlink()
-            total -= size
-        except OSError:
-            pass
-
-
 def _cache_read(folder: Path | None, key: str | None) -> bytes | None:
-    if folder is None or key is None:
-        return None
-    import hashlib
-
-    try:
-        raw = (folder / key).read_bytes()
-    except OSError:
-        return None
-    data = raw[32:]
-    if raw[:32] != hashlib.sha256(data).digest():
-        return None   # damaged: made again
-    _touch(folder / key)   # used: the last to go when the folder is pruned
-    return data
+    return _bincache.read(folder, key)
 
 
 def _cache_write(folder: Path | None, key: str | None, data: bytes) -> None:
-    if folder is None or key is None:
-        return
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        import hashlib
-
-        tmp = folder / f".{key}.{os.getpid()}.tmp"
-        tmp.write_bytes(hashlib.sha256(data).digest() + data)   # checked when read
-        os.replace(tmp, folder / key)
-    except OSError:
-        return  # a read-only checkout still works, only slower
-    _prune(folder, CACHE_BYTES.get(folder.name, CACHE_BYTES["png"]))
+    if folder is not None:
+        _bincache.write(folder, key, data, CACHE_BYTES.get(folder.name, CACHE_BYTES["png"]))
 
 
 def _disk_key(fontfile, glyphs: set) -> str | None:

@@ -9,7 +9,8 @@ normalised form so that re-running it with nothing changed gives identical bytes
 * stderr streams (warnings, progress bars) are removed from the committed file and printed
   on the console instead;
 * environment for the kernel: ``HLSTUDY_PROGRESS=0``, ``SOURCE_DATE_EPOCH=0``,
-  ``PYTHONHASHSEED=0``, ``MPLBACKEND`` inline.
+  ``PYTHONHASHSEED=0``, ``MPLBACKEND`` inline, ``HLSTUDY_RESULT_CACHE=1`` (the slowest fits
+  kept by content key, :mod:`hlstudy._resultcache`; ``=0`` fits every time).
 
 Notebooks run concurrently, one kernel each, at most ``jobs`` at a time (default: the
 number of CPU cores, at most the number of notebooks; ``--jobs`` or ``HLSTUDY_JOBS``), longest
@@ -92,6 +93,7 @@ def kernel_env(extra: dict | None = None) -> dict:
         }
     )
     env.setdefault("HLSTUDY_LANG", "vi")
+    env.setdefault("HLSTUDY_RESULT_CACHE", "1")   # the slowest fits kept by content (_resultcache)
     if extra:
         env.update(extra)
     # folders given relative to where the command was run (the repository root in the README):

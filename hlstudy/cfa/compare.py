@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from hlstudy import _resultcache
 from hlstudy.cfa._spec import normalise_model
 from hlstudy.cfa.core import CFAResult, _fit, cfa
 from hlstudy.errors import ModelError
@@ -166,6 +167,7 @@ class InvarianceResult:
         return self.summary()
 
 
+@_resultcache.kept
 def measurement_invariance(
     data: pd.DataFrame,
     model: Mapping[str, Sequence[str]],
@@ -414,6 +416,7 @@ class MethodFactorResult:
         return self.summary()
 
 
+@_resultcache.kept
 def common_method_factor(
     data: pd.DataFrame,
     model: Mapping[str, Sequence[str]],

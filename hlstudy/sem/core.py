@@ -16,6 +16,7 @@ import pandas as pd
 import scipy.linalg as sla
 from scipy import special, stats
 
+from hlstudy import _resultcache
 from hlstudy.cfa._estimate import _damped_newton, _decrement
 from hlstudy.cfa._estimate import _one_factor_start as one_factor_start
 from hlstudy.cfa.core import (
@@ -44,6 +45,15 @@ class SEMResult:
 
     def __init__(self, **kw):
         self.__dict__.update(kw)
+
+    def __getstate__(self) -> dict:
+        """The state without the saturated model's information matrix, a memo that is made
+        again when needed (about 35 MB for 60 observed variables; a pickle's size)."""
+        state = dict(self.__dict__)
+        fit = state.get("_fitinfo")
+        if isinstance(fit, dict) and fit.get("_h1") is not None:
+            state["_fitinfo"] = {k: v for k, v in fit.items() if k != "_h1"}
+        return state
 
     def parameter_estimates(self) -> pd.DataFrame:
         """lavaan ``parameterEstimates(fit, standardized = TRUE)``: lhs, op, rhs, label, est,
@@ -187,6 +197,7 @@ def _start(model: Model, ram: RAM, data: Data, std_lv: bool) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- main
+@_resultcache.kept
 def sem(data: pd.DataFrame, model: str, *, missing: str = "listwise", estimator: str = "ML",
         group: str | None = None, se: str = "standard", bootstrap: int = 1000,
         seed: int | None = None, std_lv: bool = False, max_iter: int = 500) -> SEMResult:

@@ -1,0 +1,174 @@
+"""The notebooks' result cache (issue 15): a kept result is the fitted result, warnings
+included; anything the result depends on changes the key; off outside the notebook kernels."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hlstudy import _figurekey, _resultcache, runner
+from hlstudy.cfa import HeywoodWarning
+from hlstudy.sem import sem
+
+FIX = Path(__file__).parent / "fixtures" / "lavaan"
+HSM = pd.read_csv(FIX / "hs1939_missing.csv")
+HS_SEM = json.loads((FIX / "sem_reference.json").read_text())["models"]["hs_sem"]
+LOG: dict[str, Path] = {}   # where the probe logs its calls in the running test
+
+
+class ProbeWarning(UserWarning):
+    pass
+
+
+def probe(data: pd.DataFrame, k: int = 1, *, log: Path) -> dict:
+    """A fit stand-in: logs its calls (to a file: what it reads is part of the key), warns."""
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write(f"{len(data)} {k}\n")
+    warnings.warn(f"probe warning {k}", ProbeWarning, stacklevel=1)
+    return {"sums": data.sum().to_numpy() * k, "k": k}
+
+
+def failing(data: pd.DataFrame) -> None:
+    warnings.warn("before failing", ProbeWarning, stacklevel=1)
+    raise ValueError("no fit")
+
+
+@pytest.fixture
+def kept(tmp_path, monkeypatch):
+    folder = tmp_path / "results"
+    monkeypatch.setattr(_resultcache, "folder", lambda: folder)
+    monkeypatch.setattr(_resultcache, "package_digest", lambda: "settled-source")
+    monkeypatch.setenv("HLSTUDY_RESULT_CACHE", "1")
+    monkeypatch.delenv("HLSTUDY_FIT_CACHE", raising=False)
+    monkeypatch.delenv("HLSTUDY_EXPORT_CACHE", raising=False)
+    monkeypatch.setitem(LOG, "path", tmp_path / "calls.log")
+    return folder
+
+
+def _calls() -> list[str]:
+    log = LOG["path"]
+    return log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+
+
+def _call(*args, **kwargs):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = _resultcache.call(probe, *args, log=LOG["path"], **kwargs)
+    return result, [(w.category, str(w.message), w.filename, w.lineno) for w in caught]
+
+
+def test_off_unless_the_kernels_switch_it_on(monkeypatch):
+    monkeypatch.delenv("HLSTUDY_RESULT_CACHE", raising=False)
+    assert not _resultcache.enabled()
+    monkeypatch.setenv("HLSTUDY_RESULT_CACHE", "1")
+    assert _resultcache.enabled()
+    for switch in ("HLSTUDY_FIT_CACHE", "HLSTUDY_EXPORT_CACHE"):
+        monkeypatch.setenv(switch, "0")
+        assert not _resultcache.enabled(), switch
+        monkeypatch.delenv(switch)
+    assert runner.kernel_env()["HLSTUDY_RESULT_CACHE"] == "1"
+    monkeypatch.setenv("HLSTUDY_RESULT_CACHE", "0")
+    assert runner.kernel_env()["HLSTUDY_RESULT_CACHE"] == "0", "a user's 0 reaches the kernels"
+
+
+def test_kept_result_and_warnings_are_the_fitted_ones(kept):
+    data = pd.DataFrame({"a": [1.0, 2.0, 3.5], "b": [0.5, np.nan, 2.0]})
+    first, first_warned = _call(data, k=2)
+    again, again_warned = _call(data.copy(), k=2)
+    assert _calls() == ["3 2"], "fitted once, then read back"
+    np.testing.assert_array_equal(again["sums"], first["sums"])
+    assert again["k"] == 2
+    assert first_warned == again_warned and len(first_warned) == 1
+    category, message, filename, lineno = first_warned[0]
+    assert (category, message) == (ProbeWarning, "probe warning 2")
+    assert filename == __file__ and lineno == probe.__code__.co_firstlineno + 4, "from where it was issued"
+    assert len(list(kept.iterdir())) == 1
+
+
+def test_any_change_of_what_the_result_depends_on_fits_again(kept, monkeypatch):
+    data = pd.DataFrame({"a": [1.0, 2.0, 3.5], "b": [0.5, np.nan, 2.0]})
+    _call(data, k=2)
+    changed = data.copy()
+    changed.iloc[0, 0] = 1.0000000001
+    _call(changed, k=2)                         # a data value
+    _call(data.rename(columns={"b": "c"}), k=2)  # a column name
+    _call(data, k=3)                            # an argument
+    _call(data, 2)                              # the same argument given by position
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    _call(data, k=2)                            # the machine's BLAS setting
+    monkeypatch.setattr(_resultcache, "package_digest", lambda: "edited-source")
+    _call(data, k=2)                            # hlstudy's source
+    assert len(_calls()) == 7
+    monkeypatch.setattr(_resultcache, "package_digest", lambda: None)   # edited during this process
+    _call(data, k=2)
+    _call(data, k=2)
+    assert len(_calls()) == 9, "no key, no cache"
+
+
+def test_a_failing_fit_warns_raises_and_keeps_nothing(kept):
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(ValueError, match="no fit"):
+        warnings.simplefilter("always")
+        _resultcache.call(failing, pd.DataFrame({"a": [1.0]}))
+    assert [str(w.message) for w in caught] == ["before failing"]
+    assert not kept.exists() or not list(kept.iterdir())
+
+
+def test_damaged_or_unpicklable_results_are_fitted_again(kept, monkeypatch):
+    data = pd.DataFrame({"a": [1.0, 2.0]})
+    _call(data)
+    (entry,) = kept.iterdir()
+    damaged = bytearray(entry.read_bytes())
+    damaged[40] ^= 0xFF
+    entry.write_bytes(bytes(damaged))
+    _call(data)
+    assert len(_calls()) == 2 and entry.read_bytes() != bytes(damaged), "fitted and kept again"
+    # a result pickle refuses is returned as it is, and not kept
+    import threading
+
+    lock = threading.Lock()
+    assert _resultcache.call(lambda d: lock, data) is lock
+    assert len(list(kept.iterdir())) == 1
+
+
+def test_a_kept_sem_is_the_fitted_sem(kept):
+    kw = {"missing": "ml", "estimator": "MLR"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HeywoodWarning)
+        fresh = sem(HSM, HS_SEM, **kw)                       # off: fitted as always
+        first = _resultcache.call(sem.__wrapped__, HSM, HS_SEM, **kw)
+        again = _resultcache.call(sem.__wrapped__, HSM, HS_SEM, **kw)
+    assert len(list(kept.iterdir())) == 1
+    for result in (first, again):
+        pd.testing.assert_frame_equal(result.parameter_estimates(), fresh.parameter_estimates(), check_exact=True)
+        pd.testing.assert_series_equal(result.fit_measures(), fresh.fit_measures(), check_exact=True)
+        assert result.summary() == fresh.summary()
+    # the decorated function goes through the cache when it is on
+    assert sem(HSM, HS_SEM, **kw).summary() == fresh.summary()
+    assert len(list(kept.iterdir())) == 1
+
+
+def test_sem_pickle_leaves_out_the_saturated_information_memo():
+    fit = sem(HSM, HS_SEM, missing="ml", estimator="MLR")
+    assert fit._fitinfo.get("_h1") is not None, "made by the robust fit measures"
+    back = pickle.loads(pickle.dumps(fit))
+    assert "_h1" not in back._fitinfo and fit._fitinfo.get("_h1") is not None, "the original keeps it"
+    from hlstudy.sem.core import _h1_factor
+
+    keep = np.ones(fit._fitinfo["_h1"][0].shape[0], dtype=bool)
+    a1, s1, _ = _h1_factor(back._fitinfo, keep)   # made again when needed: the same numbers
+    np.testing.assert_array_equal(a1, fit._fitinfo["_h1"][0])
+    np.testing.assert_array_equal(s1, fit._fitinfo["_h1"][2])
+
+
+def test_the_key_names_the_function_and_its_state(kept):
+    data = pd.DataFrame({"a": [1.0, 2.0]})
+    base = _resultcache.key(probe, (data,), {})
+    assert base == _resultcache.key(probe, (data.copy(),), {})
+    assert base != _resultcache.key(failing, (data,), {})
+    assert _figurekey.state_bytes(probe) is not None
