@@ -8,6 +8,7 @@ simulated studies whose paths are switched on (standardized 0.35) and off (0).
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,7 @@ from hlstudy.evidence import (  # noqa: E402
     verdict,
 )
 from hlstudy.evidence.ledger import LEDGER_COLUMNS  # noqa: E402
+from hlstudy.paths import RAW  # noqa: E402
 from hlstudy.synthetic import DEFAULT_EFFECTS, simulate  # noqa: E402
 
 FIX = Path(__file__).parent / "fixtures" / "evidence"
@@ -510,10 +512,12 @@ def test_fdr_option_is_less_strict(demo, demo_ledger):
 
 
 def test_officials_only_study_makes_citizen_claims_not_testable(tmp_path):
-    sim = simulate(seed=3, n_citizens_per_commune=4)
-    sim.write(tmp_path)
-    (tmp_path / "citizens.csv").unlink()
+    # the demonstration's exports without the citizens' one (any officials' and personnel
+    # exports show it; copying them saves simulating and writing a study)
+    for name in ("officials.csv", "personnel.csv", "manifest.json"):
+        shutil.copyfile(RAW / name, tmp_path / name)
     study = load_study(tmp_path, cache=False)
+    assert not study.has("citizens") and study.has("officials")
     led = evaluate(study, rules=FAST).claims.set_index("claim_id")
     for c in ("T1", "T7", "S8"):
         assert led.at[c, "verdict"] == "not testable"
@@ -552,12 +556,15 @@ def paths_on():
 
 @pytest.fixture(scope="module")
 def paths_off():
-    return _switched(0.0)
+    """The same seed with every structural path 0: the followed claims' paths are switched
+    off (with the others, so one null world serves both the switched-off claims and the
+    family-wise test below instead of two simulated studies)."""
+    return evaluate(_study({p: 0.0 for p in DEFAULT_EFFECTS}), rules=FAST)
 
 
 @pytest.mark.parametrize("claim", FOLLOWED)
 def test_verdict_follows_the_simulated_path(paths_on, paths_off, claim):
-    on, off = paths_on.loc[claim], paths_off.loc[claim]
+    on, off = paths_on.loc[claim], paths_off.claims.set_index("claim_id").loc[claim]
     assert on["verdict"] == "supported", on["reason"]
     # switched off, the claim is never supported: negligible (TOST) or, where the data
     # cannot rule out an effect of 0.10, inconclusive with its minimum detectable effect
@@ -565,11 +572,11 @@ def test_verdict_follows_the_simulated_path(paths_on, paths_off, claim):
     assert on["estimate"] > off["estimate"]
 
 
-def test_all_paths_off_supports_no_path_claim():
+def test_all_paths_off_supports_no_path_claim(paths_off):
     """Every structural path 0: Holm keeps the family-wise error at alpha = 0.05 and a claim
     needs all its parts, so P(any claim resting on a null path is supported) <= 0.05; on this
     seed none may be."""
-    res = evaluate(_study({p: 0.0 for p in DEFAULT_EFFECTS}, seed=8), rules=FAST)
+    res = paths_off
     h = codebook.hypotheses().set_index("claim_id")
     parts = res.parts
     null = [c for c in h.index
