@@ -402,3 +402,69 @@ def test_summary_reports_sample_and_inference():
     assert list(fit.coefficients.columns) == ["estimate", "se", "df", "t", "p", "ci_low", "ci_high",
                                               "beta", "p_wild", "ci_low_wild", "ci_high_wild"]
     assert fit.coefficients.index.name == "term"
+
+
+# ----------------------------------------------------------------------------- fast paths
+def test_t_distribution_calls_are_scipy_stats_bit_for_bit():
+    """``_tdist.t_sf`` / ``t_ppf`` (the special functions behind scipy.stats' argument checks,
+    used by ols and sensitivity) give scipy.stats' floats, types and signs of zero, for
+    scalars and arrays, boundaries and invalid arguments included."""
+    import warnings
+
+    from scipy import stats
+
+    from hlstudy.models._tdist import t_ppf, t_sf
+
+    def same(a, b):
+        a, b = np.asarray(a), np.asarray(b)
+        return (a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
+                and np.array_equal(np.signbit(a), np.signbit(b)))
+
+    rng = np.random.default_rng(11)
+    xs = [0.0, -0.0, 1.0, -2.5, 1e-300, 50.0, np.inf, -np.inf, np.nan, *rng.normal(0, 3, 8)]
+    dfs = [1e-300, 0.5, 1.0, 3.7, 29.9, 1e6, 1e300, np.inf, np.nan, 0.0, -1.0,
+           *rng.uniform(1, 400, 4)]
+    qs = [0.0, 1.0, 0.5, 0.975, 1e-12, 1 - 1e-12, np.nan, -0.1, 1.1, *rng.uniform(0, 1, 4)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for df in dfs:
+            for x in xs:
+                assert same(t_sf(x, df), stats.t.sf(x, df)), (x, df)
+            for q in qs:
+                assert same(t_ppf(q, df), stats.t.ppf(q, df)), (q, df)
+        x, df = rng.normal(0, 3, 7), rng.uniform(2, 300, 7)
+        assert same(t_sf(np.abs(x), df), stats.t.sf(np.abs(x), df))
+        assert same(t_ppf(0.975, df), stats.t.ppf(0.975, df))
+        df[3] = np.nan      # one bad element: the whole call goes to scipy.stats
+        assert same(t_sf(x, df), stats.t.sf(x, df)) and same(t_ppf(0.9, df), stats.t.ppf(0.9, df))
+    assert isinstance(t_sf(1.0, 3.0), np.float64)
+
+
+def test_formula_parses_are_kept_by_text():
+    """A formula is parsed once (``lru_cache`` on its text): a hit gives what a fresh parse
+    gives, a caller's edit of the returned list does not reach the cache, other text is
+    parsed anew, and a bad formula raises on every call."""
+    from hlstudy.models import _frame
+
+    _frame._formula_variables.cache_clear()
+    _frame._main_effects_shape.cache_clear()
+    first = formula_variables("y ~ x1 + C(f) + np.log(z)")
+    first.append("edited")
+    again = formula_variables("y ~ x1 + C(f) + np.log(z)")
+    assert again == ["y", "x1", "f", "z"]
+    assert _frame._formula_variables.cache_info().hits == 1
+    assert formula_variables("y ~ x2") == ["y", "x2"]
+    assert _frame._formula_variables.cache_info().misses == 2
+    for _ in range(2):
+        with pytest.raises(ModelError, match="cannot parse"):
+            formula_variables("y ~ (x")
+    assert _frame._main_effects_shape("y ~ a + b") == ("y", ("a", "b"), True)
+    assert _frame._main_effects_shape("y ~ a + b - 1") == ("y", ("a", "b"), False)
+    assert _frame._main_effects_shape("y ~ a:b") is None
+    assert _frame._main_effects_shape("y ~ C(a)") == ("y", ("C(a)",), True)  # not a column
+    # a cached parse builds the same fit as a cold one, to the bit
+    _frame._main_effects_shape.cache_clear()
+    cold = ols(STUDY, "PRO ~ TRAIN + MOT", cluster="commune_code", wild=False)
+    warm = ols(STUDY, "PRO ~ TRAIN + MOT", cluster="commune_code", wild=False)
+    assert _frame._main_effects_shape.cache_info().hits >= 1
+    pd.testing.assert_frame_equal(cold.coefficients, warm.coefficients, check_exact=True)

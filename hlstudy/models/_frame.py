@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,13 @@ def formula_variables(formula: str) -> list[str]:
     """
     if not isinstance(formula, str) or "~" not in formula:
         raise ModelError(f"formula must be a string 'outcome ~ predictors', got {formula!r}")
+    return list(_formula_variables(formula))
+
+
+@functools.lru_cache(maxsize=512)
+def _formula_variables(formula: str) -> tuple[str, ...]:
+    """:func:`formula_variables` of a string formula, parsed once per formula (a pure
+    function of the text; a formula that fails raises every time, as it is not kept)."""
     try:
         desc = patsy.ModelDesc.from_formula(formula)
     except patsy.PatsyError as exc:
@@ -56,7 +64,7 @@ def formula_variables(formula: str) -> list[str]:
     seen: dict[str, None] = {}
     for name in names:
         seen.setdefault(name, None)
-    return list(seen)
+    return tuple(seen)
 
 
 @dataclass(frozen=True)
@@ -168,22 +176,11 @@ def _numeric_main_effects(formula: str, frame: pd.DataFrame):
     function, interaction or transformation): columns ``Intercept, a, b, ...`` in formula
     order, each the column's values as float64, as ``patsy.dmatrices`` gives them.  Returns
     ``(outcome, columns, term_columns, y, X)`` or None for anything else (patsy then)."""
-    try:
-        desc = patsy.ModelDesc.from_formula(formula)
-    except patsy.PatsyError:
+    shape = _main_effects_shape(formula)
+    if shape is None:
         return None
-    if len(desc.lhs_termlist) != 1 or len(desc.lhs_termlist[0].factors) != 1:
-        return None
-    terms = list(desc.rhs_termlist)
-    intercept = bool(terms) and not terms[0].factors
-    names = []
-    for term in terms[1:] if intercept else terms:
-        if len(term.factors) != 1:
-            return None        # interaction, or an intercept elsewhere than first
-        names.append(term.factors[0].code)
-    outcome = desc.lhs_termlist[0].factors[0].code
-    if not names and not intercept:
-        return None
+    outcome, names, intercept = shape
+    names = list(names)
     for name in [outcome, *names]:
         if not (name.isidentifier() and name in frame.columns
                 and _is_plain_numeric(frame[name])) or frame.columns.tolist().count(name) != 1:
@@ -200,6 +197,30 @@ def _numeric_main_effects(formula: str, frame: pd.DataFrame):
     first = int(intercept)
     term_columns = {c: [first + k] for k, c in enumerate(names)}
     return outcome, columns, term_columns, frame[outcome].to_numpy(dtype=float), X
+
+
+@functools.lru_cache(maxsize=512)
+def _main_effects_shape(formula: str) -> tuple[str, tuple[str, ...], bool] | None:
+    """``(outcome, predictor names, intercept)`` of a formula ``y ~ a + b + ...`` whose every
+    term is one factor (with or without the intercept, first), else None; parsed once per
+    formula (a pure function of the text)."""
+    try:
+        desc = patsy.ModelDesc.from_formula(formula)
+    except patsy.PatsyError:
+        return None
+    if len(desc.lhs_termlist) != 1 or len(desc.lhs_termlist[0].factors) != 1:
+        return None
+    terms = list(desc.rhs_termlist)
+    intercept = bool(terms) and not terms[0].factors
+    names = []
+    for term in terms[1:] if intercept else terms:
+        if len(term.factors) != 1:
+            return None        # interaction, or an intercept elsewhere than first
+        names.append(term.factors[0].code)
+    outcome = desc.lhs_termlist[0].factors[0].code
+    if not names and not intercept:
+        return None
+    return outcome, tuple(names), intercept
 
 
 def _aliased_columns(X: np.ndarray, names: list[str]) -> list[str]:

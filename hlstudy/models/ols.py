@@ -11,6 +11,7 @@ from scipy import stats
 from hlstudy.errors import ModelError
 from hlstudy.models import _sandwich as sw
 from hlstudy.models._frame import ModelFrame, model_frame
+from hlstudy.models._tdist import t_ppf, t_sf
 from hlstudy.models._wild import weights_type_for, wild_test
 
 VCOV_TYPES = ("CR2", "CR1", "HC1", "naive")
@@ -248,8 +249,8 @@ def ols(data: pd.DataFrame, formula: str, *, cluster: str | None = None, vcov: s
         V, df = sw.cr2(X, e, w, M, fr.cluster, G)
     se = np.sqrt(np.diag(V))
     t = b / se
-    p = 2 * stats.t.sf(np.abs(t), df)
-    q = stats.t.ppf(1 - alpha / 2, df)
+    p = 2 * t_sf(np.abs(t), df)
+    q = t_ppf(1 - alpha / 2, df)
     sd_y = np.std(y, ddof=1)
     beta = np.array([np.nan if c == "Intercept" else b[j] * np.std(X[:, j], ddof=1) / sd_y
                      for j, c in enumerate(fr.columns)])

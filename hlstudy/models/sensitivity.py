@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from hlstudy.errors import ModelError
+from hlstudy.models._tdist import t_ppf
 
 
 def partial_r2(t: float, df: float) -> float:
@@ -54,7 +54,7 @@ def robustness_value(t: float, df: float, *, q: float = 1.0, alpha: float | None
         return float(0.5 * (np.sqrt(fq**4 + 4 * fq**2) - fq**2))
     if not 0 < alpha < 1:
         raise ModelError(f"alpha must be in (0, 1), got {alpha}")
-    fcrit = abs(stats.t.ppf(alpha / 2, df - 1)) / np.sqrt(df - 1)
+    fcrit = abs(t_ppf(alpha / 2, df - 1)) / np.sqrt(df - 1)
     fqa = fq - fcrit
     if fqa <= 0:
         return 0.0
@@ -135,7 +135,7 @@ def sensitivity(result, treatment: str, *, benchmark: str | list[str] | None = N
             raise ModelError("kd and ky must have the same length")
         others = [c for c in range(k) if c != j]
         Xd = X[:, others]
-        tcrit = stats.t.ppf(1 - alpha / 2, dof - 1)
+        tcrit = t_ppf(1 - alpha / 2, dof - 1)
         for bench in benches:
             cols = _benchmark_columns(fr, bench, treatment)
             r2yxj = _group_partial_r2(X, y, cols)
