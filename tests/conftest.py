@@ -5,8 +5,8 @@ are scheduled here:
 
 * every test module is one xdist group, so its module- and session-scoped fixtures (a
   simulated study, a fitted model) are built once, on one worker, not once per worker;
-* the tests of one notebook are one group (``tests/test_notebooks.py``), so they share one
-  execution of the notebook;
+* the tests of the notebooks are one group (``tests/test_notebooks.py``), so they share one
+  execution of each notebook and one kernel fork server;
 * groups run longest first, by the seconds recorded at the previous run
   (``data/processed/test-seconds.json``, written by the controlling process), so that no
   long group starts last; unrecorded groups go first.
@@ -74,21 +74,11 @@ def pytest_collection_modifyitems(session, config, items):
         if item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(name))
         groups.setdefault(name, []).append(item)
-    if any(name.startswith("notebook-") for name in groups):
-        from hlstudy import runner
-
-        notebook = {p.stem[:2]: s for p in runner.sources()
-                    for s in [runner.recorded_seconds().get(p.stem)] if s is not None}
-    else:
-        notebook = {}
-
     def weight(name: str) -> float:
         if name in seconds:
             return seconds[name]
-        if name.startswith("notebook-") and name[-2:] in notebook:
-            return notebook[name[-2:]]
-        # unknown: start early, notebooks (the longest groups) before modules
-        return float("inf") if name.startswith("notebook-") else 1e9
+        # unknown: start early, the notebooks (the longest group) before modules
+        return float("inf") if name == "notebooks" else 1e9
 
     order = sorted(groups, key=lambda name: (-weight(name), name))
     items[:] = [item for name in order for item in groups[name]]

@@ -5,10 +5,12 @@ script reproduces the committed text and table outputs exactly, and the figure a
 files it exports are byte-identical to the committed ones under ``figures/``.
 
 Each notebook is executed **once per test session** (:func:`executed`), and both the
-output-equality and the export-equality tests read that one execution.  The tests of one
-notebook carry ``xdist_group("notebook-NN")``, so under ``pytest -n 2 --dist loadgroup``
-(what ``make.py test`` runs) they land on the same worker and still share one execution;
-``tests/conftest.py`` puts them first, longest notebook first.
+output-equality and the export-equality tests read that one execution.  The tests of the
+notebooks carry ``xdist_group("notebooks")``, so under ``pytest -n 2 --dist loadgroup``
+(what ``make.py test`` runs) they land on one worker, which shares one execution per notebook
+between its tests and starts one kernel fork server (:class:`hlstudy.runner._ForkServer`,
+about 3 s of CPU to import the libraries) instead of one per worker; ``tests/conftest.py``
+puts the group first.
 """
 
 import asyncio
@@ -24,11 +26,12 @@ from hlstudy import export, runner
 from hlstudy.paths import ROOT
 
 SOURCES = runner.sources()
+NOTEBOOK_GROUP = "notebooks"   # every notebook's tests on one worker: one fork server
 _RUNS: dict[Path, tuple] = {}  # per test process: source -> (notebook, stderr, out_dir) or error
 
 
 def _per_notebook():
-    return [pytest.param(p, id=p.stem, marks=pytest.mark.xdist_group(f"notebook-{p.stem[:2]}"))
+    return [pytest.param(p, id=p.stem, marks=pytest.mark.xdist_group(NOTEBOOK_GROUP))
             for p in SOURCES]
 
 
