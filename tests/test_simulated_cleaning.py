@@ -1,8 +1,8 @@
 """The simulator's injected faults are each caught by the rule meant for them (issue 4).
 
 ``hlstudy.synthetic.simulate`` records every fault it injects (``truth.faults``) and which
-rule should drop each raw record (``truth.rows.expected_drop``).  The same simulated study is
-written as CSV, XLSX and SAV and must give identical clean tables.
+rule should drop each raw record (``truth.rows.expected_drop``).  A simulated study with
+every kind of fault is written as CSV, XLSX and SAV and must give identical clean tables.
 """
 
 from __future__ import annotations
@@ -22,10 +22,30 @@ SEED = 7
 
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory):
+    """The study whose faults are checked (written as CSV; its XLSX and SAV exports: ``formats``)."""
     sim = synthetic.simulate(seed=SEED, n_citizens_per_commune=8)
+    folders = {"csv": tmp_path_factory.mktemp("csv")}
+    sim.write(folders["csv"])
+    digests = {"csv": ingest.raw_digests(folders["csv"])}
+    studies = {"csv": hlstudy.load_study(folders["csv"], cache=False)}
+    return sim, folders, studies, digests
+
+
+#: The formats' study: a quarter of the officials and 3 citizens per commune (the register is
+#: the census either way).  What is compared -- each kind of cell of each instrument read from
+#: CSV, XLSX and SAV into the same clean tables and log -- does not depend on the number of
+#: records, and every kind of fault of the larger study is in it
+#: (``test_formats_study_has_every_kind_of_fault``); its XLSX costs a third of the larger one's.
+FORMATS_SIZE = {"n_citizens_per_commune": 3, "response_rate": 0.25}
+
+
+@pytest.fixture(scope="module")
+def formats(tmp_path_factory):
+    """A simulated study written as CSV, XLSX and SAV, and the study loaded from each."""
+    sim = synthetic.simulate(seed=SEED, **FORMATS_SIZE)
     folders = {}
     for fmt in ("csv", "xlsx", "sav"):
-        folders[fmt] = tmp_path_factory.mktemp(fmt)
+        folders[fmt] = tmp_path_factory.mktemp("formats-" + fmt)
         sim.write(folders[fmt], format=fmt)
     digests = {fmt: ingest.raw_digests(f) for fmt, f in folders.items()}
     studies = {fmt: hlstudy.load_study(f, cache=False) for fmt, f in folders.items()}
@@ -117,23 +137,37 @@ def test_ingest_repairs_are_reported(simulated):
         assert len(values) > 1000 and values.between(1, 5).all()
 
 
+def test_formats_study_has_every_kind_of_fault(simulated, formats):
+    """Every fault kind and expected outcome of each instrument of the larger study is in the
+    formats' study too (so the format comparison below meets every kind of raw cell)."""
+    def kinds(sim):
+        faults = sim.truth.faults
+        return {name: set(g["fault"]) | set(g["expected"]) for name, g in faults.groupby("instrument")}
+
+    large, small = kinds(simulated[0]), kinds(formats[0])
+    assert set(large) == set(ingest.INSTRUMENTS) and all(len(k) >= 10 for k in large.values())
+    assert small == large
+    log = formats[2]["csv"].cleaning_log
+    assert {"drop", "change", "flag"} <= set(log["action"]) and len(log) > 30
+
+
 @pytest.mark.parametrize("fmt", ["xlsx", "sav"])
-def test_same_study_as_csv_xlsx_sav_gives_identical_clean_tables(simulated, fmt):
-    _, _, studies, _ = simulated
+def test_same_study_as_csv_xlsx_sav_gives_identical_clean_tables(formats, fmt):
+    _, _, studies, _ = formats
     for name in ingest.INSTRUMENTS:
         pd.testing.assert_frame_equal(studies["csv"].table(name), studies[fmt].table(name))
     pd.testing.assert_frame_equal(studies["csv"].cleaning_log, studies[fmt].cleaning_log)
     assert studies["csv"].received == studies[fmt].received
 
 
-def test_raw_files_are_never_modified(simulated):
-    _, folders, _, digests = simulated
-    for fmt, folder in folders.items():
-        assert ingest.raw_digests(folder) == digests[fmt]
+def test_raw_files_are_never_modified(simulated, formats):
+    for _, folders, _, digests in (simulated, formats):
+        for fmt, folder in folders.items():
+            assert ingest.raw_digests(folder) == digests[fmt]
 
 
-def test_simulated_object_as_source(simulated, tmp_path):
-    sim, _, studies, _ = simulated
+def test_simulated_object_as_source(formats, tmp_path):
+    sim, _, studies, _ = formats
     study = hlstudy.load_study(sim, cache_dir=tmp_path)
     pd.testing.assert_frame_equal(study.officials, studies["csv"].officials)
 
@@ -197,8 +231,8 @@ def test_demonstration_data_load_fast():
         assert study.received[name] == study.kept[name] + study.dropped[name]
 
 
-def test_windows_1258_export_gives_the_same_study(simulated, tmp_path):
-    _, folders, studies, _ = simulated
+def test_windows_1258_export_gives_the_same_study(formats, tmp_path):
+    _, folders, studies, _ = formats
     for name in ingest.INSTRUMENTS:
         text = (folders["csv"] / f"{name}.csv").read_bytes().decode("utf-8-sig")
         (tmp_path / f"{name}.csv").write_bytes(ingest.encode_cp1258(text))
