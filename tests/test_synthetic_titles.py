@@ -52,12 +52,18 @@ def _posts(limit, classes, seeds=range(30)):
     return pd.concat(out, ignore_index=True), reg
 
 
-def test_staffing_reads_the_limit_it_is_given():
+@pytest.fixture(scope="module")
+def posts_iii():
+    """Posts drawn for 30 seeds with every unit loại III and the reference limits (read by two
+    tests: drawn once)."""
+    return _posts(None, dict.fromkeys(communes()["code"], "III"))[0]
+
+
+def test_staffing_reads_the_limit_it_is_given(posts_iii):
     reg = communes()
-    all_iii = dict.fromkeys(reg["code"], "III")
     all_i = dict.fromkeys(reg["code"], "I")
     # the reference limits: loại III never has two deputies, loại I often does
-    posts, _ = _posts(None, all_iii)
+    posts = posts_iii
     n = posts[posts["position_code"] == "PCT_UBND"].groupby(["seed", "commune_code"]).size()
     assert n.max() == 1
     posts, _ = _posts(None, all_i)
@@ -73,11 +79,11 @@ def test_staffing_reads_the_limit_it_is_given():
     assert n.max() == 1
 
 
-def test_headcount_ceiling_is_kept_when_the_second_deputy_is_not_allowed():
+def test_headcount_ceiling_is_kept_when_the_second_deputy_is_not_allowed(posts_iii):
     """A loại III unit without a second deputy fills that post with a civil servant: the
     unit's size still follows the Decree 33 ceiling (at most one above, two vacancies)."""
     reg = communes()
-    posts, _ = _posts(None, dict.fromkeys(reg["code"], "III"))
+    posts = posts_iii
     size = posts.groupby(["seed", "commune_code"]).size().reset_index(name="n")
     types = dict(zip(reg["code"], reg["unit_type"], strict=True))
     q = size["commune_code"].map(lambda c: legal.quota(types[c], "III"))
