@@ -337,3 +337,33 @@ def test_every_r_fixture_family_has_a_check_in_the_agreement_table():
     families = {p.parent.name for p in FIXTURES.glob("*/*.R")}
     checked = {c.fixture for c in CHECKS}
     assert families - not_numeric <= checked, sorted(families - not_numeric - checked)
+
+
+def test_claim_truths_keep_each_regression_once_with_the_same_bits(truth4):
+    """``claim_truths`` computes each regression's population coefficients once and shares
+    them between parts: every part's truth equals ``part_truth`` computed alone (no memo),
+    bit for bit, for paths, QUAL paths, citizens' paths and indirect effects; a part the
+    latent model cannot give stays NaN."""
+    from hlstudy import codebook
+    from hlstudy.evidence import Rules
+    from hlstudy.validation.replications import claim_truths, part_truth
+
+    cov = latent_covariance(truth4)
+    struct = drivers.structure()
+    quality = drivers.constructs_by_role()["quality"]
+    cit = codebook.construct_labels("citizens")
+    citizen = set(cit.loc[cit["role"] == "citizen", "construct"])
+    rows = [(f"P{y}{x}", f"{x} → {y}", "path") for y, ps in struct.items() for x in ps]
+    rows += [(f"Q{x}", f"{x} → QUAL", "path") for x in struct[quality[0]]]
+    rows += [(f"I{x}{m}{y}", f"{x} → {m} → {y}", "indirect")
+             for m in struct for x in struct[m] for y, ps in struct.items() if m in ps]
+    rows += [("C1", "CFB → CTRUST", "path"), ("N1", "share below the cut-off", "share")]
+    assert sum(k == "indirect" for *_, k in rows) >= 3
+    parts = pd.DataFrame(rows, columns=["claim_id", "part", "kind"]).assign(
+        sesoi=0.1, direction="+")
+    got = claim_truths(parts, cov, Rules(), struct, quality, citizen).set_index("claim_id")
+    for cid, part, kind in rows:
+        want = part_truth(part, kind, cov, struct, quality, citizen)
+        value = got.at[cid, "truth_value"]
+        assert (np.isnan(want) and np.isnan(value)) or value == want, (part, value, want)
+    assert np.isnan(got.at["N1", "truth_value"]) and np.isfinite(got.at["C1", "truth_value"])

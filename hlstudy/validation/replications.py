@@ -194,26 +194,37 @@ _ARROW = re.compile(r"\s*→\s*")
 
 
 def part_truth(part: str, kind: str, cov: pd.DataFrame, struct: Mapping[str, Sequence[str]],
-               quality: Sequence[str], citizen_constructs: Iterable[str]) -> float:
+               quality: Sequence[str], citizen_constructs: Iterable[str], *,
+               _coefficients: dict | None = None) -> float:
     """True value of one ledger part (``X → Y`` path, ``X → M → Y`` indirect effect), or NaN
     when the truth cannot be computed from the latent model (descriptive numbers, scale
-    reliabilities, commune-level correlations, the trained-vs-not comparison)."""
+    reliabilities, commune-level correlations, the trained-vs-not comparison).
+    ``_coefficients``: a dict in which the population coefficients of each regression are
+    kept between calls on the same ``cov`` and ``struct`` (:func:`claim_truths`)."""
+    memo = {} if _coefficients is None else _coefficients
+
+    def coefficients(outcome, predictors) -> pd.Series:
+        key = (tuple(outcome) if not isinstance(outcome, str) else outcome, tuple(predictors))
+        if key not in memo:
+            memo[key] = population_coefficients(cov, outcome, predictors)
+        return memo[key]
+
     names = _ARROW.split(str(part))
     if kind == "path" and len(names) == 2 and all(n in cov.index or n == "QUAL" for n in names):
         x, y = names
         if y in set(citizen_constructs):
-            return float(population_coefficients(cov, y, [x])[x])
+            return float(coefficients(y, [x])[x])
         base = struct.get(quality[0] if y == "QUAL" else y)
         if base is None or x not in base:
             return np.nan
         out = list(quality) if y == "QUAL" else y
-        return float(population_coefficients(cov, out, base)[x])
+        return float(coefficients(out, base)[x])
     if kind == "indirect" and len(names) == 3:
         x, m, y = names
         if x not in struct.get(m, []) or m not in struct.get(y, []):
             return np.nan
-        a = population_coefficients(cov, m, struct[m])[x]
-        b = population_coefficients(cov, y, struct[y])[m]
+        a = coefficients(m, struct[m])[x]
+        b = coefficients(y, struct[y])[m]
         return float(a * b)
     return np.nan
 
@@ -224,10 +235,12 @@ def claim_truths(parts: pd.DataFrame, cov: pd.DataFrame, rules, struct, quality,
     verdict_truth``): a claim is truly supported when every part is, truly not supported as
     soon as one part with a known truth is; otherwise its truth is unknown (empty)."""
     rows = []
+    memo: dict = {}  # each regression's population coefficients once, not once per part
     for cid, g in parts.groupby("claim_id", sort=False):
         vs, vals = [], []
         for r in g.itertuples(index=False):
-            t = part_truth(r.part, r.kind, cov, struct, quality, citizen_constructs)
+            t = part_truth(r.part, r.kind, cov, struct, quality, citizen_constructs,
+                           _coefficients=memo)
             sesoi = r.sesoi if np.isfinite(r.sesoi) else rules.sesoi
             vs.append(truth_verdict(t, direction=r.direction, sesoi=sesoi, alpha=rules.alpha)
                       if np.isfinite(t) else "")
