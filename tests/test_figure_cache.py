@@ -236,3 +236,14 @@ def test_packed_parts_read_back_and_damage_is_refused():
     assert export._unpack(None, ["pdf"]) is None
     assert export._unpack(packed[:-1], ["pdf"]) is None, "a cut part"
     assert export._unpack(packed[:12], ["pdf"]) is None
+
+
+def test_the_installed_libraries_are_named_with_their_versions():
+    import numpy
+    import PIL
+
+    listed = _codekey.distributions()
+    for name, version in (("matplotlib", matplotlib.__version__), ("numpy", numpy.__version__),
+                          ("pillow", PIL.__version__)):
+        assert f"{name}-{version}.dist-info" in listed.lower(), name
+    assert sys.version in listed
