@@ -342,7 +342,7 @@ def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-    from hlstudy.pathplot import wrap_label
+    from hlstudy.pathplot import _add_patch, wrap_label
 
     paths = hypothesized_paths() if paths is None else paths
     pos = _layout(paths)
@@ -375,7 +375,7 @@ def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
                                lang), 24)
         bx0, bx1 = qx - w / 2 - 0.25, qx + w / 2 + 0.25
         by0, by1 = q_bottom - 0.25, q_top + 0.36 + 0.3 * (title.count("\n") + 1)
-        ax.add_patch(FancyBboxPatch((bx0, by0), bx1 - bx0, by1 - by0, boxstyle="round,pad=0.02",
+        _add_patch(ax, FancyBboxPatch((bx0, by0), bx1 - bx0, by1 - by0, boxstyle="round,pad=0.02",
                                     fc="none", ec="#2f6b2f", lw=1.4, ls="--"))
         border = [((bx0, by0), (bx1, by0)), ((bx1, by0), (bx1, by1)),
                   ((bx1, by1), (bx0, by1)), ((bx0, by1), (bx0, by0))]
@@ -384,7 +384,7 @@ def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
     for node, (x, y) in pos.items():
         fc = colours.get(roles.get(node, "extra"), colours["extra"])
         hh = height[node]
-        box = ax.add_patch(FancyBboxPatch((x - w / 2, y - hh / 2), w, hh,
+        box = _add_patch(ax, FancyBboxPatch((x - w / 2, y - hh / 2), w, hh,
                                           boxstyle="round,pad=0.03", fc=fc, ec="#555555", lw=0.8))
         box._hlstudy_node = node
         ax.text(x, y + hh / 2 - 0.2, node, ha="center", va="center", fontsize=8.5,
@@ -413,7 +413,7 @@ def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
                                 color=colour, ls="--" if r.sign == "-" else "-",
                                 shrinkA=1, shrinkB=1, alpha=0.9)
         arrow._hlstudy_edge = (r.cause, r.effect)
-        ax.add_patch(arrow)
+        _add_patch(ax, arrow)
         arrows.append((arrow, r.label, colour))
     if quality and "QUAL" in pos:
         # the commune-mean link from the quality block to QUAL (aggregation, not a path)
@@ -421,7 +421,7 @@ def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
                                arrowstyle="-|>", mutation_scale=9, lw=0.8, color="#777777",
                                ls=":")
         link._hlstudy_edge = ("QUALITY", "QUAL")
-        ax.add_patch(link)
+        _add_patch(ax, link)
     ax.set_title(_tr("Mô hình nghiên cứu: các yếu tố ảnh hưởng đến chất lượng cán bộ, công "
                      "chức cấp xã và đánh giá của người dân",
                      "Research model: factors of commune officials' quality and citizens' "
@@ -482,7 +482,6 @@ def _obstacles(fig, ax, renderer, exclude=None):
 
 
 def _place_edge_labels(fig, ax, arrows, border) -> None:
-    fig.draw_without_rendering()   # layout only: the extents below need no pixels
     renderer = fig.canvas.get_renderer()
     boxes, texts, segments = _obstacles(fig, ax, renderer)
     border_px = [(("border", i), ax.transData.transform(a), ax.transData.transform(b))
@@ -491,27 +490,28 @@ def _place_edge_labels(fig, ax, arrows, border) -> None:
     fractions = (0.5, 0.4, 0.6, 0.32, 0.68, 0.25, 0.75, 0.45, 0.55, 0.18, 0.82, 0.12, 0.88)
     for arrow, text, colour in arrows:
         (sx, sy), (ex, ey) = arrow._posA_posB
+        # one label, moved along its arrow to each candidate place (a text's extent depends
+        # only on its position there, so this measures what a new text at each place would)
+        label = ax.text(sx + fractions[0] * (ex - sx), sy + fractions[0] * (ey - sy), text,
+                        fontsize=6.4, color=colour, ha="center", va="center", zorder=5,
+                        bbox={"fc": "white", "ec": "none", "pad": 0.4, "alpha": 0.95})
         best, best_hits = None, None
         for frac in fractions:
-            t = ax.text(sx + frac * (ex - sx), sy + frac * (ey - sy), text, fontsize=6.4,
-                        color=colour, ha="center", va="center", zorder=5,
-                        bbox={"fc": "white", "ec": "none", "pad": 0.4, "alpha": 0.95})
-            box = _padded(t.get_window_extent(renderer), 2.0)
+            where = (sx + frac * (ex - sx), sy + frac * (ey - sy))
+            label.set_position(where)
+            box = _padded(label.get_window_extent(renderer), 2.0)
             hits = (sum(box.overlaps(b) for b in placed) + sum(box.overlaps(b) for b in boxes)
                     + sum(box.overlaps(b) for b in texts)
                     + sum(_box_hits_segment(box, a, b) for e, a, b in segments + border_px
                           if e != arrow._hlstudy_edge))
             if best_hits is None or hits < best_hits:
-                if best is not None:
-                    best.remove()
-                best, best_hits = t, hits
-            else:
-                t.remove()
+                best, best_hits = where, hits
             if hits == 0:
                 break
-        best._hlstudy_path_label = True
-        best._hlstudy_edge = arrow._hlstudy_edge
-        placed.append(_padded(best.get_window_extent(renderer), 2.0))
+        label.set_position(best)
+        label._hlstudy_path_label = True
+        label._hlstudy_edge = arrow._hlstudy_edge
+        placed.append(_padded(label.get_window_extent(renderer), 2.0))
 
 
 def diagram_conflicts(fig) -> list[tuple[str, str]]:

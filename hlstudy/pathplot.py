@@ -180,6 +180,18 @@ def _boxes_overlap(a, b, pad: float = 1.0) -> bool:
     return not (a.x1 + pad < b.x0 or b.x1 + pad < a.x0 or a.y1 + pad < b.y0 or b.y1 + pad < a.y0)
 
 
+def _add_patch(ax, patch):
+    """Add ``patch`` to ``ax`` as ``ax.add_patch`` does, without widening the data limits.
+
+    For the diagrams, whose limits are set before their boxes and arrows are added:
+    ``add_patch`` computes each patch's path in data space (for an arrow its shrunk path,
+    by bezier clipping: about half of a diagram's build) only to widen ``ax.dataLim``, which
+    fixed limits never read.  The figure and its files are the same."""
+    ax.add_artist(patch)
+    patch._set_in_autoscale(True)   # as add_patch leaves it
+    return patch
+
+
 def label_overlaps(fig) -> list[tuple[str, str]]:
     """Pairs of path labels (texts tagged by :func:`path_diagram`) whose boxes overlap, and
     ``(label, "node NAME")`` for a label drawn over a node's box."""
@@ -230,7 +242,7 @@ def path_diagram(estimates: pd.DataFrame, struct: Mapping[str, Sequence[str]], *
     ax.axis("off")
     w, h = 2.3, 0.62
     for node, (x, y) in pos.items():
-        node_box = ax.add_patch(FancyBboxPatch(
+        node_box = _add_patch(ax, FancyBboxPatch(
             (x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.03",
             fc="#eef3f8" if x == 0 else ("#fde9c9" if x < 8 else "#d9f0d3"), ec="#555555",
             lw=0.8, zorder=3))
@@ -254,7 +266,6 @@ def path_diagram(estimates: pd.DataFrame, struct: Mapping[str, Sequence[str]], *
             else:
                 clear = False
             paths.append((cause, effect, float(r["std.all"]), clear))
-    fig.draw_without_rendering()   # layout only: the extents below need no pixels
     renderer = fig.canvas.get_renderer()
     # labels keep off the boxes (arrows pass under the middle column's boxes)
     placed = [p.get_window_extent(renderer) for p in ax.patches
@@ -264,10 +275,10 @@ def path_diagram(estimates: pd.DataFrame, struct: Mapping[str, Sequence[str]], *
         x1, y1 = pos[effect]
         start, end = (x0 + w / 2, y0), (x1 - w / 2, y1)
         colour = ("#b2182b" if beta < 0 else "#1a1a1a") if clear else "#c8c8c8"
-        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=8,
-                                     lw=0.4 + 3.0 * min(abs(beta), 0.6) if clear else 0.5,
-                                     color=colour, shrinkA=1, shrinkB=1, zorder=1 if not clear else 2,
-                                     alpha=0.9))
+        _add_patch(ax, FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=8,
+                                       lw=0.4 + 3.0 * min(abs(beta), 0.6) if clear else 0.5,
+                                       color=colour, shrinkA=1, shrinkB=1,
+                                       zorder=1 if not clear else 2, alpha=0.9))
         if not clear:
             continue
         text = f"{beta:.2f}".replace("-", "−").replace(".", decimal)

@@ -588,9 +588,14 @@ def _path_estimates(seed):
 
 
 @pytest.mark.parametrize("which", ["conceptual", "estimated-1"])
-def test_label_placement_needs_a_layout_not_pixels(which, monkeypatch):
-    """The path diagrams place their arrow labels after a layout-only draw; a full raster
-    draw (as before) gives the same places, and the builders no longer rasterise."""
+def test_label_placement_needs_no_draw(which, monkeypatch):
+    """The path diagrams place their arrow labels without drawing the figure: every extent
+    they read (boxes, texts, the title, arrow ends) is computed on request from limits and
+    margins fixed before.  A full raster draw before the placement (the former way; a
+    layout-only draw after it) gives the same places, and the builders draw nothing."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     from hlstudy import framework, pathplot
 
     def build():
@@ -599,17 +604,26 @@ def test_label_placement_needs_a_layout_not_pixels(which, monkeypatch):
         st, est = _path_estimates(int(which[-1]))
         return pathplot.path_diagram(est, st)
 
-    with monkeypatch.context() as m:   # the former way: a raster draw for the layout
-        m.setattr(type(plt.figure()), "draw_without_rendering",
-                  lambda self: self.canvas.draw())
+    renderer_of = FigureCanvasAgg.get_renderer
+
+    def drawn_first(self, *args, **kwargs):   # the former way: a raster draw, then measure
+        if not getattr(self, "_drawn_for_placement", False):
+            self._drawn_for_placement = True
+            self.draw()
+        return renderer_of(self, *args, **kwargs)
+
+    draws = []
+    draw = Figure.draw
+    monkeypatch.setattr(Figure, "draw", lambda self, renderer: draws.append(
+        export._draw_is_disabled(renderer)) or draw(self, renderer))
+    with monkeypatch.context() as m:
+        m.setattr(FigureCanvasAgg, "get_renderer", drawn_first)
         old = _diagram_texts(build())
-    rasters = []
-    original = RendererAgg.draw_path   # a layout-only draw replaces it on the renderer
-    monkeypatch.setattr(RendererAgg, "draw_path",
-                        lambda self, *a, **k: rasters.append(self) or original(self, *a, **k))
+    assert draws == [False]   # the former way drew once, for real, before the placement
+    draws.clear()
     new = _diagram_texts(build())
     plt.close("all")
-    assert rasters == []
+    assert draws == []
     assert new == old
 
 
