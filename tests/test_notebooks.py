@@ -6,7 +6,8 @@ files it exports are byte-identical to the committed ones under ``figures/``.
 
 Each notebook is executed **once per test session** (:func:`executed`), and both the
 output-equality and the export-equality tests read that one execution.  The tests of the
-notebooks carry ``xdist_group("notebooks")``, so under ``pytest -n 2 --dist loadgroup``
+notebooks, and this module's other tests (which start kernels too), carry
+``xdist_group("notebooks")``, so under ``pytest -n 2 --dist loadgroup``
 (what ``make.py test`` runs) they land on one worker, which shares one execution per notebook
 between its tests and starts one kernel fork server (:class:`hlstudy.runner._ForkServer`,
 about 3 s of CPU to import the libraries) instead of one per worker; ``tests/conftest.py``
@@ -26,7 +27,8 @@ from hlstudy import export, runner
 from hlstudy.paths import ROOT
 
 SOURCES = runner.sources()
-NOTEBOOK_GROUP = "notebooks"   # every notebook's tests on one worker: one fork server
+NOTEBOOK_GROUP = "notebooks"   # every test here on one worker: one kernel fork server
+pytestmark = pytest.mark.xdist_group(NOTEBOOK_GROUP)
 _RUNS: dict[Path, tuple] = {}  # per test process: source -> (notebook, stderr, out_dir) or error
 
 
