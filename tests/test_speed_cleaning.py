@@ -386,3 +386,45 @@ def test_missing_report_orders_communes_as_the_per_row_key(raw):
         direct = direct.sort_values(["_key", "commune", "_order", "variable"], kind="stable")
         pd.testing.assert_frame_equal(fast, direct.drop(columns=["_key", "_order"]).reset_index(drop=True))
         assert fast["commune"].nunique() > 3
+
+
+def old_change_summary(log: pd.DataFrame, flow: pd.DataFrame | None = None) -> str:
+    """``cleaning.change_summary`` before issue 15's third pass (boolean masks and
+    ``value_counts`` per instrument and action)."""
+    order = {name: i for i, name in enumerate(cleaning.RULE_NAMES)}
+    instruments = list(dict.fromkeys(
+        ([] if flow is None or not len(flow) else list(flow["instrument"])) + list(log["instrument"])
+    ))
+    lines = ["cleaning (full log: Study.cleaning_log)"]
+    for name in instruments:
+        part = log[log["instrument"] == name]
+        pieces = []
+        if flow is not None and len(flow) and name in set(flow["instrument"]):
+            f = flow[flow["instrument"] == name]
+            pieces.append(f"{int(f['n_before'].iloc[0])} read, {int(f['n_after'].iloc[-1])} kept")
+        for action, title in (("drop", "dropped"), ("change", "values changed"), ("flag", "flagged, kept")):
+            counts = part.loc[part["action"] == action, "rule"].value_counts()
+            if len(counts):
+                rules = sorted(counts.index, key=lambda r: (order.get(r, len(order)), r))
+                pieces.append(f"{title} — " + ", ".join(f"{r} {int(counts[r])}" for r in rules))
+        lines.append(f"  {name}: " + ("; ".join(pieces) if pieces else "no change"))
+    return "\n".join(lines)
+
+
+def test_change_summary_equals_the_value_counts_route(raw):
+    results = {name: cleaning.clean(raw[name], name) for name in raw}
+    log = pd.concat([r.log for r in results.values()], ignore_index=True)
+    flow = pd.concat([r.flow.assign(instrument=name) for name, r in results.items()], ignore_index=True)
+    assert set(log["action"]) == {"drop", "change", "flag"} and log["rule"].nunique() >= 5
+    no_citizens = log[log["instrument"] != "citizens"]
+    cases = [
+        (log, flow), (log, None), (log.head(0), flow), (log.head(0), None), (log.iloc[::-1], flow),
+        (no_citizens, flow), (no_citizens, flow[flow["instrument"] != "officials"]), (log, flow.head(0)),
+        (log.assign(rule=log["rule"].where(log.index % 3 != 0, None)), flow),  # missing rules not counted
+        (log.assign(rule=log["rule"].replace("speeders", "zz_unknown")), flow),  # unknown rules last
+        (log.assign(instrument=log["instrument"].replace("personnel", "other")), flow),
+    ]
+    texts = [cleaning.change_summary(lg, fl) for lg, fl in cases]
+    assert texts == [old_change_summary(lg, fl) for lg, fl in cases]
+    assert all(t in texts[0] for t in ("dropped — ", "values changed — ", "flagged, kept — "))
+    assert len(set(texts)) >= 8  # the cases give different summaries (the reversed log: the same)
