@@ -254,12 +254,18 @@ def _layout(paths: pd.DataFrame | None = None) -> dict[str, tuple[float, float]]
     stack(2, q_members, (top + bottom) / 2)
     stack(1, columns.get(1, []), None, first=top + 1.0)
 
+    effects_of: dict[str, list[str]] = {}   # the paths' rows, in table order
+    causes_of: dict[str, list[str]] = {}
+    for cause, effect in zip(paths["cause"], paths["effect"], strict=True):
+        effects_of.setdefault(cause, []).append(effect)
+        causes_of.setdefault(effect, []).append(cause)
+
     def target_height(node: str) -> float | None:
-        ys = [pos[e][1] for e in paths.loc[paths["cause"] == node, "effect"] if e in pos]
+        ys = [pos[e][1] for e in effects_of.get(node, ()) if e in pos]
         return float(np.mean(ys)) if ys else None
 
     def source_height(node: str) -> float | None:
-        ys = [pos[c][1] for c in paths.loc[paths["effect"] == node, "cause"] if c in pos]
+        ys = [pos[c][1] for c in causes_of.get(node, ()) if c in pos]
         if node == "QUAL" and q_members:  # the commune mean aggregates the quality block
             ys.append(float(np.mean([pos[q][1] for q in q_members])))
         return float(np.mean(ys)) if ys else None
@@ -282,12 +288,13 @@ def _layout(paths: pd.DataFrame | None = None) -> dict[str, tuple[float, float]]
     return pos
 
 
-def _claim_targets(group: pd.DataFrame, quality: list[str], lang: str) -> str:
-    """Label of an arrow to the quality block: each claim with the dimensions it reaches."""
+def _claim_targets(group: list[tuple], quality: list[str], lang: str) -> str:
+    """Label of an arrow to the quality block: each claim with the dimensions it reaches
+    (``group``: the cause's ``(cause, effect, sign, claims)`` rows to quality dimensions)."""
     reach: dict[str, list[str]] = {}
-    for r in group.itertuples(index=False):
-        for claim in r.claims.split(", "):
-            reach.setdefault(claim, []).append(r.effect)
+    for _cause, effect, _sign, claims in group:
+        for claim in claims.split(", "):
+            reach.setdefault(claim, []).append(effect)
     parts = []
     for claim in sorted(reach):
         dims = [q for q in quality if q in reach[claim]]
@@ -308,16 +315,18 @@ def diagram_edges(paths: pd.DataFrame | None = None, lang: str = "vi") -> pd.Dat
     """
     paths = hypothesized_paths() if paths is None else paths
     quality = [q for q in quality_constructs()]
+    dimensions = set(quality)
+    by_cause: dict[str, list[tuple]] = {}   # the rows of each cause, in table order
+    for row in zip(paths["cause"], paths["effect"], paths["sign"], paths["claims"], strict=True):
+        by_cause.setdefault(row[0], []).append(row)
     rows = []
-    for cause, group in paths.groupby("cause", sort=True):
-        to_q = group[group["effect"].isin(quality)]
-        if quality and set(to_q["effect"]) == set(quality) and to_q["sign"].nunique() == 1:
-            rows.append((cause, "QUALITY", to_q["sign"].iloc[0],
-                         _claim_targets(to_q, quality, lang)))
-            rest = group[~group["effect"].isin(quality)]
-        else:
-            rest = group
-        rows += [(r.cause, r.effect, r.sign, r.claims) for r in rest.itertuples(index=False)]
+    for cause in sorted(by_cause):
+        group = by_cause[cause]
+        to_q = [r for r in group if r[1] in dimensions]
+        if quality and {r[1] for r in to_q} == dimensions and len({r[2] for r in to_q}) == 1:
+            rows.append((cause, "QUALITY", to_q[0][2], _claim_targets(to_q, quality, lang)))
+            group = [r for r in group if r[1] not in dimensions]
+        rows += group
     return pd.DataFrame(rows, columns=["cause", "effect", "sign", "label"])
 
 
