@@ -14,8 +14,21 @@ import hlstudy
 matplotlib.use("Agg")
 
 
+@pytest.fixture(scope="module")
+def _built(tmp_path_factory):
+    """The damaged mini study read once (with its cache) for every test of the module that
+    reads it; each test still runs with the mini codebook installed (``study_and_pii``)."""
+    with pytest.MonkeyPatch.context() as mp:
+        return _build(mp, tmp_path_factory.mktemp("privacy"))
+
+
 @pytest.fixture
-def study_and_pii(monkeypatch, tmp_path):
+def study_and_pii(_built, monkeypatch):
+    rf.install_reference(monkeypatch, _built[3])
+    return _built
+
+
+def _build(monkeypatch, tmp_path):
     rf.install_reference(monkeypatch, tmp_path)
     folder = rf.make_folder(tmp_path / "raw", "csv", n=10, manifest={"simulated": True})
     pii_values = set()
