@@ -11,7 +11,7 @@ import pytest
 from hlstudy import codebook, legal
 from hlstudy.errors import ModelError, SurveyDataError
 from hlstudy.paths import RAW
-from hlstudy.synthetic import DEFAULT_EFFECTS, Truth, simulate
+from hlstudy.synthetic import DEFAULT_EFFECTS, Truth, _encode, simulate
 
 SMALL = {"n_citizens_per_commune": 8}
 #: A quarter of the officials and 2 citizens per commune, for properties that do not depend on
@@ -283,16 +283,32 @@ def test_other_formats_are_written(tmp_path):
     # a quarter of the officials and 2 citizens per commune: what is checked (rows read back,
     # files() equal to the written bytes) does not depend on the size, and each XLSX/SAV
     # encoding costs ~4x less than at the census size
+    # every written file is the one files() made (the manifest holds their SHA-256), and a
+    # second encoding of one export gives its bytes again (an encoding of that export alone:
+    # files() would encode the three exports and the truth again)
     sim = simulate(seed=5, n_citizens_per_commune=2, response_rate=0.25)
-    sim.write(tmp_path, format="xlsx")
+    _written_as_files(sim.write(tmp_path, format="xlsx"), "xlsx")
     table = ingest.read_instrument(tmp_path / "officials.xlsx")
     assert len(table.data) == len(sim.officials_raw)
-    assert sim.files("xlsx")["citizens.xlsx"] == (tmp_path / "citizens.xlsx").read_bytes()
+    assert _encode(sim.citizens_raw, "citizens", "xlsx") == (tmp_path / "citizens.xlsx").read_bytes()
     pytest.importorskip("pyreadstat")
-    sim.write(tmp_path / "sav", format="sav")
+    _written_as_files(sim.write(tmp_path / "sav", format="sav"), "sav")
     table = ingest.read_instrument(tmp_path / "sav" / "citizens.sav")
     assert len(table.data) == len(sim.citizens_raw)
-    assert sim.files("sav")["personnel.sav"] == (tmp_path / "sav" / "personnel.sav").read_bytes()
+    assert _encode(sim.personnel_raw, "personnel", "sav") == (tmp_path / "sav" / "personnel.sav").read_bytes()
+
+
+def _written_as_files(paths, fmt):
+    import hashlib
+    import json
+
+    names = {p.name for p in paths}
+    assert names == {f"{i}.{fmt}" for i in ("officials", "citizens", "personnel")} | {
+        "truth.json", "manifest.json"}
+    manifest = json.loads(next(p for p in paths if p.name == "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["format"] == fmt
+    assert manifest["files"] == {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+                                 for p in paths if p.name != "manifest.json"}
 
 
 @pytest.mark.parametrize("kwargs, message", [
