@@ -330,7 +330,7 @@ def _check_repeated_header(table: RawTable) -> None:
         if k is None:
             continue
         column = by_column[j] if by_column is not None else [r[j] for r in table.rows if len(r) > j]
-        texts = {c for c in column if isinstance(c, str)}
+        texts = {c for c in set(column) if isinstance(c, str)}  # distinct cells first (C speed)
         same_text = {t for t in texts if header_key(t) == k}
         if same_text:
             hits.append((j, same_text))
