@@ -48,22 +48,60 @@ class _nothing:
         return False
 
 
-def test_cached_subsets_give_the_bytes_of_fresh_ones():
-    titles = ["Chất lượng cán bộ cấp xã", "Chất lượng cán bộ cấp xã", "Ứng xử với người dân"]
+TITLE = "Chất lượng cán bộ cấp xã"
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    """A first run: one PDF of ``_figure(TITLE)`` through the cache from nothing (empty
+    memory, empty folder).  Returns its bytes, the subsets it made and the files it wrote;
+    made once for the tests that go on from that state (each works on its own copies)."""
+    folder = tmp_path_factory.mktemp("made") / "font-subsets"
+    calls = []
+    make = pdfps.get_glyphs_subset
+    with pytest.MonkeyPatch.context() as m:
+        m.setenv("SOURCE_DATE_EPOCH", "0")
+        m.setattr(export, "_SUBSETS", {})
+        m.setattr(export, "_cache_dir", lambda name: folder if name == "font-subsets" else None)
+        m.setattr(pdfps, "get_glyphs_subset", lambda f, g: calls.append(f) or make(f, g))
+        export.use_style()
+        pdf = _pdf(_figure(TITLE), cached=True)
+        subsets = dict(export._SUBSETS)
+        plt.close("all")
+    files = {p.name: p.read_bytes() for p in folder.glob("*.pkl")}
+    # fontTools ran once per font: the regular text and the italic mark, each kept on disk
+    assert len(calls) == 2 and len(subsets) == 2 and len(files) == 2
+    return pdf, subsets, files
+
+
+def _first_run_files(files: dict[str, bytes]):
+    """The files of a first run (fixture ``made``) in this test's cache folder."""
+    folder = export._cache_dir("font-subsets")
+    folder.mkdir(parents=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def test_cached_subsets_give_the_bytes_of_fresh_ones(made):
+    titles = [TITLE, TITLE, "Ứng xử với người dân"]
     # one fresh file per distinct title: the second title's fresh file is the first one's
     # (the same figure; fresh files are byte-identical run to run, tests/test_export.py)
     fresh = {t: _pdf(_figure(t), cached=False) for t in dict.fromkeys(titles)}
     assert export._SUBSETS == {}
-    cached = [_pdf(_figure(t), cached=True) for t in titles]   # made, reused from memory, made
+    # made (the first run, fixture ``made``), reused from memory, made
+    first, subsets, _ = made
+    export._SUBSETS.update(subsets)
+    cached = [first] + [_pdf(_figure(t), cached=True) for t in titles[1:]]
     assert cached == [fresh[t] for t in titles]
     assert fresh[titles[0]] != fresh[titles[2]]   # the comparison can fail: other text, other subset
 
 
-def test_a_subset_is_made_once_and_reused():
-    _pdf(_figure("Chất lượng"), cached=True)
+def test_a_subset_is_made_once_and_reused(made):
+    pdf, subsets, _ = made                                # 2 subsets: regular text, italic mark
+    export._SUBSETS.update(subsets)
     first = dict(export._SUBSETS)
-    assert len(first) == 2        # regular text and the italic mark
-    _pdf(_figure("Chất lượng"), cached=True)
+    assert _pdf(_figure(TITLE), cached=True) == pdf
     assert export._SUBSETS == first                       # same glyphs: nothing new
     _pdf(_figure("Năng lực số"), cached=True)
     assert len(export._SUBSETS) == 3                      # new regular subset, the mark's reused
@@ -101,27 +139,25 @@ def _counting(monkeypatch):
     return calls
 
 
-def test_the_next_run_reads_the_subsets_from_disk(monkeypatch):
+def test_the_next_run_reads_the_subsets_from_disk(made, monkeypatch):
+    fresh, _, files = made
+    _first_run_files(files)                               # a new process: memory empty
     calls = _counting(monkeypatch)
-    fresh = _pdf(_figure("Chất lượng"), cached=True)
-    assert len(calls) == 2 and len(list(export._cache_dir("font-subsets").glob("*.pkl"))) == 2
-    monkeypatch.setattr(export, "_SUBSETS", {})          # a new process
-    assert _pdf(_figure("Chất lượng"), cached=True) == fresh
-    assert len(calls) == 2, "fontTools ran again although the subsets were on disk"
+    assert _pdf(_figure(TITLE), cached=True) == fresh
+    assert calls == [], "fontTools ran again although the subsets were on disk"
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1")          # another key: made again
     monkeypatch.setattr(export, "_SUBSETS", {})
-    _pdf(_figure("Chất lượng"), cached=True)
-    assert len(calls) == 4
+    _pdf(_figure(TITLE), cached=True)
+    assert len(calls) == 2
 
 
-def test_a_damaged_cache_file_is_made_again(monkeypatch):
-    calls = _counting(monkeypatch)
-    fresh = _pdf(_figure("Chất lượng"), cached=True)
-    for path in export._cache_dir("font-subsets").glob("*.pkl"):
+def test_a_damaged_cache_file_is_made_again(made, monkeypatch):
+    fresh, _, files = made
+    for path in _first_run_files(files).glob("*.pkl"):
         path.write_bytes(b"not a pickle")
-    monkeypatch.setattr(export, "_SUBSETS", {})
-    assert _pdf(_figure("Chất lượng"), cached=True) == fresh
-    assert len(calls) == 4
+    calls = _counting(monkeypatch)
+    assert _pdf(_figure(TITLE), cached=True) == fresh
+    assert len(calls) == 2
 
 
 def test_no_disk_cache_when_switched_off(monkeypatch):
