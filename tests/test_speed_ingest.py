@@ -49,9 +49,18 @@ SEEDS = (3, 11)
 
 @pytest.fixture(scope="module")
 def studies():
-    """Small simulated studies (the properties compared do not depend on size: every fault
-    kind is still injected at least once per instrument, see ``_render.pick_disjoint``)."""
-    return {seed: syn.simulate(seed=seed, n_citizens_per_commune=3) for seed in SEEDS}
+    """Small simulated studies: half the officials answering, 3 citizens per commune (the
+    properties compared do not depend on size: every fault kind is still injected,
+    ``test_small_studies_carry_every_fault_kind``)."""
+    return {seed: syn.simulate(seed=seed, n_citizens_per_commune=3, response_rate=0.5)
+            for seed in SEEDS}
+
+
+def test_small_studies_carry_every_fault_kind(studies):
+    kinds = {seed: set(study.truth.faults["fault"]) for seed, study in studies.items()}
+    assert set().union(*kinds.values()) == set(_render.EXPECTED)
+    # "scale_incomplete" happens by chance (blank and out-of-range answers), the others are drawn
+    assert all(k >= set(_render.EXPECTED) - {"scale_incomplete"} for k in kinds.values())
 
 
 # --------------------------------------------------------------------------- reference routes
