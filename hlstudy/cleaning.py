@@ -308,8 +308,14 @@ def rule_duplicates(df, spec, rules, instrument):
     # pairwise comparisons below then compare integers, not strings
     ordered = df.loc[order, compare]
     values = _text_code_matrix(ordered) if len(ordered) else np.empty(ordered.shape, dtype=np.int64)
-    back = df.loc[order, background].astype("string").to_numpy(dtype=object, na_value=None) \
-        if background else np.empty((len(order), 0), dtype=object)
+    backgrounds: list[np.ndarray] = []  # the background answers as text, made when first needed
+
+    def background_text() -> np.ndarray:
+        if not backgrounds:  # only a candidate without other corroboration reads them
+            backgrounds.append(
+                df.loc[order, background].astype("string").to_numpy(dtype=object, na_value=None)
+                if background else np.empty((len(order), 0), dtype=object))
+        return backgrounds[0]
     stamps = (pd.to_datetime(df.loc[order, times[0]]).to_numpy() if times
               else np.full(len(order), np.datetime64("NaT"), dtype="datetime64[ns]"))
     groups = df.loc[order, "commune_code"].astype("string").fillna("").to_numpy() if "commune_code" in df else np.zeros(len(order))
@@ -331,6 +337,7 @@ def rule_duplicates(df, spec, rules, instrument):
             if gap <= window:
                 return (f"submitted {gap / np.timedelta64(1, 'm'):.0f} min apart "
                         f"(window {rules.duplicate_window_minutes:g} min)")
+        back = background_text()
         both = [j for j in range(back.shape[1]) if back[a, j] is not None and back[b, j] is not None]
         if len(both) >= rules.duplicate_min_background and all(back[a, j] == back[b, j] for j in both):
             return f"identical background on {len(both)} answered fields (at least {rules.duplicate_min_background})"
