@@ -102,6 +102,7 @@ def _digests(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.xdist_group("notebooks")   # it starts a kernel: on the worker whose fork server runs
 def test_reproduce_on_own_data_touches_no_committed_file(clean_env, monkeypatch, tmp_path):
     """A real kernel run of a small notebook: outputs land in the output folder only."""
     script = tmp_path / "nbs" / "01_tiny.py"
