@@ -11,10 +11,14 @@ whenever anything the files depend on changes:
   ``__getstate__``), by a pickler (:class:`_KeyPickler`) that makes the stream a function
   of the state alone: transforms' child maps keyed by ``id()`` become lists in their
   (deterministic) insertion order, sets are sorted, the pyplot figure number is left out,
-  and a function is written as its module and name plus what may change without its
+  a function is written as its module and name plus what may change without its
   module changing: the values its closure holds and its defaults, and, for a function not
   defined in an installed library or in hlstudy (a notebook's own formatter), its bytecode,
-  constants and the globals it reads (classes defined there likewise, by their methods);
+  constants and the current value of every global name it or the code nested in it
+  (comprehensions, inner functions) may read; a class defined outside the libraries by its
+  bases and every member; a user's own module by its source file and every attribute it
+  holds; and matplotlib's callback registries with every callback connected from outside
+  the libraries (a draw-event callback may change what is drawn);
 * **the code that draws it**: the SHA-256 of every ``.py`` file of hlstudy
   (:func:`hlstudy._codekey.package_digest`; no key at all when a file changed after the process started,
   since the code running may then not be the code on disk) and the name and version of
@@ -37,6 +41,7 @@ import pickle
 import sys
 import sysconfig
 import types
+from pathlib import Path
 
 from hlstudy._codekey import distributions, package_digest
 
@@ -82,11 +87,21 @@ class _Unset:
     """An empty closure cell."""
 
 
+def _names_read(code: types.CodeType) -> set[str]:
+    """The global names ``code`` and the code nested in it (comprehensions, generator
+    expressions, inner functions and lambdas) may read."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _names_read(const)
+    return names
+
+
 def _function_state(fn: types.FunctionType) -> tuple:
     cells = tuple(_cell(c) for c in (fn.__closure__ or ()))
     state = [fn.__module__, fn.__qualname__, fn.__defaults__, fn.__kwdefaults__, cells]
     if not _from_library(fn.__module__):
-        names = fn.__code__.co_names
+        names = sorted(_names_read(fn.__code__))
         state += [_code_state(fn.__code__),
                   tuple((n, fn.__globals__[n]) for n in names if n in fn.__globals__)]
     return tuple(state)
@@ -99,16 +114,55 @@ def _cell(cell) -> object:
         return _Unset
 
 
+_STRUCTURAL = (types.GetSetDescriptorType, types.MemberDescriptorType, types.WrapperDescriptorType,
+               types.MethodDescriptorType, types.BuiltinFunctionType)
+
+
 def _class_state(cls: type) -> tuple:
+    """A class not defined in a library: its bases and every member (methods by their code,
+    data by value); the descriptors Python makes for every class are left out."""
     members = []
-    for name, value in vars(cls).items():
+    for name, value in sorted(vars(cls).items()):
         if isinstance(value, (staticmethod, classmethod)):
             value = value.__func__
         if isinstance(value, property):
             value = (value.fget, value.fset, value.fdel)
-        if isinstance(value, (types.FunctionType, tuple, str, bytes, int, float, bool, type(None))):
-            members.append((name, value))
+        if isinstance(value, _STRUCTURAL) or name in ("__dict__", "__weakref__"):
+            continue
+        members.append((name, value))
     return (cls.__module__, cls.__qualname__, tuple(b for b in cls.__bases__), tuple(members))
+
+
+def _module_state(module: types.ModuleType) -> tuple:
+    """A module: its name; for a module that is neither hlstudy's nor an installed library's
+    (a helper module of the user's), also its source file's bytes and every attribute it
+    holds now (a value may have been set after import)."""
+    if _from_library(module.__name__):
+        return (module.__name__,)
+    path = getattr(module, "__file__", None)
+    try:
+        source = hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else None
+    except OSError:
+        source = None
+    members = tuple((k, v) for k, v in sorted(vars(module).items())
+                    if not (k.startswith("__") and k.endswith("__")))
+    return (module.__name__, source, members)
+
+
+def _callbacks_state(registry) -> tuple:
+    """A matplotlib ``CallbackRegistry`` with every callback connected by code outside the
+    libraries (a notebook's draw-event callback may change what is drawn).  Its own pickling
+    keeps only the callbacks marked for pickling; the libraries' own (pyplot's interactive
+    handlers, which hold the figure manager and its number; matplotlib's wiring of shared
+    axes and colour bars) follow from the figure's state and their versions."""
+    signals = []
+    for signal in sorted(registry.callbacks, key=repr):
+        found = [ref() for ref in registry.callbacks[signal].values()]
+        own = [f for f in found if f is not None and not _from_library(
+            getattr(getattr(f, "__func__", f), "__module__", None))]
+        if own:
+            signals.append((signal, own))
+    return (tuple(signals),)
 
 
 def _tag(kind: str):
@@ -122,7 +176,8 @@ def _tag(kind: str):
     return tag
 
 
-_TAGS = {k: _tag(k) for k in ("function", "class", "module", "set", "transform", "figure")}
+_TAGS = {k: _tag(k) for k in ("function", "class", "module", "set", "transform", "figure",
+                               "callbacks")}
 
 
 class _KeyPickler(pickle.Pickler):
@@ -131,10 +186,11 @@ class _KeyPickler(pickle.Pickler):
 
     def __init__(self, file, protocol=None):
         super().__init__(file, protocol=protocol)
+        from matplotlib.cbook import CallbackRegistry
         from matplotlib.figure import Figure
         from matplotlib.transforms import TransformNode
 
-        self._figure, self._transform = Figure, TransformNode
+        self._figure, self._transform, self._callbacks = Figure, TransformNode, CallbackRegistry
 
     def reducer_override(self, obj):   # noqa: C901 - one dispatch
         kind = type(obj)
@@ -143,7 +199,7 @@ class _KeyPickler(pickle.Pickler):
                 return NotImplemented   # a tag itself: by reference
             return (_TAGS["function"], _function_state(obj))
         if kind is types.ModuleType:
-            return (_TAGS["module"], (obj.__name__,))
+            return (_TAGS["module"], _module_state(obj))
         if isinstance(obj, type):
             if _from_library(obj.__module__):
                 return NotImplemented   # by reference: module and name
@@ -154,6 +210,8 @@ class _KeyPickler(pickle.Pickler):
             state = dict(obj.__getstate__())
             state["_parents"] = list(state.get("_parents", {}).values())
             return (_TAGS["transform"], (kind,), state)
+        if isinstance(obj, self._callbacks):
+            return (_TAGS["callbacks"], _callbacks_state(obj))
         if isinstance(obj, self._figure):
             state = dict(obj.__getstate__())
             for volatile in ("_number", "_restore_to_pylab"):   # pyplot's bookkeeping

@@ -109,6 +109,50 @@ def test_a_notebooks_own_function_counts_by_its_code_and_the_globals_it_reads():
     assert _notebook_formatter("f'{v * SCALE:.1f}'", 2.0) != base, "a global it reads"
 
 
+def _keyed_with(code: str, namespace: dict, hook: str = "formatter") -> str:
+    """The key of the probe figure whose y formatter (or draw-event callback) is ``fmt`` of
+    ``code``, run in ``namespace`` as a notebook's cell."""
+    namespace = {"__name__": "__main__", **namespace}
+    exec(code, namespace)
+    fig = _figure()
+    if hook == "formatter":
+        fig.axes[0].yaxis.set_major_formatter(FuncFormatter(namespace["fmt"]))
+    else:
+        fig.canvas.mpl_connect("draw_event", namespace["fmt"])
+    return _key(fig)
+
+
+def test_what_a_notebook_function_reads_indirectly_is_in_the_key():
+    import types
+
+    cases = {
+        "a global read in a comprehension":
+            ("def fmt(v, _p):\n    return ''.join([SUFFIX for _ in (0,)])\n", "SUFFIX", " QQ", " ZZ"),
+        "a global read in an inner function":
+            ("def fmt(v, _p):\n    def inner():\n        return SUFFIX\n    return inner()\n",
+             "SUFFIX", " QQ", " ZZ"),
+        "a class attribute":
+            ("class Labels:\n    WORDS = {'a': WORD}\n"
+             "    def __call__(self, v, _p):\n        return self.WORDS['a']\n"
+             "fmt = Labels()\n", "WORD", "một", "hai"),
+    }
+    for what, (code, name, before, after) in cases.items():
+        assert _keyed_with(code, {name: before}) == _keyed_with(code, {name: before}), what
+        assert _keyed_with(code, {name: before}) != _keyed_with(code, {name: after}), what
+    # an attribute of the user's own helper module, set after import
+    helper = types.ModuleType("probe_settings")
+    code = "def fmt(v, _p):\n    return probe_settings.SUFFIX\n"
+    helper.SUFFIX = "AAA"
+    first = _keyed_with(code, {"probe_settings": helper})
+    helper.SUFFIX = "BBB"
+    assert _keyed_with(code, {"probe_settings": helper}) != first, "a helper module's attribute"
+    # a draw-event callback, which may change the figure as it is drawn
+    plain = _key(_figure())
+    hooked = _keyed_with("def fmt(event):\n    event.canvas.figure.suptitle('x')\n", {}, hook="draw")
+    other = _keyed_with("def fmt(event):\n    event.canvas.figure.suptitle('y')\n", {}, hook="draw")
+    assert len({plain, hooked, other}) == 3, "a draw-event callback and its code"
+
+
 def test_package_source_is_in_the_key_and_a_newer_file_switches_the_cache_off(tmp_path, monkeypatch):
     package = tmp_path / "pkg"
     package.mkdir()
