@@ -93,3 +93,24 @@ def distributions() -> str:
             found.update(e for e in entries if e.endswith((".dist-info", ".egg-info")))
         _DISTRIBUTIONS = repr((sys.version, sorted(found)))
     return _DISTRIBUTIONS
+
+
+_CPU: str | None = None
+
+
+def cpu_model() -> str:
+    """The CPU model (Linux's ``/proc/cpuinfo``, else ``platform.processor()``): an OpenBLAS
+    build picks its kernels by CPU, so the last bits of a fit may depend on it."""
+    global _CPU
+    if _CPU is None:
+        import platform
+
+        cpu = platform.processor()
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+                cpu = next((line.split(":", 1)[1].strip() for line in fh
+                            if line.startswith("model name")), cpu)
+        except OSError:
+            pass
+        _CPU = cpu
+    return _CPU

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from hlstudy import _bincache
-from hlstudy._codekey import distributions, package_digest
+from hlstudy._codekey import cpu_model, distributions, package_digest
 
 T = TypeVar("T")
 
@@ -56,23 +56,10 @@ def folder() -> Path:
     return PROCESSED / "cache" / "results"
 
 
-_MACHINE: str | None = None
-
-
 def machine() -> str:
     """The machine a number depends on: architecture, CPU model, BLAS thread settings."""
-    global _MACHINE
-    if _MACHINE is None:
-        cpu = platform.processor()
-        try:
-            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
-                cpu = next((line.split(":", 1)[1].strip() for line in fh
-                            if line.startswith("model name")), cpu)
-        except OSError:
-            pass
-        _MACHINE = repr((platform.machine(), cpu))
     threads = [os.environ.get(v, "") for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")]
-    return _MACHINE + repr(threads)
+    return repr((platform.machine(), cpu_model(), threads))
 
 
 def key(function: Callable, args: tuple, kwargs: dict) -> str | None:

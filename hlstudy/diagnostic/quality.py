@@ -177,13 +177,9 @@ def _fit_code_key() -> str:
             code = inspect.getsource(_fit_mixed_uncached)
         except (OSError, TypeError):   # no source file (frozen install): the bytecode
             code = _fit_mixed_uncached.__code__.co_code.hex()
-        cpu = platform.processor()
-        try:   # Linux: the CPU model, by which OpenBLAS chooses its kernels
-            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
-                cpu = next((line.split(":", 1)[1].strip() for line in fh
-                            if line.startswith("model name")), cpu)
-        except OSError:
-            pass
+        from hlstudy._codekey import cpu_model
+
+        cpu = cpu_model()   # by which OpenBLAS chooses its kernels
         _CODE_KEY = "\x1e".join([code, np.__version__,
                                   scipy.__version__, statsmodels.__version__,
                                   platform.machine(), cpu, platform.python_version()])

@@ -79,3 +79,18 @@ def _absent(x: Any) -> bool:
     return x is None or x is pd.NA or x is pd.NaT or (isinstance(x, float) and math.isnan(x))
 
 
+
+
+def _by_identity(store: dict, obj: Any, compute, most: int):
+    """``compute(obj)`` remembered in ``store`` by the identity of ``obj``: ``id → (obj,
+    value)``, the object held so that its id is not reused while remembered; at most
+    ``most`` entries, the oldest dropped first.  For tables that are never edited in place
+    (another object, even of equal content, is computed anew)."""
+    hit = store.get(id(obj))
+    if hit is not None and hit[0] is obj:
+        return hit[1]
+    value = compute(obj)
+    if len(store) >= most:
+        store.pop(next(iter(store)))
+    store[id(obj)] = (obj, value)
+    return value

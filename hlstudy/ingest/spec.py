@@ -12,7 +12,7 @@ import pandas as pd
 
 from hlstudy._text import clean_text
 from hlstudy.errors import SurveyDataError
-from hlstudy.ingest._common import INSTRUMENTS, TYPES, _flag, _number, _package
+from hlstudy.ingest._common import INSTRUMENTS, TYPES, _by_identity, _flag, _number, _package
 from hlstudy.ingest.headers import header_key
 
 
@@ -138,14 +138,7 @@ _DEFAULT_FINGERPRINTS: dict[int, tuple[pd.DataFrame, str]] = {}
 
 def _default_fingerprint(frame: pd.DataFrame) -> str:
     """:func:`_fingerprint` of a default codebook table, computed once per table read."""
-    hit = _DEFAULT_FINGERPRINTS.get(id(frame))
-    if hit is not None and hit[0] is frame:
-        return hit[1]
-    fingerprint = _fingerprint(frame)
-    if len(_DEFAULT_FINGERPRINTS) >= 32:
-        _DEFAULT_FINGERPRINTS.pop(next(iter(_DEFAULT_FINGERPRINTS)))
-    _DEFAULT_FINGERPRINTS[id(frame)] = (frame, fingerprint)
-    return fingerprint
+    return _by_identity(_DEFAULT_FINGERPRINTS, frame, _fingerprint, 32)
 
 
 def _fingerprint(frame: pd.DataFrame) -> str:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from hlstudy._text import DASHES, clean_text, fold
 from hlstudy.errors import SurveyDataError
-from hlstudy.ingest._common import MISSING_TOKENS, _blank, _number, _shorten
+from hlstudy.ingest._common import MISSING_TOKENS, _blank, _by_identity, _number, _shorten
 
 if TYPE_CHECKING:
     from hlstudy.ingest.files import RawTable
@@ -56,15 +56,7 @@ _ENTRIES: dict[int, tuple[pd.DataFrame, tuple]] = {}
 
 
 def _value_set_entries(spec: InstrumentSpec, name: str) -> tuple:
-    frame = spec.value_sets[name]
-    hit = _ENTRIES.get(id(frame))
-    if hit is not None and hit[0] is frame:
-        return hit[1]
-    entries = _frame_entries(frame)
-    if len(_ENTRIES) >= 512:
-        _ENTRIES.pop(next(iter(_ENTRIES)))
-    _ENTRIES[id(frame)] = (frame, entries)
-    return entries
+    return _by_identity(_ENTRIES, spec.value_sets[name], _frame_entries, 512)
 
 
 def _frame_entries(frame: pd.DataFrame) -> tuple:
