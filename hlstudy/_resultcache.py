@@ -1,23 +1,39 @@
-"""Results of the notebooks' slowest deterministic fits, kept on disk by a content key (issue 15).
+"""Results of the notebooks' slowest deterministic calls, kept on disk by a content key (issue 15).
 
-:func:`kept` wraps a fitting function (:func:`hlstudy.sem.sem`,
-:func:`hlstudy.cfa.measurement_invariance`, :func:`hlstudy.cfa.common_method_factor`).  When
-``HLSTUDY_RESULT_CACHE=1`` — which the notebook runner sets for its kernels
-(:func:`hlstudy.runner.kernel_env`) — a call whose key was seen before returns the kept
-result instead of fitting again; everywhere else (the test suite's own calls, a user's
-script) the function simply runs.  ``HLSTUDY_FIT_CACHE=0`` or ``HLSTUDY_EXPORT_CACHE=0``
-switches it off as it does the other caches.
+:func:`kept` wraps a pure function: a fit (:func:`hlstudy.sem.sem`,
+:func:`hlstudy.cfa.measurement_invariance`, :func:`hlstudy.cfa.common_method_factor`), an
+analysis table, or (``kept(figure=True)``) a function that builds and returns a new
+matplotlib figure.  When ``HLSTUDY_RESULT_CACHE=1`` — which the notebook runner sets for
+its kernels (:func:`hlstudy.runner.kernel_env`) — a call whose key was seen before returns
+the kept result instead of computing it again; everywhere else (the test suite's own calls,
+a user's script) the function simply runs.  ``HLSTUDY_FIT_CACHE=0`` or
+``HLSTUDY_EXPORT_CACHE=0`` switches it off as it does the other caches.
 
-The key is the SHA-256 of the function (module, name, defaults), its arguments serialised
-by :func:`hlstudy._figurekey.state_bytes` (every data value, column and index label),
-hlstudy's source (:func:`hlstudy._codekey.package_digest`: no key when a file changed after
-the process started), every installed library's version, and the machine (CPU model and
-BLAS thread settings: an OpenBLAS build picks its kernels by CPU).  The result is kept as a
-pickle (zlib-compressed) in ``data/processed/cache/results`` (our own files, SHA-256-checked,
-:mod:`hlstudy._bincache`), together with the warnings the fit issued: they are issued again,
-through the caller's warning filters, whenever the result is returned, kept or fresh.  A
-fresh result is itself returned as read back from its pickle, so that a first run and a
-later run give the same object (``tests/test_result_cache.py``).
+The key is the SHA-256 of
+
+* the function (module, name, defaults) and its arguments, serialised by
+  :func:`hlstudy._figurekey.state_bytes` (every data value, column and index label);
+* hlstudy's source (:func:`hlstudy._codekey.package_digest`: no key when a file changed
+  after the process started) and every installed library's version;
+* what hlstudy's functions read besides their arguments (:func:`hidden_inputs`): the label
+  language, the ``HLSTUDY_*`` settings that may change a result, ``hlstudy.toml`` and the
+  bytes of every file of ``data/reference``, ``data/validation`` and the instrument folder
+  in use;
+* the machine (CPU model and BLAS thread settings: an OpenBLAS build picks its kernels by
+  CPU);
+* for a figure, the drawing environment: every rcParam and the fonts matplotlib knows.
+
+A call is computed and not kept when an argument is a matplotlib artist (the function
+would draw into it) or when the call changed its arguments (their serialisation differs
+after the call): neither can be replayed from a stored result.
+
+The result is kept as a pickle (zlib-compressed) in ``data/processed/cache/results`` (our
+own files, SHA-256-checked, :mod:`hlstudy._bincache`), together with the warnings the call
+issued: they are issued again, through the caller's warning filters, whenever the result is
+returned, kept or fresh.  A fresh result is itself returned as read back from its pickle, so
+that a first run and a later run give the same object (``tests/test_result_cache.py``); a
+figure the call opened in pyplot is closed and its read-back copy, which pickle registers
+with pyplot again, takes its place.
 """
 
 from __future__ import annotations
@@ -62,21 +78,111 @@ def machine() -> str:
     return repr((platform.machine(), cpu_model(), threads))
 
 
-def key(function: Callable, args: tuple, kwargs: dict) -> str | None:
+#: Settings that cannot change a result: where outputs go, progress bars, the cache switches
+#: themselves, how many processes run.
+_NOT_INPUTS = frozenset({
+    "HLSTUDY_FIGURES", "HLSTUDY_PROGRESS", "HLSTUDY_RESULT_CACHE", "HLSTUDY_FIT_CACHE",
+    "HLSTUDY_EXPORT_CACHE", "HLSTUDY_EXPORT_LOG", "HLSTUDY_JOBS", "HLSTUDY_TEST_WORKERS",
+    "HLSTUDY_FIGURE_FORMATS",
+})
+_FILE_DIGESTS: dict[str, tuple[tuple, str]] = {}
+
+
+def _file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, read again when its size, times or inode change."""
+    try:
+        st = path.stat()
+    except OSError:
+        return "absent"
+    stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    found = _FILE_DIGESTS.get(str(path))
+    if found is None or found[0] != stamp:
+        found = _FILE_DIGESTS[str(path)] = (stamp, hashlib.sha256(path.read_bytes()).hexdigest())
+    return found[1]
+
+
+def hidden_inputs() -> str | None:
+    """What hlstudy's functions may read besides their arguments, as one string.
+
+    The label language (:func:`hlstudy.export.language`), every ``HLSTUDY_*`` environment
+    setting except those in :data:`_NOT_INPUTS`, and the digest of ``hlstudy.toml`` and of
+    every file in ``data/reference``, ``data/validation`` and the instrument folder in use
+    (:func:`hlstudy.paths.instrument_dir`).  None when these cannot be read (an invalid
+    setting: the function then runs and reports it).
+    """
+    from hlstudy import export, paths
+
+    try:
+        folders = [paths.REFERENCE, paths.DATA / "validation", paths.instrument_dir()]
+        language = export.language()
+    except Exception:   # noqa: BLE001 - an invalid setting: no key, the call says what is wrong
+        return None
+    files = [(0, paths.ROOT / paths.CONFIG_FILE)]
+    for k, folder in enumerate(folders, start=1):
+        try:
+            files.extend((k, p) for p in sorted(folder.iterdir()) if p.is_file())
+        except OSError:
+            files.append((k, folder))
+    settings = sorted((k, v) for k, v in os.environ.items()
+                      if k.startswith("HLSTUDY_") and k not in _NOT_INPUTS)
+    # files by their folder's place in the list and their name: their bytes, not where the
+    # checkout is, are what a result depends on
+    return repr((language, settings, [(k, f.name, _file_digest(f)) for k, f in files]))
+
+
+def _drawing_environment() -> str:
+    import matplotlib
+
+    from hlstudy._figurekey import _fonts
+
+    return repr((sorted((k, repr(v)) for k, v in matplotlib.rcParams.items()), _fonts()))
+
+
+def key(function: Callable, args: tuple, kwargs: dict, *, figure: bool = False) -> str | None:
     """The content key of ``function(*args, **kwargs)``; None when it cannot be made."""
     from hlstudy._figurekey import state_bytes
 
     code = package_digest()
     if code is None:
         return None
+    hidden = hidden_inputs()
+    if hidden is None:
+        return None
     state = state_bytes((function, args, sorted(kwargs.items())))
     if state is None:
         return None
     digest = hashlib.sha256()
-    for part in (b"hlstudy-result-1", state, code.encode(), distributions().encode(), machine().encode()):
+    parts = [b"hlstudy-result-2", state, code.encode(), distributions().encode(), machine().encode(),
+             hidden.encode()]
+    if figure:
+        parts.append(_drawing_environment().encode())
+    for part in parts:
         digest.update(len(part).to_bytes(8, "little"))
         digest.update(part)
     return digest.hexdigest()
+
+
+def _draws_into_an_argument(args: tuple, kwargs: dict) -> bool:
+    """True when an argument is a matplotlib artist (an Axes, a Figure) the call may draw into."""
+    if "matplotlib" not in sys.modules:
+        return False
+    from matplotlib.artist import Artist
+
+    values = [*args, *kwargs.values()]
+    for value in list(values):
+        if isinstance(value, list | tuple):
+            values.extend(value)
+        elif isinstance(value, dict):
+            values.extend(value.values())
+    return any(isinstance(v, Artist) for v in values)
+
+
+def _open_figures() -> set:
+    if "matplotlib.pyplot" not in sys.modules:
+        return set()
+    import matplotlib.pyplot as plt
+
+    return set(plt.get_fignums())
 
 
 def _module_of(filename: str):
@@ -97,19 +203,25 @@ def _replay(caught: list[tuple]) -> None:
                                module_globals=module.__dict__ if module is not None else None)
 
 
-def call(function: Callable[..., T], *args, **kwargs) -> T:
+def call(function: Callable[..., T], *args, _figure: bool = False, **kwargs) -> T:
     """``function(*args, **kwargs)``, kept and read back by content key (see the module)."""
+    if _draws_into_an_argument(args, kwargs):
+        return function(*args, **kwargs)
+    from hlstudy._figurekey import state_bytes
+
     where = folder()
-    name = key(function, args, kwargs)
+    name = key(function, args, kwargs, figure=_figure)
     raw = _bincache.read(where, name)
     if raw is not None:
         try:
             result, caught = pickle.loads(zlib.decompress(raw))   # our own file, keyed by content
-        except Exception:   # noqa: BLE001 - damaged or from another version: fitted again
+        except Exception:   # noqa: BLE001 - damaged or from another version: computed again
             raw = None
         else:
             _replay(caught)
             return result
+    before = state_bytes((args, sorted(kwargs.items()))) if name is not None else None
+    opened = _open_figures()
     recorded: list = []
     try:
         with warnings.catch_warnings(record=True) as recorded:
@@ -119,25 +231,41 @@ def call(function: Callable[..., T], *args, **kwargs) -> T:
         _replay([(w.category, str(w.message), w.filename, w.lineno) for w in recorded])
         raise
     caught = [(w.category, str(w.message), w.filename, w.lineno) for w in recorded]
-    try:
-        data = pickle.dumps((result, caught), protocol=5)
-        result, caught = pickle.loads(data)
-        data = zlib.compress(data, 1)   # a fit's arrays: about a sixth of the size
-    except Exception:   # noqa: BLE001 - a result pickle refuses: returned as it is, not kept
-        data = None
+    data = None
+    if name is not None and state_bytes((args, sorted(kwargs.items()))) == before:
+        new = sorted(_open_figures() - opened)
+        try:
+            data = pickle.dumps((result, caught), protocol=5)
+            copy = pickle.loads(data)
+            data = zlib.compress(data, 1)   # a fit's arrays: about a sixth of the size
+        except Exception:   # noqa: BLE001 - a result pickle refuses: returned as it is, not kept
+            data = None
+        else:
+            result, caught = copy
+            if new:   # the call's own pyplot figures give way to their read-back copies
+                import matplotlib.pyplot as plt
+
+                for number in new:
+                    plt.close(number)
     if data is not None:
         _bincache.write(where, name, data, RESULT_BYTES)
     _replay(caught)
     return result
 
 
-def kept(function: Callable[..., T]) -> Callable[..., T]:
-    """``function`` whose results are kept when :func:`enabled` (a decorator)."""
+def kept(function: Callable[..., T] | None = None, *, figure: bool = False):
+    """``function`` whose results are kept when :func:`enabled` (a decorator).
+
+    ``@kept`` for a function returning data or a fitted result; ``@kept(figure=True)`` for
+    one that builds and returns a new figure (its key adds rcParams and fonts).
+    """
+    if function is None:
+        return functools.partial(kept, figure=figure)
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         if not enabled():
             return function(*args, **kwargs)
-        return call(function, *args, **kwargs)
+        return call(function, *args, _figure=figure, **kwargs)
 
     return wrapper

@@ -87,6 +87,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from hlstudy import _resultcache
 from hlstudy.errors import SurveyDataError
 from hlstudy.ingest import (
     PII_KEY,
@@ -1303,6 +1304,7 @@ def flow_figure(flow: pd.DataFrame, instruments: tuple[str, ...] = ("officials",
     return fig
 
 
+@_resultcache.kept(figure=True)
 def consort_figure(consort: pd.DataFrame, instruments: tuple[str, ...] | None = None):
     """CONSORT flow diagram: sampling frame → non-response → records received → exclusions by
     rule → records kept (and flagged) → the n each model uses.
@@ -1419,6 +1421,7 @@ def consort_figure(consort: pd.DataFrame, instruments: tuple[str, ...] | None = 
     return fig
 
 
+@_resultcache.kept(figure=True)
 def missing_heatmap(missing: pd.DataFrame, instrument, *, items: list[str] | None = None):
     """Heatmap of the share of missing answers, item (rows, questionnaire order) × commune.
 

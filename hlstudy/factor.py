@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from hlstudy import _resultcache
 from hlstudy._psychometrics import (
     Extraction,
     as_items,
@@ -702,6 +703,7 @@ def parallel_analysis(items: pd.DataFrame, n_iter: int = 100, seed: int | None =
                           n_iter=int(n_iter), quantile=quantile, n_obs=n)
 
 
+@_resultcache.kept(figure=True)
 def scree_figure(result: ParallelResult, ax=None):
     """Scree plot of observed vs simulated eigenvalues with the eigenvalue-1 line."""
     import matplotlib.pyplot as plt

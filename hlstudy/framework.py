@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from hlstudy import codebook, export
+from hlstudy import _resultcache, codebook, export
 from hlstudy.errors import ModelError
 
 QUALITY = ("ETH", "PRO", "SKL", "RSP")
@@ -330,6 +330,7 @@ def diagram_edges(paths: pd.DataFrame | None = None, lang: str = "vi") -> pd.Dat
     return pd.DataFrame(rows, columns=["cause", "effect", "sign", "label"])
 
 
+@_resultcache.kept(figure=True)
 def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
     """The conceptual model as a matplotlib figure (boxes and arrows, claim ids on arrows).
 
@@ -567,6 +568,7 @@ def reform_table(lang: str = "vi") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@_resultcache.kept(figure=True)
 def reform_figure(lang: str = "vi"):
     """Map of the 23 units' points coloured by their 2025 commune, linked to its centre.
 

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from hlstudy import _resultcache
 from hlstudy.errors import ModelError
 
 #: Iterations of adjustText's label placement (fixed, so the result does not depend on time).
@@ -53,6 +54,25 @@ def protect_pairs(text: str) -> str:
     return UNBREAKABLE.sub(lambda m: re.sub(r"\s+", _NBSP, m.group(0)), str(text))
 
 
+def _format_tick(spec: str, decimal: str, value: float, _pos=None) -> str:
+    return format(value, spec).replace("-", "−").replace(".", decimal)
+
+
+def tick_formatter(spec: str, decimal: str = ","):
+    """A tick formatter writing ``format(value, spec)`` with a true minus sign and ``decimal``
+    as the decimal mark (``","`` in Vietnamese).  Made of a module function, so that a figure
+    using it can be pickled (:mod:`hlstudy._resultcache` keeps figures that way).
+
+    >>> tick_formatter(".2f")(-0.5, 0)
+    '−0,50'
+    """
+    from functools import partial
+
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(partial(_format_tick, spec, decimal))
+
+
 def wrap_label(text: str, width: int) -> str:
     r"""``text`` broken into lines of at most ``width`` characters at word boundaries.
 
@@ -78,6 +98,7 @@ def wrap_label(text: str, width: int) -> str:
     return "\n".join(lines).replace(_NBSP, " ")
 
 
+@_resultcache.kept(figure=True)
 def coefficient_plot(table: pd.DataFrame, *, outcomes: Sequence[str], terms: Sequence[str],
                      methods: Sequence[str], outcome_labels: Mapping[str, str] | None = None,
                      term_labels: Mapping[str, str] | None = None,
@@ -93,7 +114,6 @@ def coefficient_plot(table: pd.DataFrame, *, outcomes: Sequence[str], terms: Seq
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
-    from matplotlib.ticker import FuncFormatter
 
     need = ["outcome", "term", "method", "estimate", "ci_low", "ci_high"]
     absent = [c for c in need if c not in table.columns]
@@ -138,8 +158,7 @@ def coefficient_plot(table: pd.DataFrame, *, outcomes: Sequence[str], terms: Seq
         ax.set_xlim(-lim, lim)
         ax.set_title(outcome_labels.get(outcome, outcome), fontsize=9)
         ax.tick_params(axis="x", labelsize=7.5)
-        ax.xaxis.set_major_formatter(FuncFormatter(
-            lambda v, _pos: f"{v:.1f}".replace("-", "−").replace(".", decimal)))
+        ax.xaxis.set_major_formatter(tick_formatter(".1f", decimal))
         if k // ncol == nrow - 1:
             ax.set_xlabel(xlabel, fontsize=8)
     for k in range(len(outcomes), nrow * ncol):
@@ -211,6 +230,7 @@ def label_overlaps(fig) -> list[tuple[str, str]]:
     return out
 
 
+@_resultcache.kept(figure=True)
 def path_diagram(estimates: pd.DataFrame, struct: Mapping[str, Sequence[str]], *,
                  node_labels: Mapping[str, str] | None = None, title: str = "",
                  significant_label: str = "", other_label: str = "",
@@ -313,6 +333,7 @@ def path_diagram(estimates: pd.DataFrame, struct: Mapping[str, Sequence[str]], *
     return fig
 
 
+@_resultcache.kept(figure=True)
 def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune",
                     xlabel: str = "", ylabel: str = "", title: str = "", fit_label: str = "",
                     decimal: str = ","):
@@ -324,7 +345,6 @@ def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune
     """
     import matplotlib.pyplot as plt
     from adjustText import adjust_text
-    from matplotlib.ticker import FuncFormatter
 
     for c in (x, y, label):
         if c not in link.columns:
@@ -344,7 +364,7 @@ def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune
     # the placement, and the files' bytes, depend on the machine's load)
     adjust_text(texts, x=xs, y=ys, ax=ax, expand=(1.15, 1.3), iter_lim=ADJUST_ITERATIONS,
                 arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5})
-    fmt = FuncFormatter(lambda v, _p: f"{v:.2f}".replace("-", "−").replace(".", decimal))
+    fmt = tick_formatter(".2f", decimal)
     ax.xaxis.set_major_formatter(fmt)
     ax.yaxis.set_major_formatter(fmt)
     ax.set_xlabel(xlabel, fontsize=8.5)
@@ -360,6 +380,7 @@ def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune
     return fig
 
 
+@_resultcache.kept(figure=True)
 def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
                    verdict_labels: Mapping[str, str] | None = None, label: str = "part",
                    sesoi: float = 0.1, xlabels: Sequence[str] = ("", ""), title: str = "",
@@ -381,7 +402,6 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
     not a positive number.
     """
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
 
     need = ["claim_id", "inferential", "estimate", "ci_low", "ci_high", "verdict", "threshold",
             label]
@@ -430,8 +450,7 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
         ax.set_ylim(-max(laid[k][2], 1.0) - _MARK_STRIP, 0.1)
         ax.set_xlabel(xlabels[k], fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
-        ax.xaxis.set_major_formatter(FuncFormatter(
-            lambda v, _pos: f"{v:g}".replace("-", "−").replace(".", decimal)))
+        ax.xaxis.set_major_formatter(tick_formatter("g", decimal))
     handles = [axes[0].plot([], [], "o", color=colours[v], label=verdict_labels.get(v, v))[0]
                for v in colours]
     handles.append(band)

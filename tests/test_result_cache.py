@@ -172,3 +172,123 @@ def test_the_key_names_the_function_and_its_state(kept):
     assert base == _resultcache.key(probe, (data.copy(),), {})
     assert base != _resultcache.key(failing, (data,), {})
     assert _figurekey.state_bytes(probe) is not None
+
+
+# --- what a function reads besides its arguments, and figures (kept(figure=True)) ---------
+
+def test_what_functions_read_besides_their_arguments_is_in_the_key(kept, monkeypatch, tmp_path):
+    from hlstudy import export, paths
+
+    data = pd.DataFrame({"a": [1.0, 2.0]})
+    base = _resultcache.key(probe, (data,), {})
+    monkeypatch.setenv("HLSTUDY_FIGURES", str(tmp_path / "elsewhere"))   # where files go: no input
+    monkeypatch.setenv("HLSTUDY_PROGRESS", "1")
+    assert _resultcache.key(probe, (data,), {}) == base
+    monkeypatch.setenv("HLSTUDY_DATA", str(tmp_path))                    # which data: an input
+    assert _resultcache.key(probe, (data,), {}) != base
+    monkeypatch.delenv("HLSTUDY_DATA")
+    assert _resultcache.key(probe, (data,), {}) == base
+    monkeypatch.setattr(export, "_language", "en" if export.language() == "vi" else "vi")
+    assert _resultcache.key(probe, (data,), {}) != base, "the label language (set_language)"
+    monkeypatch.setattr(export, "_language", None)
+    assert _resultcache.key(probe, (data,), {}) == base
+    # a reference file's bytes (read by the functions through their own readers)
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    for path in paths.REFERENCE.iterdir():
+        (reference / path.name).write_bytes(path.read_bytes())
+    monkeypatch.setattr(paths, "REFERENCE", reference)
+    assert _resultcache.key(probe, (data,), {}) == base, "the same bytes elsewhere"
+    target = reference / "title_limits.csv"
+    target.write_bytes(target.read_bytes() + b"\n")
+    assert _resultcache.key(probe, (data,), {}) != base
+    monkeypatch.setenv("HLSTUDY_LANG", "xx")                              # invalid: no key
+    assert _resultcache.key(probe, (data,), {}) is None
+
+
+def probe_figure(values: list[float], *, title: str, log: Path):
+    """A plotting stand-in: a new pyplot figure, its calls logged."""
+    import matplotlib.pyplot as plt
+
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write(f"figure {title}\n")
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot(values, "o-", label="values")
+    ax.set_title(title)
+    ax.legend()
+    return fig
+
+
+def _png(fig) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=50, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def test_a_kept_figure_draws_as_the_fresh_one_and_replaces_it_in_pyplot(kept):
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    fresh = probe_figure([1.0, 3.0, 2.0], title="T", log=LOG["path"])
+    expected = _png(fresh)
+    plt.close("all")
+    first = _resultcache.call(probe_figure, [1.0, 3.0, 2.0], title="T", log=LOG["path"], _figure=True)
+    assert plt.get_fignums() == [first.number], "the call's own figure gave way to its copy"
+    again = _resultcache.call(probe_figure, [1.0, 3.0, 2.0], title="T", log=LOG["path"], _figure=True)
+    assert _calls() == ["figure T", "figure T"], "drawn once directly, once for the cache"
+    assert again is not first and sorted(plt.get_fignums()) == sorted([first.number, again.number])
+    assert _png(first) == expected and _png(again) == expected
+    with matplotlib.rc_context({"lines.linewidth": 3.0}):   # the drawing environment is in the key
+        _resultcache.call(probe_figure, [1.0, 3.0, 2.0], title="T", log=LOG["path"], _figure=True)
+    assert len(_calls()) == 3
+    plt.close("all")
+
+
+def draw_into(ax, values: list[float], *, log: Path):
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write("drawn\n")
+    ax.plot(values)
+    return ax.figure
+
+
+def grow(values: list[float], *, log: Path) -> int:
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write("grown\n")
+    values.append(0.0)   # changes its argument: cannot be replayed from a stored result
+    return len(values)
+
+
+def test_calls_drawing_into_or_changing_their_arguments_are_not_kept(kept):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    for _ in range(2):
+        assert _resultcache.call(draw_into, ax, [1.0, 2.0], log=LOG["path"], _figure=True) is fig
+    assert len(ax.lines) == 2, "each call drew into the axes it was given"
+    plt.close(fig)
+    values = [1.0]
+    assert _resultcache.call(grow, values, log=LOG["path"]) == 2
+    assert _resultcache.call(grow, values, log=LOG["path"]) == 3
+    assert _calls() == ["drawn", "drawn", "grown", "grown"]
+    assert not kept.exists() or not list(kept.iterdir())
+
+
+def test_library_figures_with_tick_formatters_are_kept_and_draw_the_same(kept):
+    import matplotlib.pyplot as plt
+
+    from hlstudy import pathplot
+
+    rng = np.random.default_rng(3)
+    link = pd.DataFrame({"commune": [f"Xã {k}" for k in range(8)],
+                         "QUAL": rng.normal(3.5, 0.3, 8), "SIPAS": rng.normal(3.2, 0.3, 8)})
+    fresh = _png(pathplot.commune_scatter.__wrapped__(link, "QUAL", "SIPAS", fit_label="fit"))
+    plt.close("all")
+    first = pathplot.commune_scatter(link, "QUAL", "SIPAS", fit_label="fit")
+    again = pathplot.commune_scatter(link, "QUAL", "SIPAS", fit_label="fit")
+    assert len(list(kept.iterdir())) == 1, "the figure pickles (no local lambda in it)"
+    assert _png(first) == fresh and _png(again) == fresh
+    assert first.axes[0].xaxis.get_major_formatter()(-0.5, 0) == "−0,50"
+    plt.close("all")

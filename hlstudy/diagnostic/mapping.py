@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import Voronoi
 
+from hlstudy import _resultcache
 from hlstudy.errors import ModelError
 
 #: Iterations of adjustText's label placement (fixed, so the result does not depend on time).
@@ -156,6 +157,7 @@ def _north_arrow(ax) -> None:
                 arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 1.2}, zorder=5)
 
 
+@_resultcache.kept(figure=True)
 def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | None = None, *,
              ax=None, title: str = "", label: str = "", cmap: str = "viridis",
              annotate: bool = True, group: str | None = "commune_2025", pad: float = 0.08,

@@ -12,9 +12,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from hlstudy import _resultcache
 from hlstudy.errors import ModelError
 
 
+@_resultcache.kept(figure=True)
 def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str = "",
                 reference: float | None = None, reference_label: str = "",
                 threshold: float | None = None, threshold_label: str = "",
@@ -126,6 +128,7 @@ def caterpillar_range(tables: Sequence[pd.DataFrame], *, lines: Sequence[float |
     return round(lo - pad * span, 10), round(hi + pad * span, 10)
 
 
+@_resultcache.kept(figure=True)
 def caterpillar_panels(panels: Sequence[dict], *, label: str, ncols: int = 2,
                        panel_size: tuple[float, float] | None = None, xlabel: str = "",
                        title_size: float | None = None, suptitle: str = "", **common):
@@ -188,6 +191,7 @@ def caterpillar_panels(panels: Sequence[dict], *, label: str, ncols: int = 2,
     return fig
 
 
+@_resultcache.kept(figure=True)
 def share_bars(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str = "",
                order: Sequence[str] | None = None, percent: bool = True,
                min_cell: int | None = None, suppressed_label: str = "<5", ax=None):
@@ -249,6 +253,7 @@ def share_bars(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str 
     return fig
 
 
+@_resultcache.kept(figure=True)
 def staffing_plot(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str = "",
                   kind_labels: tuple[str, str] = ("cán bộ", "công chức"),
                   quota_label: str = "", ax=None):

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from hlstudy import codebook, drivers
+from hlstudy import _resultcache, codebook, drivers
 from hlstudy.errors import ModelError
 
 QUAL = "QUAL"
@@ -279,6 +279,7 @@ def ipma_table(data: pd.DataFrame, targets: Sequence[str] | None = None, *, fold
     return pd.concat([ipma(data, t, folder=folder).table for t in targets], ignore_index=True)
 
 
+@_resultcache.kept(figure=True)
 def ipma_figure(result: IPMAResult, *, lang: str | None = None, title: str | None = None):
     """Quadrant figure: importance (x) against performance (y), the means as dividing lines.
 
@@ -333,9 +334,9 @@ def ipma_figure(result: IPMAResult, *, lang: str | None = None, title: str | Non
         ax.set_xlabel(f"Tầm quan trọng (tác động tổng lên {target}, điểm/điểm, thang 0–100)")
         ax.set_ylabel("Mức độ thực hiện (trung bình, thang 0–100)")
     if lang == "vi":
-        from matplotlib.ticker import FuncFormatter
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.2f}".replace("-", "−")
-                                                   .replace(".", ",")))
+        from hlstudy.pathplot import tick_formatter
+
+        ax.xaxis.set_major_formatter(tick_formatter(".2f", ","))
     if title:
         ax.set_title(title, fontsize=9)
     ax.tick_params(labelsize=7.5)
