@@ -722,3 +722,46 @@ def test_chisq_sf_and_nct_cdf_are_scipys_floats():
                       (1.0, np.inf, 1.0), (1.0, 5, np.nan)]:
         want, got = stats.nct.cdf(x, df, nc), nct_cdf(x, df, nc)
         assert (np.isnan(want) and np.isnan(got)) or got == want, (x, df, nc)
+
+
+def test_cholesky_factor_and_solve_are_scipys_floats_and_errors():
+    """cfa._estimate.cho_factor / cho_solve (the objective of every CFA and SEM fit) call
+    LAPACK's dpotrf / dpotrs as scipy.linalg.cho_factor / cho_solve do: the same floats
+    (upper triangle left as given), the same errors, and anything else handed to scipy."""
+    import scipy.linalg as sla
+
+    from hlstudy.cfa._estimate import cho_factor, cho_solve
+
+    def same(a, b):
+        return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+    rng = np.random.default_rng(12)
+    for trial in range(60):
+        p = int(rng.integers(1, 16))
+        a = rng.normal(size=(p, p)) * 10 ** rng.uniform(-3, 3, size=p)
+        s = a @ a.T + 1e-3 * np.eye(p)
+        if trial % 3 == 1:
+            s = np.asfortranarray(s)                     # the order f2py copies into
+        elif trial % 3 == 2:
+            s = np.tril(s) + np.triu(rng.normal(size=(p, p)), 1)   # upper triangle unused
+        c, lower = cho_factor(s)
+        ref = sla.cho_factor(s, lower=True, check_finite=False)
+        assert lower is True and same(c, ref[0]) and ref[1] is True
+        for b in (rng.normal(size=p), rng.normal(size=(p, p)), rng.normal(size=(p, 2))):
+            assert same(cho_solve((c, lower), b), sla.cho_solve(ref, b, check_finite=False))
+    before = s.copy()
+    cho_solve(cho_factor(s), b)
+    assert same(s, before)                               # operands are not overwritten
+    not_pd = np.array([[1.0, 2.0], [2.0, 1.0]])
+    for f in (cho_factor, lambda m: sla.cho_factor(m, lower=True, check_finite=False)):
+        with pytest.raises(np.linalg.LinAlgError, match="2-th leading minor"):
+            f(not_pd)
+    # other dtypes and shapes: scipy's own answer and errors
+    ints = np.array([[4, 2], [2, 3]])
+    assert same(cho_factor(ints)[0], sla.cho_factor(ints, lower=True, check_finite=False)[0])
+    with pytest.raises(ValueError):
+        cho_factor(np.ones((2, 3)))
+    with pytest.raises(ValueError):
+        cho_solve(cho_factor(np.eye(3)), np.ones(2))
+    assert same(cho_solve(cho_factor(np.eye(2)), np.array([1, 2])),
+                sla.cho_solve((np.eye(2), True), np.array([1, 2]), check_finite=False))

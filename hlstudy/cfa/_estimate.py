@@ -24,8 +24,43 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg as sla
 from scipy import optimize
+from scipy.linalg import lapack
 
 from hlstudy.cfa._spec import Spec
+
+
+def cho_factor(a) -> tuple[np.ndarray, bool]:
+    """``scipy.linalg.cho_factor(a, lower=True, check_finite=False)``: the same LAPACK
+    ``dpotrf`` call on the same operand (the same floats, upper triangle left as given) and
+    the same errors (``LinAlgError`` when ``a`` is not positive definite), without scipy's
+    batch wrapper and argument handling (13 -> 3 us on an 11 x 11 matrix; the objective of
+    every CFA and SEM fit calls it).  Anything but a square float64 matrix goes to scipy."""
+    a = np.asarray(a)
+    if a.dtype != np.float64 or a.ndim != 2 or a.shape[0] != a.shape[1] or not a.size:
+        return sla.cho_factor(a, lower=True, check_finite=False)
+    c, info = lapack.dpotrf(a, lower=1, clean=0, overwrite_a=0)
+    if info > 0:
+        raise np.linalg.LinAlgError(
+            f"{info}-th leading minor of the array is not positive definite")
+    if info < 0:
+        raise ValueError(f"LAPACK reported an illegal value in {-info}-th argument on entry "
+                         f'to "POTRF".')
+    return c, True
+
+
+def cho_solve(c_and_lower, b) -> np.ndarray:
+    """``scipy.linalg.cho_solve(c_and_lower, b, check_finite=False)``: the same LAPACK
+    ``dpotrs`` call (the same floats), without scipy's wrapper (25 -> 5 us).  Anything but
+    float64 operands of matching shapes goes to scipy."""
+    c, lower = c_and_lower
+    b = np.asarray(b)
+    if (c.dtype != np.float64 or b.dtype != np.float64 or c.ndim != 2 or b.ndim not in (1, 2)
+            or c.shape[0] != c.shape[1] or b.shape[0] != c.shape[1] or not b.size):
+        return sla.cho_solve(c_and_lower, b, check_finite=False)
+    x, info = lapack.dpotrs(c, b, lower=int(lower), overwrite_b=0)
+    if info != 0:
+        raise ValueError(f"illegal value in {-info}th argument of internal potrs")
+    return x
 
 
 @dataclass
@@ -179,7 +214,7 @@ def build_matrices(spec: Spec, slots: _Slots, x: np.ndarray, sample_mean: np.nda
 
 def _chol_logdet(a: np.ndarray):
     try:
-        c = sla.cho_factor(a, lower=True, check_finite=False)
+        c = cho_factor(a)
     except (np.linalg.LinAlgError, ValueError):
         return None, np.nan
     return c, 2.0 * np.sum(np.log(np.diag(c[0])))
@@ -222,11 +257,11 @@ class Problem:
             if c is None or not np.isfinite(ld):
                 return np.inf
             s = self.stats.cov[g]
-            tr = np.trace(sla.cho_solve(c, s, check_finite=False))
+            tr = np.trace(cho_solve(c, s))
             f = ld + tr - self.logdet_s[g] - p
             if self.spec.meanstructure:
                 d = self.stats.mean[g] - mats.mu
-                f += d @ sla.cho_solve(c, d, check_finite=False)
+                f += d @ cho_solve(c, d)
             total += self.w[g] * f
         return float(total)
 

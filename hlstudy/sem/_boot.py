@@ -154,14 +154,18 @@ def bootstrap_table(statements, y, res, *, missing, std_lv, n_boot, seed):
     table = res._table.copy()
     se = kept.std(axis=0, ddof=1)
     ci = norm_inter(kept, [0.025, 0.975])
-    for c_i, row in enumerate(free_cols):
-        table.loc[row, "se"] = se[c_i]
-        table.loc[row, "ci.lower"] = ci[0, c_i]
-        table.loc[row, "ci.upper"] = ci[1, c_i]
-        est = table.loc[row, "est"]
-        z = est / se[c_i] if se[c_i] > 0 else np.nan
-        table.loc[row, "z"] = z
-        table.loc[row, "pvalue"] = two_sided_p(z)
+    # the free rows' cells, column by column (the same floats as row by row: the table's
+    # index is its row positions)
+    rows = np.asarray(free_cols, dtype=np.intp)
+    est = table["est"].to_numpy(dtype=float)[rows]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, est / se, np.nan)
+    for column, values in (("se", se), ("ci.lower", ci[0]), ("ci.upper", ci[1]), ("z", z),
+                           ("pvalue", [two_sided_p(v) for v in z])):
+        cells = table[column].to_numpy(dtype=float, copy=True)
+        cells[rows] = values
+        table[column] = cells
+    lhs, op, rhs = (table[c].to_numpy()[rows] for c in ("lhs", "op", "rhs"))
     res.boot_draws = pd.DataFrame(kept, columns=[
-        f"{table.loc[r, 'lhs']}{table.loc[r, 'op']}{table.loc[r, 'rhs']}" for r in free_cols])
+        f"{a}{b}{c}" for a, b, c in zip(lhs, op, rhs, strict=True)])
     return table, n_undef

@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.linalg as sla
 
+from hlstudy.cfa._estimate import cho_factor, cho_solve
 from hlstudy.sem._model import RAM
 
 
@@ -237,12 +237,12 @@ def pattern_loglik(patterns, sigma, mu) -> float:
         o = pt.obs
         s = sigma[np.ix_(o, o)]
         try:
-            c = sla.cho_factor(s, lower=True, check_finite=False)
+            c = cho_factor(s)
         except (np.linalg.LinAlgError, ValueError):
             return -np.inf
         ld = 2.0 * np.sum(np.log(np.diag(c[0])))
         d = pt.mean - mu[o]
-        tr = np.trace(sla.cho_solve(c, pt.cov + np.outer(d, d), check_finite=False))
+        tr = np.trace(cho_solve(c, pt.cov + np.outer(d, d)))
         total += -0.5 * pt.n * (o.size * np.log(2 * np.pi) + ld + tr)
     return float(total)
 
@@ -333,14 +333,14 @@ class Problem:
         d = self.data
         if not d.fiml:
             try:
-                c = sla.cho_factor(sigma, lower=True, check_finite=False)
+                c = cho_factor(sigma)
             except (np.linalg.LinAlgError, ValueError):
                 return np.inf
             ld = 2.0 * np.sum(np.log(np.diag(c[0])))
-            f = ld + np.trace(sla.cho_solve(c, d.cov, check_finite=False)) - self.logdet_s - d.p
+            f = ld + np.trace(cho_solve(c, d.cov)) - self.logdet_s - d.p
             if self.ms:
                 r = d.mean - mu
-                f += r @ sla.cho_solve(c, r, check_finite=False)
+                f += r @ cho_solve(c, r)
             return float(f)
         return self._fiml_terms(sigma, mu, gradient=False)
 
