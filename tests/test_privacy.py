@@ -152,19 +152,22 @@ def _leaks(values: set[str], texts: dict[str, str]) -> dict[str, list[str]]:
     def words(text):
         return re.findall(r"\w+", text.casefold())
 
-    keyed = []  # each value's words (or word bigrams), computed once for all texts
+    # each value's words (or word bigrams), computed once for all texts, filed under its
+    # first key: a value can only occur in a text whose index holds that key
+    by_first: dict = {}
     for v in values:
         w = words(v)
         keys = list(zip(w, w[1:], strict=False)) or w
         if keys:
-            keyed.append((v, keys))
+            by_first.setdefault(keys[0], []).append((v, keys))
     out = {}
     seen: dict[str, list[str]] = {}  # identical texts (shared DOCX parts) searched once
     for name, text in texts.items():
         if text not in seen:
             tokens = words(text)
             index = set(tokens) | set(zip(tokens, tokens[1:], strict=False))
-            seen[text] = [v for v, keys in keyed if all(k in index for k in keys) and v in text]
+            seen[text] = [v for first in index.intersection(by_first) for v, keys in by_first[first]
+                          if all(k in index for k in keys) and v in text]
         found = seen[text]
         if found:
             out[name] = sorted(found)[:5]
