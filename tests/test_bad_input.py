@@ -276,14 +276,38 @@ def reference(monkeypatch, tmp_path):
     return rf.install_reference(monkeypatch, tmp_path)
 
 
+@pytest.fixture(scope="module")
+def valid_folders(tmp_path_factory):
+    """The valid six-record data folder, with and without a manifest, written once by
+    ``rawfactory.make_folder``; each test damages its own byte-identical copy (``copy_of``)."""
+    root = tmp_path_factory.mktemp("valid")
+    return {True: rf.make_folder(root / "manifest", "csv", n=6, manifest={"simulated": True}),
+            False: rf.make_folder(root / "plain", "csv", n=6)}
+
+
+def copy_of(valid_folders, folder: Path, *, manifest: bool) -> Path:
+    import shutil
+
+    shutil.copytree(valid_folders[manifest], folder)
+    return folder
+
+
+def test_copies_are_the_factory_folders(valid_folders, tmp_path):
+    for manifest in (True, False):
+        made = rf.make_folder(tmp_path / str(manifest), "csv", n=6,
+                              manifest={"simulated": True} if manifest else None)
+        copy = copy_of(valid_folders, tmp_path / f"copy{manifest}", manifest=manifest)
+        assert rf.tree_digest(copy) == rf.tree_digest(made) and len(rf.tree_digest(made)) == 3 + manifest
+
+
 def test_suite_is_large_enough():
     assert len(CASES) >= 20
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_malformed_input(case, reference, tmp_path):
+def test_malformed_input(case, reference, valid_folders, tmp_path):
     damage, file_named, pattern = CASES[case]
-    folder = rf.make_folder(tmp_path / "raw", "csv", n=6, manifest={"simulated": True})
+    folder = copy_of(valid_folders, tmp_path / "raw", manifest=True)
     damage(folder)
     before = rf.tree_digest(folder)
     cache = tmp_path / "processed"
@@ -330,10 +354,10 @@ ONE_BAD_CELL = {
 
 
 @pytest.mark.parametrize("case", sorted(ONE_BAD_CELL))
-def test_one_unreadable_cell_is_a_logged_change(case, reference, tmp_path):
+def test_one_unreadable_cell_is_a_logged_change(case, reference, valid_folders, tmp_path):
     """A single bad value of one respondent never fails the run: missing, with a log row."""
     column, index, raw, reason = ONE_BAD_CELL[case]
-    folder = rf.make_folder(tmp_path / "raw", "csv", n=6, manifest={"simulated": True})
+    folder = copy_of(valid_folders, tmp_path / "raw", manifest=True)
     set_cell(column, index, raw)(folder)
     study = hlstudy.load_study(folder, cache=False)
     log = study.cleaning_log
