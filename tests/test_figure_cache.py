@@ -55,10 +55,27 @@ def _key(fig, *extra):
     return key
 
 
-def test_figure_state_is_the_same_in_another_process_whatever_the_figure_numbers():
+#: The house rcParams (``export.style_rc``) on matplotlib's defaults, without seaborn's theme,
+#: in both processes of the test below: importing seaborn costs the other process a second of
+#: CPU (scipy.stats), and its theme only sets more rcParams (strings, numbers, lists), which
+#: enter the figure's state as the house values do.
+HOUSE_RC = '''
+import matplotlib
+
+
+def house_rc():
+    matplotlib.rcdefaults()
+    matplotlib.rcParams.update(export.style_rc())
+
+
+export.use_style = house_rc
+'''
+
+
+def test_figure_state_is_the_same_in_another_process_whatever_the_figure_numbers(monkeypatch):
     # another hash seed (sets, dicts of strings) and other pyplot figure numbers; the state,
     # not the whole key, so that this process's rcParams and libraries do not enter
-    script = FIGURE + (
+    script = FIGURE + HOUSE_RC + (
         "import hashlib\n"
         "from hlstudy import _figurekey\n"
         "for _ in range(3):\n"
@@ -68,7 +85,11 @@ def test_figure_state_is_the_same_in_another_process_whatever_the_figure_numbers
     run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
                          env={**os.environ, "MPLBACKEND": "Agg", "PYTHONHASHSEED": seed}, timeout=120)
     assert run.returncode == 0, run.stderr
-    fig = _figure()
+    here_ns = {"export": export}
+    exec(HOUSE_RC.replace("export.use_style = house_rc", ""), here_ns)   # the same function
+    monkeypatch.setattr(export, "use_style", here_ns["house_rc"])
+    with matplotlib.rc_context():   # this process's rcParams are back afterwards
+        fig = _figure()
     here = hashlib.sha256(_figurekey.state_bytes(fig)).hexdigest()
     plt.close(fig)
     assert run.stdout.strip() == here
@@ -207,9 +228,23 @@ def _fresh(tmp_path, monkeypatch, name, **figure):
     return files, shown[0]
 
 
-def test_kept_files_are_the_drawn_files_and_are_not_drawn_again(kept, tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def fresh_default(tmp_path_factory):
+    """The probe figure saved without any cache (files, preview, its export-log entry): the
+    reference of the tests below, drawn once for them (the same save every time)."""
+    folder = tmp_path_factory.mktemp("fresh-default")
+    with pytest.MonkeyPatch.context() as m:
+        m.setenv("HLSTUDY_EXPORT_LOG", str(folder / "export-log.jsonl"))
+        files, preview = _fresh(folder, m, "fresh")
+    (entry,) = (json.loads(line) for line in
+                (folder / "export-log.jsonl").read_text(encoding="utf-8").splitlines())
+    return files, preview, entry
+
+
+def test_kept_files_are_the_drawn_files_and_are_not_drawn_again(kept, fresh_default, tmp_path,
+                                                                 monkeypatch):
     folder, shown, log = kept
-    fresh, fresh_preview = _fresh(tmp_path, monkeypatch, "fresh")
+    fresh, fresh_preview, fresh_entry = fresh_default
     assert sorted(fresh) == ["pdf", "png"]
     first = _save(_figure(), tmp_path / "first")
     assert first == fresh and shown == [fresh_preview]
@@ -225,7 +260,7 @@ def test_kept_files_are_the_drawn_files_and_are_not_drawn_again(kept, tmp_path, 
         again = _save(fig, tmp_path / "again")
         assert not plt.fignum_exists(fig.number), "closed, as after drawing"
     assert again == fresh and shown[-1] == fresh_preview
-    entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    entries = [fresh_entry] + [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     assert [e["stem"] for e in entries] == ["99_kept"] * 3, "listed in the figure index every time"
     assert entries[0] == entries[1] == entries[2]
     # a changed figure is drawn (and kept apart); its files are its own
@@ -234,9 +269,9 @@ def test_kept_files_are_the_drawn_files_and_are_not_drawn_again(kept, tmp_path, 
     assert len(list(folder.iterdir())) == 2
 
 
-def test_a_damaged_kept_figure_is_drawn_again(kept, tmp_path, monkeypatch):
+def test_a_damaged_kept_figure_is_drawn_again(kept, fresh_default, tmp_path, monkeypatch):
     folder, shown, _log = kept
-    fresh, fresh_preview = _fresh(tmp_path, monkeypatch, "fresh")
+    fresh, fresh_preview, _entry = fresh_default
     _save(_figure(), tmp_path / "first")
     (entry,) = folder.iterdir()
     damaged = bytearray(entry.read_bytes())
@@ -263,9 +298,9 @@ def test_figures_left_open_are_always_drawn_and_marked(kept, tmp_path, monkeypat
     assert len(calls) == 2 and not folder.exists()
 
 
-def test_an_unkeyable_figure_is_drawn_as_always(kept, tmp_path, monkeypatch):
+def test_an_unkeyable_figure_is_drawn_as_always(kept, fresh_default, tmp_path):
     folder, _shown, _log = kept
-    fresh, _ = _fresh(tmp_path, monkeypatch, "fresh")
+    fresh, _preview, _entry = fresh_default
     fig = _figure()
     fig.axes[0]._probe_lock = threading.Lock()
     assert _save(fig, tmp_path / "locked") == fresh
