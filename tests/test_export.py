@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+import warnings
 import zipfile
 
 import matplotlib
@@ -38,6 +39,26 @@ def _digest(paths):
     return {ext: hashlib.sha256(p.read_bytes()).hexdigest() for ext, p in paths.items()}
 
 
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """``_figure()`` saved once each way several tests read (the same call every time):
+    ``"simulated"`` with the default formats, and the warnings that save issued; ``"real"``
+    unmarked, in every format."""
+    out = {}
+    export.set_language("vi")
+    export.use_style()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")   # as pytest's recwarn
+        out["simulated"] = export.save_figure(_figure(), "99_demo", simulated=True,
+                                              directory=tmp_path_factory.mktemp("simulated"))
+    out["simulated-warnings"] = [str(w.message) for w in caught]
+    out["real"] = export.save_figure(_figure(), "99_demo", simulated=False,
+                                     directory=tmp_path_factory.mktemp("real"),
+                                     formats=("pdf", "svg", "png"))
+    plt.close("all")
+    return out
+
+
 def test_figure_written_as_pdf_and_300_dpi_png_by_default(tmp_path, monkeypatch):
     monkeypatch.delenv("HLSTUDY_FIGURE_FORMATS", raising=False)
     paths = export.save_figure(_figure(), "99_demo", simulated=False, directory=tmp_path)
@@ -50,18 +71,16 @@ def test_figure_written_as_pdf_and_300_dpi_png_by_default(tmp_path, monkeypatch)
     assert round(ppm * 0.0254) == 300
 
 
-def test_pdf_embeds_truetype_and_keeps_vietnamese_text_searchable(tmp_path):
-    paths = export.save_figure(_figure(), "99_demo", simulated=False, directory=tmp_path,
-                               formats=("pdf",))   # only the PDF is read
-    pdf = paths["pdf"].read_bytes()
+def test_pdf_embeds_truetype_and_keeps_vietnamese_text_searchable(saved):
+    pdf = saved["real"]["pdf"].read_bytes()
     assert b"/FontFile2" in pdf, "TrueType font program must be embedded (pdf.fonttype 42)"
     assert b"/ToUnicode" in pdf, "a ToUnicode map keeps the text searchable"
     assert b"DejaVuSans" in pdf
 
 
-def test_figure_files_are_byte_identical_across_runs(tmp_path):
-    first = _digest(export.save_figure(_figure(), "99_demo", simulated=True, directory=tmp_path / "a"))
-    plt.close("all")
+def test_figure_files_are_byte_identical_across_runs(saved, tmp_path):
+    first = _digest(saved["simulated"])   # the same call, made once for the module
+    assert sorted(first) == ["pdf", "png"]
     second = _digest(export.save_figure(_figure(), "99_demo", simulated=True, directory=tmp_path / "b"))
     assert first == second
     # only its PNG is compared, so only the PNG is written
@@ -100,9 +119,8 @@ def test_svg_is_written_on_request_and_formats_are_checked(tmp_path, monkeypatch
         export.figure_formats()
 
 
-def test_no_volatile_metadata_in_figure_files(tmp_path):
-    paths = export.save_figure(_figure(), "99_demo", simulated=False, directory=tmp_path,
-                               formats=("pdf", "svg", "png"))
+def test_no_volatile_metadata_in_figure_files(saved):
+    paths = saved["real"]
     assert b"CreationDate" not in paths["pdf"].read_bytes()
     assert b"<dc:date>" not in paths["svg"].read_bytes()
     assert b"Software" not in paths["png"].read_bytes()
@@ -126,9 +144,9 @@ def test_missing_glyph_is_an_error_not_a_blank_box(tmp_path):
         export.save_figure(_figure("漢字"), "99_bad", simulated=False, directory=tmp_path)
 
 
-def test_vietnamese_diacritics_render_without_missing_glyph_warnings(tmp_path, recwarn):
-    export.save_figure(_figure(), "99_demo", simulated=True, directory=tmp_path)
-    assert not [w for w in recwarn if "missing from font" in str(w.message)]
+def test_vietnamese_diacritics_render_without_missing_glyph_warnings(saved):
+    assert sorted(saved["simulated"]) == ["pdf", "png"]   # the default formats were written
+    assert not [w for w in saved["simulated-warnings"] if "missing from font" in w]
 
 
 def test_language_switch_changes_labels():

@@ -21,8 +21,9 @@ def cache(tmp_path, monkeypatch):
 
 
 def _figure(k: float = 0.5):
+    # small: the cache is keyed by the pixels whatever their number (a 450 x 300 PNG)
     export.use_style()
-    fig, ax = plt.subplots(figsize=(3, 2))
+    fig, ax = plt.subplots(figsize=(1.5, 1))
     ax.plot(range(20), [i ** k for i in range(20)], label="căn bậc hai")
     ax.legend()
     ax.set_title("Thử nghiệm")
