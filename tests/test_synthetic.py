@@ -349,6 +349,18 @@ def test_faults_can_be_switched_off():
     assert f["fault"].isin(["item_blank"]).any()
 
 
+def test_edu_tenure_correlation_is_the_simulated_studys_bit_for_bit(default):
+    """``edu_tenure_correlation(seed)`` (the census's backgrounds only, for the validation's
+    pseudo-truth) is the simulated study's parameter to the bit; it depends on the seed."""
+    from hlstudy.synthetic import DEFAULT_SEED, edu_tenure_correlation
+
+    r = edu_tenure_correlation(DEFAULT_SEED)
+    assert r == default.truth.parameters["edu_tenure_correlation"]
+    assert edu_tenure_correlation(DEFAULT_SEED + 1) != r
+    with pytest.raises(ModelError, match="seed"):
+        edu_tenure_correlation(-1)
+
+
 def test_latent_model_is_standardized_and_realised(default):
     """Implied covariance (I−B)⁻¹(ΓΦΓ' + Ψ)(I−B)⁻ᵀ has unit variances (paths are std.all
     effects), and the simulated latent scores have that covariance, up to sampling error."""

@@ -557,34 +557,17 @@ def simulate(
     fault_rates
         Overrides of :data:`FAULT_RATES` per instrument (``0`` switches a fault off).
     """
-    from hlstudy import codebook, district, legal
-    from hlstudy.communes import communes as _communes
-    from hlstudy.diagnostic.staffing import simulate_unit_classes
+    from hlstudy import codebook, legal
 
     rates = _check(seed, n_citizens_per_commune, response_rate, fault_rates)
     eff = _model.merge_effects(effects)
-    streams = np.random.SeedSequence(seed).spawn(6)
-    rng_people, rng_latent, rng_items, rng_mess, rng_cit, rng_names = (
-        np.random.default_rng(s) for s in streams)
-
-    reg = _communes()
+    rng_people, rng_latent, rng_items, rng_mess, rng_cit, rng_names = _streams(seed)
+    reg, classes, shares, off, edu_z, ten_z, r_et = _census(seed, rng_people)
     codes = reg["code"].tolist()
     gidx = {c: i for i, c in enumerate(codes)}
-    classes = simulate_unit_classes(codes, seed=seed)
-    posts = _people.staffing(rng_people, reg, classes.classes, legal.quota)
-    fit = legal.field_fit()
-    fit_map = {p: sorted(g.loc[g["fit"].astype(int) == 1, "field"]) for p, g in
-               fit.groupby("position_code")}
-    shares = district.ethnic_shares()
-    off = _people.officials_backgrounds(rng_people, posts, reg, shares, fit_map)
 
     # ---- officials' latent model
     g = off["commune_code"].map(gidx).to_numpy()
-    edu = _people.edu_rank(off["education_level"])
-    ten = off["years_in_post"].to_numpy(dtype=float)
-    edu_z = (edu - edu.mean()) / edu.std()
-    ten_z = (ten - ten.mean()) / ten.std()
-    r_et = float(np.corrcoef(edu_z, ten_z)[0, 1])
     gamma, beta, psi, sigma = _model.officials_system(eff, r_et)
     r_factors = _model.factor_correlation()
     xi = _model.draw_two_level(rng_latent, len(codes), g, r_factors,
@@ -702,6 +685,53 @@ def simulate(
     }
     return SimulatedStudy(exports["officials"], exports["citizens"], exports["personnel"],
                           truth, manifest)
+
+
+def _streams(seed: int) -> list[np.random.Generator]:
+    """The six random streams of :func:`simulate`: people, latent, items, mess, citizens,
+    names (independent children of ``SeedSequence(seed)``)."""
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
+
+
+def _census(seed: int, rng_people: np.random.Generator):
+    """The first step of :func:`simulate`, drawn from the people stream: the register of
+    communes, the unit classes, the district's ethnic shares, every post's official with
+    their background, the z-scored education rank and years in post, and the correlation of
+    the two (``truth.parameters["edu_tenure_correlation"]``)."""
+    from hlstudy import district, legal
+    from hlstudy.communes import communes as _communes
+    from hlstudy.diagnostic.staffing import simulate_unit_classes
+
+    reg = _communes()
+    codes = reg["code"].tolist()
+    classes = simulate_unit_classes(codes, seed=seed)
+    posts = _people.staffing(rng_people, reg, classes.classes, legal.quota)
+    fit = legal.field_fit()
+    fit_map = {p: sorted(g.loc[g["fit"].astype(int) == 1, "field"]) for p, g in
+               fit.groupby("position_code")}
+    shares = district.ethnic_shares()
+    off = _people.officials_backgrounds(rng_people, posts, reg, shares, fit_map)
+    edu = _people.edu_rank(off["education_level"])
+    ten = off["years_in_post"].to_numpy(dtype=float)
+    edu_z = (edu - edu.mean()) / edu.std()
+    ten_z = (ten - ten.mean()) / ten.std()
+    r_et = float(np.corrcoef(edu_z, ten_z)[0, 1])
+    return reg, classes, shares, off, edu_z, ten_z, r_et
+
+
+def edu_tenure_correlation(seed: int = DEFAULT_SEED) -> float:
+    """``simulate(seed).truth.parameters["edu_tenure_correlation"]`` without the rest of
+    the simulation (the census's backgrounds only, ~8× cheaper): the correlation of the
+    z-scored education rank and years in post of every simulated official, which enters the
+    latent covariance (:func:`hlstudy.validation.latent_covariance`).  It depends on the
+    seed only (not on the effects, sizes or fault rates: they are drawn after it).
+
+    >>> edu_tenure_correlation(7) == simulate(7, n_citizens_per_commune=1).truth.parameters[
+    ...     "edu_tenure_correlation"]
+    True
+    """
+    _check(seed, 1, RESPONSE_RATE, None)
+    return _census(seed, _streams(seed)[0])[-1]
 
 
 def _corr(cov: np.ndarray) -> np.ndarray:

@@ -175,8 +175,9 @@ def estimand_truth(scenario="default", effects: Mapping[str, float] | None = Non
     z-scored scores (checked against :func:`hlstudy.models.ols` in the tests).
     """
     from hlstudy import drivers
-    from hlstudy.synthetic import simulate
-    from hlstudy.validation.replications import latent_covariance, population_coefficients
+    from hlstudy.synthetic import edu_tenure_correlation
+    from hlstudy.synthetic._model import merge_effects
+    from hlstudy.validation.replications import _latent_covariance, population_coefficients
 
     if isinstance(batches, bool) or not isinstance(batches, int | np.integer) or batches < 2:
         raise ModelError(f"batches must be an integer of at least 2, got {batches!r}")
@@ -191,8 +192,11 @@ def estimand_truth(scenario="default", effects: Mapping[str, float] | None = Non
         raise ModelError(f"batches ({batches}) cannot exceed the pooled studies ({len(ids)})")
     sc = _resolve(scenario, effects)
     name = str(pooled["scenario"].iloc[0])
-    truth = simulate(int(ids[0]), effects=dict(sc.effects) or None, n_citizens_per_commune=2).truth
-    cov = latent_covariance(truth)
+    # the latent covariance of the first pooled study's truth (``latent_covariance(simulate(
+    # ids[0], effects).truth)``): its effects and its census's education-tenure correlation,
+    # without simulating the study again
+    cov = _latent_covariance(merge_effects(dict(sc.effects) or None),
+                             edu_tenure_correlation(int(ids[0])))
     struct = drivers.structure()
     latent = {f"{x}->{y}": float(population_coefficients(cov, y, p)[x])
               for y, p in struct.items() for x in p}

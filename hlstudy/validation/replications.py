@@ -124,11 +124,17 @@ def _scenario(scenario) -> Scenario:
 def latent_covariance(truth) -> pd.DataFrame:
     """Population covariance (= correlation) of the officials' latent variables and of the
     citizens' ones, as one block-diagonal table (rows/columns named by construct)."""
+    return _latent_covariance(truth.effects,
+                              float(truth.parameters.get("edu_tenure_correlation", 0.0)))
+
+
+def _latent_covariance(effects: Mapping[str, float], r_et: float) -> pd.DataFrame:
+    """:func:`latent_covariance` of a truth with ``effects`` and the officials' correlation
+    ``r_et`` of education and years in post."""
     from hlstudy.synthetic import _model
 
-    r_et = float(truth.parameters.get("edu_tenure_correlation", 0.0))
-    *_, sig_o = _model.officials_system(truth.effects, r_et)
-    *_, sig_c = _model.citizens_system(truth.effects)
+    *_, sig_o = _model.officials_system(effects, r_et)
+    *_, sig_c = _model.citizens_system(effects)
     names_o = list(_model.FACTORS + _model.OBSERVED + _model.ENDOGENOUS)
     names_c = list(_model.CITIZEN_EXOGENOUS + _model.CITIZEN_ENDOGENOUS)
     names = names_o + [c for c in names_c]
