@@ -32,6 +32,23 @@ def hs():
     return pd.read_csv(FIX / "lavaan" / "hs1939.csv")
 
 
+@pytest.fixture(scope="module")
+def hs_fit(hs):
+    """``cfa(hs, HS, **kw)``, fitted once per module for each ``kw``: the tests only read the
+    fit (its spec, sample statistics and estimates) and build their own Problems from it."""
+    fits = {}
+
+    def fit(**kw):
+        key = repr(sorted(kw.items()))
+        if key not in fits:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fits[key] = cfa(hs, HS, **kw)
+        return fits[key]
+
+    return fit
+
+
 def _bits_equal(a, b) -> bool:
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     return a.shape == b.shape and bool(np.all((a.view(np.int64) == b.view(np.int64))
@@ -59,10 +76,8 @@ def _dense_derivatives(problem, x):
     {"group": "school", "equal": ["loadings", "residuals", "lv.variances", "means"],
      "residual_covariances": [("x7", "x8")]},
 ], ids=["one-group", "std_lv", "rescov", "configural", "scalar", "strict"])
-def test_information_placed_by_index_is_the_dense_product(hs, kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = cfa(hs, HS, **kw)
+def test_information_placed_by_index_is_the_dense_product(hs_fit, kw):
+    res = hs_fit(**kw)
     problem = est.Problem(res._spec, res._stats)
     rng = np.random.default_rng(3)
     for x in (res._x, res._x + rng.normal(0, 0.05, res._x.size),
@@ -74,8 +89,8 @@ def test_information_placed_by_index_is_the_dense_product(hs, kw):
         assert np.abs(h_ref).max() > 0
 
 
-def test_information_falls_back_to_the_product_when_slots_share_a_parameter(hs, monkeypatch):
-    res = cfa(hs, HS, group="school", equal=["loadings"])
+def test_information_falls_back_to_the_product_when_slots_share_a_parameter(hs_fit, monkeypatch):
+    res = hs_fit(group="school", equal=["loadings"])
     fast = est.Problem(res._spec, res._stats).derivatives(res._x)[1]
     problem = est.Problem(res._spec, res._stats)   # a new one: nothing kept from the first
     for sl in problem.slots:   # pretend two slots of a group share a parameter
@@ -95,10 +110,8 @@ def test_runs_of_parameter_numbers():
     {}, {"residual_covariances": [("x7", "x8"), ("x3", "x2")]},
     {"group": "school"}, {"group": "school", "equal": ["loadings", "intercepts"]},
 ], ids=["one-group", "rescov", "configural", "scalar"])
-def test_information_placed_by_slices_equals_index_arrays(hs, kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = cfa(hs, HS, **kw)
+def test_information_placed_by_slices_equals_index_arrays(hs_fit, kw):
+    res = hs_fit(**kw)
     by_runs = est.Problem(res._spec, res._stats)
     by_index = est.Problem(res._spec, res._stats)
     for sl in by_index.slots:
@@ -147,13 +160,13 @@ def test_last_derivatives_and_matrices_are_kept_by_point(hs):
 
 
 @pytest.mark.parametrize("model", ["clf", "rescov", "configural"])
-def test_stacked_gradients_equal_one_by_one(hs, model):
+def test_stacked_gradients_equal_one_by_one(hs, hs_fit, model):
     if model == "clf":
         res, problem = _clf_problem(hs)
     else:
         kw = ({"residual_covariances": [("x7", "x8"), ("x3", "x2")]} if model == "rescov"
               else {"group": "school"})
-        res = cfa(hs, HS, **kw)
+        res = hs_fit(**kw)
         problem = est.Problem(res._spec, res._stats)
     x = res._x
     ax = np.abs(x)
@@ -218,8 +231,8 @@ def _damped_newton_reference(problem, x, f, curvature, *, max_iter, step_tol, gr
 
 @pytest.mark.parametrize("kw", [{}, {"group": "school", "equal": ["loadings"]}],
                          ids=["one-group", "metric"])
-def test_damped_newton_takes_the_steps_it_took_before(hs, kw):
-    res = cfa(hs, HS, **kw)
+def test_damped_newton_takes_the_steps_it_took_before(hs_fit, kw):
+    res = hs_fit(**kw)
     out = []
     for fn in (est._damped_newton, _damped_newton_reference):
         problem = est.Problem(res._spec, res._stats)
