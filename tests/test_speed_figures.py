@@ -248,7 +248,14 @@ def _old_placement(monkeypatch):
         yield
 
 
-@pytest.mark.parametrize("build", SETTLED + DRAWN, ids=lambda f: f.__name__.strip("_"))
+#: The shapes saved both ways by ``test_files_are_byte_identical_to_the_former_way``, which
+#: also checks their marks as this test does, on the figures it saves (placed inside
+#: ``save_figure``, the way every figure is marked); the other shapes are checked here.
+SAVED = [_outside_legend_and_texts, _equal_aspect_map_with_colorbar, _arrows_drawn_before]
+
+
+@pytest.mark.parametrize("build", [b for b in SETTLED + DRAWN if b not in SAVED],
+                         ids=lambda f: f.__name__.strip("_"))
 def test_mark_lands_where_it_landed_after_a_layout_draw(build, monkeypatch):
     """Same place as after a layout draw; the shapes of ``SETTLED`` are placed without any
     layout draw (and need none), those of ``DRAWN`` with exactly one (one test per shape:
@@ -323,9 +330,7 @@ def _saved(fig, tmp_path, name) -> dict[str, bytes]:
     return {fmt: p.read_bytes() for fmt, p in paths.items()}
 
 
-@pytest.mark.parametrize("build", [_outside_legend_and_texts, _equal_aspect_map_with_colorbar,
-                                   _arrows_drawn_before],
-                         ids=lambda f: f.__name__.strip("_"))
+@pytest.mark.parametrize("build", SAVED, ids=lambda f: f.__name__.strip("_"))
 def test_files_are_byte_identical_to_the_former_way(build, tmp_path, monkeypatch):
     """Former way: layout draw before the mark, metrics per renderer (matplotlib's cache),
     fonts looked up and their tables read for every text layout, every text laid out each
@@ -333,7 +338,9 @@ def test_files_are_byte_identical_to_the_former_way(build, tmp_path, monkeypatch
     shapes settle that draw (no layout draw at all: only the real draw of each format),
     with boxed texts, an annotation whose arrow, scaled for another resolution, makes the
     tight box, an outside legend, an equal-aspect area, wrapped text and a colour bar's
-    rasterised solids."""
+    rasterised solids.  Their marks are checked as by
+    ``test_mark_lands_where_it_landed_after_a_layout_draw``: placed without any layout
+    draw (none of the calls counted below), where the former way placed them."""
     from matplotlib.figure import Figure
 
     with monkeypatch.context() as m:
@@ -342,10 +349,12 @@ def test_files_are_byte_identical_to_the_former_way(build, tmp_path, monkeypatch
         m.setattr(export, "_shared_font_tables", contextlib.nullcontext)
         m.setattr(export, "_settled_layout_draws", lambda fig: contextlib.nullcontext())
         m.setattr(export, "_shared_text_layouts", contextlib.nullcontext)
-        old = _saved(build(), tmp_path / "old", "shape")
+        former = build()
+        old = _saved(former, tmp_path / "old", "shape")
     calls = []
     original = Figure.draw
     fig = build()
+    assert build in SETTLED and not export._needs_full_draw(fig)
     with monkeypatch.context() as m:
         m.setattr(Figure, "draw", lambda self, renderer: calls.append(
             export._draw_is_disabled(renderer)) or original(self, renderer))
@@ -353,6 +362,10 @@ def test_files_are_byte_identical_to_the_former_way(build, tmp_path, monkeypatch
     # asked of the saved figure (a save adds only the marks, plain texts): one build less
     assert export._layout_draw_can_settle(fig)
     assert calls == [False, False]   # the PDF's and the PNG's real draws, no layout draw
+    marks = _marks(fig)
+    assert len(marks) >= 1
+    assert marks == _marks(former)
+    assert len([t for t in fig.texts if t.get_text() == export.SIMULATED_MARK]) == 1
     assert new["png"] == old["png"]
     assert new["pdf"] == old["pdf"]
     plt.close("all")
