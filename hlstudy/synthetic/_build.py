@@ -157,6 +157,10 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
              ("likert_text", "nfd", "commune_variant", "phone_blank", "comment")}
     blank_cells = rng.random((n, len(likert))) < r.get("item_blank", 0.0)
     oor_cells = rng.random((n, len(likert))) < r.get("out_of_range", 0.0)
+    # records without a blank or out-of-range Likert cell (most): their answers are written
+    # in one step, and they are not searched for an incomplete scale below
+    plain = (~(blank_cells.any(axis=1) | oor_cells.any(axis=1))).tolist()
+    blank_rows, oor_rows = blank_cells.tolist(), oor_cells.tolist()
     people_rows = _row_dicts(people)
     answer_lists = answers[likert].to_numpy(dtype=int).tolist()
     variables = cb["variable"].tolist()
@@ -200,6 +204,7 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
         if text_row:
             faults.append(_ledger(pid, "likert_text", "", "", "Likert answers as label text"))
         cells: dict[str, str] = {}
+        whole = True  # every Likert cell an answer (no blank, no out-of-range value)
         # Likert answers
         if i in straight:
             value = int(rng.choice([3, 4, 5], p=[0.2, 0.5, 0.3]))
@@ -216,21 +221,34 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
                 blank_scale = scales[construct]
                 faults.append(_ledger(pid, "scale_blank", construct, "",
                                       f"all {len(blank_scale)} {construct} items blank"))
-            for j, v in enumerate(likert):
-                if v in blank_scale:
-                    cells[v] = ""
-                elif oor_cells[i, j]:
-                    bad = _render.OUT_OF_RANGE_VALUES[int(rng.integers(5))]
-                    cells[v] = bad
-                    faults.append(_ledger(pid, "out_of_range", v, bad, "Likert answer typed "
-                                          "outside 1–5"))
-                elif blank_cells[i, j]:
-                    cells[v] = ""
-                    faults.append(_ledger(pid, "item_blank", v, "", "Likert answer left blank"))
+            if plain[i] and not blank_scale:
+                # the loop below with neither blank nor out-of-range cells (no draw either);
+                # the answers are the integers 1-5 of ``answer_lists``
+                if text_row:
+                    cells.update((v, label_of[v][str(c)])
+                                 for v, c in zip(likert, answer_lists[i], strict=True))
                 else:
-                    c = codes[v]
-                    cells[v] = (("" if c == "" or c is None else label_of[v][str(c)]) if text_row
-                                else str(c))
+                    cells.update(zip(likert, map(str, answer_lists[i]), strict=True))
+            else:
+                whole = False
+                blank_set = set(blank_scale)
+                blank_i, oor_i = blank_rows[i], oor_rows[i]
+                for j, v in enumerate(likert):
+                    if v in blank_set:
+                        cells[v] = ""
+                    elif oor_i[j]:
+                        bad = _render.OUT_OF_RANGE_VALUES[int(rng.integers(5))]
+                        cells[v] = bad
+                        faults.append(_ledger(pid, "out_of_range", v, bad, "Likert answer "
+                                              "typed outside 1–5"))
+                    elif blank_i[j]:
+                        cells[v] = ""
+                        faults.append(_ledger(pid, "item_blank", v, "",
+                                              "Likert answer left blank"))
+                    else:
+                        c = codes[v]
+                        cells[v] = (("" if c == "" or c is None else label_of[v][str(c)])
+                                    if text_row else str(c))
         # background and the rest
         for v in variables:
             t = var_type[v]
@@ -274,7 +292,7 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
             cells = {k: _render.nfd(x) for k, x in cells.items()}
             faults.append(_ledger(pid, "nfd", "", "", "every text cell in Unicode NFD"))
         records.append({"pid": pid, "code": p["commune_code"], "ts": times[i], "copy": None,
-                        "cells": cells, "faults": faults, "i": i})
+                        "cells": cells, "faults": faults, "i": i, "whole": whole})
     # duplicate submissions: the same answers sent again a little later
     if picked["duplicate"]:
         dur_var = cb.loc[cb["type"] == "duration", "variable"].iloc[0]
@@ -286,7 +304,7 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
         cells[ts_var] = fmt_time(ts)
         cells[dur_var] = str(int(_render.durations(rng, 1, instrument)[0]))
         records.append({"pid": orig["pid"], "code": orig["code"], "ts": ts, "copy": i,
-                        "cells": cells, "faults": [
+                        "whole": orig["whole"], "cells": cells, "faults": [
                             _ledger(orig["pid"], "duplicate", "", "",
                                     f"second submission of the answers sent at "
                                     f"{fmt_time(orig['ts'])}")], "i": None})
@@ -299,7 +317,8 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
     # records left with more than half of a scale unreadable (blank or out of range)
     oor = set(_render.OUT_OF_RANGE_VALUES)
     for rec in records:
-        if any(f["fault"] in ("scale_blank", "straightline") for f in rec["faults"]):
+        if rec["whole"] or any(f["fault"] in ("scale_blank", "straightline")
+                               for f in rec["faults"]):
             continue
         for construct, members in scales.items():
             bad = sum(rec["cells"][m] == "" or rec["cells"][m] in oor for m in members)
