@@ -16,6 +16,7 @@ expectation (expected) of -logL / N = F / 2 + const; vcov = (unit information)^-
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,25 +50,6 @@ class Data:
     blocks: list = field(default_factory=list)  # patterns stacked by number of observed items
 
     def __post_init__(self):
-        # rows stacked in pattern order, missing cells as 0 (for the Schur-complement FIML)
-        if self.patterns:
-            self.rows = np.vstack([np.where(np.isnan(full := self._embed(pt)), 0.0, full)
-                                   for pt in self.patterns])
-            self.mask = np.vstack([np.broadcast_to(np.isin(np.arange(self.p), pt.obs),
-                                                   (pt.n, self.p)) for pt in self.patterns])
-            self.missing_sets = []  # (missing items (k, m), rows, pattern of each row, n_k)
-            groups: dict[int, list] = {}
-            start = 0
-            for pt in self.patterns:
-                mis = np.setdiff1d(np.arange(self.p), pt.obs)
-                if mis.size:
-                    groups.setdefault(mis.size, []).append((mis, start, pt.n))
-                start += pt.n
-            for _, items in sorted(groups.items()):
-                rows = np.concatenate([np.arange(st, st + n) for _, st, n in items])
-                pat = np.concatenate([np.full(n, k) for k, (_, _, n) in enumerate(items)])
-                self.missing_sets.append((np.stack([m for m, _, _ in items]), rows, pat,
-                                          np.array([n for _, _, n in items], dtype=float)))
         by: dict[int, list[Pattern]] = {}
         for pt in self.patterns:
             by.setdefault(pt.obs.size, []).append(pt)
@@ -76,6 +58,43 @@ class Data:
             self.blocks.append((o, np.array([pt.n for pt in pts], dtype=float),
                                 np.stack([pt.mean for pt in pts]),
                                 np.stack([pt.cov for pt in pts])))
+
+    @functools.cached_property
+    def _stacked(self):
+        """``(rows, mask, missing_sets)``: the rows stacked in pattern order, missing cells as
+        0, and the patterns grouped by number of missing items (for the Schur-complement
+        FIML).  Built when first asked for: the complete-data fits (every bootstrap draw of
+        a complete-data model) never ask."""
+        rows = np.vstack([np.where(np.isnan(full := self._embed(pt)), 0.0, full)
+                          for pt in self.patterns])
+        mask = np.vstack([np.broadcast_to(np.isin(np.arange(self.p), pt.obs),
+                                          (pt.n, self.p)) for pt in self.patterns])
+        missing_sets = []  # (missing items (k, m), rows, pattern of each row, n_k)
+        groups: dict[int, list] = {}
+        start = 0
+        for pt in self.patterns:
+            mis = np.setdiff1d(np.arange(self.p), pt.obs)
+            if mis.size:
+                groups.setdefault(mis.size, []).append((mis, start, pt.n))
+            start += pt.n
+        for _, items in sorted(groups.items()):
+            r = np.concatenate([np.arange(st, st + n) for _, st, n in items])
+            pat = np.concatenate([np.full(n, k) for k, (_, _, n) in enumerate(items)])
+            missing_sets.append((np.stack([m for m, _, _ in items]), r, pat,
+                                 np.array([n for _, _, n in items], dtype=float)))
+        return rows, mask, missing_sets
+
+    @property
+    def rows(self) -> np.ndarray:
+        return self._stacked[0]
+
+    @property
+    def mask(self) -> np.ndarray:
+        return self._stacked[1]
+
+    @property
+    def missing_sets(self) -> list:
+        return self._stacked[2]
 
     def _embed(self, pt: Pattern) -> np.ndarray:
         out = np.full((pt.n, self.p), np.nan)
