@@ -333,10 +333,50 @@ def test_preview_png_falls_back_to_the_exported_file_and_to_drawing(tmp_path):
 
 
 def test_runner_command_line_checks_jobs():
-    # the CLI parses --jobs; a bad count is refused by argparse before any kernel starts
-    result = subprocess.run([sys.executable, "-m", "hlstudy.runner", "reproduce", "--jobs", "x"],
-                            capture_output=True, text=True, cwd=ROOT)
+    # the CLI parses --jobs; a bad count is refused by argparse before any kernel starts, and
+    # before pandas or the study code is imported (hlstudy imports them when first used):
+    # -X importtime lists on stderr every module the process imported
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "hlstudy.runner", "reproduce",
+                             "--jobs", "x"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 2 and "--jobs" in result.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert {"hlstudy", "hlstudy.paths", "argparse"} <= imported   # (the runner itself runs as __main__)
+    assert not imported & {"pandas", "numpy", "hlstudy.study", "hlstudy.cleaning"}, sorted(imported)
+
+
+def test_package_names_are_imported_when_first_used():
+    import hlstudy
+    from hlstudy import study
+
+    assert hlstudy.load_study is study.load_study and hlstudy.Study is study.Study
+    assert {"Study", "SurveyDataError", "load_study"} <= set(dir(hlstudy))
+    from hlstudy import load_study as imported  # the notebooks' import
+
+    assert imported is study.load_study
+    assert hlstudy.cleaning.Rules is sys.modules["hlstudy.cleaning"].Rules   # a subpackage by name
+    assert not hasattr(hlstudy, "no_such_module")
+    with pytest.raises(ImportError, match="no_such_name"):
+        from hlstudy import no_such_name  # noqa: F401
+
+
+def test_read_source_parses_a_text_once_and_hands_out_copies(tmp_path, monkeypatch):
+    import jupytext
+
+    script = tmp_path / "95_once.py"
+    script.write_text(f"# %%\nx = 1  # {tmp_path.name}\n\n# %% [markdown]\n# Tiêu đề\n", encoding="utf-8")
+    parsed = []
+    reads = jupytext.reads
+    monkeypatch.setattr(jupytext, "reads", lambda text, **kw: parsed.append(text) or reads(text, **kw))
+    fresh = jupytext.read(script, fmt="py:percent")   # jupytext's own read, not counted
+    first = runner.read_source(script)
+    assert runner.cell_sources(first) == runner.cell_sources(fresh) and first.metadata == fresh.metadata
+    first.cells[0].source = "x = 2"   # a caller's (nbclient's) changes stay in its copy
+    again = runner.read_source(script)
+    assert len(parsed) == 1, "the second read of the same text is not parsed again"
+    assert again.cells[0].source == fresh.cells[0].source and runner.cell_sources(again) == runner.cell_sources(fresh)
+    script.write_text("# %%\nx = 3\n", encoding="utf-8")   # another text: parsed
+    assert [c.source for c in runner.read_source(script).cells] == ["x = 3"] and len(parsed) == 2
 
 
 def test_text_outputs_join_chunks_of_one_stream():
