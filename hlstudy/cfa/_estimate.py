@@ -405,7 +405,7 @@ class Problem:
         half = sl.half
         # gradient (covariance part)
         wb, lwl = w @ b, lam.T @ w @ lam
-        g_parts = [2.0 * wb[li, lk], 2.0 * half * lwl[pa, pb], np.diag(w)[ti], 2.0 * w[ci, cj]]
+        g_parts = [2.0 * wb[li, lk], 2.0 * half * lwl[pa, pb], w[ti, ti], 2.0 * w[ci, cj]]
         if self.spec.meanstructure:
             ni, _, np_ = sl.free["nu"]
             ak, _, ap = sl.free["alpha"]
@@ -459,7 +459,9 @@ class Problem:
                   [h_lp.T, h_pp, h_pt, h_pc],
                   [h_lt.T, h_pt.T, h_tt, h_tc],
                   [h_lc.T, h_pc.T, h_tc.T, h_cc]]
-        edges = np.cumsum([0, len(li), len(pa), len(ti), len(ci)])
+        edges = [0]
+        for part in (li, pa, ti, ci):
+            edges.append(edges[-1] + len(part))
         hs = np.zeros((len(pids), len(pids)))
         for r_, row in enumerate(blocks):
             for c_, blk in enumerate(row):
