@@ -27,11 +27,28 @@ def _estimates(seed=1, width=0.12):
     return st, pd.DataFrame(rows)
 
 
+@pytest.fixture(scope="module")
+def diagram():
+    """The estimated path diagram of ``_estimates(seed)`` with legend labels, drawn once per
+    seed for this module's tests (a test that adds a label removes it again)."""
+    figures = {}
+
+    def build(seed):
+        if seed not in figures:
+            st, est = _estimates(seed)
+            figures[seed] = pathplot.path_diagram(est, st, significant_label="clear",
+                                                  other_label="other", negative_label="negative")
+        return figures[seed]
+
+    yield build
+    for fig in figures.values():
+        plt.close(fig)
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_path_labels_never_overlap_and_only_clear_paths_are_labelled(seed):
+def test_path_labels_never_overlap_and_only_clear_paths_are_labelled(seed, diagram):
     st, est = _estimates(seed)
-    fig = pathplot.path_diagram(est, st, significant_label="clear", other_label="other",
-                                negative_label="negative")
+    fig = diagram(seed)
     assert pathplot.label_overlaps(fig) == []
     labels = [t.get_text() for t in fig.axes[0].texts if getattr(t, "_hlstudy_path_label", False)]
     clear = est[(est["ci.lower"] > 0) | (est["ci.upper"] < 0)]
@@ -39,18 +56,18 @@ def test_path_labels_never_overlap_and_only_clear_paths_are_labelled(seed):
     assert sorted(labels) == sorted(f"{b:.2f}".replace("-", "−").replace(".", ",")
                                     for b in clear["std.all"])
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["clear", "negative", "other"]
-    plt.close(fig)
 
 
-def test_label_overlaps_detects_an_overlap():
-    st, est = _estimates(1)
-    fig = pathplot.path_diagram(est, st)
+def test_label_overlaps_detects_an_overlap(diagram):
+    fig = diagram(1)   # a diagram whose labels do not overlap (the test above)
     ax = fig.axes[0]
     first = next(t for t in ax.texts if getattr(t, "_hlstudy_path_label", False))
     clone = ax.text(*first.get_position(), first.get_text(), fontsize=first.get_fontsize())
     clone._hlstudy_path_label = True
-    assert pathplot.label_overlaps(fig)
-    plt.close(fig)
+    try:
+        assert pathplot.label_overlaps(fig)
+    finally:
+        clone.remove()
 
 
 def test_path_diagram_needs_every_path():
