@@ -42,28 +42,34 @@ def _digest(paths):
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     """``_figure()`` saved once each way several tests read (the same call every time):
-    ``"simulated"`` with the default formats, and the warnings that save issued; ``"real"``
-    unmarked, in every format."""
+    ``"simulated"`` in the default formats (no setting), and the warnings that save issued;
+    ``"real"`` unmarked, in the formats ``HLSTUDY_FIGURE_FORMATS="svg, PDF png"`` asks for
+    (no ``hlstudy.toml``)."""
+    import hlstudy.config
+
     out = {}
     export.set_language("vi")
     export.use_style()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")   # as pytest's recwarn
-        out["simulated"] = export.save_figure(_figure(), "99_demo", simulated=True,
-                                              directory=tmp_path_factory.mktemp("simulated"))
-    out["simulated-warnings"] = [str(w.message) for w in caught]
-    out["real"] = export.save_figure(_figure(), "99_demo", simulated=False,
-                                     directory=tmp_path_factory.mktemp("real"),
-                                     formats=("pdf", "svg", "png"))
+    with pytest.MonkeyPatch.context() as m:
+        m.delenv("HLSTUDY_FIGURE_FORMATS", raising=False)
+        m.setattr(hlstudy.config, "ROOT", tmp_path_factory.mktemp("no-settings"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")   # as pytest's recwarn
+            out["simulated"] = export.save_figure(_figure(), "99_demo", simulated=True,
+                                                  directory=tmp_path_factory.mktemp("simulated"))
+        out["simulated-warnings"] = [str(w.message) for w in caught]
+        m.setenv("HLSTUDY_FIGURE_FORMATS", "svg, PDF png")
+        out["real"] = export.save_figure(_figure(), "99_demo", simulated=False,
+                                         directory=tmp_path_factory.mktemp("real"))
     plt.close("all")
     return out
 
 
-def test_figure_written_as_pdf_and_300_dpi_png_by_default(tmp_path, monkeypatch):
-    monkeypatch.delenv("HLSTUDY_FIGURE_FORMATS", raising=False)
-    paths = export.save_figure(_figure(), "99_demo", simulated=False, directory=tmp_path)
+def test_figure_written_as_pdf_and_300_dpi_png_by_default(saved):
+    paths = saved["simulated"]   # saved with no format setting
     assert sorted(paths) == ["pdf", "png"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["99_demo.pdf", "99_demo.png"]
+    folder = paths["pdf"].parent
+    assert sorted(p.name for p in folder.iterdir()) == ["99_demo.pdf", "99_demo.png"]
     assert all(p.name.startswith("99_demo.") for p in paths.values())
     png = paths["png"].read_bytes()
     phys = png[png.index(b"pHYs") + 4: png.index(b"pHYs") + 12]
@@ -89,13 +95,13 @@ def test_figure_files_are_byte_identical_across_runs(saved, tmp_path):
     assert different["png"] != first["png"]
 
 
-def test_svg_is_written_on_request_and_formats_are_checked(tmp_path, monkeypatch):
+def test_svg_is_written_on_request_and_formats_are_checked(saved, tmp_path, monkeypatch):
     import hlstudy.config
 
     monkeypatch.setattr(hlstudy.config, "ROOT", tmp_path)   # hlstudy.toml is read from here
     monkeypatch.setenv("HLSTUDY_FIGURE_FORMATS", "svg, PDF png")
     assert export.figure_formats() == ("pdf", "svg", "png")
-    paths = export.save_figure(_figure(), "99_demo", simulated=False, directory=tmp_path / "env")
+    paths = saved["real"]   # save_figure with this setting and no ``formats``
     assert sorted(paths) == ["pdf", "png", "svg"]
     assert paths["svg"].read_bytes().lstrip().startswith(b"<?xml")
     monkeypatch.delenv("HLSTUDY_FIGURE_FORMATS")
