@@ -40,15 +40,23 @@ FORMATS_SIZE = {"n_citizens_per_commune": 3, "response_rate": 0.25}
 
 
 @pytest.fixture(scope="module")
-def formats(tmp_path_factory):
-    """A simulated study written as CSV, XLSX and SAV, and the study loaded from each."""
+def formats_written(tmp_path_factory):
+    """A simulated study written as CSV, XLSX and SAV: the study, the folders, the paths each
+    ``write`` returned, the study loaded from each folder and the folders' digests."""
     sim = synthetic.simulate(seed=SEED, **FORMATS_SIZE)
-    folders = {}
+    folders, written = {}, {}
     for fmt in ("csv", "xlsx", "sav"):
         folders[fmt] = tmp_path_factory.mktemp("formats-" + fmt)
-        sim.write(folders[fmt], format=fmt)
+        written[fmt] = sim.write(folders[fmt], format=fmt)
     digests = {fmt: ingest.raw_digests(f) for fmt, f in folders.items()}
     studies = {fmt: hlstudy.load_study(f, cache=False) for fmt, f in folders.items()}
+    return sim, folders, written, studies, digests
+
+
+@pytest.fixture(scope="module")
+def formats(formats_written):
+    """A simulated study written as CSV, XLSX and SAV, and the study loaded from each."""
+    sim, folders, _, studies, digests = formats_written
     return sim, folders, studies, digests
 
 
@@ -158,6 +166,34 @@ def test_same_study_as_csv_xlsx_sav_gives_identical_clean_tables(formats, fmt):
         pd.testing.assert_frame_equal(studies["csv"].table(name), studies[fmt].table(name))
     pd.testing.assert_frame_equal(studies["csv"].cleaning_log, studies[fmt].cleaning_log)
     assert studies["csv"].received == studies[fmt].received
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "sav"])
+def test_other_formats_are_written(formats_written, fmt):
+    """Every written file is the one ``files()`` made (the manifest holds their SHA-256), a
+    second encoding of one export gives its bytes again (an encoding of that export alone:
+    ``files()`` would encode the three exports and the truth again), and every export is read
+    back with all its rows.  (The formats' study of this module: what is checked does not
+    depend on the size; formerly a study of its own in ``tests/test_synthetic.py``.)"""
+    import hashlib
+    import json
+
+    from hlstudy.synthetic import _encode
+
+    sim, folders, written, studies, _ = formats_written
+    paths = written[fmt]
+    names = {p.name for p in paths}
+    assert names == {f"{i}.{fmt}" for i in ingest.INSTRUMENTS} | {"truth.json", "manifest.json"}
+    assert {p.parent for p in paths} == {folders[fmt]}
+    manifest = json.loads(next(p for p in paths if p.name == "manifest.json").read_text(
+        encoding="utf-8"))
+    assert manifest["format"] == fmt
+    assert manifest["files"] == {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+                                 for p in paths if p.name != "manifest.json"}
+    for name in ingest.INSTRUMENTS:
+        assert studies[fmt].received[name] == len(sim.raw(name))
+    again = "citizens" if fmt == "xlsx" else "personnel"
+    assert _encode(sim.raw(again), again, fmt) == (folders[fmt] / f"{again}.{fmt}").read_bytes()
 
 
 def test_raw_files_are_never_modified(simulated, formats):
