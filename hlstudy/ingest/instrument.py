@@ -233,7 +233,9 @@ def read_instrument(
             else:
                 continue
         columns[v.variable] = _typed_values(columns[v.variable], v)
-    data = pd.DataFrame(columns)
+    # the typed columns' arrays (all of one length, on the same 0..n-1 index): the frame a
+    # dict of the Series gives, without aligning their indexes (~2 ms for 40 columns)
+    data = pd.DataFrame({k: c.array if isinstance(c, pd.Series) else c for k, c in columns.items()})
     report = pd.DataFrame(columns=["value", "code", "name", "how", "score", "rows"])
     if commune_var is not None:
         data, report = _attach_communes(data, commune_var, registry, table.file)
