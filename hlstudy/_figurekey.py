@@ -19,6 +19,10 @@ whenever anything the files depend on changes:
   bases and every member; a user's own module by its source file and every attribute it
   holds; and matplotlib's callback registries with every callback connected from outside
   the libraries (a draw-event callback may change what is drawn);
+  A figure returned by a ``kept(figure=True)`` call (:mod:`hlstudy._resultcache`) and not
+  changed since is named by that call's key instead (:func:`hlstudy._resultcache.kept_origin`):
+  a read-back figure's stream also depends on which equal strings the process interned
+  before reading it;
 * **the code that draws it**: the SHA-256 of every ``.py`` file of hlstudy
   (:func:`hlstudy._codekey.package_digest`; no key at all when a file changed after the process started,
   since the code running may then not be the code on disk) and the name and version of
@@ -259,6 +263,11 @@ def figure_key(fig, *extra) -> str | None:
     state = state_bytes(fig)
     if state is None:
         return None
+    from hlstudy._resultcache import kept_origin
+
+    origin = kept_origin(fig, state)
+    if origin is not None:   # returned by a kept call and unchanged since: named by that call
+        state = b"kept-call " + origin.encode()
     digest = hashlib.sha256()
     parts = (b"hlstudy-figure-1", state, code, distributions(),
              repr(sorted((k, repr(v)) for k, v in matplotlib.rcParams.items())),

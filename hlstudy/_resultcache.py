@@ -45,6 +45,7 @@ import pickle
 import platform
 import sys
 import warnings
+import weakref
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -177,6 +178,40 @@ def _draws_into_an_argument(args: tuple, kwargs: dict) -> bool:
     return any(isinstance(v, Artist) for v in values)
 
 
+#: Figures returned by a ``kept(figure=True)`` call: figure -> (the call's key, SHA-256 of the
+#: figure's state as returned).  See :func:`kept_origin`.
+_RETURNED_FIGURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _note_figure(result, name: str | None) -> None:
+    from matplotlib.figure import Figure
+
+    from hlstudy._figurekey import state_bytes
+
+    if name is None or not isinstance(result, Figure):
+        return
+    state = state_bytes(result)
+    if state is not None:
+        _RETURNED_FIGURES[result] = (name, hashlib.sha256(state).hexdigest())
+
+
+def kept_origin(fig, state: bytes) -> str | None:
+    """The key of the kept call that returned ``fig``, if ``fig`` is still as it was returned.
+
+    ``state`` is ``fig``'s :func:`hlstudy._figurekey.state_bytes` now.  A read-back figure's
+    serialised state depends, besides its content, on which equal strings the process
+    happened to intern before reading it (pickle interns attribute names), so the same
+    figure serialises differently right after it was computed and in a later run that read
+    it back.  The figure cache (:func:`hlstudy._figurekey.figure_key`) therefore names an
+    unchanged returned figure by the call that made it, whose key is a function of content
+    alone; a figure changed after the call (a title set, a line added) is named by its state.
+    """
+    found = _RETURNED_FIGURES.get(fig)
+    if found is None or hashlib.sha256(state).hexdigest() != found[1]:
+        return None
+    return found[0]
+
+
 def _open_figures() -> set:
     if "matplotlib.pyplot" not in sys.modules:
         return set()
@@ -218,6 +253,8 @@ def call(function: Callable[..., T], *args, _figure: bool = False, **kwargs) -> 
         except Exception:   # noqa: BLE001 - damaged or from another version: computed again
             raw = None
         else:
+            if _figure:
+                _note_figure(result, name)
             _replay(caught)
             return result
     before = state_bytes((args, sorted(kwargs.items()))) if name is not None else None
@@ -249,6 +286,8 @@ def call(function: Callable[..., T], *args, _figure: bool = False, **kwargs) -> 
                     plt.close(number)
     if data is not None:
         _bincache.write(where, name, data, RESULT_BYTES)
+        if _figure:
+            _note_figure(result, name)
     _replay(caught)
     return result
 

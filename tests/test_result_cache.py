@@ -292,3 +292,24 @@ def test_library_figures_with_tick_formatters_are_kept_and_draw_the_same(kept):
     assert _png(first) == fresh and _png(again) == fresh
     assert first.axes[0].xaxis.get_major_formatter()(-0.5, 0) == "−0,50"
     plt.close("all")
+
+
+def test_an_unchanged_kept_figure_is_named_by_its_call_in_the_figure_key(kept):
+    """A read-back figure serialises differently right after it was computed and in a later
+    run (pickle interns attribute names), so the figure cache names an unchanged one by the
+    call that returned it; a figure changed after the call is named by its state."""
+    import matplotlib.pyplot as plt
+
+    first = _resultcache.call(probe_figure, [1.0, 2.0], title="K", log=LOG["path"], _figure=True)
+    again = _resultcache.call(probe_figure, [1.0, 2.0], title="K", log=LOG["path"], _figure=True)
+    name = _resultcache.key(probe_figure, ([1.0, 2.0],), {"title": "K", "log": LOG["path"]}, figure=True)
+    for fig in (first, again):
+        assert _resultcache.kept_origin(fig, _figurekey.state_bytes(fig)) == name
+    assert _figurekey.figure_key(first, "x") == _figurekey.figure_key(again, "x")
+    unchanged = _figurekey.figure_key(again, "x")
+    again.axes[0].set_title("changed after the call")
+    assert _resultcache.kept_origin(again, _figurekey.state_bytes(again)) is None
+    assert _figurekey.figure_key(again, "x") != unchanged
+    direct = probe_figure([1.0, 2.0], title="K", log=LOG["path"])   # not from a kept call
+    assert _resultcache.kept_origin(direct, _figurekey.state_bytes(direct)) is None
+    plt.close("all")
