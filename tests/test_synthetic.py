@@ -116,12 +116,17 @@ def test_truth_lists_every_path_the_issue_requires(default):
         codebook.load_codebook("citizens").query("type == 'likert'")["variable"])
 
 
-def test_effect_override_reaches_the_answers():
-    # one citizen per commune: the officials' export of a seed does not depend on the number
-    # of citizens (their answers and faults are drawn after the officials', from the same
-    # streams), so the correlations below are those of the eight-citizen study
-    base = simulate(seed=3, n_citizens_per_commune=1)
-    flipped = simulate(seed=3, effects={"TRAIN->PRO": -0.45}, n_citizens_per_commune=1)
+def test_effect_override_reaches_the_answers(default):
+    # the module's default study against the same seed with TRAIN->PRO reversed, simulated
+    # with one citizen per commune: the officials' export of a seed does not depend on the
+    # number of citizens (their answers and faults are drawn after the officials', from the
+    # same streams), so the correlations below are those of a 30-citizen study
+    from hlstudy.synthetic import DEFAULT_SEED
+
+    base = default
+    flipped = simulate(seed=DEFAULT_SEED, effects={"TRAIN->PRO": -0.45},
+                       n_citizens_per_commune=1)
+    assert base.truth.effects["TRAIN->PRO"] == DEFAULT_EFFECTS["TRAIN->PRO"] > 0
     assert flipped.truth.effects["TRAIN->PRO"] == -0.45
     r = [scale_means(s.officials_raw, "officials")[["TRAIN", "PRO"]].corr().iloc[0, 1]
          for s in (base, flipped)]
