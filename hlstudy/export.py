@@ -60,15 +60,18 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from hlstudy import _bincache
 from hlstudy._bincache import prune as _prune  # noqa: F401 - this module's names for them
 from hlstudy._bincache import touch as _touch  # noqa: F401
 from hlstudy.errors import HlstudyError
 from hlstudy.paths import figures_dir
+
+if TYPE_CHECKING:   # pandas is imported where a table is handled: saving a figure needs none
+    import pandas as pd
 
 SIMULATED_MARK = "Dữ liệu mô phỏng / simulated data"
 SUPPRESSED = "<5"
@@ -138,6 +141,7 @@ def number(x, decimals: int = 0, *, percent: bool = False, lang: str | None = No
     >>> number(1234.5, 1, lang="en"), number(float("nan"))
     ('1,234.5', '–')
     """
+    import pandas as pd
     if not isinstance(decimals, int | np.integer) or isinstance(decimals, bool) or decimals < 0:
         raise ExportError(f"decimals must be a non-negative integer, got {decimals!r}")
     if x is None or x is pd.NA:
@@ -1403,10 +1407,12 @@ def suppress_small_cells(
     suppression only: when a table also prints row or column totals, a suppressed
     cell may be recoverable by subtraction, and the caller must not print both.
 
+    >>> import pandas as pd
     >>> t = pd.DataFrame({"xa": ["A", "B"], "n": [12, 3], "pct": [50.0, 33.3]})
     >>> suppress_small_cells(t, ["n"], dependent={"n": ["pct"]})["pct"].tolist()
     [50.0, '<5']
     """
+    import pandas as pd
     if not isinstance(df, pd.DataFrame):
         raise ExportError("suppress_small_cells expects a pandas DataFrame")
     if not isinstance(min_cell, int | np.integer) or min_cell < 1:
@@ -1462,6 +1468,7 @@ def format_number(value, decimals: int = 0, *, lang: str | None = None) -> str:
 
 
 def _format_cell(value, decimals: int, lang: str | None = None) -> str:
+    import pandas as pd
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if value is pd.NA or value is pd.NaT:
@@ -1479,9 +1486,11 @@ def hidden_cells(df: pd.DataFrame) -> dict[str, int]:
     ``primary`` are the ``<5`` cells (fewer than 5 people, or derived from them),
     ``complementary`` the ``x`` cells (hidden to protect another cell), ``cells`` all cells.
 
+    >>> import pandas as pd
     >>> hidden_cells(pd.DataFrame({"k": ["<5", "x", 7]}))
     {'primary': 1, 'complementary': 1, 'total': 2, 'cells': 3}
     """
+    import pandas as pd
     if not isinstance(df, pd.DataFrame):
         raise ExportError("hidden_cells expects a pandas DataFrame")
     values = df.astype(object).to_numpy()
@@ -1509,9 +1518,11 @@ def english_codes(df: pd.DataFrame, *, allowed: Iterable[str] = ()) -> list[str]
     anyway; a documented code printed on purpose can be allowed).  A Vietnamese export must
     return ``[]`` (issue 13, kind 9).
 
+    >>> import pandas as pd
     >>> english_codes(pd.DataFrame({"kind": ["can_bo", "Cán bộ"], "Số người": [3, 4]}))
     ['cell: can_bo']
     """
+    import pandas as pd
     if not isinstance(df, pd.DataFrame):
         raise ExportError("english_codes expects a pandas DataFrame")
     ok = {str(a) for a in allowed}
@@ -1528,6 +1539,7 @@ def english_codes(df: pd.DataFrame, *, allowed: Iterable[str] = ()) -> list[str]
 
 
 def _is_numeric_column(series: pd.Series) -> bool:
+    import pandas as pd
     values = [v for v in series.tolist() if not (v is None or v is pd.NA or (isinstance(v, str) and v in ("", *HIDDEN_MARKS)))]
     values = [v for v in values if not (isinstance(v, float) and math.isnan(v))]
     return bool(values) and all(isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool) for v in values)
@@ -1761,6 +1773,7 @@ def table_to_csv(df: pd.DataFrame, *, title: str, note: str = "") -> str:
 
 def read_table_csv(path: str | os.PathLike) -> pd.DataFrame:
     """Read a table written by :func:`save_table` (skips its ``#`` header lines)."""
+    import pandas as pd
     lines = Path(path).read_text(encoding="utf-8").splitlines()
     skip = 0
     while skip < len(lines) and lines[skip].startswith("# "):
@@ -1796,6 +1809,7 @@ def save_table(
     written.  Floats are printed with ``decimals`` places in LaTeX and Word (CSV keeps
     full precision).  ``simulated=True`` adds the simulated-data mark to the note.
     """
+    import pandas as pd
     if not isinstance(simulated, bool):
         raise ExportError("simulated must be True or False: say whether the table shows simulated data")
     if not isinstance(df, pd.DataFrame):

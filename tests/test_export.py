@@ -358,3 +358,10 @@ def test_figure_title_is_the_suptitle_or_the_only_panel_title():
     ax.set_title("Một hình")
     assert export.figure_title(fig) == "Một hình"
     plt.close(fig)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(export)
+    assert result.attempted > 0 and result.failed == 0
