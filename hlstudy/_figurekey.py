@@ -11,6 +11,9 @@ whenever anything the files depend on changes:
   ``__getstate__``), by a pickler (:class:`_KeyPickler`) that makes the stream a function
   of the state alone: transforms' child maps keyed by ``id()`` become lists in their
   (deterministic) insertion order, sets are sorted, the pyplot figure number is left out,
+  pandas frames, series and indexes are written as their content (labels, dtypes and values
+  as NumPy arrays), not as their own pickle, which changes when pandas consolidates blocks
+  in place or memoises a property;
   a function is written as its module and name plus what may change without its
   module changing: the values its closure holds and its defaults, and, for a function not
   defined in an installed library or in hlstudy (a notebook's own formatter), its bytecode,
@@ -18,7 +21,11 @@ whenever anything the files depend on changes:
   (comprehensions, inner functions) may read; a class defined outside the libraries by its
   bases and every member; a user's own module by its source file and every attribute it
   holds; and matplotlib's callback registries with every callback connected from outside
-  the libraries (a draw-event callback may change what is drawn);
+  the libraries (a draw-event callback may change what is drawn).  One thing besides the
+  state still shows in the stream: pickle writes an object seen twice as a reference, so
+  whether two equal strings are one object or two (which depends on what the process did
+  before, e.g. interned while reading another figure) changes the stream.  Such a figure
+  gets another key and is drawn once more: a miss, never a wrong hit.
   A figure returned by a ``kept(figure=True)`` call (:mod:`hlstudy._resultcache`) and not
   changed since is named by that call's key instead (:func:`hlstudy._resultcache.kept_origin`):
   a read-back figure's stream also depends on which equal strings the process interned
@@ -169,6 +176,37 @@ def _callbacks_state(registry) -> tuple:
     return (tuple(signals),)
 
 
+def _values_state(values) -> tuple:
+    """A pandas column's dtype and values as a NumPy array (its content, not its layout)."""
+    import numpy as np
+
+    return (values.dtype, np.asarray(values))
+
+
+def _columns_state(frame) -> list[tuple]:
+    """:func:`_values_state` of each column of ``frame``, in order; read from its blocks (a
+    view per column) where pandas has them, else column by column."""
+    import numpy as np
+
+    try:
+        found: list = [None] * frame.shape[1]
+        for block in frame._mgr.blocks:
+            values = block.values
+            for j, loc in enumerate(block.mgr_locs.as_array):
+                found[loc] = (block.dtype, np.asarray(values[j] if values.ndim == 2 else values))
+        if all(f is not None for f in found):
+            return found
+    except (AttributeError, TypeError, IndexError):   # another pandas: the public route
+        pass
+    return [_values_state(frame.iloc[:, i]) for i in range(frame.shape[1])]
+
+
+def _index_state(index) -> tuple:
+    import numpy as np
+
+    return (type(index).__name__, list(index.names), index.dtype, np.asarray(index))
+
+
 def _tag(kind: str):
     """A named callable for a reduction (never called: the stream is hashed, not loaded)."""
 
@@ -181,7 +219,7 @@ def _tag(kind: str):
 
 
 _TAGS = {k: _tag(k) for k in ("function", "class", "module", "set", "transform", "figure",
-                               "callbacks")}
+                               "callbacks", "frame")}
 
 
 class _KeyPickler(pickle.Pickler):
@@ -195,6 +233,9 @@ class _KeyPickler(pickle.Pickler):
         from matplotlib.transforms import TransformNode
 
         self._figure, self._transform, self._callbacks = Figure, TransformNode, CallbackRegistry
+        pandas = sys.modules.get("pandas")
+        self._frame, self._series, self._index = (
+            (pandas.DataFrame, pandas.Series, pandas.Index) if pandas is not None else ((), (), ()))
 
     def reducer_override(self, obj):   # noqa: C901 - one dispatch
         kind = type(obj)
@@ -216,6 +257,17 @@ class _KeyPickler(pickle.Pickler):
             return (_TAGS["transform"], (kind,), state)
         if isinstance(obj, self._callbacks):
             return (_TAGS["callbacks"], _callbacks_state(obj))
+        # pandas objects by content: pandas changes their own pickle without changing their
+        # content (blocks consolidated in place, properties memoised in an array's ``_cache``)
+        if isinstance(obj, self._frame):
+            columns = _columns_state(obj)
+            return (_TAGS["frame"], (kind, _index_state(obj.columns), _index_state(obj.index),
+                                     columns, dict(obj.attrs), obj.flags.allows_duplicate_labels))
+        if isinstance(obj, self._series):
+            return (_TAGS["frame"], (kind, obj.name, _index_state(obj.index), _values_state(obj),
+                                     dict(obj.attrs), obj.flags.allows_duplicate_labels))
+        if isinstance(obj, self._index):
+            return (_TAGS["frame"], (kind, _index_state(obj)))
         if isinstance(obj, self._figure):
             state = dict(obj.__getstate__())
             for volatile in ("_number", "_restore_to_pylab"):   # pyplot's bookkeeping

@@ -44,6 +44,7 @@ def kept(tmp_path, monkeypatch):
     folder = tmp_path / "results"
     monkeypatch.setattr(_resultcache, "folder", lambda: folder)
     monkeypatch.setattr(_resultcache, "package_digest", lambda: "settled-source")
+    monkeypatch.setattr(_figurekey, "package_digest", lambda: "settled-source")   # figure keys
     monkeypatch.setenv("HLSTUDY_RESULT_CACHE", "1")
     monkeypatch.delenv("HLSTUDY_FIT_CACHE", raising=False)
     monkeypatch.delenv("HLSTUDY_EXPORT_CACHE", raising=False)
@@ -313,3 +314,61 @@ def test_an_unchanged_kept_figure_is_named_by_its_call_in_the_figure_key(kept):
     direct = probe_figure([1.0, 2.0], title="K", log=LOG["path"])   # not from a kept call
     assert _resultcache.kept_origin(direct, _figurekey.state_bytes(direct)) is None
     plt.close("all")
+
+
+# --- pandas objects in a key: by content, not by pandas' internal layout --------------------
+
+def _mixed_frame() -> pd.DataFrame:
+    frame = pd.DataFrame({"a": [1, 2, 3], "g": [0.1, 0.2, 0.3], "b": ["x", "y", None],
+                          "f": pd.array([1, None, 3], dtype="Int64"),
+                          "d": pd.Categorical(["u", "v", "u"], categories=["v", "u"])})
+    frame = frame.assign(c=pd.to_datetime(["2020-01-01", "2021-06-30", "2022-12-31"]).tz_localize("Asia/Ho_Chi_Minh"))
+    frame["e"] = [1.5, np.nan, -0.0]   # a second float block: the frame is not consolidated
+    return frame
+
+
+def test_pandas_state_is_content_not_layout_or_memos():
+    frame = _mixed_frame()
+    before = _figurekey.state_bytes(frame)
+    consolidated = frame.copy()
+    consolidated._consolidate_inplace()
+    assert len(consolidated._mgr.blocks) < len(frame._mgr.blocks), "the layouts differ"
+    assert _figurekey.state_bytes(consolidated) == before
+    _ = frame["c"].dt.year, frame["c"].array.is_normalized, frame.index.is_unique   # memoised
+    frame.sum(numeric_only=True)                                         # may consolidate in place
+    assert _figurekey.state_bytes(frame) == before
+    # read from the blocks as the public column-by-column route reads it
+    assert (pickle.dumps(_figurekey._columns_state(frame))
+            == pickle.dumps([_figurekey._values_state(frame.iloc[:, i]) for i in range(frame.shape[1])]))
+    series = frame["c"]
+    assert _figurekey.state_bytes(series) == _figurekey.state_bytes(series.copy())
+
+
+@pytest.mark.parametrize("change", [
+    lambda f: f.assign(e=[1.5, np.nan, 0.0]),                        # -0.0 against 0.0
+    lambda f: f.assign(a=f["a"].astype(float)),                     # a dtype, same numbers
+    lambda f: f[list(f.columns[::-1])],                             # column order
+    lambda f: f.set_axis([0, 1, 5]),                                # an index label
+    lambda f: f.rename(columns={"a": "A"}),                         # a column label
+    lambda f: f.assign(d=f["d"].cat.reorder_categories(["u", "v"])),  # categories' order
+    lambda f: f.assign(c=f["c"].dt.tz_convert("UTC")),              # the time zone
+    lambda f: f.assign(f=pd.array([1, 2, 3], dtype="Int64")),        # a missing value
+])
+def test_pandas_state_changes_with_content(change):
+    frame = _mixed_frame()
+    assert _figurekey.state_bytes(change(frame)) != _figurekey.state_bytes(frame)
+    assert _figurekey.state_bytes(change(frame)["a"] if "a" in change(frame) else frame["b"]) is not None
+
+
+def consolidating(frame: pd.DataFrame, *, log: Path) -> float:
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write("summed\n")
+    frame._consolidate_inplace()    # what many pandas operations do: not a change of content
+    return float(frame["a"].sum())
+
+
+def test_a_call_that_only_reorganises_a_frame_is_kept(kept):
+    frame = _mixed_frame()
+    assert _resultcache.call(consolidating, frame, log=LOG["path"]) == 6.0
+    assert _resultcache.call(consolidating, _mixed_frame(), log=LOG["path"]) == 6.0
+    assert _calls() == ["summed"]
