@@ -101,6 +101,12 @@ def _choice(rng, options, p):
     return options[bisect.bisect_right(_cdf(key), rng.random())]
 
 
+def _as_p(p) -> tuple[float, ...]:
+    """``p`` as the tuple :func:`_choice` makes of a list or array (the same key, the same
+    draw), for a distribution used many times."""
+    return tuple(np.asarray(p, dtype=float).tolist())
+
+
 @lru_cache(maxsize=1024)
 def _cdf(p: tuple) -> tuple[float, ...]:
     """The cumulative distribution :func:`_choice` searches (``searchsorted(side="right")`` on
@@ -171,7 +177,11 @@ def officials_backgrounds(rng, posts: pd.DataFrame, communes: pd.DataFrame, shar
     cuts = norm.ppf(np.cumsum(EDU_SHARES)[:-1].clip(1e-9, 1 - 1e-9))
     cut_list = cuts.tolist()
     ethnic = list(shares.index)
-    ethnic_p = {c: ethnic_probabilities(shares, n).to_numpy() for c, n in names.items()}
+    # the distributions as the tuples ``_choice`` turns its arrays into, made once
+    ethnic_p = {c: _as_p(ethnic_probabilities(shares, n).to_numpy()) for c, n in names.items()}
+    cadre_fields, cadre_p = list(FIELDS_CADRE), _as_p(list(FIELDS_CADRE.values()))
+    it_p_young = _as_p(np.array(IT_CERT_P) + np.array([-0.05, 0, 0.05]))
+    it_p_other = _as_p(np.array(IT_CERT_P) + 0)
     out = []
     for i, r in enumerate(posts.itertuples(index=False)):
         pos, kind = r.position_code, r.kind
@@ -207,12 +217,11 @@ def officials_backgrounds(rng, posts: pd.DataFrame, communes: pd.DataFrame, shar
                 unfit = [f for f in FIELDS_UNFIT if f not in fits]
                 field = unfit[int(rng.integers(len(unfit)))]
         else:
-            field = _choice(rng, list(FIELDS_CADRE), list(FIELDS_CADRE.values()))
+            field = _choice(rng, cadre_fields, cadre_p)
         leader = pos in ("BT_DU", "CT_UBND", "CT_HDND")
         pt = _choice(rng, POLITICAL_THEORY, POLITICAL_THEORY_P["leader" if leader else kind])
         sm = _choice(rng, STATE_MGMT, STATE_MGMT_P[kind])
-        it_p = np.array(IT_CERT_P) + (np.array([-0.05, 0, 0.05]) if age < 35 else 0)
-        it = _choice(rng, IT_CERT, it_p)
+        it = _choice(rng, IT_CERT, it_p_young if age < 35 else it_p_other)
         lang = "yes" if rng.random() < ETHNIC_LANGUAGE_P else "no"
         max_years = max(age - 20, 0)
         if kind == "can_bo" and pos != "BT_DOAN":
@@ -263,13 +272,14 @@ def citizens_backgrounds(rng, communes: pd.DataFrame, n_per_commune: int,
     k = 0
     for c in communes.sort_values("code").itertuples(index=False):
         p = ethnic_probabilities(shares, c.name)
+        eth_options, eth_p = list(p.index), _as_p(p.to_numpy())
         for _ in range(n_per_commune):
             k += 1
             rows.append({
                 "person_id": f"C{k:04d}", "commune_code": c.code,
                 "gender": "female" if rng.random() < CITIZEN_FEMALE_SHARE else "male",
                 "age_band": _choice(rng, AGE_BANDS, AGE_BAND_P),
-                "ethnicity": _choice(rng, list(p.index), p.to_numpy()),
+                "ethnicity": _choice(rng, eth_options, eth_p),
                 "service_used": _choice(rng, SERVICES, SERVICE_P),
             })
     return pd.DataFrame(rows)
