@@ -106,6 +106,39 @@ def pytest_xdist_node_collection_finished(node, ids):
         raise pytest.UsageError(message)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """An xdist worker leaves without tearing its interpreter down (:func:`_leave_now`)."""
+    if hasattr(config, "workerinput"):
+        import atexit
+
+        atexit.register(_leave_now)   # the last registered: called first, at the worker's exit
+
+
+def _leave_now():
+    """Run every other exit handler, then end the process without the interpreter's teardown.
+
+    A worker has sent its last report when it gets here (the controller is waiting for it to
+    end).  What remains is Python freeing every module and object it made: ~0.6 s of CPU per
+    worker after a handful of modules (measured from the controller: children's CPU against the
+    workers' own at this point), at the end of the run, when the other core may be idle.  The
+    exit handlers (e.g. the kernel fork server's stop) still run, in their order, and the
+    output streams are flushed; the worker's exit code is not read (its status travels with
+    its last report).
+    """
+    import atexit
+    import sys
+
+    atexit.unregister(_leave_now)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(0)
+
+
 def pytest_runtest_logreport(report):
     _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
 

@@ -28,3 +28,46 @@ def test_the_committed_record_names_only_existing_modules_and_notebooks():
     assert recorded and notebooks <= set(recorded)
     stale = sorted(set(recorded) - modules - notebooks)
     assert not stale, f"tests/group-seconds.json names groups that no longer exist: {stale}"
+
+
+def test_only_a_worker_registers_the_early_exit(monkeypatch):
+    import atexit
+    import types
+
+    registered = []
+    monkeypatch.setattr(atexit, "register", registered.append)
+    conftest.pytest_unconfigure(types.SimpleNamespace())   # the controller, or a run without xdist
+    assert registered == []
+    conftest.pytest_unconfigure(types.SimpleNamespace(workerinput={"workerid": "gw0"}))
+    assert registered == [conftest._leave_now]
+
+
+def test_a_worker_leaves_after_the_exit_handlers_and_skips_the_teardown(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = Path(conftest.__file__).parent
+    script = f"""
+import atexit, sys
+sys.path.insert(0, {str(here)!r})
+import conftest
+
+class Late:
+    def __del__(self, _open=open):   # called by the interpreter's teardown, which the worker skips
+        _open({str(tmp_path / "teardown")!r}, "w").close()
+
+kept = Late()
+atexit.register(lambda: open({str(tmp_path / "handler")!r}, "w").close())
+atexit.register(conftest._leave_now)   # as pytest_unconfigure does in a worker
+print("buffered", end="")
+"""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}   # stdout buffered
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         env=env)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "buffered", "the output is flushed before the process ends"
+    assert (tmp_path / "handler").exists(), "the other exit handlers ran"
+    assert not (tmp_path / "teardown").exists(), "the interpreter's teardown was skipped"
