@@ -139,7 +139,8 @@ def _drawing_environment() -> str:
     return repr((sorted((k, repr(v)) for k, v in matplotlib.rcParams.items()), _fonts()))
 
 
-def key(function: Callable, args: tuple, kwargs: dict, *, figure: bool = False) -> str | None:
+def key(function: Callable, args: tuple, kwargs: dict, *, figure: bool = False,
+        extra: tuple = ()) -> str | None:
     """The content key of ``function(*args, **kwargs)``; None when it cannot be made."""
     from hlstudy._figurekey import state_bytes
 
@@ -157,6 +158,8 @@ def key(function: Callable, args: tuple, kwargs: dict, *, figure: bool = False) 
              hidden.encode()]
     if figure:
         parts.append(_drawing_environment().encode())
+    if extra:
+        parts.append(repr(extra).encode())
     for part in parts:
         digest.update(len(part).to_bytes(8, "little"))
         digest.update(part)
@@ -238,14 +241,16 @@ def _replay(caught: list[tuple]) -> None:
                                module_globals=module.__dict__ if module is not None else None)
 
 
-def call(function: Callable[..., T], *args, _figure: bool = False, **kwargs) -> T:
-    """``function(*args, **kwargs)``, kept and read back by content key (see the module)."""
+def call(function: Callable[..., T], *args, _figure: bool = False, _extra: tuple = (),
+         **kwargs) -> T:
+    """``function(*args, **kwargs)``, kept and read back by content key (see the module);
+    ``_extra`` goes into the key too (the state of the files the call reads)."""
     if _draws_into_an_argument(args, kwargs):
         return function(*args, **kwargs)
     from hlstudy._figurekey import state_bytes
 
     where = folder()
-    name = key(function, args, kwargs, figure=_figure)
+    name = key(function, args, kwargs, figure=_figure, extra=_extra)
     raw = _bincache.read(where, name)
     if raw is not None:
         try:
@@ -292,19 +297,67 @@ def call(function: Callable[..., T], *args, _figure: bool = False, **kwargs) -> 
     return result
 
 
-def kept(function: Callable[..., T] | None = None, *, figure: bool = False):
+_DEPTH = [0]   # kept calls running in this process: a call inside another is not kept
+
+
+def _bound(function: Callable, args: tuple, kwargs: dict) -> dict:
+    import inspect
+
+    try:
+        bound = inspect.signature(function).bind(*args, **kwargs)
+    except TypeError:
+        return {}
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+def _path_state(value) -> str | None:
+    """The digest of every file at or under the path ``value`` (relative names and bytes)."""
+    if value is None:
+        return "none"
+    try:
+        root = Path(value).expanduser()
+    except TypeError:
+        return None
+    if root.is_file():
+        return _file_digest(root)
+    if not root.is_dir():
+        return None
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    return repr([(p.relative_to(root).as_posix(), _file_digest(p)) for p in files])
+
+
+def kept(function: Callable[..., T] | None = None, *, figure: bool = False,
+         seeds: tuple[str, ...] = (), paths: tuple[str, ...] = ()):
     """``function`` whose results are kept when :func:`enabled` (a decorator).
 
     ``@kept`` for a function returning data or a fitted result; ``@kept(figure=True)`` for
-    one that builds and returns a new figure (its key adds rcParams and fonts).
+    one that builds and returns a new figure (its key adds rcParams and fonts).  ``seeds``
+    names arguments that seed random draws: a call with one of them None (fresh entropy)
+    is not kept.  ``paths`` names arguments that are files or folders the function reads:
+    the bytes of every file there go into the key.  A kept call made while another kept
+    call runs (a table function fitting one model per scale) simply runs: the outer call
+    is kept as a whole.
     """
     if function is None:
-        return functools.partial(kept, figure=figure)
+        return functools.partial(kept, figure=figure, seeds=seeds, paths=paths)
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        if not enabled():
+        if _DEPTH[0] or not enabled():
             return function(*args, **kwargs)
-        return call(function, *args, _figure=figure, **kwargs)
+        extra = ()
+        if seeds or paths:
+            arguments = _bound(function, args, kwargs)
+            if not arguments or any(arguments.get(name) is None for name in seeds):
+                return function(*args, **kwargs)
+            extra = tuple(_path_state(arguments.get(name)) for name in paths)
+            if None in extra:
+                return function(*args, **kwargs)
+        _DEPTH[0] += 1
+        try:
+            return call(function, *args, _figure=figure, _extra=extra, **kwargs)
+        finally:
+            _DEPTH[0] -= 1
 
     return wrapper

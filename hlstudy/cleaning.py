@@ -1111,6 +1111,7 @@ SENSITIVITY_COLUMNS = ["variant", "instrument", "construct", "items", "n", "n_sc
                        "d_mean", "d_alpha"]
 
 
+@_resultcache.kept
 def rule_sensitivity(
     tables: Mapping[str, pd.DataFrame],
     variants: Mapping[str, Rules],

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from hlstudy import codebook, legal
+from hlstudy import _resultcache, codebook, legal
 from hlstudy.errors import ModelError
 from hlstudy.scales import score_scales
 
@@ -72,6 +72,7 @@ def education_rank(levels: pd.Series) -> pd.Series:
     return s.map(ranks).astype(float)
 
 
+@_resultcache.kept
 def driver_data(study, *, min_share: float = 0.5) -> pd.DataFrame:
     """One row per official: identifiers, scale scores, ``EDU``, ``TENURE`` and ``TRAINED``.
 

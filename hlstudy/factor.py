@@ -638,6 +638,7 @@ def _count_above(observed: np.ndarray, reference: np.ndarray) -> int:
     return int(below[0]) if below.size else len(observed)
 
 
+@_resultcache.kept(seeds=("seed",))
 def parallel_analysis(items: pd.DataFrame, n_iter: int = 100, seed: int | None = None, *,
                       quantile: float = 0.95, show_progress: bool | None = None) -> ParallelResult:
     """Horn's (1965) parallel analysis as ``psych::fa.parallel(x)`` (fm = "minres",

@@ -107,6 +107,7 @@ def hypotheses_table(lang: str = "vi") -> pd.DataFrame:
     })
 
 
+@_resultcache.kept
 def instruments_table(lang: str = "vi") -> pd.DataFrame:
     """One row per construct: instrument, label, number of items, reverse-keyed items, scale,
     claims served (from the codebook)."""

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from hlstudy import _resultcache
 from hlstudy._bootstrap import finite_draws
 from hlstudy._psychometrics import (
     as_items,
@@ -167,6 +168,7 @@ def _response_frequencies(x: np.ndarray, names: list[str], max_categories: int =
     return out
 
 
+@_resultcache.kept(seeds=("seed",))
 def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95, *, bootstrap: int = 0,
                    seed: int | None = None, show_progress: bool | None = None,
                    max_undefined_share: float = 0.10) -> AlphaResult:
@@ -477,6 +479,7 @@ def scale_design_effects(data: pd.DataFrame, scales: Mapping[str, Sequence[str]]
     return pd.DataFrame(rows).set_index("scale")
 
 
+@_resultcache.kept
 def reliability_table(data: pd.DataFrame, scales: Mapping[str, Sequence[str]], *,
                       ci: float = 0.95, min_r_drop: float = 0.30,
                       min_gain: float = 0.005) -> pd.DataFrame:

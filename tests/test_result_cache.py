@@ -372,3 +372,67 @@ def test_a_call_that_only_reorganises_a_frame_is_kept(kept):
     assert _resultcache.call(consolidating, frame, log=LOG["path"]) == 6.0
     assert _resultcache.call(consolidating, _mixed_frame(), log=LOG["path"]) == 6.0
     assert _calls() == ["summed"]
+
+
+# --- options of the decorator: seeds, files read, calls inside calls --------------------------
+
+@_resultcache.kept
+def inner(data: pd.DataFrame, *, log: Path) -> float:
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write("inner\n")
+    return float(data["a"].sum())
+
+
+@_resultcache.kept
+def outer(data: pd.DataFrame, *, log: Path) -> float:
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write("outer\n")
+    return inner(data, log=log) + inner(data * 2, log=log)
+
+
+@_resultcache.kept(seeds=("seed",))
+def draws(n: int, seed: int | None = None, *, log: Path) -> list[float]:
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write(f"draws {seed}\n")
+    return np.random.default_rng(seed).normal(size=n).tolist()
+
+
+@_resultcache.kept(paths=("folder",))
+def reads(folder: Path | None = None, *, log: Path) -> str:
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write("read\n")
+    return "".join(p.read_text(encoding="utf-8") for p in sorted(Path(folder).glob("*.txt")))
+
+
+def test_only_the_outermost_kept_call_is_kept(kept):
+    data = pd.DataFrame({"a": [1.0, 2.0]})
+    assert outer(data, log=LOG["path"]) == 9.0
+    assert outer(data, log=LOG["path"]) == 9.0
+    assert _calls() == ["outer", "inner", "inner"]
+    assert len(list(kept.iterdir())) == 1, "the inner calls ran inside the outer one, not kept"
+    assert inner(data, log=LOG["path"]) == 3.0 and inner(data, log=LOG["path"]) == 3.0
+    assert _calls().count("inner") == 3 and len(list(kept.iterdir())) == 2
+
+
+def test_unseeded_draws_are_not_kept_and_seeded_ones_are(kept):
+    first, again = draws(3, log=LOG["path"]), draws(3, log=LOG["path"])
+    assert first != again, "fresh entropy each time"
+    assert draws(3, seed=5, log=LOG["path"]) == draws(3, seed=5, log=LOG["path"])
+    assert _calls() == ["draws None", "draws None", "draws 5"]
+
+
+def test_the_files_a_call_reads_are_in_its_key(kept, tmp_path):
+    folder = tmp_path / "claims"
+    folder.mkdir()
+    (folder / "a.txt").write_text("one", encoding="utf-8")
+    assert reads(folder, log=LOG["path"]) == "one"
+    assert reads(folder, log=LOG["path"]) == "one"
+    assert _calls() == ["read"]
+    (folder / "b.txt").write_text("two", encoding="utf-8")          # a new file
+    assert reads(folder, log=LOG["path"]) == "onetwo"
+    (folder / "a.txt").write_text("ONE", encoding="utf-8")          # a changed file
+    assert reads(folder, log=LOG["path"]) == "ONEtwo"
+    assert len(_calls()) == 3
+    for _ in range(2):   # no such file or folder: nothing to name it by, so not kept
+        assert reads(tmp_path / "missing", log=LOG["path"]) == ""
+    assert len(_calls()) == 5

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from hlstudy import _resultcache
 from hlstudy.cfa._estimate import Estimate, Problem, SampleStats, fit_ml, start_values
 from hlstudy.cfa._spec import Spec, build_spec, normalise_model, parse_cfa_syntax
 from hlstudy.errors import ModelError
@@ -331,6 +332,7 @@ def variance_spread_note(covs: Sequence[np.ndarray], observed: Sequence[str]) ->
 
 
 # ---------------------------------------------------------------------- main
+@_resultcache.kept
 def cfa(
     data: pd.DataFrame,
     model: Mapping[str, Sequence[str]],

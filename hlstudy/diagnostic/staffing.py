@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from hlstudy import legal
+from hlstudy import _resultcache, legal
 from hlstudy.diagnostic.columns import DEFAULT, Columns
 from hlstudy.errors import ModelError
 
@@ -167,6 +167,7 @@ def quota_scenarios(personnel: pd.DataFrame, communes: pd.DataFrame, *,
     return out
 
 
+@_resultcache.kept
 def title_counts(personnel: pd.DataFrame, communes: pd.DataFrame, classes: UnitClasses, *,
                  cols: Columns = DEFAULT) -> pd.DataFrame:
     """Holders of each limited title per unit against the legal maximum.

@@ -265,6 +265,7 @@ def _regressions(d: pd.DataFrame, syntax: str) -> pd.DataFrame:
     return _FITS[key].copy()
 
 
+@_resultcache.kept(paths=("folder",))
 def ipma_table(data: pd.DataFrame, targets: Sequence[str] | None = None, *, folder=None
                ) -> pd.DataFrame:
     """:func:`ipma` for several targets stacked (default: ``QUAL`` and each quality dimension).

@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from hlstudy import codebook, drivers
+from hlstudy import _resultcache, codebook, drivers
 from hlstudy.errors import HlstudyError, ModelError
 from hlstudy.evidence import rules as R
 from hlstudy.evidence.ipma import QUAL, IPMAResult, ipma
@@ -768,6 +768,7 @@ def _claim_row(claim, hyp, parts: pd.DataFrame, ipma_res: IPMAResult | None) -> 
             "min_detectable_effect": cell("min_detectable_effect"), "n_parts": len(parts)}
 
 
+@_resultcache.kept(paths=("folder",))
 def evaluate(study, *, rules: R.Rules | None = None, folder=None) -> LedgerResult:
     """Evidence and verdict for every claim of ``claims.csv``: a :class:`LedgerResult`.
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from hlstudy import _resultcache
 from hlstudy.errors import ModelError
 from hlstudy.models import _sandwich as sw
 from hlstudy.models._frame import ModelFrame, model_frame
@@ -168,6 +169,7 @@ _VCOV_TEXT = {
 }
 
 
+@_resultcache.kept
 def ols(data: pd.DataFrame, formula: str, *, cluster: str | None = None, vcov: str = "CR2",
         wild: bool = True, wild_reps: int = 9999, seed: int | None = None,
         weights: str | None = None, alpha: float = 0.05) -> OLSResult:
