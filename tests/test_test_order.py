@@ -71,3 +71,21 @@ print("buffered", end="")
     assert run.stdout == "buffered", "the output is flushed before the process ends"
     assert (tmp_path / "handler").exists(), "the other exit handlers ran"
     assert not (tmp_path / "teardown").exists(), "the interpreter's teardown was skipped"
+
+
+def test_collection_leaves_the_collector_on_with_its_objects_frozen():
+    import gc
+    import weakref
+
+    assert gc.isenabled(), "collection switched the garbage collector off and not on again"
+    assert gc.get_freeze_count() > 10_000, "what collection imported is left out of collections"
+
+    class Node:
+        pass
+
+    node = Node()
+    node.self = node   # a cycle made by a test: still collected
+    alive = weakref.ref(node)
+    del node
+    gc.collect()
+    assert alive() is None
