@@ -176,11 +176,21 @@ def _callbacks_state(registry) -> tuple:
     return (tuple(signals),)
 
 
+def _dtype_state(dtype) -> object:
+    """A dtype by what it is, without the properties pandas memoises on it (``_cache``):
+    a categorical one by its categories and order, any other by its full ``repr``
+    (unit, time zone, storage, missing-value marker)."""
+    categories = getattr(dtype, "categories", None)
+    if categories is not None:
+        return ("category", _index_state(categories), bool(dtype.ordered))
+    return (type(dtype).__module__, type(dtype).__qualname__, repr(dtype))
+
+
 def _values_state(values) -> tuple:
     """A pandas column's dtype and values as a NumPy array (its content, not its layout)."""
     import numpy as np
 
-    return (values.dtype, np.asarray(values))
+    return (_dtype_state(values.dtype), np.asarray(values))
 
 
 def _columns_state(frame) -> list[tuple]:
@@ -193,7 +203,8 @@ def _columns_state(frame) -> list[tuple]:
         for block in frame._mgr.blocks:
             values = block.values
             for j, loc in enumerate(block.mgr_locs.as_array):
-                found[loc] = (block.dtype, np.asarray(values[j] if values.ndim == 2 else values))
+                found[loc] = (_dtype_state(block.dtype),
+                              np.asarray(values[j] if values.ndim == 2 else values))
         if all(f is not None for f in found):
             return found
     except (AttributeError, TypeError, IndexError):   # another pandas: the public route
@@ -204,7 +215,7 @@ def _columns_state(frame) -> list[tuple]:
 def _index_state(index) -> tuple:
     import numpy as np
 
-    return (type(index).__name__, list(index.names), index.dtype, np.asarray(index))
+    return (type(index).__name__, list(index.names), _dtype_state(index.dtype), np.asarray(index))
 
 
 def _tag(kind: str):
@@ -234,8 +245,9 @@ class _KeyPickler(pickle.Pickler):
 
         self._figure, self._transform, self._callbacks = Figure, TransformNode, CallbackRegistry
         pandas = sys.modules.get("pandas")
-        self._frame, self._series, self._index = (
-            (pandas.DataFrame, pandas.Series, pandas.Index) if pandas is not None else ((), (), ()))
+        self._frame, self._series, self._index, self._dtype, self._array = (
+            (pandas.DataFrame, pandas.Series, pandas.Index, pandas.api.extensions.ExtensionDtype,
+             pandas.api.extensions.ExtensionArray) if pandas is not None else ((), (), (), (), ()))
 
     def reducer_override(self, obj):   # noqa: C901 - one dispatch
         kind = type(obj)
@@ -268,6 +280,10 @@ class _KeyPickler(pickle.Pickler):
                                      dict(obj.attrs), obj.flags.allows_duplicate_labels))
         if isinstance(obj, self._index):
             return (_TAGS["frame"], (kind, _index_state(obj)))
+        if isinstance(obj, self._array):
+            return (_TAGS["frame"], (kind, _values_state(obj)))
+        if isinstance(obj, self._dtype):
+            return (_TAGS["frame"], (kind, _dtype_state(obj)))
         if isinstance(obj, self._figure):
             state = dict(obj.__getstate__())
             for volatile in ("_number", "_restore_to_pylab"):   # pyplot's bookkeeping

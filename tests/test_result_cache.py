@@ -342,6 +342,16 @@ def test_pandas_state_is_content_not_layout_or_memos():
             == pickle.dumps([_figurekey._values_state(frame.iloc[:, i]) for i in range(frame.shape[1])]))
     series = frame["c"]
     assert _figurekey.state_bytes(series) == _figurekey.state_bytes(series.copy())
+    # a dtype's memoised properties (pandas' cache_readonly) are not its content
+    dtype = pd.Int64Dtype()
+    getattr(dtype, "_cache", {}).clear()   # as a fresh process has it (pandas keeps one instance)
+    fresh = _figurekey.state_bytes((dtype, frame["f"].array, frame["d"].dtype))
+    _ = dtype.numpy_dtype, frame["d"].dtype.categories.is_unique, frame["f"].array._hasna
+    assert getattr(dtype, "_cache", None), "pandas memoised a property on the dtype"
+    assert _figurekey.state_bytes((dtype, frame["f"].array, frame["d"].dtype)) == fresh
+    assert _figurekey.state_bytes(pd.Int64Dtype()) != _figurekey.state_bytes(pd.Int32Dtype())
+    assert (_figurekey.state_bytes(pd.StringDtype("python", na_value=np.nan))
+            != _figurekey.state_bytes(pd.StringDtype("python")))
 
 
 @pytest.mark.parametrize("change", [
