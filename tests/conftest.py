@@ -42,6 +42,8 @@ TIMES = Path(__file__).resolve().parent.parent / "data" / "processed" / "test-se
 #: ``cp data/processed/test-seconds.json tests/group-seconds.json``.
 DEFAULT_TIMES = Path(__file__).resolve().parent / "group-seconds.json"
 _durations: dict[str, float] = {}
+#: allocations between two collections of the youngest generation once collected (Python: 700)
+YOUNG_THRESHOLD = 10_000
 
 
 def pytest_configure(config):
@@ -79,7 +81,12 @@ def pytest_collection(session):
     collection while the tests run walks all of them again (as does each ``gc.collect()`` a
     library calls, e.g. statsmodels' Holm step-down).  Frozen (``gc.freeze``, as the kernel fork
     server does), they are left out of later collections; everything made by the tests is
-    collected as before.
+    collected as before.  The youngest generation is then collected every
+    :data:`YOUNG_THRESHOLD` allocations instead of every 700: the tests allocate in bursts
+    (fits, figures, data frames) whose objects mostly die young or live long, and each young
+    collection finds little to free (the collector's time in a run of test_evidence and
+    test_sem 0.30 -> 0.16 s, of test_figure_text, test_pathplot and test_validation
+    0.64 -> 0.37 s).  Cycles are still collected, a little later.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -88,6 +95,7 @@ def pytest_collection(session):
     finally:
         gc.collect()
         gc.freeze()
+        gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
         if enabled:
             gc.enable()
 

@@ -79,6 +79,7 @@ def test_collection_leaves_the_collector_on_with_its_objects_frozen():
 
     assert gc.isenabled(), "collection switched the garbage collector off and not on again"
     assert gc.get_freeze_count() > 10_000, "what collection imported is left out of collections"
+    assert gc.get_threshold()[0] == conftest.YOUNG_THRESHOLD
 
     class Node:
         pass
