@@ -283,8 +283,8 @@ def test_library_figures_with_tick_formatters_are_kept_and_draw_the_same(kept):
     from hlstudy import pathplot
 
     rng = np.random.default_rng(3)
-    link = pd.DataFrame({"commune": [f"Xã {k}" for k in range(8)],
-                         "QUAL": rng.normal(3.5, 0.3, 8), "SIPAS": rng.normal(3.2, 0.3, 8)})
+    link = pd.DataFrame({"commune": [f"Xã {k}" for k in range(4)],   # few labels to place
+                         "QUAL": rng.normal(3.5, 0.3, 4), "SIPAS": rng.normal(3.2, 0.3, 4)})
     fresh = _png(pathplot.commune_scatter.__wrapped__(link, "QUAL", "SIPAS", fit_label="fit"))
     plt.close("all")
     first = pathplot.commune_scatter(link, "QUAL", "SIPAS", fit_label="fit")
