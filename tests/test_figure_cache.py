@@ -28,7 +28,7 @@ from hlstudy import export
 
 def figure(values=(1, 4, 9), title="Chất lượng", decimal=","):
     export.use_style()
-    fig, ax = plt.subplots(figsize=(3, 2))
+    fig, ax = plt.subplots(figsize=(1.5, 1))   # small: nothing here depends on the size
     ax.plot([1, 2, 3], list(values), label="đường")
     ax.bar([1, 2], [2, 3], alpha=0.3)
     ax.legend()
