@@ -121,18 +121,13 @@ def test_truth_verdict_follows_the_ledger_rule():
 @pytest.fixture(scope="module")
 def switched():
     """S5 (recognition → motivation) strongly on, switched off and reversed (seed 1, in this
-    process); the same "on" world for seeds 2 and 1 in two processes (paths, cleaning).
-
-    The two processes are forked after this process's own replications: they inherit its
-    warm memos (codebook, instrument specs, commune names) instead of each filling them again;
-    what they compute is the same (each replication is fixed by its seed)."""
-    out = {}
+    process); the same "on" world for seeds 2 and 1 in two processes (paths, cleaning)."""
+    out = {"parallel": recovery([2, 1], {"REC->MOT": STRONG}, scenario=FAST, workers=2,
+                                parts=("path", "cleaning"), wild=False, show_progress=False)}
     for name, value, parts in (("on", STRONG, PARTS), ("off", 0.0, ("path", "verdict")),
                                ("reversed", -STRONG, ("path", "verdict"))):
         out[name] = recovery([1], {"REC->MOT": value}, scenario=FAST, workers=1, parts=parts,
                              wild=False, show_progress=False)
-    out["parallel"] = recovery([2, 1], {"REC->MOT": STRONG}, scenario=FAST, workers=2,
-                               parts=("path", "cleaning"), wild=False, show_progress=False)
     return out
 
 
