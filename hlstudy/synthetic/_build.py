@@ -85,14 +85,17 @@ def _given_names(officials: pd.DataFrame) -> dict[tuple[str, str], list[str]]:
 
 
 def _headers(cb: pd.DataFrame) -> dict[str, str]:
-    return {r.variable: (f"Câu {r.order}. {r.question_vi}" if r.type == "likert" else
-                         r.question_vi) for r in cb.itertuples(index=False)}
+    # the columns' cells as ``itertuples`` gives them (iterating each column), row by row
+    return {v: (f"Câu {order}. {question}" if t == "likert" else question)
+            for v, order, question, t in zip(cb["variable"], cb["order"], cb["question_vi"],
+                                             cb["type"], strict=True)}
 
 
 def _column_order(cb: pd.DataFrame) -> list[str]:
-    ts = cb.loc[cb["type"] == "timestamp", "variable"].tolist()
-    dur = cb.loc[cb["type"] == "duration", "variable"].tolist()
-    rest = [v for v in cb["variable"] if v not in ts + dur]
+    pairs = list(zip(cb["variable"], cb["type"], strict=True))
+    ts = [v for v, t in pairs if t == "timestamp"]
+    dur = [v for v, t in pairs if t == "duration"]
+    rest = [v for v, _ in pairs if v not in ts + dur]
     return ts + rest + dur
 
 
@@ -146,8 +149,12 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
     likert = cb.loc[cb["type"] == "likert", "variable"].tolist()
     keyed = pd.to_numeric(cb.loc[cb["type"] == "likert", "reverse"], errors="coerce").fillna(0)
     contradictory = bool((keyed == 1).any() and (keyed == 0).any())  # a uniform run contradicts
-    scales = {c: g["variable"].tolist() for c, g in cb[cb["type"] == "likert"].groupby(
-        "construct", sort=False)}
+    # the groups of ``groupby("construct", sort=False)`` of the Likert rows: constructs in
+    # order of first appearance, items in codebook order, a missing construct left out
+    scales: dict[str, list[str]] = {}
+    for v, t, c in zip(cb["variable"], cb["type"], cb["construct"], strict=True):
+        if t == "likert" and not pd.isna(c):
+            scales.setdefault(c, []).append(v)
     n = len(people)
     times = _render.timestamps(rng, people["commune_code"].tolist(), instrument)
     durs = _render.durations(rng, n, instrument)
