@@ -406,3 +406,15 @@ def test_typo_decision_memo_gives_the_fresh_decision():
     # whole simulations with the memo filled by an earlier one give the same bytes:
     # test_same_seed_same_bytes_different_seed_different_bytes (second run) and
     # test_committed_demonstration_data_are_the_default_simulation (data/raw made before it)
+
+
+def test_register_dates_are_strftimes():
+    """``_build._fmt_date`` (the register's birth dates, formatted directly) is
+    ``strftime("%d/%m/%Y")``: every day and month of two years (one a leap year), the first
+    and last simulated birth years, and the edges of the four-digit years."""
+    from hlstudy.synthetic._build import _fmt_date
+
+    days = list(pd.date_range("1999-01-01", "2000-12-31", freq="D"))
+    days += [pd.Timestamp(1955, 1, 1), pd.Timestamp(2007, 12, 31)]
+    days += [pd.Timestamp(1000, 1, 1), pd.Timestamp(9999, 12, 31), pd.Timestamp(999, 3, 4)]
+    assert [_fmt_date(d) for d in days] == [d.strftime("%d/%m/%Y") for d in days]

@@ -393,6 +393,14 @@ def _render_choice(rng, options):
     return options[int(rng.integers(len(options)))]
 
 
+def _fmt_date(d: pd.Timestamp) -> str:
+    """``d.strftime("%d/%m/%Y")`` (formatted directly for four-digit years, as
+    :func:`~hlstudy.synthetic._render.fmt_time`)."""
+    if 1000 <= d.year <= 9999:
+        return f"{d.day:02d}/{d.month:02d}/{d.year}"
+    return d.strftime("%d/%m/%Y")
+
+
 def _personnel(rng, off, r, codebook, labels, reg_info, all_names):
     cb = codebook.load_codebook("personnel")
     var_type = dict(zip(cb["variable"], cb["type"], strict=True))
@@ -438,11 +446,11 @@ def _personnel(rng, off, r, codebook, labels, reg_info, all_names):
                 d = p["birth_date"]
                 if flags["date_unpadded"][i]:
                     cells[v] = f"{d.day}/{d.month}/{d.year}"
-                    if cells[v] != d.strftime("%d/%m/%Y"):
+                    if cells[v] != _fmt_date(d):
                         faults.append(_ledger(pid, "date_unpadded", v, cells[v],
                                               "date typed without zero padding"))
                 else:
-                    cells[v] = d.strftime("%d/%m/%Y")
+                    cells[v] = _fmt_date(d)
             elif v == "start_year":
                 cells[v] = str(start_year)
             elif v == "trainings_24m":
