@@ -23,6 +23,13 @@ The key is the SHA-256 of
   CPU);
 * for a figure, the drawing environment: every rcParam and the fonts matplotlib knows.
 
+Not in the key: a library setting a notebook changes at run time by assignment
+(``hlstudy.pathplot.ADJUST_ITERATIONS = 500``).  Such a setting is read where it is used, and
+which hlstudy modules a process has imported (so which settings exist) depends on what ran
+before, so it cannot be told apart from a default without re-reading every module; whoever
+experiments with library settings runs with ``HLSTUDY_RESULT_CACHE=0`` (the README says so).
+A change to the setting in the source file is in the key (hlstudy's source).
+
 A call is computed and not kept when an argument is a matplotlib artist (the function
 would draw into it) or when the call changed its arguments (their serialisation differs
 after the call): neither can be replayed from a stored result.
