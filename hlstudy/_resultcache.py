@@ -114,9 +114,10 @@ def hidden_inputs() -> str | None:
 
     The label language (:func:`hlstudy.export.language`), every ``HLSTUDY_*`` environment
     setting except those in :data:`_NOT_INPUTS`, and the digest of ``hlstudy.toml`` and of
-    every file in ``data/reference``, ``data/validation`` and the instrument folder in use
-    (:func:`hlstudy.paths.instrument_dir`).  None when these cannot be read (an invalid
-    setting: the function then runs and reports it).
+    every file in (or under) ``data/reference``, ``data/validation`` and the instrument
+    folder in use (:func:`hlstudy.paths.instrument_dir`), as :func:`_path_state` gives them
+    (None for one that does not exist).  None when these cannot be read (an invalid setting:
+    the function then runs and reports it).
     """
     from hlstudy import export, paths
 
@@ -125,17 +126,12 @@ def hidden_inputs() -> str | None:
         language = export.language()
     except Exception:   # noqa: BLE001 - an invalid setting: no key, the call says what is wrong
         return None
-    files = [(0, paths.ROOT / paths.CONFIG_FILE)]
-    for k, folder in enumerate(folders, start=1):
-        try:
-            files.extend((k, p) for p in sorted(folder.iterdir()) if p.is_file())
-        except OSError:
-            files.append((k, folder))
     settings = sorted((k, v) for k, v in os.environ.items()
                       if k.startswith("HLSTUDY_") and k not in _NOT_INPUTS)
-    # files by their folder's place in the list and their name: their bytes, not where the
-    # checkout is, are what a result depends on
-    return repr((language, settings, [(k, f.name, _file_digest(f)) for k, f in files]))
+    # files by their place under each folder: their bytes, not where the checkout is, are
+    # what a result depends on
+    files = [_path_state(p) for p in (paths.ROOT / paths.CONFIG_FILE, *folders)]
+    return repr((language, settings, files))
 
 
 def _drawing_environment() -> str:
