@@ -12,11 +12,21 @@
 * Fonts are looked up and their line-height tables read once per call
   (``export._shared_font_tables``): the same answers as matplotlib's, another font size or
   family is another lookup, and matplotlib's names are back afterwards.
+
+What the former way (layout draw first, nothing shared) placed and wrote on these shapes is
+read from ``tests/fixtures/speed/figures_former.json``, written by the former way itself,
+kept unchanged in ``tests/fixtures/speed/make_figures_former.py`` (positions as exact JSON
+numbers, files as SHA-256 digests); every test still computes the new way.  The tests run
+on matplotlib's default rcParams and the default label language, as the script does.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
+import json
+from pathlib import Path
 
 import matplotlib
 
@@ -30,11 +40,49 @@ from matplotlib.font_manager import FontProperties  # noqa: E402
 
 from hlstudy import export  # noqa: E402
 
+GENERATOR = "tests/fixtures/speed/make_figures_former.py"
 
-def _drawn_layout(fig):
-    """The placement's former first step: a full layout draw."""
-    fig.draw_without_rendering()
-    return fig.canvas.get_renderer()
+
+@functools.cache
+def _former() -> dict:
+    """The former way's results on these shapes (read once; the generator imports this
+    module before the file exists)."""
+    return json.loads((Path(__file__).parent / "fixtures" / "speed" / "figures_former.json")
+                      .read_text(encoding="utf-8"))
+
+
+def _versions() -> dict[str, str]:
+    """The libraries whose output the former way's references are."""
+    from importlib.metadata import version
+
+    from matplotlib import ft2font
+
+    return {"matplotlib": matplotlib.__version__, "freetype": ft2font.__freetype_version__,
+            "numpy": np.__version__, "pillow": version("pillow"),
+            "fonttools": version("fonttools")}
+
+
+def _as_stored(value):
+    """``value`` as the generator stored it: its JSON text read back (tuples become lists,
+    every double exactly the same)."""
+    return json.loads(json.dumps(value))
+
+
+def _not_former(what: str) -> str:
+    return (f"{what}: not what the former way gave, as recorded by {GENERATOR} with "
+            f"{_former()['versions']} (installed: {_versions()}); rerun it only if the former "
+            "way's own output changed (another matplotlib, font or figure shape)")
+
+
+@pytest.fixture(autouse=True)
+def _default_style(monkeypatch):
+    """Matplotlib's default rcParams and the default label language, whatever a test that
+    ran before in this process left (the references were made so)."""
+    monkeypatch.setattr(export, "_language", None)
+    monkeypatch.delenv("HLSTUDY_LANG", raising=False)
+    with matplotlib.rc_context():
+        matplotlib.rcdefaults()
+        yield
 
 
 # --------------------------------------------------------------------------- figure shapes
@@ -241,28 +289,22 @@ def _marks(fig) -> list[tuple]:
     return out
 
 
-@contextlib.contextmanager
-def _old_placement(monkeypatch):
-    with monkeypatch.context() as m:
-        m.setattr(export, "_settle_layout", _drawn_layout)
-        yield
-
-
-#: The shapes saved both ways by ``test_files_are_byte_identical_to_the_former_way``, which
-#: also checks their marks as this test does, on the figures it saves (placed inside
+#: The shapes saved by ``test_files_are_byte_identical_to_the_former_way``, which also
+#: checks their marks as this test does, on the figures it saves (placed inside
 #: ``save_figure``, the way every figure is marked); the other shapes are checked here.
 SAVED = [_outside_legend_and_texts, _equal_aspect_map_with_colorbar, _arrows_drawn_before]
+MARKED = [b for b in SETTLED + DRAWN if b not in SAVED]
 
 
-@pytest.mark.parametrize("build", [b for b in SETTLED + DRAWN if b not in SAVED],
-                         ids=lambda f: f.__name__.strip("_"))
+def _name(build) -> str:
+    return build.__name__.strip("_")
+
+
+@pytest.mark.parametrize("build", MARKED, ids=_name)
 def test_mark_lands_where_it_landed_after_a_layout_draw(build, monkeypatch):
-    """Same place as after a layout draw; the shapes of ``SETTLED`` are placed without any
-    layout draw (and need none), those of ``DRAWN`` with exactly one (one test per shape:
-    the figure placed both ways is the one whose draws are counted)."""
-    with _old_placement(monkeypatch):
-        old = build()
-        export._mark_simulated(old)
+    """Same place as after a layout draw (the former way's marks, ``figures_former.json`` marks); the
+    shapes of ``SETTLED`` are placed without any layout draw (and need none), those of
+    ``DRAWN`` with exactly one."""
     new = build()
     try:
         if build in SETTLED:
@@ -276,31 +318,32 @@ def test_mark_lands_where_it_landed_after_a_layout_draw(build, monkeypatch):
         assert calls == ([] if build in SETTLED else [new])
         marks = _marks(new)
         assert len(marks) >= 1
-        assert marks == _marks(old)
+        assert _as_stored(marks) == _former()["marks"][_name(build)], _not_former("the marks")
         corner = [t for t in new.texts if t.get_text() == export.SIMULATED_MARK]
         assert len(corner) == 1
     finally:
-        plt.close(old)
         plt.close(new)
 
 
-@pytest.mark.parametrize("build", [_arrows_drawn_before, _boxed_arrows_on_stale_limits],
-                         ids=lambda f: f.__name__.strip("_"))
+ARROWS = [_arrows_drawn_before, _boxed_arrows_on_stale_limits]
+
+
+@pytest.mark.parametrize("build", ARROWS, ids=_name)
 def test_arrows_are_scaled_as_a_draw_would_scale_them(build):
     """A save at 300 dpi left the arrows scaled for 300 dpi; the mark is placed at 100 dpi,
-    where a draw would rescale them: their extents are those after a draw, and differ from
-    the stale ones (so the rescaling is needed, and done)."""
+    where a draw would rescale them: their extents are those after a layout draw of the
+    figure (``figures_former.json`` arrows), and differ from the stale ones (so the rescaling is
+    needed, and done)."""
     fig = build()
     try:
         ax = fig.axes[0]
         parts = [*ax.patches, *[t for t in ax.texts if t.get_text() in ("a note", "why")]]
         renderer = fig.canvas.get_renderer()   # 100 dpi, as the mark's placement measures
-        stale = [p.get_window_extent(renderer).bounds for p in parts]
+        stale = _as_stored([p.get_window_extent(renderer).bounds for p in parts])
         export._settle_layout(fig)
-        settled = [p.get_window_extent(renderer).bounds for p in parts]
-        fig.draw_without_rendering()
-        drawn = [p.get_window_extent(renderer).bounds for p in parts]
-        assert settled == drawn
+        settled = _as_stored([p.get_window_extent(renderer).bounds for p in parts])
+        drawn = _former()["arrows"][_name(build)]
+        assert settled == drawn, _not_former("the extents")
         assert all(a != b for a, b in zip(stale, drawn, strict=True))
     finally:
         plt.close(fig)
@@ -330,27 +373,20 @@ def _saved(fig, tmp_path, name) -> dict[str, bytes]:
     return {fmt: p.read_bytes() for fmt, p in paths.items()}
 
 
-@pytest.mark.parametrize("build", SAVED, ids=lambda f: f.__name__.strip("_"))
+@pytest.mark.parametrize("build", SAVED, ids=_name)
 def test_files_are_byte_identical_to_the_former_way(build, tmp_path, monkeypatch):
-    """Former way: layout draw before the mark, metrics per renderer (matplotlib's cache),
-    fonts looked up and their tables read for every text layout, every text laid out each
-    time it is measured, and savefig's own layout draw before the tight box.  The three
-    shapes settle that draw (no layout draw at all: only the real draw of each format),
-    with boxed texts, an annotation whose arrow, scaled for another resolution, makes the
-    tight box, an outside legend, an equal-aspect area, wrapped text and a colour bar's
-    rasterised solids.  Their marks are checked as by
-    ``test_mark_lands_where_it_landed_after_a_layout_draw``: placed without any layout
-    draw (none of the calls counted below), where the former way placed them."""
+    """Former way (``figures_former.json`` saved: its files' digests and its marks): layout draw
+    before the mark, metrics per renderer (matplotlib's cache), fonts looked up and their
+    tables read for every text layout, every text laid out each time it is measured, and
+    savefig's own layout draw before the tight box.  The three shapes settle that draw (no
+    layout draw at all: only the real draw of each format), with boxed texts, an annotation
+    whose arrow, scaled for another resolution, makes the tight box, an outside legend, an
+    equal-aspect area, wrapped text and a colour bar's rasterised solids.  Their marks are
+    checked as by ``test_mark_lands_where_it_landed_after_a_layout_draw``: placed without
+    any layout draw (none of the calls counted below), where the former way placed them."""
     from matplotlib.figure import Figure
 
-    with monkeypatch.context() as m:
-        m.setattr(export, "_settle_layout", _drawn_layout)
-        m.setattr(export, "_shared_text_metrics", contextlib.nullcontext)
-        m.setattr(export, "_shared_font_tables", contextlib.nullcontext)
-        m.setattr(export, "_settled_layout_draws", lambda fig: contextlib.nullcontext())
-        m.setattr(export, "_shared_text_layouts", contextlib.nullcontext)
-        former = build()
-        old = _saved(former, tmp_path / "old", "shape")
+    former = _former()["saved"][_name(build)]
     calls = []
     original = Figure.draw
     fig = build()
@@ -364,10 +400,10 @@ def test_files_are_byte_identical_to_the_former_way(build, tmp_path, monkeypatch
     assert calls == [False, False]   # the PDF's and the PNG's real draws, no layout draw
     marks = _marks(fig)
     assert len(marks) >= 1
-    assert marks == _marks(former)
+    assert _as_stored(marks) == former["marks"], _not_former("the marks")
     assert len([t for t in fig.texts if t.get_text() == export.SIMULATED_MARK]) == 1
-    assert new["png"] == old["png"]
-    assert new["pdf"] == old["pdf"]
+    assert hashlib.sha256(new["png"]).hexdigest() == former["png"], _not_former("the PNG")
+    assert hashlib.sha256(new["pdf"]).hexdigest() == former["pdf"], _not_former("the PDF")
     plt.close("all")
 
 
@@ -601,44 +637,33 @@ def _path_estimates(seed):
     return st, pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("which", ["conceptual", "estimated-1"])
+DIAGRAMS = ["conceptual", "estimated-1"]
+
+
+@pytest.mark.parametrize("which", DIAGRAMS)
 def test_label_placement_needs_no_draw(which, monkeypatch):
     """The path diagrams place their arrow labels without drawing the figure: every extent
     they read (boxes, texts, the title, arrow ends) is computed on request from limits and
-    margins fixed before.  A full raster draw before the placement (the former way; a
-    layout-only draw after it) gives the same places, and the builders draw nothing."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    margins fixed before.  A full raster draw before the placement (the former way, whose
+    places are ``figures_former.json`` labels; a layout-only draw after it) gives the same places,
+    and the builders draw nothing."""
     from matplotlib.figure import Figure
 
     from hlstudy import framework, pathplot
-
-    def build():
-        if which == "conceptual":
-            return framework.path_diagram(lang="vi")
-        st, est = _path_estimates(int(which[-1]))
-        return pathplot.path_diagram(est, st)
-
-    renderer_of = FigureCanvasAgg.get_renderer
-
-    def drawn_first(self, *args, **kwargs):   # the former way: a raster draw, then measure
-        if not getattr(self, "_drawn_for_placement", False):
-            self._drawn_for_placement = True
-            self.draw()
-        return renderer_of(self, *args, **kwargs)
 
     draws = []
     draw = Figure.draw
     monkeypatch.setattr(Figure, "draw", lambda self, renderer: draws.append(
         export._draw_is_disabled(renderer)) or draw(self, renderer))
-    with monkeypatch.context() as m:
-        m.setattr(FigureCanvasAgg, "get_renderer", drawn_first)
-        old = _diagram_texts(build())
-    assert draws == [False]   # the former way drew once, for real, before the placement
-    draws.clear()
-    new = _diagram_texts(build())
+    if which == "conceptual":
+        fig = framework.path_diagram(lang="vi")
+    else:
+        st, est = _path_estimates(int(which[-1]))
+        fig = pathplot.path_diagram(est, st)
+    new = _diagram_texts(fig)
     plt.close("all")
     assert draws == []
-    assert new == old
+    assert _as_stored(new) == _former()["labels"][which], _not_former("the labels")
 
 
 # --------------------------------------------------------------------------- preview
