@@ -446,7 +446,7 @@ def minres_one_factor_batch(r: np.ndarray, *, tol: float = 1e-8, max_iter: int =
         aa[:, idx, idx] = new
         done = delta < tol
         if done.any():
-            a[ids] = aa
+            a[ids[done]] = aa[done]
             keep = ~done
             ids, aa, vv, hh = ids[keep], aa[keep], vv[keep], hh[keep]
             if ids.size == 0:

@@ -638,6 +638,10 @@ def _count_above(observed: np.ndarray, reference: np.ndarray) -> int:
     return int(below[0]) if below.size else len(observed)
 
 
+#: matrix cells (B * p * p) fitted in one batch by parallel analysis (~32 MB of float64)
+_PA_FIT_CELLS = 4_000_000
+
+
 @_resultcache.kept(seeds=("seed",))
 def parallel_analysis(items: pd.DataFrame, n_iter: int = 100, seed: int | None = None, *,
                       quantile: float = 0.95, show_progress: bool | None = None) -> ParallelResult:
@@ -675,20 +679,31 @@ def parallel_analysis(items: pd.DataFrame, n_iter: int = 100, seed: int | None =
     rng = np.random.default_rng(seed)
     singular = n <= p  # fewer respondents than items: rank-deficient matrices, as in psych
     chunk = int(max(1, min(n_iter, 50)))
-    sim_pc, sim_fa, res_pc, res_fa = [], [], [], []
+    sim_pc, res_pc, pending, fas = [], [], [], []
+    # The minres fits of many chunks run as one batch (up to _PA_FIT_CELLS matrix cells):
+    # its iterations cost the same Python overhead whatever the batch size, and each
+    # matrix's arithmetic does not depend on the others in the batch (same values).
+    fit_every = max(1, _PA_FIT_CELLS // (2 * chunk * p * p))
     starts = range(0, int(n_iter), chunk)
-    for start in progress(starts, total=len(starts), desc="parallel analysis", show=show_progress):
+    for i, start in enumerate(progress(starts, total=len(starts), desc="parallel analysis",
+                                       show=show_progress)):
         b = min(chunk, int(n_iter) - start)
         both = np.concatenate([wishart_correlations(b, n, p, rng),
                                resampled_correlations(x, b, rng)])
         pcs = np.linalg.eigvalsh(both)[:, ::-1]
-        fas = minres_one_factor_batch(both, singular=singular)
         sim_pc.append(pcs[:b])
         res_pc.append(pcs[b:])
-        sim_fa.append(fas[:b])
-        res_fa.append(fas[b:])
-    sim_pc, sim_fa = np.concatenate(sim_pc), np.concatenate(sim_fa)
-    res_pc, res_fa = np.concatenate(res_pc), np.concatenate(res_fa)
+        pending.append(both)
+        if len(pending) == fit_every or i == len(starts) - 1:
+            fas.append(minres_one_factor_batch(np.concatenate(pending), singular=singular))
+            pending = []
+    # chunk k's fits are rows [offset, offset + 2 b) of the fitted stack: b simulated, b resampled
+    fas = np.concatenate(fas)
+    sizes = [len(s) for s in sim_pc]
+    ends = np.cumsum([2 * b for b in sizes])
+    sim_fa = np.concatenate([fas[e - 2 * b:e - b] for b, e in zip(sizes, ends, strict=True)])
+    res_fa = np.concatenate([fas[e - b:e] for b, e in zip(sizes, ends, strict=True)])
+    sim_pc, res_pc = np.concatenate(sim_pc), np.concatenate(res_pc)
     # psych: quantile(x, quant) is R's type 7 = numpy's "linear"
     pc_q = np.quantile(sim_pc, quantile, axis=0)
     fa_q = np.quantile(sim_fa, quantile, axis=0)
