@@ -6,15 +6,18 @@
 * ``study.raw_tables`` kept on disk by content: a hit equals a miss and a fresh ingest (with
   the personal-data key coded), a changed export or threshold misses.
 * vectorised rules (``missing_required``, ``out_of_range``, ``missing_scale``) equal their
-  row-by-row versions; ``rule_duplicates``' codes and candidate screen equal the direct ones.
+  row-by-row versions, and ``change_summary`` the former ``value_counts`` route: those reference
+  routes are kept in tests/fixtures/speed/make_cleaning_rules.py, which stores the digests of
+  their exact output (text) on this module's inputs; ``rule_duplicates``' codes and candidate
+  screen equal the direct ones.
 * ``match_commune``'s fuzzy scores remembered per strings: a hit equals difflib.
 """
 
 from __future__ import annotations
 
 import inspect
-import io
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,21 +26,31 @@ import pytest
 import hlstudy
 from hlstudy import cleaning, ingest
 from hlstudy import study as study_mod
-from hlstudy.paths import ROOT
 
-ROWS = 200  # records of each committed export the tests read (the suite's time counts)
+
+def _generator():
+    """tests/fixtures/speed/make_cleaning_rules.py as a module."""
+    import importlib.util
+    import sys
+
+    path = Path(__file__).parent / "fixtures" / "speed" / "make_cleaning_rules.py"
+    spec = importlib.util.spec_from_file_location("make_cleaning_rules", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+#: The row-by-row rules and the former change summary (the reference routes), the inputs they
+#: read and their stored digests: tests/fixtures/speed/make_cleaning_rules.py.
+gen = _generator()
+ROWS = gen.ROWS  # records of each committed export the tests read (the suite's time counts)
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     """The first ROWS records of each committed export (data/raw is never written)."""
-    out = tmp_path_factory.mktemp("raw")
-    for name in ingest.INSTRUMENTS:
-        text = (ROOT / "data" / "raw" / f"{name}.csv").read_bytes().decode("utf-8-sig")
-        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False).head(ROWS)
-        table.to_csv(out / f"{name}.csv", index=False)
-    (out / "manifest.json").write_bytes((ROOT / "data" / "raw" / "manifest.json").read_bytes())
-    return out
+    return gen.write_raw_folder(tmp_path_factory.mktemp("raw"))
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +77,7 @@ def _same(a: cleaning.CleaningResult, b: cleaning.CleaningResult) -> None:
 @pytest.fixture(scope="module")
 def adopted(raw):
     """Each instrument cleaned on its own with the adopted rules (read by several tests)."""
-    return {name: cleaning.clean(raw[name], name, cleaning.Rules(), spec=ingest.instrument_spec(name))
-            for name in raw}
+    return gen.adopted_cleanings(raw)
 
 
 @pytest.mark.parametrize("instrument", ["officials", "citizens", "personnel"])
@@ -238,124 +250,27 @@ def test_repeats_earlier_is_the_pairwise_agreement():
         assert fast.tolist() == direct
 
 
-# ---- the row-by-row rules as they were before vectorising (the direct route)
-
-
-def _direct_out_of_range(df, spec, rules, instrument):
-    df = df.copy()
-    log = []
-    for v in spec.variables:
-        if v.variable not in df or v.pii:
-            continue
-        column = df[v.variable]
-        if v.type == "likert":
-            codes = spec.codes(v.value_set)
-            bad = column.notna() & ~column.isin(codes)
-            reason = f"code outside the value set {v.value_set} ({int(min(codes))}–{int(max(codes))})"
-        elif v.type in ("integer", "year", "duration") and (v.min is not None or v.max is not None):
-            numbers = column.astype("Float64")
-            bad = numbers.notna() & (
-                (numbers < (v.min if v.min is not None else -np.inf))
-                | (numbers > (v.max if v.max is not None else np.inf))
-            )
-            bad = bad.fillna(False).astype(bool)
-            reason = (f"outside the admissible range [{v.min:g}, {v.max:g}]"
-                      if v.min is not None and v.max is not None else "outside the admissible range")
-        elif v.type == "date" and (v.min is not None or v.max is not None):
-            years = column.dt.year.astype("Float64")
-            bad = years.notna() & (
-                (years < (v.min if v.min is not None else -np.inf))
-                | (years > (v.max if v.max is not None else np.inf))
-            )
-            bad = bad.fillna(False).astype(bool)
-            reason = (f"year outside the admissible range [{v.min:g}, {v.max:g}]"
-                      if v.min is not None and v.max is not None else "year outside the admissible range")
-        else:
-            continue
-        for i in column[bad].index:
-            old = column[i].strftime("%Y-%m-%d") if v.type == "date" else column[i]
-            log.append(cleaning._change_row(df, i, instrument, "out_of_range", v.variable, old, None, reason))
-        if bad.any():
-            missing = pd.NaT if v.type == "date" else (pd.NA if str(column.dtype) == "Int64" else np.nan)
-            df.loc[bad, v.variable] = missing
-    return df, log
-
-
-def _direct_missing_required(df, spec, rules, instrument):
-    columns = []
-    for name in rules.required:
-        if name == "commune" or (name in spec.by_name and spec.by_name[name].type == "commune"):
-            name = "commune_code"
-        if name in df and name not in columns:
-            columns.append(name)
-    reasons = {}
-    for i in df.index:
-        missing = [c for c in columns if pd.isna(df.at[i, c])]
-        if missing:
-            reasons[i] = f"required answer missing: {', '.join(missing)}"
-    index = list(reasons)
-    return df.drop(index=index), cleaning._drop_rows(df, index, instrument, "missing_required", reasons)
-
-
-def _direct_missing_scale(df, spec, rules, instrument):
-    rows = []
-    for construct, members in spec.scales().items():
-        present = [m for m in members if m in df]
-        if not present:
-            continue
-        share = df[present].isna().mean(axis=1)
-        for i in share[share > rules.max_missing_share].index:
-            rows.append((df.at[i, "source_row"], construct, cleaning._flag_row(
-                df, i, instrument, "missing_scale",
-                f"{share[i]:.0%} of the {len(present)} {construct} items missing (more than "
-                f"{rules.max_missing_share:.0%}): {construct} score set to missing, record kept",
-                column=construct, outcome="score_missing")))
-    rows.sort(key=lambda r: r[0])
-    return df, [r[2] for r in rows]
-
-
-def _edited(raw, instrument):
-    """A table with every kind of awkward value in the columns the two rules read."""
-    spec = ingest.instrument_spec(instrument)
-    df = raw[instrument].drop(index=[3, 8]).copy()  # labels with gaps, as after a rule dropped rows
-    likert = cleaning._likert(spec, df)
-    rng = np.random.default_rng(11)
-    for col in likert[:6]:
-        rows = rng.choice(df.index, 12, replace=False)
-        df.loc[rows, col] = rng.choice([7.0, -0.0, 0.0, np.inf, -np.inf, 2.0, np.nan, 5.5], 12)
-    if len(likert) > 6:  # a Likert column of object dtype (as a hand-built table may have)
-        df[likert[6]] = df[likert[6]].astype(object)
-        df.loc[df.index[:5], likert[6]] = [9, "3", None, 2.0, np.nan]
-    for v in spec.variables:
-        if v.variable in df and v.type in ("integer", "year") and v.min is not None:
-            rows = rng.choice(df.index, 6, replace=False)
-            df.loc[rows, v.variable] = [int(v.min) - 1, int(v.max or v.min) + 500, None, int(v.min), 0, 10**6]
-    df.loc[df.index[:4], "commune_code"] = [None, np.nan, pd.NA, ""]
-    for k, col in enumerate(likert[:12]):  # blank scales: a few items or most of them
-        df.loc[df.index[10:10 + 3 * (k % 4)], col] = np.nan
-    return df
+def _same_digest(got: str, kind: str, key: str, stored: dict) -> None:
+    assert got == stored[key], (f"{kind} {key}: not what the reference route gave (its digest is "
+                                f"stored by {gen.GENERATOR}; rerun it only after a deliberate change "
+                                "of the inputs)")
 
 
 @pytest.mark.parametrize("instrument", ["officials", "citizens", "personnel"])
 @pytest.mark.parametrize("edited", [False, True])
 def test_vectorised_rules_equal_the_row_by_row_rules(raw, instrument, edited):
+    """Each vectorised rule's table and log (values and their types) are the row-by-row
+    rule's (``gen._direct_*``; by the digest of their exact text), on the table read and on
+    a copy with every kind of awkward value (``gen.edited_table``), with two sets of rules."""
     spec = ingest.instrument_spec(instrument)
-    data = _edited(raw, instrument) if edited else raw[instrument]
-    df, _ = cleaning.rule_unreadable(data, spec, cleaning.Rules(), instrument)
-    for rules in (cleaning.Rules(), cleaning.Rules(required=("commune", "birth_year", "gender", "age"),
-                                                   max_missing_share=0.2)):
-        for fast, direct in ((cleaning.rule_out_of_range, _direct_out_of_range),
-                             (cleaning.rule_missing_required, _direct_missing_required),
-                             (cleaning.rule_missing_scale, _direct_missing_scale)):
-            a, log_a = fast(df, spec, rules, instrument)
-            b, log_b = direct(df, spec, rules, instrument)
-            pd.testing.assert_frame_equal(a, b, check_exact=True)
-            pd.testing.assert_frame_equal(pd.DataFrame(log_a, columns=cleaning.LOG_COLUMNS),
-                                          pd.DataFrame(log_b, columns=cleaning.LOG_COLUMNS), check_exact=True)
-            assert [tuple(map(type, r.values())) for r in log_a] == [tuple(map(type, r.values())) for r in log_b]
-            if edited and (direct is _direct_out_of_range
-                           or (direct is _direct_missing_scale and instrument != "personnel")):
-                assert len(log_b) > 0
+    df = gen.rule_input(raw, instrument, edited)
+    stored = gen.load()["rules"]
+    for k, rules in enumerate(gen.RULESETS):
+        for rule, fast, _direct in gen.RULE_PAIRS:
+            a, log_a = getattr(cleaning, fast)(df, spec, rules, instrument)
+            _same_digest(gen.sha(gen.rule_text(a, log_a)), "rule", gen.rule_key(instrument, edited, k, rule), stored)
+            if edited and (rule == "out_of_range" or (rule == "missing_scale" and instrument != "personnel")):
+                assert len(log_a) > 0
 
 
 def test_commune_similarity_is_remembered_by_its_strings():
@@ -396,42 +311,15 @@ def test_missing_report_orders_communes_as_the_per_row_key(raw):
         assert fast["commune"].nunique() > 3
 
 
-def old_change_summary(log: pd.DataFrame, flow: pd.DataFrame | None = None) -> str:
-    """``cleaning.change_summary`` before issue 15's third pass (boolean masks and
-    ``value_counts`` per instrument and action)."""
-    order = {name: i for i, name in enumerate(cleaning.RULE_NAMES)}
-    instruments = list(dict.fromkeys(
-        ([] if flow is None or not len(flow) else list(flow["instrument"])) + list(log["instrument"])
-    ))
-    lines = ["cleaning (full log: Study.cleaning_log)"]
-    for name in instruments:
-        part = log[log["instrument"] == name]
-        pieces = []
-        if flow is not None and len(flow) and name in set(flow["instrument"]):
-            f = flow[flow["instrument"] == name]
-            pieces.append(f"{int(f['n_before'].iloc[0])} read, {int(f['n_after'].iloc[-1])} kept")
-        for action, title in (("drop", "dropped"), ("change", "values changed"), ("flag", "flagged, kept")):
-            counts = part.loc[part["action"] == action, "rule"].value_counts()
-            if len(counts):
-                rules = sorted(counts.index, key=lambda r: (order.get(r, len(order)), r))
-                pieces.append(f"{title} — " + ", ".join(f"{r} {int(counts[r])}" for r in rules))
-        lines.append(f"  {name}: " + ("; ".join(pieces) if pieces else "no change"))
-    return "\n".join(lines)
-
-
 def test_change_summary_equals_the_value_counts_route(adopted):
+    """The summaries of the adopted cleaning's log and of altered logs and flows
+    (``gen.summary_cases``) are the former route's texts (``gen.old_change_summary``)."""
     log = pd.concat([r.log for r in adopted.values()], ignore_index=True)
-    flow = pd.concat([r.flow.assign(instrument=name) for name, r in adopted.items()], ignore_index=True)
     assert set(log["action"]) == {"drop", "change", "flag"} and log["rule"].nunique() >= 5
-    no_citizens = log[log["instrument"] != "citizens"]
-    cases = [
-        (log, flow), (log, None), (log.head(0), flow), (log.head(0), None), (log.iloc[::-1], flow),
-        (no_citizens, flow), (no_citizens, flow[flow["instrument"] != "officials"]), (log, flow.head(0)),
-        (log.assign(rule=log["rule"].where(log.index % 3 != 0, None)), flow),  # missing rules not counted
-        (log.assign(rule=log["rule"].replace("speeders", "zz_unknown")), flow),  # unknown rules last
-        (log.assign(instrument=log["instrument"].replace("personnel", "other")), flow),
-    ]
-    texts = [cleaning.change_summary(lg, fl) for lg, fl in cases]
-    assert texts == [old_change_summary(lg, fl) for lg, fl in cases]
+    texts = [cleaning.change_summary(lg, fl) for lg, fl in gen.summary_cases(adopted)]
+    stored = gen.load()["change_summary"]
+    assert len(texts) == len(stored)
+    for k, text in enumerate(texts):
+        _same_digest(gen.sha(text), "change summary", str(k), stored)
     assert all(t in texts[0] for t in ("dropped — ", "values changed — ", "flagged, kept — "))
     assert len(set(texts)) >= 8  # the cases give different summaries (the reversed log: the same)
