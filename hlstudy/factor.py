@@ -875,10 +875,11 @@ def mardia(items: pd.DataFrame) -> MardiaResult:
     xs = x @ s_inv
     b1 = 0.0
     diag = np.einsum("ij,ij->i", xs, x)
-    block = max(1, int(4e6 // n))
+    # blocks of ~2**19 cells (4 MB) stay in cache; d * d * d, not d**3 (pow is ~10x slower)
+    block = max(1, int(2**19 // n))
     for i in range(0, n, block):
         d = xs[i:i + block] @ x.T
-        b1 += float(np.sum(d**3))
+        b1 += float(np.sum(d * d * d))
     b1p = b1 / n**2
     b2p = float(np.sum(diag**2) / n)
     chi_df = p * (p + 1) * (p + 2) / 6
