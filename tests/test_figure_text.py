@@ -66,19 +66,28 @@ def test_wrap_label_rejects_a_bad_width():
             pathplot.wrap_label("a b", bad)
 
 
-def test_estimated_path_diagram_shows_every_subtitle_in_full():
+@pytest.fixture(scope="module")
+def estimated():
+    """The estimated path diagram with node subtitles far longer than a box and a legend
+    entry, built once for this module's tests: one reads its texts, the other marks it (the
+    mark hides none of the texts read)."""
     st = drivers.structure()
     rng = np.random.default_rng(3)
     est = pd.DataFrame([{"lhs": e, "op": "~", "rhs": c, "std.all": rng.normal(0.1, 0.1),
                          "pvalue": 0.01} for e, ps in st.items() for c in ps])
     nodes = sorted({n for e, ps in st.items() for n in [e, *ps]})
     labels = {n: f"{LONG} {n}" for n in nodes}   # far longer than a box
-    fig = pathplot.path_diagram(est, st, node_labels=labels)
+    fig = pathplot.path_diagram(est, st, node_labels=labels, significant_label="clear")
+    yield fig, labels
+    plt.close(fig)
+
+
+def test_estimated_path_diagram_shows_every_subtitle_in_full(estimated):
+    fig, labels = estimated
     texts = rendered_texts(fig)
     for n, label in labels.items():
         assert _flat(label) in texts, n
     assert not any("…" in t for t in texts)
-    plt.close(fig)
 
 
 @pytest.fixture(scope="module")
@@ -120,13 +129,23 @@ def _parts(n_inf=7, n_des=4):
     return pd.DataFrame(rows)
 
 
-def test_verdict_figure_labels_are_whole_and_every_part_is_drawn():
-    parts = _parts()
+@pytest.fixture(scope="module")
+def verdicts():
+    """``verdict_figure`` of ``_parts()`` with wrapped labels, a verdict label, a title and
+    axis labels, built once for this module's tests: one reads its texts and layout, the
+    other marks it (the mark hides none of what is read)."""
     colours = {"supported": "g", "not supported": "r", "inconclusive": "grey",
                "not testable": "lightgrey"}
-    fig = pathplot.verdict_figure(parts, colours=colours, label="part_vi", width=40,
+    fig = pathplot.verdict_figure(_parts(), colours=colours, label="part_vi", width=40,
                                   verdict_labels={"supported": "được ủng hộ"}, title="T",
                                   xlabels=("a", "b"))
+    yield fig
+    plt.close(fig)
+
+
+def test_verdict_figure_labels_are_whole_and_every_part_is_drawn(verdicts):
+    parts = _parts()
+    fig = verdicts
     texts = rendered_texts(fig)
     for r in parts.itertuples():
         assert _flat(f"{r.claim_id}: {r.part_vi}") in texts
@@ -143,7 +162,6 @@ def test_verdict_figure_labels_are_whole_and_every_part_is_drawn():
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend == ["được ủng hộ", "not supported", "inconclusive", "not testable",
                       "±SESOI = 0,1"]           # the grey band has its own entry
-    plt.close(fig)
 
 
 def test_verdict_figure_band_legend_label_and_sesoi_width():
@@ -321,7 +339,7 @@ def test_simulated_mark_inside_every_plot_area_of_every_figure_shape(k):
     plt.close(fig)   # the only figure of the shape
 
 
-def test_simulated_mark_inside_the_library_figures(conceptual):
+def test_simulated_mark_inside_the_library_figures(conceptual, estimated, verdicts):
     from hlstudy import communes as cm
     from hlstudy.diagnostic import mapping, plots
 
@@ -330,30 +348,28 @@ def test_simulated_mark_inside_the_library_figures(conceptual):
     t = pd.DataFrame({"c": reg["name"], "estimate": rng.normal(3.8, 0.2, len(reg))})
     t = t.assign(lo=t["estimate"] - 0.2, hi=t["estimate"] + 0.2, n=20)
     st = drivers.structure()
-    est = pd.DataFrame([{"lhs": e, "op": "~", "rhs": c, "std.all": rng.normal(0.1, 0.1),
-                         "pvalue": 0.01} for e, ps in st.items() for c in ps])
+    rng.normal(0.1, 0.1, sum(len(ps) for ps in st.values()))   # the draws of a former diagram
     coef = pd.DataFrame([{"outcome": o, "term": x, "method": m, "estimate": 0.1, "ci_low": 0.0,
                           "ci_high": 0.2} for o in "ABC" for x in "xy" for m in ("SEM", "CR2")])
     link = pd.DataFrame({"commune": reg["name"], "QUAL": rng.normal(3.8, 0.1, len(reg)),
                          "SIPAS": rng.normal(3.6, 0.2, len(reg))})
-    colours = {"supported": "g", "not supported": "r", "inconclusive": "grey",
-               "not testable": "lightgrey"}
     figures = {
         "caterpillar": plots.caterpillar(t, label="c", reference=3.8, reference_label="mean"),
         "caterpillar_panels": plots.caterpillar_panels(
             [{"table": t, "title": "A", "reference": 3.8, "reference_label": "mean"},
              {"table": t, "title": "B"}, {"table": t, "title": "C"}], label="c"),
         "map": mapping.plot_map(reg, dict(zip(reg["code"], t["estimate"], strict=True))),
-        "path_diagram": pathplot.path_diagram(est, st, significant_label="clear"),
         "coefficients": pathplot.coefficient_plot(coef, outcomes=list("ABC"), terms=list("xy"),
                                                   methods=["SEM", "CR2"]),
         "scatter": pathplot.commune_scatter(link, "QUAL", "SIPAS", fit_label="fit"),
-        "verdicts": pathplot.verdict_figure(_parts(), colours=colours, label="part_vi"),
+        # built once for the module (fixtures), as their other tests read them
+        "path_diagram": estimated[0],   # with its legend entry
+        "verdicts": verdicts,
         "conceptual": conceptual("vi"),   # framework.path_diagram(), Vietnamese by default
     }
     faults = {name: f for name, fig in figures.items() if (f := _mark_faults(fig))}
     for name, fig in figures.items():
-        if name != "conceptual":
+        if name not in ("path_diagram", "verdicts", "conceptual"):
             plt.close(fig)
     assert faults == {}
 
