@@ -158,8 +158,9 @@ def test_what_a_notebook_function_reads_indirectly_is_in_the_key():
              "fmt = Labels()\n", "WORD", "một", "hai"),
     }
     for what, (code, name, before, after) in cases.items():
-        assert _keyed_with(code, {name: before}) == _keyed_with(code, {name: before}), what
-        assert _keyed_with(code, {name: before}) != _keyed_with(code, {name: after}), what
+        key = _keyed_with(code, {name: before})
+        assert _keyed_with(code, {name: before}) == key, what
+        assert _keyed_with(code, {name: after}) != key, what
     # an attribute of the user's own helper module, set after import
     helper = types.ModuleType("probe_settings")
     code = "def fmt(v, _p):\n    return probe_settings.SUFFIX\n"
