@@ -63,11 +63,18 @@ def robustness_value(t: float, df: float, *, q: float = 1.0, alpha: float | None
     return float(0.5 * (np.sqrt(fqa**4 + 4 * fqa**2) - fqa**2))
 
 
-def _group_partial_r2(X, y, cols):
-    """Partial R² of the columns ``cols`` in the OLS of y on X (F statistic form)."""
-    n, k = X.shape
+def _rss(X, y) -> float:
+    """Residual sum of squares of the OLS of y on X."""
     b, *_ = np.linalg.lstsq(X, y, rcond=None)
-    rss_full = float(np.sum((y - X @ b) ** 2))
+    return float(np.sum((y - X @ b) ** 2))
+
+
+def _group_partial_r2(X, y, cols, rss_full: float | None = None):
+    """Partial R² of the columns ``cols`` in the OLS of y on X (F statistic form);
+    ``rss_full``, when given, is ``_rss(X, y)`` (the same for every benchmark)."""
+    n, k = X.shape
+    if rss_full is None:
+        rss_full = _rss(X, y)
     keep = [j for j in range(k) if j not in cols]
     b0, *_ = np.linalg.lstsq(X[:, keep], y, rcond=None)
     rss_red = float(np.sum((y - X[:, keep] @ b0) ** 2))
@@ -119,6 +126,7 @@ def sensitivity(result, treatment: str, *, benchmark: str | list[str] | None = N
     j = fr.columns.index(treatment)
     b, *_ = np.linalg.lstsq(X, y, rcond=None)
     e = y - X @ b
+    rss_y = float(np.sum(e**2))  # = _rss(X, y): the benchmarks' full model
     s2 = float(e @ e) / dof
     se = float(np.sqrt(s2 * np.linalg.inv(X.T @ X)[j, j]))
     est = float(b[j])
@@ -136,11 +144,12 @@ def sensitivity(result, treatment: str, *, benchmark: str | list[str] | None = N
         others = [c for c in range(k) if c != j]
         Xd = X[:, others]
         tcrit = t_ppf(1 - alpha / 2, dof - 1)
+        rss_d = _rss(Xd, X[:, j])
         for bench in benches:
             cols = _benchmark_columns(fr, bench, treatment)
-            r2yxj = _group_partial_r2(X, y, cols)
+            r2yxj = _group_partial_r2(X, y, cols, rss_y)
             cols_d = [others.index(c) for c in cols]
-            r2dxj = _group_partial_r2(Xd, X[:, j], cols_d)
+            r2dxj = _group_partial_r2(Xd, X[:, j], cols_d, rss_d)
             for kd_i, ky_i in zip(kds, kys, strict=True):
                 r2dz = kd_i * r2dxj / (1 - r2dxj)
                 if r2dz >= 1:
