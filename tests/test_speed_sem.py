@@ -91,6 +91,31 @@ def test_fast_wild_p_value_falls_back_on_undefined_forms():
 LAV = FIX / "lavaan"
 PD = pd.read_csv(LAV / "political_democracy.csv")
 HSM = pd.read_csv(LAV / "hs1939_missing.csv")
+M_PD = "ind60 =~ x1 + x2 + x3\ndem60 =~ y1 + y2 + y3 + y4\ndem60 ~ ind60"
+M_HS2 = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\ntextual ~ visual"
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """``fitted(data, model, **kw)``: ``sem(data, model, **kw)`` made once in this module for
+    the fits several tests read (``data``: a name of :func:`_data`).  The tests only read them
+    (one alters a copy of a fit's dictionary), and what they compare does not depend on the
+    memos a fit's RAM and data keep (tested to give a fresh computation's numbers)."""
+    from hlstudy.sem import sem
+
+    fits = {}
+
+    def fit(data, model, **kw):
+        key = (data, model, tuple(sorted(kw.items())))
+        if key not in fits:
+            fits[key] = sem(_data(data), model, **kw)
+        return fits[key]
+
+    return fit
+
+
+def _data(name):
+    return {"PD": PD, "HSM": HSM}[name] if name in ("PD", "HSM") else _fiml_case(name)[0]
 
 
 def _gfi_kron(fit):
@@ -120,11 +145,11 @@ def _gfi_kron(fit):
 
 
 @pytest.mark.parametrize("kind", ["complete", "fiml_fixed_x"])
-def test_gfi_by_traces_equals_the_kronecker_form(kind):
+def test_gfi_by_traces_equals_the_kronecker_form(kind, fitted):
     from hlstudy.sem import sem
 
     if kind == "complete":
-        res = sem(PD, "ind60 =~ x1 + x2 + x3\ndem60 =~ y1 + y2 + y3 + y4\ndem60 ~ ind60")
+        res = fitted("PD", M_PD)
     else:   # observed covariates (fixed x: their moments are dropped) and a mean structure
         d = HSM.copy()
         d["age"] = np.arange(len(d)) % 7 + 0.5 * (np.arange(len(d)) % 3)
@@ -359,13 +384,12 @@ def _fiml_case(name):
 
 @pytest.mark.parametrize("name", ["hs", "random", "study"])
 @pytest.mark.parametrize("estimator", ["MLR", "ML"])
-def test_fiml_corrected_indices_equal_the_dense_construction(name, estimator):
+def test_fiml_corrected_indices_equal_the_dense_construction(name, estimator, fitted):
     """Wc never formed, Wm^-1 by potri on the cached Cholesky factor, T Wm D = S1 D, a
     baseline's zero rows of Delta skipped: the same indices as the dense route to rounding."""
-    from hlstudy.sem import core, sem
+    from hlstudy.sem import core
 
-    data, model = _fiml_case(name)
-    res = sem(data, model, missing="ml", estimator=estimator)
+    res = fitted(name, _fiml_case(name)[1], missing="ml", estimator=estimator)
     assert res.converged
     fit = res._fitinfo
     assert fit["data"].fiml and np.isnan(fit["data"].y).any()
@@ -383,12 +407,13 @@ def test_fiml_corrected_indices_equal_the_dense_construction(name, estimator):
 
 
 @pytest.mark.parametrize("version", ["V3", "V6"])
-def test_fiml_corrected_without_cholesky_falls_back_to_the_inverse(version):
-    from hlstudy.sem import core, sem
+def test_fiml_corrected_without_cholesky_falls_back_to_the_inverse(version, fitted):
+    from hlstudy.sem import core
 
-    data, model = _random_missing(seed=8)
-    res = sem(data, model, missing="ml", estimator="MLR" if version == "V3" else "ML")
-    fit = res._fitinfo
+    # the simulated data's fit of the test above (a copy of its dictionary is altered)
+    res = fitted("random", _random_missing()[1], missing="ml",
+                 estimator="MLR" if version == "V3" else "ML")
+    fit = dict(res._fitinfo)
     base = core._fit_baseline(fit)
     core._h1_factor(fit, None)
     fit["_h1_chol"] = None     # as when A1 is not numerically positive definite
@@ -506,12 +531,10 @@ def test_fiml_sigma_pieces_memo_hits_give_the_misses_numbers_and_new_sigma_misse
     assert same(fiml_sums(d, sigma, mu, gradient=True), fresh(sigma, mu, True))
 
 
-def test_ram_remembers_e_for_the_same_a_only():
-    from hlstudy.sem import sem
+def test_ram_remembers_e_for_the_same_a_only(fitted):
     from hlstudy.sem._model import RAM
 
-    res = sem(HSM, "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\ntextual ~ visual",
-              missing="ml")
+    res = fitted("HSM", M_HS2, missing="ml")
     mod, x = res.model, res._fitinfo["x"]
     ram = RAM(mod)
     kinds = {p.pid: p.kind for p in mod.pars if p.pid >= 0}
@@ -530,16 +553,14 @@ def test_ram_remembers_e_for_the_same_a_only():
 
 
 @pytest.mark.parametrize("model", [
-    "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\ntextual ~ visual",
-    "visual =~ x1 + a*x2 + a*x3\ntextual =~ x4 + b*x5 + b*x6\nx1 ~~ c*x4\nx2 ~~ c*x5"])
-def test_slot_selection_is_the_slot_matrix_product_to_the_bit(model):
+    M_HS2, "visual =~ x1 + a*x2 + a*x3\ntextual =~ x4 + b*x5 + b*x6\nx1 ~~ c*x4\nx2 ~~ c*x5"])
+def test_slot_selection_is_the_slot_matrix_product_to_the_bit(model, fitted):
     """One slot per free parameter: the 0/1 slot-to-parameter products become selections
     (gradient, expected information, casewise scores: the same floats); with equality labels
     (two slots for one parameter) the matrix product is kept."""
-    from hlstudy.sem import sem
     from hlstudy.sem._model import RAM
 
-    res = sem(HSM, model, missing="ml")
+    res = fitted("HSM", model, missing="ml")
     fit = res._fitinfo
     ram, prob, x = fit["ram"], fit["problem"], fit["x"]
     labelled = "a*" in model
@@ -563,22 +584,20 @@ def test_slot_selection_is_the_slot_matrix_product_to_the_bit(model):
 
 
 # ----------------------------------------------------------------------------- SEM bootstrap
-def test_bootstrap_draws_polished_by_quasi_newton_reach_each_draws_optimum():
+def test_bootstrap_draws_polished_by_quasi_newton_reach_each_draws_optimum(fitted):
     """The draws' scoring-then-BFGS refit lands within 1e-5 of the draw's optimum (scoring to
     1e-6 alone was within 2.6e-6 on these draws), with FIML draws too; a polish whose first
     step raises F stops at its start and reports "failed" (the damped scoring then takes
     over)."""
     from hlstudy.cfa._estimate import _damped_newton
-    from hlstudy.sem import sem
     from hlstudy.sem._boot import _refit, quasi_newton_polish
     from hlstudy.sem._fit import Data, Problem
     from hlstudy.sem.core import _prepare
 
-    cases = [(PD, "ind60 =~ x1 + x2 + x3\ndem60 =~ y1 + y2 + y3 + y4\ndem60 ~ ind60", {}),
-             (HSM, "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\ntextual ~ visual",
-              {"missing": "ml"})]
-    for data, model, kw in cases:
-        res = sem(data, model, **kw)
+    cases = [("PD", M_PD, {}), ("HSM", M_HS2, {"missing": "ml"})]
+    for name, model, kw in cases:
+        res = fitted(name, model, **kw)
+        data = _data(name)
         fit = res._fitinfo
         y, _ = _prepare(data, fit["model"], kw.get("missing", "listwise"))
         rng = np.random.default_rng(11)
