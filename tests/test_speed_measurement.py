@@ -247,34 +247,9 @@ def test_damped_newton_takes_the_steps_it_took_before(hs_fit, kw):
     assert out[0][3] == "converged" and len(out[0][5]) > 5
 
 
-def _title_counts_reference(personnel, communes, classes):
-    """title_counts as it was: the limits table filtered for every unit and title."""
-    from hlstudy import legal
-    limits = legal.title_limits()
-    held = (pd.DataFrame({"code": personnel["commune_code"].astype(str),
-                          "pos": personnel["position_code"].astype("string")})
-            .dropna().groupby(["code", "pos"]).size())
-    rows = []
-    for code, name, ut in zip(communes["code"].astype(str), communes["name"],
-                              communes["unit_type"], strict=True):
-        ut_n = legal.normalize_unit_type(ut)
-        uc = classes.classes[code]
-        for pos in sorted(limits["position_code"].unique()):
-            lim = legal.title_limit(pos, ut_n, uc)
-            if lim is None:
-                continue
-            src = limits[(limits["position_code"] == pos)
-                         & limits["unit_type"].isin([ut_n, "*"])
-                         & limits["unit_class"].isin([uc, "*"])].iloc[0]
-            n = int(held.get((code, pos), 0))
-            rows.append({"commune_code": code, "commune": name, "unit_type": ut_n,
-                         "unit_class": uc, "class_basis": classes.basis, "position_code": pos,
-                         "n": n, "max_count": lim, "over": n > lim,
-                         "limit_source": src["source"], "limit_confidence": src["confidence"]})
-    return pd.DataFrame(rows).sort_values(["commune_code", "position_code"], ignore_index=True)
-
-
-def test_title_counts_look_up_each_rule_once_with_the_same_table():
+def _title_count_inputs():
+    """The personnel, communes and the two sets of unit classes of the title-count test
+    (also the inputs of its reference, ``tests/fixtures/speed/make_measurement_title_counts.py``)."""
     from hlstudy import legal
     from hlstudy.diagnostic import staffing
     positions = sorted(legal.title_limits()["position_code"].unique())
@@ -283,12 +258,38 @@ def test_title_counts_look_up_each_rule_once_with_the_same_table():
     rng = np.random.default_rng(5)
     staff = pd.DataFrame({"commune_code": rng.choice(["A", "B", "C", "D"], 60),
                           "position_code": rng.choice(positions + ["VP_TK", None], 60)})
-    for classes in ({"A": "III", "B": "II", "C": "I", "D": "III"},
-                    {"A": "I", "B": "I", "C": "II", "D": "II"}):
-        uc = staffing.UnitClasses(classes, basis="test")
+    unit_classes = [staffing.UnitClasses(classes, basis="test")
+                    for classes in ({"A": "III", "B": "II", "C": "I", "D": "III"},
+                                    {"A": "I", "B": "I", "C": "II", "D": "II"})]
+    return staff, communes, unit_classes
+
+
+def _table_text(table: pd.DataFrame) -> dict:
+    """A table of strings, integers and booleans as text: its values, columns and index
+    (``to_json(orient="split")``: a missing value is null, never ""), its dtypes and index."""
+    return {"split": table.to_json(orient="split", force_ascii=False),
+            "dtypes": [repr(d) for d in table.dtypes], "index": repr(table.index)}
+
+
+def test_title_counts_look_up_each_rule_once_with_the_same_table():
+    """The same table as the former route, which filtered the limits table for every unit
+    and title: its tables on these inputs are kept, as text, by
+    ``tests/fixtures/speed/make_measurement_title_counts.py`` (strings, integers and
+    booleans: ``assert_frame_equal(check_exact=True)`` compared no more than the values,
+    dtypes, columns and index compared here)."""
+    import json
+
+    from hlstudy.diagnostic import staffing
+    generator = "tests/fixtures/speed/make_measurement_title_counts.py"
+    stored = json.loads((FIX / "speed" / "measurement_title_counts.json")
+                        .read_text(encoding="utf-8"))["tables"]
+    staff, communes, unit_classes = _title_count_inputs()
+    assert len(stored) == len(unit_classes)
+    for uc, ref in zip(unit_classes, stored, strict=True):
         got = staffing.title_counts(staff, communes, uc)
-        ref = _title_counts_reference(staff, communes, uc)
-        pd.testing.assert_frame_equal(got, ref, check_exact=True)
+        assert _table_text(got) == ref, (
+            f"not the former route's table recorded by {generator} (rerun it only if "
+            "data/reference/decree33_*.csv or the test's inputs changed)")
         assert got["over"].any() and (~got["over"]).any()
 
 
