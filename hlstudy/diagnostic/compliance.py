@@ -30,6 +30,7 @@ Example
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -104,14 +105,28 @@ def _missing(v) -> bool:
 
 @dataclass
 class ComplianceResult:
-    """Per-person rule results and the shares not meeting each standard."""
+    """Per-person rule results and the shares not meeting each standard.
+
+    ``by_unit`` and ``overall`` are :func:`shares_not_met` of ``persons`` (by ``unit``, and
+    over everyone, rules in ``rule_order``), computed when first read (most callers need one
+    of them or neither) and then kept: change ``persons`` only after reading them."""
 
     persons: pd.DataFrame
-    by_unit: pd.DataFrame
-    overall: pd.DataFrame
     policy: ExceptionPolicy
     reference_year: int
     rules: pd.DataFrame = field(repr=False)
+    unit: str = "commune_code"
+    conf: float = 0.95
+    rule_order: tuple[str, ...] | None = field(default=None, repr=False)
+
+    @functools.cached_property
+    def by_unit(self) -> pd.DataFrame:
+        return shares_not_met(self.persons, by=[self.unit], conf=self.conf,
+                              rule_order=self.rule_order)
+
+    @functools.cached_property
+    def overall(self) -> pd.DataFrame:
+        return shares_not_met(self.persons, by=[], conf=self.conf, rule_order=self.rule_order)
 
     def summary(self) -> str:
         lines = [f"Decree 33/2023 compliance, reference year {self.reference_year}; "
@@ -226,9 +241,10 @@ def evaluate_standards(
         [by, cols.id, "rule_id"],
         key=lambda s: s.map(rank) if s.name == "rule_id" else s.astype("string"),
         ignore_index=True)
-    by_unit = shares_not_met(persons, by=[by], conf=conf, rule_order=rule_order)
-    overall = shares_not_met(persons, by=[], conf=conf, rule_order=rule_order)
-    return ComplianceResult(persons, by_unit, overall, policy, int(reference_year), rules)
+    if not 0 < conf < 1:  # as shares_not_met would (it runs when by_unit is first read)
+        raise ModelError(f"conf must lie in (0, 1), got {conf}")
+    return ComplianceResult(persons, policy, int(reference_year), rules, unit=by, conf=conf,
+                            rule_order=tuple(rule_order))
 
 
 def _apply(rule, person, cols, attr_col, year, policy, lookup, by_code, fits, titled):
