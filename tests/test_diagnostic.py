@@ -144,8 +144,15 @@ def test_cadres_are_not_applicable_with_reason():
 def test_any_rule_combines_results():
     people = [_person(record_id="a"), _person(record_id="b", field="law", education="college"),
               _person(record_id="c", birth_year=None)]
-    _, st = _status(people)
-    assert [st[(i, "ANY")] for i in "abc"] == ["met", "not_met", "missing"]
+    people.append(_person(record_id="d", birth_year=2010, education="college"))
+    res, st = _status(people)
+    assert [st[(i, "ANY")] for i in "abcd"] == ["met", "not_met", "missing", "not_met"]
+    reasons = res.persons.query("rule_id == 'ANY'").set_index("record_id")
+    assert reasons.loc["a", "reason_en"] == "meets every standard"
+    assert reasons.loc["c", "reason_vi"] == "Thiếu dữ liệu cho ít nhất một tiêu chuẩn"
+    # every rule not met is named, in rule order
+    assert reasons.loc["b", "reason_en"] == "not met: CC_DEGREE"
+    assert reasons.loc["d", "reason_vi"] == "Không đạt: CC_AGE, CC_DEGREE"
 
 
 def test_shares_by_unit_and_overall_with_wilson():

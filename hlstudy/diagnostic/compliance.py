@@ -221,19 +221,20 @@ def evaluate_standards(
                             "reason_vi": "Thiếu loại (cán bộ/công chức)",
                             "reason_en": "kind (cadre/civil servant) missing"})
             continue
+        mine = []
         for rule in rule_rows:
             if rule.applies_to != kind:
                 continue
             status, value, vi, en = _apply(rule, person, cols, attr_col, reference_year,
                                            policy, lookup, by_code, fits, titled)
-            records.append({**base, "rule_id": rule.rule_id, "status": status, "value": value,
-                            "reason_vi": vi, "reason_en": en})
+            mine.append({**base, "rule_id": rule.rule_id, "status": status, "value": value,
+                         "reason_vi": vi, "reason_en": en})
+        records.extend(mine)
+        if mine:
+            records.append(_any_record(base, mine))
     columns = list(dict.fromkeys([cols.id, "commune_code", by, "kind", "position_code",
                                   "rule_id", "status", "value", "reason_vi", "reason_en"]))
     persons = pd.DataFrame.from_records(records, columns=columns)
-    have_any = set(persons.loc[persons["rule_id"] == ANY_RULE, cols.id])
-    persons = pd.concat([persons, _any_rule(persons[~persons[cols.id].isin(have_any)], cols.id)],
-                        ignore_index=True)
     persons["value"] = persons["value"].astype("string")
     rule_order = [*rules["rule_id"], ANY_RULE]
     rank = {r: i for i, r in enumerate(rule_order)}
@@ -304,31 +305,23 @@ def _apply(rule, person, cols, attr_col, year, policy, lookup, by_code, fits, ti
     raise ModelError(f"unknown operator {op!r} in rule {rule.rule_id}")
 
 
-def _any_rule(persons: pd.DataFrame, id_col: str) -> pd.DataFrame:
-    """The pseudo-rule ``ANY`` per person: not met if any rule is not met (naming them),
-    else missing if any is missing, else not applicable if every rule is, else met."""
-    if persons.empty:
-        return persons.iloc[0:0]
-    ids = persons[id_col]
-    status = persons["status"]
-    first = persons.drop_duplicates(id_col).set_index(id_col, drop=False)
-    not_met = status.eq("not_met").groupby(ids).any().reindex(first.index)
-    missing = status.eq("missing").groupby(ids).any().reindex(first.index)
-    all_na = status.eq("not_applicable").groupby(ids).all().reindex(first.index)
-    failed = (persons.loc[status.eq("not_met"), "rule_id"].astype(str)
-              .groupby(ids[status.eq("not_met")]).agg(", ".join).reindex(first.index))
-    conds = [not_met.to_numpy(bool), missing.to_numpy(bool), all_na.to_numpy(bool)]
-    out = first.copy()
-    out["rule_id"] = ANY_RULE
-    out["value"] = None
-    out["status"] = np.select(conds, ["not_met", "missing", "not_applicable"], "met")
-    out["reason_vi"] = np.select(
-        conds, ["Không đạt: " + failed.fillna(""), "Thiếu dữ liệu cho ít nhất một tiêu chuẩn",
-                first["reason_vi"].astype(object)], "Đạt mọi tiêu chuẩn")
-    out["reason_en"] = np.select(
-        conds, ["not met: " + failed.fillna(""), "data missing for at least one standard",
-                first["reason_en"].astype(object)], "meets every standard")
-    return out.sort_index().reset_index(drop=True)[list(persons.columns)]
+def _any_record(base: dict, rows: list[dict]) -> dict:
+    """The pseudo-rule ``ANY`` of one person from the person's rule rows (in rule order):
+    not met if any rule is not met (naming them), else missing if any is missing, else not
+    applicable if every rule is (with the first rule's reasons), else met."""
+    statuses = [r["status"] for r in rows]
+    if "not_met" in statuses:
+        failed = ", ".join(str(r["rule_id"]) for r in rows if r["status"] == "not_met")
+        status, vi, en = "not_met", "Không đạt: " + failed, "not met: " + failed
+    elif "missing" in statuses:
+        status, vi, en = ("missing", "Thiếu dữ liệu cho ít nhất một tiêu chuẩn",
+                          "data missing for at least one standard")
+    elif all(s == "not_applicable" for s in statuses):
+        status, vi, en = "not_applicable", rows[0]["reason_vi"], rows[0]["reason_en"]
+    else:
+        status, vi, en = "met", "Đạt mọi tiêu chuẩn", "meets every standard"
+    return {**base, "rule_id": ANY_RULE, "status": status, "value": None, "reason_vi": vi,
+            "reason_en": en}
 
 
 def shares_not_met(persons: pd.DataFrame, by: Iterable[str] = (), conf: float = 0.95,
