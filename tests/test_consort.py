@@ -28,11 +28,18 @@ matplotlib.use("Agg")
 synthetic = pytest.importorskip("hlstudy.synthetic")
 
 PER_COMMUNE = 8
+#: Half the officials answer (233 of the register's 459, instead of 96 %): the boxes add up
+#: whatever their size, and this study still has every exclusion, flag and change of the
+#: larger one, and rows the structural model drops for a missing covariate (230 of 233), so
+#: the check of each model's n still has something to find; the structural fit on half the
+#: rows takes two thirds of the time.
+RESPONSE_RATE = 0.5
 
 
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory):
-    sim = synthetic.simulate(seed=31, n_citizens_per_commune=PER_COMMUNE)
+    sim = synthetic.simulate(seed=31, n_citizens_per_commune=PER_COMMUNE,
+                             response_rate=RESPONSE_RATE)
     folder = tmp_path_factory.mktemp("consort")
     sim.write(folder)
     study = hlstudy.load_study(folder, cache=False)
@@ -125,7 +132,7 @@ def test_the_n_of_each_model_is_the_n_the_model_uses(simulated):
         warnings.simplefilter("ignore")
         fit = sem(data, syntax, missing="ml", estimator="ML")
     assert counts[("officials", "sem_fiml")] == fit.nobs
-    assert counts[("officials", "cfa_fiml")] >= fit.nobs >= counts[("officials", "cfa_listwise")]
+    assert counts[("officials", "cfa_fiml")] > fit.nobs > counts[("officials", "cfa_listwise")]
     got = stage(consort, "officials", "analysis").set_index("rule")["n"].to_dict()
     assert got == {k[1]: v for k, v in counts.items() if k[0] == "officials"}
 
