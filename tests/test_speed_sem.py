@@ -17,6 +17,7 @@
   slot-matrix products (the same floats) leave every number of the fit unchanged.
 """
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -503,12 +504,15 @@ def test_fiml_sigma_pieces_memo_hits_give_the_misses_numbers_and_new_sigma_misse
     y = HSM[[f"x{k}" for k in range(1, 10)]].to_numpy(float)
     y = y[~np.isnan(y).all(axis=1)]
     d = Data.missing(y)
+    # a fresh computation: a copy of d as Data.missing(y) made it (what Data.missing(y) would
+    # make again, memo of its EM's last Sigma included), without running the EM again
+    pristine = copy.deepcopy(d)
     sigma, mu = d.cov.copy(), d.mean.copy()
     mu2 = mu + 0.1
     sigma2 = sigma + 0.05 * np.eye(d.p)
 
     def fresh(s, m, gradient):
-        return fiml_sums(Data.missing(y), s, m, gradient=gradient)
+        return fiml_sums(copy.deepcopy(pristine), s, m, gradient=gradient)
 
     def same(a, b):
         if isinstance(a, float):
