@@ -27,16 +27,22 @@ def _estimates(seed=1, width=0.12):
     return st, pd.DataFrame(rows)
 
 
+#: A node subtitle for the diagram of seed 2 (its path labels must keep off the boxes too).
+NODE_LABELS = {2: {"MOT": "Động lực làm việc"}}
+
+
 @pytest.fixture(scope="module")
 def diagram():
-    """The estimated path diagram of ``_estimates(seed)`` with legend labels, drawn once per
-    seed for this module's tests (a test that adds a label removes it again)."""
+    """The estimated path diagram of ``_estimates(seed)`` with legend labels (and for seed 2
+    a node subtitle), drawn once per seed for this module's tests (a test that adds or moves
+    a label puts it back)."""
     figures = {}
 
     def build(seed):
         if seed not in figures:
             st, est = _estimates(seed)
-            figures[seed] = pathplot.path_diagram(est, st, significant_label="clear",
+            figures[seed] = pathplot.path_diagram(est, st, node_labels=NODE_LABELS.get(seed),
+                                                  significant_label="clear",
                                                   other_label="other", negative_label="negative")
         return figures[seed]
 
@@ -117,13 +123,16 @@ def test_commune_scatter_labels_every_commune_without_overlap():
         pathplot.commune_scatter(link.iloc[:2], "QUAL", "SIPAS")
 
 
-def test_label_overlaps_detects_a_label_on_a_box():
-    st, est = _estimates(2)
-    fig = pathplot.path_diagram(est, st, node_labels={"MOT": "Động lực làm việc"})
-    assert pathplot.label_overlaps(fig) == []     # placed clear of the boxes
+def test_label_overlaps_detects_a_label_on_a_box(diagram):
+    fig = diagram(2)   # with the subtitle of node MOT
     ax = fig.axes[0]
+    assert any("Động lực làm việc" in t.get_text() for t in ax.texts)
+    assert pathplot.label_overlaps(fig) == []     # placed clear of the boxes
     box = next(p for p in ax.patches if getattr(p, "_hlstudy_node", None) == "MOT")
     label = next(t for t in ax.texts if getattr(t, "_hlstudy_path_label", False))
+    where = label.get_position()
     label.set_position((box.get_x() + box.get_width() / 2, box.get_y() + box.get_height() / 2))
-    assert (label.get_text(), "node MOT") in pathplot.label_overlaps(fig)
-    plt.close(fig)
+    try:
+        assert (label.get_text(), "node MOT") in pathplot.label_overlaps(fig)
+    finally:
+        label.set_position(where)
