@@ -39,6 +39,14 @@ def _close():
     plt.close("all")
 
 
+@pytest.fixture(scope="module")
+def alone():
+    """Two tables (around 3; higher and wider) and each one's caterpillar alone, without
+    lines, built once for this module's tests (they read the figures, never change them)."""
+    tables = [_table(3), _table(4, shift=0.9, spread=2)]
+    return tables, [plots.caterpillar(t, label="g") for t in tables]
+
+
 def test_single_caterpillar_has_a_legend_for_both_lines():
     fig = plots.caterpillar(_table(1), label="g", reference=3.1, reference_label="District mean",
                             threshold=3.0, threshold_label="Scale midpoint")
@@ -51,7 +59,7 @@ def test_single_caterpillar_has_a_legend_for_both_lines():
     assert leg.y1 <= area.y0
 
 
-def test_a_line_without_its_label_is_refused():
+def test_a_line_without_its_label_is_refused(alone):
     t = _table(2)
     with pytest.raises(ModelError, match="reference_label"):
         plots.caterpillar(t, label="g", reference=3.0)
@@ -60,14 +68,13 @@ def test_a_line_without_its_label_is_refused():
     with pytest.raises(ModelError, match="xlim"):
         plots.caterpillar(t, label="g", xlim=(4.0, 3.0))
     # no line, no legend
-    assert _legend_texts(plots.caterpillar(t, label="g")) == []
+    assert [_legend_texts(fig) for fig in alone[1]] == [[], []]
 
 
-def test_panels_share_one_range_that_holds_every_interval_and_line():
-    a = _table(3)                        # around 3
-    b = _table(4, shift=0.9, spread=2)   # higher and wider: would get its own range alone
-    alone = [plots.caterpillar(t, label="g").axes[0].get_xlim() for t in (a, b)]
-    assert alone[0] != pytest.approx(alone[1], abs=0.05)
+def test_panels_share_one_range_that_holds_every_interval_and_line(alone):
+    (a, b), figures = alone   # b higher and wider: would get its own range alone
+    ranges = [fig.axes[0].get_xlim() for fig in figures]
+    assert ranges[0] != pytest.approx(ranges[1], abs=0.05)
     fig = plots.caterpillar_panels(
         [{"table": a, "title": "A", "reference": 3.05},
          {"table": b, "title": "B", "reference": 3.9, "reference_label": "Mean over communes",
