@@ -22,7 +22,6 @@ on matplotlib's default rcParams and the default label language, as the script d
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import json
@@ -516,35 +515,43 @@ def test_shared_metrics_measure_once_per_renderer_kind(monkeypatch):
                      (300, "Chất lượng đội ngũ")]
 
 
-def test_shared_metrics_are_used_when_saving(tmp_path, monkeypatch):
-    """The sharing is really in force during save_figure: fewer texts are measured, by the
-    raster and by the PDF renderers (the default margins make the cropped figure smaller
-    than the whole, so each format uses two renderers)."""
+def _texts_measured(metrics, folder) -> dict[str, int]:
+    """How many texts the raster and the PDF renderers measure while ``save_figure`` saves
+    ``_line_best_legend`` with ``metrics`` as its text-metrics sharing."""
     from matplotlib.backends import _backend_pdf_ps
 
-    counts = {}
-    for label, ctx in (("own", contextlib.nullcontext), ("shared", export._shared_text_metrics)):
-        calls = {"agg": 0, "pdf": 0}
-        agg = RendererAgg.get_text_width_height_descent
-        pdf = _backend_pdf_ps.RendererPDFPSBase.get_text_width_height_descent
+    calls = {"agg": 0, "pdf": 0}
+    agg = RendererAgg.get_text_width_height_descent
+    pdf = _backend_pdf_ps.RendererPDFPSBase.get_text_width_height_descent
 
-        def on_agg(self, s, prop, ismath, _calls=calls, _original=agg):
-            _calls["agg"] += 1
-            return _original(self, s, prop, ismath)
+    def on_agg(self, s, prop, ismath):
+        calls["agg"] += 1
+        return agg(self, s, prop, ismath)
 
-        def on_pdf(self, s, prop, ismath, _calls=calls, _original=pdf):
-            _calls["pdf"] += 1
-            return _original(self, s, prop, ismath)
+    def on_pdf(self, s, prop, ismath):
+        calls["pdf"] += 1
+        return pdf(self, s, prop, ismath)
 
-        with monkeypatch.context() as m:
-            m.setattr(RendererAgg, "get_text_width_height_descent", on_agg)
-            m.setattr(_backend_pdf_ps.RendererPDFPSBase, "get_text_width_height_descent", on_pdf)
-            m.setattr(export, "_shared_text_metrics", ctx)
-            _saved(_line_best_legend(), tmp_path / label, "lines")
-        counts[label] = calls
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(RendererAgg, "get_text_width_height_descent", on_agg)
+        m.setattr(_backend_pdf_ps.RendererPDFPSBase, "get_text_width_height_descent", on_pdf)
+        m.setattr(export, "_shared_text_metrics", metrics)
+        _saved(_line_best_legend(), folder, "lines")
     plt.close("all")
-    assert counts["shared"]["agg"] < counts["own"]["agg"]
-    assert counts["shared"]["pdf"] < counts["own"]["pdf"]
+    return calls
+
+
+def test_shared_metrics_are_used_when_saving(tmp_path):
+    """The sharing is really in force during save_figure: fewer texts are measured, by the
+    raster and by the PDF renderers (the default margins make the cropped figure smaller
+    than the whole, so each format uses two renderers), than the former way measured, each
+    renderer on its own (``figures_former.json``, ``measured``)."""
+    own = _former()["measured"]
+    shared = _texts_measured(export._shared_text_metrics, tmp_path)
+    why = (f"with the sharing {shared} texts measured, not fewer than the former way's {own} "
+           f"recorded by {GENERATOR}")
+    assert shared["agg"] < own["agg"], why
+    assert shared["pdf"] < own["pdf"], why
 
 
 def test_shared_layouts_lay_out_each_text_once_per_kind(monkeypatch):
