@@ -303,6 +303,8 @@ def rule_duplicates(df, spec, rules, instrument):
         compare = ["commune_code", *compare]
     if not compare:
         return df, []
+    if rules.duplicate_min_share == 1 and _all_distinct(df, compare):
+        return df, []  # no record repeats another on every answer: no candidate
     times = _of_type(spec, df, "timestamp")
     order = df.sort_values([*times, "source_row"], na_position="last", kind="stable").index
     # each column's answers as integer codes (equal codes = equal answers as text): the
@@ -381,7 +383,41 @@ def rule_duplicates(df, spec, rules, instrument):
     flagged = sorted(flag, key=lambda i: df.at[i, "source_row"])
     log = _drop_rows(df, index, instrument, "duplicates", drop)
     log += [_flag_row(df, i, instrument, "duplicates", flag[i]) for i in flagged]
-    return df.drop(index=index), log
+    return _without(df, index), log
+
+
+def _without(df: pd.DataFrame, index) -> pd.DataFrame:
+    """``df.drop(index=index)``; ``df`` itself when nothing is dropped (no copy)."""
+    return df.drop(index=index) if len(index) else df
+
+
+#: NaN as one bit pattern (every NaN of a float column is the same missing answer)
+_NAN_BITS = np.array([np.nan]).view(np.int64)[0]
+
+
+def _all_distinct(df: pd.DataFrame, columns: list[str]) -> bool:
+    """True when no two rows of ``df`` are equal on ``columns`` as :func:`_text_codes`
+    compares them (as text), decided without making the texts: each cell is replaced by a key
+    that two cells equal as text always share -- floats by their bits with every NaN alike and
+    -0.0 as 0.0, ``Int64`` and pandas strings by their value with a missing value as the
+    missing marker, datetimes by their integer (NaT one value).  Columns of other dtypes are
+    left out (the keys then compare fewer columns).  Distinct keys on the columns kept mean
+    distinct texts on all of them; equal keys answer False, and the caller compares the texts.
+    """
+    keys = []
+    for c in columns:
+        column = df[c]
+        dtype = column.dtype
+        if dtype == np.float64:
+            bits = (column.to_numpy(dtype=np.float64) + 0.0).view(np.int64)  # -0.0 + 0.0 is 0.0
+            keys.append(np.where(np.isnan(column.to_numpy(dtype=np.float64)), _NAN_BITS, bits).tolist())
+        elif isinstance(dtype, pd.StringDtype) or str(dtype) == "Int64":
+            keys.append(column.to_numpy(dtype=object, na_value="\x00NA").tolist())
+        elif isinstance(dtype, np.dtype) and dtype.kind == "M":
+            keys.append(column.to_numpy().view(np.int64).tolist())
+    if not keys:
+        return False
+    return len(set(zip(*keys, strict=True))) == len(df)
 
 
 def _text_codes(column: pd.Series) -> np.ndarray:
@@ -464,7 +500,7 @@ def rule_missing_required(df, spec, rules, instrument):
             reasons[df.index[p]] = "required answer missing: " + ", ".join(
                 c for c, gone in zip(columns, absent[p], strict=True) if gone)
     index = list(reasons)
-    return df.drop(index=index), _drop_rows(df, index, instrument, "missing_required", reasons)
+    return _without(df, index), _drop_rows(df, index, instrument, "missing_required", reasons)
 
 
 def rule_speeders(df, spec, rules, instrument):
@@ -481,7 +517,7 @@ def rule_speeders(df, spec, rules, instrument):
         f"({rules.speeder_share_of_median:.0%} of the median {median:.0f} s)"
         for i in hit
     }
-    return df.drop(index=hit), _drop_rows(df, hit, instrument, "speeders", reasons)
+    return _without(df, hit), _drop_rows(df, hit, instrument, "speeders", reasons)
 
 
 def rule_out_of_range(df, spec, rules, instrument):
@@ -758,7 +794,7 @@ def rule_straightlining(df, spec, rules, instrument):
     hit = list(drop)
     log = _drop_rows(df, hit, instrument, "straightlining", drop)
     log += [_flag_row(df, i, instrument, "straightlining", flag[i]) for i in flag]
-    return df.drop(index=hit), log
+    return _without(df, hit), log
 
 
 def rule_missing_scale(df, spec, rules, instrument):

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from hlstudy import cleaning, ingest
@@ -249,11 +250,7 @@ def _build(folder, rules, source_label) -> tuple[Study, dict]:
     )
     headers = pd.concat([t.headers.assign(instrument=name) for name, t in tables.items()], ignore_index=True)
     by_commune = pd.concat(
-        [
-            t.data.groupby(["commune_code", "commune"], dropna=False).size().rename("n").reset_index()
-            .assign(instrument=name)
-            for name, t in tables.items()
-        ],
+        [_records_by_commune(t.data).assign(instrument=name) for name, t in tables.items()],
         ignore_index=True,
     )[["instrument", "commune_code", "commune", "n"]]
     files = pd.DataFrame([
@@ -283,6 +280,32 @@ def _build(folder, rules, source_label) -> tuple[Study, dict]:
         instruments=present,
     )
     return study, tables
+
+
+_BY_COMMUNE = ["commune_code", "commune"]
+
+
+def _records_by_commune(data: pd.DataFrame) -> pd.DataFrame:
+    """Records per (commune code, commune name): ``commune_code, commune, n``.
+
+    The table ``data.groupby(["commune_code", "commune"], dropna=False).size()
+    .rename("n").reset_index()`` gives (pairs in sorted order, a missing value after every
+    text), counted in one pass over the pairs when both columns are pandas strings: ~10x
+    faster on an instrument's few hundred records, where the groupby's fixed cost dominates.
+    Other tables take the groupby.
+    """
+    if not (len(data) and all(c in data and isinstance(data[c].dtype, pd.StringDtype)
+                              and data[c].dtype.na_value is pd.NA for c in _BY_COMMUNE)):
+        return data.groupby(_BY_COMMUNE, dropna=False).size().rename("n").reset_index()
+    counts: dict[tuple, int] = {}
+    for pair in zip(*(data[c].to_numpy(dtype=object, na_value=None) for c in _BY_COMMUNE),
+                    strict=True):
+        counts[pair] = counts.get(pair, 0) + 1
+    # sorted as the groupby sorts its keys: by code, then name, a missing value last
+    pairs = sorted(counts, key=lambda p: (p[0] is None, p[0] or "", p[1] is None, p[1] or ""))
+    return pd.DataFrame({
+        c: pd.array([p[k] for p in pairs], dtype=data[c].dtype) for k, c in enumerate(_BY_COMMUNE)
+    } | {"n": np.array([counts[p] for p in pairs], dtype=np.int64)})
 
 
 def load_study(

@@ -363,3 +363,81 @@ def test_title_check_never_silently_skipped(real, monkeypatch, tmp_path):
             cleaning.clean(real["personnel"], "personnel")
     finally:
         legal._positions.cache_clear()
+
+
+# ------------------------------------------------------------------ the duplicates rule's shortcut
+
+
+def _text_rows_distinct(df, columns) -> bool:
+    """No two rows equal on ``columns`` as the duplicates rule compares them (text codes)."""
+    codes = cleaning._text_code_matrix(df[columns])
+    return len({tuple(r) for r in codes.tolist()}) == len(df)
+
+
+def test_all_distinct_never_misses_rows_equal_as_text():
+    """``_all_distinct`` (which lets ``rule_duplicates`` stop early) says True only when no two
+    rows are equal as text: every NaN payload alike, NA and the missing marker's text alike,
+    NaT alike; -0.0 and 0.0 (different texts) may only make it say False."""
+    nan2 = np.array([0x7FF8000000000001], dtype=np.int64).view(np.float64)[0]  # another NaN
+    base = pd.DataFrame({
+        "f": [1.0, np.nan, 2.0, -0.0],
+        "s": pd.array(["a", None, "\x00NA", "b"], dtype="string"),
+        "i": pd.array([1, None, 3, 4], dtype="Int64"),
+        "t": pd.to_datetime(["2024-01-01", None, "2024-01-02", "2024-01-03"]),
+        "o": pd.Series([1, "1", None, 2.5], dtype=object),  # not keyed: left to the texts
+    })
+    columns = list(base.columns)
+    assert cleaning._all_distinct(base, columns) and _text_rows_distinct(base, columns)
+    for name in ("another NaN payload", "NA as the missing marker's text"):
+        # row 2 made equal as text to row 1 (NaN, the missing marker, NaT, ...) on every column
+        df = base.copy()
+        df.loc[2] = df.loc[1]
+        if name == "another NaN payload":  # set as an array: pandas' setitem makes NaNs alike
+            df["f"] = np.array([1.0, np.nan, nan2, -0.0])
+            assert df["f"].to_numpy().view(np.int64)[2] != df["f"].to_numpy().view(np.int64)[1]
+        else:
+            df["s"] = pd.array(["a", "\x00NA", None, "b"], dtype="string")
+        assert not _text_rows_distinct(df, columns), name
+        assert not cleaning._all_distinct(df, columns), name
+    zero = base.copy()
+    zero.loc[0] = zero.loc[3]
+    zero.loc[0, "f"] = 0.0  # 0.0 and -0.0: different texts, one key
+    assert _text_rows_distinct(zero, columns) and not cleaning._all_distinct(zero, columns)
+    # rows equal on the keyed columns: the object column (1 and "1", equal as text) is not
+    # keyed by value, which would tell them apart
+    obj = base.copy()
+    obj.loc[1, ["f", "s", "i", "t"]] = obj.loc[0, ["f", "s", "i", "t"]]
+    assert not _text_rows_distinct(obj, columns) and not cleaning._all_distinct(obj, columns)
+    obj.loc[1, "o"] = 7  # now distinct as text; the keys cannot tell: False, the texts decide
+    assert _text_rows_distinct(obj, columns) and not cleaning._all_distinct(obj, columns)
+    assert not cleaning._all_distinct(base, ["o"])  # nothing keyed: no shortcut
+
+
+@pytest.mark.parametrize("share", [1.0, 0.9])
+def test_duplicates_shortcut_decides_as_the_full_comparison(officials, monkeypatch, share):
+    """With and without the shortcut (``_all_distinct`` forced False), the same table and log,
+    on tables with no repeat (the shortcut taken), an exact repeat, a near repeat and NaN."""
+    spec, rules = SPEC["officials"], cleaning.Rules(duplicate_min_share=share)
+    df = officials.reset_index(drop=True)
+    repeat = df.iloc[[3]].assign(record_id="O-rep", source_row=900)
+    near = df.iloc[[5]].assign(record_id="O-near", source_row=901, MOT3=np.nan)
+    blanks = df.assign(TRAIN1=np.nan, PRO2=-0.0)
+    tables = {"clean": df, "repeat": pd.concat([df, repeat], ignore_index=True),
+              "near": pd.concat([df, near], ignore_index=True), "blanks": blanks,
+              "blank repeat": pd.concat([blanks, blanks.iloc[[7]].assign(record_id="O-b", source_row=902)],
+                                        ignore_index=True)}
+    shortcut, compared = [], []
+    text_codes = cleaning._text_code_matrix
+    monkeypatch.setattr(cleaning, "_text_code_matrix", lambda frame: compared.append(1) or text_codes(frame))
+    for name, table in tables.items():
+        compared.clear()
+        fast = cleaning.rule_duplicates(table, spec, rules, "officials")
+        shortcut.append(not compared)  # the texts were not compared
+        with monkeypatch.context() as m:
+            m.setattr(cleaning, "_all_distinct", lambda *a: False)
+            full = cleaning.rule_duplicates(table, spec, rules, "officials")
+        pd.testing.assert_frame_equal(fast[0], full[0], obj=name)
+        assert fast[1] == full[1], name
+        assert (len(full[1]) > 0) == (name in ("repeat", "blank repeat") or (share < 1 and name == "near")), name
+    # the shortcut is taken on the tables without an exact repeat, and only with share 1
+    assert shortcut == [share == 1, False, share == 1, share == 1, False]

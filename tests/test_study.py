@@ -190,3 +190,29 @@ def test_missing_heatmap_panels(reference, tmp_path):
     heat = [ax for ax in fig.axes if ax.get_title()]
     assert [len(ax.get_yticklabels()) for ax in heat] == [2, 8]  # None: 6 items + age + visit date
     plt.close(fig)
+
+
+def test_records_by_commune_is_the_groupby_table():
+    """``Study.received_by_commune``'s counting pass gives the groupby's table: the pairs in
+    sorted order with a missing code or name after every text, the dtypes, the index (other
+    dtypes and empty tables take the groupby itself)."""
+    import random
+
+    rng = random.Random(5)
+    codes = ["06217", "06256", "A", "a", "Á", "", None, "06217 "]
+    names = ["Hữu Lũng", "Hữu Liên", "", "Yên Bình", "yên bình", None]
+    sizes = [0, 1, 2, 5, 9, 14, 20, 25, 25, 25, 25, 25]
+    counted = 0
+    for trial, n in enumerate(sizes):
+        for dtype in ("string", "str", object) if trial < 2 else ("string",):
+            data = pd.DataFrame({
+                "commune_code": pd.array([rng.choice(codes) for _ in range(n)], dtype=dtype),
+                "commune": pd.array([rng.choice(names) for _ in range(n)], dtype=dtype),
+                "other": range(n),
+            })
+            expected = data.groupby(["commune_code", "commune"], dropna=False).size().rename("n").reset_index()
+            got = study_mod._records_by_commune(data)
+            pd.testing.assert_frame_equal(got, expected, check_exact=True, obj=f"{trial} {dtype}")
+            assert type(got.index) is type(expected.index)
+            counted += bool(data["commune_code"].isna().any() and data["commune"].isna().any())
+    assert counted >= 6  # missing codes and names met several times
