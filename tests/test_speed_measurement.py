@@ -295,8 +295,8 @@ def test_title_counts_look_up_each_rule_once_with_the_same_table():
 
 # ---------------------------------------------------------------------- reuse of fits
 
-def test_reuse_fits_is_keyed_on_the_numbers_and_options(hs):
-    fresh = cfa(hs, HS)
+def test_reuse_fits_is_keyed_on_the_numbers_and_options(hs, hs_fit):
+    fresh = hs_fit()   # cfa(hs, HS) outside any reuse block, fitted once for the module
     with reuse_fits():
         a = cfa(hs, HS)
         assert cfa(hs.copy(), HS) is a                       # same numbers, another object
