@@ -62,7 +62,7 @@ def _generator():
 #: their inputs and their stored digests: tests/fixtures/speed/make_ingest_routes.py.
 gen = _generator()
 SEEDS = gen.SEEDS
-old_records, old_header_variable = gen.old_records, gen.old_header_variable
+old_records = gen.old_records
 old_parse_date, old_parse_timestamp, old_typed = gen.old_parse_date, gen.old_parse_timestamp, gen.old_typed
 
 
@@ -91,13 +91,6 @@ def _same_digest(got: str, kind: str, key: str, stored: dict) -> None:
     assert got == stored[key], (f"{kind} {key}: not what the reference route gave (its digest is "
                                 f"stored by {gen.GENERATOR}; rerun it only after a deliberate change "
                                 "of the inputs)")
-
-
-def old_choice(rng, options, p):
-    a = np.asarray(p, dtype=float)
-    cdf = (a / a.sum()).cumsum()
-    cdf /= cdf[-1]
-    return options[int(cdf.searchsorted(rng.random(), side="right"))]
 
 
 def old_timestamps(rng, commune_codes, instrument):
@@ -163,29 +156,32 @@ def test_header_variables_equal_the_codebook_lookup():
     for name in syn.INSTRUMENTS:
         cb = codebook_mod.load_codebook(name)
         by_question = syn._header_variables(cb)
-        texts = list(cb["question_vi"]) + [f"Câu 3. {q}" for q in cb["question_vi"]] + ["nothing", "Câu 9. none"]
-        for text in texts:
-            assert syn._header_variable(cb, text, by_question) == syn._header_variable(cb, text) == \
-                old_header_variable(cb, text)
+        found = [syn._header_variable(cb, text, by_question) for text in gen.header_texts(cb)]
+        assert found == [syn._header_variable(cb, text) for text in gen.header_texts(cb)]
+        # the codebook lookup (``gen.old_header_variable``) found the same variables
+        _same_digest(gen.sha(json.dumps(found, ensure_ascii=False)), "headers", name, _stored("headers"))
 
 
 # --------------------------------------------------------------------------- simulating
 
 
 def test_weighted_draws_consume_the_stream_as_before():
-    probabilities = [(0.18, 0.34, 0.32, 0.16), [0.3, 0.2, 0.15], np.array([0.0, 0.25, 0.0, 0.75]),
-                     np.array(_people.IT_CERT_P) + np.array([-0.05, 0, 0.05]), (1, 2, 3)]
-    for p in probabilities:
+    """The weighted draws and the commune-variant kinds are those of the former draws
+    (``gen.old_choice``, ``rng.choice``; by their digest), and leave the random stream where
+    they left it."""
+    stored = _stored("draws")
+    for k, p in enumerate(gen.draw_probabilities()):
         options = list(range(len(p)))
-        a, b = np.random.default_rng(9), np.random.default_rng(9)
-        assert [_people._choice(a, options, p) for _ in range(3000)] == \
-            [old_choice(b, options, p) for _ in range(3000)]
-        assert a.random() == b.random()
-    a, b = np.random.default_rng(4), np.random.default_rng(4)
+        a = np.random.default_rng(9)
+        draws = [_people._choice(a, options, p) for _ in range(3000)]
+        assert len(set(draws)) == np.count_nonzero(p)
+        _same_digest(gen.sha(gen.draws_text(draws, a)), "draws", f"choice{k}", stored)
+    a = np.random.default_rng(4)
     kinds = [_render.VARIANT_KINDS[int(_render._VARIANT_CDF.searchsorted(a.random(), side="right"))]
              for _ in range(5000)]
-    assert kinds == [_render.VARIANT_KINDS[int(b.choice(5, p=_render.VARIANT_P))] for _ in range(5000)]
-    assert a.random() == b.random()
+    assert set(kinds) == set(_render.VARIANT_KINDS)
+    _same_digest(gen.sha(gen.draws_text(kinds, a)), "draws", "variant_kind", stored)
+    assert sorted(stored) == sorted([f"choice{k}" for k in range(len(gen.draw_probabilities()))] + ["variant_kind"])
 
 
 def test_cdf_memo_hit_equals_miss():
