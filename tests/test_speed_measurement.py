@@ -4,7 +4,10 @@ Each fast path is compared, bit for bit, with the straightforward computation it
 (written out here): the expected information placed by index against the dense E'HE
 product, ``summarize`` against per-group pandas reductions, the EFA flags against
 ``Series.sort_values``, HTMT against label-based blocks; and the content-keyed reuse of CFA
-fits returns the first fit only for the same numbers and options.
+fits returns the first fit only for the same numbers and options.  The one exception is
+``title_counts``, a table of strings, integers and booleans: its former route is kept in
+``tests/fixtures/speed/make_measurement_title_counts.py``, which records that route's tables
+as text for the test to compare with.
 """
 
 from __future__ import annotations
