@@ -80,6 +80,7 @@ Example
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
@@ -526,17 +527,20 @@ def rule_out_of_range(df, spec, rules, instrument):
     For ``date`` variables the codebook's ``min``/``max`` are years (a birth date in the
     future is out of range, not an inconsistency of the tenure answer).
     """
-    df = df.copy()
     log = []
     ids = df["record_id"].to_numpy()  # the values df.at gives, by position
     rows = df["source_row"].to_numpy()
+    copied = False  # the table is copied before its first change
+    codes_of: dict[str, list[float]] = {}  # each value set's codes once
     for v in spec.variables:
         if v.variable not in df or v.pii:
             continue
         column = df[v.variable]
         plain = column.dtype == np.float64  # numpy comparisons: NaN is neither bad nor in range
         if v.type == "likert":
-            codes = spec.codes(v.value_set)
+            if v.value_set not in codes_of:
+                codes_of[v.value_set] = spec.codes(v.value_set)
+            codes = codes_of[v.value_set]
             if plain:
                 x = column.to_numpy()
                 bad = ~np.isnan(x) & ~np.isin(x, codes)
@@ -549,6 +553,10 @@ def rule_out_of_range(df, spec, rules, instrument):
             if plain:
                 x = column.to_numpy()
                 bad = (x < low) | (x > high)
+            elif str(column.dtype) == "Int64":
+                # the floats ``astype("Float64")`` holds, a missing value as NaN (never bad)
+                numbers = column.to_numpy(dtype=np.float64, na_value=np.nan)
+                bad = (numbers < low) | (numbers > high)
             else:
                 numbers = column.astype("Float64")
                 bad = (numbers.notna() & ((numbers < low) | (numbers > high))).fillna(False).to_numpy(dtype=bool)
@@ -573,6 +581,8 @@ def rule_out_of_range(df, spec, rules, instrument):
             log.append({"instrument": instrument, "record_id": ids[p], "source_row": rows[p], "action": "change",
                         "outcome": "set_missing", "rule": "out_of_range", "column": v.variable,
                         "old_value": old, "new_value": None, "reason": reason})  # _change_row's row
+        if not copied:
+            df, copied = df.copy(), True
         if plain:
             x = x.copy()
             x[hits] = np.nan
@@ -587,8 +597,16 @@ def _survey_year(df, spec, rules) -> int | None:
     if rules.survey_year is not None:
         return rules.survey_year
     times = _of_type(spec, df, "timestamp")
-    if times and df[times[0]].notna().any():
-        return int(df[times[0]].dropna().dt.year.max())
+    if times:
+        stamps = df[times[0]]
+        if isinstance(stamps.dtype, np.dtype) and stamps.dtype.kind == "M":
+            # numpy datetimes: the latest one's year is the latest year (NaT left out)
+            x = stamps.to_numpy()
+            x = x[~np.isnat(x)]
+            if len(x):
+                return int(x.max().astype("datetime64[Y]").astype(np.int64)) + 1970
+        elif stamps.notna().any():
+            return int(stamps.dropna().dt.year.max())
     years = [c for c in _of_type(spec, df, "year") if c != "birth_year"]
     if years and df[years].notna().any().any():
         return int(df[years].max().max())  # a register: the latest year it records
@@ -612,8 +630,15 @@ def _codes_matching(spec, variable, codes=(), words=None) -> set[str]:
         return set()
     out = {str(c) for c in labels["code"] if str(c) in codes}
     if words:
-        text = (labels["label_en"].astype(str) + " " + labels["label_vi"].astype(str)).str.casefold()
-        out |= {str(c) for c in labels.loc[text.str.contains(words), "code"]}
+        en, vi = labels["label_en"].tolist(), labels["label_vi"].tolist()
+        if all(type(t) is str for t in en + vi):
+            # ``str.contains`` on the casefolded "label_en label_vi": a regular-expression search
+            pattern = re.compile(words)
+            out |= {str(c) for c, e, t in zip(labels["code"], en, vi, strict=True)
+                    if pattern.search(f"{e} {t}".casefold())}
+        else:
+            text = (labels["label_en"].astype(str) + " " + labels["label_vi"].astype(str)).str.casefold()
+            out |= {str(c) for c in labels.loc[text.str.contains(words), "code"]}
     return out
 
 

@@ -441,3 +441,38 @@ def test_duplicates_shortcut_decides_as_the_full_comparison(officials, monkeypat
         assert (len(full[1]) > 0) == (name in ("repeat", "blank repeat") or (share < 1 and name == "near")), name
     # the shortcut is taken on the tables without an exact repeat, and only with share 1
     assert shortcut == [share == 1, False, share == 1, share == 1, False]
+
+
+def test_codes_matching_searches_labels_as_pandas_does():
+    """The label search of ``rule_inconsistent`` (a regular-expression search in the casefolded
+    "label_en label_vi", in Python) finds the codes ``str.contains`` finds; a value set with a
+    missing label takes the pandas route."""
+    labels = pd.DataFrame({
+        "value_set": "edu", "code": ["1", "2", "3", "4", "5", "6"],
+        "label_vi": ["Trung cấp", "CAO ĐẲNG", "Đại học", "Thạc sĩ", "Tiến Sĩ", "không"],
+        "label_en": ["Intermediate", "College", "University", "MASTER", "Doctorate", "none (Bachelor?)"],
+    })
+    spec = ingest.instrument_spec("officials", CB, pd.concat([VL[VL["value_set"] != "edu"], labels]))
+    words = cleaning._DEGREE_WORDS
+    text = (labels["label_en"] + " " + labels["label_vi"]).str.casefold()
+    expected = set(labels.loc[text.str.contains(words), "code"]) | {"1"}
+    assert cleaning._codes_matching(spec, "education", ("1",), words) == expected == {"1", "2", "3", "4", "5", "6"}
+    assert cleaning._codes_matching(spec, "education", (), "^col|sĩ$") == {"2", "4", "5"}
+    with_na = labels.astype(object)
+    with_na.loc[5, "label_en"] = None  # "None none" is not a degree word, "không" neither
+    spec.value_sets["edu"] = with_na
+    assert cleaning._codes_matching(spec, "education", (), words) == {"2", "3", "4", "5"}
+
+
+def test_survey_year_is_the_latest_timestamps_year():
+    spec = SPEC["officials"]
+    stamps = pd.to_datetime(["1965-12-31 23:59:59", None, "1969-06-01 00:00:00", "1900-01-01 12:00:00"])
+    df = pd.DataFrame({"submitted_at": stamps, "record_id": ["a", "b", "c", "d"]})
+    assert cleaning._survey_year(df, spec, cleaning.Rules()) == 1969 == int(stamps.dropna().year.max())
+    df["submitted_at"] = pd.to_datetime(["2024-12-31 23:59:59", "2025-01-01 00:00:00", None, None])
+    assert cleaning._survey_year(df, spec, cleaning.Rules()) == 2025
+    df["submitted_at"] = df["submitted_at"].dt.tz_localize("Asia/Ho_Chi_Minh")  # not numpy: pandas' year
+    assert cleaning._survey_year(df, spec, cleaning.Rules()) == 2025
+    df["submitted_at"] = pd.NaT
+    assert cleaning._survey_year(df, spec, cleaning.Rules()) is None
+    assert cleaning._survey_year(df, spec, cleaning.Rules(survey_year=2023)) == 2023
