@@ -40,7 +40,7 @@ from hlstudy.paths import RAW  # noqa: E402
 from hlstudy.synthetic import DEFAULT_EFFECTS, simulate  # noqa: E402
 
 FIX = Path(__file__).parent / "fixtures" / "evidence"
-FAST = Rules(bootstrap=0)  # delta-method interval for the indirect effect: fast tests
+FAST = Rules(bootstrap=0)  # the fewest bootstrap draws (100) for the indirect effect: fast
 
 
 def multipletests(*args, **kwargs):

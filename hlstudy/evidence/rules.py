@@ -115,7 +115,8 @@ class Rules:
         (Nunnally & Bernstein 1994; Henseler, Ringle & Sarstedt 2015).
     vcov : covariance of the regressions (``"CR2"``: cluster-robust by commune, Satterthwaite
         df, Pustejovsky & Tipton 2018).
-    bootstrap : draws of the bootstrap interval of the indirect effect (0: delta method).
+    bootstrap : draws of the bootstrap interval of the indirect effect (the ledger draws at
+        least 100: ``0`` asks for the fewest, the fastest run).
     seed : seed of every random draw (bootstrap, Monte-Carlo tests).
     """
 

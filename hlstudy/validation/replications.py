@@ -497,7 +497,7 @@ def replicate(seed: int, scenario: str | Scenario = "default", *,
 
     ``parts`` chooses what is measured (a subset of :data:`KINDS`); ``wild=False`` skips the
     wild bootstrap intervals; ``ledger_rules`` are the ledger's rules (default
-    ``Rules(bootstrap=0)``: delta-method intervals for the indirect effects, for speed);
+    ``Rules(bootstrap=0)``: the fewest bootstrap draws, 100, for the indirect effects);
     ``latent`` fits the latent SEM (None: the scenario's ``latent_sem``).  ``truth_estimand``
     is the latent truth for the latent SEM and NaN elsewhere (filled for the observed-score
     methods by :func:`hlstudy.validation.attach_estimand`).
