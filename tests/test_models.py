@@ -334,10 +334,11 @@ def test_cr2_and_wild_intervals_cover_the_true_coefficient():
     for _ in range(reps):
         d = _clustered_sample(rng, beta=beta)
         naive = ols(d, "y ~ x", vcov="naive", wild=False).coefficients.loc["x"]
-        cr2 = ols(d, "y ~ x", cluster="g", wild=False).coefficients.loc["x"]
+        cr2_fit = ols(d, "y ~ x", cluster="g", wild=False)
+        cr2 = cr2_fit.coefficients.loc["x"]
         hits["naive"] += naive["ci_low"] <= beta <= naive["ci_high"]
         hits["CR2"] += cr2["ci_low"] <= beta <= cr2["ci_high"]
-        fr = model_frame(d, "y ~ x", cluster="g")
+        fr = cr2_fit.frame      # = model_frame(d, "y ~ x", cluster="g"), the fit's own
         # the wild interval covers beta exactly when the test of H0: b = beta is not rejected:
         # the test the interval's bisection runs (_Inversion; its p-values are the library's
         # floats, test_wild_inversion_is_the_library_bit_for_bit), at half the library's cost
