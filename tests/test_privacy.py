@@ -153,21 +153,25 @@ def _leaks(values: set[str], texts: dict[str, str]) -> dict[str, list[str]]:
         return re.findall(r"\w+", text.casefold())
 
     # each value's words (or word bigrams), computed once for all texts, filed under its
-    # first key: a value can only occur in a text whose index holds that key
+    # first word: a value can only occur in a text whose words hold all of its words
     by_first: dict = {}
     for v in values:
         w = words(v)
         keys = list(zip(w, w[1:], strict=False)) or w
         if keys:
-            by_first.setdefault(keys[0], []).append((v, keys))
+            by_first.setdefault(w[0], []).append((v, w, keys))
     out = {}
     seen: dict[str, list[str]] = {}  # identical texts (shared DOCX parts) searched once
     for name, text in texts.items():
         if text not in seen:
             tokens = words(text)
-            index = set(tokens) | set(zip(tokens, tokens[1:], strict=False))
-            seen[text] = [v for first in index.intersection(by_first) for v, keys in by_first[first]
-                          if all(k in index for k in keys) and v in text]
+            vocabulary = set(tokens)
+            # the values whose every word is in the text and which occur in it; only for
+            # those (if any) the text's word bigrams are made, and every key checked
+            found = [(v, keys) for first in vocabulary.intersection(by_first)
+                     for v, w, keys in by_first[first] if vocabulary.issuperset(w) and v in text]
+            index = (vocabulary | set(zip(tokens, tokens[1:], strict=False))) if found else set()
+            seen[text] = [v for v, keys in found if all(k in index for k in keys)]
         found = seen[text]
         if found:
             out[name] = sorted(found)[:5]
@@ -178,6 +182,10 @@ def test_leak_finder_finds_a_planted_value():
     texts = {"a.csv": "xã,Hữu Liên\nghi chú,Nguyễn Văn An 0912 345 678", "b.tex": "Nguyễn Thị Bình"}
     assert _leaks({"Nguyễn Văn An", "0912 345 678", "Trần Văn An"}, texts) == {
         "a.csv": ["0912 345 678", "Nguyễn Văn An"]}
+    # a value is found as whole words: "Lò Văn An" inside "Lò Văn Anh" is another name, even
+    # where each of its words is in the text
+    texts = {"c.csv": "Lò Văn Anh, An", "d.csv": "Lò Văn An, Anh"}
+    assert _leaks({"Lò Văn An"}, texts) == {"d.csv": ["Lò Văn An"]}
 
 
 def test_no_pii_of_the_demonstration_data_in_committed_outputs():
