@@ -399,20 +399,24 @@ _NAN_BITS = np.array([np.nan]).view(np.int64)[0]
 def _all_distinct(df: pd.DataFrame, columns: list[str]) -> bool:
     """True when no two rows of ``df`` are equal on ``columns`` as :func:`_text_codes`
     compares them (as text), decided without making the texts: each cell is replaced by a key
-    that two cells equal as text always share -- floats by their bits with every NaN alike and
-    -0.0 as 0.0, ``Int64`` and pandas strings by their value with a missing value as the
-    missing marker, datetimes by their integer (NaT one value).  Columns of other dtypes are
-    left out (the keys then compare fewer columns).  Distinct keys on the columns kept mean
-    distinct texts on all of them; equal keys answer False, and the caller compares the texts.
+    that two cells equal as text always share.  Rows distinct on some of the columns are
+    distinct on all of them, so only some are keyed: the float columns when there are any (one
+    block: the Likert answers; their bits, every NaN alike and -0.0 as 0.0), else the
+    ``Int64`` and pandas-string columns (their value, a missing value as the missing marker)
+    and datetime columns (their integer, NaT one value).  False means "not shown distinct":
+    the caller then compares the texts.
     """
+    dtypes = df.dtypes
+    floats = [c for c in columns if dtypes[c] == np.float64]
+    if floats:
+        x = df[floats].to_numpy(dtype=np.float64)
+        bits = np.where(np.isnan(x), _NAN_BITS, (x + 0.0).view(np.int64))  # -0.0 + 0.0 is 0.0
+        return len(set(map(bytes, bits))) == len(df)
     keys = []
     for c in columns:
         column = df[c]
         dtype = column.dtype
-        if dtype == np.float64:
-            bits = (column.to_numpy(dtype=np.float64) + 0.0).view(np.int64)  # -0.0 + 0.0 is 0.0
-            keys.append(np.where(np.isnan(column.to_numpy(dtype=np.float64)), _NAN_BITS, bits).tolist())
-        elif isinstance(dtype, pd.StringDtype) or str(dtype) == "Int64":
+        if isinstance(dtype, pd.StringDtype) or str(dtype) == "Int64":
             keys.append(column.to_numpy(dtype=object, na_value="\x00NA").tolist())
         elif isinstance(dtype, np.dtype) and dtype.kind == "M":
             keys.append(column.to_numpy().view(np.int64).tolist())

@@ -377,39 +377,51 @@ def _text_rows_distinct(df, columns) -> bool:
 def test_all_distinct_never_misses_rows_equal_as_text():
     """``_all_distinct`` (which lets ``rule_duplicates`` stop early) says True only when no two
     rows are equal as text: every NaN payload alike, NA and the missing marker's text alike,
-    NaT alike; -0.0 and 0.0 (different texts) may only make it say False."""
+    NaT alike; -0.0 and 0.0 (different texts) may only make it say False.  Checked with a
+    float column (only the floats keyed) and without (strings, Int64, datetimes keyed)."""
     nan2 = np.array([0x7FF8000000000001], dtype=np.int64).view(np.float64)[0]  # another NaN
     base = pd.DataFrame({
         "f": [1.0, np.nan, 2.0, -0.0],
+        "g": [5.0, 5.0, 5.0, 5.0],
         "s": pd.array(["a", None, "\x00NA", "b"], dtype="string"),
         "i": pd.array([1, None, 3, 4], dtype="Int64"),
         "t": pd.to_datetime(["2024-01-01", None, "2024-01-02", "2024-01-03"]),
         "o": pd.Series([1, "1", None, 2.5], dtype=object),  # not keyed: left to the texts
     })
-    columns = list(base.columns)
-    assert cleaning._all_distinct(base, columns) and _text_rows_distinct(base, columns)
-    for name in ("another NaN payload", "NA as the missing marker's text"):
+    with_floats, without = list(base.columns), ["s", "i", "t", "o"]
+    for columns in (with_floats, without):
+        assert cleaning._all_distinct(base, columns) and _text_rows_distinct(base, columns)
+    for name in ("another NaN payload", "NA as the missing marker's text", "NaT"):
         # row 2 made equal as text to row 1 (NaN, the missing marker, NaT, ...) on every column
         df = base.copy()
         df.loc[2] = df.loc[1]
         if name == "another NaN payload":  # set as an array: pandas' setitem makes NaNs alike
             df["f"] = np.array([1.0, np.nan, nan2, -0.0])
             assert df["f"].to_numpy().view(np.int64)[2] != df["f"].to_numpy().view(np.int64)[1]
+            cases = [with_floats, ["f"]]
+        elif name == "NaT":
+            df["t"] = pd.to_datetime(["2024-01-01", None, None, "2024-01-03"])
+            cases = [without, ["t"]]
         else:
             df["s"] = pd.array(["a", "\x00NA", None, "b"], dtype="string")
-        assert not _text_rows_distinct(df, columns), name
-        assert not cleaning._all_distinct(df, columns), name
+            cases = [without, ["s"]]
+        for columns in cases:
+            assert not _text_rows_distinct(df, columns), (name, columns)
+            assert not cleaning._all_distinct(df, columns), (name, columns)
     zero = base.copy()
     zero.loc[0] = zero.loc[3]
     zero.loc[0, "f"] = 0.0  # 0.0 and -0.0: different texts, one key
-    assert _text_rows_distinct(zero, columns) and not cleaning._all_distinct(zero, columns)
+    assert _text_rows_distinct(zero, with_floats) and not cleaning._all_distinct(zero, with_floats)
     # rows equal on the keyed columns: the object column (1 and "1", equal as text) is not
     # keyed by value, which would tell them apart
     obj = base.copy()
     obj.loc[1, ["f", "s", "i", "t"]] = obj.loc[0, ["f", "s", "i", "t"]]
-    assert not _text_rows_distinct(obj, columns) and not cleaning._all_distinct(obj, columns)
+    for columns in (with_floats, without):
+        assert not _text_rows_distinct(obj, columns) and not cleaning._all_distinct(obj, columns)
     obj.loc[1, "o"] = 7  # now distinct as text; the keys cannot tell: False, the texts decide
-    assert _text_rows_distinct(obj, columns) and not cleaning._all_distinct(obj, columns)
+    assert _text_rows_distinct(obj, without) and not cleaning._all_distinct(obj, without)
+    # equal floats, other columns distinct: only the floats are keyed, so False
+    assert _text_rows_distinct(base, ["g", "i"]) and not cleaning._all_distinct(base, ["g", "i"])
     assert not cleaning._all_distinct(base, ["o"])  # nothing keyed: no shortcut
 
 
