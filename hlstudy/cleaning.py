@@ -677,16 +677,21 @@ def rule_inconsistent(df, spec, rules, instrument):
 
     Not meeting a qualification *standard* is a finding for notebook 04, never cleaned here.
     """
-    df = df.copy()
     log = []
+    copied = False  # ``df`` is copied before its first change (the checks below read the copy)
 
     def flag(mask, column, reason, new=None):
+        nonlocal df, copied
         mask = pd.Series(mask, index=df.index).fillna(False).astype(bool)
-        for i in df.index[mask.to_numpy()]:
+        hits = mask.to_numpy()
+        if not hits.any():
+            return
+        if not copied:
+            df, copied = df.copy(), True
+        for i in df.index[hits]:
             value = new[i] if isinstance(new, pd.Series) else new
             log.append(_change_row(df, i, instrument, "inconsistent", column, df.at[i, column], value, reason(i)))
-        if mask.any():
-            df.loc[mask, column] = new[mask] if isinstance(new, pd.Series) else pd.NA
+        df.loc[mask, column] = new[mask] if isinstance(new, pd.Series) else pd.NA
 
     birth = None
     if _first(spec, df, "birth_year"):
