@@ -326,6 +326,23 @@ def test_r_versions_are_read_from_the_fixtures():
     assert got[("models", "clubSandwich")] == "0.5.8"
 
 
+def test_r_versions_list_only_folders_made_by_an_r_script(tmp_path):
+    # a folder of stored Python outputs (tests/fixtures/speed) records Python libraries'
+    # versions: they are not the R the reference values were made with
+    for name, script in (("made_by_r", True), ("python_outputs", False), ("r_unrecorded", True)):
+        (tmp_path / name).mkdir()
+        if script:
+            (tmp_path / name / "make_fixtures.R").write_text("x <- 1\n", encoding="utf-8")
+    (tmp_path / "made_by_r" / "ref.json").write_text('{"versions": {"lavaan": "0.6-14"}}',
+                                                     encoding="utf-8")
+    (tmp_path / "python_outputs" / "ref.json").write_text('{"versions": {"numpy": "2.4.6"}}',
+                                                          encoding="utf-8")
+    v = r_versions(tmp_path)
+    assert v.values.tolist() == [["made_by_r", "lavaan", "0.6-14", "ref.json"],
+                                 ["r_unrecorded", "", "not recorded", ""]]
+    assert "speed" not in set(r_versions()["fixture"])
+
+
 def test_calibration_coverage_centres_on_the_mean_estimate():
     s = summarize(_constructed(), center="mean").set_index("method")
     # mean estimate 0.25: A's [0,.3] [.1,.5] [.15,.25] cover it, [.3,.5] does not

@@ -904,10 +904,14 @@ _SCRIPT_VERSION = re.compile(r"\b(" + "|".join(_R_PACKAGES) + r")(?:::\w+)?\s+\(
 def r_versions(fixtures: str | Path = FIXTURES) -> pd.DataFrame:
     """R and R-package versions the fixtures were made with: ``fixture, software, version,
     source`` (the fixture's JSON ``versions``/``meta`` when present, else the R script's
-    comments naming a version, else ``not recorded``)."""
+    comments naming a version, else ``not recorded``).
+
+    A fixture folder is one that holds the R script that made it (``*.R``, the house rule);
+    other folders are left out, e.g. ``speed/``, whose stored outputs of former Python routes
+    the speed tests compare with (their ``versions`` name Python libraries, not R)."""
     root = Path(fixtures)
     rows = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and any(p.glob("*.R"))):
         found = {}
         for js in sorted(folder.glob("*.json")):
             try:
