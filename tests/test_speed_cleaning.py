@@ -17,33 +17,19 @@ from __future__ import annotations
 
 import inspect
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from speedfixtures import generator
 
 import hlstudy
 from hlstudy import cleaning, ingest
 from hlstudy import study as study_mod
 
-
-def _generator():
-    """tests/fixtures/speed/make_cleaning_rules.py as a module."""
-    import importlib.util
-    import sys
-
-    path = Path(__file__).parent / "fixtures" / "speed" / "make_cleaning_rules.py"
-    spec = importlib.util.spec_from_file_location("make_cleaning_rules", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 #: The row-by-row rules and the former change summary (the reference routes), the inputs they
 #: read and their stored digests: tests/fixtures/speed/make_cleaning_rules.py.
-gen = _generator()
+gen = generator("cleaning_rules")
 ROWS = gen.ROWS  # records of each committed export the tests read (the suite's time counts)
 
 

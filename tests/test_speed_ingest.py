@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rawfactory as rf
+from speedfixtures import generator
 
 import hlstudy.synthetic as syn
 from hlstudy import codebook as codebook_mod
@@ -44,23 +45,9 @@ from hlstudy.ingest import spec as spec_mod
 from hlstudy.ingest.files import file_digest
 from hlstudy.synthetic import _build, _people, _render
 
-
-def _generator():
-    """tests/fixtures/speed/make_ingest_routes.py as a module."""
-    import importlib.util
-    import sys
-
-    path = Path(__file__).parent / "fixtures" / "speed" / "make_ingest_routes.py"
-    spec = importlib.util.spec_from_file_location("make_ingest_routes", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 #: The reference routes of the exported bytes, the truth's JSON and ``read_instrument``'s tables,
 #: their inputs and their stored digests: tests/fixtures/speed/make_ingest_routes.py.
-gen = _generator()
+gen = generator("ingest_routes")
 SEEDS = gen.SEEDS
 old_records = gen.old_records
 old_parse_date, old_parse_timestamp, old_typed = gen.old_parse_date, gen.old_parse_timestamp, gen.old_typed
