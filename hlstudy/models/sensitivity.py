@@ -69,12 +69,10 @@ def _rss(X, y) -> float:
     return float(np.sum((y - X @ b) ** 2))
 
 
-def _group_partial_r2(X, y, cols, rss_full: float | None = None):
+def _group_partial_r2(X, y, cols, rss_full: float):
     """Partial R² of the columns ``cols`` in the OLS of y on X (F statistic form);
-    ``rss_full``, when given, is ``_rss(X, y)`` (the same for every benchmark)."""
+    ``rss_full`` is ``_rss(X, y)``, the same for every benchmark (computed once by the caller)."""
     n, k = X.shape
-    if rss_full is None:
-        rss_full = _rss(X, y)
     keep = [j for j in range(k) if j not in cols]
     b0, *_ = np.linalg.lstsq(X[:, keep], y, rcond=None)
     rss_red = float(np.sum((y - X[:, keep] @ b0) ** 2))
