@@ -158,14 +158,15 @@ class _Inversion:
         self.B, self.G = int(boot.B), boot.G
         self.v = np.ascontiguousarray(boot.v, dtype=np.float64)   # the same values
         self.R, self.tXXinv, self.ssc = R, boot.tXXinv, boot.ssc
-        self.n_boot = len(boot.bootclustid)
         self.rows = [np.where(boot.bootcluster == g) for g in boot.bootclustid]
         self.X_list, self.tXgXg_list = boot.X_list, boot.tXgXg_list
         self.RtXXinv = R @ boot.tXXinv
         A = 1 / (np.transpose(R) @ boot.tXXinv @ R)
         self.tXXinvR_A = boot.tXXinv @ R * A
         # H[g, h] = R @ tXXinv @ tXgXg[g] @ tXXinv @ scores[:, h]: the first four factors
-        self.H_rows = [R @ boot.tXXinv @ tXgXg @ boot.tXXinv for tXgXg in boot.tXgXg_list]
+        # (row g of this array; each row contiguous, as the 1-D product it is)
+        self.H_rows = np.array([R @ boot.tXXinv @ tXgXg @ boot.tXXinv
+                                for tXgXg in boot.tXgXg_list])
         self.n_exact = 0   # tests run in the library's order by pvalue_fast (near-ties)
         self.p0 = self.pvalue_fast(None)
 
@@ -193,12 +194,12 @@ class _Inversion:
                                             in zip(tXgyg_list, self.tXgXg_list, strict=True)]))
         Cg = self.RtXXinv @ scores_mat                                       # get_numer
         if not exact:
-            return Y_list, beta_hat, beta, Cg, np.array(self.H_rows) @ scores_mat
-        H = np.zeros((self.G, self.G))                                       # get_denom
-        for ixg in range(self.n_boot):
-            row = self.H_rows[ixg]
-            for ixh in range(self.n_boot):
-                H[ixg, ixh] = row @ scores_mat[:, ixh]
+            return Y_list, beta_hat, beta, Cg, self.H_rows @ scores_mat
+        # get_denom: H[g, h] = H_rows[g] @ scores_mat[:, h] for every (g, h), the library's
+        # double loop of 1-D products.  np.vecdot runs numpy's same dot routine (BLAS ddot on
+        # the same operands with the same strides) for each pair, in one call: the same
+        # floats (tests/test_models.py compares every statistic with the library's)
+        H = np.vecdot(self.H_rows[:, None, :], scores_mat.T[None, :, :])
         return Y_list, beta_hat, beta, Cg, H
 
     def statistics(self, r: float | None) -> tuple[np.ndarray, np.ndarray]:
@@ -233,7 +234,7 @@ class _Inversion:
         """
         v = self.v
         av = np.abs(v)
-        habs_rows = np.abs(np.array(self.H_rows))
+        habs_rows = np.abs(self.H_rows)
         parts = []
         for Y in (self.y, self.X[:, self.j]):
             Y_list, beta_hat, beta, Cg, H = self._pieces(Y, exact=False)
