@@ -391,3 +391,30 @@ def test_claim_truths_keep_each_regression_once_with_the_same_bits(truth4):
         value = got.at[cid, "truth_value"]
         assert (np.isnan(want) and np.isnan(value)) or value == want, (part, value, want)
     assert np.isnan(got.at["N1", "truth_value"]) and np.isfinite(got.at["C1", "truth_value"])
+
+
+def test_parts_are_read_by_claim_as_the_grouped_rows_were():
+    """``claim_truths`` reads the parts by claim from column lists: the same claims, in the
+    same order, with the same values as ``groupby("claim_id", sort=False)`` read row by row
+    with ``itertuples`` (claims interleaved, a missing claim id dropped, a missing SESOI
+    kept, columns the truths do not read ignored)."""
+    from hlstudy.validation.replications import _parts_by_claim
+
+    parts = pd.DataFrame({
+        "claim_id": ["S5", "T2", "S5", None, "D3", "T2", np.nan],
+        "estimate": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7],
+        "part": ["REC → MOT", "TRAIN → PRO", "REC → MOT → RSP", "x", "ICC", "TRAIN → SKL", "y"],
+        "kind": ["path", "path", "indirect", "path", "icc", "path", "path"],
+        "direction": ["+", "+", "+", "-", "+", "+", "+"],
+        "sesoi": [0.1, np.nan, 0.01, 0.1, 0.05, 0.1, 0.1],
+        "verdict": ["supported"] * 7,
+    })
+    want = [(cid, [(r.part, r.kind, r.sesoi, r.direction) for r in g.itertuples(index=False)])
+            for cid, g in parts.groupby("claim_id", sort=False)]
+    got = _parts_by_claim(parts)
+    assert [c for c, _ in got] == ["S5", "T2", "D3"] == [c for c, _ in want]
+    for (_, g), (_, w) in zip(got, want, strict=True):
+        assert len(g) == len(w)
+        for a, b in zip(g, w, strict=True):
+            assert a[:2] == b[:2] and a[3] == b[3]
+            assert a[2] == b[2] or (np.isnan(a[2]) and np.isnan(b[2]))

@@ -235,6 +235,20 @@ def part_truth(part: str, kind: str, cov: pd.DataFrame, struct: Mapping[str, Seq
     return np.nan
 
 
+def _parts_by_claim(parts: pd.DataFrame) -> list[tuple]:
+    """``(claim_id, [(part, kind, sesoi, direction), ...])`` in the order and with the
+    values of ``parts.groupby("claim_id", sort=False)`` read row by row with
+    ``itertuples`` (first appearance; a missing claim id dropped), from four column lists
+    read once (a group's ``itertuples`` builds a namedtuple class of every column of the
+    ledger's parts: ~2 ms a claim)."""
+    groups: dict = {}
+    columns = (parts[c].tolist() for c in ("claim_id", "part", "kind", "sesoi", "direction"))
+    for cid, *row in zip(*columns, strict=True):
+        if not pd.isna(cid):
+            groups.setdefault(cid, []).append(tuple(row))
+    return list(groups.items())
+
+
 def claim_truths(parts: pd.DataFrame, cov: pd.DataFrame, rules, struct, quality,
                  citizen_constructs) -> pd.DataFrame:
     """Truth-implied verdict of every claim from its parts (``claim_id, truth_value,
@@ -242,13 +256,13 @@ def claim_truths(parts: pd.DataFrame, cov: pd.DataFrame, rules, struct, quality,
     soon as one part with a known truth is; otherwise its truth is unknown (empty)."""
     rows = []
     memo: dict = {}  # each regression's population coefficients once, not once per part
-    for cid, g in parts.groupby("claim_id", sort=False):
+    for cid, g in _parts_by_claim(parts):
         vs, vals = [], []
-        for r in g.itertuples(index=False):
-            t = part_truth(r.part, r.kind, cov, struct, quality, citizen_constructs,
+        for part, kind, sesoi, direction in g:
+            t = part_truth(part, kind, cov, struct, quality, citizen_constructs,
                            _coefficients=memo)
-            sesoi = r.sesoi if np.isfinite(r.sesoi) else rules.sesoi
-            vs.append(truth_verdict(t, direction=r.direction, sesoi=sesoi, alpha=rules.alpha)
+            sesoi = sesoi if np.isfinite(sesoi) else rules.sesoi
+            vs.append(truth_verdict(t, direction=direction, sesoi=sesoi, alpha=rules.alpha)
                       if np.isfinite(t) else "")
             vals.append(t)
         known = [v for v in vs if v]
