@@ -260,6 +260,23 @@ def test_columns_typed_from_lists_equal_the_dataframe_route():
         for empty in ([None] * 5, []):
             pd.testing.assert_series_equal(values._typed_values(empty, v), old_typed(pd.DataFrame({"x": empty})["x"], v),
                                            check_names=False, check_exact=True)
+    # numbers converted in one step (floats, ints and None only) and those that are not (an
+    # integer beyond 2**53, a fraction in an integer column): the same values, NaN by its bits
+    more = [("likert", [3, -0.0, float("inf"), None, -float("nan")]), ("duration", [7, 2**60, None]),
+            ("integer", [2**60 + 1, None, -3]), ("year", [1980, 1980.0, None]), ("integer", [2.5, None]),
+            ("integer", [float(2**53), 1.0])]
+    for kind, cells in more:
+        v = kinds[kind]
+        try:
+            old = old_typed(pd.DataFrame({"x": pd.Series(cells, dtype=object)})["x"], v)
+        except (TypeError, ValueError, OverflowError) as exc:
+            with pytest.raises(type(exc)):
+                values._typed_values(cells, v)
+            continue
+        new = values._typed_values(cells, v)
+        pd.testing.assert_series_equal(new, old, check_names=False, check_exact=True)
+        if kind in ("likert", "duration"):
+            assert new.to_numpy().tobytes() == old.to_numpy().tobytes(), cells
 
 
 def _read_as_the_reference(cases, kind: str, folder: Path) -> list:
@@ -353,6 +370,32 @@ def test_default_codebook_fingerprinted_once_and_handed_out_as_copies(tmp_path, 
     vl.to_csv(folder / "value_labels.csv", index=False)
     monkeypatch.setattr(ingest, "INSTRUMENT", folder)
     assert ingest.instrument_spec("officials").by_name["TRAIN1"].question_vi == "Câu hỏi đã đổi"
+
+
+def test_codebook_files_of_the_same_bytes_read_once(tmp_path):
+    """Another folder holding the same codebook files gets the tables read before (a hit, equal
+    to reading the files); an edited file is read anew (a miss)."""
+    folders = [tmp_path / "a", tmp_path / "b"]
+    for folder in folders:
+        folder.mkdir()
+        for name in ("codebook.csv", "value_labels.csv"):
+            (folder / name).write_bytes((ingest.INSTRUMENT / name).read_bytes())
+    spec_mod._BY_CONTENT.clear()
+    first = spec_mod._read_codebook_files(str(folders[0]))
+    assert len(spec_mod._BY_CONTENT) == 1
+    for got, name in zip(first, ("codebook.csv", "value_labels.csv"), strict=True):
+        direct = pd.read_csv(folders[0] / name, dtype=str, keep_default_na=False, encoding="utf-8")
+        pd.testing.assert_frame_equal(got, direct, check_exact=True)
+    second = spec_mod._read_codebook_files(str(folders[1]))
+    assert second[0] is first[0] and second[1] is first[1] and len(spec_mod._BY_CONTENT) == 1
+    text = (folders[1] / "codebook.csv").read_text(encoding="utf-8")
+    question = first[0].loc[first[0]["variable"] == "TRAIN1", "question_vi"].iloc[0]
+    (folders[1] / "codebook.csv").write_text(text.replace(question, question + " (đã sửa)"), encoding="utf-8")
+    third = spec_mod._read_codebook_files(str(folders[1]))
+    assert third[0] is not first[0] and third[1].equals(first[1])
+    assert third[0].loc[third[0]["variable"] == "TRAIN1", "question_vi"].iloc[0] == question + " (đã sửa)"
+    assert len(spec_mod._BY_CONTENT) == 2
+    assert ingest.instrument_spec("officials", *third).by_name["TRAIN1"].question_vi == question + " (đã sửa)"
 
 
 def test_record_ids_remembered_equal_the_hash():

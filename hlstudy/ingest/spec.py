@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import pickle
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -73,12 +74,28 @@ def _read_codebook_files(folder: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 @lru_cache(maxsize=8)
 def _read_codebook_cached(folder: str, stamp: tuple) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Codebook files of ``folder``; ``stamp`` (mtime, size) makes an edited file re-read."""
+    """Codebook files of ``folder``; ``stamp`` (mtime, size) makes an edited file re-read.
+
+    Files of the same bytes as files read before (another folder holding a copy of the
+    codebook, as every test folder of ``tests/rawfactory.py`` does) give the tables read
+    then, by a digest of their bytes (:data:`_BY_CONTENT`): the same tables, whose
+    fingerprints and specs are already made."""
     base = Path(folder)
     paths = [base / "codebook.csv", base / "value_labels.csv"]
-    codebook = pd.read_csv(paths[0], dtype=str, keep_default_na=False, encoding="utf-8")
-    labels = pd.read_csv(paths[1], dtype=str, keep_default_na=False, encoding="utf-8")
-    return codebook, labels
+    data = [p.read_bytes() for p in paths]
+    key = tuple(hashlib.sha256(d).hexdigest() for d in data)
+    tables = _BY_CONTENT.get(key)
+    if tables is None:
+        tables = tuple(pd.read_csv(io.BytesIO(d), dtype=str, keep_default_na=False, encoding="utf-8")
+                       for d in data)
+        if len(_BY_CONTENT) >= 8:
+            _BY_CONTENT.pop(next(iter(_BY_CONTENT)))
+        _BY_CONTENT[key] = tables
+    return tables
+
+
+#: Codebook tables by the SHA-256 digests of their two files' bytes, oldest first.
+_BY_CONTENT: dict[tuple[str, str], tuple[pd.DataFrame, pd.DataFrame]] = {}
 
 
 def codebook_frames(
@@ -149,12 +166,23 @@ def _fingerprint(frame: pd.DataFrame) -> str:
     return hashlib.sha256(pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
 
 
+def _row_dicts(frame: pd.DataFrame) -> list:
+    """The rows of ``frame`` as ``iterrows`` gives them, for what :func:`_build_spec` reads of
+    them (``r[column]``, ``r.get(column, default)``): dicts made from whole columns (a Series
+    per row cost ~0.1 ms)."""
+    if not frame.columns.is_unique:
+        return [r for _, r in frame.iterrows()]
+    columns = list(frame.columns)
+    cells = [frame[c].tolist() for c in columns]
+    return [dict(zip(columns, row, strict=True)) for row in zip(*cells, strict=True)]
+
+
 def _build_spec(instrument: str, codebook: pd.DataFrame, value_labels: pd.DataFrame) -> InstrumentSpec:
     codebook = codebook.astype(str).replace({"nan": "", "<NA>": ""})
     value_labels = value_labels.astype(str)
     variables = []
     rows = codebook[codebook["instrument"] == instrument]
-    for _, r in rows.iterrows():
+    for r in _row_dicts(rows):
         if r["type"] not in TYPES:
             raise SurveyDataError(
                 f"codebook variable {r['variable']!r} has unknown type {r['type']!r}",
@@ -188,7 +216,7 @@ def _build_spec(instrument: str, codebook: pd.DataFrame, value_labels: pd.DataFr
                 file="codebook.csv",
             )
     foreign: dict[str, tuple[str, str]] = {}
-    for _, r in codebook[codebook["instrument"] != instrument].iterrows():
+    for r in _row_dicts(codebook[codebook["instrument"] != instrument]):
         for key in (header_key(r["question_vi"]), r["variable"].strip().casefold()):
             foreign.setdefault(key, (r["instrument"], r["variable"]))
     return InstrumentSpec(instrument, variables, sets, foreign)
