@@ -121,13 +121,15 @@ def test_truth_verdict_follows_the_ledger_rule():
 @pytest.fixture(scope="module")
 def switched():
     """S5 (recognition → motivation) strongly on, switched off and reversed (seed 1, in this
-    process); the same "on" world for seeds 2 and 1 in two processes (paths, cleaning)."""
+    process); the same "on" world for seeds 2 and 1 in two processes (paths, cleaning).
+    The switched-off and reversed worlds skip the path model on scale scores (``sem=False``,
+    ~0.2 s a replication): their tests read the CR2 rows and the verdicts only."""
     out = {"parallel": recovery([2, 1], {"REC->MOT": STRONG}, scenario=FAST, workers=2,
                                 parts=("path", "cleaning"), wild=False, show_progress=False)}
     for name, value, parts in (("on", STRONG, PARTS), ("off", 0.0, ("path", "verdict")),
                                ("reversed", -STRONG, ("path", "verdict"))):
         out[name] = recovery([1], {"REC->MOT": value}, scenario=FAST, workers=1, parts=parts,
-                             wild=False, show_progress=False)
+                             wild=False, show_progress=False, sem=name == "on")
     return out
 
 
@@ -180,6 +182,11 @@ def test_switching_a_path_off_flips_its_claim(switched):
     assert path["reversed"]["ci_high"] < 0
     assert path["on"]["truth"] == pytest.approx(STRONG)
     assert path["off"]["truth"] == 0.0
+    # sem=False leaves out the path model on scale scores, and only it
+    for k, r in switched.items():
+        methods = set(r.loc[r["kind"] == "path", "method"])
+        assert {"CR2", "naive"} <= methods, k
+        assert ("SEM (FIML, MLR)" in methods) == (k in ("on", "parallel")), k
 
 
 def test_bad_arguments_raise_model_errors():

@@ -416,7 +416,7 @@ def _latent_sem(study, cov, seed, name) -> list[dict]:
     return out
 
 
-def _paths(study, truth, cov, seed, sc: Scenario, wild: bool) -> list[dict]:
+def _paths(study, truth, cov, seed, sc: Scenario, wild: bool, sem: bool = True) -> list[dict]:
     from hlstudy import drivers, models
     from hlstudy import sem as sem_mod
     from hlstudy.models._wild import wild_test
@@ -458,6 +458,8 @@ def _paths(study, truth, cov, seed, sc: Scenario, wild: bool) -> list[dict]:
                                                seed=seed, tol=0.02)
                     out.append(_rows(seed, name, "path", "wild", p, tv[x],
                                      cr1.at[x, "estimate"], lo, hi, len(d)))
+    if not sem:
+        return out
     syntax = drivers.lavaan_syntax(struct, correlated_residuals=drivers.quality_residual_pairs())
     variants = [("SEM (FIML, MLR)", z[cols], "ml")]
     if sc.missing_compare:
@@ -506,13 +508,15 @@ def _verdicts(study, truth, cov, seed, name, rules) -> list[dict]:
 
 def replicate(seed: int, scenario: str | Scenario = "default", *,
               parts: Sequence[str] = KINDS, wild: bool = True, ledger_rules=None,
-              latent: bool | None = None) -> pd.DataFrame:
+              latent: bool | None = None, sem: bool = True) -> pd.DataFrame:
     """One replication of the whole chain: a DataFrame with the columns :data:`COLUMNS`.
 
     ``parts`` chooses what is measured (a subset of :data:`KINDS`); ``wild=False`` skips the
     wild bootstrap intervals; ``ledger_rules`` are the ledger's rules (default
     ``Rules(bootstrap=0)``: the fewest bootstrap draws, 100, for the indirect effects);
-    ``latent`` fits the latent SEM (None: the scenario's ``latent_sem``).  ``truth_estimand``
+    ``latent`` fits the latent SEM (None: the scenario's ``latent_sem``); ``sem=False`` skips
+    the path model on scale scores (``SEM (FIML, MLR)`` and the scenario's complete-item
+    variants: ~0.2 s a replication; the other rows are the same).  ``truth_estimand``
     is the latent truth for the latent SEM and NaN elsewhere (filled for the observed-score
     methods by :func:`hlstudy.validation.attach_estimand`).
     """
@@ -533,7 +537,7 @@ def replicate(seed: int, scenario: str | Scenario = "default", *,
     if "loading" in parts:
         rows += _loadings(study, truth, seed, sc.name)
     if "path" in parts:
-        rows += _paths(study, truth, cov, seed, sc, wild)
+        rows += _paths(study, truth, cov, seed, sc, wild, sem)
         if sc.latent_sem if latent is None else latent:
             rows += _latent_sem(study, cov, seed, sc.name)
     if "icc" in parts:
@@ -547,17 +551,17 @@ def replicate(seed: int, scenario: str | Scenario = "default", *,
 
 
 def _job(args) -> pd.DataFrame:
-    seed, scenario, parts, wild, latent = args
+    seed, scenario, parts, wild, latent, sem = args
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ["HLSTUDY_PROGRESS"] = "0"
-    return replicate(seed, scenario, parts=parts, wild=wild, latent=latent)
+    return replicate(seed, scenario, parts=parts, wild=wild, latent=latent, sem=sem)
 
 
 def recovery(seeds: Iterable[int] | int, effects: Mapping[str, float] | None = None, *,
              scenario: str | Scenario = "default", workers: int | None = None,
              n_officials: int | None = None, parts: Sequence[str] = KINDS, wild: bool = True,
              latent: bool | None = None, estimand: pd.DataFrame | None = None,
-             show_progress: bool | None = None) -> pd.DataFrame:
+             show_progress: bool | None = None, sem: bool = True) -> pd.DataFrame:
     """Run :func:`replicate` for every seed (in parallel) and stack the rows.
 
     Parameters
@@ -570,7 +574,7 @@ def recovery(seeds: Iterable[int] | int, effects: Mapping[str, float] | None = N
         cores; 1: in this process.  Results do not depend on it (each replication is fixed
         by its seed; rows are sorted).
     n_officials : overrides the scenario's sample size (about that many officials answer).
-    parts, wild, latent : what is measured (see :func:`replicate`).
+    parts, wild, latent, sem : what is measured (see :func:`replicate`).
     estimand : the table of :func:`hlstudy.validation.estimand_truth` for this scenario: fills
         ``truth_estimand`` of the observed-score methods (:func:`attach_estimand`).
     show_progress : progress bar (None follows ``HLSTUDY_PROGRESS``).
@@ -613,7 +617,7 @@ def recovery(seeds: Iterable[int] | int, effects: Mapping[str, float] | None = N
     workers = (os.cpu_count() or 1) if workers is None else workers
     if not isinstance(workers, int | np.integer) or workers < 1:
         raise ModelError(f"workers must be a positive integer, got {workers!r}")
-    jobs = [(int(s), sc, tuple(parts), wild, latent) for s in seeds]
+    jobs = [(int(s), sc, tuple(parts), wild, latent, sem) for s in seeds]
     desc = f"replications ({sc.name})"
     if workers == 1 or len(jobs) == 1:
         frames = [_job(j) for j in progress(jobs, total=len(jobs), desc=desc, show=show_progress)]
