@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 
+import numpy as np
 import pandas as pd
 
 from hlstudy.synthetic import _render
@@ -402,6 +403,11 @@ def _fmt_date(d: pd.Timestamp) -> str:
 
 
 def _personnel(rng, off, r, codebook, labels, reg_info, all_names):
+    """The personnel register: one record per post held, sorted by commune and staff code.
+
+    Cells are made column by column; only the records that draw (an impossible tenure, a
+    blank category, a mistyped commune) are visited one by one, in record order, so the
+    draws are those of a record-by-record pass."""
     cb = codebook.load_codebook("personnel")
     var_type = dict(zip(cb["variable"], cb["type"], strict=True))
     var_set = dict(zip(cb["variable"], cb["value_set"], strict=True))
@@ -413,69 +419,95 @@ def _personnel(rng, off, r, codebook, labels, reg_info, all_names):
     variables = cb["variable"].tolist()
     categories = [v for v in variables if var_type[v] == "category"
                   and v not in ("kind", "position_code")]
-    records = []
-    off_rows = _row_dicts(off)
-    for i in range(n):
-        p = off_rows[i]
-        pid = p["person_id"]
-        faults, cells = [], {}
-        start_year = int(p["start_year"])
-        if i in picked["impossible_tenure"]:
-            start_year = int(p["birth_year"]) + int(rng.integers(8, 16))
-            faults.append(_ledger(pid, "impossible_tenure", "start_year", start_year,
-                                  f"in post since age {start_year - int(p['birth_year'])}"))
-        blank_var = categories[int(rng.integers(len(categories)))] if \
-            i in picked["background_blank"] else None
-        for v in variables:
-            t = var_type[v]
-            if t == "category":
-                text = labels(var_set[v], p[v])
-                if v == blank_var:
-                    text = ""
-                    faults.append(_ledger(pid, "background_blank", v, "", "left blank"))
-                elif flags["category_case"][i] and text:
-                    text = text.lower() if v != "kind" else text.upper()
-                cells[v] = text
-            elif t == "commune":
-                text, kind = _commune_cell(rng, p["commune_code"], flags["commune_variant"][i],
-                                           reg_info, all_names)
-                cells[v] = text
-                if kind:
-                    faults.append(_ledger(pid, "commune_variant", v, text, kind))
-            elif t == "date":
-                d = p["birth_date"]
-                if flags["date_unpadded"][i]:
-                    cells[v] = f"{d.day}/{d.month}/{d.year}"
-                    if cells[v] != _fmt_date(d):
-                        faults.append(_ledger(pid, "date_unpadded", v, cells[v],
-                                              "date typed without zero padding"))
-                else:
-                    cells[v] = _fmt_date(d)
-            elif v == "start_year":
-                cells[v] = str(start_year)
-            elif v == "trainings_24m":
-                if i in picked["background_out_of_range"]:
-                    cells[v] = "99"
-                    faults.append(_ledger(pid, "background_out_of_range", v, "99",
-                                          "training courses typed as 99"))
-                else:
-                    cells[v] = str(int(p[v]))
+    pids = off["person_id"].tolist()
+    codes = off["commune_code"].tolist()
+    case = flags["category_case"].tolist()
+    unpadded = flags["date_unpadded"].tolist()
+    variant = flags["commune_variant"].tolist()
+    # each record's faults in the order of a record-by-record pass: the tenure first, then
+    # the variables' in codebook order, then the letter case and NFD
+    position = {v: k for k, v in enumerate(variables)}
+    faults: list[list[tuple[int, dict]]] = [[] for _ in range(n)]
+
+    def add(i: int, rank: int, fault: dict) -> None:
+        faults[i].append((rank, fault))
+
+    cols: dict[str, list[str]] = {}
+    for v in variables:
+        t = var_type[v]
+        if t == "category":
+            values = off[v].tolist()
+            table = labels.table(var_set[v]) if any(
+                not (c == "" or c is None) for c in values) else {}
+            texts = ["" if c == "" or c is None else table[str(c)] for c in values]
+            if v == "kind":
+                cols[v] = [x.upper() if k and x else x for x, k in zip(texts, case, strict=True)]
             else:
-                cells[v] = str(p[v])
-        if flags["category_case"][i]:
-            faults.append(_ledger(pid, "category_case", "", "", "labels typed in other case"))
-        if flags["nfd"][i]:
-            cells = {k: _render.nfd(x) for k, x in cells.items()}
-            faults.append(_ledger(pid, "nfd", "", "", "every text cell in Unicode NFD"))
-        records.append((p["commune_code"], p["staff_code"], pid, cells, faults))
-    records.sort(key=lambda rec: (rec[0], rec[1]))
+                cols[v] = [x.lower() if k and x else x for x, k in zip(texts, case, strict=True)]
+        elif t == "commune":
+            cols[v] = [reg_info[c][0] for c in codes]
+        elif t == "date":
+            cells = []
+            for i, d in enumerate(off["birth_date"].tolist()):
+                padded = _fmt_date(d)
+                if unpadded[i]:
+                    text = f"{d.day}/{d.month}/{d.year}"
+                    if text != padded:
+                        add(i, position[v], _ledger(pids[i], "date_unpadded", v, text,
+                                                 "date typed without zero padding"))
+                    cells.append(text)
+                else:
+                    cells.append(padded)
+            cols[v] = cells
+        elif v == "start_year":
+            cols[v] = [str(int(x)) for x in off["start_year"].tolist()]
+        elif v == "trainings_24m":
+            cols[v] = [str(int(x)) for x in off[v].tolist()]
+            for i in picked["background_out_of_range"]:
+                cols[v][i] = "99"
+                add(i, position[v], _ledger(pids[i], "background_out_of_range", v, "99",
+                                         "training courses typed as 99"))
+        else:
+            cols[v] = [str(x) for x in off[v].tolist()]
+    # the records that draw, in record order: tenure, then the blanked category, then the commune
+    tenure, blanked = set(picked["impossible_tenure"]), set(picked["background_blank"])
+    commune_vars = [v for v in variables if var_type[v] == "commune"]
+    birth = off["birth_year"].tolist() if tenure else []
+    drawing = sorted(tenure | blanked | {i for i in range(n) if variant[i]})
+    for i in drawing:
+        pid = pids[i]
+        if i in tenure:
+            start_year = int(birth[i]) + int(rng.integers(8, 16))
+            if "start_year" in cols:
+                cols["start_year"][i] = str(start_year)
+            add(i, -1, _ledger(pid, "impossible_tenure", "start_year", start_year,
+                                     f"in post since age {start_year - int(birth[i])}"))
+        if i in blanked:
+            blank_var = categories[int(rng.integers(len(categories)))]
+            cols[blank_var][i] = ""
+            add(i, position[blank_var], _ledger(pid, "background_blank", blank_var, "", "left blank"))
+        if variant[i]:
+            for v in commune_vars:
+                text, kind = _commune_cell(rng, codes[i], True, reg_info, all_names)
+                cols[v][i] = text
+                if kind:
+                    add(i, position[v], _ledger(pid, "commune_variant", v, text, kind))
+    for i in range(n):
+        if case[i]:
+            add(i, len(variables), _ledger(pids[i], "category_case", "", "", "labels typed in other case"))
+    for i in np.flatnonzero(flags["nfd"]).tolist():
+        for v in variables:
+            cols[v][i] = _render.nfd(cols[v][i])
+        add(i, len(variables) + 1, _ledger(pids[i], "nfd", "", "", "every text cell in Unicode NFD"))
+    staff = off["staff_code"].tolist()
+    order = sorted(range(n), key=lambda i: (codes[i], staff[i]))
     headers = _headers(cb)
-    order = list(cb["variable"])
-    table = pd.DataFrame([[rec[3][v] for v in order] for rec in records],
-                         columns=[headers[v] for v in order], dtype=object)
+    table = pd.DataFrame({headers[v]: [cols[v][i] for i in order] for v in variables},
+                         dtype=object)
     rows, led = [], []
-    for k, (code, _, pid, _, faults) in enumerate(records):
-        rows.append({"instrument": "personnel", "source_row": k + 2, "person_id": pid,
-                     "commune_code": code, "duplicate_of_row": None, "expected_drop": ""})
-        led += [dict(f, instrument="personnel", source_row=k + 2) for f in faults]
+    for k, i in enumerate(order):
+        rows.append({"instrument": "personnel", "source_row": k + 2, "person_id": pids[i],
+                     "commune_code": codes[i], "duplicate_of_row": None, "expected_drop": ""})
+        led += [dict(f, instrument="personnel", source_row=k + 2)
+                for _, f in sorted(faults[i], key=lambda rf: rf[0])]
     return table, pd.DataFrame(rows), pd.DataFrame(led, columns=LEDGER_COLUMNS)
