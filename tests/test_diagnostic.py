@@ -628,6 +628,24 @@ def test_finding_d3_separates_uneven_from_even_dimensions():
     by = personnel.assign(d=personnel.education_level.eq("university")).groupby("commune_code")["d"]
     assert f.numbers["degree_share_max"] == pytest.approx(by.mean().max())
     assert f.numbers["communes_apart"] >= 3
+    # the ledger's route: the focus' ICC numbers alone, the same doubles as the finding's
+    icc = fd.finding_d3_icc(scores, personnel, group="commune_code",
+                            education="education_level")
+    assert icc == {k: f.numbers[k] for k in ("PRO_icc", "PRO_icc_lo", "PRO_icc_hi",
+                                              "PRO_icc_p")}
+    eth = fd.finding_d3_icc(scores, personnel, group="commune_code",
+                            education="education_level", focus="ETH")
+    assert eth == {k: f.numbers[k] for k in ("ETH_icc", "ETH_icc_lo", "ETH_icc_hi",
+                                              "ETH_icc_p")}
+    # and the columns finding_d3 requires
+    for sc, pe in ((scores, personnel.drop(columns="education_level")),
+                   (scores.drop(columns="SKL"), personnel)):
+        with pytest.raises(ModelError, match="lacks columns") as want:
+            fd.finding_d3(sc, pe, group="commune_code", education="education_level",
+                          n_sim=100)
+        with pytest.raises(ModelError, match="lacks columns") as got:
+            fd.finding_d3_icc(sc, pe, group="commune_code", education="education_level")
+        assert str(got.value) == str(want.value)
 
 
 def test_finding_d4_and_d5_and_table():

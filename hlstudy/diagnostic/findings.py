@@ -425,6 +425,24 @@ def finding_d3(scores: pd.DataFrame, personnel: pd.DataFrame, *, group: str, edu
     return Finding("D3", vi, en, num, *verdict)
 
 
+def finding_d3_icc(scores: pd.DataFrame, personnel: pd.DataFrame, *, group: str,
+                   education: str, th: Thresholds = Thresholds(),
+                   dims: Iterable[str] = QUALITY, focus: str = "PRO") -> dict:
+    """The numbers of :func:`finding_d3` about ``focus`` alone: ``{focus}_icc``,
+    ``{focus}_icc_lo``, ``{focus}_icc_hi``, ``{focus}_icc_p`` (the same values).
+
+    The claims ledger reads only these; this skips the other dimensions' ICCs, the
+    Monte-Carlo chi-square and the commune means.  The same columns are required as by
+    :func:`finding_d3` (a missing one raises the same :class:`ModelError`).
+    """
+    dims = list(dims)
+    _require(scores, [group, *dims], "scores")
+    _require(personnel, [group, education], "personnel")
+    r = quality.icc(scores, focus, group, th.conf)
+    return {f"{focus}_icc": r.icc, f"{focus}_icc_lo": r.icc_anova_lo,
+            f"{focus}_icc_hi": r.icc_anova_hi, f"{focus}_icc_p": r.p_value}
+
+
 def finding_d4(personnel: pd.DataFrame, *, group: str, education: str, political_theory: str,
                state_management: str, trainings: str | None = None,
                th: Thresholds = Thresholds()) -> Finding:
