@@ -229,12 +229,15 @@ def regression_formula(outcome: str, struct: Mapping[str, Sequence[str]] | None 
 
 
 def commune_link(study, *, quality: Sequence[str] | None = None,
-                 citizen: Sequence[str] | None = None, group: str = "commune_code") -> pd.DataFrame:
+                 citizen: Sequence[str] | None = None, group: str = "commune_code",
+                 officials: pd.DataFrame | None = None) -> pd.DataFrame:
     """Commune means of officials' quality and citizens' assessment, one row per commune.
 
     Columns: ``commune_code, commune, n_officials, n_citizens``, each quality dimension's
     mean, ``QUAL`` (the mean of the quality dimensions' commune means) and each citizens'
     scale mean.  Communes lacking either survey are kept with NaN (never silently dropped).
+    ``officials``: :func:`driver_data` of ``study`` when the caller already has it (columns
+    may be added to it; computed here otherwise).
     Raises :class:`ModelError` when the study has no citizens' survey.
     """
     cit = getattr(study, "citizens", None)
@@ -242,18 +245,30 @@ def commune_link(study, *, quality: Sequence[str] | None = None,
         raise ModelError("the study has no citizens' survey: the commune link is not testable")
     roles = constructs_by_role()
     quality = list(quality or roles.get("quality", []))
-    off = driver_data(study)
+    off = driver_data(study) if officials is None else officials
     cit_roles = codebook.construct_labels("citizens")
     citizen = list(citizen or cit_roles.loc[cit_roles["role"] == "citizen", "construct"])
     cs = score_scales(cit, "citizens", keep=[c for c in (group, "commune") if c in cit.columns])
-    a = off.groupby(group).agg(n_officials=("record_id", "size"),
-                               **{q: (q, "mean") for q in quality})
+    # one grouping per survey, its sizes and column means (the numbers of a named
+    # aggregation ``agg(n=(col, "size"), **{c: (c, "mean")})``, without its per-column
+    # dispatch; test_drivers checks the frame equal)
+    a = _size_and_means(off, group, "n_officials", quality)
     a["QUAL"] = a[quality].mean(axis=1)
-    b = cs.groupby(group).agg(n_citizens=(citizen[0], "size"), **{c: (c, "mean") for c in citizen})
+    b = _size_and_means(cs, group, "n_citizens", citizen)
     names = pd.concat([off[[group, "commune"]], cs[[group, "commune"]]]).drop_duplicates(group)
     out = a.join(b, how="outer").reset_index().merge(names, on=group, how="left")
     cols = [group, "commune", "n_officials", "n_citizens", *quality, "QUAL", *citizen]
     return out[cols].sort_values(group, ignore_index=True)
+
+
+def _size_and_means(data: pd.DataFrame, group: str, size: str,
+                    columns: Sequence[str]) -> pd.DataFrame:
+    """``data.groupby(group).agg(**{size: (columns[0], "size")}, **{c: (c, "mean") ...})``:
+    the number of rows and each column's mean per group."""
+    g = data.groupby(group)
+    out = g[list(columns)].mean()
+    out.insert(0, size, g.size())
+    return out
 
 
 def commune_correlations(link: pd.DataFrame, x: str = "QUAL", ys: Sequence[str] | None = None,

@@ -227,7 +227,9 @@ class _Context:
     def link(self) -> pd.DataFrame:
         def make():
             self.need("citizens", "the commune link")
-            return drivers.commune_link(self.study)
+            # the officials' scores this context already has (driver_data of the study)
+            off = self.data() if self.has("officials") else None
+            return drivers.commune_link(self.study, officials=off)
         return self._memo("link", make)
 
     # ------------------------------------------------------------------ regressions
@@ -327,11 +329,10 @@ class _Context:
                 p = pers.assign(tenure=years_in_post(pers, self.reference_year()))
                 return fd.finding_d2(p, d, group=CLUSTER, tenure="tenure", th=th,
                                      dims=self.quality, focus=dims[0]).numbers
-            if claim == "D3":
+            if claim == "D3":  # the ledger reads the focus' ICC alone (DESCRIPTIVE_TESTS)
                 self.need("personnel", "qualifications by commune")
-                return fd.finding_d3(d, pers, group=CLUSTER, education="education_level",
-                                     th=th, dims=self.quality, focus=dims[0],
-                                     seed=self.rules.seed).numbers
+                return fd.finding_d3_icc(d, pers, group=CLUSTER, education="education_level",
+                                         th=th, dims=self.quality, focus=dims[0])
             if claim == "D4":
                 self.need("personnel", "qualifications and training")
                 return fd.finding_d4(pers, group=CLUSTER, education="education_level",
