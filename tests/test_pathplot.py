@@ -136,3 +136,72 @@ def test_label_overlaps_detects_a_label_on_a_box(diagram):
         assert (label.get_text(), "node MOT") in pathplot.label_overlaps(fig)
     finally:
         label.set_position(where)
+
+
+# --------------------------------------------------------------------------- adjustText's crossings
+
+def _connector_cases():
+    """Labels (x0, x1, y0, y1 boxes) and their points as adjustText hands them to
+    ``remove_crossings``: random ones with many crossings, integer ones (connectors that
+    touch at an end, run parallel or lie on one line: ratios of exactly 0 or 1, a zero
+    denominator), a label at NaN, and the smallest counts."""
+    rng = np.random.default_rng(11)
+    cases = []
+    for k in range(36):
+        n, scale = int(rng.integers(2, 16)), [1, 10, 100][k % 3]
+        boxes, points = rng.normal(size=(n, 4)), rng.normal(size=(n, 2))
+        if k % 2:   # on a small integer grid: ties, parallel and collinear connectors
+            boxes, points = np.round(boxes * 2), np.round(points * 2)
+        boxes, points = boxes * scale, points * scale
+        if k % 9 == 4:
+            boxes[int(rng.integers(n))] = np.nan
+        cases.append((boxes, points))
+    cases.append((np.array([[0.0, 2, 0, 2]]), np.array([[5.0, 5]])))          # one label
+    cases.append((np.array([[0.0, 2, 0, 2], [0, 2, 4, 6]]),                   # one crossing
+                  np.array([[1.0, 5], [1, 1]])))
+    cases.append((np.array([[0.0, 2, 0, 2], [2, 4, 0, 2]]),                   # parallel
+                  np.array([[1.0, 5], [3, 5]])))
+    return cases
+
+
+def test_vectorised_crossings_move_labels_as_adjusttext_does():
+    """``pathplot._remove_crossings`` stands in for adjustText's ``remove_crossings`` in
+    :func:`pathplot.adjust_labels`: on every case it returns the same coordinates, bit for
+    bit, as adjustText's own loop (run here on a copy), including the cases where swaps
+    follow one another (a label in several crossings) and where no connector crosses."""
+    import adjustText
+
+    swapped = chained = 0
+    for boxes, points in _connector_cases():
+        expected = adjustText.remove_crossings(boxes.copy(), points, 0)
+        got = pathplot._remove_crossings(boxes.copy(), points, 0)
+        assert got.tobytes() == expected.tobytes(), (boxes, points)
+        moved = ~((expected == boxes) | (np.isnan(expected) & np.isnan(boxes))).all(axis=1)
+        swapped += bool(moved.any())
+        chained += int(moved.sum()) > 2
+    assert swapped >= 10 and chained >= 5    # the cases do cross, often more than once
+
+
+def test_adjust_labels_uses_the_vectorised_crossings_only_during_the_call(monkeypatch):
+    import adjustText
+
+    original = adjustText.remove_crossings
+    seen = []
+
+    def fake(texts, **kwargs):
+        seen.append((adjustText.remove_crossings, kwargs))
+        if kwargs.get("fail"):
+            raise RuntimeError("adjustText failed")
+        return "placed"
+
+    monkeypatch.setattr(adjustText, "adjust_text", fake)
+    assert pathplot.adjust_labels([], iter_lim=3) == "placed"
+    assert seen[-1] == (pathplot._remove_crossings, {"iter_lim": 3})
+    assert adjustText.remove_crossings is original
+    with pytest.raises(RuntimeError, match="adjustText failed"):
+        pathplot.adjust_labels([], fail=True)
+    assert adjustText.remove_crossings is original
+    # another adjustText version keeps its own function
+    monkeypatch.setattr(adjustText, "__version__", "0.8")
+    pathplot.adjust_labels([])
+    assert seen[-1][0] is original
