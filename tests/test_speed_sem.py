@@ -535,6 +535,44 @@ def test_fiml_sigma_pieces_memo_hits_give_the_misses_numbers_and_new_sigma_misse
     assert same(fiml_sums(d, sigma, mu, gradient=True), fresh(sigma, mu, True))
 
 
+def test_sigma_inverse_memo_hits_give_the_misses_numbers_and_new_sigma_misses():
+    """Problem keeps inv(Sigma) for the last Sigma (keyed by its bytes), shared by the
+    complete-data gradient and expected information of one point: a hit gives a fresh
+    Problem's numbers to the bit, and a step that changes Sigma is computed anew."""
+    from hlstudy.sem import core
+    from hlstudy.sem._fit import Data, Problem
+    from hlstudy.sem._model import RAM, build_model
+
+    mod = build_model(M_PD)
+    y, _ = core._prepare(PD, mod, "listwise")
+    d = Data.complete(y)
+    x0 = core._start(mod, RAM(mod), d, False) + 0.01 * (np.arange(mod.n_free) % 3)
+
+    def fresh():
+        return Problem(RAM(mod), Data.complete(y), mod.meanstructure)
+
+    prob = fresh()
+    k_var = next(p.pid for p in mod.pars if p.pid >= 0 and p.op == "~~")
+    for x in (x0, x0 + np.eye(mod.n_free)[k_var] * 1e-3, x0):
+        sigma = prob._implied(x)[0]
+        for what in ("gradient", "expected_hessian", "curvature"):
+            got, want = getattr(prob, what)(x), getattr(fresh(), what)(x)
+            got, want = (got, want) if what != "curvature" else (np.hstack([got[0], got[1].ravel()]),
+                                                                np.hstack([want[0], want[1].ravel()]))
+            assert np.array_equal(got, want), what
+        key, v = prob._inv_memo
+        assert key == sigma.tobytes() and np.array_equal(v, np.linalg.inv(sigma))
+        assert prob._sigma_inverse(sigma.copy()) is v          # a hit: the same array
+    # matrices from the free slots kept per model are the matrices of the parameter vector
+    ram = RAM(mod)
+    for x in (x0, x0[::-1].copy()):
+        a, s, m = ram.matrices(x)
+        for arr, mat in ((ram.a, a), (ram.s, s)):
+            vals = RAM._values(arr, x)
+            assert np.array_equal(mat[arr[0], arr[1]], vals)
+        assert np.count_nonzero(a) <= len(ram.a[0]) and np.array_equal(s, s.T)
+
+
 def test_ram_remembers_e_for_the_same_a_only(fitted):
     from hlstudy.sem._model import RAM
 

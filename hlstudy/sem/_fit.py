@@ -323,6 +323,7 @@ class Problem:
         self.ms = meanstructure
         self.q = ram.model.n_free
         self._memo = None
+        self._inv_memo = None
         if data.fiml:
             self.const = -2.0 * data.h1_loglik / data.n - sum(
                 pt.n * pt.obs.size for pt in data.patterns) * np.log(2 * np.pi) / data.n
@@ -339,6 +340,17 @@ class Problem:
         out = self.ram.implied(x)
         self._memo = (key, out)
         return out
+
+    def _sigma_inverse(self, sigma):
+        """``np.linalg.inv(sigma)``, remembered for the last Sigma (keyed by its bytes): the
+        gradient and the expected information of one point (``curvature``) both need it.
+        The same array is returned (the same floats); callers never write to it."""
+        key = sigma.tobytes()
+        if self._inv_memo is not None and self._inv_memo[0] == key:
+            return self._inv_memo[1]
+        v = np.linalg.inv(sigma)
+        self._inv_memo = (key, v)
+        return v
 
     # ---------------------------------------------------------------- objective
     def objective(self, x) -> float:
@@ -395,7 +407,7 @@ class Problem:
         d = self.data
         p = d.p
         if not d.fiml:
-            v = np.linalg.inv(sigma)
+            v = self._sigma_inverse(sigma)
             r = d.mean - mu if self.ms else np.zeros(p)
             w = v @ (sigma - d.cov - np.outer(r, r)) @ v
             gmu = -2.0 * v @ r if self.ms else np.zeros(p)
@@ -448,7 +460,7 @@ class Problem:
         For FIML it is used as the scoring metric only (the complete-data form).
         """
         sigma, mu, e, sall, mall = self._implied(x)
-        v = np.linalg.inv(sigma)
+        v = self._sigma_inverse(sigma)
         return self.ram.expected_info(0.5 * (v + v.T), e, sall, mall, self.ms)
 
     def expected_hessian_reference(self, x):

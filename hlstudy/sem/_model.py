@@ -288,19 +288,34 @@ class RAM:
         vals[free] = x[pids[free]]
         return vals
 
+    def _free_slots(self):
+        """Per kind (A, S, M): (slots of free parameters, their parameter ids), for
+        :meth:`matrices`; constant for the model (set_fixed_x changes fixed values only)."""
+        if getattr(self, "_free", None) is None:
+            self._free = tuple((np.flatnonzero(arr[2] >= 0), arr[2][arr[2] >= 0])
+                               for arr in (self.a, self.s, self.m))
+        return self._free
+
     def matrices(self, x):
         n = self.n
+        x = np.asarray(x)
+        (fa, pa), (fs, ps), (fm, pm) = self._free_slots()
         a = np.zeros((n, n))
         ai, aj, _, _ = self.a
-        a[ai, aj] = self._values(self.a, x)
+        av = self.a[3].copy()   # = _values(self.a, x): fixed values, free slots from x
+        av[fa] = x[pa]
+        a[ai, aj] = av
         s = np.zeros((n, n))
         si, sj, _, _ = self.s
-        sv = self._values(self.s, x)
+        sv = self.s[3].copy()
+        sv[fs] = x[ps]
         s[si, sj] = sv
         s[sj, si] = sv
         m = np.zeros(n)
         mi, _, _, _ = self.m
-        m[mi] = self._values(self.m, x)
+        mv = self.m[3].copy()
+        mv[fm] = x[pm]
+        m[mi] = mv
         return a, s, m
 
     def implied(self, x):
@@ -395,7 +410,9 @@ class RAM:
         cg = c.T @ gmu
         ga = 2.0 * np.sum(cw[ai] * g[aj], axis=1) + cg[ai] * mall[aj]
         cwc = cw @ c
-        gs = np.where(si == sj, 1.0, 2.0) * cwc[si, sj]
+        if getattr(self, "_s_weight", None) is None:   # constant: once per model
+            self._s_weight = np.where(si == sj, 1.0, 2.0)
+        gs = self._s_weight * cwc[si, sj]
         gm = cg[mi]
         return self.to_params(np.concatenate([ga, gs, gm]))
 
