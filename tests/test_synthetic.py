@@ -418,3 +418,42 @@ def test_register_dates_are_strftimes():
     days += [pd.Timestamp(1955, 1, 1), pd.Timestamp(2007, 12, 31)]
     days += [pd.Timestamp(1000, 1, 1), pd.Timestamp(9999, 12, 31), pd.Timestamp(999, 3, 4)]
     assert [_fmt_date(d) for d in days] == [d.strftime("%d/%m/%Y") for d in days]
+
+
+def test_ethnic_probability_memo_gives_the_fresh_distribution():
+    """``_people._ethnic_p`` (remembered by the shares' codes and values and the commune's name)
+    is ``ethnic_probabilities``' distribution as ``_choice`` keys it: a hit equals a fresh
+    computation, and changed shares or another commune are misses with their own answer."""
+    from hlstudy import district
+    from hlstudy.synthetic import _people
+
+    shares = district.ethnic_shares()
+
+    def fresh(s, name):
+        return _people._as_p(_people.ethnic_probabilities(s, name).to_numpy())
+
+    _people._ethnic_p_of.cache_clear()
+    names = ["Hữu Liên", "Thiện Tân", "Hữu Lũng", "Minh Sơn"]  # three with multipliers, one without
+    for name in names:
+        assert _people._ethnic_p(shares, name) == fresh(shares, name)   # miss
+        assert _people._ethnic_p(shares, name) == fresh(shares, name)   # hit
+    info = _people._ethnic_p_of.cache_info()
+    assert (info.hits, info.misses) == (len(names), len(names))
+    changed = shares.copy()
+    changed.iloc[0] += 0.05
+    got = _people._ethnic_p(changed, "Hữu Liên")
+    assert _people._ethnic_p_of.cache_info().misses == len(names) + 1
+    assert got == fresh(changed, "Hữu Liên") != fresh(shares, "Hữu Liên")
+    assert len({fresh(shares, n) for n in names}) == len(names)
+
+
+def test_register_birth_days_are_the_timestamp_sums():
+    """``_people._day_of_year`` (made with the standard library's date arithmetic) is
+    ``pd.Timestamp(year, 1, 1) + pd.Timedelta(days=day)``: the same instant and the same unit,
+    on every day of a leap year and a common year and at the edges of the simulated ages."""
+    from hlstudy.synthetic import _people
+
+    cases = [(y, d) for y in (1999, 2000) for d in range(366)] + [(1964, 0), (2002, 364)]
+    for year, day in cases:
+        got, want = _people._day_of_year(year, day), pd.Timestamp(year, 1, 1) + pd.Timedelta(days=day)
+        assert (got, got.unit, repr(got)) == (want, want.unit, repr(want))

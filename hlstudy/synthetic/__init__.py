@@ -707,8 +707,14 @@ def _census(seed: int, rng_people: np.random.Generator):
     classes = simulate_unit_classes(codes, seed=seed)
     posts = _people.staffing(rng_people, reg, classes.classes, legal.quota)
     fit = legal.field_fit()
-    fit_map = {p: sorted(g.loc[g["fit"].astype(int) == 1, "field"]) for p, g in
-               fit.groupby("position_code")}
+    # each position's fitting fields, sorted (the groups of ``groupby("position_code")``
+    # with ``fit == 1``), in one pass over the table
+    fit_map: dict[str, list[str]] = {}
+    for p, f, ok in zip(fit["position_code"], fit["field"], fit["fit"].astype(int), strict=True):
+        fields = fit_map.setdefault(p, [])
+        if ok == 1:
+            fields.append(f)
+    fit_map = {p: sorted(fit_map[p]) for p in sorted(fit_map)}
     shares = district.ethnic_shares()
     off = _people.officials_backgrounds(rng_people, posts, reg, shares, fit_map)
     edu = _people.edu_rank(off["education_level"])
