@@ -322,20 +322,28 @@ def _check_repeated_header(table: RawTable) -> None:
         return
     # per column, the distinct text cells whose key is the column's own: each distinct text
     # keyed once, not every cell of every row (~45,000 cells per study)
-    hits = []
     width = len(table.headers)
     by_column = (list(zip(*table.rows, strict=True))
                  if all(len(r) == width for r in table.rows) else None)
-    for j, k in enumerate(keys):
-        if k is None:
-            continue
-        column = by_column[j] if by_column is not None else [r[j] for r in table.rows if len(r) > j]
-        texts = {c for c in set(column) if isinstance(c, str)}  # distinct cells first (C speed)
-        same_text = {t for t in texts if header_key(t) == k}
-        if same_text:
-            hits.append((j, same_text))
+    distinct = {
+        j: set(by_column[j] if by_column is not None else [r[j] for r in table.rows if len(r) > j])
+        for j, k in enumerate(keys) if k is not None
+    }
+    threshold = max(2, named // 2)
+    # A row repeats the header when ``threshold`` of its cells are their column's name.  The
+    # threshold - 1 columns of the most distinct cells (times, dates, names: one text per row)
+    # cannot make that many alone, so they are keyed only when some other column has a cell
+    # that is its name: the same rows are found, without keying every text of those columns.
+    last = set(sorted(distinct, key=lambda j: -len(distinct[j]))[: threshold - 1])
+
+    def same_texts(j: int) -> set:
+        texts = {c for c in distinct[j] if isinstance(c, str)}  # distinct cells first (C speed)
+        return {t for t in texts if header_key(t) == keys[j]}
+
+    hits = [(j, s) for j in distinct if j not in last for s in [same_texts(j)] if s]
     if not hits:
         return
+    hits = sorted(hits + [(j, s) for j in sorted(last) for s in [same_texts(j)] if s])
     for record, row_no in zip(table.rows, table.row_numbers, strict=True):
         same = sum(
             1 for j, same_text in hits
