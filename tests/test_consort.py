@@ -175,7 +175,6 @@ def test_bad_input():
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HS_ITEMS = [f"x{i}" for i in range(1, 10)]
-HS_CFA = "visual =~ x1 + x2 + x3\n textual =~ x4 + x5 + x6\n speed =~ x7 + x8 + x9"
 
 
 @pytest.fixture(scope="module")
@@ -191,11 +190,14 @@ def test_model_n_equals_lavaan_nobs(lavaan_n):
     assert study_mod.model_n(data, HS_ITEMS) == ref["cfa_fiml"]
     assert study_mod.model_n(data, HS_ITEMS, missing="listwise") == ref["cfa_listwise"]
     assert study_mod.model_n(data, HS_ITEMS, ["ageyr"], missing="listwise") == ref["sem_listwise"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = sem(data, HS_CFA + "\n textual ~ visual + ageyr\n speed ~ ageyr", missing="ml")
-    # what notebook 05 prints (hlstudy.sem's nobs) is what the flow diagram says
-    assert study_mod.model_n(data, HS_ITEMS, ["ageyr"]) == fit.nobs
+    # what notebook 05 prints (hlstudy.sem's nobs) is what the flow diagram says: model_n
+    # equals lavaan's nobs here and in test_sem_fiml_n_with_covariate_only_rows_equals_lavaan,
+    # and hlstudy.sem's nobs of this model (MODEL there) on these very data equals lavaan's in
+    # tests/test_sem_covariate_rows.py::test_rows_used_equal_lavaan (its fit is not repeated)
+    same = pd.read_csv(FIXTURES / "consort" / "hs1939_missing_covariate.csv")
+    cols = [*HS_ITEMS, "ageyr"]
+    assert np.array_equal(same[cols].to_numpy(), data[cols].to_numpy(), equal_nan=True)
+    assert study_mod.model_n(data, HS_ITEMS, ["ageyr"]) == ref["sem_fiml"]
     with pytest.raises(SurveyDataError, match="missing must be"):
         study_mod.model_n(data, HS_ITEMS, missing="pairwise")
     with pytest.raises(SurveyDataError, match="columns"):
