@@ -182,26 +182,59 @@ def test_vectorised_crossings_move_labels_as_adjusttext_does():
     assert swapped >= 10 and chained >= 5    # the cases do cross, often more than once
 
 
-def test_adjust_labels_uses_the_vectorised_crossings_only_during_the_call(monkeypatch):
+def test_random_shifts_are_skipped_only_where_adjusttext_shifts_nothing():
+    """``adjust_labels`` lets adjustText's ``random_shifts`` return at once when
+    ``pathplot._distinct_centres`` holds: on every such case adjustText's own function
+    leaves the coordinates as they are; where two centres coincide (also as 0.0 and -0.0)
+    or one is NaN, it is not skipped, and there adjustText does move labels."""
     import adjustText
 
-    original = adjustText.remove_crossings
+    cases = [boxes for boxes, _ in _connector_cases()]
+    same = np.array([[0.0, 2, 0, 2], [1, 3, 5, 7], [-1, 3, 0, 2]])     # centres 1,1 / 2,6 / 1,1
+    signed = np.array([[-0.0, -0.0, 0, 2], [0.0, 0.0, 0, 2]])         # centres -0,1 / 0,1
+    cases += [same, signed, np.array([[0.0, 1, 0, 1], [0, 1, 0, 1]])]
+    skipped = kept = 0
+    for boxes in cases:
+        distinct = pathplot._distinct_centres(boxes)
+        shifted = adjustText.random_shifts(boxes.copy())
+        if distinct:
+            assert shifted.tobytes() == boxes.tobytes(), boxes
+            skipped += 1
+        else:
+            kept += 1
+    assert not pathplot._distinct_centres(same) and not pathplot._distinct_centres(signed)
+    assert adjustText.random_shifts(same.copy()).tobytes() != same.tobytes()
+    assert not pathplot._distinct_centres(np.array([[np.nan, 1, 0, 1], [0, 1, 0, 1]]))
+    assert skipped >= 30 and kept >= 3
+
+
+def test_adjust_labels_stands_in_for_adjusttext_only_during_the_call(monkeypatch):
+    import adjustText
+
+    crossings, shifts = adjustText.remove_crossings, adjustText.random_shifts
     seen = []
 
     def fake(texts, **kwargs):
-        seen.append((adjustText.remove_crossings, kwargs))
+        seen.append((adjustText.remove_crossings, adjustText.random_shifts, kwargs))
         if kwargs.get("fail"):
             raise RuntimeError("adjustText failed")
         return "placed"
 
     monkeypatch.setattr(adjustText, "adjust_text", fake)
     assert pathplot.adjust_labels([], iter_lim=3) == "placed"
-    assert seen[-1] == (pathplot._remove_crossings, {"iter_lim": 3})
-    assert adjustText.remove_crossings is original
+    used_crossings, used_shifts, kwargs = seen[-1]
+    assert used_crossings is pathplot._remove_crossings and kwargs == {"iter_lim": 3}
+    # the stand-in for random_shifts: adjustText's own where two centres coincide
+    one = np.array([[0.0, 2, 0, 2], [0, 2, 0, 2]])
+    assert used_shifts(one.copy(), "xy").tobytes() == shifts(one.copy(), "xy").tobytes()
+    assert used_shifts(one.copy()).tobytes() != one.tobytes()
+    apart = np.array([[0.0, 2, 0, 2], [0, 2, 3, 5]])
+    assert used_shifts(apart) is apart
+    assert (adjustText.remove_crossings, adjustText.random_shifts) == (crossings, shifts)
     with pytest.raises(RuntimeError, match="adjustText failed"):
         pathplot.adjust_labels([], fail=True)
-    assert adjustText.remove_crossings is original
-    # another adjustText version keeps its own function
+    assert (adjustText.remove_crossings, adjustText.random_shifts) == (crossings, shifts)
+    # another adjustText version keeps its own functions
     monkeypatch.setattr(adjustText, "__version__", "0.8")
     pathplot.adjust_labels([])
-    assert seen[-1][0] is original
+    assert seen[-1][:2] == (crossings, shifts)
