@@ -346,9 +346,12 @@ def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
     Raises :class:`~hlstudy.errors.ModelError` when a path names a construct that is not in
     ``constructs.csv``.
 
-    >>> fig = path_diagram()
-    >>> diagram_conflicts(fig)
+    >>> fig = path_diagram()          # doctest: +SKIP
+    >>> diagram_conflicts(fig)        # doctest: +SKIP
     []
+
+    (Not run as a doctest: ``tests/test_framework.py`` checks this very call, in both
+    languages, on the figure its other tests read.)
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
