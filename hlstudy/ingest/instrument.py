@@ -162,15 +162,6 @@ def read_instrument(
         cells = list(by_column[index]) if by_column is not None else [r[index] for r in table.rows]
         labels = table.value_labels[index] if table.value_labels else None
         convert = _Converter(spec, v, table, header, cells, table.row_numbers, labels)
-        if set(map(type, cells)) == {str}:  # a CSV column: each distinct text converted once
-            values, failures = _text_column(convert, cells, table.row_numbers)
-            if failures:
-                failures_of[v.variable] = failures
-                answered_of[v.variable] = sum(not _blank(c) for c in cells)
-            out[v.variable] = values
-            if v.type == "commune":
-                commune_var = v.variable
-            continue
         values, failures = [], []
         memo: dict[tuple, Any] = {}  # a cell's value depends on the cell alone (the row only names it)
         texts: dict[str, Any] = {}  # the same for text cells (type str), keyed by the text
@@ -252,32 +243,6 @@ def read_instrument(
         instrument, path, table.format, table.encoding, table.sheet, data.reset_index(drop=True),
         mapping.report, report, pii + pii_platform, digest, mapping.ignored,
     )
-
-
-def _text_column(convert: _Converter, cells: list[str], rows: list[int]) -> tuple[list, list]:
-    """Values and failures ``(row, cell, error)`` of a column whose cells are all text, as
-    the cell-by-cell loop of :func:`read_instrument` gives them: each distinct text is
-    converted once, in the order the column first shows it (a cell's value depends on the
-    cell alone); a text that cannot be read is converted again at each of its rows, so that
-    each failure names its own row."""
-    known: dict[str, Any] = {}
-    unreadable: set[str] = set()
-    first_row = dict(zip(reversed(cells), reversed(rows), strict=True))  # each text's first row
-    for cell in dict.fromkeys(cells):
-        try:
-            known[cell] = convert(cell, first_row[cell])
-        except SurveyDataError:
-            unreadable.add(cell)
-    if not unreadable:
-        return [known[c] for c in cells], []
-    failures = []
-    for cell, n in zip(cells, rows, strict=True):
-        if cell in unreadable:
-            try:
-                convert(cell, n)
-            except SurveyDataError as exc:
-                failures.append((n, cell, exc))
-    return [None if c in unreadable else known[c] for c in cells], failures
 
 
 def _derive_durations(table: RawTable, mapping: HeaderMap) -> None:
