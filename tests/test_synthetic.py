@@ -457,3 +457,63 @@ def test_register_birth_days_are_the_timestamp_sums():
     for year, day in cases:
         got, want = _people._day_of_year(year, day), pd.Timestamp(year, 1, 1) + pd.Timedelta(days=day)
         assert (got, got.unit, repr(got)) == (want, want.unit, repr(want))
+
+
+def _dumped(value) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def test_truth_json_is_the_dump_of_its_dict(default):
+    """``Truth.to_json`` (record tables written column by column into the dump of the rest)
+    is the text ``json.dumps`` gives for ``to_dict()``, also when a placeholder it uses
+    occurs in the data (then it dumps the dict itself)."""
+    import copy
+
+    t = default.truth
+    assert t.to_json() == _dumped(t.to_dict()) + "\n"
+    tiny = simulate(seed=3, **TINY).truth
+    assert tiny.to_json() == _dumped(tiny.to_dict()) + "\n"
+    odd = copy.deepcopy(tiny)
+    odd.faults.loc[0, "detail"] = "\ue000rows\ue001"
+    assert odd.to_json() == _dumped(odd.to_dict()) + "\n" != tiny.to_json()
+
+
+def test_records_json_is_the_dump_of_the_records():
+    """``_records_json`` gives ``json.dumps(_records(df, digits))``'s text for every kind of
+    column: floats in fixed point (four digits: every size below 1e11; six: none nonzero below
+    1e-4) and through ``repr`` (NaN, infinities, tiny and huge values), integers, booleans,
+    text with quotes, escapes and non-ASCII, mixed objects, empty tables; keys that json
+    cannot sort fail as they do there."""
+    from hlstudy.synthetic import _fixed_point_is_repr, _records, _records_json
+
+    rng = np.random.default_rng(8)
+    wide = np.concatenate([rng.standard_normal(400) * s for s in (1e-6, 1e-3, 1.0, 1e3, 1e9)])
+    frames = [
+        pd.DataFrame({"b": [1.0, np.nan, np.inf, -np.inf, -0.0, 1e-7, 123456789.123456789, 0.3],
+                      "a": ["x", None, 'q"uo\\te', "tab\t\n\x01", "Hữu Lũng \ue000", "", "€", "\u2028"],
+                      "c": [True, False] * 4, "d": np.arange(8, dtype=np.int64) - 3,
+                      "e": np.arange(8, dtype=np.uint8),
+                      "f": [np.float64(1.123456789), 2, "s", None, 3.5, np.nan, {"k": 1.23456789}, [1.5, 2]],
+                      "B": pd.array(["a", None, "c", "d", "e", "f", "g", "h"], dtype="str"),
+                      "g": pd.array([1.5, None, 2, 3, 4, 5, 6, 7.25], dtype="float32")}),
+        pd.DataFrame({"w": wide, "v": np.round(wide, 2), "u": [-0.00004, 0.00005, -0.0, 9.99995] * 500}),
+        pd.DataFrame({"z": []}), pd.DataFrame(index=range(3)),
+        pd.DataFrame({"b": [1], "a": [2], "ab": [3], "A": [4], "é": [5], "a b": [6]}),
+    ]
+    for df in frames:
+        for digits in (4, 6):
+            assert _records_json(df, digits) == _dumped(_records(df, digits)), (list(df), digits)
+    # both routes of a float column are taken above
+    assert _fixed_point_is_repr(wide, 4) and not _fixed_point_is_repr(wide, 6)
+    assert not _fixed_point_is_repr(np.array([1.0, np.inf]), 4)
+    for df in (pd.DataFrame({"x": pd.array([1, None], dtype="Int64")}),
+               pd.DataFrame({1: [1.0, 2.0], "a": [1, 2]})):
+        with pytest.raises(TypeError) as want:
+            _dumped(_records(df, 6))
+        with pytest.raises(TypeError) as got:
+            _records_json(df, 6)
+        assert str(got.value) == str(want.value)
+    with pytest.raises(ValueError, match="duplicate"):
+        _records_json(pd.DataFrame([[1, 2]], columns=["a", "a"]))
