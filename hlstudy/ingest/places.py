@@ -222,11 +222,14 @@ def _attach_communes(data: pd.DataFrame, column: str, registry: pd.DataFrame | N
         code_col.append(m.code)
         name_col.append(m.name)
         new_col.append(new_of[m.code] if new_of is not None else None)
-    out = data.drop(columns=[column])
+    # ``data.drop(columns=[column])`` (a shallow copy without the column: the caller's table
+    # is left as it is) with the three columns inserted after ``source_row``, as string arrays
+    out = data.copy(deep=False)
+    del out[column]
     position = list(out.columns).index("source_row") + 1
-    out.insert(position, "commune_code", pd.Series(code_col, dtype="string"))
-    out.insert(position + 1, "commune", pd.Series(name_col, dtype="string"))
-    out.insert(position + 2, "commune_2025", pd.Series(new_col, dtype="string"))
+    out.insert(position, "commune_code", pd.array(code_col, dtype="string"))
+    out.insert(position + 1, "commune", pd.array(name_col, dtype="string"))
+    out.insert(position + 2, "commune_2025", pd.array(new_col, dtype="string"))
     report = pd.DataFrame(
         [
             {
