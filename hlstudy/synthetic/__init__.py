@@ -846,6 +846,7 @@ def _items(rng, instrument, latent: pd.DataFrame, codebook, load_rows) -> pd.Dat
     n = len(latent)
     acq = ACQUIESCENCE_SD * rng.standard_normal(n)
     base = np.array(THRESHOLDS[instrument])
+    scores = {c: latent[c].to_numpy() for c in dict.fromkeys(lik["construct"])}  # read once
     out = {}
     for r in lik.itertuples(index=False):
         rev = bool(r.reverse)
@@ -855,7 +856,7 @@ def _items(rng, instrument, latent: pd.DataFrame, codebook, load_rows) -> pd.Dat
         # self-reports lean towards the desirable answer: on a construct of negative valence
         # (reluctance to change) the thresholds are mirrored
         tau = (-base[::-1] if r.construct in NEGATIVE_VALENCE else base) + shift
-        ystar = lam * latent[r.construct].to_numpy() + np.sqrt(1 - lam**2) * rng.standard_normal(n)
+        ystar = lam * scores[r.construct] + np.sqrt(1 - lam**2) * rng.standard_normal(n)
         ystar = ystar - acq if rev else ystar + acq
         cat = 1 + (ystar[:, None] > tau[None, :]).sum(axis=1)
         out[r.variable] = 6 - cat if rev else cat
