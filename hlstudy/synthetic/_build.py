@@ -168,8 +168,6 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
     # records without a blank or out-of-range Likert cell (most): their answers are written
     # in one step, and they are not searched for an incomplete scale below
     plain = (~(blank_cells.any(axis=1) | oor_cells.any(axis=1))).tolist()
-    blank_rows, oor_rows = blank_cells.tolist(), oor_cells.tolist()
-    people_rows = _row_dicts(people)
     answer_lists = answers[likert].to_numpy(dtype=int).tolist()
     variables = cb["variable"].tolist()
     given = _given_names(officials_all) if "comment" in variables else {}
@@ -177,6 +175,9 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
     none: set[int] = set()
     label_of = _LabelTables(labels, var_set)
     background = [v for v in variables if var_type[v] in ("category", "year", "integer")]
+    # the people's columns read below (not, e.g., the officials' birth dates)
+    read = ["person_id", "commune_code", *background, "full_name", "phone"]
+    people_rows = _row_dicts(people[[c for c in dict.fromkeys(read) if c in people]])
     records = []
     for i in range(n):
         p = people_rows[i]
@@ -240,7 +241,7 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
             else:
                 whole = False
                 blank_set = set(blank_scale)
-                blank_i, oor_i = blank_rows[i], oor_rows[i]
+                blank_i, oor_i = blank_cells[i].tolist(), oor_cells[i].tolist()
                 for j, v in enumerate(likert):
                     if v in blank_set:
                         cells[v] = ""
