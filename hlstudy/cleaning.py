@@ -682,8 +682,11 @@ def rule_inconsistent(df, spec, rules, instrument):
 
     def flag(mask, column, reason, new=None):
         nonlocal df, copied
-        mask = pd.Series(mask, index=df.index).fillna(False).astype(bool)
-        hits = mask.to_numpy()
+        if isinstance(mask, np.ndarray) and mask.dtype == bool:
+            hits = mask  # by position, missing values already False
+        else:
+            mask = pd.Series(mask, index=df.index).fillna(False).astype(bool)
+            hits = mask.to_numpy()
         if not hits.any():
             return
         if not copied:
@@ -691,41 +694,48 @@ def rule_inconsistent(df, spec, rules, instrument):
         for i in df.index[hits]:
             value = new[i] if isinstance(new, pd.Series) else new
             log.append(_change_row(df, i, instrument, "inconsistent", column, df.at[i, column], value, reason(i)))
-        df.loc[mask, column] = new[mask] if isinstance(new, pd.Series) else pd.NA
+        df.loc[hits, column] = new[hits] if isinstance(new, pd.Series) else pd.NA
 
+    # ages and years as numpy floats, a missing value as NaN: the comparisons of the nullable
+    # ``Float64`` columns they were made of, a missing value (NA, here NaN) never below a limit
     birth = None
     if _first(spec, df, "birth_year"):
-        birth = df["birth_year"].astype("Float64")
+        birth = _float_values(df["birth_year"])
     elif _first(spec, df, "birth_date"):
-        birth = df["birth_date"].dt.year.astype("Float64")
+        birth = _float_values(df["birth_date"].dt.year)
     year = _survey_year(df, spec, rules)
     age = (year - birth) if (birth is not None and year is not None) else None
     if age is None and _first(spec, df, "age"):
-        age = df["age"].astype("Float64")
+        age = _float_values(df["age"])
+    def at(values: np.ndarray) -> dict:  # by label, for the reasons
+        return dict(zip(df.index, values.tolist(), strict=True))
+
+    ages = at(age) if age is not None else {}
 
     tenure = _first(spec, df, "years_in_post", "tenure_years")
     if tenure is not None and age is not None:
-        t = df[tenure].astype("Float64")
+        t = _float_values(df[tenure])
         flag(age - t < rules.min_age_at_start, tenure,
-             lambda i: f"{df.at[i, tenure]} years in post at age {age[i]:.0f}: "
+             lambda i: f"{df.at[i, tenure]} years in post at age {ages[i]:.0f}: "
                        f"started before age {rules.min_age_at_start}")
     start = _first(spec, df, "start_year")
     if start is not None and birth is not None:
-        started_at = df[start].astype("Float64") - birth
+        started_at = _float_values(df[start]) - birth
+        since = at(started_at)
         flag(started_at < rules.min_age_at_start, start,
-             lambda i: f"in post since age {started_at[i]:.0f}, under {rules.min_age_at_start}")
+             lambda i: f"in post since age {since[i]:.0f}, under {rules.min_age_at_start}")
     education = _first(spec, df, "education_level", "education")
     if education is not None:
         degree = _codes_matching(spec, education, _DEGREE, _DEGREE_WORDS)
-        has_degree = df[education].astype("string").isin(degree)
+        has_degree = df[education].astype("string").isin(degree).to_numpy(dtype=bool)
         if age is not None:
             flag(has_degree & (age < rules.min_age_degree), education,
-                 lambda i: f"a college or university degree at age {age[i]:.0f} (under {rules.min_age_degree})")
-            has_degree = df[education].astype("string").isin(degree)
+                 lambda i: f"a college or university degree at age {ages[i]:.0f} (under {rules.min_age_degree})")
+            has_degree = df[education].astype("string").isin(degree).to_numpy(dtype=bool)
         general = _first(spec, df, "general_education")
         if general is not None:
             lower = _codes_matching(spec, general, ("lower_secondary",), "lower secondary|trung học cơ sở")
-            flag(has_degree & df[general].astype("string").isin(lower), education,
+            flag(has_degree & df[general].astype("string").isin(lower).to_numpy(dtype=bool), education,
                  lambda i: "a college or university degree with lower-secondary general education only")
     position, kind = _first(spec, df, "position_code"), _first(spec, df, "kind")
     if position is not None and kind is not None:
@@ -735,6 +745,14 @@ def rule_inconsistent(df, spec, rules, instrument):
              lambda i: f"title {df.at[i, position]} is a {implied[i]} post, not {df.at[i, kind]}",
              new=implied.astype("string"))
     return df, log
+
+
+def _float_values(column: pd.Series) -> np.ndarray:
+    """``column.astype("Float64")`` as numpy floats, a missing value as NaN (``Int64``,
+    ``Float64`` and float64 columns converted directly, the others through ``Float64``)."""
+    if not (str(column.dtype) in ("Int64", "Float64") or column.dtype == np.float64):
+        column = column.astype("Float64")
+    return column.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def longstring(values: pd.DataFrame) -> pd.Series:
