@@ -28,6 +28,7 @@ instrument (other constructs) changes the models without code changes:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -43,17 +44,12 @@ COVARIATES = ("EDU", "TENURE")
 MEDIATOR_ROLE = "mediator"
 
 
-def _roles(folder=None) -> pd.DataFrame:
-    labels = codebook.construct_labels("officials", folder=folder)
-    return labels[["construct", "role"]]
-
-
 def constructs_by_role(folder=None) -> dict[str, list[str]]:
     """Officials' construct codes by role of ``constructs.csv`` (file order kept)."""
-    roles = _roles(folder)
+    roles = codebook.construct_labels("officials", folder=folder)
     out: dict[str, list[str]] = {}
-    for r in roles.itertuples(index=False):
-        out.setdefault(r.role, []).append(r.construct)
+    for construct, role in zip(roles["construct"].tolist(), roles["role"].tolist(), strict=True):
+        out.setdefault(role, []).append(construct)
     return out
 
 
@@ -534,13 +530,18 @@ def merge_small_clusters(data: pd.DataFrame, columns: Sequence[str], *,
         raise ModelError(f"columns {absent} are not in the data")
     out = data.copy()
     out[name] = out[cluster].astype("string")
-    complete = out[list(columns)].notna().all(axis=1) & out[cluster].notna()
-    sizes = out.loc[complete, name].value_counts()
+    # the complete rows' number per cluster label and the labels present, counted over the
+    # labels' values once (the counts of ``out.loc[complete, name].value_counts()``)
+    complete = out[cluster].notna().to_numpy(dtype=bool, copy=True)
+    for c in columns:
+        complete &= out[c].notna().to_numpy()
+    values = out[name].to_numpy(dtype=object, na_value=None)
+    sizes = Counter(values[complete].tolist())
 
     def size(label) -> int:
         return int(sizes.get(label, 0))
 
-    labels = sorted(str(c) for c in out[name].dropna().unique())
+    labels = sorted({str(c) for c in values.tolist() if c is not None})
     small = [c for c in labels if size(c) < min_size]
     if not small:
         return out, []
