@@ -261,6 +261,19 @@ def test_rescale_uses_value_set_range(demo_data):
     lo, hi = codebook.likert_range("officials", "TRAIN")
     r = rescale(demo_data, ["TRAIN"])
     np.testing.assert_allclose(r["TRAIN"], 100 * (demo_data["TRAIN"] - lo) / (hi - lo))
+    # float columns are rescaled on their arrays: the doubles of the Series arithmetic; an
+    # object column (pandas' route) too, and the other columns are untouched
+    rng = np.random.default_rng(3)
+    mixed = demo_data.assign(PRO=demo_data["PRO"].astype(object),
+                             TRAIN=rng.uniform(1, 5, len(demo_data)))  # any double
+    both = rescale(mixed, ["TRAIN", "PRO"])
+    for c in ("TRAIN", "PRO"):
+        lo, hi = codebook.likert_range("officials", c)
+        pd.testing.assert_series_equal(
+            both[c], 100.0 * (pd.to_numeric(mixed[c], errors="coerce") - lo) / (hi - lo),
+            check_exact=True)
+    pd.testing.assert_frame_equal(both.drop(columns=["TRAIN", "PRO"]),
+                                  mixed.drop(columns=["TRAIN", "PRO"]), check_exact=True)
     with pytest.raises(ModelError):
         rescale(demo_data, ["EDU"])
     # every construct's range read at once equals likert_range's, construct by construct

@@ -67,7 +67,11 @@ def rescale(data: pd.DataFrame, columns: Sequence[str], *, instrument: str = "of
         if c not in out.columns:
             raise ModelError(f"column {c!r} not in the data")
         lo, hi = ranges[c]
-        out[c] = 100.0 * (pd.to_numeric(out[c], errors="coerce") - lo) / (hi - lo)
+        x = pd.to_numeric(out[c], errors="coerce")
+        # a float column's values computed on its array: the same operations on the same
+        # doubles as the Series arithmetic, without a Series per step
+        out[c] = (100.0 * (x.to_numpy() - lo) / (hi - lo) if x.dtype == np.float64
+                  else 100.0 * (x - lo) / (hi - lo))
     return out
 
 
@@ -76,11 +80,14 @@ def _likert_ranges(instrument: str, folder=None) -> dict[str, tuple[int, int]]:
     reading of the codebook (the lowest and highest code of its items' value sets)."""
     cb = codebook.load_codebook(instrument, folder=folder)
     lik = cb[cb["type"] == "likert"]
+    sets: dict[str, set] = {}  # each construct's value sets, constructs in codebook order
+    for c, vs in zip(lik["construct"].tolist(), lik["value_set"].tolist(), strict=True):
+        sets.setdefault(c, set()).add(vs)
     codes: dict[str, list[int]] = {}
     out = {}
-    for c, g in lik.groupby("construct", sort=False):
+    for c, value_sets in sets.items():
         values = []
-        for vs in sorted(set(g["value_set"])):
+        for vs in sorted(value_sets):
             if vs not in codes:
                 codes[vs] = [int(x) for x in codebook.value_labels(vs, folder=folder)["code"]]
             values += codes[vs]
@@ -196,7 +203,9 @@ def ipma(data: pd.DataFrame, target: str = QUAL, *,
     if absent:
         raise ModelError(f"the data lack columns {absent}")
     scaled = [v for v in variables if v in likert]
-    d = rescale(data[variables], scaled, folder=folder).apply(pd.to_numeric, errors="coerce")
+    d = rescale(data[variables], scaled, folder=folder)
+    if not all(isinstance(t, np.dtype) and t.kind in "iuf" for t in d.dtypes):
+        d = d.apply(pd.to_numeric, errors="coerce")  # numeric columns stay as they are
     d = d.dropna()
     n = len(d)
     kmax = max(len(p) for p in struct.values()) + 1
