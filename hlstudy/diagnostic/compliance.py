@@ -227,7 +227,13 @@ def evaluate_standards(
         personnel[cols.birth_year] = birth_year(personnel, cols)
     records = []
     rule_rows = _rows(rules)  # once, not once per person
-    for person in personnel.to_dict("records"):
+    # each person's values of the columns the rules and the records read (the same values
+    # as the whole row's: a column absent here is absent there too, and ``_apply`` reads
+    # every column with ``.get``)
+    read = [cols.id, cols.commune_code, by, cols.kind, cols.position,
+            *(attr_col.get(r.attribute, r.attribute) for r in rule_rows)]
+    read = [c for c in dict.fromkeys(read) if c in personnel.columns]
+    for person in personnel[read].to_dict("records"):
         kind = person[cols.kind]
         base = {cols.id: person[cols.id], "commune_code": person[cols.commune_code],
                 by: person[by], "kind": kind, "position_code": person[cols.position]}

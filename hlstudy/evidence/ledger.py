@@ -502,7 +502,11 @@ def _measurement_parts(ctx: _Context, claim_id, dims) -> list[dict]:
     try:
         ctx.need("officials", "the measurement model")
         off = ctx.study.officials
-        items = {d: codebook.items("officials", d, folder=ctx.folder) for d in dims}
+        # every scale's items from one reading of the codebook (codebook.items per
+        # dimension copies and filters the whole codebook); an unknown one raises as there
+        scales = codebook.scales("officials", folder=ctx.folder)
+        items = {d: list(scales[d]) if d in scales else
+                 codebook.items("officials", d, folder=ctx.folder) for d in dims}
     except (ModelError, _Absent) as err:
         return [_absent_part(claim_id, "reliability", "độ tin cậy", "reliability", "", err,
                              inferential=False)]
