@@ -24,6 +24,12 @@ def default():
     return simulate()
 
 
+@pytest.fixture(scope="module")
+def tiny():
+    """A TINY study (seed 7), read by several tests and never changed by them."""
+    return simulate(seed=7, **TINY)
+
+
 def likert_frame(raw: pd.DataFrame, instrument: str) -> pd.DataFrame:
     """Likert answers of a raw export as numbers, decoded independently of hlstudy.ingest:
     NFC headers without the 'Câu N.' prefix, labels or digits, out-of-range → NaN."""
@@ -56,8 +62,8 @@ def scale_means(raw, instrument):
                          for c in codebook.constructs(instrument)})
 
 
-def test_same_seed_same_bytes_different_seed_different_bytes():
-    a = simulate(seed=7, **TINY).files()
+def test_same_seed_same_bytes_different_seed_different_bytes(tiny):
+    a = tiny.files()  # the module's study, simulated before: a second simulation of seed 7
     b = simulate(seed=7, **TINY).files()
     c = simulate(seed=8, **TINY).files()
     assert a == b
@@ -274,12 +280,13 @@ DROP_RULES = {"officials": {"duplicates", "missing_required", "speeders", "strai
               "citizens": {"duplicates", "missing_required", "speeders"}, "personnel": set()}
 
 
-def test_cleaning_drops_exactly_the_records_the_truth_expects(tmp_path):
+def test_cleaning_drops_exactly_the_records_the_truth_expects(tiny, tmp_path):
     # TINY (a quarter of the officials, 2 citizens per commune): every fault left on occurs at
     # least once whatever the size (``_render.pick_disjoint``), so each dropping rule still
-    # meets its records (asserted below); formerly 8 citizens per commune and every official
+    # meets its records (asserted below); formerly 8 citizens per commune and every official,
+    # then seed 11 (now the module's TINY study, seed 7)
     study_mod = pytest.importorskip("hlstudy.study")
-    sim = simulate(seed=11, **TINY)
+    sim = tiny
     sim.write(tmp_path)
     st = study_mod.load_study(tmp_path, cache=False)
     assert st.simulated
@@ -465,19 +472,19 @@ def _dumped(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def test_truth_json_is_the_dump_of_its_dict(default):
+def test_truth_json_is_the_dump_of_its_dict(tiny):
     """``Truth.to_json`` (record tables written column by column into the dump of the rest)
     is the text ``json.dumps`` gives for ``to_dict()``, also when a placeholder it uses
-    occurs in the data (then it dumps the dict itself)."""
+    occurs in the data (then it dumps the dict itself).  (The default study's: data/raw's
+    truth.json, written by ``json.dumps``, in
+    ``test_committed_demonstration_data_are_the_default_simulation``.)"""
     import copy
 
-    t = default.truth
+    t = tiny.truth
     assert t.to_json() == _dumped(t.to_dict()) + "\n"
-    tiny = simulate(seed=3, **TINY).truth
-    assert tiny.to_json() == _dumped(tiny.to_dict()) + "\n"
-    odd = copy.deepcopy(tiny)
+    odd = copy.deepcopy(t)
     odd.faults.loc[0, "detail"] = "\ue000rows\ue001"
-    assert odd.to_json() == _dumped(odd.to_dict()) + "\n" != tiny.to_json()
+    assert odd.to_json() == _dumped(odd.to_dict()) + "\n" != t.to_json()
 
 
 def test_records_json_is_the_dump_of_the_records():
