@@ -247,3 +247,26 @@ def test_merge_small_clusters_always_leaves_clusters_of_min_size():
         out, _ = drivers.merge_small_clusters(d, ["y"])
         counts = out.loc[out["y"].notna(), "cluster"].value_counts()
         assert counts.min() >= 2, counts
+
+
+def test_condition_below_decides_as_numpy_cond():
+    """The bootstrap's test of a draw's design (``cond(X'WX) < 1e12``) from the eigenvalues:
+    the same decisions as ``np.linalg.cond`` on cross-products well and badly conditioned,
+    singular, and with condition numbers at the limit and around the edges of the band
+    where ``cond`` itself decides."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(300, 40, 8))
+    x[100:200, :, -1] = x[100:200, :, 1]                         # collinear: singular
+    x[200:, :, -1] = x[200:, :, 1] * (1 + rng.uniform(1e-9, 1e-4, (100, 1)))   # nearly so
+    w = rng.integers(0, 3, size=(300, 40)).astype(float)
+    a = [np.einsum("bn,bni,bnj->bij", w, x, x)]
+    q, _ = np.linalg.qr(rng.normal(size=(8, 8)))
+    conds = np.concatenate([1e12 * np.array([0.5, 0.99, 1.0, 1.01, 2.0]),
+                            1e12 / 4 * np.array([0.98, 1.0, 1.02]),
+                            4e12 * np.array([0.98, 1.0, 1.02]), rng.uniform(1e11, 1e13, 200)])
+    eig = np.geomspace(1.0, 1.0 / conds[:, None], 8, axis=-1)[:, 0, :]
+    a.append(np.einsum("ij,bj,kj->bik", q, eig, q))
+    for m in a:
+        want = np.linalg.cond(m) < 1e12
+        assert want.any() and not want.all()
+        np.testing.assert_array_equal(drivers._condition_below(m, 1e12), want)
