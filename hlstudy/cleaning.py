@@ -308,23 +308,36 @@ def rule_duplicates(df, spec, rules, instrument):
         return df, []  # no record repeats another on every answer: no candidate
     times = _of_type(spec, df, "timestamp")
     order = df.sort_values([*times, "source_row"], na_position="last", kind="stable").index
+    # the columns read below in that order: each column's values taken by position (a
+    # unique index), else the rows of ``df.loc[order]``
+    pos = df.index.get_indexer(order) if df.index.is_unique else None
+
+    def in_order(columns):
+        return df[columns].iloc[pos] if pos is not None else df.loc[order, columns]
+
     # each column's answers as integer codes (equal codes = equal answers as text): the
-    # pairwise comparisons below then compare integers, not strings
-    ordered = df.loc[order, compare]
-    values = _text_code_matrix(ordered) if len(ordered) else np.empty(ordered.shape, dtype=np.int64)
+    # pairwise comparisons below then compare integers, not strings.  Codes stand for
+    # equal texts within a column whatever the rows' order, so the table's codes are taken
+    # in ``order`` (no reordered copy of the table)
+    if not len(order):
+        values = np.empty((0, len(compare)), dtype=np.int64)
+    elif pos is not None:
+        values = _text_code_matrix(df[compare])[pos]
+    else:
+        values = _text_code_matrix(df.loc[order, compare])
     backgrounds: list[np.ndarray] = []  # the background answers as text, made when first needed
 
     def background_text() -> np.ndarray:
         if not backgrounds:  # only a candidate without other corroboration reads them
             backgrounds.append(
-                df.loc[order, background].astype("string").to_numpy(dtype=object, na_value=None)
+                in_order(background).astype("string").to_numpy(dtype=object, na_value=None)
                 if background else np.empty((len(order), 0), dtype=object))
         return backgrounds[0]
-    stamps = (pd.to_datetime(df.loc[order, times[0]]).to_numpy() if times
+    stamps = (pd.to_datetime(in_order(times[0])).to_numpy() if times
               else np.full(len(order), np.datetime64("NaT"), dtype="datetime64[ns]"))
-    groups = df.loc[order, "commune_code"].astype("string").fillna("").to_numpy() if "commune_code" in df else np.zeros(len(order))
+    groups = in_order("commune_code").astype("string").fillna("").to_numpy() if "commune_code" in df else np.zeros(len(order))
     if PII_KEY in df:
-        keys = df.loc[order, PII_KEY].astype("string").fillna("").to_numpy(dtype=object)
+        keys = in_order(PII_KEY).astype("string").fillna("").to_numpy(dtype=object)
     else:
         keys = np.full(len(order), "", dtype=object)
     unlimited = not np.isfinite(rules.duplicate_window_minutes)  # any gap corroborates
