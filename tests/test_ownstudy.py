@@ -270,25 +270,34 @@ def sim120():
     return simulate(seed=12, response_rate=120 / 455, n_citizens_per_commune=10)
 
 
-@pytest.fixture
-def officials_only(sim120, tmp_path):
-    folder = tmp_path / "officials_only"
-    sim120.write(folder)
-    (folder / "citizens.csv").unlink()
-    (folder / "personnel.csv").unlink()
+@pytest.fixture(scope="module")
+def sim120_files(sim120):
+    """``sim120.files()``: what ``sim120.write`` writes, encoded once for the module."""
+    return sim120.files()
+
+
+def write_officials_only(files: dict[str, bytes], folder: Path) -> Path:
+    """The folder ``sim120.write(folder)`` leaves once its citizens' and personnel exports
+    are deleted (the officials' export, the manifest and the truth, byte for byte)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        if name not in ("citizens.csv", "personnel.csv"):
+            (folder / name).write_bytes(data)
     return folder
 
 
+@pytest.fixture
+def officials_only(sim120_files, tmp_path):
+    return write_officials_only(sim120_files, tmp_path / "officials_only")
+
+
 @pytest.fixture(scope="module")
-def officials_only_study(sim120, tmp_path_factory):
+def officials_only_study(sim120_files, tmp_path_factory):
     """The officials-only folder read once (cache=False) for the tests that only read the
     study; tests that edit the folder use ``officials_only``."""
     from hlstudy import load_study
 
-    folder = tmp_path_factory.mktemp("officials_only")
-    sim120.write(folder)
-    (folder / "citizens.csv").unlink()
-    (folder / "personnel.csv").unlink()
+    folder = write_officials_only(sim120_files, tmp_path_factory.mktemp("officials_only"))
     return load_study(folder, cache=False)
 
 
@@ -496,7 +505,8 @@ def test_diagram_places_an_unknown_role_and_rejects_unknown_names(tmp_path, use_
         framework._layout(bad)
 
 
-def test_seven_point_scale_works_once_its_value_set_is_defined(tmp_path, use_instrument, sim120):
+def test_seven_point_scale_works_once_its_value_set_is_defined(tmp_path, use_instrument,
+                                                              sim120_files):
     from hlstudy import codebook, load_study
 
     folder = use_instrument(own_instrument(tmp_path / "inst", seven_point=True))
@@ -506,10 +516,7 @@ def test_seven_point_scale_works_once_its_value_set_is_defined(tmp_path, use_ins
     md = codebook.questionnaire_markdown("officials", folder=folder)
     assert "| Câu | Nội dung | 1 | 2 | 3 | 4 | 5 | 6 | 7 |" in md
     # an officials-only export answered on 1-7, with the DIG items
-    data = tmp_path / "data"
-    sim120.write(data)
-    for name in ("citizens.csv", "personnel.csv"):
-        (data / name).unlink()
+    data = write_officials_only(sim120_files, tmp_path / "data")
     raw = pd.read_csv(data / "officials.csv", dtype=str, keep_default_na=False)
     rng = np.random.default_rng(4)
     cb = codebook.load_codebook("officials", folder=folder)
