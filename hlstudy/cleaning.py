@@ -549,9 +549,24 @@ def rule_out_of_range(df, spec, rules, instrument):
     rows = df["source_row"].to_numpy()
     copied = False  # the table is copied before its first change
     codes_of: dict[str, list[float]] = {}  # each value set's codes once
+    # the float64 Likert columns of each value set tested in one block: the same elementwise
+    # ``np.isin`` as column by column (a column is read again only when it has a bad code)
+    dtypes = df.dtypes
+    blocks: dict[str, list[str]] = {}
+    for v in spec.variables:
+        if v.type == "likert" and not v.pii and v.variable in df and dtypes[v.variable] == np.float64:
+            blocks.setdefault(v.value_set, []).append(v.variable)
+    block_bad: dict[str, np.ndarray] = {}
+    for value_set, names in blocks.items():
+        codes_of[value_set] = spec.codes(value_set)
+        x = df[names].to_numpy(dtype=np.float64)
+        bad = ~np.isnan(x) & ~np.isin(x, codes_of[value_set])
+        block_bad.update((name, bad[:, k]) for k, name in enumerate(names) if bad[:, k].any())
     for v in spec.variables:
         if v.variable not in df or v.pii:
             continue
+        if v.type == "likert" and v.variable in blocks.get(v.value_set, ()) and v.variable not in block_bad:
+            continue  # no code outside the value set
         column = df[v.variable]
         plain = column.dtype == np.float64  # numpy comparisons: NaN is neither bad nor in range
         if v.type == "likert":
@@ -560,7 +575,7 @@ def rule_out_of_range(df, spec, rules, instrument):
             codes = codes_of[v.value_set]
             if plain:
                 x = column.to_numpy()
-                bad = ~np.isnan(x) & ~np.isin(x, codes)
+                bad = block_bad[v.variable]
             else:
                 bad = (column.notna() & ~column.isin(codes)).to_numpy(dtype=bool)
             reason = f"code outside the value set {v.value_set} ({int(min(codes))}–{int(max(codes))})"
