@@ -178,13 +178,16 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
     # the people's columns read below (not, e.g., the officials' birth dates)
     read = ["person_id", "commune_code", *background, "full_name", "phone"]
     people_rows = _row_dicts(people[[c for c in dict.fromkeys(read) if c in people]])
+    # the variables the "background and the rest" pass writes: a Likert item meets none of
+    # its branches (its cells are written above)
+    rest = [(v, var_type[v]) for v in variables if var_type[v] != "likert"]
     records = []
     for i in range(n):
         p = people_rows[i]
         pid = p["person_id"]
         faults = []
-        codes: dict[str, object] = dict(zip(likert, answer_lists[i], strict=True))
-        codes.update({v: p[v] for v in background})
+        answers_i = answer_lists[i]  # the Likert codes, in the order of ``likert``
+        codes: dict[str, object] = {v: p[v] for v in background}
         # impossible backgrounds and typed numbers (officials)
         if i in chosen.get("impossible_tenure", none) and "years_in_post" in codes:
             age = SURVEY_YEAR - int(codes["birth_year"])
@@ -235,9 +238,9 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
                 # the answers are the integers 1-5 of ``answer_lists``
                 if text_row:
                     cells.update((v, label_of[v][str(c)])
-                                 for v, c in zip(likert, answer_lists[i], strict=True))
+                                 for v, c in zip(likert, answers_i, strict=True))
                 else:
-                    cells.update(zip(likert, map(str, answer_lists[i]), strict=True))
+                    cells.update(zip(likert, map(str, answers_i), strict=True))
             else:
                 whole = False
                 blank_set = set(blank_scale)
@@ -255,12 +258,11 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
                         faults.append(_ledger(pid, "item_blank", v, "",
                                               "Likert answer left blank"))
                     else:
-                        c = codes[v]
+                        c = answers_i[j]
                         cells[v] = (("" if c == "" or c is None else label_of[v][str(c)])
                                     if text_row else str(c))
         # background and the rest
-        for v in variables:
-            t = var_type[v]
+        for v, t in rest:
             if t in ("category",):
                 c = codes[v]
                 cells[v] = "" if c == "" or c is None else label_of[v][str(c)]
