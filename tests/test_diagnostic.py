@@ -605,6 +605,23 @@ def test_finding_d1_reports_the_compliance_and_weak_shares():
     th = fd.Thresholds(weak_cutoff=3.5)
     f2 = fd.finding_d1(comp, scores, group="commune_code", th=th)
     assert f2.numbers["ETH_weak_k"] == int((scores["ETH"] < 3.5).sum())
+    # the ledger's route: the shares alone, the same values as the finding's
+    for finding, kw in ((f, {}), (f2, {"th": th})):
+        shares = fd.finding_d1_shares(comp, scores, group="commune_code", **kw)
+        keys = ["cs_n", "cs_k_not_met", "cs_share_not_met", "cs_lo", "cs_hi"] + [
+            f"{d}_{k}" for d in ("PRO", "ETH") for k in ("n", "weak_k", "weak_share",
+                                                         "weak_lo", "weak_hi")]
+        assert shares == {k: finding.numbers[k] for k in keys}
+    # and the errors finding_d1 raises: a missing column, no ANY rule, too few scores
+    no_any = dg.evaluate_standards(personnel, reference_year=2024)
+    no_any.overall = no_any.overall[no_any.overall["rule_id"] != "ANY"]
+    one_commune = scores.assign(commune_code=scores["commune_code"].iloc[0])
+    for args in ((comp, scores.drop(columns="ETH")), (no_any, scores), (comp, one_commune)):
+        with pytest.raises(ModelError) as want:
+            fd.finding_d1(*args, group="commune_code")
+        with pytest.raises(ModelError) as got:
+            fd.finding_d1_shares(*args, group="commune_code")
+        assert str(got.value) == str(want.value)
 
 
 def test_finding_d2_finds_the_weaker_skills():

@@ -297,6 +297,38 @@ def finding_d1(compliance: ComplianceResult, scores: pd.DataFrame, *, group: str
     return Finding("D1", vi, en, num, *verdict)
 
 
+def finding_d1_shares(compliance: ComplianceResult, scores: pd.DataFrame, *, group: str,
+                      th: Thresholds = Thresholds(), dims: Iterable[str] = ("PRO", "ETH")
+                      ) -> dict:
+    """The shares of :func:`finding_d1` (no ``frame``, no ``compliance_alt``): ``cs_n``,
+    ``cs_k_not_met``, ``cs_share_not_met``, ``cs_lo``, ``cs_hi`` and, for each of ``dims``,
+    ``{dim}_n``, ``{dim}_weak_k``, ``{dim}_weak_share``, ``{dim}_weak_lo``, ``{dim}_weak_hi``
+    (the same values).
+
+    The claims ledger reads only these; this skips each dimension's district mean (a
+    random-intercept fit whose ``n`` alone is read: the number of usable scores) and the
+    statement.  Raises :class:`ModelError` as :func:`finding_d1` for missing columns, a
+    result without the ``ANY`` rule and a dimension whose scores cannot give a district mean
+    (fewer than 2 communes, no more scores than communes).
+    """
+    dims = list(dims)
+    _require(scores, [group, *dims], "scores")
+    ov = compliance.overall.set_index("rule_id")
+    if ANY_RULE not in ov.index:
+        raise ModelError("compliance result has no ANY rule")
+    anyr = ov.loc[ANY_RULE]
+    num = {"cs_n": int(anyr["n"]), "cs_k_not_met": int(anyr["k"]),
+           "cs_share_not_met": float(anyr["share"]), "cs_lo": float(anyr["lo"]),
+           "cs_hi": float(anyr["hi"])}
+    for dim in dims:
+        n = len(quality._clean(scores, dim, group))  # district_mean's data and checks
+        s = clustered_share(pd.to_numeric(scores[dim], errors="coerce").lt(th.weak_cutoff)
+                            .where(scores[dim].notna()), scores[group], th.conf)
+        num.update({f"{dim}_n": n, f"{dim}_weak_k": s["k"], f"{dim}_weak_share": s["share"],
+                    f"{dim}_weak_lo": s["lo"], f"{dim}_weak_hi": s["hi"]})
+    return num
+
+
 def finding_d2(personnel: pd.DataFrame, scores: pd.DataFrame, *, group: str, tenure: str,
                th: Thresholds = Thresholds(), dims: Iterable[str] = QUALITY,
                focus: str = "SKL") -> Finding:

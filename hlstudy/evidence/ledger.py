@@ -320,9 +320,9 @@ class _Context:
         def make():
             pers = self.study.personnel
             d = self.data()
-            if claim == "D1":
-                return fd.finding_d1(self.compliance(), d, group=CLUSTER, th=th,
-                                     dims=[x for x in self.quality if x in dims]).numbers
+            if claim == "D1":  # the shares the ledger reads (DESCRIPTIVE)
+                return fd.finding_d1_shares(self.compliance(), d, group=CLUSTER, th=th,
+                                            dims=[x for x in self.quality if x in dims])
             if claim == "D2":
                 self.need("personnel", "tenure")
                 from hlstudy.diagnostic.columns import years_in_post
