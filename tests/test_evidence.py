@@ -8,7 +8,6 @@ simulated studies whose paths are switched on (standardized 0.35) and off (0).
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +35,6 @@ from hlstudy.evidence import (  # noqa: E402
     verdict,
 )
 from hlstudy.evidence.ledger import LEDGER_COLUMNS  # noqa: E402
-from hlstudy.paths import RAW  # noqa: E402
 from hlstudy.synthetic import DEFAULT_EFFECTS, simulate  # noqa: E402
 
 FIX = Path(__file__).parent / "fixtures" / "evidence"
@@ -524,12 +522,15 @@ def test_fdr_option_is_less_strict(demo, demo_ledger):
     assert (b.loc[ok, "p_adjusted"] <= a.loc[ok, "p_adjusted"] + 1e-15).all()
 
 
-def test_officials_only_study_makes_citizen_claims_not_testable(tmp_path):
-    # the demonstration's exports without the citizens' one (any officials' and personnel
-    # exports show it; copying them saves simulating and writing a study)
-    for name in ("officials.csv", "personnel.csv", "manifest.json"):
-        shutil.copyfile(RAW / name, tmp_path / name)
-    study = load_study(tmp_path, cache=False)
+def test_officials_only_study_makes_citizen_claims_not_testable(demo):
+    # the demonstration without its citizens' export, as load_study reads a folder holding
+    # only the officials' and personnel exports: the same officials' and personnel tables
+    # (cleaning runs per instrument), an empty citizens' table with its columns, and the
+    # instruments read (reading such folders: test_ownstudy, the officials-only folder)
+    import dataclasses
+
+    study = dataclasses.replace(demo, citizens=demo.citizens.iloc[0:0],
+                                instruments=("officials", "personnel"))
     assert not study.has("citizens") and study.has("officials")
     led = evaluate(study, rules=FAST).claims.set_index("claim_id")
     for c in ("T1", "T7", "S8"):
