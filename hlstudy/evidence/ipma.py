@@ -215,9 +215,17 @@ def ipma(data: pd.DataFrame, target: str = QUAL, *,
              if a in struct and b in struct]
     syntax = drivers.lavaan_syntax(struct, correlated_residuals=pairs, folder=folder)
     reg = _regressions(d, syntax)
+    # each outcome's coefficients in the order of its predictors (NaN for one the model
+    # lacks), outcomes in the table's order: the Series of a groupby of ``lhs`` with
+    # ``set_index("rhs")["est"].reindex(struct[y])``, read from the columns as lists
+    est: dict[str, dict[str, float]] = {}
+    for y, x, b in zip(reg["lhs"].tolist(), reg["rhs"].tolist(),
+                       reg["est"].astype(float).tolist(), strict=True):
+        est.setdefault(y, {})[x] = b
     coefs: dict[str, pd.Series] = {
-        y: g.set_index("rhs")["est"].astype(float).reindex(struct[y])
-        for y, g in reg.groupby("lhs", sort=False)}
+        y: pd.Series([e.get(x, np.nan) for x in struct[y]], dtype=float, name="est",
+                     index=pd.Index(struct[y], name="rhs"))
+        for y, e in est.items()}
     if target == QUAL:
         preds = list(struct[quality[0]])
         coefs[QUAL] = pd.concat([coefs[q].reindex(preds) for q in quality], axis=1).mean(axis=1)
