@@ -56,10 +56,18 @@ def likert_frame(raw: pd.DataFrame, instrument: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def scale_means(raw, instrument):
-    items = likert_frame(raw, instrument)
+def scale_means(raw, instrument, items=None):
+    """Scale means of a raw export (``items``: its ``likert_frame``, when already decoded)."""
+    items = likert_frame(raw, instrument) if items is None else items
     return pd.DataFrame({c: items[codebook.items(instrument, c)].mean(axis=1)
                          for c in codebook.constructs(instrument)})
+
+
+@pytest.fixture(scope="module")
+def default_items(default):
+    """The default study's officials' Likert answers, decoded once (read by four tests, which
+    never change them)."""
+    return likert_frame(default.officials_raw, "officials")
 
 
 def test_same_seed_same_bytes_different_seed_different_bytes(tiny):
@@ -122,7 +130,7 @@ def test_truth_lists_every_path_the_issue_requires(default):
         codebook.load_codebook("citizens").query("type == 'likert'")["variable"])
 
 
-def test_effect_override_reaches_the_answers(default):
+def test_effect_override_reaches_the_answers(default, default_items):
     # the module's default study against the same seed with TRAIN->PRO reversed, simulated
     # with one citizen per commune: the officials' export of a seed does not depend on the
     # number of citizens (their answers and faults are drawn after the officials', from the
@@ -134,14 +142,14 @@ def test_effect_override_reaches_the_answers(default):
                        n_citizens_per_commune=1)
     assert base.truth.effects["TRAIN->PRO"] == DEFAULT_EFFECTS["TRAIN->PRO"] > 0
     assert flipped.truth.effects["TRAIN->PRO"] == -0.45
-    r = [scale_means(s.officials_raw, "officials")[["TRAIN", "PRO"]].corr().iloc[0, 1]
-         for s in (base, flipped)]
+    r = [scale_means(s.officials_raw, "officials", items)[["TRAIN", "PRO"]].corr().iloc[0, 1]
+         for s, items in ((base, default_items), (flipped, None))]
     assert r[0] > 0.15 and r[1] < -0.05
     assert r[0] - r[1] > 0.3
 
 
-def test_item_correlations_within_constructs_exceed_those_across(default):
-    items = likert_frame(default.officials_raw, "officials")
+def test_item_correlations_within_constructs_exceed_those_across(default_items):
+    items = default_items
     corr = items.corr().to_numpy()
     constructs = np.array([v.rstrip("0123456789") for v in items.columns])
     same = constructs[:, None] == constructs[None, :]
@@ -163,8 +171,8 @@ def _standardized_ols(df, y, xs):
     return dict(zip(xs, beta, strict=True))
 
 
-def test_structural_model_is_recovered_from_scale_means(default):
-    s = scale_means(default.officials_raw, "officials")
+def test_structural_model_is_recovered_from_scale_means(default, default_items):
+    s = scale_means(default.officials_raw, "officials", default_items)
     eff = default.truth.effects
     mot = _standardized_ols(s, "MOT", ["ENV", "COMP", "REC", "LEAD", "TRAIN"])
     rsp = _standardized_ols(s, "RSP", ["MOT", "ENV", "FAC", "LEAD", "SUP", "RES"])
@@ -187,10 +195,10 @@ def _icc1(values: pd.Series, groups: pd.Series) -> float:
     return float((msb - msw) / (msb + (n0 - 1) * msw))
 
 
-def test_commune_variance_is_there_where_the_truth_puts_it(default):
+def test_commune_variance_is_there_where_the_truth_puts_it(default, default_items):
     t = default.truth
     rows = t.rows[t.rows["instrument"] == "officials"].reset_index(drop=True)
-    s = scale_means(default.officials_raw, "officials")
+    s = scale_means(default.officials_raw, "officials", default_items)
     assert _icc1(s["FAC"], rows["commune_code"]) > 0.1  # truth share 0.30
     assert t.commune_variance_share["FAC"] == pytest.approx(0.30)
     assert _icc1(s["FAC"], rows["commune_code"]) > _icc1(s["COMP"], rows["commune_code"])
