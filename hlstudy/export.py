@@ -698,9 +698,18 @@ def _mark_simulated(fig) -> None:
     Inside a plot area the mark goes to the first place of :data:`_MARK_CORNERS` that no
     legend or text covers and that hides the least data (points, lines, error bars, bars,
     bands: :func:`_data_overlap`).  When every free place hides some data, the mark is drawn
-    without its white box, so the data stay visible through it."""
+    without its white box, so the data stay visible through it.  The mark is measured in 10
+    places per plot area: fonts and text layouts are shared while it is placed
+    (:func:`_shared_font_tables`, :func:`_shared_text_layouts`; the same floats)."""
     if getattr(fig, "_hlstudy_simulated_mark", False):
         return
+    with _shared_font_tables(), _shared_text_layouts():
+        _place_marks(fig)
+    fig._hlstudy_simulated_mark = True
+
+
+def _place_marks(fig) -> None:
+    """The marks of :func:`_mark_simulated`, placed."""
     renderer = _settle_layout(fig)
     for ax in fig.axes:
         if not ax.get_visible() or ax.get_label() == "<colorbar>":
@@ -747,7 +756,6 @@ def _mark_simulated(fig) -> None:
         alpha=0.9,
         style="italic",
     )
-    fig._hlstudy_simulated_mark = True
 
 
 class _SubsetFont:
@@ -1212,8 +1220,7 @@ def save_figure(
         _show_preview(fig, kept["preview"])
         return paths
     if simulated:
-        with _shared_font_tables(), _shared_text_layouts():   # the mark is measured in 10 places
-            _mark_simulated(fig)
+        _mark_simulated(fig)
     preview = None
     paths: dict[str, Path] = {}
     files: dict[str, bytes] = {}
