@@ -152,7 +152,7 @@ def write(folder: Path | None = None) -> list[Path]:
         path = folder / FILES[key]
         df.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
         out.append(path)
-    _read.cache_clear()
+    _clear_caches()
     return out
 
 
@@ -182,8 +182,15 @@ def _read(path: str, columns: tuple[str, ...]) -> pd.DataFrame:
 
 def communes(folder: Path | None = None) -> pd.DataFrame:
     """The 23 pre-2025 units (``code, name, unit_type, lat, lon, commune_2025, …``), by code."""
-    df = _read(str(Path(folder or REFERENCE) / FILES["communes"]), tuple(COLUMNS)).copy()
-    known = set(new_communes(folder)["name"])
+    return _communes(str(Path(folder or REFERENCE))).copy()
+
+
+@lru_cache(maxsize=8)
+def _communes(folder: str) -> pd.DataFrame:
+    """:func:`communes` of ``folder`` (read, typed and checked once per folder, as
+    :func:`_read` reads a file once; an error is raised again at every call)."""
+    df = _read(str(Path(folder) / FILES["communes"]), tuple(COLUMNS))
+    known = set(_new_communes(folder)["name"])
     unknown = sorted(set(df["commune_2025"]) - known)
     if unknown:
         raise SurveyDataError(f"commune_2025 values {unknown} are not 2025 communes",
@@ -193,11 +200,23 @@ def communes(folder: Path | None = None) -> pd.DataFrame:
 
 def new_communes(folder: Path | None = None) -> pd.DataFrame:
     """The 8 communes created on 1 July 2025 from Hữu Lũng's units, by code."""
-    path = Path(folder or REFERENCE) / FILES["communes_2025"]
-    df = _read(str(path), tuple(NEW_COLUMNS)).copy()
+    return _new_communes(str(Path(folder or REFERENCE))).copy()
+
+
+@lru_cache(maxsize=8)
+def _new_communes(folder: str) -> pd.DataFrame:
+    """:func:`new_communes` of ``folder``, read and typed once per folder."""
+    df = _read(str(Path(folder) / FILES["communes_2025"]), tuple(NEW_COLUMNS)).copy()
     df["area_km2"] = pd.to_numeric(df["area_km2"]).astype(float)
     df["n_units_merged"] = pd.to_numeric(df["n_units_merged"]).astype("int64")
     return df
+
+
+def _clear_caches() -> None:
+    """Forget every file read and table made (after the registry files are written)."""
+    _read.cache_clear()
+    _communes.cache_clear()
+    _new_communes.cache_clear()
 
 
 def collation_key(name) -> tuple:

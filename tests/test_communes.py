@@ -139,3 +139,39 @@ def test_names_only_the_package_gives_are_not_promoted_to_two_sources():
     two = other[other["confidence"] == "2"]
     assert set(two["name"]) <= ours_2025  # facts.md [2] lists only Hữu Lũng's 8 communes
     assert (other.loc[~other["name"].isin(ours_2025), "confidence"] == "1").all()
+
+
+def test_registry_tables_are_made_once_per_folder_and_handed_out_as_copies(tmp_path):
+    """``communes``/``new_communes`` keep each folder's checked, typed table: a second call
+    (a hit) equals a fresh one, every call hands out its own copy, another folder is a miss
+    with its own content, and a folder whose check fails raises at every call."""
+    cm._clear_caches()
+    first = cm.communes()
+    assert cm._communes.cache_info().misses == 1
+    first.loc[0, "name"] = "changed by a caller"
+    again = cm.communes()
+    assert cm._communes.cache_info().hits == 1
+    cm._clear_caches()
+    fresh = cm.communes()
+    pd.testing.assert_frame_equal(again, fresh)
+    assert again.loc[0, "name"] != "changed by a caller"
+    new = cm.new_communes()
+    new.loc[0, "area_km2"] = -1.0
+    pd.testing.assert_frame_equal(cm.new_communes(), fresh_new := cm.new_communes())
+    assert fresh_new["area_km2"].gt(0).all() and fresh_new["n_units_merged"].dtype == "int64"
+    for name in cm.FILES.values():
+        shutil.copy(REFERENCE / name, tmp_path / name)
+    df = pd.read_csv(tmp_path / "communes.csv", dtype=str, keep_default_na=False)
+    df.loc[0, "name"] = "Tân Tiến"
+    df.to_csv(tmp_path / "communes.csv", index=False)
+    other = cm.communes(tmp_path)
+    assert other.loc[0, "name"] == "Tân Tiến" != cm.communes().loc[0, "name"]
+    df.loc[4, "commune_2025"] = "Sơn Hà"
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for name in cm.FILES.values():
+        shutil.copy(REFERENCE / name, bad / name)
+    df.to_csv(bad / "communes.csv", index=False)
+    for _ in range(2):
+        with pytest.raises(SurveyDataError, match="not 2025 communes"):
+            cm.communes(bad)
