@@ -138,25 +138,34 @@ def staffing(rng, communes: pd.DataFrame, unit_classes: dict[str, str], quota,
 
     limit = title_limit or legal.title_limit
     cadres, titles = _positions()
+    rules: dict[tuple, tuple] = {}  # (unit type, class) -> quota, PCT_UBND limit, extra titles
+
+    def rules_of(unit_type, uc) -> tuple:
+        # ``quota`` and ``limit`` are lookups: asked once per kind of unit, not per unit
+        if (unit_type, uc) not in rules:
+            names = [t for t in EXTRA_TITLE_WEIGHTS
+                     if (lim := limit(t, unit_type, uc)) is None or lim > 1]
+            weights = np.array([EXTRA_TITLE_WEIGHTS[t] for t in names])
+            rules[unit_type, uc] = (quota(unit_type, uc), limit("PCT_UBND", unit_type, uc),
+                                    names, weights / weights.sum())
+        return rules[unit_type, uc]
+
     rows = []
-    for c in communes.sort_values("code").itertuples(index=False):
-        uc = unit_classes[c.code]
-        q = quota(c.unit_type, uc)
+    # the units by code (codes are unique: the order of ``sort_values("code")``)
+    for code, unit_type in sorted(zip(communes["code"], communes["unit_type"], strict=True)):
+        uc = unit_classes[code]
+        q, max_pct, names, p_names = rules_of(unit_type, uc)
         posts = [("can_bo", p) for p in cadres]
         second = rng.random() < SECOND_PCT_UBND
-        max_pct = limit("PCT_UBND", c.unit_type, uc)
         if second and (max_pct is None or max_pct >= 2):
             posts.append(("can_bo", "PCT_UBND"))
         extra = q - len(posts) - len(titles) + int(rng.random() < EXTRA_POST_PROBABILITY)
-        names = [t for t in EXTRA_TITLE_WEIGHTS
-                 if (lim := limit(t, c.unit_type, uc)) is None or lim > 1]
-        weights = np.array([EXTRA_TITLE_WEIGHTS[t] for t in names])
-        more = rng.choice(len(names), size=max(extra, 0), p=weights / weights.sum())
+        more = rng.choice(len(names), size=max(extra, 0), p=p_names)
         posts += [("cong_chuc", t) for t in titles] + [("cong_chuc", names[i]) for i in more]
         vacancies = int(rng.binomial(2, VACANCY_PROBABILITY))
         can_go = [i for i, (_, p) in enumerate(posts) if p not in KEY_POSTS]
         gone = set(rng.choice(can_go, size=vacancies, replace=False).tolist())
-        rows += [(c.code, k, p) for i, (k, p) in enumerate(posts) if i not in gone]
+        rows += [(code, k, p) for i, (k, p) in enumerate(posts) if i not in gone]
     return pd.DataFrame(rows, columns=["commune_code", "kind", "position_code"])
 
 
