@@ -68,3 +68,5 @@ def test_module_runs_from_the_command_line():
                           capture_output=True, text=True, check=True)
     assert done.stdout.startswith("usage: python -m hlstudy.synthetic")
     assert "--officials" in done.stdout and "--response-rate" in done.stdout
+    words = " ".join(done.stdout.split())  # argparse wraps the help text
+    assert "--seed N" in words and "the same seed writes the same bytes" in words

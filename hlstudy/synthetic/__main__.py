@@ -29,7 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hlstudy.synthetic",
                                      description="Write a simulated study (labelled simulated).")
     parser.add_argument("--write", type=Path, metavar="FOLDER", help="output folder")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N",
+                        help="the simulation's seed: the same seed writes the same bytes "
+                             f"(default {DEFAULT_SEED}, the demonstration data)")
     parser.add_argument("--format", choices=FORMATS, default="csv")
     parser.add_argument("--citizens", type=int, default=30, help="citizens per commune")
     size = parser.add_mutually_exclusive_group()
