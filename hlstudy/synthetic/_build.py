@@ -319,7 +319,8 @@ def _survey(instrument, rng, rng_names, people, answers, r, codebook, labels, re
                             _ledger(orig["pid"], "duplicate", "", "",
                                     f"second submission of the answers sent at "
                                     f"{fmt_time(orig['ts'])}")], "i": None})
-    records.sort(key=lambda rec: (rec["ts"], rec["pid"], rec["copy"] is not None))
+    # by time (a Timestamp's nanoseconds order as the Timestamps do, compared as integers)
+    records.sort(key=lambda rec: (rec["ts"].value, rec["pid"], rec["copy"] is not None))
     row_of = {}
     for k, rec in enumerate(records):
         rec["row"] = k + 2
