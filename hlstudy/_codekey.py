@@ -21,7 +21,18 @@ _IMPORTED = time.time()
 
 def process_start() -> float:
     """When this process started (seconds since the epoch; Linux's ``/proc``), else when this
-    module was imported."""
+    module was imported.  Read once per process (by its id: a forked child reads its own)."""
+    pid = os.getpid()
+    found = _STARTS.get(pid)
+    if found is None:
+        found = _STARTS[pid] = _read_start()
+    return found
+
+
+_STARTS: dict[int, float] = {}
+
+
+def _read_start() -> float:
     try:
         with open("/proc/self/stat", encoding="ascii") as fh:
             start_ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
@@ -30,6 +41,34 @@ def process_start() -> float:
         return boot + start_ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError, StopIteration):
         return _IMPORTED
+
+
+def files_under(root: Path | str, suffix: str = "", skip: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """Every file at any depth under the folder ``root`` whose name ends with ``suffix``:
+    ``(relative POSIX path, path)`` sorted by the relative path's parts (as sorted ``Path``
+    objects are), not entering folders named in ``skip`` nor symbolic links to folders (as
+    ``Path.rglob`` does not).  One ``os.scandir`` per folder: a tenth of ``rglob``'s time."""
+    found: list[tuple[tuple[str, ...], str]] = []
+
+    def visit(folder: str, parts: tuple[str, ...]) -> None:
+        try:
+            with os.scandir(folder) as entries:
+                listed = list(entries)
+        except OSError:
+            return
+        for entry in listed:
+            try:
+                if entry.is_dir():
+                    if not entry.is_symlink() and entry.name not in skip:
+                        visit(entry.path, (*parts, entry.name))
+                elif entry.name.endswith(suffix) and entry.is_file():
+                    found.append(((*parts, entry.name), entry.path))
+            except OSError:
+                continue
+
+    visit(os.fspath(root), ())
+    found.sort(key=lambda item: item[0])
+    return [("/".join(parts), path) for parts, path in found]
 
 
 _DIGESTS: dict[tuple, str] = {}
@@ -43,24 +82,24 @@ def package_digest() -> str | None:
     """
     started = process_start() - 2.0   # /proc's boot time has whole seconds
     files = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        if "__pycache__" in path.parts:
-            continue
+    for relative, path in files_under(PACKAGE, ".py", frozenset({"__pycache__"})):
         try:
-            st = path.stat()
+            st = os.stat(path)
         except OSError:
             return None
         if st.st_mtime > started:
             return None
-        files.append((path, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)))
+        files.append((relative, path, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)))
     # the bytes are read again when any file's size, times or inode changed (a write changes
     # the ctime even when the modification time is set back)
-    signature = tuple((p.as_posix(), stamp) for p, stamp in files)
+    signature = (os.fspath(PACKAGE), tuple((r, stamp) for r, _p, stamp in files))
     found = _DIGESTS.get(signature)
     if found is None:
         digest = hashlib.sha256()
-        for path, _stamp in files:
-            for part in (path.relative_to(PACKAGE).as_posix().encode(), path.read_bytes()):
+        for relative, path, _stamp in files:
+            with open(path, "rb") as fh:
+                data = fh.read()
+            for part in (relative.encode(), data):
                 digest.update(len(part).to_bytes(8, "little"))
                 digest.update(part)
         found = _DIGESTS[signature] = digest.hexdigest()

@@ -13,7 +13,8 @@ whenever anything the files depend on changes:
   (deterministic) insertion order, sets are sorted, the pyplot figure number is left out,
   pandas frames, series and indexes are written as their content (labels, dtypes and values
   as NumPy arrays), not as their own pickle, which changes when pandas consolidates blocks
-  in place or memoises a property;
+  in place or memoises a property; NumPy arrays as their dtype, shape and bytes (cheaper than
+  NumPy's own reduction, which a figure's thousands of small arrays make a third of the key);
   a function is written as its module and name plus what may change without its
   module changing: the values its closure holds and its defaults, and, for a function not
   defined in an installed library or in hlstudy (a notebook's own formatter), its bytecode,
@@ -52,6 +53,7 @@ import pickle
 import sys
 import sysconfig
 import types
+from collections.abc import Callable
 from pathlib import Path
 
 from hlstudy._codekey import distributions, package_digest
@@ -64,6 +66,9 @@ def _library_roots() -> tuple[str, ...]:
 
 
 _ROOTS: tuple[str, ...] | None = None
+#: module file -> inside a library root (its real path, resolved once per file and process:
+#: a figure's state names the same few dozen modules thousands of times)
+_LIBRARY_FILES: dict[str, bool] = {}
 
 
 def _from_library(module_name: str | None) -> bool:
@@ -82,9 +87,12 @@ def _from_library(module_name: str | None) -> bool:
     path = getattr(module, "__file__", None)
     if not path:
         return False
-    if _ROOTS is None:
-        _ROOTS = _library_roots()
-    return os.path.realpath(path).startswith(_ROOTS)
+    found = _LIBRARY_FILES.get(path)
+    if found is None:
+        if _ROOTS is None:
+            _ROOTS = _library_roots()
+        found = _LIBRARY_FILES[path] = os.path.realpath(path).startswith(_ROOTS)
+    return found
 
 
 def _code_state(code: types.CodeType) -> tuple:
@@ -230,7 +238,14 @@ def _tag(kind: str):
 
 
 _TAGS = {k: _tag(k) for k in ("function", "class", "module", "set", "transform", "figure",
-                               "callbacks", "frame")}
+                               "callbacks", "frame", "array")}
+
+
+#: How :class:`_KeyPickler` writes an object, by its type (whether pandas was imported when
+#: the pickler was made -> ``type(obj)`` -> reduction, or None for pickle's own way): the
+#: choice depends on the type alone, and a figure's state has tens of thousands of objects of
+#: a few dozen types, so the chain of type tests runs once per type instead of once per object.
+_DISPATCH: dict[bool, dict[type, Callable | None]] = {False: {}, True: {}}
 
 
 class _KeyPickler(pickle.Pickler):
@@ -248,48 +263,110 @@ class _KeyPickler(pickle.Pickler):
         self._frame, self._series, self._index, self._dtype, self._array = (
             (pandas.DataFrame, pandas.Series, pandas.Index, pandas.api.extensions.ExtensionDtype,
              pandas.api.extensions.ExtensionArray) if pandas is not None else ((), (), (), (), ()))
+        self._ndarray = getattr(sys.modules.get("numpy"), "ndarray", ())
+        self._dispatch = _DISPATCH[pandas is not None]
 
-    def reducer_override(self, obj):   # noqa: C901 - one dispatch
-        kind = type(obj)
+    def _reduction(self, kind: type) -> Callable | None:
+        """The reduction of an object of type ``kind``: the first that applies, in this order."""
+        own = _KeyPickler
         if kind is types.FunctionType:
-            if obj.__module__ == __name__ and obj.__name__.startswith("_key_"):
-                return NotImplemented   # a tag itself: by reference
-            return (_TAGS["function"], _function_state(obj))
+            return own._reduce_function
         if kind is types.ModuleType:
-            return (_TAGS["module"], _module_state(obj))
-        if isinstance(obj, type):
-            if _from_library(obj.__module__):
-                return NotImplemented   # by reference: module and name
-            return (_TAGS["class"], _class_state(obj))
+            return own._reduce_module
+        if issubclass(kind, type):
+            return own._reduce_class
         if kind is set or kind is frozenset:
-            return (_TAGS["set"], (kind.__name__, tuple(sorted(obj, key=repr))))
-        if isinstance(obj, self._transform):
-            state = dict(obj.__getstate__())
-            state["_parents"] = list(state.get("_parents", {}).values())
-            return (_TAGS["transform"], (kind,), state)
-        if isinstance(obj, self._callbacks):
-            return (_TAGS["callbacks"], _callbacks_state(obj))
-        # pandas objects by content: pandas changes their own pickle without changing their
-        # content (blocks consolidated in place, properties memoised in an array's ``_cache``)
-        if isinstance(obj, self._frame):
-            columns = _columns_state(obj)
-            return (_TAGS["frame"], (kind, _index_state(obj.columns), _index_state(obj.index),
-                                     columns, dict(obj.attrs), obj.flags.allows_duplicate_labels))
-        if isinstance(obj, self._series):
-            return (_TAGS["frame"], (kind, obj.name, _index_state(obj.index), _values_state(obj),
-                                     dict(obj.attrs), obj.flags.allows_duplicate_labels))
-        if isinstance(obj, self._index):
-            return (_TAGS["frame"], (kind, _index_state(obj)))
-        if isinstance(obj, self._array):
-            return (_TAGS["frame"], (kind, _values_state(obj)))
-        if isinstance(obj, self._dtype):
-            return (_TAGS["frame"], (kind, _dtype_state(obj)))
-        if isinstance(obj, self._figure):
-            state = dict(obj.__getstate__())
-            for volatile in ("_number", "_restore_to_pylab"):   # pyplot's bookkeeping
-                state.pop(volatile, None)
-            return (_TAGS["figure"], (kind,), state)
-        return NotImplemented
+            return own._reduce_set
+        if kind is self._ndarray:
+            return own._reduce_ndarray
+        for bases, reduction in ((self._transform, own._reduce_transform),
+                                 (self._callbacks, own._reduce_callbacks),
+                                 (self._frame, own._reduce_frame), (self._series, own._reduce_series),
+                                 (self._index, own._reduce_index), (self._array, own._reduce_array),
+                                 (self._dtype, own._reduce_dtype), (self._figure, own._reduce_figure)):
+            if issubclass(kind, bases):
+                return reduction
+        return None
+
+    def reducer_override(self, obj):
+        kind = type(obj)
+        try:
+            reduction = self._dispatch[kind]
+        except KeyError:
+            reduction = self._dispatch[kind] = self._reduction(kind)
+        if reduction is None:
+            return NotImplemented
+        return reduction(obj)
+
+    @staticmethod
+    def _reduce_function(obj):
+        if obj.__module__ == __name__ and obj.__name__.startswith("_key_"):
+            return NotImplemented   # a tag itself: by reference
+        return (_TAGS["function"], _function_state(obj))
+
+    @staticmethod
+    def _reduce_module(obj):
+        return (_TAGS["module"], _module_state(obj))
+
+    @staticmethod
+    def _reduce_class(obj):
+        if _from_library(obj.__module__):
+            return NotImplemented   # by reference: module and name
+        return (_TAGS["class"], _class_state(obj))
+
+    @staticmethod
+    def _reduce_set(obj):
+        return (_TAGS["set"], (type(obj).__name__, tuple(sorted(obj, key=repr))))
+
+    @staticmethod
+    def _reduce_ndarray(obj):
+        """A NumPy array (not a subclass) by its dtype, shape and bytes in C order: a figure
+        holds thousands of small arrays, and NumPy's own reduction costs a third of the key."""
+        if obj.dtype.hasobject:
+            return NotImplemented   # its items are written one by one, each by this pickler
+        return (_TAGS["array"], (obj.dtype, obj.shape, obj.tobytes()))
+
+    @staticmethod
+    def _reduce_transform(obj):
+        state = dict(obj.__getstate__())
+        state["_parents"] = list(state.get("_parents", {}).values())
+        return (_TAGS["transform"], (type(obj),), state)
+
+    @staticmethod
+    def _reduce_callbacks(obj):
+        return (_TAGS["callbacks"], _callbacks_state(obj))
+
+    # pandas objects by content: pandas changes their own pickle without changing their
+    # content (blocks consolidated in place, properties memoised in an array's ``_cache``)
+    @staticmethod
+    def _reduce_frame(obj):
+        columns = _columns_state(obj)
+        return (_TAGS["frame"], (type(obj), _index_state(obj.columns), _index_state(obj.index),
+                                 columns, dict(obj.attrs), obj.flags.allows_duplicate_labels))
+
+    @staticmethod
+    def _reduce_series(obj):
+        return (_TAGS["frame"], (type(obj), obj.name, _index_state(obj.index), _values_state(obj),
+                                 dict(obj.attrs), obj.flags.allows_duplicate_labels))
+
+    @staticmethod
+    def _reduce_index(obj):
+        return (_TAGS["frame"], (type(obj), _index_state(obj)))
+
+    @staticmethod
+    def _reduce_array(obj):
+        return (_TAGS["frame"], (type(obj), _values_state(obj)))
+
+    @staticmethod
+    def _reduce_dtype(obj):
+        return (_TAGS["frame"], (type(obj), _dtype_state(obj)))
+
+    @staticmethod
+    def _reduce_figure(obj):
+        state = dict(obj.__getstate__())
+        for volatile in ("_number", "_restore_to_pylab"):   # pyplot's bookkeeping
+            state.pop(volatile, None)
+        return (_TAGS["figure"], (type(obj),), state)
 
 
 def state_bytes(obj) -> bytes | None:

@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from hlstudy import _bincache
-from hlstudy._codekey import cpu_model, distributions, package_digest
+from hlstudy._codekey import cpu_model, distributions, files_under, package_digest
 
 T = TypeVar("T")
 
@@ -96,16 +96,22 @@ _NOT_INPUTS = frozenset({
 _FILE_DIGESTS: dict[str, tuple[tuple, str]] = {}
 
 
-def _file_digest(path: Path) -> str:
+def _file_digest(path: Path | str) -> str:
     """SHA-256 of a file's bytes, read again when its size, times or inode change."""
+    path = os.fspath(path)
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
         return "absent"
     stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-    found = _FILE_DIGESTS.get(str(path))
+    found = _FILE_DIGESTS.get(path)
     if found is None or found[0] != stamp:
-        found = _FILE_DIGESTS[str(path)] = (stamp, hashlib.sha256(path.read_bytes()).hexdigest())
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            return "absent"
+        found = _FILE_DIGESTS[path] = (stamp, hashlib.sha256(data).hexdigest())
     return found[1]
 
 
@@ -326,8 +332,7 @@ def _path_state(value) -> str | None:
         return _file_digest(root)
     if not root.is_dir():
         return None
-    files = sorted(p for p in root.rglob("*") if p.is_file())
-    return repr([(p.relative_to(root).as_posix(), _file_digest(p)) for p in files])
+    return repr([(relative, _file_digest(path)) for relative, path in files_under(root)])
 
 
 def kept(function: Callable[..., T] | None = None, *, figure: bool = False,

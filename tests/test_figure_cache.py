@@ -195,6 +195,29 @@ def test_package_source_is_in_the_key_and_a_newer_file_switches_the_cache_off(tm
     plt.close(fig)
 
 
+def test_arrays_count_by_dtype_shape_and_values_and_object_arrays_by_their_items():
+    import numpy as np
+
+    state = _figurekey.state_bytes
+    values = np.arange(6, dtype=float).reshape(2, 3)
+    # the layout is not content: a copy, a Fortran-ordered copy, a view of the same numbers
+    assert state(values) == state(values.copy()) == state(np.asfortranarray(values))
+    assert state(values[:, ::2]) == state(np.ascontiguousarray(values[:, ::2]))
+    negative_zero = values.copy()
+    negative_zero[0, 0] = -0.0
+    changed = [values.reshape(3, 2), values.astype(np.float32), values.astype(">f8"),
+               values.view(np.int64), negative_zero, np.zeros((2, 3, 0)), np.zeros((3, 0))]
+    assert len({state(values), *map(state, changed)}) == 1 + len(changed)
+    # an object array's items go through the key's own pickler (a notebook's function by its code)
+    one, same, two = ({"__name__": "__main__"} for _ in range(3))
+    for namespace, step in ((one, 1), (same, 1), (two, 2)):
+        exec(f"def f(v):\n    return v + {step}\n", namespace)
+    items = [np.array([namespace["f"], float(f"1.{k}")], dtype=object)
+             for namespace, k in ((one, 5), (same, 5), (two, 5), (one, 6))]
+    assert state(items[0]) == state(items[1]), "other objects of the same content"
+    assert len({state(items[0]), state(items[2]), state(items[3])}) == 3
+
+
 def test_a_figure_pickle_refuses_has_no_key():
     fig = _figure()
     fig.axes[0]._probe_lock = threading.Lock()
@@ -327,3 +350,46 @@ def test_the_installed_libraries_are_named_with_their_versions():
                           ("pillow", PIL.__version__)):
         assert f"{name}-{version}.dist-info" in listed.lower(), name
     assert sys.version in listed
+
+
+def test_files_under_lists_what_sorted_rglob_lists(tmp_path):
+    # the walk behind the source digest and the result cache's folder digests, against the
+    # pathlib route it replaced: the same files in the same order (names that sort differently
+    # as strings and as path parts, a skipped folder, a linked folder not entered, a linked file)
+    root = tmp_path / "pkg"
+    for name in ("a-b.py", "a/b.py", "a/c/d.py", "a.py", "Z.py", "__pycache__/x.py", "a/__pycache__/y.py",
+                 "a/notes.txt", ".hidden/e.py"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(name, encoding="utf-8")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "f.py").write_text("f", encoding="utf-8")
+    (root / "linked").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (root / "alias.py").symlink_to(root / "a.py")
+
+    def former(suffix, skip):
+        return [(p.relative_to(root).as_posix(), str(p)) for p in sorted(root.rglob(f"*{suffix}"))
+                if p.is_file() and not skip & set(p.relative_to(root).parts)]
+
+    for suffix, skip in ((".py", frozenset({"__pycache__"})), ("", frozenset())):
+        assert _codekey.files_under(root, suffix, skip) == former(suffix, skip)
+    assert [r for r, _p in _codekey.files_under(root, ".py", frozenset({"__pycache__"}))] == [
+        ".hidden/e.py", "Z.py", "a/b.py", "a/c/d.py", "a-b.py", "a.py", "alias.py"]
+
+
+def test_the_process_start_is_read_once_per_process():
+    first = _codekey.process_start()
+    assert first == _codekey._read_start() == _codekey.process_start() <= time.time()
+    # a forked child (multiprocessing's default on Linux) reads its own start, not the memo
+    read, write = os.pipe()
+    time.sleep(0.05)   # the child starts at least a clock tick after this process
+    pid = os.fork()
+    if pid == 0:   # pragma: no cover - the child
+        try:
+            os.write(write, json.dumps([_codekey.process_start(), _codekey._read_start()]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as fh:
+        child, child_read = json.loads(fh.read())
+    os.waitpid(pid, 0)
+    assert child == child_read and child > first
