@@ -54,73 +54,6 @@ def protect_pairs(text: str) -> str:
     return UNBREAKABLE.sub(lambda m: re.sub(r"\s+", _NBSP, m.group(0)), str(text))
 
 
-#: adjustText versions whose ``remove_crossings`` and ``random_shifts`` :func:`adjust_labels`
-#: stands in for (read from adjustText 1.4.0's source; another version keeps its own).
-_ADJUSTTEXT_CHECKED = frozenset({"1.4.0"})
-
-
-def _remove_crossings(coords: np.ndarray, target_coords: np.ndarray, step) -> np.ndarray:
-    """adjustText's ``remove_crossings``, the same arithmetic on whole arrays.
-
-    adjustText runs it after each of its iterations: every pair of connectors (label centre
-    to its point) is tested for a crossing in a Python loop over numpy scalars, and the two
-    labels of a crossing pair swap places, pair by pair in the loop's order (``i`` ascending,
-    then ``j < i`` ascending), on the connectors as they were before any swap.  Here the
-    tests of all pairs are computed at once, with the same float64 operations in the same
-    order (so the same answers, NaN included), and the swaps are made in the same order:
-    the same coordinates, bit for bit, about 40 times faster (``tests/test_pathplot.py``).
-    """
-    connections = np.hstack([np.mean(coords[:, :2], axis=1)[:, np.newaxis],
-                             np.mean(coords[:, 2:], axis=1)[:, np.newaxis], target_coords])
-    i, j = np.tril_indices(len(connections), -1)   # (1, 0), (2, 0), (2, 1), (3, 0)...
-    x1, y1, x2, y2 = connections[i].T   # seg1: the loop's row i
-    x3, y3, x4, y4 = connections[j].T   # seg2: its row j < i
-    with np.errstate(divide="ignore", invalid="ignore"):
-        denom = (y4 - y3) * (x2 - x1) - (x4 - x3) * (y2 - y1)
-        ua = ((x4 - x3) * (y1 - y3) - (y4 - y3) * (x1 - x3)) / denom
-        ub = ((x2 - x1) * (y1 - y3) - (y2 - y1) * (x1 - x3)) / denom
-    # ``intersect``: False when parallel (denom == 0) or either ratio is out of [0, 1]
-    crossing = (denom != 0) & ~((ua < 0) | (ua > 1)) & ~((ub < 0) | (ub > 1))
-    for a, b in zip(i[crossing].tolist(), j[crossing].tolist(), strict=True):
-        coords[a], coords[b] = coords[b].copy(), coords[a].copy()
-    return coords
-
-
-def _distinct_centres(coords: np.ndarray) -> bool:
-    """True when no two labels have the same centre (and none is NaN): then adjustText's
-    ``random_shifts`` returns ``coords`` untouched, after ``np.unique`` over the centres'
-    rows (a sort of a structured view, each of its iterations).  Centres are computed as
-    adjustText computes them and compared as values (0.0 equals -0.0, as in ``np.unique``);
-    a NaN centre is left to adjustText."""
-    mids = np.hstack([np.mean(coords[:, :2], axis=1)[:, np.newaxis],
-                      np.mean(coords[:, 2:], axis=1)[:, np.newaxis]])
-    if np.isnan(mids).any():
-        return False
-    return len(set(map(tuple, mids.tolist()))) == len(mids)
-
-
-def adjust_labels(texts, **kwargs):
-    """``adjustText.adjust_text(texts, **kwargs)``, a third cheaper over 400 iterations, the
-    same placement: for the adjustText versions they were checked against, its crossing
-    check is :func:`_remove_crossings`, and its ``random_shifts`` returns at once when
-    :func:`_distinct_centres` holds (the usual case: otherwise adjustText's own runs).
-    adjustText's own functions are back afterwards, also after an error."""
-    import adjustText
-
-    if getattr(adjustText, "__version__", None) not in _ADJUSTTEXT_CHECKED:
-        return adjustText.adjust_text(texts, **kwargs)
-    crossings, shifts = adjustText.remove_crossings, adjustText.random_shifts
-
-    def random_shifts(coords, *args, **kw):
-        return coords if _distinct_centres(coords) else shifts(coords, *args, **kw)
-
-    adjustText.remove_crossings, adjustText.random_shifts = _remove_crossings, random_shifts
-    try:
-        return adjustText.adjust_text(texts, **kwargs)
-    finally:
-        adjustText.remove_crossings, adjustText.random_shifts = crossings, shifts
-
-
 def _format_tick(spec: str, decimal: str, value: float, _pos=None) -> str:
     return format(value, spec).replace("-", "−").replace(".", decimal)
 
@@ -411,6 +344,7 @@ def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune
     line, with its legend entry ``fit_label``.  Communes missing either value are not drawn.
     """
     import matplotlib.pyplot as plt
+    from adjustText import adjust_text
 
     for c in (x, y, label):
         if c not in link.columns:
@@ -428,8 +362,8 @@ def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune
     texts = [ax.text(a, b, str(n), fontsize=6.5) for a, b, n in zip(xs, ys, d[label], strict=True)]
     # a fixed number of iterations (adjustText's default is a 1-second time limit, which makes
     # the placement, and the files' bytes, depend on the machine's load)
-    adjust_labels(texts, x=xs, y=ys, ax=ax, expand=(1.15, 1.3), iter_lim=ADJUST_ITERATIONS,
-                  arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5})
+    adjust_text(texts, x=xs, y=ys, ax=ax, expand=(1.15, 1.3), iter_lim=ADJUST_ITERATIONS,
+                arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5})
     fmt = tick_formatter(".2f", decimal)
     ax.xaxis.set_major_formatter(fmt)
     ax.yaxis.set_major_formatter(fmt)

@@ -235,20 +235,19 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
     ax.grid(False)
     if annotate and "name" in d.columns:
         import matplotlib.patheffects as pe
-
-        from hlstudy.pathplot import adjust_labels
+        from adjustText import adjust_text
 
         halo = [pe.withStroke(linewidth=2.2, foreground="white")]
         flags = {str(k): v for k, v in (flagged or {}).items()}
         texts = [ax.text(d.at[c, "lon"], d.at[c, "lat"], str(d.at[c, "name"]) + flags.get(c, ""),
                          ha="center", va="bottom", fontsize=6.5, path_effects=halo, zorder=4)
                  for c in codes]
-        adjust_labels(texts, ax=ax, x=d.loc[codes, "lon"].to_numpy(),
-                      y=d.loc[codes, "lat"].to_numpy(), expand=(1.15, 1.3),
-                      # a fixed number of iterations, not adjustText's 1-second default:
-                      # the placement (and the files' bytes) must not depend on the load
-                      iter_lim=ADJUST_ITERATIONS,
-                      arrowprops={"arrowstyle": "-", "color": "0.3", "linewidth": 0.5})
+        adjust_text(texts, ax=ax, x=d.loc[codes, "lon"].to_numpy(),
+                    y=d.loc[codes, "lat"].to_numpy(), expand=(1.15, 1.3),
+                    # a fixed number of iterations, not adjustText's 1-second default:
+                    # the placement (and the files' bytes) must not depend on the load
+                    iter_lim=ADJUST_ITERATIONS,
+                    arrowprops={"arrowstyle": "-", "color": "0.3", "linewidth": 0.5})
     if scale_km:
         _scale_bar(ax, lat0, scale_km)
     _north_arrow(ax)

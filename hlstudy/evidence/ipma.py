@@ -309,9 +309,9 @@ def ipma_figure(result: IPMAResult, *, lang: str | None = None, title: str | Non
     >>> export.save_figure(fig, "06_ipma", simulated=True)     # doctest: +SKIP
     """
     import matplotlib.pyplot as plt
+    from adjustText import adjust_text
 
     from hlstudy import export
-    from hlstudy.pathplot import adjust_labels
 
     lang = lang or export.language()
     t = result.table
@@ -342,8 +342,8 @@ def ipma_figure(result: IPMAResult, *, lang: str | None = None, title: str | Non
              for a, b, n, c in zip(xs, ys, names, t["construct"], strict=True)]
     # iter_lim, not adjustText's default 1-second time limit: the same placement on any
     # machine, so the figure's bytes are reproducible
-    adjust_labels(texts, x=xs, y=ys, ax=ax, objects=corners, expand=(1.2, 1.5), iter_lim=400,
-                  arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5})
+    adjust_text(texts, x=xs, y=ys, ax=ax, objects=corners, expand=(1.2, 1.5), iter_lim=400,
+                arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5})
     target = result.target
     if lang == "en":
         ax.set_xlabel(f"Importance (total effect on {target}, points per point, 0–100)")
