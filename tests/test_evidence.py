@@ -540,6 +540,24 @@ def test_officials_only_study_makes_citizen_claims_not_testable(demo):
     assert led.at["S1", "verdict"] != "not testable"
 
 
+def test_citizens_only_study_makes_officials_claims_not_testable(demo):
+    # a study of the citizens' survey alone (own data may be only that): every claim that
+    # reads the officials is "not testable" and says why, the citizens' claim S8 is judged.
+    # The measurement claims' part (no officials: no scales to check) used to carry no
+    # threshold, and judging it raised ModelError "threshold must be a number"
+    import dataclasses
+
+    study = dataclasses.replace(demo, officials=demo.officials.iloc[0:0],
+                                personnel=demo.personnel.iloc[0:0], instruments=("citizens",))
+    assert study.has("citizens") and not study.has("officials")
+    led = evaluate(study, rules=FAST).claims.set_index("claim_id")
+    for c in ("T3", "S1", "D1"):
+        assert led.at[c, "verdict"] == "not testable"
+        assert "officials" in led.at[c, "reason"]
+        assert "cán bộ, công chức" in led.at[c, "reason_vi"]
+    assert led.at["S8", "verdict"] != "not testable"
+
+
 # --------------------------------------------------------------------------- truth-following
 
 #: The simulator's paths behind four claims (read from hypotheses.csv, not typed here).

@@ -509,7 +509,7 @@ def _measurement_parts(ctx: _Context, claim_id, dims) -> list[dict]:
                  codebook.items("officials", d, folder=ctx.folder) for d in dims}
     except (ModelError, _Absent) as err:
         return [_absent_part(claim_id, "reliability", "độ tin cậy", "reliability", "", err,
-                             inferential=False)]
+                             inferential=False, threshold=rules.min_alpha)]
     for d in dims:
         lab = f"Cronbach's alpha of {d}"
         try:
