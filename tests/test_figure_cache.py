@@ -218,6 +218,22 @@ def test_arrays_count_by_dtype_shape_and_values_and_object_arrays_by_their_items
     assert len({state(items[0]), state(items[2]), state(items[3])}) == 3
 
 
+def test_transforms_written_in_one_step_give_the_state_of_their_getstate(monkeypatch):
+    from matplotlib.transforms import Affine2D, BboxTransformTo, CompositeGenericTransform
+
+    fig = _figure()
+    quick = _figurekey.state_bytes(fig)
+    dispatch = _figurekey._DISPATCH[True]
+    for kind in (Affine2D, BboxTransformTo, CompositeGenericTransform):   # the one-step route
+        assert dispatch[kind] is _figurekey._KeyPickler._reduce_transform_node, kind
+    # every transform through matplotlib's __getstate__ instead: the same stream
+    monkeypatch.setattr(_figurekey._KeyPickler, "_reduce_transform_node",
+                        staticmethod(_figurekey._KeyPickler._reduce_transform))
+    monkeypatch.setattr(_figurekey, "_DISPATCH", {False: {}, True: {}})
+    assert _figurekey.state_bytes(fig) == quick
+    plt.close(fig)
+
+
 def test_a_figure_pickle_refuses_has_no_key():
     fig = _figure()
     fig.axes[0]._probe_lock = threading.Lock()
