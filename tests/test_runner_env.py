@@ -30,17 +30,17 @@ def test_absolute_folders_and_settings_are_left_alone(monkeypatch, tmp_path):
 def test_the_fork_server_preloads_the_statsmodels_modules_hlstudy_imports():
     # the server preloads these modules, not statsmodels.api (300 modules no kernel uses): a
     # module hlstudy starts to import would otherwise be imported again by every kernel using it
-    import ast
+    import re
 
     from hlstudy._codekey import PACKAGE, files_under
     from hlstudy.runner import FORK_PRELOAD
 
+    statement = re.compile(r"^[ \t]*(?:from[ \t]+(statsmodels[\w.]*)[ \t]+import\b|import[ \t]+(statsmodels[\w.]*))",
+                           re.MULTILINE)
     imported = set()
     for _relative, path in files_under(PACKAGE, ".py", frozenset({"__pycache__"})):
-        for node in ast.walk(ast.parse(Path(path).read_text(encoding="utf-8"))):
-            names = ([node.module] if isinstance(node, ast.ImportFrom) and node.module else
-                     [alias.name for alias in node.names] if isinstance(node, ast.Import) else [])
-            imported.update(n for n in names if n.split(".")[0] == "statsmodels")
+        for found in statement.findall(Path(path).read_text(encoding="utf-8")):
+            imported.update(name for name in found if name)
     assert "statsmodels.stats.diagnostic" in imported, "the source scan finds hlstudy's imports"
     preloaded = [m for m in FORK_PRELOAD if m.split(".")[0] == "statsmodels"]
     for name in sorted(imported):
