@@ -47,8 +47,16 @@ def _fresh(tmp_path, monkeypatch, name: str, k: float = 0.5) -> bytes:
         return _png(tmp_path, name, k)
 
 
-def test_cached_png_is_the_fresh_png(cache, tmp_path, monkeypatch):
-    fresh = _fresh(tmp_path, monkeypatch, "fresh")
+@pytest.fixture(scope="module")
+def fresh_default(tmp_path_factory):
+    """The PNG of ``_figure()`` saved without any cache: the reference of the tests below,
+    drawn once for them (the same save every time)."""
+    with pytest.MonkeyPatch.context() as m:
+        return _fresh(tmp_path_factory.mktemp("fresh-png"), m, "fresh")
+
+
+def test_cached_png_is_the_fresh_png(cache, fresh_default, tmp_path, monkeypatch):
+    fresh = fresh_default
     first = _png(tmp_path, "first")                   # encoded, written to the cache
     assert first == fresh
     assert len(list(cache.iterdir())) == 1
@@ -89,8 +97,9 @@ def test_key_covers_the_encoding_arguments():
         assert key != export._png_key(arr, {**base, **change}), change
 
 
-def test_a_damaged_cache_file_is_not_used(cache, tmp_path, monkeypatch):
+def test_a_damaged_cache_file_is_not_used(cache, fresh_default, tmp_path, monkeypatch):
     fresh = _png(tmp_path, "first")
+    assert fresh == fresh_default
     (path,) = cache.iterdir()
     raw = bytearray(path.read_bytes())
     raw[-1] ^= 0xFF
