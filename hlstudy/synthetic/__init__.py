@@ -227,87 +227,6 @@ def _records(df: pd.DataFrame, digits: int = 6) -> list[dict]:
         if names else [{} for _ in range(len(df))]
 
 
-def _json_values(column: pd.Series, digits: int) -> list[str]:
-    """The JSON text (``json.dumps(..., ensure_ascii=False, sort_keys=True,
-    separators=(",", ":"))``) of each cell of :func:`_column_cells` ``(column, digits)``:
-    written directly for float, integer and boolean NumPy columns, text and None; any other
-    cell is dumped by :mod:`json` itself."""
-    def dumped(v) -> str:
-        return json.dumps(v, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-    kind = column.dtype.kind
-    numpy_dtype = isinstance(column.dtype, np.dtype)
-    if kind == "f" and numpy_dtype:
-        # json writes a float as its repr; NaN (None here) as null
-        values = column.tolist()
-        if _fixed_point_is_repr(column.to_numpy(), digits):
-            fmt = f"%.{digits}f"  # the correctly rounded digits round() keeps, zeros stripped
-            out = ["null" if v != v else (fmt % v).rstrip("0") for v in values]
-            return [v + "0" if v[-1] == "." else v for v in out]
-        out = ["null" if v != v else repr(round(v, digits)) for v in values]
-        if np.isinf(column.to_numpy()).any():  # and the infinities as words
-            out = [v if v not in ("inf", "-inf") else dumped(float(v)) for v in out]
-        return out
-    if kind in "iu" and numpy_dtype:
-        return [str(v) for v in column.tolist()]
-    if kind == "b" and numpy_dtype:
-        return ["true" if v else "false" for v in column.tolist()]
-    text = _json_text
-    return [text(v) if type(v) is str else ("null" if v is None else dumped(v))
-            for v in _column_cells(column, digits)]
-
-
-def _fixed_point_is_repr(values: np.ndarray, digits: int) -> bool:
-    """Whether ``repr(round(v, digits))`` is ``f"%.{digits}f" % v`` without its trailing
-    zeros (a ``0`` kept after the point) for every non-NaN ``v`` of ``values``.
-
-    Both round correctly (``round`` keeps the digits that ``%f`` prints, then reads them
-    back), and a decimal of at most 15 significant digits is the shortest text of the double
-    nearest to it, which ``repr`` writes in positional notation between 1e-4 and 1e16.  So
-    it holds when every value is finite and below ``10 ** (15 - digits)`` in size, and,
-    with more than four digits, when no value is nonzero below 1e-4 (``repr`` writes
-    ``1e-05``)."""
-    if not 1 <= digits <= 14:
-        return False
-    size = np.abs(values[~np.isnan(values)]).astype(float)
-    if not size.size:
-        return True
-    if not (np.isfinite(size).all() and size.max() < 10.0 ** (15 - digits)):
-        return False
-    return digits <= 4 or bool(((size == 0) | (size >= 1e-4)).all())
-
-
-def _json_text(value: str) -> str:
-    """A string as :mod:`json` writes it with ``ensure_ascii=False``."""
-    return json.encoder.encode_basestring(value)
-
-
-def _records_json(df: pd.DataFrame, digits: int = 6) -> str:
-    """``json.dumps(_records(df, digits), ensure_ascii=False, sort_keys=True,
-    separators=(",", ":"))``, the same text made column by column (a list of dicts and
-    the encoder's pass over it cost about twice as much on the truth's tables)."""
-    names = list(df.columns)
-    if len(set(names)) != len(names):
-        raise ValueError(f"duplicate columns {names}")
-    if not len(df):
-        return "[]"
-    if not names:
-        return "[" + ",".join("{}" for _ in range(len(df))) + "]"
-    if not all(type(n) is str for n in names):  # keys other than text: json's own rules
-        return json.dumps(_records(df, digits), ensure_ascii=False, sort_keys=True,
-                          separators=(",", ":"))
-    columns = []
-    for j in sorted(range(len(names)), key=lambda k: names[k]):
-        key = _json_text(names[j]) + ":"
-        columns.append([key + v for v in _json_values(df.iloc[:, j], digits)])
-    return "[" + ",".join("{" + ",".join(row) + "}" for row in zip(*columns, strict=True)) + "]"
-
-
-#: The truth's tables written as JSON records, with the digits their floats are rounded to.
-_RECORD_TABLES = {"loadings": 6, "unit_classes": 6, "commune_quality": 6, "rows": 6,
-                  "faults": 6, "latent": 4}
-
-
 @dataclass
 class Truth:
     """The parameters and hidden values that generated a simulated study."""
@@ -351,11 +270,8 @@ class Truth:
     def __repr__(self) -> str:
         return self.summary()
 
-    def to_dict(self, tables: bool = True) -> dict:
-        """The truth as JSON-ready values; ``tables=False`` leaves out the record tables
-        (``loadings``, ``unit_classes``, ``commune_quality``, ``rows``, ``faults``,
-        ``latent``)."""
-        d = {
+    def to_dict(self) -> dict:
+        return {
             "seed": self.seed,
             "model_version": MODEL_VERSION,
             "effects": _round(dict(sorted(self.effects.items()))),
@@ -365,28 +281,18 @@ class Truth:
             "parameters": _round(self.parameters),
             "fault_rates": self.fault_rates,
             "expected": EXPECTED,
+            "loadings": _records(self.loadings),
+            "unit_classes": _records(self.unit_classes),
+            "commune_quality": _records(self.commune_quality),
+            "rows": _records(self.rows),
+            "faults": _records(self.faults),
+            "latent": _records(self.latent, 4),
         }
-        if tables:
-            d.update({name: _records(getattr(self, name), digits)
-                      for name, digits in _RECORD_TABLES.items()})
-        return d
 
     def to_json(self) -> str:
-        """Compact, deterministic JSON (keys sorted, floats rounded): the text of
-        ``json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True, separators=(",",
-        ":"))``, its record tables written by :func:`_records_json`."""
-        d = self.to_dict(tables=False)
-        marks = {}
-        for name in _RECORD_TABLES:
-            marks[name] = d[name] = f"\ue000{name}\ue001"  # a placeholder, replaced below
-        text = json.dumps(d, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        quoted = {name: _json_text(mark) for name, mark in marks.items()}
-        if any(text.count(q) != 1 for q in quoted.values()):  # a placeholder also in the data
-            return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True,
-                              separators=(",", ":")) + "\n"
-        for name, digits in _RECORD_TABLES.items():
-            text = text.replace(quoted[name], _records_json(getattr(self, name), digits), 1)
-        return text + "\n"
+        """Compact, deterministic JSON (keys sorted, floats rounded)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True,
+                          separators=(",", ":")) + "\n"
 
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> Truth:
