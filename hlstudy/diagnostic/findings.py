@@ -209,6 +209,16 @@ def _require(df: pd.DataFrame, cols: Iterable[str], what: str) -> None:
         raise ModelError(f"{what} lacks columns {absent}")
 
 
+def _overall_and_any(compliance: ComplianceResult, scores: pd.DataFrame, group: str,
+                     dims: list) -> tuple[pd.DataFrame, pd.Series]:
+    """D1's checked inputs: the overall table by rule id and its ``ANY`` row."""
+    _require(scores, [group, *dims], "scores")
+    ov = compliance.overall.set_index("rule_id")
+    if ANY_RULE not in ov.index:
+        raise ModelError("compliance result has no ANY rule")
+    return ov, ov.loc[ANY_RULE]
+
+
 def finding_d1(compliance: ComplianceResult, scores: pd.DataFrame, *, group: str,
                th: Thresholds = Thresholds(), dims: Iterable[str] = ("PRO", "ETH"),
                compliance_alt: ComplianceResult | None = None,
@@ -225,11 +235,7 @@ def finding_d1(compliance: ComplianceResult, scores: pd.DataFrame, *, group: str
     of its interval above ``th.weak_cutoff`` contradicts the claim).
     """
     dims = list(dims)
-    _require(scores, [group, *dims], "scores")
-    ov = compliance.overall.set_index("rule_id")
-    if ANY_RULE not in ov.index:
-        raise ModelError("compliance result has no ANY rule")
-    anyr = ov.loc[ANY_RULE]
+    ov, anyr = _overall_and_any(compliance, scores, group, dims)
     rules = ov.drop(index=[ANY_RULE], errors="ignore")
     rules = rules[rules["n"] > 0]
     worst = rules["share"].idxmax() if len(rules) else None
@@ -312,11 +318,7 @@ def finding_d1_shares(compliance: ComplianceResult, scores: pd.DataFrame, *, gro
     (fewer than 2 communes, no more scores than communes).
     """
     dims = list(dims)
-    _require(scores, [group, *dims], "scores")
-    ov = compliance.overall.set_index("rule_id")
-    if ANY_RULE not in ov.index:
-        raise ModelError("compliance result has no ANY rule")
-    anyr = ov.loc[ANY_RULE]
+    _, anyr = _overall_and_any(compliance, scores, group, dims)
     num = {"cs_n": int(anyr["n"]), "cs_k_not_met": int(anyr["k"]),
            "cs_share_not_met": float(anyr["share"]), "cs_lo": float(anyr["lo"]),
            "cs_hi": float(anyr["hi"])}
