@@ -315,7 +315,7 @@ def test_change_summary_equals_the_value_counts_route(adopted):
 
 
 def old_rule_inconsistent(df, spec, rules, instrument):
-    """``cleaning.rule_inconsistent`` before issue 15's tenth part (ages as nullable ``Float64``
+    """``cleaning.rule_inconsistent`` before issue 15's ninth part (ages as nullable ``Float64``
     Series, masks through ``fillna``): the reference route, kept here unchanged."""
     log = []
     copied = False
