@@ -308,8 +308,11 @@ def figure_formats() -> tuple[str, ...]:
 def _record(stem: str, kind: str, paths: dict[str, Path], title: str = "") -> None:
     """Append what was exported to ``HLSTUDY_EXPORT_LOG`` (set by the notebook runner).
 
-    Each line is JSON with the stem, the formats and the notebook cell (IPython's
-    execution count) that made it; the runner turns it into ``figures/INDEX.md``.
+    Each line is JSON with the stem, the formats and the notebook cell (the execution count
+    of the running cell) that made it; the runner turns it into ``figures/index.csv``.  The
+    count is that of the execution in progress (``displayhook.exec_result``), not
+    ``shell.execution_count``, which IPython 9 advances before the cell runs (it named the
+    next code cell).
     """
     log_path = os.environ.get("HLSTUDY_EXPORT_LOG")
     if not log_path:
@@ -321,7 +324,8 @@ def _record(stem: str, kind: str, paths: dict[str, Path], title: str = "") -> No
         from IPython import get_ipython
 
         shell = get_ipython()
-        cell = getattr(shell, "execution_count", None) if shell is not None else None
+        running = getattr(getattr(shell, "displayhook", None), "exec_result", None)
+        cell = getattr(running, "execution_count", None)
     except ImportError:  # pragma: no cover - IPython ships with the notebook extra
         cell = None
     entry = {"stem": stem, "kind": kind, "formats": sorted(paths), "cell": cell, "title": title}

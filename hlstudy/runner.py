@@ -886,11 +886,22 @@ def reproduce(selected: list[str] | None = None, *, out=sys.stdout,
 def export_language(lang: str, out_dir: Path, *, out=sys.stdout, jobs: int | None = None) -> Path:
     """Execute every notebook with labels in ``lang``, writing exports to ``out_dir`` only.
 
-    The committed notebooks and ``figures/`` are left untouched; this is how the thesis
-    author gets the English (or Vietnamese) versions of every figure and table.
+    The committed notebooks and ``figures/`` are left untouched (``out_dir`` may not be
+    ``figures/``); this is how the thesis author gets the English (or Vietnamese) versions of
+    every figure and table.  As :func:`reproduce` does, ``out_dir/index.csv`` says which
+    notebook and cell made each file, with its title in ``lang`` (:func:`update_index`:
+    sorted, the same bytes whatever ``jobs``), and files of a notebook's prefix that the run no
+    longer writes are removed.
     """
+    import tempfile
+
+    from hlstudy.paths import FIGURES
+
     if lang not in ("vi", "en"):
         raise NotebookError(f"language must be 'vi' or 'en', got {lang!r}")
+    if Path(out_dir).resolve() == FIGURES.resolve():
+        raise NotebookError(f"the {lang} export would overwrite the committed figures/: choose "
+                            "another folder (default build/figures-<lang>/)")
     out_dir.mkdir(parents=True, exist_ok=True)
     all_sources = sources()
     total = len(all_sources)
@@ -899,13 +910,20 @@ def export_language(lang: str, out_dir: Path, *, out=sys.stdout, jobs: int | Non
         _ForkServer.get()
     warm_study_cache()
     count = []
+    with tempfile.TemporaryDirectory() as tmp:
+        logs = {source: Path(tmp) / f"{source.stem}.jsonl" for source in all_sources}
 
-    def done(source, _result, seconds):
-        count.append(source)
-        print(f"[{len(count)}/{total}] {source.stem} ({lang}) {seconds:.1f} s", file=out, flush=True)
+        def env_for(source):
+            return {"HLSTUDY_LANG": lang, "HLSTUDY_FIGURES": str(out_dir),
+                    "HLSTUDY_EXPORT_LOG": str(logs[source])}
 
-    execute_many(longest_first(all_sources) if jobs > 1 else all_sources, jobs=jobs,
-                 env_extra={"HLSTUDY_LANG": lang, "HLSTUDY_FIGURES": str(out_dir)}, on_done=done)
+        def done(source, result, seconds):
+            count.append(source)
+            update_index(out_dir, source.stem, _read_log(logs[source], result[0]))
+            print(f"[{len(count)}/{total}] {source.stem} ({lang}) {seconds:.1f} s", file=out, flush=True)
+
+        execute_many(longest_first(all_sources) if jobs > 1 else all_sources, jobs=jobs,
+                     env_extra=env_for, on_done=done)
     return out_dir
 
 
@@ -930,7 +948,7 @@ def main(argv: list[str] | None = None) -> int:
         except NotebookError as exc:
             print(f"\nERROR {exc}", file=sys.stderr)
             return 1
-        print(f"figures and tables ({args.lang}) written to {target}")
+        print(f"figures, tables and index.csv ({args.lang}) written to {target}")
         return 0
     if args.command == "reproduce":
         try:

@@ -243,6 +243,44 @@ def test_parallel_failure_names_the_notebook_and_keeps_the_others(tmp_path, monk
     assert (tmp_path / "out" / "02_table.csv").is_file()
 
 
+def test_english_export_writes_its_own_sorted_index_and_leaves_figures_alone(tmp_path, monkeypatch):
+    """``make.py export --lang en``: an ``index.csv`` beside the English files, as ``reproduce``
+    writes one (notebook, cell, English title), the same bytes on 1 or 2 kernels; ``figures/``
+    is refused as the output folder and its index is not touched."""
+    import io
+
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    scripts = [folder / "01_fig.py", folder / "02_tab.py"]
+    scripts[0].write_text(TINY_FIGURE.format(nn="01").replace(
+        '"Chất lượng"', 'export.tr("Đường cong", "Curve")'), encoding="utf-8")
+    # the table is saved in the third of four cells (cells 1 and 4 do not export)
+    scripts[1].write_text("# %% [markdown]\n# Bảng\n\n# %%\nx = 1\n\n" + TINY_TABLE.format(nn="02").replace(
+        'title="t"', 'title=export.tr("Bảng", "Table")') + "\n# %%\nprint(x)\n", encoding="utf-8")
+    committed_index = (ROOT / "figures" / runner.INDEX_NAME).read_bytes()
+    monkeypatch.setattr(runner, "TIMES_FILE", tmp_path / "seconds.json")
+    # refused before any notebook runs (were it not, no notebook is run into figures/)
+    monkeypatch.setattr(runner, "sources", lambda *a, **k: pytest.fail("figures/ was not refused"))
+    with pytest.raises(runner.NotebookError, match="committed figures/"):
+        runner.export_language("en", ROOT / "figures", out=io.StringIO())
+    monkeypatch.setattr(runner, "sources", lambda *a, **k: scripts)
+    trees = {}
+    for jobs in (2, 1):
+        out = tmp_path / f"en{jobs}"
+        out.mkdir()
+        (out / "01_old.pdf").write_bytes(b"an earlier export's file no notebook writes now")
+        runner.export_language("en", out, out=io.StringIO(), jobs=jobs)
+        trees[jobs] = _tree(out)
+    assert trees[1] == trees[2]
+    assert sorted(trees[1]) == ["01_curve.pdf", "01_curve.png", "02_table.csv", "02_table.docx",
+                                "02_table.tex", "index.csv"]
+    assert trees[1]["index.csv"].decode().splitlines() == [
+        "file,kind,formats,notebook,cell,title",
+        "01_curve,figure,pdf png,01_fig,1,Curve",
+        "02_table,table,csv docx tex,02_tab,3,Table"]
+    assert (ROOT / "figures" / runner.INDEX_NAME).read_bytes() == committed_index
+
+
 MEET = """# %%
 import os, time
 open({here!r}, "w").close()
