@@ -146,19 +146,45 @@ class Study:
     def write_processed(self, folder: str | os.PathLike | None = None) -> dict[str, Path]:
         """Write the clean tables and the log as UTF-8 CSV to ``folder``; by default
         :func:`hlstudy.paths.processed_dir` (git-ignored: ``data/processed/``, or
-        ``build/own-data/processed/`` on one's own data).  Returns ``{table: path}``."""
+        ``build/own-data/processed/`` on one's own data).  Returns ``{table: path}``.
+
+        Only the instruments whose export was read have a table (:attr:`instruments`): an
+        instrument that was not surveyed gets no ``<instrument>.csv``, and one that an earlier
+        call wrote to ``folder`` (a clean table: its header starts ``record_id,source_row,``) is
+        removed, so that the folder never shows a survey that was not given.  A survey given
+        whose every record was dropped keeps its header-only table, and ``flow.csv`` says which
+        rule dropped them.
+        """
         from hlstudy.paths import processed_dir
 
         out = Path(folder) if folder is not None else processed_dir()
         out.mkdir(parents=True, exist_ok=True)
+        for name in self.absent:
+            _remove_clean_table(out / f"{name}.csv")
         paths = {}
-        frames = {name: self.table(name) for name in ingest.INSTRUMENTS}
+        frames = {name: self.table(name) for name in ingest.INSTRUMENTS if self.has(name)}
         frames.update(cleaning_log=self.cleaning_log, flow=self.flow, missing=self.missing)
         for name, frame in frames.items():
             path = out / f"{name}.csv"
             _atomic_write(path, frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
             paths[name] = path
         return paths
+
+
+#: How every clean table written by :meth:`Study.write_processed` begins (an export never does:
+#: ``source_row`` is the row number hlstudy gives each record it reads).
+CLEAN_TABLE_HEADER = b"record_id,source_row,"
+
+
+def _remove_clean_table(path: Path) -> None:
+    """Delete ``path`` if it is a clean table hlstudy wrote (never any other file)."""
+    try:
+        with path.open("rb") as handle:
+            start = handle.read(len(CLEAN_TABLE_HEADER))
+    except FileNotFoundError:
+        return
+    if start == CLEAN_TABLE_HEADER:
+        path.unlink()
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

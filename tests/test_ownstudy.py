@@ -348,6 +348,47 @@ def test_the_officials_export_is_required(officials_only):
         load_study(officials_only, cache=False)
 
 
+def test_processed_folder_has_no_table_of_a_survey_not_given(officials_only_study, officials_only,
+                                                             sim120_files, tmp_path):
+    """``write_processed`` of an officials-only study writes no ``citizens.csv``/``personnel.csv``
+    (header-only, they read as "given, every record dropped") and removes those an earlier
+    call left; a survey given whose records were all dropped keeps its header-only table."""
+    import io
+
+    from hlstudy import load_study
+
+    out = tmp_path / "processed"
+    out.mkdir()
+    earlier = "record_id,source_row,commune_code\nC-1,1,12345\n"      # a run with every survey
+    (out / "citizens.csv").write_text(earlier, encoding="utf-8")
+    (out / "personnel.csv").write_text(earlier.replace("C-1", "P-1"), encoding="utf-8")
+    written = officials_only_study.write_processed(out)
+    assert list(written) == ["officials", "cleaning_log", "flow", "missing"]
+    assert sorted(p.name for p in out.iterdir()) == ["cleaning_log.csv", "flow.csv", "missing.csv",
+                                                     "officials.csv"]
+    assert set(pd.read_csv(written["flow"])["instrument"]) == {"officials"}
+    # a file that is not a clean table (here a personnel export) is never removed
+    other = tmp_path / "other"
+    other.mkdir()
+    export_bytes = "Họ tên cán bộ,Chức vụ\nNguyễn Văn A,Chủ tịch\n".encode()
+    (other / "personnel.csv").write_bytes(export_bytes)
+    # citizens surveyed, every record dropped (no commune): a header-only table, and flow says why
+    rows = pd.read_csv(io.BytesIO(sim120_files["citizens.csv"]), dtype=str, keep_default_na=False)
+    rows = rows.iloc[:3].copy()
+    rows[rows.columns[1]] = ""                                       # the commune question
+    rows.to_csv(officials_only / "citizens.csv", index=False)
+    study = load_study(officials_only, cache=False)
+    assert study.instruments == ("officials", "citizens") and study.kept["citizens"] == 0
+    written = study.write_processed(other)
+    assert list(written) == ["officials", "citizens", "cleaning_log", "flow", "missing"]
+    assert (other / "personnel.csv").read_bytes() == export_bytes
+    citizens = pd.read_csv(written["citizens"])
+    assert citizens.empty and list(citizens.columns) == list(study.citizens.columns)
+    flow = pd.read_csv(written["flow"])
+    last = flow[flow["instrument"] == "citizens"].iloc[-1]
+    assert (last["n_after"], flow.loc[flow["instrument"] == "citizens", "dropped"].sum()) == (0, 3)
+
+
 # --------------------------------------------------------------------------- the researcher's own instrument
 
 DIG_ITEMS = [  # the worked example of the README: a digital-skills scale replaces FAC and SUP
