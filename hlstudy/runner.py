@@ -26,6 +26,7 @@ Command line (what ``make.py`` calls inside the project's virtual environment)::
 
     python -m hlstudy.runner reproduce [--jobs N] [NN ...]   # execute notebooks, write .ipynb
     python -m hlstudy.runner check                # .py and .ipynb cell sources agree
+    python -m hlstudy.runner export [--lang en] [--out DIR]   # every figure and table, index.csv
 
 With ``HLSTUDY_DATA`` (or ``[data] source`` in ``hlstudy.toml``) pointing at one's own exports,
 ``reproduce`` writes the executed notebooks, figures and tables to the output folder
