@@ -110,7 +110,7 @@ def test_cached_subsets_give_the_bytes_of_fresh_ones_and_each_is_made_once(made)
     assert export._SUBSETS == kept                        # same glyphs: nothing new
     cached.append(_pdf(_figure(titles[2]), cached=True))
     assert len(export._SUBSETS) == 3                      # new regular subset, the mark's reused
-    assert all(v is kept[k] for k, v in kept.items() if k in export._SUBSETS)
+    assert all(export._SUBSETS[k] is v for k, v in kept.items())   # the kept ones, not made again
     assert cached == [fresh[t] for t in titles]
     assert fresh[titles[0]] != fresh[titles[2]]   # the comparison can fail: other text, other subset
 
