@@ -40,13 +40,15 @@ issued: they are issued again, through the caller's warning filters, whenever th
 returned, kept or fresh.  A fresh result is itself returned as read back from its pickle, so
 that a first run and a later run give the same object (``tests/test_result_cache.py``); a
 figure the call opened in pyplot is closed and its read-back copy, which pickle registers
-with pyplot again, takes its place.
+with pyplot again, takes its place.  Every matplotlib transform read back is linked to its
+parents by their ids in this process (:func:`_relink_transforms`), as a figure drawn here is.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import os
 import pickle
 import platform
@@ -250,6 +252,50 @@ def _replay(caught: list[tuple]) -> None:
                                module_globals=module.__dict__ if module is not None else None)
 
 
+def _loads(data: bytes):
+    """``pickle.loads(data)``, with every matplotlib transform it makes linked to its parents
+    by their ids in this process (:func:`_relink_transforms`)."""
+    unpickler = pickle.Unpickler(io.BytesIO(data))
+    result = unpickler.load()
+    _relink_transforms(unpickler.memo.copy().values())   # every object the stream made
+    return result
+
+
+def _relink_transforms(objects) -> None:
+    """Key the parents of each matplotlib transform among ``objects`` by their own ``id``.
+
+    A transform (``matplotlib.transforms.TransformNode``) invalidates its parents, the
+    transforms and boxes computed from it, when it changes; it holds them in ``_parents``,
+    ``{id(parent): weakref to parent}``, and a new parent registers under its ``id``
+    (``set_children``).  Unpickling (``TransformNode.__setstate__``, matplotlib 3.11) keeps
+    the pickled keys: the ids the parents had in the process that pickled them.  Such an
+    old id can be the address of a new object here (in the run that computes a figure, its
+    original is freed right after being pickled and read back, and new transforms take its
+    addresses).  When a new parent at such an address registers with the same transform
+    (saving a figure makes new ones), it replaces the read-back parent's entry, and that
+    parent is no longer invalidated: a plot area's box, say, keeps the value it had before
+    the figure's resolution or crop changed, and the files show it (a PDF's clip rectangle).
+    It depends on where the allocator puts objects, so a run with empty caches gave other
+    bytes once in a while (``tests/test_result_cache.py``).  Each live parent is keyed again by
+    its ``id``, in the same order, with the callback ``set_children`` gives it.
+    """
+    transforms = sys.modules.get("matplotlib.transforms")
+    if transforms is None:
+        return
+    for node in objects:
+        if not isinstance(node, transforms.TransformNode):
+            continue
+        parents = getattr(node, "_parents", None)
+        if not isinstance(parents, dict) or not parents:
+            continue
+        alive = [ref() for ref in parents.values()]
+        parents.clear()
+        for parent in alive:
+            key = id(parent)
+            if parent is not None and key not in parents:
+                parents[key] = weakref.ref(parent, lambda _, pop=parents.pop, k=key: pop(k, None))
+
+
 def call(function: Callable[..., T], *args, _figure: bool = False, _extra: tuple = (),
          **kwargs) -> T:
     """``function(*args, **kwargs)``, kept and read back by content key (see the module);
@@ -263,7 +309,7 @@ def call(function: Callable[..., T], *args, _figure: bool = False, _extra: tuple
     raw = _bincache.read(where, name)
     if raw is not None:
         try:
-            result, caught = pickle.loads(zlib.decompress(raw))   # our own file, keyed by content
+            result, caught = _loads(zlib.decompress(raw))   # our own file, keyed by content
         except Exception:   # noqa: BLE001 - damaged or from another version: computed again
             raw = None
         else:
@@ -287,7 +333,7 @@ def call(function: Callable[..., T], *args, _figure: bool = False, _extra: tuple
         new = sorted(_open_figures() - opened)
         try:
             data = pickle.dumps((result, caught), protocol=5)
-            copy = pickle.loads(data)
+            copy = _loads(data)
             data = zlib.compress(data, 1)   # a fit's arrays: about a sixth of the size
         except Exception:   # noqa: BLE001 - a result pickle refuses: returned as it is, not kept
             data = None

@@ -16,6 +16,7 @@ puts the group first.
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -30,6 +31,7 @@ SOURCES = runner.sources()
 NOTEBOOK_GROUP = "notebooks"   # every test here on one worker: one kernel fork server
 pytestmark = pytest.mark.xdist_group(NOTEBOOK_GROUP)
 _RUNS: dict[Path, tuple] = {}  # per test process: source -> (notebook, stderr, out_dir) or error
+_CACHE_STATE: dict[str, str] = {}  # the caches as the first notebook found them (for a mismatch report)
 
 
 def _per_notebook():
@@ -44,6 +46,7 @@ def executed(tmp_path_factory):
     def run(source: Path):
         if source not in _RUNS:
             if not _RUNS:
+                _CACHE_STATE["first run"] = cache_state()
                 runner.warm_study_cache()   # as reproduce does: kernels read, not rebuild, the study
             out = tmp_path_factory.mktemp(f"exports-{source.stem[:2]}")
             try:
@@ -90,13 +93,158 @@ def test_notebook_reexecutes_to_its_committed_exports(source, executed):
     _nb, _stderr, out = executed(source)
     produced = sorted(p.name for p in out.iterdir())
     assert all(name.startswith(source.stem[:3]) for name in produced), produced
+    differing = {}
     for name in produced:
         committed_file = ROOT / "figures" / name
         assert committed_file.exists(), f"{name} is produced by {source.stem} but not committed"
-        same = (out / name).read_bytes() == committed_file.read_bytes()  # a bool: no slow byte diff
-        assert same, f"{name} is not reproduced byte for byte"
+        fresh, old = (out / name).read_bytes(), committed_file.read_bytes()
+        if fresh != old:  # a bool first: the slow description only for a differing file
+            differing[name] = describe_difference(name, fresh, old)
+    if differing:
+        # every differing file named, where it differs, and kept (a cold-cache run that fails
+        # once in a while must leave what it produced)
+        kept = keep_mismatch(out, list(differing))
+        pytest.fail(f"{source.stem}: {sorted(differing)} not reproduced byte for byte; kept with the "
+                    f"committed files in {kept} (caches as the session's first notebook found them: "
+                    f"{_CACHE_STATE.get('first run', '?')})\n" + "\n".join(differing.values()), pytrace=False)
     committed = sorted(p.name for p in (ROOT / "figures").glob(f"{source.stem[:3]}*"))
     assert committed == produced, f"committed files {source.stem} no longer makes: {sorted(set(committed) - set(produced))}"
+
+
+# --------------------------------------------------------------------------- mismatch reports
+
+def cache_state(root: Path | None = None) -> str:
+    """Which of ``data/processed``'s caches exist and how many files each holds (for a report)."""
+    cache = (root or ROOT / "data" / "processed") / "cache"
+    if not cache.is_dir():
+        return "no data/processed/cache"
+    parts = []
+    for entry in sorted(cache.iterdir()):
+        if entry.is_dir():
+            parts.append(f"{entry.name}: {sum(1 for p in entry.rglob('*') if p.is_file())}")
+        else:
+            parts.append(entry.name.split("-", 1)[0])
+    return ", ".join(sorted(set(parts))) or "empty data/processed/cache"
+
+
+def keep_mismatch(out: Path, names: list[str], committed: Path = ROOT / "figures",
+                  base: Path | None = None) -> Path:
+    """Copy the differing produced files and their committed versions out of pytest's
+    temporary folders (which keep only the last runs) into a folder of their own, under
+    ``base`` (default: the system's temporary folder)."""
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.gettempdir()) / "hlstudy-export-mismatches" if base is None else base
+    kept = base / f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+    kept.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy2(out / name, kept / name)
+        shutil.copy2(committed / name, kept / f"committed-{name}")
+    return kept
+
+
+def _first_difference(a: bytes, b: bytes) -> int:
+    """The first offset where ``a`` and ``b`` differ (the shorter one's length if one is a prefix)."""
+    n, step, at = min(len(a), len(b)), 4096, 0
+    while at < n and a[at:at + step] == b[at:at + step]:
+        at += step
+    while at < n and a[at] == b[at]:
+        at += 1
+    return at
+
+
+def _pdf_objects(data: bytes) -> dict[int, bytes]:
+    """A PDF's indirect objects by number, each stream inflated when it is Flate-encoded."""
+    import re
+    import zlib
+
+    objects = {}
+    for match in re.finditer(rb"(\d+) 0 obj\b(.*?)\bendobj", data, re.S):
+        body = match.group(2)
+        start = body.find(b"stream")
+        if start >= 0 and b"/FlateDecode" in body[:start]:
+            raw = body[start + 6:].lstrip(b"\r\n")
+            try:
+                body = body[:start] + b"stream\n" + zlib.decompressobj().decompress(raw)
+            except zlib.error:
+                pass
+        objects[int(match.group(1))] = body
+    return objects
+
+
+def _around(data: bytes, at: int, width: int = 80) -> str:
+    return repr(data[max(0, at - width):at + width])
+
+
+def describe_difference(name: str, fresh: bytes, old: bytes) -> str:
+    """Where a produced file differs from the committed one: sizes, the first differing byte
+    and the bytes around it; for a PDF the first differing object, inflated; for a PNG
+    whether the pixels differ, and where."""
+    at = _first_difference(fresh, old)
+    lines = [f"{name}: {len(fresh)} bytes produced, {len(old)} committed; first difference at byte {at}",
+             f"  produced:  {_around(fresh, at)}", f"  committed: {_around(old, at)}"]
+    try:
+        if name.endswith(".pdf"):
+            new_objs, old_objs = _pdf_objects(fresh), _pdf_objects(old)
+            for number in sorted(set(new_objs) | set(old_objs)):
+                a, b = new_objs.get(number, b""), old_objs.get(number, b"")
+                if a != b:
+                    where = _first_difference(a, b)
+                    lines += [f"  first differing PDF object: {number} (inflated), at its byte {where}",
+                              f"    produced:  {_around(a, where, 160)}", f"    committed: {_around(b, where, 160)}"]
+                    break
+        elif name.endswith(".png"):
+            import io
+
+            import numpy as np
+            from PIL import Image
+
+            a, b = (np.asarray(Image.open(io.BytesIO(d)).convert("RGBA")) for d in (fresh, old))
+            if a.shape != b.shape:
+                lines.append(f"  PNG sizes differ: {a.shape[1::-1]} produced, {b.shape[1::-1]} committed")
+            else:
+                rows, cols = np.nonzero((a != b).any(axis=2))
+                if rows.size == 0:
+                    lines.append("  the pixels are the same: only the encoding differs")
+                else:
+                    lines.append(f"  {rows.size} pixels differ, in x {cols.min()}..{cols.max()}, "
+                                 f"y {rows.min()}..{rows.max()} (of {a.shape[1]}x{a.shape[0]})")
+    except Exception as exc:  # noqa: BLE001 - the description must not hide the mismatch itself
+        lines.append(f"  (could not look inside: {exc!r})")
+    return "\n".join(lines)
+
+
+def test_describe_difference_names_the_place_of_a_difference(tmp_path):
+    import io
+    import zlib
+
+    from PIL import Image
+
+    stream = zlib.compress(b"q 54.1 40.5 300.25 200 re W n Q")
+    pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n2 0 obj << /Filter /FlateDecode >>\nstream\n" \
+        + stream + b"\nendstream\nendobj\n%%EOF\n"
+    other = pdf.replace(stream, zlib.compress(b"q 54.1 40.5 300.26 200 re W n Q"))
+    text = describe_difference("05_x.pdf", other, pdf)
+    assert "first differing PDF object: 2" in text and "300.26 200 re" in text and "300.25 200 re" in text
+    images = []
+    for colour in ((255, 255, 255), (255, 255, 255), (0, 0, 0)):
+        img = Image.new("RGB", (10, 6), "white")
+        img.putpixel((7, 2), colour)
+        buffer = io.BytesIO()
+        img.save(buffer, format="png", compress_level=9 if len(images) == 1 else 1)
+        images.append(buffer.getvalue())
+    assert images[0] != images[1]
+    assert "only the encoding differs" in describe_difference("x.png", images[0], images[1])
+    assert "1 pixels differ, in x 7..7, y 2..2 (of 10x6)" in describe_difference("x.png", images[2], images[0])
+    assert "first difference at byte 4\n" in describe_difference("x.csv", b"a,b,c", b"a,b,d")
+    assert "4 bytes produced, 5 committed; first difference at byte 4" in describe_difference("x.csv", b"a,b,", b"a,b,d")
+    for folder, data in (("out", b"a,b,c"), ("committed", b"a,b,d")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.csv").write_bytes(data)
+    kept = keep_mismatch(tmp_path / "out", ["x.csv"], tmp_path / "committed", tmp_path / "kept")
+    assert kept.parent == tmp_path / "kept"
+    assert {p.name: p.read_bytes() for p in kept.iterdir()} == {"x.csv": b"a,b,c", "committed-x.csv": b"a,b,d"}
 
 
 def test_runner_names_notebook_and_cell_on_failure(tmp_path):
