@@ -276,7 +276,7 @@ def _relink_transforms(objects) -> None:
     parent is no longer invalidated: a plot area's box, say, keeps the value it had before
     the figure's resolution or crop changed, and the files show it (a PDF's clip rectangle).
     It depends on where the allocator puts objects, so a run with empty caches gave other
-    bytes once in a while (``tests/test_result_cache.py``).  Each live parent is keyed again by
+    bytes once in a while (``tests/test_figure_readback.py``).  Each live parent is keyed again by
     its ``id``, in the same order, with the callback ``set_children`` gives it.
     """
     transforms = sys.modules.get("matplotlib.transforms")
