@@ -251,12 +251,18 @@ def test_vectorised_rules_equal_the_row_by_row_rules(raw, instrument, edited):
     spec = ingest.instrument_spec(instrument)
     df = gen.rule_input(raw, instrument, edited)
     stored = gen.load()["rules"]
+    required = []
     for k, rules in enumerate(gen.RULESETS):
         for rule, fast, _direct in gen.RULE_PAIRS:
             a, log_a = getattr(cleaning, fast)(df, spec, rules, instrument)
             _same_digest(gen.sha(gen.rule_text(a, log_a)), "rule", gen.rule_key(instrument, edited, k, rule), stored)
             if edited and (rule == "out_of_range" or (rule == "missing_scale" and instrument != "personnel")):
                 assert len(log_a) > 0
+            if rule == "missing_required":
+                required.append([r["reason"] for r in log_a])
+    if edited:  # the second rule set's required answers are missing too, some with the commune
+        assert len(required[1]) > len(required[0]) > 0
+        assert any(", " in reason for reason in required[1])
 
 
 def test_commune_similarity_is_remembered_by_its_strings():
