@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from statsmodels.stats.multitest import multipletests as _multipletests
+from statsmodels.stats.multitest import multipletests
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
@@ -39,17 +39,6 @@ from hlstudy.synthetic import DEFAULT_EFFECTS, simulate  # noqa: E402
 
 FIX = Path(__file__).parent / "fixtures" / "evidence"
 FAST = Rules(bootstrap=0)  # the fewest bootstrap draws (100) for the indirect effect: fast
-
-
-def multipletests(*args, **kwargs):
-    """statsmodels' ``multipletests``, the same numbers, without the ``gc.collect()`` its
-    Holm branch runs on every call (~0.3 s with this module's studies in memory; garbage
-    collection frees memory and changes no value)."""
-    import gc
-    from unittest import mock
-
-    with mock.patch.object(gc, "collect", lambda *a, **k: 0):
-        return _multipletests(*args, **kwargs)
 
 
 # --------------------------------------------------------------------------- verdict rules
