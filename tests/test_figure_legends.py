@@ -1,0 +1,99 @@
+"""Legends and labels that hide no data (figures a thesis can print).
+
+What a legend hides is measured with the export module's own measure of data under a box
+(``export._data_shapes``: bars, points, lines by their vertices; ``export._data_overlap``:
+0 when the box hides nothing), on the figures as the notebooks draw them.  Each check is
+first shown to catch the former drawing, built here the way the notebook drew it.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from hlstudy import cleaning, export  # noqa: E402
+from hlstudy.errors import SurveyDataError  # noqa: E402
+
+
+def _legend_faults(fig) -> list[str]:
+    """Legends over data, and legends over the figure's texts (tick labels, axis labels,
+    titles), in the layout as drawn."""
+    fig.draw_without_rendering()
+    r = fig.canvas.get_renderer()
+    faults = []
+    texts = [t for ax in fig.axes for t in (*ax.get_xticklabels(), *ax.get_yticklabels(),
+                                            ax.xaxis.label, ax.yaxis.label, ax.title)
+             if t.get_visible() and t.get_text().strip()]
+    for k, ax in enumerate(fig.axes):
+        shapes = export._data_shapes(ax, r)
+        for leg in [leg for leg in (ax.get_legend(), *fig.legends) if leg is not None]:
+            box = leg.get_window_extent(r)
+            hidden = export._data_overlap(box, shapes)
+            if hidden > 0:
+                faults.append(f"axes {k}: a legend hides data ({hidden:.3f})")
+            under = [t.get_text() for t in texts if box.overlaps(t.get_window_extent(r))]
+            if under:
+                faults.append(f"axes {k}: a legend over {under}")
+    return faults
+
+
+@pytest.fixture(scope="module")
+def coverage():
+    from hlstudy import load_study
+    from hlstudy.study import coverage_by_commune
+
+    return coverage_by_commune(load_study())
+
+
+def test_coverage_legend_hides_no_bar(coverage):
+    old, ax = plt.subplots(figsize=(7.5, 5.2))   # the notebook's former drawing
+    district = coverage["officials"].sum() / coverage["register"].sum()
+    ordered = coverage.sort_values("coverage")
+    ax.barh(ordered["commune"], 100 * ordered["coverage"])
+    ax.axvline(100 * district, linestyle="--", label=f"Toàn huyện {district:.0%}")
+    ax.legend(loc="lower right")
+    assert any("hides data" in f for f in _legend_faults(old))   # the check catches it
+    plt.close(old)
+
+    fig = cleaning.coverage_figure(coverage)
+    assert _legend_faults(fig) == []
+    [legend] = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == [
+        export.tr(f"Toàn huyện {district:.0%}", f"District {district:.0%}")]
+    export._mark_simulated(fig)   # and the plot area keeps a place for the mark that hides nothing
+    [mark] = [t for t in fig.axes[0].texts if t.get_text() == export.SIMULATED_MARK]
+    assert mark._hlstudy_data_overlap == 0 and mark.get_bbox_patch() is not None
+    plt.close(fig)
+
+
+def test_coverage_figure_draws_every_commune_highest_first(coverage):
+    fig = cleaning.coverage_figure(coverage)
+    ax = fig.axes[0]
+    bars = sorted(ax.patches, key=lambda p: -p.get_y())               # top to bottom
+    names = [t.get_text() for t in sorted(ax.get_yticklabels(), key=lambda t: -t.get_position()[1])]
+    widths = [p.get_width() for p in bars]
+    assert len(bars) == len(coverage) == 23
+    expected = coverage.assign(w=100 * coverage["coverage"])
+    assert dict(zip(names, widths, strict=True)) == pytest.approx(
+        dict(zip(expected["commune"], expected["w"], strict=True)))
+    assert widths == sorted(widths, reverse=True)
+    for w in set(widths):   # ties in Vietnamese alphabetical order, top to bottom
+        tied = [n for n, x in zip(names, widths, strict=True) if x == w]
+        assert tied == export.vi_sorted(tied)
+    district = 100 * coverage["officials"].sum() / coverage["register"].sum()
+    assert [line.get_xdata()[0] for line in ax.lines] == [pytest.approx(district)]
+    plt.close(fig)
+
+
+def test_coverage_figure_bad_input(coverage):
+    with pytest.raises(SurveyDataError, match="coverage_by_commune"):
+        cleaning.coverage_figure(coverage.drop(columns="register"))
+    with pytest.raises(SurveyDataError, match="register"):
+        cleaning.coverage_figure(coverage.assign(register=0))
+    assert isinstance(coverage, pd.DataFrame) and np.isfinite(coverage["coverage"]).all()
