@@ -97,3 +97,64 @@ def test_coverage_figure_bad_input(coverage):
     with pytest.raises(SurveyDataError, match="register"):
         cleaning.coverage_figure(coverage.assign(register=0))
     assert isinstance(coverage, pd.DataFrame) and np.isfinite(coverage["coverage"]).all()
+
+
+# --------------------------------------------------------------------------- 2025 reform map
+
+def _name_faults(fig) -> list[str]:
+    """Names of the map that overlap each other, stand across the plot frame, or cover a
+    point, a star or a link line (in the layout as drawn)."""
+    fig.draw_without_rendering()
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    points, segments, _ = export._data_shapes(ax, r)
+    area = ax.get_window_extent(r)
+    names = [t for t in ax.texts if t.get_text().strip() and t.get_transform() != ax.transAxes]
+    boxes = [(t.get_text(), t.get_window_extent(r)) for t in names]
+    faults = []
+    for name, box in boxes:
+        if not (area.x0 - 0.5 <= box.x0 and box.x1 <= area.x1 + 0.5
+                and area.y0 - 0.5 <= box.y0 and box.y1 <= area.y1 + 0.5):
+            faults.append(f"{name} across the plot frame")
+        x, y = points[:, 0], points[:, 1]
+        if np.any((x >= box.x0) & (x <= box.x1) & (y >= box.y0) & (y <= box.y1)):
+            faults.append(f"{name} over a point or star")
+        if export._segments_inside(segments, box) > 0:
+            faults.append(f"{name} over a link line")
+    faults += [f"{a} over {b}" for i, (a, p) in enumerate(boxes) for b, q in boxes[i + 1:]
+               if p.overlaps(q)]
+    return faults
+
+
+def test_reform_map_names_are_clear_of_each_other_the_points_and_the_frame():
+    from hlstudy import framework
+    from hlstudy.communes import communes, new_communes
+
+    fig = framework.reform_figure()
+    names = [t.get_text() for t in fig.axes[0].texts if t.get_transform() != fig.axes[0].transAxes]
+    reg = communes()
+    expected = [*new_communes()["name"],
+                *[("TT " if u == "thị trấn" else "") + n
+                  for n, u in zip(reg["name"], reg["unit_type"], strict=True)]]
+    assert sorted(names) == sorted(expected) and len(names) == 31
+    assert _name_faults(fig) == []
+    plt.close(fig)
+
+
+def test_the_name_check_catches_names_at_one_offset():
+    """The former drawing: every name at one fixed offset from its point (Tuấn Sơn over
+    Minh Hòa, Tân Thành and Hòa Sơn across the right edge)."""
+    from hlstudy.communes import communes
+
+    reg = communes()
+    fig, ax = plt.subplots(figsize=(8.6, 7.6))
+    ax.scatter(reg["lon"], reg["lat"], s=36)
+    for n, x, y in zip(reg["name"], reg["lon"], reg["lat"], strict=True):
+        ax.annotate(n, (x, y), xytext=(4, -9), textcoords="offset points", fontsize=6.5)
+    ax.annotate("Tuấn Sơn", (106.35, 21.453), xytext=(6, 6), textcoords="offset points",
+                fontsize=9, fontweight="bold")
+    ax.set_aspect(1 / np.cos(np.deg2rad(reg["lat"].mean())))
+    faults = _name_faults(fig)
+    assert any("across the plot frame" in f for f in faults)
+    assert any(" over " in f and "point" not in f and "line" not in f for f in faults)
+    plt.close(fig)
