@@ -21,6 +21,15 @@ from hlstudy import cleaning, export  # noqa: E402
 from hlstudy.errors import SurveyDataError  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _house_style():
+    """The figures as the notebooks draw them: the house style (``export.use_style``), put
+    back as it was afterwards."""
+    with matplotlib.rc_context():
+        export.use_style()
+        yield
+
+
 def _legend_faults(fig) -> list[str]:
     """Legends over data, and legends over the figure's texts (tick labels, axis labels,
     titles), in the layout as drawn."""
@@ -157,4 +166,73 @@ def test_the_name_check_catches_names_at_one_offset():
     faults = _name_faults(fig)
     assert any("across the plot frame" in f for f in faults)
     assert any(" over " in f and "point" not in f and "line" not in f for f in faults)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- labelled scatters
+
+def _label_faults(fig, labels) -> list[str]:
+    """Labels over a marker (its whole disc), a line (the fitted line, the dividing lines),
+    the legend or another label, or across the plot frame, in the layout as drawn."""
+    fig.draw_without_rendering()
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    points, segments, _ = export._data_shapes(ax, r)
+    area = ax.get_window_extent(r)
+    legends = [leg.get_window_extent(r) for leg in (ax.get_legend(), *fig.legends) if leg]
+    boxes = [(t.get_text(), t.get_window_extent(r)) for t in labels]
+    faults = []
+    for name, box in boxes:
+        x, y, rad = points[:, 0], points[:, 1], points[:, 2]
+        if np.any((x + rad >= box.x0) & (x - rad <= box.x1)
+                  & (y + rad >= box.y0) & (y - rad <= box.y1)):
+            faults.append(f"{name} over a marker")
+        if export._segments_inside(segments, box) > 0:
+            faults.append(f"{name} over a line")
+        if any(box.overlaps(leg) for leg in legends):
+            faults.append(f"{name} over the legend")
+        if not (area.x0 - 0.5 <= box.x0 and box.x1 <= area.x1 + 0.5
+                and area.y0 - 0.5 <= box.y0 and box.y1 <= area.y1 + 0.5):
+            faults.append(f"{name} across the plot frame")
+    faults += [f"{a} over {b}" for i, (a, p) in enumerate(boxes) for b, q in boxes[i + 1:]
+               if p.overlaps(q)]
+    return faults
+
+
+@pytest.fixture(scope="module")
+def study():
+    from hlstudy import load_study
+
+    return load_study()
+
+
+def test_commune_scatter_labels_keep_off_the_points_the_line_and_the_legend(study):
+    """05_commune_scatter: the names were placed before the layout settled and ignored the
+    fitted line (Thanh Sơn, Minh Tiến and Hữu Lũng lay on it)."""
+    from hlstudy import drivers, pathplot
+
+    link = drivers.commune_link(study)
+    fig = pathplot.commune_scatter(link, "QUAL", "SIPAS", xlabel="x", ylabel="y", title="T",
+                                   fit_label="fit")
+    labels = [t for t in fig.axes[0].texts if getattr(t, "_hlstudy_path_label", False)]
+    assert len(labels) == link[["QUAL", "SIPAS"]].notna().all(axis=1).sum() == 23
+    assert _label_faults(fig, labels) == []
+    plt.close(fig)
+
+
+def test_ipma_labels_keep_off_the_points_and_the_dividing_lines(study):
+    """06_ipma: the names were placed before the axis labels and title took their room, and
+    ignored the dividing lines (REC, SUP and ENV lay across the dashed line, MOT, TRAIN, REC,
+    FAC and COMP touched their own points)."""
+    from hlstudy import drivers
+    from hlstudy.evidence import ipma_figure
+    from hlstudy.evidence.ipma import ipma
+
+    res = ipma(drivers.driver_data(study), "QUAL")
+    fig = ipma_figure(res, lang="vi", title="T")
+    names = [f"{n} ({c})" for n, c in zip(res.table["label_vi"], res.table["construct"],
+                                          strict=True)]
+    labels = [t for t in fig.axes[0].texts if t.get_text() in names]
+    assert len(labels) == len(names) == len(res.table) > 5
+    assert _label_faults(fig, labels) == []
     plt.close(fig)
