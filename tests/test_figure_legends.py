@@ -236,3 +236,27 @@ def test_ipma_labels_keep_off_the_points_and_the_dividing_lines(study):
     assert len(labels) == len(names) == len(res.table) > 5
     assert _label_faults(fig, labels) == []
     plt.close(fig)
+
+
+# --------------------------------------------------------------------------- class map
+
+def test_class_map_legend_stands_beside_the_map():
+    """04_map_pro: the Voronoi cells fill the plot area, so a legend on it (it stood in the
+    upper left) hides cells; beside the map it hides none."""
+    from hlstudy.communes import communes
+    from hlstudy.diagnostic import mapping
+
+    reg = communes()
+    classes = pd.Series("không khác", index=reg["code"].astype(str), dtype=object)
+    classes.iloc[[3, 8]] = ["cao hơn", "thấp hơn"]
+    fig = mapping.plot_map(reg, categories=classes, label="PRO",
+                           category_colors={"cao hơn": "#1b9e77", "không khác": "#d9d9d9",
+                                            "thấp hơn": "#d95f02"})
+    assert _legend_faults(fig) == []
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    box = ax.get_legend().get_window_extent(r)
+    assert box.x0 > ax.get_window_extent(r).x1   # to the right of the map
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["cao hơn", "không khác",
+                                                                   "thấp hơn"]
+    plt.close(fig)
