@@ -1583,3 +1583,41 @@ def missing_heatmap(missing: pd.DataFrame, instrument, *, items: list[str] | Non
                     "Share of missing answers by item and commune"), fontsize=10)
     fig.tight_layout()
     return fig
+
+
+@_resultcache.kept(figure=True)
+def coverage_figure(coverage: pd.DataFrame):
+    """Coverage of the officials' survey by commune (bars, highest first, ties in
+    Vietnamese alphabetical order) against the district's coverage (dashed line).
+
+    ``coverage`` is :func:`hlstudy.study.coverage_by_commune` (the district's coverage is its
+    valid responses over its register).  The legend naming the district line stands below
+    the plot area: inside it, every corner holds a bar (the longest reach the right edge,
+    every bar starts at the left), so a legend there hides the end of a bar.  Labels follow
+    :func:`hlstudy.export.tr`.  Returns the figure; raises :class:`SurveyDataError` when
+    ``coverage`` lacks its columns or has no register.
+    """
+    import matplotlib.pyplot as plt
+
+    from hlstudy.export import tr
+
+    missing = {"commune", "register", "officials", "coverage"} - set(coverage.columns)
+    if missing:
+        raise SurveyDataError(f"coverage_figure needs hlstudy.study.coverage_by_commune output; "
+                              f"missing {sorted(missing)}")
+    if coverage["register"].sum() <= 0:
+        raise SurveyDataError("coverage_figure needs a personnel register with at least one person")
+    district = coverage["officials"].sum() / coverage["register"].sum()
+    t = coverage.sort_values("coverage", ascending=False, kind="stable")
+    fig, ax = plt.subplots(figsize=(7.5, 5.2))
+    y = np.arange(len(t))[::-1]   # the highest coverage on top
+    ax.barh(y, 100 * t["coverage"], color="#4c72b0")
+    ax.set_yticks(y, [str(v) for v in t["commune"]])
+    ax.axvline(100 * district, color="#c44e52", linestyle="--", linewidth=1,
+               label=tr(f"Toàn huyện {district:.0%}", f"District {district:.0%}"))
+    ax.set_xlabel(tr("Tỷ lệ bao phủ (%)", "Coverage (%)"))
+    ax.set_title(tr("Tỷ lệ bao phủ của khảo sát cán bộ, công chức theo xã",
+                    "Coverage of the officials' survey by commune"), fontsize=10)
+    fig.tight_layout(rect=(0, 0.3 / fig.get_figheight(), 1, 1))
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", fontsize=9, frameon=False)
+    return fig

@@ -699,6 +699,12 @@ def _mark_simulated(fig) -> None:
     """The simulated-data mark at the figure's corner *and* inside every plot area (so that it
     survives cropping a figure to its axes; issue 13, kind 8).  Colour bars are skipped.
 
+    One plot area that reaches the figure's bottom-right corner, where the figure's mark
+    stands (:func:`_reaches_corner`; a diagram drawn with its axis off on the whole figure),
+    is the figure: both marks would stand one above the other, so it carries the one mark,
+    in the figure mark's size, and the figure gets no second one.  Where there are several
+    plot areas, the figure keeps its mark and no plot area's mark stands next to it.
+
     Inside a plot area the mark goes to the first place of :data:`_MARK_CORNERS` that no
     legend or text covers and that hides the least data (points, lines, error bars, bars,
     bands: :func:`_data_overlap`).  When every free place hides some data, the mark is drawn
@@ -712,18 +718,37 @@ def _mark_simulated(fig) -> None:
     fig._hlstudy_simulated_mark = True
 
 
+#: The figure's own mark (at its bottom-right corner) and a plot area's mark.
+_FIGURE_MARK_STYLE = {"fontsize": 7, "color": "#b03a2e", "alpha": 0.9, "style": "italic"}
+_AREA_MARK_STYLE = {"fontsize": 5.5, "color": "#b03a2e", "alpha": 0.85, "style": "italic"}
+
+
+def _reaches_corner(corner, area) -> bool:
+    """True when the plot area ``area`` (display box) comes within one mark height of the
+    figure's mark ``corner`` (its display box): a mark of the plot area in its own corner
+    would stand on top of the figure's, and the two read as one doubled mark."""
+    return corner.padded(corner.height).overlaps(area)
+
+
 def _place_marks(fig) -> None:
     """The marks of :func:`_mark_simulated`, placed."""
     renderer = _settle_layout(fig)
-    for ax in fig.axes:
-        if not ax.get_visible() or ax.get_label() == "<colorbar>":
-            continue
+    areas = [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
+    corner = fig.text(0.995, 0.005, SIMULATED_MARK, ha="right", va="bottom",
+                      **_FIGURE_MARK_STYLE)
+    corner_box = corner.get_window_extent(renderer)
+    whole = len(areas) == 1 and _reaches_corner(corner_box, areas[0].get_window_extent(renderer))
+    if whole:
+        corner.remove()   # the plot area is the figure: its mark is the figure's
+    for ax in areas:
         legends = [leg for leg in (ax.get_legend(), *fig.legends) if leg is not None]
         legends += [t for t in ax.texts if t.get_text().strip()]   # e.g. quadrant names
         covered = [leg.get_window_extent(renderer) for leg in legends]
+        if not whole:
+            covered.append(corner_box.padded(corner_box.height))   # never a doubled mark
         shapes = _data_shapes(ax, renderer)
-        style = {"transform": ax.transAxes, "fontsize": 5.5, "color": "#b03a2e", "alpha": 0.85,
-                 "style": "italic", "zorder": 10}
+        style = {"transform": ax.transAxes, "zorder": 10,
+                 **(_FIGURE_MARK_STYLE if whole else _AREA_MARK_STYLE)}
         mark = ax.text(0, 0, SIMULATED_MARK, **style)
         ax.apply_aspect()
         area = ax.get_window_extent(renderer)
@@ -734,7 +759,7 @@ def _place_marks(fig) -> None:
             mark.set_va(va)
             box = mark.get_window_extent(renderer).padded(1.0)
             if any(box.overlaps(c) for c in covered):
-                continue   # the place is taken by a legend or a text
+                continue   # the place is taken by a legend, a text or the figure's mark
             if k >= _MARK_EDGE_PLACES and (box.x0 < area.x0 - 1 or box.x1 > area.x1 + 1):
                 continue   # a quarter place where the mark would stick out of the area
             key = (round(_data_overlap(box, shapes), 6), k)
@@ -749,17 +774,6 @@ def _place_marks(fig) -> None:
                            "edgecolor": "none"})
         mark._hlstudy_data_overlap = None if best is None else best[0]
         _fit_mark(fig, ax)
-    fig.text(
-        0.995,
-        0.005,
-        SIMULATED_MARK,
-        ha="right",
-        va="bottom",
-        fontsize=7,
-        color="#b03a2e",
-        alpha=0.9,
-        style="italic",
-    )
 
 
 class _SubsetFont:

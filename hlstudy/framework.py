@@ -572,14 +572,25 @@ def reform_table(lang: str = "vi") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: Iterations of adjustText's placement of the reform map's names: fixed, so that the result
+#: does not depend on time (the names are clear of each other, the points, the link lines and
+#: the frame: ``tests/test_figure_legends.py``); each iteration costs about 10 ms.
+REFORM_ADJUST_ITERATIONS = 40
+
+
 @_resultcache.kept(figure=True)
 def reform_figure(lang: str = "vi"):
     """Map of the 23 units' points coloured by their 2025 commune, linked to its centre.
 
     Coordinates are the registry's approximate points (the town and xã Tân Thành coincide in
-    the source; the latter is shifted slightly for legibility, as the caption says).
+    the source; the latter is shifted slightly for legibility, as the caption says).  The
+    31 names (bold: the new communes at their stars) are placed by ``adjustText`` away from
+    each other and from every point and star, inside the plot area, with a thin line to a
+    point a name had to leave (fixed labels at one offset overlapped: Tuấn Sơn / Minh Hòa,
+    Thiện Tân / Minh Tiến, Yên Sơn under Cai Kinh's star, names across the right edge).
     """
     import matplotlib.pyplot as plt
+    from adjustText import adjust_text
 
     from hlstudy.communes import collation_key, communes, new_communes
 
@@ -592,21 +603,31 @@ def reform_figure(lang: str = "vi"):
     fig, ax = plt.subplots(figsize=(8.6, 7.6))
     names = sorted(new.index, key=collation_key)   # legend and colours in Vietnamese order
     cmap = plt.get_cmap("tab10")
+    texts, xs, ys, along = [], [], [], []
     for k, name in enumerate(names):
         g = pts[pts["commune_2025"] == name]
         colour = cmap(k)
         cx, cy = new.at[name, "lon"], new.at[name, "lat"]
         for r in g.itertuples(index=False):
             ax.plot([r.lon, cx], [r.lat, cy], color=colour, lw=0.8, alpha=0.6)
+            along.append(np.linspace((r.lon, r.lat), (cx, cy), 12)[1:-1])   # names avoid it
         ax.scatter(g["lon"], g["lat"], s=36, color=colour, edgecolor="white", zorder=3)
         ax.scatter([cx], [cy], s=150, marker="*", color=colour, edgecolor="black", lw=0.5,
                    zorder=4)
-        ax.annotate(name, (cx, cy), xytext=(6, 6), textcoords="offset points", fontsize=9,
-                    fontweight="bold", color=colour)
+        texts.append(ax.text(cx, cy, name, fontsize=9, fontweight="bold", color=colour,
+                             zorder=5))
+        xs.append(cx)
+        ys.append(cy)
         for r in g.itertuples(index=False):
             label = ("TT " if r.unit_type == "thị trấn" else "") + r.name
-            ax.annotate(label, (r.lon, r.lat), xytext=(4, -9), textcoords="offset points",
-                        fontsize=6.5, color="#333333")
+            texts.append(ax.text(r.lon, r.lat, label, fontsize=6.5, color="#333333", zorder=5))
+            xs.append(r.lon)
+            ys.append(r.lat)
+    lons = np.concatenate([pts["lon"], new["lon"]])
+    lats = np.concatenate([pts["lat"], new["lat"]])
+    # room for the names beside the outermost points (most read to the right of theirs)
+    ax.set_xlim(lons.min() - 0.015, lons.max() + 0.045)
+    ax.set_ylim(lats.min() - 0.012, lats.max() + 0.012)
     ax.set_aspect(1 / np.cos(lat0))
     ax.set_xlabel(_tr("Kinh độ", "Longitude", lang))
     ax.set_ylabel(_tr("Vĩ độ", "Latitude", lang))
@@ -620,5 +641,11 @@ def reform_figure(lang: str = "vi"):
         "(vietnamadminunits). TT Hữu Lũng and Tân Thành share a point in the source; "
         "Tân Thành is shifted slightly.", lang), transform=ax.transAxes, fontsize=6.8,
         va="top", color="#444444", wrap=True)
-    fig.tight_layout()
+    fig.tight_layout()   # the plot area as saved, before the names are placed in it
+    # a fixed number of iterations (adjustText's default is a 1-second time limit, which
+    # makes the placement, and the files' bytes, depend on the machine's load)
+    avoid = np.vstack([np.column_stack([xs, ys]), *along])   # points, stars, link lines
+    adjust_text(texts, x=avoid[:, 0], y=avoid[:, 1], ax=ax, expand=(1.15, 1.3),
+                iter_lim=REFORM_ADJUST_ITERATIONS,
+                arrowprops={"arrowstyle": "-", "color": "0.45", "linewidth": 0.5})
     return fig

@@ -339,9 +339,10 @@ def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune
                     decimal: str = ","):
     """Commune means of ``x`` against ``y``, every point labelled with its commune.
 
-    Labels are placed by ``adjustText`` (iterative repulsion from other labels and points,
-    with a connector line where a label had to move); the dashed line is the least-squares
-    line, with its legend entry ``fit_label``.  Communes missing either value are not drawn.
+    Labels are placed by ``adjustText`` (iterative repulsion from other labels, the points,
+    the fitted line and the legend, once the layout is settled, with a connector line where
+    a label had to move); the dashed line is the least-squares line, with its legend entry
+    ``fit_label``.  Communes missing either value are not drawn.
     """
     import matplotlib.pyplot as plt
     from adjustText import adjust_text
@@ -360,21 +361,24 @@ def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune
     ax.plot(grid, intercept + slope * grid, color="#888888", ls="--", lw=1,
             label=fit_label or None)
     texts = [ax.text(a, b, str(n), fontsize=6.5) for a, b, n in zip(xs, ys, d[label], strict=True)]
-    # a fixed number of iterations (adjustText's default is a 1-second time limit, which makes
-    # the placement, and the files' bytes, depend on the machine's load)
-    adjust_text(texts, x=xs, y=ys, ax=ax, expand=(1.15, 1.3), iter_lim=ADJUST_ITERATIONS,
-                arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5})
     fmt = tick_formatter(".2f", decimal)
     ax.xaxis.set_major_formatter(fmt)
     ax.yaxis.set_major_formatter(fmt)
     ax.set_xlabel(xlabel, fontsize=8.5)
     ax.set_ylabel(ylabel, fontsize=8.5)
     ax.tick_params(labelsize=7.5)
-    if fit_label:
-        ax.legend(loc="lower right", fontsize=7.5)
+    legend = ax.legend(loc="lower right", fontsize=7.5) if fit_label else None
     if title:
         ax.set_title(title, fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout()   # the plot area as saved, before the labels are placed in it
+    # the labels keep off the points, the fitted line (points along it) and the legend; a
+    # fixed number of iterations (adjustText's default is a 1-second time limit, which makes
+    # the placement, and the files' bytes, depend on the machine's load)
+    line = np.linspace(grid[0], grid[1], 40)
+    adjust_text(texts, x=np.concatenate([xs, line]), y=np.concatenate([ys, intercept + slope * line]),
+                ax=ax, objects=[legend] if legend is not None else None, expand=(1.3, 1.6),
+                force_static=(0.4, 0.8), iter_lim=ADJUST_ITERATIONS,
+                arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5})
     for t in texts:
         t._hlstudy_path_label = True
     return fig

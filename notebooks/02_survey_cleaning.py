@@ -394,16 +394,7 @@ else:
 
 # %%
 if HAS_REGISTER:
-    fig, ax = plt.subplots(figsize=(7.5, 5.2))
-    ordered = coverage.sort_values("coverage")
-    ax.barh(ordered["commune"], 100 * ordered["coverage"], color="#4c72b0")
-    ax.axvline(100 * district, color="#c44e52", linestyle="--", linewidth=1,
-               label=export.tr(f"Toàn huyện {district:.0%}", f"District {district:.0%}"))
-    ax.set_xlabel(export.tr("Tỷ lệ bao phủ (%)", "Coverage (%)"))
-    ax.set_ylabel("")
-    ax.set_title(export.tr("Tỷ lệ bao phủ của khảo sát cán bộ, công chức theo xã",
-                           "Coverage of the officials' survey by commune"), fontsize=10)
-    ax.legend(loc="lower right")
+    fig = cleaning.coverage_figure(coverage)  # the legend below the bars, hiding none
     export.save_figure(fig, "02_coverage_by_commune", simulated=SIM)
     plt.show()
 

@@ -261,7 +261,16 @@ def test_verdict_figure_rejects_bad_input():
 # --------------------------------------------------------------------------- simulated mark
 # Every figure is marked through ``export.save_figure(..., simulated=True)``, which calls
 # ``export._mark_simulated``: the mark must stand inside every plot area (so that a figure
-# cropped to its axes still says "simulated"), in full, and clear of the plot's legends.
+# cropped to its axes still says "simulated"), in full, and clear of the plot's legends; the
+# figure has its own mark at its corner, except where its only plot area reaches that
+# corner (the plot area is the figure, and its mark is the one mark); no two marks stand
+# one above the other.
+
+
+def _stacked(boxes) -> list[tuple[int, int]]:
+    """Pairs of mark boxes closer to each other than the taller one's height."""
+    return [(i, j) for i, a in enumerate(boxes) for j, b in enumerate(boxes) if i < j
+            and a.padded(max(a.height, b.height)).overlaps(b)]
 
 
 def _mark_faults(fig) -> list[str]:
@@ -271,8 +280,10 @@ def _mark_faults(fig) -> list[str]:
     fig.draw_without_rendering()   # the layout as drawn; no pixels are read
     r = fig.canvas.get_renderer()
     faults = []
+    areas = [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
+    boxes = []
     for k, ax in enumerate(fig.axes):
-        if not ax.get_visible() or ax.get_label() == "<colorbar>":
+        if ax not in areas:
             continue
         area = ax.get_window_extent(r)
         marks = [t for t in ax.texts if t.get_text() == export.SIMULATED_MARK]
@@ -280,6 +291,7 @@ def _mark_faults(fig) -> list[str]:
             faults.append(f"axes {k}: {len(marks)} marks")
             continue
         box = marks[0].get_window_extent(r)
+        boxes.append(box)
         if not (area.x0 - 0.5 <= box.x0 and box.x1 <= area.x1 + 0.5
                 and area.y0 - 0.5 <= box.y0 and box.y1 <= area.y1 + 0.5):
             faults.append(f"axes {k}: mark {box} outside the plot area {area}")
@@ -287,8 +299,19 @@ def _mark_faults(fig) -> list[str]:
         if any(box.overlaps(leg.get_window_extent(r)) for leg in legends):
             faults.append(f"axes {k}: mark under a legend")
     corner = [t for t in fig.texts if t.get_text() == export.SIMULATED_MARK]
-    if len(corner) != 1:
-        faults.append("no mark at the figure's corner")
+    boxes += [t.get_window_extent(r) for t in corner]
+    if len(corner) > 1:
+        faults.append(f"{len(corner)} marks at the figure's corner")
+    elif not corner:
+        # allowed only where the one plot area is the figure as saved: its bottom-right
+        # corner is the saved figure's, within a mark's height
+        saved = fig.get_tightbbox(r).transformed(fig.dpi_scale_trans)
+        area = areas[0].get_window_extent(r) if len(areas) == 1 else None
+        tol = max((b.height for b in boxes), default=0.0)
+        if area is None or area.x1 < saved.x1 - tol or area.y0 > saved.y0 + tol:
+            faults.append("no mark at the figure's corner")
+    if _stacked(boxes):
+        faults.append(f"marks one above the other: {_stacked(boxes)}")
     return faults
 
 

@@ -264,3 +264,107 @@ def test_quadrant_names_and_a_central_line_send_the_mark_to_a_quarter_place():
     assert ax.get_window_extent(r).x0 <= box.x0                   # inside the plot area
     assert not any(box.overlaps(t.get_window_extent(r)) for t in ax.texts if t is not mark)
     plt.close(fig)
+
+
+# --------------------------------------------------------------------------- one mark per area
+# The figure's own mark stands at its bottom-right corner.  A diagram drawn with its axis off
+# on the whole figure is one plot area that reaches that corner: a mark of its own in its
+# corner stood right above the figure's (05_path_diagram showed the mark twice, one above
+# the other).  Such a figure shows one mark; a figure of several plot areas keeps one mark
+# per plot area and its own, and none of them stands next to another.
+
+
+def _all_marks(fig) -> list:
+    """Every visible simulated-data mark of the figure, its own and its plot areas'."""
+    texts = [*fig.texts, *(t for ax in fig.axes for t in ax.texts)]
+    return [t for t in texts if t.get_text() == export.SIMULATED_MARK and t.get_visible()]
+
+
+def _too_close(boxes) -> list[tuple[int, int]]:
+    """Pairs of mark boxes closer to each other than the taller one's height."""
+    return [(i, j) for i, a in enumerate(boxes) for j, b in enumerate(boxes) if i < j
+            and a.padded(max(a.height, b.height)).overlaps(b)]
+
+
+def _diagram(nrows=1, ncols=1, *, figsize=(8, 5), busy_lower_left=False):
+    """Boxes joined by lines on plot areas with their axis off, filling the figure."""
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False)
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.93, bottom=0.02, wspace=0.05, hspace=0.05)
+    fig.suptitle("diagram")
+    for ax in axes.ravel():
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.axis("off")
+        for x, y in ((0.2, 0.8), (0.5, 0.5), (0.8, 0.8)):
+            ax.text(x, y, "box", ha="center", va="center", bbox={"boxstyle": "round", "fc": "w"})
+        ax.plot([0.2, 0.5, 0.8], [0.8, 0.5, 0.8], color="k")
+        if busy_lower_left:   # data in the preferred corner: the mark would go right
+            ax.scatter(0.05 + 0.3 * np.arange(8) / 8, np.full(8, 0.03), s=20)
+    return fig
+
+
+def test_a_diagram_on_the_whole_figure_shows_one_mark(tmp_path):
+    fig = _diagram(busy_lower_left=True)
+    export.save_figure(fig, "99_diagram", simulated=True, directory=tmp_path,
+                       formats=["png"], show=False)
+    marks = _all_marks(fig)
+    assert len(marks) == 1, [m.axes for m in marks]
+    mark = marks[0]
+    ax = fig.axes[0]
+    assert mark.axes is ax                    # the plot area's: kept when cropped to it
+    assert mark.get_fontsize() == 7           # as large as the figure's own mark
+    r = fig.canvas.get_renderer()
+    box, area = mark.get_window_extent(r), ax.get_window_extent(r)
+    assert area.x0 <= box.x0 and box.x1 <= area.x1 and area.y0 <= box.y0 and box.y1 <= area.y1
+    assert box.x0 > area.x0 + area.width / 2 and box.y1 < area.y0 + area.height / 4
+    assert _data_under(ax, box) == []         # the lower right, clear of the points
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("shape", [(1, 3), (2, 2)])
+def test_several_plot_areas_keep_their_marks_and_the_figure_its_own(shape):
+    """Every panel has its mark, the figure its own at its corner, and the lower-right
+    panel's mark does not stand next to the figure's (on the former code it went to that
+    panel's lower-right corner, the only one free of data, right above the figure's)."""
+    fig = _diagram(*shape, figsize=(9, 5), busy_lower_left=True)
+    export._mark_simulated(fig)
+    fig.draw_without_rendering()
+    r = fig.canvas.get_renderer()
+    marks = _all_marks(fig)
+    assert len(marks) == shape[0] * shape[1] + 1
+    assert [t for t in fig.texts if t in marks] != []                       # the figure's
+    assert all(len([t for t in ax.texts if t in marks]) == 1 for ax in fig.axes)
+    assert _too_close([m.get_window_extent(r) for m in marks]) == []
+    plt.close(fig)
+
+
+def test_a_plot_with_axes_keeps_both_marks():
+    """A bar chart's plot area ends above its tick labels: cropped to it, the figure keeps
+    the area's mark; uncropped, the figure's corner carries its own (issue 13)."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.barh(["a", "b", "c"], [3, 2, 1])
+    ax.set_xlabel("share (%)")
+    export._mark_simulated(fig)
+    fig.draw_without_rendering()
+    marks = _all_marks(fig)
+    assert len(marks) == 2 and len(fig.texts) == 1 and len(ax.texts) == 1
+    assert ax.texts[0].get_fontsize() < fig.texts[0].get_fontsize()
+    plt.close(fig)
+
+
+def test_the_consort_flow_keeps_a_mark_per_column_and_the_figure_its_own():
+    """02_consort_flow: three plot areas with their axis off, one per column, each with its
+    mark, and the figure's own, none next to another (the estimated path diagram, one plot
+    area on the whole figure, is checked with the library figures in test_figure_text)."""
+    from hlstudy import cleaning, load_study
+    from hlstudy.study import consort_counts
+
+    flow = cleaning.consort_figure(consort_counts(load_study()))
+    export._mark_simulated(flow)
+    flow.draw_without_rendering()
+    r = flow.canvas.get_renderer()
+    marks = _all_marks(flow)
+    assert len(marks) == 4 and len([t for t in flow.texts if t in marks]) == 1
+    assert all(len([t for t in ax.texts if t in marks]) == 1 for ax in flow.axes)
+    assert _too_close([m.get_window_extent(r) for m in marks]) == []
+    plt.close(flow)

@@ -167,7 +167,7 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
     """Voronoi map of the communes, coloured by ``values`` (code → number; NaN = grey) or by
     ``categories`` (code → class label, e.g. "above / not different from / below the district
     mean" — classes the intervals support, rather than a continuous scale suggesting contrasts
-    they do not; a legend lists the classes in ``category_colors`` order).
+    they do not; a legend beside the map lists the classes in ``category_colors`` order).
 
     ``group`` draws thicker borders between cells of different groups (default: the 2025
     communes).  Labels are placed with ``adjustText`` so that close points (Minh Tiến / Thiện
@@ -214,7 +214,8 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
         cm = plt.get_cmap(cmap)
         colours = [cm(norm(x)) if np.isfinite(x) else grey for x in v]
     if ax is None:   # opened once the input is known to be good (an error leaves no figure open)
-        fig, ax = plt.subplots(figsize=(6.5, 6.5))
+        # classes: room on the right for their legend, which would hide cells on the map
+        fig, ax = plt.subplots(figsize=(8.4 if categories is not None else 6.5, 6.5))
     else:
         fig = ax.figure
     ax.add_collection(PolyCollection([cells[c] for c in codes], facecolors=colours,
@@ -256,8 +257,10 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
         handles = [Patch(facecolor=palette[lev], edgecolor="white", label=lev) for lev in present]
         if any(not isinstance(x, str) for x in cv):
             handles.append(Patch(facecolor=grey, label="–"))
-        ax.legend(handles=handles, loc="upper left", fontsize=7, title=label or None,
-                  title_fontsize=7, framealpha=0.9)
+        # beside the map, not on it: every corner of the plot area is a commune's cell
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                  borderaxespad=0.0, fontsize=7, title=label or None, title_fontsize=7,
+                  frameon=False)
     else:
         sm = plt.cm.ScalarMappable(norm=norm, cmap=cm)
         fig.colorbar(sm, ax=ax, shrink=0.7, label=label)

@@ -302,7 +302,8 @@ def ipma_figure(result: IPMAResult, *, lang: str | None = None, title: str | Non
     """Quadrant figure: importance (x) against performance (y), the means as dividing lines.
 
     Labels are the constructs' Vietnamese names (English with ``lang="en"`` or the export
-    language), placed without overlap by ``adjustText`` (iteration-bounded, so the placement
+    language), placed by ``adjustText`` once the layout is settled, clear of each other, the
+    points, the dividing lines and the quadrant names (iteration-bounded, so the placement
     is the same on every machine).  Returns a matplotlib Figure (6.6 × 5.0 in).
 
     >>> fig = ipma_figure(ipma(data, "QUAL"))                   # doctest: +SKIP
@@ -340,10 +341,6 @@ def ipma_figure(result: IPMAResult, *, lang: str | None = None, title: str | Non
                                alpha=0.9, fontstyle="italic"))
     texts = [ax.text(a, b, f"{n} ({c})", fontsize=7)
              for a, b, n, c in zip(xs, ys, names, t["construct"], strict=True)]
-    # iter_lim, not adjustText's default 1-second time limit: the same placement on any
-    # machine, so the figure's bytes are reproducible
-    adjust_text(texts, x=xs, y=ys, ax=ax, objects=corners, expand=(1.2, 1.5), iter_lim=400,
-                arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5})
     target = result.target
     if lang == "en":
         ax.set_xlabel(f"Importance (total effect on {target}, points per point, 0–100)")
@@ -358,5 +355,13 @@ def ipma_figure(result: IPMAResult, *, lang: str | None = None, title: str | Non
     if title:
         ax.set_title(title, fontsize=9)
     ax.tick_params(labelsize=7.5)
-    fig.tight_layout()
+    fig.tight_layout()   # the plot area as saved, before the labels are placed in it
+    # the labels keep off the points, the two dividing lines (points along them) and the
+    # quadrant names; iter_lim, not adjustText's default 1-second time limit: the same
+    # placement on any machine, so the figure's bytes are reproducible
+    gx, gy = np.linspace(x0, x1, 40), np.linspace(y0, y1, 40)
+    along_x = np.concatenate([xs, np.full(40, result.mean_importance), gx])
+    along_y = np.concatenate([ys, gy, np.full(40, result.mean_performance)])
+    adjust_text(texts, x=along_x, y=along_y, ax=ax, objects=corners, expand=(1.3, 2.2),
+                iter_lim=400, arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5})
     return fig

@@ -1,0 +1,262 @@
+"""Legends and labels that hide no data (figures a thesis can print).
+
+What a legend hides is measured with the export module's own measure of data under a box
+(``export._data_shapes``: bars, points, lines by their vertices; ``export._data_overlap``:
+0 when the box hides nothing), on the figures as the notebooks draw them.  Each check is
+first shown to catch the former drawing, built here the way the notebook drew it.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from hlstudy import cleaning, export  # noqa: E402
+from hlstudy.errors import SurveyDataError  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _house_style():
+    """The figures as the notebooks draw them: the house style (``export.use_style``), put
+    back as it was afterwards."""
+    with matplotlib.rc_context():
+        export.use_style()
+        yield
+
+
+def _legend_faults(fig) -> list[str]:
+    """Legends over data, and legends over the figure's texts (tick labels, axis labels,
+    titles), in the layout as drawn."""
+    fig.draw_without_rendering()
+    r = fig.canvas.get_renderer()
+    faults = []
+    texts = [t for ax in fig.axes for t in (*ax.get_xticklabels(), *ax.get_yticklabels(),
+                                            ax.xaxis.label, ax.yaxis.label, ax.title)
+             if t.get_visible() and t.get_text().strip()]
+    for k, ax in enumerate(fig.axes):
+        shapes = export._data_shapes(ax, r)
+        for leg in [leg for leg in (ax.get_legend(), *fig.legends) if leg is not None]:
+            box = leg.get_window_extent(r)
+            hidden = export._data_overlap(box, shapes)
+            if hidden > 0:
+                faults.append(f"axes {k}: a legend hides data ({hidden:.3f})")
+            under = [t.get_text() for t in texts if box.overlaps(t.get_window_extent(r))]
+            if under:
+                faults.append(f"axes {k}: a legend over {under}")
+    return faults
+
+
+@pytest.fixture(scope="module")
+def coverage():
+    from hlstudy import load_study
+    from hlstudy.study import coverage_by_commune
+
+    return coverage_by_commune(load_study())
+
+
+def test_coverage_legend_hides_no_bar(coverage):
+    old, ax = plt.subplots(figsize=(7.5, 5.2))   # the notebook's former drawing
+    district = coverage["officials"].sum() / coverage["register"].sum()
+    ordered = coverage.sort_values("coverage")
+    ax.barh(ordered["commune"], 100 * ordered["coverage"])
+    ax.axvline(100 * district, linestyle="--", label=f"Toàn huyện {district:.0%}")
+    ax.legend(loc="lower right")
+    assert any("hides data" in f for f in _legend_faults(old))   # the check catches it
+    plt.close(old)
+
+    fig = cleaning.coverage_figure(coverage)
+    assert _legend_faults(fig) == []
+    [legend] = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == [
+        export.tr(f"Toàn huyện {district:.0%}", f"District {district:.0%}")]
+    export._mark_simulated(fig)   # and the plot area keeps a place for the mark that hides nothing
+    [mark] = [t for t in fig.axes[0].texts if t.get_text() == export.SIMULATED_MARK]
+    assert mark._hlstudy_data_overlap == 0 and mark.get_bbox_patch() is not None
+    plt.close(fig)
+
+
+def test_coverage_figure_draws_every_commune_highest_first(coverage):
+    fig = cleaning.coverage_figure(coverage)
+    ax = fig.axes[0]
+    bars = sorted(ax.patches, key=lambda p: -p.get_y())               # top to bottom
+    names = [t.get_text() for t in sorted(ax.get_yticklabels(), key=lambda t: -t.get_position()[1])]
+    widths = [p.get_width() for p in bars]
+    assert len(bars) == len(coverage) == 23
+    expected = coverage.assign(w=100 * coverage["coverage"])
+    assert dict(zip(names, widths, strict=True)) == pytest.approx(
+        dict(zip(expected["commune"], expected["w"], strict=True)))
+    assert widths == sorted(widths, reverse=True)
+    for w in set(widths):   # ties in Vietnamese alphabetical order, top to bottom
+        tied = [n for n, x in zip(names, widths, strict=True) if x == w]
+        assert tied == export.vi_sorted(tied)
+    district = 100 * coverage["officials"].sum() / coverage["register"].sum()
+    assert [line.get_xdata()[0] for line in ax.lines] == [pytest.approx(district)]
+    plt.close(fig)
+
+
+def test_coverage_figure_bad_input(coverage):
+    with pytest.raises(SurveyDataError, match="coverage_by_commune"):
+        cleaning.coverage_figure(coverage.drop(columns="register"))
+    with pytest.raises(SurveyDataError, match="register"):
+        cleaning.coverage_figure(coverage.assign(register=0))
+    assert isinstance(coverage, pd.DataFrame) and np.isfinite(coverage["coverage"]).all()
+
+
+# --------------------------------------------------------------------------- 2025 reform map
+
+def _name_faults(fig) -> list[str]:
+    """Names of the map that overlap each other, stand across the plot frame, or cover a
+    point, a star or a link line (in the layout as drawn)."""
+    fig.draw_without_rendering()
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    points, segments, _ = export._data_shapes(ax, r)
+    area = ax.get_window_extent(r)
+    names = [t for t in ax.texts if t.get_text().strip() and t.get_transform() != ax.transAxes]
+    boxes = [(t.get_text(), t.get_window_extent(r)) for t in names]
+    faults = []
+    for name, box in boxes:
+        if not (area.x0 - 0.5 <= box.x0 and box.x1 <= area.x1 + 0.5
+                and area.y0 - 0.5 <= box.y0 and box.y1 <= area.y1 + 0.5):
+            faults.append(f"{name} across the plot frame")
+        x, y = points[:, 0], points[:, 1]
+        if np.any((x >= box.x0) & (x <= box.x1) & (y >= box.y0) & (y <= box.y1)):
+            faults.append(f"{name} over a point or star")
+        if export._segments_inside(segments, box) > 0:
+            faults.append(f"{name} over a link line")
+    faults += [f"{a} over {b}" for i, (a, p) in enumerate(boxes) for b, q in boxes[i + 1:]
+               if p.overlaps(q)]
+    return faults
+
+
+def test_reform_map_names_are_clear_of_each_other_the_points_and_the_frame():
+    from hlstudy import framework
+    from hlstudy.communes import communes, new_communes
+
+    fig = framework.reform_figure()
+    names = [t.get_text() for t in fig.axes[0].texts if t.get_transform() != fig.axes[0].transAxes]
+    reg = communes()
+    expected = [*new_communes()["name"],
+                *[("TT " if u == "thị trấn" else "") + n
+                  for n, u in zip(reg["name"], reg["unit_type"], strict=True)]]
+    assert sorted(names) == sorted(expected) and len(names) == 31
+    assert _name_faults(fig) == []
+    plt.close(fig)
+
+
+def test_the_name_check_catches_names_at_one_offset():
+    """The former drawing: every name at one fixed offset from its point (Tuấn Sơn over
+    Minh Hòa, Tân Thành and Hòa Sơn across the right edge)."""
+    from hlstudy.communes import communes
+
+    reg = communes()
+    fig, ax = plt.subplots(figsize=(8.6, 7.6))
+    ax.scatter(reg["lon"], reg["lat"], s=36)
+    for n, x, y in zip(reg["name"], reg["lon"], reg["lat"], strict=True):
+        ax.annotate(n, (x, y), xytext=(4, -9), textcoords="offset points", fontsize=6.5)
+    ax.annotate("Tuấn Sơn", (106.35, 21.453), xytext=(6, 6), textcoords="offset points",
+                fontsize=9, fontweight="bold")
+    ax.set_aspect(1 / np.cos(np.deg2rad(reg["lat"].mean())))
+    faults = _name_faults(fig)
+    assert any("across the plot frame" in f for f in faults)
+    assert any(" over " in f and "point" not in f and "line" not in f for f in faults)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- labelled scatters
+
+def _label_faults(fig, labels) -> list[str]:
+    """Labels over a marker (its whole disc), a line (the fitted line, the dividing lines),
+    the legend or another label, or across the plot frame, in the layout as drawn."""
+    fig.draw_without_rendering()
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    points, segments, _ = export._data_shapes(ax, r)
+    area = ax.get_window_extent(r)
+    legends = [leg.get_window_extent(r) for leg in (ax.get_legend(), *fig.legends) if leg]
+    boxes = [(t.get_text(), t.get_window_extent(r)) for t in labels]
+    faults = []
+    for name, box in boxes:
+        x, y, rad = points[:, 0], points[:, 1], points[:, 2]
+        if np.any((x + rad >= box.x0) & (x - rad <= box.x1)
+                  & (y + rad >= box.y0) & (y - rad <= box.y1)):
+            faults.append(f"{name} over a marker")
+        if export._segments_inside(segments, box) > 0:
+            faults.append(f"{name} over a line")
+        if any(box.overlaps(leg) for leg in legends):
+            faults.append(f"{name} over the legend")
+        if not (area.x0 - 0.5 <= box.x0 and box.x1 <= area.x1 + 0.5
+                and area.y0 - 0.5 <= box.y0 and box.y1 <= area.y1 + 0.5):
+            faults.append(f"{name} across the plot frame")
+    faults += [f"{a} over {b}" for i, (a, p) in enumerate(boxes) for b, q in boxes[i + 1:]
+               if p.overlaps(q)]
+    return faults
+
+
+@pytest.fixture(scope="module")
+def study():
+    from hlstudy import load_study
+
+    return load_study()
+
+
+def test_commune_scatter_labels_keep_off_the_points_the_line_and_the_legend(study):
+    """05_commune_scatter: the names were placed before the layout settled and ignored the
+    fitted line (Thanh Sơn, Minh Tiến and Hữu Lũng lay on it)."""
+    from hlstudy import drivers, pathplot
+
+    link = drivers.commune_link(study)
+    fig = pathplot.commune_scatter(link, "QUAL", "SIPAS", xlabel="x", ylabel="y", title="T",
+                                   fit_label="fit")
+    labels = [t for t in fig.axes[0].texts if getattr(t, "_hlstudy_path_label", False)]
+    assert len(labels) == link[["QUAL", "SIPAS"]].notna().all(axis=1).sum() == 23
+    assert _label_faults(fig, labels) == []
+    plt.close(fig)
+
+
+def test_ipma_labels_keep_off_the_points_and_the_dividing_lines(study):
+    """06_ipma: the names were placed before the axis labels and title took their room, and
+    ignored the dividing lines (REC, SUP and ENV lay across the dashed line, MOT, TRAIN, REC,
+    FAC and COMP touched their own points)."""
+    from hlstudy import drivers
+    from hlstudy.evidence import ipma_figure
+    from hlstudy.evidence.ipma import ipma
+
+    res = ipma(drivers.driver_data(study), "QUAL")
+    fig = ipma_figure(res, lang="vi", title="T")
+    names = [f"{n} ({c})" for n, c in zip(res.table["label_vi"], res.table["construct"],
+                                          strict=True)]
+    labels = [t for t in fig.axes[0].texts if t.get_text() in names]
+    assert len(labels) == len(names) == len(res.table) > 5
+    assert _label_faults(fig, labels) == []
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- class map
+
+def test_class_map_legend_stands_beside_the_map():
+    """04_map_pro: the Voronoi cells fill the plot area, so a legend on it (it stood in the
+    upper left) hides cells; beside the map it hides none."""
+    from hlstudy.communes import communes
+    from hlstudy.diagnostic import mapping
+
+    reg = communes()
+    classes = pd.Series("không khác", index=reg["code"].astype(str), dtype=object)
+    classes.iloc[[3, 8]] = ["cao hơn", "thấp hơn"]
+    fig = mapping.plot_map(reg, categories=classes, label="PRO",
+                           category_colors={"cao hơn": "#1b9e77", "không khác": "#d9d9d9",
+                                            "thấp hơn": "#d95f02"})
+    assert _legend_faults(fig) == []
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    box = ax.get_legend().get_window_extent(r)
+    assert box.x0 > ax.get_window_extent(r).x1   # to the right of the map
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["cao hơn", "không khác",
+                                                                   "thấp hơn"]
+    plt.close(fig)
