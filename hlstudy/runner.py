@@ -879,6 +879,10 @@ def reproduce(selected: list[str] | None = None, *, out=sys.stdout,
             execute_many(order, jobs=jobs, env_extra=env_for, on_done=done)
         except NotebookError as exc:
             print(f"FAILED: {str(exc).splitlines()[0]}", file=out, flush=True)
+            stale = [p.stem for p in all_sources if p not in runs]
+            print(f"not rewritten by this run: {', '.join(stale)} (their notebooks and files in "
+                  f"{_shown(plan.figures)} are from an earlier run, if any, or missing)",
+                  file=out, flush=True)
             raise
         finally:
             mine = {r.source.stem: r.seconds for r in runs.values() if r.source.parent == NOTEBOOKS}

@@ -386,6 +386,9 @@ def test_parallel_failure_names_the_notebook_and_keeps_the_others(tmp_path, monk
     with pytest.raises(runner.NotebookError, match=r"03_bad\.py: cell 2 .*broken on purpose"):
         runner.reproduce(out=log, jobs=2)
     assert "FAILED: 03_bad.py" in log.getvalue()
+    # the folder now mixes this run's outputs with an earlier run's: the log says which
+    stale = [line for line in log.getvalue().splitlines() if line.startswith("not rewritten by this run: ")]
+    assert len(stale) == 1 and stale[0].split(": ", 1)[1].startswith("03_bad (their notebooks"), stale
     # the notebook running beside the failing one finished and was written, with its exports
     assert sorted(p.name for p in (tmp_path / "out" / "notebooks").iterdir()) == ["02_tab.ipynb"]
     assert (tmp_path / "out" / "02_table.csv").is_file()
