@@ -42,6 +42,7 @@ import copy
 import functools
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -560,8 +561,13 @@ def _failing_cell(nb) -> int | None:
     return None
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")   # the kernel's traceback colours
+
+
 def _short_error(exc) -> str:
-    text = str(exc)
+    """The last 12 non-blank lines of a cell's error, without terminal colour codes (the
+    message is also written to logs and files, where they show as ``[38;5;28m`` clutter)."""
+    text = _ANSI.sub("", str(exc))
     lines = [line for line in text.splitlines() if line.strip()]
     return "\n".join(lines[-12:])
 

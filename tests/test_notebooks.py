@@ -254,6 +254,8 @@ def test_runner_names_notebook_and_cell_on_failure(tmp_path):
         runner.execute(bad)
     message = str(info.value)
     assert "98_broken.py" in message and "cell 3" in message and "boom" in message
+    assert "\x1b[" not in message, "the kernel's colour codes are not part of the message"
+    assert "RuntimeError: boom" in message
 
 
 def test_normalised_notebook_has_no_volatile_metadata(tmp_path):
