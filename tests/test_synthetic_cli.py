@@ -70,3 +70,23 @@ def test_module_runs_from_the_command_line():
     assert "--officials" in done.stdout and "--response-rate" in done.stdout
     words = " ".join(done.stdout.split())  # argparse wraps the help text
     assert "--seed N" in words and "the same seed writes the same bytes" in words
+
+
+def test_manifest_says_the_command_that_writes_the_same_files(tmp_path):
+    import shlex
+
+    assert main(["--write", str(tmp_path / "first"), "--seed", "5", "--officials", "60",
+                 "--citizens", "1", "--format", "xlsx"]) == 0
+    manifest = json.loads((tmp_path / "first" / "manifest.json").read_text(encoding="utf-8"))
+    command = shlex.split(manifest["regenerate"].replace("FOLDER", str(tmp_path / "again")))
+    assert command[:3] == ["python", "-m", "hlstudy.synthetic"], manifest["regenerate"]
+    assert main(command[3:]) == 0
+    assert _files(tmp_path / "again") == _files(tmp_path / "first")
+    # (the demonstration's "--write data/raw" is in data/raw/manifest.json, whose bytes
+    # test_synthetic compares with a fresh default simulation)
+    # options no command line sets: the simulate() call (the function the manifest calls)
+    from hlstudy.synthetic import _regenerate
+
+    assert _regenerate(5, 1, 0.5, {"REC->MOT": 0.3}, None) == (
+        "hlstudy.synthetic.simulate(seed=5, n_citizens_per_commune=1, response_rate=0.5, "
+        "effects={'REC->MOT': 0.3}).write(FOLDER)")

@@ -350,6 +350,8 @@ class SimulatedStudy:
         out["truth.json"] = self.truth.to_json().encode("utf-8")
         manifest = dict(self.manifest, format=format, files={
             name: hashlib.sha256(data).hexdigest() for name, data in sorted(out.items())})
+        if format != "csv" and manifest["regenerate"].startswith("python -m"):
+            manifest["regenerate"] += f" --format {format}"
         out["manifest.json"] = (json.dumps(manifest, ensure_ascii=False, indent=1,
                                            sort_keys=True) + "\n").encode("utf-8")
         return out
@@ -681,10 +683,35 @@ def simulate(
         "survey_period": "2025-03-10/2025-04-25", "truth": "truth.json",
         "note": "Dữ liệu mô phỏng / simulated data: not the thesis' survey. truth.json is "
                 "for notebook 07 only.",
-        "regenerate": "python -m hlstudy.synthetic --write data/raw",
+        "regenerate": _regenerate(seed, n_citizens_per_commune, response_rate, effects, fault_rates),
     }
     return SimulatedStudy(exports["officials"], exports["citizens"], exports["personnel"],
                           truth, manifest)
+
+
+def _regenerate(seed, n_citizens_per_commune, response_rate, effects, fault_rates) -> str:
+    """The manifest's ``regenerate``: the command that writes these files again (the
+    demonstration's ``--write data/raw``; another study's options, its folder as ``FOLDER``),
+    or the :func:`simulate` call when effects or fault rates were set (no command-line option
+    sets them)."""
+    if effects or fault_rates:
+        args = [f"seed={int(seed)}", f"n_citizens_per_commune={int(n_citizens_per_commune)}",
+                f"response_rate={float(response_rate)!r}"]
+        if effects:
+            args.append(f"effects={dict(sorted(dict(effects).items()))!r}")
+        if fault_rates:
+            args.append(f"fault_rates={dict(sorted(dict(fault_rates).items()))!r}")
+        return f"hlstudy.synthetic.simulate({', '.join(args)}).write(FOLDER)"
+    options = []
+    if int(seed) != DEFAULT_SEED:
+        options.append(f"--seed {int(seed)}")
+    if int(n_citizens_per_commune) != 30:
+        options.append(f"--citizens {int(n_citizens_per_commune)}")
+    if float(response_rate) != RESPONSE_RATE:
+        options.append(f"--response-rate {float(response_rate)!r}")
+    if not options:
+        return "python -m hlstudy.synthetic --write data/raw"
+    return " ".join(["python -m hlstudy.synthetic --write FOLDER", *options])
 
 
 def _streams(seed: int) -> list[np.random.Generator]:
