@@ -261,6 +261,113 @@ def use_style(lang: str | None = None) -> None:
     mpl.rcParams.update(style_rc())
 
 
+#: A decimal point between digits, not part of a longer dotted run (a date 01.12.2026, a
+#: version 0.6.17 or a section number 2.1.3 stays as written) nor of a number already
+#: written with a decimal comma (1.234,5).
+_POINT_DECIMAL = re.compile(r"(?<![\d.,])(\d+)\.(\d+)(?![\d]|[.,]\d)")
+#: ``1.234``: a Vietnamese thousands separator (:func:`number`), not a decimal point.
+_THOUSANDS = re.compile(r"[1-9]\d{0,2}")
+
+
+def decimal_comma(text: str) -> str:
+    r"""``text`` with each decimal point between digits written as a comma (Vietnamese).
+
+    A point followed by exactly three digits after a number from 1 to 999 is read as the
+    Vietnamese thousands separator :func:`number` writes (``n = 1.234``) and kept.  In
+    mathtext (``$...$``) the comma is braced, so that it gets no space after it.
+
+    >>> decimal_comma("3.0"), decimal_comma("−0.25 and 21.65"), decimal_comma("NĐ 33/2023")
+    ('3,0', '−0,25 and 21,65', 'NĐ 33/2023')
+    >>> decimal_comma("01.12.2026 v0.6.17"), decimal_comma(r"$\mathdefault{2.5}$")
+    ('01.12.2026 v0.6.17', '$\\mathdefault{2{,}5}$')
+    >>> decimal_comma("n = 1.234; 1.234,5; 0.125; 106.30")
+    'n = 1.234; 1.234,5; 0,125; 106,30'
+    """
+    text = str(text)
+    comma = "{,}" if len(text) > 1 and text.startswith("$") and text.endswith("$") else ","
+
+    def swap(m):
+        whole, frac = m.group(1), m.group(2)
+        if len(frac) == 3 and _THOUSANDS.fullmatch(whole):
+            return m.group(0)   # 1.234 people, as number() writes them in Vietnamese
+        return f"{whole}{comma}{frac}"
+
+    return _POINT_DECIMAL.sub(swap, text)
+
+
+def _formatter_base():
+    from matplotlib.ticker import Formatter
+
+    return Formatter
+
+
+class _DecimalCommaFormatter(_formatter_base()):
+    """Any tick formatter, its labels (and offset text) written with :func:`decimal_comma`."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def set_axis(self, axis):
+        self.axis = axis
+        self.inner.set_axis(axis)
+
+    def __call__(self, x, pos=None):
+        return decimal_comma(self.inner(x, pos))
+
+    def format_ticks(self, values):
+        return [decimal_comma(t) for t in self.inner.format_ticks(values)]
+
+    def format_data(self, value):
+        return decimal_comma(self.inner.format_data(value))
+
+    def format_data_short(self, value):
+        return decimal_comma(self.inner.format_data_short(value))
+
+    def get_offset(self):
+        return decimal_comma(self.inner.get_offset())
+
+    def set_locs(self, locs):
+        self.locs = locs
+        self.inner.set_locs(locs)
+
+    def fix_minus(self, s):
+        return self.inner.fix_minus(s)
+
+
+def localise_numbers(fig, lang: str | None = None) -> None:
+    """Write the numbers of ``fig`` the way the label language does, in one place.
+
+    In Vietnamese (``lang``, default :func:`language`) every axis's tick labels and offset
+    text (whatever formatter made them) and every number in the figure's own texts (axes
+    and figure texts, titles, axis labels, legends) use the decimal comma
+    (:func:`decimal_comma`); in English nothing changes.  :func:`save_figure` calls it, so
+    no figure needs its own comma formatter.  Calling it twice changes nothing more."""
+    from matplotlib.legend import Legend
+    from matplotlib.text import Text
+
+    lang = lang or language()
+    if lang not in _LANGS:
+        raise ExportError(f"language must be one of {_LANGS}, got {lang!r}")
+    if lang != "vi":
+        return
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for get, put in ((axis.get_major_formatter, axis.set_major_formatter),
+                             (axis.get_minor_formatter, axis.set_minor_formatter)):
+                formatter = get()
+                if not isinstance(formatter, _DecimalCommaFormatter):
+                    put(_DecimalCommaFormatter(formatter))
+    ticks = {id(t) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
+             for t in axis.get_ticklabels(which="both")}
+    for text in fig.findobj(lambda a: isinstance(a, Text) and not isinstance(a, Legend)):
+        if id(text) in ticks:
+            continue   # made by the formatters at each draw
+        old = text.get_text()
+        new = decimal_comma(old)
+        if new != old:
+            text.set_text(new)
+
+
 # --------------------------------------------------------------------------- formats
 
 
@@ -1237,6 +1344,7 @@ def save_figure(
         _record(stem, "figure", paths, figure_title(fig))
         _show_preview(fig, kept["preview"])
         return paths
+    localise_numbers(fig)
     if simulated:
         _mark_simulated(fig)
     preview = None
