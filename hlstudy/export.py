@@ -837,6 +837,41 @@ def _reaches_corner(corner, area) -> bool:
     return corner.padded(corner.height).overlaps(area)
 
 
+def _drawn_texts(fig, renderer, skip) -> list:
+    """Display boxes of what the figure writes, ``skip`` aside: legends (in or outside the
+    plot areas, the figure's own), the figure's texts (its title), and of every plot area
+    its title, texts and axes (tick labels and axis label)."""
+    boxes = [leg.get_window_extent(renderer)
+             for leg in (*fig.legends, *(ax.get_legend() for ax in fig.axes)) if leg is not None
+             and leg.get_visible()]
+    texts = [*fig.texts, *(t for ax in fig.axes if ax.get_visible()
+                           for t in (ax.title, ax._left_title, ax._right_title, *ax.texts))]
+    boxes += [t.get_window_extent(renderer) for t in texts
+              if t is not skip and t.get_visible() and t.get_text().strip()]
+    boxes += [box for ax in fig.axes if ax.get_visible() for axis in (ax.xaxis, ax.yaxis)
+              if (box := axis.get_tightbbox(renderer)) is not None]
+    return boxes
+
+
+def _clear_of_texts(fig, corner, renderer):
+    """Move the figure's mark ``corner`` straight down, under whatever legend or text it
+    would cover at the figure's bottom-right corner (a figure legend across the bottom that
+    reaches the corner: the mark stood on its last entry); the saved figure, cropped to what
+    it draws, grows by the mark's height.  Returns the mark's display box."""
+    box = corner.get_window_extent(renderer)
+    drawn = _drawn_texts(fig, renderer, corner)
+    for _ in range(len(drawn)):
+        under = [b for b in drawn if box.padded(1.0).overlaps(b)]
+        if not under:
+            break
+        top = min(b.y0 for b in under) - 2.0   # display pixels
+        x, _y = corner.get_position()
+        corner.set_position((x, fig.transFigure.inverted().transform((0, top))[1]))
+        corner.set_va("top")
+        box = corner.get_window_extent(renderer)
+    return box
+
+
 def _place_marks(fig) -> None:
     """The marks of :func:`_mark_simulated`, placed."""
     renderer = _settle_layout(fig)
@@ -847,6 +882,8 @@ def _place_marks(fig) -> None:
     whole = len(areas) == 1 and _reaches_corner(corner_box, areas[0].get_window_extent(renderer))
     if whole:
         corner.remove()   # the plot area is the figure: its mark is the figure's
+    else:
+        corner_box = _clear_of_texts(fig, corner, renderer)
     for ax in areas:
         legends = [leg for leg in (ax.get_legend(), *fig.legends) if leg is not None]
         legends += [t for t in ax.texts if t.get_text().strip()]   # e.g. quadrant names
