@@ -260,3 +260,57 @@ def test_class_map_legend_stands_beside_the_map():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["cao hơn", "không khác",
                                                                    "thấp hơn"]
     plt.close(fig)
+
+
+@pytest.fixture(scope="module")
+def ipma_figures(study):
+    """06_ipma as the notebook draws it, in both languages (built once; the checks below
+    only read them)."""
+    from hlstudy import drivers
+    from hlstudy.evidence import ipma_figure
+    from hlstudy.evidence.ipma import ipma
+
+    res = ipma(drivers.driver_data(study), "QUAL")
+    figures = {lang: ipma_figure(res, lang=lang, title="Importance–performance (QUAL)")
+               for lang in ("vi", "en")}
+    yield figures
+    for fig in figures.values():
+        plt.close(fig)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_ipma_quadrant_names_stand_clear_of_the_frame(ipma_figures, lang):
+    """The quadrant names stood on the frame (the italic "ưu tiên thấp" stuck out past its
+    left edge): each is now inside the plot area, a few pixels from both edges of its corner."""
+    from hlstudy.evidence.ipma import QUADRANTS_EN, QUADRANTS_VI
+
+    fig = ipma_figures[lang]
+    fig.draw_without_rendering()
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    area = ax.get_window_extent(r)
+    quadrants = set((QUADRANTS_EN if lang == "en" else QUADRANTS_VI).values())
+    names = [t for t in ax.texts if t.get_text() in quadrants]
+    assert len(names) == 4
+    for t in names:
+        box = t.get_window_extent(r)
+        gaps = (box.x0 - area.x0, area.x1 - box.x1, box.y0 - area.y0, area.y1 - box.y1)
+        assert min(gaps) >= 2.0, (t.get_text(), gaps)
+
+
+def test_ipma_plot_area_is_as_wide_in_english_as_in_vietnamese(ipma_figures):
+    """The English figure's long construct names, at their points before they were placed,
+    stuck out of the plot area, and the layout narrowed it for them (an empty band on the
+    right once the names were moved inside).  The plot area now ends where the Vietnamese
+    one does, and nothing but the last tick label's half stands right of it."""
+    right = {}
+    for lang, fig in ipma_figures.items():
+        fig.draw_without_rendering()
+        r = fig.canvas.get_renderer()
+        area = fig.axes[0].get_window_extent(r)
+        right[lang] = fig.bbox.x1 - area.x1
+        labels = [t.get_window_extent(r) for t in fig.axes[0].get_xticklabels()
+                  if t.get_visible() and t.get_text()]
+        half_label = max(b.width for b in labels) / 2 + 0.02 * fig.bbox.width
+        assert right[lang] <= half_label, (lang, right[lang], half_label)
+    assert right["en"] == pytest.approx(right["vi"], abs=2.0)

@@ -442,3 +442,21 @@ def test_the_figure_mark_keeps_off_a_legend_beside_the_plot_area():
     export._mark_simulated(fig)
     assert _figure_mark_faults(fig) == []
     plt.close(fig)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_ipma_mark_keeps_off_the_dividing_lines(lang):
+    """06_ipma in English: the quadrant names took every corner and the narrowed plot area
+    left the mark only the middle of the bottom edge, on the dashed dividing line.  The
+    mark now hides no data: no point, no label's leader, no dividing line."""
+    from hlstudy import drivers, load_study
+    from hlstudy.evidence import ipma_figure
+    from hlstudy.evidence.ipma import ipma
+
+    fig = ipma_figure(ipma(drivers.driver_data(load_study()), "QUAL"), lang=lang,
+                      title="Importance–performance (QUAL)")
+    ax = fig.axes[0]
+    mark, box = _placed(fig, ax)
+    assert _data_under(ax, box) == []
+    assert mark._hlstudy_data_overlap == 0
+    plt.close(fig)
