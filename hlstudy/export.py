@@ -838,18 +838,19 @@ def _reaches_corner(corner, area) -> bool:
 
 
 def _drawn_texts(fig, renderer, skip) -> list:
-    """Display boxes of what the figure writes, ``skip`` aside: legends (in or outside the
-    plot areas, the figure's own), the figure's texts (its title), and of every plot area
-    its title, texts and axes (tick labels and axis label)."""
+    """Display boxes of what the figure writes that may reach its bottom-right corner,
+    ``skip`` aside: legends (in or outside the plot areas, the figure's own), the figure's
+    texts, and the plot areas' texts set outside them (a note under a map).  Tick labels and
+    axis labels are not measured: the layout keeps them clear of the figure's edge."""
     boxes = [leg.get_window_extent(renderer)
              for leg in (*fig.legends, *(ax.get_legend() for ax in fig.axes)) if leg is not None
              and leg.get_visible()]
-    texts = [*fig.texts, *(t for ax in fig.axes if ax.get_visible()
-                           for t in (ax.title, ax._left_title, ax._right_title, *ax.texts))]
+    texts = [*fig.texts, *(t for ax in fig.axes if ax.get_visible() for t in ax.texts
+                           if t.get_transform() == ax.transAxes
+                           and not (0 <= t.get_position()[0] <= 1
+                                    and 0 <= t.get_position()[1] <= 1))]
     boxes += [t.get_window_extent(renderer) for t in texts
               if t is not skip and t.get_visible() and t.get_text().strip()]
-    boxes += [box for ax in fig.axes if ax.get_visible() for axis in (ax.xaxis, ax.yaxis)
-              if (box := axis.get_tightbbox(renderer)) is not None]
     return boxes
 
 
