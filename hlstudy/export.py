@@ -810,7 +810,9 @@ def _mark_simulated(fig) -> None:
     stands (:func:`_reaches_corner`; a diagram drawn with its axis off on the whole figure),
     is the figure: both marks would stand one above the other, so it carries the one mark,
     in the figure mark's size, and the figure gets no second one.  Where there are several
-    plot areas, the figure keeps its mark and no plot area's mark stands next to it.
+    plot areas, the figure keeps its mark and no plot area's mark stands next to it.  The
+    figure's mark moves down under a legend or text that reaches its corner
+    (:func:`_clear_of_texts`).
 
     Inside a plot area the mark goes to the first place of :data:`_MARK_CORNERS` that no
     legend or text covers and that hides the least data (points, lines, error bars, bars,
@@ -1340,7 +1342,9 @@ def save_figure(
 
     ``formats`` defaults to :func:`figure_formats` (PDF and 300-dpi PNG; SVG on request).
 
-    ``simulated=True`` stamps the figure with :data:`SIMULATED_MARK`.  A glyph missing
+    ``simulated=True`` stamps the figure with :data:`SIMULATED_MARK`.  Numbers are written
+    the label language's way first (:func:`localise_numbers`: the decimal comma in
+    Vietnamese, whatever made the tick labels).  A glyph missing
     from the font (for instance a character outside Vietnamese and Latin) raises
     :class:`ExportError` naming the character, instead of drawing an empty box.
 
