@@ -261,6 +261,113 @@ def use_style(lang: str | None = None) -> None:
     mpl.rcParams.update(style_rc())
 
 
+#: A decimal point between digits, not part of a longer dotted run (a date 01.12.2026, a
+#: version 0.6.17 or a section number 2.1.3 stays as written) nor of a number already
+#: written with a decimal comma (1.234,5).
+_POINT_DECIMAL = re.compile(r"(?<![\d.,])(\d+)\.(\d+)(?![\d]|[.,]\d)")
+#: ``1.234``: a Vietnamese thousands separator (:func:`number`), not a decimal point.
+_THOUSANDS = re.compile(r"[1-9]\d{0,2}")
+
+
+def decimal_comma(text: str) -> str:
+    r"""``text`` with each decimal point between digits written as a comma (Vietnamese).
+
+    A point followed by exactly three digits after a number from 1 to 999 is read as the
+    Vietnamese thousands separator :func:`number` writes (``n = 1.234``) and kept.  In
+    mathtext (``$...$``) the comma is braced, so that it gets no space after it.
+
+    >>> decimal_comma("3.0"), decimal_comma("−0.25 and 21.65"), decimal_comma("NĐ 33/2023")
+    ('3,0', '−0,25 and 21,65', 'NĐ 33/2023')
+    >>> decimal_comma("01.12.2026 v0.6.17"), decimal_comma(r"$\mathdefault{2.5}$")
+    ('01.12.2026 v0.6.17', '$\\mathdefault{2{,}5}$')
+    >>> decimal_comma("n = 1.234; 1.234,5; 0.125; 106.30")
+    'n = 1.234; 1.234,5; 0,125; 106,30'
+    """
+    text = str(text)
+    comma = "{,}" if len(text) > 1 and text.startswith("$") and text.endswith("$") else ","
+
+    def swap(m):
+        whole, frac = m.group(1), m.group(2)
+        if len(frac) == 3 and _THOUSANDS.fullmatch(whole):
+            return m.group(0)   # 1.234 people, as number() writes them in Vietnamese
+        return f"{whole}{comma}{frac}"
+
+    return _POINT_DECIMAL.sub(swap, text)
+
+
+def _formatter_base():
+    from matplotlib.ticker import Formatter
+
+    return Formatter
+
+
+class _DecimalCommaFormatter(_formatter_base()):
+    """Any tick formatter, its labels (and offset text) written with :func:`decimal_comma`."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def set_axis(self, axis):
+        self.axis = axis
+        self.inner.set_axis(axis)
+
+    def __call__(self, x, pos=None):
+        return decimal_comma(self.inner(x, pos))
+
+    def format_ticks(self, values):
+        return [decimal_comma(t) for t in self.inner.format_ticks(values)]
+
+    def format_data(self, value):
+        return decimal_comma(self.inner.format_data(value))
+
+    def format_data_short(self, value):
+        return decimal_comma(self.inner.format_data_short(value))
+
+    def get_offset(self):
+        return decimal_comma(self.inner.get_offset())
+
+    def set_locs(self, locs):
+        self.locs = locs
+        self.inner.set_locs(locs)
+
+    def fix_minus(self, s):
+        return self.inner.fix_minus(s)
+
+
+def localise_numbers(fig, lang: str | None = None) -> None:
+    """Write the numbers of ``fig`` the way the label language does, in one place.
+
+    In Vietnamese (``lang``, default :func:`language`) every axis's tick labels and offset
+    text (whatever formatter made them) and every number in the figure's own texts (axes
+    and figure texts, titles, axis labels, legends) use the decimal comma
+    (:func:`decimal_comma`); in English nothing changes.  :func:`save_figure` calls it, so
+    no figure needs its own comma formatter.  Calling it twice changes nothing more."""
+    from matplotlib.legend import Legend
+    from matplotlib.text import Text
+
+    lang = lang or language()
+    if lang not in _LANGS:
+        raise ExportError(f"language must be one of {_LANGS}, got {lang!r}")
+    if lang != "vi":
+        return
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for get, put in ((axis.get_major_formatter, axis.set_major_formatter),
+                             (axis.get_minor_formatter, axis.set_minor_formatter)):
+                formatter = get()
+                if not isinstance(formatter, _DecimalCommaFormatter):
+                    put(_DecimalCommaFormatter(formatter))
+    ticks = {id(t) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
+             for t in axis.get_ticklabels(which="both")}
+    for text in fig.findobj(lambda a: isinstance(a, Text) and not isinstance(a, Legend)):
+        if id(text) in ticks:
+            continue   # made by the formatters at each draw
+        old = text.get_text()
+        new = decimal_comma(old)
+        if new != old:
+            text.set_text(new)
+
+
 # --------------------------------------------------------------------------- formats
 
 
@@ -703,7 +810,9 @@ def _mark_simulated(fig) -> None:
     stands (:func:`_reaches_corner`; a diagram drawn with its axis off on the whole figure),
     is the figure: both marks would stand one above the other, so it carries the one mark,
     in the figure mark's size, and the figure gets no second one.  Where there are several
-    plot areas, the figure keeps its mark and no plot area's mark stands next to it.
+    plot areas, the figure keeps its mark and no plot area's mark stands next to it.  The
+    figure's mark moves down under a legend or text that reaches its corner
+    (:func:`_clear_of_texts`).
 
     Inside a plot area the mark goes to the first place of :data:`_MARK_CORNERS` that no
     legend or text covers and that hides the least data (points, lines, error bars, bars,
@@ -730,6 +839,42 @@ def _reaches_corner(corner, area) -> bool:
     return corner.padded(corner.height).overlaps(area)
 
 
+def _drawn_texts(fig, renderer, skip) -> list:
+    """Display boxes of what the figure writes that may reach its bottom-right corner,
+    ``skip`` aside: legends (in or outside the plot areas, the figure's own), the figure's
+    texts, and the plot areas' texts set outside them (a note under a map).  Tick labels and
+    axis labels are not measured: the layout keeps them clear of the figure's edge."""
+    boxes = [leg.get_window_extent(renderer)
+             for leg in (*fig.legends, *(ax.get_legend() for ax in fig.axes)) if leg is not None
+             and leg.get_visible()]
+    texts = [*fig.texts, *(t for ax in fig.axes if ax.get_visible() for t in ax.texts
+                           if t.get_transform() == ax.transAxes
+                           and not (0 <= t.get_position()[0] <= 1
+                                    and 0 <= t.get_position()[1] <= 1))]
+    boxes += [t.get_window_extent(renderer) for t in texts
+              if t is not skip and t.get_visible() and t.get_text().strip()]
+    return boxes
+
+
+def _clear_of_texts(fig, corner, renderer):
+    """Move the figure's mark ``corner`` straight down, under whatever legend or text it
+    would cover at the figure's bottom-right corner (a figure legend across the bottom that
+    reaches the corner: the mark stood on its last entry); the saved figure, cropped to what
+    it draws, grows by the mark's height.  Returns the mark's display box."""
+    box = corner.get_window_extent(renderer)
+    drawn = _drawn_texts(fig, renderer, corner)
+    for _ in range(len(drawn)):
+        under = [b for b in drawn if box.padded(1.0).overlaps(b)]
+        if not under:
+            break
+        top = min(b.y0 for b in under) - 2.0   # display pixels
+        x, _y = corner.get_position()
+        corner.set_position((x, fig.transFigure.inverted().transform((0, top))[1]))
+        corner.set_va("top")
+        box = corner.get_window_extent(renderer)
+    return box
+
+
 def _place_marks(fig) -> None:
     """The marks of :func:`_mark_simulated`, placed."""
     renderer = _settle_layout(fig)
@@ -740,6 +885,8 @@ def _place_marks(fig) -> None:
     whole = len(areas) == 1 and _reaches_corner(corner_box, areas[0].get_window_extent(renderer))
     if whole:
         corner.remove()   # the plot area is the figure: its mark is the figure's
+    else:
+        corner_box = _clear_of_texts(fig, corner, renderer)
     for ax in areas:
         legends = [leg for leg in (ax.get_legend(), *fig.legends) if leg is not None]
         legends += [t for t in ax.texts if t.get_text().strip()]   # e.g. quadrant names
@@ -1195,7 +1342,9 @@ def save_figure(
 
     ``formats`` defaults to :func:`figure_formats` (PDF and 300-dpi PNG; SVG on request).
 
-    ``simulated=True`` stamps the figure with :data:`SIMULATED_MARK`.  A glyph missing
+    ``simulated=True`` stamps the figure with :data:`SIMULATED_MARK`.  Numbers are written
+    the label language's way first (:func:`localise_numbers`: the decimal comma in
+    Vietnamese, whatever made the tick labels).  A glyph missing
     from the font (for instance a character outside Vietnamese and Latin) raises
     :class:`ExportError` naming the character, instead of drawing an empty box.
 
@@ -1237,6 +1386,7 @@ def save_figure(
         _record(stem, "figure", paths, figure_title(fig))
         _show_preview(fig, kept["preview"])
         return paths
+    localise_numbers(fig)
     if simulated:
         _mark_simulated(fig)
     preview = None

@@ -110,15 +110,18 @@ def test_coverage_figure_bad_input(coverage):
 
 # --------------------------------------------------------------------------- 2025 reform map
 
-def _name_faults(fig) -> list[str]:
-    """Names of the map that overlap each other, stand across the plot frame, or cover a
-    point, a star or a link line (in the layout as drawn)."""
+def _name_faults(fig, names=None) -> list[str]:
+    """Names of the map (``names``, default every text placed in data coordinates) that
+    overlap each other, stand across the plot frame, or cover a point, a star or a line (a
+    link line, a border; in the layout as drawn)."""
     fig.draw_without_rendering()
     r = fig.canvas.get_renderer()
     ax = fig.axes[0]
     points, segments, _ = export._data_shapes(ax, r)
     area = ax.get_window_extent(r)
-    names = [t for t in ax.texts if t.get_text().strip() and t.get_transform() != ax.transAxes]
+    if names is None:
+        names = [t for t in ax.texts
+                 if t.get_text().strip() and t.get_transform() != ax.transAxes]
     boxes = [(t.get_text(), t.get_window_extent(r)) for t in names]
     faults = []
     for name, box in boxes:
@@ -259,4 +262,118 @@ def test_class_map_legend_stands_beside_the_map():
     assert box.x0 > ax.get_window_extent(r).x1   # to the right of the map
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["cao hơn", "không khác",
                                                                    "thấp hơn"]
+    plt.close(fig)
+
+
+@pytest.fixture(scope="module")
+def ipma_figures(study):
+    """06_ipma as the notebook draws it, in both languages (built once; the checks below
+    only read them)."""
+    from hlstudy import drivers
+    from hlstudy.evidence import ipma_figure
+    from hlstudy.evidence.ipma import ipma
+
+    res = ipma(drivers.driver_data(study), "QUAL")
+    figures = {lang: ipma_figure(res, lang=lang, title="Importance–performance (QUAL)")
+               for lang in ("vi", "en")}
+    yield figures
+    for fig in figures.values():
+        plt.close(fig)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_ipma_quadrant_names_stand_clear_of_the_frame(ipma_figures, lang):
+    """The quadrant names stood on the frame (the italic "ưu tiên thấp" stuck out past its
+    left edge): each is now inside the plot area, a few pixels from both edges of its corner."""
+    from hlstudy.evidence.ipma import QUADRANTS_EN, QUADRANTS_VI
+
+    fig = ipma_figures[lang]
+    fig.draw_without_rendering()
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    area = ax.get_window_extent(r)
+    quadrants = set((QUADRANTS_EN if lang == "en" else QUADRANTS_VI).values())
+    names = [t for t in ax.texts if t.get_text() in quadrants]
+    assert len(names) == 4
+    for t in names:
+        box = t.get_window_extent(r)
+        gaps = (box.x0 - area.x0, area.x1 - box.x1, box.y0 - area.y0, area.y1 - box.y1)
+        assert min(gaps) >= 2.0, (t.get_text(), gaps)
+
+
+def test_ipma_plot_area_is_as_wide_in_english_as_in_vietnamese(ipma_figures):
+    """The English figure's long construct names, at their points before they were placed,
+    stuck out of the plot area, and the layout narrowed it for them (an empty band on the
+    right once the names were moved inside).  The plot area now ends where the Vietnamese
+    one does, and nothing but the last tick label's half stands right of it."""
+    right = {}
+    for lang, fig in ipma_figures.items():
+        fig.draw_without_rendering()
+        r = fig.canvas.get_renderer()
+        area = fig.axes[0].get_window_extent(r)
+        right[lang] = fig.bbox.x1 - area.x1
+        labels = [t.get_window_extent(r) for t in fig.axes[0].get_xticklabels()
+                  if t.get_visible() and t.get_text()]
+        half_label = max(b.width for b in labels) / 2 + 0.02 * fig.bbox.width
+        assert right[lang] <= half_label, (lang, right[lang], half_label)
+    assert right["en"] == pytest.approx(right["vi"], abs=2.0)
+
+
+# --------------------------------------------------------------------------- class map names
+
+def _class_map(values: bool = False):
+    """04_map_pro as the notebook draws it: the short names ("TT Hữu Lũng"), the moved
+    point flagged "*", three classes (or a colour scale), the note under the map."""
+    from hlstudy.communes import communes
+    from hlstudy.diagnostic import mapping
+
+    reg = communes()
+    reg = reg.assign(name=[("TT " if u == "thị trấn" else "") + n
+                           for n, u in zip(reg["name"], reg["unit_type"], strict=True)])
+    moved = mapping.separate_duplicates(reg)
+    flagged = {c: "*" for c in moved.loc[moved["moved"], "code"]}
+    kw = {"flagged": flagged, "title": "Năng lực chuyên môn (PRO) theo xã so với trung bình huyện",
+          "note": "Ô Voronoi quanh tọa độ trung tâm xã (không phải địa giới); viền đậm: 8 xã "
+                  "mới từ 1/7/2025; * tọa độ trùng với thị trấn (lỗi nguồn), được dịch để vẽ."}
+    if values:
+        rng = np.random.default_rng(4)
+        return mapping.plot_map(reg, dict(zip(reg["code"], rng.normal(3.8, 0.2, len(reg)),
+                                              strict=True)), label="PRO", **kw), reg, flagged
+    classes = pd.Series("không khác trung bình huyện", index=reg["code"].astype(str),
+                        dtype=object)
+    classes.iloc[[3, 8]] = ["cao hơn trung bình huyện", "thấp hơn trung bình huyện"]
+    colours = {"cao hơn trung bình huyện": "#1b9e77", "không khác trung bình huyện": "#d9d9d9",
+               "thấp hơn trung bình huyện": "#d95f02"}
+    return mapping.plot_map(reg, categories=classes, category_colors=colours,
+                            label="PRO so với trung bình huyện", **kw), reg, flagged
+
+
+@pytest.mark.parametrize("values", [False, True])
+def test_commune_map_names_keep_off_the_2025_borders_the_points_and_each_other(values):
+    """04_map_pro: "TT Hữu Lũng", "Đồng Tiến" and "Tân Thành*" lay on thick 2025 borders
+    (adjustText, placing them before the layout settled, with the points as the only
+    obstacles).  Every name is now clear of the borders, the points, the other names and
+    the frame, and each stays next to its point or is led to it by a line."""
+    from matplotlib.patches import FancyArrowPatch
+
+    from hlstudy.diagnostic import mapping
+
+    fig, reg, flagged = _class_map(values)
+    ax = fig.axes[0]
+    expected = {n + flagged.get(str(c), "") for n, c in zip(reg["name"], reg["code"],
+                                                            strict=True)}
+    names = [t for t in ax.texts if t.get_text() in expected]
+    assert len(names) == len(expected) == 23
+    assert _name_faults(fig, names) == []
+    r = fig.canvas.get_renderer()
+    leaders = [p for p in ax.patches if isinstance(p, FancyArrowPatch)]
+    drawn = mapping.separate_duplicates(reg)   # the points as drawn (Tân Thành's moved)
+    lonlat = dict(zip(drawn["name"], zip(drawn["lon"], drawn["lat"], strict=True), strict=True))
+    for t in names:
+        box = t.get_window_extent(r)
+        name = t.get_text().rstrip("*")
+        px, py = ax.transData.transform(lonlat[name])
+        near = box.padded(12 * fig.dpi / 72).contains(px, py)
+        led = any(np.allclose(p._posA_posB[0], lonlat[name]) for p in leaders)
+        assert near or led, t.get_text()
     plt.close(fig)

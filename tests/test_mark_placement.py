@@ -368,3 +368,95 @@ def test_the_consort_flow_keeps_a_mark_per_column_and_the_figure_its_own():
     assert all(len([t for t in ax.texts if t in marks]) == 1 for ax in flow.axes)
     assert _too_close([m.get_window_extent(r) for m in marks]) == []
     plt.close(flow)
+
+
+def _caterpillar_one_panel(n=8):
+    """04_caterpillar_quality of an own-data run (officials only): one panel, its figure
+    legend across the bottom of a narrow figure, reaching the figure's right corner."""
+    from hlstudy.diagnostic import plots
+
+    rng = np.random.default_rng(11)
+    t = pd.DataFrame({"label": [f"Xã số {k} (n=7)" for k in range(n)],
+                      "estimate": np.sort(rng.normal(3.95, 0.08, n))})
+    t = t.assign(lo=t["estimate"] - 0.3, hi=t["estimate"] + 0.3, n=7)
+    return plots.caterpillar_panels(
+        [{"table": t, "title": "Năng lực chuyên môn (PRO)", "reference": 3.92,
+          "reference_label": "Trung bình huyện"}], label="label", ncols=2,
+        panel_size=(5.5, 7.2), min_cell=5, threshold=3.0, threshold_label="Điểm giữa thang",
+        xlabel="Điểm (1–5): ước lượng co (Bayes thực nghiệm), KTC 95%",
+        suptitle="Năng lực chuyên môn và đánh giá của người dân theo xã")
+
+
+def _figure_mark_faults(fig) -> list[str]:
+    """The figure's own mark over a legend (a figure's or a plot area's, wherever it stands)
+    or over any text the figure writes, in the layout as drawn."""
+    fig.draw_without_rendering()
+    r = fig.canvas.get_renderer()
+    own = [t for t in fig.texts if t.get_text() == export.SIMULATED_MARK]
+    assert len(own) == 1
+    box = own[0].get_window_extent(r)
+    faults = []
+    for leg in [*fig.legends, *(ax.get_legend() for ax in fig.axes)]:
+        if leg is None:
+            continue
+        for t in leg.get_texts():
+            if box.overlaps(t.get_window_extent(r)):
+                faults.append(f"over the legend entry {t.get_text()!r}")
+        if box.overlaps(leg.get_window_extent(r)):
+            faults.append("over a legend")
+    texts = [t for t in fig.findobj(matplotlib.text.Text)
+             if t is not own[0] and t.get_visible() and t.get_text().strip()
+             and t.get_text() != export.SIMULATED_MARK]
+    for ax in fig.axes:   # tick labels of ticks outside the view are not drawn
+        lo, hi = sorted(ax.get_xlim())
+        texts = [t for t in texts if not (t in ax.get_xticklabels()
+                                          and not lo <= t.get_position()[0] <= hi)]
+    faults += [f"over {t.get_text()!r}" for t in texts
+               if box.overlaps(t.get_window_extent(r))]
+    return faults
+
+
+def test_the_figure_mark_keeps_off_a_figure_legend_across_the_bottom(tmp_path):
+    """04_caterpillar_quality in an own-data run: the figure's mark stood on the legend
+    entry "Điểm giữa thang"; it now stands under the legend, at the saved figure's corner."""
+    fig = _caterpillar_one_panel()
+    export.save_figure(fig, "99_caterpillar", simulated=True, directory=tmp_path,
+                       formats=["png"], show=False)
+    assert _figure_mark_faults(fig) == []
+    r = fig.canvas.get_renderer()
+    own = [t for t in fig.texts if t.get_text() == export.SIMULATED_MARK][0]
+    box = own.get_window_extent(r)
+    saved = fig.get_tightbbox(r).transformed(fig.dpi_scale_trans)
+    assert box.y0 <= saved.y0 + 1 and box.x1 >= saved.x1 - 0.1 * saved.width   # its corner
+    assert box.y1 <= fig.legends[0].get_window_extent(r).y0                    # under it
+    plt.close(fig)
+
+
+def test_the_figure_mark_keeps_off_a_legend_beside_the_plot_area():
+    """A legend outside its plot area (04_map_pro: beside the map) reaching the figure's
+    lower right: the figure's mark is not drawn on it either."""
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.plot([0, 1], [0, 1], label="một đường rất dài trong chú giải")
+    ax.plot([0, 1], [1, 0], label="đường thứ hai")
+    ax.legend(loc="lower left", bbox_to_anchor=(1.0, -0.2), borderaxespad=0)
+    export._mark_simulated(fig)
+    assert _figure_mark_faults(fig) == []
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_ipma_mark_keeps_off_the_dividing_lines(lang):
+    """06_ipma in English: the quadrant names took every corner and the narrowed plot area
+    left the mark only the middle of the bottom edge, on the dashed dividing line.  The
+    mark now hides no data: no point, no label's leader, no dividing line."""
+    from hlstudy import drivers, load_study
+    from hlstudy.evidence import ipma_figure
+    from hlstudy.evidence.ipma import ipma
+
+    fig = ipma_figure(ipma(drivers.driver_data(load_study()), "QUAL"), lang=lang,
+                      title="Importance–performance (QUAL)")
+    ax = fig.axes[0]
+    mark, box = _placed(fig, ax)
+    assert _data_under(ax, box) == []
+    assert mark._hlstudy_data_overlap == 0
+    plt.close(fig)

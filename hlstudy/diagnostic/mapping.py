@@ -32,9 +32,6 @@ from scipy.spatial import Voronoi
 from hlstudy import _resultcache
 from hlstudy.errors import ModelError
 
-#: Iterations of adjustText's label placement (fixed, so the result does not depend on time).
-ADJUST_ITERATIONS = 400
-
 
 def separate_duplicates(communes: pd.DataFrame, offset: float = 0.012) -> pd.DataFrame:
     """Copy of ``communes`` where repeated (lat, lon) points are moved by ``offset`` degrees.
@@ -140,6 +137,87 @@ def _group_borders(communes: pd.DataFrame, group: str, pad: float) -> list[np.nd
     return segs
 
 
+#: Where a name may stand around its point: directions (right, up), tried in this order at
+#: each distance of :data:`_NAME_DISTANCES` (points), nearest distance first.
+_NAME_DIRECTIONS = ((0, 1), (1, 0), (0, -1), (-1, 0), (1, 1), (-1, 1), (1, -1), (-1, -1))
+_NAME_DISTANCES = (2.0, 5.0, 9.0, 14.0, 20.0, 27.0, 35.0)
+#: From this distance (points) on, a thin line leads from the name to its point.
+_LEADER_FROM = 9.0
+
+
+def _place_names(ax, texts, points: np.ndarray, borders) -> None:
+    """Place each name of ``texts`` (one per row of ``points``, lon/lat) around its point.
+
+    A name goes to the first place (:data:`_NAME_DISTANCES` × :data:`_NAME_DIRECTIONS`) whose
+    box, in the layout as drawn, lies inside the plot area and covers no commune point, no
+    line of ``borders`` or of the plot (the scale bar), no name already placed and no other
+    text (scale, north arrow).  The names in the most crowded places are placed first.
+    Where no place is free, the one covering least is taken.  A name set apart from its
+    point gets a thin leader line.  Deterministic: no iteration limit, no time limit."""
+    from matplotlib.patches import FancyArrowPatch
+    from matplotlib.transforms import Bbox
+
+    from hlstudy.export import _polyline, _segments_inside
+
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    to_px = fig.dpi / 72.0
+    area = ax.get_window_extent(renderer)
+    anchors = ax.transData.transform(points)
+    radius = 0.5 * np.sqrt(8.0) * to_px + 1.0   # the points' markers (s=8), and a pixel
+    lines = [ax.transData.transform(np.asarray(seg, float)) for seg in borders]
+    lines += [line.get_transform().transform(line.get_xydata()) for line in ax.lines]
+    segs = np.concatenate([_polyline(xy) for xy in lines]) if lines else np.empty((0, 2, 2))
+    names = set(map(id, texts))
+    taken = [t.get_window_extent(renderer).padded(1.0) for t in ax.texts
+             if id(t) not in names and t.get_text().strip() and t.get_transform() != ax.transAxes]
+    for t in ax.texts:
+        arrow = getattr(t, "arrow_patch", None)
+        if arrow is not None:
+            taken.append(arrow.get_window_extent(renderer))
+    sizes = []
+    for t in texts:
+        t.set_ha("center")
+        t.set_va("center")
+        box = t.get_window_extent(renderer)
+        sizes.append((box.width, box.height))
+    crowd = [int(np.sum(np.hypot(*(anchors - a).T) < 60 * to_px)) for a in anchors]
+    order = sorted(range(len(texts)), key=lambda i: (-crowd[i], i))
+
+    def cost(box) -> tuple:
+        x, y = anchors[:, 0], anchors[:, 1]
+        covered = int(np.sum((x + radius >= box.x0) & (x - radius <= box.x1)
+                             & (y + radius >= box.y0) & (y - radius <= box.y1)))
+        outside = (box.x0 < area.x0 + 2 or box.x1 > area.x1 - 2 or box.y0 < area.y0 + 2
+                   or box.y1 > area.y1 - 2)
+        return (int(outside), covered + _segments_inside(segs, box.padded(1.0))
+                + sum(box.overlaps(b) for b in taken))
+
+    for i in order:
+        w, h = sizes[i]
+        best = None
+        for dist in _NAME_DISTANCES:
+            for dx, dy in _NAME_DIRECTIONS:
+                gap = dist * to_px / (np.sqrt(2.0) if dx and dy else 1.0)
+                cx = anchors[i, 0] + dx * (gap + w / 2)
+                cy = anchors[i, 1] + dy * (gap + h / 2)
+                box = Bbox.from_extents(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+                key = (*cost(box), dist)
+                if best is None or key[:2] < best[0][:2]:
+                    best = (key, (cx, cy), box)
+                if key[:2] == (0, 0):
+                    break
+            if best[0][:2] == (0, 0):
+                break
+        (_, _, dist), centre, box = best
+        texts[i].set_position(ax.transData.inverted().transform(centre))
+        taken.append(box.padded(1.0))
+        if dist >= _LEADER_FROM:
+            ax.add_patch(FancyArrowPatch(posA=tuple(points[i]), posB=tuple(
+                ax.transData.inverted().transform(centre)), patchB=texts[i], arrowstyle="-",
+                color="0.3", linewidth=0.5, shrinkA=2, shrinkB=1, zorder=3.5))
+
+
 def _scale_bar(ax, lat0: float, km: float = 5.0) -> None:
     """A ``km`` scale bar in the lower-left corner (degrees of longitude at latitude lat0)."""
     x0, x1 = ax.get_xlim()
@@ -170,8 +248,10 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
     they do not; a legend beside the map lists the classes in ``category_colors`` order).
 
     ``group`` draws thicker borders between cells of different groups (default: the 2025
-    communes).  Labels are placed with ``adjustText`` so that close points (Minh Tiến / Thiện
-    Tân, Tân Thành / TT Hữu Lũng) do not collide; ``flagged`` (code → mark, e.g. "*") marks
+    communes).  Names are placed by :func:`_place_names` once the layout is settled, each at
+    the nearest place around its point that covers no point, no thick border and no other
+    name, so that close points (Minh Tiến / Thiện Tân, Tân Thành / TT Hữu Lũng) do not
+    collide (``adjustText``, used before, left names on the borders); ``flagged`` (code → mark, e.g. "*") marks
     units whose coordinates are doubtful (the registry gives old Tân Thành the town's
     coordinates: a source error, moved by :func:`separate_duplicates` and marked).  A scale bar
     of ``scale_km`` km and a north arrow are drawn.  Returns the matplotlib figure; raises
@@ -220,9 +300,10 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
         fig = ax.figure
     ax.add_collection(PolyCollection([cells[c] for c in codes], facecolors=colours,
                                      edgecolors="white", linewidths=0.8))
+    borders = []
     if group is not None and group in communes.columns:
-        ax.add_collection(LineCollection(_group_borders(communes, group, pad), colors="black",
-                                         linewidths=1.6))
+        borders = _group_borders(communes, group, pad)
+        ax.add_collection(LineCollection(borders, colors="black", linewidths=1.6))
     d = separate_duplicates(communes).set_index("code")
     d.index = d.index.astype(str)
     ax.scatter(d.loc[codes, "lon"], d.loc[codes, "lat"], s=8, color="black", zorder=3)
@@ -234,21 +315,6 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
-    if annotate and "name" in d.columns:
-        import matplotlib.patheffects as pe
-        from adjustText import adjust_text
-
-        halo = [pe.withStroke(linewidth=2.2, foreground="white")]
-        flags = {str(k): v for k, v in (flagged or {}).items()}
-        texts = [ax.text(d.at[c, "lon"], d.at[c, "lat"], str(d.at[c, "name"]) + flags.get(c, ""),
-                         ha="center", va="bottom", fontsize=6.5, path_effects=halo, zorder=4)
-                 for c in codes]
-        adjust_text(texts, ax=ax, x=d.loc[codes, "lon"].to_numpy(),
-                    y=d.loc[codes, "lat"].to_numpy(), expand=(1.15, 1.3),
-                    # a fixed number of iterations, not adjustText's 1-second default:
-                    # the placement (and the files' bytes) must not depend on the load
-                    iter_lim=ADJUST_ITERATIONS,
-                    arrowprops={"arrowstyle": "-", "color": "0.3", "linewidth": 0.5})
     if scale_km:
         _scale_bar(ax, lat0, scale_km)
     _north_arrow(ax)
@@ -269,4 +335,16 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
     if note:
         ax.text(0.0, -0.02, note, transform=ax.transAxes, fontsize=7, va="top", wrap=True)
     fig.tight_layout()
+    if annotate and "name" in d.columns:
+        import matplotlib.patheffects as pe
+
+        halo = [pe.withStroke(linewidth=2.2, foreground="white")]
+        flags = {str(k): v for k, v in (flagged or {}).items()}
+        texts = [ax.text(d.at[c, "lon"], d.at[c, "lat"], str(d.at[c, "name"]) + flags.get(c, ""),
+                         ha="center", va="bottom", fontsize=6.5, path_effects=halo, zorder=4)
+                 for c in codes]
+        # each name at the first place around its point, nearest first, that covers no
+        # point, no thick 2025 border ("TT Hữu Lũng" lay on one), no other name and stays in
+        # the frame; placed once the layout is settled (the plot area as saved)
+        _place_names(ax, texts, d.loc[codes, ["lon", "lat"]].to_numpy(float), borders)
     return fig

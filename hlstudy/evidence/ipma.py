@@ -333,14 +333,16 @@ def ipma_figure(result: IPMAResult, *, lang: str | None = None, title: str | Non
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     corners = []
-    for key, (x, y, ha, va) in {"improve": (x1, y0, "right", "bottom"),
-                                "keep": (x1, y1, "right", "top"),
-                                "low": (x0, y0, "left", "bottom"),
-                                "overkill": (x0, y1, "left", "top")}.items():
-        corners.append(ax.text(x, y, quad[key], ha=ha, va=va, fontsize=7.5, color=colors[key],
-                               alpha=0.9, fontstyle="italic"))
-    texts = [ax.text(a, b, f"{n} ({c})", fontsize=7)
-             for a, b, n, c in zip(xs, ys, names, t["construct"], strict=True)]
+    # the quadrant names stand in the corners, a few points in from the frame (an italic
+    # name set on the frame touched it, and its first letter stuck out past the left edge)
+    for key, (x, y, ha, va) in {"improve": (1, 0, "right", "bottom"),
+                                "keep": (1, 1, "right", "top"),
+                                "low": (0, 0, "left", "bottom"),
+                                "overkill": (0, 1, "left", "top")}.items():
+        inset = (4 if ha == "left" else -4, 3 if va == "bottom" else -3)
+        corners.append(ax.annotate(quad[key], (x, y), xycoords="axes fraction", xytext=inset,
+                                   textcoords="offset points", ha=ha, va=va, fontsize=7.5,
+                                   color=colors[key], alpha=0.9, fontstyle="italic"))
     target = result.target
     if lang == "en":
         ax.set_xlabel(f"Importance (total effect on {target}, points per point, 0–100)")
@@ -356,6 +358,11 @@ def ipma_figure(result: IPMAResult, *, lang: str | None = None, title: str | Non
         ax.set_title(title, fontsize=9)
     ax.tick_params(labelsize=7.5)
     fig.tight_layout()   # the plot area as saved, before the labels are placed in it
+    # the labels are made after the layout: at their points, long (English) names stuck out
+    # of the plot area, and the layout narrowed it for them, leaving an empty band once they
+    # were moved inside
+    texts = [ax.text(a, b, f"{n} ({c})", fontsize=7)
+             for a, b, n, c in zip(xs, ys, names, t["construct"], strict=True)]
     # the labels keep off the points, the two dividing lines (points along them) and the
     # quadrant names; iter_lim, not adjustText's default 1-second time limit: the same
     # placement on any machine, so the figure's bytes are reproducible
