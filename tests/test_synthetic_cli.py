@@ -78,6 +78,8 @@ def test_manifest_says_the_command_that_writes_the_same_files(tmp_path):
     assert main(["--write", str(tmp_path / "first"), "--seed", "5", "--officials", "60",
                  "--citizens", "1", "--format", "xlsx"]) == 0
     manifest = json.loads((tmp_path / "first" / "manifest.json").read_text(encoding="utf-8"))
+    # the command names the folder as FOLDER (else running it here would write elsewhere)
+    assert manifest["regenerate"].count(" --write FOLDER") == 1, manifest["regenerate"]
     command = shlex.split(manifest["regenerate"].replace("FOLDER", str(tmp_path / "again")))
     assert command[:3] == ["python", "-m", "hlstudy.synthetic"], manifest["regenerate"]
     assert main(command[3:]) == 0
