@@ -387,7 +387,7 @@ def test_map_classes_label_placement_scale_bar_and_north_arrow():
     assert any(t.endswith("*") for t in texts) and "5 km" in texts and "N" in texts
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["cao hơn", "không khác"]
     assert len(fig.axes) == 1   # classes: a legend, no continuous colour bar
-    # labels placed by adjustText do not overlap each other
+    # the names (mapping._place_names) do not overlap each other
     fig.draw_without_rendering()   # the layout as drawn; no pixels are read
     r = fig.canvas.get_renderer()
     names = [t for t in ax.texts if t.get_text() in set(reg["name"]) | {
