@@ -193,10 +193,12 @@ if not SEM_OK:
     display(Markdown(
         "> **Không ước lượng được mô hình SEM trên dữ liệu này** — "
         + (f"ước lượng dừng lại: {sem_error}.  " if fit is None else
-           f"ma trận thông tin không nghịch đảo được: mô hình không được xác định trên "
-           f"{fit.nobs} phiếu (FIML; {n_complete} phiếu đủ mọi câu) với "
-           f"{int(fit.fit_measures()['npar'])} tham số tự do, nên không có sai số chuẩn, χ² "
-           "hiệu chỉnh và các chỉ số phù hợp MLR, và các hệ số không xác định duy nhất.  ")
+           f"mô hình không được xác định trên {fit.nobs} phiếu (FIML; {n_complete} phiếu đủ "
+           f"mọi câu) với {int(fit.fit_measures()['npar'])} tham số tự do: "
+           + ("ma trận thông tin không nghịch đảo được, nên không có sai số chuẩn, χ² hiệu "
+              "chỉnh và các chỉ số phù hợp MLR" if np.isnan(fit.vcov).all() else
+              "sai số chuẩn lớn bất thường")
+           + ", và các hệ số không xác định duy nhất.  ")
         + (f"Cảnh báo khi ước lượng: {'; '.join(sorted({str(w.message) for w in caught}))}.  "
            if caught else "")
         + "Các phần dựa vào SEM (bảng chỉ số phù hợp và hệ số đường dẫn ở mục 2, cột SEM của "
