@@ -47,6 +47,7 @@ from IPython.display import Markdown, display
 
 from hlstudy import codebook, drivers, export, framework, load_study, models, pathplot, reliability
 from hlstudy import sem as sem_mod
+from hlstudy.errors import ModelError
 from hlstudy.scales import scale_items
 
 # Parameters
@@ -178,73 +179,98 @@ for c in drivers.COVARIATES:
     sem_data[c] = data[c].to_numpy()
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
-    fit = sem_mod.sem(sem_data, syntax, missing="ml", estimator="MLR")
+    try:
+        fit, sem_error = sem_mod.sem(sem_data, syntax, missing="ml", estimator="MLR"), None
+    except ModelError as exc:   # e.g. a singular sample covariance matrix (own data)
+        fit, sem_error = None, str(exc)
 sem_warnings = sorted({str(w.message)[:200] for w in caught})
-fm = fit.fit_measures()
-n_free = int(fm["npar"])
 n_complete = int(sem_data.notna().all(axis=1).sum())
-# With FIML, lavaan 0.6-14's "robust" CFI/TLI/RMSEA are those of Zhang & Savalei (2023),
-# which hlstudy.sem does not compute: the scaled versions are reported then, and named so.
-sfx = ".robust" if np.isfinite(fm.get("cfi.robust", np.nan)) else ".scaled"
-sfx_vi = "robust" if sfx == ".robust" else "hiệu chỉnh"
-sfx_lab = "robust" if sfx == ".robust" else export.tr("hiệu chỉnh", "scaled")
-fit_rows = [("chisq.scaled", export.tr("χ² (hiệu chỉnh Yuan–Bentler)", "χ² (Yuan–Bentler scaled)")),
-            ("df", export.tr("Bậc tự do", "Degrees of freedom")),
-            ("pvalue.scaled", "p"), ("cfi" + sfx, f"CFI ({sfx_lab})"), ("tli" + sfx, f"TLI ({sfx_lab})"),
-            ("rmsea" + sfx, f"RMSEA ({sfx_lab})"), ("srmr", "SRMR")]
-fit_table = pd.DataFrame({H["index"]: [lab for _, lab in fit_rows],
-                          H["value"]: [fm.get(k, np.nan) for k, _ in fit_rows]})
-export.save_table(
-    fit_table, "05_sem_fit", simulated=SIM, decimals=3,
-    title=export.tr("Chỉ số phù hợp của mô hình SEM (MLR)", "SEM fit measures (MLR)"),
-    note=export.tr(f"FIML: n = {fit.nobs} (đủ mọi câu: {n_complete}). Ngưỡng: "
-                   "Hu & Bentler (1999) CFI/TLI ≥ 0,95, RMSEA ≤ 0,06, SRMR ≤ 0,08; "
-                   "CFI/TLI ≥ 0,90 là quy ước 'chấp nhận được' cũ hơn (Bentler & Bonett 1980).",
-                   f"FIML: n = {fit.nobs} (complete: {n_complete}). Cut-offs: Hu & Bentler "
-                   "(1999); CFI/TLI ≥ .90 is the older 'acceptable' convention."))
-display(fit_table)
-cfi, rmsea, srmr = fm["cfi" + sfx], fm["rmsea" + sfx], fm["srmr"]
-verdict = ("đạt ngưỡng chặt của Hu & Bentler (1999)" if cfi >= CFI_GOOD and rmsea <= RMSEA_MAX
-           and srmr <= SRMR_MAX else
-           "chỉ đạt quy ước 'chấp nhận được' CFI ≥ 0,90, chưa đạt ngưỡng 0,95 của Hu & Bentler"
-           if cfi >= CFI_OK and rmsea <= RMSEA_MAX and srmr <= SRMR_MAX else
-           "không đạt các ngưỡng thông dụng: các hệ số đường dẫn dưới đây cần được đọc thận trọng")
-display(Markdown(
-    f"**Số phiếu mỗi mô hình dùng.** FIML dùng **{fit.nobs}** phiếu "
-    f"({fit.n_dropped} phiếu không trả lời biến nào của mô hình bị loại); ước lượng loại theo "
-    f"danh sách (mặc định của lavaan) chỉ giữ được **{n_complete}** phiếu "
-    f"({len(sem_data) - n_complete} phiếu, "
-    f"{export.number(100 * (len(sem_data) - n_complete) / len(sem_data), 1, lang='vi')}%, bị loại "
-    f"vì thiếu ít nhất một câu).  Mô hình có {n_free} tham số tự do: loại theo danh sách chỉ "
-    f"còn {fmt(n_complete / n_free, 2)} phiếu cho mỗi tham số, nên FIML là lựa chọn đúng.  "
-    + ("" if sfx == ".robust" else "CFI, TLI, RMSEA 'robust' cho dữ liệu thiếu (Zhang & Savalei "
-       "2023, lavaan 0.6-14) chưa được hlstudy tính; bảng báo cáo bản 'hiệu chỉnh' (scaled).  ")
-    + f"**Độ phù hợp (FIML, MLR):** χ² hiệu chỉnh = {fmt(fm['chisq.scaled'], 1)} với "
-    f"{fm['df']:.0f} bậc tự do (p {fmt_p(fm['pvalue.scaled'])}; với n lớn và hàng nghìn bậc tự "
-    f"do, kiểm định χ² gần như luôn bác bỏ, nên không dùng một mình), CFI ({sfx_vi}) = "
-    f"{fmt(cfi)}, TLI ({sfx_vi}) = {fmt(fm['tli' + sfx])}, RMSEA ({sfx_vi}) = {fmt(rmsea)}, "
-    f"SRMR = {fmt(srmr)}: mô hình {verdict}.  Mô hình "
-    + ("hội tụ." if fit.converged else "**không hội tụ** — kết quả không dùng được.")
-    + (f"  Cảnh báo khi ước lượng: {'; '.join(sem_warnings)}." if sem_warnings else "")))
+#: The latent SEM is read only when it could be estimated: when its information matrix cannot
+#: be inverted (the model is not identified on these data) its estimates are one point of a
+#: flat likelihood, without standard errors or robust fit measures.
+SEM_OK = fit is not None and fit.identified
+if not SEM_OK:
+    display(Markdown(
+        "> **Không ước lượng được mô hình SEM trên dữ liệu này** — "
+        + (f"ước lượng dừng lại: {sem_error}.  " if fit is None else
+           f"mô hình không được xác định trên {fit.nobs} phiếu (FIML; {n_complete} phiếu đủ "
+           f"mọi câu) với {int(fit.fit_measures()['npar'])} tham số tự do: "
+           + ("ma trận thông tin không nghịch đảo được, nên không có sai số chuẩn, χ² hiệu "
+              "chỉnh và các chỉ số phù hợp MLR" if np.isnan(fit.vcov).all() else
+              "sai số chuẩn lớn bất thường")
+           + ", và các hệ số không xác định duy nhất.  ")
+        + (f"Cảnh báo khi ước lượng: {'; '.join(sorted({str(w.message) for w in caught}))}.  "
+           if caught else "")
+        + "Các phần dựa vào SEM (bảng chỉ số phù hợp và hệ số đường dẫn ở mục 2, cột SEM của "
+        "hiệu ứng gián tiếp ở mục 4, sơ đồ đường dẫn ở mục 7, đối chiếu giả thuyết ở mục 8) "
+        "được bỏ qua; các hồi quy trên điểm thang đo (mục 3–6), mà bảng luận điểm ở notebook 06 "
+        "dùng, vẫn được thực hiện.  Cần nhiều phiếu hơn, hoặc một mô hình ít tham số hơn."))
+else:
+    fm = fit.fit_measures()
+    n_free = int(fm["npar"])
+    # With FIML, lavaan 0.6-14's "robust" CFI/TLI/RMSEA are those of Zhang & Savalei (2023),
+    # which hlstudy.sem does not compute: the scaled versions are reported then, and named so.
+    sfx = ".robust" if np.isfinite(fm.get("cfi.robust", np.nan)) else ".scaled"
+    sfx_vi = "robust" if sfx == ".robust" else "hiệu chỉnh"
+    sfx_lab = "robust" if sfx == ".robust" else export.tr("hiệu chỉnh", "scaled")
+    fit_rows = [("chisq.scaled", export.tr("χ² (hiệu chỉnh Yuan–Bentler)", "χ² (Yuan–Bentler scaled)")),
+                ("df", export.tr("Bậc tự do", "Degrees of freedom")),
+                ("pvalue.scaled", "p"), ("cfi" + sfx, f"CFI ({sfx_lab})"), ("tli" + sfx, f"TLI ({sfx_lab})"),
+                ("rmsea" + sfx, f"RMSEA ({sfx_lab})"), ("srmr", "SRMR")]
+    fit_table = pd.DataFrame({H["index"]: [lab for _, lab in fit_rows],
+                              H["value"]: [fm.get(k, np.nan) for k, _ in fit_rows]})
+    export.save_table(
+        fit_table, "05_sem_fit", simulated=SIM, decimals=3,
+        title=export.tr("Chỉ số phù hợp của mô hình SEM (MLR)", "SEM fit measures (MLR)"),
+        note=export.tr(f"FIML: n = {fit.nobs} (đủ mọi câu: {n_complete}). Ngưỡng: "
+                       "Hu & Bentler (1999) CFI/TLI ≥ 0,95, RMSEA ≤ 0,06, SRMR ≤ 0,08; "
+                       "CFI/TLI ≥ 0,90 là quy ước 'chấp nhận được' cũ hơn (Bentler & Bonett 1980).",
+                       f"FIML: n = {fit.nobs} (complete: {n_complete}). Cut-offs: Hu & Bentler "
+                       "(1999); CFI/TLI ≥ .90 is the older 'acceptable' convention."))
+    display(fit_table)
+    cfi, rmsea, srmr = fm["cfi" + sfx], fm["rmsea" + sfx], fm["srmr"]
+    verdict = ("đạt ngưỡng chặt của Hu & Bentler (1999)" if cfi >= CFI_GOOD and rmsea <= RMSEA_MAX
+               and srmr <= SRMR_MAX else
+               "chỉ đạt quy ước 'chấp nhận được' CFI ≥ 0,90, chưa đạt ngưỡng 0,95 của Hu & Bentler"
+               if cfi >= CFI_OK and rmsea <= RMSEA_MAX and srmr <= SRMR_MAX else
+               "không đạt các ngưỡng thông dụng: các hệ số đường dẫn dưới đây cần được đọc thận trọng")
+    display(Markdown(
+        f"**Số phiếu mỗi mô hình dùng.** FIML dùng **{fit.nobs}** phiếu "
+        f"({fit.n_dropped} phiếu không trả lời biến nào của mô hình bị loại); ước lượng loại theo "
+        f"danh sách (mặc định của lavaan) chỉ giữ được **{n_complete}** phiếu "
+        f"({len(sem_data) - n_complete} phiếu, "
+        f"{export.number(100 * (len(sem_data) - n_complete) / len(sem_data), 1, lang='vi')}%, bị loại "
+        f"vì thiếu ít nhất một câu).  Mô hình có {n_free} tham số tự do: loại theo danh sách chỉ "
+        f"còn {fmt(n_complete / n_free, 2)} phiếu cho mỗi tham số, nên FIML là lựa chọn đúng.  "
+        + ("" if sfx == ".robust" else "CFI, TLI, RMSEA 'robust' cho dữ liệu thiếu (Zhang & Savalei "
+           "2023, lavaan 0.6-14) chưa được hlstudy tính; bảng báo cáo bản 'hiệu chỉnh' (scaled).  ")
+        + f"**Độ phù hợp (FIML, MLR):** χ² hiệu chỉnh = {fmt(fm['chisq.scaled'], 1)} với "
+        f"{fm['df']:.0f} bậc tự do (p {fmt_p(fm['pvalue.scaled'])}; với n lớn và hàng nghìn bậc tự "
+        f"do, kiểm định χ² gần như luôn bác bỏ, nên không dùng một mình), CFI ({sfx_vi}) = "
+        f"{fmt(cfi)}, TLI ({sfx_vi}) = {fmt(fm['tli' + sfx])}, RMSEA ({sfx_vi}) = {fmt(rmsea)}, "
+        f"SRMR = {fmt(srmr)}: mô hình {verdict}.  Mô hình "
+        + ("hội tụ." if fit.converged else "**không hội tụ** — kết quả không dùng được.")
+        + (f"  Cảnh báo khi ước lượng: {'; '.join(sem_warnings)}." if sem_warnings else "")))
 
 # %%
-paths_sem = drivers.sem_paths(fit.parameter_estimates())
-r2 = pd.Series(fit.r2)
-sem_table = paths_sem.assign(
-    **{H["outcome"]: paths_sem["outcome"].map(name), H["term"]: paths_sem["term"].map(name)}
-)[[H["outcome"], H["term"], "est", "se", "estimate", "ci_low", "ci_high", "p"]].rename(
-    columns={"est": "B", "se": H["se_robust"], "estimate": "β", "ci_low": H["beta_lo"],
-             "ci_high": H["beta_hi"], "p": "p"})
-export.save_table(
-    sem_table, "05_sem_paths", simulated=SIM, decimals=3,
-    title=export.tr("Hệ số đường dẫn của mô hình SEM (FIML, MLR)",
-                    "Structural paths of the SEM (FIML, MLR)"),
-    note=export.tr("B: hệ số chưa chuẩn hóa; β: hệ số chuẩn hóa (std.all của lavaan); KTC của β "
-                   "là KTC của B nhân với β/B.", "B: unstandardized; β: std.all; the interval of β "
-                   "is that of B rescaled by β/B."))
-r2_table = pd.DataFrame({H["outcome"]: [name(k) for k in struct], "R²": [r2.get(k) for k in struct]})
-display(r2_table)
-display(sem_table.round(3))
+if SEM_OK:
+    paths_sem = drivers.sem_paths(fit.parameter_estimates())
+    r2 = pd.Series(fit.r2)
+    sem_table = paths_sem.assign(
+        **{H["outcome"]: paths_sem["outcome"].map(name), H["term"]: paths_sem["term"].map(name)}
+    )[[H["outcome"], H["term"], "est", "se", "estimate", "ci_low", "ci_high", "p"]].rename(
+        columns={"est": "B", "se": H["se_robust"], "estimate": "β", "ci_low": H["beta_lo"],
+                 "ci_high": H["beta_hi"], "p": "p"})
+    export.save_table(
+        sem_table, "05_sem_paths", simulated=SIM, decimals=3,
+        title=export.tr("Hệ số đường dẫn của mô hình SEM (FIML, MLR)",
+                        "Structural paths of the SEM (FIML, MLR)"),
+        note=export.tr("B: hệ số chưa chuẩn hóa; β: hệ số chuẩn hóa (std.all của lavaan); KTC của β "
+                       "là KTC của B nhân với β/B.", "B: unstandardized; β: std.all; the interval of β "
+                       "is that of B rescaled by β/B."))
+    r2_table = pd.DataFrame({H["outcome"]: [name(k) for k in struct], "R²": [r2.get(k) for k in struct]})
+    display(r2_table)
+    display(sem_table.round(3))
 
 # %% [markdown]
 # ## 3. Hồi quy trên điểm thang đo với sai số chuẩn theo cụm xã
@@ -360,23 +386,29 @@ display(Markdown(
 ind_all = drivers.indirect_bootstrap(data, struct, bootstrap=N_BOOT, seed=SEED, cluster=CLUSTER)
 # (a cluster bootstrap resamples whole communes; a commune of one respondent is a valid draw)
 ind = ind_all[ind_all["kind"] == "indirect"]
-pe_lat = fit.parameter_estimates()
-lat = pe_lat[pe_lat["op"] == ":="].set_index("lhs")
-ind_table = pd.DataFrame({
+ind_columns = {
     H["indirect"]: [f"{r.cause} → {r.mediator} → {r.outcome}" for r in ind.itertuples()],
     H["ab_scores"]: ind["est"].to_numpy(),
     H["boot_lo"]: ind["ci.lower"].to_numpy(),
-    H["boot_hi"]: ind["ci.upper"].to_numpy(),
-    H["ab_latent"]: lat.loc[ind["effect"], "est"].to_numpy(),
-    H["p_delta"]: lat.loc[ind["effect"], "pvalue"].to_numpy()})
+    H["boot_hi"]: ind["ci.upper"].to_numpy()}
+if SEM_OK:   # the latent SEM's a·b and delta-method p beside them
+    pe_lat = fit.parameter_estimates()
+    lat = pe_lat[pe_lat["op"] == ":="].set_index("lhs")
+    ind_columns[H["ab_latent"]] = lat.loc[ind["effect"], "est"].to_numpy()
+    ind_columns[H["p_delta"]] = lat.loc[ind["effect"], "pvalue"].to_numpy()
+ind_table = pd.DataFrame(ind_columns)
 export.save_table(
     ind_table, "05_indirect_effects", simulated=SIM, decimals=3,
     title=export.tr("Hiệu ứng gián tiếp qua động lực làm việc",
                     "Indirect effects through work motivation"),
     note=export.tr(f"Bootstrap phân vị theo cụm xã, {N_BOOT} mẫu lặp (hồi quy trên điểm thang đo, "
-                   f"n = {ind['n'].iloc[0]}); SEM tiềm ẩn: FIML, MLR, sai số chuẩn delta.",
+                   f"n = {ind['n'].iloc[0]}); SEM tiềm ẩn: "
+                   + ("FIML, MLR, sai số chuẩn delta." if SEM_OK else
+                      "không ước lượng được trên dữ liệu này (mục 2)."),
                    f"Commune-cluster percentile bootstrap, {N_BOOT} draws (regressions on scale "
-                   f"scores, n = {ind['n'].iloc[0]}); latent SEM: FIML, MLR, delta-method SE."))
+                   f"scores, n = {ind['n'].iloc[0]}); latent SEM: "
+                   + ("FIML, MLR, delta-method SE." if SEM_OK else
+                      "could not be estimated on these data (section 2).")))
 display(ind_table.round(3))
 clear_ind = ind_table[(ind_table[H["boot_lo"]] > 0) | (ind_table[H["boot_hi"]] < 0)]
 n_undefined = int(ind["n_undefined"].iloc[0])
@@ -483,13 +515,14 @@ display(Markdown(
 
 # %%
 coef = pd.concat([
-    paths_sem[["outcome", "term", "method", "estimate", "ci_low", "ci_high"]],
+    *([paths_sem[["outcome", "term", "method", "estimate", "ci_low", "ci_high"]]] if SEM_OK else []),
     reg[["outcome", "term", "method", "estimate", "ci_low", "ci_high"]],
     reg[["outcome", "term"]].assign(method="wild", estimate=reg["estimate"],
                                     ci_low=reg["ci_low_wild"], ci_high=reg["ci_high_wild"])],
     ignore_index=True)
 fig = pathplot.coefficient_plot(
-    coef, outcomes=QUALITY, terms=struct[QUALITY[0]], methods=["SEM", "CR2", "wild"],
+    coef, outcomes=QUALITY, terms=struct[QUALITY[0]],
+    methods=["SEM", "CR2", "wild"] if SEM_OK else ["CR2", "wild"],
     outcome_labels={q: LABELS[q] for q in QUALITY},
     title=export.tr("Hệ số chuẩn hóa của các yếu tố với bốn thành phần chất lượng",
                     "Standardized coefficients of the drivers on the four quality dimensions"),
@@ -501,16 +534,20 @@ fig = pathplot.coefficient_plot(
     decimal="," if export.language() == "vi" else ".")
 _ = export.save_figure(fig, "05_coefficients", simulated=SIM)
 
-fig = pathplot.path_diagram(
-    fit.parameter_estimates(), struct,
-    node_labels=LABELS,
-    title=export.tr("Mô hình cấu trúc ước lượng (hệ số chuẩn hóa, SEM FIML/MLR)",
-                    "Estimated structural model (standardized, SEM FIML/MLR)"),
-    significant_label=export.tr("KTC 95% không chứa 0 (dương)", "95% CI excludes 0 (positive)"),
-    negative_label=export.tr("KTC 95% không chứa 0 (âm)", "95% CI excludes 0 (negative)"),
-    other_label=export.tr("KTC 95% chứa 0", "95% CI includes 0"),
-    decimal="," if export.language() == "vi" else ".")
-_ = export.save_figure(fig, "05_path_diagram", simulated=SIM)
+if SEM_OK:
+    fig = pathplot.path_diagram(
+        fit.parameter_estimates(), struct,
+        node_labels=LABELS,
+        title=export.tr("Mô hình cấu trúc ước lượng (hệ số chuẩn hóa, SEM FIML/MLR)",
+                        "Estimated structural model (standardized, SEM FIML/MLR)"),
+        significant_label=export.tr("KTC 95% không chứa 0 (dương)", "95% CI excludes 0 (positive)"),
+        negative_label=export.tr("KTC 95% không chứa 0 (âm)", "95% CI excludes 0 (negative)"),
+        other_label=export.tr("KTC 95% chứa 0", "95% CI includes 0"),
+        decimal="," if export.language() == "vi" else ".")
+    _ = export.save_figure(fig, "05_path_diagram", simulated=SIM)
+else:
+    display(Markdown("*Hình trên chỉ có các hệ số hồi quy; sơ đồ đường dẫn ước lượng không vẽ được "
+                     "vì mô hình SEM không ước lượng được trên dữ liệu này (mục 2).*"))
 
 # %% [markdown]
 # ## 8. Dữ liệu nói gì về các giả thuyết của luận văn
@@ -522,38 +559,44 @@ _ = export.save_figure(fig, "05_path_diagram", simulated=SIM)
 # notebook 06.
 
 # %%
-hyp = framework.hypothesized_paths()
-sem_idx = paths_sem.set_index(["outcome", "term"])
-rows = []
-for h in hyp.itertuples(index=False):
-    if (h.effect, h.cause) not in sem_idx.index:
-        continue
-    r = sem_idx.loc[(h.effect, h.cause)]
-    sign = 1 if h.sign == "+" else -1
-    if r["ci_low"] > 0 or r["ci_high"] < 0:
-        reading = "consistent" if np.sign(r["estimate"]) == sign else "contradicts"
-    else:
-        reading = "unsupported"
-    rows.append({H["claim"]: h.claims, H["path"]: f"{h.cause} → {h.effect}",
-                 H["sign"]: h.sign, H["beta_sem"]: r["estimate"], H["ci_lo"]: r["ci_low"],
-                 H["ci_hi"]: r["ci_high"], "reading": reading})
-hyp_codes = pd.DataFrame(rows)
-hyp_table = hyp_codes.drop(columns="reading").assign(
-    **{H["reading"]: hyp_codes["reading"].map(READING)})
-export.save_table(
-    hyp_table, "05_hypotheses_paths", simulated=SIM, decimals=3,
-    title=export.tr("Các đường dẫn có giả thuyết: dữ liệu có ủng hộ không?",
-                    "Hypothesized paths: do the data support them?"),
-    note=export.tr("SEM FIML/MLR; 'phù hợp' chưa tính hiệu chỉnh kiểm định bội (notebook 06).",
-                   "SEM FIML/MLR; 'consistent' before the multiple-testing correction (notebook 06)."))
-display(hyp_table.round(3))
-counts = hyp_codes["reading"].value_counts()
-not_supported = hyp_table[hyp_codes["reading"] != "consistent"]
-display(Markdown(
-    f"Trong {len(hyp_table)} đường dẫn có giả thuyết: {counts.get('consistent', 0)} phù hợp, "
-    f"{counts.get('unsupported', 0)} chưa được dữ liệu ủng hộ, "
-    f"{counts.get('contradicts', 0)} mâu thuẫn với giả thuyết.  "
-    + ("**Dữ liệu không ủng hộ** các đường dẫn: "
-       + "; ".join(f"{r[H['path']]} ({r[H['claim']]})" for _, r in not_supported.iterrows())
-       + " — luận văn không nên khẳng định các tác động này." if len(not_supported) else
-       "Mọi đường dẫn có giả thuyết đều phù hợp với dữ liệu.")))
+if SEM_OK:
+    hyp = framework.hypothesized_paths()
+    sem_idx = paths_sem.set_index(["outcome", "term"])
+    rows = []
+    for h in hyp.itertuples(index=False):
+        if (h.effect, h.cause) not in sem_idx.index:
+            continue
+        r = sem_idx.loc[(h.effect, h.cause)]
+        sign = 1 if h.sign == "+" else -1
+        if r["ci_low"] > 0 or r["ci_high"] < 0:
+            reading = "consistent" if np.sign(r["estimate"]) == sign else "contradicts"
+        else:
+            reading = "unsupported"
+        rows.append({H["claim"]: h.claims, H["path"]: f"{h.cause} → {h.effect}",
+                     H["sign"]: h.sign, H["beta_sem"]: r["estimate"], H["ci_lo"]: r["ci_low"],
+                     H["ci_hi"]: r["ci_high"], "reading": reading})
+    hyp_codes = pd.DataFrame(rows)
+    hyp_table = hyp_codes.drop(columns="reading").assign(
+        **{H["reading"]: hyp_codes["reading"].map(READING)})
+    export.save_table(
+        hyp_table, "05_hypotheses_paths", simulated=SIM, decimals=3,
+        title=export.tr("Các đường dẫn có giả thuyết: dữ liệu có ủng hộ không?",
+                        "Hypothesized paths: do the data support them?"),
+        note=export.tr("SEM FIML/MLR; 'phù hợp' chưa tính hiệu chỉnh kiểm định bội (notebook 06).",
+                       "SEM FIML/MLR; 'consistent' before the multiple-testing correction (notebook 06)."))
+    display(hyp_table.round(3))
+    counts = hyp_codes["reading"].value_counts()
+    not_supported = hyp_table[hyp_codes["reading"] != "consistent"]
+    display(Markdown(
+        f"Trong {len(hyp_table)} đường dẫn có giả thuyết: {counts.get('consistent', 0)} phù hợp, "
+        f"{counts.get('unsupported', 0)} chưa được dữ liệu ủng hộ, "
+        f"{counts.get('contradicts', 0)} mâu thuẫn với giả thuyết.  "
+        + ("**Dữ liệu không ủng hộ** các đường dẫn: "
+           + "; ".join(f"{r[H['path']]} ({r[H['claim']]})" for _, r in not_supported.iterrows())
+           + " — luận văn không nên khẳng định các tác động này." if len(not_supported) else
+           "Mọi đường dẫn có giả thuyết đều phù hợp với dữ liệu.")))
+else:
+    display(Markdown(
+        "> **Không đối chiếu được:** mô hình SEM không ước lượng được trên dữ liệu này (mục 2), "
+        "nên các đường dẫn có giả thuyết *không kiểm định được* bằng SEM ở đây.  Notebook 06 "
+        "vẫn cho phán quyết từng luận điểm, dựa vào các hồi quy trên điểm thang đo (mục 3)."))

@@ -228,7 +228,12 @@ def sem(data: pd.DataFrame, model: str, *, missing: str = "listwise", estimator:
     -------
     SEMResult
         ``.parameter_estimates()``, ``.fit_measures()``, ``.r2``, ``.summary()``,
-        ``.converged``, ``.nobs``, ``.n_dropped``, ``.vcov``.
+        ``.converged``, ``.identified``, ``.nobs``, ``.n_dropped``, ``.vcov``.  When the
+        information matrix cannot be inverted (the model is not identified on these data:
+        ``IdentificationWarning``, ``.identified`` and ``.converged`` False) the point
+        estimates are one of many and the standard errors NaN; with MLR the scaled test and
+        every ``.scaled`` / ``.robust`` measure are NaN too (lavaan >= 0.6-16), and
+        ``fit_measures()`` still has every name it has on success.
 
     Raises
     ------
@@ -490,6 +495,7 @@ def _result(fit, est_name, missing, n_dropped) -> SEMResult:
     mod, ram, data = fit["model"], fit["ram"], fit["data"]
     x = fit["x"]
     vcov, problems, extra = _vcov(fit)
+    inverted = not problems  # the information matrix could be inverted
     se_free = np.sqrt(np.where(np.diag(vcov) > 0, np.diag(vcov), np.nan)) if vcov.size else \
         np.zeros(0)
     est = _row_values(mod, ram, x)
@@ -536,7 +542,13 @@ def _result(fit, est_name, missing, n_dropped) -> SEMResult:
     if not problems and se_free.size:
         problems = huge_se_problems(se_free, x, [data.cov], _free_names(mod))
     heywood = _heywood(fit, x)
-    fitm = _fit_measures(fit, est_name, extra)
+    fitm = _fit_measures(fit, est_name, extra, inverted=inverted)
+    if not inverted:
+        problems[0] += ("; standard errors are NaN" + (
+            ", and so are the robust (MLR) test statistic and the fit measures built on it "
+            "(the .scaled and .robust ones)" if est_name == "MLR" else
+            ", and so are the FIML-corrected .robust fit measures" if data.fiml and any(
+                k.endswith(".robust") for k in fitm) else ""))
     r2 = _r2(fit, x)
     if not fit["converged"]:
         warnings.warn(f"SEM did not converge ({fit['message']}, max |gradient| "
@@ -695,7 +707,10 @@ def _yb_trace(fit, e_inv, b0):
     return tr_h1, tr_h0
 
 
-def _fit_measures(fit, est_name, extra) -> dict[str, float]:
+def _fit_measures(fit, est_name, extra, *, inverted: bool = True) -> dict[str, float]:
+    """lavaan's ``fitMeasures``.  ``inverted`` False (the information matrix could not be
+    inverted): the measures that need its inverse — the robust (MLR) test and the
+    FIML-corrected indices — are NaN under the names they have on success."""
     mod, data = fit["model"], fit["data"]
     n = data.n
     chi2 = float(data.n * fit["f"])
@@ -739,11 +754,14 @@ def _fit_measures(fit, est_name, extra) -> dict[str, float]:
     out.update(_gfi(fit, df))
     out["mfi"] = float(np.exp(-0.5 * (chi2 - df) / n))
     out["ecvi"] = float(chi2 / n + 2 * npar / n) if True else np.nan
-    if est_name == "MLR" and extra:
+    if est_name == "MLR":  # NaN under every name when the information was not inverted
         out.update(_robust_measures(fit, base, extra, chi2, df, bchi, bdf))
     if data.fiml and df > 0:
-        out.update(_fiml_corrected(fit, base, df, bdf, version="V3" if est_name == "MLR"
-                                   else "V6"))
+        if inverted:
+            out.update(_fiml_corrected(fit, base, df, bdf, version="V3" if est_name == "MLR"
+                                       else "V6"))
+        elif not mod.ov_x:  # the names _fiml_corrected gives (none with fixed-x covariates)
+            out.update(dict.fromkeys(_ROBUST_NAMES, np.nan))
     # the h1 Cholesky factor and half solve served this call only: not kept in the result
     fit.pop("_h1_chol", None)
     fit.pop("_h1_half", None)
@@ -973,17 +991,53 @@ def _gfi(fit, df) -> dict[str, float]:
     return {"gfi": float(gfi), "agfi": float(agfi), "pgfi": float(df / k * gfi) if k else np.nan}
 
 
+#: The names of the robust (MLR) test and the measures built on it, in the order of
+#: :func:`_robust_measures`; the ``.robust`` ones also in that of :func:`_fiml_corrected`.
+_SCALED_NAMES = (
+    "chisq.scaled", "df.scaled", "pvalue.scaled", "chisq.scaling.factor",
+    "baseline.chisq.scaled", "baseline.df.scaled", "baseline.pvalue.scaled",
+    "baseline.chisq.scaling.factor", "scaling.factor.h1", "scaling.factor.h0",
+    "cfi.scaled", "tli.scaled", "nnfi.scaled", "rfi.scaled", "nfi.scaled", "pnfi.scaled",
+    "ifi.scaled", "rni.scaled", "rmsea.scaled", "rmsea.ci.lower.scaled",
+    "rmsea.ci.upper.scaled", "rmsea.pvalue.scaled", "rmsea.notclose.pvalue.scaled")
+_ROBUST_NAMES = (
+    "cfi.robust", "tli.robust", "nnfi.robust", "rni.robust", "rmsea.robust",
+    "rmsea.ci.lower.robust", "rmsea.ci.upper.robust", "rmsea.pvalue.robust",
+    "rmsea.notclose.pvalue.robust")
+
+
 def _robust_measures(fit, base, extra, chi2, df, bchi, bdf) -> dict[str, float]:
+    """The Yuan-Bentler scaled test and the ``.scaled`` / ``.robust`` measures.
+
+    ``extra`` empty (the model's information matrix could not be inverted): the model's scaled
+    statistic, its p-value and scaling factors and every index built on it are NaN, under the
+    names they have on success; ``df.scaled`` is ``df`` and the baseline's scaled statistic
+    (the independence model, whose information is diagonal) is computed.  This is lavaan's
+    behaviour since 0.6-16 (``lav_test_yuan_bentler``: a scaled test whose information cannot
+    be inverted is NA; the baseline is a fit of its own).  lavaan 0.6-14 copied the unscaled
+    statistic into the scaled one there, with a scaling factor of NA.
+    """
     n = fit["data"].n
-    tr_h1, tr_h0 = _yb_trace(fit, extra["e_inv"], extra["b0"])
-    c = (tr_h1 - tr_h0) / df if df > 0 else np.nan
+    if extra:
+        tr_h1, tr_h0 = _yb_trace(fit, extra["e_inv"], extra["b0"])
+        c = (tr_h1 - tr_h0) / df if df > 0 else np.nan
     # baseline
     bprob = base["problem"]
     b_einv = np.linalg.inv(base["hessian"] / 2.0)
     bsc = bprob.casewise_scores(base["x"])
     bb0 = bsc.T @ bsc / n
-    _, btr_h0 = _yb_trace(fit, b_einv, bb0)
+    tr_h1, btr_h0 = _yb_trace(fit, b_einv, bb0)  # tr_h1: the model's own (kept in fit)
     bc = (tr_h1 - btr_h0) / bdf
+    if not extra:
+        out = dict.fromkeys(_SCALED_NAMES, np.nan)
+        bxs = bchi / bc
+        out.update({"df.scaled": float(df), "baseline.chisq.scaled": bxs,
+                    "baseline.df.scaled": float(bdf),
+                    "baseline.pvalue.scaled": float(chisq_sf(bxs, bdf)),
+                    "baseline.chisq.scaling.factor": bc})
+        if not fit["data"].fiml:
+            out.update(dict.fromkeys(_ROBUST_NAMES, np.nan))
+        return out
     xs, bxs = chi2 / c, bchi / bc
     out = {"chisq.scaled": xs, "df.scaled": float(df),
            "pvalue.scaled": float(chisq_sf(xs, df)), "chisq.scaling.factor": c,
