@@ -316,12 +316,14 @@ display(deff_all.round(3))
 # ## 3. Điều kiện phân tích nhân tố: KMO và Bartlett
 
 # %%
-kmo_res = {inst: factor.kmo(data[inst][[i for c in scales[inst].values() for i in c]])
-           for inst in INSTS}
-bart_res = {inst: factor.bartlett(data[inst][[i for c in scales[inst].values() for i in c]])
-            for inst in INSTS}
 for inst in INSTS:
-    k, b = kmo_res[inst], bart_res[inst]
+    cols = [i for c in scales[inst].values() for i in c]
+    try:
+        k, b = factor.kmo(data[inst][cols]), factor.bartlett(data[inst][cols])
+    except ModelError as exc:   # e.g. too few complete answers: the correlation matrix is not positive definite
+        display(Markdown(f"**{label[inst].capitalize()}**: KMO và kiểm định Bartlett không tính được "
+                         f"trên dữ liệu này ({exc})."))
+        continue
     low = k.flagged(0.5)
     display(Markdown(
         f"**{label[inst].capitalize()}**: KMO = {fmt(k.overall)} (mức *{k.label}* theo Kaiser "
@@ -490,12 +492,18 @@ for inst in INSTS:
 # là mô hình đo lường mà notebook 05 dùng.
 
 # %%
+fiml = None
 if len(officials) and scales["officials"]:
     off_items = [i for cols in scales["officials"].values() for i in cols]
     off_syntax = "\n".join(f"{k} =~ " + " + ".join(v) for k, v in scales["officials"].items())
-    with warnings.catch_warnings(record=True) as fiml_caught:
-        warnings.simplefilter("always")
-        fiml = sem_mod.sem(officials[off_items], off_syntax, missing="ml", estimator="MLR")
+    try:
+        with warnings.catch_warnings(record=True) as fiml_caught:
+            warnings.simplefilter("always")
+            fiml = sem_mod.sem(officials[off_items], off_syntax, missing="ml", estimator="MLR")
+    except ModelError as exc:   # e.g. a singular covariance matrix: too few answers for the items
+        display(Markdown(f"CFA FIML/MLR của cán bộ, công chức không ước lượng được trên dữ liệu "
+                         f"này ({exc})."))
+if fiml is not None:
     fml = fiml.fit_measures()
     lw = cfa_res.get("officials")   # None when too few complete answers for a listwise fit
     sfx = ".robust" if np.isfinite(fml.get("cfi.robust", np.nan)) else ".scaled"
