@@ -30,6 +30,7 @@ def _figure(title: str):
     ax.set_title(title)
     ax.legend()
     export._mark_simulated(fig)   # the italic mark: a second embedded font
+    export.localise_numbers(fig)  # the tick labels as save_figure writes them (decimal commas)
     return fig
 
 
