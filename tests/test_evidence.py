@@ -18,6 +18,8 @@ from statsmodels.stats.multitest import multipletests
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+from keptresults import kept_results  # noqa: E402
+
 from hlstudy import codebook, drivers, load_study  # noqa: E402
 from hlstudy.errors import ModelError  # noqa: E402
 from hlstudy.evidence import (  # noqa: E402
@@ -240,8 +242,10 @@ def demo_data(demo):
 
 @pytest.fixture(scope="module")
 def demo_ledger(demo):
-    """``evaluate(demo, rules=FAST)``, computed once for the tests that read it."""
-    return evaluate(demo, rules=FAST)
+    """``evaluate(demo, rules=FAST)``, computed once for the tests that read it (as the
+    notebooks get it: tests/keptresults.py)."""
+    with kept_results():
+        return evaluate(demo, rules=FAST)
 
 
 def test_rescale_uses_value_set_range(demo_data):
@@ -335,7 +339,9 @@ def test_ipma_qual_is_mean_of_dimensions_and_quadrants(demo_data):
 @pytest.fixture(scope="module")
 def ipma_svgs(demo_data, tmp_path_factory):
     """The Vietnamese IPMA figure of the demonstration's QUAL drawn twice, as the notebook
-    does (fixed SVG hash salt): each figure's label texts and SVG bytes."""
+    does (fixed SVG hash salt): each figure's label texts and SVG bytes.  The first is the
+    figure as the notebooks get it (tests/keptresults.py: drawn by an earlier run, or the
+    first time drawn here and read back from its pickle), the second is drawn here now."""
     import matplotlib.pyplot as plt
 
     from hlstudy import export
@@ -344,7 +350,11 @@ def ipma_svgs(demo_data, tmp_path_factory):
     out = []
     for k in range(2):
         export.use_style()
-        fig = ipma_figure(res, lang="vi")
+        if k == 0:
+            with kept_results():
+                fig = ipma_figure(res, lang="vi")
+        else:
+            fig = ipma_figure(res, lang="vi")
         labels = [tx.get_text() for tx in fig.axes[0].texts]
         p = export.save_figure(fig, "06_ipma", simulated=False, formats=("svg",),
                                directory=tmp_path_factory.mktemp(f"ipma{k}"))
@@ -567,7 +577,8 @@ def _study(effects: dict, seed: int = 5):
 
 def _switched(value: float) -> pd.DataFrame:
     paths = {p for c in FOLLOWED for p in _claim_paths(c)}
-    return evaluate(_study({p: value for p in paths}), rules=FAST).claims.set_index("claim_id")
+    with kept_results():   # the ledger read, as the notebooks get it (tests/keptresults.py)
+        return evaluate(_study({p: value for p in paths}), rules=FAST).claims.set_index("claim_id")
 
 
 @pytest.fixture(scope="module")
@@ -580,7 +591,8 @@ def paths_off():
     """The same seed with every structural path 0: the followed claims' paths are switched
     off (with the others, so one null world serves both the switched-off claims and the
     family-wise test below instead of two simulated studies)."""
-    return evaluate(_study({p: 0.0 for p in DEFAULT_EFFECTS}), rules=FAST)
+    with kept_results():   # the ledger read, as the notebooks get it (tests/keptresults.py)
+        return evaluate(_study({p: 0.0 for p in DEFAULT_EFFECTS}), rules=FAST)
 
 
 @pytest.mark.parametrize("claim", FOLLOWED)
@@ -616,8 +628,9 @@ def test_all_paths_off_supports_no_path_claim(paths_off):
 
 def test_ipma_figure_bytes_are_reproducible(ipma_svgs):
     """Label placement is bounded by iterations, not by adjustText's 1-second time limit:
-    the same figure drawn twice gives the same SVG bytes (the demonstration's QUAL map, shared
-    with the label test; any data shows it)."""
+    the same figure drawn twice, here and (once the result is kept) in an earlier run, gives
+    the same SVG bytes (the demonstration's QUAL map, shared with the label test; any data
+    shows it)."""
     (labels0, svg0), (labels1, svg1) = ipma_svgs
     assert labels0 == labels1 and len(svg0) > 1000
     assert svg0 == svg1

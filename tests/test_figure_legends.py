@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from keptresults import kept_results  # noqa: E402
 
 from hlstudy import cleaning, export  # noqa: E402
 from hlstudy.errors import SurveyDataError  # noqa: E402
@@ -142,7 +143,8 @@ def test_reform_map_names_are_clear_of_each_other_the_points_and_the_frame():
     from hlstudy import framework
     from hlstudy.communes import communes, new_communes
 
-    fig = framework.reform_figure()
+    with kept_results():   # as the notebooks get it (tests/keptresults.py)
+        fig = framework.reform_figure()
     names = [t.get_text() for t in fig.axes[0].texts if t.get_transform() != fig.axes[0].transAxes]
     reg = communes()
     expected = [*new_communes()["name"],
@@ -215,8 +217,9 @@ def test_commune_scatter_labels_keep_off_the_points_the_line_and_the_legend(stud
     from hlstudy import drivers, pathplot
 
     link = drivers.commune_link(study)
-    fig = pathplot.commune_scatter(link, "QUAL", "SIPAS", xlabel="x", ylabel="y", title="T",
-                                   fit_label="fit")
+    with kept_results():
+        fig = pathplot.commune_scatter(link, "QUAL", "SIPAS", xlabel="x", ylabel="y",
+                                       title="T", fit_label="fit")
     labels = [t for t in fig.axes[0].texts if getattr(t, "_hlstudy_path_label", False)]
     assert len(labels) == link[["QUAL", "SIPAS"]].notna().all(axis=1).sum() == 23
     assert _label_faults(fig, labels) == []
@@ -232,7 +235,8 @@ def test_ipma_labels_keep_off_the_points_and_the_dividing_lines(study):
     from hlstudy.evidence.ipma import ipma
 
     res = ipma(drivers.driver_data(study), "QUAL")
-    fig = ipma_figure(res, lang="vi", title="T")
+    with kept_results():
+        fig = ipma_figure(res, lang="vi", title="T")
     names = [f"{n} ({c})" for n, c in zip(res.table["label_vi"], res.table["construct"],
                                           strict=True)]
     labels = [t for t in fig.axes[0].texts if t.get_text() in names]
@@ -252,9 +256,10 @@ def test_class_map_legend_stands_beside_the_map():
     reg = communes()
     classes = pd.Series("không khác", index=reg["code"].astype(str), dtype=object)
     classes.iloc[[3, 8]] = ["cao hơn", "thấp hơn"]
-    fig = mapping.plot_map(reg, categories=classes, label="PRO",
-                           category_colors={"cao hơn": "#1b9e77", "không khác": "#d9d9d9",
-                                            "thấp hơn": "#d95f02"})
+    with kept_results():
+        fig = mapping.plot_map(reg, categories=classes, label="PRO",
+                               category_colors={"cao hơn": "#1b9e77", "không khác": "#d9d9d9",
+                                                "thấp hơn": "#d95f02"})
     assert _legend_faults(fig) == []
     r = fig.canvas.get_renderer()
     ax = fig.axes[0]
@@ -274,8 +279,9 @@ def ipma_figures(study):
     from hlstudy.evidence.ipma import ipma
 
     res = ipma(drivers.driver_data(study), "QUAL")
-    figures = {lang: ipma_figure(res, lang=lang, title="Importance–performance (QUAL)")
-               for lang in ("vi", "en")}
+    with kept_results():
+        figures = {lang: ipma_figure(res, lang=lang, title="Importance–performance (QUAL)")
+                   for lang in ("vi", "en")}
     yield figures
     for fig in figures.values():
         plt.close(fig)
@@ -337,15 +343,19 @@ def _class_map(values: bool = False):
                   "mới từ 1/7/2025; * tọa độ trùng với thị trấn (lỗi nguồn), được dịch để vẽ."}
     if values:
         rng = np.random.default_rng(4)
-        return mapping.plot_map(reg, dict(zip(reg["code"], rng.normal(3.8, 0.2, len(reg)),
-                                              strict=True)), label="PRO", **kw), reg, flagged
+        with kept_results():
+            fig = mapping.plot_map(reg, dict(zip(reg["code"], rng.normal(3.8, 0.2, len(reg)),
+                                                 strict=True)), label="PRO", **kw)
+        return fig, reg, flagged
     classes = pd.Series("không khác trung bình huyện", index=reg["code"].astype(str),
                         dtype=object)
     classes.iloc[[3, 8]] = ["cao hơn trung bình huyện", "thấp hơn trung bình huyện"]
     colours = {"cao hơn trung bình huyện": "#1b9e77", "không khác trung bình huyện": "#d9d9d9",
                "thấp hơn trung bình huyện": "#d95f02"}
-    return mapping.plot_map(reg, categories=classes, category_colors=colours,
-                            label="PRO so với trung bình huyện", **kw), reg, flagged
+    with kept_results():
+        fig = mapping.plot_map(reg, categories=classes, category_colors=colours,
+                               label="PRO so với trung bình huyện", **kw)
+    return fig, reg, flagged
 
 
 @pytest.mark.parametrize("values", [False, True])

@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from keptresults import kept_results  # noqa: E402
 
 from hlstudy import export  # noqa: E402
 from hlstudy.errors import HlstudyError  # noqa: E402
@@ -107,7 +108,8 @@ LIBRARY += [(name, "en") for name in ("caterpillar", "map", "coefficients", "ipm
 
 @pytest.mark.parametrize(("name", "lang"), LIBRARY)
 def test_library_figure_numbers_use_the_language_decimal_mark(name, lang):
-    fig = _library_figure(name, lang)
+    with kept_results():   # as the notebooks get them (tests/keptresults.py)
+        fig = _library_figure(name, lang)
     export.localise_numbers(fig)   # what save_figure does to every figure it saves
     drawn = numbers_drawn(fig)
     assert any(re.search(r"\d", t) for t in drawn)    # the figure has numbers to check

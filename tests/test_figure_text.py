@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from keptresults import kept_results  # noqa: E402
 
 from hlstudy import drivers, framework, pathplot  # noqa: E402
 from hlstudy.errors import ModelError  # noqa: E402
@@ -77,7 +78,8 @@ def estimated():
                          "pvalue": 0.01} for e, ps in st.items() for c in ps])
     nodes = sorted({n for e, ps in st.items() for n in [e, *ps]})
     labels = {n: f"{LONG} {n}" for n in nodes}   # far longer than a box
-    fig = pathplot.path_diagram(est, st, node_labels=labels, significant_label="clear")
+    with kept_results():   # as the notebooks get it (tests/keptresults.py)
+        fig = pathplot.path_diagram(est, st, node_labels=labels, significant_label="clear")
     yield fig, labels
     plt.close(fig)
 
@@ -98,7 +100,8 @@ def conceptual():
 
     def diagram(lang):
         if lang not in figures:
-            figures[lang] = framework.path_diagram(lang=lang)
+            with kept_results():   # as notebook 01 gets it (tests/keptresults.py)
+                figures[lang] = framework.path_diagram(lang=lang)
         return figures[lang]
 
     yield diagram
@@ -136,9 +139,10 @@ def verdicts():
     other marks it (the mark hides none of what is read)."""
     colours = {"supported": "g", "not supported": "r", "inconclusive": "grey",
                "not testable": "lightgrey"}
-    fig = pathplot.verdict_figure(_parts(), colours=colours, label="part_vi", width=40,
-                                  verdict_labels={"supported": "được ủng hộ"}, title="T",
-                                  xlabels=("a", "b"))
+    with kept_results():   # as the notebooks get it (tests/keptresults.py)
+        fig = pathplot.verdict_figure(_parts(), colours=colours, label="part_vi", width=40,
+                                      verdict_labels={"supported": "được ủng hộ"}, title="T",
+                                      xlabels=("a", "b"))
     yield fig
     plt.close(fig)
 
@@ -376,20 +380,21 @@ def test_simulated_mark_inside_the_library_figures(conceptual, estimated, verdic
                           "ci_high": 0.2} for o in "ABC" for x in "xy" for m in ("SEM", "CR2")])
     link = pd.DataFrame({"commune": reg["name"], "QUAL": rng.normal(3.8, 0.1, len(reg)),
                          "SIPAS": rng.normal(3.6, 0.2, len(reg))})
-    figures = {
-        "caterpillar": plots.caterpillar(t, label="c", reference=3.8, reference_label="mean"),
-        "caterpillar_panels": plots.caterpillar_panels(
-            [{"table": t, "title": "A", "reference": 3.8, "reference_label": "mean"},
-             {"table": t, "title": "B"}, {"table": t, "title": "C"}], label="c"),
-        "map": mapping.plot_map(reg, dict(zip(reg["code"], t["estimate"], strict=True))),
-        "coefficients": pathplot.coefficient_plot(coef, outcomes=list("ABC"), terms=list("xy"),
-                                                  methods=["SEM", "CR2"]),
-        "scatter": pathplot.commune_scatter(link, "QUAL", "SIPAS", fit_label="fit"),
-        # built once for the module (fixtures), as their other tests read them
-        "path_diagram": estimated[0],   # with its legend entry
-        "verdicts": verdicts,
-        "conceptual": conceptual("vi"),   # framework.path_diagram(), Vietnamese by default
-    }
+    with kept_results():   # as the notebooks get them (tests/keptresults.py)
+        figures = {
+            "caterpillar": plots.caterpillar(t, label="c", reference=3.8, reference_label="mean"),
+            "caterpillar_panels": plots.caterpillar_panels(
+                [{"table": t, "title": "A", "reference": 3.8, "reference_label": "mean"},
+                 {"table": t, "title": "B"}, {"table": t, "title": "C"}], label="c"),
+            "map": mapping.plot_map(reg, dict(zip(reg["code"], t["estimate"], strict=True))),
+            "coefficients": pathplot.coefficient_plot(coef, outcomes=list("ABC"), terms=list("xy"),
+                                                      methods=["SEM", "CR2"]),
+            "scatter": pathplot.commune_scatter(link, "QUAL", "SIPAS", fit_label="fit"),
+            # built once for the module (fixtures), as their other tests read them
+            "path_diagram": estimated[0],   # with its legend entry
+            "verdicts": verdicts,
+            "conceptual": conceptual("vi"),   # framework.path_diagram(), Vietnamese by default
+        }
     faults = {name: f for name, fig in figures.items() if (f := _mark_faults(fig))}
     for name, fig in figures.items():
         if name not in ("path_diagram", "verdicts", "conceptual"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib
 import pandas as pd
 import pytest
+from keptresults import kept_results
 
 from hlstudy import codebook, framework
 from hlstudy.errors import ModelError
@@ -53,7 +54,8 @@ def conceptual():
     for the tests that read it; a test that moves a label puts it back."""
     import matplotlib.pyplot as plt
 
-    figures = {lang: framework.path_diagram(lang=lang) for lang in ("vi", "en")}
+    with kept_results():   # as notebook 01 gets them (tests/keptresults.py)
+        figures = {lang: framework.path_diagram(lang=lang) for lang in ("vi", "en")}
     yield figures
     for fig in figures.values():
         plt.close(fig)
@@ -63,7 +65,8 @@ def test_figures_draw_and_reject_unknown_nodes(conceptual):
     fig = conceptual["en"]
     texts = {t.get_text() for t in fig.axes[0].texts}
     assert {"TRAIN", "PRO", "SIPAS", "QUAL"} <= texts
-    fig2 = framework.reform_figure()
+    with kept_results():
+        fig2 = framework.reform_figure()
     assert len(fig2.axes[0].collections) == 16  # 8 communes: points + centre star each
     bad = pd.DataFrame({"cause": ["MOON"], "effect": ["PRO"], "sign": ["+"], "claims": ["T1"]})
     with pytest.raises(ModelError, match="MOON"):

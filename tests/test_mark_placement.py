@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from keptresults import kept_results  # noqa: E402
 from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
 
 from hlstudy import export, pathplot  # noqa: E402
@@ -215,7 +216,8 @@ def real_parts():
                   sesoi_points=0.10, alpha=0.05, correction="holm", power=0.80,
                   descriptive_share=0.20, majority_share=0.50, weak_cutoff=3.0,
                   min_alpha=0.70, max_htmt=0.85, vcov="CR2", bootstrap=1000, seed=2026)
-    return evaluate(load_study(), rules=rules).parts
+    with kept_results():   # notebook 06's ledger, as the notebook gets it
+        return evaluate(load_study(), rules=rules).parts
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
@@ -225,11 +227,12 @@ def test_verdict_summary_mark_hides_no_part(real_parts, lang):
     assert isinstance(real_parts, pd.DataFrame) and len(real_parts) > 20
     colours = {"supported": "#2e7d32", "not supported": "#c0392b", "inconclusive": "#7f8c8d",
                "not testable": "#bbbbbb"}
-    fig = pathplot.verdict_figure(
-        real_parts, colours={v: colours[v] for v in VERDICTS},
-        verdict_labels=VERDICTS_VI if lang == "vi" else None,
-        label="part_vi" if lang == "vi" else "part", sesoi=0.10,
-        xlabels=("Ước lượng chuẩn hóa (KTC 95%)", "Tỷ lệ / hệ số (| = ngưỡng)"), title="T")
+    with kept_results():   # as the notebooks get it (tests/keptresults.py)
+        fig = pathplot.verdict_figure(
+            real_parts, colours={v: colours[v] for v in VERDICTS},
+            verdict_labels=VERDICTS_VI if lang == "vi" else None,
+            label="part_vi" if lang == "vi" else "part", sesoi=0.10,
+            xlabels=("Ước lượng chuẩn hóa (KTC 95%)", "Tỷ lệ / hệ số (| = ngưỡng)"), title="T")
     export._mark_simulated(fig)
     fig.draw_without_rendering()   # the layout as drawn; no pixels are read
     r = fig.canvas.get_renderer()
@@ -453,8 +456,9 @@ def test_ipma_mark_keeps_off_the_dividing_lines(lang):
     from hlstudy.evidence import ipma_figure
     from hlstudy.evidence.ipma import ipma
 
-    fig = ipma_figure(ipma(drivers.driver_data(load_study()), "QUAL"), lang=lang,
-                      title="Importance–performance (QUAL)")
+    with kept_results():   # as the notebooks get it (tests/keptresults.py)
+        fig = ipma_figure(ipma(drivers.driver_data(load_study()), "QUAL"), lang=lang,
+                          title="Importance–performance (QUAL)")
     ax = fig.axes[0]
     mark, box = _placed(fig, ax)
     assert _data_under(ax, box) == []

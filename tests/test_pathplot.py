@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from keptresults import kept_results  # noqa: E402
 
 from hlstudy import drivers, pathplot  # noqa: E402
 from hlstudy.errors import ModelError  # noqa: E402
@@ -41,9 +42,10 @@ def diagram():
     def build(seed):
         if seed not in figures:
             st, est = _estimates(seed)
-            figures[seed] = pathplot.path_diagram(est, st, node_labels=NODE_LABELS.get(seed),
-                                                  significant_label="clear",
-                                                  other_label="other", negative_label="negative")
+            with kept_results():   # as the notebooks get it (tests/keptresults.py)
+                figures[seed] = pathplot.path_diagram(
+                    est, st, node_labels=NODE_LABELS.get(seed), significant_label="clear",
+                    other_label="other", negative_label="negative")
         return figures[seed]
 
     yield build
@@ -113,7 +115,8 @@ def test_commune_scatter_labels_every_commune_without_overlap():
     link = pd.DataFrame({"commune": [f"Xã {i}" for i in range(23)],
                          "QUAL": rng.normal(3.8, 0.15, 23), "SIPAS": rng.normal(3.6, 0.2, 23)})
     link.loc[5, "SIPAS"] = np.nan
-    fig = pathplot.commune_scatter(link, "QUAL", "SIPAS", fit_label="fit")
+    with kept_results():   # as the notebooks get it (tests/keptresults.py)
+        fig = pathplot.commune_scatter(link, "QUAL", "SIPAS", fit_label="fit")
     labels = [t.get_text() for t in fig.axes[0].texts if getattr(t, "_hlstudy_path_label", False)]
     assert sorted(labels) == sorted(n for i, n in enumerate(link["commune"]) if i != 5)
     assert pathplot.label_overlaps(fig) == []
