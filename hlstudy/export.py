@@ -269,11 +269,14 @@ _POINT_DECIMAL = re.compile(r"(?<![\d.,])(\d+)\.(\d+)(?![\d]|[.,]\d)")
 _THOUSANDS = re.compile(r"[1-9]\d{0,2}")
 
 
-def decimal_comma(text: str) -> str:
+def decimal_comma(text: str, *, thousands: bool = True) -> str:
     r"""``text`` with each decimal point between digits written as a comma (Vietnamese).
 
-    A point followed by exactly three digits after a number from 1 to 999 is read as the
-    Vietnamese thousands separator :func:`number` writes (``n = 1.234``) and kept.  In
+    With ``thousands`` (the default, for texts that may hold counts :func:`number` wrote) a
+    point followed by exactly three digits after a number from 1 to 999 is read as the
+    Vietnamese thousands separator (``n = 1.234``) and kept; ``thousands=False`` is for
+    numbers that have no thousands separator, such as the tick labels of matplotlib's
+    numeric formatters (``1.025`` on an axis from 1 to 1.1 is one and 25 thousandths).  In
     mathtext (``$...$``) the comma is braced, so that it gets no space after it.
 
     >>> decimal_comma("3.0"), decimal_comma("−0.25 and 21.65"), decimal_comma("NĐ 33/2023")
@@ -282,13 +285,15 @@ def decimal_comma(text: str) -> str:
     ('01.12.2026 v0.6.17', '$\\mathdefault{2{,}5}$')
     >>> decimal_comma("n = 1.234; 1.234,5; 0.125; 106.30")
     'n = 1.234; 1.234,5; 0,125; 106,30'
+    >>> decimal_comma("1.025", thousands=False)
+    '1,025'
     """
     text = str(text)
     comma = "{,}" if len(text) > 1 and text.startswith("$") and text.endswith("$") else ","
 
     def swap(m):
         whole, frac = m.group(1), m.group(2)
-        if len(frac) == 3 and _THOUSANDS.fullmatch(whole):
+        if thousands and len(frac) == 3 and _THOUSANDS.fullmatch(whole):
             return m.group(0)   # 1.234 people, as number() writes them in Vietnamese
         return f"{whole}{comma}{frac}"
 
@@ -301,30 +306,47 @@ def _formatter_base():
     return Formatter
 
 
+def _numeric_formatters() -> tuple[type, ...]:
+    """matplotlib's formatters that write a number with a decimal point and no thousands
+    separator (``axes.formatter.use_locale`` is off in the house style)."""
+    from matplotlib import ticker
+
+    return (ticker.ScalarFormatter, ticker.LogFormatter, ticker.EngFormatter,
+            ticker.PercentFormatter, ticker.FormatStrFormatter)
+
+
 class _DecimalCommaFormatter(_formatter_base()):
-    """Any tick formatter, its labels (and offset text) written with :func:`decimal_comma`."""
+    """Any tick formatter, its labels (and offset text) written with :func:`decimal_comma`.
+
+    The labels of matplotlib's numeric formatters have no thousands separator, so every
+    point between their digits is a decimal point (``1.025``); the labels of any other
+    formatter (a function, fixed labels) may hold counts :func:`number` wrote (``1.234``)."""
 
     def __init__(self, inner):
         self.inner = inner
+        self.thousands = not isinstance(inner, _numeric_formatters())
 
     def set_axis(self, axis):
         self.axis = axis
         self.inner.set_axis(axis)
 
+    def _comma(self, text):
+        return decimal_comma(text, thousands=self.thousands)
+
     def __call__(self, x, pos=None):
-        return decimal_comma(self.inner(x, pos))
+        return self._comma(self.inner(x, pos))
 
     def format_ticks(self, values):
-        return [decimal_comma(t) for t in self.inner.format_ticks(values)]
+        return [self._comma(t) for t in self.inner.format_ticks(values)]
 
     def format_data(self, value):
-        return decimal_comma(self.inner.format_data(value))
+        return self._comma(self.inner.format_data(value))
 
     def format_data_short(self, value):
-        return decimal_comma(self.inner.format_data_short(value))
+        return self._comma(self.inner.format_data_short(value))
 
     def get_offset(self):
-        return decimal_comma(self.inner.get_offset())
+        return self._comma(self.inner.get_offset())
 
     def set_locs(self, locs):
         self.locs = locs

@@ -318,6 +318,24 @@ def test_ipma_fit_memo_is_keyed_on_the_data():
     assert not np.allclose(changed.reindex(fresh["construct"]), fresh["importance"])
 
 
+def test_ipma_path_model_warnings_are_issued_at_every_call(demo_data):
+    """The path model's warnings reached nobody (they were silenced): a model fitted on
+    variables of very different scales (tenure in thousandths of a year) now warns with
+    lavaan's scale note, prefixed, at the call that fits it and at each call that reads the
+    memoised fit; the demonstration's data give no warning."""
+    import warnings
+
+    from hlstudy.cfa import ScaleWarning
+
+    scaled = demo_data.assign(TENURE=demo_data["TENURE"] * 1000)
+    for target in ("QUAL", "PRO"):   # the fit, then the memo
+        with pytest.warns(ScaleWarning, match=r"^IPMA path model: .*TENURE"):
+            ipma(scaled, target)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ipma(demo_data, "QUAL")
+
+
 def test_ipma_qual_is_mean_of_dimensions_and_quadrants(demo_data):
     q = drivers.constructs_by_role()["quality"]
     tabs = [ipma(demo_data, t).table.set_index("construct")["importance"] for t in q]

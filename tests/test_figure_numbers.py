@@ -167,3 +167,31 @@ def test_localise_numbers_twice_changes_nothing_more_and_keeps_other_texts():
     with pytest.raises(HlstudyError, match="language"):
         export.localise_numbers(plt.figure(), lang="fr")
     plt.close("all")
+
+
+def test_tick_labels_with_three_decimals_are_decimals_and_counts_stay_counts():
+    """On an axis from 1.0 to 1.1 matplotlib writes ``1.025``, ``1.050``: decimals, which the
+    Vietnamese thousands rule of the figure's texts (``n = 1.234``) left as they were (read
+    as one thousand and twenty-five).  Labels of matplotlib's numeric formatters now always
+    get the decimal comma; labels a function or fixed labels write may hold counts
+    ``export.number`` wrote, which stay as written."""
+    from matplotlib.ticker import FixedFormatter, FixedLocator, FuncFormatter
+
+    export.set_language("vi")
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(6, 2.5))
+    ax.plot([0, 1], [1.0, 1.1])
+    ax.yaxis.set_major_locator(FixedLocator([1.0, 1.025, 1.05, 1.075, 1.1]))
+    ax.xaxis.set_major_locator(FixedLocator([0, 1]))
+    ax.xaxis.set_major_formatter(FixedFormatter(["n = 1.234", "2.5"]))
+    ax2.plot([1000, 3000], [0, 1])
+    ax2.xaxis.set_major_locator(FixedLocator([1234, 2468]))
+    ax2.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: export.number(int(v))))
+    export.localise_numbers(fig)
+    fig.draw_without_rendering()
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks == ["1,000", "1,025", "1,050", "1,075", "1,100"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["n = 1.234", "2,5"]
+    assert [t.get_text() for t in ax2.get_xticklabels()] == [export.number(1234),
+                                                            export.number(2468)]
+    assert export.number(1234) == "1.234"   # the Vietnamese thousands separator, kept
+    plt.close(fig)

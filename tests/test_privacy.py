@@ -212,3 +212,43 @@ def test_no_pii_of_the_demonstration_data_in_committed_outputs():
     assert "02_survey_cleaning.ipynb" in committed and sum(k.endswith(".csv") for k in committed) >= 10
     texts.update(committed)
     assert _leaks(values, texts) == {}
+
+
+#: Columns of the exported tables that count people (or records of people): ``n``, ``k`` and
+#: their variants ``n (...)`` (a split, a model's sample), as the tables' column names say.
+def _people_columns(columns) -> list[str]:
+    return [c for c in map(str, columns) if c in ("n", "k") or c.startswith(("n (", "k ("))]
+
+
+def _small_shown(table: pd.DataFrame, min_cell: int = 5) -> dict[str, list]:
+    """The counts of people from 1 to ``min_cell - 1`` a table shows (not hidden)."""
+    out = {}
+    for c in _people_columns(table.columns):
+        values = pd.to_numeric(table[c], errors="coerce")
+        small = table.loc[(values >= 1) & (values < min_cell), c]
+        if len(small):
+            out[c] = small.tolist()
+    return out
+
+
+def test_no_committed_table_shows_a_count_of_fewer_than_five_people():
+    """Every count of people the committed tables print (their ``n`` and ``k`` columns) is 0,
+    at least 5, or hidden (``<5``/``x``): a published cell describing fewer than 5 people is
+    suppressed.  The tables of notebook 04 that hide nothing (the profile merges levels of
+    fewer than 5 people first, the 8 new communes each have 5 or more of both kinds) are
+    checked here to need no hiding; the lone-hidden-cell test reads them too."""
+    from hlstudy.export import HIDDEN_MARKS, read_table_csv
+    from hlstudy.paths import figures_dir
+
+    tables = {p.name: read_table_csv(p) for p in sorted(figures_dir().glob("0*.csv"))}
+    counted = {name: _people_columns(t.columns) for name, t in tables.items()}
+    counted = {name: cols for name, cols in counted.items() if cols}
+    assert {"04_profile.csv", "04_ethnicity_representation.csv",
+            "04_compliance_2025.csv"} <= set(counted) and len(counted) >= 10
+    assert {name: s for name, t in tables.items() if (s := _small_shown(t))} == {}
+    # hidden cells are there to be found: the ethnicity table hides its small groups
+    eth = tables["04_ethnicity_representation.csv"]
+    assert eth["k"].astype(object).isin(HIDDEN_MARKS).sum() >= 2
+    # the check finds a small count when one is shown
+    shown = eth.assign(k=eth["k"].where(~eth["k"].astype(object).isin(HIDDEN_MARKS), 3))
+    assert _small_shown(shown) == {"k": [3] * int(eth["k"].astype(object).isin(HIDDEN_MARKS).sum())}

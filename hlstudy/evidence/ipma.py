@@ -262,7 +262,12 @@ _FITS_MAX = 16
 def _regressions(d: pd.DataFrame, syntax: str) -> pd.DataFrame:
     """The ``~`` rows of the ML path model's parameter table; memoised on the data's and
     the model's content, since every target of one data set (``ipma_table``, the ledger)
-    fits the same model."""
+    fits the same model.
+
+    The fit's warnings (no convergence, a Heywood case, an identification problem: the
+    importances are then not to be trusted) are issued again, prefixed ``IPMA path model``,
+    at every call that reads the memoised fit, with their own categories.
+    """
     import hashlib
     import warnings
 
@@ -271,15 +276,19 @@ def _regressions(d: pd.DataFrame, syntax: str) -> pd.DataFrame:
     key = hashlib.sha256("\x1f".join([syntax, *map(str, d.columns), str(d.shape)]).encode()
                          + np.ascontiguousarray(d.to_numpy(float)).tobytes()).hexdigest()
     if key not in _FITS:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             fit = sem(d, syntax)
         pe = fit.parameter_estimates()
-        _FITS[key] = pe[pe["op"] == "~"].copy()
+        issued = tuple(dict.fromkeys((w.category, str(w.message)) for w in caught))
+        _FITS[key] = (pe[pe["op"] == "~"].copy(), issued)
         if len(_FITS) > _FITS_MAX:
             _FITS.popitem(last=False)
     _FITS.move_to_end(key)
-    return _FITS[key].copy()
+    table, issued = _FITS[key]
+    for category, message in issued:
+        warnings.warn(f"IPMA path model: {message}", category, stacklevel=3)
+    return table.copy()
 
 
 @_resultcache.kept(paths=("folder",))

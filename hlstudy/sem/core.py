@@ -753,7 +753,7 @@ def _fit_measures(fit, est_name, extra, *, inverted: bool = True) -> dict[str, f
     out["cn_01"] = _cn(chi2, df, n, 0.01)
     out.update(_gfi(fit, df))
     out["mfi"] = float(np.exp(-0.5 * (chi2 - df) / n))
-    out["ecvi"] = float(chi2 / n + 2 * npar / n) if True else np.nan
+    out["ecvi"] = float(chi2 / n + 2 * npar / n)   # lavaan: X2/N + 2 npar/N
     if est_name == "MLR":  # NaN under every name when the information was not inverted
         out.update(_robust_measures(fit, base, extra, chi2, df, bchi, bdf))
     if data.fiml and df > 0:
