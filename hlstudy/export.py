@@ -1763,12 +1763,15 @@ def _note_text(note: str, simulated: bool, hidden: Mapping[str, int] | bool) -> 
             )
         )
     if hidden["total"] and hidden.get("cells"):
+        # each kind of hidden cell the table has, by its mark (a kind it lacks is not named)
+        kinds = [(hidden[k], mark) for k, mark in (("primary", SUPPRESSED),
+                                                   ("complementary", COMPLEMENTARY)) if hidden[k]]
         parts.append(
             tr(
-                f"Số ô bị ẩn: {hidden['total']}/{hidden['cells']} ({hidden['primary']} ô "
-                f"{SUPPRESSED}, {hidden['complementary']} ô {COMPLEMENTARY}).",
-                f"Hidden cells: {hidden['total']}/{hidden['cells']} ({hidden['primary']} "
-                f"{SUPPRESSED}, {hidden['complementary']} {COMPLEMENTARY}).",
+                f"Số ô bị ẩn: {hidden['total']}/{hidden['cells']} ("
+                + ", ".join(f"{n} ô {mark}" for n, mark in kinds) + ").",
+                f"Hidden cells: {hidden['total']}/{hidden['cells']} ("
+                + ", ".join(f"{n} {mark}" for n, mark in kinds) + ").",
             )
         )
     if simulated:
@@ -1884,6 +1887,34 @@ def _module_digest() -> str:
 _MODULE_DIGEST: str | None = None
 
 
+#: A title that numbers itself ("Bảng 2.1. ...", "Table 3 ..."): its caption gets no field.
+_NUMBERED_TITLE = re.compile(r"^(Bảng|Table)\s+\d", re.IGNORECASE)
+
+
+def _docx_caption(document, title: str) -> None:
+    """The title above a Word table as Word's own caption: the paragraph style ``Caption``
+    and, unless the title numbers itself, the label ("Bảng"/"Table") and a ``SEQ Table``
+    field, so that Word numbers the tables of the thesis and lists them (References >
+    Insert Table of Figures, caption label "Table"; press F9 to update the numbers)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    paragraph = document.add_paragraph(style="Caption")
+    if _NUMBERED_TITLE.match(title):
+        paragraph.add_run(title)
+        return
+    paragraph.add_run(tr("Bảng ", "Table "))
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), r" SEQ Table \* ARABIC ")
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = "1"   # the number shown until Word updates the field
+    run.append(text)
+    field.append(run)
+    paragraph._p.append(field)
+    paragraph.add_run(". " + title)
+
+
 def _docx_bytes(df: pd.DataFrame, *, title: str, note: str = "", decimals: int = 2) -> bytes:
     from docx import Document
     from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -1902,9 +1933,7 @@ def _docx_bytes(df: pd.DataFrame, *, title: str, note: str = "", decimals: int =
     style.font.name = "Times New Roman"
     style.font.size = Pt(11)
 
-    heading = document.add_paragraph()
-    run = heading.add_run(title)
-    run.italic = True
+    _docx_caption(document, title)
     numeric = [_is_numeric_column(df[c]) for c in df.columns]
     table = document.add_table(rows=1 + len(df), cols=len(df.columns))
     table.alignment = WD_TABLE_ALIGNMENT.CENTER

@@ -163,18 +163,19 @@ def show(df, *, count_columns=None, extra=(), within=()):
     return profile.suppress_shares(df, within=within, extra=extra, min_cell=MIN_CELL)
 
 
-def save_share_table(df, stem, title, note="", *, within=(), extra=(), drop=()):
+def save_share_table(df, stem, title, note="", *, within=(), extra=(), drop=(), decimals=2):
     """Export a table of register shares, small cells suppressed (primary ``<5`` and
     complementary ``x``; the export's note explains both and counts them).  The register is
     a census: ``lo``/``hi`` columns are dropped (docs/inference.md).
 
-    ``within``, ``extra`` and ``drop`` name columns before their HEAD renaming."""
+    ``within``, ``extra`` and ``drop`` name columns before their HEAD renaming; ``decimals``:
+    places of the LaTeX and Word tables."""
     h = lambda c: HEAD.get(c, c)  # noqa: E731
     out = show(df, within=[[h(c) for c in g] for g in within],
                extra=[h(c) for c in extra]).drop(columns=[h(c) for c in drop])
     out = out.drop(columns=[c for c in ("lo", "hi", "ratio_lo", "ratio_hi") if c in out])
     export.save_table(out.rename(columns=SHARE_HEAD), stem, title=title,
-                      note=f"{NOTE_SHARES} {note}".strip(), simulated=SIM)
+                      note=f"{NOTE_SHARES} {note}".strip(), simulated=SIM, decimals=decimals)
 
 
 display(Markdown(
@@ -461,7 +462,8 @@ if HAS_PERSONNEL:
                                     "in a local thesis; one source; the 2019 census figure by "
                                     "district was not found). Representation ratio = share among "
                                     "officials / share in the population."),
-                     within=[[]], extra=RATIO)
+                     within=[[]], extra=RATIO,
+                     decimals=4)   # population shares of 0.0014 and 0.0044 need 4 places
 
 else:
     display(Markdown(study.skip_note("Mục 2.1.3 (cơ cấu đội ngũ)", "personnel")))

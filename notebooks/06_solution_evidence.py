@@ -393,6 +393,8 @@ display(Markdown(
 
 # %%
 vi = export.language() == "vi"
+# a census share is exact: its interval of width 0 is left blank, not printed as [x; x]
+exact = ledger["ci_low"].eq(ledger["ci_high"]) & ledger["ci_low"].eq(ledger["estimate"])
 table = pd.DataFrame({
     export.tr("Mã", "Code"): ledger["claim_id"],
     export.tr("Mục", "Section"): ledger["section"],
@@ -400,8 +402,8 @@ table = pd.DataFrame({
     export.tr("Thành phần kiểm định", "Tested parts"): ledger["estimand_vi"] if vi
     else ledger["estimand"],
     export.tr("Ước lượng", "Estimate"): ledger["estimate"].round(3),
-    export.tr("KTC thấp", "CI low"): ledger["ci_low"].round(3),
-    export.tr("KTC cao", "CI high"): ledger["ci_high"].round(3),
+    export.tr("KTC thấp", "CI low"): ledger["ci_low"].mask(exact).round(3),
+    export.tr("KTC cao", "CI high"): ledger["ci_high"].mask(exact).round(3),
     export.tr("p hiệu chỉnh", "Adjusted p"): ledger["p_adjusted"].round(4),
     "n": ledger["n"],
     "RV": ledger["robustness_value"].round(3),
@@ -414,12 +416,16 @@ _ = export.save_table(
     table, "06_claims_ledger",
     title=export.tr("Sổ đối chiếu các nhận định của luận văn", "Claims ledger of the thesis"),
     note=export.tr(
-        "Ước lượng, khoảng tin cậy 95% và n của thành phần quyết định kết luận; p hiệu chỉnh "
-        f"Holm lớn nhất của nhận định; RV: giá trị bền vững nhỏ nhất. SESOI {fmt(RULES.sesoi)} "
+        "Ước lượng, khoảng tin cậy 95% và n của thành phần quyết định kết luận (khoảng tin cậy "
+        "chưa hiệu chỉnh cho nhiều phép kiểm định; để trống: tỷ lệ của tổng điều tra, chính "
+        "xác); p hiệu chỉnh Holm lớn nhất trong các thành phần của nhận định (có thể của thành "
+        f"phần khác, xem Lý do); RV: giá trị bền vững nhỏ nhất. SESOI {fmt(RULES.sesoi)} "
         f"(hệ số chuẩn hóa), {fmt(RULES.sesoi_indirect)} (tác động gián tiếp a·b). Mối liên hệ "
         "trên dữ liệu quan sát, không phải quan hệ nhân quả.",
-        "Estimate, 95% CI and n of the part that decided the verdict; largest Holm-adjusted p "
-        f"of the claim; RV: smallest robustness value. SESOI {RULES.sesoi:g} (standardized), "
+        "Estimate, 95% CI and n of the part that decided the verdict (intervals not adjusted for "
+        "multiple testing; blank: a census share, exact); largest Holm-adjusted p among the "
+        "claim's parts (possibly another part's, see Reason); RV: smallest robustness value. "
+        f"SESOI {RULES.sesoi:g} (standardized), "
         f"{RULES.sesoi_indirect:g} (indirect effect a·b). "
         "Associations in observational data, not causal effects."),
     simulated=SIM, decimals=3)

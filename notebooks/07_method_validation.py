@@ -50,6 +50,7 @@ from hlstudy.paths import ROOT
 from hlstudy.validation import LATENT_SEM, coverage_table, recovery, scenarios
 from hlstudy.validation.ragree import (
     NOISE,
+    NOT_RECORDED,
     difference_bound,
     python_versions,
     r_agreement,
@@ -627,7 +628,8 @@ if len(small):
 agree = r_agreement()
 # rounding noise (< 1e-10) is machine-dependent in value and place: shown as a bound only
 agree_table = agree.assign(
-    worst_difference=agree["worst_difference"].map(difference_bound),
+    worst_difference=[difference_bound(d, t) for d, t in
+                      zip(agree["worst_difference"], agree["tolerance"], strict=True)],
     worst_at=agree["worst_at"].where(agree["worst_difference"] >= NOISE, ""),
     tolerance=agree["tolerance"].map(lambda v: f"{v:.0e}"),
     within=agree["within"].map({True: H["yes"], False: H["no"]})).rename(columns={
@@ -637,9 +639,11 @@ export.save_table(agree_table, "07_r_agreement", simulated=False, decimals=3,
                   title=export.tr("Đối chiếu các hàm của hlstudy với R",
                                   "Agreement of hlstudy's routines with R"),
                   note=export.tr("Chênh lệch tuyệt đối (abs) hoặc tương đối khi |giá trị R| > 1; "
-                                 "cận trên theo lũy thừa của 10 (dưới 1e-10 là sai số làm tròn).",
+                                 "cận trên theo lũy thừa của 10 (dưới 1e-10 là sai số làm tròn; "
+                                 "với ngưỡng nhỏ hơn 1e-10, cận là chính ngưỡng).",
                                  "Absolute difference (abs), relative when |R value| > 1; upper "
-                                 "bound as a power of ten (below 1e-10: rounding noise)."),
+                                 "bound as a power of ten (below 1e-10: rounding noise; with a "
+                                 "tolerance below 1e-10, the bound is the tolerance)."),
                   allowed_codes=[*agree_table[H["routine"]], *agree_table[H["r_function"]],
                                  *agree_table[H["cases"]], *agree_table[H["worst_at"]],
                                  *agree_table[H["metric"]], *agree_table[H["fixture"]],
@@ -657,6 +661,7 @@ display(Markdown(
 # %%
 pv = python_versions()
 rv = r_versions()
+rv["version"] = rv["version"].replace({NOT_RECORDED: export.tr("không ghi", "not recorded")})
 display(Markdown(
     f"Python {pv.iloc[0]['installed']}; {len(pv) - 1} gói được ghim trong `requirements.lock`"
     + (f", {int((pv['pinned'] != pv['installed']).iloc[1:].sum())} gói cài khác phiên bản ghim"

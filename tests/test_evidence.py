@@ -189,6 +189,22 @@ def test_descriptive_verdict_branches():
         "not testable"
 
 
+def test_a_census_share_is_judged_as_exact_not_by_a_whole_interval():
+    """A share of the personnel register (a census) has an interval of width 0: the reason
+    said "the whole interval is above 0.50" of "0.595 [0.595; 0.595]"; it now says the
+    value is exact."""
+    for lang, exact in (("en", "a census: the exact value"), ("vi", "tổng điều tra")):
+        v, why = descriptive_verdict(0.595, 0.595, 0.595, threshold=0.5, direction="+",
+                                     what="share", lang=lang)
+        assert v == "supported" and exact in why and "[" not in why, why
+        v, why = descriptive_verdict(0.449, 0.449, 0.449, threshold=0.5, direction="+",
+                                     what="share", lang=lang)
+        assert v == "not supported" and exact in why, why
+    # an interval of width 0 away from the estimate is not a census: judged as an interval
+    v, why = descriptive_verdict(0.595, 0.55, 0.55, threshold=0.5, direction="+", what="share")
+    assert v == "supported" and "whole interval" in why
+
+
 def test_combine_is_intersection_union():
     assert combine(["supported", "supported"]) == "supported"
     assert combine(["supported", "inconclusive"]) == "inconclusive"

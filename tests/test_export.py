@@ -259,6 +259,8 @@ def test_docx_opens_and_contains_the_numbers(tmp_path):
     document = docx.Document(str(path))
     paragraphs = [p.text for p in document.paragraphs]
     assert paragraphs[0].startswith("Bảng 2.1."), "title above the table"
+    assert document.paragraphs[0].style.name == "Caption"   # Word's caption, in the list of tables
+    assert "SEQ" not in document.paragraphs[0]._p.xml   # the title numbers itself: no field
     assert any("Ghi chú." in p and export.SIMULATED_MARK in p for p in paragraphs[1:]), "note below"
     table = document.tables[0]
     rows = [[c.text for c in row.cells] for row in table.rows]
@@ -269,6 +271,25 @@ def test_docx_opens_and_contains_the_numbers(tmp_path):
     assert table.cell(1, 0).paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.LEFT
     with zipfile.ZipFile(path) as z:
         assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+@pytest.mark.parametrize(("lang", "label"), [("vi", "Bảng "), ("en", "Table ")])
+def test_docx_title_is_a_numbered_word_caption(tmp_path, lang, label):
+    """The Word title was plain italic text: no "Bảng N", not in an automatic list of
+    tables.  An unnumbered title is now Word's caption: the label, a SEQ Table field (Word
+    numbers it) and the title."""
+    import docx
+
+    export.set_language(lang)
+    path = _save(tmp_path, title="Tỷ lệ công chức chưa đạt chuẩn theo xã")["docx"]
+    caption = docx.Document(str(path)).paragraphs[0]
+    assert caption.style.name == "Caption"
+    xml = caption._p.xml
+    assert 'w:instr=" SEQ Table \\* ARABIC "' in xml
+    runs = [r.text for r in caption.runs]
+    assert runs == [label, ". Tỷ lệ công chức chưa đạt chuẩn theo xã"]
+    # the field stands between the label and the title
+    assert xml.index(label.strip()) < xml.index("SEQ Table") < xml.index("Tỷ lệ công chức")
 
 
 def test_english_table_note(tmp_path):

@@ -400,3 +400,23 @@ def test_map_classes_label_placement_scale_bar_and_north_arrow():
     with pytest.raises(ModelError, match="no colour"):
         mapping.plot_map(reg, categories=classes, category_colors={"cao hơn": "red"})
     plt.close("all")
+
+
+def test_the_hidden_cell_count_names_only_the_kinds_the_table_has(tmp_path):
+    """"Số ô bị ẩn: 9/42 (9 ô <5, 0 ô x)": the "0 ô x" named a mark the table does not
+    use (and that the note then did not explain).  Only the kinds present are counted."""
+    t = pd.DataFrame({"Xã": ["A", "B", "C"], "n": [12, 3, 20], "k": [6, 1, 8]})
+    paths_ = export.save_table(t, "99_hidden_primary", title="Bảng thử", simulated=False,
+                               count_columns=["n", "k"], dependent={"n": ["k"]},
+                               directory=tmp_path)
+    csv = paths_["csv"].read_text(encoding="utf-8")
+    assert "Số ô bị ẩn: 2/9 (2 ô <5)." in csv
+    assert " ô x" not in csv and "x: ô được ẩn" not in csv
+    before = export.language()
+    export.set_language("en")
+    try:
+        note = export._note_text("", False, export.hidden_cells(pd.DataFrame(
+            {"n": ["<5", 7], "k": ["x", 12]})))
+    finally:
+        export.set_language(before)
+    assert "Hidden cells: 2/4 (1 <5, 1 x)." in note

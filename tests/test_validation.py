@@ -331,6 +331,11 @@ def test_r_versions_are_read_from_the_fixtures():
     assert got[("lavaan", "lavaan")] == "0.6.14"
     assert got[("psych", "psych")] == "2.2.9"
     assert got[("models", "clubSandwich")] == "0.5.8"
+    # one way of writing a version (R's packageVersion()), whether a JSON or a script's
+    # comment gave it: lavaan 0.6-14 in clf_demo's script is 0.6.14 as in the lavaan JSON
+    assert got[("clf_demo", "lavaan")] == got[("lavaan", "lavaan")]
+    assert got[("ownstudy", "semTools")] == got[("lavaan", "semTools")] == "0.5.6"
+    assert not any("-" in ver for ver in v["version"])
 
 
 def test_r_versions_list_only_folders_made_by_an_r_script(tmp_path):
@@ -345,7 +350,7 @@ def test_r_versions_list_only_folders_made_by_an_r_script(tmp_path):
     (tmp_path / "python_outputs" / "ref.json").write_text('{"versions": {"numpy": "2.4.6"}}',
                                                           encoding="utf-8")
     v = r_versions(tmp_path)
-    assert v.values.tolist() == [["made_by_r", "lavaan", "0.6-14", "ref.json"],
+    assert v.values.tolist() == [["made_by_r", "lavaan", "0.6.14", "ref.json"],
                                  ["r_unrecorded", "", "not recorded", ""]]
     assert "speed" not in set(r_versions()["fixture"])
 

@@ -75,6 +75,9 @@ REASONS = {
                      "tác động nhỏ nhất phát hiện được {mde} (lực kiểm định {pw})"),
     "point": ("{what} {est} (no interval) {isnot} {side} {thr}",
               "{what} {est} (không có khoảng tin cậy) {isnot} {side} {thr}"),
+    "exact": ("{what} {est} (a census: the exact value, no interval) {isnot} {side} {thr}",
+              "{what} {est} (tổng điều tra: giá trị chính xác, không có khoảng tin cậy) "
+              "{isnot} {side} {thr}"),
     "d_supported": ("{ci}: the whole interval is {side} {thr}",
                     "{ci}: cả khoảng tin cậy {side} {thr}"),
     "d_not": ("{ci}: the whole interval is on the other side of {thr}",
@@ -325,7 +328,8 @@ def descriptive_verdict(estimate, ci_low, ci_high, *, threshold: float, directio
     ``direction="+"``: the claim says the number exceeds ``threshold``; supported when
     ``ci_low > threshold``, not supported when ``ci_high < threshold``, inconclusive when the
     interval contains it.  ``"-"`` mirrors this.  Without an interval (both bounds missing)
-    the point estimate is compared and the reason says so.
+    the point estimate is compared and the reason says so; so it is for an interval of width
+    0 at the estimate (a share of a census, exact), whose reason says it is exact.
 
     >>> descriptive_verdict(0.35, 0.28, 0.42, threshold=0.20, direction="+")[0]
     'supported'
@@ -340,12 +344,14 @@ def descriptive_verdict(estimate, ci_low, ci_high, *, threshold: float, directio
     else:
         side = ">" if sign > 0 else "<"
     thr = _fmt(threshold, 2, lang)
-    if not _finite(ci_low, ci_high):
+    exact = _finite(ci_low, ci_high) and ci_low == ci_high == estimate
+    if exact or not _finite(ci_low, ci_high):
         ok = (estimate - threshold) * sign > 0
         isnot = ("is" if ok else "is not") if lang == "en" else ("" if ok else "không")
         return ((SUPPORTED if ok else NOT_SUPPORTED),
-                _r("point", lang, what=what, est=_fmt(estimate, lang=lang), isnot=isnot,
-                   side=side, thr=thr).replace("  ", " "))
+                _r("exact" if exact else "point", lang, what=what,
+                   est=_fmt(estimate, lang=lang), isnot=isnot, side=side,
+                   thr=thr).replace("  ", " "))
     ci = f"{what} {_fmt(estimate, lang=lang)} [{_fmt(ci_low, lang=lang)}; {_fmt(ci_high, lang=lang)}]"
     lo, hi = (ci_low, ci_high) if sign > 0 else (-ci_high, -ci_low)
     t = threshold * sign

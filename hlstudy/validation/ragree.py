@@ -736,20 +736,27 @@ CHECKS: tuple[Check, ...] = (
 NOISE = 1e-10
 
 
-def difference_bound(d: float) -> str:
+def difference_bound(d: float, tolerance: float | None = None) -> str:
     """A machine-independent label of a worst difference: ``"0"``, ``"< 1e-10"`` (rounding
     noise, whose exact value and place depend on the BLAS), else the next power of ten
-    (``2.5e-05`` → ``"< 1e-04"``); ``"–"`` when missing.
+    (``2.5e-05`` → ``"< 1e-04"``); ``"–"`` when missing.  With a ``tolerance`` below the
+    noise bound, noise under the tolerance is labelled by it (``"< 1e-12"``), so that the
+    label shows the difference is within it.
 
     >>> difference_bound(2.5e-05), difference_bound(3e-15), difference_bound(0.0)
     ('< 1e-04', '< 1e-10', '0')
+    >>> difference_bound(3e-15, 1e-12), difference_bound(3e-15, 1e-8)
+    ('< 1e-12', '< 1e-10')
     """
     if d is None or not np.isfinite(d):
         return "–"
     if d == 0:
         return "0"
-    if d < NOISE:
-        return f"< {NOISE:.0e}"
+    noise = NOISE
+    if tolerance is not None and np.isfinite(tolerance) and 0 < tolerance < NOISE:
+        noise = tolerance
+    if d < noise:
+        return f"< {noise:.0e}"
     return f"< {10.0 ** (int(np.floor(np.log10(d))) + 1):.0e}"
 
 
@@ -901,10 +908,21 @@ _SCRIPT_VERSION = re.compile(r"\b(" + "|".join(_R_PACKAGES) + r")(?:::\w+)?\s+\(
                              r"(\d+\.\d+(?:[.-]\d+)*)")
 
 
+#: The version of a fixture folder whose files name none (:func:`r_versions`).
+NOT_RECORDED = "not recorded"
+
+
+def _r_version(v: str) -> str:
+    """A version as R's ``packageVersion()`` prints it: ``0.6-14`` (a DESCRIPTION file, a
+    comment) is ``0.6.14``."""
+    return re.sub(r"(?<=\d)-(?=\d)", ".", v)
+
+
 def r_versions(fixtures: str | Path = FIXTURES) -> pd.DataFrame:
     """R and R-package versions the fixtures were made with: ``fixture, software, version,
     source`` (the fixture's JSON ``versions``/``meta`` when present, else the R script's
-    comments naming a version, else ``not recorded``).
+    comments naming a version, else :data:`NOT_RECORDED`), written as R's
+    ``packageVersion()`` prints them (``0.6.14``, not the DESCRIPTION's ``0.6-14``).
 
     A fixture folder is one that holds the R script that made it (``*.R``, the house rule);
     other folders are left out, e.g. ``speed/``, whose stored outputs of former Python routes
@@ -928,16 +946,16 @@ def r_versions(fixtures: str | Path = FIXTURES) -> pd.DataFrame:
                     if isinstance(v, str) and re.search(r"\d", v) and k != "note":
                         m = _R_VERSION.search(v)
                         name = "R" if k.lower() == "r" else k
-                        found.setdefault(name, (m.group(1) if m else v, js.name))
+                        found.setdefault(name, (_r_version(m.group(1) if m else v), js.name))
         for script in sorted(folder.glob("*.R")):
             text = script.read_text(encoding="utf-8", errors="replace")
             for line in text.splitlines():
                 if not line.lstrip().startswith("#"):
                     continue
                 for m in _SCRIPT_VERSION.finditer(line):
-                    found.setdefault(m.group(1), (m.group(2), script.name))
+                    found.setdefault(m.group(1), (_r_version(m.group(2)), script.name))
         if not found:
-            rows.append({"fixture": folder.name, "software": "", "version": "not recorded",
+            rows.append({"fixture": folder.name, "software": "", "version": NOT_RECORDED,
                          "source": ""})
         for k, (v, src) in sorted(found.items()):
             rows.append({"fixture": folder.name, "software": k, "version": v, "source": src})
