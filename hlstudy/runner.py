@@ -815,7 +815,10 @@ def warm_study_cache() -> float:
     """Read or build the ``load_study`` cache once, before the kernels start; return seconds.
 
     Otherwise two kernels starting together on a cold cache would both clean the data.
-    Errors are left to the notebooks, which report them in context.
+    An export that does not fit its instrument (:class:`SurveyDataError`: the file, row,
+    column and the fix) is raised here, before any kernel starts: every notebook that reads
+    the study would stop on it, each with a traceback around the same message.  Other errors
+    are left to the notebooks, which report them in context.
     """
     import contextlib
     import io
@@ -828,12 +831,14 @@ def warm_study_cache() -> float:
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             load_study()
+    except SurveyDataError:
+        raise
     except Exception:  # the notebook that loads the study reports it in context
         pass
     return time.perf_counter() - start
 
 
-def reproduce(selected: list[str] | None = None, *, out=sys.stdout,
+def reproduce(selected: list[str] | None = None, *, out=None,
               plan: OutputPlan | None = None, jobs: int | None = None) -> list[NotebookRun]:
     """Execute the notebooks, write their .ipynb files and the figure index.
 
@@ -845,6 +850,7 @@ def reproduce(selected: list[str] | None = None, *, out=sys.stdout,
     """
     import tempfile
 
+    out = sys.stdout if out is None else out   # the stream of the moment, not of the import
     plan = plan or output_plan()
     print(f"writing: {plan.describe()}", file=out, flush=True)
     plan.figures.mkdir(parents=True, exist_ok=True)
@@ -859,7 +865,13 @@ def reproduce(selected: list[str] | None = None, *, out=sys.stdout,
     order = longest_first(all_sources) if jobs > 1 else all_sources
     if fork_enabled():
         _ForkServer.get()   # imports its libraries while the study cache is read or built
-    warm = warm_study_cache()
+    try:
+        warm = warm_study_cache()
+    except SurveyDataError:
+        print(f"FAILED: the data do not fit the instrument; no notebook was run (the notebooks "
+              f"and files in {_shown(plan.figures)} are from an earlier run, if any)",
+              file=out, flush=True)
+        raise
     print(f"study cache ready in {warm:.1f} s; {total} notebook(s) on {jobs} kernel(s) at once"
           + (f", longest first: {', '.join(p.stem[:2] for p in order)}" if jobs > 1 else ""),
           file=out, flush=True)
@@ -899,7 +911,7 @@ def reproduce(selected: list[str] | None = None, *, out=sys.stdout,
     return [runs[s] for s in all_sources]
 
 
-def export_language(lang: str, out_dir: Path, *, out=sys.stdout, jobs: int | None = None) -> Path:
+def export_language(lang: str, out_dir: Path, *, out=None, jobs: int | None = None) -> Path:
     """Execute every notebook with labels in ``lang``, writing exports to ``out_dir`` only.
 
     The committed notebooks and ``figures/`` are left untouched (``out_dir`` may not be
@@ -912,6 +924,8 @@ def export_language(lang: str, out_dir: Path, *, out=sys.stdout, jobs: int | Non
     import tempfile
 
     from hlstudy.paths import FIGURES
+
+    out = sys.stdout if out is None else out
 
     if lang not in ("vi", "en"):
         raise NotebookError(f"language must be 'vi' or 'en', got {lang!r}")
@@ -961,7 +975,7 @@ def main(argv: list[str] | None = None) -> int:
         target = Path(args.out) if args.out else ROOT / "build" / f"figures-{args.lang}"
         try:
             export_language(args.lang, target.resolve(), jobs=args.jobs)
-        except NotebookError as exc:
+        except (NotebookError, SurveyDataError) as exc:
             print(f"\nERROR {exc}", file=sys.stderr)
             return 1
         print(f"figures, tables and index.csv ({args.lang}) written to {target}")

@@ -115,6 +115,13 @@ def test_reproduce_on_own_data_touches_no_committed_file(clean_env, monkeypatch,
     monkeypatch.setattr(runner, "sources", lambda *a, **k: [script])
     monkeypatch.setattr(runner, "NOTEBOOKS", script.parent)   # as if it were a compendium notebook
     monkeypatch.setattr(runner, "TIMES_FILE", tmp_path / "notebook-seconds.json")
+    # an own export folder that fits the instrument (one that does not stops the run before
+    # any notebook: test_an_export_that_does_not_fit_stops_the_run_before_any_notebook)
+    import shutil
+
+    (tmp_path / "exports").mkdir()
+    for name in ("officials.csv", "citizens.csv", "personnel.csv"):
+        shutil.copy(paths.RAW / name, tmp_path / "exports" / name)
     monkeypatch.setenv("HLSTUDY_DATA", str(tmp_path / "exports"))
     out = tmp_path / "out"
     monkeypatch.setenv("HLSTUDY_FIGURES", str(out))
@@ -631,3 +638,35 @@ def test_likert_range_bad_input():
         codebook.likert_range("personnel")
     with pytest.raises(SurveyDataError, match="no construct 'MOON'"):
         codebook.likert_range("officials", "MOON")
+
+
+def test_an_export_that_does_not_fit_stops_the_run_before_any_notebook(clean_env, monkeypatch,
+                                                                       tmp_path, capfd):
+    """A renamed header in an own export: every notebook that reads the study stopped on
+    it, the first reported as "04_commune_diagnostic.py: cell 2 failed" with a traceback.
+    ``reproduce`` now says once, before any kernel starts, which file and column do not fit
+    and how to fix it, and writes nothing."""
+    import shutil
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for name in ("officials.csv", "citizens.csv", "personnel.csv"):
+        shutil.copy(paths.RAW / name, exports / name)
+    text = (exports / "officials.csv").read_text(encoding="utf-8")
+    header, rest = text.split("\n", 1)
+    assert "Giới tính" in header
+    (exports / "officials.csv").write_text(header.replace("Giới tính", "Giới tính của bạn", 1)
+                                           + "\n" + rest, encoding="utf-8")
+    out = tmp_path / "out"
+    monkeypatch.setenv("HLSTUDY_DATA", str(exports))
+    monkeypatch.setenv("HLSTUDY_FIGURES", str(out))
+    monkeypatch.setenv("HLSTUDY_FORK", "0")
+    monkeypatch.chdir(tmp_path)
+    assert runner.main(["reproduce"]) == 1
+    captured = capfd.readouterr()
+    assert "no notebook was run" in captured.out
+    error = captured.err.strip()
+    assert error.startswith("ERROR") and "officials.csv" in error
+    assert "Giới tính của bạn" in error and "Traceback" not in error
+    assert "cell" not in error.split("officials.csv")[0]   # not a notebook's failing cell
+    assert not list(out.rglob("*.ipynb")) and not list(out.rglob("*.png"))
