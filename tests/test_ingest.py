@@ -396,9 +396,13 @@ def test_unreadable_cells_are_logged_alike_from_csv_xlsx_and_sav(tmp_path):
     for fmt in ("csv", "xlsx", "sav"):
         data = read(rf.write_export(rows, tmp_path / fmt / f"officials.{fmt}")).data
         logs[fmt] = data[ingest.UNREADABLE].dropna().tolist()
-    assert logs["csv"] == [(("education", "9", "code '9' is not in value set 'edu' (codes: "
-                             "['1', '2', '3', '4', '5'])"),)]
-    assert logs["xlsx"] == logs["csv"] and logs["sav"] == logs["csv"]
+    # the reason says where the cell is in the export, as the file shows it: its column
+    # number and header (an SPSS file's variable name)
+    reason = "code '9' is not in value set 'edu' (codes: ['1', '2', '3', '4', '5'])"
+    assert logs["csv"] == [(("education", "9",
+                             f"{reason} (column 6 'Trình độ chuyên môn cao nhất')"),)]
+    assert logs["xlsx"] == logs["csv"]
+    assert logs["sav"] == [(("education", "9", f"{reason} (column 6 'education')"),)]
 
 
 def test_logged_raw_cell_is_format_independent_and_short():

@@ -216,7 +216,10 @@ def read_instrument(
     unreadable: dict[int, list[tuple[str, str, str]]] = {}
     for v in spec.variables:
         for n, raw, exc in failures_of.get(v.variable, ()):
-            unreadable.setdefault(n, []).append((v.variable, _shorten(raw), exc.detail))
+            # where the cell is in the export, as the user sees it: column number and header
+            where = f"column {mapping.columns[v.variable] + 1} {_shorten(headers[v.variable])!r}"
+            unreadable.setdefault(n, []).append((v.variable, _shorten(raw),
+                                                 f"{exc.detail} ({where})"))
     if pii or mapping.pii_columns:
         indices = [mapping.columns[v] for v in sorted(pii)] + list(mapping.pii_columns)
         out[PII_KEY] = [_pii_key(instrument, [r[i] for i in indices]) for r in table.rows]
