@@ -249,7 +249,10 @@ display(Markdown(" ".join(parts)))
 
 # %% [markdown]
 # Nhật ký làm sạch tóm tắt theo quy tắc và điều đã xảy ra, và một dòng minh họa cho mỗi quy tắc
-# (lý do ghi bằng tiếng Anh như trong nhật ký gốc):
+# (lý do ghi bằng tiếng Anh như trong nhật ký gốc). Với ô không đọc được, giá trị cũ và lý do
+# hiện là "…": văn bản gốc có thể là chữ tự do của người trả lời (có thể có thông tin cá nhân),
+# nên chỉ nằm trong nhật ký đầy đủ `processed/cleaning_log.csv`, kèm số cột và tiêu đề cột của
+# tệp xuất để tìm lại ô đó.
 
 # %%
 log = study.cleaning_log
