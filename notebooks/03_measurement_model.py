@@ -707,7 +707,10 @@ for inst in INSTS:
     if inst not in cfa_res:
         display(Markdown(harman_text + "Không có CFA nên không so sánh với mô hình có CLF."))
         continue
-    clf = cfa_mod.common_method_factor(data[inst], scales[inst])
+    with warnings.catch_warnings():
+        # an improper CLF solution is said in the text below, with what it means
+        warnings.simplefilter("ignore", cfa_mod.HeywoodWarning)
+        clf = cfa_mod.common_method_factor(data[inst], scales[inst])
     fit_clf = clf.with_clf
     if fit_clf.converged and not fit_clf.heywood and np.isfinite(clf.method_variance):
         clf_text = (f"Thêm CLF làm CFI thay đổi {fmt(clf.delta_cfi)}, Δχ² = "
