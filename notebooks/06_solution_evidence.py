@@ -264,6 +264,10 @@ def driver_of(cid: str) -> str:
 
 
 def show_claim(cid: str) -> None:
+    if cid not in LED.index:   # an own instrument without this claim (claims.csv)
+        display(Markdown(f"> Nhận định {cid} không có trong bộ nhận định của bộ công cụ đang "
+                         "dùng (`claims.csv`, `hypotheses.csv`)."))
+        return
     r = LED.loc[cid]
     v = r["verdict"]
     display(Markdown(f"> *{r['claim_vi']}*\n\nGiả thuyết kiểm định: {r['hypothesis']}"))

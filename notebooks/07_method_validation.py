@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from hlstudy import export
+from hlstudy import export, paths
 from hlstudy.paths import ROOT
 from hlstudy.validation import LATENT_SEM, coverage_table, recovery, scenarios
 from hlstudy.validation.ragree import (
@@ -76,6 +76,12 @@ KEY_PATHS = ["TRAIN->PRO", "EDU->PRO", "MOT->RSP", "RES->RSP", "ENV->MOT", "REC-
 SIM = True   # every table and figure of this notebook shows simulated data
 
 export.use_style()
+if paths.own_study():   # the other notebooks read an own instrument or own data; this one not
+    display(Markdown(
+        "> **Lưu ý:** notebook này kiểm chứng phương pháp trên **mô hình của luận văn** (các "
+        "nghiên cứu mô phỏng từ bộ công cụ của luận văn, `data/instrument`), không phải trên bộ "
+        "công cụ hay dữ liệu riêng mà các notebook 02–06 đang đọc: các thang đo, đường tác động "
+        "và nhận định dưới đây là của luận văn."))
 
 
 def fmt(x, d=3):

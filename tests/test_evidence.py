@@ -187,6 +187,12 @@ def test_descriptive_verdict_branches():
         "not supported"
     assert descriptive_verdict(np.nan, np.nan, np.nan, threshold=0.2, direction="+")[0] == \
         "not testable"
+    # no estimate: not testable whatever the threshold (a claim whose scale an own instrument
+    # dropped has neither); an estimate without a threshold is the caller's error
+    assert descriptive_verdict(np.nan, np.nan, np.nan, threshold=np.nan, direction="+",
+                               missing="no scale") == ("not testable", "no scale")
+    with pytest.raises(ModelError, match="threshold must be a number"):
+        descriptive_verdict(0.3, 0.2, 0.4, threshold=np.nan, direction="+")
 
 
 def test_a_census_share_is_judged_as_exact_not_by_a_whole_interval():

@@ -670,3 +670,45 @@ def test_an_export_that_does_not_fit_stops_the_run_before_any_notebook(clean_env
     assert "Giới tính của bạn" in error and "Traceback" not in error
     assert "cell" not in error.split("officials.csv")[0]   # not a notebook's failing cell
     assert not list(out.rglob("*.ipynb")) and not list(out.rglob("*.png"))
+
+
+def test_the_worked_example_ledger_keeps_the_claims_that_lost_their_scale(tmp_path,
+                                                                         use_instrument,
+                                                                         sim120_files):
+    """The README's worked example: D7 (facilities) and S6 (supervision) lose their scale
+    (``constructs``, ``paths`` and ``expected_sign`` emptied) and "stay in the ledger as not
+    testable".  The ledger stopped instead (``ModelError: threshold must be a number``, a
+    fresh-user trial), so notebook 06 failed on every such instrument."""
+    from hlstudy import codebook, load_study
+    from hlstudy.evidence import Rules, evaluate
+
+    folder = use_instrument(own_instrument(tmp_path / "inst"))
+    data = write_officials_only(sim120_files, tmp_path / "data")
+    raw = pd.read_csv(data / "officials.csv", dtype=str, keep_default_na=False)
+    default = codebook.load_codebook("officials", folder=paths.DEFAULT_INSTRUMENT)
+    dropped = default.loc[default["construct"].isin(["FAC", "SUP"]), "question_vi"].tolist()
+    raw = raw.drop(columns=[h for h in raw.columns if any(h.endswith(q) for q in dropped)])
+    rng = np.random.default_rng(5)
+    for _v, o, q, _g in DIG_ITEMS:
+        raw[f"Câu {o}. {q}"] = [str(x) for x in rng.integers(1, 6, len(raw))]
+    raw.to_csv(data / "officials.csv", index=False)
+    study = load_study(data, cache=False)
+    assert codebook.load_codebook("officials", folder=folder)["construct"].eq("DIG").sum() == 4
+    led = evaluate(study, rules=Rules(bootstrap=0)).claims.set_index("claim_id")
+    for claim in ("D7", "S6"):
+        assert led.at[claim, "verdict"] == "not testable", led.loc[claim, "reason"]
+        assert "no construct" in led.at[claim, "reason"]
+        assert "không có thang đo" in led.at[claim, "reason_vi"]
+    assert led.at["X1", "verdict"] in ("supported", "not supported", "inconclusive")
+
+
+def test_the_simulator_names_the_constructs_of_an_own_instrument_it_cannot_draw(
+        tmp_path, use_instrument):
+    """With the README's worked example in use the simulator stopped on a raw KeyError
+    ('DIG'); it now says it draws the thesis instrument's constructs and names the new one."""
+    from hlstudy.synthetic import simulate
+
+    use_instrument(own_instrument(tmp_path / "inst"))
+    with pytest.raises(ModelError, match=r"constructs it does not know: \['DIG'\].*unset "
+                                         r"HLSTUDY_INSTRUMENT"):
+        simulate(seed=1, n_citizens_per_commune=1)

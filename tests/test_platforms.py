@@ -116,6 +116,27 @@ def test_seven_point_scale_is_a_file_error_naming_columns_and_share(raw, variabl
     assert variable_of[columns[0]] in message and "codes 1–5" in message
 
 
+def test_one_column_on_seven_points_beside_a_stray_code_is_a_seven_point_scale(
+        raw, variable_of, cb, tmp_path):
+    """One item answered on 1–7 and, in another column, one respondent's 44 (logged by
+    out_of_range): the message guessed "a 44-point scale" from every unreadable code of the
+    file (a fresh-user trial).  It now names the flagged column's values and the scale they
+    run up to without a gap."""
+    rng = np.random.default_rng(2)
+    frame = raw.copy()
+    seven, stray = likert_columns(raw, variable_of, cb)[:2]
+    answered = frame[seven].astype(str).str.strip() != ""
+    frame.loc[answered, seven] = rng.integers(1, 8, answered.sum()).astype(str)
+    first = frame.index[frame[stray].astype(str).str.strip() != ""][0]
+    frame.loc[first, stray] = "44"
+    with pytest.raises(SurveyDataError) as err:
+        read(frame, tmp_path)
+    message = str(err.value)
+    assert re.search(r"values? (.*?) in \d+% of the answers", message).group(1) == "6 and 7"
+    assert "a 7-point scale? define its value set" in message and "44-point" not in message
+    assert f"1 Likert column(s) ({variable_of[seven]})" in message
+
+
 def test_one_seven_point_item_among_five_point_ones_is_named(raw, variable_of, cb, tmp_path):
     frame = raw.copy()
     h = likert_columns(raw, variable_of, cb)[3]
@@ -183,6 +204,11 @@ def test_closest_label_points_to_the_intended_label():
     assert ingest.closest_label("Rat khong dong y", labels) == "Hoàn toàn không đồng ý"
     assert ingest.closest_label("Khong dong y lam", labels) == "Không đồng ý"
     assert ingest.closest_label("anything", []) == "none"
+    # the same words in another order (a fresh-user trial: the hint pointed to 'Đồng ý',
+    # which would have turned every 5 into a 4)
+    assert ingest.closest_label("Đồng ý hoàn toàn", labels) == "Hoàn toàn đồng ý"
+    assert ingest.closest_label("Không đồng ý hoàn toàn", labels) == "Hoàn toàn không đồng ý"
+    assert ingest.closest_label("Đồng ý", labels) == "Đồng ý"
 
 
 def test_load_study_prints_the_cleaning_summary_from_the_log(raw, tmp_path, capsys):

@@ -657,8 +657,18 @@ def _claim_parts(ctx: _Context, h) -> list[dict]:
         for v in _served_counts(ctx, cid):
             for c in constructs:
                 parts.append(_count_part(ctx, cid, c, v))
-    if not parts:
+    if not parts and not constructs and not paths:
+        # an own instrument dropped the claim's scale (README: empty its constructs, paths
+        # and expected_sign): the claim stays in the ledger, not testable, and says why
+        parts.append(_part(
+            cid, "—", "—", tt, "", inferential=False,
+            missing="no construct or path of this claim is in the instrument (its "
+                    "constructs and paths are empty in hypotheses.csv)",
+            missing_vi="nhận định không có thang đo hay đường tác động nào trong bộ công cụ "
+                       "(constructs và paths để trống trong hypotheses.csv)"))
+    elif not parts:
         parts.append(_part(cid, "—", "—", tt, "", missing="no rule for this kind of claim",
+                           missing_vi="chưa có quy tắc cho loại nhận định này",
                            inferential=False))
     return parts
 

@@ -335,10 +335,10 @@ def descriptive_verdict(estimate, ci_low, ci_high, *, threshold: float, directio
     'supported'
     """
     sign = _sign(direction)
+    if not _finite(estimate):   # nothing to compare, whatever the threshold
+        return NOT_TESTABLE, _r("missing", lang, missing=missing)
     if not _finite(threshold):
         raise ModelError(f"threshold must be a number, got {threshold!r}")
-    if not _finite(estimate):
-        return NOT_TESTABLE, _r("missing", lang, missing=missing)
     if lang == "vi":
         side = "lớn hơn" if sign > 0 else "nhỏ hơn"
     else:

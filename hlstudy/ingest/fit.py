@@ -171,10 +171,19 @@ def check_likert_codes(
         )
         answered_listed = sum(sum(1 for x in columns[v] if x is not None) for v in listed)
         share = bad_listed / answered_listed if answered_listed else 0.0
-        shown_values = sorted(values)
+        # the values of the listed columns only: a stray code in another column (one
+        # respondent's 44, logged by out_of_range) says nothing about the scale used here
+        shown_values = sorted({float(x) for v in listed for x in columns[v]
+                               if x is not None and float(x) not in codes}) or sorted(values)
         lo, hi = min(codes), max(codes)
-        if all(v.is_integer() and v > hi for v in shown_values) and lo == 1:
-            points = int(max(shown_values))
+        above = {v for v in shown_values if v.is_integer() and v > hi}
+        run = hi
+        while run + 1 in above:   # the codes just above the value set's: 6, 7 on a 1-5 set
+            run += 1
+        if run > hi and lo == 1:
+            # the scale the answers run up to without a gap (a lone 44 beside 6 and 7 is a
+            # typing mistake, not a 44-point scale)
+            points = int(run)
             guess = (f"a {points}-point scale? define its value set in value_labels.csv (codes "
                      f"1–{points}, with their labels) and give these items that value_set in "
                      "codebook.csv")

@@ -361,20 +361,27 @@ def closest_label(text: str, labels: list[str]) -> str:
     Compared without diacritics, with intensifiers ("rất", "hoàn toàn", "cực kỳ") made equal and
     a negation ("không", "chưa", "phản đối") counted as a large difference, so that "Rất đồng ý" points to
     "Hoàn toàn đồng ý", not to "Không đồng ý" (a plain character similarity picks the latter).
+    Word order counts only between labels of the same words: "Đồng ý hoàn toàn" points to
+    "Hoàn toàn đồng ý", not to "Đồng ý" (the two start alike), which would turn 5s into 4s.
 
     >>> closest_label("Rất đồng ý", ["Hoàn toàn không đồng ý", "Không đồng ý", "Trung lập",
     ...                               "Đồng ý", "Hoàn toàn đồng ý"])
+    'Hoàn toàn đồng ý'
+    >>> closest_label("Đồng ý hoàn toàn", ["Không đồng ý", "Đồng ý", "Hoàn toàn đồng ý"])
     'Hoàn toàn đồng ý'
     """
     if not labels:
         return "none"
     key, negated = _hint_key(text)
+    words = " ".join(sorted(key.split()))
 
-    def score(label: str) -> float:
+    def score(label: str) -> tuple[float, float]:
         other, other_negated = _hint_key(label)
-        return difflib.SequenceMatcher(None, key, other).ratio() - (0.5 if negated != other_negated else 0)
+        penalty = 0.5 if negated != other_negated else 0
+        unordered = difflib.SequenceMatcher(None, words, " ".join(sorted(other.split()))).ratio()
+        return (unordered - penalty, difflib.SequenceMatcher(None, key, other).ratio() - penalty)
 
-    return max(labels, key=lambda label: (score(label), -labels.index(label)))
+    return max(labels, key=lambda label: (*score(label), -labels.index(label)))
 
 
 #: Range of dates a pandas (nanosecond) column can hold, and the largest admissible number.

@@ -561,6 +561,7 @@ def simulate(
     """
     from hlstudy import codebook, legal
 
+    _check_instrument(codebook)
     rates = _check(seed, n_citizens_per_commune, response_rate, fault_rates)
     eff = _model.merge_effects(effects)
     rng_people, rng_latent, rng_items, rng_mess, rng_cit, rng_names = _streams(seed)
@@ -765,6 +766,28 @@ def edu_tenure_correlation(seed: int = DEFAULT_SEED) -> float:
     """
     _check(seed, 1, RESPONSE_RATE, None)
     return _census(seed, _streams(seed)[0])[-1]
+
+
+def _check_instrument(codebook) -> None:
+    """Raise :class:`ModelError` when the instrument in use has Likert constructs the thesis
+    instrument lacks: the simulator draws the thesis model's constructs only (a construct
+    the own instrument dropped is simply not written)."""
+    from hlstudy.paths import DEFAULT_INSTRUMENT
+
+    def likert(folder=None):
+        out = set()
+        for name in ("officials", "citizens"):
+            cb = codebook.load_codebook(name, folder=folder)
+            out |= set(cb.loc[cb["type"] == "likert", "construct"].dropna())
+        return out
+
+    new = sorted(likert() - likert(DEFAULT_INSTRUMENT))
+    if new:
+        raise ModelError(
+            f"the simulator draws the constructs of the thesis instrument (data/instrument); "
+            f"the instrument folder in use has constructs it does not know: {new}.  Simulate "
+            "with the thesis instrument (unset HLSTUDY_INSTRUMENT or [instrument] folder) and "
+            "adapt the exports to your questionnaire, or use your own survey's exports")
 
 
 def _corr(cov: np.ndarray) -> np.ndarray:
