@@ -40,7 +40,7 @@ from IPython.display import Markdown, display
 
 from hlstudy import drivers, export, load_study, pathplot
 from hlstudy.evidence import Rules, evaluate, ipma_figure, ipma_table
-from hlstudy.evidence.rules import VERDICTS, VERDICTS_VI
+from hlstudy.evidence.rules import VERDICTS, VERDICTS_VI, exact_interval
 
 # Parameters: the verdict rules (docs/evidence.md gives their sources)
 SEED = 2026
@@ -398,7 +398,7 @@ display(Markdown(
 # %%
 vi = export.language() == "vi"
 # a census share is exact: its interval of width 0 is left blank, not printed as [x; x]
-exact = ledger["ci_low"].eq(ledger["ci_high"]) & ledger["ci_low"].eq(ledger["estimate"])
+exact = exact_interval(ledger["estimate"], ledger["ci_low"], ledger["ci_high"])
 table = pd.DataFrame({
     export.tr("Mã", "Code"): ledger["claim_id"],
     export.tr("Mục", "Section"): ledger["section"],

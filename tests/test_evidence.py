@@ -209,6 +209,12 @@ def test_a_census_share_is_judged_as_exact_not_by_a_whole_interval():
     # an interval of width 0 away from the estimate is not a census: judged as an interval
     v, why = descriptive_verdict(0.595, 0.55, 0.55, threshold=0.5, direction="+", what="share")
     assert v == "supported" and "whole interval" in why
+    # the same rule for a ledger's columns (notebook 06 leaves such intervals blank)
+    from hlstudy.evidence.rules import exact_interval
+
+    est = pd.Series([0.595, 0.595, 0.595, np.nan])
+    lo, hi = pd.Series([0.595, 0.55, 0.55, np.nan]), pd.Series([0.595, 0.64, 0.55, np.nan])
+    assert exact_interval(est, lo, hi).tolist() == [True, False, False, False]
 
 
 def test_combine_is_intersection_union():

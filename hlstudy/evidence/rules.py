@@ -176,6 +176,18 @@ def _finite(*xs) -> bool:
                and math.isfinite(float(x)) for x in xs)
 
 
+def exact_interval(estimate, ci_low, ci_high):
+    """True where an interval has width 0 at its estimate: a share of a census (the personnel
+    register), exact, whose "interval" is no interval.  Scalars give a bool, arrays and pandas
+    Series an array (or Series) of bools; missing values are never exact.
+
+    >>> exact_interval(0.595, 0.595, 0.595), exact_interval(0.595, 0.55, 0.64)
+    (True, False)
+    """
+    out = (ci_low == ci_high) & (ci_low == estimate)   # NaN equals nothing
+    return bool(out) if np.ndim(out) == 0 else out
+
+
 def _quantile(q: float, df) -> float:
     """``stats.norm.ppf(q)`` or ``stats.t.ppf(q, df)``.  Inside (0, 1) these are the special
     functions ``ndtri`` and ``stdtrit`` behind scipy's argument checks (~0.1 ms a call); called
@@ -344,7 +356,7 @@ def descriptive_verdict(estimate, ci_low, ci_high, *, threshold: float, directio
     else:
         side = ">" if sign > 0 else "<"
     thr = _fmt(threshold, 2, lang)
-    exact = _finite(ci_low, ci_high) and ci_low == ci_high == estimate
+    exact = _finite(ci_low, ci_high) and exact_interval(estimate, ci_low, ci_high)
     if exact or not _finite(ci_low, ci_high):
         ok = (estimate - threshold) * sign > 0
         isnot = ("is" if ok else "is not") if lang == "en" else ("" if ok else "không")
