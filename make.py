@@ -56,10 +56,26 @@ def project_env() -> dict[str, str]:
     suite), and so does every kernel and subprocess.  The commands below therefore let
     Python write ``__pycache__`` folders, which ``.gitignore`` excludes; nothing else about
     the environment changes.  The installer runs with the environment as it is.
+
+    On an x86-64 CPU with AVX2 the commands also get ``OPENBLAS_CORETYPE=Haswell``
+    (``hlstudy/_blas.py``): OpenBLAS then uses the same kernels on every such CPU, and the
+    notebooks write the committed bytes on an AVX-512 machine as well.  A value already set
+    is kept.
     """
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.update(_blas().pinned_env(env))
     return env
+
+
+def _blas():
+    """``hlstudy/_blas.py`` loaded as a file (standard library only), without the package."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("hlstudy_blas", ROOT / "hlstudy" / "_blas.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run(cmd: list[str], *, installer: bool = False, **kwargs) -> None:

@@ -14,7 +14,10 @@ import importlib
 
 __version__ = "0.1.0"
 
+from hlstudy import _blas  # noqa: E402
 from hlstudy.errors import SurveyDataError  # noqa: E402
+
+_blas.pin_this_process()  # one set of BLAS kernels on every x86-64 CPU (see hlstudy._blas)
 
 __all__ = ["Study", "SurveyDataError", "load_study"]
 

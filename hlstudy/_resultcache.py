@@ -83,8 +83,9 @@ def folder() -> Path:
 
 
 def machine() -> str:
-    """The machine a number depends on: architecture, CPU model, BLAS thread settings."""
-    threads = [os.environ.get(v, "") for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")]
+    """The machine a number depends on: architecture, CPU model, BLAS thread and kernel settings."""
+    threads = [os.environ.get(v, "") for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                                               "OPENBLAS_CORETYPE")]
     return repr((platform.machine(), cpu_model(), threads))
 
 

@@ -50,6 +50,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from hlstudy import _blas
 from hlstudy.errors import SurveyDataError
 from hlstudy.paths import NOTEBOOKS, PROCESSED, ROOT
 
@@ -94,6 +95,7 @@ def kernel_env(extra: dict | None = None) -> dict:
             "MKL_NUM_THREADS": "1",
         }
     )
+    env.update(_blas.pinned_env(env))   # the same BLAS kernels on every x86-64 CPU
     env.setdefault("HLSTUDY_LANG", "vi")
     env.setdefault("HLSTUDY_RESULT_CACHE", "1")   # the slowest fits kept by content (_resultcache)
     if extra:

@@ -29,6 +29,11 @@ import pytest
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
+# One set of OpenBLAS kernels on every x86-64 CPU (hlstudy._blas; make.py sets it too): the
+# notebooks' exports and the speed fixtures' digests are compared bit for bit.
+from hlstudy import _blas  # noqa: E402  (standard library only: numpy is not loaded by it)
+
+_blas.pin_this_process()
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ["HLSTUDY_PROGRESS"] = "0"
