@@ -61,10 +61,16 @@ def project_env() -> dict[str, str]:
     (``hlstudy/_blas.py``): OpenBLAS then uses the same kernels on every such CPU, and the
     notebooks write the committed bytes on an AVX-512 machine as well.  A value already set
     is kept.
+
+    This checkout comes first on ``PYTHONPATH``: every command, test subprocess and kernel
+    imports this checkout's ``hlstudy``, also where ``.venv`` is another checkout's (linked
+    or copied), whose editable install points there.
     """
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(_blas().pinned_env(env))
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *[p for p in env.get("PYTHONPATH", "").split(os.pathsep)
+                                                      if p and Path(p).resolve() != ROOT]])
     return env
 
 
@@ -95,6 +101,15 @@ def install_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def shared_venv_note() -> str | None:
+    """A note when ``.venv`` is a link to another checkout's environment, else None."""
+    if not VENV.is_symlink():
+        return None
+    return (f"note: .venv links to {VENV.resolve()}, another checkout's environment; this checkout's code "
+            "is what runs (it comes first on PYTHONPATH), but a lock file that differs reinstalls that "
+            "environment: remove the link (rm .venv) to give this checkout its own")
+
+
 def setup() -> Path:
     """Create .venv if missing and install the pinned environment if it is out of date."""
     python = venv_python()
@@ -103,6 +118,9 @@ def setup() -> Path:
         start = time.perf_counter()
         run([sys.executable, "-m", "venv", str(VENV)], installer=True)
         log(f"created in {time.perf_counter() - start:.1f} s")
+    note = shared_venv_note()
+    if note:
+        log(note)
     fingerprint = install_fingerprint()
     if STAMP.exists() and STAMP.read_text().strip() == fingerprint:
         return python

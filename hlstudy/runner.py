@@ -96,6 +96,10 @@ def kernel_env(extra: dict | None = None) -> dict:
         }
     )
     env.update(_blas.pinned_env(env))   # the same BLAS kernels on every x86-64 CPU
+    # this checkout's hlstudy first, as in the process that starts the kernel (python -m runs
+    # from the repository root): not another checkout's, where .venv is shared
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *[p for p in env.get("PYTHONPATH", "").split(os.pathsep)
+                                                      if p and Path(p).resolve() != ROOT]])
     env.setdefault("HLSTUDY_LANG", "vi")
     env.setdefault("HLSTUDY_RESULT_CACHE", "1")   # the slowest fits kept by content (_resultcache)
     if extra:

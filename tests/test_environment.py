@@ -111,3 +111,51 @@ def test_make_py_lets_the_projects_commands_keep_bytecode_but_not_the_installer(
     assert pip_env is None and venv_env is None, "the installer runs in the caller's environment"
     assert own_env == {"OPENBLAS_NUM_THREADS": "1"}, "an environment given by the caller is used as given"
     assert "PYTHONDONTWRITEBYTECODE" not in make.project_env()
+
+
+def _make_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_under_test", ROOT / "make.py")
+    make = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make)
+    return make
+
+
+def test_commands_and_kernels_import_this_checkouts_hlstudy(tmp_path, monkeypatch):
+    # a .venv shared with another checkout (linked or copied) has an editable install that
+    # points there; a path on the user's PYTHONPATH plays that other checkout here
+    import os
+    import subprocess
+    import sys
+
+    from hlstudy import runner
+
+    other = tmp_path / "other"
+    (other / "hlstudy").mkdir(parents=True)
+    (other / "hlstudy" / "__init__.py").write_text("raise SystemExit('the other checkout was imported')\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(other), str(ROOT)]))
+    make = _make_module()
+    for env in (make.project_env(), runner.kernel_env()):
+        parts = env["PYTHONPATH"].split(os.pathsep)
+        assert parts == [str(ROOT), str(other)], parts     # this checkout first, once; the rest kept
+        done = subprocess.run([sys.executable, "-c", "import hlstudy; print(hlstudy.__file__)"],
+                              cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == str(ROOT / "hlstudy" / "__init__.py")
+
+
+def test_a_linked_venv_is_noted(tmp_path, monkeypatch):
+    make = _make_module()
+    elsewhere = tmp_path / "other-checkout" / ".venv"
+    elsewhere.mkdir(parents=True)
+    own = tmp_path / "checkout" / ".venv"
+    own.parent.mkdir()
+    monkeypatch.setattr(make, "VENV", own)
+    assert make.shared_venv_note() is None            # none yet
+    own.mkdir()
+    assert make.shared_venv_note() is None            # its own
+    own.rmdir()
+    own.symlink_to(elsewhere)
+    note = make.shared_venv_note()
+    assert str(elsewhere) in note and "rm .venv" in note
