@@ -343,6 +343,8 @@ def _ready_client_class():
         async def wait_for_ready(self, timeout: float | None = None) -> None:
             deadline = time.time() + (float("inf") if timeout is None else timeout)
             while True:
+                if not await self._async_is_alive():   # ended already: no 1 s wait for a reply
+                    raise RuntimeError("Kernel died before replying to kernel_info")
                 self.kernel_info()
                 try:
                     msg = await self.shell_channel.get_msg(timeout=1)
@@ -435,29 +437,64 @@ def _failure(source: Path, nb, exc: BaseException) -> NotebookError:
     return NotebookError(f"{source.name}: execution failed: {type(exc).__name__}: {exc}")
 
 
+#: kernel start-up failures that are tried once more: the kernel died or stayed silent before
+#: any cell ran (e.g. a port that jupyter_client found free and another process took first)
+_START_FAILURES = ("Kernel died before replying to kernel_info", "Kernel didn't respond")
+
+
+def _start_failed(nb, exc: BaseException) -> bool:
+    """True when ``exc`` ended the kernel's start, before any cell ran."""
+    ran = any(c.get("execution_count") or c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    return isinstance(exc, RuntimeError) and not ran and any(m in str(exc) for m in _START_FAILURES)
+
+
+def _forget_cleanup(client) -> None:
+    """Drop the exit handler nbclient leaves behind when a kernel fails to start: it has
+    already shut that kernel down, and the handler would fail at exit (``assert self.km``)."""
+    import atexit
+
+    atexit.unregister(client._cleanup_kernel)
+
+
+def _note_retry(source: Path, exc: BaseException) -> None:
+    print(f"[runner] {source.name}: the kernel did not start ({exc}); starting it once more",
+          file=sys.stderr, flush=True)
+
+
 def execute(source: Path, *, env_extra: dict | None = None, cwd: Path | None = None):
     """Execute a notebook script; return ``(notebook, stderr_texts)``.
 
+    A kernel that dies before any cell ran is started once more (said on stderr).
     Raises :class:`NotebookError` naming the notebook and the failing cell.
     """
-    nb, client = _client(source, cwd)
-    try:
-        # the kernel process's own stderr carries only start-up chatter; cell output
-        # (including errors and warnings) arrives through the notebook protocol
-        client.execute(env=kernel_env(env_extra), stderr=subprocess.DEVNULL)
-    except Exception as exc:  # a cell failed, the kernel died, timeout...
-        raise _failure(source, nb, exc) from None
-    return normalise(nb)
+    for attempt in (1, 2):
+        nb, client = _client(source, cwd)
+        try:
+            # the kernel process's own stderr carries only start-up chatter; cell output
+            # (including errors and warnings) arrives through the notebook protocol
+            client.execute(env=kernel_env(env_extra), stderr=subprocess.DEVNULL)
+        except Exception as exc:  # a cell failed, the kernel died, timeout...
+            _forget_cleanup(client)
+            if attempt == 1 and _start_failed(nb, exc):
+                _note_retry(source, exc)
+                continue
+            raise _failure(source, nb, exc) from None
+        return normalise(nb)
 
 
 async def execute_async(source: Path, *, env_extra: dict | None = None, cwd: Path | None = None):
     """:func:`execute` as a coroutine, so that several kernels run at once."""
-    nb, client = _client(source, cwd)
-    try:
-        await client.async_execute(env=kernel_env(env_extra), stderr=subprocess.DEVNULL)
-    except Exception as exc:
-        raise _failure(source, nb, exc) from None
-    return normalise(nb)
+    for attempt in (1, 2):
+        nb, client = _client(source, cwd)
+        try:
+            await client.async_execute(env=kernel_env(env_extra), stderr=subprocess.DEVNULL)
+        except Exception as exc:
+            _forget_cleanup(client)
+            if attempt == 1 and _start_failed(nb, exc):
+                _note_retry(source, exc)
+                continue
+            raise _failure(source, nb, exc) from None
+        return normalise(nb)
 
 
 def default_jobs(n: int) -> int:

@@ -708,3 +708,43 @@ def test_forked_kernels_give_the_outputs_of_fresh_kernels(tmp_path, monkeypatch)
     assert forked[1] == fresh[1], "a wide table is shown the same way (pandas' display options)"
     monkeypatch.setenv("HLSTUDY_FORK", "no")
     assert not runner.fork_enabled()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="kernels are forked on Linux only")
+def test_a_kernel_that_dies_at_start_is_started_once_more(tmp_path, monkeypatch, capsys):
+    # seen once under load: "Kernel died before replying to kernel_info" before any cell ran
+    script = tmp_path / "95_start.py"
+    script.write_text("# %%\nprint(6 * 7)\n", encoding="utf-8")
+    monkeypatch.setenv("HLSTUDY_FORK", "1")
+    real_fork, deaths, dying = runner._ForkServer.fork, [], [1]
+
+    def fork(self, args, env, cwd):
+        if len(deaths) < dying[0]:       # the first `dying` kernels "die": an ended process's pid
+            deaths.append(1)
+            return _ended_pid()
+        return real_fork(self, args, env, cwd)
+
+    monkeypatch.setattr(runner._ForkServer, "fork", fork)
+    nb, _ = runner.execute(script)
+    assert runner.text_outputs(nb)[0][0]["text"] == "42\n"
+    assert "95_start.py: the kernel did not start" in capsys.readouterr().err
+    # twice: the failure is raised, naming the notebook
+    deaths.clear()
+    dying[0] = 2
+    with pytest.raises(runner.NotebookError, match="95_start.py: execution failed: RuntimeError: Kernel died"):
+        runner.execute(script)
+    assert capsys.readouterr().err.count("did not start") == 1
+    # a cell that fails is not run again
+    bad = tmp_path / "94_bad.py"
+    bad.write_text("# %%\nraise ValueError('no')\n", encoding="utf-8")
+    deaths.clear()
+    dying[0] = 0
+    with pytest.raises(runner.NotebookError, match="cell 1"):
+        runner.execute(bad)
+    assert "did not start" not in capsys.readouterr().err
+
+
+def _ended_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
