@@ -6,7 +6,7 @@ command line, and read back by :func:`communes` / :func:`new_communes`:
 
 ``communes.csv``
     ``code, name, unit_type, lat, lon, commune_2025, commune_2025_code, source, confidence``
-    — one row per pre-reform unit (thị trấn Hữu Lũng and 22 xã, facts.md), from the package's
+    — one row per pre-reform unit (thị trấn Hữu Lũng and 22 xã, the project's reference notes), from the package's
     ``admin_units_legacy`` table (official code, short name, type, approximate coordinates)
     and its 2025 converter table (``DICT_PROVINCE_WARD_NO_DIVIDED``: which new commune each
     old unit was merged into; none of Hữu Lũng's units was divided).
@@ -23,9 +23,9 @@ command line, and read back by :func:`communes` / :func:`new_communes`:
 
 Coordinates are one approximate point per unit (the package's geocoding), not boundaries;
 thị trấn Hữu Lũng and xã Tân Thành share the same point in the package.  The crosswalk agrees
-with the resolution as listed in facts.md (confidence ``2``: the package and an independent
+with the resolution as listed in the project's reference notes (confidence ``2``: the package and an independent
 mapping file agree); areas of the new communes have confidence ``1``, and so have the
-other Lạng Sơn names (one package; facts.md lists none of them) except Hữu Lũng's own
+other Lạng Sơn names (one package; the project's reference notes list none of them) except Hữu Lũng's own
 2025 communes.
 
 Regenerate (needs ``vietnamadminunits``)::
@@ -306,11 +306,11 @@ def build_other_names() -> pd.DataFrame:
     ))
     rows = [{"name": _nfc(r.wardShort), "level": "legacy", "district": _nfc(r.districtShort),
              "note": "", "source": f"{src}: admin_units_legacy", "confidence": "1"}
-            for r in legacy.itertuples()]  # one source: facts.md lists none of these names
+            for r in legacy.itertuples()]  # one source: the project's reference notes list none of these names
     rows += [{"name": _nfc(n), "level": "2025", "district": "",
               "note": "Hữu Lũng commune of 2025 (merged units)" if _nfc(n) in hl_2025 else "",
               "source": f"{src}: admin_units",
-              # the 8 Hữu Lũng communes of 2025 are in facts.md [2]; the others: this package
+              # the 8 Hữu Lũng communes of 2025 are in the project's reference notes [2]; the others: this package
               "confidence": "2" if _nfc(n) in hl_2025 else "1"} for n in new["wardShort"]]
     df = pd.DataFrame(rows, columns=OTHER_COLUMNS)
     df = df[~df["name"].map(fold).isin(ours)]

@@ -2,7 +2,7 @@
 
 Real reference data: area, 2019 population (urban/rural), the 2013 ethnic composition, and the
 number of commune-level units over time, each row with ``source`` and ``confidence``
-(``2`` two sources agree, ``1`` one source; see facts.md).  Nothing here is simulated, but
+(``2`` two sources agree, ``1`` one source; the ``source`` column names them).  Nothing here is simulated, but
 :mod:`hlstudy.synthetic` draws the simulated officials' and citizens' ethnicity from
 :func:`ethnic_shares`.
 

@@ -42,7 +42,7 @@ EXTRA_NODES = {
 def slovin(population: float, margin: float = 0.05) -> int:
     """Slovin's sample size ``n = N / (1 + N e²)``, rounded up (Yamane 1967 form).
 
-    The rule quoted by Vietnamese theses (facts.md); it assumes simple random sampling and
+    The rule quoted by Vietnamese theses; it assumes simple random sampling and
     p = 0.5.  R: ``ceiling(N / (1 + N * e^2))``.
 
     >>> slovin(121735, 0.05)

@@ -354,6 +354,50 @@ def frame_on(date, folder: Path | None = None) -> str:
     return "decree33_2023" if day < REFORM_DATE else "law_2025"
 
 
+#: The documents that frame the 8 communes after the reform, in the order they are told
+REFORM_DOCUMENTS = ("LAW_CBCC_2025", "DECREE_170_2025")
+
+
+def reform_frame_text(lang: str = "vi", folder: Path | None = None) -> str:
+    """The post-reform legal frame in one paragraph, built from ``legal_frame.csv``.
+
+    For each of :data:`REFORM_DOCUMENTS`: its number, its date in force (``dd/mm/yyyy``), its
+    role and its note in ``lang`` (the CSV's ``role_vi``/``role_en`` and the part of ``note``
+    before or after " / "), with the row's confidence (``[2]`` two sources agree, ``[1]`` one)
+    and the file named as the source.  Notebook 06 prints it; nothing in it is typed in.
+
+    Raises :class:`hlstudy.errors.ModelError` for a ``lang`` other than ``"vi"``/``"en"`` and
+    :class:`SurveyDataError` when a document is missing from the file.
+
+    >>> "80/2025/QH15" in reform_frame_text("en")
+    True
+    """
+    from hlstudy.errors import ModelError
+
+    if lang not in ("vi", "en"):
+        raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
+    frame = legal_frame(folder).set_index("doc_id")
+    missing = [d for d in REFORM_DOCUMENTS if d not in frame.index]
+    if missing:
+        raise SurveyDataError(f"documents {missing} are missing: add their rows", file="legal_frame.csv")
+    parts = []
+    for doc in REFORM_DOCUMENTS:
+        row = frame.loc[doc]
+        title = row["title_vi"] if lang == "vi" else row["title_en"]
+        role = row["role_vi"] if lang == "vi" else row["role_en"]
+        note_vi, _, note_en = str(row["note"]).partition(" / ")
+        note = (note_vi if lang == "vi" else note_en or note_vi).strip()
+        when = row["in_force"].strftime("%d/%m/%Y") if pd.notna(row["in_force"]) else ""
+        since = (f", hiệu lực từ {when}" if lang == "vi" else f", in force from {when}") if when else ""
+        note = f"; {note[0].lower()}{note[1:]}" if note else ""
+        parts.append(f"{title} {row['number']} [{row['confidence']}]{since}: "
+                     f"{role[0].lower()}{role[1:]}{note}.")
+    source = ("Nguồn: `data/reference/legal_frame.csv` (cột `source`; [2] hai nguồn khớp nhau, [1] một nguồn)."
+              if lang == "vi" else
+              "Source: `data/reference/legal_frame.csv` (column `source`; [2] two sources agree, [1] one).")
+    return " ".join(parts + [source])
+
+
 def documents_in_force(date, folder: Path | None = None) -> pd.DataFrame:
     """Rows of :func:`legal_frame` in force on ``date`` (unknown bounds count as open)."""
     day = pd.Timestamp(date)

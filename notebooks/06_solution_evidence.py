@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from hlstudy import drivers, export, load_study, pathplot
+from hlstudy import drivers, export, legal, load_study, pathplot
 from hlstudy.evidence import Rules, evaluate, ipma_figure, ipma_table
 from hlstudy.evidence.rules import VERDICTS, VERDICTS_VI, exact_interval
 
@@ -210,13 +210,11 @@ display(Markdown(
 #
 # Mỗi mục dưới đây trích nhận định của luận văn, nêu bằng chứng (ước lượng, khoảng tin cậy,
 # vị trí IPMA, giá trị bền vững), kết luận và lý do, rồi điều nó gợi ý cho **8 xã mới từ
-# 1/7/2025**.  Khung pháp lý sau cải cách (`../shared/reference/facts.md`): Luật Cán bộ, công
-# chức 2025 bỏ phân biệt "cấp xã", quản lý một nền công vụ theo vị trí việc làm và yêu cầu
-# bố trí vào vị trí, ngạch trước 1/7/2027; Nghị định 170/2025/NĐ-CP thay các quy định về công
-# chức cấp xã của Nghị định 33/2023; theo hướng dẫn sau cải cách [một nguồn], công chức người
-# dân tộc thiểu số hoặc ở vùng đặc biệt khó khăn chưa có trình độ đại học phải đạt trong 5 năm
-# kể từ khi xã mới được thành lập.  Khung mẫu khảo sát là 23 đơn vị cũ; các con số theo xã mới
-# được gộp từ các đơn vị cũ.
+# 1/7/2025**.  Khung mẫu khảo sát là 23 đơn vị cũ; các con số theo xã mới được gộp từ các đơn
+# vị cũ.  Khung pháp lý sau cải cách, theo dữ liệu tham chiếu có nguồn của dự án:
+
+# %%
+display(Markdown(legal.reform_frame_text("vi")))
 
 # %%
 DATA = drivers.driver_data(study)

@@ -7,8 +7,8 @@ import shutil
 import pytest
 
 from hlstudy import legal
-from hlstudy.errors import SurveyDataError
-from hlstudy.paths import REFERENCE
+from hlstudy.errors import ModelError, SurveyDataError
+from hlstudy.paths import REFERENCE, ROOT
 
 
 def test_positions_cover_the_decree():
@@ -137,3 +137,32 @@ def test_official_kind_prefers_the_answer_then_the_position():
     assert kinds.iloc[:2].tolist() == ["can_bo", "cong_chuc"]
     assert kinds.iloc[2:].isna().all(), "unknown or missing positions have no kind"
     assert legal.official_kind(pd.DataFrame({"x": [1]})) is None
+
+
+def test_reform_frame_text_is_built_from_the_file(tmp_path):
+    vi, en = legal.reform_frame_text("vi"), legal.reform_frame_text("en")
+    assert "80/2025/QH15 [2], hiệu lực từ 01/07/2025" in vi and "170/2025/NĐ-CP [2]" in vi
+    assert "01/07/2027" in vi and "hướng dẫn sau cải cách [1]" in vi
+    assert "placement into positions and ranks by 1 Jul 2027" in en and "hiệu lực" not in en
+    assert "facts.md" not in vi + en and "data/reference/legal_frame.csv" in vi
+    # a changed row changes the text: nothing in it is typed in
+    shutil.copy(REFERENCE / "legal_frame.csv", tmp_path / "legal_frame.csv")
+    _edit(tmp_path / "legal_frame.csv", "80/2025/QH15,law", "99/2025/QH15,law")
+    assert "99/2025/QH15" in legal.reform_frame_text("vi", tmp_path)
+    with pytest.raises(ModelError, match="lang"):
+        legal.reform_frame_text("fr")
+    short = tmp_path / "short"     # (files are read once per folder)
+    short.mkdir()
+    text = (REFERENCE / "legal_frame.csv").read_text(encoding="utf-8")
+    (short / "legal_frame.csv").write_text(
+        "\n".join(line for line in text.splitlines() if not line.startswith("DECREE_170_2025")) + "\n",
+        encoding="utf-8")
+    with pytest.raises(SurveyDataError, match="DECREE_170_2025"):
+        legal.reform_frame_text("vi", short)
+
+
+def test_no_reference_points_outside_the_repository():
+    # the project's reference notes are not part of the repository: a user cannot open them
+    for path in [*REFERENCE.glob("*.csv"), ROOT / "README.md", *(ROOT / "docs").glob("*.md"),
+                 *(ROOT / "notebooks").glob("*.py")]:
+        assert "facts.md" not in path.read_text(encoding="utf-8"), path

@@ -1,7 +1,7 @@
 """Staffing of each commune against its Decree 33/2023 headcount quota.
 
 The quota depends on the unit's type (xã, thị trấn, phường) and class (loại I/II/III).  The
-class of each Hữu Lũng commune is not public (facts.md), so it is an explicit input:
+class of each Hữu Lũng commune is not public (no provincial decision found), so it is an explicit input:
 :class:`UnitClasses` holds a class per commune code together with its ``basis`` (for example
 ``"sim"`` for a simulated assignment), and every table built from it carries that label.
 

@@ -76,7 +76,7 @@ SERVICES = ("civil_status", "certification", "land", "social_policy", "business"
 SERVICE_P = (0.32, 0.25, 0.22, 0.10, 0.05, 0.06)
 CITIZEN_FEMALE_SHARE = 0.52
 
-#: Local ethnic concentration (facts.md): Dao mainly in Hữu Liên, Cao Lan (Sán Chay) in
+#: Local ethnic concentration (the project's reference notes): Dao mainly in Hữu Liên, Cao Lan (Sán Chay) in
 #: Thiện Kỵ, now Thiện Tân; the town is more Kinh.  Multipliers of the district shares.
 ETHNIC_MULTIPLIERS = {"Hữu Liên": {"dao": 20.0}, "Thiện Tân": {"san_chay": 8.0},
                       "Hữu Lũng": {"kinh": 1.6}}
