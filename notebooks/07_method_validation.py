@@ -56,7 +56,7 @@ from hlstudy.validation.ragree import (
     r_agreement,
     r_versions,
 )
-from hlstudy.validation.run import read_estimand, read_results
+from hlstudy.validation.run import provenance, read_estimand, read_results
 from hlstudy.validation.summary import (
     coverage_by_method,
     false_positive_rate,
@@ -146,7 +146,7 @@ _SCEN = {"default": ("Giá trị gốc", "Default truth"),
          "path_off": ("Tắt REC → MOT", "REC → MOT off"),
          "path_reversed": ("Đảo dấu REC → MOT", "REC → MOT reversed"),
          "all_zero": ("Mọi đường dẫn bằng 0", "Every path zero"),
-         "small": ("Khoảng 120 cán bộ", "About 120 officials"),
+         "small": ("Khoảng 120 cán bộ trả lời", "About 120 officials answer"),
          "missing": ("Thiếu dữ liệu nhiều hơn", "More missing answers")}
 _METHOD = {"naive": ("OLS, SE thông thường", "OLS, naive SE"),
            "CR2": ("OLS, CR2 (Satterthwaite)", "OLS, CR2 (Satterthwaite)"),
@@ -191,18 +191,27 @@ R_REP = res.groupby("scenario")["seed"].nunique()
 # Vietnamese labels of the prose (the notebook's language)
 SCEN_VI, METHOD_VI = labels(_SCEN, "vi"), labels(_METHOD, "vi")
 secs = manifest.get("seconds_total")
-commit = str(manifest.get("git_commit", ""))
+PROV = provenance(manifest)
+_by_commit = [(c, [SCEN_VI.get(x, x) for x in g["scenario"]]) for c, g in PROV.groupby("commit", sort=False)]
+_commits = "; ".join((f"commit `{c[:10]}`" if c else "commit không ghi") + f" ({', '.join(names)})"
+                     for c, names in _by_commit)
+_no_latent = [SCEN_VI.get(x, x) for x in PROV.loc[~PROV["latent_sem"], "scenario"]]
 display(Markdown(
     f"Kết quả đọc từ `{RESULTS}` (lệnh `{manifest.get('command', '')}`"
-    + (f", mã nguồn ở commit `{commit[:10]}`" if commit else "")
-    + (f", chạy mất {fmt(secs / 60, 0)} phút" if secs else "") + "): "
+    + (f"; mã nguồn: {_commits}" if len(PROV) else "")
+    + (f"; chạy mất {fmt(secs / 60, 0)} phút" if secs else "") + "): "
     + "; ".join(f"{SCEN_VI.get(s, s)}: **{int(R_REP.get(s, 0))}** lần lặp" for s in SCEN
                 if s in R_REP.index)
     + f" — tổng **{int(res[['scenario', 'seed']].drop_duplicates().shape[0])}** nghiên cứu mô "
     "phỏng, mỗi nghiên cứu đi qua toàn bộ chuỗi phân tích.  Các con số dưới đây dựa trên "
     "chừng ấy lần lặp; sai số Monte Carlo (MCSE) đi kèm mỗi tỷ lệ.  Giá trị thật của hồi quy "
     f"trên điểm thang đo được tính từ **{int(est_table['n_studies'].max())}** nghiên cứu mô "
-    f"phỏng gộp lại (khoảng {fmt(est_table['n_officials'].max(), 0)} cán bộ) cho mỗi kịch bản."))
+    f"phỏng gộp lại (khoảng {fmt(est_table['n_officials'].max(), 0)} cán bộ) cho mỗi kịch bản.  "
+    + (f"Kết quả phản ánh mã nguồn ở {'các commit' if len(_by_commit) > 1 else 'commit'} trên; "
+       "sau khi sửa mã ước lượng, chạy lại `python3 make.py validate` để tính lại với mã hiện "
+       "tại.  " if len(PROV) and N_RUN == 0 else "")
+    + (f"SEM tiềm ẩn không được ước lượng ở kịch bản {', '.join(_no_latent)} (để tiết kiệm thời "
+       "gian chạy): các bảng và hình của SEM tiềm ẩn không có kịch bản này." if _no_latent else "")))
 
 # %% [markdown]
 # ## 1. Khôi phục tham số
@@ -616,7 +625,8 @@ if len(small):
     sp = verdict_rates(small)
     sp = sp[sp["verdict_truth"] == "supported"]
     display(Markdown(
-        f"**Mẫu nhỏ (khoảng {fmt(small['n'].median(), 0)} cán bộ).** Lực kiểm định trung bình "
+        f"**Mẫu nhỏ (khoảng {SCEN['small'].n_officials} cán bộ trả lời; trung vị {fmt(small['n'].median(), 0)} phiếu "
+        "dùng trong mô hình).** Lực kiểm định trung bình "
         f"của các luận điểm đúng chỉ còn {pct(sp['power'].mean(), 0)}; {pct(nt, 0)} kết luận là "
         "'không kiểm định được' (xã chỉ có một người trả lời được gộp vào xã khác cùng xã mới "
         "năm 2025 khi tính sai số chuẩn theo cụm, nên các luận điểm vẫn kiểm định được).  Một "

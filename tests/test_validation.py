@@ -430,3 +430,20 @@ def test_parts_are_read_by_claim_as_the_grouped_rows_were():
         for a, b in zip(g, w, strict=True):
             assert a[:2] == b[:2] and a[3] == b[3]
             assert a[2] == b[2] or (np.isnan(a[2]) and np.isnan(b[2]))
+
+
+def test_provenance_names_each_scenarios_commit_and_latent_sem():
+    from hlstudy.validation.run import provenance
+
+    manifest = {"replications": {"small": 25, "default": 25, "path_off": 10},
+                "git_commit": "new", "git_commits": {"small": "old", "default": "new", "path_off": "old"},
+                "latent_sem": ["default", "path_off"]}
+    p = provenance(manifest)
+    assert list(p["scenario"]) == ["default", "path_off", "small"]      # by commit, then name
+    assert list(p["commit"]) == ["new", "old", "old"]
+    assert list(p["latent_sem"]) == [True, True, False]
+    assert list(p["replications"]) == [25, 10, 25]
+    # before git_commits: the one commit for all; nothing recorded: ""
+    assert set(provenance({"replications": {"a": 1, "b": 2}, "git_commit": "c"})["commit"]) == {"c"}
+    assert set(provenance({"replications": {"a": 1}})["commit"]) == {""}
+    assert provenance({}).empty

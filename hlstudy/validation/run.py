@@ -97,6 +97,28 @@ def read_results(folder: str | Path = DEFAULT_OUT) -> tuple[pd.DataFrame, dict]:
     return res, manifest
 
 
+def provenance(manifest: dict) -> pd.DataFrame:
+    """Where each scenario's results come from, one row per scenario, from a manifest of
+    :func:`write_results`: ``scenario, commit, replications, latent_sem`` (bool: the latent
+    SEM was fitted), sorted by commit then scenario.
+
+    ``--resume`` keeps scenarios computed at earlier commits, so one results file may hold
+    several commits (``git_commits``); a manifest older than that field gives ``git_commit``
+    for every scenario, and ``""`` when neither is recorded.
+
+    >>> provenance({"replications": {"a": 2}, "git_commit": "abc", "latent_sem": []})
+      scenario commit  replications  latent_sem
+    0        a    abc             2       False
+    """
+    reps = manifest.get("replications", {}) or {}
+    commits = manifest.get("git_commits", {}) or {}
+    latent = set(manifest.get("latent_sem", []) or [])
+    rows = [{"scenario": name, "commit": str(commits.get(name, manifest.get("git_commit", "")) or ""),
+             "replications": int(n), "latent_sem": name in latent} for name, n in reps.items()]
+    out = pd.DataFrame(rows, columns=["scenario", "commit", "replications", "latent_sem"])
+    return out.sort_values(["commit", "scenario"], kind="mergesort", ignore_index=True)
+
+
 def _counts(spec: str, names: list[str], default: int) -> dict[str, int]:
     """``"path_off=15,small=20"`` → replications per scenario (others: ``default``)."""
     out = dict.fromkeys(names, default)
