@@ -163,8 +163,49 @@ def _node_labels(lang: str) -> dict[str, str]:
 COLUMN_X = (0.0, 5.1, 9.8, 13.4, 16.8)
 #: Vertical spacing of the boxes within a column, by column (then the last value).
 COLUMN_STEP = (1.0, 1.4, 1.3, 1.6, 1.4)
-#: Width of a box and the text width (characters) its label is wrapped at.
-BOX_WIDTH, LABEL_CHARS = 2.6, 30
+#: Width of a box, the most characters a line of its label holds, and the label's font size.
+BOX_WIDTH, LABEL_CHARS, BOX_FONTSIZE = 2.6, 30, 6.8
+
+
+def fit_label(text: str, max_points: float, fontsize: float, chars: int = LABEL_CHARS) -> str:
+    """``text`` wrapped at word boundaries (:func:`hlstudy.pathplot.wrap_label`) at the most
+    characters per line, up to ``chars``, whose every line is at most ``max_points`` wide in
+    the figure's font at ``fontsize`` (measured with matplotlib's text layout, not counted).
+    A single word wider than ``max_points`` keeps its own line.
+
+    >>> fit_label("Leadership and direction by party committee and government", 105, 6.8)
+    'Leadership and direction by\\nparty committee and\\ngovernment'
+    """
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    from hlstudy.pathplot import wrap_label
+
+    measure, prop = TextToPath(), FontProperties(size=fontsize)
+    for width in range(int(chars), 0, -1):
+        out = wrap_label(text, width)
+        if all(measure.get_text_width_height_descent(line, prop, ismath=False)[0] <= max_points
+               for line in out.split("\n")):
+            return out
+    return wrap_label(text, 1)
+
+
+def box_label_overruns(fig) -> list[str]:
+    """The boxes of :func:`path_diagram` whose label is wider than the box (rendered
+    extents): an empty list means every label fits its box."""
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    out = []
+    for ax in fig.axes:
+        boxes = {p._hlstudy_node: p.get_window_extent(renderer) for p in ax.patches
+                 if getattr(p, "_hlstudy_node", None)}
+        for t in ax.texts:
+            node = getattr(t, "_hlstudy_box_label", None)
+            if node is not None:
+                e, b = t.get_window_extent(renderer), boxes[node]
+                if e.x0 < b.x0 or e.x1 > b.x1:
+                    out.append(node)
+    return out
 
 
 def quality_constructs() -> tuple[str, ...]:
@@ -373,7 +414,11 @@ def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
     ax.set_ylim(y_lo, y_hi)
     ax.axis("off")
     w = BOX_WIDTH
-    wrapped = {n: wrap_label(labels.get(n, n), LABEL_CHARS) for n in pos}
+    # wrapped to the box's inner width as rendered (English words are wider than Vietnamese
+    # ones at the same count of characters: 30 characters overran the box in English)
+    points_per_unit = fig.get_figwidth() * 0.99 * 72 / (x_hi - x_lo)
+    wrapped = {n: fit_label(labels.get(n, n), (w - 0.2) * points_per_unit, BOX_FONTSIZE)
+               for n in pos}
     height = {n: 0.46 + 0.19 * (wrapped[n].count("\n") + 1) for n in pos}
     colours = {"factor": "#dbe9f6", "mediator": "#fde9c9", "outcome": "#fde9c9",
                "quality": "#d9f0d3", "citizen": "#f3d9ea", "extra": "#eeeeee"}
@@ -403,8 +448,9 @@ def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
         box._hlstudy_node = node
         ax.text(x, y + hh / 2 - 0.2, node, ha="center", va="center", fontsize=8.5,
                 fontweight="bold")
-        ax.text(x, y + hh / 2 - 0.36, wrapped[node], ha="center", va="top", fontsize=6.8,
-                linespacing=1.15)
+        label = ax.text(x, y + hh / 2 - 0.36, wrapped[node], ha="center", va="top",
+                        fontsize=BOX_FONTSIZE, linespacing=1.15)
+        label._hlstudy_box_label = node
     edges = diagram_edges(paths, lang)
     arrows = []
     for r in edges.itertuples(index=False):

@@ -196,3 +196,27 @@ def test_own_instrument_draws_its_own_diagram_without_conflicts():
                     if getattr(t, "_hlstudy_path_label", False))
     assert labels == sorted(framework.diagram_edges(own)["label"])
     plt.close(fig)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_every_box_label_fits_its_box(lang, conceptual):
+    # English labels wrapped at 30 characters overran LEAD's and SKL's boxes
+    fig = conceptual[lang]
+    labelled = [t for t in fig.axes[0].texts if getattr(t, "_hlstudy_box_label", None)]
+    assert len(labelled) == len([p for p in fig.axes[0].patches if getattr(p, "_hlstudy_node", None)])
+    assert framework.box_label_overruns(fig) == []
+    # the check sees an overrun: widen one label past its box
+    label = labelled[0]
+    text = label.get_text()
+    label.set_text(text.replace("\n", " ") + " and a good many more words")
+    try:
+        assert framework.box_label_overruns(fig) == [label._hlstudy_box_label]
+    finally:
+        label.set_text(text)
+
+
+def test_fit_label_measures_rather_than_counts():
+    wide = framework.fit_label("MMMMMM MMMMMM MMMMMM", 60, 6.8)      # wide letters: fewer per line
+    narrow = framework.fit_label("iiiiii iiiiii iiiiii", 60, 6.8)
+    assert wide.count("\n") > narrow.count("\n")
+    assert framework.fit_label("Supercalifragilistic", 5, 6.8) == "Supercalifragilistic"   # one word
