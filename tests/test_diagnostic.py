@@ -969,3 +969,24 @@ def test_finding_d4_quotes_each_rate_with_its_denominator():
         assert f.numbers[f"{key}_lo"] == f.numbers[f"{key}_hi"] == f.numbers[f"{key}_share"]
     assert "không có khoảng tin cậy" in f.statement_vi
     assert f.verdict in ("supported", "partly supported", "not supported")
+
+
+def test_share_bars_draw_no_error_bar_for_an_exact_share():
+    # census shares are exact (lo = hi): their zero-width bars drew caps as tick marks
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+
+    from hlstudy.diagnostic import plots
+
+    t = pd.DataFrame({"g": ["census", "sample"], "share": [0.4, 0.5], "lo": [0.4, 0.3],
+                      "hi": [0.4, 0.7]})
+    fig = plots.share_bars(t, label="g")
+    ax = fig.axes[0]
+    bars = [c for c in ax.collections if isinstance(c, LineCollection)]
+    segments = [s for c in bars for s in c.get_segments()]
+    assert len(segments) == 1                                  # the sampled share only
+    (x0, y0), (x1, y1) = segments[0]
+    assert (x0, x1) == pytest.approx((30.0, 70.0)) and y0 == y1 == 0   # sample is the lower bar
+    caps = [ln for ln in ax.lines if len(ln.get_xdata()) and ln.get_marker() not in (None, "None", "")]
+    assert sorted(float(x) for ln in caps for x in ln.get_xdata()) == pytest.approx([30.0, 70.0])
+    plt.close(fig)

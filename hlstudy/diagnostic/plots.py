@@ -195,7 +195,8 @@ def caterpillar_panels(panels: Sequence[dict], *, label: str, ncols: int = 2,
 def share_bars(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str = "",
                order: Sequence[str] | None = None, percent: bool = True,
                min_cell: int | None = None, suppressed_label: str = "<5", ax=None):
-    """Horizontal bars of ``share`` with Wilson error bars (``lo``, ``hi``), one per ``label``.
+    """Horizontal bars of ``share`` with Wilson error bars (``lo``, ``hi``), one per ``label``;
+    a share whose interval has no width (a census share, exact: ``lo = hi``) has no error bar.
 
     With ``min_cell``, a bar whose ``k`` or ``n`` counts 1 to ``min_cell − 1`` people is not
     drawn and is marked ``suppressed_label`` instead — the figure keeps the tables'
@@ -241,7 +242,14 @@ def share_bars(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str 
     s = t["share"].astype(float) * scale
     err = [(s - t["lo"].astype(float) * scale).clip(lower=0).fillna(0),
            (t["hi"].astype(float) * scale - s).clip(lower=0).fillna(0)]
-    ax.barh(y, s.fillna(0), color="#6c8ebf", xerr=err, ecolor="#333333", capsize=2)
+    ax.barh(y, s.fillna(0), color="#6c8ebf")
+    # error bars only where there is an interval: a census share is exact (lo = hi), and a
+    # zero-width bar would still draw its caps as tick marks at the bar's end
+    wide = ((err[0] + err[1]) > 0).to_numpy()
+    if wide.any():
+        ax.errorbar(s.fillna(0).to_numpy()[wide], y[wide],
+                    xerr=[err[0].to_numpy()[wide], err[1].to_numpy()[wide]], fmt="none",
+                    ecolor="#333333", capsize=2)
     ax.set_yticks(y, [str(v) for v in t[label]])
     ax.set_xlabel(xlabel)
     if percent:
