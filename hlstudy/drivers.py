@@ -601,3 +601,61 @@ def merge_small_clusters(data: pd.DataFrame, columns: Sequence[str], *,
                     target[c] = keep
     out[name] = out[name].map(lambda v: target.get(v, v) if isinstance(v, str) else v)
     return out, sorted(small)
+
+
+def indirect_agreement(effects: Sequence[str], boot_lo: Sequence[float],
+                       boot_hi: Sequence[float], p_delta: Sequence[float] | None = None, *,
+                       alpha: float = 0.05) -> pd.DataFrame:
+    """Where the two readings of each indirect effect agree: the bootstrap interval (does it
+    exclude 0?) and, when given, the latent SEM's delta-method p (below ``alpha``?).
+
+    Returns one row per effect, in the given order: ``effect, bootstrap_excludes_0,
+    delta_significant`` (NA without ``p_delta`` or with a missing p) and ``agree`` (NA when
+    there is no delta p to compare with).  Raises :class:`ModelError` for sequences of unequal
+    length or ``alpha`` outside (0, 1).
+
+    >>> indirect_agreement(["a", "b"], [0.01, 0.02], [0.2, 0.3], [0.01, 0.16])["agree"].tolist()
+    [True, False]
+    """
+    if not 0 < alpha < 1:
+        raise ModelError(f"alpha must lie in (0, 1), got {alpha!r}")
+    effects = list(effects)
+    lo = np.asarray(boot_lo, dtype=float)
+    hi = np.asarray(boot_hi, dtype=float)
+    p = (np.full(len(effects), np.nan) if p_delta is None
+         else np.asarray(p_delta, dtype=float))
+    if not len(effects) == len(lo) == len(hi) == len(p):
+        raise ModelError(f"indirect_agreement needs one value per effect: {len(effects)} "
+                         f"effects, {len(lo)} lower and {len(hi)} upper bounds, {len(p)} p")
+    excludes = (lo > 0) | (hi < 0)
+    sig = pd.array([bool(x < alpha) if np.isfinite(x) else pd.NA for x in p], dtype="boolean")
+    boot = pd.array(excludes, dtype="boolean")
+    return pd.DataFrame({"effect": effects, "bootstrap_excludes_0": boot,
+                         "delta_significant": sig, "agree": boot == sig})
+
+
+def se_ratio_reading(ratio: Sequence[float], *, tolerance: float = 0.10) -> dict:
+    """How standard errors that ignore the commune clusters compare with the clustered ones.
+
+    ``ratio``: naive SE / clustered SE, one per coefficient.  A ratio below ``1 − tolerance``
+    means the naive interval is too narrow, above ``1 + tolerance`` too wide; in between the
+    two are about equal.  Returns ``n, median, min, max``, ``n_narrower``, ``n_about_equal``,
+    ``n_wider`` and ``reading``: the reading of the median (``"narrower"``, ``"about equal"``
+    or ``"wider"``).  Missing ratios are left out; none left, or a ``tolerance`` outside
+    [0, 1), raises :class:`ModelError`.
+
+    >>> se_ratio_reading([0.77, 0.98, 1.0, 1.57])["reading"]
+    'about equal'
+    """
+    if not 0 <= tolerance < 1:
+        raise ModelError(f"tolerance must lie in [0, 1), got {tolerance!r}")
+    r = np.asarray(ratio, dtype=float)
+    r = r[np.isfinite(r)]
+    if not len(r):
+        raise ModelError("se_ratio_reading needs at least one finite ratio")
+    lo, hi = 1 - tolerance, 1 + tolerance
+    med = float(np.median(r))
+    reading = "narrower" if med < lo else "wider" if med > hi else "about equal"
+    return {"n": int(len(r)), "median": med, "min": float(r.min()), "max": float(r.max()),
+            "n_narrower": int((r < lo).sum()), "n_about_equal": int(((r >= lo) & (r <= hi)).sum()),
+            "n_wider": int((r > hi).sum()), "reading": reading, "tolerance": tolerance}

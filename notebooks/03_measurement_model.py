@@ -413,6 +413,14 @@ for inst in INSTS:
 display(Markdown("Ngưỡng: " + ", ".join(
     f"{k.upper().replace('CHI2_DF', 'χ²/df')} {op.replace('>=', '≥').replace('<=', '≤')} "
     f"{fmt(cut, 2)}" for k, (op, cut) in cfa_mod.core.CUTOFFS.items()) + "."))
+# The reading of each verdict of hlstudy.cfa.fit_verdict (which cut-offs were met decides it)
+FIT_READING = {
+    "good": "Mức phù hợp tốt theo cả hai quy ước. ",
+    "acceptable": ("Mức phù hợp vì vậy là **chấp nhận được theo quy ước cũ, chưa tốt theo Hu & "
+                   "Bentler** — không phải \"đạt mọi tiêu chí\". "),
+    "not acceptable": ("Mức phù hợp vì vậy **chưa chấp nhận được, kể cả theo quy ước cũ**: các "
+                       "chỉ số từ mô hình này cần đọc thận trọng. "),
+}
 cfa_res = {}
 for inst in INSTS:
     if inst not in FITTABLE:
@@ -447,7 +455,8 @@ for inst in INSTS:
                       simulated=SIM, decimals=3)
     r = cfa_res[inst]
     f = r.fit
-    met = fit_tab["met"].dropna()
+    fv = cfa_mod.fit_verdict(f)   # the verdict follows the numbers (hlstudy.cfa.fit_verdict)
+    fit_vals = {**f, "chi2_df": f["chi2"] / f["df"] if f["df"] > 0 else np.nan}
     n_all = r.n_obs + r.n_dropped
     problems = ([] if r.converged else ["**mô hình KHÔNG hội tụ**"]) + [
         f"**trường hợp Heywood**: {h}" for h in r.heywood]
@@ -460,20 +469,20 @@ for inst in INSTS:
         f"χ²({f['df']:.0f}) = {fmt(f['chi2'], 1)}, "
         f"CFI = {fmt(f['cfi'])}, TLI = {fmt(f['tli'])}, RMSEA = {fmt(f['rmsea'])} "
         f"[{fmt(f['rmsea_ci_low'])}; {fmt(f['rmsea_ci_high'])}], SRMR = {fmt(f['srmr'])}. "
-        f"Theo quy ước 0,90 (Bentler & Bonett 1980): đạt {int(met.sum())}/{len(met)} ngưỡng; "
-        f"theo Hu & Bentler (1999): "
-        + ("**đạt**" if (f["cfi"] >= 0.95 and f["tli"] >= 0.95 and f["rmsea"] <= 0.06
-                          and f["srmr"] <= 0.08) else
-           "**không đạt** (" + ", ".join(
-               f"{k.upper()} = {fmt(f[k])}" for k, ok in (
-                   ("cfi", f["cfi"] >= 0.95), ("tli", f["tli"] >= 0.95),
-                   ("rmsea", f["rmsea"] <= 0.06), ("srmr", f["srmr"] <= 0.08)) if not ok) + ")")
-        + f".  χ² có ý nghĩa (p {fmt_p(f['p_value'])}) như thường thấy ở cỡ mẫu này; "
-        f"GFI = {fmt(f['gfi'])} không dùng làm tiêu chí. "
-        + ("Mức phù hợp vì vậy là **chấp nhận được theo quy ước cũ, chưa tốt theo Hu & "
-           "Bentler** — không phải \"đạt mọi tiêu chí\". "
-           if not (f["cfi"] >= 0.95 and f["tli"] >= 0.95 and f["rmsea"] <= 0.06
-                   and f["srmr"] <= 0.08) else "Mức phù hợp tốt theo cả hai quy ước. ")
+        f"Theo quy ước 0,90 (Bentler & Bonett 1980): đạt {len(fv.conventional_met)}/"
+        f"{len(fv.conventional_met) + len(fv.conventional_failed)} ngưỡng"
+        + (" (không đạt: " + ", ".join(f"{FIT_VI.get(k, k.upper())} = {fmt(fit_vals[k])}"
+                                       for k in fv.conventional_failed) + ")"
+           if fv.conventional_failed else "")
+        + "; theo Hu & Bentler (1999): "
+        + ("**đạt**" if not fv.strict_failed else
+           "**không đạt** (" + ", ".join(f"{k.upper()} = {fmt(f[k])}"
+                                        for k in fv.strict_failed) + ")")
+        + (f".  χ² có ý nghĩa (p {fmt_p(f['p_value'])}) như thường thấy ở cỡ mẫu này; "
+           if f["p_value"] < 0.05 else
+           f".  χ² không có ý nghĩa (p {fmt_p(f['p_value'])}); ")
+        + f"GFI = {fmt(f['gfi'])} không dùng làm tiêu chí. "
+        + FIT_READING[fv.verdict]
         + ("; ".join(problems) + "." if problems
            else "Mô hình hội tụ, không có trường hợp Heywood "
                 "(phương sai sai số âm hoặc tương quan tiềm ẩn > 1).")))

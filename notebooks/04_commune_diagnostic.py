@@ -54,6 +54,7 @@ from hlstudy.communes import communes as registry_communes
 from hlstudy.diagnostic import findings as fd
 from hlstudy.diagnostic import mapping, merger, plots, profile, quality, staffing
 from hlstudy.errors import ModelError
+from hlstudy.evidence import Rules, claim_verdicts, evaluate
 from hlstudy.scales import scale_items, score_scales
 from hlstudy.study import INSTRUMENT_NAMES_VI
 
@@ -85,6 +86,9 @@ UNIT_CLASSES = None
 UNIT_CLASS_P = (0.3, 0.5, 0.2)
 QUALITY = list(codebook.construct_labels("officials").query("role == 'quality'")["construct"])
 CLUSTER = "commune_code"
+# The verdict of each claim D1–D5 is the claims ledger's (notebook 06), under its rules: the
+# ledger's defaults, which notebook 06 states one by one (docs/evidence.md)
+LEDGER_RULES = Rules()
 
 export.use_style()
 study = load_study()
@@ -859,9 +863,13 @@ display(Markdown(
 # %% [markdown]
 # ## 2.1.6. Nhận định được kiểm chứng (D1–D5)
 #
-# Mỗi nhận định của phần II được đối chiếu với số liệu ở trên; câu nhận định dưới đây được
-# tính tự động và được chuyển sang sổ đối chiếu của notebook 06
-# (`figures/04_findings.csv`).
+# Mỗi nhận định của phần II được đối chiếu với số liệu ở trên.  Câu mô tả dưới đây được tính
+# tự động; **kết luận** của mỗi nhận định là kết luận của sổ đối chiếu ở notebook 06
+# (`hlstudy.evidence`), tính bằng cùng một đoạn mã, cùng quy tắc và cùng ngưỡng (ngưỡng trong
+# `Rules`), nên một nhận định chỉ có một kết luận.  Lý do đi kèm nêu từng thành phần của nhận
+# định, tiêu chí và số liệu của nó.  Câu mô tả có thể nêu thêm số liệu mà kết luận không dùng
+# (điểm trung bình, χ², số xã tách khỏi trung bình huyện): đó là mô tả, không phải tiêu chí.
+# Bảng được lưu ở `figures/04_findings.csv`.
 
 # %%
 def not_testable(claim_id, *needs):
@@ -907,19 +915,30 @@ if HAS_CITIZENS:
     found.append(with_frame(fd.finding_d5, scores, cit_commune, group=CLUSTER, th=TH))
 else:
     found.append(not_testable("D5", "citizens"))
-ledger = fd.findings_table(found)
-for f in found:
-    display(Markdown(f"**{f.claim_id}.** {f.statement_vi}"
-                     + (f"  \n*Kết luận:* **{f.verdict_vi}**" if f.verdict_vi else "")))
+ledger_res = evaluate(study, rules=LEDGER_RULES)
+ledger = fd.findings_table(found, verdicts=claim_verdicts(ledger_res, [f.claim_id for f in found]))
+for row in ledger.itertuples(index=False):
+    display(Markdown(f"**{row.claim_id}.** {row.statement_vi}  \n"
+                     f"*Kết luận (sổ đối chiếu, notebook 06):* {row.verdict_vi}"))
+display(Markdown(
+    "Tỷ lệ từ hồ sơ nhân sự (tổng điều tra) là giá trị chính xác, không có khoảng tin cậy, ở "
+    "cả câu mô tả lẫn kết luận; tỷ lệ và điểm trung bình từ khảo sát cán bộ, công chức có "
+    "khoảng tin cậy phân tầng theo xã, có hiệu chỉnh tổng thể hữu hạn (docs/inference.md), "
+    "cũng ở cả hai."))
 # the ledger is read by notebook 06 by its column names: a bilingual machine table, its
 # codes allowed on purpose
 export.save_table(ledger, "04_findings",
                   title=export.tr("Kết quả chẩn đoán theo nhận định D1–D5",
                                   "Diagnostic findings for claims D1–D5"),
-                  note=export.tr(f"Ngưỡng: điểm giữa thang {fmt(WEAK_CUTOFF)}; giữ chức danh "
-                                 f"dưới {SHORT_TENURE_YEARS} năm là ít kinh nghiệm; \"nhiều\" "
-                                 f"là từ {pct(TH.notable_share, 0)}%.",
-                                 f"Thresholds: {TH.summary()}."),
+                  note=export.tr(f"Mô tả: điểm giữa thang {fmt(WEAK_CUTOFF)}; giữ chức danh "
+                                 f"dưới {SHORT_TENURE_YEARS} năm là ít kinh nghiệm. Kết luận: của "
+                                 f"sổ đối chiếu (notebook 06); \"nhiều\" là từ "
+                                 f"{pct(LEDGER_RULES.descriptive_share, 0)}%, \"phần lớn\" là "
+                                 f"trên {pct(LEDGER_RULES.majority_share, 0)}%.",
+                                 f"Description: {TH.summary()}. Verdicts: the claims ledger's "
+                                 f"(notebook 06); 'many' from "
+                                 f"{LEDGER_RULES.descriptive_share:.0%}, 'most' above "
+                                 f"{LEDGER_RULES.majority_share:.0%}."),
                   simulated=SIM, allowed_codes=list(ledger.columns))
 print(json.dumps(json.loads(ledger.set_index("claim_id").at["D3", "key_numbers"]), indent=1,
                  ensure_ascii=False)[:600])

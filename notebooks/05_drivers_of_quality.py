@@ -55,6 +55,7 @@ SEED = 2026
 N_BOOT = 1000        # bootstrap draws for the indirect effects (path model on scale scores)
 WILD_REPS = 9999     # wild cluster bootstrap draws (Rademacher; Webb when ≤ 12 clusters)
 ALPHA = 0.05
+SE_TOLERANCE = 0.10  # naive/CR2 standard errors within ±10% of each other read "about equal"
 CLUSTER = "commune_code"
 BENCHMARK = "EDU"    # observed covariate on which the confounder's strength is benchmarked
 POWER = 0.80
@@ -115,7 +116,9 @@ _HEAD = {
 H = {k: export.tr(vi, en) for k, (vi, en) in _HEAD.items()}
 #: How a hypothesised path reads against the SEM (codes → labels)
 _READING = {"consistent": ("phù hợp", "consistent"),
-            "unsupported": ("chưa được dữ liệu ủng hộ", "not supported by the data"),
+            # a 95% CI containing 0 shows neither an effect nor its absence: not the ledger's
+            # "not supported" (kept for a negligible effect, TOST; notebook 06)
+            "unsupported": ("KTC chứa 0: chưa đủ bằng chứng", "CI includes 0: not shown"),
             "contradicts": ("mâu thuẫn với giả thuyết", "contradicts the hypothesis")}
 READING = {k: export.tr(vi, en) for k, (vi, en) in _READING.items()}
 
@@ -322,11 +325,17 @@ ratio = (reg_naive.set_index(["outcome", "term"])["se"]
          / reg.set_index(["outcome", "term"])["se"])
 agree = ((reg["p"] < ALPHA) == (reg["p_wild"] < ALPHA)).mean()
 max_vif = max(float(f.vif["GVIF"].max()) for f in fits.values())
+se_read = drivers.se_ratio_reading(ratio, tolerance=SE_TOLERANCE)
 display(Markdown(
-    f"Sai số chuẩn thông thường (bỏ qua cụm xã) bằng trung vị **{fmt(ratio.median(), 2)}** lần "
-    f"sai số chuẩn CR2 (từ {fmt(ratio.min(), 2)} đến {fmt(ratio.max(), 2)}): "
-    + ("bỏ qua cụm xã làm khoảng tin cậy hẹp quá mức ở phần lớn hệ số. " if ratio.median() < 1
-       else "ở dữ liệu này cụm xã ít làm thay đổi sai số chuẩn. ")
+    f"Sai số chuẩn thông thường (bỏ qua cụm xã) bằng trung vị **{fmt(se_read['median'], 2)}** "
+    f"lần sai số chuẩn CR2 (từ {fmt(se_read['min'], 2)} đến {fmt(se_read['max'], 2)}): "
+    + {"narrower": "bỏ qua cụm xã làm khoảng tin cậy hẹp quá mức ở phần lớn hệ số",
+       "about equal": "xét chung, hai loại sai số chuẩn xấp xỉ bằng nhau",
+       "wider": "bỏ qua cụm xã làm khoảng tin cậy rộng hơn ở phần lớn hệ số"}[se_read["reading"]]
+    + f" (chênh quá {fmt(100 * SE_TOLERANCE, 0)}%: hẹp hơn ở {se_read['n_narrower']}, rộng hơn "
+    f"ở {se_read['n_wider']}, xấp xỉ bằng ở {se_read['n_about_equal']}/{se_read['n']} hệ số"
+    + ("; với các hệ số có sai số chuẩn thông thường hẹp hơn, bỏ qua cụm xã sẽ phóng đại mức "
+       "ý nghĩa). " if se_read["n_narrower"] else "). ")
     + f"CR2 và wild bootstrap cho cùng kết luận ở mức {fmt(ALPHA, 2)} cho "
     f"{export.number(100 * agree, 0, lang='vi')}% hệ số.  VIF lớn nhất là {fmt(max_vif, 2)} "
     + ("(dưới 5: đa cộng tuyến không đáng lo)." if max_vif < 5 else
@@ -410,12 +419,34 @@ export.save_table(
                    + ("FIML, MLR, delta-method SE." if SEM_OK else
                       "could not be estimated on these data (section 2).")))
 display(ind_table.round(3))
-clear_ind = ind_table[(ind_table[H["boot_lo"]] > 0) | (ind_table[H["boot_hi"]] < 0)]
+agree_ind = drivers.indirect_agreement(
+    ind_table[H["indirect"]], ind_table[H["boot_lo"]], ind_table[H["boot_hi"]],
+    ind_table[H["p_delta"]] if SEM_OK else None, alpha=ALPHA)
+clear_ind = agree_ind[agree_ind["bootstrap_excludes_0"]]
 n_undefined = int(ind["n_undefined"].iloc[0])
+if SEM_OK:
+    sig_ind = agree_ind[agree_ind["delta_significant"].fillna(False)]
+    differ = agree_ind[~agree_ind["agree"].fillna(True)]
+    both_text = (
+        f"  Theo SEM tiềm ẩn (sai số chuẩn delta), {len(sig_ind)}/{len(agree_ind)} hiệu ứng có "
+        f"p < {fmt(ALPHA, 2)}. "
+        + ("Hai cách cho cùng kết luận ở mọi hiệu ứng." if differ.empty else
+           f"Hai cách **khác kết luận** ở {len(differ)}/{len(agree_ind)} hiệu ứng: "
+           + "; ".join(
+               f"{r.effect} (bootstrap {'không chứa' if r.bootstrap_excludes_0 else 'chứa'} 0, "
+               f"p delta {fmt_p(ind_table.loc[i, H['p_delta']])})"
+               for i, r in differ.iterrows())
+           + ".  Phương pháp delta giả định tích a·b phân phối chuẩn, điều thường sai với "
+             "hiệu ứng gián tiếp, nên khoảng bootstrap đáng tin hơn; nhưng hai mô hình cũng "
+             "khác nhau (điểm thang đo và SEM tiềm ẩn), nên các hiệu ứng này chỉ được xem là "
+             "có bằng chứng theo một cách, chưa vững theo cả hai."))
+else:
+    both_text = ""
 display(Markdown(
     f"{len(clear_ind)}/{len(ind_table)} hiệu ứng gián tiếp có khoảng tin cậy bootstrap không "
-    "chứa 0: " + (", ".join(clear_ind[H["indirect"]]) if len(clear_ind) else "không có")
-    + f".  Bootstrap dùng {N_BOOT} mẫu lặp"
+    "chứa 0: " + (", ".join(clear_ind["effect"]) if len(clear_ind) else "không có") + "."
+    + both_text
+    + f"  Bootstrap dùng {N_BOOT} mẫu lặp"
     + (f" ({n_undefined} mẫu không ước lượng được bị loại và được đếm)." if n_undefined else
        ", mẫu nào cũng ước lượng được.")))
 
@@ -473,7 +504,7 @@ else:
 # kế của xã cho biết "không thấy tác động" có nghĩa hay chỉ là mẫu quá nhỏ.
 
 # %%
-sens_rows = []
+sens_rows, sens_keys = [], []
 for q in QUALITY:
     deff = reliability.design_effect(data[q], data[CLUSTER]).deff
     k = len(struct[q])
@@ -484,6 +515,7 @@ for q in QUALITY:
         s = models.sensitivity(fits[q], term, benchmark=BENCHMARK, alpha=ALPHA)
         base = s[s["bound"] == "none"].iloc[0]
         bound = s[s["bound"] != "none"].iloc[0] if (s["bound"] != "none").any() else None
+        sens_keys.append((q, term))
         sens_rows.append({
             H["part"]: name(q), H["term"]: name(term), "β": base["estimate"],
             H["partial_r2"]: 100 * base["r2yd_x"], H["rv"]: 100 * base["rv_q"],
@@ -501,14 +533,28 @@ export.save_table(
                    f"MDE at {POWER:.0%} power, "
                    "effective n = n / design effect."))
 display(sens_table.round(3))
-weak = sens_table[sens_table[H["rv_a"]] > 0].sort_values(H["rv_a"])
+# RV α is computed on the classical OLS t (Cinelli & Hazlett), not on the commune-clustered
+# tests: "significant" below means significant by CR2 (and said when the wild bootstrap differs)
+sens_p = reg.set_index(["outcome", "term"])[["p", "p_wild"]].reindex(sens_keys)
+sens_cr2 = sens_table.assign(p_cr2=sens_p["p"].to_numpy(), p_wild=sens_p["p_wild"].to_numpy())
+weak = sens_cr2[(sens_cr2[H["rv_a"]] > 0) & (sens_cr2["p_cr2"] < ALPHA)].sort_values(H["rv_a"])
+only_naive = sens_cr2[(sens_cr2[H["rv_a"]] > 0) & ~(sens_cr2["p_cr2"] < ALPHA)]
 display(Markdown(
     f"MDE của các hồi quy từ {fmt(sens_table[H['mde']].min(), 3)} đến "
     f"{fmt(sens_table[H['mde']].max(), 3)} độ lệch chuẩn: hệ số nhỏ hơn mức này có thể không "
-    "được phát hiện dù có thật.  "
-    + (f"Trong các hệ số có ý nghĩa, hệ số kém vững nhất là {weak.iloc[0][H['term']]} → "
-       f"{weak.iloc[0][H['part']]} (RV α = {fmt(weak.iloc[0][H['rv_a']], 1)}%): một biến gây "
-       "nhiễu giải thích chừng ấy phương sai là đủ để làm nó mất ý nghĩa." if len(weak) else "")))
+    "được phát hiện dù có thật.  RV α được tính trên thống kê t của hồi quy thông thường (không "
+    "theo cụm xã, như Cinelli & Hazlett định nghĩa): RV α > 0 nghĩa là hệ số có ý nghĩa theo "
+    "sai số chuẩn thông thường, chưa chắc theo CR2.  "
+    + (f"Trong các hệ số có ý nghĩa theo CR2 (p < {fmt(ALPHA, 2)}), hệ số kém vững nhất là "
+       f"{weak.iloc[0][H['term']]} → {weak.iloc[0][H['part']]} (RV α = "
+       f"{fmt(weak.iloc[0][H['rv_a']], 1)}%; p CR2 {fmt_p(weak.iloc[0]['p_cr2'])}): một biến gây "
+       "nhiễu giải thích chừng ấy phương sai là đủ để làm nó mất ý nghĩa.  " if len(weak) else
+       "Không hệ số nào vừa có ý nghĩa theo CR2 vừa có RV α > 0.  ")
+    + (f"{len(only_naive)} hệ số có RV α > 0 nhưng **không** có ý nghĩa theo CR2: "
+       + "; ".join(f"{r[H['term']]} → {r[H['part']]} (RV α = {fmt(r[H['rv_a']], 1)}%, p CR2 "
+                   f"{fmt_p(r['p_cr2'])}, p wild {fmt_p(r['p_wild'])})"
+                   for _, r in only_naive.iterrows())
+       + " — các hệ số này không được coi là có ý nghĩa." if len(only_naive) else "")))
 
 # %% [markdown]
 # ## 7. Hình: hệ số chuẩn hóa và sơ đồ đường dẫn ước lượng
@@ -553,10 +599,12 @@ else:
 # ## 8. Dữ liệu nói gì về các giả thuyết của luận văn
 #
 # Mỗi đường dẫn có giả thuyết (notebook 01) được đối chiếu với SEM: cùng dấu và khoảng tin
-# cậy không chứa 0 là **phù hợp**; khoảng tin cậy chứa 0 là **chưa được dữ liệu ủng hộ**;
-# ngược dấu và không chứa 0 là **mâu thuẫn với giả thuyết**.  Phán quyết cuối cùng cho từng
-# luận điểm (với hiệu chỉnh kiểm định bội và ngưỡng hiệu ứng nhỏ nhất có ý nghĩa) ở
-# notebook 06.
+# cậy không chứa 0 là **phù hợp**; khoảng tin cậy chứa 0 là **chưa đủ bằng chứng** (dữ liệu
+# không cho thấy có tác động, nhưng cũng không cho thấy tác động không đáng kể); ngược dấu và
+# không chứa 0 là **mâu thuẫn với giả thuyết**.  Đây là cách đọc sơ bộ, không phải kết luận
+# kiểm định: kết luận cho từng luận điểm (với hiệu chỉnh kiểm định bội, ngưỡng hiệu ứng nhỏ
+# nhất có ý nghĩa và kiểm định tương đương TOST, theo cùng một quy tắc) ở sổ đối chiếu của
+# notebook 06, nơi "không được ủng hộ" chỉ dành cho tác động ngược chiều hoặc không đáng kể.
 
 # %%
 if SEM_OK:
@@ -586,15 +634,21 @@ if SEM_OK:
                        "SEM FIML/MLR; 'consistent' before the multiple-testing correction (notebook 06)."))
     display(hyp_table.round(3))
     counts = hyp_codes["reading"].value_counts()
-    not_supported = hyp_table[hyp_codes["reading"] != "consistent"]
+    not_shown = hyp_table[hyp_codes["reading"] == "unsupported"]
+    against = hyp_table[hyp_codes["reading"] == "contradicts"]
     display(Markdown(
         f"Trong {len(hyp_table)} đường dẫn có giả thuyết: {counts.get('consistent', 0)} phù hợp, "
-        f"{counts.get('unsupported', 0)} chưa được dữ liệu ủng hộ, "
+        f"{counts.get('unsupported', 0)} chưa đủ bằng chứng (KTC chứa 0), "
         f"{counts.get('contradicts', 0)} mâu thuẫn với giả thuyết.  "
-        + ("**Dữ liệu không ủng hộ** các đường dẫn: "
-           + "; ".join(f"{r[H['path']]} ({r[H['claim']]})" for _, r in not_supported.iterrows())
-           + " — luận văn không nên khẳng định các tác động này." if len(not_supported) else
-           "Mọi đường dẫn có giả thuyết đều phù hợp với dữ liệu.")))
+        + ("**Chưa đủ bằng chứng** cho các đường dẫn: "
+           + "; ".join(f"{r[H['path']]} ({r[H['claim']]})" for _, r in not_shown.iterrows())
+           + " — luận văn chưa thể khẳng định các tác động này (kết luận kiểm định ở notebook "
+             "06).  " if len(not_shown) else "")
+        + ("**Dữ liệu mâu thuẫn với giả thuyết** ở các đường dẫn: "
+           + "; ".join(f"{r[H['path']]} ({r[H['claim']]})" for _, r in against.iterrows())
+           + "." if len(against) else "")
+        + ("Mọi đường dẫn có giả thuyết đều phù hợp với dữ liệu."
+           if not len(not_shown) and not len(against) else "")))
 else:
     display(Markdown(
         "> **Không đối chiếu được:** mô hình SEM không ước lượng được trên dữ liệu này (mục 2), "

@@ -144,7 +144,8 @@ _ = export.save_table(rules_table, "06_verdict_rules",
 # hóa (z), sai số chuẩn vững theo cụm xã (CR2, bậc tự do Satterthwaite); tác động gián tiếp
 # qua động lực từ mô hình đường dẫn (ML) với khoảng tin cậy bootstrap; liên hệ giữa chất lượng
 # cán bộ và đánh giá của người dân tính trên 23 xã (tương quan Spearman); các nhận định chẩn
-# đoán lấy số liệu từ notebook 04 (`hlstudy.diagnostic.findings`).
+# đoán lấy số liệu từ notebook 04 (`hlstudy.diagnostic.findings`), và kết luận ở đây cũng là
+# kết luận mà notebook 04 nêu cho D1–D5.
 
 # %%
 res = evaluate(study, rules=RULES)
@@ -387,7 +388,7 @@ display(pd.DataFrame({
     else rest["estimand"]}).reset_index(drop=True))
 not_sup = ledger.loc[ledger["verdict"] == "not supported", "claim_id"].tolist()
 display(Markdown(
-    "Các nhận định **không được dữ liệu ủng hộ**: " + ", ".join(not_sup) + "."
+    f"Các nhận định **{VERDICTS_VI['not supported']}**: " + ", ".join(not_sup) + "."
      if not_sup else "Không nhận định nào bị dữ liệu bác bỏ."))
 
 # %% [markdown]

@@ -602,11 +602,21 @@ def test_finding_d1_reports_the_compliance_and_weak_shares():
     assert not re.search(r"\d\.\d", f.statement_vi)  # Vietnamese decimal comma
     assert re.search(r"\d\.\d", f.statement_en)
     assert f"{int(anyr['k'])}/{int(anyr['n'])}" in f.statement_vi and "Nghị định 33/2023" in f.statement_vi
+    # the register is a census: the share missing a standard is exact (no Wilson interval),
+    # by the ledger's one definition of an exact interval
+    from hlstudy.evidence.rules import exact_interval
+
+    assert f.numbers["cs_lo"] == f.numbers["cs_hi"] == f.numbers["cs_share_not_met"]
+    assert exact_interval(f.numbers["cs_share_not_met"], f.numbers["cs_lo"], f.numbers["cs_hi"])
+    assert not f.verdict and not f.verdict_vi   # the verdict is the ledger's alone
     th = fd.Thresholds(weak_cutoff=3.5)
     f2 = fd.finding_d1(comp, scores, group="commune_code", th=th)
     assert f2.numbers["ETH_weak_k"] == int((scores["ETH"] < 3.5).sum())
     # the ledger's route: the shares alone, the same values as the finding's
-    for finding, kw in ((f, {}), (f2, {"th": th})):
+    frame = {c: 20 for c in scores["commune_code"].unique()}
+    f3 = fd.finding_d1(comp, scores, group="commune_code", frame=frame)
+    assert f3.numbers["PRO_weak_lo"] != f.numbers["PRO_weak_lo"]   # the fpc interval
+    for finding, kw in ((f, {}), (f2, {"th": th}), (f3, {"frame": frame})):
         shares = fd.finding_d1_shares(comp, scores, group="commune_code", **kw)
         keys = ["cs_n", "cs_k_not_met", "cs_share_not_met", "cs_lo", "cs_hi"] + [
             f"{d}_{k}" for d in ("PRO", "ETH") for k in ("n", "weak_k", "weak_share",
@@ -674,7 +684,13 @@ def test_finding_d4_and_d5_and_table():
     assert f4.numbers["low_political_theory_k"] == int(
         personnel["political_theory"].isin(["none", "elementary"]).sum())
     f5 = fd.finding_d5(scores, citizens, group="commune_code")
-    assert f5.numbers["r"] > 0.9 and f5.numbers["n_communes"] == 12
+    assert f5.numbers["rho"] > 0.9 and f5.numbers["n_communes"] == 12
+    # the correlation the ledger judges: Spearman with the Bonett–Wright interval
+    from scipy import stats
+
+    means = scores.groupby("commune_code")["RSP"].mean()
+    assert f5.numbers["rho"] == pytest.approx(stats.spearmanr(means, citizens[means.index])[0])
+    assert "Spearman" in f5.statement_vi and "ρ = " in f5.statement_en
     table = fd.findings_table([f5, f4])
     assert list(table["claim_id"]) == ["D4", "D5"]
     import json
@@ -968,7 +984,7 @@ def test_finding_d4_quotes_each_rate_with_its_denominator():
         # register shares are exact: no interval (docs/inference.md)
         assert f.numbers[f"{key}_lo"] == f.numbers[f"{key}_hi"] == f.numbers[f"{key}_share"]
     assert "không có khoảng tin cậy" in f.statement_vi
-    assert f.verdict in ("supported", "partly supported", "not supported")
+    assert f.verdict == ""   # no verdict of its own: the ledger's (findings_table)
 
 
 def test_share_bars_draw_no_error_bar_for_an_exact_share():

@@ -292,32 +292,47 @@ def _scores(seed=3, groups=23, size=20, shift=0.0):
     return pd.DataFrame({"commune_code": g, **base})
 
 
-def test_verdicts_say_where_the_data_contradict_the_claim():
+def test_findings_take_the_ledgers_verdict_and_decide_nothing_themselves():
+    """One verdict per claim: the findings of notebook 04 carry no verdict of their own (they
+    once decided D1–D5 with other thresholds and rules than the ledger); the table takes the
+    ledger's, worded as the ledger words it."""
     from hlstudy.diagnostic import findings as fd
+    from hlstudy.evidence import claim_verdicts
+    from hlstudy.evidence.rules import VERDICTS_VI
 
     s = _scores()
     cit = s.groupby("commune_code")["RSP"].mean() + np.random.default_rng(1).normal(0, 1, 23)
     frame = {c: 22 for c in s["commune_code"].unique()}
     f5 = fd.finding_d5(s, cit, group="commune_code", frame=frame)
-    # means well above the midpoint, few below it, no link with citizens: not supported
-    assert f5.verdict == "not supported"
-    assert "KHÔNG được dữ liệu ủng hộ" in f5.verdict_vi and "điểm giữa thang" in f5.statement_vi
+    assert (f5.verdict, f5.verdict_vi, f5.verdict_en) == ("", "", "")
+    assert "điểm giữa thang" in f5.statement_vi
     # the survey share uses the stratified fpc interval of docs/inference.md
     below = s["RSP"].lt(3.0)
     ref = intervals.stratified_mean(below.astype(float), s["commune_code"], frame,
                                     proportion=True)
     assert f5.numbers["weak_lo"] == pytest.approx(ref["lo"], abs=1e-6)
-    # skills clearly lower than the other dimensions: D2's second part is supported
     low = _scores(shift=-0.8)
     pers = pd.DataFrame({"commune_code": low["commune_code"], "tenure": 10.0})
     f2 = fd.finding_d2(pers, low, group="commune_code", tenure="tenure")
-    assert f2.verdict == "partly supported"   # tenure part not shown (nobody < 5 years)
-    assert f2.verdict_en.count("NOT supported") == 1
-    table = fd.findings_table([f5, f2])
-    assert list(table["verdict"]) == ["partly supported", "not supported"]
+    claims = pd.DataFrame({"claim_id": ["D2", "D5", "T1"],
+                           "verdict": ["inconclusive", "not supported", "supported"],
+                           "reason": ["r2", "r5", "r1"], "reason_vi": ["l2", "l5", "l1"]})
+    v = claim_verdicts(claims, ["D5", "D2"])
+    assert list(v["claim_id"]) == ["D5", "D2"]
+    table = fd.findings_table([f5, f2], verdicts=v)
+    assert list(table["verdict"]) == ["inconclusive", "not supported"]
+    assert list(table["verdict_vi"]) == [f"{VERDICTS_VI['inconclusive'].capitalize()}: l2",
+                                         f"{VERDICTS_VI['not supported'].capitalize()}: l5"]
+    assert list(table["verdict_en"]) == ["Inconclusive: r2", "Not supported: r5"]
+    with pytest.raises(ModelError, match="lack the claims"):
+        fd.findings_table([f5, f2], verdicts=v[v["claim_id"] == "D5"])
+    with pytest.raises(ModelError, match="no claims"):
+        claim_verdicts(claims, ["D9"])
+    with pytest.raises(ModelError):
+        claim_verdicts("ledger")
 
 
-def test_communes_apart_about_as_often_as_chance_is_not_support():
+def test_communes_apart_about_as_often_as_chance_is_said_so():
     from hlstudy.diagnostic import findings as fd
 
     s = _scores(seed=11)   # no commune effect at all
@@ -328,7 +343,8 @@ def test_communes_apart_about_as_often_as_chance_is_not_support():
                        n_sim=200, seed=1)
     assert f3.numbers["communes_apart"] <= 3
     assert f3.numbers["communes_apart_expected"] == pytest.approx(0.05 * 23)
-    assert f3.verdict == "not supported"
+    assert f3.numbers["communes_apart_p"] > 0.05
+    assert "p nhị thức" in f3.statement_vi and "binomial p" in f3.statement_en
 
 
 # --------------------------------------------------------------------------- 8. commune order

@@ -22,14 +22,18 @@ from hlstudy.cfa.compare import (
 )
 from hlstudy.cfa.core import (
     CUTOFFS,
+    FIT_VERDICTS,
+    HU_BENTLER,
     LAVAAN_NAMES,
     CFAResult,
     ConvergenceWarning,
+    FitVerdict,
     HeywoodWarning,
     IdentificationWarning,
     ScaleWarning,
     cfa,
     compare_fits,
+    fit_verdict,
     rmsea_ci,
 )
 from hlstudy.cfa.modindices import modification_indices
@@ -43,10 +47,13 @@ from hlstudy.cfa.validity import (
 
 __all__ = [
     "CUTOFFS",
+    "FIT_VERDICTS",
+    "HU_BENTLER",
     "INVARIANCE_STEPS",
     "LAVAAN_NAMES",
     "CFAResult",
     "ConvergenceWarning",
+    "FitVerdict",
     "HeywoodWarning",
     "IdentificationWarning",
     "InvarianceResult",
@@ -56,6 +63,7 @@ __all__ = [
     "cfa",
     "common_method_factor",
     "compare_fits",
+    "fit_verdict",
     "composite_reliability",
     "fornell_larcker",
     "fornell_larcker_met",

@@ -38,6 +38,79 @@ CUTOFFS = {
     "chi2_df": ("<=", 3.0),
 }
 
+#: The stricter cut-offs of Hu & Bentler (1999): CFI/TLI >= .95, RMSEA <= .06, SRMR <= .08.
+HU_BENTLER = {
+    "cfi": (">=", 0.95),
+    "tli": (">=", 0.95),
+    "rmsea": ("<=", 0.06),
+    "srmr": ("<=", 0.08),
+}
+#: Levels of :func:`fit_verdict`, best first.
+FIT_VERDICTS = ("good", "acceptable", "not acceptable")
+
+
+@dataclass(frozen=True)
+class FitVerdict:
+    """What the fit indices say, read against two sets of cut-offs (:func:`fit_verdict`).
+
+    ``verdict``: ``"good"`` (every Hu & Bentler cut-off met), ``"acceptable"`` (every
+    cut-off of the older convention, :data:`CUTOFFS`, met, not every Hu & Bentler one) or
+    ``"not acceptable"`` (some cut-off of the older convention missed).  ``conventional_met``
+    / ``conventional_failed`` and ``strict_met`` / ``strict_failed``: the index names, in the
+    order of the cut-offs; an index that is missing (NaN) counts as failed.
+    """
+
+    verdict: str
+    conventional_met: tuple
+    conventional_failed: tuple
+    strict_met: tuple
+    strict_failed: tuple
+
+
+def _meets(value, op: str, cut: float) -> bool:
+    if value is None or not np.isfinite(value):
+        return False
+    return bool(value >= cut) if op == ">=" else bool(value <= cut)
+
+
+def fit_verdict(fit: Mapping, *, conventional: Mapping | None = None,
+                strict: Mapping | None = None) -> FitVerdict:
+    """Verdict on a model's fit from its indices (``CFAResult.fit``: ``cfi, tli, rmsea, srmr,
+    chi2, df``), against ``conventional`` (default :data:`CUTOFFS`, the .90 convention;
+    ``chi2_df`` is computed from ``chi2`` and ``df``) and ``strict`` (default
+    :data:`HU_BENTLER`) cut-offs, each ``{index: (">=" | "<=", cut)}``.
+
+    >>> fit_verdict({"cfi": .96, "tli": .95, "rmsea": .05, "srmr": .04, "chi2": 90, "df": 50}).verdict
+    'good'
+    >>> fit_verdict({"cfi": .42, "tli": .37, "rmsea": .12, "srmr": .07, "chi2": 900, "df": 50}).verdict
+    'not acceptable'
+    """
+    if not isinstance(fit, Mapping):
+        raise ModelError(f"fit must be a mapping of fit indices, got {type(fit).__name__}")
+    conventional = dict(CUTOFFS if conventional is None else conventional)
+    strict = dict(HU_BENTLER if strict is None else strict)
+    values = {k: fit.get(k, np.nan) for k in set(conventional) | set(strict)}
+    if "chi2_df" in values:
+        chi2, df = fit.get("chi2", np.nan), fit.get("df", np.nan)
+        values["chi2_df"] = chi2 / df if np.isfinite(df) and df > 0 else np.nan
+    for name, (op, _cut) in {**conventional, **strict}.items():
+        if op not in (">=", "<="):
+            raise ModelError(f"cut-off of {name!r} must be ('>=' or '<=', number), got {op!r}")
+        try:
+            values[name] = float(values[name])
+        except (TypeError, ValueError) as err:
+            raise ModelError(f"fit index {name!r} is not a number: {values[name]!r}") from err
+
+    def split(cuts):
+        met = tuple(k for k, (op, c) in cuts.items() if _meets(values[k], op, c))
+        return met, tuple(k for k in cuts if k not in met)
+
+    c_met, c_failed = split(conventional)
+    s_met, s_failed = split(strict)
+    verdict = ("good" if not s_failed else "acceptable" if not c_failed else "not acceptable")
+    return FitVerdict(verdict, c_met, c_failed, s_met, s_failed)
+
+
 #: hlstudy fit-measure names -> ``lavaan::fitMeasures`` names.
 LAVAAN_NAMES = {
     "npar": "npar",

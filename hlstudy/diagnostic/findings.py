@@ -5,15 +5,19 @@ English statement with the numbers filled in, and the numbers themselves (a flat
 :func:`findings_table` stacks them into a DataFrame (``claim_id, statement_vi,
 statement_en, key_numbers``; ``key_numbers`` is a JSON string so the table exports to CSV).
 
-The statements describe what was found.  Each finding also carries a ``verdict``
-(``supported``, ``partly supported``, ``not supported``) with the criterion of each part of
-the claim in words (:attr:`Finding.verdict_vi`), so that the findings table says in as many
-words where the data contradict the thesis (issue 13, kind 5).  Thresholds (the scale's
-midpoint, what counts as short tenure, what share counts as "many") are fields of
+The statements describe what was found; they decide nothing.  A claim has one verdict, the
+claims ledger's (:func:`hlstudy.evidence.evaluate`, with the rules and thresholds of
+:class:`hlstudy.evidence.Rules`): :func:`findings_table` takes it from
+:func:`hlstudy.evidence.claim_verdicts` (``verdicts=``), so that notebook 04 and notebook 06
+cannot give the same claim two verdicts, and the verdict's reason names each part of the
+claim with its criterion, so the table says where the data contradict the thesis (issue 13,
+kind 5).  The ledger reads its numbers from the functions of this module (the same code).
+Description thresholds (the scale's midpoint, what counts as short tenure) are fields of
 :class:`Thresholds`, stated in the notebook.
 
 Intervals follow docs/inference.md: shares from the personnel register (a census of the 467
-officials) are exact and carry no interval (:func:`register_share`); district shares and
+officials) are exact and carry no interval (:func:`register_share`, also D1's share of civil
+servants missing a Decree 33 standard); district shares and
 means from the officials' survey are stratified by commune with the finite-population
 correction when the frame sizes are given (``frame=``, :func:`survey_share`,
 :func:`hlstudy.diagnostic.intervals.stratified_mean`), else (no frame) a design-effect
@@ -33,8 +37,8 @@ import pandas as pd
 from hlstudy.diagnostic import quality
 from hlstudy.diagnostic.compliance import ANY_RULE, ComplianceResult
 from hlstudy.diagnostic.intervals import (
+    census_share,
     chisq_mc,
-    fisher_correlation,
     stratified_mean,
     wilson_deff,
 )
@@ -63,9 +67,9 @@ class Thresholds:
     experience".  ``degree_levels``: education codes counted as a university degree or
     above.  ``low_political_theory``: political-theory codes counted as none/elementary.
     ``no_state_management``: state-management training codes counted as none.
-    ``notable_share``: the share of officials from which "many" / "a notable part" of the
-    claims counts as shown (a stated reading of the thesis's words, not a statistical test).
     ``weak_cutoff`` is the scale's midpoint, not a "required level": no document sets one.
+    What share counts as "many" is a rule of the claims ledger
+    (:attr:`hlstudy.evidence.Rules.descriptive_share`), not a threshold of the description.
     """
 
     weak_cutoff: float = 3.0
@@ -77,7 +81,6 @@ class Thresholds:
     min_cell: int = 5
     scale_min: int = 1
     scale_max: int = 5
-    notable_share: float = 0.20
 
     def summary(self) -> str:
         return (f"weak: score < {self.weak_cutoff}; short tenure: < {self.short_tenure_years} "
@@ -91,7 +94,10 @@ _DECIMAL = re.compile(r"(?<=\d)\.(?=\d)")
 
 @dataclass
 class Finding:
-    """What the diagnostic found for one claim (Vietnamese statement with decimal commas)."""
+    """What the diagnostic found for one claim (Vietnamese statement with decimal commas).
+
+    ``verdict``, ``verdict_vi``, ``verdict_en`` are empty: the claim's verdict is the claims
+    ledger's, joined by :func:`findings_table` (``verdicts=``)."""
 
     claim_id: str
     statement_vi: str
@@ -189,20 +195,6 @@ def survey_mean(scores: pd.DataFrame, column: str, group: str, frame: Mapping | 
     return {"mean": r["estimate"], "lo": r["lo"], "hi": r["hi"], "n": r["n"]}
 
 
-def _verdict(parts: list[tuple[bool, str, str]]) -> tuple[str, str, str]:
-    """Combine the parts of a claim: all shown → supported, none → not supported."""
-    shown = [p[0] for p in parts]
-    code = ("supported" if all(shown) else "not supported" if not any(shown)
-            else "partly supported")
-    vi_code = {"supported": "được ủng hộ", "partly supported": "được ủng hộ một phần",
-               "not supported": "không được ủng hộ"}[code]
-    vi = f"{vi_code.capitalize()}: " + "; ".join(
-        f"{p[1]} — {'có' if p[0] else 'KHÔNG được dữ liệu ủng hộ'}" for p in parts) + "."
-    en = f"{code.capitalize()}: " + "; ".join(
-        f"{p[2]} — {'yes' if p[0] else 'NOT supported by the data'}" for p in parts) + "."
-    return code, vi, en
-
-
 def _require(df: pd.DataFrame, cols: Iterable[str], what: str) -> None:
     absent = [c for c in cols if c not in df.columns]
     if absent:
@@ -219,6 +211,16 @@ def _overall_and_any(compliance: ComplianceResult, scores: pd.DataFrame, group: 
     return ov, ov.loc[ANY_RULE]
 
 
+def _census_not_met(anyr) -> dict:
+    """D1's share of civil servants missing a standard: the register is a census, so the
+    share is exact (``cs_lo`` = ``cs_hi`` = the share, as :func:`register_share`), whatever
+    interval the compliance table carries."""
+    k, n = int(anyr["k"]), int(anyr["n"])
+    s = census_share([k], [n]).iloc[0]
+    return {"cs_n": n, "cs_k_not_met": k, "cs_share_not_met": float(s["share"]),
+            "cs_lo": float(s["lo"]), "cs_hi": float(s["hi"])}
+
+
 def finding_d1(compliance: ComplianceResult, scores: pd.DataFrame, *, group: str,
                th: Thresholds = Thresholds(), dims: Iterable[str] = ("PRO", "ETH"),
                compliance_alt: ComplianceResult | None = None,
@@ -230,18 +232,14 @@ def finding_d1(compliance: ComplianceResult, scores: pd.DataFrame, *, group: str
     ``compliance_alt`` (the other reading of the intermediate-level exception) its share too;
     district mean of each quality dimension in ``dims`` and the share of officials below
     the scale's midpoint ``th.weak_cutoff`` (survey: fpc intervals with ``frame``).
-    Verdict: (a) at least ``th.notable_share`` of civil servants miss a standard under every
-    reading given; (b) no dimension's self-rated mean lies above the midpoint (lower bound
-    of its interval above ``th.weak_cutoff`` contradicts the claim).
+    No verdict: the claims ledger judges D1 (:func:`findings_table`, ``verdicts=``).
     """
     dims = list(dims)
     ov, anyr = _overall_and_any(compliance, scores, group, dims)
     rules = ov.drop(index=[ANY_RULE], errors="ignore")
     rules = rules[rules["n"] > 0]
     worst = rules["share"].idxmax() if len(rules) else None
-    num = {"cs_n": int(anyr["n"]), "cs_k_not_met": int(anyr["k"]),
-           "cs_share_not_met": float(anyr["share"]), "cs_lo": float(anyr["lo"]),
-           "cs_hi": float(anyr["hi"]), "cs_missing": int(anyr["n_missing"]),
+    num = {**_census_not_met(anyr), "cs_missing": int(anyr["n_missing"]),
            "worst_rule": worst,
            "worst_share": float(rules.at[worst, "share"]) if worst else np.nan,
            "weak_cutoff": th.weak_cutoff}
@@ -251,12 +249,10 @@ def finding_d1(compliance: ComplianceResult, scores: pd.DataFrame, *, group: str
                     "cs_alt_share_not_met": float(alt["share"]),
                     "cs_alt_policy": compliance_alt.policy.summary()})
     parts_vi, parts_en = [], []
-    above = []
     for dim in dims:
         m = survey_mean(scores, dim, group, frame, th.conf)
         s = survey_share(pd.to_numeric(scores[dim], errors="coerce").lt(th.weak_cutoff)
                          .where(scores[dim].notna()), scores[group], frame, th.conf)
-        above.append(m["lo"] > th.weak_cutoff)
         num.update({f"{dim}_mean": m["mean"], f"{dim}_lo": m["lo"], f"{dim}_hi": m["hi"],
                     f"{dim}_n": m["n"], f"{dim}_weak_k": s["k"], f"{dim}_weak_share": s["share"],
                     f"{dim}_weak_lo": s["lo"], f"{dim}_weak_hi": s["hi"]})
@@ -288,25 +284,13 @@ def finding_d1(compliance: ComplianceResult, scores: pd.DataFrame, *, group: str
           f"Decree 33/2023 standard{worst_en}{alt_en}. Self-assessed scores "
           f"({th.scale_min}–{th.scale_max}): "
           + "; ".join(parts_en) + ".")
-    shares = [num["cs_share_not_met"]] + ([num["cs_alt_share_not_met"]]
-                                          if compliance_alt is not None else [])
-    pct_n = _pct(th.notable_share)
-    verdict = _verdict([
-        (all(x >= th.notable_share for x in shares),
-         f"ít nhất {pct_n}% công chức chưa đạt tiêu chuẩn"
-         + (" theo cả hai cách đọc ngoại lệ" if compliance_alt is not None else ""),
-         f"at least {pct_n}% of civil servants miss a standard"
-         + (" under both readings of the exception" if compliance_alt is not None else "")),
-        (not any(above),
-         f"điểm tự đánh giá {', '.join(dims)} không cao hơn điểm giữa thang {th.weak_cutoff:g}",
-         f"self-rated {', '.join(dims)} not above the scale midpoint {th.weak_cutoff:g}")])
-    return Finding("D1", vi, en, num, *verdict)
+    return Finding("D1", vi, en, num)
 
 
 def finding_d1_shares(compliance: ComplianceResult, scores: pd.DataFrame, *, group: str,
-                      th: Thresholds = Thresholds(), dims: Iterable[str] = ("PRO", "ETH")
-                      ) -> dict:
-    """The shares of :func:`finding_d1` (no ``frame``, no ``compliance_alt``): ``cs_n``,
+                      th: Thresholds = Thresholds(), dims: Iterable[str] = ("PRO", "ETH"),
+                      frame: Mapping | None = None) -> dict:
+    """The shares of :func:`finding_d1` (no ``compliance_alt``): ``cs_n``,
     ``cs_k_not_met``, ``cs_share_not_met``, ``cs_lo``, ``cs_hi`` and, for each of ``dims``,
     ``{dim}_n``, ``{dim}_weak_k``, ``{dim}_weak_share``, ``{dim}_weak_lo``, ``{dim}_weak_hi``
     (the same values).
@@ -319,13 +303,11 @@ def finding_d1_shares(compliance: ComplianceResult, scores: pd.DataFrame, *, gro
     """
     dims = list(dims)
     _, anyr = _overall_and_any(compliance, scores, group, dims)
-    num = {"cs_n": int(anyr["n"]), "cs_k_not_met": int(anyr["k"]),
-           "cs_share_not_met": float(anyr["share"]), "cs_lo": float(anyr["lo"]),
-           "cs_hi": float(anyr["hi"])}
+    num = _census_not_met(anyr)
     for dim in dims:
         n = len(quality._clean(scores, dim, group))  # district_mean's data and checks
-        s = clustered_share(pd.to_numeric(scores[dim], errors="coerce").lt(th.weak_cutoff)
-                            .where(scores[dim].notna()), scores[group], th.conf)
+        s = survey_share(pd.to_numeric(scores[dim], errors="coerce").lt(th.weak_cutoff)
+                         .where(scores[dim].notna()), scores[group], frame, th.conf)
         num.update({f"{dim}_n": n, f"{dim}_weak_k": s["k"], f"{dim}_weak_share": s["share"],
                     f"{dim}_weak_lo": s["lo"], f"{dim}_weak_hi": s["hi"]})
     return num
@@ -369,15 +351,7 @@ def finding_d2(personnel: pd.DataFrame, scores: pd.DataFrame, *, group: str, ten
           f"{_num(num['tenure_median'], 1)} years. The {NAMES_EN[focus]} score ({focus}) differs by "
           f"{_num(dm['mean'])} points from the mean of the other dimensions (95% CI "
           f"{_num(dm['lo'])} to {_num(dm['hi'])}), ranking {rank} of {len(dims)}.")
-    verdict = _verdict([
-        (s["share"] >= th.notable_share,
-         f"ít nhất {_pct(th.notable_share)}% giữ vị trí dưới {th.short_tenure_years:g} năm",
-         f"at least {_pct(th.notable_share)}% in post for less than "
-         f"{th.short_tenure_years:g} years"),
-        (dm["hi"] < 0,
-         f"điểm {focus} thấp hơn các khía cạnh khác (cận trên của chênh lệch dưới 0)",
-         f"{focus} lower than the other dimensions (upper bound of the difference below 0)")])
-    return Finding("D2", vi, en, num, *verdict)
+    return Finding("D2", vi, en, num)
 
 
 def finding_d3(scores: pd.DataFrame, personnel: pd.DataFrame, *, group: str, education: str,
@@ -429,6 +403,11 @@ def finding_d3(scores: pd.DataFrame, personnel: pd.DataFrame, *, group: str, edu
                 "chisq": test["statistic"], "chisq_df": test["df"], "chisq_p_mc": test["p_mc"],
                 "n_sim": n_sim, "n_communes": int(len(cm)), "focus": focus,
                 "communes_apart": apart})
+    from scipy import stats as _stats
+
+    chance = 1 - th.conf
+    p_apart = float(_stats.binom.sf(apart - 1, len(cm), chance)) if apart else 1.0
+    num.update({"communes_apart_expected": chance * len(cm), "communes_apart_p": p_apart})
     icc_vi = "; ".join(f"{d} {_num(r.icc, 3)} [{_num(r.icc_anova_lo, 3)}; "
                        f"{_num(r.icc_anova_hi, 3)}]" for d, r in iccs.items())
     vi = (f"Hệ số tương quan nội lớp (ICC, tỷ lệ phương sai nằm giữa các xã): {icc_vi}. "
@@ -436,27 +415,15 @@ def finding_d3(scores: pd.DataFrame, personnel: pd.DataFrame, *, group: str, edu
           f"cao nhất {rate('max', 'vi')} (kiểm định χ² = "
           f"{_num(test['statistic'])}, bậc tự do {test['df']}, p Monte Carlo = "
           f"{test['p_mc']:.3g}). {apart}/{len(cm)} xã có khoảng tin cậy điểm {focus} "
-          f"không chứa trung bình toàn huyện.")
+          f"không chứa trung bình toàn huyện (do ngẫu nhiên kỳ vọng "
+          f"{_num(chance * len(cm), 1)}; p nhị thức = {p_apart:.3g}).")
     en = (f"Intraclass correlation (share of variance between communes): {icc_vi}. "
           f"The share with a university degree or above is lowest at {rate('min', 'en')} and "
           f"highest at {rate('max', 'en')} across communes (χ² = {_num(test['statistic'])}, "
           f"df {test['df']}, Monte-Carlo p = {test['p_mc']:.3g}). {apart} of {len(cm)} "
-          f"communes have a {focus} interval that excludes the district mean.")
-    from scipy import stats as _stats
-
-    chance = 1 - th.conf
-    p_apart = float(_stats.binom.sf(apart - 1, len(cm), chance)) if apart else 1.0
-    num.update({"communes_apart_expected": chance * len(cm), "communes_apart_p": p_apart})
-    verdict = _verdict([
-        (test["p_mc"] < 1 - th.conf,
-         "tỷ lệ có bằng đại học khác nhau giữa các xã (χ², p Monte Carlo < 0,05)",
-         "the degree share differs between communes (χ², Monte-Carlo p < .05)"),
-        (p_apart < 1 - th.conf,
-         f"số xã có điểm {focus} tách khỏi trung bình huyện ({apart}/{len(cm)}) vượt mức do "
-         f"ngẫu nhiên (kỳ vọng {_num(chance * len(cm), 1)}; p nhị thức = {p_apart:.3g})",
-         f"more communes stand apart on {focus} ({apart}/{len(cm)}) than chance gives "
-         f"(expected {_num(chance * len(cm), 1)}; binomial p = {p_apart:.3g})")])
-    return Finding("D3", vi, en, num, *verdict)
+          f"communes have a {focus} interval that excludes the district mean (chance alone: "
+          f"{_num(chance * len(cm), 1)}; binomial p = {p_apart:.3g}).")
+    return Finding("D3", vi, en, num)
 
 
 def finding_d3_icc(scores: pd.DataFrame, personnel: pd.DataFrame, *, group: str,
@@ -517,19 +484,10 @@ def finding_d4(personnel: pd.DataFrame, *, group: str, education: str, political
     if trainings:
         vi += f"; không tham gia khóa bồi dưỡng nào trong 24 tháng qua: {ci('no_training_24m')}"
         en += f"; no training course in the last 24 months: {ci('no_training_24m')}"
-    lacking = [k for k in ("low_political_theory", "no_state_management", "no_training_24m")
-               if k in res and res[k]["share"] >= th.notable_share]
-    pct_n = _pct(th.notable_share)
-    verdict = _verdict([
-        (res["degree"]["share"] >= th.notable_share,
-         f"ít nhất {pct_n}% có trình độ đại học trở lên",
-         f"at least {pct_n}% hold a university degree or above"),
-        (bool(lacking), f"ít nhất {pct_n}% thiếu một loại đào tạo, bồi dưỡng chính thức",
-         f"at least {pct_n}% lack one kind of formal training")])
     return Finding("D4", vi + " (k/n; toàn bộ hồ sơ cán bộ, công chức: tỷ lệ chính xác, không "
                    "có khoảng tin cậy).",
                    en + " (k/n; the whole personnel register: exact shares, no interval).",
-                   num, *verdict)
+                   num)
 
 
 def finding_d5(scores: pd.DataFrame, citizen_means: Mapping | pd.Series, *, group: str,
@@ -537,10 +495,14 @@ def finding_d5(scores: pd.DataFrame, citizen_means: Mapping | pd.Series, *, grou
                frame: Mapping | None = None) -> Finding:
     """D5 — some lack responsibility and initiative, which hurts performance.
 
-    Numbers: district mean of ``dim`` and the share below the weak cut-off; Pearson
+    Numbers: district mean of ``dim`` and the share below the weak cut-off; Spearman
     correlation across communes between the officials' mean ``dim`` and the citizens'
-    mean assessment (``citizen_means``: commune → mean), Fisher-z interval.
+    mean assessment (``citizen_means``: commune → mean) with the Fisher-z interval of
+    Bonett & Wright (2000): :func:`hlstudy.drivers.commune_correlations`, the correlation
+    the claims ledger judges (``rho``, ``rho_lo``, ``rho_hi``, ``rho_p``).
     """
+    from hlstudy.drivers import commune_correlations
+
     _require(scores, [group, dim], "scores")
     m = survey_mean(scores, dim, group, frame, th.conf)
     val = pd.to_numeric(scores[dim], errors="coerce")
@@ -549,29 +511,26 @@ def finding_d5(scores: pd.DataFrame, citizen_means: Mapping | pd.Series, *, grou
     cit = pd.Series(citizen_means, dtype=float)
     cit.index = cit.index.astype("string")
     both = pd.concat([off.rename("off"), cit.rename("cit")], axis=1, join="inner").dropna()
-    r = fisher_correlation(both["off"], both["cit"], th.conf)
+    c = commune_correlations(both, "off", ["cit"], conf=th.conf).iloc[0]
+    r = {"r": float(c["rho"]), "lo": float(c["ci_low"]), "hi": float(c["ci_high"]),
+         "p": float(c["p"]), "n": int(c["n"])}
     num = {f"{dim}_mean": m["mean"], f"{dim}_lo": m["lo"], f"{dim}_hi": m["hi"],
            "weak_k": s["k"], "weak_n": s["n"], "weak_share": s["share"], "weak_lo": s["lo"],
-           "weak_hi": s["hi"], "weak_cutoff": th.weak_cutoff, "r": r["r"], "r_lo": r["lo"],
-           "r_hi": r["hi"], "r_p": r["p"], "n_communes": r["n"]}
+           "weak_hi": s["hi"], "weak_cutoff": th.weak_cutoff, "rho": r["r"], "rho_lo": r["lo"],
+           "rho_hi": r["hi"], "rho_p": r["p"], "n_communes": r["n"]}
     vi = (f"Điểm {NAMES_VI[dim]} ({dim}) trung bình {_num(m['mean'])} (KTC 95%: "
           f"{_num(m['lo'])}–{_num(m['hi'])}); {_pct(s['share'])}% ({s['k']}/{s['n']}) dưới "
-          f"điểm giữa thang {th.weak_cutoff:g}. Tương quan giữa điểm {dim} trung bình của xã và đánh giá "
-          f"của người dân: r = {_num(r['r'])} (KTC 95%: {_num(r['lo'])} đến {_num(r['hi'])}; "
-          f"p = {r['p']:.3g}; {r['n']} xã).")
+          f"điểm giữa thang {th.weak_cutoff:g}. Tương quan Spearman giữa điểm {dim} trung bình "
+          f"của xã và đánh giá của người dân: ρ = {_num(r['r'])} (KTC 95%: {_num(r['lo'])} đến "
+          f"{_num(r['hi'])}; "
+          f"p = {r['p']:.3g}, chưa hiệu chỉnh cho nhiều phép kiểm định; {r['n']} xã).")
     en = (f"The {NAMES_EN[dim]} score ({dim}) averages {_num(m['mean'])} (95% CI "
           f"{_num(m['lo'])}–{_num(m['hi'])}); {_pct(s['share'])}% ({s['k']}/{s['n']}) are below "
-          f"the scale midpoint {th.weak_cutoff:g}. Correlation between a commune's mean {dim} and citizens' "
-          f"assessment: r = {_num(r['r'])} (95% CI {_num(r['lo'])} to {_num(r['hi'])}; "
-          f"p = {r['p']:.3g}; {r['n']} communes).")
-    verdict = _verdict([
-        (s["share"] >= th.notable_share,
-         f"ít nhất {_pct(th.notable_share)}% tự đánh giá {dim} dưới điểm giữa thang",
-         f"at least {_pct(th.notable_share)}% rate their {dim} below the scale midpoint"),
-        (r["lo"] > 0, f"xã có điểm {dim} thấp hơn được người dân đánh giá thấp hơn (cận dưới "
-                      "của r trên 0)",
-         f"communes with lower {dim} are rated lower by citizens (lower bound of r above 0)")])
-    return Finding("D5", vi, en, num, *verdict)
+          f"the scale midpoint {th.weak_cutoff:g}. Spearman correlation between a commune's mean "
+          f"{dim} and citizens' assessment: ρ = {_num(r['r'])} (95% CI {_num(r['lo'])} to "
+          f"{_num(r['hi'])}; "
+          f"p = {r['p']:.3g}, not adjusted for multiple testing; {r['n']} communes).")
+    return Finding("D5", vi, en, num)
 
 
 def _jsonable(v):
@@ -582,12 +541,30 @@ def _jsonable(v):
     return v
 
 
-def findings_table(findings: Iterable[Finding]) -> pd.DataFrame:
+def findings_table(findings: Iterable[Finding], verdicts: pd.DataFrame | None = None
+                   ) -> pd.DataFrame:
     """Stack findings into ``claim_id, statement_vi, statement_en, verdict, verdict_vi,
-    verdict_en, key_numbers`` (JSON)."""
+    verdict_en, key_numbers`` (JSON).
+
+    ``verdicts``: the claims ledger's verdict of each claim
+    (:func:`hlstudy.evidence.claim_verdicts`: ``claim_id, verdict, verdict_vi, verdict_en``),
+    the only verdict a claim has; a finding whose claim it lacks raises :class:`ModelError`.
+    Without it the verdict columns are empty.
+    """
+    findings = list(findings)
+    if verdicts is not None:
+        _require(verdicts, ["claim_id", "verdict", "verdict_vi", "verdict_en"], "verdicts")
+        by_claim = verdicts.drop_duplicates("claim_id").set_index("claim_id")
+        absent = [f.claim_id for f in findings if f.claim_id not in by_claim.index]
+        if absent:
+            raise ModelError(f"the ledger's verdicts lack the claims {absent}")
+
+    def verdict(f: Finding, column: str) -> str:
+        return getattr(f, column) if verdicts is None else str(by_claim.at[f.claim_id, column])
+
     rows = [{"claim_id": f.claim_id, "statement_vi": f.statement_vi,
-             "statement_en": f.statement_en, "verdict": f.verdict,
-             "verdict_vi": f.verdict_vi, "verdict_en": f.verdict_en,
+             "statement_en": f.statement_en, "verdict": verdict(f, "verdict"),
+             "verdict_vi": verdict(f, "verdict_vi"), "verdict_en": verdict(f, "verdict_en"),
              "key_numbers": json.dumps({k: _jsonable(v) for k, v in f.numbers.items()},
                                        ensure_ascii=False, sort_keys=True)}
             for f in findings]

@@ -2,7 +2,8 @@
 rules and the importance–performance map.
 
 * :func:`claims_ledger`, :func:`evaluate` — one row per claim of ``claims.csv`` with its
-  evidence and computed verdict (:mod:`hlstudy.evidence.ledger`);
+  evidence and computed verdict (:mod:`hlstudy.evidence.ledger`); :func:`claim_verdicts` —
+  those verdicts for another table that shows the claims (notebook 04's findings);
 * :class:`Rules`, :func:`verdict`, :func:`descriptive_verdict`, :func:`adjust` — the rules,
   written once (:mod:`hlstudy.evidence.rules`, ``docs/evidence.md``);
 * :func:`ipma`, :func:`ipma_table`, :func:`ipma_figure` — importance–performance map
@@ -17,7 +18,7 @@ from hlstudy.evidence.ipma import (
     negative_constructs,
     rescale,
 )
-from hlstudy.evidence.ledger import LedgerResult, claims_ledger, evaluate
+from hlstudy.evidence.ledger import LedgerResult, claim_verdicts, claims_ledger, evaluate
 from hlstudy.evidence.rules import (
     VERDICTS,
     Rules,
@@ -29,6 +30,7 @@ from hlstudy.evidence.rules import (
     verdict,
 )
 
-__all__ = ["IPMAResult", "LedgerResult", "Rules", "VERDICTS", "adjust", "claims_ledger",
+__all__ = ["IPMAResult", "LedgerResult", "Rules", "VERDICTS", "adjust", "claim_verdicts",
+           "claims_ledger",
            "combine", "descriptive_verdict", "evaluate", "ipma", "ipma_figure", "ipma_table",
            "min_detectable", "negative_constructs", "rescale", "tost", "verdict"]

@@ -317,12 +317,29 @@ class _Context:
 
         th = self.thresholds()
 
+        def with_frame(fn):
+            """``fn(frame)`` with the register's officials per commune as the survey's frame
+            (stratified shares with the fpc, docs/inference.md, as notebook 04); without a
+            register, or with a commune of one respondent (no stratum variance), ``fn(None)``:
+            the design-effect interval, as notebook 04 falls back."""
+            frame = (self.study.personnel.groupby(CLUSTER).size().to_dict()
+                     if self.has("personnel") else None)
+            if frame is None:
+                return fn(None)
+            try:
+                return fn(frame)
+            except ModelError as err:
+                if "one respondent" not in str(err):
+                    raise
+                return fn(None)
+
         def make():
             pers = self.study.personnel
             d = self.data()
             if claim == "D1":  # the shares the ledger reads (DESCRIPTIVE)
-                return fd.finding_d1_shares(self.compliance(), d, group=CLUSTER, th=th,
-                                            dims=[x for x in self.quality if x in dims])
+                return with_frame(lambda frame: fd.finding_d1_shares(
+                    self.compliance(), d, group=CLUSTER, th=th,
+                    dims=[x for x in self.quality if x in dims], frame=frame))
             if claim == "D2":
                 self.need("personnel", "tenure")
                 from hlstudy.diagnostic.columns import years_in_post
@@ -340,8 +357,9 @@ class _Context:
                                      state_management="state_mgmt_training",
                                      trainings="trainings_24m", th=th).numbers
             if claim in ("D5", "D6"):  # the share below the cut-off of one scale
-                s = fd.clustered_share(d[dims[0]].lt(th.weak_cutoff).where(d[dims[0]].notna()),
-                                       d[CLUSTER], th.conf)
+                s = with_frame(lambda frame: fd.survey_share(
+                    d[dims[0]].lt(th.weak_cutoff).where(d[dims[0]].notna()), d[CLUSTER], frame,
+                    th.conf))
                 return {"weak_share": s["share"], "weak_lo": s["lo"], "weak_hi": s["hi"],
                         "weak_n": s["n"], "weak_k": s["k"]}
             raise ModelError(f"no diagnostic finding for {claim}")
@@ -581,8 +599,10 @@ def _descriptive_parts(ctx: _Context, claim_id, dims) -> list[dict]:
             else:
                 est, l_, h_ = num[f(key)], num[f(lo)], num[f(hi)]
                 n = num.get(f(N_KEYS.get(key, "")), np.nan)
-            out.append(_part(claim_id, le, lv, "share", method + ", design-effect Wilson "
-                             "interval", direction=sign, threshold=thr, inferential=False,
+            out.append(_part(claim_id, le, lv, "share", method + ", exact for a register "
+                             "share (a census), else stratified by commune with the fpc "
+                             "(docs/inference.md)", direction=sign, threshold=thr,
+                             inferential=False,
                              estimate=est, ci_low=l_, ci_high=h_, n=n))
     for key, lo, hi, pkey, s_attr, sign, lab_en, lab_vi in tests:
         dim = dims[0]
@@ -880,6 +900,37 @@ def evaluate(study, *, rules: R.Rules | None = None, folder=None) -> LedgerResul
     ledger = pd.DataFrame(out, columns=LEDGER_COLUMNS)
     parts = parts.rename(columns={"missing": "why_not_testable"}).drop(columns="missing_vi")
     return LedgerResult(claims=ledger, parts=parts, rules=rules, ipma=ipma_res)
+
+
+def claim_verdicts(result: LedgerResult | pd.DataFrame, claim_ids=None) -> pd.DataFrame:
+    """Each claim's verdict as the ledger gives it, for a table that shows claims elsewhere
+    (notebook 04's findings): ``claim_id, verdict`` (code), ``verdict_vi`` and ``verdict_en``
+    (the verdict's label, :data:`~hlstudy.evidence.rules.VERDICTS_VI` or the code, then the
+    reason: every part with its criterion and numbers).
+
+    ``result``: an :func:`evaluate` result or its ``claims`` table; ``claim_ids``: the claims
+    wanted, in that order (default all).  A claim the ledger lacks raises :class:`ModelError`.
+    """
+    claims = result.claims if isinstance(result, LedgerResult) else result
+    if not isinstance(claims, pd.DataFrame):
+        raise ModelError("claim_verdicts needs an evaluate() result or its claims table, got "
+                         f"{type(result).__name__}")
+    need = ["claim_id", "verdict", "reason", "reason_vi"]
+    absent = [c for c in need if c not in claims.columns]
+    if absent:
+        raise ModelError(f"the claims table lacks columns {absent}")
+    c = claims.set_index("claim_id")
+    ids = list(c.index) if claim_ids is None else list(claim_ids)
+    unknown = [i for i in ids if i not in c.index]
+    if unknown:
+        raise ModelError(f"the ledger has no claims {unknown}")
+    rows = []
+    for i in ids:
+        v = c.at[i, "verdict"]
+        rows.append({"claim_id": i, "verdict": v,
+                     "verdict_vi": f"{R.VERDICTS_VI[v].capitalize()}: {c.at[i, 'reason_vi']}",
+                     "verdict_en": f"{v.capitalize()}: {c.at[i, 'reason']}"})
+    return pd.DataFrame(rows, columns=["claim_id", "verdict", "verdict_vi", "verdict_en"])
 
 
 def claims_ledger(study, *, rules: R.Rules | None = None, folder=None) -> pd.DataFrame:
