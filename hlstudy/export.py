@@ -1664,6 +1664,73 @@ def format_number(value, decimals: int = 0, *, lang: str | None = None) -> str:
     return text
 
 
+#: Headers of p-value columns, by the names the tables use: lavaan's ``pvalue`` (also
+#: ``pvalue.scaled``), psych's and statsmodels' ``p``, ``p_value``, ``p.value``, a ``p`` qualified
+#: in brackets (``p (χ²)``, ``p (Δχ²)``, ``p (CR2)``, ``p (wild bootstrap)``), the Holm-adjusted
+#: ``p hiệu chỉnh`` / ``Adjusted p``, and ``giá trị p`` / ``p-value``.  Case is ignored.
+P_VALUE_HEADER = re.compile(
+    r"^(?:p|pvalue(?:\.scaled)?|p[._ -]?value|p[._]adj(?:usted)?|p hiệu chỉnh|adjusted p|"
+    r"giá trị p)(?:\s*\(.+\))?$", re.IGNORECASE)
+#: A p-value below this prints as ``< 0,001`` (vi) / ``< 0.001`` (en); others with 3 decimals.
+P_FLOOR_DECIMALS = 3
+
+
+def is_p_column(name) -> bool:
+    """Is a column (or, in a two-column "measure, value" table, a row) named as a p-value?
+
+    >>> [is_p_column(n) for n in ("p", "pvalue", "p (χ²)", "p hiệu chỉnh", "Adjusted p", "SE", "pct")]
+    [True, True, True, True, True, False, False]
+    """
+    return bool(P_VALUE_HEADER.match(str(name).strip()))
+
+
+def format_p(value, *, lang: str | None = None) -> str:
+    """A p-value as a thesis prints it in a table: ``< 0,001`` / ``< 0.001`` below 0.001,
+    else three decimals (``0,023`` / ``0.023``); missing prints as an empty cell.
+
+    >>> format_p(2.1e-07, lang="vi"), format_p(2.1e-07, lang="en"), format_p(0.0234, lang="vi")
+    ('< 0,001', '< 0.001', '0,023')
+    """
+    import pandas as pd
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    try:
+        p = float(value)
+    except (TypeError, ValueError) as err:
+        raise ExportError(f"a p-value cell holds {value!r}, not a number") from err
+    if not math.isfinite(p):
+        return ""
+    if not 0 <= p <= 1:
+        raise ExportError(f"a p-value lies in [0, 1], got {value!r}")
+    floor = 10.0 ** -P_FLOOR_DECIMALS
+    if p < floor:
+        return "< " + format_number(floor, P_FLOOR_DECIMALS, lang=lang)
+    return format_number(p, P_FLOOR_DECIMALS, lang=lang)
+
+
+def _printed_cells(df: pd.DataFrame, decimals: int) -> list[list[str]]:
+    """The body of ``df`` as printed in ``.tex``/``.docx``: numbers in the label language,
+    p-values (:func:`is_p_column` headers; or a row whose label in the first, text, column
+    names a p-value, as in a fit-index table) as :func:`format_p`, hidden marks as they are."""
+    p_cols = [is_p_column(c) for c in df.columns]
+    label_col = len(df.columns) > 1 and not _is_numeric_column(df.iloc[:, 0])
+    rows = []
+    for row in df.itertuples(index=False):
+        p_row = label_col and isinstance(row[0], str) and is_p_column(row[0])
+        cells = []
+        for j, value in enumerate(row):
+            numeric = isinstance(value, int | np.integer | float | np.floating) and not isinstance(value, bool | np.bool_)
+            if numeric and (p_cols[j] or (p_row and j > 0)):
+                try:
+                    cells.append(format_p(value))
+                except ExportError as err:
+                    raise ExportError(f"column {df.columns[j]!r}: {err}") from None
+            else:
+                cells.append(_format_cell(value, decimals))
+        rows.append(cells)
+    return rows
+
+
 def _format_cell(value, decimals: int, lang: str | None = None) -> str:
     import pandas as pd
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -1800,25 +1867,67 @@ def latex_escape(text: str) -> str:
     return "".join(_LATEX_ESCAPES.get(ch, ch) for ch in str(text))
 
 
+#: Tables with more body rows than this are written as a ``longtable`` (breaks across pages,
+#: header repeated) instead of a ``table`` float.  On A4 with 2.5 cm top and bottom margins
+#: the text block is about 24.7 cm (700 pt) high; a row of a 12 pt thesis at single spacing
+#: takes about 14.5 pt, so with the caption, rules and a two- to four-line note a float of
+#: 30 rows fills about 70 % of the page (LaTeX's ``\topfraction``, 0.7): it still sits on a
+#: page with text.  Beyond that a float would go to a page of its own and, past about 40
+#: rows, overflow it.
+LONGTABLE_ROWS = 30
+
+
 def table_to_latex(df: pd.DataFrame, *, title: str, label: str, note: str = "", decimals: int = 2) -> str:
-    """A booktabs ``table`` environment for ``df`` (needs ``\\usepackage{booktabs}``)."""
+    """A booktabs table for ``df`` (needs ``\\usepackage{booktabs}``).
+
+    Up to :data:`LONGTABLE_ROWS` rows: a ``table`` float.  Longer: a ``longtable`` (needs
+    ``\\usepackage{longtable}``) with its caption, the header repeated on every page under
+    "Bảng n (tiếp theo)" / "Table n (continued)", "Tiếp theo ở trang sau" / "Continued on
+    next page" at the foot of each page but the last, and the note after the table.
+    """
     numeric = [_is_numeric_column(df[c]) for c in df.columns]
     spec = "".join("r" if isnum else "l" for isnum in numeric)
+    ncol = len(df.columns)
+    header = [r"\toprule", " & ".join(latex_escape(c) for c in df.columns) + r" \\", r"\midrule"]
+    body = [" & ".join(latex_escape(v) for v in cells) + r" \\" for cells in _printed_cells(df, decimals)]
+    note_lines = []
+    if note:
+        note_lines = [rf"{{\footnotesize \textit{{{latex_escape(tr('Ghi chú', 'Note'))}.}} {latex_escape(note)}\par}}"]
+    if len(df) > LONGTABLE_ROWS:
+        continued = tr(r"Bảng \thetable{} (tiếp theo)", r"Table \thetable{} (continued)")
+        next_page = tr("Tiếp theo ở trang sau", "Continued on next page")
+        lines = [
+            r"\begin{longtable}{" + spec + "}",
+            rf"\caption{{{latex_escape(title)}}}\label{{tab:{label}}} \\",
+            *header,
+            r"\endfirsthead",
+            rf"\multicolumn{{{ncol}}}{{l}}{{\textit{{{continued}}}}} \\",
+            *header,
+            r"\endhead",
+            r"\midrule",
+            rf"\multicolumn{{{ncol}}}{{r}}{{\textit{{{latex_escape(next_page)}}}}} \\",
+            r"\endfoot",
+            r"\bottomrule",
+            r"\endlastfoot",
+            *body,
+            r"\end{longtable}",
+        ]
+        if note_lines:
+            lines += note_lines
+        return "\n".join(lines) + "\n"
     lines = [
         r"\begin{table}[htbp]",
         r"\centering",
         rf"\caption{{{latex_escape(title)}}}",
         rf"\label{{tab:{label}}}",
         rf"\begin{{tabular}}{{{spec}}}",
-        r"\toprule",
-        " & ".join(latex_escape(c) for c in df.columns) + r" \\",
-        r"\midrule",
+        *header,
+        *body,
+        r"\bottomrule",
+        r"\end{tabular}",
     ]
-    for row in df.itertuples(index=False):
-        lines.append(" & ".join(latex_escape(_format_cell(v, decimals)) for v in row) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    if note:
-        lines += [r"\par\smallskip", rf"{{\footnotesize \textit{{{latex_escape(tr('Ghi chú', 'Note'))}.}} {latex_escape(note)}\par}}"]
+    if note_lines:
+        lines += [r"\par\smallskip", *note_lines]
     lines.append(r"\end{table}")
     return "\n".join(lines) + "\n"
 
@@ -1915,6 +2024,26 @@ def _docx_caption(document, title: str) -> None:
     paragraph.add_run(". " + title)
 
 
+#: The Word page: A4 (210 × 297 mm), as Vietnamese theses are printed, with margins in the
+#: usual range there (2.5 cm top, bottom and right, 3 cm left for the binding): a text width of
+#: 15.5 cm.  python-docx's default template is US Letter with 1-inch margins.
+DOCX_PAGE_MM = {"width": 210, "height": 297, "top": 25, "bottom": 25, "left": 30, "right": 25}
+
+
+def _a4_page(document) -> None:
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Mm
+
+    for section in document.sections:
+        section.orientation = WD_ORIENT.PORTRAIT
+        section.page_width = Mm(DOCX_PAGE_MM["width"])
+        section.page_height = Mm(DOCX_PAGE_MM["height"])
+        section.top_margin = Mm(DOCX_PAGE_MM["top"])
+        section.bottom_margin = Mm(DOCX_PAGE_MM["bottom"])
+        section.left_margin = Mm(DOCX_PAGE_MM["left"])
+        section.right_margin = Mm(DOCX_PAGE_MM["right"])
+
+
 def _docx_bytes(df: pd.DataFrame, *, title: str, note: str = "", decimals: int = 2) -> bytes:
     from docx import Document
     from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -1929,6 +2058,7 @@ def _docx_bytes(df: pd.DataFrame, *, title: str, note: str = "", decimals: int =
     props.modified = _FIXED_TIME
     props.last_printed = _FIXED_TIME
     props.revision = 1
+    _a4_page(document)
     style = document.styles["Normal"]
     style.font.name = "Times New Roman"
     style.font.size = Pt(11)
@@ -1947,10 +2077,10 @@ def _docx_bytes(df: pd.DataFrame, *, title: str, note: str = "", decimals: int =
         paragraph = cell.paragraphs[0]
         paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT if numeric[j] else WD_ALIGN_PARAGRAPH.LEFT
         _set_cell_border(cell, top=12, bottom=6)
-    for i, row in enumerate(df.itertuples(index=False), start=1):
-        for j, value in enumerate(row):
+    for i, row in enumerate(_printed_cells(df, decimals), start=1):
+        for j, text in enumerate(row):
             cell = grid[i * ncol + j]
-            cell.text = _format_cell(value, decimals)
+            cell.text = text
             cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT if numeric[j] else WD_ALIGN_PARAGRAPH.LEFT
             if i == len(df):
                 _set_cell_border(cell, bottom=12)
@@ -2007,6 +2137,39 @@ def read_table_csv(path: str | os.PathLike) -> pd.DataFrame:
     return pd.read_csv(io.StringIO("\n".join(lines[skip:]) + "\n"))
 
 
+def language_columns(df: pd.DataFrame, labels: Mapping[str, tuple[str, str]], *,
+                     lang: str | None = None) -> pd.DataFrame:
+    """One language's printed view of a bilingual machine table.
+
+    ``labels`` maps a column name to its ``(vi, en)`` header, in print order; a name whose
+    column is absent but ``<name>_vi``/``<name>_en`` are present takes the column of the label
+    language.  Every other column (the other language's, codes, JSON) is left out: pass the
+    result as ``printed=`` to :func:`save_table`, whose CSV keeps the whole machine table.
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"id": ["D1"], "text_vi": ["Có"], "text_en": ["Yes"], "json": ["{}"]})
+    >>> language_columns(t, {"id": ("Mã", "Claim"), "text": ("Kết quả", "Finding")}, lang="en")
+      Claim Finding
+    0    D1     Yes
+    """
+    import pandas as pd
+    if not isinstance(df, pd.DataFrame):
+        raise ExportError("language_columns expects a pandas DataFrame")
+    lang = lang or language()
+    if lang not in _LANGS:
+        raise ExportError(f"language must be one of {_LANGS}, got {lang!r}")
+    out = {}
+    for name, pair in labels.items():
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            raise ExportError(f"the label of column {name!r} must be a (vi, en) pair, got {pair!r}")
+        column = name if name in df.columns else f"{name}_{lang}"
+        if column not in df.columns:
+            raise ExportError(f"column {name!r} (or {name}_{lang}) is not in the table "
+                              f"(columns: {list(df.columns)})")
+        out[pair[0] if lang == "vi" else pair[1]] = df[column].to_numpy()
+    return pd.DataFrame(out, index=df.index)
+
+
 def save_table(
     df: pd.DataFrame,
     stem: str,
@@ -2022,6 +2185,7 @@ def save_table(
     directory: str | os.PathLike | None = None,
     allowed_codes: Iterable[str] = (),
     strict_codes: bool = False,
+    printed: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Write ``df`` as ``<stem>.csv``, ``.tex`` and ``.docx``; return ``{ext: path}``.
 
@@ -2033,7 +2197,10 @@ def save_table(
     The index is written only if it is named (``df.reset_index()`` first to keep it).
     ``count_columns``/``dependent`` drive :func:`suppress_small_cells` before anything is
     written.  Floats are printed with ``decimals`` places in LaTeX and Word (CSV keeps
-    full precision).  ``simulated=True`` adds the simulated-data mark to the note.
+    full precision); p-value columns (:func:`is_p_column`) as :func:`format_p`.
+    ``simulated=True`` adds the simulated-data mark to the note.  ``printed``: another frame
+    for ``.tex`` and ``.docx`` (e.g. :func:`language_columns` of a bilingual machine table),
+    the CSV keeping ``df``; the same suppression applies to it.
     """
     import pandas as pd
     if not isinstance(simulated, bool):
@@ -2064,13 +2231,23 @@ def save_table(
             if strict_codes:
                 raise ExportError(message)
             warnings.warn(message, stacklevel=2)
+    shown = table
+    if printed is not None:
+        if not isinstance(printed, pd.DataFrame) or printed.empty:
+            raise ExportError(f"printed= of table {stem!r} must be a non-empty pandas DataFrame")
+        shown = printed.reset_index() if any(n is not None for n in printed.index.names) \
+            else printed.reset_index(drop=True)
+        shown.columns = [str(c) for c in shown.columns]
+        if count_columns is not None or dependent:
+            shown = suppress_small_cells(shown, count_columns or [], min_cell=min_cell,
+                                         dependent=dependent)
     full_note = _note_text(note, simulated, hidden_cells(table))
     out_dir = Path(directory) if directory is not None else figures_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     writers = {
         "csv": lambda: table_to_csv(table, title=title, note=full_note).encode("utf-8"),
-        "tex": lambda: table_to_latex(table, title=title, label=stem, note=full_note, decimals=decimals).encode("utf-8"),
-        "docx": lambda: table_to_docx_bytes(table, title=title, note=full_note, decimals=decimals),
+        "tex": lambda: table_to_latex(shown, title=title, label=stem, note=full_note, decimals=decimals).encode("utf-8"),
+        "docx": lambda: table_to_docx_bytes(shown, title=title, note=full_note, decimals=decimals),
     }
     paths = {}
     for fmt in formats:

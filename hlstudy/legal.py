@@ -41,6 +41,24 @@ CONFIDENCE = frozenset({"2", "1", "?", "sim", "assumption"})
 KINDS = frozenset({"can_bo", "cong_chuc"})
 UNIT_TYPES = ("phường", "xã", "thị trấn")
 UNIT_CLASSES = ("I", "II", "III")
+#: English names of the unit types, for English tables: a xã is a (rural) commune, a phường an
+#: (urban) ward, a thị trấn a township (the translations of the Law on Local Government).
+UNIT_TYPE_EN = {"phường": "ward", "xã": "commune", "thị trấn": "township"}
+
+
+def unit_type_label(unit_type: str) -> str:
+    """A unit type as a table prints it in the label language (``hlstudy.export.tr``).
+
+    >>> from hlstudy import export; export.set_language("en"); unit_type_label("thị trấn")
+    'township'
+    >>> export.set_language("vi"); unit_type_label("thị trấn")
+    'thị trấn'
+    """
+    from hlstudy import export
+
+    if unit_type not in UNIT_TYPE_EN:
+        raise SurveyDataError(f"unknown unit type {unit_type!r}: expected one of {UNIT_TYPES}")
+    return export.tr(unit_type, UNIT_TYPE_EN[unit_type])
 OPERATORS = frozenset({"min", "min_level", "fits_title", "not_applicable"})
 
 _COLUMNS = {

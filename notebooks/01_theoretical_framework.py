@@ -231,7 +231,7 @@ def _day(d):
 
 
 frame_out = pd.DataFrame({
-    tr("Văn bản", "Document"): frame["number"],
+    tr("Văn bản", "Document"): frame["number"].str.replace(" Điều ", tr(" Điều ", " Art. ")),
     tr("Tên", "Title"): frame["title_vi"] if LANG == "vi" else frame["title_en"],
     tr("Ban hành", "Issued"): frame["issued"].map(_day),
     tr("Hiệu lực", "In force"): frame["in_force"].map(_day),
@@ -288,7 +288,8 @@ display(Markdown(
     f"loại từng đơn vị — cách phân loại này không công khai nên các phần sau coi nó là "
     f"một tham số."))
 head_out = head[["unit_type", "unit_class", "max_staff", "max_part_time", "source",
-                 "confidence"]].rename(columns={
+                 "confidence"]]
+head_out = head_out.assign(unit_type=head_out["unit_type"].map(legal.unit_type_label)).rename(columns={
     "unit_type": tr("Loại đơn vị", "Unit type"), "unit_class": tr("Phân loại", "Class"),
     "max_staff": tr("Cán bộ, công chức tối đa", "Max. cadres + civil servants"),
     "max_part_time": tr("Không chuyên trách tối đa", "Max. part-time workers"),

@@ -70,6 +70,9 @@ INSTS = [i for i in ("officials", "citizens") if study.has(i)]
 scales = {i: scale_items(i) for i in INSTS}
 data = {"officials": officials, "citizens": citizens}
 label = {"officials": "cán bộ, công chức", "citizens": "người dân"}
+# the questionnaires as the exported tables name them, in the label language
+table_label = {"officials": export.tr(label["officials"], "officials"),
+               "citizens": export.tr(label["citizens"], "citizens")}
 # Likert range of each questionnaire, from its value set (1–5 here; 7-point scales work too)
 RANGE = {i: codebook.likert_range(i) for i in INSTS}
 # ML on complete rows (Mardia, CFA) needs more complete answers than items; at thesis size
@@ -297,12 +300,17 @@ export.save_table(deff_all.rename(columns={
                       "instrument": export.tr("Bảng hỏi", "Instrument"),
                       "effective_n": export.tr("Cỡ mẫu hiệu dụng", "Effective n"),
                       "mean_cluster_size": export.tr("Số phiếu trung bình mỗi xã",
-                                                     "Mean cluster size")})
-                  .replace({export.tr("Bảng hỏi", "Instrument"): label}),
+                                                     "Mean cluster size"),
+                      "scale": export.tr("Thang đo", "Scale"), "clusters": export.tr("Số xã", "Communes"),
+                      "icc": "ICC(1)", "deff": export.tr("Hiệu ứng thiết kế (deff)",
+                                                         "Design effect (deff)")})
+                  .replace({export.tr("Bảng hỏi", "Instrument"): table_label}),
                   "03_design_effects",
                   title=export.tr("Hiệu ứng thiết kế của điểm trung bình thang đo",
                                   "Design effects of scale means"),
-                  note="ICC(1): one-way ANOVA estimator; deff = 1 + (mean cluster size - 1) ICC.",
+                  note=export.tr("ICC(1): ước lượng ANOVA một chiều; deff = 1 + (số phiếu trung "
+                                 "bình mỗi xã − 1)·ICC.", "ICC(1): one-way ANOVA estimator; deff = "
+                                 "1 + (mean cluster size - 1) ICC."),
                   simulated=SIM, decimals=3)
 top = deff_all.loc[deff_all["deff"].idxmax()]
 display(Markdown(
@@ -446,9 +454,10 @@ for inst in INSTS:
     export.save_table(cfa_res[inst].loadings_table().rename(columns={
                           "factor": export.tr("Khái niệm", "Factor"),
                           "item": export.tr("Biến", "Item"),
-                          "est": export.tr("Hệ số tải (est)", "est"), "se": "SE", "z": "z",
-                          "p": "p", "std_all": export.tr("Hệ số tải chuẩn hóa (std.all)",
-                                                         "std.all")}),
+                          "est": export.tr("Hệ số tải (est)", "Loading (est)"), "se": "SE",
+                          "z": "z", "p": "p",
+                          "std_all": export.tr("Hệ số tải chuẩn hóa (std.all)",
+                                               "Standardised loading (std.all)")}),
                       f"03_cfa_loadings_{inst}",
                       title=export.tr(f"Hệ số tải CFA ({label[inst]})",
                                       f"CFA loadings ({inst})"),
@@ -587,7 +596,7 @@ for inst in FITTABLE:
         continue
     for part, r in ((export.tr("Toàn mẫu", "Full sample"), cfa_res[inst]),
                     (export.tr("Nửa B", "Half B"), c_b)):
-        split_rows.append({export.tr("Bảng hỏi", "Instrument"): label[inst],
+        split_rows.append({export.tr("Bảng hỏi", "Instrument"): table_label[inst],
                            export.tr("Mẫu", "Sample"): part,
                            export.tr("n (đủ mọi biến)", "n (complete)"): r.n_obs,
                            "χ²": r.fit["chi2"], "df": r.fit["df"], "CFI": r.fit["cfi"],
@@ -798,7 +807,7 @@ elif kind is not None and kind.nunique() >= 2:
                           "accepted": export.tr("Kết luận", "Verdict")}),
                       "03_invariance_kind",
                       title=export.tr("Kiểm định tính bất biến đo lường giữa cán bộ và công chức",
-                                      "Measurement invariance, cán bộ vs công chức"),
+                                      "Measurement invariance, cadres vs civil servants"),
                       note=export.tr("CFA đa nhóm (lavaan group.equal). Mức cấu hình được chấp "
                                      "nhận khi hội tụ, không có Heywood và CFI ≥ 0,90, RMSEA ≤ "
                                      "0,08, SRMR ≤ 0,08; các bước sau: ΔCFI ≥ −0,010 và ΔRMSEA ≤ "

@@ -254,7 +254,8 @@ if HAS_PERSONNEL:
                                         ignore_index=True)   # Vietnamese alphabetical order
     display(staff_show)
     export.save_table(
-        staff_show.rename(columns=HEAD),
+        staff_show.assign(unit_type=staff_show["unit_type"].map(legal.unit_type_label))
+        .rename(columns=HEAD),
         "04_staffing_quota", title=export.tr("Số lượng cán bộ, công chức so với số lượng tối đa "
                                              "theo Nghị định 33/2023", "Headcount against the "
                                              "Decree 33/2023 maximum"),
@@ -939,6 +940,9 @@ export.save_table(ledger, "04_findings",
                                  f"(notebook 06); 'many' from "
                                  f"{LEDGER_RULES.descriptive_share:.0%}, 'most' above "
                                  f"{LEDGER_RULES.majority_share:.0%}."),
-                  simulated=SIM, allowed_codes=list(ledger.columns))
+                  simulated=SIM, allowed_codes=list(ledger.columns),
+                  printed=export.language_columns(ledger, {
+                      "claim_id": ("Mã", "Claim"), "statement": ("Kết quả chẩn đoán", "Finding"),
+                      "verdict": ("Kết luận", "Verdict")}))
 print(json.dumps(json.loads(ledger.set_index("claim_id").at["D3", "key_numbers"]), indent=1,
                  ensure_ascii=False)[:600])

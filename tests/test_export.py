@@ -386,3 +386,86 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(export)
     assert result.attempted > 0 and result.failed == 0
+
+
+P_TABLE = pd.DataFrame({"Biến": ["ENV → MOT", "TRAIN → MOT", "COMP → MOT"],
+                        "B": [0.41, 0.07, 0.2],
+                        "p": [2.1e-07, 0.40519, 0.0234],
+                        "p (CR2)": [0.0004, 0.5, 1.0]})
+
+
+@pytest.mark.parametrize(("lang", "floor", "mid"), [("vi", "< 0,001", "0,405"), ("en", "< 0.001", "0.405")])
+def test_p_values_print_as_below_the_floor_not_zero(tmp_path, lang, floor, mid):
+    """p = 2.1e-07 printed as ``0.000``: now ``< 0,001`` (vi) / ``< 0.001`` (en) in .tex and
+    .docx, with three decimals otherwise even in a table of two decimals; the CSV keeps the
+    number."""
+    import docx
+
+    export.set_language(lang)
+    paths = export.save_table(P_TABLE, "99_paths", title="t", simulated=False, directory=tmp_path,
+                              decimals=2)
+    tex = paths["tex"].read_text(encoding="utf-8")
+    assert "0,000" not in tex and "0.000" not in tex
+    escaped = floor.replace("<", r"\textless{}")
+    assert f"ENV → MOT & {export.format_number(0.41, 2)} & {escaped} & {escaped} \\\\" in tex
+    assert f"TRAIN → MOT & {export.format_number(0.07, 2)} & {mid} &" in tex
+    rows = [[c.text for c in r.cells] for r in docx.Document(str(paths["docx"])).tables[0].rows]
+    assert rows[1][2:] == [floor, floor]
+    assert rows[3][2] == mid.replace("405", "023")
+    back = export.read_table_csv(paths["csv"])
+    assert back["p"].dtype == float and back.loc[0, "p"] == pytest.approx(2.1e-07)
+
+
+def test_p_value_rows_and_names():
+    """A fit-index table names its p-value in a row; lavaan/psych and the thesis's headers
+    are recognised, other columns are not; a p outside [0, 1] is an error naming its column."""
+    fit = pd.DataFrame({"Chỉ số": ["χ²", "df", "p (χ²)"], "Giá trị": [1779.4, 1504.0, 9.8e-07]})
+    tex = export.table_to_latex(fit, title="t", label="x", decimals=3)
+    assert r"p (χ²) & \textless{} 0" in tex and "1779" in tex
+    for name in ("p", "pvalue", "pvalue.scaled", "p (Δχ²)", "p (wild bootstrap)", "p (SEM, delta)",
+                 "p hiệu chỉnh", "Adjusted p", "p_value", "giá trị p"):
+        assert export.is_p_column(name), name
+    for name in ("pct", "SE", "Phân loại", "p_wild_share", "RMSEA", "n"):
+        assert not export.is_p_column(name), name
+    with pytest.raises(export.ExportError, match="column 'p'.*\\[0, 1\\]"):
+        export.table_to_latex(pd.DataFrame({"x": ["a"], "p": [1.5]}), title="t", label="x")
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_long_latex_tables_are_longtables(lang):
+    """A table of 134 rows sat in a ``table`` float that no page can hold: beyond
+    ``LONGTABLE_ROWS`` rows it is a ``longtable`` with its caption and label, the header
+    repeated after a "continued" line, a "continued on next page" foot and the note after it;
+    a short table stays a float."""
+    export.set_language(lang)
+    n = export.LONGTABLE_ROWS
+    long = pd.DataFrame({"Phần mềm": [f"pkg{i}" for i in range(n + 1)], "n": range(n + 1)})
+    tex = export.table_to_latex(long, title="Phiên bản", label="99_v", note="Ghi chú dài.")
+    assert r"\begin{table}" not in tex and r"\begin{tabular}" not in tex
+    lines = tex.splitlines()
+    assert lines[0] == r"\begin{longtable}{lr}" and lines[-2] == r"\end{longtable}"
+    assert lines[1] == r"\caption{Phiên bản}\label{tab:99_v} \\"
+    # head, continued head, foot, last foot, then the rows: in longtable's order
+    order = [r"\endfirsthead", r"\endhead", r"\endfoot", r"\endlastfoot", "pkg0 & 0 \\\\"]
+    assert [tex.index(t) for t in order] == sorted(tex.index(t) for t in order)
+    assert tex.count("Phần mềm & n \\\\") == 2, "the header repeats on every page"
+    continued, foot = (("Bảng \\thetable{} (tiếp theo)", "Tiếp theo ở trang sau") if lang == "vi"
+                       else ("Table \\thetable{} (continued)", "Continued on next page"))
+    assert continued in tex and foot in tex
+    assert tex.index(r"\bottomrule") < tex.index(r"\endlastfoot")
+    assert tex.index(r"\end{longtable}") < tex.index("Ghi chú dài.")
+    assert sum(line.endswith(r"\\") and line.startswith("pkg") for line in lines) == n + 1
+    short = export.table_to_latex(long.head(n), title="Phiên bản", label="99_v")
+    assert short.startswith(r"\begin{table}[htbp]") and "longtable" not in short
+
+
+def test_docx_page_is_a4_with_thesis_margins(tmp_path):
+    """python-docx's default page is US Letter (8.5 × 11 in) with 1-inch margins."""
+    import docx
+
+    section = docx.Document(str(_save(tmp_path)["docx"])).sections[0]
+    mm = {k: round(getattr(section, k).mm, 1) for k in ("page_width", "page_height", "left_margin",
+                                                          "right_margin", "top_margin", "bottom_margin")}
+    assert mm == {"page_width": 210.0, "page_height": 297.0, "left_margin": 30.0,
+                  "right_margin": 25.0, "top_margin": 25.0, "bottom_margin": 25.0}
+    assert mm["page_width"] - mm["left_margin"] - mm["right_margin"] == 155.0   # text width
