@@ -231,7 +231,9 @@ def _day(d):
 
 
 frame_out = pd.DataFrame({
-    tr("Văn bản", "Document"): frame["number"].str.replace(" Điều ", tr(" Điều ", " Art. ")),
+    tr("Văn bản", "Document"): frame["number"].str.replace(" Điều ", tr(" Điều ", " Art. "))
+    .str.replace("Luật Hộ tịch", tr("Luật Hộ tịch", "Law on Civil Status"))
+    .str.replace(" khoản ", tr(" khoản ", " cl. ")),
     tr("Tên", "Title"): frame["title_vi"] if LANG == "vi" else frame["title_en"],
     tr("Ban hành", "Issued"): frame["issued"].map(_day),
     tr("Hiệu lực", "In force"): frame["in_force"].map(_day),
