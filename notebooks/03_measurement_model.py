@@ -193,10 +193,16 @@ for inst in INSTS:
                                            floor_ceiling=FLOOR_CEILING, max_abs_skew=MAX_SKEW,
                                            max_abs_kurtosis=MAX_KURT)
     export.save_table(
-        dist_tables[inst].reset_index(), f"03_item_distributions_{inst}",
+        dist_tables[inst].reset_index().rename(columns={
+            "item": export.tr("Biến", "Item"), "floor": export.tr("Sàn (floor)", "Floor"),
+            "ceiling": export.tr("Trần (ceiling)", "Ceiling"),
+            "flag": export.tr("Cảnh báo", "Flag")}), f"03_item_distributions_{inst}",
         title=export.tr(f"Phân phối các biến quan sát ({label[inst]})",
                         f"Item distributions ({inst})"),
-        note=f"skew, kurtosis: psych::describe type 3; floor/ceiling: share of answers {lo} / {hi}.",
+        note=export.tr(f"skew, kurtosis: psych::describe type 3; sàn/trần: tỷ lệ câu trả lời "
+                       f"{lo} / {hi}.",
+                       f"skew, kurtosis: psych::describe type 3; floor/ceiling: share of answers "
+                       f"{lo} / {hi}."),
         simulated=SIM, decimals=2)
     flagged = dist_tables[inst][dist_tables[inst]["flag"] != ""]
     fc = score_dist[score_dist["flag"] != ""]
@@ -389,11 +395,16 @@ for inst in INSTS:
     e = efa_res[inst]
     table = e.table()
     export.save_table(
-        table.reset_index(), f"03_efa_loadings_{inst}",
+        table.reset_index().rename(columns={"item": export.tr("Biến", "Item"),
+                                            "note": export.tr("Ghi chú", "Note")}),
+        f"03_efa_loadings_{inst}",
         title=export.tr(f"Ma trận hệ số tải nhân tố sau xoay ({label[inst]})",
                         f"Rotated factor loadings ({inst})"),
-        note=f"minres extraction, promax rotation (psych::fa); loadings < {BLANK:.2f} blank; "
-             "* cross-loading, ! weak item; h2 communality.",
+        note=export.tr(f"Trích minres, xoay promax (psych::fa); hệ số tải dưới "
+                       f"{export.format_number(BLANK, 2)} để trống; * tải chéo, ! biến yếu; h2 "
+                       "hệ số chung (communality).",
+                       f"minres extraction, promax rotation (psych::fa); loadings < {BLANK:.2f} "
+                       "blank; * cross-loading, ! weak item; h2 communality."),
         simulated=SIM)
     cum = e.variance.loc["Cumulative Var"].iloc[-1] if n_f > 1 else e.variance.iloc[1, 0]
     display(Markdown(
