@@ -2044,6 +2044,17 @@ def _a4_page(document) -> None:
         section.right_margin = Mm(DOCX_PAGE_MM["right"])
 
 
+def _repeat_header_row(row) -> None:
+    """Mark a Word table's header row to repeat at the top of every page the table runs onto
+    (Word's "Repeat as header row", ``w:tblHeader``; LaTeX's longtable does the same)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    header = OxmlElement("w:tblHeader")
+    header.set(qn("w:val"), "true")
+    row._tr.get_or_add_trPr().append(header)
+
+
 def _docx_bytes(df: pd.DataFrame, *, title: str, note: str = "", decimals: int = 2) -> bytes:
     from docx import Document
     from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -2071,6 +2082,7 @@ def _docx_bytes(df: pd.DataFrame, *, title: str, note: str = "", decimals: int =
     # size); take the grid once.  The table has no merged cells, so it is row-major.
     grid = table._cells
     ncol = len(df.columns)
+    _repeat_header_row(table.rows[0])
     for j, col in enumerate(df.columns):
         cell = grid[j]
         cell.text = str(col)

@@ -469,3 +469,15 @@ def test_docx_page_is_a4_with_thesis_margins(tmp_path):
     assert mm == {"page_width": 210.0, "page_height": 297.0, "left_margin": 30.0,
                   "right_margin": 25.0, "top_margin": 25.0, "bottom_margin": 25.0}
     assert mm["page_width"] - mm["left_margin"] - mm["right_margin"] == 155.0   # text width
+
+
+def test_docx_header_row_repeats_on_every_page(tmp_path):
+    """A Word table of 134 rows runs over several pages: its header row is Word's repeated
+    header row (w:tblHeader) and no other row is."""
+    import docx
+    from docx.oxml.ns import qn
+
+    table = docx.Document(str(_save(tmp_path)["docx"])).tables[0]
+    marked = [i for i, row in enumerate(table.rows)
+              if row._tr.trPr is not None and row._tr.trPr.find(qn("w:tblHeader")) is not None]
+    assert marked == [0]
