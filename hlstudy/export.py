@@ -2153,9 +2153,10 @@ def language_columns(df: pd.DataFrame, labels: Mapping[str, tuple[str, str]], *,
                      lang: str | None = None) -> pd.DataFrame:
     """One language's printed view of a bilingual machine table.
 
-    ``labels`` maps a column name to its ``(vi, en)`` header, in print order; a name whose
-    column is absent but ``<name>_vi``/``<name>_en`` are present takes the column of the label
-    language.  Every other column (the other language's, codes, JSON) is left out: pass the
+    ``labels`` maps a column name to its ``(vi, en)`` header, in print order; where
+    ``<name>_vi``/``<name>_en`` exist the column of the label language is printed (also when
+    a code column ``<name>`` exists beside them: a verdict code is not a Vietnamese word),
+    else ``<name>`` itself.  Every other column (the other language's, codes, JSON) is left out: pass the
     result as ``printed=`` to :func:`save_table`, whose CSV keeps the whole machine table.
 
     >>> import pandas as pd
@@ -2174,7 +2175,7 @@ def language_columns(df: pd.DataFrame, labels: Mapping[str, tuple[str, str]], *,
     for name, pair in labels.items():
         if not (isinstance(pair, tuple) and len(pair) == 2):
             raise ExportError(f"the label of column {name!r} must be a (vi, en) pair, got {pair!r}")
-        column = name if name in df.columns else f"{name}_{lang}"
+        column = f"{name}_{lang}" if f"{name}_{lang}" in df.columns else name
         if column not in df.columns:
             raise ExportError(f"column {name!r} (or {name}_{lang}) is not in the table "
                               f"(columns: {list(df.columns)})")

@@ -936,7 +936,9 @@ export.save_table(ledger, "04_findings",
                                  f"sổ đối chiếu (notebook 06); \"nhiều\" là từ "
                                  f"{pct(LEDGER_RULES.descriptive_share, 0)}%, \"phần lớn\" là "
                                  f"trên {pct(LEDGER_RULES.majority_share, 0)}%.",
-                                 f"Description: {TH.summary()}. Verdicts: the claims ledger's "
+                                 f"Description: scale midpoint {WEAK_CUTOFF:.1f}; under "
+                                 f"{SHORT_TENURE_YEARS} years in post counts as short tenure. "
+                                 f"Verdicts: the claims ledger's "
                                  f"(notebook 06); 'many' from "
                                  f"{LEDGER_RULES.descriptive_share:.0%}, 'most' above "
                                  f"{LEDGER_RULES.majority_share:.0%}."),

@@ -25,7 +25,7 @@ VI_LETTERS = re.compile(
 NOTEBOOKS = {"05": ROOT / "notebooks" / "05_drivers_of_quality.py",
              "07": ROOT / "notebooks" / "07_method_validation.py"}
 #: variables whose Vietnamese text only feeds the notebook's (Vietnamese) prose
-PROSE_NAMES = {"05": {"sfx_vi", "verdict"}, "07": {"summary_lines", "pooled_text"}}
+PROSE_NAMES = {"05": {"sfx_vi", "verdict", "both_text"}, "07": {"summary_lines", "pooled_text", "_commits"}}
 #: label maps ``{code: (vi, en)}`` of each notebook
 PAIR_MAPS = {"05": ["COVARIATE_LABELS", "_HEAD", "_READING"],
              "07": ["_HEAD", "_SCEN", "_METHOD", "_VERD", "_FP_LEVEL", "_CLEAN_METRIC",

@@ -481,3 +481,18 @@ def test_docx_header_row_repeats_on_every_page(tmp_path):
     marked = [i for i, row in enumerate(table.rows)
               if row._tr.trPr is not None and row._tr.trPr.find(qn("w:tblHeader")) is not None]
     assert marked == [0]
+
+
+def test_language_columns_print_the_label_languages_column_before_a_code():
+    # 04_findings has a verdict code beside verdict_vi / verdict_en: the Vietnamese table
+    # printed the code ("not supported")
+    t = pd.DataFrame({"claim_id": ["D1"], "verdict": ["not supported"],
+                      "verdict_vi": ["Không được ủng hộ"], "verdict_en": ["Not supported"],
+                      "n": [3]})
+    labels = {"claim_id": ("Mã", "Claim"), "verdict": ("Kết luận", "Verdict"), "n": ("n", "n")}
+    vi = export.language_columns(t, labels, lang="vi")
+    en = export.language_columns(t, labels, lang="en")
+    assert list(vi.columns) == ["Mã", "Kết luận", "n"] and vi.iloc[0, 1] == "Không được ủng hộ"
+    assert en.iloc[0, 1] == "Not supported" and en.iloc[0, 2] == 3
+    with pytest.raises(export.ExportError, match="absent"):
+        export.language_columns(t, {"absent": ("x", "y")}, lang="vi")
