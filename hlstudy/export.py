@@ -1708,15 +1708,48 @@ def format_p(value, *, lang: str | None = None) -> str:
     return format_number(p, P_FLOOR_DECIMALS, lang=lang)
 
 
+#: Headers (or, in a "measure, value" table, row labels) of counts: lavaan's ``df``,
+#: ``npar``, ``ntotal``, a Δ of them, ``n``/``N``/``k``, ``bậc tự do`` and ``số …`` ("number
+#: of …"), with an optional qualifier in brackets.  Case is ignored.
+COUNT_HEADER = re.compile(r"^(?:Δ\s*)?(?:df|npar|ntotal|n|k|bậc tự do|số\b.*)(?:\s*\(.+\))?$",
+                          re.IGNORECASE)
+
+
+def is_count_column(name) -> bool:
+    """Is a column (or a row of a "measure, value" table) named as a count (``df``, ``n``…)?
+
+    >>> [is_count_column(n) for n in ("df", "Δdf", "n", "N (xã)", "npar", "SE", "ndf", "RMSEA")]
+    [True, True, True, True, True, False, False, False]
+    """
+    return bool(COUNT_HEADER.match(str(name).strip()))
+
+
+def _whole(value) -> bool:
+    return (isinstance(value, float | np.floating) and math.isfinite(value)
+            and float(value).is_integer())
+
+
 def _printed_cells(df: pd.DataFrame, decimals: int) -> list[list[str]]:
     """The body of ``df`` as printed in ``.tex``/``.docx``: numbers in the label language,
     p-values (:func:`is_p_column` headers; or a row whose label in the first, text, column
-    names a p-value, as in a fit-index table) as :func:`format_p`, hidden marks as they are."""
+    names a p-value, as in a fit-index table) as :func:`format_p`, hidden marks as they are.
+    A whole number in a count column, or in a count row of a table whose columns are
+    measures (:func:`is_count_column`: ``df``, ``n``…; a table with count columns of its own
+    is read by column), prints without decimals (``1504``, not ``1504,000``), as does a column whose every number is a
+    whole number and one of them at least 2 (counts stored as floats beside missing cells; a
+    column of shares 0 and 1 keeps its decimals)."""
     p_cols = [is_p_column(c) for c in df.columns]
     label_col = len(df.columns) > 1 and not _is_numeric_column(df.iloc[:, 0])
+    count_cols = []
+    for c in df.columns:
+        numbers = [v for v in df[c] if isinstance(v, float | np.floating) and math.isfinite(v)]
+        count_cols.append(is_count_column(c) or (bool(numbers) and all(_whole(v) for v in numbers)
+                                                 and max(abs(v) for v in numbers) >= 2))
     rows = []
     for row in df.itertuples(index=False):
         p_row = label_col and isinstance(row[0], str) and is_p_column(row[0])
+        count_row = (label_col and not any(is_count_column(c) for c in df.columns)
+                     and isinstance(row[0], str) and is_count_column(row[0]))
         cells = []
         for j, value in enumerate(row):
             numeric = isinstance(value, int | np.integer | float | np.floating) and not isinstance(value, bool | np.bool_)
@@ -1725,6 +1758,8 @@ def _printed_cells(df: pd.DataFrame, decimals: int) -> list[list[str]]:
                     cells.append(format_p(value))
                 except ExportError as err:
                     raise ExportError(f"column {df.columns[j]!r}: {err}") from None
+            elif _whole(value) and not p_cols[j] and (count_cols[j] or (count_row and j > 0)):
+                cells.append(_format_cell(int(value), decimals))
             else:
                 cells.append(_format_cell(value, decimals))
         rows.append(cells)

@@ -496,3 +496,22 @@ def test_language_columns_print_the_label_languages_column_before_a_code():
     assert en.iloc[0, 1] == "Not supported" and en.iloc[0, 2] == 3
     with pytest.raises(export.ExportError, match="absent"):
         export.language_columns(t, {"absent": ("x", "y")}, lang="vi")
+
+
+def test_counts_stored_as_floats_print_as_whole_numbers(tmp_path, monkeypatch):
+    # n printed "433,000" in 06_claims_ledger and df "1504,000" in the fit tables
+    monkeypatch.setattr(export, "_language", "vi")
+    t = pd.DataFrame({"Mã": ["T1", "T2", "T3"], "Ước lượng": [0.46, 2.0, 1.5],
+                      "n": [433.0, float("nan"), 23.0], "Tỷ lệ": [0.0, 1.0, 1.0],
+                      "Số xã": [23.0, 8.0, 8.0]})
+    cells = export._printed_cells(t, 3)
+    assert [r[2] for r in cells] == ["433", "", "23"]          # a count column
+    assert [r[4] for r in cells] == ["23", "8", "8"]           # whole numbers only, one ≥ 2
+    assert [r[3] for r in cells] == ["0,000", "1,000", "1,000"]  # shares keep their decimals
+    assert [r[1] for r in cells] == ["0,460", "2,000", "1,500"]  # an estimate that is once whole
+    fit = pd.DataFrame({"Chỉ số": ["χ²", "df", "p (χ²)", "CFI"], "Giá trị": [1779.4, 1504.0, 9.8e-07, 0.92]})
+    assert [r[1] for r in export._printed_cells(fit, 3)] == ["1779,400", "1504", "< 0,001", "0,920"]
+    # a table with count columns of its own is read by column: a category named "Số năm …"
+    # keeps its share's decimals
+    profile = pd.DataFrame({"Chỉ tiêu": ["Số năm giữ chức danh"], "n": [253], "k": [0], "Tỷ lệ": [0.0]})
+    assert export._printed_cells(profile, 2)[0][1:] == ["253", "0", "0,00"]
