@@ -23,7 +23,12 @@ rule                   action       what it does (threshold parameter of :class:
                                     same personal data, submission within
                                     ``duplicate_window_minutes``, or an identical background of
                                     at least ``duplicate_min_background`` answered fields;
-                                    identical answers alone are flagged, not dropped
+                                    identical answers alone are flagged, not dropped.  Records
+                                    of one person (the same identifying data: the register's
+                                    staff code, or name and phone; codebook column
+                                    ``identity``) whose answers differ are a resubmission: the
+                                    latest is kept, the earlier ones dropped, the kept one
+                                    flagged
 ``missing_required``   drop         records without an answer analyses need (``required``:
                                     commune)
 ``speeders``           drop         duration below ``speeder_share_of_median`` × the median
@@ -91,6 +96,7 @@ import pandas as pd
 from hlstudy import _resultcache
 from hlstudy.errors import SurveyDataError
 from hlstudy.ingest import (
+    ID_KEY,
     PII_KEY,
     UNREADABLE,
     UNREADABLE_MAX_SHARE,
@@ -293,6 +299,21 @@ def rule_duplicates(df, spec, rules, instrument):
     Records whose personal data differ are never duplicates of each other.  The earliest
     submission (by timestamp, else by row) is kept.  R equivalent of the candidate test:
     ``duplicated(x[, c("commune", answers)])`` for ``duplicate_min_share = 1``.
+
+    **Resubmissions.**  Records left after that which share *identifying* data (the
+    transient salted key :data:`hlstudy.ingest.ID_KEY` of the codebook's ``identity``
+    groups: ``staff_code`` alone, or ``full_name`` and ``phone`` together, every field of the
+    group answered; a name alone, or the citizens' free-text comment, identifies no one) are
+    one person entered more than once with answers that differ.  One person must not count
+    twice, so one record is kept: the **latest submission** by timestamp (when every record of
+    the person has one), else the last row.  That is what the survey platforms themselves do
+    when a respondent edits an answer after sending it: with Google Forms' setting *Settings →
+    Responses → Allow response editing* the edited response replaces the earlier one in the
+    export, whereas a second submission (the setting off) arrives as a second row; a register's
+    later entry for a staff code is taken as its correction.  The earlier records are dropped, each log row naming
+    the kept row and the fields that differ; the kept record is flagged, naming the dropped
+    rows, so that both rows of every resubmission are in the log.  Whether the latest answers
+    are the better ones cannot be known from the data: the log lets the researcher check.
     """
     compare = [
         v.variable for v in spec.variables
@@ -304,8 +325,8 @@ def rule_duplicates(df, spec, rules, instrument):
         compare = ["commune_code", *compare]
     if not compare:
         return df, []
-    if rules.duplicate_min_share == 1 and _all_distinct(df, compare):
-        return df, []  # no record repeats another on every answer: no candidate
+    if rules.duplicate_min_share == 1 and _all_distinct(df, compare) and not _shared_identity(df):
+        return df, []  # no record repeats another on every answer, no person twice: no candidate
     times = _of_type(spec, df, "timestamp")
     order = df.sort_values([*times, "source_row"], na_position="last", kind="stable").index
     # the columns read below in that order: each column's values taken by position (a
@@ -393,11 +414,59 @@ def rule_duplicates(df, spec, rules, instrument):
                     flag[here] = (f"same answers as {what}, but nothing corroborates a duplicate (different "
                                   "submission times, no personal data, background too short or different): kept")
             kept.append(j)
+    _resubmissions(df, spec, compare, times, drop, flag)
     index = sorted(drop, key=lambda i: df.at[i, "source_row"])
     flagged = sorted(flag, key=lambda i: df.at[i, "source_row"])
     log = _drop_rows(df, index, instrument, "duplicates", drop)
     log += [_flag_row(df, i, instrument, "duplicates", flag[i]) for i in flagged]
     return _without(df, index), log
+
+
+def _shared_identity(df: pd.DataFrame) -> bool:
+    """Whether two records share identifying data (:data:`hlstudy.ingest.ID_KEY`)."""
+    return ID_KEY in df and bool(df[ID_KEY].dropna().duplicated().any())
+
+
+def _resubmissions(df, spec, compare, times, drop: dict, flag: dict) -> None:
+    """Records of one person (equal identifying data, :data:`hlstudy.ingest.ID_KEY`) left
+    after the repeats: keep the latest submission, drop the earlier ones (into ``drop``) and
+    note the kept one (into ``flag``), naming every row, the kept one and the answers that
+    differ.  See :func:`rule_duplicates` for the rule and its source."""
+    if not _shared_identity(df):
+        return
+    left = df.loc[[i for i in df.index if i not in drop and i not in flag]]
+    keys = left[ID_KEY].dropna()
+    groups = keys[keys.duplicated(keep=False)]
+    if groups.empty:
+        return
+    groups_of: dict[str, list[str]] = {}
+    for v in spec.variables:
+        if v.pii and v.identity:
+            groups_of.setdefault(v.identity, []).append(v.variable)
+    for key in sorted(pd.unique(groups), key=str):
+        members = groups.index[groups == key]
+        rows = left.loc[members]
+        stamps = pd.to_datetime(rows[times[0]]) if times else pd.Series(pd.NaT, index=rows.index)
+        if stamps.notna().all():
+            order = sorted(members, key=lambda i: (stamps[i], df.at[i, "source_row"]))
+            why = "the latest submission by timestamp"
+        else:
+            order = sorted(members, key=lambda i: df.at[i, "source_row"])
+            why = "the last row (no submission time for every record)"
+        keep = order[-1]
+        group = str(key).rpartition(":")[0]
+        identity = f"{group}: {', '.join(groups_of.get(group, []))}"
+        kept = f"record {df.at[keep, 'record_id']} (row {df.at[keep, 'source_row']})"
+        for i in order[:-1]:
+            differ = [c for c in compare
+                      if str(df.at[i, c]) != str(df.at[keep, c])]
+            shown = ", ".join(differ[:6]) + (f" and {len(differ) - 6} more" if len(differ) > 6 else "")
+            drop[i] = (f"resubmission: the same identifying data ({identity}) as {kept}, "
+                       f"which is kept as {why}; the answers differ on {len(differ)} of "
+                       f"{len(compare)} fields" + (f" ({shown})" if differ else ""))
+        others = ", ".join(f"row {df.at[i, 'source_row']}" for i in order[:-1])
+        flag[keep] = (f"kept as {why} of {len(order)} records with the same identifying data "
+                      f"({identity}); dropped: {others}")
 
 
 def _without(df: pd.DataFrame, index) -> pd.DataFrame:
@@ -1034,7 +1103,7 @@ def clean(
         raise SurveyDataError(
             f"cleaning accounting failed for {instrument}: read {len(data)}, kept {len(df)}, dropped {n_dropped}"
         )
-    df = df.drop(columns=[PII_KEY, UNREADABLE], errors="ignore")
+    df = df.drop(columns=[PII_KEY, ID_KEY, UNREADABLE], errors="ignore")
     if reverse:
         df = reverse_key(df, spec)
     return CleaningResult(instrument, df.reset_index(drop=True), log, pd.DataFrame(flow), rules)

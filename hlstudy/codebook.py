@@ -130,6 +130,10 @@ def validate(codebook: pd.DataFrame, labels: pd.DataFrame, claims: list[str]) ->
         bad = ~cb[col].isin(["0", "1"])
         if bad.any():
             _fail("flag must be 0 or 1", name, cb, bad, col)
+    if "identity" in cb.columns:  # optional: groups of personal data that identify a person
+        bad = cb["identity"].ne("") & cb["pii"].ne("1")
+        if bad.any():
+            _fail("an identity group may hold personal data only (pii = 1)", name, cb, bad, "identity")
     for col in ("min", "max"):
         bad = cb[col].ne("") & pd.to_numeric(cb[col], errors="coerce").isna()
         if bad.any():

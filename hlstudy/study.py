@@ -429,7 +429,8 @@ def raw_tables(
     For :func:`hlstudy.cleaning.rule_sensitivity`, which cleans them under several rules.
     Raises what :func:`hlstudy.ingest.read_folder` raises for a bad export.
 
-    The transient personal-data key (:data:`hlstudy.ingest.PII_KEY`, a salted hash) is
+    The transient personal-data keys (:data:`hlstudy.ingest.PII_KEY` and
+    :data:`hlstudy.ingest.ID_KEY`, salted hashes) are each
     replaced by a code per distinct key (``k00001``, … in order of first appearance; equal
     keys, equal codes; blank stays blank), which is all the duplicates rule compares, so no
     hash of personal data is written to disk.  With ``cache=True`` the tables are kept in
@@ -448,11 +449,15 @@ def raw_tables(
 
 def _pii_codes(data: pd.DataFrame) -> pd.DataFrame:
     """``data`` with the personal-data key replaced by codes (see :func:`raw_tables`)."""
-    if ingest.PII_KEY not in data:
-        return data
-    keys = data[ingest.PII_KEY]
-    codes = {k: f"k{n:05d}" for n, k in enumerate(pd.unique(keys.dropna()), 1)}
-    return data.assign(**{ingest.PII_KEY: keys.map(codes).astype(keys.dtype)})
+    coded = {}
+    for column in (ingest.PII_KEY, ingest.ID_KEY):
+        if column in data:
+            keys = data[column]
+            codes = {k: f"k{n:05d}" for n, k in enumerate(pd.unique(keys.dropna()), 1)}
+            if column == ingest.ID_KEY:  # the identity group's name (not personal) stays
+                codes = {k: f"{k.rpartition(':')[0]}:{c}" for k, c in codes.items()}
+            coded[column] = keys.map(codes).astype(keys.dtype)
+    return data.assign(**coded) if coded else data
 
 
 def _raw_path(folder: Path, share: float, cache_dir) -> Path:

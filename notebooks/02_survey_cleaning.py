@@ -162,6 +162,11 @@ nonexact[["instrument", "value", "name", "how", "score", "rows"]].rename(
 #   không quá `duplicate_window_minutes` phút, hoặc trùng toàn bộ thông tin nền đủ chi tiết để
 #   nhận ra một người (≥ `duplicate_min_background` câu: có ở phiếu cán bộ, công chức; phiếu
 #   người dân chỉ có 4 câu). Chỉ giống câu trả lời thì được đánh dấu, không loại.
+#   Ngược lại, hai bản ghi có cùng dữ liệu nhận dạng (mã cán bộ của danh sách nhân sự; họ tên
+#   cùng số điện thoại — họ tên không có số điện thoại không nhận ra ai) mà câu trả lời khác
+#   nhau là *một người nộp lại*: một người không được tính hai lần, nên chỉ giữ bản nộp sau
+#   cùng theo dấu thời gian (không có dấu thời gian thì giữ dòng sau cùng), như nền tảng khảo
+#   sát làm khi người trả lời sửa phiếu đã gửi; nhật ký ghi cả hai dòng và các câu khác nhau.
 # - *Thiếu quá nửa số câu của một thang đo* không còn loại cả phiếu: chỉ điểm của thang đo đó
 #   bị đặt thành thiếu, nên mỗi phân tích chỉ bỏ người trả lời khi nó cần đúng thang đo ấy
 #   (FIML ở sổ tay 03 và 05 vẫn dùng các câu người đó đã trả lời).
@@ -205,6 +210,13 @@ display(Markdown(
         + (" ✓" if checks[n] else " ✗")
         for n in INSTRUMENTS
     )
+))
+resubmitted = study.cleaning_log[
+    (study.cleaning_log["rule"] == "duplicates") & (study.cleaning_log["action"] == "drop")
+    & study.cleaning_log["reason"].str.startswith("resubmission")].groupby("instrument").size()
+display(Markdown(
+    "Nộp lại (cùng dữ liệu nhận dạng, câu trả lời khác; giữ bản nộp sau cùng): "
+    + "; ".join(f"{NAMES_VI[n]}: {int(resubmitted.get(n, 0))} bản ghi cũ bị loại" for n in INSTRUMENTS) + "."
 ))
 flow_table
 

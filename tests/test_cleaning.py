@@ -304,6 +304,101 @@ def test_real_codebook_officials_tenure_vs_age(real):
     assert len(result.data) == len(off)
 
 
+def _resubmitted(instrument, tmp_path, change, *, seed=3, n=30, copy_of=5, later=True, edit=None):
+    """An export of the real codebook with record ``copy_of`` entered again (the same
+    personal data) after ``change(row)`` altered it; returns (typed table, rows)."""
+    rows = rf.generic_rows(instrument, n, seed=seed)
+    again = rows.iloc[[copy_of]].copy()
+    change(again)
+    rows = pd.concat([rows, again], ignore_index=True)
+    if edit is not None:
+        edit(rows)
+    path = tmp_path / f"{instrument}.csv"
+    rows.to_csv(path, index=False)
+    return ingest.read_instrument(path).data, rows
+
+
+def _header(instrument, variable):
+    spec = ingest.instrument_spec(instrument)
+    v = spec.by_name[variable]
+    return f"Câu {v.order}. {v.question_vi}" if v.type == "likert" else v.question_vi
+
+
+def test_resubmission_by_the_same_person_keeps_the_latest(tmp_path):
+    stamp, item = _header("officials", "submitted_at"), _header("officials", "ENV4")
+
+    def resubmit(row):  # three days later, one Likert answer changed
+        row[stamp] = "2025-03-30 09:00:00"
+        row[item] = "Đồng ý" if row[item].iloc[0] != "Đồng ý" else "Không đồng ý"
+
+    table, _ = _resubmitted("officials", tmp_path, resubmit)
+    result = cleaning.clean(table, "officials")
+    assert_accounted(table, result)
+    first, second = 7, 32  # spreadsheet rows of the record and of its resubmission
+    rows = dict(zip(table["source_row"], table["record_id"], strict=True))
+    assert dropped_by(result, "duplicates") == {rows[first]}
+    assert rows[second] in set(result.data["record_id"])
+    log = result.log.set_index("source_row")
+    assert "resubmission" in log.at[first, "reason"] and f"(row {second})" in log.at[first, "reason"]
+    assert "latest submission" in log.at[first, "reason"] and "ENV4" in log.at[first, "reason"]
+    assert log.at[second, "action"] == "flag" and f"row {first}" in log.at[second, "reason"]
+    assert len(result.data) == len(table) - 1
+    assert "_id_key" not in result.data
+
+
+def test_resubmission_sent_earlier_in_time_is_the_one_dropped(tmp_path):
+    stamp, item = _header("officials", "submitted_at"), _header("officials", "ENV4")
+
+    def resubmit(row):  # a later row, but submitted before the original (sorted export)
+        row[stamp] = "2025-02-01 09:00:00"
+        row[item] = "Đồng ý" if row[item].iloc[0] != "Đồng ý" else "Không đồng ý"
+
+    table, _ = _resubmitted("officials", tmp_path, resubmit)
+    result = cleaning.clean(table, "officials")
+    rows = dict(zip(table["source_row"], table["record_id"], strict=True))
+    assert dropped_by(result, "duplicates") == {rows[32]}
+
+
+def test_a_name_without_the_phone_identifies_no_one(tmp_path):
+    phone, item = _header("officials", "phone"), _header("officials", "ENV4")
+
+    def resubmit(row):
+        row[item] = "Đồng ý" if row[item].iloc[0] != "Đồng ý" else "Không đồng ý"
+
+    def blank_phones(rows):
+        rows.loc[[5, len(rows) - 1], phone] = ""
+
+    table, _ = _resubmitted("officials", tmp_path, resubmit, edit=blank_phones)
+    result = cleaning.clean(table, "officials")
+    assert len(result.data) == len(table) and "duplicates" not in set(result.log["rule"])
+
+
+def test_register_with_a_staff_code_twice_counts_the_person_once(tmp_path):
+    code, trainings = _header("personnel", "staff_code"), _header("personnel", "trainings_24m")
+    name = _header("personnel", "full_name")
+
+    def again(row):  # the same staff code, another spelling of the name, one field changed
+        row[trainings] = int(row[trainings].iloc[0]) + 1
+        row[name] = "khác"
+
+    table, rows = _resubmitted("personnel", tmp_path, again)
+    result = cleaning.clean(table, "personnel")
+    assert_accounted(table, result)
+    assert len(result.data) == rows[code].nunique() == len(table) - 1
+    log = result.log[result.log["rule"] == "duplicates"].set_index("source_row")
+    assert log.at[7, "action"] == "drop" and "staff_code" in log.at[7, "reason"]
+    assert "the last row" in log.at[7, "reason"] and log.at[32, "action"] == "flag"
+
+
+def test_raw_cache_codes_keep_the_identity_group():
+    from hlstudy import study
+
+    data = pd.DataFrame({"_pii_key": ["a", "a", None], "_id_key": ["staff_code:x1", "staff_code:x1", None]})
+    coded = study._pii_codes(data)
+    assert coded["_id_key"].tolist()[:2] == ["staff_code:k00001"] * 2 and pd.isna(coded["_id_key"].iloc[2])
+    assert coded["_pii_key"].tolist()[:2] == ["k00001"] * 2
+
+
 def test_every_rule_accounts_for_its_records(officials):
     """One fault for every rule at once: each rule's flow row matches its log rows."""
     df = officials.copy()

@@ -164,6 +164,7 @@ def _set(df, variable, column, value):
     (lambda d: _set(d, "TRAIN2", "question_vi", "Năm sinh"), "duplicated printed wording"),
     (lambda d: _set(d, "TRAIN2", "reverse", "yes"), "flag must be 0 or 1"),
     (lambda d: _set(d, "birth_year", "reverse", "1"), "only Likert items"),
+    (lambda d: _set(d, "birth_year", "identity", "name_phone"), "identity group may hold personal data only"),
     (lambda d: _set(d, "TRAIN2", "question_vi",
                     unicodedata.normalize("NFD", "Nội dung đào tạo")), "NFC"),
 ])

@@ -23,6 +23,10 @@ MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "-", ".", "#n/a", "k
 ID_SALT = "hlstudy-record-id-v1"
 #: Transient column: salted hash of a record's personal data, removed by hlstudy.cleaning.clean.
 PII_KEY = "_pii_key"
+#: Transient column: salted hash of the data that identify a person (the codebook's
+#: ``identity`` groups: the register's staff code; name and phone together), removed by
+#: hlstudy.cleaning.clean after the ``duplicates`` rule has found resubmissions with it.
+ID_KEY = "_id_key"
 #: Transient column: the cells of a record that could not be read (set to missing), as a tuple of
 #: ``(variable, raw text, reason)``; logged by the ``unreadable`` rule of hlstudy.cleaning.
 UNREADABLE = "_unreadable"

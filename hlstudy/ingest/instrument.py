@@ -15,6 +15,7 @@ import pandas as pd
 from hlstudy._text import clean_text
 from hlstudy.errors import SurveyDataError
 from hlstudy.ingest._common import (
+    ID_KEY,
     ID_SALT,
     OPTIONAL_TYPES,
     PII_KEY,
@@ -40,6 +41,32 @@ def _pii_key(instrument: str, values: list[Any]) -> str | None:
     if not any(parts):
         return None
     return hashlib.sha256("|".join([ID_SALT, instrument, *parts]).encode()).hexdigest()[:16]
+
+
+def _identity_columns(spec, mapping) -> list[tuple[str, list[int]]]:
+    """The codebook's identity groups (column ``identity``) whose every variable is in the
+    export: ``(group, column indices)``, in the order of the group's first variable."""
+    groups: dict[str, list[str]] = {}
+    for v in spec.variables:
+        if v.pii and v.identity:
+            groups.setdefault(v.identity, []).append(v.variable)
+    return [(g, [mapping.columns[v] for v in names]) for g, names in groups.items()
+            if all(v in mapping.columns for v in names)]
+
+
+def _id_key(instrument: str, identity: list[tuple[str, list[int]]], row) -> str | None:
+    """``group:hash``: the name of the first identity group whose every field the record
+    answered (a name without the phone identifies no one) and the salted hash of those
+    fields, or None; equal keys, the same person.
+
+    It exists only between ingest and :func:`hlstudy.cleaning.clean`, which removes it.
+    """
+    for group, indices in identity:
+        parts = ["" if _blank(row[i]) else clean_text(row[i]).casefold() for i in indices]
+        if all(parts):
+            digest = hashlib.sha256("|".join([ID_SALT, instrument, group, *parts]).encode()).hexdigest()
+            return f"{group}:{digest[:16]}"
+    return None
 
 
 def record_id(instrument: str, row_number: int, salt: str = ID_SALT) -> str:
@@ -223,6 +250,9 @@ def read_instrument(
     if pii or mapping.pii_columns:
         indices = [mapping.columns[v] for v in sorted(pii)] + list(mapping.pii_columns)
         out[PII_KEY] = [_pii_key(instrument, [r[i] for i in indices]) for r in table.rows]
+    identity = _identity_columns(spec, mapping)
+    if identity:
+        out[ID_KEY] = [_id_key(instrument, identity, r) for r in table.rows]
     if unreadable:
         out[UNREADABLE] = [tuple(unreadable.get(n, ())) or None for n in table.row_numbers]
     # each variable typed from its list of values (as :func:`_typed` types the column a

@@ -33,6 +33,9 @@ class Variable:
     max: float | None
     required: bool
     pii: bool
+    #: name of the group of personal-data variables that together identify a person (codebook
+    #: column ``identity``, optional: ``staff_code``; ``name_phone`` for name and phone), or ""
+    identity: str = ""
 
 
 @dataclass
@@ -202,6 +205,7 @@ def _build_spec(instrument: str, codebook: pd.DataFrame, value_labels: pd.DataFr
                 max=_number(r.get("max", "")),
                 required=_flag(r.get("required", "")),
                 pii=_flag(r.get("pii", "")),
+                identity=r.get("identity", "").strip(),
             )
         )
     variables.sort(key=lambda v: (v.order, v.variable))
