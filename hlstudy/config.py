@@ -32,6 +32,15 @@ header is none the codebook knows: a ``columns.csv`` beside the exports (``heade
 
 (:func:`column_settings`; both are merged by :func:`hlstudy.ingest.column_mapping`).
 
+A workbook (``.xlsx``) whose answers are on a sheet named neither after the instrument nor
+the workbook's only sheet with data (several sheets hold data) is read from the sheet named
+in ``hlstudy.toml``::
+
+    [sheets]
+    officials = "Câu trả lời biểu mẫu 1"
+
+(:func:`sheet_settings`).
+
 >>> from hlstudy.config import data_source
 >>> data_source("data/raw").origin
 'argument'
@@ -149,3 +158,24 @@ def column_settings(root: Path | None = None) -> dict[str, str]:
             file=path,
         )
     return {str(k): v.strip() for k, v in table.items()}
+
+
+def sheet_settings(root: Path | None = None) -> dict[str, str]:
+    """The ``[sheets]`` table of ``hlstudy.toml`` (instrument → the workbook sheet to read).
+
+    Empty when there is no configuration file or no such table.  Raises
+    :class:`SurveyDataError` when the table is not a table of strings.
+
+    >>> sheet_settings(Path("/nonexistent"))
+    {}
+    """
+    path, settings = _settings(root)
+    if settings is None:
+        return {}
+    table = settings.get("sheets", {})
+    bad = (not isinstance(table, dict)) or any(not isinstance(v, str) or not v.strip() for v in table.values())
+    if bad:
+        raise SurveyDataError(
+            '[sheets] must be a table of instrument = "sheet name" lines, e.g. '
+            'officials = "Câu trả lời biểu mẫu 1"', file=path)
+    return {str(k).strip(): v.strip() for k, v in table.items()}

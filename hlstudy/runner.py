@@ -896,8 +896,6 @@ def reproduce(selected: list[str] | None = None, *, out=None,
     out = sys.stdout if out is None else out   # the stream of the moment, not of the import
     plan = plan or output_plan()
     print(f"writing: {plan.describe()}", file=out, flush=True)
-    plan.figures.mkdir(parents=True, exist_ok=True)
-    plan.notebooks.mkdir(parents=True, exist_ok=True)
     all_sources = sources()
     if selected:
         all_sources = [p for p in all_sources if any(p.name.startswith(s) for s in selected)]
@@ -915,6 +913,9 @@ def reproduce(selected: list[str] | None = None, *, out=None,
               f"and files in {_shown(plan.figures)} are from an earlier run, if any)",
               file=out, flush=True)
         raise
+    # the output folders only once the data are known to fit (a failed run creates nothing)
+    plan.figures.mkdir(parents=True, exist_ok=True)
+    plan.notebooks.mkdir(parents=True, exist_ok=True)
     print(f"study cache ready in {warm:.1f} s; {total} notebook(s) on {jobs} kernel(s) at once"
           + (f", longest first: {', '.join(p.stem[:2] for p in order)}" if jobs > 1 else ""),
           file=out, flush=True)
@@ -975,13 +976,13 @@ def export_language(lang: str, out_dir: Path, *, out=None, jobs: int | None = No
     if Path(out_dir).resolve() == FIGURES.resolve():
         raise NotebookError(f"the {lang} export would overwrite the committed figures/: choose "
                             "another folder (default build/figures-<lang>/)")
-    out_dir.mkdir(parents=True, exist_ok=True)
     all_sources = sources()
     total = len(all_sources)
     jobs = default_jobs(total) if jobs is None else max(1, int(jobs))
     if fork_enabled():
         _ForkServer.get()
     warm_study_cache()
+    out_dir.mkdir(parents=True, exist_ok=True)  # only once the data are known to fit
     count = []
     with tempfile.TemporaryDirectory() as tmp:
         logs = {source: Path(tmp) / f"{source.stem}.jsonl" for source in all_sources}

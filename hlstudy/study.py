@@ -281,7 +281,7 @@ def _build(folder, rules, source_label) -> tuple[Study, dict]:
     )[["instrument", "commune_code", "commune", "n"]]
     files = pd.DataFrame([
         {"instrument": name, "file": t.file.name, "format": t.format, "encoding": t.encoding,
-         "sheet": t.sheet, "records": t.n, "pii_columns_dropped": len(t.pii_dropped), "sha256": t.digest}
+         "sheet": t.sheet, "sheet_note": t.sheet_note, "records": t.n, "pii_columns_dropped": len(t.pii_dropped), "sha256": t.digest}
         for name, t in tables.items()
     ])
     present = tuple(name for name in ingest.INSTRUMENTS if name in tables)
@@ -358,6 +358,9 @@ def load_study(
             study = _load_folder(Path(tmp), rules, cache, cache_dir, f"simulated study ({resolved.origin})")
     else:
         study = _load_folder(resolved.path, rules, cache, cache_dir, f"{_shown(resolved.path)} ({resolved.origin})")
+    if "sheet_note" in study.files:
+        for r in study.files.dropna(subset=["sheet_note"]).itertuples():
+            print(f"{r.file}: read {r.sheet_note}")  # the sheet chosen without its name saying so
     print(cleaning.change_summary(study.cleaning_log, study.flow))  # nothing large passes unseen
     return study
 

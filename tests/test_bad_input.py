@@ -251,7 +251,7 @@ CASES = {
     "infinite number": (set_cells("birth_year", 1, "inf"), "officials.csv", r"row 3, column 'Năm sinh'.*not a finite number"),
     "overflowing Likert code": (set_cells("PRO1", 0, "1e400"), "officials.csv", r"row 2, column 'Câu 13\. .*not a whole-number code"),
     "commune outside Hữu Lũng": (set_cell("commune", 3, "Chi Lăng"), "officials.csv", r"row 5, column 'commune': 1 commune name\(s\) not in the Hữu Lũng registry: 'Chi Lăng' \(rows 5; a commune of .*, outside Hữu Lũng\)"),
-    "workbook without the sheet": (xlsx_with_sheets("Sheet1", "Sheet2"), "officials.xlsx", r"sheet 'officials' is missing from the workbook"),
+    "workbook without the sheet": (xlsx_with_sheets("Sheet1", "Sheet2"), "officials.xlsx", r"no sheet is named 'officials' and no sheet holds data \('Sheet1': 0 data rows; 'Sheet2': 0 data rows\)"),
     "empty worksheet": (empty_sheet, "officials.xlsx", r"sheet 'officials' is empty"),
     "text file named .xlsx": (to_other_format("xlsx", b"id,name\n1,2\n"), "officials.xlsx", r"not a readable Excel \.xlsx workbook"),
     "corrupt .sav": (to_other_format("sav", b"$FL2@(#) not really spss" + bytes(64)), "officials.sav", r"not a readable SPSS \.sav file"),

@@ -308,6 +308,47 @@ def test_dash_variants_in_labels_and_headers(tmp_path):
     assert read(path).data["position"].tolist() == ["2", "2", "3"]
 
 
+def _google_sheets_workbook(tmp_path, second_rows=0):
+    """A Google Sheets download: the answers on "Câu trả lời biểu mẫu 1", then "Sheet2"."""
+    from openpyxl import load_workbook
+
+    path = rf.write_export(rf.make_rows("citizens", 4), tmp_path / "citizens.xlsx")
+    wb = load_workbook(path)
+    wb.active.title = "Câu trả lời biểu mẫu 1"
+    extra = wb.create_sheet("Sheet2")
+    extra.append(["ghi chú"])
+    for k in range(second_rows):
+        extra.append([f"dòng {k}"])
+    wb.save(path)
+    return path
+
+
+def test_xlsx_the_only_sheet_with_data_is_read_and_said(tmp_path):
+    table = read(_google_sheets_workbook(tmp_path))  # Sheet2 has a header only: no data
+    assert table.sheet == "Câu trả lời biểu mẫu 1" and table.n == 4
+    assert "the only sheet with data (4 rows; empty: 'Sheet2')" in table.sheet_note
+    assert table.sheet_note in table.summary()
+
+
+def test_xlsx_several_sheets_with_data_name_each_and_how_to_choose(tmp_path, monkeypatch):
+    import hlstudy.config
+
+    path = _google_sheets_workbook(tmp_path, second_rows=2)
+    with pytest.raises(SurveyDataError) as err:
+        read(path)
+    message = str(err.value)
+    assert "'Câu trả lời biểu mẫu 1': 4 data rows; 'Sheet2': 2 data rows" in message
+    assert "[sheets]" in message and "hlstudy.toml" in message and "citizens.xlsx" in message
+    monkeypatch.setattr(hlstudy.config, "ROOT", tmp_path)  # hlstudy.toml is read from here
+    (tmp_path / "hlstudy.toml").write_text('[sheets]\ncitizens = "Câu trả lời biểu mẫu 1"\n', encoding="utf-8")
+    table = read(path)
+    assert table.n == 4 and "hlstudy.toml [sheets]" in table.sheet_note
+    assert hlstudy.config.sheet_settings() == {"citizens": "Câu trả lời biểu mẫu 1"}
+    (tmp_path / "hlstudy.toml").write_text('[sheets]\ncitizens = "Trang 3"\n', encoding="utf-8")
+    with pytest.raises(SurveyDataError, match="names sheet 'Trang 3' for citizens"):
+        read(path)
+
+
 def test_quoted_line_breaks_keep_spreadsheet_rows_and_ids(tmp_path):
     rows = rf.make_rows("citizens", 4)
     rows["name"] = ["A\nB", "C", "D\r\nE", "F"]

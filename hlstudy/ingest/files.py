@@ -29,6 +29,7 @@ class RawTable:
     rows: list[list[Any]]
     row_numbers: list[int]  # spreadsheet row of each data row (header = row 1)
     sheet: str | None = None
+    sheet_note: str | None = None  # why that sheet was read, when not named after the instrument
     column_labels: list[Any] | None = None  # SPSS variable labels, beside the names
     #: SPSS value labels of each column (stored value → label, keyed by the variable's own
     #: storage type: floats for numeric variables, text for string variables), or None.
@@ -194,6 +195,55 @@ def _title_hint(header: list[Any]) -> str:
     return ""
 
 
+def _sheet_cells(workbook, sheet: str, path: Path) -> list[list]:
+    try:
+        return [list(r) for r in workbook[sheet].iter_rows(values_only=True)]
+    except Exception as exc:  # a damaged sheet inside a valid zip
+        raise SurveyDataError(f"sheet {sheet!r} cannot be read ({type(exc).__name__})", file=path) from None
+
+
+def _data_rows(cells: list[list]) -> int:
+    """Rows below the header holding a value (a sheet with a header only holds no data)."""
+    return sum(1 for r in cells[1:] if not all(_blank(c) for c in r))
+
+
+def _choose_sheet(workbook, names: list[str], instrument: str, path: Path) -> tuple[str, str | None]:
+    """The sheet to read and, when it was not named after the instrument, why it was read.
+
+    In order: the sheet ``[sheets]`` of ``hlstudy.toml`` names for the instrument; the sheet
+    named after the instrument; the workbook's only sheet; the only sheet holding data rows
+    (a Google Sheets download has "Câu trả lời biểu mẫu 1" beside empty sheets).  Several
+    sheets with data: :class:`SurveyDataError` naming each with its rows and how to choose.
+    """
+    from hlstudy.config import sheet_settings
+
+    chosen = sheet_settings().get(instrument)
+    if chosen is not None:
+        match = [n for n in names if clean_text(n) == clean_text(chosen)]
+        if not match:
+            raise SurveyDataError(
+                f"hlstudy.toml [sheets] names sheet {chosen!r} for {instrument}, which the workbook "
+                f"does not have (sheets: {names})", file=path)
+        return match[0], f"sheet {match[0]!r} as hlstudy.toml [sheets] says"
+    match = [n for n in names if clean_text(n).casefold() == instrument]
+    if match:
+        return match[0], None
+    if len(names) == 1:
+        return names[0], None
+    rows = {n: _data_rows(_sheet_cells(workbook, n, path)) for n in names}
+    full = [n for n in names if rows[n]]
+    if len(full) == 1:
+        empty = ", ".join(repr(n) for n in names if n != full[0])
+        return full[0], (f"sheet {full[0]!r}, the only sheet with data ({rows[full[0]]} rows; "
+                         f"empty: {empty})")
+    listed = "; ".join(f"{n!r}: {rows[n]} data rows" for n in names)
+    raise SurveyDataError(
+        f"no sheet is named {instrument!r} and " + ("several sheets hold data" if full else "no sheet holds data")
+        + f" ({listed}): say which sheet holds the {instrument} answers, either in hlstudy.toml "
+        f"([sheets] then {instrument} = \"<sheet name>\") or by renaming that sheet {instrument!r} "
+        "in a copy of the workbook", file=path)
+
+
 def read_xlsx_rows(path: Path, instrument: str) -> RawTable:
     """Read the instrument's sheet (or the only sheet) of an ``.xlsx`` workbook."""
     import warnings
@@ -210,21 +260,8 @@ def read_xlsx_rows(path: Path, instrument: str) -> RawTable:
         ) from None
     try:
         names = workbook.sheetnames
-        match = [n for n in names if clean_text(n).casefold() == instrument]
-        if match:
-            sheet = match[0]
-        elif len(names) == 1:
-            sheet = names[0]
-        else:
-            raise SurveyDataError(
-                f"sheet {instrument!r} is missing from the workbook (sheets: {names})", file=path
-            )
-        try:
-            cells = [list(r) for r in workbook[sheet].iter_rows(values_only=True)]
-        except Exception as exc:  # a damaged sheet inside a valid zip
-            raise SurveyDataError(
-                f"sheet {sheet!r} cannot be read ({type(exc).__name__})", file=path
-            ) from None
+        sheet, note = _choose_sheet(workbook, names, instrument, path)
+        cells = _sheet_cells(workbook, sheet, path)
     finally:
         workbook.close()
     while cells and all(_blank(c) for c in cells[-1]):
@@ -250,7 +287,7 @@ def read_xlsx_rows(path: Path, instrument: str) -> RawTable:
         record = list(record[:width]) + [None] * (width - len(record))
         rows.append(record)
         numbers.append(index)
-    return RawTable(path, "xlsx", None, header, rows, numbers, sheet=sheet)
+    return RawTable(path, "xlsx", None, header, rows, numbers, sheet=sheet, sheet_note=note)
 
 
 def read_sav_rows(path: Path) -> RawTable:
@@ -432,9 +469,10 @@ def read_manifest(folder: str | Path) -> dict:
 
 def raw_digests(folder: str | Path, names: Iterable[str] | None = None) -> dict[str, str]:
     """SHA-256 of each export (and the manifest, and the column mapping) in ``folder``: the key
-    of the processed cache.  The ``[columns]`` table of ``hlstudy.toml``, when set, is part of
-    it too (as ``"[columns]"``), so that changing the mapping rebuilds the study."""
-    from hlstudy.config import column_settings
+    of the processed cache.  The ``[columns]`` and ``[sheets]`` tables of ``hlstudy.toml``,
+    when set, are part of it too (as ``"[columns]"``, ``"[sheets]"``), so that changing the
+    mapping or the sheet rebuilds the study."""
+    from hlstudy.config import column_settings, sheet_settings
 
     folder = Path(folder)
     files = list(find_exports(folder).values())
@@ -447,4 +485,7 @@ def raw_digests(folder: str | Path, names: Iterable[str] | None = None) -> dict[
     settings = column_settings()
     if settings and names is None:
         digests["[columns]"] = hashlib.sha256(repr(sorted(settings.items())).encode()).hexdigest()
+    sheets = sheet_settings()
+    if sheets and names is None:  # which sheet of a workbook is read
+        digests["[sheets]"] = hashlib.sha256(repr(sorted(sheets.items())).encode()).hexdigest()
     return digests

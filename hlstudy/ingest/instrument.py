@@ -107,6 +107,7 @@ class InstrumentTable:
     digest: str
     ignored: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["column", "header", "why"]))
+    sheet_note: str | None = None  # why ``sheet`` was read when not named after the instrument
 
     @property
     def n(self) -> int:
@@ -115,7 +116,7 @@ class InstrumentTable:
     def summary(self) -> str:
         fuzzy = int((self.communes["how"].isin(["diacritics", "fuzzy"])).sum())
         enc = f", encoding {self.encoding}" if self.encoding else ""
-        sheet = f", sheet {self.sheet!r}" if self.sheet else ""
+        sheet = f", {self.sheet_note}" if self.sheet_note else f", sheet {self.sheet!r}" if self.sheet else ""
         return (
             f"{self.instrument}: {self.n} records read from {self.file.name} ({self.format}{enc}{sheet}); "
             f"{len(self.headers)} columns mapped, personal-data columns dropped: {len(self.pii_dropped)}; "
@@ -274,7 +275,7 @@ def read_instrument(
         data, report = _attach_communes(data, commune_var, registry, table.file)
     return InstrumentTable(
         instrument, path, table.format, table.encoding, table.sheet, data.reset_index(drop=True),
-        mapping.report, report, pii + pii_platform, digest, mapping.ignored,
+        mapping.report, report, pii + pii_platform, digest, mapping.ignored, table.sheet_note,
     )
 
 
