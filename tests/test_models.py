@@ -473,3 +473,36 @@ def test_formula_parses_are_kept_by_text():
     warm = ols(STUDY, "PRO ~ TRAIN + MOT", cluster="commune_code", wild=False)
     assert _frame._main_effects_shape.cache_info().hits >= 1
     pd.testing.assert_frame_equal(cold.coefficients, warm.coefficients, check_exact=True)
+
+
+# ------------------------------------------------------------------ API edges seen on own data
+
+
+def _small_frame():
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(rng.normal(size=(60, 3)), columns=list("abc")).assign(g=np.repeat([1, 2], 30))
+
+
+def test_a_text_outcome_is_named_not_dumped_as_dummy_columns():
+    X = _small_frame()
+    with pytest.raises(ModelError, match=r"outcome 'a' is not numeric") as err:
+        ols(X.assign(a=X.a.astype(str)), "a ~ b", vcov="HC1")
+    assert "a[" not in str(err.value)
+
+
+def test_cr2_with_very_few_clusters_warns_with_the_df():
+    import warnings
+
+    from hlstudy.models import FewClustersWarning
+
+    X = _small_frame()
+    with pytest.warns(FewClustersWarning, match=r"CR2 with 2 clusters.*Pustejovsky & Tipton 2018") as rec:
+        fit = ols(X, "a ~ b", cluster="g", vcov="CR2", wild=False)
+    warning = rec[0].message
+    assert warning.n_clusters == 2 and set(warning.terms) == {"Intercept", "b"}
+    assert all(d < 4 for d in warning.terms.values())
+    assert fit.coefficients.loc["b", "df"] < 4
+    many = X.assign(g=np.repeat(np.arange(20), 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FewClustersWarning)  # 20 clusters: no warning
+        ols(many, "a ~ b", cluster="g", vcov="CR2", wild=False)

@@ -195,6 +195,15 @@ def test_htmt_issue_example_is_finite_and_noted():
     assert any(n.startswith("C: zero correlation within") and "c1-c2" in n for n in within)
 
 
+def test_htmt_of_one_factor_is_an_error_not_an_empty_table():
+    from hlstudy.cfa import htmt
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(40, 3)), columns=list("abc"))
+    with pytest.raises(ModelError, match="at least 2 factors, got 1"):
+        htmt(X, {"f": ["a", "b", "c"]})
+
+
 def test_htmt_without_zeros_has_no_notes_and_constant_item_is_an_error():
     from hlstudy.cfa import htmt
 

@@ -126,8 +126,8 @@ def htmt(
 
     Returns the full symmetric factor x factor matrix (diagonal 1), like R.
 
-    Raises :class:`~hlstudy.errors.ModelError` for unknown or repeated items, a factor with
-    fewer than 2 items, fewer than 3 complete rows, or a constant item.
+    Raises :class:`~hlstudy.errors.ModelError` for fewer than 2 factors, unknown or repeated
+    items, a factor with fewer than 2 items, fewer than 3 complete rows, or a constant item.
 
     Example
     -------
@@ -142,6 +142,9 @@ def htmt(
     ``geometric=False``).
     """
     model, items = model_items(data, model)
+    if len(model) < 2:
+        raise ModelError(f"HTMT compares factors with each other: it needs at least 2 factors, "
+                         f"got {len(model)} ({list(model)})")
     short = [f for f, its in model.items() if len(its) < 2]
     if short:
         raise ModelError(f"HTMT needs at least 2 items per factor; too few in {short}")

@@ -13,9 +13,9 @@ Formulas, sources, the R calls matched and the tolerances: ``docs/models.md``.
 """
 
 from hlstudy.models.mixed import MixedResult, mixed
-from hlstudy.models.ols import OLSResult, ols
+from hlstudy.models.ols import FewClustersWarning, OLSResult, ols
 from hlstudy.models.power import min_detectable_effect
 from hlstudy.models.sensitivity import robustness_value, sensitivity
 
-__all__ = ["MixedResult", "OLSResult", "min_detectable_effect", "mixed", "ols",
+__all__ = ["FewClustersWarning", "MixedResult", "OLSResult", "min_detectable_effect", "mixed", "ols",
            "robustness_value", "sensitivity"]

@@ -122,6 +122,11 @@ def model_frame(data: pd.DataFrame, formula: str, *, cluster: str | None = None,
                                          NA_action="raise", eval_env=1)
         except patsy.PatsyError as exc:
             raise ModelError(f"cannot build the design of {formula!r}: {exc}") from None
+        lhs = formula.split("~", 1)[0].strip()
+        if lhs in frame and not _is_plain_numeric(frame[lhs]):
+            raise ModelError(f"outcome {lhs!r} is not numeric (dtype {frame[lhs].dtype}): a "
+                             "regression needs a numeric outcome; convert it (pd.to_numeric) "
+                             "or choose a numeric column")
         if y_df.shape[1] != 1:
             raise ModelError(f"the outcome of {formula!r} must be one numeric column, "
                              f"got {list(y_df.columns)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +19,21 @@ from hlstudy.models._wild import weights_type_for, wild_test
 VCOV_TYPES = ("CR2", "CR1", "HC1", "naive")
 DEFAULT_SEED = 20260101
 COOKS_CUTOFF = "4/N"
+#: Satterthwaite df of a CR2 test below which the test is not trusted (Tipton 2015,
+#: *Psychological Methods* 20: 375–393; Pustejovsky & Tipton 2018, *Journal of Business &
+#: Economic Statistics* 36: 672–683, whose clubSandwich reports the same df).
+CR2_MIN_DF = 4.0
+
+
+class FewClustersWarning(UserWarning):
+    """CR2 inference on so few clusters that a coefficient's Satterthwaite df is below
+    :data:`CR2_MIN_DF`; attributes ``n_clusters``, ``terms`` (term → df) for a caller that
+    words it in its own language."""
+
+    def __init__(self, message: str, n_clusters: int, terms: dict[str, float]):
+        super().__init__(message)
+        self.n_clusters = n_clusters
+        self.terms = terms
 
 
 @dataclass
@@ -206,7 +222,12 @@ def ols(data: pd.DataFrame, formula: str, *, cluster: str | None = None, vcov: s
     ------
     ModelError : unknown variables, no complete rows, rank-deficient design, an unknown
         ``vcov``, CR1/CR2/wild without a cluster, fewer than 2 clusters or a cluster with a
-        single complete row (named), wild bootstrap with weights.
+        single complete row (named), wild bootstrap with weights, a non-numeric outcome.
+
+    Warns
+    -----
+    FewClustersWarning : CR2 where a coefficient's Satterthwaite df is below
+        :data:`CR2_MIN_DF` (4): too few clusters for the test to be trusted.
 
     Examples
     --------
@@ -249,6 +270,15 @@ def ols(data: pd.DataFrame, formula: str, *, cluster: str | None = None, vcov: s
         V, df = sw.vcov_cr1(X, e, w, M, fr.cluster, G), np.full(k, G - 1, dtype=float)
     else:
         V, df = sw.cr2(X, e, w, M, fr.cluster, G)
+        low = {c: float(d) for c, d in zip(fr.columns, df, strict=True) if not d >= CR2_MIN_DF}
+        if low:
+            shown = ", ".join(f"{c} (df {d:.1f})" for c, d in low.items())
+            warnings.warn(FewClustersWarning(
+                f"CR2 with {G} clusters: the Satterthwaite df of {shown} is below {CR2_MIN_DF:g}, "
+                "where cluster-robust tests and intervals are not reliable (Tipton 2015; "
+                "Pustejovsky & Tipton 2018; clubSandwich::coef_test reports the same df): "
+                "read the wild cluster bootstrap (wild=True) beside them, or more clusters are needed",
+                G, low), stacklevel=3)
     se = np.sqrt(np.diag(V))
     t = b / se
     p = 2 * t_sf(np.abs(t), df)
