@@ -32,3 +32,30 @@ class SurveyDataError(HlstudyError, ValueError):
 
 class ModelError(HlstudyError, ValueError):
     """A statistical routine received arguments it cannot work with."""
+
+
+class TooFewRowsError(ModelError):
+    """Too few complete rows for the items (a covariance matrix needs more rows than items).
+
+    ``rows``, ``items`` and ``group`` (None for one group) let a caller word it in its own
+    language: :meth:`text` (``"vi"`` or ``"en"``)."""
+
+    def __init__(self, message: str, *, rows: int, items: int, group=None):
+        super().__init__(message)
+        self.rows, self.items, self.group = rows, items, group
+
+    def __reduce__(self):  # pickled with its parts
+        return (_too_few_rows, (str(self), self.rows, self.items, self.group))
+
+    def text(self, lang: str = "en") -> str:
+        if lang == "en":
+            return str(self)
+        if lang != "vi":
+            raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
+        where = "" if self.group is None else f" ở nhóm {self.group}"
+        return (f"quá ít phiếu trả lời đủ mọi biến{where}: {self.rows} phiếu cho {self.items} biến "
+                "(cần nhiều phiếu đủ hơn số biến để ma trận hiệp phương sai xác định dương)")
+
+
+def _too_few_rows(message, rows, items, group):
+    return TooFewRowsError(message, rows=rows, items=items, group=group)

@@ -591,3 +591,44 @@ def test_residual_covariance_bad_input(hs):
         cfa(hs, HS, residual_covariances=[("x1", "x2"), ("x2", "x1")])
     with pytest.raises(ModelError, match="pairs of items"):
         cfa(hs, HS, residual_covariances=["x1x2"])
+
+
+def test_heywood_cases_carry_their_parts_for_a_vietnamese_sentence(heywood_data):
+    """Seen on an own export: the notebook printed 'trường hợp Heywood: non-positive variance
+    of factor STAY' (English inside Vietnamese) and the raw warning reached stderr."""
+    import pickle
+
+    from hlstudy.cfa.core import HEYWOOD_KINDS, HeywoodCase
+
+    with pytest.warns(HeywoodWarning) as rec:
+        res = cfa(heywood_data, {"f": ["h1", "h2", "h3"]})
+    assert res.heywood and all(isinstance(h, HeywoodCase) for h in res.heywood)
+    warning = next(w.message for w in rec if isinstance(w.message, HeywoodWarning))
+    assert warning.cases == res.heywood
+    for h in res.heywood:
+        assert h.kind in HEYWOOD_KINDS and h.text("en") == str(h)
+        vi = h.text("vi")
+        assert not any(word in vi for word in ("variance", "loading", "residual", "factor ")), vi
+        assert all(name in vi for name in h.names)
+        again = pickle.loads(pickle.dumps(h))   # the result cache keeps CFA results
+        assert again == h and again.kind == h.kind and again.value == h.value
+    case = HeywoodCase("non-positive variance of factor STAY: -0.0100", "factor_variance", ("STAY",),
+                       None, -0.01)
+    assert case.text("vi") == "phương sai của nhân tố STAY không dương (-0,0100)"
+    with pytest.raises(ModelError, match="lang"):
+        case.text("fr")
+
+
+def test_too_few_rows_is_structured_for_a_vietnamese_sentence():
+    import pickle
+
+    from hlstudy.errors import TooFewRowsError
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(8, 9)), columns=[f"x{i}" for i in range(9)])
+    with pytest.raises(TooFewRowsError) as err:
+        cfa(X, {"A": ["x0", "x1", "x2"], "B": ["x3", "x4", "x5"], "C": ["x6", "x7", "x8"]})
+    exc = err.value
+    assert isinstance(exc, ModelError) and (exc.rows, exc.items, exc.group) == (8, 9, None)
+    assert exc.text("vi").startswith("quá ít phiếu trả lời đủ mọi biến: 8 phiếu cho 9 biến")
+    assert pickle.loads(pickle.dumps(exc)).text("vi") == exc.text("vi")

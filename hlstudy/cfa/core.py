@@ -26,7 +26,7 @@ from scipy import optimize, special, stats
 from hlstudy import _resultcache
 from hlstudy.cfa._estimate import Estimate, Problem, SampleStats, fit_ml, start_values
 from hlstudy.cfa._spec import Spec, build_spec, normalise_model, parse_cfa_syntax
-from hlstudy.errors import ModelError
+from hlstudy.errors import ModelError, TooFewRowsError
 
 #: Conventional cut-offs shown by :meth:`CFAResult.summary` (Hu & Bentler 1999;
 #: the .90 level for CFI/TLI is the one most Vietnamese theses cite, after Hair et al. 2019).
@@ -144,8 +144,64 @@ LAVAAN_NAMES = {
 }
 
 
+class HeywoodCase(str):
+    """One Heywood case: the English sentence (it *is* that ``str``, as ``CFAResult.heywood``
+    always held) with its parts, for a caller that words it in another language:
+    ``kind`` (one of :data:`HEYWOOD_KINDS`), ``names`` (the item(s) or factor(s)),
+    ``group`` (None for a single-group model) and ``value`` (the improper number, or None).
+    :meth:`text` words it in Vietnamese (``"vi"``) or English.
+    """
+
+    kind: str
+    names: tuple
+    group: object
+    value: float | None
+
+    def __new__(cls, text: str, kind: str, names: tuple, group=None, value=None):
+        self = super().__new__(cls, text)
+        self.kind, self.names, self.group, self.value = kind, tuple(names), group, value
+        return self
+
+    def __reduce__(self):  # pickled with its parts (the result cache keeps CFA results)
+        return (HeywoodCase, (str(self), self.kind, self.names, self.group, self.value))
+
+    def text(self, lang: str = "en") -> str:
+        """The case in words: ``"en"`` (this string) or ``"vi"``."""
+        if lang == "en":
+            return str(self)
+        if lang != "vi":
+            raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
+        from hlstudy.export import number
+
+        decimals = 4 if self.kind in ("factor_variance", "residual_variance") else 3
+        value = "" if self.value is None else number(self.value, decimals, lang="vi")
+        where = "" if self.group is None else f" (nhóm {self.group})"
+        a, b = (*self.names, "", "")[:2]
+        words = {
+            "residual_variance": f"phương sai phần dư của {a}{where} âm ({value})",
+            "residual_correlation": f"tương quan phần dư {a}–{b}{where} bằng {value} (trị tuyệt đối > 1)",
+            "factor_variance": f"phương sai của nhân tố {a}{where} không dương ({value})",
+            "std_loading": f"hệ số tải chuẩn hóa của {a} lên {b}{where} bằng {value} (trị tuyệt đối > 1)",
+            "latent_covariance": f"ma trận hiệp phương sai của các biến tiềm ẩn{where} không xác định dương",
+            "latent_correlation": f"tương quan giữa {a} và {b}{where} bằng {value} (trị tuyệt đối > 1)",
+        }
+        return words[self.kind]
+
+
+#: The kinds of :class:`HeywoodCase`.
+HEYWOOD_KINDS = ("residual_variance", "residual_correlation", "factor_variance", "std_loading",
+                 "latent_covariance", "latent_correlation")
+
+
 class HeywoodWarning(UserWarning):
-    """An improper solution: negative variance, |standardized loading| > 1, |r| > 1."""
+    """An improper solution: negative variance, |standardized loading| > 1, |r| > 1.
+
+    ``cases``: the :class:`HeywoodCase` list (also ``CFAResult.heywood``), for a caller that
+    words them itself (:meth:`HeywoodCase.text`)."""
+
+    def __init__(self, message: str = "", cases=()):
+        super().__init__(message)
+        self.cases = list(cases)
 
 
 class ConvergenceWarning(UserWarning):
@@ -363,9 +419,10 @@ def prepare_data(data, model, group=None, group_order=None):
     for k, arr in enumerate(frames):
         where = "" if labels is None else f" in group {labels[k]!r}"
         if arr.shape[0] <= p:
-            raise ModelError(
+            raise TooFewRowsError(
                 f"too few complete observations{where}: {arr.shape[0]} rows for {p} items "
-                "(need more rows than items for a positive-definite covariance matrix)"
+                "(need more rows than items for a positive-definite covariance matrix)",
+                rows=int(arr.shape[0]), items=p, group=None if labels is None else labels[k],
             )
         sd = arr.std(axis=0)
         const = [observed[i] for i in np.flatnonzero(sd == 0)]
@@ -670,8 +727,8 @@ def _assemble(spec: Spec, st: SampleStats, est: Estimate, model, labels, n_dropp
     for problem in ident:
         warnings.warn(problem, IdentificationWarning, stacklevel=3)
     if heywood and not ident:
-        warnings.warn("Heywood case(s) / improper solution: " + "; ".join(heywood),
-                      HeywoodWarning, stacklevel=3)
+        warnings.warn(HeywoodWarning("Heywood case(s) / improper solution: " + "; ".join(heywood),
+                                     heywood), stacklevel=3)
     return CFAResult(
         model=model, fit=fit, estimates=table, std_loadings=std_loadings, phi=phi,
         converged=est.converged and not ident, heywood=heywood, groups=labels, n_obs=n,
@@ -734,37 +791,45 @@ def _heywood(spec: Spec, est: Estimate, labels) -> list[str]:
     out = []
     for g, mats in enumerate(est.matrices):
         where = "" if labels is None else f" (group {labels[g]})"
+        group = None if labels is None else labels[g]
         sd_obs = np.sqrt(np.clip(np.diag(mats.sigma), 1e-300, None))
         for i, item in enumerate(spec.observed):
             if mats.theta[i] < 0:
-                out.append(f"negative residual variance of {item}{where}: {mats.theta[i]:.4f}")
+                out.append(HeywoodCase(f"negative residual variance of {item}{where}: {mats.theta[i]:.4f}",
+                                       "residual_variance", (item,), group, float(mats.theta[i])))
         for slot in spec.slots:
             if slot.matrix == "thetacov" and slot.group == g:
                 i, j = slot.row, slot.col
                 den = mats.theta[i] * mats.theta[j]
                 cov = mats.sigma[i, j] - (mats.lam @ mats.phi @ mats.lam.T)[i, j]
                 if den > 0 and abs(cov) > np.sqrt(den):
-                    out.append(f"residual correlation {slot.lhs}-{slot.rhs}{where} is "
-                               f"{cov / np.sqrt(den):.3f} (> 1 in absolute value)")
+                    out.append(HeywoodCase(f"residual correlation {slot.lhs}-{slot.rhs}{where} is "
+                                           f"{cov / np.sqrt(den):.3f} (> 1 in absolute value)",
+                                           "residual_correlation", (slot.lhs, slot.rhs), group,
+                                           float(cov / np.sqrt(den))))
         for k, f in enumerate(spec.factors):
             if mats.phi[k, k] <= 0:
-                out.append(f"non-positive variance of factor {f}{where}: {mats.phi[k, k]:.4f}")
+                out.append(HeywoodCase(f"non-positive variance of factor {f}{where}: {mats.phi[k, k]:.4f}",
+                                       "factor_variance", (f,), group, float(mats.phi[k, k])))
         with np.errstate(invalid="ignore"):
             sd_lv = np.sqrt(np.diag(mats.phi))
         std = mats.lam * sd_lv[None, :] / sd_obs[:, None]
         for i, k in zip(*np.nonzero(np.abs(std) > 1), strict=True):
-            out.append(f"standardized loading of {spec.observed[i]} on {spec.factors[k]}"
-                       f"{where} is {std[i, k]:.3f} (> 1 in absolute value)")
+            out.append(HeywoodCase(f"standardized loading of {spec.observed[i]} on {spec.factors[k]}"
+                                   f"{where} is {std[i, k]:.3f} (> 1 in absolute value)",
+                                   "std_loading", (spec.observed[i], spec.factors[k]), group,
+                                   float(std[i, k])))
         if spec.m > 1 and np.linalg.eigvalsh(mats.phi)[0] < 0:
-            out.append(f"covariance matrix of the latent variables{where} is not positive "
-                       "definite")
+            out.append(HeywoodCase(f"covariance matrix of the latent variables{where} is not positive "
+                                   "definite", "latent_covariance", (), group))
         with np.errstate(all="ignore"):
             r = mats.phi / np.outer(sd_lv, sd_lv)
         for a in range(spec.m):
             for b in range(a):
                 if np.isfinite(r[a, b]) and abs(r[a, b]) > 1:
-                    out.append(f"latent correlation {spec.factors[a]}-{spec.factors[b]}{where} "
-                               f"is {r[a, b]:.3f} (> 1 in absolute value)")
+                    out.append(HeywoodCase(f"latent correlation {spec.factors[a]}-{spec.factors[b]}{where} "
+                                           f"is {r[a, b]:.3f} (> 1 in absolute value)", "latent_correlation",
+                                           (spec.factors[a], spec.factors[b]), group, float(r[a, b])))
     return out
 
 
