@@ -17,6 +17,13 @@ rule                   action       what it does (threshold parameter of :class:
                                     one log row each (a column with more than
                                     ``unreadable_max_share`` of such cells is an error of the
                                     file, raised by ingest, not cleaned)
+``commune_match``      change       commune values ingest placed by a guess: a close spelling
+                                    matched to the registry unit it resembles (recoded; file,
+                                    raw value, unit and score in the reason), and a code that a
+                                    2025 commune took over from a pre-reform unit (06445: new
+                                    Tân Thành, old Hòa Sơn), which is not guessed: the
+                                    pre-reform unit is set to missing (``missing_required`` then
+                                    excludes the record), its 2025 commune kept
 ``duplicates``         drop / flag  later submissions that repeat an earlier one of the same
                                     commune on at least ``duplicate_min_share`` of the answers
                                     are dropped only when a second signal corroborates it: the
@@ -96,6 +103,7 @@ import pandas as pd
 from hlstudy import _resultcache
 from hlstudy.errors import SurveyDataError
 from hlstudy.ingest import (
+    COMMUNE_MATCH,
     ID_KEY,
     PII_KEY,
     UNREADABLE,
@@ -186,6 +194,9 @@ class Rules:
         if "unreadable" in self.skip:
             raise SurveyDataError("the unreadable rule cannot be skipped: ingest already set those "
                                   "cells to missing, and every change must be logged")
+        if "commune_match" in self.skip:
+            raise SurveyDataError("the commune_match rule cannot be skipped: ingest already placed "
+                                  "those commune values, and every guess must be logged")
 
     def with_(self, **changes) -> Rules:
         return replace(self, **changes)
@@ -278,6 +289,27 @@ def rule_unreadable(df, spec, rules, instrument):
             log.append(_change_row(df, i, instrument, "unreadable", variable, raw, None,
                                    f"unreadable, set to missing: {reason}"))
     return df.drop(columns=[UNREADABLE]), log
+
+
+def rule_commune_match(df, spec, rules, instrument):
+    """Log every commune value ingest placed by a guess, then forget them.
+
+    From the transient column :data:`hlstudy.ingest.COMMUNE_MATCH`: a close spelling matched
+    to the registry unit it resembles (``fuzzy``: ``old_value`` the raw value, ``new_value``
+    the unit's code and name, the file and the score in ``reason``; outcome ``recoded``), and
+    a code that names both a pre-reform unit and the 2025 commune that took it over (new Tân
+    Thành = 06445 = old Hòa Sơn), which is not guessed: the pre-reform unit is left missing
+    (outcome ``set_missing``), so that ``missing_required`` then excludes the record, logged,
+    while its 2025 commune is kept (:mod:`hlstudy.ingest.places`).
+    """
+    if COMMUNE_MATCH not in df:
+        return df, []
+    log = []
+    for i in df.index:
+        for variable, raw, code, name, _outcome, reason in df.at[i, COMMUNE_MATCH] or ():
+            new = None if code is None else f"{code} {name}"
+            log.append(_change_row(df, i, instrument, "commune_match", variable, raw, new, reason))
+    return df.drop(columns=[COMMUNE_MATCH]), log
 
 
 def rule_duplicates(df, spec, rules, instrument):
@@ -980,6 +1012,7 @@ def rule_missing_scale(df, spec, rules, instrument):
 
 RULES: list[tuple[str, Callable]] = [
     ("unreadable", rule_unreadable),
+    ("commune_match", rule_commune_match),
     ("duplicates", rule_duplicates),
     ("missing_required", rule_missing_required),
     ("speeders", rule_speeders),
@@ -996,6 +1029,7 @@ RULE_NAMES = tuple(name for name, _ in RULES)
 #: :func:`rule_sensitivity` runs it once.
 RULE_FIELDS: dict[str, tuple[str, ...]] = {
     "unreadable": (),
+    "commune_match": (),
     "duplicates": ("duplicate_min_share", "duplicate_window_minutes", "duplicate_min_background"),
     "missing_required": ("required",),
     "speeders": ("speeder_share_of_median", "speeder_min_seconds"),
@@ -1009,6 +1043,7 @@ RULE_FIELDS: dict[str, tuple[str, ...]] = {
 #: Vietnamese / English one-line description of every rule (notebook 02, figures).
 RULE_LABELS = {
     "unreadable": ("Giá trị không đọc được", "Unreadable values"),
+    "commune_match": ("Tên xã khớp gần đúng, mã xã mơ hồ", "Commune by close spelling or ambiguous code"),
     "duplicates": ("Nộp trùng lặp", "Duplicate submissions"),
     "missing_required": ("Thiếu thông tin bắt buộc", "Required answer missing"),
     "speeders": ("Trả lời quá nhanh", "Speeders"),
@@ -1103,7 +1138,7 @@ def clean(
         raise SurveyDataError(
             f"cleaning accounting failed for {instrument}: read {len(data)}, kept {len(df)}, dropped {n_dropped}"
         )
-    df = df.drop(columns=[PII_KEY, ID_KEY, UNREADABLE], errors="ignore")
+    df = df.drop(columns=[PII_KEY, ID_KEY, UNREADABLE, COMMUNE_MATCH], errors="ignore")
     if reverse:
         df = reverse_key(df, spec)
     return CleaningResult(instrument, df.reset_index(drop=True), log, pd.DataFrame(flow), rules)
@@ -1245,6 +1280,7 @@ def _threshold_text(name: str, value, lang: str) -> str:
 #: The thresholds of each rule (fields of :class:`Rules`), in the order they are printed.
 RULE_PARAMETERS = {
     "unreadable": ["unreadable_max_share"],
+    "commune_match": [],
     "duplicates": ["duplicate_min_share", "duplicate_window_minutes", "duplicate_min_background"],
     "missing_required": ["required"],
     "speeders": ["speeder_share_of_median", "speeder_min_seconds"],
@@ -1258,7 +1294,7 @@ RULE_PARAMETERS = {
 
 #: The decisions each rule can take (``action`` values of its log rows).
 RULE_ACTIONS = {
-    "unreadable": ("change",), "duplicates": ("drop", "flag"), "missing_required": ("drop",),
+    "unreadable": ("change",), "commune_match": ("change",), "duplicates": ("drop", "flag"), "missing_required": ("drop",),
     "speeders": ("drop",), "out_of_range": ("change",), "inconsistent": ("change",),
     "straightlining": ("drop", "flag"), "missing_scale": ("flag",),
 }
@@ -1281,7 +1317,12 @@ def rules_table(rules: Rules | None = None) -> pd.DataFrame:
     for name in RULE_NAMES:
         words = {lang: "; ".join(t for p in RULE_PARAMETERS[name] if (t := _threshold_text(p, params[p], lang)))
                  for lang in ("vi", "en")}
-        if not RULE_PARAMETERS[name]:
+        if name == "commune_match":
+            words = {"vi": "tên gần giống một đơn vị trong danh mục (tỉ lệ giống ≥ 0,8); mã xã mà "
+                           "một xã mới năm 2025 đã kế thừa",
+                     "en": "a name close to one registry unit (similarity ≥ .8); a commune code a "
+                           "2025 commune took over"}
+        elif not RULE_PARAMETERS[name]:
             words = {"vi": "giới hạn và bộ mã trong bộ mã hóa (codebook)",
                      "en": "limits and value sets of the codebook"}
         rows.append({"rule": name, "label_vi": RULE_LABELS[name][0], "label_en": RULE_LABELS[name][1],

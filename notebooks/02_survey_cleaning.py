@@ -122,16 +122,25 @@ received
 
 # %%
 communes = study.communes
-nonexact = communes[communes["how"].isin(["diacritics", "fuzzy"])]
+nonexact = communes[communes["how"].isin(["diacritics", "fuzzy", "ambiguous_code"])]
+guessed = study.cleaning_log[study.cleaning_log["rule"] == "commune_match"]
 how_counts = communes.groupby("how")["rows"].sum()
 header_how = study.headers["how"].value_counts()
 display(Markdown(
     f"{len(study.headers)} cột đã được ánh xạ: {header_how.get('exact', 0)} tiêu đề trùng khớp nguyên văn, "
     f"{header_how.get('nfc', 0)} chỉ khác chuẩn Unicode (NFD), {header_how.get('normalised', 0)} khác khoảng "
     f"trắng/chữ hoa/số thứ tự câu. Tên xã: "
-    + ", ".join(f"{how_counts.get(k, 0)} bản ghi khớp kiểu *{k}*" for k in ["exact", "normalised", "code", "diacritics", "fuzzy"])
+    + ", ".join(f"{how_counts.get(k, 0)} bản ghi khớp kiểu *{k}*"
+                for k in ["exact", "normalised", "code", "diacritics", "fuzzy", "ambiguous_code"])
     + f"; **{len(nonexact)}** cách viết khác nhau được khớp gần đúng (không dấu hoặc sai chính tả), "
-    "không có giá trị nào không khớp (nếu có, quá trình đọc đã dừng với thông báo lỗi)."
+    "không có giá trị nào không khớp (nếu có, quá trình đọc đã dừng với thông báo lỗi). "
+    f"Những trường hợp là phỏng đoán được ghi vào nhật ký làm sạch (quy tắc `commune_match`, "
+    f"{len(guessed)} bản ghi): tên gần giống một đơn vị (*fuzzy*, ghi tệp, dòng, giá trị gốc, đơn vị "
+    f"được chọn và độ tương đồng: {int((guessed['outcome'] == 'recoded').sum())} bản ghi) và mã xã "
+    "mà một xã mới năm 2025 đã kế thừa (*ambiguous_code*, ví dụ 06445 vừa là xã Hòa Sơn cũ vừa là "
+    "xã Tân Thành mới): không đoán đơn vị trước sáp nhập, chỉ giữ xã mới "
+    f"({int((guessed['outcome'] == 'set_missing').sum())} bản ghi; các bản ghi này bị loại ở "
+    "quy tắc thiếu thông tin bắt buộc)."
 ))
 nonexact[["instrument", "value", "name", "how", "score", "rows"]].rename(
     columns={"value": "giá trị gốc", "name": "tên chính thức", "how": "cách khớp", "score": "độ tương đồng", "rows": "số bản ghi"}

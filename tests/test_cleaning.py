@@ -399,6 +399,38 @@ def test_raw_cache_codes_keep_the_identity_group():
     assert coded["_pii_key"].tolist()[:2] == ["k00001"] * 2
 
 
+def test_guessed_communes_are_logged_and_ambiguous_codes_not_guessed(tmp_path):
+    """Seen on own data: 'Xã Hữu Lũng mới' matched at 0.80 to the old town and code 06445
+    (new Tân Thành, old Hòa Sơn) placed on the pre-reform unit, both only in Study.communes."""
+    commune = _header("officials", "commune")
+    rows = rf.generic_rows("officials", 30, seed=4)
+    rows.loc[3, commune] = "Xã Hữu Lũng mới"   # a close spelling (score 0.80)
+    rows.loc[5, commune] = "06445"             # a 2025 commune's code, also a pre-reform unit's
+    rows.loc[6, commune] = "06442"             # old Tân Thành's own code: not ambiguous
+    path = tmp_path / "officials.csv"
+    rows.to_csv(path, index=False)
+    table = ingest.read_instrument(path)
+    places = table.communes.set_index("value")
+    assert places.at["06445", "how"] == "ambiguous_code" and pd.isna(places.at["06445", "code"])
+    data = table.data.set_index("source_row")
+    assert pd.isna(data.at[7, "commune_code"]) and data.at[7, "commune_2025"] == "Tân Thành"
+    assert data.at[8, "commune_code"] == "06442"
+    result = cleaning.clean(table.data, "officials")
+    assert_accounted(table.data, result)
+    log = result.log[result.log["rule"] == "commune_match"].set_index("source_row")
+    assert sorted(log.index) == [5, 7]
+    fuzzy = log.loc[5]
+    assert (fuzzy["outcome"], fuzzy["old_value"], fuzzy["new_value"]) == ("recoded", "Xã Hữu Lũng mới", "06385 Hữu Lũng")
+    assert fuzzy["reason"].startswith("officials.csv: ") and "score 0.800" in fuzzy["reason"]
+    code = log.loc[7]
+    assert (code["outcome"], code["old_value"]) == ("set_missing", "06445")
+    assert "Hòa Sơn" in code["reason"] and "Tân Thành" in code["reason"] and "not guessed" in code["reason"]
+    required = result.log[result.log["rule"] == "missing_required"]
+    assert 7 in set(required["source_row"])   # then excluded, logged, not placed by a guess
+    with pytest.raises(SurveyDataError, match="commune_match rule cannot be skipped"):
+        cleaning.Rules(skip=("commune_match",))
+
+
 def test_every_rule_accounts_for_its_records(officials):
     """One fault for every rule at once: each rule's flow row matches its log rows."""
     df = officials.copy()
@@ -414,8 +446,13 @@ def test_every_rule_accounts_for_its_records(officials):
     df["_unreadable"] = None
     df["_unreadable"] = df["_unreadable"].astype(object)
     df.at[10, "_unreadable"] = (("sex", "Khác", "label 'Khác' is not in value set 'sex'"),)
+    df["_commune_match"] = None                                         # commune_match
+    df["_commune_match"] = df["_commune_match"].astype(object)
+    df.at[11, "_commune_match"] = (("commune", "Huu Lienn", df.at[11, "commune_code"], df.at[11, "commune"],
+                                    "recoded", "officials.csv: commune 'Huu Lienn' matched by a close spelling"),)
     result = run(df)
     assert_accounted(df, result)
+    assert "_commune_match" not in result.data
     log, flow = result.log, result.flow.set_index("rule")
     assert list(flow.index) == list(cleaning.RULE_NAMES)
     for name in cleaning.RULE_NAMES:

@@ -30,6 +30,11 @@ ID_KEY = "_id_key"
 #: Transient column: the cells of a record that could not be read (set to missing), as a tuple of
 #: ``(variable, raw text, reason)``; logged by the ``unreadable`` rule of hlstudy.cleaning.
 UNREADABLE = "_unreadable"
+#: Transient column: the commune value of a record matched by a guess (a close spelling,
+#: ``how="fuzzy"``) or not placed because its code is ambiguous (a 2025 commune's code that a
+#: pre-reform unit also has), as ``(variable, raw text, new code or None, new name or None,
+#: outcome, reason)``; logged by the ``commune_match`` rule of hlstudy.cleaning.
+COMMUNE_MATCH = "_commune_match"
 #: Default largest share of a column's answered cells that may be unreadable before the column
 #: (not the respondents) is taken to be wrong: above it ingest raises (see read_instrument).
 UNREADABLE_MAX_SHARE = 0.05

@@ -13,7 +13,7 @@ import pandas as pd
 
 from hlstudy._text import clean_text, fold
 from hlstudy.errors import SurveyDataError
-from hlstudy.ingest._common import _package
+from hlstudy.ingest._common import COMMUNE_MATCH, _package
 from hlstudy.paths import REFERENCE
 
 _COMMUNE_PREFIX = re.compile(
@@ -28,7 +28,7 @@ class CommuneMatch:
     value: str
     code: str | None
     name: str | None
-    how: str  # exact, normalised, code, diacritics, fuzzy, outside, unmatched
+    how: str  # exact, normalised, code, diacritics, fuzzy, outside, unmatched, ambiguous_code
     score: float
     note: str = ""  # for "outside": where that commune is
 
@@ -176,6 +176,28 @@ def _match(value: Any, names_in: tuple, codes_in: tuple, cutoff: float,
 
 
 
+def _guesses(matches: dict, reused: dict[str, str], file: Path, column: str) -> dict[str, tuple]:
+    """The matched values that are guesses, for the ``commune_match`` cleaning rule: raw value
+    → ``(variable, raw, code, name, outcome, reason)``.  A close spelling (``fuzzy``) is
+    recoded to the unit it resembles, with its score; a code that a 2025 commune took over
+    from one of its pre-reform units is not read as either: the pre-reform unit is left
+    unknown (its 2025 commune is certain)."""
+    out = {}
+    for value, m in matches.items():
+        if m.how == "fuzzy":
+            out[value] = (column, m.value, m.code, m.name, "recoded",
+                          f"{Path(file).name}: commune {m.value!r} matched by a close spelling to "
+                          f"{m.name} ({m.code}), score {m.score:.3f} (cutoff 0.8, next registry "
+                          "name at least 0.05 lower)")
+        elif m.how == "code" and (code := m.code) in reused:
+            out[value] = (column, m.value, None, None, "set_missing",
+                          f"{Path(file).name}: commune code {m.value!r} is ambiguous: the pre-reform "
+                          f"unit {m.name} ({code}) and, since 1 July 2025, the commune {reused[code]}, "
+                          "which took over that code; the pre-reform unit is left unknown (not "
+                          f"guessed), its 2025 commune {reused[code]} is kept")
+    return out
+
+
 def _attach_communes(data: pd.DataFrame, column: str, registry: pd.DataFrame | None, file: Path):
     registry = _package()._registry_frame(registry)
     names_in, codes_in = tuple(registry["name"]), tuple(registry["code"])
@@ -211,17 +233,34 @@ def _attach_communes(data: pd.DataFrame, column: str, registry: pd.DataFrame | N
             row=min(rows_of[first.value]),
             column=column,
         )
-    code_col, name_col, new_col = [], [], []
+    # codes the 2025 communes took over from one of their pre-reform units (new Tân Thành =
+    # 06445 = old Hòa Sơn): such a code names a 2025 commune or a pre-reform unit
+    reused = ({str(c).strip(): clean_text(n) for c, n in zip(registry["commune_2025_code"],
+                                                             registry["commune_2025"], strict=True)}
+              if {"commune_2025_code", "commune_2025"} <= set(registry.columns) else {})
+    notes = _guesses(matches, reused, file, column)
+    new_only: dict[str, str] = {}  # ambiguous value → its (certain) 2025 commune
+    for value, note in notes.items():
+        if note[4] == "set_missing":  # not guessed: the pre-reform unit stays unknown
+            m = matches[value]
+            new_only[value] = reused[m.code]
+            matches[value] = CommuneMatch(m.value, None, None, "ambiguous_code", m.score, note[5])
+    code_col, name_col, new_col, note_col = [], [], [], []
     for value in values:
         if value is pd.NA or value is None:
             code_col.append(None)
             name_col.append(None)
             new_col.append(None)
+            note_col.append(None)
             continue
         m = matches[value]
         code_col.append(m.code)
         name_col.append(m.name)
-        new_col.append(new_of[m.code] if new_of is not None else None)
+        if m.how == "ambiguous_code":
+            new_col.append(new_only[value])  # the 2025 commune holds either way
+        else:
+            new_col.append(new_of[m.code] if new_of is not None else None)
+        note_col.append((notes[value],) if value in notes else None)
     # ``data.drop(columns=[column])`` (a shallow copy without the column: the caller's table
     # is left as it is) with the three columns inserted after ``source_row``, as string arrays
     out = data.copy(deep=False)
@@ -230,6 +269,8 @@ def _attach_communes(data: pd.DataFrame, column: str, registry: pd.DataFrame | N
     out.insert(position, "commune_code", pd.array(code_col, dtype="string"))
     out.insert(position + 1, "commune", pd.array(name_col, dtype="string"))
     out.insert(position + 2, "commune_2025", pd.array(new_col, dtype="string"))
+    if notes:
+        out[COMMUNE_MATCH] = note_col
     report = pd.DataFrame(
         [
             {
