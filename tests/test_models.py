@@ -502,6 +502,8 @@ def test_cr2_with_very_few_clusters_warns_with_the_df():
     assert warning.n_clusters == 2 and set(warning.terms) == {"Intercept", "b"}
     assert all(d < 4 for d in warning.terms.values())
     assert fit.coefficients.loc["b", "df"] < 4
+    with pytest.warns(FewClustersWarning, match="CR2 with 2"):  # as the result cache replays it
+        warnings.warn_explicit(str(warning), FewClustersWarning, "x.py", 1)
     many = X.assign(g=np.repeat(np.arange(20), 3))
     with warnings.catch_warnings():
         warnings.simplefilter("error", FewClustersWarning)  # 20 clusters: no warning
