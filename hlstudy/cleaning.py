@@ -1672,7 +1672,10 @@ def missing_heatmap(missing: pd.DataFrame, instrument, *, items: list[str] | Non
         if wanted is not None:
             order = [v for v in order if v in wanted]
         table = m.pivot_table(index="variable", columns="commune", values="share", aggfunc="first").reindex(order)
+        from hlstudy.communes import unit_labels  # "TT Hữu Lũng": the pre-reform town
         from hlstudy.export import vi_sorted  # Vietnamese alphabetical order (Đ after D)
+
+        table = table.rename(columns=unit_labels())   # names not in the registry stay
 
         tables[name] = 100 * table[vi_sorted(table.columns)]
     peak = max([float(np.nanmax(t.to_numpy())) for t in tables.values() if t.size] + [10.0])

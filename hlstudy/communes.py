@@ -219,6 +219,27 @@ def _clear_caches() -> None:
     _new_communes.cache_clear()
 
 
+#: How a pre-reform unit is named in tables and figures, by its type: the town (thị trấn)
+#: carries "TT ", so that "TT Hữu Lũng" (the pre-reform town) is never read as Hữu Lũng, the
+#: 2025 commune formed from it, Đồng Tân and Hồ Sơn.
+UNIT_PREFIX = {"thị trấn": "TT ", "phường": "P. "}
+
+
+def unit_label(name, unit_type) -> str:
+    """A pre-reform unit's printed name: ``"TT " + name`` for the town, else the name.
+
+    >>> unit_label("Hữu Lũng", "thị trấn"), unit_label("Cai Kinh", "xã")
+    ('TT Hữu Lũng', 'Cai Kinh')
+    """
+    return UNIT_PREFIX.get(str(unit_type).strip().lower(), "") + str(name)
+
+
+def unit_labels(folder: Path | None = None) -> dict[str, str]:
+    """``{name: printed name}`` of the registry's pre-reform units (:func:`unit_label`)."""
+    reg = communes(folder)
+    return {str(n): unit_label(n, t) for n, t in zip(reg["name"], reg["unit_type"], strict=True)}
+
+
 def collation_key(name) -> tuple:
     """Key of Vietnamese alphabetical order for a commune name (or any Vietnamese text).
 

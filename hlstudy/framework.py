@@ -604,14 +604,13 @@ def diagram_conflicts(fig) -> list[tuple[str, str]]:
 
 def reform_table(lang: str = "vi") -> pd.DataFrame:
     """The 8 new communes with the units merged into each, their count and area."""
-    from hlstudy.communes import crosswalk, new_communes
+    from hlstudy.communes import crosswalk, new_communes, unit_label
 
     cw = crosswalk()
     new = new_communes().set_index("name")
     rows = []
     for name, g in cw.groupby("commune_2025", sort=False):  # crosswalk: Vietnamese order
-        units = [("TT " if t == "thị trấn" else "") + n for n, t in zip(g["name"], g["unit_type"],
-                                                                         strict=True)]
+        units = [unit_label(n, t) for n, t in zip(g["name"], g["unit_type"], strict=True)]
         rows.append({"commune_2025": name, "code": new.at[name, "code"],
                      "units_merged": ", ".join(units), "n_units": len(g),
                      "area_km2": float(new.at[name, "area_km2"])})
@@ -638,7 +637,7 @@ def reform_figure(lang: str = "vi"):
     import matplotlib.pyplot as plt
     from adjustText import adjust_text
 
-    from hlstudy.communes import collation_key, communes, new_communes
+    from hlstudy.communes import collation_key, communes, new_communes, unit_label
 
     reg = communes()
     new = new_communes().set_index("name")
@@ -665,7 +664,7 @@ def reform_figure(lang: str = "vi"):
         xs.append(cx)
         ys.append(cy)
         for r in g.itertuples(index=False):
-            label = ("TT " if r.unit_type == "thị trấn" else "") + r.name
+            label = unit_label(r.name, r.unit_type)
             texts.append(ax.text(r.lon, r.lat, label, fontsize=6.5, color="#333333", zorder=5))
             xs.append(r.lon)
             ys.append(r.lat)

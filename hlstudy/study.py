@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from hlstudy import cleaning, ingest
-from hlstudy.communes import sort_communes
+from hlstudy.communes import sort_communes, unit_label
 from hlstudy.config import data_source
 from hlstudy.errors import SurveyDataError
 from hlstudy.paths import INSTRUMENT, PROCESSED, REFERENCE, ROOT
@@ -402,13 +402,17 @@ def coverage_by_commune(study: Study, registry: pd.DataFrame | None = None) -> p
     Columns: ``commune_code, commune, commune_2025, register`` (kept records of the
     personnel register: the commune's headcount), ``officials`` (kept survey responses),
     ``coverage`` (officials / register), ``citizens`` (kept citizen responses).
-    Communes with no record at all are kept with zeros, so gaps are visible.  Rows in
-    Vietnamese alphabetical order (:func:`hlstudy.communes.sort_communes`).
+    Communes with no record at all are kept with zeros, so gaps are visible.  ``commune`` is
+    the printed name (:func:`hlstudy.communes.unit_label`: "TT Hữu Lũng", the pre-reform town,
+    beside "Hữu Lũng", the 2025 commune).  Rows in Vietnamese alphabetical order
+    (:func:`hlstudy.communes.sort_communes`).
     """
     registry = ingest._registry_frame(registry)
     base = pd.DataFrame({
         "commune_code": registry["code"].astype(str).str.strip(),
-        "commune": [ingest.clean_text(n) for n in registry["name"]],
+        "commune": [unit_label(ingest.clean_text(n), t) for n, t in
+                    zip(registry["name"], registry.get("unit_type", pd.Series("", index=registry.index)),
+                        strict=True)],
         "commune_2025": [ingest.clean_text(n) for n in registry.get("commune_2025", registry["name"])],
     })
     for column, name in (("register", "personnel"), ("officials", "officials"), ("citizens", "citizens")):

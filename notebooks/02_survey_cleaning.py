@@ -34,6 +34,7 @@ from IPython.display import Markdown, display
 import hlstudy
 from hlstudy import cleaning, export, ingest
 from hlstudy.communes import communes as commune_registry
+from hlstudy.communes import unit_labels
 from hlstudy.config import data_source
 from hlstudy.scales import scale_coverage, scale_items
 from hlstudy.study import analysis_counts, consort_counts, coverage_by_commune, raw_tables
@@ -103,6 +104,7 @@ received = (
     .pivot_table(index="commune", columns="instrument", values="n", fill_value=0, aggfunc="sum")
     .reindex(columns=INSTRUMENTS)
 )
+received.index = received.index.map(lambda n: unit_labels().get(n, n))   # "TT Hữu Lũng": the town
 received = received.loc[export.vi_sorted(received.index)].reset_index()  # Đ after D
 received.columns = [T("Xã, thị trấn", "Commune")] + [LABEL[c] for c in INSTRUMENTS]
 export.save_table(

@@ -51,6 +51,7 @@ from hlstudy import cfa as cfa_mod
 from hlstudy import codebook, district, export, legal, load_study, reliability
 from hlstudy import diagnostic as dg
 from hlstudy.communes import communes as registry_communes
+from hlstudy.communes import unit_label
 from hlstudy.diagnostic import findings as fd
 from hlstudy.diagnostic import mapping, merger, plots, profile, quality, staffing
 from hlstudy.errors import ModelError
@@ -98,8 +99,8 @@ personnel, officials, citizens = study.personnel, study.officials, study.citizen
 if REFERENCE_YEAR is None:
     REFERENCE_YEAR = int(pd.to_datetime(officials["submitted_at"]).dt.year.max())
 names = reg.set_index("code")["name"]
-short = reg.assign(label=np.where(reg["unit_type"] == "thị trấn", "TT " + reg["name"],
-                                  reg["name"])).set_index("code")["label"]
+short = pd.Series([unit_label(n, t) for n, t in zip(reg["name"], reg["unit_type"], strict=True)],
+                  index=reg["code"], name="label")   # "TT Hữu Lũng": the pre-reform town
 scores = score_scales(officials, "officials")
 cit_scores = score_scales(citizens, "citizens")
 HAS_PERSONNEL, HAS_CITIZENS = study.has("personnel"), study.has("citizens")

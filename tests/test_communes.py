@@ -175,3 +175,18 @@ def test_registry_tables_are_made_once_per_folder_and_handed_out_as_copies(tmp_p
     for _ in range(2):
         with pytest.raises(SurveyDataError, match="not 2025 communes"):
             cm.communes(bad)
+
+
+def test_the_pre_reform_town_is_printed_as_such_everywhere():
+    # "Hữu Lũng" is both the pre-reform town and the 2025 commune formed from it: notebook 02
+    # printed the town as "Hữu Lũng", notebooks 01 and 04 as "TT Hữu Lũng"
+    from hlstudy.communes import unit_label, unit_labels
+    from hlstudy.paths import ROOT
+
+    assert unit_labels()["Hữu Lũng"] == "TT Hữu Lũng" and unit_labels()["Cai Kinh"] == "Cai Kinh"
+    assert unit_label("X", "Thị trấn") == "TT X" and unit_label("X", "xã") == "X"
+    for stem in ("02_coverage_by_commune", "02_received_by_commune", "04_staffing_quota",
+                 "04_quality_by_commune"):
+        table = pd.read_csv(ROOT / "figures" / f"{stem}.csv", comment="#", dtype=str)
+        units = table[[c for c in table.columns if c in ("Xã, thị trấn", "Xã/thị trấn")][0]].tolist()
+        assert "TT Hữu Lũng" in units and "Hữu Lũng" not in units, stem
