@@ -350,7 +350,11 @@ def shares_not_met(persons: pd.DataFrame, by: Iterable[str] = (), conf: float = 
     """Share not meeting each rule among the evaluated (met + not met), with Wilson intervals.
 
     Columns: ``*by, rule_id, n`` (evaluated), ``k`` (not met), ``share, lo, hi, n_missing,
-    n_not_applicable``.  Sorted by ``by`` then rule order of appearance.
+    n_not_applicable``.  Sorted by ``by`` then rule order of appearance.  On the personnel
+    register, a census, the share is exact: ``lo``/``hi`` then answer only a superpopulation
+    question (the same officials as a draw from a process), which the notebooks do not ask;
+    notebook 04 and the claims ledger print the share without them (``docs/inference.md``,
+    :func:`hlstudy.evidence.rules.exact_interval`).
     """
     by = list(by)
     keys = [*by, "rule_id"]
