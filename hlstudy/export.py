@@ -58,6 +58,7 @@ import sys
 import warnings
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -1912,19 +1913,169 @@ def latex_escape(text: str) -> str:
 LONGTABLE_ROWS = 30
 
 
+#: The text width of a printed page in characters of a table's body font: A4 with the margins of
+#: :data:`DOCX_PAGE_MM` (15.5 cm) holds about 80 characters of Times at 11 pt (a LaTeX thesis of
+#: 12 pt on a similar text block about 75); table widths are planned in these units.
+LINE_CHARS = 80
+#: What the gap between two columns takes, in characters: LaTeX's ``2\tabcolsep`` (12 pt) and
+#: Word's default cell margins (2 × 0.19 cm) are both about two characters.
+COLUMN_GAP_CHARS = 2
+#: A text column whose longest printed cell is longer than this wraps (a paragraph column)
+#: when the table is wider than the page; shorter ones (codes, labels) keep one line.
+WRAP_CHARS = 20
+#: A wrapping column is never narrower than this many characters.
+MIN_WRAP_CHARS = 18
+#: The type sizes a table too wide for the page is tried in, with how many more characters a
+#: line then holds and Word's point size: LaTeX's ``\footnotesize`` and ``\scriptsize`` are 10
+#: and 8 pt in a 12 pt thesis (1.2 and 1.5 times as many characters); Word's body is 11 pt.
+TABLE_SIZES = (("normalsize", 1.0, 11.0), ("footnotesize", 1.2, 9.0), ("scriptsize", 1.5, 7.5))
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """How a printed table is set (:func:`column_layout`).
+
+    ``columns``: ``(kind, share)`` per column; ``kind`` is ``"r"`` (numbers, right-aligned),
+    ``"l"`` (text on one line), ``"p"`` (text that wraps, ragged right) or ``"R"`` (numbers,
+    right-aligned, in a column whose header wraps); ``share`` is the part of the text width the
+    column takes with its gap.  ``size``: the LaTeX type size (``"normalsize"``,
+    ``"footnotesize"``, ``"scriptsize"``) and ``points`` Word's.
+    """
+
+    columns: tuple
+    size: str = "normalsize"
+    points: float = 11.0
+
+    @property
+    def width(self) -> float:
+        """The shares added up: at most 1 unless even the smallest size cannot fit the table."""
+        return sum(share for _, share in self.columns)
+
+
+def _fill(room: float, natural: dict, floor: dict) -> dict:
+    """Share ``room`` among columns in proportion to the square roots of their one-line widths
+    (a compromise between equal widths and the rows' height, which widths in proportion to the
+    one-line widths would make least), none above its one-line width nor below its floor
+    (water-filling)."""
+    widths, open_ = {}, set(natural)
+    while open_:
+        left = room - sum(widths.values())
+        weight = sum(math.sqrt(natural[j]) for j in open_)
+        share = {j: left * math.sqrt(natural[j]) / weight for j in open_}
+        capped = {j for j in open_ if share[j] >= natural[j] or share[j] <= floor[j]}
+        if not capped:
+            widths.update(share)
+            break
+        for j in capped:
+            widths[j] = float(natural[j] if share[j] >= natural[j] else floor[j])
+        open_ -= capped
+    return widths
+
+
+def column_layout(df: pd.DataFrame, cells: list[list[str]] | None = None, *,
+                  line_chars: int = LINE_CHARS) -> TableLayout:
+    """How each column of a printed table is set so that the table fits the text width.
+
+    Widths are counted in characters (the longest printed cell or header, plus the column gap
+    :data:`COLUMN_GAP_CHARS`) against ``line_chars``.  A table that fits keeps every column on
+    one line (``l``/``r``).  A wider one, in the first of :data:`TABLE_SIZES` where it fits:
+    its long text columns (longest cell over :data:`WRAP_CHARS` characters) wrap, sharing the
+    width the other columns leave in proportion to the square roots of their one-line widths
+    (none narrower than :data:`MIN_WRAP_CHARS`, but in the last resort); if that is not enough, the headers longer than their columns'
+    cells wrap too (``p``, or ``R`` for numbers, still right-aligned).  Numbers never wrap.
+    Only a table too wide even in the smallest size goes over the text width.
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"Mã": ["T1"], "Nhận định": ["x " * 150], "n": [434]})
+    >>> lay = column_layout(t)
+    >>> [(k, round(w, 3)) for k, w in lay.columns], lay.size
+    ([('l', 0.05), ('p', 0.887), ('r', 0.062)], 'normalsize')
+    """
+    if cells is None:
+        cells = _printed_cells(df, 2)
+    headers = [str(c) for c in df.columns]
+    numeric = [_is_numeric_column(df[c]) for c in df.columns]
+    ncol = len(headers)
+    body = [max((len(row[j]) for row in cells), default=0) for j in range(ncol)]
+    plain = ["r" if numeric[j] else "l" for j in range(ncol)]
+    long_ = [j for j in range(ncol) if not numeric[j] and body[j] > WRAP_CHARS]
+    attempt = None
+    for size, scale, points in TABLE_SIZES:
+        line = line_chars * scale
+        # the gap is set in points (\tabcolsep, Word's cell margins): more characters of a
+        # smaller type
+        gap = COLUMN_GAP_CHARS * scale
+        natural = [max(len(headers[j]), body[j]) + gap for j in range(ncol)]
+        # a column squeezed to its cells, its header wrapping at its longest word
+        tight = [max([body[j]] + [len(w) for w in headers[j].split()]) + gap for j in range(ncol)]
+        if sum(natural) <= line:
+            return TableLayout(tuple((plain[j], natural[j] / line) for j in range(ncol)), size, points)
+        for squeeze_headers in (False, True):
+            kinds, widths = list(plain), [float(n) for n in natural]
+            others = [j for j in range(ncol) if j not in long_]
+            if squeeze_headers:
+                for j in others:
+                    if tight[j] < natural[j]:
+                        widths[j], kinds[j] = float(tight[j]), "R" if numeric[j] else "p"
+            floor = {j: float(min(natural[j], max([MIN_WRAP_CHARS + gap]
+                                                  + [len(w) + gap for w in headers[j].split()])))
+                     for j in long_}
+            room = line - sum(widths[j] for j in others)
+            if squeeze_headers and size == TABLE_SIZES[-1][0] and room < sum(floor.values()):
+                # the last resort: the long columns share what is left, down to their headers' words
+                floor = {j: float(min(natural[j], gap + max(
+                    [8, min(MIN_WRAP_CHARS, max(len(w) for row in cells for w in row[j].split()))]
+                    + [len(w) for w in headers[j].split()]))) for j in long_}
+            if long_:
+                filled = _fill(max(room, sum(floor.values())), {j: natural[j] for j in long_}, floor)
+                for j, w in filled.items():
+                    widths[j] = w
+                    if w < natural[j]:
+                        kinds[j] = "p"
+            attempt = TableLayout(tuple((kinds[j], widths[j] / line) for j in range(ncol)), size, points)
+            if sum(widths) <= line + 1e-9:
+                return attempt
+    return attempt
+
+
+def latex_column_spec(layout: TableLayout) -> str:
+    r"""The ``tabular``/``longtable`` preamble of a :func:`column_layout`: ``l`` and ``r`` as they
+    are; a wrapping column as ``>{\raggedright\arraybackslash}p{\dimexpr 0.450\linewidth-2\tabcolsep\relax}``
+    (``\raggedleft`` for numbers under a wrapping header; needs ``\usepackage{array}``): ragged,
+    as narrow columns of words are set, and its share of the line including the column gap, so
+    that the shares add up to the line.
+
+    A ``p`` column (rather than tabularx's ``X``) works the same in a ``table`` float and in a
+    ``longtable``, which tabularx cannot break across pages.
+    """
+    parts = []
+    for kind, share in layout.columns:
+        if kind in ("p", "R"):
+            align = r"\raggedright" if kind == "p" else r"\raggedleft"
+            parts.append(">{" + align + r"\arraybackslash}p{\dimexpr " + f"{share:.3f}"
+                         + r"\linewidth-2\tabcolsep\relax}")
+        else:
+            parts.append(kind)
+    return "".join(parts)
+
+
 def table_to_latex(df: pd.DataFrame, *, title: str, label: str, note: str = "", decimals: int = 2) -> str:
-    """A booktabs table for ``df`` (needs ``\\usepackage{booktabs}``).
+    """A booktabs table for ``df`` (needs ``\\usepackage{booktabs}``, and ``array`` for the
+    paragraph columns of a table wider than the page: :func:`column_layout`).
 
     Up to :data:`LONGTABLE_ROWS` rows: a ``table`` float.  Longer: a ``longtable`` (needs
     ``\\usepackage{longtable}``) with its caption, the header repeated on every page under
     "Bảng n (tiếp theo)" / "Table n (continued)", "Tiếp theo ở trang sau" / "Continued on
     next page" at the foot of each page but the last, and the note after the table.
     """
-    numeric = [_is_numeric_column(df[c]) for c in df.columns]
-    spec = "".join("r" if isnum else "l" for isnum in numeric)
+    printed = _printed_cells(df, decimals)
+    layout = column_layout(df, printed)
+    spec = latex_column_spec(layout)
+    # a smaller type size for a table the page holds only so (within the float or group)
+    size = [] if layout.size == "normalsize" else [f"\\{layout.size}"]
     ncol = len(df.columns)
     header = [r"\toprule", " & ".join(latex_escape(c) for c in df.columns) + r" \\", r"\midrule"]
-    body = [" & ".join(latex_escape(v) for v in cells) + r" \\" for cells in _printed_cells(df, decimals)]
+    body = [" & ".join(latex_escape(v) for v in cells) + r" \\" for cells in printed]
     note_lines = []
     if note:
         note_lines = [rf"{{\footnotesize \textit{{{latex_escape(tr('Ghi chú', 'Note'))}.}} {latex_escape(note)}\par}}"]
@@ -1932,6 +2083,7 @@ def table_to_latex(df: pd.DataFrame, *, title: str, label: str, note: str = "", 
         continued = tr(r"Bảng \thetable{} (tiếp theo)", r"Table \thetable{} (continued)")
         next_page = tr("Tiếp theo ở trang sau", "Continued on next page")
         lines = [
+            *(["{" + size[0]] if size else []),
             r"\begin{longtable}{" + spec + "}",
             rf"\caption{{{latex_escape(title)}}}\label{{tab:{label}}} \\",
             *header,
@@ -1949,12 +2101,15 @@ def table_to_latex(df: pd.DataFrame, *, title: str, label: str, note: str = "", 
         ]
         if note_lines:
             lines += note_lines
+        if size:
+            lines.append("}")
         return "\n".join(lines) + "\n"
     lines = [
         r"\begin{table}[htbp]",
         r"\centering",
         rf"\caption{{{latex_escape(title)}}}",
         rf"\label{{tab:{label}}}",
+        *size,
         rf"\begin{{tabular}}{{{spec}}}",
         *header,
         *body,
@@ -2065,6 +2220,26 @@ def _docx_caption(document, title: str) -> None:
 DOCX_PAGE_MM = {"width": 210, "height": 297, "top": 25, "bottom": 25, "left": 30, "right": 25}
 
 
+#: Word's table type size (the document's ``Normal`` style), in points.
+DOCX_TABLE_POINTS = 11.0
+
+
+def docx_text_width_mm() -> float:
+    """The text width of the Word page (:data:`DOCX_PAGE_MM`): 155 mm."""
+    return float(DOCX_PAGE_MM["width"] - DOCX_PAGE_MM["left"] - DOCX_PAGE_MM["right"])
+
+
+def _docx_column_widths(layout: TableLayout) -> list:
+    """Word column widths (EMU) of a :func:`column_layout`: its shares of the text width,
+    scaled down to the text width where even the smallest type leaves the table wider, and
+    rounded down to whole twentieths of a point (Word's unit) so that they never add up past it."""
+    from docx.shared import Mm, Twips
+
+    scale = min(1.0, 1.0 / layout.width) if layout.width else 1.0
+    text = Mm(docx_text_width_mm())
+    return [Twips(int(text.twips * share * scale)) for _, share in layout.columns]
+
+
 def _a4_page(document) -> None:
     from docx.enum.section import WD_ORIENT
     from docx.shared import Mm
@@ -2107,28 +2282,43 @@ def _docx_bytes(df: pd.DataFrame, *, title: str, note: str = "", decimals: int =
     _a4_page(document)
     style = document.styles["Normal"]
     style.font.name = "Times New Roman"
-    style.font.size = Pt(11)
+    style.font.size = Pt(DOCX_TABLE_POINTS)
 
     _docx_caption(document, title)
     numeric = [_is_numeric_column(df[c]) for c in df.columns]
+    printed = _printed_cells(df, decimals)
+    layout = column_layout(df, printed)
+    widths, points = _docx_column_widths(layout), layout.points
     table = document.add_table(rows=1 + len(df), cols=len(df.columns))
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    # the planned widths, kept by Word (fixed layout): its autofit would widen a column to a
+    # long cell's one-line width and push the table past the margin
+    table.autofit = False
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
     # table.cell(i, j) rebuilds the whole cell grid on every call (quadratic in the table
     # size); take the grid once.  The table has no merged cells, so it is row-major.
     grid = table._cells
     ncol = len(df.columns)
+    size = None if points == DOCX_TABLE_POINTS else Pt(points)
     _repeat_header_row(table.rows[0])
     for j, col in enumerate(df.columns):
         cell = grid[j]
         cell.text = str(col)
+        cell.width = widths[j]
         paragraph = cell.paragraphs[0]
         paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT if numeric[j] else WD_ALIGN_PARAGRAPH.LEFT
+        if size is not None:
+            paragraph.runs[0].font.size = size
         _set_cell_border(cell, top=12, bottom=6)
-    for i, row in enumerate(_printed_cells(df, decimals), start=1):
+    for i, row in enumerate(printed, start=1):
         for j, text in enumerate(row):
             cell = grid[i * ncol + j]
             cell.text = text
+            cell.width = widths[j]
             cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT if numeric[j] else WD_ALIGN_PARAGRAPH.LEFT
+            if size is not None and cell.paragraphs[0].runs:
+                cell.paragraphs[0].runs[0].font.size = size
             if i == len(df):
                 _set_cell_border(cell, bottom=12)
     if note:

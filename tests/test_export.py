@@ -515,3 +515,86 @@ def test_counts_stored_as_floats_print_as_whole_numbers(tmp_path, monkeypatch):
     # keeps its share's decimals
     profile = pd.DataFrame({"Chỉ tiêu": ["Số năm giữ chức danh"], "n": [253], "k": [0], "Tỷ lệ": [0.0]})
     assert export._printed_cells(profile, 2)[0][1:] == ["253", "0", "0,00"]
+
+
+PARAGRAPH = re.compile(r">\{\\(raggedright|raggedleft)\\arraybackslash\}p\{\\dimexpr ([0-9.]+)"
+                       r"\\linewidth-2\\tabcolsep\\relax\}|([lr])")
+
+
+def _wide_table(rows: int, lang: str) -> pd.DataFrame:
+    """A short code, a 200-character statement, a number: the claims ledger's shape."""
+    statement = {"vi": "Chất lượng cán bộ công chức cấp xã là yếu tố quyết định đến hiệu quả "
+                       "hoạt động của bộ máy nhà nước tại địa phương; ",
+                 "en": "The quality of commune officials decides how well the local state "
+                       "apparatus works, and training is what shapes it; "}[lang] * 2
+    return pd.DataFrame({"Mã": [f"T{i}" for i in range(rows)],
+                         "Nhận định": [statement[:200]] * rows,
+                         "n": [434.0 + i for i in range(rows)]})
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+@pytest.mark.parametrize("rows", [3, export.LONGTABLE_ROWS + 5])
+def test_long_text_columns_wrap_within_the_line(lang, rows):
+    """A 200-character statement in an ``l`` column ran off the page: the long text column is a
+    ragged-right paragraph column whose share of the line, with the short columns' one-line
+    widths, fills the line; the short code stays ``l`` and the number ``r`` (right-aligned), in
+    a float as in a longtable."""
+    export.set_language(lang)
+    table = _wide_table(rows, lang)
+    tex = export.table_to_latex(table, title="Nhận định", label="99_claims", note="Ghi chú.")
+    env = "longtable" if rows > export.LONGTABLE_ROWS else "tabular"
+    spec = re.search(r"\\begin\{" + env + r"\}\{(.*)\}$", tex, flags=re.M).group(1)
+    parts = [m.group(0) for m in PARAGRAPH.finditer(spec)]
+    assert "".join(parts) == spec, spec
+    assert parts[0] == "l" and parts[2] == "r"
+    kind, share = PARAGRAPH.fullmatch(parts[1]).group(1, 2)
+    assert kind == "raggedright"
+    layout = export.column_layout(table)
+    assert [k for k, _ in layout.columns] == ["l", "p", "r"]
+    assert float(share) == pytest.approx(layout.columns[1][1], abs=1e-3)
+    assert layout.width == pytest.approx(1.0) and 0.5 < float(share) < 1
+    assert r"\begin{" + env + "}" in tex and r"\toprule" in tex and r"\bottomrule" in tex
+
+
+def test_tables_that_fit_keep_one_line_columns_and_wide_ones_get_smaller_type():
+    """A table that fits keeps ``l``/``r`` (and its normal size); one that needs it is set
+    smaller (LaTeX's size command inside the float, after the caption) and its numbers whose
+    headers are longer than their cells stay right-aligned under a wrapping header."""
+    small = pd.DataFrame({"Chỉ số": ["CFI", "RMSEA"], "Giá trị": [0.95, 0.04]})
+    tex = export.table_to_latex(small, title="t", label="x")
+    assert r"\begin{tabular}{lr}" in tex and "small" not in tex and "scriptsize" not in tex
+    wide = pd.DataFrame({f"Ước lượng hiệu chỉnh {i}": [0.123] for i in range(10)}
+                        | {"Lý do": ["chưa kết luận được vì khoảng tin cậy chứa 0 " * 8]})
+    layout = export.column_layout(wide)
+    assert layout.width <= 1 + 1e-9 and layout.size != "normalsize"
+    assert {k for k, _ in layout.columns[:10]} == {"R"} and layout.columns[10][0] == "p"
+    tex = export.table_to_latex(wide, title="t", label="x")
+    assert tex.index(r"\caption{t}") < tex.index("\\" + layout.size) < tex.index(r"\begin{tabular}")
+    assert tex.count(r">{\raggedleft\arraybackslash}p{") == 10
+
+
+def _docx_widths(data: bytes):
+    xml = zipfile.ZipFile(__import__("io").BytesIO(data)).read("word/document.xml").decode("utf-8")
+    grid = [int(w) for w in re.findall(r'<w:gridCol w:w="(\d+)"', xml)]
+    cells = [int(w) for w in re.findall(r'<w:tcW w:type="dxa" w:w="(\d+)"/>', xml)]
+    return xml, grid, cells
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_docx_columns_fit_the_text_width(lang):
+    """Word tables get the planned widths, fixed (Word's autofit widens a column to a long
+    cell's one-line width): the columns add up to at most the 15.5 cm text width, the long text
+    column is the widest, and a table too wide even in the smallest type is scaled to fit."""
+    export.set_language(lang)
+    text_twips = export.docx_text_width_mm() / 25.4 * 1440
+    assert export.docx_text_width_mm() == 155
+    for table in (_wide_table(3, lang), _wide_table(3, lang).assign(**{
+            f"Cột số {i}": [1234.5, 2.5, 3.5] for i in range(40)})):
+        xml, grid, cells = _docx_widths(export._docx_bytes(table, title="t"))
+        assert len(grid) == len(table.columns) and sum(grid) <= text_twips
+        assert cells[:len(grid)] == grid, "every cell carries its column's width"
+        assert '<w:tblLayout w:type="fixed"/>' in xml
+        assert max(grid) == grid[1]
+    # the wide statement table: the text column takes most of the line
+    _, grid, _ = _docx_widths(export._docx_bytes(_wide_table(3, lang), title="t"))
+    assert sum(grid) > 0.95 * text_twips and grid[1] > 0.8 * text_twips
