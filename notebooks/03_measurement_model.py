@@ -280,8 +280,10 @@ export.save_table(boot_table.reset_index().rename(columns={
                   "03_alpha_ci_officials",
                   title=export.tr("Khoảng tin cậy 95% của alpha: Feldt và bootstrap (cán bộ, công chức)",
                                   "95% CIs of alpha: Feldt and bootstrap (officials)"),
-                  note=f"Bootstrap: {N_BOOT} resamples of respondents, percentile interval "
-                       f"(psych::alpha n.iter), seed {SEED}.", simulated=SIM, decimals=3)
+                  note=export.tr(f"Bootstrap: {N_BOOT} mẫu lặp lấy lại người trả lời, khoảng "
+                                 f"phân vị (psych::alpha n.iter), hạt giống {SEED}.",
+                                 f"Bootstrap: {N_BOOT} resamples of respondents, percentile interval "
+                                 f"(psych::alpha n.iter), seed {SEED}."), simulated=SIM, decimals=3)
 widest = (boot_table["boot_high"] - boot_table["boot_low"]).idxmax()
 gap = (boot_table["boot_low"] - boot_table["feldt_low"]).abs().max()
 display(Markdown(
@@ -463,7 +465,9 @@ for inst in INSTS:
                       f"03_cfa_fit_{inst}",
                       title=export.tr(f"Chỉ số phù hợp của mô hình CFA ({label[inst]})",
                                       f"CFA fit indices ({inst})"),
-                      note="ML estimation, marker-variable identification (lavaan defaults).",
+                      note=export.tr("Ước lượng ML, cố định hệ số tải của biến đầu tiên bằng 1 "
+                                     "(mặc định của lavaan).",
+                                     "ML estimation, marker-variable identification (lavaan defaults)."),
                       simulated=SIM, decimals=3)
     export.save_table(cfa_res[inst].loadings_table().rename(columns={
                           "factor": export.tr("Khái niệm", "Factor"),
@@ -640,15 +644,17 @@ if split_rows:
 # tương quan của nó với các khái niệm khác.
 
 # %%
+HTMT_NOTE = export.tr("semTools::htmt (HTMT2, dùng trung bình nhân).",
+                      "semTools::htmt (geometric-mean HTMT2).")
+FACTOR = export.tr("Khái niệm", "Factor")
 display(Markdown(f"Ngưỡng: CR ≥ {fmt(MIN_CR, 2)}, AVE ≥ {fmt(MIN_AVE, 2)}, "
                  f"HTMT < {fmt(MAX_HTMT, 2)}."))
 for inst in INSTS:
     if inst not in cfa_res:  # no CFA: HTMT (from correlations) only
         ht = cfa_mod.htmt(data[inst], scales[inst])
-        export.save_table(ht.reset_index(names="factor"), f"03_htmt_{inst}",
+        export.save_table(ht.reset_index(names=FACTOR), f"03_htmt_{inst}",
                           title=export.tr(f"Tỷ số HTMT ({label[inst]})", f"HTMT ratios ({inst})"),
-                          note="semTools::htmt (geometric-mean HTMT2).", simulated=SIM,
-                          decimals=3)
+                          note=HTMT_NOTE, simulated=SIM, decimals=3)
         off = ht.where(~np.eye(len(ht), dtype=bool)).stack()
         display(Markdown(f"**{label[inst].capitalize()}**: không có CFA nên không tính CR, AVE, "
                          f"Fornell–Larcker; HTMT lớn nhất {fmt(off.max())} "
@@ -663,16 +669,18 @@ for inst in INSTS:
                              "AVE": cfa_mod.average_variance_extracted(res)})
     ht = cfa_mod.htmt(data[inst], scales[inst])
     fl = cfa_mod.fornell_larcker(res)
-    export.save_table(validity.reset_index(names="factor"), f"03_cr_ave_{inst}",
+    export.save_table(validity.reset_index(names=FACTOR), f"03_cr_ave_{inst}",
                       title=export.tr(f"CR và AVE ({label[inst]})", f"CR and AVE ({inst})"),
                       simulated=SIM, decimals=3)
-    export.save_table(ht.reset_index(names="factor"), f"03_htmt_{inst}",
+    export.save_table(ht.reset_index(names=FACTOR), f"03_htmt_{inst}",
                       title=export.tr(f"Tỷ số HTMT ({label[inst]})", f"HTMT ratios ({inst})"),
-                      note="semTools::htmt (geometric-mean HTMT2).", simulated=SIM, decimals=3)
-    export.save_table(fl.reset_index(names="factor"), f"03_fornell_larcker_{inst}",
+                      note=HTMT_NOTE, simulated=SIM, decimals=3)
+    export.save_table(fl.reset_index(names=FACTOR), f"03_fornell_larcker_{inst}",
                       title=export.tr(f"Tiêu chí Fornell–Larcker ({label[inst]})",
                                       f"Fornell-Larcker criterion ({inst})"),
-                      note="Diagonal: square root of AVE; off-diagonal: latent correlations.",
+                      note=export.tr("Đường chéo: căn bậc hai của AVE; ngoài đường chéo: tương quan "
+                                     "giữa các khái niệm.",
+                                     "Diagonal: square root of AVE; off-diagonal: latent correlations."),
                       simulated=SIM, decimals=3)
     off = ht.where(~np.eye(len(ht), dtype=bool)).stack()
     fl_ok = cfa_mod.fornell_larcker_met(res)
