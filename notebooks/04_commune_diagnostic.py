@@ -78,7 +78,7 @@ REFERENCE_YEAR = None        # survey year; None = year of the officials' submis
 # which communes count as mountainous / ethnic-minority / remote is NOT public.
 # Main analysis: not applied.  Sensitivity: applied to every xã (the thị trấn excluded) —
 # an assumption of this project, labelled as such.
-EXCEPTION_MAIN = dg.ExceptionPolicy(False, basis="không áp dụng / not applied")
+EXCEPTION_MAIN = dg.ExceptionPolicy(False, basis=("không áp dụng", "not applied"))
 # Unit class (loại I/II/III) of each commune: not public.  With real data, put the province's
 # classification here ({code: "I" | "II" | "III"}); otherwise the classes are drawn at random
 # (p below), with the seed of the simulated study's manifest so that they are the classes the
@@ -110,7 +110,8 @@ TH = fd.Thresholds(weak_cutoff=WEAK_CUTOFF, scale_min=LIKERT_LO, scale_max=LIKER
                    no_state_management=frozenset(NO_STATE_MANAGEMENT), min_cell=MIN_CELL)
 EXCEPTION_SENS = dg.ExceptionPolicy(
     True, frozenset(reg.loc[reg["unit_type"] == "xã", "code"]),
-    basis="giả định: mọi xã (trừ thị trấn) / assumption: every xã, not the thị trấn")
+    basis=("giả định: mọi xã (trừ thị trấn)",
+           "assumption: every rural commune, not the district town"))
 CLASSES = (staffing.UnitClasses(UNIT_CLASSES, basis="quyết định phân loại của tỉnh")
            if UNIT_CLASSES is not None else
            staffing.simulate_unit_classes(reg["code"], seed=int(study.manifest.get("seed", SEED)),

@@ -634,6 +634,33 @@ def test_finding_d1_reports_the_compliance_and_weak_shares():
         assert str(got.value) == str(want.value)
 
 
+def test_finding_d1_keeps_each_language_in_its_text():
+    """A bilingual exception basis: the English finding (statement and the machine numbers it
+    carries) holds its English half only; the policy speaks Vietnamese when asked."""
+    import json
+    import re
+
+    scores, personnel, _ = _study()
+    comp = dg.evaluate_standards(personnel, reference_year=2024)
+    eligible = frozenset(personnel["commune_code"].astype(str))
+    policy = dg.ExceptionPolicy(True, eligible, basis=("giả định: mọi xã", "assumption: every commune"))
+    alt = dg.evaluate_standards(personnel, reference_year=2024, policy=policy)
+    f = fd.finding_d1(comp, scores, group="commune_code", compliance_alt=alt)
+    vietnamese = re.compile("[ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ]",
+                            re.IGNORECASE)
+    english = f.statement_en + json.dumps(f.numbers, ensure_ascii=False, default=str)
+    assert "assumption: every commune" in f.numbers["cs_alt_policy"]
+    assert not vietnamese.search(english), english
+    assert policy.summary("vi") == f"ngoại lệ trung cấp áp dụng ở {len(eligible)} xã (giả định: mọi xã)"
+    assert "assumption" not in policy.summary("vi")
+    assert dg.ExceptionPolicy(basis="sim").summary("vi").endswith("(sim)")
+    for bad in (("chỉ một",), ("", "x"), 3):
+        with pytest.raises(ModelError, match="basis"):
+            dg.ExceptionPolicy(basis=bad)
+    with pytest.raises(ModelError, match="lang"):
+        policy.summary("fr")
+
+
 def test_finding_d2_finds_the_weaker_skills():
     scores, personnel, _ = _study()
     f = fd.finding_d2(personnel, scores, group="commune_code", tenure="years_in_post")

@@ -32,10 +32,6 @@ LEGAL_NUMBER = re.compile(r"\d+/\d{4}/[A-ZĐ0-9-]+", re.IGNORECASE)
 PLACE_NAMES = ("Hữu Lũng", "Lạng Sơn", "Hồ Chí Minh", "Hà Nội",
                "Đô Lương", "Thiện Kỵ", "Tân Lập",   # the three units merged in 2019
                "Sơn Hà")                            # merged into the town in 2024
-#: Vietnamese known to remain, each with its owner: the exception policy's bilingual basis
-#: (notebook 04) is quoted whole in the English verdict of D1 by
-#: ``hlstudy.diagnostic.findings``; splitting it by language belongs there.
-KNOWN_LEFT = ("giả định: mọi xã (trừ thị trấn) / assumption: every xã, not the thị trấn",)
 #: columns printed in Vietnamese on purpose (see the module docstring)
 VIETNAMESE_COLUMN = re.compile(r"(_vi$|\(vi\)$|^Source$)")
 
@@ -87,8 +83,6 @@ def vietnamese_left(folder: Path) -> list[str]:
             keep = [c for c in table.columns if not VIETNAMESE_COLUMN.search(str(c))]
             text = "\n".join(head) + "\n" + table[keep].to_csv(index=False)
         text = text.replace(export.SIMULATED_MARK, "")
-        for known in KNOWN_LEFT:
-            text = text.replace(known, "").replace(export.latex_escape(known), "")
         for cell in allowed:
             if cell:
                 text = text.replace(cell, "")

@@ -54,27 +54,58 @@ class ExceptionPolicy:
 
     Decree 33/2023 Art. 10 lets the province accept trung cấp in mountainous, ethnic-minority
     or remote communes.  Whether Lạng Sơn applies it, and which Hữu Lũng communes count, is not
-    public: both are parameters, and ``basis`` says where they come from (e.g. ``"simulated"``).
+    public: both are parameters, and ``basis`` says where they come from (e.g. ``"simulated"``),
+    one text or a ``(vi, en)`` pair so that each language's summary stays in its language.
     """
 
     province_applies: bool = False
     eligible_communes: frozenset = frozenset()
-    basis: str = "not applied"
+    basis: str | tuple[str, str] = "not applied"
 
     def __post_init__(self):
         object.__setattr__(self, "eligible_communes",
                            frozenset(str(c) for c in self.eligible_communes))
         if self.province_applies and not self.eligible_communes:
             raise ModelError("the exception is applied but no commune is eligible")
+        basis = self.basis
+        if isinstance(basis, list):
+            basis = tuple(basis)
+        if isinstance(basis, tuple):
+            if len(basis) != 2 or not all(isinstance(b, str) and b.strip() for b in basis):
+                raise ModelError("basis is a text or a (Vietnamese, English) pair of non-empty "
+                                 f"texts, got {self.basis!r}")
+        elif not isinstance(basis, str):
+            raise ModelError(f"basis is a text or a (Vietnamese, English) pair, got {basis!r}")
+        object.__setattr__(self, "basis", basis)
 
     def applies(self, commune_code) -> bool:
         return bool(self.province_applies and str(commune_code) in self.eligible_communes)
 
-    def summary(self) -> str:
+    def basis_text(self, lang: str = "en") -> str:
+        """The basis in one language: a ``(vi, en)`` pair gives its ``lang`` half (a plain
+        text is the same in both)."""
+        if lang not in ("vi", "en"):
+            raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
+        if isinstance(self.basis, tuple):
+            return self.basis[0] if lang == "vi" else self.basis[1]
+        return self.basis
+
+    def summary(self, lang: str = "en") -> str:
+        """One sentence in ``lang`` ("en" or "vi"), the basis in that language only.
+
+        >>> p = ExceptionPolicy(True, {"A", "B"}, basis=("giả định", "assumption"))
+        >>> p.summary(), p.summary("vi")
+        ('intermediate-level exception applied in 2 communes (assumption)', 'ngoại lệ trung cấp áp dụng ở 2 xã (giả định)')
+        """
+        basis = self.basis_text(lang)
+        if lang == "vi":
+            if not self.province_applies:
+                return f"ngoại lệ trung cấp không áp dụng ({basis})"
+            return f"ngoại lệ trung cấp áp dụng ở {len(self.eligible_communes)} xã ({basis})"
         if not self.province_applies:
-            return f"intermediate-level exception not applied ({self.basis})"
+            return f"intermediate-level exception not applied ({basis})"
         return (f"intermediate-level exception applied in {len(self.eligible_communes)} "
-                f"communes ({self.basis})")
+                f"communes ({basis})")
 
     def __repr__(self) -> str:
         return f"ExceptionPolicy: {self.summary()}"

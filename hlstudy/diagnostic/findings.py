@@ -247,7 +247,7 @@ def finding_d1(compliance: ComplianceResult, scores: pd.DataFrame, *, group: str
         alt = compliance_alt.overall.set_index("rule_id").loc[ANY_RULE]
         num.update({"cs_alt_k_not_met": int(alt["k"]), "cs_alt_n": int(alt["n"]),
                     "cs_alt_share_not_met": float(alt["share"]),
-                    "cs_alt_policy": compliance_alt.policy.summary()})
+                    "cs_alt_policy": compliance_alt.policy.summary("en")})
     parts_vi, parts_en = [], []
     for dim in dims:
         m = survey_mean(scores, dim, group, frame, th.conf)
