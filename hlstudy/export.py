@@ -2038,7 +2038,7 @@ def column_layout(df: pd.DataFrame, cells: list[list[str]] | None = None, *,
     return attempt
 
 
-def latex_column_spec(layout: TableLayout) -> str:
+def latex_column_spec(layout: TableLayout, *, cell_size: bool = False) -> str:
     r"""The ``tabular``/``longtable`` preamble of a :func:`column_layout`: ``l`` and ``r`` as they
     are; a wrapping column as ``>{\raggedright\arraybackslash}p{\dimexpr 0.450\linewidth-2\tabcolsep\relax}``
     (``\raggedleft`` for numbers under a wrapping header; needs ``\usepackage{array}``): ragged,
@@ -2046,16 +2046,19 @@ def latex_column_spec(layout: TableLayout) -> str:
     that the shares add up to the line.
 
     A ``p`` column (rather than tabularx's ``X``) works the same in a ``table`` float and in a
-    ``longtable``, which tabularx cannot break across pages.
+    ``longtable``, which tabularx cannot break across pages.  ``cell_size``: the layout's smaller
+    type size set in every cell (``>{\scriptsize}l``), as a ``longtable`` needs it so that its
+    caption keeps the normal size.
     """
+    size = "\\" + layout.size if cell_size and layout.size != "normalsize" else ""
     parts = []
     for kind, share in layout.columns:
         if kind in ("p", "R"):
             align = r"\raggedright" if kind == "p" else r"\raggedleft"
-            parts.append(">{" + align + r"\arraybackslash}p{\dimexpr " + f"{share:.3f}"
+            parts.append(">{" + size + align + r"\arraybackslash}p{\dimexpr " + f"{share:.3f}"
                          + r"\linewidth-2\tabcolsep\relax}")
         else:
-            parts.append(kind)
+            parts.append(">{" + size + "}" + kind if size else kind)
     return "".join(parts)
 
 
@@ -2070,20 +2073,21 @@ def table_to_latex(df: pd.DataFrame, *, title: str, label: str, note: str = "", 
     """
     printed = _printed_cells(df, decimals)
     layout = column_layout(df, printed)
-    spec = latex_column_spec(layout)
-    # a smaller type size for a table the page holds only so (within the float or group)
-    size = [] if layout.size == "normalsize" else [f"\\{layout.size}"]
+    long = len(df) > LONGTABLE_ROWS
+    # a smaller type size for a table the page holds only so: after the float's caption, or in
+    # every cell of a longtable (whose caption is a row of the table)
+    spec = latex_column_spec(layout, cell_size=long)
+    size = [] if layout.size == "normalsize" or long else [f"\\{layout.size}"]
     ncol = len(df.columns)
     header = [r"\toprule", " & ".join(latex_escape(c) for c in df.columns) + r" \\", r"\midrule"]
     body = [" & ".join(latex_escape(v) for v in cells) + r" \\" for cells in printed]
     note_lines = []
     if note:
         note_lines = [rf"{{\footnotesize \textit{{{latex_escape(tr('Ghi chú', 'Note'))}.}} {latex_escape(note)}\par}}"]
-    if len(df) > LONGTABLE_ROWS:
+    if long:
         continued = tr(r"Bảng \thetable{} (tiếp theo)", r"Table \thetable{} (continued)")
         next_page = tr("Tiếp theo ở trang sau", "Continued on next page")
         lines = [
-            *(["{" + size[0]] if size else []),
             r"\begin{longtable}{" + spec + "}",
             rf"\caption{{{latex_escape(title)}}}\label{{tab:{label}}} \\",
             *header,
@@ -2101,8 +2105,6 @@ def table_to_latex(df: pd.DataFrame, *, title: str, label: str, note: str = "", 
         ]
         if note_lines:
             lines += note_lines
-        if size:
-            lines.append("}")
         return "\n".join(lines) + "\n"
     lines = [
         r"\begin{table}[htbp]",

@@ -571,6 +571,14 @@ def test_tables_that_fit_keep_one_line_columns_and_wide_ones_get_smaller_type():
     tex = export.table_to_latex(wide, title="t", label="x")
     assert tex.index(r"\caption{t}") < tex.index("\\" + layout.size) < tex.index(r"\begin{tabular}")
     assert tex.count(r">{\raggedleft\arraybackslash}p{") == 10
+    # a longtable's caption is a row of the table: the smaller type goes in every cell instead
+    size = "\\" + layout.size
+    long = pd.concat([wide] * (export.LONGTABLE_ROWS + 1), ignore_index=True)
+    tex = export.table_to_latex(long, title="t", label="x")
+    spec = re.search(r"\\begin\{longtable\}\{(.*)\}$", tex, flags=re.M).group(1)
+    assert spec.count(">{" + size + r"\raggedleft\arraybackslash}p{") == 10
+    assert spec.count(">{" + size + r"\raggedright\arraybackslash}p{") == 1
+    assert not any(line.strip() in (size, "{" + size) for line in tex.splitlines())
 
 
 def _docx_widths(data: bytes):
