@@ -1939,17 +1939,33 @@ class TableLayout:
     ``"l"`` (text on one line), ``"p"`` (text that wraps, ragged right) or ``"R"`` (numbers,
     right-aligned, in a column whose header wraps); ``share`` is the part of the text width the
     column takes with its gap.  ``size``: the LaTeX type size (``"normalsize"``,
-    ``"footnotesize"``, ``"scriptsize"``) and ``points`` Word's.
+    ``"footnotesize"``, ``"scriptsize"``) and ``points`` Word's.  ``height``: the body's
+    printed lines (its rows, each as many lines as its most wrapped cell), counted in lines of
+    the normal size.
     """
 
     columns: tuple
     size: str = "normalsize"
     points: float = 11.0
+    height: float = 0.0
 
     @property
     def width(self) -> float:
         """The shares added up: at most 1 unless even the smallest size cannot fit the table."""
         return sum(share for _, share in self.columns)
+
+
+def _body_height(cells: list[list[str]], kinds: list[str], widths: list[float], gap: float,
+                 scale: float) -> float:
+    """The printed lines of a table body whose columns have ``widths`` (characters with the
+    gap), each row as many lines as its most wrapped cell, in lines of the normal size."""
+    import textwrap
+
+    wrapped = [j for j, k in enumerate(kinds) if k in ("p", "R")]
+    lines = 0
+    for row in cells:
+        lines += max([1] + [len(textwrap.wrap(row[j], max(1, int(widths[j] - gap)))) for j in wrapped])
+    return lines / scale
 
 
 def _fill(room: float, natural: dict, floor: dict) -> dict:
@@ -2009,7 +2025,8 @@ def column_layout(df: pd.DataFrame, cells: list[list[str]] | None = None, *,
         # a column squeezed to its cells, its header wrapping at its longest word
         tight = [max([body[j]] + [len(w) for w in headers[j].split()]) + gap for j in range(ncol)]
         if sum(natural) <= line:
-            return TableLayout(tuple((plain[j], natural[j] / line) for j in range(ncol)), size, points)
+            return TableLayout(tuple((plain[j], natural[j] / line) for j in range(ncol)), size,
+                               points, len(cells) / scale)
         for squeeze_headers in (False, True):
             kinds, widths = list(plain), [float(n) for n in natural]
             others = [j for j in range(ncol) if j not in long_]
@@ -2032,7 +2049,8 @@ def column_layout(df: pd.DataFrame, cells: list[list[str]] | None = None, *,
                     widths[j] = w
                     if w < natural[j]:
                         kinds[j] = "p"
-            attempt = TableLayout(tuple((kinds[j], widths[j] / line) for j in range(ncol)), size, points)
+            attempt = TableLayout(tuple((kinds[j], widths[j] / line) for j in range(ncol)), size,
+                                  points, _body_height(cells, kinds, widths, gap, scale))
             if sum(widths) <= line + 1e-9:
                 return attempt
     return attempt
@@ -2066,14 +2084,18 @@ def table_to_latex(df: pd.DataFrame, *, title: str, label: str, note: str = "", 
     """A booktabs table for ``df`` (needs ``\\usepackage{booktabs}``, and ``array`` for the
     paragraph columns of a table wider than the page: :func:`column_layout`).
 
-    Up to :data:`LONGTABLE_ROWS` rows: a ``table`` float.  Longer: a ``longtable`` (needs
+    Up to :data:`LONGTABLE_ROWS` rows (printed lines, in lines of the normal size, where
+    wrapping cells make rows taller: :attr:`TableLayout.height`): a ``table`` float.  Longer: a
+    ``longtable`` (needs
     ``\\usepackage{longtable}``) with its caption, the header repeated on every page under
     "Bảng n (tiếp theo)" / "Table n (continued)", "Tiếp theo ở trang sau" / "Continued on
     next page" at the foot of each page but the last, and the note after the table.
     """
     printed = _printed_cells(df, decimals)
     layout = column_layout(df, printed)
-    long = len(df) > LONGTABLE_ROWS
+    # rows that wrap make a body taller than its row count: a float taller than the page cannot
+    # break across pages
+    long = len(df) > LONGTABLE_ROWS or layout.height > LONGTABLE_ROWS
     # a smaller type size for a table the page holds only so: after the float's caption, or in
     # every cell of a longtable (whose caption is a row of the table)
     spec = latex_column_spec(layout, cell_size=long)

@@ -581,6 +581,20 @@ def test_tables_that_fit_keep_one_line_columns_and_wide_ones_get_smaller_type():
     assert not any(line.strip() in (size, "{" + size) for line in tex.splitlines())
 
 
+def test_a_float_taller_than_the_page_becomes_a_longtable():
+    """Ten rows whose 600-character cells wrap to many lines each are taller than a page, which
+    a float cannot leave: counted in printed lines they are a longtable; ten short rows stay a
+    float."""
+    text = "khoảng tin cậy chứa giá trị không nên chưa kết luận được; " * 10
+    tall = pd.DataFrame({"Mã": [f"T{i}" for i in range(10)], "Lý do": [text] * 10})
+    layout = export.column_layout(tall)
+    assert layout.height > export.LONGTABLE_ROWS >= len(tall)
+    assert export.table_to_latex(tall, title="t", label="x").startswith(r"\begin{longtable}")
+    short = tall.assign(**{"Lý do": "chưa kết luận được"})
+    assert export.column_layout(short).height == len(short)
+    assert export.table_to_latex(short, title="t", label="x").startswith(r"\begin{table}")
+
+
 def _docx_widths(data: bytes):
     xml = zipfile.ZipFile(__import__("io").BytesIO(data)).read("word/document.xml").decode("utf-8")
     grid = [int(w) for w in re.findall(r'<w:gridCol w:w="(\d+)"', xml)]
