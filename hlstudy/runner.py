@@ -854,30 +854,36 @@ def output_plan() -> OutputPlan:
     return OutputPlan(False, own, figures, figures / "notebooks", None)
 
 
-def warm_study_cache() -> float:
+def warm_study_cache(out=None) -> float:
     """Read or build the ``load_study`` cache once, before the kernels start; return seconds.
 
     Otherwise two kernels starting together on a cold cache would both clean the data.
     An export that does not fit its instrument (:class:`SurveyDataError`: the file, row,
     column and the fix) is raised here, before any kernel starts: every notebook that reads
     the study would stop on it, each with a traceback around the same message.  Other errors
-    are left to the notebooks, which report them in context.
+    are left to the notebooks, which report them in context.  The workbook sheet read when
+    none is named after its instrument (:func:`hlstudy.study.sheet_notes`) is printed to
+    ``out`` (default ``sys.stdout``): the kernels' own output of ``load_study`` is not shown
+    by ``reproduce``, and a sheet chosen unseen could be the wrong one.
     """
     import contextlib
     import io
     import warnings
 
+    out = sys.stdout if out is None else out
     start = time.perf_counter()
     try:
-        from hlstudy.study import load_study
+        from hlstudy.study import load_study, sheet_notes
 
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            load_study()
+            study = load_study()
     except SurveyDataError:
         raise
     except Exception:  # the notebook that loads the study reports it in context
-        pass
+        return time.perf_counter() - start
+    for note in sheet_notes(study):
+        print(note, file=out, flush=True)
     return time.perf_counter() - start
 
 
@@ -907,7 +913,7 @@ def reproduce(selected: list[str] | None = None, *, out=None,
     if fork_enabled():
         _ForkServer.get()   # imports its libraries while the study cache is read or built
     try:
-        warm = warm_study_cache()
+        warm = warm_study_cache(out)
     except SurveyDataError:
         print(f"FAILED: the data do not fit the instrument; no notebook was run (the notebooks "
               f"and files in {_shown(plan.figures)} are from an earlier run, if any)",
@@ -981,7 +987,7 @@ def export_language(lang: str, out_dir: Path, *, out=None, jobs: int | None = No
     jobs = default_jobs(total) if jobs is None else max(1, int(jobs))
     if fork_enabled():
         _ForkServer.get()
-    warm_study_cache()
+    warm_study_cache(out)
     out_dir.mkdir(parents=True, exist_ok=True)  # only once the data are known to fit
     count = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -358,11 +358,20 @@ def load_study(
             study = _load_folder(Path(tmp), rules, cache, cache_dir, f"simulated study ({resolved.origin})")
     else:
         study = _load_folder(resolved.path, rules, cache, cache_dir, f"{_shown(resolved.path)} ({resolved.origin})")
-    if "sheet_note" in study.files:
-        for r in study.files.dropna(subset=["sheet_note"]).itertuples():
-            print(f"{r.file}: read {r.sheet_note}")  # the sheet chosen without its name saying so
+    for note in sheet_notes(study):
+        print(note)  # the sheet chosen without its name saying so
     print(cleaning.change_summary(study.cleaning_log, study.flow))  # nothing large passes unseen
     return study
+
+
+def sheet_notes(study: Study) -> list[str]:
+    """One line per workbook whose sheet was chosen without being named after its instrument
+    (``officials.xlsx: read sheet 'Câu trả lời biểu mẫu 1', the only sheet with data …``):
+    what :func:`load_study` prints, and ``make.py reproduce`` before its kernels start
+    (:func:`hlstudy.runner.warm_study_cache`), so that the choice is seen either way."""
+    if "sheet_note" not in study.files:
+        return []
+    return [f"{r.file}: read {r.sheet_note}" for r in study.files.dropna(subset=["sheet_note"]).itertuples()]
 
 
 def _shown(path: Path) -> str:

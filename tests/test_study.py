@@ -216,3 +216,30 @@ def test_records_by_commune_is_the_groupby_table():
             assert type(got.index) is type(expected.index)
             counted += bool(data["commune_code"].isna().any() and data["commune"].isna().any())
     assert counted >= 6  # missing codes and names met several times
+
+
+def test_reproduce_prints_the_sheet_it_chose(reference, tmp_path, monkeypatch, capsys):
+    """The sheet read when none is named after the instrument is shown by ``reproduce``'s
+    study load before the kernels (``runner.warm_study_cache``), which swallows what
+    ``load_study`` prints (seen: a Google Sheets workbook read unseen)."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from hlstudy import runner
+
+    folder = rf.make_folder(tmp_path / "sheets", "xlsx", n=6)
+    book = load_workbook(folder / "officials.xlsx")
+    book.active.title = "Câu trả lời biểu mẫu 1"
+    book.create_sheet("Sheet2")
+    book.save(folder / "officials.xlsx")
+    monkeypatch.setenv("HLSTUDY_DATA", str(folder))
+    monkeypatch.setattr(study_mod, "PROCESSED", tmp_path / "processed")
+    out = io.StringIO()
+    runner.warm_study_cache(out)
+    shown = out.getvalue()
+    assert "officials.xlsx: read sheet 'Câu trả lời biểu mẫu 1', the only sheet with data" in shown
+    assert "citizens" not in shown  # only the sheets chosen without their name saying so
+    assert "Câu trả lời biểu mẫu 1" not in capsys.readouterr().out  # printed to ``out`` only
+    study = hlstudy.load_study()  # load_study prints the same line
+    assert study_mod.sheet_notes(study) == [shown.strip()]
