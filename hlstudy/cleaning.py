@@ -17,6 +17,11 @@ rule                   action       what it does (threshold parameter of :class:
                                     one log row each (a column with more than
                                     ``unreadable_max_share`` of such cells is an error of the
                                     file, raised by ingest, not cleaned)
+``dont_know``          change       "don't know" answers ("Không biết", "Không rõ", "KB": the
+                                    labels and aliases of value set ``nonresponse`` of
+                                    ``value_labels.csv``) were set to missing by ingest as item
+                                    non-response, not a point of the scale: one log row each,
+                                    counted apart from blank answers and unreadable cells
 ``commune_match``      change       commune values ingest placed by a guess: a close spelling
                                     matched to the registry unit it resembles (recoded; file,
                                     raw value, unit and score in the reason), and a code that a
@@ -104,6 +109,7 @@ from hlstudy import _resultcache
 from hlstudy.errors import SurveyDataError
 from hlstudy.ingest import (
     COMMUNE_MATCH,
+    DONT_KNOW,
     ID_KEY,
     PII_KEY,
     UNREADABLE,
@@ -194,6 +200,9 @@ class Rules:
         if "unreadable" in self.skip:
             raise SurveyDataError("the unreadable rule cannot be skipped: ingest already set those "
                                   "cells to missing, and every change must be logged")
+        if "dont_know" in self.skip:
+            raise SurveyDataError("the dont_know rule cannot be skipped: ingest already set those "
+                                  "answers to missing, and every change must be logged")
         if "commune_match" in self.skip:
             raise SurveyDataError("the commune_match rule cannot be skipped: ingest already placed "
                                   "those commune values, and every guess must be logged")
@@ -289,6 +298,26 @@ def rule_unreadable(df, spec, rules, instrument):
             log.append(_change_row(df, i, instrument, "unreadable", variable, raw, None,
                                    f"unreadable, set to missing: {reason}"))
     return df.drop(columns=[UNREADABLE]), log
+
+
+def rule_dont_know(df, spec, rules, instrument):
+    """Log every "don't know" answer ingest set to missing (item non-response), then forget them.
+
+    From the transient column :data:`hlstudy.ingest.DONT_KNOW`; ``old_value`` is the answer as
+    received, ``new_value`` empty (missing).  Such an answer is neither blank (the respondent
+    answered) nor unreadable (it says something), nor a point of the scale: survey practice
+    codes it missing with its own reason, so that its count is seen apart.
+    """
+    if DONT_KNOW not in df:
+        return df, []
+    log = []
+    for i in df.index:
+        for variable, raw, where in df.at[i, DONT_KNOW] or ():
+            log.append(_change_row(df, i, instrument, "dont_know", variable, raw, None,
+                                   f"'don't know' answer {raw!r}, set to missing as item non-response "
+                                   f"(a phrase of value set 'nonresponse' in value_labels.csv; not a "
+                                   f"point of the scale) ({where})"))
+    return df.drop(columns=[DONT_KNOW]), log
 
 
 def rule_commune_match(df, spec, rules, instrument):
@@ -1012,6 +1041,7 @@ def rule_missing_scale(df, spec, rules, instrument):
 
 RULES: list[tuple[str, Callable]] = [
     ("unreadable", rule_unreadable),
+    ("dont_know", rule_dont_know),
     ("commune_match", rule_commune_match),
     ("duplicates", rule_duplicates),
     ("missing_required", rule_missing_required),
@@ -1029,6 +1059,7 @@ RULE_NAMES = tuple(name for name, _ in RULES)
 #: :func:`rule_sensitivity` runs it once.
 RULE_FIELDS: dict[str, tuple[str, ...]] = {
     "unreadable": (),
+    "dont_know": (),
     "commune_match": (),
     "duplicates": ("duplicate_min_share", "duplicate_window_minutes", "duplicate_min_background"),
     "missing_required": ("required",),
@@ -1043,6 +1074,7 @@ RULE_FIELDS: dict[str, tuple[str, ...]] = {
 #: Vietnamese / English one-line description of every rule (notebook 02, figures).
 RULE_LABELS = {
     "unreadable": ("Giá trị không đọc được", "Unreadable values"),
+    "dont_know": ("Trả lời không biết", "Don't-know answers"),
     "commune_match": ("Tên xã khớp gần đúng, mã xã mơ hồ", "Commune by close spelling or ambiguous code"),
     "duplicates": ("Nộp trùng lặp", "Duplicate submissions"),
     "missing_required": ("Thiếu thông tin bắt buộc", "Required answer missing"),
@@ -1138,7 +1170,7 @@ def clean(
         raise SurveyDataError(
             f"cleaning accounting failed for {instrument}: read {len(data)}, kept {len(df)}, dropped {n_dropped}"
         )
-    df = df.drop(columns=[PII_KEY, ID_KEY, UNREADABLE, COMMUNE_MATCH], errors="ignore")
+    df = df.drop(columns=[PII_KEY, ID_KEY, UNREADABLE, DONT_KNOW, COMMUNE_MATCH], errors="ignore")
     if reverse:
         df = reverse_key(df, spec)
     return CleaningResult(instrument, df.reset_index(drop=True), log, pd.DataFrame(flow), rules)
@@ -1280,6 +1312,7 @@ def _threshold_text(name: str, value, lang: str) -> str:
 #: The thresholds of each rule (fields of :class:`Rules`), in the order they are printed.
 RULE_PARAMETERS = {
     "unreadable": ["unreadable_max_share"],
+    "dont_know": [],
     "commune_match": [],
     "duplicates": ["duplicate_min_share", "duplicate_window_minutes", "duplicate_min_background"],
     "missing_required": ["required"],
@@ -1294,7 +1327,7 @@ RULE_PARAMETERS = {
 
 #: The decisions each rule can take (``action`` values of its log rows).
 RULE_ACTIONS = {
-    "unreadable": ("change",), "commune_match": ("change",), "duplicates": ("drop", "flag"), "missing_required": ("drop",),
+    "unreadable": ("change",), "dont_know": ("change",), "commune_match": ("change",), "duplicates": ("drop", "flag"), "missing_required": ("drop",),
     "speeders": ("drop",), "out_of_range": ("change",), "inconsistent": ("change",),
     "straightlining": ("drop", "flag"), "missing_scale": ("flag",),
 }
@@ -1322,6 +1355,9 @@ def rules_table(rules: Rules | None = None) -> pd.DataFrame:
                            "một xã mới năm 2025 đã kế thừa",
                      "en": "a name close to one registry unit (similarity ≥ .8); a commune code a "
                            "2025 commune took over"}
+        elif name == "dont_know":
+            words = {"vi": "các cách viết “không biết” khai báo trong bộ công cụ khảo sát",
+                     "en": "the don't-know phrases declared in the instrument"}
         elif not RULE_PARAMETERS[name]:
             words = {"vi": "giới hạn và bộ mã trong bộ mã hóa (codebook)",
                      "en": "limits and value sets of the codebook"}

@@ -188,6 +188,12 @@ nonexact[["instrument", "value", "name", "how", "score", "rows"]].rename(
 # Chỉ khi số ô như vậy trong một cột vượt ngưỡng `unreadable_max_share` thì chính cột đó không
 # khớp với bộ mã (ví dụ cả cột là chữ trong một câu Likert) và quá trình đọc dừng với thông báo lỗi
 # nêu tên tệp, dòng và cột.
+#
+# Quy tắc thứ hai, `dont_know`, ghi lại các câu trả lời "không biết" ("Không biết", "Không rõ",
+# "KB"…: các cách viết khai báo trong bộ mã `nonresponse` của `value_labels.csv`). Đó không phải
+# ô không đọc được, càng không phải một mức của thang đo: theo thực hành khảo sát, đây là không
+# trả lời câu hỏi (item non-response), nên ô được đặt thành thiếu với lý do riêng, mỗi ô một dòng
+# nhật ký, và được đếm riêng, tách khỏi các ô bỏ trống.
 
 # %%
 rules = cleaning.rules_table(RULES)

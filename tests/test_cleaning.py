@@ -446,13 +446,16 @@ def test_every_rule_accounts_for_its_records(officials):
     df["_unreadable"] = None
     df["_unreadable"] = df["_unreadable"].astype(object)
     df.at[10, "_unreadable"] = (("sex", "Khác", "label 'Khác' is not in value set 'sex'"),)
+    df["_dont_know"] = None                                             # dont_know
+    df["_dont_know"] = df["_dont_know"].astype(object)
+    df.at[12, "_dont_know"] = (("TRAIN1", "Không biết", "column 19 'Câu 18'"),)
     df["_commune_match"] = None                                         # commune_match
     df["_commune_match"] = df["_commune_match"].astype(object)
     df.at[11, "_commune_match"] = (("commune", "Huu Lienn", df.at[11, "commune_code"], df.at[11, "commune"],
                                     "recoded", "officials.csv: commune 'Huu Lienn' matched by a close spelling"),)
     result = run(df)
     assert_accounted(df, result)
-    assert "_commune_match" not in result.data
+    assert "_commune_match" not in result.data and "_dont_know" not in result.data
     log, flow = result.log, result.flow.set_index("rule")
     assert list(flow.index) == list(cleaning.RULE_NAMES)
     for name in cleaning.RULE_NAMES:
@@ -620,3 +623,76 @@ def test_survey_year_is_the_latest_timestamps_year():
     df["submitted_at"] = pd.NaT
     assert cleaning._survey_year(df, spec, cleaning.Rules()) is None
     assert cleaning._survey_year(df, spec, cleaning.Rules(survey_year=2023)) == 2023
+
+
+def _dont_know_rows():
+    rows = rf.generic_rows("officials", 40, seed=5).astype(object)
+    train1, train2 = _header("officials", "TRAIN1"), _header("officials", "TRAIN2")
+    for i, text in enumerate(["ko biết", "Không biết", "không rõ", "KB"]):
+        rows.loc[i, train1] = text           # the spellings seen in an own export
+    rows.loc[10:19, train2] = "Không biết"   # 10 of 40: a column's worth of non-response
+    rows.loc[4, _header("officials", "education_level")] = "Không rõ"
+    rows.loc[5, _header("officials", "birth_year")] = "không biết"
+    return rows
+
+
+def test_dont_know_is_logged_item_nonresponse_never_a_scale_label(tmp_path):
+    """Seen on own data: 'ko biết' in a Likert column reported as unreadable with the hint
+    "closest: 'Hoàn toàn đồng ý'" (strongly agree).  A "don't know" is item non-response:
+    missing, one ``dont_know`` log row each, counted apart from blanks and unreadable cells,
+    and never a misfit of the column (10 of 40 answers of TRAIN2)."""
+    path = tmp_path / "officials.csv"
+    _dont_know_rows().to_csv(path, index=False)
+    table = ingest.read_instrument(path)
+    data = table.data.set_index("source_row")
+    assert data.loc[[2, 3, 4, 5], "TRAIN1"].isna().all() and data.loc[12:21, "TRAIN2"].isna().all()
+    assert pd.isna(data.at[6, "education_level"]) and pd.isna(data.at[7, "birth_year"])
+    result = cleaning.clean(table.data, "officials")
+    assert_accounted(table.data, result)
+    log = result.log
+    assert not (log["rule"] == "unreadable").any()
+    dk = log[log["rule"] == "dont_know"]
+    got = sorted(zip(dk["source_row"], dk["column"], dk["old_value"], strict=True))
+    expected = sorted([(2, "TRAIN1", "ko biết"), (3, "TRAIN1", "Không biết"), (4, "TRAIN1", "không rõ"),
+                       (5, "TRAIN1", "KB"), (6, "education_level", "Không rõ"), (7, "birth_year", "không biết")]
+                      + [(r, "TRAIN2", "Không biết") for r in range(12, 22)])
+    assert got == expected
+    assert (dk["outcome"] == "set_missing").all() and dk["new_value"].isna().all()
+    for reason in dk["reason"]:
+        assert "item non-response" in reason and "closest" not in reason
+        assert not any(label in reason for label in ("đồng ý", "Trung lập", "Strongly"))
+    assert result.flow.set_index("rule").at["dont_know", "changed"] == 16
+    assert "dont_know 16" in cleaning.change_summary(log)
+
+
+def test_dont_know_phrases_come_from_the_instrument(tmp_path):
+    """The phrases are the labels and aliases of value set ``nonresponse`` of the instrument's
+    ``value_labels.csv``: a copied instrument may add its own; without the set there are none;
+    a value set whose own choice is "Không biết" keeps it as that choice."""
+    cb, vl = ingest.codebook_frames()
+    rows = rf.generic_rows("officials", 40, seed=5).astype(object)
+    train1 = _header("officials", "TRAIN1")
+    rows.loc[0, train1] = "Không nắm được"
+    rows.loc[1, train1] = "Không biết"
+    rows.loc[2, _header("officials", "ethnic_language_cert")] = "Không biết"
+    path = tmp_path / "officials.csv"
+    rows.to_csv(path, index=False)
+    own = vl.copy()
+    at = own.index[own["value_set"] == ingest.NONRESPONSE_SET][0]
+    own.at[at, "aliases_vi"] = own.at[at, "aliases_vi"] + ";Không nắm được"
+    yes_no = own[own["value_set"] == "yes_no"].iloc[[0]].assign(code="dk", label_vi="Không biết",
+                                                                 label_en="Does not know", aliases_vi="")
+    own = pd.concat([own, yes_no], ignore_index=True)
+    table = ingest.read_instrument(path, codebook=cb, value_labels=own)
+    data = table.data.set_index("source_row")
+    assert data.at[4, "ethnic_language_cert"] == "dk"     # the value set's own choice
+    result = cleaning.clean(table.data, "officials", spec=ingest.instrument_spec("officials", cb, own))
+    dk = result.log[result.log["rule"] == "dont_know"]
+    assert sorted(zip(dk["source_row"], dk["old_value"], strict=True)) == [(2, "Không nắm được"), (3, "Không biết")]
+    without = vl[vl["value_set"] != ingest.NONRESPONSE_SET]
+    table = ingest.read_instrument(path, codebook=cb, value_labels=without)
+    result = cleaning.clean(table.data, "officials", spec=ingest.instrument_spec("officials", cb, without))
+    assert not (result.log["rule"] == "dont_know").any()
+    assert set(result.log.loc[result.log["rule"] == "unreadable", "source_row"]) >= {2, 3}
+    with pytest.raises(SurveyDataError, match="dont_know rule cannot be skipped"):
+        cleaning.Rules(skip=("dont_know",))

@@ -50,11 +50,13 @@ from pathlib import Path
 from hlstudy._text import clean_text, encode_cp1258, fold, nfc, sort_key
 from hlstudy.ingest._common import (
     COMMUNE_MATCH,
+    DONT_KNOW,
     FORMATS,
     ID_KEY,
     ID_SALT,
     INSTRUMENTS,
     MISSING_TOKENS,
+    NONRESPONSE_SET,
     OPTIONAL_TYPES,
     PII_KEY,
     TYPES,
@@ -102,7 +104,8 @@ from hlstudy.ingest.values import closest_label, slash_order
 from hlstudy.paths import INSTRUMENT
 
 __all__ = [
-    "FORMATS", "ID_SALT", "INSTRUMENT", "INSTRUMENTS", "MISSING_TOKENS", "OPTIONAL_TYPES", "PII_KEY", "ID_KEY", "COMMUNE_MATCH",
+    "FORMATS", "ID_SALT", "INSTRUMENT", "INSTRUMENTS", "MISSING_TOKENS", "OPTIONAL_TYPES", "PII_KEY", "ID_KEY", "COMMUNE_MATCH", "DONT_KNOW",
+    "NONRESPONSE_SET",
     "TYPES", "UNREADABLE", "UNREADABLE_MAX_SHARE", "CommuneMatch", "HeaderMap", "InstrumentSpec",
     "InstrumentTable", "RawTable", "Variable", "clean_text", "codebook_frames", "detect_encoding",
     "encode_cp1258", "file_digest", "find_exports", "fold", "header_key", "instrument_spec",

@@ -30,6 +30,14 @@ ID_KEY = "_id_key"
 #: Transient column: the cells of a record that could not be read (set to missing), as a tuple of
 #: ``(variable, raw text, reason)``; logged by the ``unreadable`` rule of hlstudy.cleaning.
 UNREADABLE = "_unreadable"
+#: Value set of ``value_labels.csv`` whose labels and aliases are the instrument's "don't know"
+#: phrases ("Không biết", "Không rõ", "KB", …): an answer saying the respondent does not know is
+#: item non-response, not a point of any scale nor an unreadable cell (survey practice codes it
+#: missing with its own reason).  An instrument folder without this value set has none.
+NONRESPONSE_SET = "nonresponse"
+#: Transient column: the "don't know" answers of a record (set to missing), as a tuple of
+#: ``(variable, raw text, where)``; logged by the ``dont_know`` rule of hlstudy.cleaning.
+DONT_KNOW = "_dont_know"
 #: Transient column: the commune value of a record matched by a guess (a close spelling,
 #: ``how="fuzzy"``) or not placed because its code is ambiguous (a 2025 commune's code that a
 #: pre-reform unit also has), as ``(variable, raw text, new code or None, new name or None,

@@ -15,6 +15,7 @@ import pandas as pd
 from hlstudy._text import clean_text
 from hlstudy.errors import SurveyDataError
 from hlstudy.ingest._common import (
+    DONT_KNOW,
     ID_KEY,
     ID_SALT,
     OPTIONAL_TYPES,
@@ -29,7 +30,7 @@ from hlstudy.ingest.fit import check_likert_codes, check_repeated_labels
 from hlstudy.ingest.headers import HeaderMap, map_headers
 from hlstudy.ingest.places import _attach_communes
 from hlstudy.ingest.spec import instrument_spec
-from hlstudy.ingest.values import _Converter, _typed_values
+from hlstudy.ingest.values import DontKnowAnswer, _Converter, _typed_values
 
 
 def _pii_key(instrument: str, values: list[Any]) -> str | None:
@@ -149,7 +150,11 @@ def read_instrument(
     A cell that cannot be read as its type (a label not in the value set, text in a year,
     31/02/1990) is one respondent's bad value, not a broken file: it becomes missing and is
     listed in the transient column :data:`UNREADABLE`, which the ``unreadable`` rule of
-    :func:`hlstudy.cleaning.clean` turns into log rows.  When such values are systematic the
+    :func:`hlstudy.cleaning.clean` turns into log rows.  A "don't know" answer (a phrase of
+    the value set :data:`~hlstudy.ingest.NONRESPONSE_SET` of ``value_labels.csv``: "Không
+    biết", "Không rõ", "KB", …) is no bad value but item non-response: missing, listed in the
+    transient column :data:`DONT_KNOW` for the ``dont_know`` rule, never counted as
+    unreadable.  When unreadable values are systematic the
     file does not fit the codebook and :class:`SurveyDataError` names the file, the first
     row and the column(s) (rule and thresholds: :mod:`hlstudy.ingest.fit`): more than
     ``max(1, floor(max_unreadable_share × answered cells))`` unreadable cells in one column
@@ -181,6 +186,7 @@ def read_instrument(
         len(r) == width for r in table.rows) else None
     failures_of: dict[str, list[tuple[int, Any, SurveyDataError]]] = {}
     answered_of: dict[str, int] = {}
+    dont_know: dict[int, list[tuple[str, str, str]]] = {}  # row → (variable, raw, where)
     for v in spec.variables:
         if v.pii or v.variable not in mapping.columns:
             continue  # personal data never leave this loop: not even converted
@@ -207,6 +213,11 @@ def read_instrument(
                     continue
             try:
                 value = convert(cell, n)
+            except DontKnowAnswer:  # item non-response: missing, logged by the dont_know rule
+                values.append(None)
+                dont_know.setdefault(n, []).append(
+                    (v.variable, _shorten(cell), f"column {index + 1} {_shorten(header)!r}"))
+                continue
             except SurveyDataError as exc:
                 values.append(None)
                 failures.append((n, cell, exc))
@@ -256,6 +267,8 @@ def read_instrument(
         out[ID_KEY] = [_id_key(instrument, identity, r) for r in table.rows]
     if unreadable:
         out[UNREADABLE] = [tuple(unreadable.get(n, ())) or None for n in table.row_numbers]
+    if dont_know:
+        out[DONT_KNOW] = [tuple(dont_know.get(n, ())) or None for n in table.row_numbers]
     # each variable typed from its list of values (as :func:`_typed` types the column a
     # DataFrame makes of it), then one DataFrame: the columns in the order of ``out``, absent
     # optional variables after them

@@ -14,7 +14,14 @@ import pandas as pd
 
 from hlstudy._text import DASHES, clean_text, fold
 from hlstudy.errors import SurveyDataError
-from hlstudy.ingest._common import MISSING_TOKENS, _blank, _by_identity, _number, _shorten
+from hlstudy.ingest._common import (
+    MISSING_TOKENS,
+    NONRESPONSE_SET,
+    _blank,
+    _by_identity,
+    _number,
+    _shorten,
+)
 
 if TYPE_CHECKING:
     from hlstudy.ingest.files import RawTable
@@ -76,6 +83,24 @@ def _frame_entries(frame: pd.DataFrame) -> tuple:
     return tuple(entries)
 
 
+class DontKnowAnswer(Exception):
+    """Raised by the converter for a "don't know" answer (a phrase of the instrument's
+    :data:`~hlstudy.ingest._common.NONRESPONSE_SET`): item non-response, set to missing and
+    logged by the ``dont_know`` cleaning rule, never an unreadable cell (whose message would
+    name the closest scale label, e.g. "Hoàn toàn đồng ý" for "ko biết")."""
+
+
+#: Types whose answers may be "don't know" (never free text, nor the platform's own times).
+DONT_KNOW_TYPES = ("likert", "category", "integer", "year", "date", "duration", "commune")
+
+
+def _dont_know_lookup(spec: InstrumentSpec) -> tuple[dict, dict] | None:
+    """The exact and folded keys of the instrument's "don't know" phrases, or None."""
+    if NONRESPONSE_SET not in spec.value_sets:
+        return None
+    return _label_lookup(_value_set_entries(spec, NONRESPONSE_SET))
+
+
 class _Converter:
     """Convert one column's cells to the codebook type, raising on unreadable cells.
 
@@ -93,6 +118,7 @@ class _Converter:
         self.spec, self.v, self.table, self.header = spec, variable, table, header
         self.labels = labels or {}
         self.day_first = True
+        self.dont_know = _dont_know_lookup(spec) if variable.type in DONT_KNOW_TYPES else None
         if variable.type in ("likert", "category"):
             entries = _value_set_entries(spec, variable.value_set)
             self.entries = entries
@@ -105,14 +131,31 @@ class _Converter:
     def fail(self, row: int, message: str) -> SurveyDataError:
         return SurveyDataError(message, file=self.table.file, row=row, column=self.header)
 
+    def is_dont_know(self, value: Any) -> bool:
+        """Whether ``value`` is one of the instrument's "don't know" phrases and not a label
+        of the variable's own value set (a value set may hold "Không biết" as a choice)."""
+        if self.dont_know is None or not isinstance(value, str):
+            return False
+        text = clean_text(value)
+        key, folded = _label_key(text), fold(text)
+        exact, folded_keys = self.dont_know
+        if key not in exact and folded not in folded_keys:
+            return False
+        return not (self.v.type in ("likert", "category") and (key in self.exact or folded in self.folded))
+
     def __call__(self, value: Any, row: int) -> Any:
         if _blank(value) or (isinstance(value, str) and clean_text(value).casefold() in MISSING_TOKENS):
             return None
+        if self.is_dont_know(value):
+            raise DontKnowAnswer(value)
         if not self.labels:
             return self._convert(value, row)
         label = self.labels.get(_stored_key(value))
         if label is not None and clean_text(label).casefold() in MISSING_TOKENS:
             return None  # a labelled missing code such as -99 = "Không trả lời"
+        if (label is not None and self.is_dont_know(clean_text(label))
+                and not (self.v.type in ("likert", "category") and _code_text(value) in self.codes)):
+            raise DontKnowAnswer(label)  # a code labelled "Không biết", e.g. 9 (not a choice)
         if label is not None and self.v.type in ("text", "commune"):
             return self._convert(label, row)  # a code of a name: the name is the value
         try:
@@ -264,6 +307,15 @@ class _Converter:
                 row, f"{text!r} is not a timestamp in a known format ({TIMESTAMP_FORMATS_TEXT})"
             )
         return parsed
+
+
+def _code_text(value: Any) -> str:
+    """A stored SPSS value as a value-set code (9.0 → '9')."""
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+        number = float(value)
+        if math.isfinite(number) and number == int(number):
+            return str(int(number))
+    return clean_text(value)
 
 
 def _stored_key(value: Any) -> Any:
