@@ -183,7 +183,38 @@ def test_a_repeated_unknown_label_is_a_file_error_with_counts(raw, variable_of, 
         read(frame, tmp_path)
     message = str(err.value)
     assert f"'Hoàn toàn phản đối' in {n_cells} cells of {n_columns} column(s)" in message
-    assert "closest label 'Hoàn toàn không đồng ý'" in message and "aliases_vi" in message
+    assert "closest spelling 'Hoàn toàn không đồng ý'" in message and "aliases_vi" in message
+
+
+def test_an_unknown_label_fix_points_to_a_copied_instrument_never_a_wrong_mapping(raw, variable_of, cb,
+                                                                                  tmp_path, monkeypatch):
+    """Seen on own data: labels of another scale (Kém / Trung bình / Khá / Tốt) got "add 'Khá'
+    to the aliases_vi of the code labelled 'Trung lập'" and an edit of the committed
+    instrument.  The fix names a copy set with HLSTUDY_INSTRUMENT; the closest label is shown
+    as a spelling, not proposed as the mapping."""
+    from hlstudy.paths import DEFAULT_INSTRUMENT
+
+    frame = raw.copy()
+    columns = likert_columns(raw, variable_of, cb)[:2]
+    for h in columns:
+        frame[h] = ["Khá", "Trung bình", "Tốt", "Kém"] * (len(frame) // 4) + ["Khá"] * (len(frame) % 4)
+    monkeypatch.setattr(ingest, "INSTRUMENT", DEFAULT_INSTRUMENT)
+    with pytest.raises(SurveyDataError) as err:
+        read(frame, tmp_path)
+    message = str(err.value)
+    assert "'Khá' in" in message and "closest spelling 'Trung lập'" in message
+    assert "not of meaning" in message and "no suggestion" in message
+    assert "aliases_vi of the code labelled" not in message and "if that is what it means" not in message
+    assert "cp -r data/instrument my_instrument" in message and "HLSTUDY_INSTRUMENT=my_instrument" in message
+    assert "never in the committed data/instrument" in message and "another scale" in message
+    import shutil
+
+    own = shutil.copytree(DEFAULT_INSTRUMENT, tmp_path / "my_instrument")
+    monkeypatch.setattr(ingest, "INSTRUMENT", own)
+    with pytest.raises(SurveyDataError) as err:
+        read(frame, tmp_path)
+    assert f"in {own / 'value_labels.csv'}, the instrument in use" in str(err.value)
+    assert "cp -r" not in str(err.value)
 
 
 def test_rare_unknown_labels_stay_logged_unreadable_with_the_right_hint(raw, variable_of, cb, tmp_path):
@@ -193,7 +224,7 @@ def test_rare_unknown_labels_stay_logged_unreadable_with_the_right_hint(raw, var
     frame.loc[4, columns[7]] = "Đồng ý một phần"
     table = read(frame, tmp_path)
     cells = {(v, raw_): reason for entry in table.data[ingest.UNREADABLE].dropna() for v, raw_, reason in entry}
-    assert "closest: 'Hoàn toàn đồng ý'" in cells[(variable_of[columns[2]], "Cực kỳ đồng ý")]
+    assert "closest spelling 'Hoàn toàn đồng ý'" in cells[(variable_of[columns[2]], "Cực kỳ đồng ý")]
     log = cleaning.clean(table.data, "officials").log
     assert len(log[log["rule"] == "unreadable"]) == 2
 

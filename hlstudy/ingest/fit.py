@@ -33,14 +33,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hlstudy._text import clean_text
 from hlstudy.errors import SurveyDataError
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from hlstudy.ingest.spec import InstrumentSpec
 
 #: An unknown label found in at least this many cells of one file is systematic.
@@ -70,7 +69,8 @@ def check_repeated_labels(
     ``failures``: variable → ``(row, raw cell, error)`` of its unreadable cells; only errors
     carrying ``unknown_label`` (set by the label converter) count.  ``headers``: variable →
     the column's header as shown.  The error lists every repeated label with its count, its
-    columns, the closest codebook label and the ``aliases_vi`` line that would accept it.
+    columns, the closest codebook label by spelling (shown as such, never as a
+    suggestion) and where an alias goes: a copy of the instrument (:func:`alias_fix`).
     ``spanning``: consider only labels found in at least that many columns (ingest checks
     labels spanning 2+ columns before the per-column tolerance, single-column ones after it,
     so that a column of text gets the column's message).
@@ -98,7 +98,7 @@ def check_repeated_labels(
     systematic.sort(key=lambda e: (-e["cells"], e["label"]))
     described = "; ".join(
         f"{e['label']!r} in {e['cells']} cells of {len(e['columns'])} column(s) "
-        f"({_names(e['columns'])}; value set {e['value_set']!r}, closest label {e['closest']!r})"
+        f"({_names(e['columns'])}; value set {e['value_set']!r}, closest spelling {e['closest']!r})"
         for e in systematic
     )
     first = min(systematic, key=lambda e: e["row"])
@@ -107,11 +107,39 @@ def check_repeated_labels(
         f"{described}.  A survey platform writes each choice the same way every time, so this "
         "is the codebook's wording not fitting the export, not respondents' mistakes (a label "
         f"unknown in {min_cells} or more cells, or in {min_columns} or more columns, stops the "
-        "run).  Fix: when a label names one of the choices, add it to the aliases_vi of that "
-        f"code in value_labels.csv (e.g. {first['label']!r} in the aliases_vi of the code "
-        f"labelled {first['closest']!r}, if that is what it means); otherwise correct the export",
+        "run).  The closest spelling is a likeness of letters, not of meaning: it is no "
+        f"suggestion.  Fix: {alias_fix()}",
         file=file, row=first["row"], column=headers.get(first["variable"], first["variable"]),
     )
+
+
+def alias_fix(folder: Path | None = None) -> str:
+    """How to make an instrument accept another wording of its answer labels, for messages.
+
+    The committed instrument (``data/instrument``) is never edited for one export: the fix
+    is a copy of it, pointed at with ``HLSTUDY_INSTRUMENT`` (README, *Your own instrument*);
+    an instrument that already is such a copy is edited in place.  ``folder``: the
+    instrument folder in use (default :data:`hlstudy.ingest.INSTRUMENT`).
+    """
+    from hlstudy.ingest._common import _package
+    from hlstudy.paths import DEFAULT_INSTRUMENT, ROOT
+
+    folder = Path(folder if folder is not None else _package().INSTRUMENT)
+    what = ("if a label is another wording of one of the choices (as 'Hoàn toàn phản đối' is of "
+            "'Hoàn toàn không đồng ý'), add it to the aliases_vi of the code it means")
+    other = ("; if the labels belong to another scale (e.g. Kém / Trung bình / Khá / Tốt, a "
+             "rating, not agreement), define that scale as a value set of its own and set it as "
+             "the value_set of those items (README, 'Your own instrument'), or correct the export")
+    if folder.resolve() != DEFAULT_INSTRUMENT.resolve():
+        try:
+            shown = folder.resolve().relative_to(ROOT)
+        except ValueError:
+            shown = folder
+        return f"{what} in {shown / 'value_labels.csv'}, the instrument in use{other}"
+    return (f"{what}, in a copy of the instrument, never in the committed data/instrument: "
+            "cp -r data/instrument my_instrument, edit my_instrument/value_labels.csv, then "
+            "HLSTUDY_INSTRUMENT=my_instrument python3 make.py reproduce (or [instrument] folder = "
+            f'"my_instrument" in hlstudy.toml; README, \'Your own instrument\'){other}')
 
 
 def _names(variables: list[str], limit: int = 6) -> str:

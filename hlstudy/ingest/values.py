@@ -211,7 +211,8 @@ class _Converter:
                 error = self.fail(
                     row,
                     f"label {text!r} is not in value set {self.v.value_set!r} of the codebook "
-                    f"(closest: {close!r}; admissible: {labels})",
+                    f"(closest spelling {close!r}, a likeness of letters, not of meaning; "
+                    f"admissible: {labels})",
                 )
                 error.unknown_label = (self.v.value_set, text, close)
                 raise error
@@ -409,6 +410,9 @@ def _hint_key(text: str) -> tuple[str, bool]:
 
 def closest_label(text: str, labels: list[str]) -> str:
     """The label of ``labels`` closest to ``text``, for error messages.
+
+    A spelling, never a recommendation: messages show it as "closest spelling" ("Khá" is
+    spelled closest to "Trung lập" but is a rating of another scale, not a neutral answer).
 
     Compared without diacritics, with intensifiers ("rất", "hoàn toàn", "cực kỳ") made equal and
     a negation ("không", "chưa", "phản đối") counted as a large difference, so that "Rất đồng ý" points to
