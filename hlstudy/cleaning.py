@@ -22,13 +22,15 @@ rule                   action       what it does (threshold parameter of :class:
                                     ``value_labels.csv``) were set to missing by ingest as item
                                     non-response, not a point of the scale: one log row each,
                                     counted apart from blank answers and unreadable cells
-``commune_match``      change       commune values ingest placed by a guess: a close spelling
+``commune_match``      change/flag  commune values ingest placed by a guess: a close spelling
                                     matched to the registry unit it resembles (recoded; file,
                                     raw value, unit and score in the reason), and a code that a
                                     2025 commune took over from a pre-reform unit (06445: new
                                     Tân Thành, old Hòa Sơn), which is not guessed: the
                                     pre-reform unit is set to missing (``missing_required`` then
-                                    excludes the record), its 2025 commune kept
+                                    excludes the record), its 2025 commune kept; a name
+                                    that is also a 2025 commune's (Tân Thành) is read as the
+                                    pre-reform unit of the survey frame and flagged
 ``duplicates``         drop / flag  later submissions that repeat an earlier one of the same
                                     commune on at least ``duplicate_min_share`` of the answers
                                     are dropped only when a second signal corroborates it: the
@@ -329,14 +331,21 @@ def rule_commune_match(df, spec, rules, instrument):
     a code that names both a pre-reform unit and the 2025 commune that took it over (new Tân
     Thành = 06445 = old Hòa Sơn), which is not guessed: the pre-reform unit is left missing
     (outcome ``set_missing``), so that ``missing_required`` then excludes the record, logged,
-    while its 2025 commune is kept (:mod:`hlstudy.ingest.places`).
+    while its 2025 commune is kept (:mod:`hlstudy.ingest.places`).  A name that is both a
+    pre-reform unit's and a 2025 commune's (Tân Thành) is read as the unit of the survey frame
+    and flagged (outcome ``flagged``, ``old_value`` the raw value, ``new_value`` the unit), so
+    that a researcher with a post-reform export sees it.
     """
     if COMMUNE_MATCH not in df:
         return df, []
     log = []
     for i in df.index:
-        for variable, raw, code, name, _outcome, reason in df.at[i, COMMUNE_MATCH] or ():
+        for variable, raw, code, name, outcome, reason in df.at[i, COMMUNE_MATCH] or ():
             new = None if code is None else f"{code} {name}"
+            if outcome == "flagged":  # a name that is also a 2025 commune's: read, and said
+                log.append(_flag_row(df, i, instrument, "commune_match", reason, column=variable)
+                           | {"old_value": _value(raw), "new_value": new})
+                continue
             log.append(_change_row(df, i, instrument, "commune_match", variable, raw, new, reason))
     return df.drop(columns=[COMMUNE_MATCH]), log
 
@@ -1075,7 +1084,8 @@ RULE_FIELDS: dict[str, tuple[str, ...]] = {
 RULE_LABELS = {
     "unreadable": ("Giá trị không đọc được", "Unreadable values"),
     "dont_know": ("Trả lời không biết", "Don't-know answers"),
-    "commune_match": ("Tên xã khớp gần đúng, mã xã mơ hồ", "Commune by close spelling or ambiguous code"),
+    "commune_match": ("Tên xã khớp gần đúng, mã xã mơ hồ, tên trùng xã mới",
+                      "Commune by close spelling, ambiguous code or a 2025 name"),
     "duplicates": ("Nộp trùng lặp", "Duplicate submissions"),
     "missing_required": ("Thiếu thông tin bắt buộc", "Required answer missing"),
     "speeders": ("Trả lời quá nhanh", "Speeders"),
@@ -1327,7 +1337,7 @@ RULE_PARAMETERS = {
 
 #: The decisions each rule can take (``action`` values of its log rows).
 RULE_ACTIONS = {
-    "unreadable": ("change",), "dont_know": ("change",), "commune_match": ("change",), "duplicates": ("drop", "flag"), "missing_required": ("drop",),
+    "unreadable": ("change",), "dont_know": ("change",), "commune_match": ("change", "flag"), "duplicates": ("drop", "flag"), "missing_required": ("drop",),
     "speeders": ("drop",), "out_of_range": ("change",), "inconsistent": ("change",),
     "straightlining": ("drop", "flag"), "missing_scale": ("flag",),
 }
@@ -1352,9 +1362,11 @@ def rules_table(rules: Rules | None = None) -> pd.DataFrame:
                  for lang in ("vi", "en")}
         if name == "commune_match":
             words = {"vi": "tên gần giống một đơn vị trong danh mục (tỉ lệ giống ≥ 0,8); mã xã mà "
-                           "một xã mới năm 2025 đã kế thừa",
+                           "một xã mới năm 2025 đã kế thừa; tên đơn vị cũ trùng tên một xã mới "
+                           "năm 2025 (đọc là đơn vị cũ, đánh dấu)",
                      "en": "a name close to one registry unit (similarity ≥ .8); a commune code a "
-                           "2025 commune took over"}
+                           "2025 commune took over; a pre-reform unit's name that a 2025 commune "
+                           "also has (read as the unit, flagged)"}
         elif name == "dont_know":
             words = {"vi": "các cách viết “không biết” khai báo trong bộ công cụ khảo sát",
                      "en": "the don't-know phrases declared in the instrument"}

@@ -32,7 +32,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 import hlstudy
-from hlstudy import cleaning, export, ingest
+from hlstudy import cleaning, export, ingest, legal
 from hlstudy.communes import communes as commune_registry
 from hlstudy.communes import unit_labels
 from hlstudy.config import data_source
@@ -125,7 +125,9 @@ received
 # %%
 communes = study.communes
 nonexact = communes[communes["how"].isin(["diacritics", "fuzzy", "ambiguous_code"])]
-guessed = study.cleaning_log[study.cleaning_log["rule"] == "commune_match"]
+matched_log = study.cleaning_log[study.cleaning_log["rule"] == "commune_match"]
+guessed = matched_log[matched_log["outcome"] != "flagged"]
+named_2025 = matched_log[matched_log["outcome"] == "flagged"]
 how_counts = communes.groupby("how")["rows"].sum()
 header_how = study.headers["how"].value_counts()
 display(Markdown(
@@ -142,7 +144,14 @@ display(Markdown(
     "mà một xã mới năm 2025 đã kế thừa (*ambiguous_code*, ví dụ 06445 vừa là xã Hòa Sơn cũ vừa là "
     "xã Tân Thành mới): không đoán đơn vị trước sáp nhập, chỉ giữ xã mới "
     f"({int((guessed['outcome'] == 'set_missing').sum())} bản ghi; các bản ghi này bị loại ở "
-    "quy tắc thiếu thông tin bắt buộc)."
+    "quy tắc thiếu thông tin bắt buộc). "
+    "Tên một đơn vị trước sáp nhập trùng tên một xã mới năm 2025 (ví dụ Tân Thành: vừa là xã cũ, "
+    "vừa là xã mới hình thành từ Hòa Lạc, Hòa Sơn và Tân Thành) được đọc là đơn vị cũ, vì khung "
+    "mẫu là các đơn vị trước cải cách; bản ghi được đánh dấu trong nhật ký (tệp, dòng, giá trị "
+    f"gốc) khi không có gì cho thấy nó có trước sáp nhập (nộp từ {legal.REFORM_DATE:%d/%m/%Y}, "
+    "hoặc không có thời điểm nộp trong một tệp không nêu đơn vị nào chỉ tồn tại trước sáp nhập), "
+    "để người dùng có dữ liệu xuất theo xã mới nhận ra rằng khi đó không phân biệt được đơn vị "
+    f"cũ (xã năm 2025 thì đúng trong cả hai cách đọc): {len(named_2025)} bản ghi."
 ))
 nonexact[["instrument", "value", "name", "how", "score", "rows"]].rename(
     columns={"value": "giá trị gốc", "name": "tên chính thức", "how": "cách khớp", "score": "độ tương đồng", "rows": "số bản ghi"}

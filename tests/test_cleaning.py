@@ -417,7 +417,8 @@ def test_guessed_communes_are_logged_and_ambiguous_codes_not_guessed(tmp_path):
     assert data.at[8, "commune_code"] == "06442"
     result = cleaning.clean(table.data, "officials")
     assert_accounted(table.data, result)
-    log = result.log[result.log["rule"] == "commune_match"].set_index("source_row")
+    log = result.log[(result.log["rule"] == "commune_match")
+                     & (result.log["outcome"] != "flagged")].set_index("source_row")
     assert sorted(log.index) == [5, 7]
     fuzzy = log.loc[5]
     assert (fuzzy["outcome"], fuzzy["old_value"], fuzzy["new_value"]) == ("recoded", "Xã Hữu Lũng mới", "06385 Hữu Lũng")
@@ -696,3 +697,58 @@ def test_dont_know_phrases_come_from_the_instrument(tmp_path):
     assert set(result.log.loc[result.log["rule"] == "unreadable", "source_row"]) >= {2, 3}
     with pytest.raises(SurveyDataError, match="dont_know rule cannot be skipped"):
         cleaning.Rules(skip=("dont_know",))
+
+
+def test_a_name_both_pre_reform_and_2025_is_the_unit_and_flagged_after_the_merger(tmp_path):
+    """Seen on own data: "Tân Thành" (a pre-reform unit, and since 1 July 2025 the commune
+    formed from Hòa Lạc, Hòa Sơn and Tân Thành) matched the unit silently.  The survey frame
+    is the pre-reform units, so the name is the unit; a record not shown to predate the merger
+    (submitted from 1 July 2025, or without a submission time) is flagged in the log with
+    file, row and value, so that a post-reform export is noticed."""
+    commune, stamp = _header("officials", "commune"), _header("officials", "submitted_at")
+    rows = rf.generic_rows("officials", 30, seed=4).astype(object)
+    rows[commune] = "Hòa Lạc"                  # a pre-reform unit only: no note
+    rows[stamp] = "15/09/2025 08:00:00"        # after the merger
+    rows.loc[2, commune] = "Tân Thành"         # exact
+    rows.loc[3, commune] = "xã Tan Thanh"      # without diacritics, with a prefix
+    rows.loc[4, commune] = "Tân Thànhh"        # a close spelling: its reason says it too
+    rows.loc[5, commune] = "TT Hữu Lũng"       # a thị trấn: only the pre-reform town
+    rows.loc[6, commune] = "06442"             # old Tân Thành's own code
+    rows.loc[7, [commune, stamp]] = ["Tân Thành", "15/03/2025 08:00:00"]   # before the merger
+    rows.loc[8, [commune, stamp]] = ["Tân Thành", None]     # no time, but Hòa Lạc in the file
+    path = tmp_path / "officials.csv"
+    rows.to_csv(path, index=False)
+    table = ingest.read_instrument(path)
+    data = table.data.set_index("source_row")
+    assert (data.loc[[4, 5, 6, 8, 9, 10], "commune_code"] == "06442").all()   # the pre-reform unit
+    assert (data.loc[[4, 5, 6, 8, 9, 10], "commune_2025"] == "Tân Thành").all()
+    result = cleaning.clean(table.data, "officials")
+    assert_accounted(table.data, result)
+    log = result.log[result.log["rule"] == "commune_match"].set_index("source_row")
+    flagged = log[log["outcome"] == "flagged"]
+    assert sorted(flagged.index) == [4, 5]
+    assert (flagged["action"] == "flag").all() and (flagged["column"] == "commune").all()
+    assert flagged.loc[4, "old_value"] == "Tân Thành" and flagged.loc[5, "old_value"] == "xã Tan Thanh"
+    assert (flagged["new_value"] == "06442 Tân Thành").all()
+    reason = flagged.loc[4, "reason"]
+    assert reason.startswith("officials.csv: commune 'Tân Thành' is read as the pre-reform unit Tân Thành (06442)")
+    assert "formed on 1 July 2025 from Hòa Lạc, Hòa Sơn, Tân Thành" in reason
+    assert reason.endswith("(submitted 15/09/2025, after the merger)")
+    close = log.loc[6]
+    assert close["outcome"] == "recoded" and "close spelling" in close["reason"]
+    assert "also the name of the commune formed on 1 July 2025" in close["reason"]
+    assert not {7, 8, 9, 10} & set(log.index)
+    assert len(result.data) == len(table.data)
+    assert "flagged, kept — commune_match 2" in cleaning.change_summary(result.log)
+    # a file without submission times (a register): flagged unless the file names a unit that
+    # exists only before the merger (here every other record names Hòa Lạc: not flagged)
+    undated = rows.drop(columns=[stamp])
+    undated.to_csv(path, index=False)
+    log = cleaning.clean(ingest.read_instrument(path).data, "officials").log
+    assert not (log["outcome"] == "flagged").any()
+    undated[commune] = ["Tân Thành", "Cai Kinh"] * (len(undated) // 2)
+    undated.to_csv(path, index=False)
+    log = cleaning.clean(ingest.read_instrument(path).data, "officials").log
+    assert (log["outcome"] == "flagged").sum() == len(undated)
+    assert log.loc[log["outcome"] == "flagged", "reason"].str.endswith(
+        "names no unit that exists only before it)").all()

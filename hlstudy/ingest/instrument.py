@@ -285,7 +285,9 @@ def read_instrument(
     data = pd.DataFrame({k: c.array if isinstance(c, pd.Series) else c for k, c in columns.items()})
     report = pd.DataFrame(columns=["value", "code", "name", "how", "score", "rows"])
     if commune_var is not None:
-        data, report = _attach_communes(data, commune_var, registry, table.file)
+        stamps = [v.variable for v in spec.variables if v.type == "timestamp" and v.variable in data]
+        data, report = _attach_communes(data, commune_var, registry, table.file,
+                                        stamps[0] if stamps else None)
     return InstrumentTable(
         instrument, path, table.format, table.encoding, table.sheet, data.reset_index(drop=True),
         mapping.report, report, pii + pii_platform, digest, mapping.ignored, table.sheet_note,

@@ -176,6 +176,66 @@ def _match(value: Any, names_in: tuple, codes_in: tuple, cutoff: float,
 
 
 
+#: A name written as a thị trấn's (``TT Hữu Lũng``): no 2025 commune is a thị trấn, so such a
+#: name can only be the pre-reform unit.
+_TOWN_PREFIX = re.compile(r"^(?:thị trấn|thi tran|ttr?\.|tt(?=\s))", re.IGNORECASE)
+
+
+#: How a commune given by its name was matched (:func:`match_commune`).
+_BY_NAME = ("exact", "normalised", "diacritics", "fuzzy")
+
+
+def _names_2025(registry: pd.DataFrame) -> dict[str, tuple[str, list[str]]]:
+    """Folded name key → ``(name, its pre-reform units)`` of each 2025 commune of the registry."""
+    if "commune_2025" not in registry.columns:
+        return {}
+    units: dict[str, list[str]] = {}
+    for name, new in zip(registry["name"], registry["commune_2025"], strict=True):
+        if clean_text(new):
+            units.setdefault(clean_text(new), []).append(clean_text(name))
+    from hlstudy.communes import collation_key
+
+    return {fold(_commune_key(new)): (new, sorted(names, key=collation_key)) for new, names in units.items()}
+
+
+def _also_2025(m: CommuneMatch, names_2025: dict[str, tuple[str, list[str]]], file: Path) -> str | None:
+    """The note for a commune given by a name that is both a pre-reform unit's and a 2025
+    commune's (``Tân Thành``: the unit, and since 1 July 2025 the commune formed from Hòa Lạc,
+    Hòa Sơn and Tân Thành), or None.  The survey frame is the 23 pre-reform units, so the name
+    is read as the unit; the note says so, so that a post-reform export is noticed.  A name
+    written as a thị trấn's (``TT Hữu Lũng``) is the unit: no 2025 commune is a thị trấn."""
+    if m.how not in _BY_NAME or m.name is None:
+        return None
+    hit = names_2025.get(fold(_commune_key(m.name)))
+    if hit is None or _TOWN_PREFIX.match(clean_text(m.value)):
+        return None
+    new, units = hit
+    return (f"{Path(file).name}: commune {m.value!r} is read as the pre-reform unit {m.name} "
+            f"({m.code}) of the survey frame, but {new} is also the name of the commune formed on "
+            f"1 July 2025 from {', '.join(units)}: if this export names 2025 communes, its "
+            f"pre-reform units cannot be told from it (the 2025 commune {new} holds either way)")
+
+
+def _dated(also: str, stamp: Any, pre_reform_file: bool) -> str | None:
+    """The note of :func:`_also_2025` for one record, or None when the name can only be the
+    pre-reform unit: the record was submitted before the 2025 merger (the 2025 commune did not
+    exist), or it has no submission time and its file names a unit that exists only before
+    the merger (``pre_reform_file``: the export uses the pre-reform units, as a register
+    without dates of the 23 units does).  Otherwise the note, with the reason it stands."""
+    from hlstudy.legal import REFORM_DATE
+
+    known = not (stamp is None or stamp is pd.NaT or stamp is pd.NA
+                 or (isinstance(stamp, float) and stamp != stamp))
+    if known and pd.Timestamp(stamp) < REFORM_DATE:
+        return None
+    if not known and pre_reform_file:
+        return None
+    when = (f"submitted {pd.Timestamp(stamp):%d/%m/%Y}, after the merger" if known
+            else "no submission time shows that it predates the merger, and the file names no "
+                 "unit that exists only before it")
+    return f"{also} ({when})"
+
+
 def _guesses(matches: dict, reused: dict[str, str], file: Path, column: str) -> dict[str, tuple]:
     """The matched values that are guesses, for the ``commune_match`` cleaning rule: raw value
     → ``(variable, raw, code, name, outcome, reason)``.  A close spelling (``fuzzy``) is
@@ -198,7 +258,16 @@ def _guesses(matches: dict, reused: dict[str, str], file: Path, column: str) -> 
     return out
 
 
-def _attach_communes(data: pd.DataFrame, column: str, registry: pd.DataFrame | None, file: Path):
+def _attach_communes(data: pd.DataFrame, column: str, registry: pd.DataFrame | None, file: Path,
+                     submitted: str | None = None):
+    """Match the commune column of ``data`` to the registry (:func:`match_commune`).
+
+    ``submitted``: the column of the records' submission times, if any.  A name that is both
+    a pre-reform unit's and a 2025 commune's is read as the unit; it is flagged only for a
+    record not shown to predate the 2025 merger (submitted on or after
+    :data:`hlstudy.legal.REFORM_DATE`, or with no submission time in a file that names no
+    unit existing only before the merger), since before it the 2025 commune did not exist.
+    """
     registry = _package()._registry_frame(registry)
     names_in, codes_in = tuple(registry["name"]), tuple(registry["code"])
     # each code's 2025 commune (the registry's last row of a code, as a dict of its rows keeps)
@@ -239,12 +308,21 @@ def _attach_communes(data: pd.DataFrame, column: str, registry: pd.DataFrame | N
                                                              registry["commune_2025"], strict=True)}
               if {"commune_2025_code", "commune_2025"} <= set(registry.columns) else {})
     notes = _guesses(matches, reused, file, column)
+    names_2025 = _names_2025(registry)
+    also_of = {value: also for value, m in matches.items()
+               if (also := _also_2025(m, names_2025, file)) is not None}
+    # a unit named that exists only before the merger (Hòa Lạc): the file names pre-reform units
+    pre_reform_file = any(m.how in _BY_NAME and m.name is not None and value not in also_of
+                          and fold(_commune_key(m.name)) not in names_2025
+                          for value, m in matches.items())
     new_only: dict[str, str] = {}  # ambiguous value → its (certain) 2025 commune
     for value, note in notes.items():
         if note[4] == "set_missing":  # not guessed: the pre-reform unit stays unknown
             m = matches[value]
             new_only[value] = reused[m.code]
             matches[value] = CommuneMatch(m.value, None, None, "ambiguous_code", m.score, note[5])
+    stamps = (data[submitted].tolist() if submitted is not None and submitted in data
+              else [None] * len(values))
     code_col, name_col, new_col, note_col = [], [], [], []
     for value in values:
         if value is pd.NA or value is None:
@@ -260,7 +338,14 @@ def _attach_communes(data: pd.DataFrame, column: str, registry: pd.DataFrame | N
             new_col.append(new_only[value])  # the 2025 commune holds either way
         else:
             new_col.append(new_of[m.code] if new_of is not None else None)
-        note_col.append((notes[value],) if value in notes else None)
+        note = notes.get(value)
+        also = (_dated(also_of[value], stamps[len(note_col)], pre_reform_file)
+                if value in also_of else None)
+        if also is not None and note is not None:  # a close spelling of such a name: said there
+            note = (*note[:5], f"{note[5]}; {also.split(': ', 1)[1]}")
+        elif also is not None:  # read as the unit, flagged (no value changed)
+            note = (column, m.value, m.code, m.name, "flagged", also)
+        note_col.append((note,) if note is not None else None)
     # ``data.drop(columns=[column])`` (a shallow copy without the column: the caller's table
     # is left as it is) with the three columns inserted after ``source_row``, as string arrays
     out = data.copy(deep=False)
@@ -269,7 +354,7 @@ def _attach_communes(data: pd.DataFrame, column: str, registry: pd.DataFrame | N
     out.insert(position, "commune_code", pd.array(code_col, dtype="string"))
     out.insert(position + 1, "commune", pd.array(name_col, dtype="string"))
     out.insert(position + 2, "commune_2025", pd.array(new_col, dtype="string"))
-    if notes:
+    if any(n is not None for n in note_col):
         out[COMMUNE_MATCH] = note_col
     report = pd.DataFrame(
         [
