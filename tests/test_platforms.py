@@ -604,3 +604,27 @@ def test_docstring_examples_run(module):
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_spss_code_labelled_dont_know_is_nonresponse(tmp_path):
+    """An SPSS code labelled "Không biết" (9, outside the value set) is a "don't know" answer,
+    logged by ``dont_know``, not a Likert code 9 for ``out_of_range``; a code of the value set
+    keeps its value whatever its label says (the stored code wins)."""
+    import pyreadstat
+
+    codebook = pd.DataFrame([
+        ["officials", "TRAIN1", "1", "TRAIN", "likert", "Tôi được cử đi đào tạo, bồi dưỡng đầy đủ", "agree5", "0", "", "", "0", "0"],
+        ["officials", "TRAIN2", "2", "TRAIN", "likert", "Nội dung bồi dưỡng sát thực tế", "agree5", "0", "", "", "0", "0"],
+    ], columns=["instrument", "variable", "order", "construct", "type", "question_vi", "value_set",
+                "reverse", "min", "max", "required", "pii"])
+    _, value_labels = ingest.codebook_frames()
+    out = pd.DataFrame({"TRAIN1": [1.0, 4.0, 9.0, 9.0, 5.0, 3.0], "TRAIN2": [2.0, 2.0, 3.0, 9.0, 1.0, 4.0]})
+    labels = {"TRAIN1": {1.0: "Hoàn toàn không đồng ý", 9.0: "Không biết"},
+              "TRAIN2": {3.0: "Không biết"}}   # a mislabelled code of the value set
+    pyreadstat.write_sav(out, str(tmp_path / "officials.sav"), variable_value_labels=labels)
+    table = ingest.read_instrument(tmp_path / "officials.sav", "officials", codebook=codebook,
+                                   value_labels=value_labels)
+    assert table.data["TRAIN1"].tolist()[:2] == [1.0, 4.0] and table.data["TRAIN1"].iloc[2:4].isna().all()
+    assert table.data["TRAIN2"].tolist()[2] == 3.0 and table.data["TRAIN2"].tolist()[3] == 9.0
+    noted = [(v, raw_) for entry in table.data[ingest.DONT_KNOW].dropna() for v, raw_, _ in entry]
+    assert noted == [("TRAIN1", "9 = Không biết"), ("TRAIN1", "9 = Không biết")]

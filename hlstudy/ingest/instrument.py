@@ -213,10 +213,13 @@ def read_instrument(
                     continue
             try:
                 value = convert(cell, n)
-            except DontKnowAnswer:  # item non-response: missing, logged by the dont_know rule
+            except DontKnowAnswer as said:  # item non-response: missing, logged by dont_know
                 values.append(None)
+                shown = _shorten(cell)
+                if said.args and said.args[0] is not cell:  # an SPSS code and its label: 9 = Không biết
+                    shown = f"{shown} = {_shorten(said.args[0])}"
                 dont_know.setdefault(n, []).append(
-                    (v.variable, _shorten(cell), f"column {index + 1} {_shorten(header)!r}"))
+                    (v.variable, shown, f"column {index + 1} {_shorten(header)!r}"))
                 continue
             except SurveyDataError as exc:
                 values.append(None)
