@@ -634,6 +634,7 @@ def _dont_know_rows():
     rows.loc[10:19, train2] = "Không biết"   # 10 of 40: a column's worth of non-response
     rows.loc[4, _header("officials", "education_level")] = "Không rõ"
     rows.loc[5, _header("officials", "birth_year")] = "không biết"
+    rows.loc[6, _header("officials", "commune")] = "Không biết"   # then missing_required, logged
     return rows
 
 
@@ -655,15 +656,17 @@ def test_dont_know_is_logged_item_nonresponse_never_a_scale_label(tmp_path):
     dk = log[log["rule"] == "dont_know"]
     got = sorted(zip(dk["source_row"], dk["column"], dk["old_value"], strict=True))
     expected = sorted([(2, "TRAIN1", "ko biết"), (3, "TRAIN1", "Không biết"), (4, "TRAIN1", "không rõ"),
-                       (5, "TRAIN1", "KB"), (6, "education_level", "Không rõ"), (7, "birth_year", "không biết")]
+                       (5, "TRAIN1", "KB"), (6, "education_level", "Không rõ"), (7, "birth_year", "không biết"),
+                       (8, "commune", "Không biết")]
                       + [(r, "TRAIN2", "Không biết") for r in range(12, 22)])
     assert got == expected
     assert (dk["outcome"] == "set_missing").all() and dk["new_value"].isna().all()
     for reason in dk["reason"]:
         assert "item non-response" in reason and "closest" not in reason
         assert not any(label in reason for label in ("đồng ý", "Trung lập", "Strongly"))
-    assert result.flow.set_index("rule").at["dont_know", "changed"] == 16
-    assert "dont_know 16" in cleaning.change_summary(log)
+    assert result.flow.set_index("rule").at["dont_know", "changed"] == 17
+    assert "dont_know 17" in cleaning.change_summary(log)
+    assert log.loc[log["rule"] == "missing_required", "source_row"].tolist() == [8]
 
 
 def test_dont_know_phrases_come_from_the_instrument(tmp_path):
