@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -53,6 +53,8 @@ from hlstudy.progress import progress
 __all__ = [
     "AlphaResult",
     "OmegaResult",
+    "OmegaProblem",
+    "OmegaWarning",
     "DesignEffectResult",
     "cronbach_alpha",
     "omega_total",
@@ -344,15 +346,59 @@ def _bootstrap_alpha(x: np.ndarray, n_draws: int, seed, show_progress, *,
     return out
 
 
+@dataclass(frozen=True)
+class OmegaProblem:
+    """Why an omega is not trustworthy: its one-factor model is improper.
+
+    ``heywood``: the items with a Heywood case (communality >= .995 or a negative
+    uniqueness), ``converged``: whether the minres extraction converged, ``scale``: the
+    scale's name where known (:func:`reliability_table`).  :meth:`text` words it in English
+    or Vietnamese (``"vi"``), for a notebook that says it in its own language."""
+
+    heywood: tuple[str, ...] = ()
+    converged: bool = True
+    scale: str | None = None
+
+    def text(self, lang: str = "en") -> str:
+        if lang not in ("en", "vi"):
+            raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
+        vi = lang == "vi"
+        why = []
+        if not self.converged:
+            why.append("mô hình không hội tụ" if vi else "the extraction did not converge")
+        if self.heywood:
+            why.append(("trường hợp Heywood ở biến " if vi else "Heywood case(s): ")
+                       + ", ".join(self.heywood))
+        if vi:
+            scale = f" của thang đo {self.scale}" if self.scale else ""
+            return (f"omega{scale} không đáng tin cậy: mô hình một nhân tố không chính quy "
+                    f"({'; '.join(why)})")
+        scale = f" of scale {self.scale}" if self.scale else ""
+        return (f"omega_total{scale}: the one-factor model is improper ({'; '.join(why)}); "
+                "omega is not trustworthy")
+
+
+class OmegaWarning(UserWarning):
+    """:func:`omega_total` on an improper one-factor model; ``problem`` (an
+    :class:`OmegaProblem`, None when the warning is issued again from its text, as the
+    notebooks' result cache replays it) for a caller that words it itself."""
+
+    def __init__(self, message: str = "", problem: OmegaProblem | None = None):
+        super().__init__(message)
+        self.problem = problem
+
+
 @dataclass(frozen=True, repr=False)
 class OmegaResult:
-    """McDonald's omega of one scale from a one-factor minres model (see :func:`omega_total`)."""
+    """McDonald's omega of one scale from a one-factor minres model (see :func:`omega_total`);
+    ``problem`` says why it is not trustworthy (an improper model), None when it is."""
 
     omega_total: float
     omega_h: float
     omega_model: float
     loadings: pd.Series
     n_obs: int
+    problem: OmegaProblem | None = None
 
     def summary(self) -> str:
         return (f"omega total {self.omega_total:.3f} (psych::omega, 1 factor); "
@@ -377,9 +423,10 @@ def omega_total(items: pd.DataFrame) -> OmegaResult:
 
     df = as_items(items, min_items=3)
     fit = efa(df, 1, method="minres", rotation=None, _quiet=True)
+    problem = None
     if fit.heywood or not fit.converged:
-        warnings.warn(f"omega_total: the one-factor model is improper ({'; '.join(fit.notes)}); "
-                      "omega is not trustworthy", UserWarning, stacklevel=2)
+        problem = OmegaProblem(heywood=tuple(fit.heywood), converged=bool(fit.converged))
+        warnings.warn(OmegaWarning(problem.text(), problem), stacklevel=2)
     lam = fit.loadings.iloc[:, 0].to_numpy()
     _, r, _ = pairwise_moments(df.to_numpy())
     key = np.where(lam < 0, -1.0, 1.0)
@@ -390,7 +437,8 @@ def omega_total(items: pd.DataFrame) -> OmegaResult:
     return OmegaResult(
         omega_total=float((vt - u2.sum()) / vt), omega_h=float(lam.sum() ** 2 / vt),
         omega_model=float(lam.sum() ** 2 / (lam.sum() ** 2 + u2.sum())),
-        loadings=pd.Series(lam, index=df.columns, name="loading"), n_obs=len(df))
+        loadings=pd.Series(lam, index=df.columns, name="loading"), n_obs=len(df),
+        problem=problem)
 
 
 @dataclass(frozen=True, repr=False)
@@ -489,12 +537,16 @@ def reliability_table(data: pd.DataFrame, scales: Mapping[str, Sequence[str]], *
     An item is proposed for removal when its ``r_drop`` is below ``min_r_drop`` (Nunnally &
     Bernstein 1994) *and* deleting it raises alpha by more than ``min_gain``; an item only
     meeting one of the two conditions is kept and the reason says why.
+
+    An omega from an improper one-factor model is kept in the table and named in
+    ``attrs["omega_problems"]`` (scale -> :class:`OmegaProblem`, with the scale's name; empty
+    when every omega is trustworthy), and an :class:`OmegaWarning` naming the scale is issued.
     """
     if not isinstance(data, pd.DataFrame):
         raise ModelError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     if not isinstance(scales, Mapping) or not scales:
         raise ModelError("scales must be a non-empty mapping scale -> list of item columns")
-    rows = []
+    rows, problems = [], {}
     for name, cols in sorted(scales.items()):
         if isinstance(cols, str):
             raise ModelError(f"scale {name}: items must be a list of column names, got {cols!r}")
@@ -505,7 +557,15 @@ def reliability_table(data: pd.DataFrame, scales: Mapping[str, Sequence[str]], *
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             res = cronbach_alpha(sub, ci=ci)
-        om = omega_total(sub).omega_total if len(cols) >= 3 else np.nan
+        om = np.nan
+        if len(cols) >= 3:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", OmegaWarning)   # issued below, with the scale
+                omega = omega_total(sub)
+            om = omega.omega_total
+            if omega.problem is not None:
+                problems[name] = replace(omega.problem, scale=name)
+                warnings.warn(OmegaWarning(problems[name].text(), problems[name]), stacklevel=2)
         st = res.item_stats
         worst = st["r_drop"].idxmin()
         reasons, drop = [], []
@@ -527,7 +587,9 @@ def reliability_table(data: pd.DataFrame, scales: Mapping[str, Sequence[str]], *
                      "omega_total": om, "min_r_drop": st.loc[worst, "r_drop"],
                      "weakest_item": worst, "drop": ", ".join(drop),
                      "reason": "; ".join(reasons) if reasons else "all items kept"})
-    return pd.DataFrame(rows).set_index("scale")
+    table = pd.DataFrame(rows).set_index("scale")
+    table.attrs["omega_problems"] = problems
+    return table
 
 
 def composite_reliability(cfa_result) -> pd.Series:

@@ -45,7 +45,7 @@ from IPython.display import Markdown, display
 from hlstudy import cfa as cfa_mod
 from hlstudy import codebook, export, factor, ingest, legal, load_study, reliability
 from hlstudy import sem as sem_mod
-from hlstudy.errors import ModelError
+from hlstudy.errors import ModelError, TooFewRowsError
 from hlstudy.scales import scale_items, score_scales
 
 # Parameters (heavy computations take their size from here)
@@ -237,8 +237,11 @@ display(Markdown(f"Ngưỡng tương quan biến – tổng hiệu chỉnh: {fmt
                  f"Bernstein 1994); alpha chấp nhận được từ {fmt(MIN_ALPHA, 2)}."))
 rel_tables = {}
 for inst in INSTS:
-    rel_tables[inst] = reliability.reliability_table(data[inst], scales[inst],
-                                                     min_r_drop=MIN_R_DROP)
+    with warnings.catch_warnings():
+        # an untrustworthy omega is said below, in Vietnamese (OmegaProblem.text)
+        warnings.simplefilter("ignore", reliability.OmegaWarning)
+        rel_tables[inst] = reliability.reliability_table(data[inst], scales[inst],
+                                                         min_r_drop=MIN_R_DROP)
     export.save_table(
         vi_reliability(rel_tables[inst]), f"03_reliability_{inst}",
         title=export.tr(f"Độ tin cậy thang đo ({label[inst]})", f"Scale reliability ({inst})"),
@@ -258,7 +261,9 @@ for inst in INSTS:
         f"{fmt(t['alpha'].min())} ({t['alpha'].idxmin()}) đến {fmt(t['alpha'].max())} "
         f"({t['alpha'].idxmax()}); {len(weak)} thang đo dưới {fmt(MIN_ALPHA, 2)}. "
         + (f"Đề xuất loại: {'; '.join(f'{s}: {d}' for s, d in drops['drop'].items())}."
-           if len(drops) else "Không có biến nào thỏa cả hai điều kiện loại.")))
+           if len(drops) else "Không có biến nào thỏa cả hai điều kiện loại.")
+        + "".join(f" {p.text('vi')[:1].upper()}{p.text('vi')[1:]}; không dùng omega này."
+                  for _, p in sorted(t.attrs["omega_problems"].items()))))
     display(t)
 
 # %%
@@ -608,9 +613,9 @@ for inst in FITTABLE:
         home = {c: top[cols].mode().iloc[0] for c, cols in scales[inst].items()}
         in_place = sum(top[i] == home[c] for c, cols in scales[inst].items() for i in cols)
         c_b = cfa_mod.cfa(half_b, scales[inst])
-    except ModelError as exc:
-        display(Markdown(f"**{label[inst].capitalize()}**: kiểm tra chéo không thực hiện được "
-                         f"({exc})."))
+    except ModelError as exc:   # e.g. too few complete answers in a half (TooFewRowsError)
+        display(Markdown(f"**{label[inst].capitalize()}**: kiểm tra chéo không thực hiện được: "
+                         f"{exc.text('vi') if isinstance(exc, TooFewRowsError) else exc}."))
         continue
     for part, r in ((export.tr("Toàn mẫu", "Full sample"), cfa_res[inst]),
                     (export.tr("Nửa B", "Half B"), c_b)):
@@ -756,7 +761,7 @@ for inst in INSTS:
         clf_text = (f"Thêm CLF làm CFI thay đổi {fmt(clf.delta_cfi)}, Δχ² = "
                     f"{fmt(clf.delta_chi2, 1)}; phương sai do phương pháp chung ≈ "
                     f"{fmt(100 * clf.method_variance, 1)}% phương sai của các biến.")
-    elif any(f"factor {clf.name}" in w for w in fit_clf.heywood):
+    elif any(h.kind == "factor_variance" and clf.name in h.names for h in fit_clf.heywood):
         clf_text = ("Mô hình có CLF không cho nghiệm hợp lệ: phương sai ước lượng của CLF không "
                     "dương (nghiệm không chính quy).  Một nghiệm không chính quy **không** cho "
                     "phép kết luận \"không có sai lệch do phương pháp chung\": kiểm định này "
@@ -764,7 +769,7 @@ for inst in INSTS:
                     "nhân tố phương pháp đo trực tiếp.")
     else:
         clf_text = ("Mô hình có CLF không cho nghiệm hợp lệ ("
-                    + "; ".join(fit_clf.heywood or ["không hội tụ"])
+                    + "; ".join([h.text("vi") for h in fit_clf.heywood] or ["không hội tụ"])
                     + "); không kết luận được từ kiểm định này.")
     display(Markdown(harman_text + clf_text))
     print(clf.summary())

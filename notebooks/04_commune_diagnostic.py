@@ -38,6 +38,7 @@
 # %%
 import json
 import os
+import warnings
 
 # One BLAS thread, as notebook 03: the CFA refitted below runs faster on a small shared machine
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -545,18 +546,27 @@ if HAS_PERSONNEL:
 # rồi nói chúng có nghĩa gì cho việc đọc so sánh giữa các xã.
 
 # %%
+IMPROPER = {}   # instrument -> Heywood cases of its CFA, said in the text below (in Vietnamese)
+
+
 def measurement_results(frame, inst, used):
     """alpha, CR and AVE of the scales ``used`` as notebook 03 computes them (CR/AVE from the
     CFA of the instrument's full measurement model on complete rows; NaN when it cannot be
-    fitted, as notebook 03 skips it)."""
+    fitted, as notebook 03 skips it); an improper CFA solution goes to ``IMPROPER``."""
     items = scale_items(inst)
     used = [s for s in used if s in items]
-    rel = reliability.reliability_table(frame, {s: items[s] for s in used})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", reliability.OmegaWarning)   # omega is not used here
+        rel = reliability.reliability_table(frame, {s: items[s] for s in used})
     out = pd.DataFrame({"instrument": inst, "scale": used,
                         "alpha": rel.loc[used, "alpha"].to_numpy(float)})
     every = [v for cols in items.values() for v in cols]
     if int(frame[every].dropna().shape[0]) > len(every):
-        res = cfa_mod.cfa(frame, items)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", cfa_mod.HeywoodWarning)   # said below (IMPROPER)
+            res = cfa_mod.cfa(frame, items)
+        if res.heywood:
+            IMPROPER[inst] = list(res.heywood)
         out["CR"] = cfa_mod.composite_reliability(res).reindex(used).to_numpy(float)
         out["AVE"] = cfa_mod.average_variance_extracted(res).reindex(used).to_numpy(float)
     else:
@@ -601,6 +611,9 @@ display(Markdown(
        if meas["AVE"].notna().any() else "")
     + (f"; không tính được (quá ít phiếu đủ để ước lượng CFA): {_list(_conv_na)}" if _conv_na
        else "") + ".  "
+    + "".join(f"**CR và AVE của {INSTRUMENT_NAMES_VI[inst]} đến từ một nghiệm CFA không chính "
+              f"quy** ({'; '.join(h.text('vi') for h in cases)}), như notebook 03 báo: chỉ đọc "
+              "chúng như chỉ dẫn thô.  " for inst, cases in sorted(IMPROPER.items()))
     + ("**Điều này có nghĩa là** điểm của các thang đo không đạt giá trị hội tụ được đọc như "
        "**chỉ số tổng hợp mô tả** của các câu tự đánh giá, không như phép đo một năng lực duy "
        "nhất: so sánh giữa các xã dưới đây là so sánh chỉ số này.  Trung bình hơn một nửa "

@@ -207,6 +207,54 @@ def test_omega_warns_on_improper_one_factor_model():
         rel.omega_total(x)
 
 
+def _improper_items():
+    """Four items whose one-factor model puts a Heywood case on ``a``."""
+    r = np.array([[1, .8, .8, .3], [.8, 1, .45, .25], [.8, .45, 1, .25], [.3, .25, .25, 1]])
+    z = np.random.default_rng(0).normal(size=(500, 4))
+    z = (z - z.mean(axis=0)) @ np.linalg.inv(np.linalg.cholesky(np.cov(z, rowvar=False))).T
+    return pd.DataFrame(z @ np.linalg.cholesky(r).T, columns=["a", "b", "c", "d"])
+
+
+def test_omega_problem_is_structured_and_worded_in_vietnamese():
+    """An improper omega carries its parts (an ``OmegaWarning`` with an ``OmegaProblem``, also
+    on the result), so a notebook words it in Vietnamese instead of letting the English
+    warning reach stderr (seen on an own export of ~120 officials: scale STAY)."""
+    with pytest.warns(rel.OmegaWarning, match="improper") as caught:
+        om = rel.omega_total(_improper_items())
+    problem = caught[0].message.problem
+    assert problem == om.problem == rel.OmegaProblem(heywood=("a",), converged=True)
+    assert problem.text() == str(caught[0].message)
+    assert problem.text("vi") == ("omega không đáng tin cậy: mô hình một nhân tố không chính "
+                                  "quy (trường hợp Heywood ở biến a)")
+    assert rel.OmegaProblem(converged=False, scale="S").text("vi") == (
+        "omega của thang đo S không đáng tin cậy: mô hình một nhân tố không chính quy (mô "
+        "hình không hội tụ)")
+    with pytest.raises(ModelError, match="lang"):
+        problem.text("fr")
+    # issued again from its text alone (the notebooks' result cache replays warnings so)
+    assert rel.OmegaWarning("omega_total: ...").problem is None
+    assert rel.omega_total(fx.hs()[["x1", "x2", "x3"]]).problem is None
+
+
+def test_reliability_table_names_the_scales_with_an_improper_omega():
+    x = _improper_items()
+    rng = np.random.default_rng(1)
+    f = rng.normal(size=len(x))
+    for item in ("e", "g", "h"):
+        x[item] = f + rng.normal(size=len(x))
+    with pytest.warns(rel.OmegaWarning, match="omega_total of scale S:") as caught:
+        table = rel.reliability_table(x, {"S": ["a", "b", "c", "d"], "T": ["e", "g", "h"]})
+    assert [str(w.message) for w in caught if w.category is rel.OmegaWarning] == [
+        "omega_total of scale S: the one-factor model is improper (Heywood case(s): a); "
+        "omega is not trustworthy"]
+    assert table.attrs["omega_problems"] == {
+        "S": rel.OmegaProblem(heywood=("a",), converged=True, scale="S")}
+    assert np.isfinite(table.at["S", "omega_total"])   # kept, and named as untrustworthy
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert rel.reliability_table(x, {"T": ["e", "g", "h"]}).attrs["omega_problems"] == {}
+
+
 def test_design_effect_and_reliability_table_bad_input():
     with pytest.raises(ModelError, match="scores must be numeric"):
         rel.design_effect(["a", "b", "c"], [1, 1, 2])
