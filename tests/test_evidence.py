@@ -449,6 +449,25 @@ def test_ledger_on_demonstration_data(demo, demo_ledger):
     np.testing.assert_allclose(fam["p_adjusted"], expect, atol=1e-15)
 
 
+def test_parts_are_named_by_the_codebook_labels_not_by_variable_codes(demo_ledger):
+    """A part's names (``part`` English, ``part_vi``: the verdict figure's labels in either
+    language, the ledger's estimand) name a background variable by its codebook label, never
+    by its code (was 'D6: TRAIN ~ trainings_24m' in the English figure); the code stays in
+    the part's ``estimand``."""
+    parts = demo_ledger.parts
+    cb = codebook.load_codebook("officials")
+    codes = cb.loc[cb["construct"].fillna("") == "", "variable"]
+    for column in ("part", "part_vi"):
+        for name in parts[column]:
+            assert not [c for c in codes if c in name.split()], (column, name)
+    gloss = cb.set_index("variable").loc["trainings_24m"]
+    d6 = parts[(parts["claim_id"] == "D6") & (parts["kind"] == "association")].iloc[0]
+    assert d6["part"] == f"TRAIN ~ {gloss['gloss_en']}"
+    assert d6["part_vi"] == f"TRAIN ~ {gloss['question_vi']}"
+    assert d6["estimand"] == "TRAIN ~ trainings_24m"
+    assert gloss["gloss_en"] in demo_ledger.claims.set_index("claim_id").at["D6", "estimand"]
+
+
 def test_shared_paths_carry_a_fresh_robustness_value(demo, demo_ledger):
     """The robustness value of a path is computed once per fitted regression and shared by
     the claims resting on that path: each equals ``sensitivity`` of an independently fitted

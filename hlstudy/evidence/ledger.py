@@ -369,10 +369,13 @@ class _Context:
 # ---------------------------------------------------------------------- parts
 
 def _part(claim_id, part, part_vi, kind, method, *, direction="+", sesoi=np.nan,
-          threshold=np.nan, inferential=True, **values) -> dict:
+          threshold=np.nan, inferential=True, estimand=None, **values) -> dict:
+    """One row of :data:`PART_COLUMNS`: ``part`` and ``part_vi`` name the part for a reader
+    (English, Vietnamese; a variable by its codebook label), ``estimand`` by its variables'
+    codes where it differs (e.g. ``TRAIN ~ trainings_24m``; default ``part``)."""
     row = {c: np.nan for c in PART_COLUMNS}
     row.update(claim_id=claim_id, part=part, part_vi=part_vi, kind=kind, method=method,
-               estimand=part, direction=direction, sesoi=sesoi, threshold=threshold,
+               estimand=part if estimand is None else estimand, direction=direction, sesoi=sesoi, threshold=threshold,
                inferential=inferential, note="", note_vi="", verdict="", reason="",
                reason_vi="")
     row.update(values)
@@ -702,13 +705,25 @@ def _served_counts(ctx: _Context, claim_id: str) -> list[str]:
     return [v for v, claims in ctx._memo("integer variables", make) if claim_id in claims]
 
 
+def _variable_labels(ctx: _Context, variable: str) -> tuple[str, str]:
+    """A variable's labels for a reader, English and Vietnamese: the codebook's ``gloss_en``
+    and ``question_vi`` (each the code itself only where the codebook leaves it blank or does
+    not know the variable)."""
+    cb = codebook.load_codebook("officials", folder=ctx.folder).set_index("variable")
+    if variable not in cb.index:
+        return variable, variable
+
+    def text(column):
+        value = cb.at[variable, column]
+        return value.strip() if isinstance(value, str) and value.strip() else variable
+    return text("gloss_en"), text("question_vi")
+
+
 def _count_part(ctx: _Context, claim_id, construct, variable) -> dict:
     """Association of a rating with a count it should track (standardized, CR2)."""
     rules = ctx.rules
-    label = f"{construct} ~ {variable}"
-    cb = codebook.load_codebook("officials", folder=ctx.folder).set_index("variable")
-    label_vi = f"{construct} ~ {cb.at[variable, 'question_vi']}" if variable in cb.index \
-        else label
+    estimand = f"{construct} ~ {variable}"
+    label, label_vi = (f"{construct} ~ {name}" for name in _variable_labels(ctx, variable))
     method = f"OLS on z-scores, {rules.vcov} cluster-robust SE by commune"
     try:
         d = ctx.data()
@@ -718,9 +733,10 @@ def _count_part(ctx: _Context, claim_id, construct, variable) -> dict:
         res = ctx.regression(variable, (construct,))
     except (ModelError, _Absent, KeyError) as err:
         return _absent_part(claim_id, label, label_vi, "association", method, err,
-                            sesoi=rules.sesoi)
+                            sesoi=rules.sesoi, estimand=estimand)
     c = _coefficient(res, construct)
     return _part(claim_id, label, label_vi, "association", method, sesoi=rules.sesoi,
+                 estimand=estimand,
                  estimate=float(c["estimate"]), ci_low=float(c["ci_low"]),
                  ci_high=float(c["ci_high"]), se=float(c["se"]), df=float(c["df"]),
                  p_value=float(c["p"]), n=int(res.nobs),
