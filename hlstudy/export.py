@@ -488,6 +488,15 @@ _MARK_EDGE_PLACES = 6   # the first places, used even where the mark is wider th
 #: Weight of covered area (bars, bands, filled polygons; per whole box covered) against a
 #: covered point or a stretch of line as long as the box is tall (weight 1 each).
 _AREA_WEIGHT = 0.25
+#: A plot area is full of data when its data areas (a heatmap's cells, bars, bands, images)
+#: cover the whole box of the mark at every place of :data:`_MARK_CORNERS` it was measured at
+#: (:func:`_covered_share`, on a grid of this many points a side): no place inside hides
+#: nothing, so its mark stands just above it, in the band of its title, at the first of
+#: these ends (x in axes coordinates, alignment) that no title, legend, text or other plot
+#: area takes, :data:`_MARK_ABOVE_GAP` points above the plot area.
+_FULL_GRID = 5
+_MARK_ABOVE = ((1.0, "right"), (0.0, "left"))
+_MARK_ABOVE_GAP = 2.0
 
 
 def _segments_inside(segs: np.ndarray, box) -> float:
@@ -590,6 +599,60 @@ def _data_overlap(box, shapes) -> float:
         if w > 0 and h > 0:
             score += _AREA_WEIGHT * w * h / box_area
     return score
+
+
+def _covered_share(box, areas) -> float:
+    """Share of the box ``box`` (display space) that the display boxes ``areas`` cover,
+    sampled on a :data:`_FULL_GRID` × :data:`_FULL_GRID` grid of points inside it
+    (overlapping areas count once)."""
+    if not areas:
+        return 0.0
+    ext = np.array([(a.x0, a.y0, a.x1, a.y1) for a in areas], dtype=float)
+    x0, x1 = np.minimum(ext[:, 0], ext[:, 2]), np.maximum(ext[:, 0], ext[:, 2])
+    y0, y1 = np.minimum(ext[:, 1], ext[:, 3]), np.maximum(ext[:, 1], ext[:, 3])
+    t = (np.arange(_FULL_GRID) + 0.5) / _FULL_GRID
+    gx, gy = np.meshgrid(box.x0 + t * box.width, box.y0 + t * box.height)
+    gx, gy = gx.reshape(-1, 1), gy.reshape(-1, 1)
+    inside = ((gx >= x0) & (gx <= x1) & (gy >= y0) & (gy <= y1)).any(axis=1)
+    return float(inside.mean())
+
+
+def _full_of_data(ax, renderer, boxes, shapes) -> bool:
+    """True when the data areas of ``ax`` (``shapes``' areas and its images) cover every box
+    of ``boxes`` (the mark at each place it was measured at): see :data:`_FULL_GRID`."""
+    areas = [*shapes[2], *(im.get_window_extent(renderer) for im in ax.images
+                           if im.get_visible())]
+    return bool(boxes) and all(_covered_share(b, areas) >= 1.0 for b in boxes)
+
+
+def _mark_above(fig, ax, mark, renderer, covered) -> bool:
+    """Put ``mark`` just above the plot area ``ax`` (:data:`_MARK_ABOVE`), where no plot
+    area's title, text of the figure, legend or text of ``covered`` and no other plot area
+    stands;
+    False (the mark unchanged) when both ends are taken."""
+    from matplotlib.transforms import offset_copy
+
+    titles = [t for t in (*(t for a in fig.axes for t in (a.title, a._left_title, a._right_title)),
+                          *fig.texts)
+              if t is not mark and t.get_visible() and t.get_text().strip()]
+    taken = [*covered, *(t.get_window_extent(renderer) for t in titles),
+             *(other.get_window_extent(renderer) for other in fig.axes
+               if other is not ax and other.get_visible())]
+    old = (mark.get_position(), mark.get_transform(), mark.get_ha(), mark.get_va())
+    mark.set_transform(offset_copy(ax.transAxes, fig=fig, y=_MARK_ABOVE_GAP, units="points"))
+    mark.set_va("bottom")
+    for x, ha in _MARK_ABOVE:
+        mark.set_position((x, 1.0))
+        mark.set_ha(ha)
+        box = mark.get_window_extent(renderer).padded(1.0)
+        if not any(box.overlaps(c) for c in taken):
+            return True
+    position, transform, ha, va = old
+    mark.set_position(position)
+    mark.set_transform(transform)
+    mark.set_ha(ha)
+    mark.set_va(va)
+    return False
 
 
 def _fit_mark(fig, ax) -> None:
@@ -839,8 +902,10 @@ def _mark_simulated(fig) -> None:
 
     Inside a plot area the mark goes to the first place of :data:`_MARK_CORNERS` that no
     legend or text covers and that hides the least data (points, lines, error bars, bars,
-    bands: :func:`_data_overlap`).  When every free place hides some data, the mark is drawn
-    without its white box, so the data stay visible through it.  The mark is measured in 10
+    bands: :func:`_data_overlap`).  A plot area full of data, whose data areas cover the mark
+    at every such place (a heatmap), carries its mark just above it, in its title's band
+    (:func:`_full_of_data`, :func:`_mark_above`).  When every free place hides some data
+    otherwise, the mark is drawn without its white box, so the data stay visible through it.  The mark is measured in 10
     places per plot area: fonts and text layouts are shared while it is placed
     (:func:`_shared_font_tables`, :func:`_shared_text_layouts`; the same floats)."""
     if getattr(fig, "_hlstudy_simulated_mark", False):
@@ -922,7 +987,7 @@ def _place_marks(fig) -> None:
         mark = ax.text(0, 0, SIMULATED_MARK, **style)
         ax.apply_aspect()
         area = ax.get_window_extent(renderer)
-        best = None
+        best, measured = None, []
         for k, (x, y, ha, va) in enumerate(_MARK_CORNERS):
             mark.set_position((x, y))
             mark.set_ha(ha)
@@ -932,6 +997,7 @@ def _place_marks(fig) -> None:
                 continue   # the place is taken by a legend, a text or the figure's mark
             if k >= _MARK_EDGE_PLACES and (box.x0 < area.x0 - 1 or box.x1 > area.x1 + 1):
                 continue   # a quarter place where the mark would stick out of the area
+            measured.append(box)
             key = (round(_data_overlap(box, shapes), 6), k)
             if best is None or key < best:
                 best = key
@@ -939,7 +1005,11 @@ def _place_marks(fig) -> None:
         mark.set_position((x, y))
         mark.set_ha(ha)
         mark.set_va(va)
-        if best is not None and best[0] == 0:   # hides nothing: a light box for legibility
+        if best is not None and best[0] > 0 and _full_of_data(ax, renderer, measured, shapes) \
+                and _mark_above(fig, ax, mark, renderer, covered):
+            best = (0.0, best[1])   # above the plot area: it hides nothing
+            mark._hlstudy_above = True
+        elif best is not None and best[0] == 0:   # hides nothing: a light box for legibility
             mark.set_bbox({"boxstyle": "square,pad=0.15", "facecolor": "white", "alpha": 0.6,
                            "edgecolor": "none"})
         mark._hlstudy_data_overlap = None if best is None else best[0]

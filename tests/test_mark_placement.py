@@ -464,3 +464,93 @@ def test_ipma_mark_keeps_off_the_dividing_lines(lang):
     assert _data_under(ax, box) == []
     assert mark._hlstudy_data_overlap == 0
     plt.close(fig)
+
+
+# --------------------------------------------------------------------------- full plot areas
+# A heatmap fills its plot area with cells: every place inside hides data (02_missing_heatmap
+# had the mark, without its box, over the lower-left cells of both panels).  Such a plot area
+# carries its mark just above it, in its title's band, clear of the title.
+
+
+def _heatmap_figure(panels=2, **title):
+    rng = np.random.default_rng(3)
+    fig, axes = plt.subplots(panels, 1, figsize=(6, 3.5 * panels), squeeze=False)
+    for ax in axes.ravel():
+        mesh = ax.pcolormesh(rng.uniform(size=(20, 8)), cmap="viridis")
+        fig.colorbar(mesh, ax=ax)
+        ax.set_title("panel", **title)
+    return fig, list(axes.ravel())
+
+
+def _cells_under(ax, box, renderer) -> int:
+    """How many heatmap cells the box covers, measured from the mesh's own coordinates."""
+    mesh = ax.collections[0]
+    rows, cols = mesh.get_array().shape
+    n = 0
+    for i in range(rows):
+        for j in range(cols):
+            (x0, y0), (x1, y1) = ax.transData.transform([(j, i), (j + 1, i + 1)])
+            n += bool(min(box.x1, x1) > max(box.x0, x0) and min(box.y1, y1) > max(box.y0, y0))
+    return n
+
+
+def test_a_plot_area_full_of_data_gets_its_mark_above_it(tmp_path):
+    fig, axes = _heatmap_figure()
+    export.save_figure(fig, "99_heat", simulated=True, directory=tmp_path, formats=["png"],
+                       show=False)
+    r = fig.canvas.get_renderer()
+    for k, ax in enumerate(axes):
+        mark = _mark(ax)
+        box, area = mark.get_window_extent(r), ax.get_window_extent(r)
+        assert _cells_under(ax, box, r) == 0, k            # hides no cell
+        assert box.y0 >= area.y1 and box.x1 <= area.x1 + 1, k   # above the area, its right end
+        assert not box.overlaps(ax.title.get_window_extent(r)), k
+        assert mark._hlstudy_data_overlap == 0.0
+    assert len(_all_marks(fig)) == 3                       # the figure keeps its own
+    plt.close(fig)
+
+
+def test_when_the_band_above_is_taken_the_mark_stays_inside_without_its_box():
+    fig, axes = _heatmap_figure(panels=1, loc="left")
+    ax = axes[0]
+    ax.set_title("right title", loc="right")
+    export._mark_simulated(fig)
+    fig.draw_without_rendering()
+    mark = _mark(ax)
+    r = fig.canvas.get_renderer()
+    assert mark.get_transform() == ax.transAxes and mark.get_position() == (0.01, 0.01)
+    assert mark.get_bbox_patch() is None                   # data stay visible through it
+    assert _cells_under(ax, mark.get_window_extent(r), r) > 0
+    plt.close(fig)
+
+
+def test_a_partly_filled_plot_area_keeps_its_mark_inside():
+    """Bars over most of the area leave a free corner: the mark stays inside, boxed."""
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.bar(np.arange(8), np.r_[np.ones(4), np.full(4, 0.5)], width=1.0)
+    ax.set_xlim(-0.5, 7.5)
+    ax.set_ylim(0, 1)
+    mark, box = _placed(fig, ax)
+    assert mark.get_transform() == ax.transAxes and mark.get_bbox_patch() is not None
+    assert mark.get_position() == (0.99, 0.99)
+    plt.close(fig)
+
+
+def test_missing_heatmap_marks_hide_no_cell(tmp_path):
+    """02_missing_heatmap as notebook 02 draws it: each panel's mark stands above it."""
+    from hlstudy import cleaning, load_study
+    from hlstudy.scales import scale_items
+    study = load_study()
+    likert = {name: [v for items in scale_items(name).values() for v in items]
+              for name in ("officials", "citizens")}
+    fig = cleaning.missing_heatmap(study.missing, likert)
+    export.save_figure(fig, "99_missing_heatmap", simulated=True, directory=tmp_path,
+                       formats=["png"], show=False)
+    r = fig.canvas.get_renderer()
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert len(panels) == 2
+    for ax in panels:
+        box, area = _mark(ax).get_window_extent(r), ax.get_window_extent(r)
+        assert box.y0 >= area.y1 and not box.overlaps(ax.title.get_window_extent(r))
+        assert _cells_under(ax, box, r) == 0
+    plt.close(fig)
