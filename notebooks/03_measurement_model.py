@@ -666,7 +666,8 @@ for inst in INSTS:
                          f"({int((off >= MAX_HTMT).sum() // 2)} cặp từ {fmt(MAX_HTMT, 2)})."))
         display(ht.round(3))
         if ht.attrs["notes"]:
-            display(Markdown("**Lưu ý về HTMT:** " + "; ".join(ht.attrs["notes"]) + "."))
+            display(Markdown("**Lưu ý về HTMT:** "
+                             + "; ".join(n.text("vi") for n in ht.attrs["notes"]) + "."))
             display(cfa_mod.htmt(data[inst], scales[inst], geometric=False).round(3))
         continue
     res = cfa_res[inst]
@@ -730,7 +731,7 @@ for inst in INSTS:
             "**Lưu ý về HTMT:** có tương quan bằng đúng 0 giữa hai biến quan sát, nên trung bình "
             "nhân của HTMT2 bằng 0 (hoặc không xác định) theo đúng quy tắc của semTools; tỷ số HTMT "
             "trung bình cộng (Henseler và cộng sự 2015) bên dưới là giá trị nên đọc cho các cặp "
-            "này. Chi tiết: " + "; ".join(ht.attrs["notes"]) + "."))
+            "này. Chi tiết: " + "; ".join(n.text("vi") for n in ht.attrs["notes"]) + "."))
         display(cfa_mod.htmt(data[inst], scales[inst], geometric=False).round(3))
 
 # %% [markdown]

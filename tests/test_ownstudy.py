@@ -195,6 +195,29 @@ def test_htmt_issue_example_is_finite_and_noted():
     assert any(n.startswith("C: zero correlation within") and "c1-c2" in n for n in within)
 
 
+def test_htmt_notes_carry_their_parts_and_a_vietnamese_wording():
+    """Each note is the English sentence with its parts (``HTMTNote``), so notebook 03 words
+    it in Vietnamese (an own export of 100 officials printed 'TRAIN/RES: zero correlation
+    between the constructs ...' in English)."""
+    import pickle
+
+    from hlstudy.cfa import htmt
+
+    data = pd.read_csv(FIXTURES / "htmt_data.csv")
+    (between,) = htmt(data, HTMT_MODELS["AB"]).attrs["notes"]
+    assert (between.kind, between.names, between.geometric) == ("between", ("A", "B"), True)
+    assert ("a1", "b1") in between.pairs and between.text() == str(between)
+    assert between.text("vi").startswith("A/B: tương quan bằng 0 giữa hai khái niệm (a1-b1")
+    assert "HTMT2, bằng 0" in between.text("vi")
+    within = [n for n in htmt(data, HTMT_MODELS["ABC"]).attrs["notes"] if n.kind == "within"]
+    assert [n.names for n in within] == [("C",)]
+    assert within[0].text("vi").startswith("C: tương quan bằng 0 trong cùng khái niệm (c1-c2")
+    back = pickle.loads(pickle.dumps(between))   # the result cache keeps HTMT tables
+    assert back == between and back.text("vi") == between.text("vi")
+    with pytest.raises(ModelError, match="lang"):
+        between.text("fr")
+
+
 def test_htmt_of_one_factor_is_an_error_not_an_empty_table():
     from hlstudy.cfa import htmt
 

@@ -120,8 +120,9 @@ def htmt(
     a block holding an exact zero has geometric mean 0, so a zero correlation *between* two
     constructs gives HTMT2 = 0 (finite, but driven by that one pair), and a zero *within* a
     construct leaves its ratios undefined (``inf``, or ``nan`` for 0/0), as in R.  Either case
-    is named in ``result.attrs["notes"]`` (a list of sentences, empty otherwise) with the
-    arithmetic HTMT as the value to read beside it.  A constant item (no correlation at all)
+    is named in ``result.attrs["notes"]`` (a list of sentences, :class:`HTMTNote`, each with
+    its parts and ``text("vi")``; empty otherwise) with the arithmetic HTMT as the value to
+    read beside it.  A constant item (no correlation at all)
     is an error.
 
     Returns the full symmetric factor x factor matrix (diagonal 1), like R.
@@ -187,6 +188,45 @@ def htmt(
     return out
 
 
+class HTMTNote(str):
+    """One note of ``htmt(...).attrs["notes"]``: the English sentence (it *is* that ``str``)
+    with its parts, for a caller that words it in another language: ``kind`` (``"within"``:
+    a zero correlation inside construct ``names[0]``; ``"between"``: between constructs
+    ``names``), ``pairs`` (the item pairs) and ``geometric``.  :meth:`text` words it in
+    Vietnamese (``"vi"``) or English."""
+
+    kind: str
+    names: tuple
+    pairs: tuple
+    geometric: bool
+
+    def __new__(cls, text: str, kind: str, names, pairs, geometric: bool):
+        self = super().__new__(cls, text)
+        self.kind, self.names, self.pairs, self.geometric = kind, tuple(names), tuple(pairs), geometric
+        return self
+
+    def __reduce__(self):  # pickled with its parts (the result cache keeps HTMT tables)
+        return (HTMTNote, (str(self), self.kind, self.names, self.pairs, self.geometric))
+
+    def text(self, lang: str = "en") -> str:
+        """The note in words: ``"en"`` (this string) or ``"vi"``."""
+        if lang == "en":
+            return str(self)
+        if lang != "vi":
+            raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
+        pairs = ", ".join(f"{i}-{j}" for i, j in self.pairs)
+        if self.kind == "within":
+            return (f"{self.names[0]}: tương quan bằng 0 trong cùng khái niệm ({pairs}); "
+                    + ("tỷ số HTMT2 của nó không xác định (semTools cho Inf/NaN); đọc HTMT trung "
+                       "bình cộng (geometric=False) nếu xác định, và kiểm tra lại các biến"
+                       if self.geometric else
+                       "các tỷ số của nó không xác định khi mọi cặp trong khái niệm đều bằng 0"))
+        a, b = self.names
+        return (f"{a}/{b}: tương quan bằng 0 giữa hai khái niệm ({pairs}) làm trung bình nhân, "
+                "và do đó HTMT2, bằng 0 (quy tắc của semTools); đọc HTMT trung bình cộng "
+                "(geometric=False) cho cặp này")
+
+
 def _zero_notes(corr: np.ndarray, idx: dict[str, np.ndarray], model: dict[str, list[str]],
                 geometric: bool) -> list[str]:
     """Sentences naming the exact zero correlations that decide an HTMT value (``corr``: the
@@ -200,11 +240,12 @@ def _zero_notes(corr: np.ndarray, idx: dict[str, np.ndarray], model: dict[str, l
                  if sub[k, m]]
         if zeros:
             pairs = ", ".join(f"{i}-{j}" for i, j in zeros)
-            notes.append(
+            notes.append(HTMTNote(
                 f"{a}: zero correlation within the construct ({pairs}); "
                 + ("its HTMT2 ratios are undefined (semTools gives Inf/NaN); read the arithmetic "
                    "HTMT (geometric=False) if defined, and check the items"
-                   if geometric else "its ratios are undefined when every within pair is zero"))
+                   if geometric else "its ratios are undefined when every within pair is zero"),
+                "within", (a,), zeros, geometric))
     if not geometric:
         return notes
     for k, a in enumerate(factors):
@@ -215,7 +256,8 @@ def _zero_notes(corr: np.ndarray, idx: dict[str, np.ndarray], model: dict[str, l
             zeros = [(i, j) for ki, i in enumerate(model[a]) for kj, j in enumerate(model[b])
                      if sub[ki, kj]]
             pairs = ", ".join(f"{i}-{j}" for i, j in zeros)
-            notes.append(f"{a}/{b}: zero correlation between the constructs ({pairs}) makes the "
-                         "geometric mean, and so HTMT2, 0 (semTools' rule); read the arithmetic "
-                         "HTMT (geometric=False) for this pair")
+            notes.append(HTMTNote(
+                f"{a}/{b}: zero correlation between the constructs ({pairs}) makes the "
+                "geometric mean, and so HTMT2, 0 (semTools' rule); read the arithmetic "
+                "HTMT (geometric=False) for this pair", "between", (a, b), zeros, geometric))
     return notes
