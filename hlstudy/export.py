@@ -601,28 +601,56 @@ def _data_overlap(box, shapes) -> float:
     return score
 
 
-def _covered_share(box, areas) -> float:
-    """Share of the box ``box`` (display space) that the display boxes ``areas`` cover,
-    sampled on a :data:`_FULL_GRID` × :data:`_FULL_GRID` grid of points inside it
-    (overlapping areas count once)."""
-    if not areas:
-        return 0.0
-    ext = np.array([(a.x0, a.y0, a.x1, a.y1) for a in areas], dtype=float)
-    x0, x1 = np.minimum(ext[:, 0], ext[:, 2]), np.maximum(ext[:, 0], ext[:, 2])
-    y0, y1 = np.minimum(ext[:, 1], ext[:, 3]), np.maximum(ext[:, 1], ext[:, 3])
+def _covered_share(box, paths, extents) -> float:
+    """Share of the box ``box`` (display space) that the display-space ``paths`` (filled
+    shapes: a heatmap's cells, bars, a map's communes, by their outline, not their bounding
+    box) and the display boxes ``extents`` (images) cover, sampled on a :data:`_FULL_GRID` ×
+    :data:`_FULL_GRID` grid of points inside it (overlapping shapes count once; a point on
+    the edge two cells share is covered)."""
     t = (np.arange(_FULL_GRID) + 0.5) / _FULL_GRID
     gx, gy = np.meshgrid(box.x0 + t * box.width, box.y0 + t * box.height)
-    gx, gy = gx.reshape(-1, 1), gy.reshape(-1, 1)
-    inside = ((gx >= x0) & (gx <= x1) & (gy >= y0) & (gy <= y1)).any(axis=1)
+    points = np.column_stack([gx.ravel(), gy.ravel()])
+    inside = np.zeros(len(points), dtype=bool)
+    for e in extents:
+        inside |= ((points[:, 0] >= e.x0) & (points[:, 0] <= e.x1)
+                   & (points[:, 1] >= e.y0) & (points[:, 1] <= e.y1))
+    for path in paths:
+        if inside.all():
+            break
+        if not path.get_extents().overlaps(box):
+            continue
+        rest = ~inside
+        # the sign of ``radius`` that widens a path depends on its orientation: both are tried
+        inside[rest] = (path.contains_points(points[rest], radius=0.5)
+                        | path.contains_points(points[rest], radius=-0.5))
     return float(inside.mean())
 
 
-def _full_of_data(ax, renderer, boxes, shapes) -> bool:
-    """True when the data areas of ``ax`` (``shapes``' areas and its images) cover every box
+def _filled_paths(ax) -> list:
+    """The display-space outlines of what a plot area fills: its patches (bars, bands,
+    polygons) and the paths of its collections other than lines and points (a heatmap's
+    mesh, a map's communes)."""
+    from matplotlib.collections import LineCollection, PathCollection
+
+    paths = []
+    for coll in ax.collections:
+        if coll.get_visible() and not isinstance(coll, LineCollection | PathCollection):
+            transform = coll.get_transform()
+            paths += [transform.transform_path(p) for p in coll.get_paths() if len(p.vertices)]
+    for patch in ax.patches:
+        if patch.get_visible():
+            paths.append(patch.get_transform().transform_path(patch.get_path()))
+    return paths
+
+
+def _full_of_data(ax, renderer, boxes) -> bool:
+    """True when what ``ax`` fills (:func:`_filled_paths`, and its images) covers every box
     of ``boxes`` (the mark at each place it was measured at): see :data:`_FULL_GRID`."""
-    areas = [*shapes[2], *(im.get_window_extent(renderer) for im in ax.images
-                           if im.get_visible())]
-    return bool(boxes) and all(_covered_share(b, areas) >= 1.0 for b in boxes)
+    if not boxes:
+        return False
+    paths = _filled_paths(ax)
+    images = [im.get_window_extent(renderer) for im in ax.images if im.get_visible()]
+    return all(_covered_share(b, paths, images) >= 1.0 for b in boxes)
 
 
 def _mark_above(fig, ax, mark, renderer, covered) -> bool:
@@ -1005,7 +1033,7 @@ def _place_marks(fig) -> None:
         mark.set_position((x, y))
         mark.set_ha(ha)
         mark.set_va(va)
-        if best is not None and best[0] > 0 and _full_of_data(ax, renderer, measured, shapes) \
+        if best is not None and best[0] > 0 and _full_of_data(ax, renderer, measured) \
                 and _mark_above(fig, ax, mark, renderer, covered):
             best = (0.0, best[1])   # above the plot area: it hides nothing
             mark._hlstudy_above = True

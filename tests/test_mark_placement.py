@@ -536,6 +536,20 @@ def test_a_partly_filled_plot_area_keeps_its_mark_inside():
     plt.close(fig)
 
 
+def test_full_is_judged_by_the_shapes_outlines_not_their_bounding_boxes():
+    """A diamond spans the whole plot area by its bounding box but leaves the corners empty:
+    the plot area is not full, and the mark stays inside."""
+    from matplotlib.collections import PolyCollection
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.add_collection(PolyCollection([[(0.5, 0), (1, 0.5), (0.5, 1), (0, 0.5)]]))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    mark, box = _placed(fig, ax)
+    assert mark.get_transform() == ax.transAxes and not getattr(mark, "_hlstudy_above", False)
+    plt.close(fig)
+
+
 def test_missing_heatmap_marks_hide_no_cell(tmp_path):
     """02_missing_heatmap as notebook 02 draws it: each panel's mark stands above it."""
     from hlstudy import cleaning, load_study
