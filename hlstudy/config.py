@@ -145,19 +145,8 @@ def column_settings(root: Path | None = None) -> dict[str, str]:
     >>> column_settings(Path("/nonexistent"))
     {}
     """
-    path, settings = _settings(root)
-    if settings is None:
-        return {}
-    table = settings.get("columns", {})
-    if not isinstance(table, dict):
-        raise SurveyDataError("[columns] must be a table of \"header\" = \"variable\" lines", file=path)
-    bad = {k: v for k, v in table.items() if not isinstance(v, str) or not v.strip()}
-    if bad:
-        raise SurveyDataError(
-            f"[columns]: every value must be a variable code or \"ignore\" (a string), got {bad}",
-            file=path,
-        )
-    return {str(k): v.strip() for k, v in table.items()}
+    return _string_table(root, "columns", '[columns] must be a table of "header" = "variable" lines '
+                         '(every value a variable code or "ignore")', strip_keys=False)
 
 
 def sheet_settings(root: Path | None = None) -> dict[str, str]:
@@ -169,13 +158,22 @@ def sheet_settings(root: Path | None = None) -> dict[str, str]:
     >>> sheet_settings(Path("/nonexistent"))
     {}
     """
+    return _string_table(root, "sheets", '[sheets] must be a table of instrument = "sheet name" '
+                         'lines, e.g. officials = "Câu trả lời biểu mẫu 1"')
+
+
+def _string_table(root: Path | None, name: str, message: str, *, strip_keys: bool = True) -> dict[str, str]:
+    """The table ``[name]`` of ``hlstudy.toml`` as ``{key: value}`` with values stripped
+    (keys too with ``strip_keys``); ``{}`` without the file or the table.  Raises
+    :class:`SurveyDataError` with ``message`` (and the offending entries) when it is not a
+    table of non-empty strings."""
     path, settings = _settings(root)
     if settings is None:
         return {}
-    table = settings.get("sheets", {})
-    bad = (not isinstance(table, dict)) or any(not isinstance(v, str) or not v.strip() for v in table.values())
+    table = settings.get(name, {})
+    if not isinstance(table, dict):
+        raise SurveyDataError(message, file=path)
+    bad = {k: v for k, v in table.items() if not isinstance(v, str) or not v.strip()}
     if bad:
-        raise SurveyDataError(
-            '[sheets] must be a table of instrument = "sheet name" lines, e.g. '
-            'officials = "Câu trả lời biểu mẫu 1"', file=path)
-    return {str(k).strip(): v.strip() for k, v in table.items()}
+        raise SurveyDataError(f"{message}; got {bad}", file=path)
+    return {(str(k).strip() if strip_keys else str(k)): v.strip() for k, v in table.items()}

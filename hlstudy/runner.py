@@ -456,9 +456,16 @@ def _forget_cleanup(client) -> None:
     atexit.unregister(client._cleanup_kernel)
 
 
-def _note_retry(source: Path, exc: BaseException) -> None:
-    print(f"[runner] {source.name}: the kernel did not start ({exc}); starting it once more",
-          file=sys.stderr, flush=True)
+def _retry_or_raise(source: Path, nb, client, exc: BaseException, attempt: int) -> None:
+    """After a failed execution: return (the caller starts the kernel once more) when the
+    kernel died before any cell ran on the first attempt, said on stderr; else raise the
+    :class:`NotebookError` naming the notebook and the failing cell."""
+    _forget_cleanup(client)
+    if attempt == 1 and _start_failed(nb, exc):
+        print(f"[runner] {source.name}: the kernel did not start ({exc}); starting it once more",
+              file=sys.stderr, flush=True)
+        return
+    raise _failure(source, nb, exc) from None
 
 
 def execute(source: Path, *, env_extra: dict | None = None, cwd: Path | None = None):
@@ -474,11 +481,8 @@ def execute(source: Path, *, env_extra: dict | None = None, cwd: Path | None = N
             # (including errors and warnings) arrives through the notebook protocol
             client.execute(env=kernel_env(env_extra), stderr=subprocess.DEVNULL)
         except Exception as exc:  # a cell failed, the kernel died, timeout...
-            _forget_cleanup(client)
-            if attempt == 1 and _start_failed(nb, exc):
-                _note_retry(source, exc)
-                continue
-            raise _failure(source, nb, exc) from None
+            _retry_or_raise(source, nb, client, exc, attempt)
+            continue
         return normalise(nb)
 
 
@@ -489,11 +493,8 @@ async def execute_async(source: Path, *, env_extra: dict | None = None, cwd: Pat
         try:
             await client.async_execute(env=kernel_env(env_extra), stderr=subprocess.DEVNULL)
         except Exception as exc:
-            _forget_cleanup(client)
-            if attempt == 1 and _start_failed(nb, exc):
-                _note_retry(source, exc)
-                continue
-            raise _failure(source, nb, exc) from None
+            _retry_or_raise(source, nb, client, exc, attempt)
+            continue
         return normalise(nb)
 
 

@@ -550,3 +550,22 @@ def test_repeated_header_check_decides_as_the_cell_by_cell_comparison():
                 files._check_repeated_header(table)
             outcomes.add("raised")
     assert outcomes == {"none", "raised"}
+
+
+def test_columns_and_sheets_tables_of_hlstudy_toml_are_checked(tmp_path):
+    from hlstudy import config
+    from hlstudy.errors import SurveyDataError
+
+    toml = tmp_path / "hlstudy.toml"
+    toml.write_text('[columns]\n" Họ tên " = " NAME "\n[sheets]\n" officials " = " Trang 1 "\n', encoding="utf-8")
+    assert config.column_settings(tmp_path) == {" Họ tên ": "NAME"}      # header kept as written
+    assert config.sheet_settings(tmp_path) == {"officials": "Trang 1"}
+    toml.write_text("[columns]\nA = 1\n", encoding="utf-8")
+    with pytest.raises(SurveyDataError, match=r"\[columns\].*got \{'A': 1\}"):
+        config.column_settings(tmp_path)
+    toml.write_text('[sheets]\nofficials = ""\n', encoding="utf-8")
+    with pytest.raises(SurveyDataError, match=r"\[sheets\].*got"):
+        config.sheet_settings(tmp_path)
+    toml.write_text('sheets = "x"\n', encoding="utf-8")
+    with pytest.raises(SurveyDataError, match=r"\[sheets\] must be a table"):
+        config.sheet_settings(tmp_path)
