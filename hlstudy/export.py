@@ -163,6 +163,42 @@ def number(x, decimals: int = 0, *, percent: bool = False, lang: str | None = No
     return text + ("%" if percent else "")
 
 
+def people_count(k, *, lang: str | None = None) -> str:
+    """A count of people for prose, with the tables' small-cell rule: 1 to ``MIN_CELL − 1``
+    prints ``dưới 5`` / ``fewer than 5``; 0 and larger counts print as numbers.
+
+    >>> people_count(3, lang="vi"), people_count(0, lang="vi"), people_count(11, lang="en")
+    ('dưới 5', '0', '11')
+    """
+    try:
+        n = int(k)
+    except (TypeError, ValueError) as err:
+        raise ExportError(f"people_count() needs a whole number, got {k!r}") from err
+    if n != k or n < 0:
+        raise ExportError(f"people_count() needs a whole number of people, got {k!r}")
+    if 0 < n < MIN_CELL:
+        return f"dưới {MIN_CELL}" if (lang or language()) == "vi" else f"fewer than {MIN_CELL}"
+    return number(n, lang=lang)
+
+
+def number_beside(x, cutoff, decimals: int = 2, *, lang: str | None = None, most: int = 4) -> str:
+    """:func:`number` with as many decimals (from ``decimals`` up to ``most``) as it takes for
+    ``x`` not to print equal to ``cutoff`` unless it is: a CR of 0.6951 against a cut-off of
+    0.70 prints ``0,695``, never ``0,70``, which reads as meeting it.
+
+    >>> number_beside(0.6951, 0.70, lang="vi"), number_beside(0.68, 0.70, lang="vi"), number_beside(0.7, 0.7, lang="vi")
+    ('0,695', '0,68', '0,70')
+    """
+    d = decimals
+    try:
+        value, cut = float(x), float(cutoff)
+    except (TypeError, ValueError) as err:
+        raise ExportError(f"number_beside() needs numbers, got {x!r} and {cutoff!r}") from err
+    while d < most and value != cut and f"{value:.{d}f}" == f"{cut:.{d}f}":
+        d += 1
+    return number(value, d, lang=lang)
+
+
 def p_text(p: float, decimals: int = 3, *, lang: str | None = None) -> str:
     """A p-value for prose: ``< 0,001`` below the smallest printable value, else ``= 0,023``.
 

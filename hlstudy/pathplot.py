@@ -351,6 +351,10 @@ def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune
         if c not in link.columns:
             raise ModelError(f"column {c!r} not in the commune table")
     d = link[[x, y, label]].dropna().sort_values(label, ignore_index=True)
+    if label == "commune":   # printed names: "TT Hữu Lũng", the pre-reform town
+        from hlstudy.communes import unit_labels
+
+        d[label] = d[label].map(lambda n: unit_labels().get(n, n))
     if len(d) < 3:
         raise ModelError(f"{len(d)} communes with both values: at least 3 are needed for a scatter")
     xs, ys = d[x].astype(float).round(10).to_numpy(), d[y].astype(float).round(10).to_numpy()

@@ -388,17 +388,28 @@ by_item = (
 top = by_item.sort_values("share", ascending=False).head(8)
 overall = study.missing["missing"].sum() / study.missing["n"].sum()
 display(Markdown(
-    f"Tỷ lệ thiếu chung (mọi câu, mọi xã): **{overall:.1%}**. Câu thiếu nhiều nhất: "
-    + ", ".join(f"{r.variable} — {NAMES_VI[r.instrument].lower()} ({r.share:.1%})" for r in top.head(3).itertuples())
+    f"Tỷ lệ thiếu chung (mọi câu, mọi xã): **{export.number(overall, 1, percent=True, lang='vi')}**. "
+    "Câu thiếu nhiều nhất: "
+    + ", ".join(f"{r.variable} — {NAMES_VI[r.instrument].lower()} "
+                f"({export.number(r.share, 1, percent=True, lang='vi')})" for r in top.head(3).itertuples())
     + "."
 ))
-blank_field = study.officials.loc[study.officials["field_of_study"].isna(), "education_level"]
-untrained = int((blank_field == "none").sum())
-display(Markdown(
-    f"Câu *chuyên ngành đào tạo* (field_of_study) không bắt buộc: trong {len(blank_field)} phiếu cán bộ, "
-    f"công chức để trống, {untrained} là người chưa qua đào tạo chuyên môn (không có chuyên ngành để khai)"
-    + (", nên đây là giá trị thiếu có lý do, không phải lỗi." if untrained == len(blank_field) else ".")
-))
+_field_text = []
+for _inst in ("officials", "personnel"):   # the item is optional where it is asked
+    _t = study.table(_inst)
+    if {"field_of_study", "education_level"} <= set(_t.columns):
+        blank_field = _t.loc[_t["field_of_study"].isna(), "education_level"]
+        untrained = int((blank_field == "none").sum())
+        _field_text.append(   # counts of 1-4 people print as "dưới 5" (export.people_count)
+            f"ở {({'officials': 'phiếu cán bộ, công chức', 'personnel': 'danh sách nhân sự'})[_inst]}, "
+            f"{export.people_count(len(blank_field), lang='vi')} bản ghi để trống, "
+            f"{export.people_count(untrained, lang='vi')} là người chưa qua đào tạo "
+            "chuyên môn" + (" (tất cả)" if untrained == len(blank_field) and untrained else ""))
+if _field_text:
+    display(Markdown(
+        "Câu *chuyên ngành đào tạo* (field_of_study) không bắt buộc: " + "; ".join(_field_text)
+        + ".  Người chưa qua đào tạo chuyên môn không có chuyên ngành để khai, nên các ô trống "
+        "của họ là giá trị thiếu có lý do, không phải lỗi."))
 coverage_tables = {name: scale_coverage(study.table(name), name, min_share=MIN_SHARE).table for name in LIKERT_INSTRUMENTS}
 pd.concat(coverage_tables, names=["instrument"]).reset_index(level=0)
 
@@ -413,11 +424,14 @@ HAS_REGISTER = study.has("personnel")
 if HAS_REGISTER:
     coverage = coverage_by_commune(study)  # in Vietnamese alphabetical order
     district = coverage["officials"].sum() / coverage["register"].sum()
-    low = coverage.sort_values("coverage").head(3)
+    # the three lowest coverages and every commune tied with them
+    low = coverage[coverage["coverage"] <= coverage["coverage"].nsmallest(3).max()].sort_values(
+        "coverage", kind="stable")
     display(Markdown(
         f"Toàn huyện: {coverage['officials'].sum()} phiếu hợp lệ trên {coverage['register'].sum()} người "
-        f"trong danh sách (**{district:.0%}**). Thấp nhất: "
-        + ", ".join(f"{r.commune} ({r.coverage:.0%})" for r in low.itertuples()) + "."
+        f"trong danh sách (**{export.number(district, 0, percent=True, lang='vi')}**). Thấp nhất: "
+        + ", ".join(f"{r.commune} ({export.number(r.coverage, 0, percent=True, lang='vi')}; "
+                    f"{r.officials}/{r.register})" for r in low.itertuples()) + "."
     ))
     COV = {"commune": T("Xã, thị trấn", "Commune"), "commune_2025": T("Xã mới (2025)", "New commune (2025)"),
            "register": T("Danh sách nhân sự", "Personnel register"), "officials": T("Phiếu hợp lệ", "Valid responses"),

@@ -594,21 +594,22 @@ def _list(xs):
 def _why(r):
     """The values that fail a cut-off, e.g. 'SKL (CR 0,68)'."""
     bad = []
-    if r.alpha < MIN_ALPHA:
-        bad.append(f"alpha {fmt(r.alpha, 2)}")
+    if r.alpha < MIN_ALPHA:   # never printed equal to the cut-off it fails
+        bad.append(f"alpha {export.number_beside(r.alpha, MIN_ALPHA, lang='vi')}")
     if r.CR < MIN_CR:
-        bad.append(f"CR {fmt(r.CR, 2)}")
+        bad.append(f"CR {export.number_beside(r.CR, MIN_CR, lang='vi')}")
     return f"{r.scale} ({', '.join(bad)})"
 
 
 _rel_bad_why = [_why(r) for r in meas[~meas["reliable"]].itertuples()]
+_ave_bad = meas.loc[meas["convergent"].eq(False), "AVE"]   # the range of the failing scales
 display(Markdown(
     f"**Kết quả đo lường (notebook 03) của {len(meas)} thang đo dùng ở đây.**  Độ tin cậy "
     f"(alpha ≥ {fmt(MIN_ALPHA, 2)} và CR ≥ {fmt(MIN_CR, 2)}) đạt ở: {_list(_rel_ok)}; không đạt "
     f"ở: {_list(_rel_bad_why)}.  Giá trị hội tụ (AVE ≥ {fmt(MIN_AVE, 2)}) đạt ở: "
     f"{_list(_conv_ok)}; **không đạt** ở: {_list(_conv_bad)}"
-    + (f" (AVE từ {fmt(meas['AVE'].min(), 2)} đến {fmt(meas['AVE'].max(), 2)})"
-       if meas["AVE"].notna().any() else "")
+    + (f" (AVE từ {fmt(_ave_bad.min(), 2)} đến {export.number_beside(_ave_bad.max(), MIN_AVE, lang='vi')})"
+       if _ave_bad.notna().any() else "")
     + (f"; không tính được (quá ít phiếu đủ để ước lượng CFA): {_list(_conv_na)}" if _conv_na
        else "") + ".  "
     + "".join(f"**CR và AVE của {INSTRUMENT_NAMES_VI[inst]} đến từ một nghiệm CFA không chính "

@@ -132,8 +132,9 @@ def fmt_p(p):
 
 
 def name(code):
-    """A variable's label in the export language, with its code."""
-    return f"{LABELS.get(code, code)} ({code})"
+    """A variable's label in the export language, with its code (once: a label may hold it)."""
+    label = LABELS.get(code, code)
+    return label if label == code or label.endswith(f"({code})") else f"{label} ({code})"
 
 
 data = drivers.driver_data(study)
@@ -239,7 +240,11 @@ else:
                "không đạt các ngưỡng thông dụng: các hệ số đường dẫn dưới đây cần được đọc thận trọng")
     display(Markdown(
         f"**Số phiếu mỗi mô hình dùng.** FIML dùng **{fit.nobs}** phiếu "
-        f"({fit.n_dropped} phiếu không trả lời biến nào của mô hình bị loại); ước lượng loại theo "
+        + (f"({fit.n_dropped} phiếu thiếu biến giải thích ngoại sinh "
+           f"{', '.join(fit.model.ov_x)} bị loại: FIML của lavaan với biến ngoại sinh cố định "
+           "(fixed.x) không giữ các phiếu này)" if list(fit.model.ov_x) else
+           f"({fit.n_dropped} phiếu không trả lời biến nào của mô hình bị loại)")
+        + "; ước lượng loại theo "
         f"danh sách (mặc định của lavaan) chỉ giữ được **{n_complete}** phiếu "
         f"({len(sem_data) - n_complete} phiếu, "
         f"{export.number(100 * (len(sem_data) - n_complete) / len(sem_data), 1, lang='vi')}%, bị loại "
@@ -470,8 +475,13 @@ if study.has("citizens"):
         title=export.tr("Tương quan giữa chất lượng đội ngũ và đánh giá của người dân theo xã",
                         "Commune-level correlation of officials' quality and citizens' assessment"),
         note=export.tr("Chất lượng: trung bình bốn thành phần tự đánh giá theo xã. KTC: Fisher z, "
-                       "sai số chuẩn Bonett & Wright (2000).", "Quality: commune mean of the four "
-                       "self-rated dimensions. CI: Fisher z with the Bonett–Wright SE."))
+                       "sai số chuẩn Bonett & Wright (2000); p: kiểm định t của ρ Spearman "
+                       "(scipy.stats.spearmanr). "
+                       "Hai phương pháp khác nhau nên gần ngưỡng có thể khác kết luận: KTC chứa 0 "
+                       "trong khi p < 0,05.", "Quality: commune mean of the four "
+                       "self-rated dimensions. CI: Fisher z with the Bonett–Wright SE; p: t test of "
+                       "Spearman's ρ (scipy.stats.spearmanr). The two methods differ and may "
+                       "disagree near the threshold: a CI containing 0 beside p < .05."))
     display(corr_table.round(3))
     fig = pathplot.commune_scatter(
         link, "QUAL", "SIPAS", xlabel=export.tr("Chất lượng đội ngũ (tự đánh giá, trung bình xã)",
@@ -483,11 +493,17 @@ if study.has("citizens"):
                         "Officials' quality and citizens' assessment by commune"),
         decimal="," if export.language() == "vi" else ".")
     export.save_figure(fig, "05_commune_scatter", simulated=SIM)
-    sip = corr.set_index("y").loc["SIPAS"]
+    _disagree = corr[(corr["p"] < ALPHA) & (corr["ci_low"] <= 0) & (corr["ci_high"] >= 0)]
     display(Markdown(
-        f"Giữa {sip['n']} xã, chất lượng đội ngũ và đánh giá SIPAS của người dân tương quan "
-        f"ρ = {fmt(sip['rho'], 2)} (KTC 95% {fmt(sip['ci_low'], 2)} đến {fmt(sip['ci_high'], 2)}, "
-        f"p {fmt_p(sip['p'])})."))
+        f"Giữa {int(corr['n'].max())} xã, chất lượng đội ngũ tương quan với đánh giá của người "
+        "dân: " + "; ".join(
+            f"{name(r.y)}: ρ = {fmt(r.rho, 2)} (KTC 95% {fmt(r.ci_low, 2)} đến {fmt(r.ci_high, 2)}, "
+            f"p {fmt_p(r.p)})" for r in corr.itertuples()) + "."
+        + (f"  Với {', '.join(name(y) for y in _disagree['y'])}, khoảng tin cậy chứa 0 trong khi p < "
+           f"{fmt(ALPHA, 2)}: hai phương pháp (Fisher z và kiểm định t) khác kết luận ở sát "
+           "ngưỡng, nên tương quan này chưa được xem là có bằng chứng." if len(_disagree) else "")
+        + f"  Tương quan giữa các xã không phải tác động nhân quả, và với {int(corr['n'].max())} xã "
+        "mỗi hệ số có sai số lớn."))
 else:
     display(Markdown("*Bộ dữ liệu không có phiếu khảo sát người dân: phần này không thực hiện "
                      "được (các luận điểm T1, T7, D5, S8 là 'không kiểm định được').*"))

@@ -620,3 +620,22 @@ def test_docx_columns_fit_the_text_width(lang):
     # the wide statement table: the text column takes most of the line
     _, grid, _ = _docx_widths(export._docx_bytes(_wide_table(3, lang), title="t"))
     assert sum(grid) > 0.95 * text_twips and grid[1] > 0.8 * text_twips
+
+
+def test_number_beside_never_prints_a_failing_value_as_its_cutoff():
+    # notebook 04 printed a CR of 0.695 as "CR 0,70" against "CR ≥ 0,70"
+    assert export.number_beside(0.6951, 0.70, lang="vi") == "0,695"
+    assert export.number_beside(0.69999, 0.70, lang="en") == "0.7000"       # at most 4 decimals
+    assert export.number_beside(0.7049, 0.70, lang="en") == "0.705"
+    assert export.number_beside(0.55, 0.70, 2, lang="vi") == "0,55"
+    with pytest.raises(export.ExportError):
+        export.number_beside("a", 0.7)
+
+
+def test_people_count_keeps_the_small_cell_rule_in_prose():
+    assert [export.people_count(k, lang="vi") for k in (0, 1, 4, 5, 12345)] == [
+        "0", "dưới 5", "dưới 5", "5", "12.345"]
+    assert export.people_count(2, lang="en") == "fewer than 5"
+    for bad in (-1, 2.5, "x"):
+        with pytest.raises(export.ExportError):
+            export.people_count(bad)
