@@ -392,7 +392,8 @@ def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune
 def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
                    verdict_labels: Mapping[str, str] | None = None, label: str = "part",
                    sesoi: float = 0.1, xlabels: Sequence[str] = ("", ""), title: str = "",
-                   width: int = 48, decimal: str = ",", sesoi_label: str | None = None):
+                   width: int = 48, decimal: str = ",", sesoi_label: str | None = None,
+                   per_part: bool = False):
     """Verdict of every part of the claims: inferential parts left, descriptive parts right.
 
     ``parts`` has the columns of :func:`hlstudy.evidence.evaluate`'s parts table:
@@ -401,7 +402,11 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
     coloured by its verdict (``colours``: verdict → colour; a legend entry per verdict,
     named by ``verdict_labels``); the left panel shades ±``sesoi`` around 0, the right one
     marks each part's threshold with "|".  The grey band has its own legend entry,
-    ``sesoi_label`` (default ``"±SESOI = 0,1"`` with ``decimal``).  Tick labels are
+    ``sesoi_label`` (default ``"±SESOI = 0,1"`` with ``decimal``).  With ``per_part`` each
+    inferential part gets its own band, ±its ``sesoi`` column, across its row (the parts are on
+    different scales: a path's 0.10, an indirect effect's 0.01, an ICC's 0.05, points on the
+    answer scale; one band at ±``sesoi`` made an indirect effect beyond its own 0.01 look
+    negligible), and ``sesoi_label`` defaults to ``"±SESOI của thành phần"``.  Tick labels are
     "claim_id: label" wrapped at word boundaries to ``width`` characters
     (:func:`wrap_label`: "NĐ 33", "Điều 5", "≥ 1" are never split), never shortened; rows
     are as tall as their labels and have the same height in both panels, so the panel with
@@ -423,8 +428,11 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
             or not np.isfinite(sesoi) or sesoi <= 0:
         raise ModelError(f"sesoi must be a positive number, got {sesoi!r}")
     verdict_labels = dict(verdict_labels or {})
+    if per_part and "sesoi" not in parts.columns:
+        raise ModelError("per_part needs a sesoi column in the parts table")
     if sesoi_label is None:
-        sesoi_label = f"±SESOI = {float(sesoi):g}".replace(".", decimal)
+        sesoi_label = ("±SESOI của thành phần" if per_part else
+                       f"±SESOI = {float(sesoi):g}".replace(".", decimal))
     inferential = parts["inferential"].astype(bool)
     panels = [parts[inferential].reset_index(drop=True), parts[~inferential].reset_index(drop=True)]
 
@@ -439,10 +447,19 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
     tall = max([h for _, _, h in laid] + [1.0])
     fig, axes = plt.subplots(1, 2, figsize=(10, 0.32 * tall + 1.6),
                              gridspec_kw={"width_ratios": [3, 2]})
-    band = axes[0].axvspan(-sesoi, sesoi, color="#eeeeee", zorder=0, label=sesoi_label)
+    if per_part:   # one band per row, ±that part's own SESOI (drawn with the rows below)
+        from matplotlib.patches import Patch
+
+        band = Patch(color="#eeeeee", label=sesoi_label)
+    else:
+        band = axes[0].axvspan(-sesoi, sesoi, color="#eeeeee", zorder=0, label=sesoi_label)
     axes[0].axvline(0, color="#888888", lw=0.7)
     for k, (ax, p, (texts, ys, _)) in enumerate(zip(axes, panels, laid, strict=True)):
-        for yy, r in zip(ys, p.itertuples(index=False), strict=True):
+        heights = [0.55 + 0.45 * t.count("\n") for t in texts]
+        for yy, hh, r in zip(ys, heights, p.itertuples(index=False), strict=True):
+            own = float(getattr(r, "sesoi", np.nan)) if per_part and k == 0 else np.nan
+            if np.isfinite(own) and own > 0:
+                ax.barh(yy, 2 * own, left=-own, height=hh * 0.9, color="#eeeeee", zorder=0)
             est = float(r.estimate)
             if not np.isfinite(est):
                 continue

@@ -439,8 +439,9 @@ _ = export.save_table(
 # %% [markdown]
 # ## 6. Hình tóm tắt kết luận
 #
-# Mỗi thành phần suy luận là một điểm với khoảng tin cậy 95% (đơn vị chuẩn hóa; vùng xám:
-# ±SESOI); màu là kết luận của thành phần.  Bên phải: các thành phần mô tả so với ngưỡng của
+# Mỗi thành phần suy luận là một điểm với khoảng tin cậy 95% (đơn vị chuẩn hóa, trừ chênh lệch
+# điểm trên thang trả lời; vùng xám của mỗi dòng: ±SESOI của chính thành phần đó, vì các thành
+# phần có thang khác nhau); màu là kết luận của thành phần.  Bên phải: các thành phần mô tả so với ngưỡng của
 # chúng.
 
 # %%
@@ -450,7 +451,8 @@ COLORS = {"supported": "#2e7d32", "not supported": "#c0392b", "inconclusive": "#
 fig = pathplot.verdict_figure(
     parts, colours={v: COLORS[v] for v in VERDICTS},
     verdict_labels=VERDICTS_VI if vi else None, label="part_vi" if vi else "part",
-    sesoi=RULES.sesoi, decimal="," if vi else ".",
+    sesoi=RULES.sesoi, per_part=True, decimal="," if vi else ".",
+    sesoi_label=export.tr("±SESOI của từng thành phần", "±SESOI of each part"),
     xlabels=(export.tr("Ước lượng chuẩn hóa (KTC 95%)", "Standardized estimate (95% CI)"),
              export.tr("Tỷ lệ / hệ số (| = ngưỡng)", "Share / coefficient (| = threshold)")),
     title=export.tr("Kết luận theo từng thành phần của các nhận định",

@@ -416,3 +416,20 @@ def test_mark_check_fails_when_the_mark_is_only_at_the_figure_corner():
     fig._hlstudy_simulated_mark = True        # marked the old way: figure corner only
     assert any("0 marks" in f for f in _mark_faults(fig))
     plt.close(fig)
+
+
+def test_verdict_figure_per_part_bands_are_each_parts_own_sesoi():
+    # one ±0.1 band made an indirect effect (SESOI 0.01) beyond its own SESOI look negligible
+    parts = _parts(n_inf=3, n_des=1).assign(sesoi=[0.1, 0.01, 0.05, np.nan])
+    colours = {"supported": "g", "not supported": "r", "inconclusive": "grey",
+               "not testable": "lightgrey"}
+    fig = pathplot.verdict_figure(parts, colours=colours, label="part_vi", per_part=True,
+                                  sesoi_label="±SESOI of each part")
+    bands = sorted((round(b.get_x(), 6), round(b.get_x() + b.get_width(), 6))
+                   for b in fig.axes[0].patches if b.get_facecolor()[:3] == pytest.approx((0.933, 0.933, 0.933), abs=0.01))
+    assert bands == [(-0.1, 0.1), (-0.05, 0.05), (-0.01, 0.01)]
+    assert [t.get_text() for t in fig.legends[0].get_texts()][-1] == "±SESOI of each part"
+    assert not [b for b in fig.axes[1].patches if b.get_facecolor()[:3] == pytest.approx((0.933, 0.933, 0.933), abs=0.01)]
+    plt.close(fig)
+    with pytest.raises(ModelError, match="sesoi column"):
+        pathplot.verdict_figure(parts.drop(columns="sesoi"), colours=colours, label="part_vi", per_part=True)
