@@ -253,6 +253,18 @@ def _replay(caught: list[tuple]) -> None:
                                module_globals=module.__dict__ if module is not None else None)
 
 
+def _kept_message(message):
+    """A recorded warning as kept with its result: the warning itself when it pickles (so
+    that a warning with parts, such as hlstudy's estimation warnings, keeps them when it is
+    issued again), else its text."""
+    if isinstance(message, Warning):
+        try:
+            pickle.dumps(message, protocol=5)
+        except Exception:   # noqa: BLE001 - a warning that does not pickle is kept as its text
+            return str(message)
+    return message
+
+
 def _loads(data: bytes):
     """``pickle.loads(data)``, with every matplotlib transform it makes linked to its parents
     by their ids in this process (:func:`_relink_transforms`)."""
@@ -326,9 +338,9 @@ def call(function: Callable[..., T], *args, _figure: bool = False, _extra: tuple
             warnings.simplefilter("always")
             result = function(*args, **kwargs)
     except BaseException:
-        _replay([(w.category, str(w.message), w.filename, w.lineno) for w in recorded])
+        _replay([(w.category, w.message, w.filename, w.lineno) for w in recorded])
         raise
-    caught = [(w.category, str(w.message), w.filename, w.lineno) for w in recorded]
+    caught = [(w.category, _kept_message(w.message), w.filename, w.lineno) for w in recorded]
     data = None
     if name is not None and state_bytes((args, sorted(kwargs.items()))) == before:
         new = sorted(_open_figures() - opened)

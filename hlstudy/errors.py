@@ -59,3 +59,31 @@ class TooFewRowsError(ModelError):
 
 def _too_few_rows(message, rows, items, group):
     return TooFewRowsError(message, rows=rows, items=items, group=group)
+
+
+def warning_text(warning, lang: str = "en") -> str:
+    """A caught warning in words, for prose in ``lang`` (``"vi"`` or ``"en"``).
+
+    ``warning``: a :class:`Warning` or what ``warnings.catch_warnings(record=True)`` records.
+    hlstudy's estimation warnings word themselves (their ``text(lang)``: CFA/SEM convergence,
+    identification, scale and Heywood warnings; an ``OmegaWarning`` through its ``problem``).
+    Any other warning has English words only: in Vietnamese it is given as it is, marked as
+    untranslated and named by its class, so that nothing is dropped silently."""
+    if lang not in ("en", "vi"):
+        raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
+    message = getattr(warning, "message", warning)
+    if not isinstance(message, Warning):
+        raise ModelError(f"warning_text needs a warning, got {type(warning).__name__}")
+    if lang == "en":
+        return str(message)
+    text = getattr(message, "text", None)
+    if text is None and hasattr(getattr(message, "problem", None), "text"):
+        text = message.problem.text
+    try:
+        return text("vi") if text is not None else _untranslated(message)
+    except ModelError:   # issued without its parts (from a plain string)
+        return _untranslated(message)
+
+
+def _untranslated(message: Warning) -> str:
+    return f"cảnh báo {type(message).__name__} (chưa có bản tiếng Việt): {message}"

@@ -45,7 +45,7 @@ from IPython.display import Markdown, display
 from hlstudy import cfa as cfa_mod
 from hlstudy import codebook, export, factor, ingest, legal, load_study, reliability
 from hlstudy import sem as sem_mod
-from hlstudy.errors import ModelError, TooFewRowsError
+from hlstudy.errors import ModelError, TooFewRowsError, warning_text
 from hlstudy.scales import scale_items, score_scales
 
 # Parameters (heavy computations take their size from here)
@@ -572,7 +572,7 @@ if fiml is not None:
     if lw is not None:
         std_l = lw.loadings_table().set_index(["factor", "item"])["std_all"]
         diff = (std_f - std_l.reindex(std_f.index)).abs()
-    fiml_warn = sorted({str(w.message)[:160] for w in fiml_caught})
+    fiml_warn = sorted({warning_text(w, "vi") for w in fiml_caught})
     display(Markdown(
         f"FIML dùng **{fiml.nobs}** phiếu (loại {fiml.n_dropped} phiếu không trả lời câu nào), "
         f"so với **{lw_n}** phiếu đủ mọi câu mà ước lượng theo danh sách dùng được"

@@ -47,7 +47,7 @@ from IPython.display import Markdown, display
 
 from hlstudy import codebook, drivers, export, framework, load_study, models, pathplot, reliability
 from hlstudy import sem as sem_mod
-from hlstudy.errors import ModelError
+from hlstudy.errors import ModelError, warning_text
 from hlstudy.scales import scale_items
 
 # Parameters
@@ -187,7 +187,8 @@ with warnings.catch_warnings(record=True) as caught:
         fit, sem_error = sem_mod.sem(sem_data, syntax, missing="ml", estimator="MLR"), None
     except ModelError as exc:   # e.g. a singular sample covariance matrix (own data)
         fit, sem_error = None, str(exc)
-sem_warnings = sorted({str(w.message)[:200] for w in caught})
+# the warnings in Vietnamese words (warning_text), as said in the prose below
+sem_warnings = sorted({warning_text(w, "vi") for w in caught})
 n_complete = int(sem_data.notna().all(axis=1).sum())
 #: The latent SEM is read only when it could be estimated: when its information matrix cannot
 #: be inverted (the model is not identified on these data) its estimates are one point of a
@@ -203,8 +204,7 @@ if not SEM_OK:
               "chỉnh và các chỉ số phù hợp MLR" if np.isnan(fit.vcov).all() else
               "sai số chuẩn lớn bất thường")
            + ", và các hệ số không xác định duy nhất.  ")
-        + (f"Cảnh báo khi ước lượng: {'; '.join(sorted({str(w.message) for w in caught}))}.  "
-           if caught else "")
+        + (f"Cảnh báo khi ước lượng: {'; '.join(sem_warnings)}.  " if sem_warnings else "")
         + "Các phần dựa vào SEM (bảng chỉ số phù hợp và hệ số đường dẫn ở mục 2, cột SEM của "
         "hiệu ứng gián tiếp ở mục 4, sơ đồ đường dẫn ở mục 7, đối chiếu giả thuyết ở mục 8) "
         "được bỏ qua; các hồi quy trên điểm thang đo (mục 3–6), mà bảng luận điểm ở notebook 06 "

@@ -22,11 +22,13 @@ from hlstudy.cfa.compare import (
 )
 from hlstudy.cfa.core import (
     CUTOFFS,
+    ESTIMATION_KINDS,
     FIT_VERDICTS,
     HU_BENTLER,
     LAVAAN_NAMES,
     CFAResult,
     ConvergenceWarning,
+    EstimationProblem,
     FitVerdict,
     HeywoodWarning,
     IdentificationWarning,
@@ -47,12 +49,14 @@ from hlstudy.cfa.validity import (
 
 __all__ = [
     "CUTOFFS",
+    "ESTIMATION_KINDS",
     "FIT_VERDICTS",
     "HU_BENTLER",
     "INVARIANCE_STEPS",
     "LAVAAN_NAMES",
     "CFAResult",
     "ConvergenceWarning",
+    "EstimationProblem",
     "FitVerdict",
     "HeywoodWarning",
     "IdentificationWarning",

@@ -193,29 +193,162 @@ HEYWOOD_KINDS = ("residual_variance", "residual_correlation", "factor_variance",
                  "latent_covariance", "latent_correlation")
 
 
+class EstimationProblem(str):
+    """One estimation problem of :func:`cfa` or :func:`hlstudy.sem.sem`: the English sentence
+    (it *is* that ``str``, as the warnings and ``CFAResult.identification`` always held) with
+    its parts, for a caller that words it in another language.
+
+    ``kind`` (one of :data:`ESTIMATION_KINDS`):
+
+    * ``"not_converged"``: the optimiser stopped early; ``value`` is the largest absolute
+      gradient, ``detail`` the optimiser's own (English) message, ``model`` ``"CFA"`` or ``"SEM"``;
+    * ``"variance_scale"``: observed variances differ by a factor > 1000; ``names`` are the
+      items with the largest and the smallest variance, ``values`` those two variances;
+    * ``"not_inverted"``: the information matrix is singular; ``value`` is the smallest
+      eigenvalue of the information matrix scaled to unit diagonal, ``names`` the parameters
+      loading on its null directions, ``detail`` what is NaN because of it (``""``: not said;
+      ``"se"``: the standard errors; ``"se_mlr"``: also the robust MLR test statistic and the
+      fit measures built on it; ``"se_fiml"``: also the FIML-corrected ``.robust`` measures);
+    * ``"huge_se"``: standard errors more than ``value`` times the estimate and the largest
+      item SD; ``names`` the parameters.
+
+    :meth:`text` words it in Vietnamese (``"vi"``) or English (this string).
+    """
+
+    kind: str
+    names: tuple
+    value: float | None
+    values: tuple
+    detail: str
+    model: str
+
+    def __new__(cls, text: str, kind: str, *, names=(), value=None, values=(), detail: str = "",
+                model: str = ""):
+        if kind not in ESTIMATION_KINDS:
+            raise ModelError(f"kind must be one of {ESTIMATION_KINDS}, got {kind!r}")
+        self = super().__new__(cls, text)
+        self.kind, self.names, self.value = kind, tuple(names), value
+        self.values, self.detail, self.model = tuple(values), detail, model
+        return self
+
+    def __reduce__(self):  # pickled with its parts (the result cache keeps CFA and SEM results)
+        return (_estimation_problem, (str(self), self.kind, self.names, self.value, self.values,
+                                      self.detail, self.model))
+
+    def text(self, lang: str = "en") -> str:
+        """The problem in words: ``"en"`` (this string) or ``"vi"``."""
+        if lang == "en":
+            return str(self)
+        if lang != "vi":
+            raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
+        names = ", ".join(self.names)
+        if self.kind == "not_converged":
+            return (f"ước lượng {self.model} không hội tụ (gradient lớn nhất theo trị tuyệt đối "
+                    f"{_sci_vi(self.value)})"
+                    + ("; các ước lượng không đáng tin cậy" if self.model == "CFA" else ""))
+        if self.kind == "variance_scale":
+            (a, b), (va, vb) = self.names, self.values
+            return (f"phương sai của một số biến quan sát lớn hơn của các biến khác ít nhất 1000 "
+                    f"lần ({a}: {_general_vi(va)}, {b}: {_general_vi(vb)}); kết quả được tính "
+                    "không phụ thuộc đơn vị đo, nhưng nên cân nhắc đổi thang đo")
+        if self.kind == "huge_se":
+            return (f"sai số chuẩn cực lớn ở {names}: mô hình không được xác định (theo thực "
+                    "nghiệm) trên dữ liệu này")
+        nan = {"": "", "se": "; vì vậy không có sai số chuẩn",
+               "se_mlr": "; vì vậy không có sai số chuẩn, thống kê kiểm định robust (MLR) và các "
+                         "chỉ số phù hợp dựa trên nó (các chỉ số .scaled và .robust)",
+               "se_fiml": "; vì vậy không có sai số chuẩn và các chỉ số phù hợp .robust hiệu "
+                          "chỉnh cho FIML"}[self.detail]
+        return (f"ma trận thông tin không nghịch đảo được (giá trị riêng nhỏ nhất sau chuẩn hóa "
+                f"{_sci_vi(self.value, 1)}): mô hình có thể không được xác định trên dữ liệu "
+                f"này; các tham số liên quan: {names}{nan}")
+
+
+#: The kinds of :class:`EstimationProblem`.
+ESTIMATION_KINDS = ("not_converged", "variance_scale", "not_inverted", "huge_se")
+
+
+def _estimation_problem(text, kind, names, value, values, detail, model):
+    return EstimationProblem(text, kind, names=names, value=value, values=values, detail=detail,
+                             model=model)
+
+
+def _sci_vi(x, digits: int = 2) -> str:
+    """``1.23e-05`` with a decimal comma (Vietnamese)."""
+    return f"{x:.{digits}e}".replace(".", ",")
+
+
+def _general_vi(x) -> str:
+    """``:.4g`` with a decimal comma (Vietnamese)."""
+    return f"{x:.4g}".replace(".", ",")
+
+
+class _WordedWarning(UserWarning):
+    """A warning with its parts (``problem``: an :class:`EstimationProblem`), pickled with them
+    (the result cache keeps a call's warnings) and worded by :meth:`text`."""
+
+    def __init__(self, message: str = "", problem: EstimationProblem | None = None):
+        super().__init__(message)
+        if problem is None and isinstance(message, EstimationProblem):
+            problem = message
+        self.problem = problem
+
+    def __reduce__(self):
+        return (type(self), (str(self), self.problem))
+
+    def text(self, lang: str = "en") -> str:
+        """The warning in words: ``"en"`` (``str(warning)``) or ``"vi"``; a warning issued
+        without its parts (from a plain string) has only its English words."""
+        if lang == "en":
+            return str(self)
+        if lang != "vi":
+            raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
+        if self.problem is None:
+            raise ModelError(f"this {type(self).__name__} was issued without its parts "
+                             f"(from the plain string {str(self)!r}): it has no Vietnamese words")
+        return self.problem.text("vi")
+
+
 class HeywoodWarning(UserWarning):
     """An improper solution: negative variance, |standardized loading| > 1, |r| > 1.
 
     ``cases``: the :class:`HeywoodCase` list (also ``CFAResult.heywood``), for a caller that
-    words them itself (:meth:`HeywoodCase.text`)."""
+    words them itself (:meth:`HeywoodCase.text`, or :meth:`text` for the whole warning)."""
 
     def __init__(self, message: str = "", cases=()):
         super().__init__(message)
         self.cases = list(cases)
 
+    def __reduce__(self):  # pickled with its cases (the result cache keeps a call's warnings)
+        return (HeywoodWarning, (str(self), self.cases))
 
-class ConvergenceWarning(UserWarning):
-    """The optimiser stopped before the gradient vanished."""
+    def text(self, lang: str = "en") -> str:
+        """The warning in words: ``"en"`` (``str(warning)``) or ``"vi"``."""
+        if lang == "en":
+            return str(self)
+        if lang != "vi":
+            raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
+        if not self.cases or not all(isinstance(c, HeywoodCase) for c in self.cases):
+            raise ModelError("this HeywoodWarning was issued without its HeywoodCase parts "
+                             f"(from the plain string {str(self)!r}): it has no Vietnamese words")
+        return ("trường hợp Heywood / nghiệm không hợp lệ: "
+                + "; ".join(c.text("vi") for c in self.cases))
 
 
-class IdentificationWarning(UserWarning):
+class ConvergenceWarning(_WordedWarning):
+    """The optimiser stopped before the gradient vanished (``problem.kind``
+    ``"not_converged"``)."""
+
+
+class IdentificationWarning(_WordedWarning):
     """The information matrix is singular (or SEs explode): the model is not identified on
     these data (lavaan: "could not compute standard errors! The information matrix could
-    not be inverted.")."""
+    not be inverted."); ``problem.kind`` ``"not_inverted"`` or ``"huge_se"``."""
 
 
-class ScaleWarning(UserWarning):
-    """Observed variances differ by more than a factor of 1000 (lavaan warns the same)."""
+class ScaleWarning(_WordedWarning):
+    """Observed variances differ by more than a factor of 1000 (lavaan warns the same);
+    ``problem.kind`` ``"variance_scale"``."""
 
 
 @dataclass(repr=False)
@@ -456,9 +589,12 @@ def variance_spread_note(covs: Sequence[np.ndarray], observed: Sequence[str]) ->
     names = list(observed) * len(covs)
     if var.max() / var.min() <= 1000:
         return None
-    return ("some observed variances are (at least) a factor 1000 times larger than others "
-            f"({names[int(np.argmax(var))]}: {var.max():.4g}, {names[int(np.argmin(var))]}: "
-            f"{var.min():.4g}); the fit is computed scale-free, but consider rescaling")
+    big, small = names[int(np.argmax(var))], names[int(np.argmin(var))]
+    return EstimationProblem(
+        "some observed variances are (at least) a factor 1000 times larger than others "
+        f"({big}: {var.max():.4g}, {small}: {var.min():.4g}); the fit is computed scale-free, "
+        "but consider rescaling",
+        "variance_scale", names=(big, small), values=(float(var.max()), float(var.min())))
 
 
 # ---------------------------------------------------------------------- main
@@ -573,7 +709,7 @@ def _fit(data, model, *, group=None, equal=(), std_lv=False, estimator="ML",
     st = sample_stats(frames)
     note = variance_spread_note(st.cov, spec.observed)
     if note:
-        warnings.warn(note, ScaleWarning, stacklevel=3)
+        warnings.warn(ScaleWarning(note), stacklevel=3)
     problem = Problem(spec, st)
     if not isinstance(max_iter, int | np.integer) or max_iter < 1:
         raise ModelError(f"max_iter must be a positive integer, got {max_iter!r}")
@@ -719,13 +855,13 @@ def _assemble(spec: Spec, st: SampleStats, est: Estimate, model, labels, n_dropp
     fit = fit_measures(spec, st, est)
     heywood = _heywood(spec, est, labels)
     if not est.converged:
-        warnings.warn(
+        warnings.warn(ConvergenceWarning(EstimationProblem(
             f"CFA did not converge ({est.message}, max |gradient| {est.max_gradient:.2e}); "
             "estimates are not trustworthy",
-            ConvergenceWarning, stacklevel=3,
-        )
+            "not_converged", value=float(est.max_gradient), detail=str(est.message), model="CFA",
+        )), stacklevel=3)
     for problem in ident:
-        warnings.warn(problem, IdentificationWarning, stacklevel=3)
+        warnings.warn(IdentificationWarning(problem), stacklevel=3)
     if heywood and not ident:
         warnings.warn(HeywoodWarning("Heywood case(s) / improper solution: " + "; ".join(heywood),
                                      heywood), stacklevel=3)
@@ -753,7 +889,7 @@ def information_inverse(hess: np.ndarray, names: Sequence[str], *, tol: float = 
     The matrix is scaled to unit diagonal (so the check does not depend on the units
     of the items); an eigenvalue below ``tol`` times the largest means the model is
     not identified on these data.  Returns (inverse or NaN matrix, messages naming the
-    parameters that load on the null directions).
+    parameters that load on the null directions: :class:`EstimationProblem`).
     """
     q = hess.shape[0]
     if q == 0:
@@ -766,9 +902,10 @@ def information_inverse(hess: np.ndarray, names: Sequence[str], *, tol: float = 
     if bad.any():
         involved = sorted({names[k] for j in np.flatnonzero(bad)
                            for k in np.flatnonzero(np.abs(v[:, j]) > 0.1)})
-        msg = ("the information matrix could not be inverted (smallest scaled eigenvalue "
-               f"{w[0]:.1e}): the model may not be identified on these data; parameters "
-               f"involved: {', '.join(involved)}")
+        msg = EstimationProblem(
+            "the information matrix could not be inverted (smallest scaled eigenvalue "
+            f"{w[0]:.1e}): the model may not be identified on these data; parameters "
+            f"involved: {', '.join(involved)}", "not_inverted", names=involved, value=float(w[0]))
         return np.full((q, q), np.nan), [msg]
     return (v / w) @ v.T / np.outer(d, d), []
 
@@ -780,8 +917,9 @@ def huge_se_problems(se, x, covs, names, *, factor: float = 1e4) -> list[str]:
             if np.isfinite(se[k]) and se[k] > factor * max(abs(x[k]), scale)]
     if not huge:
         return []
-    return [f"standard errors are extremely large for {', '.join(huge)}: the model is "
-            "(empirically) not identified on these data"]
+    return [EstimationProblem(f"standard errors are extremely large for {', '.join(huge)}: the "
+                              "model is (empirically) not identified on these data",
+                              "huge_se", names=huge, value=float(factor))]
 
 
 _ORDER = {"lambda": 0, "theta": 1, "thetacov": 1, "phi": 2, "nu": 3, "alpha": 4}

@@ -21,6 +21,8 @@ from hlstudy.cfa._estimate import _damped_newton, _decrement
 from hlstudy.cfa._estimate import _one_factor_start as one_factor_start
 from hlstudy.cfa.core import (
     ConvergenceWarning,
+    EstimationProblem,
+    HeywoodCase,
     HeywoodWarning,
     IdentificationWarning,
     ScaleWarning,
@@ -159,10 +161,12 @@ def _check_moments(data: Data, observed) -> list[str]:
                          f"{involved} are (nearly) linearly dependent")
     var = np.diag(s)
     if var.max() / var.min() > 1000:
-        notes.append("some observed variances are (at least) a factor 1000 times larger than "
-                     f"others ({observed[int(np.argmax(var))]}: {var.max():.4g}, "
-                     f"{observed[int(np.argmin(var))]}: {var.min():.4g}); results are computed "
-                     "scale-free but consider rescaling")
+        big, small = observed[int(np.argmax(var))], observed[int(np.argmin(var))]
+        notes.append(EstimationProblem(
+            "some observed variances are (at least) a factor 1000 times larger than "
+            f"others ({big}: {var.max():.4g}, {small}: {var.min():.4g}); results are computed "
+            "scale-free but consider rescaling",
+            "variance_scale", names=(big, small), values=(float(var.max()), float(var.min()))))
     return notes
 
 
@@ -544,22 +548,27 @@ def _result(fit, est_name, missing, n_dropped) -> SEMResult:
     heywood = _heywood(fit, x)
     fitm = _fit_measures(fit, est_name, extra, inverted=inverted)
     if not inverted:
-        problems[0] += ("; standard errors are NaN" + (
-            ", and so are the robust (MLR) test statistic and the fit measures built on it "
-            "(the .scaled and .robust ones)" if est_name == "MLR" else
-            ", and so are the FIML-corrected .robust fit measures" if data.fiml and any(
-                k.endswith(".robust") for k in fitm) else ""))
+        nan = ("se_mlr" if est_name == "MLR" else
+               "se_fiml" if data.fiml and any(k.endswith(".robust") for k in fitm) else "se")
+        first = problems[0]
+        problems[0] = EstimationProblem(str(first) + "; standard errors are NaN" + {
+            "se_mlr": ", and so are the robust (MLR) test statistic and the fit measures built "
+                      "on it (the .scaled and .robust ones)",
+            "se_fiml": ", and so are the FIML-corrected .robust fit measures", "se": ""}[nan],
+            first.kind, names=first.names, value=first.value, detail=nan)
     r2 = _r2(fit, x)
     if not fit["converged"]:
-        warnings.warn(f"SEM did not converge ({fit['message']}, max |gradient| "
-                      f"{fit['max_grad']:.2e})", ConvergenceWarning, stacklevel=3)
+        warnings.warn(ConvergenceWarning(EstimationProblem(
+            f"SEM did not converge ({fit['message']}, max |gradient| {fit['max_grad']:.2e})",
+            "not_converged", value=float(fit["max_grad"]), detail=str(fit["message"]),
+            model="SEM")), stacklevel=3)
     for note in fit["notes"]:
-        warnings.warn(note, ScaleWarning, stacklevel=3)
+        warnings.warn(ScaleWarning(note), stacklevel=3)
     for prob_ in problems:
-        warnings.warn(prob_, IdentificationWarning, stacklevel=3)
+        warnings.warn(IdentificationWarning(prob_), stacklevel=3)
     if heywood and not problems:  # on a flat likelihood the point is arbitrary: no Heywood talk
-        warnings.warn("Heywood case(s) / improper solution: " + "; ".join(heywood),
-                      HeywoodWarning, stacklevel=3)
+        warnings.warn(HeywoodWarning("Heywood case(s) / improper solution: " + "; ".join(heywood),
+                                     heywood), stacklevel=3)
     return SEMResult(_table=table, _fit=fitm, r2=r2, converged=fit["converged"] and not problems,
                      nobs=data.n, n_dropped=n_dropped, vcov=vcov, estimator=est_name,
                      missing=missing, heywood=heywood, problems=problems + fit["notes"],
@@ -578,12 +587,18 @@ def _heywood(fit, x) -> list[str]:
             continue
         if s[k, k] < 0:
             kind = "residual variance" if k < mod.p else "(residual) variance of latent"
-            out.append(f"negative {kind} {v}: {s[k, k]:.4f}")
+            out.append(HeywoodCase(f"negative {kind} {v}: {s[k, k]:.4f}",
+                                   "residual_variance" if k < mod.p else "factor_variance", (v,),
+                                   value=float(s[k, k])))
     _, std_all = _std_values(fit, x)
     for par, val in zip(mod.pars, std_all, strict=True):
         if par.op in ("=~", "~~") and par.lhs != par.rhs and np.isfinite(val) and abs(val) > 1:
             what = "standardized loading" if par.op == "=~" else "correlation"
-            out.append(f"{what} {par.lhs} {par.op} {par.rhs} is {val:.3f} (> 1 in absolute value)")
+            kind = ("std_loading" if par.op == "=~" else "residual_correlation"
+                    if par.lhs in mod.observed and par.rhs in mod.observed else "latent_correlation")
+            out.append(HeywoodCase(
+                f"{what} {par.lhs} {par.op} {par.rhs} is {val:.3f} (> 1 in absolute value)", kind,
+                (par.rhs, par.lhs) if par.op == "=~" else (par.lhs, par.rhs), value=float(val)))
     return out
 
 
