@@ -773,7 +773,7 @@ for inst in INSTS:
                     + "; ".join([h.text("vi") for h in fit_clf.heywood] or ["không hội tụ"])
                     + "); không kết luận được từ kiểm định này.")
     display(Markdown(harman_text + clf_text))
-    print(clf.summary())
+    print(clf.summary(lang="vi"))
 
 # %% [markdown]
 # ## 8. Tính bất biến đo lường giữa cán bộ và công chức

@@ -225,3 +225,49 @@ def test_no_notebook_joins_a_raw_warning_message():
         raw = [node.lineno for node in ast.walk(tree)
                if isinstance(node, ast.Attribute) and node.attr == "message"]
         assert not raw, f"{path.name}: lines {raw} read a warning's raw message"
+
+
+def test_clf_summary_in_vietnamese():
+    """Notebook 03 printed MethodFactorResult.summary(), an English printout, in its
+    Vietnamese section 7; summary(lang="vi") says the same in Vietnamese."""
+    from hlstudy.cfa import common_method_factor
+
+    model = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HeywoodWarning)
+        r = common_method_factor(HS, model)
+    en, vi = r.summary().splitlines(), r.summary(lang="vi").splitlines()
+    assert r.summary(lang="en") == r.summary() and en[0].startswith("Common-method bias")
+    assert len(vi) == len(en)   # line for line
+    c = r.comparison
+    assert vi[0] == "Sai lệch do phương pháp chung: nhân tố tiềm ẩn chung không đo lường (CLF)"
+    assert vi[2] == ("  mô hình gốc    χ² = " + f"{c.loc['substantive', 'chi2']:9.3f}".replace(".", ",")
+                     + f"  df = {c.loc['substantive', 'df']:4.0f}  CFI = "
+                     + f"{c.loc['substantive', 'cfi']:.3f}".replace(".", ",")
+                     + "  RMSEA = " + f"{c.loc['substantive', 'rmsea']:.3f}".replace(".", ",")
+                     + "  SRMR = " + f"{c.loc['substantive', 'srmr']:.3f}".replace(".", ","))
+    assert vi[3].startswith("  có CLF         χ² = ")
+    assert vi[4] == ("  Δχ² = " + f"{r.delta_chi2:.3f}".replace(".", ",") + ", Δdf = 1, p < 0,001; "
+                     "ΔCFI = " + f"{r.delta_cfi:.3f}".replace(".", ","))
+    assert "  hệ số tải chuẩn hóa thay đổi quá 0,20 khi thêm CLF:" in vi
+    heywood = [line for line in vi if line.startswith("!! mô hình có CLF: TRƯỜNG HỢP HEYWOOD: ")]
+    assert heywood == ["!! mô hình có CLF: TRƯỜNG HỢP HEYWOOD: " + h.text("vi")
+                       for h in r.with_clf.heywood] and heywood
+    for line in vi:
+        for word in ("chi2", "delta", "loading", "model", "CASE", "variance"):
+            assert word not in line, (word, line)
+    with pytest.raises(ModelError, match="lang"):
+        r.summary(lang="fr")
+
+
+def test_no_notebook_prints_an_english_summary():
+    """A notebook shows a result's summary in Vietnamese: every ``.summary(...)`` call in the
+    notebooks' sources passes ``lang="vi"``."""
+    for path in sorted((ROOT / "notebooks").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        english = [node.lineno for node in ast.walk(tree)
+                   if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                   and node.func.attr == "summary"
+                   and not any(k.arg == "lang" and isinstance(k.value, ast.Constant)
+                               and k.value.value == "vi" for k in node.keywords)]
+        assert not english, f"{path.name}: lines {english} show an English summary()"

@@ -372,44 +372,79 @@ class MethodFactorResult:
         """Mean squared standardized CLF loading: share of item variance due to the method."""
         return float(np.mean(self.clf_loadings.to_numpy() ** 2))
 
-    def summary(self) -> str:
+    def summary(self, lang: str = "en") -> str:
+        """The comparison as text, in English (``"en"``) or Vietnamese (``"vi"``, numbers with
+        a decimal comma), for a notebook that shows it in its own language."""
+        if lang not in ("en", "vi"):
+            raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
+        if lang == "vi":
+            from hlstudy.export import number
+
+            def f(x, d=3):
+                return number(x, d, lang="vi")
+        else:
+            def f(x, d=3):
+                return f"{x:.{d}f}"
+        vi = lang == "vi"
         c = self.comparison
-        lines = ["Common-method bias: unmeasured common latent factor (CLF)",
-                 "=" * 57]
+        title = ("Sai lệch do phương pháp chung: nhân tố tiềm ẩn chung không đo lường (CLF)" if vi
+                 else "Common-method bias: unmeasured common latent factor (CLF)")
+        lines = [title, "=" * (len(title) if vi else 57)]
         for name, r in c.iterrows():
-            lines.append(f"  {name:<14} chi2 = {r['chi2']:9.3f}  df = {r['df']:4.0f}  "
-                         f"CFI = {r['cfi']:.3f}  RMSEA = {r['rmsea']:.3f}  SRMR = {r['srmr']:.3f}")
+            label = ("mô hình gốc" if name == "substantive" else f"có {name}") if vi else name
+            lines.append(f"  {label:<14} {'χ²' if vi else 'chi2'} = {f(r['chi2']):>9}  df = "
+                         f"{r['df']:4.0f}  CFI = {f(r['cfi'])}  RMSEA = {f(r['rmsea'])}  "
+                         f"SRMR = {f(r['srmr'])}")
         r = c.loc[self.name]
-        p = "< .001" if r["p_delta"] < 0.001 else f"= {r['p_delta']:.3f}"
-        lines.append(f"  delta chi2 = {r['delta_chi2']:.3f}, delta df = {r['delta_df']:.0f}, "
-                     f"p {p}; delta CFI = {r['delta_cfi']:.3f}")
+        p = ("< 0,001" if vi else "< .001") if r["p_delta"] < 0.001 else f"= {f(r['p_delta'])}"
+        if vi:
+            lines.append(f"  Δχ² = {f(r['delta_chi2'])}, Δdf = {r['delta_df']:.0f}, p {p}; "
+                         f"ΔCFI = {f(r['delta_cfi'])}")
+        else:
+            lines.append(f"  delta chi2 = {f(r['delta_chi2'])}, delta df = {r['delta_df']:.0f}, "
+                         f"p {p}; delta CFI = {f(r['delta_cfi'])}")
         if r["delta_chi2"] < 0:
-            lines.append("!! the CLF model fits worse than the substantive model nested in it: "
+            lines.append("!! mô hình có CLF phù hợp kém hơn mô hình gốc lồng trong nó: điểm tối "
+                         "ưu của nó là một nghiệm cục bộ, không chính quy (lavaan cũng cho như "
+                         "vậy); phép so sánh không diễn giải được" if vi else
+                         "!! the CLF model fits worse than the substantive model nested in it: "
                          "its optimum is a local, improper solution (lavaan finds the same); "
                          "the comparison is not interpretable")
         if np.isfinite(self.method_variance):
-            lines.append(f"  common method variance (mean squared CLF loading) = "
-                         f"{self.method_variance:.3f}")
+            lines.append("  phương sai do phương pháp chung (trung bình bình phương hệ số tải "
+                         f"chuẩn hóa lên CLF) = {f(self.method_variance)}" if vi else
+                         "  common method variance (mean squared CLF loading) = "
+                         f"{f(self.method_variance)}")
         else:
-            lines.append("!! the CLF variance is estimated negative: the CLF model is improper, "
+            lines.append("!! phương sai của CLF ước lượng âm: mô hình có CLF không chính quy, và "
+                         "một nghiệm không chính quy không thể đọc là 'không có phương sai do "
+                         "phương pháp chung'; kiểm định không kết luận được (dùng một biến đánh "
+                         "dấu hoặc một nhân tố phương pháp đo trực tiếp)" if vi else
+                         "!! the CLF variance is estimated negative: the CLF model is improper, "
                          "and an improper solution cannot be read as 'no common-method "
                          "variance'; the test is inconclusive (use a marker variable or a "
                          "measured method factor)")
         big = self.loadings[self.loadings["delta"].abs() > 0.20]
         if self.loadings["std_clf"].isna().any():
-            lines.append("  standardized loadings with the CLF are undefined where a factor "
+            lines.append("  hệ số tải chuẩn hóa khi có CLF không xác định ở nơi một phương sai "
+                         "nhân tố âm" if vi else
+                         "  standardized loadings with the CLF are undefined where a factor "
                          "variance is negative")
         if len(big):
-            lines.append("  standardized loadings changing by more than .20 with the CLF:")
+            lines.append("  hệ số tải chuẩn hóa thay đổi quá 0,20 khi thêm CLF:" if vi else
+                         "  standardized loadings changing by more than .20 with the CLF:")
             for _, b in big.iterrows():
-                lines.append(f"    {b['factor']} {b['item']}: {b['std_base']:.3f} -> "
-                             f"{b['std_clf']:.3f}")
+                lines.append(f"    {b['factor']} {b['item']}: {f(b['std_base'])} -> "
+                             f"{f(b['std_clf'])}")
         else:
-            lines.append("  no standardized loading changes by more than .20 with the CLF")
+            lines.append("  không có hệ số tải chuẩn hóa nào thay đổi quá 0,20 khi thêm CLF" if vi
+                         else "  no standardized loading changes by more than .20 with the CLF")
         for h in self.with_clf.heywood:
-            lines.append(f"!! CLF model: HEYWOOD CASE: {h}")
+            lines.append(f"!! mô hình có CLF: TRƯỜNG HỢP HEYWOOD: {h.text('vi')}" if vi else
+                         f"!! CLF model: HEYWOOD CASE: {h}")
         if not self.with_clf.converged:
-            lines.append("!! CLF model did not converge")
+            lines.append("!! mô hình có CLF không hội tụ" if vi else
+                         "!! CLF model did not converge")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
