@@ -380,8 +380,8 @@ class OmegaProblem:
 
 class OmegaWarning(UserWarning):
     """:func:`omega_total` on an improper one-factor model; ``problem`` (an
-    :class:`OmegaProblem`, None when the warning is issued again from its text, as the
-    notebooks' result cache replays it) for a caller that words it itself."""
+    :class:`OmegaProblem`, None when the warning is issued from a plain text; the notebooks'
+    result cache replays it with its parts) for a caller that words it itself."""
 
     def __init__(self, message: str = "", problem: OmegaProblem | None = None):
         super().__init__(message)

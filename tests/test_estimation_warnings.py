@@ -271,3 +271,27 @@ def test_no_notebook_prints_an_english_summary():
                    and not any(k.arg == "lang" and isinstance(k.value, ast.Constant)
                                and k.value.value == "vi" for k in node.keywords)]
         assert not english, f"{path.name}: lines {english} show an English summary()"
+
+
+def test_the_result_cache_keeps_every_warnings_parts():
+    """The cache keeps a call's warnings as warnings (it kept their text only): OmegaWarning
+    and FewClustersWarning come back with their parts too."""
+    from hlstudy.models.ols import FewClustersWarning
+    from hlstudy.reliability import OmegaProblem, OmegaWarning
+
+    for w in (OmegaWarning("m", OmegaProblem(heywood=("a",), scale="S")),
+              FewClustersWarning("m", 3, {"x": 1.5})):
+        kept = _resultcache._kept_message(w)
+        assert kept is w
+        back = pickle.loads(pickle.dumps(kept))
+        assert back.__dict__ == w.__dict__ and str(back) == "m"
+
+
+class _Unpicklable(UserWarning):
+    def __init__(self, message):
+        super().__init__(message)
+        self.hook = lambda: None   # a lambda does not pickle
+
+
+def test_a_warning_that_does_not_pickle_is_kept_as_its_text():
+    assert _resultcache._kept_message(_Unpicklable("as text")) == "as text"

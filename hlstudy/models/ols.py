@@ -28,8 +28,8 @@ CR2_MIN_DF = 4.0
 class FewClustersWarning(UserWarning):
     """CR2 inference on so few clusters that a coefficient's Satterthwaite df is below
     :data:`CR2_MIN_DF`; attributes ``n_clusters``, ``terms`` (term → df) for a caller that
-    words it in its own language (None, {} when the warning is issued again from its text, as
-    the notebooks' result cache replays it)."""
+    words it in its own language (None, {} when the warning is issued from a plain text; the
+    notebooks' result cache replays it with its parts)."""
 
     def __init__(self, message: str = "", n_clusters: int | None = None,
                  terms: dict[str, float] | None = None):
