@@ -103,6 +103,10 @@ class Study:
                 f"của bộ công cụ này ({', '.join(f'`{n}.csv|xlsx|sav`' for n in missing)}). "
                 "Các luận điểm dựa vào phần này là *không kiểm định được* với dữ liệu hiện có.")
 
+    def qualifier(self, about: str = "commune", lang: str = "vi") -> str:
+        """:func:`simulated_qualifier` of this study (``""`` for real data)."""
+        return simulated_qualifier(self.simulated, about, lang=lang)
+
     @property
     def absent(self) -> tuple[str, ...]:
         """Instruments without an export in this study (not surveyed)."""
@@ -197,6 +201,50 @@ def _atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+#: What a sentence built from simulated data is about, and its qualifier (Vietnamese, English).
+SIMULATED_QUALIFIERS = {
+    "commune": ("(dữ liệu mô phỏng: minh họa phương pháp, không phải kết quả về xã này)",
+                "(simulated data: an illustration of the method, not a finding about this "
+                "commune)"),
+    "communes": ("(dữ liệu mô phỏng: minh họa phương pháp, không phải kết quả về các xã này)",
+                 "(simulated data: an illustration of the method, not a finding about these "
+                 "communes)"),
+    "officials": ("(dữ liệu mô phỏng: minh họa phương pháp, không phải kết quả về đội ngũ cán "
+                  "bộ, công chức thật)",
+                  "(simulated data: an illustration of the method, not a finding about the "
+                  "real officials)"),
+}
+
+
+def simulated_qualifier(simulated, about: str = "commune", *, lang: str = "vi") -> str:
+    """The phrase a sentence carries when it names a real commune, or counts the officials,
+    from simulated data; ``""`` for real data.
+
+    The communes are real, the survey microdata are simulated: a sentence such as "PRO is
+    lowest in Tuấn Sơn" must say that it illustrates the method and is no finding about
+    that commune.  ``simulated``: a :class:`Study` or a bool (``Study.simulated``);
+    ``about``: ``"commune"`` (one named commune), ``"communes"`` (several) or
+    ``"officials"`` (a count about the officials); ``lang``: ``"vi"`` or ``"en"``.
+
+    >>> simulated_qualifier(True, "communes")
+    '(dữ liệu mô phỏng: minh họa phương pháp, không phải kết quả về các xã này)'
+    >>> simulated_qualifier(False)
+    ''
+    """
+    if isinstance(simulated, Study):
+        simulated = simulated.simulated
+    if not isinstance(simulated, bool | np.bool_):
+        raise SurveyDataError(f"simulated_qualifier expects a Study or a bool, got {simulated!r}")
+    if about not in SIMULATED_QUALIFIERS:
+        raise SurveyDataError(f"simulated_qualifier: unknown subject {about!r}; expected one of "
+                              f"{sorted(SIMULATED_QUALIFIERS)}")
+    if lang not in ("vi", "en"):
+        raise SurveyDataError(f"simulated_qualifier: unknown language {lang!r}; expected 'vi' or 'en'")
+    if not simulated:
+        return ""
+    return SIMULATED_QUALIFIERS[about][0 if lang == "vi" else 1]
 
 
 def empty_table(instrument: str) -> pd.DataFrame:

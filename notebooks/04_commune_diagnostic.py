@@ -52,7 +52,7 @@ from hlstudy import cfa as cfa_mod
 from hlstudy import codebook, district, export, legal, load_study, reliability
 from hlstudy import diagnostic as dg
 from hlstudy.communes import communes as registry_communes
-from hlstudy.communes import unit_label
+from hlstudy.communes import sort_communes, unit_label
 from hlstudy.diagnostic import findings as fd
 from hlstudy.diagnostic import mapping, merger, plots, profile, quality, staffing
 from hlstudy.errors import ModelError
@@ -159,18 +159,21 @@ NOTE_SHARES = export.tr(
     "register (a census, not a sample): exact shares, no interval.")
 
 
-def show(df, *, count_columns=None, extra=(), within=()):
+def show(df, *, count_columns=None, extra=(), within=(), missing=None):
     """What the notebook displays obeys the same small-cell rule as the exported tables.
 
     ``within``: groups of rows whose counts add up to a published total, so that a lone
-    suppressed cell is protected by a second one (hlstudy.diagnostic.profile.suppress_shares).
+    suppressed cell is protected by a second one; ``missing``: a column of people without
+    data, protected with the row's n (hlstudy.diagnostic.profile.suppress_shares).
     """
     if count_columns is not None:
         return export.suppress_small_cells(df, count_columns, min_cell=MIN_CELL)
-    return profile.suppress_shares(df, within=within, extra=extra, min_cell=MIN_CELL)
+    return profile.suppress_shares(df, within=within, extra=extra, min_cell=MIN_CELL,
+                                   missing=missing)
 
 
-def save_share_table(df, stem, title, note="", *, within=(), extra=(), drop=(), decimals=2):
+def save_share_table(df, stem, title, note="", *, within=(), extra=(), drop=(), decimals=2,
+                     missing=None):
     """Export a table of register shares, small cells suppressed (primary ``<5`` and
     complementary ``x``; the export's note explains both and counts them).  The register is
     a census: ``lo``/``hi`` columns are dropped (docs/inference.md).
@@ -179,7 +182,8 @@ def save_share_table(df, stem, title, note="", *, within=(), extra=(), drop=(), 
     places of the LaTeX and Word tables."""
     h = lambda c: HEAD.get(c, c)  # noqa: E731
     out = show(df, within=[[h(c) for c in g] for g in within],
-               extra=[h(c) for c in extra]).drop(columns=[h(c) for c in drop])
+               extra=[h(c) for c in extra],
+               missing=None if missing is None else h(missing)).drop(columns=[h(c) for c in drop])
     out = out.drop(columns=[c for c in ("lo", "hi", "ratio_lo", "ratio_hi") if c in out])
     export.save_table(out.rename(columns=SHARE_HEAD), stem, title=title,
                       note=f"{NOTE_SHARES} {note}".strip(), simulated=SIM, decimals=decimals)
@@ -331,10 +335,9 @@ if HAS_PERSONNEL:
     comp = dg.evaluate_standards(personnel, reference_year=REFERENCE_YEAR, policy=EXCEPTION_MAIN)
     comp_sens = dg.evaluate_standards(personnel, reference_year=REFERENCE_YEAR,
                                       policy=EXCEPTION_SENS)
-    # reasons, aggregated (no per-person rows are shown: commune + title identifies a person)
-    reasons = (comp.persons.groupby(["rule_id", "status"], sort=False).size()
-               .rename("n").reset_index())
-    display(show(reasons, count_columns=["n"]))
+    # one table of counts per standard (no per-person rows: commune + title identifies a
+    # person).  A second table of the statuses' counts (met = n - k, missing = n_missing)
+    # gave back by subtraction the cells this one hides: not shown.
     rule_lab = {k: v[0].upper() + v[1:] for k, v in
                 ({**fd.RULES_EN, dg.compliance.ANY_RULE: "at least one standard"}
                  if export.language() == "en" else
@@ -343,19 +346,30 @@ if HAS_PERSONNEL:
     ov_s = comp_sens.overall.set_index("rule_id").reindex(ov["rule_id"])
     ov["share_exception"] = ov_s["share"].to_numpy()
     ov["rule"] = ov["rule_id"].map(rule_lab)
-    display(show(ov[["rule", "n", "k", "share", "lo", "hi", "n_missing", "share_exception"]],
-                 extra=["share_exception"]))
+    ov_pub = show(ov[["rule", "n", "k", "share", "lo", "hi", "n_missing", "share_exception"]],
+                  extra=["share_exception"], missing="n_missing")
+    display(ov_pub)
     anyr = ov.set_index("rule_id").loc["ANY"]
     deg = ov.set_index("rule_id").loc["CC_DEGREE"]
     any_s = ov.set_index("rule_id").loc["ANY", "share_exception"]
+    pub = ov_pub.set_axis(ov["rule_id"])
+
+    def published(rule, column, text):
+        """The prose gives a number only where the table above shows it."""
+        mark = pub.at[rule, column]
+        return (f"không công bố (ô «{mark}» của bảng trên)" if mark in export.HIDDEN_MARKS
+                else text)
+
     display(Markdown(
         "**Hai cách đọc ngoại lệ trung cấp** (Điều 10: tỉnh có thể chấp nhận trình độ trung cấp "
-        "ở xã miền núi, vùng dân tộc thiểu số, vùng sâu, vùng xa):\n\n"
+        "ở xã miền núi, vùng dân tộc thiểu số, vùng sâu, vùng xa)"
+        f"{' ' + study.qualifier('officials') if SIM else ''}:\n\n"
         f"- *Không áp dụng ngoại lệ*: **{int(anyr['k'])}/{int(anyr['n'])}** công chức "
         f"({pct(anyr['share'])}%) chưa đạt ít nhất một tiêu chuẩn; riêng trình độ đại học "
-        f"{pct(deg['share'])}%.\n"
+        f"{published('CC_DEGREE', 'share', pct(deg['share']) + '%')}.\n"
         f"- *Áp dụng ngoại lệ cho mọi xã* (thị trấn trừ ra): **{pct(any_s)}%** chưa đạt ít nhất "
-        f"một tiêu chuẩn; riêng trình độ {pct(deg['share_exception'])}%.\n\n"
+        f"một tiêu chuẩn; riêng trình độ "
+        f"{published('CC_DEGREE', 'share_exception', pct(deg['share_exception']) + '%')}.\n\n"
         "Cách đọc nào áp dụng?  Hữu Lũng là huyện miền núi, người Nùng chiếm đa số "
         f"({fmt(100 * district.ethnic_shares()['nung'])}% dân số năm 2013, các dân tộc thiểu số "
         f"cộng lại {fmt(100 * (1 - district.ethnic_shares()['kinh']))}%): các xã của huyện "
@@ -374,8 +388,9 @@ if HAS_PERSONNEL:
                                     "Ngoại lệ trung cấp: không áp dụng (cách đọc chặt; cách đọc "
                                     "còn lại ở notebook).",
                                     "n: civil servants assessed; k: not meeting. Intermediate-"
-                                    "level exception not applied (the strict reading)."))
-    fig = plots.share_bars(ov.assign(lo=ov["share"], hi=ov["share"]), label="rule",
+                                    "level exception not applied (the strict reading)."),
+                     missing="n_missing")
+    fig = plots.share_bars(ov_pub.assign(lo=ov_pub["share"], hi=ov_pub["share"]), label="rule",
                            min_cell=MIN_CELL,
                            xlabel=export.tr("% công chức chưa đạt (toàn bộ hồ sơ)",
                                             "% of civil servants not meeting (whole register)"),
@@ -389,12 +404,7 @@ else:
 # %%
 if HAS_PERSONNEL:
     bu = comp.by_unit[comp.by_unit["rule_id"].isin(["CC_DEGREE", "CC_FIELD", "ANY"])].copy()
-    bu["commune"] = bu["commune_code"].map(short)
     bu["rule"] = bu["rule_id"].map(rule_lab)
-    # a commune's k adds up with the other communes' to the overall k of its rule, and with the
-    # other former units of its new commune to the 2025 table: protect both sums
-    bu["new"] = bu["commune_code"].map(reg.set_index("code")["commune_2025"])
-    WITHIN_UNITS = [["rule"], ["rule", "new"]]
     # A table of shares per commune would hide most of its cells (about 7 civil servants per
     # commune: 65–78% of the cells were hidden).  Published instead: how many communes fall
     # in each band of the share not meeting the standard — counts of communes, not people.
@@ -418,8 +428,8 @@ if HAS_PERSONNEL:
                                      "Each cell counts communes (not people); the share of each "
                                      "commune is not published (a few civil servants each)."),
                       simulated=SIM, decimals=0)
-    display(show(bu.assign(share=bu["share"].round(3)), within=WITHIN_UNITS)
-            .pivot(index="commune", columns="rule_id", values="share"))
+    # the shares by commune are not displayed either: what the export withholds, the notebook
+    # (committed with its outputs) withholds too
 
 # %% [markdown]
 # ## 2.1.3. Cơ cấu đội ngũ
@@ -790,7 +800,8 @@ if HAS_PERSONNEL:
     comp25 = comp25[comp25["rule_id"].isin(["CC_DEGREE"])]
     comp25 = comp25.sort_values("commune_2025", key=lambda s: s.map(export.vi_sort_key),
                                 ignore_index=True)
-    save_share_table(comp25[["commune_2025", "n", "k", "share", "lo", "hi"]]
+    # n_missing: the staffing table's civil servants minus n would give back a small one
+    save_share_table(comp25[["commune_2025", "n", "k", "share", "lo", "hi", "n_missing"]]
                      .rename(columns=HEAD),
                      "04_compliance_2025",
                      export.tr("Công chức chưa có bằng đại học trong đội ngũ 8 xã mới tiếp nhận",
@@ -802,7 +813,7 @@ if HAS_PERSONNEL:
                                     "n: civil servants with a known level; k: without a degree. "
                                     "After the reform ethnic-minority staff have 5 years from the "
                                     "new commune's creation."),
-                     within=[[]])
+                     within=[[]], missing="n_missing")
     export.save_table(staff25[["commune_2025", *counts]].rename(columns=HEAD),
                       "04_staffing_2025",
                       title=export.tr("Đội ngũ cán bộ, công chức mà 8 xã mới tiếp nhận",
@@ -831,7 +842,8 @@ for (var, c25), g in scores.melt(id_vars=[CLUSTER, "commune_2025"], value_vars=Q
                        "lo": lo, "hi": hi})
 cm25 = pd.DataFrame(rows25).sort_values(["variable", "estimate"], ascending=[True, False],
                                         ignore_index=True)
-display(cm25.pivot(index="commune_2025", columns="variable", values="estimate").round(2))
+display(sort_communes(cm25.pivot(index="commune_2025", columns="variable", values="estimate")
+                     .round(2).reset_index(), "commune_2025").set_index("commune_2025"))
 RN25 = {"variable": export.tr("Thang đo", "Scale"), "commune_2025": HEAD["commune_2025"],
         "mean": export.tr("Trung bình", "Mean"), "lo": export.tr("KTC 95% dưới", "95% CI low"),
         "hi": export.tr("KTC 95% trên", "95% CI high")}
@@ -867,7 +879,8 @@ plt.show()
 low25, high25 = pro25.iloc[-1], pro25.iloc[0]
 i25 = icc25.set_index("variable")
 display(Markdown(
-    f"Theo 8 xã mới, điểm PRO cao nhất ở **{high25['commune_2025']}** ({fmt(high25['mean'], 2)}; "
+    f"Theo 8 xã mới{' ' + study.qualifier('communes') if SIM else ''}, điểm PRO cao nhất ở "
+    f"**{high25['commune_2025']}** ({fmt(high25['mean'], 2)}; "
     f"KTC 95%: {fmt(high25['lo'], 2)}–{fmt(high25['hi'], 2)}) và thấp nhất ở "
     f"**{low25['commune_2025']}** ({fmt(low25['mean'], 2)}; KTC 95%: {fmt(low25['lo'], 2)}–"
     f"{fmt(low25['hi'], 2)}); ICC của PRO giữa 8 xã mới là {fmt(i25.at['PRO', 'icc'], 3)} "
@@ -935,7 +948,10 @@ else:
 ledger_res = evaluate(study, rules=LEDGER_RULES)
 ledger = fd.findings_table(found, verdicts=claim_verdicts(ledger_res, [f.claim_id for f in found]))
 for row in ledger.itertuples(index=False):
-    display(Markdown(f"**{row.claim_id}.** {row.statement_vi}  \n"
+    # a finding computed from simulated data says so; a claim not testable states no number
+    qual = (study.qualifier("officials")
+            if json.loads(row.key_numbers).get("testable", True) else "")
+    display(Markdown(f"**{row.claim_id}.** {row.statement_vi}{' ' + qual if qual else ''}  \n"
                      f"*Kết luận (sổ đối chiếu, notebook 06):* {row.verdict_vi}"))
 display(Markdown(
     "Tỷ lệ từ hồ sơ nhân sự (tổng điều tra) là giá trị chính xác, không có khoảng tin cậy, ở "

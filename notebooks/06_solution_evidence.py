@@ -309,10 +309,15 @@ def show_claim(cid: str) -> None:
                   "ưu tiên" if v == "inconclusive" else
                   "không nên được ưu tiên dựa trên giải pháp này, vì dữ liệu không ủng hộ nó"
                   if v == "not supported" else "chưa đánh giá được")
+        # the communes are real, the survey data may be simulated: then the ranking
+        # illustrates the method and recommends nothing for a named commune
+        qual = study.qualifier("communes")
+        action = (f"Các xã thấp nhất {action}." if not qual else
+                  f"Trên dữ liệu thật, cách tính này chỉ ra các xã thấp nhất, và các xã đó "
+                  f"{action}; thứ tự trên dữ liệu mô phỏng không nói gì về các xã thật.")
         display(Markdown(
-            f"Đối với 8 xã mới: thấp nhất về `{x}` là {names}; cao nhất "
-            f"**{best['commune_2025']}** ({fmt(best['mean'], 1)}{unit}).  Các xã thấp nhất "
-            f"{action}."))
+            f"Đối với 8 xã mới{' ' + qual if qual else ''}: thấp nhất về `{x}` là {names}; "
+            f"cao nhất **{best['commune_2025']}** ({fmt(best['mean'], 1)}{unit}).  {action}"))
 
 
 # %% [markdown]

@@ -927,6 +927,29 @@ def test_suppress_shares_extra_columns_and_bad_input():
         profile.suppress_shares(eth, min_cell=0)
 
 
+def test_suppress_shares_hides_a_small_missing_count_and_the_n_that_gives_it_back():
+    """Notebook 04's compliance table showed n_missing 1 (and n 213 of the 214 civil servants
+    shown on the other rows): the missing count reads "<5", the row's n and everything
+    computed from it "x" (a complementary cell is never marked as small); k stays."""
+    from hlstudy import export
+
+    t = pd.DataFrame({"rule": ["age", "degree", "field"], "n": [214, 213, 209],
+                      "k": [0, 80, 39], "share": [0.0, 80 / 213, 39 / 209],
+                      "lo": [0.0, 0.3, 0.1], "hi": [0.02, 0.4, 0.2],
+                      "n_missing": [0, 1, 5], "share_exception": [0.0, 12 / 213, 39 / 209]})
+    out = profile.suppress_shares(t, extra=["share_exception"], missing="n_missing")
+    assert out["n_missing"].tolist() == [0, export.SUPPRESSED, 5]
+    assert out.loc[1, ["n", "share", "lo", "hi", "share_exception"]].tolist() == \
+        [export.COMPLEMENTARY] * 5
+    assert out.loc[1, "k"] == 80
+    pd.testing.assert_frame_equal(out.drop(index=1).astype(t.dtypes.to_dict()),
+                                  t.drop(index=1))
+    # without ``missing`` the count is left as it is (primary suppression of n and k only)
+    assert profile.suppress_shares(t)["n_missing"].tolist() == [0, 1, 5]
+    with pytest.raises(ModelError, match="lack"):
+        profile.suppress_shares(t, missing="nope")
+
+
 def test_share_bars_hide_cells_a_suppressed_table_hides():
     import matplotlib
 

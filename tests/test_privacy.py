@@ -216,8 +216,13 @@ def test_no_pii_of_the_demonstration_data_in_committed_outputs():
 
 #: Columns of the exported tables that count people (or records of people): ``n``, ``k`` and
 #: their variants ``n (...)`` (a split, a model's sample), as the tables' column names say.
+#: A count of people without data (``n_missing``, printed "Thiếu dữ liệu" / "Missing") is one too.
+MISSING_COLUMNS = ("n_missing", "Thiếu dữ liệu", "Missing")
+
+
 def _people_columns(columns) -> list[str]:
-    return [c for c in map(str, columns) if c in ("n", "k") or c.startswith(("n (", "k ("))]
+    return [c for c in map(str, columns)
+            if c in ("n", "k", *MISSING_COLUMNS) or c.startswith(("n (", "k ("))]
 
 
 def _small_shown(table: pd.DataFrame, min_cell: int = 5) -> dict[str, list]:
@@ -252,3 +257,79 @@ def test_no_committed_table_shows_a_count_of_fewer_than_five_people():
     # the check finds a small count when one is shown
     shown = eth.assign(k=eth["k"].where(~eth["k"].astype(object).isin(HIDDEN_MARKS), 3))
     assert _small_shown(shown) == {"k": [3] * int(eth["k"].astype(object).isin(HIDDEN_MARKS).sum())}
+
+
+def _displayed_tables(path) -> list[tuple[int, pd.DataFrame]]:
+    """The tables a committed notebook displays (its outputs' text/html), with their cell."""
+    import io
+    import json
+
+    out = []
+    for i, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
+        for o in cell.get("outputs", []):
+            html = o.get("data", {}).get("text/html")
+            if html is None:
+                continue
+            html = "".join(html) if isinstance(html, list) else html
+            if "<table" in html:
+                out += [(i, t) for t in pd.read_html(io.StringIO(html), keep_default_na=False)]
+    return out
+
+
+def _hidden_missing_recoverable(table: pd.DataFrame) -> list:
+    """Rows whose hidden count of people without data sits beside a shown ``n``: the total
+    of the people assessed (published) minus ``n`` gives it back."""
+    from hlstudy.export import HIDDEN_MARKS
+
+    cols = [c for c in map(str, table.columns) if c in MISSING_COLUMNS]
+    if not cols or "n" not in table.columns:
+        return []
+    hidden = table[cols[0]].astype(str).isin(HIDDEN_MARKS)
+    return table.loc[hidden & ~table["n"].astype(str).isin(HIDDEN_MARKS)].index.tolist()
+
+
+def test_no_committed_notebook_displays_a_count_of_fewer_than_five_people():
+    """The committed notebooks' displayed tables are published too: every count of people
+    they show (``n``, ``k``, ``n_missing``) is 0, at least 5 or hidden, and a hidden missing
+    count is not given back by the row's ``n`` (notebook 04's compliance table showed
+    ``n_missing`` 1 beside a status table hiding it as ``<5``)."""
+    from hlstudy.paths import NOTEBOOKS
+
+    shown = {}
+    n_tables = 0
+    for path in sorted(NOTEBOOKS.glob("0*.ipynb")):
+        for cell, table in _displayed_tables(path):
+            n_tables += 1
+            if s := _small_shown(table):
+                shown[f"{path.name} cell {cell}"] = s
+            if rows := _hidden_missing_recoverable(table):
+                shown[f"{path.name} cell {cell} (n beside a hidden missing count)"] = rows
+    assert n_tables >= 10 and shown == {}
+    # the checks find what they look for
+    t = pd.DataFrame({"rule": ["a", "b"], "n": [214, 213], "k": [0, 80],
+                      "n_missing": [0, 1]})
+    assert _small_shown(t) == {"n_missing": [1]}
+    assert _hidden_missing_recoverable(t.assign(n_missing=[0, "<5"])) == [1]
+    assert _hidden_missing_recoverable(t.assign(n_missing=[0, "<5"], n=[214, "x"])) == []
+
+
+def test_exported_2025_compliance_does_not_give_back_a_small_missing_count():
+    """04_compliance_2025's n (civil servants with a known level) beside 04_staffing_2025's
+    civil servants of the same new commune: a difference of 1 to 4 is a count of fewer than
+    5 people, given back by subtraction (Tuấn Sơn: 32 civil servants, n 31).  Such a row's
+    n is hidden ("x"), and so is every table's n beside a hidden missing count."""
+    from hlstudy.export import read_table_csv
+    from hlstudy.paths import figures_dir
+
+    folder = figures_dir()
+    comp = read_table_csv(folder / "04_compliance_2025.csv")
+    staff = read_table_csv(folder / "04_staffing_2025.csv")
+    key = comp.columns[0]
+    cc = [c for c in staff.columns if c in ("Công chức", "Civil servants", "n_cong_chuc")]
+    assert key == staff.columns[0] and len(cc) == 1
+    both = comp.merge(staff, on=key)
+    assert len(both) == 8
+    gap = pd.to_numeric(both[cc[0]], errors="coerce") - pd.to_numeric(both["n"], errors="coerce")
+    assert both.loc[(gap >= 1) & (gap < 5), key].tolist() == []
+    tables = {p.name: read_table_csv(p) for p in sorted(folder.glob("0*.csv"))}
+    assert {n: r for n, t in tables.items() if (r := _hidden_missing_recoverable(t))} == {}

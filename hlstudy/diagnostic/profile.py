@@ -234,7 +234,8 @@ def workforce_profile(personnel: pd.DataFrame, *, reference_year: int,
 
 
 def suppress_shares(df: pd.DataFrame, *, within: Sequence[Sequence[str]] = (),
-                    extra: Sequence[str] = (), min_cell: int = 5) -> pd.DataFrame:
+                    extra: Sequence[str] = (), min_cell: int = 5,
+                    missing: str | None = None) -> pd.DataFrame:
     """Small-cell suppression of a share table, primary **and** complementary.
 
     Primary: :func:`hlstudy.export.suppress_small_cells` with :data:`SHARE_SUPPRESSION`
@@ -257,12 +258,18 @@ def suppress_shares(df: pd.DataFrame, *, within: Sequence[Sequence[str]] = (),
 
     >>> suppress_shares(t, within=[[]])["k"].tolist()
     ['<5', 'x', 10]
+
+    ``missing``: a column counting the people of the row without data (``n_missing``), whose
+    sum with ``n`` is a published total (every civil servant).  A missing count of 1 to
+    ``min_cell - 1`` reads ``<5``, and the row's ``n`` with everything computed from it
+    (``share``, ``lo``, ``hi``, ``extra``) reads ``x``: the total minus ``n`` would give it back.
     """
     from hlstudy import export
 
     if not isinstance(df, pd.DataFrame):
         raise ModelError("suppress_shares expects a DataFrame")
-    _require(df, ["n", "k", *extra, *{c for g in within for c in g}])
+    _require(df, ["n", "k", *extra, *{c for g in within for c in g},
+                  *([missing] if missing is not None else [])])
     if not isinstance(min_cell, int | np.integer) or min_cell < 1:
         raise ModelError(f"min_cell must be a positive integer, got {min_cell!r}")
     dependent = {k: [*v, *extra] for k, v in SHARE_SUPPRESSION["dependent"].items()}
@@ -289,6 +296,17 @@ def suppress_shares(df: pd.DataFrame, *, within: Sequence[Sequence[str]] = (),
                     if out.iloc[pick, out.columns.get_loc(col)] != export.SUPPRESSED:
                         out.iloc[pick, out.columns.get_loc(col)] = export.COMPLEMENTARY
                 changed = True
+    if missing is not None:
+        m = pd.to_numeric(df[missing], errors="coerce")
+        small = ((m >= 1) & (m < min_cell)).to_numpy()
+        out[missing] = out[missing].astype(object)
+        out.loc[small, missing] = export.SUPPRESSED
+        for col in ["n", "share", "lo", "hi", *extra]:
+            if col not in out.columns:
+                continue
+            out[col] = out[col].astype(object)
+            cells = small & ~out[col].isin(export.HIDDEN_MARKS).to_numpy()
+            out.loc[cells, col] = export.COMPLEMENTARY
     return out
 
 
