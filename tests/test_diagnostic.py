@@ -927,6 +927,32 @@ def test_suppress_shares_extra_columns_and_bad_input():
         profile.suppress_shares(eth, min_cell=0)
 
 
+def test_finding_d1_states_no_share_whose_n_gives_back_a_small_missing_count():
+    """D1 printed "trình độ đại học (37,6%)" = 80/213 while the table hid the one civil
+    servant without a known level (214 - 213): with 1-4 missing, only the count is said."""
+    scores, personnel, _ = _study()
+    comp = dg.evaluate_standards(personnel, reference_year=2024)
+    full = fd.finding_d1(comp, scores, group="commune_code")
+    assert full.numbers["worst_rule"] == "CC_DEGREE"
+    cc = personnel.index[personnel["kind"] == "cong_chuc"]
+    few = personnel.copy()
+    few.loc[cc[:2], "education_level"] = np.nan
+    comp2 = dg.evaluate_standards(few, reference_year=2024)
+    deg = comp2.overall.set_index("rule_id").loc["CC_DEGREE"]
+    assert deg["n_missing"] == 2
+    f = fd.finding_d1(comp2, scores, group="commune_code")
+    assert f.numbers["worst_rule"] == "CC_DEGREE" and np.isnan(f.numbers["worst_share"])
+    assert f.numbers["worst_k"] == deg["k"]
+    assert f"({int(deg['k'])} người; tỷ lệ không nêu" in f.statement_vi
+    assert f"({int(deg['k'])} people; no share given" in f.statement_en
+    from hlstudy import export
+
+    share = export.number(100 * deg["share"], 1, lang="vi")
+    assert f"({share}%)" not in f.statement_vi
+    # with no (or 5 or more) missing the share is stated as before
+    assert "tỷ lệ không nêu" not in full.statement_vi
+
+
 def test_suppress_shares_hides_a_small_missing_count_and_the_n_that_gives_it_back():
     """Notebook 04's compliance table showed n_missing 1 (and n 213 of the 214 civil servants
     shown on the other rows): the missing count reads "<5", the row's n and everything

@@ -239,9 +239,16 @@ def finding_d1(compliance: ComplianceResult, scores: pd.DataFrame, *, group: str
     rules = ov.drop(index=[ANY_RULE], errors="ignore")
     rules = rules[rules["n"] > 0]
     worst = rules["share"].idxmax() if len(rules) else None
+    # a share over n gives n back, and the civil servants minus n the ones without data: a
+    # missing count of 1 to min_cell - 1 is published as hidden (profile.suppress_shares'
+    # ``missing``), so the share is not stated, only its count k
+    worst_missing = int(rules.at[worst, "n_missing"]) if worst else 0
+    worst_hidden = 1 <= worst_missing < th.min_cell
     num = {**_census_not_met(anyr), "cs_missing": int(anyr["n_missing"]),
            "worst_rule": worst,
-           "worst_share": float(rules.at[worst, "share"]) if worst else np.nan,
+           "worst_k": int(rules.at[worst, "k"]) if worst else 0,
+           "worst_share": (float(rules.at[worst, "share"]) if worst and not worst_hidden
+                           else np.nan),
            "weak_cutoff": th.weak_cutoff}
     if compliance_alt is not None:
         alt = compliance_alt.overall.set_index("rule_id").loc[ANY_RULE]
@@ -262,10 +269,18 @@ def finding_d1(compliance: ComplianceResult, scores: pd.DataFrame, *, group: str
         parts_en.append(f"{NAMES_EN[dim]} ({dim}) averages {_num(m['mean'])} "
                         f"(95% CI {_num(m['lo'])}–{_num(m['hi'])}), {_pct(s['share'])}% "
                         f"({s['k']}/{s['n']}) below the scale midpoint {th.weak_cutoff:g}")
-    worst_vi = (f"; tiêu chuẩn chưa đạt nhiều nhất: {RULES_VI.get(worst, worst)} "
-                f"({_pct(num['worst_share'])}%)" if worst else "")
-    worst_en = (f"; the most often unmet standard is {RULES_EN.get(worst, worst)} "
-                f"({_pct(num['worst_share'])}%)" if worst else "")
+    if worst_hidden:
+        worst_vi = (f"; tiêu chuẩn chưa đạt nhiều nhất: {RULES_VI.get(worst, worst)} "
+                    f"({num['worst_k']} người; tỷ lệ không nêu vì số công chức thiếu dữ liệu "
+                    f"dưới {th.min_cell} người)")
+        worst_en = (f"; the most often unmet standard is {RULES_EN.get(worst, worst)} "
+                    f"({num['worst_k']} people; no share given: fewer than {th.min_cell} "
+                    "civil servants lack data)")
+    else:
+        worst_vi = (f"; tiêu chuẩn chưa đạt nhiều nhất: {RULES_VI.get(worst, worst)} "
+                    f"({_pct(num['worst_share'])}%)" if worst else "")
+        worst_en = (f"; the most often unmet standard is {RULES_EN.get(worst, worst)} "
+                    f"({_pct(num['worst_share'])}%)" if worst else "")
     alt_vi = alt_en = ""
     if compliance_alt is not None:
         alt_vi = (f"; theo cách đọc còn lại của ngoại lệ trung cấp: "
