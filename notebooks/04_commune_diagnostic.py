@@ -32,8 +32,8 @@
 # the intraclass correlation and a schematic Voronoi map; (5) the same tables for the 8
 # communes created on 1 July 2025; (6) a computed statement per claim D1–D5 for notebook 06.
 # Every rate carries its denominator and a Wilson 95% interval; rates of fewer than 5 people
-# are suppressed in exported tables.  All logic lives in `hlstudy.diagnostic` and
-# `hlstudy.legal`, tested against R (prop.test, t.test, cor.test, chisq.test, lme4).
+# are suppressed in the exported and the displayed tables alike (the committed notebook is
+# published too).  All logic lives in `hlstudy.diagnostic` and `hlstudy.legal`, tested against R (prop.test, t.test, cor.test, chisq.test, lme4).
 
 # %%
 import json

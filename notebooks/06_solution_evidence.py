@@ -24,7 +24,9 @@
 # and states the verdict: supported, not supported, inconclusive or not testable.  An
 # importance–performance map (Ringle & Sarstedt 2016) ranks where improvement pays most.  Each
 # solution's section says what the evidence implies for the 8 communes that exist since 1 July
-# 2025, under the post-reform legal frame.  The notebook ends with the whole ledger
+# 2025, under the post-reform legal frame; on simulated data the communes' ranking only
+# illustrates the method (each sentence says so) and recommends nothing for a named commune.
+# The notebook ends with the whole ledger
 # (`figures/06_claims_ledger`), a verdict summary figure and the IPMA figure.  Paths are
 # associations in observational (here simulated) data, never proof of a cause.
 
