@@ -95,6 +95,8 @@ LEDGER_RULES = Rules()
 export.use_style()
 study = load_study()
 SIM = study.simulated
+# said after a sentence counting the officials from simulated data ("" for real data)
+QUAL_OFFICIALS = (" " + study.qualifier("officials")) if SIM else ""
 reg = registry_communes()
 personnel, officials, citizens = study.personnel, study.officials, study.citizens
 if REFERENCE_YEAR is None:
@@ -252,7 +254,8 @@ if HAS_PERSONNEL:
         f"người — hợp lệ nếu tỉnh giao thêm theo dân số, diện tích), "
         f"**{st['n_at_quota_units']}** xã bằng mức tối đa.  Tỷ lệ công chức trong đội ngũ của từng xã "
         f"dao động {pct(staff['share_cong_chuc'].min(), 0)}%–{pct(staff['share_cong_chuc'].max(), 0)}% "
-        f"(toàn huyện {pct(st['n_cong_chuc'] / (st['n_can_bo'] + st['n_cong_chuc']))}%)."))
+        f"(toàn huyện {pct(st['n_cong_chuc'] / (st['n_can_bo'] + st['n_cong_chuc']))}%)"
+        f"{QUAL_OFFICIALS}."))
     staff_show = staff.assign(commune=staff["commune_code"].map(short),
                               status=staff["status"].map(STATUS))[
         ["commune", "unit_type", "unit_class", "n_can_bo", "n_cong_chuc", "n_staff", "quota", "gap",
@@ -277,7 +280,7 @@ if HAS_PERSONNEL:
     display(Markdown(
         "Số xã dưới mức tối đa nếu mọi xã cùng loại: "
         + ", ".join(f"loại {c}: **{v}**" for c, v in robust.items())
-        + f"; dưới mức tối đa dù thuộc loại III (mức thấp nhất): **{robust['III']}** xã."))
+        + f"; dưới mức tối đa dù thuộc loại III (mức thấp nhất): **{robust['III']}** xã{QUAL_OFFICIALS}."))
     # holders per title per unit against the legal maximum (title_limits.csv)
     tc = staffing.title_counts(personnel, reg, CLASSES)
     over_t = tc[tc["over"]]
@@ -289,7 +292,7 @@ if HAS_PERSONNEL:
         + (f"**{len(over_t)}** trường hợp vượt ("
            + "; ".join(f"{short[r.commune_code]}: {r.position_code} {r.n}/{r.max_count}, "
                        f"loại {r.unit_class}" for r in over_t.itertuples())
-           + ")." if len(over_t) else "không đơn vị nào vượt.")))
+           + ")" + QUAL_OFFICIALS + "." if len(over_t) else "không đơn vị nào vượt.")))
     fig = plots.staffing_plot(staff.assign(label=staff["commune_code"].map(short)), label="label",
                               xlabel=export.tr("Số người", "People"),
                               title=export.tr("Số cán bộ, công chức so với số lượng tối đa theo xã",
@@ -460,7 +463,7 @@ if HAS_PERSONNEL:
         f"Nữ chiếm **{pct(w.at['all', 'share'])}%** đội ngũ ({int(w.at['all', 'k'])}/"
         f"{int(w.at['all', 'n'])}) nhưng **{pct(w.at['leadership', 'share'])}%** ở các chức "
         f"danh lãnh đạo ({int(w.at['leadership', 'k'])}/{int(w.at['leadership', 'n'])}); toàn "
-        "bộ hồ sơ, nên đây là tỷ lệ chính xác, không có khoảng tin cậy."))
+        f"bộ hồ sơ, nên đây là tỷ lệ chính xác, không có khoảng tin cậy{QUAL_OFFICIALS}."))
     eth = prof["ethnicity"].assign(
         ethnicity_label=lambda d: d["ethnicity"].map(labels["ethnicity"]))
     RATIO = ["ratio", "ratio_lo", "ratio_hi"]  # the ratio is k rescaled: suppressed with k
