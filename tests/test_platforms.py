@@ -497,14 +497,22 @@ def test_spss_sav_labels_and_stored_codes(raw, baseline, variable_of, cb, tmp_pa
     assert (table.headers["how"] == "spss label").sum() == len(raw.columns)
 
 
+#: The codebook's columns, for the small codebooks of the tests below
+CODEBOOK_COLUMNS = ["instrument", "variable", "order", "construct", "type", "question_vi",
+                    "value_set", "reverse", "min", "max", "required", "pii"]
+
+
+def _codebook(rows: list[list[str]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=CODEBOOK_COLUMNS)
+
+
 def test_spss_text_variable_with_value_labels_matches_haven(tmp_path):
     """Issue 14 kind 5: '1'/'2' stored as text with labels Nam/Nữ (and '-99' = Không trả lời)."""
     reference = json.loads((FIXTURES / "reference.json").read_text(encoding="utf-8"))
-    codebook = pd.DataFrame([
+    codebook = _codebook([
         ["officials", "gender", "1", "", "category", "Giới tính", "gender", "0", "", "", "0", "0"],
         ["officials", "TRAIN1", "2", "TRAIN", "likert", "Tôi được cử đi đào tạo, bồi dưỡng đầy đủ", "agree5", "0", "", "", "0", "0"],
-    ], columns=["instrument", "variable", "order", "construct", "type", "question_vi", "value_set",
-                "reverse", "min", "max", "required", "pii"])
+    ])
     _, value_labels = ingest.codebook_frames()
     table = ingest.read_instrument(FIXTURES / "text_labels.sav", "officials", codebook=codebook,
                                    value_labels=value_labels)
@@ -612,11 +620,10 @@ def test_spss_code_labelled_dont_know_is_nonresponse(tmp_path):
     keeps its value whatever its label says (the stored code wins)."""
     import pyreadstat
 
-    codebook = pd.DataFrame([
+    codebook = _codebook([
         ["officials", "TRAIN1", "1", "TRAIN", "likert", "Tôi được cử đi đào tạo, bồi dưỡng đầy đủ", "agree5", "0", "", "", "0", "0"],
         ["officials", "TRAIN2", "2", "TRAIN", "likert", "Nội dung bồi dưỡng sát thực tế", "agree5", "0", "", "", "0", "0"],
-    ], columns=["instrument", "variable", "order", "construct", "type", "question_vi", "value_set",
-                "reverse", "min", "max", "required", "pii"])
+    ])
     _, value_labels = ingest.codebook_frames()
     out = pd.DataFrame({"TRAIN1": [1.0, 4.0, 9.0, 9.0, 5.0, 3.0], "TRAIN2": [2.0, 2.0, 3.0, 9.0, 1.0, 4.0]})
     labels = {"TRAIN1": {1.0: "Hoàn toàn không đồng ý", 9.0: "Không biết"},
