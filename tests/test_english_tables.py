@@ -26,6 +26,10 @@ import pytest
 
 from hlstudy import export, runner
 
+# on the worker of the notebooks' tests: the English export's kernels are forked from the
+# same kernel fork server (runner._ForkServer, ~3 s of CPU to start) instead of a second one
+pytestmark = pytest.mark.xdist_group("notebooks")
+
 VI_LETTERS = re.compile(
     "[ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ]", re.IGNORECASE)
 LEGAL_NUMBER = re.compile(r"\d+/\d{4}/[A-ZĐ0-9-]+", re.IGNORECASE)
