@@ -292,14 +292,17 @@ def rule_unreadable(df, spec, rules, instrument):
     The cells come from the transient column :data:`hlstudy.ingest.UNREADABLE`; ``old_value``
     is the raw text as received (cut to 40 characters), ``new_value`` is empty (missing).
     """
-    if UNREADABLE not in df:
+    return _consume(df, UNREADABLE, lambda i, variable, raw, reason: _change_row(
+        df, i, instrument, "unreadable", variable, raw, None, f"unreadable, set to missing: {reason}"))
+
+
+def _consume(df, column: str, row_of) -> tuple[pd.DataFrame, list]:
+    """The log rows ``row_of(i, *entry)`` of every entry of the transient ``column`` (a tuple
+    per entry, ingest's account of a cell: row by row, in order), and ``df`` without it."""
+    if column not in df:
         return df, []
-    log = []
-    for i in df.index:
-        for variable, raw, reason in df.at[i, UNREADABLE] or ():
-            log.append(_change_row(df, i, instrument, "unreadable", variable, raw, None,
-                                   f"unreadable, set to missing: {reason}"))
-    return df.drop(columns=[UNREADABLE]), log
+    log = [row_of(i, *entry) for i in df.index for entry in (df.at[i, column] or ())]
+    return df.drop(columns=[column]), log
 
 
 def rule_dont_know(df, spec, rules, instrument):
@@ -310,16 +313,10 @@ def rule_dont_know(df, spec, rules, instrument):
     answered) nor unreadable (it says something), nor a point of the scale: survey practice
     codes it missing with its own reason, so that its count is seen apart.
     """
-    if DONT_KNOW not in df:
-        return df, []
-    log = []
-    for i in df.index:
-        for variable, raw, where in df.at[i, DONT_KNOW] or ():
-            log.append(_change_row(df, i, instrument, "dont_know", variable, raw, None,
-                                   f"'don't know' answer {raw!r}, set to missing as item non-response "
-                                   f"(a phrase of value set 'nonresponse' in value_labels.csv; not a "
-                                   f"point of the scale) ({where})"))
-    return df.drop(columns=[DONT_KNOW]), log
+    return _consume(df, DONT_KNOW, lambda i, variable, raw, where: _change_row(
+        df, i, instrument, "dont_know", variable, raw, None,
+        f"'don't know' answer {raw!r}, set to missing as item non-response (a phrase of value set "
+        f"'nonresponse' in value_labels.csv; not a point of the scale) ({where})"))
 
 
 def rule_commune_match(df, spec, rules, instrument):
@@ -336,18 +333,14 @@ def rule_commune_match(df, spec, rules, instrument):
     and flagged (outcome ``flagged``, ``old_value`` the raw value, ``new_value`` the unit), so
     that a researcher with a post-reform export sees it.
     """
-    if COMMUNE_MATCH not in df:
-        return df, []
-    log = []
-    for i in df.index:
-        for variable, raw, code, name, outcome, reason in df.at[i, COMMUNE_MATCH] or ():
-            new = None if code is None else f"{code} {name}"
-            if outcome == "flagged":  # a name that is also a 2025 commune's: read, and said
-                log.append(_flag_row(df, i, instrument, "commune_match", reason, column=variable)
-                           | {"old_value": _value(raw), "new_value": new})
-                continue
-            log.append(_change_row(df, i, instrument, "commune_match", variable, raw, new, reason))
-    return df.drop(columns=[COMMUNE_MATCH]), log
+    def row_of(i, variable, raw, code, name, outcome, reason):
+        new = None if code is None else f"{code} {name}"
+        if outcome == "flagged":  # a name that is also a 2025 commune's: read, and said
+            return (_flag_row(df, i, instrument, "commune_match", reason, column=variable)
+                    | {"old_value": _value(raw), "new_value": new})
+        return _change_row(df, i, instrument, "commune_match", variable, raw, new, reason)
+
+    return _consume(df, COMMUNE_MATCH, row_of)
 
 
 def rule_duplicates(df, spec, rules, instrument):

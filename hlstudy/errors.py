@@ -34,6 +34,18 @@ class ModelError(HlstudyError, ValueError):
     """A statistical routine received arguments it cannot work with."""
 
 
+def check_lang(lang) -> str:
+    """``lang`` when it is ``"vi"`` or ``"en"`` (the languages hlstudy words its results in);
+    else :class:`ModelError`.
+
+    >>> check_lang("vi")
+    'vi'
+    """
+    if lang not in ("vi", "en"):
+        raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
+    return lang
+
+
 class TooFewRowsError(ModelError):
     """Too few complete rows for the items (a covariance matrix needs more rows than items).
 
@@ -48,10 +60,8 @@ class TooFewRowsError(ModelError):
         return (_too_few_rows, (str(self), self.rows, self.items, self.group))
 
     def text(self, lang: str = "en") -> str:
-        if lang == "en":
+        if check_lang(lang) == "en":
             return str(self)
-        if lang != "vi":
-            raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
         where = "" if self.group is None else f" ở nhóm {self.group}"
         return (f"quá ít phiếu trả lời đủ mọi biến{where}: {self.rows} phiếu cho {self.items} biến "
                 "(cần nhiều phiếu đủ hơn số biến để ma trận hiệp phương sai xác định dương)")
@@ -69,8 +79,7 @@ def warning_text(warning, lang: str = "en") -> str:
     identification, scale and Heywood warnings; an ``OmegaWarning`` through its ``problem``).
     Any other warning has English words only: in Vietnamese it is given as it is, marked as
     untranslated and named by its class, so that nothing is dropped silently."""
-    if lang not in ("en", "vi"):
-        raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
+    check_lang(lang)
     message = getattr(warning, "message", warning)
     if not isinstance(message, Warning):
         raise ModelError(f"warning_text needs a warning, got {type(warning).__name__}")

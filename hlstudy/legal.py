@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hlstudy.errors import SurveyDataError
+from hlstudy.errors import SurveyDataError, check_lang
 from hlstudy.paths import REFERENCE
 
 CONFIDENCE = frozenset({"2", "1", "?", "sim", "assumption"})
@@ -390,10 +390,7 @@ def reform_frame_text(lang: str = "vi", folder: Path | None = None) -> str:
     >>> "80/2025/QH15" in reform_frame_text("en")
     True
     """
-    from hlstudy.errors import ModelError
-
-    if lang not in ("vi", "en"):
-        raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
+    check_lang(lang)
     frame = legal_frame(folder).set_index("doc_id")
     missing = [d for d in REFORM_DOCUMENTS if d not in frame.index]
     if missing:

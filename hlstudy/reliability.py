@@ -47,7 +47,7 @@ from hlstudy._psychometrics import (
     smc,
     undefined_correlations,
 )
-from hlstudy.errors import ModelError
+from hlstudy.errors import ModelError, check_lang
 from hlstudy.progress import progress
 
 __all__ = [
@@ -360,8 +360,7 @@ class OmegaProblem:
     scale: str | None = None
 
     def text(self, lang: str = "en") -> str:
-        if lang not in ("en", "vi"):
-            raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
+        check_lang(lang)
         vi = lang == "vi"
         why = []
         if not self.converged:

@@ -28,7 +28,7 @@ from scipy import stats
 from hlstudy import _resultcache
 from hlstudy.cfa._spec import normalise_model
 from hlstudy.cfa.core import CFAResult, _fit, cfa
-from hlstudy.errors import ModelError
+from hlstudy.errors import ModelError, check_lang
 
 #: Steps of measurement invariance and the lavaan ``group.equal`` they impose.
 INVARIANCE_STEPS = {
@@ -375,8 +375,7 @@ class MethodFactorResult:
     def summary(self, lang: str = "en") -> str:
         """The comparison as text, in English (``"en"``) or Vietnamese (``"vi"``, numbers with
         a decimal comma), for a notebook that shows it in its own language."""
-        if lang not in ("en", "vi"):
-            raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
+        check_lang(lang)
         if lang == "vi":
             from hlstudy.export import number
 

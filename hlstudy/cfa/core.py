@@ -26,7 +26,7 @@ from scipy import optimize, special, stats
 from hlstudy import _resultcache
 from hlstudy.cfa._estimate import Estimate, Problem, SampleStats, fit_ml, start_values
 from hlstudy.cfa._spec import Spec, build_spec, normalise_model, parse_cfa_syntax
-from hlstudy.errors import ModelError, TooFewRowsError
+from hlstudy.errors import ModelError, TooFewRowsError, check_lang
 
 #: Conventional cut-offs shown by :meth:`CFAResult.summary` (Hu & Bentler 1999;
 #: the .90 level for CFI/TLI is the one most Vietnamese theses cite, after Hair et al. 2019).
@@ -167,10 +167,8 @@ class HeywoodCase(str):
 
     def text(self, lang: str = "en") -> str:
         """The case in words: ``"en"`` (this string) or ``"vi"``."""
-        if lang == "en":
+        if check_lang(lang) == "en":
             return str(self)
-        if lang != "vi":
-            raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
         from hlstudy.export import number
 
         decimals = 4 if self.kind in ("factor_variance", "residual_variance") else 3
@@ -237,10 +235,8 @@ class EstimationProblem(str):
 
     def text(self, lang: str = "en") -> str:
         """The problem in words: ``"en"`` (this string) or ``"vi"``."""
-        if lang == "en":
+        if check_lang(lang) == "en":
             return str(self)
-        if lang != "vi":
-            raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
         names = ", ".join(self.names)
         if self.kind == "not_converged":
             return (f"ước lượng {self.model} không hội tụ (gradient lớn nhất theo trị tuyệt đối "
@@ -299,10 +295,8 @@ class _WordedWarning(UserWarning):
     def text(self, lang: str = "en") -> str:
         """The warning in words: ``"en"`` (``str(warning)``) or ``"vi"``; a warning issued
         without its parts (from a plain string) has only its English words."""
-        if lang == "en":
+        if check_lang(lang) == "en":
             return str(self)
-        if lang != "vi":
-            raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
         if self.problem is None:
             raise ModelError(f"this {type(self).__name__} was issued without its parts "
                              f"(from the plain string {str(self)!r}): it has no Vietnamese words")
@@ -324,10 +318,8 @@ class HeywoodWarning(UserWarning):
 
     def text(self, lang: str = "en") -> str:
         """The warning in words: ``"en"`` (``str(warning)``) or ``"vi"``."""
-        if lang == "en":
+        if check_lang(lang) == "en":
             return str(self)
-        if lang != "vi":
-            raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
         if not self.cases or not all(isinstance(c, HeywoodCase) for c in self.cases):
             raise ModelError("this HeywoodWarning was issued without its HeywoodCase parts "
                              f"(from the plain string {str(self)!r}): it has no Vietnamese words")

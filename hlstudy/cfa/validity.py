@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from hlstudy.cfa.core import CFAResult, ave_from_loadings, cr_from_loadings, model_items
-from hlstudy.errors import ModelError
+from hlstudy.errors import ModelError, check_lang
 
 
 def _loadings(result: CFAResult, group) -> pd.Series:
@@ -210,10 +210,8 @@ class HTMTNote(str):
 
     def text(self, lang: str = "en") -> str:
         """The note in words: ``"en"`` (this string) or ``"vi"``."""
-        if lang == "en":
+        if check_lang(lang) == "en":
             return str(self)
-        if lang != "vi":
-            raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
         pairs = ", ".join(f"{i}-{j}" for i, j in self.pairs)
         if self.kind == "within":
             return (f"{self.names[0]}: tương quan bằng 0 trong cùng khái niệm ({pairs}); "

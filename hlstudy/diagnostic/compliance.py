@@ -42,7 +42,7 @@ import pandas as pd
 from hlstudy import legal
 from hlstudy.diagnostic.columns import DEFAULT, Columns, birth_year
 from hlstudy.diagnostic.intervals import share_table
-from hlstudy.errors import ModelError
+from hlstudy.errors import ModelError, check_lang
 
 STATUSES = ("met", "not_met", "not_applicable", "missing")
 ANY_RULE = "ANY"
@@ -84,8 +84,7 @@ class ExceptionPolicy:
     def basis_text(self, lang: str = "en") -> str:
         """The basis in one language: a ``(vi, en)`` pair gives its ``lang`` half (a plain
         text is the same in both)."""
-        if lang not in ("vi", "en"):
-            raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
+        check_lang(lang)
         if isinstance(self.basis, tuple):
             return self.basis[0] if lang == "vi" else self.basis[1]
         return self.basis
