@@ -301,8 +301,10 @@ def commune_correlations(link: pd.DataFrame, x: str = "QUAL", ys: Sequence[str] 
 
 
 def zscore(data: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """Copy of ``data`` with ``columns`` standardized (mean 0, SD 1 with n − 1, over the
-    non-missing values), so that regression coefficients are standardized β with intervals.
+    """Copy of ``data`` with ``columns`` standardized (mean 0, SD 1 with n − 1, each over all
+    its non-missing values).  For the standardized coefficients of a regression, whose sample
+    is the rows complete on all its variables, use :func:`standardized_sample` (z-scores on
+    that sample, as ``lm(scale(y) ~ scale(x))`` on the complete cases).
 
     A constant column is a :class:`ModelError` (it cannot be standardized).
     """
@@ -318,11 +320,83 @@ def zscore(data: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return out
 
 
+def standardized_sample(data: pd.DataFrame, variables: Sequence[str], *,
+                        cluster: str | None = "commune_code",
+                        standardize: Sequence[str] | None = None,
+                        keep: Sequence[str] = ()) -> pd.DataFrame:
+    """The analysis sample of standardized coefficients: the rows of ``data`` complete on
+    ``variables`` (and ``cluster``), listwise as ``lm`` keeps them, with each column of
+    ``standardize`` (default: every variable) z-scored **on those rows** (mean 0, SD 1 with
+    n − 1); other variables (e.g. a 0/1 indicator) keep their values.
+
+    A regression on this sample gives the field's standardized β: R
+    ``d <- na.omit(d[c(y, x, g)]); lm(scale(y) ~ scale(x1) + scale(x2), d)``, lavaan's
+    ``std.all`` of the same regression on the complete cases.  z-scoring each column on all
+    its non-missing values and then dropping incomplete rows (:func:`zscore` before a
+    regression) gives other numbers: on the dropped rows' share the sample SDs are not 1
+    (notebook 05 did so until December 2026, 0.157 where the ledger said 0.158).
+    Notebook 05 (regressions, indirect effects) and the claims ledger
+    (:mod:`hlstudy.evidence.ledger`) take their samples from here, so their numbers cannot
+    drift apart.
+
+    Columns: ``variables``, ``cluster`` and ``keep`` (carried, not standardized, not
+    required complete); the index is ``data``'s.  Raises :class:`ModelError` for absent
+    columns, no complete row, or a variable constant on the complete rows.
+    """
+    variables = list(dict.fromkeys(variables))
+    standardize = variables if standardize is None else list(standardize)
+    extra = [c for c in [*([cluster] if cluster else []), *keep] if c not in variables]
+    absent = [c for c in [*variables, *extra, *standardize] if c not in data.columns]
+    if absent:
+        raise ModelError(f"columns {sorted(set(absent))} are not in the data")
+    if [c for c in standardize if c not in variables]:
+        raise ModelError(f"standardize {[c for c in standardize if c not in variables]} "
+                         "must be among the variables")
+    z = data[[*variables, *extra]].dropna(subset=[*variables, *([cluster] if cluster else [])])
+    if z.empty:
+        raise ModelError(f"no row is complete on {variables}")
+    # each z-score: pandas' mean and sd of the column, the arithmetic on its values (the same
+    # doubles as ``z[c] = (z[c] - z[c].mean()) / sd``), and one new frame instead of a column
+    # assignment per variable (~2 ms a regression)
+    scaled = {}
+    for c in standardize:
+        s = z[c]
+        sd = s.std(ddof=1)
+        if not sd > 0:
+            raise ModelError(f"{c} is constant on the complete rows: no standardized "
+                             "coefficient")
+        scaled[c] = (pd.Series((s.to_numpy(dtype=float) - s.mean()) / sd, index=z.index, name=c)
+                     if isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf"
+                     else (s - s.mean()) / sd)
+    return pd.DataFrame({c: scaled[c] if c in scaled else z[c] for c in z.columns}, index=z.index)
+
+
+def regression_sample(data: pd.DataFrame, outcome: str, predictors: Sequence[str], *,
+                      cluster: str = "commune_code", fallback: str | None = "commune_2025",
+                      standardize: Sequence[str] | None = None,
+                      name: str = "cluster") -> tuple[pd.DataFrame, list[str]]:
+    """The sample of the standardized regression of ``outcome`` on ``predictors`` with
+    commune-clustered inference: :func:`standardized_sample` (complete rows, z-scored on
+    them), then a column ``name`` of clusters in which no commune has a single complete row
+    (:func:`merge_small_clusters` on those rows; ``fallback`` when ``data`` has it).
+
+    Returns ``(sample, merged)``: fit with ``hlstudy.models.ols(sample, "y ~ x1 + …",
+    cluster=name)``; ``len(sample)`` is the regression's n.  The one sample of notebook 05's
+    regressions and of the ledger's path parts.
+    """
+    cols = [outcome, *predictors]
+    fb = fallback if fallback and fallback in data.columns else None
+    z = standardized_sample(data, cols, cluster=cluster, standardize=standardize,
+                            keep=[fb] if fb else ())
+    return merge_small_clusters(z, cols, cluster=cluster, fallback=fb, name=name)
+
+
 def regression_paths(fits: Mapping[str, object], *, method: str = "CR2") -> pd.DataFrame:
     """Tidy coefficients of regressions (outcome → :class:`hlstudy.models.OLSResult`).
 
-    Columns ``outcome, term, method, estimate, se, df, ci_low, ci_high, p`` and, where the
-    fit has them, ``p_wild, ci_low_wild, ci_high_wild``; the intercept is left out.
+    Columns ``outcome, term, method, n`` (the fit's rows used, ``nobs``), ``estimate, se,
+    df, ci_low, ci_high, p`` and, where the fit has them, ``p_wild, ci_low_wild,
+    ci_high_wild``; the intercept is left out.
     """
     rows = []
     for outcome, fit in fits.items():
@@ -330,7 +404,7 @@ def regression_paths(fits: Mapping[str, object], *, method: str = "CR2") -> pd.D
         for term, r in co.iterrows():
             if term == "Intercept":
                 continue
-            row = {"outcome": outcome, "term": term, "method": method,
+            row = {"outcome": outcome, "term": term, "method": method, "n": int(fit.nobs),
                    "estimate": r["estimate"], "se": r["se"], "df": r["df"],
                    "ci_low": r["ci_low"], "ci_high": r["ci_high"], "p": r["p"]}
             for c in ("p_wild", "ci_low_wild", "ci_high_wild"):

@@ -96,10 +96,10 @@ _HEAD = {
     "wild_lo": ("Wild: KTC 95% dưới", "Wild: 95% CI lower"),
     "wild_hi": ("Wild: KTC 95% trên", "Wild: 95% CI upper"),
     "indirect": ("Hiệu ứng gián tiếp", "Indirect effect"),
-    "ab_scores": ("a·b (điểm thang đo)", "a·b (scale scores)"),
+    "ab_scores": ("a·b chuẩn hóa (điểm thang đo)", "Standardized a·b (scale scores)"),
     "boot_lo": ("KTC bootstrap dưới", "Bootstrap CI lower"),
     "boot_hi": ("KTC bootstrap trên", "Bootstrap CI upper"),
-    "ab_latent": ("a·b (SEM tiềm ẩn)", "a·b (latent SEM)"),
+    "ab_latent": ("a·b chuẩn hóa (SEM tiềm ẩn)", "Standardized a·b (latent SEM)"),
     "p_delta": ("p (SEM, delta)", "p (SEM, delta)"),
     "citizen": ("Đánh giá của người dân", "Citizens' assessment"),
     "n_communes": ("Số xã", "Communes"), "rho": ("ρ Spearman", "Spearman ρ"),
@@ -108,7 +108,7 @@ _HEAD = {
     "partial_r2": ("R² riêng phần (%)", "Partial R² (%)"), "rv": ("RV (%)", "RV (%)"),
     "rv_a": ("RV α (%)", "RV α (%)"),
     "beta_edu": ("β nếu nhiễu mạnh như EDU", "β if confounding as strong as EDU"),
-    "mde": ("MDE (β)", "MDE (β)"), "deff": ("Hiệu ứng thiết kế", "Design effect"),
+    "mde": ("MDE (β, theo hiệu ứng thiết kế)", "MDE (β, design effect)"), "deff": ("Hiệu ứng thiết kế", "Design effect"),
     "claim": ("Luận điểm", "Claim"), "path": ("Đường dẫn", "Path"),
     "sign": ("Dấu kỳ vọng", "Expected sign"), "beta_sem": ("β (SEM)", "β (SEM)"),
     "reading": ("Đọc", "Reading"),
@@ -284,7 +284,11 @@ if SEM_OK:
 # ## 3. Hồi quy trên điểm thang đo với sai số chuẩn theo cụm xã
 #
 # Cùng câu hỏi, bằng hồi quy bình phương nhỏ nhất của từng thành phần chất lượng trên
-# điểm thang đo đã chuẩn hóa (hệ số là β chuẩn hóa).  Cán bộ, công chức cùng xã không độc
+# điểm thang đo đã chuẩn hóa (hệ số là β chuẩn hóa).  Mỗi hồi quy dùng các phiếu đủ mọi biến
+# của nó, và mọi biến được chuẩn hóa trên chính các phiếu ấy (như
+# `lm(scale(y) ~ scale(x1) + ...)` của R trên các phiếu đủ dữ liệu): đó cũng là mẫu và cách
+# chuẩn hóa của sổ đối chiếu ở notebook 06, nên β, khoảng tin cậy CR2 và n ở đây là đúng các
+# số mà sổ đối chiếu dùng cho cùng đường dẫn.  Cán bộ, công chức cùng xã không độc
 # lập với nhau, và với chỉ 23 xã, sai số chuẩn vững theo cụm thông thường (CR1) bác bỏ quá
 # nhiều.  Vì vậy báo cáo **CR2 với bậc tự do Satterthwaite** (Bell & McCaffrey 2002;
 # Pustejovsky & Tipton 2018; như `clubSandwich::coef_test`) và giá trị p, khoảng tin cậy
@@ -292,39 +296,47 @@ if SEM_OK:
 
 # %%
 score_cols = sorted({c for preds in struct.values() for c in preds} | set(struct))
-# a commune with a single respondent gives no within-cluster information (CR2 refuses it):
-# such communes are merged into their 2025 commune for the cluster-robust inference
-z, merged = drivers.merge_small_clusters(drivers.zscore(data, score_cols), score_cols,
-                                         cluster=CLUSTER)
+# each regression's sample: the rows complete on its variables, z-scored on those rows (the
+# standardized β of lm(scale(y) ~ scale(x)) on the complete cases, the sample the ledger of
+# notebook 06 uses too); a commune with a single respondent gives no within-cluster
+# information (CR2 refuses it): merged into its 2025 commune for the cluster-robust inference
+samples, merged = {}, set()
+for q in QUALITY:
+    samples[q], merged_q = drivers.regression_sample(data, q, struct[q], cluster=CLUSTER)
+    merged.update(merged_q)
 if merged:
     display(Markdown(
-        f"*{len(merged)} xã chỉ có một phiếu đủ dữ liệu ({', '.join(merged)}) được gộp vào xã mới "
-        "năm 2025 chứa nó khi tính sai số chuẩn theo cụm.*"))
+        f"*{len(merged)} xã chỉ có một phiếu đủ dữ liệu ({', '.join(sorted(merged))}) được gộp vào "
+        "xã mới năm 2025 chứa nó khi tính sai số chuẩn theo cụm.*"))
 fits, naive = {}, {}
 for q in QUALITY:
     formula = drivers.regression_formula(q, struct)
-    fits[q] = models.ols(z, formula, cluster="cluster", vcov="CR2", wild=True,
+    fits[q] = models.ols(samples[q], formula, cluster="cluster", vcov="CR2", wild=True,
                          wild_reps=WILD_REPS, seed=SEED, alpha=ALPHA)
-    naive[q] = models.ols(z, formula, vcov="naive", wild=False, alpha=ALPHA)
+    naive[q] = models.ols(samples[q], formula, vcov="naive", wild=False, alpha=ALPHA)
 reg = drivers.regression_paths(fits)
 reg_naive = drivers.regression_paths(naive, method="naive")
 reg_table = reg.assign(**{H["dimension"]: reg["outcome"].map(name),
                           H["term"]: reg["term"].map(name)})[
-    [H["dimension"], H["term"], "estimate", "ci_low", "ci_high", "df", "p",
+    [H["dimension"], H["term"], "n", "estimate", "ci_low", "ci_high", "df", "p",
      "p_wild", "ci_low_wild", "ci_high_wild"]].rename(columns={
         "estimate": "β", "ci_low": H["cr2_lo"], "ci_high": H["cr2_hi"],
         "df": H["df"], "p": H["p_cr2"], "p_wild": H["p_wild"],
         "ci_low_wild": H["wild_lo"], "ci_high_wild": H["wild_hi"]})
+n_reg = sorted({f.nobs for f in fits.values()})
+n_reg_text = str(n_reg[0]) if len(n_reg) == 1 else f"{n_reg[0]}–{n_reg[-1]}"
 export.save_table(
     reg_table, "05_regressions", simulated=SIM, decimals=3,
     title=export.tr("Hồi quy các thành phần chất lượng trên điểm thang đo chuẩn hóa",
                     "Regressions of the quality dimensions on standardized scale scores"),
-    note=export.tr(f"n = {fits[QUALITY[0]].nobs} cán bộ, công chức trong "
-                   f"{fits[QUALITY[0]].n_clusters} xã; CR2 với bậc tự do Satterthwaite; wild "
-                   f"cluster bootstrap có ràng buộc, {WILD_REPS} lần.",
-                   f"n = {fits[QUALITY[0]].nobs} officials in {fits[QUALITY[0]].n_clusters} "
-                   f"communes; CR2 with Satterthwaite df; restricted wild cluster bootstrap, "
-                   f"{WILD_REPS} draws."))
+    note=export.tr(f"n = {n_reg_text} cán bộ, công chức trong "
+                   f"{fits[QUALITY[0]].n_clusters} xã (cột n: số phiếu đủ mọi biến của từng hồi "
+                   "quy); mọi biến chuẩn hóa trên chính các phiếu ấy; CR2 với bậc tự do "
+                   f"Satterthwaite; wild cluster bootstrap có ràng buộc, {WILD_REPS} lần.",
+                   f"n = {n_reg_text} officials in {fits[QUALITY[0]].n_clusters} "
+                   "communes (column n: the rows complete on each regression's variables); every "
+                   "variable standardized on those rows; CR2 with Satterthwaite df; restricted "
+                   f"wild cluster bootstrap, {WILD_REPS} draws."))
 display(reg_table.round(3))
 ratio = (reg_naive.set_index(["outcome", "term"])["se"]
          / reg.set_index(["outcome", "term"])["se"])
@@ -369,7 +381,8 @@ display(Markdown(", ".join(f"{name(q)}: {n} quan sát có ảnh hưởng lớn" 
 # %%
 mixed_rows = []
 for q in QUALITY:
-    mres = models.mixed(z, drivers.regression_formula(q, struct), group="cluster", alpha=ALPHA)
+    mres = models.mixed(samples[q], drivers.regression_formula(q, struct), group="cluster",
+                        alpha=ALPHA)
     co = mres.coefficients.drop(index="Intercept", errors="ignore")
     for term, r in co.iterrows():
         mixed_rows.append({"outcome": q, "term": term, "method": "mixed", "estimate": r["estimate"],
@@ -393,11 +406,15 @@ display(Markdown(
 # hai hệ số (a·b); khoảng tin cậy bootstrap phân vị (như `lavaan` với
 # `boot.ci.type = "perc"`) không giả định tích này phân phối chuẩn.  Mỗi mẫu lặp rút lại
 # **cả xã** (bootstrap theo cụm), vì cán bộ, công chức cùng xã không độc lập; các hệ số
-# được ước lượng lại bằng hồi quy trên điểm thang đo (Preacher & Hayes 2008).  SEM tiềm ẩn
-# ở mục 2 cho ước lượng điểm và khoảng tin cậy theo phương pháp delta để đối chiếu.
+# được ước lượng lại bằng hồi quy trên điểm thang đo (Preacher & Hayes 2008), chuẩn hóa trên
+# các phiếu đủ dữ liệu của mô hình (như các hồi quy ở mục 3 và sổ đối chiếu ở notebook 06),
+# nên a·b là tích hai hệ số chuẩn hóa.  SEM tiềm ẩn ở mục 2 cho ước lượng điểm chuẩn hóa
+# (std.all) và giá trị p theo phương pháp delta để đối chiếu.
 
 # %%
-ind_all = drivers.indirect_bootstrap(data, struct, bootstrap=N_BOOT, seed=SEED, cluster=CLUSTER)
+# the path model's complete rows, z-scored on them: a·b of standardized paths, as the ledger
+ind_all = drivers.indirect_bootstrap(drivers.standardized_sample(data, score_cols, cluster=CLUSTER),
+                                     struct, bootstrap=N_BOOT, seed=SEED, cluster=CLUSTER)
 # (a cluster bootstrap resamples whole communes; a commune of one respondent is a valid draw)
 ind = ind_all[ind_all["kind"] == "indirect"]
 ind_columns = {
@@ -408,20 +425,22 @@ ind_columns = {
 if SEM_OK:   # the latent SEM's a·b and delta-method p beside them
     pe_lat = fit.parameter_estimates()
     lat = pe_lat[pe_lat["op"] == ":="].set_index("lhs")
-    ind_columns[H["ab_latent"]] = lat.loc[ind["effect"], "est"].to_numpy()
+    ind_columns[H["ab_latent"]] = lat.loc[ind["effect"], "std.all"].to_numpy()
     ind_columns[H["p_delta"]] = lat.loc[ind["effect"], "pvalue"].to_numpy()
 ind_table = pd.DataFrame(ind_columns)
 export.save_table(
     ind_table, "05_indirect_effects", simulated=SIM, decimals=3,
     title=export.tr("Hiệu ứng gián tiếp qua động lực làm việc",
                     "Indirect effects through work motivation"),
-    note=export.tr(f"Bootstrap phân vị theo cụm xã, {N_BOOT} mẫu lặp (hồi quy trên điểm thang đo, "
-                   f"n = {ind['n'].iloc[0]}); SEM tiềm ẩn: "
-                   + ("FIML, MLR, sai số chuẩn delta." if SEM_OK else
+    note=export.tr(f"Bootstrap phân vị theo cụm xã, {N_BOOT} mẫu lặp (hồi quy trên điểm thang đo "
+                   f"chuẩn hóa trên {ind['n'].iloc[0]} phiếu đủ dữ liệu); SEM tiềm ẩn: "
+                   + ("FIML, MLR, std.all; p của hệ số chưa chuẩn hóa, sai số chuẩn delta."
+                      if SEM_OK else
                       "không ước lượng được trên dữ liệu này (mục 2)."),
                    f"Commune-cluster percentile bootstrap, {N_BOOT} draws (regressions on scale "
-                   f"scores, n = {ind['n'].iloc[0]}); latent SEM: "
-                   + ("FIML, MLR, delta-method SE." if SEM_OK else
+                   f"scores standardized on the {ind['n'].iloc[0]} complete rows); latent SEM: "
+                   + ("FIML, MLR, std.all; p of the unstandardized estimate, delta-method SE."
+                      if SEM_OK else
                       "could not be estimated on these data (section 2).")))
 display(ind_table.round(3))
 agree_ind = drivers.indirect_agreement(
@@ -558,7 +577,10 @@ only_naive = sens_cr2[(sens_cr2[H["rv_a"]] > 0) & ~(sens_cr2["p_cr2"] < ALPHA)]
 display(Markdown(
     f"MDE của các hồi quy từ {fmt(sens_table[H['mde']].min(), 3)} đến "
     f"{fmt(sens_table[H['mde']].max(), 3)} độ lệch chuẩn: hệ số nhỏ hơn mức này có thể không "
-    "được phát hiện dù có thật.  RV α được tính trên thống kê t của hồi quy thông thường (không "
+    "được phát hiện dù có thật.  Đây là một MDE chung cho mỗi hồi quy, tính từ n và hiệu ứng "
+    "thiết kế của biến phụ thuộc; sổ đối chiếu ở notebook 06 cho mỗi hệ số một MDE riêng, tính "
+    "từ sai số chuẩn CR2 và bậc tự do Satterthwaite của chính hệ số đó, nên hai số khác nhau "
+    "dù cùng một hồi quy.  β và RV ở bảng này là đúng các số của sổ đối chiếu.  RV α được tính trên thống kê t của hồi quy thông thường (không "
     "theo cụm xã, như Cinelli & Hazlett định nghĩa): RV α > 0 nghĩa là hệ số có ý nghĩa theo "
     "sai số chuẩn thông thường, chưa chắc theo CR2.  "
     + (f"Trong các hệ số có ý nghĩa theo CR2 (p < {fmt(ALPHA, 2)}), hệ số kém vững nhất là "
@@ -621,6 +643,12 @@ else:
 # kiểm định: kết luận cho từng luận điểm (với hiệu chỉnh kiểm định bội, ngưỡng hiệu ứng nhỏ
 # nhất có ý nghĩa và kiểm định tương đương TOST, theo cùng một quy tắc) ở sổ đối chiếu của
 # notebook 06, nơi "không được ủng hộ" chỉ dành cho tác động ngược chiều hoặc không đáng kể.
+#
+# Sổ đối chiếu không dùng β của SEM ở bảng dưới mà dùng β của các hồi quy trên điểm thang đo
+# (mục 3 cho các thành phần chất lượng; cùng cách cho động lực và ý định gắn bó), nên số của
+# hai nơi khác nhau, và không phải do sai sót: SEM ước lượng quan hệ giữa các biến tiềm ẩn,
+# đã tách sai số đo, trên mọi phiếu nhờ FIML; hồi quy
+# dùng điểm thang đo, còn chứa sai số đo, trên các phiếu đủ dữ liệu.
 
 # %%
 if SEM_OK:

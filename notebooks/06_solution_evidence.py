@@ -143,11 +143,12 @@ _ = export.save_table(rules_table, "06_verdict_rules",
 #
 # Các hệ số đường dẫn theo mô hình nghiên cứu của notebook 05 (`hlstudy.drivers`): hồi quy
 # từng biến kết quả trên mọi yếu tố, động lực làm việc, trình độ và thâm niên, tất cả chuẩn
-# hóa (z), sai số chuẩn vững theo cụm xã (CR2, bậc tự do Satterthwaite).  Sổ đối chiếu chuẩn
-# hóa trên đúng các phiếu mà từng hồi quy dùng, còn bảng hồi quy của notebook 05 chuẩn hóa
-# trên mọi phiếu có giá trị của từng biến, nên hệ số ở hai nơi có thể lệch nhau ở chữ số thứ
-# ba (ví dụ TRAIN → PRO); kết luận dựa trên con số của sổ đối chiếu.  Tác động gián tiếp
-# qua động lực từ mô hình đường dẫn (ML) với khoảng tin cậy bootstrap; liên hệ giữa chất lượng
+# hóa (z), sai số chuẩn vững theo cụm xã (CR2, bậc tự do Satterthwaite).  Mỗi hồi quy dùng
+# các phiếu đủ mọi biến của nó và chuẩn hóa trên chính các phiếu ấy (`lm(scale(y) ~ scale(x))`
+# trên các phiếu đủ dữ liệu), bằng cùng một hàm với bảng hồi quy của notebook 05
+# (`drivers.regression_sample`), nên hệ số, khoảng tin cậy CR2 và n ở hai nơi là một.  Tác
+# động gián tiếp qua động lực là tích hai hệ số chuẩn hóa của mô hình đường dẫn trên điểm thang
+# đo, với khoảng tin cậy bootstrap theo cụm xã (như notebook 05); liên hệ giữa chất lượng
 # cán bộ và đánh giá của người dân tính trên 23 xã (tương quan Spearman); các nhận định chẩn
 # đoán lấy số liệu từ notebook 04 (`hlstudy.diagnostic.findings`), và kết luận ở đây cũng là
 # kết luận mà notebook 04 nêu cho D1–D5.

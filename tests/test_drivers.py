@@ -272,3 +272,41 @@ def test_condition_below_decides_as_numpy_cond():
         want = np.linalg.cond(m) < 1e12
         assert want.any() and not want.all()
         np.testing.assert_array_equal(drivers._condition_below(m, 1e12), want)
+
+
+def test_standardized_sample_zscores_on_the_complete_rows():
+    """The analysis sample of a standardized coefficient: rows complete on the variables and
+    the cluster, each variable z-scored on those rows (``lm(scale(y) ~ scale(x))`` on the
+    complete cases), not on all its own values (``zscore``), whose moments on the complete
+    rows are not 0 and 1."""
+    d = pd.DataFrame({"y": [1.0, 2, 4, 3, 9, 5], "x": [2.0, np.nan, 1, 5, 4, 3],
+                      "t": [0.0, 1, 1, 0, 1, 0], "g": ["a", "a", "b", None, "b", "a"],
+                      "k": [np.nan, 1, 2, 3, 4, 5]})
+    z = drivers.standardized_sample(d, ["y", "x", "t"], cluster="g", standardize=["y", "x"],
+                                    keep=["k"])
+    assert list(z.index) == [0, 2, 4, 5] and list(z.columns) == ["y", "x", "t", "g", "k"]
+    for c in ("y", "x"):
+        assert z[c].mean() == pytest.approx(0, abs=1e-15)
+        assert z[c].std(ddof=1) == pytest.approx(1, abs=1e-15)
+    assert (z["t"] == d.loc[z.index, "t"]).all() and np.isnan(z.at[0, "k"])
+    old = drivers.zscore(d, ["y", "x"]).loc[z.index]
+    assert abs(old["y"].std(ddof=1) - 1) > 0.01   # the other recipe: not the sample's SD
+    with pytest.raises(ModelError, match="constant on the complete rows"):
+        drivers.standardized_sample(d.assign(t=1.0), ["y", "t"], cluster="g")
+    with pytest.raises(ModelError, match="'q'"):
+        drivers.standardized_sample(d, ["y", "q"], cluster="g")
+    with pytest.raises(ModelError, match="among the variables"):
+        drivers.standardized_sample(d, ["y"], cluster="g", standardize=["x"])
+    with pytest.raises(ModelError, match="no row is complete"):
+        drivers.standardized_sample(d.assign(x=np.nan), ["y", "x"], cluster="g")
+
+
+def test_regression_sample_merges_single_respondent_communes_on_its_rows():
+    d = pd.DataFrame({"y": [1.0, 2, 3, 4, 5, 6, 7], "x": [1.0, 3, 2, 5, 4, 6, np.nan],
+                      "commune_code": ["a", "a", "b", "b", "c", "d", "d"],
+                      "commune_2025": ["A", "A", "B", "B", "B", "C", "C"]})
+    z, merged = drivers.regression_sample(d, "y", ["x"])
+    # d has one complete row (its second is missing x): merged, with c, into their 2025 pools
+    assert merged == ["c", "d"] and len(z) == 6
+    assert z.loc[4, "cluster"] == "b"
+    assert z["y"].std(ddof=1) == pytest.approx(1)

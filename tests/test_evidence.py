@@ -449,6 +449,55 @@ def test_ledger_on_demonstration_data(demo, demo_ledger):
     np.testing.assert_allclose(fam["p_adjusted"], expect, atol=1e-15)
 
 
+def test_ledger_paths_and_indirect_effects_are_notebook_05s_numbers(demo_data, demo_ledger):
+    """Notebook 05's tables and the ledger give a shared quantity one number: each path part
+    of a quality dimension is the row of notebook 05's regression table (its cell's library
+    calls: ``regression_sample``, ``ols`` with CR2, ``regression_paths``) with the same β,
+    CR2 interval, p and n, and that n is the rows the regression used; each indirect part is
+    the row of its indirect-effects table (``indirect_bootstrap`` on ``standardized_sample``).
+    Was: notebook 05 z-scored each score on all its values before the listwise drop
+    (TRAIN → PRO 0.157 against the ledger's 0.158) and reported the first regression's n
+    (427) for all (PRO used 425 rows)."""
+    from hlstudy.models import ols
+
+    struct = drivers.structure()
+    quality = drivers.constructs_by_role()["quality"]
+    fits = {}
+    for q in quality:
+        sample, _ = drivers.regression_sample(demo_data, q, struct[q])
+        fits[q] = ols(sample, drivers.regression_formula(q, struct), cluster="cluster",
+                      vcov=FAST.vcov, wild=False, alpha=FAST.alpha)
+        complete = demo_data[[q, *struct[q], "commune_code"]].notna().all(axis=1)
+        assert fits[q].nobs == len(sample) == int(complete.sum())
+    table = drivers.regression_paths(fits).set_index(["outcome", "term"])
+    assert (table["n"] == table.index.get_level_values("outcome").map(
+        {q: f.nobs for q, f in fits.items()})).all()
+    assert len({f.nobs for f in fits.values()}) > 1   # the dimensions' n differ: one n is wrong
+    parts = demo_ledger.parts
+    checked = 0
+    for p in parts[parts["kind"] == "path"].itertuples(index=False):
+        x, _, y = p.part.partition(" → ")
+        if y not in quality:
+            continue
+        row = table.loc[(y, x)]
+        for col, want in (("estimate", "estimate"), ("ci_low", "ci_low"),
+                          ("ci_high", "ci_high"), ("p", "p_value"), ("n", "n")):
+            assert row[col] == getattr(p, want), (p.part, col, row[col], getattr(p, want))
+        checked += 1
+    assert checked >= 4
+    cols = sorted(set(struct) | {c for ps in struct.values() for c in ps})
+    ind = drivers.indirect_bootstrap(
+        drivers.standardized_sample(demo_data, cols, cluster="commune_code"), struct,
+        bootstrap=max(int(FAST.bootstrap), 100), seed=FAST.seed, cluster="commune_code")
+    ind = ind.set_index("effect")
+    shown = parts[parts["kind"] == "indirect"]
+    assert len(shown)
+    for p in shown.itertuples(index=False):
+        r = ind.loc["ind_" + p.part.replace(" → ", "_")]
+        assert (r["est"], r["ci.lower"], r["ci.upper"], r["n"]) == \
+            (p.estimate, p.ci_low, p.ci_high, p.n), p.part
+
+
 def test_parts_are_named_by_the_codebook_labels_not_by_variable_codes(demo_ledger):
     """A part's names (``part`` English, ``part_vi``: the verdict figure's labels in either
     language, the ledger's estimand) name a background variable by its codebook label, never

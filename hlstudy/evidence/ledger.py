@@ -15,13 +15,15 @@ largest of its parts' p-values.  How each kind of hypothesis becomes parts:
     Each ``CAUSE->EFFECT`` is the standardized coefficient of CAUSE in the regression of
     EFFECT on its predictors in the research model (:func:`hlstudy.drivers.structure`:
     the other factors, motivation, education and tenure), all variables z-scored on the
-    complete rows, with CR2 cluster-robust standard errors by commune and Satterthwaite df
-    (:func:`hlstudy.models.ols`), and its robustness value (Cinelli & Hazlett 2020,
+    complete rows (:func:`hlstudy.drivers.regression_sample`, the sample of notebook 05's
+    regression table, so the two give one number and one n), with CR2 cluster-robust
+    standard errors by commune and Satterthwaite df (:func:`hlstudy.models.ols`), and its robustness value (Cinelli & Hazlett 2020,
     :func:`hlstudy.models.sensitivity`).  A cause whose paths reach every quality
     dimension is one part on overall quality ``QUAL`` (the mean of the dimensions).  A chain
     ``X->M; M->Y`` through the mediator (motivation) is the indirect effect ``X→M→Y``
-    (a·b) of the path model on z-scored scale scores, with a percentile bootstrap interval
-    that resamples whole communes (:func:`hlstudy.drivers.indirect_bootstrap`; the point
+    (a·b) of the path model on scale scores z-scored on its complete rows
+    (:func:`hlstudy.drivers.standardized_sample`, as notebook 05's table), with a
+    percentile bootstrap interval that resamples whole communes (:func:`hlstudy.drivers.indirect_bootstrap`; the point
     estimate equals the ML path model wherever no cross-equation restriction applies).  Paths to a citizens'
     construct are regressions of the citizens' scores on the named causes (the total
     association), clustered by commune.
@@ -244,28 +246,11 @@ class _Context:
             absent = [c for c in cols if c not in d.columns]
             if absent:
                 raise _Absent(f"the data lack {absent}")
-            extra = [FALLBACK_CLUSTER] if FALLBACK_CLUSTER in d.columns else []
-            z = d[[*cols, CLUSTER, *extra]].dropna(subset=[*cols, CLUSTER])
-            # the z-scores: pandas' mean and sd of each column, the arithmetic on its values
-            # (the same doubles as ``z[c] = (z[c] - z[c].mean()) / sd``), and one new frame
-            # instead of a column assignment per variable (~2 ms a regression)
-            scaled = {}
-            for c in (standardize if standardize is not None else cols):
-                s = z[c]
-                sd = s.std(ddof=1)
-                if not sd > 0:
-                    raise ModelError(f"{c} is constant on the complete rows: no standardized "
-                                     "coefficient")
-                scaled[c] = (pd.Series((s.to_numpy(dtype=float) - s.mean()) / sd,
-                                       index=z.index, name=c)
-                             if isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf"
-                             else (s - s.mean()) / sd)
-            z = pd.DataFrame({c: scaled[c] if c in scaled else z[c] for c in z.columns},
-                             index=z.index)
-            # a commune with one respondent carries no within-cluster information (CR2 refuses
-            # it): merged into its 2025 commune, as notebook 05 does
-            z, _merged = drivers.merge_small_clusters(
-                z, cols, cluster=CLUSTER, fallback=extra[0] if extra else None, name="_cluster")
+            # the complete rows, z-scored on them, communes of one respondent merged into
+            # their 2025 commune (CR2 refuses them): the sample of notebook 05's regressions
+            z, _merged = drivers.regression_sample(
+                d, outcome, predictors, cluster=CLUSTER, fallback=FALLBACK_CLUSTER,
+                standardize=standardize, name="_cluster")
             return ols(z, f"{outcome} ~ " + " + ".join(predictors), cluster="_cluster",
                        vcov=self.rules.vcov, wild=False, alpha=self.rules.alpha)
         return self._memo(("ols", outcome, predictors, citizens, standardize), make)
@@ -281,8 +266,8 @@ class _Context:
             absent = [c for c in cols if c not in d.columns]
             if absent:
                 raise _Absent(f"the data lack {absent}")
-            z = d[[*cols, CLUSTER]].dropna().copy()
-            z[cols] = (z[cols] - z[cols].mean()) / z[cols].std(ddof=1)
+            # the complete rows, z-scored on them (as notebook 05's indirect effects)
+            z = drivers.standardized_sample(d, cols, cluster=CLUSTER)
             return drivers.indirect_bootstrap(
                 z, struct, bootstrap=max(int(self.rules.bootstrap), 100), seed=self.rules.seed,
                 cluster=CLUSTER, causes=factors, folder=self.folder)
