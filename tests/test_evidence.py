@@ -449,21 +449,27 @@ def test_ledger_on_demonstration_data(demo, demo_ledger):
     np.testing.assert_allclose(fam["p_adjusted"], expect, atol=1e-15)
 
 
-def test_ledger_paths_and_indirect_effects_are_notebook_05s_numbers(demo_data, demo_ledger):
+def test_ledger_paths_and_indirect_effects_are_notebook_05s_numbers(demo, demo_data,
+                                                                    demo_ledger):
     """Notebook 05's tables and the ledger give a shared quantity one number: each path part
     of a quality dimension is the row of notebook 05's regression table (its cell's library
     calls: ``regression_sample``, ``ols`` with CR2, ``regression_paths``) with the same β,
-    CR2 interval, p and n, and that n is the rows the regression used; each indirect part is
-    the row of its indirect-effects table (``indirect_bootstrap`` on ``standardized_sample``).
+    CR2 interval, p and n, and that n is the rows the regression used, and its robustness
+    value is the sensitivity table's; each indirect part is the row of its indirect-effects
+    table (``indirect_bootstrap`` on ``standardized_sample``); each commune correlation of
+    overall quality is the row of its commune-link table.
     Was: notebook 05 z-scored each score on all its values before the listwise drop
     (TRAIN → PRO 0.157 against the ledger's 0.158) and reported the first regression's n
     (427) for all (PRO used 425 rows)."""
-    from hlstudy.models import ols
+    from hlstudy.models import ols, sensitivity
 
     struct = drivers.structure()
     quality = drivers.constructs_by_role()["quality"]
+    parts = demo_ledger.parts
+    paths = parts[parts["kind"] == "path"]
+    # the dimensions the ledger's path parts name (fitting only these keeps the test fast)
     fits = {}
-    for q in quality:
+    for q in [q for q in quality if paths["part"].str.endswith(f" → {q}").any()]:
         sample, _ = drivers.regression_sample(demo_data, q, struct[q])
         fits[q] = ols(sample, drivers.regression_formula(q, struct), cluster="cluster",
                       vcov=FAST.vcov, wild=False, alpha=FAST.alpha)
@@ -473,9 +479,8 @@ def test_ledger_paths_and_indirect_effects_are_notebook_05s_numbers(demo_data, d
     assert (table["n"] == table.index.get_level_values("outcome").map(
         {q: f.nobs for q, f in fits.items()})).all()
     assert len({f.nobs for f in fits.values()}) > 1   # the dimensions' n differ: one n is wrong
-    parts = demo_ledger.parts
     checked = 0
-    for p in parts[parts["kind"] == "path"].itertuples(index=False):
+    for p in paths.itertuples(index=False):
         x, _, y = p.part.partition(" → ")
         if y not in quality:
             continue
@@ -483,8 +488,18 @@ def test_ledger_paths_and_indirect_effects_are_notebook_05s_numbers(demo_data, d
         for col, want in (("estimate", "estimate"), ("ci_low", "ci_low"),
                           ("ci_high", "ci_high"), ("p", "p_value"), ("n", "n")):
             assert row[col] == getattr(p, want), (p.part, col, row[col], getattr(p, want))
+        s = sensitivity(fits[y], x)
+        assert s.loc[s["bound"] == "none", "rv_q"].iloc[0] == p.robustness_value, p.part
         checked += 1
     assert checked >= 4
+    corr = drivers.commune_correlations(drivers.commune_link(demo, officials=demo_data),
+                                        "QUAL").set_index("y")
+    shown = parts[(parts["kind"] == "correlation") & parts["part"].str.startswith("QUAL ~ ")]
+    assert len(shown)
+    for p in shown.itertuples(index=False):
+        r = corr.loc[p.part.split(" ~ ")[1].split(" (")[0]]
+        assert (r["rho"], r["ci_low"], r["ci_high"], r["p"], r["n"]) == \
+            (p.estimate, p.ci_low, p.ci_high, p.p_value, p.n), p.part
     cols = sorted(set(struct) | {c for ps in struct.values() for c in ps})
     ind = drivers.indirect_bootstrap(
         drivers.standardized_sample(demo_data, cols, cluster="commune_code"), struct,
