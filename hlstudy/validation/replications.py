@@ -363,14 +363,6 @@ def _cleaning(study, truth, seed, name) -> list[dict]:
     return out
 
 
-def _without_singletons(data: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
-    """Complete rows of ``cols`` in communes with at least two of them (a commune with one
-    respondent carries no within-cluster information: CR2 cannot use it; small samples)."""
-    d = data[[*cols, CLUSTER]].dropna()
-    size = d.groupby(CLUSTER)[CLUSTER].transform("size")
-    return d[size >= 2]
-
-
 LATENT_SEM = "latent SEM (FIML, MLR)"
 
 
@@ -425,14 +417,16 @@ def _paths(study, truth, cov, seed, sc: Scenario, wild: bool, sem: bool = True) 
     data = drivers.driver_data(study)
     struct = drivers.structure()
     cols = sorted({c for p in struct.values() for c in p} | set(struct))
-    z = drivers.zscore(data, cols)
+    z = drivers.zscore(data, cols)   # the SEM's data below: FIML uses every row
     out = []
     truths = {}  # each equation's population coefficients, read again by the SEM rows below
     for y, preds in struct.items():
         tv = truths[y] = population_coefficients(cov, y, preds)
         formula = drivers.regression_formula(y, struct)
-        d = _without_singletons(z, [y, *preds])
-        fits = {"CR2": models.ols(d, formula, cluster=CLUSTER, vcov="CR2", wild=False),
+        # notebook 05's and the ledger's sample: complete rows z-scored on them, a commune of
+        # one respondent merged into its 2025 commune for the cluster-robust inference
+        d, _merged = drivers.regression_sample(data, y, preds, cluster=CLUSTER, name="_cluster")
+        fits = {"CR2": models.ols(d, formula, cluster="_cluster", vcov="CR2", wild=False),
                 "naive": models.ols(d, formula, vcov="naive", wild=False)}
         for method, fit in fits.items():
             co = fit.coefficients
@@ -445,10 +439,9 @@ def _paths(study, truth, cov, seed, sc: Scenario, wild: bool, sem: bool = True) 
             if targets:
                 import patsy
 
-                d = d[[y, *preds, CLUSTER]].dropna()
                 yv, X = patsy.dmatrices(formula, d, return_type="dataframe")
-                codes = pd.factorize(d[CLUSTER], sort=True)[0]
-                cr1 = models.ols(d, formula, cluster=CLUSTER, vcov="CR1", wild=False).coefficients
+                codes = pd.factorize(d["_cluster"], sort=True)[0]
+                cr1 = models.ols(d, formula, cluster="_cluster", vcov="CR1", wild=False).coefficients
                 for p in targets:
                     x = p.split("->")[0]
                     j = list(X.columns).index(x)
