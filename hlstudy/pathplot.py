@@ -98,6 +98,33 @@ def wrap_label(text: str, width: int) -> str:
     return "\n".join(lines).replace(_NBSP, " ")
 
 
+#: Width (inches) of the figures that span the thesis' text width: the page holds a figure at
+#: most 155 mm (6.10 in) wide as saved (tight bounding box, ``hlstudy.export``'s page rule), so
+#: at its natural size, never shrunk, its 7-pt labels print at 7 pt.
+PAGE_FIGURE_WIDTH = 6.0
+#: Inches per row unit of :func:`verdict_figure` (a one-line row is 0.55 units: 0.12 in for a
+#: 6.5-pt label): the committed ledger's 42 parts, stacked in two panels, fit the page's 220 mm.
+VERDICT_ROW = 0.22
+
+
+def fit_legend(fig, handles, *, fontsize: float = 7.5, y: float = 0.018, **kwargs):
+    """A figure legend centred at the bottom (its lower edge at ``y``, a fraction of the height,
+    above the figure's simulated-data mark), in as many columns as fit the figure's width: one
+    line when every entry fits, else the fewest lines (entries never cut or shrunk).  Returns
+    the legend; leave room for it under the axes (its height)."""
+    renderer = fig.canvas.get_renderer()
+    legend = None
+    for ncol in range(len(handles), 0, -1):
+        if legend is not None:
+            legend.remove()
+        legend = fig.legend(handles=handles, loc="lower center", ncol=ncol, fontsize=fontsize,
+                            frameon=False, bbox_to_anchor=(0.5, y), **kwargs)
+        # the saved file's padding (0.1 in each side) must still fit the page
+        if legend.get_window_extent(renderer).width <= 0.93 * fig.bbox.width:
+            break
+    return legend
+
+
 @_resultcache.kept(figure=True)
 def coefficient_plot(table: pd.DataFrame, *, outcomes: Sequence[str], terms: Sequence[str],
                      methods: Sequence[str], outcome_labels: Mapping[str, str] | None = None,
@@ -108,8 +135,11 @@ def coefficient_plot(table: pd.DataFrame, *, outcomes: Sequence[str], terms: Seq
 
     ``table`` is tidy with columns ``outcome, term, method, estimate, ci_low, ci_high``
     (one row per outcome × term × method; missing rows are simply not drawn).  Methods are
-    dodged vertically within a term and each has a legend entry.  Tick labels use
-    ``decimal`` as the decimal mark (Vietnamese: comma).
+    dodged vertically within a term and each has a legend entry (under the panels, in as
+    many lines as the width needs: :func:`fit_legend`).  Tick labels use ``decimal`` as the
+    decimal mark (Vietnamese: comma).  The figure is as wide as the thesis' text
+    (:data:`PAGE_FIGURE_WIDTH`), at most two panels a row, the terms named once on the left of
+    each row and panel titles wrapped at word boundaries; its height grows with the terms.
     Raises :class:`ModelError` when a column is missing or a row is duplicated.
     """
     import matplotlib.pyplot as plt
@@ -134,8 +164,14 @@ def coefficient_plot(table: pd.DataFrame, *, outcomes: Sequence[str], terms: Seq
     lim = np.ceil(lim * 1.08 * 20) / 20
     ncol = min(len(outcomes), 2)
     nrow = int(np.ceil(len(outcomes) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(7.2, 0.34 * len(terms) * nrow + 1.6),
-                             sharex=True, squeeze=False)
+    # as wide as the thesis' text; the panels of a row share their terms, named once on the
+    # left; 0.3 in per term and panel row (the committed 11 terms in two rows fit the page)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(PAGE_FIGURE_WIDTH, 0.3 * len(terms) * nrow + 1.5),
+                             sharex=True, sharey=True, squeeze=False)
+    from hlstudy.framework import fit_label
+
+    # a panel's title is at most as wide as its column, less the room of the term names
+    title_points = 72 * (PAGE_FIGURE_WIDTH / ncol - 0.45)
     y = np.arange(len(terms))[::-1].astype(float)
     step = 0.22 if len(methods) > 1 else 0.0
     offsets = (np.arange(len(methods)) - (len(methods) - 1) / 2) * step
@@ -154,9 +190,12 @@ def coefficient_plot(table: pd.DataFrame, *, outcomes: Sequence[str], terms: Seq
                 ax.plot([est], [yy], marker=_MARKERS[j % 5], color=_COLOURS[j % 5], ms=4,
                         ls="none")
         ax.set_yticks(y, [term_labels.get(x, x) for x in terms], fontsize=7.5)
+        ax.tick_params(axis="y", labelleft=k % ncol == 0)
         ax.set_ylim(-0.7, len(terms) - 0.3)
         ax.set_xlim(-lim, lim)
-        ax.set_title(outcome_labels.get(outcome, outcome), fontsize=9)
+        # two panels share the page's width: a long outcome name takes two lines
+        ax.set_title(fit_label(outcome_labels.get(outcome, outcome), title_points, 9, chars=80),
+                     fontsize=9)
         ax.tick_params(axis="x", labelsize=7.5)
         ax.xaxis.set_major_formatter(tick_formatter(".1f", decimal))
         if k // ncol == nrow - 1:
@@ -168,10 +207,11 @@ def coefficient_plot(table: pd.DataFrame, *, outcomes: Sequence[str], terms: Seq
     handles.append(Line2D([], [], color="#888888", lw=0.8, ls="--", label=zero_label))
     if title:
         fig.suptitle(title, fontsize=10)
-    # the bottom strip holds the legend, above the figure's simulated-data mark
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7.5,
-               frameon=False, bbox_to_anchor=(0.5, 0.018))
+    # the bottom strip holds the legend (in as many lines as the width needs), above the
+    # figure's simulated-data mark
+    legend = fit_legend(fig, handles, fontsize=7.5)
+    fig.tight_layout(rect=(0, legend.get_window_extent(fig.canvas.get_renderer()).height
+                           / fig.bbox.height + 0.03, 1, 1))
     return fig
 
 
@@ -358,7 +398,9 @@ def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune
     if len(d) < 3:
         raise ModelError(f"{len(d)} communes with both values: at least 3 are needed for a scatter")
     xs, ys = d[x].astype(float).round(10).to_numpy(), d[y].astype(float).round(10).to_numpy()
-    fig, ax = plt.subplots(figsize=(6.4, 5.0))
+    # within the thesis' text width (the page rule of hlstudy.export), with room for the
+    # saved file's padding
+    fig, ax = plt.subplots(figsize=(PAGE_FIGURE_WIDTH - 0.1, 4.7))
     ax.scatter(xs, ys, s=18, color="#1f4e79", zorder=3)
     slope, intercept = np.polyfit(xs, ys, 1)
     grid = np.linspace(xs.min(), xs.max(), 2)
@@ -394,13 +436,13 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
                    sesoi: float = 0.1, xlabels: Sequence[str] = ("", ""), title: str = "",
                    width: int = 48, decimal: str = ",", sesoi_label: str | None = None,
                    per_part: bool = False):
-    """Verdict of every part of the claims: inferential parts left, descriptive parts right.
+    """Verdict of every part of the claims: inferential parts above, descriptive parts below.
 
     ``parts`` has the columns of :func:`hlstudy.evidence.evaluate`'s parts table:
     ``claim_id, inferential, estimate, ci_low, ci_high, verdict, threshold`` and the text
     column ``label`` (e.g. ``part_vi``).  Each part is a point with its 95% interval,
     coloured by its verdict (``colours``: verdict → colour; a legend entry per verdict,
-    named by ``verdict_labels``); the left panel shades ±``sesoi`` around 0, the right one
+    named by ``verdict_labels``); the upper panel shades ±``sesoi`` around 0, the lower one
     marks each part's threshold with "|".  The grey band has its own legend entry,
     ``sesoi_label`` (default ``"±SESOI = 0,1"`` with ``decimal``).  With ``per_part`` each
     inferential part gets its own band, ±its ``sesoi`` column, across its row (the parts are on
@@ -409,10 +451,12 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
     negligible), and ``sesoi_label`` defaults to ``"±SESOI của thành phần"``.  Tick labels are
     "claim_id: label" wrapped at word boundaries to ``width`` characters
     (:func:`wrap_label`: "NĐ 33", "Điều 5", "≥ 1" are never split), never shortened; rows
-    are as tall as their labels and have the same height in both panels, so the panel with
-    fewer rows is shorter (top-aligned) instead of ending in empty space.  Raises
-    :class:`ModelError` when a column is missing, a verdict has no colour or ``sesoi`` is
-    not a positive number.
+    are as tall as their labels and have the same height in both panels, each panel as tall
+    as its rows.  The panels are stacked, so the figure is as wide as the thesis' text
+    (:data:`PAGE_FIGURE_WIDTH`) and grows in height with the rows (:data:`VERDICT_ROW` inches
+    per row unit: the committed ledger's 42 parts fit the page's 220 mm); the legend is under
+    the lower panel.  Raises :class:`ModelError` when a column is missing, a verdict has no
+    colour or ``sesoi`` is not a positive number.
     """
     import matplotlib.pyplot as plt
 
@@ -444,9 +488,11 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
         return texts, [-(t + h / 2) for t, h in zip(tops, heights, strict=True)], sum(heights)
 
     laid = [rows(p) for p in panels]
-    tall = max([h for _, _, h in laid] + [1.0])
-    fig, axes = plt.subplots(1, 2, figsize=(10, 0.32 * tall + 1.6),
-                             gridspec_kw={"width_ratios": [3, 2]})
+    # each panel's y span (its rows, the mark's strip below them, 0.1 above): the heights of
+    # the stacked panels are in this ratio, so a row unit is as tall in both
+    spans = [max(h, 1.0) + _MARK_STRIP + 0.1 for _, _, h in laid]
+    fig, axes = plt.subplots(2, 1, figsize=(PAGE_FIGURE_WIDTH, VERDICT_ROW * sum(spans) + 2.0),
+                             gridspec_kw={"height_ratios": spans})
     if per_part:   # one band per row, ±that part's own SESOI (drawn with the rows below)
         from matplotlib.patches import Patch
 
@@ -468,11 +514,11 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
             ax.errorbar(est, yy, xerr=[[est - lo], [hi - est]], fmt="o", ms=3.5, lw=1,
                         color=colours[r.verdict])
             if k == 1 and np.isfinite(r.threshold):
-                ax.plot([r.threshold], [yy], marker="|", ms=9, color="#333333")
+                ax.plot([r.threshold], [yy], marker="|", ms=8, color="#333333")
         ax.set_yticks(ys, texts, fontsize=6.5, linespacing=1.0)
-        # its own rows at the same row height, and below them a strip as tall as the
-        # simulated-data mark, so that the mark hides no part (hlstudy.export)
-        ax.set_ylim(-max(laid[k][2], 1.0) - _MARK_STRIP, 0.1)
+        # its own rows, and below them a strip as tall as the simulated-data mark, so that
+        # the mark hides no part (hlstudy.export)
+        ax.set_ylim(0.1 - spans[k], 0.1)
         ax.set_xlabel(xlabels[k], fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
         ax.xaxis.set_major_formatter(tick_formatter("g", decimal))
@@ -481,27 +527,8 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
     handles.append(band)
     if title:
         fig.suptitle(title, fontsize=9)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    # the panel with fewer rows keeps the row height of the other: shorter, top-aligned
-    short = None
-    for ax, (_, _, h) in zip(axes, laid, strict=True):
-        share = (max(h, 1.0) + _MARK_STRIP + 0.1) / (tall + _MARK_STRIP + 0.1)
-        if share < 1.0:
-            pos = ax.get_position()
-            ax.set_position([pos.x0, pos.y1 - pos.height * share, pos.width,
-                             pos.height * share])
-            short = ax
-    # the legend goes into the space freed below the shorter panel when it fits there (one
-    # entry per line), else in one line under both panels
-    legend = {"handles": handles, "fontsize": 7, "frameon": False}
-    if short is not None:
-        renderer = fig.canvas.get_renderer()
-        below = short.xaxis.get_tightbbox(renderer).y0 / fig.dpi   # inches above the edge
-        need = 0.3 + 0.19 * len(handles)
-        if below >= need:
-            x0 = short.get_position().x0
-            fig.legend(**legend, loc="upper left", ncol=1,
-                       bbox_to_anchor=(x0, (below - 0.1) / fig.get_figheight()))
-            return fig
-    fig.legend(**legend, loc="lower center", ncol=len(handles))
+    # the legend under the lower panel, in as many columns as fit the figure's width
+    legend = fit_legend(fig, handles, fontsize=7)
+    fig.tight_layout(rect=(0, legend.get_window_extent(fig.canvas.get_renderer()).height
+                           / fig.bbox.height + 0.02, 1, 1), h_pad=1.2)
     return fig

@@ -449,7 +449,7 @@ _ = export.save_table(
 #
 # Mỗi thành phần suy luận là một điểm với khoảng tin cậy 95% (đơn vị chuẩn hóa, trừ chênh lệch
 # điểm trên thang trả lời; vùng xám của mỗi dòng: ±SESOI của chính thành phần đó, vì các thành
-# phần có thang khác nhau); màu là kết luận của thành phần.  Bên phải: các thành phần mô tả so với ngưỡng của
+# phần có thang khác nhau); màu là kết luận của thành phần.  Phần dưới: các thành phần mô tả so với ngưỡng của
 # chúng.
 
 # %%

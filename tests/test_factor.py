@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import psych_fixtures as fx
 import pytest
+from pagefit import page_faults
 
 from hlstudy import factor
 from hlstudy.errors import ModelError
@@ -235,6 +236,9 @@ def test_scree_figure_draws_both_rules():
     fig = factor.scree_figure(res)
     ax = fig.axes[0]
     assert len(ax.lines) == 5  # 2 observed, 2 simulated, eigenvalue-1 line
+    # it fits the thesis page at its natural size (tests/pagefit.py; it was 17 cm wide)
+    fig.draw_without_rendering()
+    assert page_faults(fig) == []
     plt.close(fig)
 
 

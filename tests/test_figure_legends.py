@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from keptresults import kept_results  # noqa: E402
+from pagefit import page_faults  # noqa: E402
 
 from hlstudy import cleaning, export  # noqa: E402
 from hlstudy.errors import SurveyDataError  # noqa: E402
@@ -239,7 +240,8 @@ def test_ipma_labels_keep_off_the_points_and_the_dividing_lines(study):
         fig = ipma_figure(res, lang="vi", title="T")
     names = [f"{n} ({c})" for n, c in zip(res.table["label_vi"], res.table["construct"],
                                           strict=True)]
-    labels = [t for t in fig.axes[0].texts if t.get_text() in names]
+    # a long name is wrapped at word boundaries, never shortened
+    labels = [t for t in fig.axes[0].texts if " ".join(t.get_text().split()) in names]
     assert len(labels) == len(names) == len(res.table) > 5
     assert _label_faults(fig, labels) == []
     plt.close(fig)
@@ -305,6 +307,14 @@ def test_ipma_quadrant_names_stand_clear_of_the_frame(ipma_figures, lang):
         box = t.get_window_extent(r)
         gaps = (box.x0 - area.x0, area.x1 - box.x1, box.y0 - area.y0, area.y1 - box.y1)
         assert min(gaps) >= 2.0, (t.get_text(), gaps)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_ipma_fits_the_page(ipma_figures, lang):
+    """06_ipma was 17 cm wide: shrunk on the page (tests/pagefit.py)."""
+    fig = ipma_figures[lang]
+    fig.draw_without_rendering()
+    assert page_faults(fig) == []
 
 
 def test_ipma_plot_area_is_as_wide_in_english_as_in_vietnamese(ipma_figures):

@@ -185,23 +185,25 @@ def test_verdict_figure_band_legend_label_and_sesoi_width():
 
 def test_verdict_figure_sizes_the_shorter_panel_to_its_rows():
     """Both panels use the same height per row: the panel with 4 one-line rows is about as
-    much shorter than the one with 12 as its rows are fewer (none of it is empty space)."""
+    much shorter than the one with 12 as its rows are fewer (none of it is empty space).  The
+    panels are stacked (side by side, they made the figure 25 cm wide, half its size on the
+    page): the descriptive panel under the inferential one, both as wide, their labels in one
+    column, and the legend under both."""
     parts = _parts(n_inf=12, n_des=4).assign(part_vi="x")
     colours = {"supported": "g", "not supported": "r", "inconclusive": "grey",
                "not testable": "lightgrey"}
     fig = pathplot.verdict_figure(parts, colours=colours, label="part_vi")
     fig.draw_without_rendering()   # the layout; no pixels are read
-    left, right = (ax.get_window_extent() for ax in fig.axes)
+    upper, lower = (ax.get_window_extent() for ax in fig.axes)
     per_row = [box.height / (ax.get_ylim()[1] - ax.get_ylim()[0])      # pixels per row unit
-               for box, ax in zip((left, right), fig.axes, strict=True)]
+               for box, ax in zip((upper, lower), fig.axes, strict=True)]
     assert per_row[0] == pytest.approx(per_row[1], rel=1e-6)        # same row height
-    assert right.height < 0.5 * left.height                        # 4 rows vs 12 rows
-    assert right.y1 == pytest.approx(left.y1, abs=0.5)             # top-aligned
-    # the freed space holds the legend (one entry per line), under the right panel's label
+    assert lower.height < 0.5 * upper.height                       # 4 rows vs 12 rows
+    assert (lower.x0, lower.x1) == pytest.approx((upper.x0, upper.x1), abs=0.5)  # stacked
     r = fig.canvas.get_renderer()
+    assert lower.y1 < fig.axes[0].xaxis.get_tightbbox(r).y0            # under the upper axis
     legend = fig.legends[0].get_window_extent(r)
-    assert legend.y1 <= fig.axes[1].xaxis.get_tightbbox(r).y0 + 0.5
-    assert legend.x0 >= right.x0 - 1 and not legend.overlaps(left)
+    assert legend.y1 <= fig.axes[1].xaxis.get_tightbbox(r).y0 + 0.5    # under both panels
     plt.close(fig)
 
 
@@ -211,10 +213,11 @@ def test_verdict_figure_equal_panels_keep_the_bottom_legend():
                "not testable": "lightgrey"}
     fig = pathplot.verdict_figure(parts, colours=colours, label="part_vi")
     fig.draw_without_rendering()   # the layout; no pixels are read
-    left, right = (ax.get_window_extent() for ax in fig.axes)
-    assert left.height == pytest.approx(right.height)
+    upper, lower = (ax.get_window_extent() for ax in fig.axes)
+    assert upper.height == pytest.approx(lower.height)
     legend = fig.legends[0].get_window_extent(fig.canvas.get_renderer())
-    assert legend.y1 < min(left.y0, right.y0)                 # one line under both panels
+    assert legend.y1 < min(upper.y0, lower.y0)                # under both panels
+    assert legend.width <= fig.bbox.width                    # in the figure's width
     plt.close(fig)
 
 

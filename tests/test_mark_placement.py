@@ -19,6 +19,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from keptresults import kept_results  # noqa: E402
 from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
+from pagefit import page_faults  # noqa: E402
 
 from hlstudy import export, pathplot  # noqa: E402
 
@@ -245,6 +246,9 @@ def test_verdict_summary_mark_hides_no_part(real_parts, lang):
         lowest = min(np.asarray(line.get_transform().transform(line.get_xydata()))[:, 1].min()
                      for line in ax.lines if len(line.get_xydata()) and line.get_marker() == "o")
         assert lowest > box.y1, k
+    # the whole ledger fits the thesis page at its natural size (tests/pagefit.py): the two
+    # panels side by side made it 25 cm wide
+    assert page_faults(fig) == []
     plt.close(fig)
 
 

@@ -313,7 +313,8 @@ def ipma_figure(result: IPMAResult, *, lang: str | None = None, title: str | Non
     Labels are the constructs' Vietnamese names (English with ``lang="en"`` or the export
     language), placed by ``adjustText`` once the layout is settled, clear of each other, the
     points, the dividing lines and the quadrant names (iteration-bounded, so the placement
-    is the same on every machine).  Returns a matplotlib Figure (6.6 × 5.0 in).
+    is the same on every machine).  Returns a matplotlib Figure (5.9 × 4.6 in: it fits
+    the thesis' text width at its natural size).
 
     >>> fig = ipma_figure(ipma(data, "QUAL"))                   # doctest: +SKIP
     >>> export.save_figure(fig, "06_ipma", simulated=True)     # doctest: +SKIP
@@ -327,8 +328,10 @@ def ipma_figure(result: IPMAResult, *, lang: str | None = None, title: str | Non
     t = result.table
     xs = t["importance"].astype(float).round(10).to_numpy()
     ys = t["performance"].astype(float).round(10).to_numpy()
-    fig, ax = plt.subplots(figsize=(6.6, 5.0))
-    ax.axvline(result.mean_importance, color="#888888", lw=0.8, ls="--")
+    # within the thesis' text width (hlstudy.export's page rule), with room for the saved
+    # file's padding
+    fig, ax = plt.subplots(figsize=(5.9, 4.6))
+    divide = ax.axvline(result.mean_importance, color="#888888", lw=0.8, ls="--")
     ax.axhline(result.mean_performance, color="#888888", lw=0.8, ls="--")
     colors = {"improve": "#c0392b", "keep": "#2e7d32", "low": "#7f8c8d", "overkill": "#1f77b4"}
     ax.scatter(xs, ys, c=[colors[q] for q in t["quadrant"]], s=36, zorder=3)
@@ -367,10 +370,19 @@ def ipma_figure(result: IPMAResult, *, lang: str | None = None, title: str | Non
         ax.set_title(title, fontsize=9)
     ax.tick_params(labelsize=7.5)
     fig.tight_layout()   # the plot area as saved, before the labels are placed in it
+    # the vertical dividing line stops 12 points short of the bottom and top edges, the band
+    # of the quadrant names: a plot area as narrow as the page allows has no room for the
+    # simulated-data mark beside a quadrant name, so the mark stands in the middle of an edge
+    band = 12 / (ax.get_window_extent().height * 72 / fig.dpi)
+    divide.set_ydata([band, 1 - band])
     # the labels are made after the layout: at their points, long (English) names stuck out
     # of the plot area, and the layout narrowed it for them, leaving an empty band once they
     # were moved inside
-    texts = [ax.text(a, b, f"{n} ({c})", fontsize=7)
+    # and a long name takes two lines (at most 22 characters each, never shortened): on the
+    # page's width, names on one line crowded each other onto the dividing lines
+    from hlstudy.pathplot import wrap_label
+
+    texts = [ax.text(a, b, wrap_label(f"{n} ({c})", 22), fontsize=7, linespacing=1.0)
              for a, b, n, c in zip(xs, ys, names, t["construct"], strict=True)]
     # the labels keep off the points, the two dividing lines (points along them) and the
     # quadrant names; iter_lim, not adjustText's default 1-second time limit: the same
@@ -378,6 +390,6 @@ def ipma_figure(result: IPMAResult, *, lang: str | None = None, title: str | Non
     gx, gy = np.linspace(x0, x1, 40), np.linspace(y0, y1, 40)
     along_x = np.concatenate([xs, np.full(40, result.mean_importance), gx])
     along_y = np.concatenate([ys, gy, np.full(40, result.mean_performance)])
-    adjust_text(texts, x=along_x, y=along_y, ax=ax, objects=corners, expand=(1.3, 2.2),
+    adjust_text(texts, x=along_x, y=along_y, ax=ax, objects=corners, expand=(1.4, 2.2),
                 iter_lim=400, arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5})
     return fig
