@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from hlstudy import export, paths
+from hlstudy import export, pathplot, paths
 from hlstudy.paths import ROOT
 from hlstudy.validation import LATENT_SEM, coverage_table, recovery, scenarios
 from hlstudy.validation.ragree import (
@@ -387,7 +387,8 @@ display(Markdown(
        "lần lặp của kịch bản gốc; các lần không hội tụ không có dòng kết quả." if n_lat else "")))
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
+# as wide as the thesis' text (155 mm at its natural size): axis labels wrapped, the y label once
+fig, axes = plt.subplots(1, 2, figsize=(6.0, 3.9))
 for ax, m, col, xlab in zip(
         axes, ["CR2", LATENT_SEM], ["C0", "C1"],
         [export.tr("β thật của hồi quy trên điểm thang đo", "True β of the observed-score regression"),
@@ -403,25 +404,29 @@ for ax, m, col, xlab in zip(
            max(s["truth"].max(), s["mean_estimate"].max()) + 0.05]
     ax.plot(lim, lim, color="grey", lw=1, ls="--", label=export.tr("Ước lượng = giá trị thật",
                                                                   "Estimate = truth"))
-    ax.set_xlabel(xlab)
-    ax.set_ylabel(export.tr("β ước lượng (trung bình ± 1,96 SD)", "Estimated β (mean ± 1.96 SD)"))
-    ax.set_title(METHOD_LAB[m])
-    ax.legend(loc="upper left", fontsize=8)
+    ax.set_xlabel(pathplot.wrap_label(xlab, 28), fontsize=9)
+    if ax is axes[0]:
+        ax.set_ylabel(export.tr("β ước lượng (trung bình ± 1,96 SD)", "Estimated β (mean ± 1.96 SD)"),
+                      fontsize=9)
+    ax.set_title(METHOD_LAB[m], fontsize=9.5)
+    ax.tick_params(labelsize=8)
+    ax.legend(loc="upper left", fontsize=7.5)
 fig.suptitle(export.tr("Giá trị thật và ước lượng của các hệ số đường dẫn",
-                       "True and estimated path coefficients"))
+                       "True and estimated path coefficients"), fontsize=10.5)
 fig.tight_layout()
 _ = export.save_figure(fig, "07_paths_truth_estimate", simulated=SIM)
 
 # %%
 cov_all = coverage_by_method(paths, level=LEVEL, center="estimand")
 scen_order = [s for s in SCEN if s in set(cov_all["scenario"])]
-fig, ax = plt.subplots(figsize=(10, 4.8))
+# as wide as the thesis' text; scenario names wrapped, the legend in two columns below
+fig, ax = plt.subplots(figsize=(6.0, 4.9))
 width = 0.8 / max(1, len(methods))
 for i, m in enumerate(methods):
     c = cov_all[cov_all["method"] == m]
     c = c.set_index("scenario").reindex(scen_order)
     x = np.arange(len(scen_order)) + (i - (len(methods) - 1) / 2) * width
-    ax.errorbar(x, c["coverage"], yerr=1.96 * c["coverage_mcse"], fmt="o", ms=5,
+    ax.errorbar(x, c["coverage"], yerr=1.96 * c["coverage_mcse"], fmt="o", ms=4,
                 label=METHOD_LAB[m])
 # the band of the most common number of intervals (each method's own band is wider when it
 # has fewer intervals, e.g. the wild bootstrap, computed for a few paths only)
@@ -431,13 +436,15 @@ ax.axhline(LEVEL, color="black", lw=1)
 ax.axhspan(LEVEL - half, LEVEL + half, color="grey", alpha=0.15,
            label=export.tr(f"Dải Monte Carlo quanh 95% (n = {n_band})",
                            f"Monte Carlo band around 95% (n = {n_band})"))
-ax.set_xticks(np.arange(len(scen_order)), [SCEN_LAB[s] for s in scen_order], rotation=15)
+ax.set_xticks(np.arange(len(scen_order)), [pathplot.wrap_label(SCEN_LAB[s], 12) for s in scen_order],
+              fontsize=8)
+ax.tick_params(axis="y", labelsize=8)
 ax.set_ylabel(export.tr("Độ phủ của KTC 95%\n(so với giá trị thật\ncủa đại lượng ước lượng)",
-                        "Coverage of the 95% CI\n(against each method's estimand)"))
+                        "Coverage of the 95% CI\n(against each method's estimand)"), fontsize=9)
 ax.set_ylim(max(0.0, ax.get_ylim()[0]), 1.0)
-ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))
 ax.set_title(export.tr("Độ phủ của khoảng tin cậy theo phương pháp và kịch bản",
-                       "Interval coverage by method and scenario"))
+                       "Interval coverage by method and scenario"), fontsize=10.5)
 fig.tight_layout()
 _ = export.save_figure(fig, "07_coverage", simulated=SIM)
 

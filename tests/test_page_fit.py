@@ -6,7 +6,8 @@ page, its 6.5-pt labels printed at 4 pt.
 The coefficient plot, whose height follows its terms, is checked on an input as large as the
 committed study's; the verdict summary, the importance–performance map and the scree plot
 where their modules' tests build them (test_mark_placement, test_figure_legends,
-test_factor); the committed files of all these figures as saved."""
+test_factor); the committed files of all these figures, including notebook 07's own, as
+saved."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from pagefit import HEIGHT_MM, WIDTH_MM, page_faults
 from hlstudy import pathplot
 from hlstudy.paths import ROOT
 
-#: The figures of this check (their builders: pathplot, hlstudy.evidence.ipma, hlstudy.factor).
+#: The figures of this check (their builders: pathplot, hlstudy.evidence.ipma, hlstudy.factor,
+#: notebook 07).
 STEMS = ("03_scree_citizens", "03_scree_officials", "05_coefficients", "05_commune_scatter",
-         "06_ipma", "06_verdict_summary")
+         "06_ipma", "06_verdict_summary", "07_coverage", "07_loadings", "07_paths_truth_estimate")
 
 
 def test_coefficient_plot_of_four_outcomes_fits_the_page():
