@@ -1689,6 +1689,15 @@ def consort_figure(consort: pd.DataFrame, instruments: tuple[str, ...] | None = 
     return fig
 
 
+#: Width and tallest height of a figure, inches, that prints at its natural size in the
+#: thesis' text block (155 x 220 mm, less savefig's 0.1-inch pad each side): as
+#: :data:`hlstudy.diagnostic.plots.FIG_WIDTH` and ``FIG_MAX_HEIGHT``.
+_FIG_WIDTH, _FIG_MAX_HEIGHT = 5.8, 8.4
+#: The missing-data heatmap's tick labels (points) and its smallest cell side (inches: the
+#: labels' own height, so neighbouring labels never overlap).
+_HEAT_TICKS, _HEAT_MIN_CELL = 6.0, 0.095
+
+
 @_resultcache.kept(figure=True)
 def missing_heatmap(missing: pd.DataFrame, instrument, *, items: list[str] | None = None):
     """Heatmap of the share of missing answers, item (rows, questionnaire order) × commune.
@@ -1720,22 +1729,44 @@ def missing_heatmap(missing: pd.DataFrame, instrument, *, items: list[str] | Non
 
         tables[name] = 100 * table[vi_sorted(table.columns)]
     peak = max([float(np.nanmax(t.to_numpy())) for t in tables.values() if t.size] + [10.0])
+    # The panels stand side by side (items down, communes across), on one colour scale with
+    # one colour bar: stacked, the two instruments' 80 items made the figure 30 cm tall.
+    # A cell is about as tall as a 6-point label, and the figure fits the thesis' text
+    # block (155 x 220 mm) for the study's 23 communes; more communes widen it.
     rows = [max(len(t), 3) for t in tables.values()]
-    width = max(6.0, 0.28 * max(t.shape[1] for t in tables.values()) + 2.2)
-    fig, axes = plt.subplots(len(tables), 1, figsize=(width, 0.115 * sum(rows) + 1.6 * len(tables)),
-                             gridspec_kw={"height_ratios": rows}, squeeze=False)
-    for ax, (name, table) in zip(axes[:, 0], tables.items(), strict=True):
-        sns.heatmap(table, ax=ax, cmap="rocket_r", vmin=0, vmax=peak,
-                    cbar_kws={"label": tr("% thiếu", "% missing")}, linewidths=0.2, linecolor="white",
-                    xticklabels=True, yticklabels=True)
-        ax.set_xlabel(tr("Xã, thị trấn", "Commune"))
-        ax.set_ylabel(tr("Câu hỏi", "Item"))
-        ax.set_title(names.get(name, name), fontsize=9)
-        ax.tick_params(axis="x", labelrotation=90, labelsize=7)
-        ax.tick_params(axis="y", labelsize=5.5)
+    ncom = max(t.shape[1] for t in tables.values())
+    k = len(tables)
+    cell_h = max(_HEAT_MIN_CELL, min(0.11, (_FIG_MAX_HEIGHT - 1.7) / max(rows)))
+    # inches around a panel's cells (title, mark, commune names, axis title) and under the
+    # last panel for the colour bar, which lies there when that panel leaves room for it
+    deco, bar = 1.25, 0.75
+    tall = cell_h * max(rows) + deco
+    below = k > 1 and cell_h * rows[-1] + deco + bar <= tall
+    wide = _HEAT_MIN_CELL * ncom * k + 0.5 * k + 0.2 + (0 if below else 0.8)
+    fig = plt.figure(figsize=(max(_FIG_WIDTH, wide), tall + 0.35), layout="constrained")
+    outer = fig.add_gridspec(1, k)
+    axes = []
+    for j, r in enumerate(rows):
+        used = cell_h * r + deco + (bar if below and j == k - 1 else 0)
+        sub = outer[j].subgridspec(2, 1, height_ratios=[used, max(tall - used, 1e-3)])
+        axes.append(fig.add_subplot(sub[0]))
+    for ax, (name, table) in zip(axes, tables.items(), strict=True):
+        sns.heatmap(table, ax=ax, cmap="rocket_r", vmin=0, vmax=peak, cbar=False,
+                    linewidths=0.2, linecolor="white", xticklabels=True, yticklabels=True)
+        ax.set_xlabel(tr("Xã, thị trấn", "Commune"), fontsize=9)
+        ax.set_ylabel("")   # the item codes name themselves (the figure's title says so)
+        # room above the plot area for its simulated-data mark, under the title
+        ax.set_title(names.get(name, name), fontsize=9, pad=14)
+        ax.tick_params(axis="x", labelrotation=90, labelsize=_HEAT_TICKS)
+        ax.tick_params(axis="y", labelrotation=0, labelsize=_HEAT_TICKS)
+    cbar = fig.colorbar(axes[-1].collections[0], ax=axes[-1] if below else axes,
+                        location="bottom" if below else "right", aspect=25 if below else 40,
+                        fraction=0.15 if below else 0.05)
+    cbar.set_label(tr("% thiếu", "% missing"), fontsize=9)
+    cbar.ax.tick_params(labelsize=8)
+    cbar.outline.set_visible(False)
     fig.suptitle(tr("Tỷ lệ câu trả lời bị thiếu theo câu hỏi và xã",
                     "Share of missing answers by item and commune"), fontsize=10)
-    fig.tight_layout()
     return fig
 
 
@@ -1763,7 +1794,7 @@ def coverage_figure(coverage: pd.DataFrame):
         raise SurveyDataError("coverage_figure needs a personnel register with at least one person")
     district = coverage["officials"].sum() / coverage["register"].sum()
     t = coverage.sort_values("coverage", ascending=False, kind="stable")
-    fig, ax = plt.subplots(figsize=(7.5, 5.2))
+    fig, ax = plt.subplots(figsize=(_FIG_WIDTH, 5.2))
     y = np.arange(len(t))[::-1]   # the highest coverage on top
     ax.barh(y, 100 * t["coverage"], color="#4c72b0")
     ax.set_yticks(y, [str(v) for v in t["commune"]])
@@ -1773,5 +1804,8 @@ def coverage_figure(coverage: pd.DataFrame):
     ax.set_title(tr("Tỷ lệ bao phủ của khảo sát cán bộ, công chức theo xã",
                     "Coverage of the officials' survey by commune"), fontsize=10)
     fig.tight_layout(rect=(0, 0.3 / fig.get_figheight(), 1, 1))
-    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", fontsize=9, frameon=False)
+    # anchored to the figure as drawn: a cropped save moves a legend placed on the figure's
+    # box (hlstudy.diagnostic.plots.bottom_of)
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", fontsize=9, frameon=False,
+               bbox_to_anchor=(0.5, 0.0), bbox_transform=fig.transFigure)
     return fig

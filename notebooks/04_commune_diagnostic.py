@@ -511,11 +511,11 @@ if HAS_PERSONNEL:
     # levels add up to n, and all = cán bộ + công chức: a lone small cell gets a second one
     WITHIN_PROFILE = [["table", "kind"], ["table", "level"]]
     prof_shown = show(prof_tab, within=WITHIN_PROFILE)  # the figure hides what the table hides
-    fig, axes = plt.subplots(3, 2, figsize=(9, 10))
+    fig, axes = plt.subplots(3, 2, figsize=(plots.FIG_WIDTH, 7.8))   # fits the text block
     for ax, (key, title, _lab) in zip(axes.ravel(), panels, strict=True):
         t = prof_shown[(prof_shown["table"] == key) & (prof_shown["kind"] == "all")].copy()
         t["level_label"] = t["level"]
-        plots.share_bars(t, label="level_label", title=title, ax=ax, min_cell=MIN_CELL,
+        plots.share_bars(t, label="level_label", title=title, ax=ax, min_cell=MIN_CELL, wrap=16,
                          xlabel=export.tr("% (toàn bộ hồ sơ)", "% (whole register)"))
     fig.suptitle(export.tr("Cơ cấu đội ngũ cán bộ, công chức cấp xã (toàn bộ hồ sơ)",
                            "Profile of the commune officials (whole register)"))
@@ -682,7 +682,7 @@ for tab, var, lab in panels_q:
                                        export.tr("Trung bình các xã (trọng số bằng nhau)",
                                                  "Mean over communes (equal weights)")),
                    "reference_style": "--" if var != "SIPAS" else "-."})
-fig = plots.caterpillar_panels(q_panels, label="label", ncols=2, panel_size=(5.5, 7.2),
+fig = plots.caterpillar_panels(q_panels, label="label", ncols=2,
                                min_cell=MIN_CELL, threshold=WEAK_CUTOFF,
                                threshold_label=CUTOFF_LABEL, xlabel=SCORE_AXIS,
                                suptitle=export.tr("Năng lực chuyên môn và đánh giá của người dân "
@@ -698,7 +698,7 @@ fig = plots.caterpillar_panels(
     [{"table": cm[cm["variable"] == var].assign(label=lambda d: d[CLUSTER].map(short)),
       "title": f"{var}: {dim_names[var]}",
       "reference": quality.district_mean(scores, var, CLUSTER)["mean"]} for var in QUALITY],
-    label="label", ncols=2, panel_size=(5.0, 5.5), title_size=8, min_cell=MIN_CELL,
+    label="label", ncols=2, title_size=9, min_cell=MIN_CELL,
     show_n=False, reference_label=MEAN_LABEL, threshold=WEAK_CUTOFF,
     threshold_label=CUTOFF_LABEL, xlabel=SCORE_AXIS,
     suptitle=export.tr("Bốn chiều chất lượng đội ngũ theo xã", "Four quality dimensions by commune"))

@@ -389,7 +389,7 @@ def _caterpillar_one_panel(n=8):
     return plots.caterpillar_panels(
         [{"table": t, "title": "Năng lực chuyên môn (PRO)", "reference": 3.92,
           "reference_label": "Trung bình huyện"}], label="label", ncols=2,
-        panel_size=(5.5, 7.2), min_cell=5, threshold=3.0, threshold_label="Điểm giữa thang",
+        min_cell=5, threshold=3.0, threshold_label="Điểm giữa thang",
         xlabel="Điểm (1–5): ước lượng co (Bayes thực nghiệm), KTC 95%",
         suptitle="Năng lực chuyên môn và đánh giá của người dân theo xã")
 
@@ -555,7 +555,10 @@ def test_full_is_judged_by_the_shapes_outlines_not_their_bounding_boxes():
 
 
 def test_missing_heatmap_marks_hide_no_cell(tmp_path):
-    """02_missing_heatmap as notebook 02 draws it: each panel's mark stands above it."""
+    """02_missing_heatmap as notebook 02 draws it: each panel's mark stands above it.  The
+    two panels stand side by side (stacked, the 80 items made the figure 30 cm tall): as
+    saved, the figure fits the thesis' text block (155 x 220 mm), its labels 6 points or
+    more and never on top of each other."""
     from hlstudy import cleaning, load_study
     from hlstudy.scales import scale_items
     study = load_study()
@@ -571,4 +574,15 @@ def test_missing_heatmap_marks_hide_no_cell(tmp_path):
         box, area = _mark(ax).get_window_extent(r), ax.get_window_extent(r)
         assert box.y0 >= area.y1 and not box.overlaps(ax.title.get_window_extent(r))
         assert _cells_under(ax, box, r) == 0
+    a, b = (ax.get_window_extent(r) for ax in panels)
+    assert a.x1 < b.x0 and a.y1 == pytest.approx(b.y1, abs=1)   # side by side, tops aligned
+    crop = fig.get_tightbbox(r).padded(matplotlib.rcParams["savefig.pad_inches"])
+    assert crop.width * 25.4 <= 155 and crop.height * 25.4 <= 220
+    texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_visible()
+             and t.get_text().strip() and t.get_text() != export.SIMULATED_MARK]
+    assert min(t.get_fontsize() for t in texts) >= 6
+    for ax in panels:
+        for labels, key in ((ax.get_xticklabels(), "x0"), (ax.get_yticklabels(), "y0")):
+            boxes = sorted((t.get_window_extent(r) for t in labels), key=lambda b: getattr(b, key))
+            assert not any(p.overlaps(q) for p, q in zip(boxes, boxes[1:], strict=False))
     plt.close(fig)

@@ -15,6 +15,42 @@ import pandas as pd
 from hlstudy import _resultcache
 from hlstudy.errors import ModelError
 
+#: Width of a full-width figure, inches: with savefig's 0.1-inch pad on each side it prints
+#: at its natural size in the thesis' 155 mm text block (``hlstudy.export.DOCX_PAGE_MM``).
+FIG_WIDTH = 5.8
+#: Tallest figure, inches: 220 mm (the text block less its caption and source line) less
+#: the pad.  A figure grows with its rows up to this height, then packs its rows closer, down
+#: to :data:`MIN_ROW` (beyond that an own study's figure grows past the page; save_figure
+#: warns).
+FIG_MAX_HEIGHT = 8.4
+#: Closest rows of commune labels (inches, 8.5 points): an 8-point label, Vietnamese marks
+#: included, is 8.4 points tall.
+MIN_ROW = 0.118
+#: Font size of dense tick labels (one per commune) in a multi-panel figure.
+DENSE_TICKS = 8
+
+
+def bottom_of(fig) -> dict:
+    """Arguments that anchor a figure legend ``loc="lower center"`` to the bottom of ``fig``
+    as drawn.  Without them the legend is placed on the figure's box, which
+    ``savefig(bbox_inches="tight")`` replaces by the cropped box: where the figure's
+    simulated-data mark had moved under the legend (below the figure), the legend moved down
+    with the box, onto the mark."""
+    return {"bbox_to_anchor": (0.5, 0.0), "bbox_transform": fig.transFigure}
+
+
+def row_pitch(rows: int, natural: float, overhead: float) -> float:
+    """Inches per row of a figure with ``rows`` rows (summed over stacked panels) and
+    ``overhead`` inches of titles, axes and legend: ``natural``, or less so that the figure
+    stays within :data:`FIG_MAX_HEIGHT`, but never below :data:`MIN_ROW`.
+
+    >>> row_pitch(10, 0.26, 1.5), row_pitch(40, 0.26, 1.5), row_pitch(200, 0.26, 1.5)
+    (0.26, 0.1725, 0.118)
+    """
+    if rows <= 0:
+        return natural
+    return max(MIN_ROW, min(natural, (FIG_MAX_HEIGHT - overhead) / rows))
+
 
 @_resultcache.kept(figure=True)
 def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str = "",
@@ -22,7 +58,7 @@ def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str
                 threshold: float | None = None, threshold_label: str = "",
                 show_n: bool = True, min_cell: int | None = None, ax=None,
                 legend: bool = True, xlim: tuple[float, float] | None = None,
-                reference_style: str = "--"):
+                reference_style: str = "--", headroom: float = 0.0):
     """Commune estimates with their intervals, sorted (a caterpillar plot).
 
     ``table`` has ``estimate, lo, hi, n`` and the column ``label`` (one row per commune, one
@@ -34,7 +70,8 @@ def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str
     figure shows one legend for all panels: :func:`caterpillar_panels`; give references of
     different meaning different ``reference_style`` line styles there).  ``xlim`` fixes the
     x range (default: matplotlib's).  With ``min_cell``, communes with fewer people are left
-    out (the small-cell rule).  Returns the figure.
+    out (the small-cell rule).  ``headroom`` leaves that many empty rows above the top
+    commune (room for the simulated-data mark in a narrow panel).  Returns the figure.
 
     Raises :class:`~hlstudy.errors.ModelError` when a column is missing, a commune has more
     than one row, or a line has no label.
@@ -69,7 +106,7 @@ def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str
         t = t[pd.to_numeric(t["n"], errors="coerce") >= min_cell].reset_index(drop=True)
     own = ax is None
     if own:
-        fig, ax = plt.subplots(figsize=(6.5, 0.26 * len(t) + 1.5))
+        fig, ax = plt.subplots(figsize=(FIG_WIDTH, row_pitch(len(t), 0.26, 1.5) * len(t) + 1.5))
     else:
         fig = ax.figure
     y = np.arange(len(t))
@@ -90,14 +127,14 @@ def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str
     ax.set_xlabel(xlabel)
     if title:
         ax.set_title(title)
-    ax.set_ylim(-0.7, len(t) - 0.3)
+    ax.set_ylim(-0.7, len(t) - 0.3 + float(headroom))
     if xlim is not None:
         ax.set_xlim(float(xlim[0]), float(xlim[1]))
     if own and lines:
         # one row below the plot area, never over a commune's interval
         fig.tight_layout(rect=(0, 0.35 / fig.get_figheight(), 1, 1))
         fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=8,
-                   frameon=False)
+                   frameon=False, **bottom_of(fig))
     elif own:
         fig.tight_layout()
     return fig
@@ -147,6 +184,7 @@ def caterpillar_panels(panels: Sequence[dict], *, label: str, ncols: int = 2,
     without ``table``, or any error of :func:`caterpillar`.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     if not panels:
         raise ModelError("no panels to draw")
@@ -167,15 +205,23 @@ def caterpillar_panels(panels: Sequence[dict], *, label: str, ncols: int = 2,
     lines += [common.get(k) for k in ("reference", "threshold")]
     xlim = caterpillar_range(shown, lines=lines)
     height = max(len(t) for t in shown)
-    w, h = panel_size or (5.2, 0.26 * height + 1.0)
+    # narrow panels: one empty row on top, where the simulated-data mark hides no interval
+    room = 1.0 if len(panels) > 1 else 0.0
+    w, h = panel_size or (FIG_WIDTH / ncols, 0.2 * (height + room) + 0.9)
     fig, axes = plt.subplots(nrows, ncols, figsize=(w * ncols, h * nrows + 0.5),
                              squeeze=False)
     for ax in axes.ravel()[len(panels):]:
         ax.set_visible(False)
-    for ax, p in zip(axes.ravel(), panels, strict=False):
+    shared = len(panels) > 1   # one x range: one x label, below the panels
+    for i, (ax, p) in enumerate(zip(axes.ravel(), panels, strict=False)):
         kw = {**common, **{k: v for k, v in p.items() if k != "table"}}
-        caterpillar(p["table"], label=label, ax=ax, legend=False, xlim=xlim, xlabel=xlabel,
-                    **kw)
+        caterpillar(p["table"], label=label, ax=ax, legend=False, xlim=xlim,
+                    xlabel="" if shared else xlabel, headroom=room, **kw)
+        if shared:
+            ax.tick_params(labelsize=DENSE_TICKS)
+            ax.xaxis.set_major_locator(MaxNLocator(4, steps=[1, 2, 5, 10]))
+            if i + ncols < len(panels):   # the panel below shows the same x range
+                ax.tick_params(labelbottom=False)
         if title_size is not None:
             ax.title.set_fontsize(title_size)
     handles = {}
@@ -184,17 +230,62 @@ def caterpillar_panels(panels: Sequence[dict], *, label: str, ncols: int = 2,
             handles.setdefault(lab, hnd)
     if suptitle:
         fig.suptitle(suptitle)   # tight_layout leaves room for it
-    fig.tight_layout(rect=(0, 0.35 / fig.get_figheight() if handles else 0, 1, 1))
+    ncol = _legend_columns(fig, handles, fontsize=8)
+    band_in = 0.1 + 0.17 * -(-len(handles) // ncol) if handles else 0.0   # the legend's
+
+    def layout():
+        band = band_in / fig.get_figheight()
+        if shared and xlabel:   # just above the legend
+            fig.supxlabel(xlabel, y=band, va="bottom", fontsize=plt.rcParams["axes.labelsize"])
+        fig.tight_layout(rect=(0, band, 1, 1))
+
+    layout()
+    titled = [ax for ax in axes.ravel()[:len(panels)] if ax.get_title()]
+    if titled:   # each title wrapped to its plot area's width (never shortened), then laid out
+        from hlstudy.framework import fit_label
+
+        for ax in titled:
+            size = ax.title.get_fontsize()
+            ax.set_title(fit_label(ax.get_title(), 72 * ax.get_position().width
+                                   * fig.get_figwidth(), size, chars=80), fontsize=size)
+        layout()
+    if panel_size is None:
+        # the height that gives each commune its row: what the titles, tick labels and
+        # legend take is measured (inches), the rows get the rest, up to the page
+        areas = sum(max(ax.get_position().height for ax in row) for row in axes
+                    if any(a.get_visible() for a in row)) * fig.get_figheight()
+        pitch = row_pitch(int((height + room) * nrows), 0.2, fig.get_figheight() - areas)
+        fig.set_size_inches(fig.get_figwidth(),
+                            fig.get_figheight() - areas + pitch * (height + room) * nrows)
+        layout()
     if handles:
         fig.legend(list(handles.values()), list(handles), loc="lower center",
-                   ncol=min(len(handles), 3), fontsize=8, frameon=False)
+                   ncol=ncol, fontsize=8, frameon=False, **bottom_of(fig))
     return fig
+
+
+def _legend_columns(fig, handles: dict, *, fontsize: float, most: int = 3) -> int:
+    """The most columns, up to ``most``, of a figure legend of ``handles`` (label → handle)
+    that keep it within the figure's width (the figure's mark, where it would cover the
+    legend, moves under it: :func:`hlstudy.export._clear_of_texts`)."""
+    if not handles:
+        return 1
+    renderer = fig.canvas.get_renderer()
+    for ncol in range(min(most, len(handles)), 1, -1):
+        trial = fig.legend(list(handles.values()), list(handles), ncol=ncol, fontsize=fontsize,
+                           frameon=False)
+        width = trial.get_window_extent(renderer).width
+        trial.remove()
+        if width <= 0.95 * fig.bbox.width:
+            return ncol
+    return 1
 
 
 @_resultcache.kept(figure=True)
 def share_bars(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str = "",
                order: Sequence[str] | None = None, percent: bool = True,
-               min_cell: int | None = None, suppressed_label: str = "<5", ax=None):
+               min_cell: int | None = None, suppressed_label: str = "<5", ax=None,
+               wrap: int | None = None):
     """Horizontal bars of ``share`` with Wilson error bars (``lo``, ``hi``), one per ``label``;
     a share whose interval has no width (a census share, exact: ``lo = hi``) has no error bar.
 
@@ -204,6 +295,9 @@ def share_bars(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str 
     suppressed (cells equal to ``suppressed_label``, e.g. from
     :func:`hlstudy.diagnostic.profile.suppress_shares`, which also hides complementary
     cells) is drawn with the same bars hidden; a complementary cell is marked ``x``.
+
+    ``wrap`` breaks each bar's label into lines of at most that many characters at word
+    boundaries (:func:`hlstudy.pathplot.wrap_label`: nothing is cut), for a narrow panel.
     """
     import matplotlib.pyplot as plt
 
@@ -216,7 +310,7 @@ def share_bars(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str 
     scale = 100.0 if percent else 1.0
     own = ax is None
     if own:
-        fig, ax = plt.subplots(figsize=(6.5, 0.35 * len(t) + 1.2))
+        fig, ax = plt.subplots(figsize=(FIG_WIDTH, row_pitch(len(t), 0.35, 1.2) * len(t) + 1.2))
     else:
         fig = ax.figure
     y = np.arange(len(t))[::-1]
@@ -250,7 +344,12 @@ def share_bars(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str 
         ax.errorbar(s.fillna(0).to_numpy()[wide], y[wide],
                     xerr=[err[0].to_numpy()[wide], err[1].to_numpy()[wide]], fmt="none",
                     ecolor="#333333", capsize=2)
-    ax.set_yticks(y, [str(v) for v in t[label]])
+    names = [str(v) for v in t[label]]
+    if wrap is not None:
+        from hlstudy.pathplot import wrap_label
+
+        names = [wrap_label(v, int(wrap)) for v in names]
+    ax.set_yticks(y, names)
     ax.set_xlabel(xlabel)
     if percent:
         ax.set_xlim(0, 100)
@@ -278,8 +377,9 @@ def staffing_plot(table: pd.DataFrame, *, label: str, xlabel: str = "", title: s
         raise ModelError(f"table lacks columns {absent}")
     t = table.sort_values(["gap", label] if "gap" in table else [label]).reset_index(drop=True)
     own = ax is None
+    height = row_pitch(len(t), 0.26, 1.8) * len(t) + 1.8
     if own:
-        fig, ax = plt.subplots(figsize=(6.5, 0.26 * len(t) + 1.8))
+        fig, ax = plt.subplots(figsize=(FIG_WIDTH, height))
     else:
         fig = ax.figure
     y = np.arange(len(t))
@@ -288,7 +388,7 @@ def staffing_plot(table: pd.DataFrame, *, label: str, xlabel: str = "", title: s
     ax.scatter(t["quota"], y, marker="|", s=160, color="#b22222", zorder=3, label=quota_label)
     ax.set_yticks(y, [str(v) for v in t[label]])
     ax.set_xlabel(xlabel)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.26 * len(t) + 1.8) - 0.04),
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6 / height - 0.04),
               ncol=3, fontsize=8, frameon=False)
     if title:
         ax.set_title(title)
