@@ -117,7 +117,6 @@ def test_four_caterpillar_panels_fit_the_page_with_their_titles_in_full():
     from matplotlib._tight_bbox import adjust_bbox
 
     export._mark_simulated(fig)
-    fig.draw_without_rendering()
     [mark] = [t for t in fig.texts if t.get_text() == export.SIMULATED_MARK]
     crop = fig.get_tightbbox(r).padded(plt.rcParams["savefig.pad_inches"])
     restore = adjust_bbox(fig, crop, r)   # what savefig(bbox_inches="tight") does, then draws

@@ -44,8 +44,8 @@ def row_pitch(rows: int, natural: float, overhead: float) -> float:
     ``overhead`` inches of titles, axes and legend: ``natural``, or less so that the figure
     stays within :data:`FIG_MAX_HEIGHT`, but never below :data:`MIN_ROW`.
 
-    >>> row_pitch(10, 0.26, 1.5), row_pitch(40, 0.26, 1.5), row_pitch(200, 0.26, 1.5)
-    (0.26, 0.1725, 0.118)
+    >>> row_pitch(10, 0.26, 0.4), row_pitch(40, 0.26, 0.4), row_pitch(200, 0.26, 0.4)
+    (0.26, 0.2, 0.118)
     """
     if rows <= 0:
         return natural
@@ -179,7 +179,12 @@ def caterpillar_panels(panels: Sequence[dict], *, label: str, ncols: int = 2,
     ``common`` holds arguments shared by every panel (``min_cell``, ``show_n``, ...).  The
     range is :func:`caterpillar_range` over the panels' intervals (after ``min_cell``) and
     lines.  ``suptitle`` titles the whole figure (and its row of ``figures/index.csv``).
-    Unused grid cells are hidden.  Returns the figure; each line label appears once
+    Unused grid cells are hidden.  Several panels share one x label (below them, above the
+    legend) and show the x tick labels on the bottom panel of each column; each title is
+    wrapped, whole, to its plot area.  Without ``panel_size`` the figure is
+    :data:`FIG_WIDTH` wide and as tall as its rows need (:func:`row_pitch`, the
+    decorations measured after layout), so that it prints at its natural size; ``panel_size``
+    (width, height in inches per panel) fixes it instead.  Returns the figure; each line label appears once
     in the figure legend.  Raises :class:`~hlstudy.errors.ModelError` for no panels, a panel
     without ``table``, or any error of :func:`caterpillar`.
     """
