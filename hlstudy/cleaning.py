@@ -1467,21 +1467,41 @@ def rule_sensitivity(
     return out[SENSITIVITY_COLUMNS].reset_index(drop=True)
 
 
-def change_summary(log: pd.DataFrame, flow: pd.DataFrame | None = None) -> str:
+#: The words of :func:`change_summary` in each language: heading, read/kept, the three actions
+#: and "no change".  Instrument and rule names stay the identifiers of ``Study.cleaning_log``.
+_SUMMARY_WORDS = {
+    "en": ("cleaning (full log: Study.cleaning_log)", "{read} read, {kept} kept",
+           {"drop": "dropped", "change": "values changed", "flag": "flagged, kept"}, "no change"),
+    "vi": ("làm sạch dữ liệu (nhật ký đầy đủ: Study.cleaning_log)", "đọc {read}, giữ {kept}",
+           {"drop": "loại", "change": "sửa giá trị", "flag": "đánh dấu, vẫn giữ"}, "không thay đổi"),
+}
+
+
+def change_summary(log: pd.DataFrame, flow: pd.DataFrame | None = None, *, lang: str = "en") -> str:
     """A short text of what cleaning did, per instrument and rule, from the log of record.
 
     One line per instrument: records read and kept (from ``flow``, the
     ``Study.flow`` table, when given), then every rule that dropped records or changed
     values with its count, taken from ``log`` (``Study.cleaning_log``; its totals are the
     accounting of record).  :func:`hlstudy.load_study` prints it, so that no large change
-    passes unseen; rules that did nothing are not listed.
+    passes unseen, in the label language (:func:`hlstudy.export.language`; ``lang`` is
+    ``"en"`` or ``"vi"``); rules that did nothing are not listed.  Instrument and rule names
+    are the identifiers of the log's ``instrument`` and ``rule`` columns in either language,
+    so that a line leads to its log rows.  Raises :class:`SurveyDataError` for a table that is
+    no cleaning log and :class:`hlstudy.errors.ModelError` for another ``lang``.
 
     >>> log = pd.DataFrame({"instrument": ["officials"] * 3, "action": ["drop", "change", "change"],
     ...                     "rule": ["duplicates", "out_of_range", "out_of_range"]})
     >>> print(change_summary(log))
     cleaning (full log: Study.cleaning_log)
       officials: dropped — duplicates 1; values changed — out_of_range 2
+    >>> print(change_summary(log, lang="vi"))
+    làm sạch dữ liệu (nhật ký đầy đủ: Study.cleaning_log)
+      officials: loại — duplicates 1; sửa giá trị — out_of_range 2
     """
+    from hlstudy.errors import check_lang
+
+    heading, read_kept, action_words, no_change = _SUMMARY_WORDS[check_lang(lang)]
     missing = {"instrument", "action", "rule"} - set(log.columns)
     if missing:
         raise SurveyDataError(f"change_summary needs a cleaning log with columns {sorted(missing)}")
@@ -1498,18 +1518,18 @@ def change_summary(log: pd.DataFrame, flow: pd.DataFrame | None = None) -> str:
         if not pd.isna(rule):
             per_rule = counts.setdefault((instrument, action), {})
             per_rule[rule] = per_rule.get(rule, 0) + 1
-    lines = ["cleaning (full log: Study.cleaning_log)"]
+    lines = [heading]
     for name in instruments:
         pieces = []
         mine = [f for f in flows if f[0] == name]
         if mine:
-            pieces.append(f"{int(mine[0][1])} read, {int(mine[-1][2])} kept")
-        for action, title in (("drop", "dropped"), ("change", "values changed"), ("flag", "flagged, kept")):
+            pieces.append(read_kept.format(read=int(mine[0][1]), kept=int(mine[-1][2])))
+        for action in ("drop", "change", "flag"):
             found = counts.get((name, action), {}) if name == name else {}  # NaN equals nothing
             if found:
                 rules = sorted(found, key=lambda r: (order.get(r, len(order)), r))
-                pieces.append(f"{title} — " + ", ".join(f"{r} {int(found[r])}" for r in rules))
-        lines.append(f"  {name}: " + ("; ".join(pieces) if pieces else "no change"))
+                pieces.append(f"{action_words[action]} — " + ", ".join(f"{r} {int(found[r])}" for r in rules))
+        lines.append(f"  {name}: " + ("; ".join(pieces) if pieces else no_change))
     return "\n".join(lines)
 
 

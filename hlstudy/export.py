@@ -10,7 +10,9 @@ Figures
     matplotlib, which covers every Vietnamese precomposed letter.  Drawing a glyph the font
     lacks is an :class:`ExportError`, not a silently wrong figure.  Files are byte-identical
     from run to run: volatile metadata (creation dates, software versions in PNG chunks) are
-    left out and the SVG id salt is fixed.
+    left out and the SVG id salt is fixed.  A figure is meant to print at its natural size:
+    one larger than the 155 × 220 mm of an A4 thesis page's text block (:data:`FIGURE_MAX_MM`)
+    is saved with a :class:`FigureSizeWarning`.
 
 Tables
     :func:`save_table` writes ``<stem>.csv`` (UTF-8; title, note and data-status lines first,
@@ -97,6 +99,41 @@ _language: str | None = None
 
 class ExportError(HlstudyError, ValueError):
     """A figure or table cannot be exported as asked."""
+
+
+class FigureSizeWarning(UserWarning):
+    """A saved figure is larger than a thesis page holds at its natural size (:data:`FIGURE_MAX_MM`).
+
+    ``stem``, ``width`` and ``height`` (mm, as saved) let a caller word it: :meth:`text`
+    (``"vi"`` or ``"en"``; :func:`hlstudy.errors.warning_text` uses it)."""
+
+    def __init__(self, stem: str, width: float, height: float):
+        self.stem, self.width, self.height = stem, float(width), float(height)
+        super().__init__(self.text("en"))
+
+    def __reduce__(self):
+        return (FigureSizeWarning, (self.stem, self.width, self.height))
+
+    @property
+    def scale(self) -> float:
+        """The share of its size the figure prints at when shrunk onto the page (0-1)."""
+        return min(FIGURE_MAX_MM["width"] / self.width, FIGURE_MAX_MM["height"] / self.height, 1.0)
+
+    def text(self, lang: str = "en") -> str:
+        from hlstudy.errors import check_lang
+
+        check_lang(lang)
+        limit = f"{FIGURE_MAX_MM['width']:.0f} × {FIGURE_MAX_MM['height']:.0f} mm"
+        size = f"{self.width:.0f} × {self.height:.0f} mm"
+        points = format_number(10 * self.scale, 1, lang=lang)
+        if lang == "en":
+            return (f"figure {self.stem!r} is {size} as saved, larger than the {limit} an A4 thesis "
+                    f"page holds at its natural size: it would print at {self.scale:.0%} of its size "
+                    f"(10-pt text at {points} pt). Give it a smaller figsize, fewer panels side "
+                    "by side, or split it")
+        return (f"hình {self.stem!r} có kích thước {size} khi lưu, lớn hơn khổ {limit} mà một trang "
+                f"luận văn A4 chứa được ở cỡ gốc: khi in sẽ bị thu còn {self.scale:.0%} (chữ 10 pt "
+                f"còn {points} pt). Hãy giảm figsize, bớt số ô hình xếp cạnh nhau hoặc tách hình")
 
 
 # --------------------------------------------------------------------------- language
@@ -1499,6 +1536,10 @@ def save_figure(
 
     ``formats`` defaults to :func:`figure_formats` (PDF and 300-dpi PNG; SVG on request).
 
+    A figure larger than a thesis page holds at its natural size (:data:`FIGURE_MAX_MM`,
+    155 × 220 mm, as saved with its tight bounding box) is written all the same, with a
+    :class:`FigureSizeWarning` giving its size and the share it would print at.
+
     ``simulated=True`` stamps the figure with :data:`SIMULATED_MARK`.  Numbers are written
     the label language's way first (:func:`localise_numbers`: the decimal comma in
     Vietnamese, whatever made the tick labels).  A glyph missing
@@ -1540,6 +1581,7 @@ def save_figure(
     kept = _unpack(_cache_read(folder, key), (*formats, "preview"))
     if kept is not None:
         paths = {fmt: _write_if_changed(out_dir / f"{stem}.{fmt}", kept[fmt]) for fmt in formats}
+        check_figure_size(stem, kept)
         _record(stem, "figure", paths, figure_title(fig))
         _show_preview(fig, kept["preview"])
         return paths
@@ -1567,6 +1609,7 @@ def save_figure(
         missing = sorted({str(w.message) for w in caught if "missing from font" in str(w.message)})
         if missing:
             raise ExportError(f"figure {stem!r} uses characters the font cannot draw: {missing[0]}")
+        check_figure_size(stem, files)
         _record(stem, "figure", paths, figure_title(fig))
     finally:
         if previous is None:
@@ -2376,6 +2419,58 @@ def _docx_caption(document, title: str) -> None:
 #: usual range there (2.5 cm top, bottom and right, 3 cm left for the binding): a text width of
 #: 15.5 cm.  python-docx's default template is US Letter with 1-inch margins.
 DOCX_PAGE_MM = {"width": 210, "height": 297, "top": 25, "bottom": 25, "left": 30, "right": 25}
+
+
+#: The largest figure a thesis page holds at its natural size, in mm: the text block of
+#: :data:`DOCX_PAGE_MM` (155 mm wide, 247 mm tall) less 27 mm under the figure for its caption
+#: ("Hình 2.1. …") and source line.  A larger figure is shrunk to the text width when inserted,
+#: and its 10-pt labels print smaller: :func:`save_figure` warns (:class:`FigureSizeWarning`).
+FIGURE_MAX_MM = {"width": float(DOCX_PAGE_MM["width"] - DOCX_PAGE_MM["left"] - DOCX_PAGE_MM["right"]),
+                 "height": float(DOCX_PAGE_MM["height"] - DOCX_PAGE_MM["top"] - DOCX_PAGE_MM["bottom"] - 27)}
+
+
+def figure_size_mm(files: Mapping[str, bytes]) -> tuple[float, float]:
+    """``(width, height)`` in mm of a saved figure, read from its bytes as written.
+
+    ``files``: ``{format: bytes}`` as :func:`save_figure` writes them; the PDF's ``/MediaBox``
+    (points) is read when there is one, else the PNG's header (pixels at :data:`DPI`), else the
+    SVG's ``width``/``height`` (points).  Raises :class:`ExportError` when none can be read.
+
+    >>> import matplotlib.pyplot as plt
+    >>> fig = plt.figure(figsize=(4, 2))
+    >>> buffer = io.BytesIO(); fig.savefig(buffer, format="pdf"); plt.close(fig)
+    >>> [round(v, 1) for v in figure_size_mm({"pdf": buffer.getvalue()})]
+    [101.6, 50.8]
+    """
+    points = 25.4 / 72
+    pdf = files.get("pdf")
+    if pdf:
+        box = re.search(rb"/MediaBox\s*\[\s*([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)", pdf)
+        if box:
+            x0, y0, x1, y1 = (float(v) for v in box.groups())
+            return (x1 - x0) * points, (y1 - y0) * points
+    png = files.get("png")
+    if png and png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR":
+        width, height = struct.unpack(">II", png[16:24])
+        return width * 25.4 / DPI, height * 25.4 / DPI
+    svg = files.get("svg")
+    if svg:
+        head = svg[:2000].decode("utf-8", "replace")
+        width = re.search(r'<svg[^>]*\swidth="([\d.]+)pt"', head, flags=re.S)
+        height = re.search(r'<svg[^>]*\sheight="([\d.]+)pt"', head, flags=re.S)
+        if width and height:
+            return float(width[1]) * points, float(height[1]) * points
+    raise ExportError(f"no figure size can be read from the formats {sorted(files)}")
+
+
+def check_figure_size(stem: str, files: Mapping[str, bytes]) -> tuple[float, float]:
+    """The saved size (mm, :func:`figure_size_mm`); a :class:`FigureSizeWarning` when it is larger
+    than :data:`FIGURE_MAX_MM` (it would be shrunk on the page)."""
+    width, height = figure_size_mm(files)
+    # a tenth of a millimetre of slack: the PDF's MediaBox is rounded to whole points
+    if width > FIGURE_MAX_MM["width"] + 0.1 or height > FIGURE_MAX_MM["height"] + 0.1:
+        warnings.warn(FigureSizeWarning(stem, width, height), stacklevel=3)
+    return width, height
 
 
 #: Word's table type size (the document's ``Normal`` style), in points.

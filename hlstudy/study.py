@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hlstudy import cleaning, ingest
+from hlstudy import cleaning, export, ingest
 from hlstudy.communes import sort_communes, unit_label
 from hlstudy.config import data_source
 from hlstudy.errors import SurveyDataError
@@ -397,6 +397,8 @@ def load_study(
     ``HLSTUDY_DATA``, then ``hlstudy.toml``, then ``data/raw``.  ``rules`` sets the cleaning
     thresholds.  With ``cache=True`` the result is stored in ``cache_dir`` (default
     ``data/processed/cache``) under :func:`cache_key`; nothing is written when reading fails.
+    It prints what cleaning dropped and changed (:func:`hlstudy.cleaning.change_summary`) in the
+    label language (:func:`hlstudy.export.language`: Vietnamese in the notebooks).
     """
     resolved = data_source(source)
     rules = rules or cleaning.Rules()
@@ -408,7 +410,8 @@ def load_study(
         study = _load_folder(resolved.path, rules, cache, cache_dir, f"{_shown(resolved.path)} ({resolved.origin})")
     for note in sheet_notes(study):
         print(note)  # the sheet chosen without its name saying so
-    print(cleaning.change_summary(study.cleaning_log, study.flow))  # nothing large passes unseen
+    # nothing large passes unseen; worded in the label language (the notebooks' language)
+    print(cleaning.change_summary(study.cleaning_log, study.flow, lang=export.language()))
     return study
 
 

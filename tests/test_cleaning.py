@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +11,7 @@ import rawfactory as rf
 
 from hlstudy import cleaning, ingest, scales
 from hlstudy.errors import ModelError, SurveyDataError
+from hlstudy.study import load_study
 
 CB, VL = rf.codebook(), rf.value_labels()
 SPEC = {name: ingest.instrument_spec(name, CB, VL) for name in ("officials", "citizens", "personnel")}
@@ -755,3 +758,36 @@ def test_a_name_both_pre_reform_and_2025_is_the_unit_and_flagged_after_the_merge
     assert (log["outcome"] == "flagged").sum() == len(undated)
     assert log.loc[log["outcome"] == "flagged", "reason"].str.endswith(
         "names no unit that exists only before it)").all()
+
+
+def test_change_summary_in_vietnamese_counts_as_the_english_one():
+    """load_study prints the summary in the notebooks' language: the same instruments, rules and
+    counts, Vietnamese words; the log's identifiers (instrument, rule) are kept in both."""
+    log = pd.DataFrame({"instrument": ["officials"] * 4 + ["citizens"],
+                        "action": ["drop", "change", "change", "flag", "drop"],
+                        "rule": ["duplicates", "out_of_range", "out_of_range", "straightlining", "speeders"]})
+    flow = pd.DataFrame({"instrument": ["officials", "citizens", "personnel"],
+                         "n_before": [10, 8, 3], "n_after": [9, 7, 3]})
+    en = cleaning.change_summary(log, flow)
+    vi = cleaning.change_summary(log, flow, lang="vi")
+    assert vi.splitlines() == [
+        "làm sạch dữ liệu (nhật ký đầy đủ: Study.cleaning_log)",
+        "  officials: đọc 10, giữ 9; loại — duplicates 1; sửa giá trị — out_of_range 2; "
+        "đánh dấu, vẫn giữ — straightlining 1",
+        "  citizens: đọc 8, giữ 7; loại — speeders 1",
+        "  personnel: đọc 3, giữ 3",
+    ]
+    assert re.findall(r"\d+", en) == re.findall(r"\d+", vi)
+    with pytest.raises(ModelError, match="lang"):
+        cleaning.change_summary(log, lang="fr")
+
+
+def test_load_study_prints_the_summary_in_the_label_language(monkeypatch, capsys):
+    from hlstudy import export
+
+    monkeypatch.setattr(export, "_language", "vi")   # the notebooks' language
+    study = load_study()
+    out = capsys.readouterr().out.rstrip("\n")
+    assert out.startswith("làm sạch dữ liệu"), out
+    assert out == cleaning.change_summary(study.cleaning_log, study.flow, lang="vi")
+    assert out != cleaning.change_summary(study.cleaning_log, study.flow, lang="en")

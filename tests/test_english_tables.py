@@ -138,3 +138,14 @@ def test_checker_finds_vietnamese(tmp_path, monkeypatch):
     export.save_table(bad, "99_bad", title="Bad", simulated=True, directory=tmp_path)
     assert sorted(line.split(":")[0] for line in vietnamese_left(tmp_path)) == [
         "99_bad.csv", "99_bad.docx", "99_bad.tex"]
+
+
+def test_english_figures_fit_the_page(english_export):
+    """English labels are longer than Vietnamese ones in places: the English figures must fit
+    the 155 × 220 mm a thesis page holds too (``tests/test_figure_size.py`` for the committed)."""
+    limit = export.FIGURE_MAX_MM
+    sizes = {p.name: export.figure_size_mm({"pdf": p.read_bytes()}) for p in sorted(english_export.glob("*.pdf"))}
+    assert len(sizes) >= 20, f"the English export wrote only {len(sizes)} figures"
+    big = [f"{name}: {w:.0f} × {h:.0f} mm" for name, (w, h) in sizes.items()
+           if w > limit["width"] + 0.1 or h > limit["height"] + 0.1]
+    assert not big, "English figures larger than the page:\n" + "\n".join(big)
