@@ -249,9 +249,11 @@ def test_ipma_labels_keep_off_the_points_and_the_dividing_lines(study):
 
 # --------------------------------------------------------------------------- class map
 
-def test_class_map_legend_stands_beside_the_map():
+def test_class_map_legend_stands_below_the_map_and_the_map_fits_the_page():
     """04_map_pro: the Voronoi cells fill the plot area, so a legend on it (it stood in the
-    upper left) hides cells; beside the map it hides none."""
+    upper left) hides cells; below the map it hides none.  Beside the map (where it stood
+    next) it made the figure 199 mm wide, wider than the thesis' 155 mm text block: the
+    figure as saved (tight box) now fits it, with the note below the legend."""
     from hlstudy.communes import communes
     from hlstudy.diagnostic import mapping
 
@@ -259,16 +261,20 @@ def test_class_map_legend_stands_beside_the_map():
     classes = pd.Series("không khác", index=reg["code"].astype(str), dtype=object)
     classes.iloc[[3, 8]] = ["cao hơn", "thấp hơn"]
     with kept_results():
-        fig = mapping.plot_map(reg, categories=classes, label="PRO",
+        fig = mapping.plot_map(reg, categories=classes, label="PRO", note="the note",
                                category_colors={"cao hơn": "#1b9e77", "không khác": "#d9d9d9",
                                                 "thấp hơn": "#d95f02"})
     assert _legend_faults(fig) == []
     r = fig.canvas.get_renderer()
     ax = fig.axes[0]
     box = ax.get_legend().get_window_extent(r)
-    assert box.x0 > ax.get_window_extent(r).x1   # to the right of the map
+    assert box.y1 < ax.get_window_extent(r).y0   # under the map
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["cao hơn", "không khác",
                                                                    "thấp hơn"]
+    note = next(t for t in ax.texts if t.get_text() == "the note")
+    assert note.get_window_extent(r).y1 <= box.y0   # below the legend, not over it
+    tight = fig.get_tightbbox(r)   # inches, as savefig's bbox="tight" crops the figure
+    assert tight.width * 25.4 <= 155 and tight.height * 25.4 <= 220, (tight.width, tight.height)
     plt.close(fig)
 
 

@@ -235,6 +235,11 @@ def _north_arrow(ax) -> None:
                 arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 1.2}, zorder=5)
 
 
+#: Size (inches) of :func:`plot_map`'s figure: as saved (legend and note below the map) it
+#: fits the thesis' text width, 155 mm.
+MAP_FIGSIZE = (5.9, 6.6)
+
+
 @_resultcache.kept(figure=True)
 def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | None = None, *,
              ax=None, title: str = "", label: str = "", cmap: str = "viridis",
@@ -245,7 +250,7 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
     """Voronoi map of the communes, coloured by ``values`` (code → number; NaN = grey) or by
     ``categories`` (code → class label, e.g. "above / not different from / below the district
     mean" — classes the intervals support, rather than a continuous scale suggesting contrasts
-    they do not; a legend beside the map lists the classes in ``category_colors`` order).
+    they do not; a legend under the map lists the classes in ``category_colors`` order).
 
     ``group`` draws thicker borders between cells of different groups (default: the 2025
     communes).  Names are placed by :func:`_place_names` once the layout is settled, each at
@@ -294,8 +299,9 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
         cm = plt.get_cmap(cmap)
         colours = [cm(norm(x)) if np.isfinite(x) else grey for x in v]
     if ax is None:   # opened once the input is known to be good (an error leaves no figure open)
-        # classes: room on the right for their legend, which would hide cells on the map
-        fig, ax = plt.subplots(figsize=(8.4 if categories is not None else 6.5, 6.5))
+        # at most the thesis' text width (155 mm) as saved; classes: room below the map for
+        # their legend, which would hide cells on the map
+        fig, ax = plt.subplots(figsize=MAP_FIGSIZE)
     else:
         fig = ax.figure
     ax.add_collection(PolyCollection([cells[c] for c in codes], facecolors=colours,
@@ -323,18 +329,27 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
         handles = [Patch(facecolor=palette[lev], edgecolor="white", label=lev) for lev in present]
         if any(not isinstance(x, str) for x in cv):
             handles.append(Patch(facecolor=grey, label="–"))
-        # beside the map, not on it: every corner of the plot area is a commune's cell
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                  borderaxespad=0.0, fontsize=7, title=label or None, title_fontsize=7,
-                  frameon=False)
+        # under the map, not on it (every corner of the plot area is a commune's cell) nor
+        # beside it (the page is too narrow for both): the classes in one row, the note below
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.01),
+                  borderaxespad=0.0, ncol=len(handles), fontsize=7.5, title=label or None,
+                  title_fontsize=7.5, frameon=False, alignment="left", columnspacing=1.2,
+                  handlelength=1.5)
     else:
         sm = plt.cm.ScalarMappable(norm=norm, cmap=cm)
         fig.colorbar(sm, ax=ax, shrink=0.7, label=label)
     if title:
-        ax.set_title(title)
-    if note:
-        ax.text(0.0, -0.02, note, transform=ax.transAxes, fontsize=7, va="top", wrap=True)
+        from hlstudy.pathplot import wrap_label
+
+        ax.set_title(wrap_label(title, 60))
     fig.tight_layout()
+    if note:   # below the legend, once the layout is settled (placed after it)
+        below = -0.02
+        if categories is not None:
+            fig.draw_without_rendering()
+            legend = ax.get_legend().get_window_extent()
+            below = ax.transAxes.inverted().transform((0, legend.y0))[1] - 0.01
+        ax.text(0.0, below, note, transform=ax.transAxes, fontsize=7, va="top", wrap=True)
     if annotate and "name" in d.columns:
         import matplotlib.patheffects as pe
 
