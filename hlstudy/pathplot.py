@@ -235,6 +235,13 @@ def _layout(struct: Mapping[str, Sequence[str]]) -> dict[str, tuple[float, float
     return pos
 
 
+#: Width (inches) of :func:`path_diagram`: as saved it fits the thesis' text width (155 mm);
+#: its height per data unit of the causes' column (one unit a cause) and at most (220 mm).
+PATH_WIDTH, PATH_HEIGHT_PER_ROW, PATH_MAX_HEIGHT = 6.0, 0.62, 8.5
+#: Font size of the boxes' subtitles (the construct's name under its code).
+PATH_SUBTITLE_SIZE = 6.2
+
+
 def _boxes_overlap(a, b, pad: float = 1.0) -> bool:
     return not (a.x1 + pad < b.x0 or b.x1 + pad < a.x0 or a.y1 + pad < b.y0 or b.y1 + pad < a.y0)
 
@@ -287,32 +294,49 @@ def path_diagram(estimates: pd.DataFrame, struct: Mapping[str, Sequence[str]], *
     from matplotlib.lines import Line2D
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+    from hlstudy.framework import fit_label
+
     need = {"lhs", "op", "rhs", "std.all"}
     if not need <= set(estimates.columns):
         raise ModelError(f"estimates lack columns {sorted(need - set(estimates.columns))}")
     reg = estimates[estimates["op"] == "~"].set_index(["lhs", "rhs"])
     node_labels = dict(node_labels or {})
     pos = _layout(struct)
-    fig, ax = plt.subplots(figsize=(10.5, 7.2))
-    # fixed margins (no tight_layout after the labels are placed: it would move them)
-    fig.subplots_adjust(left=0.01, right=0.99, top=0.95 if title else 0.99, bottom=0.02)
-    ax.set_xlim(-1.6, 10.0)
     ys = [p[1] for p in pos.values()]
-    ax.set_ylim(min(ys) - 1.2, max(ys) + 0.9)
+    y_lo, y_hi = min(ys) - 1.2, max(ys) + 0.9
+    # the thesis' text width (155 mm) as saved; the height grows with the causes' column,
+    # up to the page's (a very long column of causes may still exceed it)
+    height = min(PATH_HEIGHT_PER_ROW * (y_hi - y_lo) + 0.5, PATH_MAX_HEIGHT)
+    fig, ax = plt.subplots(figsize=(PATH_WIDTH, height))
+    # fixed margins (no tight_layout after the labels are placed: it would move them)
+    fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.4 / height if title else 0.99,
+                        bottom=0.02)
+    ax.set_xlim(-1.35, 9.75)
+    ax.set_ylim(y_lo, y_hi)
     ax.axis("off")
-    w, h = 2.3, 0.62
+    w = 2.3
+    # subtitles wrapped to the box's inner width as drawn, never shortened; the boxes as tall
+    # as the longest one needs (code line, subtitle lines, margins; in data units)
+    points_per_x = fig.get_figwidth() * 0.98 * 72 / (9.75 + 1.35)
+    points_per_y = height * (ax.get_position().height) * 72 / (y_hi - y_lo)
+    subtitles = {n: fit_label(str(node_labels[n]), (w - 0.35) * points_per_x,
+                              PATH_SUBTITLE_SIZE, 40) for n in pos if node_labels.get(n)}
+    lines = max([t.count("\n") + 1 for t in subtitles.values()] or [0])
+    line_h = PATH_SUBTITLE_SIZE * 1.1 / points_per_y
+    h = max(0.62, (8 + 14) / points_per_y + lines * line_h)
     for node, (x, y) in pos.items():
         node_box = _add_patch(ax, FancyBboxPatch(
             (x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.03",
             fc="#eef3f8" if x == 0 else ("#fde9c9" if x < 8 else "#d9f0d3"), ec="#555555",
             lw=0.8, zorder=3))
         node_box._hlstudy_node = node
-        ax.text(x, y + 0.1, node, ha="center", va="center", fontsize=8, fontweight="bold",
-                zorder=4)
-        label = node_labels.get(node, "")
-        if label:  # wrapped at word boundaries, never shortened
-            ax.text(x, y - 0.16, wrap_label(label, 40), ha="center", va="center",
-                    fontsize=5.6, linespacing=1.0, zorder=4)
+        top = y + h / 2
+        ax.text(x, top - 5 / points_per_y, node, ha="center", va="top", fontsize=8,
+                fontweight="bold", zorder=4)
+        if node in subtitles:  # wrapped at word boundaries, never shortened
+            label = ax.text(x, top - 16 / points_per_y, subtitles[node], ha="center",
+                            va="top", fontsize=PATH_SUBTITLE_SIZE, linespacing=1.1, zorder=4)
+            label._hlstudy_box_label = node
     paths = []
     for effect, preds in struct.items():
         for cause in preds:

@@ -28,8 +28,17 @@ def _estimates(seed=1, width=0.12):
     return st, pd.DataFrame(rows)
 
 
-#: A node subtitle for the diagram of seed 2 (its path labels must keep off the boxes too).
-NODE_LABELS = {2: {"MOT": "Động lực làm việc"}}
+def _english_labels() -> dict[str, str]:
+    """Every node's English name, as notebook 05 labels its boxes in English (the longest)."""
+    from hlstudy import codebook
+
+    out = {r.construct: r.label_en for r in codebook.construct_labels().itertuples()}
+    return out | {"EDU": "Professional education (rank)", "TENURE": "Years in post"}
+
+
+#: A node subtitle for the diagram of seed 2 (its path labels must keep off the boxes too),
+#: every node's for seed 3.
+NODE_LABELS = {2: {"MOT": "Động lực làm việc"}, 3: _english_labels()}
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +148,21 @@ def test_label_overlaps_detects_a_label_on_a_box(diagram):
         assert (label.get_text(), "node MOT") in pathplot.label_overlaps(fig)
     finally:
         label.set_position(where)
+
+
+def test_path_diagram_fits_the_page_with_every_subtitle_in_its_box(diagram):
+    """05_path_diagram was drawn 10.5 in wide (266 mm as saved): in the thesis' 155 mm text
+    block its 5.6-pt subtitles printed at 3 pt.  As saved (tight box) it now fits the text
+    block (155 x 220 mm) at its natural size, with every box's subtitle (English, the
+    longest) wrapped inside its box, at 6 pt or more."""
+    from hlstudy import framework
+
+    fig = diagram(3)   # every node with its English name
+    fig.draw_without_rendering()
+    tight = fig.get_tightbbox(fig.canvas.get_renderer())   # inches, as savefig crops it
+    assert tight.width * 25.4 <= 155 and tight.height * 25.4 <= 220, (tight.width, tight.height)
+    subtitles = [t for t in fig.axes[0].texts if getattr(t, "_hlstudy_box_label", None)]
+    assert {t._hlstudy_box_label for t in subtitles} == set(drivers.structure()) | {
+        c for preds in drivers.structure().values() for c in preds}
+    assert framework.box_label_overruns(fig) == []
+    assert min(t.get_fontsize() for t in fig.axes[0].texts) >= 6
