@@ -1592,6 +1592,11 @@ def flow_figure(flow: pd.DataFrame, instruments: tuple[str, ...] = ("officials",
     return fig
 
 
+#: Width of a column of :func:`consort_figure` (one per instrument; three fit the thesis'
+#: 155 mm text width as saved) and the figure's height, in inches.
+CONSORT_COLUMN_WIDTH, CONSORT_HEIGHT = 1.96, 7.8
+
+
 @_resultcache.kept(figure=True)
 def consort_figure(consort: pd.DataFrame, instruments: tuple[str, ...] | None = None):
     """CONSORT flow diagram: sampling frame → non-response → records received → exclusions by
@@ -1601,7 +1606,10 @@ def consort_figure(consort: pd.DataFrame, instruments: tuple[str, ...] | None = 
     here).  One column per instrument (default: those in ``consort``, in the order
     officials, citizens, personnel); labels follow :func:`hlstudy.export.tr`, rule names
     :data:`RULE_LABELS`, outcomes :data:`OUTCOME_LABELS`, analyses
-    :data:`hlstudy.study.ANALYSES`.  Returns the matplotlib figure.  Raises
+    :data:`hlstudy.study.ANALYSES`.  Each column is :data:`CONSORT_COLUMN_WIDTH` wide (the
+    three fit the thesis' 155 mm text width at their natural size): every box's lines are
+    wrapped at word boundaries to the room the box has (measured, never shortened), a
+    count kept with its label.  Returns the matplotlib figure.  Raises
     :class:`SurveyDataError` when ``consort`` lacks its columns.
     """
     import matplotlib.pyplot as plt
@@ -1623,14 +1631,39 @@ def consort_figure(consort: pd.DataFrame, instruments: tuple[str, ...] | None = 
     def label(pair) -> str:
         return tr(pair[0], pair[1])
 
-    fig, axes = plt.subplots(1, len(instruments), figsize=(4.3 * len(instruments), 7.4), squeeze=False)
-    fig.suptitle(tr("Sơ đồ luồng (CONSORT): từ khung mẫu đến số phiếu mỗi mô hình dùng",
-                    "Flow diagram (CONSORT): from the sampling frame to the n of each model"), fontsize=11)
-    main_x, side_x = 0.27, 0.75
-    style = {"ha": "center", "va": "center", "fontsize": 6.5, "linespacing": 1.3}
+    from hlstudy.framework import fit_label
 
-    def box(ax, x, y, text, face, bold=False):
-        return ax.text(x, y, text, **style, fontweight="bold" if bold else "normal",
+    # the thesis' text width (155 mm) as saved: a narrow column per instrument, every box's
+    # lines wrapped at word boundaries to the room it has there (never shortened)
+    width = CONSORT_COLUMN_WIDTH * len(instruments)
+    fig, axes = plt.subplots(1, len(instruments), figsize=(width, CONSORT_HEIGHT), squeeze=False)
+    title = fit_label(tr("Sơ đồ luồng (CONSORT): từ khung mẫu đến số phiếu mỗi mô hình dùng",
+                         "Flow diagram (CONSORT): from the sampling frame to the n of each model"),
+                      0.95 * width * 72, 11, 80)
+    fig.subplots_adjust(left=0.005, right=0.985, bottom=0.01, wspace=0.05,
+                        top=1 - (0.3 + 0.2 * (title.count("\n") + 1)) / CONSORT_HEIGHT)
+    fig.suptitle(title, fontsize=11, y=0.995, va="top")
+    column = axes[0][0].get_position().width * width * 72   # a column's width in points
+    size = 6.5
+    pad = 2 * 0.45 * size + 1   # the box's padding on both sides, and its edge
+    # main line at main_x (boxes centred there); side boxes end at side_x (their left edge,
+    # where the arrow from the main line meets them, follows their width); the models' box
+    # starts at the left edge
+    main_x, side_x, left_x = 0.3, 0.97, 0.03
+    room = {"main": 2 * main_x * column - pad, "side": (side_x - main_x - 0.06) * column - pad,
+            "analysis": (side_x - left_x) * column - pad}
+    style = {"va": "center", "fontsize": size, "linespacing": 1.3, "multialignment": "center"}
+
+    def box(ax, x, y, text, face, bold=False, kind="main"):
+        # bold glyphs are wider than the regular ones fit_label measures
+        fit = room[kind] * (0.9 if bold else 1.0)
+        # a count stays with its label ("Nộp trùng lặp: 9", "n = 461": no break inside)
+        text = "\n".join(fit_label(re.sub(r"\bn = ", "n\u00a0=\u00a0",
+                                           re.sub(r": (?=(?:n = )?[\d?])", ":\u00a0", line)),
+                                    fit, size, 60)
+                          for line in text.split("\n"))
+        ha = {"main": "center", "side": "right", "analysis": "left"}[kind]
+        return ax.text(x, y, text, **style, ha=ha, fontweight="bold" if bold else "normal",
                        bbox={"boxstyle": "round,pad=0.45", "facecolor": face, "edgecolor": "#333333",
                              "linewidth": 0.8})
 
@@ -1675,7 +1708,7 @@ def consort_figure(consort: pd.DataFrame, instruments: tuple[str, ...] | None = 
         if name != "personnel":
             side = box(ax, side_x, ys["nonresponse"],
                        tr(f"Không trả lời\nn = {fmt(get.get('nonresponse'))}",
-                          f"Non-response\nn = {fmt(get.get('nonresponse'))}"), "#eeeeee")
+                          f"Non-response\nn = {fmt(get.get('nonresponse'))}"), "#eeeeee", kind="side")
             link(ax, (main_x, ys["nonresponse"]), side, "#777777")
         excluded = c[c["stage"].isin(["duplicate", "excluded"]) & (c["n"] > 0)]
         lines = [f"{label(RULE_LABELS.get(r.rule, (r.rule, r.rule)))}: {fmt(r.n)}" for r in excluded.itertuples()]
@@ -1686,7 +1719,7 @@ def consort_figure(consort: pd.DataFrame, instruments: tuple[str, ...] | None = 
         if len(changed):
             text += "\n" + tr("Giá trị thay đổi (bản ghi vẫn giữ):", "Values changed (record kept):")
             text += "".join(f"\n{label(OUTCOME_LABELS[r.outcome])}: {fmt(r.n)}" for r in changed.itertuples())
-        side = box(ax, side_x, ys["excluded"], text, "#f9d9d6" if total else "#f2f2f2")
+        side = box(ax, side_x, ys["excluded"], text, "#f9d9d6" if total else "#f2f2f2", kind="side")
         link(ax, (main_x, ys["excluded"]), side, "#777777")
         kept = box(ax, main_x, ys["kept"], tr(f"Giữ lại\nn = {fmt(get.get('kept'))}",
                                               f"Kept\nn = {fmt(get.get('kept'))}"), "#d5f0d5", True)
@@ -1697,15 +1730,19 @@ def consort_figure(consort: pd.DataFrame, instruments: tuple[str, ...] | None = 
                       for r in flagged.itertuples()]
             side = box(ax, side_x, ys["flagged"],
                        tr("Đánh dấu, vẫn giữ (bản ghi):", "Flagged, kept (records):") + "\n" + "\n".join(flines),
-                       "#fdf0c8")
+                       "#fdf0c8", kind="side")
             link(ax, (main_x, ys["flagged"]), side, "#777777")
         analyses = c[c["stage"] == "analysis"]
         if len(analyses):
             alines = [f"{label(ANALYSES.get(r.rule, (r.rule, r.rule)))}: n = {fmt(r.n)}" for r in analyses.itertuples()]
-            models = box(ax, main_x, ys["analysis"], tr("Số phiếu mỗi mô hình dùng:", "Respondents each model uses:")
-                         + "\n" + "\n".join(alines), "#e6e0f3")
-            link(ax, kept, models)
-    fig.tight_layout()
+            models = box(ax, left_x, ys["analysis"], tr("Số phiếu mỗi mô hình dùng:", "Respondents each model uses:")
+                         + "\n" + "\n".join(alines), "#e6e0f3", kind="analysis")
+            # straight down the main line into the box (which starts left of it)
+            ax.annotate("", xy=(main_x, ys["analysis"]), xycoords="data", xytext=(0.5, 0.5),
+                        textcoords=kept, arrowprops={"arrowstyle": "-|>", "color": "#333333",
+                                                     "lw": 0.8, "shrinkA": 0, "shrinkB": 0,
+                                                     "patchA": kept.get_bbox_patch(),
+                                                     "patchB": models.get_bbox_patch()})
     return fig
 
 

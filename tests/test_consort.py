@@ -153,6 +153,34 @@ def test_the_figure_prints_every_number(simulated, monkeypatch):
     assert "Không trả lời" in texts and "sửa" not in texts
 
 
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_figure_fits_the_page_and_each_box_its_column(simulated, monkeypatch, lang):
+    """02_consort_flow was drawn 12.9 in wide (324 mm as saved): in the thesis' 155 mm text
+    block its 6.5-pt boxes printed at 3 pt.  As saved (tight box) it now fits the text block
+    (155 x 220 mm) in both languages, each box inside its instrument's column and clear of
+    the other boxes, a count never on a line of its own ("buộc:" / "2")."""
+    import matplotlib.pyplot as plt
+
+    _, _, _, consort = simulated
+    monkeypatch.setenv("HLSTUDY_LANG", lang)
+    fig = cleaning.consort_figure(consort)
+    fig.draw_without_rendering()
+    r = fig.canvas.get_renderer()
+    tight = fig.get_tightbbox(r)   # inches, as savefig crops the figure
+    assert tight.width * 25.4 <= 155 and tight.height * 25.4 <= 220, (tight.width, tight.height)
+    for ax in fig.axes:
+        area = ax.get_window_extent(r)
+        boxes = [(t.get_text(), t.get_bbox_patch().get_window_extent(r)) for t in ax.texts
+                 if t.get_bbox_patch() is not None]
+        assert len(boxes) >= 4
+        for k, (text, box) in enumerate(boxes):
+            assert area.x0 <= box.x0 and box.x1 <= area.x1, text
+            assert not any(box.overlaps(other) for _, other in boxes[k + 1:]), text
+            assert not any(line.strip().isdigit() for line in text.split("\n")), text
+        assert min(t.get_fontsize() for t in ax.texts) >= 6
+    plt.close(fig)
+
+
 def test_without_a_register_the_frame_is_unknown(simulated, tmp_path):
     _, folder, _, _ = simulated
     for f in ("officials.csv", "manifest.json"):
