@@ -617,10 +617,8 @@ def reform_table(lang: str = "vi") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-#: Iterations of adjustText's placement of the reform map's names: fixed, so that the result
-#: does not depend on time (the names are clear of each other, the points, the link lines and
-#: the frame: ``tests/test_figure_legends.py``); each iteration costs about 10 ms.
-REFORM_ADJUST_ITERATIONS = 40
+#: Size (inches) of :func:`reform_figure`: as saved it fits the thesis' text width (155 mm).
+REFORM_FIGSIZE = (5.9, 5.6)
 
 
 @_resultcache.kept(figure=True)
@@ -629,15 +627,19 @@ def reform_figure(lang: str = "vi"):
 
     Coordinates are the registry's approximate points (the town and xã Tân Thành coincide in
     the source; the latter is shifted slightly for legibility, as the caption says).  The
-    31 names (bold: the new communes at their stars) are placed by ``adjustText`` away from
-    each other and from every point and star, inside the plot area, with a thin line to a
-    point a name had to leave (fixed labels at one offset overlapped: Tuấn Sơn / Minh Hòa,
-    Thiện Tân / Minh Tiến, Yên Sơn under Cai Kinh's star, names across the right edge).
+    31 names (bold: the new communes at their stars) are placed as the commune map's
+    (:func:`hlstudy.diagnostic.mapping._place_names`: the nearest place around each point
+    clear of each other, every point and star, the link lines and the plot frame, with a
+    thin line to a point a name had to leave; fixed labels at one offset overlapped: Tuấn
+    Sơn / Minh Hòa, Thiện Tân / Minh Tiến, Yên Sơn under Cai Kinh's star, names across the
+    right edge; adjustText, used before, left Thanh Sơn on its point once the map was
+    narrowed to the page's :data:`REFORM_FIGSIZE`).  Deterministic, no iteration limit.
     """
     import matplotlib.pyplot as plt
-    from adjustText import adjust_text
 
     from hlstudy.communes import collation_key, communes, new_communes, unit_label
+    from hlstudy.diagnostic.mapping import _place_names
+    from hlstudy.pathplot import wrap_label
 
     reg = communes()
     new = new_communes().set_index("name")
@@ -645,17 +647,17 @@ def reform_figure(lang: str = "vi"):
     pts = reg.copy()
     dup = pts.duplicated(["lat", "lon"], keep="first")
     pts.loc[dup, "lat"] -= 0.010
-    fig, ax = plt.subplots(figsize=(8.6, 7.6))
+    # the text width of the thesis page (155 mm) at most, names at their printed size
+    fig, ax = plt.subplots(figsize=REFORM_FIGSIZE)
     names = sorted(new.index, key=collation_key)   # legend and colours in Vietnamese order
     cmap = plt.get_cmap("tab10")
-    texts, xs, ys, along = [], [], [], []
+    texts, xs, ys = [], [], []
     for k, name in enumerate(names):
         g = pts[pts["commune_2025"] == name]
         colour = cmap(k)
         cx, cy = new.at[name, "lon"], new.at[name, "lat"]
         for r in g.itertuples(index=False):
             ax.plot([r.lon, cx], [r.lat, cy], color=colour, lw=0.8, alpha=0.6)
-            along.append(np.linspace((r.lon, r.lat), (cx, cy), 12)[1:-1])   # names avoid it
         ax.scatter(g["lon"], g["lat"], s=36, color=colour, edgecolor="white", zorder=3)
         ax.scatter([cx], [cy], s=150, marker="*", color=colour, edgecolor="black", lw=0.5,
                    zorder=4)
@@ -676,10 +678,10 @@ def reform_figure(lang: str = "vi"):
     ax.set_aspect(1 / np.cos(lat0))
     ax.set_xlabel(_tr("Kinh độ", "Longitude", lang))
     ax.set_ylabel(_tr("Vĩ độ", "Latitude", lang))
-    ax.set_title(_tr("Sắp xếp đơn vị hành chính năm 2025: 23 xã, thị trấn của huyện Hữu Lũng "
-                     "→ 8 xã", "2025 reform: Hữu Lũng's 23 units → 8 communes", lang),
-                 fontsize=10.5)
-    ax.text(0.0, -0.1, _tr(
+    ax.set_title(wrap_label(_tr("Sắp xếp đơn vị hành chính năm 2025: 23 xã, thị trấn của huyện "
+                                "Hữu Lũng → 8 xã", "2025 reform: Hữu Lũng's 23 units → 8 communes",
+                                lang), 60), fontsize=10)
+    note = ax.text(0.0, -0.1, _tr(
         "Chấm: vị trí gần đúng của 23 đơn vị cũ; sao: trung tâm xã mới (vietnamadminunits). "
         "TT Hữu Lũng và Tân Thành trùng tọa độ trong nguồn, Tân Thành được dời nhẹ.",
         "Dots: approximate points of the 23 former units; stars: new commune centres "
@@ -687,10 +689,10 @@ def reform_figure(lang: str = "vi"):
         "Tân Thành is shifted slightly.", lang), transform=ax.transAxes, fontsize=6.8,
         va="top", color="#444444", wrap=True)
     fig.tight_layout()   # the plot area as saved, before the names are placed in it
-    # a fixed number of iterations (adjustText's default is a 1-second time limit, which
-    # makes the placement, and the files' bytes, depend on the machine's load)
-    avoid = np.vstack([np.column_stack([xs, ys]), *along])   # points, stars, link lines
-    adjust_text(texts, x=avoid[:, 0], y=avoid[:, 1], ax=ax, expand=(1.15, 1.3),
-                iter_lim=REFORM_ADJUST_ITERATIONS,
-                arrowprops={"arrowstyle": "-", "color": "0.45", "linewidth": 0.5})
+    # under the axis label, whatever the figure's size (at a fixed axes fraction it overlapped
+    # the label once the figure was narrowed to the page)
+    fig.draw_without_rendering()
+    below = ax.xaxis.label.get_window_extent().y0 - 3 * fig.dpi / 72
+    note.set_y(ax.transAxes.inverted().transform((0.0, below))[1])
+    _place_names(ax, texts, np.column_stack([xs, ys]), [])   # link lines: the plot's lines
     return fig
