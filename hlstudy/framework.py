@@ -159,12 +159,15 @@ def _node_labels(lang: str) -> dict[str, str]:
     return out
 
 
-#: x position of each column of the diagram; further columns follow every 3.4.
-COLUMN_X = (0.0, 5.1, 9.8, 13.4, 16.8)
+#: x position of each column of the diagram; further columns follow every 2.85.
+COLUMN_X = (0.0, 4.0, 7.2, 10.2, 13.05)
 #: Vertical spacing of the boxes within a column, by column (then the last value).
-COLUMN_STEP = (1.0, 1.4, 1.3, 1.6, 1.4)
+COLUMN_STEP = (1.15, 1.6, 1.4, 1.6, 1.4)
 #: Width of a box, the most characters a line of its label holds, and the label's font size.
-BOX_WIDTH, LABEL_CHARS, BOX_FONTSIZE = 2.6, 30, 6.8
+BOX_WIDTH, LABEL_CHARS, BOX_FONTSIZE = 2.3, 30, 6.8
+#: Width of :func:`path_diagram`'s figure (inches): as saved it fits the thesis' text width
+#: (155 mm); more columns make the boxes narrower, their labels wrapping onto more lines.
+DIAGRAM_WIDTH = 5.95
 
 
 def fit_label(text: str, max_points: float, fontsize: float, chars: int = LABEL_CHARS) -> str:
@@ -258,7 +261,7 @@ def _column_of(paths: pd.DataFrame) -> dict[str, int]:
 
 
 def _column_x(c: int) -> float:
-    return COLUMN_X[c] if c < len(COLUMN_X) else COLUMN_X[-1] + 3.4 * (c - len(COLUMN_X) + 1)
+    return COLUMN_X[c] if c < len(COLUMN_X) else COLUMN_X[-1] + 2.85 * (c - len(COLUMN_X) + 1)
 
 
 def _layout(paths: pd.DataFrame | None = None) -> dict[str, tuple[float, float]]:
@@ -269,7 +272,8 @@ def _layout(paths: pd.DataFrame | None = None) -> dict[str, tuple[float, float]]
     members are linked to (the barycentre rule of layered graph drawing, Sugiyama et al.
     1981), ties in file order, so that arrows cross as little as a straight-line drawing
     allows.  Column 0 runs from the top; mediators and outcomes sit above the quality block
-    (whose incoming arrows then run below them); the right-hand columns are centred on it.
+    (whose incoming arrows then run below them), those with a path into the block lowest
+    (their arrows to it cross no other box); the right-hand columns are centred on it.
     """
     paths = hypothesized_paths() if paths is None else paths
     col = _column_of(paths)
@@ -294,7 +298,10 @@ def _layout(paths: pd.DataFrame | None = None) -> dict[str, tuple[float, float]]
     # provisional heights: quality block centred on column 0, mediators on top
     q_members = columns.get(2, [])
     stack(2, q_members, (top + bottom) / 2)
-    stack(1, columns.get(1, []), None, first=top + 1.0)
+    # the mediators with a path into the quality block nearest it (lowest), so that their
+    # arrows to the block cross no other box of the column
+    into_block = set(paths.loc[paths["effect"].isin(quality), "cause"])
+    stack(1, sorted(columns.get(1, []), key=lambda n: n in into_block), None, first=top + 1.0)
 
     effects_of: dict[str, list[str]] = {}   # the paths' rows, in table order
     causes_of: dict[str, list[str]] = {}
@@ -397,7 +404,7 @@ def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-    from hlstudy.pathplot import _add_patch, wrap_label
+    from hlstudy.pathplot import _add_patch
 
     paths = hypothesized_paths() if paths is None else paths
     pos = _layout(paths)
@@ -405,11 +412,17 @@ def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
     quality = [q for q in quality_constructs() if q in pos]
     xs = [x for x, _ in pos.values()]
     ys = [y for _, y in pos.values()]
-    x_lo, x_hi = -1.5, max(xs) + 1.5
+    x_lo, x_hi = -1.25, max(xs) + 1.25
     y_lo, y_hi = min(ys) - 1.3, max(ys) + 0.9
-    fig, ax = plt.subplots(figsize=(0.6 * (x_hi - x_lo), 0.62 * (y_hi - y_lo) + 0.5))
+    fig_title = fit_label(_tr("Mô hình nghiên cứu: các yếu tố ảnh hưởng đến chất lượng cán bộ, công "
+                          "chức cấp xã và đánh giá của người dân",
+                          "Research model: factors of commune officials' quality and citizens' "
+                          "assessment", lang), 0.95 * DIAGRAM_WIDTH * 72, 11, 200)
+    title_in = 0.12 + 0.2 * (fig_title.count("\n") + 1)   # the title's band (inches)
+    fig_h = 0.59 * (y_hi - y_lo) + title_in
+    fig, ax = plt.subplots(figsize=(DIAGRAM_WIDTH, fig_h))
     # fixed margins: no tight_layout after the labels are placed (it would move them)
-    fig.subplots_adjust(left=0.005, right=0.995, bottom=0.005, top=0.95)
+    fig.subplots_adjust(left=0.005, right=0.995, bottom=0.005, top=1 - title_in / fig_h)
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(y_lo, y_hi)
     ax.axis("off")
@@ -429,9 +442,11 @@ def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
         q_top = pos[quality[0]][1] + height[quality[0]] / 2
         q_bottom = pos[quality[-1]][1] - height[quality[-1]] / 2
         qx = pos[quality[0]][0]
-        title = wrap_label(_tr(f"Chất lượng CBCC cấp xã ({len(quality)} thành phần)",
-                               f"Quality of commune officials ({len(quality)} dimensions)",
-                               lang), 24)
+        # within the block (bold glyphs are wider than the regular ones fit_label measures)
+        room = 0.88 * (w + 0.4) * points_per_unit   # the count on a line of its own
+        title = "\n".join(fit_label(part, room, 8.5, 24) for part in _tr(
+            f"Chất lượng CBCC cấp xã|({len(quality)} thành phần)",
+            f"Quality of commune officials|({len(quality)} dimensions)", lang).split("|"))
         bx0, bx1 = qx - w / 2 - 0.25, qx + w / 2 + 0.25
         by0, by1 = q_bottom - 0.25, q_top + 0.36 + 0.3 * (title.count("\n") + 1)
         _add_patch(ax, FancyBboxPatch((bx0, by0), bx1 - bx0, by1 - by0, boxstyle="round,pad=0.02",
@@ -482,11 +497,8 @@ def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
                                ls=":")
         link._hlstudy_edge = ("QUALITY", "QUAL")
         _add_patch(ax, link)
-    ax.set_title(_tr("Mô hình nghiên cứu: các yếu tố ảnh hưởng đến chất lượng cán bộ, công "
-                     "chức cấp xã và đánh giá của người dân",
-                     "Research model: factors of commune officials' quality and citizens' "
-                     "assessment", lang), fontsize=11)
-    ax.text(x_lo + 0.1, y_lo + 0.15, wrap_label(_tr(
+    ax.set_title(fig_title, fontsize=11)
+    ax.text(x_lo + 0.1, y_lo + 0.15, fit_label(_tr(
         "Mũi tên: giả thuyết (nhãn = mã luận điểm). Mũi tên tới khung nét đứt: tác động tới "
         f"cả {len(quality)} thành phần chất lượng (\"cả {len(quality)}\") hoặc tới các thành "
         "phần ghi sau mã; mũi tên tới một ô: chỉ thành phần đó. Nét đứt đỏ: tác động âm; "
@@ -494,7 +506,8 @@ def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
         "Arrows: hypotheses (labels = claim ids). Arrows to the dashed block reach all "
         f"{len(quality)} quality dimensions (\"all {len(quality)}\") or those named after the "
         "id; an arrow to one box reaches that dimension only. Red dashed: negative; dotted: "
-        "commune mean.", lang), 150), fontsize=7, color="#444444", va="bottom")
+        "commune mean.", lang), 0.95 * DIAGRAM_WIDTH * 72, 7, 200), fontsize=7,
+        color="#444444", va="bottom")
     _place_edge_labels(fig, ax, arrows, border)
     return fig
 
@@ -547,6 +560,7 @@ def _place_edge_labels(fig, ax, arrows, border) -> None:
     border_px = [(("border", i), ax.transData.transform(a), ax.transData.transform(b))
                  for i, (a, b) in enumerate(border)]
     placed = []
+    node_boxes = {p._hlstudy_node: p for p in ax.patches if getattr(p, "_hlstudy_node", None)}
     fractions = (0.5, 0.4, 0.6, 0.32, 0.68, 0.25, 0.75, 0.45, 0.55, 0.18, 0.82, 0.12, 0.88)
     for arrow, text, colour in arrows:
         (sx, sy), (ex, ey) = arrow._posA_posB
@@ -556,19 +570,36 @@ def _place_edge_labels(fig, ax, arrows, border) -> None:
                         fontsize=6.4, color=colour, ha="center", va="center", zorder=5,
                         bbox={"fc": "white", "ec": "none", "pad": 0.4, "alpha": 0.95})
         best, best_hits = None, None
-        for frac in fractions:
-            where = (sx + frac * (ex - sx), sy + frac * (ey - sy))
-            label.set_position(where)
-            box = _padded(label.get_window_extent(renderer), 2.0)
-            hits = (sum(box.overlaps(b) for b in placed) + sum(box.overlaps(b) for b in boxes)
-                    + sum(box.overlaps(b) for b in texts)
-                    + sum(_box_hits_segment(box, a, b) for e, a, b in segments + border_px
-                          if e != arrow._hlstudy_edge))
-            if best_hits is None or hits < best_hits:
-                best, best_hits = where, hits
-            if hits == 0:
+        # on its arrow, on one line first; a label of several claims ("D8 → cả 4; S3 → PRO")
+        # that finds no free place on a short arrow is tried again with one claim a line, and
+        # last under or over the box the arrow leaves (a short arrow between near columns)
+        lines = [text] + ([text.replace("; ", ";\n")] if "; " in text else [])
+        source = node_boxes.get(arrow._hlstudy_edge[0])
+        tries = [(c, True) for c in lines] + ([(c, False) for c in lines] if source else [])
+        for candidate, along in tries:
+            label.set_text(candidate)
+            if along:
+                places = [(sx + f * (ex - sx), sy + f * (ey - sy)) for f in fractions]
+            else:
+                b, lab = source.get_window_extent(renderer), label.get_window_extent(renderer)
+                gap = (b.height + lab.height) / 2 + 3.0
+                places = [tuple(ax.transData.inverted().transform(
+                    ((b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2 + dy))) for dy in (-gap, gap)]
+            for where in places:
+                label.set_position(where)
+                box = _padded(label.get_window_extent(renderer), 2.0)
+                hits = (sum(box.overlaps(b) for b in placed)
+                        + sum(box.overlaps(b) for b in boxes) + sum(box.overlaps(b) for b in texts)
+                        + sum(_box_hits_segment(box, a, b) for e, a, b in segments + border_px
+                              if e != arrow._hlstudy_edge))
+                if best_hits is None or hits < best_hits:
+                    best, best_hits = (candidate, where), hits
+                if hits == 0:
+                    break
+            if best_hits == 0:
                 break
-        label.set_position(best)
+        label.set_text(best[0])
+        label.set_position(best[1])
         label._hlstudy_path_label = True
         label._hlstudy_edge = arrow._hlstudy_edge
         placed.append(_padded(label.get_window_extent(renderer), 2.0))

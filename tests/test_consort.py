@@ -166,7 +166,7 @@ def test_the_figure_fits_the_page_and_each_box_its_column(simulated, monkeypatch
     fig = cleaning.consort_figure(consort)
     fig.draw_without_rendering()
     r = fig.canvas.get_renderer()
-    tight = fig.get_tightbbox(r)   # inches, as savefig crops the figure
+    tight = fig.get_tightbbox(r).padded(matplotlib.rcParams["savefig.pad_inches"])   # as saved
     assert tight.width * 25.4 <= 155 and tight.height * 25.4 <= 220, (tight.width, tight.height)
     for ax in fig.axes:
         area = ax.get_window_extent(r)

@@ -215,6 +215,26 @@ def test_every_box_label_fits_its_box(lang, conceptual):
         label.set_text(text)
 
 
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_conceptual_model_fits_the_page_its_boxes_apart(lang, conceptual):
+    """01_conceptual_model was drawn 11.9 in wide (304 x 204 mm as saved): in the thesis'
+    155 mm text block its 6.8-pt box labels printed at 3.5 pt.  As saved (tight box plus
+    savefig's pad) it now fits the text block (155 x 220 mm) in both languages, the boxes
+    (narrower, their labels on more lines) clear of each other, no text under 6 pt."""
+    import matplotlib as mpl
+
+    fig = conceptual[lang]
+    fig.draw_without_rendering()
+    r = fig.canvas.get_renderer()
+    tight = fig.get_tightbbox(r).padded(mpl.rcParams["savefig.pad_inches"])   # as saved
+    assert tight.width * 25.4 <= 155 and tight.height * 25.4 <= 220, (tight.width, tight.height)
+    boxes = [(p._hlstudy_node, p.get_window_extent(r)) for p in fig.axes[0].patches
+             if getattr(p, "_hlstudy_node", None)]
+    assert [(a, b) for k, (a, x) in enumerate(boxes) for b, y in boxes[k + 1:]
+            if x.overlaps(y)] == []
+    assert min(t.get_fontsize() for t in fig.axes[0].texts) >= 6
+
+
 def test_fit_label_measures_rather_than_counts():
     wide = framework.fit_label("MMMMMM MMMMMM MMMMMM", 60, 6.8)      # wide letters: fewer per line
     narrow = framework.fit_label("iiiiii iiiiii iiiiii", 60, 6.8)

@@ -159,7 +159,7 @@ def test_path_diagram_fits_the_page_with_every_subtitle_in_its_box(diagram):
 
     fig = diagram(3)   # every node with its English name
     fig.draw_without_rendering()
-    tight = fig.get_tightbbox(fig.canvas.get_renderer())   # inches, as savefig crops it
+    tight = fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
     assert tight.width * 25.4 <= 155 and tight.height * 25.4 <= 220, (tight.width, tight.height)
     subtitles = [t for t in fig.axes[0].texts if getattr(t, "_hlstudy_box_label", None)]
     assert {t._hlstudy_box_label for t in subtitles} == set(drivers.structure()) | {
