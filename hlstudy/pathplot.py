@@ -237,7 +237,7 @@ def _layout(struct: Mapping[str, Sequence[str]]) -> dict[str, tuple[float, float
 
 #: Width (inches) of :func:`path_diagram`: as saved it fits the thesis' text width (155 mm);
 #: its height per data unit of the causes' column (one unit a cause) and at most (220 mm).
-PATH_WIDTH, PATH_HEIGHT_PER_ROW, PATH_MAX_HEIGHT = 6.0, 0.62, 8.5
+PATH_WIDTH, PATH_HEIGHT_PER_ROW, PATH_MAX_HEIGHT = 6.0, 0.66, 8.5
 #: Font size of the boxes' subtitles (the construct's name under its code).
 PATH_SUBTITLE_SIZE = 6.2
 
@@ -311,13 +311,13 @@ def path_diagram(estimates: pd.DataFrame, struct: Mapping[str, Sequence[str]], *
     # fixed margins (no tight_layout after the labels are placed: it would move them)
     fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.4 / height if title else 0.99,
                         bottom=0.02)
-    ax.set_xlim(-1.35, 9.75)
+    ax.set_xlim(-1.5, 9.9)
     ax.set_ylim(y_lo, y_hi)
     ax.axis("off")
-    w = 2.3
+    w = 2.6
     # subtitles wrapped to the box's inner width as drawn, never shortened; the boxes as tall
     # as the longest one needs (code line, subtitle lines, margins; in data units)
-    points_per_x = fig.get_figwidth() * 0.98 * 72 / (9.75 + 1.35)
+    points_per_x = fig.get_figwidth() * 0.98 * 72 / (9.9 + 1.5)
     points_per_y = height * (ax.get_position().height) * 72 / (y_hi - y_lo)
     subtitles = {n: fit_label(str(node_labels[n]), (w - 0.35) * points_per_x,
                               PATH_SUBTITLE_SIZE, 40) for n in pos if node_labels.get(n)}

@@ -165,4 +165,13 @@ def test_path_diagram_fits_the_page_with_every_subtitle_in_its_box(diagram):
     assert {t._hlstudy_box_label for t in subtitles} == set(drivers.structure()) | {
         c for preds in drivers.structure().values() for c in preds}
     assert framework.box_label_overruns(fig) == []
+    r = fig.canvas.get_renderer()
+    boxes = {p._hlstudy_node: p.get_window_extent(r) for p in fig.axes[0].patches
+             if getattr(p, "_hlstudy_node", None)}
+    for t in subtitles:   # inside its box from top to bottom too (LEAD's 4 lines ran out)
+        e, b = t.get_window_extent(r), boxes[t._hlstudy_box_label]
+        assert b.y0 <= e.y0 and e.y1 <= b.y1, t.get_text()
+    names = list(boxes)
+    assert [(a, c) for k, a in enumerate(names) for c in names[k + 1:]
+            if boxes[a].overlaps(boxes[c])] == []
     assert min(t.get_fontsize() for t in fig.axes[0].texts) >= 6
