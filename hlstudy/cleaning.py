@@ -108,6 +108,7 @@ import numpy as np
 import pandas as pd
 
 from hlstudy import _resultcache
+from hlstudy import export as _export
 from hlstudy.errors import SurveyDataError
 from hlstudy.ingest import (
     COMMUNE_MATCH,
@@ -1747,9 +1748,8 @@ def consort_figure(consort: pd.DataFrame, instruments: tuple[str, ...] | None = 
 
 
 #: Width and tallest height of a figure, inches, that prints at its natural size in the
-#: thesis' text block (155 x 220 mm, less savefig's 0.1-inch pad each side): as
-#: :data:`hlstudy.diagnostic.plots.FIG_WIDTH` and ``FIG_MAX_HEIGHT``.
-_FIG_WIDTH, _FIG_MAX_HEIGHT = 5.8, 8.4
+#: thesis' text block (:data:`hlstudy.export.FIGURE_WIDTH_IN`, ``FIGURE_MAX_HEIGHT_IN``).
+_FIG_WIDTH, _FIG_MAX_HEIGHT = _export.FIGURE_WIDTH_IN, _export.FIGURE_MAX_HEIGHT_IN
 #: The missing-data heatmap's tick labels (points) and its smallest cell side (inches: the
 #: labels' own height, so neighbouring labels never overlap).
 _HEAT_TICKS, _HEAT_MIN_CELL = 6.0, 0.095

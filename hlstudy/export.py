@@ -2438,7 +2438,10 @@ def figure_size_mm(files: Mapping[str, bytes]) -> tuple[float, float]:
 
     >>> import matplotlib.pyplot as plt
     >>> fig = plt.figure(figsize=(4, 2))
-    >>> buffer = io.BytesIO(); fig.savefig(buffer, format="pdf"); plt.close(fig)
+    >>> buffer = io.BytesIO()
+    >>> with plt.rc_context({"savefig.bbox": "standard"}):   # the whole figure, no tight box
+    ...     fig.savefig(buffer, format="pdf")
+    >>> plt.close(fig)
     >>> [round(v, 1) for v in figure_size_mm({"pdf": buffer.getvalue()})]
     [101.6, 50.8]
     """
@@ -2463,12 +2466,40 @@ def figure_size_mm(files: Mapping[str, bytes]) -> tuple[float, float]:
     raise ExportError(f"no figure size can be read from the formats {sorted(files)}")
 
 
+#: A full-width figure's width and its tallest height, in inches, for a builder to draw in:
+#: with savefig's 0.1-inch pad on each side (``savefig.pad_inches``) the saved figure stays
+#: within :data:`FIGURE_MAX_MM` (5.8 + 0.2 in = 152 mm; 8.4 + 0.2 in = 218 mm).
+FIGURE_WIDTH_IN, FIGURE_MAX_HEIGHT_IN = 5.8, 8.4
+
+
+def fits_page(width: float, height: float) -> bool:
+    """True when a figure of ``width`` × ``height`` mm prints at its natural size
+    (:data:`FIGURE_MAX_MM`, with a tenth of a millimetre of slack: a PDF's MediaBox is rounded
+    to whole points).
+
+    >>> fits_page(155.0, 218.0), fits_page(156.0, 100.0)
+    (True, False)
+    """
+    return width <= FIGURE_MAX_MM["width"] + 0.1 and height <= FIGURE_MAX_MM["height"] + 0.1
+
+
+def saved_size_mm(fig) -> tuple[float, float]:
+    """``(width, height)`` in mm of ``fig`` as :func:`save_figure` writes it, from its layout as
+    last drawn: the tight bounding box padded by ``savefig.pad_inches`` on every side (the house
+    style's ``savefig.bbox="tight"``), what :func:`figure_size_mm` reads back from the files.
+    For checking a figure builder without writing files."""
+    import matplotlib as mpl
+
+    box = fig.get_tightbbox(fig.canvas.get_renderer())
+    pad = 2 * float(mpl.rcParams["savefig.pad_inches"])
+    return (box.width + pad) * 25.4, (box.height + pad) * 25.4
+
+
 def check_figure_size(stem: str, files: Mapping[str, bytes]) -> tuple[float, float]:
     """The saved size (mm, :func:`figure_size_mm`); a :class:`FigureSizeWarning` when it is larger
     than :data:`FIGURE_MAX_MM` (it would be shrunk on the page)."""
     width, height = figure_size_mm(files)
-    # a tenth of a millimetre of slack: the PDF's MediaBox is rounded to whole points
-    if width > FIGURE_MAX_MM["width"] + 0.1 or height > FIGURE_MAX_MM["height"] + 0.1:
+    if not fits_page(width, height):
         warnings.warn(FigureSizeWarning(stem, width, height), stacklevel=3)
     return width, height
 

@@ -15,6 +15,10 @@ import pytest  # noqa: E402
 
 from hlstudy import export  # noqa: E402
 
+# the demonstration figures here are not for print: wider than the page (FigureSizeWarning,
+# tested in tests/test_figure_size.py) on purpose, with a long Vietnamese title
+pytestmark = pytest.mark.filterwarnings("ignore::hlstudy.export.FigureSizeWarning")
+
 VI_TEXT = "Chất lượng cán bộ, công chức cấp xã – Hữu Lũng, Lạng Sơn (ặ ẵ ỹ ự ữ Đ ơ ư ẫ ỷ)"
 
 

@@ -160,8 +160,8 @@ def test_reform_map_names_are_clear_of_each_other_the_points_and_the_frame(lang)
     assert sorted(names) == sorted(expected) and len(names) == 31
     assert _name_faults(fig) == []
     r = fig.canvas.get_renderer()
-    tight = fig.get_tightbbox(r).padded(plt.rcParams["savefig.pad_inches"])   # as saved
-    assert tight.width * 25.4 <= 155 and tight.height * 25.4 <= 220, (tight.width, tight.height)
+    size = export.saved_size_mm(fig)   # as saved
+    assert export.fits_page(*size), size
     note = next(t for t in ax.texts if t.get_transform() == ax.transAxes)
     assert note.get_window_extent(r).y1 < ax.xaxis.label.get_window_extent(r).y0
     plt.close(fig)
@@ -284,8 +284,8 @@ def test_class_map_legend_stands_below_the_map_and_the_map_fits_the_page():
                                                                    "thấp hơn"]
     note = next(t for t in ax.texts if t.get_text() == "the note")
     assert note.get_window_extent(r).y1 <= box.y0   # below the legend, not over it
-    tight = fig.get_tightbbox(r).padded(plt.rcParams["savefig.pad_inches"])   # as saved
-    assert tight.width * 25.4 <= 155 and tight.height * 25.4 <= 220, (tight.width, tight.height)
+    size = export.saved_size_mm(fig)   # as saved
+    assert export.fits_page(*size), size
     plt.close(fig)
 
 

@@ -18,7 +18,6 @@ import pytest  # noqa: E402
 from hlstudy import cleaning, export  # noqa: E402
 from hlstudy.diagnostic import plots  # noqa: E402
 
-WIDTH_MM, HEIGHT_MM = 155.0, 220.0
 # long names with Vietnamese marks, as the registry's (and an own study's) communes
 NAMES = [f"Xã Quyết Thắng {k}" if k % 2 else f"TT Hữu Lũng {k}" for k in range(30)]
 
@@ -33,9 +32,7 @@ def _style():
 def _printed_mm(fig) -> tuple[float, float]:
     """Width and height (mm) of ``fig`` as ``savefig(bbox_inches="tight")`` writes it."""
     fig.draw_without_rendering()
-    box = fig.get_tightbbox(fig.canvas.get_renderer())
-    pad = 2 * plt.rcParams["savefig.pad_inches"]
-    return (box.width + pad) * 25.4, (box.height + pad) * 25.4
+    return export.saved_size_mm(fig)
 
 
 def _texts(fig):
@@ -59,7 +56,7 @@ def _overlapping_ticks(fig) -> list[str]:
 
 def _fits(fig, *, smallest=6.0, ticks=None):
     w, h = _printed_mm(fig)
-    assert w <= WIDTH_MM and h <= HEIGHT_MM, f"{w:.1f} x {h:.1f} mm"
+    assert export.fits_page(w, h), f"{w:.1f} x {h:.1f} mm"
     sizes = [t.get_fontsize() for t in _texts(fig)]
     assert min(sizes) >= smallest
     if ticks is not None:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from keptresults import kept_results
 
-from hlstudy import codebook, framework
+from hlstudy import codebook, export, framework
 from hlstudy.errors import ModelError
 
 matplotlib.use("Agg")
@@ -221,13 +221,12 @@ def test_the_conceptual_model_fits_the_page_its_boxes_apart(lang, conceptual):
     155 mm text block its 6.8-pt box labels printed at 3.5 pt.  As saved (tight box plus
     savefig's pad) it now fits the text block (155 x 220 mm) in both languages, the boxes
     (narrower, their labels on more lines) clear of each other, no text under 6 pt."""
-    import matplotlib as mpl
 
     fig = conceptual[lang]
     fig.draw_without_rendering()
     r = fig.canvas.get_renderer()
-    tight = fig.get_tightbbox(r).padded(mpl.rcParams["savefig.pad_inches"])   # as saved
-    assert tight.width * 25.4 <= 155 and tight.height * 25.4 <= 220, (tight.width, tight.height)
+    size = export.saved_size_mm(fig)   # as saved
+    assert export.fits_page(*size), size
     boxes = [(p._hlstudy_node, p.get_window_extent(r)) for p in fig.axes[0].patches
              if getattr(p, "_hlstudy_node", None)]
     assert [(a, b) for k, (a, x) in enumerate(boxes) for b, y in boxes[k + 1:]

@@ -515,7 +515,7 @@ def test_preview_png_falls_back_to_the_exported_file_and_to_drawing(tmp_path):
         drawn.size, reduced.size)
     plt.close(fig)
     # show=True outside a kernel displays nothing but still closes the figure
-    fig2, _ = plt.subplots()
+    fig2, _ = plt.subplots(figsize=(5, 4))   # within the page (no FigureSizeWarning)
     export.save_figure(fig2, "99_preview_closed", simulated=False, directory=tmp_path, show=True,
                        formats=("png",))
     assert not plt.fignum_exists(fig2.number)

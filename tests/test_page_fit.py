@@ -6,25 +6,15 @@ page, its 6.5-pt labels printed at 4 pt.
 The coefficient plot, whose height follows its terms, is checked on an input as large as the
 committed study's; the verdict summary, the importance–performance map and the scree plot
 where their modules' tests build them (test_mark_placement, test_figure_legends,
-test_factor); the committed files of all these figures, including notebook 07's own, as
-saved."""
+test_factor).  Every committed figure as saved: ``tests/test_figure_size.py``."""
 
 from __future__ import annotations
 
-import re
-
 import matplotlib.pyplot as plt
 import pandas as pd
-import pytest
-from pagefit import HEIGHT_MM, WIDTH_MM, page_faults
+from pagefit import page_faults
 
 from hlstudy import pathplot
-from hlstudy.paths import ROOT
-
-#: The figures of this check (their builders: pathplot, hlstudy.evidence.ipma, hlstudy.factor,
-#: notebook 07).
-STEMS = ("03_scree_citizens", "03_scree_officials", "05_coefficients", "05_commune_scatter",
-         "06_ipma", "06_verdict_summary", "07_coverage", "07_loadings", "07_paths_truth_estimate")
 
 
 def test_coefficient_plot_of_four_outcomes_fits_the_page():
@@ -55,13 +45,3 @@ def test_coefficient_plot_of_four_outcomes_fits_the_page():
     assert not any(t.get_visible() for t in right.get_yticklabels())
     assert "\n" in fig.axes[2].get_title()
     plt.close(fig)
-
-
-@pytest.mark.parametrize("stem", STEMS)
-def test_committed_figure_fits_the_page(stem):
-    """The committed PDF's page (its MediaBox: the saved tight bounding box), in mm."""
-    pdf = (ROOT / "figures" / f"{stem}.pdf").read_bytes()
-    box = re.search(rb"/MediaBox \[\s*([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+)", pdf)
-    width, height = ((float(box[3]) - float(box[1])) * 25.4 / 72,
-                     (float(box[4]) - float(box[2])) * 25.4 / 72)
-    assert width <= WIDTH_MM and height <= HEIGHT_MM, (stem, round(width), round(height))

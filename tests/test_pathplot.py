@@ -12,7 +12,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from keptresults import kept_results  # noqa: E402
 
-from hlstudy import drivers, pathplot  # noqa: E402
+from hlstudy import drivers, export, pathplot  # noqa: E402
 from hlstudy.errors import ModelError  # noqa: E402
 
 
@@ -159,8 +159,8 @@ def test_path_diagram_fits_the_page_with_every_subtitle_in_its_box(diagram):
 
     fig = diagram(3)   # every node with its English name
     fig.draw_without_rendering()
-    tight = fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
-    assert tight.width * 25.4 <= 155 and tight.height * 25.4 <= 220, (tight.width, tight.height)
+    size = export.saved_size_mm(fig)   # as saved
+    assert export.fits_page(*size), size
     subtitles = [t for t in fig.axes[0].texts if getattr(t, "_hlstudy_box_label", None)]
     assert {t._hlstudy_box_label for t in subtitles} == set(drivers.structure()) | {
         c for preds in drivers.structure().values() for c in preds}

@@ -242,9 +242,10 @@ def test_closest_label_points_to_the_intended_label():
     assert ingest.closest_label("Đồng ý", labels) == "Đồng ý"
 
 
-def test_load_study_prints_the_cleaning_summary_from_the_log(raw, tmp_path, capsys):
-    from hlstudy import load_study
+def test_load_study_prints_the_cleaning_summary_from_the_log(raw, tmp_path, capsys, monkeypatch):
+    from hlstudy import export, load_study
 
+    monkeypatch.setattr(export, "_language", "en")   # the summary is worded in the label language
     write_csv(raw, tmp_path / "own")
     study = load_study(tmp_path / "own", cache=False)
     out = capsys.readouterr().out

@@ -14,15 +14,17 @@ import pandas as pd
 
 from hlstudy import _resultcache
 from hlstudy.errors import ModelError
+from hlstudy.export import FIGURE_MAX_HEIGHT_IN, FIGURE_WIDTH_IN
 
-#: Width of a full-width figure, inches: with savefig's 0.1-inch pad on each side it prints
-#: at its natural size in the thesis' 155 mm text block (``hlstudy.export.DOCX_PAGE_MM``).
-FIG_WIDTH = 5.8
-#: Tallest figure, inches: 220 mm (the text block less its caption and source line) less
-#: the pad.  A figure grows with its rows up to this height, then packs its rows closer, down
-#: to :data:`MIN_ROW` (beyond that an own study's figure grows past the page; save_figure
-#: warns).
-FIG_MAX_HEIGHT = 8.4
+#: Width of a full-width figure, inches (:data:`hlstudy.export.FIGURE_WIDTH_IN`): with
+#: savefig's 0.1-inch pad on each side it prints at its natural size in the thesis' 155 mm text
+#: block (``hlstudy.export.FIGURE_MAX_MM``).
+FIG_WIDTH = FIGURE_WIDTH_IN
+#: Tallest figure, inches (:data:`hlstudy.export.FIGURE_MAX_HEIGHT_IN`: 220 mm, the text
+#: block less its caption and source line, less the pad).  A figure grows with its rows up to
+#: this height, then packs its rows closer, down to :data:`MIN_ROW` (beyond that an own
+#: study's figure grows past the page; save_figure warns).
+FIG_MAX_HEIGHT = FIGURE_MAX_HEIGHT_IN
 #: Closest rows of commune labels (inches, 8.5 points): an 8-point label, Vietnamese marks
 #: included, is 8.4 points tall.
 MIN_ROW = 0.118
