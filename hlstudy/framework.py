@@ -185,11 +185,21 @@ def fit_label(text: str, max_points: float, fontsize: float, chars: int = LABEL_
     from hlstudy.pathplot import wrap_label
 
     measure, prop = TextToPath(), FontProperties(size=fontsize)
+    fits: dict[str, bool] = {}   # a line is measured once, whichever wrapping it turns up in
+
+    def fitting(line: str) -> bool:
+        if line not in fits:
+            fits[line] = measure.get_text_width_height_descent(line, prop, ismath=False)[0] <= max_points
+        return fits[line]
+
+    refused = None
     for width in range(int(chars), 0, -1):
         out = wrap_label(text, width)
-        if all(measure.get_text_width_height_descent(line, prop, ismath=False)[0] <= max_points
-               for line in out.split("\n")):
+        if out == refused:   # one character less often wraps the same: already refused
+            continue
+        if all(fitting(line) for line in out.split("\n")):
             return out
+        refused = out
     return wrap_label(text, 1)
 
 
