@@ -336,7 +336,7 @@ def _layout(paths: pd.DataFrame | None = None) -> dict[str, tuple[float, float]]
 
     stack(0, by_barycentre(left, target_height), None, first=top)
     # the quality block centred on the boxes that point at it
-    feeding = [pos[c][1] for c in set(paths.loc[paths["effect"].isin(quality), "cause"])
+    feeding = [pos[c][1] for c in sorted(set(paths.loc[paths["effect"].isin(quality), "cause"]))
                if c in pos]
     q_centre = float(np.mean(feeding)) if feeding else (top + bottom) / 2
     half = (len(q_members) - 1) * COLUMN_STEP[2] / 2
