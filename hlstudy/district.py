@@ -48,11 +48,51 @@ def _facts(path: str) -> pd.DataFrame:
                                   file=p.name, row=i, column="confidence")
     if df["key"].duplicated().any():
         raise SurveyDataError("duplicated key", file=p.name, column="key")
+    for i, note in enumerate(df["note"], start=2):
+        try:
+            _note_parts(note)
+        except ValueError as exc:
+            raise SurveyDataError(str(exc), file=p.name, row=i, column="note") from None
     values = pd.to_numeric(df["value"], errors="coerce")
     if values.isna().any():
         row = int(values.isna().to_numpy().nonzero()[0][0]) + 2
         raise SurveyDataError("value is not a number", file=p.name, row=row, column="value")
     return df.assign(value=values.astype(float))
+
+
+def _note_parts(note: str) -> list[tuple[str, str]]:
+    """A fact's note as ``[(label_vi, label_en), (caveat_vi, caveat_en)]`` (the caveat only
+    when there is one).  The note is ``"<vi> / <en>"``, optionally followed by
+    ``" — <vi> / <en>"``; a part without ``" / "`` reads the same in both languages (an ethnic
+    group's name).  ValueError when a part holds more than one ``" / "`` or the note more than
+    one ``" — "`` (which half would be which language?)."""
+    parts = note.split(" — ")
+    if len(parts) > 2:
+        raise ValueError(f"note {note!r}: more than one ' — ' (label — caveat)")
+    out = []
+    for part in parts:
+        sides = [s.strip() for s in part.split(" / ")]
+        if len(sides) > 2:
+            raise ValueError(f"note {note!r}: more than one ' / ' in {part!r} (Vietnamese / English)")
+        out.append((sides[0], sides[-1]))
+    return out
+
+
+def fact_labels(lang: str = "vi", folder: Path | None = None) -> pd.Series:
+    """Each fact's printed label in ``lang`` (``"vi"`` or ``"en"``), indexed by key: the note's
+    label in that language, and its caveat after " — " when it has one.
+
+    >>> fact_labels("en")["ethnic_share_dao"]
+    'Dao; mainly in Hữu Liên — 2013 figure; the 2019 census by district was not found'
+    >>> fact_labels("vi")["population"]
+    'Tổng điều tra dân số 2019'
+    """
+    from hlstudy.errors import check_lang
+
+    k = 0 if check_lang(lang) == "vi" else 1
+    df = facts(folder)
+    labels = [" — ".join(part[k] for part in _note_parts(note)) for note in df["note"]]
+    return pd.Series(labels, index=df["key"].tolist(), name="label", dtype=object)
 
 
 def facts(folder: Path | None = None) -> pd.DataFrame:

@@ -348,9 +348,8 @@ display(Markdown(
                 for k, v in shares.items())
     + (" — theo một nguồn duy nhất (phòng dân số huyện, được trích trong một luận văn địa "
        "phương), nên chỉ dùng làm mốc so sánh gần đúng." if eth_conf == {"1"} else ".")))
-# the Vietnamese label of each fact is the note's text before " / " (English after it)
-fact_label = facts["note"].str.split(" / ").str[0 if LANG == "vi" else -1].str.strip()
-facts_out = facts.assign(key=fact_label.where(fact_label != "", facts["key"]))[
+# each fact's label (and caveat) in the notebook's language
+facts_out = facts.assign(key=facts["key"].map(district.fact_labels(LANG)))[
     ["key", "value", "unit", "year", "source", "confidence"]].rename(columns={
     "key": tr("Chỉ tiêu", "Key"), "value": tr("Giá trị", "Value"), "unit": tr("Đơn vị", "Unit"),
     "year": tr("Năm", "Year"), "source": tr("Nguồn", "Source"),

@@ -9,7 +9,7 @@ import pytest
 
 from hlstudy import communes as cm
 from hlstudy import district
-from hlstudy.errors import SurveyDataError
+from hlstudy.errors import ModelError, SurveyDataError
 from hlstudy.paths import REFERENCE
 
 # facts.md, Resolution 1672/NQ-UBTVQH15: the 8 new communes and the units merged into each.
@@ -101,6 +101,29 @@ def test_district_facts_need_sources(tmp_path):
     df.loc[2, "source"] = ""
     df.to_csv(tmp_path / "district_facts.csv", index=False)
     with pytest.raises(SurveyDataError, match="row 4"):
+        district.facts(tmp_path)
+
+
+def test_fact_labels_name_each_fact_in_either_language():
+    """01_district_facts printed the note's text after its last " / " as the English key: the
+    seven ethnic groups all read "2013 figure; the 2019 census by district was not found"."""
+    en, vi = district.fact_labels("en"), district.fact_labels("vi")
+    assert list(en.index) == list(vi.index) == list(district.facts()["key"])
+    assert en.is_unique and vi.is_unique
+    assert en["ethnic_share_kinh"] == vi["ethnic_share_kinh"].split(" — ")[0] + (
+        " — 2013 figure; the 2019 census by district was not found")
+    assert en["ethnic_share_tay"].startswith("Tay — ") and vi["ethnic_share_tay"].startswith("Tày — ")
+    assert en["population_urban"] == "urban population" and vi["population_urban"] == "Dân số thành thị"
+    assert en["ethnic_share_san_chay"].startswith("Cao Lan (San Chay); mainly in Thiện Kỵ")
+    with pytest.raises(ModelError, match="lang"):
+        district.fact_labels("fr")
+
+
+def test_a_fact_note_whose_languages_cannot_be_told_apart_is_refused(tmp_path):
+    df = pd.read_csv(REFERENCE / "district_facts.csv", dtype=str, keep_default_na=False)
+    df.loc[1, "note"] = "Dân số / population / người"
+    df.to_csv(tmp_path / "district_facts.csv", index=False)
+    with pytest.raises(SurveyDataError, match=r"row 3, column 'note'.*more than one ' / '"):
         district.facts(tmp_path)
 
 
