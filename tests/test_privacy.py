@@ -94,7 +94,7 @@ def test_no_pii_in_notebook_style_exports(study_and_pii, monkeypatch):
     figures = tmp_path / "figures"
     counts = study.officials.groupby("commune").size().rename("n").reset_index()
     export.save_table(counts, "02_privacy_check", title="Check", simulated=True, directory=figures)
-    fig, ax = plt.subplots()
+    fig, ax = plt.subplots(figsize=(5.5, 4))   # within the page (no FigureSizeWarning)
     ax.bar(counts["commune"], counts["n"])
     export.save_figure(fig, "02_privacy_check", simulated=True, directory=figures, formats=("svg",))
     plt.close(fig)
