@@ -426,23 +426,35 @@ table = pd.DataFrame({
     export.tr("Lý do", "Reason"): ledger["reason_vi"] if vi else ledger["reason"],
 })
 display(table.iloc[:, [0, 3, 4, 5, 6, 7, 10]])
+# the reasons (up to ~700 characters) print in a table of their own: beside eleven other
+# columns on the 15.5 cm page a reason got 1.7 cm, a row near a page tall; the CSV keeps them
+reason = export.tr("Lý do", "Reason")
 _ = export.save_table(
-    table, "06_claims_ledger",
+    table, "06_claims_ledger", printed=table.drop(columns=[reason]),
     title=export.tr("Sổ đối chiếu các nhận định của luận văn", "Claims ledger of the thesis"),
     note=export.tr(
         "Ước lượng, khoảng tin cậy 95% và n của thành phần quyết định kết luận (khoảng tin cậy "
         "chưa hiệu chỉnh cho nhiều phép kiểm định; để trống: tỷ lệ của tổng điều tra, chính "
         "xác); p hiệu chỉnh Holm lớn nhất trong các thành phần của nhận định (có thể của thành "
-        f"phần khác, xem Lý do); RV: giá trị bền vững nhỏ nhất. SESOI {fmt(RULES.sesoi)} "
-        f"(hệ số chuẩn hóa), {fmt(RULES.sesoi_indirect)} (tác động gián tiếp a·b). Mối liên hệ "
+        "phần khác, xem bảng lý do của các kết luận); RV: giá trị bền vững nhỏ nhất. "
+        f"SESOI {fmt(RULES.sesoi)} (hệ số chuẩn hóa), {fmt(RULES.sesoi_indirect)} (tác động gián tiếp a·b). Mối liên hệ "
         "trên dữ liệu quan sát, không phải quan hệ nhân quả.",
         "Estimate, 95% CI and n of the part that decided the verdict (intervals not adjusted for "
         "multiple testing; blank: a census share, exact); largest Holm-adjusted p among the "
-        "claim's parts (possibly another part's, see Reason); RV: smallest robustness value. "
+        "claim's parts (possibly another part's, see the table of reasons); RV: smallest "
+        "robustness value. "
         f"SESOI {RULES.sesoi:g} (standardized), "
         f"{RULES.sesoi_indirect:g} (indirect effect a·b). "
         "Associations in observational data, not causal effects."),
     simulated=SIM, decimals=3)
+verdict = export.tr("Kết luận", "Verdict")
+_ = export.save_table(
+    table[[table.columns[0], verdict, reason]], "06_claims_reasons",
+    title=export.tr("Lý do của từng kết luận trong sổ đối chiếu nhận định",
+                    "Reasons for the verdicts of the claims ledger"),
+    note=export.tr("Kết luận và ước lượng của từng nhận định: bảng sổ đối chiếu nhận định.",
+                   "Verdicts and estimates of each claim: the claims ledger table."),
+    simulated=SIM)
 
 # %% [markdown]
 # ## 6. Hình tóm tắt kết luận

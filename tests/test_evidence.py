@@ -485,11 +485,16 @@ def test_ledger_paths_and_indirect_effects_are_notebook_05s_numbers(demo, demo_d
         if y not in quality:
             continue
         row = table.loc[(y, x)]
+        # the same sample and fit: the same numbers up to the last bits a BLAS call may vary
+        # in with memory alignment (the two standardisations differed in the third decimal)
         for col, want in (("estimate", "estimate"), ("ci_low", "ci_low"),
-                          ("ci_high", "ci_high"), ("p", "p_value"), ("n", "n")):
-            assert row[col] == getattr(p, want), (p.part, col, row[col], getattr(p, want))
+                          ("ci_high", "ci_high"), ("p", "p_value")):
+            assert row[col] == pytest.approx(getattr(p, want), rel=1e-12, abs=1e-15), (
+                p.part, col, row[col], getattr(p, want))
+        assert row["n"] == p.n, p.part
         s = sensitivity(fits[y], x)
-        assert s.loc[s["bound"] == "none", "rv_q"].iloc[0] == p.robustness_value, p.part
+        assert s.loc[s["bound"] == "none", "rv_q"].iloc[0] == pytest.approx(
+            p.robustness_value, rel=1e-12), p.part
         checked += 1
     assert checked >= 4
     corr = drivers.commune_correlations(drivers.commune_link(demo, officials=demo_data),
@@ -498,8 +503,9 @@ def test_ledger_paths_and_indirect_effects_are_notebook_05s_numbers(demo, demo_d
     assert len(shown)
     for p in shown.itertuples(index=False):
         r = corr.loc[p.part.split(" ~ ")[1].split(" (")[0]]
-        assert (r["rho"], r["ci_low"], r["ci_high"], r["p"], r["n"]) == \
-            (p.estimate, p.ci_low, p.ci_high, p.p_value, p.n), p.part
+        assert (r["rho"], r["ci_low"], r["ci_high"], r["p"]) == pytest.approx(
+            (p.estimate, p.ci_low, p.ci_high, p.p_value), rel=1e-12, abs=1e-15), p.part
+        assert r["n"] == p.n, p.part
     cols = sorted(set(struct) | {c for ps in struct.values() for c in ps})
     ind = drivers.indirect_bootstrap(
         drivers.standardized_sample(demo_data, cols, cluster="commune_code"), struct,
@@ -509,8 +515,9 @@ def test_ledger_paths_and_indirect_effects_are_notebook_05s_numbers(demo, demo_d
     assert len(shown)
     for p in shown.itertuples(index=False):
         r = ind.loc["ind_" + p.part.replace(" → ", "_")]
-        assert (r["est"], r["ci.lower"], r["ci.upper"], r["n"]) == \
-            (p.estimate, p.ci_low, p.ci_high, p.n), p.part
+        assert (r["est"], r["ci.lower"], r["ci.upper"]) == pytest.approx(
+            (p.estimate, p.ci_low, p.ci_high), rel=1e-12, abs=1e-15), p.part
+        assert r["n"] == p.n, p.part
 
 
 def test_parts_are_named_by_the_codebook_labels_not_by_variable_codes(demo_ledger):

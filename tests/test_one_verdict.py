@@ -200,3 +200,20 @@ def test_thresholds_of_the_description_decide_no_claim():
 
     assert not hasattr(fd.Thresholds(), "notable_share")
     assert not hasattr(fd, "_verdict")
+
+
+def test_the_reasons_print_in_a_table_of_their_own():
+    """06_claims_ledger printed twelve columns on the 15.5 cm page: a reason of ~700 characters
+    got 1.7 cm (a row near a page tall). The printed ledger now leaves the reasons to
+    06_claims_reasons (the ledger's CSV keeps them), where they take most of the line."""
+    import re
+
+    ledger = read_table_csv(FIGURES / "06_claims_ledger.csv")
+    reasons = read_table_csv(FIGURES / "06_claims_reasons.csv")
+    assert "Lý do" in ledger.columns and list(reasons.columns) == ["Mã", "Kết luận", "Lý do"]
+    assert reasons.set_index("Mã")["Lý do"].to_dict() == ledger.set_index("Mã")["Lý do"].to_dict()
+    printed = (FIGURES / "06_claims_ledger.tex").read_text(encoding="utf-8")
+    assert "Lý do" not in printed.split(r"\midrule")[0].split(r"\toprule")[-1]
+    spec = (FIGURES / "06_claims_reasons.tex").read_text(encoding="utf-8").splitlines()[0]
+    shares = [float(s) for s in re.findall(r"p\{\\dimexpr ([\d.]+)\\linewidth", spec)]
+    assert shares and shares[-1] >= 0.6, spec
