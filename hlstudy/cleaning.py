@@ -1747,9 +1747,6 @@ def consort_figure(consort: pd.DataFrame, instruments: tuple[str, ...] | None = 
     return fig
 
 
-#: Width and tallest height of a figure, inches, that prints at its natural size in the
-#: thesis' text block (:data:`hlstudy.export.FIGURE_WIDTH_IN`, ``FIGURE_MAX_HEIGHT_IN``).
-_FIG_WIDTH, _FIG_MAX_HEIGHT = _export.FIGURE_WIDTH_IN, _export.FIGURE_MAX_HEIGHT_IN
 #: The missing-data heatmap's tick labels (points) and its smallest cell side (inches: the
 #: labels' own height, so neighbouring labels never overlap).
 _HEAT_TICKS, _HEAT_MIN_CELL = 6.0, 0.095
@@ -1793,14 +1790,14 @@ def missing_heatmap(missing: pd.DataFrame, instrument, *, items: list[str] | Non
     rows = [max(len(t), 3) for t in tables.values()]
     ncom = max(t.shape[1] for t in tables.values())
     k = len(tables)
-    cell_h = max(_HEAT_MIN_CELL, min(0.11, (_FIG_MAX_HEIGHT - 1.7) / max(rows)))
+    cell_h = max(_HEAT_MIN_CELL, min(0.11, (_export.FIGURE_MAX_HEIGHT_IN - 1.7) / max(rows)))
     # inches around a panel's cells (title, mark, commune names, axis title) and under the
     # last panel for the colour bar, which lies there when that panel leaves room for it
     deco, bar = 1.25, 0.75
     tall = cell_h * max(rows) + deco
     below = k > 1 and cell_h * rows[-1] + deco + bar <= tall
     wide = _HEAT_MIN_CELL * ncom * k + 0.5 * k + 0.2 + (0 if below else 0.8)
-    fig = plt.figure(figsize=(max(_FIG_WIDTH, wide), tall + 0.35), layout="constrained")
+    fig = plt.figure(figsize=(max(_export.FIGURE_WIDTH_IN, wide), tall + 0.35), layout="constrained")
     outer = fig.add_gridspec(1, k)
     axes = []
     for j, r in enumerate(rows):
@@ -1851,7 +1848,7 @@ def coverage_figure(coverage: pd.DataFrame):
         raise SurveyDataError("coverage_figure needs a personnel register with at least one person")
     district = coverage["officials"].sum() / coverage["register"].sum()
     t = coverage.sort_values("coverage", ascending=False, kind="stable")
-    fig, ax = plt.subplots(figsize=(_FIG_WIDTH, 5.2))
+    fig, ax = plt.subplots(figsize=(_export.FIGURE_WIDTH_IN, 5.2))
     y = np.arange(len(t))[::-1]   # the highest coverage on top
     ax.barh(y, 100 * t["coverage"], color="#4c72b0")
     ax.set_yticks(y, [str(v) for v in t["commune"]])

@@ -388,7 +388,7 @@ display(Markdown(
 
 # %%
 # as wide as the thesis' text (155 mm at its natural size): axis labels wrapped, the y label once
-fig, axes = plt.subplots(1, 2, figsize=(6.0, 3.9))
+fig, axes = plt.subplots(1, 2, figsize=(pathplot.PAGE_FIGURE_WIDTH, 3.9))
 for ax, m, col, xlab in zip(
         axes, ["CR2", LATENT_SEM], ["C0", "C1"],
         [export.tr("β thật của hồi quy trên điểm thang đo", "True β of the observed-score regression"),
@@ -420,7 +420,7 @@ _ = export.save_figure(fig, "07_paths_truth_estimate", simulated=SIM)
 cov_all = coverage_by_method(paths, level=LEVEL, center="estimand")
 scen_order = [s for s in SCEN if s in set(cov_all["scenario"])]
 # as wide as the thesis' text; scenario names wrapped, the legend in two columns below
-fig, ax = plt.subplots(figsize=(6.0, 4.9))
+fig, ax = plt.subplots(figsize=(pathplot.PAGE_FIGURE_WIDTH, 4.9))
 width = 0.8 / max(1, len(methods))
 for i, m in enumerate(methods):
     c = cov_all[cov_all["method"] == m]
