@@ -971,6 +971,11 @@ def export_language(lang: str, out_dir: Path, *, out=None, jobs: int | None = No
     notebook and cell made each file, with its title in ``lang`` (:func:`update_index`:
     sorted, the same bytes whatever ``jobs``), and files of a notebook's prefix that the run no
     longer writes are removed.
+
+    A notebook whose every input is as it was at an earlier export (its source, hlstudy's
+    source, the libraries, the data, the settings: :func:`hlstudy._keptexport.key`) is not run
+    again: the files that export wrote, kept in ``data/processed/cache/exports``, are written
+    instead (``HLSTUDY_EXPORT_CACHE=0`` runs every notebook).  Said on ``out`` per notebook.
     """
     import tempfile
 
@@ -983,16 +988,33 @@ def export_language(lang: str, out_dir: Path, *, out=None, jobs: int | None = No
     if Path(out_dir).resolve() == FIGURES.resolve():
         raise NotebookError(f"the {lang} export would overwrite the committed figures/: choose "
                             "another folder (default build/figures-<lang>/)")
+    from hlstudy import _keptexport
+
     all_sources = sources()
     total = len(all_sources)
     jobs = default_jobs(total) if jobs is None else max(1, int(jobs))
-    if fork_enabled():
-        _ForkServer.get()
-    warm_study_cache(out)
+    # a notebook whose inputs are those of an earlier export writes what that export kept
+    # (hlstudy._keptexport); the others run
+    keys = {source: _keptexport.key(source, kernel_env({"HLSTUDY_LANG": lang, "HLSTUDY_FIGURES": str(out_dir)}))
+            for source in all_sources}
+    kept = {source: found for source in all_sources if (found := _keptexport.read(keys[source])) is not None}
+    to_run = [source for source in all_sources if source not in kept]
+    if to_run:
+        if fork_enabled():
+            _ForkServer.get()
+        warm_study_cache(out)
     out_dir.mkdir(parents=True, exist_ok=True)  # only once the data are known to fit
     count = []
+    for source, (rows, files) in kept.items():
+        _keptexport.restore(files, out_dir)
+        update_index(out_dir, source.stem, rows)
+        count.append(source)
+        print(f"[{len(count)}/{total}] {source.stem} ({lang}) unchanged since an earlier export: "
+              f"its {len(files)} files written as kept", file=out, flush=True)
+    if not to_run:
+        return out_dir
     with tempfile.TemporaryDirectory() as tmp:
-        logs = {source: Path(tmp) / f"{source.stem}.jsonl" for source in all_sources}
+        logs = {source: Path(tmp) / f"{source.stem}.jsonl" for source in to_run}
 
         def env_for(source):
             return {"HLSTUDY_LANG": lang, "HLSTUDY_FIGURES": str(out_dir),
@@ -1000,10 +1022,12 @@ def export_language(lang: str, out_dir: Path, *, out=None, jobs: int | None = No
 
         def done(source, result, seconds):
             count.append(source)
-            update_index(out_dir, source.stem, _read_log(logs[source], result[0]))
+            rows = _read_log(logs[source], result[0])
+            update_index(out_dir, source.stem, rows)
+            _keptexport.keep(keys[source], rows, out_dir)
             print(f"[{len(count)}/{total}] {source.stem} ({lang}) {seconds:.1f} s", file=out, flush=True)
 
-        execute_many(longest_first(all_sources) if jobs > 1 else all_sources, jobs=jobs,
+        execute_many(longest_first(to_run) if jobs > 1 else to_run, jobs=jobs,
                      env_extra=env_for, on_done=done)
     return out_dir
 

@@ -432,6 +432,44 @@ def test_english_export_writes_its_own_sorted_index_and_leaves_figures_alone(tmp
     assert (ROOT / "figures" / runner.INDEX_NAME).read_bytes() == committed_index
 
 
+def test_an_export_with_nothing_changed_writes_the_kept_files_and_runs_no_notebook(tmp_path, monkeypatch):
+    """``make.py export`` again with the same inputs: each notebook's files and index rows are
+    those the earlier run wrote (:mod:`hlstudy._keptexport`), byte for byte, and no kernel
+    starts; a changed notebook runs again, alone (what else makes one run again:
+    ``tests/test_kept_export.py``)."""
+    import io
+
+    from hlstudy import _keptexport, paths
+
+    scripts = _tiny_notebooks(tmp_path / "nbs")
+    monkeypatch.setattr(paths, "NOTEBOOKS", tmp_path / "nbs")   # kept only for the compendium's
+    monkeypatch.setattr(_keptexport, "folder", lambda: tmp_path / "kept")
+    monkeypatch.setattr(runner, "sources", lambda *a, **k: scripts)
+    monkeypatch.setattr(runner, "TIMES_FILE", tmp_path / "seconds.json")
+    ran = []
+    real = runner.execute_many
+
+    def recording(paths_, **kw):
+        ran.append(sorted(p.name for p in paths_))
+        return real(paths_, **kw)
+
+    monkeypatch.setattr(runner, "execute_many", recording)
+    runner.export_language("en", tmp_path / "first", out=io.StringIO(), jobs=2)
+    assert ran == [["01_fig.py", "02_tab.py"]] and len(list((tmp_path / "kept").iterdir())) == 2
+    log = io.StringIO()
+    (tmp_path / "second").mkdir()
+    (tmp_path / "second" / "02_old.csv").write_text("an earlier export's file", encoding="utf-8")
+    runner.export_language("en", tmp_path / "second", out=log, jobs=2)
+    assert ran == [["01_fig.py", "02_tab.py"]], "a notebook ran although nothing changed"
+    assert _tree(tmp_path / "second") == _tree(tmp_path / "first")
+    assert "01_fig (en) unchanged since an earlier export: its 2 files written as kept" in log.getvalue()
+    # the figure's notebook changed: it alone runs, and writes its new figure
+    scripts[0].write_text(TINY_FIGURE.format(nn="01").replace("[1, 4, 9]", "[1, 2, 3]"), encoding="utf-8")
+    runner.export_language("en", tmp_path / "second", out=io.StringIO(), jobs=2)
+    assert ran[1:] == [["01_fig.py"]]
+    assert _tree(tmp_path / "second")["01_curve.pdf"] != _tree(tmp_path / "first")["01_curve.pdf"]
+
+
 MEET = """# %%
 import os, time
 open({here!r}, "w").close()
