@@ -137,14 +137,27 @@ def test_the_n_of_each_model_is_the_n_the_model_uses(simulated):
     assert got == {k[1]: v for k, v in counts.items() if k[0] == "officials"}
 
 
-def test_the_figure_prints_every_number(simulated, monkeypatch):
+@pytest.fixture(scope="module")
+def consort_figures(simulated):
+    """02_consort_flow of the simulated study in each label language, built once (with
+    ``HLSTUDY_LANG`` set as the notebook's kernel sets it); the checks below only read them."""
     import matplotlib.pyplot as plt
 
     _, _, _, consort = simulated
-    monkeypatch.setenv("HLSTUDY_LANG", "vi")
-    fig = cleaning.consort_figure(consort)
+    figures = {}
+    with pytest.MonkeyPatch.context() as m:
+        for lang in ("vi", "en"):
+            m.setenv("HLSTUDY_LANG", lang)
+            figures[lang] = cleaning.consort_figure(consort)
+    yield figures
+    for fig in figures.values():
+        plt.close(fig)
+
+
+def test_the_figure_prints_every_number(simulated, consort_figures):
+    _, _, _, consort = simulated
+    fig = consort_figures["vi"]
     texts = "\n".join(t.get_text() for ax in fig.axes for t in ax.texts)
-    plt.close(fig)
     for name in ("officials", "citizens"):
         for what in ("frame", "received", "nonresponse", "kept"):
             assert f"= {export.number(one(consort, name, what), 0, lang='vi')}" in texts, (name, what)
@@ -154,16 +167,13 @@ def test_the_figure_prints_every_number(simulated, monkeypatch):
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
-def test_the_figure_fits_the_page_and_each_box_its_column(simulated, monkeypatch, lang):
+def test_the_figure_fits_the_page_and_each_box_its_column(consort_figures, monkeypatch, lang):
     """02_consort_flow was drawn 12.9 in wide (324 mm as saved): in the thesis' 155 mm text
     block its 6.5-pt boxes printed at 3 pt.  As saved (tight box) it now fits the text block
     (155 x 220 mm) in both languages, each box inside its instrument's column and clear of
     the other boxes, a count never on a line of its own ("buộc:" / "2")."""
-    import matplotlib.pyplot as plt
-
-    _, _, _, consort = simulated
-    monkeypatch.setenv("HLSTUDY_LANG", lang)
-    fig = cleaning.consort_figure(consort)
+    monkeypatch.setenv("HLSTUDY_LANG", lang)   # drawn in its language, as it was built
+    fig = consort_figures[lang]
     fig.draw_without_rendering()
     r = fig.canvas.get_renderer()
     size = export.saved_size_mm(fig)   # as saved
@@ -178,7 +188,6 @@ def test_the_figure_fits_the_page_and_each_box_its_column(simulated, monkeypatch
             assert not any(box.overlaps(other) for _, other in boxes[k + 1:]), text
             assert not any(line.strip().isdigit() for line in text.split("\n")), text
         assert min(t.get_fontsize() for t in ax.texts) >= 6
-    plt.close(fig)
 
 
 def test_without_a_register_the_frame_is_unknown(simulated, tmp_path):
