@@ -298,12 +298,27 @@ def ipma_figures(ipma_qual):
     module, the labels' above included, only read them)."""
     from hlstudy.evidence import ipma_figure
 
-    with kept_results():
-        figures = {lang: ipma_figure(ipma_qual, lang=lang, title="Importance–performance (QUAL)")
-                   for lang in ("vi", "en")}
+    with matplotlib.rc_context():   # a module fixture is built before the tests' house style
+        export.use_style()
+        with kept_results():
+            figures = {lang: ipma_figure(ipma_qual, lang=lang,
+                                         title="Importance–performance (QUAL)")
+                       for lang in ("vi", "en")}
     yield figures
     for fig in figures.values():
         plt.close(fig)
+
+
+def test_ipma_figures_are_drawn_in_the_house_style(ipma_figures):
+    """The module's IPMA figures are checked as the notebook draws them: in the house style
+    (a module fixture is set up before the autouse ``_house_style`` of the test that first
+    asks for it; built outside it, their frame was matplotlib's black, not the style's)."""
+    from matplotlib.colors import to_rgba
+
+    for lang, fig in ipma_figures.items():
+        ax = fig.axes[0]
+        assert ax.spines["left"].get_edgecolor() == to_rgba(plt.rcParams["axes.edgecolor"]), lang
+        assert plt.rcParams["axes.grid"] and ax.xaxis.get_gridlines()[0].get_visible(), lang
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
