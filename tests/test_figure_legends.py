@@ -62,7 +62,18 @@ def coverage():
     return coverage_by_commune(load_study())
 
 
-def test_coverage_legend_hides_no_bar(coverage):
+@pytest.fixture(scope="module")
+def coverage_fig(coverage):
+    """02_coverage as the notebook draws it (in the house style: a module fixture is built
+    before the tests' ``_house_style``), built once for the two checks that read it."""
+    with matplotlib.rc_context():
+        export.use_style()
+        fig = cleaning.coverage_figure(coverage)
+    yield fig
+    plt.close(fig)
+
+
+def test_coverage_legend_hides_no_bar(coverage, coverage_fig):
     old, ax = plt.subplots(figsize=(7.5, 5.2))   # the notebook's former drawing
     district = coverage["officials"].sum() / coverage["register"].sum()
     ordered = coverage.sort_values("coverage")
@@ -72,7 +83,7 @@ def test_coverage_legend_hides_no_bar(coverage):
     assert any("hides data" in f for f in _legend_faults(old))   # the check catches it
     plt.close(old)
 
-    fig = cleaning.coverage_figure(coverage)
+    fig = coverage_fig
     assert _legend_faults(fig) == []
     [legend] = fig.legends
     assert [t.get_text() for t in legend.get_texts()] == [
@@ -80,11 +91,10 @@ def test_coverage_legend_hides_no_bar(coverage):
     export._mark_simulated(fig)   # and the plot area keeps a place for the mark that hides nothing
     [mark] = [t for t in fig.axes[0].texts if t.get_text() == export.SIMULATED_MARK]
     assert mark._hlstudy_data_overlap == 0 and mark.get_bbox_patch() is not None
-    plt.close(fig)
 
 
-def test_coverage_figure_draws_every_commune_highest_first(coverage):
-    fig = cleaning.coverage_figure(coverage)
+def test_coverage_figure_draws_every_commune_highest_first(coverage, coverage_fig):
+    fig = coverage_fig   # its bars, names and line (the mark the check above adds is text)
     ax = fig.axes[0]
     bars = sorted(ax.patches, key=lambda p: -p.get_y())               # top to bottom
     names = [t.get_text() for t in sorted(ax.get_yticklabels(), key=lambda t: -t.get_position()[1])]
@@ -99,7 +109,6 @@ def test_coverage_figure_draws_every_commune_highest_first(coverage):
         assert tied == export.vi_sorted(tied)
     district = 100 * coverage["officials"].sum() / coverage["register"].sum()
     assert [line.get_xdata()[0] for line in ax.lines] == [pytest.approx(district)]
-    plt.close(fig)
 
 
 def test_coverage_figure_bad_input(coverage):
