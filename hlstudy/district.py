@@ -6,6 +6,11 @@ number of commune-level units over time, each row with ``source`` and ``confiden
 :mod:`hlstudy.synthetic` draws the simulated officials' and citizens' ethnicity from
 :func:`ethnic_shares`.
 
+:func:`facts_table` is the table a thesis prints: each fact's label, its value with the
+decimals the reference file gives it (:func:`value_decimals`: ``121735`` persons, ``806.74``
+km², ``52.3`` %), its unit in the table's language (:data:`UNIT_LABELS`), year, source and
+number of sources (:data:`SOURCES_NOTE` explains that column in a table's note).
+
 Example
 -------
 >>> from hlstudy import district
@@ -29,6 +34,32 @@ from hlstudy.paths import REFERENCE
 
 COLUMNS = ["key", "value", "unit", "year", "note", "source", "confidence"]
 CONFIDENCE = frozenset({"2", "1", "?", "sim", "assumption"})
+
+#: Each unit of ``district_facts.csv`` as a table prints it: ``(Vietnamese, English)``.  A unit
+#: missing here cannot be printed (:func:`unit_label` raises), so that a new unit in the
+#: reference file is never printed in English in a Vietnamese table.
+UNIT_LABELS = {
+    "persons": ("người", "persons"),
+    "units": ("đơn vị", "units"),
+    "km²": ("km²", "km²"),
+    "%": ("%", "%"),
+}
+
+#: What the ``confidence`` column of the reference tables means, printed as a column "Số nguồn" /
+#: "Sources" (:func:`sources_count`), for a table's note: ``(Vietnamese, English)``.
+SOURCES_NOTE = (
+    "Số nguồn: 2 = hai nguồn độc lập cho cùng một giá trị; 1 = chỉ một nguồn (nên trình bày "
+    "thận trọng).",
+    "Sources: 2 = two independent sources agree on the value; 1 = one source only (to be "
+    "presented with caution).",
+)
+
+
+@lru_cache(maxsize=4)
+def _raw(path: str) -> pd.DataFrame:
+    """``district_facts.csv`` as written (every column text), checked by :func:`_facts`."""
+    _facts(path)
+    return pd.read_csv(Path(path), dtype=str, keep_default_na=False, encoding="utf-8")
 
 
 @lru_cache(maxsize=4)
@@ -93,6 +124,82 @@ def fact_labels(lang: str = "vi", folder: Path | None = None) -> pd.Series:
     df = facts(folder)
     labels = [" — ".join(part[k] for part in _note_parts(note)) for note in df["note"]]
     return pd.Series(labels, index=df["key"].tolist(), name="label", dtype=object)
+
+
+def unit_label(unit: str, lang: str = "vi") -> str:
+    """A unit of ``district_facts.csv`` in ``lang`` (:data:`UNIT_LABELS`).
+
+    >>> unit_label("persons"), unit_label("persons", "en"), unit_label("km²")
+    ('người', 'persons', 'km²')
+    """
+    from hlstudy.errors import check_lang
+
+    k = 0 if check_lang(lang) == "vi" else 1
+    if unit not in UNIT_LABELS:
+        raise SurveyDataError(
+            f"unit {unit!r} has no printed label: add it to hlstudy.district.UNIT_LABELS "
+            f"(Vietnamese, English); known: {sorted(UNIT_LABELS)}",
+            file="district_facts.csv", column="unit")
+    return UNIT_LABELS[unit][k]
+
+
+def value_decimals(folder: Path | None = None) -> pd.Series:
+    """The decimals each fact's value has as written in ``district_facts.csv`` (the precision
+    its source gives: ``806.74`` → 2, ``121735`` → 0, ``52.3`` → 1), indexed by key.
+
+    >>> value_decimals()[["area_km2", "population", "ethnic_share_nung"]].tolist()
+    [2, 0, 1]
+    """
+    df = _raw(str(Path(folder or REFERENCE) / "district_facts.csv"))
+    places = [len(v.strip().partition(".")[2]) for v in df["value"]]
+    return pd.Series(places, index=df["key"].tolist(), name="decimals", dtype=int)
+
+
+def sources_count(confidence: pd.Series) -> pd.Series:
+    """The ``confidence`` column of a reference table as the number of sources a table prints
+    (:data:`SOURCES_NOTE`): ``"2"`` → 2, ``"1"`` → 1.  Another level (``?``, ``assumption``)
+    is no number of sources: a :class:`~hlstudy.errors.SurveyDataError` naming it.
+
+    >>> sources_count(pd.Series(["2", "1"])).tolist()
+    [2, 1]
+    """
+    text = confidence.astype(str)
+    bad = sorted(set(text) - {"1", "2"})
+    if bad:
+        raise SurveyDataError(f"confidence {bad} is not a number of sources (1 or 2): print "
+                              "the column as it is, with a note on its levels",
+                              column="confidence")
+    return text.astype(int)
+
+
+def facts_table(lang: str = "vi", folder: Path | None = None) -> tuple[pd.DataFrame, list[int]]:
+    """The district facts as a thesis prints them, and the decimals of each row's value.
+
+    Columns ``label`` (:func:`fact_labels` in ``lang``), ``value`` (the machine value),
+    ``unit`` (:func:`unit_label` in ``lang``), ``year``, ``source``, ``sources``
+    (:func:`sources_count`); the list gives each row's :func:`value_decimals`, to pass as
+    ``cell_decimals`` to :func:`hlstudy.export.save_table`.
+
+    >>> t, places = facts_table("en")
+    >>> t.loc[1, "unit"], int(t.loc[1, "sources"]), places[:2]
+    ('persons', 2, [2, 0])
+    """
+    df = facts(folder)
+    units = []
+    for i, unit in enumerate(df["unit"], start=2):
+        try:
+            units.append(unit_label(unit, lang))
+        except SurveyDataError as exc:
+            raise SurveyDataError(exc.detail, file="district_facts.csv", row=i, column="unit") from None
+    table = pd.DataFrame({
+        "label": df["key"].map(fact_labels(lang, folder)).to_numpy(),
+        "value": df["value"].to_numpy(),
+        "unit": units,
+        "year": df["year"].to_numpy(),
+        "source": df["source"].to_numpy(),
+        "sources": sources_count(df["confidence"]).to_numpy(),
+    })
+    return table, value_decimals(folder).reindex(df["key"]).tolist()
 
 
 def facts(folder: Path | None = None) -> pd.DataFrame:

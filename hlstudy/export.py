@@ -1907,7 +1907,39 @@ def _whole(value) -> bool:
             and float(value).is_integer())
 
 
-def _printed_cells(df: pd.DataFrame, decimals: int) -> list[list[str]]:
+def _check_cell_decimals(df: pd.DataFrame, cell_decimals) -> dict[str, list[int]]:
+    """``cell_decimals`` of :func:`save_table` checked against the printed frame ``df``:
+    ``{column: [decimals of each row]}``."""
+    import pandas as pd
+    if cell_decimals is None:
+        return {}
+    if not isinstance(cell_decimals, Mapping):
+        raise ExportError("cell_decimals must map a column name to the decimals of each of its "
+                          f"rows, got {type(cell_decimals).__name__}")
+    out = {}
+    for column, places in cell_decimals.items():
+        if str(column) not in df.columns:
+            raise ExportError(f"cell_decimals names column {column!r}, which the printed table "
+                              f"lacks (columns: {list(df.columns)})")
+        if isinstance(places, pd.Series | np.ndarray):
+            places = places.tolist()
+        if isinstance(places, str | bytes) or not isinstance(places, Sequence):
+            raise ExportError(f"cell_decimals[{column!r}] must list the decimals of each row, "
+                              f"got {places!r}")
+        if len(places) != len(df):
+            raise ExportError(f"cell_decimals[{column!r}] gives {len(places)} decimals for a "
+                              f"table of {len(df)} rows: give one per row")
+        bad = [d for d in places if not isinstance(d, int | np.integer) or isinstance(d, bool)
+               or d < 0]
+        if bad:
+            raise ExportError(f"cell_decimals[{column!r}] must be non-negative integers, got "
+                              f"{bad[0]!r}")
+        out[str(column)] = [int(d) for d in places]
+    return out
+
+
+def _printed_cells(df: pd.DataFrame, decimals: int,
+                   cell_decimals: Mapping[str, Sequence[int]] | None = None) -> list[list[str]]:
     """The body of ``df`` as printed in ``.tex``/``.docx``: numbers in the label language,
     p-values (:func:`is_p_column` headers; or a row whose label in the first, text, column
     names a p-value, as in a fit-index table) as :func:`format_p`, hidden marks as they are.
@@ -1915,7 +1947,10 @@ def _printed_cells(df: pd.DataFrame, decimals: int) -> list[list[str]]:
     measures (:func:`is_count_column`: ``df``, ``n``…; a table with count columns of its own
     is read by column), prints without decimals (``1504``, not ``1504,000``), as does a column whose every number is a
     whole number and one of them at least 2 (counts stored as floats beside missing cells; a
-    column of shares 0 and 1 keeps its decimals)."""
+    column of shares 0 and 1 keeps its decimals).  ``cell_decimals`` (column → the decimals of
+    each row) overrides all of this for the numbers of the columns it names: each prints with
+    its own row's decimals (a label–value table whose rows are a count, an area, a share)."""
+    per_cell = _check_cell_decimals(df, cell_decimals)
     p_cols = [is_p_column(c) for c in df.columns]
     label_col = len(df.columns) > 1 and not _is_numeric_column(df.iloc[:, 0])
     count_cols = []
@@ -1924,14 +1959,16 @@ def _printed_cells(df: pd.DataFrame, decimals: int) -> list[list[str]]:
         count_cols.append(is_count_column(c) or (bool(numbers) and all(_whole(v) for v in numbers)
                                                  and max(abs(v) for v in numbers) >= 2))
     rows = []
-    for row in df.itertuples(index=False):
+    for i, row in enumerate(df.itertuples(index=False)):
         p_row = label_col and isinstance(row[0], str) and is_p_column(row[0])
         count_row = (label_col and not any(is_count_column(c) for c in df.columns)
                      and isinstance(row[0], str) and is_count_column(row[0]))
         cells = []
         for j, value in enumerate(row):
             numeric = isinstance(value, int | np.integer | float | np.floating) and not isinstance(value, bool | np.bool_)
-            if numeric and (p_cols[j] or (p_row and j > 0)):
+            if numeric and df.columns[j] in per_cell:
+                cells.append(_format_cell(float(value), per_cell[df.columns[j]][i]))
+            elif numeric and (p_cols[j] or (p_row and j > 0)):
                 try:
                     cells.append(format_p(value))
                 except ExportError as err:
@@ -2257,7 +2294,8 @@ def latex_column_spec(layout: TableLayout, *, cell_size: bool = False) -> str:
     return "".join(parts)
 
 
-def table_to_latex(df: pd.DataFrame, *, title: str, label: str, note: str = "", decimals: int = 2) -> str:
+def table_to_latex(df: pd.DataFrame, *, title: str, label: str, note: str = "", decimals: int = 2,
+                   cell_decimals: Mapping[str, Sequence[int]] | None = None) -> str:
     """A booktabs table for ``df`` (needs ``\\usepackage{booktabs}``, and ``array`` for the
     paragraph columns of a table wider than the page: :func:`column_layout`).
 
@@ -2267,8 +2305,9 @@ def table_to_latex(df: pd.DataFrame, *, title: str, label: str, note: str = "", 
     ``\\usepackage{longtable}``) with its caption, the header repeated on every page under
     "Bảng n (tiếp theo)" / "Table n (continued)", "Tiếp theo ở trang sau" / "Continued on
     next page" at the foot of each page but the last, and the note after the table.
+    ``decimals``/``cell_decimals``: as :func:`save_table`.
     """
-    printed = _printed_cells(df, decimals)
+    printed = _printed_cells(df, decimals, cell_decimals)
     layout = column_layout(df, printed)
     # rows that wrap make a body taller than its row count: a float taller than the page cannot
     # break across pages
@@ -2344,7 +2383,8 @@ def _set_cell_border(cell, **edges) -> None:
         borders.append(element)
 
 
-def table_to_docx_bytes(df: pd.DataFrame, *, title: str, note: str = "", decimals: int = 2) -> bytes:
+def table_to_docx_bytes(df: pd.DataFrame, *, title: str, note: str = "", decimals: int = 2,
+                        cell_decimals: Mapping[str, Sequence[int]] | None = None) -> bytes:
     """An APA-like Word table: title above, horizontal rules only, note below.
 
     The .docx package is rewritten with fixed timestamps so that the bytes are
@@ -2352,6 +2392,7 @@ def table_to_docx_bytes(df: pd.DataFrame, *, title: str, note: str = "", decimal
     decimals, language, python-docx version and this module's code is read back from
     ``data/processed/cache/docx`` instead of being built again (python-docx takes about
     60 ms of CPU per table; ``HLSTUDY_EXPORT_CACHE=0`` switches the disk caches off).
+    ``decimals``/``cell_decimals``: as :func:`save_table`.
     """
     import pickle
 
@@ -2365,11 +2406,13 @@ def table_to_docx_bytes(df: pd.DataFrame, *, title: str, note: str = "", decimal
         except Exception:  # an unpicklable cell: no cache for this table
             frame = None
         if frame is not None:
-            key = _content_key(frame, title, note, decimals, language(), docx.__version__
+            key = _content_key(frame, title, note, decimals,
+                               sorted(_check_cell_decimals(df, cell_decimals).items()), language(), docx.__version__
                                if hasattr(docx, "__version__") else "", _module_digest())
     data = _cache_read(folder, key)
     if data is None:
-        data = _docx_bytes(df, title=title, note=note, decimals=decimals)
+        data = _docx_bytes(df, title=title, note=note, decimals=decimals,
+                           cell_decimals=cell_decimals)
         _cache_write(folder, key, data)
     return data
 
@@ -2549,7 +2592,8 @@ def _repeat_header_row(row) -> None:
     row._tr.get_or_add_trPr().append(header)
 
 
-def _docx_bytes(df: pd.DataFrame, *, title: str, note: str = "", decimals: int = 2) -> bytes:
+def _docx_bytes(df: pd.DataFrame, *, title: str, note: str = "", decimals: int = 2,
+                cell_decimals: Mapping[str, Sequence[int]] | None = None) -> bytes:
     from docx import Document
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -2570,7 +2614,7 @@ def _docx_bytes(df: pd.DataFrame, *, title: str, note: str = "", decimals: int =
 
     _docx_caption(document, title)
     numeric = [_is_numeric_column(df[c]) for c in df.columns]
-    printed = _printed_cells(df, decimals)
+    printed = _printed_cells(df, decimals, cell_decimals)
     layout = column_layout(df, printed)
     widths, points = _docx_column_widths(layout), layout.points
     table = document.add_table(rows=1 + len(df), cols=len(df.columns))
@@ -2708,6 +2752,7 @@ def save_table(
     allowed_codes: Iterable[str] = (),
     strict_codes: bool = False,
     printed: pd.DataFrame | None = None,
+    cell_decimals: Mapping[str, Sequence[int]] | None = None,
 ) -> dict[str, Path]:
     """Write ``df`` as ``<stem>.csv``, ``.tex`` and ``.docx``; return ``{ext: path}``.
 
@@ -2722,7 +2767,13 @@ def save_table(
     full precision); p-value columns (:func:`is_p_column`) as :func:`format_p`.
     ``simulated=True`` adds the simulated-data mark to the note.  ``printed``: another frame
     for ``.tex`` and ``.docx`` (e.g. :func:`language_columns` of a bilingual machine table),
-    the CSV keeping ``df``; the same suppression applies to it.
+    the CSV keeping ``df``; the same suppression applies to it.  ``cell_decimals``: for a
+    table whose rows measure different things (a count, an area in km², a percentage), the
+    decimals of each row's number in the named columns of the printed table, e.g.
+    ``{"Giá trị": [2, 0, 1]}`` prints 806.74, 121735 and 52.3 as ``806,74``, ``121.735`` and
+    ``52,3`` (right-aligned, in the label language) where ``decimals`` would print
+    ``121.735,00``; the CSV keeps the machine values.  A column it does not name, a row count
+    other than the table's or a negative number of decimals is an :class:`ExportError`.
     """
     import pandas as pd
     if not isinstance(simulated, bool):
@@ -2763,13 +2814,16 @@ def save_table(
         if count_columns is not None or dependent:
             shown = suppress_small_cells(shown, count_columns or [], min_cell=min_cell,
                                          dependent=dependent)
+    _check_cell_decimals(shown, cell_decimals)
     full_note = _note_text(note, simulated, hidden_cells(table))
     out_dir = Path(directory) if directory is not None else figures_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     writers = {
         "csv": lambda: table_to_csv(table, title=title, note=full_note).encode("utf-8"),
-        "tex": lambda: table_to_latex(shown, title=title, label=stem, note=full_note, decimals=decimals).encode("utf-8"),
-        "docx": lambda: table_to_docx_bytes(shown, title=title, note=full_note, decimals=decimals),
+        "tex": lambda: table_to_latex(shown, title=title, label=stem, note=full_note, decimals=decimals,
+                                     cell_decimals=cell_decimals).encode("utf-8"),
+        "docx": lambda: table_to_docx_bytes(shown, title=title, note=full_note, decimals=decimals,
+                                            cell_decimals=cell_decimals),
     }
     paths = {}
     for fmt in formats:

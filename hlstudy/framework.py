@@ -10,7 +10,10 @@ Everything here is built from reference files — the codebook, ``constructs.csv
 * :func:`hypothesized_paths` and :func:`path_diagram` — the conceptual model as a path
   diagram (paths that reach all four quality dimensions are drawn once, to the block);
 * :func:`reform_table` and :func:`reform_figure` — the 2025 reform, 23 units → 8 communes,
-  drawn from the registry's coordinates (points, not boundaries).
+  drawn from the registry's coordinates (points, not boundaries);
+* :func:`code_label` — the codes of these tables (instrument, construct role, claim kind:
+  :data:`INSTRUMENT_LABELS`, :data:`ROLE_LABELS`, :data:`CLAIM_KIND_LABELS`,
+  :data:`TEST_TYPE_LABELS`) in the words of a table's language.
 
 Example
 -------
@@ -37,6 +40,54 @@ EXTRA_NODES = {
     "TENURE": ("Thâm niên giữ chức danh", "Years in post"),
     "QUAL": ("Chất lượng CBCC của xã (trung bình)", "Commune mean quality of officials"),
 }
+
+#: Printed names of the instruments (``codebook.csv``'s ``instrument``): ``(vi, en)``.
+INSTRUMENT_LABELS = {
+    "officials": ("Cán bộ, công chức", "Officials"),
+    "citizens": ("Người dân", "Citizens"),
+    "personnel": ("Danh sách trích ngang", "Personnel register"),
+}
+#: Printed names of the construct roles (``constructs.csv``'s ``role``): ``(vi, en)``.
+ROLE_LABELS = {
+    "quality": ("thành phần chất lượng", "quality dimension"),
+    "factor": ("yếu tố", "factor"),
+    "mediator": ("biến trung gian", "mediator"),
+    "outcome": ("kết quả", "outcome"),
+    "citizen": ("đánh giá của người dân", "citizens' assessment"),
+}
+#: Printed names of the claim kinds (``claims.csv``'s ``kind``; the thesis's T, D, S): ``(vi, en)``.
+CLAIM_KIND_LABELS = {
+    "premise": ("tiền đề", "premise"),
+    "diagnostic": ("chẩn đoán", "diagnostic"),
+    "solution": ("giải pháp", "solution"),
+    "method": ("phương pháp", "method"),
+}
+
+#: Printed names of the hypotheses' test types (:data:`hlstudy.codebook.TEST_TYPES`): ``(vi, en)``.
+TEST_TYPE_LABELS = {
+    "path": ("quan hệ tác động", "path"),
+    "descriptive": ("mô tả thực trạng", "descriptive"),
+    "comparison": ("so sánh", "comparison"),
+    "measurement": ("mô hình đo lường", "measurement model"),
+    "commune_association": ("liên hệ ở cấp xã", "commune-level association"),
+}
+
+
+def code_label(labels: dict, code: str, lang: str = "vi") -> str:
+    """``code`` in the words of ``lang``, from one of the ``(vi, en)`` mappings above; a code
+    the mapping lacks is a :class:`~hlstudy.errors.ModelError` naming it (a new code in the
+    instrument files must not print as a programme code in a Vietnamese table).
+
+    >>> code_label(ROLE_LABELS, "factor"), code_label(CLAIM_KIND_LABELS, "premise", "en")
+    ('yếu tố', 'premise')
+    """
+    from hlstudy.errors import check_lang
+
+    k = 0 if check_lang(lang) == "vi" else 1
+    if code not in labels:
+        raise ModelError(f"code {code!r} has no printed label (known: {sorted(labels)}): add "
+                         "it to the mapping in hlstudy.framework")
+    return labels[code][k]
 
 
 def slovin(population: float, margin: float = 0.05) -> int:

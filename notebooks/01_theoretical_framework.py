@@ -105,14 +105,14 @@ display(Markdown(
 # %%
 hyp = framework.hypotheses_table(lang=LANG)
 by_type = hyp["test_type"].value_counts()
-type_vi = {"path": "quan hệ tác động", "descriptive": "mô tả thực trạng",
-           "comparison": "so sánh", "measurement": "mô hình đo lường",
-           "commune_association": "liên hệ ở cấp xã"}
+type_vi = {t: framework.code_label(framework.TEST_TYPE_LABELS, t) for t in by_type.index}
 display(Markdown(
     f"**{len(hyp)} giả thuyết**, một cho mỗi luận điểm: "
     + ", ".join(f"{n} {type_vi[t]}" for t, n in by_type.items()) + "."))
-if LANG == "vi":   # no programme codes in a Vietnamese table (issue 13, kind 9)
-    hyp = hyp.assign(test_type=hyp["test_type"].map(type_vi).fillna(hyp["test_type"]))
+# test types and claim kinds in the table's words, not programme codes (issue 13, kind 9)
+hyp = hyp.assign(
+    test_type=[framework.code_label(framework.TEST_TYPE_LABELS, t, LANG) for t in hyp["test_type"]],
+    kind=[framework.code_label(framework.CLAIM_KIND_LABELS, k, LANG) for k in hyp["kind"]])
 hyp_out = hyp.rename(columns={
     "claim_id": tr("Mã", "Claim"), "section": tr("Mục", "Section"), "kind": tr("Loại", "Kind"),
     "hypothesis": tr("Giả thuyết", "Hypothesis"), "test_type": tr("Kiểm định", "Test"),
@@ -163,7 +163,11 @@ display(Markdown(
         ceiling else "cả hai mức đều đạt được với tổng điều tra") +
     " — vì vậy các phần sau phân tích theo từng khối thang đo và dùng phân tích song song "
     "thay cho quy tắc trị riêng > 1."))
-inst_out = inst.rename(columns={
+inst_out = inst.assign(   # instruments and roles in the table's words, not codes
+    instrument=[framework.code_label(framework.INSTRUMENT_LABELS, c, LANG)
+                for c in inst["instrument"]],
+    role=[framework.code_label(framework.ROLE_LABELS, c, LANG) for c in inst["role"]]).rename(
+    columns={
     "instrument": tr("Công cụ", "Instrument"), "construct": tr("Mã", "Code"),
     "label": tr("Thang đo", "Construct"), "role": tr("Vai trò", "Role"),
     "n_items": tr("Số câu", "Items"), "n_reverse": tr("Câu đảo", "Reversed"),
@@ -241,13 +245,14 @@ frame_out = pd.DataFrame({
     tr("Áp dụng cho", "Applies to"): frame["applies_to"].map(APPLIES),
     tr("Nội dung dùng trong đề tài", "Role in the study"): (
         frame["role_vi"] if LANG == "vi" else frame["role_en"]),
-    tr("Nguồn", "Source"): frame["source"], tr("Tin cậy", "Confidence"): frame["confidence"]})
+    tr("Nguồn", "Source"): frame["source"],
+    tr("Số nguồn", "Sources"): district.sources_count(frame["confidence"])})
 export.save_table(frame_out, "01_legal_frame", title=tr(
     "Khung pháp lý về cán bộ, công chức cấp xã theo thời điểm",
     "The legal frame of commune officials by date"),
-    note=tr("Ngày để trống: chưa kiểm chứng được trong nguồn tra cứu. Tin cậy: 2 = hai nguồn, "
-            "1 = một nguồn.", "Blank dates: not verified in the sources searched. Confidence: "
-            "2 = two sources, 1 = one source."), simulated=False)
+    note=tr("Ngày để trống: chưa kiểm chứng được trong nguồn tra cứu.",
+            "Blank dates: not verified in the sources searched.") + " " + tr(
+        *district.SOURCES_NOTE), simulated=False)
 display(Markdown(
     f"Ngày tham chiếu của khảo sát thuộc khung **{legal.frame_on('2024-12-31')}** (Nghị định "
     f"33/2023); từ 01/7/2025 là khung **{legal.frame_on('2025-07-01')}** (Luật 80/2025/QH15, "
@@ -263,15 +268,17 @@ display(Markdown(
     f"Nghị định quy định **{counts['can_bo']} chức vụ cán bộ** và **{counts['cong_chuc']} "
     f"chức danh công chức** cấp xã (Trưởng Công an xã không còn là chức danh công chức cấp xã)."))
 KIND_VI = {"can_bo": tr("cán bộ", "cadre"), "cong_chuc": tr("công chức", "civil servant")}
-pos_out = pos.assign(kind=pos["kind"].map(KIND_VI))[
+pos_out = pos.assign(kind=pos["kind"].map(KIND_VI),
+                     confidence=district.sources_count(pos["confidence"]))[
     ["kind", "title_vi", "title_en", "source", "confidence"]].rename(
     columns={"kind": tr("Loại", "Kind"),
              "title_vi": tr("Chức vụ, chức danh", "Title (vi)"), "title_en": tr("Tiếng Anh",
                                                                                   "Title"),
-             "source": tr("Nguồn", "Source"), "confidence": tr("Tin cậy", "Confidence")})
+             "source": tr("Nguồn", "Source"), "confidence": tr("Số nguồn", "Sources")})
 export.save_table(pos_out, "01_decree33_positions", title=tr(
     "Chức vụ cán bộ và chức danh công chức cấp xã (Nghị định 33/2023)",
-    "Commune cadre positions and civil-servant titles (Decree 33/2023)"), simulated=False)
+    "Commune cadre positions and civil-servant titles (Decree 33/2023)"),
+    note=tr(*district.SOURCES_NOTE), simulated=False)
 pos_out
 
 # %%
@@ -291,27 +298,31 @@ display(Markdown(
     f"một tham số."))
 head_out = head[["unit_type", "unit_class", "max_staff", "max_part_time", "source",
                  "confidence"]]
-head_out = head_out.assign(unit_type=head_out["unit_type"].map(legal.unit_type_label)).rename(columns={
+head_out = head_out.assign(unit_type=head_out["unit_type"].map(legal.unit_type_label),
+                           confidence=district.sources_count(head_out["confidence"])).rename(columns={
     "unit_type": tr("Loại đơn vị", "Unit type"), "unit_class": tr("Phân loại", "Class"),
     "max_staff": tr("Cán bộ, công chức tối đa", "Max. cadres + civil servants"),
     "max_part_time": tr("Không chuyên trách tối đa", "Max. part-time workers"),
-    "source": tr("Nguồn", "Source"), "confidence": tr("Tin cậy", "Confidence")})
+    "source": tr("Nguồn", "Source"), "confidence": tr("Số nguồn", "Sources")})
 export.save_table(head_out, "01_decree33_headcount", title=tr(
     "Số lượng cán bộ, công chức cấp xã tối đa theo loại đơn vị (Nghị định 33/2023)",
-    "Headcount ceilings by unit type and class (Decree 33/2023)"), simulated=False)
+    "Headcount ceilings by unit type and class (Decree 33/2023)"),
+    note=tr(*district.SOURCES_NOTE), simulated=False)
 head_out
 
 # %%
 std = legal.standards()
-std_out = std.assign(applies_to=std["applies_to"].map(KIND_VI))[
+std_out = std.assign(applies_to=std["applies_to"].map(KIND_VI),
+                     confidence=district.sources_count(std["confidence"]))[
     ["applies_to", "label_vi" if LANG == "vi" else "label_en", "source", "confidence"]]
 std_out = std_out.rename(columns={
     "applies_to": tr("Áp dụng", "Applies to"), "label_vi": tr("Tiêu chuẩn", "Standard"),
     "label_en": "Standard", "source": tr("Nguồn", "Source"),
-    "confidence": tr("Tin cậy", "Confidence")})
+    "confidence": tr("Số nguồn", "Sources")})
 export.save_table(std_out, "01_decree33_standards", title=tr(
     "Tiêu chuẩn công chức cấp xã (Điều 10, Nghị định 33/2023)",
-    "Commune civil-servant standards (Art. 10, Decree 33/2023)"), simulated=False)
+    "Commune civil-servant standards (Art. 10, Decree 33/2023)"),
+    note=tr(*district.SOURCES_NOTE), simulated=False)
 display(Markdown(
     f"{len(std[std['applies_to'] == 'cong_chuc'])} tiêu chuẩn công chức được mã hóa thành quy "
     "tắc kiểm tra được (tuổi, học vấn phổ thông, trình độ chuyên môn với ngoại lệ trung cấp "
@@ -327,8 +338,8 @@ std_out
 # %% [markdown]
 # ## 5. Địa bàn nghiên cứu và cải cách năm 2025
 #
-# Các số liệu về huyện lấy từ `data/reference/district_facts.csv` (nguồn và mức tin cậy ở
-# từng dòng; mức 1 = một nguồn, không nên trình bày như điều chắc chắn).
+# Các số liệu về huyện lấy từ `data/reference/district_facts.csv` (nguồn và số nguồn ở
+# từng dòng; số liệu chỉ có một nguồn không nên trình bày như điều chắc chắn).
 
 # %%
 facts = district.facts()
@@ -348,14 +359,17 @@ display(Markdown(
                 for k, v in shares.items())
     + (" — theo một nguồn duy nhất (phòng dân số huyện, được trích trong một luận văn địa "
        "phương), nên chỉ dùng làm mốc so sánh gần đúng." if eth_conf == {"1"} else ".")))
-# each fact's label (and caveat) in the notebook's language
-facts_out = facts.assign(key=facts["key"].map(district.fact_labels(LANG)))[
-    ["key", "value", "unit", "year", "source", "confidence"]].rename(columns={
-    "key": tr("Chỉ tiêu", "Key"), "value": tr("Giá trị", "Value"), "unit": tr("Đơn vị", "Unit"),
+# each fact's label (and caveat) and unit in the notebook's language; each value printed with
+# the decimals the reference file gives it (121.735 người, 806,74 km², 52,3 %)
+facts_tab, value_decimals = district.facts_table(LANG)
+VALUE = tr("Giá trị", "Value")
+facts_out = facts_tab.rename(columns={
+    "label": tr("Chỉ tiêu", "Fact"), "value": VALUE, "unit": tr("Đơn vị", "Unit"),
     "year": tr("Năm", "Year"), "source": tr("Nguồn", "Source"),
-    "confidence": tr("Tin cậy", "Confidence")})
+    "sources": tr("Số nguồn", "Sources")})
 export.save_table(facts_out, "01_district_facts", title=tr(
-    "Một số thông tin về huyện Hữu Lũng", "Hữu Lũng district facts"), simulated=False)
+    "Một số thông tin về huyện Hữu Lũng", "Hữu Lũng district facts"),
+    note=tr(*district.SOURCES_NOTE), simulated=False, cell_decimals={VALUE: value_decimals})
 facts_out
 
 # %%

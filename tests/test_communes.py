@@ -213,3 +213,27 @@ def test_the_pre_reform_town_is_printed_as_such_everywhere():
         table = pd.read_csv(ROOT / "figures" / f"{stem}.csv", comment="#", dtype=str)
         units = table[[c for c in table.columns if c in ("Xã, thị trấn", "Xã/thị trấn")][0]].tolist()
         assert "TT Hữu Lũng" in units and "Hữu Lũng" not in units, stem
+
+
+def test_facts_table_prints_each_value_with_its_decimals_and_units_in_the_tables_language(tmp_path):
+    """01_district_facts printed "121.735,00" with the unit "persons" in the Vietnamese table
+    and an unexplained "Tin cậy" column of 1 and 2."""
+    vi, places = district.facts_table("vi")
+    en, places_en = district.facts_table("en")
+    keys = district.facts()["key"].tolist()
+    assert places == places_en
+    assert dict(zip(keys, places, strict=True))["population"] == 0
+    assert dict(zip(keys, places, strict=True))["area_km2"] == 2
+    assert dict(zip(keys, places, strict=True))["ethnic_share_nung"] == 1
+    assert dict(zip(keys, places, strict=True))["ethnic_share_san_chay"] == 2
+    assert set(vi["unit"]) == {"người", "đơn vị", "km²", "%"}
+    assert set(en["unit"]) == {"persons", "units", "km²", "%"}
+    assert vi["sources"].tolist() == district.facts()["confidence"].astype(int).tolist()
+    assert "2 =" in district.SOURCES_NOTE[0] and "1 =" in district.SOURCES_NOTE[1]
+    df = pd.read_csv(REFERENCE / "district_facts.csv", dtype=str, keep_default_na=False)
+    df.loc[3, "unit"] = "households"
+    df.to_csv(tmp_path / "district_facts.csv", index=False)
+    with pytest.raises(SurveyDataError, match=r"row 5, column 'unit'.*'households'.*UNIT_LABELS"):
+        district.facts_table("vi", tmp_path)
+    with pytest.raises(SurveyDataError, match=r"\['\?'\].*not a number of sources"):
+        district.sources_count(pd.Series(["2", "?"]))

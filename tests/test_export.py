@@ -643,3 +643,38 @@ def test_people_count_keeps_the_small_cell_rule_in_prose():
     for bad in (-1, 2.5, "x"):
         with pytest.raises(export.ExportError):
             export.people_count(bad)
+
+
+def test_cell_decimals_print_each_row_with_the_precision_of_its_source(tmp_path):
+    """01_district_facts printed "121.735,00" persons and "52,30 %" with decimals=2: a
+    label–value table whose rows are a count, an area and a share needs each row's decimals."""
+    import docx
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    facts = pd.DataFrame({"Chỉ tiêu": ["Diện tích", "Dân số", "Nùng", "Dao", "Số xã"],
+                          "Giá trị": [806.74, 121735.0, 52.3, 0.44, 24.0],
+                          "Đơn vị": ["km²", "người", "%", "%", "đơn vị"]})
+    places = {"Giá trị": [2, 0, 1, 2, 0]}
+    paths = export.save_table(facts, "99_facts", title="Huyện", simulated=False,
+                              directory=tmp_path, cell_decimals=places)
+    tex = paths["tex"].read_text(encoding="utf-8")
+    assert [line.split(" & ")[1] for line in tex.splitlines() if line.endswith(r"\\")
+            and not line.startswith("Chỉ tiêu")] == ["806,74", "121.735", "52,3", "0,44", "24"]
+    assert r"\begin{tabular}{lrl}" in tex   # the numbers stay right-aligned
+    table = docx.Document(str(paths["docx"])).tables[0]
+    assert [row.cells[1].text for row in table.rows[1:]] == ["806,74", "121.735", "52,3", "0,44", "24"]
+    assert {row.cells[1].paragraphs[0].alignment for row in table.rows} == {WD_ALIGN_PARAGRAPH.RIGHT}
+    assert export.read_table_csv(paths["csv"])["Giá trị"].tolist() == [806.74, 121735, 52.3, 0.44, 24]
+    export.set_language("en")
+    assert [r[1] for r in export._printed_cells(facts, 2, places)] == [
+        "806.74", "121,735", "52.3", "0.44", "24"]
+
+
+@pytest.mark.parametrize(("places", "match"), [
+    ({"Value": [0]}, "lacks"), ({"Giá trị": [0]}, "2 rows"), ({"Giá trị": [0, -1]}, "non-negative"),
+    ({"Giá trị": 2}, "each row"), ([2, 0], "map a column")])
+def test_cell_decimals_are_checked(tmp_path, places, match):
+    t = pd.DataFrame({"Chỉ tiêu": ["a", "b"], "Giá trị": [1.5, 2.0]})
+    with pytest.raises(export.ExportError, match=match):
+        export.save_table(t, "99_bad", title="t", simulated=False, directory=tmp_path,
+                          formats=("tex",), cell_decimals=places)

@@ -239,3 +239,22 @@ def test_fit_label_measures_rather_than_counts():
     narrow = framework.fit_label("iiiiii iiiiii iiiiii", 60, 6.8)
     assert wide.count("\n") > narrow.count("\n")
     assert framework.fit_label("Supercalifragilistic", 5, 6.8) == "Supercalifragilistic"   # one word
+
+
+def test_instrument_role_and_claim_kind_codes_print_in_the_tables_language():
+    """01_instruments printed "officials" and "factor", 01_hypotheses "premise" in the
+    Vietnamese tables (and "commune_association" in the English one)."""
+    constructs = pd.read_csv(codebook.INSTRUMENT / "constructs.csv", dtype=str)
+    claims = pd.read_csv(codebook.INSTRUMENT / "claims.csv", dtype=str)
+    for labels, codes in ((framework.INSTRUMENT_LABELS, set(codebook.load_codebook()["instrument"])),
+                          (framework.ROLE_LABELS, set(constructs["role"])),
+                          (framework.CLAIM_KIND_LABELS, set(claims["kind"])),
+                          (framework.TEST_TYPE_LABELS, set(codebook.TEST_TYPES))):
+        assert codes <= set(labels)
+        vi = {framework.code_label(labels, c, "vi") for c in codes}
+        assert not vi & set(codes), "a Vietnamese label that is the code itself"
+        en = [framework.code_label(labels, c, "en") for c in codes]
+        assert not [t for t in en if export.english_codes(pd.DataFrame({"x": [t]}))], en
+    assert framework.code_label(framework.ROLE_LABELS, "factor", "en") == "factor"
+    with pytest.raises(ModelError, match="'moderator'.*no printed label"):
+        framework.code_label(framework.ROLE_LABELS, "moderator")
