@@ -45,13 +45,15 @@ UNIT_LABELS = {
     "%": ("%", "%"),
 }
 
-#: What the ``confidence`` column of the reference tables means, printed as a column "Số nguồn" /
-#: "Sources" (:func:`sources_count`), for a table's note: ``(Vietnamese, English)``.
+#: The header of the ``confidence`` column of the reference tables printed as the number of
+#: sources (:func:`sources_count`): ``(Vietnamese, English)``; not "Sources", beside "Source".
+SOURCES_COLUMN = ("Số nguồn", "No. of sources")
+#: What that column means, for a table's note: ``(Vietnamese, English)``.
 SOURCES_NOTE = (
-    "Số nguồn: 2 = hai nguồn độc lập cho cùng một giá trị; 1 = chỉ một nguồn (nên trình bày "
-    "thận trọng).",
-    "Sources: 2 = two independent sources agree on the value; 1 = one source only (to be "
-    "presented with caution).",
+    f"{SOURCES_COLUMN[0]}: 2 = hai nguồn độc lập cho cùng một giá trị; 1 = chỉ một nguồn (nên "
+    "trình bày thận trọng).",
+    f"{SOURCES_COLUMN[1]}: 2 = two independent sources agree on the value; 1 = one source only "
+    "(to be presented with caution).",
 )
 
 

@@ -246,7 +246,7 @@ frame_out = pd.DataFrame({
     tr("Nội dung dùng trong đề tài", "Role in the study"): (
         frame["role_vi"] if LANG == "vi" else frame["role_en"]),
     tr("Nguồn", "Source"): frame["source"],
-    tr("Số nguồn", "Sources"): district.sources_count(frame["confidence"])})
+    tr(*district.SOURCES_COLUMN): district.sources_count(frame["confidence"])})
 export.save_table(frame_out, "01_legal_frame", title=tr(
     "Khung pháp lý về cán bộ, công chức cấp xã theo thời điểm",
     "The legal frame of commune officials by date"),
@@ -274,7 +274,7 @@ pos_out = pos.assign(kind=pos["kind"].map(KIND_VI),
     columns={"kind": tr("Loại", "Kind"),
              "title_vi": tr("Chức vụ, chức danh", "Title (vi)"), "title_en": tr("Tiếng Anh",
                                                                                   "Title"),
-             "source": tr("Nguồn", "Source"), "confidence": tr("Số nguồn", "Sources")})
+             "source": tr("Nguồn", "Source"), "confidence": tr(*district.SOURCES_COLUMN)})
 export.save_table(pos_out, "01_decree33_positions", title=tr(
     "Chức vụ cán bộ và chức danh công chức cấp xã (Nghị định 33/2023)",
     "Commune cadre positions and civil-servant titles (Decree 33/2023)"),
@@ -303,7 +303,7 @@ head_out = head_out.assign(unit_type=head_out["unit_type"].map(legal.unit_type_l
     "unit_type": tr("Loại đơn vị", "Unit type"), "unit_class": tr("Phân loại", "Class"),
     "max_staff": tr("Cán bộ, công chức tối đa", "Max. cadres + civil servants"),
     "max_part_time": tr("Không chuyên trách tối đa", "Max. part-time workers"),
-    "source": tr("Nguồn", "Source"), "confidence": tr("Số nguồn", "Sources")})
+    "source": tr("Nguồn", "Source"), "confidence": tr(*district.SOURCES_COLUMN)})
 export.save_table(head_out, "01_decree33_headcount", title=tr(
     "Số lượng cán bộ, công chức cấp xã tối đa theo loại đơn vị (Nghị định 33/2023)",
     "Headcount ceilings by unit type and class (Decree 33/2023)"),
@@ -318,7 +318,7 @@ std_out = std.assign(applies_to=std["applies_to"].map(KIND_VI),
 std_out = std_out.rename(columns={
     "applies_to": tr("Áp dụng", "Applies to"), "label_vi": tr("Tiêu chuẩn", "Standard"),
     "label_en": "Standard", "source": tr("Nguồn", "Source"),
-    "confidence": tr("Số nguồn", "Sources")})
+    "confidence": tr(*district.SOURCES_COLUMN)})
 export.save_table(std_out, "01_decree33_standards", title=tr(
     "Tiêu chuẩn công chức cấp xã (Điều 10, Nghị định 33/2023)",
     "Commune civil-servant standards (Art. 10, Decree 33/2023)"),
@@ -366,7 +366,7 @@ VALUE = tr("Giá trị", "Value")
 facts_out = facts_tab.rename(columns={
     "label": tr("Chỉ tiêu", "Fact"), "value": VALUE, "unit": tr("Đơn vị", "Unit"),
     "year": tr("Năm", "Year"), "source": tr("Nguồn", "Source"),
-    "sources": tr("Số nguồn", "Sources")})
+    "sources": tr(*district.SOURCES_COLUMN)})
 export.save_table(facts_out, "01_district_facts", title=tr(
     "Một số thông tin về huyện Hữu Lũng", "Hữu Lũng district facts"),
     note=tr(*district.SOURCES_NOTE), simulated=False, cell_decimals={VALUE: value_decimals})
