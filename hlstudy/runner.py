@@ -327,7 +327,8 @@ class _ForkedKernel:
 
 @functools.cache
 def _ready_client_class():
-    """``AsyncKernelClient`` that does not wait 0.2 s for IOPub to fall silent once ready.
+    """``AsyncKernelClient`` that does not wait 0.2 s for IOPub to fall silent once ready, and
+    starts no heartbeat channel (its kernel manager tells whether the kernel is alive).
 
     jupyter_client's ``wait_for_ready`` ends by reading IOPub until no message has come for
     0.2 s, whatever the kernel does; nbclient reads only the messages of its own requests
@@ -340,6 +341,13 @@ def _ready_client_class():
     from jupyter_client.asynchronous import AsyncKernelClient
 
     class ReadyClient(AsyncKernelClient):
+        def start_channels(self, shell=True, iopub=True, stdin=True, hb=True, control=True):
+            # no heartbeat: the kernel manager that made this client says whether the kernel
+            # lives (jupyter_client's is_alive asks it first), and the heartbeat's thread opened
+            # its socket while a kernel that died at start was being cleaned up ("ZMQError: Too
+            # many open files" in that thread, seen in full test runs)
+            super().start_channels(shell=shell, iopub=iopub, stdin=stdin, hb=False, control=control)
+
         async def wait_for_ready(self, timeout: float | None = None) -> None:
             deadline = time.time() + (float("inf") if timeout is None else timeout)
             while True:

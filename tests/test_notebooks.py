@@ -703,6 +703,18 @@ def test_ready_client_waits_for_the_kernel_but_not_for_iopub_silence():
     assert runner._kernel_manager_class()(kernel_name=runner.KERNEL).client_factory.wait_for_ready is wait
 
 
+def test_ready_client_starts_every_channel_but_the_heartbeat(monkeypatch):
+    """Whether the kernel lives is asked of its kernel manager (a kernel that dies at start is
+    found so: ``test_a_kernel_that_dies_at_start_is_started_once_more``); the heartbeat's
+    thread is not started, so it cannot open a socket while a dead kernel is cleaned up."""
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    started = []
+    monkeypatch.setattr(AsyncKernelClient, "start_channels", lambda self, **kw: started.append(kw))
+    runner._ready_client_class()().start_channels()
+    assert started == [{"shell": True, "iopub": True, "stdin": True, "hb": False, "control": True}]
+
+
 def test_forked_kernel_end_is_looked_for_every_10_ms(monkeypatch):
     km = runner._kernel_manager_class()(kernel_name=runner.KERNEL)
     alive = iter([True, True, False])
