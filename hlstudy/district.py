@@ -9,7 +9,8 @@ number of commune-level units over time, each row with ``source`` and ``confiden
 :func:`facts_table` is the table a thesis prints: each fact's label, its value with the
 decimals the reference file gives it (:func:`value_decimals`: ``121735`` persons, ``806.74``
 km², ``52.3`` %), its unit in the table's language (:data:`UNIT_LABELS`), year, source and
-number of sources (:data:`SOURCES_NOTE` explains that column in a table's note).
+number of sources (:func:`hlstudy.sourcing.sources_count`; its note:
+:data:`hlstudy.sourcing.SOURCES_NOTE`).
 
 Example
 -------
@@ -31,9 +32,9 @@ import pandas as pd
 
 from hlstudy.errors import SurveyDataError
 from hlstudy.paths import REFERENCE
+from hlstudy.sourcing import CONFIDENCE, sources_count
 
 COLUMNS = ["key", "value", "unit", "year", "note", "source", "confidence"]
-CONFIDENCE = frozenset({"2", "1", "?", "sim", "assumption"})
 
 #: Each unit of ``district_facts.csv`` as a table prints it: ``(Vietnamese, English)``.  A unit
 #: missing here cannot be printed (:func:`unit_label` raises), so that a new unit in the
@@ -44,18 +45,6 @@ UNIT_LABELS = {
     "km²": ("km²", "km²"),
     "%": ("%", "%"),
 }
-
-#: The header of the ``confidence`` column of the reference tables printed as the number of
-#: sources (:func:`sources_count`): ``(Vietnamese, English)``; not "Sources", beside "Source".
-SOURCES_COLUMN = ("Số nguồn", "No. of sources")
-#: What that column means, for a table's note: ``(Vietnamese, English)``.
-SOURCES_NOTE = (
-    f"{SOURCES_COLUMN[0]}: 2 = hai nguồn độc lập cho cùng một giá trị; 1 = chỉ một nguồn (nên "
-    "trình bày thận trọng).",
-    f"{SOURCES_COLUMN[1]}: 2 = two independent sources agree on the value; 1 = one source only "
-    "(to be presented with caution).",
-)
-
 
 @lru_cache(maxsize=4)
 def _raw(path: str) -> pd.DataFrame:
@@ -157,29 +146,12 @@ def value_decimals(folder: Path | None = None) -> pd.Series:
     return pd.Series(places, index=df["key"].tolist(), name="decimals", dtype=int)
 
 
-def sources_count(confidence: pd.Series) -> pd.Series:
-    """The ``confidence`` column of a reference table as the number of sources a table prints
-    (:data:`SOURCES_NOTE`): ``"2"`` → 2, ``"1"`` → 1.  Another level (``?``, ``assumption``)
-    is no number of sources: a :class:`~hlstudy.errors.SurveyDataError` naming it.
-
-    >>> sources_count(pd.Series(["2", "1"])).tolist()
-    [2, 1]
-    """
-    text = confidence.astype(str)
-    bad = sorted(set(text) - {"1", "2"})
-    if bad:
-        raise SurveyDataError(f"confidence {bad} is not a number of sources (1 or 2): print "
-                              "the column as it is, with a note on its levels",
-                              column="confidence")
-    return text.astype(int)
-
-
 def facts_table(lang: str = "vi", folder: Path | None = None) -> tuple[pd.DataFrame, list[int]]:
     """The district facts as a thesis prints them, and the decimals of each row's value.
 
     Columns ``label`` (:func:`fact_labels` in ``lang``), ``value`` (the machine value),
     ``unit`` (:func:`unit_label` in ``lang``), ``year``, ``source``, ``sources``
-    (:func:`sources_count`); the list gives each row's :func:`value_decimals`, to pass as
+    (:func:`hlstudy.sourcing.sources_count`); the list gives each row's :func:`value_decimals`, to pass as
     ``cell_decimals`` to :func:`hlstudy.export.save_table`.
 
     >>> t, places = facts_table("en")

@@ -36,8 +36,8 @@ import pandas as pd
 
 from hlstudy.errors import SurveyDataError, check_lang
 from hlstudy.paths import REFERENCE
+from hlstudy.sourcing import CONFIDENCE
 
-CONFIDENCE = frozenset({"2", "1", "?", "sim", "assumption"})
 KINDS = frozenset({"can_bo", "cong_chuc"})
 UNIT_TYPES = ("phường", "xã", "thị trấn")
 UNIT_CLASSES = ("I", "II", "III")

@@ -35,7 +35,7 @@
 import pandas as pd
 from IPython.display import Markdown, display
 
-from hlstudy import codebook, district, export, framework, legal
+from hlstudy import codebook, district, export, framework, legal, sourcing
 from hlstudy.communes import communes, new_communes
 
 # ---- Parameters ----
@@ -246,13 +246,13 @@ frame_out = pd.DataFrame({
     tr("Nội dung dùng trong đề tài", "Role in the study"): (
         frame["role_vi"] if LANG == "vi" else frame["role_en"]),
     tr("Nguồn", "Source"): frame["source"],
-    tr(*district.SOURCES_COLUMN): district.sources_count(frame["confidence"])})
+    tr(*sourcing.SOURCES_COLUMN): sourcing.sources_count(frame["confidence"])})
 export.save_table(frame_out, "01_legal_frame", title=tr(
     "Khung pháp lý về cán bộ, công chức cấp xã theo thời điểm",
     "The legal frame of commune officials by date"),
     note=tr("Ngày để trống: chưa kiểm chứng được trong nguồn tra cứu.",
             "Blank dates: not verified in the sources searched.") + " " + tr(
-        *district.SOURCES_NOTE), simulated=False)
+        *sourcing.SOURCES_NOTE), simulated=False)
 display(Markdown(
     f"Ngày tham chiếu của khảo sát thuộc khung **{legal.frame_on('2024-12-31')}** (Nghị định "
     f"33/2023); từ 01/7/2025 là khung **{legal.frame_on('2025-07-01')}** (Luật 80/2025/QH15, "
@@ -269,16 +269,16 @@ display(Markdown(
     f"chức danh công chức** cấp xã (Trưởng Công an xã không còn là chức danh công chức cấp xã)."))
 KIND_VI = {"can_bo": tr("cán bộ", "cadre"), "cong_chuc": tr("công chức", "civil servant")}
 pos_out = pos.assign(kind=pos["kind"].map(KIND_VI),
-                     confidence=district.sources_count(pos["confidence"]))[
+                     confidence=sourcing.sources_count(pos["confidence"]))[
     ["kind", "title_vi", "title_en", "source", "confidence"]].rename(
     columns={"kind": tr("Loại", "Kind"),
              "title_vi": tr("Chức vụ, chức danh", "Title (vi)"), "title_en": tr("Tiếng Anh",
                                                                                   "Title"),
-             "source": tr("Nguồn", "Source"), "confidence": tr(*district.SOURCES_COLUMN)})
+             "source": tr("Nguồn", "Source"), "confidence": tr(*sourcing.SOURCES_COLUMN)})
 export.save_table(pos_out, "01_decree33_positions", title=tr(
     "Chức vụ cán bộ và chức danh công chức cấp xã (Nghị định 33/2023)",
     "Commune cadre positions and civil-servant titles (Decree 33/2023)"),
-    note=tr(*district.SOURCES_NOTE), simulated=False)
+    note=tr(*sourcing.SOURCES_NOTE), simulated=False)
 pos_out
 
 # %%
@@ -299,30 +299,30 @@ display(Markdown(
 head_out = head[["unit_type", "unit_class", "max_staff", "max_part_time", "source",
                  "confidence"]]
 head_out = head_out.assign(unit_type=head_out["unit_type"].map(legal.unit_type_label),
-                           confidence=district.sources_count(head_out["confidence"])).rename(columns={
+                           confidence=sourcing.sources_count(head_out["confidence"])).rename(columns={
     "unit_type": tr("Loại đơn vị", "Unit type"), "unit_class": tr("Phân loại", "Class"),
     "max_staff": tr("Cán bộ, công chức tối đa", "Max. cadres + civil servants"),
     "max_part_time": tr("Không chuyên trách tối đa", "Max. part-time workers"),
-    "source": tr("Nguồn", "Source"), "confidence": tr(*district.SOURCES_COLUMN)})
+    "source": tr("Nguồn", "Source"), "confidence": tr(*sourcing.SOURCES_COLUMN)})
 export.save_table(head_out, "01_decree33_headcount", title=tr(
     "Số lượng cán bộ, công chức cấp xã tối đa theo loại đơn vị (Nghị định 33/2023)",
     "Headcount ceilings by unit type and class (Decree 33/2023)"),
-    note=tr(*district.SOURCES_NOTE), simulated=False)
+    note=tr(*sourcing.SOURCES_NOTE), simulated=False)
 head_out
 
 # %%
 std = legal.standards()
 std_out = std.assign(applies_to=std["applies_to"].map(KIND_VI),
-                     confidence=district.sources_count(std["confidence"]))[
+                     confidence=sourcing.sources_count(std["confidence"]))[
     ["applies_to", "label_vi" if LANG == "vi" else "label_en", "source", "confidence"]]
 std_out = std_out.rename(columns={
     "applies_to": tr("Áp dụng", "Applies to"), "label_vi": tr("Tiêu chuẩn", "Standard"),
     "label_en": "Standard", "source": tr("Nguồn", "Source"),
-    "confidence": tr(*district.SOURCES_COLUMN)})
+    "confidence": tr(*sourcing.SOURCES_COLUMN)})
 export.save_table(std_out, "01_decree33_standards", title=tr(
     "Tiêu chuẩn công chức cấp xã (Điều 10, Nghị định 33/2023)",
     "Commune civil-servant standards (Art. 10, Decree 33/2023)"),
-    note=tr(*district.SOURCES_NOTE), simulated=False)
+    note=tr(*sourcing.SOURCES_NOTE), simulated=False)
 display(Markdown(
     f"{len(std[std['applies_to'] == 'cong_chuc'])} tiêu chuẩn công chức được mã hóa thành quy "
     "tắc kiểm tra được (tuổi, học vấn phổ thông, trình độ chuyên môn với ngoại lệ trung cấp "
@@ -366,10 +366,10 @@ VALUE = tr("Giá trị", "Value")
 facts_out = facts_tab.rename(columns={
     "label": tr("Chỉ tiêu", "Fact"), "value": VALUE, "unit": tr("Đơn vị", "Unit"),
     "year": tr("Năm", "Year"), "source": tr("Nguồn", "Source"),
-    "sources": tr(*district.SOURCES_COLUMN)})
+    "sources": tr(*sourcing.SOURCES_COLUMN)})
 export.save_table(facts_out, "01_district_facts", title=tr(
     "Một số thông tin về huyện Hữu Lũng", "Hữu Lũng district facts"),
-    note=tr(*district.SOURCES_NOTE), simulated=False, cell_decimals={VALUE: value_decimals})
+    note=tr(*sourcing.SOURCES_NOTE), simulated=False, cell_decimals={VALUE: value_decimals})
 facts_out
 
 # %%

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from hlstudy import communes as cm
-from hlstudy import district
+from hlstudy import district, sourcing
 from hlstudy.errors import ModelError, SurveyDataError
 from hlstudy.paths import REFERENCE
 
@@ -229,11 +229,11 @@ def test_facts_table_prints_each_value_with_its_decimals_and_units_in_the_tables
     assert set(vi["unit"]) == {"người", "đơn vị", "km²", "%"}
     assert set(en["unit"]) == {"persons", "units", "km²", "%"}
     assert vi["sources"].tolist() == district.facts()["confidence"].astype(int).tolist()
-    assert "2 =" in district.SOURCES_NOTE[0] and "1 =" in district.SOURCES_NOTE[1]
+    assert "2 =" in sourcing.SOURCES_NOTE[0] and "1 =" in sourcing.SOURCES_NOTE[1]
     df = pd.read_csv(REFERENCE / "district_facts.csv", dtype=str, keep_default_na=False)
     df.loc[3, "unit"] = "households"
     df.to_csv(tmp_path / "district_facts.csv", index=False)
     with pytest.raises(SurveyDataError, match=r"row 5, column 'unit'.*'households'.*UNIT_LABELS"):
         district.facts_table("vi", tmp_path)
     with pytest.raises(SurveyDataError, match=r"\['\?'\].*not a number of sources"):
-        district.sources_count(pd.Series(["2", "?"]))
+        sourcing.sources_count(pd.Series(["2", "?"]))

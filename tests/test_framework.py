@@ -73,7 +73,7 @@ def test_figures_draw_and_reject_unknown_nodes(conceptual):
         framework.path_diagram(paths=bad)
 
 
-@pytest.mark.parametrize("module", ["hlstudy.codebook", "hlstudy.communes", "hlstudy.district",
+@pytest.mark.parametrize("module", ["hlstudy.codebook", "hlstudy.communes", "hlstudy.district", "hlstudy.sourcing",
                                     "hlstudy.framework", "hlstudy.synthetic"])
 def test_docstring_examples_run(module):
     import doctest
