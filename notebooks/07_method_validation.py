@@ -432,10 +432,12 @@ for i, m in enumerate(methods):
 # has fewer intervals, e.g. the wild bootstrap, computed for a few paths only)
 n_band = int(cov_all["n_intervals"].mode().iloc[0])
 half = 1.96 * np.sqrt(LEVEL * (1 - LEVEL) / n_band)
-ax.axhline(LEVEL, color="black", lw=1)
+nominal = f"{LEVEL * 100:.0f}%"
+ax.axhline(LEVEL, color="black", lw=1,
+           label=export.tr(f"Độ phủ danh nghĩa {nominal}", f"Nominal coverage {nominal}"))
 ax.axhspan(LEVEL - half, LEVEL + half, color="grey", alpha=0.15,
-           label=export.tr(f"Dải Monte Carlo quanh 95% (n = {n_band})",
-                           f"Monte Carlo band around 95% (n = {n_band})"))
+           label=export.tr(f"Dải Monte Carlo quanh {nominal} (n = {n_band})",
+                           f"Monte Carlo band around {nominal} (n = {n_band})"))
 ax.set_xticks(np.arange(len(scen_order)), [pathplot.wrap_label(SCEN_LAB[s], 12) for s in scen_order],
               fontsize=8)
 ax.tick_params(axis="y", labelsize=8)
