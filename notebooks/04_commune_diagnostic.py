@@ -520,6 +520,7 @@ if HAS_PERSONNEL:
     fig.suptitle(export.tr("Cơ cấu đội ngũ cán bộ, công chức cấp xã (toàn bộ hồ sơ)",
                            "Profile of the commune officials (whole register)"))
     fig.tight_layout()
+    plots.add_suppression_note(fig)   # what "<5" and "x" in the panels mean
     export.save_figure(fig, "04_profile", simulated=SIM)
     plt.show()
     KIND_LAB = {"all": export.tr("Toàn bộ", "All"), "can_bo": export.tr("Cán bộ", "Cadres"),

@@ -993,6 +993,47 @@ def test_share_bars_hide_cells_a_suppressed_table_hides():
     plt.close(fig)
 
 
+def test_hidden_bars_are_explained_under_the_figure_and_a_zero_bar_says_0():
+    """04_compliance_overall showed "<5" and "x" with nothing saying what they mean, and a
+    share of 0 as an empty row, which reads like a hidden one."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hlstudy.diagnostic import plots
+
+    t = profile.distribution(pd.DataFrame({"x": ["a"] * 3 + ["b"] * 10 + ["c"] * 30}), "x")
+    t = pd.concat([t, t.iloc[[0]].assign(level="d", k=0, share=0.0)], ignore_index=True)
+    fig = plots.share_bars(profile.suppress_shares(t, within=[[]]), label="level", min_cell=5)
+    ax = fig.axes[0]
+    assert sorted(x.get_text() for x in ax.texts) == ["0", "<5", "x"]
+    [note] = fig.texts
+    assert note.get_text() == plots.suppression_note(["<5", "x"], 5) == (
+        "<5: dưới 5 người, không hiển thị; x: ẩn để không suy ra được ô dưới 5 từ các ô khác")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert note.get_window_extent(renderer).y1 < ax.get_tightbbox(renderer).y0   # under it all
+    plt.close(fig)
+    # nothing hidden: no note, the figure keeps its size
+    shown = t[t["level"] != "a"]
+    plain = plots.share_bars(shown, label="level")
+    grown = plots.share_bars(shown, label="level", min_cell=5)
+    assert plain.texts == [] and grown.texts == []
+    assert tuple(plain.get_size_inches()) == tuple(grown.get_size_inches())
+    plt.close(plain)
+    plt.close(grown)
+    # panels drawn into a figure of one's own: one note for all, after the layout
+    fig, axes = plt.subplots(1, 2)
+    plots.share_bars(t, label="level", min_cell=5, ax=axes[0])
+    plots.share_bars(shown, label="level", min_cell=5, ax=axes[1])
+    height = fig.get_size_inches()[1]
+    plots.add_suppression_note(fig)
+    assert [x.get_text() for x in fig.texts] == [plots.suppression_note(["<5"], 5)]
+    assert fig.get_size_inches()[1] > height
+    plt.close(fig)
+
+
 def test_exported_share_tables_of_notebook_04_hide_no_cell_behind_a_sum():
     """The committed exports: no group whose counts add up to a shown total has exactly one
     hidden count, and a representation ratio is never shown beside a hidden k.  Column names

@@ -339,8 +339,12 @@ def share_bars(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str 
         for c in ("share", "lo", "hi"):
             t[c] = pd.to_numeric(t[c].astype(object).where(~small), errors="coerce")
         for yi, m in zip(y[small.to_numpy()], mark[small], strict=True):
-            ax.text(1.0 if percent else 0.01, yi, m, va="center", fontsize=7)
+            ax.text(1.0 if percent else 0.01, yi, m, va="center", fontsize=7,
+                    gid=f"{SUPPRESSED_GID}:{m}:{min_cell}")
     s = t["share"].astype(float) * scale
+    # a share of exactly 0 draws no bar: it says "0", so that it is not read as a hidden cell
+    for yi in y[(s == 0).to_numpy()]:
+        ax.text(1.0 if percent else 0.01, yi, "0", va="center", fontsize=7)
     err = [(s - t["lo"].astype(float) * scale).clip(lower=0).fillna(0),
            (t["hi"].astype(float) * scale - s).clip(lower=0).fillna(0)]
     ax.barh(y, s.fillna(0), color="#6c8ebf")
@@ -364,7 +368,63 @@ def share_bars(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str 
         ax.set_title(title)
     if own:
         fig.tight_layout()
+        add_suppression_note(fig)
     return fig
+
+
+#: ``gid`` prefix of the marks :func:`share_bars` draws for hidden bars (``<prefix>:<mark>:<min_cell>``).
+SUPPRESSED_GID = "hlstudy-hidden-cell"
+
+
+def suppression_note(marks: Sequence[str], min_cell: int) -> str:
+    """The sentence that explains the marks of hidden bars, in the label language.
+
+    ``marks`` are those drawn (the small-cell mark, e.g. ``<5``, and the complementary mark
+    ``x`` of :data:`hlstudy.export.COMPLEMENTARY`); empty when none is.
+
+    >>> suppression_note(["<5"], 5)   # the labels' language is Vietnamese unless set
+    '<5: dưới 5 người, không hiển thị'
+    """
+    from hlstudy.export import COMPLEMENTARY, tr
+
+    parts = [tr(f"{m}: dưới {min_cell} người, không hiển thị",
+                f"{m}: fewer than {min_cell} people, not shown")
+             for m in sorted(set(marks)) if m != COMPLEMENTARY]
+    if COMPLEMENTARY in marks:
+        parts.append(tr(f"{COMPLEMENTARY}: ẩn để không suy ra được ô dưới {min_cell} từ các ô khác",
+                        f"{COMPLEMENTARY}: hidden so that a cell under {min_cell} cannot be worked "
+                        "out from the others"))
+    return "; ".join(parts)
+
+
+def add_suppression_note(fig) -> None:
+    """Write :func:`suppression_note` under ``fig`` when a plot area of it holds marks of hidden
+    bars (:func:`share_bars`, also when drawn into the panels of a figure of one's own; call
+    this after the figure's last ``tight_layout``).  The figure grows by the note's line; a
+    figure without such marks is left as it is."""
+    marks, floor = [], None
+    for ax in fig.axes:
+        for text in ax.texts:
+            gid = text.get_gid() or ""
+            if gid.startswith(SUPPRESSED_GID + ":"):
+                _prefix, mark, min_cell = gid.rsplit(":", 2)
+                marks.append(mark)
+                floor = int(min_cell)
+    if not marks:
+        return
+    width, height = fig.get_size_inches()
+    line = 0.22   # inches: one line of 7-pt text and its gap
+    fig.set_size_inches(width, height + line)
+    for ax in fig.axes:   # the plot areas keep their size and place, the note goes under them
+        box = ax.get_position()
+        ax.set_position([box.x0, (box.y0 * height + line) / (height + line), box.width,
+                         box.height * height / (height + line)])
+    for text in fig.texts:
+        x, y = text.get_position()
+        if text.get_transform() == fig.transFigure:
+            text.set_position((x, (y * height + line) / (height + line)))
+    fig.text(0.01, 0.5 * line / (height + line), suppression_note(marks, floor), fontsize=7,
+             ha="left", va="center")
 
 
 @_resultcache.kept(figure=True)
