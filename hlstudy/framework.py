@@ -750,7 +750,9 @@ def reform_figure(lang: str = "vi"):
         cx, cy = new.at[name, "lon"], new.at[name, "lat"]
         for r in g.itertuples(index=False):
             ax.plot([r.lon, cx], [r.lat, cy], color=colour, lw=0.8, alpha=0.6)
-        ax.scatter(g["lon"], g["lat"], s=36, color=colour, edgecolor="white", zorder=3)
+        # the former units' points over the stars: a unit near its new centre (Yên Sơn, 0.004°
+        # from Cai Kinh's) stays visible instead of hidden under the star
+        ax.scatter(g["lon"], g["lat"], s=36, color=colour, edgecolor="white", zorder=4.5)
         ax.scatter([cx], [cy], s=150, marker="*", color=colour, edgecolor="black", lw=0.5,
                    zorder=4)
         texts.append(ax.text(cx, cy, name, fontsize=9, fontweight="bold", color=colour,

@@ -173,6 +173,12 @@ def test_reform_map_names_are_clear_of_each_other_the_points_and_the_frame(lang)
     assert export.fits_page(*size), size
     note = next(t for t in ax.texts if t.get_transform() == ax.transAxes)
     assert note.get_window_extent(r).y1 < ax.xaxis.label.get_window_extent(r).y0
+    # every former unit's point is drawn over the stars: Yên Sơn's, 0.004° from Cai Kinh's
+    # centre, was hidden under its star
+    stars = [c for c in ax.collections if len(c.get_offsets()) == 1 and c.get_sizes()[0] == 150]
+    points = [c for c in ax.collections if c not in stars]
+    assert len(stars) == 8 and sum(len(c.get_offsets()) for c in points) == 23
+    assert min(c.get_zorder() for c in points) > max(c.get_zorder() for c in stars)
     plt.close(fig)
 
 
