@@ -112,18 +112,15 @@ def key(source: Path, env: dict[str, str]) -> str | None:
     return digest.hexdigest()
 
 
-def produced(rows: list[dict]) -> list[str]:
-    """The file names the ``index.csv`` rows of one notebook say it wrote, sorted."""
-    return sorted({f"{row['file']}.{fmt}" for row in rows for fmt in row["formats"].split()})
-
-
 def keep(key: str | None, rows: list[dict], out_dir: Path) -> None:
     """Keep what one notebook's run wrote to ``out_dir`` (its ``index.csv`` rows and the bytes
     of each file they name) under ``key``; nothing is kept when a file is missing."""
+    from hlstudy.runner import exported_files
+
     if key is None:
         return
     files = {}
-    for name in produced(rows):
+    for name in exported_files(rows):
         try:
             files[name] = (Path(out_dir) / name).read_bytes()
         except OSError:
@@ -136,6 +133,8 @@ def keep(key: str | None, rows: list[dict], out_dir: Path) -> None:
 def read(key: str | None) -> tuple[list[dict], dict[str, bytes]] | None:
     """``(index rows, {file name: bytes})`` kept under ``key``; None when there are none or
     they are damaged (:func:`hlstudy._bincache.read` checks their SHA-256)."""
+    from hlstudy.runner import exported_files
+
     data = _bincache.read(folder(), key)
     if data is None:
         return None
@@ -144,7 +143,7 @@ def read(key: str | None) -> tuple[list[dict], dict[str, bytes]] | None:
         rows, files = kept["rows"], kept["files"]
     except Exception:   # noqa: BLE001 - unreadable: the notebook runs again
         return None
-    if sorted(files) != produced(rows):
+    if sorted(files) != exported_files(rows):
         return None
     return rows, files
 

@@ -755,6 +755,12 @@ def read_index(figures: Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
+def exported_files(rows) -> list[str]:
+    """The file names ``index.csv`` rows say were written (each ``file`` in each of its
+    ``formats``), sorted."""
+    return sorted({f"{row['file']}.{fmt}" for row in rows for fmt in row["formats"].split()})
+
+
 def update_index(figures: Path, notebook: str, rows: list[dict]) -> None:
     """Replace ``notebook``'s rows of ``figures/index.csv`` and delete its stale files.
 
@@ -767,7 +773,7 @@ def update_index(figures: Path, notebook: str, rows: list[dict]) -> None:
     new = {}
     for row in rows:
         new[(row["file"], row["kind"])] = {**row, "notebook": notebook}
-    produced = {f"{stem}.{fmt}" for (stem, _kind), row in new.items() for fmt in row["formats"].split()}
+    produced = set(exported_files(new.values()))
     prefix = notebook[:3]
     for path in figures.glob(f"{prefix}*"):
         if path.is_file() and path.name not in produced:
@@ -1003,8 +1009,8 @@ def export_language(lang: str, out_dir: Path, *, out=None, jobs: int | None = No
     jobs = default_jobs(total) if jobs is None else max(1, int(jobs))
     # a notebook whose inputs are those of an earlier export writes what that export kept
     # (hlstudy._keptexport); the others run
-    keys = {source: _keptexport.key(source, kernel_env({"HLSTUDY_LANG": lang, "HLSTUDY_FIGURES": str(out_dir)}))
-            for source in all_sources}
+    settings = {"HLSTUDY_LANG": lang, "HLSTUDY_FIGURES": str(out_dir)}
+    keys = {source: _keptexport.key(source, kernel_env(settings)) for source in all_sources}
     kept = {source: found for source in all_sources if (found := _keptexport.read(keys[source])) is not None}
     to_run = [source for source in all_sources if source not in kept]
     if to_run:
@@ -1025,8 +1031,7 @@ def export_language(lang: str, out_dir: Path, *, out=None, jobs: int | None = No
         logs = {source: Path(tmp) / f"{source.stem}.jsonl" for source in to_run}
 
         def env_for(source):
-            return {"HLSTUDY_LANG": lang, "HLSTUDY_FIGURES": str(out_dir),
-                    "HLSTUDY_EXPORT_LOG": str(logs[source])}
+            return {**settings, "HLSTUDY_EXPORT_LOG": str(logs[source])}
 
         def done(source, result, seconds):
             count.append(source)

@@ -155,8 +155,8 @@ def test_restore_writes_what_differs_and_leaves_the_rest(tmp_path):
     assert (out / "same.csv").stat().st_mtime_ns == 1_000_000_000
 
 
-def test_produced_names_every_format_of_every_row():
-    assert _keptexport.produced(ROWS) == ["01_curve.pdf", "01_curve.png", "01_table.csv"]
+def test_exported_files_names_every_format_of_every_row():
+    assert runner.exported_files(ROWS) == ["01_curve.pdf", "01_curve.png", "01_table.csv"]
 
 
 def test_the_runner_keys_the_compendiums_notebooks():
