@@ -989,7 +989,9 @@ def export_language(lang: str, out_dir: Path, *, out=None, jobs: int | None = No
     A notebook whose every input is as it was at an earlier export (its source, hlstudy's
     source, the libraries, the data, the settings: :func:`hlstudy._keptexport.key`) is not run
     again: the files that export wrote, kept in ``data/processed/cache/exports``, are written
-    instead (``HLSTUDY_EXPORT_CACHE=0`` runs every notebook).  Said on ``out`` per notebook.
+    instead (``HLSTUDY_EXPORT_CACHE=0`` runs every notebook).  Said on ``out`` per notebook;
+    the study is read first either way (:func:`warm_study_cache`), so a workbook's sheet note
+    is printed at every export.
     """
     import tempfile
 
@@ -1013,10 +1015,11 @@ def export_language(lang: str, out_dir: Path, *, out=None, jobs: int | None = No
     keys = {source: _keptexport.key(source, kernel_env(settings)) for source in all_sources}
     kept = {source: found for source in all_sources if (found := _keptexport.read(keys[source])) is not None}
     to_run = [source for source in all_sources if source not in kept]
-    if to_run:
-        if fork_enabled():
-            _ForkServer.get()
-        warm_study_cache(out)
+    if to_run and fork_enabled():
+        _ForkServer.get()
+    # also when every notebook is kept: it prints the workbook sheet read without being named
+    # after its instrument, which the kept files cannot say (reads the cached study: ~0.1 s)
+    warm_study_cache(out)
     out_dir.mkdir(parents=True, exist_ok=True)  # only once the data are known to fit
     count = []
     for source, (rows, files) in kept.items():

@@ -454,6 +454,8 @@ def test_an_export_with_nothing_changed_writes_the_kept_files_and_runs_no_notebo
         return real(paths_, **kw)
 
     monkeypatch.setattr(runner, "execute_many", recording)
+    note = "officials.xlsx: read sheet 'Form Responses 1', the only sheet with data"
+    monkeypatch.setattr(runner, "warm_study_cache", lambda out=None: print(note, file=out))
     runner.export_language("en", tmp_path / "first", out=io.StringIO(), jobs=2)
     assert ran == [["01_fig.py", "02_tab.py"]] and len(list((tmp_path / "kept").iterdir())) == 2
     log = io.StringIO()
@@ -463,6 +465,7 @@ def test_an_export_with_nothing_changed_writes_the_kept_files_and_runs_no_notebo
     assert ran == [["01_fig.py", "02_tab.py"]], "a notebook ran although nothing changed"
     assert _tree(tmp_path / "second") == _tree(tmp_path / "first")
     assert "01_fig (en) unchanged since an earlier export: its 2 files written as kept" in log.getvalue()
+    assert note in log.getvalue(), "the sheet note is printed also when every notebook is kept"
     # the figure's notebook changed: it alone runs, and writes its new figure
     scripts[0].write_text(TINY_FIGURE.format(nn="01").replace("[1, 4, 9]", "[1, 2, 3]"), encoding="utf-8")
     runner.export_language("en", tmp_path / "second", out=io.StringIO(), jobs=2)
