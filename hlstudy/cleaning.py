@@ -1752,6 +1752,26 @@ def consort_figure(consort: pd.DataFrame, instruments: tuple[str, ...] | None = 
 _HEAT_TICKS, _HEAT_MIN_CELL = 6.0, 0.095
 
 
+class _HeatmapWithoutDraws:
+    """While ``sns.heatmap`` runs: no draw of the whole figure.  seaborn draws the figure
+    (a raster draw, with its constrained layout) once per call to see whether tick labels
+    overlap and rotates them if so; :func:`missing_heatmap` sets the labels' rotation itself
+    right after, so those draws (one per panel, most of the figure's cost) decided nothing."""
+
+    def __enter__(self):
+        from seaborn import matrix
+
+        self._matrix = matrix
+        self._saved = (matrix._draw_figure, matrix.axis_ticklabels_overlap)
+        matrix._draw_figure = lambda fig: None
+        matrix.axis_ticklabels_overlap = lambda labels: False
+        return self
+
+    def __exit__(self, *exc):
+        self._matrix._draw_figure, self._matrix.axis_ticklabels_overlap = self._saved
+        return False
+
+
 @_resultcache.kept(figure=True)
 def missing_heatmap(missing: pd.DataFrame, instrument, *, items: list[str] | None = None):
     """Heatmap of the share of missing answers, item (rows, questionnaire order) × commune.
@@ -1805,8 +1825,9 @@ def missing_heatmap(missing: pd.DataFrame, instrument, *, items: list[str] | Non
         sub = outer[j].subgridspec(2, 1, height_ratios=[used, max(tall - used, 1e-3)])
         axes.append(fig.add_subplot(sub[0]))
     for ax, (name, table) in zip(axes, tables.items(), strict=True):
-        sns.heatmap(table, ax=ax, cmap="rocket_r", vmin=0, vmax=peak, cbar=False,
-                    linewidths=0.2, linecolor="white", xticklabels=True, yticklabels=True)
+        with _HeatmapWithoutDraws():   # the rotation is set below
+            sns.heatmap(table, ax=ax, cmap="rocket_r", vmin=0, vmax=peak, cbar=False,
+                        linewidths=0.2, linecolor="white", xticklabels=True, yticklabels=True)
         ax.set_xlabel(tr("Xã, thị trấn", "Commune"), fontsize=9)
         ax.set_ylabel("")   # the item codes name themselves (the figure's title says so)
         # room above the plot area for its simulated-data mark, under the title
