@@ -131,3 +131,28 @@ def test_range_helper_and_a_sibling_on_the_same_scale():
                             xlim=plots.caterpillar_range([eb8], lines=rng, pad=0))
     got = fig.axes[0].get_xlim()
     assert got[0] <= rng[0] and got[1] >= rng[1]
+
+
+def test_panels_lay_out_each_text_once_while_built(alone, monkeypatch):
+    """caterpillar_panels lays its figure out up to three times (``tight_layout``, which
+    measures every tick label twice each time): while it builds, matplotlib lays out each
+    distinct text once (``hlstudy._resultcache._texts_laid_out_once``, as every figure builder
+    kept by the result cache), and its own layout is back afterwards."""
+    from matplotlib import text as mtext
+
+    laid = []
+    original = mtext.Text._get_layout
+
+    def counted(self, renderer):
+        if type(self) in (mtext.Text, mtext.Annotation) and not self.get_wrap():
+            laid.append((self.get_text(), tuple(vars(self._fontproperties).items()),
+                         self.get_rotation(), self.get_ha(), self.get_va(), self._linespacing))
+        return original(self, renderer)
+
+    monkeypatch.setattr(mtext.Text, "_get_layout", counted)
+    tables, _ = alone
+    plots.caterpillar_panels([{"table": tables[0], "title": "A", "reference": 3.1,
+                               "reference_label": "District mean"},
+                              {"table": tables[1], "title": "B"}], label="g")
+    assert laid and len(laid) == len(set(laid))
+    assert mtext.Text._get_layout is counted
