@@ -144,8 +144,26 @@ def _tr(vi: str, en: str, lang: str) -> str:
     return en if lang == "en" else vi
 
 
+#: Causes whose paths are expected negative in a hypothesis of mixed sign ("-/+": resistance
+#: to change lowers quality, the other causes of that hypothesis raise it).
+NEGATIVE_CAUSES = ("RES",)
+
+
+def path_label(path: str) -> str:
+    """A path of ``hypotheses.csv`` as the thesis prints it: ``"QUAL->SIPAS"`` -> ``"QUAL → SIPAS"``
+    (the arrow of the tables of notebooks 04-06)."""
+    return " → ".join(path.split("->"))
+
+
 def hypotheses_table(lang: str = "vi") -> pd.DataFrame:
-    """Claims with their hypothesis, test type, constructs and expected sign."""
+    """Claims with their hypothesis, test type, constructs and expected sign.
+
+    One row per claim, in ``claims.csv``'s order: ``claim_id, section, kind, hypothesis`` (in
+    ``lang``), ``test_type``, ``constructs`` (codes, comma-separated), ``paths`` (printed by
+    :func:`path_label`: ``"TRAIN → PRO, TRAIN → SKL"``; empty for a hypothesis without a
+    structural path) and ``expected_sign`` (``+``, ``-``, ``-/+`` or empty).  What the codes
+    and signs mean: :func:`hypotheses_note`.
+    """
     h = codebook.hypotheses()
     claims = pd.read_csv(codebook.INSTRUMENT / "claims.csv", dtype=str, keep_default_na=False)
     h = h.merge(claims[["claim_id", "section", "kind"]], on="claim_id", how="left")
@@ -154,8 +172,31 @@ def hypotheses_table(lang: str = "vi") -> pd.DataFrame:
         "claim_id": h["claim_id"], "section": h["section"], "kind": h["kind"],
         "hypothesis": text, "test_type": h["test_type"],
         "constructs": h["constructs"].str.replace(";", ", "),
-        "paths": h["paths"].str.replace(";", ", "), "expected_sign": h["expected_sign"],
+        "paths": [", ".join(path_label(p) for p in paths.split(";") if p) for paths in h["paths"]],
+        "expected_sign": h["expected_sign"],
     })
+
+
+def hypotheses_note(lang: str = "vi") -> str:
+    """The note under :func:`hypotheses_table`: what its codes, arrows and signs mean.
+
+    The names of the model's non-Likert variables come from :data:`EXTRA_NODES`, those of the
+    negative causes of a ``-/+`` hypothesis (:data:`NEGATIVE_CAUSES`) from ``constructs.csv``.
+    """
+    extra = "; ".join(f"{code} – {_tr(vi[0].lower() + vi[1:], en[0].lower() + en[1:], lang)}"
+                      for code, (vi, en) in EXTRA_NODES.items())
+    labels = _node_labels(lang)
+    negative = ", ".join(f"{c} ({labels.get(c, c).lower()})" for c in NEGATIVE_CAUSES)
+    return _tr(
+        f"Thang đo: mã các cấu trúc như trong bảng công cụ khảo sát; {extra}. "
+        "Đường tác động “A → B”: A tác động đến B trong mô hình cấu trúc. "
+        f"Dấu kỳ vọng: + dương; - âm; -/+ âm với {negative}, dương với các biến còn lại; "
+        "để trống: giả thuyết không nêu chiều tác động (mô hình đo lường, mô tả thực trạng).",
+        f"Constructs: codes as in the table of survey instruments; {extra}. "
+        "Path “A → B”: A affects B in the structural model. "
+        f"Expected sign: + positive; - negative; -/+ negative for {negative}, positive for the "
+        "other variables; blank: the hypothesis states no direction (measurement model, "
+        "description of the current state).", lang)
 
 
 @_resultcache.kept
@@ -192,7 +233,7 @@ def hypothesized_paths() -> pd.DataFrame:
     for r in h.itertuples(index=False):
         for p in (p for p in r.paths.split(";") if p):
             cause, effect = p.split("->")
-            sign = "-" if (r.expected_sign == "-" or (r.expected_sign == "-/+" and cause == "RES")) \
+            sign = "-" if (r.expected_sign == "-" or (r.expected_sign == "-/+" and cause in NEGATIVE_CAUSES)) \
                 else "+"
             entry = out.setdefault((cause, effect), {"sign": sign, "claims": []})
             entry["claims"].append(r.claim_id)

@@ -120,7 +120,7 @@ hyp_out = hyp.rename(columns={
     "expected_sign": tr("Dấu kỳ vọng", "Expected sign")})
 export.save_table(hyp_out, "01_hypotheses", title=tr("Giả thuyết nghiên cứu theo luận điểm",
                                                       "Research hypotheses by claim"),
-                  simulated=False)
+                  note=framework.hypotheses_note(LANG), simulated=False)
 hyp_out
 
 # %% [markdown]

@@ -48,6 +48,26 @@ def test_hypotheses_table_follows_claims_order():
     assert t["hypothesis"].str.len().gt(20).all()
 
 
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_hypotheses_table_prints_arrows_and_its_note_explains_every_code_and_sign(lang):
+    """The table prints paths as the later tables do ("TRAIN → PRO", not "TRAIN->PRO"), and its
+    note says what each sign and each non-construct code in it means (a thesis reader has no
+    codebook): the codes from EXTRA_NODES, the negative causes of "-/+" from constructs.csv."""
+    t = framework.hypotheses_table(lang=lang).set_index("claim_id")
+    assert t.at["T2", "paths"] == "TRAIN → PRO, TRAIN → SKL"
+    assert not t["paths"].str.contains("->").any() and t.at["T3", "paths"] == ""
+    note = framework.hypotheses_note(lang)
+    used = {n for ps in t["paths"] for p in ps.split(", ") if p for n in p.split(" → ")}
+    constructs = set(codebook.construct_labels()["construct"])
+    for code in sorted(used - constructs):
+        assert f"{code} – " in note, code
+    for sign in sorted(set(t["expected_sign"]) - {""}):
+        assert f" {sign} " in note, sign
+    assert ("để trống" if lang == "vi" else "blank") in note
+    res = codebook.construct_labels().set_index("construct").at["RES", "label_" + lang].lower()
+    assert f"RES ({res})" in note
+
+
 @pytest.fixture(scope="module")
 def conceptual():
     """The conceptual model drawn once per language (``framework.path_diagram(lang=...)``)

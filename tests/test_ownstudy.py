@@ -552,7 +552,7 @@ def test_own_instrument_flows_downstream(tmp_path, use_instrument):
     assert "DIG" in {t.get_text() for t in fig.axes[0].texts}
     inst = framework.instruments_table()
     assert inst.set_index("construct").at["DIG", "n_items"] == 4
-    assert framework.hypotheses_table().set_index("claim_id").at["X1", "paths"] == "DIG->PRO"
+    assert framework.hypotheses_table().set_index("claim_id").at["X1", "paths"] == "DIG → PRO"
 
 
 def test_forgotten_hypothesis_names_what_is_inconsistent(tmp_path, use_instrument):
