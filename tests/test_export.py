@@ -361,7 +361,9 @@ def test_simulated_mark_inside_the_plot_avoids_a_legend(tmp_path):
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0, 1], label="một đường rất dài để chiếm góc dưới bên trái")
     ax.legend(loc="lower left")
-    export.save_figure(fig, "99_mark_legend", simulated=True, directory=tmp_path, formats=("png",))
+    # the mark is placed before any format is written (the PDF is the cheaper file to write;
+    # no file is read here)
+    export.save_figure(fig, "99_mark_legend", simulated=True, directory=tmp_path, formats=("pdf",))
     fig.draw_without_rendering()   # the layout as drawn; no pixels are read
     renderer = fig.canvas.get_renderer()
     marks = [t for t in ax.texts if t.get_text() == export.SIMULATED_MARK]
