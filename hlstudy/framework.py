@@ -27,6 +27,8 @@ Example
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -262,6 +264,42 @@ BOX_WIDTH, LABEL_CHARS, BOX_FONTSIZE = 2.3, 30, 6.8
 DIAGRAM_WIDTH = 5.95
 
 
+#: Widths (points) of lines :func:`fit_label` measured, by line, font size, the font files
+#: found for the font properties and the rcParams the font is opened with: every
+#: diagram of a process re-wraps the same labels (one language's boxes, titles and notes).
+_LINE_WIDTHS: dict[tuple, float] = {}
+_LINE_WIDTHS_MAX = 4096
+
+
+@functools.cache
+def _text_to_path():
+    """One ``TextToPath`` (it keeps nothing between measurements but its math parser)."""
+    from matplotlib.textpath import TextToPath
+
+    return TextToPath()
+
+
+def _line_width(line: str, prop) -> float:
+    """Width in points of ``line`` in the font of ``prop`` (``FontProperties``), as
+    matplotlib's ``TextToPath`` measures it: the same float, measured once per line, font
+    size, font files (fallbacks included) and rcParams ``text.hinting_factor``,
+    ``text.kerning_factor`` and ``font.enable_last_resort`` (what ``get_font`` opens it with)."""
+    import matplotlib
+    from matplotlib.font_manager import fontManager
+
+    key = (line, prop.get_size_in_points(),
+           tuple(repr(f) for f in fontManager._find_fonts_by_props(prop)),
+           *(matplotlib.rcParams.get(k) for k in ("text.hinting_factor", "text.kerning_factor",
+                                                   "font.enable_last_resort")))
+    width = _LINE_WIDTHS.get(key)
+    if width is None:
+        width = _text_to_path().get_text_width_height_descent(line, prop, ismath=False)[0]
+        if len(_LINE_WIDTHS) >= _LINE_WIDTHS_MAX:
+            _LINE_WIDTHS.clear()
+        _LINE_WIDTHS[key] = width
+    return width
+
+
 def fit_label(text: str, max_points: float, fontsize: float, chars: int = LABEL_CHARS) -> str:
     """``text`` wrapped at word boundaries (:func:`hlstudy.pathplot.wrap_label`) at the most
     characters per line, up to ``chars``, whose every line is at most ``max_points`` wide in
@@ -272,16 +310,15 @@ def fit_label(text: str, max_points: float, fontsize: float, chars: int = LABEL_
     'Leadership and direction by\\nparty committee and\\ngovernment'
     """
     from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import TextToPath
 
     from hlstudy.pathplot import wrap_label
 
-    measure, prop = TextToPath(), FontProperties(size=fontsize)
-    fits: dict[str, bool] = {}   # a line is measured once, whichever wrapping it turns up in
+    prop = FontProperties(size=fontsize)
+    fits: dict[str, bool] = {}   # a line is looked at once, whichever wrapping it turns up in
 
     def fitting(line: str) -> bool:
         if line not in fits:
-            fits[line] = measure.get_text_width_height_descent(line, prop, ismath=False)[0] <= max_points
+            fits[line] = _line_width(line, prop) <= max_points   # measured once per process
         return fits[line]
 
     refused = None

@@ -93,6 +93,44 @@ def test_figures_draw_and_reject_unknown_nodes(conceptual):
         framework.path_diagram(paths=bad)
 
 
+def test_label_line_widths_are_measured_once_per_line_size_and_font(monkeypatch):
+    """fit_label's line widths are matplotlib's (TextToPath), kept for the process by line,
+    font size, font files and the rcParams the font is opened with: a hit is the measured
+    float and measures nothing; another size, font or font setting is measured anew;
+    bounded."""
+    import matplotlib
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    measured = []
+    original = TextToPath.get_text_width_height_descent
+    monkeypatch.setattr(TextToPath, "get_text_width_height_descent", lambda self, s, prop, ismath:
+                        measured.append(s) or original(self, s, prop, ismath))
+    monkeypatch.setattr(framework, "_LINE_WIDTHS", {})
+    line = "Chất lượng đội ngũ cán bộ"
+    small, large = FontProperties(size=6.8), FontProperties(size=9)
+    direct = original(TextToPath(), line, small, False)[0]
+    assert framework._line_width(line, small) == direct and measured == [line]
+    assert framework._line_width(line, FontProperties(size=6.8)) == direct   # a hit
+    assert measured == [line]
+    assert framework._line_width(line, large) == original(TextToPath(), line, large, False)[0]
+    with matplotlib.rc_context({"font.family": "serif"}):   # DejaVu Serif
+        serif = FontProperties(size=6.8)
+        assert framework._line_width(line, serif) == original(TextToPath(), line, serif, False)[0]
+        assert framework._line_width(line, serif) != direct
+    with matplotlib.rc_context({"font.enable_last_resort": False}):   # opened otherwise
+        assert framework._line_width(line, small) == direct
+    assert measured == [line] * 4
+    # fit_label wraps a second time as the first, measuring nothing
+    text = "Leadership and direction by party committee and government"
+    first = framework.fit_label(text, 105, 6.8)
+    count = len(measured)
+    assert framework.fit_label(text, 105, 6.8) == first and len(measured) == count
+    monkeypatch.setattr(framework, "_LINE_WIDTHS_MAX", 2)   # bounded: full, it starts again
+    framework._line_width("another line", small)
+    assert len(framework._LINE_WIDTHS) == 1
+
+
 @pytest.mark.parametrize("module", ["hlstudy.codebook", "hlstudy.communes", "hlstudy.district", "hlstudy.sourcing",
                                     "hlstudy.framework", "hlstudy.synthetic"])
 def test_docstring_examples_run(module):
