@@ -41,7 +41,14 @@ def _clean_str(text: str) -> str:
 
 def fold(text: str) -> str:
     """Lower-case ``text`` without diacritics (``"Hữu Lũng"`` → ``"huu lung"``)."""
-    decomposed = unicodedata.normalize("NFD", clean_text(text).casefold())
+    return _fold_str(clean_text(text))
+
+
+@lru_cache(maxsize=1 << 16)
+def _fold_str(text: str) -> str:
+    """:func:`fold` of a cleaned text, kept per text (ingest folds every answer it reads
+    to compare it with labels and "don't know" phrases; answers repeat)."""
+    decomposed = unicodedata.normalize("NFD", text.casefold())
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return stripped.replace("đ", "d")
 

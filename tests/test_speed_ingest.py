@@ -411,6 +411,34 @@ def test_codebook_files_of_the_same_bytes_read_once(tmp_path):
     assert ingest.instrument_spec("officials", *third).by_name["TRAIN1"].question_vi == question + " (đã sửa)"
 
 
+def old_fold(text) -> str:
+    """``_text.fold`` as it was (every call decomposed its text): the reference."""
+    import unicodedata
+
+    from hlstudy._text import clean_text
+
+    decomposed = unicodedata.normalize("NFD", clean_text(text).casefold())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return stripped.replace("đ", "d")
+
+
+def test_folds_remembered_equal_the_fold():
+    """A fold is kept per cleaned text: a hit is the fold computed afresh; texts that clean
+    alike share it; another text misses."""
+    from hlstudy import _text
+
+    cells = ["Hữu Lũng", "ĐỒNG Ý", "Không\u00a0 biết ", "Khong biet", "Hu\u031b\u0303u Lu\u0303ng",
+             "Trung lập", "", 5, 2.5, "Đ"]
+    _text._fold_str.cache_clear()
+    first = [_text.fold(c) for c in cells]
+    assert first == [old_fold(c) for c in cells]
+    misses = _text._fold_str.cache_info().misses
+    assert misses == len({_text.clean_text(c) for c in cells}) < len(cells)   # "Hữu Lũng" twice
+    assert [_text.fold(c) for c in cells] == first
+    assert _text._fold_str.cache_info().misses == misses   # all hits
+    assert _text.fold("Hữu Lũng.") == "huu lung." and _text._fold_str.cache_info().misses == misses + 1
+
+
 def test_record_ids_remembered_equal_the_hash():
     for instrument in syn.INSTRUMENTS:
         for row in (2, 3, 455, 10**6):
