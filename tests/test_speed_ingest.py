@@ -439,6 +439,22 @@ def test_folds_remembered_equal_the_fold():
     assert _text.fold("Hữu Lũng.") == "huu lung." and _text._fold_str.cache_info().misses == misses + 1
 
 
+def test_closest_labels_remembered_equal_the_scoring():
+    """The closest spelling is kept per text and labels: a hit is the scoring's answer (the
+    uncached function), computed once for a column's repeated unknown label; other labels or
+    another text miss."""
+    from hlstudy.ingest.values import _closest_label
+
+    labels = ["Hoàn toàn không đồng ý", "Không đồng ý", "Trung lập", "Đồng ý", "Hoàn toàn đồng ý"]
+    _closest_label.cache_clear()
+    first = [ingest.closest_label("Rất đồng ý", labels) for _ in range(5)]
+    assert first == ["Hoàn toàn đồng ý"] * 5 == [_closest_label.__wrapped__("Rất đồng ý", tuple(labels))] * 5
+    assert _closest_label.cache_info()[:2] == (4, 1)   # (hits, misses)
+    assert ingest.closest_label("Rất đồng ý", labels[:4]) == "Đồng ý"   # other labels: a miss
+    assert ingest.closest_label("Khong dong y lam", labels) == "Không đồng ý"
+    assert _closest_label.cache_info()[:2] == (4, 3) and ingest.closest_label("x", []) == "none"
+
+
 def test_record_ids_remembered_equal_the_hash():
     for instrument in syn.INSTRUMENTS:
         for row in (2, 3, 455, 10**6):

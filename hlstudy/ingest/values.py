@@ -426,6 +426,13 @@ def closest_label(text: str, labels: list[str]) -> str:
     >>> closest_label("Đồng ý hoàn toàn", ["Không đồng ý", "Đồng ý", "Hoàn toàn đồng ý"])
     'Hoàn toàn đồng ý'
     """
+    return _closest_label(text, tuple(labels))
+
+
+@lru_cache(maxsize=1024)
+def _closest_label(text: str, labels: tuple[str, ...]) -> str:
+    """:func:`closest_label`, kept per text and labels: a column of an unknown label names the
+    same closest spelling in every failing cell's message (difflib per label, per cell)."""
     if not labels:
         return "none"
     key, negated = _hint_key(text)
