@@ -163,8 +163,8 @@ def hypotheses_table(lang: str = "vi") -> pd.DataFrame:
     One row per claim, in ``claims.csv``'s order: ``claim_id, section, kind, hypothesis`` (in
     ``lang``), ``test_type``, ``constructs`` (codes, comma-separated), ``paths`` (printed by
     :func:`path_label`: ``"TRAIN → PRO, TRAIN → SKL"``; empty for a hypothesis without a
-    structural path) and ``expected_sign`` (``+``, ``-``, ``-/+`` or empty).  What the codes
-    and signs mean: :func:`hypotheses_note`.
+    structural path) and ``expected_sign`` (``+``, ``−``, ``−/+`` or empty; the file's
+    hyphen printed as a minus sign).  What the codes and signs mean: :func:`hypotheses_note`.
     """
     h = codebook.hypotheses()
     claims = pd.read_csv(codebook.INSTRUMENT / "claims.csv", dtype=str, keep_default_na=False)
@@ -175,30 +175,45 @@ def hypotheses_table(lang: str = "vi") -> pd.DataFrame:
         "hypothesis": text, "test_type": h["test_type"],
         "constructs": h["constructs"].str.replace(";", ", "),
         "paths": [", ".join(path_label(p) for p in paths.split(";") if p) for paths in h["paths"]],
-        "expected_sign": h["expected_sign"],
+        # the minus sign as the later tables print it ("−", not the file's hyphen)
+        "expected_sign": h["expected_sign"].str.replace("-", "−"),
     })
 
 
 def hypotheses_note(lang: str = "vi") -> str:
-    """The note under :func:`hypotheses_table`: what its codes, arrows and signs mean.
+    """The note under :func:`hypotheses_table`: what its columns, codes, arrows and signs mean.
 
-    The names of the model's non-Likert variables come from :data:`EXTRA_NODES`, those of the
-    negative causes of a ``-/+`` hypothesis (:data:`NEGATIVE_CAUSES`) from ``constructs.csv``.
+    EDU and TENURE are named as in :data:`EXTRA_NODES`; QUAL is the mean of the
+    :data:`QUALITY` dimensions (averaged by commune where a hypothesis compares communes, T1;
+    notebook 06 and the ledger use it per official); the negative causes of a ``-/+``
+    hypothesis (:data:`NEGATIVE_CAUSES`) are named from ``constructs.csv``.
     """
-    extra = "; ".join(f"{code} – {_tr(vi[0].lower() + vi[1:], en[0].lower() + en[1:], lang)}"
-                      for code, (vi, en) in EXTRA_NODES.items())
+    backgrounds = "; ".join(f"{code} – {_tr(vi[0].lower() + vi[1:], en[0].lower() + en[1:], lang)}"
+                            for code, (vi, en) in EXTRA_NODES.items() if code != "QUAL")
     labels = _node_labels(lang)
     negative = ", ".join(f"{c} ({labels.get(c, c).lower()})" for c in NEGATIVE_CAUSES)
+    dims = ", ".join(QUALITY)
+    claims = pd.read_csv(codebook.INSTRUMENT / "claims.csv", dtype=str, keep_default_na=False)
+    sections = sorted(set(claims["section"]) - {""}, key=lambda x: ("." in x, x))
+    parts = [x for x in sections if "." not in x]
+    numbered = [x for x in sections if "." in x]
+    span = lambda xs: f"{xs[0]}–{xs[-1]}" if xs else ""   # noqa: E731
     return _tr(
-        f"Thang đo: mã các cấu trúc như trong bảng công cụ khảo sát; {extra}. "
+        f"Mục: phần ({span(parts)}) hoặc mục ({span(numbered)}) của đề cương luận văn mà luận "
+        "điểm thuộc về. "
+        f"Thang đo: mã các cấu trúc như trong bảng công cụ khảo sát; {backgrounds}; QUAL – chất "
+        f"lượng cán bộ, công chức: trung bình bốn thành phần {dims} (ở T1: trung bình theo xã). "
         "Đường tác động “A → B”: A tác động đến B trong mô hình cấu trúc. "
-        f"Dấu kỳ vọng: + dương; - âm; -/+ âm với {negative}, dương với các biến còn lại; "
-        "để trống: giả thuyết không nêu chiều tác động (mô hình đo lường, mô tả thực trạng).",
-        f"Constructs: codes as in the table of survey instruments; {extra}. "
-        "Path “A → B”: A affects B in the structural model. "
-        f"Expected sign: + positive; - negative; -/+ negative for {negative}, positive for the "
-        "other variables; blank: the hypothesis states no direction (measurement model, "
-        "description of the current state).", lang)
+        "Dấu kỳ vọng: chiều kỳ vọng của tác động, liên hệ hoặc chênh lệch được kiểm định: "
+        f"+ dương (cao hơn); − âm (thấp hơn); −/+ âm với {negative}, dương với các biến còn "
+        "lại; để trống: giả thuyết không nêu chiều.",
+        f"Section: the part ({span(parts)}) or section ({span(numbered)}) of the thesis outline "
+        f"the claim belongs to. Constructs: codes as in the table of survey instruments; {backgrounds}; QUAL – "
+        f"quality of officials: the mean of the four dimensions {dims} (in T1: averaged by "
+        "commune). Path “A → B”: A affects B in the structural model. Expected sign: the "
+        "expected direction of the effect, association or difference tested: + positive "
+        f"(higher); − negative (lower); −/+ negative for {negative}, positive for the other "
+        "variables; blank: the hypothesis states no direction.", lang)
 
 
 @_resultcache.kept

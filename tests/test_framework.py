@@ -63,7 +63,12 @@ def test_hypotheses_table_prints_arrows_and_its_note_explains_every_code_and_sig
         assert f"{code} – " in note, code
     for sign in sorted(set(t["expected_sign"]) - {""}):
         assert f" {sign} " in note, sign
+    assert "-" not in "".join(t["expected_sign"]), "a minus sign, not a hyphen, as in the later tables"
     assert ("để trống" if lang == "vi" else "blank") in note
+    assert ("Mục: phần (I–III) hoặc mục (1.1–3.2)" if lang == "vi" else "Section: the part (I–III)") in note
+    # QUAL is the mean of the four dimensions (per official in notebook 06 and the ledger,
+    # by commune in T1), not only a commune mean
+    assert ", ".join(framework.QUALITY) in note
     res = codebook.construct_labels().set_index("construct").at["RES", "label_" + lang].lower()
     assert f"RES ({res})" in note
 
