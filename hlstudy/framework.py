@@ -219,7 +219,20 @@ def hypotheses_note(lang: str = "vi") -> str:
 @_resultcache.kept
 def instruments_table(lang: str = "vi") -> pd.DataFrame:
     """One row per construct: instrument, label, number of items, reverse-keyed items, scale,
-    claims served (from the codebook)."""
+    claims served.
+
+    ``claims``: every claim whose analysis uses the construct, in ``claims.csv``'s order (T,
+    D, S): its hypothesis lists the construct (``hypotheses.csv``; a quality dimension serves
+    every claim about quality) or the codebook cites the construct's items for it
+    (``codebook.csv``'s ``claims``).  The items alone would say ETH serves only D1 and T3.
+    What the columns mean: :func:`instruments_note`.
+    """
+    hypotheses = codebook.hypotheses()
+    uses: dict[str, set[str]] = {}
+    for r in hypotheses.itertuples(index=False):
+        for construct in (c for c in r.constructs.split(";") if c):
+            uses.setdefault(construct, set()).add(r.claim_id)
+    order = {c: k for k, c in enumerate(hypotheses["claim_id"])}
     rows = []
     for instrument in ("officials", "citizens"):
         cb = codebook.load_codebook(instrument)
@@ -229,7 +242,8 @@ def instruments_table(lang: str = "vi") -> pd.DataFrame:
             vs = items["value_set"].iloc[0]
             lab = codebook.value_labels(vs).sort_values("code", key=lambda c: c.astype(int))
             text = "label_en" if lang == "en" else "label_vi"
-            claims = sorted({c for s in items["claims"] for c in s.split(";") if c})
+            claims = sorted({c for s in items["claims"] for c in s.split(";") if c}
+                            | uses.get(construct, set()), key=lambda c: (order.get(c, len(order)), c))
             rows.append({
                 "instrument": instrument, "construct": construct,
                 "label": labels.at[construct, "label_en" if lang == "en" else "label_vi"],
@@ -241,6 +255,19 @@ def instruments_table(lang: str = "vi") -> pd.DataFrame:
                 "claims": ", ".join(claims),
             })
     return pd.DataFrame(rows)
+
+
+def instruments_note(lang: str = "vi") -> str:
+    """The note under :func:`instruments_table`: its columns that are not self-explanatory."""
+    return _tr(
+        "Câu đảo: số câu hỏi đặt theo chiều ngược, được mã hóa lại (nhỏ nhất + lớn nhất − "
+        "điểm, tức 6 − điểm với thang 1–5) trước khi tính điểm. Biến: mã câu đầu – câu cuối của thang đo trong bảng mã. "
+        "Luận điểm: các luận điểm có phân tích dùng thang đo (T tiền đề, D chẩn đoán, S giải "
+        "pháp; nội dung ở bảng giả thuyết nghiên cứu).",
+        "Reversed: number of items worded in the opposite direction, recoded (minimum + maximum "
+        "− score, i.e. 6 − score on a 1–5 scale) before scoring. Variables: codes of the construct's first – last "
+        "item in the codebook. Claims: the claims whose analysis uses the construct (T "
+        "premise, D diagnostic, S solution; stated in the table of research hypotheses).", lang)
 
 
 def hypothesized_paths() -> pd.DataFrame:

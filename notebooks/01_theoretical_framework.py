@@ -174,7 +174,8 @@ inst_out = inst.assign(   # instruments and roles in the table's words, not code
     "items": tr("Biến", "Variables"), "scale": tr("Thang trả lời", "Response scale"),
     "claims": tr("Luận điểm", "Claims")})
 export.save_table(inst_out, "01_instruments", title=tr(
-    "Thang đo của hai phiếu khảo sát", "Scales of the two questionnaires"), simulated=False)
+    "Thang đo của hai phiếu khảo sát", "Scales of the two questionnaires"),
+    note=framework.instruments_note(LANG), simulated=False)
 inst_out
 
 # %% [markdown]

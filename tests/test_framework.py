@@ -48,6 +48,23 @@ def test_hypotheses_table_follows_claims_order():
     assert t["hypothesis"].str.len().gt(20).all()
 
 
+def test_instruments_table_names_every_claim_whose_hypothesis_uses_the_construct():
+    """The claims column agrees with the hypotheses table: a construct serves each claim whose
+    hypothesis lists it (the codebook's item citations alone said ETH served only D1 and T3)
+    and each claim its items are cited for, in claims.csv's order."""
+    inst = framework.instruments_table().set_index("construct")
+    h = codebook.hypotheses()
+    order = h["claim_id"].tolist()
+    for r in h.itertuples(index=False):
+        for construct in (c for c in r.constructs.split(";") if c):
+            assert r.claim_id in inst.at[construct, "claims"].split(", "), (r.claim_id, construct)
+    for construct, claims in inst["claims"].items():
+        listed = claims.split(", ")
+        assert listed == sorted(listed, key=order.index), construct
+    assert "T3" in inst.at["SIPAS", "claims"].split(", ")   # cited by the codebook's items only
+    assert "Câu đảo" in framework.instruments_note("vi") and "Reversed" in framework.instruments_note("en")
+
+
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_hypotheses_table_prints_arrows_and_its_note_explains_every_code_and_sign(lang):
     """The table prints paths as the later tables do ("TRAIN → PRO", not "TRAIN->PRO"), and its
