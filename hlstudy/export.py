@@ -2059,8 +2059,49 @@ def _is_numeric_column(series: pd.Series) -> bool:
     return bool(values) and all(isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool) for v in values)
 
 
-def _note_text(note: str, simulated: bool, hidden: Mapping[str, int] | bool) -> str:
+#: Abbreviations a table may print, by label language: spelled out in the note of every table
+#: that prints one (:func:`abbreviations_note`), as a thesis spells out an abbreviation where a
+#: table uses it.  The field's method names (CFA, SEM, FIML, MLR, CR2, ICC) are left to the
+#: methods chapter.
+ABBREVIATIONS = {
+    "vi": {"KTC": "khoảng tin cậy", "CBCC": "cán bộ, công chức", "LLCT": "lý luận chính trị",
+           "QLNN": "quản lý nhà nước", "ĐVHC": "đơn vị hành chính", "UBND": "Ủy ban nhân dân",
+           "HĐND": "Hội đồng nhân dân",
+           "IPMA": "phân tích tầm quan trọng – mức độ thực hiện"},
+    "en": {"CI": "confidence interval", "IPMA": "importance-performance map analysis"},
+}
+
+
+def abbreviations_note(texts: Iterable[str], note: str = "", lang: str | None = None) -> str:
+    """``"Viết tắt: KTC – khoảng tin cậy; LLCT – lý luận chính trị."`` for the
+    :data:`ABBREVIATIONS` of ``lang`` (default :func:`language`) that occur as whole words in
+    ``texts`` (a table's title, headers and cells) or ``note`` and whose meaning ``note`` does
+    not already give; ``""`` when there is none.  Sorted by abbreviation.
+
+    >>> abbreviations_note(["KTC 95% dưới", "Xã"], lang="vi")
+    'Viết tắt: KTC – khoảng tin cậy.'
+    >>> abbreviations_note(["KTC 95%"], note="KTC: khoảng tin cậy.", lang="vi")
+    ''
+    """
+    import re
+
+    lang = language() if lang is None else lang
+    if lang not in ABBREVIATIONS:
+        raise ExportError(f"language must be 'vi' or 'en', got {lang!r}")
+    text = "\n".join([*map(str, texts), note])
+    used = [(a, meaning) for a, meaning in sorted(ABBREVIATIONS[lang].items())
+            if re.search(rf"(?<!\w){re.escape(a)}(?!\w)", text) and meaning.lower() not in note.lower()]
+    if not used:
+        return ""
+    joined = "; ".join(f"{a} – {meaning}" for a, meaning in used)
+    return ("Abbreviations: " if lang == "en" else "Viết tắt: ") + joined + "."
+
+
+def _note_text(note: str, simulated: bool, hidden: Mapping[str, int] | bool,
+               abbreviations: str = "") -> str:
     parts = [note.strip()] if note and note.strip() else []
+    if abbreviations:
+        parts.append(abbreviations)
     if isinstance(hidden, bool):
         hidden = {"primary": int(hidden), "complementary": 0, "total": int(hidden), "cells": 0}
     if hidden["primary"]:
@@ -2765,7 +2806,9 @@ def save_table(
     ``count_columns``/``dependent`` drive :func:`suppress_small_cells` before anything is
     written.  Floats are printed with ``decimals`` places in LaTeX and Word (CSV keeps
     full precision); p-value columns (:func:`is_p_column`) as :func:`format_p`.
-    ``simulated=True`` adds the simulated-data mark to the note.  ``printed``: another frame
+    ``simulated=True`` adds the simulated-data mark to the note; an abbreviation of
+    :data:`ABBREVIATIONS` the table prints (title, headers, cells or note) is spelled out in
+    it (:func:`abbreviations_note`) unless the note already gives its meaning.  ``printed``: another frame
     for ``.tex`` and ``.docx`` (e.g. :func:`language_columns` of a bilingual machine table),
     the CSV keeping ``df``; the same suppression applies to it.  ``cell_decimals``: for a
     table whose rows measure different things (a count, an area in km², a percentage), the
@@ -2815,7 +2858,11 @@ def save_table(
             shown = suppress_small_cells(shown, count_columns or [], min_cell=min_cell,
                                          dependent=dependent)
     _check_cell_decimals(shown, cell_decimals)
-    full_note = _note_text(note, simulated, hidden_cells(table))
+    texts = [str(title), *shown.columns, *table.columns,
+             *(v for frame in (shown, table) for column in frame.columns
+               if frame[column].dtype == object or isinstance(frame[column].dtype, pd.StringDtype)
+               for v in frame[column].dropna().astype(str).unique())]
+    full_note = _note_text(note, simulated, hidden_cells(table), abbreviations_note(texts, note or ""))
     out_dir = Path(directory) if directory is not None else figures_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     writers = {

@@ -680,3 +680,24 @@ def test_cell_decimals_are_checked(tmp_path, places, match):
     with pytest.raises(export.ExportError, match=match):
         export.save_table(t, "99_bad", title="t", simulated=False, directory=tmp_path,
                           formats=("tex",), cell_decimals=places)
+
+
+def test_a_table_spells_out_the_abbreviations_it_prints(tmp_path):
+    """A thesis spells out an abbreviation where a table uses it: "KTC" in a header, "LLCT" in
+    a cell give "Viết tắt: KTC – khoảng tin cậy; LLCT – lý luận chính trị." in the note of
+    every format; a note that already says what KTC means, a word that only contains the
+    letters, or an English table's "CI" follow the same rule."""
+    import pandas as pd
+
+    df = pd.DataFrame({"Nhóm": ["LLCT", "Khác"], "KTC 95% dưới": [0.1, 0.2]})
+    paths = export.save_table(df, "99_abbr", title="Bảng", simulated=False, directory=tmp_path)
+    expected = "Viết tắt: KTC – khoảng tin cậy; LLCT – lý luận chính trị."
+    for fmt in ("csv", "tex"):
+        assert expected in paths[fmt].read_text(encoding="utf-8"), fmt
+    told = export.save_table(df, "99_told", title="Bảng", simulated=False, directory=tmp_path,
+                             note="KTC: khoảng tin cậy Wilson.")["csv"].read_text(encoding="utf-8")
+    assert "Viết tắt: LLCT – lý luận chính trị." in told and "KTC –" not in told
+    assert export.abbreviations_note(["KTCX", "xKTC"], lang="vi") == ""
+    assert export.abbreviations_note(["95% CI low"], lang="en") == "Abbreviations: CI – confidence interval."
+    with pytest.raises(export.ExportError, match="language"):
+        export.abbreviations_note(["KTC"], lang="fr")
