@@ -858,9 +858,11 @@ export.save_table(cm25[["variable", "commune_2025", "n", "mean", "lo", "hi"]].re
                                   "Quality scores by new commune (stratified by former unit, "
                                   "finite-population correction)"),
                   note=export.tr("KTC 95% (phân phối t) của ước lượng phân tầng theo đơn vị cũ, "
-                                 "tổng thể là hồ sơ cán bộ, công chức (docs/inference.md).",
+                                 "tổng thể là hồ sơ cán bộ, công chức; phương sai theo Cochran (1977, "
+                                 "Sampling Techniques, xuất bản lần 3, công thức 5.1, 5.6).",
                                  "95% t interval of the stratified estimate over former units; "
-                                 "the frame is the personnel register (docs/inference.md)."),
+                                 "the frame is the personnel register; variance as in Cochran "
+                                 "(1977, Sampling Techniques, 3rd ed., eqs. 5.1, 5.6)."),
                   simulated=SIM, count_columns=["n"],
                   dependent={"n": [RN25["mean"], RN25["lo"], RN25["hi"]]})
 icc25 = quality.icc_table(scores, QUALITY, "commune_2025")
@@ -969,13 +971,13 @@ export.save_table(ledger, "04_findings",
                                   "Diagnostic findings for claims D1–D5"),
                   note=export.tr(f"Mô tả: điểm giữa thang {fmt(WEAK_CUTOFF)}; giữ chức danh "
                                  f"dưới {SHORT_TENURE_YEARS} năm là ít kinh nghiệm. Kết luận: của "
-                                 f"sổ đối chiếu (notebook 06); \"nhiều\" là từ "
+                                 f"bảng sổ đối chiếu nhận định; \"nhiều\" là từ "
                                  f"{pct(LEDGER_RULES.descriptive_share, 0)}%, \"phần lớn\" là "
                                  f"trên {pct(LEDGER_RULES.majority_share, 0)}%.",
                                  f"Description: scale midpoint {WEAK_CUTOFF:.1f}; under "
                                  f"{SHORT_TENURE_YEARS} years in post counts as short tenure. "
-                                 f"Verdicts: the claims ledger's "
-                                 f"(notebook 06); 'many' from "
+                                 f"Verdicts: the claims ledger "
+                                 f"table's; 'many' from "
                                  f"{LEDGER_RULES.descriptive_share:.0%}, 'most' above "
                                  f"{LEDGER_RULES.majority_share:.0%}."),
                   simulated=SIM, allowed_codes=list(ledger.columns),

@@ -675,8 +675,10 @@ if SEM_OK:
         hyp_table, "05_hypotheses_paths", simulated=SIM, decimals=3,
         title=export.tr("Các đường dẫn có giả thuyết: dữ liệu có ủng hộ không?",
                         "Hypothesized paths: do the data support them?"),
-        note=export.tr("SEM FIML/MLR; 'phù hợp' chưa tính hiệu chỉnh kiểm định bội (notebook 06).",
-                       "SEM FIML/MLR; 'consistent' before the multiple-testing correction (notebook 06)."))
+        note=export.tr("SEM FIML/MLR; 'phù hợp' chưa tính hiệu chỉnh kiểm định bội (hiệu chỉnh ở "
+                       "bảng sổ đối chiếu nhận định).",
+                       "SEM FIML/MLR; 'consistent' before the multiple-testing correction (made in "
+                       "the claims ledger table)."))
     display(hyp_table.round(3))
     counts = hyp_codes["reading"].value_counts()
     not_shown = hyp_table[hyp_codes["reading"] == "unsupported"]
