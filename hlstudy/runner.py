@@ -1064,6 +1064,10 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(ROOT)
     if args.command == "export":
         target = Path(args.out) if args.out else ROOT / "build" / f"figures-{args.lang}"
+        if not args.out and os.environ.get("HLSTUDY_FIGURES", "").strip():
+            # HLSTUDY_FIGURES says where reproduce writes; an export goes where --out says
+            print(f"note: HLSTUDY_FIGURES is where reproduce writes; this export writes to {target} "
+                  "(choose its folder with --out)", flush=True)
         try:
             export_language(args.lang, target.resolve(), jobs=args.jobs)
         except (NotebookError, SurveyDataError) as exc:

@@ -575,6 +575,20 @@ def test_runner_command_line_checks_jobs():
     assert not imported & {"pandas", "numpy", "hlstudy.study", "hlstudy.cleaning"}, sorted(imported)
 
 
+def test_export_says_where_it_writes_when_hlstudy_figures_is_set(monkeypatch, capsys, tmp_path):
+    """HLSTUDY_FIGURES is reproduce's output folder; an export without --out writes to
+    build/figures-<lang> and says so instead of ignoring the setting silently."""
+    written = []
+    monkeypatch.setattr(runner, "export_language", lambda lang, out, jobs=None: written.append(out))
+    monkeypatch.setenv("HLSTUDY_FIGURES", str(tmp_path / "mine"))
+    assert runner.main(["export", "--lang", "en"]) == 0
+    said = capsys.readouterr().out
+    assert written == [(ROOT / "build" / "figures-en").resolve()]
+    assert "HLSTUDY_FIGURES is where reproduce writes" in said and "--out" in said
+    assert runner.main(["export", "--lang", "en", "--out", str(tmp_path / "en")]) == 0
+    assert written[-1] == (tmp_path / "en").resolve() and "HLSTUDY_FIGURES" not in capsys.readouterr().out
+
+
 def test_package_names_are_imported_when_first_used():
     import hlstudy
     from hlstudy import study
