@@ -184,8 +184,8 @@ def hypotheses_note(lang: str = "vi") -> str:
     """The note under :func:`hypotheses_table`: what its columns, codes, arrows and signs mean.
 
     EDU and TENURE are named as in :data:`EXTRA_NODES`; QUAL is the mean of the
-    :data:`QUALITY` dimensions (averaged by commune where a hypothesis compares communes, T1;
-    notebook 06 and the ledger use it per official); the negative causes of a ``-/+``
+    :data:`QUALITY` dimensions (averaged by commune in the claims that compare communes
+    through it, T1 of the seed claims; notebook 06 and the ledger use it per official); the negative causes of a ``-/+``
     hypothesis (:data:`NEGATIVE_CAUSES`) are named from ``constructs.csv``.
     """
     backgrounds = "; ".join(f"{code} – {_tr(vi[0].lower() + vi[1:], en[0].lower() + en[1:], lang)}"
@@ -198,19 +198,26 @@ def hypotheses_note(lang: str = "vi") -> str:
     parts = [x for x in sections if "." not in x]
     numbered = [x for x in sections if "." in x]
     span = lambda xs: f"{xs[0]}–{xs[-1]}" if xs else ""   # noqa: E731
+    # the claims comparing communes take QUAL averaged by commune (T1 in the seed claims)
+    h = codebook.hypotheses()
+    by_commune = ", ".join(r.claim_id for r in h.itertuples(index=False)
+                           if r.test_type == "commune_association"
+                           and any(p.split("->")[0] == "QUAL" for p in r.paths.split(";") if p))
+    n_dims = {4: ("bốn", "four")}.get(len(QUALITY), (str(len(QUALITY)),) * 2)
+    where_vi = f" (ở {by_commune}: trung bình theo xã)" if by_commune else ""
+    where_en = f" (in {by_commune}: averaged by commune)" if by_commune else ""
     return _tr(
         f"Mục: phần ({span(parts)}) hoặc mục ({span(numbered)}) của đề cương luận văn mà luận "
         "điểm thuộc về. "
         f"Thang đo: mã các cấu trúc như trong bảng công cụ khảo sát; {backgrounds}; QUAL – chất "
-        f"lượng cán bộ, công chức: trung bình bốn thành phần {dims} (ở T1: trung bình theo xã). "
+        f"lượng cán bộ, công chức: trung bình {n_dims[0]} thành phần {dims}{where_vi}. "
         "Đường tác động “A → B”: A tác động đến B trong mô hình cấu trúc. "
         "Dấu kỳ vọng: chiều kỳ vọng của tác động, liên hệ hoặc chênh lệch được kiểm định: "
         f"+ dương (cao hơn); − âm (thấp hơn); −/+ âm với {negative}, dương với các biến còn "
         "lại; để trống: giả thuyết không nêu chiều.",
         f"Section: the part ({span(parts)}) or section ({span(numbered)}) of the thesis outline "
         f"the claim belongs to. Constructs: codes as in the table of survey instruments; {backgrounds}; QUAL – "
-        f"quality of officials: the mean of the four dimensions {dims} (in T1: averaged by "
-        "commune). Path “A → B”: A affects B in the structural model. Expected sign: the "
+        f"quality of officials: the mean of the {n_dims[1]} dimensions {dims}{where_en}. Path “A → B”: A affects B in the structural model. Expected sign: the "
         "expected direction of the effect, association or difference tested: + positive "
         f"(higher); − negative (lower); −/+ negative for {negative}, positive for the other "
         "variables; blank: the hypothesis states no direction.", lang)

@@ -86,6 +86,7 @@ def test_hypotheses_table_prints_arrows_and_its_note_explains_every_code_and_sig
     # QUAL is the mean of the four dimensions (per official in notebook 06 and the ledger,
     # by commune in T1), not only a commune mean
     assert ", ".join(framework.QUALITY) in note
+    assert ("(ở T1: trung bình theo xã)" if lang == "vi" else "(in T1: averaged by commune)") in note
     res = codebook.construct_labels().set_index("construct").at["RES", "label_" + lang].lower()
     assert f"RES ({res})" in note
 
