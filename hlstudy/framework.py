@@ -185,16 +185,17 @@ def hypotheses_note(lang: str = "vi") -> str:
 
     EDU and TENURE are named as in :data:`EXTRA_NODES`; QUAL is the mean of the
     :data:`QUALITY` dimensions (averaged by commune in the claims that compare communes
-    through it, T1 of the seed claims; notebook 06 and the ledger use it per official); the negative causes of a ``-/+``
-    hypothesis (:data:`NEGATIVE_CAUSES`) are named from ``constructs.csv``.
+    through it, T1 of the seed claims; notebook 06 and the ledger use it per official); the
+    negative causes of a ``-/+`` hypothesis (:data:`NEGATIVE_CAUSES`) are named from
+    ``constructs.csv``.
     """
     backgrounds = "; ".join(f"{code} – {_tr(vi[0].lower() + vi[1:], en[0].lower() + en[1:], lang)}"
                             for code, (vi, en) in EXTRA_NODES.items() if code != "QUAL")
     labels = _node_labels(lang)
     negative = ", ".join(f"{c} ({labels.get(c, c).lower()})" for c in NEGATIVE_CAUSES)
     dims = ", ".join(QUALITY)
-    claims = pd.read_csv(codebook.INSTRUMENT / "claims.csv", dtype=str, keep_default_na=False)
-    sections = sorted(set(claims["section"]) - {""}, key=lambda x: ("." in x, x))
+    # the sections the table prints (hypotheses_table reads them from claims.csv)
+    sections = sorted(set(hypotheses_table(lang)["section"]) - {""}, key=lambda x: ("." in x, x))
     parts = [x for x in sections if "." not in x]
     numbered = [x for x in sections if "." in x]
     span = lambda xs: f"{xs[0]}–{xs[-1]}" if xs else ""   # noqa: E731
@@ -216,8 +217,9 @@ def hypotheses_note(lang: str = "vi") -> str:
         f"+ dương (cao hơn); − âm (thấp hơn); −/+ âm với {negative}, dương với các biến còn "
         "lại; để trống: giả thuyết không nêu chiều.",
         f"Section: the part ({span(parts)}) or section ({span(numbered)}) of the thesis outline "
-        f"the claim belongs to. Constructs: codes as in the table of survey instruments; {backgrounds}; QUAL – "
-        f"quality of officials: the mean of the {n_dims[1]} dimensions {dims}{where_en}. Path “A → B”: A affects B in the structural model. Expected sign: the "
+        f"the claim belongs to. Constructs: codes as in the table of survey instruments; "
+        f"{backgrounds}; QUAL – quality of officials: the mean of the {n_dims[1]} dimensions "
+        f"{dims}{where_en}. Path “A → B”: A affects B in the structural model. Expected sign: the "
         "expected direction of the effect, association or difference tested: + positive "
         f"(higher); − negative (lower); −/+ negative for {negative}, positive for the other "
         "variables; blank: the hypothesis states no direction.", lang)
@@ -268,12 +270,13 @@ def instruments_note(lang: str = "vi") -> str:
     """The note under :func:`instruments_table`: its columns that are not self-explanatory."""
     return _tr(
         "Câu đảo: số câu hỏi đặt theo chiều ngược, được mã hóa lại (nhỏ nhất + lớn nhất − "
-        "điểm, tức 6 − điểm với thang 1–5) trước khi tính điểm. Biến: mã câu đầu – câu cuối của thang đo trong bảng mã. "
+        "điểm, tức 6 − điểm với thang 1–5) trước khi tính điểm. Biến: mã câu đầu – câu cuối "
+        "của thang đo trong bảng mã. "
         "Luận điểm: các luận điểm có phân tích dùng thang đo (T tiền đề, D chẩn đoán, S giải "
         "pháp; nội dung ở bảng giả thuyết nghiên cứu).",
         "Reversed: number of items worded in the opposite direction, recoded (minimum + maximum "
-        "− score, i.e. 6 − score on a 1–5 scale) before scoring. Variables: codes of the construct's first – last "
-        "item in the codebook. Claims: the claims whose analysis uses the construct (T "
+        "− score, i.e. 6 − score on a 1–5 scale) before scoring. Variables: codes of the "
+        "construct's first – last item in the codebook. Claims: the claims whose analysis uses the construct (T "
         "premise, D diagnostic, S solution; stated in the table of research hypotheses).", lang)
 
 
