@@ -11,6 +11,12 @@ before.
 from __future__ import annotations
 
 import importlib
+import time
+
+#: When this process began to read hlstudy's code (``time.time()`` as the package's first line
+#: ran), inherited by a process forked from it together with the modules it had imported:
+#: a source file modified earlier is the code running (:func:`hlstudy._codekey.code_read_from`)
+_CODE_READ_FROM = time.time()
 
 __version__ = "0.1.0"
 

@@ -1,4 +1,4 @@
-"""What code is running: hlstudy's source digest, the installed libraries, the process's start.
+"""What code is running: hlstudy's source digest, the installed libraries, when the code was read.
 
 Shared by the caches whose keys must name the code that made what they keep: the figure
 cache (:mod:`hlstudy._figurekey`) and the R-agreement table
@@ -10,37 +10,52 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import time
 from pathlib import Path
 
 #: The hlstudy package folder (its ``.py`` files are part of every key).
 PACKAGE = Path(__file__).resolve().parent
 
-_IMPORTED = time.time()
+#: How much earlier than :func:`code_read_from` a source file's modification time must be for
+#: the file to count as read as it is now.  A file system that keeps sub-second times stamps a
+#: write with the kernel's clock, at worst one tick (10 ms at 100 Hz) behind ``time.time()``;
+#: one that keeps whole seconds (or FAT's two) may stamp a later write with an earlier second.
+FINE_MARGIN = 0.05
+COARSE_MARGIN = 2.0
 
 
-def process_start() -> float:
-    """When this process started (seconds since the epoch; Linux's ``/proc``), else when this
-    module was imported.  Read once per process (by its id: a forked child reads its own)."""
-    pid = os.getpid()
-    found = _STARTS.get(pid)
-    if found is None:
-        found = _STARTS[pid] = _read_start()
-    return found
+def code_read_from() -> float:
+    """When this process began to read hlstudy's code: seconds since the epoch at which
+    ``import hlstudy`` started (``hlstudy._CODE_READ_FROM``).
+
+    Every module of the package is read at or after that moment; a process forked from this
+    one (the kernels of :mod:`hlstudy.runner`'s fork server, multiprocessing's workers) runs
+    the modules it inherited, so it inherits the moment too.  Replaces the process's start
+    time read from ``/proc``, which is whole seconds (``btime``) and up to a second early on a
+    virtual machine, so that a file written in the two seconds before a test run (a fresh
+    ``git checkout``) disabled every code key of that run.
+    """
+    import hlstudy
+
+    return hlstudy._CODE_READ_FROM
 
 
-_STARTS: dict[int, float] = {}
+def written_after_reading(mtimes_ns: list[int]) -> bool:
+    """Whether any of these source files (modification times in nanoseconds) may have been
+    written after :func:`code_read_from`, so that the code running may not be the code on
+    disk.  The margin is :data:`FINE_MARGIN` where any of the times has a sub-second part (the
+    file system keeps them), else :data:`COARSE_MARGIN`.
 
-
-def _read_start() -> float:
-    try:
-        with open("/proc/self/stat", encoding="ascii") as fh:
-            start_ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
-        with open("/proc/stat", encoding="ascii") as fh:
-            boot = next(int(line.split()[1]) for line in fh if line.startswith("btime"))
-        return boot + start_ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
-        return _IMPORTED
+    >>> import time
+    >>> written_after_reading([int((code_read_from() - 60) * 1e9)])
+    False
+    >>> written_after_reading([time.time_ns()])
+    True
+    """
+    if not mtimes_ns:
+        return False
+    fine = any(t % 1_000_000_000 for t in mtimes_ns)
+    limit = code_read_from() - (FINE_MARGIN if fine else COARSE_MARGIN)
+    return max(mtimes_ns) / 1e9 > limit
 
 
 def files_under(root: Path | str, suffix: str = "", skip: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
@@ -74,25 +89,27 @@ def files_under(root: Path | str, suffix: str = "", skip: frozenset[str] = froze
 _DIGESTS: dict[tuple, str] = {}
 
 
-def package_digest() -> str | None:
-    """SHA-256 of hlstudy's source (every ``.py`` file: relative path and bytes).
+def package_digest(package: Path | None = None) -> str | None:
+    """SHA-256 of hlstudy's source (every ``.py`` file of ``package``, default
+    :data:`PACKAGE`: relative path and bytes).
 
-    None when a source file was modified after this process started: the code running may
-    then not be the code on disk, and nothing should be kept under a key naming it.
+    None when a source file may have been modified after this process began to read the
+    package (:func:`written_after_reading`): the code running may then not be the code on
+    disk, and nothing should be kept under a key naming it.
     """
-    started = process_start() - 2.0   # /proc's boot time has whole seconds
+    package = PACKAGE if package is None else package
     files = []
-    for relative, path in files_under(PACKAGE, ".py", frozenset({"__pycache__"})):
+    for relative, path in files_under(package, ".py", frozenset({"__pycache__"})):
         try:
             st = os.stat(path)
         except OSError:
             return None
-        if st.st_mtime > started:
-            return None
         files.append((relative, path, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)))
+    if written_after_reading([stamp[1] for _r, _p, stamp in files]):
+        return None
     # the bytes are read again when any file's size, times or inode changed (a write changes
     # the ctime even when the modification time is set back)
-    signature = (os.fspath(PACKAGE), tuple((r, stamp) for r, _p, stamp in files))
+    signature = (os.fspath(package), tuple((r, stamp) for r, _p, stamp in files))
     found = _DIGESTS.get(signature)
     if found is None:
         digest = hashlib.sha256()

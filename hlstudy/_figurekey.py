@@ -32,7 +32,7 @@ whenever anything the files depend on changes:
   a read-back figure's stream also depends on which equal strings the process interned
   before reading it;
 * **the code that draws it**: the SHA-256 of every ``.py`` file of hlstudy
-  (:func:`hlstudy._codekey.package_digest`; no key at all when a file changed after the process started,
+  (:func:`hlstudy._codekey.package_digest`; no key at all when a file changed after the process read hlstudy's code,
   since the code running may then not be the code on disk) and the name and version of
   every installed distribution (matplotlib, Pillow, fontTools, numpy ...) and Python's;
 * **the drawing environment**: every rcParam, the fonts matplotlib knows (file, size,
@@ -407,7 +407,7 @@ def figure_key(fig, *extra) -> str | None:
     """SHA-256 (hex) of ``fig``'s state, the drawing code and environment, and ``extra``.
 
     Returns None when the figure cannot be serialised or hlstudy's source changed after the
-    process started (:func:`hlstudy._codekey.package_digest`).  ``extra`` (the caller's arguments) goes in
+    process read it (:func:`hlstudy._codekey.package_digest`).  ``extra`` (the caller's arguments) goes in
     through ``repr``.
     """
     import matplotlib

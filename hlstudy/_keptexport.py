@@ -6,7 +6,7 @@ would write the same bytes: its run is a function of
 
 * the notebook's source (its percent script) and where it is;
 * hlstudy's source (:func:`hlstudy._codekey.package_digest`; no key while a source file is newer
-  than this process), every installed distribution and Python's version;
+  than this process's reading of hlstudy), every installed distribution and Python's version;
 * the machine (architecture and CPU model: an OpenBLAS build picks its kernels by CPU);
 * the kernel's environment settings that may change an output: every ``HLSTUDY_*`` setting
   (the label language, the figure formats, the data and instrument folders) except those

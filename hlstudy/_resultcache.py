@@ -15,7 +15,7 @@ The key is the SHA-256 of
 * the function (module, name, defaults) and its arguments, serialised by
   :func:`hlstudy._figurekey.state_bytes` (every data value, column and index label);
 * hlstudy's source (:func:`hlstudy._codekey.package_digest`: no key when a file changed
-  after the process started) and every installed library's version;
+  after the process read hlstudy's code) and every installed library's version;
 * what hlstudy's functions read besides their arguments (:func:`hidden_inputs`): the label
   language, the ``HLSTUDY_*`` settings that may change a result, ``hlstudy.toml`` and the
   bytes of every file of ``data/reference``, ``data/validation`` and the instrument folder

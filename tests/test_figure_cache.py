@@ -42,8 +42,8 @@ _figure = _NS["figure"]
 
 @pytest.fixture(autouse=True)
 def settled_source(monkeypatch):
-    """hlstudy's source as if unchanged since this process started (a file edited just before
-    a test run would otherwise switch the cache off); the source test below uses the real one."""
+    """hlstudy's source as if unchanged since this process read it (a file edited while the
+    tests run would otherwise switch the cache off); the source test below uses the real one."""
     monkeypatch.setattr(_figurekey, "package_digest", lambda: "settled-source")
 
 
@@ -189,7 +189,7 @@ def test_package_source_is_in_the_key_and_a_newer_file_switches_the_cache_off(tm
     module.write_text("X = 2\n", encoding="utf-8")
     os.utime(module, (past, past))
     assert _key(_figure()) != first, "a changed source file changes the key"
-    os.utime(module, None)   # modified now, after this process started: the code may differ
+    os.utime(module, None)   # modified now, after this process read the package: the code may differ
     assert _codekey.package_digest() is None
     fig = _figure()
     assert _figurekey.figure_key(fig) is None
@@ -393,20 +393,64 @@ def test_files_under_lists_what_sorted_rglob_lists(tmp_path):
         ".hidden/e.py", "Z.py", "a/b.py", "a/c/d.py", "a-b.py", "a.py", "alias.py"]
 
 
-def test_the_process_start_is_read_once_per_process():
-    first = _codekey.process_start()
-    assert first == _codekey._read_start() == _codekey.process_start() <= time.time()
-    # a forked child (multiprocessing's default on Linux) reads its own start, not the memo
+def test_the_code_is_read_from_the_package_import_and_a_forked_child_keeps_that_moment():
+    import hlstudy
+
+    first = _codekey.code_read_from()
+    assert first == hlstudy._CODE_READ_FROM <= time.time()
+    # a forked child (multiprocessing's default on Linux, the kernels' fork server) runs the
+    # modules it inherited: their code was read when the parent read it
     read, write = os.pipe()
-    time.sleep(0.05)   # the child starts at least a clock tick after this process
+    time.sleep(0.05)
     pid = os.fork()
     if pid == 0:   # pragma: no cover - the child
         try:
-            os.write(write, json.dumps([_codekey.process_start(), _codekey._read_start()]).encode())
+            os.write(write, json.dumps(_codekey.code_read_from()).encode())
         finally:
             os._exit(0)
     os.close(write)
     with os.fdopen(read) as fh:
-        child, child_read = json.loads(fh.read())
+        child = json.loads(fh.read())
     os.waitpid(pid, 0)
-    assert child == child_read and child > first
+    assert child == first
+
+
+def test_sources_written_just_before_the_process_are_keyed(tmp_path):
+    """A checkout made a moment before a run (a fresh clone tested at once, a benchmark's
+    worktree, ``git switch`` then ``make.py test``) gives a digest in a process that imports
+    hlstudy 0.2 s later; the old rule (the process's start from /proc, whole seconds, minus
+    2 s) gave none for ~3 s, and the runs' code keys were switched off."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "a.py").write_text("A = 1\n", encoding="utf-8")
+    probe = ("import sys, time\nfrom pathlib import Path\ntime.sleep(0.2)\n"
+             "from hlstudy import _codekey\nprint(_codekey.package_digest(Path(sys.argv[1])))")
+    env = {**os.environ, "PYTHONPATH": str(_codekey.PACKAGE.parent)}
+    out = subprocess.run([sys.executable, "-c", probe, str(package)], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert len(out[-1]) == 64, out
+
+
+def test_a_source_written_after_the_code_was_read_gives_no_digest_whatever_the_timestamps(
+        tmp_path, monkeypatch):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    module = package / "a.py"
+    module.write_text("A = 1\n", encoding="utf-8")
+    read_from = 1_000_000_000.25
+    monkeypatch.setattr(_codekey, "code_read_from", lambda: read_from)
+
+    def stamped(ns):
+        os.utime(module, ns=(ns, ns))
+        return _codekey.package_digest(package)
+
+    second = 1_000_000_000 * 1_000_000_000
+    # sub-second times kept: a write a few ticks before the code was read is the code read,
+    # one within a tick of it or after it is not
+    assert stamped(second + 100_000_000) is not None          # 0.15 s before
+    assert stamped(second + 240_000_000) is None               # 0.01 s before: within a tick
+    assert stamped(second + 300_000_000) is None               # after
+    # whole seconds only (FAT, some network file systems): the same second may be a later write
+    assert stamped(second) is None
+    assert stamped(second - 3 * 1_000_000_000) is not None
+    assert _codekey.written_after_reading([]) is False

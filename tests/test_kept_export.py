@@ -117,7 +117,7 @@ def test_no_key_when_switched_off_outside_the_compendium_or_while_the_source_cha
     stray.parent.mkdir()
     stray.write_bytes(source.read_bytes())
     assert _keptexport.key(stray, env) is None
-    monkeypatch.setattr("hlstudy._codekey.package_digest", lambda: None)   # a file newer than the process
+    monkeypatch.setattr("hlstudy._codekey.package_digest", lambda: None)   # a file newer than the code read
     assert _keptexport.key(source, env) is None
 
 
@@ -161,7 +161,7 @@ def test_exported_files_names_every_format_of_every_row():
 
 def test_the_runner_keys_the_compendiums_notebooks():
     """The committed notebooks get a key in the kernel's environment (or none only while a
-    source file is newer than this process)."""
+    source file is newer than this process's reading of hlstudy)."""
     env = runner.kernel_env({"HLSTUDY_LANG": "en", "HLSTUDY_FIGURES": str(Path("/tmp"))})
     keys = {_keptexport.key(s, env) for s in runner.sources()}
     if None in keys:

@@ -40,9 +40,8 @@ def fixtures(tmp_path):
 def settled_package(tmp_path_factory):
     """A copy of the package's source whose files are an hour old.
 
-    The cache is not used while a source file is newer than the process (the code running
-    may not be the code on disk); a checkout made a second before the test run (a fresh
-    clone, a benchmark's worktree) would otherwise switch it off for these tests."""
+    The cache is not used while a source file is newer than the process's reading of the
+    package (the code running may not be the code on disk), and this copy is written after it."""
     package = tmp_path_factory.mktemp("settled") / "hlstudy"
     shutil.copytree(ragree.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
     past = time.time() - 3600
@@ -135,7 +134,7 @@ def test_a_changed_source_is_computed_again_and_a_newer_one_is_never_kept(
     assert len(calls) == 2 * len(ragree.CHECKS), "other source, other key"
     kept = sorted(processed.glob("*.json"))
     assert len(kept) == 2
-    # a source file changed after this process started: the code running may not be the code
+    # a source file changed after this process read the package: the code running may not be the code
     # on disk, so nothing is read or kept
     source.write_text(source.read_text(encoding="utf-8") + "# again\n", encoding="utf-8")
     assert ragree._cache_path(fixtures) is None

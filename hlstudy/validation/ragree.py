@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from hlstudy import _jsoncache
-from hlstudy._codekey import process_start
+from hlstudy._codekey import package_digest
 from hlstudy.errors import ModelError
 from hlstudy.paths import ROOT
 
@@ -846,8 +846,8 @@ def _cache_path(root: Path) -> Path | None:
     and bytes), of every ``.py`` file of the package (the checks call into most of it), of
     the numerical libraries' versions, the BLAS thread settings and the CPU (an OpenBLAS build
     picks its kernels by CPU).  None when the cache is switched off (:func:`_cache_dir`) or
-    when a source file of the package changed after this process started (the code running
-    may then not be the code on disk)."""
+    when a source file of the package may have changed after this process read it
+    (:func:`hlstudy._codekey.package_digest`: the code running may then not be the code on disk)."""
     folder = _cache_dir()
     if folder is None:
         return None
@@ -856,21 +856,19 @@ def _cache_path(root: Path) -> Path | None:
     import scipy
     import statsmodels
 
-    started = process_start() - 2.0   # /proc's boot time has whole seconds
+    code = package_digest(PACKAGE)
+    if code is None:
+        return None
     h = hashlib.sha256()
 
     def put(data: bytes) -> None:
         h.update(len(data).to_bytes(8, "little"))
         h.update(data)
 
-    for base in (root, PACKAGE):
-        files = sorted(p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-                       and (base is root or p.suffix == ".py"))
-        for f in files:
-            if base is PACKAGE and f.stat().st_mtime > started:
-                return None
-            put(f.relative_to(base).as_posix().encode("utf-8"))
-            put(f.read_bytes())
+    for f in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        put(f.relative_to(root).as_posix().encode("utf-8"))
+        put(f.read_bytes())
+    put(code.encode("ascii"))
     from hlstudy.diagnostic.quality import _fit_code_key  # libraries, machine, CPU model
 
     put(_fit_code_key().encode("utf-8"))
