@@ -17,8 +17,10 @@ worktree, so that notebooks and test groups start longest first as they do here.
 command gets the environment the commit's ``make.py`` gives it (:func:`commit_environment`).  ``--env``
 sets variables for every command, e.g. ``HLSTUDY_FORK=0`` (fresh kernel processes) or
 ``HLSTUDY_FIGURE_FORMATS=pdf,png,svg`` (SVG too), to measure one lever at one commit.  Then the test command
-of ``make.py test`` (ruff, then ``pytest -n <workers> --dist loadgroup``) runs ``--repeat``
-times, and once with ``-n 0`` (in-process, as before issue 15) unless ``--no-sequential``; and once
+of ``make.py test`` (ruff, then ``pytest -n <workers> --dist loadgroup``, with the plugins
+``make.py`` switches off and without the hash seed the notebooks get) runs once, reported apart
+(it executes the English export of ``tests/test_english_tables.py``, which the suite keeps), then
+``--repeat`` times, and once with ``-n 0`` (in-process, as before issue 15) unless ``--no-sequential``; and once
 in a second fresh worktree, before anything has filled its caches (the study cache and the export
 caches of ``data/processed/cache``), as on CI's clean clone, unless ``--no-cold-test``.  The
 reproduce runs after the first, and the test runs after them, find the caches the first run
@@ -106,12 +108,19 @@ def row(name: str, walls: list[float], cpus: list[float], target: float | None) 
             + (f"  target {target:.0f} s{verdict}" if target else ""))
 
 
+def _unused_plugins(folder: Path) -> list[str]:
+    """The plugins the commit's ``make.py test`` switches off (``-p no:anyio`` since this
+    issue's twelfth part), so that the benchmark runs the command a user runs."""
+    text = (folder / "make.py").read_text(encoding="utf-8")
+    return ["-p", "no:anyio"] if '"no:anyio"' in text else []
+
+
 def test_run(python: str, folder: Path, env: dict, extra: list[str], name: str) -> tuple[float, float]:
     """ruff, then pytest with ``extra`` (what ``make.py test`` runs); (wall, CPU) seconds."""
     start_cpu, start = _children_cpu(), time.perf_counter()
     lint = subprocess.run([python, "-m", "ruff", "check", "hlstudy", "tests", "benchmarks",
                            "notebooks", "make.py"], cwd=folder, env=env, capture_output=True)
-    _, _, rc, tail = timed([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra], folder, env)
+    _, _, rc, tail = timed([python, "-m", "pytest", "-q", *_unused_plugins(folder), *extra], folder, env)
     wall, cpu = time.perf_counter() - start, _children_cpu() - start_cpu
     print(f"  ruff + {name}: {wall:.1f} s wall, {cpu:.1f} s CPU, rc {rc}/{lint.returncode}, "
           f"load {os.getloadavg()[0]:.1f}\n    {tail.splitlines()[-1] if tail else ''}", flush=True)
@@ -192,10 +201,18 @@ def main(argv: list[str] | None = None) -> int:
                      args.repeat, TARGETS["test"])]
             if not args.no_sequential:
                 runs.append(("pytest in one process (-n 0)", ["-n", "0"], 1, None))
-            for name, extra, repeat, target in runs:
+            # the test command's environment is the user's, as make.py gives it: no hash seed
+            test_env = dict(env) if "PYTHONHASHSEED" in extra_env else {
+                k: v for k, v in env.items() if k != "PYTHONHASHSEED"}
+            for number, (name, extra, repeat, target) in enumerate(runs):
                 walls, cpus = [], []
+                if number == 0:
+                    # the first run after reproduce executes the English export and fills the
+                    # suite's own caches (as reproduce's first run fills the study cache): apart
+                    wall, cpu = test_run(python, folder, test_env, extra, name + " (first run)")
+                    lines.append(row(f"make.py test, first run: ruff + {name}", [wall], [cpu], None))
                 for _ in range(repeat):
-                    wall, cpu = test_run(python, folder, env, extra, name)
+                    wall, cpu = test_run(python, folder, test_env, extra, name)
                     walls.append(wall)
                     cpus.append(cpu)
                 lines.append(row(f"make.py test: ruff + {name}", walls, cpus, target))
