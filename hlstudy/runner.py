@@ -1022,6 +1022,11 @@ def export_language(lang: str, out_dir: Path, *, out=None, jobs: int | None = No
     warm_study_cache(out)
     out_dir.mkdir(parents=True, exist_ok=True)  # only once the data are known to fit
     count = []
+    if kept:   # said once: a first export after the tests finds the suite's export kept
+        print(f"{len(kept)} of {total} notebooks have the inputs of an earlier {lang} export in this "
+              f"checkout (the test suite makes one), kept in {_shown(_keptexport.folder())}: their "
+              "files are written as kept, without running them (HLSTUDY_EXPORT_CACHE=0 runs them)",
+              file=out, flush=True)
     for source, (rows, files) in kept.items():
         _keptexport.restore(files, out_dir)
         update_index(out_dir, source.stem, rows)

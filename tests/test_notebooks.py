@@ -465,6 +465,9 @@ def test_an_export_with_nothing_changed_writes_the_kept_files_and_runs_no_notebo
     assert ran == [["01_fig.py", "02_tab.py"]], "a notebook ran although nothing changed"
     assert _tree(tmp_path / "second") == _tree(tmp_path / "first")
     assert "01_fig (en) unchanged since an earlier export: its 2 files written as kept" in log.getvalue()
+    # why, once: a fresh clone's first export after the tests finds the suite's export
+    assert log.getvalue().count("the test suite makes one") == 1
+    assert "2 of 2 notebooks have the inputs of an earlier en export in this checkout" in log.getvalue()
     assert note in log.getvalue(), "the sheet note is printed also when every notebook is kept"
     # the figure's notebook changed: it alone runs, and writes its new figure
     scripts[0].write_text(TINY_FIGURE.format(nn="01").replace("[1, 4, 9]", "[1, 2, 3]"), encoding="utf-8")
