@@ -850,12 +850,14 @@ def reform_figure(lang: str = "vi"):
     Coordinates are the registry's approximate points (the town and xã Tân Thành coincide in
     the source; the latter is shifted slightly for legibility, as the caption says).  The
     31 names (bold: the new communes at their stars) are placed as the commune map's
-    (:func:`hlstudy.diagnostic.mapping._place_names`: the nearest place around each point
-    clear of each other, every point and star, the link lines and the plot frame, with a
-    thin line to a point a name had to leave; fixed labels at one offset overlapped: Tuấn
-    Sơn / Minh Hòa, Thiện Tân / Minh Tiến, Yên Sơn under Cai Kinh's star, names across the
-    right edge; adjustText, used before, left Thanh Sơn on its point once the map was
-    narrowed to the page's :data:`REFORM_FIGSIZE`).  Deterministic, no iteration limit.
+    (:func:`hlstudy.diagnostic.mapping._place_names`: the nearest place around each point,
+    measured from the edge of its dot or star, 1 pt or more clear of each other, every
+    point and star by its drawn size, the link lines and the plot frame, with a thin line
+    to a point a name had to leave; fixed labels at one offset overlapped: Tuấn Sơn / Minh
+    Hòa, Thiện Tân / Minh Tiến, Yên Sơn under Cai Kinh's star, names across the right edge;
+    adjustText, used before, left Thanh Sơn on its point once the map was narrowed to the
+    page's :data:`REFORM_FIGSIZE`; names measured from a star's centre as from a dot's
+    touched their stars: Cai Kinh).  Deterministic, no iteration limit.
     """
     import matplotlib.pyplot as plt
 

@@ -149,6 +149,102 @@ def _name_faults(fig, names=None) -> list[str]:
     return faults
 
 
+def _marker_boxes(ax) -> list:
+    """Each marker's drawn extent (display space), from its path at the size it was given
+    (scatter ``s``, points²) with half its edge: a star of ``s=150`` reaches 6 pt from its
+    centre, a dot of ``s=8`` 1.4 pt."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.transforms import Affine2D
+
+    scale = ax.figure.dpi / 72.0
+    boxes = []
+    for coll in ax.collections:
+        if not isinstance(coll, PathCollection) or not len(coll.get_offsets()):
+            continue
+        disp = coll.get_offset_transform().transform(np.asarray(coll.get_offsets(), float))
+        paths, sizes, edges = coll.get_paths(), coll.get_sizes(), coll.get_linewidths()
+        for i, (x, y) in enumerate(disp):
+            side = np.sqrt(sizes[i % len(sizes)]) * scale
+            box = paths[i % len(paths)].get_extents(Affine2D().scale(side).translate(x, y))
+            boxes.append(box.padded(0.5 * edges[i % len(edges)] * scale))
+    return boxes
+
+
+def _clearance_faults(fig, names, gap: float = 1.0) -> list[str]:
+    """Names (``names``: texts) closer than ``gap`` points to a marker (by its drawn extent,
+    its own star or dot included), to a line (by its width: link lines, 2025 borders, the
+    scale bar), to another name or to another text of the plot (scale, north arrow, the
+    simulated-data mark), in the layout as drawn."""
+    from matplotlib.collections import LineCollection
+
+    fig.draw_without_rendering()
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    px = fig.dpi / 72.0
+    lines = [(export._polyline(line.get_transform().transform(line.get_xydata())),
+              line.get_linewidth()) for line in ax.lines]
+    lines += [(export._polyline(c.get_transform().transform(np.asarray(seg, float))), w)
+              for c in ax.collections if isinstance(c, LineCollection)
+              for seg, w in zip(c.get_segments(), np.resize(c.get_linewidths(),
+                                                             len(c.get_segments())),
+                                strict=True)]
+    markers = _marker_boxes(ax)
+    ids = set(map(id, names))
+    others = [(t.get_text(), t.get_window_extent(r)) for t in ax.texts
+              if id(t) not in ids and t.get_text().strip()]
+    others += [("an arrow", t.arrow_patch.get_window_extent(r)) for t in ax.texts
+               if getattr(t, "arrow_patch", None) is not None]
+    boxes = [(t.get_text(), t.get_window_extent(r)) for t in names]
+    faults = []
+    for name, box in boxes:
+        near = box.padded(gap * px)
+        touched = [m for m in markers if near.overlaps(m)]
+        if touched:
+            faults.append(f"{name} within {gap} pt of {len(touched)} marker(s)")
+        if any(export._segments_inside(segs, box.padded((gap + w / 2) * px)) > 0
+               for segs, w in lines):
+            faults.append(f"{name} within {gap} pt of a line")
+        faults += [f"{name} within {gap} pt of {o!r}" for o, q in others if near.overlaps(q)]
+    faults += [f"{a} within {gap} pt of {b}" for i, (a, p) in enumerate(boxes)
+               for b, q in boxes[i + 1:] if p.padded(gap * px).overlaps(q)]
+    return faults
+
+
+def test_the_clearance_check_catches_a_name_touching_its_star():
+    """01_reform_2025_map: Cai Kinh's bold name touched its star.  The names were kept 2 pt
+    from their point's centre, as if every point were a small dot; a star of ``s=150``
+    reaches 6 pt from it.  The point-centre check (``_name_faults``) passed it."""
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.scatter([0.5], [0.5], s=150, marker="*", edgecolor="black", lw=0.5)
+    ax.set(xlim=(0, 1), ylim=(0, 1))
+    name = ax.annotate("Cai Kinh", (0.5, 0.5), xytext=(2, 0), textcoords="offset points",
+                       va="center", fontsize=9, fontweight="bold")
+    assert _name_faults(fig, [name]) == []
+    assert _clearance_faults(fig, [name]) == ["Cai Kinh within 1.0 pt of 1 marker(s)"]
+    plt.close(fig)
+
+
+def test_names_keep_their_distance_from_the_edge_of_a_large_marker():
+    """``_place_names`` measures a name's distance from its marker's edge (a star of any
+    size, a dot) and keeps every name clear of the other markers, lines and names."""
+    from hlstudy.diagnostic import mapping
+
+    fig, ax = plt.subplots(figsize=(3, 3))
+    ax.set(xlim=(0, 1), ylim=(0, 1))
+    ax.plot([0.5, 0.62], [0.5, 0.42], lw=0.8)
+    ax.scatter([0.62], [0.42], s=36, edgecolor="white")
+    ax.scatter([0.5], [0.5], s=400, marker="*", edgecolor="black", lw=0.5)
+    texts = [ax.text(0.5, 0.5, "Cai Kinh", fontsize=9, fontweight="bold"),
+             ax.text(0.62, 0.42, "Yên Sơn", fontsize=6.5)]
+    mapping._place_names(ax, texts, np.array([[0.5, 0.5], [0.62, 0.42]]), [])
+    assert _clearance_faults(fig, texts) == []
+    r = fig.canvas.get_renderer()
+    star = _marker_boxes(ax)[-1]
+    box = texts[0].get_window_extent(r)   # at the first place (above), 2 pt off the star's tip
+    assert box.y0 - star.y1 == pytest.approx(2 * fig.dpi / 72, abs=0.01)
+    plt.close(fig)
+
+
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_reform_map_names_are_clear_of_each_other_the_points_and_the_frame(lang):
     """01_reform_2025_map, also at the thesis' text width: drawn 8.6 in wide it was 218 mm as
@@ -168,6 +264,8 @@ def test_reform_map_names_are_clear_of_each_other_the_points_and_the_frame(lang)
                   for n, u in zip(reg["name"], reg["unit_type"], strict=True)]]
     assert sorted(names) == sorted(expected) and len(names) == 31
     assert _name_faults(fig) == []
+    # each name 1 pt or more from every star and dot (its own too), line and other name
+    assert _clearance_faults(fig, [t for t in ax.texts if t.get_transform() != ax.transAxes]) == []
     r = fig.canvas.get_renderer()
     size = export.saved_size_mm(fig)   # as saved
     assert export.fits_page(*size), size
@@ -384,9 +482,10 @@ def test_ipma_plot_area_is_as_wide_in_english_as_in_vietnamese(ipma_figures):
 
 # --------------------------------------------------------------------------- class map names
 
-def _class_map(values: bool = False):
+def _class_map(values: bool = False, lang: str = "vi"):
     """04_map_pro as the notebook draws it: the short names ("TT Hữu Lũng"), the moved
-    point flagged "*", three classes (or a colour scale), the note under the map."""
+    point flagged "*", three classes (or a colour scale), the note under the map; its title
+    and note in ``lang`` (the English title takes two lines: a smaller map)."""
     from hlstudy.communes import communes
     from hlstudy.diagnostic import mapping
 
@@ -398,6 +497,11 @@ def _class_map(values: bool = False):
     kw = {"flagged": flagged, "title": "Năng lực chuyên môn (PRO) theo xã so với trung bình huyện",
           "note": "Ô Voronoi quanh tọa độ trung tâm xã (không phải địa giới); viền đậm: 8 xã "
                   "mới từ 1/7/2025; * tọa độ trùng với thị trấn (lỗi nguồn), được dịch để vẽ."}
+    if lang == "en":
+        kw |= {"title": "Professional competence (PRO) by commune against the district mean",
+               "note": "Voronoi cells around commune centres (not boundaries); thick lines: the "
+                       "8 communes of 1 July 2025; * registry coordinates equal to the town's "
+                       "(a source error), moved to draw."}
     if values:
         rng = np.random.default_rng(4)
         with kept_results():
@@ -415,23 +519,26 @@ def _class_map(values: bool = False):
     return fig, reg, flagged
 
 
-@pytest.mark.parametrize("values", [False, True])
-def test_commune_map_names_keep_off_the_2025_borders_the_points_and_each_other(values):
+@pytest.mark.parametrize(("values", "lang"), [(False, "vi"), (True, "vi"), (False, "en")])
+def test_commune_map_names_keep_off_the_2025_borders_the_points_and_each_other(values, lang):
     """04_map_pro: "TT Hữu Lũng", "Đồng Tiến" and "Tân Thành*" lay on thick 2025 borders
     (adjustText, placing them before the layout settled, with the points as the only
     obstacles).  Every name is now clear of the borders, the points, the other names and
-    the frame, and each stays next to its point or is led to it by a line."""
+    the frame, 1 pt or more from each (names of the colour-scale map touched their dots:
+    they were placed before its equal-aspect box was applied), and each stays next to its
+    point or is led to it by a line."""
     from matplotlib.patches import FancyArrowPatch
 
     from hlstudy.diagnostic import mapping
 
-    fig, reg, flagged = _class_map(values)
+    fig, reg, flagged = _class_map(values, lang)
     ax = fig.axes[0]
     expected = {n + flagged.get(str(c), "") for n, c in zip(reg["name"], reg["code"],
                                                             strict=True)}
     names = [t for t in ax.texts if t.get_text() in expected]
     assert len(names) == len(expected) == 23
     assert _name_faults(fig, names) == []
+    assert _clearance_faults(fig, names) == []
     r = fig.canvas.get_renderer()
     leaders = [p for p in ax.patches if isinstance(p, FancyArrowPatch)]
     drawn = mapping.separate_duplicates(reg)   # the points as drawn (Tân Thành's moved)

@@ -138,43 +138,112 @@ def _group_borders(communes: pd.DataFrame, group: str, pad: float) -> list[np.nd
 
 
 #: Where a name may stand around its point: directions (right, up), tried in this order at
-#: each distance of :data:`_NAME_DISTANCES` (points), nearest distance first.
+#: each distance of :data:`_NAME_DISTANCES` (points, from the edge of the point's marker:
+#: a bold name beside a star stands as far from the star as a small name from its dot),
+#: nearest distance first.
 _NAME_DIRECTIONS = ((0, 1), (1, 0), (0, -1), (-1, 0), (1, 1), (-1, 1), (1, -1), (-1, -1))
 _NAME_DISTANCES = (2.0, 5.0, 9.0, 14.0, 20.0, 27.0, 35.0)
 #: From this distance (points) on, a thin line leads from the name to its point.
 _LEADER_FROM = 9.0
+#: The least gap (points) between a name and every other marker, line, name or text (the
+#: 2025 reform map's bold names touched their stars: the stars were taken for dots).
+_NAME_CLEARANCE = 1.0
+#: The marker assumed at a point no marker of the plot is drawn at (scatter ``s``).
+_DEFAULT_MARKER_SIZE = 8.0
+
+
+def marker_extents(ax) -> tuple[np.ndarray, list]:
+    """Centres (n × 2) and window extents (display space) of every marker the plot area
+    ``ax`` draws: each point of a scatter (its marker's path at its size, with half its
+    edge) and of a line drawn with markers, in the layout as last drawn.  What the names of
+    :func:`_place_names` keep clear of (a star of ``s=150`` reaches 6 points from its
+    centre, a dot of ``s=8`` 1.4)."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.transforms import Affine2D, Bbox
+
+    to_px = ax.figure.dpi / 72.0
+    centres, boxes = [], []
+    for coll in ax.collections:
+        if not (isinstance(coll, PathCollection) and coll.get_visible()
+                and len(coll.get_offsets())):
+            continue
+        offsets = coll.get_offset_transform().transform(np.asarray(coll.get_offsets(), float))
+        paths, scales, widths = coll.get_paths(), coll.get_transforms(), coll.get_linewidths()
+        for i, (x, y) in enumerate(offsets):
+            if not (np.isfinite(x) and np.isfinite(y)):
+                continue
+            scale = Affine2D(scales[i % len(scales)]) if len(scales) else Affine2D()
+            e = paths[i % len(paths)].get_extents(scale)
+            h = 0.5 * widths[i % len(widths)] * to_px if len(widths) else 0.0
+            centres.append((x, y))
+            boxes.append(Bbox.from_extents(x + e.x0 - h, y + e.y0 - h, x + e.x1 + h,
+                                           y + e.y1 + h))
+    for line in ax.lines:
+        if line.get_visible() and line.get_marker() not in (None, "None", "none", " ", ""):
+            r = 0.5 * (line.get_markersize() + line.get_markeredgewidth()) * to_px
+            xy = line.get_transform().transform(np.asarray(line.get_xydata(), float))
+            for x, y in xy:
+                if np.isfinite(x) and np.isfinite(y):
+                    centres.append((x, y))
+                    boxes.append(Bbox.from_extents(x - r, y - r, x + r, y + r))
+    return np.asarray(centres, float).reshape(-1, 2), boxes
 
 
 def _place_names(ax, texts, points: np.ndarray, borders) -> None:
     """Place each name of ``texts`` (one per row of ``points``, lon/lat) around its point.
 
-    A name goes to the first place (:data:`_NAME_DISTANCES` × :data:`_NAME_DIRECTIONS`) whose
-    box, in the layout as drawn, lies inside the plot area and covers no commune point, no
-    line of ``borders`` or of the plot (the scale bar), no name already placed and no other
-    text (scale, north arrow).  The names in the most crowded places are placed first.
-    Where no place is free, the one covering least is taken.  A name set apart from its
-    point gets a thin leader line.  Deterministic: no iteration limit, no time limit."""
+    A name goes to the first place (:data:`_NAME_DISTANCES` from the edge of its point's
+    marker × :data:`_NAME_DIRECTIONS`) whose box, in the layout as drawn, lies inside the
+    plot area and keeps :data:`_NAME_CLEARANCE` from every other marker (by its drawn extent,
+    :func:`marker_extents`: the stars of the reform map, not only dots), every line of
+    ``borders`` or of the plot (the scale bar, link lines; by their width), every name already
+    placed and every other text (scale, north arrow).  The names in the most crowded places
+    are placed first.  Where no place is free, the one covering least is taken.  A name set
+    apart from its point gets a thin leader line.  Deterministic: no iteration limit, no time
+    limit."""
+    from matplotlib.collections import LineCollection
     from matplotlib.patches import FancyArrowPatch
     from matplotlib.transforms import Bbox
 
     from hlstudy.export import _polyline, _segments_inside
 
     fig = ax.figure
+    fig.draw_without_rendering()   # the layout as drawn (an equal-aspect map's box applied)
     renderer = fig.canvas.get_renderer()
     to_px = fig.dpi / 72.0
+    clear = _NAME_CLEARANCE * to_px
     area = ax.get_window_extent(renderer)
     anchors = ax.transData.transform(points)
-    radius = 0.5 * np.sqrt(8.0) * to_px + 1.0   # the points' markers (s=8), and a pixel
-    lines = [ax.transData.transform(np.asarray(seg, float)) for seg in borders]
-    lines += [line.get_transform().transform(line.get_xydata()) for line in ax.lines]
-    segs = np.concatenate([_polyline(xy) for xy in lines]) if lines else np.empty((0, 2, 2))
+    centres, markers = marker_extents(ax)
+    # each point's own markers (drawn at it): the name stands at its distance from their edge
+    own = []
+    for a in anchors:
+        at = [k for k in range(len(markers)) if np.hypot(*(centres[k] - a)) <= 0.5]
+        if not at:   # no marker drawn at this point: the default dot
+            r = 0.5 * (np.sqrt(_DEFAULT_MARKER_SIZE)) * to_px
+            markers.append(Bbox.from_extents(a[0] - r, a[1] - r, a[0] + r, a[1] + r))
+            at = [len(markers) - 1]
+        own.append(at)
+    mboxes = np.array([[b.x0, b.y0, b.x1, b.y1] for b in markers], float).reshape(-1, 4)
+    # lines with half their width: the borders drawn as the plot's widest line collection
+    widths = [c.get_linewidths() for c in ax.collections if isinstance(c, LineCollection)]
+    border_w = max((float(np.max(w)) for w in widths if len(w)), default=0.0)
+    groups = [(_polyline(ax.transData.transform(np.asarray(seg, float))), border_w)
+              for seg in borders]
+    groups += [(_polyline(line.get_transform().transform(line.get_xydata())),
+                line.get_linewidth()) for line in ax.lines
+               if line.get_linestyle() not in ("None", "none", " ", "")]
+    lines = {}
+    for segs, w in groups:
+        lines.setdefault(float(w), []).append(segs)
+    lines = [(np.concatenate(v), 0.5 * w * to_px) for w, v in sorted(lines.items())]
     names = set(map(id, texts))
-    taken = [t.get_window_extent(renderer).padded(1.0) for t in ax.texts
+    taken = [t.get_window_extent(renderer).padded(clear) for t in ax.texts
              if id(t) not in names and t.get_text().strip() and t.get_transform() != ax.transAxes]
     for t in ax.texts:
         arrow = getattr(t, "arrow_patch", None)
         if arrow is not None:
-            taken.append(arrow.get_window_extent(renderer))
+            taken.append(arrow.get_window_extent(renderer).padded(clear))
     sizes = []
     for t in texts:
         t.set_ha("center")
@@ -184,25 +253,31 @@ def _place_names(ax, texts, points: np.ndarray, borders) -> None:
     crowd = [int(np.sum(np.hypot(*(anchors - a).T) < 60 * to_px)) for a in anchors]
     order = sorted(range(len(texts)), key=lambda i: (-crowd[i], i))
 
-    def cost(box) -> tuple:
-        x, y = anchors[:, 0], anchors[:, 1]
-        covered = int(np.sum((x + radius >= box.x0) & (x - radius <= box.x1)
-                             & (y + radius >= box.y0) & (y - radius <= box.y1)))
+    def cost(box, mine) -> tuple:
+        near = box.padded(clear)
+        hit = ((mboxes[:, 2] >= near.x0) & (mboxes[:, 0] <= near.x1)
+               & (mboxes[:, 3] >= near.y0) & (mboxes[:, 1] <= near.y1))
+        hit[mine] = False   # its own marker: kept at the place's distance
         outside = (box.x0 < area.x0 + 2 or box.x1 > area.x1 - 2 or box.y0 < area.y0 + 2
                    or box.y1 > area.y1 - 2)
-        return (int(outside), covered + _segments_inside(segs, box.padded(1.0))
-                + sum(box.overlaps(b) for b in taken))
+        on_lines = sum(_segments_inside(segs, box.padded(clear + half)) for segs, half in lines)
+        return (int(outside), int(hit.sum()) + on_lines + sum(box.overlaps(b) for b in taken))
 
     for i in order:
         w, h = sizes[i]
+        mine = own[i]
+        x0, y0 = mboxes[mine, 0].min(), mboxes[mine, 1].min()
+        x1, y1 = mboxes[mine, 2].max(), mboxes[mine, 3].max()
         best = None
         for dist in _NAME_DISTANCES:
             for dx, dy in _NAME_DIRECTIONS:
                 gap = dist * to_px / (np.sqrt(2.0) if dx and dy else 1.0)
-                cx = anchors[i, 0] + dx * (gap + w / 2)
-                cy = anchors[i, 1] + dy * (gap + h / 2)
+                cx = (x1 + gap + w / 2 if dx > 0 else x0 - gap - w / 2 if dx < 0
+                      else anchors[i, 0])
+                cy = (y1 + gap + h / 2 if dy > 0 else y0 - gap - h / 2 if dy < 0
+                      else anchors[i, 1])
                 box = Bbox.from_extents(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
-                key = (*cost(box), dist)
+                key = (*cost(box, mine), dist)
                 if best is None or key[:2] < best[0][:2]:
                     best = (key, (cx, cy), box)
                 if key[:2] == (0, 0):
@@ -211,7 +286,7 @@ def _place_names(ax, texts, points: np.ndarray, borders) -> None:
                 break
         (_, _, dist), centre, box = best
         texts[i].set_position(ax.transData.inverted().transform(centre))
-        taken.append(box.padded(1.0))
+        taken.append(box.padded(clear))
         if dist >= _LEADER_FROM:
             ax.add_patch(FancyArrowPatch(posA=tuple(points[i]), posB=tuple(
                 ax.transData.inverted().transform(centre)), patchB=texts[i], arrowstyle="-",
@@ -254,8 +329,8 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
 
     ``group`` draws thicker borders between cells of different groups (default: the 2025
     communes).  Names are placed by :func:`_place_names` once the layout is settled, each at
-    the nearest place around its point that covers no point, no thick border and no other
-    name, so that close points (Minh Tiến / Thiện Tân, Tân Thành / TT Hữu Lũng) do not
+    the nearest place around its point that keeps 1 pt clear of every point, thick border
+    and other name, so that close points (Minh Tiến / Thiện Tân, Tân Thành / TT Hữu Lũng) do not
     collide (``adjustText``, used before, left names on the borders); ``flagged`` (code → mark, e.g. "*") marks
     units whose coordinates are doubtful (the registry gives old Tân Thành the town's
     coordinates: a source error, moved by :func:`separate_duplicates` and marked).  A scale bar
