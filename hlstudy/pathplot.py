@@ -397,6 +397,190 @@ def path_diagram(estimates: pd.DataFrame, struct: Mapping[str, Sequence[str]], *
     return fig
 
 
+#: Marker size (points², as ``scatter``'s ``s``) of :func:`commune_scatter`'s communes.
+SCATTER_SIZE = 18
+#: Room (points) a commune's name and its leader line keep from another commune's marker,
+#: another name or leader, the fitted line, the legend and the frame.
+LABEL_CLEARANCE = 2.0
+#: A leader line longer than this (points) is shortened where a place nearer the point is clear.
+LONG_LEADER = 28.0
+#: Gaps (points) between a point and its name tried by :func:`_clear_leaders`, nearest first
+#: (the first is a name beside its point, without a leader line), and the directions tried at
+#: each gap (degrees, counter-clockwise from the right; upper right first).
+_LEADER_GAPS = (0.0, 7.0, 10.0, 14.0, 18.0, 23.0, 28.0, 34.0, 41.0)
+_LEADER_ANGLES = (45, 0, 90, 135, 180, 315, 270, 225, 22.5, 67.5, 112.5, 157.5, 202.5, 247.5,
+                  292.5, 337.5)
+#: Sweeps of :func:`_clear_leaders` over the names (fixed: a name that found no clear place in
+#: the first may find one once the others have moved).
+_LEADER_SWEEPS = 2
+
+
+def _segment_point_distance(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Distances from the points ``p`` (n × 2) to the segment from ``a`` to ``b``."""
+    d = b - a
+    length = float(d @ d)
+    t = np.zeros(len(p)) if length == 0 else np.clip((p - a) @ d / length, 0.0, 1.0)
+    return np.hypot(*(a + t[:, None] * d - p).T)
+
+
+def _segments_cross(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> bool:
+    """True when the segments ``a``–``b`` and ``c``–``d`` cross (strictly)."""
+    def side(p, q, r):
+        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+    return (side(a, b, c) * side(a, b, d) < 0) and (side(c, d, a) * side(c, d, b) < 0)
+
+
+def _leader_segment(centre: np.ndarray, half: np.ndarray, target: np.ndarray, gap: float):
+    """The leader line of a name centred at ``centre`` (half width and height ``half``) to
+    its point ``target``, from where it leaves the name's box; None when the box is within
+    ``gap`` of the point (the name stands beside it, no line is drawn)."""
+    u = target - centre
+    dist = float(np.hypot(*u))
+    if dist == 0:
+        return None
+    with np.errstate(divide="ignore"):
+        exit_at = float(np.min(np.abs(half / u))) * dist   # along the ray, to the box's edge
+    if dist - exit_at <= gap:
+        return None
+    return centre + u / dist * exit_at, target
+
+
+def _clear_leaders(ax, texts, arrows, points, size: float, fit, legend, arrowprops) -> None:
+    """Move the names (``texts``, centred, as adjustText leaves them) whose place or leader
+    line is not clear, and those whose leader line is longer than :data:`LONG_LEADER`, to
+    the nearest clear place: adjustText's own place or one around the point
+    (:data:`_LEADER_GAPS` × :data:`_LEADER_ANGLES`), the shortest leader line first, ties in
+    that order; the others stay where adjustText put them.  :data:`_LEADER_SWEEPS` sweeps
+    over the names, in their order; a name with no clear place keeps the one it has.
+
+    Clear, in display space with :data:`LABEL_CLEARANCE` points of room: the name's box is
+    inside the frame and touches no marker (its whole disc; ``size`` as ``scatter``'s ``s``),
+    no other name, no other leader line, the fitted line ``fit`` (its two ends, data
+    coordinates) or the legend; a name without a leader line is nearer its own point than
+    any other (it reads as that point's name), one with a line keeps twice the room from
+    every other marker; the leader line keeps three times the room from every other marker
+    (it passes no point close enough to be read as its line) and crosses no other name,
+    leader line, the legend or the fitted line.  The leader lines (``arrows``, adjustText's)
+    are drawn again to match, one for each name farther than twice the room from its marker
+    (nearer, it stands beside its point); ``faults`` names the first thing a place is not
+    clear of."""
+    from matplotlib.patches import FancyArrowPatch
+    from matplotlib.transforms import Bbox
+
+    from hlstudy.export import _segments_inside
+
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    scale = fig.dpi / 72.0
+    room = LABEL_CLEARANCE * scale
+    to_display = ax.transData.transform
+    pts = to_display(np.asarray(points, dtype=float))
+    radius = 0.5 * np.sqrt(size) * scale
+    line = to_display(np.asarray(fit, dtype=float))[None, :, :]
+    frame = ax.get_window_extent(renderer)
+    legend_box = legend.get_window_extent(renderer) if legend is not None else None
+    n = len(texts)
+    half = np.array([[0.5 * b.width, 0.5 * b.height]
+                     for b in (t.get_window_extent(renderer) for t in texts)])
+    centres = to_display(np.array([t.get_position() for t in texts], dtype=float))
+    near = radius + 2 * room   # a name this close to its marker needs no leader line
+
+    def box(i, c):
+        return np.concatenate([c - half[i], c + half[i]])   # x0, y0, x1, y1
+
+    def overlaps(a, b, pad=0.0):
+        return a[0] - pad < b[2] and b[0] < a[2] + pad and a[1] - pad < b[3] and b[1] < a[3] + pad
+
+    def crosses_box(seg, b, pad):
+        padded = Bbox.from_extents(*(b + np.array([-pad, -pad, pad, pad])))
+        return _segments_inside(np.array([seg]), padded) > 0
+
+    leaders = [_leader_segment(centres[i], half[i], pts[i], near) for i in range(n)]
+
+    def faults(i, c) -> str | None:
+        b = box(i, c)
+        if (b[0] < frame.x0 + room or b[2] > frame.x1 - room or b[1] < frame.y0 + room
+                or b[3] > frame.y1 - room):
+            return "frame"
+        x, y = pts[:, 0], pts[:, 1]
+        if np.any((x + radius + room > b[0]) & (x - radius - room < b[2])
+                  & (y + radius + room > b[1]) & (y - radius - room < b[3])):
+            return "marker"
+        if crosses_box(line[0], b, room):
+            return "fit line"
+        if legend_box is not None and overlaps(b, legend_box.extents, room):
+            return "legend"
+        # a name without a leader line nearer its own point than any other (it reads as that
+        # point's name); one with a leader line twice the room away from any other
+        seg = _leader_segment(c, half[i], pts[i], near)
+        gaps = np.delete(np.hypot(np.maximum(np.maximum(b[0] - x, x - b[2]), 0),
+                                  np.maximum(np.maximum(b[1] - y, y - b[3]), 0)), i) - radius
+        if np.any(gaps <= (2 * room if seg is not None else
+                           float(np.hypot(*np.maximum(np.abs(c - pts[i]) - half[i], 0))) + room)):
+            return "near another point"
+        if seg is not None and legend_box is not None \
+                and crosses_box(seg, np.asarray(legend_box.extents), room):
+            return "leader on legend"
+        if seg is not None and _segments_cross(*seg, *line[0]):
+            return "leader across fit line"
+        if seg is not None:
+            others = np.delete(pts, i, axis=0)
+            if np.any(_segment_point_distance(seg[0], seg[1], others) <= radius + 3 * room):
+                return "leader near a marker"
+        for j in range(n):
+            if j == i:
+                continue
+            bj = box(j, centres[j])
+            if overlaps(b, bj, room):
+                return "another name"
+            if leaders[j] is not None and crosses_box(leaders[j], b, room):
+                return "another leader"
+            if seg is not None and (crosses_box(seg, bj, room) or (
+                    leaders[j] is not None and _segments_cross(*seg, *leaders[j]))):
+                return "leader across a name or leader"
+        return None
+
+    def length(i, c) -> float:
+        seg = _leader_segment(c, half[i], pts[i], near)
+        return 0.0 if seg is None else float(np.hypot(*(seg[1] - seg[0])))
+
+    placed = centres.copy()   # adjustText's places, candidates too
+    unit = [np.array([np.cos(np.deg2rad(a)), np.sin(np.deg2rad(a))]) for a in _LEADER_ANGLES]
+    for _ in range(_LEADER_SWEEPS):
+        for i in range(n):
+            current = length(i, centres[i])
+            faulty = faults(i, centres[i])
+            if not faulty and current <= LONG_LEADER * scale:
+                continue
+            options = [placed[i]]
+            for gap in _LEADER_GAPS:
+                for u in unit:
+                    with np.errstate(divide="ignore"):
+                        reach = float(np.min(np.abs(half[i] / np.where(u == 0, 1e-12, u))))
+                    # gap 0: beside the point, between the room and ``near``
+                    options.append(pts[i] + u * (reach + radius + 1.5 * room + gap * scale))
+            # nearest first; among equals, adjustText's place, then in the order above
+            lengths = [length(i, c) for c in options]
+            for k in sorted(range(len(options)), key=lambda k: (round(lengths[k], 6), k)):
+                if not faulty and lengths[k] >= current:
+                    break   # no nearer clear place: the name stays
+                if not faults(i, options[k]):
+                    centres[i] = options[k]
+                    leaders[i] = _leader_segment(options[k], half[i], pts[i], near)
+                    break
+    inverse = ax.transData.inverted()
+    drawn = {id(a.patchA): a for a in arrows}
+    for i, t in enumerate(texts):
+        t.set_position(tuple(inverse.transform(centres[i])))
+        arrow = drawn.get(id(t))
+        if arrow is not None:
+            arrow.remove()
+        if leaders[i] is not None:
+            ax.add_patch(FancyArrowPatch(posA=tuple(inverse.transform(centres[i])),
+                                         posB=tuple(points[i]), patchA=t,
+                                         transform=ax.transData, **arrowprops))
+
+
 @_resultcache.kept(figure=True)
 def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune",
                     xlabel: str = "", ylabel: str = "", title: str = "", fit_label: str = "",
@@ -405,8 +589,13 @@ def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune
 
     Labels are placed by ``adjustText`` (iterative repulsion from other labels, the points,
     the fitted line and the legend, once the layout is settled, with a connector line where
-    a label had to move); the dashed line is the least-squares line, with its legend entry
-    ``fit_label``.  Communes missing either value are not drawn.
+    a label had to move); adjustText keeps labels off the points' centres only, and its
+    connector lines off nothing, so a post-pass (:func:`_clear_leaders`) then moves a label
+    that touches a marker, another label, a line, the legend or the frame, whose connector
+    line passes another point or crosses a label, another line or the legend, or whose
+    connector is long, to the nearest clear place by its own point.  The dashed line is the
+    least-squares line, with its legend entry ``fit_label``.  Communes missing either value
+    are not drawn.
     """
     import matplotlib.pyplot as plt
     from adjustText import adjust_text
@@ -425,7 +614,7 @@ def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune
     # within the thesis' text width (the page rule of hlstudy.export), with room for the
     # saved file's padding
     fig, ax = plt.subplots(figsize=(PAGE_FIGURE_WIDTH - 0.1, 4.7))
-    ax.scatter(xs, ys, s=18, color="#1f4e79", zorder=3)
+    ax.scatter(xs, ys, s=SCATTER_SIZE, color="#1f4e79", zorder=3)
     slope, intercept = np.polyfit(xs, ys, 1)
     grid = np.linspace(xs.min(), xs.max(), 2)
     ax.plot(grid, intercept + slope * grid, color="#888888", ls="--", lw=1,
@@ -445,10 +634,15 @@ def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune
     # fixed number of iterations (adjustText's default is a 1-second time limit, which makes
     # the placement, and the files' bytes, depend on the machine's load)
     line = np.linspace(grid[0], grid[1], 40)
-    adjust_text(texts, x=np.concatenate([xs, line]), y=np.concatenate([ys, intercept + slope * line]),
-                ax=ax, objects=[legend] if legend is not None else None, expand=(1.3, 1.6),
-                force_static=(0.4, 0.8), iter_lim=ADJUST_ITERATIONS,
-                arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5})
+    leader = {"arrowstyle": "-", "color": "#999999", "lw": 0.5}
+    _, arrows = adjust_text(texts, x=np.concatenate([xs, line]),
+                            y=np.concatenate([ys, intercept + slope * line]), ax=ax,
+                            objects=[legend] if legend is not None else None, expand=(1.3, 1.6),
+                            force_static=(0.4, 0.8), iter_lim=ADJUST_ITERATIONS, arrowprops=leader)
+    # adjustText keeps the labels off the points' centres, not off their markers, and not its
+    # leader lines off anything: Đồng Tân's ran past Yên Vượng's point and across its name
+    _clear_leaders(ax, texts, arrows, np.column_stack([xs, ys]), SCATTER_SIZE,
+                   np.column_stack([grid, intercept + slope * grid]), legend, leader)
     for t in texts:
         t._hlstudy_path_label = True
     return fig

@@ -329,6 +329,55 @@ def _label_faults(fig, labels) -> list[str]:
     return faults
 
 
+def _leader_faults(fig, labels, margin: float = 1.0) -> list[str]:
+    """Leader lines (the straight lines drawn from a label in ``labels`` to its point; label k
+    names the k-th point of the plot's scatter) that pass within ``margin`` points of another
+    commune's marker (its disc: distance from the line to the marker's centre, in display
+    units, at most its radius plus the margin), cross another label's box, or cross the
+    legend or the simulated-data mark; and labels away from their point with no line; in the
+    layout as drawn (by :func:`_label_faults`, called first)."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.patches import FancyArrowPatch
+
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    [dots] = [c for c in ax.collections if isinstance(c, PathCollection)]
+    centres = dots.get_offset_transform().transform(dots.get_offsets())
+    radius = 0.5 * np.sqrt(dots.get_sizes()[0]) * fig.dpi / 72
+    room = margin * fig.dpi / 72
+    assert len(centres) == len(labels)
+    boxes = [t.get_window_extent(r) for t in labels]
+    others = [leg.get_window_extent(r) for leg in (ax.get_legend(), *fig.legends) if leg]
+    others += [t.get_window_extent(r) for t in (*ax.texts, *fig.texts)
+               if t.get_text() == export.SIMULATED_MARK]
+    arrows = [p for p in ax.patches if isinstance(p, FancyArrowPatch)]
+    faults = []
+    for k, box in enumerate(boxes):   # a label without a line stands by its point
+        x, y = centres[k]
+        gap = np.hypot(max(box.x0 - x, x - box.x1, 0), max(box.y0 - y, y - box.y1, 0)) - radius
+        if gap > 5 * room and not any(a.patchA is labels[k] for a in arrows):
+            faults.append(f"{labels[k].get_text()} away from its point without a line")
+    for arrow in arrows:
+        k = next(k for k, t in enumerate(labels) if arrow.patchA is t)
+        name = labels[k].get_text()
+        # the straight line from the label's centre to the point it names (the part drawn
+        # is this line outside the label's box, which keeps off every other marker and label)
+        xy = arrow.get_transform().transform(np.asarray(arrow._posA_posB, dtype=float))
+        segs = xy[None]
+        assert np.hypot(*(xy[-1] - centres[k])) < radius, f"{name}'s line ends off its point"
+        a, d = segs[:, 0][:, None, :], (segs[:, 1] - segs[:, 0])[:, None, :]
+        t = np.clip(np.sum((centres[None] - a) * d, axis=2)
+                    / np.maximum(np.sum(d * d, axis=2), 1e-12), 0, 1)
+        dist = np.hypot(*np.moveaxis(a + t[..., None] * d - centres[None], 2, 0)).min(axis=0)
+        faults += [f"{name}'s line by {labels[j].get_text()}'s point ({dist[j] - radius:.1f} px)"
+                   for j in range(len(centres)) if j != k and dist[j] <= radius + room]
+        faults += [f"{name}'s line across {labels[j].get_text()}" for j, box in enumerate(boxes)
+                   if j != k and export._segments_inside(segs, box) > 0]
+        faults += [f"{name}'s line across the legend or the mark" for box in others
+                   if export._segments_inside(segs, box) > 0]
+    return faults
+
+
 @pytest.fixture(scope="module")
 def study():
     from hlstudy import load_study
@@ -338,7 +387,10 @@ def study():
 
 def test_commune_scatter_labels_keep_off_the_points_the_line_and_the_legend(study):
     """05_commune_scatter: the names were placed before the layout settled and ignored the
-    fitted line (Thanh Sơn, Minh Tiến and Hữu Lũng lay on it)."""
+    fitted line (Thanh Sơn, Minh Tiến and Hữu Lũng lay on it).  Their leader lines, as
+    adjustText left them, ran past other communes' points and across other names (Yên
+    Vượng's through Đồng Tân's point, Đồng Tân's across Yên Vượng's name): every line keeps
+    clear of every other marker, name, the legend and the simulated-data mark."""
     from hlstudy import drivers, pathplot
 
     link = drivers.commune_link(study)
@@ -347,7 +399,13 @@ def test_commune_scatter_labels_keep_off_the_points_the_line_and_the_legend(stud
                                        title="T", fit_label="fit")
     labels = [t for t in fig.axes[0].texts if getattr(t, "_hlstudy_path_label", False)]
     assert len(labels) == link[["QUAL", "SIPAS"]].notna().all(axis=1).sum() == 23
+    export._mark_simulated(fig)   # as saved: the mark takes its place after the names
     assert _label_faults(fig, labels) == []
+    assert _leader_faults(fig, labels) == []
+    r = fig.canvas.get_renderer()
+    [mark] = [t.get_window_extent(r) for t in fig.axes[0].texts
+              if t.get_text() == export.SIMULATED_MARK]
+    assert [t.get_text() for t in labels if t.get_window_extent(r).overlaps(mark)] == []
     plt.close(fig)
 
 
