@@ -409,18 +409,146 @@ def test_commune_scatter_labels_keep_off_the_points_the_line_and_the_legend(stud
     plt.close(fig)
 
 
-def test_ipma_labels_keep_off_the_points_and_the_dividing_lines(ipma_qual, ipma_figures):
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_ipma_labels_keep_off_the_points_and_the_dividing_lines(ipma_qual, ipma_figures, lang):
     """06_ipma: the names were placed before the axis labels and title took their room, and
     ignored the dividing lines (REC, SUP and ENV lay across the dashed line, MOT, TRAIN, REC,
-    FAC and COMP touched their own points).  The Vietnamese figure of the module (fixture
-    ``ipma_figures``, titled as the notebook's), not one more figure of its own."""
-    res, fig = ipma_qual, ipma_figures["vi"]
-    names = [f"{n} ({c})" for n, c in zip(res.table["label_vi"], res.table["construct"],
+    FAC and COMP touched their own points; in English ENV still lay across it).  The figures
+    of the module (fixture ``ipma_figures``, titled as the notebook's), not more of its own."""
+    res, fig = ipma_qual, ipma_figures[lang]
+    column = "label_en" if lang == "en" else "label_vi"
+    names = [f"{n} ({c})" for n, c in zip(res.table[column], res.table["construct"],
                                           strict=True)]
     # a long name is wrapped at word boundaries, never shortened
     labels = [t for t in fig.axes[0].texts if " ".join(t.get_text().split()) in names]
     assert len(labels) == len(names) == len(res.table) > 5
     assert _label_faults(fig, labels) == []
+
+
+def _ipma_sides(fig, res, lang):
+    """Each label of an IPMA figure with its point, in display space, and the dividing
+    lines: ``(name, label box, point)`` per construct, the dividers' x and y, and the drawn
+    dividers as segments (k × 2 × 2)."""
+    fig.draw_without_rendering()
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    column = "label_en" if lang == "en" else "label_vi"
+    boxes = {" ".join(t.get_text().split()): t.get_window_extent(r) for t in ax.texts}
+    rows = []
+    for n, c, x, y in zip(res.table[column], res.table["construct"], res.table["importance"],
+                          res.table["performance"], strict=True):
+        rows.append((c, boxes[f"{n} ({c})"], ax.transData.transform((x, y))))
+    divx, divy = ax.transData.transform((res.mean_importance, res.mean_performance))
+    dividers = np.concatenate([export._polyline(line.get_transform().transform(
+        line.get_xydata())) for line in ax.lines])
+    return rows, (divx, divy), dividers
+
+
+def _ipma_leaders(ax):
+    """The leader lines of an IPMA figure as display-space segments (point end first):
+    adjustText's and the placement's arrows (patches) and annotations' arrows."""
+    from matplotlib.patches import FancyArrowPatch
+    from matplotlib.text import Annotation
+
+    out = []
+    for p in ax.patches:
+        if isinstance(p, FancyArrowPatch) and p._posA_posB is not None:
+            out.append(ax.transData.transform(np.asarray(p._posA_posB, float)))
+    for t in ax.texts:
+        if isinstance(t, Annotation) and t.arrow_patch is not None:
+            out.append(ax.transData.transform(np.asarray([t.xy, t.xyann], float)))
+    return out
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_ipma_labels_stay_on_their_points_side_clear_of_the_dividers(ipma_qual, ipma_figures,
+                                                                     lang):
+    """06_ipma: REC's label stood right of the vertical divider, its leader running across
+    it from the point on its left, ENV's too, and SUP's label began on the divider (in
+    English ENV's label lay across it).  Now no label comes within two points of a divider
+    (both languages), every label stands in its point's quadrant and no leader crosses a
+    divider.  The demonstration's points all have room on their own side (each quadrant
+    has free space beside its points), so here the placement must use it."""
+    res, fig = ipma_qual, ipma_figures[lang]
+    rows, (divx, divy), dividers = _ipma_sides(fig, res, lang)
+    assert len(dividers) == 2   # the two dashed lines, each one segment
+    # within two points (0.7 mm) a label reads as starting on the line (SUP's began 1.9
+    # points from it)
+    pad = 2 * fig.dpi / 72.0
+    touching = [c for c, box, _ in rows if export._segments_inside(dividers, box.padded(pad)) > 0]
+    assert touching == []
+    for c, box, (px, py) in rows:
+        sides = {box.x0 > divx, box.x1 > divx}, {box.y0 > divy, box.y1 > divy}
+        assert sides == ({bool(px >= divx)}, {bool(py >= divy)}), (c, "not on its side")
+    crossing = [(a, b) for a, b in _ipma_leaders(fig.axes[0])
+                if (a[0] - divx) * (b[0] - divx) < 0 or (a[1] - divy) * (b[1] - divy) < 0]
+    assert crossing == []
+
+
+def test_ipma_labels_cross_a_divider_only_where_their_side_has_no_room():
+    """A crowded side: three drivers of equal importance just right of the vertical divider,
+    with the frame close on their right, leave no place on their side for a name that is
+    one long word (never broken); their names stand left of the divider (the only place they can be read),
+    each led to its point by a line, still clear of the dividers, the points and each
+    other, while the lone driver on the left keeps its name on its own side."""
+    from hlstudy.evidence import ipma_figure
+    from hlstudy.evidence.ipma import IPMAResult
+
+    xs = np.array([8.0, 10.0, 10.0, 10.0])
+    ys = np.array([4.0, 0.0, 6.0, 10.0])
+    mi, mp = xs.mean(), ys.mean()
+    codes = [f"X{k}" for k in range(len(xs))]
+    table = pd.DataFrame({
+        "target": "QUAL", "construct": codes,
+        "label_vi": [f"Yếu-tố-số-{k}-có-tên-rất-rất-dài" for k in range(len(xs))],
+        "label_en": [f"Driver-{k}-with-a-very-long-name" for k in range(len(xs))],
+        "importance": xs, "performance": ys, "reversed": False,
+        "importance_rank": np.arange(1, len(xs) + 1),
+        "quadrant": np.where(xs >= mi, np.where(ys < mp, "improve", "keep"),
+                             np.where(ys < mp, "low", "overkill"))})
+    res = IPMAResult(target="QUAL", table=table, mean_importance=mi, mean_performance=mp,
+                     n=100)
+    with kept_results():
+        fig = ipma_figure(res, lang="vi")
+    rows, (divx, divy), dividers = _ipma_sides(fig, res, "vi")
+    pad = 2 * fig.dpi / 72.0
+    assert [c for c, box, _ in rows if export._segments_inside(dividers, box.padded(pad)) > 0] \
+        == []
+    labels = [t for t in fig.axes[0].texts if t.get_text().startswith("Yếu tố")]
+    assert _label_faults(fig, labels) == []
+    off_side = {c for c, box, (px, _) in rows if (box.x0 > divx) != (px >= divx)}
+    assert off_side == set(codes[1:])   # no room right of the divider; X0 keeps its side
+    led = {tuple(np.round(a, 3)) for a, _ in _ipma_leaders(fig.axes[0])}
+    assert all(tuple(np.round(p, 3)) in led for c, _, p in rows if c in off_side)
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_ipma_legend_names_the_dividing_lines(ipma_qual, ipma_figures, lang):
+    """06_ipma: the two dashed lines (mean importance, mean performance) had no legend entry.
+    One entry names both (they are the same kind of line), in the figure's language, drawn
+    as they are; the legend hides no point, leader or dividing line (``_legend_faults``),
+    no label (``_label_faults`` above) and no quadrant name."""
+    from hlstudy.evidence.ipma import DIVIDER_LABEL, QUADRANTS_EN, QUADRANTS_VI
+
+    fig = ipma_figures[lang]
+    ax = fig.axes[0]
+    legend = ax.get_legend()
+    assert legend is not None
+    assert [t.get_text() for t in legend.get_texts()] == [DIVIDER_LABEL[lang]]
+    [handle] = legend.legend_handles
+    for line in ax.lines:   # every line drawn has the entry's colour and dashes
+        assert (line.get_color(), line.get_linestyle()) == (handle.get_color(),
+                                                            handle.get_linestyle())
+    assert len(ax.lines) == 2
+    assert _legend_faults(fig) == []
+    r = fig.canvas.get_renderer()
+    box = legend.get_window_extent(r)
+    quadrants = set((QUADRANTS_EN if lang == "en" else QUADRANTS_VI).values())
+    names = [t for t in ax.texts if t.get_text() in quadrants]
+    assert len(names) == 4
+    assert not any(box.overlaps(t.get_window_extent(r)) for t in names)
+    assert _ipma_leaders(ax) and export._data_overlap(box, export._data_shapes(ax, r)) == 0
 
 
 # --------------------------------------------------------------------------- class map

@@ -456,7 +456,9 @@ def test_the_figure_mark_keeps_off_a_legend_beside_the_plot_area():
 def test_ipma_mark_keeps_off_the_dividing_lines(lang):
     """06_ipma in English: the quadrant names took every corner and the narrowed plot area
     left the mark only the middle of the bottom edge, on the dashed dividing line.  The
-    mark now hides no data: no point, no label's leader, no dividing line."""
+    mark now hides no data: no point, no label's leader, no dividing line; nor the legend
+    of the dividing lines (which stays out of the bottom and top bands where the mark and
+    the quadrant names stand)."""
     from hlstudy import drivers, load_study
     from hlstudy.evidence import ipma_figure
     from hlstudy.evidence.ipma import ipma
@@ -468,6 +470,9 @@ def test_ipma_mark_keeps_off_the_dividing_lines(lang):
     mark, box = _placed(fig, ax)
     assert _data_under(ax, box) == []
     assert mark._hlstudy_data_overlap == 0
+    legend = ax.get_legend()
+    assert legend is not None
+    assert not box.overlaps(legend.get_window_extent(fig.canvas.get_renderer()))
     plt.close(fig)
 
 

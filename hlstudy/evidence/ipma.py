@@ -42,6 +42,10 @@ QUADRANTS_VI = {"improve": "ưu tiên cải thiện", "keep": "duy trì", "low":
                 "overkill": "có thể đã đủ"}
 QUADRANTS_EN = {"improve": "improve first", "keep": "keep up the good work",
                 "low": "low priority", "overkill": "possible overkill"}
+#: The legend entry of the two dashed lines (the mean importance and the mean performance,
+#: which divide the map into its quadrants: "Góc phần tư" of notebook 06's table).
+DIVIDER_LABEL = {"vi": "Trung bình (đường chia góc phần tư)",
+                 "en": "Mean (quadrant divider)"}
 
 
 def rescale(data: pd.DataFrame, columns: Sequence[str], *, instrument: str = "officials",
@@ -311,16 +315,18 @@ def ipma_figure(result: IPMAResult, *, lang: str | None = None, title: str | Non
     """Quadrant figure: importance (x) against performance (y), the means as dividing lines.
 
     Labels are the constructs' Vietnamese names (English with ``lang="en"`` or the export
-    language), placed by ``adjustText`` once the layout is settled, clear of each other, the
-    points, the dividing lines and the quadrant names (iteration-bounded, so the placement
-    is the same on every machine).  Returns a matplotlib Figure (5.9 × 4.6 in: it fits
-    the thesis' text width at its natural size).
+    language), placed once the layout is settled (:func:`_place_labels`): each in its
+    point's quadrant, clear of each other, the points, the dividing lines, the leader lines
+    and the quadrant names, so no leader crosses a divider where the quadrant has room
+    (bounded, so the placement is the same on every machine).  The dashed dividing lines
+    have one legend entry, :data:`DIVIDER_LABEL` (:func:`_divider_legend`, where it hides
+    nothing).  Returns a matplotlib Figure (5.9 × 4.6 in: it fits the thesis' text width at
+    its natural size).
 
     >>> fig = ipma_figure(ipma(data, "QUAL"))                   # doctest: +SKIP
     >>> export.save_figure(fig, "06_ipma", simulated=True)     # doctest: +SKIP
     """
     import matplotlib.pyplot as plt
-    from adjustText import adjust_text
 
     from hlstudy import export
 
@@ -342,8 +348,6 @@ def ipma_figure(result: IPMAResult, *, lang: str | None = None, title: str | Non
     ax.set_xlim(xs.min() - 0.35 * span_x, xs.max() + 0.35 * span_x)
     ax.set_ylim(ys.min() - 0.45 * span_y, ys.max() + 0.45 * span_y)
     quad = QUADRANTS_EN if lang == "en" else QUADRANTS_VI
-    x0, x1 = ax.get_xlim()
-    y0, y1 = ax.get_ylim()
     corners = []
     # the quadrant names stand in the corners, a few points in from the frame (an italic
     # name set on the frame touched it, and its first letter stuck out past the left edge)
@@ -382,14 +386,251 @@ def ipma_figure(result: IPMAResult, *, lang: str | None = None, title: str | Non
     # page's width, names on one line crowded each other onto the dividing lines
     from hlstudy.pathplot import wrap_label
 
-    texts = [ax.text(a, b, wrap_label(f"{n} ({c})", 22), fontsize=7, linespacing=1.0)
+    texts = [ax.text(a, b, wrap_label(f"{n} ({c})", 22), fontsize=7, linespacing=1.0,
+                     ha="center", va="center", ma="center")
              for a, b, n, c in zip(xs, ys, names, t["construct"], strict=True)]
-    # the labels keep off the points, the two dividing lines (points along them) and the
-    # quadrant names; iter_lim, not adjustText's default 1-second time limit: the same
-    # placement on any machine, so the figure's bytes are reproducible
-    gx, gy = np.linspace(x0, x1, 40), np.linspace(y0, y1, 40)
-    along_x = np.concatenate([xs, np.full(40, result.mean_importance), gx])
-    along_y = np.concatenate([ys, gy, np.full(40, result.mean_performance)])
-    adjust_text(texts, x=along_x, y=along_y, ax=ax, objects=corners, expand=(1.4, 2.2),
-                iter_lim=400, arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5})
+    # each label in its point's quadrant (adjustText, used before, knew no sides: REC's and
+    # ENV's leaders ran across the vertical divider, SUP's label began on it); the two
+    # dividing lines, one kind of line, share one legend entry
+    _place_labels(ax, texts, np.column_stack([xs, ys]),
+                  (result.mean_importance, result.mean_performance), corners, band)
+    _divider_legend(ax, divide, DIVIDER_LABEL["en" if lang == "en" else "vi"], band)
     return fig
+
+
+#: Where a label may stand around its point: directions (right, up), tried in this order at
+#: each distance of :data:`_LABEL_DISTANCES` (points from the marker's edge), nearest first.
+_LABEL_DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, 1), (1, -1), (-1, -1),
+                     (1, 0.5), (-1, 0.5), (1, -0.5), (-1, -0.5),
+                     (0.5, 1), (-0.5, 1), (0.5, -1), (-0.5, -1))
+_LABEL_DISTANCES = (2.0, 4.0, 7.0, 10.0, 14.0, 19.0, 25.0, 32.0, 40.0, 50.0, 62.0, 76.0, 92.0)
+#: From this distance (points) on, a thin line leads from the label to its point.
+_LEADER_FROM = 9.0
+#: Points kept free between a label or the legend and a dividing line or the frame.
+_CLEAR = 3.0
+#: Points kept free between two labels (closer, two names side by side read as one line).
+_LABEL_GAP = 6.0
+
+
+def _crosses(p, q, r, s) -> bool:
+    """True when the segments p–q and r–s (display space) cross."""
+    def orient(a, b, c):
+        return np.sign((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]))
+
+    return (orient(p, q, r) != orient(p, q, s) and orient(r, s, p) != orient(r, s, q))
+
+
+def _hits(a, b, box) -> bool:
+    """True when a stretch of the segment a–b (display space) lies inside ``box``
+    (Liang–Barsky clipping of one segment, as :func:`hlstudy.export._segments_inside`)."""
+    (x0, y0), (x1, y1) = a, b
+    dx, dy = x1 - x0, y1 - y0
+    t0, t1 = 0.0, 1.0
+    for p, q in ((-dx, x0 - box.x0), (dx, box.x1 - x0), (-dy, y0 - box.y0), (dy, box.y1 - y0)):
+        if p == 0:
+            if q < 0:
+                return False
+        elif p < 0:
+            t0 = max(t0, q / p)
+        else:
+            t1 = min(t1, q / p)
+    return t1 > t0
+
+
+def _near_segment(points: np.ndarray, p, q, radius: float) -> bool:
+    """True when a point of ``points`` (n × 2) lies within ``radius`` of the segment p–q."""
+    if len(points) == 0:
+        return False
+    p, q = np.asarray(p, float), np.asarray(q, float)
+    d = q - p
+    t = np.clip(((points - p) @ d) / max(float(d @ d), 1e-12), 0.0, 1.0)
+    return bool(np.any(np.hypot(*(points - (p + t[:, None] * d)).T) < radius))
+
+
+#: Pairs of places the search of :func:`_place_labels` compares before it falls back to
+#: placing one label after another (a fixed count, not a time limit: the same figure on every
+#: machine; about 0.3 s; the demonstration's nine labels need 3,000).
+_SEARCH_BUDGET = 20000
+
+
+def _place_labels(ax, texts, points: np.ndarray, means: tuple[float, float], corners,
+                  band: float) -> None:
+    """Place each label of ``texts`` (one per row of ``points``, data coordinates) around
+    its point, in the layout as drawn.
+
+    A label's places are :data:`_LABEL_DISTANCES` × :data:`_LABEL_DIRECTIONS` around its
+    point.  A place is *free* when its box stays in the point's quadrant (on the point's side
+    of both dividing lines at ``means``, :data:`_CLEAR` points off them and off the frame,
+    out of the bands of height ``band``, axes fraction, at the bottom and top, where the
+    quadrant names ``corners`` and the simulated-data mark stand) and covers no point, no
+    other label (:data:`_LABEL_GAP` apart) or quadrant name, no leader line, with its own
+    leader clear of the other points, labels and leaders.  A depth-first search places first
+    the label with the fewest free places left (ties: the most crowded), at its nearest free
+    place that leaves every other label one (at most :data:`_SEARCH_BUDGET` comparisons).
+    Failing that, labels are placed one after another, the most crowded first, at their
+    nearest free place; a label with none on its own side goes to another quadrant (still clear of the dividing lines, and its leader then
+    crosses one: nowhere on its own side could it be read), and where nothing is free the
+    place covering least is taken.  A label set apart from its point gets a thin leader
+    line.  Deterministic: no time limit."""
+    from matplotlib.patches import FancyArrowPatch
+    from matplotlib.transforms import Bbox
+
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    to_px = fig.dpi / 72.0
+    area = ax.get_window_extent(renderer)
+    anchors = ax.transData.transform(points)
+    divx, divy = ax.transData.transform(means)
+    radius_pt = 0.5 * np.sqrt(36.0)   # the markers (s=36)
+    radius = radius_pt * to_px + 1.0
+    clear, gap = _CLEAR * to_px, _LABEL_GAP * to_px
+    lo_y, hi_y = area.y0 + band * area.height, area.y1 - band * area.height
+    spans_x = ((area.x0 + clear, divx - clear), (divx + clear, area.x1 - clear))
+    spans_y = ((lo_y + clear, divy - clear), (divy + clear, hi_y - clear))
+
+    def quadrant(box) -> tuple[int, int] | None:
+        """The quadrant (column, row) the box lies in, clear of its edges; None across one."""
+        cols = [k for k, (a, b) in enumerate(spans_x) if a <= box.x0 and box.x1 <= b]
+        rows = [k for k, (a, b) in enumerate(spans_y) if a <= box.y0 and box.y1 <= b]
+        return (cols[0], rows[0]) if cols and rows else None
+
+    names = [c.get_window_extent(renderer).padded(clear) for c in corners]
+    x, y = anchors[:, 0], anchors[:, 1]
+    candidates = []   # per label: (key of the place alone, centre, box, leader)
+    for i, t in enumerate(texts):
+        size = t.get_window_extent(renderer)
+        w, h = size.width, size.height
+        ax_, ay_ = anchors[i]
+        own = (int(ax_ >= divx), int(ay_ >= divy))
+        others = np.delete(anchors, i, axis=0)
+        places = []
+        for k, dist in enumerate(_LABEL_DISTANCES):
+            off = (radius_pt + dist) * to_px
+            for j, (dx, dy) in enumerate(_LABEL_DIRECTIONS):
+                g = off / np.sqrt(2.0) if abs(dx) == abs(dy) else off
+                cx, cy = ax_ + dx * (g + w / 2), ay_ + dy * (g + h / 2)
+                box = Bbox.from_extents(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+                leader = None
+                if dist >= _LEADER_FROM:
+                    # from the marker's edge to where the line to the box's centre meets it
+                    v = np.array([cx - ax_, cy - ay_])
+                    f = min(w / 2 / abs(v[0]) if v[0] else np.inf,
+                            h / 2 / abs(v[1]) if v[1] else np.inf)
+                    leader = (anchors[i] + v / np.hypot(*v) * radius,
+                              np.array([cx, cy]) - v * f)
+                q = quadrant(box)
+                n = int(np.sum((x + radius >= box.x0) & (x - radius <= box.x1)
+                               & (y + radius >= box.y0) & (y - radius <= box.y1)))
+                n += sum(box.overlaps(b) for b in names)
+                if leader is not None:
+                    a, b = leader
+                    n += sum(_hits(a, b, c) for c in names)
+                    n += int(_near_segment(others, a, b, radius))
+                places.append(((int(q is None), n, int(q != own), k, j), (cx, cy), box,
+                               leader))
+        candidates.append(places)
+
+    def conflicts(place, placed) -> int:
+        """What the place covers of the labels and leaders ``placed``."""
+        _, _, box, leader = place
+        n = 0
+        for _, _, other, line in placed:
+            n += box.overlaps(other.padded(gap))
+            if line is not None:
+                n += _hits(*line, box.padded(1.0))
+                if leader is not None:
+                    n += _crosses(*leader, *line)
+            if leader is not None:
+                n += _hits(*leader, other.padded(clear))
+        return int(n)
+
+    crowd = [int(np.sum(np.hypot(*(anchors - a).T) < 60 * to_px)) for a in anchors]
+    order = sorted(range(len(texts)), key=lambda i: (-crowd[i], i))
+    rank = {i: r for r, i in enumerate(order)}
+    chosen: dict[int, tuple] = {}
+    tried = 0
+
+    def search(free: dict[int, list]) -> bool:
+        """Place the labels of ``free`` (each with its free places left): the one with the
+        fewest first, at each of its places in turn, keeping for every other label the
+        places that do not conflict with it; back when one has none left."""
+        nonlocal tried
+        if not free:
+            return True
+        i = min(free, key=lambda k: (len(free[k]), rank[k]))
+        for place in free[i]:
+            left = {}
+            for other, places in free.items():
+                if other != i:
+                    if tried >= _SEARCH_BUDGET:
+                        return False
+                    tried += len(places)
+                    left[other] = [p for p in places if conflicts(p, [place]) == 0]
+                    if not left[other]:
+                        break
+            else:
+                chosen[i] = place
+                if search(left):
+                    return True
+                del chosen[i]
+        return False
+
+    if not search({i: [p for p in candidates[i] if p[0][:3] == (0, 0, 0)]
+                   for i in order}):
+        chosen.clear()
+        for i in order:
+            chosen[i] = min(candidates[i], key=lambda p: (
+                p[0][0], p[0][1] + conflicts(p, chosen.values()), *p[0][2:]))
+    for i in range(len(texts)):
+        _, centre, _, leader = chosen[i]
+        texts[i].set_position(ax.transData.inverted().transform(centre))
+        if leader is not None:
+            ax.add_patch(FancyArrowPatch(
+                posA=tuple(points[i]), posB=tuple(ax.transData.inverted().transform(centre)),
+                patchB=texts[i], arrowstyle="-", color="#999999", linewidth=0.5,
+                shrinkA=radius_pt, shrinkB=1, zorder=2.5))
+
+
+def _divider_legend(ax, line, label: str, band: float):
+    """The legend entry of the dividing lines (``line`` drawn as their sample), in the
+    plot area where it covers no data (:func:`hlstudy.export._data_overlap`: points, the
+    dividing lines, leader lines), no label and no quadrant name, out of the bottom and top
+    bands (``band``, axes fraction) where the quadrant names and the simulated-data mark
+    stand.  Places: against the left or right frame or the bands, and on a grid of the plot
+    area between; the free place nearest the frame is taken (ties: lowest, then leftmost),
+    where none is free the one covering least."""
+    from matplotlib.transforms import Bbox
+
+    from hlstudy import export
+
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    to_px = fig.dpi / 72.0
+    kw = {"handles": [line], "labels": [label], "loc": "lower left", "fontsize": 7,
+          "borderaxespad": 0.0, "handlelength": 2.4, "framealpha": 0.9}
+    legend = ax.legend(bbox_to_anchor=(0.0, 0.0), **kw)
+    size = legend.get_window_extent(renderer)
+    w, h = size.width, size.height
+    area = ax.get_window_extent(renderer)
+    margin = 2 * _CLEAR * to_px
+    left, right = area.x0 + margin, area.x1 - margin - w
+    low = area.y0 + band * area.height + _CLEAR * to_px
+    high = area.y1 - band * area.height - _CLEAR * to_px - h
+    shapes = export._data_shapes(ax, renderer)
+    texts = [t.get_window_extent(renderer).padded(_CLEAR * to_px) for t in ax.texts
+             if t.get_text().strip()]
+    grid = np.linspace(0.0, 1.0, 21)[1:-1]
+    best = None
+    for y0 in [low, *(low + grid * (high - low)), high]:
+        for x0 in [left, *(left + grid * (right - left)), right]:
+            box = Bbox.from_extents(x0, y0, x0 + w, y0 + h)
+            covered = export._data_overlap(box.padded(_CLEAR * to_px), shapes) \
+                + sum(box.overlaps(t) for t in texts)
+            edge = min(x0 - left, right - x0, y0 - low, high - y0)
+            key = (round(covered, 6), round(edge, 3), round(y0, 3), round(x0, 3))
+            if best is None or key < best:
+                best = key
+    legend.remove()
+    x0, y0 = best[3], best[2]
+    anchor = ax.transAxes.inverted().transform((x0, y0))
+    return ax.legend(bbox_to_anchor=(float(anchor[0]), float(anchor[1])), **kw)
