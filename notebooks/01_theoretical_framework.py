@@ -37,6 +37,9 @@ from IPython.display import Markdown, display
 
 from hlstudy import codebook, district, export, framework, legal, sourcing
 from hlstudy.communes import communes, new_communes
+from hlstudy.display import show_numbers_as_read
+
+show_numbers_as_read()   # data frames shown with 3 decimals, counts without (hlstudy.display)
 
 # ---- Parameters ----
 ITEMS_PER_OBSERVATION = 5      # Hair et al.: at least 5 (better 10) observations per item

@@ -36,8 +36,11 @@ from hlstudy import cleaning, export, ingest, legal
 from hlstudy.communes import communes as commune_registry
 from hlstudy.communes import unit_labels
 from hlstudy.config import data_source
+from hlstudy.display import show_numbers_as_read
 from hlstudy.scales import scale_coverage, scale_items
 from hlstudy.study import analysis_counts, consort_counts, coverage_by_commune, raw_tables
+
+show_numbers_as_read()   # data frames shown with 3 decimals, counts without (hlstudy.display)
 
 # Ngưỡng của các quy tắc làm sạch (thay đổi tại đây nếu cần) / cleaning thresholds
 RULES = cleaning.Rules(

@@ -45,8 +45,11 @@ from IPython.display import Markdown, display
 from hlstudy import cfa as cfa_mod
 from hlstudy import codebook, export, factor, ingest, legal, load_study, reliability
 from hlstudy import sem as sem_mod
+from hlstudy.display import show_numbers_as_read
 from hlstudy.errors import ModelError, TooFewRowsError, warning_text
 from hlstudy.scales import scale_items, score_scales
+
+show_numbers_as_read()   # data frames shown with 3 decimals, counts without (hlstudy.display)
 
 # Parameters (heavy computations take their size from here)
 N_ITER = 100          # parallel-analysis iterations (psych's fa.parallel uses 20 by default)

@@ -55,10 +55,13 @@ from hlstudy.communes import communes as registry_communes
 from hlstudy.communes import sort_communes, unit_label
 from hlstudy.diagnostic import findings as fd
 from hlstudy.diagnostic import mapping, merger, plots, profile, quality, staffing
+from hlstudy.display import show_numbers_as_read
 from hlstudy.errors import ModelError
 from hlstudy.evidence import Rules, claim_verdicts, evaluate
 from hlstudy.scales import scale_items, score_scales
 from hlstudy.study import INSTRUMENT_NAMES_VI
+
+show_numbers_as_read()   # data frames shown with 3 decimals, counts without (hlstudy.display)
 
 # ---- Parameters (stated here, used everywhere below) ----
 SEED = 2026

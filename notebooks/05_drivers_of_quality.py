@@ -47,8 +47,11 @@ from IPython.display import Markdown, display
 
 from hlstudy import codebook, drivers, export, framework, load_study, models, pathplot, reliability
 from hlstudy import sem as sem_mod
+from hlstudy.display import show_numbers_as_read
 from hlstudy.errors import ModelError, warning_text
 from hlstudy.scales import scale_items
+
+show_numbers_as_read()   # data frames shown with 3 decimals, counts without (hlstudy.display)
 
 # Parameters
 SEED = 2026

@@ -41,8 +41,11 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from hlstudy import drivers, export, legal, load_study, pathplot
+from hlstudy.display import show_numbers_as_read
 from hlstudy.evidence import Rules, evaluate, ipma_figure, ipma_table
 from hlstudy.evidence.rules import VERDICTS, VERDICTS_VI, exact_interval
+
+show_numbers_as_read()   # data frames shown with 3 decimals, counts without (hlstudy.display)
 
 # Parameters: the verdict rules (docs/evidence.md gives their sources)
 SEED = 2026

@@ -46,6 +46,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from hlstudy import export, pathplot, paths
+from hlstudy.display import show_numbers_as_read
 from hlstudy.paths import ROOT
 from hlstudy.validation import LATENT_SEM, coverage_table, recovery, scenarios
 from hlstudy.validation.ragree import (
@@ -64,6 +65,8 @@ from hlstudy.validation.summary import (
     verdict_confusion,
     verdict_rates,
 )
+
+show_numbers_as_read()   # data frames shown with 3 decimals, counts without (hlstudy.display)
 
 # Parameters
 RESULTS = "data/validation"   # folder written by `python3 make.py validate` (or build/…)

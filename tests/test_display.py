@@ -1,0 +1,49 @@
+"""hlstudy.display: the numbers of the data frames a notebook shows."""
+
+import doctest
+
+import pandas as pd
+import pytest
+
+from hlstudy import display
+from hlstudy.export import ExportError
+
+
+@pytest.fixture
+def restored():
+    yield
+    pd.reset_option("display.float_format")
+
+
+def test_docstring_examples_run():
+    assert doctest.testmod(display).failed == 0
+
+
+@pytest.mark.parametrize(("value", "decimals", "shown"), [
+    (1504.0, 3, "1504"), (-3.0, 3, "-3"), (0.0, 3, "0"), (0.757419, 3, "0.757"),
+    (0.0005, 3, "0.001"), (0.00049, 3, "4.90e-04"), (0.0006, 3, "0.001"),
+    (1779.446363, 2, "1779.45"), (0.004, 2, "4.00e-03"), (2.5, 0, "2"), (0.4, 0, "4.00e-01"), (0.5, 0, "5.00e-01"), (0.6, 0, "1"),
+    (1e16 + 2, 3, "10000000000000002.000"), (float("inf"), 3, "inf"), (float("-inf"), 3, "-inf"),
+])
+def test_float_text(value, decimals, shown):
+    assert display.float_text(value, decimals) == shown
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "3", None])
+def test_decimals_must_be_a_whole_non_negative_number(bad):
+    with pytest.raises(ExportError, match="decimals"):
+        display.float_text(1.0, bad)
+    with pytest.raises(ExportError, match="decimals"):
+        display.show_numbers_as_read(bad)
+
+
+def test_a_displayed_frame_shows_rounded_numbers_and_keeps_its_values(restored):
+    df = pd.DataFrame({"chi2": [1779.446363, 120.852364], "df": [1504.0, 113.0],
+                       "p_value": [9.838075e-07, 0.289511], "n": [203, 434]})
+    before = df.copy()
+    display.show_numbers_as_read()
+    text, html = df.to_string(), df._repr_html_()
+    for shown in ("1779.446", "1504", "9.84e-07", "0.290", "203"):
+        assert shown in text and shown in html, shown
+    assert "e+03" not in text and "1504.000" not in text and "0.289511" not in html
+    pd.testing.assert_frame_equal(df, before)   # the values are not rounded
