@@ -1,8 +1,14 @@
 """What code is running: hlstudy's source digest, the installed libraries, when the code was read.
 
 Shared by the caches whose keys must name the code that made what they keep: the figure
-cache (:mod:`hlstudy._figurekey`) and the R-agreement table
-(:mod:`hlstudy.validation.ragree`).
+cache (:mod:`hlstudy._figurekey`), the result cache (:mod:`hlstudy._resultcache`), the kept
+exports (:mod:`hlstudy._keptexport`), the fit caches (:mod:`hlstudy.diagnostic.quality`) and
+the R-agreement table (:mod:`hlstudy.validation.ragree`).
+
+A source file counts as the code running when it was last modified before the process began
+to read hlstudy (:func:`written_after_reading`).  Only the modification time is compared: a
+file rewritten after that moment with its time set back (``cp -p``, ``touch -d``) is not
+noticed, as it was not by the rule this replaced.
 """
 
 from __future__ import annotations
@@ -130,8 +136,9 @@ def distributions() -> str:
     """Every installed distribution's name and version, and Python's version (once per process).
 
     Read from the names of the ``*.dist-info`` and ``*.egg-info`` folders of the
-    installation's site directories (``name-version.dist-info``): the same list
-    ``importlib.metadata`` gives, in a millisecond instead of a quarter of a second.
+    installation's site directories (``name-version.dist-info``): what ``importlib.metadata``
+    lists in those folders (not the user site or other ``sys.path`` entries, where the
+    project's environment installs nothing), in a millisecond instead of a quarter of a second.
     """
     global _DISTRIBUTIONS
     if _DISTRIBUTIONS is None:

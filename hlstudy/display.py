@@ -22,9 +22,11 @@ DECIMALS = 3
 def float_text(x: float, decimals: int = DECIMALS) -> str:
     """One float of a displayed data frame, as a reader reads it.
 
-    * a whole number (below 10^15 in absolute value): no decimals, ``1504``;
+    * a whole number (below 10^15 in absolute value): no decimals, ``1504``; zero (also
+      ``-0.0``) as ``0``: a value that is zero, not one rounded to zero;
     * a non-zero value that would round to zero at ``decimals`` decimals: scientific notation
-      with two decimals, ``9.84e-07`` (a p-value is never shown as ``0.000``);
+      with two decimals, ``9.84e-07`` (a non-zero p-value is never shown as ``0.000``; a data
+      frame rounded before it is displayed loses this, so the notebooks display them unrounded);
     * otherwise ``decimals`` decimals, ``0.757``; ``NaN`` and infinities as pandas prints them.
 
     Raises :class:`hlstudy.export.ExportError` for a ``decimals`` that is not a non-negative
@@ -42,6 +44,8 @@ def float_text(x: float, decimals: int = DECIMALS) -> str:
         return "NaN"
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
+    if value == 0:
+        return "0"   # never "-0"
     if value.is_integer() and abs(value) < 1e15:
         return f"{value:.0f}"
     text = f"{value:.{decimals}f}"

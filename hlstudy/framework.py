@@ -908,10 +908,12 @@ def reform_figure(lang: str = "vi"):
                                 "Hữu Lũng → 8 xã", "2025 reform: Hữu Lũng's 23 units → 8 communes",
                                 lang), 60), fontsize=10)
     note = ax.text(0.0, -0.1, _tr(
-        "Chấm: vị trí gần đúng của 23 đơn vị cũ; sao: trung tâm xã mới (vietnamadminunits). "
+        "Chấm: vị trí gần đúng của 23 đơn vị cũ; sao: trung tâm xã mới (vietnamadminunits); "
+        "đường: nối đơn vị cũ với xã mới mà nó nhập vào, mỗi xã mới một màu. "
         "TT Hữu Lũng và Tân Thành trùng tọa độ trong nguồn, Tân Thành được dời nhẹ.",
         "Dots: approximate points of the 23 former units; stars: new commune centres "
-        "(vietnamadminunits). TT Hữu Lũng and Tân Thành share a point in the source; "
+        "(vietnamadminunits); lines: each former unit to the new commune it merged into, one "
+        "colour per new commune. TT Hữu Lũng and Tân Thành share a point in the source; "
         "Tân Thành is shifted slightly.", lang), transform=ax.transAxes, fontsize=6.8,
         va="top", color="#444444", wrap=True)
     fig.tight_layout()   # the plot area as saved, before the names are placed in it

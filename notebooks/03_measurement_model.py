@@ -299,7 +299,7 @@ display(Markdown(
     + ("gần với" if gap < 0.02 else "khác đáng kể so với")
     + f" khoảng Feldt: chênh lệch lớn nhất ở cận dưới là {fmt(gap)}; khoảng rộng nhất thuộc "
     f"thang đo {widest}."))
-display(boot_table.round(3))
+display(boot_table)
 
 # %% [markdown]
 # ### Hiệu ứng thiết kế (design effect)
@@ -334,7 +334,7 @@ display(Markdown(
     f"{label[top['instrument']]}, ICC = {fmt(top['icc'])}): cỡ mẫu hiệu dụng chỉ còn khoảng "
     f"{top['effective_n']:.0f} thay vì {top['n']}. Vì vậy các so sánh điểm trung bình cần sai "
     "số chuẩn tính theo cụm xã."))
-display(deff_all.round(3))
+display(deff_all)
 
 # %% [markdown]
 # ## 3. Điều kiện phân tích nhân tố: KMO và Bartlett
@@ -667,11 +667,11 @@ for inst in INSTS:
         display(Markdown(f"**{label[inst].capitalize()}**: không có CFA nên không tính CR, AVE, "
                          f"Fornell–Larcker; HTMT lớn nhất {fmt(off.max())} "
                          f"({int((off >= MAX_HTMT).sum() // 2)} cặp từ {fmt(MAX_HTMT, 2)})."))
-        display(ht.round(3))
+        display(ht)
         if ht.attrs["notes"]:
             display(Markdown("**Lưu ý về HTMT:** "
                              + "; ".join(n.text("vi") for n in ht.attrs["notes"]) + "."))
-            display(cfa_mod.htmt(data[inst], scales[inst], geometric=False).round(3))
+            display(cfa_mod.htmt(data[inst], scales[inst], geometric=False))
         continue
     res = cfa_res[inst]
     validity = pd.DataFrame({"CR": cfa_mod.composite_reliability(res),
@@ -706,9 +706,9 @@ for inst in INSTS:
     if low_ave:
         std = res.std_loadings
         weakest = std.sort_values().head(5)
-        rev = set(codebook.reverse_items(inst))
-        rev_weak = [i for (_, i) in weakest.index if i in rev]
-        n_rev = len(rev & {i for c in scales[inst].values() for i in c})
+        # reversed items among the five weakest, beside what chance gives (hypergeometric)
+        wording = cfa_mod.reversed_among_weakest(std, codebook.reverse_items(inst), k=5)
+        rev_weak = wording.reversed_weak
         display(Markdown(
             f"**Kết luận về giá trị hội tụ ({label[inst]}): KHÔNG đạt** ở {len(low_ave)}/"
             f"{len(validity)} khái niệm (AVE < {fmt(MIN_AVE, 2)}: {', '.join(low_ave)}"
@@ -718,16 +718,23 @@ for inst in INSTS:
             "Năm hệ số tải chuẩn hóa thấp nhất: "
             + ", ".join(f"{i} ({fmt(v, 2)}{', đảo chiều' if i in rev_weak else ''})"
                         for (_, i), v in weakest.items())
-            + (f".  {len(rev_weak)}/5 biến yếu nhất là câu đảo chiều (bảng hỏi có {n_rev} câu "
-               "đảo chiều): dấu hiệu của **hiệu ứng cách diễn đạt** (wording effect) — người trả "
-               "lời không đọc câu phủ định như câu khẳng định tương ứng, và nhân tố chung bị "
-               "kéo lệch (Weijters và cộng sự 2013)" if rev_weak else "")
+            + ((f".  {len(rev_weak)}/5 biến yếu nhất là câu đảo chiều; mô hình có "
+                f"{wording.n_reversed}/{wording.n_items} câu đảo chiều, nên ngẫu nhiên thì kỳ vọng "
+                f"{fmt(wording.expected, 2)} câu, và xác suất có từ {len(rev_weak)} câu trở lên là "
+                f"{fmt(wording.p_value, 2)} (phân phối siêu bội)"
+                + (": nhiều hơn mức ngẫu nhiên, dấu hiệu của **hiệu ứng cách diễn đạt** (wording "
+                   "effect) — người trả lời không đọc câu phủ định như câu khẳng định tương ứng, "
+                   "và nhân tố chung bị kéo lệch (Weijters và cộng sự 2013)"
+                   if wording.more_than_chance else
+                   ": không nhiều hơn mức ngẫu nhiên, nên đây chưa phải bằng chứng của hiệu ứng "
+                   "cách diễn đạt (wording effect; Weijters và cộng sự 2013)"))
+               if rev_weak else "")
             + ".  Điều luận văn **vẫn khẳng định được**: độ tin cậy (CR, alpha) đạt ngưỡng ở "
             "phần lớn thang đo, và các khái niệm phân biệt được với nhau (HTMT); điểm thang đo "
             "dùng được như **chỉ số tổng hợp mô tả**.  Điều **không khẳng định được**: rằng mỗi "
             "thang đo đo một khái niệm duy nhất với giá trị hội tụ tốt — các hệ số quan hệ ở "
             "phần III bị suy giảm và phải được đọc với hạn chế này."))
-    display(validity.round(3), ht.round(3), fl.round(3))
+    display(validity, ht, fl)
     if ht.attrs["notes"]:
         # an exact zero correlation decides HTMT2 (semTools' rule): show the arithmetic HTMT too
         display(Markdown(
@@ -735,7 +742,7 @@ for inst in INSTS:
             "nhân của HTMT2 bằng 0 (hoặc không xác định) theo đúng quy tắc của semTools; tỷ số HTMT "
             "trung bình cộng (Henseler và cộng sự 2015) bên dưới là giá trị nên đọc cho các cặp "
             "này. Chi tiết: " + "; ".join(n.text("vi") for n in ht.attrs["notes"]) + "."))
-        display(cfa_mod.htmt(data[inst], scales[inst], geometric=False).round(3))
+        display(cfa_mod.htmt(data[inst], scales[inst], geometric=False))
 
 # %% [markdown]
 # ## 7. Sai lệch do phương pháp chung (common method bias)
@@ -884,7 +891,7 @@ elif kind is not None and kind.nunique() >= 2:
            "nhóm); ΔCFI nhỏ ở các bước sau không đủ để kết luận. So sánh điểm thang đo giữa "
            "cán bộ và công chức ở các notebook sau chỉ mang tính mô tả và phải nêu rõ hạn chế "
            "này.")))
-    display(inv.table.round(3))
+    display(inv.table)
 
 # %%
 # Which n each statistic uses (issue 13, kind 4)

@@ -596,7 +596,7 @@ meas = pd.concat([measurement_results(officials, "officials", QUALITY)]
                     if HAS_CITIZENS else []), ignore_index=True)
 meas["reliable"] = (meas["alpha"] >= MIN_ALPHA) & ~(meas["CR"] < MIN_CR)
 meas["convergent"] = np.where(meas["AVE"].isna(), None, meas["AVE"] >= MIN_AVE)
-display(meas.round(3))
+display(meas)
 _rel_ok = meas.loc[meas["reliable"], "scale"].tolist()
 _rel_bad = meas.loc[~meas["reliable"], "scale"].tolist()
 _conv_ok = meas.loc[meas["convergent"].eq(True), "scale"].tolist()
@@ -756,7 +756,8 @@ note_map = export.tr("Ô Voronoi quanh tọa độ trung tâm xã (không phải
                      "nghiệm); * tọa độ trong danh mục trùng với thị trấn (lỗi nguồn), được dịch "
                      "để vẽ.",
                      "Voronoi cells around commune centres (not boundaries); thick lines: the 8 "
-                     "communes of 1 July 2025; classes from the 95% intervals; * registry "
+                     "communes of 1 July 2025; classes from the 95% intervals of the shrunken "
+                     "(empirical Bayes) estimates; * registry "
                      "coordinates equal to the town's (a source error), moved to draw.")
 fig = mapping.plot_map(reg.assign(name=reg["code"].map(short)), categories=pro_class,
                        category_colors=dict(zip(CLASS_LAB, ["#1b9e77", "#d9d9d9", "#d95f02"],
@@ -869,7 +870,7 @@ export.save_table(cm25[["variable", "commune_2025", "n", "mean", "lo", "hi"]].re
                   simulated=SIM, count_columns=["n"],
                   dependent={"n": [RN25["mean"], RN25["lo"], RN25["hi"]]})
 icc25 = quality.icc_table(scores, QUALITY, "commune_2025")
-display(icc25[["variable", "n_groups", "icc", "icc_anova_lo", "icc_anova_hi"]].round(3))
+display(icc25[["variable", "n_groups", "icc", "icc_anova_lo", "icc_anova_hi"]])
 pro25 = cm25[cm25["variable"] == "PRO"]
 # the figure uses the estimator of its 23-unit sibling (04_caterpillar_quality): shrunken
 # (empirical-Bayes) means from a random-intercept model, here with the 8 new communes as groups,

@@ -281,7 +281,7 @@ if SEM_OK:
                        "is that of B rescaled by β/B."))
     r2_table = pd.DataFrame({H["outcome"]: [name(k) for k in struct], "R²": [r2.get(k) for k in struct]})
     display(r2_table)
-    display(sem_table.round(3))
+    display(sem_table)
 
 # %% [markdown]
 # ## 3. Hồi quy trên điểm thang đo với sai số chuẩn theo cụm xã
@@ -340,7 +340,7 @@ export.save_table(
                    "communes (column n: the rows complete on each regression's variables); every "
                    "variable standardized on those rows; CR2 with Satterthwaite df; restricted "
                    f"wild cluster bootstrap, {WILD_REPS} draws."))
-display(reg_table.round(3))
+display(reg_table)
 ratio = (reg_naive.set_index(["outcome", "term"])["se"]
          / reg.set_index(["outcome", "term"])["se"])
 agree = ((reg["p"] < ALPHA) == (reg["p_wild"] < ALPHA)).mean()
@@ -445,7 +445,7 @@ export.save_table(
                    + ("FIML, MLR, std.all; p of the unstandardized estimate, delta-method SE."
                       if SEM_OK else
                       "could not be estimated on these data (section 2).")))
-display(ind_table.round(3))
+display(ind_table)
 agree_ind = drivers.indirect_agreement(
     ind_table[H["indirect"]], ind_table[H["boot_lo"]], ind_table[H["boot_hi"]],
     ind_table[H["p_delta"]] if SEM_OK else None, alpha=ALPHA)
@@ -504,7 +504,7 @@ if study.has("citizens"):
                        "self-rated dimensions. CI: Fisher z with the Bonett–Wright SE; p: t test of "
                        "Spearman's ρ (scipy.stats.spearmanr). The two methods differ and may "
                        "disagree near the threshold: a CI containing 0 beside p < .05."))
-    display(corr_table.round(3))
+    display(corr_table)
     fig = pathplot.commune_scatter(
         link, "QUAL", "SIPAS", xlabel=export.tr("Chất lượng đội ngũ (tự đánh giá, trung bình xã)",
                                                 "Officials' quality (self-rated, commune mean)"),
@@ -570,7 +570,7 @@ export.save_table(
                    f"RV, RV_α: Cinelli & Hazlett (2020), α = {export.number(ALPHA, 2, lang='en')}; "
                    f"MDE at {POWER:.0%} power, "
                    "effective n = n / design effect."))
-display(sens_table.round(3))
+display(sens_table)
 # RV α is computed on the classical OLS t (Cinelli & Hazlett), not on the commune-clustered
 # tests: "significant" below means significant by CR2 (and said when the wild bootstrap differs)
 sens_p = reg.set_index(["outcome", "term"])[["p", "p_wild"]].reindex(sens_keys)
@@ -682,7 +682,7 @@ if SEM_OK:
                        "bảng sổ đối chiếu nhận định).",
                        "SEM FIML/MLR; 'consistent' before the multiple-testing correction (made in "
                        "the claims ledger table)."))
-    display(hyp_table.round(3))
+    display(hyp_table)
     counts = hyp_codes["reading"].value_counts()
     not_shown = hyp_table[hyp_codes["reading"] == "unsupported"]
     against = hyp_table[hyp_codes["reading"] == "contradicts"]

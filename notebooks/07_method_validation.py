@@ -267,7 +267,7 @@ export.save_table(
                    f"Default scenario. Observed-score regression on {int(key_est['n_studies'].iloc[0])}"
                    " pooled studies; MCSE by batch means. Reliability: squared correlation of the "
                    "scale score with its latent construct in the pooled sample."))
-display(estimand_tab.round(3))
+display(estimand_tab)
 on = np.isfinite(ratio) & (np.abs(key_est["truth"].to_numpy()) >= 0.15)
 all_est = est_table[(est_table["scenario"] == "default") & (est_table["estimand"] == "scale scores")]
 mc_ratio = float((all_est["mcse"] / cr2_def.groupby("quantity")["estimate"].std(ddof=1)
@@ -334,7 +334,7 @@ export.save_table(
                    f"{int(R_REP.get('default', 0))} simulated studies; all paths pooled. Bias and "
                    "coverage against the truth of what each method estimates. The pooled MCSE is "
                    "a lower bound (paths of one replication are correlated)."))
-display(path_table.round(3))
+display(path_table)
 
 # %%
 ct = coverage_table(res, KEY_PATHS, scenario="default", level=LEVEL)
@@ -479,7 +479,7 @@ export.save_table(
     note=export.tr("ICC ANOVA với khoảng tin cậy F của điểm thang đo; giá trị thật là tỷ lệ "
                    "phương sai giữa các xã của khái niệm ẩn.", "ANOVA ICC of the scale score with "
                    "its F interval; the truth is the latent construct's between-commune share."))
-display(icc_table.round(3))
+display(icc_table)
 clean = summarize(res[(res["kind"] == "cleaning") & (res["scenario"] == "default")],
                   by=("method", "quantity"), level=LEVEL)
 clean_table = pd.DataFrame({
@@ -557,7 +557,7 @@ export.save_table(power_table, "07_power", simulated=SIM, decimals=3,
                                  "đúng (kịch bản gốc, toàn bộ cán bộ, công chức).",
                                  "Share of replications in which the ledger says 'supported' "
                                  "when the claim is true (default scenario, census)."))
-display(power_table.round(3))
+display(power_table)
 wrong_default = rates[rates["verdict_truth"] != "supported"]
 display(Markdown(
     "Ở kịch bản gốc, lực kiểm định của các luận điểm đúng từ "
@@ -577,7 +577,7 @@ if fp is not None and len(fp):
                                       "False positives when every path is zero"),
                       note=export.tr(f"{int(R_REP.get('all_zero', 0))} nghiên cứu mô phỏng.",
                                      f"{int(R_REP.get('all_zero', 0))} simulated studies."))
-    display(fp_table.round(3))
+    display(fp_table)
     f = fp.set_index(["level", "method"])["rate"]
     fam = f.get(("claim (any claim, per replication)", "ledger"), np.nan)
     per = f.get(("claim (per verdict)", "ledger"), np.nan)

@@ -632,3 +632,45 @@ def test_too_few_rows_is_structured_for_a_vietnamese_sentence():
     assert isinstance(exc, ModelError) and (exc.rows, exc.items, exc.group) == (8, 9, None)
     assert exc.text("vi").startswith("quá ít phiếu trả lời đủ mọi biến: 8 phiếu cho 9 biến")
     assert pickle.loads(pickle.dumps(exc)).text("vi") == exc.text("vi")
+
+
+def test_reversed_among_weakest_is_the_hypergeometric_tail_by_counting():
+    """P(as many reversed items or more among the k weakest) equals the count of equally
+    likely draws (math.comb), not scipy's tail on trust; R: phyper(x - 1, K, N - K, k, FALSE)."""
+    import math
+
+    import pandas as pd
+
+    from hlstudy.cfa import reversed_among_weakest
+
+    loadings = pd.Series([0.31, 0.35, 0.42, 0.44, 0.47, 0.52, 0.55, 0.61, 0.66, 0.70, 0.72, 0.80],
+                         index=pd.MultiIndex.from_tuples([("F", f"x{i:02d}") for i in range(12)]))
+    reversed_items = {"x00", "x03", "x09"}
+    res = reversed_among_weakest(loadings, reversed_items, k=5)
+    assert res.weakest == ["x00", "x01", "x02", "x03", "x04"]
+    assert res.reversed_weak == ["x00", "x03"] and (res.n_items, res.n_reversed) == (12, 3)
+    n, big_k, k, x = 12, 3, 5, 2
+    counted = sum(math.comb(big_k, j) * math.comb(n - big_k, k - j) for j in range(x, big_k + 1)) \
+        / math.comb(n, k)
+    assert res.p_value == pytest.approx(counted, rel=1e-12)
+    assert res.expected == pytest.approx(5 * 3 / 12)
+    assert not res.more_than_chance and "2 of the 5 weakest" in res.summary()
+    # the three reversed items are the three weakest: one draw in C(12, 3)
+    crowded = reversed_among_weakest(loadings.sort_values(ascending=False).set_axis(loadings.index),
+                                     {"x09", "x10", "x11"}, k=3)
+    assert crowded.reversed_weak == ["x11", "x10", "x09"]   # lowest loading first
+    assert crowded.p_value == pytest.approx(1 / math.comb(12, 3)) and crowded.more_than_chance
+    assert reversed_among_weakest(loadings, set(), k=5).p_value == 1.0
+
+
+@pytest.mark.parametrize("k", [0, 13, 2.5, True])
+def test_reversed_among_weakest_checks_k(k):
+    import pandas as pd
+
+    from hlstudy.cfa import reversed_among_weakest
+    from hlstudy.errors import ModelError
+
+    with pytest.raises(ModelError, match="k must be"):
+        reversed_among_weakest(pd.Series([0.5] * 12, index=[f"x{i}" for i in range(12)]), {"x1"}, k=k)
+    with pytest.raises(ModelError, match="no standardized"):
+        reversed_among_weakest(pd.Series([], dtype=float), {"x1"})

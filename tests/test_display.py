@@ -20,7 +20,7 @@ def test_docstring_examples_run():
 
 
 @pytest.mark.parametrize(("value", "decimals", "shown"), [
-    (1504.0, 3, "1504"), (-3.0, 3, "-3"), (0.0, 3, "0"), (0.757419, 3, "0.757"),
+    (1504.0, 3, "1504"), (-3.0, 3, "-3"), (0.0, 3, "0"), (-0.0, 3, "0"), (-0.0004, 3, "-4.00e-04"), (0.757419, 3, "0.757"),
     (0.0005, 3, "0.001"), (0.00049, 3, "4.90e-04"), (0.0006, 3, "0.001"),
     (1779.446363, 2, "1779.45"), (0.004, 2, "4.00e-03"), (2.5, 0, "2"), (0.4, 0, "4.00e-01"), (0.5, 0, "5.00e-01"), (0.6, 0, "1"),
     (1e16 + 2, 3, "10000000000000002.000"), (float("inf"), 3, "inf"), (float("-inf"), 3, "-inf"),
@@ -47,3 +47,18 @@ def test_a_displayed_frame_shows_rounded_numbers_and_keeps_its_values(restored):
         assert shown in text and shown in html, shown
     assert "e+03" not in text and "1504.000" not in text and "0.289511" not in html
     pd.testing.assert_frame_equal(df, before)   # the values are not rounded
+
+
+def test_notebooks_display_frames_unrounded():
+    """A frame rounded before it is shown turns p = 0.0004 into 0 and -0.0004 into -0: the
+    notebooks leave the rounding to show_numbers_as_read, which each of them calls."""
+    import re
+
+    from hlstudy.paths import NOTEBOOKS
+
+    for source in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py")):
+        text = source.read_text(encoding="utf-8")
+        assert "show_numbers_as_read()" in text, source.name
+        rounded = [line.strip() for line in text.splitlines()
+                   if re.search(r"\bdisplay\(.*\.round\(", line)]
+        assert rounded == [], f"{source.name}: {rounded}"

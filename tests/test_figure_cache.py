@@ -431,7 +431,7 @@ def test_sources_written_just_before_the_process_are_keyed(tmp_path):
     assert len(out[-1]) == 64, out
 
 
-def test_a_source_written_after_the_code_was_read_gives_no_digest_whatever_the_timestamps(
+def test_a_source_written_after_the_code_was_read_gives_no_digest_on_fine_or_coarse_timestamps(
         tmp_path, monkeypatch):
     package = tmp_path / "pkg"
     package.mkdir()

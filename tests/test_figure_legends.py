@@ -271,6 +271,9 @@ def test_reform_map_names_are_clear_of_each_other_the_points_and_the_frame(lang)
     assert export.fits_page(*size), size
     note = next(t for t in ax.texts if t.get_transform() == ax.transAxes)
     assert note.get_window_extent(r).y1 < ax.xaxis.label.get_window_extent(r).y0
+    # every kind of mark is explained: the dots, the stars and the coloured link lines
+    assert all(w in note.get_text() for w in (("Chấm:", "sao:", "đường:") if lang == "vi"
+                                              else ("Dots:", "stars:", "lines:")))
     # every former unit's point is drawn over the stars: Yên Sơn's, 0.004° from Cai Kinh's
     # centre, was hidden under its star
     stars = [c for c in ax.collections if len(c.get_offsets()) == 1 and c.get_sizes()[0] == 150]
@@ -278,6 +281,16 @@ def test_reform_map_names_are_clear_of_each_other_the_points_and_the_frame(lang)
     assert len(stars) == 8 and sum(len(c.get_offsets()) for c in points) == 23
     assert min(c.get_zorder() for c in points) > max(c.get_zorder() for c in stars)
     plt.close(fig)
+
+
+def _haloed(text) -> bool:
+    """The text is drawn over a white stroke (as the maps' names): lines behind it break."""
+    import matplotlib.colors as mcolors
+    from matplotlib import patheffects
+
+    return any(isinstance(e, patheffects.withStroke)
+               and mcolors.to_hex(e._gc.get("foreground", "k")) == "#ffffff"
+               for e in text.get_path_effects())
 
 
 def test_the_name_check_catches_names_at_one_offset():
@@ -402,6 +415,7 @@ def test_commune_scatter_labels_keep_off_the_points_the_line_and_the_legend(stud
     export._mark_simulated(fig)   # as saved: the mark takes its place after the names
     assert _label_faults(fig, labels) == []
     assert _leader_faults(fig, labels) == []
+    assert all(_haloed(t) for t in labels), "the grid lines ran through the names"
     r = fig.canvas.get_renderer()
     [mark] = [t.get_window_extent(r) for t in fig.axes[0].texts
               if t.get_text() == export.SIMULATED_MARK]
@@ -423,6 +437,7 @@ def test_ipma_labels_keep_off_the_points_and_the_dividing_lines(ipma_qual, ipma_
     labels = [t for t in fig.axes[0].texts if " ".join(t.get_text().split()) in names]
     assert len(labels) == len(names) == len(res.table) > 5
     assert _label_faults(fig, labels) == []
+    assert all(_haloed(t) for t in labels), "the grid lines ran through the names"
 
 
 def _ipma_sides(fig, res, lang):

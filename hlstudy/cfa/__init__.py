@@ -45,6 +45,7 @@ from hlstudy.cfa.validity import (
     fornell_larcker,
     fornell_larcker_met,
     htmt,
+    reversed_among_weakest,
 )
 
 __all__ = [
@@ -72,6 +73,7 @@ __all__ = [
     "fornell_larcker",
     "fornell_larcker_met",
     "htmt",
+    "reversed_among_weakest",
     "measurement_invariance",
     "modification_indices",
     "rmsea_ci",

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -259,3 +260,65 @@ def _zero_notes(corr: np.ndarray, idx: dict[str, np.ndarray], model: dict[str, l
                 "geometric mean, and so HTMT2, 0 (semTools' rule); read the arithmetic "
                 "HTMT (geometric=False) for this pair", "between", (a, b), zeros, geometric))
     return notes
+
+
+@dataclass(frozen=True)
+class ReversedAmongWeakest:
+    """How many reverse-keyed items are among the ``k`` weakest standardized loadings, beside
+    what chance gives (:func:`reversed_among_weakest`)."""
+
+    weakest: list[str]        # the k items with the lowest std.all, lowest first
+    reversed_weak: list[str]  # those of them that are reverse-keyed
+    n_items: int              # items in the model
+    n_reversed: int           # reverse-keyed items in the model
+    expected: float           # k * n_reversed / n_items
+    p_value: float            # P(X >= len(reversed_weak)), X hypergeometric
+
+    @property
+    def more_than_chance(self) -> bool:
+        """True when so many reversed items among the weakest would happen by chance in fewer
+        than 5 % of draws (``p_value < 0.05``)."""
+        return self.p_value < 0.05
+
+    def summary(self) -> str:
+        return (f"{len(self.reversed_weak)} of the {len(self.weakest)} weakest loadings are "
+                f"reverse-keyed ({self.n_reversed} of {self.n_items} items are): "
+                f"{self.expected:.2f} expected by chance, P(as many or more) = {self.p_value:.3f}")
+
+
+def reversed_among_weakest(std_loadings: pd.Series, reversed_items, k: int = 5) -> ReversedAmongWeakest:
+    """Whether the reverse-keyed items crowd the weakest loadings more than chance would.
+
+    A wording effect (Weijters, Baumgartner & Schillewaert 2013) shows as reversed items
+    loading weakly; but with ``K`` reversed items among ``N``, the ``k`` weakest hold
+    ``k·K/N`` of them on average by chance alone.  ``p_value`` is the hypergeometric tail
+    P(X >= observed), X ~ Hypergeometric(N, K, k): the probability that ``k`` items drawn at
+    random hold as many reversed ones (``scipy.stats.hypergeom.sf(observed - 1, N, K, k)``;
+    R: ``phyper(observed - 1, K, N - K, k, lower.tail = FALSE)``).
+
+    ``std_loadings``: a Series of standardized loadings (``std.all``) indexed by item, or by
+    ``(factor, item)`` as :attr:`CFAResult.std_loadings`; an item loading on two factors counts
+    once, by its lower loading.  Raises :class:`ModelError` when ``k`` is not between 1 and the
+    number of items or the loadings are empty.
+
+    >>> s = pd.Series([0.3, 0.4, 0.5, 0.6, 0.7, 0.8], index=list("abcdef"))
+    >>> r = reversed_among_weakest(s, {"a", "f"}, k=2)
+    >>> r.reversed_weak, r.expected, round(r.p_value, 4)
+    (['a'], 0.6666666666666666, 0.6)
+    """
+    from scipy.stats import hypergeom
+
+    s = pd.Series(std_loadings, dtype=float).dropna()
+    if isinstance(s.index, pd.MultiIndex):
+        s.index = s.index.get_level_values(-1)
+    s = s.groupby(level=0, sort=True).min()
+    if s.empty:
+        raise ModelError("no standardized loadings given")
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= len(s):
+        raise ModelError(f"k must be a whole number from 1 to {len(s)} (the items), got {k!r}")
+    reversed_set = {str(i) for i in reversed_items} & set(map(str, s.index))
+    weakest = [str(i) for i in s.sort_values(kind="stable").index[:k]]
+    hits = [i for i in weakest if i in reversed_set]
+    n, big_k = len(s), len(reversed_set)
+    p = float(hypergeom.sf(len(hits) - 1, n, big_k, k)) if hits else 1.0
+    return ReversedAmongWeakest(weakest, hits, n, big_k, k * big_k / n, p)
