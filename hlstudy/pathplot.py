@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from hlstudy import _resultcache
+from hlstudy._geometry import segment_point_distances, segments_cross
 from hlstudy.errors import ModelError
 
 #: Iterations of adjustText's label placement (fixed, so the result does not depend on time).
@@ -415,21 +416,6 @@ _LEADER_ANGLES = (45, 0, 90, 135, 180, 315, 270, 225, 22.5, 67.5, 112.5, 157.5, 
 _LEADER_SWEEPS = 2
 
 
-def _segment_point_distance(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Distances from the points ``p`` (n × 2) to the segment from ``a`` to ``b``."""
-    d = b - a
-    length = float(d @ d)
-    t = np.zeros(len(p)) if length == 0 else np.clip((p - a) @ d / length, 0.0, 1.0)
-    return np.hypot(*(a + t[:, None] * d - p).T)
-
-
-def _segments_cross(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> bool:
-    """True when the segments ``a``–``b`` and ``c``–``d`` cross (strictly)."""
-    def side(p, q, r):
-        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
-    return (side(a, b, c) * side(a, b, d) < 0) and (side(c, d, a) * side(c, d, b) < 0)
-
-
 def _leader_segment(centre: np.ndarray, half: np.ndarray, target: np.ndarray, gap: float):
     """The leader line of a name centred at ``centre`` (half width and height ``half``) to
     its point ``target``, from where it leaves the name's box; None when the box is within
@@ -521,11 +507,11 @@ def _clear_leaders(ax, texts, arrows, points, size: float, fit, legend, arrowpro
         if seg is not None and legend_box is not None \
                 and crosses_box(seg, np.asarray(legend_box.extents), room):
             return "leader on legend"
-        if seg is not None and _segments_cross(*seg, *line[0]):
+        if seg is not None and segments_cross(*seg, *line[0]):
             return "leader across fit line"
         if seg is not None:
             others = np.delete(pts, i, axis=0)
-            if np.any(_segment_point_distance(seg[0], seg[1], others) <= radius + 3 * room):
+            if np.any(segment_point_distances(seg[0], seg[1], others) <= radius + 3 * room):
                 return "leader near a marker"
         for j in range(n):
             if j == i:
@@ -536,7 +522,7 @@ def _clear_leaders(ax, texts, arrows, points, size: float, fit, legend, arrowpro
             if leaders[j] is not None and crosses_box(leaders[j], b, room):
                 return "another leader"
             if seg is not None and (crosses_box(seg, bj, room) or (
-                    leaders[j] is not None and _segments_cross(*seg, *leaders[j]))):
+                    leaders[j] is not None and segments_cross(*seg, *leaders[j]))):
                 return "leader across a name or leader"
         return None
 

@@ -752,3 +752,14 @@ def test_commune_map_names_keep_off_the_2025_borders_the_points_and_each_other(v
         led = any(np.allclose(p._posA_posB[0], lonlat[name]) for p in leaders)
         assert near or led, t.get_text()
     plt.close(fig)
+
+
+def test_geometry_docstring_examples_run():
+    """The placers' shared plane geometry (hlstudy._geometry): crossing, touching, distance
+    to a segment, a segment through a box."""
+    import doctest
+
+    from hlstudy import _geometry
+
+    result = doctest.testmod(_geometry)
+    assert result.attempted >= 5 and result.failed == 0

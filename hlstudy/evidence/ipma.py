@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from hlstudy import _resultcache, codebook, drivers
+from hlstudy._geometry import segment_in_box, segment_point_distances, segments_cross
 from hlstudy.errors import ModelError
 
 QUAL = "QUAL"
@@ -416,41 +417,6 @@ _CLEAR = 3.0
 _LABEL_GAP = 6.0
 
 
-def _crosses(p, q, r, s) -> bool:
-    """True when the segments p–q and r–s (display space) cross."""
-    def orient(a, b, c):
-        return np.sign((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]))
-
-    return (orient(p, q, r) != orient(p, q, s) and orient(r, s, p) != orient(r, s, q))
-
-
-def _hits(a, b, box) -> bool:
-    """True when a stretch of the segment a–b (display space) lies inside ``box``
-    (Liang–Barsky clipping of one segment, as :func:`hlstudy.export._segments_inside`)."""
-    (x0, y0), (x1, y1) = a, b
-    dx, dy = x1 - x0, y1 - y0
-    t0, t1 = 0.0, 1.0
-    for p, q in ((-dx, x0 - box.x0), (dx, box.x1 - x0), (-dy, y0 - box.y0), (dy, box.y1 - y0)):
-        if p == 0:
-            if q < 0:
-                return False
-        elif p < 0:
-            t0 = max(t0, q / p)
-        else:
-            t1 = min(t1, q / p)
-    return t1 > t0
-
-
-def _near_segment(points: np.ndarray, p, q, radius: float) -> bool:
-    """True when a point of ``points`` (n × 2) lies within ``radius`` of the segment p–q."""
-    if len(points) == 0:
-        return False
-    p, q = np.asarray(p, float), np.asarray(q, float)
-    d = q - p
-    t = np.clip(((points - p) @ d) / max(float(d @ d), 1e-12), 0.0, 1.0)
-    return bool(np.any(np.hypot(*(points - (p + t[:, None] * d)).T) < radius))
-
-
 #: Pairs of places the search of :func:`_place_labels` compares before it falls back to
 #: placing one label after another (a fixed count, not a time limit: the same figure on every
 #: machine; about 0.3 s; the demonstration's nine labels need 3,000).
@@ -528,8 +494,8 @@ def _place_labels(ax, texts, points: np.ndarray, means: tuple[float, float], cor
                 n += sum(box.overlaps(b) for b in names)
                 if leader is not None:
                     a, b = leader
-                    n += sum(_hits(a, b, c) for c in names)
-                    n += int(_near_segment(others, a, b, radius))
+                    n += sum(segment_in_box(a, b, c) for c in names)
+                    n += int(len(others) > 0 and bool(np.any(segment_point_distances(a, b, others) < radius)))
                 places.append(((int(q is None), n, int(q != own), k, j), (cx, cy), box,
                                leader))
         candidates.append(places)
@@ -541,11 +507,11 @@ def _place_labels(ax, texts, points: np.ndarray, means: tuple[float, float], cor
         for _, _, other, line in placed:
             n += box.overlaps(other.padded(gap))
             if line is not None:
-                n += _hits(*line, box.padded(1.0))
+                n += segment_in_box(*line, box.padded(1.0))
                 if leader is not None:
-                    n += _crosses(*leader, *line)
+                    n += segments_cross(*leader, *line, touching=True)
             if leader is not None:
-                n += _hits(*leader, other.padded(clear))
+                n += segment_in_box(*leader, other.padded(clear))
         return int(n)
 
     crowd = [int(np.sum(np.hypot(*(anchors - a).T) < 60 * to_px)) for a in anchors]
