@@ -223,7 +223,8 @@ for inst in INSTS:
                if m.normal else "phân phối chuẩn đa biến bị bác bỏ, nên kết quả CFA theo ML "
                "cần được đọc cùng với khoảng tin cậy bootstrap hoặc ước lượng vững (MLR)."))
            if m is not None else too_few(inst, "kiểm định Mardia"))))
-    display(flagged)
+    if len(flagged):   # the sentence above says when no item is flagged
+        display(flagged)
 
 # %% [markdown]
 # ## 2. Độ tin cậy thang đo
@@ -423,7 +424,8 @@ for inst in INSTS:
         + ("" if e.converged else "; **nghiệm không hội tụ**")
         + (f"; trường hợp Heywood: {', '.join(e.heywood)}" if e.heywood else "") + "."))
     display(table)
-    display(e.flags)
+    if len(e.flags):   # the sentence above says when no item has a warning
+        display(e.flags)
 
 # %% [markdown]
 # ## 6. Phân tích nhân tố khẳng định (CFA)

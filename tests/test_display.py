@@ -62,3 +62,18 @@ def test_notebooks_display_frames_unrounded():
         rounded = [line.strip() for line in text.splitlines()
                    if re.search(r"\bdisplay\(.*\.round\(", line)]
         assert rounded == [], f"{source.name}: {rounded}"
+
+
+def test_no_notebook_shows_an_empty_table():
+    """A table of flagged items with no flagged item was shown as "Empty DataFrame" beside the
+    sentence that already said so (notebook 03): a notebook shows such a table only when it
+    has rows."""
+    import json
+
+    from hlstudy.paths import NOTEBOOKS
+
+    for committed in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        cells = json.loads(committed.read_text(encoding="utf-8"))["cells"]
+        shown = ["".join(o.get("data", {}).get("text/plain", []))
+                 for c in cells if c["cell_type"] == "code" for o in c.get("outputs", [])]
+        assert not [t for t in shown if t.startswith("Empty DataFrame")], committed.name
