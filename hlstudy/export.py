@@ -1086,6 +1086,10 @@ def _place_marks(fig) -> None:
         style = {"transform": ax.transAxes, "zorder": 10,
                  **(_FIGURE_MARK_STYLE if whole else _AREA_MARK_STYLE)}
         mark = ax.text(0, 0, SIMULATED_MARK, **style)
+        # over a white halo: a grid line behind the mark breaks, as behind the figures' names
+        from matplotlib import patheffects
+
+        mark.set_path_effects([patheffects.withStroke(linewidth=2, foreground="white")])
         ax.apply_aspect()
         area = ax.get_window_extent(renderer)
         best, measured = None, []

@@ -299,6 +299,9 @@ def _mark_faults(fig) -> list[str]:
             continue
         box = marks[0].get_window_extent(r)
         boxes.append(box)
+        if not any(type(e).__name__ == "withStroke" and e._gc.get("foreground") == "white"
+                   for e in marks[0].get_path_effects()):
+            faults.append(f"axes {k}: mark without its white halo (grid lines run through it)")
         inside = (area.x0 - 0.5 <= box.x0 and box.x1 <= area.x1 + 0.5
                   and area.y0 - 0.5 <= box.y0 and box.y1 <= area.y1 + 0.5)
         # a plot area full of data (a heatmap, a map of adjacent communes) carries its mark
