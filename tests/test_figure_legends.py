@@ -763,3 +763,13 @@ def test_geometry_docstring_examples_run():
 
     result = doctest.testmod(_geometry)
     assert result.attempted >= 5 and result.failed == 0
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_ipma_title_stands_above_its_axis_labels_in_size(ipma_figures, lang):
+    """The style's default axis labels stood larger than the 9-pt title: the title is the
+    largest text, the axis labels as on the commune scatter (8.5 pt)."""
+    ax = ipma_figures[lang].axes[0]
+    title = ax.title.get_fontsize()
+    labels = [ax.xaxis.label.get_fontsize(), ax.yaxis.label.get_fontsize()]
+    assert title > max(labels) and labels == [8.5, 8.5], (title, labels)
