@@ -1017,6 +1017,23 @@ def _mark_simulated(fig) -> None:
 
 
 #: The figure's own mark (at its bottom-right corner) and a plot area's mark.
+#: Width (points) of the white stroke behind a name drawn over lines (:func:`white_halo`).
+HALO_WIDTH = 2.2
+
+
+def white_halo(linewidth: float = HALO_WIDTH) -> list:
+    """Path effects that draw a text over a white stroke ``linewidth`` points wide, so that a
+    grid or border line behind it breaks instead of running through it: the names of the maps,
+    the commune scatter and the IPMA figure, and the in-plot simulated-data mark (2 pt).
+
+    >>> [type(e).__name__ for e in white_halo()]
+    ['withStroke']
+    """
+    from matplotlib import patheffects
+
+    return [patheffects.withStroke(linewidth=linewidth, foreground="white")]
+
+
 _FIGURE_MARK_STYLE = {"fontsize": 7, "color": "#b03a2e", "alpha": 0.9, "style": "italic"}
 _AREA_MARK_STYLE = {"fontsize": 5.5, "color": "#b03a2e", "alpha": 0.85, "style": "italic"}
 
@@ -1086,10 +1103,7 @@ def _place_marks(fig) -> None:
         style = {"transform": ax.transAxes, "zorder": 10,
                  **(_FIGURE_MARK_STYLE if whole else _AREA_MARK_STYLE)}
         mark = ax.text(0, 0, SIMULATED_MARK, **style)
-        # over a white halo: a grid line behind the mark breaks, as behind the figures' names
-        from matplotlib import patheffects
-
-        mark.set_path_effects([patheffects.withStroke(linewidth=2, foreground="white")])
+        mark.set_path_effects(white_halo(2))   # a grid line behind the mark breaks
         ax.apply_aspect()
         area = ax.get_window_extent(renderer)
         best, measured = None, []

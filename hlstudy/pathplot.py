@@ -605,11 +605,10 @@ def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune
     grid = np.linspace(xs.min(), xs.max(), 2)
     ax.plot(grid, intercept + slope * grid, color="#888888", ls="--", lw=1,
             label=fit_label or None)
-    import matplotlib.patheffects as pe
+    from hlstudy.export import white_halo
 
     # a white halo, as the maps' names have: the grid lines run behind a name, not through it
-    halo = [pe.withStroke(linewidth=2.2, foreground="white")]
-    texts = [ax.text(a, b, str(n), fontsize=6.5, path_effects=halo)
+    texts = [ax.text(a, b, str(n), fontsize=6.5, path_effects=white_halo())
              for a, b, n in zip(xs, ys, d[label], strict=True)]
     fmt = tick_formatter(".2f", decimal)
     ax.xaxis.set_major_formatter(fmt)

@@ -426,9 +426,9 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
             below = ax.transAxes.inverted().transform((0, legend.y0))[1] - 0.01
         ax.text(0.0, below, note, transform=ax.transAxes, fontsize=7, va="top", wrap=True)
     if annotate and "name" in d.columns:
-        import matplotlib.patheffects as pe
+        from hlstudy.export import white_halo
 
-        halo = [pe.withStroke(linewidth=2.2, foreground="white")]
+        halo = white_halo()
         flags = {str(k): v for k, v in (flagged or {}).items()}
         texts = [ax.text(d.at[c, "lon"], d.at[c, "lat"], str(d.at[c, "name"]) + flags.get(c, ""),
                          ha="center", va="bottom", fontsize=6.5, path_effects=halo, zorder=4)

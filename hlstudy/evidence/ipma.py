@@ -388,14 +388,11 @@ def ipma_figure(result: IPMAResult, *, lang: str | None = None, title: str | Non
     # were moved inside
     # and a long name takes two lines (at most 22 characters each, never shortened): on the
     # page's width, names on one line crowded each other onto the dividing lines
-    import matplotlib.patheffects as pe
-
     from hlstudy.pathplot import wrap_label
 
     # a white halo, as the maps' names have: the grid lines run behind a name, not through it
-    halo = [pe.withStroke(linewidth=2.2, foreground="white")]
     texts = [ax.text(a, b, wrap_label(f"{n} ({c})", 22), fontsize=7, linespacing=1.0,
-                     ha="center", va="center", ma="center", path_effects=halo)
+                     ha="center", va="center", ma="center", path_effects=export.white_halo())
              for a, b, n, c in zip(xs, ys, names, t["construct"], strict=True)]
     # each label in its point's quadrant (adjustText, used before, knew no sides: REC's and
     # ENV's leaders ran across the vertical divider, SUP's label began on it); the two
