@@ -720,7 +720,7 @@ for inst in INSTS:
             "Năm hệ số tải chuẩn hóa thấp nhất: "
             + ", ".join(f"{i} ({fmt(v, 2)}{', đảo chiều' if i in rev_weak else ''})"
                         for (_, i), v in weakest.items())
-            + ((f".  {len(rev_weak)}/5 biến yếu nhất là câu đảo chiều; mô hình có "
+            + ((f".  {len(rev_weak)}/{len(wording.weakest)} biến yếu nhất là câu đảo chiều; mô hình có "
                 f"{wording.n_reversed}/{wording.n_items} câu đảo chiều, nên ngẫu nhiên thì kỳ vọng "
                 f"{fmt(wording.expected, 2)} câu, và xác suất có từ {len(rev_weak)} câu trở lên là "
                 f"{fmt(wording.p_value, 2)} (phân phối siêu bội)"

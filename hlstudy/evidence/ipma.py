@@ -341,7 +341,7 @@ def ipma_figure(result: IPMAResult, *, lang: str | None = None, title: str | Non
     divide = ax.axvline(result.mean_importance, color="#888888", lw=0.8, ls="--")
     ax.axhline(result.mean_performance, color="#888888", lw=0.8, ls="--")
     colors = {"improve": "#c0392b", "keep": "#2e7d32", "low": "#7f8c8d", "overkill": "#1f77b4"}
-    ax.scatter(xs, ys, c=[colors[q] for q in t["quadrant"]], s=36, zorder=3)
+    ax.scatter(xs, ys, c=[colors[q] for q in t["quadrant"]], s=_MARKER_SIZE, zorder=3)
     names = t["label_en"] if lang == "en" else t["label_vi"]
     # room around the points for the labels and the quadrant names
     span_x = max(xs.max() - xs.min(), 1e-9)
@@ -409,6 +409,8 @@ _LABEL_DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, 1), (1, -1),
                      (1, 0.5), (-1, 0.5), (1, -0.5), (-1, -0.5),
                      (0.5, 1), (-0.5, 1), (0.5, -1), (-0.5, -1))
 _LABEL_DISTANCES = (2.0, 4.0, 7.0, 10.0, 14.0, 19.0, 25.0, 32.0, 40.0, 50.0, 62.0, 76.0, 92.0)
+#: The points' marker size (``scatter``'s ``s``, pt²): drawn with it, kept clear by it.
+_MARKER_SIZE = 36.0
 #: From this distance (points) on, a thin line leads from the label to its point.
 _LEADER_FROM = 9.0
 #: Points kept free between a label or the legend and a dividing line or the frame.
@@ -451,7 +453,7 @@ def _place_labels(ax, texts, points: np.ndarray, means: tuple[float, float], cor
     area = ax.get_window_extent(renderer)
     anchors = ax.transData.transform(points)
     divx, divy = ax.transData.transform(means)
-    radius_pt = 0.5 * np.sqrt(36.0)   # the markers (s=36)
+    radius_pt = 0.5 * np.sqrt(_MARKER_SIZE)   # the markers' radius (scatter's s: area in pt²)
     radius = radius_pt * to_px + 1.0
     clear, gap = _CLEAR * to_px, _LABEL_GAP * to_px
     lo_y, hi_y = area.y0 + band * area.height, area.y1 - band * area.height
