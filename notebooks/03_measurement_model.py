@@ -463,11 +463,12 @@ for inst in INSTS:
         cfa_res[inst] = cfa_mod.cfa(data[inst], scales[inst])
     fit_tab = cfa_res[inst].fit_table()
     FIT_VI = {"chi2": "χ²", "df": "df", "p_value": "p (χ²)", "chi2_df": "χ²/df", "gfi": "GFI",
-              "cfi": "CFI", "tli": "TLI", "rmsea": "RMSEA", "srmr": "SRMR",
-              "rmsea_ci90": export.tr("RMSEA: KTC 90%", "RMSEA 90% CI")}
+              "cfi": "CFI", "tli": "TLI", "rmsea": "RMSEA", "srmr": "SRMR"}
     export.save_table(fit_tab.reset_index().replace({fit_tab.index.name or "index": FIT_VI})
                       .rename(columns={fit_tab.index.name or "index": export.tr("Chỉ số", "Index"),
                                        "value": export.tr("Giá trị", "Value"),
+                                       "ci.lower": export.tr("KTC 90%: cận dưới", "90% CI: low"),
+                                       "ci.upper": export.tr("KTC 90%: cận trên", "90% CI: high"),
                                        "criterion": export.tr("Ngưỡng (quy ước 0,90)",
                                                               "Cut-off (.90 convention)"),
                                        "met": export.tr("Đạt", "Met")})

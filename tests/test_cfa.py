@@ -8,6 +8,7 @@ compared, to 1e-3 absolute (the issue's tolerance).
 from __future__ import annotations
 
 import json
+import re
 import time
 import warnings
 
@@ -384,6 +385,13 @@ def test_summary_reports_fit_against_cutoffs(fits):
     # HS: CFI .931 meets .90, TLI .896 does not, RMSEA .092 does not, SRMR .065 does
     assert ft.loc["cfi", "met"] is True and ft.loc["tli", "met"] is False
     assert ft.loc["rmsea", "met"] is False and ft.loc["srmr", "met"] is True
+    # the criterion column holds cut-offs only; RMSEA's 90% interval has its own columns
+    assert ft["criterion"].map(lambda c: c == "" or re.fullmatch(r"(>=|<=) [\d.]+", c)).all()
+    assert list(ft.columns) == ["value", "ci.lower", "ci.upper", "criterion", "met"]
+    assert ft.loc["rmsea", ["ci.lower", "ci.upper"]].tolist() == [
+        res.fit_measures()["rmsea.ci.lower"], res.fit_measures()["rmsea.ci.upper"]]
+    assert ft.drop(index="rmsea")[["ci.lower", "ci.upper"]].isna().all().all()
+    assert f"[{ft.loc['rmsea', 'ci.lower']:.3f}, {ft.loc['rmsea', 'ci.upper']:.3f}]" in text
     assert "CFI" in text and "NOT met" in text and "x2" in text
     lt = res.loadings_table()
     assert list(lt.columns) == ["factor", "item", "est", "se", "z", "p", "std_all"]

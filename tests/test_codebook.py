@@ -206,12 +206,23 @@ def test_hypotheses_one_per_claim_with_model_paths():
     paths = {p for ps in h["paths"] for p in ps.split(";") if p}
     assert paths <= set(DEFAULT_EFFECTS)
     assert (h.loc[h["test_type"] == "path", "paths"] != "").sum() >= 10
-    # the hypotheses name the same constructs the codebook says the claims use
-    served = codebook.claims_served()
+    # each scale item cites exactly the claims whose hypothesis names its construct: the
+    # ledger computes a claim from hypotheses.csv, and the codebook (the instruments table of
+    # notebook 01) must not say an item serves a claim it is not used for, nor leave one out
+    uses: dict[str, set[str]] = {}
     for r in h.itertuples():
-        named = {c for c in r.constructs.split(";") if c}
-        used = set(served.loc[served["claim_id"] == r.claim_id, "construct"]) - {""}
-        assert not named or named & used, r.claim_id
+        for construct in (c for c in r.constructs.split(";") if c):
+            uses.setdefault(construct, set()).add(r.claim_id)
+    served = codebook.claims_served()
+    items = codebook.load_codebook()
+    items = items[items["construct"].fillna("") != ""]
+    wrong = []
+    for r in items.itertuples():
+        cited = set(served.loc[(served["instrument"] == r.instrument)
+                               & (served["variable"] == r.variable), "claim_id"])
+        if cited != uses.get(r.construct, set()):
+            wrong.append((r.variable, sorted(cited ^ uses.get(r.construct, set()))))
+    assert not wrong, wrong
 
 
 def test_hypotheses_with_unknown_construct_raise(tmp_path):

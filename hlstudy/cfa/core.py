@@ -374,7 +374,13 @@ class CFAResult:
         return pd.Series({LAVAAN_NAMES[k]: v for k, v in self.fit.items() if k in LAVAAN_NAMES})
 
     def fit_table(self, cutoffs: Mapping[str, tuple[str, float]] | None = None) -> pd.DataFrame:
-        """Fit indices against conventional cut-offs: index, value, criterion, met."""
+        """Fit indices against conventional cut-offs, one row per index.
+
+        Index (``chi2, df, p_value, chi2_df, gfi, cfi, tli, rmsea, srmr``); columns ``value``,
+        ``ci.lower`` and ``ci.upper`` (the 90 % interval of RMSEA, lavaan ``fitMeasures``
+        ``rmsea.ci.lower`` / ``rmsea.ci.upper``; NaN for the other indices), ``criterion``
+        (e.g. ``">= 0.9"``, ``""`` where no cut-off applies) and ``met`` (bool, or None).
+        """
         cutoffs = dict(CUTOFFS if cutoffs is None else cutoffs)
         f = self.fit
         rows = [("chi2", f["chi2"], "", None), ("df", f["df"], "", None),
@@ -392,10 +398,11 @@ class CFAResult:
                 rows.append((key, val, f"{op} {cut:g}", met))
             else:
                 rows.append((key, val, "", None))
-        rows.append(("rmsea_ci90", np.nan,
-                     f"[{f['rmsea_ci_low']:.3f}, {f['rmsea_ci_high']:.3f}]", None))
-        out = pd.DataFrame(rows, columns=["index", "value", "criterion", "met"])
-        return out.set_index("index")
+        out = pd.DataFrame(rows, columns=["index", "value", "criterion", "met"]).set_index("index")
+        out.insert(1, "ci.lower", np.nan)
+        out.insert(2, "ci.upper", np.nan)
+        out.loc["rmsea", ["ci.lower", "ci.upper"]] = [f["rmsea_ci_low"], f["rmsea_ci_high"]]
+        return out
 
     def loadings_table(self) -> pd.DataFrame:
         """Loadings as theses print them: factor, item, estimate, SE, z, p, standardized."""
@@ -429,9 +436,6 @@ class CFAResult:
         lines.append("Fit indices")
         ft = self.fit_table()
         for idx, row in ft.iterrows():
-            if idx == "rmsea_ci90":
-                lines.append(f"  {'RMSEA 90% CI':<12} {row['criterion']}")
-                continue
             val = f"{row['value']:.3f}" if idx != "df" else f"{row['value']:.0f}"
             if idx == "p_value" and np.isfinite(row["value"]):
                 val = "< .001" if row["value"] < 0.001 else f"{row['value']:.3f}"
@@ -441,6 +445,9 @@ class CFAResult:
             flag = row["met"]
             met = ("met" if flag else "NOT met") if isinstance(flag, bool | np.bool_) else ""
             lines.append(f"  {_LABELS.get(idx, idx):<12} {val:>9}  {crit:<8} {met}")
+            if np.isfinite(row["ci.lower"]):
+                lines.append(f"  {_LABELS.get(idx, idx) + ' 90% CI':<12} "
+                             f"[{row['ci.lower']:.3f}, {row['ci.upper']:.3f}]")
         lines.append("")
         lines.append("Standardized loadings (std.all)")
         lt = self.loadings_table()
