@@ -107,6 +107,7 @@ _HEAD = {
     "citizen": ("Đánh giá của người dân", "Citizens' assessment"),
     "n_communes": ("Số xã", "Communes"), "rho": ("ρ Spearman", "Spearman ρ"),
     "ci_lo": ("KTC 95% dưới", "95% CI lower"), "ci_hi": ("KTC 95% trên", "95% CI upper"),
+    "ci90_lo": ("KTC 90% dưới", "90% CI lower"), "ci90_hi": ("KTC 90% trên", "90% CI upper"),
     "part": ("Thành phần", "Dimension"),
     "partial_r2": ("R² riêng phần (%)", "Partial R² (%)"), "rv": ("RV (%)", "RV (%)"),
     "rv_a": ("RV α (%)", "RV α (%)"),
@@ -224,8 +225,13 @@ else:
                 ("df", export.tr("Bậc tự do", "Degrees of freedom")),
                 ("pvalue.scaled", "p"), ("cfi" + sfx, f"CFI ({sfx_lab})"), ("tli" + sfx, f"TLI ({sfx_lab})"),
                 ("rmsea" + sfx, f"RMSEA ({sfx_lab})"), ("srmr", "SRMR")]
+    # RMSEA with its 90% interval (lavaan fitMeasures rmsea.ci.lower/upper of the same kind)
     fit_table = pd.DataFrame({H["index"]: [lab for _, lab in fit_rows],
-                              H["value"]: [fm.get(k, np.nan) for k, _ in fit_rows]})
+                              H["value"]: [fm.get(k, np.nan) for k, _ in fit_rows],
+                              H["ci90_lo"]: [fm.get(k.replace("rmsea", "rmsea.ci.lower"), np.nan)
+                                             if k.startswith("rmsea") else np.nan for k, _ in fit_rows],
+                              H["ci90_hi"]: [fm.get(k.replace("rmsea", "rmsea.ci.upper"), np.nan)
+                                             if k.startswith("rmsea") else np.nan for k, _ in fit_rows]})
     export.save_table(
         fit_table, "05_sem_fit", simulated=SIM, decimals=3,
         title=export.tr("Chỉ số phù hợp của mô hình SEM (MLR)", "SEM fit measures (MLR)"),
