@@ -55,16 +55,20 @@ def float_text(x: float, decimals: int = DECIMALS) -> str:
 
 
 def show_numbers_as_read(decimals: int = DECIMALS) -> None:
-    """Let pandas display every float with :func:`float_text` (``decimals`` decimals) in this
-    process: ``pd.set_option("display.float_format", ...)``.  Each notebook calls it once,
-    after its imports.  Raises :class:`hlstudy.export.ExportError` as :func:`float_text` does.
+    """Let pandas display every float with :func:`float_text` (``decimals`` decimals) and
+    every text and column in full, in this process: ``pd.set_option("display.float_format",
+    ...)``, ``display.max_colwidth`` and ``display.max_columns`` ``None`` (pandas cuts a text
+    at 50 characters with "..." and a frame at 20 columns: a hypothesis, a cleaning reason or
+    a note was shown as its first words).  Each notebook calls it once, after its imports.
+    Raises :class:`hlstudy.export.ExportError` as :func:`float_text` does.
 
     >>> import pandas as pd
     >>> show_numbers_as_read()
     >>> print(pd.DataFrame({"chi2": [1779.446363], "df": [1504.0], "p": [9.838075e-07]}).to_string(index=False))
         chi2   df        p
     1779.446 1504 9.84e-07
-    >>> pd.reset_option("display.float_format")
+    >>> for option in ("display.float_format", "display.max_colwidth", "display.max_columns"):
+    ...     pd.reset_option(option)
     """
     import pandas as pd
 
@@ -74,3 +78,5 @@ def show_numbers_as_read(decimals: int = DECIMALS) -> None:
         return float_text(x, decimals)
 
     pd.set_option("display.float_format", shown)
+    pd.set_option("display.max_colwidth", None)
+    pd.set_option("display.max_columns", None)

@@ -51,7 +51,6 @@ tr = export.tr
 num = framework.vi_number      # Vietnamese digits in prose: 121.735 người, 806,74 km², 52,3%
 
 export.use_style()
-pd.set_option("display.max_colwidth", 120)
 
 # %% [markdown]
 # ## 1. Khái niệm và mô hình nghiên cứu

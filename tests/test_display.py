@@ -12,7 +12,8 @@ from hlstudy.export import ExportError
 @pytest.fixture
 def restored():
     yield
-    pd.reset_option("display.float_format")
+    for option in ("display.float_format", "display.max_colwidth", "display.max_columns"):
+        pd.reset_option(option)
 
 
 def test_docstring_examples_run():
@@ -47,6 +48,33 @@ def test_a_displayed_frame_shows_rounded_numbers_and_keeps_its_values(restored):
         assert shown in text and shown in html, shown
     assert "e+03" not in text and "1504.000" not in text and "0.289511" not in html
     pd.testing.assert_frame_equal(df, before)   # the values are not rounded
+
+
+def test_a_displayed_frame_shows_every_text_and_column_in_full(restored):
+    long = "Ở những xã có chất lượng đội ngũ cán bộ, công chức cao hơn, người dân hài lòng hơn."
+    df = pd.DataFrame({f"c{k}": [long] for k in range(25)})
+    display.show_numbers_as_read()
+    text, html = df.to_string(), df._repr_html_()
+    assert long in html and long in text and "c24" in html and "..." not in html
+
+
+def test_committed_notebooks_show_no_cut_text():
+    """pandas cut every text cell at 50 characters ("Ở những xã có chất lượng đội ngũ cán
+    bộ, c..."): 140 cells of the committed notebooks did."""
+    import json
+    import re
+
+    from hlstudy.paths import NOTEBOOKS
+
+    for committed in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        cells = json.loads(committed.read_text(encoding="utf-8"))["cells"]
+        html = ["".join(o.get("data", {}).get("text/html", []))
+                for c in cells if c["cell_type"] == "code" for o in c.get("outputs", [])]
+        # a cut text ends in "..." after its first characters; a cut column list shows "..." in
+        # the header (a long frame's rows may still be cut: "<td>...</td>" on a row of its own)
+        cut = [h for h in html if re.search(r"[^>\s]\.\.\.</td>", h)
+               or re.search(r"<thead>(?:(?!</thead>).)*<th>\.\.\.</th>", h, re.S)]
+        assert not cut, committed.name
 
 
 def test_notebooks_display_frames_unrounded():
