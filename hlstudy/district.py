@@ -8,7 +8,9 @@ number of commune-level units over time, each row with ``source`` and ``confiden
 
 :func:`facts_table` is the table a thesis prints: each fact's label, its value with the
 decimals the reference file gives it (:func:`value_decimals`: ``121735`` persons, ``806.74``
-km², ``52.3`` %), its unit in the table's language (:data:`UNIT_LABELS`), year, source and
+km², ``52.3`` %), its unit in the table's language (:data:`UNIT_LABELS`), year, the short
+citation of the table's language (``citation_vi`` / ``citation_en``, checked on reading by
+:func:`hlstudy.sourcing.check_citations`; the full provenance stays in ``source``) and
 number of sources (:func:`hlstudy.sourcing.sources_count`; its note:
 :data:`hlstudy.sourcing.SOURCES_NOTE`).
 
@@ -32,7 +34,7 @@ import pandas as pd
 
 from hlstudy.errors import SurveyDataError
 from hlstudy.paths import REFERENCE
-from hlstudy.sourcing import CONFIDENCE, sources_count
+from hlstudy.sourcing import CONFIDENCE, check_citations, citations, sources_count
 
 COLUMNS = ["key", "value", "unit", "year", "note", "source", "confidence"]
 
@@ -68,6 +70,7 @@ def _facts(path: str) -> pd.DataFrame:
         if r.confidence not in CONFIDENCE:
             raise SurveyDataError(f"confidence {r.confidence!r} not in {sorted(CONFIDENCE)}",
                                   file=p.name, row=i, column="confidence")
+    check_citations(df, p.name)
     if df["key"].duplicated().any():
         raise SurveyDataError("duplicated key", file=p.name, column="key")
     for i, note in enumerate(df["note"], start=2):
@@ -150,8 +153,9 @@ def facts_table(lang: str = "vi", folder: Path | None = None) -> tuple[pd.DataFr
     """The district facts as a thesis prints them, and the decimals of each row's value.
 
     Columns ``label`` (:func:`fact_labels` in ``lang``), ``value`` (the machine value),
-    ``unit`` (:func:`unit_label` in ``lang``), ``year``, ``source``, ``sources``
-    (:func:`hlstudy.sourcing.sources_count`); the list gives each row's :func:`value_decimals`, to pass as
+    ``unit`` (:func:`unit_label` in ``lang``), ``year``, ``source`` (the fact's short citation
+    in ``lang``: :func:`hlstudy.sourcing.citations`; never the file's provenance notes),
+    ``sources`` (:func:`hlstudy.sourcing.sources_count`); the list gives each row's :func:`value_decimals`, to pass as
     ``cell_decimals`` to :func:`hlstudy.export.save_table`.
 
     >>> t, places = facts_table("en")
@@ -170,14 +174,15 @@ def facts_table(lang: str = "vi", folder: Path | None = None) -> tuple[pd.DataFr
         "value": df["value"].to_numpy(),
         "unit": units,
         "year": df["year"].to_numpy(),
-        "source": df["source"].to_numpy(),
+        "source": citations(df, lang).to_numpy(),
         "sources": sources_count(df["confidence"]).to_numpy(),
     })
     return table, value_decimals(folder).reindex(df["key"]).tolist()
 
 
 def facts(folder: Path | None = None) -> pd.DataFrame:
-    """All district facts, one row per key, with unit, year, note, source and confidence."""
+    """All district facts, one row per key, with unit, year, note, source, confidence and the
+    printable citations ``citation_vi``, ``citation_en``."""
     return _facts(str(Path(folder or REFERENCE) / "district_facts.csv")).copy()
 
 

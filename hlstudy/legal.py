@@ -3,7 +3,10 @@
 The decree's content that this project relies on lives in ``data/reference/decree33_*.csv``;
 this module only reads and validates those files.  Every row carries ``source`` and
 ``confidence`` (``2`` two sources agree, ``1`` one source, ``?`` uncertain, ``assumption``
-a modelling choice of this project), following ``docs/architecture.md``.
+a modelling choice of this project), following ``docs/architecture.md``; the files whose
+sources notebook 01 prints (positions, headcount, standards, the legal frame) also carry the
+short citations a table prints, ``citation_vi`` and ``citation_en``
+(:func:`hlstudy.sourcing.check_citations`).
 
 Files
     ``decree33_positions.csv``  cadre positions (``can_bo``) and the 6 civil-servant titles
@@ -36,7 +39,7 @@ import pandas as pd
 
 from hlstudy.errors import SurveyDataError, check_lang
 from hlstudy.paths import REFERENCE
-from hlstudy.sourcing import CONFIDENCE
+from hlstudy.sourcing import CONFIDENCE, check_citations
 
 KINDS = frozenset({"can_bo", "cong_chuc"})
 UNIT_TYPES = ("phường", "xã", "thị trấn")
@@ -80,6 +83,13 @@ _COLUMNS = {
 }
 
 
+#: The files whose sources notebook 01 prints: they carry the short printable citations
+#: ``citation_vi, citation_en`` (:data:`hlstudy.sourcing.CITATION_COLUMNS`, checked by
+#: :func:`hlstudy.sourcing.check_citations`) after ``confidence``.
+_CITED = frozenset({"decree33_positions.csv", "decree33_headcount.csv",
+                    "decree33_standards.csv", "legal_frame.csv"})
+
+
 def _read(name: str, folder: Path | None = None) -> pd.DataFrame:
     path = Path(folder or REFERENCE) / name
     if not path.exists():
@@ -99,6 +109,8 @@ def _read(name: str, folder: Path | None = None) -> pd.DataFrame:
     for i, src in enumerate(df["source"], start=2):
         if not src:
             raise SurveyDataError("every fact needs a source", file=path, row=i, column="source")
+    if name in _CITED:
+        check_citations(df, path)
     return df
 
 
@@ -144,7 +156,7 @@ def positions(folder: Path | None = None) -> pd.DataFrame:
     """Cadre positions and civil-servant titles of Decree 33/2023 (one row per position).
 
     Columns ``position_code, kind, title_vi, title_en, title_vi_urban, note, source,
-    confidence``; sorted by kind then code.
+    confidence, citation_vi, citation_en``; sorted by kind then code.
     """
     return _positions(folder).copy()
 
@@ -341,7 +353,8 @@ def legal_frame(folder: Path | None = None) -> pd.DataFrame:
     """The documents of the legal frame (``data/reference/legal_frame.csv``), one row each.
 
     Columns ``doc_id, number, kind, title_vi, title_en, issued, in_force, in_force_until,
-    applies_to (units_2024 | communes_2025), role_vi, role_en, note, source, confidence``;
+    applies_to (units_2024 | communes_2025), role_vi, role_en, note, source, confidence,
+    citation_vi, citation_en``;
     dates are Timestamps (NaT where the date could not be verified: never guessed).
     """
     return _frame(folder).copy()

@@ -224,8 +224,10 @@ sip[["variable", "question_vi", "gloss_en"]].reset_index(drop=True)
 #   lý công chức bãi bỏ các quy định về công chức cấp xã của Nghị định 33.
 #
 # Bảng dưới đây (`data/reference/legal_frame.csv`) ghi số hiệu, ngày và nguồn của từng văn
-# bản; ngày nào chưa kiểm chứng được thì để trống, không đoán.  Các mục sau của mục này
-# trình bày Nghị định 33/2023, khung của khảo sát.
+# bản; ngày nào chưa kiểm chứng được thì để trống, không đoán.  Cột "Nguồn" của các bảng
+# trong mục này in trích dẫn ngắn (cột `citation_vi` của tệp); nguồn gốc đầy đủ (trang, bản
+# sao, bộ dữ liệu đã tra) ở cột `source` của từng tệp trong `data/reference/`.  Các mục sau
+# của mục này trình bày Nghị định 33/2023, khung của khảo sát.
 
 # %%
 frame = legal.legal_frame()
@@ -248,7 +250,7 @@ frame_out = pd.DataFrame({
     tr("Áp dụng cho", "Applies to"): frame["applies_to"].map(APPLIES),
     tr("Nội dung dùng trong đề tài", "Role in the study"): (
         frame["role_vi"] if LANG == "vi" else frame["role_en"]),
-    tr("Nguồn", "Source"): frame["source"],
+    tr("Nguồn", "Source"): sourcing.citations(frame, LANG),
     tr(*sourcing.SOURCES_COLUMN): sourcing.sources_count(frame["confidence"])})
 export.save_table(frame_out, "01_legal_frame", title=tr(
     "Khung pháp lý về cán bộ, công chức cấp xã theo thời điểm",
@@ -271,13 +273,13 @@ display(Markdown(
     f"Nghị định quy định **{counts['can_bo']} chức vụ cán bộ** và **{counts['cong_chuc']} "
     f"chức danh công chức** cấp xã (Trưởng Công an xã không còn là chức danh công chức cấp xã)."))
 KIND_VI = {"can_bo": tr("cán bộ", "cadre"), "cong_chuc": tr("công chức", "civil servant")}
-pos_out = pos.assign(kind=pos["kind"].map(KIND_VI),
+# the Vietnamese table prints the official titles only; the English one adds their translation
+pos_out = pos.assign(kind=pos["kind"].map(KIND_VI), citation=sourcing.citations(pos, LANG),
                      confidence=sourcing.sources_count(pos["confidence"]))[
-    ["kind", "title_vi", "title_en", "source", "confidence"]].rename(
+    ["kind", "title_vi", *([] if LANG == "vi" else ["title_en"]), "citation", "confidence"]].rename(
     columns={"kind": tr("Loại", "Kind"),
-             "title_vi": tr("Chức vụ, chức danh", "Title (vi)"), "title_en": tr("Tiếng Anh",
-                                                                                  "Title"),
-             "source": tr("Nguồn", "Source"), "confidence": tr(*sourcing.SOURCES_COLUMN)})
+             "title_vi": tr("Chức vụ, chức danh", "Title (vi)"), "title_en": "Title",
+             "citation": tr("Nguồn", "Source"), "confidence": tr(*sourcing.SOURCES_COLUMN)})
 export.save_table(pos_out, "01_decree33_positions", title=tr(
     "Chức vụ cán bộ và chức danh công chức cấp xã (Nghị định 33/2023)",
     "Commune cadre positions and civil-servant titles (Decree 33/2023)"),
@@ -299,14 +301,14 @@ display(Markdown(
     f"của toàn huyện nằm trong khoảng {lo * len(reg)}–{hi * len(reg)} người tùy cách phân "
     f"loại từng đơn vị — cách phân loại này không công khai nên các phần sau coi nó là "
     f"một tham số."))
-head_out = head[["unit_type", "unit_class", "max_staff", "max_part_time", "source",
-                 "confidence"]]
+head_out = head.assign(citation=sourcing.citations(head, LANG))[
+    ["unit_type", "unit_class", "max_staff", "max_part_time", "citation", "confidence"]]
 head_out = head_out.assign(unit_type=head_out["unit_type"].map(legal.unit_type_label),
                            confidence=sourcing.sources_count(head_out["confidence"])).rename(columns={
     "unit_type": tr("Loại đơn vị", "Unit type"), "unit_class": tr("Phân loại", "Class"),
     "max_staff": tr("Cán bộ, công chức tối đa", "Max. cadres + civil servants"),
     "max_part_time": tr("Không chuyên trách tối đa", "Max. part-time workers"),
-    "source": tr("Nguồn", "Source"), "confidence": tr(*sourcing.SOURCES_COLUMN)})
+    "citation": tr("Nguồn", "Source"), "confidence": tr(*sourcing.SOURCES_COLUMN)})
 export.save_table(head_out, "01_decree33_headcount", title=tr(
     "Số lượng cán bộ, công chức cấp xã tối đa theo loại đơn vị (Nghị định 33/2023)",
     "Headcount ceilings by unit type and class (Decree 33/2023)"),
@@ -316,11 +318,12 @@ head_out
 # %%
 std = legal.standards()
 std_out = std.assign(applies_to=std["applies_to"].map(KIND_VI),
+                     citation=sourcing.citations(std, LANG),
                      confidence=sourcing.sources_count(std["confidence"]))[
-    ["applies_to", "label_vi" if LANG == "vi" else "label_en", "source", "confidence"]]
+    ["applies_to", "label_vi" if LANG == "vi" else "label_en", "citation", "confidence"]]
 std_out = std_out.rename(columns={
     "applies_to": tr("Áp dụng", "Applies to"), "label_vi": tr("Tiêu chuẩn", "Standard"),
-    "label_en": "Standard", "source": tr("Nguồn", "Source"),
+    "label_en": "Standard", "citation": tr("Nguồn", "Source"),
     "confidence": tr(*sourcing.SOURCES_COLUMN)})
 export.save_table(std_out, "01_decree33_standards", title=tr(
     "Tiêu chuẩn công chức cấp xã (Điều 10, Nghị định 33/2023)",
