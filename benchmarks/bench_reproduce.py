@@ -28,7 +28,9 @@ filled: a researcher's second run.
 
 Printed: the median wall time of each configuration beside the target (reproduce <= 30 s,
 test <= 60 s), the CPU seconds of all child processes (independent of how busy the machine
-is) and the load average, because the machine may be shared; whether ``git status`` is
+is) and the load average, because the machine may be shared; before each test run, the CPU
+seconds of a fixed workload (:func:`machine_speed`), because this shared machine's speed
+drifts by a third within hours and the same suite's CPU seconds with it; whether ``git status`` is
 clean after the reproduce runs (byte-identical outputs, when the commit's outputs are
 current).  The target lines come last; earlier measurements are in ``benchmarks/README.md``.
 
@@ -115,15 +117,45 @@ def _unused_plugins(folder: Path) -> list[str]:
     return ["-p", "no:anyio"] if '"no:anyio"' in text else []
 
 
+#: A fixed piece of work in the suite's mix (Python objects, hashing, small numpy arithmetic),
+#: run in a fresh interpreter: its CPU seconds say how fast this shared machine is at the moment.
+WORKLOAD = """
+import hashlib, time
+import numpy as np
+start = time.process_time()
+total, digest, rng = 0, b"", np.random.default_rng(2026)
+for k in range(600_000):
+    total += len({k: str(k)}) + (k % 7)
+    if k % 40 == 0:
+        digest = hashlib.sha256(digest + str(k).encode()).digest()
+for _ in range(1500):
+    a = rng.standard_normal((40, 40))
+    total += int(np.linalg.solve(a @ a.T + np.eye(40), a[:, 0]).sum() > 0)
+print(f"{time.process_time() - start:.4f}")
+"""
+
+
+def machine_speed(python: str, env: dict, repeat: int = 3) -> float:
+    """Median CPU seconds of :data:`WORKLOAD` (lower is faster): printed beside each test run,
+    so that runs of different hours can be told apart by the machine's speed, not only by code."""
+    times = []
+    for _ in range(repeat):
+        out = subprocess.run([python, "-c", WORKLOAD], env=env, capture_output=True, text=True)
+        times.append(float(out.stdout.strip()))
+    return statistics.median(times)
+
+
 def test_run(python: str, folder: Path, env: dict, extra: list[str], name: str) -> tuple[float, float]:
     """ruff, then pytest with ``extra`` (what ``make.py test`` runs); (wall, CPU) seconds."""
+    speed = machine_speed(python, env)
     start_cpu, start = _children_cpu(), time.perf_counter()
     lint = subprocess.run([python, "-m", "ruff", "check", "hlstudy", "tests", "benchmarks",
                            "notebooks", "make.py"], cwd=folder, env=env, capture_output=True)
     _, _, rc, tail = timed([python, "-m", "pytest", "-q", *_unused_plugins(folder), *extra], folder, env)
     wall, cpu = time.perf_counter() - start, _children_cpu() - start_cpu
     print(f"  ruff + {name}: {wall:.1f} s wall, {cpu:.1f} s CPU, rc {rc}/{lint.returncode}, "
-          f"load {os.getloadavg()[0]:.1f}\n    {tail.splitlines()[-1] if tail else ''}", flush=True)
+          f"load {os.getloadavg()[0]:.1f}, fixed workload {speed:.2f} s CPU just before\n"
+          f"    {tail.splitlines()[-1] if tail else ''}", flush=True)
     return wall, cpu
 
 
