@@ -1558,7 +1558,7 @@ def flow_figure(flow: pd.DataFrame, instruments: tuple[str, ...] = ("officials",
     def box(ax, x, y, text, width, face, bold=False):
         ax.add_patch(FancyBboxPatch((x - width / 2, y - 0.036), width, 0.072, boxstyle="round,pad=0.01",
                                     facecolor=face, edgecolor="#333333", linewidth=0.8))
-        ax.text(x, y, text, ha="center", va="center", fontsize=6.5, fontweight="bold" if bold else "normal")
+        ax.text(x, y, text, ha="center", va="center", fontsize=_export.MIN_TEXT_PT, fontweight="bold" if bold else "normal")
 
     for ax, name in zip(axes, instruments, strict=True):
         f = flow[flow["instrument"] == name].reset_index(drop=True)
@@ -1588,7 +1588,8 @@ def flow_figure(flow: pd.DataFrame, instruments: tuple[str, ...] = ("officials",
             face = "#f9d9d6" if r.dropped else ("#fdf0c8" if r.changed else "#f2f2f2")
             ax.annotate("", xy=(0.52, y), xytext=(0.28, y), arrowprops={"arrowstyle": "-|>", "color": "#777777", "lw": 0.7})
             box(ax, 0.76, y, f"{text}\n{detail}", 0.46, face)
-            ax.text(0.26, y - 0.035, f"n = {r.n_after}", ha="right", va="center", fontsize=6.5, color="#555555")
+            ax.text(0.26, y - 0.035, f"n = {r.n_after}", ha="right", va="center", fontsize=_export.MIN_TEXT_PT,
+                    color="#555555")
     fig.tight_layout()
     return fig
 
@@ -1645,7 +1646,7 @@ def consort_figure(consort: pd.DataFrame, instruments: tuple[str, ...] | None = 
                         top=1 - (0.3 + 0.2 * (title.count("\n") + 1)) / CONSORT_HEIGHT)
     fig.suptitle(title, fontsize=11, y=0.995, va="top")
     column = axes[0][0].get_position().width * width * 72   # a column's width in points
-    size = 6.5
+    size = _export.MIN_TEXT_PT   # the smallest text a printed figure holds
     pad = 2 * 0.45 * size + 1   # the box's padding on both sides, and its edge
     # main line at main_x (boxes centred there); side boxes end at side_x (their left edge,
     # where the arrow from the main line meets them, follows their width); the models' box
@@ -1657,7 +1658,7 @@ def consort_figure(consort: pd.DataFrame, instruments: tuple[str, ...] | None = 
 
     def box(ax, x, y, text, face, bold=False, kind="main"):
         # bold glyphs are wider than the regular ones fit_label measures
-        fit = room[kind] * (0.9 if bold else 1.0)
+        fit = room[kind] * (0.86 if bold else 1.0)
         # a count stays with its label ("Nộp trùng lặp: 9", "n = 461": no break inside)
         text = "\n".join(fit_label(re.sub(r"\bn = ", "n\u00a0=\u00a0",
                                            re.sub(r": (?=(?:n = )?[\d?])", ":\u00a0", line)),
@@ -1749,7 +1750,10 @@ def consort_figure(consort: pd.DataFrame, instruments: tuple[str, ...] | None = 
 
 #: The missing-data heatmap's tick labels (points) and its smallest cell side (inches: the
 #: labels' own height, so neighbouring labels never overlap).
-_HEAT_TICKS, _HEAT_MIN_CELL = 6.0, 0.095
+_HEAT_TICKS, _HEAT_MIN_CELL = _export.MIN_TEXT_PT, 0.095
+#: The heatmap's width (inches) at least: the widest a figure saved with savefig's 0.1-inch
+#: pad on each side prints at its natural size (155 mm).
+_HEAT_WIDTH_IN = round(_export.FIGURE_MAX_MM["width"] / 25.4 - 0.2, 2)
 
 
 class _HeatmapWithoutDraws:
@@ -1805,8 +1809,8 @@ def missing_heatmap(missing: pd.DataFrame, instrument, *, items: list[str] | Non
     peak = max([float(np.nanmax(t.to_numpy())) for t in tables.values() if t.size] + [10.0])
     # The panels stand side by side (items down, communes across), on one colour scale with
     # one colour bar: stacked, the two instruments' 80 items made the figure 30 cm tall.
-    # A cell is about as tall as a 6-point label, and the figure fits the thesis' text
-    # block (155 x 220 mm) for the study's 23 communes; more communes widen it.
+    # A cell is at least as tall as a 7-point label (0.09 in as drawn), and the figure fits
+    # the thesis' text block (155 x 220 mm) for the study's 23 communes; more communes widen it.
     rows = [max(len(t), 3) for t in tables.values()]
     ncom = max(t.shape[1] for t in tables.values())
     k = len(tables)
@@ -1817,8 +1821,11 @@ def missing_heatmap(missing: pd.DataFrame, instrument, *, items: list[str] | Non
     tall = cell_h * max(rows) + deco
     below = k > 1 and cell_h * rows[-1] + deco + bar <= tall
     wide = _HEAT_MIN_CELL * ncom * k + 0.5 * k + 0.2 + (0 if below else 0.8)
-    fig = plt.figure(figsize=(max(_export.FIGURE_WIDTH_IN, wide), tall + 0.35), layout="constrained")
-    outer = fig.add_gridspec(1, k)
+    fig = plt.figure(figsize=(max(_HEAT_WIDTH_IN, wide), tall + 0.35), layout="constrained")
+    # each panel's column as wide as its cells and its item codes need: the cells of the
+    # panel of longer codes ("CTRUST4") as wide as the other's
+    codes = [max((len(str(v)) for v in t.index), default=1) for t in tables.values()]
+    outer = fig.add_gridspec(1, k, width_ratios=[_HEAT_MIN_CELL * ncom + 0.06 * c for c in codes])
     axes = []
     for j, r in enumerate(rows):
         used = cell_h * r + deco + (bar if below and j == k - 1 else 0)
@@ -1832,8 +1839,10 @@ def missing_heatmap(missing: pd.DataFrame, instrument, *, items: list[str] | Non
         ax.set_ylabel("")   # the item codes name themselves (the figure's title says so)
         # room above the plot area for its simulated-data mark, under the title
         ax.set_title(names.get(name, name), fontsize=9, pad=14)
-        ax.tick_params(axis="x", labelrotation=90, labelsize=_HEAT_TICKS)
-        ax.tick_params(axis="y", labelrotation=0, labelsize=_HEAT_TICKS)
+        # no tick marks (a label names its row or column of cells), so that the cells have
+        # the room: a 7-pt commune name, turned, is 0.103 in wide, its column as wide or more
+        ax.tick_params(axis="x", labelrotation=90, labelsize=_HEAT_TICKS, length=0, pad=2)
+        ax.tick_params(axis="y", labelrotation=0, labelsize=_HEAT_TICKS, length=0, pad=2)
     cbar = fig.colorbar(axes[-1].collections[0], ax=axes[-1] if below else axes,
                         location="bottom" if below else "right", aspect=25 if below else 40,
                         fraction=0.15 if below else 0.05)

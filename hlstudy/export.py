@@ -77,6 +77,13 @@ if TYPE_CHECKING:   # pandas is imported where a table is handled: saving a figu
     import pandas as pd
 
 SIMULATED_MARK = "Dữ liệu mô phỏng / simulated data"
+#: The mark on two lines, for a plot area narrower than the mark on one (a panel of several).
+SIMULATED_MARK_LINES = SIMULATED_MARK.replace(" / ", " /\n")
+#: The smallest text (points) a figure prints: figures are printed at 100 % of their saved
+#: size (sized to the thesis' 155-mm text width), and text under 7 pt is too small on paper.
+#: Every text of the library's figures is at least this large, the simulated-data marks
+#: included (``tests/pagefit.py``, ``tests/test_figure_text.py``).
+MIN_TEXT_PT = 7.0
 SUPPRESSED = "<5"
 #: Mark of a cell hidden to protect another (complementary or secondary suppression): its
 #: true value may be 5 or more, so it must not read "<5".  Statistical offices print "x"
@@ -570,6 +577,8 @@ _AREA_WEIGHT = 0.25
 _FULL_GRID = 5
 _MARK_ABOVE = ((1.0, "right"), (0.0, "left"))
 _MARK_ABOVE_GAP = 2.0
+#: Share of its plot area's width (and height) the mark may take.
+_MARK_ROOM = 0.96
 
 
 def _segments_inside(segs: np.ndarray, box) -> float:
@@ -756,14 +765,29 @@ def _mark_above(fig, ax, mark, renderer, covered) -> bool:
     return False
 
 
-def _fit_mark(fig, ax) -> None:
-    """Shrink the plot area's mark when it is wider or taller than a narrow plot area (e.g. a
-    square map panel), so that the whole mark stays inside it (H5, issue 13 kind 8)."""
-    mark = next(t for t in reversed(ax.texts) if t.get_text() == SIMULATED_MARK)
+def is_simulated_mark(text) -> bool:
+    """True when the matplotlib ``text`` is a simulated-data mark, on one line or two
+    (:data:`SIMULATED_MARK_LINES`)."""
+    return " ".join(text.get_text().split()) == SIMULATED_MARK
+
+
+def _wrap_mark(mark, area, renderer) -> None:
+    """Break the plot area's mark onto two lines (:data:`SIMULATED_MARK_LINES`) when on one
+    line it is wider than :data:`_MARK_ROOM` of the plot area ``area`` (display box): a panel
+    of a figure of several, where the 7-pt mark no longer fits (its size is kept: no text of
+    a printed figure under :data:`MIN_TEXT_PT`)."""
+    if mark.get_window_extent(renderer).width > _MARK_ROOM * area.width:
+        mark.set_text(SIMULATED_MARK_LINES)
+
+
+def _fit_mark(fig, ax, mark) -> None:
+    """Shrink the plot area's mark when, even on two lines (:func:`_wrap_mark`), it is wider
+    or taller than a narrow plot area (e.g. a square map panel), so that the whole mark stays
+    inside it (H5, issue 13 kind 8)."""
     renderer = fig.canvas.get_renderer()   # measuring needs no full drawing
     ax.apply_aspect()                      # the plot area as drawn (equal-aspect maps)
     box, area = mark.get_window_extent(renderer), ax.get_window_extent(renderer)
-    scale = min(1.0, 0.96 * area.width / box.width, 0.96 * area.height / box.height)
+    scale = min(1.0, _MARK_ROOM * area.width / box.width, _MARK_ROOM * area.height / box.height)
     if scale < 1.0:
         mark.set_fontsize(mark.get_fontsize() * scale)
 
@@ -1016,7 +1040,6 @@ def _mark_simulated(fig) -> None:
     fig._hlstudy_simulated_mark = True
 
 
-#: The figure's own mark (at its bottom-right corner) and a plot area's mark.
 #: Width (points) of the white stroke behind a name drawn over lines (:func:`white_halo`).
 HALO_WIDTH = 2.2
 
@@ -1034,8 +1057,12 @@ def white_halo(linewidth: float = HALO_WIDTH) -> list:
     return [patheffects.withStroke(linewidth=linewidth, foreground="white")]
 
 
-_FIGURE_MARK_STYLE = {"fontsize": 7, "color": "#b03a2e", "alpha": 0.9, "style": "italic"}
-_AREA_MARK_STYLE = {"fontsize": 5.5, "color": "#b03a2e", "alpha": 0.85, "style": "italic"}
+#: The figure's own mark (at its bottom-right corner) and a plot area's mark: both at
+#: :data:`MIN_TEXT_PT`, the smallest text the figures print (the plot area's mark was 5.5 pt,
+#: too small to read on paper, where it must say what the figure shows).  It is never larger
+#: than a figure's labels and stays unobtrusive by its colour, italics and transparency.
+_FIGURE_MARK_STYLE = {"fontsize": MIN_TEXT_PT, "color": "#b03a2e", "alpha": 0.9, "style": "italic"}
+_AREA_MARK_STYLE = {"fontsize": MIN_TEXT_PT, "color": "#b03a2e", "alpha": 0.85, "style": "italic"}
 
 
 def _reaches_corner(corner, area) -> bool:
@@ -1106,6 +1133,7 @@ def _place_marks(fig) -> None:
         mark.set_path_effects(white_halo(2))   # a grid line behind the mark breaks
         ax.apply_aspect()
         area = ax.get_window_extent(renderer)
+        _wrap_mark(mark, area, renderer)
         best, measured = None, []
         for k, (x, y, ha, va) in enumerate(_MARK_CORNERS):
             mark.set_position((x, y))
@@ -1132,7 +1160,7 @@ def _place_marks(fig) -> None:
             mark.set_bbox({"boxstyle": "square,pad=0.15", "facecolor": "white", "alpha": 0.6,
                            "edgecolor": "none"})
         mark._hlstudy_data_overlap = None if best is None else best[0]
-        _fit_mark(fig, ax)
+        _fit_mark(fig, ax, mark)
 
 
 class _SubsetFont:

@@ -306,11 +306,11 @@ def _node_labels(lang: str) -> dict[str, str]:
 
 
 #: x position of each column of the diagram; further columns follow every 2.85.
-COLUMN_X = (0.0, 4.0, 7.2, 10.2, 13.05)
+COLUMN_X = (0.0, 4.0, 7.2, 10.2, 13.15)
 #: Vertical spacing of the boxes within a column, by column (then the last value).
 COLUMN_STEP = (1.15, 1.6, 1.4, 1.6, 1.4)
 #: Width of a box, the most characters a line of its label holds, and the label's font size.
-BOX_WIDTH, LABEL_CHARS, BOX_FONTSIZE = 2.3, 30, 6.8
+BOX_WIDTH, LABEL_CHARS, BOX_FONTSIZE = 2.4, 30, export.MIN_TEXT_PT
 #: Width of :func:`path_diagram`'s figure (inches): as saved it fits the thesis' text width
 #: (155 mm); more columns make the boxes narrower, their labels wrapping onto more lines.
 DIAGRAM_WIDTH = 5.95
@@ -758,7 +758,7 @@ def _place_edge_labels(fig, ax, arrows, border) -> None:
         # one label, moved along its arrow to each candidate place (a text's extent depends
         # only on its position there, so this measures what a new text at each place would)
         label = ax.text(sx + fractions[0] * (ex - sx), sy + fractions[0] * (ey - sy), text,
-                        fontsize=6.4, color=colour, ha="center", va="center", zorder=5,
+                        fontsize=export.MIN_TEXT_PT, color=colour, ha="center", va="center", zorder=5,
                         bbox={"fc": "white", "ec": "none", "pad": 0.4, "alpha": 0.95})
         best, best_hits = None, None
         # on its arrow, on one line first; a label of several claims ("D8 → cả 4; S3 → PRO")

@@ -25,14 +25,15 @@ import pandas as pd
 from hlstudy import _resultcache
 from hlstudy._geometry import segment_point_distances, segments_cross
 from hlstudy.errors import ModelError
+from hlstudy.export import MIN_TEXT_PT
 
 #: Iterations of adjustText's label placement (fixed, so the result does not depend on time).
 ADJUST_ITERATIONS = 400
 _MARKERS = ("o", "s", "D", "^", "v")
 _COLOURS = ("#1f4e79", "#b8860b", "#2e7d32", "#8e244d", "#555555")
 #: Empty strip below the last row of :func:`verdict_figure` (in row units: a one-line row is
-#: 0.55), where the simulated-data mark stands clear of every part.
-_MARK_STRIP = 0.5
+#: 0.55), where the simulated-data mark (7 pt) stands clear of every part.
+_MARK_STRIP = 0.65
 
 
 #: A word and the number it names, never broken between lines by :func:`wrap_label`: legal
@@ -104,7 +105,7 @@ def wrap_label(text: str, width: int) -> str:
 #: at its natural size, never shrunk, its 7-pt labels print at 7 pt.
 PAGE_FIGURE_WIDTH = 6.0
 #: Inches per row unit of :func:`verdict_figure` (a one-line row is 0.55 units: 0.12 in for a
-#: 6.5-pt label): the committed ledger's 42 parts, stacked in two panels, fit the page's 220 mm.
+#: 7-pt label): the committed ledger's 42 parts, stacked in two panels, fit the page's 220 mm.
 VERDICT_ROW = 0.22
 
 
@@ -238,9 +239,9 @@ def _layout(struct: Mapping[str, Sequence[str]]) -> dict[str, tuple[float, float
 
 #: Width (inches) of :func:`path_diagram`: as saved it fits the thesis' text width (155 mm);
 #: its height per data unit of the causes' column (one unit a cause) and at most (220 mm).
-PATH_WIDTH, PATH_HEIGHT_PER_ROW, PATH_MAX_HEIGHT = 6.0, 0.66, 8.5
+PATH_WIDTH, PATH_HEIGHT_PER_ROW, PATH_MAX_HEIGHT = 6.0, 0.70, 8.5
 #: Font size of the boxes' subtitles (the construct's name under its code).
-PATH_SUBTITLE_SIZE = 6.2
+PATH_SUBTITLE_SIZE = MIN_TEXT_PT
 
 
 def _boxes_overlap(a, b, pad: float = 1.0) -> bool:
@@ -315,7 +316,7 @@ def path_diagram(estimates: pd.DataFrame, struct: Mapping[str, Sequence[str]], *
     ax.set_xlim(-1.5, 9.9)
     ax.set_ylim(y_lo, y_hi)
     ax.axis("off")
-    w = 2.6
+    w = 2.8
     # subtitles wrapped to the box's inner width as drawn, never shortened; the boxes as tall
     # as the longest one needs (code line, subtitle lines, margins; in data units)
     points_per_x = fig.get_figwidth() * 0.98 * 72 / (9.9 + 1.5)
@@ -371,7 +372,7 @@ def path_diagram(estimates: pd.DataFrame, struct: Mapping[str, Sequence[str]], *
         for frac in (0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.82, 0.18, 0.46, 0.54, 0.38,
                      0.62, 0.3, 0.7, 0.22, 0.78, 0.14, 0.86):
             mx, my = start[0] + frac * (end[0] - start[0]), start[1] + frac * (end[1] - start[1])
-            t = ax.text(mx, my, text, fontsize=6.2, color=colour, ha="center", va="center",
+            t = ax.text(mx, my, text, fontsize=MIN_TEXT_PT, color=colour, ha="center", va="center",
                         zorder=5, bbox={"fc": "white", "ec": "none", "pad": 0.4, "alpha": 0.9})
             box = t.get_window_extent(renderer)
             if not any(_boxes_overlap(box, b) for b in placed):
@@ -381,7 +382,7 @@ def path_diagram(estimates: pd.DataFrame, struct: Mapping[str, Sequence[str]], *
             t.remove()
         if best is None:   # every place along the arrow is taken: put it beside the source
             t = ax.text(start[0] + 0.15, start[1] + 0.28 * (len(placed) % 3 - 1), text,
-                        fontsize=6.2, color=colour, ha="left", va="center", zorder=5,
+                        fontsize=MIN_TEXT_PT, color=colour, ha="left", va="center", zorder=5,
                         bbox={"fc": "white", "ec": "none", "pad": 0.4, "alpha": 0.9})
             placed.append(t.get_window_extent(renderer))
             best = t
@@ -391,8 +392,13 @@ def path_diagram(estimates: pd.DataFrame, struct: Mapping[str, Sequence[str]], *
                Line2D([], [], color="#c8c8c8", lw=0.6, label=other_label)]
     handles = [hd for hd in handles if hd.get_label()]
     if handles:
-        ax.legend(handles=handles, loc="lower left", fontsize=7, frameon=False,
-                  bbox_to_anchor=(0.0, -0.02))
+        from matplotlib.transforms import offset_copy
+
+        # 10 points under the plot area whatever the figure's height (a share of the plot
+        # area's height moved it further down in a taller figure)
+        ax.legend(handles=handles, loc="lower left", fontsize=MIN_TEXT_PT, frameon=False,
+                  bbox_to_anchor=(0.0, 0.0),
+                  bbox_transform=offset_copy(ax.transAxes, fig=fig, y=-10, units="points"))
     if title:
         ax.set_title(title, fontsize=10)
     return fig
@@ -608,7 +614,7 @@ def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune
     from hlstudy.export import white_halo
 
     # a white halo, as the maps' names have: the grid lines run behind a name, not through it
-    texts = [ax.text(a, b, str(n), fontsize=6.5, path_effects=white_halo())
+    texts = [ax.text(a, b, str(n), fontsize=MIN_TEXT_PT, path_effects=white_halo())
              for a, b, n in zip(xs, ys, d[label], strict=True)]
     fmt = tick_formatter(".2f", decimal)
     ax.xaxis.set_major_formatter(fmt)
@@ -723,7 +729,7 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
                         color=colours[r.verdict])
             if k == 1 and np.isfinite(r.threshold):
                 ax.plot([r.threshold], [yy], marker="|", ms=8, color="#333333")
-        ax.set_yticks(ys, texts, fontsize=6.5, linespacing=1.0)
+        ax.set_yticks(ys, texts, fontsize=MIN_TEXT_PT, linespacing=1.0)
         # its own rows, and below them a strip as tall as the simulated-data mark, so that
         # the mark hides no part (hlstudy.export)
         ax.set_ylim(0.1 - spans[k], 0.1)

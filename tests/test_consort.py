@@ -187,7 +187,7 @@ def test_the_figure_fits_the_page_and_each_box_its_column(consort_figures, monke
             assert area.x0 <= box.x0 and box.x1 <= area.x1, text
             assert not any(box.overlaps(other) for _, other in boxes[k + 1:]), text
             assert not any(line.strip().isdigit() for line in text.split("\n")), text
-        assert min(t.get_fontsize() for t in ax.texts) >= 6
+        assert min(t.get_fontsize() for t in ax.texts) >= export.MIN_TEXT_PT   # as printed
 
 
 def test_without_a_register_the_frame_is_unknown(simulated, tmp_path):

@@ -366,7 +366,7 @@ def test_simulated_mark_inside_the_plot_avoids_a_legend(tmp_path):
     export.save_figure(fig, "99_mark_legend", simulated=True, directory=tmp_path, formats=("pdf",))
     fig.draw_without_rendering()   # the layout as drawn; no pixels are read
     renderer = fig.canvas.get_renderer()
-    marks = [t for t in ax.texts if t.get_text() == export.SIMULATED_MARK]
+    marks = [t for t in ax.texts if export.is_simulated_mark(t)]
     assert len(marks) == 1
     assert not marks[0].get_window_extent(renderer).overlaps(ax.get_legend().get_window_extent(renderer))
     assert marks[0].get_position() != (0.01, 0.01)

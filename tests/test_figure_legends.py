@@ -89,7 +89,7 @@ def test_coverage_legend_hides_no_bar(coverage, coverage_fig):
     assert [t.get_text() for t in legend.get_texts()] == [
         export.tr(f"Toàn huyện {district:.0%}", f"District {district:.0%}")]
     export._mark_simulated(fig)   # and the plot area keeps a place for the mark that hides nothing
-    [mark] = [t for t in fig.axes[0].texts if t.get_text() == export.SIMULATED_MARK]
+    [mark] = [t for t in fig.axes[0].texts if export.is_simulated_mark(t)]
     assert mark._hlstudy_data_overlap == 0 and mark.get_bbox_patch() is not None
 
 
@@ -362,7 +362,7 @@ def _leader_faults(fig, labels, margin: float = 1.0) -> list[str]:
     boxes = [t.get_window_extent(r) for t in labels]
     others = [leg.get_window_extent(r) for leg in (ax.get_legend(), *fig.legends) if leg]
     others += [t.get_window_extent(r) for t in (*ax.texts, *fig.texts)
-               if t.get_text() == export.SIMULATED_MARK]
+               if export.is_simulated_mark(t)]
     arrows = [p for p in ax.patches if isinstance(p, FancyArrowPatch)]
     faults = []
     for k, box in enumerate(boxes):   # a label without a line stands by its point
@@ -418,7 +418,7 @@ def test_commune_scatter_labels_keep_off_the_points_the_line_and_the_legend(stud
     assert all(_haloed(t) for t in labels), "the grid lines ran through the names"
     r = fig.canvas.get_renderer()
     [mark] = [t.get_window_extent(r) for t in fig.axes[0].texts
-              if t.get_text() == export.SIMULATED_MARK]
+              if export.is_simulated_mark(t)]
     assert [t.get_text() for t in labels if t.get_window_extent(r).overlaps(mark)] == []
     plt.close(fig)
 

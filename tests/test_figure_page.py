@@ -2,7 +2,7 @@
 (cropped, with savefig's 0.1-inch pad) each fits the thesis' text block, 155 mm wide and
 220 mm tall (the block less its caption), for the study's 23 communes and for an own study
 of up to 30 where the figure's builder can keep it so; its text stays readable there (no text
-below 6 points; a commune's label 8 points where one figure holds many panels)."""
+below 7 points, ``export.MIN_TEXT_PT``; a commune's label 8 points where one figure holds many panels)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def _overlapping_ticks(fig) -> list[str]:
     return faults
 
 
-def _fits(fig, *, smallest=6.0, ticks=None):
+def _fits(fig, *, smallest=export.MIN_TEXT_PT, ticks=None):
     w, h = _printed_mm(fig)
     assert export.fits_page(w, h), f"{w:.1f} x {h:.1f} mm"
     sizes = [t.get_fontsize() for t in _texts(fig)]
@@ -114,7 +114,7 @@ def test_four_caterpillar_panels_fit_the_page_with_their_titles_in_full():
     from matplotlib._tight_bbox import adjust_bbox
 
     export._mark_simulated(fig)
-    [mark] = [t for t in fig.texts if t.get_text() == export.SIMULATED_MARK]
+    [mark] = [t for t in fig.texts if export.is_simulated_mark(t)]
     crop = fig.get_tightbbox(r).padded(plt.rcParams["savefig.pad_inches"])
     restore = adjust_bbox(fig, crop, r)   # what savefig(bbox_inches="tight") does, then draws
     try:

@@ -293,7 +293,7 @@ def _mark_faults(fig) -> list[str]:
         if ax not in areas:
             continue
         area = ax.get_window_extent(r)
-        marks = [t for t in ax.texts if t.get_text() == export.SIMULATED_MARK]
+        marks = [t for t in ax.texts if export.is_simulated_mark(t)]
         if len(marks) != 1:
             faults.append(f"axes {k}: {len(marks)} marks")
             continue
@@ -314,7 +314,7 @@ def _mark_faults(fig) -> list[str]:
         legends = [leg for leg in (ax.get_legend(), *fig.legends) if leg is not None]
         if any(box.overlaps(leg.get_window_extent(r)) for leg in legends):
             faults.append(f"axes {k}: mark under a legend")
-    corner = [t for t in fig.texts if t.get_text() == export.SIMULATED_MARK]
+    corner = [t for t in fig.texts if export.is_simulated_mark(t)]
     boxes += [t.get_window_extent(r) for t in corner]
     if len(corner) > 1:
         faults.append(f"{len(corner)} marks at the figure's corner")
@@ -378,7 +378,11 @@ def test_simulated_mark_inside_every_plot_area_of_every_figure_shape(k):
     plt.close(fig)   # the only figure of the shape
 
 
-def test_simulated_mark_inside_the_library_figures(conceptual, estimated, verdicts):
+@pytest.fixture(scope="module")
+def library_figures(conceptual, estimated, verdicts):
+    """The library's figures as the notebooks build them (the maps aside: theirs is another
+    module's check), built once for the two tests below: one marks them and checks the
+    marks, the other reads every text's size."""
     from hlstudy import communes as cm
     from hlstudy.diagnostic import mapping, plots
 
@@ -393,7 +397,7 @@ def test_simulated_mark_inside_the_library_figures(conceptual, estimated, verdic
     link = pd.DataFrame({"commune": reg["name"], "QUAL": rng.normal(3.8, 0.1, len(reg)),
                          "SIPAS": rng.normal(3.6, 0.2, len(reg))})
     with kept_results():   # as the notebooks get them (tests/keptresults.py)
-        figures = {
+        own = {
             "caterpillar": plots.caterpillar(t, label="c", reference=3.8, reference_label="mean"),
             "caterpillar_panels": plots.caterpillar_panels(
                 [{"table": t, "title": "A", "reference": 3.8, "reference_label": "mean"},
@@ -402,16 +406,41 @@ def test_simulated_mark_inside_the_library_figures(conceptual, estimated, verdic
             "coefficients": pathplot.coefficient_plot(coef, outcomes=list("ABC"), terms=list("xy"),
                                                       methods=["SEM", "CR2"]),
             "scatter": pathplot.commune_scatter(link, "QUAL", "SIPAS", fit_label="fit"),
-            # built once for the module (fixtures), as their other tests read them
-            "path_diagram": estimated[0],   # with its legend entry
-            "verdicts": verdicts,
-            "conceptual": conceptual("vi"),   # framework.path_diagram(), Vietnamese by default
         }
-    faults = {name: f for name, fig in figures.items() if (f := _mark_faults(fig))}
-    for name, fig in figures.items():
-        if name not in ("path_diagram", "verdicts", "conceptual"):
-            plt.close(fig)
+    figures = {**own,
+               # built once for the module (fixtures), as their other tests read them
+               "path_diagram": estimated[0],   # with its legend entry
+               "verdicts": verdicts,
+               "conceptual": conceptual("vi")}   # framework.path_diagram(), Vietnamese by default
+    yield figures
+    for fig in own.values():
+        plt.close(fig)
+
+
+def test_simulated_mark_inside_the_library_figures(library_figures):
+    faults = {name: f for name, fig in library_figures.items() if (f := _mark_faults(fig))}
     assert faults == {}
+
+
+def test_library_figures_print_no_text_under_7_pt(library_figures):
+    """The figures print at 100 % of their saved size: every text of every library figure,
+    tick labels, names, box and edge labels and the simulated-data marks, is at least
+    ``export.MIN_TEXT_PT`` (7 pt; the in-plot mark was 5.5 pt, the commune names 6.5, the
+    path diagram's labels 6.2, the conceptual model's 6.4).  The maps are left to their own
+    task's check (``hlstudy.diagnostic.mapping``, ``framework.reform_figure``)."""
+    from pagefit import small_texts
+
+    from hlstudy import export
+
+    small = {}
+    for name, fig in library_figures.items():
+        if name == "map":
+            continue
+        export._mark_simulated(fig)   # as save_figure marks it (once: the test above may have)
+        fig.draw_without_rendering()  # tick labels are made while drawing
+        if found := small_texts(fig):
+            small[name] = found
+    assert small == {}
 
 
 def test_mark_check_fails_when_the_mark_is_only_at_the_figure_corner():

@@ -304,7 +304,7 @@ def test_the_conceptual_model_fits_the_page_its_boxes_apart(lang, conceptual):
     """01_conceptual_model was drawn 11.9 in wide (304 x 204 mm as saved): in the thesis'
     155 mm text block its 6.8-pt box labels printed at 3.5 pt.  As saved (tight box plus
     savefig's pad) it now fits the text block (155 x 220 mm) in both languages, the boxes
-    (narrower, their labels on more lines) clear of each other, no text under 6 pt."""
+    (narrower, their labels on more lines) clear of each other, no text under 7 pt (``export.MIN_TEXT_PT``)."""
 
     fig = conceptual[lang]
     fig.draw_without_rendering()
@@ -315,7 +315,7 @@ def test_the_conceptual_model_fits_the_page_its_boxes_apart(lang, conceptual):
              if getattr(p, "_hlstudy_node", None)]
     assert [(a, b) for k, (a, x) in enumerate(boxes) for b, y in boxes[k + 1:]
             if x.overlaps(y)] == []
-    assert min(t.get_fontsize() for t in fig.axes[0].texts) >= 6
+    assert min(t.get_fontsize() for t in fig.axes[0].texts) >= export.MIN_TEXT_PT
 
 
 def test_fit_label_measures_rather_than_counts():

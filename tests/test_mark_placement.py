@@ -30,7 +30,7 @@ CENTRES = {"lower left": (0.1, 0.1), "lower right": (0.9, 0.1),
 
 
 def _mark(ax):
-    marks = [t for t in ax.texts if t.get_text() == export.SIMULATED_MARK]
+    marks = [t for t in ax.texts if export.is_simulated_mark(t)]
     assert len(marks) == 1
     return marks[0]
 
@@ -254,8 +254,9 @@ def test_verdict_summary_mark_hides_no_part(real_parts, lang):
 
 def test_quadrant_names_and_a_central_line_send_the_mark_to_a_quarter_place():
     """An importance–performance map: a name in every corner and reference lines through
-    the middle leave free only the quarters of the bottom and top edges."""
-    fig, ax = plt.subplots(figsize=(6.6, 5))
+    the middle leave free only the quarters of the bottom and top edges (a plot area wide
+    enough that the 7-pt mark at a quarter clears the corners' names)."""
+    fig, ax = plt.subplots(figsize=(7.5, 5))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.axvline(0.5, ls="--", color="grey")
@@ -284,7 +285,7 @@ def test_quadrant_names_and_a_central_line_send_the_mark_to_a_quarter_place():
 def _all_marks(fig) -> list:
     """Every visible simulated-data mark of the figure, its own and its plot areas'."""
     texts = [*fig.texts, *(t for ax in fig.axes for t in ax.texts)]
-    return [t for t in texts if t.get_text() == export.SIMULATED_MARK and t.get_visible()]
+    return [t for t in texts if export.is_simulated_mark(t) and t.get_visible()]
 
 
 def _too_close(boxes) -> list[tuple[int, int]]:
@@ -356,7 +357,9 @@ def test_a_plot_with_axes_keeps_both_marks():
     fig.draw_without_rendering()
     marks = _all_marks(fig)
     assert len(marks) == 2 and len(fig.texts) == 1 and len(ax.texts) == 1
-    assert ax.texts[0].get_fontsize() < fig.texts[0].get_fontsize()
+    # both as large as the figures' smallest text (the plot area's was 5.5 pt, unreadable
+    # in print)
+    assert ax.texts[0].get_fontsize() == fig.texts[0].get_fontsize() == export.MIN_TEXT_PT
     plt.close(fig)
 
 
@@ -400,7 +403,7 @@ def _figure_mark_faults(fig) -> list[str]:
     or over any text the figure writes, in the layout as drawn."""
     fig.draw_without_rendering()
     r = fig.canvas.get_renderer()
-    own = [t for t in fig.texts if t.get_text() == export.SIMULATED_MARK]
+    own = [t for t in fig.texts if export.is_simulated_mark(t)]
     assert len(own) == 1
     box = own[0].get_window_extent(r)
     faults = []
@@ -414,7 +417,7 @@ def _figure_mark_faults(fig) -> list[str]:
             faults.append("over a legend")
     texts = [t for t in fig.findobj(matplotlib.text.Text)
              if t is not own[0] and t.get_visible() and t.get_text().strip()
-             and t.get_text() != export.SIMULATED_MARK]
+             and not export.is_simulated_mark(t)]
     for ax in fig.axes:   # tick labels of ticks outside the view are not drawn
         lo, hi = sorted(ax.get_xlim())
         texts = [t for t in texts if not (t in ax.get_xticklabels()
@@ -432,7 +435,7 @@ def test_the_figure_mark_keeps_off_a_figure_legend_across_the_bottom(tmp_path):
                        formats=["png"], show=False)
     assert _figure_mark_faults(fig) == []
     r = fig.canvas.get_renderer()
-    own = [t for t in fig.texts if t.get_text() == export.SIMULATED_MARK][0]
+    own = [t for t in fig.texts if export.is_simulated_mark(t)][0]
     box = own.get_window_extent(r)
     saved = fig.get_tightbbox(r).transformed(fig.dpi_scale_trans)
     assert box.y0 <= saved.y0 + 1 and box.x1 >= saved.x1 - 0.1 * saved.width   # its corner
@@ -505,7 +508,9 @@ def _cells_under(ax, box, renderer) -> int:
 
 
 def test_a_plot_area_full_of_data_gets_its_mark_above_it(tmp_path):
-    fig, axes = _heatmap_figure()
+    # the title stands 14 points above the plot area, as missing_heatmap sets it: the band
+    # under it holds the 7-pt mark
+    fig, axes = _heatmap_figure(pad=14)
     export.save_figure(fig, "99_heat", simulated=True, directory=tmp_path, formats=["png"],
                        show=False)
     r = fig.canvas.get_renderer()
@@ -563,7 +568,7 @@ def test_full_is_judged_by_the_shapes_outlines_not_their_bounding_boxes():
 def test_missing_heatmap_marks_hide_no_cell(monkeypatch):
     """02_missing_heatmap as notebook 02 draws it: each panel's mark stands above it.  The
     two panels stand side by side (stacked, the 80 items made the figure 30 cm tall): as
-    saved, the figure fits the thesis' text block (155 x 220 mm), its labels 6 points or
+    saved, the figure fits the thesis' text block (155 x 220 mm), its labels 7 points or
     more and never on top of each other.  Building it draws nothing (seaborn's heatmap drew
     the whole figure once per panel to choose a tick-label rotation the builder then set)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -593,8 +598,8 @@ def test_missing_heatmap_marks_hide_no_cell(monkeypatch):
     size = export.saved_size_mm(fig)
     assert export.fits_page(*size), size
     texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_visible()
-             and t.get_text().strip() and t.get_text() != export.SIMULATED_MARK]
-    assert min(t.get_fontsize() for t in texts) >= 6
+             and t.get_text().strip()]   # the marks too
+    assert min(t.get_fontsize() for t in texts) >= export.MIN_TEXT_PT
     for ax in panels:
         for labels, key in ((ax.get_xticklabels(), "x0"), (ax.get_yticklabels(), "y0")):
             boxes = sorted((t.get_window_extent(r) for t in labels), key=lambda b: getattr(b, key))

@@ -1,6 +1,6 @@
 """Figures of the results and of the method's validation fit the thesis page at their natural
 size (``tests/pagefit.py``): as saved, at most 155 mm wide and 220 mm tall, no text under
-6 pt but the plot areas' simulated-data marks.  A figure 25 cm wide was shrunk to 60% on the
+7 pt (``export.MIN_TEXT_PT``), the simulated-data marks included.  A figure 25 cm wide was shrunk to 60% on the
 page, its 6.5-pt labels printed at 4 pt.
 
 The coefficient plot, whose height follows its terms, is checked on an input as large as the

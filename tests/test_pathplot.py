@@ -154,7 +154,7 @@ def test_path_diagram_fits_the_page_with_every_subtitle_in_its_box(diagram):
     """05_path_diagram was drawn 10.5 in wide (266 mm as saved): in the thesis' 155 mm text
     block its 5.6-pt subtitles printed at 3 pt.  As saved (tight box) it now fits the text
     block (155 x 220 mm) at its natural size, with every box's subtitle (English, the
-    longest) wrapped inside its box, at 6 pt or more."""
+    longest) wrapped inside its box, at 7 pt or more (``export.MIN_TEXT_PT``)."""
     from hlstudy import framework
 
     fig = diagram(3)   # every node with its English name
@@ -174,4 +174,4 @@ def test_path_diagram_fits_the_page_with_every_subtitle_in_its_box(diagram):
     names = list(boxes)
     assert [(a, c) for k, a in enumerate(names) for c in names[k + 1:]
             if boxes[a].overlaps(boxes[c])] == []
-    assert min(t.get_fontsize() for t in fig.axes[0].texts) >= 6
+    assert min(t.get_fontsize() for t in fig.axes[0].texts) >= export.MIN_TEXT_PT
