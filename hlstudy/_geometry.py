@@ -65,3 +65,53 @@ def segment_in_box(a, b, box) -> bool:
         else:
             t1 = min(t1, q / p)
     return bool(t1 > t0)
+
+
+def crossings(a, b, segs: np.ndarray) -> int:
+    """How many of the segments ``segs`` (k × 2 × 2) the segment ``a``–``b`` crosses (each
+    one's ends strictly on opposite sides of the other's line, as :func:`segments_cross`;
+    vectorised).
+
+    >>> crossings((0, 0), (2, 2), np.array([[[0, 2], [2, 0]], [[3, 0], [3, 3]], [[1, 0], [0, 1]]]))
+    2
+    """
+    segs = np.asarray(segs, float).reshape(-1, 2, 2)
+    if not len(segs):
+        return 0
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    c, d = segs[:, 0], segs[:, 1]
+
+    def side(p, q, r):
+        return (q[..., 0] - p[..., 0]) * (r[..., 1] - p[..., 1]) - (q[..., 1] - p[..., 1]) * (
+            r[..., 0] - p[..., 0])
+
+    return int(np.sum((side(a, b, c) * side(a, b, d) < 0) & (side(c, d, a) * side(c, d, b) < 0)))
+
+
+def segments_in_boxes(segs: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """For each box of ``boxes`` (n × 4: x0, y0, x1, y1), whether a stretch of any segment of
+    ``segs`` (k × 2 × 2) lies inside it (Liang–Barsky clipping, as :func:`segment_in_box`,
+    vectorised over boxes and segments).
+
+    >>> segments_in_boxes(np.array([[[-1, 0.5], [2, 0.5]]]),
+    ...                   np.array([[0, 0, 1, 1], [0, 2, 1, 3]])).tolist()
+    [True, False]
+    """
+    segs = np.asarray(segs, float).reshape(-1, 2, 2)
+    boxes = np.asarray(boxes, float).reshape(-1, 4)
+    if not len(segs) or not len(boxes):
+        return np.zeros(len(boxes), bool)
+    x0, y0 = segs[None, :, 0, 0], segs[None, :, 0, 1]
+    dx, dy = segs[None, :, 1, 0] - x0, segs[None, :, 1, 1] - y0
+    bx0, by0, bx1, by1 = (boxes[:, k, None] for k in range(4))
+    t0 = np.zeros((len(boxes), len(segs)))
+    t1 = np.ones((len(boxes), len(segs)))
+    inside = np.ones((len(boxes), len(segs)), bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for p, q in ((-dx, x0 - bx0), (dx, bx1 - x0), (-dy, y0 - by0), (dy, by1 - y0)):
+            p = np.broadcast_to(p, t0.shape)
+            r = q / p
+            inside &= ~((p == 0) & (q < 0))
+            t0 = np.where(p < 0, np.maximum(t0, r), t0)
+            t1 = np.where(p > 0, np.minimum(t1, r), t1)
+    return (inside & (t1 > t0)).any(axis=1)

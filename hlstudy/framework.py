@@ -847,8 +847,13 @@ REFORM_FIGSIZE = (5.9, 5.6)
 def reform_figure(lang: str = "vi"):
     """Map of the 23 units' points coloured by their 2025 commune, linked to its centre.
 
-    Coordinates are the registry's approximate points (the town and xã Tân Thành coincide in
-    the source; the latter is shifted slightly for legibility, as the caption says).  The
+    Coordinates are the registry's approximate points.  The town and xã Tân Thành coincide in
+    the source (a source error): Tân Thành is moved by the commune map's one rule,
+    :func:`hlstudy.diagnostic.mapping.separate_duplicates` (0.012° north; this map moved it
+    0.010° south by its own code, so the same unit stood in two places on two maps), and
+    marked as there, "Tân Thành*", the note saying what "*" means
+    (:func:`~hlstudy.diagnostic.mapping.moved_note`).  Every text is 7 pt or larger (the
+    thesis prints the map at 100 %).  The
     31 names (bold: the new communes at their stars) are placed as the commune map's
     (:func:`hlstudy.diagnostic.mapping._place_names`: the nearest place around each point,
     measured from the edge of its dot or star, 1 pt or more clear of each other, every
@@ -862,15 +867,19 @@ def reform_figure(lang: str = "vi"):
     import matplotlib.pyplot as plt
 
     from hlstudy.communes import collation_key, communes, new_communes, unit_label
-    from hlstudy.diagnostic.mapping import _place_names
+    from hlstudy.diagnostic.mapping import (
+        _place_names,
+        moved_flags,
+        moved_note,
+        separate_duplicates,
+    )
     from hlstudy.pathplot import wrap_label
 
     reg = communes()
     new = new_communes().set_index("name")
     lat0 = np.deg2rad(reg["lat"].mean())
-    pts = reg.copy()
-    dup = pts.duplicated(["lat", "lon"], keep="first")
-    pts.loc[dup, "lat"] -= 0.010
+    pts = separate_duplicates(reg)   # the commune map's rule: the same unit, the same place
+    flags = moved_flags(reg)
     # the text width of the thesis page (155 mm) at most, names at their printed size
     fig, ax = plt.subplots(figsize=REFORM_FIGSIZE)
     names = sorted(new.index, key=collation_key)   # legend and colours in Vietnamese order
@@ -892,8 +901,8 @@ def reform_figure(lang: str = "vi"):
         xs.append(cx)
         ys.append(cy)
         for r in g.itertuples(index=False):
-            label = unit_label(r.name, r.unit_type)
-            texts.append(ax.text(r.lon, r.lat, label, fontsize=6.5, color="#333333", zorder=5))
+            label = unit_label(r.name, r.unit_type) + flags.get(str(r.code), "")
+            texts.append(ax.text(r.lon, r.lat, label, fontsize=7, color="#333333", zorder=5))
             xs.append(r.lon)
             ys.append(r.lat)
     lons = np.concatenate([pts["lon"], new["lon"]])
@@ -909,12 +918,11 @@ def reform_figure(lang: str = "vi"):
                                 lang), 60), fontsize=10)
     note = ax.text(0.0, -0.1, _tr(
         "Chấm: vị trí gần đúng của 23 đơn vị cũ; sao: trung tâm xã mới (vietnamadminunits); "
-        "đường: nối đơn vị cũ với xã mới mà nó nhập vào, mỗi xã mới một màu. "
-        "TT Hữu Lũng và Tân Thành trùng tọa độ trong nguồn, Tân Thành được dời nhẹ.",
+        "đường: nối đơn vị cũ với xã mới mà nó nhập vào, mỗi xã mới một màu.",
         "Dots: approximate points of the 23 former units; stars: new commune centres "
         "(vietnamadminunits); lines: each former unit to the new commune it merged into, one "
-        "colour per new commune. TT Hữu Lũng and Tân Thành share a point in the source; "
-        "Tân Thành is shifted slightly.", lang), transform=ax.transAxes, fontsize=6.8,
+        "colour per new commune.", lang) + " " + moved_note(reg, lang),
+        transform=ax.transAxes, fontsize=7,
         va="top", color="#444444", wrap=True)
     fig.tight_layout()   # the plot area as saved, before the names are placed in it
     # under the axis label, whatever the figure's size (at a fixed axes fraction it overlapped

@@ -751,18 +751,19 @@ pro_class = pd.Series(np.select([pro_t["lo"] > pro_centre, pro_t["hi"] < pro_cen
                                 [CLASS_LAB[0], CLASS_LAB[2]], default=CLASS_LAB[1]),
                       index=pro_t.index, dtype=object).where(pro_t["n"] >= MIN_CELL)
 moved = mapping.separate_duplicates(reg)
-note_map = export.tr("Ô Voronoi quanh tọa độ trung tâm xã (không phải địa giới); viền đậm: 8 xã "
-                     "mới từ 1/7/2025; lớp theo khoảng tin cậy 95% của ước lượng co (Bayes thực "
-                     "nghiệm); * tọa độ trong danh mục trùng với thị trấn (lỗi nguồn), được dịch "
-                     "để vẽ.",
-                     "Voronoi cells around commune centres (not boundaries); thick lines: the 8 "
-                     "communes of 1 July 2025; classes from the 95% intervals of the shrunken "
-                     "(empirical Bayes) estimates; * registry "
-                     "coordinates equal to the town's (a source error), moved to draw.")
+# the moved point marked and explained as on the reform map of notebook 01 (one rule)
+n_new = reg["commune_2025"].nunique()
+note_map = export.tr("Ô Voronoi quanh tọa độ trung tâm xã (không phải địa giới); viền đậm: "
+                     f"{n_new} xã mới từ 1/7/2025; lớp theo khoảng tin cậy 95% của ước lượng co "
+                     "(Bayes thực nghiệm).",
+                     "Voronoi cells around commune centres (not boundaries); thick lines: the "
+                     f"{n_new} communes of 1 July 2025; classes from the 95% intervals of the "
+                     "shrunken (empirical Bayes) estimates."
+                     ) + " " + mapping.moved_note(reg, export.language())
 fig = mapping.plot_map(reg.assign(name=reg["code"].map(short)), categories=pro_class,
                        category_colors=dict(zip(CLASS_LAB, ["#1b9e77", "#d9d9d9", "#d95f02"],
                                                 strict=True)),
-                       flagged={c: "*" for c in moved.loc[moved["moved"], "code"]},
+                       flagged=mapping.moved_flags(reg),
                        label=export.tr("PRO so với trung bình huyện", "PRO vs district mean"),
                        title=export.tr("Năng lực chuyên môn (PRO) theo xã so với trung bình huyện",
                                        "Professional competence (PRO) by commune against the "
@@ -773,7 +774,8 @@ plt.show()
 display(Markdown(
     "Tọa độ trùng nhau trong danh mục `vietnamadminunits` — xã Tân Thành (cũ) mang tọa độ của "
     "thị trấn Hữu Lũng, một lỗi của nguồn; không tìm thấy nguồn thứ hai cho tọa độ đúng, nên "
-    "điểm được dịch nhẹ để vẽ và đánh dấu *: "
+    f"điểm được dịch để vẽ và đánh dấu {mapping.MOVED_MARK} theo cùng một quy tắc trên cả hai "
+    "bản đồ (bản đồ này và bản đồ sắp xếp năm 2025 ở notebook 01): "
     + ", ".join(moved.loc[moved["moved"], "code"].map(short)) + "."))
 
 # %% [markdown]

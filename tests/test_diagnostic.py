@@ -491,6 +491,30 @@ def test_plot_map_rejects_unknown_codes():
     plt.close(fig)
 
 
+def test_moved_note_names_the_units_and_the_shift_and_rejects_bad_input():
+    """The maps' note on the moved point is computed from the moved points (who, whose
+    coordinates, how far, which way), in both languages; the doctest runs."""
+    import doctest
+
+    from hlstudy.diagnostic import mapping
+
+    assert doctest.testmod(mapping).failed == 0
+    reg = pd.DataFrame({"code": ["b", "a", "c"], "name": ["Y", "X", "Z"],
+                        "unit_type": ["xã", "thị trấn", "xã"],
+                        "lat": [21.5, 21.5, 21.6], "lon": [106.3, 106.3, 106.4]})
+    assert mapping.moved_flags(reg) == {"b": mapping.MOVED_MARK}
+    vi = mapping.moved_note(reg, "vi")
+    assert vi.startswith("* Y: tọa độ trong danh mục trùng với TT X (lỗi nguồn)")
+    assert "1,3 km về phía bắc" in vi
+    km = 0.012 * 111.32   # separate_duplicates' default offset, north
+    assert f"moved {km:.1f} km north" in mapping.moved_note(reg, "en")
+    assert mapping.moved_note(reg.iloc[[1, 2]], "en") == ""   # nothing moved, nothing said
+    with pytest.raises(ModelError, match="lang"):
+        mapping.moved_note(reg, "fr")
+    with pytest.raises(ModelError, match="name"):
+        mapping.moved_note(reg.drop(columns="name"), "en")
+
+
 # --------------------------------------------------------------------------- more statistics
 
 

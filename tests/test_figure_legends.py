@@ -253,15 +253,17 @@ def test_reform_map_names_are_clear_of_each_other_the_points_and_the_frame(lang)
     clear, and the note stands under the axis label."""
     from hlstudy import framework
     from hlstudy.communes import communes, new_communes
+    from hlstudy.diagnostic import mapping
 
     with kept_results():   # as the notebooks get it (tests/keptresults.py)
         fig = framework.reform_figure(lang)
     ax = fig.axes[0]
     names = [t.get_text() for t in ax.texts if t.get_transform() != ax.transAxes]
     reg = communes()
+    flags = mapping.moved_flags(reg)   # the moved point marked as on the commune map
     expected = [*new_communes()["name"],
-                *[("TT " if u == "thị trấn" else "") + n
-                  for n, u in zip(reg["name"], reg["unit_type"], strict=True)]]
+                *[("TT " if u == "thị trấn" else "") + n + flags.get(str(c), "")
+                  for n, u, c in zip(reg["name"], reg["unit_type"], reg["code"], strict=True)]]
     assert sorted(names) == sorted(expected) and len(names) == 31
     assert _name_faults(fig) == []
     # each name 1 pt or more from every star and dot (its own too), line and other name
@@ -773,3 +775,228 @@ def test_ipma_title_stands_above_its_axis_labels_in_size(ipma_figures, lang):
     title = ax.title.get_fontsize()
     labels = [ax.xaxis.label.get_fontsize(), ax.yaxis.label.get_fontsize()]
     assert title > max(labels) and labels == [8.5, 8.5], (title, labels)
+
+
+# --------------------------------------------------------------------------- the two maps
+
+def _pro_map(lang: str):
+    """04_map_pro as the notebook draws it, with the classes the committed figure shows
+    (Thiện Tân, Nhật Tiến above the district mean; Minh Sơn, Minh Hòa below; the rest not
+    different), in ``lang``: the configuration in which "Tân Thành*" stood in Nhật Tiến's
+    green cell."""
+    from hlstudy.communes import communes
+    from hlstudy.diagnostic import mapping
+
+    reg = communes()
+    reg = reg.assign(name=[("TT " if u == "thị trấn" else "") + n
+                           for n, u in zip(reg["name"], reg["unit_type"], strict=True)])
+    by_name = dict(zip(reg["name"], reg["code"].astype(str), strict=True))
+    above, mid, below = (("cao hơn trung bình huyện", "không khác trung bình huyện",
+                          "thấp hơn trung bình huyện") if lang == "vi" else
+                         ("above the district mean", "not different from the mean",
+                          "below the district mean"))   # the notebook's classes
+    classes = pd.Series(mid, index=reg["code"].astype(str), dtype=object)
+    classes[[by_name["Thiện Tân"], by_name["Nhật Tiến"]]] = above
+    classes[[by_name["Minh Sơn"], by_name["Minh Hòa"]]] = below
+    moved = mapping.separate_duplicates(reg)
+    flagged = {c: "*" for c in moved.loc[moved["moved"], "code"]}
+    title, note = (("Năng lực chuyên môn (PRO) theo xã so với trung bình huyện",
+                    "Ô Voronoi quanh tọa độ trung tâm xã (không phải địa giới); viền đậm: 8 xã "
+                    "mới từ 1/7/2025; lớp theo khoảng tin cậy 95% của ước lượng co (Bayes thực "
+                    "nghiệm). * Tân Thành: tọa độ trong danh mục trùng với TT Hữu Lũng (lỗi "
+                    "nguồn), được dịch 1,3 km về phía bắc để vẽ.") if lang == "vi" else
+                   ("Professional competence (PRO) by commune against the district mean",
+                    "Voronoi cells around commune centres (not boundaries); thick lines: the 8 "
+                    "communes of 1 July 2025; classes from the 95% intervals of the shrunken "
+                    "(empirical Bayes) estimates. * Tân Thành: registry coordinates equal to TT "
+                    "Hữu Lũng's (a source error), moved 1.3 km north to draw."))
+    with kept_results():
+        fig = mapping.plot_map(reg, categories=classes, flagged=flagged, title=title,
+                               note=note, label=("PRO so với trung bình huyện" if lang == "vi"
+                                                 else "PRO vs district mean"),
+                               category_colors={above: "#1b9e77", mid: "#d9d9d9",
+                                                below: "#d95f02"})
+    return fig, reg, classes, flagged
+
+
+@pytest.fixture(scope="module")
+def pro_maps():
+    """:func:`_pro_map` in both languages, in the house style, built once for the checks."""
+    with matplotlib.rc_context():
+        export.use_style()
+        maps = {lang: _pro_map(lang) for lang in ("vi", "en")}
+    yield maps
+    for fig, *_ in maps.values():
+        plt.close(fig)
+
+
+def _leader_segments(ax) -> list:
+    """Each leader line (display space): its name's point to where it meets the name."""
+    from matplotlib.patches import FancyArrowPatch
+
+    segs = []
+    for p in ax.patches:
+        if isinstance(p, FancyArrowPatch):
+            xy = p.get_transform().transform_path(p.get_path()).vertices
+            segs.append((p._posA_posB[0], xy[0], xy[-1]))
+    return segs
+
+
+def test_the_moved_unit_stands_at_one_place_on_both_maps():
+    """The registry gives TT Hữu Lũng and xã Tân Thành one point.  The commune map moved Tân
+    Thành by ``separate_duplicates`` (north), the reform map by its own code (south): the
+    same unit stood in two places.  Both maps now draw the 23 units' points at the same
+    coordinates, the moved one where ``separate_duplicates`` puts it, and mark it the same
+    way ("Tân Thành*", the note explaining "*")."""
+    from hlstudy import framework
+    from hlstudy.communes import communes
+    from hlstudy.diagnostic import mapping
+
+    reg = communes()
+    moved = mapping.separate_duplicates(reg)
+    with kept_results():
+        reform = framework.reform_figure("vi")
+        commune = mapping.plot_map(reg, categories=pd.Series("a", index=reg["code"]),
+                                   flagged={c: "*" for c in moved.loc[moved["moved"], "code"]},
+                                   note="n")
+
+    def drawn(fig) -> set:
+        from matplotlib.collections import PathCollection
+
+        return {tuple(np.round(xy, 9)) for c in fig.axes[0].collections
+                if isinstance(c, PathCollection) and c.get_sizes()[0] < 100   # not the stars
+                for xy in np.asarray(c.get_offsets(), float)}
+
+    expected = {tuple(np.round(xy, 9)) for xy in moved[["lon", "lat"]].to_numpy(float)}
+    assert len(expected) == 23
+    assert drawn(reform) == expected
+    assert drawn(commune) == expected
+    [code] = moved.loc[moved["moved"], "code"]
+    assert mapping.moved_flags(reg) == {code: mapping.MOVED_MARK}
+    name = moved.set_index("code").at[code, "name"] + mapping.MOVED_MARK
+    for fig in (reform, commune):
+        assert name in [t.get_text() for t in fig.axes[0].texts]
+    note = next(t.get_text() for t in reform.axes[0].texts
+                if t.get_transform() == reform.axes[0].transAxes)
+    assert note.endswith(mapping.moved_note(reg, "vi"))
+    assert mapping.moved_note(reg, "vi").startswith(mapping.MOVED_MARK + " " + name[:-1])
+    plt.close(reform)
+    plt.close(commune)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_name_stands_in_no_cell_of_another_class(pro_maps, lang):
+    """04_map_pro: "Tân Thành*", whose triangle cannot hold it, stood in Nhật Tiến's green
+    cell with its leader across a 2025 border, read as a green cell's name.  No name covers
+    a cell of another class than its point's (a grey place exists for it), and its leader
+    crosses one cell edge only, its triangle's.  No leader passes through another name."""
+    from matplotlib.path import Path
+
+    from hlstudy._geometry import crossings, segment_in_box
+    from hlstudy.diagnostic import mapping
+
+    fig, reg, classes, flagged = pro_maps[lang]
+    fig.draw_without_rendering()
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    cells = mapping.voronoi_cells(reg)
+    paths = {c: Path(ax.transData.transform(p)) for c, p in cells.items()}
+    label = {n + flagged.get(str(c), ""): str(c) for n, c in zip(reg["name"], reg["code"],
+                                                                  strict=True)}
+    names = {t.get_text(): t for t in ax.texts if t.get_text() in label}
+    assert len(names) == 23
+    faults = [f"{n} over {c}" for n, t in names.items() for c, p in paths.items()
+              if classes[c] != classes[label[n]]
+              and p.intersects_bbox(t.get_window_extent(r), filled=True)]
+    assert faults == []
+    edges = ax.transData.transform(mapping._cell_edges(cells.values()).reshape(-1, 2))
+    drawn = mapping.separate_duplicates(reg).set_index("code")
+    at = {c: tuple(np.round(drawn.loc[c, ["lon", "lat"]].to_numpy(float), 9)) for c in drawn.index}
+    leaders = {tuple(np.round(a, 9)): (b, e) for a, b, e in _leader_segments(ax)}
+    [code] = flagged
+    b, e = leaders[at[code]]   # "Tân Thành*" is led from its point
+    assert np.hypot(*(b - ax.transData.transform(at[code]))) < 6 * fig.dpi / 72
+    assert crossings(b, e, edges.reshape(-1, 2, 2)) == 1   # its triangle's edge, no other
+    for a, (b, e) in leaders.items():   # no leader through another name
+        through = [n for n, t in names.items() if at[label[n]] != a
+                   and segment_in_box(b, e, t.get_window_extent(r))]
+        assert through == [], a
+
+
+def _line_segments(ax):
+    """Every line the plot area draws (display segments with half their width, pixels):
+    cell edges, 2025 borders, other lines."""
+    from matplotlib.collections import LineCollection, PolyCollection
+
+    px = ax.figure.dpi / 72.0
+    out = []
+    for c in ax.collections:
+        if isinstance(c, PolyCollection):
+            w = np.resize(c.get_linewidths(), len(c.get_paths()))
+            out += [(export._polyline(c.get_transform().transform(
+                np.vstack([p.vertices, p.vertices[:1]]))), 0.5 * wi * px)
+                for p, wi in zip(c.get_paths(), w, strict=True)]
+        elif isinstance(c, LineCollection):
+            w = np.resize(c.get_linewidths(), len(c.get_segments()))
+            out += [(export._polyline(c.get_transform().transform(s)), 0.5 * wi * px)
+                    for s, wi in zip(c.get_segments(), w, strict=True)]
+    return out
+
+
+@pytest.mark.parametrize(("values", "lang"), [(False, "vi"), (False, "en"), (True, "vi")])
+def test_scale_bar_and_north_arrow_stand_clear_of_the_lines_and_names(pro_maps, values, lang):
+    """04_map_pro: the scale bar's right end touched a thick 2025 border of its own weight
+    (it read as part of the border), and a border passed just under the north arrow's "N".
+    Both now stand 3 pt or more from every line drawn (borders, cell edges; by their
+    widths), and every name 1 pt or more from them, on the class maps in both languages
+    and on the colour-scale map."""
+    fig = _class_map(True, lang)[0] if values else pro_maps[lang][0]
+    fig.draw_without_rendering()
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    px = fig.dpi / 72.0
+    [bar] = [line for line in ax.lines if line.get_linewidth() == 2.5]
+    xy = bar.get_transform().transform(bar.get_xydata())
+    half = 0.5 * bar.get_linewidth() * px
+    [label] = [t for t in ax.texts if t.get_text().endswith(" km")]
+    [arrow] = [t for t in ax.texts if t.get_text() == "N"]
+    pieces = {"scale bar": Bbox_from(xy, half), "5 km": label.get_window_extent(r),
+              "north arrow": arrow.get_window_extent(r)}
+    lines = _line_segments(ax)
+    faults = [name for name, box in pieces.items()
+              if any(export._segments_inside(s, box.padded(3 * px + w)) > 0 for s, w in lines)]
+    assert faults == []
+    names = [t for t in ax.texts if t not in (label, arrow) and t.get_text().strip()
+             and t.get_transform() != ax.transAxes]
+    assert len(names) == 23
+    near = [(t.get_text(), p) for t in names for p, box in pieces.items()
+            if t.get_window_extent(r).padded(px).overlaps(box)]
+    assert near == []
+    if values:
+        plt.close(fig)
+
+
+def Bbox_from(xy, half):
+    """The box a horizontal bar from ``xy[0]`` to ``xy[1]`` covers, ``half`` its width."""
+    from matplotlib.transforms import Bbox
+
+    (x0, y0), (x1, y1) = xy
+    return Bbox.from_extents(min(x0, x1), min(y0, y1) - half, max(x0, x1), max(y0, y1) + half)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_every_text_of_the_two_maps_is_7_pt_or_larger(pro_maps, lang):
+    """The maps' names were 6.5 pt (both maps) and the reform map's note 6.8 pt: too small
+    printed at 100 %.  Every text of both maps, the legend's and the ticks' too, is 7 pt or
+    larger."""
+    from hlstudy import framework
+
+    with kept_results():
+        reform = framework.reform_figure(lang)
+    for fig in (pro_maps[lang][0], reform):
+        texts = [t for t in fig.findobj(matplotlib.text.Text)
+                 if t.get_visible() and t.get_text().strip()]
+        small = sorted({(t.get_text(), t.get_fontsize()) for t in texts
+                        if t.get_fontsize() < 7})
+        assert len(texts) > 30 and small == [], small
+    plt.close(reform)

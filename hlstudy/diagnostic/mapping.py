@@ -10,7 +10,9 @@ Two registry points coincide (thị trấn Hữu Lũng and xã Tân Thành share
 package — a source error: Tân Thành is a separate commune, and no second public source of its
 coordinates was found); :func:`separate_duplicates` moves later duplicates by a small fixed
 offset so that each unit still gets a cell, the result records which points were moved, and
-:func:`plot_map` marks them (``flagged``).
+:func:`plot_map` marks them (``flagged``: :func:`moved_flags`, "Tân Thành*"; the note's
+sentence: :func:`moved_note`).  The 2025 reform map (:func:`hlstudy.framework.reform_figure`)
+moves and marks them by the same functions: one unit, one place, one mark on both maps.
 
 Example
 -------
@@ -59,6 +61,62 @@ def separate_duplicates(communes: pd.DataFrame, offset: float = 0.012) -> pd.Dat
             d.at[i, "moved"] = True
         seen[key] = k + 1
     return d
+
+
+#: How a map marks a point :func:`separate_duplicates` moved (after its name), on every map
+#: of the study (the commune map, the 2025 reform map); :func:`moved_note` explains it.
+MOVED_MARK = "*"
+
+
+def moved_flags(communes: pd.DataFrame) -> dict[str, str]:
+    """``{code: MOVED_MARK}`` of the points :func:`separate_duplicates` moves (``flagged=``
+    of :func:`plot_map`; the reform map marks them the same way)."""
+    d = separate_duplicates(communes)
+    return {str(c): MOVED_MARK for c in d.loc[d["moved"], "code"]}
+
+
+def moved_note(communes: pd.DataFrame, lang: str = "vi") -> str:
+    """The sentence a map's note gives for its :data:`MOVED_MARK`: which unit's registry
+    coordinates equal which unit's (a source error) and how far, in which direction,
+    :func:`separate_duplicates` moved it, computed from the moved points (``""`` when none
+    is moved).  Names are the printed ones (``TT`` before the town's, when ``unit_type`` is
+    given).
+
+    >>> reg = pd.DataFrame({"code": ["1", "2", "3"], "name": ["A", "B", "C"],
+    ...                     "lat": [21.5, 21.5, 21.6], "lon": [106.3, 106.3, 106.4]})
+    >>> print(moved_note(reg, "en"))
+    * B: registry coordinates equal to A's (a source error), moved 1.3 km north to draw.
+    """
+    from hlstudy.communes import unit_label
+    from hlstudy.export import number
+
+    if lang not in ("vi", "en"):
+        raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
+    d = separate_duplicates(communes)
+    if "name" not in d.columns:
+        raise ModelError("communes lacks column 'name'")
+    orig = communes.sort_values("code", ignore_index=True)   # as separate_duplicates orders
+    lat = pd.to_numeric(orig["lat"]).to_numpy(float)
+    lon = pd.to_numeric(orig["lon"]).to_numpy(float)
+    types = d["unit_type"] if "unit_type" in d.columns else [""] * len(d)
+    # the printed name, "TT " once (a name already printed is kept)
+    label = [n if n.startswith(unit_label("", t)) else unit_label(n, t)
+             for n, t in zip(d["name"].astype(str), types, strict=True)]
+    parts = []
+    for i in np.flatnonzero(d["moved"].to_numpy(bool)):
+        first = int(np.flatnonzero((np.round(lat, 6) == round(lat[i], 6))
+                                   & (np.round(lon, 6) == round(lon[i], 6)))[0])
+        dy = (d.at[i, "lat"] - lat[i]) * 111.32
+        dx = (d.at[i, "lon"] - lon[i]) * 111.32 * np.cos(np.deg2rad(lat[i]))
+        way = (("bắc", "north") if dy > 0 else ("nam", "south")) if abs(dy) >= abs(dx) else (
+            ("đông", "east") if dx > 0 else ("tây", "west"))
+        km = number(float(np.hypot(dx, dy)), 1, lang=lang)
+        parts.append(
+            f"{label[i]}: tọa độ trong danh mục trùng với {label[first]} (lỗi nguồn), được "
+            f"dịch {km} km về phía {way[0]} để vẽ" if lang == "vi" else
+            f"{label[i]}: registry coordinates equal to {label[first]}'s (a source error), "
+            f"moved {km} km {way[1]} to draw")
+    return f"{MOVED_MARK} " + "; ".join(parts) + "." if parts else ""
 
 
 def _project(lat, lon, lat0):
@@ -143,8 +201,17 @@ def _group_borders(communes: pd.DataFrame, group: str, pad: float) -> list[np.nd
 #: nearest distance first.
 _NAME_DIRECTIONS = ((0, 1), (1, 0), (0, -1), (-1, 0), (1, 1), (-1, 1), (1, -1), (-1, -1))
 _NAME_DISTANCES = (2.0, 5.0, 9.0, 14.0, 20.0, 27.0, 35.0)
-#: From this distance (points) on, a thin line leads from the name to its point.
+#: A name with no free place there (or, on a map of cells, free places only in cells of
+#: another fill class) is tried at every place of a grid of this step (points) around its
+#: point, within this reach (points), nearest first (:func:`_place_names`).
+_NAME_GRID_STEP = 2.0
+_NAME_GRID_REACH = 60.0
+#: From this distance (points) on, a thin line leads from the name to its point; its width
+#: (points).  Names keep off other names' leaders, and a leader passes through no other name
+#: or marker ("Tân Thành*"'s leader ran through "TT Hữu Lũng") and crosses no line of the
+#: plot (a link line of the reform map) and no other leader.
 _LEADER_FROM = 9.0
+_LEADER_WIDTH = 0.5
 #: The least gap (points) between a name and every other marker, line, name or text (the
 #: 2025 reform map's bold names touched their stars: the stars were taken for dots).
 _NAME_CLEARANCE = 1.0
@@ -189,7 +256,21 @@ def marker_extents(ax) -> tuple[np.ndarray, list]:
     return np.asarray(centres, float).reshape(-1, 2), boxes
 
 
-def _place_names(ax, texts, points: np.ndarray, borders) -> None:
+def _cell_edges(cells) -> np.ndarray:
+    """The distinct edges (k × 2 × 2, data coordinates) of the polygons ``cells``: an edge two
+    neighbouring Voronoi cells share (the same vertices) counted once."""
+    seen, edges = set(), []
+    for poly in cells:
+        poly = np.asarray(poly, float)
+        for a, b in zip(poly, np.roll(poly, -1, axis=0), strict=True):
+            key = tuple(sorted((tuple(np.round(a, 9)), tuple(np.round(b, 9)))))
+            if key[0] != key[1] and key not in seen:
+                seen.add(key)
+                edges.append((a, b))
+    return np.asarray(edges, float).reshape(-1, 2, 2)
+
+
+def _place_names(ax, texts, points: np.ndarray, borders, cells=None, fills=None) -> None:
     """Place each name of ``texts`` (one per row of ``points``, lon/lat) around its point.
 
     A name goes to the first place (:data:`_NAME_DISTANCES` from the edge of its point's
@@ -200,7 +281,15 @@ def _place_names(ax, texts, points: np.ndarray, borders) -> None:
     placed and every other text (scale, north arrow).  The names in the most crowded places
     are placed first.  Where no place is free, the one covering least is taken.  A name set
     apart from its point gets a thin leader line.  Deterministic: no iteration limit, no time
-    limit."""
+    limit.
+
+    On a map of cells (``cells``: each point's cell, a polygon in data coordinates; ``fills``:
+    the class its cell is filled with, e.g. the category), among the free places a name takes
+    one that covers no cell of another fill class, and of those the one whose leader crosses
+    the fewest cell edges; then the nearest.  "Tân Thành*", whose own cell (a small triangle)
+    cannot hold it, stood in Nhật Tiến's green cell with its leader across a 2025 border: read
+    as that cell's name; it now stands in a cell of its own (grey) class, its leader crossing
+    only its triangle's edge."""
     from matplotlib.collections import LineCollection
     from matplotlib.patches import FancyArrowPatch
     from matplotlib.transforms import Bbox
@@ -233,6 +322,9 @@ def _place_names(ax, texts, points: np.ndarray, borders) -> None:
     groups += [(_polyline(line.get_transform().transform(line.get_xydata())),
                 line.get_linewidth()) for line in ax.lines
                if line.get_linestyle() not in ("None", "none", " ", "")]
+    # the plot's own lines (link lines, the scale bar): a leader crosses none of them
+    drawn = [segs for segs, _ in groups[len(borders):]]
+    drawn = np.concatenate(drawn) if drawn else np.empty((0, 2, 2))
     lines = {}
     for segs, w in groups:
         lines.setdefault(float(w), []).append(segs)
@@ -250,10 +342,99 @@ def _place_names(ax, texts, points: np.ndarray, borders) -> None:
         t.set_va("center")
         box = t.get_window_extent(renderer)
         sizes.append((box.width, box.height))
-    crowd = [int(np.sum(np.hypot(*(anchors - a).T) < 60 * to_px)) for a in anchors]
-    order = sorted(range(len(texts)), key=lambda i: (-crowd[i], i))
+    from matplotlib.path import Path
 
-    def cost(box, mine) -> tuple:
+    from hlstudy._geometry import crossings, segments_in_boxes
+
+    if cells is not None:   # the cells in display space, their edges, each name's other classes
+        cell_paths = [Path(ax.transData.transform(np.asarray(c, float))) for c in cells]
+        edges = ax.transData.transform(_cell_edges(cells).reshape(-1, 2)).reshape(-1, 2, 2)
+        fill = list(fills) if fills is not None else list(range(len(cells)))
+        foreign = [[k for k in range(len(cells)) if fill[k] != fill[i]]
+                   for i in range(len(texts))]
+    crowd = [int(np.sum(np.hypot(*(anchors - a).T) < 60 * to_px)) for a in anchors]
+
+    def places(i, distances, directions):
+        """The places (distance, centre x, y) tried for name ``i``, in order."""
+        w, h = sizes[i]
+        mine = own[i]
+        x0, y0 = mboxes[mine, 0].min(), mboxes[mine, 1].min()
+        x1, y1 = mboxes[mine, 2].max(), mboxes[mine, 3].max()
+        px, py = anchors[i]
+        for dist in distances:
+            for dx, dy in directions:
+                gap = dist * to_px / (np.sqrt(2.0) if dx and dy else 1.0)
+                # beside its marker (±1), centred on its point (0) or between (±0.5)
+                cx = px + dx * ((x1 - px if dx > 0 else px - x0) + gap + w / 2)
+                cy = py + dy * ((y1 - py if dy > 0 else py - y0) + gap + h / 2)
+                yield dist, cx, cy
+
+    def grid(i):
+        """Every place on a :data:`_NAME_GRID_STEP` grid around name ``i``'s point within
+        :data:`_NAME_GRID_REACH`, 2 pt or more from its marker, inside the plot area and
+        clear of every other marker and every name placed (the cheap checks, vectorised; the
+        lines are checked by the search), nearest first, then by angle: (distance from the
+        marker's edge, centre x, y)."""
+        w, h = sizes[i]
+        mine = own[i]
+        x0, y0 = mboxes[mine, 0].min(), mboxes[mine, 1].min()
+        x1, y1 = mboxes[mine, 2].max(), mboxes[mine, 3].max()
+        steps = np.arange(-_NAME_GRID_REACH, _NAME_GRID_REACH + 1e-9, _NAME_GRID_STEP) * to_px
+        gx, gy = (g.ravel() for g in np.meshgrid(steps, steps, indexing="ij"))
+        cx, cy = anchors[i, 0] + gx, anchors[i, 1] + gy
+        gap = np.max([cx - w / 2 - x1, x0 - cx - w / 2, cy - h / 2 - y1, y0 - cy - h / 2],
+                     axis=0)
+        keep = ((gap >= 2.0 * to_px) & (np.hypot(gx, gy) <= _NAME_GRID_REACH * to_px)
+                & (cx - w / 2 >= area.x0 + 2) & (cx + w / 2 <= area.x1 - 2)
+                & (cy - h / 2 >= area.y0 + 2) & (cy + h / 2 <= area.y1 - 2))
+        # as cost(): a box padded by the clearance touching another marker, a box on a name
+        # placed (its box already padded)
+        for blocks, pad in ((np.delete(mboxes, mine, axis=0), clear), (taken_array(), 0.0)):
+            if len(blocks):
+                keep &= ~((blocks[None, :, 2] >= (cx - w / 2 - pad)[:, None])
+                          & (blocks[None, :, 0] <= (cx + w / 2 + pad)[:, None])
+                          & (blocks[None, :, 3] >= (cy - h / 2 - pad)[:, None])
+                          & (blocks[None, :, 1] <= (cy + h / 2 + pad)[:, None])).any(axis=1)
+        # and clear of every line and leader, by its width
+        for segs, half in [*lines, (np.asarray(leaders).reshape(-1, 2, 2), leader_half)]:
+            idx = np.flatnonzero(keep)
+            if len(segs) and len(idx):
+                pad = clear + half
+                keep[idx] = ~segments_in_boxes(segs, np.column_stack([
+                    cx[idx] - w / 2 - pad, cy[idx] - h / 2 - pad, cx[idx] + w / 2 + pad,
+                    cy[idx] + h / 2 + pad]))
+        angle = np.round(np.arctan2(gy, gx), 9)
+        for k in np.lexsort((angle, np.round(gap / to_px, 6))):
+            if keep[k]:
+                yield round(float(gap[k] / to_px), 6), float(cx[k]), float(cy[k])
+
+    # a name no place of which lies inside its own cell first: it has the fewest places a
+    # reader reads right ("Tân Thành*" beside its triangle), then the most crowded
+    homeless = [0] * len(texts)
+    if cells is not None:
+        for i, path in enumerate(cell_paths):
+            w, h = sizes[i]
+            homeless[i] = int(not any(
+                path.contains_points([(cx - w / 2, cy - h / 2), (cx + w / 2, cy - h / 2),
+                                      (cx - w / 2, cy + h / 2), (cx + w / 2, cy + h / 2)]).all()
+                for _, cx, cy in places(i, _NAME_DISTANCES, _NAME_DIRECTIONS)))
+    order = sorted(range(len(texts)), key=lambda i: (-homeless[i], -crowd[i], i))
+
+    def taken_array() -> np.ndarray:
+        return np.array([[b.x0, b.y0, b.x1, b.y1] for b in taken], float).reshape(-1, 4)
+
+    leaders = []   # the leader lines drawn so far (display segments): names keep off them
+    leader_half = 0.5 * _LEADER_WIDTH * to_px
+
+    def leader(i, box, centre) -> tuple:
+        """The leader a name at ``box`` gets: from its point to the edge of the box."""
+        d = anchors[i] - centre
+        reach = min(box.width / 2 / abs(d[0]) if d[0] else np.inf,
+                    box.height / 2 / abs(d[1]) if d[1] else np.inf)
+        return anchors[i], centre + min(reach, 1.0) * d
+
+    def cost(i, box, centre, dist) -> tuple:
+        mine = own[i]
         near = box.padded(clear)
         hit = ((mboxes[:, 2] >= near.x0) & (mboxes[:, 0] <= near.x1)
                & (mboxes[:, 3] >= near.y0) & (mboxes[:, 1] <= near.y1))
@@ -261,53 +442,174 @@ def _place_names(ax, texts, points: np.ndarray, borders) -> None:
         outside = (box.x0 < area.x0 + 2 or box.x1 > area.x1 - 2 or box.y0 < area.y0 + 2
                    or box.y1 > area.y1 - 2)
         on_lines = sum(_segments_inside(segs, box.padded(clear + half)) for segs, half in lines)
-        return (int(outside), int(hit.sum()) + on_lines + sum(box.overlaps(b) for b in taken))
+        if leaders:   # on another name's leader
+            on_lines += _segments_inside(np.asarray(leaders), box.padded(clear + leader_half))
+        crossed = 0
+        if dist >= _LEADER_FROM:   # its leader through a name placed, another marker, a line
+            a, e = leader(i, box, centre)
+            seg = np.array([[a, e]])
+            crossed = int(segments_in_boxes(seg, taken_array()).sum()
+                          + segments_in_boxes(seg, np.delete(mboxes, mine, axis=0)).sum()
+                          + crossings(a, e, drawn)
+                          + (crossings(a, e, np.asarray(leaders)) if leaders else 0))
+        return (int(outside), int(hit.sum()) + on_lines + crossed
+                + sum(box.overlaps(b) for b in taken))
+
+    def reading(i, box, centre, dist) -> tuple:
+        """(cells of another fill class the name covers, cell edges its leader crosses)."""
+        if cells is None:
+            return (0, 0)
+        other = sum(cell_paths[k].intersects_bbox(box, filled=True) for k in foreign[i])
+        crossed = crossings(*leader(i, box, centre), edges) if dist >= _LEADER_FROM else 0
+        return (int(other), crossed)
+
+    def search(i, candidates, best) -> tuple:
+        """The best of ``best`` and ``candidates`` for name ``i`` (the first of the least
+        key), and whether it is perfect (free, read right)."""
+        w, h = sizes[i]
+        for dist, cx, cy in candidates:
+            box = Bbox.from_extents(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+            key = cost(i, box, np.array([cx, cy]), dist)   # free, then read right
+            key += reading(i, box, np.array([cx, cy]), dist) if key == (0, 0) else (0, 0)
+            key = (*key, dist)
+            if best is None or key[:-1] < best[0][:-1]:
+                best = (key, (cx, cy), box)
+            if key[:-1] == (0, 0, 0, 0):
+                return best, True
+        return best, False
 
     for i in order:
-        w, h = sizes[i]
-        mine = own[i]
-        x0, y0 = mboxes[mine, 0].min(), mboxes[mine, 1].min()
-        x1, y1 = mboxes[mine, 2].max(), mboxes[mine, 3].max()
-        best = None
-        for dist in _NAME_DISTANCES:
-            for dx, dy in _NAME_DIRECTIONS:
-                gap = dist * to_px / (np.sqrt(2.0) if dx and dy else 1.0)
-                cx = (x1 + gap + w / 2 if dx > 0 else x0 - gap - w / 2 if dx < 0
-                      else anchors[i, 0])
-                cy = (y1 + gap + h / 2 if dy > 0 else y0 - gap - h / 2 if dy < 0
-                      else anchors[i, 1])
-                box = Bbox.from_extents(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
-                key = (*cost(box, mine), dist)
-                if best is None or key[:2] < best[0][:2]:
-                    best = (key, (cx, cy), box)
-                if key[:2] == (0, 0):
-                    break
-            if best[0][:2] == (0, 0):
-                break
-        (_, _, dist), centre, box = best
+        best, done = search(i, places(i, _NAME_DISTANCES, _NAME_DIRECTIONS), None)
+        if not done and (best[0][:2] != (0, 0) or cells is not None and best[0][2] > 0):
+            # no free place, or only in a cell of another class: every place of a fine grid
+            best, _ = search(i, grid(i), best)
+        *_, dist = best[0]
+        _, centre, box = best
         texts[i].set_position(ax.transData.inverted().transform(centre))
         taken.append(box.padded(clear))
         if dist >= _LEADER_FROM:
             ax.add_patch(FancyArrowPatch(posA=tuple(points[i]), posB=tuple(
                 ax.transData.inverted().transform(centre)), patchB=texts[i], arrowstyle="-",
-                color="0.3", linewidth=0.5, shrinkA=2, shrinkB=1, zorder=3.5))
+                color="0.3", linewidth=_LEADER_WIDTH, shrinkA=2, shrinkB=1, zorder=3.5))
+            leaders.append(leader(i, box, np.asarray(centre)))
+
+
+#: The least gap (points) between the scale bar or the north arrow and every drawn line (a
+#: 2025 border, a cell edge): the bar's end touched a 2025 border of its own weight and read
+#: as part of it.
+_FURNITURE_CLEARANCE = 3.0
+#: The least gap (points) between the scale bar or the north arrow and a commune's point:
+#: room for the point's name beside it.
+_FURNITURE_ROOM = 12.0
+
+
+def _furniture_obstacles(ax, renderer, skip=()) -> tuple[list, list]:
+    """What the scale bar and the north arrow keep clear of, in display space: every line
+    the plot area draws (cell edges, borders, other lines; with half their width, pixels)
+    and every marker and text (boxes; ``skip``: artists of the piece being placed)."""
+    from matplotlib.collections import LineCollection, PolyCollection
+
+    from hlstudy.export import _polyline
+
+    to_px = ax.figure.dpi / 72.0
+    lines = []
+    for coll in ax.collections:
+        if isinstance(coll, PolyCollection):
+            width = np.resize(coll.get_linewidths(), len(coll.get_paths()))
+            for path, w in zip(coll.get_paths(), width, strict=True):
+                xy = coll.get_transform().transform(np.vstack([path.vertices,
+                                                               path.vertices[:1]]))
+                lines.append((_polyline(xy), 0.5 * w * to_px))
+        elif isinstance(coll, LineCollection):
+            width = np.resize(coll.get_linewidths(), len(coll.get_segments()))
+            for seg, w in zip(coll.get_segments(), width, strict=True):
+                lines.append((_polyline(coll.get_transform().transform(seg)), 0.5 * w * to_px))
+    lines += [(_polyline(line.get_transform().transform(line.get_xydata())),
+               0.5 * line.get_linewidth() * to_px) for line in ax.lines if line not in skip
+              and line.get_linestyle() not in ("None", "none", " ", "")]
+    boxes = list(marker_extents(ax)[1])
+    boxes += [t.get_window_extent(renderer) for t in ax.texts if t not in skip
+              and t.get_text().strip() and t.get_transform() != ax.transAxes]
+    return lines, boxes
+
+
+def _furniture_faults(box, lines, boxes, area, to_px) -> int:
+    """How many lines come within :data:`_FURNITURE_CLEARANCE` of ``box``, markers or texts
+    within :data:`_FURNITURE_ROOM`, plus many if ``box`` leaves the plot ``area``."""
+    from hlstudy.export import _segments_inside
+
+    inside = (area.x0 + 2 <= box.x0 and box.x1 <= area.x1 - 2 and area.y0 + 2 <= box.y0
+              and box.y1 <= area.y1 - 2)
+    near = box.padded(_FURNITURE_ROOM * to_px)
+    return (0 if inside else 1000) + sum(
+        _segments_inside(segs, box.padded(_FURNITURE_CLEARANCE * to_px + half)) > 0
+        for segs, half in lines) + sum(near.overlaps(b) for b in boxes)
+
+
+def _first_clear(ax, artists, candidates, move) -> None:
+    """Put ``artists`` (one piece: the scale bar and its label, the north arrow) at the first
+    of ``candidates`` where it keeps clear of every line, marker and text
+    (:func:`_furniture_faults`), else at the one with fewest faults (the first of those):
+    fixed candidates in a fixed order, deterministic.  ``move(candidate)`` places it."""
+    from matplotlib.transforms import Bbox
+
+    fig = ax.figure
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    area = ax.get_window_extent(renderer)
+    lines, boxes = _furniture_obstacles(ax, renderer, skip=artists)
+    best = None
+    for cand in candidates:
+        move(cand)
+        box = Bbox.union([a.get_window_extent(renderer) for a in artists])
+        faults = _furniture_faults(box, lines, boxes, area, fig.dpi / 72.0)
+        if best is None or faults < best[0]:
+            best = (faults, cand)
+        if faults == 0:
+            break
+    move(best[1])
 
 
 def _scale_bar(ax, lat0: float, km: float = 5.0) -> None:
-    """A ``km`` scale bar in the lower-left corner (degrees of longitude at latitude lat0)."""
+    """A ``km`` scale bar (degrees of longitude at latitude lat0), its label above it, at the
+    first clear place (:func:`_first_clear`): the lower-left corner, the lower-right, the
+    upper-left, the upper-right, then along the bottom and the top edge from the left.  At a
+    fixed place in the lower left its right end touched a 2025 border of the same weight."""
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     deg = km / (111.32 * np.cos(np.deg2rad(lat0)))
-    x, y = x0 + 0.05 * (x1 - x0), y0 + 0.07 * (y1 - y0)   # above the simulated-data mark
-    ax.plot([x, x + deg], [y, y], color="black", linewidth=2.5, solid_capstyle="butt", zorder=5)
-    ax.text(x + deg / 2, y + 0.012 * (y1 - y0), f"{km:g} km", ha="center", va="bottom",
-            fontsize=7, zorder=5)
+    fw = deg / (x1 - x0)   # the bar's length, axes fraction
+    bottom, top = 0.035, 0.91
+    corners = [(0.03, bottom), (0.97 - fw, bottom), (0.03, top), (0.97 - fw, top)]
+    along = [(x, y) for y in (bottom, top) for x in np.arange(0.08, 0.97 - fw, 0.05)]
+    bar, = ax.plot([x0, x0 + deg], [y0, y0], color="black", linewidth=2.5,
+                   solid_capstyle="butt", zorder=5)
+    label = ax.text(x0, y0, f"{km:g} km", ha="center", va="bottom", fontsize=7, zorder=5)
+
+    def move(at):
+        x = x0 + at[0] * (x1 - x0)
+        y = y0 + at[1] * (y1 - y0)
+        bar.set_data([x, x + deg], [y, y])
+        label.set_position((x + deg / 2, y + 0.012 * (y1 - y0)))
+
+    _first_clear(ax, [bar, label], corners + along, move)
 
 
 def _north_arrow(ax) -> None:
-    ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction",
-                ha="center", va="center", fontsize=8, fontweight="bold",
-                arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 1.2}, zorder=5)
+    """An arrow and "N" at the first clear place (:func:`_first_clear`) along the top edge,
+    from the upper-right corner leftwards, then from the upper-left rightwards (at a fixed
+    place in the corner a 2025 border passed just under the "N")."""
+    arrow = ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction",
+                        ha="center", va="center", fontsize=8, fontweight="bold",
+                        arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 1.2},
+                        zorder=5)
+    steps = [round(0.04 * k, 2) for k in range(6)]
+
+    def move(x):
+        arrow.xy = (x, 0.95)
+        arrow.set_position((x, 0.86))
+
+    _first_clear(ax, [arrow], [0.95 - s for s in steps] + [0.05 + s for s in steps], move)
 
 
 #: Size (inches) of :func:`plot_map`'s figure: as saved (legend and note below the map) it
@@ -333,8 +635,13 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
     and other name, so that close points (Minh Tiến / Thiện Tân, Tân Thành / TT Hữu Lũng) do not
     collide (``adjustText``, used before, left names on the borders); ``flagged`` (code → mark, e.g. "*") marks
     units whose coordinates are doubtful (the registry gives old Tân Thành the town's
-    coordinates: a source error, moved by :func:`separate_duplicates` and marked).  A scale bar
-    of ``scale_km`` km and a north arrow are drawn.  Returns the matplotlib figure; raises
+    coordinates: a source error, moved by :func:`separate_duplicates` and marked).  On a map
+    of ``categories`` a name stands in no cell of another class where a place in its own
+    class exists, its leader crossing the fewest cell edges ("Tân Thành*", whose triangle
+    cannot hold it, stood in Nhật Tiến's green cell).  Every text is 7 pt or larger (the
+    names were 6.5).  A scale bar of ``scale_km`` km and a north arrow are drawn at the first
+    of fixed places clear of every line and point (:func:`_scale_bar`,
+    :func:`_north_arrow`).  Returns the matplotlib figure; raises
     :class:`ModelError` for codes not in the registry or a category without a colour.
     """
     import matplotlib.pyplot as plt
@@ -396,9 +703,6 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
-    if scale_km:
-        _scale_bar(ax, lat0, scale_km)
-    _north_arrow(ax)
     if categories is not None:
         present = [lev for lev in palette if lev in set(cat.dropna())]
         handles = [Patch(facecolor=palette[lev], edgecolor="white", label=lev) for lev in present]
@@ -425,16 +729,24 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
             legend = ax.get_legend().get_window_extent()
             below = ax.transAxes.inverted().transform((0, legend.y0))[1] - 0.01
         ax.text(0.0, below, note, transform=ax.transAxes, fontsize=7, va="top", wrap=True)
+    # in the plot area as saved, clear of every line and point (placed after the layout)
+    if scale_km:
+        _scale_bar(ax, lat0, scale_km)
+    _north_arrow(ax)
     if annotate and "name" in d.columns:
         from hlstudy.export import white_halo
 
         halo = white_halo()
         flags = {str(k): v for k, v in (flagged or {}).items()}
         texts = [ax.text(d.at[c, "lon"], d.at[c, "lat"], str(d.at[c, "name"]) + flags.get(c, ""),
-                         ha="center", va="bottom", fontsize=6.5, path_effects=halo, zorder=4)
+                         ha="center", va="bottom", fontsize=7, path_effects=halo, zorder=4)
                  for c in codes]
         # each name at the first place around its point, nearest first, that covers no
         # point, no thick 2025 border ("TT Hữu Lũng" lay on one), no other name and stays in
-        # the frame; placed once the layout is settled (the plot area as saved)
-        _place_names(ax, texts, d.loc[codes, ["lon", "lat"]].to_numpy(float), borders)
+        # the frame; placed once the layout is settled (the plot area as saved); on a map of
+        # classes, in no cell of another class where it can, its leader crossing fewest edges
+        classed = categories is not None
+        _place_names(ax, texts, d.loc[codes, ["lon", "lat"]].to_numpy(float), borders,
+                     cells=[cells[c] for c in codes] if classed else None,
+                     fills=[x if isinstance(x, str) else "" for x in cv] if classed else None)
     return fig
