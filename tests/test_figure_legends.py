@@ -268,6 +268,9 @@ def test_reform_map_names_are_clear_of_each_other_the_points_and_the_frame(lang)
     assert _name_faults(fig) == []
     # each name 1 pt or more from every star and dot (its own too), line and other name
     assert _clearance_faults(fig, [t for t in ax.texts if t.get_transform() != ax.transAxes]) == []
+    # no leader across a link line or another leader, nor through another name (Thanh Sơn's
+    # crossed Vân Nham's pink link line)
+    assert _map_leader_faults(fig) == []
     r = fig.canvas.get_renderer()
     size = export.saved_size_mm(fig)   # as saved
     assert export.fits_page(*size), size
@@ -831,6 +834,30 @@ def pro_maps():
     yield maps
     for fig, *_ in maps.values():
         plt.close(fig)
+
+
+def _map_leader_faults(fig) -> list[str]:
+    """Leader lines that cross a line of the plot (a link line) or another leader, or pass
+    through a name other than their own (the one they end at), in the layout as drawn."""
+    from hlstudy._geometry import crossings, segment_in_box
+
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    lines = [export._polyline(line.get_transform().transform(line.get_xydata()))
+             for line in ax.lines]
+    lines = np.concatenate(lines) if lines else np.empty((0, 2, 2))
+    boxes = [(t.get_text(), t.get_window_extent(r)) for t in ax.texts
+             if t.get_text().strip() and t.get_transform() != ax.transAxes]
+    leaders = [(b, e) for _, b, e in _leader_segments(ax)]
+    faults = []
+    for k, (b, e) in enumerate(leaders):
+        own = [n for n, box in boxes if box.padded(2).contains(*e)]
+        faults += [f"a leader to {own} crosses a line" for _ in range(crossings(b, e, lines))]
+        others = np.array([s for j, s in enumerate(leaders) if j != k]).reshape(-1, 2, 2)
+        faults += [f"a leader to {own} crosses another" for _ in range(crossings(b, e, others))]
+        faults += [f"a leader to {own} through {n}" for n, box in boxes
+                   if n not in own and segment_in_box(b, e, box)]
+    return faults
 
 
 def _leader_segments(ax) -> list:
