@@ -279,9 +279,12 @@ def _place_names(ax, texts, points: np.ndarray, borders, cells=None, fills=None)
     :func:`marker_extents`: the stars of the reform map, not only dots), every line of
     ``borders`` or of the plot (the scale bar, link lines; by their width), every name already
     placed and every other text (scale, north arrow).  The names in the most crowded places
-    are placed first.  Where no place is free, the one covering least is taken.  A name set
-    apart from its point gets a thin leader line.  Deterministic: no iteration limit, no time
-    limit.
+    are placed first.  Where none of those places is free, every place of a
+    :data:`_NAME_GRID_STEP` grid around the point is tried, nearest first; where none is
+    free, the one covering least is taken.  A name set apart from its point gets a thin
+    leader line, which passes through no other name or marker and crosses no line of the
+    plot and no other leader; names keep off the leaders.  Deterministic: fixed candidates in
+    a fixed order, no iteration limit, no time limit.
 
     On a map of cells (``cells``: each point's cell, a polygon in data coordinates; ``fills``:
     the class its cell is filled with, e.g. the category), among the free places a name takes
@@ -292,8 +295,10 @@ def _place_names(ax, texts, points: np.ndarray, borders, cells=None, fills=None)
     only its triangle's edge."""
     from matplotlib.collections import LineCollection
     from matplotlib.patches import FancyArrowPatch
+    from matplotlib.path import Path
     from matplotlib.transforms import Bbox
 
+    from hlstudy._geometry import crossings, segments_in_boxes
     from hlstudy.export import _polyline, _segments_inside
 
     fig = ax.figure
@@ -342,10 +347,6 @@ def _place_names(ax, texts, points: np.ndarray, borders, cells=None, fills=None)
         t.set_va("center")
         box = t.get_window_extent(renderer)
         sizes.append((box.width, box.height))
-    from matplotlib.path import Path
-
-    from hlstudy._geometry import crossings, segments_in_boxes
-
     if cells is not None:   # the cells in display space, their edges, each name's other classes
         cell_paths = [Path(ax.transData.transform(np.asarray(c, float))) for c in cells]
         edges = ax.transData.transform(_cell_edges(cells).reshape(-1, 2)).reshape(-1, 2, 2)
