@@ -426,16 +426,13 @@ def test_library_figures_print_no_text_under_7_pt(library_figures):
     """The figures print at 100 % of their saved size: every text of every library figure,
     tick labels, names, box and edge labels and the simulated-data marks, is at least
     ``export.MIN_TEXT_PT`` (7 pt; the in-plot mark was 5.5 pt, the commune names 6.5, the
-    path diagram's labels 6.2, the conceptual model's 6.4).  The maps are left to their own
-    task's check (``hlstudy.diagnostic.mapping``, ``framework.reform_figure``)."""
+    path diagram's labels 6.2, the conceptual model's 6.4, the map names 6.5)."""
     from pagefit import small_texts
 
     from hlstudy import export
 
     small = {}
     for name, fig in library_figures.items():
-        if name == "map":
-            continue
         export._mark_simulated(fig)   # as save_figure marks it (once: the test above may have)
         fig.draw_without_rendering()  # tick labels are made while drawing
         if found := small_texts(fig):
