@@ -231,10 +231,12 @@ def instruments_table(lang: str = "vi") -> pd.DataFrame:
     claims served.
 
     ``claims``: every claim whose analysis uses the construct, in ``claims.csv``'s order (T,
-    D, S): its hypothesis lists the construct (``hypotheses.csv``; a quality dimension serves
-    every claim about quality) or the codebook cites the construct's items for it
-    (``codebook.csv``'s ``claims``).  The items alone would say ETH serves only D1 and T3.
-    What the columns mean: :func:`instruments_note`.
+    D, S): its hypothesis lists the construct (``hypotheses.csv``, which the claims ledger
+    computes from; a quality dimension serves every claim about quality).  The codebook's
+    item citations are not read: an own instrument whose hypothesis no longer names a
+    construct (a claim left not testable) would otherwise still list it.  The shipped
+    codebook cites the same claims (``tests/test_codebook.py``).  What the columns mean:
+    :func:`instruments_note`.
     """
     hypotheses = codebook.hypotheses()
     uses: dict[str, set[str]] = {}
@@ -251,8 +253,7 @@ def instruments_table(lang: str = "vi") -> pd.DataFrame:
             vs = items["value_set"].iloc[0]
             lab = codebook.value_labels(vs).sort_values("code", key=lambda c: c.astype(int))
             text = "label_en" if lang == "en" else "label_vi"
-            claims = sorted({c for s in items["claims"] for c in s.split(";") if c}
-                            | uses.get(construct, set()), key=lambda c: (order.get(c, len(order)), c))
+            claims = sorted(uses.get(construct, set()), key=lambda c: (order.get(c, len(order)), c))
             rows.append({
                 "instrument": instrument, "construct": construct,
                 "label": labels.at[construct, "label_en" if lang == "en" else "label_vi"],

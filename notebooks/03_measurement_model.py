@@ -119,19 +119,25 @@ _REASON_VI = [
 
 
 def vi_cells(t):
-    """Vietnamese cells: ≥/≤, decimal commas in text cells, booleans as có/không."""
+    """Printed cells: ≥/≤ for >=/<=, booleans as có/không (yes/no); in Vietnamese also decimal
+    commas in text cells."""
     import re
 
-    if export.language() != "vi":
-        return t
+    vi = export.language() == "vi"
+    yes_no = {True: "có", False: "không"} if vi else {True: "yes", False: "no"}
+
+    def cell(v):
+        if isinstance(v, bool):
+            return yes_no[v]
+        if not isinstance(v, str):
+            return v
+        v = v.replace(">=", "≥").replace("<=", "≤")
+        return re.sub(r"(?<=\d)\.(?=\d)", ",", v.replace(", ", "; ")) if vi else v
+
     out = t.copy()
     for c in out.columns:
         if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
-            out[c] = out[c].map(lambda v: {True: "có", False: "không"}.get(v, v)
-                                if isinstance(v, bool) else
-                                re.sub(r"(?<=\d)\.(?=\d)", ",", v.replace(">=", "≥")
-                                       .replace("<=", "≤").replace(", ", "; "))
-                                if isinstance(v, str) else v)
+            out[c] = out[c].map(cell)
     return out
 
 
@@ -452,6 +458,25 @@ FIT_READING = {
     "not acceptable": ("Mức phù hợp vì vậy **chưa chấp nhận được, kể cả theo quy ước cũ**: các "
                        "chỉ số từ mô hình này cần đọc thận trọng. "),
 }
+def fit_note(res):
+    """The fit table's note: the estimator, the rows it used and the cut-offs' sources."""
+    c = cfa_mod.CUTOFFS
+    n_all = res.n_obs + res.n_dropped
+    return export.tr(
+        f"Ước lượng ML trên {res.n_obs} phiếu trả lời đủ mọi câu của {n_all} phiếu ({res.n_dropped} "
+        "phiếu thiếu ít nhất một câu không được dùng), cố định hệ số tải của biến đầu tiên bằng 1 "
+        f"(mặc định của lavaan). Ngưỡng: CFI, TLI ≥ {fmt(c['cfi'][1], 2)} là quy ước \"chấp nhận "
+        "được\" cũ (Bentler & Bonett 1980; Hu & Bentler 1999 đề nghị ≥ 0,95); RMSEA, SRMR ≤ "
+        f"{fmt(c['rmsea'][1], 2)}; χ²/df ≤ {fmt(c['chi2_df'][1], 0)}. GFI không có ngưỡng (phụ "
+        "thuộc cỡ mẫu và số biến).",
+        f"ML estimation on the {res.n_obs} of {n_all} responses that answer every item "
+        f"({res.n_dropped} with a missing item not used), marker-variable identification (lavaan "
+        f"defaults). Cut-offs: CFI, TLI ≥ {c['cfi'][1]:.2f}, the older 'acceptable' convention "
+        f"(Bentler & Bonett 1980; Hu & Bentler 1999 propose ≥ .95); RMSEA, SRMR ≤ "
+        f"{c['rmsea'][1]:.2f}; χ²/df ≤ {c['chi2_df'][1]:.0f}. GFI has no cut-off (it depends on "
+        "the sample size and the number of items).")
+
+
 cfa_res = {}
 for inst in INSTS:
     if inst not in FITTABLE:
@@ -469,16 +494,13 @@ for inst in INSTS:
                                        "value": export.tr("Giá trị", "Value"),
                                        "ci.lower": export.tr("KTC 90%: cận dưới", "90% CI: low"),
                                        "ci.upper": export.tr("KTC 90%: cận trên", "90% CI: high"),
-                                       "criterion": export.tr("Ngưỡng (quy ước 0,90)",
-                                                              "Cut-off (.90 convention)"),
+                                       "criterion": export.tr("Ngưỡng", "Cut-off"),
                                        "met": export.tr("Đạt", "Met")})
                       .pipe(vi_cells),
                       f"03_cfa_fit_{inst}",
                       title=export.tr(f"Chỉ số phù hợp của mô hình CFA ({label[inst]})",
                                       f"CFA fit indices ({inst})"),
-                      note=export.tr("Ước lượng ML, cố định hệ số tải của biến đầu tiên bằng 1 "
-                                     "(mặc định của lavaan).",
-                                     "ML estimation, marker-variable identification (lavaan defaults)."),
+                      note=fit_note(cfa_res[inst]),
                       simulated=SIM, decimals=3)
     export.save_table(cfa_res[inst].loadings_table().rename(columns={
                           "factor": export.tr("Khái niệm", "Factor"),

@@ -602,6 +602,7 @@ _rel_bad = meas.loc[~meas["reliable"], "scale"].tolist()
 _conv_ok = meas.loc[meas["convergent"].eq(True), "scale"].tolist()
 _conv_bad = meas.loc[meas["convergent"].eq(False), "scale"].tolist()
 _conv_na = meas.loc[meas["convergent"].isna(), "scale"].tolist()
+_cr_na = meas.loc[meas["CR"].isna(), "scale"].tolist()   # reliability then rests on alpha alone
 
 
 def _list(xs):
@@ -623,7 +624,10 @@ _ave_bad = meas.loc[meas["convergent"].eq(False), "AVE"]   # the range of the fa
 display(Markdown(
     f"**Kết quả đo lường (notebook 03) của {len(meas)} thang đo dùng ở đây.**  Độ tin cậy "
     f"(alpha ≥ {fmt(MIN_ALPHA, 2)} và CR ≥ {fmt(MIN_CR, 2)}) đạt ở: {_list(_rel_ok)}; không đạt "
-    f"ở: {_list(_rel_bad_why)}.  Giá trị hội tụ (AVE ≥ {fmt(MIN_AVE, 2)}) đạt ở: "
+    f"ở: {_list(_rel_bad_why)}"
+    + (f" (CR không tính được ở {_list(_cr_na)}: độ tin cậy của "
+       f"{'chúng' if len(_cr_na) > 1 else 'thang đo này'} chỉ dựa vào alpha)" if _cr_na else "")
+    + f".  Giá trị hội tụ (AVE ≥ {fmt(MIN_AVE, 2)}) đạt ở: "
     f"{_list(_conv_ok)}; **không đạt** ở: {_list(_conv_bad)}"
     + (f" (AVE từ {fmt(_ave_bad.min(), 2)} đến {export.number_beside(_ave_bad.max(), MIN_AVE, lang='vi')})"
        if _ave_bad.notna().any() else "")
@@ -640,7 +644,14 @@ display(Markdown(
        "phải là bằng chứng, và việc không thấy khác biệt cũng không chứng minh các xã như nhau.  "
        if _conv_bad else
        "Các thang đo đạt giá trị hội tụ: so sánh giữa các xã đọc được như so sánh các khái niệm "
-       "được đo.  ")
+       "được đo.  " if _conv_ok and not _conv_na else
+       f"Các thang đo tính được AVE đều đạt giá trị hội tụ ({_list(_conv_ok)}); với "
+       f"{_list(_conv_na)}, giá trị hội tụ chưa được kiểm tra, nên điểm của chúng được đọc như "
+       "**chỉ số tổng hợp mô tả** của các câu tự đánh giá.  " if _conv_ok else
+       "**Giá trị hội tụ chưa được kiểm tra ở thang đo nào**: không có bằng chứng rằng các câu "
+       "của mỗi thang đo đo cùng một khái niệm, nên điểm các thang đo được đọc như **chỉ số "
+       "tổng hợp mô tả** của các câu tự đánh giá, và so sánh giữa các xã dưới đây là so sánh "
+       "các chỉ số này.  ")
     + (f"Với thang đo có độ tin cậy dưới ngưỡng ({_list(_rel_bad)}), thứ hạng các xã trong "
        "hình và bảng dưới đây chỉ để tham khảo." if _rel_bad else
        "Độ tin cậy đạt ở mọi thang đo: điểm trung bình đủ ổn định để so sánh giữa các xã.")))
@@ -991,4 +1002,4 @@ export.save_table(ledger, "04_findings",
                       "claim_id": ("Mã", "Claim"), "statement": ("Kết quả chẩn đoán", "Finding"),
                       "verdict": ("Kết luận", "Verdict")}))
 print(json.dumps(json.loads(ledger.set_index("claim_id").at["D3", "key_numbers"]), indent=1,
-                 ensure_ascii=False)[:600])
+                 ensure_ascii=False))

@@ -35,5 +35,9 @@ def test_rmsea_row_holds_its_interval_and_no_other_row_does(name):
     row = t[has].iloc[0]
     assert row[low[0]] <= row[value] <= row[high[0]]
     cutoff = [c for c in t.columns if c.startswith(("Ngưỡng", "Cut-off"))]
-    for c in cutoff:   # cut-offs only ("≤ 0,08"), never an interval
+    for c in cutoff:   # cut-offs only ("≤ 0,08"), never an interval; one header for all of them
+        assert c == "Ngưỡng", c   # "Ngưỡng (quy ước 0,90)" stood over ≤ 3 and ≤ 0,08 too
         assert t[c].dropna().map(lambda s: re.fullmatch(r"[≤≥] \d+(,\d+)?", s) is not None).all()
+    met = [c for c in t.columns if c == "Đạt"]
+    for c in met:   # a verdict a reader reads, never True/False
+        assert set(t[c].dropna()) <= {"có", "không"}, set(t[c].dropna())

@@ -550,8 +550,10 @@ def test_own_instrument_flows_downstream(tmp_path, use_instrument):
     assert layout["DIG"][0] == 0.0 and "FAC" not in layout  # a factor: first column
     fig = framework.path_diagram(paths=paths_)
     assert "DIG" in {t.get_text() for t in fig.axes[0].texts}
-    inst = framework.instruments_table()
-    assert inst.set_index("construct").at["DIG", "n_items"] == 4
+    inst = framework.instruments_table().set_index("construct")
+    assert inst.at["DIG", "n_items"] == 4 and inst.at["DIG", "claims"] == "X1"
+    # D7 and S6 lost their constructs: no scale serves them, whatever the items still cite
+    assert not inst["claims"].str.split(", ").map(lambda cs: {"D7", "S6"} & set(cs)).any()
     assert framework.hypotheses_table().set_index("claim_id").at["X1", "paths"] == "DIG → PRO"
 
 
