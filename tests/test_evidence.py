@@ -675,6 +675,22 @@ def test_officials_only_study_makes_citizen_claims_not_testable(demo):
     assert led.at["S1", "verdict"] != "not testable"
 
 
+def test_study_without_the_personnel_register_still_judges_d3(demo):
+    """D3's verdict reads the officials' competence ICC alone (the survey); it was "not
+    testable" without the personnel register, whose qualifications it does not read.  The
+    claims that do read the register (D2's tenure, D4) stay not testable."""
+    import dataclasses
+
+    study = dataclasses.replace(demo, personnel=demo.personnel.iloc[0:0],
+                                instruments=("officials", "citizens"))
+    assert not study.has("personnel")
+    full = evaluate(demo, rules=FAST).claims.set_index("claim_id")
+    led = evaluate(study, rules=FAST).claims.set_index("claim_id")
+    assert led.at["D3", "verdict"] == full.at["D3", "verdict"] != "not testable"
+    for c in ("D2", "D4"):
+        assert led.at[c, "verdict"] == "not testable", c
+
+
 def test_citizens_only_study_makes_officials_claims_not_testable(demo):
     # a study of the citizens' survey alone (own data may be only that): every claim that
     # reads the officials is "not testable" and says why, the citizens' claim S8 is judged.

@@ -441,19 +441,22 @@ def finding_d3(scores: pd.DataFrame, personnel: pd.DataFrame, *, group: str, edu
     return Finding("D3", vi, en, num)
 
 
-def finding_d3_icc(scores: pd.DataFrame, personnel: pd.DataFrame, *, group: str,
+def finding_d3_icc(scores: pd.DataFrame, personnel: pd.DataFrame | None, *, group: str,
                    education: str, th: Thresholds = Thresholds(),
                    dims: Iterable[str] = QUALITY, focus: str = "PRO") -> dict:
     """The numbers of :func:`finding_d3` about ``focus`` alone: ``{focus}_icc``,
     ``{focus}_icc_lo``, ``{focus}_icc_hi``, ``{focus}_icc_p`` (the same values).
 
     The claims ledger reads only these; this skips the other dimensions' ICCs, the
-    Monte-Carlo chi-square and the commune means.  The same columns are required as by
-    :func:`finding_d3` (a missing one raises the same :class:`ModelError`).
+    Monte-Carlo chi-square and the commune means.  They come from the officials' survey
+    alone, so ``personnel`` may be ``None`` (a study without the personnel register: D3's
+    verdict is still computed).  Given, it needs the columns :func:`finding_d3` requires,
+    as ``scores`` does (a missing one raises the same :class:`ModelError`).
     """
     dims = list(dims)
     _require(scores, [group, *dims], "scores")
-    _require(personnel, [group, education], "personnel")
+    if personnel is not None:
+        _require(personnel, [group, education], "personnel")
     r = quality.icc(scores, focus, group, th.conf)
     return {f"{focus}_icc": r.icc, f"{focus}_icc_lo": r.icc_anova_lo,
             f"{focus}_icc_hi": r.icc_anova_hi, f"{focus}_icc_p": r.p_value}

@@ -331,9 +331,10 @@ class _Context:
                 p = pers.assign(tenure=years_in_post(pers, self.reference_year()))
                 return fd.finding_d2(p, d, group=CLUSTER, tenure="tenure", th=th,
                                      dims=self.quality, focus=dims[0]).numbers
-            if claim == "D3":  # the ledger reads the focus' ICC alone (DESCRIPTIVE_TESTS)
-                self.need("personnel", "qualifications by commune")
-                return fd.finding_d3_icc(d, pers, group=CLUSTER, education="education_level",
+            if claim == "D3":  # the ledger reads the focus' ICC alone (DESCRIPTIVE_TESTS),
+                # from the officials' survey: no personnel register needed
+                return fd.finding_d3_icc(d, pers if self.has("personnel") else None,
+                                         group=CLUSTER, education="education_level",
                                          th=th, dims=self.quality, focus=dims[0])
             if claim == "D4":
                 self.need("personnel", "qualifications and training")
