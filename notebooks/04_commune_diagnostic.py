@@ -900,6 +900,7 @@ fig = plots.caterpillar(eb25, label="commune_2025", min_cell=MIN_CELL,
 export.save_figure(fig, "04_caterpillar_2025", simulated=SIM)
 plt.show()
 low25, high25 = pro25.iloc[-1], pro25.iloc[0]
+_eb_high = eb25.set_index("commune_2025").loc[high25["commune_2025"]]   # the figure's interval
 i25 = icc25.set_index("variable")
 display(Markdown(
     f"Theo 8 xã mới{' ' + study.qualifier('communes') if SIM else ''}, điểm PRO cao nhất ở "
@@ -911,7 +912,15 @@ display(Markdown(
     "của ước lượng phân tầng theo 2–3 đơn vị cũ, có hiệu chỉnh tổng thể hữu hạn "
     "(docs/inference.md).  Hình vẽ dùng cùng cách ước lượng với hình của 23 đơn vị cũ — ước "
     "lượng co (Bayes thực nghiệm) từ mô hình hệ số chặn ngẫu nhiên, nhóm là 8 xã mới — và "
-    "cùng thang trục, để hai hình so được với nhau."))
+    "cùng thang trục, để hai hình so được với nhau.  "
+    f"Hai khoảng trả lời hai câu hỏi khác nhau, nên độ rộng khác nhau: với **{high25['commune_2025']}**, "
+    f"khoảng của bảng rộng {fmt(high25['hi'] - high25['lo'], 2)} điểm, khoảng của hình "
+    f"({fmt(_eb_high['lo'], 2)}–{fmt(_eb_high['hi'], 2)}) rộng {fmt(_eb_high['hi'] - _eb_high['lo'], 2)} "
+    "điểm.  Khoảng của bảng mô tả chính những cán bộ, công chức của xã (tổng thể hữu hạn là hồ "
+    "sơ; sai số chỉ đến từ những người chưa trả lời, coi như vắng ngẫu nhiên); khoảng của hình "
+    "coi những người trả lời như một mẫu từ một tổng thể không hạn chế (không hiệu chỉnh tổng "
+    "thể hữu hạn) và kéo ước lượng của mỗi xã về trung bình chung theo mô hình hệ số chặn ngẫu "
+    "nhiên.  Đọc bảng khi mô tả đội ngũ hiện có của một xã; đọc hình khi so sánh các xã."))
 
 # %% [markdown]
 # ## 2.1.6. Nhận định được kiểm chứng (D1–D5)
