@@ -1934,9 +1934,16 @@ def format_p(value, *, lang: str | None = None) -> str:
 
 #: Headers (or, in a "measure, value" table, row labels) of counts: lavaan's ``df``,
 #: ``npar``, ``ntotal``, a Δ of them, ``n``/``N``/``k``, ``bậc tự do`` and ``số …`` ("number
-#: of …"), with an optional qualifier in brackets.  Case is ignored.
-COUNT_HEADER = re.compile(r"^(?:Δ\s*)?(?:df|npar|ntotal|n|k|bậc tự do|số\b.*)(?:\s*\(.+\))?$",
-                          re.IGNORECASE)
+#: of …"), and the English headers the notebooks give the same columns and rows ("Degrees of
+#: freedom", "Respondents used", "Communes", "No. of sources"…: an English table printed
+#: ``1618.000`` where the Vietnamese printed ``1618``), with an optional qualifier in
+#: brackets.  Case is ignored.  Only a whole number prints without decimals.
+COUNT_HEADER = re.compile(
+    r"^(?:Δ\s*)?(?:df|npar|ntotal|n|k|bậc tự do|số\b.*"
+    r"|degrees of freedom|number\b.*|.*\bnumber|no\.\s.*|respondents\b.*|responses\b.*"
+    r"|records\b.*|items|people|communes|(?:former )?units|courses|bootstrap draws\b.*|count"
+    r"|intervals|values compared|maximum(?: number)?|years in post)(?:\s*\(.+\))?$",
+    re.IGNORECASE)
 
 
 def is_count_column(name) -> bool:
@@ -1944,6 +1951,8 @@ def is_count_column(name) -> bool:
 
     >>> [is_count_column(n) for n in ("df", "Δdf", "n", "N (xã)", "npar", "SE", "ndf", "RMSEA")]
     [True, True, True, True, True, False, False, False]
+    >>> [is_count_column(n) for n in ("Degrees of freedom", "Respondents used", "Mean", "p")]
+    [True, True, False, False]
     """
     return bool(COUNT_HEADER.match(str(name).strip()))
 

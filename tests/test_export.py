@@ -701,3 +701,28 @@ def test_a_table_spells_out_the_abbreviations_it_prints(tmp_path):
     assert export.abbreviations_note(["95% CI low"], lang="en") == "Abbreviations: CI – confidence interval."
     with pytest.raises(export.ExportError, match="language"):
         export.abbreviations_note(["KTC"], lang="fr")
+
+
+def test_english_count_headers_are_counts_as_their_vietnamese_ones():
+    """Every (Vietnamese, English) header pair the notebooks and the library write whose
+    Vietnamese side is a count ("Số phiếu dùng", "Bậc tự do") is a count in English too
+    ("Respondents used", "Degrees of freedom"): the English tables printed 203.000 and
+    1618.000 where the Vietnamese printed 203 and 1618."""
+    import re
+    from pathlib import Path
+
+    from hlstudy.export import is_count_column
+
+    root = Path(__file__).resolve().parents[1]
+    pair = re.compile(r'\(\s*"([^"\n]+)",\s*"([^"\n]+)"\s*\)')
+    pairs = set()
+    for path in [*root.glob("notebooks/[0-9][0-9]_*.py"), *root.glob("hlstudy/**/*.py")]:
+        pairs |= set(pair.findall(path.read_text(encoding="utf-8")))
+    # headers only: not a sentence, not a pandas aggregation spec (("n", "first")); and not
+    # a mean whose Vietnamese header begins with "Số" (it prints decimals anyway)
+    means = {("Số phiếu trung bình mỗi xã", "Mean cluster size")}
+    counted = {(vi, en) for vi, en in pairs if is_count_column(vi) and len(vi) < 45  # no title
+               and not vi.endswith((":", "."))
+               and en not in ("sum", "first") and (vi, en) not in means}
+    assert len(counted) >= 20, sorted(counted)
+    assert sorted((vi, en) for vi, en in counted if not is_count_column(en)) == []
