@@ -655,8 +655,9 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
     ``parts`` has the columns of :func:`hlstudy.evidence.evaluate`'s parts table:
     ``claim_id, inferential, estimate, ci_low, ci_high, verdict, threshold`` and the text
     column ``label`` (e.g. ``part_vi``).  Each part is a point with its 95% interval,
-    coloured by its verdict (``colours``: verdict → colour; a legend entry per verdict,
-    named by ``verdict_labels``); the upper panel shades ±``sesoi`` around 0, the lower one
+    coloured by its verdict (``colours``: verdict → colour; a legend entry per verdict drawn
+    as a point, named by ``verdict_labels``; a part without an estimate, e.g. not testable,
+    has its verdict written in its row instead, in its colour); the upper panel shades ±``sesoi`` around 0, the lower one
     marks each part's threshold with "|".  The grey band has its own legend entry,
     ``sesoi_label`` (default ``"±SESOI = 0,1"`` with ``decimal``).  With ``per_part`` each
     inferential part gets its own band, ±its ``sesoi`` column, across its row (the parts are on
@@ -714,6 +715,7 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
     else:
         band = axes[0].axvspan(-sesoi, sesoi, color="#eeeeee", zorder=0, label=sesoi_label)
     axes[0].axvline(0, color="#888888", lw=0.7)
+    drawn: set = set()   # the verdicts drawn as a point: each has a legend entry
     for k, (ax, p, (texts, ys, _)) in enumerate(zip(axes, panels, laid, strict=True)):
         heights = [0.55 + 0.45 * t.count("\n") for t in texts]
         for yy, hh, r in zip(ys, heights, p.itertuples(index=False), strict=True):
@@ -721,8 +723,12 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
             if np.isfinite(own) and own > 0:
                 ax.barh(yy, 2 * own, left=-own, height=hh * 0.9, color="#eeeeee", zorder=0)
             est = float(r.estimate)
-            if not np.isfinite(est):
+            if not np.isfinite(est):   # e.g. not testable: its row says so, in its colour
+                ax.text(0.01, yy, verdict_labels.get(r.verdict, r.verdict),
+                        transform=ax.get_yaxis_transform(), ha="left", va="center",
+                        fontsize=MIN_TEXT_PT, style="italic", color=colours[r.verdict])
                 continue
+            drawn.add(r.verdict)
             lo = float(r.ci_low) if np.isfinite(r.ci_low) else est
             hi = float(r.ci_high) if np.isfinite(r.ci_high) else est
             ax.errorbar(est, yy, xerr=[[est - lo], [hi - est]], fmt="o", ms=3.5, lw=1,
@@ -737,7 +743,7 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
         ax.tick_params(axis="x", labelsize=7)
         ax.xaxis.set_major_formatter(tick_formatter("g", decimal))
     handles = [axes[0].plot([], [], "o", color=colours[v], label=verdict_labels.get(v, v))[0]
-               for v in colours]
+               for v in colours if v in drawn]
     handles.append(band)
     if title:
         fig.suptitle(title, fontsize=9)

@@ -168,6 +168,23 @@ def test_verdict_figure_labels_are_whole_and_every_part_is_drawn(verdicts):
                       "±SESOI = 0,1"]           # the grey band has its own entry
 
 
+def test_verdict_figure_writes_a_part_without_estimate_and_lists_only_drawn_verdicts():
+    """A not-testable part (no estimate) was an empty row, while the legend showed a dot for
+    "không kiểm định được" that no row drew (own data; the committed ledger has none)."""
+    colours = {"supported": "g", "not supported": "r", "inconclusive": "grey",
+               "not testable": "lightgrey"}
+    labels = {"not testable": "không kiểm định được", "supported": "được ủng hộ"}
+    parts = _parts(3, 2)
+    parts["verdict"] = ["supported", "inconclusive", "not testable", "supported", "inconclusive"]
+    parts.loc[2, ["estimate", "ci_low", "ci_high"]] = np.nan
+    fig = pathplot.verdict_figure(parts, colours=colours, label="part_vi", verdict_labels=labels)
+    row = [t for t in fig.axes[0].texts if t.get_text() == "không kiểm định được"]
+    assert len(row) == 1 and row[0].get_position()[1] == fig.axes[0].get_yticks()[2]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["được ủng hộ", "inconclusive", "±SESOI = 0,1"]   # none not drawn
+    plt.close(fig)
+
+
 def test_verdict_figure_band_legend_label_and_sesoi_width():
     parts = _parts()
     colours = {"supported": "g", "not supported": "r", "inconclusive": "grey",
