@@ -775,6 +775,8 @@ fig = mapping.plot_map(reg.assign(name=reg["code"].map(short)), categories=pro_c
                        category_colors=dict(zip(CLASS_LAB, ["#1b9e77", "#d9d9d9", "#d95f02"],
                                                 strict=True)),
                        flagged=mapping.moved_flags(reg),
+                       missing_label=export.tr(f"ẩn: dưới {MIN_CELL} người trả lời",
+                                               f"hidden: fewer than {MIN_CELL} respondents"),
                        label=export.tr("PRO so với trung bình huyện", "PRO vs district mean"),
                        title=export.tr("Năng lực chuyên môn (PRO) theo xã so với trung bình huyện",
                                        "Professional competence (PRO) by commune against the "

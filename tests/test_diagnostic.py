@@ -491,6 +491,30 @@ def test_plot_map_rejects_unknown_codes():
     plt.close(fig)
 
 
+def test_a_cell_without_a_class_is_hatched_and_named_in_the_legend():
+    """A commune without a class (suppressed: fewer than 5 respondents) was drawn in a grey as
+    light as the "not different" class, with a legend entry "–"."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgba
+
+    from hlstudy.diagnostic import mapping
+
+    codes = REG["code"].astype(str).tolist()
+    classes = {c: ("above" if k % 2 else "not different") for k, c in enumerate(codes[1:])}
+    colours = {"above": "#1b9e77", "not different": "#d9d9d9"}
+    fig = mapping.plot_map(REG, categories=classes, category_colors=colours, annotate=False,
+                           missing_label="ẩn: dưới 5 người trả lời")
+    ax = fig.axes[0]
+    hatched = [c for c in ax.collections if c.get_hatch()]
+    assert len(hatched) == 1 and len(hatched[0].get_paths()) == 1   # codes[0] alone
+    assert tuple(hatched[0].get_facecolors()[0]) == to_rgba("white")
+    legend = {t.get_text(): h for t, h in zip(ax.get_legend().get_texts(),
+                                               ax.get_legend().legend_handles, strict=True)}
+    assert legend["ẩn: dưới 5 người trả lời"].get_hatch() == mapping.MISSING_HATCH
+    assert "–" not in legend
+    plt.close(fig)
+
+
 def test_moved_note_names_the_units_and_the_shift_and_rejects_bad_input():
     """The maps' note on the moved point is computed from the moved points (who, whose
     coordinates, how far, which way), in both languages; the doctest runs."""

@@ -618,13 +618,17 @@ def _north_arrow(ax) -> None:
 MAP_FIGSIZE = (5.9, 6.6)
 
 
+#: How a cell without a value is drawn: white, hatched in grey (no class colour looks so).
+MISSING_HATCH, MISSING_HATCH_COLOUR = "////", "#9a9a9a"
+
+
 @_resultcache.kept(figure=True)
 def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | None = None, *,
              ax=None, title: str = "", label: str = "", cmap: str = "viridis",
              annotate: bool = True, group: str | None = "commune_2025", pad: float = 0.08,
              note: str | None = None, categories: Mapping[str, str] | pd.Series | None = None,
              category_colors: Mapping[str, str] | None = None, flagged: Mapping[str, str] |
-             None = None, scale_km: float = 5.0):
+             None = None, scale_km: float = 5.0, missing_label: str | None = None):
     """Voronoi map of the communes, coloured by ``values`` (code → number; NaN = grey) or by
     ``categories`` (code → class label, e.g. "above / not different from / below the district
     mean" — classes the intervals support, rather than a continuous scale suggesting contrasts
@@ -642,7 +646,11 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
     cannot hold it, stood in Nhật Tiến's green cell).  Every text is 7 pt or larger (the
     names were 6.5).  A scale bar of ``scale_km`` km and a north arrow are drawn at the first
     of fixed places clear of every line and point (:func:`_scale_bar`,
-    :func:`_north_arrow`).  Returns the matplotlib figure; raises
+    :func:`_north_arrow`).  A cell without a value or class (e.g. a commune suppressed for
+    fewer than 5 respondents) is white with grey hatching, unlike any class colour (it was a
+    grey as light as the "not different" class), and on a map of ``categories`` the legend
+    names it ``missing_label`` (default "không có số liệu" / "no data", in the label
+    language).  Returns the matplotlib figure; raises
     :class:`ModelError` for codes not in the registry or a category without a colour.
     """
     import matplotlib.pyplot as plt
@@ -687,8 +695,14 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
         fig, ax = plt.subplots(figsize=MAP_FIGSIZE)
     else:
         fig = ax.figure
-    ax.add_collection(PolyCollection([cells[c] for c in codes], facecolors=colours,
+    has = [c is not grey for c in colours]
+    ax.add_collection(PolyCollection([cells[c] for c, ok in zip(codes, has, strict=True) if ok],
+                                     facecolors=[c for c in colours if c is not grey],
                                      edgecolors="white", linewidths=0.8))
+    if not all(has):   # no value: hatched, as in the legend
+        ax.add_collection(PolyCollection(
+            [cells[c] for c, ok in zip(codes, has, strict=True) if not ok], facecolors="white",
+            edgecolors=MISSING_HATCH_COLOUR, hatch=MISSING_HATCH, linewidths=0.8))
     borders = []
     if group is not None and group in communes.columns:
         borders = _group_borders(communes, group, pad)
@@ -708,7 +722,12 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
         present = [lev for lev in palette if lev in set(cat.dropna())]
         handles = [Patch(facecolor=palette[lev], edgecolor="white", label=lev) for lev in present]
         if any(not isinstance(x, str) for x in cv):
-            handles.append(Patch(facecolor=grey, label="–"))
+            if missing_label is None:
+                from hlstudy.export import tr
+
+                missing_label = tr("không có số liệu", "no data")
+            handles.append(Patch(facecolor="white", edgecolor=MISSING_HATCH_COLOUR,
+                                 hatch=MISSING_HATCH, label=missing_label))
         # under the map, not on it (every corner of the plot area is a commune's cell) nor
         # beside it (the page is too narrow for both): the classes in one row, the note below
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.01),
