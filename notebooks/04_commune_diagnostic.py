@@ -51,8 +51,8 @@ from IPython.display import Markdown, display
 from hlstudy import cfa as cfa_mod
 from hlstudy import codebook, district, export, legal, load_study, reliability
 from hlstudy import diagnostic as dg
+from hlstudy.communes import collation_key, sort_communes, unit_label
 from hlstudy.communes import communes as registry_communes
-from hlstudy.communes import sort_communes, unit_label
 from hlstudy.diagnostic import findings as fd
 from hlstudy.diagnostic import mapping, merger, plots, profile, quality, staffing
 from hlstudy.display import show_numbers_as_read
@@ -700,12 +700,24 @@ for tab, var, lab in panels_q:
 fig = plots.caterpillar_panels(q_panels, label="label", ncols=2,
                                min_cell=MIN_CELL, threshold=WEAK_CUTOFF,
                                threshold_label=CUTOFF_LABEL, xlabel=SCORE_AXIS,
-                               suptitle=export.tr("Năng lực chuyên môn và đánh giá của người dân "
-                                                  "theo xã", "Professional competence and "
-                                                  "citizens' assessment by commune"))
+                               suptitle=(export.tr("Năng lực chuyên môn và đánh giá của người "
+                                                   "dân theo xã", "Professional competence and "
+                                                   "citizens' assessment by commune")
+                                         if HAS_CITIZENS else
+                                         export.tr("Năng lực chuyên môn theo xã",
+                                                   "Professional competence by commune")))
 QUALITY_XLIM = fig.axes[0].get_xlim()   # the 2025 figure is drawn on the same scale
 export.save_figure(fig, "04_caterpillar_quality", simulated=SIM)
 plt.show()
+# a commune with fewer than MIN_CELL respondents is left out of a panel (privacy): said here
+_hidden = {p["title"]: sorted(p["table"].loc[pd.to_numeric(p["table"]["n"], errors="coerce")
+                                             < MIN_CELL, "label"], key=collation_key)
+           for p in q_panels}
+if any(_hidden.values()):
+    display(Markdown("Hình không vẽ các xã có dưới " + str(MIN_CELL) + " người trả lời (bảo "
+                     "vệ thông tin cá nhân): " + "; ".join(
+                         f"{t}: {len(v)} xã ({', '.join(v)})" for t, v in _hidden.items() if v)
+                     + "."))
 _own = codebook.construct_labels("officials").set_index("construct")
 dim_names = {d: export.tr(fd.NAMES_VI.get(d, _own.at[d, "label_vi"]),
                           fd.NAMES_EN.get(d, _own.at[d, "label_en"])) for d in QUALITY}
