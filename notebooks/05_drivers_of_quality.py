@@ -236,10 +236,13 @@ else:
         fit_table, "05_sem_fit", simulated=SIM, decimals=3,
         title=export.tr("Chỉ số phù hợp của mô hình SEM (MLR)", "SEM fit measures (MLR)"),
         note=export.tr(f"FIML: n = {fit.nobs} (đủ mọi câu: {n_complete}). Ngưỡng: "
-                       "Hu & Bentler (1999) CFI/TLI ≥ 0,95, RMSEA ≤ 0,06, SRMR ≤ 0,08; "
-                       "CFI/TLI ≥ 0,90 là quy ước 'chấp nhận được' cũ hơn (Bentler & Bonett 1980).",
+                       f"Hu & Bentler (1999) CFI/TLI ≥ {fmt(CFI_GOOD, 2)}, RMSEA ≤ "
+                       f"{fmt(RMSEA_MAX, 2)}, SRMR ≤ {fmt(SRMR_MAX, 2)}; CFI/TLI ≥ "
+                       f"{fmt(CFI_OK, 2)} là quy ước 'chấp nhận được' cũ hơn (Bentler & Bonett 1980).",
                        f"FIML: n = {fit.nobs} (complete: {n_complete}). Cut-offs: Hu & Bentler "
-                       "(1999); CFI/TLI ≥ .90 is the older 'acceptable' convention."))
+                       f"(1999) CFI/TLI ≥ {CFI_GOOD:.2f}, RMSEA ≤ {RMSEA_MAX:.2f}, SRMR ≤ "
+                       f"{SRMR_MAX:.2f}; CFI/TLI ≥ {CFI_OK:.2f} is the older 'acceptable' "
+                       "convention (Bentler & Bonett 1980)."))
     display(fit_table)
     cfi, rmsea, srmr = fm["cfi" + sfx], fm["rmsea" + sfx], fm["srmr"]
     verdict = ("đạt ngưỡng chặt của Hu & Bentler (1999)" if cfi >= CFI_GOOD and rmsea <= RMSEA_MAX
