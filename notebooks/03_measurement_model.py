@@ -477,6 +477,10 @@ def fit_note(res):
         "the sample size and the number of items).")
 
 
+#: the measurement claims (hypotheses.csv test type "measurement": T3), judged by the ledger
+#: on alpha and HTMT only
+_hyp = codebook.hypotheses()
+T3_CLAIMS = _hyp.loc[_hyp["test_type"] == "measurement", "claim_id"].tolist()
 cfa_res = {}
 for inst in INSTS:
     if inst not in FITTABLE:
@@ -758,7 +762,12 @@ for inst in INSTS:
             "phần lớn thang đo, và các khái niệm phân biệt được với nhau (HTMT); điểm thang đo "
             "dùng được như **chỉ số tổng hợp mô tả**.  Điều **không khẳng định được**: rằng mỗi "
             "thang đo đo một khái niệm duy nhất với giá trị hội tụ tốt — các hệ số quan hệ ở "
-            "phần III bị suy giảm và phải được đọc với hạn chế này."))
+            "phần III bị suy giảm và phải được đọc với hạn chế này."
+            + (f"  Kết luận của luận điểm {', '.join(T3_CLAIMS)} trong sổ đối chiếu (notebook 06) "
+               "chỉ dựa vào độ tin cậy (alpha) và khả năng phân biệt (HTMT) — quy tắc của "
+               "`hlstudy.evidence` cho nhận định đo lường — nên một kết luận \"được ủng hộ\" ở đó chỉ có nghĩa "
+               "là tin cậy và phân biệt được, **không** có nghĩa là đạt giá trị hội tụ, vốn không "
+               "đạt như nói ở trên." if T3_CLAIMS and inst == "officials" else "")))
     display(validity, ht, fl)
     if ht.attrs["notes"]:
         # an exact zero correlation decides HTMT2 (semTools' rule): show the arithmetic HTMT too
