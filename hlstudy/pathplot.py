@@ -279,18 +279,34 @@ def label_overlaps(fig) -> list[tuple[str, str]]:
     return out
 
 
+#: |β| from which a clear path of :func:`path_diagram` is drawn at its widest.
+PATH_WIDTH_TOP = 0.6
+
+
+def path_width(beta: float) -> float:
+    """Line width (points) of a clear path of :func:`path_diagram`: 0.4 + 3 |β|, at most
+    0.4 + 3 × :data:`PATH_WIDTH_TOP`.
+
+    >>> round(path_width(0.1), 3), round(path_width(-0.9), 3)
+    (0.7, 2.2)
+    """
+    return 0.4 + 3.0 * min(abs(float(beta)), PATH_WIDTH_TOP)
+
+
 @_resultcache.kept(figure=True)
 def path_diagram(estimates: pd.DataFrame, struct: Mapping[str, Sequence[str]], *,
                  node_labels: Mapping[str, str] | None = None, title: str = "",
                  significant_label: str = "", other_label: str = "",
-                 negative_label: str = "", decimal: str = ","):
+                 negative_label: str = "", decimal: str = ",", width_label: str = ""):
     """The estimated structural model with standardized coefficients on its paths.
 
     ``estimates`` has lavaan's columns ``lhs, op, rhs, std.all`` and either ``ci.lower,
     ci.upper`` (the interval of ``est``; a path is "clear" when it excludes 0) or ``pvalue``
     (< .05).  ``struct`` is outcome → predictors (:func:`hlstudy.drivers.structure`).
     Paths are drawn from ``struct`` (a path missing from ``estimates`` is a
-    :class:`ModelError`).  The legend explains solid, grey and red (negative) arrows.
+    :class:`ModelError`).  The legend explains solid, grey and red (negative) arrows and,
+    with ``width_label`` (a template with ``{}`` for "= 0,1", "≥ 0,6", e.g. ``"|β| {}"``), the
+    widths of the clear paths (:func:`path_width`: |β| 0.1, 0.3 and 0.6 or more).
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -362,7 +378,7 @@ def path_diagram(estimates: pd.DataFrame, struct: Mapping[str, Sequence[str]], *
         start, end = (x0 + w / 2, y0), (x1 - w / 2, y1)
         colour = ("#b2182b" if beta < 0 else "#1a1a1a") if clear else "#c8c8c8"
         _add_patch(ax, FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=8,
-                                       lw=0.4 + 3.0 * min(abs(beta), 0.6) if clear else 0.5,
+                                       lw=path_width(beta) if clear else 0.5,
                                        color=colour, shrinkA=1, shrinkB=1,
                                        zorder=1 if not clear else 2, alpha=0.9))
         if not clear:
@@ -391,13 +407,18 @@ def path_diagram(estimates: pd.DataFrame, struct: Mapping[str, Sequence[str]], *
                Line2D([], [], color="#b2182b", lw=1.6, label=negative_label),
                Line2D([], [], color="#c8c8c8", lw=0.6, label=other_label)]
     handles = [hd for hd in handles if hd.get_label()]
+    if width_label:   # the widths of the clear paths, beside the colours
+        handles += [Line2D([], [], color="#1a1a1a", lw=path_width(b),
+                           label=width_label.format(("≥ " if b == PATH_WIDTH_TOP else "= ")
+                                                    + f"{b:g}".replace(".", decimal)))
+                    for b in (0.1, 0.3, PATH_WIDTH_TOP)]
     if handles:
         from matplotlib.transforms import offset_copy
 
         # 10 points under the plot area whatever the figure's height (a share of the plot
         # area's height moved it further down in a taller figure)
         ax.legend(handles=handles, loc="lower left", fontsize=MIN_TEXT_PT, frameon=False,
-                  bbox_to_anchor=(0.0, 0.0),
+                  ncol=2 if width_label else 1, bbox_to_anchor=(0.0, 0.0),
                   bbox_transform=offset_copy(ax.transAxes, fig=fig, y=-10, units="points"))
     if title:
         ax.set_title(title, fontsize=10)

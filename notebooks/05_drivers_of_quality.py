@@ -640,6 +640,7 @@ if SEM_OK:
         significant_label=export.tr("KTC 95% không chứa 0 (dương)", "95% CI excludes 0 (positive)"),
         negative_label=export.tr("KTC 95% không chứa 0 (âm)", "95% CI excludes 0 (negative)"),
         other_label=export.tr("KTC 95% chứa 0", "95% CI includes 0"),
+        width_label=export.tr("độ dày: |β| {}", "width: |β| {}"),
         decimal="," if export.language() == "vi" else ".")
     _ = export.save_figure(fig, "05_path_diagram", simulated=SIM)
 else:

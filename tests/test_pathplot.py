@@ -54,7 +54,8 @@ def diagram():
             with kept_results():   # as the notebooks get it (tests/keptresults.py)
                 figures[seed] = pathplot.path_diagram(
                     est, st, node_labels=NODE_LABELS.get(seed), significant_label="clear",
-                    other_label="other", negative_label="negative")
+                    other_label="other", negative_label="negative",
+                    width_label="|β| {}" if seed == 3 else "")
         return figures[seed]
 
     yield build
@@ -72,7 +73,15 @@ def test_path_labels_never_overlap_and_only_clear_paths_are_labelled(seed, diagr
     assert len(labels) == len(clear)
     assert sorted(labels) == sorted(f"{b:.2f}".replace("-", "−").replace(".", ",")
                                     for b in clear["std.all"])
-    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["clear", "negative", "other"]
+    legend = fig.axes[0].get_legend()
+    widths = ["|β| = 0,1", "|β| = 0,3", "|β| ≥ 0,6"] if seed == 3 else []
+    assert [t.get_text() for t in legend.get_texts()] == ["clear", "negative", "other", *widths]
+    if widths:   # the width of a clear path is said in the legend, drawn as the paths are
+        lines = legend.get_lines()[3:]
+        assert [ln.get_linewidth() for ln in lines] == [pathplot.path_width(b) for b in (0.1, 0.3, 0.6)]
+        drawn = sorted(round(p.get_linewidth(), 6) for p in fig.axes[0].patches
+                       if type(p).__name__ == "FancyArrowPatch" and p.get_linewidth() != 0.5)
+        assert drawn == sorted(round(pathplot.path_width(b), 6) for b in clear["std.all"])
 
 
 def test_label_overlaps_detects_an_overlap(diagram):
