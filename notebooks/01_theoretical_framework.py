@@ -231,8 +231,12 @@ sip[["variable", "question_vi", "gloss_en"]].reset_index(drop=True)
 
 # %%
 frame = legal.legal_frame()
-APPLIES = {"units_2024": tr("23 đơn vị cũ (đến 30/6/2025)", "23 former units (to 30 Jun 2025)"),
-           "communes_2025": tr("8 xã mới (từ 1/7/2025)", "8 new communes (from 1 Jul 2025)")}
+# the unit counts from the registry, the dates as the table's own (dd/mm/yyyy)
+_n_old, _n_new = len(communes()), len(new_communes())
+APPLIES = {"units_2024": tr(f"{_n_old} đơn vị cũ (đến 30/06/2025)",
+                            f"{_n_old} former units (to 30 Jun 2025)"),
+           "communes_2025": tr(f"{_n_new} xã mới (từ 01/07/2025)",
+                               f"{_n_new} new communes (from 1 Jul 2025)")}
 
 
 def _day(d):
