@@ -209,3 +209,13 @@ def pytest_sessionfinish(session, exitstatus):
         TIMES.write_text(json.dumps(dict(sorted(merged.items())), indent=1) + "\n", encoding="utf-8")
     except OSError:
         pass
+
+
+@pytest.fixture
+def reference_copy(tmp_path):
+    """A copy of every ``data/reference`` file in ``tmp_path``, for tests that break one."""
+    import shutil
+
+    for path in (Path(__file__).resolve().parent.parent / "data" / "reference").glob("*.csv"):
+        shutil.copy(path, tmp_path / path.name)
+    return tmp_path

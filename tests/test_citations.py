@@ -9,14 +9,13 @@ the Vietnamese tables too; the Vietnamese positions table also printed an Englis
 from __future__ import annotations
 
 import re
-import shutil
 
 import pandas as pd
 import pytest
 
 from hlstudy import district, export, legal, sourcing
 from hlstudy.errors import SurveyDataError
-from hlstudy.paths import REFERENCE, ROOT
+from hlstudy.paths import ROOT
 
 #: English words of the provenance notes that a Vietnamese citation never holds
 ENGLISH_PROVENANCE = re.compile(
@@ -104,13 +103,6 @@ def test_each_citation_names_the_documents_its_source_names(name):
             assert {w.upper() for w in wanted} <= named, (name, row[col], wanted)
         checked += bool(wanted)
     assert checked, f"no row of {name} names a document: nothing was checked"
-
-
-@pytest.fixture
-def reference_copy(tmp_path):
-    for path in REFERENCE.glob("*.csv"):
-        shutil.copy(path, tmp_path / path.name)
-    return tmp_path
 
 
 def _rewrite(folder, name, change):

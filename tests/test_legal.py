@@ -66,45 +66,38 @@ def test_field_fit_is_labelled_assumption_and_covers_every_title():
     assert set(fit["position_code"]) == titles
 
 
-@pytest.fixture
-def copy_reference(tmp_path):
-    for f in REFERENCE.glob("decree33_*.csv"):
-        shutil.copy(f, tmp_path / f.name)
-    return tmp_path
-
-
 def _edit(path, old, new):
     text = path.read_text(encoding="utf-8")
     assert old in text
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def test_bad_confidence_is_reported_with_row(copy_reference):
-    _edit(copy_reference / "decree33_headcount.csv", "DECREE_33_2023),2", "x),certain")
+def test_bad_confidence_is_reported_with_row(reference_copy):
+    _edit(reference_copy / "decree33_headcount.csv", "DECREE_33_2023),2", "x),certain")
     with pytest.raises(SurveyDataError, match=r"row 2.*confidence"):
-        legal.headcount(copy_reference)
+        legal.headcount(reference_copy)
 
 
-def test_missing_source_is_rejected(copy_reference):
-    _edit(copy_reference / "decree33_positions.csv",
+def test_missing_source_is_rejected(reference_copy):
+    _edit(reference_copy / "decree33_positions.csv",
           "Decree 33/2023/NĐ-CP of 10 Jun 2023 Art. 5(1) (cadre positions; legal_frame.csv "
           "DECREE_33_2023),2", ",2")
     with pytest.raises(SurveyDataError, match="source"):
-        legal.positions(copy_reference)
+        legal.positions(reference_copy)
 
 
-def test_unknown_education_level_in_rule_is_rejected(copy_reference):
-    _edit(copy_reference / "decree33_standards.csv", "min_level,university", "min_level,phd")
+def test_unknown_education_level_in_rule_is_rejected(reference_copy):
+    _edit(reference_copy / "decree33_standards.csv", "min_level,university", "min_level,phd")
     with pytest.raises(SurveyDataError, match="unknown education level"):
-        legal.standards(copy_reference)
+        legal.standards(reference_copy)
 
 
-def test_duplicate_headcount_key_is_rejected(copy_reference):
-    p = copy_reference / "decree33_headcount.csv"
+def test_duplicate_headcount_key_is_rejected(reference_copy):
+    p = reference_copy / "decree33_headcount.csv"
     lines = p.read_text(encoding="utf-8").splitlines()
     p.write_text("\n".join(lines + [lines[1]]) + "\n", encoding="utf-8")
     with pytest.raises(SurveyDataError, match="duplicate"):
-        legal.headcount(copy_reference)
+        legal.headcount(reference_copy)
 
 
 def test_reference_codes_agree_with_the_codebook():
