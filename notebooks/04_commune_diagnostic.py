@@ -710,9 +710,8 @@ QUALITY_XLIM = fig.axes[0].get_xlim()   # the 2025 figure is drawn on the same s
 export.save_figure(fig, "04_caterpillar_quality", simulated=SIM)
 plt.show()
 # a commune with fewer than MIN_CELL respondents is left out of a panel (privacy): said here
-_hidden = {p["title"]: sorted(p["table"].loc[pd.to_numeric(p["table"]["n"], errors="coerce")
-                                             < MIN_CELL, "label"], key=collation_key)
-           for p in q_panels}
+_hidden = {p["title"]: sorted(p["table"].loc[~plots.shown_rows(p["table"], MIN_CELL), "label"],
+                              key=collation_key) for p in q_panels}
 if any(_hidden.values()):
     display(Markdown("Hình không vẽ các xã có dưới " + str(MIN_CELL) + " người trả lời (bảo "
                      "vệ thông tin cá nhân): " + "; ".join(

@@ -156,3 +156,19 @@ def test_panels_lay_out_each_text_once_while_built(alone, monkeypatch):
                               {"table": tables[1], "title": "B"}], label="g")
     assert laid and len(laid) == len(set(laid))
     assert mtext.Text._get_layout is counted
+
+
+def test_shown_rows_are_the_rows_a_caterpillar_draws():
+    """One rule for the rows a caterpillar leaves out (fewer than min_cell people, or no n),
+    which notebook 04 names under the figure."""
+    from hlstudy.diagnostic import plots
+
+    t = pd.DataFrame({"label": ["a", "b", "c", "d"], "n": [3, 5, None, 10],
+                      "estimate": [1.0, 2.0, 3.0, 4.0], "lo": [0.5, 1.5, 2.5, 3.5],
+                      "hi": [1.5, 2.5, 3.5, 4.5]})
+    assert plots.shown_rows(t, 5).tolist() == [False, True, False, True]
+    assert plots.shown_rows(t, None).all()
+    fig = plots.caterpillar(t, label="label", min_cell=5, show_n=False)
+    drawn = [x.get_text() for x in fig.axes[0].get_yticklabels()]
+    assert sorted(drawn) == sorted(t.loc[plots.shown_rows(t, 5), "label"])
+    plt.close(fig)

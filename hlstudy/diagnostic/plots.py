@@ -54,6 +54,20 @@ def row_pitch(rows: int, natural: float, overhead: float) -> float:
     return max(MIN_ROW, min(natural, (FIG_MAX_HEIGHT - overhead) / rows))
 
 
+def shown_rows(table: pd.DataFrame, min_cell: int | None) -> pd.Series:
+    """Which rows of a caterpillar ``table`` are drawn: all without ``min_cell``, else those
+    whose ``n`` is at least ``min_cell`` (a missing ``n`` is not drawn).  A boolean Series on
+    ``table``'s index; :func:`caterpillar` and :func:`caterpillar_panels` draw these rows,
+    and a notebook names the others (``table.loc[~shown_rows(table, 5), label]``).
+
+    >>> shown_rows(pd.DataFrame({"n": [3, 5, None]}), 5).tolist()
+    [False, True, False]
+    """
+    if min_cell is None:
+        return pd.Series(True, index=table.index)
+    return pd.to_numeric(table["n"], errors="coerce") >= min_cell
+
+
 @_resultcache.kept(figure=True)
 def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str = "",
                 reference: float | None = None, reference_label: str = "",
@@ -105,7 +119,7 @@ def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str
     if reference is not None:
         reference = round(float(reference), 10)
     if min_cell is not None:
-        t = t[pd.to_numeric(t["n"], errors="coerce") >= min_cell].reset_index(drop=True)
+        t = t[shown_rows(t, min_cell)].reset_index(drop=True)
     own = ax is None
     if own:
         fig, ax = plt.subplots(figsize=(FIG_WIDTH, row_pitch(len(t), 0.26, 1.5) * len(t) + 1.5))
@@ -206,7 +220,7 @@ def caterpillar_panels(panels: Sequence[dict], *, label: str, ncols: int = 2,
     for p in panels:
         t = p["table"]
         if min_cell is not None and "n" in t.columns:
-            t = t[pd.to_numeric(t["n"], errors="coerce") >= min_cell]
+            t = t[shown_rows(t, min_cell)]
         shown.append(t)
     lines = [p.get(k) for p in panels for k in ("reference", "threshold")]
     lines += [common.get(k) for k in ("reference", "threshold")]
