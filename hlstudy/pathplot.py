@@ -665,12 +665,16 @@ def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune
     return fig
 
 
+#: The threshold marks of :func:`verdict_figure`: a caret to the side that passes.
+_THRESHOLD_MARKERS = {"+": ">", "-": "<"}
+
+
 @_resultcache.kept(figure=True)
 def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
                    verdict_labels: Mapping[str, str] | None = None, label: str = "part",
                    sesoi: float = 0.1, xlabels: Sequence[str] = ("", ""), title: str = "",
                    width: int = 48, decimal: str = ",", sesoi_label: str | None = None,
-                   per_part: bool = False):
+                   per_part: bool = False, threshold_labels: Mapping[str, str] | None = None):
     """Verdict of every part of the claims: inferential parts above, descriptive parts below.
 
     ``parts`` has the columns of :func:`hlstudy.evidence.evaluate`'s parts table:
@@ -691,8 +695,11 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
     as its rows.  The panels are stacked, so the figure is as wide as the thesis' text
     (:data:`PAGE_FIGURE_WIDTH`) and grows in height with the rows (:data:`VERDICT_ROW` inches
     per row unit: the committed ledger's 42 parts fit the page's 220 mm); the legend is under
-    the lower panel.  Raises :class:`ModelError` when a column is missing, a verdict has no
-    colour or ``sesoi`` is not a positive number.
+    the lower panel.  With ``threshold_labels`` (the parts' ``direction`` → legend label, e.g.
+    ``{"+": "ngưỡng: đạt khi lớn hơn", "-": "ngưỡng: đạt khi nhỏ hơn"}``) each threshold is a
+    caret pointing to the side that passes (▶ for "+", ◀ for "-"; a "|" did not say which
+    side), each with its legend entry.  Raises :class:`ModelError` when a column is missing, a
+    verdict has no colour, a direction has no label or ``sesoi`` is not a positive number.
     """
     import matplotlib.pyplot as plt
 
@@ -708,6 +715,14 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
             or not np.isfinite(sesoi) or sesoi <= 0:
         raise ModelError(f"sesoi must be a positive number, got {sesoi!r}")
     verdict_labels = dict(verdict_labels or {})
+    if threshold_labels is not None:
+        if "direction" not in parts.columns:
+            raise ModelError("threshold_labels need a direction column in the parts table")
+        marked = parts.loc[~parts["inferential"].astype(bool)
+                           & pd.to_numeric(parts["threshold"], errors="coerce").notna(), "direction"]
+        unlabelled = sorted(set(marked) - set(threshold_labels))
+        if unlabelled:
+            raise ModelError(f"no threshold label for the directions {unlabelled}")
     if per_part and "sesoi" not in parts.columns:
         raise ModelError("per_part needs a sesoi column in the parts table")
     if sesoi_label is None:
@@ -737,6 +752,7 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
         band = axes[0].axvspan(-sesoi, sesoi, color="#eeeeee", zorder=0, label=sesoi_label)
     axes[0].axvline(0, color="#888888", lw=0.7)
     drawn: set = set()   # the verdicts drawn as a point: each has a legend entry
+    directions: set = set()   # the thresholds' directions drawn as carets: each has its entry
     for k, (ax, p, (texts, ys, _)) in enumerate(zip(axes, panels, laid, strict=True)):
         heights = [0.55 + 0.45 * t.count("\n") for t in texts]
         for yy, hh, r in zip(ys, heights, p.itertuples(index=False), strict=True):
@@ -755,7 +771,12 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
             ax.errorbar(est, yy, xerr=[[est - lo], [hi - est]], fmt="o", ms=3.5, lw=1,
                         color=colours[r.verdict])
             if k == 1 and np.isfinite(r.threshold):
-                ax.plot([r.threshold], [yy], marker="|", ms=8, color="#333333")
+                if threshold_labels is None:
+                    ax.plot([r.threshold], [yy], marker="|", ms=8, color="#333333")
+                else:   # a caret pointing to the side that passes
+                    ax.plot([r.threshold], [yy], marker=_THRESHOLD_MARKERS[r.direction], ms=5,
+                            color="#333333", linestyle="none")
+                    directions.add(r.direction)
         ax.set_yticks(ys, texts, fontsize=MIN_TEXT_PT, linespacing=1.0)
         # its own rows, and below them a strip as tall as the simulated-data mark, so that
         # the mark hides no part (hlstudy.export)
@@ -766,6 +787,9 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
     handles = [axes[0].plot([], [], "o", color=colours[v], label=verdict_labels.get(v, v))[0]
                for v in colours if v in drawn]
     handles.append(band)
+    handles += [axes[1].plot([], [], marker=_THRESHOLD_MARKERS[d], ms=5, color="#333333",
+                             linestyle="none", label=threshold_labels[d])[0]
+                for d in ("+", "-") if d in directions]
     if title:
         fig.suptitle(title, fontsize=9)
     # the legend under the lower panel, in as many columns as fit the figure's width

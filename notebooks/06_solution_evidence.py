@@ -477,7 +477,9 @@ fig = pathplot.verdict_figure(
     sesoi=RULES.sesoi, per_part=True, decimal="," if vi else ".",
     sesoi_label=export.tr("±SESOI của từng thành phần", "±SESOI of each part"),
     xlabels=(export.tr("Ước lượng chuẩn hóa (KTC 95%)", "Standardized estimate (95% CI)"),
-             export.tr("Tỷ lệ / hệ số (| = ngưỡng)", "Share / coefficient (| = threshold)")),
+             export.tr("Tỷ lệ / hệ số", "Share / coefficient")),
+    threshold_labels={"+": export.tr("ngưỡng: đạt khi lớn hơn", "threshold: passed above"),
+                      "-": export.tr("ngưỡng: đạt khi nhỏ hơn", "threshold: passed below")},
     title=export.tr("Kết luận theo từng thành phần của các nhận định",
                     "Verdict of every part of the claims"))
 _ = export.save_figure(fig, "06_verdict_summary", simulated=SIM)

@@ -185,6 +185,31 @@ def test_verdict_figure_writes_a_part_without_estimate_and_lists_only_drawn_verd
     plt.close(fig)
 
 
+def test_verdict_figure_thresholds_point_to_the_side_that_passes():
+    """A "|" at the threshold did not say which side passes (an alpha above it passes, an
+    HTMT below it): with threshold_labels each threshold is a caret to its passing side,
+    named in the legend; a direction without a label is refused."""
+    colours = {"supported": "g", "not supported": "r", "inconclusive": "grey",
+               "not testable": "lightgrey"}
+    parts = _parts(2, 3).assign(direction=["+", "+", "+", "-", "+"])
+    labels = {"+": "passes above", "-": "passes below"}
+    fig = pathplot.verdict_figure(parts, colours=colours, label="part_vi", threshold_labels=labels)
+    marks = [ln for ln in fig.axes[1].get_lines()   # not the legend's empty handles
+             if ln.get_marker() in (">", "<") and len(ln.get_xdata())]
+    want = parts.loc[~parts["inferential"], "direction"].map({"+": ">", "-": "<"}).tolist()
+    assert sorted(ln.get_marker() for ln in marks) == sorted(want)
+    assert all(ln.get_xdata()[0] == 0.5 for ln in marks)   # at each part's threshold
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[-2:] == ["passes above", "passes below"]
+    plt.close(fig)
+    with pytest.raises(ModelError, match="no threshold label"):
+        pathplot.verdict_figure(parts, colours=colours, label="part_vi",
+                                threshold_labels={"+": "passes above"})
+    with pytest.raises(ModelError, match="direction column"):
+        pathplot.verdict_figure(parts.drop(columns="direction"), colours=colours,
+                                label="part_vi", threshold_labels=labels)
+
+
 def test_verdict_figure_band_legend_label_and_sesoi_width():
     parts = _parts()
     colours = {"supported": "g", "not supported": "r", "inconclusive": "grey",
