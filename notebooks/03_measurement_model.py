@@ -460,21 +460,21 @@ FIT_READING = {
 }
 def fit_note(res):
     """The fit table's note: the estimator, the rows it used and the cut-offs' sources."""
-    c = cfa_mod.CUTOFFS
+    c, hb = cfa_mod.CUTOFFS, cfa_mod.HU_BENTLER
     n_all = res.n_obs + res.n_dropped
     return export.tr(
         f"Ước lượng ML trên {res.n_obs} phiếu trả lời đủ mọi câu của {n_all} phiếu ({res.n_dropped} "
         "phiếu thiếu ít nhất một câu không được dùng), cố định hệ số tải của biến đầu tiên bằng 1 "
         f"(mặc định của lavaan). Ngưỡng: CFI, TLI ≥ {fmt(c['cfi'][1], 2)} là quy ước \"chấp nhận "
-        "được\" cũ (Bentler & Bonett 1980; Hu & Bentler 1999 đề nghị ≥ 0,95); RMSEA, SRMR ≤ "
-        f"{fmt(c['rmsea'][1], 2)}; χ²/df ≤ {fmt(c['chi2_df'][1], 0)}. GFI không có ngưỡng (phụ "
-        "thuộc cỡ mẫu và số biến).",
+        f"được\" cũ (Bentler & Bonett 1980; Hu & Bentler 1999 đề nghị ≥ {fmt(hb['cfi'][1], 2)}); "
+        f"RMSEA ≤ {fmt(c['rmsea'][1], 2)}; SRMR ≤ {fmt(c['srmr'][1], 2)}; χ²/df ≤ "
+        f"{fmt(c['chi2_df'][1], 0)}. GFI không có ngưỡng (phụ thuộc cỡ mẫu và số biến).",
         f"ML estimation on the {res.n_obs} of {n_all} responses that answer every item "
         f"({res.n_dropped} with a missing item not used), marker-variable identification (lavaan "
         f"defaults). Cut-offs: CFI, TLI ≥ {c['cfi'][1]:.2f}, the older 'acceptable' convention "
-        f"(Bentler & Bonett 1980; Hu & Bentler 1999 propose ≥ .95); RMSEA, SRMR ≤ "
-        f"{c['rmsea'][1]:.2f}; χ²/df ≤ {c['chi2_df'][1]:.0f}. GFI has no cut-off (it depends on "
-        "the sample size and the number of items).")
+        f"(Bentler & Bonett 1980; Hu & Bentler 1999 propose ≥ {hb['cfi'][1]:.2f}); RMSEA ≤ "
+        f"{c['rmsea'][1]:.2f}; SRMR ≤ {c['srmr'][1]:.2f}; χ²/df ≤ {c['chi2_df'][1]:.0f}. GFI has "
+        "no cut-off (it depends on the sample size and the number of items).")
 
 
 #: the measurement claims (hypotheses.csv test type "measurement": T3), judged by the ledger

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
+from hlstudy import cfa as cfa_mod
 from hlstudy import codebook, drivers, export, framework, load_study, models, pathplot, reliability
 from hlstudy import sem as sem_mod
 from hlstudy.display import show_numbers_as_read
@@ -62,9 +63,10 @@ SE_TOLERANCE = 0.10  # naive/CR2 standard errors within ±10% of each other read
 CLUSTER = "commune_code"
 BENCHMARK = "EDU"    # observed covariate on which the confounder's strength is benchmarked
 POWER = 0.80
-# Fit cut-offs: Hu & Bentler (1999) recommend CFI/TLI ≥ .95, RMSEA ≤ .06, SRMR ≤ .08;
+# Fit cut-offs, as hlstudy.cfa holds them: Hu & Bentler (1999) for CFI/TLI, RMSEA and SRMR;
 # CFI/TLI ≥ .90 is the older "acceptable" convention (Bentler & Bonett 1980).
-CFI_GOOD, CFI_OK, RMSEA_MAX, SRMR_MAX = 0.95, 0.90, 0.06, 0.08
+CFI_GOOD, RMSEA_MAX, SRMR_MAX = (cfa_mod.HU_BENTLER[k][1] for k in ("cfi", "rmsea", "srmr"))
+CFI_OK = cfa_mod.CUTOFFS["cfi"][1]
 
 export.use_style()
 study = load_study()

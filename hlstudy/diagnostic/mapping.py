@@ -629,7 +629,7 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
              note: str | None = None, categories: Mapping[str, str] | pd.Series | None = None,
              category_colors: Mapping[str, str] | None = None, flagged: Mapping[str, str] |
              None = None, scale_km: float = 5.0, missing_label: str | None = None):
-    """Voronoi map of the communes, coloured by ``values`` (code → number; NaN = grey) or by
+    """Voronoi map of the communes, coloured by ``values`` (code → number; NaN = hatched) or by
     ``categories`` (code → class label, e.g. "above / not different from / below the district
     mean" — classes the intervals support, rather than a continuous scale suggesting contrasts
     they do not; a legend under the map lists the classes in ``category_colors`` order).
@@ -661,7 +661,6 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
     codes = list(cells)
     if (values is None) == (categories is None):
         raise ModelError("give exactly one of values= (numbers) or categories= (classes)")
-    grey = (0.85, 0.85, 0.85, 1.0)
     if categories is not None:
         cat = pd.Series(categories, dtype=object)
         cat.index = cat.index.astype(str)
@@ -677,7 +676,8 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
         if missing:
             raise ModelError(f"no colour for categories {missing}")
         cv = cat.reindex(codes)
-        colours = [palette[x] if isinstance(x, str) else grey for x in cv]
+        has = [isinstance(x, str) for x in cv]   # a class, or no value (hatched)
+        colours = [palette[x] for x in cv if isinstance(x, str)]
     else:
         vals = pd.Series(values, dtype=float)
         vals.index = vals.index.astype(str)
@@ -688,16 +688,16 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
         finite = v[np.isfinite(v)]
         norm = plt.Normalize(finite.min(), finite.max()) if finite.size else plt.Normalize(0, 1)
         cm = plt.get_cmap(cmap)
-        colours = [cm(norm(x)) if np.isfinite(x) else grey for x in v]
+        has = [bool(np.isfinite(x)) for x in v]
+        colours = [cm(norm(x)) for x in v if np.isfinite(x)]
     if ax is None:   # opened once the input is known to be good (an error leaves no figure open)
         # at most the thesis' text width (155 mm) as saved; classes: room below the map for
         # their legend, which would hide cells on the map
         fig, ax = plt.subplots(figsize=MAP_FIGSIZE)
     else:
         fig = ax.figure
-    has = [c is not grey for c in colours]
     ax.add_collection(PolyCollection([cells[c] for c, ok in zip(codes, has, strict=True) if ok],
-                                     facecolors=[c for c in colours if c is not grey],
+                                     facecolors=colours,
                                      edgecolors="white", linewidths=0.8))
     if not all(has):   # no value: hatched, as in the legend
         ax.add_collection(PolyCollection(
@@ -721,7 +721,7 @@ def plot_map(communes: pd.DataFrame, values: Mapping[str, float] | pd.Series | N
     if categories is not None:
         present = [lev for lev in palette if lev in set(cat.dropna())]
         handles = [Patch(facecolor=palette[lev], edgecolor="white", label=lev) for lev in present]
-        if any(not isinstance(x, str) for x in cv):
+        if not all(has):
             if missing_label is None:
                 from hlstudy.export import tr
 
