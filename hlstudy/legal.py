@@ -346,7 +346,29 @@ def _frame(folder: Path | None) -> pd.DataFrame:
     df = _read(name, folder)
     _unique(df, ["doc_id"], name)
     _one_of(df, "applies_to", {"units_2024", "communes_2025"}, name)
+    _blank_dates_explained(df, name)
     return _dates(df, ["issued", "in_force", "in_force_until"], name)
+
+
+#: Words of a legal-frame note that say a date was searched for and left blank (Vietnamese,
+#: English); a blank ``issued`` or ``in_force`` without them is an error (:func:`_frame`).
+BLANK_DATE_WORDS = ("để trống", "left blank")
+
+
+def _blank_dates_explained(df: pd.DataFrame, name: str) -> None:
+    """A blank ``issued`` or ``in_force`` is a date no source read states: the row's note must
+    say so and what was searched (:data:`BLANK_DATE_WORDS`), in both languages; else a
+    :class:`SurveyDataError` naming the row and column.  (``in_force_until`` blank means the
+    document is still in force.)"""
+    for col in ("issued", "in_force"):
+        for i in df.index[df[col].eq("")]:
+            note = df.at[i, "note"].lower()
+            missing = [w for w in BLANK_DATE_WORDS if w not in note]
+            if missing:
+                raise SurveyDataError(
+                    f"blank date without an explanation: the note must say which sources were "
+                    f"searched and that the date was left blank (missing {missing}); fill the "
+                    f"date only from a source that states it", file=name, row=i + 2, column=col)
 
 
 def legal_frame(folder: Path | None = None) -> pd.DataFrame:

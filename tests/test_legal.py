@@ -159,3 +159,41 @@ def test_no_reference_points_outside_the_repository():
     for path in [*REFERENCE.glob("*.csv"), ROOT / "README.md", *(ROOT / "docs").glob("*.md"),
                  *(ROOT / "notebooks").glob("*.py")]:
         assert "facts.md" not in path.read_text(encoding="utf-8"), path
+
+
+# The dates of the legal frame that a source read states (legal_frame.csv, column source):
+# consolidated text 25/VBHN-VPQH (Laws 22/2008/QH12 and 52/2019/QH14), the law's page on
+# thuvienphapluat.vn (80/2025/QH15), the consolidated Law on Local Government of 2023
+# (77/2015/QH13), the Law on Civil Status's header and record (60/2014/QH13), laodong.vn's
+# report of Resolution 1672 (in force on adoption; the new communes operate from 1 Jul 2025).
+SOURCED_DATES = {
+    "LAW_CBCC_2008": ("2008-11-13", "2010-01-01"),
+    "LAW_CBCC_2019": ("2019-11-25", "2020-07-01"),
+    "LAW_CBCC_2025": ("2025-06-24", "2025-07-01"),
+    "LAW_LOCAL_GOV_2015_ART32": ("2015-06-19", "2016-01-01"),
+    "TP_HT_CIVIL_STATUS": ("2014-11-20", "2016-01-01"),
+    "RES_1672": ("2025-06-16", "2025-06-16"),
+}
+
+
+@pytest.mark.parametrize("doc_id", sorted(SOURCED_DATES))
+def test_legal_frame_dates_are_those_the_sources_state(doc_id):
+    """The examiners found 52/2019/QH14's dates and 22/2008/QH12's entry into force blank
+    although the consolidated text states them, and Resolution 1672 in force on 1 Jul 2025
+    (the day the new communes began to operate; the resolution took effect on adoption)."""
+    import pandas as pd
+
+    row = legal.legal_frame().set_index("doc_id").loc[doc_id]
+    assert (row["issued"], row["in_force"]) == tuple(map(pd.Timestamp, SOURCED_DATES[doc_id]))
+
+
+def test_a_blank_date_must_say_what_was_searched(reference_copy):
+    frame = legal.legal_frame()
+    blank = frame[frame["issued"].isna() | frame["in_force"].isna()]
+    assert not blank.empty and blank["note"].str.contains("để trống").all() \
+        and blank["note"].str.contains("left blank").all()
+    # a date blanked without a word on it is an error naming the row and the column
+    _edit(reference_copy / "legal_frame.csv", "2016-01-01,2025-06-30,units_2024,Một Phó",
+          ",2025-06-30,units_2024,Một Phó")
+    with pytest.raises(SurveyDataError, match=r"legal_frame.csv, row 11, column 'in_force'.*blank"):
+        legal.legal_frame(reference_copy)

@@ -131,7 +131,8 @@ def test_legal_frame_documents_are_checked_and_dated():
     assert "DECREE_33_2023" in set(legal.documents_in_force("2024-06-01")["doc_id"])
     # every row names a source; dates that could not be verified stay empty, not guessed
     assert f["source"].str.len().gt(10).all()
-    assert pd.isna(f.at["LAW_CBCC_2019", "issued"])
+    assert f.at["LAW_CBCC_2019", "issued"] == pd.Timestamp("2019-11-25")
+    assert pd.isna(f.at["RES_2024_LANG_SON", "issued"])
     with pytest.raises(SurveyDataError, match="precedes Decree 33"):
         legal.frame_on("2020-01-01")
     with pytest.raises(SurveyDataError, match="not a date"):
