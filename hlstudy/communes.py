@@ -24,7 +24,8 @@ command line, and read back by :func:`communes` / :func:`new_communes`:
 Coordinates are one approximate point per unit (the package's geocoding), not boundaries;
 thị trấn Hữu Lũng and xã Tân Thành share the same point in the package.  The crosswalk agrees
 with the resolution as listed in the project's reference notes (confidence ``2``: the package and an independent
-mapping file agree); areas of the new communes have confidence ``1``, and so have the
+mapping file agree); areas of the new communes have confidence ``1`` (one source:
+:data:`AREA_ORIGIN`; they sum to less than the district's area, :func:`area_gap`), and so have the
 other Lạng Sơn names (one package; the project's reference notes list none of them) except Hữu Lũng's own
 2025 communes.
 
@@ -64,6 +65,11 @@ COLUMNS = ["code", "name", "unit_type", "lat", "lon", "commune_2025", "commune_2
 NEW_COLUMNS = ["code", "name", "unit_type", "lat", "lon", "area_km2", "n_units_merged",
                "source", "confidence"]
 FILES = {"communes": "communes.csv", "communes_2025": "communes_2025.csv"}
+#: Where the package's areas of the 2025 communes come from (its README names
+#: sapnhap.bando.com.vn; its scrape of that site, data/raw/sapnhap.bando.com.vn_ward_2025-07-17.csv
+#: in the package's repository, holds the same 8 areas): written into ``communes_2025.csv``.
+AREA_ORIGIN = ("area as published on sapnhap.bando.com.vn, the package's source; its scrape "
+               "of 2025-07-17 holds the same values")
 
 
 def _nfc(text: str) -> str:
@@ -133,7 +139,7 @@ def build() -> dict[str, pd.DataFrame]:
         "lon": new["wardLon"].astype(float),
         "area_km2": new["wardAreaKm2"].astype(float),
         "n_units_merged": new["wardCode"].map(counts).astype("int64"),
-        "source": f"{src}: admin_units (2025 communes; area from the package)",
+        "source": f"{src}: admin_units (2025 communes; {AREA_ORIGIN})",
         "confidence": "1",
     }).sort_values("code", ignore_index=True)
     if len(table) != 23 or len(table_new) != 8:
@@ -210,6 +216,29 @@ def _new_communes(folder: str) -> pd.DataFrame:
     df["area_km2"] = pd.to_numeric(df["area_km2"]).astype(float)
     df["n_units_merged"] = pd.to_numeric(df["n_units_merged"]).astype("int64")
     return df
+
+
+def area_gap(folder: Path | None = None) -> pd.Series:
+    """The district's area beside the sum of the areas of the 8 communes it became.
+
+    Resolution 1672/NQ-UBTVQH15 merges the whole natural area of all 23 former units into the
+    8 communes and divides none of them (:func:`build` raises if the package's converter
+    divides one), so the two should agree; they come from different sources
+    (``district_facts.csv`` ``area_km2``: the provincial portal, undated; ``communes_2025.csv``:
+    :data:`AREA_ORIGIN`).  Values ``district_km2``, ``communes_km2`` (the sum, rounded to the
+    files' 2 decimals), ``gap_km2`` (district minus communes) and ``gap_share`` (of the
+    district's area).
+
+    >>> g = area_gap(); bool(g["communes_km2"] < g["district_km2"])
+    True
+    """
+    from hlstudy import district
+
+    total = round(float(new_communes(folder)["area_km2"].sum()), 2)
+    whole = district.value("area_km2", folder)
+    gap = round(whole - total, 2)
+    return pd.Series({"district_km2": whole, "communes_km2": total, "gap_km2": gap,
+                      "gap_share": gap / whole}, name="area")
 
 
 def _clear_caches() -> None:

@@ -237,3 +237,50 @@ def test_facts_table_prints_each_value_with_its_decimals_and_units_in_the_tables
         district.facts_table("vi", tmp_path)
     with pytest.raises(SurveyDataError, match=r"\['\?'\].*not a number of sources"):
         sourcing.sources_count(pd.Series(["2", "?"]))
+
+
+def test_area_gap_is_computed_from_the_files(reference_copy):
+    """The 8 new communes' areas sum to less than the district's area (the examiners found
+    750,51 against 806,74 km² with nothing said): both numbers come from the files."""
+    gap = cm.area_gap()
+    assert gap["communes_km2"] == round(float(cm.new_communes()["area_km2"].sum()), 2)
+    assert gap["district_km2"] == district.value("area_km2")
+    assert gap["gap_km2"] == round(gap["district_km2"] - gap["communes_km2"], 2) > 0
+    assert gap["gap_share"] == pytest.approx(gap["gap_km2"] / gap["district_km2"])
+    # the package's origin of the areas is written beside them
+    assert cm.new_communes()["source"].str.contains(cm.AREA_ORIGIN, regex=False).all()
+    # a changed file changes the result: nothing typed in
+    path = reference_copy / "communes_2025.csv"
+    new = pd.read_csv(path, dtype=str, keep_default_na=False)
+    new.loc[0, "area_km2"] = f"{float(new.loc[0, 'area_km2']) + gap['gap_km2']:.2f}"
+    new.to_csv(path, index=False)
+    assert cm.area_gap(reference_copy)["gap_km2"] == 0
+
+
+def test_notebook_01_states_the_area_gap_beside_the_district_area():
+    """Notebook 01's prose and the 01_reform_2025 table note print the communes' sum beside the
+    district's area and their difference, as the reference files give them today."""
+    import json
+
+    from hlstudy import export
+    from hlstudy.paths import ROOT
+
+    gap = cm.area_gap()
+    want = [export.number(gap[k], 2, lang="vi") for k in ("communes_km2", "district_km2", "gap_km2")]
+    nb = json.loads((ROOT / "notebooks" / "01_theoretical_framework.ipynb").read_text(encoding="utf-8"))
+    prose = ["".join(out.get("data", {}).get("text/markdown", []))
+             for cell in nb["cells"] for out in cell.get("outputs", [])]
+    said = [text for text in prose if "chưa giải thích được" in text and "km²" in text]
+    assert len(said) == 1 and all(f"{n} km²" in said[0] for n in want), (want, said)
+    note = (ROOT / "figures" / "01_reform_2025.csv").read_text(encoding="utf-8").splitlines()[1]
+    assert all(f"{n} km²" in note for n in want) and "chưa giải thích được" in note
+
+
+def test_area_and_population_rest_on_the_provincial_portal():
+    """The examiners found the district's area and population resting on a Wikipedia mirror and
+    danso.asia: both now cite the Lạng Sơn provincial portal's page of the district first."""
+    facts = district.facts().set_index("key")
+    for key in ("area_km2", "population"):
+        assert "https://langson.gov.vn/" in facts.at[key, "source"], key
+        assert facts.at[key, "citation_vi"].startswith("Cổng thông tin điện tử tỉnh Lạng Sơn"), key
+        assert facts.at[key, "confidence"] == "2", key
