@@ -316,9 +316,10 @@ def official_kind(df: pd.DataFrame) -> pd.Series | None:
 
 # --------------------------------------------------------------------------- legal frame by date
 
-#: Last day on which Decree 33/2023 governs Hữu Lũng's 23 pre-reform units; from the next
-#: day the 8 new communes fall under Law 80/2025/QH15 and Decree 170/2025/NĐ-CP
-#: (``legal_frame.csv``: LAW_CBCC_2025, DECREE_170_2025, RES_1672).
+#: First day of the 8 new communes: Resolution 1672/NQ-UBTVQH15 took effect on its adoption
+#: (16 Jun 2025) and has their local authorities operate from this day, when Law 80/2025/QH15
+#: and Decree 170/2025/NĐ-CP take effect; until the day before, Decree 33/2023 governs
+#: Hữu Lũng's 23 pre-reform units (``legal_frame.csv``: LAW_CBCC_2025, DECREE_170_2025, RES_1672).
 REFORM_DATE = pd.Timestamp("2025-07-01")
 FRAMES = ("decree33_2023", "law_2025")
 _FRAME_COLUMNS = ["doc_id", "number", "kind", "title_vi", "title_en", "issued", "in_force",
