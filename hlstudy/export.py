@@ -2205,11 +2205,77 @@ _LATEX_ESCAPES = {
     "^": r"\textasciicircum{}",
     "<": r"\textless{}",
     ">": r"\textgreater{}",
+    # Symbols outside the Vietnamese alphabet: pdfLaTeX's Vietnamese set-up (T5 font encoding
+    # with utf8 input) has no text glyph for them, so they are written as commands that every
+    # engine typesets (pdfLaTeX, XeLaTeX, LuaLaTeX), in math mode where TeX has them there.
+    "–": r"\textendash{}",
+    "—": r"\textemdash{}",
+    "“": r"\textquotedblleft{}",
+    "”": r"\textquotedblright{}",
+    "‘": r"\textquoteleft{}",
+    "’": r"\textquoteright{}",
+    "…": r"\ldots{}",
+    "²": r"\textsuperscript{2}",
+    "·": r"\ensuremath{\cdot}",
+    "×": r"\ensuremath{\times}",
+    "−": r"\ensuremath{-}",
+    "±": r"\ensuremath{\pm}",
+    "≤": r"\ensuremath{\le}",
+    "≥": r"\ensuremath{\ge}",
+    "≠": r"\ensuremath{\neq}",
+    "≈": r"\ensuremath{\approx}",
+    "→": r"\ensuremath{\rightarrow}",
+    "←": r"\ensuremath{\leftarrow}",
+    "↔": r"\ensuremath{\leftrightarrow}",
+    "√": r"\ensuremath{\surd}",
+    "✗": r"\ensuremath{\times}",   # "not met" marks: the ballot X has no glyph without pifont
+    "✓": r"\ensuremath{\surd}",
+    "Δ": r"\ensuremath{\Delta}",
+    "α": r"\ensuremath{\alpha}",
+    "β": r"\ensuremath{\beta}",
+    "γ": r"\ensuremath{\gamma}",
+    "η": r"\ensuremath{\eta}",
+    "λ": r"\ensuremath{\lambda}",
+    "ρ": r"\ensuremath{\rho}",
+    "σ": r"\ensuremath{\sigma}",
+    "τ": r"\ensuremath{\tau}",
+    "ω": r"\ensuremath{\omega}",
+    "χ": r"\ensuremath{\chi}",
 }
+
+#: The base letters and tone marks of the Vietnamese alphabet: every letter they make (NFC) is
+#: typeset as text by pdfLaTeX's T5 encoding and by any Vietnamese-capable font.
+_VI_BASES = "aăâeêioôơuưy"
+_VI_TONE_MARKS = ("", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323")
+
+
+def _vietnamese_letters() -> frozenset:
+    import unicodedata
+
+    letters = {"đ", "Đ"}
+    for base in _VI_BASES:
+        for tone in _VI_TONE_MARKS:
+            for b in (base, base.upper()):
+                letters.add(unicodedata.normalize("NFC", b + tone))
+    return frozenset(ch for ch in letters if len(ch) == 1)
+
+
+#: Characters beyond ASCII that a ``.tex`` table may hold as they are (:func:`latex_escape`).
+LATEX_TEXT_LETTERS = _vietnamese_letters()
 
 
 def latex_escape(text: str) -> str:
-    """Escape LaTeX's special characters in ``text``."""
+    """``text`` as LaTeX source that pdfLaTeX (Vietnamese set-up), XeLaTeX and LuaLaTeX typeset.
+
+    LaTeX's special characters are escaped, and symbols outside the Vietnamese alphabet (arrows,
+    Greek letters, ≤, ≥, the minus sign, dashes, curly quotes; :data:`_LATEX_ESCAPES`) become
+    commands, so that a table compiles with ``\\usepackage[T5]{fontenc}`` and
+    ``\\usepackage[vietnamese]{babel}`` under pdfLaTeX as well as with a Unicode font under
+    XeLaTeX.  Vietnamese letters (:data:`LATEX_TEXT_LETTERS`) stay as they are.
+
+    >>> print(latex_escape("β (SUP → MOT) ≥ −0,10 & 5%"))
+    \\ensuremath{\\beta} (SUP \\ensuremath{\\rightarrow} MOT) \\ensuremath{\\ge} \\ensuremath{-}0,10 \\& 5\\%
+    """
     return "".join(_LATEX_ESCAPES.get(ch, ch) for ch in str(text))
 
 

@@ -413,8 +413,9 @@ def test_p_values_print_as_below_the_floor_not_zero(tmp_path, lang, floor, mid):
     tex = paths["tex"].read_text(encoding="utf-8")
     assert "0,000" not in tex and "0.000" not in tex
     escaped = floor.replace("<", r"\textless{}")
-    assert f"ENV → MOT & {export.format_number(0.41, 2)} & {escaped} & {escaped} \\\\" in tex
-    assert f"TRAIN → MOT & {export.format_number(0.07, 2)} & {mid} &" in tex
+    arrow = export.latex_escape("ENV → MOT")
+    assert f"{arrow} & {export.format_number(0.41, 2)} & {escaped} & {escaped} \\\\" in tex
+    assert f"{export.latex_escape('TRAIN → MOT')} & {export.format_number(0.07, 2)} & {mid} &" in tex
     rows = [[c.text for c in r.cells] for r in docx.Document(str(paths["docx"])).tables[0].rows]
     assert rows[1][2:] == [floor, floor]
     assert rows[3][2] == mid.replace("405", "023")
@@ -427,7 +428,7 @@ def test_p_value_rows_and_names():
     are recognised, other columns are not; a p outside [0, 1] is an error naming its column."""
     fit = pd.DataFrame({"Chỉ số": ["χ²", "df", "p (χ²)"], "Giá trị": [1779.4, 1504.0, 9.8e-07]})
     tex = export.table_to_latex(fit, title="t", label="x", decimals=3)
-    assert r"p (χ²) & \textless{} 0" in tex and "1779" in tex
+    assert export.latex_escape("p (χ²)") + r" & \textless{} 0" in tex and "1779" in tex
     for name in ("p", "pvalue", "pvalue.scaled", "p (Δχ²)", "p (wild bootstrap)", "p (SEM, delta)",
                  "p hiệu chỉnh", "Adjusted p", "p_value", "giá trị p"):
         assert export.is_p_column(name), name
@@ -692,8 +693,8 @@ def test_a_table_spells_out_the_abbreviations_it_prints(tmp_path):
     df = pd.DataFrame({"Nhóm": ["LLCT", "Khác"], "KTC 95% dưới": [0.1, 0.2]})
     paths = export.save_table(df, "99_abbr", title="Bảng", simulated=False, directory=tmp_path)
     expected = "Viết tắt: KTC – khoảng tin cậy; LLCT – lý luận chính trị."
-    for fmt in ("csv", "tex"):
-        assert expected in paths[fmt].read_text(encoding="utf-8"), fmt
+    assert expected in paths["csv"].read_text(encoding="utf-8")
+    assert export.latex_escape(expected) in paths["tex"].read_text(encoding="utf-8")
     told = export.save_table(df, "99_told", title="Bảng", simulated=False, directory=tmp_path,
                              note="KTC: khoảng tin cậy Wilson.")["csv"].read_text(encoding="utf-8")
     assert "Viết tắt: LLCT – lý luận chính trị." in told and "KTC –" not in told
