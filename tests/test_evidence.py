@@ -153,6 +153,19 @@ def test_inconclusive_gives_minimum_detectable_effect():
                                                       sesoi=0.10, se=0.09, lang="vi")[1]
 
 
+@pytest.mark.parametrize(("p", "vi", "en"), [(0.0722, "= 0,072", "= 0.072"),
+                                              (0.00774, "= 0,008", "= 0.008"),
+                                              (1.0, "= 1,000", "= 1.000"),
+                                              (0.28, "= 0,280", "= 0.280"),
+                                              (0.0004, "< 0,001", "< 0.001")])
+def test_reasons_print_p_with_three_decimals_as_the_tables(p, vi, en):
+    """Reasons printed 0,0722, 0,00774, 1 and 0,28 (three significant digits) beside tables
+    that print p with three decimals and ``< 0,001`` below."""
+    for lang, shown in (("vi", vi), ("en", en)):
+        why = verdict(0.08, -0.10, 0.26, p, direction="+", sesoi=0.10, se=0.09, lang=lang)[1]
+        assert f"p {shown}" in why or f"p hiệu chỉnh {shown}" in why, why
+
+
 def test_not_testable():
     v, why = verdict(np.nan, np.nan, np.nan, np.nan, direction="+", sesoi=0.1,
                      missing="the study has no citizens export")

@@ -246,10 +246,14 @@ def _fmt(x: float, d: int = 3, lang: str = "en") -> str:
 
 
 def _fp(p: float, lang: str) -> str:
+    """A p-value in a reason as every table and prose prints it (``export.p_text``): three
+    decimals, ``< 0,001`` below; three significant digits printed 0,0722 and 0,00774 beside
+    tables of 0,072 and 0,008."""
+    from hlstudy.export import p_text
+
     if not _finite(p):
         return "–"
-    out = f"= {p:.3g}" if p >= 0.001 else "< 0.001"
-    return out.replace(".", ",") if lang == "vi" else out
+    return p_text(float(p), 3, lang=lang)
 
 
 def verdict(estimate, ci_low, ci_high, p_adjusted, *, direction, sesoi: float,
