@@ -2871,8 +2871,9 @@ def language_columns(df: pd.DataFrame, labels: Mapping[str, tuple[str, str]], *,
     ``labels`` maps a column name to its ``(vi, en)`` header, in print order; where
     ``<name>_vi``/``<name>_en`` exist the column of the label language is printed (also when
     a code column ``<name>`` exists beside them: a verdict code is not a Vietnamese word),
-    else ``<name>`` itself.  Every other column (the other language's, codes, JSON) is left out: pass the
-    result as ``printed=`` to :func:`save_table`, whose CSV keeps the whole machine table.
+    else ``<name>`` itself.  Every other column (the other language's, codes, JSON) is left out:
+    save the result as the table (every format in the label language, as ``04_findings``), or
+    pass it as ``printed=`` to :func:`save_table` for a CSV that keeps the whole machine table.
 
     >>> import pandas as pd
     >>> t = pd.DataFrame({"id": ["D1"], "text_vi": ["Có"], "text_en": ["Yes"], "json": ["{}"]})

@@ -1003,9 +1003,12 @@ display(Markdown(
     "cả câu mô tả lẫn kết luận; tỷ lệ và điểm trung bình từ khảo sát cán bộ, công chức có "
     "khoảng tin cậy phân tầng theo xã, có hiệu chỉnh tổng thể hữu hạn (docs/inference.md), "
     "cũng ở cả hai."))
-# the ledger is read by notebook 06 by its column names: a bilingual machine table, its
-# codes allowed on purpose
-export.save_table(ledger, "04_findings",
+# the thesis table in the export language: claim, statement and verdict under the language's
+# headers (the other language's columns, the verdict code and the key numbers' JSON stay in
+# `ledger`, hlstudy.diagnostic.findings.findings_table)
+export.save_table(export.language_columns(ledger, {
+                      "claim_id": ("Mã", "Claim"), "statement": ("Kết quả chẩn đoán", "Finding"),
+                      "verdict": ("Kết luận", "Verdict")}), "04_findings",
                   title=export.tr("Kết quả chẩn đoán theo nhận định D1–D5",
                                   "Diagnostic findings for claims D1–D5"),
                   note=export.tr(f"Mô tả: điểm giữa thang {fmt(WEAK_CUTOFF)}; giữ chức danh "
@@ -1019,9 +1022,6 @@ export.save_table(ledger, "04_findings",
                                  f"table's; 'many' from "
                                  f"{LEDGER_RULES.descriptive_share:.0%}, 'most' above "
                                  f"{LEDGER_RULES.majority_share:.0%}."),
-                  simulated=SIM, allowed_codes=list(ledger.columns),
-                  printed=export.language_columns(ledger, {
-                      "claim_id": ("Mã", "Claim"), "statement": ("Kết quả chẩn đoán", "Finding"),
-                      "verdict": ("Kết luận", "Verdict")}))
+                  simulated=SIM)
 print(json.dumps(json.loads(ledger.set_index("claim_id").at["D3", "key_numbers"]), indent=1,
                  ensure_ascii=False))

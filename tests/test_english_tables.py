@@ -117,13 +117,15 @@ def test_english_export_has_no_vietnamese_outside_proper_names(english_export):
 
 
 def test_english_findings_print_english_columns_only(english_export):
-    """04_findings: the printed table holds the English statements and verdicts (no JSON, no
-    Python lists in the note); its CSV stays the bilingual machine table."""
+    """04_findings: the English table holds the English statements and verdicts under English
+    headers, in every format (no JSON, no Python lists in the note, no Vietnamese column:
+    the CSV was the bilingual machine table)."""
     tex = (english_export / "04_findings.tex").read_text(encoding="utf-8")
     assert "Claim & Finding & Verdict" in tex
     assert "key\\_numbers" not in tex and "statement" not in tex and "['" not in tex
-    machine = export.read_table_csv(english_export / "04_findings.csv")
-    assert {"statement_vi", "statement_en", "key_numbers"} <= set(machine.columns)
+    table = export.read_table_csv(english_export / "04_findings.csv")
+    assert list(table.columns) == ["Claim", "Finding", "Verdict"]
+    assert table["Verdict"].str.match(r"(Supported|Not supported|Inconclusive|Not testable): ").all()
 
 
 def test_checker_finds_vietnamese(tmp_path, monkeypatch):

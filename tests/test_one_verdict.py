@@ -152,47 +152,75 @@ def test_notebook_04_findings_carry_the_ledgers_verdicts():
     """D1–D5: notebook 04's table and notebook 06's ledger give every claim the same
     verdict, in the same words, and no verdict the ledger does not know ("partly
     supported")."""
-    found = read_table_csv(FIGURES / "04_findings.csv").set_index("claim_id")
+    found = read_table_csv(FIGURES / "04_findings.csv").set_index("Mã")
     ledger = read_table_csv(FIGURES / "06_claims_ledger.csv").set_index("Mã")
     assert list(found.index) == ["D1", "D2", "D3", "D4", "D5"]
+    labels = {VERDICTS_VI[v].capitalize(): v for v in VERDICTS}
     for cid, row in found.iterrows():
-        assert row["verdict"] in VERDICTS, (cid, row["verdict"])
-        assert VERDICTS_VI[row["verdict"]] == ledger.at[cid, "Kết luận"], cid
-        assert row["verdict_vi"].startswith(VERDICTS_VI[row["verdict"]].capitalize() + ":")
-        assert row["verdict_en"].startswith(row["verdict"].capitalize() + ":")
-        assert row["verdict_vi"].split(": ", 1)[1] == ledger.at[cid, "Lý do"], cid
+        label, reason = row["Kết luận"].split(": ", 1)
+        assert label in labels, (cid, label)
+        assert VERDICTS_VI[labels[label]] == ledger.at[cid, "Kết luận"], cid
+        assert reason == ledger.at[cid, "Lý do"], cid
+
+
+def test_notebook_04_findings_table_speaks_the_theses_language():
+    """The Vietnamese 04_findings table carried the English statements and verdicts, the
+    verdict code and a JSON of key numbers under English machine headers ("statement_en",
+    "key_numbers"): a thesis table shows its language's columns under its language's headers
+    (the English export: tests/test_english_tables.py)."""
+    path = FIGURES / "04_findings.csv"
+    found = read_table_csv(path)
+    assert list(found.columns) == ["Mã", "Kết quả chẩn đoán", "Kết luận"]
+    text = path.read_text(encoding="utf-8")
+    assert "{" not in text and "95% CI" not in text and "Not supported" not in text
+    tex = (FIGURES / "04_findings.tex").read_text(encoding="utf-8")
+    assert "Mã & Kết quả chẩn đoán & Kết luận" in tex
 
 
 def test_census_shares_are_exact_in_the_findings_and_the_ledger():
     """D1's share of civil servants missing a standard comes from the register, a census:
     exact in notebook 04 and in the ledger (as D2's and D4's register shares), by the one
-    definition hlstudy.evidence.rules.exact_interval."""
-    from hlstudy.evidence.rules import exact_interval
-
-    found = read_table_csv(FIGURES / "04_findings.csv").set_index("claim_id")
-    d1 = json.loads(found.at["D1", "key_numbers"])
-    assert exact_interval(d1["cs_share_not_met"], d1["cs_lo"], d1["cs_hi"])
-    assert "không có sai số chọn mẫu" in found.at["D1", "statement_vi"]
+    definition hlstudy.evidence.rules.exact_interval (its numbers: test_diagnostic's
+    test_finding_d1_reports_the_compliance_and_weak_shares)."""
+    found = read_table_csv(FIGURES / "04_findings.csv").set_index("Mã")
+    d1 = found.at["D1", "Kết quả chẩn đoán"]
+    assert "không có sai số chọn mẫu" in d1
+    # the census share is stated without an interval; the survey scores with theirs
+    census = d1.split(" chưa đạt ít nhất")[0]
+    assert "KTC" not in census and "[" not in census and d1.count("KTC 95%") == 2
     ledger = read_table_csv(FIGURES / "06_claims_ledger.csv").set_index("Mã")
     reason = ledger.at["D1", "Lý do"]
     part = [p for p in reason.split(" | ") if p.startswith("tỷ lệ công chức chưa đạt")][0]
     assert "tổng điều tra: giá trị chính xác" in part and "[" not in part
+    judged = float(part.split(" NĐ 33 ")[-1].split(" ")[0].replace(",", "."))
+    assert f"{100 * judged:.1f}".replace(".", ",") == census.split("(")[1].split("%")[0]
     for cid in ("D2", "D4"):
         assert "tổng điều tra: giá trị chính xác" in ledger.at[cid, "Lý do"]
 
 
 def test_survey_shares_have_the_same_interval_in_the_findings_and_the_ledger():
-    """D5's share below the midpoint: the finding's stratified fpc interval is the one the
-    ledger judges (it once used a design-effect interval of its own)."""
-    found = read_table_csv(FIGURES / "04_findings.csv").set_index("claim_id")
-    d5 = json.loads(found.at["D5", "key_numbers"])
+    """D5's share below the midpoint: the finding's share and n are the ones the ledger
+    judges, with the ledger's stratified fpc interval (it once used a design-effect interval
+    of its own: test_review's test_findings_take_the_ledgers_verdict_and_decide_nothing_themselves
+    checks the finding's interval), and its correlation is the ledger's (Spearman,
+    Bonett–Wright)."""
+    found = read_table_csv(FIGURES / "04_findings.csv").set_index("Mã")
+    d5 = found.at["D5", "Kết quả chẩn đoán"]
     ledger = read_table_csv(FIGURES / "06_claims_ledger.csv").set_index("Mã")
-    reason = ledger.at["D5", "Lý do"]
-    want = f"[{d5['weak_lo']:.3f}; {d5['weak_hi']:.3f}]".replace(".", ",")
-    assert want in reason, (want, reason)
-    # and its correlation is the ledger's (Spearman, Bonett–Wright)
-    assert f"{d5['rho']:.3f} [{d5['rho_lo']:.3f}; {d5['rho_hi']:.3f}]".replace(".", ",") \
-        .replace("-", "−") in reason
+    row = ledger.loc["D5"]
+    share = f"{100 * row['Ước lượng']:.1f}%".replace(".", ",")
+    assert f"{share} (" in d5 and f"/{int(row['n'])})" in d5, (share, d5)
+    reason = row["Lý do"]
+    want = f"[{row['KTC thấp']:.3f}; {row['KTC cao']:.3f}]".replace(".", ",")
+    assert want in reason and reason.startswith("tỷ lệ có điểm RSP dưới ngưỡng"), (want, reason)
+    # the correlation: the statement's two decimals are the ledger's three, rounded
+    import re
+
+    rho, lo, hi = (float(x.replace(",", ".")) for x in re.search(
+        r"ρ = ([−\d,]+) \(KTC 95%: ([−\d,]+) đến ([−\d,]+);", d5.replace("−", "-")).groups())
+    r3 = re.search(r"RSP ~ SIPAS \(theo xã\): [^—]+— ([−\d,]+) \[([−\d,]+); ([−\d,]+)\]",
+                   reason.replace("−", "-")).groups()
+    assert [round(float(x.replace(",", ".")), 2) for x in r3] == [rho, lo, hi]
 
 
 def test_thresholds_of_the_description_decide_no_claim():
