@@ -175,16 +175,35 @@ def tr(vi: str, en: str) -> str:
     return en if language() == "en" else vi
 
 
+#: The minus sign of every printed negative number (U+2212), in both languages' prose and
+#: printed tables (``.tex``, ``.docx``), as the figures' tick labels print it; the hyphen-minus
+#: ``-`` is a hyphen to a reader ("D1-D5", "2025-07-01").  Machine-readable CSV columns keep
+#: their numbers as numbers.
+MINUS = "\u2212"
+
+
+def minus_sign(text: str) -> str:
+    """``text``, a number just formatted by Python, with its leading hyphen-minus written as
+    the minus sign :data:`MINUS`.
+
+    >>> minus_sign("-0.25"), minus_sign("0.25")
+    ('\u22120.25', '0.25')
+    """
+    text = str(text)
+    return MINUS + text[1:] if text.startswith("-") else text
+
+
 def number(x, decimals: int = 0, *, percent: bool = False, lang: str | None = None) -> str:
     """A number for prose in the label language: Vietnamese ``1.234,5`` or English ``1,234.5``.
 
     ``percent=True`` multiplies by 100 and appends ``%``.  Missing or non-finite values print
-    as ``–``; a value that rounds to zero never prints as ``-0``.
+    as ``–``; a value that rounds to zero never prints as ``-0``; a negative number prints with
+    the minus sign :data:`MINUS` (``−0,05``), never a hyphen.
 
     >>> number(121735, lang="vi"), number(806.74, 2, lang="vi"), number(0.523, 1, percent=True, lang="vi")
     ('121.735', '806,74', '52,3%')
-    >>> number(1234.5, 1, lang="en"), number(float("nan"))
-    ('1,234.5', '–')
+    >>> number(1234.5, 1, lang="en"), number(float("nan")), number(-0.052, 2, lang="vi") == "\u22120,05"
+    ('1,234.5', '–', True)
     """
     import pandas as pd
     if not isinstance(decimals, int | np.integer) or isinstance(decimals, bool) or decimals < 0:
@@ -204,7 +223,7 @@ def number(x, decimals: int = 0, *, percent: bool = False, lang: str | None = No
         text = text.lstrip("-")
     if (lang or language()) == "vi":
         text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return text + ("%" if percent else "")
+    return minus_sign(text) + ("%" if percent else "")
 
 
 def people_count(k, *, lang: str | None = None) -> str:
@@ -1869,12 +1888,14 @@ def format_number(value, decimals: int = 0, *, lang: str | None = None) -> str:
 
     Digits are grouped by thousands only from 10,000 up (the SI/ISO 80000 convention, so
     that years such as 2019 and four-digit counts print plainly).  Integers print without
-    decimals.  Used by the ``.tex`` and ``.docx`` writers in the label language.
+    decimals.  A negative number prints with the minus sign :data:`MINUS` (U+2212, which the
+    ``.tex`` needs a Unicode engine and font for, as its other symbols: XeLaTeX or LuaLaTeX).
+    Used by the ``.tex`` and ``.docx`` writers in the label language.
 
     >>> format_number(0.4567, 2, lang="vi"), format_number(121735, lang="vi"), format_number(2019, lang="vi")
     ('0,46', '121.735', '2019')
-    >>> format_number(-12345.678, 1, lang="en")
-    '-12,345.7'
+    >>> format_number(-12345.678, 1, lang="en") == "\u221212,345.7"
+    True
     """
     integer = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
     v = int(value) if integer else float(value)
@@ -1885,7 +1906,7 @@ def format_number(value, decimals: int = 0, *, lang: str | None = None) -> str:
         text = f"{v:,d}" if integer else f"{v:,.{decimals}f}"
     if (lang or language()) == "vi":
         text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return text
+    return minus_sign(text)
 
 
 #: Headers of p-value columns, by the names the tables use: lavaan's ``pvalue`` (also

@@ -681,7 +681,7 @@ if SEM_OK:
         else:
             reading = "unsupported"
         rows.append({H["claim"]: h.claims, H["path"]: f"{h.cause} → {h.effect}",
-                     H["sign"]: h.sign, H["beta_sem"]: r["estimate"], H["ci_lo"]: r["ci_low"],
+                     H["sign"]: h.sign.replace("-", export.MINUS), H["beta_sem"]: r["estimate"], H["ci_lo"]: r["ci_low"],
                      H["ci_hi"]: r["ci_high"], "reading": reading})
     hyp_codes = pd.DataFrame(rows)
     hyp_table = hyp_codes.drop(columns="reading").assign(

@@ -318,12 +318,41 @@ def test_table_argument_errors(tmp_path):
 # ----------------------------------------------------------------------------- numbers in prose
 
 
+def test_printed_negative_numbers_carry_the_minus_sign(tmp_path, monkeypatch):
+    """One rule for a negative number in print: U+2212 in both languages' prose and tables
+    (the Vietnamese table and prose printed "-0,05" beside a verdict's "−0,052"); the CSV
+    keeps its numbers as numbers."""
+    minus = "\u2212"
+    for lang in ("vi", "en"):
+        assert export.number(-0.052, 2, lang=lang).startswith(minus)
+        assert export.format_number(-12345.678, 1, lang=lang).startswith(minus)
+        assert export.format_number(-3, lang=lang) == minus + "3"
+        assert export.number(-0.0001, 2, lang=lang) == export.number(0, 2, lang=lang)
+    assert export.minus_sign("2025-07-01") == "2025-07-01" and export.minus_sign("") == ""
+    from hlstudy import framework
+    from hlstudy.diagnostic.findings import _num
+    from hlstudy.evidence.rules import _fmt
+
+    assert framework.vi_number(-0.05, 2) == minus + "0,05"
+    assert _num(-0.0517) == minus + "0.05" and _num(-0.0001) == "0.00"
+    assert _fmt(-0.0517, 3, "en") == minus + "0.052" and _fmt(-0.0517, 3, "vi") == minus + "0,052"
+    monkeypatch.setattr(export, "_language", "vi")
+    t = pd.DataFrame({"Biến": ["RES", "ENV"], "β": [-0.219, 0.05], "n": [-2, 3]})
+    paths = export.save_table(t, "97_minus", title="Hệ số", simulated=False, directory=tmp_path)
+    tex = paths["tex"].read_text(encoding="utf-8")
+    assert f"RES & {minus}0,22 & {minus}2" in tex and "-0" not in tex
+    import docx
+    cells = [c.text for c in docx.Document(str(paths["docx"])).tables[0]._cells]
+    assert f"{minus}0,22" in cells and not any(c.startswith("-") for c in cells)
+    assert export.read_table_csv(paths["csv"])["β"].tolist() == [-0.219, 0.05]
+
+
 def test_numbers_follow_the_label_language():
     assert export.number(1234567.891, 2, lang="vi") == "1.234.567,89"
     assert export.number(1234567.891, 2, lang="en") == "1,234,567.89"
     assert export.number(0.4445, 1, percent=True, lang="vi") == "44,5%"
     assert export.number(-0.0001, 2, lang="vi") == "0,00", "no negative zero"
-    assert export.number(-1.5, 1, lang="vi") == "-1,5"
+    assert export.number(-1.5, 1, lang="vi") == "\u22121,5"   # the minus sign, not a hyphen
     assert export.number(None) == "–" and export.number(float("inf")) == "–"
     export.set_language("en")
     assert export.number(3.26, 1) == "3.3"

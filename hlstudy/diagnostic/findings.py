@@ -43,6 +43,7 @@ from hlstudy.diagnostic.intervals import (
     wilson_deff,
 )
 from hlstudy.errors import ModelError
+from hlstudy.export import minus_sign
 
 QUALITY = ("ETH", "PRO", "SKL", "RSP")
 NAMES_VI = {"ETH": "phẩm chất chính trị, đạo đức", "PRO": "năng lực chuyên môn",
@@ -123,10 +124,12 @@ def _pct(x: float) -> str:
 
 
 def _num(x: float, d: int = 2) -> str:
+    """``x`` with ``d`` decimals and a point (the Vietnamese statement's points become commas
+    in :class:`Finding`); a negative number with the minus sign (:func:`export.minus_sign`)."""
     if x is None or not np.isfinite(x):
         return "–"
     s = f"{x:.{d}f}"
-    return f"{0:.{d}f}" if float(s) == 0 else s  # no "-0.00"
+    return f"{0:.{d}f}" if float(s) == 0 else minus_sign(s)  # no "-0.00"
 
 
 def clustered_share(indicator: pd.Series, group: pd.Series, conf: float = 0.95) -> dict:

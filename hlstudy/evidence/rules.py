@@ -45,6 +45,7 @@ import numpy as np
 from scipy import special, stats
 
 from hlstudy.errors import ModelError
+from hlstudy.export import minus_sign
 
 SUPPORTED = "supported"
 NOT_SUPPORTED = "not supported"
@@ -242,7 +243,8 @@ def _fmt(x: float, d: int = 3, lang: str = "en") -> str:
     out = f"{float(x):.{d}f}"
     if float(out) == 0:
         out = f"{0:.{d}f}"
-    return out.replace("-", "−").replace(".", ",") if lang == "vi" else out
+    out = minus_sign(out)   # the minus sign in both languages (hlstudy.export.MINUS)
+    return out.replace(".", ",") if lang == "vi" else out
 
 
 def _fp(p: float, lang: str) -> str:
