@@ -97,9 +97,9 @@ _HEAD = {
     "cr2_lo": ("CR2: KTC 95% dưới", "CR2: 95% CI lower"),
     "cr2_hi": ("CR2: KTC 95% trên", "CR2: 95% CI upper"),
     "df": ("Bậc tự do (Satterthwaite)", "df (Satterthwaite)"),
-    "p_cr2": ("p (CR2)", "p (CR2)"), "p_wild": ("p (wild bootstrap)", "p (wild bootstrap)"),
-    "wild_lo": ("Wild: KTC 95% dưới", "Wild: 95% CI lower"),
-    "wild_hi": ("Wild: KTC 95% trên", "Wild: 95% CI upper"),
+    "p_cr2": ("p (CR2)", "p (CR2)"), "p_wild": ("p (bootstrap hoang dã)", "p (wild bootstrap)"),
+    "wild_lo": ("Bootstrap hoang dã: KTC 95% dưới", "Wild: 95% CI lower"),
+    "wild_hi": ("Bootstrap hoang dã: KTC 95% trên", "Wild: 95% CI upper"),
     "indirect": ("Hiệu ứng gián tiếp", "Indirect effect"),
     "ab_scores": ("a·b chuẩn hóa (điểm thang đo)", "Standardized a·b (scale scores)"),
     "boot_lo": ("KTC bootstrap dưới", "Bootstrap CI lower"),
@@ -306,7 +306,8 @@ if SEM_OK:
 # lập với nhau, và với chỉ 23 xã, sai số chuẩn vững theo cụm thông thường (CR1) bác bỏ quá
 # nhiều.  Vì vậy báo cáo **CR2 với bậc tự do Satterthwaite** (Bell & McCaffrey 2002;
 # Pustejovsky & Tipton 2018; như `clubSandwich::coef_test`) và giá trị p, khoảng tin cậy
-# của **wild cluster bootstrap có ràng buộc** (Rademacher; thư viện `wildboottest`).
+# của **bootstrap hoang dã theo cụm có ràng buộc** (restricted wild cluster bootstrap;
+# Rademacher; thư viện `wildboottest`).
 
 # %%
 score_cols = sorted({c for preds in struct.values() for c in preds} | set(struct))
@@ -346,7 +347,8 @@ export.save_table(
     note=export.tr(f"n = {n_reg_text} cán bộ, công chức trong "
                    f"{fits[QUALITY[0]].n_clusters} xã (cột n: số phiếu đủ mọi biến của từng hồi "
                    "quy); mọi biến chuẩn hóa trên chính các phiếu ấy; CR2 với bậc tự do "
-                   f"Satterthwaite; wild cluster bootstrap có ràng buộc, {WILD_REPS} lần.",
+                   f"Satterthwaite; bootstrap hoang dã theo cụm (wild cluster bootstrap) có ràng "
+                   f"buộc, {WILD_REPS} lần.",
                    f"n = {n_reg_text} officials in {fits[QUALITY[0]].n_clusters} "
                    "communes (column n: the rows complete on each regression's variables); every "
                    "variable standardized on those rows; CR2 with Satterthwaite df; restricted "
@@ -367,7 +369,7 @@ display(Markdown(
     f"ở {se_read['n_wider']}, xấp xỉ bằng ở {se_read['n_about_equal']}/{se_read['n']} hệ số"
     + ("; với các hệ số có sai số chuẩn thông thường hẹp hơn, bỏ qua cụm xã sẽ phóng đại mức "
        "ý nghĩa). " if se_read["n_narrower"] else "). ")
-    + f"CR2 và wild bootstrap cho cùng kết luận ở mức {fmt(ALPHA, 2)} cho "
+    + f"CR2 và bootstrap hoang dã cho cùng kết luận ở mức {fmt(ALPHA, 2)} cho "
     f"{export.number(100 * agree, 0, lang='vi')}% hệ số.  VIF lớn nhất là {fmt(max_vif, 2)} "
     + ("(dưới 5: đa cộng tuyến không đáng lo)." if max_vif < 5 else
        "(từ 5 trở lên: các hệ số liên quan cần đọc thận trọng).")))
@@ -448,7 +450,8 @@ export.save_table(
                     "Indirect effects through work motivation"),
     note=export.tr(f"Bootstrap phân vị theo cụm xã, {N_BOOT} mẫu lặp (hồi quy trên điểm thang đo "
                    f"chuẩn hóa trên {ind['n'].iloc[0]} phiếu đủ dữ liệu); SEM tiềm ẩn: "
-                   + ("FIML, MLR, std.all; p của hệ số chưa chuẩn hóa, sai số chuẩn delta."
+                   + ("FIML, MLR, hệ số chuẩn hóa (std.all); p của hệ số chưa chuẩn hóa, sai số "
+                      "chuẩn delta."
                       if SEM_OK else
                       "không ước lượng được trên dữ liệu này (mục 2)."),
                    f"Commune-cluster percentile bootstrap, {N_BOOT} draws (regressions on scale "

@@ -153,7 +153,7 @@ _SCEN = {"default": ("Giá trị gốc", "Default truth"),
          "missing": ("Thiếu dữ liệu nhiều hơn", "More missing answers")}
 _METHOD = {"naive": ("OLS, SE thông thường", "OLS, naive SE"),
            "CR2": ("OLS, CR2 (Satterthwaite)", "OLS, CR2 (Satterthwaite)"),
-           "wild": ("OLS, wild cluster bootstrap", "OLS, wild cluster bootstrap"),
+           "wild": ("OLS, bootstrap hoang dã theo cụm", "OLS, wild cluster bootstrap"),
            "SEM (FIML, MLR)": ("SEM điểm thang đo (FIML, MLR)", "SEM on scale scores (FIML, MLR)"),
            LATENT_SEM: ("SEM tiềm ẩn (FIML, MLR)", "Latent SEM (FIML, MLR)"),
            "SEM complete items (listwise)": ("SEM, loại theo danh sách", "SEM, listwise"),
@@ -294,8 +294,8 @@ display(Markdown(
 # ### 1.2 Độ phủ của khoảng tin cậy 95%, với dải Monte Carlo
 #
 # Độ phủ của mỗi phương pháp được đo so với giá trị thật của đại lượng nó ước lượng: các hồi
-# quy (SE thông thường, CR2, wild bootstrap) và SEM trên điểm thang đo so với hệ số tổng thể
-# trên điểm thang đo; SEM tiềm ẩn so với hệ số tiềm ẩn.  Một độ phủ là "đạt" khi nó nằm trong
+# quy — SE thông thường, CR2, bootstrap hoang dã theo cụm (wild cluster bootstrap) — và SEM trên
+# điểm thang đo so với hệ số tổng thể trên điểm thang đo; SEM tiềm ẩn so với hệ số tiềm ẩn.  Một độ phủ là "đạt" khi nó nằm trong
 # dải 95% ± 1,96 × √(0,95 × 0,05 / R) với R là số khoảng tin cậy (Morris, White & Crowther
 # 2019).  Cột "so với β tiềm ẩn" cho thấy điều xảy ra nếu so hồi quy trên điểm thang đo với
 # hệ số tiềm ẩn: độ phủ thấp là do suy giảm, không phải do sai số chuẩn.

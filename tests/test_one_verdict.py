@@ -129,7 +129,7 @@ def test_notebook_05_prose_says_what_its_tables_show():
     reg = read_table_csv(FIGURES / "05_regressions.csv")
     row = reg[(reg["Thành phần chất lượng"].str.contains("(ETH)", regex=False))
               & (reg["Biến giải thích"].str.contains("(COMP)", regex=False))].iloc[0]
-    assert row["p (CR2)"] > 0.05 and row["p (wild bootstrap)"] > 0.05
+    assert row["p (CR2)"] > 0.05 and row["p (bootstrap hoang dã)"] > 0.05
     kept = sens_text.split("không** có ý nghĩa theo CR2")[0]
     assert "kém vững nhất là Chính sách đãi ngộ (COMP) → Phẩm chất" not in kept
     assert "Chính sách đãi ngộ (COMP) → Phẩm chất chính trị, đạo đức (ETH) (RV α = 0,2%, p CR2 " \

@@ -34,8 +34,8 @@ variance factor factors items item scale scales sample samples values value fit 
 models threshold thresholds number share rows columns table note source total
 """.split())
 
-#: The field's English terms a Vietnamese thesis prints as they are (software, estimators,
-#: named methods), removed before the words are read.
+#: The field's English terms a Vietnamese thesis prints (in brackets after the Vietnamese
+#: term: :data:`GLOSSED_TERMS`), removed before the words are read.
 ALLOWED_TERMS = ("wild cluster bootstrap",)
 R_FUNCTION = re.compile(r"\b[A-Za-z][\w.]*::[\w.]+(?:\s+[\w.]+)?")
 R_ARGUMENT = re.compile(r"\b[\w.]+\s*=\s*(?:\"[^\"]*\"|'[^']*'|TRUE|FALSE)")
@@ -122,3 +122,95 @@ def test_detector_finds_english_and_keeps_vietnamese(tmp_path, monkeypatch):
     assert sorted(line.split(":")[0] for line in left) == [
         "99_bad.csv (note)", "99_bad.csv (title)", "99_bad.tex (header)", "99_bad.tex (note)",
         "99_bad.tex (title)"]
+
+
+# --------------------------------------------------------------------------- English terms glossed
+
+#: English (or lavaan) names a Vietnamese text prints only in brackets just after the
+#: Vietnamese term, for the examiner who knows the method by that name ("hệ số chuẩn hóa
+#: (std.all)", "bootstrap hoang dã theo cụm (wild cluster bootstrap)"); never bare.  The
+#: English exports keep the English.
+GLOSSED_TERMS = {"wild cluster bootstrap": "bootstrap hoang dã theo cụm",
+                 "wild bootstrap": "bootstrap hoang dã", "std.all": "chuẩn hóa"}
+#: A text naming a function of the code, ``cfa.cfa (ML, fit, est, std.all)``.
+CODE_NAME = re.compile(r"^[a-z_]+(?:\.[a-z_]+)+ \(")
+#: How far before the opening bracket the Vietnamese term may end (a word or two between).
+GLOSS_REACH = 60
+
+
+def bare_terms(text: str) -> list[str]:
+    """The terms of :data:`GLOSSED_TERMS` that ``text`` prints other than in brackets after
+    their Vietnamese term.
+
+    >>> bare_terms("hệ số tải chuẩn hóa (std.all); bootstrap hoang dã theo cụm (wild cluster "
+    ...            "bootstrap) có ràng buộc; CR2 và bootstrap hoang dã")
+    []
+    >>> bare_terms("SEM tiềm ẩn: FIML, MLR, std.all; p (wild bootstrap); OLS, wild cluster bootstrap")
+    ['std.all', 'wild bootstrap', 'wild cluster bootstrap']
+    """
+    found = []
+    folded = text.casefold()
+    if CODE_NAME.match(text):
+        return []   # a function of the code and the names of its results (07_r_agreement)
+    for term, vietnamese in GLOSSED_TERMS.items():
+        for m in re.finditer(re.escape(term), folded):
+            opening = folded.rfind("(", 0, m.start())
+            inside = opening > folded.rfind(")", 0, m.start())
+            if not (inside and vietnamese in folded[max(0, opening - GLOSS_REACH):opening]):
+                found.append(term)
+    return sorted(found)
+
+
+def _vietnamese_paragraphs(markdown: str) -> list[str]:
+    """The paragraphs of a notebook's markdown but its English summary."""
+    return [p for p in re.split(r"\n\s*\n", markdown)
+            if not p.lstrip("# ").startswith("**English summary.**")]
+
+
+def glossed_terms_left(figures: Path, notebooks: Path) -> list[str]:
+    """``"file: terms in text"`` for each Vietnamese table text (title, note, header, text
+    cell) and notebook paragraph (markdown cells and printed markdown) with a bare term."""
+    import csv
+    import json
+
+    found = []
+    for path in sorted(figures.glob("[0-9][0-9]_*")):
+        if path.suffix == ".tex":
+            texts = [t for _, t in _tex_texts(path)]
+        elif path.suffix == ".csv":
+            lines = path.read_text(encoding="utf-8").splitlines()
+            texts = [line for line in lines[:2] if line.startswith("# ")]
+            texts += [cell for row in csv.reader(lines[len(texts):]) for cell in row]
+        else:
+            continue
+        found += [f"{path.name}: {bare_terms(t)} in {t[:120]!r}" for t in texts if bare_terms(t)]
+    for path in sorted(notebooks.glob("*.ipynb")):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            texts = ["".join(cell["source"])] if cell["cell_type"] == "markdown" else []
+            texts += ["".join(out["data"]["text/markdown"]) for out in cell.get("outputs", [])
+                      if "text/markdown" in out.get("data", {})]
+            found += [f"{path.name}: {bare_terms(p)} in {p[:120]!r}" for t in texts
+                      for p in _vietnamese_paragraphs(t) if bare_terms(p)]
+    return found
+
+
+def test_vietnamese_texts_gloss_english_terms_in_brackets_only():
+    root = FIGURES.parent
+    left = glossed_terms_left(FIGURES, root / "notebooks")
+    assert not left, "bare English terms in Vietnamese texts:\n" + "\n".join(left)
+
+
+def test_glossed_terms_check_docstring_and_a_bad_table(tmp_path, monkeypatch):
+    import doctest
+    import sys
+
+    assert doctest.testmod(sys.modules[__name__]).failed == 0
+    monkeypatch.setattr(export, "_language", "vi")
+    table = __import__("pandas").DataFrame({"Phương pháp": ["OLS, wild cluster bootstrap"],
+                                            "p (wild bootstrap)": [0.05]})
+    export.save_table(table, "99_bad", title="Bảng", simulated=False, formats=("csv", "tex"),
+                      note="SEM tiềm ẩn: FIML, MLR, std.all.", directory=tmp_path)
+    notebooks = tmp_path / "nb"
+    notebooks.mkdir()
+    left = glossed_terms_left(tmp_path, notebooks)
+    assert len(left) == 5 and {line.split(":")[0] for line in left} == {"99_bad.csv", "99_bad.tex"}
