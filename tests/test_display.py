@@ -1,6 +1,7 @@
 """hlstudy.display: the numbers of the data frames a notebook shows."""
 
 import doctest
+import re
 
 import pandas as pd
 import pytest
@@ -105,3 +106,83 @@ def test_no_notebook_shows_an_empty_table():
         shown = ["".join(o.get("data", {}).get("text/plain", []))
                  for c in cells if c["cell_type"] == "code" for o in c.get("outputs", [])]
         assert not [t for t in shown if t.startswith("Empty DataFrame")], committed.name
+
+
+# --------------------------------------------------------------------------- one column, one format
+
+def test_a_column_shows_one_number_of_decimals(restored, monkeypatch):
+    """A column of means showed "4" for a mean of exactly 4 beside "3.750" (the float format
+    sees one value, not its column): in a notebook kernel every data frame and series is shown
+    column by column."""
+    import types
+
+    import IPython
+    from IPython.core.formatters import DisplayFormatter
+
+    shell = types.SimpleNamespace(display_formatter=DisplayFormatter())
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    df = pd.DataFrame({"commune": ["a", "b", "c"], "ETH": [3.75, 4.0, float("nan")],
+                       "n": [1504.0, 3.0, 2.0], "p": [9.8e-07, 0.5, -0.25], "k": [1, 2, 3],
+                       "mixed": [1000, 0.1, 2026]})
+    display.show_numbers_as_read()
+    data, _ = shell.display_formatter.format(df)
+    html, text = data["text/html"], data["text/plain"]
+    for shown in ("3.750", "4.000", "NaN", "1504", "9.80e-07", "0.500", "-0.250",
+                  "1000.000", "0.100", "2026.000"):
+        assert f"<td>{shown}</td>" in html and shown in text, shown
+    assert "<td>4</td>" not in html and "1504.000" not in text
+    assert text == display.frame_text(df) and html == display.frame_html(df)
+    assert pd.DataFrame({"a": [1.0]}).to_string() == "   a\n0  1"   # pandas itself unchanged
+    series, _ = shell.display_formatter.format(df["ETH"])
+    assert "4.000" in series["text/plain"] and "Name: ETH" in series["text/plain"]
+
+
+NUMBER = re.compile(r"-?\d+(?:\.(\d+))?")
+SCIENTIFIC = re.compile(r"-?\d\.\d+e[-+]\d+")
+
+
+def mixed_decimal_columns(html: str) -> list[str]:
+    """The columns of a displayed HTML table whose plain numbers do not all have the same
+    number of decimals (cells in scientific notation, ``NaN`` and empty cells aside; a column
+    with any other text is not a numeric column)."""
+    rows = [re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", r, re.S)
+            for r in re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.S)]
+    if len(rows) < 2:
+        return []
+    width = len(rows[-1])
+    body = [r for r in rows if len(r) == width and r is not rows[0]]
+    found = []
+    for j in range(width):
+        cells = [r[j].strip() for r in body]
+        if not cells or any(not (NUMBER.fullmatch(c) or SCIENTIFIC.fullmatch(c)
+                                 or c in ("NaN", "", "&lt;NA&gt;", "...")) for c in cells):
+            continue
+        places = {len(m.group(1) or "") for c in cells if (m := NUMBER.fullmatch(c))}
+        if len(places) > 1:
+            header = rows[0][j] if j < len(rows[0]) else "?"
+            found.append(f"{header!r}: {[c for c in cells if NUMBER.fullmatch(c)][:6]}")
+    return found
+
+
+def test_committed_notebooks_show_each_numeric_column_with_one_number_of_decimals():
+    import json
+    from pathlib import Path
+
+    notebooks = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+    assert len(notebooks) == 7
+    left = []
+    for path in notebooks:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        for i, cell in enumerate(nb["cells"]):
+            for out in cell.get("outputs", []):
+                html = "".join(out.get("data", {}).get("text/html", ""))
+                left += [f"{path.stem} cell {i}: {c}" for c in mixed_decimal_columns(html)]
+    assert not left, "displayed columns with whole numbers beside decimals:\n" + "\n".join(left)
+
+
+def test_the_check_finds_a_column_of_mixed_decimals():
+    old = ("<table><thead><tr><th></th><th>ETH</th><th>n</th></tr></thead><tbody>"
+           "<tr><th>Cai Kinh</th><td>3.750</td><td>5</td></tr>"
+           "<tr><th>Hữu Liên</th><td>4</td><td>NaN</td></tr></tbody></table>")
+    assert mixed_decimal_columns(old) == ["'ETH': ['3.750', '4']"]
+    assert mixed_decimal_columns(old.replace("<td>4</td>", "<td>4.000</td>")) == []
