@@ -194,16 +194,21 @@ def minus_sign(text: str) -> str:
 
 
 def number(x, decimals: int = 0, *, percent: bool = False, lang: str | None = None) -> str:
-    """A number for prose in the label language: Vietnamese ``1.234,5`` or English ``1,234.5``.
+    """A number for prose in the label language: Vietnamese ``12.345,6`` or English ``12,345.6``.
 
-    ``percent=True`` multiplies by 100 and appends ``%``.  Missing or non-finite values print
-    as ``–``; a value that rounds to zero never prints as ``-0``; a negative number prints with
-    the minus sign :data:`MINUS` (``−0,05``), never a hyphen.
+    Digits are grouped by thousands from 10,000 up, as the tables print them
+    (:func:`format_number`; SI/ISO 80000), so that a χ² of 1771,034 in a table is 1771,0 in the
+    prose beside it, not 1.771,0.  ``percent=True`` multiplies by 100 and appends ``%``.
+    Missing or non-finite values print as ``–``; a value that rounds to zero never prints as
+    ``-0``; a negative number prints with the minus sign :data:`MINUS` (``−0,05``), never a
+    hyphen.
 
     >>> number(121735, lang="vi"), number(806.74, 2, lang="vi"), number(0.523, 1, percent=True, lang="vi")
     ('121.735', '806,74', '52,3%')
-    >>> number(1234.5, 1, lang="en"), number(float("nan")), number(-0.052, 2, lang="vi") == "\u22120,05"
-    ('1,234.5', '–', True)
+    >>> number(1234.5, 1, lang="en"), number(12345.5, 1, lang="en"), number(float("nan"))
+    ('1234.5', '12,345.5', '–')
+    >>> number(-0.052, 2, lang="vi") == "\u22120,05"
+    True
     """
     import pandas as pd
     if not isinstance(decimals, int | np.integer) or isinstance(decimals, bool) or decimals < 0:
@@ -218,9 +223,11 @@ def number(x, decimals: int = 0, *, percent: bool = False, lang: str | None = No
         return "–"
     if percent:
         value *= 100
-    text = f"{value:,.{decimals}f}"
-    if float(text.replace(",", "")) == 0:
+    text = f"{value:.{decimals}f}"
+    if float(text) == 0:
         text = text.lstrip("-")
+    if abs(float(text)) >= 10_000:
+        text = f"{float(text):,.{decimals}f}"
     if (lang or language()) == "vi":
         text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
     return minus_sign(text) + ("%" if percent else "")

@@ -120,7 +120,8 @@ def regression_min_n(n_predictors: int) -> int:
 
 
 def vi_number(x: float, decimals: int = 0, *, percent: bool = False) -> str:
-    """A number written the Vietnamese way: ``.`` between thousands, ``,`` before decimals.
+    """A number written the Vietnamese way: ``.`` between thousands (from 10.000 up, as
+    :func:`hlstudy.export.number`), ``,`` before decimals.
 
     ``percent=True`` multiplies by 100 and appends ``%`` (Vietnamese style, no space), so
     that prose built from data reads "121.735 người", "806,74 km²", "52,3%" (TCVN usage;
@@ -128,7 +129,7 @@ def vi_number(x: float, decimals: int = 0, *, percent: bool = False) -> str:
 
     >>> vi_number(121735), vi_number(806.74, 2), vi_number(0.523, 1, percent=True)
     ('121.735', '806,74', '52,3%')
-    >>> vi_number(-1234.5, 1) == "\u22121.234,5"   # the minus sign, as every printed number
+    >>> vi_number(-12345.5, 1) == "\u221212.345,5"   # the minus sign, as every printed number
     True
     """
     if not isinstance(decimals, int) or decimals < 0:

@@ -340,7 +340,8 @@ def test_printed_negative_numbers_carry_the_minus_sign(tmp_path, monkeypatch):
     t = pd.DataFrame({"Biến": ["RES", "ENV"], "β": [-0.219, 0.05], "n": [-2, 3]})
     paths = export.save_table(t, "97_minus", title="Hệ số", simulated=False, directory=tmp_path)
     tex = paths["tex"].read_text(encoding="utf-8")
-    assert f"RES & {minus}0,22 & {minus}2" in tex and "-0" not in tex
+    m = export.latex_escape(minus)   # \ensuremath{-}: pdfLaTeX's Vietnamese set-up has no text minus
+    assert f"RES & {m}0,22 & {m}2" in tex and minus not in tex
     import docx
     cells = [c.text for c in docx.Document(str(paths["docx"])).tables[0]._cells]
     assert f"{minus}0,22" in cells and not any(c.startswith("-") for c in cells)
@@ -356,7 +357,7 @@ def test_numbers_follow_the_label_language():
     assert export.number(None) == "–" and export.number(float("inf")) == "–"
     export.set_language("en")
     assert export.number(3.26, 1) == "3.3"
-    assert export.number(1500) == "1,500"
+    assert export.number(1500) == "1500" and export.number(15000) == "15,000"   # as tables
     with pytest.raises(export.ExportError, match="decimals"):
         export.number(1.0, -1)
     with pytest.raises(export.ExportError, match="number"):
@@ -756,3 +757,16 @@ def test_english_count_headers_are_counts_as_their_vietnamese_ones():
                and en not in ("sum", "first") and (vi, en) not in means}
     assert len(counted) >= 20, sorted(counted)
     assert sorted((vi, en) for vi, en in counted if not is_count_column(en)) == []
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+@pytest.mark.parametrize("value", [1771.034, -1779.446, 9999.4, 10000.0, 121735.0, -12345.678])
+def test_prose_groups_thousands_as_the_tables_do(lang, value):
+    """The prose printed a χ² of 1771,034 as 1.771,0 while its table printed 1771,034: both
+    group digits from 10,000 up (SI/ISO 80000)."""
+    table = export.format_number(value, 3, lang=lang)
+    prose = export.number(value, 3, lang=lang)
+    assert prose == table
+    grouped = abs(value) >= 10_000
+    sep = "." if lang == "vi" else ","
+    assert (sep in prose.split("," if lang == "vi" else ".")[0]) == grouped
