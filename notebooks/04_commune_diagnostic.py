@@ -51,8 +51,8 @@ from IPython.display import Markdown, display
 from hlstudy import cfa as cfa_mod
 from hlstudy import codebook, district, export, legal, load_study, reliability
 from hlstudy import diagnostic as dg
-from hlstudy.communes import collation_key, sort_communes, unit_label
 from hlstudy.communes import communes as registry_communes
+from hlstudy.communes import sort_communes, unit_label
 from hlstudy.diagnostic import findings as fd
 from hlstudy.diagnostic import mapping, merger, plots, profile, quality, staffing
 from hlstudy.display import show_numbers_as_read
@@ -683,7 +683,12 @@ export.save_table(iccs[["variable", "n", "n_groups", "tau2", "sigma2", "icc", "i
 panels_q = [(cm, "PRO", export.tr("Năng lực chuyên môn (PRO)", "Professional competence (PRO)"))]
 if HAS_CITIZENS:
     panels_q.append((cm_cit, "SIPAS", export.tr("Đánh giá của người dân", "Citizens' assessment")))
-# one x range across the panels and one legend for the reference lines (plots.caterpillar_panels)
+# one x range across the panels and one legend for the reference lines (plots.caterpillar_panels);
+# a commune left out by the small-cell rule is named in the figure itself (plots.hidden_labels)
+HIDDEN_NOTE = export.tr("Không vẽ các xã có dưới {min_cell} người trả lời (bảo vệ thông tin cá "
+                        "nhân): {names}.",
+                        "Not shown (fewer than {min_cell} respondents, to protect personal "
+                        "data): {names}.")
 q_panels = []
 for tab, var, lab in panels_q:
     # citizens: commune populations are not published, so no population weights — the
@@ -697,7 +702,7 @@ for tab, var, lab in panels_q:
                                        export.tr("Trung bình các xã (trọng số bằng nhau)",
                                                  "Mean over communes (equal weights)")),
                    "reference_style": "--" if var != "SIPAS" else "-."})
-fig = plots.caterpillar_panels(q_panels, label="label", ncols=2,
+fig = plots.caterpillar_panels(q_panels, label="label", ncols=2, hidden_note=HIDDEN_NOTE,
                                min_cell=MIN_CELL, threshold=WEAK_CUTOFF,
                                threshold_label=CUTOFF_LABEL, xlabel=SCORE_AXIS,
                                suptitle=(export.tr("Năng lực chuyên môn và đánh giá của người "
@@ -710,8 +715,7 @@ QUALITY_XLIM = fig.axes[0].get_xlim()   # the 2025 figure is drawn on the same s
 export.save_figure(fig, "04_caterpillar_quality", simulated=SIM)
 plt.show()
 # a commune with fewer than MIN_CELL respondents is left out of a panel (privacy): said here
-_hidden = {p["title"]: sorted(p["table"].loc[~plots.shown_rows(p["table"], MIN_CELL), "label"],
-                              key=collation_key) for p in q_panels}
+_hidden = {p["title"]: plots.hidden_labels(p["table"], "label", MIN_CELL) for p in q_panels}
 if any(_hidden.values()):
     display(Markdown("Hình không vẽ các xã có dưới " + str(MIN_CELL) + " người trả lời (bảo "
                      "vệ thông tin cá nhân): " + "; ".join(
@@ -724,7 +728,7 @@ fig = plots.caterpillar_panels(
     [{"table": cm[cm["variable"] == var].assign(label=lambda d: d[CLUSTER].map(short)),
       "title": f"{var}: {dim_names[var]}",
       "reference": quality.district_mean(scores, var, CLUSTER)["mean"]} for var in QUALITY],
-    label="label", ncols=2, title_size=9, min_cell=MIN_CELL,
+    label="label", ncols=2, title_size=9, min_cell=MIN_CELL, hidden_note=HIDDEN_NOTE,
     show_n=False, reference_label=MEAN_LABEL, threshold=WEAK_CUTOFF,
     threshold_label=CUTOFF_LABEL, xlabel=SCORE_AXIS,
     suptitle=export.tr("Bốn chiều chất lượng đội ngũ theo xã", "Four quality dimensions by commune"))
@@ -902,7 +906,7 @@ pro25 = cm25[cm25["variable"] == "PRO"]
 # (empirical-Bayes) means from a random-intercept model, here with the 8 new communes as groups,
 # on the same x range; the table above keeps the design-based stratified estimate
 eb25 = quality.commune_means(scores, ["PRO"], "commune_2025", method="mixed")
-fig = plots.caterpillar(eb25, label="commune_2025", min_cell=MIN_CELL,
+fig = plots.caterpillar(eb25, label="commune_2025", min_cell=MIN_CELL, hidden_note=HIDDEN_NOTE,
                         reference=quality.district_mean(scores, "PRO", CLUSTER)["mean"],
                         reference_label=MEAN_LABEL, threshold=WEAK_CUTOFF,
                         threshold_label=CUTOFF_LABEL,

@@ -172,3 +172,83 @@ def test_shown_rows_are_the_rows_a_caterpillar_draws():
     drawn = [x.get_text() for x in fig.axes[0].get_yticklabels()]
     assert sorted(drawn) == sorted(t.loc[plots.shown_rows(t, 5), "label"])
     plt.close(fig)
+
+
+# --------------------------------------------------------------------------- left-out note
+# The small-cell rule leaves communes out of a caterpillar; a figure copied into a thesis must
+# say so itself (only notebook 04's prose did): a note names them, and why, under the axes.
+
+
+def _small(names, small=()):
+    k = np.arange(len(names), dtype=float)
+    return pd.DataFrame({"g": names, "estimate": 3.0 + 0.1 * k, "lo": 2.8 + 0.1 * k,
+                         "hi": 3.2 + 0.1 * k,
+                         "n": [3 if g in small else 12 for g in names]})
+
+
+NAMES = ["Yên Sơn", "Cai Kinh", "Hồ Sơn", "Đồng Tân", "Minh Hòa", "Hòa Thắng"]
+TEMPLATE = "Không vẽ các xã có dưới {min_cell} người trả lời: {names}."
+
+
+def _notes(fig):
+    return [t for t in fig.texts if t.get_gid() == "hidden-rows-note"]
+
+
+def _boxes_apart(fig, note):
+    """The note's box against the axes (tick labels, x label, title), the figure's x label
+    and legend: pairs that overlap, and whether the note stays inside the figure."""
+    fig.draw_without_rendering()   # the layout as drawn; no pixels are read
+    r = fig.canvas.get_renderer()
+    box = note.get_window_extent(r)
+    others = [ax.get_tightbbox(r) for ax in fig.axes if ax.get_visible()]
+    others += [leg.get_window_extent(r) for leg in fig.legends]
+    if fig._supxlabel is not None:
+        others.append(fig._supxlabel.get_window_extent(r))
+    inside = box.x0 >= 0 and box.x1 <= fig.bbox.width and box.y0 >= 0
+    return [o for o in others if box.overlaps(o)], inside
+
+
+def test_single_caterpillar_names_the_left_out_communes_only_when_some_are():
+    t = _small(NAMES, small=("Yên Sơn", "Hồ Sơn"))
+    fig = plots.caterpillar(t, label="g", min_cell=5, reference=3.1, reference_label="mean",
+                            xlabel="Điểm", hidden_note=TEMPLATE)
+    (note,) = _notes(fig)
+    # both left out, in Vietnamese alphabetical order, with the rule's number; no drawn one
+    assert " ".join(note.get_text().split()) == ("Không vẽ các xã có dưới 5 người trả lời: "
+                                                 "Hồ Sơn, Yên Sơn.")
+    assert plots.hidden_labels(t, "g", 5) == ["Hồ Sơn", "Yên Sơn"]
+    drawn = {x.get_text() for x in fig.axes[0].get_yticklabels()}
+    assert not any(name in note.get_text() for name in drawn)
+    overlapping, inside = _boxes_apart(fig, note)
+    assert overlapping == [] and inside
+    # nothing left out: no note; no rule: nothing is left out
+    fig = plots.caterpillar(_small(NAMES), label="g", min_cell=5, hidden_note=TEMPLATE)
+    assert _notes(fig) == [] and fig.texts == []
+    assert plots.hidden_labels(t, "g", None) == []
+    # the default note is English
+    assert plots._hidden_text([("", ["A"])], 5, None) == plots.HIDDEN_NOTE.format(
+        min_cell=5, names="A")
+
+
+def test_panels_name_each_panels_left_out_communes_between_axis_label_and_legend():
+    a = _small(NAMES, small=("Cai Kinh",))
+    b = _small(NAMES, small=("Minh Hòa", "Đồng Tân"))
+    fig = plots.caterpillar_panels([{"table": a, "title": "PRO", "reference": 3.1,
+                                     "reference_label": "mean"}, {"table": b, "title": "SIPAS"}],
+                                   label="g", min_cell=5, xlabel="Điểm (1–5)",
+                                   hidden_note=TEMPLATE)
+    (note,) = _notes(fig)
+    assert " ".join(note.get_text().split()) == ("Không vẽ các xã có dưới 5 người trả lời: "
+                                                 "PRO: Cai Kinh; SIPAS: Đồng Tân, Minh Hòa.")
+    overlapping, inside = _boxes_apart(fig, note)
+    assert overlapping == [] and inside
+    r = fig.canvas.get_renderer()
+    box = note.get_window_extent(r)
+    assert fig.legends[0].get_window_extent(r).y1 <= box.y0          # above the legend
+    assert box.y1 <= fig._supxlabel.get_window_extent(r).y0          # under the x label
+    # every panel leaves out the same communes: named once; none left out: no note
+    same = [("PRO", ["Cai Kinh"]), ("SKL", ["Cai Kinh"])]
+    assert plots._hidden_text(same, 5, TEMPLATE).endswith("trả lời: Cai Kinh.")
+    assert plots._hidden_text([("PRO", []), ("SKL", [])], 5, TEMPLATE) == ""
+    with pytest.raises(ModelError, match="hidden_note"):
+        plots.caterpillar_panels([{"table": a}], label="g", min_cell=5, hidden_note="{n}")

@@ -14,7 +14,7 @@ import pandas as pd
 
 from hlstudy import _resultcache
 from hlstudy.errors import ModelError
-from hlstudy.export import FIGURE_MAX_HEIGHT_IN, FIGURE_WIDTH_IN
+from hlstudy.export import FIGURE_MAX_HEIGHT_IN, FIGURE_WIDTH_IN, vi_sort_key
 
 #: Width of a full-width figure, inches (:data:`hlstudy.export.FIGURE_WIDTH_IN`): with
 #: savefig's 0.1-inch pad on each side it prints at its natural size in the thesis' 155 mm text
@@ -68,13 +68,70 @@ def shown_rows(table: pd.DataFrame, min_cell: int | None) -> pd.Series:
     return pd.to_numeric(table["n"], errors="coerce") >= min_cell
 
 
+#: The note of a caterpillar figure that leaves communes out (:func:`shown_rows`), with
+#: ``{min_cell}`` and ``{names}``; a notebook passes its language's (``hidden_note``).
+HIDDEN_NOTE = "Not shown (fewer than {min_cell} respondents): {names}."
+#: Font size of that note (points).
+NOTE_PT = 7.5
+
+
+def hidden_labels(table: pd.DataFrame, label: str, min_cell: int | None) -> list[str]:
+    """The ``label`` of every row of ``table`` that :func:`shown_rows` leaves out, in
+    Vietnamese alphabetical order (:func:`hlstudy.export.vi_sort_key`), each once.
+
+    >>> hidden_labels(pd.DataFrame({"c": ["Yên Sơn", "Cai Kinh", "Hồ Sơn"], "n": [3, 9, 2]}),
+    ...               "c", 5)
+    ['Hồ Sơn', 'Yên Sơn']
+    """
+    if min_cell is None or "n" not in table.columns:
+        return []
+    names = table.loc[~shown_rows(table, min_cell), label].astype(str)
+    return sorted(set(names), key=vi_sort_key)
+
+
+def _hidden_text(groups: Sequence[tuple[str, list[str]]], min_cell: int | None,
+                 template: str | None) -> str:
+    """The note naming the left-out rows of a figure's panels (``(panel title, names)``): the
+    names alone when every panel leaves out the same ones, else each panel's after its
+    title; ``""`` when none is left out."""
+    if min_cell is None or not any(names for _, names in groups):
+        return ""
+    template = HIDDEN_NOTE if template is None else str(template)
+    if len({tuple(names) for _, names in groups}) == 1:
+        listed = ", ".join(groups[0][1])
+    else:
+        listed = "; ".join(f"{' '.join(str(title).split())}: {', '.join(names)}" if title
+                           else ", ".join(names) for title, names in groups if names)
+    try:
+        return template.format(min_cell=min_cell, names=listed)
+    except (KeyError, IndexError, ValueError) as err:
+        raise ModelError(f"hidden_note may use {{min_cell}} and {{names}} only: {template!r} "
+                         f"({err})") from None
+
+
+def _note(fig, text: str):
+    """The left-out rows' note, centred under the figure's axes, wrapped to its width."""
+    from hlstudy.framework import fit_label
+
+    wrapped = fit_label(text, 0.9 * 72 * fig.get_figwidth(), NOTE_PT, chars=len(text))
+    note = fig.text(0.5, 0.0, wrapped, ha="center", va="bottom", fontsize=NOTE_PT)
+    note.set_gid("hidden-rows-note")
+    return note
+
+
+def _note_inches(note) -> float:
+    """Height (inches) kept for ``note`` under the axes (none without a note)."""
+    return 0.0 if note is None else 0.08 + NOTE_PT / 72 * 1.25 * (note.get_text().count("\n") + 1)
+
+
 @_resultcache.kept(figure=True)
 def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str = "",
                 reference: float | None = None, reference_label: str = "",
                 threshold: float | None = None, threshold_label: str = "",
                 show_n: bool = True, min_cell: int | None = None, ax=None,
                 legend: bool = True, xlim: tuple[float, float] | None = None,
-                reference_style: str = "--", headroom: float = 0.0):
+                reference_style: str = "--", headroom: float = 0.0,
+                hidden_note: str | None = None):
     """Commune estimates with their intervals, sorted (a caterpillar plot).
 
     ``table`` has ``estimate, lo, hi, n`` and the column ``label`` (one row per commune, one
@@ -86,7 +143,10 @@ def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str
     figure shows one legend for all panels: :func:`caterpillar_panels`; give references of
     different meaning different ``reference_style`` line styles there).  ``xlim`` fixes the
     x range (default: matplotlib's).  With ``min_cell``, communes with fewer people are left
-    out (the small-cell rule).  ``headroom`` leaves that many empty rows above the top
+    out (the small-cell rule), and a figure of its own says so under its plot area: the note
+    ``hidden_note`` (default :data:`HIDDEN_NOTE`; ``{min_cell}`` and ``{names}``, the
+    communes left out, :func:`hidden_labels`), drawn only when some are left out (on a given
+    ``ax``, :func:`caterpillar_panels` writes the note of the whole figure).  ``headroom`` leaves that many empty rows above the top
     commune (room for the simulated-data mark in a narrow panel).  Returns the figure.
 
     Raises :class:`~hlstudy.errors.ModelError` when a column is missing, a commune has more
@@ -118,11 +178,17 @@ def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str
     t = t.sort_values(["estimate", label], ascending=[True, True]).reset_index(drop=True)
     if reference is not None:
         reference = round(float(reference), 10)
+    hidden = hidden_labels(t, label, min_cell)
     if min_cell is not None:
         t = t[shown_rows(t, min_cell)].reset_index(drop=True)
     own = ax is None
+    note = None
     if own:
         fig, ax = plt.subplots(figsize=(FIG_WIDTH, row_pitch(len(t), 0.26, 1.5) * len(t) + 1.5))
+        text = _hidden_text([("", hidden)], min_cell, hidden_note)
+        if text:   # the figure says which communes it leaves out, and why
+            note = _note(fig, text)
+            fig.set_size_inches(FIG_WIDTH, fig.get_figheight() + _note_inches(note))
     else:
         fig = ax.figure
     y = np.arange(len(t))
@@ -146,13 +212,18 @@ def caterpillar(table: pd.DataFrame, *, label: str, xlabel: str = "", title: str
     ax.set_ylim(-0.7, len(t) - 0.3 + float(headroom))
     if xlim is not None:
         ax.set_xlim(float(xlim[0]), float(xlim[1]))
-    if own and lines:
-        # one row below the plot area, never over a commune's interval
-        fig.tight_layout(rect=(0, 0.35 / fig.get_figheight(), 1, 1))
-        fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=8,
-                   frameon=False, **bottom_of(fig))
-    elif own:
-        fig.tight_layout()
+    if own:
+        # the legend in one row below the plot area, never over a commune's interval, and
+        # the note of the left-out communes above it
+        legend_in = 0.35 if lines else 0.0
+        height = fig.get_figheight()
+        if note is not None:
+            note.set_y((legend_in + 0.04) / height)
+        bottom = legend_in + _note_inches(note)
+        fig.tight_layout(rect=(0, bottom / height, 1, 1))
+        if lines:
+            fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=8,
+                       frameon=False, **bottom_of(fig))
     return fig
 
 
@@ -184,7 +255,8 @@ def caterpillar_range(tables: Sequence[pd.DataFrame], *, lines: Sequence[float |
 @_resultcache.kept(figure=True)
 def caterpillar_panels(panels: Sequence[dict], *, label: str, ncols: int = 2,
                        panel_size: tuple[float, float] | None = None, xlabel: str = "",
-                       title_size: float | None = None, suptitle: str = "", **common):
+                       title_size: float | None = None, suptitle: str = "",
+                       hidden_note: str | None = None, **common):
     """Several caterpillar plots in one figure on **one x range**, with **one legend** for
     the reference lines below the panels.
 
@@ -200,7 +272,10 @@ def caterpillar_panels(panels: Sequence[dict], *, label: str, ncols: int = 2,
     wrapped, whole, to its plot area.  Without ``panel_size`` the figure is
     :data:`FIG_WIDTH` wide and as tall as its rows need (:func:`row_pitch`, the
     decorations measured after layout), so that it prints at its natural size; ``panel_size``
-    (width, height in inches per panel) fixes it instead.  Returns the figure; each line label appears once
+    (width, height in inches per panel) fixes it instead.  Communes that ``min_cell`` leaves
+    out are named under the x label, above the legend, in the note ``hidden_note`` (as for
+    :func:`caterpillar`; each panel's after its title unless all leave out the same), only
+    when some are left out.  Returns the figure; each line label appears once
     in the figure legend.  Raises :class:`~hlstudy.errors.ModelError` for no panels, a panel
     without ``table``, or any error of :func:`caterpillar`.
     """
@@ -216,12 +291,14 @@ def caterpillar_panels(panels: Sequence[dict], *, label: str, ncols: int = 2,
     ncols = min(int(ncols), len(panels))
     nrows = -(-len(panels) // ncols)
     min_cell = common.get("min_cell")
-    shown = []
+    shown, hidden = [], []
     for p in panels:
         t = p["table"]
         if min_cell is not None and "n" in t.columns:
+            hidden.append((p.get("title", ""), hidden_labels(t, label, min_cell)))
             t = t[shown_rows(t, min_cell)]
         shown.append(t)
+    note_text = _hidden_text(hidden, min_cell, hidden_note)
     lines = [p.get(k) for p in panels for k in ("reference", "threshold")]
     lines += [common.get(k) for k in ("reference", "threshold")]
     xlim = caterpillar_range(shown, lines=lines)
@@ -253,10 +330,17 @@ def caterpillar_panels(panels: Sequence[dict], *, label: str, ncols: int = 2,
         fig.suptitle(suptitle)   # tight_layout leaves room for it
     ncol = _legend_columns(fig, handles, fontsize=8)
     band_in = 0.1 + 0.17 * -(-len(handles) // ncol) if handles else 0.0   # the legend's
+    # the note of the left-out communes, between the x label and the legend
+    note = _note(fig, note_text) if note_text else None
+    if note is not None:
+        fig.set_size_inches(fig.get_figwidth(), fig.get_figheight() + _note_inches(note))
 
     def layout():
-        band = band_in / fig.get_figheight()
-        if shared and xlabel:   # just above the legend
+        height = fig.get_figheight()
+        band = (band_in + _note_inches(note)) / height
+        if note is not None:
+            note.set_y((band_in + 0.04) / height)
+        if shared and xlabel:   # just above the legend (and the note)
             fig.supxlabel(xlabel, y=band, va="bottom", fontsize=plt.rcParams["axes.labelsize"])
         fig.tight_layout(rect=(0, band, 1, 1))
 
