@@ -665,6 +665,11 @@ def commune_scatter(link: pd.DataFrame, x: str, y: str, *, label: str = "commune
     return fig
 
 
+#: Where :func:`verdict_figure` writes a panel's axis label (points): this far left of the
+#: plot area (clear of half the widest tick number at its left end), centred on the line of
+#: the tick numbers (tick 3.5 + pad 2 + half a 7-pt number).
+_XLABEL_GAP_PT = 14.0
+_TICK_LINE_PT = 3.5 + 2.0 + 3.5
 #: The threshold marks of :func:`verdict_figure`: a caret to the side that passes.
 _THRESHOLD_MARKERS = {"+": ">", "-": "<"}
 
@@ -674,7 +679,9 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
                    verdict_labels: Mapping[str, str] | None = None, label: str = "part",
                    sesoi: float = 0.1, xlabels: Sequence[str] = ("", ""), title: str = "",
                    width: int = 48, decimal: str = ",", sesoi_label: str | None = None,
-                   per_part: bool = False, threshold_labels: Mapping[str, str] | None = None):
+                   per_part: bool = False, threshold_labels: Mapping[str, str] | None = None,
+                   scales: Mapping[str, str] | None = None,
+                   kind_labels: Mapping[str, str] | None = None):
     """Verdict of every part of the claims: inferential parts above, descriptive parts below.
 
     ``parts`` has the columns of :func:`hlstudy.evidence.evaluate`'s parts table:
@@ -691,20 +698,36 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
     negligible), and ``sesoi_label`` defaults to ``"±SESOI của thành phần"``.  Tick labels are
     "claim_id: label" wrapped at word boundaries to ``width`` characters
     (:func:`wrap_label`: "NĐ 33", "Điều 5", "≥ 1" are never split), never shortened; rows
-    are as tall as their labels and have the same height in both panels, each panel as tall
-    as its rows.  The panels are stacked, so the figure is as wide as the thesis' text
+    are as tall as their labels and have the same height in every panel, each panel as tall
+    as its rows.  Parts of several claims that are one estimate (the same ``kind``, label,
+    estimate, interval and verdict, e.g. a path two claims rest on) are one row, named by
+    their claims together ("T2, S1: TRAIN → PRO"): one estimate is one point.  The panels are
+    stacked, so the figure is as wide as the thesis' text
     (:data:`PAGE_FIGURE_WIDTH`) and grows in height with the rows (:data:`VERDICT_ROW` inches
-    per row unit: the committed ledger's 42 parts fit the page's 220 mm); the legend is under
+    per row unit: the committed ledger's parts fit the page's 220 mm); the legend is under
     the lower panel.  With ``threshold_labels`` (the parts' ``direction`` → legend label, e.g.
     ``{"+": "ngưỡng: đạt khi lớn hơn", "-": "ngưỡng: đạt khi nhỏ hơn"}``) each threshold is a
     caret pointing to the side that passes (▶ for "+", ◀ for "-"; a "|" did not say which
-    side), each with its legend entry.  Raises :class:`ModelError` when a column is missing, a
-    verdict has no colour, a direction has no label or ``sesoi`` is not a positive number.
+    side), each with its legend entry.
+
+    Without ``scales`` the upper panel's axis is labelled ``xlabels[0]`` and the lower one's
+    ``xlabels[1]``.  With ``scales`` (each part's ``kind`` → the axis label of its scale,
+    e.g. from :func:`hlstudy.evidence.estimate_labels`) the parts are grouped by what their
+    estimate is: the kinds of one axis label share a sub-panel with that label and its own
+    scale (a path's β, a Spearman ρ and a difference in points were on one axis under one
+    label), the sub-panels in the order of ``scales``, inferential ones above the descriptive
+    ones; in a sub-panel of several kinds each kind's rows stand under its name,
+    ``kind_labels[kind]`` (a bold row of the label column).  Raises :class:`ModelError` when
+    a column is missing, a verdict has no colour, a direction has no label, a kind has no
+    scale or name, or ``sesoi`` is not a positive number.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.transforms import offset_copy
 
     need = ["claim_id", "inferential", "estimate", "ci_low", "ci_high", "verdict", "threshold",
             label]
+    if scales is not None:
+        need.append("kind")
     absent = [c for c in need if c not in parts.columns]
     if absent:
         raise ModelError(f"parts table lacks columns {absent}")
@@ -728,72 +751,169 @@ def verdict_figure(parts: pd.DataFrame, *, colours: Mapping[str, str],
     if sesoi_label is None:
         sesoi_label = ("±SESOI của thành phần" if per_part else
                        f"±SESOI = {float(sesoi):g}".replace(".", decimal))
-    inferential = parts["inferential"].astype(bool)
-    panels = [parts[inferential].reset_index(drop=True), parts[~inferential].reset_index(drop=True)]
-
-    def rows(p: pd.DataFrame):
-        texts = [wrap_label(f"{r.claim_id}: {getattr(r, label)}", width)
-                 for r in p.itertuples(index=False)]
-        heights = [0.55 + 0.45 * t.count("\n") for t in texts]
-        tops = np.cumsum([0.0] + heights[:-1])
-        return texts, [-(t + h / 2) for t, h in zip(tops, heights, strict=True)], sum(heights)
-
-    laid = [rows(p) for p in panels]
-    # each panel's y span (its rows, the mark's strip below them, 0.1 above): the heights of
-    # the stacked panels are in this ratio, so a row unit is as tall in both
-    spans = [max(h, 1.0) + _MARK_STRIP + 0.1 for _, _, h in laid]
-    fig, axes = plt.subplots(2, 1, figsize=(PAGE_FIGURE_WIDTH, VERDICT_ROW * sum(spans) + 2.0),
+    panels = _verdict_panels(_verdict_rows(parts, label, width), scales, kind_labels, xlabels,
+                             width)
+    # each panel's y span (its rows and headers, the mark's strip below them, 0.05 above): the
+    # heights of the stacked panels are in this ratio, so a row unit is as tall in all
+    spans = [max(sum(h for *_, h in items), 1.0) + _MARK_STRIP + 0.05 for _, _, items in panels]
+    fig, axes = plt.subplots(len(panels), 1, squeeze=False,
+                             figsize=(PAGE_FIGURE_WIDTH,
+                                      VERDICT_ROW * sum(spans) + 1.4 + 0.6 * len(panels)),
                              gridspec_kw={"height_ratios": spans})
+    axes = list(axes[:, 0])
+    band = None
     if per_part:   # one band per row, ±that part's own SESOI (drawn with the rows below)
         from matplotlib.patches import Patch
 
         band = Patch(color="#eeeeee", label=sesoi_label)
-    else:
-        band = axes[0].axvspan(-sesoi, sesoi, color="#eeeeee", zorder=0, label=sesoi_label)
-    axes[0].axvline(0, color="#888888", lw=0.7)
     drawn: set = set()   # the verdicts drawn as a point: each has a legend entry
     directions: set = set()   # the thresholds' directions drawn as carets: each has its entry
-    for k, (ax, p, (texts, ys, _)) in enumerate(zip(axes, panels, laid, strict=True)):
-        heights = [0.55 + 0.45 * t.count("\n") for t in texts]
-        for yy, hh, r in zip(ys, heights, p.itertuples(index=False), strict=True):
-            own = float(getattr(r, "sesoi", np.nan)) if per_part and k == 0 else np.nan
+    for k, (ax, (inferential, xlabel, items)) in enumerate(zip(axes, panels, strict=True)):
+        if inferential:   # the band and the zero line across the rows, not the mark's strip
+            rows_bottom = _MARK_STRIP / spans[k]   # where the rows begin, above the strip
+            if band is None:
+                band = ax.axvspan(-sesoi, sesoi, ymin=rows_bottom, color="#eeeeee", zorder=0,
+                                  label=sesoi_label)
+            elif not per_part:
+                ax.axvspan(-sesoi, sesoi, ymin=rows_bottom, color="#eeeeee", zorder=0)
+            ax.axvline(0, ymin=rows_bottom, color="#888888", lw=0.7)
+        ys, texts, headers = [], [], []
+        top = 0.0
+        for text, r, hh in items:
+            yy = -(top + hh / 2)
+            top += hh
+            ys.append(yy)
+            texts.append(text)
+            if r is None:   # the name of the kind of the rows below
+                headers.append(len(texts) - 1)
+                continue
+            own = float(r["sesoi"]) if per_part and inferential else np.nan
             if np.isfinite(own) and own > 0:
                 ax.barh(yy, 2 * own, left=-own, height=hh * 0.9, color="#eeeeee", zorder=0)
-            est = float(r.estimate)
+            est = float(r["estimate"])
             if not np.isfinite(est):   # e.g. not testable: its row says so, in its colour
-                ax.text(0.01, yy, verdict_labels.get(r.verdict, r.verdict),
+                ax.text(0.01, yy, verdict_labels.get(r["verdict"], r["verdict"]),
                         transform=ax.get_yaxis_transform(), ha="left", va="center",
-                        fontsize=MIN_TEXT_PT, style="italic", color=colours[r.verdict])
+                        fontsize=MIN_TEXT_PT, style="italic", color=colours[r["verdict"]])
                 continue
-            drawn.add(r.verdict)
-            lo = float(r.ci_low) if np.isfinite(r.ci_low) else est
-            hi = float(r.ci_high) if np.isfinite(r.ci_high) else est
+            drawn.add(r["verdict"])
+            lo = float(r["ci_low"]) if np.isfinite(r["ci_low"]) else est
+            hi = float(r["ci_high"]) if np.isfinite(r["ci_high"]) else est
             ax.errorbar(est, yy, xerr=[[est - lo], [hi - est]], fmt="o", ms=3.5, lw=1,
-                        color=colours[r.verdict])
-            if k == 1 and np.isfinite(r.threshold):
+                        color=colours[r["verdict"]])
+            if not inferential and np.isfinite(r["threshold"]):
                 if threshold_labels is None:
-                    ax.plot([r.threshold], [yy], marker="|", ms=8, color="#333333")
+                    ax.plot([r["threshold"]], [yy], marker="|", ms=8, color="#333333")
                 else:   # a caret pointing to the side that passes
-                    ax.plot([r.threshold], [yy], marker=_THRESHOLD_MARKERS[r.direction], ms=5,
-                            color="#333333", linestyle="none")
-                    directions.add(r.direction)
+                    ax.plot([r["threshold"]], [yy], marker=_THRESHOLD_MARKERS[r["direction"]],
+                            ms=5, color="#333333", linestyle="none")
+                    directions.add(r["direction"])
         ax.set_yticks(ys, texts, fontsize=MIN_TEXT_PT, linespacing=1.0)
+        for i in headers:
+            ax.get_yticklabels()[i].set_fontweight("bold")
         # its own rows, and below them a strip as tall as the simulated-data mark, so that
         # the mark hides no part (hlstudy.export)
-        ax.set_ylim(0.1 - spans[k], 0.1)
-        ax.set_xlabel(xlabels[k], fontsize=8)
-        ax.tick_params(axis="x", labelsize=7)
+        ax.set_ylim(0.05 - spans[k], 0.05)
+        ax.tick_params(axis="x", labelsize=7, pad=2)
         ax.xaxis.set_major_formatter(tick_formatter("g", decimal))
+        # the axis label in the label column, on the line of the tick numbers it names (under
+        # the axis it took a line of its own in each of the stacked panels)
+        ax.set_xlabel(xlabel, fontsize=7, ha="right", va="center")
+        ax.xaxis.set_label_coords(0, 0, transform=offset_copy(
+            ax.transAxes, fig=fig, x=-_XLABEL_GAP_PT, y=-_TICK_LINE_PT, units="points"))
+    if band is None:   # no inferential panel: the band's entry still says what it would be
+        from matplotlib.patches import Patch
+
+        band = Patch(color="#eeeeee", label=sesoi_label)
     handles = [axes[0].plot([], [], "o", color=colours[v], label=verdict_labels.get(v, v))[0]
                for v in colours if v in drawn]
     handles.append(band)
-    handles += [axes[1].plot([], [], marker=_THRESHOLD_MARKERS[d], ms=5, color="#333333",
-                             linestyle="none", label=threshold_labels[d])[0]
+    handles += [axes[-1].plot([], [], marker=_THRESHOLD_MARKERS[d], ms=5, color="#333333",
+                              linestyle="none", label=threshold_labels[d])[0]
                 for d in ("+", "-") if d in directions]
     if title:
         fig.suptitle(title, fontsize=9)
     # the legend under the lower panel, in as many columns as fit the figure's width
     legend = fit_legend(fig, handles, fontsize=7)
-    fig.tight_layout(rect=(0, legend.get_window_extent(fig.canvas.get_renderer()).height
-                           / fig.bbox.height + 0.02, 1, 1), h_pad=1.2)
+
+    def layout():
+        # the axes' decorations 5 points above the legend's top (tight_layout's pad, 8 points,
+        # less 3): a stacked panel's every point counts on the page
+        top = legend.get_window_extent(fig.canvas.get_renderer()).y1 - 3 / 72 * fig.dpi
+        fig.tight_layout(rect=(0, top / fig.bbox.height, 1, 1), pad=0.8, h_pad=0.4)
+
+    layout()
+    # the decorations measured, the rows get VERDICT_ROW inches per row unit
+    areas = sum(ax.get_position().height for ax in axes) * fig.get_figheight()
+    fig.set_size_inches(PAGE_FIGURE_WIDTH, fig.get_figheight() - areas + VERDICT_ROW * sum(spans))
+    layout()
     return fig
+
+
+def _verdict_rows(parts: pd.DataFrame, label: str, width: int) -> list[dict]:
+    """The rows of :func:`verdict_figure`: one per distinct estimate, in the parts' order,
+    named "claim_id: label" wrapped to ``width``, the claims sharing it joined ("T2, S1")."""
+    keys = ("inferential", "kind", label, "estimate", "ci_low", "ci_high", "verdict",
+            "threshold", "direction", "sesoi")
+    rows: dict[tuple, dict] = {}
+    for r in parts.to_dict("records"):
+        r["inferential"] = bool(r["inferential"])
+        for c in ("estimate", "ci_low", "ci_high", "threshold", "sesoi"):
+            r[c] = float(r.get(c, np.nan)) if pd.notna(r.get(c, np.nan)) else np.nan
+        key = tuple(repr(r.get(c)) for c in keys)
+        if key in rows:
+            if r["claim_id"] not in rows[key]["claims"]:
+                rows[key]["claims"].append(str(r["claim_id"]))
+        else:
+            rows[key] = {**r, "claims": [str(r["claim_id"])]}
+    out = list(rows.values())
+    for r in out:
+        r["text"] = wrap_label(f"{', '.join(r['claims'])}: {r[label]}", width)
+    return out
+
+
+def _row_height(text: str) -> float:
+    """Row units of a label of ``text`` (a one-line row is 0.55)."""
+    return 0.55 + 0.45 * text.count("\n")
+
+
+def _verdict_panels(rows: list[dict], scales: Mapping[str, str] | None,
+                    kind_labels: Mapping[str, str] | None, xlabels: Sequence[str],
+                    width: int) -> list:
+    """The panels of :func:`verdict_figure`, top to bottom: ``(inferential, x label, items)``
+    with items ``(text, row or None for a kind's name, height in row units)``."""
+    if scales is None:
+        return [(inf, xlabels[k], [(r["text"], r, _row_height(r["text"])) for r in rows
+                                   if r["inferential"] == inf])
+                for k, inf in enumerate((True, False))]
+    kinds = list(dict.fromkeys(str(r["kind"]) for r in rows))
+    unscaled = sorted(k for k in kinds if k not in scales)
+    if unscaled:
+        raise ModelError(f"no scale (axis label) for the kinds {unscaled}")
+    order = {k: i for i, k in enumerate(scales)}
+    panels = []
+    for inf in (True, False):
+        mine = [r for r in rows if r["inferential"] == inf]
+        present = sorted({str(r["kind"]) for r in mine}, key=order.__getitem__)
+        for axis in dict.fromkeys(scales[k] for k in present):
+            group = [k for k in present if scales[k] == axis]
+            items = []
+            # the kinds' names above their rows where they share an axis; a descriptive
+            # part's label names what it is already ("Cronbach's alpha of ETH", "share with
+            # ...": the rule writes it), an inferential one's names its variables only
+            named = len(group) > 1 and inf
+            if named:
+                unnamed = sorted(k for k in group if k not in (kind_labels or {}))
+                if unnamed:
+                    raise ModelError(f"no name (kind_labels) for the kinds {unnamed}, which "
+                                     f"share the axis {axis!r}")
+            # kinds of one name (a path's β and an association's β) are one group
+            names = {k: str(kind_labels[k]) if named else "" for k in group}
+            for name in dict.fromkeys(names[k] for k in group):
+                if named:
+                    text = wrap_label(name, 60)
+                    items.append((text, None, _row_height(text)))
+                items += [(r["text"], r, _row_height(r["text"])) for r in mine
+                          if names.get(str(r["kind"])) == name]
+            panels.append((inf, wrap_label(axis, width), items))
+    return panels

@@ -42,7 +42,7 @@ from IPython.display import Markdown, display
 
 from hlstudy import drivers, export, legal, load_study, pathplot
 from hlstudy.display import show_numbers_as_read
-from hlstudy.evidence import Rules, evaluate, ipma_figure, ipma_table
+from hlstudy.evidence import Rules, estimate_labels, evaluate, ipma_figure, ipma_table
 from hlstudy.evidence.rules import VERDICTS, VERDICTS_VI, exact_interval
 
 show_numbers_as_read()   # data frames shown with 3 decimals, counts without (hlstudy.display)
@@ -462,22 +462,25 @@ _ = export.save_table(
 # %% [markdown]
 # ## 6. Hình tóm tắt kết luận
 #
-# Mỗi thành phần suy luận là một điểm với khoảng tin cậy 95% (đơn vị chuẩn hóa, trừ chênh lệch
-# điểm trên thang trả lời; vùng xám của mỗi dòng: ±SESOI của chính thành phần đó, vì các thành
-# phần có thang khác nhau); màu là kết luận của thành phần.  Phần dưới: các thành phần mô tả so với ngưỡng của
-# chúng.
+# Mỗi thành phần suy luận là một điểm với khoảng tin cậy 95%, đặt trong khung của loại ước lượng
+# của nó (cột `kind` của bảng thành phần): hệ số chuẩn hóa (β, d, a·b; đơn vị độ lệch chuẩn), hệ
+# số tương quan (ρ Spearman giữa các xã, ICC) và chênh lệch điểm trên thang trả lời, mỗi khung một
+# thang đo và nhãn trục riêng; vùng xám của mỗi dòng là ±SESOI của chính thành phần đó.  Một ước
+# lượng mà nhiều nhận định cùng dựa vào là một dòng, ghi mã của các nhận định ấy.  Màu là kết luận
+# của thành phần.  Khung dưới cùng: các thành phần mô tả so với ngưỡng của chúng.
 
 # %%
 COLORS = {"supported": "#2e7d32", "not supported": "#c0392b", "inconclusive": "#7f8c8d",
           "not testable": "#bbbbbb"}
-# labels wrapped at word boundaries, never cut (pathplot.verdict_figure)
+# labels wrapped at word boundaries, never cut (pathplot.verdict_figure); one panel per scale
+# of the parts' estimates, each kind named (hlstudy.evidence.estimate_labels)
+SCALES, ESTIMATE_NAMES = estimate_labels("vi" if vi else "en")
 fig = pathplot.verdict_figure(
     parts, colours={v: COLORS[v] for v in VERDICTS},
     verdict_labels=VERDICTS_VI if vi else None, label="part_vi" if vi else "part",
     sesoi=RULES.sesoi, per_part=True, decimal="," if vi else ".",
     sesoi_label=export.tr("±SESOI của từng thành phần", "±SESOI of each part"),
-    xlabels=(export.tr("Ước lượng chuẩn hóa (KTC 95%)", "Standardized estimate (95% CI)"),
-             export.tr("Tỷ lệ / hệ số", "Share / coefficient")),
+    scales=SCALES, kind_labels=ESTIMATE_NAMES,
     threshold_labels={"+": export.tr("ngưỡng: đạt khi lớn hơn", "threshold: passed above"),
                       "-": export.tr("ngưỡng: đạt khi nhỏ hơn", "threshold: passed below")},
     title=export.tr("Kết luận theo từng thành phần của các nhận định",

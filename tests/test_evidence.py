@@ -289,6 +289,31 @@ def demo_ledger(demo):
         return evaluate(demo, rules=FAST)
 
 
+def test_every_part_kind_says_what_its_estimate_is_and_its_scale(demo_ledger):
+    """The verdict figure groups the parts by what their estimate is (a path's β, a Spearman
+    ρ, an ICC, a difference in points were on one axis under one label): every kind the rules
+    write, and every test type (the kind of a part without an estimate), has a name and a
+    scale, in both languages; one scale's kinds share an axis label."""
+    from hlstudy.codebook import TEST_TYPES
+    from hlstudy.evidence import ESTIMATES, SCALES, estimate_labels
+
+    kinds = set(demo_ledger.parts["kind"])
+    assert {"path", "correlation", "icc", "difference", "share"} <= kinds
+    assert kinds | set(TEST_TYPES) <= set(ESTIMATES)
+    for lang in ("vi", "en"):
+        scales, names = estimate_labels(lang)
+        assert set(scales) == set(names) == set(ESTIMATES)
+        assert all(scales[k] and names[k] for k in ESTIMATES)
+        # the standardized estimates share one axis; a correlation, an ICC another; points
+        # and the descriptive parts each their own
+        assert scales["path"] == scales["indirect"] == scales["comparison"]
+        assert scales["correlation"] == scales["icc"]
+        assert len({scales[k] for k in ("path", "correlation", "difference", "share")}) == 4
+    assert estimate_labels("en")[0]["difference"] == SCALES["points"][0]
+    with pytest.raises(ModelError, match="lang"):
+        estimate_labels("fr")
+
+
 def test_rescale_uses_value_set_range(demo_data):
     lo, hi = codebook.likert_range("officials", "TRAIN")
     r = rescale(demo_data, ["TRAIN"])

@@ -299,6 +299,90 @@ def test_verdict_figure_keeps_the_decree_and_its_number_on_one_line():
     plt.close(fig)
 
 
+def _kinds_parts():
+    """Parts of four scales: two paths (one estimate shared by two claims), a Spearman ρ and
+    an ICC (one scale, two kinds), a difference in points; a share and an alpha below."""
+    rows = [("T2", "path", "TRAIN → PRO", 0.16, True), ("S1", "path", "TRAIN → PRO", 0.16, True),
+            ("T4", "path", "EDU → PRO", 0.13, True),
+            ("T1", "correlation", "QUAL ~ SIPAS (theo xã)", 0.62, True),
+            ("D3", "icc", "ICC của PRO giữa các xã", 0.08, True),
+            ("D2", "difference", "SKL trừ trung bình các khía cạnh khác (điểm)", 0.03, True),
+            ("D1", "share", "tỷ lệ có điểm PRO dưới ngưỡng", 0.09, False),
+            ("T3", "reliability", "Cronbach's alpha của PRO", 0.84, False)]
+    return pd.DataFrame([{"claim_id": c, "kind": k, "part_vi": lab, "estimate": e,
+                          "ci_low": e - 0.1, "ci_high": e + 0.1, "inferential": inf,
+                          "verdict": "supported", "threshold": np.nan if inf else 0.5,
+                          "direction": "+", "sesoi": 0.1 if inf else np.nan}
+                         for c, k, lab, e, inf in rows])
+
+
+KIND_SCALES = {"path": "Hệ số chuẩn hóa (SD)", "correlation": "Hệ số tương quan",
+               "icc": "Hệ số tương quan", "difference": "Chênh lệch, điểm",
+               "share": "Hệ số hoặc tỷ lệ", "reliability": "Hệ số hoặc tỷ lệ"}
+KIND_NAMES = {"path": "β", "correlation": "Tương quan Spearman ρ", "icc": "ICC",
+              "difference": "Chênh lệch điểm", "share": "Tỷ lệ", "reliability": "alpha"}
+
+
+def test_verdict_figure_gives_each_kind_of_estimate_its_scale_and_name():
+    """A path's β, a Spearman ρ, an ICC and a difference in points stood on one axis under
+    "Ước lượng chuẩn hóa": with ``scales`` each scale is a panel of its own, its axis label
+    written on the line of its tick numbers in the label column, kinds sharing a scale named
+    above their rows; one estimate two claims rest on is one row.  Nothing overlaps."""
+    with kept_results():   # as the notebooks get it (tests/keptresults.py)
+        fig = pathplot.verdict_figure(_kinds_parts(), colours={"supported": "g"},
+                                      label="part_vi", per_part=True, scales=KIND_SCALES,
+                                      kind_labels=KIND_NAMES,
+                                      threshold_labels={"+": "đạt khi lớn hơn"}, title="T")
+    fig.draw_without_rendering()   # the layout; no pixels are read
+    r = fig.canvas.get_renderer()
+    assert [ax.get_xlabel() for ax in fig.axes] == ["Hệ số chuẩn hóa (SD)", "Hệ số tương quan",
+                                                    "Chênh lệch, điểm", "Hệ số hoặc tỷ lệ"]
+    ticks = [[t.get_text() for t in ax.get_yticklabels()] for ax in fig.axes]
+    bold = [[t.get_text() for t in ax.get_yticklabels() if t.get_fontweight() == "bold"]
+            for ax in fig.axes]
+    assert ticks[0] == ["T2, S1: TRAIN → PRO", "T4: EDU → PRO"]          # one row, two claims
+    assert ticks[1] == ["Tương quan Spearman ρ", "T1: QUAL ~ SIPAS (theo xã)", "ICC",
+                        "D3: ICC của PRO giữa các xã"]
+    assert bold == [[], ["Tương quan Spearman ρ", "ICC"], [], []]
+    # the descriptive parts' labels name what they are: no names above them
+    assert ticks[3] == ["D1: tỷ lệ có điểm PRO dưới ngưỡng", "T3: Cronbach's alpha của PRO"]
+    # each axis label: left of its plot area, on the line of its tick numbers, clear of them
+    texts = []
+    for ax in fig.axes:
+        label = ax.xaxis.label.get_window_extent(r)
+        area = ax.get_window_extent(r)
+        lo, hi = ax.get_xlim()   # the tick numbers drawn: those within the axis' range
+        numbers = [t.get_window_extent(r) for t in ax.get_xticklabels()
+                   if t.get_visible() and t.get_text() and lo <= t.get_position()[0] <= hi]
+        assert label.x1 <= area.x0 and label.x0 >= 0
+        assert all(label.y0 < b.y1 and b.y0 < label.y1 for b in numbers)   # one line
+        assert not any(label.overlaps(b) for b in numbers)
+        texts += [label, *numbers, *(t.get_window_extent(r) for t in ax.get_yticklabels())]
+    # no two texts of the figure touch; the legend stands clear under the last axis' line
+    assert not [(a, b) for i, a in enumerate(texts) for b in texts[i + 1:] if a.overlaps(b)]
+    legend = fig.legends[0].get_window_extent(r)
+    assert legend.y1 + 3 / 72 * fig.dpi <= min(label.y0, *(b.y0 for b in numbers))
+    # the rows are as tall in every panel
+    per_row = [ax.get_window_extent(r).height / (ax.get_ylim()[1] - ax.get_ylim()[0])
+               for ax in fig.axes]
+    assert per_row == pytest.approx([per_row[0]] * 4, rel=1e-6)
+    plt.close(fig)
+
+
+def test_verdict_figure_refuses_a_kind_without_scale_or_name():
+    parts = _kinds_parts()
+    with pytest.raises(ModelError, match="no scale"):
+        pathplot.verdict_figure(parts, colours={"supported": "g"}, label="part_vi",
+                                scales={k: v for k, v in KIND_SCALES.items() if k != "icc"},
+                                kind_labels=KIND_NAMES)
+    with pytest.raises(ModelError, match="no name"):
+        pathplot.verdict_figure(parts, colours={"supported": "g"}, label="part_vi",
+                                scales=KIND_SCALES, kind_labels={"path": "β"})
+    with pytest.raises(ModelError, match="kind"):
+        pathplot.verdict_figure(parts.drop(columns="kind"), colours={"supported": "g"},
+                                label="part_vi", scales=KIND_SCALES)
+
+
 def test_verdict_figure_rejects_bad_input():
     parts = _parts()
     with pytest.raises(ModelError, match="lacks columns"):

@@ -223,17 +223,23 @@ def real_parts():
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_verdict_summary_mark_hides_no_part(real_parts, lang):
+    from hlstudy.evidence import estimate_labels
     from hlstudy.evidence.rules import VERDICTS, VERDICTS_VI
 
     assert isinstance(real_parts, pd.DataFrame) and len(real_parts) > 20
     colours = {"supported": "#2e7d32", "not supported": "#c0392b", "inconclusive": "#7f8c8d",
                "not testable": "#bbbbbb"}
-    with kept_results():   # as the notebooks get it (tests/keptresults.py)
+    scales, names = estimate_labels(lang)
+    with kept_results():   # as notebook 06 draws it (tests/keptresults.py)
         fig = pathplot.verdict_figure(
             real_parts, colours={v: colours[v] for v in VERDICTS},
             verdict_labels=VERDICTS_VI if lang == "vi" else None,
-            label="part_vi" if lang == "vi" else "part", sesoi=0.10,
-            xlabels=("Ước lượng chuẩn hóa (KTC 95%)", "Tỷ lệ / hệ số (| = ngưỡng)"), title="T")
+            label="part_vi" if lang == "vi" else "part", sesoi=0.10, per_part=True,
+            threshold_labels={"+": "passed above", "-": "passed below"},
+            scales=scales, kind_labels=names, title="T")
+    # a panel per scale of the estimates (standardized, correlation, points, descriptive)
+    assert [ax.get_xlabel() for ax in fig.axes] == list(dict.fromkeys(
+        scales[k] for k in ("path", "correlation", "difference", "share")))
     export._mark_simulated(fig)
     fig.draw_without_rendering()   # the layout as drawn; no pixels are read
     r = fig.canvas.get_renderer()
@@ -242,7 +248,8 @@ def test_verdict_summary_mark_hides_no_part(real_parts, lang):
         box = mark.get_window_extent(r)
         assert _data_under(ax, box) == [], k
         assert mark.get_bbox_patch() is not None, k       # a free place existed
-        # and the last row ("S8: CFB → CSAT" on the left) is fully visible above the mark
+        # and the last row (e.g. "S3: COMP → MOT → PRO" on the left) is fully visible above
+        # the mark
         lowest = min(np.asarray(line.get_transform().transform(line.get_xydata()))[:, 1].min()
                      for line in ax.lines if len(line.get_xydata()) and line.get_marker() == "o")
         assert lowest > box.y1, k

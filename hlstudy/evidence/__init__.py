@@ -4,6 +4,8 @@ rules and the importance–performance map.
 * :func:`claims_ledger`, :func:`evaluate` — one row per claim of ``claims.csv`` with its
   evidence and computed verdict (:mod:`hlstudy.evidence.ledger`); :func:`claim_verdicts` —
   those verdicts for another table that shows the claims (notebook 04's findings);
+  :func:`estimate_labels` — what each part's estimate is (by its ``kind``) and the scale it
+  is read on (:data:`ESTIMATES`, :data:`SCALES`), for the verdict figure;
 * :class:`Rules`, :func:`verdict`, :func:`descriptive_verdict`, :func:`adjust` — the rules,
   written once (:mod:`hlstudy.evidence.rules`, ``docs/evidence.md``);
 * :func:`ipma`, :func:`ipma_table`, :func:`ipma_figure` — importance–performance map
@@ -18,7 +20,15 @@ from hlstudy.evidence.ipma import (
     negative_constructs,
     rescale,
 )
-from hlstudy.evidence.ledger import LedgerResult, claim_verdicts, claims_ledger, evaluate
+from hlstudy.evidence.ledger import (
+    ESTIMATES,
+    SCALES,
+    LedgerResult,
+    claim_verdicts,
+    claims_ledger,
+    estimate_labels,
+    evaluate,
+)
 from hlstudy.evidence.rules import (
     VERDICTS,
     Rules,
@@ -30,7 +40,7 @@ from hlstudy.evidence.rules import (
     verdict,
 )
 
-__all__ = ["IPMAResult", "LedgerResult", "Rules", "VERDICTS", "adjust", "claim_verdicts",
-           "claims_ledger",
+__all__ = ["ESTIMATES", "IPMAResult", "LedgerResult", "Rules", "SCALES", "VERDICTS", "adjust",
+           "claim_verdicts", "claims_ledger", "estimate_labels",
            "combine", "descriptive_verdict", "evaluate", "ipma", "ipma_figure", "ipma_table",
            "min_detectable", "negative_constructs", "rescale", "tost", "verdict"]

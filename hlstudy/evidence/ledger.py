@@ -116,6 +116,55 @@ PART_COLUMNS = ["claim_id", "part", "part_vi", "kind", "method", "estimand", "di
                 "p_value", "p_adjusted", "n", "inferential", "robustness_value",
                 "min_detectable_effect", "verdict", "reason", "reason_vi", "note", "note_vi"]
 
+#: What a part's estimate is, by the part's ``kind`` (set by the rule that computed it, e.g.
+#: ``_correlation_part`` → ``correlation``): its name (English, Vietnamese) and the scale it
+#: is read on (:data:`SCALES`).  A path and an association are both a regression coefficient
+#: on z-scores (``_regression_part``, ``_count_part``).  A claim without a part has a part of
+#: its ``test_type`` (no estimate), read where its estimates would be.
+ESTIMATES = {
+    "path": ("Standardized regression coefficient β", "Hệ số hồi quy chuẩn hóa β", "sd"),
+    "association": ("Standardized regression coefficient β", "Hệ số hồi quy chuẩn hóa β", "sd"),
+    "comparison": ("Standardized mean difference d (yes/no)",
+                   "Chênh lệch trung bình chuẩn hóa d (có/không)", "sd"),
+    "indirect": ("Standardized indirect effect a·b", "Tác động gián tiếp chuẩn hóa a·b", "sd"),
+    "correlation": ("Spearman ρ across communes", "Tương quan Spearman ρ giữa các xã",
+                    "correlation"),
+    "icc": ("Intraclass correlation ICC", "Hệ số tương quan nội lớp ICC", "correlation"),
+    "difference": ("Difference in points", "Chênh lệch điểm", "points"),
+    "reliability": ("Cronbach's alpha", "Cronbach's alpha", "threshold"),
+    "htmt": ("HTMT ratio", "Tỷ số HTMT", "threshold"),
+    "share": ("Share of people", "Tỷ lệ người", "threshold"),
+    "measurement": ("Measurement (no estimate)", "Đo lường (không có ước lượng)", "threshold"),
+    "descriptive": ("Description (no estimate)", "Mô tả (không có ước lượng)", "threshold"),
+    "commune_association": ("Association across communes (no estimate)",
+                            "Liên hệ giữa các xã (không có ước lượng)", "correlation"),
+}
+#: The scales of :data:`ESTIMATES`: the axis label (English, Vietnamese) of the parts read on it.
+SCALES = {
+    "sd": ("Standardized estimate, SD units (95% CI)",
+           "Ước lượng chuẩn hóa, đơn vị SD (KTC 95%)"),
+    "correlation": ("Correlation coefficient (95% CI)", "Hệ số tương quan (KTC 95%)"),
+    "points": ("Difference, answer-scale points (95% CI)",
+               "Chênh lệch, điểm thang trả lời (KTC 95%)"),
+    "threshold": ("Coefficient or share (95% CI)", "Hệ số hoặc tỷ lệ (KTC 95%)"),
+}
+
+
+def estimate_labels(lang: str = "vi") -> tuple[dict[str, str], dict[str, str]]:
+    """``(scales, names)`` in ``lang`` (``"vi"`` or ``"en"``): each part ``kind`` → the axis
+    label of its scale, and → the name of its estimate (:data:`ESTIMATES`, :data:`SCALES`),
+    as :func:`hlstudy.pathplot.verdict_figure` takes them (``scales``, ``kind_labels``).
+
+    >>> scales, names = estimate_labels("en")
+    >>> scales["icc"] == scales["correlation"] != scales["path"], names["icc"]
+    (True, 'Intraclass correlation ICC')
+    """
+    if lang not in ("vi", "en"):
+        raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
+    k = 1 if lang == "vi" else 0
+    return ({kind: SCALES[scale][k] for kind, (*_, scale) in ESTIMATES.items()},
+            {kind: names[k] for kind, (*names, _) in ESTIMATES.items()})
+
 
 class _Absent(HlstudyError):
     """The study lacks the data a part needs (the part is not testable)."""
