@@ -248,7 +248,13 @@ def test_panels_name_each_panels_left_out_communes_between_axis_label_and_legend
     assert box.y1 <= fig._supxlabel.get_window_extent(r).y0          # under the x label
     # every panel leaves out the same communes: named once; none left out: no note
     same = [("PRO", ["Cai Kinh"]), ("SKL", ["Cai Kinh"])]
-    assert plots._hidden_text(same, 5, TEMPLATE).endswith("trả lời: Cai Kinh.")
+    assert plots._hidden_text(same, 5, TEMPLATE).replace("\u00a0", " ").endswith(
+        "trả lời: Cai Kinh.")
     assert plots._hidden_text([("PRO", []), ("SKL", [])], 5, TEMPLATE) == ""
+    # a long note wraps to the figure's width, between names, never inside one
+    many = [f"{n} {k}" for k in range(3) for n in NAMES]
+    long = plots._note(fig, plots._hidden_text([("", many)], 5, TEMPLATE)).get_text()
+    assert "\n" in long and "\u00a0" not in long
+    assert all(any(name in line for line in long.split("\n")) for name in many)
     with pytest.raises(ModelError, match="hidden_note"):
         plots.caterpillar_panels([{"table": a}], label="g", min_cell=5, hidden_note="{n}")

@@ -93,10 +93,14 @@ def _hidden_text(groups: Sequence[tuple[str, list[str]]], min_cell: int | None,
                  template: str | None) -> str:
     """The note naming the left-out rows of a figure's panels (``(panel title, names)``): the
     names alone when every panel leaves out the same ones, else each panel's after its
-    title; ``""`` when none is left out."""
+    title; ``""`` when none is left out.  The spaces inside a name are non-breaking (U+00A0),
+    so that :func:`_note`'s wrapping never breaks a name; it writes them as spaces."""
     if min_cell is None or not any(names for _, names in groups):
         return ""
     template = HIDDEN_NOTE if template is None else str(template)
+    # a name is never broken between lines (its spaces non-breaking until _note wraps)
+    groups = [(title, [" ".join(str(n).split()).replace(" ", "\u00a0") for n in names])
+              for title, names in groups]
     if len({tuple(names) for _, names in groups}) == 1:
         listed = ", ".join(groups[0][1])
     else:
