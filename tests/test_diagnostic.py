@@ -773,6 +773,43 @@ def test_finding_d4_and_d5_and_table():
     assert json.loads(table.at[1, "key_numbers"])["n_communes"] == 12
 
 
+def test_findings_without_the_register_or_the_citizens_keep_the_survey_parts():
+    """An officials-only study: D1, D2 and D3 (no register) and D5 (no citizens) keep the
+    numbers the officials' survey gives, the same as with every instrument, and their
+    statements say which part is not computed.  Notebook 04 titled them "Không kiểm định
+    được: cần danh sách nhân sự" while the claims ledger judged D3 on the survey (one claim,
+    two verdicts)."""
+    scores, personnel, citizens = _study()
+    comp = dg.evaluate_standards(personnel, reference_year=2024)
+    one = ["PRO"]   # one dimension: the same code runs for each (test time)
+    pairs = [(fd.finding_d1(comp, scores, group="commune_code", dims=one),
+              fd.finding_d1(None, scores, group="commune_code", dims=one), "personnel", "cs_n"),
+             (fd.finding_d2(personnel, scores, group="commune_code", tenure="years_in_post"),
+              fd.finding_d2(None, scores, group="commune_code", tenure="years_in_post"),
+              "personnel", "short_share"),
+             (fd.finding_d3(scores, personnel, group="commune_code", dims=one,
+                            education="education_level", n_sim=100, seed=1),
+              fd.finding_d3(scores, None, group="commune_code", dims=one,
+                            education="education_level", n_sim=100, seed=1),
+              "personnel", "chisq"),
+             (fd.finding_d5(scores, citizens, group="commune_code"),
+              fd.finding_d5(scores, None, group="commune_code"), "citizens", "rho")]
+    for full, part, absent, key in pairs:
+        assert part.numbers.pop("missing") == [absent] and "missing" not in full.numbers
+        assert key in full.numbers and key not in part.numbers
+        assert part.numbers == {k: full.numbers[k] for k in part.numbers}, part.claim_id
+        wanted = fd.NO_REGISTER if absent == "personnel" else fd.NO_CITIZENS
+        assert wanted[0] in part.statement_vi and wanted[1] in part.statement_en
+        assert "không tính được" not in full.statement_vi
+        assert "Không kiểm định được" not in part.statement_vi
+    with pytest.raises(ModelError, match="compliance_alt given without compliance"):
+        fd.finding_d1(None, scores, group="commune_code", compliance_alt=comp)
+    # the ledger's route without the register: the survey's shares alone
+    shares = fd.finding_d1_shares(None, scores, group="commune_code")
+    assert shares == {k: v for k, v in fd.finding_d1_shares(comp, scores, group="commune_code")
+                      .items() if not k.startswith("cs_")}
+
+
 def test_age_from_birth_date_when_no_birth_year():
     p = _person(record_id="a")
     del p["birth_year"]

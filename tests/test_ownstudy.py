@@ -664,6 +664,52 @@ def test_skip_note_names_the_absent_instrument_in_vietnamese(officials_only_stud
         study.skip_note("x", "register")
 
 
+@pytest.fixture(scope="module")
+def officials_only_ledger(officials_only_study):
+    """The claims ledger of the officials-only study (no register, no citizens), computed
+    once (kept: tests/keptresults.py)."""
+    from keptresults import kept_results
+
+    from hlstudy.evidence import Rules, evaluate
+
+    with kept_results():
+        return evaluate(officials_only_study, rules=Rules(bootstrap=0))
+
+
+def test_officials_only_ledger_judges_each_part_on_the_data_it_needs(officials_only_study,
+                                                                    officials_only_ledger):
+    """A fresh user's officials-only study: D1's "share of ETH / PRO below the cut-off" and
+    D2's "SKL minus the other dimensions" need the survey only, yet were "không kiểm định
+    được — nghiên cứu không có hồ sơ nhân sự" (D5's share of RSP was computed).  Only the
+    parts that read the register are not testable now; the others carry the survey's
+    numbers, the same as the finding computed from the scores alone."""
+    from hlstudy import drivers
+    from hlstudy.diagnostic import findings as fd
+
+    parts = officials_only_ledger.parts
+    d1 = parts[parts["claim_id"] == "D1"].set_index("part")
+    d2 = parts[parts["claim_id"] == "D2"].set_index("part")
+    register = [d1.loc["share of civil servants not meeting ≥ 1 Decree 33 standard"],
+                d2.loc["share with short tenure"]]
+    for row in register:
+        assert row["verdict"] == "not testable"
+        assert row["reason_vi"] == "nghiên cứu không có hồ sơ nhân sự"
+    data = drivers.driver_data(officials_only_study)
+    shares = fd.finding_d1_shares(None, data, group="commune_code", dims=["PRO", "ETH"])
+    assert not any(k.startswith("cs_") for k in shares)
+    for dim in ("ETH", "PRO"):
+        row = d1.loc[f"share with {dim} below the cut-off"]
+        assert row["verdict"] != "not testable", row["reason"]
+        assert (row["estimate"], row["ci_low"], row["ci_high"]) == pytest.approx(
+            (shares[f"{dim}_weak_share"], shares[f"{dim}_weak_lo"], shares[f"{dim}_weak_hi"]))
+        assert row["n"] == shares[f"{dim}_n"] > 100
+    diff = d2.loc["SKL minus the other dimensions (points)"]
+    assert diff["verdict"] != "not testable", diff["reason"]
+    assert np.isfinite([diff["estimate"], diff["ci_low"], diff["ci_high"], diff["p_value"]]).all()
+    # D4 reads the register alone: not testable, every part
+    assert set(parts.loc[parts["claim_id"] == "D4", "verdict"]) == {"not testable"}
+
+
 def test_likert_range_bad_input():
     from hlstudy import codebook
 

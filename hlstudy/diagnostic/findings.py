@@ -119,6 +119,15 @@ class Finding:
         return self.summary()
 
 
+#: What a statement says of a number that needs the personnel register when the study has
+#: none (Vietnamese, English); the numbers then carry ``"missing": ["personnel"]``.
+NO_REGISTER = ("không tính được: cần hồ sơ nhân sự, không có trong dữ liệu",
+               "not computed: needs the personnel register, absent from this study")
+#: The same for a number that needs the citizens' survey (``"missing": ["citizens"]``).
+NO_CITIZENS = ("không tính được: cần khảo sát người dân, không có trong dữ liệu",
+               "not computed: needs the citizens' survey, absent from this study")
+
+
 def _pct(x: float) -> str:
     return "–" if x is None or not np.isfinite(x) else f"{100 * x:.1f}"
 
@@ -224,7 +233,7 @@ def _census_not_met(anyr) -> dict:
             "cs_lo": float(s["lo"]), "cs_hi": float(s["hi"])}
 
 
-def finding_d1(compliance: ComplianceResult, scores: pd.DataFrame, *, group: str,
+def finding_d1(compliance: ComplianceResult | None, scores: pd.DataFrame, *, group: str,
                th: Thresholds = Thresholds(), dims: Iterable[str] = ("PRO", "ETH"),
                compliance_alt: ComplianceResult | None = None,
                frame: Mapping | None = None) -> Finding:
@@ -236,8 +245,18 @@ def finding_d1(compliance: ComplianceResult, scores: pd.DataFrame, *, group: str
     district mean of each quality dimension in ``dims`` and the share of officials below
     the scale's midpoint ``th.weak_cutoff`` (survey: fpc intervals with ``frame``).
     No verdict: the claims ledger judges D1 (:func:`findings_table`, ``verdicts=``).
+
+    ``compliance=None`` (a study without the personnel register): the survey's numbers
+    alone, the statement saying the register's share is not computed (``"missing":
+    ["personnel"]`` in the numbers).
     """
     dims = list(dims)
+    if compliance is None:
+        if compliance_alt is not None:
+            raise ModelError("compliance_alt given without compliance")
+        _require(scores, [group, *dims], "scores")
+        return _d1_statement(None, scores, group, th, dims, frame,
+                             {"weak_cutoff": th.weak_cutoff, "missing": ["personnel"]})
     ov, anyr = _overall_and_any(compliance, scores, group, dims)
     rules = ov.drop(index=[ANY_RULE], errors="ignore")
     rules = rules[rules["n"] > 0]
@@ -258,20 +277,6 @@ def finding_d1(compliance: ComplianceResult, scores: pd.DataFrame, *, group: str
         num.update({"cs_alt_k_not_met": int(alt["k"]), "cs_alt_n": int(alt["n"]),
                     "cs_alt_share_not_met": float(alt["share"]),
                     "cs_alt_policy": compliance_alt.policy.summary("en")})
-    parts_vi, parts_en = [], []
-    for dim in dims:
-        m = survey_mean(scores, dim, group, frame, th.conf)
-        s = survey_share(pd.to_numeric(scores[dim], errors="coerce").lt(th.weak_cutoff)
-                         .where(scores[dim].notna()), scores[group], frame, th.conf)
-        num.update({f"{dim}_mean": m["mean"], f"{dim}_lo": m["lo"], f"{dim}_hi": m["hi"],
-                    f"{dim}_n": m["n"], f"{dim}_weak_k": s["k"], f"{dim}_weak_share": s["share"],
-                    f"{dim}_weak_lo": s["lo"], f"{dim}_weak_hi": s["hi"]})
-        parts_vi.append(f"{NAMES_VI[dim]} ({dim}) trung bình {_num(m['mean'])} "
-                        f"(KTC 95%: {_num(m['lo'])}–{_num(m['hi'])}), {_pct(s['share'])}% "
-                        f"({s['k']}/{s['n']}) dưới điểm giữa thang {th.weak_cutoff:g}")
-        parts_en.append(f"{NAMES_EN[dim]} ({dim}) averages {_num(m['mean'])} "
-                        f"(95% CI {_num(m['lo'])}–{_num(m['hi'])}), {_pct(s['share'])}% "
-                        f"({s['k']}/{s['n']}) below the scale midpoint {th.weak_cutoff:g}")
     if worst_hidden:
         worst_vi = (f"; tiêu chuẩn chưa đạt nhiều nhất: {RULES_VI.get(worst, worst)} "
                     f"({num['worst_k']} người; tỷ lệ không nêu vì số công chức thiếu dữ liệu "
@@ -292,20 +297,47 @@ def finding_d1(compliance: ComplianceResult, scores: pd.DataFrame, *, group: str
         alt_en = (f"; under the other reading of the intermediate-level exception: "
                   f"{num['cs_alt_k_not_met']}/{num['cs_alt_n']} "
                   f"({_pct(num['cs_alt_share_not_met'])}%)")
-    vi = (f"{num['cs_k_not_met']}/{num['cs_n']} công chức ({_pct(num['cs_share_not_met'])}%; "
-          f"toàn bộ hồ sơ, không có sai số chọn mẫu) chưa đạt ít nhất một tiêu "
-          f"chuẩn của Nghị định 33/2023{worst_vi}{alt_vi}. Điểm tự đánh giá (thang "
-          f"{th.scale_min}–{th.scale_max}): "
+    register = (
+        f"{num['cs_k_not_met']}/{num['cs_n']} công chức ({_pct(num['cs_share_not_met'])}%; "
+        f"toàn bộ hồ sơ, không có sai số chọn mẫu) chưa đạt ít nhất một tiêu "
+        f"chuẩn của Nghị định 33/2023{worst_vi}{alt_vi}.",
+        f"{num['cs_k_not_met']}/{num['cs_n']} civil servants ({_pct(num['cs_share_not_met'])}%; "
+        f"the whole register, no sampling error) do not meet at least one "
+        f"Decree 33/2023 standard{worst_en}{alt_en}.")
+    return _d1_statement(register, scores, group, th, dims, frame, num)
+
+
+def _d1_statement(register: tuple[str, str] | None, scores: pd.DataFrame, group: str,
+                  th: Thresholds, dims: list, frame: Mapping | None, num: dict) -> Finding:
+    """D1's survey numbers added to ``num`` and its statement: the register's sentence
+    (Vietnamese, English; ``None``: the study has no register, said) then the scores."""
+    parts_vi, parts_en = [], []
+    for dim in dims:
+        m = survey_mean(scores, dim, group, frame, th.conf)
+        s = survey_share(pd.to_numeric(scores[dim], errors="coerce").lt(th.weak_cutoff)
+                         .where(scores[dim].notna()), scores[group], frame, th.conf)
+        num.update({f"{dim}_mean": m["mean"], f"{dim}_lo": m["lo"], f"{dim}_hi": m["hi"],
+                    f"{dim}_n": m["n"], f"{dim}_weak_k": s["k"], f"{dim}_weak_share": s["share"],
+                    f"{dim}_weak_lo": s["lo"], f"{dim}_weak_hi": s["hi"]})
+        parts_vi.append(f"{NAMES_VI[dim]} ({dim}) trung bình {_num(m['mean'])} "
+                        f"(KTC 95%: {_num(m['lo'])}–{_num(m['hi'])}), {_pct(s['share'])}% "
+                        f"({s['k']}/{s['n']}) dưới điểm giữa thang {th.weak_cutoff:g}")
+        parts_en.append(f"{NAMES_EN[dim]} ({dim}) averages {_num(m['mean'])} "
+                        f"(95% CI {_num(m['lo'])}–{_num(m['hi'])}), {_pct(s['share'])}% "
+                        f"({s['k']}/{s['n']}) below the scale midpoint {th.weak_cutoff:g}")
+    if register is None:
+        register = (f"Tỷ lệ công chức chưa đạt tiêu chuẩn của Nghị định 33/2023: "
+                    f"{NO_REGISTER[0]}.",
+                    f"Share of civil servants not meeting the Decree 33/2023 standards: "
+                    f"{NO_REGISTER[1]}.")
+    vi = (f"{register[0]} Điểm tự đánh giá (thang {th.scale_min}–{th.scale_max}): "
           + "; ".join(parts_vi) + ".")
-    en = (f"{num['cs_k_not_met']}/{num['cs_n']} civil servants ({_pct(num['cs_share_not_met'])}%; "
-          f"the whole register, no sampling error) do not meet at least one "
-          f"Decree 33/2023 standard{worst_en}{alt_en}. Self-assessed scores "
-          f"({th.scale_min}–{th.scale_max}): "
+    en = (f"{register[1]} Self-assessed scores ({th.scale_min}–{th.scale_max}): "
           + "; ".join(parts_en) + ".")
     return Finding("D1", vi, en, num)
 
 
-def finding_d1_shares(compliance: ComplianceResult, scores: pd.DataFrame, *, group: str,
+def finding_d1_shares(compliance: ComplianceResult | None, scores: pd.DataFrame, *, group: str,
                       th: Thresholds = Thresholds(), dims: Iterable[str] = ("PRO", "ETH"),
                       frame: Mapping | None = None) -> dict:
     """The shares of :func:`finding_d1` (no ``compliance_alt``): ``cs_n``,
@@ -317,11 +349,16 @@ def finding_d1_shares(compliance: ComplianceResult, scores: pd.DataFrame, *, gro
     random-intercept fit whose ``n`` alone is read: the number of usable scores) and the
     statement.  Raises :class:`ModelError` as :func:`finding_d1` for missing columns, a
     result without the ``ANY`` rule and a dimension whose scores cannot give a district mean
-    (fewer than 2 communes, no more scores than communes).
+    (fewer than 2 communes, no more scores than communes).  ``compliance=None`` (no
+    personnel register): the survey's shares alone (no ``cs_`` numbers).
     """
     dims = list(dims)
-    _, anyr = _overall_and_any(compliance, scores, group, dims)
-    num = _census_not_met(anyr)
+    if compliance is None:
+        _require(scores, [group, *dims], "scores")
+        num = {}
+    else:
+        _, anyr = _overall_and_any(compliance, scores, group, dims)
+        num = _census_not_met(anyr)
     for dim in dims:
         n = len(quality._clean(scores, dim, group))  # district_mean's data and checks
         s = survey_share(pd.to_numeric(scores[dim], errors="coerce").lt(th.weak_cutoff)
@@ -331,22 +368,23 @@ def finding_d1_shares(compliance: ComplianceResult, scores: pd.DataFrame, *, gro
     return num
 
 
-def finding_d2(personnel: pd.DataFrame, scores: pd.DataFrame, *, group: str, tenure: str,
-               th: Thresholds = Thresholds(), dims: Iterable[str] = QUALITY,
+def finding_d2(personnel: pd.DataFrame | None, scores: pd.DataFrame, *, group: str,
+               tenure: str, th: Thresholds = Thresholds(), dims: Iterable[str] = QUALITY,
                focus: str = "SKL") -> Finding:
     """D2 — many lack experience and management/leadership skills.
 
     Numbers: share with fewer than ``th.short_tenure_years`` in post and the median tenure;
     the district mean of ``focus`` (skills) minus the mean of the other quality dimensions,
     per person (paired), with a clustered interval; rank of ``focus`` among ``dims``.
+    ``personnel=None`` (a study without the register): the survey's numbers alone, the
+    statement saying tenure is not computed (``"missing": ["personnel"]`` in the numbers).
     """
     dims = list(dims)
     if focus not in dims:
         raise ModelError(f"{focus} must be one of the dimensions {dims}")
-    _require(personnel, [group, tenure], "personnel")
+    if personnel is not None:
+        _require(personnel, [group, tenure], "personnel")
     _require(scores, [group, *dims], "scores")
-    t = pd.to_numeric(personnel[tenure], errors="coerce")
-    s = register_share(t.lt(th.short_tenure_years).where(t.notna()))
     others = [d for d in dims if d != focus]
     sc = scores[[group, *dims]].apply(lambda c: pd.to_numeric(c, errors="coerce")
                                       if c.name != group else c)
@@ -354,44 +392,57 @@ def finding_d2(personnel: pd.DataFrame, scores: pd.DataFrame, *, group: str, ten
     dm = quality.district_mean(pd.DataFrame({"g": sc[group], "d": diff}), "d", "g", th.conf)
     means = {d: float(sc[d].mean()) for d in dims}
     rank = 1 + sum(means[d] > means[focus] for d in dims)
-    num = {"tenure_n": s["n"], "short_k": s["k"], "short_share": s["share"], "short_lo": s["lo"],
-           "short_hi": s["hi"], "short_tenure_years": th.short_tenure_years,
-           "tenure_median": float(t.median()), "focus": focus, "diff_mean": dm["mean"],
-           "diff_lo": dm["lo"], "diff_hi": dm["hi"], "focus_rank": rank, "n_dims": len(dims),
-           **{f"{d}_raw_mean": means[d] for d in dims}}
-    vi = (f"{_pct(s['share'])}% ({s['k']}/{s['n']}; toàn bộ hồ sơ) "
-          f"cán bộ, công chức giữ vị trí dưới {th.short_tenure_years:g} năm; thâm niên trung vị "
-          f"{_num(num['tenure_median'], 1)} năm. Điểm {NAMES_VI[focus]} ({focus}) chênh "
+    if personnel is not None:
+        t = pd.to_numeric(personnel[tenure], errors="coerce")
+        s = register_share(t.lt(th.short_tenure_years).where(t.notna()))
+        num = {"tenure_n": s["n"], "short_k": s["k"], "short_share": s["share"],
+               "short_lo": s["lo"], "short_hi": s["hi"]}
+        tenure_vi = (f"{_pct(s['share'])}% ({s['k']}/{s['n']}; toàn bộ hồ sơ) "
+                     f"cán bộ, công chức giữ vị trí dưới {th.short_tenure_years:g} năm; thâm "
+                     f"niên trung vị {_num(float(t.median()), 1)} năm.")
+        tenure_en = (f"{_pct(s['share'])}% ({s['k']}/{s['n']}; the whole register) "
+                     f"have held their post for less than {th.short_tenure_years:g} years; "
+                     f"median tenure {_num(float(t.median()), 1)} years.")
+    else:
+        num = {}
+        tenure_vi = (f"Tỷ lệ giữ vị trí dưới {th.short_tenure_years:g} năm: "
+                     f"{NO_REGISTER[0]}.")
+        tenure_en = (f"Share in post for less than {th.short_tenure_years:g} years: "
+                     f"{NO_REGISTER[1]}.")
+    num.update({"short_tenure_years": th.short_tenure_years})
+    if personnel is not None:
+        num["tenure_median"] = float(t.median())
+    num.update({"focus": focus, "diff_mean": dm["mean"],
+                "diff_lo": dm["lo"], "diff_hi": dm["hi"], "focus_rank": rank,
+                "n_dims": len(dims), **{f"{d}_raw_mean": means[d] for d in dims}})
+    if personnel is None:
+        num["missing"] = ["personnel"]
+    vi = (f"{tenure_vi} Điểm {NAMES_VI[focus]} ({focus}) chênh "
           f"{_num(dm['mean'])} điểm so với trung bình các khía cạnh còn lại (KTC 95%: "
           f"{_num(dm['lo'])} đến {_num(dm['hi'])}), đứng thứ {rank}/{len(dims)}.")
-    en = (f"{_pct(s['share'])}% ({s['k']}/{s['n']}; the whole register) "
-          f"have held their post for less than {th.short_tenure_years:g} years; median tenure "
-          f"{_num(num['tenure_median'], 1)} years. The {NAMES_EN[focus]} score ({focus}) differs by "
+    en = (f"{tenure_en} The {NAMES_EN[focus]} score ({focus}) differs by "
           f"{_num(dm['mean'])} points from the mean of the other dimensions (95% CI "
           f"{_num(dm['lo'])} to {_num(dm['hi'])}), ranking {rank} of {len(dims)}.")
     return Finding("D2", vi, en, num)
 
 
-def finding_d3(scores: pd.DataFrame, personnel: pd.DataFrame, *, group: str, education: str,
-               th: Thresholds = Thresholds(), dims: Iterable[str] = QUALITY,
+def finding_d3(scores: pd.DataFrame, personnel: pd.DataFrame | None, *, group: str,
+               education: str, th: Thresholds = Thresholds(), dims: Iterable[str] = QUALITY,
                focus: str = "PRO", n_sim: int = 2000, seed: int = 0) -> Finding:
     """D3 — qualifications and competence are unevenly distributed across communes.
 
     Numbers: ICC (REML) of each quality dimension with the ANOVA interval and F-test p;
     the share with a degree by commune (range) and a Monte-Carlo chi-square test of degree ×
     commune; how many communes' empirical-Bayes intervals for ``focus`` exclude the
-    district mean.
+    district mean.  ``personnel=None`` (a study without the register): the survey's numbers
+    alone, the statement saying the degree shares are not computed (``"missing":
+    ["personnel"]`` in the numbers).
     """
     dims = list(dims)
     _require(scores, [group, *dims], "scores")
-    _require(personnel, [group, education], "personnel")
+    if personnel is not None:
+        _require(personnel, [group, education], "personnel")
     iccs = {d: quality.icc(scores, d, group, th.conf) for d in dims}
-    edu = personnel[[group, education]].dropna()
-    deg = edu[education].astype("string").isin(th.degree_levels)
-    tab = pd.crosstab(edu[group], deg)
-    test = chisq_mc(tab.to_numpy(), n_sim=n_sim, seed=seed)
-    by = deg.groupby(edu[group]).agg(["sum", "count", "mean"])
-    lo, hi = by.loc[by["mean"].idxmin()], by.loc[by["mean"].idxmax()]
     cm = quality.commune_means(scores, [focus], group, method="mixed", conf=th.conf)
     centre = quality.district_mean(scores, focus, group, th.conf)["mean"]
     apart = int(((cm["lo"] > centre) | (cm["hi"] < centre)).sum())
@@ -400,11 +451,18 @@ def finding_d3(scores: pd.DataFrame, personnel: pd.DataFrame, *, group: str, edu
     num.update({f"{d}_icc_hi": r.icc_anova_hi for d, r in iccs.items()})
     num.update({f"{d}_icc_p": r.p_value for d, r in iccs.items()})
     ext = {}
-    for tag, row in (("min", lo), ("max", hi)):
-        k, n = int(row["sum"]), int(row["count"])   # the register: a census, exact
-        ext.update({f"degree_share_{tag}": float(row["mean"]), f"degree_k_{tag}": k,
-                    f"degree_n_{tag}": n, f"degree_lo_{tag}": float(row["mean"]),
-                    f"degree_hi_{tag}": float(row["mean"])})
+    if personnel is not None:
+        edu = personnel[[group, education]].dropna()
+        deg = edu[education].astype("string").isin(th.degree_levels)
+        tab = pd.crosstab(edu[group], deg)
+        test = chisq_mc(tab.to_numpy(), n_sim=n_sim, seed=seed)
+        by = deg.groupby(edu[group]).agg(["sum", "count", "mean"])
+        lo, hi = by.loc[by["mean"].idxmin()], by.loc[by["mean"].idxmax()]
+        for tag, row in (("min", lo), ("max", hi)):
+            k, n = int(row["sum"]), int(row["count"])   # the register: a census, exact
+            ext.update({f"degree_share_{tag}": float(row["mean"]), f"degree_k_{tag}": k,
+                        f"degree_n_{tag}": n, f"degree_lo_{tag}": float(row["mean"]),
+                        f"degree_hi_{tag}": float(row["mean"])})
 
     def rate(tag: str, lang: str) -> str:
         """A commune's rate with its k/n (the register: exact, no interval); a rate of fewer
@@ -417,28 +475,36 @@ def finding_d3(scores: pd.DataFrame, personnel: pd.DataFrame, *, group: str, edu
         return f"{_pct(ext[f'degree_share_{tag}'])}% ({k}/{n})"
 
     num.update(ext)
-    num.update({
-                "chisq": test["statistic"], "chisq_df": test["df"], "chisq_p_mc": test["p_mc"],
-                "n_sim": n_sim, "n_communes": int(len(cm)), "focus": focus,
-                "communes_apart": apart})
+    if personnel is not None:
+        num.update({"chisq": test["statistic"], "chisq_df": test["df"],
+                    "chisq_p_mc": test["p_mc"], "n_sim": n_sim})
+    num.update({"n_communes": int(len(cm)), "focus": focus, "communes_apart": apart})
     from scipy import stats as _stats
 
     chance = 1 - th.conf
     p_apart = float(_stats.binom.sf(apart - 1, len(cm), chance)) if apart else 1.0
     num.update({"communes_apart_expected": chance * len(cm), "communes_apart_p": p_apart})
+    if personnel is None:
+        num["missing"] = ["personnel"]
+        degree_vi = f"Tỷ lệ có trình độ đại học trở lên theo xã: {NO_REGISTER[0]}."
+        degree_en = f"The share with a university degree by commune: {NO_REGISTER[1]}."
+    else:
+        degree_vi = (f"Tỷ lệ có trình độ đại học trở lên giữa các xã thấp nhất "
+                     f"{rate('min', 'vi')}, cao nhất {rate('max', 'vi')} (kiểm định χ² = "
+                     f"{_num(test['statistic'])}, bậc tự do {test['df']}, p Monte Carlo = "
+                     f"{test['p_mc']:.3g}).")
+        degree_en = (f"The share with a university degree or above is lowest at "
+                     f"{rate('min', 'en')} and highest at {rate('max', 'en')} across communes "
+                     f"(χ² = {_num(test['statistic'])}, df {test['df']}, Monte-Carlo p = "
+                     f"{test['p_mc']:.3g}).")
     icc_vi = "; ".join(f"{d} {_num(r.icc, 3)} [{_num(r.icc_anova_lo, 3)}; "
                        f"{_num(r.icc_anova_hi, 3)}]" for d, r in iccs.items())
     vi = (f"Hệ số tương quan nội lớp (ICC, tỷ lệ phương sai nằm giữa các xã): {icc_vi}. "
-          f"Tỷ lệ có trình độ đại học trở lên giữa các xã thấp nhất {rate('min', 'vi')}, "
-          f"cao nhất {rate('max', 'vi')} (kiểm định χ² = "
-          f"{_num(test['statistic'])}, bậc tự do {test['df']}, p Monte Carlo = "
-          f"{test['p_mc']:.3g}). {apart}/{len(cm)} xã có khoảng tin cậy điểm {focus} "
+          f"{degree_vi} {apart}/{len(cm)} xã có khoảng tin cậy điểm {focus} "
           f"không chứa trung bình toàn huyện (do ngẫu nhiên kỳ vọng "
           f"{_num(chance * len(cm), 1)}; p nhị thức = {p_apart:.3g}).")
     en = (f"Intraclass correlation (share of variance between communes): {icc_vi}. "
-          f"The share with a university degree or above is lowest at {rate('min', 'en')} and "
-          f"highest at {rate('max', 'en')} across communes (χ² = {_num(test['statistic'])}, "
-          f"df {test['df']}, Monte-Carlo p = {test['p_mc']:.3g}). {apart} of {len(cm)} "
+          f"{degree_en} {apart} of {len(cm)} "
           f"communes have a {focus} interval that excludes the district mean (chance alone: "
           f"{_num(chance * len(cm), 1)}; binomial p = {p_apart:.3g}).")
     return Finding("D3", vi, en, num)
@@ -511,8 +577,8 @@ def finding_d4(personnel: pd.DataFrame, *, group: str, education: str, political
                    num)
 
 
-def finding_d5(scores: pd.DataFrame, citizen_means: Mapping | pd.Series, *, group: str,
-               th: Thresholds = Thresholds(), dim: str = "RSP",
+def finding_d5(scores: pd.DataFrame, citizen_means: Mapping | pd.Series | None, *,
+               group: str, th: Thresholds = Thresholds(), dim: str = "RSP",
                frame: Mapping | None = None) -> Finding:
     """D5 — some lack responsibility and initiative, which hurts performance.
 
@@ -521,6 +587,9 @@ def finding_d5(scores: pd.DataFrame, citizen_means: Mapping | pd.Series, *, grou
     mean assessment (``citizen_means``: commune → mean) with the Fisher-z interval of
     Bonett & Wright (2000): :func:`hlstudy.drivers.commune_correlations`, the correlation
     the claims ledger judges (``rho``, ``rho_lo``, ``rho_hi``, ``rho_p``).
+    ``citizen_means=None`` (a study without the citizens' survey): the officials' numbers
+    alone, the statement saying the correlation is not computed (``"missing":
+    ["citizens"]`` in the numbers).
     """
     from hlstudy.drivers import commune_correlations
 
@@ -528,6 +597,21 @@ def finding_d5(scores: pd.DataFrame, citizen_means: Mapping | pd.Series, *, grou
     m = survey_mean(scores, dim, group, frame, th.conf)
     val = pd.to_numeric(scores[dim], errors="coerce")
     s = survey_share(val.lt(th.weak_cutoff).where(val.notna()), scores[group], frame, th.conf)
+    num = {f"{dim}_mean": m["mean"], f"{dim}_lo": m["lo"], f"{dim}_hi": m["hi"],
+           "weak_k": s["k"], "weak_n": s["n"], "weak_share": s["share"], "weak_lo": s["lo"],
+           "weak_hi": s["hi"], "weak_cutoff": th.weak_cutoff}
+    vi = (f"Điểm {NAMES_VI[dim]} ({dim}) trung bình {_num(m['mean'])} (KTC 95%: "
+          f"{_num(m['lo'])}–{_num(m['hi'])}); {_pct(s['share'])}% ({s['k']}/{s['n']}) dưới "
+          f"điểm giữa thang {th.weak_cutoff:g}.")
+    en = (f"The {NAMES_EN[dim]} score ({dim}) averages {_num(m['mean'])} (95% CI "
+          f"{_num(m['lo'])}–{_num(m['hi'])}); {_pct(s['share'])}% ({s['k']}/{s['n']}) are below "
+          f"the scale midpoint {th.weak_cutoff:g}.")
+    if citizen_means is None:
+        num["missing"] = ["citizens"]
+        return Finding("D5", f"{vi} Tương quan giữa điểm {dim} của xã và đánh giá của người "
+                             f"dân: {NO_CITIZENS[0]}.",
+                       f"{en} Correlation between a commune's {dim} and citizens' assessment: "
+                       f"{NO_CITIZENS[1]}.", num)
     off = val.groupby(scores[group].astype("string")).mean()
     cit = pd.Series(citizen_means, dtype=float)
     cit.index = cit.index.astype("string")
@@ -535,19 +619,13 @@ def finding_d5(scores: pd.DataFrame, citizen_means: Mapping | pd.Series, *, grou
     c = commune_correlations(both, "off", ["cit"], conf=th.conf).iloc[0]
     r = {"r": float(c["rho"]), "lo": float(c["ci_low"]), "hi": float(c["ci_high"]),
          "p": float(c["p"]), "n": int(c["n"])}
-    num = {f"{dim}_mean": m["mean"], f"{dim}_lo": m["lo"], f"{dim}_hi": m["hi"],
-           "weak_k": s["k"], "weak_n": s["n"], "weak_share": s["share"], "weak_lo": s["lo"],
-           "weak_hi": s["hi"], "weak_cutoff": th.weak_cutoff, "rho": r["r"], "rho_lo": r["lo"],
-           "rho_hi": r["hi"], "rho_p": r["p"], "n_communes": r["n"]}
-    vi = (f"Điểm {NAMES_VI[dim]} ({dim}) trung bình {_num(m['mean'])} (KTC 95%: "
-          f"{_num(m['lo'])}–{_num(m['hi'])}); {_pct(s['share'])}% ({s['k']}/{s['n']}) dưới "
-          f"điểm giữa thang {th.weak_cutoff:g}. Tương quan Spearman giữa điểm {dim} trung bình "
+    num.update({"rho": r["r"], "rho_lo": r["lo"], "rho_hi": r["hi"], "rho_p": r["p"],
+                "n_communes": r["n"]})
+    vi = (f"{vi} Tương quan Spearman giữa điểm {dim} trung bình "
           f"của xã và đánh giá của người dân: ρ = {_num(r['r'])} (KTC 95%: {_num(r['lo'])} đến "
           f"{_num(r['hi'])}; "
           f"p = {r['p']:.3g}, chưa hiệu chỉnh cho nhiều phép kiểm định; {r['n']} xã).")
-    en = (f"The {NAMES_EN[dim]} score ({dim}) averages {_num(m['mean'])} (95% CI "
-          f"{_num(m['lo'])}–{_num(m['hi'])}); {_pct(s['share'])}% ({s['k']}/{s['n']}) are below "
-          f"the scale midpoint {th.weak_cutoff:g}. Spearman correlation between a commune's mean "
+    en = (f"{en} Spearman correlation between a commune's mean "
           f"{dim} and citizens' assessment: ρ = {_num(r['r'])} (95% CI {_num(r['lo'])} to "
           f"{_num(r['hi'])}; "
           f"p = {r['p']:.3g}, not adjusted for multiple testing; {r['n']} communes).")

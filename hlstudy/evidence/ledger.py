@@ -370,14 +370,20 @@ class _Context:
         def make():
             pers = self.study.personnel
             d = self.data()
+            # each part is judged on the data it needs: without the register, D1's and D2's
+            # survey parts are computed and their register parts are not testable
+            # (the numbers' "missing", read by _descriptive_parts)
             if claim == "D1":  # the shares the ledger reads (DESCRIPTIVE)
-                return with_frame(lambda frame: fd.finding_d1_shares(
-                    self.compliance(), d, group=CLUSTER, th=th,
+                comp = self.compliance() if self.has("personnel") else None
+                num = with_frame(lambda frame: fd.finding_d1_shares(
+                    comp, d, group=CLUSTER, th=th,
                     dims=[x for x in self.quality if x in dims], frame=frame))
+                return num if comp is not None else {**num, "missing": ["personnel"]}
             if claim == "D2":
-                self.need("personnel", "tenure")
-                from hlstudy.diagnostic.columns import years_in_post
-                p = pers.assign(tenure=years_in_post(pers, self.reference_year()))
+                p = None
+                if self.has("personnel"):
+                    from hlstudy.diagnostic.columns import years_in_post
+                    p = pers.assign(tenure=years_in_post(pers, self.reference_year()))
                 return fd.finding_d2(p, d, group=CLUSTER, tenure="tenure", th=th,
                                      dims=self.quality, focus=dims[0]).numbers
             if claim == "D3":  # the ledger reads the focus' ICC alone (DESCRIPTIVE_TESTS),
@@ -610,6 +616,18 @@ def _descriptive_parts(ctx: _Context, claim_id, dims) -> list[dict]:
     except (ModelError, _Absent) as e:
         num, err = {}, e
     method = "diagnostic finding (hlstudy.diagnostic.findings)"
+
+    def not_there(part: str, keys) -> Exception:
+        """Why the finding lacks ``keys`` of ``part``: the instrument its numbers say is
+        missing (the part needs it, e.g. the personnel register), else that the number is
+        absent."""
+        for inst in num.get("missing", ()):
+            try:
+                ctx.need(inst, part)
+            except _Absent as absent:
+                return absent
+        return ModelError(f"the finding has no number {keys}")
+
     for key, lo, hi, thr_attr, sign, lab_en, lab_vi in specs:
         keyed = "{dim}" in (key if isinstance(key, str) else "")
         for dim in (dims if keyed else dims[:1] or [""]):
@@ -621,6 +639,10 @@ def _descriptive_parts(ctx: _Context, claim_id, dims) -> list[dict]:
                 out.append(_absent_part(claim_id, le, lv, "share", method, err, direction=sign,
                                         threshold=thr, inferential=False))
                 continue
+            if isinstance(key, tuple) and not any(k in num for k in key):
+                out.append(_absent_part(claim_id, le, lv, "share", method, not_there(le, key),
+                                        direction=sign, threshold=thr, inferential=False))
+                continue
             if isinstance(key, tuple):  # "A or B": the larger share decides
                 best = max(key, key=lambda k: num.get(k, -np.inf))
                 base = best[: -len("_share")]
@@ -631,7 +653,7 @@ def _descriptive_parts(ctx: _Context, claim_id, dims) -> list[dict]:
                 n = num.get(f"{base}_n", np.nan)
             elif not all(f(k) in num for k in (key, lo, hi)):
                 out.append(_absent_part(claim_id, le, lv, "share", method,
-                                        f"the finding has no number {f(key)!r}",
+                                        not_there(le, repr(f(key))),
                                         direction=sign, threshold=thr, inferential=False))
                 continue
             else:
@@ -654,9 +676,9 @@ def _descriptive_parts(ctx: _Context, claim_id, dims) -> list[dict]:
             continue
         keys = [k.format(dim=dim) for k in (key, lo, hi) + ((pkey,) if pkey else ())]
         if not all(k in num for k in keys):
-            out.append(_absent_part(claim_id, le, lv, kind, m, "the finding has no number "
-                                    f"{[k for k in keys if k not in num]}", direction=sign,
-                                    sesoi=s))
+            out.append(_absent_part(claim_id, le, lv, kind, m,
+                                    not_there(le, [k for k in keys if k not in num]),
+                                    direction=sign, sesoi=s))
             continue
         est, l_, h_ = (num[k.format(dim=dim)] for k in (key, lo, hi))
         if pkey is not None:
