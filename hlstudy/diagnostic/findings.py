@@ -121,11 +121,11 @@ class Finding:
 
 #: What a statement says of a number that needs the personnel register when the study has
 #: none (Vietnamese, English); the numbers then carry ``"missing": ["personnel"]``.
-NO_REGISTER = ("không tính được: cần hồ sơ nhân sự, không có trong dữ liệu",
-               "not computed: needs the personnel register, absent from this study")
+NO_REGISTER = ("không tính được (cần hồ sơ nhân sự, không có trong dữ liệu)",
+               "not computed (needs the personnel register, absent from this study)")
 #: The same for a number that needs the citizens' survey (``"missing": ["citizens"]``).
-NO_CITIZENS = ("không tính được: cần khảo sát người dân, không có trong dữ liệu",
-               "not computed: needs the citizens' survey, absent from this study")
+NO_CITIZENS = ("không tính được (cần khảo sát người dân, không có trong dữ liệu)",
+               "not computed (needs the citizens' survey, absent from this study)")
 
 
 def _pct(x: float) -> str:
