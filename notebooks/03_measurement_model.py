@@ -44,7 +44,6 @@ from IPython.display import Markdown, display
 
 from hlstudy import cfa as cfa_mod
 from hlstudy import codebook, export, factor, ingest, legal, load_study, reliability
-from hlstudy import sem as sem_mod
 from hlstudy.display import show_numbers_as_read
 from hlstudy.errors import ModelError, TooFewRowsError, warning_text
 from hlstudy.scales import scale_items, score_scales
@@ -484,7 +483,9 @@ T3_CLAIMS = _hyp.loc[_hyp["test_type"] == "measurement", "claim_id"].tolist()
 cfa_res = {}
 for inst in INSTS:
     if inst not in FITTABLE:
-        display(Markdown(too_few(inst, "CFA của toàn bộ bảng hỏi, CR/AVE, Fornell–Larcker và CLF")))
+        display(Markdown(too_few(inst, "CFA theo danh sách của toàn bộ bảng hỏi và CLF")
+                         + "  CR, AVE và tiêu chí Fornell–Larcker được đọc từ CFA FIML "
+                         "(mục giá trị hội tụ và phân biệt bên dưới)."))
         continue
     with warnings.catch_warnings():
         # an improper solution is said in the text below, in Vietnamese (HeywoodCase.text)
@@ -568,11 +569,11 @@ for inst in INSTS:
 fiml = None
 if len(officials) and scales["officials"]:
     off_items = [i for cols in scales["officials"].values() for i in cols]
-    off_syntax = "\n".join(f"{k} =~ " + " + ".join(v) for k, v in scales["officials"].items())
     try:
         with warnings.catch_warnings(record=True) as fiml_caught:
             warnings.simplefilter("always")
-            fiml = sem_mod.sem(officials[off_items], off_syntax, missing="ml", estimator="MLR")
+            # lavaan::cfa(model, data, missing = "ml", estimator = "MLR")
+            fiml = cfa_mod.cfa_fiml(officials, scales["officials"])
     except ModelError as exc:   # e.g. a singular covariance matrix: too few answers for the items
         display(Markdown(f"CFA FIML/MLR của cán bộ, công chức không ước lượng được trên dữ liệu "
                          f"này ({exc})."))
@@ -686,8 +687,29 @@ HTMT_NOTE = export.tr("semTools::htmt (HTMT2, dùng trung bình nhân).",
 FACTOR = export.tr("Khái niệm", "Factor")
 display(Markdown(f"Ngưỡng: CR ≥ {fmt(MIN_CR, 2)}, AVE ≥ {fmt(MIN_AVE, 2)}, "
                  f"HTMT < {fmt(MAX_HTMT, 2)}."))
+
+
+def validity_source(inst):
+    """The fit CR, AVE and Fornell–Larcker read (``hlstudy.cfa.validity_fit``'s rule): the
+    listwise CFA above, else (too few complete answers) the FIML fit, the officials' of the
+    section above; None when neither can be fitted (said)."""
+    if inst in cfa_res:
+        return cfa_res[inst]
+    if inst == "officials" and fiml is not None:
+        return fiml
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # an improper solution is said below
+            return cfa_mod.cfa_fiml(data[inst], scales[inst])
+    except ModelError as exc:
+        display(Markdown(f"**{label[inst].capitalize()}**: CFA FIML không ước lượng được "
+                         f"({exc}), nên không tính CR, AVE, Fornell–Larcker."))
+        return None
+
+
 for inst in INSTS:
-    if inst not in cfa_res:  # no CFA: HTMT (from correlations) only
+    res = validity_source(inst)
+    if res is None:  # no CFA: HTMT (from correlations) only
         ht = cfa_mod.htmt(data[inst], scales[inst])
         export.save_table(ht.reset_index(names=FACTOR), f"03_htmt_{inst}",
                           title=export.tr(f"Tỷ số HTMT ({label[inst]})", f"HTMT ratios ({inst})"),
@@ -702,14 +724,15 @@ for inst in INSTS:
                              + "; ".join(n.text("vi") for n in ht.attrs["notes"]) + "."))
             display(cfa_mod.htmt(data[inst], scales[inst], geometric=False))
         continue
-    res = cfa_res[inst]
     validity = pd.DataFrame({"CR": cfa_mod.composite_reliability(res),
                              "AVE": cfa_mod.average_variance_extracted(res)})
     ht = cfa_mod.htmt(data[inst], scales[inst])
     fl = cfa_mod.fornell_larcker(res)
+    _basis_vi = cfa_mod.fit_basis(res, "vi")   # which fit: said in the notes and the text
+    BASIS = export.tr(_basis_vi, cfa_mod.fit_basis(res, "en"))
     export.save_table(validity.reset_index(names=FACTOR), f"03_cr_ave_{inst}",
                       title=export.tr(f"CR và AVE ({label[inst]})", f"CR and AVE ({inst})"),
-                      simulated=SIM, decimals=3)
+                      note=BASIS, simulated=SIM, decimals=3)
     export.save_table(ht.reset_index(names=FACTOR), f"03_htmt_{inst}",
                       title=export.tr(f"Tỷ số HTMT ({label[inst]})", f"HTMT ratios ({inst})"),
                       note=HTMT_NOTE, simulated=SIM, decimals=3)
@@ -717,8 +740,9 @@ for inst in INSTS:
                       title=export.tr(f"Tiêu chí Fornell–Larcker ({label[inst]})",
                                       f"Fornell-Larcker criterion ({inst})"),
                       note=export.tr("Đường chéo: căn bậc hai của AVE; ngoài đường chéo: tương quan "
-                                     "giữa các khái niệm.",
-                                     "Diagonal: square root of AVE; off-diagonal: latent correlations."),
+                                     "giữa các khái niệm. ",
+                                     "Diagonal: square root of AVE; off-diagonal: latent correlations. ")
+                      + BASIS,
                       simulated=SIM, decimals=3)
     off = ht.where(~np.eye(len(ht), dtype=bool)).stack()
     fl_ok = cfa_mod.fornell_larcker_met(res)
@@ -730,10 +754,13 @@ for inst in INSTS:
         f"{fmt(MIN_CR, 2)}); HTMT lớn nhất {fmt(off.max())} "
         f"({int((off >= MAX_HTMT).sum() // 2)} cặp từ {fmt(MAX_HTMT, 2)}); tiêu chí "
         "Fornell–Larcker đạt ở "
-        f"{int(fl_ok.sum())}/{len(fl_ok)} khái niệm."))
+        f"{int(fl_ok.sum())}/{len(fl_ok)} khái niệm.  {_basis_vi}"
+        + (f"  **Nghiệm CFA FIML không chính quy** ({'; '.join(h.text('vi') for h in res.heywood)}): "
+           "chỉ đọc CR và AVE như chỉ dẫn thô." if res is not cfa_res.get(inst) and res.heywood
+           else "")))
     low_ave = validity.index[validity["AVE"] < MIN_AVE].tolist()
     if low_ave:
-        std = res.std_loadings
+        std = cfa_mod.standardized_loadings(res)
         weakest = std.sort_values().head(5)
         # reversed items among the five weakest, beside what chance gives (hypergeometric)
         wording = cfa_mod.reversed_among_weakest(std, codebook.reverse_items(inst), k=5)

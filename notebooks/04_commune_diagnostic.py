@@ -560,18 +560,21 @@ if HAS_PERSONNEL:
 # Điểm chất lượng (ETH, PRO, SKL, RSP) và đánh giá của người dân (SIPAS, CSAT) là trung bình
 # các câu của mỗi thang đo.  Notebook 03 kiểm định các thang đo này trước khi chúng được dùng
 # ở đây: độ tin cậy (alpha, CR) và giá trị hội tụ (AVE).  Ô dưới đây tính lại đúng các kết quả
-# đó trên cùng dữ liệu, bằng cùng các hàm (`reliability.reliability_table`, `cfa.cfa` của mô
-# hình đo lường đầy đủ, `composite_reliability`, `average_variance_extracted`) và cùng ngưỡng,
+# đó trên cùng dữ liệu, bằng cùng các hàm (`reliability.reliability_table`, `cfa.validity_fit`
+# — CFA của mô hình đo lường đầy đủ trên các phiếu trả lời đủ mọi câu, hoặc CFA FIML khi quá
+# ít phiếu đủ —, `composite_reliability`, `average_variance_extracted`) và cùng ngưỡng,
 # rồi nói chúng có nghĩa gì cho việc đọc so sánh giữa các xã.
 
 # %%
 IMPROPER = {}   # instrument -> Heywood cases of its CFA, said in the text below (in Vietnamese)
+BASIS = {}      # instrument -> which CFA its CR and AVE come from (cfa.fit_basis), said below
 
 
 def measurement_results(frame, inst, used):
     """alpha, CR and AVE of the scales ``used`` as notebook 03 computes them (CR/AVE from the
-    CFA of the instrument's full measurement model on complete rows; NaN when it cannot be
-    fitted, as notebook 03 skips it); an improper CFA solution goes to ``IMPROPER``."""
+    CFA of the instrument's full measurement model: on complete rows, or by FIML when too few
+    answer every item, ``cfa.validity_fit``; NaN when neither can be fitted, as notebook 03
+    says); an improper CFA solution goes to ``IMPROPER``."""
     items = scale_items(inst)
     used = [s for s in used if s in items]
     with warnings.catch_warnings():
@@ -579,17 +582,20 @@ def measurement_results(frame, inst, used):
         rel = reliability.reliability_table(frame, {s: items[s] for s in used})
     out = pd.DataFrame({"instrument": inst, "scale": used,
                         "alpha": rel.loc[used, "alpha"].to_numpy(float)})
-    every = [v for cols in items.values() for v in cols]
-    if int(frame[every].dropna().shape[0]) > len(every):
+    try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", cfa_mod.HeywoodWarning)   # said below (IMPROPER)
-            res = cfa_mod.cfa(frame, items)
-        if res.heywood:
-            IMPROPER[inst] = list(res.heywood)
-        out["CR"] = cfa_mod.composite_reliability(res).reindex(used).to_numpy(float)
-        out["AVE"] = cfa_mod.average_variance_extracted(res).reindex(used).to_numpy(float)
-    else:
+            # an improper solution is said below (IMPROPER); the FIML fit's other warnings
+            # are notebook 03's
+            warnings.simplefilter("ignore")
+            res = cfa_mod.validity_fit(frame, items)
+    except ModelError:   # e.g. a singular covariance matrix: notebook 03 says why
         out["CR"] = out["AVE"] = np.nan
+        return out
+    if res.heywood:
+        IMPROPER[inst] = list(res.heywood)
+    BASIS[inst] = cfa_mod.fit_basis(res, "vi")
+    out["CR"] = cfa_mod.composite_reliability(res).reindex(used).to_numpy(float)
+    out["AVE"] = cfa_mod.average_variance_extracted(res).reindex(used).to_numpy(float)
     return out
 
 
@@ -633,8 +639,10 @@ display(Markdown(
     f"{_list(_conv_ok)}; **không đạt** ở: {_list(_conv_bad)}"
     + (f" (AVE từ {fmt(_ave_bad.min(), 2)} đến {export.number_beside(_ave_bad.max(), MIN_AVE, lang='vi')})"
        if _ave_bad.notna().any() else "")
-    + (f"; không tính được (quá ít phiếu đủ để ước lượng CFA): {_list(_conv_na)}" if _conv_na
+    + (f"; không tính được (CFA không ước lượng được): {_list(_conv_na)}" if _conv_na
        else "") + ".  "
+    + "".join(f"CR và AVE của {INSTRUMENT_NAMES_VI[inst]}: "
+              f"{basis[0].lower() + basis[1:]}  " for inst, basis in BASIS.items())
     + "".join(f"**CR và AVE của {INSTRUMENT_NAMES_VI[inst]} đến từ một nghiệm CFA không chính "
               f"quy** ({'; '.join(h.text('vi') for h in cases)}), như notebook 03 báo: chỉ đọc "
               "chúng như chỉ dẫn thô.  " for inst, cases in sorted(IMPROPER.items()))

@@ -114,6 +114,85 @@ def test_fiml_drops_and_counts_rows_missing_every_item(fits):
     assert lw.n_dropped == len(HSM) - lw.nobs
 
 
+@pytest.mark.parametrize("name", ["hs_cfa_fiml_mlr"])   # cfa_fiml's estimator
+def test_cr_ave_fornell_larcker_of_a_fiml_fit_match_lavaan(fits, name):
+    """CR, AVE and Fornell-Larcker read from a FIML fit (hlstudy.cfa.cfa_fiml's kind; with
+    about 100 officials the listwise CFA had 48 complete answers for 58 items and they were
+    skipped), every cell against lavaan's standardizedSolution of the same fit
+    (make_sem_fixtures.R) by the formulas the docstrings give as the R equivalent."""
+    from hlstudy import cfa as cfa_mod
+
+    ref = pd.DataFrame(REF["fits"][name]["pe"])
+    load = ref[ref["op"] == "=~"]
+    factors = list(dict.fromkeys(load["lhs"]))
+    lam = {f: load.loc[load["lhs"] == f, "std.all"].astype(float).to_numpy() for f in factors}
+    cr = pd.Series({f: x.sum() ** 2 / (x.sum() ** 2 + (1 - x**2).sum()) for f, x in lam.items()})
+    ave = pd.Series({f: (x**2).mean() for f, x in lam.items()})
+    res = fits[name]
+    got_cr, got_ave = cfa_mod.composite_reliability(res), cfa_mod.average_variance_extracted(res)
+    assert list(got_cr.index) == list(got_ave.index) == factors
+    assert _close(got_cr.to_numpy(), cr.to_numpy()).all(), (got_cr, cr)
+    assert _close(got_ave.to_numpy(), ave.to_numpy()).all(), (got_ave, ave)
+    fl = cfa_mod.fornell_larcker(res)
+    cov = ref[(ref["op"] == "~~") & ref["lhs"].isin(factors) & ref["rhs"].isin(factors)]
+    for a, fa in enumerate(factors):
+        for b, fb in enumerate(factors):
+            if b > a:
+                assert np.isnan(fl.loc[fa, fb])
+                continue
+            want = (np.sqrt(ave[fa]) if a == b else float(cov.loc[
+                ((cov["lhs"] == fa) & (cov["rhs"] == fb)) | ((cov["lhs"] == fb) & (cov["rhs"] == fa)),
+                "std.all"].iloc[0]))
+            assert _close(fl.loc[fa, fb], want), (fa, fb, fl.loc[fa, fb], want)
+    met = cfa_mod.fornell_larcker_met(res)
+    assert list(met.index) == factors and met.dtype == bool
+    # the note says which fit: the FIML one, with the respondents it used
+    assert cfa_mod.fit_basis(res, "vi").startswith("Hệ số tải chuẩn hóa của CFA FIML")
+    assert f"on {res.nobs} responses (3 answering no item dropped)" in cfa_mod.fit_basis(res, "en")
+
+
+def test_validity_fit_is_listwise_with_enough_complete_answers_else_fiml():
+    """notebooks 03 and 04 read CR and AVE from one fit: the listwise CFA when more
+    respondents answer every item than there are items, else the FIML CFA (with ~100
+    officials the listwise one had 48 complete answers for 58 items and CR, AVE and
+    Fornell-Larcker were skipped although the FIML fit was at hand)."""
+    from hlstudy import cfa as cfa_mod
+
+    model = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"],
+             "speed": ["x7", "x8", "x9"]}
+    listwise = cfa_mod.validity_fit(HS, model)
+    assert isinstance(listwise, cfa_mod.CFAResult) and listwise.n_obs == len(HS)
+    assert "listwise ML CFA on the 301 responses" in cfa_mod.fit_basis(listwise, "en")
+    # 90 respondents, each missing one item: none complete
+    few = HS.head(90).copy()
+    for k, item in enumerate([f"x{i}" for i in range(1, 10)]):
+        few.loc[few.index % 9 == k, item] = np.nan
+    assert few[[f"x{i}" for i in range(1, 10)]].dropna().empty
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fiml = cfa_mod.validity_fit(few, model)
+    assert fiml.missing == "ml" and fiml.nobs == 90
+    assert cfa_mod.fit_basis(fiml, "vi").startswith('Hệ số tải chuẩn hóa của CFA FIML (lavaan '
+                                                     'missing = "ml") trên 90 phiếu')
+    cr, ave = cfa_mod.composite_reliability(fiml), cfa_mod.average_variance_extracted(fiml)
+    assert list(cr.index) == list(model) and np.isfinite(cr).all() and np.isfinite(ave).all()
+    std = cfa_mod.standardized_loadings(fiml)
+    assert list(std.index.names) == ["factor", "item"] and len(std) == 9
+
+
+def test_validity_of_a_sem_fit_bad_input(fits):
+    from hlstudy import cfa as cfa_mod
+
+    with pytest.raises(ModelError, match="no measurement"):
+        cfa_mod.composite_reliability(sem(HS, "x1 ~ x2 + x3"))   # a regression alone
+    with pytest.raises(ModelError, match="regressions"):
+        cfa_mod.fornell_larcker(fits["hs_sem_fiml"])
+    with pytest.raises(ModelError, match="single group"):
+        cfa_mod.average_variance_extracted(fits["hs_cfa_fiml"], group="a")
+    with pytest.raises(ModelError, match="got DataFrame"):
+        cfa_mod.composite_reliability(HSM)
+
+
 def test_defined_parameters_delta_method(fits):
     pe = fits["pd"].parameter_estimates().set_index("lhs")
     a = pe[pe["label"] == "a"]["est"].iloc[0]

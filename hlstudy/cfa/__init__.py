@@ -7,6 +7,7 @@ Public API (``cfa`` and ``htmt`` are re-exported by :mod:`hlstudy.factor`,
 * :func:`cfa` -> :class:`CFAResult` (``lavaan::cfa``, ``fitMeasures``, ``standardizedSolution``);
   the model is ``{factor: [items]}`` or lavaan syntax (``=~`` and residual ``~~``)
 * :func:`composite_reliability`, :func:`average_variance_extracted`, :func:`fornell_larcker`
+  (of a listwise CFA or a FIML fit: :func:`cfa_fiml`, :func:`validity_fit`, :func:`fit_basis`)
 * :func:`htmt` (``semTools::htmt``)
 * :func:`common_method_factor` (unmeasured common latent factor comparison)
 * :func:`measurement_invariance` (configural / metric / scalar, ``lavTestLRT`` style)
@@ -41,11 +42,15 @@ from hlstudy.cfa.core import (
 from hlstudy.cfa.modindices import modification_indices
 from hlstudy.cfa.validity import (
     average_variance_extracted,
+    cfa_fiml,
     composite_reliability,
+    fit_basis,
     fornell_larcker,
     fornell_larcker_met,
     htmt,
     reversed_among_weakest,
+    standardized_loadings,
+    validity_fit,
 )
 
 __all__ = [
@@ -66,8 +71,10 @@ __all__ = [
     "ScaleWarning",
     "average_variance_extracted",
     "cfa",
+    "cfa_fiml",
     "common_method_factor",
     "compare_fits",
+    "fit_basis",
     "fit_verdict",
     "composite_reliability",
     "fornell_larcker",
@@ -77,4 +84,6 @@ __all__ = [
     "measurement_invariance",
     "modification_indices",
     "rmsea_ci",
+    "standardized_loadings",
+    "validity_fit",
 ]

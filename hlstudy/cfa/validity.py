@@ -1,10 +1,14 @@
 """Convergent and discriminant validity: CR, AVE, Fornell-Larcker, HTMT.
 
 * :func:`composite_reliability` and :func:`average_variance_extracted` use the
-  standardized loadings (``std.all``) of a :class:`~hlstudy.cfa.CFAResult`
-  (Fornell & Larcker 1981; Hair et al. 2019):
+  standardized loadings (``std.all``) of a :class:`~hlstudy.cfa.CFAResult` (listwise ML)
+  or of a :class:`~hlstudy.sem.SEMResult` of the same measurement model, e.g. the FIML fit
+  of :func:`cfa_fiml` (lavaan ``missing = "ml"``), read as lavaan's
+  ``standardizedSolution`` gives them (Fornell & Larcker 1981; Hair et al. 2019):
   CR = (sum l)^2 / ((sum l)^2 + sum(1 - l^2)),  AVE = mean(l^2).
 * :func:`fornell_larcker`: sqrt(AVE) on the diagonal, latent correlations below.
+* :func:`validity_fit`: the fit they are read from (listwise when there are more complete
+  answers than items, else FIML), :func:`fit_basis` the sentence a table note says it with.
 * :func:`htmt`: heterotrait-monotrait ratio, as ``semTools::htmt`` (0.5-6) with
   its defaults ``absolute = TRUE, htmt2 = TRUE`` (geometric means of absolute
   Pearson correlations; Roemer, Schuberth & Henseler 2021), listwise deletion.
@@ -22,9 +26,50 @@ from hlstudy.cfa.core import CFAResult, ave_from_loadings, cr_from_loadings, mod
 from hlstudy.errors import ModelError, check_lang
 
 
+def _is_sem(result) -> bool:
+    from hlstudy.sem import SEMResult
+
+    return isinstance(result, SEMResult)
+
+
+def _sem_measurement(result, group) -> tuple[list[str], pd.Series, pd.DataFrame]:
+    """The factors, standardized loadings (``std.all``, index ``factor, item``) and latent
+    correlations of a :class:`~hlstudy.sem.SEMResult` (single group)."""
+    if group is not None:
+        raise ModelError("group= given but the SEM fit has a single group")
+    pe = result.parameter_estimates()
+    load = pe[pe["op"] == "=~"]
+    if load.empty:
+        raise ModelError("the SEM fit has no measurement (=~) rows: no CR, AVE or "
+                         "Fornell-Larcker to compute")
+    factors = list(dict.fromkeys(load["lhs"]))
+    lam = pd.Series(load["std.all"].to_numpy(float),
+                    index=pd.MultiIndex.from_arrays([load["lhs"], load["rhs"]],
+                                                    names=["factor", "item"]),
+                    name="std_all")
+    phi = pd.DataFrame(np.eye(len(factors)), index=factors, columns=factors)
+    cov = pe[(pe["op"] == "~~") & pe["lhs"].isin(factors) & pe["rhs"].isin(factors)
+             & (pe["lhs"] != pe["rhs"])]
+    for a, b, v in zip(cov["lhs"], cov["rhs"], cov["std.all"].astype(float), strict=True):
+        phi.loc[a, b] = phi.loc[b, a] = v
+    return factors, lam, phi
+
+
+def _measurement(result, group) -> tuple[list[str], pd.Series, pd.DataFrame]:
+    """``(factors, standardized loadings, latent correlations)`` of a CFA fit."""
+    if _is_sem(result):
+        return _sem_measurement(result, group)
+    lam = _loadings(result, group)
+    return list(result.model), lam, (result.phi if result.groups is None
+                                     else result.phi[group])
+
+
 def _loadings(result: CFAResult, group) -> pd.Series:
+    if _is_sem(result):
+        return _sem_measurement(result, group)[1]
     if not isinstance(result, CFAResult):
-        raise ModelError(f"expected a CFAResult from hlstudy.cfa.cfa, got {type(result).__name__}")
+        raise ModelError("expected a CFAResult from hlstudy.cfa.cfa or a SEMResult from "
+                         f"hlstudy.sem.sem, got {type(result).__name__}")
     lam = result.std_loadings
     if result.groups is None:
         if group is not None:
@@ -37,7 +82,14 @@ def _loadings(result: CFAResult, group) -> pd.Series:
     return lam.xs(group, level="group")
 
 
-def composite_reliability(result: CFAResult, *, group=None) -> pd.Series:
+def standardized_loadings(result, *, group=None) -> pd.Series:
+    """The standardized loadings (``std.all``, index ``factor, item``) of a
+    :class:`CFAResult` (its ``std_loadings``) or of a :class:`~hlstudy.sem.SEMResult`
+    (its ``=~`` rows), the numbers CR and AVE are computed from."""
+    return _loadings(result, group)
+
+
+def composite_reliability(result, *, group=None) -> pd.Series:
     """Composite (construct) reliability per factor from standardized loadings.
 
     CR = (sum l)^2 / ((sum l)^2 + sum(1 - l^2))  (Fornell & Larcker 1981;
@@ -50,34 +102,38 @@ def composite_reliability(result: CFAResult, *, group=None) -> pd.Series:
 
     R equivalent: with ``l <- standardizedSolution(fit)`` restricted to ``op == "=~"``,
     ``tapply(l$est.std, l$lhs, function(x) sum(x)^2 / (sum(x)^2 + sum(1 - x^2)))``.
+    ``result``: a :class:`CFAResult` or a :class:`~hlstudy.sem.SEMResult` (e.g. FIML:
+    :func:`cfa_fiml`), whose ``std.all`` loadings are lavaan's for the same fit.
     """
-    lam = _loadings(result, group)
-    out = {f: cr_from_loadings(lam.xs(f, level="factor")) for f in result.model}
+    factors, lam, _ = _measurement(result, group)
+    out = {f: cr_from_loadings(lam.xs(f, level="factor")) for f in factors}
     return pd.Series(out, name="CR").rename_axis("factor")
 
 
-def average_variance_extracted(result: CFAResult, *, group=None) -> pd.Series:
+def average_variance_extracted(result, *, group=None) -> pd.Series:
     """Average variance extracted per factor: mean of squared standardized loadings.
 
     AVE = mean(l^2) (Fornell & Larcker 1981).  Rule of thumb: AVE >= .50.
     R equivalent: ``tapply(l$est.std^2, l$lhs, mean)`` on the ``=~`` rows of
-    ``standardizedSolution(fit)``.
+    ``standardizedSolution(fit)``; ``result`` as :func:`composite_reliability`.
     """
-    lam = _loadings(result, group)
-    out = {f: ave_from_loadings(lam.xs(f, level="factor")) for f in result.model}
+    factors, lam, _ = _measurement(result, group)
+    out = {f: ave_from_loadings(lam.xs(f, level="factor")) for f in factors}
     return pd.Series(out, name="AVE").rename_axis("factor")
 
 
-def fornell_larcker(result: CFAResult, *, group=None) -> pd.DataFrame:
+def fornell_larcker(result, *, group=None) -> pd.DataFrame:
     """Fornell-Larcker table: sqrt(AVE) on the diagonal, latent correlations below it.
 
     The upper triangle is NaN (blank in a thesis).  Discriminant validity holds
     for a factor when its sqrt(AVE) exceeds its correlations with every other
-    factor (Fornell & Larcker 1981); :func:`fornell_larcker_met` checks that.
+    factor (Fornell & Larcker 1981); :func:`fornell_larcker_met` checks that.  ``result`` as
+    :func:`composite_reliability`; a SEM fit must be a measurement model (no regression,
+    whose latent covariances would be residual ones).
     """
+    _no_regression(result)
     ave = average_variance_extracted(result, group=group)
-    phi = result.phi if result.groups is None else result.phi[group]
-    factors = list(result.model)
+    factors, _, phi = _measurement(result, group)
     tab = phi.loc[factors, factors].copy().astype(float)
     n = len(factors)
     for a in range(n):
@@ -89,15 +145,76 @@ def fornell_larcker(result: CFAResult, *, group=None) -> pd.DataFrame:
     return tab
 
 
-def fornell_larcker_met(result: CFAResult, *, group=None) -> pd.Series:
+def _no_regression(result) -> None:
+    if _is_sem(result):
+        pe = result.parameter_estimates()
+        if (pe["op"] == "~").any():
+            raise ModelError("Fornell-Larcker needs a measurement model: the SEM fit has "
+                             "regressions (~), so its latent covariances are residual ones")
+
+
+def fornell_larcker_met(result, *, group=None) -> pd.Series:
     """Per factor: is sqrt(AVE) larger than every |correlation| with another factor?"""
     tab = fornell_larcker(result, group=group)
-    phi = result.phi if result.groups is None else result.phi[group]
+    phi = _measurement(result, group)[2]
     out = {}
     for f in tab.index:
         others = phi.loc[f].drop(f).abs()
         out[f] = bool(tab.loc[f, f] > others.max()) if len(others) else True
     return pd.Series(out, name="fornell_larcker_met")
+
+
+def cfa_fiml(data: pd.DataFrame, model: Mapping[str, Sequence[str]], *,
+             estimator: str = "MLR"):
+    """The CFA of ``model`` (``{factor: [items]}``) by FIML with MLR, as
+    ``lavaan::cfa(model, data, missing = "ml", estimator = "MLR")``: every respondent who
+    answers at least one item is used (:func:`hlstudy.sem.sem`, ``missing="ml"``).
+    Notebook 03's re-estimation of the officials' measurement model; CR, AVE and
+    Fornell-Larcker read its standardized loadings when the listwise CFA has too few
+    complete answers (:func:`validity_fit`).  Returns a :class:`~hlstudy.sem.SEMResult`.
+    """
+    from hlstudy.sem import sem
+
+    model, items = model_items(data, model)
+    syntax = "\n".join(f"{k} =~ " + " + ".join(v) for k, v in model.items())
+    return sem(data[items], syntax, missing="ml", estimator=estimator)
+
+
+def validity_fit(data: pd.DataFrame, model: Mapping[str, Sequence[str]]):
+    """The fit CR, AVE and Fornell-Larcker are read from, as notebooks 03 and 04 choose it:
+    the listwise ML CFA (:func:`hlstudy.cfa.cfa`) when more respondents answer every item
+    than there are items, else the FIML fit (:func:`cfa_fiml`), which keeps every
+    respondent (with about 100 officials, 48 answer all 58 items).  Say which in the
+    table's note: :func:`fit_basis`.
+    """
+    from hlstudy.cfa.core import cfa
+
+    model, items = model_items(data, model)
+    if int(data[items].dropna().shape[0]) > len(items):
+        return cfa(data, model)
+    return cfa_fiml(data, model)
+
+
+def fit_basis(result, lang: str = "vi") -> str:
+    """Which fit CR and AVE come from, for a table's note (Vietnamese or English): the
+    listwise CFA with its complete answers, or the FIML fit with the respondents it used."""
+    check_lang(lang)
+    if _is_sem(result):
+        n, dropped = result.nobs, result.n_dropped
+        if result.missing == "ml":
+            return (f'Hệ số tải chuẩn hóa của CFA FIML (lavaan missing = "ml") trên {n} phiếu '
+                    f"({dropped} phiếu không trả lời câu nào bị loại)." if lang == "vi" else
+                    f'Standardized loadings of the FIML CFA (lavaan missing = "ml") on {n} '
+                    f"responses ({dropped} answering no item dropped).")
+        return (f"Hệ số tải chuẩn hóa của CFA ML trên {n} phiếu ({dropped} phiếu bị loại)."
+                if lang == "vi" else
+                f"Standardized loadings of the ML CFA on {n} responses ({dropped} dropped).")
+    n, dropped = result.n_obs, result.n_dropped
+    if lang == "vi":
+        return (f"Hệ số tải chuẩn hóa của CFA ML loại theo danh sách, trên {n} phiếu trả lời đủ "
+                f"mọi câu ({dropped} phiếu thiếu ít nhất một câu không được dùng).")
+    return (f"Standardized loadings of the listwise ML CFA on the {n} responses that answer "
+            f"every item ({dropped} with a missing item not used).")
 
 
 def htmt(
