@@ -37,6 +37,7 @@ nothing here is statistical.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
@@ -350,6 +351,12 @@ CONSTRUCT_COLUMNS = ["instrument", "construct", "role", "label_vi", "label_en", 
 HYPOTHESIS_COLUMNS = ["claim_id", "test_type", "constructs", "paths", "expected_sign",
                       "hypothesis_vi", "hypothesis_en"]
 TEST_TYPES = ("path", "measurement", "comparison", "commune_association", "descriptive")
+#: The optional column ``ipma`` of ``hypotheses.csv``: what a claim's premise asserts about its
+#: driver's place in the importance–performance map, ``;``-separated: ``rank<=K`` (among the K
+#: most important drivers; ``rank<=1``: the largest) or ``quadrant=Q`` (Q one of
+#: :data:`hlstudy.evidence.ipma.QUADRANTS_VI`'s keys).  Not tested: the claims ledger reports a
+#: premise the map contradicts (:func:`hlstudy.evidence.ledger.contradictions`).
+IPMA_PREMISE = re.compile(r"rank<=([1-9][0-9]*)|quadrant=(improve|keep|low|overkill)")
 #: Names used in hypotheses' paths besides the Likert constructs: education rank, years in
 #: post (observed backgrounds) and QUAL, the commune mean of the officials' quality.
 PATH_VARIABLES = ("EDU", "TENURE", "QUAL")
@@ -401,7 +408,8 @@ def hypotheses(*, folder: Path | None = None) -> pd.DataFrame:
     """``hypotheses.csv``: one testable hypothesis per claim of ``claims.csv``.
 
     Columns: ``claim_id, test_type, constructs, paths, expected_sign, hypothesis_vi,
-    hypothesis_en``; ``constructs`` and ``paths`` are ``;``-separated, paths written
+    hypothesis_en`` and, optionally, ``ipma`` (:data:`IPMA_PREMISE`; empty when the file has
+    no such column); ``constructs`` and ``paths`` are ``;``-separated, paths written
     ``CAUSE->EFFECT`` over construct codes and :data:`PATH_VARIABLES` (the same names as
     :data:`hlstudy.synthetic.DEFAULT_EFFECTS`).  Sorted as in ``claims.csv``.
     """
@@ -413,6 +421,8 @@ def _hypotheses(folder: str, stamp: tuple) -> pd.DataFrame:
     """``hypotheses.csv`` read and checked once per folder and file version."""
     base = Path(folder)
     df = _read(base / "hypotheses.csv", HYPOTHESIS_COLUMNS)
+    if "ipma" not in df.columns:   # optional: no claim states an IPMA premise
+        df["ipma"] = ""
     name = "hypotheses.csv"
     claims = _read(base / "claims.csv", ["claim_id"])["claim_id"].tolist()
     if sorted(df["claim_id"]) != sorted(claims):
@@ -435,6 +445,15 @@ def _hypotheses(folder: str, stamp: tuple) -> pd.DataFrame:
         if unknown:
             raise SurveyDataError(f"unknown construct(s) {unknown}", file=name, row=i,
                                   column="constructs")
+        premises = [t for t in getattr(r, "ipma", "").split(";") if t]
+        bad = [t for t in premises if not IPMA_PREMISE.fullmatch(t)]
+        if bad:
+            raise SurveyDataError(f"IPMA premise(s) {bad} not understood: write 'rank<=K' or "
+                                  "'quadrant=improve|keep|low|overkill', ';'-separated",
+                                  file=name, row=i, column="ipma")
+        if premises and not [p for p in r.paths.split(";") if p]:
+            raise SurveyDataError("an IPMA premise needs a path naming its driver", file=name,
+                                  row=i, column="ipma")
     order = {c: k for k, c in enumerate(claims)}
     return df.sort_values("claim_id", key=lambda s: s.map(order), ignore_index=True)
 

@@ -31,7 +31,10 @@
 # the minimum detectable effect of each regression.  All estimators are in `hlstudy.sem`
 # and `hlstudy.models`, checked against lavaan, clubSandwich, sandwich, car and lmerTest in
 # the test suite.  Cross-sectional self-reports show associations, not causes: the prose
-# says "gắn với" (is associated with), never "gây ra".  **The survey data are simulated**:
+# says "gắn với", "liên hệ" (is associated with), never "gây ra" or "tác động" (affects),
+# except in the SEM term "tác động gián tiếp" (indirect effect, a product of two paths).
+# Where an estimate points against the thesis' direction (a commune-level correlation or a
+# hypothesized path of the other sign), the notebook says so, and how sure that is.  **The survey data are simulated**:
 # the numbers show what the method finds, not facts about real officials.
 
 # %%
@@ -50,6 +53,7 @@ from hlstudy import codebook, drivers, export, framework, load_study, models, pa
 from hlstudy import sem as sem_mod
 from hlstudy.display import show_numbers_as_read
 from hlstudy.errors import ModelError, warning_text
+from hlstudy.evidence.rules import opposite
 from hlstudy.scales import scale_items
 
 show_numbers_as_read()   # data frames shown with 3 decimals, counts without (hlstudy.display)
@@ -417,8 +421,11 @@ display(Markdown(
 # %% [markdown]
 # ## 4. Hiệu ứng gián tiếp qua động lực làm việc
 #
-# Giả thuyết T5, S3, S4, S5 cho rằng đãi ngộ, môi trường làm việc và khen thưởng tác động
-# đến chất lượng (và ý định gắn bó) **qua** động lực làm việc.  Hiệu ứng gián tiếp là tích
+# Giả thuyết T5, S3, S4, S5 cho rằng đãi ngộ, môi trường làm việc và khen thưởng gắn với
+# chất lượng (và ý định gắn bó) **qua** động lực làm việc.  Trong SEM, phần liên hệ đi qua
+# biến trung gian gọi là *tác động gián tiếp* (indirect effect): một thuật ngữ chỉ tích hai
+# hệ số đường dẫn (a·b), trên dữ liệu quan sát vẫn là mối liên hệ, không phải bằng chứng nhân
+# quả; dưới đây gọi là hiệu ứng gián tiếp.  Hiệu ứng gián tiếp là tích
 # hai hệ số (a·b); khoảng tin cậy bootstrap phân vị (như `lavaan` với
 # `boot.ci.type = "perc"`) không giả định tích này phân phối chuẩn.  Mỗi mẫu lặp rút lại
 # **cả xã** (bootstrap theo cụm), vì cán bộ, công chức cùng xã không độc lập; các hệ số
@@ -494,7 +501,8 @@ display(Markdown(
 # %% [markdown]
 # ## 5. Chất lượng đội ngũ và đánh giá của người dân theo xã
 #
-# Giả thuyết T1, T7, D5 nói về xã: xã có đội ngũ tốt hơn thì người dân đánh giá cao hơn.
+# Giả thuyết T1, T7, D5 nói về xã: xã có đội ngũ tốt hơn thì người dân đánh giá cao hơn
+# (tương quan dương); một tương quan âm là ngược chiều luận văn, và phần dưới nói rõ.
 # Đơn vị phân tích là xã, nên n chỉ là số xã (23): tương quan Spearman với khoảng tin cậy
 # rộng, đọc như mô tả, không phải bằng chứng nhân quả.
 
@@ -530,16 +538,36 @@ if study.has("citizens"):
         decimal="," if export.language() == "vi" else ".")
     export.save_figure(fig, "05_commune_scatter", simulated=SIM)
     _disagree = corr[(corr["p"] < ALPHA) & (corr["ci_low"] <= 0) & (corr["ci_high"] >= 0)]
+    # the thesis' direction of the commune-level claims (hypotheses.csv: T1, T7, D5)
+    _hyp = codebook.hypotheses()
+    THESIS_SIGN = _hyp.loc[_hyp["test_type"] == "commune_association", "expected_sign"].iloc[0]
+    _against = corr[[opposite(x, THESIS_SIGN) for x in corr["rho"]]]
+    _disagree = _disagree[~_disagree["y"].isin(_against["y"])]   # a reversal says it itself
+
+    def _how_sure(r) -> str:
+        """How sure a reversal is: by both tests, by the t test only, or by neither."""
+        if r.p < ALPHA and (r.ci_low > 0 or r.ci_high < 0):
+            return "cả p lẫn khoảng tin cậy đều cho thấy tương quan ngược chiều có ý nghĩa"
+        if r.p < ALPHA:
+            return (f"p < {fmt(ALPHA, 2)} nhưng khoảng tin cậy chứa 0, nên chiều ngược chưa được "
+                    "khẳng định; dù vậy, dữ liệu không ủng hộ chiều mà luận văn nêu")
+        return "không có ý nghĩa thống kê, nhưng ước lượng cũng không theo chiều luận văn nêu"
+
     display(Markdown(
         f"Giữa {int(corr['n'].max())} xã, chất lượng đội ngũ tương quan với đánh giá của người "
         "dân: " + "; ".join(
             f"{name(r.y)}: ρ = {fmt(r.rho, 2)} (KTC 95% {fmt(r.ci_low, 2)} đến {fmt(r.ci_high, 2)}, "
             f"p {fmt_p(r.p)})" for r in corr.itertuples()) + "."
+        + ("  **Ngược chiều luận văn** (luận văn cho rằng xã có đội ngũ tốt hơn thì người dân "
+           "đánh giá cao hơn): " + "; ".join(
+               f"{name(r.y)}, ρ = {fmt(r.rho, 2)} (p {fmt_p(r.p)}): {_how_sure(r)}"
+               for r in _against.itertuples()) + "." if len(_against) else
+           "  Mọi tương quan đều cùng chiều luận văn nêu.")
         + (f"  Với {', '.join(name(y) for y in _disagree['y'])}, khoảng tin cậy chứa 0 trong khi p < "
            f"{fmt(ALPHA, 2)}: hai phương pháp (Fisher z và kiểm định t) khác kết luận ở sát "
            "ngưỡng, nên tương quan này chưa được xem là có bằng chứng." if len(_disagree) else "")
-        + f"  Tương quan giữa các xã không phải tác động nhân quả, và với {int(corr['n'].max())} xã "
-        "mỗi hệ số có sai số lớn."))
+        + "  Tương quan giữa các xã là mối liên hệ, không chứng minh quan hệ nhân quả, và với "
+        f"{int(corr['n'].max())} xã mỗi hệ số có sai số lớn."))
 else:
     display(Markdown("*Bộ dữ liệu không có phiếu khảo sát người dân: phần này không thực hiện "
                      "được (các luận điểm T1, T7, D5, S8 là 'không kiểm định được').*"))
@@ -553,7 +581,7 @@ else:
 # cả biến giải thích lẫn biến phụ thuộc thì mới xóa được hệ số (RV) hoặc làm nó mất ý
 # nghĩa thống kê (RV ở mức α).  Đối chiếu: một biến gây nhiễu mạnh như trình độ chuyên môn
 # (`EDU`).  **Hiệu ứng nhỏ nhất phát hiện được** (MDE, độ mạnh 80%) với n và hiệu ứng thiết
-# kế của xã cho biết "không thấy tác động" có nghĩa hay chỉ là mẫu quá nhỏ.
+# kế của xã cho biết "không thấy mối liên hệ" có nghĩa hay chỉ là mẫu quá nhỏ.
 
 # %%
 sens_rows, sens_keys = [], []
@@ -657,11 +685,12 @@ else:
 #
 # Mỗi đường dẫn có giả thuyết (notebook 01) được đối chiếu với SEM: cùng dấu và khoảng tin
 # cậy không chứa 0 là **phù hợp**; khoảng tin cậy chứa 0 là **chưa đủ bằng chứng** (dữ liệu
-# không cho thấy có tác động, nhưng cũng không cho thấy tác động không đáng kể); ngược dấu và
-# không chứa 0 là **mâu thuẫn với giả thuyết**.  Đây là cách đọc sơ bộ, không phải kết luận
+# không cho thấy có mối liên hệ, nhưng cũng không cho thấy mối liên hệ không đáng kể); ngược
+# dấu và không chứa 0 là **mâu thuẫn với giả thuyết** (ước lượng ngược dấu mà khoảng tin cậy
+# chứa 0 cũng được nêu tên).  Đây là cách đọc sơ bộ, không phải kết luận
 # kiểm định: kết luận cho từng luận điểm (với hiệu chỉnh kiểm định bội, ngưỡng hiệu ứng nhỏ
 # nhất có ý nghĩa và kiểm định tương đương TOST, theo cùng một quy tắc) ở sổ đối chiếu của
-# notebook 06, nơi "không được ủng hộ" chỉ dành cho tác động ngược chiều hoặc không đáng kể.
+# notebook 06, nơi "không được ủng hộ" chỉ dành cho mối liên hệ ngược chiều hoặc không đáng kể.
 #
 # Sổ đối chiếu không dùng β của SEM ở bảng dưới mà dùng β của các hồi quy trên điểm thang đo
 # (mục 3 cho các thành phần chất lượng; cùng cách cho động lực và ý định gắn bó), nên số của
@@ -701,14 +730,23 @@ if SEM_OK:
     counts = hyp_codes["reading"].value_counts()
     not_shown = hyp_table[hyp_codes["reading"] == "unsupported"]
     against = hyp_table[hyp_codes["reading"] == "contradicts"]
+    # a point estimate of the other sign whose interval contains 0: named, not "contradicts"
+    turned = hyp_table[(hyp_codes["reading"] == "unsupported").to_numpy()
+                       & np.array([opposite(b, s) for b, s in zip(
+                           hyp_codes[H["beta_sem"]], hyp_codes[H["sign"]], strict=True)])]
     display(Markdown(
         f"Trong {len(hyp_table)} đường dẫn có giả thuyết: {counts.get('consistent', 0)} phù hợp, "
         f"{counts.get('unsupported', 0)} chưa đủ bằng chứng (KTC chứa 0), "
         f"{counts.get('contradicts', 0)} mâu thuẫn với giả thuyết.  "
         + ("**Chưa đủ bằng chứng** cho các đường dẫn: "
            + "; ".join(f"{r[H['path']]} ({r[H['claim']]})" for _, r in not_shown.iterrows())
-           + " — luận văn chưa thể khẳng định các tác động này (kết luận kiểm định ở notebook "
-             "06).  " if len(not_shown) else "")
+           + " — luận văn chưa thể khẳng định các mối liên hệ này (kết luận kiểm định ở "
+             "notebook 06).  " if len(not_shown) else "")
+        + ("Trong số đó, ước lượng **ngược chiều giả thuyết** (khoảng tin cậy chứa 0, nên chưa "
+           "phải mâu thuẫn có ý nghĩa): " + "; ".join(
+               f"{r[H['path']]} ({r[H['claim']]}: β = {fmt(r[H['beta_sem']], 3)}, KTC 95% "
+               f"{fmt(r[H['ci_lo']], 3)} đến {fmt(r[H['ci_hi']], 3)})"
+               for _, r in turned.iterrows()) + ".  " if len(turned) else "")
         + ("**Dữ liệu mâu thuẫn với giả thuyết** ở các đường dẫn: "
            + "; ".join(f"{r[H['path']]} ({r[H['claim']]})" for _, r in against.iterrows())
            + "." if len(against) else "")

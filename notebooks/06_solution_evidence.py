@@ -26,6 +26,10 @@
 # solution's section says what the evidence implies for the 8 communes that exist since 1 July
 # 2025, under the post-reform legal frame; on simulated data the communes' ranking only
 # illustrates the method (each sentence says so) and recommends nothing for a named commune.
+# Where the data point against a claim, whatever its verdict (an estimate on the other side
+# of zero or of the threshold the claim needs, or an importance–performance rank or quadrant
+# that contradicts a premise such as "the largest factor" or "the score is still low"), the
+# notebook says so for every claim, with the numbers (`hlstudy.evidence.contradictions`).
 # The notebook ends with the whole ledger
 # (`figures/06_claims_ledger`), a verdict summary figure and the IPMA figure.  Paths are
 # associations in observational (here simulated) data, never proof of a cause.
@@ -42,7 +46,7 @@ from IPython.display import Markdown, display
 
 from hlstudy import drivers, export, legal, load_study, pathplot
 from hlstudy.display import show_numbers_as_read
-from hlstudy.evidence import Rules, estimate_labels, evaluate, ipma_figure, ipma_table
+from hlstudy.evidence import Rules, contradictions, estimate_labels, evaluate, ipma_figure, ipma_table
 from hlstudy.evidence.rules import VERDICTS, VERDICTS_VI, exact_interval
 
 show_numbers_as_read()   # data frames shown with 3 decimals, counts without (hlstudy.display)
@@ -159,6 +163,8 @@ _ = export.save_table(rules_table, "06_verdict_rules",
 # %%
 res = evaluate(study, rules=RULES)
 ledger, parts = res.claims, res.parts
+# where the data point against a claim, whatever the verdict (section 4 prints each)
+AGAINST = contradictions(res)
 counts = res.counts()
 family = parts[parts["inferential"].astype(bool) & parts["p_value"].notna()]
 n_tests = int(family.drop_duplicates(["kind", "part"]).shape[0])
@@ -295,6 +301,10 @@ def show_claim(cid: str) -> None:
                      "xóa mối liên hệ.  Đây là mối liên hệ trên dữ liệu quan sát, chưa phải "
                      "bằng chứng nhân quả.")
     display(Markdown(" ".join(lines) + "\n\nLý do: " + r["reason_vi"]))
+    against = AGAINST[AGAINST["claim_id"] == cid]
+    if len(against):
+        display(Markdown("**Dữ liệu trái với nhận định:** " + "; ".join(against["text_vi"])
+                         + "."))
     x = driver_of(cid)
     if ip is not None and x in set(ip.table["construct"]):
         t = ip.table.set_index("construct").loc[x]
@@ -372,7 +382,8 @@ show_claim("S6")
 # ### S7 — Sự lãnh đạo, chỉ đạo của cấp ủy, chính quyền
 #
 # Nhận định nói sự lãnh đạo là yếu tố "quyết định"; thứ hạng IPMA cho biết nó đứng ở đâu so
-# với các yếu tố khác (phần "lớn nhất" không được kiểm định riêng bằng một phép thử).
+# với các yếu tố khác (phần "lớn nhất" không được kiểm định riêng bằng một phép thử, nhưng khi
+# thứ hạng trái với nhận định, mục dưới nói rõ).
 
 # %%
 show_claim("S7")
@@ -401,9 +412,14 @@ display(pd.DataFrame({
     export.tr("Thành phần", "Parts"): rest["estimand_vi"] if export.language() == "vi"
     else rest["estimand"]}).reset_index(drop=True))
 not_sup = ledger.loc[ledger["verdict"] == "not supported", "claim_id"].tolist()
+rest_against = AGAINST[AGAINST["claim_id"].isin(rest["claim_id"])]
 display(Markdown(
-    f"Các nhận định **{VERDICTS_VI['not supported']}**: " + ", ".join(not_sup) + "."
-     if not_sup else "Không nhận định nào bị dữ liệu bác bỏ."))
+    (f"Các nhận định **{VERDICTS_VI['not supported']}**: " + ", ".join(not_sup) + "."
+     if not_sup else "Không nhận định nào bị dữ liệu bác bỏ.")
+    + ("\n\n**Dữ liệu trái với nhận định** (dù kết luận là gì):\n\n" + "\n".join(
+        f"- **{r.claim_id}** — {r.text_vi}." for r in rest_against.itertuples())
+       if len(rest_against) else
+       "  Ở các tiền đề và chẩn đoán, không ước lượng nào ngược chiều nhận định.")))
 
 # %% [markdown]
 # ## 5. Sổ đối chiếu nhận định (bảng luận văn)

@@ -246,3 +246,26 @@ def test_printable_questionnaires_are_generated_from_the_codebook():
         assert codebook.header("officials", v).removeprefix("Câu ").split(". ", 1)[1] in officials
     assert officials.count("| ☐ | ☐ | ☐ | ☐ | ☐ |") == len(
         codebook.load_codebook("officials").query("type == 'likert'"))
+
+
+def test_hypotheses_ipma_premise_is_optional_and_checked(tmp_path):
+    """The ``ipma`` column (a claim's premise about its driver's IPMA rank or quadrant) may be
+    absent (no premise) and a value it cannot read names file, row and column."""
+    def drop(df):
+        return df.drop(columns="ipma")
+
+    for f in ("constructs.csv", "hypotheses.csv"):
+        shutil.copy(INSTRUMENT / f, tmp_path / f)
+    folder = _broken(tmp_path, "hypotheses.csv", drop)
+    assert set(codebook.hypotheses(folder=folder)["ipma"]) == {""}
+    assert codebook.hypotheses().set_index("claim_id").at["S7", "ipma"] == "rank<=1"
+
+    def bad(df):
+        df.loc[df["claim_id"] == "S7", "ipma"] = "rank<1"
+
+    shutil.copy(INSTRUMENT / "hypotheses.csv", tmp_path / "hypotheses.csv")
+    folder = _broken(tmp_path, "hypotheses.csv", bad)
+    row = 2 + codebook.hypotheses()["claim_id"].tolist().index("S7")
+    with pytest.raises(SurveyDataError,
+                       match=rf"hypotheses.csv, row {row}, column 'ipma'.*rank<1.*rank<=K"):
+        codebook.hypotheses(folder=folder)

@@ -26,6 +26,7 @@ from hlstudy.evidence import (  # noqa: E402
     Rules,
     adjust,
     combine,
+    contradictions,
     descriptive_verdict,
     evaluate,
     ipma,
@@ -36,7 +37,9 @@ from hlstudy.evidence import (  # noqa: E402
     tost,
     verdict,
 )
-from hlstudy.evidence.ledger import LEDGER_COLUMNS  # noqa: E402
+from hlstudy.evidence.ipma import QUADRANTS_VI  # noqa: E402
+from hlstudy.evidence.ledger import CONTRADICTION_COLUMNS, LEDGER_COLUMNS, LedgerResult  # noqa: E402
+from hlstudy.evidence.rules import opposite  # noqa: E402
 from hlstudy.synthetic import DEFAULT_EFFECTS, simulate  # noqa: E402
 
 FIX = Path(__file__).parent / "fixtures" / "evidence"
@@ -487,6 +490,88 @@ def test_ledger_on_demonstration_data(demo, demo_ledger):
     np.testing.assert_allclose(fam["p_adjusted"], expect, atol=1e-15)
 
 
+def test_opposite_is_the_other_side_of_zero_or_of_the_threshold():
+    assert opposite(-0.42, "+") and opposite(0.03, "-") and opposite(0.10, "+", 0.20)
+    assert not opposite(0.42, "+") and not opposite(0.0, "+") and not opposite(0.30, "+", 0.20)
+    assert not opposite(float("nan"), "+") and not opposite(None, "-")
+    assert opposite(0.90, "-", 0.85) and not opposite(0.50, "-", 0.85)
+    with pytest.raises(ModelError, match="direction"):
+        opposite(0.1, "up")
+
+
+def _small_ledger(parts: list[dict], ipma_res=None) -> LedgerResult:
+    base = {"part_vi": None, "threshold": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+            "p_adjusted": np.nan}
+    rows = [{**base, "part_vi": p["part"], **p} for p in parts]
+    claims = pd.DataFrame({"claim_id": list(dict.fromkeys(p["claim_id"] for p in parts))})
+    return LedgerResult(claims=claims, parts=pd.DataFrame(rows), rules=Rules(), ipma=ipma_res)
+
+
+def test_contradictions_say_every_estimate_against_its_claim_and_how_sure():
+    res = _small_ledger([
+        # T4: one part agrees, one is a significant reversal, one a reversal inside its CI
+        {"claim_id": "T4", "part": "EDU → PRO", "direction": "+", "estimate": 0.2,
+         "ci_low": 0.1, "ci_high": 0.3, "p_adjusted": 0.01},
+        {"claim_id": "T4", "part": "TENURE → PRO", "direction": "+", "estimate": -0.2,
+         "ci_low": -0.3, "ci_high": -0.1, "p_adjusted": 0.01},
+        {"claim_id": "T4", "part": "ENV → PRO", "direction": "+", "estimate": -0.02,
+         "ci_low": -0.13, "ci_high": 0.08, "p_adjusted": 1.0},
+        # D1: a share on the wrong side of the threshold the claim needs; a missing estimate
+        {"claim_id": "D1", "part": "share low", "direction": "+", "estimate": 0.1,
+         "ci_low": 0.09, "ci_high": 0.11, "threshold": 0.2},
+        {"claim_id": "D1", "part": "share high", "direction": "+", "estimate": np.nan,
+         "threshold": 0.2},
+        # D2: a negative claim with a positive estimate
+        {"claim_id": "D2", "part": "SKL minus", "direction": "-", "estimate": 0.03,
+         "ci_low": -0.05, "ci_high": 0.12, "p_adjusted": 1.0}])
+    c = contradictions(res)
+    assert list(c.columns) == CONTRADICTION_COLUMNS
+    assert c[["claim_id", "part"]].values.tolist() == [
+        ["T4", "TENURE → PRO"], ["T4", "ENV → PRO"], ["D1", "share low"], ["D2", "SKL minus"]]
+    assert set(c["kind"]) == {"direction"}
+    t = dict(zip(c["part"], c["text_vi"], strict=True))
+    assert "có ý nghĩa thống kê sau hiệu chỉnh (p hiệu chỉnh = 0,01)" in t["TENURE → PRO"]
+    assert "[−0,130; 0,080] chứa 0" in t["ENV → PRO"] and "nhận định: dương" in t["ENV → PRO"]
+    assert "0,100 [0,090; 0,110], nhỏ hơn ngưỡng 0,20" in t["share low"]
+    assert "nhận định: âm" in t["SKL minus"]
+    assert "points against the claimed negative direction" in c["text"].iloc[-1]
+    with pytest.raises(ModelError, match="evaluate"):
+        contradictions(res.parts)
+
+
+def test_contradictions_on_demonstration_data(demo_ledger):
+    """Every part on the other side of zero or of its threshold, and every IPMA premise of
+    hypotheses.csv the map contradicts (S1: training "still low", in the improve quadrant; S7:
+    leadership the largest), read from the ledger's own numbers."""
+    res = demo_ledger
+    c = contradictions(res)
+    p = res.parts
+    thr = p["threshold"].where(p["threshold"].notna(), 0.0)
+    sign = p["direction"].map({"+": 1, "-": -1})
+    against = p[((p["estimate"] - thr) * sign < 0)]
+    got = c[c["kind"] == "direction"]
+    assert sorted(zip(got["claim_id"], got["part"], strict=True)) == sorted(
+        zip(against["claim_id"], against["part"], strict=True))
+    t = res.ipma.table.set_index("construct")
+    hyp = codebook.hypotheses().set_index("claim_id")
+    ip = c[c["kind"] == "ipma"].set_index("claim_id")
+    for cid in hyp.index[hyp["ipma"] != ""]:
+        x = hyp.at[cid, "paths"].split("->")[0]
+        premise = hyp.at[cid, "ipma"]
+        rank, quad = int(t.at[x, "importance_rank"]), t.at[x, "quadrant"]
+        broken = (rank > int(premise.split("<=")[1]) if premise.startswith("rank")
+                  else quad != premise.split("=")[1])
+        assert (cid in ip.index) == broken, (cid, premise, rank, quad)
+        if broken:
+            text = ip.at[cid, "text_vi"]
+            assert t.at[x, "label_vi"] in text
+            if premise.startswith("rank"):
+                assert f"hạng {rank}/{len(t)}" in text
+            else:
+                perf = f"{t.at[x, 'performance']:.1f}".replace(".", ",")
+                assert f"{perf}/100" in text and f'"{QUADRANTS_VI[quad]}"' in text
+
+
 def test_ledger_paths_and_indirect_effects_are_notebook_05s_numbers(demo, demo_data,
                                                                     demo_ledger):
     """Notebook 05's tables and the ledger give a shared quantity one number: each path part
@@ -824,3 +909,22 @@ def test_ipma_figure_bytes_are_reproducible(ipma_svgs):
     (labels0, svg0), (labels1, svg1) = ipma_svgs
     assert labels0 == labels1 and len(svg0) > 1000
     assert svg0 == svg1
+
+
+def test_notebook_06_prints_every_contradiction(demo_ledger):
+    """The committed notebook 06 says, for every claim, where the data point against it
+    (``contradictions``; an indirect effect's interval depends on the bootstrap draws, which
+    this fast ledger has fewer of, so its parts are left out here)."""
+    import json
+
+    from hlstudy.paths import NOTEBOOKS
+
+    nb = json.loads((NOTEBOOKS / "06_solution_evidence.ipynb").read_text(encoding="utf-8"))
+    text = "\n".join("".join(o["data"]["text/markdown"]) for cell in nb["cells"]
+                     for o in cell.get("outputs", []) if "text/markdown" in o.get("data", {}))
+    c = contradictions(demo_ledger)
+    kinds = demo_ledger.parts.drop_duplicates("part").set_index("part")["kind"]
+    shown = c[c["part"].map(kinds) != "indirect"]
+    assert len(shown)
+    for r in shown.itertuples(index=False):
+        assert r.text_vi in text, r.text_vi

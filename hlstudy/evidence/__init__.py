@@ -6,6 +6,8 @@ rules and the importance–performance map.
   those verdicts for another table that shows the claims (notebook 04's findings);
   :func:`estimate_labels` — what each part's estimate is (by its ``kind``) and the scale it
   is read on (:data:`ESTIMATES`, :data:`SCALES`), for the verdict figure;
+  :func:`contradictions` — where the data point against a claim (an estimate on the other
+  side, an IPMA premise the map contradicts), whatever its verdict;
 * :class:`Rules`, :func:`verdict`, :func:`descriptive_verdict`, :func:`adjust` — the rules,
   written once (:mod:`hlstudy.evidence.rules`, ``docs/evidence.md``);
 * :func:`ipma`, :func:`ipma_table`, :func:`ipma_figure` — importance–performance map
@@ -26,6 +28,7 @@ from hlstudy.evidence.ledger import (
     LedgerResult,
     claim_verdicts,
     claims_ledger,
+    contradictions,
     estimate_labels,
     evaluate,
 )
@@ -41,6 +44,6 @@ from hlstudy.evidence.rules import (
 )
 
 __all__ = ["ESTIMATES", "IPMAResult", "LedgerResult", "Rules", "SCALES", "VERDICTS", "adjust",
-           "claim_verdicts", "claims_ledger", "estimate_labels",
+           "claim_verdicts", "claims_ledger", "contradictions", "estimate_labels",
            "combine", "descriptive_verdict", "evaluate", "ipma", "ipma_figure", "ipma_table",
            "min_detectable", "negative_constructs", "rescale", "tost", "verdict"]

@@ -61,7 +61,7 @@ from scipy import stats
 from hlstudy import _resultcache, codebook, drivers
 from hlstudy.errors import HlstudyError, ModelError
 from hlstudy.evidence import rules as R
-from hlstudy.evidence.ipma import QUAL, IPMAResult, ipma
+from hlstudy.evidence.ipma import QUADRANTS_EN, QUADRANTS_VI, QUAL, IPMAResult, ipma
 
 CLUSTER = "commune_code"
 FALLBACK_CLUSTER = "commune_2025"
@@ -1004,6 +1004,141 @@ def claim_verdicts(result: LedgerResult | pd.DataFrame, claim_ids=None) -> pd.Da
                      "verdict_vi": f"{R.VERDICTS_VI[v].capitalize()}: {c.at[i, 'reason_vi']}",
                      "verdict_en": f"{v.capitalize()}: {c.at[i, 'reason']}"})
     return pd.DataFrame(rows, columns=["claim_id", "verdict", "verdict_vi", "verdict_en"])
+
+
+CONTRADICTION_COLUMNS = ["claim_id", "kind", "part", "part_vi", "text", "text_vi"]
+#: What each IPMA quadrant means (English, Vietnamese), against the means of the drivers.
+QUADRANT_MEANING = {
+    "improve": ("more important and less well done than the mean",
+                "quan trọng hơn và thực hiện kém hơn trung bình"),
+    "keep": ("more important and better done than the mean",
+             "quan trọng hơn và thực hiện tốt hơn trung bình"),
+    "low": ("less important and less well done than the mean",
+            "kém quan trọng hơn và thực hiện kém hơn trung bình"),
+    "overkill": ("less important and better done than the mean",
+                 "kém quan trọng hơn và thực hiện tốt hơn trung bình")}
+
+
+def _direction_text(r, alpha: float) -> tuple[str, str]:
+    """The sentences (English, Vietnamese) of a part whose estimate points against its claim."""
+    f = R._fmt
+    sign = R._sign(r.direction)
+    est_en, est_vi = f(r.estimate, lang="en"), f(r.estimate, lang="vi")
+    has_ci = R._finite(r.ci_low, r.ci_high) and not R.exact_interval(r.estimate, r.ci_low,
+                                                                     r.ci_high)
+    ci = {lang: (f" [{f(r.ci_low, lang=lang)}; {f(r.ci_high, lang=lang)}]" if has_ci else "")
+          for lang in ("en", "vi")}
+    if R._finite(r.threshold):   # a descriptive number against the threshold the claim needs
+        thr_en, thr_vi = f(r.threshold, 2, "en"), f(r.threshold, 2, "vi")
+        return (f"{r.part}: {est_en}{ci['en']}, {'below' if sign > 0 else 'above'} the "
+                f"threshold {thr_en} the claim needs",
+                f"{r.part_vi}: {est_vi}{ci['vi']}, {'nhỏ hơn' if sign > 0 else 'lớn hơn'} "
+                f"ngưỡng {thr_vi} mà nhận định cần")
+    p = r.p_adjusted
+    if R._finite(p) and p < alpha:
+        how_en = f"significant after the correction (adjusted p {R._fp(p, 'en')})"
+        how_vi = f"có ý nghĩa thống kê sau hiệu chỉnh (p hiệu chỉnh {R._fp(p, 'vi')})"
+    else:
+        zero = has_ci and r.ci_low <= 0 <= r.ci_high
+        how_en = (f"95% CI{ci['en']} {'contains' if zero else 'excludes'} 0, adjusted p "
+                  f"{R._fp(p, 'en')}: not a significant reversal" if has_ci else
+                  f"adjusted p {R._fp(p, 'en')}: not a significant reversal")
+        how_vi = (f"KTC 95%{ci['vi']} {'chứa' if zero else 'không chứa'} 0, p hiệu chỉnh "
+                  f"{R._fp(p, 'vi')}: chưa đủ để nói là ngược chiều có ý nghĩa" if has_ci else
+                  f"p hiệu chỉnh {R._fp(p, 'vi')}: chưa đủ để nói là ngược chiều có ý nghĩa")
+    return (f"{r.part}: the estimate {est_en} points against the claimed "
+            f"{'positive' if sign > 0 else 'negative'} direction; {how_en}",
+            f"{r.part_vi}: ước lượng {est_vi} ngược chiều nhận định (nhận định: "
+            f"{'dương' if sign > 0 else 'âm'}); {how_vi}")
+
+
+def _ipma_texts(premise: str, x: str, ip: IPMAResult) -> tuple[str, str] | None:
+    """The sentences (English, Vietnamese) of an IPMA premise that the map contradicts, or
+    None when the map agrees with it."""
+    t = ip.table.set_index("construct")
+    row, n = t.loc[x], len(t)
+    rank = int(row["importance_rank"])
+    f = R._fmt
+    kind, value = premise.split("<=") if "<=" in premise else premise.split("=")
+    if kind == "rank":
+        k = int(value)
+        if rank <= k:
+            return None
+        top = ip.table.iloc[0]
+        claim_en = "the largest driver" if k == 1 else f"among the {k} largest drivers"
+        claim_vi = "là yếu tố lớn nhất" if k == 1 else f"thuộc {k} yếu tố lớn nhất"
+        return (f"the claim makes {row['label_en']} {claim_en}, but the IPMA ranks it "
+                f"{rank} of {n} by importance (total effect {f(row['importance'], lang='en')}; "
+                f"first: {top['label_en']}, {f(top['importance'], lang='en')})",
+                f"nhận định cho rằng {row['label_vi']} {claim_vi}, nhưng IPMA xếp nó hạng "
+                f"{rank}/{n} về tầm quan trọng (tác động tổng "
+                f"{f(row['importance'], lang='vi')}; hạng 1: {top['label_vi']}, "
+                f"{f(top['importance'], lang='vi')})")
+    q = row["quadrant"]
+    if q == value:
+        return None
+    imp_side = row["importance"] >= ip.mean_importance
+    perf_side = row["performance"] >= ip.mean_performance
+    return (f"the claim puts {row['label_en']} in the '{QUADRANTS_EN[value]}' quadrant "
+            f"({QUADRANT_MEANING[value][0]}), but the IPMA puts it in '{QUADRANTS_EN[q]}': "
+            f"importance {f(row['importance'], lang='en')} ({'above' if imp_side else 'below'} "
+            f"the mean {f(ip.mean_importance, lang='en')}), performance "
+            f"{f(row['performance'], 1, 'en')}/100 ({'above' if perf_side else 'below'} the "
+            f"mean {f(ip.mean_performance, 1, 'en')})",
+            f"nhận định đặt {row['label_vi']} ở góc \"{QUADRANTS_VI[value]}\" "
+            f"({QUADRANT_MEANING[value][1]}), nhưng IPMA đặt nó ở góc \"{QUADRANTS_VI[q]}\": "
+            f"tầm quan trọng {f(row['importance'], lang='vi')} ({'trên' if imp_side else 'dưới'} "
+            f"trung bình {f(ip.mean_importance, lang='vi')}), mức độ thực hiện "
+            f"{f(row['performance'], 1, 'vi')}/100 ({'trên' if perf_side else 'dưới'} trung bình "
+            f"{f(ip.mean_performance, 1, 'vi')})")
+
+
+def contradictions(result: LedgerResult, *, folder=None) -> pd.DataFrame:
+    """Where the data point against a claim, whatever its verdict: one row per finding,
+    columns :data:`CONTRADICTION_COLUMNS` (``kind``: ``direction`` or ``ipma``; ``text`` and
+    ``text_vi`` a sentence with the numbers), in the order of the claims and their parts.
+
+    * ``direction``: a part whose estimate lies on the other side of zero (a path, a
+      correlation, a difference) or of its threshold (a share, a reliability) than the claim
+      says (:func:`hlstudy.evidence.rules.opposite`); the sentence says whether the reversal is
+      significant after the correction or how wide its interval is.
+    * ``ipma``: a premise of ``hypotheses.csv``'s ``ipma`` column (``rank<=K``,
+      ``quadrant=Q``: :data:`hlstudy.codebook.IPMA_PREMISE`) about the driver of the claim's
+      first path that the importance–performance map of overall quality contradicts (not
+      tested: a rank and a quadrant have no interval).
+
+    Not a verdict: the verdicts stay those of the rules; this says where the numbers and the
+    thesis' wording disagree.  ``folder``: the instrument folder of the evaluation.
+    """
+    if not isinstance(result, LedgerResult):
+        raise ModelError(f"contradictions needs an evaluate() result, got {type(result).__name__}")
+    hyp = codebook.hypotheses(folder=folder).set_index("claim_id")
+    parts = result.parts
+    rows = []
+    for cid in result.claims["claim_id"]:
+        for r in parts[parts["claim_id"] == cid].itertuples(index=False):
+            if r.direction not in ("+", "-") or not R.opposite(
+                    r.estimate, r.direction, r.threshold if R._finite(r.threshold) else 0.0):
+                continue
+            en, vi = _direction_text(r, result.rules.alpha)
+            rows.append({"claim_id": cid, "kind": "direction", "part": r.part,
+                         "part_vi": r.part_vi, "text": en, "text_vi": vi})
+        if cid not in hyp.index or result.ipma is None:
+            continue
+        h = hyp.loc[cid]
+        paths = [p for p in h["paths"].split(";") if p]
+        premises = [p for p in h["ipma"].split(";") if p]
+        if not premises or not paths:
+            continue
+        x = paths[0].split("->")[0]
+        if x not in set(result.ipma.table["construct"]):
+            continue
+        for premise in premises:
+            texts = _ipma_texts(premise, x, result.ipma)
+            if texts is not None:
+                rows.append({"claim_id": cid, "kind": "ipma", "part": f"IPMA {x}",
+                             "part_vi": f"IPMA {x}", "text": texts[0], "text_vi": texts[1]})
+    return pd.DataFrame(rows, columns=CONTRADICTION_COLUMNS)
 
 
 def claims_ledger(study, *, rules: R.Rules | None = None, folder=None) -> pd.DataFrame:

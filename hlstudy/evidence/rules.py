@@ -177,6 +177,21 @@ def _finite(*xs) -> bool:
                and math.isfinite(float(x)) for x in xs)
 
 
+def opposite(estimate, direction, threshold=0.0) -> bool:
+    """True when a finite ``estimate`` lies on the other side of ``threshold`` (0: the sign)
+    than the claimed ``direction`` (``"+"``: above, ``"-"``: below): the data point against
+    the claim, whatever its interval says (the caller says how sure that is).  A missing
+    estimate or threshold is never opposite.
+
+    >>> opposite(-0.42, "+"), opposite(0.10, "+", 0.20), opposite(0.03, "-"), opposite(0.0, "+")
+    (True, True, True, False)
+    """
+    sign = _sign(direction)
+    if not _finite(estimate) or not _finite(threshold):
+        return False
+    return bool((float(estimate) - float(threshold)) * sign < 0)
+
+
 def exact_interval(estimate, ci_low, ci_high):
     """True where an interval has width 0 at its estimate: a share of a census (the personnel
     register), exact, whose "interval" is no interval.  Scalars give a bool, arrays and pandas

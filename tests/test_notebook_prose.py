@@ -1,0 +1,69 @@
+"""The committed notebooks' Vietnamese prose: observational results worded as associations,
+and a result that runs against the thesis said as such (read from the committed text and the
+exported tables, never re-executed)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+
+from hlstudy.paths import FIGURES, NOTEBOOKS
+
+
+def _vietnamese_text(name: str) -> str:
+    """Markdown cells and displayed Markdown of a committed notebook (its prose)."""
+    nb = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text(encoding="utf-8"))
+    out = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            src = "".join(cell["source"])
+            # the English summary names the Vietnamese words it avoids, in quotes
+            out.append(src.split("**English summary.**")[0])
+        for o in cell.get("outputs", []):
+            md = o.get("data", {}).get("text/markdown")
+            if md is not None:
+                out.append("".join(md))
+    return "\n".join(out)
+
+
+def test_notebook_05_words_its_results_as_associations():
+    """"tác động" (affects) only in the SEM term "tác động gián tiếp" (indirect effect);
+    the results are "gắn với", "mối liên hệ" (the English summary promises it)."""
+    text = _vietnamese_text("05_drivers_of_quality")
+    causal = [text[max(m.start() - 40, 0):m.end() + 20]
+              for m in re.finditer(r"tác động(?! gián tiếp)", text, flags=re.IGNORECASE)]
+    assert not causal, causal
+    assert "gắn với" in text and "mối liên hệ" in text
+    # the term of art is explained once
+    assert text.count("*tác động gián tiếp* (indirect effect)") == 1
+
+
+def _table(name: str) -> pd.DataFrame:
+    return pd.read_csv(FIGURES / f"{name}.csv", comment="#")
+
+
+def test_notebook_05_says_which_commune_correlations_run_against_the_thesis():
+    """A commune-level correlation of the sign opposite to T1/T7/D5's (positive) is named
+    under "Ngược chiều luận văn" with its ρ and p, and how sure the reversal is."""
+    from hlstudy import codebook
+
+    hyp = codebook.hypotheses()
+    sign = hyp.loc[hyp["test_type"] == "commune_association", "expected_sign"].iloc[0]
+    link = _table("05_commune_link")
+    rho = link["ρ Spearman"] * (1 if sign == "+" else -1)
+    against = link[rho < 0]
+    text = _vietnamese_text("05_drivers_of_quality")
+    para = [t for t in text.split("\n") if "chất lượng đội ngũ tương quan" in t]
+    assert len(para) == 1
+    if len(against):
+        said = para[0].split("**Ngược chiều luận văn**")[1]
+        for r in against.itertuples(index=False):
+            value = f"{r[2]:.2f}".replace(".", ",").replace("-", "")
+            assert r[0] in said and value in said, (r, said)
+            # the t test and the interval disagree: neither a reversal nor support is claimed
+            if r[5] < 0.05 and r[3] <= 0 <= r[4]:
+                assert "khoảng tin cậy chứa 0" in said and "không ủng hộ chiều" in said
+    else:
+        assert "**Ngược chiều luận văn**" not in para[0]
