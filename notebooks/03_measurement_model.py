@@ -885,6 +885,19 @@ if kind is not None and kind.nunique() >= 2 and inv.skipped:
         f"{int(sz['free_parameters'].iloc[0])} tham số tự do nên thực tế cần nhiều hơn thế. "
         "Có thể kiểm định từng thang đo riêng, hoặc cần mẫu lớn hơn."))
 elif kind is not None and kind.nunique() >= 2:
+    def inv_cutoffs(lang: str) -> str:
+        """The invariance criteria of hlstudy.cfa.compare, in the note's language."""
+        def num(x, d):
+            return export.number(x, d, lang=lang).replace("-", "−")
+        sign = {">=": "≥", "<=": "≤"}
+        base = ", ".join(f"{k.upper()} {sign[op]} {num(cut, 2)}"
+                         for k, (op, cut) in cfa_mod.compare.CONFIGURAL_CUTOFFS.items())
+        steps = (f"ΔCFI ≥ {num(cfa_mod.compare.DELTA_CFI_MIN, 3)} "
+                 f"{'và' if lang == 'vi' else 'and'} "
+                 f"ΔRMSEA ≤ {num(cfa_mod.compare.DELTA_RMSEA_MAX, 3)}")
+        return (f"{base}; các bước sau: {steps}" if lang == "vi" else
+                f"{base}; the later steps: {steps}")
+
     STEP_VI = {"configural": export.tr("Cấu hình", "Configural"),
                "metric": export.tr("Hệ số tải", "Metric"),
                "scalar": export.tr("Hệ số chặn", "Scalar"), "strict": export.tr("Chặt", "Strict")}
@@ -907,16 +920,14 @@ elif kind is not None and kind.nunique() >= 2:
                       "03_invariance_kind",
                       title=export.tr("Kiểm định tính bất biến đo lường giữa cán bộ và công chức",
                                       "Measurement invariance, cadres vs civil servants"),
-                      note=export.tr("CFA đa nhóm (lavaan group.equal). Mức cấu hình được chấp "
-                                     "nhận khi hội tụ, không có Heywood và CFI ≥ 0,90, RMSEA ≤ "
-                                     "0,08, SRMR ≤ 0,08; các bước sau: ΔCFI ≥ −0,010 và ΔRMSEA ≤ "
-                                     "0,015. Một mức không bao giờ được chấp nhận khi mức dưới "
-                                     "nó không đạt.",
-                                     "Multi-group CFA (lavaan group.equal); configural accepted "
-                                     "when it converges without Heywood cases and CFI >= .90, "
-                                     "RMSEA <= .08, SRMR <= .08; later steps: dCFI >= -.010 and "
-                                     "dRMSEA <= .015; a level is never accepted above a failed "
-                                     "level."),
+                      note=export.tr(
+                          "CFA đa nhóm (lavaan group.equal). Mức cấu hình được chấp nhận khi hội "
+                          f"tụ, không có Heywood và {inv_cutoffs('vi')}. Một mức không bao giờ "
+                          "được chấp nhận khi mức dưới nó không đạt.",
+                          "Multi-group CFA (lavaan group.equal). The configural level is "
+                          f"accepted when it converges without Heywood cases and "
+                          f"{inv_cutoffs('en')}. A level is never accepted when the level below "
+                          "it fails."),
                       simulated=SIM, decimals=3)
     level = inv.highest_level
     conf = inv.fits["configural"]

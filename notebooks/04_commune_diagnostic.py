@@ -277,8 +277,9 @@ if HAS_PERSONNEL:
         note=export.tr(f"Loại đơn vị: {'mô phỏng' if CLASSES.basis.startswith('sim') else CLASSES.basis}. "
                        "Số lượng tối đa là mức trần, được cộng thêm theo dân số, diện tích và do "
                        "tỉnh giao: dưới mức tối đa không phải là thiếu.",
-                       f"Unit class: {CLASSES.basis}. The maximum is a ceiling, raised for "
-                       "population and area and allocated by the province."),
+                       f"Unit class: {'simulated' if CLASSES.basis.startswith('sim') else CLASSES.basis}. "
+                       "The maximum is a ceiling, raised for population and area and allocated "
+                       "by the province: below the maximum is not a shortage."),
         simulated=SIM, decimals=0)
     scen = staffing.quota_scenarios(personnel, reg)
     robust = {c: int((scen[f"gap_{c}"] < 0).sum()) for c in legal.UNIT_CLASSES}

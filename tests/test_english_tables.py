@@ -153,3 +153,40 @@ def test_english_figures_fit_the_page(english_export):
     big = [f"{name}: {w:.0f} × {h:.0f} mm" for name, (w, h) in sizes.items()
            if w > limit["width"] + 0.1 or h > limit["height"] + 0.1]
     assert not big, "English figures larger than the page:\n" + "\n".join(big)
+
+
+def _note(csv: Path) -> str:
+    """A table's note: the second comment line of its CSV (the first is the title)."""
+    lines = [t for t in csv.read_text(encoding="utf-8").splitlines()[:3] if t.startswith("# ")]
+    return lines[1][2:] if len(lines) > 1 else ""
+
+
+def _digits(note: str) -> set[str]:
+    """The numbers of a note as their digits, leading zeros dropped (0,05 = .05)."""
+    return {re.sub(r"\D", "", n).lstrip("0") or "0"
+            for n in re.findall(r"\d*(?:[.,]?\d+)+", note)}
+
+
+def test_english_notes_say_what_the_vietnamese_notes_say(english_export):
+    """An English note writes the Vietnamese note's symbols (≥, ≤, Δ), never ASCII stand-ins
+    (``>=``, ``dCFI``), prints no number the Vietnamese note does not (the simulated unit
+    classes' seed and probabilities leaked into one), and keeps what the Vietnamese says of the staffing
+    maximum (below it is no shortage)."""
+    from hlstudy.paths import FIGURES
+
+    checked = 0
+    for vi_csv in sorted(FIGURES.glob("*.csv")):
+        en_csv = english_export / vi_csv.name
+        if vi_csv.name == "index.csv" or not en_csv.is_file():
+            continue
+        vi, en = _note(vi_csv), _note(en_csv)
+        checked += bool(vi)
+        for symbol in "≥≤Δ":
+            assert vi.count(symbol) == en.count(symbol), (vi_csv.name, symbol, vi, en)
+        assert not re.search(r">=|<=|\bd(CFI|RMSEA)\b", en), (vi_csv.name, en)
+        # every number of the English note is one of the Vietnamese note's (digits compared,
+        # whatever the separators): nothing printed in one language only
+        assert _digits(en) <= _digits(vi), (vi_csv.name, sorted(_digits(en) - _digits(vi)), en)
+    assert checked > 50
+    vi, en = _note(FIGURES / "04_staffing_quota.csv"), _note(english_export / "04_staffing_quota.csv")
+    assert "dưới mức tối đa không phải là thiếu" in vi and "not a shortage" in en, en
