@@ -47,9 +47,9 @@ EDU_RANK = {"none": 0, "elementary": 1, "intermediate": 2, "college": 3, "univer
 MEDIATED = ("COMP", "ENV", "REC")
 
 
-def officials_model() -> tuple[str, pd.DataFrame]:
-    """(lavaan syntax of the thesis model, data frame with items, EDU and TENURE)."""
-    study = hlstudy.load_study()
+def officials_syntax() -> str:
+    """lavaan syntax of the benchmark's model: the officials' constructs, the simulator's
+    paths among them and the indirect effects through MOT (no data needed)."""
     items = scale_items("officials")
     lines = [f"{c} =~ " + " + ".join(v) for c, v in items.items()]
     effects: dict[str, list[str]] = {}
@@ -69,10 +69,17 @@ def officials_model() -> tuple[str, pd.DataFrame]:
         lines.append(f"{effect} ~ " + " + ".join(terms))
     for c in MEDIATED:
         lines.append(f"ind_{c} := a_{c}*b")
+    return "\n".join(lines)
+
+
+def officials_model() -> tuple[str, pd.DataFrame]:
+    """(lavaan syntax of the benchmark's model, data frame with items, EDU and TENURE)."""
+    study = hlstudy.load_study()
+    items = scale_items("officials")
     d = study.officials[[i for v in items.values() for i in v]].copy()
     d["EDU"] = study.officials["education_level"].map(EDU_RANK).astype(float)
     d["TENURE"] = study.officials["years_in_post"].astype(float)
-    return "\n".join(lines), d
+    return officials_syntax(), d
 
 
 def _best(fn, repeat):
