@@ -1893,3 +1893,76 @@ def coverage_figure(coverage: pd.DataFrame):
     fig.legend(*ax.get_legend_handles_labels(), loc="lower center", fontsize=9, frameon=False,
                bbox_to_anchor=(0.5, 0.0), bbox_transform=fig.transFigure)
     return fig
+
+
+# --------------------------------------------------------------------------- tables for a reader
+
+#: Names of the instruments and of the other tables notebook 02 shows (Vietnamese, English).
+TABLE_NAMES = {"officials": ("Cán bộ, công chức", "Officials"),
+               "citizens": ("Người dân", "Citizens"),
+               "personnel": ("Danh sách nhân sự", "Personnel register"),
+               "cleaning_log": ("Nhật ký làm sạch", "Cleaning log"),
+               "flow": ("Luồng bản ghi qua các quy tắc", "Records through the rules"),
+               "missing": ("Giá trị thiếu theo câu", "Missing values by item")}
+#: How a commune name was matched (:attr:`hlstudy.study.Study.communes` ``how``).
+MATCH_LABELS = {"exact": ("trùng khớp nguyên văn", "exact"),
+                "normalised": ("khác khoảng trắng, chữ hoa, tiền tố", "normalised"),
+                "code": ("theo mã xã", "by commune code"),
+                "diacritics": ("khác dấu hoặc không dấu", "diacritics"),
+                "fuzzy": ("gần đúng (lỗi gõ)", "fuzzy (typing error)"),
+                "ambiguous_code": ("mã xã mơ hồ (xã mới kế thừa)", "ambiguous commune code")}
+#: Each table notebook 02 shows: its columns (code → (Vietnamese, English) heading) and the
+#: columns whose values are codes with a label (code column → label map).
+READER_TABLES = {
+    "files": ({"instrument": ("Bộ công cụ", "Instrument"), "file": ("Tệp", "File"),
+               "format": ("Định dạng", "Format"), "encoding": ("Mã hóa ký tự", "Encoding"),
+               "records": ("Số bản ghi", "Records"),
+               "pii_columns_dropped": ("Số cột dữ liệu cá nhân bị loại khi đọc",
+                                       "Personal-data columns dropped on reading")},
+              {"instrument": TABLE_NAMES}),
+    "commune_matches": ({"instrument": ("Bộ công cụ", "Instrument"),
+                         "value": ("Giá trị gốc", "Value as written"),
+                         "name": ("Tên chính thức", "Official name"),
+                         "how": ("Cách khớp", "Match"), "score": ("Độ tương đồng", "Similarity"),
+                         "rows": ("Số bản ghi", "Records")},
+                        {"instrument": TABLE_NAMES, "how": MATCH_LABELS}),
+    "scale_coverage": ({"instrument": ("Bộ công cụ", "Instrument"),
+                        "construct": ("Thang đo", "Scale"), "items": ("Số câu", "Items"),
+                        "min_answered": ("Số câu tối thiểu để có điểm", "Items needed for a score"),
+                        "scored": ("Có điểm", "Scored"),
+                        "complete": ("Trả lời đủ mọi câu", "All items answered"),
+                        "partial": ("Có điểm, thiếu một số câu", "Scored, some items missing"),
+                        "unscored": ("Không có điểm", "Not scored")},
+                       {"instrument": TABLE_NAMES}),
+    "pii": ({"instrument": ("Bộ công cụ", "Instrument"), "variable": ("Biến", "Variable"),
+             "question_vi": ("Câu hỏi", "Question (Vietnamese)")},
+            {"instrument": TABLE_NAMES}),
+    "processed": ({"table": ("Bảng", "Table"), "file": ("Tệp", "File")},
+                  {"table": TABLE_NAMES}),
+}
+
+
+def reader_table(df: pd.DataFrame, kind: str, *, lang: str = "vi") -> pd.DataFrame:
+    """One of notebook 02's tables as a reader reads it: the columns of ``kind`` (a key of
+    :data:`READER_TABLES`) in their order, headed in ``lang`` (``"vi"`` or ``"en"``), coded
+    values (instrument, how a commune matched) by their label; the index is reset.
+
+    Raises :class:`~hlstudy.errors.SurveyDataError` for an unknown ``kind`` or ``lang``, a column
+    the table lacks, or a code without a label (never shown raw).
+    """
+    if kind not in READER_TABLES:
+        raise SurveyDataError(f"kind must be one of {sorted(READER_TABLES)}, got {kind!r}")
+    if lang not in ("vi", "en"):
+        raise SurveyDataError(f"lang must be 'vi' or 'en', got {lang!r}")
+    k = 0 if lang == "vi" else 1
+    headers, coded = READER_TABLES[kind]
+    missing = [c for c in headers if c not in df.columns]
+    if missing:
+        raise SurveyDataError(f"the {kind} table lacks columns {missing}")
+    out = df[list(headers)].reset_index(drop=True).copy()
+    for column, labels in coded.items():
+        unknown = sorted(set(out[column].dropna().astype(str)) - set(labels))
+        if unknown:
+            raise SurveyDataError(f"{kind}: no label for {column} {unknown}")
+        out[column] = out[column].map(lambda v, m=labels: m[v][k] if v == v else v)
+    return out.rename(columns={c: h[k] for c, h in headers.items()})

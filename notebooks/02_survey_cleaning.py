@@ -99,7 +99,7 @@ display(Markdown(
     )
     + "."
 ))
-files[["bộ công cụ", "file", "format", "encoding", "records", "pii_columns_dropped"]]
+cleaning.reader_table(files, "files", lang=export.language())
 
 # %%
 received = (
@@ -156,9 +156,8 @@ display(Markdown(
     "để người dùng có dữ liệu xuất theo xã mới nhận ra rằng khi đó không phân biệt được đơn vị "
     f"cũ (xã năm 2025 thì đúng trong cả hai cách đọc): {len(named_2025)} bản ghi."
 ))
-nonexact[["instrument", "value", "name", "how", "score", "rows"]].rename(
-    columns={"value": "giá trị gốc", "name": "tên chính thức", "how": "cách khớp", "score": "độ tương đồng", "rows": "số bản ghi"}
-)
+with pd.option_context("display.max_rows", len(nonexact) + 1):   # every row, not the ends
+    display(cleaning.reader_table(nonexact, "commune_matches", lang=export.language()))
 
 # %% [markdown]
 # ## 2. Các quy tắc làm sạch
@@ -414,7 +413,8 @@ if _field_text:
         + ".  Người chưa qua đào tạo chuyên môn không có chuyên ngành để khai, nên các ô trống "
         "của họ là giá trị thiếu có lý do, không phải lỗi."))
 coverage_tables = {name: scale_coverage(study.table(name), name, min_share=MIN_SHARE).table for name in LIKERT_INSTRUMENTS}
-pd.concat(coverage_tables, names=["instrument"]).reset_index(level=0)
+cleaning.reader_table(pd.concat(coverage_tables, names=["instrument"]).reset_index(level=0),
+                      "scale_coverage", lang=export.language())
 
 # %% [markdown]
 # ## 4. Mẫu cuối cùng so với danh sách nhân sự
@@ -475,7 +475,7 @@ display(Markdown(
     f"{len(pii)} biến dữ liệu cá nhân trong bộ mã; số biến còn lại trong các bảng đã xử lý: **{len(leaks)}**. "
     f"Ví dụ mã giả danh: `{study.officials['record_id'].iloc[0]}`."
 ))
-pii
+cleaning.reader_table(pii, "pii", lang=export.language())
 
 # %% [markdown]
 # ## 6. Lưu bảng đã xử lý
@@ -486,4 +486,5 @@ pii
 
 # %%
 written = study.write_processed()
-pd.DataFrame({"bảng": list(written), "tệp": [p.name for p in written.values()]})
+cleaning.reader_table(pd.DataFrame({"table": list(written), "file": [p.name for p in written.values()]}),
+                      "processed", lang=export.language())

@@ -386,11 +386,32 @@ display(Markdown(
 # sai số thay đổi; phần dư không chuẩn ít ảnh hưởng với n vài trăm.
 
 # %%
-diag = pd.concat({name(q): f.diagnostics for q, f in fits.items()}, names=[H["part"]])
-display(diag)
+display(models.diagnostics_table({name(q): f for q, f in fits.items()},
+                                 lang=export.language()))
 n_infl = {q: len(f.influential) for q, f in fits.items()}
-display(Markdown(", ".join(f"{name(q)}: {n} quan sát có ảnh hưởng lớn" for q, n in n_infl.items())
-                 + "."))
+_reject = {check: [name(q) for q, f in fits.items() if f.diagnostics.at[check, "p"] < ALPHA]
+           for check in ("breusch_pagan", "jarque_bera")}
+
+
+def _rejected(check: str, what: str) -> str:
+    """How many models the check rejects, named."""
+    who = _reject[check]
+    return (f"{models.DIAGNOSTIC_LABELS[check][0][0]} bác bỏ {what} ở "
+            f"{len(who)}/{len(fits)} mô hình" + (f" ({', '.join(who)})" if who else ""))
+
+
+display(Markdown(
+    ", ".join(f"{name(q)}: {n} quan sát có ảnh hưởng lớn (khoảng cách Cook > 4/N)"
+              for q, n in n_infl.items()) + ".  "
+    + f"Ở mức {fmt(ALPHA, 2)}, {_rejected('breusch_pagan', 'giả định phương sai sai số không đổi')}; "
+    + f"{_rejected('jarque_bera', 'giả định phần dư phân phối chuẩn')}.  "
+    + ("Điều này không làm sai các kết luận ở trên: sai số chuẩn CR2 (với bậc tự do "
+       "Satterthwaite) và wild cluster bootstrap không giả định phương sai sai số không đổi, "
+       "cũng không giả định phần dư phân phối chuẩn, và hệ số OLS vẫn không chệch khi hai giả "
+       "định này sai; chỉ sai số chuẩn thông thường (đối chiếu ở trên) cần chúng."
+       if any(_reject.values()) else
+       "Hai giả định này không bị bác bỏ; dù vậy các suy luận ở trên dựa vào CR2 và wild "
+       "cluster bootstrap, vốn không cần chúng.")))
 
 # %% [markdown]
 # ### Mô hình hệ số chặn ngẫu nhiên theo xã (kiểm tra độ vững)

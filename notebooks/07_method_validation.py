@@ -603,7 +603,7 @@ if fp is not None and len(fp):
 s5 = res[(res["kind"] == "verdict") & (res["quantity"] == "S5")]
 if len(s5):
     s5_tab = (s5.groupby(["scenario", "verdict_truth", "verdict"]).size().unstack("verdict", fill_value=0)
-              .reindex(columns=list(_VERD), fill_value=0).reset_index())
+              .reindex(columns=list(_VERD), fill_value=0).rename_axis(columns=None).reset_index())
     s5_tab = s5_tab.assign(**{H["scenario"]: s5_tab["scenario"].map(SCEN_LAB),
                               H["verdict_truth"]: s5_tab["verdict_truth"].map(VERD_LAB)})[
         [H["scenario"], H["verdict_truth"], *_VERD]].rename(
@@ -701,10 +701,10 @@ export.save_table(pv.rename(columns={k: H[k] for k in ("software", "pinned", "in
                   "07_python_versions", simulated=False, decimals=0,
                   title=export.tr("Python và các gói", "Python and packages"),
                   allowed_codes=list(pv["software"]))
-export.save_table(rv.rename(columns={k: H[k] for k in ("fixture", "software", "version",
-                                                         "source")}),
+rv_show = rv.rename(columns={k: H[k] for k in ("fixture", "software", "version", "source")})
+export.save_table(rv_show,
                   "07_r_versions", simulated=False, decimals=0,
                   title=export.tr("Phiên bản R của các giá trị tham chiếu",
                                   "R versions of the reference values"),
                   allowed_codes=[*rv["fixture"], *rv["software"], *rv["source"], *rv["version"]])
-display(rv)
+display(rv_show)   # the table's headings, as exported

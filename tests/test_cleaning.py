@@ -791,3 +791,29 @@ def test_load_study_prints_the_summary_in_the_label_language(monkeypatch, capsys
     assert out.startswith("làm sạch dữ liệu"), out
     assert out == cleaning.change_summary(study.cleaning_log, study.flow, lang="vi")
     assert out != cleaning.change_summary(study.cleaning_log, study.flow, lang="en")
+
+
+def test_reader_table_heads_and_labels_notebook_02s_tables():
+    from hlstudy.cleaning import READER_TABLES, reader_table
+
+    files = pd.DataFrame({"instrument": ["officials", "citizens"], "file": ["o.csv", "c.csv"],
+                          "format": ["csv", "csv"], "encoding": ["utf-8", None],
+                          "sheet": [None, None], "records": [3, 4], "pii_columns_dropped": [2, 1]})
+    vi = reader_table(files, "files")
+    assert list(vi.columns) == [h[0] for h in READER_TABLES["files"][0].values()]
+    assert vi["Bộ công cụ"].tolist() == ["Cán bộ, công chức", "Người dân"]
+    assert "sheet" not in vi.columns
+    en = reader_table(files, "files", lang="en")
+    assert en["Instrument"].tolist() == ["Officials", "Citizens"]
+    matches = pd.DataFrame({"instrument": ["personnel"], "value": ["Hoa Binh"],
+                            "name": ["Hòa Bình"], "how": ["diacritics"], "score": [1.0],
+                            "rows": [2]})
+    assert reader_table(matches, "commune_matches").at[0, "Cách khớp"] == "khác dấu hoặc không dấu"
+    with pytest.raises(SurveyDataError, match="no label for how"):
+        reader_table(matches.assign(how="guess"), "commune_matches")
+    with pytest.raises(SurveyDataError, match="lacks columns"):
+        reader_table(files.drop(columns="records"), "files")
+    with pytest.raises(SurveyDataError, match="kind"):
+        reader_table(files, "nope")
+    with pytest.raises(SurveyDataError, match="lang"):
+        reader_table(files, "files", lang="fr")

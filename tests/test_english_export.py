@@ -24,8 +24,8 @@ VI_LETTERS = re.compile(
     "[ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ]", re.IGNORECASE)
 NOTEBOOKS = {"05": ROOT / "notebooks" / "05_drivers_of_quality.py",
              "07": ROOT / "notebooks" / "07_method_validation.py"}
-#: variables whose Vietnamese text only feeds the notebook's (Vietnamese) prose
-PROSE_NAMES = {"05": {"sfx_vi", "verdict", "both_text"}, "07": {"summary_lines", "pooled_text", "_commits"}}
+#: variables (and functions) whose Vietnamese text only feeds the notebook's (Vietnamese) prose
+PROSE_NAMES = {"05": {"sfx_vi", "verdict", "both_text", "_how_sure", "_rejected"}, "07": {"summary_lines", "pooled_text", "_commits"}}
 #: label maps ``{code: (vi, en)}`` of each notebook
 PAIR_MAPS = {"05": ["COVARIATE_LABELS", "_HEAD", "_READING"],
              "07": ["_HEAD", "_SCEN", "_METHOD", "_VERD", "_FP_LEVEL", "_CLEAN_METRIC",
@@ -74,6 +74,8 @@ def _allowed(const: ast.Constant, parents, prose_names) -> bool:
             return True
         if isinstance(node, ast.FunctionDef) and ast.get_docstring(node) and child is node.body[0]:
             return True
+        if isinstance(node, ast.FunctionDef) and node.name in prose_names:
+            return True   # a function whose text only feeds the prose
         child, node = node, parents.get(node)
     return False
 

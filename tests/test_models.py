@@ -109,7 +109,10 @@ def test_vif_diagnostics_cooks_match_r(case):
     infl = fit.influential
     cut = 4 / fit.nobs
     assert set(infl.index) == set(cooks.index[cooks > cut])
-    assert diag.loc["cooks_distance", "df"] == len(infl)
+    # a count of rows is no degrees of freedom: its own column, the df left empty
+    assert diag.loc["cooks_distance", "n_above"] == len(infl)
+    assert np.isnan(diag.loc["cooks_distance", "df"])
+    assert diag["n_above"].drop("cooks_distance").isna().all()
     assert infl["cooks_d"].is_monotonic_decreasing
 
 
@@ -508,3 +511,25 @@ def test_cr2_with_very_few_clusters_warns_with_the_df():
     with warnings.catch_warnings():
         warnings.simplefilter("error", FewClustersWarning)  # 20 clusters: no warning
         ols(many, "a ~ b", cluster="g", vcov="CR2", wild=False)
+
+
+def test_diagnostics_table_names_checks_and_counts_for_a_reader():
+    """Notebook 05's table of the residual checks: Vietnamese (or English) names and null
+    hypotheses, never the codes; Cook's count of rows above 4/N under its own heading."""
+    from hlstudy.models import diagnostics_table
+
+    fit = ols(SMALL, "y ~ x1 + x2 + f", cluster="g", wild=False)
+    vi = diagnostics_table({"Mô hình A": fit, "Mô hình B": fit})
+    assert list(vi.columns) == ["Mô hình", "Kiểm tra", "Giả thuyết H0", "Thống kê", "Bậc tự do",
+                                "p", "Số quan sát vượt ngưỡng 4/N"]
+    assert len(vi) == 2 * len(fit.diagnostics)
+    text = " ".join(map(str, vi.to_numpy().ravel()))
+    assert not any(code in text for code in ("breusch_pagan", "jarque_bera", "cooks_distance"))
+    cook = vi[vi["Kiểm tra"] == "Khoảng cách Cook lớn nhất"].iloc[0]
+    assert cook["Số quan sát vượt ngưỡng 4/N"] == len(fit.influential) and np.isnan(cook["Bậc tự do"])
+    en = diagnostics_table({"A": fit}, lang="en")
+    assert "Null hypothesis" in en.columns and "constant error variance" in set(en.iloc[:, 2])
+    with pytest.raises(ModelError, match="lang"):
+        diagnostics_table({"A": fit}, lang="fr")
+    with pytest.raises(ModelError, match="OLSResult"):
+        diagnostics_table({"A": 1})

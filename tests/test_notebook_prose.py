@@ -67,3 +67,37 @@ def test_notebook_05_says_which_commune_correlations_run_against_the_thesis():
                 assert "khoảng tin cậy chứa 0" in said and "không ủng hộ chiều" in said
     else:
         assert "**Ngược chiều luận văn**" not in para[0]
+
+
+def _html_outputs(name: str) -> list[str]:
+    nb = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text(encoding="utf-8"))
+    return ["".join(o["data"]["text/html"]) for cell in nb["cells"]
+            for o in cell.get("outputs", []) if "text/html" in o.get("data", {})]
+
+
+def test_vietnamese_notebooks_show_tables_a_reader_can_read():
+    """The data frames notebooks 02, 05 and 07 display: no machine heading (``pii_columns_dropped``,
+    ``min_answered``, ``fixture``, a ``verdict`` over the columns), no instrument code as a
+    value, no check code (``breusch_pagan``), and every row (pandas cuts a long table to its
+    first and last rows and says "N rows × M columns")."""
+    for name in ("02_survey_cleaning", "05_drivers_of_quality", "07_method_validation"):
+        tables = _html_outputs(name)
+        assert tables, name
+        for html in tables:
+            heads = [h.strip() for h in re.findall(r"<th[^>]*>([^<]*)</th>", html)]
+            assert not [h for h in heads if re.fullmatch(r"[a-z][a-z_]{3,}", h)], (name, heads)
+            cells = {c.strip() for c in re.findall(r"<td[^>]*>([^<]*)</td>", html)}
+            assert not cells & {"officials", "citizens", "personnel"}, name
+            assert not re.search(r"\d+ rows × \d+ columns", html), name
+            assert not re.search(r"breusch_pagan|jarque_bera|cooks_distance", html), name
+
+
+def test_notebook_05_says_what_the_rejected_assumptions_mean():
+    """Breusch–Pagan and Jarque–Bera reject on these data; the prose counts the rejections and
+    says why the cluster-robust inference stands."""
+    text = _vietnamese_text("05_drivers_of_quality")
+    para = [t for t in text.split("\n") if "quan sát có ảnh hưởng lớn" in t]
+    assert len(para) == 1
+    for check in ("Breusch–Pagan", "Jarque–Bera"):
+        assert re.search(rf"{check}[^;.]* bác bỏ [^;.]* ở \d+/\d+ mô hình", para[0]), para[0]
+    assert "CR2" in para[0] and "không giả định" in para[0]

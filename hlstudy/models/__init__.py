@@ -2,7 +2,8 @@
 
 * :func:`ols` — least squares with CR2/Satterthwaite (clubSandwich), CR1 (sandwich), HC1 or
   classical SEs, the wild cluster restricted bootstrap (wildboottest), standardized
-  coefficients, VIFs (car), residual diagnostics.
+  coefficients, VIFs (car), residual diagnostics (:func:`diagnostics_table`: for a reader,
+  in Vietnamese or English).
 * :func:`mixed` — random-intercept model (statsmodels MixedLM, REML) with Satterthwaite df
   as ``lmerTest::lmer`` reports them, and the ICC.
 * :func:`sensitivity` — Cinelli & Hazlett (2020) partial R² and robustness values, bounds
@@ -13,9 +14,16 @@ Formulas, sources, the R calls matched and the tolerances: ``docs/models.md``.
 """
 
 from hlstudy.models.mixed import MixedResult, mixed
-from hlstudy.models.ols import FewClustersWarning, OLSResult, ols
+from hlstudy.models.ols import (
+    DIAGNOSTIC_LABELS,
+    FewClustersWarning,
+    OLSResult,
+    diagnostics_table,
+    ols,
+)
 from hlstudy.models.power import min_detectable_effect
 from hlstudy.models.sensitivity import robustness_value, sensitivity
 
-__all__ = ["FewClustersWarning", "MixedResult", "OLSResult", "min_detectable_effect", "mixed", "ols",
+__all__ = ["DIAGNOSTIC_LABELS", "FewClustersWarning", "MixedResult", "OLSResult", "diagnostics_table",
+           "min_detectable_effect", "mixed", "ols",
            "robustness_value", "sensitivity"]

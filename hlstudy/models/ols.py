@@ -127,14 +127,16 @@ class OLSResult:
 
     @property
     def diagnostics(self) -> pd.DataFrame:
-        """Residual diagnostics, one row per check (columns ``statistic, df, p, note``).
+        """Residual diagnostics, one row per check (columns ``statistic, df, p, n_above, note``).
 
         * ``breusch_pagan``: studentized (Koenker 1981) Breusch–Pagan test on the model's
           regressors, statsmodels ``het_breuschpagan(robust=True)`` = R ``lmtest::bptest(fit)``.
         * ``shapiro_wilk``: normality of residuals, scipy ``shapiro`` = R ``shapiro.test``
           (N ≤ 5000); ``jarque_bera`` as well (statsmodels).
-        * ``cooks_distance``: statistic = the largest Cook's distance, df = how many rows
-          exceed the cut-off 4/N (listed by :attr:`influential`).
+        * ``cooks_distance``: statistic = the largest Cook's distance, ``n_above`` = how many
+          rows exceed the cut-off 4/N (listed by :attr:`influential`); no df, no p.
+
+        :func:`diagnostics_table` shows them for a reader, in Vietnamese or English.
         """
         from statsmodels.stats.diagnostic import het_breuschpagan
         from statsmodels.stats.stattools import jarque_bera
@@ -154,10 +156,11 @@ class OLSResult:
                      "note": "H0: residual skewness 0 and kurtosis 3"})
         d = self.cooks_distance
         cut = 4 / self.nobs
-        rows.append({"check": "cooks_distance", "statistic": float(d.max()),
-                     "df": float((d > cut).sum()), "p": np.nan,
-                     "note": f"max Cook's D; df = rows above the cut-off 4/N = {cut:.4f}"})
-        return pd.DataFrame(rows).set_index("check")
+        rows.append({"check": "cooks_distance", "statistic": float(d.max()), "df": np.nan,
+                     "p": np.nan, "n_above": float((d > cut).sum()),
+                     "note": f"max Cook's D; n_above = rows above the cut-off 4/N = {cut:.4f}"})
+        return pd.DataFrame(rows, columns=["check", "statistic", "df", "p", "n_above", "note"]
+                            ).set_index("check")
 
     # ---------------------------------------------------------------- summary
     def summary(self) -> str:
@@ -320,3 +323,47 @@ def ols(data: pd.DataFrame, formula: str, *, cluster: str | None = None, vcov: s
                      n_clusters=G, n_dropped=fr.n_dropped, r2=r2, adj_r2=adj,
                      sigma=float(np.sqrt(ss_res / (n - k))), cluster=cluster, alpha=alpha,
                      wild_info=wild_info, frame=fr, _fitted=X @ b, _resid=e)
+
+
+#: Each residual check of :attr:`OLSResult.diagnostics` for a reader: (name, null hypothesis),
+#: Vietnamese and English.
+DIAGNOSTIC_LABELS = {
+    "breusch_pagan": (("Breusch–Pagan (Koenker)", "phương sai sai số không đổi"),
+                      ("Breusch–Pagan (Koenker)", "constant error variance")),
+    "shapiro_wilk": (("Shapiro–Wilk", "phần dư phân phối chuẩn"),
+                     ("Shapiro–Wilk", "normal residuals")),
+    "jarque_bera": (("Jarque–Bera", "độ lệch của phần dư bằng 0 và độ nhọn bằng 3"),
+                    ("Jarque–Bera", "residual skewness 0 and kurtosis 3")),
+    "cooks_distance": (("Khoảng cách Cook lớn nhất", "(không kiểm định; ngưỡng 4/N)"),
+                       ("Largest Cook's distance", "(no test; cut-off 4/N)")),
+}
+_DIAGNOSTIC_HEADERS = {
+    "model": ("Mô hình", "Model"), "check": ("Kiểm tra", "Check"),
+    "h0": ("Giả thuyết H0", "Null hypothesis"), "statistic": ("Thống kê", "Statistic"),
+    "df": ("Bậc tự do", "df"), "p": ("p", "p"),
+    "n_above": ("Số quan sát vượt ngưỡng 4/N", "Rows above 4/N"),
+}
+
+
+def diagnostics_table(fits, *, lang: str = "vi") -> pd.DataFrame:
+    """The residual diagnostics of several regressions as a reader's table.
+
+    ``fits``: a mapping ``{model name: OLSResult}`` (names as the reader knows them, e.g. the
+    dependent variable's label).  One row per model and check: the model, the check and its
+    null hypothesis in ``lang`` (``"vi"`` or ``"en"``, :data:`DIAGNOSTIC_LABELS`), the
+    statistic, its df, p, and for Cook's distance the number of rows above 4/N (not a df).
+    """
+    if lang not in ("vi", "en"):
+        raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
+    k = 0 if lang == "vi" else 1
+    rows = []
+    for model, fit in fits.items():
+        if not isinstance(fit, OLSResult):
+            raise ModelError(f"diagnostics_table needs OLSResult values, got "
+                             f"{type(fit).__name__} for {model!r}")
+        for check, r in fit.diagnostics.iterrows():
+            name, h0 = DIAGNOSTIC_LABELS[check][k]
+            rows.append({"model": model, "check": name, "h0": h0, "statistic": r["statistic"],
+                         "df": r["df"], "p": r["p"], "n_above": r["n_above"]})
+    out = pd.DataFrame(rows, columns=list(_DIAGNOSTIC_HEADERS))
+    return out.rename(columns={c: v[k] for c, v in _DIAGNOSTIC_HEADERS.items()})

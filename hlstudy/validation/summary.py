@@ -182,9 +182,9 @@ def verdict_confusion(results: pd.DataFrame, *, by: Sequence[str] = ("scenario",
     if d.empty:
         return pd.DataFrame(columns=[*by, "verdict_truth", *VERDICT_ORDER, "n"])
     tab = d.groupby([*by, "verdict_truth", "verdict"]).size().unstack("verdict", fill_value=0)
-    tab = tab.reindex(columns=list(VERDICT_ORDER), fill_value=0)
+    tab = tab.reindex(columns=list(VERDICT_ORDER), fill_value=0).rename_axis(columns=None)
     tab["n"] = tab.sum(axis=1)
-    return tab.reset_index()
+    return tab.reset_index()   # no "verdict" name over the columns: a table shows none
 
 
 def verdict_rates(results: pd.DataFrame, *, by: Sequence[str] = ("scenario", "quantity")
