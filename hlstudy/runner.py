@@ -276,10 +276,30 @@ class _ForkServer:
         self.process.stdin.flush()
         return int(self.process.stdout.readline())
 
+    #: Seconds :meth:`stop` waits for the server to end after its input is closed (it may be
+    #: still importing :data:`FORK_PRELOAD` on a loaded machine) before killing it.
+    STOP_TIMEOUT = 10.0
+
     def stop(self) -> None:
-        if self.process.poll() is None:
+        """End the server at exit, quietly: close its input (it ends once its imports are
+        done), wait :data:`STOP_TIMEOUT` seconds, then kill it.  Never raises: it runs as an
+        ``atexit`` callback, after the run has said what it had to say (a data error), and a
+        traceback of a slow server would bury that message.  The kernels it forked run in
+        sessions of their own and are not killed with it."""
+        if self.process.poll() is not None:
+            return
+        try:
             self.process.stdin.close()
-            self.process.wait(timeout=10)
+        except OSError:   # the pipe is broken: the server is ending anyway
+            pass
+        try:
+            self.process.wait(timeout=self.STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            try:
+                self.process.wait(timeout=self.STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pass   # not reaped: the operating system does it when this process ends
 
 
 class _ForkedKernel:

@@ -47,3 +47,18 @@ def test_the_fork_server_preloads_the_statsmodels_modules_hlstudy_imports():
         assert any(m == name or m.startswith(name + ".") for m in preloaded), (
             f"hlstudy imports {name}: add it to runner.FORK_PRELOAD")
     assert all(m in imported for m in preloaded), "a preloaded statsmodels module hlstudy no longer imports"
+
+
+def test_stopping_a_fork_server_that_does_not_end_kills_it_quietly(monkeypatch):
+    # at exit, a server still importing its libraries on a loaded machine outlived the wait:
+    # the atexit callback printed a TimeoutExpired traceback under the run's ERROR line
+    import subprocess
+
+    from hlstudy.runner import _ForkServer
+
+    server = object.__new__(_ForkServer)   # no preloading server: a process that ignores its input
+    server.process = subprocess.Popen(["sleep", "30"], stdin=subprocess.PIPE)
+    monkeypatch.setattr(_ForkServer, "STOP_TIMEOUT", 0.05)
+    server.stop()   # must not raise
+    assert server.process.poll() is not None
+    server.stop()   # a stopped server: nothing to do
