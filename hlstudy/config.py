@@ -41,6 +41,16 @@ in ``hlstudy.toml``::
 
 (:func:`sheet_settings`).
 
+The *reference year* of the survey (the year in which ages and years in post are counted,
+notebook 04's compliance with Decree 33) is, by :func:`hlstudy.study.reference_year`, the year
+of the latest submission time, which an export typed by hand or saved from SPSS may not have.
+Then, or to override it, it is set by ``HLSTUDY_REFERENCE_YEAR`` or in ``hlstudy.toml``::
+
+    [study]
+    reference_year = 2025
+
+(:func:`reference_year_setting`).
+
 >>> from hlstudy.config import data_source
 >>> data_source("data/raw").origin
 'argument'
@@ -60,6 +70,9 @@ from hlstudy.paths import instrument_dir as instrument_folder  # noqa: F401  (th
 
 ENV_VAR = "HLSTUDY_DATA"
 CONFIG_FILE = "hlstudy.toml"
+REFERENCE_YEAR_ENV = "HLSTUDY_REFERENCE_YEAR"
+#: Years a survey of this study can be dated to (a typo such as 225 or 20255 is an error).
+REFERENCE_YEARS = (1990, 2100)
 
 
 @dataclass(frozen=True)
@@ -177,3 +190,34 @@ def _string_table(root: Path | None, name: str, message: str, *, strip_keys: boo
     if bad:
         raise SurveyDataError(f"{message}; got {bad}", file=path)
     return {(str(k).strip() if strip_keys else str(k)): v.strip() for k, v in table.items()}
+
+
+def reference_year_setting(root: Path | None = None) -> int | None:
+    """The survey's reference year as set: ``HLSTUDY_REFERENCE_YEAR``, else ``[study]
+    reference_year`` of ``hlstudy.toml``, else ``None`` (then :func:`hlstudy.study.reference_year`
+    takes the year of the submission times).  Raises :class:`SurveyDataError` for a value that
+    is no whole year in :data:`REFERENCE_YEARS`.
+    """
+    env = os.environ.get(REFERENCE_YEAR_ENV, "").strip()
+    if env:
+        value, origin, file = env, f"{REFERENCE_YEAR_ENV}={env!r}", None
+    else:
+        path, settings = _settings(root)
+        if settings is None:
+            return None
+        table = settings.get("study", {})
+        if not isinstance(table, dict):
+            raise SurveyDataError("[study] must be a table", file=path)
+        value = table.get("reference_year")
+        if value is None:
+            return None
+        origin, file = f"[study] reference_year = {value!r}", path
+    try:
+        year = int(value) if not isinstance(value, bool | float) else None
+    except (TypeError, ValueError):
+        year = None
+    lo, hi = REFERENCE_YEARS
+    if year is None or not lo <= year <= hi:
+        raise SurveyDataError(f"{origin}: the reference year must be a whole year from {lo} to {hi}, "
+                              "e.g. 2025", file=file)
+    return year

@@ -889,7 +889,7 @@ def output_plan() -> OutputPlan:
     return OutputPlan(False, own, figures, figures / "notebooks", None)
 
 
-def warm_study_cache(out=None) -> float:
+def warm_study_cache(out=None, *, reference_year: bool = False) -> float:
     """Read or build the ``load_study`` cache once, before the kernels start; return seconds.
 
     Otherwise two kernels starting together on a cold cache would both clean the data.
@@ -899,7 +899,10 @@ def warm_study_cache(out=None) -> float:
     are left to the notebooks, which report them in context.  The workbook sheet read when
     none is named after its instrument (:func:`hlstudy.study.sheet_notes`) is printed to
     ``out`` (default ``sys.stdout``): the kernels' own output of ``load_study`` is not shown
-    by ``reproduce``, and a sheet chosen unseen could be the wrong one.
+    by ``reproduce``, and a sheet chosen unseen could be the wrong one.  With
+    ``reference_year`` (a notebook to run needs it) the survey's reference year
+    (:func:`hlstudy.study.reference_year`) is checked too: without submission times and
+    without the setting, the run stops here with its fix, not at the notebook that needs it.
     """
     import contextlib
     import io
@@ -919,7 +922,17 @@ def warm_study_cache(out=None) -> float:
         return time.perf_counter() - start
     for note in sheet_notes(study):
         print(note, file=out, flush=True)
+    if reference_year:
+        from hlstudy.study import reference_year as year_of
+
+        year_of(study)   # SurveyDataError naming the column and the setting
     return time.perf_counter() - start
+
+
+def needs_reference_year(sources: list[Path]) -> bool:
+    """Whether a notebook of ``sources`` asks for the survey's reference year
+    (:func:`hlstudy.study.reference_year`, called in its code)."""
+    return any("reference_year(study)" in path.read_text(encoding="utf-8") for path in sources)
 
 
 def reproduce(selected: list[str] | None = None, *, out=None,
@@ -948,9 +961,9 @@ def reproduce(selected: list[str] | None = None, *, out=None,
     if fork_enabled():
         _ForkServer.get()   # imports its libraries while the study cache is read or built
     try:
-        warm = warm_study_cache(out)
+        warm = warm_study_cache(out, reference_year=needs_reference_year(all_sources))
     except SurveyDataError:
-        print(f"FAILED: the data do not fit the instrument; no notebook was run (the notebooks "
+        print(f"FAILED: the data cannot be analysed as they are; no notebook was run (the notebooks "
               f"and files in {_shown(plan.figures)} are from an earlier run, if any)",
               file=out, flush=True)
         raise

@@ -415,6 +415,41 @@ def load_study(
     return study
 
 
+def reference_year(study: Study, *, root: Path | None = None) -> int:
+    """The survey's reference year: the year ages and years in post are counted in.
+
+    The setting first (:func:`hlstudy.config.reference_year_setting`: ``HLSTUDY_REFERENCE_YEAR``
+    or ``[study] reference_year`` in ``hlstudy.toml``), else the year of the latest submission
+    time of the officials' survey (its codebook's ``timestamp`` variable, ``submitted_at``).
+    An export without submission times (typed by hand in Excel, saved from SPSS, the column
+    blank) has no year to take: :class:`SurveyDataError` names the column and the setting.
+
+    >>> reference_year(load_study())  # doctest: +SKIP
+    2025
+    """
+    from hlstudy.config import REFERENCE_YEAR_ENV, reference_year_setting
+
+    year = reference_year_setting(root)
+    if year is not None:
+        return year
+    spec = ingest.instrument_spec("officials")
+    stamps = [v.variable for v in spec.variables if v.type == "timestamp"]
+    table = study.officials
+    for column in stamps:
+        if column in table:
+            years = pd.to_datetime(table[column], errors="coerce").dt.year.dropna()
+            if len(years):
+                return int(years.max())
+    column = f"column {stamps[0]!r} (the submission time)" if stamps else "a submission-time column"
+    why = ("no officials' survey was read" if not study.has("officials") else
+           f"the officials' export has no {column}, or none of its values is filled in")
+    raise SurveyDataError(
+        f"the survey's reference year is unknown: {why}, and no reference year is set.  Set it: "
+        f"{REFERENCE_YEAR_ENV}=2025 python3 make.py reproduce, or in hlstudy.toml at the "
+        "repository root the lines  [study]  and  reference_year = 2025  (the year the survey "
+        "was answered; README, 'Using your own survey export')")
+
+
 def sheet_notes(study: Study) -> list[str]:
     """One line per workbook whose sheet was chosen without being named after its instrument
     (``officials.xlsx: read sheet 'Câu trả lời biểu mẫu 1', the only sheet with data …``):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pandas as pd
@@ -243,3 +244,59 @@ def test_reproduce_prints_the_sheet_it_chose(reference, tmp_path, monkeypatch, c
     assert "Câu trả lời biểu mẫu 1" not in capsys.readouterr().out  # printed to ``out`` only
     study = hlstudy.load_study()  # load_study prints the same line
     assert study_mod.sheet_notes(study) == [shown.strip()]
+
+
+def _without_submission_times(folder):
+    off = pd.read_csv(folder / "officials.csv", dtype=str, keep_default_na=False)
+    off.drop(columns=["Thời gian nộp"]).to_csv(folder / "officials.csv", index=False)
+    return folder
+
+
+def test_reference_year_from_the_setting_else_the_submissions_else_a_clear_error(reference, tmp_path, monkeypatch):
+    """An export typed in Excel or saved from SPSS has no submission time: notebook 04 stopped
+    on ``int(pd.to_datetime(officials["submitted_at"])...)`` with "cannot convert float NaN to
+    integer" and no fix."""
+    monkeypatch.delenv("HLSTUDY_REFERENCE_YEAR", raising=False)
+    folder = rf.make_folder(tmp_path / "raw", "csv", n=6)
+    study = hlstudy.load_study(folder, cache=False)
+    assert study_mod.reference_year(study, root=tmp_path) == 2024 == study.officials["submitted_at"].dt.year.max()
+    (tmp_path / "hlstudy.toml").write_text("[study]\nreference_year = 2023\n", encoding="utf-8")
+    assert study_mod.reference_year(study, root=tmp_path) == 2023     # the setting wins
+    monkeypatch.setenv("HLSTUDY_REFERENCE_YEAR", "2022")
+    assert study_mod.reference_year(study, root=tmp_path) == 2022     # the environment first
+    monkeypatch.setenv("HLSTUDY_REFERENCE_YEAR", "20255")
+    with pytest.raises(SurveyDataError, match=r"HLSTUDY_REFERENCE_YEAR='20255': the reference year must be"):
+        study_mod.reference_year(study, root=tmp_path)
+    monkeypatch.delenv("HLSTUDY_REFERENCE_YEAR")
+    (tmp_path / "hlstudy.toml").write_text('[study]\nreference_year = "năm nay"\n', encoding="utf-8")
+    with pytest.raises(SurveyDataError, match=r"hlstudy\.toml: \[study\] reference_year = 'năm nay'"):
+        study_mod.reference_year(study, root=tmp_path)
+    (tmp_path / "hlstudy.toml").unlink()
+    # what ingest gives for an export without the column (tested below), or with it blank
+    typed = dataclasses.replace(study, officials=study.officials.assign(submitted_at=pd.NaT))
+    with pytest.raises(SurveyDataError) as err:
+        study_mod.reference_year(typed, root=tmp_path)
+    message = str(err.value)
+    assert "reference year is unknown" in message and "'submitted_at'" in message
+    assert "HLSTUDY_REFERENCE_YEAR=2025" in message and "reference_year = 2025" in message
+    monkeypatch.setenv("HLSTUDY_REFERENCE_YEAR", "2025")
+    assert study_mod.reference_year(typed, root=tmp_path) == 2025
+
+
+def test_reproduce_checks_the_reference_year_before_any_kernel(reference, tmp_path, monkeypatch):
+    import io
+
+    from hlstudy import runner
+
+    monkeypatch.delenv("HLSTUDY_REFERENCE_YEAR", raising=False)
+    monkeypatch.setattr(config, "ROOT", tmp_path)   # no hlstudy.toml of the checkout
+    folder = _without_submission_times(rf.make_folder(tmp_path / "raw", "csv", n=6))
+    monkeypatch.setenv("HLSTUDY_DATA", str(folder))
+    monkeypatch.setattr(study_mod, "PROCESSED", tmp_path / "processed")
+    runner.warm_study_cache(io.StringIO())   # no notebook needing the year: no check
+    with pytest.raises(SurveyDataError, match="reference year is unknown"):
+        runner.warm_study_cache(io.StringIO(), reference_year=True)
+    asking, other = tmp_path / "04_x.py", tmp_path / "02_x.py"
+    asking.write_text("REFERENCE_YEAR = reference_year(study)\n", encoding="utf-8")
+    other.write_text("study = load_study()\n", encoding="utf-8")
+    assert runner.needs_reference_year([other, asking]) and not runner.needs_reference_year([other])

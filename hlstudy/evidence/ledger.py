@@ -59,7 +59,7 @@ import pandas as pd
 from scipy import stats
 
 from hlstudy import _resultcache, codebook, drivers
-from hlstudy.errors import HlstudyError, ModelError
+from hlstudy.errors import HlstudyError, ModelError, SurveyDataError
 from hlstudy.evidence import rules as R
 from hlstudy.evidence.ipma import QUADRANTS_EN, QUADRANTS_VI, QUAL, IPMAResult, ipma
 
@@ -331,12 +331,12 @@ class _Context:
         return Thresholds(weak_cutoff=self.rules.weak_cutoff)
 
     def reference_year(self) -> int:
-        off = self.study.officials
-        if "submitted_at" in off.columns:
-            years = pd.to_datetime(off["submitted_at"], errors="coerce").dt.year.dropna()
-            if len(years):
-                return int(years.max())
-        raise _Absent("no survey date to compute years in post from the register's start year")
+        from hlstudy.study import reference_year
+        try:
+            return reference_year(self.study)   # the setting, else the submission times
+        except SurveyDataError:
+            raise _Absent("no survey date to compute years in post from the register's start "
+                          "year (no submission time, no reference year set)") from None
 
     def compliance(self):
         def make():
