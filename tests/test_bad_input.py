@@ -55,6 +55,17 @@ def set_cells(column: str, row: int, value):
     return lambda folder: rewrite_officials(folder, change)
 
 
+def set_column(column: str, value):
+    """``value`` in every row of ``column`` (a platform column of which nothing can be read:
+    unreadable cells of the submission time are tolerated up to the whole column)."""
+    def change(rows):
+        rows = rows.astype(object)
+        rows[column] = value
+        return rows
+
+    return lambda folder: rewrite_officials(folder, change)
+
+
 def repeated_header(folder):
     lines = csv_lines(folder)
     put_lines(folder, lines[:4] + lines[:1] + lines[4:])
@@ -245,7 +256,7 @@ CASES = {
     "impossible date": (set_cells("appointed", 3, "31/02/2023"), "officials.csv", r"row 5, column 'Ngày bổ nhiệm': '31/02/2023' is not a date"),
     "date in unknown format": (set_cells("appointed", 1, "tháng 5 năm 2023"), "officials.csv", r"row 3, column 'Ngày bổ nhiệm'.*not a date"),
     "month-first date": (set_cells("appointed", 0, "05/31/2023"), "officials.csv", r"row 2, column 'Ngày bổ nhiệm'.*not a date"),
-    "timestamp garbage": (set_cells("submitted_at", 0, "hôm qua"), "officials.csv", r"row 2, column 'Thời gian nộp'.*not a timestamp"),
+    "timestamp column of garbage": (set_column("submitted_at", "hôm qua"), "officials.csv", r"row 2, column 'Thời gian nộp': no value of this column can be read as a timestamp.*not a timestamp.*Fix"),
     "text in a year column": (set_cells("birth_year", 4, "khoảng 1980"), "officials.csv", r"row 6, column 'Năm sinh'.*not a number"),
     "fraction in an integer column": (set_cells("years_in_post", 2, "3.5"), "officials.csv", r"row 4, column 'Số năm công tác.*not a whole number"),
     "infinite number": (set_cells("birth_year", 1, "inf"), "officials.csv", r"row 3, column 'Năm sinh'.*not a finite number"),

@@ -569,3 +569,90 @@ def test_columns_and_sheets_tables_of_hlstudy_toml_are_checked(tmp_path):
     toml.write_text('sheets = "x"\n', encoding="utf-8")
     with pytest.raises(SurveyDataError, match=r"\[sheets\] must be a table"):
         config.sheet_settings(tmp_path)
+
+
+def test_missing_column_suggests_only_headers_not_mapped_and_says_the_fix(tmp_path):
+    # Google Forms grid headers ("Group [item]") are mapped through the item in brackets; the
+    # closest header to the missing MOT2 is MOT1's, already mapped: it was suggested
+    rows = rf.make_rows("officials", 3).drop(columns=["MOT2"])
+    spec = {r[1]: r for r in rf.spec_rows("officials")}
+    grid = {v: f"Động lực [{spec[v][5]}]" for v in ("MOT1", "MOT3")}
+    path = tmp_path / "officials.csv"
+    path.write_text(csv_text(rows, "officials", grid), encoding="utf-8")
+    with pytest.raises(SurveyDataError, match=r"missing column\(s\) MOT2") as err:
+        read(path)
+    message = str(err.value)
+    assert "Động lực [" not in message   # no header mapped to MOT1 or MOT3
+    assert "closest header not mapped to any item: none" in message
+    assert "columns.csv" in message and "[columns]" in message and "HLSTUDY_INSTRUMENT" in message
+    # a header no item claims (here set aside by the user's mapping) is suggested, with the
+    # line that maps it
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame["Tôi sẵn sàng làm thêm khi cần"] = "Đồng ý"
+    frame.to_csv(path, index=False)
+    with pytest.raises(SurveyDataError, match=r"closest header not mapped to any item: Tôi sẵn sàng "
+                       r"làm thêm khi cần.*the line  Tôi sẵn sàng làm thêm khi cần,MOT2 "):
+        ingest.read_instrument(path, codebook=CB, value_labels=VL, registry=rf.REGISTRY,
+                               columns={"Tôi sẵn sàng làm thêm khi cần": "ignore"})
+
+
+# ------------------------------------------------------------------ platform timestamps
+
+FORMS_TIMES = [
+    # as written by … → read as the wall-clock time written
+    ("2024/03/01 8:24:53 AM GMT+7", "2024-03-01 08:24:53"),      # Google Forms, CSV download
+    ("2024/03/02 12:05:00 AM GMT+7", "2024-03-02 00:05:00"),     # midnight on a 12-hour clock
+    ("2024/03/03 1:09:32 PM GMT+07:00", "2024-03-03 13:09:32"),
+    ("03/03/2024 1:09:32 CH", "2024-03-03 13:09:32"),            # Vietnamese locale: SA/CH
+    ("2024-03-04T09:15:03.120+07:00", "2024-03-04 09:15:03"),    # KoboToolbox start/end
+    ("04/03/2024 09:15", "2024-03-04 09:15:00"),                 # Excel (Vietnamese locale) CSV
+]
+
+
+def _with_times(tmp_path, times):
+    rows = rf.make_rows("officials", len(times)).astype(object)
+    rows["submitted_at"] = times
+    path = tmp_path / "officials.csv"
+    path.write_text(csv_text(rows, "officials"), encoding="utf-8")
+    return path
+
+
+def test_timestamps_as_forms_kobo_and_excel_write_them_are_read(tmp_path):
+    raw, expected = zip(*FORMS_TIMES, strict=True)
+    table = read(_with_times(tmp_path, list(raw)))
+    assert table.data["submitted_at"].tolist() == [pd.Timestamp(t) for t in expected]
+    assert ingest.UNREADABLE not in table.data
+
+
+def test_one_unreadable_timestamp_is_one_records_loss_not_a_stop(tmp_path):
+    # the platform's time is no answer: beyond the share tolerated in answer columns (here
+    # 2 of 6 cells), an unreadable value is still one record's missing time, logged
+    times = [t for t, _ in FORMS_TIMES]
+    times[1] = times[4] = "hôm qua"
+    table = read(_with_times(tmp_path, times))
+    stamps = table.data["submitted_at"]
+    assert stamps.isna().tolist() == [False, True, False, False, True, False]
+    flagged = table.data[ingest.UNREADABLE].dropna()
+    assert [entry[0][:2] for entry in flagged] == [("submitted_at", "hôm qua")] * 2
+
+
+def test_a_timestamp_column_of_which_nothing_can_be_read_stops_with_the_fix(tmp_path):
+    path = _with_times(tmp_path, ["hôm qua", "", "sáng thứ Hai", "hôm qua"])
+    with pytest.raises(SurveyDataError) as err:
+        read(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}, row 2, column 'Thời gian nộp': no value of this column can be "
+                              "read as a timestamp (submitted_at): 3 of 3 unreadable, e.g. 'hôm qua'")
+    assert "YYYY/MM/DD H:MM:SS AM GMT+7" in message                    # the formats read
+    assert "Thời gian nộp,ignore" in message and "reference_year" in message   # or skip it
+
+
+def test_a_column_of_unknown_labels_says_which_file_maps_labels(tmp_path):
+    rows = rf.make_rows("officials", 6).astype(object)
+    rows.loc[[2, 3], "TRAIN3"] = "Rất tốt"
+    path = tmp_path / "officials.csv"
+    path.write_text(csv_text(rows, "officials"), encoding="utf-8")
+    with pytest.raises(SurveyDataError, match=r"row 4, column 'Câu 11\..*label 'Rất tốt' is not in "
+                       r"value set 'agree5'.*the column does not fit the codebook\.  Fix: .*aliases_vi"
+                       r".*value_labels\.csv.*HLSTUDY_INSTRUMENT"):
+        read(path)

@@ -100,6 +100,12 @@ def _closest_variable(key: str, spec: InstrumentSpec) -> Variable | None:
     return keys[best[0]] if best else None
 
 
+def _platform_metadata_columns(ignored: list[dict]) -> list[int]:
+    """Indices (0-based) of the columns :func:`map_headers` set aside as the platform's
+    metadata (``_id``, ``start``, …): never a question's answers."""
+    return [r["column"] - 1 for r in ignored if r["why"] == "platform metadata"]
+
+
 def _csv_field(text: str) -> str:
     """``text`` as one CSV field (quoted when it holds a comma or a quote)."""
     if any(c in text for c in ',"\n'):
@@ -300,13 +306,24 @@ def map_headers(table: RawTable, spec: InstrumentSpec,
     ]
     if missing:
         v = missing[0]
-        present = {header_key(h): clean_text(h) for h in table.headers}
-        unmapped = {k: t for k, t in present.items() if k not in by_key}
-        closest = _closest(header_key(v.question_vi), unmapped) if unmapped else "none"
+        # only headers that hold no codebook variable yet (nor the platform's metadata or
+        # personal data): a header already mapped to another item is no candidate
+        taken = set(columns_.values()) | set(_platform_metadata_columns(ignored)) | set(pii_columns)
+        taken |= {i for pair in derived.values() for i in pair}
+        unmapped = {header_key(h): clean_text(h) for i, h in enumerate(table.headers) if i not in taken}
+        closest = _closest(header_key(v.question_vi), unmapped) if unmapped else None
         names = ", ".join(m.variable for m in missing)
+        fix = (f"if the column {closest!r} holds it, map it with the line  "
+               f"{_csv_field(closest)},{v.variable}  " if closest is not None else
+               "if a column holds it under another header, map it with the line  "
+               f"HEADER,{v.variable}  ")
         raise SurveyDataError(
             f"missing column(s) {names}: no header for {v.variable} ({v.question_vi!r}); "
-            f"closest unmapped header in the file: {closest}",
+            f"closest header not mapped to any item: {closest if closest is not None else 'none'}.  "
+            f"Fix: {fix}in a columns.csv beside the export (header,variable) or in the [columns] "
+            "table of hlstudy.toml; if the questionnaire did not ask it, remove the item from the "
+            "codebook.csv of a copy of the instrument folder set with HLSTUDY_INSTRUMENT "
+            "(README, 'Your own instrument')",
             file=table.file,
             column=v.question_vi,
         )

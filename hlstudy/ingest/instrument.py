@@ -26,11 +26,11 @@ from hlstudy.ingest._common import (
     _shorten,
 )
 from hlstudy.ingest.files import RawTable, file_digest, find_exports, read_raw
-from hlstudy.ingest.fit import check_likert_codes, check_repeated_labels
-from hlstudy.ingest.headers import HeaderMap, map_headers
+from hlstudy.ingest.fit import alias_fix, check_likert_codes, check_repeated_labels
+from hlstudy.ingest.headers import HeaderMap, _csv_field, map_headers
 from hlstudy.ingest.places import _attach_communes
 from hlstudy.ingest.spec import instrument_spec
-from hlstudy.ingest.values import DontKnowAnswer, _Converter, _typed_values
+from hlstudy.ingest.values import TIMESTAMP_FORMATS_TEXT, DontKnowAnswer, _Converter, _typed_values
 
 
 def _pii_key(instrument: str, values: list[Any]) -> str | None:
@@ -240,14 +240,23 @@ def read_instrument(
     check_repeated_labels(failures_of, headers, table.file, spanning=2)
     for variable, failures in failures_of.items():
         answered = answered_of[variable]
+        first = failures[0][2]
+        if by_name[variable].type in OPTIONAL_TYPES:
+            # the platform's own submission time or duration, no answer of the respondent: a
+            # value that cannot be read loses that record's time (logged), and only a column
+            # of which no value can be read stops the run
+            if len(failures) < answered:
+                continue
+            raise _unreadable_platform_column(by_name[variable], failures, answered,
+                                              table.file, headers[variable])
         allowed = max(1, math.floor(max_unreadable_share * answered))
         if len(failures) > allowed:
-            first = failures[0][2]
+            fix = f"  Fix: {alias_fix()}" if getattr(first, "unknown_label", None) else ""
             raise SurveyDataError(
                 f"{first.detail} — {len(failures)} of {answered} answered cells of this column "
                 f"are unreadable, more than the {allowed} tolerated as respondents' mistakes "
                 f"({max_unreadable_share:.0%} of them, at least 1): the column does not fit "
-                "the codebook",
+                f"the codebook.{fix}",
                 file=table.file, row=first.row, column=headers[variable],
             )
     check_repeated_labels(failures_of, headers, table.file)  # … or in one column, many times
@@ -294,6 +303,25 @@ def read_instrument(
     return InstrumentTable(
         instrument, path, table.format, table.encoding, table.sheet, data.reset_index(drop=True),
         mapping.report, report, pii + pii_platform, digest, mapping.ignored, table.sheet_note,
+    )
+
+
+def _unreadable_platform_column(v, failures, answered: int, file, header: str) -> SurveyDataError:
+    """The error for a submission-time or duration column of which no value can be read:
+    file, column, the first value and row, and the fix (another format, or skip the column)."""
+    row, raw, exc = failures[0]
+    formats = (f"accepted: {TIMESTAMP_FORMATS_TEXT}" if v.type == "timestamp"
+               else "a number of seconds, e.g. 845")
+    without = (" (the survey year then comes from the setting HLSTUDY_REFERENCE_YEAR or "
+               "[study] reference_year in hlstudy.toml)" if v.type == "timestamp" else
+               " (the rules that need it then say they could not be checked)")
+    return SurveyDataError(
+        f"no value of this column can be read as a {v.type} ({v.variable}): {answered} of "
+        f"{answered} unreadable, e.g. {_shorten(raw)!r} in row {row} ({exc.detail}).  Fix: "
+        f"export the column in a format hlstudy reads ({formats}), or, since the {v.type} is "
+        f"optional, skip the column with the line  {_csv_field(header)},ignore  in a "
+        f"columns.csv beside the export or in the [columns] table of hlstudy.toml{without}",
+        file=file, row=row, column=header,
     )
 
 

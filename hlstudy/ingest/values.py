@@ -337,9 +337,11 @@ _NUMBERED = re.compile(r"^\s*\(?(\d{1,2})\)?\s*[.:)\-–=]\s*(.*\S)\s*$")
 _SLASH = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})((?:[ T].*)?)$")
 #: The timestamp formats ingest accepts, as stated in its error messages.
 TIMESTAMP_FORMATS_TEXT = (
-    "ISO 8601 as 2025-03-04 14:05:09 or 2025-03-04T14:05:09+07:00; DD/MM/YYYY HH:MM:SS as "
-    "04/03/2025 14:05:09 (two-digit day and month, or a column in which some day exceeds 12); "
-    "M/D/YYYY H:MM:SS when some day in the column exceeds 12 in the second place; Excel serial "
+    "ISO 8601 as 2025-03-04 14:05:09 or 2025-03-04T14:05:09+07:00 (KoboToolbox); DD/MM/YYYY "
+    "HH:MM:SS as 04/03/2025 14:05:09 (two-digit day and month, or a column in which some day "
+    "exceeds 12); M/D/YYYY H:MM:SS when some day in the column exceeds 12 in the second place; "
+    "YYYY/MM/DD H:MM:SS AM GMT+7 (Google Forms' CSV download); a 12-hour clock with AM/PM or "
+    "SA/CH and a GMT/UTC offset after any of these (the time is read as written); Excel serial "
     "numbers such as 45720.5868"
 )
 
@@ -464,7 +466,15 @@ _TIME_FORMATS = (
     "%d-%m-%Y %H:%M:%S",
     "%Y-%m-%d %H:%M:%S.%f",
     "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
 )
+#: A zone after the time, as Google Forms' CSV download writes it ("… 8:24:53 AM GMT+7"): the
+#: time is read as written (the wall-clock time of the survey), as KoboToolbox's ISO offsets are.
+_ZONE_SUFFIX = re.compile(r"\s+(?:GMT|UTC)(?:\s*[+-]\d{1,2}(?::?\d{2})?)?$", re.IGNORECASE)
+#: A 12-hour clock after a date: AM/PM, or SA/CH (sáng/chiều) as a Vietnamese locale writes them.
+_CLOCK_12 = re.compile(r"^(\S+)\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(AM|PM|SA|CH|A\.M\.|P\.M\.)$",
+                       re.IGNORECASE)
 
 
 #: Shapes read without trying the formats in turn (see :func:`_parse_date` and
@@ -491,7 +501,28 @@ def _parse_date(text: str) -> pd.Timestamp | None:
     return None
 
 
+def _clock_24(text: str) -> str | None:
+    """``text`` with a trailing GMT/UTC zone removed and a 12-hour clock (AM/PM, SA/CH) written
+    as 24 hours (``2025/03/11 8:24:53 PM GMT+7`` → ``2025/03/11 20:24:53``); ``None`` for an
+    hour a 12-hour clock cannot show (0, 13…); other text unchanged."""
+    text = _ZONE_SUFFIX.sub("", text)
+    m = _CLOCK_12.match(text)
+    if not m:
+        return text
+    date, hour, minute, second, half = m.groups()
+    hour = int(hour)
+    if not 1 <= hour <= 12:
+        return None
+    afternoon = half.upper().replace(".", "") in ("PM", "CH")
+    hour = hour % 12 + (12 if afternoon else 0)
+    return f"{date} {hour:02d}:{minute}:{second or '00'}"
+
+
 def _parse_timestamp(text: str) -> pd.Timestamp | None:
+    if re.search(r"[^\W\d_]", text):   # letters: a zone or AM/PM after the time, perhaps
+        text = _clock_24(text)
+        if text is None:
+            return None
     m = _DMY_HMS.fullmatch(text)
     if m:
         try:
