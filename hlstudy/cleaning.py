@@ -47,7 +47,8 @@ rule                   action       what it does (threshold parameter of :class:
                                     commune)
 ``speeders``           drop         duration below ``speeder_share_of_median`` × the median
                                     duration (or below ``speeder_min_seconds``) — only where
-                                    timing was exported
+                                    timing was exported; without it the flow says the rule
+                                    could not check (``unchecked``, :func:`rule_unchecked`)
 ``out_of_range``       change       Likert codes outside the value set, numbers outside the
                                     codebook's ``min``/``max`` and dates whose year is outside
                                     them are set to missing (rare, scattered ones: systematic
@@ -1055,6 +1056,9 @@ RULES: list[tuple[str, Callable]] = [
     ("missing_scale", rule_missing_scale),
 ]
 RULE_NAMES = tuple(name for name, _ in RULES)
+#: Columns of :attr:`CleaningResult.flow`: records before and after each rule, what it did,
+#: and ``unchecked``, why it could not check the table in full (:func:`rule_unchecked`).
+FLOW_COLUMNS = ["rule", "n_before", "dropped", "changed", "flagged", "n_after", "unchecked"]
 
 #: The :class:`Rules` fields each rule reads (``tests/test_speed_cleaning.py`` checks this
 #: against the rules' code).  Two cleanings of one table whose rules agree on these fields
@@ -1088,6 +1092,45 @@ RULE_LABELS = {
     "straightlining": ("Trả lời một đáp án cho mọi câu", "Straight-lining"),
     "missing_scale": ("Thiếu quá nửa số câu của một thang đo", "Over half of a scale's items missing"),
 }
+
+
+#: Why a rule did not run, or ran in part, on a table: the ``unchecked`` column of the flow
+#: (``""``: the rule ran in full), Vietnamese / English.  A rule that could not look is not a
+#: rule that looked and found nothing: "0 dropped" alone would say the latter.
+UNCHECKED_LABELS = {
+    "no_duration": ("không kiểm tra được: không có cột thời lượng",
+                    "not checked: no duration column"),
+    "no_duration_fast": ("kiểm tra một phần: không có cột thời lượng, nên điều kiện “làm quá nhanh” "
+                         "không được áp dụng",
+                         "checked in part: no duration column, so the 'completed fast' condition "
+                         "was not applied"),
+    "skipped": ("không kiểm tra: bỏ qua theo lựa chọn (Rules.skip)",
+                "not checked: skipped by choice (Rules.skip)"),
+}
+
+
+def rule_unchecked(name: str, df: pd.DataFrame, spec: InstrumentSpec, rules: Rules) -> str:
+    """Why rule ``name`` cannot check ``df`` in full: a code of :data:`UNCHECKED_LABELS`, or
+    ``""`` when it can.
+
+    The timing rules need the completion time the platform exports (the codebook's
+    ``duration`` variable): an export without it (Google Forms, an Excel sheet typed by hand),
+    or with the column blank, cannot show a speeder (``speeders``: ``no_duration``), and
+    straight-lining is then dropped for contradiction only, never for speed
+    (``straightlining`` with ``straightline_drop = "contradictory"``: ``no_duration_fast``).
+    An instrument whose codebook has no duration (the personnel register) has no timing to
+    miss: ``""``.
+    """
+    if name not in ("speeders", "straightlining"):
+        return ""
+    declared = [v.variable for v in spec.variables if v.type == "duration"]
+    if not declared or any(c in df and df[c].notna().any() for c in declared):
+        return ""
+    if name == "speeders":
+        return "no_duration"
+    if rules.straightline_drop == "contradictory" and len(_likert(spec, df)) >= rules.straightline_min_items:
+        return "no_duration_fast"
+    return ""
 
 
 def reverse_key(df: pd.DataFrame, spec: InstrumentSpec) -> pd.DataFrame:
@@ -1146,9 +1189,10 @@ def clean(
         before = len(df)
         if name in rules.skip:
             flow.append({"rule": name, "n_before": before, "dropped": 0, "changed": 0, "flagged": 0,
-                         "n_after": before})
+                         "n_after": before, "unchecked": "skipped"})
             prefix += ((name, None),)
             continue
+        unchecked = rule_unchecked(name, df, spec, rules)
         prefix += ((name, function, tuple(getattr(rules, f) for f in RULE_FIELDS[name])),)
         if _stages is not None and prefix in _stages:
             df, rows = _stages[prefix]  # no rule changes its input in place
@@ -1166,7 +1210,7 @@ def clean(
                 f"{dropped} logged drops, {len(df)} after"
             )
         flow.append({"rule": name, "n_before": before, "dropped": dropped, "changed": changed,
-                     "flagged": flagged, "n_after": len(df)})
+                     "flagged": flagged, "n_after": len(df), "unchecked": unchecked})
         logs.extend(rows)
     log = pd.DataFrame(logs, columns=LOG_COLUMNS) if logs else empty_log()
     n_dropped = int((log["action"] == "drop").sum())
@@ -1177,7 +1221,8 @@ def clean(
     df = df.drop(columns=[PII_KEY, ID_KEY, UNREADABLE, DONT_KNOW, COMMUNE_MATCH], errors="ignore")
     if reverse:
         df = reverse_key(df, spec)
-    return CleaningResult(instrument, df.reset_index(drop=True), log, pd.DataFrame(flow), rules)
+    return CleaningResult(instrument, df.reset_index(drop=True), log,
+                          pd.DataFrame(flow, columns=FLOW_COLUMNS), rules)
 
 
 def missing_report(data: pd.DataFrame, instrument: str, *, spec: InstrumentSpec | None = None) -> pd.DataFrame:
@@ -1486,7 +1531,8 @@ def change_summary(log: pd.DataFrame, flow: pd.DataFrame | None = None, *, lang:
     values with its count, taken from ``log`` (``Study.cleaning_log``; its totals are the
     accounting of record).  :func:`hlstudy.load_study` prints it, so that no large change
     passes unseen, in the label language (:func:`hlstudy.export.language`; ``lang`` is
-    ``"en"`` or ``"vi"``); rules that did nothing are not listed.  Instrument and rule names
+    ``"en"`` or ``"vi"``); rules that did nothing are not listed, and a rule that could not
+    check the data in full (``flow``'s ``unchecked``, e.g. no duration column) is listed with why.  Instrument and rule names
     are the identifiers of the log's ``instrument`` and ``rule`` columns in either language,
     so that a line leads to its log rows.  Raises :class:`SurveyDataError` for a table that is
     no cleaning log and :class:`hlstudy.errors.ModelError` for another ``lang``.
@@ -1519,6 +1565,15 @@ def change_summary(log: pd.DataFrame, flow: pd.DataFrame | None = None, *, lang:
         if not pd.isna(rule):
             per_rule = counts.setdefault((instrument, action), {})
             per_rule[rule] = per_rule.get(rule, 0) + 1
+    # rules that could not check the table in full (Study.flow's ``unchecked``): said, so that
+    # their 0 is not read as "checked, none found"
+    unchecked: dict = {}
+    if flow is not None and len(flow) and "unchecked" in flow:
+        for instrument, rule, code in zip(flow["instrument"].tolist(), flow["rule"].tolist(),
+                                          flow["unchecked"].tolist(), strict=True):
+            if isinstance(code, str) and code:
+                text = UNCHECKED_LABELS[code][0 if lang == "vi" else 1]
+                unchecked.setdefault(instrument, []).append(f"{rule} {text}")
     lines = [heading]
     for name in instruments:
         pieces = []
@@ -1530,6 +1585,7 @@ def change_summary(log: pd.DataFrame, flow: pd.DataFrame | None = None, *, lang:
             if found:
                 rules = sorted(found, key=lambda r: (order.get(r, len(order)), r))
                 pieces.append(f"{action_words[action]} — " + ", ".join(f"{r} {int(found[r])}" for r in rules))
+        pieces += unchecked.get(name, [])
         lines.append(f"  {name}: " + ("; ".join(pieces) if pieces else no_change))
     return "\n".join(lines)
 

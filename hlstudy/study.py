@@ -315,7 +315,7 @@ def _build(folder, rules, source_label) -> tuple[Study, dict]:
     log = pd.concat(logs, ignore_index=True) if logs else cleaning.empty_log()
     flow = pd.concat(
         [r.flow.assign(instrument=name) for name, r in results.items()], ignore_index=True
-    )[["instrument", "rule", "n_before", "dropped", "changed", "flagged", "n_after"]]
+    )[["instrument", "rule", "n_before", "dropped", "changed", "flagged", "n_after", "unchecked"]]
     missing = pd.concat(
         [cleaning.missing_report(r.data, name) for name, r in results.items()], ignore_index=True
     )

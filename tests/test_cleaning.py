@@ -817,3 +817,39 @@ def test_reader_table_heads_and_labels_notebook_02s_tables():
         reader_table(files, "nope")
     with pytest.raises(SurveyDataError, match="lang"):
         reader_table(files, "files", lang="fr")
+
+
+def test_a_timing_rule_without_a_duration_column_says_it_could_not_check(officials):
+    """A Google Forms export or an Excel sheet typed by hand has no completion time: the
+    speeders rule showed "0 dropped", as if it had looked, and straight-lining lost its
+    "completed fast" condition without a word."""
+    timed = run(officials).flow.set_index("rule")["unchecked"]
+    assert (timed == "").all()   # the rule ran: its 0 means "none found"
+    for untimed in (officials.drop(columns="duration_s"), officials.assign(duration_s=np.nan)):
+        result = run(untimed)
+        flow = result.flow.set_index("rule")
+        assert flow.at["speeders", "unchecked"] == "no_duration" and flow.at["speeders", "dropped"] == 0
+        assert flow.at["straightlining", "unchecked"] == "no_duration_fast"
+        assert (flow.drop(index=["speeders", "straightlining"])["unchecked"] == "").all()
+        summary = cleaning.change_summary(result.log.assign(instrument="officials"),
+                                          result.flow.assign(instrument="officials"))
+        assert "speeders not checked: no duration column" in summary
+        assert "straightlining checked in part: no duration column" in summary
+        vi = cleaning.change_summary(result.log.assign(instrument="officials"),
+                                     result.flow.assign(instrument="officials"), lang="vi")
+        assert "speeders không kiểm tra được: không có cột thời lượng" in vi
+    # only the contradiction condition of straight-lining needs no time
+    flow = run(untimed, cleaning.Rules(straightline_drop="any")).flow.set_index("rule")
+    assert flow.at["straightlining", "unchecked"] == ""
+    flow = run(untimed, cleaning.Rules(skip=("speeders",))).flow.set_index("rule")
+    assert flow.at["speeders", "unchecked"] == "skipped"
+    assert set(cleaning.UNCHECKED_LABELS) == {"no_duration", "no_duration_fast", "skipped"}
+
+
+def test_an_instrument_without_timing_has_no_timing_rule_to_miss():
+    # the personnel register has no duration in its codebook: nothing was left unchecked
+    rows = rf.make_rows("personnel", 6)
+    df = rows.assign(record_id=[f"P{i}" for i in range(6)], source_row=range(2, 8),
+                     commune_code="06217")
+    flow = cleaning.clean(df, "personnel", spec=SPEC["personnel"]).flow
+    assert (flow["unchecked"] == "").all() and list(flow.columns) == cleaning.FLOW_COLUMNS
