@@ -222,10 +222,15 @@ rules
 flow = study.flow.copy()
 flow["label"] = flow["rule"].map(lambda r: T(*cleaning.RULE_LABELS[r]))
 flow["instrument"] = flow["instrument"].map(LABEL)
-flow_table = flow[["instrument", "label", "n_before", "dropped", "changed", "flagged", "n_after"]]
+# a rule that could not check the data (no duration column) is said so, apart from a 0 found
+flow["note"] = [T(*cleaning.UNCHECKED_LABELS[c]) if c else "" for c in flow["unchecked"]]
+UNCHECKED = study.flow[study.flow["unchecked"] != ""]
+flow_table = flow[["instrument", "label", "n_before", "dropped", "changed", "flagged", "n_after"]
+                  + (["note"] if len(UNCHECKED) else [])]
 flow_table.columns = [T("Bộ công cụ", "Instrument"), T("Quy tắc", "Rule"), T("Trước", "Before"),
                       T("Loại", "Dropped"), T("Giá trị thay đổi", "Values changed"),
-                      T("Đánh dấu, vẫn giữ", "Flagged, kept"), T("Sau", "After")]
+                      T("Đánh dấu, vẫn giữ", "Flagged, kept"), T("Sau", "After")] + (
+                      [T("Ghi chú", "Note")] if len(UNCHECKED) else [])
 export.save_table(flow_table, "02_cleaning_flow", simulated=SIM, strict_codes=True,
                   title=T("Số bản ghi qua từng bước làm sạch", "Records through each cleaning step"),
                   note=T("Số bản ghi cấp huyện, không mô tả cá nhân nào.",
@@ -242,6 +247,16 @@ display(Markdown(
 resubmitted = study.cleaning_log[
     (study.cleaning_log["rule"] == "duplicates") & (study.cleaning_log["action"] == "drop")
     & study.cleaning_log["reason"].str.startswith("resubmission")].groupby("instrument").size()
+display(Markdown(
+    "**Quy tắc không kiểm tra được đầy đủ** (số 0 ở các dòng này không có nghĩa là đã kiểm tra "
+    "và không có trường hợp nào): "
+    + "; ".join(f"{NAMES_VI[r.instrument]} — {cleaning.RULE_LABELS[r.rule][0].lower()}: "
+                f"{cleaning.UNCHECKED_LABELS[r.unchecked][0]}" for r in UNCHECKED.itertuples())
+    + ". Tệp xuất không có thời gian làm phiếu (Google Forms, bảng Excel nhập tay) thì không "
+    "nhận ra được phiếu làm quá nhanh."
+    if len(UNCHECKED) else
+    "Mọi quy tắc áp dụng được đều đã kiểm tra đầy đủ trên dữ liệu này (không quy tắc nào thiếu "
+    "cột cần thiết): số 0 của một quy tắc áp dụng được là đã kiểm tra và không có trường hợp nào."))
 display(Markdown(
     "Nộp lại (cùng dữ liệu nhận dạng, câu trả lời khác; giữ bản nộp sau cùng): "
     + "; ".join(f"{NAMES_VI[n]}: {int(resubmitted.get(n, 0))} bản ghi cũ bị loại" for n in INSTRUMENTS) + "."

@@ -59,7 +59,7 @@ from hlstudy.display import show_numbers_as_read
 from hlstudy.errors import ModelError
 from hlstudy.evidence import Rules, claim_verdicts, evaluate
 from hlstudy.scales import scale_items, score_scales
-from hlstudy.study import INSTRUMENT_NAMES_VI
+from hlstudy.study import INSTRUMENT_NAMES_VI, reference_year
 
 show_numbers_as_read()   # data frames shown with 3 decimals, counts without (hlstudy.display)
 
@@ -77,7 +77,8 @@ LOW_POLITICAL_THEORY = {"none", "elementary"}            # "no or elementary pol
 NO_STATE_MANAGEMENT = {"none"}                           # "no state-management training"
 N_SIM = 2000                 # Monte-Carlo draws of the chi-square test (degree × commune)
 MIN_CELL = 5                 # no rate of fewer than 5 people is exported
-REFERENCE_YEAR = None        # survey year; None = year of the officials' submissions
+REFERENCE_YEAR = None        # survey year; None = the setting (HLSTUDY_REFERENCE_YEAR or [study]
+                             # reference_year in hlstudy.toml), else the year of the submissions
 # Intermediate-level exception (Decree 33/2023 Art. 10): whether Lạng Sơn applies it and
 # which communes count as mountainous / ethnic-minority / remote is NOT public.
 # Main analysis: not applied.  Sensitivity: applied to every xã (the thị trấn excluded) —
@@ -103,7 +104,7 @@ QUAL_OFFICIALS = (" " + study.qualifier("officials")) if SIM else ""
 reg = registry_communes()
 personnel, officials, citizens = study.personnel, study.officials, study.citizens
 if REFERENCE_YEAR is None:
-    REFERENCE_YEAR = int(pd.to_datetime(officials["submitted_at"]).dt.year.max())
+    REFERENCE_YEAR = reference_year(study)   # a clear error, with the setting, when there is none
 names = reg.set_index("code")["name"]
 short = pd.Series([unit_label(n, t) for n, t in zip(reg["name"], reg["unit_type"], strict=True)],
                   index=reg["code"], name="label")   # "TT Hữu Lũng": the pre-reform town

@@ -300,3 +300,4 @@ def test_reproduce_checks_the_reference_year_before_any_kernel(reference, tmp_pa
     asking.write_text("REFERENCE_YEAR = reference_year(study)\n", encoding="utf-8")
     other.write_text("study = load_study()\n", encoding="utf-8")
     assert runner.needs_reference_year([other, asking]) and not runner.needs_reference_year([other])
+    assert runner.needs_reference_year(runner.sources())   # notebook 04 asks for it
