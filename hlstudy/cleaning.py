@@ -177,7 +177,8 @@ class Rules:
     max_missing_share: float = 0.5
     min_age_at_start: int = 18
     min_age_degree: int = 21
-    survey_year: int | None = None  # default: year of the submission timestamps, else the latest year
+    survey_year: int | None = None  # default: the reference-year setting (clean: with_reference_year),
+    # else the year of the submission timestamps, else the latest year of a register
     required: tuple[str, ...] = ("commune",)
     skip: tuple[str, ...] = field(default_factory=tuple)
 
@@ -1104,6 +1105,12 @@ UNCHECKED_LABELS = {
                          "không được áp dụng",
                          "checked in part: no duration column, so the 'completed fast' condition "
                          "was not applied"),
+    "no_survey_year": ("kiểm tra một phần: không có năm khảo sát (thời điểm nộp phiếu hoặc "
+                       "HLSTUDY_REFERENCE_YEAR), nên không đối chiếu được tuổi với thâm niên và "
+                       "bằng cấp",
+                       "checked in part: no survey year (submission times or "
+                       "HLSTUDY_REFERENCE_YEAR), so ages were not checked against time in post "
+                       "and degrees"),
     "skipped": ("không kiểm tra: bỏ qua theo lựa chọn (Rules.skip)",
                 "not checked: skipped by choice (Rules.skip)"),
 }
@@ -1119,8 +1126,17 @@ def rule_unchecked(name: str, df: pd.DataFrame, spec: InstrumentSpec, rules: Rul
     straight-lining is then dropped for contradiction only, never for speed
     (``straightlining`` with ``straightline_drop = "contradictory"``: ``no_duration_fast``).
     An instrument whose codebook has no duration (the personnel register) has no timing to
-    miss: ``""``.
+    miss: ``""``.  ``inconsistent`` counts ages from the survey year (:func:`_survey_year`:
+    ``Rules.survey_year``, the reference-year setting, else the submission times): without it
+    and without an age column, birth years cannot be set against time in post and degrees
+    (``no_survey_year``).
     """
+    if name == "inconsistent":
+        born = _first(spec, df, "birth_year") or _first(spec, df, "birth_date")
+        if (born is not None and df[born].notna().any() and not _first(spec, df, "age")
+                and _survey_year(df, spec, rules) is None):
+            return "no_survey_year"
+        return ""
     if name not in ("speeders", "straightlining"):
         return ""
     declared = [v.variable for v in spec.variables if v.type == "duration"]
@@ -1157,6 +1173,20 @@ def _empty_log() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in LOG_COLUMNS})
 
 
+def with_reference_year(rules: Rules) -> Rules:
+    """``rules`` with ``survey_year`` from the reference-year setting
+    (:func:`hlstudy.config.reference_year_setting`: ``HLSTUDY_REFERENCE_YEAR`` or ``[study]
+    reference_year`` in ``hlstudy.toml``) when it has none and the setting is made: the year
+    notebook 04 counts in (:func:`hlstudy.study.reference_year`) is then the one cleaning
+    counts ages in, also for an export without submission times."""
+    if rules.survey_year is not None:
+        return rules
+    from hlstudy.config import reference_year_setting
+
+    year = reference_year_setting()
+    return rules if year is None else rules.with_(survey_year=year)
+
+
 def clean(
     data: pd.DataFrame,
     instrument: str,
@@ -1175,7 +1205,7 @@ def clean(
     ``data``, ``instrument`` and ``spec``; each rule's output is kept there under the rules'
     prefix (:data:`RULE_FIELDS`) and reused by a later cleaning with the same prefix.
     """
-    rules = rules or Rules()
+    rules = with_reference_year(rules or Rules())
     spec = spec or instrument_spec(instrument)
     if "record_id" not in data or "source_row" not in data:
         raise SurveyDataError("clean() expects a table from hlstudy.ingest (record_id, source_row)")

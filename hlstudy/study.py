@@ -284,9 +284,14 @@ def _reference_digests() -> dict[str, str]:
 
 
 def cache_key(folder: Path, rules: cleaning.Rules) -> str:
-    """Hash of everything the clean study depends on (raw files, references, rules, code)."""
+    """Hash of everything the clean study depends on (raw files, references, rules, the
+    reference-year setting, code)."""
+    from hlstudy.config import reference_year_setting
+
     digest = hashlib.sha256()
-    for part in (ingest.raw_digests(folder), _reference_digests(), repr(rules), _code_digest()):
+    # the reference-year setting: cleaning counts ages in it (cleaning.with_reference_year)
+    for part in (ingest.raw_digests(folder), _reference_digests(), repr(rules), _code_digest(),
+                 reference_year_setting()):
         digest.update(repr(part).encode("utf-8"))
     return digest.hexdigest()
 
@@ -433,14 +438,15 @@ def reference_year(study: Study, *, root: Path | None = None) -> int:
     if year is not None:
         return year
     spec = ingest.instrument_spec("officials")
-    stamps = [v.variable for v in spec.variables if v.type == "timestamp"]
+    stamps = [v for v in spec.variables if v.type == "timestamp"]
     table = study.officials
-    for column in stamps:
-        if column in table:
-            years = pd.to_datetime(table[column], errors="coerce").dt.year.dropna()
+    for v in stamps:
+        if v.variable in table:
+            years = pd.to_datetime(table[v.variable], errors="coerce").dt.year.dropna()
             if len(years):
                 return int(years.max())
-    column = f"column {stamps[0]!r} (the submission time)" if stamps else "a submission-time column"
+    column = (f"column {stamps[0].variable!r} ({stamps[0].question_vi!r}, the submission time)"
+              if stamps else "a submission-time column")
     why = ("no officials' survey was read" if not study.has("officials") else
            f"the officials' export has no {column}, or none of its values is filled in")
     raise SurveyDataError(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import rawfactory as rf
 
-from hlstudy import cleaning, ingest, scales
+from hlstudy import cleaning, config, ingest, scales
 from hlstudy.errors import ModelError, SurveyDataError
 from hlstudy.study import load_study
 
@@ -843,7 +844,7 @@ def test_a_timing_rule_without_a_duration_column_says_it_could_not_check(officia
     assert flow.at["straightlining", "unchecked"] == ""
     flow = run(untimed, cleaning.Rules(skip=("speeders",))).flow.set_index("rule")
     assert flow.at["speeders", "unchecked"] == "skipped"
-    assert set(cleaning.UNCHECKED_LABELS) == {"no_duration", "no_duration_fast", "skipped"}
+    assert set(cleaning.UNCHECKED_LABELS) == {"no_duration", "no_duration_fast", "no_survey_year", "skipped"}
 
 
 def test_an_instrument_without_timing_has_no_timing_rule_to_miss():
@@ -851,5 +852,26 @@ def test_an_instrument_without_timing_has_no_timing_rule_to_miss():
     rows = rf.make_rows("personnel", 6)
     df = rows.assign(record_id=[f"P{i}" for i in range(6)], source_row=range(2, 8),
                      commune_code="06217")
-    flow = cleaning.clean(df, "personnel", spec=SPEC["personnel"]).flow
-    assert (flow["unchecked"] == "").all() and list(flow.columns) == cleaning.FLOW_COLUMNS
+    flow = cleaning.clean(df, "personnel", spec=SPEC["personnel"]).flow.set_index("rule")
+    assert (flow.loc[["speeders", "straightlining"], "unchecked"] == "").all()
+    assert ["rule", *flow.columns] == cleaning.FLOW_COLUMNS
+
+
+def test_ages_without_a_survey_year_are_said_unchecked_and_the_setting_supplies_it(officials, monkeypatch):
+    """An export without submission times has no year to count ages in: the age checks of
+    ``inconsistent`` did nothing, silently; the reference-year setting (notebook 04's) is the
+    year cleaning counts in too."""
+    monkeypatch.delenv("HLSTUDY_REFERENCE_YEAR", raising=False)
+    monkeypatch.setattr(config, "ROOT", Path("/nonexistent"))   # no hlstudy.toml
+    df = officials.drop(columns="submitted_at")
+    df.loc[0, ["birth_year", "years_in_post"]] = [2000, 20]   # in post since age 4 in 2024
+    result = run(df)
+    assert result.flow.set_index("rule").at["inconsistent", "unchecked"] == "no_survey_year"
+    assert result.log.empty
+    monkeypatch.setenv("HLSTUDY_REFERENCE_YEAR", "2024")
+    result = run(df)
+    assert result.rules.survey_year == 2024
+    assert result.flow.set_index("rule").at["inconsistent", "unchecked"] == ""
+    change = result.log[result.log["rule"] == "inconsistent"]
+    assert change[["record_id", "column"]].values.tolist() == [[df.at[0, "record_id"], "years_in_post"]]
+    assert run(officials).flow.set_index("rule").at["inconsistent", "unchecked"] == ""   # timestamps
