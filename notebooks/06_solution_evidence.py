@@ -46,7 +46,14 @@ from IPython.display import Markdown, display
 
 from hlstudy import drivers, export, legal, load_study, pathplot
 from hlstudy.display import show_numbers_as_read
-from hlstudy.evidence import Rules, contradictions, estimate_labels, evaluate, ipma_figure, ipma_table
+from hlstudy.evidence import (
+    Rules,
+    contradictions,
+    estimate_labels,
+    evaluate,
+    ipma_figure,
+    ipma_table,
+)
 from hlstudy.evidence.rules import VERDICTS, VERDICTS_VI, exact_interval
 
 show_numbers_as_read()   # data frames shown with 3 decimals, counts without (hlstudy.display)
