@@ -1969,7 +1969,8 @@ def format_p(value, *, lang: str | None = None) -> str:
 COUNT_HEADER = re.compile(
     r"^(?:Δ\s*)?(?:df|npar|ntotal|n|k|bậc tự do|số\b.*"
     r"|degrees of freedom|number\b.*|.*\bnumber|no\.\s.*|respondents\b.*|responses\b.*"
-    r"|records\b.*|items|people|communes|(?:former )?units|courses|bootstrap draws\b.*|count"
+    r"|records\b.*|items\b.*|rows\b.*|.*\bcolumns dropped\b.*|people|communes|(?:former )?units"
+    r"|courses|bootstrap draws\b.*|count"
     r"|intervals|values compared|maximum(?: number)?|years in post)(?:\s*\(.+\))?$",
     re.IGNORECASE)
 

@@ -406,7 +406,7 @@ display(Markdown(
     + f"Ở mức {fmt(ALPHA, 2)}, {_rejected('breusch_pagan', 'giả định phương sai sai số không đổi')}; "
     + f"{_rejected('jarque_bera', 'giả định phần dư phân phối chuẩn')}.  "
     + ("Điều này không làm sai các kết luận ở trên: sai số chuẩn CR2 (với bậc tự do "
-       "Satterthwaite) và wild cluster bootstrap không giả định phương sai sai số không đổi, "
+       "Satterthwaite) và bootstrap hoang dã theo cụm không giả định phương sai sai số không đổi, "
        "cũng không giả định phần dư phân phối chuẩn, và hệ số OLS vẫn không chệch khi hai giả "
        "định này sai; chỉ sai số chuẩn thông thường (đối chiếu ở trên) cần chúng."
        if any(_reject.values()) else

@@ -622,7 +622,7 @@ def test_heywood_cases_carry_their_parts_for_a_vietnamese_sentence(heywood_data)
         assert again == h and again.kind == h.kind and again.value == h.value
     case = HeywoodCase("non-positive variance of factor STAY: -0.0100", "factor_variance", ("STAY",),
                        None, -0.01)
-    assert case.text("vi") == "phương sai của nhân tố STAY không dương (-0,0100)"
+    assert case.text("vi") == "phương sai của nhân tố STAY không dương (\u22120,0100)"
     with pytest.raises(ModelError, match="lang"):
         case.text("fr")
 

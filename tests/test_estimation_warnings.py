@@ -152,7 +152,7 @@ def test_sem_heywood_cases_have_parts():
     assert (case.kind, case.names) == ("factor_variance", ("F",)) and case.value < 0
     assert str(w) == "Heywood case(s) / improper solution: " + "; ".join(w.cases)
     assert w.text("vi") == ("trường hợp Heywood / nghiệm không hợp lệ: phương sai của nhân tố F "
-                            "không dương (" + f"{case.value:.4f}".replace(".", ",") + ")")
+                            "không dương (" + f"{case.value:.4f}".replace(".", ",").replace("-", "\u2212") + ")")
 
 
 def test_every_kind_is_worded_in_both_languages():

@@ -530,7 +530,7 @@ def test_contradictions_say_every_estimate_against_its_claim_and_how_sure():
         ["T4", "TENURE → PRO"], ["T4", "ENV → PRO"], ["D1", "share low"], ["D2", "SKL minus"]]
     assert set(c["kind"]) == {"direction"}
     t = dict(zip(c["part"], c["text_vi"], strict=True))
-    assert "có ý nghĩa thống kê sau hiệu chỉnh (p hiệu chỉnh = 0,01)" in t["TENURE → PRO"]
+    assert "có ý nghĩa thống kê sau hiệu chỉnh (p hiệu chỉnh = 0,010)" in t["TENURE → PRO"]
     assert "[−0,130; 0,080] chứa 0" in t["ENV → PRO"] and "nhận định: dương" in t["ENV → PRO"]
     assert "0,100 [0,090; 0,110], nhỏ hơn ngưỡng 0,20" in t["share low"]
     assert "nhận định: âm" in t["SKL minus"]

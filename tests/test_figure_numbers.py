@@ -183,15 +183,15 @@ def test_tick_labels_with_three_decimals_are_decimals_and_counts_stay_counts():
     ax.yaxis.set_major_locator(FixedLocator([1.0, 1.025, 1.05, 1.075, 1.1]))
     ax.xaxis.set_major_locator(FixedLocator([0, 1]))
     ax.xaxis.set_major_formatter(FixedFormatter(["n = 1.234", "2.5"]))
-    ax2.plot([1000, 3000], [0, 1])
-    ax2.xaxis.set_major_locator(FixedLocator([1234, 2468]))
+    ax2.plot([10000, 30000], [0, 1])
+    ax2.xaxis.set_major_locator(FixedLocator([12340, 24680]))
     ax2.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: export.number(int(v))))
     export.localise_numbers(fig)
     fig.draw_without_rendering()
     ticks = [t.get_text() for t in ax.get_yticklabels()]
     assert ticks == ["1,000", "1,025", "1,050", "1,075", "1,100"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["n = 1.234", "2,5"]
-    assert [t.get_text() for t in ax2.get_xticklabels()] == [export.number(1234),
-                                                            export.number(2468)]
-    assert export.number(1234) == "1.234"   # the Vietnamese thousands separator, kept
+    assert [t.get_text() for t in ax2.get_xticklabels()] == [export.number(12340),
+                                                            export.number(24680)]
+    assert export.number(12340) == "12.340"   # the Vietnamese thousands separator, kept
     plt.close(fig)
