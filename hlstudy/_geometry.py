@@ -97,10 +97,21 @@ def segments_in_boxes(segs: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     ...                   np.array([[0, 0, 1, 1], [0, 2, 1, 3]])).tolist()
     [True, False]
     """
+    return segment_box_matrix(segs, boxes).any(axis=1)
+
+
+def segment_box_matrix(segs: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """n × k: whether a stretch of segment ``j`` of ``segs`` (k × 2 × 2) lies inside box ``i``
+    of ``boxes`` (n × 4: x0, y0, x1, y1) (Liang–Barsky clipping, as :func:`segment_in_box`).
+
+    >>> segment_box_matrix(np.array([[[-1, 0.5], [2, 0.5]], [[5, 5], [6, 6]]]),
+    ...                    np.array([[0, 0, 1, 1], [0, 2, 1, 3]])).tolist()
+    [[True, False], [False, False]]
+    """
     segs = np.asarray(segs, float).reshape(-1, 2, 2)
     boxes = np.asarray(boxes, float).reshape(-1, 4)
     if not len(segs) or not len(boxes):
-        return np.zeros(len(boxes), bool)
+        return np.zeros((len(boxes), len(segs)), bool)
     x0, y0 = segs[None, :, 0, 0], segs[None, :, 0, 1]
     dx, dy = segs[None, :, 1, 0] - x0, segs[None, :, 1, 1] - y0
     bx0, by0, bx1, by1 = (boxes[:, k, None] for k in range(4))
@@ -114,4 +125,4 @@ def segments_in_boxes(segs: np.ndarray, boxes: np.ndarray) -> np.ndarray:
             inside &= ~((p == 0) & (q < 0))
             t0 = np.where(p < 0, np.maximum(t0, r), t0)
             t1 = np.where(p > 0, np.minimum(t1, r), t1)
-    return (inside & (t1 > t0)).any(axis=1)
+    return inside & (t1 > t0)

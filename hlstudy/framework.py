@@ -457,19 +457,123 @@ def _column_x(c: int) -> float:
     return COLUMN_X[c] if c < len(COLUMN_X) else COLUMN_X[-1] + 2.85 * (c - len(COLUMN_X) + 1)
 
 
-def _layout(paths: pd.DataFrame | None = None) -> dict[str, tuple[float, float]]:
+#: Height of every box while :func:`_layout` chooses the order of the boxes (two lines of
+#: label, the most common): the drawn heights depend on the language's wrapping, the order
+#: must not.
+LAYOUT_BOX_HEIGHT = 0.46 + 0.19 * 2
+
+
+def _block_span(pos: dict, height: dict, quality: list[str]) -> tuple[float, float, float]:
+    """``(q_bottom, q_top, bx0)``: the lowest and highest edge of the quality dimensions' boxes
+    and the left edge of the dashed block around them."""
+    q_top = pos[quality[0]][1] + height[quality[0]] / 2
+    q_bottom = pos[quality[-1]][1] - height[quality[-1]] / 2
+    return q_bottom, q_top, pos[quality[0]][0] - BOX_WIDTH / 2 - 0.25
+
+
+def _arrow_ends(edges: list[tuple[str, str]], pos: dict, height: dict,
+                quality: list[str]) -> list[tuple]:
+    """Where :func:`path_diagram` draws each arrow ``(cause, effect)`` of ``edges`` (those of
+    :func:`diagram_edges`): ``((cause, effect), start, end)`` in data coordinates, ``height``
+    the boxes' heights.  An arrow leaves its cause's box at its right edge (or its top or
+    bottom, within a column) and ends at its effect's left edge; an arrow to the block ends
+    on the block's left side at its cause's height, kept 0.15 inside the dimensions' boxes'
+    span."""
+    w = BOX_WIDTH
+    if quality:
+        q_bottom, q_top, bx0 = _block_span(pos, height, quality)
+    out = []
+    for cause, effect in edges:
+        x0, y0 = pos[cause]
+        start = (x0 + w / 2, y0)
+        if effect == "QUALITY":
+            end = (bx0, min(max(y0, q_bottom + 0.15), q_top - 0.15))
+        else:
+            x1, y1 = pos[effect]
+            if x1 > x0:
+                end = (x1 - w / 2, y1)
+            elif x1 == x0:
+                up = y1 > y0
+                start = (x0, y0 + (height[cause] if up else -height[cause]) / 2)
+                end = (x1, y1 - (height[effect] if up else -height[effect]) / 2)
+            else:
+                start, end = (x0 - w / 2, y0), (x1 + w / 2, y1)
+        out.append(((cause, effect), start, end))
+    return out
+
+
+def _crossing_matrix(segments: list[tuple]) -> np.ndarray:
+    """k × k, symmetric: whether segments ``i`` and ``j`` of ``segments`` (``(name, start,
+    end)``) cross, as :func:`crossing_pairs` counts it."""
+    ends = np.array([[a, b] for _, a, b in segments], float).reshape(-1, 2, 2)
+    a, b = ends[:, None, 0], ends[:, None, 1]
+    c, d = ends[None, :, 0], ends[None, :, 1]
+
+    def side(p, q, r):
+        return (q[..., 0] - p[..., 0]) * (r[..., 1] - p[..., 1]) - (q[..., 1] - p[..., 1]) * (
+            r[..., 0] - p[..., 0])
+
+    return (side(a, b, c) * side(a, b, d) < 0) & (side(c, d, a) * side(c, d, b) < 0)
+
+
+def crossing_pairs(segments: list[tuple]) -> list[tuple]:
+    """The pairs of ``segments`` (``(name, start, end)``) that cross: each one's ends strictly
+    on opposite sides of the other's line (:func:`hlstudy._geometry.segments_cross`), so two
+    arrows that only share an end (two arrows into one box) do not cross.  Sorted names.
+
+    >>> crossing_pairs([("a", (0, 0), (2, 2)), ("b", (0, 2), (2, 0)), ("c", (0, 0), (2, 0))])
+    [('a', 'b')]
+    """
+    if len(segments) < 2:
+        return []
+    i, j = np.nonzero(np.triu(_crossing_matrix(segments), 1))
+    return sorted(tuple(sorted((segments[p][0], segments[q][0])))
+                  for p, q in zip(i.tolist(), j.tolist(), strict=True))
+
+
+def _boxes_crossed(segments: list[tuple], pos: dict, height: dict,
+                   own: np.ndarray | None = None) -> int:
+    """How many (arrow, box) pairs meet: an arrow through a box that is neither its cause
+    nor its effect (the boxes by their centres, ``BOX_WIDTH`` and ``height``, in the order
+    of ``sorted(pos)``).  ``own``: which box is an end of which arrow (boxes × arrows), if
+    known."""
+    from hlstudy._geometry import segment_box_matrix
+
+    nodes = sorted(pos)
+    boxes = np.array([[pos[n][0] - BOX_WIDTH / 2, pos[n][1] - height[n] / 2,
+                       pos[n][0] + BOX_WIDTH / 2, pos[n][1] + height[n] / 2] for n in nodes])
+    hits = segment_box_matrix(np.array([[a, b] for _, a, b in segments], float), boxes)
+    if own is None:
+        own = np.array([[n in edge for edge, _, _ in segments] for n in nodes], bool)
+    return int((hits & ~own).sum())
+
+
+def _layout(paths: pd.DataFrame | None = None, *,
+            untangle: bool = True) -> dict[str, tuple[float, float]]:
     """Box centres of the conceptual model, laid out from ``constructs.csv`` and the paths.
 
     Columns as :func:`_column_of`.  The quality dimensions keep the order of
-    ``constructs.csv``; every other column is ordered by the mean height of the boxes its
-    members are linked to (the barycentre rule of layered graph drawing, Sugiyama et al.
-    1981), ties in file order, so that arrows cross as little as a straight-line drawing
-    allows.  Column 0 runs from the top; mediators and outcomes sit above the quality block
-    (whose incoming arrows then run below them), those with a path into the block lowest
-    (their arrows to it cross no other box); the right-hand columns are centred on it.
+    ``constructs.csv``.  The boxes of columns 0 and 1 are first ordered by the mean height
+    of the boxes their members are linked to (the barycentre rule of layered graph drawing,
+    Sugiyama et al. 1981), ties in file order; column 0 runs from the top; mediators and
+    outcomes sit above the quality block (whose incoming arrows then run below them), those
+    with a path into the block lowest; the quality block is centred on the boxes that point
+    at it, the right-hand columns on the block, by barycentre.  With ``untangle`` (the
+    default) the orders of columns 0 and 1 are then improved by moving one box at a time to
+    another place of its column while that lowers, in this order of priority, the number
+    of arrows through a box, the number of arrow crossings (:func:`crossing_pairs` of the
+    arrows where :func:`_arrow_ends` draws them, every box :data:`LAYOUT_BOX_HEIGHT` high)
+    and how far the boxes moved from their barycentre places (so that a box moves only to
+    spare crossings); passes over every box and place, in a fixed order, until one changes
+    nothing (each accepted move lowers the cost, so the search ends).
+    The barycentre rule alone counts only where an arrow ends: it put TENURE (→ PRO, SKL)
+    at the bottom of column 0, its two arrows across the four arrows into the block from
+    FAC, LEAD, SUP and RES, which start at their own heights (11 crossings in the thesis'
+    model, 3 after the search: ``tests/test_framework.py``).
     """
     paths = hypothesized_paths() if paths is None else paths
     col = _column_of(paths)
+    nominal = dict.fromkeys(col, LAYOUT_BOX_HEIGHT)
     columns: dict[int, list[str]] = {}
     for n, c in col.items():
         columns.setdefault(c, []).append(n)
@@ -477,9 +581,16 @@ def _layout(paths: pd.DataFrame | None = None) -> dict[str, tuple[float, float]]
     top = 9.0
     left = columns.get(0, [])
     bottom = top - max(len(left) - 1, 0) * COLUMN_STEP[0]
-    pos: dict[str, tuple[float, float]] = {}
+    q_members = columns.get(2, [])
+    into_block = sorted(set(paths.loc[paths["effect"].isin(quality), "cause"]))
 
-    def stack(c: int, members: list[str], centre: float | None, first: float | None = None):
+    effects_of: dict[str, list[str]] = {}   # the paths' rows, in table order
+    causes_of: dict[str, list[str]] = {}
+    for cause, effect in zip(paths["cause"], paths["effect"], strict=True):
+        effects_of.setdefault(cause, []).append(effect)
+        causes_of.setdefault(effect, []).append(cause)
+
+    def stack(pos, c: int, members: list[str], centre: float | None, first: float | None = None):
         step = COLUMN_STEP[min(c, len(COLUMN_STEP) - 1)]
         if c >= 3 and len(members) > 1:  # keep tall citizen columns within the figure
             step = min(step, (top + 1.0 - bottom) / (len(members) - 1))
@@ -488,45 +599,84 @@ def _layout(paths: pd.DataFrame | None = None) -> dict[str, tuple[float, float]]
         for k, n in enumerate(members):
             pos[n] = (_column_x(c), first - k * step)
 
-    # provisional heights: quality block centred on column 0, mediators on top
-    q_members = columns.get(2, [])
-    stack(2, q_members, (top + bottom) / 2)
-    # the mediators with a path into the quality block nearest it (lowest), so that their
-    # arrows to the block cross no other box of the column
-    into_block = set(paths.loc[paths["effect"].isin(quality), "cause"])
-    stack(1, sorted(columns.get(1, []), key=lambda n: n in into_block), None, first=top + 1.0)
-
-    effects_of: dict[str, list[str]] = {}   # the paths' rows, in table order
-    causes_of: dict[str, list[str]] = {}
-    for cause, effect in zip(paths["cause"], paths["effect"], strict=True):
-        effects_of.setdefault(cause, []).append(effect)
-        causes_of.setdefault(effect, []).append(cause)
-
-    def target_height(node: str) -> float | None:
-        ys = [pos[e][1] for e in effects_of.get(node, ()) if e in pos]
-        return float(np.mean(ys)) if ys else None
-
-    def source_height(node: str) -> float | None:
-        ys = [pos[c][1] for c in causes_of.get(node, ()) if c in pos]
-        if node == "QUAL" and q_members:  # the commune mean aggregates the quality block
-            ys.append(float(np.mean([pos[q][1] for q in q_members])))
-        return float(np.mean(ys)) if ys else None
-
     def by_barycentre(members: list[str], height) -> list[str]:
         keyed = [(height(n), k, n) for k, n in enumerate(members)]
         known = sorted((k for k in keyed if k[0] is not None), key=lambda t: (-t[0], t[1]))
         return [n for _, _, n in known] + [n for h, _, n in keyed if h is None]
 
-    stack(0, by_barycentre(left, target_height), None, first=top)
-    # the quality block centred on the boxes that point at it
-    feeding = [pos[c][1] for c in sorted(set(paths.loc[paths["effect"].isin(quality), "cause"]))
-               if c in pos]
-    q_centre = float(np.mean(feeding)) if feeding else (top + bottom) / 2
-    half = (len(q_members) - 1) * COLUMN_STEP[2] / 2
-    q_centre = min(max(q_centre, bottom + half), top - half)
-    stack(2, q_members, q_centre)
-    for c in sorted(k for k in columns if k >= 3):
-        stack(c, by_barycentre(columns[c], source_height), q_centre)
+    def place(order0: list[str], order1: list[str]) -> dict[str, tuple[float, float]]:
+        pos: dict[str, tuple[float, float]] = {}
+        stack(pos, 1, order1, None, first=top + 1.0)
+        stack(pos, 0, order0, None, first=top)
+        # the quality block centred on the boxes that point at it
+        feeding = [pos[c][1] for c in into_block if c in pos]
+        q_centre = float(np.mean(feeding)) if feeding else (top + bottom) / 2
+        half = (len(q_members) - 1) * COLUMN_STEP[2] / 2
+        q_centre = min(max(q_centre, bottom + half), top - half)
+        stack(pos, 2, q_members, q_centre)
+
+        def source_height(node: str) -> float | None:
+            ys = [pos[c][1] for c in causes_of.get(node, ()) if c in pos]
+            if node == "QUAL" and q_members:  # the commune mean aggregates the quality block
+                ys.append(sum(pos[q][1] for q in q_members) / len(q_members))
+            return sum(ys) / len(ys) if ys else None
+
+        for c in sorted(k for k in columns if k >= 3):
+            stack(pos, c, by_barycentre(columns[c], source_height), q_centre)
+        return pos
+
+    # provisional heights for the barycentres of column 0: quality block centred on column 0,
+    # mediators on top, those with a path into the quality block nearest it (lowest), so
+    # that their arrows to the block cross no other box of the column
+    provisional: dict[str, tuple[float, float]] = {}
+    stack(provisional, 2, q_members, (top + bottom) / 2)
+    order1 = sorted(columns.get(1, []), key=lambda n: n in into_block)
+    stack(provisional, 1, order1, None, first=top + 1.0)
+
+    def target_height(node: str) -> float | None:
+        ys = [provisional[e][1] for e in effects_of.get(node, ()) if e in provisional]
+        return float(np.mean(ys)) if ys else None
+
+    order0 = by_barycentre(left, target_height)
+    pos = place(order0, order1)
+    if not untangle:
+        return pos
+    edges = list(zip(*(diagram_edges(paths)[k] for k in ("cause", "effect")), strict=True))
+    dims = [q for q in quality_constructs() if q in q_members]
+    own = np.array([[n in edge for edge in edges] for n in sorted(pos)], bool)
+
+    start = {n: k for order in (order0, order1) for k, n in enumerate(order)}
+
+    def cost(pos, orders, than=None) -> tuple[int, int, int] | None:
+        """``(arrows through boxes, crossings, moves)`` of ``pos`` (``orders``: its columns 0
+        and 1); None when it is known without counting the arrows through boxes that
+        ``pos`` is not better than ``than`` (which has none).  ``moves``: how far the boxes
+        are from their barycentre places, in places (the sum over boxes)."""
+        segments = _arrow_ends(edges, pos, nominal, dims)
+        moves = sum(abs(k - start[n]) for order in orders for k, n in enumerate(order))
+        rest = (int(_crossing_matrix(segments).sum()) // 2, moves)
+        if than is not None and than[0] == 0 and rest >= than[1:]:
+            return None
+        return (_boxes_crossed(segments, pos, nominal, own), *rest)
+
+    orders = [order0, order1]
+    best = cost(pos, orders)
+    changed = True
+    while changed:   # each accepted move lowers the cost, so this ends
+        changed = False
+        for which in (0, 1):
+            members = orders[which]
+            for i in range(len(members)):
+                for j in range(len(members)):
+                    if i == j:
+                        continue
+                    trial = members[:i] + members[i + 1:]
+                    trial.insert(j, members[i])
+                    candidate = [trial, orders[1]] if which == 0 else [orders[0], trial]
+                    trial_pos = place(*candidate)
+                    c = cost(trial_pos, candidate, best)
+                    if c is not None and c < best:
+                        best, pos, orders, members, changed = c, trial_pos, candidate, trial, True
     return pos
 
 
@@ -600,13 +750,20 @@ def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
     from hlstudy.pathplot import _add_patch
 
     paths = hypothesized_paths() if paths is None else paths
-    pos = _layout(paths)
     labels = _node_labels(lang)
+    x_lo, x_hi = -1.25, max(_column_x(c) for c in _column_of(paths).values()) + 1.25
+    w = BOX_WIDTH
+    # wrapped to the box's inner width as rendered (English words are wider than Vietnamese
+    # ones at the same count of characters: 30 characters overran the box in English)
+    points_per_unit = DIAGRAM_WIDTH * 0.99 * 72 / (x_hi - x_lo)
+    wrapped = {n: fit_label(labels.get(n, n), (w - 0.2) * points_per_unit, BOX_FONTSIZE)
+               for n in _column_of(paths)}
+    height = {n: 0.46 + 0.19 * (wrapped[n].count("\n") + 1) for n in wrapped}
+    pos = _layout(paths)
     quality = [q for q in quality_constructs() if q in pos]
-    xs = [x for x, _ in pos.values()]
-    ys = [y for _, y in pos.values()]
-    x_lo, x_hi = -1.25, max(xs) + 1.25
-    y_lo, y_hi = min(ys) - 1.3, max(ys) + 0.9
+    # the note under the lowest box's bottom edge (a tall box at the bottom reached into it)
+    y_lo = min(y - height[n] / 2 for n, (_, y) in pos.items()) - (1.3 - LAYOUT_BOX_HEIGHT / 2)
+    y_hi = max(y for _, y in pos.values()) + 0.9
     fig_title = fit_label(_tr("Mô hình nghiên cứu: các yếu tố ảnh hưởng đến chất lượng cán bộ, công "
                           "chức cấp xã và đánh giá của người dân",
                           "Research model: factors of commune officials' quality and citizens' "
@@ -619,28 +776,20 @@ def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(y_lo, y_hi)
     ax.axis("off")
-    w = BOX_WIDTH
-    # wrapped to the box's inner width as rendered (English words are wider than Vietnamese
-    # ones at the same count of characters: 30 characters overran the box in English)
-    points_per_unit = fig.get_figwidth() * 0.99 * 72 / (x_hi - x_lo)
-    wrapped = {n: fit_label(labels.get(n, n), (w - 0.2) * points_per_unit, BOX_FONTSIZE)
-               for n in pos}
-    height = {n: 0.46 + 0.19 * (wrapped[n].count("\n") + 1) for n in pos}
     colours = {"factor": "#dbe9f6", "mediator": "#fde9c9", "outcome": "#fde9c9",
                "quality": "#d9f0d3", "citizen": "#f3d9ea", "extra": "#eeeeee"}
     roles = dict(zip(codebook.construct_labels()["construct"],
                      codebook.construct_labels()["role"], strict=True))
     border = []
     if quality:
-        q_top = pos[quality[0]][1] + height[quality[0]] / 2
-        q_bottom = pos[quality[-1]][1] - height[quality[-1]] / 2
+        q_bottom, q_top, bx0 = _block_span(pos, height, quality)
         qx = pos[quality[0]][0]
         # within the block (bold glyphs are wider than the regular ones fit_label measures)
         room = 0.88 * (w + 0.4) * points_per_unit   # the count on a line of its own
         title = "\n".join(fit_label(part, room, 8.5, 24) for part in _tr(
             f"Chất lượng CBCC cấp xã|({len(quality)} thành phần)",
             f"Quality of commune officials|({len(quality)} dimensions)", lang).split("|"))
-        bx0, bx1 = qx - w / 2 - 0.25, qx + w / 2 + 0.25
+        bx1 = qx + w / 2 + 0.25
         by0, by1 = q_bottom - 0.25, q_top + 0.36 + 0.3 * (title.count("\n") + 1)
         _add_patch(ax, FancyBboxPatch((bx0, by0), bx1 - bx0, by1 - by0, boxstyle="round,pad=0.02",
                                     fc="none", ec="#2f6b2f", lw=1.4, ls="--"))
@@ -661,21 +810,9 @@ def path_diagram(lang: str = "vi", paths: pd.DataFrame | None = None):
         label._hlstudy_box_label = node
     edges = diagram_edges(paths, lang)
     arrows = []
-    for r in edges.itertuples(index=False):
-        x0, y0 = pos[r.cause]
-        start = (x0 + w / 2, y0)
-        if r.effect == "QUALITY":
-            end = (bx0, float(np.clip(y0, q_bottom + 0.15, q_top - 0.15)))
-        else:
-            x1, y1 = pos[r.effect]
-            if x1 > x0:
-                end = (x1 - w / 2, y1)
-            elif x1 == x0:
-                up = y1 > y0
-                start = (x0, y0 + (height[r.cause] if up else -height[r.cause]) / 2)
-                end = (x1, y1 - (height[r.effect] if up else -height[r.effect]) / 2)
-            else:
-                start, end = (x0 - w / 2, y0), (x1 + w / 2, y1)
+    ends = _arrow_ends(list(zip(edges["cause"], edges["effect"], strict=True)), pos, height,
+                       quality)
+    for r, (_, start, end) in zip(edges.itertuples(index=False), ends, strict=True):
         colour = "#b2182b" if r.sign == "-" else "#333333"
         arrow = FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=9, lw=0.8,
                                 color=colour, ls="--" if r.sign == "-" else "-",
@@ -796,6 +933,18 @@ def _place_edge_labels(fig, ax, arrows, border) -> None:
         label._hlstudy_path_label = True
         label._hlstudy_edge = arrow._hlstudy_edge
         placed.append(_padded(label.get_window_extent(renderer), 2.0))
+
+
+def diagram_crossings(fig) -> list[tuple]:
+    """The pairs of arrows of :func:`path_diagram`'s figure that cross, as drawn: each
+    arrow's segment in display coordinates, named by its ``(cause, effect)`` (``QUALITY``: the
+    block), compared by :func:`crossing_pairs`.  Arrows that only share an end (two arrows
+    into one box) do not cross."""
+    out = []
+    for ax in fig.axes:
+        out += crossing_pairs([(p._hlstudy_edge, *(ax.transData.transform(x) for x in p._posA_posB))
+                               for p in ax.patches if getattr(p, "_hlstudy_edge", None)])
+    return out
 
 
 def diagram_conflicts(fig) -> list[tuple[str, str]]:

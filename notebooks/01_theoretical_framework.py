@@ -82,19 +82,22 @@ display(Markdown(
 # thành phần chất lượng được vẽ bằng một mũi tên tới khung "Chất lượng CBCC"; nhãn của mũi
 # tên ghi từng luận điểm với các thành phần nó chạm tới ("D7 → cả 4"; "S4 → cả 4; T4 → PRO":
 # S4 nói về cả bốn thành phần, T4 chỉ về năng lực chuyên môn).  Mũi tên tới một ô chỉ tác
-# động lên đúng thành phần đó.  Các ô được xếp theo quy tắc trọng tâm (mỗi yếu tố đứng gần
-# các ô nó tác động tới) để các mũi tên ít cắt nhau; nhãn nằm trên chính mũi tên của nó và
-# không chồng lên nhãn, ô hay mũi tên khác (kiểm tra trên hình đã vẽ).
+# động lên đúng thành phần đó.  Các ô được xếp trước theo quy tắc trọng tâm (mỗi yếu tố đứng
+# gần các ô nó tác động tới), rồi từng ô được dời chỗ trong cột của nó khi nhờ đó các mũi tên
+# cắt nhau ít hơn (số chỗ cắt đếm trên hình đã vẽ, ghi dưới hình); nhãn nằm trên chính mũi
+# tên của nó và không chồng lên nhãn, ô hay mũi tên khác (kiểm tra trên hình đã vẽ).
 
 # %%
 paths = framework.hypothesized_paths()
 fig = framework.path_diagram(lang=LANG, paths=paths)
 export.save_figure(fig, "01_conceptual_model", simulated=False)
 n_neg = int((paths["sign"] == "-").sum())
+n_cross = len(framework.diagram_crossings(fig))
 display(Markdown(
     f"Mô hình có **{len(paths)} quan hệ giả thuyết** giữa {paths['cause'].nunique()} biến "
     f"nguyên nhân và {paths['effect'].nunique()} biến kết quả; {n_neg} quan hệ kỳ vọng âm "
-    "(tâm lý ngại thay đổi), còn lại kỳ vọng dương."))
+    "(tâm lý ngại thay đổi), còn lại kỳ vọng dương. "
+    f"Trên hình, các mũi tên cắt nhau ở {n_cross} chỗ."))
 
 # %% [markdown]
 # ## 2. Giả thuyết nghiên cứu
