@@ -1013,7 +1013,10 @@ def reform_figure(lang: str = "vi"):
     Hòa, Thiện Tân / Minh Tiến, Yên Sơn under Cai Kinh's star, names across the right edge;
     adjustText, used before, left Thanh Sơn on its point once the map was narrowed to the
     page's :data:`REFORM_FIGSIZE`; names measured from a star's centre as from a dot's
-    touched their stars: Cai Kinh).  Deterministic, no iteration limit.
+    touched their stars: Cai Kinh).  No marker covers another: a dot that a star or another
+    dot would touch is drawn apart from it (:func:`_reform_dots_apart`: Yên Sơn's point lies
+    0.5 km from Cai Kinh's centre, and its star covered part of the dot), marked "*" and
+    explained in the note like the moved point.  Deterministic, no iteration limit.
     """
     import matplotlib.pyplot as plt
 
@@ -1036,24 +1039,31 @@ def reform_figure(lang: str = "vi"):
     names = sorted(new.index, key=collation_key)   # legend and colours in Vietnamese order
     cmap = plt.get_cmap("tab10")
     texts, xs, ys = [], [], []
+    units = []   # each former unit: its dot (collection, index), link line, name, place
+    stars = {}   # each star's collection: the new commune's name
     for k, name in enumerate(names):
         g = pts[pts["commune_2025"] == name]
         colour = cmap(k)
         cx, cy = new.at[name, "lon"], new.at[name, "lat"]
-        for r in g.itertuples(index=False):
-            ax.plot([r.lon, cx], [r.lat, cy], color=colour, lw=0.8, alpha=0.6)
-        # the former units' points over the stars: a unit near its new centre (Yên Sơn, 0.004°
-        # from Cai Kinh's) stays visible instead of hidden under the star
-        ax.scatter(g["lon"], g["lat"], s=36, color=colour, edgecolor="white", zorder=4.5)
-        ax.scatter([cx], [cy], s=150, marker="*", color=colour, edgecolor="black", lw=0.5,
-                   zorder=4)
+        links = [ax.plot([r.lon, cx], [r.lat, cy], color=colour, lw=0.8, alpha=0.6)[0]
+                 for r in g.itertuples(index=False)]
+        # the former units' points over the stars, and none under a star's or another
+        # point's edge (moved apart below)
+        dots = ax.scatter(g["lon"], g["lat"], s=36, color=colour, edgecolor="white",
+                          zorder=4.5)
+        star = ax.scatter([cx], [cy], s=150, marker="*", color=colour, edgecolor="black",
+                          lw=0.5, zorder=4)
+        stars[star] = name
         texts.append(ax.text(cx, cy, name, fontsize=9, fontweight="bold", color=colour,
                              zorder=5))
         xs.append(cx)
         ys.append(cy)
-        for r in g.itertuples(index=False):
-            label = unit_label(r.name, r.unit_type) + flags.get(str(r.code), "")
-            texts.append(ax.text(r.lon, r.lat, label, fontsize=7, color="#333333", zorder=5))
+        for i, (r, link) in enumerate(zip(g.itertuples(index=False), links, strict=True)):
+            label = unit_label(r.name, r.unit_type)
+            texts.append(ax.text(r.lon, r.lat, label + flags.get(str(r.code), ""), fontsize=7,
+                                 color="#333333", zorder=5))
+            units.append({"dots": dots, "i": i, "link": link, "text": texts[-1],
+                          "at": len(xs), "label": label, "flag": flags.get(str(r.code), "")})
             xs.append(r.lon)
             ys.append(r.lat)
     lons = np.concatenate([pts["lon"], new["lon"]])
@@ -1081,5 +1091,77 @@ def reform_figure(lang: str = "vi"):
     fig.draw_without_rendering()
     below = ax.xaxis.label.get_window_extent().y0 - 3 * fig.dpi / 72
     note.set_y(ax.transAxes.inverted().transform((0.0, below))[1])
+    apart = _reform_dots_apart(ax, units, stars, xs, ys, lat0, lang)
+    if apart:   # said in the note, after the moved point's sentence, with the same mark
+        note.set_text(note.get_text().rstrip() + " " + apart)
     _place_names(ax, texts, np.column_stack([xs, ys]), [])   # link lines: the plot's lines
     return fig
+
+
+def _reform_dots_apart(ax, units: list[dict], stars: dict, xs: list, ys: list, lat0: float,
+                       lang: str) -> str:
+    """Move the dots of :func:`reform_figure` that a star or another dot would cover apart
+    from it (:func:`hlstudy.diagnostic.mapping.markers_apart`, in the layout as drawn,
+    :data:`~hlstudy.diagnostic.mapping.MARKER_CLEARANCE` between their drawn extents; the
+    stars, the new communes' centres, stay): Yên Sơn's point lies 0.004° from Cai Kinh's
+    centre, and its star covered part of the dot.  A moved dot's link line and name follow
+    it (``xs``, ``ys``: the names' points, updated); its name gets the map's
+    :data:`~hlstudy.diagnostic.mapping.MOVED_MARK`.  Returns the note's sentence about the
+    moved dots (how far from which marker the point lies, how far and which way it is
+    drawn), ``""`` when none moved."""
+    from matplotlib.collections import PathCollection
+
+    from hlstudy.diagnostic.mapping import (
+        MARKER_CLEARANCE,
+        MOVED_MARK,
+        compass_word,
+        marker_extents,
+        markers_apart,
+    )
+    from hlstudy.export import number
+
+    centres, boxes = marker_extents(ax)
+    # the markers in marker_extents' order: (collection, index)
+    owners = [(c, i) for c in ax.collections if isinstance(c, PathCollection)
+              and c.get_visible() for i in range(len(c.get_offsets()))]
+    dot_of = {(u["dots"], u["i"]): u for u in units}
+    movable = [k for k, owner in enumerate(owners) if owner in dot_of]
+    extents = np.array([[b.x0 - x, b.y0 - y, b.x1 - x, b.y1 - y]
+                        for b, (x, y) in zip(boxes, centres, strict=True)])
+    gap = MARKER_CLEARANCE * ax.figure.dpi / 72.0
+    moved = markers_apart(centres, extents, movable, gap)
+    to_data = ax.transData.inverted()
+    km_x, km_y = 111.32 * np.cos(lat0), 111.32
+    parts = []
+    for k in movable:
+        if np.array_equal(moved[k], centres[k]):
+            continue
+        unit = dot_of[owners[k]]
+        (x0, y0), (x1, y1) = to_data.transform(centres[k]), to_data.transform(moved[k])
+        offsets = np.asarray(unit["dots"].get_offsets(), float).copy()
+        offsets[unit["i"]] = (x1, y1)
+        unit["dots"].set_offsets(offsets)
+        line = unit["link"]
+        line.set_data([x1, line.get_xdata()[1]], [y1, line.get_ydata()[1]])
+        xs[unit["at"]], ys[unit["at"]] = x1, y1
+        unit["text"].set_text(unit["label"] + unit["flag"] + (MOVED_MARK if not unit["flag"]
+                                                               else ""))
+        # the marker it was covered by: the nearest whose extent it came within the gap of
+        near = min((j for j in range(len(boxes)) if j != k
+                    and boxes[k].padded(gap).overlaps(boxes[j])),
+                   key=lambda j: (np.hypot(*(centres[j] - centres[k])), j))
+        xj, yj = to_data.transform(centres[near])
+        other = owners[near]
+        what = (_tr(f"sao {stars[other[0]]}", f"{stars[other[0]]}'s star", lang)
+                if other[0] in stars else _tr(f"chấm {dot_of[other]['label']}",
+                                              f"the dot of {dot_of[other]['label']}", lang))
+        apart = number(float(np.hypot((x0 - xj) * km_x, (y0 - yj) * km_y)), 1, lang=lang)
+        dx, dy = (x1 - x0) * km_x, (y1 - y0) * km_y
+        shift = number(float(np.hypot(dx, dy)), 1, lang=lang)
+        way = compass_word(dx, dy, lang)
+        parts.append(_tr(
+            f"{unit['label']}: điểm cách {what} {apart} km, được vẽ lệch {shift} km về phía "
+            f"{way} để không bị che",
+            f"{unit['label']}: point {apart} km from {what}, drawn {shift} km {way} of it so "
+            "that it is not covered", lang))
+    return f"{MOVED_MARK} " + "; ".join(parts) + "." if parts else ""

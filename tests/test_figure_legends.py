@@ -245,18 +245,29 @@ def test_names_keep_their_distance_from_the_edge_of_a_large_marker():
     plt.close(fig)
 
 
+@pytest.fixture(scope="module")
+def reform_maps():
+    """``framework.reform_figure(lang)`` in both languages, as the notebooks get it
+    (tests/keptresults.py), built once for the checks."""
+    from hlstudy import framework
+
+    with kept_results():
+        maps = {lang: framework.reform_figure(lang) for lang in ("vi", "en")}
+    yield maps
+    for fig in maps.values():
+        plt.close(fig)
+
+
 @pytest.mark.parametrize("lang", ["vi", "en"])
-def test_reform_map_names_are_clear_of_each_other_the_points_and_the_frame(lang):
+def test_reform_map_names_are_clear_of_each_other_the_points_and_the_frame(lang, reform_maps):
     """01_reform_2025_map, also at the thesis' text width: drawn 8.6 in wide it was 218 mm as
     saved; narrowed to the page, adjustText left Thanh Sơn on its point and the note stood
     on the axis label.  The figure as saved (tight box) fits 155 x 220 mm, every name is
     clear, and the note stands under the axis label."""
-    from hlstudy import framework
     from hlstudy.communes import communes, new_communes
     from hlstudy.diagnostic import mapping
 
-    with kept_results():   # as the notebooks get it (tests/keptresults.py)
-        fig = framework.reform_figure(lang)
+    fig = reform_maps[lang]
     ax = fig.axes[0]
     names = [t.get_text() for t in ax.texts if t.get_transform() != ax.transAxes]
     reg = communes()
@@ -264,7 +275,10 @@ def test_reform_map_names_are_clear_of_each_other_the_points_and_the_frame(lang)
     expected = [*new_communes()["name"],
                 *[("TT " if u == "thị trấn" else "") + n + flags.get(str(c), "")
                   for n, u, c in zip(reg["name"], reg["unit_type"], reg["code"], strict=True)]]
-    assert sorted(names) == sorted(expected) and len(names) == 31
+    # a dot drawn apart from a star is marked too (test_no_marker_covers_another_...)
+    assert sorted(n.rstrip(mapping.MOVED_MARK) for n in names) == sorted(
+        n.rstrip(mapping.MOVED_MARK) for n in expected) and len(names) == 31
+    assert set(names) - set(expected) <= {n + mapping.MOVED_MARK for n in expected}
     assert _name_faults(fig) == []
     # each name 1 pt or more from every star and dot (its own too), line and other name
     assert _clearance_faults(fig, [t for t in ax.texts if t.get_transform() != ax.transAxes]) == []
@@ -285,7 +299,56 @@ def test_reform_map_names_are_clear_of_each_other_the_points_and_the_frame(lang)
     points = [c for c in ax.collections if c not in stars]
     assert len(stars) == 8 and sum(len(c.get_offsets()) for c in points) == 23
     assert min(c.get_zorder() for c in points) > max(c.get_zorder() for c in stars)
-    plt.close(fig)
+
+
+def _marker_contacts(ax, gap: float = 0.0) -> list[tuple[int, int]]:
+    """Pairs of markers (:func:`_marker_boxes`) whose drawn extents come within ``gap``
+    points of each other (0: overlap), in the layout as drawn."""
+    ax.figure.draw_without_rendering()
+    boxes = _marker_boxes(ax)
+    pad = gap * ax.figure.dpi / 72.0
+    return [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
+            if boxes[i].padded(pad).overlaps(boxes[j])]
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_no_marker_covers_another_on_either_map(lang, reform_maps, pro_maps):
+    """01_reform_2025_map: Cai Kinh's star (``s=150``, 6 pt from its centre) covered part of
+    Yên Sơn's dot, whose registry point lies 0.004° (0.5 km) from the star's centre.  On the
+    reform map and on the commune map no two markers' drawn extents come within
+    ``mapping.MARKER_CLEARANCE`` of each other.  The dot is drawn apart from the star by the
+    least distance that clears it (its extent within 1.5 pt of the star's), its link line
+    ends at the drawn dot, its name carries the moved mark and the note says how far from
+    which star its point lies and how far, which way, it is drawn."""
+    from hlstudy.diagnostic import mapping
+
+    reform = reform_maps[lang]
+    for fig in (reform, pro_maps[lang][0]):   # the clearance, to rounding
+        assert _marker_contacts(fig.axes[0], mapping.MARKER_CLEARANCE - 1e-6) == []
+    ax = reform.axes[0]
+    name = next(t for t in ax.texts if t.get_text().startswith("Yên Sơn"))
+    assert name.get_text() == "Yên Sơn" + mapping.MOVED_MARK
+    note = next(t for t in ax.texts if t.get_transform() == ax.transAxes).get_text()
+    said = ("* Yên Sơn: điểm cách sao Cai Kinh", "về phía bắc") if lang == "vi" else (
+        "* Yên Sơn: point", "from Cai Kinh's star")
+    assert all(part in note for part in said), note
+    # drawn just clear of the star, its link line from the drawn dot
+    from hlstudy.communes import communes, new_communes
+
+    unit = communes().set_index("name").loc["Yên Sơn", ["lon", "lat"]].to_numpy(float)
+    centre = new_communes().set_index("name").loc["Cai Kinh", ["lon", "lat"]].to_numpy(float)
+    markers = [(c, i, xy) for c in ax.collections if len(c.get_offsets())
+               for i, xy in enumerate(np.asarray(c.get_offsets(), float))]
+    boxes = _marker_boxes(ax)
+    star = next(k for k, (c, _, xy) in enumerate(markers)
+                if c.get_sizes()[0] == 150 and np.allclose(xy, centre))
+    dot = min((k for k, (c, _, _) in enumerate(markers) if c.get_sizes()[0] != 150),
+              key=lambda k: np.hypot(*(markers[k][2] - unit)))
+    px = reform.dpi / 72.0
+    a, b = boxes[dot], boxes[star]
+    gap = max(a.y0 - b.y1, b.y0 - a.y1, a.x0 - b.x1, b.x0 - a.x1) / px
+    assert mapping.MARKER_CLEARANCE - 1e-6 <= gap <= mapping.MARKER_CLEARANCE + 0.5
+    assert any(np.allclose(line.get_xydata()[0], markers[dot][2]) for line in ax.lines)
 
 
 def _haloed(text) -> bool:
@@ -899,8 +962,13 @@ def test_the_moved_unit_stands_at_one_place_on_both_maps():
 
     expected = {tuple(np.round(xy, 9)) for xy in moved[["lon", "lat"]].to_numpy(float)}
     assert len(expected) == 23
-    assert drawn(reform) == expected
     assert drawn(commune) == expected
+    # on the reform map, all but Yên Sơn's dot, drawn apart from Cai Kinh's star (and said
+    # so: test_no_marker_covers_another_on_either_map), 0.7 km from its point
+    [apart] = drawn(reform) - expected
+    [point] = expected - drawn(reform)
+    yen_son = reg.set_index("name").loc["Yên Sơn", ["lon", "lat"]].to_numpy(float)
+    assert np.allclose(point, yen_son) and np.hypot(*(np.subtract(apart, point))) < 0.01
     [code] = moved.loc[moved["moved"], "code"]
     assert mapping.moved_flags(reg) == {code: mapping.MOVED_MARK}
     name = moved.set_index("code").at[code, "name"] + mapping.MOVED_MARK
@@ -908,7 +976,7 @@ def test_the_moved_unit_stands_at_one_place_on_both_maps():
         assert name in [t.get_text() for t in fig.axes[0].texts]
     note = next(t.get_text() for t in reform.axes[0].texts
                 if t.get_transform() == reform.axes[0].transAxes)
-    assert note.endswith(mapping.moved_note(reg, "vi"))
+    assert mapping.moved_note(reg, "vi") in note
     assert mapping.moved_note(reg, "vi").startswith(mapping.MOVED_MARK + " " + name[:-1])
     plt.close(reform)
     plt.close(commune)

@@ -108,15 +108,26 @@ def moved_note(communes: pd.DataFrame, lang: str = "vi") -> str:
                                    & (np.round(lon, 6) == round(lon[i], 6)))[0])
         dy = (d.at[i, "lat"] - lat[i]) * 111.32
         dx = (d.at[i, "lon"] - lon[i]) * 111.32 * np.cos(np.deg2rad(lat[i]))
-        way = (("bắc", "north") if dy > 0 else ("nam", "south")) if abs(dy) >= abs(dx) else (
-            ("đông", "east") if dx > 0 else ("tây", "west"))
+        way = compass_word(dx, dy, lang)
         km = number(float(np.hypot(dx, dy)), 1, lang=lang)
         parts.append(
             f"{label[i]}: tọa độ trong danh mục trùng với {label[first]} (lỗi nguồn), được "
-            f"dịch {km} km về phía {way[0]} để vẽ" if lang == "vi" else
+            f"dịch {km} km về phía {way} để vẽ" if lang == "vi" else
             f"{label[i]}: registry coordinates equal to {label[first]}'s (a source error), "
-            f"moved {km} km {way[1]} to draw")
+            f"moved {km} km {way} to draw")
     return f"{MOVED_MARK} " + "; ".join(parts) + "." if parts else ""
+
+
+def compass_word(dx: float, dy: float, lang: str = "vi") -> str:
+    """The main direction of a move ``(dx, dy)`` (east, north): "bắc" / "north", "nam",
+    "đông", "tây" (the larger component; north or south on a tie).
+
+    >>> compass_word(0.2, -1.0), compass_word(-3.0, 1.0, "en")
+    ('nam', 'west')
+    """
+    way = (("bắc", "north") if dy > 0 else ("nam", "south")) if abs(dy) >= abs(dx) else (
+        ("đông", "east") if dx > 0 else ("tây", "west"))
+    return way[0] if lang == "vi" else way[1]
 
 
 def _project(lat, lon, lat0):
@@ -254,6 +265,57 @@ def marker_extents(ax) -> tuple[np.ndarray, list]:
                     centres.append((x, y))
                     boxes.append(Bbox.from_extents(x - r, y - r, x + r, y + r))
     return np.asarray(centres, float).reshape(-1, 2), boxes
+
+
+#: The least gap (points) between two markers' drawn extents (:func:`markers_apart`).
+MARKER_CLEARANCE = 1.0
+
+
+def markers_apart(centres: np.ndarray, extents: np.ndarray, movable, gap: float) -> np.ndarray:
+    """New centres (display units) of markers whose drawn extents overlap: each movable
+    marker that comes closer than ``gap`` to another is moved straight away from that
+    marker's centre (north where the two coincide) by the least distance that leaves
+    ``gap`` between their extents; the others stay.  ``centres``: n × 2; ``extents``: n × 4,
+    each marker's box relative to its centre (x0, y0, x1, y1); ``movable``: indices, moved
+    in that order.  Passes over every movable marker and every other marker, in order, until
+    one moves nothing (at most n passes).  Deterministic.
+
+    >>> boxes = np.array([[-6.0, -6.0, 6.0, 6.0], [-3.0, -3.0, 3.0, 3.0]])
+    >>> markers_apart(np.array([[100.0, 100.0], [101.0, 104.0]]), boxes, [1], 1.0).tolist()
+    [[100.0, 100.0], [102.5, 110.0]]
+    """
+    pos = np.array(centres, float).reshape(-1, 2)
+    ext = np.array(extents, float).reshape(-1, 4)
+
+    def clear(i, j) -> bool:
+        (xi, yi), (xj, yj) = pos[i], pos[j]
+        return (xi + ext[i, 0] >= xj + ext[j, 2] + gap or xj + ext[j, 0] >= xi + ext[i, 2] + gap
+                or yi + ext[i, 1] >= yj + ext[j, 3] + gap
+                or yj + ext[j, 1] >= yi + ext[i, 3] + gap)
+
+    for _ in range(len(pos)):
+        moved = False
+        for i in movable:
+            for j in range(len(pos)):
+                if j == i or clear(i, j):
+                    continue
+                u = pos[i] - pos[j]
+                norm = float(np.hypot(*u))
+                u = np.array([0.0, 1.0]) if norm == 0 else u / norm
+                # the least step along u after which one axis separates the two boxes
+                steps = []
+                for k in (0, 1):
+                    if u[k] > 0:
+                        steps.append((pos[j, k] + ext[j, k + 2] + gap - pos[i, k] - ext[i, k])
+                                     / u[k])
+                    elif u[k] < 0:
+                        steps.append((pos[i, k] + ext[i, k + 2] + gap - pos[j, k] - ext[j, k])
+                                     / -u[k])
+                pos[i] += max(min(steps), 0.0) * u
+                moved = True
+        if not moved:
+            break
+    return pos
 
 
 def _cell_edges(cells) -> np.ndarray:
