@@ -607,8 +607,62 @@ def test_missing_heatmap_marks_hide_no_cell(monkeypatch):
     texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_visible()
              and t.get_text().strip()]   # the marks too
     assert min(t.get_fontsize() for t in texts) >= export.MIN_TEXT_PT
+    for ax in panels:   # the item codes' boxes apart (the commune names': their ink, below)
+        boxes = sorted((t.get_window_extent(r) for t in ax.get_yticklabels()), key=lambda b: b.y0)
+        assert not any(p.overlaps(q) for p, q in zip(boxes, boxes[1:], strict=False))
+    # the ink of neighbouring names 1 pt apart or more, their stacked marks included: the
+    # commune names' came within 0.14-0.2 pt ("Quyết Thắng" beside "Nhật Tiến"), and each
+    # name still stands in its own column (within a third of a column of its middle)
+    assert _ink_gaps(panels, r) == []
+    plt.close(fig)
+
+
+def _ink_gaps(panels, renderer, gap: float = 1.0) -> list[str]:
+    """Neighbouring tick labels of the heatmap ``panels`` whose ink
+    (:func:`hlstudy.export.text_ink`) comes closer than ``gap`` points, and commune names
+    whose ink's middle stands a third of a column or more from their column's middle."""
+    faults = []
     for ax in panels:
-        for labels, key in ((ax.get_xticklabels(), "x0"), (ax.get_yticklabels(), "y0")):
-            boxes = sorted((t.get_window_extent(r) for t in labels), key=lambda b: getattr(b, key))
-            assert not any(p.overlaps(q) for p, q in zip(boxes, boxes[1:], strict=False))
+        px = ax.figure.dpi / 72.0
+        names = ax.get_xticklabels()
+        inks = [export.text_ink(t, renderer) for t in names]
+        faults += [f"{a.get_text()} / {b.get_text()}: {(q.x0 - p.x1) / px:.2f} pt"
+                   for a, b, p, q in zip(names, names[1:], inks, inks[1:], strict=False)
+                   if q.x0 - p.x1 < gap * px]
+        codes = ax.get_yticklabels()
+        inks_y = [export.text_ink(t, renderer) for t in codes]
+        faults += [f"{a.get_text()} / {b.get_text()}" for a, b, p, q in
+                   zip(codes, codes[1:], inks_y, inks_y[1:], strict=False)
+                   if min(abs(q.y0 - p.y1), abs(p.y0 - q.y1)) < gap * px]
+        column = abs(ax.transData.transform((1, 0))[0] - ax.transData.transform((0, 0))[0])
+        faults += [f"{t.get_text()} off its column" for t, ink in zip(names, inks, strict=True)
+                   if abs((ink.x0 + ink.x1) / 2 - ax.transData.transform(
+                       (t.get_position()[0], 0))[0]) >= column / 3]
+    return faults
+
+
+def test_the_ink_of_stacked_vietnamese_marks_reaches_past_the_text_box_and_is_spread():
+    """``export.text_ink`` is the glyphs' outline: "Đồng" 's stacked marks reach above the
+    layout box of a 7-pt line, "ao" fills it only in part.  ``spread_labels`` moves turned
+    names sideways until their ink is the gap apart, each as little as it can, and moves
+    nothing where the names are apart already."""
+    fig = plt.figure(figsize=(2, 2))
+    ax = fig.add_axes((0.1, 0.5, 28 / 144, 0.4))   # 4 columns 7 pt wide: the names touch
+    ax.set(xlim=(-0.5, 3.5), ylim=(0, 1), xticks=range(4))
+    names = ax.set_xticklabels(["Đồng Tân", "Quyết Thắng", "Nhật Tiến", "ao"], rotation=90,
+                               fontsize=7)
+    fig.draw_without_rendering()
+    r = fig.canvas.get_renderer()
+    box, ink = names[0].get_window_extent(r), export.text_ink(names[0], r)
+    assert ink.x0 < box.x0                        # the marks stand out of the box
+    small = export.text_ink(names[3], r)
+    assert small.width < 0.7 * names[3].get_window_extent(r).width
+    px = fig.dpi / 72
+    before = [export.text_ink(t, r) for t in names]
+    assert min(q.x0 - p.x1 for p, q in zip(before, before[1:], strict=False)) < px
+    shifts = export.spread_labels(names, 1.0, r)
+    after = [export.text_ink(t, r) for t in names]
+    assert min(q.x0 - p.x1 for p, q in zip(after, after[1:], strict=False)) >= px - 1e-6
+    assert max(map(abs, shifts)) < 3.0
+    assert export.spread_labels(names, 1.0, r) == [0.0] * 4   # apart already: nothing moves
     plt.close(fig)
