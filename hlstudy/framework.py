@@ -1162,6 +1162,6 @@ def _reform_dots_apart(ax, units: list[dict], stars: dict, xs: list, ys: list, l
         parts.append(_tr(
             f"{unit['label']}: điểm cách {what} {apart} km, được vẽ lệch {shift} km về phía "
             f"{way} để không bị che",
-            f"{unit['label']}: point {apart} km from {what}, drawn {shift} km {way} of it so "
-            "that it is not covered", lang))
+            f"{unit['label']}: point {apart} km from {what}, drawn {shift} km further {way} "
+            "so that it is not covered", lang))
     return f"{MOVED_MARK} " + "; ".join(parts) + "." if parts else ""
