@@ -1946,8 +1946,9 @@ def missing_heatmap(missing: pd.DataFrame, instrument, *, items: list[str] | Non
     # ("Quyết Thắng" beside "Nhật Tiến") came within 0.2 pt; each name is moved sideways the
     # least that keeps every two neighbours' ink _HEAT_LABEL_GAP apart (1.6 pt or less of
     # a 7.6-pt column for the study's 23 communes)
-    fig.draw_without_rendering()   # the layout settled: the columns as saved
+    fig.get_layout_engine().execute(fig)   # the layout settled: the columns as saved
     for ax in axes:
+        ax.xaxis._update_ticks()   # each name at its column, as a draw puts it
         _export.spread_labels(ax.get_xticklabels(), _HEAT_LABEL_GAP)
     return fig
 

@@ -303,8 +303,8 @@ def test_reform_map_names_are_clear_of_each_other_the_points_and_the_frame(lang,
 
 def _marker_contacts(ax, gap: float = 0.0) -> list[tuple[int, int]]:
     """Pairs of markers (:func:`_marker_boxes`) whose drawn extents come within ``gap``
-    points of each other (0: overlap), in the layout as drawn."""
-    ax.figure.draw_without_rendering()
+    points of each other (0: overlap), in the layout as built (both maps settle theirs
+    before they place their names)."""
     boxes = _marker_boxes(ax)
     pad = gap * ax.figure.dpi / 72.0
     return [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
