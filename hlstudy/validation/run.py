@@ -7,7 +7,8 @@ scenario; the ``small`` scenario shares the default's population), written as
 ``recovery.csv.gz`` (every replication × quantity, :data:`~hlstudy.validation.COLUMNS`,
 gzip with a fixed time stamp so that the same run gives the same bytes) and
 ``manifest.json`` (scenarios, seeds, replications per scenario, the git commit of the code,
-the seconds each step took) to ``--out`` (default
+the SHA-256 of every source file and rule file the results depend on
+(:mod:`hlstudy.validation.sources`), the seconds each step took) to ``--out`` (default
 ``data/validation/``, committed, read by notebook 07).  Large runs belong in ``build/``
 (git-ignored): ``--out build/validation``, then point notebook 07 at it (parameter
 ``RESULTS``).
@@ -27,6 +28,7 @@ import pandas as pd
 from hlstudy.errors import ModelError
 from hlstudy.paths import ROOT
 from hlstudy.validation.replications import COLUMNS, recovery, scenarios
+from hlstudy.validation.sources import FILES_KEY, SCENARIO_KEY, set_id, source_digests
 
 DEFAULT_OUT = ROOT / "data" / "validation"
 RESULTS_FILE = "recovery.csv.gz"
@@ -166,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     seconds: dict[str, float] = {}
     commit = git_commit()
+    digests = source_digests()   # the code and rules as this run read them
+    digest_id = set_id(digests)
     done_before, old, old_manifest = [], None, {}
     if args.resume and (Path(args.out) / RESULTS_FILE).is_file():
         old, old_manifest = read_results(args.out)
@@ -198,11 +202,14 @@ def main(argv: list[str] | None = None) -> int:
     frames = [old] if old is not None and len(old) else []
     commits = {n: old_manifest.get("git_commits", {}).get(n, old_manifest.get("git_commit", ""))
                for n in done_before}
+    old_sets = old_manifest.get(FILES_KEY, {}) or {}
+    sets = {n: (old_manifest.get(SCENARIO_KEY, {}) or {}).get(n, "") for n in done_before}
     for name in names:
         if name in done_before:
             print(f"[validate] {name}: kept from {args.out}", flush=True)
             continue
         commits[name] = commit
+        sets[name] = digest_id
         t0 = time.perf_counter()
         seeds = list(range(1, counts[name] + 1))
         frames.append(recovery(seeds, scenario=name, workers=args.workers, wild=not args.no_wild,
@@ -222,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
                     "estimand_studies": int(table["n_studies"].max()),
                     "wild": not args.no_wild, "hlstudy": version, "git_commit": commit,
                     "git_commits": {n: commits[n] for n in done},
+                    SCENARIO_KEY: {n: sets[n] for n in done},
+                    FILES_KEY: {k: (digests if k == digest_id else old_sets.get(k, {}))
+                                for k in sorted({sets[n] for n in done} - {""})},
                     "seconds": dict(sorted(seconds.items())),
                     "seconds_total": round(sum(seconds.values()), 1),
                     "workers": args.workers,
@@ -233,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
                                + (f" --scenarios {','.join(names)}" if names != list(known)
                                   else "")}
         path = write_results(results, args.out, manifest)
+    if source_digests() != digests:
+        print("[validate] warning: source or rule files changed during the run; the manifest "
+              "records them as they were when it began", flush=True)
     print(f"[validate] {len(results)} rows written to {path} "
           f"({time.perf_counter() - start:.0f} s in all)", flush=True)
     return 0
