@@ -18,8 +18,9 @@
 # and nothing else.  `hlstudy.synthetic.simulate(seed, effects=…)` knows the truth it
 # generated; this notebook reads the results of `python3 make.py validate`, which ran the
 # whole chain — raw exports → ingest and cleaning → measurement → models → claims ledger — on
-# many simulated studies in six scenarios (the default truth; recognition → motivation
-# switched off; reversed; every path zero; about 120 officials; stronger missingness), and
+# many simulated studies in several scenarios (the default truth; recognition → motivation
+# switched off; reversed; every path zero; a small sample of officials; stronger
+# missingness), and
 # compares every estimate and every verdict with that truth.  Each method is judged against
 # the truth of *what it estimates*: the latent SEM (items as indicators, FIML, MLR) against
 # the simulator's latent standardized paths; the regressions on scale scores (naive, CR2,
@@ -29,9 +30,11 @@
 # study (`hlstudy.validation.estimand_truth`).  Reported: bias, RMSE and the coverage of the
 # 95% intervals with Monte Carlo bands; the verdict confusion table; the false-positive rate
 # when every path is zero; the power of each claim at the demonstration sample size; the
-# cleaning's catch rate of the injected faults.  Part 2 recomputes, from every committed R
-# fixture family, the worst difference between each hlstudy routine and its R reference
-# against the test suite's tolerance.  Part 3 lists the software versions.  Every number in
+# cleaning's catch rate of the injected faults; whether the results were computed by the
+# code and rules as they are now.  Part 2 recomputes from the committed R fixtures, for each
+# routine in its table, the worst difference between hlstudy and its R reference against the
+# test suite's tolerance (every fixture folder made by an R script has a row; the test suite
+# compares further reference values of these folders).  Part 3 lists the software versions.  Every number in
 # the prose is computed; tables and figures go to `figures/07_*`.  **All data here are
 # simulated** by design.
 
@@ -45,9 +48,11 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from hlstudy import export, pathplot, paths
+from hlstudy import drivers, export, pathplot, paths
 from hlstudy.display import show_numbers_as_read
+from hlstudy.evidence import Rules
 from hlstudy.paths import ROOT
+from hlstudy.scales import scale_items
 from hlstudy.validation import LATENT_SEM, coverage_table, recovery, scenarios
 from hlstudy.validation.ragree import (
     NOISE,
@@ -55,10 +60,13 @@ from hlstudy.validation.ragree import (
     difference_bound,
     python_versions,
     r_agreement,
+    r_fixture_folders,
     r_versions,
 )
 from hlstudy.validation.run import provenance, read_estimand, read_results
+from hlstudy.validation.sources import changed_files, currency, dependency_files
 from hlstudy.validation.summary import (
+    coverage_band,
     coverage_by_method,
     false_positive_rate,
     summarize,
@@ -106,6 +114,10 @@ def labels(pairs, lang=None):
     return {k: en_ if en else vi for k, (vi, en_) in pairs.items()}
 
 
+SCEN = scenarios()
+N_SMALL = SCEN["small"].n_officials   # officials who answer in the small scenario
+BLANK = SCEN["missing"].fault_rates["officials"]["item_blank"]   # share of answers left blank
+
 # Column headings and cell labels of the exported tables: (Vietnamese, English)
 _HEAD = {
     "path": ("Đường dẫn", "Path"), "latent_truth": ("β tiềm ẩn (thật)", "Latent β (truth)"),
@@ -149,7 +161,7 @@ _SCEN = {"default": ("Giá trị gốc", "Default truth"),
          "path_off": ("Tắt REC → MOT", "REC → MOT off"),
          "path_reversed": ("Đảo dấu REC → MOT", "REC → MOT reversed"),
          "all_zero": ("Mọi đường dẫn bằng 0", "Every path zero"),
-         "small": ("Khoảng 120 cán bộ trả lời", "About 120 officials answer"),
+         "small": (f"Khoảng {N_SMALL} cán bộ trả lời", f"About {N_SMALL} officials answer"),
          "missing": ("Thiếu dữ liệu nhiều hơn", "More missing answers")}
 _METHOD = {"naive": ("OLS, SE thông thường", "OLS, naive SE"),
            "CR2": ("OLS, CR2 (Satterthwaite)", "OLS, CR2 (Satterthwaite)"),
@@ -180,7 +192,6 @@ def rule_label(quantity):
     return f"{labels(_INSTRUMENT).get(inst, inst)}: {rule}" if rule else str(quantity)
 
 
-SCEN = scenarios()
 est_table, reliability = read_estimand(ROOT / RESULTS)
 if N_RUN > 0:
     res = pd.concat([recovery(N_RUN, scenario=s, workers=WORKERS,
@@ -199,6 +210,40 @@ _by_commit = [(c, [SCEN_VI.get(x, x) for x in g["scenario"]]) for c, g in PROV.g
 _commits = "; ".join((f"commit `{c[:10]}`" if c else "commit không ghi") + f" ({', '.join(names)})"
                      for c, names in _by_commit)
 _no_latent = [SCEN_VI.get(x, x) for x in PROV.loc[~PROV["latent_sem"], "scenario"]]
+# do the results match the code and rules as they are now? (hlstudy.validation.sources)
+CUR = currency(manifest) if N_RUN == 0 else None
+
+
+def currency_text(cur):
+    """The currency of the results in one paragraph: which scenarios match the code and the
+    rules as they are now, and each file changed since the others were computed."""
+    if cur is None or cur.empty:
+        return ""
+    parts = []
+    for status, g in cur.groupby("status", sort=True):
+        scen = ", ".join(SCEN_VI.get(x, x) for x in g["scenario"])
+        files = changed_files(g)
+        via = " (so với commit đã ghi, qua git: kết quả cũ không ghi mã băm)" if (
+            g["basis"] == "git").all() else ""
+        if status == "current":
+            parts.append(f"Kết quả của kịch bản {scen} **khớp mã nguồn và quy tắc hiện tại**"
+                         + (via or f": mã băm SHA-256 của {len(dependency_files())} tệp mà chuỗi "
+                            "phân tích chạy và đọc (mã nguồn `hlstudy`, `data/instrument`, "
+                            "`data/reference`, `requirements.lock`) đúng bằng mã băm ghi lúc chạy")
+                         + ".")
+        elif status == "changed":
+            shown = ", ".join(f"`{f}`" for f in files[:12])
+            more = f" và {len(files) - 12} tệp khác" if len(files) > 12 else ""
+            parts.append(f"**Kết quả của kịch bản {scen} không còn khớp mã hiện tại**{via}: "
+                         f"{len(files)} tệp đã đổi từ lúc chạy ({shown}{more}); chạy lại "
+                         "`python3 make.py validate` để tính lại với mã hiện tại.")
+        else:
+            parts.append(f"Không kiểm tra được kết quả của kịch bản {scen} có khớp mã hiện tại "
+                         "hay không (không có mã băm, không đọc được commit qua git): coi như "
+                         "có thể đã cũ.")
+    return "  ".join(parts) + "  "
+
+
 display(Markdown(
     f"Kết quả đọc từ `{RESULTS}` (lệnh `{manifest.get('command', '')}`"
     + (f"; mã nguồn: {_commits}" if len(PROV) else "")
@@ -210,9 +255,7 @@ display(Markdown(
     "chừng ấy lần lặp; sai số Monte Carlo (MCSE) đi kèm mỗi tỷ lệ.  Giá trị thật của hồi quy "
     f"trên điểm thang đo được tính từ **{int(est_table['n_studies'].max())}** nghiên cứu mô "
     f"phỏng gộp lại (khoảng {fmt(est_table['n_officials'].max(), 0)} cán bộ) cho mỗi kịch bản.  "
-    + (f"Kết quả phản ánh mã nguồn ở {'các commit' if len(_by_commit) > 1 else 'commit'} trên; "
-       "sau khi sửa mã ước lượng, chạy lại `python3 make.py validate` để tính lại với mã hiện "
-       "tại.  " if len(PROV) and N_RUN == 0 else "")
+    + currency_text(CUR)
     + (f"SEM tiềm ẩn không được ước lượng ở kịch bản {', '.join(_no_latent)} (để tiết kiệm thời "
        "gian chạy): các bảng và hình của SEM tiềm ẩn không có kịch bản này." if _no_latent else "")))
 
@@ -222,7 +265,7 @@ display(Markdown(
 # ### 1.1 Hai loại "giá trị thật" của hệ số đường dẫn
 #
 # Bộ mô phỏng sinh dữ liệu từ một mô hình **tiềm ẩn**: hệ số chuẩn hóa giữa các khái niệm
-# (ví dụ môi trường làm việc → động lực = 0,30) là giá trị thật mà **SEM tiềm ẩn** (các câu
+# (ví dụ môi trường làm việc → động lực, ở bảng dưới) là giá trị thật mà **SEM tiềm ẩn** (các câu
 # hỏi là chỉ báo của khái niệm, như notebook 05) nhắm tới.  Hồi quy trên **điểm thang đo**
 # (trung bình các câu hỏi) thì khác: điểm thang đo chứa sai số đo lường, nên hệ số của nó bị
 # kéo về 0 — hiện tượng suy giảm do độ tin cậy không hoàn hảo (Spearman 1904; Lord & Novick
@@ -297,7 +340,8 @@ display(Markdown(
 # quy — SE thông thường, CR2, bootstrap hoang dã theo cụm (wild cluster bootstrap) — và SEM trên
 # điểm thang đo so với hệ số tổng thể trên điểm thang đo; SEM tiềm ẩn so với hệ số tiềm ẩn.  Một độ phủ là "đạt" khi nó nằm trong
 # dải 95% ± 1,96 × √(0,95 × 0,05 / R) với R là số khoảng tin cậy (Morris, White & Crowther
-# 2019).  Cột "so với β tiềm ẩn" cho thấy điều xảy ra nếu so hồi quy trên điểm thang đo với
+# 2019), cắt ở 1: độ phủ là một tỷ lệ, không vượt 1.  Một độ phủ nằm trong dải đúng khi khoảng
+# Wilson của nó chứa 95% (`coverage_band`).  Cột "so với β tiềm ẩn" cho thấy điều xảy ra nếu so hồi quy trên điểm thang đo với
 # hệ số tiềm ẩn: độ phủ thấp là do suy giảm, không phải do sai số chuẩn.
 
 # %%
@@ -349,17 +393,20 @@ for m in [m for m in methods if m in wide.columns]:
         "–" if not np.isfinite(v) else cell(v, 3) + ("" if o else " ✗")
         for v, o in zip(wide[m], ok[m], strict=True)]
 band_text = "; ".join(
-    f"{METHOD_LAB[m]}: {cell(LEVEL - 1.96 * np.sqrt(LEVEL * (1 - LEVEL) / n), 3)}–"
-    f"{cell(LEVEL + 1.96 * np.sqrt(LEVEL * (1 - LEVEL) / n), 3)} (R = {int(n)})"
-    for m, n in n_int.items() if m in methods)
+    f"{METHOD_LAB[m]}: {cell(coverage_band(LEVEL, n)[0], 3)}–{cell(coverage_band(LEVEL, n)[1], 3)}"
+    f" (R = {int(n)})" for m, n in n_int.items() if m in methods)
 export.save_table(
     key_table, "07_key_paths", simulated=SIM, decimals=3,
     title=export.tr("Độ phủ của KTC 95% ở các đường dẫn chính, theo phương pháp",
                     "Coverage of the 95% intervals of the key paths, by method"),
     note=export.tr("Kịch bản gốc; mỗi phương pháp so với giá trị thật của đại lượng nó ước "
-                   f"lượng. ✗: ngoài dải Monte Carlo. Dải: {band_text}.",
+                   f"lượng. ✗: ngoài dải Monte Carlo. Dải: {band_text} ({pct(LEVEL, 0)} ± 1,96 "
+                   "MCSE, cắt ở 1 vì độ phủ là một tỷ lệ: các độ phủ có khoảng Wilson chứa "
+                   f"{pct(LEVEL, 0)}).",
                    "Default scenario; each method against the truth of what it estimates. ✗: "
-                   f"outside the Monte Carlo band. Bands: {band_text}."),
+                   f"outside the Monte Carlo band. Bands: {band_text} ({LEVEL:.0%} ± 1.96 MCSE, "
+                   "cut at 1 as a coverage is a proportion: the coverages whose Wilson interval "
+                   f"holds {LEVEL:.0%})."),
     allowed_codes=list(key_table.columns))
 display(key_table)
 summary_lines = []
@@ -371,6 +418,9 @@ for m in [m for m in methods if m in set(ct["method"])]:
         + (f"; so với β tiềm ẩn chỉ {fmt(g['coverage_latent'].min(), 2)}–"
            f"{fmt(g['coverage_latent'].max(), 2)}" if m != LATENT_SEM else "") + ")")
 cal = tab.set_index("method")
+_struct = drivers.structure()
+_used = set(_struct) | {p for preds in _struct.values() for p in preds}
+N_LATENT_ITEMS = sum(len(v) for k, v in scale_items("officials").items() if k in _used)
 n_lat = int(paths.loc[(paths["scenario"] == "default") & (paths["method"] == LATENT_SEM),
                       "seed"].nunique())
 pooled_text = "; ".join(
@@ -386,7 +436,7 @@ display(Markdown(
        f"{int((ct['method'] == 'CR2').sum())} đường dẫn chính.  " if "CR2" in set(ct["method"]) else "")
     + "β trên điểm thang đo là cận dưới của tác động giữa các khái niệm; SEM tiềm ẩn hiệu "
     "chỉnh sai số đo và khoảng tin cậy của nó phủ hệ số tiềm ẩn."
-    + (f"  SEM tiềm ẩn (58 câu hỏi, FIML) hội tụ ở **{n_lat}/{int(R_REP.get('default', 0))}** "
+    + (f"  SEM tiềm ẩn ({N_LATENT_ITEMS} câu hỏi, FIML) hội tụ ở **{n_lat}/{int(R_REP.get('default', 0))}** "
        "lần lặp của kịch bản gốc; các lần không hội tụ không có dòng kết quả." if n_lat else "")))
 
 # %%
@@ -589,8 +639,9 @@ if fp is not None and len(fp):
     display(Markdown(
         f"Khi mọi đường dẫn bằng 0, sổ cái gọi một luận điểm là được ủng hộ ở **{pct(per)}** "
         f"kết luận, và ở {pct(fam)} lần lặp có ít nhất một luận điểm bị gọi nhầm (hiệu chỉnh "
-        f"Holm giữ sai lầm toàn họ dưới 5%).  Từng khoảng tin cậy CR2 loại trừ 0 ở "
-        f"{pct(cr2_fp)} trường hợp (mức danh nghĩa 5%), khoảng tin cậy thông thường ở "
+        f"Holm giữ sai lầm toàn họ dưới {pct(Rules().alpha, 0)}).  Từng khoảng tin cậy CR2 "
+        f"loại trừ 0 ở {pct(cr2_fp)} trường hợp (mức danh nghĩa {pct(1 - LEVEL, 0)}), khoảng "
+        "tin cậy thông thường ở "
         f"{pct(naive_fp)}"
         + (f", SEM tiềm ẩn ở {pct(lat_fp)}" if np.isfinite(lat_fp) else "") + ".  "
         + ("Một phần tỷ lệ này không phải lỗi của sai số chuẩn: trên điểm thang đo, hệ số "
@@ -625,7 +676,8 @@ if len(mis):
     if len(keep) == 2:
         lw, fi = keep
         display(Markdown(
-            "**Thiếu dữ liệu.** Khi 3% câu trả lời bị bỏ trống và điểm thang đo chỉ tính khi đủ "
+            f"**Thiếu dữ liệu.** Khi {pct(BLANK, 0)} câu trả lời bị bỏ trống và điểm thang đo "
+            "chỉ tính khi đủ "
             f"mọi câu, loại theo danh sách chỉ giữ trung bình {fmt(n_used[lw], 0)} phiếu, FIML "
             f"giữ {fmt(n_used[fi], 0)} (FIML của lavaan với biến ngoại sinh cố định vẫn bỏ các "
             "phiếu thiếu biến giải thích).  Khoảng tin cậy của FIML hẹp hơn: độ rộng trung bình "
@@ -637,20 +689,21 @@ if len(small):
     sp = verdict_rates(small)
     sp = sp[sp["verdict_truth"] == "supported"]
     display(Markdown(
-        f"**Mẫu nhỏ (khoảng {SCEN['small'].n_officials} cán bộ trả lời; trung vị {fmt(small['n'].median(), 0)} phiếu "
+        f"**Mẫu nhỏ (khoảng {N_SMALL} cán bộ trả lời; trung vị {fmt(small['n'].median(), 0)} phiếu "
         "dùng trong mô hình).** Lực kiểm định trung bình "
         f"của các luận điểm đúng chỉ còn {pct(sp['power'].mean(), 0)}; {pct(nt, 0)} kết luận là "
         "'không kiểm định được' (xã chỉ có một người trả lời được gộp vào xã khác cùng xã mới "
         "năm 2025 khi tính sai số chuẩn theo cụm, nên các luận điểm vẫn kiểm định được).  Một "
-        "luận văn chỉ khảo sát khoảng một trăm cán bộ nên dự kiến nhiều kết luận 'chưa kết luận "
-        "được'."))
+        f"luận văn chỉ khảo sát khoảng {N_SMALL} cán bộ nên dự kiến nhiều kết luận 'chưa kết "
+        "luận được'."))
 
 # %% [markdown]
 # ## 2. Đối chiếu với R
 #
 # Mỗi dòng đọc dữ liệu và giá trị R đã lưu trong `tests/fixtures/` (kèm kịch bản R tạo ra
-# chúng), tính lại bằng hlstudy khi notebook chạy, và cho chênh lệch lớn nhất so với ngưỡng
-# sai số của bộ kiểm thử.
+# chúng; dòng `models.sensitivity`: các giá trị công bố của ví dụ Darfur của sensemakr, Cinelli
+# & Hazlett 2020, trong `tests/fixtures/models/sensemakr_darfur.json`), tính lại bằng hlstudy
+# khi notebook chạy, và cho chênh lệch lớn nhất so với ngưỡng sai số của bộ kiểm thử.
 
 # %%
 agree = r_agreement()
@@ -677,9 +730,20 @@ export.save_table(agree_table, "07_r_agreement", simulated=False, decimals=3,
                                  *agree_table[H["metric"]], *agree_table[H["fixture"]],
                                  *agree_table[H["worst_difference"]], *agree_table[H["tolerance"]]])
 display(agree_table)
+FOLDERS = r_fixture_folders()
+_WHY_VI = {"spss_labels": "nhãn giá trị đọc bằng haven, không có số để so"}
+_read = FOLDERS[FOLDERS["checks"] > 0]
+_unread = FOLDERS[FOLDERS["checks"] == 0]
 display(Markdown(
     f"{int(agree['within'].sum())}/{len(agree)} hàm khớp R trong ngưỡng trên "
-    f"{int(agree['n_values'].sum())} giá trị được so sánh."
+    f"{int(agree['n_values'].sum())} giá trị được so sánh.  Bảng đọc {len(_read)}/{len(FOLDERS)} "
+    "thư mục fixture do một kịch bản R tạo ra"
+    + (" (không có dòng: " + "; ".join(f"`{f}`, {_WHY_VI.get(f, r) or 'chưa có hàm đối chiếu'}"
+                                         for f, r in zip(_unread["fixture"], _unread["reason"],
+                                                         strict=True))
+       + ")" if len(_unread) else "")
+    + "; nó không tính lại mọi giá trị tham chiếu trong các thư mục ấy: các giá trị còn lại "
+    "được bộ kiểm thử so sánh."
     + ("" if agree["within"].all() else "  **Các hàm không đạt:** "
        + ", ".join(agree.loc[~agree["within"], "routine"]) + ".")))
 

@@ -133,6 +133,72 @@ def _psych_alpha(root: Path, acc: _Acc) -> list[str]:
     return cases
 
 
+def _psych_alpha_data(root: Path, ref: dict, case: str) -> pd.DataFrame:
+    """The items of one ``alpha`` case of psych_reference.json (bfi reverse-keyed as psych's
+    ``keys``, bfi raw, or HS1939)."""
+    bfi = _read_csv(root / "psych" / "bfi.csv").iloc[:, :25]
+    items = ref["alpha"][case]["items"]
+    if case.endswith("_keyed") or case == "two_items":
+        for v in ref["meta"]["reverse_keyed"]:
+            bfi[v] = 7 - bfi[v]
+        return bfi[items]
+    if case == "A_raw":
+        return bfi[items]
+    return _read_csv(root / "psych" / "hs1939.csv")[items]
+
+
+def _psych_omega(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy import reliability as rel
+
+    ref = _json(root / "psych" / "psych_reference.json")
+    cases = sorted(c for c in ref["alpha"] if "omega_tot" in ref["alpha"][c] and c != "two_items")
+    for case in cases:
+        r = ref["alpha"][case]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            om = rel.omega_total(_psych_alpha_data(root, ref, case))
+        acc.add(f"{case}.omega_tot", om.omega_total, r["omega_tot"])
+        acc.add(f"{case}.omega_h", om.omega_h, r["omega_h1"])
+    return cases
+
+
+def _psych_describe(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy import factor
+
+    ref = _json(root / "psych" / "psych_reference.json")["distributions"]["describe"]
+    out = factor.item_distributions(_psych_items(root, "bfi"))
+    if list(out.index) != list(ref["items"]):
+        raise ModelError("item_distributions: the items differ from psych::describe's")
+    for col in ("n", "mean", "sd", "skew", "kurtosis"):
+        acc.add(col, out[col], ref[col])
+    return ["bfi (25 items)"]
+
+
+def _psych_mardia(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy import factor
+
+    ref = _json(root / "psych" / "psych_reference.json")["distributions"]
+    cases = {"mardia_hs": _psych_items(root, "hs"),
+             "mardia_bfi10": _psych_items(root, "bfi").iloc[:, :10]}
+    for case, x in cases.items():
+        r = ref[case]
+        res = factor.mardia(x)
+        for name in ("n_obs", "n_var", "b1p", "b2p", "skew", "small_skew", "kurtosis", "p_skew",
+                     "p_small", "p_kurt"):
+            acc.add(f"{case}.{name}", getattr(res, name), r[name])
+    return list(cases)
+
+
+def _psych_harman(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy import factor
+
+    ref = _json(root / "psych" / "psych_reference.json")["harman"]
+    res = factor.harman_test(_psych_items(root, "bfi"))
+    acc.add("pc_share", res.pc_share, ref["bfi_pc_share"])
+    acc.add("fa_share", res.fa_share, ref["bfi_fa_share"])
+    return ["bfi"]
+
+
 def _psych_design_effect(root: Path, acc: _Acc) -> list[str]:
     from hlstudy import reliability as rel
 
@@ -277,6 +343,20 @@ def _models_ols(vcov: str):
             acc.add(f"{case}.df", co["df"], np.broadcast_to(r[vcov]["df"], len(co)))
         return list(cases)
     return run
+
+
+def _models_sensemakr(root: Path, acc: _Acc) -> list[str]:
+    from hlstudy.models import ols, sensitivity
+
+    ref = _json(root / "models" / "sensemakr_darfur.json")
+    fit = ols(_read_csv(root / "models" / "darfur.csv"), ref["formula"], vcov="naive", wild=False)
+    out = sensitivity(fit, ref["treatment"], benchmark=ref["benchmark"], kd=ref["kd"])
+    acc.add("df", out["df"].iloc[0], ref["df"])
+    for col, value in ref["unadjusted"].items():
+        acc.add(col, out[col].iloc[0], value)
+    for col, values in ref["bounds"].items():
+        acc.add(col, out[col].iloc[1:].to_numpy(dtype=float), values)
+    return [f"darfur ({ref['benchmark']} × {', '.join(map(str, ref['kd']))})"]
 
 
 def _models_vif(root: Path, acc: _Acc) -> list[str]:
@@ -685,6 +765,13 @@ CHECKS: tuple[Check, ...] = (
           "abs≤1,rel>1", _psych_kmo),
     Check("factor.parallel_analysis (observed eigenvalues)", "psych::fa.parallel", "psych",
           1e-6, "abs", _psych_parallel),
+    Check("reliability.omega_total", "psych::omega(nfactors = 1) (omega.tot, omega_h)", "psych",
+          1e-6, "abs", _psych_omega),
+    Check("factor.item_distributions", "psych::describe (type 3)", "psych", 1e-8, "abs",
+          _psych_describe),
+    Check("factor.mardia", "psych::mardia", "psych", 1e-8, "abs≤1,rel>1", _psych_mardia),
+    Check("factor.harman_test", "eigen(cor(x)), psych::fa(x, 1)$Vaccounted", "psych", 1e-6,
+          "abs", _psych_harman),
     Check("factor.efa (n ≤ p, collinear items)", "psych::fa (minres, pa)", "degenerate", 1e-4,
           "abs", _degenerate_efa),
     Check("reliability.cronbach_alpha (n ≤ p)", "psych::alpha", "degenerate", 1e-8, "abs",
@@ -714,6 +801,8 @@ CHECKS: tuple[Check, ...] = (
     Check("models.ols .vif, .diagnostics", "car::vif, lmtest::bptest", "models", 1e-8, "abs",
           _models_vif),
     Check("models.mixed", "lmerTest::lmer (Satterthwaite)", "models", 1e-6, "abs", _models_lmer),
+    Check("models.sensitivity", "sensemakr (published Darfur example, 4 decimals)", "models",
+          5e-5, "abs", _models_sensemakr),
     Check("diagnostic.quality.icc", "lme4::lmer(y ~ 1 + (1 | g))", "diagnostic", 1e-4, "abs",
           _lme4_icc),
     Check("drivers.commune_correlations", "cor.test(method = 'spearman')", "drivers", 1e-8,
@@ -731,6 +820,24 @@ CHECKS: tuple[Check, ...] = (
     Check("communes.collation_key (rank)", "sort() with icuSetCollate(locale = 'vi')",
           "collation", 0.0, "abs", _collation),
 )
+
+
+#: Fixture folders made by an R script that hold no number to compare, and why.
+NOT_NUMERIC = {"spss_labels": "value labels read by haven (text, no number to compare)"}
+
+
+def r_fixture_folders(fixtures: str | Path = FIXTURES,
+                      checks: Sequence[Check] | None = None) -> pd.DataFrame:
+    """Every fixture folder made by an R script (one holding a ``*.R`` file, the house
+    rule), sorted: ``fixture, checks`` (rows of the agreement table that read it),
+    ``reason`` (why a folder has none: :data:`NOT_NUMERIC`; ``""`` otherwise).  A folder
+    with neither is left out of the table: the test suite forbids it."""
+    checks = CHECKS if checks is None else checks
+    root = Path(fixtures)
+    folders = sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.R")))
+    return pd.DataFrame([{"fixture": f, "checks": sum(c.fixture == f for c in checks),
+                          "reason": NOT_NUMERIC.get(f, "")} for f in folders],
+                        columns=["fixture", "checks", "reason"])
 
 
 NOISE = 1e-10

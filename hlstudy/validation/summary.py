@@ -4,8 +4,9 @@ Monte Carlo standard errors follow Morris, White & Crowther (2019, *Statistics i
 Medicine* 38:2074–2102, table 6): bias ``sqrt(var(θ̂)/R)``, coverage ``sqrt(c(1 − c)/R)``,
 RMSE by the delta method from the MSE's standard error ``sd((θ̂ − θ)²)/sqrt(R)``.  A
 coverage is compatible with its nominal level when the nominal level lies within
-``coverage ± 1.96 · MCSE_nominal`` with ``MCSE_nominal = sqrt(0.95 · 0.05 / R)`` (the band
-drawn in notebook 07).  (R: ``rsimsum::simsum(data, estvarname = "estimate", true = "truth",
+``coverage ± 1.96 · MCSE_nominal`` with ``MCSE_nominal = sqrt(0.95 · 0.05 / R)``: the
+coverage lies in the band :func:`coverage_band` (drawn in notebook 07), which is the set of
+coverages whose Wilson score interval holds the nominal level, cut at 1.  (R: ``rsimsum::simsum(data, estvarname = "estimate", true = "truth",
 se = ..., methodvar = "method")``.)
 """
 
@@ -20,6 +21,25 @@ from hlstudy.errors import ModelError
 
 NEED = ("quantity", "kind", "method", "truth", "estimate", "ci_low", "ci_high")
 VERDICT_ORDER = ("supported", "inconclusive", "not supported", "not testable")
+
+
+def coverage_band(level: float, n: int) -> tuple[float, float]:
+    """The Monte Carlo band of a coverage of ``n`` intervals at the nominal ``level``:
+    ``level ± 1.96 · sqrt(level · (1 − level) / n)``, cut to [0, 1].
+
+    A coverage c lies in it exactly when the Wilson score interval of c (``n`` intervals,
+    z = 1.96) holds ``level``: the band is the acceptance region of the score test of
+    ``level``, whose Wilson interval is the inversion.  Its normal form reaches above 1 when
+    ``n`` is small (0.865–1.035 at n = 25); a coverage is a proportion, and every coverage
+    up to 1 is then within the band, so its upper end is 1.
+
+    >>> tuple(round(x, 3) for x in coverage_band(0.95, 25))
+    (0.865, 1.0)
+    """
+    if not 0 < level < 1 or int(n) < 1:
+        raise ModelError(f"coverage_band needs 0 < level < 1 and n ≥ 1, got {level}, {n}")
+    half = 1.96 * float(np.sqrt(level * (1 - level) / int(n)))
+    return max(0.0, level - half), min(1.0, level + half)
 
 
 def _check(results: pd.DataFrame, need=NEED) -> None:
@@ -53,7 +73,8 @@ def summarize(results: pd.DataFrame, by: Sequence[str] = ("scenario", "kind", "m
     -------
     DataFrame: ``by`` columns, ``n_rep, truth`` (mean), ``mean_estimate, bias, bias_mcse,
     rel_bias`` (bias/|truth|, NaN when truth is 0), ``rmse, rmse_mcse, emp_se, coverage,
-    coverage_mcse, band_low, band_high`` (nominal ± 1.96 × MCSE at the nominal level),
+    coverage_mcse, band_low, band_high`` (nominal ± 1.96 × MCSE at the nominal level, cut
+    to [0, 1]: :func:`coverage_band`),
     ``coverage_ok`` (nominal inside coverage ± 1.96 MCSE_nominal), ``rejection`` (share of
     intervals excluding 0: power when truth ≠ 0, type-I error when truth = 0),
     ``mean_width``.  Coverage columns are NaN for groups without intervals.
@@ -125,8 +146,7 @@ def _rows(rows, by, keys, bounds, truth_a, est_a, lo_a, hi_a, level):
             cov = float(((li <= ti) & (ti <= hii)).sum() / n_ci)
             rej = float(((li > 0) | (hii < 0)).sum() / n_ci)
             cov_se = float(np.sqrt(cov * (1 - cov) / n_ci))
-            nom_se = float(np.sqrt(level * (1 - level) / n_ci))
-            band = (level - 1.96 * nom_se, level + 1.96 * nom_se)
+            band = coverage_band(level, n_ci)
             width = float((hii - li).sum() / n_ci)
             ok = bool(band[0] <= cov <= band[1])
         else:
