@@ -219,29 +219,30 @@ def currency_text(cur):
     rules as they are now, and each file changed since the others were computed."""
     if cur is None or cur.empty:
         return ""
-    parts = []
+    _currency_vi = []
     for status, g in cur.groupby("status", sort=True):
         scen = ", ".join(SCEN_VI.get(x, x) for x in g["scenario"])
         files = changed_files(g)
-        via = " (so với commit đã ghi, qua git: kết quả cũ không ghi mã băm)" if (
+        _via_vi = " (so với commit đã ghi, qua git: kết quả cũ không ghi mã băm)" if (
             g["basis"] == "git").all() else ""
         if status == "current":
-            parts.append(f"Kết quả của kịch bản {scen} **khớp mã nguồn và quy tắc hiện tại**"
-                         + (via or f": mã băm SHA-256 của {len(dependency_files())} tệp mà chuỗi "
-                            "phân tích chạy và đọc (mã nguồn `hlstudy`, `data/instrument`, "
-                            "`data/reference`, `requirements.lock`) đúng bằng mã băm ghi lúc chạy")
-                         + ".")
+            _currency_vi.append(
+                f"Kết quả của kịch bản {scen} **khớp mã nguồn và quy tắc hiện tại**"
+                + (_via_vi or f": mã băm SHA-256 của {len(dependency_files())} tệp mà chuỗi "
+                   "phân tích chạy và đọc (mã nguồn `hlstudy`, `data/instrument`, "
+                   "`data/reference`, `requirements.lock`) đúng bằng mã băm ghi lúc chạy") + ".")
         elif status == "changed":
             shown = ", ".join(f"`{f}`" for f in files[:12])
-            more = f" và {len(files) - 12} tệp khác" if len(files) > 12 else ""
-            parts.append(f"**Kết quả của kịch bản {scen} không còn khớp mã hiện tại**{via}: "
-                         f"{len(files)} tệp đã đổi từ lúc chạy ({shown}{more}); chạy lại "
-                         "`python3 make.py validate` để tính lại với mã hiện tại.")
+            _more_vi = f" và {len(files) - 12} tệp khác" if len(files) > 12 else ""
+            _currency_vi.append(
+                f"**Kết quả của kịch bản {scen} không còn khớp mã hiện tại**{_via_vi}: "
+                f"{len(files)} tệp đã đổi từ lúc chạy ({shown}{_more_vi}); chạy lại "
+                "`python3 make.py validate` để tính lại với mã hiện tại.")
         else:
-            parts.append(f"Không kiểm tra được kết quả của kịch bản {scen} có khớp mã hiện tại "
-                         "hay không (không có mã băm, không đọc được commit qua git): coi như "
-                         "có thể đã cũ.")
-    return "  ".join(parts) + "  "
+            _currency_vi.append(
+                f"Không kiểm tra được kết quả của kịch bản {scen} có khớp mã hiện tại hay không "
+                "(không có mã băm, không đọc được commit qua git): coi như có thể đã cũ.")
+    return "  ".join(_currency_vi) + "  "
 
 
 display(Markdown(

@@ -25,7 +25,9 @@ VI_LETTERS = re.compile(
 NOTEBOOKS = {"05": ROOT / "notebooks" / "05_drivers_of_quality.py",
              "07": ROOT / "notebooks" / "07_method_validation.py"}
 #: variables (and functions) whose Vietnamese text only feeds the notebook's (Vietnamese) prose
-PROSE_NAMES = {"05": {"sfx_vi", "verdict", "both_text", "_how_sure", "_rejected"}, "07": {"summary_lines", "pooled_text", "_commits"}}
+PROSE_NAMES = {"05": {"sfx_vi", "verdict", "both_text", "_how_sure", "_rejected"},
+               "07": {"summary_lines", "pooled_text", "_commits", "_currency_vi", "_via_vi",
+                      "_more_vi", "_WHY_VI"}}
 #: label maps ``{code: (vi, en)}`` of each notebook
 PAIR_MAPS = {"05": ["COVARIATE_LABELS", "_HEAD", "_READING"],
              "07": ["_HEAD", "_SCEN", "_METHOD", "_VERD", "_FP_LEVEL", "_CLEAN_METRIC",
@@ -81,13 +83,13 @@ def _allowed(const: ast.Constant, parents, prose_names) -> bool:
 
 
 def _pair_map(key: str, name: str) -> dict:
-    from hlstudy.validation import LATENT_SEM
+    from hlstudy.validation import LATENT_SEM, scenarios
 
     for node in _tree(key).body:
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name
                                                 for t in node.targets):
             return eval(compile(ast.Expression(node.value), name, "eval"),  # noqa: S307
-                        {"LATENT_SEM": LATENT_SEM})
+                        {"LATENT_SEM": LATENT_SEM, "N_SMALL": scenarios()["small"].n_officials})
     raise AssertionError(f"notebook {key} has no map {name}")
 
 
