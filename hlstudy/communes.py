@@ -269,6 +269,18 @@ def unit_labels(folder: Path | None = None) -> dict[str, str]:
     return {str(n): unit_label(n, t) for n, t in zip(reg["name"], reg["unit_type"], strict=True)}
 
 
+def code_labels(folder: Path | None = None) -> dict[str, str]:
+    """``{code: printed name}`` of the registry's pre-reform units (:func:`unit_label`), for
+    prose that would otherwise name a commune by its code.
+
+    >>> code_labels()["06385"], code_labels()["06388"]
+    ('TT Hữu Lũng', 'Hữu Liên')
+    """
+    reg = communes(folder)
+    return {str(c): unit_label(n, t)
+            for c, n, t in zip(reg["code"], reg["name"], reg["unit_type"], strict=True)}
+
+
 def collation_key(name) -> tuple:
     """Key of Vietnamese alphabetical order for a commune name (or any Vietnamese text).
 

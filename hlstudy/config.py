@@ -96,16 +96,61 @@ def config_file(root: Path | None = None) -> Path:
     return (root or ROOT) / CONFIG_FILE
 
 
+#: The tables of ``hlstudy.toml`` and their keys (``None``: any key, e.g. ``[columns]``'s
+#: export headers).  Anything else is a typing error that would otherwise be ignored
+#: (``[dta] source`` ran on the committed data; ``reference_yr`` was never read).
+SETTINGS = {"data": {"source"}, "instrument": {"folder"}, "study": {"reference_year"},
+            "export": {"figure_formats"}, "columns": None, "sheets": None}
+
+
+def _closest(name: str, known) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.5)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def check_settings(settings: dict, path: Path) -> None:
+    """Refuse a table or key of ``hlstudy.toml`` that nothing reads (:data:`SETTINGS`).
+
+    Raises :class:`~hlstudy.errors.SurveyDataError` naming the file, the unknown table or key,
+    the closest known one and every known one.
+
+    >>> check_settings({"study": {"reference_year": 2025}}, Path("hlstudy.toml"))
+    >>> check_settings({"study": {"reference_yr": 2025}}, Path("hlstudy.toml"))
+    Traceback (most recent call last):
+    ...
+    hlstudy.errors.SurveyDataError: hlstudy.toml: [study] reference_yr is not a setting (did you mean 'reference_year'?); [study] holds: reference_year
+    """
+    for table, value in settings.items():
+        if table not in SETTINGS:
+            raise SurveyDataError(
+                f"[{table}] is not a table of hlstudy.toml{_closest(table, SETTINGS)}; the tables "
+                f"are: {', '.join(f'[{t}]' for t in sorted(SETTINGS))} (README, own data)",
+                file=path)
+        keys = SETTINGS[table]
+        if keys is None or not isinstance(value, dict):
+            continue   # the table's own reader checks its shape
+        for key in value:
+            if key not in keys:
+                raise SurveyDataError(
+                    f"[{table}] {key} is not a setting{_closest(key, keys)}; [{table}] holds: "
+                    f"{', '.join(sorted(keys))}", file=path)
+
+
 def _settings(root: Path | None = None) -> tuple[Path, dict | None]:
-    """``hlstudy.toml`` parsed (``None`` when the file does not exist) and its path."""
+    """``hlstudy.toml`` parsed (``None`` when the file does not exist) and its path; an
+    unknown table or key is an error (:func:`check_settings`)."""
     path = config_file(root)
     if not path.is_file():
         return path, None
     try:
         with path.open("rb") as handle:
-            return path, tomllib.load(handle)
+            settings = tomllib.load(handle)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SurveyDataError(f"is not valid TOML: {exc}", file=path) from None
+    check_settings(settings, path)
+    return path, settings
 
 
 def _from_config(root: Path | None = None) -> Path | None:

@@ -49,7 +49,17 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from hlstudy import cfa as cfa_mod
-from hlstudy import codebook, drivers, export, framework, load_study, models, pathplot, reliability
+from hlstudy import (
+    codebook,
+    communes,
+    drivers,
+    export,
+    framework,
+    load_study,
+    models,
+    pathplot,
+    reliability,
+)
 from hlstudy import sem as sem_mod
 from hlstudy.display import show_numbers_as_read
 from hlstudy.errors import ModelError, warning_text
@@ -324,8 +334,10 @@ for q in QUALITY:
     samples[q], merged_q = drivers.regression_sample(data, q, struct[q], cluster=CLUSTER)
     merged.update(merged_q)
 if merged:
+    labels = communes.code_labels()   # named, not coded, in the prose
+    merged_names = ", ".join(sorted((labels.get(c, c) for c in merged), key=export.vi_sort_key))
     display(Markdown(
-        f"*{len(merged)} xã chỉ có một phiếu đủ dữ liệu ({', '.join(sorted(merged))}) được gộp vào "
+        f"*{len(merged)} xã chỉ có một phiếu đủ dữ liệu ({merged_names}) được gộp vào "
         "xã mới năm 2025 chứa nó khi tính sai số chuẩn theo cụm.*"))
 fits, naive = {}, {}
 for q in QUALITY:

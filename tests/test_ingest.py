@@ -571,6 +571,28 @@ def test_columns_and_sheets_tables_of_hlstudy_toml_are_checked(tmp_path):
         config.sheet_settings(tmp_path)
 
 
+@pytest.mark.parametrize(("text", "names"), [
+    ('[dta]\nsource = "my_export"\n', r"\[dta\] is not a table.*did you mean 'data'"),
+    ("[study]\nreference_yr = 2025\n", r"\[study\] reference_yr is not a setting.*'reference_year'"),
+    ('[data]\nsorce = "x"\n', r"\[data\] sorce.*'source'"),
+    ('[export]\nformats = ["pdf"]\n', r"\[export\] formats.*figure_formats"),
+])
+def test_a_misspelt_setting_of_hlstudy_toml_is_an_error(tmp_path, text, names):
+    """A misspelt table or key was ignored: ``[dta] source`` ran on the committed data and
+    ``reference_yr`` gave the generic "reference year unknown" error."""
+    from hlstudy import config
+    from hlstudy.errors import SurveyDataError
+
+    (tmp_path / "hlstudy.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(SurveyDataError, match=names) as err:
+        config.data_source(root=tmp_path)
+    assert "hlstudy.toml" in str(err.value)
+    (tmp_path / "hlstudy.toml").write_text(
+        '[data]\nsource = "x"\n[columns]\n"Họ tên" = "NAME"\n[study]\nreference_year = 2025\n',
+        encoding="utf-8")
+    assert config.data_source(root=tmp_path).path == tmp_path / "x"
+
+
 def test_missing_column_suggests_only_headers_not_mapped_and_says_the_fix(tmp_path):
     # Google Forms grid headers ("Group [item]") are mapped through the item in brackets; the
     # closest header to the missing MOT2 is MOT1's, already mapped: it was suggested

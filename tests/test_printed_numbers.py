@@ -124,3 +124,29 @@ def test_the_check_finds_a_hyphen_in_each_kind_of_file(tmp_path, monkeypatch):
     assert sorted(line.split(":")[0] for line in found) == [
         "01_x.ipynb", "99_bad.csv", "99_bad.docx", "99_bad.tex"], found
     assert not any("0,22" in line or "0.219" in line for line in found)
+
+
+#: A number below 10.000 grouped by a dot ("5.172 người"): Vietnamese texts group from 10.000
+#: up (``export.number``, ``export.format_number``).  A leading digit 1-9, one dot, three
+#: digits, not part of a longer number, a version ("3.11.7") or a word.
+SMALL_GROUPED = re.compile(r"(?<![\w.,])[1-9]\.\d{3}(?![\d.])")
+
+
+def small_grouped(text: str) -> list[str]:
+    """Numbers of a Vietnamese ``text`` below 10.000 written with a thousands dot.
+
+    >>> small_grouped("xã Sơn Hà (6,05 km², 5.172 người); 121.735 người; 1779,4; 3.11.7; v2.345")
+    ['5.172']
+    """
+    return [m.group(0) for m in SMALL_GROUPED.finditer(text)]
+
+
+def test_vietnamese_texts_group_thousands_only_from_ten_thousand():
+    """The reference notes printed "5.172 người" in 01_district_facts and 01_legal_frame while
+    every computed number groups from 10.000 up (1779,4 beside 121.735)."""
+    found = []
+    for path in sorted((ROOT / "figures").glob("[0-9][0-9]_*.csv")):
+        found += [f"{path.name}: {n}" for t in _csv_texts(path) for n in small_grouped(t)]
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        found += [f"{path.name}: {n}" for t in _notebook_texts(path) for n in small_grouped(t)]
+    assert not found, found[:20]
