@@ -850,9 +850,13 @@ class MardiaResult:
         return self.p_skew >= 0.05 and self.p_kurt >= 0.05
 
     def summary(self) -> str:
+        from hlstudy.export import p_text
+
         return (f"Mardia (n = {self.n_obs} complete cases, {self.n_var} variables): "
-                f"skewness b1p = {self.b1p:.2f}, chi2 = {self.skew:.1f}, p = {self.p_skew:.3g}; "
-                f"kurtosis b2p = {self.b2p:.2f}, z = {self.kurtosis:.2f}, p = {self.p_kurt:.3g}"
+                f"skewness b1p = {self.b1p:.2f}, chi2 = {self.skew:.1f}, "
+                f"p {p_text(self.p_skew, lang='en')}; "
+                f"kurtosis b2p = {self.b2p:.2f}, z = {self.kurtosis:.2f}, "
+                f"p {p_text(self.p_kurt, lang='en')}"
                 + ("" if self.normal else " -> multivariate normality rejected; prefer robust "
                    "(MLR) estimation or bootstrap in the CFA"))
 

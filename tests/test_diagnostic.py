@@ -7,6 +7,8 @@ t interval, lme4::lmer for the random-intercept model.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -234,6 +236,7 @@ def test_icc_recovers_known_between_variance():
     assert r.icc == pytest.approx(0.2, abs=0.06)
     assert r.icc_anova == pytest.approx(r.icc, abs=0.02)  # balanced: REML ~ ANOVA
     assert r.icc_anova_lo < 0.2 < r.icc_anova_hi
+    assert "p < 0.001; 3000 officials in 150 communes" in r.summary()   # export.p_text
 
 
 def test_icc_near_zero_without_between_variance():
@@ -1208,3 +1211,26 @@ def test_share_bars_draw_no_error_bar_for_an_exact_share():
     caps = [ln for ln in ax.lines if len(ln.get_xdata()) and ln.get_marker() not in (None, "None", "")]
     assert sorted(float(x) for ln in caps for x in ln.get_xdata()) == pytest.approx([30.0, 70.0])
     plt.close(fig)
+
+
+def test_findings_print_p_values_as_the_ledger_does():
+    """D3's Monte-Carlo and binomial p and D5's Spearman p are printed by export.p_text
+    (three decimals, "< 0,001" below), as the ledger's adjusted p beside them, never with
+    significant digits ("p = 0,0358")."""
+    from hlstudy.export import p_text
+
+    scores, personnel, citizens = _study()
+    d3 = fd.finding_d3(scores, personnel, group="commune_code", education="education_level",
+                       n_sim=100, seed=1)
+    d5 = fd.finding_d5(scores, citizens, group="commune_code")
+    n3, n5 = d3.numbers, d5.numbers
+    assert f"p Monte Carlo {p_text(n3['chisq_p_mc'], lang='vi')})" in d3.statement_vi
+    assert f"Monte-Carlo p {p_text(n3['chisq_p_mc'], lang='en')})" in d3.statement_en
+    assert f"p nhị thức {p_text(n3['communes_apart_p'], lang='vi')})" in d3.statement_vi
+    assert f"binomial p {p_text(n3['communes_apart_p'], lang='en')})" in d3.statement_en
+    assert n5["rho_p"] < 0.001   # the small study's correlation: "< 0,001", not "1.2e-05"
+    assert "p < 0,001, chưa hiệu chỉnh" in d5.statement_vi
+    assert "p < 0.001, not adjusted" in d5.statement_en
+    for text in (d3.statement_vi, d3.statement_en, d5.statement_vi, d5.statement_en):
+        assert not re.search(r"\bp\b[^;()]*?= \d[.,]\d{4}", text), text
+        assert not re.search(r"\de-\d", text), text

@@ -267,6 +267,12 @@ def test_mardia_matches_psych(key, cols):
         assert getattr(res, name) == pytest.approx(ref[name], rel=1e-10), name
     for name in ("p_skew", "p_small", "p_kurt"):
         assert getattr(res, name) == pytest.approx(ref[name], abs=1e-8), name
+    # the summary prints p as every table does (export.p_text), not with significant digits
+    from hlstudy.export import p_text
+
+    text = res.summary()
+    assert f"p {p_text(res.p_skew, lang='en')}; kurtosis" in text
+    assert f"p {p_text(res.p_kurt, lang='en')}" in text
 
 
 def test_harman_matches_r():

@@ -43,7 +43,7 @@ from hlstudy.diagnostic.intervals import (
     wilson_deff,
 )
 from hlstudy.errors import ModelError
-from hlstudy.export import minus_sign
+from hlstudy.export import minus_sign, p_text
 
 QUALITY = ("ETH", "PRO", "SKL", "RSP")
 NAMES_VI = {"ETH": "phẩm chất chính trị, đạo đức", "PRO": "năng lực chuyên môn",
@@ -491,22 +491,22 @@ def finding_d3(scores: pd.DataFrame, personnel: pd.DataFrame | None, *, group: s
     else:
         degree_vi = (f"Tỷ lệ có trình độ đại học trở lên giữa các xã thấp nhất "
                      f"{rate('min', 'vi')}, cao nhất {rate('max', 'vi')} (kiểm định χ² = "
-                     f"{_num(test['statistic'])}, bậc tự do {test['df']}, p Monte Carlo = "
-                     f"{test['p_mc']:.3g}).")
+                     f"{_num(test['statistic'])}, bậc tự do {test['df']}, p Monte Carlo "
+                     f"{p_text(test['p_mc'], lang='vi')}).")
         degree_en = (f"The share with a university degree or above is lowest at "
                      f"{rate('min', 'en')} and highest at {rate('max', 'en')} across communes "
-                     f"(χ² = {_num(test['statistic'])}, df {test['df']}, Monte-Carlo p = "
-                     f"{test['p_mc']:.3g}).")
+                     f"(χ² = {_num(test['statistic'])}, df {test['df']}, Monte-Carlo p "
+                     f"{p_text(test['p_mc'], lang='en')}).")
     icc_vi = "; ".join(f"{d} {_num(r.icc, 3)} [{_num(r.icc_anova_lo, 3)}; "
                        f"{_num(r.icc_anova_hi, 3)}]" for d, r in iccs.items())
     vi = (f"Hệ số tương quan nội lớp (ICC, tỷ lệ phương sai nằm giữa các xã): {icc_vi}. "
           f"{degree_vi} {apart}/{len(cm)} xã có khoảng tin cậy điểm {focus} "
           f"không chứa trung bình toàn huyện (do ngẫu nhiên kỳ vọng "
-          f"{_num(chance * len(cm), 1)}; p nhị thức = {p_apart:.3g}).")
+          f"{_num(chance * len(cm), 1)}; p nhị thức {p_text(p_apart, lang='vi')}).")
     en = (f"Intraclass correlation (share of variance between communes): {icc_vi}. "
           f"{degree_en} {apart} of {len(cm)} "
           f"communes have a {focus} interval that excludes the district mean (chance alone: "
-          f"{_num(chance * len(cm), 1)}; binomial p = {p_apart:.3g}).")
+          f"{_num(chance * len(cm), 1)}; binomial p {p_text(p_apart, lang='en')}).")
     return Finding("D3", vi, en, num)
 
 
@@ -624,11 +624,12 @@ def finding_d5(scores: pd.DataFrame, citizen_means: Mapping | pd.Series | None, 
     vi = (f"{vi} Tương quan Spearman giữa điểm {dim} trung bình "
           f"của xã và đánh giá của người dân: ρ = {_num(r['r'])} (KTC 95%: {_num(r['lo'])} đến "
           f"{_num(r['hi'])}; "
-          f"p = {r['p']:.3g}, chưa hiệu chỉnh cho nhiều phép kiểm định; {r['n']} xã).")
+          f"p {p_text(r['p'], lang='vi')}, chưa hiệu chỉnh cho nhiều phép kiểm định; "
+          f"{r['n']} xã).")
     en = (f"{en} Spearman correlation between a commune's mean "
           f"{dim} and citizens' assessment: ρ = {_num(r['r'])} (95% CI {_num(r['lo'])} to "
           f"{_num(r['hi'])}; "
-          f"p = {r['p']:.3g}, not adjusted for multiple testing; {r['n']} communes).")
+          f"p {p_text(r['p'], lang='en')}, not adjusted for multiple testing; {r['n']} communes).")
     return Finding("D5", vi, en, num)
 
 

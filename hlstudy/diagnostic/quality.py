@@ -68,11 +68,14 @@ class IccResult:
     converged: bool
 
     def summary(self) -> str:
+        from hlstudy.export import p_text
+
         return (f"{self.variable}: ICC (REML) = {self.icc:.3f} (τ² = {self.tau2:.4f}, "
                 f"σ² = {self.sigma2:.4f}); ANOVA ICC(1) = {self.icc_anova:.3f} "
                 f"[{self.icc_anova_lo:.3f}, {self.icc_anova_hi:.3f}], "
                 f"F({self.n_groups - 1}, {self.n - self.n_groups}) = {self.f_stat:.2f}, "
-                f"p = {self.p_value:.3g}; {self.n} officials in {self.n_groups} communes")
+                f"p {p_text(self.p_value, lang='en')}; {self.n} officials in "
+                f"{self.n_groups} communes")
 
     def __repr__(self) -> str:
         return self.summary()
