@@ -223,14 +223,34 @@ def number(x, decimals: int = 0, *, percent: bool = False, lang: str | None = No
         return "–"
     if percent:
         value *= 100
-    text = f"{value:.{decimals}f}"
-    if float(text) == 0:
+    return _grouped(f"{value:.{decimals}f}", lang=lang) + ("%" if percent else "")
+
+
+def _grouped(text: str, *, lang: str | None = None) -> str:
+    """A number already printed with a decimal point (``f"{x:.1f}"``) as the thesis prints it,
+    in prose (:func:`number`) and in tables (:func:`format_number`) alike: digits grouped by
+    thousands from 10,000 up, tested on the printed (rounded) value, so that 9999.96 with one
+    decimal prints ``10.000,0`` wherever it appears; Vietnamese ``12.345,6`` / English
+    ``12,345.6``; no ``-0``; a negative number with :data:`MINUS`.
+
+    >>> _grouped("9999.96", lang="vi"), _grouped(f"{9999.96:.1f}", lang="vi"), _grouped("-0.0", lang="en")
+    ('9999,96', '10.000,0', '0.0')
+
+    Raises :class:`ExportError` for a text that is not a printed number.
+    """
+    try:
+        value = float(text)
+    except (TypeError, ValueError) as err:
+        raise ExportError(f"_grouped() needs a number printed with a point, got {text!r}") from err
+    if value == 0:
         text = text.lstrip("-")
-    if abs(float(text)) >= 10_000:
-        text = f"{float(text):,.{decimals}f}"
+    if math.isfinite(value) and abs(value) >= 10_000:
+        whole, point, frac = text.partition(".")
+        sign = "-" if whole.startswith("-") else ""
+        text = f"{sign}{int(whole.lstrip('-+')):,d}{point}{frac}"
     if (lang or language()) == "vi":
         text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return minus_sign(text) + ("%" if percent else "")
+    return minus_sign(text)
 
 
 def people_count(k, *, lang: str | None = None) -> str:
@@ -1967,7 +1987,8 @@ def format_number(value, decimals: int = 0, *, lang: str | None = None) -> str:
     """A table cell's number as printed: Vietnamese ``12.345,67`` / English ``12,345.67``.
 
     Digits are grouped by thousands only from 10,000 up (the SI/ISO 80000 convention, so
-    that years such as 2019 and four-digit counts print plainly).  Integers print without
+    that years such as 2019 and four-digit counts print plainly), tested on the rounded
+    value as prose's :func:`number` does (both call :func:`_grouped`).  Integers print without
     decimals.  A negative number prints with the minus sign :data:`MINUS` (U+2212, which the
     ``.tex`` needs a Unicode engine and font for, as its other symbols: XeLaTeX or LuaLaTeX).
     Used by the ``.tex`` and ``.docx`` writers in the label language.
@@ -1979,14 +2000,7 @@ def format_number(value, decimals: int = 0, *, lang: str | None = None) -> str:
     """
     integer = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
     v = int(value) if integer else float(value)
-    text = f"{v:d}" if integer else f"{v:.{decimals}f}"
-    if not integer and float(text) == 0:
-        text = text.lstrip("-")
-    if abs(v) >= 10_000:
-        text = f"{v:,d}" if integer else f"{v:,.{decimals}f}"
-    if (lang or language()) == "vi":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return minus_sign(text)
+    return _grouped(f"{v:d}" if integer else f"{v:.{decimals}f}", lang=lang)
 
 
 #: Headers of p-value columns, by the names the tables use: lavaan's ``pvalue`` (also

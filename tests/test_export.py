@@ -364,6 +364,19 @@ def test_numbers_follow_the_label_language():
         export.number("abc")
 
 
+def test_prose_and_tables_group_digits_by_one_rule_on_the_rounded_value():
+    """9999.96 with one decimal rounds to 10000.0: grouped in prose and tables alike (the
+    table writer tested the raw value and printed "10000,0" beside prose's "10.000,0")."""
+    for value, d, vi, en in ((9999.96, 1, "10.000,0", "10,000.0"), (9999.94, 1, "9999,9", "9999.9"),
+                             (-9999.5, 0, "\u221210.000", "\u221210,000"),
+                             (10000.04, 1, "10.000,0", "10,000.0"), (1234.5, 1, "1234,5", "1234.5")):
+        for lang, want in (("vi", vi), ("en", en)):
+            assert export.number(value, d, lang=lang) == want, (value, lang)
+            assert export.format_number(value, d, lang=lang) == want, (value, lang)
+    assert export.format_number(np.int64(-10000), lang="vi") == "\u221210.000"
+    assert export.format_number(float("inf"), 1) == "inf"
+
+
 def test_p_values_in_prose():
     assert export.p_text(0.00001, lang="vi") == "< 0,001"
     assert export.p_text(0.0234, lang="vi") == "= 0,023"
