@@ -110,7 +110,7 @@ import pandas as pd
 
 from hlstudy import _resultcache
 from hlstudy import export as _export
-from hlstudy.errors import SurveyDataError
+from hlstudy.errors import SurveyDataError, check_lang
 from hlstudy.ingest import (
     COMMUNE_MATCH,
     DONT_KNOW,
@@ -2046,14 +2046,19 @@ def reader_table(df: pd.DataFrame, kind: str, *, lang: str = "vi") -> pd.DataFra
     :data:`READER_TABLES`) in their order, headed in ``lang`` (``"vi"`` or ``"en"``), coded
     values (instrument, how a commune matched) by their label; the index is reset.
 
-    Raises :class:`~hlstudy.errors.SurveyDataError` for an unknown ``kind`` or ``lang``, a column
-    the table lacks, or a code without a label (never shown raw).
+    Raises :class:`~hlstudy.errors.SurveyDataError` for an unknown ``kind``, a column the table
+    lacks, or a code without a label (never shown raw); :class:`~hlstudy.errors.ModelError`
+    for a ``lang`` other than ``"vi"`` and ``"en"`` (:func:`~hlstudy.errors.check_lang`, as
+    everywhere).
+
+    >>> pii = pd.DataFrame({"instrument": ["officials"], "variable": ["name"],
+    ...                     "question_vi": ["Họ và tên"]})
+    >>> reader_table(pii, "pii", lang="en").to_dict("records")
+    [{'Instrument': 'Officials', 'Variable': 'name', 'Question (Vietnamese)': 'Họ và tên'}]
     """
     if kind not in READER_TABLES:
         raise SurveyDataError(f"kind must be one of {sorted(READER_TABLES)}, got {kind!r}")
-    if lang not in ("vi", "en"):
-        raise SurveyDataError(f"lang must be 'vi' or 'en', got {lang!r}")
-    k = 0 if lang == "vi" else 1
+    k = 0 if check_lang(lang) == "vi" else 1
     headers, coded = READER_TABLES[kind]
     missing = [c for c in headers if c not in df.columns]
     if missing:

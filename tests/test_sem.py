@@ -180,6 +180,32 @@ def test_validity_fit_is_listwise_with_enough_complete_answers_else_fiml():
     assert list(std.index.names) == ["factor", "item"] and len(std) == 9
 
 
+def test_listwise_fits_needs_more_complete_answers_than_items():
+    """The boundary validity_fit and notebook 03 share: 9 complete answers for 9 items is
+    FIML (docs/measurement.md said "fewer than", the code says "not more than"), 10 is
+    listwise."""
+    from hlstudy import cfa as cfa_mod
+
+    model = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"],
+             "speed": ["x7", "x8", "x9"]}
+    d = HS.head(40).copy()
+    d.loc[d.index[10:], "x1"] = np.nan            # 10 complete answers
+    assert cfa_mod.listwise_fits(d, model)
+    d.loc[d.index[9], "x1"] = np.nan              # 9: as many as the items
+    assert not cfa_mod.listwise_fits(d, model)
+    with pytest.raises(ModelError, match="x10"):
+        cfa_mod.listwise_fits(d, {"visual": ["x1", "x10"]})
+
+
+def test_fit_basis_names_a_wrong_result_or_language():
+    from hlstudy import cfa as cfa_mod
+
+    with pytest.raises(ModelError, match="expected a CFAResult .* got str"):
+        cfa_mod.fit_basis("x")
+    with pytest.raises(ModelError, match="lang must be"):
+        cfa_mod.fit_basis("x", "fr")
+
+
 def test_validity_of_a_sem_fit_bad_input(fits):
     from hlstudy import cfa as cfa_mod
 

@@ -7,7 +7,8 @@ Public API (``cfa`` and ``htmt`` are re-exported by :mod:`hlstudy.factor`,
 * :func:`cfa` -> :class:`CFAResult` (``lavaan::cfa``, ``fitMeasures``, ``standardizedSolution``);
   the model is ``{factor: [items]}`` or lavaan syntax (``=~`` and residual ``~~``)
 * :func:`composite_reliability`, :func:`average_variance_extracted`, :func:`fornell_larcker`
-  (of a listwise CFA or a FIML fit: :func:`cfa_fiml`, :func:`validity_fit`, :func:`fit_basis`)
+  (of a listwise CFA or a FIML fit: :func:`listwise_fits`, :func:`cfa_fiml`, :func:`validity_fit`,
+  :func:`fit_basis`)
 * :func:`htmt` (``semTools::htmt``)
 * :func:`common_method_factor` (unmeasured common latent factor comparison)
 * :func:`measurement_invariance` (configural / metric / scalar, ``lavTestLRT`` style)
@@ -48,6 +49,7 @@ from hlstudy.cfa.validity import (
     fornell_larcker,
     fornell_larcker_met,
     htmt,
+    listwise_fits,
     reversed_among_weakest,
     standardized_loadings,
     validity_fit,
@@ -80,6 +82,7 @@ __all__ = [
     "fornell_larcker",
     "fornell_larcker_met",
     "htmt",
+    "listwise_fits",
     "reversed_among_weakest",
     "measurement_invariance",
     "modification_indices",

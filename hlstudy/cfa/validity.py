@@ -64,12 +64,16 @@ def _measurement(result, group) -> tuple[list[str], pd.Series, pd.DataFrame]:
                                      else result.phi[group])
 
 
-def _loadings(result: CFAResult, group) -> pd.Series:
-    if _is_sem(result):
-        return _sem_measurement(result, group)[1]
+def _check_result(result) -> None:
     if not isinstance(result, CFAResult):
         raise ModelError("expected a CFAResult from hlstudy.cfa.cfa or a SEMResult from "
                          f"hlstudy.sem.sem, got {type(result).__name__}")
+
+
+def _loadings(result: CFAResult, group) -> pd.Series:
+    if _is_sem(result):
+        return _sem_measurement(result, group)[1]
+    _check_result(result)
     lam = result.std_loadings
     if result.groups is None:
         if group is not None:
@@ -172,6 +176,19 @@ def cfa_fiml(data: pd.DataFrame, model: Mapping[str, Sequence[str]], *,
     Notebook 03's re-estimation of the officials' measurement model; CR, AVE and
     Fornell-Larcker read its standardized loadings when the listwise CFA has too few
     complete answers (:func:`validity_fit`).  Returns a :class:`~hlstudy.sem.SEMResult`.
+
+    Raises :class:`~hlstudy.errors.ModelError` for items ``data`` lacks, an empty model, or
+    a fit that cannot be estimated (e.g. a singular covariance matrix).
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(1)
+    >>> f = rng.normal(size=(200, 2))
+    >>> d = pd.DataFrame({f"x{i}": f[:, i // 3] + rng.normal(scale=0.7, size=200)
+    ...                   for i in range(6)})
+    >>> d.iloc[::7, 0] = np.nan
+    >>> fit = cfa_fiml(d, {"A": ["x0", "x1", "x2"], "B": ["x3", "x4", "x5"]})
+    >>> fit.missing, fit.nobs
+    ('ml', 200)
     """
     from hlstudy.sem import sem
 
@@ -180,24 +197,67 @@ def cfa_fiml(data: pd.DataFrame, model: Mapping[str, Sequence[str]], *,
     return sem(data[items], syntax, missing="ml", estimator=estimator)
 
 
+def listwise_fits(data: pd.DataFrame, model: Mapping[str, Sequence[str]]) -> bool:
+    """Do more respondents answer every item of ``model`` than it has items?  The condition
+    of ML on complete answers (lavaan's default ``missing = "listwise"``: the CFA, Mardia's
+    test); otherwise :func:`validity_fit` reads CR and AVE from the FIML fit.
+
+    >>> d = pd.DataFrame({"a": [1, 2, 3], "b": [2, None, 4]})
+    >>> listwise_fits(d, {"F": ["a", "b"]}), listwise_fits(d.head(2), {"F": ["a", "b"]})
+    (False, False)
+    >>> listwise_fits(pd.concat([d] * 2), {"F": ["a", "b"]})
+    True
+
+    Raises :class:`~hlstudy.errors.ModelError` for items ``data`` lacks.
+    """
+    model, items = model_items(data, model)
+    return int(data[items].dropna().shape[0]) > len(items)
+
+
 def validity_fit(data: pd.DataFrame, model: Mapping[str, Sequence[str]]):
     """The fit CR, AVE and Fornell-Larcker are read from, as notebooks 03 and 04 choose it:
     the listwise ML CFA (:func:`hlstudy.cfa.cfa`) when more respondents answer every item
-    than there are items, else the FIML fit (:func:`cfa_fiml`), which keeps every
-    respondent (with about 100 officials, 48 answer all 58 items).  Say which in the
-    table's note: :func:`fit_basis`.
+    than there are items (:func:`listwise_fits`), else -- as many complete answers as items
+    or fewer -- the FIML fit (:func:`cfa_fiml`), which keeps every respondent (in the
+    README's officials-only rehearsal, 101 officials, 50 answer all 58 items:
+    docs/measurement.md).  Say which in the table's note: :func:`fit_basis`.
+
+    Raises :class:`~hlstudy.errors.ModelError` as :func:`hlstudy.cfa.cfa` and
+    :func:`cfa_fiml` do (items ``data`` lacks, a fit that cannot be estimated).
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(1)
+    >>> f = rng.normal(size=(200, 2))
+    >>> d = pd.DataFrame({f"x{i}": f[:, i // 3] + rng.normal(scale=0.7, size=200)
+    ...                   for i in range(6)})
+    >>> model = {"A": ["x0", "x1", "x2"], "B": ["x3", "x4", "x5"]}
+    >>> type(validity_fit(d, model)).__name__
+    'CFAResult'
+    >>> for i in range(6):   # every respondent skips one item: no complete answer
+    ...     d.iloc[i::6, i] = np.nan
+    >>> type(validity_fit(d, model)).__name__
+    'SEMResult'
     """
     from hlstudy.cfa.core import cfa
 
-    model, items = model_items(data, model)
-    if int(data[items].dropna().shape[0]) > len(items):
+    if listwise_fits(data, model):
         return cfa(data, model)
     return cfa_fiml(data, model)
 
 
 def fit_basis(result, lang: str = "vi") -> str:
     """Which fit CR and AVE come from, for a table's note (Vietnamese or English): the
-    listwise CFA with its complete answers, or the FIML fit with the respondents it used."""
+    listwise CFA with its complete answers, or the FIML fit with the respondents it used.
+
+    Raises :class:`~hlstudy.errors.ModelError` for a ``lang`` other than ``"vi"`` and
+    ``"en"`` or a ``result`` that is neither a :class:`~hlstudy.cfa.CFAResult` nor a
+    :class:`~hlstudy.sem.SEMResult`.
+
+    >>> fit_basis("x")
+    Traceback (most recent call last):
+    ...
+    hlstudy.errors.ModelError: expected a CFAResult from hlstudy.cfa.cfa or a SEMResult from hlstudy.sem.sem, got str
+    """
     check_lang(lang)
     if _is_sem(result):
         n, dropped = result.nobs, result.n_dropped
@@ -209,6 +269,7 @@ def fit_basis(result, lang: str = "vi") -> str:
         return (f"Hệ số tải chuẩn hóa của CFA ML trên {n} phiếu ({dropped} phiếu bị loại)."
                 if lang == "vi" else
                 f"Standardized loadings of the ML CFA on {n} responses ({dropped} dropped).")
+    _check_result(result)
     n, dropped = result.n_obs, result.n_dropped
     if lang == "vi":
         return (f"Hệ số tải chuẩn hóa của CFA ML loại theo danh sách, trên {n} phiếu trả lời đủ "
