@@ -110,7 +110,7 @@ import pandas as pd
 
 from hlstudy import _resultcache
 from hlstudy import export as _export
-from hlstudy.errors import SurveyDataError, check_lang
+from hlstudy.errors import ModelError, SurveyDataError, check_lang
 from hlstudy.ingest import (
     COMMUNE_MATCH,
     DONT_KNOW,
@@ -1129,8 +1129,13 @@ def rule_unchecked(name: str, df: pd.DataFrame, spec: InstrumentSpec, rules: Rul
     miss: ``""``.  ``inconsistent`` counts ages from the survey year (:func:`_survey_year`:
     ``Rules.survey_year``, the reference-year setting, else the submission times): without it
     and without an age column, birth years cannot be set against time in post and degrees
-    (``no_survey_year``).
+    (``no_survey_year``).  Every other rule checks any table: ``""``.
+
+    Raises :class:`~hlstudy.errors.ModelError` for a ``name`` that is no cleaning rule
+    (:data:`RULE_NAMES`).
     """
+    if name not in RULE_NAMES:
+        raise ModelError(f"no cleaning rule {name!r}: the rules are {', '.join(RULE_NAMES)}")
     if name == "inconsistent":
         born = _first(spec, df, "birth_year") or _first(spec, df, "birth_date")
         if (born is not None and df[born].notna().any() and not _first(spec, df, "age")

@@ -1120,7 +1120,19 @@ def spread_labels(labels, gap: float, renderer=None) -> list[float]:
     each label as little as that allows: the least largest shift (bisection, 60 steps), each
     label then as near its tick as the others let it.  The shifts (points) are applied as an
     offset of each label's transform and returned.  Where the labels' ink already keeps the
-    gap, nothing moves.  Deterministic."""
+    gap, nothing moves.  Deterministic.
+
+    Two turned names drawn at one place move apart, each by half of what it takes; spread
+    again, they stay:
+
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots(figsize=(2, 1))
+    >>> names = [ax.text(0.5, 0.5, "ao", rotation=90) for _ in range(2)]
+    >>> left, right = spread_labels(names, 1.0)
+    >>> bool(left == -right < 0), spread_labels(names, 1.0)
+    (True, [0.0, 0.0])
+    >>> plt.close(fig)
+    """
     from matplotlib.transforms import ScaledTranslation
 
     labels = list(labels)
@@ -1159,7 +1171,7 @@ def spread_labels(labels, gap: float, renderer=None) -> list[float]:
     return shifts
 
 
-#: Width (points) of the white stroke behind a name drawn over lines (:func:`white_halo`).#: Width (points) of the white stroke behind a name drawn over lines (:func:`white_halo`).
+#: Width (points) of the white stroke behind a name drawn over lines (:func:`white_halo`).
 HALO_WIDTH = 2.2
 
 
@@ -2357,6 +2369,26 @@ _LATEX_ESCAPES = {
     "τ": r"\ensuremath{\tau}",
     "ω": r"\ensuremath{\omega}",
     "χ": r"\ensuremath{\chi}",
+    # the other Greek letters statistics names (κ, μ, ε, δ, ν, θ, …; uppercase where it is
+    # not a Latin capital), the micro sign and increment as μ and Δ
+    **{ch: rf"\ensuremath{{\{name}}}" for ch, name in (
+        ("δ", "delta"), ("ε", "varepsilon"), ("ζ", "zeta"), ("θ", "theta"), ("ι", "iota"),
+        ("κ", "kappa"), ("μ", "mu"), ("ν", "nu"), ("ξ", "xi"), ("π", "pi"), ("υ", "upsilon"),
+        ("φ", "phi"), ("ψ", "psi"), ("Γ", "Gamma"), ("Θ", "Theta"), ("Λ", "Lambda"),
+        ("Ξ", "Xi"), ("Π", "Pi"), ("Σ", "Sigma"), ("Φ", "Phi"), ("Ψ", "Psi"), ("Ω", "Omega"),
+        ("µ", "mu"), ("∆", "Delta"), ("∞", "infty"), ("≡", "equiv"), ("∈", "in"),
+        ("∼", "sim"), ("⋅", "cdot"))},
+    "°": r"\ensuremath{^{\circ}}",
+    "′": r"\ensuremath{^{\prime}}",
+    "³": r"\textsuperscript{3}",
+    "¹": r"\textsuperscript{1}",
+    "•": r"\textbullet{}",
+    "\u00a0": "~",          # no-break space
+    "\u202f": r"\,",       # narrow no-break space
+    "\u2009": r"\,",       # thin space
+    "\u2010": "-",          # hyphen
+    "\u2011": "-",          # no-break hyphen
+    "\u2012": r"\textendash{}",   # figure dash
 }
 
 #: The base letters and tone marks of the Vietnamese alphabet: every letter they make (NFC) is
@@ -2380,19 +2412,41 @@ def _vietnamese_letters() -> frozenset:
 LATEX_TEXT_LETTERS = _vietnamese_letters()
 
 
-def latex_escape(text: str) -> str:
+def latex_escape(text: str, *, where: str | None = None) -> str:
     """``text`` as LaTeX source that pdfLaTeX (Vietnamese set-up), XeLaTeX and LuaLaTeX typeset.
 
     LaTeX's special characters are escaped, and symbols outside the Vietnamese alphabet (arrows,
-    Greek letters, ≤, ≥, the minus sign, dashes, curly quotes; :data:`_LATEX_ESCAPES`) become
-    commands, so that a table compiles with ``\\usepackage[T5]{fontenc}`` and
+    Greek letters, ≤, ≥, °, the minus sign, dashes, curly quotes; :data:`_LATEX_ESCAPES`)
+    become commands, so that a table compiles with ``\\usepackage[T5]{fontenc}`` and
     ``\\usepackage[vietnamese]{babel}`` under pdfLaTeX as well as with a Unicode font under
-    XeLaTeX.  Vietnamese letters (:data:`LATEX_TEXT_LETTERS`) stay as they are.
+    XeLaTeX.  Vietnamese letters (:data:`LATEX_TEXT_LETTERS`, in either Unicode form: the text
+    is composed, NFC, first) stay as they are.
 
     >>> print(latex_escape("β (SUP → MOT) ≥ −0,10 & 5%"))
     \\ensuremath{\\beta} (SUP \\ensuremath{\\rightarrow} MOT) \\ensuremath{\\ge} \\ensuremath{-}0,10 \\& 5\\%
+    >>> print(latex_escape("κ = 0,61; ω² ≈ 0,8"))
+    \\ensuremath{\\kappa} = 0,61; \\ensuremath{\\omega}\\textsuperscript{2} \\ensuremath{\\approx} 0,8
+
+    Raises :class:`ExportError` for any other character beyond ASCII (pdfLaTeX's T5 set-up
+    stops at it), naming it and the text, and ``where`` it is when given (a table's cell).
     """
-    return "".join(_LATEX_ESCAPES.get(ch, ch) for ch in str(text))
+    import unicodedata
+
+    text = unicodedata.normalize("NFC", str(text))
+    out = []
+    for ch in text:
+        if ch in _LATEX_ESCAPES:
+            out.append(_LATEX_ESCAPES[ch])
+        elif ord(ch) < 128 or ch in LATEX_TEXT_LETTERS:
+            out.append(ch)
+        else:
+            name = unicodedata.name(ch, "unnamed")
+            raise ExportError(
+                f"{ch!r} (U+{ord(ch):04X} {name}) in {text!r}"
+                + (f" ({where})" if where else "")
+                + " has no LaTeX command that pdfLaTeX's Vietnamese set-up (T5) typesets: "
+                "write it otherwise or add it to hlstudy.export._LATEX_ESCAPES")
+    return "".join(out)
 
 
 #: Tables with more body rows than this are written as a ``longtable`` (breaks across pages,
@@ -2595,17 +2649,22 @@ def table_to_latex(df: pd.DataFrame, *, title: str, label: str, note: str = "", 
     spec = latex_column_spec(layout, cell_size=long)
     size = [] if layout.size == "normalsize" or long else [f"\\{layout.size}"]
     ncol = len(df.columns)
-    header = [r"\toprule", " & ".join(latex_escape(c) for c in df.columns) + r" \\", r"\midrule"]
-    body = [" & ".join(latex_escape(v) for v in cells) + r" \\" for cells in printed]
+    header = [r"\toprule", " & ".join(latex_escape(c, where=f"table {label}, header")
+                                      for c in df.columns) + r" \\", r"\midrule"]
+    body = [" & ".join(latex_escape(v, where=f"table {label}, row {i + 1}, column {c!r}")
+                       for c, v in zip(df.columns, cells, strict=True)) + r" \\"
+            for i, cells in enumerate(printed)]
+    caption = latex_escape(title, where=f"table {label}, title")
     note_lines = []
     if note:
-        note_lines = [rf"{{\footnotesize \textit{{{latex_escape(tr('Ghi chú', 'Note'))}.}} {latex_escape(note)}\par}}"]
+        note_text = latex_escape(note, where=f"table {label}, note")
+        note_lines = [rf"{{\footnotesize \textit{{{latex_escape(tr('Ghi chú', 'Note'))}.}} {note_text}\par}}"]
     if long:
         continued = tr(r"Bảng \thetable{} (tiếp theo)", r"Table \thetable{} (continued)")
         next_page = tr("Tiếp theo ở trang sau", "Continued on next page")
         lines = [
             r"\begin{longtable}{" + spec + "}",
-            rf"\caption{{{latex_escape(title)}}}\label{{tab:{label}}} \\",
+            rf"\caption{{{caption}}}\label{{tab:{label}}} \\",
             *header,
             r"\endfirsthead",
             rf"\multicolumn{{{ncol}}}{{l}}{{\textit{{{continued}}}}} \\",
@@ -2625,7 +2684,7 @@ def table_to_latex(df: pd.DataFrame, *, title: str, label: str, note: str = "", 
     lines = [
         r"\begin{table}[htbp]",
         r"\centering",
-        rf"\caption{{{latex_escape(title)}}}",
+        rf"\caption{{{caption}}}",
         rf"\label{{tab:{label}}}",
         *size,
         rf"\begin{{tabular}}{{{spec}}}",

@@ -846,6 +846,11 @@ def test_a_timing_rule_without_a_duration_column_says_it_could_not_check(officia
     flow = run(untimed, cleaning.Rules(skip=("speeders",))).flow.set_index("rule")
     assert flow.at["speeders", "unchecked"] == "skipped"
     assert set(cleaning.UNCHECKED_LABELS) == {"no_duration", "no_duration_fast", "no_survey_year", "skipped"}
+    # a misspelt rule is an error, not "checked in full" (it returned "")
+    with pytest.raises(ModelError, match="no cleaning rule 'speeder': the rules are .*speeders"):
+        cleaning.rule_unchecked("speeder", untimed, SPEC["officials"], cleaning.Rules())
+    assert cleaning.rule_unchecked("speeders", untimed, SPEC["officials"],
+                                   cleaning.Rules()) == "no_duration"
 
 
 def test_an_instrument_without_timing_has_no_timing_rule_to_miss():

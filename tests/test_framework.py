@@ -158,7 +158,8 @@ def test_label_line_widths_are_measured_once_per_line_size_and_font(monkeypatch)
 
 
 @pytest.mark.parametrize("module", ["hlstudy.codebook", "hlstudy.communes", "hlstudy.district", "hlstudy.sourcing",
-                                    "hlstudy.framework", "hlstudy.synthetic"])
+                                    "hlstudy.framework", "hlstudy.synthetic", "hlstudy.cleaning",
+                                    "hlstudy.cfa.validity", "hlstudy.models.ols"])
 def test_docstring_examples_run(module):
     import doctest
     import importlib

@@ -40,7 +40,7 @@ def test_vietnamese_letters_are_the_whole_alphabet_and_nothing_else():
     assert not {"→", "β", "ç", "ñ", "ü", "²"} & letters
 
 
-@pytest.mark.parametrize("symbol", sorted("→≤≥−–—“”…²×βχΔρ✗√·"))
+@pytest.mark.parametrize("symbol", sorted("→≤≥−–—“”…²×βχΔρ✗√·κμµ°εδνω≈θπΣΩ∞\u00a0"))
 def test_symbols_become_commands(symbol):
     escaped = export.latex_escape(f"a {symbol} b")
     assert _foreign(escaped) == {}
@@ -97,3 +97,25 @@ def test_every_table_compiles_with_pdflatex_and_xelatex(engine, tmp_path):
     assert run.returncode == 0, log[-3000:]
     assert "Unicode character" not in log
     assert "Missing character" not in log
+
+
+def test_a_character_without_a_command_is_an_error_naming_it_and_the_cell():
+    """pdfLaTeX's T5 set-up stops at a character beyond ASCII that is not a Vietnamese letter
+    ("not set up for use with LaTeX"): latex_escape said the table compiles and passed it
+    through; now it says which character, in which text and cell."""
+    with pytest.raises(export.ExportError, match=r"'ç' \(U\+00E7 LATIN SMALL LETTER C WITH "
+                                                 r"CEDILLA\) in 'Façade'"):
+        export.latex_escape("Façade")
+    df = pd.DataFrame({"Tên": ["Hữu Liên", "Naïve"], "n": [12, 30]})
+    with pytest.raises(export.ExportError,
+                       match=r"'ï' .* in 'Naïve' \(table t, row 2, column 'Tên'\)"):
+        export.table_to_latex(df, title="Thử", label="t")
+    with pytest.raises(export.ExportError, match=r"\(table t, note\)"):
+        export.table_to_latex(df.head(1), title="Thử", label="t", note="✪ đánh dấu")
+
+
+def test_decomposed_vietnamese_letters_are_composed_not_refused():
+    import unicodedata
+
+    text = "Ủy ban nhân dân xã Hữu Liên"
+    assert export.latex_escape(unicodedata.normalize("NFD", text)) == text

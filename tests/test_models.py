@@ -533,3 +533,5 @@ def test_diagnostics_table_names_checks_and_counts_for_a_reader():
         diagnostics_table({"A": fit}, lang="fr")
     with pytest.raises(ModelError, match="OLSResult"):
         diagnostics_table({"A": 1})
+    with pytest.raises(ModelError, match="needs a mapping .* got list"):
+        diagnostics_table([fit])   # was a raw AttributeError ('list' has no 'items')

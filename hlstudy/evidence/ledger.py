@@ -1109,6 +1109,12 @@ def contradictions(result: LedgerResult, *, folder=None) -> pd.DataFrame:
 
     Not a verdict: the verdicts stay those of the rules; this says where the numbers and the
     thesis' wording disagree.  ``folder``: the instrument folder of the evaluation.
+
+    Example (notebook 06): ``contradictions(evaluate(...))[["claim_id", "kind", "text_vi"]]``;
+    an empty table (the columns, no rows) when nothing contradicts a claim.
+
+    Raises :class:`~hlstudy.errors.ModelError` for a ``result`` that is not an
+    :func:`evaluate` result (:class:`LedgerResult`).
     """
     if not isinstance(result, LedgerResult):
         raise ModelError(f"contradictions needs an evaluate() result, got {type(result).__name__}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,7 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from hlstudy import _resultcache
-from hlstudy.errors import ModelError
+from hlstudy.errors import ModelError, check_lang
 from hlstudy.models import _sandwich as sw
 from hlstudy.models._frame import ModelFrame, model_frame
 from hlstudy.models._tdist import t_ppf, t_sf
@@ -352,10 +353,21 @@ def diagnostics_table(fits, *, lang: str = "vi") -> pd.DataFrame:
     dependent variable's label).  One row per model and check: the model, the check and its
     null hypothesis in ``lang`` (``"vi"`` or ``"en"``, :data:`DIAGNOSTIC_LABELS`), the
     statistic, its df, p, and for Cook's distance the number of rows above 4/N (not a df).
+
+    >>> rng = np.random.default_rng(1)
+    >>> d = pd.DataFrame({"x": rng.normal(size=60)}).assign(y=lambda t: t.x + rng.normal(size=60))
+    >>> table = diagnostics_table({"y": ols(d, "y ~ x", vcov="HC1", wild=False)}, lang="en")
+    >>> list(table["Check"])
+    ['Breusch–Pagan (Koenker)', 'Shapiro–Wilk', 'Jarque–Bera', "Largest Cook's distance"]
+
+    Raises :class:`~hlstudy.errors.ModelError` for a ``lang`` other than ``"vi"`` and ``"en"``
+    (:func:`~hlstudy.errors.check_lang`), ``fits`` that is not a mapping, or a value that is
+    not an :class:`OLSResult`.
     """
-    if lang not in ("vi", "en"):
-        raise ModelError(f"lang must be 'vi' or 'en', got {lang!r}")
-    k = 0 if lang == "vi" else 1
+    k = 0 if check_lang(lang) == "vi" else 1
+    if not isinstance(fits, Mapping):
+        raise ModelError(f"diagnostics_table needs a mapping {{model name: OLSResult}}, got "
+                         f"{type(fits).__name__}")
     rows = []
     for model, fit in fits.items():
         if not isinstance(fit, OLSResult):
