@@ -81,7 +81,8 @@ RANGE = {i: codebook.likert_range(i) for i in INSTS}
 # (about a hundred officials, 58 items, some missing answers) that may not hold
 ITEMS = {i: [v for cols in scales[i].values() for v in cols] for i in INSTS}
 N_COMPLETE = {i: int(data[i][ITEMS[i]].dropna().shape[0]) for i in INSTS}
-FITTABLE = [i for i in INSTS if N_COMPLETE[i] > len(ITEMS[i])]
+# more complete answers than items (the rule cfa.validity_fit chooses its fit by)
+FITTABLE = [i for i in INSTS if cfa_mod.listwise_fits(data[i], scales[i])]
 
 
 def too_few(inst, what):
@@ -690,17 +691,13 @@ display(Markdown(f"Ngưỡng: CR ≥ {fmt(MIN_CR, 2)}, AVE ≥ {fmt(MIN_AVE, 2)}
 
 
 def validity_source(inst):
-    """The fit CR, AVE and Fornell–Larcker read (``hlstudy.cfa.validity_fit``'s rule): the
-    listwise CFA above, else (too few complete answers) the FIML fit, the officials' of the
-    section above; None when neither can be fitted (said)."""
-    if inst in cfa_res:
-        return cfa_res[inst]
-    if inst == "officials" and fiml is not None:
-        return fiml
+    """The fit CR, AVE and Fornell–Larcker read: ``hlstudy.cfa.validity_fit``, the listwise
+    CFA above, else (too few complete answers) the FIML fit of the section above (the same
+    calls, so kept results); None when neither can be fitted (said)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")   # an improper solution is said below
-            return cfa_mod.cfa_fiml(data[inst], scales[inst])
+            return cfa_mod.validity_fit(data[inst], scales[inst])
     except ModelError as exc:
         display(Markdown(f"**{label[inst].capitalize()}**: CFA FIML không ước lượng được "
                          f"({exc}), nên không tính CR, AVE, Fornell–Larcker."))

@@ -28,7 +28,7 @@
 # of the same regression on *observed* scores, which measurement error attenuates (Spearman
 # 1904; Lord & Novick 1968) — a pseudo-truth computed from one very large pooled simulated
 # study (`hlstudy.validation.estimand_truth`).  Reported: bias, RMSE and the coverage of the
-# 95% intervals with Monte Carlo bands; the verdict confusion table; the false-positive rate
+# confidence intervals (level `LEVEL`) with Monte Carlo bands; the verdict confusion table; the false-positive rate
 # when every path is zero; the power of each claim at the demonstration sample size; the
 # cleaning's catch rate of the injected faults; whether the results were computed by the
 # code and rules as they are now.  Part 2 recomputes from the committed R fixtures, for each
@@ -335,15 +335,20 @@ display(Markdown(
        "(acquiescence) là một sai số chung cho mọi thang đo." if len(zero) else "")))
 
 # %% [markdown]
-# ### 1.2 Độ phủ của khoảng tin cậy 95%, với dải Monte Carlo
-#
-# Độ phủ của mỗi phương pháp được đo so với giá trị thật của đại lượng nó ước lượng: các hồi
-# quy — SE thông thường, CR2, bootstrap hoang dã theo cụm (wild cluster bootstrap) — và SEM trên
-# điểm thang đo so với hệ số tổng thể trên điểm thang đo; SEM tiềm ẩn so với hệ số tiềm ẩn.  Một độ phủ là "đạt" khi nó nằm trong
-# dải 95% ± 1,96 × √(0,95 × 0,05 / R) với R là số khoảng tin cậy (Morris, White & Crowther
-# 2019), cắt ở 1: độ phủ là một tỷ lệ, không vượt 1.  Một độ phủ nằm trong dải đúng khi khoảng
-# Wilson của nó chứa 95% (`coverage_band`).  Cột "so với β tiềm ẩn" cho thấy điều xảy ra nếu so hồi quy trên điểm thang đo với
-# hệ số tiềm ẩn: độ phủ thấp là do suy giảm, không phải do sai số chuẩn.
+# ### 1.2 Độ phủ của khoảng tin cậy, với dải Monte Carlo
+
+# %%
+display(Markdown(
+    f"Độ phủ của khoảng tin cậy {pct(LEVEL, 0)} của mỗi phương pháp được đo so với giá trị "
+    "thật của đại lượng nó ước lượng: các hồi quy — SE thông thường, CR2, bootstrap hoang dã "
+    "theo cụm (wild cluster bootstrap) — và SEM trên điểm thang đo so với hệ số tổng thể trên "
+    "điểm thang đo; SEM tiềm ẩn so với hệ số tiềm ẩn.  Một độ phủ là \"đạt\" khi nó nằm trong "
+    f"dải {pct(LEVEL, 0)} ± 1,96 × √({fmt(LEVEL, 2)} × {fmt(1 - LEVEL, 2)} / R) với R là số "
+    "khoảng tin cậy (Morris, White & Crowther 2019), cắt ở 1: độ phủ là một tỷ lệ, không vượt "
+    "1.  Một độ phủ nằm trong dải đúng khi khoảng Wilson của nó chứa "
+    f"{pct(LEVEL, 0)} (`coverage_band`).  Cột \"so với β tiềm ẩn\" cho thấy điều xảy ra nếu so "
+    "hồi quy trên điểm thang đo với hệ số tiềm ẩn: độ phủ thấp là do suy giảm, không phải do "
+    "sai số chuẩn."))
 
 # %%
 paths = res[res["kind"] == "path"]
@@ -398,8 +403,8 @@ band_text = "; ".join(
     f" (R = {int(n)})" for m, n in n_int.items() if m in methods)
 export.save_table(
     key_table, "07_key_paths", simulated=SIM, decimals=3,
-    title=export.tr("Độ phủ của KTC 95% ở các đường dẫn chính, theo phương pháp",
-                    "Coverage of the 95% intervals of the key paths, by method"),
+    title=export.tr(f"Độ phủ của KTC {pct(LEVEL, 0)} ở các đường dẫn chính, theo phương pháp",
+                    f"Coverage of the {LEVEL:.0%} intervals of the key paths, by method"),
     note=export.tr("Kịch bản gốc; mỗi phương pháp so với giá trị thật của đại lượng nó ước "
                    f"lượng. ✗: ngoài dải Monte Carlo. Dải: {band_text} ({pct(LEVEL, 0)} ± 1,96 "
                    "MCSE, cắt ở 1 vì độ phủ là một tỷ lệ: các độ phủ có khoảng Wilson chứa "
@@ -495,8 +500,9 @@ ax.axhspan(LEVEL - half, LEVEL + half, color="grey", alpha=0.15,
 ax.set_xticks(np.arange(len(scen_order)), [pathplot.wrap_label(SCEN_LAB[s], 12) for s in scen_order],
               fontsize=8)
 ax.tick_params(axis="y", labelsize=8)
-ax.set_ylabel(export.tr("Độ phủ của KTC 95%\n(so với giá trị thật\ncủa đại lượng ước lượng)",
-                        "Coverage of the 95% CI\n(against each method's estimand)"), fontsize=9)
+ax.set_ylabel(export.tr(f"Độ phủ của KTC {pct(LEVEL, 0)}\n(so với giá trị thật\ncủa đại lượng "
+                        "ước lượng)", f"Coverage of the {LEVEL:.0%} CI\n(against each method's "
+                        "estimand)"), fontsize=9)
 ax.set_ylim(max(0.0, ax.get_ylim()[0]), 1.0)
 ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))
 ax.set_title(export.tr("Độ phủ của khoảng tin cậy theo phương pháp và kịch bản",
