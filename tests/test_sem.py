@@ -195,6 +195,13 @@ def test_listwise_fits_needs_more_complete_answers_than_items():
     assert not cfa_mod.listwise_fits(d, model)
     with pytest.raises(ModelError, match="x10"):
         cfa_mod.listwise_fits(d, {"visual": ["x1", "x10"]})
+    # notebooks 03 and 04 both choose by it (03 re-coded the rule by hand)
+    from hlstudy.paths import NOTEBOOKS
+
+    for nb in ("03_measurement_model", "04_commune_diagnostic"):
+        code = (NOTEBOOKS / f"{nb}.py").read_text(encoding="utf-8")
+        assert "cfa_mod.validity_fit(" in code, nb
+        assert "> len(ITEMS" not in code, nb
 
 
 def test_fit_basis_names_a_wrong_result_or_language():

@@ -657,6 +657,10 @@ def test_notebook_07_says_the_currency_and_the_simulator_numbers_it_computed():
     texts = "\n".join("".join(o["data"]["text/markdown"]) for c in nb["cells"]
                       for o in c.get("outputs", []) if "text/markdown" in o.get("data", {}))
     assert "0,30" not in source and "120" not in source and "một trăm" not in source
+    # the coverage level is the LEVEL parameter's, in the prose, a table title and an axis
+    # label alike (they typed "95%")
+    assert "95%" not in source and "0,95 × 0,05" not in source
+    assert "dải 95% ± 1,96 × √(0,95 × 0,05 / R)" in texts   # computed from LEVEL = 0.95
     _, manifest = read_results(ROOT / "data" / "validation")
     cur = currency(manifest)
     if (cur["status"] == "current").all():
