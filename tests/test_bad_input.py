@@ -247,20 +247,20 @@ CASES = {
     "blank header": (blank_header, "officials.csv", r"row 1: column 4 has an empty header"),
     "column of another instrument": (foreign_column, "officials.csv", r"column 'Công chức có thái độ giao tiếp lịch sự': this column belongs to the citizens questionnaire \(SIP1\)"),
     "file of another instrument": (citizens_file_as_officials, "officials.csv", r"belongs to the citizens questionnaire"),
-    "unknown column": (replace_header("Giới tính", "Giới tính khai sinh (theo CCCD)"), "officials.csv", r"column 'Giới tính khai sinh \(theo CCCD\)': unknown column.*closest codebook item: sex"),
-    "missing column": (drop_column, "officials.csv", r"missing column\(s\) PRO2"),
-    "not a survey at all": (not_a_survey, "officials.csv", r"column 'id': unknown column"),
-    "Likert label not in codebook": (set_cells("TRAIN3", 2, "Rất tốt"), "officials.csv", r"row 4, column 'Câu 11\. Kiến thức.*label 'Rất tốt' is not in value set 'agree5'"),
-    "category label not in codebook": (set_cells("sex", 0, "Khác"), "officials.csv", r"row 2, column 'Giới tính': label 'Khác' is not in value set 'sex'"),
-    "category code not in value set": (set_cells("education", 1, "9"), "officials.csv", r"row 3, column 'Trình độ chuyên môn cao nhất': code '9' is not in value set 'edu'"),
-    "impossible date": (set_cells("appointed", 3, "31/02/2023"), "officials.csv", r"row 5, column 'Ngày bổ nhiệm': '31/02/2023' is not a date"),
-    "date in unknown format": (set_cells("appointed", 1, "tháng 5 năm 2023"), "officials.csv", r"row 3, column 'Ngày bổ nhiệm'.*not a date"),
-    "month-first date": (set_cells("appointed", 0, "05/31/2023"), "officials.csv", r"row 2, column 'Ngày bổ nhiệm'.*not a date"),
-    "timestamp column of garbage": (set_column("submitted_at", "hôm qua"), "officials.csv", r"row 2, column 'Thời gian nộp': no value of this column can be read as a timestamp.*not a timestamp.*Fix"),
-    "text in a year column": (set_cells("birth_year", 4, "khoảng 1980"), "officials.csv", r"row 6, column 'Năm sinh'.*not a number"),
-    "fraction in an integer column": (set_cells("years_in_post", 2, "3.5"), "officials.csv", r"row 4, column 'Số năm công tác.*not a whole number"),
-    "infinite number": (set_cells("birth_year", 1, "inf"), "officials.csv", r"row 3, column 'Năm sinh'.*not a finite number"),
-    "overflowing Likert code": (set_cells("PRO1", 0, "1e400"), "officials.csv", r"row 2, column 'Câu 13\. .*not a whole-number code"),
+    "unknown column": (replace_header("Giới tính", "Giới tính khai sinh (theo CCCD)"), "officials.csv", r"officials\.csv: 1 unknown column\(s\), not in the officials codebook.*\n  column 5 'Giới tính khai sinh \(theo CCCD\)': closest codebook item sex"),
+    "missing column": (drop_column, "officials.csv", r"officials\.csv: missing column: the file has no column for item PRO2 of the officials codebook, expected under the header 'Tôi giải quyết hồ sơ đúng hạn'"),
+    "not a survey at all": (not_a_survey, "officials.csv", r"officials\.csv: 3 unknown column\(s\).*\n  column 1 'id': closest"),
+    "Likert label not in codebook": (set_cells("TRAIN3", 2, "Rất tốt"), "officials.csv", r"column 'Câu 11\. Kiến thức[^']*': 2 of 6 answered cells.*row 4: label 'Rất tốt' is not in value set 'agree5'"),
+    "category label not in codebook": (set_cells("sex", 0, "Khác"), "officials.csv", r"column 'Giới tính': 2 of 6 answered cells.*row 2: label 'Khác' is not in value set 'sex'"),
+    "category code not in value set": (set_cells("education", 1, "9"), "officials.csv", r"column 'Trình độ chuyên môn cao nhất': 2 of 6 .*row 3: code '9' is not in value set 'edu'"),
+    "impossible date": (set_cells("appointed", 3, "31/02/2023"), "officials.csv", r"column 'Ngày bổ nhiệm': 2 of \d answered .*row 5: '31/02/2023' is not a date"),
+    "date in unknown format": (set_cells("appointed", 1, "tháng 5 năm 2023"), "officials.csv", r"column 'Ngày bổ nhiệm': 2 of \d answered .*row 3: .*not a date"),
+    "month-first date": (set_cells("appointed", 0, "05/31/2023"), "officials.csv", r"column 'Ngày bổ nhiệm': 2 of \d answered .*row 2: .*not a date"),
+    "timestamp column of garbage": (set_column("submitted_at", "hôm qua"), "officials.csv", r"officials\.csv, column 'Thời gian nộp': no value of this column can be read as a timestamp.*'hôm qua' in row 2.*Accepted formats.*Fix"),
+    "text in a year column": (set_cells("birth_year", 4, "khoảng 1980"), "officials.csv", r"column 'Năm sinh': 2 of 6 answered .*row 6: .*not a number"),
+    "fraction in an integer column": (set_cells("years_in_post", 2, "3.5"), "officials.csv", r"column 'Số năm công tác[^']*': 2 of 6 answered .*row 4: .*not a whole number"),
+    "infinite number": (set_cells("birth_year", 1, "inf"), "officials.csv", r"column 'Năm sinh': 2 of 6 answered .*row 3: .*not a finite number"),
+    "overflowing Likert code": (set_cells("PRO1", 0, "1e400"), "officials.csv", r"column 'Câu 13\. [^']*': 2 of 6 answered .*row 2: .*not a whole-number code"),
     "commune outside Hữu Lũng": (set_cell("commune", 3, "Chi Lăng"), "officials.csv", r"row 5, column 'commune': 1 commune name\(s\) not in the Hữu Lũng registry: 'Chi Lăng' \(rows 5; a commune of .*, outside Hữu Lũng\)"),
     "workbook without the sheet": (xlsx_with_sheets("Sheet1", "Sheet2"), "officials.xlsx", r"no sheet is named 'officials' and no sheet holds data \('Sheet1': 0 data rows; 'Sheet2': 0 data rows\)"),
     "empty worksheet": (empty_sheet, "officials.xlsx", r"sheet 'officials' is empty"),
@@ -278,7 +278,7 @@ CASES = {
     "header row repeated mid-file": (repeated_header, "officials.csv", r"row 5: repeats the header row"),
     "column of text in a Likert item": (
         lambda f: rewrite_officials(f, lambda r: r.assign(PRO3="không biết")), "officials.csv",
-        r"row 2, column 'Câu 15\. .*label 'không biết' is not in value set.*6 of 6 answered cells"),
+        r"column 'Câu 15\. [^']*': 6 of 6 answered cells.*row 2: label 'không biết' is not in value set"),
 }
 
 
@@ -341,11 +341,94 @@ def test_missing_source_folder(reference, tmp_path):
 
 def test_error_carries_file_row_and_column_attributes(reference, tmp_path):
     folder = rf.make_folder(tmp_path / "raw", "csv", n=6)
-    set_cells("TRAIN3", 2, "Rất tốt")(folder)
+    ragged(folder)  # one row's fault: file and row
+    with pytest.raises(hlstudy.SurveyDataError) as err:
+        ingest.read_instrument(folder / "officials.csv")
+    assert Path(err.value.file).name == "officials.csv" and err.value.row == 4
+    set_cells("TRAIN3", 2, "Rất tốt")(folder)  # a column's fault: file and column, no row
     with pytest.raises(hlstudy.SurveyDataError) as err:
         ingest.read_instrument(folder / "officials.csv")
     assert Path(err.value.file).name == "officials.csv"
-    assert err.value.row == 4 and err.value.column.startswith("Câu 11.")
+    assert err.value.row is None and err.value.column.startswith("Câu 11.")
+
+
+# ------------------------------------------------------------------ messages a new user can read
+
+# a fault of a whole column → (column header named, longest message, what the message names)
+COLUMN_WIDE = {
+    "timestamp column of garbage": (set_column("submitted_at", "hôm qua"), "Thời gian nộp", 1100,
+                                    [r"e\.g\. 'hôm qua' in row 2\.  Accepted formats: ISO 8601",
+                                     r"\.  Fix: export the column in one of these formats"]),
+    "Likert labels not in codebook": (set_cells("TRAIN3", 2, "Rất tốt"), H["TRAIN3"], 1400,
+                                      [r"^2 of 6 answered cells of this column are unreadable",
+                                       r"First unreadable cell, row 4: label 'Rất tốt'", r"Fix: "]),
+    "ambiguous dates": (set_column("appointed", "3/4/2023"), "Ngày bổ nhiệm", 600,
+                        [r"^ambiguous dates, e\.g\. '3/4/2023' in row 2: nothing in the column",
+                         r"Fix: export the column in one of the accepted formats: YYYY-MM-DD"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(COLUMN_WIDE))
+def test_a_column_wide_error_names_file_and_column_not_a_row(case, reference, valid_folders, tmp_path):
+    """The whole column is the problem: the message begins with the file and the column (no
+    row: "row 2" read as if that row were the fault), one example with its row, the accepted
+    formats at most once, then the fix; and it stays short enough to read."""
+    damage, column, longest, names = COLUMN_WIDE[case]
+    folder = copy_of(valid_folders, tmp_path / "raw", manifest=False)
+    damage(folder)
+    with pytest.raises(hlstudy.SurveyDataError) as err:
+        ingest.read_instrument(folder / "officials.csv")
+    message, detail = str(err.value), err.value.detail
+    assert message.startswith(f"{folder / 'officials.csv'}, column {column!r}: "), message
+    assert err.value.row is None and err.value.column == column
+    for formats in (ingest.values.TIMESTAMP_FORMATS_TEXT, ingest.values.DATE_FORMATS_TEXT):
+        assert message.count(formats) <= 1, message
+    assert message.count("ISO 8601") <= 1 and message.count("accepted") + message.count("Accepted") <= 1
+    assert len(message) <= longest, len(message)
+    for pattern in names:
+        assert re.search(pattern, detail), (pattern, detail)
+    assert detail.index("row") < detail.index("Fix: ")  # the example first, the fix last
+
+
+def test_a_date_column_error_lists_date_formats_not_timestamp_ones(reference, valid_folders, tmp_path):
+    folder = copy_of(valid_folders, tmp_path / "raw", manifest=False)
+    set_column("appointed", "3/4/2023")(folder)
+    with pytest.raises(hlstudy.SurveyDataError) as err:
+        ingest.read_instrument(folder / "officials.csv")
+    assert ingest.values.DATE_FORMATS_TEXT in str(err.value)
+    assert "GMT" not in str(err.value) and "14:05:09" not in str(err.value)
+
+
+def test_missing_column_says_the_file_lacks_it(reference, valid_folders, tmp_path):
+    """The file lacks the column: no "column 'question'" prefix (as if the file held it), but
+    the file, the item code and the header the instrument expects, then the suggestion, then
+    the fix."""
+    folder = copy_of(valid_folders, tmp_path / "raw", manifest=False)
+    drop_column(folder)
+    with pytest.raises(hlstudy.SurveyDataError) as err:
+        ingest.read_instrument(folder / "officials.csv")
+    message = str(err.value)
+    assert message.startswith(f"{folder / 'officials.csv'}: missing column: the file has no column "
+                              f"for item PRO2 of the officials codebook, expected under the header "
+                              f"{H['PRO2'].split('. ', 1)[1]!r}")
+    assert err.value.column is None and err.value.row is None
+    suggestion = message.index("none to suggest")
+    assert message.index("expected under the header") < suggestion < message.index("Fix: ")
+    assert len(message) < 800
+
+
+def test_unknown_column_is_named_once(reference, valid_folders, tmp_path):
+    """Each unknown column in one line of the list (the message named the first one in its
+    prefix, in its first sentence and again in the list)."""
+    folder = copy_of(valid_folders, tmp_path / "raw", manifest=False)
+    replace_header("Giới tính", "Giới tính khai sinh (theo CCCD)")(folder)
+    with pytest.raises(hlstudy.SurveyDataError) as err:
+        ingest.read_instrument(folder / "officials.csv")
+    message = str(err.value)
+    assert message.startswith(f"{folder / 'officials.csv'}: 1 unknown column(s), not in the officials "
+                              "codebook — map each")
+    assert message.count("'Giới tính khai sinh (theo CCCD)'") == 1
+    assert message.count("closest codebook item") == 1 and err.value.column is None
 
 
 # ------------------------------------------------------------------ one respondent's bad value

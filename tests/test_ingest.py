@@ -101,7 +101,7 @@ def test_missing_column_names_variable(tmp_path):
     rows = rf.make_rows("officials", 3).drop(columns=["MOT2"])
     path = tmp_path / "officials.csv"
     path.write_text(csv_text(rows, "officials"), encoding="utf-8")
-    with pytest.raises(SurveyDataError, match=r"officials\.csv.*missing column\(s\) MOT2"):
+    with pytest.raises(SurveyDataError, match=r"officials\.csv: missing column: the file has no column for item MOT2"):
         read(path)
 
 
@@ -601,18 +601,18 @@ def test_missing_column_suggests_only_headers_not_mapped_and_says_the_fix(tmp_pa
     grid = {v: f"Động lực [{spec[v][5]}]" for v in ("MOT1", "MOT3")}
     path = tmp_path / "officials.csv"
     path.write_text(csv_text(rows, "officials", grid), encoding="utf-8")
-    with pytest.raises(SurveyDataError, match=r"missing column\(s\) MOT2") as err:
+    with pytest.raises(SurveyDataError, match=r"missing column: the file has no column for item MOT2") as err:
         read(path)
     message = str(err.value)
     assert "Động lực [" not in message   # no header mapped to MOT1 or MOT3
-    assert "closest header not mapped to any item: none" in message
+    assert "Closest header" not in message and "none to suggest" in message
     assert "columns.csv" in message and "[columns]" in message and "HLSTUDY_INSTRUMENT" in message
     # a header no item claims (here set aside by the user's mapping) is suggested, with the
     # line that maps it
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     frame["Tôi sẵn sàng làm thêm khi cần"] = "Đồng ý"
     frame.to_csv(path, index=False)
-    with pytest.raises(SurveyDataError, match=r"closest header not mapped to any item: Tôi sẵn sàng "
+    with pytest.raises(SurveyDataError, match=r"Closest header not mapped to any item: Tôi sẵn sàng "
                        r"làm thêm khi cần.*the line  Tôi sẵn sàng làm thêm khi cần,MOT2 "):
         ingest.read_instrument(path, codebook=CB, value_labels=VL, registry=rf.REGISTRY,
                                columns={"Tôi sẵn sàng làm thêm khi cần": "ignore"})
@@ -663,8 +663,9 @@ def test_a_timestamp_column_of_which_nothing_can_be_read_stops_with_the_fix(tmp_
     with pytest.raises(SurveyDataError) as err:
         read(path)
     message = str(err.value)
-    assert message.startswith(f"{path}, row 2, column 'Thời gian nộp': no value of this column can be "
-                              "read as a timestamp (submitted_at): 3 of 3 unreadable, e.g. 'hôm qua'")
+    assert message.startswith(f"{path}, column 'Thời gian nộp': no value of this column can be "
+                              "read as a timestamp (submitted_at): 3 of 3 filled-in values "
+                              "unreadable, e.g. 'hôm qua' in row 2.  Accepted formats: ")
     assert "YYYY/MM/DD H:MM:SS AM GMT+7" in message                    # the formats read
     assert "Thời gian nộp,ignore" in message and "reference_year" in message   # or skip it
 
@@ -674,7 +675,7 @@ def test_a_column_of_unknown_labels_says_which_file_maps_labels(tmp_path):
     rows.loc[[2, 3], "TRAIN3"] = "Rất tốt"
     path = tmp_path / "officials.csv"
     path.write_text(csv_text(rows, "officials"), encoding="utf-8")
-    with pytest.raises(SurveyDataError, match=r"row 4, column 'Câu 11\..*label 'Rất tốt' is not in "
-                       r"value set 'agree5'.*the column does not fit the codebook\.  Fix: .*aliases_vi"
+    with pytest.raises(SurveyDataError, match=r"column 'Câu 11\..*row 4: label 'Rất tốt' is not in "
+                       r"value set 'agree5'.*\.  Fix: .*aliases_vi"
                        r".*value_labels\.csv.*HLSTUDY_INSTRUMENT"):
         read(path)

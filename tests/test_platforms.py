@@ -114,6 +114,9 @@ def test_seven_point_scale_is_a_file_error_naming_columns_and_share(raw, variabl
     assert f"values 6 and 7 in {share:.0%} of the answers of {len(columns)} Likert column(s)" in message
     assert "a 7-point scale? define its value set" in message
     assert variable_of[columns[0]] in message and "codes 1–5" in message
+    # a fault of the file's columns, not of a row: the prefix names the file only
+    assert err.value.row is None and err.value.column is None
+    assert message.startswith(f"{err.value.file}: values 6 and 7 in ")
 
 
 def test_one_column_on_seven_points_beside_a_stray_code_is_a_seven_point_scale(
@@ -135,6 +138,10 @@ def test_one_column_on_seven_points_beside_a_stray_code_is_a_seven_point_scale(
     assert re.search(r"values? (.*?) in \d+% of the answers", message).group(1) == "6 and 7"
     assert "a 7-point scale? define its value set" in message and "44-point" not in message
     assert f"1 Likert column(s) ({variable_of[seven]})" in message
+    # the column's fault: file and column, no row (the prefix named the row of the stray 44,
+    # a cell of another column)
+    assert err.value.row is None and err.value.column == seven
+    assert message.startswith(f"{err.value.file}, column {seven!r}: values 6 and 7 in ")
 
 
 def test_one_seven_point_item_among_five_point_ones_is_named(raw, variable_of, cb, tmp_path):
@@ -184,6 +191,11 @@ def test_a_repeated_unknown_label_is_a_file_error_with_counts(raw, variable_of, 
     message = str(err.value)
     assert f"'Hoàn toàn phản đối' in {n_cells} cells of {n_columns} column(s)" in message
     assert "closest spelling 'Hoàn toàn không đồng ý'" in message and "aliases_vi" in message
+    # labels repeated across the file's columns: the file in the prefix, the first cell in the text
+    assert err.value.row is None and err.value.column is None
+    assert message.startswith(f"{err.value.file}: 1 answer label(s) not in the codebook repeat")
+    first = min(frame.index[hit[h]][0] for h in columns if hit[h].any()) + 2  # header: row 1
+    assert re.search(rf"First such cell: row {first}, column '[^']+'\.  Fix: ", message), message
 
 
 def test_an_unknown_label_fix_points_to_a_copied_instrument_never_a_wrong_mapping(raw, variable_of, cb,
@@ -362,7 +374,7 @@ def test_ambiguous_day_month_is_an_error_listing_formats(raw, variable_of, tmp_p
     with pytest.raises(SurveyDataError) as err:
         read(frame, tmp_path)
     message = str(err.value)
-    assert "ambiguous timestamp '1/1/2025 9:00:00'" in message
+    assert "ambiguous timestamps, e.g. '1/1/2025 9:00:00' in row 2" in message
     for accepted in ("ISO 8601", "DD/MM/YYYY HH:MM:SS", "Excel serial"):
         assert accepted in message
 
@@ -544,7 +556,7 @@ def test_unknown_columns_are_all_listed_with_the_mapping_line(raw, variable_of, 
     with pytest.raises(SurveyDataError) as err:
         read(frame, tmp_path)
     message = str(err.value)
-    assert "2 unknown column(s) in all" in message
+    assert "2 unknown column(s), not in the officials codebook" in message
     assert "Số khóa học đã dự (24 tháng),trainings_24m" in message
     assert "Ghi chú của điều tra viên,ignore" in message
 

@@ -102,14 +102,19 @@ def check_repeated_labels(
         for e in systematic
     )
     first = min(systematic, key=lambda e: e["row"])
+    # a fault of the file (or of one column), not of a row: no row in the prefix, the first
+    # cell named in the text
+    columns = {v for e in systematic for v in e["columns"]}
+    column = headers.get(first["variable"], first["variable"]) if len(columns) == 1 else None
     raise SurveyDataError(
         f"{len(systematic)} answer label(s) not in the codebook repeat across the file: "
         f"{described}.  A survey platform writes each choice the same way every time, so this "
         "is the codebook's wording not fitting the export, not respondents' mistakes (a label "
         f"unknown in {min_cells} or more cells, or in {min_columns} or more columns, stops the "
         "run).  The closest spelling is a likeness of letters, not of meaning: it is no "
-        f"suggestion.  Fix: {alias_fix()}",
-        file=file, row=first["row"], column=headers.get(first["variable"], first["variable"]),
+        f"suggestion.  First such cell: row {first['row']}, column "
+        f"{headers.get(first['variable'], first['variable'])!r}.  Fix: {alias_fix()}",
+        file=file, column=column,
     )
 
 
@@ -175,7 +180,7 @@ def check_likert_codes(
     for value_set, variables in sorted(by_set.items()):
         codes = set(spec.codes(value_set))
         answered_total = bad_total = 0
-        flagged, with_bad, first_row = [], [], None
+        flagged, with_bad = [], []
         values: set[float] = set()
         answered_with_bad = 0
         for variable in variables:
@@ -187,7 +192,6 @@ def check_likert_codes(
                 with_bad.append(variable)
                 answered_with_bad += len(cells)
                 values.update(float(x) for x, _ in bad)
-                first_row = min(first_row or bad[0][1], bad[0][1])
                 if len(bad) > allowed_cells(len(cells), max_share, min_cells):
                     flagged.append(variable)
         whole_set = bad_total > allowed_cells(answered_total, max_share, min_cells)
@@ -228,5 +232,6 @@ def check_likert_codes(
             f"mistake (logged by the out_of_range rule) only when rare and scattered: at most "
             f"{min_cells} cells or {max_share:.0%} of the answers of a column and of the value "
             "set",
-            file=file, row=first_row, column=headers.get(listed[0], listed[0]),
+            # the columns' fault, not a row's: the column when one is named, else the file
+            file=file, column=headers.get(listed[0], listed[0]) if len(listed) == 1 else None,
         )

@@ -189,7 +189,6 @@ def map_headers(table: RawTable, spec: InstrumentSpec,
     for v in spec.variables:
         by_key.setdefault(header_key(v.question_vi), []).append(v)
         by_key.setdefault(v.variable.casefold(), []).append(v)
-    describe = {header_key(v.question_vi): f"{v.variable} ({v.question_vi!r})" for v in spec.variables}
     mapping = user_mapping(columns, spec)
     columns_: dict[str, int] = {}
     seen_keys: dict[str, int] = {}
@@ -285,7 +284,7 @@ def map_headers(table: RawTable, spec: InstrumentSpec,
                 how = "normalised"  # spacing, case, numbering or dashes differ
         report.append({"column": column_no, "header": shown, "variable": variable, "how": how})
     if unknown:
-        raise _unknown_columns_error(table, spec, unknown, describe)
+        raise _unknown_columns_error(table, spec, unknown)
     derived: dict[str, tuple[int, int]] = {}
     for v in spec.variables:
         if v.variable in columns_ or v.pii:
@@ -312,20 +311,25 @@ def map_headers(table: RawTable, spec: InstrumentSpec,
         taken |= {i for pair in derived.values() for i in pair}
         unmapped = {header_key(h): clean_text(h) for i, h in enumerate(table.headers) if i not in taken}
         closest = _closest(header_key(v.question_vi), unmapped) if unmapped else None
-        names = ", ".join(m.variable for m in missing)
+        others = (f" (and {len(missing) - 1} more item(s) without a column: {', '.join(m.variable for m in missing[1:])})"
+                  if len(missing) > 1 else "")
         fix = (f"if the column {closest!r} holds it, map it with the line  "
                f"{_csv_field(closest)},{v.variable}  " if closest is not None else
                "if a column holds it under another header, map it with the line  "
                f"HEADER,{v.variable}  ")
+        # the file lacks the column: the message names the file only (a column prefix would
+        # read as if the file held a column of that name), then what was expected
         raise SurveyDataError(
-            f"missing column(s) {names}: no header for {v.variable} ({v.question_vi!r}); "
-            f"closest header not mapped to any item: {closest if closest is not None else 'none'}.  "
-            f"Fix: {fix}in a columns.csv beside the export (header,variable) or in the [columns] "
+            f"missing column: the file has no column for item {v.variable} of the "
+            f"{spec.name} codebook, expected under the header {v.question_vi!r}{others}.  "
+            + (f"Closest header not mapped to any item: {closest}.  " if closest is not None else
+               "Every other header of the file holds another item or the platform's data: none "
+               "to suggest.  ")
+            + f"Fix: {fix}in a columns.csv beside the export (header,variable) or in the [columns] "
             "table of hlstudy.toml; if the questionnaire did not ask it, remove the item from the "
             "codebook.csv of a copy of the instrument folder set with HLSTUDY_INSTRUMENT "
             "(README, 'Your own instrument')",
             file=table.file,
-            column=v.question_vi,
         )
     report.sort(key=lambda r: r["column"])
     return HeaderMap(
@@ -334,7 +338,7 @@ def map_headers(table: RawTable, spec: InstrumentSpec,
     )
 
 
-def _unknown_columns_error(table: RawTable, spec: InstrumentSpec, unknown: list, describe) -> SurveyDataError:
+def _unknown_columns_error(table: RawTable, spec: InstrumentSpec, unknown: list) -> SurveyDataError:
     """One error naming every unknown column, its closest item and the mapping line that fixes it."""
     lines = []
     for column_no, shown, key in unknown:
@@ -347,13 +351,11 @@ def _unknown_columns_error(table: RawTable, spec: InstrumentSpec, unknown: list,
         " (the file was read as Windows-1258; if headers look garbled it is in another encoding)"
         if table.encoding == "cp1258" else ""
     )
-    first_no, first_shown, first_key = unknown[0]
-    first = _closest(first_key, describe)
+    # each column named once, in its line (the message named the first one twice: in the
+    # prefix and summary, and again in the list)
     return SurveyDataError(
-        f"unknown column (column {first_no}), not in the {spec.name} codebook; closest codebook "
-        f"item: {first}{encoding_hint}.  {len(unknown)} unknown column(s) in all — map each to a "
-        f"codebook variable in a columns.csv beside the export (header,variable; 'ignore' skips "
-        f"a column) or in the [columns] table of hlstudy.toml:\n" + "\n".join(lines),
+        f"{len(unknown)} unknown column(s), not in the {spec.name} codebook{encoding_hint} — map "
+        f"each to a codebook variable in a columns.csv beside the export (header,variable; "
+        f"'ignore' skips a column) or in the [columns] table of hlstudy.toml:\n" + "\n".join(lines),
         file=table.file,
-        column=first_shown,
     )

@@ -252,12 +252,13 @@ def read_instrument(
         allowed = max(1, math.floor(max_unreadable_share * answered))
         if len(failures) > allowed:
             fix = f"  Fix: {alias_fix()}" if getattr(first, "unknown_label", None) else ""
+            # the whole column is the problem: file and column, the first bad cell an example
             raise SurveyDataError(
-                f"{first.detail} — {len(failures)} of {answered} answered cells of this column "
-                f"are unreadable, more than the {allowed} tolerated as respondents' mistakes "
+                f"{len(failures)} of {answered} answered cells of this column are unreadable, "
+                f"more than the {allowed} tolerated as respondents' mistakes "
                 f"({max_unreadable_share:.0%} of them, at least 1): the column does not fit "
-                f"the codebook.{fix}",
-                file=table.file, row=first.row, column=headers[variable],
+                f"the codebook.  First unreadable cell, row {first.row}: {first.detail}.{fix}",
+                file=table.file, column=headers[variable],
             )
     check_repeated_labels(failures_of, headers, table.file)  # … or in one column, many times
     check_likert_codes(
@@ -307,21 +308,29 @@ def read_instrument(
 
 
 def _unreadable_platform_column(v, failures, answered: int, file, header: str) -> SurveyDataError:
-    """The error for a submission-time or duration column of which no value can be read:
-    file, column, the first value and row, and the fix (another format, or skip the column)."""
+    """The error for a submission-time or duration column of which no value can be read: the
+    whole column is the problem, so it names the file and the column (no row), one example
+    value and its row, the accepted formats once, and the fix (another format, or skip the
+    column)."""
     row, raw, exc = failures[0]
-    formats = (f"accepted: {TIMESTAMP_FORMATS_TEXT}" if v.type == "timestamp"
-               else "a number of seconds, e.g. 845")
-    without = (" (the survey year then comes from the setting HLSTUDY_REFERENCE_YEAR or "
-               "[study] reference_year in hlstudy.toml)" if v.type == "timestamp" else
-               " (the rules that need it then say they could not be checked)")
+    if v.type == "timestamp":
+        formats = f"Accepted formats: {TIMESTAMP_FORMATS_TEXT}."
+        plain = exc.detail.endswith(f"in a known format ({TIMESTAMP_FORMATS_TEXT})")
+        without = (" (the survey year then comes from the setting HLSTUDY_REFERENCE_YEAR or "
+                   "[study] reference_year in hlstudy.toml)")
+    else:
+        formats = "Accepted: a number of seconds, e.g. 845."
+        plain = exc.detail.endswith(f"is not a number ({v.type})")
+        without = " (the rules that need it then say they could not be checked)"
+    # why the example cannot be read, unless it is only "not in an accepted format"
+    why = "" if plain else f" ({exc.detail})"
     return SurveyDataError(
         f"no value of this column can be read as a {v.type} ({v.variable}): {answered} of "
-        f"{answered} unreadable, e.g. {_shorten(raw)!r} in row {row} ({exc.detail}).  Fix: "
-        f"export the column in a format hlstudy reads ({formats}), or, since the {v.type} is "
+        f"{answered} filled-in values unreadable, e.g. {_shorten(raw)!r} in row {row}{why}.  "
+        f"{formats}  Fix: export the column in one of these formats, or, since the {v.type} is "
         f"optional, skip the column with the line  {_csv_field(header)},ignore  in a "
         f"columns.csv beside the export or in the [columns] table of hlstudy.toml{without}",
-        file=file, row=row, column=header,
+        file=file, column=header,
     )
 
 

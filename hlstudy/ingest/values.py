@@ -345,6 +345,14 @@ TIMESTAMP_FORMATS_TEXT = (
     "numbers such as 45720.5868"
 )
 
+#: The date formats ingest accepts, as stated in its error messages.
+DATE_FORMATS_TEXT = (
+    "YYYY-MM-DD as 2025-03-04; DD/MM/YYYY as 04/03/2025 (or with - or . between; two-digit day "
+    "and month, or a column in which some day exceeds 12); M/D/YYYY when some day in the column "
+    "exceeds 12 in the second place; in an .xlsx, Excel date cells or serial day numbers such as "
+    "45720"
+)
+
 
 def slash_order(values: list[Any], rows: list[int], *, file=None, column=None,
                 kind: str = "date") -> bool:
@@ -379,22 +387,25 @@ def slash_order(values: list[Any], rows: list[int], *, file=None, column=None,
             month_first_row = (row, value)
         elif a <= 12 and b <= 12 and ambiguous is None and (len(m.group(1)) < 2 or len(m.group(3)) < 2):
             ambiguous = (row, value)
+    # the order is the whole column's: the errors name the file and column (no row), the
+    # cells that show the problem with their rows, and the accepted formats once
+    formats = TIMESTAMP_FORMATS_TEXT if kind == "timestamp" else DATE_FORMATS_TEXT
     if day_first_row and month_first_row:
         raise SurveyDataError(
             f"the column mixes day-first dates ({day_first_row[1]!r}, row {day_first_row[0]}) and "
-            f"month-first dates ({month_first_row[1]!r}, row {month_first_row[0]}): write every "
-            f"{kind} in one format — accepted: {TIMESTAMP_FORMATS_TEXT}",
-            file=file, row=month_first_row[0], column=column,
+            f"month-first dates ({month_first_row[1]!r}, row {month_first_row[0]}).  Fix: write "
+            f"every {kind} in one format; accepted: {formats}",
+            file=file, column=column,
         )
     if month_first_row:
         return False
     if day_first_row or ambiguous is None:
         return True
     raise SurveyDataError(
-        f"ambiguous {kind} {ambiguous[1]!r}: nothing in the column tells whether it is day/month "
-        f"or month/day, and hlstudy never guesses — export it in one of the accepted formats: "
-        f"{TIMESTAMP_FORMATS_TEXT}",
-        file=file, row=ambiguous[0], column=column,
+        f"ambiguous {kind}s, e.g. {ambiguous[1]!r} in row {ambiguous[0]}: nothing in the column "
+        f"tells whether they are day/month or month/day, and hlstudy never guesses.  Fix: export "
+        f"the column in one of the accepted formats: {formats}",
+        file=file, column=column,
     )
 
 
