@@ -354,11 +354,15 @@ def test_error_carries_file_row_and_column_attributes(reference, tmp_path):
 
 # ------------------------------------------------------------------ messages a new user can read
 
-# a fault of a whole column → (column header named, longest message, what the message names)
+# a fault of a whole column → (column header named, longest message less its prefix, what the
+# message names)
 COLUMN_WIDE = {
-    "timestamp column of garbage": (set_column("submitted_at", "hôm qua"), "Thời gian nộp", 1100,
+    "timestamp column of garbage": (set_column("submitted_at", "hôm qua"), "Thời gian nộp", 1000,
                                     [r"e\.g\. 'hôm qua' in row 2\.  Accepted formats: ISO 8601",
-                                     r"\.  Fix: export the column in one of these formats"]),
+                                     r"\.  Fix: export the column in an accepted format"]),
+    "timestamps pandas cannot hold": (set_column("submitted_at", "9999-12-31 08:00:00"), "Thời gian nộp", 1050,
+                                      [r"e\.g\. '9999-12-31 08:00:00' in row 2, which is not a plausible "
+                                       r"timestamp \(year outside 1678–2261\)\.  Accepted formats: "]),
     "Likert labels not in codebook": (set_cells("TRAIN3", 2, "Rất tốt"), H["TRAIN3"], 1400,
                                       [r"^2 of 6 answered cells of this column are unreadable",
                                        r"First unreadable cell, row 4: label 'Rất tốt'", r"Fix: "]),
@@ -383,10 +387,13 @@ def test_a_column_wide_error_names_file_and_column_not_a_row(case, reference, va
     assert err.value.row is None and err.value.column == column
     for formats in (ingest.values.TIMESTAMP_FORMATS_TEXT, ingest.values.DATE_FORMATS_TEXT):
         assert message.count(formats) <= 1, message
-    assert message.count("ISO 8601") <= 1 and message.count("accepted") + message.count("Accepted") <= 1
-    assert len(message) <= longest, len(message)
+    assert message.count("ISO 8601") <= 1  # one list of formats, introduced once
+    assert message.count("ccepted formats") + message.count("ccepted:") <= 1, message
+    assert len(detail) <= longest, len(detail)  # the message less its file and column
     for pattern in names:
         assert re.search(pattern, detail), (pattern, detail)
+    example = re.search(r"e\.g\. ('[^']*')", detail)
+    assert example is None or detail.count(example.group(1)) == 1, detail  # the value once
     assert detail.index("row") < detail.index("Fix: ")  # the example first, the fix last
 
 

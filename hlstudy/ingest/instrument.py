@@ -322,12 +322,15 @@ def _unreadable_platform_column(v, failures, answered: int, file, header: str) -
         formats = "Accepted: a number of seconds, e.g. 845."
         plain = exc.detail.endswith(f"is not a number ({v.type})")
         without = " (the rules that need it then say they could not be checked)"
-    # why the example cannot be read, unless it is only "not in an accepted format"
-    why = "" if plain else f" ({exc.detail})"
+    # why the example cannot be read, unless it is only "not in an accepted format"; the
+    # value itself is shown once
+    shown = _shorten(raw)
+    rest = exc.detail.removeprefix(f"{shown!r} ")
+    why = "" if plain else f", which {rest}" if rest != exc.detail else f" ({exc.detail})"
     return SurveyDataError(
         f"no value of this column can be read as a {v.type} ({v.variable}): {answered} of "
-        f"{answered} filled-in values unreadable, e.g. {_shorten(raw)!r} in row {row}{why}.  "
-        f"{formats}  Fix: export the column in one of these formats, or, since the {v.type} is "
+        f"{answered} filled-in values unreadable, e.g. {shown!r} in row {row}{why}.  "
+        f"{formats}  Fix: export the column in an accepted format, or, since the {v.type} is "
         f"optional, skip the column with the line  {_csv_field(header)},ignore  in a "
         f"columns.csv beside the export or in the [columns] table of hlstudy.toml{without}",
         file=file, column=header,
