@@ -177,8 +177,8 @@ class Rules:
     max_missing_share: float = 0.5
     min_age_at_start: int = 18
     min_age_degree: int = 21
-    survey_year: int | None = None  # default: the reference-year setting (clean: with_reference_year),
-    # else the year of the submission timestamps, else the latest year of a register
+    survey_year: int | None = None  # default: the reference-year setting, else the year of the
+    # officials' submission times (reference_year; load_study sets it for every instrument)
     required: tuple[str, ...] = ("commune",)
     skip: tuple[str, ...] = field(default_factory=tuple)
 
@@ -761,22 +761,45 @@ def rule_out_of_range(df, spec, rules, instrument):
 
 
 def _survey_year(df, spec, rules) -> int | None:
-    if rules.survey_year is not None:
-        return rules.survey_year
-    times = _of_type(spec, df, "timestamp")
-    if times:
-        stamps = df[times[0]]
+    """The year cleaning counts ages in: :func:`reference_year` of ``rules`` and, when ``df``
+    is the officials' survey, its own submission times (another instrument has none to give)."""
+    return reference_year(rules, df if spec.name == "officials" else None, spec=spec)
+
+
+def reference_year(rules: Rules | None, officials: pd.DataFrame | None, *,
+                   spec: InstrumentSpec | None = None, root=None) -> int | None:
+    """The survey's reference year, the one rule cleaning, notebook 04 and the claims ledger
+    count ages and years in post by: ``rules.survey_year`` when set explicitly, else the
+    reference-year setting (:func:`hlstudy.config.reference_year_setting`:
+    ``HLSTUDY_REFERENCE_YEAR`` or ``[study] reference_year`` in ``hlstudy.toml``), else the
+    year of the latest submission time of ``officials`` (the officials' survey; its codebook's
+    ``timestamp`` variable, ``submitted_at``), else ``None`` (no year: the caller says so;
+    :func:`hlstudy.study.reference_year` raises the clear error).  The personnel register's
+    own years are never taken (its latest start year is not the survey's year).
+
+    >>> reference_year(Rules(survey_year=2024), None)
+    2024
+    """
+    if rules is not None and rules.survey_year is not None:
+        return int(rules.survey_year)
+    from hlstudy.config import reference_year_setting
+
+    year = reference_year_setting(root)
+    if year is not None or officials is None:
+        return year
+    spec = spec or instrument_spec("officials")
+    for column in _of_type(spec, officials, "timestamp"):
+        stamps = officials[column]
         if isinstance(stamps.dtype, np.dtype) and stamps.dtype.kind == "M":
             # numpy datetimes: the latest one's year is the latest year (NaT left out)
             x = stamps.to_numpy()
             x = x[~np.isnat(x)]
             if len(x):
                 return int(x.max().astype("datetime64[Y]").astype(np.int64)) + 1970
-        elif stamps.notna().any():
-            return int(stamps.dropna().dt.year.max())
-    years = [c for c in _of_type(spec, df, "year") if c != "birth_year"]
-    if years and df[years].notna().any().any():
-        return int(df[years].max().max())  # a register: the latest year it records
+            continue
+        years = pd.to_datetime(stamps, errors="coerce").dt.year.dropna()
+        if len(years):
+            return int(years.max())
     return None
 
 
@@ -1126,8 +1149,8 @@ def rule_unchecked(name: str, df: pd.DataFrame, spec: InstrumentSpec, rules: Rul
     straight-lining is then dropped for contradiction only, never for speed
     (``straightlining`` with ``straightline_drop = "contradictory"``: ``no_duration_fast``).
     An instrument whose codebook has no duration (the personnel register) has no timing to
-    miss: ``""``.  ``inconsistent`` counts ages from the survey year (:func:`_survey_year`:
-    ``Rules.survey_year``, the reference-year setting, else the submission times): without it
+    miss: ``""``.  ``inconsistent`` counts ages from the survey year (:func:`reference_year`:
+    ``Rules.survey_year``, the reference-year setting, else the officials' submission times): without it
     and without an age column, birth years cannot be set against time in post and degrees
     (``no_survey_year``).  Every other rule checks any table: ``""``.
 
@@ -1181,14 +1204,9 @@ def _empty_log() -> pd.DataFrame:
 def with_reference_year(rules: Rules) -> Rules:
     """``rules`` with ``survey_year`` from the reference-year setting
     (:func:`hlstudy.config.reference_year_setting`: ``HLSTUDY_REFERENCE_YEAR`` or ``[study]
-    reference_year`` in ``hlstudy.toml``) when it has none and the setting is made: the year
-    notebook 04 counts in (:func:`hlstudy.study.reference_year`) is then the one cleaning
-    counts ages in, also for an export without submission times."""
-    if rules.survey_year is not None:
-        return rules
-    from hlstudy.config import reference_year_setting
-
-    year = reference_year_setting()
+    reference_year`` in ``hlstudy.toml``) when it has none and the setting is made
+    (:func:`reference_year` without a table)."""
+    year = reference_year(rules, None)
     return rules if year is None else rules.with_(survey_year=year)
 
 

@@ -42,8 +42,10 @@ in ``hlstudy.toml``::
 (:func:`sheet_settings`).
 
 The *reference year* of the survey (the year in which ages and years in post are counted,
-notebook 04's compliance with Decree 33) is, by :func:`hlstudy.study.reference_year`, the year
-of the latest submission time, which an export typed by hand or saved from SPSS may not have.
+notebook 04's compliance with Decree 33) is, by one rule for cleaning, notebook 04 and the
+ledger (:func:`hlstudy.cleaning.reference_year`, :func:`hlstudy.study.reference_year`), the
+year of the officials' latest submission time, which an export typed by hand or saved from
+SPSS may not have.
 Then, or to override it, it is set by ``HLSTUDY_REFERENCE_YEAR`` or in ``hlstudy.toml``::
 
     [study]

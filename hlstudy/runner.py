@@ -900,9 +900,10 @@ def warm_study_cache(out=None, *, reference_year: bool = False) -> float:
     none is named after its instrument (:func:`hlstudy.study.sheet_notes`) is printed to
     ``out`` (default ``sys.stdout``): the kernels' own output of ``load_study`` is not shown
     by ``reproduce``, and a sheet chosen unseen could be the wrong one.  With
-    ``reference_year`` (a notebook to run needs it) the survey's reference year
-    (:func:`hlstudy.study.reference_year`) is checked too: without submission times and
-    without the setting, the run stops here with its fix, not at the notebook that needs it.
+    ``reference_year`` (a notebook to run needs it) and a personnel register (every use of the
+    year is the register's) the survey's reference year (:func:`hlstudy.study.reference_year`)
+    is checked too: without submission times and without the setting, the run stops here with
+    its fix, not at the notebook that needs it.  Without the register no year is needed.
     """
     import contextlib
     import io
@@ -922,7 +923,7 @@ def warm_study_cache(out=None, *, reference_year: bool = False) -> float:
         return time.perf_counter() - start
     for note in sheet_notes(study):
         print(note, file=out, flush=True)
-    if reference_year:
+    if reference_year and study.has("personnel"):   # only the register's parts count years
         from hlstudy.study import reference_year as year_of
 
         year_of(study)   # SurveyDataError naming the column and the setting

@@ -312,10 +312,20 @@ def _build(folder, rules, source_label) -> tuple[Study, dict]:
     rules = rules or cleaning.Rules()
     manifest = ingest.read_manifest(folder)
     tables = ingest.read_folder(folder, max_unreadable_share=rules.unreadable_max_share)
+    # one reference year for every instrument (cleaning.reference_year): the officials are
+    # cleaned first, and the others count ages in the year of their clean submission times
+    # (or the rules' or the setting's), the year notebook 04 and the ledger take
+    # (reference_year(study): the same rule on the same clean table)
+    cleaned = {}
+    if "officials" in tables:
+        cleaned["officials"] = cleaning.clean(tables["officials"].data, "officials", rules,
+                                              spec=ingest.instrument_spec("officials"))
+    year = cleaning.reference_year(rules, cleaned["officials"].data if cleaned else None)
+    others = rules if year is None else rules.with_(survey_year=year)
     results = {}
-    for name, table in tables.items():
-        spec = ingest.instrument_spec(name)
-        results[name] = cleaning.clean(table.data, name, rules, spec=spec)
+    for name, table in tables.items():   # in the tables' order (the flow's)
+        results[name] = cleaned[name] if name in cleaned else cleaning.clean(
+            table.data, name, others, spec=ingest.instrument_spec(name))
     logs = [r.log for r in results.values() if len(r.log)]
     log = pd.concat(logs, ignore_index=True) if logs else cleaning.empty_log()
     flow = pd.concat(
@@ -421,10 +431,11 @@ def load_study(
 
 
 def reference_year(study: Study, *, root: Path | None = None) -> int:
-    """The survey's reference year: the year ages and years in post are counted in.
-
-    The setting first (:func:`hlstudy.config.reference_year_setting`: ``HLSTUDY_REFERENCE_YEAR``
-    or ``[study] reference_year`` in ``hlstudy.toml``), else the year of the latest submission
+    """The survey's reference year: the year ages and years in post are counted in, by the one
+    rule cleaning uses (:func:`hlstudy.cleaning.reference_year`, on the same clean officials'
+    table :func:`load_study` cleaned the other instruments by): an explicit
+    ``study.rules.survey_year``, else the setting (:func:`hlstudy.config.reference_year_setting`: ``HLSTUDY_REFERENCE_YEAR`` or
+    ``[study] reference_year`` in ``hlstudy.toml``), else the year of the latest submission
     time of the officials' survey (its codebook's ``timestamp`` variable, ``submitted_at``).
     An export without submission times (typed by hand in Excel, saved from SPSS, the column
     blank) has no year to take: :class:`SurveyDataError` names the column and the setting.
@@ -432,22 +443,17 @@ def reference_year(study: Study, *, root: Path | None = None) -> int:
     >>> reference_year(load_study())  # doctest: +SKIP
     2025
     """
-    from hlstudy.config import REFERENCE_YEAR_ENV, reference_year_setting
+    from hlstudy.config import REFERENCE_YEAR_ENV
 
-    year = reference_year_setting(root)
+    officials = study.officials if study.has("officials") else None
+    year = cleaning.reference_year(study.rules, officials, root=root)
     if year is not None:
         return year
     spec = ingest.instrument_spec("officials")
     stamps = [v for v in spec.variables if v.type == "timestamp"]
-    table = study.officials
-    for v in stamps:
-        if v.variable in table:
-            years = pd.to_datetime(table[v.variable], errors="coerce").dt.year.dropna()
-            if len(years):
-                return int(years.max())
     column = (f"column {stamps[0].variable!r} ({stamps[0].question_vi!r}, the submission time)"
               if stamps else "a submission-time column")
-    why = ("no officials' survey was read" if not study.has("officials") else
+    why = ("no officials' survey was read" if officials is None else
            f"the officials' export has no {column}, or none of its values is filled in")
     raise SurveyDataError(
         f"the survey's reference year is unknown: {why}, and no reference year is set.  Set it: "

@@ -77,8 +77,6 @@ LOW_POLITICAL_THEORY = {"none", "elementary"}            # "no or elementary pol
 NO_STATE_MANAGEMENT = {"none"}                           # "no state-management training"
 N_SIM = 2000                 # Monte-Carlo draws of the chi-square test (degree × commune)
 MIN_CELL = 5                 # no rate of fewer than 5 people is exported
-REFERENCE_YEAR = None        # survey year; None = the setting (HLSTUDY_REFERENCE_YEAR or [study]
-                             # reference_year in hlstudy.toml), else the year of the submissions
 # Intermediate-level exception (Decree 33/2023 Art. 10): whether Lạng Sơn applies it and
 # which communes count as mountainous / ethnic-minority / remote is NOT public.
 # Main analysis: not applied.  Sensitivity: applied to every xã (the thị trấn excluded) —
@@ -103,8 +101,10 @@ SIM = study.simulated
 QUAL_OFFICIALS = (" " + study.qualifier("officials")) if SIM else ""
 reg = registry_communes()
 personnel, officials, citizens = study.personnel, study.officials, study.citizens
-if REFERENCE_YEAR is None:
-    REFERENCE_YEAR = reference_year(study)   # a clear error, with the setting, when there is none
+# the survey year, by the one rule cleaning counted ages in (hlstudy.study.reference_year: the
+# setting HLSTUDY_REFERENCE_YEAR or [study] reference_year in hlstudy.toml, else the year of the
+# officials' submissions; a clear error when there is none); only the register's parts use it
+REFERENCE_YEAR = reference_year(study) if study.has("personnel") else None
 names = reg.set_index("code")["name"]
 short = pd.Series([unit_label(n, t) for n, t in zip(reg["name"], reg["unit_type"], strict=True)],
                   index=reg["code"], name="label")   # "TT Hữu Lũng": the pre-reform town
@@ -197,8 +197,9 @@ def save_share_table(df, stem, title, note="", *, within=(), extra=(), drop=(), 
 
 display(Markdown(
     f"Dữ liệu: **{len(personnel)}** hồ sơ cán bộ, công chức, **{len(officials)}** phiếu tự đánh "
-    f"giá và **{len(citizens)}** phiếu người dân tại **{reg.shape[0]}** xã, thị trấn; năm tham "
-    f"chiếu **{REFERENCE_YEAR}**" + (" — *dữ liệu mô phỏng*." if SIM else ".")))
+    f"giá và **{len(citizens)}** phiếu người dân tại **{reg.shape[0]}** xã, thị trấn"
+    + (f"; năm tham chiếu **{REFERENCE_YEAR}**" if REFERENCE_YEAR is not None else "")
+    + (" — *dữ liệu mô phỏng*." if SIM else ".")))
 lab_edu, lab_pol, lab_qlnn = (
     codebook.value_labels(v).set_index("code")["label_vi"].str.lower()
     for v in ("education_level", "political_theory", "state_mgmt_training"))

@@ -63,6 +63,7 @@ from hlstudy import (
 from hlstudy import sem as sem_mod
 from hlstudy.display import show_numbers_as_read
 from hlstudy.errors import ModelError, warning_text
+from hlstudy.evidence import commune_reversals
 from hlstudy.evidence.rules import opposite
 from hlstudy.scales import scale_items
 
@@ -571,20 +572,23 @@ if study.has("citizens"):
         decimal="," if export.language() == "vi" else ".")
     export.save_figure(fig, "05_commune_scatter", simulated=SIM)
     _disagree = corr[(corr["p"] < ALPHA) & (corr["ci_low"] <= 0) & (corr["ci_high"] >= 0)]
-    # the thesis' direction of the commune-level claims (hypotheses.csv: T1, T7, D5)
-    _hyp = codebook.hypotheses()
-    THESIS_SIGN = _hyp.loc[_hyp["test_type"] == "commune_association", "expected_sign"].iloc[0]
-    _against = corr[[opposite(x, THESIS_SIGN) for x in corr["rho"]]]
+    # the correlations against the sign of the commune-level claim naming them (each claim's
+    # own sign, hypotheses.csv), with how sure each reversal is (one rule, the ledger's)
+    _against = commune_reversals(corr, alpha=ALPHA).drop_duplicates("y")
+    _hyp = codebook.hypotheses().query("test_type == 'commune_association'")
+    _named = set(_hyp["constructs"].str.split(";").explode())
+    _unclaimed = [y for y in corr["y"] if y not in _named]   # no thesis direction to compare
     _disagree = _disagree[~_disagree["y"].isin(_against["y"])]   # a reversal says it itself
+    _HOW_SURE = {
+        "established": "cả p lẫn khoảng tin cậy đều cho thấy tương quan ngược chiều có ý nghĩa",
+        "p_only": (f"p < {fmt(ALPHA, 2)} nhưng khoảng tin cậy chứa 0, nên chiều ngược chưa được "
+                   "khẳng định; dù vậy, dữ liệu không ủng hộ chiều mà luận văn nêu"),
+        "not_significant": ("không có ý nghĩa thống kê, nhưng ước lượng cũng không theo chiều "
+                            "luận văn nêu")}
 
     def _how_sure(r) -> str:
-        """How sure a reversal is: by both tests, by the t test only, or by neither."""
-        if r.p < ALPHA and (r.ci_low > 0 or r.ci_high < 0):
-            return "cả p lẫn khoảng tin cậy đều cho thấy tương quan ngược chiều có ý nghĩa"
-        if r.p < ALPHA:
-            return (f"p < {fmt(ALPHA, 2)} nhưng khoảng tin cậy chứa 0, nên chiều ngược chưa được "
-                    "khẳng định; dù vậy, dữ liệu không ủng hộ chiều mà luận văn nêu")
-        return "không có ý nghĩa thống kê, nhưng ước lượng cũng không theo chiều luận văn nêu"
+        """How sure a reversal is (evidence.rules.reversal_certainty), in words."""
+        return _HOW_SURE[r.certainty]
 
     display(Markdown(
         f"Giữa {int(corr['n'].max())} xã, chất lượng đội ngũ tương quan với đánh giá của người "
@@ -595,7 +599,10 @@ if study.has("citizens"):
            "đánh giá cao hơn): " + "; ".join(
                f"{name(r.y)}, ρ = {fmt(r.rho, 2)} (p {fmt_p(r.p)}): {_how_sure(r)}"
                for r in _against.itertuples()) + "." if len(_against) else
-           "  Mọi tương quan đều cùng chiều luận văn nêu.")
+           f"  Không tương quan nào ngược chiều nhận định cấp xã của luận văn "
+           f"({', '.join(_hyp['claim_id'])}).")
+        + (f"  {', '.join(name(y) for y in _unclaimed)}: không nhận định cấp xã nào của luận văn "
+           "nêu chiều của tương quan này, nên không đối chiếu." if _unclaimed else "")
         + (f"  Với {', '.join(name(y) for y in _disagree['y'])}, khoảng tin cậy chứa 0 trong khi p < "
            f"{fmt(ALPHA, 2)}: hai phương pháp (Fisher z và kiểm định t) khác kết luận ở sát "
            "ngưỡng, nên tương quan này chưa được xem là có bằng chứng." if len(_disagree) else "")

@@ -25,7 +25,7 @@ VI_LETTERS = re.compile(
 NOTEBOOKS = {"05": ROOT / "notebooks" / "05_drivers_of_quality.py",
              "07": ROOT / "notebooks" / "07_method_validation.py"}
 #: variables (and functions) whose Vietnamese text only feeds the notebook's (Vietnamese) prose
-PROSE_NAMES = {"05": {"sfx_vi", "verdict", "both_text", "_how_sure", "_rejected"},
+PROSE_NAMES = {"05": {"sfx_vi", "verdict", "both_text", "_how_sure", "_HOW_SURE", "_rejected"},
                "07": {"summary_lines", "pooled_text", "_commits", "_currency_vi", "_via_vi",
                       "_more_vi", "_WHY_VI"}}
 #: label maps ``{code: (vi, en)}`` of each notebook

@@ -928,3 +928,117 @@ def test_notebook_06_prints_every_contradiction(demo_ledger):
     assert len(shown)
     for r in shown.itertuples(index=False):
         assert r.text_vi in text, r.text_vi
+
+
+# --------------------------------------------------------------------------- reference year
+
+
+def _without_year(demo, monkeypatch, tmp_path):
+    """The demonstration with its register but no survey year: no submission time, no
+    setting (no hlstudy.toml, no HLSTUDY_REFERENCE_YEAR)."""
+    import dataclasses
+
+    from hlstudy import config
+
+    monkeypatch.delenv("HLSTUDY_REFERENCE_YEAR", raising=False)
+    monkeypatch.setattr(config, "ROOT", tmp_path)
+    return dataclasses.replace(demo, officials=demo.officials.assign(submitted_at=pd.NaT))
+
+
+def test_d1_d2_survey_parts_survive_a_missing_reference_year(demo, monkeypatch, tmp_path):
+    """With the register but no reference year, D1's and D2's register parts (compliance,
+    years in post) are not testable for want of the year, and their survey parts (the weak
+    shares, SKL minus the others) are computed: the missing year used to empty the finding."""
+    from hlstudy.evidence.ledger import _Context, _descriptive_parts
+
+    study = _without_year(demo, monkeypatch, tmp_path)
+    assert study.has("personnel")
+    ctx = _Context(study, FAST)
+    d1 = {p["part"]: p for p in _descriptive_parts(ctx, "D1", ["ETH", "PRO"])}
+    d2 = {p["part"]: p for p in _descriptive_parts(ctx, "D2", ["SKL", "PRO", "ETH", "RSP"])}
+    for parts, register in ((d1, "share of civil servants not meeting ≥ 1 Decree 33 standard"),
+                            (d2, "share with short tenure")):
+        assert np.isnan(parts[register]["estimate"])
+        assert "no survey date" in parts[register]["missing"]
+        assert "năm khảo sát" in parts[register]["missing_vi"]
+        survey = [p for name, p in parts.items() if name != register]
+        assert survey and all(np.isfinite(p["estimate"]) for p in survey), parts.keys()
+    assert {"share with ETH below the cut-off", "share with PRO below the cut-off"} <= set(d1)
+    assert "SKL minus the other dimensions (points)" in d2
+
+
+def test_an_invalid_reference_year_setting_is_raised_not_made_not_testable(demo, monkeypatch,
+                                                                           tmp_path):
+    from hlstudy.errors import SurveyDataError
+    from hlstudy.evidence.ledger import _Context, _descriptive_parts
+
+    study = _without_year(demo, monkeypatch, tmp_path)
+    monkeypatch.setenv("HLSTUDY_REFERENCE_YEAR", "20255")
+    with pytest.raises(SurveyDataError, match="HLSTUDY_REFERENCE_YEAR='20255'"):
+        _descriptive_parts(_Context(study, FAST), "D2", ["SKL", "PRO", "ETH", "RSP"])
+    monkeypatch.setenv("HLSTUDY_REFERENCE_YEAR", "2025")   # a valid one: every part computed
+    d2 = _descriptive_parts(_Context(study, FAST), "D2", ["SKL", "PRO", "ETH", "RSP"])
+    assert all(np.isfinite(p["estimate"]) for p in d2)
+
+
+def test_reversal_certainty_needs_the_p_and_the_interval():
+    from hlstudy.evidence import reversal_certainty
+
+    assert reversal_certainty(0.01, -0.6, -0.1, 0.05) == "established"
+    # notebook 05's CFB: Spearman's t test p = .044, Fisher z interval [-0.72, 0.01]
+    assert reversal_certainty(0.044, -0.72, 0.01, 0.05) == "p_only"
+    assert reversal_certainty(0.2, -0.5, -0.01, 0.05) == "not_significant"
+    assert reversal_certainty(np.nan, -0.5, -0.1, 0.05) == "not_significant"
+    assert reversal_certainty(0.01, np.nan, np.nan, 0.05) == "established"   # no interval
+    with pytest.raises(ModelError, match="alpha"):
+        reversal_certainty(0.01, -0.5, -0.1, 5)
+
+
+def test_a_reversal_with_p_below_alpha_but_a_ci_containing_0_is_not_called_significant():
+    res = _small_ledger([{"claim_id": "T1", "part": "QUAL ~ CFB", "direction": "+",
+                          "estimate": -0.42, "ci_low": -0.72, "ci_high": 0.01,
+                          "p_adjusted": 0.044}])
+    c = contradictions(res)
+    assert len(c) == 1
+    assert "significant after the correction" not in c["text"].iloc[0]
+    assert "contains 0: the reversal is not established" in c["text"].iloc[0]
+    assert "chứa 0: chiều ngược chưa được khẳng định" in c["text_vi"].iloc[0]
+
+
+def _instrument_with(tmp_path, edit) -> Path:
+    import shutil
+
+    from hlstudy.paths import ROOT
+
+    folder = tmp_path / "instrument"
+    shutil.copytree(ROOT / "data" / "instrument", folder)
+    hyp = pd.read_csv(folder / "hypotheses.csv", dtype=str, keep_default_na=False)
+    edit(hyp)
+    hyp.to_csv(folder / "hypotheses.csv", index=False)
+    return folder
+
+
+def test_commune_reversals_read_each_claims_own_sign(tmp_path):
+    """Notebook 05 took the first commune_association claim's sign for every correlation
+    (``.iloc[0]``: an IndexError without such a claim) and judged correlations no claim names."""
+    from hlstudy.evidence import commune_reversals
+
+    corr = pd.DataFrame({"y": ["SIPAS", "CFB", "CSAT"], "n": 23, "rho": [-0.3, -0.42, 0.4],
+                         "ci_low": [-0.6, -0.72, 0.1], "ci_high": [0.1, 0.01, 0.7],
+                         "p": [0.16, 0.044, 0.03]})
+    r = commune_reversals(corr, alpha=0.05)
+    # T1 (+) names SIPAS and CSAT, not CFB: only SIPAS is against it, and not significantly
+    assert r[["y", "claim_id", "expected_sign", "certainty"]].values.tolist() == [
+        ["SIPAS", "T1", "+", "not_significant"]]
+
+    def negative(h):
+        h.loc[h["claim_id"] == "T1", "expected_sign"] = "-"
+    r = commune_reversals(corr, alpha=0.05, folder=_instrument_with(tmp_path / "neg", negative))
+    assert r[["y", "expected_sign", "certainty"]].values.tolist() == [["CSAT", "-", "established"]]
+
+    def none(h):
+        h.loc[h["claim_id"] == "T1", ["test_type", "paths"]] = ["comparison", ""]
+    r = commune_reversals(corr, alpha=0.05, folder=_instrument_with(tmp_path / "none", none))
+    assert r.empty and list(r.columns) == [*corr.columns, "claim_id", "expected_sign", "certainty"]
+    with pytest.raises(ModelError, match="commune_correlations"):
+        commune_reversals(corr.drop(columns="p"), alpha=0.05)

@@ -45,28 +45,39 @@ def _table(name: str) -> pd.DataFrame:
 
 
 def test_notebook_05_says_which_commune_correlations_run_against_the_thesis():
-    """A commune-level correlation of the sign opposite to T1/T7/D5's (positive) is named
-    under "Ngược chiều luận văn" with its ρ and p, and how sure the reversal is."""
-    from hlstudy import codebook
+    """A commune-level correlation of the sign opposite to that of the commune_association
+    claim naming it (each claim's own sign: evidence.commune_reversals) is named under
+    "Ngược chiều luận văn" with its ρ and p, and how sure the reversal is (p and interval:
+    rules.reversal_certainty); a correlation no such claim names is said not compared."""
+    from hlstudy.evidence import commune_reversals
 
-    hyp = codebook.hypotheses()
-    sign = hyp.loc[hyp["test_type"] == "commune_association", "expected_sign"].iloc[0]
     link = _table("05_commune_link")
-    rho = link["ρ Spearman"] * (1 if sign == "+" else -1)
-    against = link[rho < 0]
+    corr = pd.DataFrame({"y": link.iloc[:, 0].str.extract(r"\((\w+)\)$")[0],
+                         "label": link.iloc[:, 0], "rho": link["ρ Spearman"],
+                         "ci_low": link.iloc[:, 3], "ci_high": link.iloc[:, 4], "p": link["p"]})
+    against = commune_reversals(corr, alpha=0.05).drop_duplicates("y")
     text = _vietnamese_text("05_drivers_of_quality")
     para = [t for t in text.split("\n") if "chất lượng đội ngũ tương quan" in t]
     assert len(para) == 1
     if len(against):
         said = para[0].split("**Ngược chiều luận văn**")[1]
         for r in against.itertuples(index=False):
-            value = f"{r[2]:.2f}".replace(".", ",").replace("-", "")
-            assert r[0] in said and value in said, (r, said)
+            value = f"{r.rho:.2f}".replace(".", ",").replace("-", "")
+            assert r.label in said and value in said, (r, said)
             # the t test and the interval disagree: neither a reversal nor support is claimed
-            if r[5] < 0.05 and r[3] <= 0 <= r[4]:
+            if r.certainty == "p_only":
                 assert "khoảng tin cậy chứa 0" in said and "không ủng hộ chiều" in said
     else:
         assert "**Ngược chiều luận văn**" not in para[0]
+        assert "Không tương quan nào ngược chiều nhận định cấp xã" in para[0]
+    from hlstudy import codebook
+
+    hyp = codebook.hypotheses().query("test_type == 'commune_association'")
+    named = set(hyp["constructs"].str.split(";").explode())
+    unclaimed = corr[~corr["y"].isin(named)]
+    if len(unclaimed):
+        said = para[0].split("nên không đối chiếu")[0]
+        assert all(label in said for label in unclaimed["label"]), said
 
 
 def _html_outputs(name: str) -> list[str]:

@@ -301,3 +301,49 @@ def test_reproduce_checks_the_reference_year_before_any_kernel(reference, tmp_pa
     other.write_text("study = load_study()\n", encoding="utf-8")
     assert runner.needs_reference_year([other, asking]) and not runner.needs_reference_year([other])
     assert runner.needs_reference_year(runner.sources())   # notebook 04 asks for it
+
+
+def test_one_reference_year_rule_for_cleaning_and_the_notebooks(reference, tmp_path, monkeypatch):
+    """Cleaning and ``reference_year`` (notebook 04, the ledger) take the year by one rule:
+    ``Rules.survey_year``, else the setting, else the officials' submission times.  The
+    register was cleaned in a year of its own (its latest start year, here none: ages never
+    checked), and ``reference_year`` ignored an explicit ``Rules.survey_year``."""
+    monkeypatch.delenv("HLSTUDY_REFERENCE_YEAR", raising=False)
+    monkeypatch.setattr(config, "ROOT", tmp_path)
+    folder = rf.make_folder(tmp_path / "raw", "csv", n=6)
+    pers = pd.read_csv(folder / "personnel.csv", dtype=str, keep_default_na=False)
+    pers.loc[1, "Năm sinh cán bộ"] = "2004"   # "Đại học": a degree at 20 in 2024
+    pers.to_csv(folder / "personnel.csv", index=False)
+    study = hlstudy.load_study(folder, cache=False)
+    assert study_mod.reference_year(study) == 2024      # the officials' submission times
+    log = study.cleaning_log.query("instrument == 'personnel' and rule == 'inconsistent'")
+    assert log["reason"].str.contains("degree at age 20").any(), log   # counted in 2024
+    assert not study.flow.query("instrument == 'personnel' and rule == 'inconsistent'")[
+        "unchecked"].astype(bool).any()
+    # an explicit year wins everywhere, over the setting too
+    monkeypatch.setenv("HLSTUDY_REFERENCE_YEAR", "2023")
+    explicit = hlstudy.load_study(folder, rules=cleaning.Rules(survey_year=2030), cache=False)
+    assert study_mod.reference_year(explicit) == 2030
+    log = explicit.cleaning_log.query("instrument == 'personnel' and rule == 'inconsistent'")
+    assert not log["reason"].str.contains("degree at age").any()   # 26 in 2030
+    # the register's own years are never the survey's: no officials' times, no setting, no year
+    monkeypatch.delenv("HLSTUDY_REFERENCE_YEAR")
+    assert cleaning.reference_year(cleaning.Rules(), None) is None
+    registers = pd.DataFrame({"start_year": [2019, 2021], "birth_year": [1990, 2000]})
+    assert cleaning._survey_year(registers, ingest.instrument_spec("personnel"), cleaning.Rules()) is None
+
+
+def test_an_export_without_the_register_needs_no_reference_year(reference, tmp_path, monkeypatch):
+    """Every use of the year is the register's: an officials-only export without submission
+    times used to stop the whole reproduce before any notebook."""
+    import io
+
+    from hlstudy import runner
+
+    monkeypatch.delenv("HLSTUDY_REFERENCE_YEAR", raising=False)
+    monkeypatch.setattr(config, "ROOT", tmp_path)
+    folder = _without_submission_times(rf.make_folder(tmp_path / "raw", "csv", n=6))
+    (folder / "personnel.csv").unlink()
+    monkeypatch.setenv("HLSTUDY_DATA", str(folder))
+    monkeypatch.setattr(study_mod, "PROCESSED", tmp_path / "processed")
+    runner.warm_study_cache(io.StringIO(), reference_year=True)   # no register: no check

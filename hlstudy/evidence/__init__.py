@@ -28,6 +28,7 @@ from hlstudy.evidence.ledger import (
     LedgerResult,
     claim_verdicts,
     claims_ledger,
+    commune_reversals,
     contradictions,
     estimate_labels,
     evaluate,
@@ -39,11 +40,13 @@ from hlstudy.evidence.rules import (
     combine,
     descriptive_verdict,
     min_detectable,
+    reversal_certainty,
     tost,
     verdict,
 )
 
 __all__ = ["ESTIMATES", "IPMAResult", "LedgerResult", "Rules", "SCALES", "VERDICTS", "adjust",
-           "claim_verdicts", "claims_ledger", "contradictions", "estimate_labels",
+           "claim_verdicts", "claims_ledger", "commune_reversals", "contradictions", "estimate_labels",
            "combine", "descriptive_verdict", "evaluate", "ipma", "ipma_figure", "ipma_table",
-           "min_detectable", "negative_constructs", "rescale", "tost", "verdict"]
+           "min_detectable", "negative_constructs", "rescale", "reversal_certainty", "tost",
+           "verdict"]

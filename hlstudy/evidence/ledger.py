@@ -59,7 +59,7 @@ import pandas as pd
 from scipy import stats
 
 from hlstudy import _resultcache, codebook, drivers
-from hlstudy.errors import HlstudyError, ModelError, SurveyDataError
+from hlstudy.errors import HlstudyError, ModelError
 from hlstudy.evidence import rules as R
 from hlstudy.evidence.ipma import QUADRANTS_EN, QUADRANTS_VI, QUAL, IPMAResult, ipma
 
@@ -164,6 +164,16 @@ def estimate_labels(lang: str = "vi") -> tuple[dict[str, str], dict[str, str]]:
     k = 1 if lang == "vi" else 0
     return ({kind: SCALES[scale][k] for kind, (*_, scale) in ESTIMATES.items()},
             {kind: names[k] for kind, (*names, _) in ESTIMATES.items()})
+
+
+#: A finding's ``"missing"`` entry for a number that needs the survey's reference year
+#: (the register is there, the year is not: no submission time, none set).
+REFERENCE_YEAR = "reference_year"
+NO_YEAR = ("no survey date to compute years in post from the register's start year (no "
+           "submission time, no reference year set: HLSTUDY_REFERENCE_YEAR or [study] "
+           "reference_year in hlstudy.toml)")
+NO_YEAR_VI = ("không có năm khảo sát để tính số năm giữ chức danh từ hồ sơ nhân sự (không có "
+              "thời điểm nộp phiếu, chưa đặt năm tham chiếu)")
 
 
 class _Absent(HlstudyError):
@@ -331,12 +341,16 @@ class _Context:
         return Thresholds(weak_cutoff=self.rules.weak_cutoff)
 
     def reference_year(self) -> int:
-        from hlstudy.study import reference_year
-        try:
-            return reference_year(self.study)   # the setting, else the submission times
-        except SurveyDataError:
-            raise _Absent("no survey date to compute years in post from the register's start "
-                          "year (no submission time, no reference year set)") from None
+        """The survey's reference year by the one rule (:func:`hlstudy.cleaning.reference_year`:
+        the study's rules, the setting, the officials' submission times); without one the
+        register parts that count years are not testable (:class:`_Absent`).  An invalid
+        setting raises its :class:`SurveyDataError` (a configuration error, not a gap)."""
+        from hlstudy import cleaning
+        officials = self.study.officials if self.has("officials") else None
+        year = cleaning.reference_year(getattr(self.study, "rules", None), officials)
+        if year is None:
+            raise _Absent(NO_YEAR, NO_YEAR_VI)
+        return year
 
     def compliance(self):
         def make():
@@ -372,20 +386,31 @@ class _Context:
             d = self.data()
             # each part is judged on the data it needs: without the register, D1's and D2's
             # survey parts are computed and their register parts are not testable
-            # (the numbers' "missing", read by _descriptive_parts)
+            # (the numbers' "missing", read by _descriptive_parts); so, with the register but
+            # no reference year, the parts that count years in post or ages
+            lacking = ["personnel"]
             if claim == "D1":  # the shares the ledger reads (DESCRIPTIVE)
-                comp = self.compliance() if self.has("personnel") else None
+                comp = None
+                if self.has("personnel"):
+                    try:
+                        comp = self.compliance()
+                    except _Absent:
+                        lacking = [REFERENCE_YEAR]
                 num = with_frame(lambda frame: fd.finding_d1_shares(
                     comp, d, group=CLUSTER, th=th,
                     dims=[x for x in self.quality if x in dims], frame=frame))
-                return num if comp is not None else {**num, "missing": ["personnel"]}
+                return num if comp is not None else {**num, "missing": lacking}
             if claim == "D2":
                 p = None
                 if self.has("personnel"):
                     from hlstudy.diagnostic.columns import years_in_post
-                    p = pers.assign(tenure=years_in_post(pers, self.reference_year()))
-                return fd.finding_d2(p, d, group=CLUSTER, tenure="tenure", th=th,
-                                     dims=self.quality, focus=dims[0]).numbers
+                    try:
+                        p = pers.assign(tenure=years_in_post(pers, self.reference_year()))
+                    except _Absent:
+                        lacking = [REFERENCE_YEAR]
+                num = fd.finding_d2(p, d, group=CLUSTER, tenure="tenure", th=th,
+                                    dims=self.quality, focus=dims[0]).numbers
+                return num if p is not None else {**num, "missing": lacking}
             if claim == "D3":  # the ledger reads the focus' ICC alone (DESCRIPTIVE_TESTS),
                 # from the officials' survey: no personnel register needed
                 return fd.finding_d3_icc(d, pers if self.has("personnel") else None,
@@ -623,7 +648,10 @@ def _descriptive_parts(ctx: _Context, claim_id, dims) -> list[dict]:
         absent."""
         for inst in num.get("missing", ()):
             try:
-                ctx.need(inst, part)
+                if inst == REFERENCE_YEAR:
+                    ctx.reference_year()
+                else:
+                    ctx.need(inst, part)
             except _Absent as absent:
                 return absent
         return ModelError(f"the finding has no number {keys}")
@@ -1035,9 +1063,17 @@ def _direction_text(r, alpha: float) -> tuple[str, str]:
                 f"{r.part_vi}: {est_vi}{ci['vi']}, {'nhỏ hơn' if sign > 0 else 'lớn hơn'} "
                 f"ngưỡng {thr_vi} mà nhận định cần")
     p = r.p_adjusted
-    if R._finite(p) and p < alpha:
+    # how sure the reversal is: the adjusted p and the interval (R.reversal_certainty)
+    sure = R.reversal_certainty(p, r.ci_low if has_ci else None, r.ci_high if has_ci else None,
+                                alpha)
+    if sure == "established":
         how_en = f"significant after the correction (adjusted p {R._fp(p, 'en')})"
         how_vi = f"có ý nghĩa thống kê sau hiệu chỉnh (p hiệu chỉnh {R._fp(p, 'vi')})"
+    elif sure == "p_only":
+        how_en = (f"adjusted p {R._fp(p, 'en')} but the 95% CI{ci['en']} contains 0: the "
+                  "reversal is not established")
+        how_vi = (f"p hiệu chỉnh {R._fp(p, 'vi')} nhưng KTC 95%{ci['vi']} chứa 0: chiều ngược "
+                  "chưa được khẳng định")
     else:
         zero = has_ci and r.ci_low <= 0 <= r.ci_high
         how_en = (f"95% CI{ci['en']} {'contains' if zero else 'excludes'} 0, adjusted p "
@@ -1100,8 +1136,9 @@ def contradictions(result: LedgerResult, *, folder=None) -> pd.DataFrame:
 
     * ``direction``: a part whose estimate lies on the other side of zero (a path, a
       correlation, a difference) or of its threshold (a share, a reliability) than the claim
-      says (:func:`hlstudy.evidence.rules.opposite`); the sentence says whether the reversal is
-      significant after the correction or how wide its interval is.
+      says (:func:`hlstudy.evidence.rules.opposite`); the sentence says how sure the reversal
+      is (:func:`hlstudy.evidence.rules.reversal_certainty`: the adjusted p below α and the
+      interval excluding 0, the p alone, or neither) and its interval.
     * ``ipma``: a premise of ``hypotheses.csv``'s ``ipma`` column (``rank<=K``,
       ``quadrant=Q``: :data:`hlstudy.codebook.IPMA_PREMISE`) about the driver of the claim's
       first path that the importance–performance map of overall quality contradicts (not
@@ -1145,6 +1182,34 @@ def contradictions(result: LedgerResult, *, folder=None) -> pd.DataFrame:
                 rows.append({"claim_id": cid, "kind": "ipma", "part": f"IPMA {x}",
                              "part_vi": f"IPMA {x}", "text": texts[0], "text_vi": texts[1]})
     return pd.DataFrame(rows, columns=CONTRADICTION_COLUMNS)
+
+
+def commune_reversals(corr: pd.DataFrame, *, alpha: float, folder=None) -> pd.DataFrame:
+    """The commune-level correlations that point against the thesis: the rows of ``corr``
+    (:func:`hlstudy.drivers.commune_correlations`: ``y, rho, ci_low, ci_high, p``) whose
+    ``rho`` lies on the other side of 0 than the ``expected_sign`` of a
+    ``commune_association`` claim of ``hypotheses.csv`` naming ``y`` among its constructs
+    (each claim's own sign; a correlation no such claim names has no thesis direction), with
+    ``claim_id``, ``expected_sign`` and ``certainty``
+    (:func:`hlstudy.evidence.rules.reversal_certainty` of ``p`` and the interval), one row per
+    (claim, correlation), in the order of the claims and then of ``corr``.  No such claim in
+    the instrument: no rows.
+    """
+    need = {"y", "rho", "ci_low", "ci_high", "p"}
+    if not isinstance(corr, pd.DataFrame) or not need <= set(corr.columns):
+        raise ModelError(f"commune_reversals needs a table with columns {sorted(need)} "
+                         "(drivers.commune_correlations)")
+    hyp = codebook.hypotheses(folder=folder)
+    hyp = hyp[hyp["test_type"] == "commune_association"]
+    rows = []
+    for h in hyp.itertuples(index=False):
+        named = set(str(h.constructs).split(";"))
+        for r in corr.to_dict("records"):
+            if r["y"] in named and R.opposite(r["rho"], h.expected_sign):
+                rows.append({**r, "claim_id": h.claim_id, "expected_sign": h.expected_sign,
+                             "certainty": R.reversal_certainty(r["p"], r["ci_low"],
+                                                               r["ci_high"], alpha)})
+    return pd.DataFrame(rows, columns=[*corr.columns, "claim_id", "expected_sign", "certainty"])
 
 
 def claims_ledger(study, *, rules: R.Rules | None = None, folder=None) -> pd.DataFrame:

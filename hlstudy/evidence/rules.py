@@ -177,6 +177,34 @@ def _finite(*xs) -> bool:
                and math.isfinite(float(x)) for x in xs)
 
 
+#: How sure a reversal is (:func:`reversal_certainty`): by the test and the interval, by the
+#: test alone (the interval contains 0: not established), or not significant.
+REVERSAL_CERTAINTY = ("established", "p_only", "not_significant")
+
+
+def reversal_certainty(p, ci_low, ci_high, alpha: float) -> str:
+    """How sure an estimate pointing against its claim is, the one rule of the contradictions
+    (:func:`hlstudy.evidence.contradictions`) and notebook 05: ``"established"`` when
+    ``p < alpha`` and the interval excludes 0 (an interval missing or not finite cannot
+    disagree: the test decides), ``"p_only"`` when ``p < alpha`` but the interval contains 0
+    (the test and the interval come from different methods, e.g. a Spearman t test beside a
+    Fisher z interval, and disagree: not established), else ``"not_significant"`` (a missing
+    ``p`` included).
+
+    >>> reversal_certainty(0.01, -0.6, -0.1, 0.05), reversal_certainty(0.044, -0.72, 0.01, 0.05)
+    ('established', 'p_only')
+    >>> reversal_certainty(0.2, -0.5, 0.1, 0.05)
+    'not_significant'
+    """
+    if not (isinstance(alpha, (int, float, np.floating)) and 0 < alpha < 1):
+        raise ModelError(f"alpha must be a probability between 0 and 1, got {alpha!r}")
+    if not _finite(p) or not float(p) < alpha:
+        return "not_significant"
+    if _finite(ci_low, ci_high) and float(ci_low) <= 0 <= float(ci_high):
+        return "p_only"
+    return "established"
+
+
 def opposite(estimate, direction, threshold=0.0) -> bool:
     """True when a finite ``estimate`` lies on the other side of ``threshold`` (0: the sign)
     than the claimed ``direction`` (``"+"``: above, ``"-"``: below): the data point against
