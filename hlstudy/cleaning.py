@@ -178,7 +178,8 @@ class Rules:
     min_age_at_start: int = 18
     min_age_degree: int = 21
     survey_year: int | None = None  # default: the reference-year setting, else the year of the
-    # officials' submission times (reference_year; load_study sets it for every instrument)
+    # officials' submission times (reference_year; load_study cleans the other instruments in
+    # the year of the clean officials' table)
     required: tuple[str, ...] = ("commune",)
     skip: tuple[str, ...] = field(default_factory=tuple)
 

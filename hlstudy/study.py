@@ -289,7 +289,8 @@ def cache_key(folder: Path, rules: cleaning.Rules) -> str:
     from hlstudy.config import reference_year_setting
 
     digest = hashlib.sha256()
-    # the reference-year setting: cleaning counts ages in it (cleaning.with_reference_year)
+    # the reference-year setting: cleaning counts ages in it (cleaning.reference_year; the
+    # submission times it may take instead are in the raw files' digests)
     for part in (ingest.raw_digests(folder), _reference_digests(), repr(rules), _code_digest(),
                  reference_year_setting()):
         digest.update(repr(part).encode("utf-8"))
