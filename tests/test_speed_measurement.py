@@ -362,7 +362,8 @@ def _summarize_reference(results, by, level=0.95):
             rej = float(((gi["ci_low"] > 0) | (gi["ci_high"] < 0)).mean())
             cov_se = float(np.sqrt(cov * (1 - cov) / len(gi)))
             nom = float(np.sqrt(level * (1 - level) / len(gi)))
-            band = (level - 1.96 * nom, level + 1.96 * nom)
+            # the band cut to [0, 1], as validation.summary.coverage_band since it was cut
+            band = (max(0.0, level - 1.96 * nom), min(1.0, level + 1.96 * nom))
             width = float((gi["ci_high"] - gi["ci_low"]).mean())
             ok = bool(band[0] <= cov <= band[1])
         else:
