@@ -51,6 +51,7 @@ Example
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import math
 import os
@@ -2477,6 +2478,120 @@ MIN_WRAP_CHARS = 18
 TABLE_SIZES = (("normalsize", 1.0, 11.0), ("footnotesize", 1.2, 9.0), ("scriptsize", 1.5, 7.5))
 
 
+#: LaTeX's text width in TeX points: the 15.5 cm of an A4 page with :data:`DOCX_PAGE_MM`'s
+#: margins (the README's thesis page).  ``.tex`` tables are planned against it (:func:`column_layout`).
+LATEX_TEXT_PT = 155 / 25.4 * 72.27
+#: LaTeX's ``\tabcolsep`` (half the gap between two columns), in points: the standard classes'
+#: 6 pt, and the narrower gaps of the last resort, tried in turn for a table too wide for the
+#: line even in ``\scriptsize`` (:func:`column_layout`; written into the table as ``\setlength``).
+LATEX_TABCOLSEP_PT = 6.0
+LATEX_NARROW_TABCOLSEPS_PT = (3.0, 2.0)
+#: Where TeX may break a word of a wrapping ``.tex`` column that it would otherwise keep whole:
+#: after the dots, underscores, ``::``, slashes, hyphens, commas and semicolons of code names,
+#: paths, lists and web addresses (``cfa.measurement_invariance``, ``chinhphu.vn``,
+#: ``1246/NQ-UBTVQH15``, ``abs≤1,rel>1``) before a letter, and inside a camel-case name
+#: (``standardized|Solution``); never inside a number.  The writer puts ``\allowbreak{}``
+#: there but after a hyphen, where TeX breaks by itself (:func:`latex_breakable`).
+_LATEX_BREAK = re.compile(r"(?:(?<=[._/,;-])|(?<=::))(?=[A-Za-z])|(?<=[a-z])(?=[A-Z][a-z])")
+#: The LaTeX type sizes of :data:`TABLE_SIZES` in a 12 pt thesis (the widest case: a 10 or 11 pt
+#: thesis sets them smaller on the same text width), in points.
+LATEX_SIZE_PT = {"normalsize": 12.0, "footnotesize": 10.0, "scriptsize": 8.0}
+#: Advance widths, in ems of the type size, of the characters of pdfLaTeX's Vietnamese set-up
+#: (T5 Computer Modern: ``vnr12``, ``vnr10``, ``vnr8``, the 12, 10 and 8 pt designs) and of
+#: the commands :func:`latex_escape` writes for symbols, measured with ``\wd`` of an ``\hbox``.
+#: A Vietnamese letter with a tone mark is as wide as its letter without it.
+_LATEX_EM_WIDTHS = (
+    (' -', (0.326, 0.333, 0.354)),
+    ("!',.:;[]`il|‘’", (0.272, 0.278, 0.295)),
+    ('"', (0.5, 0.5, 0.531)),
+    ('#%mΔ', (0.816, 0.833, 0.885)),
+    ('$*/0123456789\\ago{}ăơ–', (0.489, 0.5, 0.531)),
+    ('&+<=>@OQ_Ơ', (0.761, 0.778, 0.826)),
+    ('()t', (0.381, 0.389, 0.413)),
+    ('?', (0.462, 0.472, 0.502)),
+    ('AHNUVXYƯ', (0.734, 0.75, 0.796)),
+    ('B', (0.693, 0.708, 0.752)),
+    ('CTw', (0.707, 0.722, 0.767)),
+    ('DĐ', (0.748, 0.764, 0.811)),
+    ('EP', (0.666, 0.68, 0.722)),
+    ('F', (0.639, 0.653, 0.693)),
+    ('G', (0.768, 0.785, 0.833)),
+    ('I', (0.353, 0.361, 0.383)),
+    ('J', (0.503, 0.514, 0.545)),
+    ('K', (0.761, 0.778, 0.825)),
+    ('L', (0.612, 0.625, 0.663)),
+    ('M', (0.897, 0.916, 0.973)),
+    ('R', (0.72, 0.736, 0.781)),
+    ('Sbdhnpuđư', (0.544, 0.555, 0.59)),
+    ('W', (1.006, 1.028, 1.091)),
+    ('Z^~', (0.598, 0.611, 0.649)),
+    ('cez', (0.435, 0.444, 0.472)),
+    ('fj', (0.299, 0.305, 0.325)),
+    ('kqvxy', (0.517, 0.528, 0.561)),
+    ('r', (0.381, 0.392, 0.414)),
+    ('s', (0.386, 0.394, 0.419)),
+    ('±×−≈≤≥✗', (0.778, 0.778, 0.826)),
+    ('²', (0.396, 0.449, 0.521)),
+    ('·', (0.278, 0.278, 0.295)),
+    ('α', (0.629, 0.643, 0.682)),
+    ('β', (0.608, 0.618, 0.648)),
+    ('γ', (0.562, 0.573, 0.606)),
+    ('η', (0.519, 0.532, 0.569)),
+    ('λ', (0.571, 0.583, 0.62)),
+    ('ρ', (0.505, 0.517, 0.544)),
+    ('σ', (0.592, 0.607, 0.643)),
+    ('τ', (0.537, 0.55, 0.587)),
+    ('χ', (0.613, 0.626, 0.66)),
+    ('ω', (0.646, 0.658, 0.697)),
+    ('—', (0.979, 1.0, 1.062)),
+    ('“”', (0.408, 0.417, 0.443)),
+    ('…', (1.305, 1.333, 1.416)),
+    ('←→↔', (1.0, 1.0, 1.063)),
+    ('√✓', (0.833, 0.833, 0.885)),
+    ('≠', (0.762, 0.778, 0.826)),
+)
+_LATEX_WIDTH = {ch: widths for chars, widths in _LATEX_EM_WIDTHS for ch in chars}
+#: Characters missing from :data:`_LATEX_EM_WIDTHS` are counted as wide as an M.
+_LATEX_WIDTH_DEFAULT = _LATEX_WIDTH["M"]
+
+
+def latex_breakable(text: str) -> list[str]:
+    """``text`` cut where a wrapping ``.tex`` column may break it besides its spaces
+    (:data:`_LATEX_BREAK`); the pieces joined make ``text``.
+
+    >>> latex_breakable("cfa.measurement_invariance; 0.5")
+    ['cfa.', 'measurement_', 'invariance; 0.5']
+    """
+    return _LATEX_BREAK.split(str(text))
+
+
+def latex_text_width(text: str, size: str = "normalsize") -> float:
+    """The width in points of ``text`` on one line of a ``.tex`` table in a 12 pt thesis
+    (:data:`LATEX_SIZE_PT`), from the fonts' character widths (no kerning, spaces at their
+    natural width).
+
+    >>> round(latex_text_width("0,643", "scriptsize"), 2)
+    19.35
+    """
+    if size not in LATEX_SIZE_PT:
+        raise ExportError(f"unknown LaTeX type size {size!r}: one of {sorted(LATEX_SIZE_PT)}")
+    return _latex_em(str(text), ("normalsize", "footnotesize", "scriptsize").index(size)) \
+        * LATEX_SIZE_PT[size]
+
+
+@functools.lru_cache(maxsize=65536)
+def _latex_em(text: str, k: int) -> float:
+    import unicodedata
+
+    em = 0.0
+    for ch in text:
+        widths = _LATEX_WIDTH.get(ch)
+        if widths is None:
+            widths = _LATEX_WIDTH.get(unicodedata.normalize("NFD", ch)[:1], _LATEX_WIDTH_DEFAULT)
+        em += widths[k]
+    return em
+
+
 @dataclass(frozen=True)
 class TableLayout:
     """How a printed table is set (:func:`column_layout`).
@@ -2487,13 +2602,15 @@ class TableLayout:
     column takes with its gap.  ``size``: the LaTeX type size (``"normalsize"``,
     ``"footnotesize"``, ``"scriptsize"``) and ``points`` Word's.  ``height``: the body's
     printed lines (its rows, each as many lines as its most wrapped cell), counted in lines of
-    the normal size.
+    the normal size.  ``tabcolsep``: LaTeX's half gap between columns, in points (narrower only
+    in a ``.tex`` table's last resort).
     """
 
     columns: tuple
     size: str = "normalsize"
     points: float = 11.0
     height: float = 0.0
+    tabcolsep: float = LATEX_TABCOLSEP_PT
 
     @property
     def width(self) -> float:
@@ -2535,7 +2652,7 @@ def _fill(room: float, natural: dict, floor: dict) -> dict:
 
 
 def column_layout(df: pd.DataFrame, cells: list[list[str]] | None = None, *,
-                  line_chars: int = LINE_CHARS) -> TableLayout:
+                  line_chars: int = LINE_CHARS, latex: bool = False) -> TableLayout:
     """How each column of a printed table is set so that the table fits the text width.
 
     Widths are counted in characters (the longest printed cell or header, plus the column gap
@@ -2546,6 +2663,15 @@ def column_layout(df: pd.DataFrame, cells: list[list[str]] | None = None, *,
     (none narrower than :data:`MIN_WRAP_CHARS`, but in the last resort); if that is not enough, the headers longer than their columns'
     cells wrap too (``p``, or ``R`` for numbers, still right-aligned).  Numbers never wrap.
     Only a table too wide even in the smallest size goes over the text width.
+
+    ``latex``: plan a ``.tex`` table, whose widths are the printed text's in points
+    (:func:`latex_text_width`: an uppercase code, a digit or a math minus is wider than an
+    average character) with the gap ``2\\tabcolsep`` (:data:`LATEX_TABCOLSEP_PT`, in points
+    whatever the type size) against :data:`LATEX_TEXT_PT`, converted to characters of the line
+    (``line_chars`` to the line); a wrapping column is never narrower than its longest word
+    (TeX does not break one but where :func:`latex_breakable` allows), and the last resort is
+    ``\\scriptsize`` with the narrower gaps of :data:`LATEX_NARROW_TABCOLSEPS_PT`.
+    Word tables (``latex=False``) count characters: Word breaks what does not fit.
 
     >>> import pandas as pd
     >>> t = pd.DataFrame({"Mã": ["T1"], "Nhận định": ["x " * 150], "n": [434]})
@@ -2561,50 +2687,82 @@ def column_layout(df: pd.DataFrame, cells: list[list[str]] | None = None, *,
     body = [max((len(row[j]) for row in cells), default=0) for j in range(ncol)]
     plain = ["r" if numeric[j] else "l" for j in range(ncol)]
     long_ = [j for j in range(ncol) if not numeric[j] and body[j] > WRAP_CHARS]
+    # the pieces of each text column's words TeX can set on a line of their own
+    pieces = {j: sorted({piece for text in [row[j] for row in cells] + [headers[j]]
+                         for w in set(text.split()) for piece in latex_breakable(w)})
+              for j in range(ncol) if not numeric[j]} if latex else {}
     attempt = None
-    for size, scale, points in TABLE_SIZES:
+    steps = [(size, scale, points, LATEX_TABCOLSEP_PT) for size, scale, points in TABLE_SIZES]
+    if latex:   # the last resort: the smallest size with narrower gaps
+        steps += [(*TABLE_SIZES[-1], sep) for sep in LATEX_NARROW_TABCOLSEPS_PT]
+    for size, scale, points, tabcolsep in steps:
         line = line_chars * scale
-        # the gap is set in points (\tabcolsep, Word's cell margins): more characters of a
-        # smaller type
-        gap = COLUMN_GAP_CHARS * scale
-        natural = [max(len(headers[j]), body[j]) + gap for j in range(ncol)]
+        # the last resort's narrower gaps: every text column may wrap, down to its longest piece
+        wrapping = long_ if tabcolsep == LATEX_TABCOLSEP_PT else [j for j in range(ncol)
+                                                                   if not numeric[j]]
+        if latex:
+            # points as characters of this size: LATEX_TEXT_PT is the line
+            per_point = line / LATEX_TEXT_PT
+
+            def measure(text, size=size, per_point=per_point):
+                return latex_text_width(text, size) * per_point
+
+            gap = 2 * tabcolsep * per_point
+        else:
+            measure = len
+            # the gap is set in points (Word's cell margins): more characters of a smaller type
+            gap = COLUMN_GAP_CHARS * scale
+        body = [max((measure(row[j]) for row in cells), default=0) for j in range(ncol)]
+        natural = [max(measure(headers[j]), body[j]) + gap for j in range(ncol)]
         # a column squeezed to its cells, its header wrapping at its longest word
-        tight = [max([body[j]] + [len(w) for w in headers[j].split()]) + gap for j in range(ncol)]
+        tight = [max([body[j]] + [measure(w) for w in headers[j].split()]) + gap for j in range(ncol)]
+        # TeX breaks a word only where latex_breakable allows: a wrapping column is at least
+        # its longest piece
+        words = {j: max([measure(piece) for piece in pieces[j]], default=0) + gap
+                 for j in wrapping} if latex else {j: 0.0 for j in wrapping}
         if sum(natural) <= line:
             return TableLayout(tuple((plain[j], natural[j] / line) for j in range(ncol)), size,
-                               points, len(cells) / scale)
+                               points, len(cells) / scale, tabcolsep)
         for squeeze_headers in (False, True):
             kinds, widths = list(plain), [float(n) for n in natural]
-            others = [j for j in range(ncol) if j not in long_]
+            others = [j for j in range(ncol) if j not in wrapping]
             if squeeze_headers:
                 for j in others:
                     if tight[j] < natural[j]:
                         widths[j], kinds[j] = float(tight[j]), "R" if numeric[j] else "p"
-            floor = {j: float(min(natural[j], max([MIN_WRAP_CHARS + gap]
-                                                  + [len(w) + gap for w in headers[j].split()])))
-                     for j in long_}
+            floor = {j: float(min(natural[j], max([MIN_WRAP_CHARS + gap, words[j]]
+                                                  + [measure(w) + gap for w in headers[j].split()])))
+                     for j in wrapping}
             room = line - sum(widths[j] for j in others)
             if squeeze_headers and size == TABLE_SIZES[-1][0] and room < sum(floor.values()):
                 # the last resort: the long columns share what is left, down to their headers' words
-                floor = {j: float(min(natural[j], gap + max(
-                    [8, min(MIN_WRAP_CHARS, max(len(w) for row in cells for w in row[j].split()))]
-                    + [len(w) for w in headers[j].split()]))) for j in long_}
-            if long_:
-                filled = _fill(max(room, sum(floor.values())), {j: natural[j] for j in long_}, floor)
+                floor = {j: float(min(natural[j], max(words[j], gap + max(
+                    [8, min(MIN_WRAP_CHARS, max((measure(w) for row in cells for w in row[j].split()),
+                                                 default=0))]
+                    + [measure(w) for w in headers[j].split()])))) for j in wrapping}
+                if latex:   # down to the longest piece TeX can set
+                    floor = {j: float(min(natural[j], words[j])) for j in wrapping}
+            if wrapping:
+                filled = _fill(max(room, sum(floor.values())), {j: natural[j] for j in wrapping}, floor)
                 for j, w in filled.items():
                     widths[j] = w
                     if w < natural[j]:
                         kinds[j] = "p"
-            attempt = TableLayout(tuple((kinds[j], widths[j] / line) for j in range(ncol)), size,
-                                  points, _body_height(cells, kinds, widths, gap, scale))
+            attempt = (kinds, widths, line, size, points, gap, scale, tabcolsep)
             if sum(widths) <= line + 1e-9:
-                return attempt
-    return attempt
+                break
+        else:
+            continue
+        break
+    # the body's height only for the layout chosen (wrapping every attempt's rows is slow)
+    kinds, widths, line, size, points, gap, scale, tabcolsep = attempt
+    return TableLayout(tuple((kinds[j], widths[j] / line) for j in range(ncol)), size, points,
+                       _body_height(cells, kinds, widths, gap, scale), tabcolsep)
 
 
 def latex_column_spec(layout: TableLayout, *, cell_size: bool = False) -> str:
     r"""The ``tabular``/``longtable`` preamble of a :func:`column_layout`: ``l`` and ``r`` as they
-    are; a wrapping column as ``>{\raggedright\arraybackslash}p{\dimexpr 0.450\linewidth-2\tabcolsep\relax}``
+    are; a wrapping column as ``>{\raggedright\arraybackslash}p{\dimexpr 0.4500\linewidth-2\tabcolsep\relax}``
     (``\raggedleft`` for numbers under a wrapping header; needs ``\usepackage{array}``): ragged,
     as narrow columns of words are set, and its share of the line including the column gap, so
     that the shares add up to the line.
@@ -2619,7 +2777,8 @@ def latex_column_spec(layout: TableLayout, *, cell_size: bool = False) -> str:
     for kind, share in layout.columns:
         if kind in ("p", "R"):
             align = r"\raggedright" if kind == "p" else r"\raggedleft"
-            parts.append(">{" + size + align + r"\arraybackslash}p{\dimexpr " + f"{share:.3f}"
+            # four decimals: the shares, rounded, add up to the line within a tenth of a point
+            parts.append(">{" + size + align + r"\arraybackslash}p{\dimexpr " + f"{share:.4f}"
                          + r"\linewidth-2\tabcolsep\relax}")
         else:
             parts.append(">{" + size + "}" + kind if size else kind)
@@ -2640,7 +2799,7 @@ def table_to_latex(df: pd.DataFrame, *, title: str, label: str, note: str = "", 
     ``decimals``/``cell_decimals``: as :func:`save_table`.
     """
     printed = _printed_cells(df, decimals, cell_decimals)
-    layout = column_layout(df, printed)
+    layout = column_layout(df, printed, latex=True)
     # rows that wrap make a body taller than its row count: a float taller than the page cannot
     # break across pages
     long = len(df) > LONGTABLE_ROWS or layout.height > LONGTABLE_ROWS
@@ -2648,11 +2807,27 @@ def table_to_latex(df: pd.DataFrame, *, title: str, label: str, note: str = "", 
     # every cell of a longtable (whose caption is a row of the table)
     spec = latex_column_spec(layout, cell_size=long)
     size = [] if layout.size == "normalsize" or long else [f"\\{layout.size}"]
+    # the last resort's narrower gaps, set for this table only (a float is a group; a longtable
+    # is put in one)
+    gaps = ([rf"\setlength{{\tabcolsep}}{{{layout.tabcolsep:g}pt}}"]
+            if layout.tabcolsep != LATEX_TABCOLSEP_PT else [])
+    wraps = [kind in ("p", "R") for kind, _ in layout.columns]
+
+    def cell(text, j, where):
+        # a wrapping column may break code names and addresses where latex_breakable allows
+        # (TeX breaks after a hyphen itself)
+        if not wraps[j]:
+            return latex_escape(text, where=where)
+        pieces = latex_breakable(text)
+        return "".join(latex_escape(piece, where=where)
+                       + ("" if k == len(pieces) - 1 or piece.endswith("-") else r"\allowbreak{}")
+                       for k, piece in enumerate(pieces))
+
     ncol = len(df.columns)
-    header = [r"\toprule", " & ".join(latex_escape(c, where=f"table {label}, header")
-                                      for c in df.columns) + r" \\", r"\midrule"]
-    body = [" & ".join(latex_escape(v, where=f"table {label}, row {i + 1}, column {c!r}")
-                       for c, v in zip(df.columns, cells, strict=True)) + r" \\"
+    header = [r"\toprule", " & ".join(cell(c, j, f"table {label}, header")
+                                      for j, c in enumerate(df.columns)) + r" \\", r"\midrule"]
+    body = [" & ".join(cell(v, j, f"table {label}, row {i + 1}, column {c!r}")
+                       for j, (c, v) in enumerate(zip(df.columns, cells, strict=True))) + r" \\"
             for i, cells in enumerate(printed)]
     caption = latex_escape(title, where=f"table {label}, title")
     note_lines = []
@@ -2663,6 +2838,7 @@ def table_to_latex(df: pd.DataFrame, *, title: str, label: str, note: str = "", 
         continued = tr(r"Bảng \thetable{} (tiếp theo)", r"Table \thetable{} (continued)")
         next_page = tr("Tiếp theo ở trang sau", "Continued on next page")
         lines = [
+            *([r"\begingroup", *gaps] if gaps else []),
             r"\begin{longtable}{" + spec + "}",
             rf"\caption{{{caption}}}\label{{tab:{label}}} \\",
             *header,
@@ -2677,6 +2853,7 @@ def table_to_latex(df: pd.DataFrame, *, title: str, label: str, note: str = "", 
             r"\endlastfoot",
             *body,
             r"\end{longtable}",
+            *([r"\endgroup"] if gaps else []),
         ]
         if note_lines:
             lines += note_lines
@@ -2687,6 +2864,7 @@ def table_to_latex(df: pd.DataFrame, *, title: str, label: str, note: str = "", 
         rf"\caption{{{caption}}}",
         rf"\label{{tab:{label}}}",
         *size,
+        *gaps,
         rf"\begin{{tabular}}{{{spec}}}",
         *header,
         *body,

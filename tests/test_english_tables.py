@@ -80,7 +80,8 @@ def vietnamese_left(folder: Path) -> list[str]:
         if path.suffix == ".docx":
             text = _docx_text(path)
         else:
-            text = path.read_text(encoding="utf-8")
+            # a .tex cell's break points (export.latex_breakable) print nothing
+            text = path.read_text(encoding="utf-8").replace(r"\allowbreak{}", "")
         if path.suffix == ".csv" and path.name != "index.csv":
             # the machine columns *_vi of a bilingual CSV: drop them before reading the rest
             lines = text.splitlines()

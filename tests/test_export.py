@@ -599,7 +599,7 @@ def test_long_text_columns_wrap_within_the_line(lang, rows):
     assert parts[0] == "l" and parts[2] == "r"
     kind, share = PARAGRAPH.fullmatch(parts[1]).group(1, 2)
     assert kind == "raggedright"
-    layout = export.column_layout(table)
+    layout = export.column_layout(table, latex=True)   # the .tex plan, in the fonts' widths
     assert [k for k, _ in layout.columns] == ["l", "p", "r"]
     assert float(share) == pytest.approx(layout.columns[1][1], abs=1e-3)
     assert layout.width == pytest.approx(1.0) and 0.5 < float(share) < 1
@@ -615,7 +615,7 @@ def test_tables_that_fit_keep_one_line_columns_and_wide_ones_get_smaller_type():
     assert r"\begin{tabular}{lr}" in tex and "small" not in tex and "scriptsize" not in tex
     wide = pd.DataFrame({f"Ước lượng hiệu chỉnh {i}": [0.123] for i in range(10)}
                         | {"Lý do": ["chưa kết luận được vì khoảng tin cậy chứa 0 " * 8]})
-    layout = export.column_layout(wide)
+    layout = export.column_layout(wide, latex=True)
     assert layout.width <= 1 + 1e-9 and layout.size != "normalsize"
     assert {k for k, _ in layout.columns[:10]} == {"R"} and layout.columns[10][0] == "p"
     tex = export.table_to_latex(wide, title="t", label="x")
