@@ -423,8 +423,8 @@ display(Markdown(
        "cũng không giả định phần dư phân phối chuẩn, và hệ số OLS vẫn không chệch khi hai giả "
        "định này sai; chỉ sai số chuẩn thông thường (đối chiếu ở trên) cần chúng."
        if any(_reject.values()) else
-       "Hai giả định này không bị bác bỏ; dù vậy các suy luận ở trên dựa vào CR2 và wild "
-       "cluster bootstrap, vốn không cần chúng.")))
+       "Hai giả định này không bị bác bỏ; dù vậy các suy luận ở trên dựa vào CR2 và bootstrap "
+       "hoang dã theo cụm, vốn không cần chúng.")))
 
 # %% [markdown]
 # ### Mô hình hệ số chặn ngẫu nhiên theo xã (kiểm tra độ vững)
