@@ -1234,3 +1234,13 @@ def test_findings_print_p_values_as_the_ledger_does():
     for text in (d3.statement_vi, d3.statement_en, d5.statement_vi, d5.statement_en):
         assert not re.search(r"\bp\b[^;()]*?= \d[.,]\d{4}", text), text
         assert not re.search(r"\de-\d", text), text
+
+
+def test_statements_name_the_interval_at_the_thresholds_level():
+    """The statements typed "KTC 95%" / "95% CI" whatever ``Thresholds.conf`` was."""
+    scores, _personnel, citizens = _study()
+    for conf, vi, en in ((0.95, "KTC 95%", "95% CI"), (0.90, "KTC 90%", "90% CI")):
+        f5 = fd.finding_d5(scores, citizens, group="commune_code", th=fd.Thresholds(conf=conf))
+        assert f5.statement_vi.count(vi) == 2 and f5.statement_en.count(en) == 2, f5
+        other = "95" if conf != 0.95 else "90"
+        assert f"KTC {other}%" not in f5.statement_vi and f"{other}% CI" not in f5.statement_en

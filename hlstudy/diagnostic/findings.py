@@ -93,6 +93,21 @@ class Thresholds:
 _DECIMAL = re.compile(r"(?<=\d)\.(?=\d)")
 
 
+def _ci_label(th: Thresholds, lang: str) -> str:
+    """The interval's name in a statement, at the thresholds' level: ``KTC 95%`` / ``95% CI``
+    (``KTC 90%`` with ``Thresholds(conf=0.90)``; the statements typed 95 whatever the level).
+
+    >>> _ci_label(Thresholds(), "vi"), _ci_label(Thresholds(conf=0.9), "en")
+    ('KTC 95%', '90% CI')
+    """
+    from hlstudy.export import number
+
+    level = number(100 * th.conf, 0 if float(100 * th.conf).is_integer() else 1, lang=lang)
+    return f"KTC {level}%" if lang == "vi" else f"{level}% CI"
+
+
+
+
 @dataclass
 class Finding:
     """What the diagnostic found for one claim (Vietnamese statement with decimal commas).
@@ -320,10 +335,10 @@ def _d1_statement(register: tuple[str, str] | None, scores: pd.DataFrame, group:
                     f"{dim}_n": m["n"], f"{dim}_weak_k": s["k"], f"{dim}_weak_share": s["share"],
                     f"{dim}_weak_lo": s["lo"], f"{dim}_weak_hi": s["hi"]})
         parts_vi.append(f"{NAMES_VI[dim]} ({dim}) trung bình {_num(m['mean'])} "
-                        f"(KTC 95%: {_num(m['lo'])}–{_num(m['hi'])}), {_pct(s['share'])}% "
+                        f"({_ci_label(th, 'vi')}: {_num(m['lo'])}–{_num(m['hi'])}), {_pct(s['share'])}% "
                         f"({s['k']}/{s['n']}) dưới điểm giữa thang {th.weak_cutoff:g}")
         parts_en.append(f"{NAMES_EN[dim]} ({dim}) averages {_num(m['mean'])} "
-                        f"(95% CI {_num(m['lo'])}–{_num(m['hi'])}), {_pct(s['share'])}% "
+                        f"({_ci_label(th, 'en')} {_num(m['lo'])}–{_num(m['hi'])}), {_pct(s['share'])}% "
                         f"({s['k']}/{s['n']}) below the scale midpoint {th.weak_cutoff:g}")
     if register is None:
         register = (f"Tỷ lệ công chức chưa đạt tiêu chuẩn của Nghị định 33/2023: "
@@ -418,10 +433,10 @@ def finding_d2(personnel: pd.DataFrame | None, scores: pd.DataFrame, *, group: s
     if personnel is None:
         num["missing"] = ["personnel"]
     vi = (f"{tenure_vi} Điểm {NAMES_VI[focus]} ({focus}) chênh "
-          f"{_num(dm['mean'])} điểm so với trung bình các khía cạnh còn lại (KTC 95%: "
+          f"{_num(dm['mean'])} điểm so với trung bình các khía cạnh còn lại ({_ci_label(th, 'vi')}: "
           f"{_num(dm['lo'])} đến {_num(dm['hi'])}), đứng thứ {rank}/{len(dims)}.")
     en = (f"{tenure_en} The {NAMES_EN[focus]} score ({focus}) differs by "
-          f"{_num(dm['mean'])} points from the mean of the other dimensions (95% CI "
+          f"{_num(dm['mean'])} points from the mean of the other dimensions ({_ci_label(th, 'en')} "
           f"{_num(dm['lo'])} to {_num(dm['hi'])}), ranking {rank} of {len(dims)}.")
     return Finding("D2", vi, en, num)
 
@@ -600,10 +615,10 @@ def finding_d5(scores: pd.DataFrame, citizen_means: Mapping | pd.Series | None, 
     num = {f"{dim}_mean": m["mean"], f"{dim}_lo": m["lo"], f"{dim}_hi": m["hi"],
            "weak_k": s["k"], "weak_n": s["n"], "weak_share": s["share"], "weak_lo": s["lo"],
            "weak_hi": s["hi"], "weak_cutoff": th.weak_cutoff}
-    vi = (f"Điểm {NAMES_VI[dim]} ({dim}) trung bình {_num(m['mean'])} (KTC 95%: "
+    vi = (f"Điểm {NAMES_VI[dim]} ({dim}) trung bình {_num(m['mean'])} ({_ci_label(th, 'vi')}: "
           f"{_num(m['lo'])}–{_num(m['hi'])}); {_pct(s['share'])}% ({s['k']}/{s['n']}) dưới "
           f"điểm giữa thang {th.weak_cutoff:g}.")
-    en = (f"The {NAMES_EN[dim]} score ({dim}) averages {_num(m['mean'])} (95% CI "
+    en = (f"The {NAMES_EN[dim]} score ({dim}) averages {_num(m['mean'])} ({_ci_label(th, 'en')} "
           f"{_num(m['lo'])}–{_num(m['hi'])}); {_pct(s['share'])}% ({s['k']}/{s['n']}) are below "
           f"the scale midpoint {th.weak_cutoff:g}.")
     if citizen_means is None:
@@ -622,12 +637,12 @@ def finding_d5(scores: pd.DataFrame, citizen_means: Mapping | pd.Series | None, 
     num.update({"rho": r["r"], "rho_lo": r["lo"], "rho_hi": r["hi"], "rho_p": r["p"],
                 "n_communes": r["n"]})
     vi = (f"{vi} Tương quan Spearman giữa điểm {dim} trung bình "
-          f"của xã và đánh giá của người dân: ρ = {_num(r['r'])} (KTC 95%: {_num(r['lo'])} đến "
+          f"của xã và đánh giá của người dân: ρ = {_num(r['r'])} ({_ci_label(th, 'vi')}: {_num(r['lo'])} đến "
           f"{_num(r['hi'])}; "
           f"p {p_text(r['p'], lang='vi')}, chưa hiệu chỉnh cho nhiều phép kiểm định; "
           f"{r['n']} xã).")
     en = (f"{en} Spearman correlation between a commune's mean "
-          f"{dim} and citizens' assessment: ρ = {_num(r['r'])} (95% CI {_num(r['lo'])} to "
+          f"{dim} and citizens' assessment: ρ = {_num(r['r'])} ({_ci_label(th, 'en')} {_num(r['lo'])} to "
           f"{_num(r['hi'])}; "
           f"p {p_text(r['p'], lang='en')}, not adjusted for multiple testing; {r['n']} communes).")
     return Finding("D5", vi, en, num)
