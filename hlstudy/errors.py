@@ -96,3 +96,41 @@ def warning_text(warning, lang: str = "en") -> str:
 
 def _untranslated(message: Warning) -> str:
     return f"cảnh báo {type(message).__name__} (chưa có bản tiếng Việt): {message}"
+
+
+class FigureSizeWarning(UserWarning):
+    """A saved figure is larger than a thesis page holds at its natural size
+    (:data:`hlstudy.export.FIGURE_MAX_MM`; :func:`hlstudy.export.save_figure` warns).
+
+    ``stem``, ``width`` and ``height`` (mm, as saved) let a caller word it: :meth:`text`
+    (``"vi"`` or ``"en"``; :func:`hlstudy.errors.warning_text` uses it)."""
+
+    def __init__(self, stem: str, width: float, height: float):
+        self.stem, self.width, self.height = stem, float(width), float(height)
+        super().__init__(self.text("en"))
+
+    def __reduce__(self):
+        return (FigureSizeWarning, (self.stem, self.width, self.height))
+
+    @property
+    def scale(self) -> float:
+        """The share of its size the figure prints at when shrunk onto the page (0-1)."""
+        from hlstudy.export import FIGURE_MAX_MM
+
+        return min(FIGURE_MAX_MM["width"] / self.width, FIGURE_MAX_MM["height"] / self.height, 1.0)
+
+    def text(self, lang: str = "en") -> str:
+        from hlstudy.export import FIGURE_MAX_MM, format_number
+
+        check_lang(lang)
+        limit = f"{FIGURE_MAX_MM['width']:.0f} × {FIGURE_MAX_MM['height']:.0f} mm"
+        size = f"{self.width:.0f} × {self.height:.0f} mm"
+        points = format_number(10 * self.scale, 1, lang=lang)
+        if lang == "en":
+            return (f"figure {self.stem!r} is {size} as saved, larger than the {limit} an A4 thesis "
+                    f"page holds at its natural size: it would print at {self.scale:.0%} of its size "
+                    f"(10-pt text at {points} pt). Give it a smaller figsize, fewer panels side "
+                    "by side, or split it")
+        return (f"hình {self.stem!r} có kích thước {size} khi lưu, lớn hơn khổ {limit} mà một trang "
+                f"luận văn A4 chứa được ở cỡ gốc: khi in sẽ bị thu còn {self.scale:.0%} (chữ 10 pt "
+                f"còn {points} pt). Hãy giảm figsize, bớt số ô hình xếp cạnh nhau hoặc tách hình")

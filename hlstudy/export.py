@@ -68,9 +68,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hlstudy import _bincache
+from hlstudy import _bincache, _fontdata
 from hlstudy._bincache import prune as _prune  # noqa: F401 - this module's names for them
 from hlstudy._bincache import touch as _touch  # noqa: F401
+from hlstudy.errors import FigureSizeWarning as _FigureSizeWarning
 from hlstudy.errors import HlstudyError
 from hlstudy.paths import figures_dir
 
@@ -109,39 +110,9 @@ class ExportError(HlstudyError, ValueError):
     """A figure or table cannot be exported as asked."""
 
 
-class FigureSizeWarning(UserWarning):
-    """A saved figure is larger than a thesis page holds at its natural size (:data:`FIGURE_MAX_MM`).
-
-    ``stem``, ``width`` and ``height`` (mm, as saved) let a caller word it: :meth:`text`
-    (``"vi"`` or ``"en"``; :func:`hlstudy.errors.warning_text` uses it)."""
-
-    def __init__(self, stem: str, width: float, height: float):
-        self.stem, self.width, self.height = stem, float(width), float(height)
-        super().__init__(self.text("en"))
-
-    def __reduce__(self):
-        return (FigureSizeWarning, (self.stem, self.width, self.height))
-
-    @property
-    def scale(self) -> float:
-        """The share of its size the figure prints at when shrunk onto the page (0-1)."""
-        return min(FIGURE_MAX_MM["width"] / self.width, FIGURE_MAX_MM["height"] / self.height, 1.0)
-
-    def text(self, lang: str = "en") -> str:
-        from hlstudy.errors import check_lang
-
-        check_lang(lang)
-        limit = f"{FIGURE_MAX_MM['width']:.0f} × {FIGURE_MAX_MM['height']:.0f} mm"
-        size = f"{self.width:.0f} × {self.height:.0f} mm"
-        points = format_number(10 * self.scale, 1, lang=lang)
-        if lang == "en":
-            return (f"figure {self.stem!r} is {size} as saved, larger than the {limit} an A4 thesis "
-                    f"page holds at its natural size: it would print at {self.scale:.0%} of its size "
-                    f"(10-pt text at {points} pt). Give it a smaller figsize, fewer panels side "
-                    "by side, or split it")
-        return (f"hình {self.stem!r} có kích thước {size} khi lưu, lớn hơn khổ {limit} mà một trang "
-                f"luận văn A4 chứa được ở cỡ gốc: khi in sẽ bị thu còn {self.scale:.0%} (chữ 10 pt "
-                f"còn {points} pt). Hãy giảm figsize, bớt số ô hình xếp cạnh nhau hoặc tách hình")
+#: defined in :mod:`hlstudy.errors` (imported without numpy, so that pytest's warning filter in
+#: ``pyproject.toml`` can name it before ``tests/conftest.py`` sets up BLAS); named here too
+FigureSizeWarning = _FigureSizeWarning
 
 
 # --------------------------------------------------------------------------- language
@@ -378,13 +349,15 @@ def style_rc() -> dict:
 def use_style(lang: str | None = None) -> None:
     """Apply the house style (seaborn ``whitegrid``, ``paper`` context, DejaVu Sans).
 
-    ``lang`` optionally sets the label language at the same time.
+    ``lang`` optionally sets the label language at the same time.  matplotlib then reads its
+    fonts from memory (:func:`hlstudy._fontdata.install`: the same figures, less CPU).
     """
     import matplotlib as mpl
     import seaborn as sns
 
     if lang is not None:
         set_language(lang)
+    _fontdata.install()   # matplotlib reads its fonts from memory (hlstudy._fontdata)
     sns.set_theme(context="paper", style="whitegrid", palette="deep", rc=style_rc())
     mpl.rcParams.update(style_rc())
 
@@ -1763,6 +1736,7 @@ def save_figure(
         _record(stem, "figure", paths, figure_title(fig))
         _show_preview(fig, kept["preview"])
         return paths
+    _fontdata.install()   # fonts read from memory: the same glyphs, fewer system calls
     localise_numbers(fig)
     if simulated:
         _mark_simulated(fig)

@@ -211,6 +211,15 @@ def pytest_sessionfinish(session, exitstatus):
         pass
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fonts_from_memory():
+    """matplotlib reads its fonts from memory in every test process, as in the notebooks
+    (``export.use_style``) and whatever a test draws before it saves (hlstudy._fontdata)."""
+    from hlstudy import _fontdata
+
+    _fontdata.install()
+
+
 @pytest.fixture
 def reference_copy(tmp_path):
     """A copy of every ``data/reference`` file in ``tmp_path``, for tests that break one."""

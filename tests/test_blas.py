@@ -97,3 +97,29 @@ def test_this_test_process_runs_the_pinned_kernels():
     fn = ctypes.CDLL(found[0]).scipy_openblas_get_corename64_
     fn.restype = ctypes.c_char_p
     assert fn().decode().lower() == (os.environ.get("OPENBLAS_CORETYPE") or "Haswell").lower()
+
+
+def _openblas_threads() -> dict[str, int]:
+    """How many threads each OpenBLAS loaded in this process runs (numpy's and scipy's)."""
+    import numpy
+    import scipy.linalg  # noqa: F401  (loads scipy's OpenBLAS)
+
+    site = Path(numpy.__file__).parent.parent
+    threads = {}
+    for pattern, name in (("numpy.libs/libscipy_openblas64_*", "scipy_openblas_get_num_threads64_"),
+                          ("scipy.libs/libscipy_openblas-*", "scipy_openblas_get_num_threads")):
+        found = glob.glob(str(site / pattern))
+        if found:
+            threads[pattern.split("/")[0]] = getattr(ctypes.CDLL(found[0]), name)()
+    return threads
+
+
+def test_this_test_process_runs_single_threaded_blas():
+    """``tests/conftest.py`` asks for one BLAS thread before numpy loads.  It came too late
+    while pytest's warning filters (``pyproject.toml``) imported ``hlstudy.export`` and so
+    numpy first: every test process then ran a second OpenBLAS thread, which spun after each
+    call on the core the other worker needed (about 9 s of the suite's CPU)."""
+    threads = _openblas_threads()
+    if not threads:
+        pytest.skip("numpy and scipy do not bundle scipy-openblas here")
+    assert threads == dict.fromkeys(threads, 1), threads
