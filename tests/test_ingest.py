@@ -264,6 +264,24 @@ def test_unmatched_communes_are_all_listed(tmp_path):
     assert "'Chi Lăng' (rows 3, 5" in message and "'Bắc Sơn' (rows 4" in message
     assert "outside Hữu Lũng" in message
     assert "citizens.csv" in message and "row 3" in message
+    # the fix, for what was found: both outside Hữu Lũng, so no spelling advice
+    assert "Fix: a record from a commune outside Hữu Lũng does not belong to this study" in message
+    assert "5-digit" not in message
+
+
+def test_a_commune_name_not_found_says_how_to_write_it(tmp_path):
+    rows = rf.make_rows("citizens", 3)
+    rows["commune"] = ["Hữu Liên", "Xã Không Có Thật", "Hữu Liên"]
+    path = tmp_path / "citizens.csv"
+    path.write_text(csv_text(rows, "citizens"), encoding="utf-8")
+    with pytest.raises(SurveyDataError) as err:
+        read(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}, row 3, column 'commune': 1 commune name(s)")
+    assert "'Xã Không Có Thật' (rows 3; closest: " in message
+    assert ("Fix: write each commune as the column 'name' of data/reference/communes.csv names it "
+            "(accents may be left out), or as its 5-digit 'code' there") in message
+    assert "outside Hữu Lũng" not in message
 
 
 # ------------------------------------------------------------------ ids and privacy at ingest
@@ -656,6 +674,11 @@ def test_one_unreadable_timestamp_is_one_records_loss_not_a_stop(tmp_path):
     assert stamps.isna().tolist() == [False, True, False, False, True, False]
     flagged = table.data[ingest.UNREADABLE].dropna()
     assert [entry[0][:2] for entry in flagged] == [("submitted_at", "hôm qua")] * 2
+    # the reason each cleaning-log row carries: two examples and where the formats are listed,
+    # not the whole list (~520 characters a row)
+    reason = str(flagged.iloc[0][0][2])
+    assert len(reason) < 250, reason   # 546 before
+    assert "2025-03-04 14:05:09" in reason and "README, 'Using your own survey export'" in reason
 
 
 def test_a_timestamp_column_of_which_nothing_can_be_read_stops_with_the_fix(tmp_path):

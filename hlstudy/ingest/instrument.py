@@ -30,7 +30,13 @@ from hlstudy.ingest.fit import alias_fix, check_likert_codes, check_repeated_lab
 from hlstudy.ingest.headers import HeaderMap, _csv_field, map_headers
 from hlstudy.ingest.places import _attach_communes
 from hlstudy.ingest.spec import instrument_spec
-from hlstudy.ingest.values import TIMESTAMP_FORMATS_TEXT, DontKnowAnswer, _Converter, _typed_values
+from hlstudy.ingest.values import (
+    TIMESTAMP_FORMATS_SHORT,
+    TIMESTAMP_FORMATS_TEXT,
+    DontKnowAnswer,
+    _Converter,
+    _typed_values,
+)
 
 
 def _pii_key(instrument: str, values: list[Any]) -> str | None:
@@ -315,7 +321,7 @@ def _unreadable_platform_column(v, failures, answered: int, file, header: str) -
     row, raw, exc = failures[0]
     if v.type == "timestamp":
         formats = f"Accepted formats: {TIMESTAMP_FORMATS_TEXT}."
-        plain = exc.detail.endswith(f"in a known format ({TIMESTAMP_FORMATS_TEXT})")
+        plain = exc.detail.endswith(f"in a known format ({TIMESTAMP_FORMATS_SHORT})")
         without = (" (the survey year then comes from the setting HLSTUDY_REFERENCE_YEAR or "
                    "[study] reference_year in hlstudy.toml)")
     else:

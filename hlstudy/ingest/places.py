@@ -258,6 +258,19 @@ def _guesses(matches: dict, reused: dict[str, str], file: Path, column: str) -> 
     return out
 
 
+def unmatched_fix(unmatched) -> str:
+    """What to do about commune names not in the registry (:class:`CommuneMatch` of ``how``
+    ``"unmatched"`` or ``"outside"``): the sentence after "Fix:" in the ingest error."""
+    fixes = []
+    if any(m.how == "unmatched" for m in unmatched):
+        fixes.append("write each commune as the column 'name' of data/reference/communes.csv "
+                     "names it (accents may be left out), or as its 5-digit 'code' there")
+    if any(m.how == "outside" for m in unmatched):
+        fixes.append("a record from a commune outside Hữu Lũng does not belong to this study: "
+                     "leave it out of a copy of the export (hlstudy never changes the raw file)")
+    return "; ".join(fixes)
+
+
 def _attach_communes(data: pd.DataFrame, column: str, registry: pd.DataFrame | None, file: Path,
                      submitted: str | None = None):
     """Match the commune column of ``data`` to the registry (:func:`match_commune`).
@@ -297,7 +310,8 @@ def _attach_communes(data: pd.DataFrame, column: str, registry: pd.DataFrame | N
         )
         first = unmatched[0]
         raise SurveyDataError(
-            f"{len(unmatched)} commune name(s) not in the Hữu Lũng registry: {described}",
+            f"{len(unmatched)} commune name(s) not in the Hữu Lũng registry: {described}. "
+            f"Fix: {unmatched_fix(unmatched)}",
             file=file,
             row=min(rows_of[first.value]),
             column=column,

@@ -305,7 +305,7 @@ class _Converter:
         parsed = _parse_timestamp(self._day_first_text(text))
         if parsed is None:
             raise self.fail(
-                row, f"{text!r} is not a timestamp in a known format ({TIMESTAMP_FORMATS_TEXT})"
+                row, f"{text!r} is not a timestamp in a known format ({TIMESTAMP_FORMATS_SHORT})"
             )
         return parsed
 
@@ -335,6 +335,12 @@ _NUMBERED = re.compile(r"^\s*\(?(\d{1,2})\)?\s*[.:)\-–=]\s*(.*\S)\s*$")
 #: ``a/b/yyyy`` (or with ``.``/``-``), optionally followed by a time: the shape whose day and
 #: month order must be known.
 _SLASH = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})((?:[ T].*)?)$")
+#: What one unreadable timestamp's message (a cleaning-log row) says of the formats: two
+#: examples and where all are listed (the whole list, :data:`TIMESTAMP_FORMATS_TEXT`, is in
+#: the error for a column of which nothing can be read; in every log row it made each reason
+#: ~520 characters long).
+TIMESTAMP_FORMATS_SHORT = ("e.g. 2025-03-04 14:05:09 or 04/03/2025 14:05:09; every accepted "
+                           "format: README, 'Using your own survey export'")
 #: The timestamp formats ingest accepts, as stated in its error messages.
 TIMESTAMP_FORMATS_TEXT = (
     "ISO 8601 as 2025-03-04 14:05:09 or 2025-03-04T14:05:09+07:00 (KoboToolbox); DD/MM/YYYY "
