@@ -110,6 +110,7 @@ import pandas as pd
 
 from hlstudy import _resultcache
 from hlstudy import export as _export
+from hlstudy.codebook import INSTRUMENT_LABELS
 from hlstudy.errors import ModelError, SurveyDataError, check_lang
 from hlstudy.ingest import (
     COMMUNE_MATCH,
@@ -1658,8 +1659,7 @@ def flow_figure(flow: pd.DataFrame, instruments: tuple[str, ...] = ("officials",
 
     from hlstudy.export import tr
 
-    names = {"officials": tr("Cán bộ, công chức", "Officials"), "citizens": tr("Người dân", "Citizens"),
-             "personnel": tr("Danh sách nhân sự", "Personnel register")}
+    names = {name: tr(*label) for name, label in INSTRUMENT_LABELS.items()}
     fig, axes = plt.subplots(1, len(instruments), figsize=(3.9 * len(instruments), 6.0))
     axes = np.atleast_1d(axes)
     fig.suptitle(tr("Luồng bản ghi: từ nhận được đến đưa vào phân tích",
@@ -1734,8 +1734,7 @@ def consort_figure(consort: pd.DataFrame, instruments: tuple[str, ...] | None = 
         raise SurveyDataError(f"consort_figure needs hlstudy.study.consort_counts output; missing {sorted(missing)}")
     order = [i for i in ("officials", "citizens", "personnel") if i in set(consort["instrument"])]
     instruments = tuple(instruments or order)
-    names = {"officials": tr("Cán bộ, công chức", "Officials"), "citizens": tr("Người dân", "Citizens"),
-             "personnel": tr("Danh sách nhân sự", "Personnel register")}
+    names = {name: tr(*label) for name, label in INSTRUMENT_LABELS.items()}
 
     def fmt(n) -> str:
         return number(int(n), 0) if pd.notna(n) else "?"
@@ -1801,10 +1800,10 @@ def consort_figure(consort: pd.DataFrame, instruments: tuple[str, ...] | None = 
         ax.set_title(names.get(name, name), fontsize=10, pad=2)
         frame = fmt(get.get("frame"))
         if name == "personnel":
-            frame_text = tr(f"Danh sách nhân sự (toàn bộ)\nN = {frame} người",
+            frame_text = tr(f"Danh sách trích ngang (toàn bộ)\nN = {frame} người",
                             f"Personnel register (census)\nN = {frame} people")
         elif name == "officials":
-            frame_text = tr(f"Khung mẫu: danh sách nhân sự\nN = {frame} người",
+            frame_text = tr(f"Khung mẫu: danh sách trích ngang\nN = {frame} người",
                             f"Sampling frame: personnel register\nN = {frame} people")
         else:
             frame_text = tr(f"Khung mẫu: cỡ mẫu theo thiết kế\nN = {frame} người",
@@ -1906,7 +1905,7 @@ def missing_heatmap(missing: pd.DataFrame, instrument, *, items: list[str] | Non
     panels = {instrument: items} if isinstance(instrument, str) else dict(instrument)
     names = {"officials": tr("phiếu cán bộ, công chức", "officials' survey"),
              "citizens": tr("phiếu người dân", "citizens' survey"),
-             "personnel": tr("danh sách nhân sự", "personnel register")}
+             "personnel": tr("danh sách trích ngang", "personnel register")}
     tables = {}
     for name, wanted in panels.items():
         m = missing[missing["instrument"] == name]
@@ -2021,9 +2020,7 @@ def coverage_figure(coverage: pd.DataFrame):
 # --------------------------------------------------------------------------- tables for a reader
 
 #: Names of the instruments and of the other tables notebook 02 shows (Vietnamese, English).
-TABLE_NAMES = {"officials": ("Cán bộ, công chức", "Officials"),
-               "citizens": ("Người dân", "Citizens"),
-               "personnel": ("Danh sách nhân sự", "Personnel register"),
+TABLE_NAMES = {**INSTRUMENT_LABELS,
                "cleaning_log": ("Nhật ký làm sạch", "Cleaning log"),
                "flow": ("Luồng bản ghi qua các quy tắc", "Records through the rules"),
                "missing": ("Giá trị thiếu theo câu", "Missing values by item")}

@@ -460,6 +460,23 @@ def _hypotheses(folder: str, stamp: tuple) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- printable questionnaires
 
+#: What a sentence calls each instrument, ``(vi, en)``: in notes, verdicts, findings and the
+#: notebooks' prose.  The personnel register is named as its form is titled (:data:`TITLES`:
+#: "DANH SÁCH TRÍCH NGANG …"), not "hồ sơ nhân sự" (personnel files, which the study does not
+#: read) nor "danh sách nhân sự".  Table labels: :data:`INSTRUMENT_LABELS`.
+INSTRUMENT_NOUNS = {
+    "officials": ("phiếu khảo sát cán bộ, công chức", "officials' survey"),
+    "citizens": ("phiếu khảo sát người dân", "citizens' survey"),
+    "personnel": ("danh sách trích ngang", "personnel register"),
+}
+#: Printed names of the instruments in tables, figures and panel titles, ``(vi, en)``: the
+#: same names as :data:`INSTRUMENT_NOUNS`, short and capitalised.
+INSTRUMENT_LABELS = {
+    "officials": ("Cán bộ, công chức", "Officials"),
+    "citizens": ("Người dân", "Citizens"),
+    "personnel": ("Danh sách trích ngang", "Personnel register"),
+}
+
 TITLES = {
     "officials": ("PHIẾU KHẢO SÁT CÁN BỘ, CÔNG CHỨC CẤP XÃ",
                   "Về chất lượng đội ngũ cán bộ, công chức cấp xã huyện Hữu Lũng, tỉnh Lạng Sơn "

@@ -44,11 +44,7 @@ EXTRA_NODES = {
 }
 
 #: Printed names of the instruments (``codebook.csv``'s ``instrument``): ``(vi, en)``.
-INSTRUMENT_LABELS = {
-    "officials": ("Cán bộ, công chức", "Officials"),
-    "citizens": ("Người dân", "Citizens"),
-    "personnel": ("Danh sách trích ngang", "Personnel register"),
-}
+INSTRUMENT_LABELS = codebook.INSTRUMENT_LABELS
 #: Printed names of the construct roles (``constructs.csv``'s ``role``): ``(vi, en)``.
 ROLE_LABELS = {
     "quality": ("thành phần chất lượng", "quality dimension"),

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hlstudy import cleaning, export, ingest
+from hlstudy import cleaning, codebook, export, ingest
 from hlstudy.communes import sort_communes, unit_label
 from hlstudy.config import data_source
 from hlstudy.errors import SurveyDataError
@@ -33,10 +33,9 @@ from hlstudy.paths import INSTRUMENT, PROCESSED, REFERENCE, ROOT
 
 CACHE_VERSION = "3"  # 2: Study.instruments (partial studies); 3: flagged records, log outcome
 CACHE_KEEP = 8  # cached studies kept (most recent first)
-#: Vietnamese names of the instruments, for the notes of notebooks that skip a part.
-INSTRUMENT_NAMES_VI = {"officials": "phiếu khảo sát cán bộ, công chức",
-                       "citizens": "phiếu khảo sát người dân",
-                       "personnel": "danh sách nhân sự (trích ngang)"}
+#: Vietnamese names of the instruments, for the notes of notebooks that skip a part
+#: (:data:`hlstudy.codebook.INSTRUMENT_NOUNS`, the one place they are worded).
+INSTRUMENT_NAMES_VI = {name: vi for name, (vi, _en) in codebook.INSTRUMENT_NOUNS.items()}
 
 
 @dataclass
@@ -91,7 +90,7 @@ class Study:
         of them are present, so ``if note: display(Markdown(note))`` shows nothing then.
 
         >>> study.skip_note("Mục 2.1.1 (định biên)", "personnel")  # doctest: +SKIP
-        '> **Bỏ qua — Mục 2.1.1 (định biên):** cần danh sách nhân sự (trích ngang), ...'
+        '> **Bỏ qua — Mục 2.1.1 (định biên):** cần danh sách trích ngang, ...'
         """
         for name in needs:
             self.has(name)  # unknown names are an error

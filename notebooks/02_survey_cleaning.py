@@ -32,7 +32,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 import hlstudy
-from hlstudy import cleaning, export, ingest, legal
+from hlstudy import cleaning, codebook, export, ingest, legal
 from hlstudy.communes import communes as commune_registry
 from hlstudy.communes import unit_labels
 from hlstudy.config import data_source
@@ -69,8 +69,8 @@ INSTRUMENTS = list(study.instruments)  # the instruments whose export was read
 LIKERT_INSTRUMENTS = [i for i in ("officials", "citizens") if study.has(i)]
 ORIGIN_VI = {"argument": "tham số", "environment": "biến môi trường HLSTUDY_DATA",
              "config file": "tệp cấu hình hlstudy.toml", "default": "dữ liệu minh họa data/raw"}
-NAMES_VI = {"officials": "Cán bộ, công chức", "citizens": "Người dân", "personnel": "Danh sách nhân sự"}
-NAMES_EN = {"officials": "Officials", "citizens": "Citizens", "personnel": "Personnel register"}
+NAMES_VI = {name: vi for name, (vi, _en) in codebook.INSTRUMENT_LABELS.items()}
+NAMES_EN = {name: en for name, (_vi, en) in codebook.INSTRUMENT_LABELS.items()}
 T = export.tr  # exported labels: Vietnamese by default, English with HLSTUDY_LANG=en
 LABEL = {k: T(NAMES_VI[k], NAMES_EN[k]) for k in NAMES_VI}
 if study.absent:
@@ -184,7 +184,7 @@ with pd.option_context("display.max_rows", len(nonexact) + 1):   # every row, no
 #   không quá `duplicate_window_minutes` phút, hoặc trùng toàn bộ thông tin nền đủ chi tiết để
 #   nhận ra một người (≥ `duplicate_min_background` câu: có ở phiếu cán bộ, công chức; phiếu
 #   người dân chỉ có 4 câu). Chỉ giống câu trả lời thì được đánh dấu, không loại.
-#   Ngược lại, hai bản ghi có cùng dữ liệu nhận dạng (mã cán bộ của danh sách nhân sự; họ tên
+#   Ngược lại, hai bản ghi có cùng dữ liệu nhận dạng (mã cán bộ của danh sách trích ngang; họ tên
 #   cùng số điện thoại — họ tên không có số điện thoại không nhận ra ai) mà câu trả lời khác
 #   nhau là *một người nộp lại*: một người không được tính hai lần, nên chỉ giữ bản nộp sau
 #   cùng theo dấu thời gian (không có dấu thời gian thì giữ dòng sau cùng), như nền tảng khảo
@@ -267,7 +267,7 @@ flow_table
 # ### Sơ đồ luồng (CONSORT)
 #
 # Từ khung mẫu đến số phiếu mỗi mô hình dùng. Khung mẫu của khảo sát cán bộ, công chức là
-# danh sách nhân sự (toàn bộ người đang giữ chức danh); của khảo sát người dân là cỡ mẫu theo
+# danh sách trích ngang (toàn bộ người đang giữ chức danh); của khảo sát người dân là cỡ mẫu theo
 # thiết kế (số người mỗi đơn vị × số đơn vị hành chính trong danh mục). Không trả lời = khung mẫu − số người đã trả lời
 # (số bản ghi nhận được trừ các bản nộp trùng). Mọi con số được tính từ dữ liệu
 # (`hlstudy.study.consort_counts`).
@@ -418,7 +418,7 @@ for _inst in ("officials", "personnel"):   # the item is optional where it is as
         blank_field = _t.loc[_t["field_of_study"].isna(), "education_level"]
         untrained = int((blank_field == "none").sum())
         _field_text.append(   # counts of 1-4 people print as "dưới 5" (export.people_count)
-            f"ở {({'officials': 'phiếu cán bộ, công chức', 'personnel': 'danh sách nhân sự'})[_inst]}, "
+            f"ở {codebook.INSTRUMENT_NOUNS[_inst][0]}, "
             f"{export.people_count(len(blank_field), lang='vi')} bản ghi để trống, "
             f"{export.people_count(untrained, lang='vi')} là người chưa qua đào tạo "
             "chuyên môn" + (" (tất cả)" if untrained == len(blank_field) and untrained else ""))
@@ -432,7 +432,7 @@ cleaning.reader_table(pd.concat(coverage_tables, names=["instrument"]).reset_ind
                       "scale_coverage", lang=export.language())
 
 # %% [markdown]
-# ## 4. Mẫu cuối cùng so với danh sách nhân sự
+# ## 4. Mẫu cuối cùng so với danh sách trích ngang
 #
 # Tỷ lệ bao phủ của mỗi xã = số phiếu cán bộ, công chức hợp lệ / số người trong danh sách
 # nhân sự (sau làm sạch). Bảng xuất ra ẩn các ô dưới 5 người.
@@ -452,18 +452,18 @@ if HAS_REGISTER:
                     f"{r.officials}/{r.register})" for r in low.itertuples()) + "."
     ))
     COV = {"commune": T("Xã, thị trấn", "Commune"), "commune_2025": T("Xã mới (2025)", "New commune (2025)"),
-           "register": T("Danh sách nhân sự", "Personnel register"), "officials": T("Phiếu hợp lệ", "Valid responses"),
+           "register": T(*codebook.INSTRUMENT_LABELS["personnel"]), "officials": T("Phiếu hợp lệ", "Valid responses"),
            "coverage": T("Tỷ lệ bao phủ", "Coverage"), "citizens": T("Phiếu người dân", "Citizen responses")}
     cov_table = coverage.assign(coverage=coverage["coverage"].round(3)).drop(columns="commune_code").rename(columns=COV)
     export.save_table(
         cov_table, "02_coverage_by_commune", simulated=SIM, strict_codes=True,
-        title=T("Mẫu cuối cùng so với danh sách nhân sự theo xã", "Final sample against the personnel register by commune"),
+        title=T("Mẫu cuối cùng so với danh sách trích ngang theo xã", "Final sample against the personnel register by commune"),
         count_columns=[COV["register"], COV["officials"], COV["citizens"]],
         dependent={COV["officials"]: [COV["coverage"]]},
     )
     display(cov_table)
 else:
-    display(Markdown(study.skip_note("Mục 4 (mẫu so với danh sách nhân sự)", "personnel")))
+    display(Markdown(study.skip_note("Mục 4 (mẫu so với danh sách trích ngang)", "personnel")))
 
 # %%
 if HAS_REGISTER:
@@ -475,7 +475,7 @@ if HAS_REGISTER:
 # ## 5. Bảo vệ dữ liệu cá nhân
 #
 # Các cột được đánh dấu `pii = 1` trong bộ mã (họ tên, số điện thoại, mã cán bộ của danh sách
-# nhân sự — mã này dẫn tới hồ sơ nhân sự có tên —, ý kiến tự do có thể nhận diện người trả lời)
+# trích ngang — mã này chỉ tới một người có tên trong hồ sơ của xã —, ý kiến tự do có thể nhận diện người trả lời)
 # bị loại ngay khi đọc tệp, trước khi bất kỳ giá trị nào được xử lý; chúng
 # không có mặt trong bảng đã xử lý, nhật ký làm sạch, hình hay bảng xuất. Mỗi bản ghi nhận một
 # mã giả danh `record_id` ổn định (băm có muối của tên bộ công cụ và vị trí dòng trong tệp gốc),

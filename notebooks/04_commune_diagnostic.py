@@ -1022,7 +1022,7 @@ for row in ledger.itertuples(index=False):
     display(Markdown(f"**{row.claim_id}.** {row.statement_vi}{' ' + qual if qual else ''}  \n"
                      f"*Kết luận (sổ đối chiếu, notebook 06):* {row.verdict_vi}"))
 display(Markdown(
-    "Tỷ lệ từ hồ sơ nhân sự (tổng điều tra) là giá trị chính xác, không có khoảng tin cậy, ở "
+    "Tỷ lệ từ danh sách trích ngang (tổng điều tra) là giá trị chính xác, không có khoảng tin cậy, ở "
     "cả câu mô tả lẫn kết luận; tỷ lệ và điểm trung bình từ khảo sát cán bộ, công chức có "
     "khoảng tin cậy phân tầng theo xã, có hiệu chỉnh tổng thể hữu hạn (docs/inference.md), "
     "cũng ở cả hai."))

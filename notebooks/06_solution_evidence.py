@@ -97,7 +97,7 @@ def fmt_p(p):
 
 display(Markdown(
     f"Dữ liệu: **{len(study.officials)}** phiếu cán bộ, công chức, **{len(study.citizens)}** "
-    f"phiếu người dân, **{len(study.personnel)}** hồ sơ nhân sự"
+    f"phiếu người dân, **{len(study.personnel)}** người trong danh sách trích ngang"
     + (" — *dữ liệu mô phỏng*: các kết luận dưới đây minh họa phương pháp, không phải phát "
        "hiện về người thật." if SIM else ".")))
 

@@ -182,7 +182,7 @@ _FP_LEVEL = {"claim (any claim, per replication)": ("ít nhất một luận đi
 _CLEAN_METRIC = {"catch rate": ("tỷ lệ bắt được lỗi cài vào", "share of injected faults caught"),
                  "false drop rate": ("tỷ lệ loại nhầm phiếu sạch", "share of clean records dropped")}
 _INSTRUMENT = {"officials": ("cán bộ", "officials"), "citizens": ("người dân", "citizens"),
-               "personnel": ("trích ngang", "personnel register")}
+               "personnel": ("danh sách trích ngang", "personnel register")}
 SCEN_LAB, METHOD_LAB, VERD_LAB = labels(_SCEN), labels(_METHOD), labels(_VERD)
 
 

@@ -657,7 +657,7 @@ def test_skip_note_names_the_absent_instrument_in_vietnamese(officials_only_stud
     study = officials_only_study
     assert study.skip_note("Mục 2.1.2", "officials") == ""
     note = study.skip_note("Mục 2.1.2 (tiêu chuẩn)", "officials", "personnel")
-    assert note.startswith("> **Bỏ qua — Mục 2.1.2 (tiêu chuẩn):** cần danh sách nhân sự")
+    assert note.startswith("> **Bỏ qua — Mục 2.1.2 (tiêu chuẩn):** cần danh sách trích ngang")
     assert "`personnel.csv|xlsx|sav`" in note and "không kiểm định được" in note
     assert "người dân" not in note
     with pytest.raises(SurveyDataError, match="unknown instrument 'register'"):
@@ -680,7 +680,7 @@ def test_officials_only_ledger_judges_each_part_on_the_data_it_needs(officials_o
                                                                     officials_only_ledger):
     """A fresh user's officials-only study: D1's "share of ETH / PRO below the cut-off" and
     D2's "SKL minus the other dimensions" need the survey only, yet were "không kiểm định
-    được — nghiên cứu không có hồ sơ nhân sự" (D5's share of RSP was computed).  Only the
+    được — nghiên cứu không có danh sách trích ngang" (D5's share of RSP was computed).  Only the
     parts that read the register are not testable now; the others carry the survey's
     numbers, the same as the finding computed from the scores alone."""
     from hlstudy import drivers
@@ -693,7 +693,7 @@ def test_officials_only_ledger_judges_each_part_on_the_data_it_needs(officials_o
                 d2.loc["share with short tenure"]]
     for row in register:
         assert row["verdict"] == "not testable"
-        assert row["reason_vi"] == "nghiên cứu không có hồ sơ nhân sự"
+        assert row["reason_vi"] == "nghiên cứu không có danh sách trích ngang"
     data = drivers.driver_data(officials_only_study)
     shares = fd.finding_d1_shares(None, data, group="commune_code", dims=["PRO", "ETH"])
     assert not any(k.startswith("cs_") for k in shares)

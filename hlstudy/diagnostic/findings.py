@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from hlstudy.codebook import INSTRUMENT_NOUNS
 from hlstudy.diagnostic import quality
 from hlstudy.diagnostic.compliance import ANY_RULE, ComplianceResult
 from hlstudy.diagnostic.intervals import (
@@ -136,11 +137,11 @@ class Finding:
 
 #: What a statement says of a number that needs the personnel register when the study has
 #: none (Vietnamese, English); the numbers then carry ``"missing": ["personnel"]``.
-NO_REGISTER = ("không tính được (cần hồ sơ nhân sự, không có trong dữ liệu)",
-               "not computed (needs the personnel register, absent from this study)")
+NO_REGISTER = (f"không tính được (cần {INSTRUMENT_NOUNS['personnel'][0]}, không có trong dữ liệu)",
+               f"not computed (needs the {INSTRUMENT_NOUNS['personnel'][1]}, absent from this study)")
 #: The same for a number that needs the citizens' survey (``"missing": ["citizens"]``).
-NO_CITIZENS = ("không tính được (cần khảo sát người dân, không có trong dữ liệu)",
-               "not computed (needs the citizens' survey, absent from this study)")
+NO_CITIZENS = (f"không tính được (cần {INSTRUMENT_NOUNS['citizens'][0]}, không có trong dữ liệu)",
+               f"not computed (needs the {INSTRUMENT_NOUNS['citizens'][1]}, absent from this study)")
 
 
 def _pct(x: float) -> str:

@@ -172,8 +172,9 @@ REFERENCE_YEAR = "reference_year"
 NO_YEAR = ("no survey date to compute years in post from the register's start year (no "
            "submission time, no reference year set: HLSTUDY_REFERENCE_YEAR or [study] "
            "reference_year in hlstudy.toml)")
-NO_YEAR_VI = ("không có năm khảo sát để tính số năm giữ chức danh từ hồ sơ nhân sự (không có "
-              "thời điểm nộp phiếu, chưa đặt năm tham chiếu)")
+NO_YEAR_VI = ("không có năm khảo sát để tính số năm giữ chức danh từ "
+              f"{codebook.INSTRUMENT_NOUNS['personnel'][0]} (không có thời điểm nộp phiếu, chưa "
+              "đặt năm tham chiếu)")
 
 
 class _Absent(HlstudyError):
@@ -184,8 +185,7 @@ class _Absent(HlstudyError):
         self.message_vi = message_vi or message
 
 
-INSTRUMENTS_VI = {"officials": "khảo sát cán bộ, công chức", "citizens": "khảo sát người dân",
-                  "personnel": "hồ sơ nhân sự"}
+INSTRUMENTS_VI = {name: vi for name, (vi, _en) in codebook.INSTRUMENT_NOUNS.items()}
 
 
 @dataclass
