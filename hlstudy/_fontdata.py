@@ -18,14 +18,18 @@ matplotlib's own.  The glyphs are those of the same bytes, so the figures are by
 (``tests/test_fontdata.py``; the notebooks' exports, compared with the committed files).  A
 font read from memory reports its :class:`FontFile` as ``fname``, whose ``str`` is the path:
 the PDF and PostScript back ends take it as ``FontPath(font.fname, ...)``, a ``str``, and
-open that file to embed the font.  A file's bytes are kept once per process by path, size and
-modification time (DejaVu Sans, its bold face and matplotlib's last-resort font: ~2 MB) and
-shared by every font object made from them.
+open that file to embed the font.  A file's bytes are kept once per process and path (one
+copy: replaced when the file's size or modification time, read from the open file, changes;
+DejaVu Sans, its bold face and matplotlib's last-resort font: ~2 MB) and shared by every font
+object made from them.
 
-:func:`install` leaves matplotlib alone, and returns False, when ``font_manager``'s
-``ft2font`` or ``_get_font`` is not matplotlib's own (someone else replaced it) or when a
-font read from memory would not name its file and family as one read from the file does
-(another matplotlib).  It is called by :func:`hlstudy.export.use_style` and
+:func:`install` leaves matplotlib alone, and returns False (saying why in a ``logging`` debug
+message of this module's logger), on a matplotlib older than 3.11 (its PDF and PostScript
+back ends use ``font.fname`` itself, a ``str`` there, as the key of the fonts they embed: a
+:class:`FontFile` would break the embedding), when ``font_manager``'s ``ft2font`` or
+``_get_font`` is not matplotlib's own (someone else replaced it) or when a font read from
+memory would not name its file and family as one read from the file does (another
+matplotlib).  It is called by :func:`hlstudy.export.use_style` and
 :func:`hlstudy.export.save_figure`; ``tests/conftest.py`` calls it once per test process.
 :func:`uninstall` gives matplotlib its names back.
 
@@ -40,14 +44,22 @@ from __future__ import annotations
 
 import functools
 import io
+import logging
 import os
+import re
 import threading
 import types
 
+_log = logging.getLogger(__name__)
+
 #: marks the namespace :func:`install` gives ``matplotlib.font_manager``
 _MARK = "_hlstudy_fonts_from_memory"
-#: a font file's bytes by (path, size, modification time in ns)
-_BYTES: dict[tuple[str, int, int], bytes] = {}
+#: the oldest matplotlib (major, minor) whose back ends take a font's ``fname`` as ``str(...)``
+#: (``FontPath``): on older ones :func:`install` leaves matplotlib alone
+MIN_MATPLOTLIB = (3, 11)
+#: a font file's bytes by path: ``path → ((size, modification time in ns), bytes)``, one entry
+#: per path (replaced when the file changes)
+_BYTES: dict[str, tuple[tuple[int, int], bytes]] = {}
 #: per thread: True while matplotlib's ``_get_font`` builds fonts (:func:`_for_drawing`)
 _building = threading.local()
 
@@ -69,16 +81,31 @@ class FontFile(io.BytesIO):
 
 def font_bytes(path: str) -> bytes:
     """The bytes of the font file ``path``, read once per process while the file's size and
-    modification time stay the same.  Raises ``OSError`` as ``open`` does (FT2Font's own
-    error for a missing file)."""
-    stat = os.stat(path)
-    key = (path, stat.st_size, stat.st_mtime_ns)
-    data = _BYTES.get(key)
-    if data is None:
-        with open(path, "rb") as fh:
-            data = fh.read()
-        _BYTES[key] = data
+    modification time stay the same.  Both are taken (``os.fstat``) from the file opened to
+    read it, so they are those of the bytes read; one copy is kept per path, replaced when
+    they change.  Raises ``OSError`` as ``open`` does (FT2Font's own error for a missing
+    file)."""
+    with open(path, "rb") as fh:
+        stat = os.fstat(fh.fileno())
+        key = (stat.st_size, stat.st_mtime_ns)
+        kept = _BYTES.get(path)
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        data = fh.read()
+    if len(data) == key[0]:   # not kept if the file changed while it was read
+        _BYTES[path] = (key, data)
     return data
+
+
+def _version(text) -> tuple[int, int] | None:
+    """``(major, minor)`` of a version string (``"3.11.2"``, ``"3.11.0rc1"``,
+    ``"3.10.0.dev12+g1a2b"``, ``" 3.9 "``), or None when it does not begin with two numbers.
+
+    >>> _version("3.11.0rc1"), _version("3.9.4.post1"), _version("main")
+    ((3, 11), (3, 9), None)
+    """
+    found = re.match(r"\s*v?(\d+)\.(\d+)", str(text))
+    return (int(found[1]), int(found[2])) if found else None
 
 
 def _reading_from_memory(real_ft2font_class):
@@ -140,14 +167,30 @@ def installed() -> bool:
 def install() -> bool:
     """Let ``matplotlib.font_manager`` build the fonts it draws with from memory; True when it
     does (also when it already did), False when it was left alone (see the module's
-    docstring).  Imports matplotlib's font manager."""
+    docstring; why is logged at ``DEBUG`` by ``logging.getLogger("hlstudy._fontdata")``).
+    Imports matplotlib's font manager."""
+    import matplotlib
     from matplotlib import font_manager, ft2font
 
     if installed():
         return True
+    raw = getattr(matplotlib, "__version__", "")
+    version = _version(raw)
+    if version is None or version < MIN_MATPLOTLIB:
+        _log.debug("fonts left to matplotlib %r: before %d.%d (or a version not read) its PDF "
+                   "and PostScript back ends key the fonts they embed by fname itself", raw,
+                   *MIN_MATPLOTLIB)
+        return False
     get_font = font_manager._get_font
-    if (font_manager.ft2font is not ft2font or not hasattr(get_font, "cache_clear")
-            or getattr(get_font, _MARK, False) or not _same_font(ft2font)):
+    if font_manager.ft2font is not ft2font:
+        _log.debug("fonts left to matplotlib: font_manager.ft2font was replaced by someone else")
+        return False
+    if not hasattr(get_font, "cache_clear") or getattr(get_font, _MARK, False):
+        _log.debug("fonts left to matplotlib: font_manager._get_font was replaced by someone else")
+        return False
+    if not _same_font(ft2font):
+        _log.debug("fonts left to matplotlib %r: DejaVu Sans read from memory does not name its "
+                   "file and family as read from the file", raw)
         return False
     namespace = types.ModuleType(ft2font.__name__, ft2font.__doc__)
     namespace.__dict__.update(vars(ft2font))

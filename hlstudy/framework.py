@@ -295,6 +295,38 @@ def hypothesized_paths() -> pd.DataFrame:
         ["effect", "cause"], ignore_index=True)
 
 
+def paths_beyond_hypotheses(paths: pd.DataFrame,
+                            hypothesized: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Estimated paths that no hypothesis names and whose interval excludes zero.
+
+    ``paths``: one row per estimated path with columns ``outcome, term, estimate, ci_low,
+    ci_high`` (:func:`hlstudy.drivers.sem_paths`: ``term → outcome``); ``hypothesized``: the
+    paths the thesis names (default :func:`hypothesized_paths`, columns ``cause, effect``).
+    Returns the rows of ``paths`` whose ``term → outcome`` is not hypothesized and whose
+    interval lies wholly above or wholly below zero, with the same columns, sorted by
+    ``outcome, term``: associations the thesis did not predict, which notebook 05 names so
+    that a reader of the hypotheses alone does not miss them (a significant negative path among
+    them runs against the thesis's theory).  The interval is the one given, not adjusted for
+    multiple testing.  Raises :class:`ModelError` when a column is missing.
+
+    >>> p = pd.DataFrame({"outcome": ["ETH", "ETH"], "term": ["COMP", "LEAD"],
+    ...                   "estimate": [-0.18, 0.22], "ci_low": [-0.34, 0.04],
+    ...                   "ci_high": [-0.02, 0.40]})
+    >>> paths_beyond_hypotheses(p)[["term", "outcome"]].values.tolist()
+    [['COMP', 'ETH']]
+    """
+    need = {"outcome", "term", "estimate", "ci_low", "ci_high"}
+    if not isinstance(paths, pd.DataFrame) or not need <= set(paths.columns):
+        have = sorted(paths.columns) if isinstance(paths, pd.DataFrame) else type(paths).__name__
+        raise ModelError(f"paths needs columns {sorted(need)}; got {have}")
+    hyp = hypothesized_paths() if hypothesized is None else hypothesized
+    named = set(zip(hyp["cause"], hyp["effect"], strict=True))
+    unnamed = [(t, o) not in named for t, o in zip(paths["term"], paths["outcome"], strict=True)]
+    clear = (paths["ci_low"] > 0) | (paths["ci_high"] < 0)
+    return (paths[np.asarray(unnamed, dtype=bool) & clear.to_numpy()]
+            .sort_values(["outcome", "term"], ignore_index=True))
+
+
 def _node_labels(lang: str) -> dict[str, str]:
     labels = codebook.construct_labels()
     out = {r.construct: (r.label_en if lang == "en" else r.label_vi)

@@ -31,7 +31,8 @@
 # model, caterpillar plots (one axis range per figure, a legend for the reference lines),
 # the intraclass correlation and a schematic Voronoi map; (5) the same tables for the 8
 # communes created on 1 July 2025; (6) a computed statement per claim D1–D5 for notebook 06.
-# Every rate carries its denominator and a Wilson 95% interval; rates of fewer than 5 people
+# Every rate carries its denominator; a rate from the officials' survey carries a 95% interval,
+# one from the personnel register (a census) none, as it is exact; rates of fewer than 5 people
 # are suppressed in the exported and the displayed tables alike (the committed notebook is
 # published too).  All logic lives in `hlstudy.diagnostic` and `hlstudy.legal`, tested against R (prop.test, t.test, cor.test, chisq.test, lme4).
 
@@ -158,8 +159,8 @@ STATUS = {"vacancies": export.tr("dưới mức tối đa", "below the maximum")
 SHARE_HEAD = {"share": export.tr("Tỷ lệ", "Share"),
               "n_missing": export.tr("Thiếu dữ liệu", "Missing")}
 NOTE_SHARES = export.tr(
-    "n: số người có dữ liệu; k: số người có đặc điểm; Tỷ lệ: k/n.  Số liệu lấy từ toàn bộ hồ "
-    "sơ cán bộ, công chức (tổng điều tra, không phải mẫu) nên tỷ lệ là chính xác, không có "
+    "n: số người có dữ liệu; k: số người có đặc điểm; Tỷ lệ: k/n.  Số liệu lấy từ toàn bộ "
+    "danh sách trích ngang cán bộ, công chức (tổng điều tra, không phải mẫu) nên tỷ lệ là chính xác, không có "
     "khoảng tin cậy.",
     "n: people with data; k: people with the feature; Share: k/n.  From the whole personnel "
     "register (a census, not a sample): exact shares, no interval.")
@@ -196,7 +197,7 @@ def save_share_table(df, stem, title, note="", *, within=(), extra=(), drop=(), 
 
 
 display(Markdown(
-    f"Dữ liệu: **{len(personnel)}** hồ sơ cán bộ, công chức, **{len(officials)}** phiếu tự đánh "
+    f"Dữ liệu: **{len(personnel)}** người trong danh sách trích ngang, **{len(officials)}** phiếu tự đánh "
     f"giá và **{len(citizens)}** phiếu người dân tại **{reg.shape[0]}** xã, thị trấn"
     + (f"; năm tham chiếu **{REFERENCE_YEAR}**" if REFERENCE_YEAR is not None else "")
     + (" — *dữ liệu mô phỏng*." if SIM else ".")))
@@ -357,8 +358,9 @@ if HAS_PERSONNEL:
     ov_s = comp_sens.overall.set_index("rule_id").reindex(ov["rule_id"])
     ov["share_exception"] = ov_s["share"].to_numpy()
     ov["rule"] = ov["rule_id"].map(rule_lab)
+    # a census: exact shares, no interval shown (as in the exported table; docs/inference.md)
     ov_pub = show(ov[["rule", "n", "k", "share", "lo", "hi", "n_missing", "share_exception"]],
-                  extra=["share_exception"], missing="n_missing")
+                  extra=["share_exception"], missing="n_missing").drop(columns=["lo", "hi"])
     display(ov_pub)
     anyr = ov.set_index("rule_id").loc["ANY"]
     deg = ov.set_index("rule_id").loc["CC_DEGREE"]
@@ -449,7 +451,7 @@ if HAS_PERSONNEL:
 # Phó Bí thư Đảng ủy, Chủ tịch, Phó Chủ tịch HĐND và UBND), dân tộc so với cơ cấu dân số
 # của huyện (tỷ số đại diện = tỷ lệ trong đội ngũ / tỷ lệ trong dân số, số liệu dân số năm
 # 2013), trình độ chuyên môn, lý luận chính trị, quản lý nhà nước và số lớp bồi dưỡng trong 24
-# tháng qua.  Nguồn: hồ sơ cán bộ, công chức.
+# tháng qua.  Nguồn: danh sách trích ngang cán bộ, công chức.
 
 # %%
 if HAS_PERSONNEL:
@@ -476,7 +478,8 @@ if HAS_PERSONNEL:
         ethnicity_label=lambda d: d["ethnicity"].map(labels["ethnicity"]))
     RATIO = ["ratio", "ratio_lo", "ratio_hi"]  # the ratio is k rescaled: suppressed with k
     display(show(eth[["ethnicity_label", "k", "n", "share", "lo", "hi", "population_share", *RATIO]],
-                 extra=RATIO, within=[[]]))
+                 extra=RATIO, within=[[]])   # exact shares of a census: no interval shown
+            .drop(columns=["lo", "hi", "ratio_lo", "ratio_hi"]))
     save_share_table(eth[["ethnicity_label", "n", "k", "share", "lo", "hi", "population_share",
                           *RATIO]].round({"population_share": 4})
                      .rename(columns=HEAD),
@@ -905,7 +908,7 @@ export.save_table(cm25[["variable", "commune_2025", "n", "mean", "lo", "hi"]].re
                                   "Quality scores by new commune (stratified by former unit, "
                                   "finite-population correction)"),
                   note=export.tr("KTC 95% (phân phối t) của ước lượng phân tầng theo đơn vị cũ, "
-                                 "tổng thể là hồ sơ cán bộ, công chức; phương sai theo Cochran (1977, "
+                                 "tổng thể là danh sách trích ngang; phương sai theo Cochran (1977, "
                                  "Sampling Techniques, xuất bản lần 3, công thức 5.1, 5.6).",
                                  "95% t interval of the stratified estimate over former units; "
                                  "the frame is the personnel register; variance as in Cochran "

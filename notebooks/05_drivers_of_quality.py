@@ -620,7 +620,7 @@ else:
 # biết một biến gây nhiễu chưa đo phải giải thích bao nhiêu phần phương sai (phần dư) của
 # cả biến giải thích lẫn biến phụ thuộc thì mới xóa được hệ số (RV) hoặc làm nó mất ý
 # nghĩa thống kê (RV ở mức α).  Đối chiếu: một biến gây nhiễu mạnh như trình độ chuyên môn
-# (`EDU`).  **Hiệu ứng nhỏ nhất phát hiện được** (MDE, độ mạnh 80%) với n và hiệu ứng thiết
+# (`EDU`).  **Hiệu ứng nhỏ nhất phát hiện được** (MDE, lực kiểm định 80%) với n và hiệu ứng thiết
 # kế của xã cho biết "không thấy mối liên hệ" có nghĩa hay chỉ là mẫu quá nhỏ.
 
 # %%
@@ -647,8 +647,8 @@ export.save_table(
     sens_table, "05_sensitivity", simulated=SIM, decimals=3,
     title=export.tr("Độ vững của các hệ số trước biến gây nhiễu chưa đo và hiệu ứng nhỏ nhất "
                     "phát hiện được", "Robustness values and minimum detectable effects"),
-    note=export.tr(f"RV, RV α: Cinelli & Hazlett (2020), α = {fmt(ALPHA, 2)}; MDE: độ mạnh "
-                   f"{POWER:.0%}, n hiệu dụng = n / hiệu ứng thiết kế.",
+    note=export.tr(f"RV, RV α: Cinelli & Hazlett (2020), α = {fmt(ALPHA, 2)}; MDE: lực kiểm "
+                   f"định {POWER:.0%}, n hiệu dụng = n / hiệu ứng thiết kế.",
                    f"RV, RV_α: Cinelli & Hazlett (2020), α = {export.number(ALPHA, 2, lang='en')}; "
                    f"MDE at {POWER:.0%} power, "
                    "effective n = n / design effect."))
@@ -792,6 +792,26 @@ if SEM_OK:
            + "." if len(against) else "")
         + ("Mọi đường dẫn có giả thuyết đều phù hợp với dữ liệu."
            if not len(not_shown) and not len(against) else "")))
+    # paths no hypothesis names whose interval excludes 0: associations the thesis did not
+    # predict, named here (a negative one runs against its theory of the factors)
+    beyond = framework.paths_beyond_hypotheses(paths_sem)
+    negative = beyond[beyond["estimate"] < 0]
+    beyond_text = (
+        f"**Ngoài các giả thuyết**, {len(beyond)} đường dẫn của SEM có khoảng tin cậy không "
+        "chứa 0 dù luận văn không nêu giả thuyết nào cho chúng: " + "; ".join(
+            f"{r.term} → {r.outcome} (β = {fmt(r.estimate, 3)}, KTC 95% {fmt(r.ci_low, 3)} "
+            f"đến {fmt(r.ci_high, 3)})" for r in beyond.itertuples()) + "."
+        if len(beyond) else
+        "Không đường dẫn nào ngoài các giả thuyết có khoảng tin cậy không chứa 0.")
+    if len(negative):
+        beyond_text += (
+            "  Đường dẫn **âm** (" + ", ".join(f"{r.term} → {r.outcome}" for r in negative.itertuples())
+            + ") đi ngược cách luận văn hiểu các yếu tố (yếu tố tốt hơn thì chất lượng, động lực "
+            "cao hơn): khi giữ các yếu tố khác không đổi, người đánh giá yếu tố này cao hơn lại "
+            "có điểm thấp hơn ở biến phụ thuộc.  Đây là mối liên hệ trên dữ liệu quan sát, "
+            "chưa hiệu chỉnh kiểm định bội và không nằm trong sổ đối chiếu, nhưng cần được nêu "
+            "khi bàn giải pháp tương ứng.")
+    display(Markdown(beyond_text))
 else:
     display(Markdown(
         "> **Không đối chiếu được:** mô hình SEM không ước lượng được trên dữ liệu này (mục 2), "

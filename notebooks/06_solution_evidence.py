@@ -109,19 +109,24 @@ display(Markdown(
 # `hlstudy.evidence.rules` và áp dụng cho mọi nhận định:
 #
 # * **được ủng hộ** — ước lượng đúng chiều nhận định, kiểm định (p đã hiệu chỉnh Holm trên
-#   toàn bộ sổ đối chiếu) bác bỏ giá trị 0, và khoảng tin cậy vượt quá ngưỡng tác động nhỏ
-#   nhất có ý nghĩa (SESOI) theo chiều nhận định;
-# * **không được ủng hộ** — hai kiểm định một phía (TOST) cho thấy tác động nằm trong ±SESOI
-#   (không đáng kể), hoặc tác động có ý nghĩa theo chiều ngược lại;
+#   toàn bộ sổ đối chiếu) bác bỏ giá trị 0, và cận trên của khoảng tin cậy (cận dưới, với
+#   nhận định chiều âm) vượt quá ngưỡng hiệu ứng nhỏ nhất có ý nghĩa (SESOI): khoảng tin cậy
+#   chứa cả những hiệu ứng đủ lớn để có ý nghĩa thực tiễn.  Quy tắc không đòi cả khoảng nằm
+#   ngoài SESOI: một thành phần được ủng hộ vẫn có thể có cận kia nằm trong ±SESOI (lý do của
+#   mỗi kết luận ghi rõ cận nào vượt ngưỡng);
+# * **không được ủng hộ** — hai kiểm định một phía (TOST) cho thấy hiệu ứng nằm trong ±SESOI
+#   (không đáng kể), hoặc hiệu ứng có ý nghĩa theo chiều ngược lại;
 # * **chưa kết luận được** — không thuộc hai trường hợp trên: dữ liệu chưa đủ để phân định;
-#   lý do nêu tác động nhỏ nhất phát hiện được (MDE, lực kiểm định 80%);
+#   lý do nêu hiệu ứng nhỏ nhất phát hiện được (MDE, lực kiểm định 80%, ở α chưa hiệu chỉnh);
 # * **không kiểm định được** — nghiên cứu thiếu dữ liệu cần thiết (ví dụ không có khảo sát
 #   người dân); nhận định vẫn được liệt kê, không bị bỏ qua.
 #
 # Nhận định mô tả (tỷ lệ, độ tin cậy) được so với một ngưỡng nêu rõ: được ủng hộ khi cả
 # khoảng tin cậy nằm về phía nhận định, không được ủng hộ khi cả khoảng nằm ở phía bên kia.
 # Một nhận định khẳng định mọi thành phần của nó, nên chỉ được ủng hộ khi mọi thành phần được
-# ủng hộ (kiểm định giao–hợp, Berger 1982).
+# ủng hộ (kiểm định giao–hợp, Berger 1982): một thành phần không được ủng hộ thì cả nhận định
+# không được ủng hộ; nếu không, một thành phần không kiểm định được (hay chưa kết luận được)
+# thì cả nhận định không kiểm định được (chưa kết luận được).
 
 # %%
 RULE_TEXT = {
@@ -271,7 +276,7 @@ def part_table(cid: str) -> pd.DataFrame:
         export.tr("Ước lượng", "Estimate"): p["estimate"].round(3),
         export.tr("KTC thấp", "CI low"): p["ci_low"].round(3),
         export.tr("KTC cao", "CI high"): p["ci_high"].round(3),
-        export.tr("p hiệu chỉnh", "Adjusted p"): p["p_adjusted"].round(4),
+        export.tr("p hiệu chỉnh", "Adjusted p"): p["p_adjusted"],   # unrounded: formatted once, as in the reasons
         export.tr("RV", "RV"): p["robustness_value"].round(3),
         export.tr("Kết luận", "Verdict"): p["verdict"].map(VERDICTS_VI) if
         export.language() == "vi" else p["verdict"]})
@@ -297,7 +302,7 @@ def show_claim(cid: str) -> None:
     if v == "not supported":
         lines.append("Dữ liệu **không ủng hộ** nhận định này.")
     elif v == "inconclusive":
-        lines.append(f"Dữ liệu chưa đủ để khẳng định hay bác bỏ; tác động nhỏ nhất phát hiện "
+        lines.append(f"Dữ liệu chưa đủ để khẳng định hay bác bỏ; hiệu ứng nhỏ nhất phát hiện "
                      f"được là {fmt(r['min_detectable_effect'], 3)}.")
     elif v == "not testable":
         lines.append("Nghiên cứu thiếu dữ liệu để kiểm định nhận định này.")
@@ -444,7 +449,7 @@ table = pd.DataFrame({
     export.tr("Ước lượng", "Estimate"): ledger["estimate"].round(3),
     export.tr("KTC thấp", "CI low"): ledger["ci_low"].mask(exact).round(3),
     export.tr("KTC cao", "CI high"): ledger["ci_high"].mask(exact).round(3),
-    export.tr("p hiệu chỉnh", "Adjusted p"): ledger["p_adjusted"].round(4),
+    export.tr("p hiệu chỉnh", "Adjusted p"): ledger["p_adjusted"],   # unrounded: formatted once, as in the reasons
     "n": ledger["n"],
     "RV": ledger["robustness_value"].round(3),
     export.tr("Kết luận", "Verdict"): ledger["verdict"].map(VERDICTS_VI) if vi

@@ -582,7 +582,7 @@ _ = export.save_figure(fig, "07_loadings", simulated=SIM)
 #
 # Với mỗi luận điểm, "kết luận đúng" là kết luận mà chính quy tắc của sổ cái (notebook 06)
 # đưa ra khi khoảng tin cậy co về giá trị thật (cỡ mẫu vô hạn): **được ủng hộ** khi tác động
-# thật vượt ngưỡng tác động nhỏ nhất có ý nghĩa (SESOI) theo đúng chiều, **không được ủng
+# thật vượt ngưỡng hiệu ứng nhỏ nhất có ý nghĩa (SESOI) theo đúng chiều, **không được ủng
 # hộ** khi nó nhỏ hơn SESOI hoặc ngược chiều.  Chỉ các luận điểm có giá trị thật tính được
 # từ mô hình ẩn (đường dẫn, hiệu ứng gián tiếp) được đối chiếu; luận điểm mô tả (tỷ lệ, độ
 # tin cậy) không có "giá trị thật" trong bộ mô phỏng.  Với cỡ mẫu hữu hạn, "chưa kết luận

@@ -753,6 +753,29 @@ def test_finding_d3_separates_uneven_from_even_dimensions():
         assert str(got.value) == str(want.value)
 
 
+def test_d3_takes_point_interval_and_test_from_one_estimator():
+    """D3 printed the REML ICC beside the ANOVA ICC(1)'s F interval and F test (an examiner:
+    "0,076 [0,026; 0,182]" paired two estimators).  Its numbers are now ICC(1)'s own point,
+    interval and p, on unbalanced communes where the two estimators differ."""
+    rng = np.random.default_rng(7)
+    sizes = rng.integers(4, 40, 23)
+    g = np.repeat(np.arange(23), sizes)
+    y = rng.normal(0, 0.3, 23)[g] + rng.normal(0, 1, g.size)
+    scores = pd.DataFrame({"commune_code": g.astype(str), "PRO": y, "ETH": y[::-1].copy(),
+                           "SKL": y, "RSP": y})
+    r = quality.icc(scores, "PRO", "commune_code")
+    assert abs(r.icc - r.icc_anova) > 1e-3          # the estimators differ on these data
+    icc = fd.finding_d3_icc(scores, None, group="commune_code", education="education_level")
+    assert icc == {"PRO_icc": r.icc_anova, "PRO_icc_lo": r.icc_anova_lo,
+                   "PRO_icc_hi": r.icc_anova_hi, "PRO_icc_p": r.p_value}
+    assert r.icc_anova_lo < icc["PRO_icc"] < r.icc_anova_hi
+    f = fd.finding_d3(scores, None, group="commune_code", education="education_level",
+                      n_sim=100, seed=1)
+    assert f.numbers["PRO_icc"] == r.icc_anova
+    assert "ICC(1)" in f.statement_vi and "ICC(1)" in f.statement_en
+    assert f"PRO {fd._num(r.icc_anova, 3)} [{fd._num(r.icc_anova_lo, 3)}; " in f.statement_en
+
+
 def test_finding_d4_and_d5_and_table():
     scores, personnel, citizens = _study()
     f4 = fd.finding_d4(personnel, group="commune_code", education="education_level",

@@ -59,6 +59,22 @@ def test_supported_needs_direction_adjusted_test_and_reach_beyond_sesoi():
         "inconclusive"
 
 
+def test_a_supported_reason_names_the_bound_that_reaches_beyond_the_sesoi():
+    """The rule asks that the interval *reach* beyond the SESOI, not that it lie wholly beyond
+    it; an examiner read "khoảng tin cậy vượt quá ngưỡng … (SESOI)" as the stronger test for
+    D3's ICC 0,076 [0,026; 0,182] against 0,05.  The reason now says which bound passes."""
+    # the lower bound 0.05 lies inside the SESOI, the upper 0.40 beyond it: supported
+    v, en = verdict(0.22, 0.05, 0.40, 0.01, direction="+", sesoi=0.10, se=0.09)
+    vi = verdict(0.22, 0.05, 0.40, 0.01, direction="+", sesoi=0.10, se=0.09, lang="vi")[1]
+    assert v == "supported"
+    assert "the interval's upper bound beyond the SESOI +0.10" in en
+    assert "cận trên của khoảng tin cậy vượt quá ngưỡng" in vi and "+0,10" in vi
+    _v, en_neg = verdict(-0.22, -0.40, -0.05, 0.01, direction="-", sesoi=0.10, se=0.09)
+    vi_neg = verdict(-0.22, -0.40, -0.05, 0.01, direction="-", sesoi=0.10, se=0.09, lang="vi")[1]
+    assert "the interval's lower bound beyond the SESOI −0.10" in en_neg
+    assert "cận dưới của khoảng tin cậy" in vi_neg and "cận trên" not in vi_neg
+
+
 def test_not_supported_opposite_direction():
     v, why = verdict(-0.20, -0.30, -0.10, 0.001, direction="+", sesoi=0.10, se=0.05)
     assert v == "not supported" and "opposite" in why
@@ -154,6 +170,14 @@ def test_inconclusive_gives_minimum_detectable_effect():
     # Vietnamese reason, decimal commas
     assert f"{mde:.3f}".replace(".", ",") in verdict(0.08, -0.10, 0.26, 0.40, direction="+",
                                                       sesoi=0.10, se=0.09, lang="vi")[1]
+    # the MDE is at the unadjusted alpha, and the reason says so (an examiner: S3's estimate
+    # 0,033 above its MDE 0,032, yet inconclusive on an adjusted p of 0,068)
+    assert "80% power at α 0.05, before the multiple-testing correction" in why
+    _v, strict = verdict(0.08, -0.10, 0.26, 0.40, direction="+", sesoi=0.10, se=0.09,
+                         alpha=0.01, lang="vi")
+    assert "lực kiểm định 80% ở α = 0,01, chưa hiệu chỉnh kiểm định bội" in strict
+    mde01 = (stats.norm.ppf(0.995) + stats.norm.ppf(0.80)) * 0.09
+    assert f"{mde01:.3f}".replace(".", ",") in strict
 
 
 @pytest.mark.parametrize(("p", "vi", "en"), [(0.0722, "= 0,072", "= 0.072"),

@@ -3,6 +3,7 @@ the same font names, and matplotlib left alone where the swap would not be the s
 
 import hashlib
 import io
+import logging
 import os
 import shutil
 import types
@@ -122,15 +123,75 @@ def test_matplotlib_is_left_alone_when_its_ft2font_takes_no_file_object(from_fil
 
 
 def test_font_bytes_follow_the_file(tmp_path):
+    """Same size, new content and modification time: only the time tells the file changed."""
     from matplotlib import font_manager
 
     path = tmp_path / "font.ttf"
     shutil.copyfile(font_manager.findfont("DejaVu Sans"), path)
+    os.utime(path, ns=(1_000_000_000, 1_000_000_000))
     first = _fontdata.font_bytes(str(path))
     assert first == path.read_bytes()
-    path.write_bytes(first + b"\0")
-    os.utime(path, ns=(1, 1))
-    assert _fontdata.font_bytes(str(path)) == first + b"\0"
+    changed = bytes([first[0] ^ 0xFF]) + first[1:]
+    path.write_bytes(changed)
+    os.utime(path, ns=(2_000_000_000, 2_000_000_000))
+    assert len(changed) == len(first) and changed != first
+    assert _fontdata.font_bytes(str(path)) == changed
+
+
+def test_font_bytes_keep_one_copy_per_path(tmp_path, monkeypatch):
+    """A changed file replaces its bytes; the key (size, mtime) is taken from the opened file."""
+    from matplotlib import font_manager
+
+    monkeypatch.setattr(_fontdata, "_BYTES", {})
+    path = tmp_path / "font.ttf"
+    shutil.copyfile(font_manager.findfont("DejaVu Sans"), path)
+    data = path.read_bytes()
+    for i in range(1, 4):
+        path.write_bytes(bytes([i]) + data[1:])
+        os.utime(path, ns=(i * 10**9, i * 10**9))
+        assert _fontdata.font_bytes(str(path))[0] == i
+    assert list(_fontdata._BYTES) == [str(path)]
+    assert _fontdata._BYTES[str(path)][0] == (len(data), 3 * 10**9)
+
+    def no_stat(*args, **kwargs):
+        raise AssertionError("the key comes from os.fstat of the open file")
+
+    monkeypatch.setattr(os, "stat", no_stat)
+    assert _fontdata.font_bytes(str(path))[0] == 3
+
+
+@pytest.mark.parametrize("version", ["3.10.8", "3.9.0", "2.2.5", "3.10.0rc1", "main", ""])
+def test_matplotlib_before_3_11_is_left_alone(from_files, monkeypatch, caplog, version):
+    """Before 3.11 the PDF and PostScript back ends key embedded fonts by ``fname`` itself (a
+    str): a FontFile there would break the embedding, so nothing is changed."""
+    import matplotlib
+    from matplotlib import font_manager, ft2font
+
+    get_font = font_manager._get_font
+    monkeypatch.setattr(matplotlib, "__version__", version)
+    with caplog.at_level(logging.DEBUG, logger=_fontdata.__name__):
+        assert _fontdata.install() is False
+    assert font_manager.ft2font is ft2font and font_manager._get_font is get_font
+    assert not _fontdata.installed()
+    assert any("before 3.11" in r.getMessage() and repr(version) in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("version", ["3.11.0", "3.11.0rc1", "3.12.0.dev5+g1a2b3c", "4.0.1"])
+def test_matplotlib_3_11_and_later_read_fonts_from_memory(from_files, monkeypatch, version):
+    import matplotlib
+
+    monkeypatch.setattr(matplotlib, "__version__", version)
+    assert _fontdata.install() is True and _fontdata.installed()
+
+
+def test_install_says_why_it_leaves_matplotlib_alone(from_files, monkeypatch, caplog):
+    from matplotlib import font_manager
+
+    monkeypatch.setattr(font_manager, "ft2font", types.SimpleNamespace(FT2Font=font_manager.ft2font.FT2Font))
+    with caplog.at_level(logging.DEBUG, logger=_fontdata.__name__):
+        assert _fontdata.install() is False
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG]
+    assert "ft2font was replaced" in caplog.records[0].getMessage()
 
 
 def test_a_missing_font_file_raises_as_matplotlib_does(from_files, tmp_path):
@@ -143,3 +204,10 @@ def test_a_missing_font_file_raises_as_matplotlib_does(from_files, tmp_path):
     with pytest.raises(FileNotFoundError) as ours:
         font_manager.get_font(missing)
     assert missing in str(plain.value) and missing in str(ours.value)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(_fontdata)
+    assert result.attempted > 0 and result.failed == 0

@@ -25,6 +25,31 @@ def test_hypothesized_paths_are_paths_of_the_simulator():
     assert set(paths.loc[paths["sign"] == "+", "cause"]).isdisjoint({"RES"})
 
 
+def test_paths_beyond_hypotheses_are_unnamed_paths_clear_of_zero():
+    """An examiner found COMP → ETH at β = −0.181 [−0.339; −0.023] in notebook 05's SEM, a
+    path no hypothesis names, mentioned nowhere: the notebook now names such paths."""
+    hyp = framework.hypothesized_paths()
+    named = hyp.iloc[0]
+    paths = pd.DataFrame({
+        "outcome": [named["effect"], "ETH", "ETH", "ETH", "STAY"],
+        "term": [named["cause"], "COMP", "FAC", "ZZZ", "AAA"],
+        "estimate": [0.5, -0.18, 0.01, 0.30, 0.20],
+        "ci_low": [0.3, -0.34, -0.14, 0.00, 0.01],
+        "ci_high": [0.7, -0.02, 0.14, 0.60, 0.39]})
+    assert ("COMP", "ETH") not in set(zip(hyp["cause"], hyp["effect"], strict=True))
+    out = framework.paths_beyond_hypotheses(paths)
+    # the hypothesized path, an interval across 0 and one touching 0 are left out
+    assert out[["term", "outcome"]].values.tolist() == [["COMP", "ETH"], ["AAA", "STAY"]]
+    assert list(out.columns) == list(paths.columns)
+    # a hypothesis list of the caller's: the first path is then beyond it too
+    own = framework.paths_beyond_hypotheses(paths, hyp.iloc[1:0])
+    assert len(own) == 3
+    with pytest.raises(ModelError, match="paths needs columns"):
+        framework.paths_beyond_hypotheses(paths.drop(columns="ci_low"))
+    with pytest.raises(ModelError, match="paths needs columns"):
+        framework.paths_beyond_hypotheses([1, 2])
+
+
 def test_instruments_table_counts_the_codebook():
     t = framework.instruments_table()
     cb = codebook.load_codebook()

@@ -284,6 +284,74 @@ def test_a_commune_name_not_found_says_how_to_write_it(tmp_path):
     assert "outside Hữu Lũng" not in message
 
 
+def test_a_2025_huu_lung_commune_says_to_write_its_unit_not_to_drop_it(tmp_path):
+    """Tuấn Sơn is Hữu Lũng's (a 2025 commune of merged units): the record belongs to the study,
+    so the fix is to write its unit before the merger, named from the registry, not to drop it."""
+    from hlstudy.communes import communes
+
+    units = communes().query("commune_2025 == 'Tuấn Sơn'")["name"].tolist()
+    assert len(units) > 1
+    rows = rf.make_rows("citizens", 3)
+    rows["commune"] = ["Hữu Liên", "Tuấn Sơn", "Hữu Liên"]
+    path = tmp_path / "citizens.csv"
+    path.write_text(csv_text(rows, "citizens"), encoding="utf-8")
+    with pytest.raises(SurveyDataError) as err:  # the full registry: its units of Tuấn Sơn
+        ingest.read_instrument(path, codebook=CB, value_labels=VL, registry=communes())
+    message = str(err.value)
+    assert message.startswith(f"{path}, row 3, column 'commune': 1 commune name(s)")
+    fix = message.split("Fix: ", 1)[1]
+    assert fix.startswith("Tuấn Sơn (formed from ")
+    assert all(unit in fix for unit in units)
+    assert ("write each such record's unit before the merger as the column 'name' of "
+            "data/reference/communes.csv names it, or as its 5-digit 'code' there") in fix
+    assert "does not belong to this study" not in message and "leave it out" not in message
+
+
+def test_a_commune_outside_huu_lung_says_to_leave_the_record_out(tmp_path):
+    rows = rf.make_rows("citizens", 3)
+    rows["commune"] = ["Hữu Liên", "Hữu Liên", "Đồng Đăng"]  # Cao Lộc
+    path = tmp_path / "citizens.csv"
+    path.write_text(csv_text(rows, "citizens"), encoding="utf-8")
+    with pytest.raises(SurveyDataError) as err:
+        read(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}, row 4, column 'commune': 1 commune name(s)")
+    assert message.endswith("Fix: a record from a commune outside Hữu Lũng does not belong to this "
+                            "study: leave it out of a copy of the export (hlstudy never changes "
+                            "the raw file)")
+    assert "unit before the merger" not in message
+
+
+def test_unmatched_fix_follows_each_kind_of_match():
+    from hlstudy.communes import communes
+    from hlstudy.ingest import places
+
+    registry = communes()
+    inside, outside, unknown = (ingest.match_commune(v, registry) for v in ("Tuấn Sơn", "Chi Lăng", "Hà Nội"))
+    assert (inside.how, inside.commune_2025) == ("outside", "Tuấn Sơn")
+    assert (outside.how, outside.commune_2025) == ("outside", None)
+    assert places.unmatched_fix([]) == ""
+    clauses = places.unmatched_fix([outside, inside, unknown, inside], registry).split("; ")
+    assert len(clauses) == 3
+    assert clauses[0].startswith("write each commune as the column 'name'")
+    assert clauses[1].startswith("Tuấn Sơn (formed from ") and "unit before the merger" in clauses[1]
+    assert clauses[2].startswith("a record from a commune outside Hữu Lũng does not belong")
+    # another 2025 commune, as a list of other names that noted it would give it
+    other = places.CommuneMatch("Thiện Tân", None, None, "outside", 0.0, "merged", "Thiện Tân")
+    two = places.unmatched_fix([inside, other], registry)
+    assert "Tuấn Sơn (formed from " in two and "Thiện Tân (formed from " in two
+    assert "are Hữu Lũng communes of 1 July 2025" in two and "does not belong" not in two
+
+
+def test_places_docstring_examples_run():
+    import doctest
+
+    from hlstudy.ingest import places
+
+    result = doctest.testmod(places)
+    assert result.attempted > 0 and result.failed == 0
+
+
 # ------------------------------------------------------------------ ids and privacy at ingest
 
 

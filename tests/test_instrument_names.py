@@ -4,9 +4,9 @@ The personnel register is a form titled "DANH SÁCH TRÍCH NGANG CÁN BỘ, CÔN
 (``data/instrument/register_personnel.md``).  It was called "danh sách trích ngang" in the
 framework, "danh sách nhân sự (trích ngang)" in the skip notes, "hồ sơ nhân sự" (personnel
 files, which the study does not read) in the ledger's reasons, the findings and notebook 06,
-"Danh sách nhân sự" in notebook 02's tables and figures and "trích ngang" in notebook 07: five
-names for one instrument in one thesis.  The names now come from
-:data:`hlstudy.codebook.INSTRUMENT_NOUNS` (in sentences) and
+"Danh sách nhân sự" in notebook 02's tables and figures, "hồ sơ cán bộ, công chức" in notebook
+04's notes and "trích ngang" in notebook 07: six names for one instrument in one thesis.  The
+names now come from :data:`hlstudy.codebook.INSTRUMENT_NOUNS` (in sentences) and
 :data:`hlstudy.codebook.INSTRUMENT_LABELS` (in tables and figures).
 """
 
@@ -21,7 +21,8 @@ from hlstudy.evidence import ledger
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Names the personnel register no longer goes by.
-OTHER_NAMES = re.compile(r"hồ sơ nhân sự|danh sách nhân sự|\(trích ngang\)", re.IGNORECASE)
+OTHER_NAMES = re.compile(r"hồ sơ nhân sự|hồ sơ cán bộ|danh sách nhân sự|\(trích ngang\)",
+                         re.IGNORECASE)
 
 
 def _texts():
@@ -46,7 +47,7 @@ def test_the_personnel_register_has_one_name_in_the_code_notebooks_and_outputs()
 
 def test_the_check_finds_each_former_name():
     for former in ("7 hồ sơ nhân sự", "Danh sách nhân sự", "danh sách nhân sự (trích ngang)",
-                   "Hồ Sơ Nhân Sự"):
+                   "Hồ Sơ Nhân Sự", "toàn bộ hồ sơ cán bộ, công chức"):
         assert OTHER_NAMES.search(former), former
     assert not OTHER_NAMES.search("danh sách trích ngang cán bộ, công chức")
 

@@ -214,3 +214,22 @@ def test_glossed_terms_check_docstring_and_a_bad_table(tmp_path, monkeypatch):
     notebooks.mkdir()
     left = glossed_terms_left(tmp_path, notebooks)
     assert len(left) == 5 and {line.split(":")[0] for line in left} == {"99_bad.csv", "99_bad.tex"}
+
+
+def test_the_ledger_prints_each_adjusted_p_as_its_reason_does():
+    """D3's adjusted p, 0.00349…, printed 0,003 in its reason and 0,004 in the table's column:
+    the notebook rounded the column to four decimals (0.0035) before the table printed three.
+    The column now holds the value itself, formatted once (``export.format_p``)."""
+    import pandas as pd
+
+    ledger = pd.read_csv(FIGURES / "06_claims_ledger.csv", comment="#")
+    p_head, why_head = "p hiệu chỉnh", "Lý do"
+    checked = 0
+    for _, row in ledger.iterrows():
+        said = re.findall(r"p hiệu chỉnh (= [0-9]+,[0-9]+|< 0,001)", str(row[why_head]))
+        if len(said) != 1 or pd.isna(row[p_head]):   # one part: the column is that part's p
+            continue
+        printed = export.format_p(row[p_head], lang="vi")
+        assert said[0].removeprefix("= ") == printed, (row["Mã"], said, printed)
+        checked += 1
+    assert checked >= 3

@@ -447,7 +447,10 @@ def finding_d3(scores: pd.DataFrame, personnel: pd.DataFrame | None, *, group: s
                focus: str = "PRO", n_sim: int = 2000, seed: int = 0) -> Finding:
     """D3 — qualifications and competence are unevenly distributed across communes.
 
-    Numbers: ICC (REML) of each quality dimension with the ANOVA interval and F-test p;
+    Numbers: ICC(1) of each quality dimension (one-way ANOVA, Shrout & Fleiss 1979; psych's
+    ``ICC1``) with its F-distribution interval and F-test p: one estimator for the point, the
+    interval and the test (the REML ICC, :attr:`hlstudy.diagnostic.quality.IccResult.icc`,
+    differs by less than 0.001 here and has no interval of its own in this table);
     the share with a degree by commune (range) and a Monte-Carlo chi-square test of degree ×
     commune; how many communes' empirical-Bayes intervals for ``focus`` exclude the
     district mean.  ``personnel=None`` (a study without the register): the survey's numbers
@@ -462,7 +465,7 @@ def finding_d3(scores: pd.DataFrame, personnel: pd.DataFrame | None, *, group: s
     cm = quality.commune_means(scores, [focus], group, method="mixed", conf=th.conf)
     centre = quality.district_mean(scores, focus, group, th.conf)["mean"]
     apart = int(((cm["lo"] > centre) | (cm["hi"] < centre)).sum())
-    num = {f"{d}_icc": r.icc for d, r in iccs.items()}
+    num = {f"{d}_icc": r.icc_anova for d, r in iccs.items()}
     num.update({f"{d}_icc_lo": r.icc_anova_lo for d, r in iccs.items()})
     num.update({f"{d}_icc_hi": r.icc_anova_hi for d, r in iccs.items()})
     num.update({f"{d}_icc_p": r.p_value for d, r in iccs.items()})
@@ -513,13 +516,15 @@ def finding_d3(scores: pd.DataFrame, personnel: pd.DataFrame | None, *, group: s
                      f"{rate('min', 'en')} and highest at {rate('max', 'en')} across communes "
                      f"(χ² = {_num(test['statistic'])}, df {test['df']}, Monte-Carlo p "
                      f"{p_text(test['p_mc'], lang='en')}).")
-    icc_vi = "; ".join(f"{d} {_num(r.icc, 3)} [{_num(r.icc_anova_lo, 3)}; "
+    icc_vi = "; ".join(f"{d} {_num(r.icc_anova, 3)} [{_num(r.icc_anova_lo, 3)}; "
                        f"{_num(r.icc_anova_hi, 3)}]" for d, r in iccs.items())
-    vi = (f"Hệ số tương quan nội lớp (ICC, tỷ lệ phương sai nằm giữa các xã): {icc_vi}. "
+    vi = (f"Hệ số tương quan nội lớp ICC(1) (ANOVA một yếu tố, tỷ lệ phương sai nằm giữa các "
+          f"xã; {_ci_label(th, 'vi')} theo phân phối F): {icc_vi}. "
           f"{degree_vi} {apart}/{len(cm)} xã có khoảng tin cậy điểm {focus} "
           f"không chứa trung bình toàn huyện (do ngẫu nhiên kỳ vọng "
           f"{_num(chance * len(cm), 1)}; p nhị thức {p_text(p_apart, lang='vi')}).")
-    en = (f"Intraclass correlation (share of variance between communes): {icc_vi}. "
+    en = (f"Intraclass correlation ICC(1) (one-way ANOVA, share of variance between "
+          f"communes; {_ci_label(th, 'en')} from the F distribution): {icc_vi}. "
           f"{degree_en} {apart} of {len(cm)} "
           f"communes have a {focus} interval that excludes the district mean (chance alone: "
           f"{_num(chance * len(cm), 1)}; binomial p {p_text(p_apart, lang='en')}).")
@@ -543,7 +548,7 @@ def finding_d3_icc(scores: pd.DataFrame, personnel: pd.DataFrame | None, *, grou
     if personnel is not None:
         _require(personnel, [group, education], "personnel")
     r = quality.icc(scores, focus, group, th.conf)
-    return {f"{focus}_icc": r.icc, f"{focus}_icc_lo": r.icc_anova_lo,
+    return {f"{focus}_icc": r.icc_anova, f"{focus}_icc_lo": r.icc_anova_lo,
             f"{focus}_icc_hi": r.icc_anova_hi, f"{focus}_icc_p": r.p_value}
 
 
@@ -587,7 +592,7 @@ def finding_d4(personnel: pd.DataFrame, *, group: str, education: str, political
     if trainings:
         vi += f"; không tham gia khóa bồi dưỡng nào trong 24 tháng qua: {ci('no_training_24m')}"
         en += f"; no training course in the last 24 months: {ci('no_training_24m')}"
-    return Finding("D4", vi + " (k/n; toàn bộ hồ sơ cán bộ, công chức: tỷ lệ chính xác, không "
+    return Finding("D4", vi + " (k/n; toàn bộ danh sách trích ngang: tỷ lệ chính xác, không "
                    "có khoảng tin cậy).",
                    en + " (k/n; the whole personnel register: exact shares, no interval).",
                    num)

@@ -697,7 +697,7 @@ def _descriptive_parts(ctx: _Context, claim_id, dims) -> list[dict]:
         le, lv = lab_en.format(dim=dim), lab_vi.format(dim=dim)
         s = getattr(rules, s_attr)
         kind = "icc" if "icc" in key else "difference"
-        m = (method + (", ICC (REML) with the ANOVA interval and F test" if kind == "icc"
+        m = (method + (", ICC(1) (one-way ANOVA) with its F interval and F test" if kind == "icc"
                        else ", random-intercept mean (REML), normal interval"))
         if err is not None:
             out.append(_absent_part(claim_id, le, lv, kind, m, err, direction=sign, sesoi=s))

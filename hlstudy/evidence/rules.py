@@ -65,15 +65,21 @@ REASONS = {
                  "có ý nghĩa thống kê theo chiều ngược lại: {ci}, p hiệu chỉnh {p}"),
     "tost": ("TOST against ±{s}: p {tp}", "TOST với ±{s}: p {tp}"),
     "inside": ("the whole interval lies inside ±{s}", "cả khoảng tin cậy nằm trong ±{s}"),
-    "negligible": ("negligible effect: {ci}; {how}", "tác động không đáng kể: {ci}; {how}"),
-    "supported": ("{ci} in the claimed direction, adjusted p {p}, interval reaches beyond "
-                  "the SESOI {ss}",
-                  "{ci} đúng chiều nhận định, p hiệu chỉnh {p}, khoảng tin cậy vượt quá "
-                  "ngưỡng tác động nhỏ nhất có ý nghĩa (SESOI) {ss}"),
+    "negligible": ("negligible effect: {ci}; {how}", "hiệu ứng không đáng kể: {ci}; {how}"),
+    # the rule asks that the interval *reach* beyond the SESOI (its far bound), not that it
+    # lie wholly beyond it: the reason names the bound, so it is not read as the stronger test
+    "supported": ("{ci} in the claimed direction, adjusted p {p}, the interval's {bound} bound "
+                  "beyond the SESOI {ss}",
+                  "{ci} đúng chiều nhận định, p hiệu chỉnh {p}, {bound_vi} của khoảng tin cậy "
+                  "vượt quá ngưỡng hiệu ứng nhỏ nhất có ý nghĩa (SESOI) {ss}"),
+    # the MDE is at the unadjusted alpha (as the interval): an estimate above it can still be
+    # inconclusive once p is adjusted, and the reason says so rather than leave it a puzzle
     "inconclusive": ("{ci}, adjusted p {p}: neither shown nor shown negligible; minimum "
-                     "detectable effect {mde} ({pw} power)",
+                     "detectable effect {mde} ({pw} power at α {a}, before the multiple-testing "
+                     "correction)",
                      "{ci}, p hiệu chỉnh {p}: dữ liệu chưa đủ để khẳng định hay bác bỏ; "
-                     "tác động nhỏ nhất phát hiện được {mde} (lực kiểm định {pw})"),
+                     "hiệu ứng nhỏ nhất phát hiện được {mde} (lực kiểm định {pw} ở α = {a}, "
+                     "chưa hiệu chỉnh kiểm định bội)"),
     "point": ("{what} {est} (no interval) {isnot} {side} {thr}",
               "{what} {est} (không có khoảng tin cậy) {isnot} {side} {thr}"),
     "exact": ("{what} {est} (a census: the exact value, no interval) {isnot} {side} {thr}",
@@ -372,12 +378,15 @@ def verdict(estimate, ci_low, ci_high, p_adjusted, *, direction, sesoi: float,
     reaches = ci_high > sesoi if sign > 0 else ci_low < -sesoi
     if p_ok and np.sign(est) == sign and reaches:
         return SUPPORTED, _r("supported", lang, ci=ci, p=p_txt,
-                             ss=("+" if sign > 0 else "−") + s_txt)
+                             ss=("+" if sign > 0 else "−") + s_txt,
+                             bound="upper" if sign > 0 else "lower",
+                             bound_vi="cận trên" if sign > 0 else "cận dưới")
     if mde is None or not _finite(mde):
         se_mde = se_used if se_used is not None else se_from_interval(ci_low, ci_high,
                                                                       alpha=alpha, df=df)
         mde = min_detectable(se_mde, alpha=alpha, power=power, df=df)
     return INCONCLUSIVE, _r("inconclusive", lang, ci=ci, p=p_txt, mde=_fmt(mde, lang=lang),
+                            a=_fmt(alpha, 2, lang),
                             pw=f"{power:.0%}")
 
 

@@ -31,6 +31,11 @@ class CommuneMatch:
     how: str  # exact, normalised, code, diacritics, fuzzy, outside, unmatched, ambiguous_code
     score: float
     note: str = ""  # for "outside": where that commune is
+    #: For ``how="outside"``: the Hữu Lũng commune of 1 July 2025 that the name is (it merged
+    #: several units of the survey frame, so the record's unit cannot be told from it: the
+    #: record belongs to the study, written with its unit before the merger); None for a
+    #: commune outside Hữu Lũng and for every other ``how``.
+    commune_2025: str | None = None
 
 
 def _registry_frame(registry: pd.DataFrame | None) -> pd.DataFrame:
@@ -55,24 +60,29 @@ def _outside_frame(outside: pd.DataFrame | None) -> pd.DataFrame:
     return other_names()
 
 
-def _outside_index(outside: pd.DataFrame) -> dict[str, str]:
-    """Folded name → where that commune is, for Lạng Sơn communes outside Hữu Lũng."""
-    index: dict[str, str] = {}
+def _outside_index(outside: pd.DataFrame) -> dict[str, tuple[str, str | None]]:
+    """Folded name → ``(where that commune is, its name if it is a Hữu Lũng commune of 2025
+    else None)``, for the Lạng Sơn names that are not a Hữu Lũng unit's.  A row with a
+    ``note`` is a Hữu Lũng commune of 2025 (merged units: :func:`hlstudy.communes.build_other_names`
+    notes only those)."""
+    index: dict[str, tuple[str, str | None]] = {}
     rows = sorted(outside.itertuples(index=False), key=lambda r: (r.level != "legacy", r.name))
     for r in rows:
         key = fold(_commune_key(r.name))
         if getattr(r, "note", ""):
             where = f"the {r.level} commune {r.name}: {r.note}; give the unit before the 2025 merger"
-        elif r.level == "legacy" and r.district:
+            index.setdefault(key, (where, clean_text(r.name)))
+            continue
+        if r.level == "legacy" and r.district:
             where = f"a commune of {r.district} (another district or city of Lạng Sơn), outside Hữu Lũng"
         else:
             where = f"a {r.level} commune of Lạng Sơn outside Hữu Lũng"
-        index.setdefault(key, where)
+        index.setdefault(key, (where, None))
     return index
 
 
 @lru_cache(maxsize=1)
-def _default_outside_index() -> dict[str, str]:
+def _default_outside_index() -> dict[str, tuple[str, str | None]]:
     """:func:`_outside_index` of the committed list (itself read once): built once."""
     return _outside_index(_outside_frame(None))
 
@@ -118,7 +128,9 @@ def match_commune(
     without diacritics or with old-style tone placement (``diacritics``); then, if the
     name (without diacritics) is that of another Lạng Sơn commune (``outside``, default
     :func:`hlstudy.communes.other_names`: "Đồng Đăng" is in Cao Lộc, not a typo of Đồng
-    Tân), ``how="outside"``; and finally a close spelling by
+    Tân), ``how="outside"`` (with ``commune_2025`` set when the name is that of a Hữu Lũng
+    commune of 1 July 2025, e.g. Tuấn Sơn: a record of the study whose unit before the merger
+    is to be written instead); and finally a close spelling by
     :func:`difflib.SequenceMatcher` ratio ≥ ``cutoff`` on the diacritic-free names,
     accepted only when one registry name is clearly closest (``fuzzy``).  Otherwise
     ``how="unmatched"``.
@@ -167,7 +179,7 @@ def _match(value: Any, names_in: tuple, codes_in: tuple, cutoff: float,
     index = _default_outside_index() if outside is None else _outside_index(outside)
     elsewhere = index.get(folded)
     if elsewhere is not None:
-        return CommuneMatch(text, None, None, "outside", 0.0, elsewhere)
+        return CommuneMatch(text, None, None, "outside", 0.0, *elsewhere)
     scores = _similarity(folded, tuple(folded_keys))
     if scores and scores[0][0] >= cutoff and (len(scores) == 1 or scores[0][0] - scores[1][0] >= 0.05):
         i = scores[0][1]
@@ -258,14 +270,48 @@ def _guesses(matches: dict, reused: dict[str, str], file: Path, column: str) -> 
     return out
 
 
-def unmatched_fix(unmatched) -> str:
-    """What to do about commune names not in the registry (:class:`CommuneMatch` of ``how``
-    ``"unmatched"`` or ``"outside"``): the sentence after "Fix:" in the ingest error."""
+def unmatched_fix(unmatched: list[CommuneMatch], registry: pd.DataFrame | None = None) -> str:
+    """What to do about commune names not in the registry: the sentence after "Fix:" in the
+    ingest error.
+
+    ``unmatched``: the :class:`CommuneMatch` es of ``how`` ``"unmatched"`` or ``"outside"``;
+    ``registry``: the registry they were matched against (default: the committed
+    ``data/reference/communes.csv``), whose ``commune_2025`` column names the units that a
+    Hữu Lũng commune of 2025 was formed from.  Returns one clause per kind of name met, joined
+    by "; ", or ``""`` for an empty list.  A name not found anywhere is to be written as the
+    registry writes it; a Hữu Lũng commune of 2025 (``commune_2025`` set: a record of the
+    study) is to be written as its unit before the merger; only a commune outside Hữu Lũng is
+    to be left out.
+
+    >>> unmatched_fix([])
+    ''
+    >>> reg = pd.DataFrame({"code": ["06256", "06457"], "name": ["Hữu Liên", "Minh Sơn"],
+    ...                     "commune_2025": ["Hữu Liên", "Tuấn Sơn"]})
+    >>> print(unmatched_fix([match_commune("Tuấn Sơn", reg)], reg))  # doctest: +NORMALIZE_WHITESPACE
+    Tuấn Sơn (formed from Minh Sơn) is a Hữu Lũng commune of 1 July 2025, not a unit of the
+    survey frame: in a copy of the export (hlstudy never changes the raw file), write each such
+    record's unit before the merger as the column 'name' of data/reference/communes.csv names
+    it, or as its 5-digit 'code' there
+    >>> print(unmatched_fix([match_commune("Chi Lăng", reg)], reg))  # doctest: +NORMALIZE_WHITESPACE
+    a record from a commune outside Hữu Lũng does not belong to this study: leave it out of a
+    copy of the export (hlstudy never changes the raw file)
+    """
     fixes = []
     if any(m.how == "unmatched" for m in unmatched):
         fixes.append("write each commune as the column 'name' of data/reference/communes.csv "
                      "names it (accents may be left out), or as its 5-digit 'code' there")
-    if any(m.how == "outside" for m in unmatched):
+    merged = list(dict.fromkeys(m.commune_2025 for m in unmatched
+                                if m.how == "outside" and m.commune_2025 is not None))
+    if merged:
+        units = _names_2025(_package()._registry_frame(registry))
+        named = ", ".join(f"{new} (formed from {', '.join(units[key][1])})"
+                          if (key := fold(_commune_key(new))) in units else new for new in merged)
+        fixes.append(f"{named} {'is a Hữu Lũng commune' if len(merged) == 1 else 'are Hữu Lũng communes'}"
+                     " of 1 July 2025, not a unit of the survey frame: in a copy of the export "
+                     "(hlstudy never changes the raw file), write each such record's unit before "
+                     "the merger as the column 'name' of data/reference/communes.csv names it, or "
+                     "as its 5-digit 'code' there")
+    if any(m.how == "outside" and m.commune_2025 is None for m in unmatched):
         fixes.append("a record from a commune outside Hữu Lũng does not belong to this study: "
                      "leave it out of a copy of the export (hlstudy never changes the raw file)")
     return "; ".join(fixes)
@@ -311,7 +357,7 @@ def _attach_communes(data: pd.DataFrame, column: str, registry: pd.DataFrame | N
         first = unmatched[0]
         raise SurveyDataError(
             f"{len(unmatched)} commune name(s) not in the Hữu Lũng registry: {described}. "
-            f"Fix: {unmatched_fix(unmatched)}",
+            f"Fix: {unmatched_fix(unmatched, registry)}",
             file=file,
             row=min(rows_of[first.value]),
             column=column,
