@@ -343,8 +343,13 @@ def show_claim(cid: str) -> None:
         action = (f"Các xã thấp nhất {action}." if not qual else
                   f"Trên dữ liệu thật, cách tính này chỉ ra các xã thấp nhất, và các xã đó "
                   f"{action}; thứ tự trên dữ liệu mô phỏng không nói gì về các xã thật.")
+        # the driver by its name, its code beside it (the prose names no bare code)
+        x_label = (LABELS.at[x, "label_vi"] if x in LABELS.index else
+                   "tỷ lệ đã dự ít nhất một khóa bồi dưỡng trong 24 tháng qua" if x == "TRAINED"
+                   else x)
+        x_name = x_label[:1].lower() + x_label[1:] + ("" if f"({x})" in x_label else f" ({x})")
         display(Markdown(
-            f"Đối với 8 xã mới{' ' + qual if qual else ''}: thấp nhất về `{x}` là {names}; "
+            f"Đối với 8 xã mới{' ' + qual if qual else ''}: thấp nhất về {x_name} là {names}; "
             f"cao nhất **{best['commune_2025']}** ({fmt(best['mean'], 1)}{unit}).  {action}"))
 
 
