@@ -269,11 +269,17 @@ def test_unmatched_communes_are_all_listed(tmp_path):
     assert "5-digit" not in message
 
 
-def test_a_commune_name_not_found_says_how_to_write_it(tmp_path):
-    rows = rf.make_rows("citizens", 3)
-    rows["commune"] = ["Hữu Liên", "Xã Không Có Thật", "Hữu Liên"]
+def _citizens_from(tmp_path, communes: list[str]):
+    """A citizens' CSV export of one record per commune name given."""
+    rows = rf.make_rows("citizens", len(communes))
+    rows["commune"] = communes
     path = tmp_path / "citizens.csv"
     path.write_text(csv_text(rows, "citizens"), encoding="utf-8")
+    return path
+
+
+def test_a_commune_name_not_found_says_how_to_write_it(tmp_path):
+    path = _citizens_from(tmp_path, ["Hữu Liên", "Xã Không Có Thật", "Hữu Liên"])
     with pytest.raises(SurveyDataError) as err:
         read(path)
     message = str(err.value)
@@ -291,10 +297,7 @@ def test_a_2025_huu_lung_commune_says_to_write_its_unit_not_to_drop_it(tmp_path)
 
     units = communes().query("commune_2025 == 'Tuấn Sơn'")["name"].tolist()
     assert len(units) > 1
-    rows = rf.make_rows("citizens", 3)
-    rows["commune"] = ["Hữu Liên", "Tuấn Sơn", "Hữu Liên"]
-    path = tmp_path / "citizens.csv"
-    path.write_text(csv_text(rows, "citizens"), encoding="utf-8")
+    path = _citizens_from(tmp_path, ["Hữu Liên", "Tuấn Sơn", "Hữu Liên"])
     with pytest.raises(SurveyDataError) as err:  # the full registry: its units of Tuấn Sơn
         ingest.read_instrument(path, codebook=CB, value_labels=VL, registry=communes())
     message = str(err.value)
@@ -308,10 +311,7 @@ def test_a_2025_huu_lung_commune_says_to_write_its_unit_not_to_drop_it(tmp_path)
 
 
 def test_a_commune_outside_huu_lung_says_to_leave_the_record_out(tmp_path):
-    rows = rf.make_rows("citizens", 3)
-    rows["commune"] = ["Hữu Liên", "Hữu Liên", "Đồng Đăng"]  # Cao Lộc
-    path = tmp_path / "citizens.csv"
-    path.write_text(csv_text(rows, "citizens"), encoding="utf-8")
+    path = _citizens_from(tmp_path, ["Hữu Liên", "Hữu Liên", "Đồng Đăng"])  # Cao Lộc
     with pytest.raises(SurveyDataError) as err:
         read(path)
     message = str(err.value)
