@@ -435,7 +435,7 @@ cleaning.reader_table(pd.concat(coverage_tables, names=["instrument"]).reset_ind
 # ## 4. Mẫu cuối cùng so với danh sách trích ngang
 #
 # Tỷ lệ bao phủ của mỗi xã = số phiếu cán bộ, công chức hợp lệ / số người trong danh sách
-# nhân sự (sau làm sạch). Bảng xuất ra ẩn các ô dưới 5 người.
+# trích ngang (sau làm sạch). Bảng xuất ra ẩn các ô dưới 5 người.
 
 # %%
 HAS_REGISTER = study.has("personnel")

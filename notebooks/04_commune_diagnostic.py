@@ -214,7 +214,7 @@ display(Markdown(
     f"{', '.join(lab_qlnn[c] for c in sorted(NO_STATE_MANAGEMENT))}; không công bố tỷ lệ của "
     f"dưới **{MIN_CELL}** người."))
 for note in (study.skip_note("các mục 2.1.1–2.1.3, phần số lượng tối đa và tiêu chuẩn của mục 2.1.5, "
-                             "nhận định D4 và các phần của D1–D3 đọc hồ sơ (tiêu chuẩn, thâm "
+                             "nhận định D4 và các phần của D1–D3 đọc danh sách trích ngang (tiêu chuẩn, thâm "
                              "niên, trình độ theo xã)", "personnel"),
              study.skip_note("đánh giá của người dân ở mục 2.1.4 và phần tương quan với người "
                              "dân của nhận định D5", "citizens")):
@@ -473,7 +473,7 @@ if HAS_PERSONNEL:
         f"Nữ chiếm **{pct(w.at['all', 'share'])}%** đội ngũ ({int(w.at['all', 'k'])}/"
         f"{int(w.at['all', 'n'])}) nhưng **{pct(w.at['leadership', 'share'])}%** ở các chức "
         f"danh lãnh đạo ({int(w.at['leadership', 'k'])}/{int(w.at['leadership', 'n'])}); toàn "
-        f"bộ hồ sơ, nên đây là tỷ lệ chính xác, không có khoảng tin cậy{QUAL_OFFICIALS}."))
+        f"bộ danh sách trích ngang, nên đây là tỷ lệ chính xác, không có khoảng tin cậy{QUAL_OFFICIALS}."))
     eth = prof["ethnicity"].assign(
         ethnicity_label=lambda d: d["ethnicity"].map(labels["ethnicity"]))
     RATIO = ["ratio", "ratio_lo", "ratio_hi"]  # the ratio is k rescaled: suppressed with k
@@ -774,9 +774,10 @@ export.save_table(cm_tab[["variable", "commune", "n", "mean", "estimate", "lo", 
                                                         "rank_lo", "rank_hi")]})
 ip = iccs.set_index("variable")
 display(Markdown(
-    f"ICC của năng lực chuyên môn (PRO) = **{fmt(ip.at['PRO', 'icc'], 3)}** (ICC(1) ANOVA "
-    f"{fmt(ip.at['PRO', 'icc_anova'], 3)}, KTC 95%: {fmt(ip.at['PRO', 'icc_anova_lo'], 3)}–"
-    f"{fmt(ip.at['PRO', 'icc_anova_hi'], 3)}); của phẩm chất đạo đức (ETH) = "
+    f"ICC (REML) của năng lực chuyên môn (PRO) = **{fmt(ip.at['PRO', 'icc'], 3)}** (ICC(1) "
+    f"ANOVA {fmt(ip.at['PRO', 'icc_anova'], 3)}, KTC 95% của ICC(1): "
+    f"{fmt(ip.at['PRO', 'icc_anova_lo'], 3)}–{fmt(ip.at['PRO', 'icc_anova_hi'], 3)}; nhận định "
+    "D3 đọc ICC(1) cùng khoảng tin cậy và kiểm định F của nó); của phẩm chất đạo đức (ETH) = "
     f"**{fmt(ip.at['ETH', 'icc'], 3)}**"
     + (f"; của đánh giá của người dân = **{fmt(ip.at['SIPAS', 'icc'], 3)}**." if HAS_CITIZENS
        else "; không có phiếu người dân.")))
@@ -916,7 +917,7 @@ export.save_table(cm25[["variable", "commune_2025", "n", "mean", "lo", "hi"]].re
                   simulated=SIM, count_columns=["n"],
                   dependent={"n": [RN25["mean"], RN25["lo"], RN25["hi"]]})
 icc25 = quality.icc_table(scores, QUALITY, "commune_2025")
-display(icc25[["variable", "n_groups", "icc", "icc_anova_lo", "icc_anova_hi"]])
+display(icc25[["variable", "n_groups", "icc", "icc_anova", "icc_anova_lo", "icc_anova_hi"]])
 pro25 = cm25[cm25["variable"] == "PRO"]
 # the figure uses the estimator of its 23-unit sibling (04_caterpillar_quality): shrunken
 # (empirical-Bayes) means from a random-intercept model, here with the 8 new communes as groups,
@@ -940,7 +941,7 @@ display(Markdown(
     f"**{high25['commune_2025']}** ({fmt(high25['mean'], 2)}; "
     f"KTC 95%: {fmt(high25['lo'], 2)}–{fmt(high25['hi'], 2)}) và thấp nhất ở "
     f"**{low25['commune_2025']}** ({fmt(low25['mean'], 2)}; KTC 95%: {fmt(low25['lo'], 2)}–"
-    f"{fmt(low25['hi'], 2)}); ICC của PRO giữa 8 xã mới là {fmt(i25.at['PRO', 'icc'], 3)} "
+    f"{fmt(low25['hi'], 2)}); ICC (REML) của PRO giữa 8 xã mới là {fmt(i25.at['PRO', 'icc'], 3)} "
     f"(giữa 23 đơn vị cũ: {fmt(ip.at['PRO', 'icc'], 3)}).  Khoảng tin cậy của mỗi xã mới là "
     "của ước lượng phân tầng theo 2–3 đơn vị cũ, có hiệu chỉnh tổng thể hữu hạn "
     "(docs/inference.md).  Hình vẽ dùng cùng cách ước lượng với hình của 23 đơn vị cũ — ước "
@@ -949,8 +950,8 @@ display(Markdown(
     f"Hai khoảng trả lời hai câu hỏi khác nhau, nên độ rộng khác nhau: với **{high25['commune_2025']}**, "
     f"khoảng của bảng rộng {fmt(high25['hi'] - high25['lo'], 2)} điểm, khoảng của hình "
     f"({fmt(_eb_high['lo'], 2)}–{fmt(_eb_high['hi'], 2)}) rộng {fmt(_eb_high['hi'] - _eb_high['lo'], 2)} "
-    "điểm.  Khoảng của bảng mô tả chính những cán bộ, công chức của xã (tổng thể hữu hạn là hồ "
-    "sơ; sai số chỉ đến từ những người chưa trả lời, coi như vắng ngẫu nhiên); khoảng của hình "
+    "điểm.  Khoảng của bảng mô tả chính những cán bộ, công chức của xã (tổng thể hữu hạn là "
+    "danh sách trích ngang; sai số chỉ đến từ những người chưa trả lời, coi như vắng ngẫu nhiên); khoảng của hình "
     "coi những người trả lời như một mẫu từ một tổng thể không hạn chế (không hiệu chỉnh tổng "
     "thể hữu hạn) và kéo ước lượng của mỗi xã về trung bình chung theo mô hình hệ số chặn ngẫu "
     "nhiên.  Đọc bảng khi mô tả đội ngũ hiện có của một xã; đọc hình khi so sánh các xã."))

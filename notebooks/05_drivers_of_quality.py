@@ -795,7 +795,12 @@ if SEM_OK:
     # paths no hypothesis names whose interval excludes 0: associations the thesis did not
     # predict, named here (a negative one runs against its theory of the factors)
     beyond = framework.paths_beyond_hypotheses(paths_sem)
-    negative = beyond[beyond["estimate"] < 0]
+    # against the thesis's theory of the rated factors: a negative path of a factor that should
+    # help, a positive one of a resistance (framework.NEGATIVE_CAUSES); the observed covariates
+    # (education, tenure: framework.EXTRA_NODES) have no expected sign
+    _expected = np.where(beyond["term"].isin(framework.NEGATIVE_CAUSES), -1, 1)
+    negative = beyond[~beyond["term"].isin(framework.EXTRA_NODES)
+                      & (np.sign(beyond["estimate"]).to_numpy() == -_expected)]
     beyond_text = (
         f"**Ngoài các giả thuyết**, {len(beyond)} đường dẫn của SEM có khoảng tin cậy không "
         "chứa 0 dù luận văn không nêu giả thuyết nào cho chúng: " + "; ".join(
@@ -805,10 +810,12 @@ if SEM_OK:
         "Không đường dẫn nào ngoài các giả thuyết có khoảng tin cậy không chứa 0.")
     if len(negative):
         beyond_text += (
-            "  Đường dẫn **âm** (" + ", ".join(f"{r.term} → {r.outcome}" for r in negative.itertuples())
-            + ") đi ngược cách luận văn hiểu các yếu tố (yếu tố tốt hơn thì chất lượng, động lực "
-            "cao hơn): khi giữ các yếu tố khác không đổi, người đánh giá yếu tố này cao hơn lại "
-            "có điểm thấp hơn ở biến phụ thuộc.  Đây là mối liên hệ trên dữ liệu quan sát, "
+            "  **Ngược chiều lý thuyết của luận văn** (yếu tố thuận lợi hơn thì chất lượng, "
+            "động lực cao hơn; tâm lý ngại thay đổi thì ngược lại): " + ", ".join(
+                f"{r.term} → {r.outcome} ({'âm' if r.estimate < 0 else 'dương'})"
+                for r in negative.itertuples())
+            + ": khi giữ các yếu tố khác không đổi, người đánh giá yếu tố này cao hơn lại có "
+            "điểm biến phụ thuộc theo chiều ngược với lý thuyết.  Đây là mối liên hệ trên dữ liệu quan sát, "
             "chưa hiệu chỉnh kiểm định bội và không nằm trong sổ đối chiếu, nhưng cần được nêu "
             "khi bàn giải pháp tương ứng.")
     display(Markdown(beyond_text))

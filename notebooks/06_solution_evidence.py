@@ -110,7 +110,7 @@ display(Markdown(
 #
 # * **được ủng hộ** — ước lượng đúng chiều nhận định, kiểm định (p đã hiệu chỉnh Holm trên
 #   toàn bộ sổ đối chiếu) bác bỏ giá trị 0, và cận trên của khoảng tin cậy (cận dưới, với
-#   nhận định chiều âm) vượt quá ngưỡng hiệu ứng nhỏ nhất có ý nghĩa (SESOI): khoảng tin cậy
+#   nhận định chiều âm) vượt ra ngoài ngưỡng hiệu ứng nhỏ nhất có ý nghĩa (SESOI): khoảng tin cậy
 #   chứa cả những hiệu ứng đủ lớn để có ý nghĩa thực tiễn.  Quy tắc không đòi cả khoảng nằm
 #   ngoài SESOI: một thành phần được ủng hộ vẫn có thể có cận kia nằm trong ±SESOI (lý do của
 #   mỗi kết luận ghi rõ cận nào vượt ngưỡng);
@@ -125,8 +125,9 @@ display(Markdown(
 # khoảng tin cậy nằm về phía nhận định, không được ủng hộ khi cả khoảng nằm ở phía bên kia.
 # Một nhận định khẳng định mọi thành phần của nó, nên chỉ được ủng hộ khi mọi thành phần được
 # ủng hộ (kiểm định giao–hợp, Berger 1982): một thành phần không được ủng hộ thì cả nhận định
-# không được ủng hộ; nếu không, một thành phần không kiểm định được (hay chưa kết luận được)
-# thì cả nhận định không kiểm định được (chưa kết luận được).
+# không được ủng hộ; nếu không, một thành phần không kiểm định được thì cả nhận định không
+# kiểm định được; nếu không, một thành phần chưa kết luận được thì cả nhận định chưa kết luận
+# được (thứ tự này là của `hlstudy.evidence.rules.combine`).
 
 # %%
 RULE_TEXT = {

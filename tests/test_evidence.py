@@ -68,7 +68,7 @@ def test_a_supported_reason_names_the_bound_that_reaches_beyond_the_sesoi():
     vi = verdict(0.22, 0.05, 0.40, 0.01, direction="+", sesoi=0.10, se=0.09, lang="vi")[1]
     assert v == "supported"
     assert "the interval's upper bound beyond the SESOI +0.10" in en
-    assert "cận trên của khoảng tin cậy vượt quá ngưỡng" in vi and "+0,10" in vi
+    assert "cận trên của khoảng tin cậy vượt ra ngoài ngưỡng" in vi and "+0,10" in vi
     _v, en_neg = verdict(-0.22, -0.40, -0.05, 0.01, direction="-", sesoi=0.10, se=0.09)
     vi_neg = verdict(-0.22, -0.40, -0.05, 0.01, direction="-", sesoi=0.10, se=0.09, lang="vi")[1]
     assert "the interval's lower bound beyond the SESOI −0.10" in en_neg
@@ -172,12 +172,15 @@ def test_inconclusive_gives_minimum_detectable_effect():
                                                       sesoi=0.10, se=0.09, lang="vi")[1]
     # the MDE is at the unadjusted alpha, and the reason says so (an examiner: S3's estimate
     # 0,033 above its MDE 0,032, yet inconclusive on an adjusted p of 0,068)
-    assert "80% power at α 0.05, before the multiple-testing correction" in why
+    assert "80% power at α = 0.05, before the multiple-testing correction" in why
     _v, strict = verdict(0.08, -0.10, 0.26, 0.40, direction="+", sesoi=0.10, se=0.09,
                          alpha=0.01, lang="vi")
     assert "lực kiểm định 80% ở α = 0,01, chưa hiệu chỉnh kiểm định bội" in strict
     mde01 = (stats.norm.ppf(0.995) + stats.norm.ppf(0.80)) * 0.09
     assert f"{mde01:.3f}".replace(".", ",") in strict
+    # an alpha of three decimals prints as set, not rounded to two
+    assert "α = 0.005," in verdict(0.08, -0.10, 0.26, 0.40, direction="+", sesoi=0.10, se=0.09,
+                                   alpha=0.005)[1]
 
 
 @pytest.mark.parametrize(("p", "vi", "en"), [(0.0722, "= 0,072", "= 0.072"),

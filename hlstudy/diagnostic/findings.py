@@ -315,7 +315,7 @@ def finding_d1(compliance: ComplianceResult | None, scores: pd.DataFrame, *, gro
                   f"({_pct(num['cs_alt_share_not_met'])}%)")
     register = (
         f"{num['cs_k_not_met']}/{num['cs_n']} công chức ({_pct(num['cs_share_not_met'])}%; "
-        f"toàn bộ hồ sơ, không có sai số chọn mẫu) chưa đạt ít nhất một tiêu "
+        f"toàn bộ {INSTRUMENT_NOUNS['personnel'][0]}, không có sai số chọn mẫu) chưa đạt ít nhất một tiêu "
         f"chuẩn của Nghị định 33/2023{worst_vi}{alt_vi}.",
         f"{num['cs_k_not_met']}/{num['cs_n']} civil servants ({_pct(num['cs_share_not_met'])}%; "
         f"the whole register, no sampling error) do not meet at least one "
@@ -413,7 +413,7 @@ def finding_d2(personnel: pd.DataFrame | None, scores: pd.DataFrame, *, group: s
         s = register_share(t.lt(th.short_tenure_years).where(t.notna()))
         num = {"tenure_n": s["n"], "short_k": s["k"], "short_share": s["share"],
                "short_lo": s["lo"], "short_hi": s["hi"]}
-        tenure_vi = (f"{_pct(s['share'])}% ({s['k']}/{s['n']}; toàn bộ hồ sơ) "
+        tenure_vi = (f"{_pct(s['share'])}% ({s['k']}/{s['n']}; toàn bộ {INSTRUMENT_NOUNS['personnel'][0]}) "
                      f"cán bộ, công chức giữ vị trí dưới {th.short_tenure_years:g} năm; thâm "
                      f"niên trung vị {_num(float(t.median()), 1)} năm.")
         tenure_en = (f"{_pct(s['share'])}% ({s['k']}/{s['n']}; the whole register) "
@@ -450,7 +450,7 @@ def finding_d3(scores: pd.DataFrame, personnel: pd.DataFrame | None, *, group: s
     Numbers: ICC(1) of each quality dimension (one-way ANOVA, Shrout & Fleiss 1979; psych's
     ``ICC1``) with its F-distribution interval and F-test p: one estimator for the point, the
     interval and the test (the REML ICC, :attr:`hlstudy.diagnostic.quality.IccResult.icc`,
-    differs by less than 0.001 here and has no interval of its own in this table);
+    is close to it but has no interval of its own, and notebook 04 shows both);
     the share with a degree by commune (range) and a Monte-Carlo chi-square test of degree ×
     commune; how many communes' empirical-Bayes intervals for ``focus`` exclude the
     district mean.  ``personnel=None`` (a study without the register): the survey's numbers

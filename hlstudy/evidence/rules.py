@@ -71,11 +71,11 @@ REASONS = {
     "supported": ("{ci} in the claimed direction, adjusted p {p}, the interval's {bound} bound "
                   "beyond the SESOI {ss}",
                   "{ci} đúng chiều nhận định, p hiệu chỉnh {p}, {bound_vi} của khoảng tin cậy "
-                  "vượt quá ngưỡng hiệu ứng nhỏ nhất có ý nghĩa (SESOI) {ss}"),
+                  "vượt ra ngoài ngưỡng hiệu ứng nhỏ nhất có ý nghĩa (SESOI) {ss}"),
     # the MDE is at the unadjusted alpha (as the interval): an estimate above it can still be
     # inconclusive once p is adjusted, and the reason says so rather than leave it a puzzle
     "inconclusive": ("{ci}, adjusted p {p}: neither shown nor shown negligible; minimum "
-                     "detectable effect {mde} ({pw} power at α {a}, before the multiple-testing "
+                     "detectable effect {mde} ({pw} power at α = {a}, before the multiple-testing "
                      "correction)",
                      "{ci}, p hiệu chỉnh {p}: dữ liệu chưa đủ để khẳng định hay bác bỏ; "
                      "hiệu ứng nhỏ nhất phát hiện được {mde} (lực kiểm định {pw} ở α = {a}, "
@@ -386,7 +386,7 @@ def verdict(estimate, ci_low, ci_high, p_adjusted, *, direction, sesoi: float,
                                                                       alpha=alpha, df=df)
         mde = min_detectable(se_mde, alpha=alpha, power=power, df=df)
     return INCONCLUSIVE, _r("inconclusive", lang, ci=ci, p=p_txt, mde=_fmt(mde, lang=lang),
-                            a=_fmt(alpha, 2, lang),
+                            a=f"{alpha:g}".replace(".", "," if lang == "vi" else "."),
                             pw=f"{power:.0%}")
 
 
