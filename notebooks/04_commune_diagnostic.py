@@ -405,7 +405,7 @@ if HAS_PERSONNEL:
                      missing="n_missing")
     fig = plots.share_bars(ov_pub.assign(lo=ov_pub["share"], hi=ov_pub["share"]), label="rule",
                            min_cell=MIN_CELL,
-                           xlabel=export.tr("% công chức chưa đạt (toàn bộ hồ sơ)",
+                           xlabel=export.tr("% công chức chưa đạt (toàn bộ danh sách trích ngang)",
                                             "% of civil servants not meeting (whole register)"),
                            title=export.tr("Công chức chưa đạt tiêu chuẩn Nghị định 33/2023",
                                            "Civil servants not meeting the Decree 33/2023 standards"))
@@ -527,8 +527,8 @@ if HAS_PERSONNEL:
         t = prof_shown[(prof_shown["table"] == key) & (prof_shown["kind"] == "all")].copy()
         t["level_label"] = t["level"]
         plots.share_bars(t, label="level_label", title=title, ax=ax, min_cell=MIN_CELL, wrap=16,
-                         xlabel=export.tr("% (toàn bộ hồ sơ)", "% (whole register)"))
-    fig.suptitle(export.tr("Cơ cấu đội ngũ cán bộ, công chức cấp xã (toàn bộ hồ sơ)",
+                         xlabel=export.tr("% (toàn bộ danh sách)", "% (whole register)"))
+    fig.suptitle(export.tr("Cơ cấu đội ngũ cán bộ, công chức cấp xã (toàn bộ danh sách)",
                            "Profile of the commune officials (whole register)"))
     fig.tight_layout()
     plots.add_suppression_note(fig)   # what "<5" and "x" in the panels mean
