@@ -110,7 +110,7 @@ import pandas as pd
 
 from hlstudy import _resultcache
 from hlstudy import export as _export
-from hlstudy.codebook import INSTRUMENT_LABELS
+from hlstudy.codebook import INSTRUMENT_LABELS, INSTRUMENT_NOUNS
 from hlstudy.errors import ModelError, SurveyDataError, check_lang
 from hlstudy.ingest import (
     COMMUNE_MATCH,
@@ -1903,9 +1903,7 @@ def missing_heatmap(missing: pd.DataFrame, instrument, *, items: list[str] | Non
     from hlstudy.export import tr
 
     panels = {instrument: items} if isinstance(instrument, str) else dict(instrument)
-    names = {"officials": tr("phiếu cán bộ, công chức", "officials' survey"),
-             "citizens": tr("phiếu người dân", "citizens' survey"),
-             "personnel": tr("danh sách trích ngang", "personnel register")}
+    names = {name: tr(*noun) for name, noun in INSTRUMENT_NOUNS.items()}
     tables = {}
     for name, wanted in panels.items():
         m = missing[missing["instrument"] == name]

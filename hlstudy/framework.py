@@ -303,18 +303,23 @@ def paths_beyond_hypotheses(paths: pd.DataFrame,
     ci_high`` (:func:`hlstudy.drivers.sem_paths`: ``term → outcome``); ``hypothesized``: the
     paths the thesis names (default :func:`hypothesized_paths`, columns ``cause, effect``).
     Returns the rows of ``paths`` whose ``term → outcome`` is not hypothesized and whose
-    interval lies wholly above or wholly below zero, with the same columns, sorted by
-    ``outcome, term``: associations the thesis did not predict, which notebook 05 names so
-    that a reader of the hypotheses alone does not miss them (a significant negative path among
-    them runs against the thesis's theory).  The interval is the one given, not adjusted for
+    interval lies wholly above or wholly below zero, sorted by ``outcome, term``, with two
+    columns added: ``expected_sign``, the sign the thesis's theory gives the cause (``"-"``
+    for :data:`NEGATIVE_CAUSES`, ``""`` for the observed covariates of :data:`EXTRA_NODES`,
+    which have none, ``"+"`` for every other factor), and ``against_theory``, True when the
+    estimate lies on the other side (:func:`hlstudy.evidence.rules.opposite`).  These are
+    associations the thesis did not predict, which notebook 05 names so that a reader of the
+    hypotheses alone does not miss them.  The interval is the one given, not adjusted for
     multiple testing.  Raises :class:`ModelError` when a column is missing.
 
     >>> p = pd.DataFrame({"outcome": ["ETH", "ETH"], "term": ["COMP", "LEAD"],
     ...                   "estimate": [-0.18, 0.22], "ci_low": [-0.34, 0.04],
     ...                   "ci_high": [-0.02, 0.40]})
-    >>> paths_beyond_hypotheses(p)[["term", "outcome"]].values.tolist()
-    [['COMP', 'ETH']]
+    >>> paths_beyond_hypotheses(p)[["term", "outcome", "expected_sign", "against_theory"]].values.tolist()
+    [['COMP', 'ETH', '+', True]]
     """
+    from hlstudy.evidence.rules import opposite
+
     need = {"outcome", "term", "estimate", "ci_low", "ci_high"}
     if not isinstance(paths, pd.DataFrame) or not need <= set(paths.columns):
         have = sorted(paths.columns) if isinstance(paths, pd.DataFrame) else type(paths).__name__
@@ -323,8 +328,12 @@ def paths_beyond_hypotheses(paths: pd.DataFrame,
     named = set(zip(hyp["cause"], hyp["effect"], strict=True))
     unnamed = [(t, o) not in named for t, o in zip(paths["term"], paths["outcome"], strict=True)]
     clear = (paths["ci_low"] > 0) | (paths["ci_high"] < 0)
-    return (paths[np.asarray(unnamed, dtype=bool) & clear.to_numpy()]
-            .sort_values(["outcome", "term"], ignore_index=True))
+    out = paths[np.asarray(unnamed, dtype=bool) & clear.to_numpy()].sort_values(
+        ["outcome", "term"], ignore_index=True)
+    expected = ["" if t in EXTRA_NODES else "-" if t in NEGATIVE_CAUSES else "+"
+                for t in out["term"]]
+    return out.assign(expected_sign=expected, against_theory=[
+        bool(s) and opposite(e, s) for e, s in zip(out["estimate"], expected, strict=True)])
 
 
 def _node_labels(lang: str) -> dict[str, str]:

@@ -70,9 +70,8 @@ LIKERT_INSTRUMENTS = [i for i in ("officials", "citizens") if study.has(i)]
 ORIGIN_VI = {"argument": "tham số", "environment": "biến môi trường HLSTUDY_DATA",
              "config file": "tệp cấu hình hlstudy.toml", "default": "dữ liệu minh họa data/raw"}
 NAMES_VI = {name: vi for name, (vi, _en) in codebook.INSTRUMENT_LABELS.items()}
-NAMES_EN = {name: en for name, (_vi, en) in codebook.INSTRUMENT_LABELS.items()}
 T = export.tr  # exported labels: Vietnamese by default, English with HLSTUDY_LANG=en
-LABEL = {k: T(NAMES_VI[k], NAMES_EN[k]) for k in NAMES_VI}
+LABEL = {k: T(*label) for k, label in codebook.INSTRUMENT_LABELS.items()}
 if study.absent:
     display(Markdown(
         "> **Nghiên cứu chỉ có một phần bộ công cụ:** không có tệp xuất của "

@@ -795,12 +795,7 @@ if SEM_OK:
     # paths no hypothesis names whose interval excludes 0: associations the thesis did not
     # predict, named here (a negative one runs against its theory of the factors)
     beyond = framework.paths_beyond_hypotheses(paths_sem)
-    # against the thesis's theory of the rated factors: a negative path of a factor that should
-    # help, a positive one of a resistance (framework.NEGATIVE_CAUSES); the observed covariates
-    # (education, tenure: framework.EXTRA_NODES) have no expected sign
-    _expected = np.where(beyond["term"].isin(framework.NEGATIVE_CAUSES), -1, 1)
-    negative = beyond[~beyond["term"].isin(framework.EXTRA_NODES)
-                      & (np.sign(beyond["estimate"]).to_numpy() == -_expected)]
+    negative = beyond[beyond["against_theory"]]   # the sign the theory gives, reversed
     beyond_text = (
         f"**Ngoài các giả thuyết**, {len(beyond)} đường dẫn của SEM có khoảng tin cậy không "
         "chứa 0 dù luận văn không nêu giả thuyết nào cho chúng: " + "; ".join(

@@ -31,19 +31,25 @@ def test_paths_beyond_hypotheses_are_unnamed_paths_clear_of_zero():
     hyp = framework.hypothesized_paths()
     named = hyp.iloc[0]
     paths = pd.DataFrame({
-        "outcome": [named["effect"], "ETH", "ETH", "ETH", "STAY"],
-        "term": [named["cause"], "COMP", "FAC", "ZZZ", "AAA"],
-        "estimate": [0.5, -0.18, 0.01, 0.30, 0.20],
-        "ci_low": [0.3, -0.34, -0.14, 0.00, 0.01],
-        "ci_high": [0.7, -0.02, 0.14, 0.60, 0.39]})
-    assert ("COMP", "ETH") not in set(zip(hyp["cause"], hyp["effect"], strict=True))
+        "outcome": [named["effect"], "ETH", "ETH", "ETH", "STAY", "MOT", "RSP"],
+        "term": [named["cause"], "COMP", "FAC", "ZZZ", "AAA", "RES", "EDU"],
+        "estimate": [0.5, -0.18, 0.01, 0.30, 0.20, 0.25, -0.30],
+        "ci_low": [0.3, -0.34, -0.14, 0.00, 0.01, 0.05, -0.50],
+        "ci_high": [0.7, -0.02, 0.14, 0.60, 0.39, 0.45, -0.10]})
+    hypothesized = set(zip(hyp["cause"], hyp["effect"], strict=True))
+    assert not {("COMP", "ETH"), ("RES", "MOT"), ("EDU", "RSP")} & hypothesized
     out = framework.paths_beyond_hypotheses(paths)
     # the hypothesized path, an interval across 0 and one touching 0 are left out
-    assert out[["term", "outcome"]].values.tolist() == [["COMP", "ETH"], ["AAA", "STAY"]]
-    assert list(out.columns) == list(paths.columns)
+    assert out[["term", "outcome"]].values.tolist() == [
+        ["COMP", "ETH"], ["RES", "MOT"], ["EDU", "RSP"], ["AAA", "STAY"]]
+    assert list(out.columns) == [*paths.columns, "expected_sign", "against_theory"]
+    # against the theory: a factor below zero, resistance to change above it; a covariate
+    # (education) has no expected sign, a factor in its expected direction is not against
+    assert out["expected_sign"].tolist() == ["+", "-", "", "+"]
+    assert out["against_theory"].tolist() == [True, True, False, False]
     # a hypothesis list of the caller's: the first path is then beyond it too
     own = framework.paths_beyond_hypotheses(paths, hyp.iloc[1:0])
-    assert len(own) == 3
+    assert len(own) == 5
     with pytest.raises(ModelError, match="paths needs columns"):
         framework.paths_beyond_hypotheses(paths.drop(columns="ci_low"))
     with pytest.raises(ModelError, match="paths needs columns"):

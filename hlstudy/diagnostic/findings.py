@@ -137,11 +137,15 @@ class Finding:
 
 #: What a statement says of a number that needs the personnel register when the study has
 #: none (Vietnamese, English); the numbers then carry ``"missing": ["personnel"]``.
-NO_REGISTER = (f"không tính được (cần {INSTRUMENT_NOUNS['personnel'][0]}, không có trong dữ liệu)",
-               f"not computed (needs the {INSTRUMENT_NOUNS['personnel'][1]}, absent from this study)")
+def _not_computed(instrument: str) -> tuple[str, str]:
+    vi, en = INSTRUMENT_NOUNS[instrument]
+    return (f"không tính được (cần {vi}, không có trong dữ liệu)",
+            f"not computed (needs the {en}, absent from this study)")
+
+
+NO_REGISTER = _not_computed("personnel")
 #: The same for a number that needs the citizens' survey (``"missing": ["citizens"]``).
-NO_CITIZENS = (f"không tính được (cần {INSTRUMENT_NOUNS['citizens'][0]}, không có trong dữ liệu)",
-               f"not computed (needs the {INSTRUMENT_NOUNS['citizens'][1]}, absent from this study)")
+NO_CITIZENS = _not_computed("citizens")
 
 
 def _pct(x: float) -> str:

@@ -185,9 +185,6 @@ class _Absent(HlstudyError):
         self.message_vi = message_vi or message
 
 
-INSTRUMENTS_VI = {name: vi for name, (vi, _en) in codebook.INSTRUMENT_NOUNS.items()}
-
-
 @dataclass
 class LedgerResult:
     """Output of :func:`evaluate`: ``claims`` (one row per claim, :data:`LEDGER_COLUMNS`),
@@ -254,7 +251,7 @@ class _Context:
     def need(self, instrument: str, what: str) -> None:
         if not self.has(instrument):
             raise _Absent(f"the study has no {instrument} export: {what} is not testable",
-                          f"nghiên cứu không có {INSTRUMENTS_VI.get(instrument, instrument)}")
+                          f"nghiên cứu không có {codebook.INSTRUMENT_NOUNS.get(instrument, (instrument,))[0]}")
 
     def _memo(self, key, fn: Callable):
         if key not in self._cache:
