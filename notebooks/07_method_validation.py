@@ -26,9 +26,13 @@
 # the simulator's latent standardized paths; the regressions on scale scores (naive, CR2,
 # wild cluster bootstrap) and the path model on scores against the population coefficient
 # of the same regression on *observed* scores, which measurement error attenuates (Spearman
-# 1904; Lord & Novick 1968) — a pseudo-truth computed from one very large pooled simulated
+# 1904; Lord & Novick 1968) and the respondents' acquiescence, a common-method component of
+# every scale, shifts (so it is neither a lower bound of the latent path nor its Spearman
+# attenuation) — a pseudo-truth computed from one very large pooled simulated
 # study (`hlstudy.validation.estimand_truth`).  Reported: bias, RMSE and the coverage of the
-# confidence intervals (level `LEVEL`) with Monte Carlo bands; the verdict confusion table; the false-positive rate
+# confidence intervals (at the level set by the parameter `LEVEL`, printed under the parameters
+# cell) with Monte Carlo bands and exact Clopper–Pearson intervals of the rates; the verdict
+# confusion table; the false-positive rate
 # when every path is zero; the power of each claim at the demonstration sample size; the
 # cleaning's catch rate of the injected faults; whether the results were computed by the
 # code and rules as they are now.  Part 2 recomputes from the committed R fixtures, for each
@@ -48,7 +52,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from hlstudy import drivers, export, pathplot, paths
+from hlstudy import cleaning, drivers, export, pathplot, paths
 from hlstudy.display import show_numbers_as_read
 from hlstudy.evidence import Rules
 from hlstudy.paths import ROOT
@@ -66,6 +70,8 @@ from hlstudy.validation.ragree import (
 from hlstudy.validation.run import provenance, read_estimand, read_results
 from hlstudy.validation.sources import changed_files, currency, dependency_files
 from hlstudy.validation.summary import (
+    claim_truth_status,
+    clopper_pearson,
     coverage_band,
     coverage_by_method,
     false_positive_rate,
@@ -87,6 +93,8 @@ KEY_PATHS = ["TRAIN->PRO", "EDU->PRO", "MOT->RSP", "RES->RSP", "ENV->MOT", "REC-
 SIM = True   # every table and figure of this notebook shows simulated data
 
 export.use_style()
+display(Markdown(f"*Level of every confidence interval here (`LEVEL`) / mức tin cậy của mọi khoảng "
+                 f"tin cậy:* **{LEVEL:.0%}**."))
 if paths.own_study():   # the other notebooks read an own instrument or own data; this one not
     display(Markdown(
         "> **Lưu ý:** notebook này kiểm chứng phương pháp trên **mô hình của luận văn** (các "
@@ -139,12 +147,14 @@ _HEAD = {
     "target": ("Giá trị mong muốn", "Target"), "mean": ("Trung bình", "Mean"),
     "range": ("Thấp nhất/cao nhất", "Lowest/highest"),
     "scenario": ("Kịch bản", "Scenario"), "verdict_truth": ("Kết luận đúng", "Truth-implied verdict"),
-    "ledger": ("Sổ cái: {}", "Ledger: {}"), "total": ("Tổng", "Total"),
+    "ledger": ("Sổ đối chiếu: {}", "Ledger: {}"), "total": ("Tổng", "Total"),
     "claim": ("Luận điểm", "Claim"), "power": ("Lực kiểm định", "Power"),
     "wrong": ("Tỷ lệ bác bỏ nhầm", "Share wrongly rejected"),
     "inconclusive": ("Tỷ lệ chưa kết luận", "Share inconclusive"),
     "level": ("Mức", "Level"), "fp_rate": ("Tỷ lệ dương tính giả", "False-positive rate"),
     "count": ("Số lần", "Count"),
+    "ci_low": ("KTC Clopper–Pearson: dưới", "Clopper–Pearson CI: lower"),
+    "ci_high": ("KTC Clopper–Pearson: trên", "Clopper–Pearson CI: upper"),
     "routine": ("Hàm hlstudy", "hlstudy routine"), "r_function": ("Hàm R", "R function"),
     "fixture": ("Thư mục", "Fixture folder"), "cases": ("Trường hợp", "Cases"),
     "n_values": ("Số giá trị", "Values compared"),
@@ -170,7 +180,7 @@ _METHOD = {"naive": ("OLS, SE thông thường", "OLS, naive SE"),
            LATENT_SEM: ("SEM tiềm ẩn (FIML, MLR)", "Latent SEM (FIML, MLR)"),
            "SEM complete items (listwise)": ("SEM, loại theo danh sách", "SEM, listwise"),
            "SEM complete items (FIML)": ("SEM, FIML", "SEM, FIML"),
-           "ledger": ("sổ cái (Holm)", "ledger (Holm)")}
+           "ledger": ("sổ đối chiếu (Holm)", "ledger (Holm)")}
 _VERD = {"supported": ("được ủng hộ", "supported"),
          "inconclusive": ("chưa kết luận được", "inconclusive"),
          "not supported": ("không được ủng hộ", "not supported"),
@@ -186,10 +196,16 @@ _INSTRUMENT = {"officials": ("cán bộ", "officials"), "citizens": ("người d
 SCEN_LAB, METHOD_LAB, VERD_LAB = labels(_SCEN), labels(_METHOD), labels(_VERD)
 
 
+#: the clean records (the false-drop rows), beside the rules' names of notebook 02
+_KEPT = {"kept": ("phiếu sạch (mọi quy tắc)", "clean records (every rule)")}
+
+
 def rule_label(quantity):
-    """``officials:duplicates`` → ``cán bộ: duplicates`` (rule codes stay codes)."""
+    """``officials:duplicates`` → ``cán bộ: Nộp trùng lặp``: the rule's name as notebook 02
+    gives it (``cleaning.RULE_LABELS``)."""
     inst, _, rule = str(quantity).partition(":")
-    return f"{labels(_INSTRUMENT).get(inst, inst)}: {rule}" if rule else str(quantity)
+    name = labels({**cleaning.RULE_LABELS, **_KEPT}).get(rule, rule)
+    return f"{labels(_INSTRUMENT).get(inst, inst)}: {name}" if rule else str(quantity)
 
 
 est_table, reliability = read_estimand(ROOT / RESULTS)
@@ -272,7 +288,11 @@ display(Markdown(
 # kéo về 0 — hiện tượng suy giảm do độ tin cậy không hoàn hảo (Spearman 1904; Lord & Novick
 # 1968): với hồi quy đơn, hệ số chuẩn hóa quan sát được ≈ hệ số tiềm ẩn × √(độ tin cậy X ×
 # độ tin cậy Y); trong hồi quy bội, sai số đo của các biến kiểm soát còn chuyển một phần
-# tác động sang các biến tương quan với chúng.  Cái mà hồi quy trên điểm thang đo ước lượng
+# tác động sang các biến tương quan với chúng.  Thêm vào đó, thiên hướng đồng ý
+# (acquiescence) của người trả lời là một thành phần chung của mọi thang đo (sai số do
+# phương pháp chung): nó tạo ra tương quan giữa các điểm thang đo không đến từ các khái
+# niệm.  Vì vậy hệ số trên điểm thang đo không phải cận dưới của hệ số tiềm ẩn, cũng không
+# đúng bằng mức suy giảm của Spearman (bảng dưới).  Cái mà hồi quy trên điểm thang đo ước lượng
 # nhất quán là **hệ số của chính hồi quy đó trong tổng thể điểm quan sát**.  Không có công
 # thức đóng cho nó (điểm là trung bình của câu trả lời 5 mức có thiên hướng đồng ý), nên nó
 # được tính bằng Monte Carlo: mô phỏng rất nhiều nghiên cứu của cùng kịch bản, cho qua đúng
@@ -317,16 +337,50 @@ all_est = est_table[(est_table["scenario"] == "default") & (est_table["estimand"
 mc_ratio = float((all_est["mcse"] / cr2_def.groupby("quantity")["estimate"].std(ddof=1)
                   .reindex(all_est["quantity"]).to_numpy()).max())
 zero = est_table[(est_table["scenario"] == "all_zero") & (est_table["estimand"] == "scale scores")]
+# paths whose scale-score estimand lies further from 0 than the latent path (by > 2 MCSE):
+# attenuation alone cannot do that, the common-method (acquiescence) component does
+above = all_est[all_est["truth_estimand"].abs() - all_est["truth"].abs() > 2 * all_est["mcse"]]
+above_key = [p for p in key_est.index if p in set(above["quantity"])]
+gap = np.abs(ratio - spearman)
+worst_gap = key_est.index[int(np.nanargmax(np.where(on, gap, np.nan)))]
+rec = est_table[(est_table["estimand"] == "scale scores") & (est_table["quantity"] == "REC->MOT")
+                ].set_index("scenario")
+
+
+def path_vi(p):
+    return p.replace("->", " → ")
+
+
 display(Markdown(
     f"Độ tin cậy của các điểm thang đo (tương quan bình phương với khái niệm ẩn) từ "
     f"{fmt(rel.drop(['EDU', 'TENURE'], errors='ignore').min(), 2)} đến "
     f"{fmt(rel.drop(['EDU', 'TENURE'], errors='ignore').max(), 2)}.  Với {int(on.sum())} đường "
-    f"dẫn chính có tác động thật từ 0,15 trở lên, hệ số trên điểm thang đo chỉ bằng "
-    f"{fmt(np.nanmean(ratio[on]), 2)} lần hệ số tiềm ẩn (trung bình; từ {fmt(np.nanmin(ratio[on]), 2)} "
-    f"đến {fmt(np.nanmax(ratio[on]), 2)}), gần với hệ số suy giảm √(tin cậy X × tin cậy Y) = "
-    f"{fmt(np.nanmean(spearman[on]), 2)} của Spearman.  Ví dụ, môi trường → động lực: "
+    f"dẫn chính có tác động thật từ 0,15 trở lên, tỷ số giữa hệ số trên điểm thang đo và hệ số "
+    f"tiềm ẩn chạy từ {fmt(np.nanmin(ratio[on]), 2)} đến {fmt(np.nanmax(ratio[on]), 2)}, trong khi "
+    f"hệ số suy giảm √(tin cậy X × tin cậy Y) của Spearman chỉ từ {fmt(np.nanmin(spearman[on]), 2)} "
+    f"đến {fmt(np.nanmax(spearman[on]), 2)}: lệch nhiều nhất ở {path_vi(worst_gap)} (tỷ số "
+    f"{fmt(ratio[list(key_est.index).index(worst_gap)], 2)} so với "
+    f"{fmt(spearman[list(key_est.index).index(worst_gap)], 2)}).  Ví dụ, môi trường → động lực: "
     f"tiềm ẩn {fmt(key_est.at['ENV->MOT', 'truth'], 2)}, trên điểm thang đo "
-    f"{fmt(key_est.at['ENV->MOT', 'truth_estimand'])}.  Sai số Monte Carlo của giá trị thật "
+    f"{fmt(key_est.at['ENV->MOT', 'truth_estimand'])}.  "
+    f"Ở **{len(above)}/{len(all_est)}** đường dẫn của mô hình (kịch bản gốc), hệ số trên điểm "
+    "thang đo xa 0 hơn hệ số tiềm ẩn (hơn 2 MCSE)"
+    + (", trong đó các đường dẫn chính " + "; ".join(
+        f"{path_vi(p)} (tiềm ẩn {fmt(key_est.at[p, 'truth'])}, trên điểm thang đo "
+        f"{fmt(key_est.at[p, 'truth_estimand'])})" for p in above_key) if above_key else "")
+    + (f"; khi tắt khen thưởng → động lực, hệ số tiềm ẩn là {fmt(rec.at['path_off', 'truth'])} "
+       f"nhưng hệ số trên điểm thang đo là {fmt(rec.at['path_off', 'truth_estimand'])}"
+       if "path_off" in rec.index else "")
+    + ".  Suy giảm do sai số đo không thể làm điều đó"
+    + (f"; nó cũng không giải thích được kịch bản đảo dấu, nơi hệ số tiềm ẩn "
+       f"{fmt(rec.at['path_reversed', 'truth'], 2)} chỉ còn "
+       f"{fmt(rec.at['path_reversed', 'truth_estimand'])} trên điểm thang đo (tỷ số "
+       f"{fmt(rec.at['path_reversed', 'truth_estimand'] / rec.at['path_reversed', 'truth'], 2)})"
+       if "path_reversed" in rec.index else "")
+    + ".  Hệ số trên điểm thang đo gộp suy giảm do "
+    "sai số đo với một thành phần phương pháp chung (thiên hướng đồng ý), nên nó **không phải "
+    "cận dưới** của tác động giữa các khái niệm, cũng **không phải** suy giảm Spearman thuần "
+    "túy.  Sai số Monte Carlo của giá trị thật "
     f"này nhỏ: tối đa {fmt(mc_ratio, 2)} lần độ lệch chuẩn của ước lượng CR2 qua các lần lặp, "
     "nên nó không làm sai lệch đáng kể độ phủ."
     + (f"  Khi mọi đường dẫn tiềm ẩn bằng 0, hệ số trên điểm thang đo vẫn khác 0 một chút "
@@ -436,12 +490,14 @@ pooled_text = "; ".join(
 display(Markdown(
     "**Đường dẫn chính, từng đường dẫn:** " + "; ".join(summary_lines) + ".  "
     f"**Gộp mọi đường dẫn (kịch bản gốc):** {pooled_text}.  "
-    + (f"Theo điều kiện nghiệm thu của issue 11, độ phủ của CR2 so với giá trị thật của đại "
-       f"lượng nó ước lượng nằm trong dải Monte Carlo ở "
+    + (f"Tiêu chí kiểm chứng của CR2 là: ở mỗi đường dẫn chính, độ "
+       "phủ của khoảng tin cậy CR2 so với giá trị thật của đại lượng nó ước lượng phải nằm "
+       f"trong dải Monte Carlo; tiêu chí này đạt ở "
        f"{int(ct.loc[ct['method'] == 'CR2', 'coverage_ok'].sum())}/"
        f"{int((ct['method'] == 'CR2').sum())} đường dẫn chính.  " if "CR2" in set(ct["method"]) else "")
-    + "β trên điểm thang đo là cận dưới của tác động giữa các khái niệm; SEM tiềm ẩn hiệu "
-    "chỉnh sai số đo và khoảng tin cậy của nó phủ hệ số tiềm ẩn."
+    + "β trên điểm thang đo gộp suy giảm do sai số đo với thiên hướng đồng ý (mục 1.1), nên "
+    "không phải cận dưới của tác động giữa các khái niệm; SEM tiềm ẩn hiệu chỉnh sai số đo "
+    "và khoảng tin cậy của nó phủ hệ số tiềm ẩn."
     + (f"  SEM tiềm ẩn ({N_LATENT_ITEMS} câu hỏi, FIML) hội tụ ở **{n_lat}/{int(R_REP.get('default', 0))}** "
        "lần lặp của kịch bản gốc; các lần không hội tụ không có dòng kết quả." if n_lat else "")))
 
@@ -578,9 +634,9 @@ fig.tight_layout()
 _ = export.save_figure(fig, "07_loadings", simulated=SIM)
 
 # %% [markdown]
-# ### 1.4 Kết luận kiểm định của sổ cái luận điểm
+# ### 1.4 Kết luận kiểm định của sổ đối chiếu luận điểm
 #
-# Với mỗi luận điểm, "kết luận đúng" là kết luận mà chính quy tắc của sổ cái (notebook 06)
+# Với mỗi luận điểm, "kết luận đúng" là kết luận mà chính quy tắc của sổ đối chiếu (notebook 06)
 # đưa ra khi khoảng tin cậy co về giá trị thật (cỡ mẫu vô hạn): **được ủng hộ** khi tác động
 # thật vượt ngưỡng hiệu ứng nhỏ nhất có ý nghĩa (SESOI) theo đúng chiều, **không được ủng
 # hộ** khi nó nhỏ hơn SESOI hoặc ngược chiều.  Chỉ các luận điểm có giá trị thật tính được
@@ -597,64 +653,120 @@ conf_table = conf.assign(**{H["scenario"]: conf["scenario"].map(SCEN_LAB),
      "not testable", "n"]].rename(
     columns={**{k: H["ledger"].format(v) for k, v in VERD_LAB.items()}, "n": H["total"]})
 export.save_table(conf_table, "07_verdict_confusion", simulated=SIM, decimals=0,
-                  title=export.tr("Kết luận của sổ cái so với kết luận đúng",
+                  title=export.tr("Kết luận của sổ đối chiếu so với kết luận đúng",
                                   "Ledger verdicts against the truth-implied verdicts"),
                   note=export.tr("Số (lần lặp × luận điểm) có kết luận đúng tính được.",
                                  "Counts of replication × claim with a truth-implied verdict."))
 display(conf_table)
-rates = verdict_rates(res[res["scenario"] == "default"])
+rates = verdict_rates(res[res["scenario"] == "default"], level=LEVEL)
 power = rates[rates["verdict_truth"] == "supported"]
 power_table = pd.DataFrame({H["claim"]: power["quantity"], H["power"]: power["power"],
-                            "MCSE": power["mcse"], H["wrong"]: power["wrong"],
+                            "MCSE": power["mcse"], H["ci_low"]: power["ci_low"],
+                            H["ci_high"]: power["ci_high"], H["wrong"]: power["wrong"],
                             H["inconclusive"]: power["share_inconclusive"]})
 export.save_table(power_table, "07_power", simulated=SIM, decimals=3,
                   title=export.tr("Lực kiểm định của từng luận điểm ở cỡ mẫu minh họa",
                                   "Power of each claim at the demonstration sample size"),
-                  note=export.tr("Tỷ lệ lần lặp mà sổ cái kết luận 'được ủng hộ' khi luận điểm "
-                                 "đúng (kịch bản gốc, toàn bộ cán bộ, công chức).",
+                  note=export.tr("Tỷ lệ lần lặp mà sổ đối chiếu kết luận 'được ủng hộ' khi luận điểm "
+                                 "đúng (kịch bản gốc, toàn bộ cán bộ, công chức); KTC Clopper–"
+                                 f"Pearson {pct(LEVEL, 0)} chính xác của tỷ lệ ấy.",
                                  "Share of replications in which the ledger says 'supported' "
-                                 "when the claim is true (default scenario, census)."))
+                                 "when the claim is true (default scenario, census); exact "
+                                 f"Clopper–Pearson {LEVEL:.0%} CI of that share."))
 display(power_table)
-wrong_default = rates[rates["verdict_truth"] != "supported"]
+# a claim is false where its truth-implied verdict is "not supported"; the descriptive claims
+# have none and are neither true nor false (hlstudy.validation.summary.claim_truth_status)
+status = claim_truth_status(res[res["scenario"] == "default"], level=LEVEL)
+false_all = status[status["status"] == "false"]
+false_some = status[(status["status"] == "mixed") & (status["n_false"] > 0)]
+no_truth = status[status["status"] == "none"]
+false_any = status[status["n_false"] > 0]
+worst_fp = false_any.loc[false_any["false_positive"].idxmax()] if len(false_any) else None
+p_lo = power.loc[power["power"].idxmin()]
 display(Markdown(
     "Ở kịch bản gốc, lực kiểm định của các luận điểm đúng từ "
-    f"{pct(power['power'].min(), 0)} đến {pct(power['power'].max(), 0)}; các luận điểm sai bị "
-    f"gọi nhầm là được ủng hộ ở tối đa {pct(wrong_default['false_positive'].max(), 0)} số lần lặp "
-    f"({len(wrong_default)} luận điểm sai)."))
+    f"{pct(power['power'].min(), 0)} ({p_lo['quantity']}: KTC Clopper–Pearson {pct(LEVEL, 0)} "
+    f"{pct(p_lo['ci_low'], 0)}–{pct(p_lo['ci_high'], 0)}) đến {pct(power['power'].max(), 0)}.  "
+    f"**{len(false_all)}** luận điểm sai ở mọi lần lặp (kết luận đúng là 'không được ủng hộ': "
+    f"{', '.join(false_all['quantity'])})"
+    + "".join(f", {r.quantity} sai ở {r.n_false}/{r.n_rep} lần lặp" for r in false_some.itertuples())
+    + f"; **{len(no_truth)}** luận điểm không có kết luận đúng tính được ở lần lặp nào "
+    f"({', '.join(no_truth['quantity'])}) nên không được tính là đúng hay sai."
+    + (f"  Các luận điểm sai bị gọi nhầm là được ủng hộ ở tối đa "
+       f"{int(worst_fp['n_false_supported'])}/{int(worst_fp['n_false'])} lần lặp "
+       f"({worst_fp['quantity']}, {pct(worst_fp['false_positive'], 0)}; KTC Clopper–Pearson "
+       f"{pct(LEVEL, 0)} {pct(worst_fp['ci_low'], 0)}–{pct(worst_fp['ci_high'], 0)})."
+       if worst_fp is not None else "")))
 
 # %%
-fp = false_positive_rate(res, scenario="all_zero") if "all_zero" in set(res["scenario"]) else None
+fp = (false_positive_rate(res, scenario="all_zero", level=LEVEL)
+      if "all_zero" in set(res["scenario"]) else None)
 if fp is not None and len(fp):
     fp_table = fp.assign(**{H["level"]: fp["level"].map(labels(_FP_LEVEL)),
-                            H["method"]: fp["method"].map(METHOD_LAB)})[
-        [H["level"], H["method"], "rate", "mcse", "n"]].rename(
-        columns={"rate": H["fp_rate"], "mcse": "MCSE", "n": H["count"]})
+                            H["method"]: fp["method"].map(METHOD_LAB),
+                            H["in_band"]: fp["in_band"].map({True: H["yes"], False: H["no"]})
+                            .fillna("–")})[
+        [H["level"], H["method"], "rate", "mcse", "ci_low", "ci_high", "band_low", "band_high",
+         H["in_band"], "n"]].rename(
+        columns={"rate": H["fp_rate"], "mcse": "MCSE", "n": H["count"], "ci_low": H["ci_low"],
+                 "ci_high": H["ci_high"], "band_low": H["band_low"], "band_high": H["band_high"]})
     export.save_table(fp_table, "07_false_positives", simulated=SIM, decimals=3,
                       title=export.tr("Dương tính giả khi mọi đường dẫn bằng 0",
                                       "False positives when every path is zero"),
-                      note=export.tr(f"{int(R_REP.get('all_zero', 0))} nghiên cứu mô phỏng.",
-                                     f"{int(R_REP.get('all_zero', 0))} simulated studies."))
+                      note=export.tr(f"{int(R_REP.get('all_zero', 0))} nghiên cứu mô phỏng. KTC "
+                                     f"Clopper–Pearson {pct(LEVEL, 0)} chính xác của tỷ lệ; dải "
+                                     f"Monte Carlo quanh mức danh nghĩa {pct(1 - LEVEL, 0)} (chỉ "
+                                     "cho từng khoảng tin cậy).",
+                                     f"{int(R_REP.get('all_zero', 0))} simulated studies. Exact "
+                                     f"Clopper–Pearson {LEVEL:.0%} CI of the rate; Monte Carlo "
+                                     f"band around the nominal {1 - LEVEL:.0%} (per interval "
+                                     "only)."))
     display(fp_table)
     f = fp.set_index(["level", "method"])["rate"]
-    fam = f.get(("claim (any claim, per replication)", "ledger"), np.nan)
-    per = f.get(("claim (per verdict)", "ledger"), np.nan)
+    fpi = fp.set_index(["level", "method"])
+    fam_row = fpi.loc[("claim (any claim, per replication)", "ledger")]
+    per_row = fpi.loc[("claim (per verdict)", "ledger")]
+    fam, per = fam_row["rate"], per_row["rate"]
+    out_band = fp[(fp["level"] == "path (per interval)") & (fp["in_band"] == False)]  # noqa: E712
     cr2_fp = f.get(("path (per interval)", "CR2"), np.nan)
     naive_fp = f.get(("path (per interval)", "naive"), np.nan)
     lat_fp = f.get(("path (per interval)", LATENT_SEM), np.nan)
     z_cov = coverage_by_method(paths[paths["scenario"] == "all_zero"], level=LEVEL,
                                center="estimand").set_index("method")
+    z_k = (int(round(z_cov.at["CR2", "coverage"] * z_cov.at["CR2", "n_intervals"])),
+           int(z_cov.at["CR2", "n_intervals"])) if "CR2" in z_cov.index else None
+    z_ci = clopper_pearson(*z_k, LEVEL) if z_k else None
     display(Markdown(
-        f"Khi mọi đường dẫn bằng 0, sổ cái gọi một luận điểm là được ủng hộ ở **{pct(per)}** "
-        f"kết luận, và ở {pct(fam)} lần lặp có ít nhất một luận điểm bị gọi nhầm (hiệu chỉnh "
-        f"Holm giữ sai lầm toàn họ dưới {pct(Rules().alpha, 0)}).  Từng khoảng tin cậy CR2 "
+        f"Khi mọi đường dẫn bằng 0, sổ đối chiếu gọi một luận điểm là được ủng hộ ở "
+        f"**{int(per_row['k'])}/{int(per_row['n'])}** kết luận ({pct(per)}; KTC Clopper–Pearson "
+        f"{pct(LEVEL, 0)} {pct(per_row['ci_low'])}–{pct(per_row['ci_high'])}), và ở "
+        f"**{int(fam_row['k'])}/{int(fam_row['n'])}** lần lặp có ít nhất một luận điểm bị gọi "
+        f"nhầm ({pct(fam)}, MCSE {pct(fam_row['mcse'])}; KTC Clopper–Pearson {pct(LEVEL, 0)} "
+        f"{pct(fam_row['ci_low'])}–{pct(fam_row['ci_high'])}).  Với {int(fam_row['n'])} lần lặp, "
+        f"điều này chỉ cho thấy sai lầm toàn họ của sổ đối chiếu (hiệu chỉnh Holm, α = "
+        f"{fmt(Rules().alpha, 2)}) **không vượt quá khoảng {pct(fam_row['ci_high'], 0)}** với độ "
+        f"tin cậy {pct(LEVEL, 0)}; nó không đủ để cho thấy sai lầm ấy dưới "
+        f"{pct(Rules().alpha, 0)}.  Từng khoảng tin cậy CR2 "
         f"loại trừ 0 ở {pct(cr2_fp)} trường hợp (mức danh nghĩa {pct(1 - LEVEL, 0)}), khoảng "
         "tin cậy thông thường ở "
         f"{pct(naive_fp)}"
         + (f", SEM tiềm ẩn ở {pct(lat_fp)}" if np.isfinite(lat_fp) else "") + ".  "
-        + ("Một phần tỷ lệ này không phải lỗi của sai số chuẩn: trên điểm thang đo, hệ số "
+        + ("Vượt dải Monte Carlo quanh mức danh nghĩa (bảng trên): " + "; ".join(
+            f"{METHOD_VI.get(r.method, r.method)} {pct(r.rate)} (MCSE {pct(r.mcse)}; KTC "
+            f"Clopper–Pearson {pct(r.ci_low)}–{pct(r.ci_high)}; dải {pct(r.band_low)}–"
+            f"{pct(r.band_high)})" for r in out_band.itertuples())
+           + " — các khoảng tin cậy này bác bỏ giả thuyết đúng (hệ số bằng 0) nhiều hơn mức "
+           "danh nghĩa"
+           + (", kể cả SEM tiềm ẩn, mà giá trị thật (hệ số tiềm ẩn bằng 0) không chịu ảnh hưởng "
+              "của thiên hướng đồng ý: ở kịch bản này, SEM tiềm ẩn gọi nhầm một đường dẫn bằng 0 "
+              "là khác 0 thường hơn mức danh nghĩa của nó."
+              if LATENT_SEM in set(out_band["method"]) else ".") + "  " if len(out_band) else "")
+        + ("Một phần tỷ lệ của các phương pháp trên điểm thang đo không phải lỗi của sai số "
+           "chuẩn: trên điểm thang đo, hệ số "
            "tổng thể không đúng bằng 0 (thiên hướng đồng ý, xem mục 1.1); so với giá trị thật "
            f"của hồi quy trên điểm thang đo, độ phủ của CR2 là {pct(z_cov.at['CR2', 'coverage'])}"
-           f" (MCSE {pct(z_cov.at['CR2', 'coverage_mcse'])})."
+           f" (MCSE {pct(z_cov.at['CR2', 'coverage_mcse'])}; KTC Clopper–Pearson "
+           f"{pct(z_ci[0])}–{pct(z_ci[1])})."
            if "CR2" in z_cov.index else "")))
 
 # %%
@@ -670,9 +782,29 @@ if len(s5):
                       title=export.tr("Luận điểm S5 (khen thưởng → động lực) khi tắt hoặc đảo "
                                       "dấu đường dẫn", "Claim S5 (recognition → motivation) with "
                                       "the path switched off or reversed"),
-                      note=export.tr("Số lần lặp theo kết luận của sổ cái.",
+                      note=export.tr("Số lần lặp theo kết luận của sổ đối chiếu.",
                                      "Replications by the ledger's verdict."))
     display(s5_tab)
+    s5_n = s5.groupby("scenario")["verdict"].value_counts().unstack(fill_value=0).reindex(
+        columns=list(_VERD), fill_value=0)
+    s5_r = s5.groupby("scenario")["seed"].nunique()
+
+    def s5_count(scen, verdict):
+        return f"{int(s5_n.at[scen, verdict])}/{int(s5_r[scen])}"
+
+    have = [x for x in ("default", "path_reversed", "path_off") if x in s5_n.index]
+    if len(have) == 3:
+        display(Markdown(
+            f"Ở cỡ mẫu minh họa, sổ đối chiếu gọi S5 là 'được ủng hộ' ở {s5_count('default', 'supported')} "
+            f"lần lặp khi tác động khen thưởng → động lực là thật (lực kiểm định "
+            f"{pct(s5_n.at['default', 'supported'] / s5_r['default'], 0)}), nhưng gọi nó là 'không "
+            f"được ủng hộ' chỉ ở {s5_count('path_reversed', 'not supported')} lần lặp khi tác động "
+            f"bị đảo dấu ({s5_count('path_reversed', 'inconclusive')} 'chưa kết luận được') và "
+            f"{s5_count('path_off', 'not supported')} lần lặp khi nó bị tắt "
+            f"({s5_count('path_off', 'inconclusive')} 'chưa kết luận được').  Nói thẳng: **ở cỡ "
+            "mẫu này, sổ đối chiếu không phân biệt được một tác động khen thưởng → động lực bị "
+            "đảo chiều hay không tồn tại với một tác động thật** — phần lớn các lần lặp của cả ba "
+            "kịch bản kết thúc ở 'chưa kết luận được'."))
 
 # %%
 mis = paths[paths["scenario"] == "missing"]
@@ -728,10 +860,14 @@ export.save_table(agree_table, "07_r_agreement", simulated=False, decimals=3,
                                   "Agreement of hlstudy's routines with R"),
                   note=export.tr("Chênh lệch tuyệt đối (abs) hoặc tương đối khi |giá trị R| > 1; "
                                  "cận trên theo lũy thừa của 10 (dưới 1e-10 là sai số làm tròn; "
-                                 "với ngưỡng nhỏ hơn 1e-10, cận là chính ngưỡng).",
+                                 "với ngưỡng nhỏ hơn 1e-10, cận là chính ngưỡng; khi lũy thừa của "
+                                 "10 vượt ngưỡng, cận ghi thêm chữ số có nghĩa cho đến khi nó nhỏ "
+                                 "hơn ngưỡng).",
                                  "Absolute difference (abs), relative when |R value| > 1; upper "
                                  "bound as a power of ten (below 1e-10: rounding noise; with a "
-                                 "tolerance below 1e-10, the bound is the tolerance)."),
+                                 "tolerance below 1e-10, the bound is the tolerance; where the "
+                                 "power of ten exceeds the tolerance, the bound has as many "
+                                 "significant digits as it takes to fall below it)."),
                   allowed_codes=[*agree_table[H["routine"]], *agree_table[H["r_function"]],
                                  *agree_table[H["cases"]], *agree_table[H["worst_at"]],
                                  *agree_table[H["metric"]], *agree_table[H["fixture"]],

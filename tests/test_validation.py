@@ -28,6 +28,8 @@ from hlstudy.validation import (
 from hlstudy.validation.ragree import CHECKS, FIXTURES, r_agreement, r_versions
 from hlstudy.validation.run import read_results, write_results
 from hlstudy.validation.summary import (
+    claim_truth_status,
+    clopper_pearson,
     coverage_by_method,
     false_positive_rate,
     summarize,
@@ -286,6 +288,84 @@ def test_verdict_confusion_power_and_false_positives_on_a_constructed_input():
     assert fp.at[("path (per interval)", "CR2"), "rate"] == pytest.approx(0.25)
     with pytest.raises(ModelError, match="no results"):
         false_positive_rate(r, scenario="nope")
+
+
+def test_only_claims_whose_truth_is_not_supported_are_counted_false():
+    """Notebook 07 counted as false every claim whose truth-implied verdict is not
+    "supported" (15 claims), counting the claims without one (9) and a mixed one."""
+    rows = []
+    truths = {"T": ["supported"] * 4, "F": ["not supported"] * 4, "N": [""] * 4,
+              "M": ["", "not supported", "", "not supported"]}
+    called = {"T": "supported", "F": "supported", "N": "supported", "M": "inconclusive"}
+    for q, vts in truths.items():
+        for seed, vt in enumerate(vts, 1):
+            rows.append({"seed": seed, "scenario": "s", "quantity": q, "kind": "verdict",
+                         "verdict_truth": vt,
+                         "verdict": called[q] if (q != "F" or seed == 1) else "inconclusive"})
+    st = claim_truth_status(pd.DataFrame(rows)).set_index("quantity")
+    assert dict(st["status"]) == {"F": "false", "M": "mixed", "N": "none", "T": "true"}
+    assert (st["status"] == "false").sum() == 1 and (st["n_false"] > 0).sum() == 2
+    assert list(st.loc[["F", "M", "N", "T"], "n_false"]) == [4, 2, 0, 0]
+    assert st.at["M", "n_none"] == 2 and st.at["N", "n_none"] == 4
+    assert st.at["F", "n_false_supported"] == 1
+    assert st.at["F", "false_positive"] == pytest.approx(0.25)
+    assert np.isnan(st.at["N", "false_positive"])   # no truth: neither false nor true
+    assert st.at["M", "false_positive"] == 0
+    # exact 95% interval of 1/4 by the beta quantiles (Clopper & Pearson 1934)
+    from scipy.stats import beta
+    assert st.at["F", "ci_low"] == pytest.approx(beta.ppf(0.025, 1, 4))
+    assert st.at["F", "ci_high"] == pytest.approx(beta.ppf(0.975, 2, 3))
+
+
+def test_clopper_pearson_gives_a_width_where_the_mcse_is_zero():
+    """0/25 has MCSE 0; its exact upper bound solves (1 − p)^25 = 0.025."""
+    lo, hi = clopper_pearson(0, 25)
+    assert lo == 0 and hi == pytest.approx(1 - 0.025 ** (1 / 25))
+    assert hi == pytest.approx(0.1372, abs=1e-4)
+    lo, hi = clopper_pearson(25, 25)
+    assert hi == 1 and lo == pytest.approx(0.025 ** (1 / 25))
+    lo, hi = clopper_pearson(88, 1375)    # the latent SEM's null rejections in notebook 07
+    assert (lo, hi) == pytest.approx((0.05164, 0.07826), abs=1e-5)
+    for bad in ((3, 2), (-1, 5), (1, 0)):
+        with pytest.raises(ModelError):
+            clopper_pearson(*bad)
+    with pytest.raises(ModelError):
+        clopper_pearson(1, 5, level=1.0)
+
+
+def test_false_positive_rates_carry_exact_intervals_and_the_band_of_the_nominal_rate():
+    rows = []
+    for seed in range(1, 26):
+        rows.append({"seed": seed, "scenario": "z", "quantity": "S5", "kind": "verdict",
+                     "method": "ledger", "truth": 0.0, "estimate": 0.0, "ci_low": -0.1,
+                     "ci_high": 0.1, "verdict_truth": "not supported", "verdict": "inconclusive"})
+        for j in range(40):   # 1000 zero paths, 64 intervals exclude 0
+            rows.append({"seed": seed, "scenario": "z", "quantity": f"X{j}->Y", "kind": "path",
+                         "method": "SEM", "truth": 0.0, "estimate": 0.0,
+                         "ci_low": 0.01 if (seed - 1) * 40 + j < 64 else -0.1, "ci_high": 0.1,
+                         "verdict_truth": "", "verdict": ""})
+    fp = false_positive_rate(pd.DataFrame(rows), scenario="z").set_index(["level", "method"])
+    fam = fp.loc[("claim (any claim, per replication)", "ledger")]
+    assert fam["rate"] == 0 and fam["mcse"] == 0 and fam["n"] == 25
+    assert fam["ci_high"] == pytest.approx(1 - 0.025 ** (1 / 25))
+    sem = fp.loc[("path (per interval)", "SEM")]
+    assert sem["k"] == 64 and sem["rate"] == pytest.approx(0.064)
+    half = 1.96 * np.sqrt(0.05 * 0.95 / 1000)
+    assert sem["band_high"] == pytest.approx(0.05 + half)    # 6.35%: 6.4% is outside
+    assert not bool(sem["in_band"])
+
+
+def test_r_agreement_label_shows_a_difference_just_under_its_tolerance():
+    """sensemakr's difference 4.99e-05 against 5e-05 was labelled "< 1e-04", above the
+    tolerance it passes."""
+    from hlstudy.validation.ragree import difference_bound
+
+    label = difference_bound(4.993792203649566e-05, 5e-05)
+    assert label == "< 4.9938e-05"   # not "4.994…", which reads as a thousands group
+    assert 4.993792203649566e-05 < float(label[2:]) < 5e-05
+    assert difference_bound(3.2e-05, 5e-05) == "< 3.3e-05"
+    assert difference_bound(2.5e-05, 1e-04) == "< 1e-04"    # the power of ten shows it already
+    assert difference_bound(2.5e-05) == "< 1e-04"
 
 
 def test_results_round_trip_byte_identical(tmp_path):

@@ -848,12 +848,17 @@ def difference_bound(d: float, tolerance: float | None = None) -> str:
     noise, whose exact value and place depend on the BLAS), else the next power of ten
     (``2.5e-05`` → ``"< 1e-04"``); ``"–"`` when missing.  With a ``tolerance`` below the
     noise bound, noise under the tolerance is labelled by it (``"< 1e-12"``), so that the
-    label shows the difference is within it.
+    label shows the difference is within it.  When the next power of ten exceeds a
+    ``tolerance`` that the difference is within (4.99e-05 against 5e-05), the bound is
+    rounded up (strictly) at the fewest significant digits (2, 3, 5 or 6) that keep it below
+    the tolerance (``"< 4.9938e-05"``), so that the label shows the difference passes.
 
     >>> difference_bound(2.5e-05), difference_bound(3e-15), difference_bound(0.0)
     ('< 1e-04', '< 1e-10', '0')
     >>> difference_bound(3e-15, 1e-12), difference_bound(3e-15, 1e-8)
     ('< 1e-12', '< 1e-10')
+    >>> difference_bound(4.99379e-05, 5e-05), difference_bound(3.2e-05, 5e-05)
+    ('< 4.9938e-05', '< 3.3e-05')
     """
     if d is None or not np.isfinite(d):
         return "–"
@@ -864,7 +869,16 @@ def difference_bound(d: float, tolerance: float | None = None) -> str:
         noise = tolerance
     if d < noise:
         return f"< {noise:.0e}"
-    return f"< {10.0 ** (int(np.floor(np.log10(d))) + 1):.0e}"
+    power = int(np.floor(np.log10(d)))
+    bound = 10.0 ** (power + 1)
+    if tolerance is not None and np.isfinite(tolerance) and d <= tolerance < bound:
+        # not 4 digits: "4.994e-05" would read as a Vietnamese thousands group ("4.994")
+        for digits in (2, 3, 5, 6):
+            step = 10.0 ** (power - digits + 1)
+            up = float(f"{(np.floor(d / step) + 1) * step:.{digits - 1}e}")   # > d
+            if up < tolerance:
+                return f"< {up:.{digits - 1}e}"
+    return f"< {bound:.0e}"
 
 
 def r_agreement(fixtures: str | Path = FIXTURES, *, checks: Sequence[Check] | None = None

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from statsmodels.stats.proportion import proportion_confint
 
 from hlstudy.errors import ModelError
 
@@ -40,6 +41,29 @@ def coverage_band(level: float, n: int) -> tuple[float, float]:
         raise ModelError(f"coverage_band needs 0 < level < 1 and n ≥ 1, got {level}, {n}")
     half = 1.96 * float(np.sqrt(level * (1 - level) / int(n)))
     return max(0.0, level - half), min(1.0, level + half)
+
+
+def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """The exact (Clopper–Pearson) interval of a proportion ``k / n`` at ``level``.
+
+    Exact beta-quantile bounds (Clopper & Pearson 1934, *Biometrika* 26:404–413), computed by
+    ``statsmodels.stats.proportion.proportion_confint(k, n, alpha=1 − level,
+    method="beta")``; R: ``binom.test(k, n, conf.level = level)$conf.int``.  Unlike the MCSE
+    ``sqrt(p(1 − p)/n)``, it is not 0 wide at ``k = 0`` or ``k = n``: 0/25 gives
+    (0, 0.137).  Returns ``(low, high)`` in [0, 1].
+
+    Raises
+    ------
+    ModelError : ``n < 1``, ``k`` outside ``0..n`` or ``level`` outside (0, 1).
+
+    >>> tuple(round(x, 3) for x in clopper_pearson(0, 25))
+    (0.0, 0.137)
+    """
+    if not 0 < level < 1 or int(n) < 1 or not 0 <= int(k) <= int(n) or int(k) != k:
+        raise ModelError(f"clopper_pearson needs 0 ≤ k ≤ n, n ≥ 1, 0 < level < 1; "
+                         f"got k={k}, n={n}, level={level}")
+    low, high = proportion_confint(int(k), int(n), alpha=1 - level, method="beta")
+    return float(np.nan_to_num(low, nan=0.0)), float(np.nan_to_num(high, nan=1.0))
 
 
 def _check(results: pd.DataFrame, need=NEED) -> None:
@@ -207,12 +231,14 @@ def verdict_confusion(results: pd.DataFrame, *, by: Sequence[str] = ("scenario",
     return tab.reset_index()   # no "verdict" name over the columns: a table shows none
 
 
-def verdict_rates(results: pd.DataFrame, *, by: Sequence[str] = ("scenario", "quantity")
-                  ) -> pd.DataFrame:
+def verdict_rates(results: pd.DataFrame, *, by: Sequence[str] = ("scenario", "quantity"),
+                  level: float = 0.95) -> pd.DataFrame:
     """Per claim (``quantity``): the truth-implied verdict and the share of replications whose
     computed verdict is each verdict.  ``power`` is the share ``supported`` where the truth
     is ``supported``; ``false_positive`` the share ``supported`` where it is not; ``wrong``
-    the share ``not supported`` where the truth is ``supported``.  MCSE ``sqrt(p(1−p)/R)``.
+    the share ``not supported`` where the truth is ``supported``.  MCSE ``sqrt(p(1−p)/R)``
+    of the share ``supported``, and its exact interval ``ci_low, ci_high`` at ``level``
+    (:func:`clopper_pearson`).
     """
     _check(results, ("kind", "verdict_truth", "verdict", "quantity"))
     d = results[results["kind"] == "verdict"]
@@ -231,17 +257,73 @@ def verdict_rates(results: pd.DataFrame, *, by: Sequence[str] = ("scenario", "qu
                "false_positive": sup if vt in ("not supported", "inconclusive") else np.nan,
                "wrong": share["not supported"] if vt == "supported" else np.nan,
                "mcse": float(np.sqrt(sup * (1 - sup) / r))}
+        row["ci_low"], row["ci_high"] = clopper_pearson(int((g["verdict"] == "supported").sum()), r,
+                                                    level)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def false_positive_rate(results: pd.DataFrame, *, scenario: str = "all_zero") -> pd.DataFrame:
+def claim_truth_status(results: pd.DataFrame, *, by: Sequence[str] = ("scenario", "quantity"),
+                       level: float = 0.95) -> pd.DataFrame:
+    """Per claim (``quantity``): in how many replications its truth-implied verdict is
+    ``supported`` (a true claim), ``not supported`` (a false claim) or absent (no truth can
+    be computed: descriptive claims), and how often the ledger calls it ``supported`` when it
+    is false.
+
+    A claim is false only where its truth-implied verdict is ``not supported``; a claim
+    without one is neither true nor false (counting every claim whose truth is not
+    ``supported`` as false counts those too).
+
+    Returns
+    -------
+    DataFrame: ``by`` columns, ``n_rep, n_true, n_false, n_other`` (another truth-implied
+    verdict, e.g. ``inconclusive``), ``n_none`` (none), ``status`` (``"true"``,
+    ``"false"`` or ``"none"`` when every replication agrees, else ``"mixed"``),
+    ``n_false_supported`` (replications with truth ``not supported`` called
+    ``supported``), ``false_positive`` (that count / ``n_false``; NaN when ``n_false`` is
+    0) and its exact interval ``ci_low, ci_high`` at ``level`` (:func:`clopper_pearson`).
+
+    Raises
+    ------
+    ModelError : missing columns.
+    """
+    _check(results, ("kind", "verdict_truth", "verdict", "quantity"))
+    d = results[results["kind"] == "verdict"]
+    by = [c for c in by if c in d.columns]
+    rows = []
+    for key, g in d.groupby(by, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        vt = g["verdict_truth"].fillna("")
+        n_true, n_false, n_none = int((vt == "supported").sum()), \
+            int((vt == "not supported").sum()), int((vt == "").sum())
+        r = len(g)
+        status = next((name for name, n in (("true", n_true), ("false", n_false),
+                                            ("none", n_none)) if n == r), "mixed")
+        k = int(((vt == "not supported") & (g["verdict"] == "supported")).sum())
+        lo, hi = clopper_pearson(k, n_false, level) if n_false else (np.nan, np.nan)
+        rows.append({**dict(zip(by, key, strict=True)), "n_rep": r, "n_true": n_true,
+                     "n_false": n_false, "n_other": r - n_true - n_false - n_none,
+                     "n_none": n_none, "status": status, "n_false_supported": k,
+                     "false_positive": k / n_false if n_false else np.nan,
+                     "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows)
+
+
+def false_positive_rate(results: pd.DataFrame, *, scenario: str = "all_zero",
+                        level: float = 0.95) -> pd.DataFrame:
     """In ``scenario`` (every path zero): the share of replications in which at least one
     claim with a known truth is called ``supported`` (family-wise), the share of such claim
     verdicts that are ``supported`` (per claim), and the share of zero paths whose CR2 /
-    naive / wild / SEM interval excludes 0 (per test).  Columns ``level, method, rate,
-    mcse, n``.
+    naive / wild / SEM interval excludes 0 (per test).
+
+    Columns ``level, method, rate, mcse, n, k`` (the count behind ``rate``), ``ci_low,
+    ci_high`` (exact interval of the rate at ``level``, :func:`clopper_pearson`: with 0/25
+    the MCSE is 0 but the rate may be up to 13.7%), ``band_low, band_high, in_band`` (per
+    interval rows only: the Monte Carlo band ``1 − coverage_band(level, n)`` around the
+    nominal ``1 − level``; NaN/None for the ledger rows, whose nominal is a ceiling).
     """
+    if not 0 < level < 1:
+        raise ModelError(f"level must lie in (0, 1), got {level}")
     _check(results, ("kind", "verdict_truth", "verdict", "scenario", "method"))
     d = results[results["scenario"] == scenario]
     if d.empty:
@@ -252,18 +334,28 @@ def false_positive_rate(results: pd.DataFrame, *, scenario: str = "all_zero") ->
     if len(v):
         per = (v["verdict"] == "supported").astype(float)
         fam = v.groupby("seed")["verdict"].apply(lambda s: float((s == "supported").any()))
-        for level, x in (("claim (any claim, per replication)", fam), ("claim (per verdict)", per)):
-            p = float(x.mean())
-            rows.append({"level": level, "method": "ledger", "rate": p,
-                         "mcse": float(np.sqrt(p * (1 - p) / len(x))), "n": int(len(x))})
+        for lev, x in (("claim (any claim, per replication)", fam), ("claim (per verdict)", per)):
+            rows.append({"level": lev, "method": "ledger", **_rate(x, level)})
     paths = d[(d["kind"] == "path") & (d["truth"].abs() < 1e-9)
               & np.isfinite(d["ci_low"]) & np.isfinite(d["ci_high"])]
     for method, g in paths.groupby("method", sort=True):
         x = ((g["ci_low"] > 0) | (g["ci_high"] < 0)).astype(float)
-        p = float(x.mean())
-        rows.append({"level": "path (per interval)", "method": method, "rate": p,
-                     "mcse": float(np.sqrt(p * (1 - p) / len(x))), "n": int(len(x))})
-    return pd.DataFrame(rows, columns=["level", "method", "rate", "mcse", "n"])
+        row = _rate(x, level)
+        cov_low, cov_high = coverage_band(level, row["n"])
+        row.update(band_low=1 - cov_high, band_high=1 - cov_low,
+                   in_band=bool(1 - cov_high <= row["rate"] <= 1 - cov_low))
+        rows.append({"level": "path (per interval)", "method": method, **row})
+    return pd.DataFrame(rows, columns=["level", "method", "rate", "mcse", "n", "k", "ci_low",
+                                       "ci_high", "band_low", "band_high", "in_band"])
+
+
+def _rate(x: pd.Series, level: float) -> dict:
+    """The share of 1s in ``x`` with its MCSE, count and exact interval."""
+    p, n, k = float(x.mean()), int(len(x)), int(x.sum())
+    lo, hi = clopper_pearson(k, n, level)
+    return {"rate": p, "mcse": float(np.sqrt(p * (1 - p) / n)), "n": n, "k": k,
+            "ci_low": lo, "ci_high": hi, "band_low": np.nan, "band_high": np.nan,
+            "in_band": None}
 
 
 def coverage_table(results: pd.DataFrame, quantities: Sequence[str] | None = None, *,
