@@ -753,3 +753,38 @@ def test_notebook_07_says_the_currency_and_the_simulator_numbers_it_computed():
     assert f"Khoảng {small} cán bộ trả lời" in texts or f"khoảng {small} cán bộ trả lời" in texts
     env_mot = export.number(DEFAULT_EFFECTS["ENV->MOT"], 2, lang="vi")
     assert f"môi trường → động lực: tiềm ẩn {env_mot}" in texts
+
+
+def test_notebook_07_counts_false_claims_and_reads_its_tables_as_the_examiner_asked():
+    """Notebook 07 said "(15 luận điểm sai)" (every claim whose truth is not "supported",
+    the 9 without a truth among them), "(level `LEVEL`)", "sổ cái", "issue 11", English rule
+    codes, that scale-score coefficients are a lower bound, "< 1e-04" against a tolerance of
+    5e-05, and nothing on claim S5 with its path switched off or reversed."""
+    import json
+
+    from hlstudy.paths import NOTEBOOKS, ROOT
+
+    nb = json.loads((NOTEBOOKS / "07_method_validation.ipynb").read_text(encoding="utf-8"))
+    source = "".join("".join(c["source"]) for c in nb["cells"])
+    texts = "\n".join("".join(o["data"]["text/markdown"]) for c in nb["cells"]
+                      for o in c.get("outputs", []) if "text/markdown" in o.get("data", {}))
+    res, _ = read_results(ROOT / "data" / "validation")
+    status = claim_truth_status(res[res["scenario"] == "default"])
+    n_false, n_none = int((status["status"] == "false").sum()), int((status["status"] == "none").sum())
+    assert f"**{n_false}** luận điểm sai ở mọi lần lặp" in texts
+    assert f"**{n_none}** luận điểm không có kết luận đúng" in texts
+    assert "15 luận điểm sai" not in texts
+    assert "level `LEVEL`)" not in source and "**95%**" in texts
+    for old in ("sổ cái", "Sổ cái", "issue 11", "β trên điểm thang đo là cận dưới",
+                "gần với hệ số suy giảm"):
+        assert old not in source + texts, old
+    assert "0/25** lần lặp có ít nhất một luận điểm bị gọi nhầm" in texts
+    assert "không vượt quá khoảng 14%" in texts            # 0/25: Clopper–Pearson upper bound
+    assert "SEM tiềm ẩn (FIML, MLR) 6,4%" in texts          # out of its band, said
+    assert "không phân biệt được một tác động khen thưởng → động lực" in texts
+    agree = pd.read_csv(ROOT / "figures" / "07_r_agreement.csv", comment="#")
+    row = agree[agree.iloc[:, 0] == "models.sensitivity"].iloc[0]
+    assert float(str(row.iloc[5]).lstrip("< ")) < float(row.iloc[7])
+    clean = pd.read_csv(ROOT / "figures" / "07_cleaning_recovery.csv", comment="#")
+    assert not clean.iloc[:, 0].str.contains("duplicates|missing_required|speeders").any()
+    assert clean.iloc[:, 0].str.contains("Nộp trùng lặp").any()
