@@ -159,6 +159,7 @@ def _cell_label(nb, index: int) -> str:
 FORK_PRELOAD = ("numpy", "scipy.stats", "matplotlib", "matplotlib.pyplot", "PIL.Image", "IPython",
                 "ipykernel.kernelapp", "pandas", "seaborn", "statsmodels.stats.diagnostic",
                 "statsmodels.stats.stattools", "statsmodels.stats.multitest",
+                "statsmodels.stats.proportion",
                 "statsmodels.regression.mixed_linear_model", "docx", "numba",
                 "ipykernel.debugger", "IPython.core.debugger", "IPython.core.completerlib",
                 "IPython.extensions.storemagic", "psutil", "sqlite3", "tornado.platform.asyncio",
