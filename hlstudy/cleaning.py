@@ -1806,8 +1806,10 @@ def consort_figure(consort: pd.DataFrame, instruments: tuple[str, ...] | None = 
             frame_text = tr(f"Khung mẫu: danh sách trích ngang\nN = {frame} người",
                             f"Sampling frame: personnel register\nN = {frame} people")
         else:
-            frame_text = tr(f"Khung mẫu: cỡ mẫu theo thiết kế\nN = {frame} người",
-                            f"Sampling frame: design sample\nN = {frame} people")
+            # a quota (so many people a unit), not a list of people: its shortfall is not
+            # non-response, which would need the number of people approached
+            frame_text = tr(f"Chỉ tiêu mẫu theo thiết kế\nN = {frame} người",
+                            f"Design quota\nN = {frame} people")
         top = box(ax, main_x, ys["frame"], frame_text, "#dbe9f6", True)
         dup = get.get("duplicate", 0)
         received = box(ax, main_x, ys["received"],
@@ -1817,9 +1819,11 @@ def consort_figure(consort: pd.DataFrame, instruments: tuple[str, ...] | None = 
                f"({fmt(get.get('respondents'))} people + {fmt(dup)} repeats)"), "#dbe9f6", True)
         link(ax, top, received)
         if name != "personnel":
+            missing = (("Không trả lời", "Non-response") if name == "officials" else
+                       ("Thiếu so với chỉ tiêu", "Short of the quota"))
             side = box(ax, side_x, ys["nonresponse"],
-                       tr(f"Không trả lời\nn = {fmt(get.get('nonresponse'))}",
-                          f"Non-response\nn = {fmt(get.get('nonresponse'))}"), "#eeeeee", kind="side")
+                       tr(f"{missing[0]}\nn = {fmt(get.get('nonresponse'))}",
+                          f"{missing[1]}\nn = {fmt(get.get('nonresponse'))}"), "#eeeeee", kind="side")
             link(ax, (main_x, ys["nonresponse"]), side, "#777777")
         excluded = c[c["stage"].isin(["duplicate", "excluded"]) & (c["n"] > 0)]
         lines = [f"{label(RULE_LABELS.get(r.rule, (r.rule, r.rule)))}: {fmt(r.n)}" for r in excluded.itertuples()]

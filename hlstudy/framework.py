@@ -207,7 +207,7 @@ def hypotheses_note(lang: str = "vi") -> str:
     return _tr(
         f"Mục: phần ({span(parts)}) hoặc mục ({span(numbered)}) của đề cương luận văn mà luận "
         "điểm thuộc về. "
-        f"Thang đo: mã các cấu trúc như trong bảng công cụ khảo sát; {backgrounds}; QUAL – chất "
+        f"Thang đo: mã các khái niệm như trong bảng công cụ khảo sát; {backgrounds}; QUAL – chất "
         f"lượng cán bộ, công chức: trung bình {n_dims[0]} thành phần {dims}{where_vi}. "
         "Đường tác động “A → B”: A tác động đến B trong mô hình cấu trúc. "
         "Dấu kỳ vọng: chiều kỳ vọng của tác động, liên hệ hoặc chênh lệch được kiểm định: "

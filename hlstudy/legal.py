@@ -408,6 +408,36 @@ def frame_on(date, folder: Path | None = None) -> str:
     return "decree33_2023" if day < REFORM_DATE else "law_2025"
 
 
+#: A reader's name of each frame of :data:`FRAMES`, ``{frame: (vi, en)}``.
+FRAME_NAMES = {
+    "decree33_2023": ("khung trước cải cách: Luật Cán bộ, công chức 2008 (sửa đổi 2019) và "
+                      "Nghị định 33/2023/NĐ-CP",
+                      "the pre-reform frame: the Law on Cadres and Civil Servants 2008 (amended "
+                      "2019) and Decree 33/2023/NĐ-CP"),
+    "law_2025": ("khung sau cải cách: Luật Cán bộ, công chức 2025 (80/2025/QH15) và Nghị định "
+                 "170/2025/NĐ-CP",
+                 "the post-reform frame: the Law on Cadres and Civil Servants 2025 "
+                 "(80/2025/QH15) and Decree 170/2025/NĐ-CP"),
+}
+
+
+def frame_name(frame: str, lang: str = "vi") -> str:
+    """The reader's name of a legal frame code returned by :func:`frame_on`.
+
+    ``frame`` one of :data:`FRAMES`; ``lang`` ``"vi"`` or ``"en"``.  Raises
+    :class:`SurveyDataError` for an unknown frame and :class:`hlstudy.errors.ModelError` for
+    another ``lang``.
+
+    >>> frame_name(frame_on("2025-07-01"), "en")[:24]
+    'the post-reform frame: t'
+    """
+    check_lang(lang)
+    if frame not in FRAME_NAMES:
+        raise SurveyDataError(f"unknown legal frame {frame!r}: one of {list(FRAMES)}")
+    vi, en = FRAME_NAMES[frame]
+    return vi if lang == "vi" else en
+
+
 #: The documents that frame the 8 communes after the reform, in the order they are told
 REFORM_DOCUMENTS = ("LAW_CBCC_2025", "DECREE_170_2025")
 

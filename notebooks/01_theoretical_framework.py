@@ -18,10 +18,13 @@
 # 1.2 the factors that shape it) is turned into a testable research model.  Quality has four
 # dimensions — political quality and ethics (ETH), professional competence (PRO),
 # management/communication/problem-solving skills (SKL), responsibility and initiative (RSP).
-# Eight factors (training, compensation, work environment, facilities, leadership,
-# supervision, recognition, reluctance to change) act on quality directly and through work
-# motivation; compensation and environment also act on the intention to stay; education and
-# tenure act on competence; the commune mean of officials' quality drives citizens'
+# Eight factors act on it along different routes: compensation (COMP) and recognition (REC)
+# only through work motivation (MOT); the work environment (ENV) through motivation and
+# directly on all four dimensions; facilities (FAC), leadership (LEAD), supervision (SUP) and
+# reluctance to change (RES, negatively) directly on all four; training (TRAIN) directly on
+# competence and skills only; motivation acts on all four dimensions; compensation and
+# environment also act on the intention to stay; education acts on competence and tenure on
+# competence and skills; the commune mean of officials' quality drives citizens'
 # SIPAS-style assessment, and feedback channels drive citizens' trust and satisfaction.  The
 # notebook draws that model as a path diagram, states one hypothesis per claim of the thesis
 # (`data/instrument/hypotheses.csv`), describes the two questionnaires and the personnel
@@ -103,7 +106,7 @@ display(Markdown(
 # ## 2. Giả thuyết nghiên cứu
 #
 # Mỗi luận điểm của luận văn (`claims.csv`: tiền đề T, chẩn đoán D, giải pháp S) được viết
-# lại thành một giả thuyết có thể kiểm định, kèm loại kiểm định, các cấu trúc (thang đo)
+# lại thành một giả thuyết có thể kiểm định, kèm loại kiểm định, các khái niệm (thang đo)
 # dùng đến và dấu kỳ vọng.  Các quan hệ trong cột "Đường tác động" dùng đúng tên của mô hình
 # cấu trúc, để các phần sau (mô hình các yếu tố, bảng chứng cứ) đối chiếu trực tiếp.
 
@@ -166,8 +169,12 @@ display(Markdown(
         "ngay cả mức tối thiểu cũng vượt quy mô tổng điều tra" if n_min > ceiling else
         "mức tối thiểu đạt được nếu tổng điều tra gần đủ, còn mức tốt thì không" if n_good >
         ceiling else "cả hai mức đều đạt được với tổng điều tra") +
-    " — vì vậy các phần sau phân tích theo từng khối thang đo và dùng phân tích song song "
-    "thay cho quy tắc trị riêng > 1."))
+    (". Sổ tay 03 vẫn chạy một EFA cho mỗi phiếu (mọi câu hỏi cùng lúc), nên tỉ lệ quan sát "
+     "trên câu hỏi thấp là một giới hạn của nghiên cứu; để bù lại, nó dùng phân tích song song "
+     "thay cho quy tắc trị riêng > 1 và kiểm tra chéo trên hai nửa mẫu (EFA trên nửa A, CFA "
+     "trên nửa B)." if n_good > ceiling else
+     ". Sổ tay 03 chạy một EFA cho mỗi phiếu (mọi câu hỏi cùng lúc), dùng phân tích song song "
+     "thay cho quy tắc trị riêng > 1 và kiểm tra chéo trên hai nửa mẫu.")))
 inst_out = inst.assign(   # instruments and roles in the table's words, not codes
     instrument=[framework.code_label(framework.INSTRUMENT_LABELS, c, LANG)
                 for c in inst["instrument"]],
@@ -218,8 +225,8 @@ sip[["variable", "question_vi", "gloss_en"]].reset_index(drop=True)
 # Khung pháp lý thay đổi giữa thời điểm khảo sát và thời điểm các giải pháp được áp dụng:
 #
 # - **Đến hết 30/6/2025** — 23 đơn vị cấp xã cũ: Luật Cán bộ, công chức 2008 (22/2008/QH12),
-#   sửa đổi năm 2019 (52/2019/QH14), mà Điều 61 định nghĩa cán bộ, công chức cấp xã; và Nghị
-#   định 33/2023/NĐ-CP (hiệu lực 01/8/2023) quy định chức vụ, chức danh, **số lượng tối đa**
+#   sửa đổi năm 2019 (52/2019/QH14), mà khoản 3 Điều 4 định nghĩa cán bộ, công chức cấp xã
+#   (Điều 61 liệt kê chức vụ, chức danh của họ); và Nghị định 33/2023/NĐ-CP (hiệu lực 01/8/2023) quy định chức vụ, chức danh, **số lượng tối đa**
 #   và tiêu chuẩn.
 # - **Từ 01/7/2025** — 8 xã mới: Luật Cán bộ, công chức 2025 (80/2025/QH15, thông qua
 #   24/6/2025) không còn nhóm "cán bộ, công chức cấp xã" riêng, công chức được quản lý theo vị
@@ -266,9 +273,9 @@ export.save_table(frame_out, "01_legal_frame", title=tr(
             "Blank dates: not verified in the sources searched.") + " " + tr(
         *sourcing.SOURCES_NOTE), simulated=False)
 display(Markdown(
-    f"Ngày tham chiếu của khảo sát thuộc khung **{legal.frame_on('2024-12-31')}** (Nghị định "
-    f"33/2023); từ 01/7/2025 là khung **{legal.frame_on('2025-07-01')}** (Luật 80/2025/QH15, "
-    "Nghị định 170/2025/NĐ-CP).  Số lượng Phó Chủ tịch: UBND xã loại I, II tối đa 2, loại III 1 "
+    f"Khảo sát (mô phỏng trên 23 đơn vị cũ, trước cải cách) thuộc "
+    f"**{legal.frame_name(legal.frame_on('2024-12-31'))}**; từ 01/7/2025 là "
+    f"**{legal.frame_name(legal.frame_on('2025-07-01'))}**.  Số lượng Phó Chủ tịch: UBND xã loại I, II tối đa 2, loại III 1 "
     "(Nghị định 08/2016/NĐ-CP sửa đổi bởi Nghị định 69/2020/NĐ-CP, nhiệm kỳ 2021–2026); HĐND xã "
     "1 (Luật Tổ chức chính quyền địa phương 2015, Điều 32)."))
 frame_out

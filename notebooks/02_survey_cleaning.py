@@ -266,10 +266,12 @@ flow_table
 # ### Sơ đồ luồng (CONSORT)
 #
 # Từ khung mẫu đến số phiếu mỗi mô hình dùng. Khung mẫu của khảo sát cán bộ, công chức là
-# danh sách trích ngang (toàn bộ người đang giữ chức danh); của khảo sát người dân là cỡ mẫu theo
-# thiết kế (số người mỗi đơn vị × số đơn vị hành chính trong danh mục). Không trả lời = khung mẫu − số người đã trả lời
-# (số bản ghi nhận được trừ các bản nộp trùng). Mọi con số được tính từ dữ liệu
-# (`hlstudy.study.consort_counts`).
+# danh sách trích ngang (toàn bộ người đang giữ chức danh); không trả lời = khung mẫu − số
+# người đã trả lời (số bản ghi nhận được trừ các bản nộp trùng).  Khảo sát người dân không có
+# khung mẫu: nó có **chỉ tiêu mẫu** theo thiết kế (số người mỗi đơn vị × số đơn vị hành chính
+# trong danh mục), nên phần thiếu so với chỉ tiêu không phải là "không trả lời" và số phiếu
+# trên chỉ tiêu không phải là tỉ lệ trả lời — tỉ lệ đó cần số người đã được mời trả lời, mà
+# dữ liệu xuất không ghi.  Mọi con số được tính từ dữ liệu (`hlstudy.study.consort_counts`).
 
 # %%
 units = len(commune_registry())  # the 23 pre-reform units of the registry, each sampled by design
@@ -292,10 +294,17 @@ models = analysis_counts(study).set_index(["instrument", "analysis"])["n"]
 parts = []
 for name in LIKERT_INSTRUMENTS:
     frame, resp, kept = box(name, "frame"), box(name, "respondents"), box(name, "kept")
-    rate = f" ({export.number(resp / frame, 0, percent=True, lang='vi')})" if frame else ""
+    share = f" ({export.number(resp / frame, 0, percent=True, lang='vi')}" if frame else ""
+    if name == "officials":
+        reached = (f"khung mẫu {show(frame)}, trả lời {show(resp)}"
+                   f"{share + ' — tỉ lệ trả lời)' if share else ''}, "
+                   f"không trả lời {show(box(name, 'nonresponse'))}")
+    else:   # a quota: what was reached, not a response rate
+        reached = (f"chỉ tiêu mẫu {show(frame)} ({PER_COMMUNE} người × {units} đơn vị), thu được "
+                   f"{show(resp)} phiếu{share + ' chỉ tiêu, không phải tỉ lệ trả lời)' if share else ''}"
+                   f", thiếu so với chỉ tiêu {show(box(name, 'nonresponse'))}")
     parts.append(
-        f"**{NAMES_VI[name]}**: khung mẫu {show(frame)}, trả lời {show(resp)}{rate}, "
-        f"không trả lời {show(box(name, 'nonresponse'))}; giữ lại {show(kept)}; CFA loại theo danh sách "
+        f"**{NAMES_VI[name]}**: {reached}; giữ lại {show(kept)}; CFA loại theo danh sách "
         f"dùng {show(models.get((name, 'cfa_listwise')))} phiếu, FIML dùng {show(models.get((name, 'cfa_fiml')))}"
         + (f", SEM của sổ tay 05 dùng {show(models.get((name, 'sem_fiml')))} (cần đủ trình độ và thâm niên)"
            if (name, "sem_fiml") in models.index else "") + ".")

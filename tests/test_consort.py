@@ -166,6 +166,20 @@ def test_the_figure_prints_every_number(simulated, consort_figures):
     assert "Không trả lời" in texts and "sửa" not in texts
 
 
+def test_the_citizens_quota_is_not_called_a_frame_nor_its_shortfall_non_response(consort_figures):
+    """The citizens' survey fills a quota (30 a unit × 23 units): an examiner read 'sampling
+    frame 690, response 100 %' as a response rate no quota can have."""
+    fig = consort_figures["vi"]
+    boxes = {ax.get_title(): "\n".join(t.get_text() for t in ax.texts) for ax in fig.axes}
+    officials, citizens = (next(v for k, v in boxes.items() if word in k.lower())
+                           for word in ("cán bộ", "người dân"))
+    assert "Khung mẫu" in officials and "Không trả lời" in officials
+    assert "Chỉ tiêu mẫu" in citizens and "Thiếu so với chỉ tiêu" in citizens
+    assert "Khung mẫu" not in citizens and "Không trả lời" not in citizens
+    english = "\n".join(t.get_text() for ax in consort_figures["en"].axes for t in ax.texts)
+    assert "Design quota" in english and "Short of the quota" in english
+
+
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_the_figure_fits_the_page_and_each_box_its_column(consort_figures, monkeypatch, lang):
     """02_consort_flow was drawn 12.9 in wide (324 mm as saved): in the thesis' 155 mm text

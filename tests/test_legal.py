@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import pandas as pd
 import pytest
 
 from hlstudy import legal
@@ -197,3 +198,36 @@ def test_a_blank_date_must_say_what_was_searched(reference_copy):
           ",2025-06-30,units_2024,Một Phó")
     with pytest.raises(SurveyDataError, match=r"legal_frame.csv, row 11, column 'in_force'.*blank"):
         legal.legal_frame(reference_copy)
+
+
+def test_frame_names_name_every_frame_in_both_languages():
+    for frame in legal.FRAMES:
+        assert legal.frame_name(frame) != legal.frame_name(frame, "en")
+    assert "33/2023" in legal.frame_name(legal.frame_on("2024-12-31"))
+    assert "80/2025/QH15" in legal.frame_name(legal.frame_on("2025-07-01"), "en")
+    with pytest.raises(SurveyDataError, match="unknown legal frame"):
+        legal.frame_name("decree_1999")
+    with pytest.raises(ModelError):
+        legal.frame_name("law_2025", "fr")
+
+
+def test_the_2008_law_is_cited_for_its_definition_article():
+    # Art. 4(3) of Law 22/2008/QH12 defines commune cadres and civil servants; Art. 61 lists titles
+    row = legal.legal_frame().set_index("doc_id").loc["LAW_CBCC_2008"]
+    assert "Art. 4(3) defines" in row["role_en"] and "Art. 61 lists" in row["role_en"]
+    assert "khoản 3 Điều 4 định nghĩa" in row["role_vi"]
+
+
+def test_resolution_1672_dates_agree_between_reference_tables():
+    # adopted and in force on 16 June 2025; the new communes' authorities operate from 1 July 2025
+    from hlstudy import district
+
+    res = legal.legal_frame().set_index("doc_id").loc["RES_1672"]
+    assert res["issued"] == res["in_force"] == pd.Timestamp("2025-06-16")
+    label_vi = district.fact_labels("vi")["n_communes_2025"]
+    label_en = district.fact_labels("en")["n_communes_2025"]
+    adopted = res["in_force"].strftime("%d/%m/%Y")
+    operate = legal.REFORM_DATE.strftime("%d/%m/%Y")
+    assert f"có hiệu lực ngày {adopted}" in label_vi and f"hoạt động từ {operate}" in label_vi
+    assert f"in force {adopted}" in label_en and f"operate from {operate}" in label_en
+    assert f"hiệu lực {operate}" not in label_vi and f"in force {operate}" not in label_en

@@ -112,3 +112,44 @@ def test_notebook_05_says_what_the_rejected_assumptions_mean():
     for check in ("Breusch–Pagan", "Jarque–Bera"):
         assert re.search(rf"{check}[^;.]* bác bỏ [^;.]* ở \d+/\d+ mô hình", para[0]), para[0]
     assert "CR2" in para[0] and "không giả định" in para[0]
+
+
+def test_notebook_01_summary_tells_the_routes_the_hypotheses_draw():
+    """Each factor's route in notebook 01's English summary is the one hypotheses.csv draws
+    (an examiner found 'eight factors act directly and through motivation', which no factor but
+    ENV does)."""
+    from hlstudy import framework
+
+    nb = json.loads((NOTEBOOKS / "01_theoretical_framework.ipynb").read_text(encoding="utf-8"))
+    summary = " ".join("".join(nb["cells"][0]["source"]).split())
+    paths = framework.hypothesized_paths()
+    effects = paths.groupby("cause")["effect"].agg(frozenset)
+    quality = frozenset(framework.QUALITY)
+    routes = {  # the summary's words for each route -> the causes that take it
+        "only through work motivation (MOT)": {c for c, e in effects.items() if e - {"STAY"} == {"MOT"}},
+        "through motivation and directly on all four dimensions": {
+            c for c, e in effects.items() if e - {"STAY"} == quality | {"MOT"}},
+        "(RES, negatively) directly on all four": {c for c, e in effects.items() if e == quality},
+        "directly on competence and skills only": {
+            c for c, e in effects.items() if e == {"PRO", "SKL"} and c in {"TRAIN"}},
+    }
+    assert routes["only through work motivation (MOT)"] == {"COMP", "REC"}
+    assert routes["through motivation and directly on all four dimensions"] == {"ENV"}
+    assert routes["(RES, negatively) directly on all four"] == {"FAC", "LEAD", "SUP", "RES", "MOT"}
+    assert routes["directly on competence and skills only"] == {"TRAIN"}
+    for words in routes:
+        assert words in summary, words
+    assert set(paths.loc[paths["sign"] == "-", "cause"]) == {"RES"}
+    assert effects["EDU"] == {"PRO"} and effects["TENURE"] == {"PRO", "SKL"}
+    assert "education acts on competence and tenure on competence and skills" in summary
+    assert effects["COMP"] >= {"STAY"} and effects["ENV"] >= {"STAY"}
+    assert set(paths.loc[paths["effect"] == "STAY", "cause"]) == {"COMP", "ENV"}
+    assert "act on quality directly and through work motivation" not in summary
+
+
+def test_notebook_02_reports_the_citizens_quota_not_a_response_rate():
+    text = _vietnamese_text("02_survey_cleaning")
+    assert "chỉ tiêu mẫu" in text and "không phải tỉ lệ trả lời" in text
+    flow = re.search(r"\*\*[^*]*[Nn]gười dân[^*]*\*\*: ([^;]*);", text)
+    assert flow and flow[1].startswith("chỉ tiêu mẫu") and "khung mẫu" not in flow[1], flow
+    assert "tỉ lệ trả lời)" in text   # the officials' census has a frame and a response rate
