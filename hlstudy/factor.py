@@ -62,7 +62,7 @@ from hlstudy._psychometrics import (
     undefined_correlations,
     wishart_correlations,
 )
-from hlstudy.errors import ModelError
+from hlstudy.errors import ModelError, check_lang
 from hlstudy.progress import progress
 
 __all__ = [
@@ -149,6 +149,13 @@ def _kaiser_label(msa: float) -> str:
     return "unacceptable"
 
 
+#: Kaiser's (1974) labels of the measure of sampling adequacy in Vietnamese (the English term
+#: is printed beside them once: they are Kaiser's words, not a Vietnamese standard).
+KAISER_LABELS_VI = {"marvelous": "rất tốt", "meritorious": "tốt", "middling": "khá",
+                    "mediocre": "trung bình", "miserable": "kém",
+                    "unacceptable": "không chấp nhận được"}
+
+
 @dataclass(frozen=True, repr=False)
 class KMOResult:
     """Kaiser-Meyer-Olkin measure of sampling adequacy (``psych::KMO``)."""
@@ -159,6 +166,13 @@ class KMOResult:
     @property
     def label(self) -> str:
         return _kaiser_label(self.overall)
+
+    def label_text(self, lang: str = "en") -> str:
+        """Kaiser's (1974) label of the overall KMO: ``"meritorious"`` in English,
+        ``"tốt (meritorious)"`` in Vietnamese (:data:`KAISER_LABELS_VI`).  Raises
+        :class:`ModelError` for a ``lang`` other than ``"vi"``/``"en"``."""
+        check_lang(lang)
+        return self.label if lang == "en" else f"{KAISER_LABELS_VI[self.label]} ({self.label})"
 
     def flagged(self, threshold: float = 0.5) -> list[str]:
         """Items whose MSA is below ``threshold`` (Kaiser: below .5 unacceptable)."""

@@ -60,7 +60,8 @@ MIN_LOADING = 0.50    # EFA: an item should load at least this on its factor
 BLANK = 0.30          # EFA table: loadings below this are left blank
 MAX_SKEW, MAX_KURT = 2.0, 7.0   # West, Finch & Curran (1995)
 FLOOR_CEILING = 0.15  # Terwee et al. (2007), for scale scores
-MIN_CR, MIN_AVE, MAX_HTMT = 0.70, 0.50, 0.85   # Fornell & Larcker 1981; Henseler et al. 2015
+KENNY_BASELINE_RMSEA = 0.158  # Kenny, Kaniskan & McCoach 2015: CFI says little below it
+MIN_CR, MIN_AVE, MAX_HTMT = 0.70, 0.50, 0.85   # Hair et al. 2019; Fornell & Larcker 1981; Henseler et al. 2015
 CLUSTER = "commune_code"
 
 export.use_style()
@@ -357,7 +358,7 @@ for inst in INSTS:
         continue
     low = k.flagged(0.5)
     display(Markdown(
-        f"**{label[inst].capitalize()}**: KMO = {fmt(k.overall)} (mức *{k.label}* theo Kaiser "
+        f"**{label[inst].capitalize()}**: KMO = {fmt(k.overall)} (mức *{k.label_text('vi')}* theo Kaiser "
         f"1974), MSA từng biến từ {fmt(k.per_item.min())} đến {fmt(k.per_item.max())}"
         + (f"; biến có MSA < 0,50: {', '.join(low)}" if low else "") +
         f". Kiểm định Bartlett: χ²({b.df}) = {fmt(b.statistic, 1)}, p {fmt_p(b.p_value)}"
@@ -368,10 +369,13 @@ for inst in INSTS:
 # %% [markdown]
 # ## 4. Số nhân tố: phân tích song song và tiêu chí giá trị riêng > 1
 #
-# Quy tắc "giá trị riêng > 1" (Kaiser) thường giữ quá nhiều nhân tố.  Phân tích song song
-# (Horn 1965, như `psych::fa.parallel`) so sánh giá trị riêng quan sát với phân vị trên của
-# giá trị riêng từ dữ liệu ngẫu nhiên cùng kích thước; số nhân tố được giữ là số giá trị
-# riêng quan sát vượt ngưỡng đó.
+# Quy tắc "giá trị riêng > 1" (Kaiser 1960, trên giá trị riêng của ma trận tương quan, tức
+# của các thành phần chính) thường giữ quá nhiều nhân tố (Zwick & Velicer 1986).  Phân tích
+# song song (Horn 1965, như `psych::fa.parallel`) so sánh giá trị riêng quan sát với phân vị
+# trên của giá trị riêng từ dữ liệu ngẫu nhiên cùng kích thước, hai lần như psych: với giá
+# trị riêng của nhân tố (ma trận tương quan rút gọn, "FA") và với giá trị riêng của thành
+# phần chính ("PC"); số được giữ là số giá trị riêng quan sát vượt ngưỡng đó.  Hai con số
+# thường khác nhau; EFA dưới đây dùng số khái niệm lý thuyết.
 
 # %%
 pa_res = {}
@@ -383,11 +387,27 @@ for inst in INSTS:
     export.save_figure(fig, f"03_scree_{inst}", simulated=SIM)
     plt.show()
     p = pa_res[inst]
+    n_theory = len(scales[inst])
+    kaiser_vs_pa = ("nhiều hơn" if p.n_kaiser > p.n_components else
+                    "ít hơn" if p.n_kaiser < p.n_components else "bằng")
     display(Markdown(
         f"**{label[inst].capitalize()}** ({N_ITER} lần mô phỏng, phân vị {pct(p.quantile)}): "
-        "phân tích song song gợi ý "
-        f"**{p.n_factors} nhân tố** ({p.n_components} thành phần chính); tiêu chí giá trị riêng "
-        f"> 1 cho {p.n_kaiser}; thang đo lý thuyết có {len(scales[inst])} khái niệm."))
+        f"phân tích song song trên giá trị riêng của nhân tố (FA) gợi ý **{p.n_factors} nhân "
+        f"tố**, trên giá trị riêng của thành phần chính (PC) gợi ý **{p.n_components} thành "
+        f"phần**.  Tiêu chí giá trị riêng > 1 (trên cùng các giá trị riêng PC) giữ "
+        f"{p.n_kaiser}, {kaiser_vs_pa} phân tích song song trên PC"
+        + (" — ở dữ liệu này quy tắc Kaiser giữ nhiều hơn, như thường thấy"
+           if p.n_kaiser > p.n_components else
+           " — ở dữ liệu này quy tắc Kaiser không giữ nhiều hơn" if p.n_kaiser < p.n_components
+           else "") +
+        f".  Thang đo lý thuyết có {n_theory} khái niệm: "
+        + ("bằng số nhân tố FA" if p.n_factors == n_theory else
+           f"{'nhiều' if n_theory > p.n_factors else 'ít'} hơn số nhân tố FA")
+        + ("" if p.n_components == n_theory else
+           ", nhiều hơn số thành phần PC: một số khái niệm có tương quan cao với nhau "
+           "hoặc có hệ số tải thấp nên không tạo được một thành phần chính riêng vượt mức ngẫu "
+           "nhiên" if n_theory > p.n_components else "")
+        + "."))
 
 # %% [markdown]
 # ## 5. Phân tích nhân tố khám phá (EFA)
@@ -439,8 +459,11 @@ for inst in INSTS:
 # Mô hình đo lường đầy đủ của từng bảng hỏi (mỗi khái niệm đo bằng các biến của nó, các
 # khái niệm tương quan tự do), ước lượng ML như `lavaan::cfa`.
 #
-# **Ngưỡng và nguồn của chúng.**  CFI/TLI ≥ 0,90 là quy ước "chấp nhận được" cũ (Bentler &
-# Bonett 1980), được các sách phương pháp như Hair và cộng sự (2019) nhắc lại; **Hu & Bentler
+# **Ngưỡng và nguồn của chúng.**  CFI (Bentler 1990) và TLI (Tucker & Lewis 1973) ≥ 0,90 là
+# quy ước "chấp nhận được" cũ — mốc 0,90 có từ chỉ số NFI của Bentler & Bonett (1980), sau
+# được dùng cho CFI/TLI và được các sách phương pháp như Hair và cộng sự (2019) nhắc lại;
+# RMSEA (Steiger & Lind 1980) ≤ 0,08 và khoảng tin cậy của nó theo Browne & Cudeck (1993);
+# **Hu & Bentler
 # (1999) khuyến nghị chặt hơn: CFI/TLI ≥ 0,95, RMSEA ≤ 0,06, SRMR ≤ 0,08**.  Kết quả dưới đây
 # được đọc theo cả hai.  χ² gần như luôn có ý nghĩa với vài trăm phiếu và vài chục biến, nên
 # không dùng làm tiêu chí bác bỏ, nhưng vẫn được báo cáo; GFI phụ thuộc cỡ mẫu và số biến
@@ -466,13 +489,15 @@ def fit_note(res):
         f"Ước lượng ML trên {res.n_obs} phiếu trả lời đủ mọi câu của {n_all} phiếu ({res.n_dropped} "
         "phiếu thiếu ít nhất một câu không được dùng), cố định hệ số tải của biến đầu tiên bằng 1 "
         f"(mặc định của lavaan). Ngưỡng: CFI, TLI ≥ {fmt(c['cfi'][1], 2)} là quy ước \"chấp nhận "
-        f"được\" cũ (Bentler & Bonett 1980; Hu & Bentler 1999 đề nghị ≥ {fmt(hb['cfi'][1], 2)}); "
+        f"được\" cũ (mốc 0,90 của NFI, Bentler & Bonett 1980; CFI: Bentler 1990; TLI: Tucker & Lewis "
+        f"1973; Hu & Bentler 1999 đề nghị ≥ {fmt(hb['cfi'][1], 2)}); "
         f"RMSEA ≤ {fmt(c['rmsea'][1], 2)}; SRMR ≤ {fmt(c['srmr'][1], 2)}; χ²/df ≤ "
         f"{fmt(c['chi2_df'][1], 0)}. GFI không có ngưỡng (phụ thuộc cỡ mẫu và số biến).",
         f"ML estimation on the {res.n_obs} of {n_all} responses that answer every item "
         f"({res.n_dropped} with a missing item not used), marker-variable identification (lavaan "
         f"defaults). Cut-offs: CFI, TLI ≥ {c['cfi'][1]:.2f}, the older 'acceptable' convention "
-        f"(Bentler & Bonett 1980; Hu & Bentler 1999 propose ≥ {hb['cfi'][1]:.2f}); RMSEA ≤ "
+        f"(the .90 level of NFI, Bentler & Bonett 1980; CFI: Bentler 1990; TLI: Tucker & Lewis 1973; "
+        f"Hu & Bentler 1999 propose ≥ {hb['cfi'][1]:.2f}); RMSEA ≤ "
         f"{c['rmsea'][1]:.2f}; SRMR ≤ {c['srmr'][1]:.2f}; χ²/df ≤ {c['chi2_df'][1]:.0f}. GFI has "
         "no cut-off (it depends on the sample size and the number of items).")
 
@@ -631,6 +656,38 @@ if fiml is not None:
 # mẫu.
 
 # %%
+def split_reading(half, full):
+    """Vietnamese reading of half B's CFA fit beside the full sample's
+    (``hlstudy.cfa.fit_verdict`` against the cut-offs of section 6; the baseline model's RMSEA
+    against Kenny, Kaniskan & McCoach's 2015 bound below which CFI/TLI say little)."""
+    v, vf = cfa_mod.fit_verdict(half.fit), cfa_mod.fit_verdict(full.fit)
+    names = {"cfi": "CFI", "tli": "TLI", "rmsea": "RMSEA", "srmr": "SRMR", "chi2_df": "χ²/df"}
+    if v.verdict != "not acceptable":
+        return ("Trên nửa B mô hình lý thuyết vẫn đạt mọi ngưỡng của quy ước cũ"
+                + (" và của Hu & Bentler" if v.verdict == "good" else "")
+                + ": cấu trúc được xác nhận trên phần mẫu mà EFA không dùng.")
+
+    def baseline_rmsea(r):   # lavaan's RMSEA formula on the independence model's χ² and df
+        return float(cfa_mod.core.rmsea_ci(r.fit["baseline_chi2"], r.fit["baseline_df"], r.n_obs)[0])
+
+    b_half, b_full = baseline_rmsea(half), baseline_rmsea(full)
+    met = [names[k] for k in v.conventional_met]
+    text = (f"**Trên nửa B mô hình lý thuyết không đạt quy ước cũ**: "
+            f"{', '.join(names[k] for k in v.conventional_failed)} dưới ngưỡng"
+            + (f", trong khi {', '.join(met)} vẫn đạt" if met else "")
+            + f" (toàn mẫu: {'đạt' if vf.verdict != 'not acceptable' else 'cũng không đạt'}).  "
+            f"Nửa B chỉ có {half.n_obs} phiếu đủ cho {int(half.fit['npar'])} tham số tự do.")
+    if b_half < KENNY_BASELINE_RMSEA:
+        text += (f"  RMSEA của mô hình độc lập trên nửa B là {fmt(b_half)} (toàn mẫu "
+                 f"{fmt(b_full)}), dưới {fmt(KENNY_BASELINE_RMSEA)}: các biến tương quan yếu "
+                 "nên mô hình độc lập cũng không tệ lắm, và khi đó CFI, TLI (so mô hình với mô "
+                 "hình độc lập) ít thông tin và giảm mạnh ở mẫu nhỏ (Kenny, Kaniskan & McCoach "
+                 "2015)")
+    return text + (".  Kiểm tra chéo vì vậy **không xác nhận** được cấu trúc theo CFI/TLI trên "
+                   "nửa mẫu: cỡ mẫu của khảo sát này không đủ để vừa khám phá vừa khẳng định trên "
+                   "hai nửa riêng.")
+
+
 split_rows = []
 for inst in FITTABLE:
     d = data[inst].reset_index(drop=True)
@@ -664,7 +721,7 @@ for inst in FITTABLE:
         f"CFA trên nửa B ({c_b.n_obs} phiếu đủ): CFI = {fmt(c_b.fit['cfi'])}, TLI = "
         f"{fmt(c_b.fit['tli'])}, RMSEA = {fmt(c_b.fit['rmsea'])}, SRMR = {fmt(c_b.fit['srmr'])} "
         f"(toàn mẫu: CFI = {fmt(cfa_res[inst].fit['cfi'])}, RMSEA = "
-        f"{fmt(cfa_res[inst].fit['rmsea'])})."))
+        f"{fmt(cfa_res[inst].fit['rmsea'])}).  " + split_reading(c_b, cfa_res[inst])))
 if split_rows:
     split_tab = pd.DataFrame(split_rows)
     export.save_table(split_tab, "03_cfa_split_half",
@@ -678,9 +735,11 @@ if split_rows:
 # %% [markdown]
 # ### Giá trị hội tụ và phân biệt: CR, AVE, HTMT, Fornell–Larcker
 #
-# Độ tin cậy tổng hợp CR và phương sai trích AVE (Fornell & Larcker 1981); HTMT (Henseler
-# và cộng sự 2015); tiêu chí Fornell–Larcker: căn bậc hai AVE của mỗi khái niệm lớn hơn
-# tương quan của nó với các khái niệm khác.
+# Độ tin cậy tổng hợp CR và phương sai trích AVE (Fornell & Larcker 1981), với ngưỡng CR ≥
+# 0,70 theo Hair và cộng sự (2019) và AVE ≥ 0,50 theo Fornell & Larcker (1981); tỷ số HTMT
+# (Henseler, Ringle & Sarstedt 2015, ngưỡng 0,85) ở dạng HTMT2 dùng trung bình nhân (Roemer,
+# Schuberth & Henseler 2021; mặc định của `semTools::htmt`); tiêu chí Fornell–Larcker: căn
+# bậc hai AVE của mỗi khái niệm lớn hơn tương quan của nó với các khái niệm khác.
 
 # %%
 HTMT_NOTE = export.tr("semTools::htmt (HTMT2, dùng trung bình nhân).",
@@ -702,6 +761,33 @@ def validity_source(inst):
         display(Markdown(f"**{label[inst].capitalize()}**: CFA FIML không ước lượng được "
                          f"({exc}), nên không tính CR, AVE, Fornell–Larcker."))
         return None
+
+
+def wording_text(w, n_among_five):
+    """Vietnamese sentences on the wording-effect test (``hlstudy.cfa.reversed_within_scales``)."""
+    ranks = "; ".join(f"{r.item} thấp thứ {fmt(r.rank, 0)}/{r.n_items} trong {r.factor} "
+                      f"({fmt(r.std_all, 2)})" for r in w.items.itertuples())
+    text = (f"Trong năm hệ số tải thấp nhất có {n_among_five} câu đảo chiều, nhưng so chung mọi "
+            "thang đo thì lẫn hiệu ứng cách diễn đạt với việc câu đó nằm trong thang đo nào (một "
+            "thang đo yếu có mọi câu đều yếu), nên câu đảo chiều được so với các câu **cùng thang "
+            f"đo**: {ranks}.  Tổng hạng {fmt(w.statistic, 0)} so với kỳ vọng "
+            f"{fmt(w.expected, 1)} khi chúng nằm ngẫu nhiên trong thang đo của mình; xác suất "
+            f"chính xác của một tổng hạng thấp như vậy hoặc thấp hơn là {fmt(w.p_value, 3)} (đếm "
+            f"đủ {w.n_placements} cách đặt; kiểm định hoán vị phân tầng theo thang đo)")
+    if not w.more_than_chance:
+        return text + (": không thấp hơn mức ngẫu nhiên, nên chưa phải bằng chứng của **hiệu ứng "
+                       "cách diễn đạt** (wording effect; Weijters và cộng sự 2013)")
+    text += (": thấp hơn mức ngẫu nhiên, dấu hiệu của **hiệu ứng cách diễn đạt** (wording "
+             "effect) — người trả lời không đọc câu phủ định như câu khẳng định tương ứng "
+             "(Weijters và cộng sự 2013)")
+    if SIM:
+        from hlstudy.synthetic import LOADING_RANGE, REVERSE_LOADING_RANGE
+        text += (f".  Với dữ liệu mô phỏng, đây là điều đã được cài vào mô hình sinh dữ liệu: câu "
+                 f"đảo chiều có hệ số tải thật từ {fmt(REVERSE_LOADING_RANGE[0], 2)} đến "
+                 f"{fmt(REVERSE_LOADING_RANGE[1], 2)}, các câu khác từ {fmt(LOADING_RANGE[0], 2)} "
+                 f"đến {fmt(LOADING_RANGE[1], 2)} — phép kiểm định tìm lại đúng hiệu ứng đã mô "
+                 "phỏng, không phải một phát hiện về người trả lời thật")
+    return text
 
 
 for inst in INSTS:
@@ -759,9 +845,11 @@ for inst in INSTS:
     if low_ave:
         std = cfa_mod.standardized_loadings(res)
         weakest = std.sort_values().head(5)
-        # reversed items among the five weakest, beside what chance gives (hypergeometric)
-        wording = cfa_mod.reversed_among_weakest(std, codebook.reverse_items(inst), k=5)
-        rev_weak = wording.reversed_weak
+        reverse = codebook.reverse_items(inst)
+        rev_weak = [i for _, i in weakest.index if i in reverse]
+        # a wording effect is judged within each scale (a weak scale holds weak items, reversed
+        # or not): the reversed items' ranks among their own scale's loadings, exact test
+        wording = cfa_mod.reversed_within_scales(std, reverse) if reverse else None
         display(Markdown(
             f"**Kết luận về giá trị hội tụ ({label[inst]}): KHÔNG đạt** ở {len(low_ave)}/"
             f"{len(validity)} khái niệm (AVE < {fmt(MIN_AVE, 2)}: {', '.join(low_ave)}"
@@ -771,17 +859,7 @@ for inst in INSTS:
             "Năm hệ số tải chuẩn hóa thấp nhất: "
             + ", ".join(f"{i} ({fmt(v, 2)}{', đảo chiều' if i in rev_weak else ''})"
                         for (_, i), v in weakest.items())
-            + ((f".  {len(rev_weak)}/{len(wording.weakest)} biến yếu nhất là câu đảo chiều; mô hình có "
-                f"{wording.n_reversed}/{wording.n_items} câu đảo chiều, nên ngẫu nhiên thì kỳ vọng "
-                f"{fmt(wording.expected, 2)} câu, và xác suất có từ {len(rev_weak)} câu trở lên là "
-                f"{fmt(wording.p_value, 2)} (phân phối siêu bội)"
-                + (": nhiều hơn mức ngẫu nhiên, dấu hiệu của **hiệu ứng cách diễn đạt** (wording "
-                   "effect) — người trả lời không đọc câu phủ định như câu khẳng định tương ứng, "
-                   "và nhân tố chung bị kéo lệch (Weijters và cộng sự 2013)"
-                   if wording.more_than_chance else
-                   ": không nhiều hơn mức ngẫu nhiên, nên đây chưa phải bằng chứng của hiệu ứng "
-                   "cách diễn đạt (wording effect; Weijters và cộng sự 2013)"))
-               if rev_weak else "")
+            + (".  " + wording_text(wording, len(rev_weak)) if wording is not None else "")
             + ".  Điều luận văn **vẫn khẳng định được**: độ tin cậy (CR, alpha) đạt ngưỡng ở "
             "phần lớn thang đo, và các khái niệm phân biệt được với nhau (HTMT); điểm thang đo "
             "dùng được như **chỉ số tổng hợp mô tả**.  Điều **không khẳng định được**: rằng mỗi "
@@ -806,9 +884,10 @@ for inst in INSTS:
 # ## 7. Sai lệch do phương pháp chung (common method bias)
 #
 # Cả biến độc lập và phụ thuộc đều do cùng người trả lời tự đánh giá trong cùng bảng hỏi.
-# Hai kiểm tra: (i) kiểm định một nhân tố của Harman — nhân tố đầu tiên chưa xoay không nên
-# giải thích quá một nửa phương sai; (ii) so sánh mô hình CFA có và không có một nhân tố
-# tiềm ẩn chung (common latent factor, CLF) tải lên mọi biến.
+# Hai kiểm tra, cả hai theo Podsakoff và cộng sự (2003): (i) kiểm định một nhân tố của
+# Harman — nhân tố đầu tiên chưa xoay không nên giải thích quá một nửa phương sai; (ii) so
+# sánh mô hình CFA có và không có một nhân tố tiềm ẩn chung (common latent factor, CLF) tải
+# lên mọi biến.
 
 # %%
 for inst in INSTS:
@@ -927,6 +1006,8 @@ elif kind is not None and kind.nunique() >= 2:
                           "it fails."),
                       simulated=SIM, decimals=3)
     level = inv.highest_level
+    LEVEL_VI = {"configural": "cấu hình (configural)", "metric": "hệ số tải (metric)",
+                "scalar": "hệ số chặn (scalar)", "strict": "chặt (strict)"}
     conf = inv.fits["configural"]
     items_all = [i for c in scales["officials"].values() for i in c]
     used = inv_data.dropna(subset=items_all)["kind"].value_counts().sort_index()
@@ -939,7 +1020,7 @@ elif kind is not None and kind.nunique() >= 2:
         + (["không hội tụ"] if not conf.converged else [])
         + [f"Heywood: {h}" for h in conf.heywood])
     steps_text = "; ".join(
-        f"{name}: ΔCFI = {fmt(row['delta_cfi'])}, ΔRMSEA = {fmt(row['delta_rmsea'])}"
+        f"{LEVEL_VI.get(name, name)}: ΔCFI = {fmt(row['delta_cfi'])}, ΔRMSEA = {fmt(row['delta_rmsea'])}"
         for name, row in inv.table.iloc[1:].iterrows())
     display(Markdown(
         "Số người theo nhóm (đủ mọi biến / tổng): "
@@ -951,7 +1032,7 @@ elif kind is not None and kind.nunique() >= 2:
         + ("đạt các ngưỡng, dùng làm mốc. " if base["accepted"]
            else f"**không đạt** ({conf_why}). ")
         + f"Các bước tiếp theo: {steps_text}. "
-        + (f"Mức bất biến cao nhất đạt được: **{level}**"
+        + (f"Mức bất biến cao nhất đạt được: **{LEVEL_VI.get(level, level)}**"
            + (" — có thể so sánh trung bình thang đo giữa hai nhóm." if level == "scalar"
               else " — so sánh trung bình giữa hai nhóm cần thận trọng.")
            if level else "**Không xác lập được mức bất biến nào**, vì mô hình cấu hình không "

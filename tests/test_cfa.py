@@ -671,6 +671,61 @@ def test_reversed_among_weakest_is_the_hypergeometric_tail_by_counting():
     assert reversed_among_weakest(loadings, set(), k=5).p_value == 1.0
 
 
+def test_reversed_within_scales_is_the_exact_stratified_permutation_test():
+    """The within-scale rank sum's P(W <= observed) equals a brute-force count over every
+    placement of each scale's reversed items among its items (itertools.product of the
+    scales' combinations), with ties at mean ranks."""
+    import itertools
+
+    import pandas as pd
+
+    from hlstudy.cfa import reversed_within_scales
+
+    index = pd.MultiIndex.from_tuples(
+        [("A", f"a{i}") for i in range(5)] + [("B", f"b{i}") for i in range(4)]
+        + [("C", f"c{i}") for i in range(3)])
+    loadings = pd.Series([0.50, 0.70, 0.60, 0.80, 0.60,    # A: a2 and a4 tie (mean rank 2.5)
+                          0.55, 0.75, 0.65, 0.85,          # B
+                          0.7, 0.8, 0.9], index=index)     # C: no reversed item, adds nothing
+    reversed_items = {"a0", "a2", "b2", "not_in_model"}
+    res = reversed_within_scales(loadings, reversed_items)
+    ranks = loadings.groupby(level=0).rank()
+    observed = ranks[[("A", "a0"), ("A", "a2"), ("B", "b2")]].sum()
+    assert res.statistic == observed == 1 + 2.5 + 2
+    placements = [sum(a) + b for a, b in itertools.product(
+        itertools.combinations(ranks["A"].tolist(), 2), ranks["B"].tolist())]
+    assert res.n_placements == len(placements) == 10 * 4
+    assert res.p_value == pytest.approx(sum(w <= observed for w in placements) / len(placements),
+                                        rel=1e-12)
+    assert res.expected == pytest.approx(2 * 6 / 2 + 5 / 2)   # K_s (N_s + 1) / 2 summed
+    assert res.items["item"].tolist() == ["a0", "a2", "b2"] and res.weakest_in_scale == ["a0"]
+    assert "3 reverse-keyed items in 2 scales" in res.summary()
+    # every reversed item its scale's weakest: the one most extreme placement of 3 x 4
+    low = pd.Series([0.1, 0.5, 0.6, 0.2, 0.5, 0.6, 0.7], index=pd.MultiIndex.from_tuples(
+        [("A", "x"), ("A", "y"), ("A", "z"), ("B", "u"), ("B", "v"), ("B", "w"), ("B", "t")]))
+    crowded = reversed_within_scales(low, {"x", "u"})
+    assert crowded.p_value == pytest.approx(1 / 12) and not crowded.more_than_chance
+    # an across-scale ranking would call both weakest; within scales it is one placement in 12,
+    # and reversed items that are their scales' strongest are the least extreme placement
+    assert reversed_within_scales(low, {"z", "t"}).p_value == 1.0
+
+
+def test_reversed_within_scales_checks_its_input():
+    import pandas as pd
+
+    from hlstudy.cfa import reversed_within_scales
+    from hlstudy.errors import ModelError
+
+    flat = pd.Series([0.5, 0.6], index=["x1", "x2"])
+    with pytest.raises(ModelError, match=r"\(factor, item\)"):
+        reversed_within_scales(flat, {"x1"})
+    with pytest.raises(ModelError, match="no standardized"):
+        reversed_within_scales(pd.Series([], dtype=float), {"x1"})
+    two = flat.set_axis(pd.MultiIndex.from_tuples([("F", "x1"), ("F", "x2")]))
+    with pytest.raises(ModelError, match="none of the reverse-keyed items"):
+        reversed_within_scales(two, {"y9"})
+
+
 @pytest.mark.parametrize("k", [0, 13, 2.5, True])
 def test_reversed_among_weakest_checks_k(k):
     import pandas as pd

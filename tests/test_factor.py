@@ -47,6 +47,12 @@ def test_kmo_labels_and_flags():
     assert res.label == "meritorious"  # psych: overall MSA = 0.85
     assert res.flagged(0.5) == []
     assert "KMO overall" in repr(res)
+    assert res.label_text("en") == "meritorious"
+    assert res.label_text("vi") == "tốt (meritorious)"   # Kaiser's word beside its translation
+    assert set(factor.KAISER_LABELS_VI) == {factor._kaiser_label(x) for x in
+                                            (0.95, 0.85, 0.75, 0.65, 0.55, 0.3)}
+    with pytest.raises(ModelError):
+        res.label_text("fr")
 
 
 def test_kmo_singular_matrix_is_a_model_error():

@@ -153,3 +153,34 @@ def test_notebook_02_reports_the_citizens_quota_not_a_response_rate():
     flow = re.search(r"\*\*[^*]*[Nn]gười dân[^*]*\*\*: ([^;]*);", text)
     assert flow and flow[1].startswith("chỉ tiêu mẫu") and "khung mẫu" not in flow[1], flow
     assert "tỉ lệ trả lời)" in text   # the officials' census has a frame and a response rate
+
+
+def test_notebook_03_carries_the_examiners_corrections():
+    """Wording effect judged within scales, the split-half fit read, the parallel analysis's
+    FA and PC counts told apart, Kaiser's and the invariance terms in Vietnamese, and the
+    cut-offs cited to their sources."""
+    import unicodedata
+
+    text = " ".join(unicodedata.normalize("NFC", _vietnamese_text("03_measurement_model")).split())
+    # within-scale wording test, its exact p, and the simulated effect named as such
+    m = re.search(r"xác suất chính xác của một tổng hạng thấp như vậy hoặc thấp hơn là "
+                  r"(0,\d+) \(đếm đủ (\d+) cách đặt", text)
+    assert m, "the within-scale wording test"
+    assert 0 < float(m[1].replace(",", ".")) < 1 and int(m[2]) > 1
+    assert "phép kiểm định tìm lại đúng hiệu ứng đã mô phỏng" in text
+    assert "phân bố siêu bội" not in text and "phân phối siêu bội" not in text
+    # the split-half CFA is read against the cut-offs, whichever way it falls
+    assert text.count("Trên nửa B mô hình lý thuyết") == text.count("CFA trên nửa B (") >= 1
+    # parallel analysis: factors (FA) and components (PC) named apart, Kaiser on PC
+    assert text.count("trên giá trị riêng của nhân tố (FA) gợi ý") >= 1
+    assert "(trên cùng các giá trị riêng PC)" in text
+    assert "thành phần chính); tiêu chí giá trị riêng" not in text
+    # Kaiser's label and the invariance level in Vietnamese, the English term beside
+    assert re.search(r"mức \*[^*(]+ \((marvelous|meritorious|middling|mediocre|miserable|"
+                     r"unacceptable)\)\* theo Kaiser", text)
+    assert not re.search(r"Mức bất biến cao nhất đạt được: \*\*(configural|metric|scalar)\*\*", text)
+    # sources: CFI is Bentler 1990 (the .90 level came with NFI), HTMT2 is Roemer et al. 2021
+    assert "CFI (Bentler 1990)" in text and "Tucker & Lewis 1973" in text
+    assert "Roemer, Schuberth & Henseler 2021" in text
+    assert "CFI/TLI ≥ 0,90 là quy ước \"chấp nhận được\" cũ (Bentler &" not in text
+    assert "Podsakoff và cộng sự (2003)" in text

@@ -51,6 +51,7 @@ from hlstudy.cfa.validity import (
     htmt,
     listwise_fits,
     reversed_among_weakest,
+    reversed_within_scales,
     standardized_loadings,
     validity_fit,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "htmt",
     "listwise_fits",
     "reversed_among_weakest",
+    "reversed_within_scales",
     "measurement_invariance",
     "modification_indices",
     "rmsea_ci",

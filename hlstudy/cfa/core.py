@@ -28,8 +28,10 @@ from hlstudy.cfa._estimate import Estimate, Problem, SampleStats, fit_ml, start_
 from hlstudy.cfa._spec import Spec, build_spec, normalise_model, parse_cfa_syntax
 from hlstudy.errors import ModelError, TooFewRowsError, check_lang
 
-#: Conventional cut-offs shown by :meth:`CFAResult.summary` (Hu & Bentler 1999;
-#: the .90 level for CFI/TLI is the one most Vietnamese theses cite, after Hair et al. 2019).
+#: Conventional cut-offs shown by :meth:`CFAResult.summary`: CFI (Bentler 1990) and TLI
+#: (Tucker & Lewis 1973) >= .90, the level Bentler & Bonett (1980) proposed for NFI and most
+#: Vietnamese theses cite after Hair et al. 2019; RMSEA (Steiger & Lind 1980) <= .08 (Browne &
+#: Cudeck 1993); SRMR <= .08 (Hu & Bentler 1999).
 CUTOFFS = {
     "cfi": (">=", 0.90),
     "tli": (">=", 0.90),
