@@ -57,7 +57,7 @@ from hlstudy.display import show_numbers_as_read
 from hlstudy.evidence import Rules
 from hlstudy.paths import ROOT
 from hlstudy.scales import scale_items
-from hlstudy.validation import LATENT_SEM, coverage_table, recovery, scenarios
+from hlstudy.validation import LATENT_SEM, attach_icc_estimand, coverage_table, recovery, scenarios
 from hlstudy.validation.ragree import (
     NOISE,
     NOT_RECORDED,
@@ -142,7 +142,11 @@ _HEAD = {
     "construct": ("Khái niệm", "Construct"),
     "icc_truth": ("Tỷ lệ giữa xã (thật)", "Between-commune share (truth)"),
     "icc_mean": ("ICC điểm thang đo TB", "Mean ICC of the scale score"),
-    "icc_cov": ("Độ phủ KTC (F)", "Coverage of the F interval"),
+    "icc_score_truth": ("ICC thật của điểm thang đo", "True ICC of the scale score"),
+    "icc_cov": ("Độ phủ KTC (F): tỷ lệ ẩn", "F-interval coverage: latent share"),
+    "icc_mcse": ("MCSE (tỷ lệ ẩn)", "MCSE (latent share)"),
+    "icc_cov_score": ("Độ phủ KTC (F): ICC điểm", "F-interval coverage: score ICC"),
+    "icc_mcse_score": ("MCSE (ICC điểm)", "MCSE (score ICC)"),
     "rule": ("Công cụ: quy tắc", "Instrument: rule"), "measure": ("Chỉ số", "Measure"),
     "target": ("Giá trị mong muốn", "Target"), "mean": ("Trung bình", "Mean"),
     "range": ("Thấp nhất/cao nhất", "Lowest/highest"),
@@ -210,9 +214,9 @@ def rule_label(quantity):
 
 est_table, reliability = read_estimand(ROOT / RESULTS)
 if N_RUN > 0:
-    res = pd.concat([recovery(N_RUN, scenario=s, workers=WORKERS,
-                              estimand=est_table[est_table["scenario"] == s]) for s in SCEN],
-                    ignore_index=True)
+    res = pd.concat([attach_icc_estimand(
+        recovery(N_RUN, scenario=s, workers=WORKERS, estimand=est_table[est_table["scenario"] == s]),
+        reliability[reliability["scenario"] == s]) for s in SCEN], ignore_index=True)
     manifest = {"replications": dict.fromkeys(SCEN, N_RUN),
                 "command": f"notebook 07 (N_RUN = {N_RUN})"}
 else:
@@ -573,7 +577,10 @@ _ = export.save_figure(fig, "07_coverage", simulated=SIM)
 # thật là hệ số tải của biến phản hồi liên tục ẩn y*.  Việc cắt y* thành 5 mức làm giảm
 # tương quan nên ML trên câu trả lời Likert ước lượng thấp hệ số tải (tương quan
 # polychoric sẽ khôi phục y*).  ICC của điểm thang đo cũng nhỏ hơn tỷ lệ phương sai giữa các
-# xã của khái niệm ẩn vì sai số đo nằm trong xã.
+# xã của khái niệm ẩn vì sai số đo nằm trong xã; vì vậy khoảng tin cậy F của ICC được đối
+# chiếu với hai giá trị: tỷ lệ của khái niệm ẩn, và ICC của chính điểm thang đo trong mẫu gộp
+# rất lớn (`estimand_truth`, cột `icc`: cán bộ, công chức; khảo sát người dân không được gộp
+# nên không có giá trị này) — giá trị mà ICC của điểm thang đo thực sự ước lượng.
 
 # %%
 lo = summarize(res[(res["kind"] == "loading") & (res["scenario"] == "default")],
@@ -581,17 +588,28 @@ lo = summarize(res[(res["kind"] == "loading") & (res["scenario"] == "default")],
 icc = summarize(res[(res["kind"] == "icc") & (res["scenario"] == "default")],
                 by=("method", "quantity"), level=LEVEL)
 icc_a = icc[icc["method"] == "ANOVA (F interval)"].set_index("quantity")
+icc_rows = res[(res["kind"] == "icc") & (res["scenario"] == "default")
+               & (res["method"] == "ANOVA (F interval)")]
+icc_e = (summarize(icc_rows, by=("quantity",), level=LEVEL, center="estimand").set_index("quantity")
+         if np.isfinite(icc_rows["truth_estimand"]).any() else
+         pd.DataFrame(columns=["truth", "coverage", "coverage_mcse"]))
 icc_table = pd.DataFrame({H["construct"]: icc_a.index, H["icc_truth"]: icc_a["truth"],
+                          H["icc_score_truth"]: icc_e["truth"].reindex(icc_a.index),
                           H["icc_mean"]: icc_a["mean_estimate"],
-                          H["icc_cov"]: icc_a["coverage"], "MCSE": icc_a["coverage_mcse"]}
+                          H["icc_cov"]: icc_a["coverage"], H["icc_mcse"]: icc_a["coverage_mcse"],
+                          H["icc_cov_score"]: icc_e["coverage"].reindex(icc_a.index),
+                          H["icc_mcse_score"]: icc_e["coverage_mcse"].reindex(icc_a.index)}
                          ).reset_index(drop=True)
 export.save_table(
     icc_table, "07_icc_recovery", simulated=SIM, decimals=3,
     title=export.tr("Tương quan nội lớp theo xã: giá trị thật và ước lượng",
                     "Commune intraclass correlations: truth and estimates"),
     note=export.tr("ICC ANOVA với khoảng tin cậy F của điểm thang đo; giá trị thật là tỷ lệ "
-                   "phương sai giữa các xã của khái niệm ẩn.", "ANOVA ICC of the scale score with "
-                   "its F interval; the truth is the latent construct's between-commune share."))
+                   "phương sai giữa các xã của khái niệm ẩn, ICC thật của điểm thang đo là ICC "
+                   "của nó trong mẫu gộp (chỉ có cho phiếu cán bộ, công chức; trống: không tính).",
+                   "ANOVA ICC of the scale score with its F interval; the truth is the latent "
+                   "construct's between-commune share, the score's true ICC its ICC in the pooled "
+                   "sample (officials' questionnaire only; blank: not computed)."))
 display(icc_table)
 clean = summarize(res[(res["kind"] == "cleaning") & (res["scenario"] == "default")],
                   by=("method", "quantity"), level=LEVEL)
@@ -619,7 +637,16 @@ display(Markdown(
     f"Hệ số tải CFA: độ chệch trung bình {fmt(lo['bias'].mean())} (RMSE trung bình "
     f"{fmt(lo['rmse'].mean())}) trên {len(lo)} câu hỏi — ước lượng thấp như dự kiến khi phân "
     f"tích câu trả lời 5 mức bằng ML.  ICC: độ phủ trung bình của khoảng tin cậy F là "
-    f"{pct(icc_a['coverage'].mean())}.  Làm sạch: tỷ lệ bắt được lỗi cài vào thấp nhất là "
+    f"{pct(icc_a['coverage'].mean())} so với tỷ lệ giữa xã của khái niệm ẩn"
+    + (f", và {pct(icc_e['coverage'].mean())} so với ICC thật của chính điểm thang đo "
+       f"({len(icc_e)} khái niệm của phiếu cán bộ, công chức; "
+       f"{int(icc_e['coverage_ok'].sum())}/{len(icc_e)} khái niệm có độ phủ trong dải Monte "
+       f"Carlo quanh mức danh nghĩa {pct(LEVEL)})"
+       + ("; phần độ phủ thiếu so với khái niệm ẩn vì vậy đến từ sai số đo (ICC của điểm thang "
+          "đo nhỏ hơn tỷ lệ của khái niệm ẩn), không phải từ khoảng tin cậy"
+          if icc_e["coverage"].mean() > icc_a["coverage"].mean() else "")
+       if len(icc_e) else "")
+    + f".  Làm sạch: tỷ lệ bắt được lỗi cài vào thấp nhất là "
     f"**{pct(catch.min())}**, tỷ lệ loại nhầm phiếu sạch cao nhất là **{pct(false.max(), 2)}**."))
 
 fig, ax = plt.subplots(figsize=(5.5, 5))

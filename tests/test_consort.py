@@ -146,6 +146,9 @@ def consort_figures(simulated):
     _, _, _, consort = simulated
     figures = {}
     with pytest.MonkeyPatch.context() as m:
+        # the language a kernel reads: HLSTUDY_LANG, not a set_language() left by another
+        # test module in this worker (tests/test_export.py leaves "vi")
+        m.setattr(export, "_language", None)
         for lang in ("vi", "en"):
             m.setenv("HLSTUDY_LANG", lang)
             figures[lang] = cleaning.consort_figure(consort)
@@ -186,6 +189,7 @@ def test_the_figure_fits_the_page_and_each_box_its_column(consort_figures, monke
     block its 6.5-pt boxes printed at 3 pt.  As saved (tight box) it now fits the text block
     (155 x 220 mm) in both languages, each box inside its instrument's column and clear of
     the other boxes, a count never on a line of its own ("buộc:" / "2")."""
+    monkeypatch.setattr(export, "_language", None)
     monkeypatch.setenv("HLSTUDY_LANG", lang)   # drawn in its language, as it was built
     fig = consort_figures[lang]
     fig.draw_without_rendering()

@@ -13,6 +13,7 @@ from hlstudy.validation import (
     COLUMNS,
     LATENT_SEM,
     attach_estimand,
+    attach_icc_estimand,
     coverage_table,
     estimand_truth,
     pooled_scores,
@@ -80,6 +81,55 @@ def test_pseudo_truth_is_the_ols_coefficient_on_the_pooled_scores(pooled, truth)
     got = tab.set_index("quantity")["truth_estimand"]
     for x in struct["MOT"]:
         assert got[f"{x}->MOT"] == pytest.approx(fit.coefficients.at[x, "estimate"], abs=1e-10)
+
+
+def test_the_scores_icc_is_the_one_way_anova_icc_of_the_pool_by_study_and_commune(pooled, truth):
+    """The pseudo-truth of a replication's ICC of a scale score: ICC(1) on the pool with a
+    commune of one pooled study kept apart from the same commune of another (recomputed here
+    from the ANOVA mean squares, not through hlstudy), below the latent construct's share by
+    the measurement error inside communes."""
+    from hlstudy.synthetic import simulate
+
+    _, rel = truth
+    r = rel.set_index("construct")
+    assert list(rel.columns) == ["scenario", "estimand", "construct", "reliability", "icc",
+                                 "icc_mcse", "n_officials"]
+    e = pooled[["study", "commune_code", "FAC"]].dropna()
+    g = e["study"].astype(str) + ":" + e["commune_code"].astype(str)
+    groups = e.groupby(g)["FAC"]
+    n_i, k, n = groups.size(), groups.ngroups, len(e)
+    msb = float((n_i * (groups.mean() - e["FAC"].mean()) ** 2).sum() / (k - 1))
+    msw = float(((e["FAC"] - groups.transform("mean")) ** 2).sum() / (n - k))
+    n0 = (n - float((n_i ** 2).sum()) / n) / (k - 1)
+    assert r.at["FAC", "icc"] == pytest.approx((msb - msw) / (msb + (n0 - 1) * msw), rel=1e-10)
+    shares = simulate(1_000_001, response_rate=1.0, n_citizens_per_commune=2).truth \
+        .commune_variance_share
+    for c in ("FAC", "LEAD", "ENV"):   # shares .30, .20, .15: attenuated, same order of size
+        assert 0.4 * shares[c] < r.at[c, "icc"] < shares[c]
+    assert (r["icc_mcse"].dropna() > 0).all()
+
+
+def test_attach_icc_estimand_fills_the_officials_icc_rows_only():
+    rows = [{"seed": 1, "scenario": sc, "quantity": q, "kind": "icc", "method": m,
+             "truth": 0.3, "truth_estimand": np.nan, "estimate": 0.2, "ci_low": 0.1,
+             "ci_high": 0.35, "n": 400.0, "verdict_truth": "", "verdict": ""}
+            for sc in ("s", "t") for q in ("FAC", "CSAT") for m in ("ANOVA (F interval)", "REML")]
+    res = pd.concat([pd.DataFrame(rows, columns=COLUMNS), _results()], ignore_index=True)
+    rel = pd.DataFrame({"scenario": ["s", "s", "t"], "estimand": ["scale scores"] * 2
+                        + ["complete-item scale scores"], "construct": ["FAC", "EDU", "FAC"],
+                        "icc": [0.22, 0.1, 0.5]})
+    out = attach_icc_estimand(res, rel)
+    icc = out[out["kind"] == "icc"].set_index(["scenario", "quantity", "method"])["truth_estimand"].sort_index()
+    assert (icc.loc[("s", "FAC")] == 0.22).all()          # both methods
+    assert icc.loc[("s", "CSAT")].isna().all()            # a citizens' construct: no pool
+    assert icc.loc[("t", "FAC")].isna().all()             # only the scale-score estimand
+    others = out[out["kind"] != "icc"]
+    pd.testing.assert_series_equal(others["truth_estimand"], _results()["truth_estimand"],
+                                   check_names=False, check_index=False)
+    # the input is not changed
+    assert res["truth_estimand"].isna().sum() == len(rows) + _results()["truth_estimand"].isna().sum()
+    with pytest.raises(ModelError, match="reliability table needs"):
+        attach_icc_estimand(res, rel.drop(columns="icc"))
 
 
 def test_estimand_arguments_are_checked(pooled):

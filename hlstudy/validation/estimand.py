@@ -41,7 +41,11 @@ METHOD_ESTIMAND = {"CR2": SCORES, "naive": SCORES, "wild": SCORES, "SEM (FIML, M
 FIRST_SEED = 1_000_001
 TABLE_COLUMNS = ["scenario", "estimand", "quantity", "truth", "truth_estimand", "mcse",
                  "n_studies", "n_officials"]
-RELIABILITY_COLUMNS = ["scenario", "estimand", "construct", "reliability", "n_officials"]
+RELIABILITY_COLUMNS = ["scenario", "estimand", "construct", "reliability", "icc", "icc_mcse",
+                       "n_officials"]
+#: Methods of the ICC rows of a replication (``kind == "icc"``), whose target on scale scores
+#: is the scores' own between-commune share (:func:`attach_icc_estimand`).
+ICC_METHODS = ("ANOVA (F interval)", "REML")
 
 
 def _study_scores(args) -> pd.DataFrame:
@@ -159,7 +163,13 @@ def estimand_truth(scenario="default", effects: Mapping[str, float] | None = Non
     the observed-score regression on the pool), ``mcse`` (standard deviation of the batch
     coefficients / sqrt(batches)), ``n_studies, n_officials``.  ``reliability``: squared
     correlation of each scale score with its latent construct on the pool
-    (``scenario, estimand, construct, reliability, n_officials``).  Sorted, byte-stable.
+    with the scale score's own intraclass correlation by commune on the pool (``icc``: the
+    one-way ANOVA ICC(1) of :func:`hlstudy.reliability.design_effect`, communes of different
+    pooled studies kept apart; ``icc_mcse`` by batch means): the value a replication's ICC of
+    the score estimates, smaller than the latent construct's share because the measurement
+    error lies within communes
+    (``scenario, estimand, construct, reliability, icc, icc_mcse, n_officials``).  Sorted,
+    byte-stable.
 
     Raises
     ------
@@ -216,10 +226,56 @@ def estimand_truth(scenario="default", effects: Mapping[str, float] | None = Non
         for c in sorted(c for c in d.columns if "latent_" + c in d.columns):
             e = d[[c, "latent_" + c]].dropna()
             r = float(np.corrcoef(e[c], e["latent_" + c])[0, 1]) if len(e) > 2 else np.nan
+            icc, icc_mcse = _score_icc(d, c, batch_of)
             rel.append({"scenario": name, "estimand": estimand, "construct": c,
-                        "reliability": r * r, "n_officials": int(len(e))})
+                        "reliability": r * r, "icc": icc, "icc_mcse": icc_mcse,
+                        "n_officials": int(len(e))})
     return (pd.DataFrame(rows, columns=TABLE_COLUMNS),
             pd.DataFrame(rel, columns=RELIABILITY_COLUMNS))
+
+
+def _score_icc(d: pd.DataFrame, c: str, batch_of: Mapping) -> tuple[float, float]:
+    """ANOVA ICC(1) of score ``c`` by commune on the pool (a commune of one pooled study is
+    not the same commune as in another: clusters are study × commune) and its batch-means
+    MCSE; NaN for a column that is not scored by commune (e.g. education, a covariate)."""
+    from hlstudy.reliability import design_effect
+
+    if "commune_code" not in d.columns:
+        return np.nan, np.nan
+    e = d[["study", "commune_code", c]].dropna()
+    if len(e) < 3 or e[c].nunique() < 2:
+        return np.nan, np.nan
+
+    def one(g: pd.DataFrame) -> float:
+        cluster = g["study"].astype(str) + ":" + g["commune_code"].astype(str)
+        return float(design_effect(g[c].to_numpy(float), cluster.to_numpy()).icc)
+
+    per = np.array([one(g) for _, g in e.groupby(e["study"].map(batch_of), sort=True)])
+    return one(e), float(per.std(ddof=1) / np.sqrt(len(per)))
+
+
+def attach_icc_estimand(results: pd.DataFrame, reliability: pd.DataFrame) -> pd.DataFrame:
+    """Fill ``truth_estimand`` of the ICC rows of ``results`` (``kind == "icc"``, methods
+    :data:`ICC_METHODS`) with the scale score's own between-commune share on the pool
+    (``icc`` of :func:`estimand_truth`'s reliability table, estimand ``"scale scores"``,
+    matched on scenario and construct).  Constructs the pool does not score (the citizens')
+    keep NaN; ``truth`` stays the latent construct's share.  Returns a copy.  Raises
+    ModelError when ``reliability`` lacks ``scenario, estimand, construct, icc``.
+
+    >>> res = attach_icc_estimand(recovery([1]), estimand_truth("default")[1])  # doctest: +SKIP
+    """
+    need = {"scenario", "estimand", "construct", "icc"}
+    if not isinstance(reliability, pd.DataFrame) or not need <= set(reliability.columns):
+        raise ModelError(f"the reliability table needs columns {sorted(need)}")
+    out = results.copy()
+    if "truth_estimand" not in out.columns:
+        out["truth_estimand"] = np.nan
+    rel = reliability[reliability["estimand"] == SCORES]
+    key = rel.set_index(["scenario", "construct"])["icc"]
+    sel = (out["kind"] == "icc") & out["method"].isin(ICC_METHODS)
+    idx = pd.MultiIndex.from_arrays([out.loc[sel, "scenario"], out.loc[sel, "quantity"]])
+    out.loc[sel, "truth_estimand"] = key.reindex(idx).to_numpy(dtype=float)
+    return out
 
 
 def attach_estimand(results: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:

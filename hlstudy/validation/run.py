@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     except ModelError as err:
         parser.error(str(err))
     from hlstudy import __version__ as version
-    from hlstudy.validation.estimand import estimand_truth, pooled_scores
+    from hlstudy.validation.estimand import attach_icc_estimand, estimand_truth, pooled_scores
 
     start = time.perf_counter()
     seconds: dict[str, float] = {}
@@ -212,8 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         sets[name] = digest_id
         t0 = time.perf_counter()
         seeds = list(range(1, counts[name] + 1))
-        frames.append(recovery(seeds, scenario=name, workers=args.workers, wild=not args.no_wild,
-                               estimand=table[table["scenario"] == name]))
+        frames.append(attach_icc_estimand(
+            recovery(seeds, scenario=name, workers=args.workers, wild=not args.no_wild,
+                     estimand=table[table["scenario"] == name]), rel[rel["scenario"] == name]))
         seconds[name] = round(time.perf_counter() - t0, 1)
         print(f"[validate] {name}: {len(seeds)} replications in {seconds[name]:.0f} s",
               flush=True)
