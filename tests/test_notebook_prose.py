@@ -184,3 +184,19 @@ def test_notebook_03_carries_the_examiners_corrections():
     assert "Roemer, Schuberth & Henseler 2021" in text
     assert "CFI/TLI ≥ 0,90 là quy ước \"chấp nhận được\" cũ (Bentler &" not in text
     assert "Podsakoff và cộng sự (2003)" in text
+
+
+def test_notebook_07_reads_icc_coverage_against_the_scores_own_icc():
+    """An examiner: coverage of a scale score's ICC interval was judged only against the latent
+    construct's share, which the score's ICC does not estimate."""
+    import unicodedata
+
+    text = " ".join(unicodedata.normalize("NFC", _vietnamese_text("07_method_validation")).split())
+    assert "so với ICC thật của chính điểm thang đo" in text
+    m = re.search(r"\((\d+)/(\d+) khái niệm có độ phủ trong dải Monte Carlo", text)
+    assert m and 0 < int(m[1]) <= int(m[2])
+    tab = pd.read_csv(FIGURES / "07_icc_recovery.csv", comment="#")
+    score_truth, latent = tab["ICC thật của điểm thang đo"], tab["Tỷ lệ giữa xã (thật)"]
+    assert score_truth.notna().sum() == int(m[2])
+    # measurement error inside communes: the score's ICC is below the latent share
+    assert (score_truth.dropna() < latent[score_truth.notna()]).all()

@@ -231,3 +231,8 @@ def test_committed_run_carries_both_truths_and_the_latent_sem():
     mcse = tab[tab["scenario"] == "default"].set_index("quantity")["mcse"]
     assert (mcse.reindex(emp_se.index) < 0.25 * emp_se).all()
     assert set(rel["scenario"]) == set(tab["scenario"])
+    # the officials' ICC rows carry the score's own ICC of the pool as their estimand
+    icc = res[res["kind"] == "icc"]
+    officials = icc["quantity"].isin(set(rel["construct"]))
+    assert officials.any() and np.isfinite(icc.loc[officials, "truth_estimand"]).all()
+    assert icc.loc[~officials, "truth_estimand"].isna().all()
