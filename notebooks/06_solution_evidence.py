@@ -54,6 +54,7 @@ from hlstudy.evidence import (
     ipma_figure,
     ipma_table,
 )
+from hlstudy.evidence.ledger import ASSOCIATION
 from hlstudy.evidence.rules import VERDICTS, VERDICTS_VI, exact_interval
 
 show_numbers_as_read()   # data frames shown with 3 decimals, counts without (hlstudy.display)
@@ -286,7 +287,7 @@ def part_table(cid: str) -> pd.DataFrame:
 
 def driver_of(cid: str) -> str:
     p = parts[parts["claim_id"] == cid]["part"].iloc[0]
-    first = p.split(" → ")[0].split(" ~ ")[0]
+    first = p.split(" → ")[0].split(ASSOCIATION)[0]
     return "TRAINED" if first.startswith("trained") else first
 
 

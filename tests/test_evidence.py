@@ -649,10 +649,10 @@ def test_ledger_paths_and_indirect_effects_are_notebook_05s_numbers(demo, demo_d
     assert checked >= 4
     corr = drivers.commune_correlations(drivers.commune_link(demo, officials=demo_data),
                                         "QUAL").set_index("y")
-    shown = parts[(parts["kind"] == "correlation") & parts["part"].str.startswith("QUAL ~ ")]
+    shown = parts[(parts["kind"] == "correlation") & parts["part"].str.startswith("QUAL ↔ ")]
     assert len(shown)
     for p in shown.itertuples(index=False):
-        r = corr.loc[p.part.split(" ~ ")[1].split(" (")[0]]
+        r = corr.loc[p.part.split(" ↔ ")[1].split(" (")[0]]
         assert (r["rho"], r["ci_low"], r["ci_high"], r["p"]) == pytest.approx(
             (p.estimate, p.ci_low, p.ci_high, p.p_value), rel=1e-12, abs=1e-15), p.part
         assert r["n"] == p.n, p.part
@@ -683,10 +683,31 @@ def test_parts_are_named_by_the_codebook_labels_not_by_variable_codes(demo_ledge
             assert not [c for c in codes if c in name.split()], (column, name)
     gloss = cb.set_index("variable").loc["trainings_24m"]
     d6 = parts[(parts["claim_id"] == "D6") & (parts["kind"] == "association")].iloc[0]
-    assert d6["part"] == f"TRAIN ~ {gloss['gloss_en']}"
-    assert d6["part_vi"] == f"TRAIN ~ {gloss['question_vi']}"
-    assert d6["estimand"] == "TRAIN ~ trainings_24m"
+    assert d6["part"] == f"TRAIN ↔ {gloss['gloss_en']}"
+    assert d6["part_vi"] == f"TRAIN ↔ {gloss['question_vi']}"
+    assert d6["estimand"] == "TRAIN ↔ trainings_24m"
     assert gloss["gloss_en"] in demo_ledger.claims.set_index("claim_id").at["D6", "estimand"]
+
+
+def test_symmetric_associations_are_not_labelled_as_regressions(demo_ledger):
+    """A commune Spearman correlation and a rating's association with a count join their
+    variables with "↔" (``ledger.ASSOCIATION``), not R's "~" ("regressed on"): a reader of
+    the ledger took 'QUAL ~ SIPAS (theo xã)' for a regression of QUAL on SIPAS.  Paths keep
+    "→"; no part's name, in either language, or estimand carries a "~"."""
+    from hlstudy.evidence.ledger import ASSOCIATION
+
+    parts = demo_ledger.parts
+    symmetric = parts[parts["kind"].isin(["correlation", "association"])]
+    assert set(symmetric["kind"]) == {"correlation", "association"}
+    for column in ("part", "part_vi", "estimand"):
+        assert symmetric[column].str.contains(ASSOCIATION, regex=False).all(), column
+        assert not parts[column].str.contains("~", regex=False).any(), column
+    t1 = symmetric[symmetric["claim_id"] == "T1"]
+    assert "QUAL ↔ SIPAS (theo xã)" in set(t1["part_vi"])
+    assert "QUAL ↔ SIPAS (communes)" in set(t1["part"])
+    claims = demo_ledger.claims
+    assert not claims["estimand"].str.contains("~", regex=False).any()
+    assert not claims["estimand_vi"].str.contains("~", regex=False).any()
 
 
 def test_shared_paths_carry_a_fresh_robustness_value(demo, demo_ledger):
@@ -1022,7 +1043,7 @@ def test_reversal_certainty_needs_the_p_and_the_interval():
 
 
 def test_a_reversal_with_p_below_alpha_but_a_ci_containing_0_is_not_called_significant():
-    res = _small_ledger([{"claim_id": "T1", "part": "QUAL ~ CFB", "direction": "+",
+    res = _small_ledger([{"claim_id": "T1", "part": "QUAL ↔ CFB", "direction": "+",
                           "estimate": -0.42, "ci_low": -0.72, "ci_high": 0.01,
                           "p_adjusted": 0.044}])
     c = contradictions(res)

@@ -304,7 +304,7 @@ def _kinds_parts():
     an ICC (one scale, two kinds), a difference in points; a share and an alpha below."""
     rows = [("T2", "path", "TRAIN → PRO", 0.16, True), ("S1", "path", "TRAIN → PRO", 0.16, True),
             ("T4", "path", "EDU → PRO", 0.13, True),
-            ("T1", "correlation", "QUAL ~ SIPAS (theo xã)", 0.62, True),
+            ("T1", "correlation", "QUAL ↔ SIPAS (theo xã)", 0.62, True),
             ("D3", "icc", "ICC của PRO giữa các xã", 0.08, True),
             ("D2", "difference", "SKL trừ trung bình các khía cạnh khác (điểm)", 0.03, True),
             ("D1", "share", "tỷ lệ có điểm PRO dưới ngưỡng", 0.09, False),
@@ -341,7 +341,7 @@ def test_verdict_figure_gives_each_kind_of_estimate_its_scale_and_name():
     bold = [[t.get_text() for t in ax.get_yticklabels() if t.get_fontweight() == "bold"]
             for ax in fig.axes]
     assert ticks[0] == ["T2, S1: TRAIN → PRO", "T4: EDU → PRO"]          # one row, two claims
-    assert ticks[1] == ["Tương quan Spearman ρ", "T1: QUAL ~ SIPAS (theo xã)", "ICC",
+    assert ticks[1] == ["Tương quan Spearman ρ", "T1: QUAL ↔ SIPAS (theo xã)", "ICC",
                         "D3: ICC của PRO giữa các xã"]
     assert bold == [[], ["Tương quan Spearman ρ", "ICC"], [], []]
     # the descriptive parts' labels name what they are: no names above them

@@ -218,7 +218,7 @@ def test_survey_shares_have_the_same_interval_in_the_findings_and_the_ledger():
 
     rho, lo, hi = (float(x.replace(",", ".")) for x in re.search(
         r"ρ = ([−\d,]+) \(KTC 95%: ([−\d,]+) đến ([−\d,]+);", d5.replace("−", "-")).groups())
-    r3 = re.search(r"RSP ~ SIPAS \(theo xã\): [^—]+— ([−\d,]+) \[([−\d,]+); ([−\d,]+)\]",
+    r3 = re.search(r"RSP ↔ SIPAS \(theo xã\): [^—]+— ([−\d,]+) \[([−\d,]+); ([−\d,]+)\]",
                    reason.replace("−", "-")).groups()
     assert [round(float(x.replace(",", ".")), 2) for x in r3] == [rho, lo, hi]
 

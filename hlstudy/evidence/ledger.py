@@ -105,6 +105,11 @@ ALTERNATIVES = {"low_political_theory": ("no or elementary political theory",
                                          "lý luận chính trị chưa có hoặc sơ cấp"),
                 "no_state_management": ("no state-management training",
                                         "chưa qua bồi dưỡng quản lý nhà nước")}
+#: Joins the two variables of a symmetric association in a part's label: a commune-level
+#: Spearman correlation (``QUAL ↔ SIPAS (theo xã)``) or a rating's association with a count
+#: (``TRAIN ↔ trainings_24m``).  Not R's ``~``, which reads "regressed on" (lavaan, lm):
+#: neither part is a regression of its left variable on its right one.
+ASSOCIATION = " ↔ "
 CAUSAL_NOTE = ("observational data: an association, not proof of a cause",
                "dữ liệu quan sát: đây là mối liên hệ, chưa chứng minh quan hệ nhân quả")
 LEDGER_COLUMNS = ["claim_id", "section", "kind", "claim_vi", "claim_en", "hypothesis",
@@ -435,7 +440,7 @@ def _part(claim_id, part, part_vi, kind, method, *, direction="+", sesoi=np.nan,
           threshold=np.nan, inferential=True, estimand=None, **values) -> dict:
     """One row of :data:`PART_COLUMNS`: ``part`` and ``part_vi`` name the part for a reader
     (English, Vietnamese; a variable by its codebook label), ``estimand`` by its variables'
-    codes where it differs (e.g. ``TRAIN ~ trainings_24m``; default ``part``)."""
+    codes where it differs (e.g. ``TRAIN ↔ trainings_24m``; default ``part``)."""
     row = {c: np.nan for c in PART_COLUMNS}
     row.update(claim_id=claim_id, part=part, part_vi=part_vi, kind=kind, method=method,
                estimand=part if estimand is None else estimand, direction=direction, sesoi=sesoi, threshold=threshold,
@@ -560,8 +565,8 @@ def _indirect_part(ctx: _Context, claim_id, x, m, y, sign) -> dict:
 
 def _correlation_part(ctx: _Context, claim_id, x, y, sign) -> dict:
     rules = ctx.rules
-    label = f"{x} ~ {y} ({'communes'})"
-    label_vi = f"{x} ~ {y} (theo xã)"
+    label = f"{x}{ASSOCIATION}{y} (communes)"
+    label_vi = f"{x}{ASSOCIATION}{y} (theo xã)"
     method = "Spearman correlation across communes, Fisher-z interval (Bonett & Wright 2000)"
     try:
         cc = drivers.commune_correlations(ctx.link(), x, [y], conf=1 - rules.alpha).iloc[0]
@@ -804,8 +809,8 @@ def _variable_labels(ctx: _Context, variable: str) -> tuple[str, str]:
 def _count_part(ctx: _Context, claim_id, construct, variable) -> dict:
     """Association of a rating with a count it should track (standardized, CR2)."""
     rules = ctx.rules
-    estimand = f"{construct} ~ {variable}"
-    label, label_vi = (f"{construct} ~ {name}" for name in _variable_labels(ctx, variable))
+    estimand = f"{construct}{ASSOCIATION}{variable}"
+    label, label_vi = (f"{construct}{ASSOCIATION}{name}" for name in _variable_labels(ctx, variable))
     method = f"OLS on z-scores, {rules.vcov} cluster-robust SE by commune"
     try:
         d = ctx.data()
