@@ -254,6 +254,18 @@ def _score_icc(d: pd.DataFrame, c: str, batch_of: Mapping) -> tuple[float, float
     return one(e), float(per.std(ddof=1) / np.sqrt(len(per)))
 
 
+def _with_truth_column(results: pd.DataFrame, table, name: str, need: set[str]) -> pd.DataFrame:
+    """A copy of ``results`` with a ``truth_estimand`` column (NaN where it had none), once
+    ``table`` is a DataFrame with the columns ``need``; else ModelError naming the ``name``
+    table and the columns it needs."""
+    if not isinstance(table, pd.DataFrame) or not need <= set(table.columns):
+        raise ModelError(f"the {name} table needs columns {sorted(need)}")
+    out = results.copy()
+    if "truth_estimand" not in out.columns:
+        out["truth_estimand"] = np.nan
+    return out
+
+
 def attach_icc_estimand(results: pd.DataFrame, reliability: pd.DataFrame) -> pd.DataFrame:
     """Fill ``truth_estimand`` of the ICC rows of ``results`` (``kind == "icc"``, methods
     :data:`ICC_METHODS`) with the scale score's own between-commune share on the pool
@@ -264,12 +276,8 @@ def attach_icc_estimand(results: pd.DataFrame, reliability: pd.DataFrame) -> pd.
 
     >>> res = attach_icc_estimand(recovery([1]), estimand_truth("default")[1])  # doctest: +SKIP
     """
-    need = {"scenario", "estimand", "construct", "icc"}
-    if not isinstance(reliability, pd.DataFrame) or not need <= set(reliability.columns):
-        raise ModelError(f"the reliability table needs columns {sorted(need)}")
-    out = results.copy()
-    if "truth_estimand" not in out.columns:
-        out["truth_estimand"] = np.nan
+    out = _with_truth_column(results, reliability, "reliability",
+                             {"scenario", "estimand", "construct", "icc"})
     rel = reliability[reliability["estimand"] == SCORES]
     key = rel.set_index(["scenario", "construct"])["icc"]
     sel = (out["kind"] == "icc") & out["method"].isin(ICC_METHODS)
@@ -287,12 +295,8 @@ def attach_estimand(results: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
 
     >>> res = attach_estimand(recovery([1]), estimand_truth("default")[0])  # doctest: +SKIP
     """
-    need = {"scenario", "estimand", "quantity", "truth_estimand"}
-    if not isinstance(table, pd.DataFrame) or not need <= set(table.columns):
-        raise ModelError(f"the estimand table needs columns {sorted(need)}")
-    out = results.copy()
-    if "truth_estimand" not in out.columns:
-        out["truth_estimand"] = np.nan
+    out = _with_truth_column(results, table, "estimand",
+                             {"scenario", "estimand", "quantity", "truth_estimand"})
     est = out["method"].map(METHOD_ESTIMAND)
     key = table.set_index(["scenario", "estimand", "quantity"])["truth_estimand"]
     idx = pd.MultiIndex.from_arrays([out["scenario"], est.fillna(""), out["quantity"]])

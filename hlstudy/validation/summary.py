@@ -74,6 +74,17 @@ def _check(results: pd.DataFrame, need=NEED) -> None:
         raise ModelError(f"results lack columns {missing}")
 
 
+def _verdict_groups(results: pd.DataFrame, by: Sequence[str]):
+    """The verdict rows of ``results`` by the columns of ``by`` it has, sorted: pairs of
+    ``({column: value}, rows)``.  Raises ModelError (:func:`_check`) when ``results`` lacks
+    ``kind, verdict_truth, verdict, quantity``."""
+    _check(results, ("kind", "verdict_truth", "verdict", "quantity"))
+    d = results[results["kind"] == "verdict"]
+    by = [c for c in by if c in d.columns]
+    for key, g in d.groupby(by, sort=True):
+        yield dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)), g
+
+
 def summarize(results: pd.DataFrame, by: Sequence[str] = ("scenario", "kind", "method", "quantity"),
               *, level: float = 0.95, center: str = "truth") -> pd.DataFrame:
     """Bias, RMSE and interval coverage per group, with Monte Carlo standard errors.
@@ -240,18 +251,14 @@ def verdict_rates(results: pd.DataFrame, *, by: Sequence[str] = ("scenario", "qu
     of the share ``supported``, and its exact interval ``ci_low, ci_high`` at ``level``
     (:func:`clopper_pearson`).
     """
-    _check(results, ("kind", "verdict_truth", "verdict", "quantity"))
-    d = results[results["kind"] == "verdict"]
-    by = [c for c in by if c in d.columns]
     rows = []
-    for key, g in d.groupby(by, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
+    for keys, g in _verdict_groups(results, by):
         truths = sorted(set(g["verdict_truth"].fillna("")))
         vt = truths[0] if len(truths) == 1 else "mixed"
         r = len(g)
         share = {v: float((g["verdict"] == v).mean()) for v in VERDICT_ORDER}
         sup = share["supported"]
-        row = {**dict(zip(by, key, strict=True)), "verdict_truth": vt, "n_rep": r,
+        row = {**keys, "verdict_truth": vt, "n_rep": r,
                **{f"share_{v.replace(' ', '_')}": s for v, s in share.items()},
                "power": sup if vt == "supported" else np.nan,
                "false_positive": sup if vt in ("not supported", "inconclusive") else np.nan,
@@ -287,12 +294,8 @@ def claim_truth_status(results: pd.DataFrame, *, by: Sequence[str] = ("scenario"
     ------
     ModelError : missing columns.
     """
-    _check(results, ("kind", "verdict_truth", "verdict", "quantity"))
-    d = results[results["kind"] == "verdict"]
-    by = [c for c in by if c in d.columns]
     rows = []
-    for key, g in d.groupby(by, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
+    for keys, g in _verdict_groups(results, by):
         vt = g["verdict_truth"].fillna("")
         n_true, n_false, n_none = int((vt == "supported").sum()), \
             int((vt == "not supported").sum()), int((vt == "").sum())
@@ -301,7 +304,7 @@ def claim_truth_status(results: pd.DataFrame, *, by: Sequence[str] = ("scenario"
                                             ("none", n_none)) if n == r), "mixed")
         k = int(((vt == "not supported") & (g["verdict"] == "supported")).sum())
         lo, hi = clopper_pearson(k, n_false, level) if n_false else (np.nan, np.nan)
-        rows.append({**dict(zip(by, key, strict=True)), "n_rep": r, "n_true": n_true,
+        rows.append({**keys, "n_rep": r, "n_true": n_true,
                      "n_false": n_false, "n_other": r - n_true - n_false - n_none,
                      "n_none": n_none, "status": status, "n_false_supported": k,
                      "false_positive": k / n_false if n_false else np.nan,
